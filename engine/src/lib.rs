@@ -1,0 +1,1 @@
+//! lotse-engine: the product's core.
