@@ -1,0 +1,368 @@
+//! The one rhai sandbox. Every expression a designer writes (conditions, computed values,
+//! cross-field rules) is compiled here once, at load time, and evaluated here with hard limits.
+//!
+//! Scripts see the answers, the computed values and a small library ([`library`]); they cannot
+//! reach files, the network, the real clock or the host. Nothing outside this module touches rhai.
+
+mod library;
+mod value;
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::packages::{
+    ArithmeticPackage, BasicArrayPackage, BasicMapPackage, BasicMathPackage, BasicStringPackage,
+    LogicPackage, MoreStringPackage, Package,
+};
+use rhai::{AST, Dynamic, Engine, EvalAltResult, OptimizationLevel, Scope};
+use time::Date;
+
+pub use value::{from_dynamic, to_dynamic};
+
+/// Limits for every evaluation. The defaults are generous for forms and tight for abuse.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_operations: u64,
+    pub max_call_levels: usize,
+    pub max_expr_depth: usize,
+    pub max_string_size: usize,
+    pub max_array_size: usize,
+    pub max_map_size: usize,
+    pub max_variables: usize,
+    pub wall_clock: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_operations: 100_000,
+            max_call_levels: 16,
+            max_expr_depth: 48,
+            max_string_size: 20_000,
+            max_array_size: 2_000,
+            max_map_size: 500,
+            max_variables: 200,
+            wall_clock: Duration::from_millis(50),
+        }
+    }
+}
+
+/// What went wrong with a script. Compile errors carry the position inside the script text.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ScriptError {
+    #[error("{message}")]
+    Syntax {
+        message: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("script stopped: {0}")]
+    Limit(String),
+    #[error("script failed: {0}")]
+    Runtime(String),
+    #[error("script returned {found}, expected {expected}")]
+    Type {
+        expected: &'static str,
+        found: String,
+    },
+}
+
+impl ScriptError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScriptError::Syntax { .. } => "LOT-E030",
+            ScriptError::Limit(_) => "LOT-E031",
+            ScriptError::Runtime(_) => "LOT-E032",
+            ScriptError::Type { .. } => "LOT-E033",
+        }
+    }
+}
+
+/// A compiled expression or script, with its source kept for explanations.
+#[derive(Clone, Debug)]
+pub struct Expr {
+    ast: Arc<AST>,
+    source: Arc<str>,
+    /// Names of answers and computed values the expression mentions, for explanations.
+    pub mentions: Vec<String>,
+}
+
+impl Expr {
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+thread_local! {
+    static CONTEXT: Cell<Option<(Date, Instant)>> = const { Cell::new(None) };
+}
+
+/// The date a script sees as `today()`. Set per evaluation from the application's clock.
+pub(crate) fn script_today() -> Option<Date> {
+    CONTEXT.with(|c| c.get()).map(|(d, _)| d)
+}
+
+/// The sandbox: one configured rhai engine, shared by all workflows.
+pub struct Sandbox {
+    engine: Engine,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox").field("limits", &self.limits).finish()
+    }
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Sandbox::new(Limits::default())
+    }
+}
+
+/// The names a script may use: answers, computed values. Unknown names are compile errors.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    names: Vec<String>,
+}
+
+impl Names {
+    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+        Names {
+            names: names.into_iter().collect(),
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    fn scope(&self) -> Scope<'static> {
+        let mut scope = Scope::new();
+        for n in &self.names {
+            scope.push_dynamic(n.clone(), Dynamic::UNIT);
+        }
+        scope
+    }
+}
+
+/// The values a script sees during one evaluation.
+pub struct Env {
+    scope: Scope<'static>,
+    today: Date,
+}
+
+impl Env {
+    /// Builds the environment from the answers and computed values: every known name is defined,
+    /// unanswered ones as `()`.
+    pub fn new<'a>(
+        names: &Names,
+        values: impl Fn(&str) -> Option<&'a serde_json::Value>,
+        today: Date,
+    ) -> Self {
+        let mut scope = Scope::with_capacity(names.names.len());
+        for n in &names.names {
+            let v = values(n).map(to_dynamic).unwrap_or(Dynamic::UNIT);
+            scope.push_dynamic(n.clone(), v);
+        }
+        Env { scope, today }
+    }
+
+    /// Sets or replaces one value (computed values are added as they are computed).
+    pub fn set(&mut self, name: &str, value: &serde_json::Value) {
+        self.scope.set_or_push(name.to_string(), to_dynamic(value));
+    }
+
+    pub fn today(&self) -> Date {
+        self.today
+    }
+}
+
+impl Sandbox {
+    pub fn new(limits: Limits) -> Self {
+        // `new_raw`: no packages, no module resolver, no print, no eval. We add only what a form
+        // needs; in particular not the time package (`timestamp()` reads the real clock) and not
+        // the core language package (`sleep`, `parse_json`).
+        let mut engine = Engine::new_raw();
+        let packages = [
+            ArithmeticPackage::new().as_shared_module(),
+            LogicPackage::new().as_shared_module(),
+            BasicStringPackage::new().as_shared_module(),
+            MoreStringPackage::new().as_shared_module(),
+            BasicArrayPackage::new().as_shared_module(),
+            BasicMapPackage::new().as_shared_module(),
+            BasicMathPackage::new().as_shared_module(),
+        ];
+        for p in packages {
+            engine.register_global_module(p);
+        }
+        library::register(&mut engine);
+        engine
+            .set_optimization_level(OptimizationLevel::Simple)
+            .set_strict_variables(true)
+            .set_fail_on_invalid_map_property(false)
+            .set_max_operations(limits.max_operations)
+            .set_max_call_levels(limits.max_call_levels)
+            .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
+            .set_max_string_size(limits.max_string_size)
+            .set_max_array_size(limits.max_array_size)
+            .set_max_map_size(limits.max_map_size)
+            .set_max_variables(limits.max_variables)
+            .set_max_modules(0)
+            .set_max_functions(32);
+        engine.disable_symbol("eval");
+        engine.disable_symbol("import");
+        engine.disable_symbol("export");
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
+        engine.on_progress(|ops| {
+            // Checked every 256 operations: reading the monotonic clock is not free.
+            if ops % 256 != 0 {
+                return None;
+            }
+            let over = CONTEXT
+                .with(|c| c.get())
+                .is_some_and(|(_, deadline)| Instant::now() > deadline);
+            if over {
+                Some(Dynamic::from("wall-clock limit"))
+            } else {
+                None
+            }
+        });
+        Sandbox { engine, limits }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Compiles a single expression (no `let`, loops or function definitions).
+    pub fn compile_expression(&self, source: &str, names: &Names) -> Result<Expr, ScriptError> {
+        let scope = names.scope();
+        let ast = self
+            .engine
+            .compile_expression_with_scope(&scope, source)
+            .map_err(parse_error)?;
+        Ok(self.expr(ast, source, names))
+    }
+
+    /// Compiles a full script (statements, loops, functions), for computed values that need them.
+    pub fn compile_script(&self, source: &str, names: &Names) -> Result<Expr, ScriptError> {
+        let scope = names.scope();
+        let ast = self
+            .engine
+            .compile_with_scope(&scope, source)
+            .map_err(parse_error)?;
+        Ok(self.expr(ast, source, names))
+    }
+
+    fn expr(&self, ast: AST, source: &str, names: &Names) -> Expr {
+        let mentions = identifiers(source)
+            .into_iter()
+            .filter(|id| names.contains(id))
+            .collect();
+        Expr {
+            ast: Arc::new(ast),
+            source: Arc::from(source),
+            mentions,
+        }
+    }
+
+    /// Evaluates to any value (computed values).
+    pub fn eval(&self, expr: &Expr, env: &mut Env) -> Result<Dynamic, ScriptError> {
+        let deadline = Instant::now() + self.limits.wall_clock;
+        CONTEXT.with(|c| c.set(Some((env.today, deadline))));
+        let result = self
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut env.scope, &expr.ast);
+        CONTEXT.with(|c| c.set(None));
+        // A full script may leave its own `let` variables behind; the scope is rebuilt per
+        // evaluation batch, and names are checked at compile time, so they cannot leak into
+        // another expression's meaning.
+        result.map_err(|e| runtime_error(*e))
+    }
+
+    /// Evaluates a condition; anything but a boolean is an error.
+    pub fn eval_bool(&self, expr: &Expr, env: &mut Env) -> Result<bool, ScriptError> {
+        let v = self.eval(expr, env)?;
+        v.as_bool().map_err(|found| ScriptError::Type {
+            expected: "true oder false",
+            found: found.to_string(),
+        })
+    }
+}
+
+fn parse_error(e: rhai::ParseError) -> ScriptError {
+    let pos = e.1;
+    ScriptError::Syntax {
+        message: e.0.to_string(),
+        line: pos.line().unwrap_or(1),
+        column: pos.position().unwrap_or(1),
+    }
+}
+
+fn runtime_error(e: EvalAltResult) -> ScriptError {
+    match e {
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            ScriptError::Limit("too many operations (endless loop?)".into())
+        }
+        EvalAltResult::ErrorStackOverflow(_) => {
+            ScriptError::Limit("calls nested too deeply (endless recursion?)".into())
+        }
+        EvalAltResult::ErrorDataTooLarge(what, _) => {
+            ScriptError::Limit(format!("{what} grew beyond its limit"))
+        }
+        EvalAltResult::ErrorTerminated(_, _) => {
+            ScriptError::Limit("took longer than the wall-clock limit".into())
+        }
+        EvalAltResult::ErrorTooManyVariables(_) => {
+            ScriptError::Limit("too many variables".into())
+        }
+        EvalAltResult::ErrorTooManyModules(_) => ScriptError::Limit("modules are not allowed".into()),
+        other => ScriptError::Runtime(other.to_string()),
+    }
+}
+
+/// The identifiers in a script, outside string literals and comments. Used to tell which
+/// answers an expression depends on.
+fn identifiers(source: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let chars: Vec<char> = source.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '`' || c == '\'' {
+            let quote = c;
+            i += 1;
+            while i < chars.len() && chars[i] != quote {
+                if chars[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == '/' && chars.get(i + 1) == Some(&'/') {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            // A name after a dot is a property, not a variable.
+            let after_dot = start > 0 && chars[start - 1] == '.';
+            let id: String = chars[start..i].iter().collect();
+            if !after_dot && !out.contains(&id) {
+                out.push(id);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
