@@ -1,0 +1,160 @@
+//! The workflow file as written: typed, with source positions, unknown keys refused. Nothing here
+//! is checked beyond its shape; `compile` turns it into a [`super::Workflow`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+use crate::text::Text;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWorkflow {
+    pub id: Spanned<String>,
+    pub version: Spanned<u32>,
+    pub title: Text,
+    #[serde(default)]
+    pub description: Option<Text>,
+    #[serde(default)]
+    pub lebenslagen: Vec<String>,
+    #[serde(default)]
+    pub leika: Option<String>,
+    pub office: Text,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub receipt: Option<Spanned<String>>,
+    #[serde(default)]
+    pub draft_expiry_days: Option<u32>,
+    pub steps: Spanned<Vec<RawStep>>,
+    #[serde(default)]
+    pub computed: Vec<RawComputed>,
+    #[serde(default)]
+    pub rules: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStep {
+    pub id: Spanned<String>,
+    pub title: Text,
+    #[serde(default)]
+    pub help: Option<Text>,
+    #[serde(default)]
+    pub applies_if: Option<Spanned<String>>,
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+    #[serde(default)]
+    pub next: Vec<RawNext>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNext {
+    #[serde(rename = "if", default)]
+    pub condition: Option<Spanned<String>>,
+    pub goto: Spanned<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Widget {
+    Text,
+    Textarea,
+    Number,
+    Date,
+    Radio,
+    Select,
+    Checkbox,
+    Group,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawRequired {
+    Always(bool),
+    When(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawField {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub label: Option<Text>,
+    #[serde(default)]
+    pub help: Option<Text>,
+    #[serde(default)]
+    pub widget: Option<Spanned<Widget>>,
+    #[serde(default)]
+    pub schema: Option<Spanned<Value>>,
+    #[serde(default)]
+    pub required: Option<Spanned<RawRequired>>,
+    #[serde(default)]
+    pub visible_if: Option<Spanned<String>>,
+    #[serde(default)]
+    pub autocomplete: Option<String>,
+    #[serde(default)]
+    pub placeholder: Option<Text>,
+    #[serde(default)]
+    pub options: Vec<RawOption>,
+    #[serde(default)]
+    pub messages: BTreeMap<String, Text>,
+    #[serde(default)]
+    pub fields: Vec<RawField>,
+    #[serde(default)]
+    pub repeat: Option<RawRepeat>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOption {
+    pub value: Value,
+    pub label: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRepeat {
+    #[serde(default)]
+    pub min: u32,
+    pub max: u32,
+    #[serde(default)]
+    pub item_label: Option<Text>,
+    #[serde(default)]
+    pub add_label: Option<Text>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueFormat {
+    #[default]
+    Text,
+    Number,
+    Euro,
+    Date,
+    YesNo,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawComputed {
+    pub id: Spanned<String>,
+    pub label: Text,
+    #[serde(default)]
+    pub value: Option<Spanned<String>>,
+    #[serde(default)]
+    pub script: Option<Spanned<String>>,
+    #[serde(default)]
+    pub format: Option<ValueFormat>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub field: Spanned<String>,
+    pub check: Spanned<String>,
+    pub message: Text,
+}
