@@ -1,0 +1,3 @@
+//! Forms: field formats and, later, form rendering and validation.
+
+pub mod formats;
