@@ -5,11 +5,14 @@
 
 use time::{Date, Month};
 
+/// A format check: `true` if the text has the format.
+pub type FormatCheck = fn(&str) -> bool;
+
 /// Format names as used in the `format` keyword of form schemas, with their checks.
 ///
 /// `date-past` and `date-future` only check the syntax here; comparing with today is the
 /// engine's job, because only the engine knows its clock.
-pub const FORMATS: &[(&str, fn(&str) -> bool)] = &[
+pub const FORMATS: &[(&str, FormatCheck)] = &[
     ("iban", iban),
     ("plz", plz),
     ("steuer-id", steuer_id),
@@ -22,7 +25,7 @@ pub const FORMATS: &[(&str, fn(&str) -> bool)] = &[
 ];
 
 /// Looks up the check for a format name from [`FORMATS`].
-pub fn check_for(name: &str) -> Option<fn(&str) -> bool> {
+pub fn check_for(name: &str) -> Option<FormatCheck> {
     FORMATS
         .iter()
         .find(|(format, _)| *format == name)
@@ -208,9 +211,7 @@ fn steuer_id_structure_ok(first10: &[u8]) -> bool {
     if count == 3 {
         // `digit` is an index into a ten-element array, so it fits in u8.
         let digit = digit as u8;
-        let in_a_row = first10
-            .windows(3)
-            .any(|w| w.iter().all(|&d| d == digit));
+        let in_a_row = first10.windows(3).any(|w| w.iter().all(|&d| d == digit));
         if in_a_row {
             return false;
         }
@@ -246,7 +247,8 @@ fn is_district_letter(c: char) -> bool {
 ///
 /// District code of 1–3 letters (Ä, Ö, Ü allowed), then `-` or a space, then 1–2 letters, an
 /// optional space, 1–4 digits without leading zero and an optional suffix `E` (electric) or `H`
-/// (historic). At most 8 characters without the separators. Case does not matter.
+/// (historic). At most 8 characters without the separators, the suffix included (a plate has
+/// room for eight characters and the E or H takes one of them). Case does not matter.
 pub fn kfz_kennzeichen(s: &str) -> bool {
     let chars: Vec<char> = s.trim().chars().collect();
     let mut i = 0;
@@ -534,7 +536,7 @@ mod tests {
     fn kfz_examples() {
         for ok in [
             "HS-AB 123",
-            "HS AB 1234E",
+            "HS AB 123E",
             "MÖN-X 1H",
             "möN-x 1h",
             "B-A 1",
@@ -555,6 +557,8 @@ mod tests {
             "HS-AB 12345",
             "HSK-AB 1234",
             "HSK-AB 123E",
+            // The E/H suffix counts towards the eight characters.
+            "HS AB 1234E",
             "HS-AB 0123",
             "HS-AB 12X",
             "HS--AB 1",
@@ -772,7 +776,8 @@ mod tests {
 
         #[test]
         fn valid_plz_round_trip(n in 1001u32..=99998) {
-            prop_assert!(plz(&format!("{n:05}")));
+            let text = format!("{n:05}");
+            prop_assert!(plz(&text), "{}", text);
         }
 
         #[test]
