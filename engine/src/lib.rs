@@ -17,3 +17,5 @@ pub use clock::{Clock, FixedClock, SystemClock};
 
 pub use problem::{Problem, Severity};
 pub use text::{Lang, Text};
+pub use application::{Application, Command, Outcome, Submission, Transition};
+pub use definition::{Library, Workflow, load_library};

@@ -1,1 +1,740 @@
-//! Application.
+//! The state machine of one citizen's application: `apply(command, now)` validates, evaluates the
+//! rules, chooses the next step and returns the new state with an [`Outcome`]. It does no I/O: the
+//! caller stores the state, renders pages, issues receipts.
+//!
+//! An application is pinned to the workflow version (and content hash) it started on.
+
+mod display;
+mod explain;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::{Date, OffsetDateTime};
+
+use crate::definition::{Field, Required, Target, Temporal, Workflow};
+use crate::form::{self, ErrorKind, FieldError, default_message};
+use crate::script::{Env, ScriptError, Sandbox, from_dynamic};
+use crate::text::Lang;
+
+pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
+pub use explain::Explanation;
+pub use values::normalise;
+
+/// Where the citizen is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "at", content = "step", rename_all = "snake_case")]
+pub enum Position {
+    Step(String),
+    Review,
+    Submitted,
+}
+
+/// One citizen's application, as stored between requests.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Application {
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub content_hash: String,
+    pub lang: Lang,
+    /// Answers by field id; only fields that apply and are shown.
+    pub answers: BTreeMap<String, Value>,
+    /// Steps the citizen has completed.
+    pub answered: BTreeSet<String>,
+    pub position: Position,
+    /// The steps that apply, in order, as far as the answers decide.
+    pub route: Vec<String>,
+    /// Why steps were skipped, branches taken, fields hidden (for the latest answers).
+    pub explanations: Vec<Explanation>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// What a citizen (or an API client) asks for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Answers a step. With `then_review`, a complete application goes back to the review page
+    /// (the "Ändern" link).
+    Answer {
+        step: String,
+        values: Map<String, Value>,
+        #[serde(default)]
+        then_review: bool,
+    },
+    Back,
+    Goto {
+        step: String,
+    },
+    Review,
+    Submit,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The citizen is now at `to`.
+    Moved { to: Position },
+    /// The answers were not accepted; nothing changed.
+    Rejected { step: String, errors: Vec<FieldError> },
+    /// Review is not possible yet: `missing` must be answered first.
+    Incomplete { missing: String },
+    /// The application was submitted.
+    Submitted { submission: Box<Submission> },
+}
+
+/// The immutable record of a submitted application.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub workflow_id: String,
+    pub workflow_version: u32,
+    pub content_hash: String,
+    pub lang: Lang,
+    pub answers: BTreeMap<String, Value>,
+    pub computed: BTreeMap<String, Value>,
+    /// The steps the citizen went through, in order.
+    pub path: Vec<String>,
+    pub explanations: Vec<Explanation>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub submitted_at: OffsetDateTime,
+}
+
+/// The new state and what happened.
+#[derive(Clone, Debug)]
+pub struct Transition {
+    pub state: Application,
+    pub outcome: Outcome,
+}
+
+/// Why a command could not be applied at all. The citizen sees a calm message; the designer or
+/// operator sees the code and details in the log.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("LOT-A001: the application belongs to {expected}, not to {found}")]
+    WrongWorkflow { expected: String, found: String },
+    #[error("LOT-A002: step \"{0}\" is not on this application's route")]
+    NotOnRoute(String),
+    #[error("LOT-A003: the application was already submitted")]
+    AlreadySubmitted,
+    #[error("LOT-A004: step \"{0}\" is not available yet; answer the steps before it first")]
+    NotYet(String),
+    #[error("LOT-A005: a script of {workflow} failed at {place}: {error}")]
+    Script {
+        workflow: String,
+        place: String,
+        error: ScriptError,
+    },
+    #[error("LOT-A006: step \"{0}\" got answers for unknown fields: {1}")]
+    UnknownFields(String, String),
+}
+
+impl ApplyError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApplyError::WrongWorkflow { .. } => "LOT-A001",
+            ApplyError::NotOnRoute(_) => "LOT-A002",
+            ApplyError::AlreadySubmitted => "LOT-A003",
+            ApplyError::NotYet(_) => "LOT-A004",
+            ApplyError::Script { .. } => "LOT-A005",
+            ApplyError::UnknownFields(..) => "LOT-A006",
+        }
+    }
+}
+
+/// Context of one evaluation: the workflow, the sandbox and the day.
+struct Eval<'a> {
+    wf: &'a Workflow,
+    sandbox: &'a Sandbox,
+    today: Date,
+}
+
+impl Eval<'_> {
+    fn env(&self, answers: &BTreeMap<String, Value>) -> Env {
+        Env::new(&self.wf.names, |k| answers.get(k), self.today)
+    }
+
+    fn script_error(&self, place: String, error: ScriptError) -> ApplyError {
+        ApplyError::Script {
+            workflow: self.wf.key(),
+            place,
+            error,
+        }
+    }
+
+    fn condition(&self, env: &mut Env, expr: &crate::script::Expr, place: impl Fn() -> String) -> Result<bool, ApplyError> {
+        self.sandbox
+            .eval_bool(expr, env)
+            .map_err(|e| self.script_error(place(), e))
+    }
+
+    /// Computed values in order; one whose inputs are not all answered yet is `null`.
+    fn computed(&self, env: &mut Env, answers: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, ApplyError> {
+        let mut out = BTreeMap::new();
+        for c in &self.wf.computed {
+            let ready = c
+                .expr
+                .mentions
+                .iter()
+                .all(|m| answers.contains_key(m) || out.contains_key(m) || self.wf.field(m).is_none_or(|f| !matches!(f.required, Required::Always)));
+            let value = match self.sandbox.eval(&c.expr, env) {
+                Ok(v) => from_dynamic(&v),
+                Err(e) => {
+                    if ready || matches!(e, ScriptError::Limit(_)) {
+                        return Err(self.script_error(format!("computed value \"{}\"", c.id), e));
+                    }
+                    Value::Null
+                }
+            };
+            env.set(&c.id, &value);
+            out.insert(c.id.clone(), value);
+        }
+        Ok(out)
+    }
+
+    fn visible(&self, env: &mut Env, field: &Field) -> Result<bool, ApplyError> {
+        match &field.visible_if {
+            Some(e) => self.condition(env, e, || format!("visible_if of field \"{}\"", field.id)),
+            None => Ok(true),
+        }
+    }
+
+    fn required(&self, env: &mut Env, field: &Field) -> Result<bool, ApplyError> {
+        match &field.required {
+            Required::Always => Ok(true),
+            Required::Never => Ok(false),
+            Required::When(e) => self.condition(env, e, || format!("required of field \"{}\"", field.id)),
+        }
+    }
+}
+
+/// The route through the workflow for a set of answers.
+struct Route {
+    steps: Vec<usize>,
+    complete: bool,
+    explanations: Vec<Explanation>,
+}
+
+impl Application {
+    /// Starts an application on a workflow version.
+    pub fn start(wf: &Workflow, lang: Lang, now: OffsetDateTime) -> Application {
+        let first = wf.steps.first().map(|s| s.id.clone()).unwrap_or_default();
+        Application {
+            workflow_id: wf.id.clone(),
+            workflow_version: wf.version,
+            content_hash: wf.content_hash.clone(),
+            lang,
+            answers: BTreeMap::new(),
+            answered: BTreeSet::new(),
+            position: Position::Step(first.clone()),
+            route: vec![first],
+            explanations: Vec::new(),
+            started_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The step the citizen is on, if any.
+    pub fn current_step(&self) -> Option<&str> {
+        match &self.position {
+            Position::Step(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// "Schritt 2 von 5": the position on the route and the route's length so far.
+    pub fn progress(&self) -> (usize, usize) {
+        let total = self.route.len().max(1);
+        match &self.position {
+            Position::Step(s) => (
+                self.route.iter().position(|r| r == s).map(|i| i + 1).unwrap_or(1),
+                total,
+            ),
+            _ => (total, total),
+        }
+    }
+
+    /// Applies one command. The state in `self` is never changed; the new state is returned.
+    pub fn apply(
+        &self,
+        wf: &Workflow,
+        sandbox: &Sandbox,
+        command: Command,
+        now: OffsetDateTime,
+    ) -> Result<Transition, ApplyError> {
+        if wf.id != self.workflow_id || wf.version != self.workflow_version || wf.content_hash != self.content_hash {
+            return Err(ApplyError::WrongWorkflow {
+                expected: format!("{}@{} ({})", self.workflow_id, self.workflow_version, self.content_hash),
+                found: format!("{} ({})", wf.key(), wf.content_hash),
+            });
+        }
+        if self.position == Position::Submitted {
+            return Err(ApplyError::AlreadySubmitted);
+        }
+        let ev = Eval {
+            wf,
+            sandbox,
+            today: now.date(),
+        };
+        let mut next = self.clone();
+        next.updated_at = now;
+        let outcome = match command {
+            Command::Answer {
+                step,
+                values,
+                then_review,
+            } => next.answer(&ev, &step, values, then_review)?,
+            Command::Back => {
+                let to = match &self.position {
+                    Position::Step(s) => {
+                        let i = self.route.iter().position(|r| r == s).unwrap_or(0);
+                        self.route[i.saturating_sub(1)].clone()
+                    }
+                    _ => self.route.last().cloned().unwrap_or_default(),
+                };
+                next.position = Position::Step(to);
+                Outcome::Moved {
+                    to: next.position.clone(),
+                }
+            }
+            Command::Goto { step } => {
+                if !self.route.contains(&step) {
+                    return Err(ApplyError::NotOnRoute(step));
+                }
+                let first_open = self.route.iter().find(|s| !self.answered.contains(*s));
+                if !self.answered.contains(&step) && first_open != Some(&step) {
+                    return Err(ApplyError::NotYet(step));
+                }
+                next.position = Position::Step(step);
+                Outcome::Moved {
+                    to: next.position.clone(),
+                }
+            }
+            Command::Review => match next.first_open(&ev)? {
+                Some(missing) => {
+                    next.position = Position::Step(missing.clone());
+                    Outcome::Incomplete { missing }
+                }
+                None => {
+                    next.position = Position::Review;
+                    Outcome::Moved { to: Position::Review }
+                }
+            },
+            Command::Submit => match next.first_open(&ev)? {
+                Some(missing) => {
+                    next.position = Position::Step(missing.clone());
+                    Outcome::Incomplete { missing }
+                }
+                None => next.submit(&ev, now)?,
+            },
+        };
+        Ok(Transition {
+            state: next,
+            outcome,
+        })
+    }
+
+    /// The first step on the route that still needs answers, re-checking everything answered.
+    fn first_open(&mut self, ev: &Eval<'_>) -> Result<Option<String>, ApplyError> {
+        let route = self.reroute(ev)?;
+        for &i in &route.steps {
+            let step = &ev.wf.steps[i];
+            if !self.answered.contains(&step.id) {
+                return Ok(Some(step.id.clone()));
+            }
+            // Re-validate: the day may have changed, or an earlier answer changed a rule.
+            let values: Map<String, Value> = step
+                .fields
+                .iter()
+                .filter_map(|f| self.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
+                .collect();
+            let (_, errors) = self.check_step(ev, i, values)?;
+            if !errors.is_empty() {
+                self.answered.remove(&step.id);
+                return Ok(Some(step.id.clone()));
+            }
+        }
+        if route.complete {
+            Ok(None)
+        } else {
+            Ok(self.route.last().cloned())
+        }
+    }
+
+    fn answer(
+        &mut self,
+        ev: &Eval<'_>,
+        step_id: &str,
+        values: Map<String, Value>,
+        then_review: bool,
+    ) -> Result<Outcome, ApplyError> {
+        let Some(index) = ev.wf.step_position(step_id) else {
+            return Err(ApplyError::NotOnRoute(step_id.to_string()));
+        };
+        if !self.route.iter().any(|s| s == step_id) {
+            return Err(ApplyError::NotOnRoute(step_id.to_string()));
+        }
+        let first_open = self.route.iter().find(|s| !self.answered.contains(*s));
+        if !self.answered.contains(step_id) && first_open.map(String::as_str) != Some(step_id) {
+            return Err(ApplyError::NotYet(step_id.to_string()));
+        }
+        let step = &ev.wf.steps[index];
+        let unknown: Vec<&str> = values
+            .keys()
+            .filter(|k| step.fields.iter().all(|f| &f.id != *k))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApplyError::UnknownFields(step_id.to_string(), unknown.join(", ")));
+        }
+        let (accepted, errors) = self.check_step(ev, index, values)?;
+        if !errors.is_empty() {
+            return Ok(Outcome::Rejected {
+                step: step_id.to_string(),
+                errors,
+            });
+        }
+        for f in &step.fields {
+            self.answers.remove(&f.id);
+        }
+        self.answers.extend(accepted);
+        self.answered.insert(step_id.to_string());
+        let route = self.reroute(ev)?;
+        let after = self
+            .route
+            .iter()
+            .position(|s| s == step_id)
+            .and_then(|i| self.route.get(i + 1))
+            .cloned();
+        let all_done = route.complete && self.route.iter().all(|s| self.answered.contains(s));
+        self.position = if then_review && all_done {
+            Position::Review
+        } else {
+            match after {
+                Some(s) => Position::Step(s),
+                None if all_done => Position::Review,
+                None => Position::Step(step_id.to_string()),
+            }
+        };
+        Ok(Outcome::Moved {
+            to: self.position.clone(),
+        })
+    }
+
+    /// Validates the answers of one step together with the answers so far: schema, visibility,
+    /// required, dates, cross-field rules. Returns the accepted values (hidden fields dropped)
+    /// and every error at once.
+    fn check_step(
+        &self,
+        ev: &Eval<'_>,
+        index: usize,
+        values: Map<String, Value>,
+    ) -> Result<(BTreeMap<String, Value>, Vec<FieldError>), ApplyError> {
+        let step = &ev.wf.steps[index];
+        let lang = self.lang;
+        // Scripts see this step's answers as given, over the answers so far.
+        let mut merged = self.answers.clone();
+        for f in &step.fields {
+            merged.remove(&f.id);
+        }
+        let mut given: BTreeMap<String, Value> = BTreeMap::new();
+        for f in &step.fields {
+            if let Some(v) = values.get(&f.id).and_then(|v| normalise(f, v)) {
+                given.insert(f.id.clone(), v);
+            }
+        }
+        merged.extend(given.clone());
+        let mut env = ev.env(&merged);
+        let computed = ev.computed(&mut env, &merged)?;
+        let _ = computed;
+
+        let mut accepted = BTreeMap::new();
+        let mut errors: Vec<FieldError> = Vec::new();
+        for f in &step.fields {
+            if !ev.visible(&mut env, f)? {
+                continue;
+            }
+            let value = given.get(&f.id);
+            let Some(value) = value else {
+                if ev.required(&mut env, f)? {
+                    errors.push(field_error(f, &format!("/{}", f.id), &ErrorKind::Required, lang));
+                }
+                continue;
+            };
+            if f.widget == crate::definition::Widget::Checkbox
+                && value == &Value::Bool(false)
+                && ev.required(&mut env, f)?
+            {
+                errors.push(field_error(f, &format!("/{}", f.id), &ErrorKind::Required, lang));
+                continue;
+            }
+            let before = errors.len();
+            if let Some(validator) = &f.validator {
+                for (pointer, kind) in form::validate(validator, value) {
+                    let target = subfield_for(f, &pointer);
+                    let full = format!("/{}{}", f.id, pointer);
+                    let mut e = field_error(target.unwrap_or(f), &full, &kind, lang);
+                    e.field = f.id.clone();
+                    if let Some(custom) = f.custom_message(&kind) {
+                        e.message = custom.get(lang).to_string();
+                    }
+                    errors.push(e);
+                }
+            }
+            if errors.len() == before {
+                errors.extend(temporal_errors(f, value, ev.today, lang));
+            }
+            if errors.len() == before {
+                accepted.insert(f.id.clone(), value.clone());
+            }
+        }
+        // Cross-field rules of fields on this step that are shown, answered and valid so far.
+        for rule in &ev.wf.rules {
+            if !accepted.contains_key(&rule.field) || errors.iter().any(|e| e.field == rule.field) {
+                continue;
+            }
+            let holds = ev.condition(&mut env, &rule.check, || format!("rule for field \"{}\"", rule.field))?;
+            if !holds {
+                errors.push(FieldError {
+                    pointer: format!("/{}", rule.field),
+                    field: rule.field.clone(),
+                    kind: "rule".into(),
+                    message: rule.message.get(lang).to_string(),
+                });
+            }
+        }
+        Ok((accepted, errors))
+    }
+
+    /// Recomputes the route from the answers, dropping answers of steps that no longer apply and
+    /// of fields that are hidden, until nothing changes.
+    fn reroute(&mut self, ev: &Eval<'_>) -> Result<Route, ApplyError> {
+        for _ in 0..=ev.wf.steps.len() {
+            let route = compute_route(ev, &self.answers, &self.answered)?;
+            let on_route: BTreeSet<&str> = route.steps.iter().map(|&i| ev.wf.steps[i].id.as_str()).collect();
+            let mut changed = false;
+            // Steps that no longer apply lose their answers.
+            for (si, step) in ev.wf.steps.iter().enumerate() {
+                let keep = on_route.contains(step.id.as_str());
+                if !keep {
+                    for f in &step.fields {
+                        changed |= self.answers.remove(&f.id).is_some();
+                    }
+                    changed |= self.answered.remove(&step.id);
+                }
+                let _ = si;
+            }
+            // Hidden fields lose their answers.
+            let mut env = ev.env(&self.answers);
+            ev.computed(&mut env, &self.answers)?;
+            let mut hidden = Vec::new();
+            let mut hidden_explained = Vec::new();
+            for &i in &route.steps {
+                for f in &ev.wf.steps[i].fields {
+                    let Some(cond) = &f.visible_if else { continue };
+                    if !ev.visible(&mut env, f)? {
+                        hidden_explained.push(Explanation::FieldHidden {
+                            field: f.id.clone(),
+                            condition: cond.source().to_string(),
+                            values: explain::values_of(cond, &self.answers),
+                        });
+                        if self.answers.contains_key(&f.id) {
+                            hidden.push(f.id.clone());
+                        }
+                    }
+                }
+            }
+            for h in hidden {
+                changed |= self.answers.remove(&h).is_some();
+            }
+            if !changed {
+                self.route = route.steps.iter().map(|&i| ev.wf.steps[i].id.clone()).collect();
+                self.explanations = route.explanations.clone();
+                self.explanations.extend(hidden_explained);
+                return Ok(route);
+            }
+        }
+        Err(ev.script_error(
+            "route".into(),
+            ScriptError::Limit("answers kept changing the route".into()),
+        ))
+    }
+
+    fn submit(&mut self, ev: &Eval<'_>, now: OffsetDateTime) -> Result<Outcome, ApplyError> {
+        let mut env = ev.env(&self.answers);
+        let computed = ev.computed(&mut env, &self.answers)?;
+        self.position = Position::Submitted;
+        let submission = Submission {
+            workflow_id: self.workflow_id.clone(),
+            workflow_version: self.workflow_version,
+            content_hash: self.content_hash.clone(),
+            lang: self.lang,
+            answers: self.answers.clone(),
+            computed,
+            path: self.route.clone(),
+            explanations: self.explanations.clone(),
+            started_at: self.started_at,
+            submitted_at: now,
+        };
+        Ok(Outcome::Submitted {
+            submission: Box::new(submission),
+        })
+    }
+
+    /// Computed values for the current answers (for the review page).
+    pub fn computed(&self, wf: &Workflow, sandbox: &Sandbox, today: Date) -> Result<BTreeMap<String, Value>, ApplyError> {
+        let ev = Eval { wf, sandbox, today };
+        let mut env = ev.env(&self.answers);
+        ev.computed(&mut env, &self.answers)
+    }
+}
+
+fn compute_route(
+    ev: &Eval<'_>,
+    answers: &BTreeMap<String, Value>,
+    answered: &BTreeSet<String>,
+) -> Result<Route, ApplyError> {
+    let wf = ev.wf;
+    let mut env = ev.env(answers);
+    ev.computed(&mut env, answers)?;
+    let mut steps = Vec::new();
+    let mut explanations = Vec::new();
+    let mut visited = vec![false; wf.steps.len()];
+    let mut i = 0usize;
+    let mut complete = false;
+    loop {
+        if wf.steps.is_empty() || visited[i] {
+            break;
+        }
+        visited[i] = true;
+        let step = &wf.steps[i];
+        let applies = match &step.applies_if {
+            Some(e) => ev.condition(&mut env, e, || format!("applies_if of step \"{}\"", step.id))?,
+            None => true,
+        };
+        let next = if !applies {
+            if let Some(e) = &step.applies_if {
+                explanations.push(Explanation::StepSkipped {
+                    step: step.id.clone(),
+                    condition: e.source().to_string(),
+                    values: explain::values_of(e, answers),
+                });
+            }
+            step.default_next.clone()
+        } else {
+            steps.push(i);
+            if !answered.contains(&step.id) {
+                break;
+            }
+            let mut chosen = None;
+            for b in &step.branches {
+                if ev.condition(&mut env, &b.condition, || format!("condition of step \"{}\"", step.id))? {
+                    explanations.push(Explanation::BranchTaken {
+                        from: step.id.clone(),
+                        to: b.target.label().to_string(),
+                        condition: Some(b.condition.source().to_string()),
+                        values: explain::values_of(&b.condition, answers),
+                    });
+                    chosen = Some(b.target.clone());
+                    break;
+                }
+            }
+            match chosen {
+                Some(t) => t,
+                None => {
+                    if !step.branches.is_empty() {
+                        explanations.push(Explanation::BranchTaken {
+                            from: step.id.clone(),
+                            to: step.default_next.label().to_string(),
+                            condition: None,
+                            values: BTreeMap::new(),
+                        });
+                    }
+                    step.default_next.clone()
+                }
+            }
+        };
+        match next {
+            Target::Review => {
+                complete = true;
+                break;
+            }
+            Target::Step(id) => match wf.step_position(&id) {
+                Some(j) => i = j,
+                None => break,
+            },
+        }
+    }
+    Ok(Route {
+        steps,
+        complete,
+        explanations,
+    })
+}
+
+/// The sub-field an error pointer (relative to the field) lands on: `/vorname` or `/2/name`.
+fn subfield_for<'a>(f: &'a Field, pointer: &str) -> Option<&'a Field> {
+    let last = pointer.rsplit('/').find(|seg| !seg.is_empty() && seg.parse::<usize>().is_err())?;
+    f.subfield(last)
+}
+
+fn field_error(f: &Field, pointer: &str, kind: &ErrorKind, lang: Lang) -> FieldError {
+    let message = match f.custom_message(kind) {
+        Some(t) => t.get(lang).to_string(),
+        None => default_message(kind, f.label.get(lang), f.is_choice(), lang),
+    };
+    FieldError {
+        pointer: pointer.to_string(),
+        field: f.id.clone(),
+        kind: kind.key().to_string(),
+        message,
+    }
+}
+
+/// Dates that must lie in the past or future, checked against the application's day.
+fn temporal_errors(f: &Field, value: &Value, today: Date, lang: Lang) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    let mut check = |field: &Field, pointer: String, v: &Value| {
+        let (Some(t), Some(s)) = (field.temporal, v.as_str()) else {
+            return;
+        };
+        let Some(d) = form::formats::date(s) else {
+            return;
+        };
+        let kind = match t {
+            Temporal::Past if d >= today => ErrorKind::DateNotPast,
+            Temporal::Future if d <= today => ErrorKind::DateNotFuture,
+            _ => return,
+        };
+        let mut e = field_error(field, &pointer, &kind, lang);
+        e.field = f.id.clone();
+        out.push(e);
+    };
+    check(f, format!("/{}", f.id), value);
+    let items: Vec<(String, &Map<String, Value>)> = match value {
+        Value::Object(m) => vec![(format!("/{}", f.id), m)],
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_object().map(|m| (format!("/{}/{i}", f.id), m)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (prefix, m) in items {
+        for sub in &f.subfields {
+            if let Some(v) = m.get(&sub.id) {
+                check(sub, format!("{prefix}/{}", sub.id), v);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

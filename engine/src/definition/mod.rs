@@ -1,3 +1,228 @@
 //! Workflow definitions: the file format (typed, `deny_unknown_fields`), loading a directory of
 //! workflows, forms and templates, and every load-time check. A [`Workflow`] that exists has passed
-//! them all.
+//! them all: its schemas compile, its scripts compile against the names it defines, its steps
+//! are reachable and free of cycles.
+//!
+//! Depends on [`crate::form`] and [`crate::script`]; knows nothing of applications or storage.
+
+mod compile;
+mod graph;
+mod load;
+pub(crate) mod raw;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::form::ErrorKind;
+use crate::script::{Expr, Names};
+use crate::text::Text;
+
+pub use load::{Library, load_library, load_workflow_source};
+pub use raw::{ValueFormat, Widget};
+
+/// The reserved target that leads to the review page.
+pub const REVIEW: &str = "review";
+
+/// A checked, compiled, immutable workflow version.
+#[derive(Debug)]
+pub struct Workflow {
+    pub id: String,
+    pub version: u32,
+    /// SHA-256 over the workflow file and every forms file it uses: what exactly ran.
+    pub content_hash: String,
+    pub title: Text,
+    pub description: Option<Text>,
+    pub lebenslagen: Vec<String>,
+    pub leika: Option<String>,
+    pub office: Text,
+    pub keywords: Vec<String>,
+    pub receipt_template: String,
+    pub draft_expiry_days: u32,
+    pub steps: Vec<Step>,
+    pub computed: Vec<Computed>,
+    pub rules: Vec<Rule>,
+    pub source: PathBuf,
+    pub(crate) names: Names,
+    pub(crate) step_index: HashMap<String, usize>,
+    /// field id -> (step index, field index)
+    pub(crate) field_index: HashMap<String, (usize, usize)>,
+}
+
+impl Workflow {
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.step_index.get(id).map(|&i| &self.steps[i])
+    }
+
+    pub fn step_position(&self, id: &str) -> Option<usize> {
+        self.step_index.get(id).copied()
+    }
+
+    pub fn field(&self, id: &str) -> Option<&Field> {
+        self.field_index
+            .get(id)
+            .map(|&(s, f)| &self.steps[s].fields[f])
+    }
+
+    /// The step that asks `field`.
+    pub fn step_of_field(&self, field: &str) -> Option<&Step> {
+        self.field_index.get(field).map(|&(s, _)| &self.steps[s])
+    }
+
+    /// Every top-level field, in the order the steps ask them.
+    pub fn fields(&self) -> impl Iterator<Item = &Field> {
+        self.steps.iter().flat_map(|s| s.fields.iter())
+    }
+
+    /// `id@version`, as shown in logs and explanations.
+    pub fn key(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+}
+
+/// One page of the assistant.
+#[derive(Debug)]
+pub struct Step {
+    pub id: String,
+    pub title: Text,
+    pub help: Option<Text>,
+    pub applies_if: Option<Expr>,
+    pub fields: Vec<Field>,
+    /// Ordered conditional branches; the first that holds is taken.
+    pub branches: Vec<Branch>,
+    /// Where to go when no branch holds (or the step is skipped).
+    pub default_next: Target,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    Step(String),
+    Review,
+}
+
+impl Target {
+    pub fn label(&self) -> &str {
+        match self {
+            Target::Step(s) => s,
+            Target::Review => REVIEW,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub condition: Expr,
+    pub target: Target,
+}
+
+/// Whether a field must be answered.
+#[derive(Debug)]
+pub enum Required {
+    Always,
+    Never,
+    When(Expr),
+}
+
+/// A choice of a radio or select field.
+#[derive(Clone, Debug, Serialize)]
+pub struct Choice {
+    pub value: Value,
+    pub label: Text,
+}
+
+/// Repetition of a group ("one entry per dog").
+#[derive(Clone, Debug, Serialize)]
+pub struct Repeat {
+    pub min: u32,
+    pub max: u32,
+    pub item_label: Option<Text>,
+    pub add_label: Option<Text>,
+}
+
+/// A date that must lie before or after the day of answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Temporal {
+    Past,
+    Future,
+}
+
+/// One question (or a group of questions) on a step.
+#[derive(Debug)]
+pub struct Field {
+    pub id: String,
+    pub label: Text,
+    pub help: Option<Text>,
+    pub widget: Widget,
+    pub autocomplete: Option<String>,
+    pub placeholder: Option<Text>,
+    pub options: Vec<Choice>,
+    pub required: Required,
+    pub visible_if: Option<Expr>,
+    pub messages: HashMap<String, Text>,
+    /// The field's JSON Schema (as written, `$ref`s unresolved), for API clients.
+    pub schema: Value,
+    /// Sub-fields of a group, for rendering and messages. Their values are validated by the
+    /// group's schema.
+    pub subfields: Vec<Field>,
+    pub repeat: Option<Repeat>,
+    /// Whether the value is a date that must lie in the past or future.
+    pub temporal: Option<Temporal>,
+    /// The JSON type a form post is coerced to.
+    pub value_type: ValueType,
+    pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+}
+
+/// The JSON type of a field's value, for coercing text from HTML forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Date,
+    Object,
+    Array,
+    Any,
+}
+
+impl Field {
+    pub fn is_choice(&self) -> bool {
+        matches!(self.widget, Widget::Radio | Widget::Select | Widget::Checkbox)
+    }
+
+    pub fn subfield(&self, id: &str) -> Option<&Field> {
+        self.subfields.iter().find(|f| f.id == id)
+    }
+
+    /// The designer's message for an error kind, if they wrote one.
+    pub fn custom_message(&self, kind: &ErrorKind) -> Option<&Text> {
+        self.messages.get(kind.key())
+    }
+
+    /// The label of a choice value, or the value itself.
+    pub fn choice_label(&self, value: &Value) -> Option<&Text> {
+        self.options.iter().find(|c| &c.value == value).map(|c| &c.label)
+    }
+}
+
+/// A computed value (a fee, a deadline), from an expression or a script.
+#[derive(Debug)]
+pub struct Computed {
+    pub id: String,
+    pub label: Text,
+    pub expr: Expr,
+    pub format: ValueFormat,
+}
+
+/// A cross-field rule: `check` must hold, or `message` is shown at `field`.
+#[derive(Debug)]
+pub struct Rule {
+    pub field: String,
+    pub check: Expr,
+    pub message: Text,
+}

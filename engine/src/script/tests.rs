@@ -140,3 +140,13 @@ fn identifiers_skip_strings_and_properties() {
         vec!["a".to_string(), "d".to_string()]
     );
 }
+
+#[test]
+fn comparing_an_unanswered_value_is_false_not_an_error() {
+    let sb = Sandbox::default();
+    let n = names(&["x"]);
+    let e = sb.compile_expression(r#"x == "ja""#, &n).unwrap();
+    assert!(!sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
+    let e = sb.compile_expression(r#"x != "ja""#, &n).unwrap();
+    assert!(sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
+}

@@ -1,0 +1,104 @@
+//! Normalising answers before validation: trimmed text, empty means "not answered", numbers and
+//! dates as a German citizen types them (`12,5`, `31.12.1980`), checkboxes from form posts.
+
+use serde_json::{Map, Number, Value};
+
+use crate::definition::{Field, ValueType};
+
+/// The answer as the engine keeps it, or `None` when the field was left empty.
+pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
+    normalise_as(f.value_type, &f.subfields, f.repeat.is_some(), v)
+}
+
+fn normalise_as(ty: ValueType, subfields: &[Field], repeated: bool, v: &Value) -> Option<Value> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() {
+                return None;
+            }
+            Some(match ty {
+                ValueType::Integer => t
+                    .replace('.', "")
+                    .parse::<i64>()
+                    .map(|i| Value::Number(i.into()))
+                    .unwrap_or_else(|_| Value::String(t.to_string())),
+                ValueType::Number => t
+                    .replace(',', ".")
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|f| {
+                        if f.fract() == 0.0 && f.abs() < 1e15 {
+                            Some(Value::Number((f as i64).into()))
+                        } else {
+                            Number::from_f64(f).map(Value::Number)
+                        }
+                    })
+                    .unwrap_or_else(|| Value::String(t.to_string())),
+                ValueType::Boolean => match t.to_lowercase().as_str() {
+                    "true" | "on" | "ja" | "yes" | "1" => Value::Bool(true),
+                    "false" | "off" | "nein" | "no" | "0" => Value::Bool(false),
+                    _ => Value::String(t.to_string()),
+                },
+                ValueType::Date => Value::String(german_date(t).unwrap_or_else(|| t.to_string())),
+                _ => Value::String(t.to_string()),
+            })
+        }
+        Value::Array(items) if repeated => {
+            let items: Vec<Value> = items
+                .iter()
+                .filter_map(|item| normalise_as(ValueType::Object, subfields, false, item))
+                .collect();
+            Some(Value::Array(items))
+        }
+        Value::Object(map) if !subfields.is_empty() => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let sub = subfields.iter().find(|f| &f.id == k);
+                let nv = match sub {
+                    Some(sf) => normalise(sf, v),
+                    None => Some(v.clone()),
+                };
+                if let Some(nv) = nv {
+                    out.insert(k.clone(), nv);
+                }
+            }
+            if out.is_empty() {
+                None
+            } else {
+                Some(Value::Object(out))
+            }
+        }
+        other => Some(other.clone()),
+    }
+}
+
+/// `31.12.1980` or `1.2.1980` as ISO `1980-12-31`; ISO input passes through unchanged.
+fn german_date(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.len() != 3 {
+        return None;
+    }
+    let d: u8 = parts[0].trim().parse().ok()?;
+    let m: u8 = parts[1].trim().parse().ok()?;
+    let y: i32 = parts[2].trim().parse().ok()?;
+    if !(1000..=9999).contains(&y) {
+        return None;
+    }
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn german_dates_become_iso() {
+        assert_eq!(german_date("1.2.1980").unwrap(), "1980-02-01");
+        assert_eq!(german_date("31.12.1980").unwrap(), "1980-12-31");
+        assert!(german_date("1980-12-31").is_none());
+        assert!(german_date("1.2.80").is_none());
+    }
+}

@@ -1,0 +1,404 @@
+//! Loading a project directory: `workflows/` (one folder per workflow, every YAML or JSON file in
+//! it a version), `forms/` (reusable JSON Schemas) and `pdf-templates/` (receipt templates).
+//! Every problem in every file is collected; nothing stops at the first.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Workflow;
+use super::compile::compile;
+use super::raw::RawWorkflow;
+use crate::form::{FormSet, SchemaCompiler};
+use crate::problem::{Pos, Problem};
+use crate::script::Sandbox;
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Everything loaded from a project directory.
+#[derive(Debug, Default)]
+pub struct Library {
+    /// Workflows by id, each with its versions in ascending order.
+    pub workflows: BTreeMap<String, Vec<Arc<Workflow>>>,
+    pub forms: FormSet,
+    /// Receipt templates by name (file stem), with their source.
+    pub templates: BTreeMap<String, (PathBuf, String)>,
+    /// Where each part was found.
+    pub root: PathBuf,
+}
+
+impl Library {
+    /// The newest version of a workflow.
+    pub fn latest(&self, id: &str) -> Option<&Arc<Workflow>> {
+        self.workflows.get(id).and_then(|v| v.last())
+    }
+
+    /// One exact version.
+    pub fn version(&self, id: &str, version: u32) -> Option<&Arc<Workflow>> {
+        self.workflows
+            .get(id)
+            .and_then(|v| v.iter().find(|w| w.version == version))
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Workflow>> {
+        self.workflows.values().flatten()
+    }
+}
+
+/// Where a project's parts live. `root` is either a project root (with `workflows/`) or a
+/// workflows folder itself (then `forms/` and `pdf-templates/` are looked for beside it).
+pub(crate) struct Layout {
+    pub workflows: PathBuf,
+    pub forms: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+}
+
+pub(crate) fn layout(root: &Path) -> Layout {
+    let (workflows, base) = if root.join("workflows").is_dir() {
+        (root.join("workflows"), root.to_path_buf())
+    } else {
+        (
+            root.to_path_buf(),
+            root.parent().map(Path::to_path_buf).unwrap_or_default(),
+        )
+    };
+    let existing = |p: PathBuf| p.is_dir().then_some(p);
+    Layout {
+        workflows,
+        forms: existing(base.join("forms")),
+        templates: existing(base.join("pdf-templates")),
+    }
+}
+
+/// Reads a text file, refusing huge files and anything that is not UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Problem::error("LOT-E001", path, Pos::UNKNOWN, format!("cannot read the file: {e}"))
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!(
+                "the file is {} bytes; definition files may be at most {MAX_FILE_BYTES} bytes",
+                meta.len()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::error("LOT-E001", path, Pos::UNKNOWN, format!("cannot read the file: {e}"))
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        Problem::error(
+            "LOT-E002",
+            path,
+            Pos::new(line, column),
+            format!("the file is not UTF-8 text (invalid byte at offset {at})"),
+        )
+        .with_help("save the file as UTF-8")
+    })
+}
+
+fn files_with_ext(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| exts.contains(&e))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+fn workflow_files(dir: &Path) -> Vec<PathBuf> {
+    const EXTS: &[&str] = &["yaml", "yml", "json"];
+    let mut out = files_with_ext(dir, EXTS);
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    subdirs.sort();
+    for sub in subdirs {
+        // One folder per workflow; its `scenarios/` folder holds tests, not versions.
+        out.extend(files_with_ext(&sub, EXTS));
+    }
+    out
+}
+
+/// Loads `forms/`: every `*.json` must be a JSON Schema whose `$id`, if present, is its file name.
+fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
+    let mut forms = FormSet::default();
+    for path in files_with_ext(dir, &["json"]) {
+        let text = match read_text(&path) {
+            Ok(t) => t,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let value: Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(Problem::error(
+                    "LOT-E050",
+                    &path,
+                    Pos::new(e.line(), e.column()),
+                    format!("not valid JSON: {e}"),
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = jsonschema::draft202012::meta::validate(&value) {
+            problems.push(Problem::error(
+                "LOT-E050",
+                &path,
+                Pos::UNKNOWN,
+                format!(
+                    "not a valid JSON Schema (draft 2020-12) at {}: {e}",
+                    e.instance_path()
+                ),
+            ));
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(id) = value.get("$id").and_then(Value::as_str) {
+            if id != name {
+                problems.push(Problem::error(
+                    "LOT-E050",
+                    &path,
+                    Pos::UNKNOWN,
+                    format!("\"$id\" is \"{id}\" but must be the file name \"{name}\""),
+                ));
+                continue;
+            }
+        }
+        forms.insert(name, value);
+    }
+    // References between forms files must resolve too.
+    let names: Vec<String> = forms.names().map(str::to_string).collect();
+    for name in names {
+        if let Some(doc) = forms.get(&name) {
+            for e in forms.unresolved_refs(Some(&name), doc) {
+                problems.push(Problem::error(
+                    "LOT-E013",
+                    &dir.join(&name),
+                    Pos::UNKNOWN,
+                    e.to_string(),
+                ));
+            }
+        }
+    }
+    forms
+}
+
+/// Loads receipt templates and checks them: they must parse in strict mode, and triple braces
+/// (unescaped output) are refused.
+fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (PathBuf, String)> {
+    let mut out = BTreeMap::new();
+    for path in files_with_ext(dir, &["hbs"]) {
+        let text = match read_text(&path) {
+            Ok(t) => t,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        problems.extend(check_template(&path, &text));
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        out.insert(name, (path, text));
+    }
+    out
+}
+
+/// Problems in one receipt template.
+pub fn check_template(path: &Path, text: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if let Some(col) = line.find("{{{") {
+            problems.push(
+                Problem::error(
+                    "LOT-E041",
+                    path,
+                    Pos::new(i + 1, line[..col].chars().count() + 1),
+                    "triple braces print text without escaping and are not allowed in receipts",
+                )
+                .with_help("use {{value}}"),
+            );
+        }
+    }
+    let mut hb = handlebars::Handlebars::new();
+    hb.set_strict_mode(true);
+    if let Err(e) = hb.register_template_string("t", text) {
+        let (line, column) = e.pos().unwrap_or((0, 0));
+        problems.push(Problem::error(
+            "LOT-E040",
+            path,
+            Pos::new(line, column),
+            format!("template syntax: {}", e.reason()),
+        ));
+    }
+    problems
+}
+
+/// Parses one workflow file into its raw form, or a located problem.
+pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem> {
+    let options = serde_saphyr::Options::default();
+    serde_saphyr::from_str_with_options::<RawWorkflow>(text, options).map_err(|e| {
+        let pos = e.location().map(Pos::from).unwrap_or_default();
+        let full = e.without_snippet().to_string();
+        // The message may repeat the position; keep the first line only.
+        let message = full.lines().next().unwrap_or_default().to_string();
+        let message = strip_position(&message);
+        let code = if message.contains("unknown field") {
+            "LOT-E004"
+        } else if message.contains("missing field")
+            || message.contains("invalid type")
+            || message.contains("invalid value")
+            || message.contains("unknown variant")
+            || message.contains("did not match")
+        {
+            "LOT-E005"
+        } else {
+            "LOT-E003"
+        };
+        let mut p = Problem::error(code, path, pos, message);
+        if code == "LOT-E004" {
+            p = p.with_help("check the spelling; docs/workflow-language.md lists every key");
+        }
+        p
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    // serde-saphyr appends " at line X column Y"; the position is shown separately.
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Loads and checks one workflow source against a set of forms and templates.
+pub fn load_workflow_source(
+    path: &Path,
+    text: &str,
+    forms: &FormSet,
+    compiler: &SchemaCompiler,
+    templates: &[String],
+    sandbox: &Sandbox,
+) -> Result<(Workflow, Vec<Problem>), Vec<Problem>> {
+    let raw = parse_raw(path, text).map_err(|p| vec![p])?;
+    compile(path, text, raw, forms, compiler, templates, sandbox)
+}
+
+/// Loads everything under `root` and reports every problem found. The library holds every
+/// workflow that passed its checks.
+pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let layout = layout(root);
+    let forms = layout
+        .forms
+        .as_deref()
+        .map(|d| load_forms(d, &mut problems))
+        .unwrap_or_default();
+    let templates = layout
+        .templates
+        .as_deref()
+        .map(|d| load_templates(d, &mut problems))
+        .unwrap_or_default();
+    let template_names: Vec<String> = templates.keys().cloned().collect();
+    let compiler = match forms.compiler() {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(Problem::error(
+                "LOT-E050",
+                layout.forms.as_deref().unwrap_or(root),
+                Pos::UNKNOWN,
+                e.to_string(),
+            ));
+            return (Library::default(), problems);
+        }
+    };
+    if !layout.workflows.is_dir() {
+        problems.push(Problem::error(
+            "LOT-E001",
+            &layout.workflows,
+            Pos::UNKNOWN,
+            "no workflows folder here",
+        ));
+    }
+    let mut library = Library {
+        forms: forms.clone(),
+        templates,
+        root: root.to_path_buf(),
+        ..Library::default()
+    };
+    let mut seen: BTreeMap<(String, u32), PathBuf> = BTreeMap::new();
+    for path in workflow_files(&layout.workflows) {
+        let text = match read_text(&path) {
+            Ok(t) => t,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        match load_workflow_source(&path, &text, &forms, &compiler, &template_names, sandbox) {
+            Ok((wf, warnings)) => {
+                problems.extend(warnings);
+                let key = (wf.id.clone(), wf.version);
+                if let Some(other) = seen.get(&key) {
+                    problems.push(Problem::error(
+                        "LOT-E006",
+                        &path,
+                        Pos::new(1, 1),
+                        format!(
+                            "workflow \"{}\" version {} is also defined in {}; versions are immutable, give this one a new version number",
+                            wf.id,
+                            wf.version,
+                            other.display()
+                        ),
+                    ));
+                    continue;
+                }
+                seen.insert(key, path.clone());
+                library
+                    .workflows
+                    .entry(wf.id.clone())
+                    .or_default()
+                    .push(Arc::new(wf));
+            }
+            Err(ps) => problems.extend(ps),
+        }
+    }
+    for versions in library.workflows.values_mut() {
+        versions.sort_by_key(|w| w.version);
+    }
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+    (library, problems)
+}
