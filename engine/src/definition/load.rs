@@ -276,6 +276,13 @@ pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem>
         // The message may repeat the position; keep the first line only.
         let message = full.lines().next().unwrap_or_default().to_string();
         let message = strip_position(&message);
+        let message = if message.contains("untagged enum Text") {
+            "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
+        } else if message.contains("untagged enum RawRequired") {
+            "`required` is true, false or a condition in quotes".to_string()
+        } else {
+            message
+        };
         let code = if message.contains("unknown field") {
             "LOT-E004"
         } else if message.contains("missing field")

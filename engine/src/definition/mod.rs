@@ -21,7 +21,10 @@ use crate::form::ErrorKind;
 use crate::script::{Expr, Names};
 use crate::text::Text;
 
-pub use load::{Library, load_library, load_workflow_source};
+pub use load::{Library, MAX_FILE_BYTES, load_library, load_workflow_source};
+
+/// Sources larger than this are reported without a snippet.
+pub const MAX_FILE_BYTES_FOR_SNIPPETS: u64 = MAX_FILE_BYTES;
 pub use raw::{ValueFormat, Widget};
 
 /// The reserved target that leads to the review page.

@@ -279,12 +279,29 @@ pub fn validate(validator: &Validator, value: &Value) -> Vec<(String, ErrorKind)
             | ValidationErrorKind::UnevaluatedProperties { .. } => ErrorKind::Unexpected,
             _ => ErrorKind::Invalid,
         };
-        // One message per place is enough for a citizen.
-        if !out.iter().any(|(p, _): &(String, ErrorKind)| *p == pointer) {
-            out.push((pointer, kind));
+        // One message per place is enough for a citizen: the most specific one.
+        match out.iter_mut().find(|(p, _)| *p == pointer) {
+            Some(existing) => {
+                if rank(&kind) < rank(&existing.1) {
+                    existing.1 = kind;
+                }
+            }
+            None => out.push((pointer, kind)),
         }
     }
     out
+}
+
+/// Lower is more helpful to a citizen: "5 Ziffern" says more than "mindestens 5 Zeichen".
+fn rank(kind: &ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Required => 0,
+        ErrorKind::Format(_) => 1,
+        ErrorKind::Type(_) => 2,
+        ErrorKind::Enum => 3,
+        ErrorKind::Pattern => 4,
+        _ => 5,
+    }
 }
 
 fn number_text(v: &Value) -> String {

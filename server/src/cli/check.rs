@@ -1,0 +1,138 @@
+//! `lotse check [DIR]`: every problem in every file, compiler style, non-zero exit on errors.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use lotse_engine::problem::{Problem, Severity};
+use lotse_engine::script::Sandbox;
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+
+/// A problem with its source, for miette's renderer.
+#[derive(Debug)]
+struct Report {
+    problem: Problem,
+    source: Option<NamedSource<String>>,
+    span: Option<(usize, usize)>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problem.message)
+    }
+}
+
+impl std::error::Error for Report {}
+
+impl Diagnostic for Report {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.problem.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.problem.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.problem
+            .help
+            .as_ref()
+            .map(|h| Box::new(h.as_str()) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let (offset, len) = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".into()),
+            offset,
+            len,
+        ))))
+    }
+}
+
+/// Byte offset of a 1-based line and column (in characters), and the length of the token there.
+fn offset(text: &str, line: usize, column: usize) -> Option<(usize, usize)> {
+    if line == 0 {
+        return None;
+    }
+    let mut start = 0usize;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col = column.max(1) - 1;
+            let byte = l.char_indices().nth(col).map(|(b, _)| b).unwrap_or(l.len());
+            let rest = &l[byte..];
+            let len = rest
+                .char_indices()
+                .find(|(_, c)| c.is_whitespace() || *c == ':' || *c == ',')
+                .map(|(b, _)| b)
+                .unwrap_or(rest.len())
+                .max(1);
+            return Some((start + byte, len.min(rest.len().max(1))));
+        }
+        start += l.len();
+    }
+    None
+}
+
+fn report(problem: Problem) -> Report {
+    let text = std::fs::read(&problem.file)
+        .ok()
+        .filter(|b| b.len() as u64 <= lotse_engine::definition::MAX_FILE_BYTES_FOR_SNIPPETS)
+        .and_then(|b| String::from_utf8(b).ok());
+    let span = text
+        .as_deref()
+        .and_then(|t| offset(t, problem.line, problem.column));
+    let source = text.map(|t| {
+        NamedSource::new(problem.file.display().to_string(), t)
+    });
+    Report {
+        problem,
+        source: if span.is_some() { source } else { None },
+        span,
+    }
+}
+
+pub fn run(dir: &Path, short: bool) -> ExitCode {
+    let sandbox = Sandbox::default();
+    let (library, problems) = lotse_engine::load_library(dir, &sandbox);
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());
+    for p in problems {
+        if short {
+            eprintln!("{p}");
+            continue;
+        }
+        let header = format!("{}:{}:{}", p.file.display(), p.line, p.column);
+        let r = report(p);
+        let mut out = String::new();
+        if handler.render_report(&mut out, &r).is_err() {
+            out = r.problem.to_string();
+        }
+        if r.source.is_none() {
+            eprintln!("{header}");
+        }
+        eprintln!("{out}");
+    }
+    let versions: usize = library.workflows.values().map(Vec::len).sum();
+    eprintln!(
+        "checked {} workflow(s) ({} version(s)), {} form(s), {} template(s): {} error(s), {} warning(s)",
+        library.workflows.len(),
+        versions,
+        library.forms.names().count(),
+        library.templates.len(),
+        errors,
+        warnings
+    );
+    if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

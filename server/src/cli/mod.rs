@@ -1,0 +1,3 @@
+//! Subcommands of the `lotse` binary.
+
+pub mod check;

@@ -1,0 +1,144 @@
+use lotse_tests::*;
+use serde_json::json;
+
+const WF: &str = "hundesteuer-anmeldung";
+
+fn halter() -> serde_json::Value {
+    json!({
+        "halter": {"anrede": "Frau", "vorname": "Anna", "nachname": "Schmitz", "geburtsdatum": "1985-04-12"},
+        "anschrift": {"strasse": "Valkenburger Straße", "hausnummer": "45", "plz": "52525", "ort": "Heinsberg"},
+        "kontakt": {"email": "anna.schmitz@example.org"}
+    })
+}
+
+fn one_dog(kategorie: &str) -> serde_json::Value {
+    json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": kategorie}]})
+}
+
+#[test]
+fn an_ordinary_dog_skips_the_dangerous_dog_step_and_costs_96_euro() {
+    let mut c = start_application(WF);
+    assert_eq!(c.answer_step(halter()), "hunde");
+    assert_eq!(c.answer_step(one_dog("normal")), "beginn");
+    assert!(c.why().iter().any(|w| w.contains("beginn")), "{:?}", c.why());
+    assert_eq!(c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"})), "ermaessigung");
+    assert_eq!(c.answer_step(json!({"ermaessigung": "nein"})), "zahlung");
+    assert_eq!(c.answer_step(json!({"lastschrift": "nein"})), "bestaetigung");
+    assert_eq!(c.answer_step(json!({"richtig": true})), "review");
+    let review = c.review();
+    let fee = review.computed.iter().find(|e| e.field == "jahressteuer").unwrap();
+    assert_eq!(fee.value.flat(), "96,00 €");
+    let s = c.submit();
+    assert_eq!(s.path, ["halter", "hunde", "beginn", "ermaessigung", "zahlung", "bestaetigung"]);
+    assert_eq!(s.computed["jahressteuer"], json!(96));
+    assert!(!s.answers.contains_key("vorgemeinde"));
+}
+
+#[test]
+fn a_dangerous_dog_asks_for_the_permit_and_costs_600_euro() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    assert_eq!(c.answer_step(one_dog("gefaehrlich")), "gefaehrlich");
+    let errors = c.answer_with_errors(json!({"erlaubnis": "ja", "versicherung": "x"}));
+    assert_eq!(
+        message_at(&errors, "/erlaubnis_aktenzeichen"),
+        "Bitte füllen Sie das Feld „Aktenzeichen der Erlaubnis“ aus."
+    );
+    assert_eq!(
+        message_at(&errors, "/versicherung"),
+        "Bitte geben Sie den Namen der Versicherung und die Versicherungsnummer an."
+    );
+    assert_eq!(
+        c.answer_step(json!({"erlaubnis": "ja", "erlaubnis_aktenzeichen": "32-HS-2026-17", "versicherung": "Rheinland Versicherung 123456"})),
+        "beginn"
+    );
+    c.answer_step(json!({"haltungsbeginn": "2026-10-15", "zuzug": "ja", "vorgemeinde": "Aachen"}));
+    c.answer_step(json!({"ermaessigung": "nein"}));
+    c.answer_step(json!({"lastschrift": "ja", "konto": {"kontoinhaber": "Anna Schmitz", "iban": "DE89 3704 0044 0532 0130 00"}}));
+    c.answer_step(json!({"richtig": true}));
+    let s = c.submit();
+    assert_eq!(s.computed["jahressteuer"], json!(600));
+    assert_eq!(s.answers["vorgemeinde"], json!("Aachen"));
+    assert!(s.path.contains(&"gefaehrlich".to_string()));
+}
+
+#[test]
+fn several_dogs_pay_the_graduated_rate_and_reductions_halve_it() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(json!({"hunde": [
+        {"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"},
+        {"name": "Luna", "rasse": "Mischling", "geburtsdatum": "2023-07-10", "kategorie": "normal"},
+        {"name": "Rex", "rasse": "Pudel", "geburtsdatum": "2024-01-05", "kategorie": "normal"}
+    ]}));
+    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
+    let errors = c.answer_with_errors(json!({"ermaessigung": "ja"}));
+    assert_eq!(errors[0].pointer, "/ermaessigung_grund");
+    c.answer_step(json!({"ermaessigung": "ja", "ermaessigung_grund": "tierheim"}));
+    c.answer_step(json!({"lastschrift": "nein"}));
+    c.answer_step(json!({"richtig": true}));
+    let s = c.submit();
+    // 96 + 2 × 120 = 336, halved.
+    assert_eq!(s.computed["jahressteuer"], json!(168));
+    assert_eq!(s.computed["anzahl_hunde"], json!(3));
+}
+
+#[test]
+fn an_assistance_dog_is_free() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(one_dog("normal"));
+    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
+    c.answer_step(json!({"ermaessigung": "ja", "ermaessigung_grund": "assistenzhund"}));
+    c.answer_step(json!({"lastschrift": "nein"}));
+    c.answer_step(json!({"richtig": true}));
+    assert_eq!(c.submit().computed["jahressteuer"], json!(0));
+}
+
+#[test]
+fn errors_are_german_friendly_and_all_at_once() {
+    let mut c = start_application(WF);
+    let errors = c.answer_with_errors(json!({
+        "halter": {"anrede": "Frau", "vorname": "", "nachname": "Schmitz", "geburtsdatum": "2030-01-01"},
+        "anschrift": {"strasse": "Markt", "hausnummer": "1", "plz": "5252", "ort": "Heinsberg"},
+        "kontakt": {"email": "keine-mail"}
+    }));
+    assert_eq!(message_at(&errors, "/halter/vorname"), "Bitte füllen Sie das Feld „Vorname“ aus.");
+    assert_eq!(message_at(&errors, "/anschrift/plz"), "Bitte geben Sie die Postleitzahl mit 5 Ziffern an.");
+    assert!(message_at(&errors, "/kontakt/email").contains("E-Mail-Adresse"));
+    assert!(message_at(&errors, "/halter/geburtsdatum").contains("Vergangenheit"));
+}
+
+#[test]
+fn a_minor_cannot_register_a_dog() {
+    let mut c = start_application(WF);
+    let mut h = halter();
+    h["halter"]["geburtsdatum"] = json!("2010-05-01");
+    let errors = c.answer_with_errors(h);
+    assert_eq!(message_at(&errors, "/halter"), "Die Halterin oder der Halter muss mindestens 18 Jahre alt sein.");
+}
+
+#[test]
+fn changing_an_earlier_answer_drops_answers_of_steps_that_no_longer_apply() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(one_dog("gefaehrlich"));
+    c.answer_step(json!({"erlaubnis": "nein", "versicherung": "Rheinland Versicherung 123456"}));
+    assert_eq!(c.at(), "beginn");
+    assert_eq!(c.back(), "gefaehrlich");
+    assert_eq!(c.back(), "hunde");
+    assert_eq!(c.answer_step(one_dog("normal")), "beginn");
+    assert!(!c.app.answers.contains_key("versicherung"));
+    assert!(!c.app.route.contains(&"gefaehrlich".to_string()));
+    assert!(c.why().iter().any(|w| w.contains("übersprungen") || w.contains("beginn")), "{:?}", c.why());
+}
+
+#[test]
+fn hidden_fields_are_dropped_and_explained() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(one_dog("normal"));
+    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein", "vorgemeinde": "Aachen"}));
+    assert!(!c.app.answers.contains_key("vorgemeinde"));
+    assert!(c.why().iter().any(|w| w.contains("vorgemeinde") && w.contains("zuzug")), "{:?}", c.why());
+}

@@ -1,0 +1,4 @@
+//! The one end-to-end test binary.
+
+mod hundesteuer;
+mod library;
