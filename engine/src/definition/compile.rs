@@ -66,7 +66,7 @@ impl Ctx<'_> {
                 column,
             }) => {
                 let at = script_pos(self.source, pos(src), line, column);
-                let help = if message.contains("Variable not found") || message.contains("Unknown variable") {
+                let help = if message.contains("Undefined variable") || message.contains("Variable not found") {
                     Some(format!(
                         "a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library"
                     ))
@@ -89,9 +89,13 @@ impl Ctx<'_> {
 }
 
 fn friendly_script_message(m: &str) -> String {
-    // rhai says "Variable not found: x"; say what it means for a designer.
-    if let Some(name) = m.strip_prefix("Variable not found: ") {
-        return format!("unknown name `{name}`: no field or computed value of this workflow is called so");
+    // rhai says "Undefined variable: x"; say what it means for a designer.
+    for prefix in ["Undefined variable: ", "Variable not found: "] {
+        if let Some(name) = m.strip_prefix(prefix) {
+            return format!(
+                "unknown name `{name}`: no field or computed value (before this one) is called so"
+            );
+        }
     }
     m.to_string()
 }
@@ -106,20 +110,25 @@ fn script_pos(source: &str, at: Pos, line: usize, column: usize) -> Pos {
         return at;
     };
     let first: Option<char> = text_line.chars().nth(at.column.saturating_sub(1));
+    let indent = |line: usize| {
+        source
+            .lines()
+            .nth(line.saturating_sub(1))
+            .map(|l| l.chars().take_while(|c| *c == ' ').count())
+            .unwrap_or(0)
+    };
     match first {
+        // Block scalar marker: the script starts on the next line, indented.
         Some('|') | Some('>') => {
-            // Block scalar: content starts on the next line, indented.
-            let content_line = at.line + line;
-            let indent = source
-                .lines()
-                .nth(content_line.saturating_sub(1))
-                .map(|l| l.chars().take_while(|c| *c == ' ').count())
-                .unwrap_or(0);
-            Pos::new(content_line, indent + column)
+            let l = at.line + line;
+            Pos::new(l, indent(l) + column)
         }
         Some('"') | Some('\'') if line == 1 => Pos::new(at.line, at.column + column),
         _ if line == 1 => Pos::new(at.line, at.column + column - 1),
-        _ => Pos::new(at.line + line - 1, column),
+        _ => {
+            let l = at.line + line - 1;
+            Pos::new(l, indent(l) + column)
+        }
     }
 }
 
@@ -357,7 +366,7 @@ pub(super) fn compile(
 
     let receipt_template = match &raw.receipt {
         Some(t) => {
-            if !templates.is_empty() && !templates.contains(&t.value) {
+            if t.value != DEFAULT_TEMPLATE && !templates.contains(&t.value) {
                 cx.error_help(
                     "LOT-E027",
                     pos(t),
@@ -370,6 +379,7 @@ pub(super) fn compile(
         None => DEFAULT_TEMPLATE.to_string(),
     };
 
+    let raw_steps_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
     let step_index: HashMap<String, usize> = steps
         .iter()
         .enumerate()
@@ -414,6 +424,42 @@ pub(super) fn compile(
         step_index,
         field_index,
     };
+
+    // Conditions that look at answers the citizen cannot have given yet.
+    let step_of = |name: &str| wf.field_index.get(name).map(|&(s, _)| s);
+    let mut late: Vec<(Pos, String)> = Vec::new();
+    for (i, s) in wf.steps.iter().enumerate() {
+        let raw_step = &raw_steps_pos[i];
+        let mut look = |what: String, e: &Expr, own_step_ok: bool| {
+            for m in &e.mentions {
+                if let Some(j) = step_of(m) {
+                    if j > i || (j == i && !own_step_ok) {
+                        late.push((
+                            *raw_step,
+                            format!(
+                                "{what} uses \"{m}\", which is only asked on step \"{}\"; it is not answered yet when this is decided",
+                                wf.steps[j].id
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        if let Some(e) = &s.applies_if {
+            look(format!("applies_if of step \"{}\"", s.id), e, false);
+        }
+        for b in &s.branches {
+            look(format!("a condition of step \"{}\"", s.id), &b.condition, true);
+        }
+        for f in &s.fields {
+            if let Some(e) = &f.visible_if {
+                look(format!("visible_if of field \"{}\"", f.id), e, true);
+            }
+        }
+    }
+    for (at, msg) in late {
+        cx.warn("LOT-E026", at, msg);
+    }
 
     if !cx.problems.iter().any(Problem::is_error) {
         // Graph checks need a structurally sound workflow.

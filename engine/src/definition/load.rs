@@ -52,11 +52,29 @@ impl Library {
 /// workflows folder itself (then `forms/` and `pdf-templates/` are looked for beside it).
 pub(crate) struct Layout {
     pub workflows: PathBuf,
+    /// A single workflow file to check, instead of a folder.
+    pub single: Option<PathBuf>,
     pub forms: Option<PathBuf>,
     pub templates: Option<PathBuf>,
 }
 
 pub(crate) fn layout(root: &Path) -> Layout {
+    let existing = |p: PathBuf| p.is_dir().then_some(p);
+    if root.is_file() {
+        // One file: forms and templates come from the nearest project folder above it.
+        let base = root
+            .ancestors()
+            .skip(1)
+            .find(|a| a.join("forms").is_dir())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        return Layout {
+            workflows: root.parent().map(Path::to_path_buf).unwrap_or_default(),
+            single: Some(root.to_path_buf()),
+            forms: existing(base.join("forms")),
+            templates: existing(base.join("pdf-templates")),
+        };
+    }
     let (workflows, base) = if root.join("workflows").is_dir() {
         (root.join("workflows"), root.to_path_buf())
     } else {
@@ -65,9 +83,9 @@ pub(crate) fn layout(root: &Path) -> Layout {
             root.parent().map(Path::to_path_buf).unwrap_or_default(),
         )
     };
-    let existing = |p: PathBuf| p.is_dir().then_some(p);
     Layout {
         workflows,
+        single: None,
         forms: existing(base.join("forms")),
         templates: existing(base.join("pdf-templates")),
     }
@@ -278,6 +296,8 @@ pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem>
         let message = strip_position(&message);
         let message = if message.contains("untagged enum Text") {
             "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
+        } else if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
+            "expected a whole number".to_string()
         } else if message.contains("untagged enum RawRequired") {
             "`required` is true, false or a condition in quotes".to_string()
         } else {
@@ -290,6 +310,7 @@ pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem>
             || message.contains("invalid value")
             || message.contains("unknown variant")
             || message.contains("did not match")
+            || message.starts_with("expected ")
         {
             "LOT-E005"
         } else {
@@ -352,7 +373,7 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
             return (Library::default(), problems);
         }
     };
-    if !layout.workflows.is_dir() {
+    if layout.single.is_none() && !layout.workflows.is_dir() {
         problems.push(Problem::error(
             "LOT-E001",
             &layout.workflows,
@@ -367,7 +388,11 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         ..Library::default()
     };
     let mut seen: BTreeMap<(String, u32), PathBuf> = BTreeMap::new();
-    for path in workflow_files(&layout.workflows) {
+    let files = match &layout.single {
+        Some(f) => vec![f.clone()],
+        None => workflow_files(&layout.workflows),
+    };
+    for path in files {
         let text = match read_text(&path) {
             Ok(t) => t,
             Err(p) => {

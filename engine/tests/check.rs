@@ -1,0 +1,124 @@
+//! `lotse check` behaviour on broken definitions: each file in tests/broken/ names on its first
+//! line the error it must produce (`# expect: CODE LINE:COLUMN text`), and every kind of input,
+//! however broken, yields located problems and never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use lotse_engine::load_library;
+use lotse_engine::script::Sandbox;
+use proptest::prelude::*;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn broken_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("engine/tests/broken"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_broken_definition_yields_its_located_error() {
+    let files = broken_files();
+    assert!(files.len() >= 15, "the corpus needs at least 15 broken definitions");
+    let sandbox = Sandbox::default();
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").unwrap();
+        let mut parts = expect.splitn(3, ' ');
+        let code = parts.next().unwrap();
+        let (line, column) = parts.next().unwrap().split_once(':').unwrap();
+        let needle = parts.next().unwrap_or("");
+        let (_, problems) = load_library(file, &sandbox);
+        let found = problems.iter().any(|p| {
+            p.code == code
+                && p.line.to_string() == line
+                && p.column.to_string() == column
+                && p.message.contains(needle)
+                && p.file == *file
+        });
+        if !found {
+            failures.push(format!("{}: expected {expect}, got {problems:#?}", file.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn binary_garbage_huge_and_empty_files_are_clean_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows");
+    std::fs::create_dir(&wf).unwrap();
+    std::fs::write(wf.join("garbage.yaml"), [0xffu8, 0xfe, 0x00, 0x13, 0x37, 0x80]).unwrap();
+    std::fs::write(wf.join("huge.yaml"), "a".repeat(2 * 1024 * 1024)).unwrap();
+    std::fs::write(wf.join("empty.yaml"), "").unwrap();
+    std::fs::write(wf.join("list.yaml"), "- 1\n- 2\n").unwrap();
+    let (lib, problems) = load_library(dir.path(), &Sandbox::default());
+    assert!(lib.workflows.is_empty());
+    let codes: Vec<(&str, String)> = problems
+        .iter()
+        .map(|p| (p.code, p.file.file_name().unwrap().to_string_lossy().to_string()))
+        .collect();
+    assert!(codes.contains(&("LOT-E002", "garbage.yaml".into())), "{problems:#?}");
+    assert!(codes.contains(&("LOT-E001", "huge.yaml".into())), "{problems:#?}");
+    assert!(codes.iter().any(|(_, f)| f == "empty.yaml"), "{problems:#?}");
+    assert!(codes.iter().any(|(_, f)| f == "list.yaml"), "{problems:#?}");
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_not_overflowing_the_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows");
+    std::fs::create_dir(&wf).unwrap();
+    std::fs::write(wf.join("deep.yaml"), "[".repeat(100_000)).unwrap();
+    std::fs::write(
+        wf.join("bomb.yaml"),
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+    )
+    .unwrap();
+    let (_, problems) = load_library(dir.path(), &Sandbox::default());
+    assert_eq!(problems.iter().filter(|p| p.is_error()).count(), 2, "{problems:#?}");
+}
+
+fn example() -> String {
+    std::fs::read_to_string(repo().join("workflows/hundesteuer/workflow.yaml")).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Every prefix of a real workflow (a truncated file) loads or fails cleanly.
+    #[test]
+    fn truncated_workflows_never_panic(cut in 0usize..10_000) {
+        let text = example();
+        let mut cut = cut.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.yaml");
+        std::fs::write(&file, &text[..cut]).unwrap();
+        let _ = load_library(&file, &Sandbox::default());
+    }
+
+    /// Random bytes flipped in a real workflow load or fail cleanly.
+    #[test]
+    fn mangled_workflows_never_panic(flips in proptest::collection::vec((0usize..10_000, any::<u8>()), 1..8)) {
+        let mut bytes = example().into_bytes();
+        for (at, b) in flips {
+            let i = at % bytes.len();
+            bytes[i] = b;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("w.yaml");
+        std::fs::write(&file, &bytes).unwrap();
+        let _ = load_library(&file, &Sandbox::default());
+    }
+}
