@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime};
 
 use crate::definition::{Field, Required, Target, Temporal, Workflow};
-use crate::form::{self, ErrorKind, FieldError, default_message};
+use crate::form::{self, Asked, ErrorKind, FieldError, default_message};
 use crate::script::{Env, ScriptError, Sandbox, from_dynamic};
 use crate::text::Lang;
 
@@ -157,7 +157,13 @@ struct Eval<'a> {
 
 impl Eval<'_> {
     fn env(&self, answers: &BTreeMap<String, Value>) -> Env {
-        Env::new(&self.wf.names, |k| answers.get(k), self.today)
+        // Unanswered groups are empty maps or lists, so `fahrzeug.art` or `count(hunde)` work
+        // before the group is answered.
+        Env::new(
+            &self.wf.names,
+            |k| answers.get(k).or_else(|| self.wf.empty_values.get(k)),
+            self.today,
+        )
     }
 
     fn script_error(&self, place: String, error: ScriptError) -> ApplyError {
@@ -174,19 +180,20 @@ impl Eval<'_> {
             .map_err(|e| self.script_error(place(), e))
     }
 
-    /// Computed values in order; one whose inputs are not all answered yet is `null`.
-    fn computed(&self, env: &mut Env, answers: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, ApplyError> {
+    /// Computed values in order. While the citizen is still answering, a value whose script
+    /// fails (inputs missing or not valid yet) is `null`; on submit (`strict`) every failure is
+    /// an error. A script over its limits is always an error.
+    fn computed(
+        &self,
+        env: &mut Env,
+        strict: bool,
+    ) -> Result<BTreeMap<String, Value>, ApplyError> {
         let mut out = BTreeMap::new();
         for c in &self.wf.computed {
-            let ready = c
-                .expr
-                .mentions
-                .iter()
-                .all(|m| answers.contains_key(m) || out.contains_key(m) || self.wf.field(m).is_none_or(|f| !matches!(f.required, Required::Always)));
             let value = match self.sandbox.eval(&c.expr, env) {
                 Ok(v) => from_dynamic(&v),
                 Err(e) => {
-                    if ready || matches!(e, ScriptError::Limit(_)) {
+                    if strict || matches!(e, ScriptError::Limit(_)) {
                         return Err(self.script_error(format!("computed value \"{}\"", c.id), e));
                     }
                     Value::Null
@@ -451,8 +458,7 @@ impl Application {
         }
         merged.extend(given.clone());
         let mut env = ev.env(&merged);
-        let computed = ev.computed(&mut env, &merged)?;
-        let _ = computed;
+        ev.computed(&mut env, false)?;
 
         let mut accepted = BTreeMap::new();
         let mut errors: Vec<FieldError> = Vec::new();
@@ -487,8 +493,10 @@ impl Application {
                     errors.push(e);
                 }
             }
-            if errors.len() == before {
-                errors.extend(temporal_errors(f, value, ev.today, lang));
+            for e in temporal_errors(f, value, ev.today, lang) {
+                if !errors.iter().any(|x| x.pointer == e.pointer) {
+                    errors.push(e);
+                }
             }
             if errors.len() == before {
                 accepted.insert(f.id.clone(), value.clone());
@@ -497,6 +505,10 @@ impl Application {
         // Cross-field rules of fields on this step that are shown, answered and valid so far.
         for rule in &ev.wf.rules {
             if !accepted.contains_key(&rule.field) || errors.iter().any(|e| e.field == rule.field) {
+                continue;
+            }
+            // A rule that reads a value the citizen still has to correct waits for it.
+            if rule.check.mentions.iter().any(|m| errors.iter().any(|e| &e.field == m)) {
                 continue;
             }
             let holds = ev.condition(&mut env, &rule.check, || format!("rule for field \"{}\"", rule.field))?;
@@ -532,7 +544,7 @@ impl Application {
             }
             // Hidden fields lose their answers.
             let mut env = ev.env(&self.answers);
-            ev.computed(&mut env, &self.answers)?;
+            ev.computed(&mut env, false)?;
             let mut hidden = Vec::new();
             let mut hidden_explained = Vec::new();
             for &i in &route.steps {
@@ -568,7 +580,7 @@ impl Application {
 
     fn submit(&mut self, ev: &Eval<'_>, now: OffsetDateTime) -> Result<Outcome, ApplyError> {
         let mut env = ev.env(&self.answers);
-        let computed = ev.computed(&mut env, &self.answers)?;
+        let computed = ev.computed(&mut env, true)?;
         self.position = Position::Submitted;
         let submission = Submission {
             workflow_id: self.workflow_id.clone(),
@@ -591,7 +603,7 @@ impl Application {
     pub fn computed(&self, wf: &Workflow, sandbox: &Sandbox, today: Date) -> Result<BTreeMap<String, Value>, ApplyError> {
         let ev = Eval { wf, sandbox, today };
         let mut env = ev.env(&self.answers);
-        ev.computed(&mut env, &self.answers)
+        ev.computed(&mut env, false)
     }
 }
 
@@ -602,7 +614,7 @@ fn compute_route(
 ) -> Result<Route, ApplyError> {
     let wf = ev.wf;
     let mut env = ev.env(answers);
-    ev.computed(&mut env, answers)?;
+    ev.computed(&mut env, false)?;
     let mut steps = Vec::new();
     let mut explanations = Vec::new();
     let mut visited = vec![false; wf.steps.len()];
@@ -684,10 +696,18 @@ fn subfield_for<'a>(f: &'a Field, pointer: &str) -> Option<&'a Field> {
     f.subfield(last)
 }
 
+fn asked(f: &Field) -> Asked {
+    match f.widget {
+        crate::definition::Widget::Checkbox => Asked::Checkbox,
+        crate::definition::Widget::Radio | crate::definition::Widget::Select => Asked::Choice,
+        _ => Asked::Text,
+    }
+}
+
 fn field_error(f: &Field, pointer: &str, kind: &ErrorKind, lang: Lang) -> FieldError {
     let message = match f.custom_message(kind) {
         Some(t) => t.get(lang).to_string(),
-        None => default_message(kind, f.label.get(lang), f.is_choice(), lang),
+        None => default_message(kind, f.label.get(lang), asked(f), lang),
     };
     FieldError {
         pointer: pointer.to_string(),

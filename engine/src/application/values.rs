@@ -7,6 +7,16 @@ use crate::definition::{Field, ValueType};
 
 /// The answer as the engine keeps it, or `None` when the field was left empty.
 pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
+    // A form post sends `2` for an option whose value is the number 2.
+    if let Value::String(s) = v {
+        let t = s.trim();
+        if let Some(c) = f.options.iter().find(|c| match &c.value {
+            Value::String(_) => false,
+            other => other.to_string() == t,
+        }) {
+            return Some(c.value.clone());
+        }
+    }
     normalise_as(f.value_type, &f.subfields, f.repeat.is_some(), v)
 }
 
@@ -86,7 +96,9 @@ fn german_date(s: &str) -> Option<String> {
     if !(1000..=9999).contains(&y) {
         return None;
     }
-    Some(format!("{y:04}-{m:02}-{d:02}"))
+    let iso = format!("{y:04}-{m:02}-{d:02}");
+    // 31.02. is not a date: leave the input as typed, so validation says so.
+    crate::form::formats::date(&iso).map(|_| iso)
 }
 
 #[cfg(test)]
@@ -100,5 +112,6 @@ mod tests {
         assert_eq!(german_date("31.12.1980").unwrap(), "1980-12-31");
         assert!(german_date("1980-12-31").is_none());
         assert!(german_date("1.2.80").is_none());
+        assert!(german_date("31.02.2027").is_none());
     }
 }

@@ -392,6 +392,18 @@ pub(super) fn compile(
         }
     }
 
+    let mut empty_values = HashMap::new();
+    for f in steps.iter().flat_map(|s| s.fields.iter()) {
+        match f.value_type {
+            ValueType::Array => {
+                empty_values.insert(f.id.clone(), Value::Array(Vec::new()));
+            }
+            ValueType::Object => {
+                empty_values.insert(f.id.clone(), Value::Object(serde_json::Map::new()));
+            }
+            _ => {}
+        }
+    }
     let mut hasher = Sha256::new();
     hasher.update(source.as_bytes());
     schema_deps.sort();
@@ -423,6 +435,7 @@ pub(super) fn compile(
         names: all_names,
         step_index,
         field_index,
+        empty_values,
     };
 
     // Conditions that look at answers the citizen cannot have given yet.

@@ -53,6 +53,8 @@ pub struct Workflow {
     pub(crate) step_index: HashMap<String, usize>,
     /// field id -> (step index, field index)
     pub(crate) field_index: HashMap<String, (usize, usize)>,
+    /// What scripts see for an unanswered group: `{}` or `[]`.
+    pub(crate) empty_values: HashMap<String, Value>,
 }
 
 impl Workflow {

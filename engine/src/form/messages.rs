@@ -3,6 +3,14 @@
 
 use crate::text::Lang;
 
+/// How a field asks: it decides how "please answer" is phrased.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    Text,
+    Choice,
+    Checkbox,
+}
+
 /// What is wrong with a value, independent of language.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -50,16 +58,17 @@ impl ErrorKind {
 }
 
 /// The default message for an error at a field with `label`, shown as `widget`.
-pub fn default_message(kind: &ErrorKind, label: &str, choice: bool, lang: Lang) -> String {
+pub fn default_message(kind: &ErrorKind, label: &str, asked: Asked, lang: Lang) -> String {
     match lang {
-        Lang::De => german(kind, label, choice),
-        Lang::En => english(kind, label, choice),
+        Lang::De => german(kind, label, asked),
+        Lang::En => english(kind, label, asked),
     }
 }
 
-fn german(kind: &ErrorKind, label: &str, choice: bool) -> String {
+fn german(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
-        ErrorKind::Required if choice => format!("Bitte wählen Sie bei „{label}“ eine Antwort aus."),
+        ErrorKind::Required if asked == Asked::Checkbox => format!("Bitte bestätigen Sie: „{label}“"),
+        ErrorKind::Required if asked == Asked::Choice => format!("Bitte wählen Sie bei „{label}“ eine Antwort aus."),
         ErrorKind::Required => format!("Bitte füllen Sie das Feld „{label}“ aus."),
         ErrorKind::Format(f) => match f.as_str() {
             "plz" => "Bitte geben Sie die Postleitzahl mit 5 Ziffern an.".into(),
@@ -91,9 +100,10 @@ fn german(kind: &ErrorKind, label: &str, choice: bool) -> String {
     }
 }
 
-fn english(kind: &ErrorKind, label: &str, choice: bool) -> String {
+fn english(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
-        ErrorKind::Required if choice => format!("Please choose an answer for “{label}”."),
+        ErrorKind::Required if asked == Asked::Checkbox => format!("Please confirm: “{label}”"),
+        ErrorKind::Required if asked == Asked::Choice => format!("Please choose an answer for “{label}”."),
         ErrorKind::Required => format!("Please fill in “{label}”."),
         ErrorKind::Format(f) => match f.as_str() {
             "plz" => "Please enter the postcode with 5 digits.".into(),

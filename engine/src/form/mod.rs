@@ -13,7 +13,7 @@ use jsonschema::{Draft, Resource, Validator};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use messages::{default_message, ErrorKind};
+pub use messages::{Asked, ErrorKind, default_message};
 
 /// The base URI that relative `$ref`s resolve against: `person.json` means
 /// `json-schema:///person.json`, which is where every file in `forms/` is registered.

@@ -135,6 +135,9 @@ pub(super) fn register(engine: &mut Engine) {
         if let Some(a) = v.read_lock::<Array>() {
             return !a.is_empty();
         }
+        if let Some(m) = v.read_lock::<rhai::Map>() {
+            return !m.is_empty();
+        }
         true
     });
     engine.register_fn("count", |v: Dynamic| -> i64 {

@@ -43,6 +43,10 @@ pub fn from_dynamic(d: &Dynamic) -> Value {
         return Value::Number(i.into());
     }
     if let Ok(f) = d.as_float() {
+        // 70.0 € is 70 €: whole amounts stay integers in submissions.
+        if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+            return Value::Number((f as i64).into());
+        }
         return Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
     }
     if d.is_string() {

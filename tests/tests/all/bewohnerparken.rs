@@ -73,7 +73,7 @@ fn a_company_car_needs_the_employers_declaration() {
     );
     assert_eq!(
         message_at(&errors, "/ueberlassung"),
-        "Bitte wählen Sie bei „Mein Arbeitgeber bestätigt schriftlich, dass mir das Fahrzeug zur ausschließlichen Nutzung überlassen ist, auch privat.“ eine Antwort aus."
+        "Bitte bestätigen Sie: „Mein Arbeitgeber bestätigt schriftlich, dass mir das Fahrzeug zur ausschließlichen Nutzung überlassen ist, auch privat.“"
     );
 
     let errors = c.answer_with_errors(json!({"arbeitgeber": "Hermanns Haustechnik GmbH", "erklaerung_datum": "2026-05-27", "ueberlassung": true}));
@@ -274,6 +274,6 @@ fn the_confirmation_must_be_given() {
     let errors = c.answer_with_errors(json!({"richtig": false, "rueckgabe": true}));
     assert_eq!(
         message_at(&errors, "/richtig"),
-        "Bitte wählen Sie bei „Ich versichere, dass meine Angaben richtig und vollständig sind.“ eine Antwort aus."
+        "Bitte bestätigen Sie: „Ich versichere, dass meine Angaben richtig und vollständig sind.“"
     );
 }

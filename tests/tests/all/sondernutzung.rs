@@ -61,7 +61,7 @@ fn a_skip_on_a_parking_lane_pays_per_square_metre_and_day_plus_the_no_stopping_o
     assert_eq!(s.computed["tage"], json!(5));
     assert_eq!(s.computed["flaeche_m2"], json!(7.5));
     assert_eq!(s.computed["sondernutzungsgebuehr"], json!(56.25));
-    assert_eq!(s.computed["verwaltungsgebuehr"], json!(80.0));
+    assert_eq!(s.computed["verwaltungsgebuehr"], json!(80));
     assert_eq!(s.computed["gesamt"], json!(136.25));
     assert!(!s.answers.contains_key("firma"));
 }
@@ -89,7 +89,7 @@ fn scaffolding_on_the_pavement_asks_for_the_scaffolder_and_needs_no_no_stopping_
     );
     assert_eq!(
         message_at(&errors, "/absperrung"),
-        "Bitte wählen Sie bei „Das Gerüst wird nach RSA 21 abgesperrt, nachts beleuchtet und der Fußgängerverkehr sicher vorbeigeführt.“ eine Antwort aus."
+        "Bitte bestätigen Sie: „Das Gerüst wird nach RSA 21 abgesperrt, nachts beleuchtet und der Fußgängerverkehr sicher vorbeigeführt.“"
     );
 
     let errors = c.answer_with_errors(json!({
@@ -120,8 +120,8 @@ fn scaffolding_on_the_pavement_asks_for_the_scaffolder_and_needs_no_no_stopping_
     );
     // 20 m² × 87 days × 0,50 € = 870 €, plus 45 €.
     assert_eq!(s.computed["tage"], json!(87));
-    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(870.0));
-    assert_eq!(s.computed["gesamt"], json!(915.0));
+    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(870));
+    assert_eq!(s.computed["gesamt"], json!(915));
     assert_eq!(s.answers["restbreite"], json!(1.5));
 }
 
@@ -148,8 +148,8 @@ fn scaffolding_with_a_pedestrian_tunnel_does_not_ask_for_the_remaining_width() {
     );
     // 12 m × 1,5 m = 18 m² × 183 days × 0,50 € = 1.647 €, plus 45 €.
     assert_eq!(s.computed["tage"], json!(183));
-    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(1647.0));
-    assert_eq!(s.computed["gesamt"], json!(1692.0));
+    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(1647));
+    assert_eq!(s.computed["gesamt"], json!(1692));
 }
 
 #[test]
@@ -190,8 +190,8 @@ fn a_company_moving_lift_skips_the_area_and_pays_a_flat_fee() {
     assert_eq!(s.answers["firma"], json!("Möbeltransporte Kreis Heinsberg GmbH"));
     assert_eq!(s.computed["tage"], json!(2));
     assert_eq!(s.computed["flaeche_m2"], json!(0));
-    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(25.0));
-    assert_eq!(s.computed["gesamt"], json!(105.0));
+    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(25));
+    assert_eq!(s.computed["gesamt"], json!(105));
 }
 
 #[test]
@@ -230,8 +230,8 @@ fn the_period_must_start_a_week_ahead_end_after_it_begins_and_last_at_most_six_m
         path(&["antragsteller", "nutzung", "standort", "flaeche", "zeitraum", "zahlung", "bestaetigung"])
     );
     assert_eq!(s.computed["tage"], json!(1));
-    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(9.0));
-    assert_eq!(s.computed["gesamt"], json!(54.0));
+    assert_eq!(s.computed["sondernutzungsgebuehr"], json!(9));
+    assert_eq!(s.computed["gesamt"], json!(54));
 }
 
 #[test]
@@ -280,7 +280,7 @@ fn errors_on_the_first_steps_are_german_and_all_at_once() {
     let errors = c.answer_with_errors(json!({"richtig": true}));
     assert_eq!(
         message_at(&errors, "/verkehrssicherung"),
-        "Bitte wählen Sie bei „Ich bin für die Verkehrssicherung verantwortlich und hafte für Schäden an der Straße und gegenüber Dritten.“ eine Antwort aus."
+        "Bitte bestätigen Sie: „Ich bin für die Verkehrssicherung verantwortlich und hafte für Schäden an der Straße und gegenüber Dritten.“"
     );
 }
 
@@ -311,5 +311,5 @@ fn changing_scaffolding_to_a_moving_lift_drops_the_area_and_scaffolding_steps() 
         s.path,
         path(&["antragsteller", "nutzung", "standort", "zeitraum", "haltverbot", "zahlung", "bestaetigung"])
     );
-    assert_eq!(s.computed["gesamt"], json!(70.0));
+    assert_eq!(s.computed["gesamt"], json!(70));
 }
