@@ -528,7 +528,9 @@ impl Application {
     /// of fields that are hidden, until nothing changes.
     fn reroute(&mut self, ev: &Eval<'_>) -> Result<Route, ApplyError> {
         for _ in 0..=ev.wf.steps.len() {
-            let route = compute_route(ev, &self.answers, &self.answered)?;
+            let mut env = ev.env(&self.answers);
+            ev.computed(&mut env, false)?;
+            let route = compute_route(ev, &mut env, &self.answers, &self.answered)?;
             let on_route: BTreeSet<&str> = route.steps.iter().map(|&i| ev.wf.steps[i].id.as_str()).collect();
             let mut changed = false;
             // Steps that no longer apply lose their answers.
@@ -543,8 +545,6 @@ impl Application {
                 let _ = si;
             }
             // Hidden fields lose their answers.
-            let mut env = ev.env(&self.answers);
-            ev.computed(&mut env, false)?;
             let mut hidden = Vec::new();
             let mut hidden_explained = Vec::new();
             for &i in &route.steps {
@@ -609,12 +609,11 @@ impl Application {
 
 fn compute_route(
     ev: &Eval<'_>,
+    env: &mut Env,
     answers: &BTreeMap<String, Value>,
     answered: &BTreeSet<String>,
 ) -> Result<Route, ApplyError> {
     let wf = ev.wf;
-    let mut env = ev.env(answers);
-    ev.computed(&mut env, false)?;
     let mut steps = Vec::new();
     let mut explanations = Vec::new();
     let mut visited = vec![false; wf.steps.len()];
@@ -627,7 +626,7 @@ fn compute_route(
         visited[i] = true;
         let step = &wf.steps[i];
         let applies = match &step.applies_if {
-            Some(e) => ev.condition(&mut env, e, || format!("applies_if of step \"{}\"", step.id))?,
+            Some(e) => ev.condition(env, e, || format!("applies_if of step \"{}\"", step.id))?,
             None => true,
         };
         let next = if !applies {
@@ -646,7 +645,7 @@ fn compute_route(
             }
             let mut chosen = None;
             for b in &step.branches {
-                if ev.condition(&mut env, &b.condition, || format!("condition of step \"{}\"", step.id))? {
+                if ev.condition(env, &b.condition, || format!("condition of step \"{}\"", step.id))? {
                     explanations.push(Explanation::BranchTaken {
                         from: step.id.clone(),
                         to: b.target.label().to_string(),

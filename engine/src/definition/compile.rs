@@ -392,6 +392,39 @@ pub(super) fn compile(
         }
     }
 
+    // Scripts only see the names some script mentions: building their environment is then
+    // cheap however many fields a workflow has.
+    let mut used: HashSet<String> = HashSet::new();
+    let mut note = |e: &Expr| used.extend(e.mentions.iter().cloned());
+    for s in &steps {
+        if let Some(e) = &s.applies_if {
+            note(e);
+        }
+        for b in &s.branches {
+            note(&b.condition);
+        }
+        for f in &s.fields {
+            if let Some(e) = &f.visible_if {
+                note(e);
+            }
+            if let Required::When(e) = &f.required {
+                note(e);
+            }
+        }
+    }
+    for c in &computed {
+        note(&c.expr);
+    }
+    for r in &rules {
+        note(&r.check);
+    }
+    let script_names = Names::new(
+        field_name_list
+            .iter()
+            .filter(|n| used.contains(*n))
+            .chain(computed_names.iter())
+            .cloned(),
+    );
     let mut empty_values = HashMap::new();
     for f in steps.iter().flat_map(|s| s.fields.iter()) {
         match f.value_type {
@@ -432,7 +465,7 @@ pub(super) fn compile(
         computed,
         rules,
         source: path.to_path_buf(),
-        names: all_names,
+        names: script_names,
         step_index,
         field_index,
         empty_values,

@@ -49,6 +49,7 @@ pub struct Workflow {
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,
     pub source: PathBuf,
+    /// The names scripts of this workflow read (fields some script mentions, computed values).
     pub(crate) names: Names,
     pub(crate) step_index: HashMap<String, usize>,
     /// field id -> (step index, field index)

@@ -332,7 +332,9 @@ fn identifiers(source: &str) -> Vec<String> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '"' || c == '`' || c == '\'' {
+        // Backtick strings are scanned too: `${name}` interpolates. Listing a name too many
+        // is harmless, missing one is not.
+        if c == '"' || c == '\'' {
             let quote = c;
             i += 1;
             while i < chars.len() && chars[i] != quote {
