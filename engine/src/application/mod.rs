@@ -446,27 +446,30 @@ impl Application {
         let step = &ev.wf.steps[index];
         let lang = self.lang;
         // Scripts see this step's answers as given, over the answers so far.
-        let mut merged = self.answers.clone();
-        for f in &step.fields {
-            merged.remove(&f.id);
-        }
-        let mut given: BTreeMap<String, Value> = BTreeMap::new();
-        for f in &step.fields {
-            if let Some(v) = values.get(&f.id).and_then(|v| normalise(f, v)) {
-                given.insert(f.id.clone(), v);
-            }
-        }
-        merged.extend(given.clone());
-        let mut env = ev.env(&merged);
+        let given: Vec<Option<Value>> = step
+            .fields
+            .iter()
+            .map(|f| values.get(&f.id).and_then(|v| normalise(f, v)))
+            .collect();
+        let mut env = Env::new(
+            &ev.wf.names,
+            |k| match ev.wf.field_index.get(k) {
+                Some(&(si, fi)) if si == index => given[fi]
+                    .as_ref()
+                    .or_else(|| ev.wf.empty_values.get(k)),
+                _ => self.answers.get(k).or_else(|| ev.wf.empty_values.get(k)),
+            },
+            ev.today,
+        );
         ev.computed(&mut env, false)?;
 
         let mut accepted = BTreeMap::new();
         let mut errors: Vec<FieldError> = Vec::new();
-        for f in &step.fields {
+        for (fi, f) in step.fields.iter().enumerate() {
             if !ev.visible(&mut env, f)? {
                 continue;
             }
-            let value = given.get(&f.id);
+            let value = given[fi].as_ref();
             let Some(value) = value else {
                 if ev.required(&mut env, f)? {
                     errors.push(field_error(f, &format!("/{}", f.id), &ErrorKind::Required, lang));
