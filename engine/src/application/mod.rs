@@ -221,6 +221,14 @@ impl Eval<'_> {
     }
 }
 
+/// The result of checking one step's answers.
+struct StepCheck {
+    accepted: BTreeMap<String, Value>,
+    errors: Vec<FieldError>,
+    /// The step's field visibility, when it stays valid after storing the answers.
+    visibility: Option<(usize, Vec<bool>)>,
+}
+
 /// The route through the workflow for a set of answers.
 struct Route {
     steps: Vec<usize>,
@@ -361,8 +369,8 @@ impl Application {
                 .iter()
                 .filter_map(|f| self.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
                 .collect();
-            let (_, errors) = self.check_step(ev, i, values)?;
-            if !errors.is_empty() {
+            let checked = self.check_step(ev, i, values)?;
+            if !checked.errors.is_empty() {
                 self.answered.remove(&step.id);
                 return Ok(Some(step.id.clone()));
             }
@@ -400,19 +408,19 @@ impl Application {
         if !unknown.is_empty() {
             return Err(ApplyError::UnknownFields(step_id.to_string(), unknown.join(", ")));
         }
-        let (accepted, errors) = self.check_step(ev, index, values)?;
-        if !errors.is_empty() {
+        let checked = self.check_step(ev, index, values)?;
+        if !checked.errors.is_empty() {
             return Ok(Outcome::Rejected {
                 step: step_id.to_string(),
-                errors,
+                errors: checked.errors,
             });
         }
         for f in &step.fields {
             self.answers.remove(&f.id);
         }
-        self.answers.extend(accepted);
+        self.answers.extend(checked.accepted);
         self.answered.insert(step_id.to_string());
-        let route = self.reroute(ev)?;
+        let route = self.reroute_with(ev, checked.visibility)?;
         let after = self
             .route
             .iter()
@@ -442,11 +450,11 @@ impl Application {
         ev: &Eval<'_>,
         index: usize,
         values: Map<String, Value>,
-    ) -> Result<(BTreeMap<String, Value>, Vec<FieldError>), ApplyError> {
+    ) -> Result<StepCheck, ApplyError> {
         let step = &ev.wf.steps[index];
         let lang = self.lang;
         // Scripts see this step's answers as given, over the answers so far.
-        let given: Vec<Option<Value>> = step
+        let mut given: Vec<Option<Value>> = step
             .fields
             .iter()
             .map(|f| values.get(&f.id).and_then(|v| normalise(f, v)))
@@ -464,9 +472,13 @@ impl Application {
         ev.computed(&mut env, false)?;
 
         let mut accepted = BTreeMap::new();
+        let mut accepted_at = Vec::new();
         let mut errors: Vec<FieldError> = Vec::new();
+        let mut visible = Vec::with_capacity(step.fields.len());
         for (fi, f) in step.fields.iter().enumerate() {
-            if !ev.visible(&mut env, f)? {
+            let shown = ev.visible(&mut env, f)?;
+            visible.push(shown);
+            if !shown {
                 continue;
             }
             let value = given[fi].as_ref();
@@ -502,7 +514,12 @@ impl Application {
                 }
             }
             if errors.len() == before {
-                accepted.insert(f.id.clone(), value.clone());
+                accepted_at.push(fi);
+            }
+        }
+        for fi in accepted_at {
+            if let Some(v) = given[fi].take() {
+                accepted.insert(step.fields[fi].id.clone(), v);
             }
         }
         // Cross-field rules of fields on this step that are shown, answered and valid so far.
@@ -524,12 +541,39 @@ impl Application {
                 });
             }
         }
-        Ok((accepted, errors))
+        // The visibility found here still holds after the answers are stored, unless a dropped
+        // (hidden) answer feeds a condition or computed value.
+        let dropped: Vec<&str> = step
+            .fields
+            .iter()
+            .zip(&visible)
+            .zip(&given)
+            .filter(|((_, shown), g)| !**shown && g.is_some())
+            .map(|((f, _), _)| f.id.as_str())
+            .collect();
+        let feeds = |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
+        let reusable = dropped.is_empty()
+            || !(step.fields.iter().any(|f| f.visible_if.as_ref().is_some_and(feeds))
+                || ev.wf.computed.iter().any(|c| feeds(&c.expr)));
+        Ok(StepCheck {
+            accepted,
+            errors,
+            visibility: reusable.then_some((index, visible)),
+        })
     }
 
     /// Recomputes the route from the answers, dropping answers of steps that no longer apply and
     /// of fields that are hidden, until nothing changes.
     fn reroute(&mut self, ev: &Eval<'_>) -> Result<Route, ApplyError> {
+        self.reroute_with(ev, None)
+    }
+
+    /// As [`Self::reroute`], reusing the visibility of one step's fields where it is known.
+    fn reroute_with(
+        &mut self,
+        ev: &Eval<'_>,
+        mut known: Option<(usize, Vec<bool>)>,
+    ) -> Result<Route, ApplyError> {
         for _ in 0..=ev.wf.steps.len() {
             let mut env = ev.env(&self.answers);
             ev.computed(&mut env, false)?;
@@ -551,9 +595,13 @@ impl Application {
             let mut hidden = Vec::new();
             let mut hidden_explained = Vec::new();
             for &i in &route.steps {
-                for f in &ev.wf.steps[i].fields {
+                for (fi, f) in ev.wf.steps[i].fields.iter().enumerate() {
                     let Some(cond) = &f.visible_if else { continue };
-                    if !ev.visible(&mut env, f)? {
+                    let shown = match &known {
+                        Some((k, vis)) if *k == i => vis[fi],
+                        _ => ev.visible(&mut env, f)?,
+                    };
+                    if !shown {
                         hidden_explained.push(Explanation::FieldHidden {
                             field: f.id.clone(),
                             condition: cond.source().to_string(),
@@ -568,6 +616,8 @@ impl Application {
             for h in hidden {
                 changed |= self.answers.remove(&h).is_some();
             }
+            // Known visibility holds only for the answers it was computed with.
+            known = None;
             if !changed {
                 self.route = route.steps.iter().map(|&i| ev.wf.steps[i].id.clone()).collect();
                 self.explanations = route.explanations.clone();
@@ -722,6 +772,9 @@ fn field_error(f: &Field, pointer: &str, kind: &ErrorKind, lang: Lang) -> FieldE
 /// Dates that must lie in the past or future, checked against the application's day.
 fn temporal_errors(f: &Field, value: &Value, today: Date, lang: Lang) -> Vec<FieldError> {
     let mut out = Vec::new();
+    if f.temporal.is_none() && f.subfields.iter().all(|s| s.temporal.is_none()) {
+        return out;
+    }
     let mut check = |field: &Field, pointer: String, v: &Value| {
         let (Some(t), Some(s)) = (field.temporal, v.as_str()) else {
             return;
