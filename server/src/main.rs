@@ -16,6 +16,12 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The built-in demo: walks a citizen through the Hundesteuer assistant in the terminal.
+    Demo {
+        /// The project folder with the example workflows.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
     /// Load every workflow, form and template under DIR and report every problem.
     Check {
         /// A project folder (with workflows/, forms/, pdf-templates/) or a workflows folder.
@@ -31,5 +37,6 @@ fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
+        Cmd::Demo { dir } => cli::demo::run(&dir),
     }
 }

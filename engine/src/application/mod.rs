@@ -46,6 +46,9 @@ pub struct Application {
     pub position: Position,
     /// The steps that apply, in order, as far as the answers decide.
     pub route: Vec<String>,
+    /// The steps expected after the route, as far as today's answers tell (for "Schritt 2 von 5").
+    #[serde(default)]
+    pub ahead: Vec<String>,
     /// Why steps were skipped, branches taken, fields hidden (for the latest answers).
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
@@ -240,6 +243,20 @@ impl Application {
     /// Starts an application on a workflow version.
     pub fn start(wf: &Workflow, lang: Lang, now: OffsetDateTime) -> Application {
         let first = wf.steps.first().map(|s| s.id.clone()).unwrap_or_default();
+        // Before any answer, expect the default path without the conditional steps.
+        let mut ahead = Vec::new();
+        let mut seen = vec![false; wf.steps.len()];
+        let mut next = wf.steps.first().map(|s| s.default_next.clone());
+        while let Some(Target::Step(id)) = next {
+            let Some(i) = wf.step_position(&id) else { break };
+            if std::mem::replace(&mut seen[i], true) {
+                break;
+            }
+            if wf.steps[i].applies_if.is_none() {
+                ahead.push(id);
+            }
+            next = Some(wf.steps[i].default_next.clone());
+        }
         Application {
             workflow_id: wf.id.clone(),
             workflow_version: wf.version,
@@ -249,6 +266,7 @@ impl Application {
             answered: BTreeSet::new(),
             position: Position::Step(first.clone()),
             route: vec![first],
+            ahead,
             explanations: Vec::new(),
             started_at: now,
             updated_at: now,
@@ -263,9 +281,9 @@ impl Application {
         }
     }
 
-    /// "Schritt 2 von 5": the position on the route and the route's length so far.
+    /// "Schritt 2 von 5": the position on the route, and the number of steps expected in all.
     pub fn progress(&self) -> (usize, usize) {
-        let total = self.route.len().max(1);
+        let total = (self.route.len() + self.ahead.len()).max(1);
         match &self.position {
             Position::Step(s) => (
                 self.route.iter().position(|r| r == s).map(|i| i + 1).unwrap_or(1),
@@ -620,6 +638,7 @@ impl Application {
             known = None;
             if !changed {
                 self.route = route.steps.iter().map(|&i| ev.wf.steps[i].id.clone()).collect();
+                self.ahead = project(ev, &mut env, &route);
                 self.explanations = route.explanations.clone();
                 self.explanations.extend(hidden_explained);
                 return Ok(route);
@@ -740,6 +759,49 @@ fn compute_route(
         complete,
         explanations,
     })
+}
+
+/// The steps likely to follow an unfinished route: conditions are evaluated with what is known;
+/// one that cannot be decided yet counts its step as applying and takes the default branch.
+fn project(ev: &Eval<'_>, env: &mut Env, route: &Route) -> Vec<String> {
+    let wf = ev.wf;
+    let mut out = Vec::new();
+    if route.complete {
+        return out;
+    }
+    let Some(&last) = route.steps.last() else {
+        return out;
+    };
+    let mut seen = vec![false; wf.steps.len()];
+    let mut next = wf.steps[last].default_next.clone();
+    for b in &wf.steps[last].branches {
+        if ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false) {
+            next = b.target.clone();
+            break;
+        }
+    }
+    while let Target::Step(id) = next {
+        let Some(i) = wf.step_position(&id) else { break };
+        if seen[i] {
+            break;
+        }
+        seen[i] = true;
+        let step = &wf.steps[i];
+        let applies = step
+            .applies_if
+            .as_ref()
+            .is_none_or(|e| ev.sandbox.eval_bool(e, env).unwrap_or(true));
+        if applies {
+            out.push(step.id.clone());
+        }
+        next = step
+            .branches
+            .iter()
+            .find(|b| applies && ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false))
+            .map(|b| b.target.clone())
+            .unwrap_or_else(|| step.default_next.clone());
+    }
+    out
 }
 
 /// The sub-field an error pointer (relative to the field) lands on: `/vorname` or `/2/name`.

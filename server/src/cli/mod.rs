@@ -1,3 +1,4 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod check;
+pub mod demo;
