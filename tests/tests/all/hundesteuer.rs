@@ -142,3 +142,13 @@ fn hidden_fields_are_dropped_and_explained() {
     assert!(!c.app.answers.contains_key("vorgemeinde"));
     assert!(c.why().iter().any(|w| w.contains("vorgemeinde") && w.contains("zuzug")), "{:?}", c.why());
 }
+
+#[test]
+fn progress_counts_the_steps_that_will_follow() {
+    let mut c = start_application(WF);
+    assert_eq!(c.app.progress(), (1, 6));
+    c.answer_step(halter());
+    c.answer_step(one_dog("gefaehrlich"));
+    // The dangerous-dog step joins the route: step 3 of 7.
+    assert_eq!(c.app.progress(), (3, 7));
+}
