@@ -12,10 +12,9 @@ pub mod problem;
 pub mod script;
 pub mod text;
 
-
 pub use clock::{Clock, FixedClock, SystemClock};
 
-pub use problem::{Problem, Severity};
-pub use text::{Lang, Text};
 pub use application::{Application, Command, Outcome, Submission, Transition};
 pub use definition::{Library, Workflow, load_library};
+pub use problem::{Problem, Severity};
+pub use text::{Lang, Text};

@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "lotse", version, about = "Lotse: guided application assistants for municipal service portals")]
+#[command(
+    name = "lotse",
+    version,
+    about = "Lotse: guided application assistants for municipal service portals"
+)]
 struct Args {
     #[command(subcommand)]
     command: Cmd,

@@ -35,21 +35,38 @@ pub fn run(dir: &Path) -> ExitCode {
     let sandbox = Sandbox::default();
     let (library, problems) = load_library(dir, &sandbox);
     if problems.iter().any(|p| p.is_error()) {
-        eprintln!("Die Beispiel-Workflows enthalten Fehler; `lotse check {}` zeigt sie.", dir.display());
+        eprintln!(
+            "Die Beispiel-Workflows enthalten Fehler; `lotse check {}` zeigt sie.",
+            dir.display()
+        );
         return ExitCode::FAILURE;
     }
     let Some(wf) = library.latest(WORKFLOW) else {
-        eprintln!("Der Beispiel-Workflow {WORKFLOW} fehlt in {}.", dir.display());
+        eprintln!(
+            "Der Beispiel-Workflow {WORKFLOW} fehlt in {}.",
+            dir.display()
+        );
         return ExitCode::FAILURE;
     };
     let now = SystemClock.now();
-    println!("Lotse-Demo: {} ({}, Version {})", wf.title.german(), wf.office.german(), wf.version);
-    println!("Geladen: {} Workflows aus {}\n", library.all().count(), dir.display());
+    println!(
+        "Lotse-Demo: {} ({}, Version {})",
+        wf.title.german(),
+        wf.office.german(),
+        wf.version
+    );
+    println!(
+        "Geladen: {} Workflows aus {}\n",
+        library.all().count(),
+        dir.display()
+    );
 
     let mut app = Application::start(wf, Lang::De, now);
     let mut first = true;
     for values in answers() {
-        let Position::Step(step_id) = app.position.clone() else { break };
+        let Position::Step(step_id) = app.position.clone() else {
+            break;
+        };
         let Some(step) = wf.step(&step_id) else { break };
         let (n, total) = app.progress();
         println!("── Schritt {n} von {total}: {}", step.title.german());
