@@ -77,9 +77,7 @@ impl Ctx<'_> {
                 let help = if message.contains("Undefined variable")
                     || message.contains("Variable not found")
                 {
-                    Some(format!(
-                        "a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library"
-                    ))
+                    Some("a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library".to_string())
                 } else {
                     None
                 };
@@ -508,8 +506,8 @@ pub(super) fn compile(
         let raw_step = &raw_steps_pos[i];
         let mut look = |what: String, e: &Expr, own_step_ok: bool| {
             for m in &e.mentions {
-                if let Some(j) = step_of(m) {
-                    if j > i || (j == i && !own_step_ok) {
+                if let Some(j) = step_of(m)
+                    && (j > i || (j == i && !own_step_ok)) {
                         late.push((
                             *raw_step,
                             format!(
@@ -518,7 +516,6 @@ pub(super) fn compile(
                             ),
                         ));
                     }
-                }
             }
         };
         if let Some(e) = &s.applies_if {
@@ -680,14 +677,13 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
         .collect();
     if options.is_empty() {
         options = schema_choices(&resolved.1);
-    } else if resolved.1.get("enum").is_none() && resolved.1.get("oneOf").is_none() {
-        if let Value::Object(map) = &mut schema {
+    } else if resolved.1.get("enum").is_none() && resolved.1.get("oneOf").is_none()
+        && let Value::Object(map) = &mut schema {
             map.insert(
                 "enum".into(),
                 Value::Array(options.iter().map(|c| c.value.clone()).collect()),
             );
         }
-    }
 
     let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
         || resolved.1.get("properties").is_some();
@@ -829,15 +825,14 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
     let visible_if = match &f.visible_if {
         Some(src) if top => {
             let e = cx.expr(&format!("visible_if of field \"{id}\""), src, names, false);
-            if let Some(e) = &e {
-                if e.mentions.iter().any(|m| *m == id) {
+            if let Some(e) = &e
+                && e.mentions.contains(&id) {
                     cx.error(
                         "LOT-E022",
                         pos(src),
                         format!("field \"{id}\" decides its own visibility; that is a cycle"),
                     );
                 }
-            }
             e
         }
         Some(src) => {
@@ -1056,11 +1051,10 @@ fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value) -> Vec<Fie
             let options = schema_choices(&resolved);
             let is_object = resolved.get("properties").is_some();
             let mut widget = infer_widget(&resolved, is_object, options.len());
-            if let Some(w) = prop.get("x-widget").and_then(Value::as_str) {
-                if let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string())) {
+            if let Some(w) = prop.get("x-widget").and_then(Value::as_str)
+                && let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string())) {
                     widget = w;
                 }
-            }
             Field {
                 id: name.clone(),
                 label: Text::de(get("title").and_then(Value::as_str).unwrap_or(name)),

@@ -212,8 +212,8 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        if let Some(id) = value.get("$id").and_then(Value::as_str) {
-            if id != name {
+        if let Some(id) = value.get("$id").and_then(Value::as_str)
+            && id != name {
                 problems.push(Problem::error(
                     "LOT-E050",
                     &path,
@@ -222,7 +222,6 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
                 ));
                 continue;
             }
-        }
         forms.insert(name, value);
     }
     // References between forms files must resolve too.

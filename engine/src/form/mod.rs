@@ -122,11 +122,10 @@ impl FormSet {
             match current.1.get("$ref").and_then(Value::as_str) {
                 Some(r) => {
                     let (file, target) = self.resolve(current.0, doc_root, r)?;
-                    if let Some(f) = file {
-                        if let Some(d) = self.files.get(f) {
+                    if let Some(f) = file
+                        && let Some(d) = self.files.get(f) {
                             doc_root = d;
                         }
-                    }
                     current = (file, target);
                 }
                 None => return Ok(current),
@@ -144,11 +143,10 @@ impl FormSet {
         while let Some(v) = stack.pop() {
             match v {
                 Value::Object(map) => {
-                    if let Some(Value::String(r)) = map.get("$ref") {
-                        if let Err(e) = self.resolve(base, schema, r) {
+                    if let Some(Value::String(r)) = map.get("$ref")
+                        && let Err(e) = self.resolve(base, schema, r) {
                             out.push(e);
                         }
-                    }
                     stack.extend(map.values());
                 }
                 Value::Array(items) => stack.extend(items),
@@ -168,12 +166,11 @@ impl FormSet {
                     if let Some(Value::String(r)) = map.get("$ref") {
                         let file = r.split('#').next().unwrap_or("");
                         let file = file.strip_prefix(BASE_URI).unwrap_or(file);
-                        if !file.is_empty() && !seen.iter().any(|s| s == file) {
-                            if let Some(doc) = self.files.get(file) {
+                        if !file.is_empty() && !seen.iter().any(|s| s == file)
+                            && let Some(doc) = self.files.get(file) {
                                 seen.push(file.to_string());
                                 stack.push(doc);
                             }
-                        }
                     }
                     stack.extend(map.values());
                 }
