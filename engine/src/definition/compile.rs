@@ -507,15 +507,16 @@ pub(super) fn compile(
         let mut look = |what: String, e: &Expr, own_step_ok: bool| {
             for m in &e.mentions {
                 if let Some(j) = step_of(m)
-                    && (j > i || (j == i && !own_step_ok)) {
-                        late.push((
+                    && (j > i || (j == i && !own_step_ok))
+                {
+                    late.push((
                             *raw_step,
                             format!(
                                 "{what} uses \"{m}\", which is only asked on step \"{}\"; it is not answered yet when this is decided",
                                 wf.steps[j].id
                             ),
                         ));
-                    }
+                }
             }
         };
         if let Some(e) = &s.applies_if {
@@ -677,13 +678,15 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
         .collect();
     if options.is_empty() {
         options = schema_choices(&resolved.1);
-    } else if resolved.1.get("enum").is_none() && resolved.1.get("oneOf").is_none()
-        && let Value::Object(map) = &mut schema {
-            map.insert(
-                "enum".into(),
-                Value::Array(options.iter().map(|c| c.value.clone()).collect()),
-            );
-        }
+    } else if resolved.1.get("enum").is_none()
+        && resolved.1.get("oneOf").is_none()
+        && let Value::Object(map) = &mut schema
+    {
+        map.insert(
+            "enum".into(),
+            Value::Array(options.iter().map(|c| c.value.clone()).collect()),
+        );
+    }
 
     let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
         || resolved.1.get("properties").is_some();
@@ -826,13 +829,14 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
         Some(src) if top => {
             let e = cx.expr(&format!("visible_if of field \"{id}\""), src, names, false);
             if let Some(e) = &e
-                && e.mentions.contains(&id) {
-                    cx.error(
-                        "LOT-E022",
-                        pos(src),
-                        format!("field \"{id}\" decides its own visibility; that is a cycle"),
-                    );
-                }
+                && e.mentions.contains(&id)
+            {
+                cx.error(
+                    "LOT-E022",
+                    pos(src),
+                    format!("field \"{id}\" decides its own visibility; that is a cycle"),
+                );
+            }
             e
         }
         Some(src) => {
@@ -1052,9 +1056,10 @@ fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value) -> Vec<Fie
             let is_object = resolved.get("properties").is_some();
             let mut widget = infer_widget(&resolved, is_object, options.len());
             if let Some(w) = prop.get("x-widget").and_then(Value::as_str)
-                && let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string())) {
-                    widget = w;
-                }
+                && let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string()))
+            {
+                widget = w;
+            }
             Field {
                 id: name.clone(),
                 label: Text::de(get("title").and_then(Value::as_str).unwrap_or(name)),

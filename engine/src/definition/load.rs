@@ -213,15 +213,16 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
             .unwrap_or_default()
             .to_string();
         if let Some(id) = value.get("$id").and_then(Value::as_str)
-            && id != name {
-                problems.push(Problem::error(
-                    "LOT-E050",
-                    &path,
-                    Pos::UNKNOWN,
-                    format!("\"$id\" is \"{id}\" but must be the file name \"{name}\""),
-                ));
-                continue;
-            }
+            && id != name
+        {
+            problems.push(Problem::error(
+                "LOT-E050",
+                &path,
+                Pos::UNKNOWN,
+                format!("\"$id\" is \"{id}\" but must be the file name \"{name}\""),
+            ));
+            continue;
+        }
         forms.insert(name, value);
     }
     // References between forms files must resolve too.

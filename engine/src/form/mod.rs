@@ -123,9 +123,10 @@ impl FormSet {
                 Some(r) => {
                     let (file, target) = self.resolve(current.0, doc_root, r)?;
                     if let Some(f) = file
-                        && let Some(d) = self.files.get(f) {
-                            doc_root = d;
-                        }
+                        && let Some(d) = self.files.get(f)
+                    {
+                        doc_root = d;
+                    }
                     current = (file, target);
                 }
                 None => return Ok(current),
@@ -144,9 +145,10 @@ impl FormSet {
             match v {
                 Value::Object(map) => {
                     if let Some(Value::String(r)) = map.get("$ref")
-                        && let Err(e) = self.resolve(base, schema, r) {
-                            out.push(e);
-                        }
+                        && let Err(e) = self.resolve(base, schema, r)
+                    {
+                        out.push(e);
+                    }
                     stack.extend(map.values());
                 }
                 Value::Array(items) => stack.extend(items),
@@ -166,11 +168,13 @@ impl FormSet {
                     if let Some(Value::String(r)) = map.get("$ref") {
                         let file = r.split('#').next().unwrap_or("");
                         let file = file.strip_prefix(BASE_URI).unwrap_or(file);
-                        if !file.is_empty() && !seen.iter().any(|s| s == file)
-                            && let Some(doc) = self.files.get(file) {
-                                seen.push(file.to_string());
-                                stack.push(doc);
-                            }
+                        if !file.is_empty()
+                            && !seen.iter().any(|s| s == file)
+                            && let Some(doc) = self.files.get(file)
+                        {
+                            seen.push(file.to_string());
+                            stack.push(doc);
+                        }
                     }
                     stack.extend(map.values());
                 }

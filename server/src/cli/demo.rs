@@ -85,12 +85,13 @@ pub fn run(dir: &Path) -> ExitCode {
                 then_review: false,
             };
             if let Ok(t) = app.apply(wf, &sandbox, cmd, now)
-                && let Outcome::Rejected { errors, .. } = t.outcome {
-                    println!("   Mit Tippfehlern abgeschickt, Lotse antwortet:");
-                    for e in errors {
-                        println!("     ✗ {} ({})", e.message, e.pointer);
-                    }
+                && let Outcome::Rejected { errors, .. } = t.outcome
+            {
+                println!("   Mit Tippfehlern abgeschickt, Lotse antwortet:");
+                for e in errors {
+                    println!("     ✗ {} ({})", e.message, e.pointer);
                 }
+            }
         }
         let cmd = Command::Answer {
             step: step_id.clone(),
