@@ -5,6 +5,7 @@
 //! portal) call into it. Time and randomness are inputs, so everything here is deterministic.
 
 pub mod application;
+pub mod catalogue;
 pub mod clock;
 pub mod definition;
 pub mod form;
