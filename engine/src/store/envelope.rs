@@ -64,12 +64,14 @@ pub(crate) fn decode<T: DeserializeOwned>(
         Ok(_) => {}
         Err(first) => {
             // Not the current shape: find out whether the version explains it.
-            let head = serde_json::from_slice::<VersionOnly>(bytes).map_err(|_| corrupt(first))?;
+            let Ok(head) = serde_json::from_slice::<VersionOnly>(bytes) else {
+                return Err(corrupt(first));
+            };
             if head.v == RECORD_FORMAT {
                 return Err(StoreError::Corrupt {
                     tree,
                     key: show_key(key),
-                    reason: "record does not match its type".into(),
+                    reason: format!("record does not match its type: {first}"),
                 });
             }
         }

@@ -264,7 +264,7 @@ pub enum AuditAction {
     },
     MessageAdded {
         submission: SubmissionId,
-        seq: u64,
+        message: u64,
     },
     SubmissionPurged {
         submission: SubmissionId,

@@ -317,12 +317,14 @@ impl SledStore {
         })
     }
 
+    /// Sequence numbers of audit entries, messages and outbox entries: unique, ascending,
+    /// starting at 1 (so "after 0" means "from the start").
     fn next_id(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.id_base.load(Ordering::Acquire) + self.inner.db.generate_id()?)
+        Ok(self.inner.id_base.load(Ordering::Acquire) + self.inner.db.generate_id()? + 1)
     }
 
     fn next_id_tx(&self, tx: &TransactionalTree) -> TxResult<u64> {
-        Ok(self.inner.id_base.load(Ordering::Acquire) + tx.generate_id()?)
+        Ok(self.inner.id_base.load(Ordering::Acquire) + tx.generate_id()? + 1)
     }
 
     fn get_submission(&self, id: &[u8]) -> Result<Option<Submission>, StoreError> {
@@ -488,7 +490,7 @@ impl SledStore {
         if !ended {
             return Err(bad(line_no, "no trailer line: the export is truncated".into()));
         }
-        let base = max_id.saturating_add(1);
+        let base = max_id;
         self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
         self.inner.id_base.store(base, Ordering::Release);
         self.flush()?;
@@ -1042,7 +1044,7 @@ impl StatusStore for SledStore {
                 tenant.as_ref(),
                 AuditAction::MessageAdded {
                     submission: *id,
-                    seq,
+                    message: seq,
                 },
             )?;
             Ok(message)
