@@ -41,8 +41,16 @@ fn draft_save(c: &mut Criterion) {
     let now = datetime!(2026-05-04 10:00 UTC);
     let mut drafts: Vec<Draft> = (0..1000)
         .map(|i| {
-            let d = Draft::new(&mut entropy, tenant(), "wohngeld", "3", state(i), now, DEFAULT_DRAFT_TTL)
-                .unwrap();
+            let d = Draft::new(
+                &mut entropy,
+                tenant(),
+                "wohngeld",
+                "3",
+                state(i),
+                now,
+                DEFAULT_DRAFT_TTL,
+            )
+            .unwrap();
             store.create_draft(&d).unwrap();
             d
         })
@@ -71,7 +79,8 @@ fn draft_save(c: &mut Criterion) {
     g.bench_function("baseline_raw_sled_insert", |b| {
         b.iter(|| {
             k += 1;
-            db.insert((k % 1000).to_be_bytes(), bytes.as_slice()).unwrap();
+            db.insert((k % 1000).to_be_bytes(), bytes.as_slice())
+                .unwrap();
         })
     });
     g.finish();
@@ -102,7 +111,9 @@ fn submit_with(store: &SledStore, threads: u64, iters: u64, round: u64) -> Durat
         }
     });
     // Report per requested iteration, though threads may have done a few more.
-    start.elapsed().mul_f64(iters as f64 / (per_thread * threads) as f64)
+    start
+        .elapsed()
+        .mul_f64(iters as f64 / (per_thread * threads) as f64)
 }
 
 fn submit_durable(c: &mut Criterion) {

@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use lotse_engine::store::{
-    DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftId, DraftStore, ResumeCode,
-    SledStore, TenantId,
+    DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftId, DraftStore, ResumeCode, SledStore,
+    TenantId,
 };
 use serde_json::json;
 use time::macros::datetime;
@@ -65,11 +65,23 @@ fn fill(path: &str, n: u64) {
     let now = datetime!(2026-05-04 10:00 UTC);
     let start = Instant::now();
     for i in 0..n {
-        let d = Draft::new(&mut e, tenant(), "wohngeld", "3", state(i), now, DEFAULT_DRAFT_TTL)
-            .unwrap();
+        let d = Draft::new(
+            &mut e,
+            tenant(),
+            "wohngeld",
+            "3",
+            state(i),
+            now,
+            DEFAULT_DRAFT_TTL,
+        )
+        .unwrap();
         store.create_draft(&d).unwrap();
         if (i + 1) % 100_000 == 0 {
-            eprintln!("{} drafts, {:.0}/s", i + 1, (i + 1) as f64 / start.elapsed().as_secs_f64());
+            eprintln!(
+                "{} drafts, {:.0}/s",
+                i + 1,
+                (i + 1) as f64 / start.elapsed().as_secs_f64()
+            );
         }
     }
     store.flush().unwrap();
@@ -77,7 +89,10 @@ fn fill(path: &str, n: u64) {
     println!("filled: {n}");
     println!("fill_seconds: {secs:.1}");
     println!("fill_per_second: {:.0}", n as f64 / secs);
-    println!("size_on_disk_mib: {}", store.size_on_disk().unwrap() / (1024 * 1024));
+    println!(
+        "size_on_disk_mib: {}",
+        store.size_on_disk().unwrap() / (1024 * 1024)
+    );
 }
 
 struct Xorshift(u64);

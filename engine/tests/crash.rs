@@ -68,7 +68,9 @@ fn crash_writer_child() {
                 let mut entropy = DeterministicEntropy::new(round * 1000 + t);
                 for i in 0.. {
                     let key = format!("r{round}-t{t}-{i}");
-                    let sub = store.submit(new_submission(&mut entropy, &key), now).unwrap();
+                    let sub = store
+                        .submit(new_submission(&mut entropy, &key), now)
+                        .unwrap();
                     // Acknowledge only after submit returned: one whole line, flushed.
                     let line = format!("ACK {key} {} {}\n", sub.reference, sub.id);
                     let mut out = std::io::stdout().lock();
@@ -113,7 +115,12 @@ fn acknowledged_submissions_survive_kill_9() {
 
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
-            .args(["crash_writer_child", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "crash_writer_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(WRITER_ENV, &db)
             .env(ROUND_ENV, round.to_string())
             .stdout(Stdio::piped())
@@ -179,12 +186,20 @@ fn acknowledged_submissions_survive_kill_9() {
         }
         let all = store.submissions(&tenant(), None, usize::MAX).unwrap();
         let refs: HashSet<String> = all.iter().map(|s| s.reference.to_string()).collect();
-        assert_eq!(refs.len(), all.len(), "round {round}: a reference was issued twice");
+        assert_eq!(
+            refs.len(),
+            all.len(),
+            "round {round}: a reference was issued twice"
+        );
         let ids: HashSet<_> = all.iter().map(|s| s.id).collect();
         assert_eq!(ids.len(), all.len());
         // Numbers are dense up to the highest one: a counter never went backwards.
         let max = all.iter().map(|s| s.reference.number()).max().unwrap_or(0);
-        assert_eq!(max as usize, all.len(), "round {round}: gap or reuse in references");
+        assert_eq!(
+            max as usize,
+            all.len(),
+            "round {round}: gap or reuse in references"
+        );
         // A repeated submit of an acknowledged key returns the same submission.
         if let Some((key, (reference, _))) = acked.iter().next() {
             let mut e = DeterministicEntropy::new(u64::MAX - round);

@@ -61,7 +61,10 @@ pub enum StoreError {
 
     /// A status change that the status model does not allow.
     #[error("LOT-S009: status change from {from} to {to} is not allowed")]
-    InvalidTransition { from: &'static str, to: &'static str },
+    InvalidTransition {
+        from: &'static str,
+        to: &'static str,
+    },
 
     /// `import_jsonl` only writes into an empty store.
     #[error("LOT-S010: import refused: the target store is not empty")]

@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn a_failed_flush_is_reported_and_the_next_caller_retries() {
         let gc = GroupCommit::default();
-        assert!(gc.wait_durable(|| Err(StoreError::Storage("disk".into()))).is_err());
+        assert!(
+            gc.wait_durable(|| Err(StoreError::Storage("disk".into())))
+                .is_err()
+        );
         assert!(gc.wait_durable(|| Ok(())).is_ok());
     }
 }

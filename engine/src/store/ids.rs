@@ -76,7 +76,7 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes
@@ -320,7 +320,11 @@ impl FromStr for Reference {
         if year.len() != 4 || number.len() < 6 {
             return Err(bad());
         }
-        if !year.bytes().chain(number.bytes()).all(|b| b.is_ascii_digit()) {
+        if !year
+            .bytes()
+            .chain(number.bytes())
+            .all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         let year = year.parse().map_err(|_| bad())?;
@@ -511,7 +515,10 @@ mod tests {
 
     #[test]
     fn references_render_with_six_digits_and_grow_beyond() {
-        assert_eq!(Reference::new("HEI", 2026, 123).to_string(), "HEI-2026-000123");
+        assert_eq!(
+            Reference::new("HEI", 2026, 123).to_string(),
+            "HEI-2026-000123"
+        );
         let big = Reference::new("HEI", 2026, 1_234_567);
         assert_eq!(big.to_string().parse::<Reference>().unwrap(), big);
         assert!("HEI-2026-000000".parse::<Reference>().is_err());

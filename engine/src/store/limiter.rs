@@ -61,7 +61,10 @@ impl ResumeLimiter {
             let window = self.window;
             windows.retain(|_, w| now < w.start + window);
             while windows.len() >= self.max_keys {
-                let oldest = windows.iter().min_by_key(|(_, w)| w.start).map(|(k, _)| k.clone());
+                let oldest = windows
+                    .iter()
+                    .min_by_key(|(_, w)| w.start)
+                    .map(|(k, _)| k.clone());
                 match oldest {
                     Some(k) => windows.remove(&k),
                     None => break,

@@ -17,10 +17,12 @@ use time::{Duration, OffsetDateTime};
 use super::envelope::{RECORD_FORMAT, decode, decode_head, encode};
 use super::error::{StoreError, show_key};
 use super::group_commit::GroupCommit;
-use super::ids::{DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex};
+use super::ids::{
+    DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex,
+};
 use super::model::{
-    Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage,
-    NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
+    Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage, NewSubmission,
+    OutboxMessage, Party, Status, StatusChange, Submission,
 };
 use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
 
@@ -242,7 +244,10 @@ impl SledStore {
         let format = match meta.get(META_STORE_FORMAT)? {
             Some(bytes) => decode::<u32>("meta", META_STORE_FORMAT, &bytes)?,
             None => {
-                meta.insert(META_STORE_FORMAT, encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?)?;
+                meta.insert(
+                    META_STORE_FORMAT,
+                    encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
+                )?;
                 STORE_FORMAT
             }
         };
@@ -359,7 +364,9 @@ impl SledStore {
         .map_err(StoreError::Stream)?;
         let mut records = 0u64;
         for (name, json) in TREES {
-            let Some(tree) = self.tree(name) else { continue };
+            let Some(tree) = self.tree(name) else {
+                continue;
+            };
             for item in tree.iter() {
                 let (key, value) = item?;
                 write!(out, "{{\"tree\":\"{name}\",\"key\":\"{}\",", hex(&key))
@@ -375,7 +382,7 @@ impl SledStore {
                     writeln!(out, "\"raw\":\"{}\"}}", hex(&value)).map_err(StoreError::Stream)?;
                 }
                 records += 1;
-                if records % PROGRESS_EVERY == 0 {
+                if records.is_multiple_of(PROGRESS_EVERY) {
                     progress(Progress {
                         tree: name,
                         records,
@@ -477,7 +484,7 @@ impl SledStore {
             batch.insert(key, value);
             batch_len += 1;
             records += 1;
-            if records % PROGRESS_EVERY == 0 {
+            if records.is_multiple_of(PROGRESS_EVERY) {
                 progress(Progress {
                     tree: name,
                     records,
@@ -488,7 +495,10 @@ impl SledStore {
             prev.apply_batch(batch)?;
         }
         if !ended {
-            return Err(bad(line_no, "no trailer line: the export is truncated".into()));
+            return Err(bad(
+                line_no,
+                "no trailer line: the export is truncated".into(),
+            ));
         }
         let base = max_id;
         self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
@@ -658,15 +668,14 @@ impl DraftStore for SledStore {
             Ok(head) => {
                 let code = code_key(&head.resume_code);
                 let expiry = expiry_key(head.expires, id);
-                (&i.drafts, &i.draft_codes, &i.draft_expiry).transaction(
-                    |(drafts, codes, exp)| {
+                (&i.drafts, &i.draft_codes, &i.draft_expiry)
+                    .transaction(|(drafts, codes, exp)| {
                         let existed = drafts.remove(key)?.is_some();
                         codes.remove(&code)?;
                         exp.remove(expiry.as_slice())?;
                         Ok(existed)
-                    },
-                )
-                .map_err(StoreError::from)
+                    })
+                    .map_err(StoreError::from)
             }
             // An unreadable draft can still be deleted; its index entries become stale hints.
             Err(_) => Ok(i.drafts.remove(key)?.is_some()),
@@ -699,8 +708,7 @@ impl DraftStore for SledStore {
             if head.expires > now {
                 continue; // same second, later instant
             }
-            if i
-                .drafts
+            if i.drafts
                 .compare_and_swap(id.as_bytes(), Some(current), None::<IVec>)?
                 .is_ok()
             {
@@ -710,7 +718,12 @@ impl DraftStore for SledStore {
             }
         }
         if count > 0 {
-            self.append_audit(now, Actor::System, None, AuditAction::DraftsExpired { count })?;
+            self.append_audit(
+                now,
+                Actor::System,
+                None,
+                AuditAction::DraftsExpired { count },
+            )?;
         }
         Ok(count)
     }
@@ -772,7 +785,10 @@ impl SubmissionStore for SledStore {
                     data: new.data.clone(),
                     submitted: now,
                 };
-                subs.insert(&sub_key, encode(SUBMISSIONS, &sub_key, &sub).map_err(tx_err)?)?;
+                subs.insert(
+                    &sub_key,
+                    encode(SUBMISSIONS, &sub_key, &sub).map_err(tx_err)?,
+                )?;
                 refs.insert(ref_key(&new.tenant, year, number), &sub_key)?;
                 idem.insert(idem_key.as_slice(), &sub_key)?;
                 let history = StatusRecord {
@@ -783,7 +799,10 @@ impl SubmissionStore for SledStore {
                         note: None,
                     }],
                 };
-                status.insert(&sub_key, encode(STATUS, &sub_key, &history).map_err(tx_err)?)?;
+                status.insert(
+                    &sub_key,
+                    encode(STATUS, &sub_key, &history).map_err(tx_err)?,
+                )?;
                 self.audit_tx(
                     audit,
                     now,
@@ -1036,7 +1055,10 @@ impl StatusStore for SledStore {
                 at: now,
                 body: body.clone(),
             };
-            msgs.insert(mkey.as_slice(), encode(MESSAGES, &mkey, &message).map_err(tx_err)?)?;
+            msgs.insert(
+                mkey.as_slice(),
+                encode(MESSAGES, &mkey, &message).map_err(tx_err)?,
+            )?;
             self.audit_tx(
                 audit,
                 now,

@@ -120,7 +120,10 @@ pub(crate) fn resume_code_finds_the_draft_and_wrong_codes_are_limited<S: Store>(
     assert_eq!(found.id, d.id);
     let typed = d.resume_code.to_string().to_lowercase();
     let limiter = ResumeLimiter::new(2, Duration::minutes(10), 100);
-    assert_eq!(resume_draft(s, &limiter, "c1", &typed, T0).unwrap().id, d.id);
+    assert_eq!(
+        resume_draft(s, &limiter, "c1", &typed, T0).unwrap().id,
+        d.id
+    );
     for _ in 0..2 {
         let err = resume_draft(s, &limiter, "c2", "ABCD-EFGH-JKMN-PQRS", T0).unwrap_err();
         assert_eq!(err.code(), "LOT-S002");
@@ -159,9 +162,14 @@ pub(crate) fn submissions_get_consecutive_references_per_tenant_and_year<S: Stor
     let other = TenantId::new("aachen", "AAC").unwrap();
     let mut n = new_submission(&mut e, "a");
     n.tenant = other.clone();
-    assert_eq!(s.submit(n, T0).unwrap().reference.to_string(), "AAC-2026-000001");
     assert_eq!(
-        s.submission_by_reference(&tenant(), &b.reference).unwrap().unwrap(),
+        s.submit(n, T0).unwrap().reference.to_string(),
+        "AAC-2026-000001"
+    );
+    assert_eq!(
+        s.submission_by_reference(&tenant(), &b.reference)
+            .unwrap()
+            .unwrap(),
         b
     );
     assert_eq!(s.submission(&a.id).unwrap().unwrap(), a);
@@ -176,7 +184,10 @@ pub(crate) fn repeated_submit_returns_the_first_submission<S: Store>(s: &S) {
     let mut e = DeterministicEntropy::new(7);
     let first = s.submit(new_submission(&mut e, "draft:x:3"), T0).unwrap();
     let again = s
-        .submit(new_submission(&mut e, "draft:x:3"), T0 + Duration::minutes(1))
+        .submit(
+            new_submission(&mut e, "draft:x:3"),
+            T0 + Duration::minutes(1),
+        )
         .unwrap();
     assert_eq!(first, again);
     assert_eq!(s.submissions(&tenant(), None, 10).unwrap().len(), 1);
@@ -197,7 +208,10 @@ pub(crate) fn concurrent_submitters_never_share_a_reference<S: Store + Send + Sy
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let unique: HashSet<_> = refs.iter().collect();
     assert_eq!(unique.len(), 100);
@@ -210,16 +224,28 @@ pub(crate) fn status_history_follows_the_status_model<S: Store>(s: &S) {
     let h = s.status_history(&sub.id).unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].status, Status::Eingegangen);
-    s.change_status(&sub.id, change(Status::InBearbeitung, T0 + Duration::hours(1)))
-        .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(1)),
+    )
+    .unwrap();
     s.change_status(&sub.id, change(Status::Rueckfrage, T0 + Duration::hours(2)))
         .unwrap();
-    s.change_status(&sub.id, change(Status::InBearbeitung, T0 + Duration::hours(3)))
-        .unwrap();
-    s.change_status(&sub.id, change(Status::Abgeschlossen, T0 + Duration::hours(4)))
-        .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(3)),
+    )
+    .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::Abgeschlossen, T0 + Duration::hours(4)),
+    )
+    .unwrap();
     let err = s
-        .change_status(&sub.id, change(Status::InBearbeitung, T0 + Duration::hours(5)))
+        .change_status(
+            &sub.id,
+            change(Status::InBearbeitung, T0 + Duration::hours(5)),
+        )
         .unwrap_err();
     assert_eq!(err.code(), "LOT-S009");
     let statuses: Vec<_> = s
@@ -230,7 +256,13 @@ pub(crate) fn status_history_follows_the_status_model<S: Store>(s: &S) {
         .collect();
     assert_eq!(
         statuses,
-        ["Eingegangen", "In Bearbeitung", "Rückfrage", "In Bearbeitung", "Abgeschlossen"]
+        [
+            "Eingegangen",
+            "In Bearbeitung",
+            "Rückfrage",
+            "In Bearbeitung",
+            "Abgeschlossen"
+        ]
     );
     let mut e2 = DeterministicEntropy::new(9);
     let unknown = SubmissionId::generate(&mut e2).unwrap();
@@ -245,36 +277,60 @@ pub(crate) fn messages_are_kept_in_order<S: Store>(s: &S) {
     };
     s.add_message(&sub.id, office.clone(), "Bitte Nachweis senden".into(), T0)
         .unwrap();
-    s.add_message(&sub.id, Party::Citizen, "Anbei".into(), T0 + Duration::hours(1))
-        .unwrap();
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Anbei".into(),
+        T0 + Duration::hours(1),
+    )
+    .unwrap();
     let msgs = s.messages(&sub.id).unwrap();
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[0].from, office);
     assert_eq!(msgs[1].body, "Anbei");
     assert!(msgs[0].seq < msgs[1].seq);
     let unknown = SubmissionId::generate(&mut e).unwrap();
-    let err = s.add_message(&unknown, Party::Citizen, "x".into(), T0).unwrap_err();
+    let err = s
+        .add_message(&unknown, Party::Citizen, "x".into(), T0)
+        .unwrap_err();
     assert_eq!(err.code(), "LOT-S002");
 }
 
 pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s: &S) {
     let mut e = DeterministicEntropy::new(11);
     let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
-    s.change_status(&sub.id, change(Status::InBearbeitung, T0)).unwrap();
-    s.add_message(&sub.id, Party::Citizen, "Erika Mustermann schreibt".into(), T0)
+    s.change_status(&sub.id, change(Status::InBearbeitung, T0))
         .unwrap();
-    s.append_audit(T0, office(), Some(&tenant()), AuditAction::Other {
-        code: "admin.export".into(),
-    })
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Erika Mustermann schreibt".into(),
+        T0,
+    )
+    .unwrap();
+    s.append_audit(
+        T0,
+        office(),
+        Some(&tenant()),
+        AuditAction::Other {
+            code: "admin.export".into(),
+        },
+    )
     .unwrap();
     let log = s.audit_log(0, 100).unwrap();
     assert_eq!(log.len(), 4);
     assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert!(matches!(log[0].action, AuditAction::SubmissionReceived { .. }));
+    assert!(matches!(
+        log[0].action,
+        AuditAction::SubmissionReceived { .. }
+    ));
     assert!(matches!(log[1].action, AuditAction::StatusChanged { .. }));
     assert_eq!(log[1].actor, office());
     let text = serde_json::to_string(&log).unwrap();
-    assert!(!text.contains("Mustermann"), "personal data in the audit log: {text}");
+    assert!(
+        !text.contains("Mustermann"),
+        "personal data in the audit log: {text}"
+    );
     assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 2);
 }
 
@@ -291,10 +347,18 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
     let claimed = s.claim(T0, lease, 10).unwrap();
     assert_eq!(claimed.len(), 1);
     let id = claimed[0].id;
-    assert!(s.claim(T0 + Duration::minutes(1), lease, 10).unwrap().is_empty());
+    assert!(
+        s.claim(T0 + Duration::minutes(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
     s.mark_failed(id, T0, "HTTP 503", Some(T0 + Duration::minutes(10)))
         .unwrap();
-    assert!(s.claim(T0 + Duration::minutes(9), lease, 10).unwrap().is_empty());
+    assert!(
+        s.claim(T0 + Duration::minutes(9), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
     let again = s.claim(T0 + Duration::minutes(10), lease, 10).unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
@@ -302,22 +366,37 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
     let done = s.outbox_message(id).unwrap().unwrap();
     assert_eq!(done.attempts, 2);
     assert!(matches!(done.state, DeliveryState::Delivered { .. }));
-    assert!(s.claim(T0 + Duration::days(1), lease, 10).unwrap().is_empty());
+    assert!(
+        s.claim(T0 + Duration::days(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
 
     let other = s
-        .enqueue(None, NewOutboxMessage {
-            topic: "t".into(),
-            target: "x".into(),
-            payload: json!(null),
-        }, T0)
+        .enqueue(
+            None,
+            NewOutboxMessage {
+                topic: "t".into(),
+                target: "x".into(),
+                payload: json!(null),
+            },
+            T0,
+        )
         .unwrap();
     s.mark_failed(other, T0, "gone", None).unwrap();
     assert!(matches!(
         s.outbox_message(other).unwrap().unwrap().state,
         DeliveryState::Failed { .. }
     ));
-    assert!(s.claim(T0 + Duration::days(1), lease, 10).unwrap().is_empty());
-    assert_eq!(s.mark_delivered(999_999_999, T0).unwrap_err().code(), "LOT-S002");
+    assert!(
+        s.claim(T0 + Duration::days(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.mark_delivered(999_999_999, T0).unwrap_err().code(),
+        "LOT-S002"
+    );
 }
 
 pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
@@ -327,12 +406,20 @@ pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_us
     let closed = s.submit(new_submission(&mut e, "a"), T0).unwrap();
     let open = s.submit(new_submission(&mut e, "b"), T0).unwrap();
     let recent = s.submit(new_submission(&mut e, "c"), T0).unwrap();
-    s.add_message(&closed.id, Party::Citizen, "x".into(), T0).unwrap();
-    s.change_status(&closed.id, change(Status::Abgelehnt, T0)).unwrap();
-    s.change_status(&recent.id, change(Status::Abgeschlossen, T0 + Duration::days(300)))
+    s.add_message(&closed.id, Party::Citizen, "x".into(), T0)
         .unwrap();
+    s.change_status(&closed.id, change(Status::Abgelehnt, T0))
+        .unwrap();
+    s.change_status(
+        &recent.id,
+        change(Status::Abgeschlossen, T0 + Duration::days(300)),
+    )
+    .unwrap();
     let now = T0 + Duration::days(400);
-    assert_eq!(s.purge_closed(&tenant(), Duration::days(365), now).unwrap(), 1);
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(365), now).unwrap(),
+        1
+    );
     assert!(s.submission(&closed.id).unwrap().is_none());
     assert!(s.messages(&closed.id).unwrap().is_empty());
     assert_eq!(s.status_history(&closed.id).unwrap_err().code(), "LOT-S002");
@@ -401,10 +488,14 @@ mod sled_only {
         let bad = new_draft(&mut e, T0);
         s.create_draft(&good).unwrap();
         s.create_draft(&bad).unwrap();
-        s.put_raw("drafts", bad.id.as_bytes(), b"\x00\x13garbage{").unwrap();
+        s.put_raw("drafts", bad.id.as_bytes(), b"\x00\x13garbage{")
+            .unwrap();
         let err = s.draft(&bad.id).unwrap_err();
         assert_eq!(err.code(), "LOT-S006");
-        assert!(err.to_string().contains(&format!("drafts/{}", bad.id)), "{err}");
+        assert!(
+            err.to_string().contains(&format!("drafts/{}", bad.id)),
+            "{err}"
+        );
         assert_eq!(s.draft(&good.id).unwrap().unwrap(), good);
         assert_eq!(s.sweep_expired(T0 + Duration::days(31)).unwrap(), 1);
     }
@@ -455,7 +546,8 @@ mod sled_only {
                 payload: json!({"i": i}),
             });
             let sub = s.submit(n, T0).unwrap();
-            s.add_message(&sub.id, Party::Citizen, format!("m{i}"), T0).unwrap();
+            s.add_message(&sub.id, Party::Citizen, format!("m{i}"), T0)
+                .unwrap();
         }
         (s, dir)
     }
@@ -476,12 +568,20 @@ mod sled_only {
         assert_eq!(imported, n);
         let mut second = Vec::new();
         target.export_jsonl(&mut second, |_| {}).unwrap();
-        assert_eq!(String::from_utf8_lossy(&first), String::from_utf8_lossy(&second));
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&second)
+        );
 
         // New ids after the import never collide with imported ones.
         let before = target.audit_log(0, 1000).unwrap().len();
         target
-            .append_audit(T0, Actor::System, None, AuditAction::Other { code: "x".into() })
+            .append_audit(
+                T0,
+                Actor::System,
+                None,
+                AuditAction::Other { code: "x".into() },
+            )
             .unwrap();
         assert_eq!(target.audit_log(0, 1000).unwrap().len(), before + 1);
     }
