@@ -188,7 +188,10 @@ fn read_u64(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, StoreEr
 /// The parts of a stored draft that a save or sweep needs, decoded without the state.
 #[derive(Deserialize)]
 struct DraftHead {
+    tenant: TenantId,
     revision: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     expires: OffsetDateTime,
     resume_code: ResumeCode,
@@ -196,7 +199,9 @@ struct DraftHead {
 
 fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
     decode_head::<DraftHead, Draft>(DRAFTS, key, bytes, |d| DraftHead {
+        tenant: d.tenant,
         revision: d.revision,
+        created: d.created,
         expires: d.expires,
         resume_code: d.resume_code,
     })
@@ -622,9 +627,8 @@ impl DraftStore for SledStore {
                 expected: expected_revision,
             });
         }
-        let stored: Draft = decode(DRAFTS, &key, &current)?;
-        draft.tenant = stored.tenant;
-        draft.created = stored.created;
+        draft.tenant = head.tenant;
+        draft.created = head.created;
         draft.resume_code = head.resume_code;
         draft.revision = expected_revision + 1;
         let bytes = encode(DRAFTS, &key, &draft)?;
@@ -644,9 +648,8 @@ impl DraftStore for SledStore {
                 Ok(draft)
             }
             Err(lost) => {
-                if moved {
-                    i.draft_expiry.remove(new_expiry)?;
-                }
+                // The new index entry stays: a concurrent winner may have written the same
+                // key, and a stale entry is only a hint that the next sweep drops.
                 match lost.current {
                     Some(now_stored) => Err(StoreError::Conflict {
                         current: Box::new(decode(DRAFTS, &key, &now_stored)?),
