@@ -4,6 +4,8 @@
 //!     cargo run --release -p lotse-engine --example store_load -- fill /tmp/lotse-1k 1000
 //!     cargo run --release -p lotse-engine --example store_load -- measure /tmp/lotse-1k 1000
 //!
+//! An optional fourth argument sets sled's cache in MiB (default: `SledOptions::default()`).
+//!
 //! Results go to stdout as `key: value` lines; docs/BENCHMARKS-store.md records a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -59,8 +61,8 @@ fn draft_ids(n: u64) -> Vec<DraftId> {
         .collect()
 }
 
-fn fill(path: &str, n: u64) {
-    let store = SledStore::open(path).unwrap();
+fn fill(path: &str, n: u64, options: &SledOptions) {
+    let store = SledStore::open_with(path, options).unwrap();
     let mut e = DeterministicEntropy::new(SEED);
     let now = datetime!(2026-05-04 10:00 UTC);
     let start = Instant::now();
@@ -110,11 +112,11 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e6
 }
 
-fn measure(path: &str, n: u64) {
+fn measure(path: &str, n: u64, options: &SledOptions) {
     let ids = draft_ids(n);
     let rss_before = rss_kib("VmRSS:");
     let start = Instant::now();
-    let store = SledStore::open(path).unwrap();
+    let store = SledStore::open_with(path, options).unwrap();
     let open = start.elapsed();
     println!("open_ms: {:.1}", open.as_secs_f64() * 1e3);
     println!("rss_after_open_mib: {}", rss_kib("VmRSS:") / 1024);
@@ -148,15 +150,20 @@ fn measure(path: &str, n: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(mode), Some(path), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
-        eprintln!("usage: store_load fill|measure PATH N");
+        eprintln!("usage: store_load fill|measure PATH N [CACHE_MIB]");
         std::process::exit(2);
     };
     let n: u64 = n.parse().unwrap();
+    let mut options = SledOptions::default();
+    if let Some(mib) = args.get(4) {
+        options.cache_capacity = mib.parse::<u64>().unwrap() * 1024 * 1024;
+    }
+    println!("cache_mib: {}", options.cache_capacity / (1024 * 1024));
     match mode.as_str() {
-        "fill" => fill(path, n),
-        "measure" => measure(path, n),
+        "fill" => fill(path, n, &options),
+        "measure" => measure(path, n, &options),
         _ => {
-            eprintln!("usage: store_load fill|measure PATH N");
+            eprintln!("usage: store_load fill|measure PATH N [CACHE_MIB]");
             std::process::exit(2);
         }
     }

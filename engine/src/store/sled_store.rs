@@ -570,21 +570,18 @@ impl DraftStore for SledStore {
         let i = &self.inner;
         let key = draft.id.as_bytes();
         let bytes = encode(DRAFTS, key, draft)?;
-        let code = code_key(&draft.resume_code);
-        let expiry = expiry_key(draft.expires, &draft.id);
-        (&i.drafts, &i.draft_codes, &i.draft_expiry).transaction(|(drafts, codes, exp)| {
-            if drafts.get(key)?.is_some() {
-                return abort(StoreError::AlreadyExists {
-                    what: "draft",
-                    key: draft.id.to_string(),
-                });
-            }
-            drafts.insert(key, bytes.as_slice())?;
-            codes.insert(&code, key)?;
-            exp.insert(expiry.as_slice(), &[])?;
-            Ok(())
-        })?;
-        Ok(())
+        // Index entries are hints checked against the draft, so they go first and need no
+        // transaction: a crash before the draft is written leaves only stale hints.
+        i.draft_codes.insert(code_key(&draft.resume_code), key)?;
+        i.draft_expiry
+            .insert(expiry_key(draft.expires, &draft.id), &[])?;
+        match i.drafts.compare_and_swap(key, None::<&[u8]>, Some(bytes))? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::AlreadyExists {
+                what: "draft",
+                key: draft.id.to_string(),
+            }),
+        }
     }
 
     fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError> {
