@@ -13,8 +13,8 @@
 use std::time::{Duration, Instant};
 
 use lotse_engine::store::{
-    DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftId, DraftStore, ResumeCode, SledStore,
-    TenantId,
+    DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftId, DraftStore, ResumeCode, SledOptions,
+    SledStore, TenantId,
 };
 use serde_json::json;
 use time::macros::datetime;
