@@ -65,7 +65,8 @@ const META_ID_BASE: &[u8] = b"id_base";
 /// Tuning of [`SledStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct SledOptions {
-    /// sled's page cache in bytes. Default 64 MiB, which bounds memory with millions of drafts.
+    /// sled's page cache in bytes. Default 32 MiB: with a million drafts the process stays
+    /// well under 200 MB (docs/BENCHMARKS-store.md).
     pub cache_capacity: u64,
     /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
     pub flush_every_ms: u64,
@@ -74,7 +75,7 @@ pub struct SledOptions {
 impl Default for SledOptions {
     fn default() -> Self {
         Self {
-            cache_capacity: 64 * 1024 * 1024,
+            cache_capacity: 32 * 1024 * 1024,
             flush_every_ms: 500,
         }
     }
