@@ -18,6 +18,8 @@ struct State {
     durable: u64,
     /// A leader is flushing right now.
     flushing: bool,
+    /// Flushes run, for diagnostics and the benchmark.
+    flushes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -31,6 +33,12 @@ impl GroupCommit {
         // The state is a few counters that are never left half-updated: a panic elsewhere
         // does not make them invalid.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// (durable writes requested, flushes run) so far.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        let st = self.lock();
+        (st.issued, st.flushes)
     }
 
     /// Returns once everything written before the call is durable, running `flush` at most
@@ -57,6 +65,7 @@ impl GroupCommit {
             let result = flush();
             st = self.lock();
             st.flushing = false;
+            st.flushes += 1;
             if result.is_ok() {
                 st.durable = st.durable.max(covers);
             }

@@ -306,6 +306,17 @@ impl SledStore {
             .wait_durable(|| db.flush().map(|_| ()).map_err(StoreError::from))
     }
 
+    /// How many durable writes (submissions, status changes, ...) waited for a flush so far.
+    pub fn commit_count(&self) -> u64 {
+        self.inner.group.counts().0
+    }
+
+    /// How many flushes (fsyncs) group commit ran so far; `commit_count() / flush_count()` is
+    /// the number of writes that shared one fsync.
+    pub fn flush_count(&self) -> u64 {
+        self.inner.group.counts().1
+    }
+
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.inner.db.size_on_disk()?)
