@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Deserialize;
@@ -115,6 +115,9 @@ struct Inner {
     /// Added to sled's generated ids, so ids stay above those of imported records.
     id_base: AtomicU64,
     group: GroupCommit,
+    /// Serializes submit transactions: they all touch the tenant's counter, and sled resolves
+    /// conflicts by retrying (spinning), which costs more than waiting.
+    submit_lock: Mutex<()>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -291,6 +294,7 @@ impl SledStore {
             db,
             id_base: AtomicU64::new(id_base),
             group: GroupCommit::default(),
+            submit_lock: Mutex::new(()),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -759,6 +763,7 @@ impl SubmissionStore for SledStore {
         let idem_key = idempotency_key(&new.tenant, &new.idempotency_key);
         let ctr_key = counter_key(&new.tenant, year);
         let sub_key = *new.id.as_bytes();
+        let serial = i.submit_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let outcome = (
             &i.submissions,
             &i.submission_refs,
@@ -839,6 +844,7 @@ impl SubmissionStore for SledStore {
                 }
                 Ok(Submitted::New(sub))
             })?;
+        drop(serial);
         // An existing submission may have been committed by a concurrent call that has not
         // flushed yet: wait for durability in both cases.
         self.flush()?;
