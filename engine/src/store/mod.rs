@@ -166,6 +166,10 @@ pub trait Outbox {
 
     /// One delivery by id.
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
+    /// stays fast; returns how many.
+    fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Everything a backend provides.

@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -1227,6 +1227,30 @@ impl Outbox for SledStore {
                 None => m.state = DeliveryState::Failed { at: now },
             }
         })
+    }
+
+    fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut pruned = 0;
+        for item in self.inner.outbox.iter() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue;
+            };
+            let finished = match msg.state {
+                DeliveryState::Delivered { at } | DeliveryState::Failed { at } => at <= before,
+                DeliveryState::Pending | DeliveryState::Claimed { .. } => false,
+            };
+            if finished
+                && self
+                    .inner
+                    .outbox
+                    .compare_and_swap(&key, Some(value), None::<IVec>)?
+                    .is_ok()
+            {
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
     }
 
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {

@@ -397,6 +397,20 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
         s.mark_delivered(999_999_999, T0).unwrap_err().code(),
         "LOT-S002"
     );
+    let pending = s
+        .enqueue(
+            None,
+            NewOutboxMessage {
+                topic: "t".into(),
+                target: "x".into(),
+                payload: json!(1),
+            },
+            T0 + Duration::days(2),
+        )
+        .unwrap();
+    assert_eq!(s.prune_outbox(T0 + Duration::days(3)).unwrap(), 2);
+    assert!(s.outbox_message(id).unwrap().is_none());
+    assert!(s.outbox_message(pending).unwrap().is_some());
 }
 
 pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
