@@ -111,9 +111,15 @@ pub(crate) fn decode_head<H: DeserializeOwned, Full: DeserializeOwned>(
 /// The migration hook: turns the payload of an older record `version` into the current shape,
 /// or `None` if no migration exists. Version 1 is the first format, so nothing migrates yet.
 fn migrate(tree: &'static str, version: u32, payload: Value) -> Option<Value> {
-    // Future arms look like: ("drafts", 1) => Some(add_field(payload, "locale", "de")).
-    let _ = (tree, version, payload);
-    None
+    match (tree, version) {
+        // Real arms look like: ("drafts", 1) => Some(add_field(payload, "locale", "de")).
+        #[cfg(test)]
+        ("test_records", 0) => Some(serde_json::json!({ "renamed": payload.get("old")? })),
+        _ => {
+            let _ = payload;
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +138,16 @@ mod tests {
     fn garbage_is_reported_as_corrupt() {
         let err = decode::<Value>("drafts", b"k2", b"\x00\xffgarbage").unwrap_err();
         assert_eq!(err.code(), "LOT-S006");
+    }
+
+    #[test]
+    fn older_records_go_through_the_migration_hook() {
+        #[derive(Deserialize)]
+        struct Current {
+            renamed: u32,
+        }
+        let rec: Current = decode("test_records", b"k4", br#"{"v":0,"d":{"old":7}}"#).unwrap();
+        assert_eq!(rec.renamed, 7);
     }
 
     #[test]
