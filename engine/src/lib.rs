@@ -11,6 +11,7 @@ pub mod definition;
 pub mod form;
 pub mod problem;
 pub mod script;
+pub mod store;
 pub mod text;
 
 pub use clock::{Clock, FixedClock, SystemClock};
