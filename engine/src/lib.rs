@@ -1,1 +1,3 @@
 //! lotse-engine: the product's core.
+
+pub mod receipt;
