@@ -163,6 +163,23 @@ pub fn finish(
         catalog.set("ViewerPreferences", Object::Dictionary(prefs));
     }
 
+    // printpdf tags every file as PDF/X in the info dictionary; a receipt makes no such
+    // claim. Signatures with ETSI.CAdES.detached belong to PDF 1.7 / 2.0 files.
+    if let Ok(Object::Reference(info_id)) = doc.trailer.get(b"Info") {
+        let info_id = *info_id;
+        if let Ok(info) = doc.get_dictionary_mut(info_id) {
+            for key in [
+                &b"GTS_PDFXVersion"[..],
+                b"Trapped",
+                b"Identifier",
+                b"Keywords",
+            ] {
+                info.remove(key);
+            }
+        }
+    }
+    doc.version = "1.7".into();
+
     let mut bytes = Vec::new();
     doc.save_to(&mut bytes).map_err(pdf_error)?;
     sign_in_place(&mut bytes, identity)?;

@@ -2,6 +2,7 @@
 //! message digest and the ECDSA signature against the certificate carried in the CMS, and
 //! extracts the embedded submission.
 
+use cms::content_info::CmsVersion;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use lopdf::{Document, Object};
@@ -60,15 +61,10 @@ fn byte_range(pdf: &[u8]) -> Option<[usize; 4]> {
     numbers.try_into().ok()
 }
 
+/// Strict: only hex digits, so no byte of the signature value can change unnoticed.
 fn hex_decode(hex: &[u8]) -> Option<Vec<u8>> {
-    let digits: Vec<u8> = hex
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
     let value = |d: u8| (d as char).to_digit(16).map(|v| v as u8);
-    digits
-        .chunks(2)
+    hex.chunks(2)
         .map(|pair| match pair {
             [h, l] => Some(value(*h)? << 4 | value(*l)?),
             [h] => Some(value(*h)? << 4),
@@ -132,6 +128,11 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<String, CmsFailure> {
     let info: ContentInfo = reader
         .decode()
         .map_err(|_| fail(None, "signature is not a CMS ContentInfo"))?;
+    // The padding after the signature must be zeros: then every byte of the file counts.
+    let used = der.len() - usize::try_from(reader.remaining_len()).unwrap_or(0);
+    if der[used..].iter().any(|&b| b != 0) {
+        return Err(fail(None, "bytes after the signature value were changed"));
+    }
     if info.content_type != rfc5911::ID_SIGNED_DATA {
         return Err(fail(None, "CMS content is not SignedData"));
     }
@@ -165,13 +166,37 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<String, CmsFailure> {
         })
         .ok_or_else(|| fail(None, "the signer certificate is not in the CMS"))?;
     let signer = Some(cert.tbs_certificate.subject.to_string());
-    if signer_info.digest_alg.oid != rfc5912::ID_SHA_256 {
+    // Fields outside the signed attributes are pinned to what a receipt writes, so a change
+    // there cannot pass unnoticed either.
+    let sha256_only = signed.digest_algorithms.len() == 1
+        && signed
+            .digest_algorithms
+            .iter()
+            .all(|a| a.oid == rfc5912::ID_SHA_256 && a.parameters.is_none());
+    if !sha256_only
+        || signer_info.digest_alg.oid != rfc5912::ID_SHA_256
+        || signer_info.digest_alg.parameters.is_some()
+    {
         return Err(fail(signer, "digest algorithm is not SHA-256"));
     }
-    if signer_info.signature_algorithm.oid != rfc5912::ECDSA_WITH_SHA_256 {
+    if signer_info.signature_algorithm.oid != rfc5912::ECDSA_WITH_SHA_256
+        || signer_info.signature_algorithm.parameters.is_some()
+    {
         return Err(fail(
             signer,
             "signature algorithm is not ECDSA with SHA-256",
+        ));
+    }
+    if signed.version != CmsVersion::V1
+        || signer_info.version != CmsVersion::V1
+        || signed.encap_content_info.econtent_type != rfc5911::ID_DATA
+        || signed.encap_content_info.econtent.is_some()
+        || signer_info.unsigned_attrs.is_some()
+        || signed.crls.is_some()
+    {
+        return Err(fail(
+            signer,
+            "the CMS structure is not a detached receipt signature",
         ));
     }
     let attrs = signer_info
@@ -186,6 +211,31 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<String, CmsFailure> {
         .ok_or_else(|| fail(signer.clone(), "CMS has no message digest"))?;
     if message_digest != digest {
         return Err(fail(signer, "the document was changed after signing"));
+    }
+    // ESS signing-certificate-v2 binds the certificate to the signature (CAdES).
+    let cert_der = cert
+        .to_der()
+        .map_err(|_| fail(signer.clone(), "certificate cannot be encoded"))?;
+    let cert_hash = Sha256::digest(&cert_der);
+    let bound = attrs
+        .iter()
+        .find(|attr| attr.oid == rfc5911::ID_AA_SIGNING_CERTIFICATE_V_2)
+        .and_then(|attr| attr.values.iter().next())
+        .map(|value| {
+            // SEQUENCE { SEQUENCE OF { SEQUENCE { [hashAlgorithm] certHash } } }: a receipt
+            // writes the default hash (SHA-256) and the 32-byte hash last in the first entry.
+            let bytes = value.value();
+            bytes.len() >= 34
+                && bytes
+                    .windows(34)
+                    .any(|w| w[0] == 0x04 && w[1] == 0x20 && w[2..] == cert_hash[..])
+        })
+        .unwrap_or(false);
+    if !bound {
+        return Err(fail(
+            signer,
+            "the signing-certificate attribute does not match the certificate",
+        ));
     }
     let key_bytes = cert
         .tbs_certificate
@@ -278,7 +328,8 @@ mod tests {
     }
 
     #[test]
-    fn hex_decoding_ignores_whitespace() {
-        assert_eq!(hex_decode(b"0a F0\n1"), Some(vec![0x0a, 0xf0, 0x10]));
+    fn hex_decoding_refuses_anything_but_digits() {
+        assert_eq!(hex_decode(b"0aF01"), Some(vec![0x0a, 0xf0, 0x10]));
+        assert_eq!(hex_decode(b"0a F0"), None);
     }
 }
