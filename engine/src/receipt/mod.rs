@@ -64,6 +64,6 @@ pub fn render_receipt(
     };
     let mut warnings = Vec::new();
     let mut lopdf_doc = document.to_lopdf_document(&options, &mut warnings);
-    lopdf_doc.compress();
+    pdf::compress_streams(&mut lopdf_doc)?;
     pdf::finish(lopdf_doc, model, identity)
 }

