@@ -20,7 +20,13 @@ fn model(sections: usize) -> ReceiptModel {
         entries: vec![
             Entry::value("Name", "Jörg Müller"),
             Entry::value("Anschrift", "Große Bleiche 5\n55116 Mainz"),
-            Entry::group("Hund 1", vec![Entry::value("Name", "Bello"), Entry::value("Rasse", "Dackel")]),
+            Entry::group(
+                "Hund 1",
+                vec![
+                    Entry::value("Name", "Bello"),
+                    Entry::value("Rasse", "Dackel"),
+                ],
+            ),
         ],
     }];
     for i in 0..sections {
@@ -44,7 +50,9 @@ fn model(sections: usize) -> ReceiptModel {
             name: "Stadt Heidestadt".into(),
             address_lines: vec!["Marktplatz 1".into(), "12345 Heidestadt".into()],
             colour_hex: "#1f5fa8".into(),
-            logo: Some(Logo::Initials { initials: "HS".into() }),
+            logo: Some(Logo::Initials {
+                initials: "HS".into(),
+            }),
             office: "Bürgerbüro".into(),
         },
         service_title: "Hundesteuer – Anmeldung".into(),
@@ -59,7 +67,9 @@ fn model(sections: usize) -> ReceiptModel {
 }
 
 fn pages(pdf: &[u8]) -> usize {
-    lopdf::Document::load_mem(pdf).map(|d| d.get_pages().len()).unwrap_or(0)
+    lopdf::Document::load_mem(pdf)
+        .map(|d| d.get_pages().len())
+        .unwrap_or(0)
 }
 
 fn target_dir() -> PathBuf {
@@ -111,7 +121,11 @@ fn weasyprint_comparison() {
         let m = model(sections);
         let path = target_dir().join(format!("model-{sections}.json"));
         std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
-        let out = Command::new("python3").arg(&script).arg(&path).arg("10").output();
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(&path)
+            .arg("10")
+            .output();
         match out {
             Ok(out) if out.status.success() => {
                 let line = String::from_utf8_lossy(&out.stdout).trim().to_string();

@@ -30,7 +30,8 @@ pub use model::{Entry, Language, Logo, ReceiptModel, Section, TenantInfo};
 pub use pdf::ATTACHMENT_NAME;
 pub use sign::{DEVELOPMENT_MARK, IdentityPem, SigningIdentity};
 pub use template::{
-    DEFAULT_TEMPLATE, ENTRIES_PARTIAL, TemplateRegistry, Texts, check_template, sample_model,
+    DEFAULT_TEMPLATE, ENTRIES_PARTIAL, TemplateRegistry, Texts, check_template, check_template_dir,
+    sample_model,
 };
 pub use verify::{Verification, embedded_json, verify_receipt};
 

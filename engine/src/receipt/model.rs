@@ -1,12 +1,16 @@
 //! The data a receipt shows: plain values prepared by the caller, serialisable for templates.
 
-use serde::Serialize;
 use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 /// Everything one receipt shows. Values are already formatted for people (fees as
 /// "42,00 €", dates as "01.02.2026"); the receipt prints them as they are.
-#[derive(Clone, Serialize)]
+///
+/// It (de)serialises as JSON with `received_at` in RFC 3339, so `lotse render` can read a
+/// model from a file.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReceiptModel {
     /// The workflow the submission belongs to; selects `pdf-templates/<workflow_id>.hbs`
     /// when present, else the default `receipt.hbs`.
@@ -18,7 +22,10 @@ pub struct ReceiptModel {
     /// The reference number the citizen quotes, e.g. `HEI-2026-000123`.
     pub reference: String,
     /// When the submission was received (any offset; printed in Europe/Berlin).
-    #[serde(serialize_with = "serialize_rfc3339")]
+    #[serde(
+        serialize_with = "serialize_rfc3339",
+        deserialize_with = "deserialize_rfc3339"
+    )]
     pub received_at: OffsetDateTime,
     pub sections: Vec<Section>,
     /// Values the workflow computed (fees, deadlines), already formatted.
@@ -40,7 +47,8 @@ impl std::fmt::Debug for ReceiptModel {
 }
 
 /// The municipality (or office) that issues the receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantInfo {
     pub id: String,
     pub name: String,
@@ -53,7 +61,7 @@ pub struct TenantInfo {
 }
 
 /// The tenant's emblem in the letterhead.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Logo {
     /// A simple vector emblem: a shield in the tenant colour carrying these initials
@@ -62,7 +70,7 @@ pub enum Logo {
 }
 
 /// Output language of the fixed texts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     De,
@@ -80,7 +88,8 @@ impl Language {
 }
 
 /// One step or topic of the form, with its answers.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Section {
     pub title: String,
     pub entries: Vec<Entry>,
@@ -154,9 +163,79 @@ impl Serialize for Entry {
     }
 }
 
+/// The JSON form read back: `{label, value}` or `{label, entries}` (the extra fields that
+/// serialising adds, `is_group` and the empty one, are accepted too).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryRepr {
+    label: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    is_group: Option<bool>,
+    #[serde(default)]
+    entries: Option<Vec<Entry>>,
+}
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let repr = EntryRepr::deserialize(deserializer)?;
+        let is_group = repr
+            .is_group
+            .unwrap_or(repr.entries.is_some() && repr.value.is_none());
+        Ok(if is_group {
+            Entry::Group {
+                label: repr.label,
+                entries: repr.entries.unwrap_or_default(),
+            }
+        } else {
+            Entry::Value {
+                label: repr.label,
+                value: repr.value.unwrap_or_default(),
+            }
+        })
+    }
+}
+
+fn deserialize_rfc3339<'de, D: serde::Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+    let text = String::deserialize(d)?;
+    OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+        .map_err(serde::de::Error::custom)
+}
+
 fn serialize_rfc3339<S: serde::Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
     let text = t
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(serde::ser::Error::custom)?;
     s.serialize_str(&text)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_round_trips_through_json() {
+        let model = crate::receipt::sample_model();
+        let json = serde_json::to_string(&model).unwrap();
+        let back: ReceiptModel = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.sections[0].entries, model.sections[0].entries);
+        assert_eq!(back.received_at, model.received_at);
+    }
+
+    #[test]
+    fn short_entry_forms_are_read() {
+        let e: Vec<Entry> = serde_json::from_str(
+            r#"[{"label":"Name","value":"Bello"},{"label":"Hund 1","entries":[{"label":"Rasse","value":"Dackel"}]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            vec![
+                Entry::value("Name", "Bello"),
+                Entry::group("Hund 1", vec![Entry::value("Rasse", "Dackel")])
+            ]
+        );
+    }
 }

@@ -192,7 +192,9 @@ pub fn finish(
 pub fn compress_streams(doc: &mut Document) -> Result<(), ReceiptError> {
     use std::io::Write;
     for object in doc.objects.values_mut() {
-        let Object::Stream(stream) = object else { continue };
+        let Object::Stream(stream) = object else {
+            continue;
+        };
         if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
             continue;
         }

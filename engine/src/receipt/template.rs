@@ -217,6 +217,54 @@ pub fn check_template(name: &str, source: &str) -> Result<(), Vec<TemplateProble
     }
 }
 
+/// Checks every template in a `pdf-templates/` folder and its `partials/` like
+/// [`TemplateRegistry::load_dir`] loads them, but reports all problems instead of the first.
+/// This is what `lotse check` should call for the folder.
+pub fn check_template_dir(dir: &Path) -> Result<(), Vec<TemplateProblem>> {
+    let mut problems = Vec::new();
+    let as_problems = |file: &str, e: ReceiptError| match e {
+        ReceiptError::TemplateInvalid { problems, .. } => problems,
+        other => vec![TemplateProblem {
+            file: file.to_string(),
+            line: 0,
+            column: 0,
+            message: other.to_string(),
+        }],
+    };
+    let mut registry = match TemplateRegistry::builtin() {
+        Ok(r) => r,
+        Err(e) => return Err(as_problems("(built-in)", e)),
+    };
+    let partials = dir.join("partials");
+    if partials.is_dir() {
+        match read_hbs(&partials) {
+            Ok(files) => {
+                for (name, path, source) in files {
+                    if let Err(e) = registry.add_partial_checked(&name, &path, &source) {
+                        problems.extend(as_problems(&path, e));
+                    }
+                }
+            }
+            Err(e) => problems.extend(as_problems(&partials.display().to_string(), e)),
+        }
+    }
+    match read_hbs(dir) {
+        Ok(files) => {
+            for (name, path, source) in files {
+                if let Err(e) = registry.add_template(&name, &path, &source) {
+                    problems.extend(as_problems(&path, e));
+                }
+            }
+        }
+        Err(e) => problems.extend(as_problems(&dir.display().to_string(), e)),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Line-by-line checks that handlebars itself does not make.
 fn lint(file: &str, source: &str) -> Vec<TemplateProblem> {
     let mut problems = Vec::new();
@@ -440,6 +488,25 @@ fn sample_context() -> serde_json::Value {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_template_folder_is_clean() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pdf-templates");
+        check_template_dir(&dir).unwrap();
+        TemplateRegistry::load_dir(&dir).unwrap();
+    }
+
+    #[test]
+    fn folder_check_reports_every_broken_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.hbs"), "p: {{{reference}}}\n").unwrap();
+        std::fs::write(dir.path().join("b.hbs"), "p: {{nope}}\n").unwrap();
+        std::fs::write(dir.path().join("c.hbs"), "p: {{reference}}\n").unwrap();
+        let problems = check_template_dir(dir.path()).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].file.ends_with("a.hbs"));
+        assert!(problems[1].file.ends_with("b.hbs"));
+    }
 
     #[test]
     fn builtin_templates_load() {
