@@ -348,3 +348,20 @@ fn a_workflow_template_overrides_the_default() {
         "{text}"
     );
 }
+
+#[test]
+fn letterhead_copes_with_long_names_and_no_logo() {
+    let mut m = model(0);
+    m.tenant.name = "Verbandsgemeindeverwaltung Bernkastel-Kues an der Mosel".into();
+    m.tenant.office =
+        "Fachbereich Bürgerdienste, Ordnung und Soziales – Steuern und Abgaben".into();
+    m.tenant.logo = None;
+    m.tenant.colour_hex = "#7a1f3d".into();
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("long-name.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(
+        text.contains("Verbandsgemeindeverwaltung Bernkastel-Kues an der Mosel"),
+        "{text}"
+    );
+}

@@ -408,22 +408,41 @@ impl<'a> Composer<'a> {
         }
         let name = self.model.tenant.name.clone();
         let office = self.model.tenant.office.clone();
-        let name_size = fit_size(&self.fonts.bold, &name, 17.0, 95.0 * MM);
+        // Name and office take what the right-aligned address leaves free.
+        let address_w = self
+            .model
+            .tenant
+            .address_lines
+            .iter()
+            .take(5)
+            .map(|l| self.fonts.regular.width(l, 8.5))
+            .fold(0.0f32, f32::max);
+        let room = (MARGIN_X + CONTENT_W - address_w - 6.0 * MM - text_x).max(40.0 * MM);
+        // One line at up to 17 pt; a long name goes on two lines at 13 pt before shrinking.
+        let one_line = fit_size(&self.fonts.bold, &name, 17.0, room);
+        let two_lines = wrap(&self.fonts.bold, &name, 13.0, room);
+        let (lines, size, office_y) = if one_line >= 13.0 || two_lines.len() > 2 {
+            (vec![name.clone()], one_line, top - 20.5 * MM)
+        } else {
+            (two_lines, 13.0, top - 22.5 * MM)
+        };
+        let mut baseline = if lines.len() == 1 {
+            top - 14.5 * MM
+        } else {
+            top - 11.0 * MM
+        };
+        for line in &lines {
+            self.text(text_x, baseline, line, size, Weight::Bold, Colour::WHITE);
+            baseline -= size + 3.0;
+        }
+        let office_size = fit_size(&self.fonts.regular, &office, 10.0, room);
         self.text(
             text_x,
-            top - 14.5 * MM,
-            &name,
-            name_size,
-            Weight::Bold,
-            Colour::WHITE,
-        );
-        self.text(
-            text_x,
-            top - 20.5 * MM,
+            office_y,
             &office,
-            10.0,
+            office_size,
             Weight::Regular,
-            Colour::WHITE.tint(0.0),
+            Colour::WHITE,
         );
         let address = self.model.tenant.address_lines.clone();
         let right = MARGIN_X + CONTENT_W;
@@ -725,7 +744,8 @@ fn fit_size(face: &FontFace, text: &str, size: f32, max_width: f32) -> f32 {
     if w <= max_width || w <= 0.0 {
         size
     } else {
-        (size * max_width / w).max(9.0)
+        // Below 7 pt a name is unreadable; such a name overlaps rather than vanish.
+        (size * max_width / w).max(7.0)
     }
 }
 
