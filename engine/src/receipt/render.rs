@@ -36,6 +36,10 @@ struct FontFace {
     units_per_em: f32,
     /// Advance widths of U+0000..U+2200 in font units (covers Latin, punctuation, €, ẞ).
     table: Vec<u16>,
+    /// Which of U+0000..U+2200 the font has.
+    present: Vec<bool>,
+    /// The glyph printed for characters the font lacks (U+FFFD, else `?`), and its advance.
+    replacement: char,
     fallback: u16,
 }
 
@@ -44,17 +48,25 @@ impl FontFace {
         let parsed = ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
             .ok_or_else(|| "DejaVu Sans could not be parsed".to_string())?;
         let units_per_em = f32::from(parsed.font_metrics.units_per_em.max(1));
-        let fallback = parsed.get_horizontal_advance(0);
-        let table = (0u32..0x2200)
-            .map(|cp| match parsed.lookup_glyph_index(cp) {
-                Some(gid) => parsed.get_horizontal_advance(gid),
-                None => fallback,
-            })
+        let (replacement, replacement_gid) = ['\u{FFFD}', '?']
+            .into_iter()
+            .find_map(|c| parsed.lookup_glyph_index(c as u32).map(|gid| (c, gid)))
+            .unwrap_or(('?', 0));
+        let fallback = parsed.get_horizontal_advance(replacement_gid);
+        let gids: Vec<Option<u16>> = (0u32..0x2200)
+            .map(|cp| parsed.lookup_glyph_index(cp))
+            .collect();
+        let present = gids.iter().map(Option::is_some).collect();
+        let table = gids
+            .iter()
+            .map(|gid| gid.map_or(fallback, |g| parsed.get_horizontal_advance(g)))
             .collect();
         Ok(FontFace {
             parsed,
             units_per_em,
             table,
+            present,
+            replacement,
             fallback,
         })
     }
@@ -67,6 +79,27 @@ impl FontFace {
         match self.parsed.lookup_glyph_index(c as u32) {
             Some(gid) => self.parsed.get_horizontal_advance(gid),
             None => self.fallback,
+        }
+    }
+
+    fn has(&self, c: char) -> bool {
+        match self.present.get(c as usize) {
+            Some(p) => *p,
+            None => self.parsed.lookup_glyph_index(c as u32).is_some(),
+        }
+    }
+
+    /// `text` with characters the font lacks (emoji, most non-Latin scripts) replaced by
+    /// U+FFFD, so nothing disappears silently. The attachment keeps the original text.
+    fn printable<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if text.chars().all(|c| self.has(c)) {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(
+                text.chars()
+                    .map(|c| if self.has(c) { c } else { self.replacement })
+                    .collect(),
+            )
         }
     }
 
@@ -256,6 +289,7 @@ impl<'a> Composer<'a> {
             Weight::Regular => self.regular_id.clone(),
             Weight::Bold => self.bold_id.clone(),
         };
+        let text = self.face(weight).printable(text).into_owned();
         self.ops().extend([
             Op::StartTextSection,
             Op::SetFillColor { col: colour.pdf() },
@@ -270,7 +304,7 @@ impl<'a> Composer<'a> {
                 },
             },
             Op::ShowText {
-                items: vec![TextItem::Text(text.to_string())],
+                items: vec![TextItem::Text(text)],
             },
             Op::EndTextSection,
         ]);
@@ -874,6 +908,13 @@ mod tests {
             assert!(fonts.regular.width(line, 10.0) <= 100.0 + 0.01, "{line}");
         }
         assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+    }
+
+    #[test]
+    fn characters_the_font_lacks_become_visible_replacements() {
+        let fonts = fonts().unwrap();
+        assert_eq!(fonts.regular.printable("Jörg ẞ € „“ –"), "Jörg ẞ € „“ –");
+        assert_eq!(fonts.regular.printable("Hund 🐕"), "Hund \u{FFFD}");
     }
 
     #[test]
