@@ -87,15 +87,26 @@ impl TemplateRegistry {
                 file: file.to_string(),
                 problems: vec![template_error_problem(file, &e)],
             })?;
-        // Render against a sample so unknown variables are found at load time, not when a
-        // citizen submits.
-        let sample = sample_context();
-        if let Err(e) = self.hb.render(name, &sample) {
-            self.hb.unregister_template(name);
-            return Err(ReceiptError::TemplateInvalid {
-                file: file.to_string(),
-                problems: vec![render_error_problem(file, &e)],
-            });
+        // Render against samples (everything filled in German; nothing optional in English)
+        // so unknown variables and broken layout are found at load time, not when a citizen
+        // submits. Branches neither sample takes stay unchecked.
+        for sample in sample_contexts() {
+            let problem = match self.hb.render(name, &sample) {
+                Err(e) => Some(render_error_problem(file, &e)),
+                Ok(text) => layout::parse(&text).err().map(|p| TemplateProblem {
+                    file: file.to_string(),
+                    line: 0,
+                    column: 0,
+                    message: format!("generated layout line {}: {}", p.line, p.message),
+                }),
+            };
+            if let Some(problem) = problem {
+                self.hb.unregister_template(name);
+                return Err(ReceiptError::TemplateInvalid {
+                    file: file.to_string(),
+                    problems: vec![problem],
+                });
+            }
         }
         Ok(())
     }
@@ -479,9 +490,19 @@ pub fn sample_model() -> ReceiptModel {
     }
 }
 
-fn sample_context() -> serde_json::Value {
-    let model = sample_model();
-    serde_json::to_value(TemplateContext::new(&model)).unwrap_or(serde_json::Value::Null)
+fn sample_contexts() -> [serde_json::Value; 2] {
+    let full = sample_model();
+    let mut sparse = sample_model();
+    sparse.language = Language::En;
+    sparse.leika = None;
+    sparse.tenant.logo = None;
+    sparse.tenant.address_lines.clear();
+    sparse.sections.clear();
+    sparse.computed.clear();
+    let context = |m: &ReceiptModel| {
+        serde_json::to_value(TemplateContext::new(m)).unwrap_or(serde_json::Value::Null)
+    };
+    [context(&full), context(&sparse)]
 }
 
 #[cfg(test)]
@@ -542,6 +563,20 @@ mod tests {
         let problems =
             check_template("x.hbs", "{{#each sections}}\n{{title}}\n{{/each}}").unwrap_err();
         assert_eq!((problems[0].line, problems[0].column), (2, 1));
+    }
+
+    #[test]
+    fn the_english_branch_is_checked_too() {
+        let source = "{{#if (eq language \"en\")}}\np: {{nope}}\n{{/if}}\n";
+        assert!(check_template("x.hbs", source).is_err());
+        let source = "{{#if (eq language \"en\")}}\np: {{reference}}\n{{/if}}\n";
+        assert!(check_template("x.hbs", source).is_ok());
+    }
+
+    #[test]
+    fn unbalanced_groups_are_found_at_load_time() {
+        let problems = check_template("x.hbs", "group: {{reference}}\np: x\n").unwrap_err();
+        assert!(problems[0].message.contains("not closed"), "{problems:?}");
     }
 
     #[test]
