@@ -365,3 +365,30 @@ fn letterhead_copes_with_long_names_and_no_logo() {
         "{text}"
     );
 }
+
+#[test]
+fn every_directive_renders() {
+    let mut templates = registry();
+    let source = "letterhead\n# Alle Bausteine\n## Abschnitt\n### Unterabschnitt\np: Absatz mit \\| Pipe\n\
+                  small: Kleingedrucktes\nnote: Hinweis\nkv: Preis \\| netto | {{reference}}\n\
+                  group: Gruppe\ngroup: Untergruppe\nkv: a | b\nend\nend\nlist: Erster Punkt\n\
+                  list: {{service_title}}\nspace: 10\nrule\nspace\npagebreak\np: Zweite Seite\n";
+    templates
+        .add_template("alle", "pdf-templates/alle.hbs", source)
+        .unwrap();
+    let mut m = model(0);
+    m.workflow_id = "alle".into();
+    let pdf = render_receipt(&m, &templates, &identity()).unwrap();
+    let path = write("directives.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    for expected in [
+        "Absatz mit | Pipe",
+        "Preis | netto HEI-2026-000123",
+        "Untergruppe",
+        "Hundesteuer – Anmeldung",
+        "Zweite Seite",
+        "Seite 2 von 2",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+}
