@@ -392,3 +392,20 @@ fn every_directive_renders() {
         assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
     }
 }
+
+#[test]
+fn answers_that_mimic_the_signature_placeholders_change_nothing() {
+    let mut m = model(0);
+    let fake = format!(
+        "/ByteRange [0 9999999999 9999999999 9999999999] /Contents <{}>",
+        "0".repeat(200)
+    );
+    m.submission_json = serde_json::json!({ "bemerkung": fake });
+    m.sections[0]
+        .entries
+        .push(Entry::value("Bemerkung 2", fake.clone()));
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let v = verify_receipt(&pdf).unwrap();
+    assert!(v.valid && v.covers_whole_file, "{:?}", v.problem);
+    assert_eq!(v.embedded_json, Some(m.submission_json));
+}
