@@ -124,9 +124,11 @@ fn pdftotext(path: &PathBuf) -> Option<String> {
 
 #[test]
 fn receipt_signature_is_valid_for_us_and_for_pdfsig() {
-    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let id = identity();
+    let pdf = render_receipt(&model(0), &registry(), &id).unwrap();
     let v = verify_receipt(&pdf).unwrap();
     assert!(v.valid, "{:?}", v.problem);
+    assert_eq!(v.certificate_sha256, id.certificate_sha256());
     assert!(v.covers_whole_file);
     assert!(v.signer.unwrap().contains("Stadt Heidestadt"));
     assert_eq!(v.signing_time, Some(datetime!(2026-07-01 08:05:09 UTC)));

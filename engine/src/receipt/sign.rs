@@ -180,6 +180,13 @@ impl SigningIdentity {
             .unwrap_or_default()
     }
 
+    /// SHA-256 of the signer certificate (DER) in lower-case hex, to pin it in
+    /// configuration and compare with [`super::Verification::certificate_sha256`].
+    pub fn certificate_sha256(&self) -> Option<String> {
+        let der = self.chain.first()?.to_der().ok()?;
+        Some(hex(&Sha256::digest(der)))
+    }
+
     /// The signer certificate.
     pub fn certificate(&self) -> Option<&Certificate> {
         self.chain.first()
@@ -225,6 +232,11 @@ impl SigningIdentity {
         let info = signed.build().map_err(|e| sign_error(&e))?;
         info.to_der().map_err(|e| sign_error(&e))
     }
+}
+
+/// Lower-case hex of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The ESS signing-certificate-v2 attribute (RFC 5035) naming the signer certificate by

@@ -22,6 +22,9 @@ use super::pdf::ATTACHMENT_NAME;
 pub struct Verification {
     /// Subject of the signing certificate, e.g. `CN=…,OU=…,O=Stadt Heidestadt`.
     pub signer: Option<String>,
+    /// SHA-256 of the signer certificate (DER), lower-case hex: compare it with
+    /// [`super::SigningIdentity::certificate_sha256`] of the identity you expect.
+    pub certificate_sha256: Option<String>,
     /// `/M` of the signature dictionary.
     pub signing_time: Option<time::OffsetDateTime>,
     /// The digest over `/ByteRange` matches and the signature verifies with the certificate.
@@ -81,6 +84,7 @@ pub fn verify_receipt(pdf: &[u8]) -> Result<Verification, ReceiptError> {
         byte_range(pdf).ok_or_else(|| ReceiptError::NotSigned("no readable /ByteRange".into()))?;
     let mut result = Verification {
         signer: None,
+        certificate_sha256: None,
         signing_time: signing_time(pdf),
         valid: false,
         covers_whole_file: false,
@@ -107,8 +111,9 @@ pub fn verify_receipt(pdf: &[u8]) -> Result<Verification, ReceiptError> {
     hasher.update(&pdf[c..c + d]);
     let digest = hasher.finalize();
     match check_cms(&der, digest.as_slice()) {
-        Ok(signer) => {
+        Ok((signer, fingerprint)) => {
             result.signer = Some(signer);
+            result.certificate_sha256 = Some(fingerprint);
             result.valid = true;
         }
         Err((signer, problem)) => {
@@ -121,7 +126,8 @@ pub fn verify_receipt(pdf: &[u8]) -> Result<Verification, ReceiptError> {
 
 type CmsFailure = (Option<String>, String);
 
-fn check_cms(der: &[u8], digest: &[u8]) -> Result<String, CmsFailure> {
+/// On success: the signer's subject and the certificate's SHA-256 in hex.
+fn check_cms(der: &[u8], digest: &[u8]) -> Result<(String, String), CmsFailure> {
     let fail = |signer: Option<String>, m: &str| (signer, m.to_string());
     // The value is zero-padded to the reserved space: decode one element, ignore the rest.
     let mut reader = SliceReader::new(der).map_err(|_| fail(None, "empty signature"))?;
@@ -255,7 +261,10 @@ fn check_cms(der: &[u8], digest: &[u8]) -> Result<String, CmsFailure> {
             "the signature does not match the certificate",
         )
     })?;
-    Ok(cert.tbs_certificate.subject.to_string())
+    Ok((
+        cert.tbs_certificate.subject.to_string(),
+        super::sign::hex(&cert_hash),
+    ))
 }
 
 /// `/M (D:20261128115100Z)` of the last signature dictionary.
