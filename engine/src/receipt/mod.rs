@@ -68,3 +68,17 @@ pub fn render_receipt(
     pdf::compress_streams(&mut lopdf_doc)?;
     pdf::finish(lopdf_doc, model, identity)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_and_identities_can_be_shared_across_threads() {
+        shareable::<TemplateRegistry>();
+        shareable::<SigningIdentity>();
+        shareable::<ReceiptModel>();
+    }
+}
