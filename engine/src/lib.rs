@@ -10,6 +10,7 @@ pub mod clock;
 pub mod definition;
 pub mod form;
 pub mod problem;
+pub mod receipt;
 pub mod script;
 pub mod store;
 pub mod text;
