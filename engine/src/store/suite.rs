@@ -619,6 +619,44 @@ mod sled_only {
     }
 
     #[test]
+    fn export_streams_while_it_reports_progress() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+
+        struct Counting(Rc<Cell<usize>>);
+        impl std::io::Write for Counting {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.set(self.0.get() + buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(24);
+        for _ in 0..4000 {
+            s.create_draft(&new_draft(&mut e, T0)).unwrap();
+        }
+        let written = Rc::new(Cell::new(0));
+        let mut seen = Vec::new();
+        let n = s
+            .export_jsonl(&mut Counting(written.clone()), |p| {
+                seen.push((p.records, written.get()))
+            })
+            .unwrap();
+        assert_eq!(n, 12_000);
+        let (records, bytes) = seen[0];
+        assert_eq!(records, 4000); // end of the drafts tree
+        assert!(
+            bytes > 0 && bytes < written.get() / 2,
+            "not streamed: {seen:?}"
+        );
+        assert!(seen.iter().any(|(r, _)| *r == 10_000));
+    }
+
+    #[test]
     fn import_refuses_a_non_empty_store_and_a_truncated_file() {
         let (s, _dir) = filled_store();
         let mut out = Vec::new();
