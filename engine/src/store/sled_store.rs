@@ -14,7 +14,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree, abort};
 use sled::{IVec, Transactional, Tree};
 use time::{Duration, OffsetDateTime};
 
-use super::envelope::{RECORD_FORMAT, decode, decode_head, encode};
+use super::envelope::{RECORD_FORMAT, decode, decode_head, encode, encode_sized};
 use super::error::{StoreError, show_key};
 use super::group_commit::GroupCommit;
 use super::ids::{
@@ -650,7 +650,7 @@ impl DraftStore for SledStore {
         draft.created = head.created;
         draft.resume_code = head.resume_code;
         draft.revision = expected_revision + 1;
-        let bytes = encode(DRAFTS, &key, &draft)?;
+        let bytes = encode_sized(DRAFTS, &key, &draft, current.len() + 128)?;
         // The expiry index is a hint checked against the draft: add the new entry before the
         // swap and drop the old one after it, so a crash leaves at most a stale entry.
         let new_expiry = expiry_key(draft.expires, &draft.id);
