@@ -1,4 +1,6 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod check;
+pub mod data;
 pub mod demo;
+pub mod receipt;
