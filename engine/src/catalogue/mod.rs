@@ -61,10 +61,10 @@ pub fn normalise(s: &str) -> String {
 /// A light German stemmer: enough that Hund, Hunde, Hundes and Hunden meet.
 pub fn stem(word: &str) -> String {
     for suffix in ["ern", "en", "er", "es", "e", "n", "s"] {
-        if let Some(stripped) = word.strip_suffix(suffix) {
-            if stripped.chars().count() >= 4 {
-                return stripped.to_string();
-            }
+        if let Some(stripped) = word.strip_suffix(suffix)
+            && stripped.chars().count() >= 4
+        {
+            return stripped.to_string();
         }
     }
     word.to_string()

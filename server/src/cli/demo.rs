@@ -248,7 +248,7 @@ fn deliver(
             id: SubmissionId::generate(&mut OsEntropy)?,
             tenant: draft.tenant.clone(),
             idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
-            draft_id: Some(draft.id.clone()),
+            draft_id: Some(draft.id),
             workflow_id: wf.id.clone(),
             workflow_version: wf.version.to_string(),
             data: serde_json::to_value(submission)?,
