@@ -66,7 +66,7 @@ const META_ID_BASE: &[u8] = b"id_base";
 #[derive(Debug, Clone)]
 pub struct SledOptions {
     /// sled's page cache in bytes. Default 32 MiB: with a million drafts the process stays
-    /// well under 200 MB (docs/BENCHMARKS-store.md).
+    /// well under 200 MB (docs/BENCHMARKS.md).
     pub cache_capacity: u64,
     /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
     pub flush_every_ms: u64,
