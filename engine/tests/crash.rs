@@ -102,6 +102,8 @@ fn acknowledged_submissions_survive_kill_9() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("db");
+    // A different kill schedule on every run; the seed is printed for reproducing a failure.
+    #[allow(clippy::disallowed_methods)]
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()

@@ -29,6 +29,8 @@ struct Ctx<'a> {
     compiler: &'a SchemaCompiler,
     sandbox: &'a Sandbox,
     problems: Vec<Problem>,
+    /// Every compiled script with where it came from, for a trial run at the end.
+    compiled: Vec<(Pos, String, Expr)>,
 }
 
 impl Ctx<'_> {
@@ -67,7 +69,10 @@ impl Ctx<'_> {
             self.sandbox.compile_expression(&src.value, names)
         };
         match result {
-            Ok(e) => Some(e),
+            Ok(e) => {
+                self.compiled.push((pos(src), what.to_string(), e.clone()));
+                Some(e)
+            }
             Err(ScriptError::Syntax {
                 message,
                 line,
@@ -176,6 +181,7 @@ pub(super) fn compile(
         compiler,
         sandbox,
         problems: Vec::new(),
+        compiled: Vec::new(),
     };
 
     if !is_workflow_id(&raw.id.value) {
@@ -537,6 +543,16 @@ pub(super) fn compile(
     }
     for (at, msg) in late {
         cx.warn("LOT-E026", at, msg);
+    }
+
+    // A trial run of every script before any answer: one that already goes over a limit (an
+    // endless loop, runaway recursion) would stop for every citizen.
+    let today = time::macros::date!(2026 - 01 - 01);
+    for (at, what, e) in std::mem::take(&mut cx.compiled) {
+        let mut env = crate::script::Env::new(&wf.names, |k| wf.empty_values.get(k), today);
+        if let Err(err @ ScriptError::Limit(_)) = sandbox.eval(&e, &mut env) {
+            cx.error("LOT-E031", at, format!("{what}: {err}"));
+        }
     }
 
     if !cx.problems.iter().any(Problem::is_error) {
