@@ -19,3 +19,5 @@ pub use problem::{Problem, Severity};
 pub use text::{Lang, Text};
 pub use application::{Application, Command, Outcome, Submission, Transition};
 pub use definition::{Library, Workflow, load_library};
+pub mod diagram;
+pub mod scenario;

@@ -1,0 +1,157 @@
+//! Scenario tests for workflow designers: YAML files in `workflows/<name>/scenarios/` that walk
+//! an application through a workflow and state what must come out (route, computed values,
+//! errors, the review text). [`run`] drives the real state machine and returns structured
+//! results; [`Coverage`] records which steps, branches, conditions and rules the scenarios
+//! reached. Printing is the caller's business (`lotse test`).
+//!
+//! Depends on [`crate::definition`] and [`crate::application`]; does no output.
+
+mod coverage;
+mod format;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+pub use coverage::{Coverage, CoverageSet, Gap};
+pub use format::{Action, ExpectedError, Expectations, Scenario, load_scenario};
+pub use run::{Failure, ScenarioResult, run};
+
+use crate::definition::{Library, load_library};
+use crate::problem::{Pos, Problem};
+use crate::script::Sandbox;
+
+/// The day a scenario runs on when it names none: 28 November 2026.
+pub const DEFAULT_TODAY: time::Date = time::macros::date!(2026 - 11 - 28);
+
+/// Loads what `lotse test DIR` works on. `dir` is a project root (with `workflows/`), a
+/// workflows folder, or one workflow's folder; in the last case forms come from the project
+/// around it and only that folder's workflows are kept.
+pub fn load_project(dir: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
+    if is_workflow_folder(dir) {
+        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        let parent = if parent.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            parent
+        };
+        let (mut library, problems) = load_library(&parent, sandbox);
+        let wanted = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        library.workflows.retain(|_, versions| {
+            versions.retain(|wf| {
+                wf.source
+                    .parent()
+                    .and_then(|p| p.canonicalize().ok())
+                    .is_some_and(|p| p == wanted)
+            });
+            !versions.is_empty()
+        });
+        // Problems of the other workflows in the folder are not this run's business.
+        let others = parent.canonicalize().ok();
+        let problems = problems
+            .into_iter()
+            .filter(|p| match (p.file.canonicalize().ok(), &others) {
+                (Some(file), Some(folder)) => file.starts_with(&wanted) || !file.starts_with(folder),
+                _ => true,
+            })
+            .collect();
+        return (library, problems);
+    }
+    load_library(dir, sandbox)
+}
+
+/// A folder with workflow files directly in it (and no `workflows/` folder): one workflow.
+fn is_workflow_folder(dir: &Path) -> bool {
+    if !dir.is_dir() || dir.join("workflows").is_dir() {
+        return false;
+    }
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok).any(|e| {
+                let p = e.path();
+                p.is_file()
+                    && p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"))
+            })
+        })
+        .unwrap_or(false)
+}
+
+/// Every scenario file beside the library's workflows: `<workflow folder>/scenarios/*.yaml`,
+/// sorted by path.
+pub fn scenario_files(library: &Library) -> Vec<PathBuf> {
+    let mut folders: Vec<PathBuf> = library
+        .all()
+        .filter_map(|wf| wf.source.parent().map(|p| p.join("scenarios")))
+        .filter(|p| p.is_dir())
+        .collect();
+    folders.sort();
+    folders.dedup();
+    let mut files = Vec::new();
+    for folder in folders {
+        let Ok(rd) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut here: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.is_file()
+                    && p.extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| matches!(x, "yaml" | "yml"))
+            })
+            .collect();
+        here.sort();
+        files.extend(here);
+    }
+    files
+}
+
+/// The outcome of running every scenario under a folder.
+#[derive(Debug, Default)]
+pub struct TestRun {
+    /// Problems loading the workflows (errors only).
+    pub load_problems: Vec<Problem>,
+    /// Scenario files that could not be read or parsed.
+    pub scenario_problems: Vec<Problem>,
+    pub results: Vec<ScenarioResult>,
+    pub coverage: CoverageSet,
+}
+
+impl TestRun {
+    pub fn passed(&self) -> bool {
+        self.load_problems.is_empty()
+            && self.scenario_problems.is_empty()
+            && self.results.iter().all(ScenarioResult::passed)
+    }
+}
+
+/// Loads the project at `dir`, runs every scenario file and records coverage of every workflow
+/// (also those without scenarios, which then reach nothing).
+pub fn run_all(dir: &Path, sandbox: &Sandbox) -> TestRun {
+    let (library, problems) = load_project(dir, sandbox);
+    let mut out = TestRun {
+        load_problems: problems.into_iter().filter(Problem::is_error).collect(),
+        coverage: CoverageSet::new(&library),
+        ..TestRun::default()
+    };
+    if library.workflows.is_empty() && out.load_problems.is_empty() {
+        out.load_problems.push(Problem::error(
+            "LOT-E060",
+            dir,
+            Pos::UNKNOWN,
+            "no workflows found here",
+        ));
+    }
+    for path in scenario_files(&library) {
+        match load_scenario(&path) {
+            Ok(scenario) => {
+                let result = run(&library, sandbox, &scenario, &mut out.coverage);
+                out.results.push(result);
+            }
+            Err(p) => out.scenario_problems.push(p),
+        }
+    }
+    out
+}
