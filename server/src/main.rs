@@ -25,11 +25,51 @@ enum Cmd {
         #[arg(long)]
         short: bool,
     },
+    /// Run the scenarios in workflows/<name>/scenarios/ and report what they did not reach.
+    Test {
+        /// A project folder, a workflows folder or one workflow's folder.
+        #[arg(default_value = ".")]
+        dir: std::path::PathBuf,
+        /// Fail when any step, branch, condition or rule was never reached.
+        #[arg(long)]
+        require_full_coverage: bool,
+    },
+    /// Print a workflow's steps and branches as a Mermaid or Graphviz diagram.
+    Graph {
+        /// A workflow file, or the id of a workflow in the project.
+        workflow: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// The project folder to look up a workflow id in.
+        #[arg(long, default_value = ".")]
+        project: std::path::PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
+        Cmd::Test {
+            dir,
+            require_full_coverage,
+        } => cli::test::run(&dir, require_full_coverage),
+        Cmd::Graph {
+            workflow,
+            format,
+            project,
+        } => {
+            let format = match format {
+                GraphFormat::Mermaid => lotse_engine::diagram::DiagramFormat::Mermaid,
+                GraphFormat::Dot => lotse_engine::diagram::DiagramFormat::Dot,
+            };
+            cli::graph::run(&workflow, &project, format)
+        }
     }
 }

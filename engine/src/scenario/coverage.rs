@@ -163,7 +163,7 @@ impl Coverage {
                 if !held {
                     out.push(Gap::StepNeverApplied { step: step.id.clone() });
                 }
-                if !failed {
+                if !failed && !never_skippable(wf, &step.id) {
                     out.push(Gap::StepNeverSkipped { step: step.id.clone() });
                 }
             }
@@ -212,7 +212,11 @@ impl Coverage {
     pub fn figures(&self, wf: &Workflow) -> (usize, usize) {
         let mut total = 2 * wf.rules.len();
         for s in &wf.steps {
-            total += if s.applies_if.is_some() { 2 } else { 1 };
+            total += match &s.applies_if {
+                Some(_) if never_skippable(wf, &s.id) => 1,
+                Some(_) => 2,
+                None => 1,
+            };
             if !s.branches.is_empty() {
                 total += s.branches.len() + 1;
             }
@@ -221,6 +225,41 @@ impl Coverage {
         let missing = self.gaps(wf).len();
         (total.saturating_sub(missing), total)
     }
+}
+
+/// Whether a step's `applies_if` can never be false: every way into the step is a branch with
+/// the very same condition, evaluated on the same answers. Such a step cannot be skipped, so
+/// "never skipped" is not counted as a gap; [`redundant_conditions`] names it instead.
+pub fn never_skippable(wf: &Workflow, step: &str) -> bool {
+    let Some(target) = wf.step(step) else { return false };
+    let Some(cond) = &target.applies_if else { return false };
+    if wf.steps.first().is_some_and(|s| s.id == step) {
+        return false;
+    }
+    let into = |t: &crate::definition::Target| t.label() == step;
+    let mut ways = 0usize;
+    for s in &wf.steps {
+        if into(&s.default_next) {
+            return false;
+        }
+        for b in s.branches.iter().filter(|b| into(&b.target)) {
+            if b.condition.source().trim() != cond.source().trim() {
+                return false;
+            }
+            ways += 1;
+        }
+    }
+    ways > 0
+}
+
+/// Steps whose `applies_if` repeats the condition of every branch into them (see
+/// [`never_skippable`]).
+pub fn redundant_conditions(wf: &Workflow) -> Vec<String> {
+    wf.steps
+        .iter()
+        .filter(|s| never_skippable(wf, &s.id))
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// Coverage of every workflow version in a library.

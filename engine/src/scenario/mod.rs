@@ -12,7 +12,7 @@ mod run;
 
 use std::path::{Path, PathBuf};
 
-pub use coverage::{Coverage, CoverageSet, Gap};
+pub use coverage::{Coverage, CoverageSet, Gap, never_skippable, redundant_conditions};
 pub use format::{Action, ExpectedError, Expectations, Scenario, load_scenario};
 pub use run::{Failure, ScenarioResult, run};
 

@@ -1,3 +1,5 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod check;
+pub mod graph;
+pub mod test;

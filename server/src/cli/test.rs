@@ -1,0 +1,112 @@
+//! `lotse test [DIR]`: runs every scenario beside the workflows, prints a readable diff for each
+//! failure (with the scenario's file:line) and what no scenario reached.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all};
+use lotse_engine::script::Sandbox;
+
+pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
+    let sandbox = Sandbox::default();
+    let outcome = run_all(dir, &sandbox);
+    print!("{}", report(&outcome));
+    let (library, _) = lotse_engine::scenario::load_project(dir, &sandbox);
+    let mut complete = true;
+    println!();
+    println!("coverage:");
+    for wf in library.all() {
+        let Some(cov) = outcome.coverage.get(&wf.key()) else { continue };
+        let (reached, total) = cov.figures(wf);
+        let gaps = cov.gaps(wf);
+        complete &= gaps.is_empty();
+        println!("  {}: {reached} of {total} reached ({})", wf.key(), percent(reached, total));
+        for step in lotse_engine::scenario::redundant_conditions(wf) {
+            println!(
+                "    note: the applies_if of step \"{step}\" repeats the condition of every branch into it, so the step is never skipped; not counted"
+            );
+        }
+        for g in gaps {
+            println!("    {}: {g}", wf.id);
+        }
+    }
+    let failed = outcome.results.iter().filter(|r| !r.passed()).count();
+    println!();
+    println!(
+        "{} scenario(s): {} passed, {} failed, {} file(s) unreadable",
+        outcome.results.len(),
+        outcome.results.len() - failed,
+        failed,
+        outcome.scenario_problems.len()
+    );
+    if !outcome.passed() {
+        return ExitCode::FAILURE;
+    }
+    if require_full_coverage && !complete {
+        eprintln!("--require-full-coverage: some steps, branches, conditions or rules were never reached");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn percent(reached: usize, total: usize) -> String {
+    if total == 0 {
+        "nothing to reach".into()
+    } else {
+        format!("{}%", reached * 100 / total)
+    }
+}
+
+/// Everything but the coverage, as text (also used by the tests).
+pub fn report(outcome: &TestRun) -> String {
+    let mut out = String::new();
+    for p in &outcome.load_problems {
+        out.push_str(&format!("{p}\n"));
+    }
+    for p in &outcome.scenario_problems {
+        out.push_str(&format!("{p}\n"));
+    }
+    for r in &outcome.results {
+        out.push_str(&result(r));
+    }
+    out
+}
+
+fn result(r: &ScenarioResult) -> String {
+    let file = r.file.display();
+    let workflow = r.workflow.as_deref().unwrap_or("?");
+    if r.passed() {
+        return format!("ok    {file}: {} [{workflow}]\n", r.name);
+    }
+    let mut out = format!("FAIL  {file}: {} [{workflow}]\n", r.name);
+    for f in &r.failures {
+        out.push_str(&failure(&file.to_string(), f));
+    }
+    out
+}
+
+fn failure(file: &str, f: &Failure) -> String {
+    let mut out = format!("  --> {file}:{}:{}  {}\n", f.at.line, f.at.column, f.context);
+    out.push_str(&format!("      {}\n", f.message));
+    if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+        out.push_str(&indent("      - expected: ", e));
+        out.push_str(&indent("      + actual:   ", a));
+    }
+    out
+}
+
+/// The first line after `head`, the others aligned under it.
+fn indent(head: &str, text: &str) -> String {
+    let pad = " ".repeat(head.chars().count());
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(if i == 0 { head } else { &pad });
+        out.push_str(line);
+        out.push('\n');
+    }
+    if text.is_empty() {
+        out.push_str(head);
+        out.push_str("(nothing)\n");
+    }
+    out
+}
