@@ -17,12 +17,8 @@ pub enum DiagramFormat {
     Dot,
 }
 
-/// The step graph of `wf` in the given format, with German titles.
-///
-/// ```ignore
-/// let text = lotse_engine::diagram::render(&wf, DiagramFormat::Mermaid);
-/// assert!(text.starts_with("flowchart TD"));
-/// ```
+/// The step graph of `wf` in the given format, with German titles: Mermaid text starts with
+/// `flowchart TD`, DOT text with `digraph "<id>" {`.
 pub fn render(wf: &Workflow, format: DiagramFormat) -> String {
     match format {
         DiagramFormat::Mermaid => mermaid(wf),

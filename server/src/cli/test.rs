@@ -1,6 +1,7 @@
 //! `lotse test [DIR]`: runs every scenario beside the workflows, prints a readable diff for each
 //! failure (with the scenario's file:line) and what no scenario reached.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -10,35 +11,39 @@ use lotse_engine::script::Sandbox;
 pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     let sandbox = Sandbox::default();
     let outcome = run_all(dir, &sandbox);
-    print!("{}", report(&outcome));
+    let mut out = report(&outcome);
     let (library, _) = lotse_engine::scenario::load_project(dir, &sandbox);
     let mut complete = true;
-    println!();
-    println!("coverage:");
+    out.push_str("\ncoverage:\n");
     for wf in library.all() {
         let Some(cov) = outcome.coverage.get(&wf.key()) else { continue };
         let (reached, total) = cov.figures(wf);
         let gaps = cov.gaps(wf);
         complete &= gaps.is_empty();
-        println!("  {}: {reached} of {total} reached ({})", wf.key(), percent(reached, total));
+        out.push_str(&format!(
+            "  {}: {reached} of {total} reached ({})\n",
+            wf.key(),
+            percent(reached, total)
+        ));
         for step in lotse_engine::scenario::redundant_conditions(wf) {
-            println!(
-                "    note: the applies_if of step \"{step}\" repeats the condition of every branch into it, so the step is never skipped; not counted"
-            );
+            out.push_str(&format!(
+                "    note: the applies_if of step \"{step}\" repeats the condition of every branch into it, so the step is never skipped; not counted\n"
+            ));
         }
         for g in gaps {
-            println!("    {}: {g}", wf.id);
+            out.push_str(&format!("    {}: {g}\n", wf.id));
         }
     }
     let failed = outcome.results.iter().filter(|r| !r.passed()).count();
-    println!();
-    println!(
-        "{} scenario(s): {} passed, {} failed, {} file(s) unreadable",
+    out.push_str(&format!(
+        "\n{} scenario(s): {} passed, {} failed, {} file(s) unreadable\n",
         outcome.results.len(),
         outcome.results.len() - failed,
         failed,
         outcome.scenario_problems.len()
-    );
+    ));
+    // A closed pipe (`lotse test | head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
     if !outcome.passed() {
         return ExitCode::FAILURE;
     }
