@@ -111,6 +111,8 @@ pub fn scenario_files(library: &Library) -> Vec<PathBuf> {
 /// The outcome of running every scenario under a folder.
 #[derive(Debug, Default)]
 pub struct TestRun {
+    /// The workflows the scenarios ran on (empty for a single scenario file).
+    pub library: Library,
     /// Problems loading the workflows (errors only).
     pub load_problems: Vec<Problem>,
     /// Scenario files that could not be read or parsed.
@@ -125,6 +127,30 @@ impl TestRun {
             && self.scenario_problems.is_empty()
             && self.results.iter().all(ScenarioResult::passed)
     }
+}
+
+/// Runs one scenario file against the project around it: the nearest folder above it with a
+/// `workflows/` folder (or the current folder). Coverage is kept for its workflow only.
+pub fn run_file(file: &Path, sandbox: &Sandbox) -> TestRun {
+    let root = file
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join("workflows").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (library, problems) = load_library(&root, sandbox);
+    let mut out = TestRun {
+        load_problems: problems.into_iter().filter(Problem::is_error).collect(),
+        ..TestRun::default()
+    };
+    match load_scenario(file) {
+        Ok(scenario) => {
+            let result = run(&library, sandbox, &scenario, &mut out.coverage);
+            out.results.push(result);
+        }
+        Err(p) => out.scenario_problems.push(p),
+    }
+    out
 }
 
 /// Loads the project at `dir`, runs every scenario file and records coverage of every workflow
@@ -153,5 +179,6 @@ pub fn run_all(dir: &Path, sandbox: &Sandbox) -> TestRun {
             Err(p) => out.scenario_problems.push(p),
         }
     }
+    out.library = library;
     out
 }

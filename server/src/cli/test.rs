@@ -5,17 +5,23 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all};
+use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all, run_file};
 use lotse_engine::script::Sandbox;
 
 pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     let sandbox = Sandbox::default();
-    let outcome = run_all(dir, &sandbox);
+    let single = dir.is_file();
+    let outcome = if single {
+        run_file(dir, &sandbox)
+    } else {
+        run_all(dir, &sandbox)
+    };
     let mut out = report(&outcome);
-    let (library, _) = lotse_engine::scenario::load_project(dir, &sandbox);
     let mut complete = true;
-    out.push_str("\ncoverage:\n");
-    for wf in library.all() {
+    if !single {
+        out.push_str("\ncoverage:\n");
+    }
+    for wf in outcome.library.all() {
         let Some(cov) = outcome.coverage.get(&wf.key()) else { continue };
         let (reached, total) = cov.figures(wf);
         let gaps = cov.gaps(wf);
@@ -47,7 +53,11 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     if !outcome.passed() {
         return ExitCode::FAILURE;
     }
-    if require_full_coverage && !complete {
+    if require_full_coverage && (single || !complete) {
+        if single {
+            eprintln!("--require-full-coverage needs a folder: coverage is measured over all scenarios");
+            return ExitCode::FAILURE;
+        }
         eprintln!("--require-full-coverage: some steps, branches, conditions or rules were never reached");
         return ExitCode::FAILURE;
     }
@@ -114,4 +124,21 @@ fn indent(head: &str, text: &str) -> String {
         out.push_str("(nothing)\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failing_scenario_prints_file_line_and_a_diff() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/scenarios-broken/wrong-fee.yaml");
+        let outcome = run_file(&file, &Sandbox::default());
+        assert!(!outcome.passed());
+        let text = report(&outcome);
+        assert!(text.contains("FAIL  "), "{text}");
+        assert!(text.contains("wrong-fee.yaml:24:19  expect.computed.jahressteuer"), "{text}");
+        assert!(text.contains("      - expected: 95\n      + actual:   96 (96,00 €)\n"), "{text}");
+    }
 }
