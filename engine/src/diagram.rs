@@ -95,6 +95,7 @@ pub fn mermaid_escape(s: &str) -> String {
 fn mermaid(wf: &Workflow) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "flowchart TD");
+    let _ = writeln!(out, "    classDef conditional stroke-dasharray: 5 5");
     let _ = writeln!(out, "    start((Start)) --> {}", match wf.steps.first() {
         Some(s) => format!("s_{}", s.id),
         None => "review".into(),
@@ -122,7 +123,6 @@ fn mermaid(wf: &Workflow) -> String {
             }
         }
     }
-    let _ = writeln!(out, "    classDef conditional stroke-dasharray: 5 5");
     out
 }
 
