@@ -96,12 +96,20 @@ fn mermaid(wf: &Workflow) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "flowchart TD");
     let _ = writeln!(out, "    classDef conditional stroke-dasharray: 5 5");
-    let _ = writeln!(out, "    start((Start)) --> {}", match wf.steps.first() {
-        Some(s) => format!("s_{}", s.id),
-        None => "review".into(),
-    });
+    let _ = writeln!(
+        out,
+        "    start((Start)) --> {}",
+        match wf.steps.first() {
+            Some(s) => format!("s_{}", s.id),
+            None => "review".into(),
+        }
+    );
     for s in &wf.steps {
-        let mut label = format!("{}<br/>({})", mermaid_escape(s.title.get(Lang::De)), mermaid_escape(&s.id));
+        let mut label = format!(
+            "{}<br/>({})",
+            mermaid_escape(s.title.get(Lang::De)),
+            mermaid_escape(&s.id)
+        );
         if let Some(note) = condition_note(s) {
             let _ = write!(label, "<br/><i>{}</i>", mermaid_escape(&note));
         }
@@ -152,7 +160,10 @@ fn dot(wf: &Workflow) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(&wf.id));
     let _ = writeln!(out, "    rankdir=TB;");
-    let _ = writeln!(out, "    node [shape=box, style=rounded, fontname=\"sans-serif\"];");
+    let _ = writeln!(
+        out,
+        "    node [shape=box, style=rounded, fontname=\"sans-serif\"];"
+    );
     let _ = writeln!(out, "    edge [fontname=\"sans-serif\", fontsize=10];");
     let _ = writeln!(out, "    start [shape=circle, label=\"Start\"];");
     if let Some(first) = wf.steps.first() {
@@ -176,7 +187,11 @@ fn dot(wf: &Workflow) -> String {
             label.join("\\n")
         );
     }
-    let _ = writeln!(out, "    review [shape=doubleoctagon, label=\"{}\"];", dot_escape(REVIEW_TITLE));
+    let _ = writeln!(
+        out,
+        "    review [shape=doubleoctagon, label=\"{}\"];",
+        dot_escape(REVIEW_TITLE)
+    );
     for e in edges(wf) {
         let from = format!("\"{}\"", dot_escape(e.from));
         let to = dot_id(e.to);

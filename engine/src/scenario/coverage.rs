@@ -33,26 +33,57 @@ pub struct Coverage {
 /// Something no scenario reached.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Gap {
-    StepNeverVisited { step: String },
-    StepNeverApplied { step: String },
-    StepNeverSkipped { step: String },
-    BranchNeverTaken { from: String, to: String, condition: Option<String> },
-    FieldNeverShown { field: String },
-    FieldNeverHidden { field: String },
-    RuleNeverViolated { field: String, check: String },
-    RuleNeverPassed { field: String, check: String },
+    StepNeverVisited {
+        step: String,
+    },
+    StepNeverApplied {
+        step: String,
+    },
+    StepNeverSkipped {
+        step: String,
+    },
+    BranchNeverTaken {
+        from: String,
+        to: String,
+        condition: Option<String>,
+    },
+    FieldNeverShown {
+        field: String,
+    },
+    FieldNeverHidden {
+        field: String,
+    },
+    RuleNeverViolated {
+        field: String,
+        check: String,
+    },
+    RuleNeverPassed {
+        field: String,
+        check: String,
+    },
 }
 
 impl fmt::Display for Gap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Gap::StepNeverVisited { step } => write!(f, "step \"{step}\" never visited"),
-            Gap::StepNeverApplied { step } => write!(f, "step \"{step}\" never applied (its applies_if never held)"),
+            Gap::StepNeverApplied { step } => write!(
+                f,
+                "step \"{step}\" never applied (its applies_if never held)"
+            ),
             Gap::StepNeverSkipped { step } => write!(f, "step \"{step}\" never skipped"),
-            Gap::BranchNeverTaken { from, to, condition: Some(c) } => {
+            Gap::BranchNeverTaken {
+                from,
+                to,
+                condition: Some(c),
+            } => {
                 write!(f, "branch {from} → {to} never taken (if `{c}`)")
             }
-            Gap::BranchNeverTaken { from, to, condition: None } => {
+            Gap::BranchNeverTaken {
+                from,
+                to,
+                condition: None,
+            } => {
                 write!(f, "default branch {from} → {to} never taken")
             }
             Gap::FieldNeverShown { field } => write!(f, "field \"{field}\" never shown"),
@@ -60,7 +91,9 @@ impl fmt::Display for Gap {
             Gap::RuleNeverViolated { field, check } => {
                 write!(f, "rule on {field} never violated (`{check}`)")
             }
-            Gap::RuleNeverPassed { field, check } => write!(f, "rule on {field} never passed (`{check}`)"),
+            Gap::RuleNeverPassed { field, check } => {
+                write!(f, "rule on {field} never passed (`{check}`)")
+            }
         }
     }
 }
@@ -101,7 +134,12 @@ impl Coverage {
                 Explanation::StepSkipped { step, .. } => {
                     self.applies.entry(step.clone()).or_default().1 = true;
                 }
-                Explanation::BranchTaken { from, to, condition, .. } => {
+                Explanation::BranchTaken {
+                    from,
+                    to,
+                    condition,
+                    ..
+                } => {
                     let Some(step) = wf.step(from) else { continue };
                     let index = condition.as_ref().and_then(|c| {
                         step.branches
@@ -141,7 +179,9 @@ impl Coverage {
             (Some(Command::Answer { step, .. }), Some(Outcome::Moved { .. })) => {
                 let Some(s) = wf.step(step) else { return };
                 for (i, r) in wf.rules.iter().enumerate() {
-                    if s.fields.iter().any(|f| f.id == r.field) && state.answers.contains_key(&r.field) {
+                    if s.fields.iter().any(|f| f.id == r.field)
+                        && state.answers.contains_key(&r.field)
+                    {
                         self.rules.entry(i).or_default().1 = true;
                     }
                 }
@@ -155,16 +195,22 @@ impl Coverage {
         let mut out = Vec::new();
         for step in &wf.steps {
             if step.applies_if.is_none() && !self.visited.contains(&step.id) {
-                out.push(Gap::StepNeverVisited { step: step.id.clone() });
+                out.push(Gap::StepNeverVisited {
+                    step: step.id.clone(),
+                });
             }
             // A step with a condition is visited exactly when the condition held.
             if step.applies_if.is_some() {
                 let (held, failed) = self.applies.get(&step.id).copied().unwrap_or_default();
                 if !held {
-                    out.push(Gap::StepNeverApplied { step: step.id.clone() });
+                    out.push(Gap::StepNeverApplied {
+                        step: step.id.clone(),
+                    });
                 }
                 if !failed && !never_skippable(wf, &step.id) {
-                    out.push(Gap::StepNeverSkipped { step: step.id.clone() });
+                    out.push(Gap::StepNeverSkipped {
+                        step: step.id.clone(),
+                    });
                 }
             }
             if !step.branches.is_empty() {
@@ -188,10 +234,14 @@ impl Coverage {
             for f in step.fields.iter().filter(|f| f.visible_if.is_some()) {
                 let (shown, hidden) = self.visibility.get(&f.id).copied().unwrap_or_default();
                 if !shown {
-                    out.push(Gap::FieldNeverShown { field: f.id.clone() });
+                    out.push(Gap::FieldNeverShown {
+                        field: f.id.clone(),
+                    });
                 }
                 if !hidden {
-                    out.push(Gap::FieldNeverHidden { field: f.id.clone() });
+                    out.push(Gap::FieldNeverHidden {
+                        field: f.id.clone(),
+                    });
                 }
             }
         }
@@ -199,10 +249,16 @@ impl Coverage {
             let (violated, passed) = self.rules.get(&i).copied().unwrap_or_default();
             let check = r.check.source().trim().to_string();
             if !violated {
-                out.push(Gap::RuleNeverViolated { field: r.field.clone(), check: check.clone() });
+                out.push(Gap::RuleNeverViolated {
+                    field: r.field.clone(),
+                    check: check.clone(),
+                });
             }
             if !passed {
-                out.push(Gap::RuleNeverPassed { field: r.field.clone(), check });
+                out.push(Gap::RuleNeverPassed {
+                    field: r.field.clone(),
+                    check,
+                });
             }
         }
         out
@@ -231,8 +287,12 @@ impl Coverage {
 /// the very same condition, evaluated on the same answers. Such a step cannot be skipped, so
 /// "never skipped" is not counted as a gap; [`redundant_conditions`] names it instead.
 pub fn never_skippable(wf: &Workflow, step: &str) -> bool {
-    let Some(target) = wf.step(step) else { return false };
-    let Some(cond) = &target.applies_if else { return false };
+    let Some(target) = wf.step(step) else {
+        return false;
+    };
+    let Some(cond) = &target.applies_if else {
+        return false;
+    };
     if wf.steps.first().is_some_and(|s| s.id == step) {
         return false;
     }
@@ -271,7 +331,10 @@ pub struct CoverageSet {
 impl CoverageSet {
     pub fn new(library: &Library) -> CoverageSet {
         CoverageSet {
-            by_workflow: library.all().map(|wf| (wf.key(), Coverage::new(wf))).collect(),
+            by_workflow: library
+                .all()
+                .map(|wf| (wf.key(), Coverage::new(wf)))
+                .collect(),
         }
     }
 

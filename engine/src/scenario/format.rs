@@ -137,17 +137,19 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, Problem> {
 
 pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Problem> {
     let raw: RawScenario =
-        serde_saphyr::from_str_with_options(text, serde_saphyr::Options::default()).map_err(|e| {
-            let at = e.location().map(Pos::from).unwrap_or_default();
-            let full = e.without_snippet().to_string();
-            let first = full.lines().next().unwrap_or_default();
-            let message = match first.find(" at line ") {
-                Some(i) => &first[..i],
-                None => first,
-            };
-            Problem::error("LOT-E060", path, at, format!("scenario: {message}"))
-                .with_help("docs/scenarios.md lists every key of a scenario file")
-        })?;
+        serde_saphyr::from_str_with_options(text, serde_saphyr::Options::default()).map_err(
+            |e| {
+                let at = e.location().map(Pos::from).unwrap_or_default();
+                let full = e.without_snippet().to_string();
+                let first = full.lines().next().unwrap_or_default();
+                let message = match first.find(" at line ") {
+                    Some(i) => &first[..i],
+                    None => first,
+                };
+                Problem::error("LOT-E060", path, at, format!("scenario: {message}"))
+                    .with_help("docs/scenarios.md lists every key of a scenario file")
+            },
+        )?;
     let problem = |at: Pos, message: String| Problem::error("LOT-E060", path, at, message);
 
     let today = match &raw.today {
@@ -156,7 +158,10 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
             Date::parse(t.value.trim(), &format).map_err(|_| {
                 problem(
                     pos(t),
-                    format!("`today` must be a date like 2026-11-28, not \"{}\"", t.value),
+                    format!(
+                        "`today` must be a date like 2026-11-28, not \"{}\"",
+                        t.value
+                    ),
                 )
             })?
         }
@@ -167,10 +172,15 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
     for a in raw.steps {
         let at = pos(&a);
         let r = a.value;
-        let kinds = [r.step.is_some(), r.back.is_some(), r.goto.is_some(), r.review.is_some()]
-            .iter()
-            .filter(|k| **k)
-            .count();
+        let kinds = [
+            r.step.is_some(),
+            r.back.is_some(),
+            r.goto.is_some(),
+            r.review.is_some(),
+        ]
+        .iter()
+        .filter(|k| **k)
+        .count();
         if kinds != 1 {
             return Err(problem(
                 at,
@@ -181,7 +191,10 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
         let only_answer = r.answers.is_some() || r.then_review || r.expect_errors.is_some();
         let action = if let Some(step) = r.step {
             if r.expect_missing.is_some() {
-                return Err(problem(at, "`expect_missing` belongs to `review: true`".into()));
+                return Err(problem(
+                    at,
+                    "`expect_missing` belongs to `review: true`".into(),
+                ));
             }
             Action::Answer {
                 step,
@@ -209,7 +222,10 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
             ));
         } else if let Some(back) = r.back {
             if !back {
-                return Err(problem(at, "write `back: true` or leave the entry out".into()));
+                return Err(problem(
+                    at,
+                    "write `back: true` or leave the entry out".into(),
+                ));
             }
             Action::Back {
                 expect_at: r.expect_at,
@@ -221,7 +237,10 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
             }
         } else {
             if r.review != Some(true) {
-                return Err(problem(at, "write `review: true` or leave the entry out".into()));
+                return Err(problem(
+                    at,
+                    "write `review: true` or leave the entry out".into(),
+                ));
             }
             if r.expect_at.is_some() {
                 return Err(problem(
@@ -234,7 +253,10 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
             }
         };
         if !matches!(action, Action::Review { .. }) && has_missing {
-            return Err(problem(at, "`expect_missing` belongs to `review: true`".into()));
+            return Err(problem(
+                at,
+                "`expect_missing` belongs to `review: true`".into(),
+            ));
         }
         actions.push((at, action));
     }

@@ -13,7 +13,7 @@ mod run;
 use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, CoverageSet, Gap, never_skippable, redundant_conditions};
-pub use format::{Action, ExpectedError, Expectations, Scenario, load_scenario};
+pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
 pub use run::{Failure, ScenarioResult, run};
 
 use crate::definition::{Library, load_library};
@@ -50,7 +50,9 @@ pub fn load_project(dir: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         let problems = problems
             .into_iter()
             .filter(|p| match (p.file.canonicalize().ok(), &others) {
-                (Some(file), Some(folder)) => file.starts_with(&wanted) || !file.starts_with(folder),
+                (Some(file), Some(folder)) => {
+                    file.starts_with(&wanted) || !file.starts_with(folder)
+                }
                 _ => true,
             })
             .collect();

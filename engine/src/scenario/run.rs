@@ -8,7 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::coverage::CoverageSet;
-use super::format::{Action, ExpectedError, Expectations, Scenario};
+use super::format::{Action, Expectations, ExpectedError, Scenario};
 use crate::application::{Position, ReviewView, format_value};
 use crate::definition::{Library, Workflow};
 use crate::form::FieldError;
@@ -111,9 +111,9 @@ pub fn run(
     }
 
     if let Some((at, expect)) = &scenario.expect {
-        result
-            .failures
-            .extend(check_expectations(&wf, sandbox, &mut app, *at, expect, now, coverage));
+        result.failures.extend(check_expectations(
+            &wf, sandbox, &mut app, *at, expect, now, coverage,
+        ));
     }
     result
 }
@@ -129,10 +129,16 @@ fn find_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>
                 .filter(|wf| wf.source.parent() == folder)
                 .collect();
             match here.as_slice() {
-                [] => return Err("no workflow beside this scenarios folder; name it with `workflow:`".into()),
+                [] => {
+                    return Err(
+                        "no workflow beside this scenarios folder; name it with `workflow:`".into(),
+                    );
+                }
                 [first, rest @ ..] => {
                     if rest.iter().any(|w| w.id != first.id) {
-                        return Err("this folder holds several workflows; name one with `workflow:`".into());
+                        return Err(
+                            "this folder holds several workflows; name one with `workflow:`".into(),
+                        );
                     }
                     first.id.clone()
                 }
@@ -221,17 +227,29 @@ fn check_action(
                             .join("\n");
                         let first = expected.first().map(|(p, _)| *p).unwrap_or(at);
                         out.push(
-                            Failure::new(first, context, "the answers were rejected with other errors")
-                                .diff(exp, error_lines(errors)),
+                            Failure::new(
+                                first,
+                                context,
+                                "the answers were rejected with other errors",
+                            )
+                            .diff(exp, error_lines(errors)),
                         );
                     }
                     if before.answers != after.answers || before.position != after.position {
-                        out.push(Failure::new(at, context, "a rejected answer changed the application"));
+                        out.push(Failure::new(
+                            at,
+                            context,
+                            "a rejected answer changed the application",
+                        ));
                     }
                 }
                 other => out.push(
-                    Failure::new(at, context, "the answers were accepted, but errors were expected")
-                        .diff("rejected", describe_outcome(other)),
+                    Failure::new(
+                        at,
+                        context,
+                        "the answers were accepted, but errors were expected",
+                    )
+                    .diff("rejected", describe_outcome(other)),
                 ),
             }
             return out;
@@ -249,7 +267,12 @@ fn check_action(
         Action::Back { expect_at } | Action::Goto { expect_at, .. } => expect_at,
         Action::Review { expect_missing } => {
             match (expect_missing, outcome) {
-                (None, Outcome::Moved { to: Position::Review }) => {}
+                (
+                    None,
+                    Outcome::Moved {
+                        to: Position::Review,
+                    },
+                ) => {}
                 (Some(m), Outcome::Incomplete { missing }) if m == missing => {}
                 (None, other) => out.push(
                     Failure::new(at, context, "the review page was refused")
@@ -267,7 +290,8 @@ fn check_action(
         let got = position_label(&after.position);
         if &got != want {
             out.push(
-                Failure::new(at, context, "the assistant is somewhere else").diff(want.clone(), got),
+                Failure::new(at, context, "the assistant is somewhere else")
+                    .diff(want.clone(), got),
             );
         }
     }
@@ -278,7 +302,9 @@ fn describe_outcome(o: &Outcome) -> String {
     match o {
         Outcome::Moved { to } => format!("moved to {}", position_label(to)),
         Outcome::Rejected { errors, .. } => format!("rejected:\n{}", error_lines(errors)),
-        Outcome::Incomplete { missing } => format!("incomplete: \"{missing}\" must be answered first"),
+        Outcome::Incomplete { missing } => {
+            format!("incomplete: \"{missing}\" must be answered first")
+        }
         Outcome::Submitted { .. } => "submitted".into(),
     }
 }
@@ -343,14 +369,20 @@ fn check_expectations(
             Ok(t) => {
                 coverage.observe(wf, &t.state, Some(&Command::Submit), Some(&t.outcome));
                 match (&t.outcome, want) {
-                    (Outcome::Submitted { submission: s }, true) => submission = Some((**s).clone()),
+                    (Outcome::Submitted { submission: s }, true) => {
+                        submission = Some((**s).clone())
+                    }
                     (Outcome::Submitted { .. }, false) => out.push(
                         Failure::new(p, "expect.submitted", "the application could be submitted")
                             .diff("not submitted", "submitted"),
                     ),
                     (other, true) => out.push(
-                        Failure::new(p, "expect.submitted", "the application could not be submitted")
-                            .diff("submitted", describe_outcome(other)),
+                        Failure::new(
+                            p,
+                            "expect.submitted",
+                            "the application could not be submitted",
+                        )
+                        .diff("submitted", describe_outcome(other)),
                     ),
                     (_, false) => {}
                 }
@@ -374,43 +406,59 @@ fn check_expectations(
             let computed = match app.computed(wf, sandbox, now.date()) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push(Failure::new(at, "expect", format!("computed values failed: {e}")));
+                    out.push(Failure::new(
+                        at,
+                        "expect",
+                        format!("computed values failed: {e}"),
+                    ));
                     BTreeMap::new()
                 }
             };
             (app.route.clone(), app.answers.clone(), computed)
         }
     };
-    if let Some((p, want)) = &expect.path {
-        if want != &path {
-            out.push(
-                Failure::new(*p, "expect.path", "the route differs")
-                    .diff(want.join(" → "), path.join(" → ")),
-            );
-        }
+    if let Some((p, want)) = &expect.path
+        && want != &path
+    {
+        out.push(
+            Failure::new(*p, "expect.path", "the route differs")
+                .diff(want.join(" → "), path.join(" → ")),
+        );
     }
     if let Some((p, want)) = &expect.at {
         let got = position_label(&app.position);
         if &got != want {
-            out.push(Failure::new(*p, "expect.at", "the assistant is somewhere else").diff(want.clone(), got));
+            out.push(
+                Failure::new(*p, "expect.at", "the assistant is somewhere else")
+                    .diff(want.clone(), got),
+            );
         }
     }
     for (p, key, want) in &expect.answers {
         let context = format!("expect.answers.{key}");
         match answers.get(key) {
             Some(got) if value_matches(want, got, None) => {}
-            Some(got) => out.push(Failure::new(*p, context, "the answer differs").diff(show(want), show(got))),
+            Some(got) => out
+                .push(Failure::new(*p, context, "the answer differs").diff(show(want), show(got))),
             None if want.is_null() => {}
             None => out.push(
-                Failure::new(*p, context, "there is no such answer (not asked, hidden or dropped)")
-                    .diff(show(want), "(none)"),
+                Failure::new(
+                    *p,
+                    context,
+                    "there is no such answer (not asked, hidden or dropped)",
+                )
+                .diff(show(want), "(none)"),
             ),
         }
     }
     for (p, key, want) in &expect.computed {
         let context = format!("expect.computed.{key}");
         let Some(def) = wf.computed.iter().find(|c| &c.id == key) else {
-            out.push(Failure::new(*p, context, format!("the workflow has no computed value \"{key}\"")));
+            out.push(Failure::new(
+                *p,
+                context,
+                format!("the workflow has no computed value \"{key}\""),
+            ));
             continue;
         };
         let got = computed.get(key).cloned().unwrap_or(Value::Null);
@@ -427,8 +475,12 @@ fn check_expectations(
         for (p, want) in &expect.receipt_contains {
             if !text.contains(want.as_str()) {
                 out.push(
-                    Failure::new(*p, "expect.receipt_contains", "the review text does not contain this")
-                        .diff(want.clone(), text.clone()),
+                    Failure::new(
+                        *p,
+                        "expect.receipt_contains",
+                        "the review text does not contain this",
+                    )
+                    .diff(want.clone(), text.clone()),
                 );
             }
         }

@@ -32,7 +32,11 @@ pub fn run(workflow: &str, project: &Path, format: DiagramFormat) -> ExitCode {
             eprintln!(
                 "there is no workflow \"{workflow}\" in {} (known: {})",
                 project.display(),
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             );
         }
         return ExitCode::FAILURE;

@@ -22,7 +22,9 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
         out.push_str("\ncoverage:\n");
     }
     for wf in outcome.library.all() {
-        let Some(cov) = outcome.coverage.get(&wf.key()) else { continue };
+        let Some(cov) = outcome.coverage.get(&wf.key()) else {
+            continue;
+        };
         let (reached, total) = cov.figures(wf);
         let gaps = cov.gaps(wf);
         complete &= gaps.is_empty();
@@ -55,20 +57,23 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     }
     if require_full_coverage && (single || !complete) {
         if single {
-            eprintln!("--require-full-coverage needs a folder: coverage is measured over all scenarios");
+            eprintln!(
+                "--require-full-coverage needs a folder: coverage is measured over all scenarios"
+            );
             return ExitCode::FAILURE;
         }
-        eprintln!("--require-full-coverage: some steps, branches, conditions or rules were never reached");
+        eprintln!(
+            "--require-full-coverage: some steps, branches, conditions or rules were never reached"
+        );
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }
 
 fn percent(reached: usize, total: usize) -> String {
-    if total == 0 {
-        "nothing to reach".into()
-    } else {
-        format!("{}%", reached * 100 / total)
+    match (reached * 100).checked_div(total) {
+        Some(p) => format!("{p}%"),
+        None => "nothing to reach".into(),
     }
 }
 
@@ -101,7 +106,10 @@ fn result(r: &ScenarioResult) -> String {
 }
 
 fn failure(file: &str, f: &Failure) -> String {
-    let mut out = format!("  --> {file}:{}:{}  {}\n", f.at.line, f.at.column, f.context);
+    let mut out = format!(
+        "  --> {file}:{}:{}  {}\n",
+        f.at.line, f.at.column, f.context
+    );
     out.push_str(&format!("      {}\n", f.message));
     if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
         out.push_str(&indent("      - expected: ", e));
@@ -133,12 +141,19 @@ mod tests {
 
     #[test]
     fn a_failing_scenario_prints_file_line_and_a_diff() {
-        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/scenarios-broken/wrong-fee.yaml");
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../engine/tests/scenarios-broken/wrong-fee.yaml");
         let outcome = run_file(&file, &Sandbox::default());
         assert!(!outcome.passed());
         let text = report(&outcome);
         assert!(text.contains("FAIL  "), "{text}");
-        assert!(text.contains("wrong-fee.yaml:24:19  expect.computed.jahressteuer"), "{text}");
-        assert!(text.contains("      - expected: 95\n      + actual:   96 (96,00 €)\n"), "{text}");
+        assert!(
+            text.contains("wrong-fee.yaml:24:19  expect.computed.jahressteuer"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      - expected: 95\n      + actual:   96 (96,00 €)\n"),
+            "{text}"
+        );
     }
 }

@@ -12,16 +12,31 @@ fn broken(name: &str) -> PathBuf {
 #[test]
 fn every_scenario_of_the_example_workflows_passes_and_covers_everything() {
     let outcome = run_all(&repo_root().join("workflows"), sandbox());
-    assert!(outcome.load_problems.is_empty(), "{:#?}", outcome.load_problems);
-    assert!(outcome.scenario_problems.is_empty(), "{:#?}", outcome.scenario_problems);
+    assert!(
+        outcome.load_problems.is_empty(),
+        "{:#?}",
+        outcome.load_problems
+    );
+    assert!(
+        outcome.scenario_problems.is_empty(),
+        "{:#?}",
+        outcome.scenario_problems
+    );
     assert!(outcome.results.len() >= 3, "every example has scenarios");
     for r in &outcome.results {
         assert!(r.passed(), "{} failed: {:#?}", r.file.display(), r.failures);
     }
     for wf in library().all() {
-        let coverage = outcome.coverage.get(&wf.key()).expect("every workflow has coverage");
+        let coverage = outcome
+            .coverage
+            .get(&wf.key())
+            .expect("every workflow has coverage");
         let gaps: Vec<String> = coverage.gaps(wf).iter().map(ToString::to_string).collect();
-        assert!(gaps.is_empty(), "{} is not fully covered: {gaps:#?}", wf.key());
+        assert!(
+            gaps.is_empty(),
+            "{} is not fully covered: {gaps:#?}",
+            wf.key()
+        );
         let (reached, total) = coverage.figures(wf);
         assert_eq!(reached, total);
     }
@@ -30,7 +45,10 @@ fn every_scenario_of_the_example_workflows_passes_and_covers_everything() {
 #[test]
 fn a_step_guarded_like_the_only_branch_into_it_is_not_counted_as_never_skipped() {
     let wf = library().latest("hundesteuer-anmeldung").unwrap();
-    assert_eq!(lotse_engine::scenario::redundant_conditions(wf), ["gefaehrlich"]);
+    assert_eq!(
+        lotse_engine::scenario::redundant_conditions(wf),
+        ["gefaehrlich"]
+    );
 }
 
 #[test]
@@ -57,10 +75,21 @@ fn other_errors_than_expected_fail_with_both_lists() {
     let scenario = load_scenario(&broken("wrong-errors.yaml")).unwrap();
     let mut coverage = CoverageSet::new(library());
     let result = run(library(), sandbox(), &scenario, &mut coverage);
-    assert_eq!(result.failures.len(), 1, "the run stops at the first wrong step: {:#?}", result.failures);
+    assert_eq!(
+        result.failures.len(),
+        1,
+        "the run stops at the first wrong step: {:#?}",
+        result.failures
+    );
     let f = &result.failures[0];
-    assert_eq!((f.at.line, f.context.as_str()), (10, "step 1 (step \"halter\")"));
-    assert_eq!(f.expected.as_deref(), Some("halter: Die Halterin muss volljährig sein."));
+    assert_eq!(
+        (f.at.line, f.context.as_str()),
+        (10, "step 1 (step \"halter\")")
+    );
+    assert_eq!(
+        f.expected.as_deref(),
+        Some("halter: Die Halterin muss volljährig sein.")
+    );
     assert_eq!(
         f.actual.as_deref(),
         Some("/halter: Die Halterin oder der Halter muss mindestens 18 Jahre alt sein.")
@@ -72,5 +101,9 @@ fn a_typo_in_a_scenario_file_is_reported_with_its_line() {
     let problem = load_scenario(&broken("unknown-key.yaml")).unwrap_err();
     assert_eq!(problem.code, "LOT-E060");
     assert_eq!(problem.line, 5);
-    assert!(problem.message.contains("unknown field `answer`"), "{}", problem.message);
+    assert!(
+        problem.message.contains("unknown field `answer`"),
+        "{}",
+        problem.message
+    );
 }
