@@ -29,7 +29,12 @@ fn synthetic_workflow() -> String {
         writeln!(y, "      - id: f{i}\n        label: Feld {i}\n        widget: {widget}\n        schema: {schema}").unwrap();
         if i >= 20 {
             // 10 conditions that read earlier answers.
-            writeln!(y, "        visible_if: f{} >= 0 && f0 != \"\"", (i - 20) / 5 * 5 + 1).unwrap();
+            writeln!(
+                y,
+                "        visible_if: f{} >= 0 && f0 != \"\"",
+                (i - 20) / 5 * 5 + 1
+            )
+            .unwrap();
         }
     }
     y.push_str("    next:\n      - if: f1 > 500\n        goto: ende\n      - goto: mitte\n");
@@ -73,9 +78,22 @@ fn bench_answer(c: &mut Criterion) {
     let values = answers();
     // Check once that the step is accepted, so the benchmark measures the happy path.
     let t = app
-        .apply(&wf, &sandbox, Command::Answer { step: "gross".into(), values: values.clone(), then_review: false }, now)
+        .apply(
+            &wf,
+            &sandbox,
+            Command::Answer {
+                step: "gross".into(),
+                values: values.clone(),
+                then_review: false,
+            },
+            now,
+        )
         .unwrap();
-    assert!(matches!(t.outcome, lotse_engine::Outcome::Moved { .. }), "{:?}", t.outcome);
+    assert!(
+        matches!(t.outcome, lotse_engine::Outcome::Moved { .. }),
+        "{:?}",
+        t.outcome
+    );
 
     // Building the command (a copy of the posted answers) is the caller's work: not timed.
     c.bench_function("answer_step_30_fields_10_conditions", |b| {

@@ -26,12 +26,20 @@ fn broken_files() -> Vec<PathBuf> {
 #[test]
 fn every_broken_definition_yields_its_located_error() {
     let files = broken_files();
-    assert!(files.len() >= 15, "the corpus needs at least 15 broken definitions");
+    assert!(
+        files.len() >= 15,
+        "the corpus needs at least 15 broken definitions"
+    );
     let sandbox = Sandbox::default();
     let mut failures = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        let expect = text.lines().next().unwrap().strip_prefix("# expect: ").unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect: ")
+            .unwrap();
         let mut parts = expect.splitn(3, ' ');
         let code = parts.next().unwrap();
         let (line, column) = parts.next().unwrap().split_once(':').unwrap();
@@ -45,7 +53,10 @@ fn every_broken_definition_yields_its_located_error() {
                 && p.file == *file
         });
         if !found {
-            failures.push(format!("{}: expected {expect}, got {problems:#?}", file.display()));
+            failures.push(format!(
+                "{}: expected {expect}, got {problems:#?}",
+                file.display()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -56,7 +67,11 @@ fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();
     let wf = dir.path().join("workflows");
     std::fs::create_dir(&wf).unwrap();
-    std::fs::write(wf.join("garbage.yaml"), [0xffu8, 0xfe, 0x00, 0x13, 0x37, 0x80]).unwrap();
+    std::fs::write(
+        wf.join("garbage.yaml"),
+        [0xffu8, 0xfe, 0x00, 0x13, 0x37, 0x80],
+    )
+    .unwrap();
     std::fs::write(wf.join("huge.yaml"), "a".repeat(2 * 1024 * 1024)).unwrap();
     std::fs::write(wf.join("empty.yaml"), "").unwrap();
     std::fs::write(wf.join("list.yaml"), "- 1\n- 2\n").unwrap();
@@ -64,11 +79,25 @@ fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     assert!(lib.workflows.is_empty());
     let codes: Vec<(&str, String)> = problems
         .iter()
-        .map(|p| (p.code, p.file.file_name().unwrap().to_string_lossy().to_string()))
+        .map(|p| {
+            (
+                p.code,
+                p.file.file_name().unwrap().to_string_lossy().to_string(),
+            )
+        })
         .collect();
-    assert!(codes.contains(&("LOT-E002", "garbage.yaml".into())), "{problems:#?}");
-    assert!(codes.contains(&("LOT-E001", "huge.yaml".into())), "{problems:#?}");
-    assert!(codes.iter().any(|(_, f)| f == "empty.yaml"), "{problems:#?}");
+    assert!(
+        codes.contains(&("LOT-E002", "garbage.yaml".into())),
+        "{problems:#?}"
+    );
+    assert!(
+        codes.contains(&("LOT-E001", "huge.yaml".into())),
+        "{problems:#?}"
+    );
+    assert!(
+        codes.iter().any(|(_, f)| f == "empty.yaml"),
+        "{problems:#?}"
+    );
     assert!(codes.iter().any(|(_, f)| f == "list.yaml"), "{problems:#?}");
 }
 
@@ -84,7 +113,11 @@ fn deeply_nested_yaml_is_refused_not_overflowing_the_stack() {
     )
     .unwrap();
     let (_, problems) = load_library(dir.path(), &Sandbox::default());
-    assert_eq!(problems.iter().filter(|p| p.is_error()).count(), 2, "{problems:#?}");
+    assert_eq!(
+        problems.iter().filter(|p| p.is_error()).count(),
+        2,
+        "{problems:#?}"
+    );
 }
 
 fn example() -> String {

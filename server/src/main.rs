@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "lotse", version, about = "Lotse: guided application assistants for municipal service portals")]
+#[command(
+    name = "lotse",
+    version,
+    about = "Lotse: guided application assistants for municipal service portals"
+)]
 struct Args {
     #[command(subcommand)]
     command: Cmd,
@@ -16,6 +20,12 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The built-in demo: walks a citizen through the Hundesteuer assistant in the terminal.
+    Demo {
+        /// The project folder with the example workflows.
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
     /// Load every workflow, form and template under DIR and report every problem.
     Check {
         /// A project folder (with workflows/, forms/, pdf-templates/) or a workflows folder.
@@ -71,5 +81,6 @@ fn main() -> ExitCode {
             };
             cli::graph::run(&workflow, &project, format)
         }
+        Cmd::Demo { dir } => cli::demo::run(&dir),
     }
 }

@@ -35,7 +35,11 @@ pub fn library() -> &'static Library {
             .filter(|p| p.is_error())
             .map(|p| p.to_string())
             .collect();
-        assert!(errors.is_empty(), "the repository's definitions have errors:\n{}", errors.join("\n"));
+        assert!(
+            errors.is_empty(),
+            "the repository's definitions have errors:\n{}",
+            errors.join("\n")
+        );
         lib
     })
 }
@@ -108,7 +112,11 @@ impl Citizen {
             then_review: false,
         }) {
             Outcome::Rejected { errors, .. } => {
-                assert_eq!(before, serde_json::to_value(&self.app).unwrap(), "a rejected answer changed the state");
+                assert_eq!(
+                    before,
+                    serde_json::to_value(&self.app).unwrap(),
+                    "a rejected answer changed the state"
+                );
                 errors
             }
             other => panic!("step {step}: expected errors, got {other:?}"),
@@ -122,14 +130,22 @@ impl Citizen {
 
     pub fn review(&mut self) -> ReviewView {
         match self.apply(Command::Review) {
-            Outcome::Moved { to: Position::Review } => {}
+            Outcome::Moved {
+                to: Position::Review,
+            } => {}
             other => panic!("review not possible: {other:?}"),
         }
         let computed = self
             .app
             .computed(&self.wf, sandbox(), self.now.date())
             .unwrap();
-        ReviewView::build(&self.wf, &self.app.route, &self.app.answers, &computed, self.app.lang)
+        ReviewView::build(
+            &self.wf,
+            &self.app.route,
+            &self.app.answers,
+            &computed,
+            self.app.lang,
+        )
     }
 
     pub fn submit(&mut self) -> Submission {

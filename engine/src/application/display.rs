@@ -13,9 +13,16 @@ use crate::text::Lang;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Display {
-    Text { text: String },
-    Group { entries: Vec<ReviewEntry> },
-    List { items: Vec<Vec<ReviewEntry>>, item_label: String },
+    Text {
+        text: String,
+    },
+    Group {
+        entries: Vec<ReviewEntry>,
+    },
+    List {
+        items: Vec<Vec<ReviewEntry>>,
+        item_label: String,
+    },
 }
 
 impl Display {
@@ -127,7 +134,10 @@ fn display(f: &Field, v: &Value, lang: Lang) -> Display {
             .map(|t| t.get(lang).to_string())
             .unwrap_or_else(|| f.label.get(lang).to_string());
         return Display::List {
-            items: items.iter().map(|item| group_entries(f, item, lang)).collect(),
+            items: items
+                .iter()
+                .map(|item| group_entries(f, item, lang))
+                .collect(),
             item_label,
         };
     }
@@ -249,10 +259,25 @@ mod tests {
 
     #[test]
     fn euro_and_numbers_read_german() {
-        assert_eq!(format_value(&json!(96), ValueFormat::Euro, Lang::De), "96,00 €");
-        assert_eq!(format_value(&json!(1234.5), ValueFormat::Euro, Lang::De), "1.234,50 €");
-        assert_eq!(format_value(&json!(1234.5), ValueFormat::Euro, Lang::En), "€1,234.50");
-        assert_eq!(format_value(&json!(12.5), ValueFormat::Number, Lang::De), "12,5");
-        assert_eq!(format_value(&json!(1000000), ValueFormat::Number, Lang::De), "1.000.000");
+        assert_eq!(
+            format_value(&json!(96), ValueFormat::Euro, Lang::De),
+            "96,00 €"
+        );
+        assert_eq!(
+            format_value(&json!(1234.5), ValueFormat::Euro, Lang::De),
+            "1.234,50 €"
+        );
+        assert_eq!(
+            format_value(&json!(1234.5), ValueFormat::Euro, Lang::En),
+            "€1,234.50"
+        );
+        assert_eq!(
+            format_value(&json!(12.5), ValueFormat::Number, Lang::De),
+            "12,5"
+        );
+        assert_eq!(
+            format_value(&json!(1000000), ValueFormat::Number, Lang::De),
+            "1.000.000"
+        );
     }
 }

@@ -44,33 +44,89 @@ impl Explanation {
             }
         };
         match (self, lang) {
-            (Explanation::StepSkipped { step, condition, values }, Lang::De) => format!(
+            (
+                Explanation::StepSkipped {
+                    step,
+                    condition,
+                    values,
+                },
+                Lang::De,
+            ) => format!(
                 "Schritt „{step}“ wurde übersprungen, weil `{condition}` nicht zutrifft{}.",
                 vals(values)
             ),
-            (Explanation::StepSkipped { step, condition, values }, Lang::En) => format!(
+            (
+                Explanation::StepSkipped {
+                    step,
+                    condition,
+                    values,
+                },
+                Lang::En,
+            ) => format!(
                 "Step “{step}” was skipped because `{condition}` does not hold{}.",
                 vals(values)
             ),
-            (Explanation::BranchTaken { from, to, condition: Some(c), values }, Lang::De) => format!(
+            (
+                Explanation::BranchTaken {
+                    from,
+                    to,
+                    condition: Some(c),
+                    values,
+                },
+                Lang::De,
+            ) => format!(
                 "Nach „{from}“ ging es zu „{to}“, weil `{c}` zutrifft{}.",
                 vals(values)
             ),
-            (Explanation::BranchTaken { from, to, condition: Some(c), values }, Lang::En) => format!(
+            (
+                Explanation::BranchTaken {
+                    from,
+                    to,
+                    condition: Some(c),
+                    values,
+                },
+                Lang::En,
+            ) => format!(
                 "After “{from}” the assistant went to “{to}” because `{c}` holds{}.",
                 vals(values)
             ),
-            (Explanation::BranchTaken { from, to, condition: None, .. }, Lang::De) => format!(
-                "Nach „{from}“ ging es zu „{to}“, weil keine der Bedingungen zutraf."
-            ),
-            (Explanation::BranchTaken { from, to, condition: None, .. }, Lang::En) => format!(
-                "After “{from}” the assistant went to “{to}” because no condition held."
-            ),
-            (Explanation::FieldHidden { field, condition, values }, Lang::De) => format!(
+            (
+                Explanation::BranchTaken {
+                    from,
+                    to,
+                    condition: None,
+                    ..
+                },
+                Lang::De,
+            ) => format!("Nach „{from}“ ging es zu „{to}“, weil keine der Bedingungen zutraf."),
+            (
+                Explanation::BranchTaken {
+                    from,
+                    to,
+                    condition: None,
+                    ..
+                },
+                Lang::En,
+            ) => format!("After “{from}” the assistant went to “{to}” because no condition held."),
+            (
+                Explanation::FieldHidden {
+                    field,
+                    condition,
+                    values,
+                },
+                Lang::De,
+            ) => format!(
                 "Das Feld „{field}“ wird nicht gezeigt, weil `{condition}` nicht zutrifft{}.",
                 vals(values)
             ),
-            (Explanation::FieldHidden { field, condition, values }, Lang::En) => format!(
+            (
+                Explanation::FieldHidden {
+                    field,
+                    condition,
+                    values,
+                },
+                Lang::En,
+            ) => format!(
                 "Field “{field}” is hidden because `{condition}` does not hold{}.",
                 vals(values)
             ),
@@ -85,4 +141,3 @@ pub(crate) fn values_of(e: &Expr, answers: &BTreeMap<String, Value>) -> BTreeMap
         .map(|m| (m.clone(), answers.get(m).cloned().unwrap_or(Value::Null)))
         .collect()
 }
-

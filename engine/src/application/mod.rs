@@ -16,7 +16,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::definition::{Field, Required, Target, Temporal, Workflow};
 use crate::form::{self, Asked, ErrorKind, FieldError, default_message};
-use crate::script::{Env, ScriptError, Sandbox, from_dynamic};
+use crate::script::{Env, Sandbox, ScriptError, from_dynamic};
 use crate::text::Lang;
 
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
@@ -46,6 +46,9 @@ pub struct Application {
     pub position: Position,
     /// The steps that apply, in order, as far as the answers decide.
     pub route: Vec<String>,
+    /// The steps expected after the route, as far as today's answers tell (for "Schritt 2 von 5").
+    #[serde(default)]
+    pub ahead: Vec<String>,
     /// Why steps were skipped, branches taken, fields hidden (for the latest answers).
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
@@ -81,7 +84,10 @@ pub enum Outcome {
     /// The citizen is now at `to`.
     Moved { to: Position },
     /// The answers were not accepted; nothing changed.
-    Rejected { step: String, errors: Vec<FieldError> },
+    Rejected {
+        step: String,
+        errors: Vec<FieldError>,
+    },
     /// Review is not possible yet: `missing` must be answered first.
     Incomplete { missing: String },
     /// The application was submitted.
@@ -174,7 +180,12 @@ impl Eval<'_> {
         }
     }
 
-    fn condition(&self, env: &mut Env, expr: &crate::script::Expr, place: impl Fn() -> String) -> Result<bool, ApplyError> {
+    fn condition(
+        &self,
+        env: &mut Env,
+        expr: &crate::script::Expr,
+        place: impl Fn() -> String,
+    ) -> Result<bool, ApplyError> {
         self.sandbox
             .eval_bool(expr, env)
             .map_err(|e| self.script_error(place(), e))
@@ -183,11 +194,7 @@ impl Eval<'_> {
     /// Computed values in order. While the citizen is still answering, a value whose script
     /// fails (inputs missing or not valid yet) is `null`; on submit (`strict`) every failure is
     /// an error. A script over its limits is always an error.
-    fn computed(
-        &self,
-        env: &mut Env,
-        strict: bool,
-    ) -> Result<BTreeMap<String, Value>, ApplyError> {
+    fn computed(&self, env: &mut Env, strict: bool) -> Result<BTreeMap<String, Value>, ApplyError> {
         let mut out = BTreeMap::new();
         for c in &self.wf.computed {
             let value = match self.sandbox.eval(&c.expr, env) {
@@ -216,7 +223,9 @@ impl Eval<'_> {
         match &field.required {
             Required::Always => Ok(true),
             Required::Never => Ok(false),
-            Required::When(e) => self.condition(env, e, || format!("required of field \"{}\"", field.id)),
+            Required::When(e) => {
+                self.condition(env, e, || format!("required of field \"{}\"", field.id))
+            }
         }
     }
 }
@@ -240,6 +249,22 @@ impl Application {
     /// Starts an application on a workflow version.
     pub fn start(wf: &Workflow, lang: Lang, now: OffsetDateTime) -> Application {
         let first = wf.steps.first().map(|s| s.id.clone()).unwrap_or_default();
+        // Before any answer, expect the default path without the conditional steps.
+        let mut ahead = Vec::new();
+        let mut seen = vec![false; wf.steps.len()];
+        let mut next = wf.steps.first().map(|s| s.default_next.clone());
+        while let Some(Target::Step(id)) = next {
+            let Some(i) = wf.step_position(&id) else {
+                break;
+            };
+            if std::mem::replace(&mut seen[i], true) {
+                break;
+            }
+            if wf.steps[i].applies_if.is_none() {
+                ahead.push(id);
+            }
+            next = Some(wf.steps[i].default_next.clone());
+        }
         Application {
             workflow_id: wf.id.clone(),
             workflow_version: wf.version,
@@ -249,6 +274,7 @@ impl Application {
             answered: BTreeSet::new(),
             position: Position::Step(first.clone()),
             route: vec![first],
+            ahead,
             explanations: Vec::new(),
             started_at: now,
             updated_at: now,
@@ -263,12 +289,16 @@ impl Application {
         }
     }
 
-    /// "Schritt 2 von 5": the position on the route and the route's length so far.
+    /// "Schritt 2 von 5": the position on the route, and the number of steps expected in all.
     pub fn progress(&self) -> (usize, usize) {
-        let total = self.route.len().max(1);
+        let total = (self.route.len() + self.ahead.len()).max(1);
         match &self.position {
             Position::Step(s) => (
-                self.route.iter().position(|r| r == s).map(|i| i + 1).unwrap_or(1),
+                self.route
+                    .iter()
+                    .position(|r| r == s)
+                    .map(|i| i + 1)
+                    .unwrap_or(1),
                 total,
             ),
             _ => (total, total),
@@ -283,9 +313,15 @@ impl Application {
         command: Command,
         now: OffsetDateTime,
     ) -> Result<Transition, ApplyError> {
-        if wf.id != self.workflow_id || wf.version != self.workflow_version || wf.content_hash != self.content_hash {
+        if wf.id != self.workflow_id
+            || wf.version != self.workflow_version
+            || wf.content_hash != self.content_hash
+        {
             return Err(ApplyError::WrongWorkflow {
-                expected: format!("{}@{} ({})", self.workflow_id, self.workflow_version, self.content_hash),
+                expected: format!(
+                    "{}@{} ({})",
+                    self.workflow_id, self.workflow_version, self.content_hash
+                ),
                 found: format!("{} ({})", wf.key(), wf.content_hash),
             });
         }
@@ -338,7 +374,9 @@ impl Application {
                 }
                 None => {
                     next.position = Position::Review;
-                    Outcome::Moved { to: Position::Review }
+                    Outcome::Moved {
+                        to: Position::Review,
+                    }
                 }
             },
             Command::Submit => match next.first_open(&ev)? {
@@ -406,7 +444,10 @@ impl Application {
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
-            return Err(ApplyError::UnknownFields(step_id.to_string(), unknown.join(", ")));
+            return Err(ApplyError::UnknownFields(
+                step_id.to_string(),
+                unknown.join(", "),
+            ));
         }
         let checked = self.check_step(ev, index, values)?;
         if !checked.errors.is_empty() {
@@ -462,9 +503,9 @@ impl Application {
         let mut env = Env::new(
             &ev.wf.names,
             |k| match ev.wf.field_index.get(k) {
-                Some(&(si, fi)) if si == index => given[fi]
-                    .as_ref()
-                    .or_else(|| ev.wf.empty_values.get(k)),
+                Some(&(si, fi)) if si == index => {
+                    given[fi].as_ref().or_else(|| ev.wf.empty_values.get(k))
+                }
                 _ => self.answers.get(k).or_else(|| ev.wf.empty_values.get(k)),
             },
             ev.today,
@@ -484,7 +525,12 @@ impl Application {
             let value = given[fi].as_ref();
             let Some(value) = value else {
                 if ev.required(&mut env, f)? {
-                    errors.push(field_error(f, &format!("/{}", f.id), &ErrorKind::Required, lang));
+                    errors.push(field_error(
+                        f,
+                        &format!("/{}", f.id),
+                        &ErrorKind::Required,
+                        lang,
+                    ));
                 }
                 continue;
             };
@@ -492,7 +538,12 @@ impl Application {
                 && value == &Value::Bool(false)
                 && ev.required(&mut env, f)?
             {
-                errors.push(field_error(f, &format!("/{}", f.id), &ErrorKind::Required, lang));
+                errors.push(field_error(
+                    f,
+                    &format!("/{}", f.id),
+                    &ErrorKind::Required,
+                    lang,
+                ));
                 continue;
             }
             let before = errors.len();
@@ -528,10 +579,17 @@ impl Application {
                 continue;
             }
             // A rule that reads a value the citizen still has to correct waits for it.
-            if rule.check.mentions.iter().any(|m| errors.iter().any(|e| &e.field == m)) {
+            if rule
+                .check
+                .mentions
+                .iter()
+                .any(|m| errors.iter().any(|e| &e.field == m))
+            {
                 continue;
             }
-            let holds = ev.condition(&mut env, &rule.check, || format!("rule for field \"{}\"", rule.field))?;
+            let holds = ev.condition(&mut env, &rule.check, || {
+                format!("rule for field \"{}\"", rule.field)
+            })?;
             if !holds {
                 errors.push(FieldError {
                     pointer: format!("/{}", rule.field),
@@ -551,9 +609,13 @@ impl Application {
             .filter(|((_, shown), g)| !**shown && g.is_some())
             .map(|((f, _), _)| f.id.as_str())
             .collect();
-        let feeds = |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
+        let feeds =
+            |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
         let reusable = dropped.is_empty()
-            || !(step.fields.iter().any(|f| f.visible_if.as_ref().is_some_and(feeds))
+            || !(step
+                .fields
+                .iter()
+                .any(|f| f.visible_if.as_ref().is_some_and(feeds))
                 || ev.wf.computed.iter().any(|c| feeds(&c.expr)));
         Ok(StepCheck {
             accepted,
@@ -578,7 +640,11 @@ impl Application {
             let mut env = ev.env(&self.answers);
             ev.computed(&mut env, false)?;
             let route = compute_route(ev, &mut env, &self.answers, &self.answered)?;
-            let on_route: BTreeSet<&str> = route.steps.iter().map(|&i| ev.wf.steps[i].id.as_str()).collect();
+            let on_route: BTreeSet<&str> = route
+                .steps
+                .iter()
+                .map(|&i| ev.wf.steps[i].id.as_str())
+                .collect();
             let mut changed = false;
             // Steps that no longer apply lose their answers.
             for (si, step) in ev.wf.steps.iter().enumerate() {
@@ -619,7 +685,12 @@ impl Application {
             // Known visibility holds only for the answers it was computed with.
             known = None;
             if !changed {
-                self.route = route.steps.iter().map(|&i| ev.wf.steps[i].id.clone()).collect();
+                self.route = route
+                    .steps
+                    .iter()
+                    .map(|&i| ev.wf.steps[i].id.clone())
+                    .collect();
+                self.ahead = project(ev, &mut env, &route);
                 self.explanations = route.explanations.clone();
                 self.explanations.extend(hidden_explained);
                 return Ok(route);
@@ -653,7 +724,12 @@ impl Application {
     }
 
     /// Computed values for the current answers (for the review page).
-    pub fn computed(&self, wf: &Workflow, sandbox: &Sandbox, today: Date) -> Result<BTreeMap<String, Value>, ApplyError> {
+    pub fn computed(
+        &self,
+        wf: &Workflow,
+        sandbox: &Sandbox,
+        today: Date,
+    ) -> Result<BTreeMap<String, Value>, ApplyError> {
         let ev = Eval { wf, sandbox, today };
         let mut env = ev.env(&self.answers);
         ev.computed(&mut env, false)
@@ -698,7 +774,9 @@ fn compute_route(
             }
             let mut chosen = None;
             for b in &step.branches {
-                if ev.condition(env, &b.condition, || format!("condition of step \"{}\"", step.id))? {
+                if ev.condition(env, &b.condition, || {
+                    format!("condition of step \"{}\"", step.id)
+                })? {
                     explanations.push(Explanation::BranchTaken {
                         from: step.id.clone(),
                         to: b.target.label().to_string(),
@@ -742,9 +820,56 @@ fn compute_route(
     })
 }
 
+/// The steps likely to follow an unfinished route: conditions are evaluated with what is known;
+/// one that cannot be decided yet counts its step as applying and takes the default branch.
+fn project(ev: &Eval<'_>, env: &mut Env, route: &Route) -> Vec<String> {
+    let wf = ev.wf;
+    let mut out = Vec::new();
+    if route.complete {
+        return out;
+    }
+    let Some(&last) = route.steps.last() else {
+        return out;
+    };
+    let mut seen = vec![false; wf.steps.len()];
+    let mut next = wf.steps[last].default_next.clone();
+    for b in &wf.steps[last].branches {
+        if ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false) {
+            next = b.target.clone();
+            break;
+        }
+    }
+    while let Target::Step(id) = next {
+        let Some(i) = wf.step_position(&id) else {
+            break;
+        };
+        if seen[i] {
+            break;
+        }
+        seen[i] = true;
+        let step = &wf.steps[i];
+        let applies = step
+            .applies_if
+            .as_ref()
+            .is_none_or(|e| ev.sandbox.eval_bool(e, env).unwrap_or(true));
+        if applies {
+            out.push(step.id.clone());
+        }
+        next = step
+            .branches
+            .iter()
+            .find(|b| applies && ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false))
+            .map(|b| b.target.clone())
+            .unwrap_or_else(|| step.default_next.clone());
+    }
+    out
+}
+
 /// The sub-field an error pointer (relative to the field) lands on: `/vorname` or `/2/name`.
 fn subfield_for<'a>(f: &'a Field, pointer: &str) -> Option<&'a Field> {
-    let last = pointer.rsplit('/').find(|seg| !seg.is_empty() && seg.parse::<usize>().is_err())?;
+    let last = pointer
+        .rsplit('/')
+        .find(|seg| !seg.is_empty() && seg.parse::<usize>().is_err())?;
     f.subfield(last)
 }
 

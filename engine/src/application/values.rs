@@ -12,7 +12,7 @@ pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
         let t = s.trim();
         if let Some(c) = f.options.iter().find(|c| match &c.value {
             Value::String(_) => false,
-            other => other.to_string() == t,
+            other => *other == t,
         }) {
             return Some(c.value.clone());
         }

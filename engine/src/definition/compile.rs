@@ -33,7 +33,8 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn error(&mut self, code: &'static str, at: Pos, message: impl Into<String>) {
-        self.problems.push(Problem::error(code, self.path, at, message));
+        self.problems
+            .push(Problem::error(code, self.path, at, message));
     }
 
     fn error_help(
@@ -48,11 +49,18 @@ impl Ctx<'_> {
     }
 
     fn warn(&mut self, code: &'static str, at: Pos, message: impl Into<String>) {
-        self.problems.push(Problem::warning(code, self.path, at, message));
+        self.problems
+            .push(Problem::warning(code, self.path, at, message));
     }
 
     /// Compiles an expression, mapping a syntax error's position into the file.
-    fn expr(&mut self, what: &str, src: &Spanned<String>, names: &Names, script: bool) -> Option<Expr> {
+    fn expr(
+        &mut self,
+        what: &str,
+        src: &Spanned<String>,
+        names: &Names,
+        script: bool,
+    ) -> Option<Expr> {
         let result = if script {
             self.sandbox.compile_script(&src.value, names)
         } else {
@@ -66,10 +74,10 @@ impl Ctx<'_> {
                 column,
             }) => {
                 let at = script_pos(self.source, pos(src), line, column);
-                let help = if message.contains("Undefined variable") || message.contains("Variable not found") {
-                    Some(format!(
-                        "a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library"
-                    ))
+                let help = if message.contains("Undefined variable")
+                    || message.contains("Variable not found")
+                {
+                    Some("a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library".to_string())
                 } else {
                     None
                 };
@@ -182,7 +190,11 @@ pub(super) fn compile(
         cx.error("LOT-E007", pos(&raw.version), "version must be 1 or higher");
     }
     if raw.steps.value.is_empty() {
-        cx.error("LOT-E024", pos(&raw.steps), "a workflow needs at least one step");
+        cx.error(
+            "LOT-E024",
+            pos(&raw.steps),
+            "a workflow needs at least one step",
+        );
     }
 
     // Names first: steps and every field, so that scripts can be checked against them.
@@ -198,7 +210,10 @@ pub(super) fn compile(
             );
         }
         if let Some(first) = step_ids.get(id) {
-            let msg = format!("step id \"{id}\" is used twice (first at line {})", first.line);
+            let msg = format!(
+                "step id \"{id}\" is used twice (first at line {})",
+                first.line
+            );
             cx.error("LOT-E010", pos(&s.id), msg);
         } else {
             step_ids.insert(id.clone(), pos(&s.id));
@@ -229,10 +244,14 @@ pub(super) fn compile(
     let step_order: Vec<String> = raw.steps.value.iter().map(|s| s.id.value.clone()).collect();
     let mut schema_deps: Vec<String> = Vec::new();
     for (i, s) in raw.steps.value.iter().enumerate() {
-        let applies_if = s
-            .applies_if
-            .as_ref()
-            .and_then(|e| cx.expr(&format!("applies_if of step \"{}\"", s.id.value), e, &all_names, false));
+        let applies_if = s.applies_if.as_ref().and_then(|e| {
+            cx.expr(
+                &format!("applies_if of step \"{}\"", s.id.value),
+                e,
+                &all_names,
+                false,
+            )
+        });
         let mut fields = Vec::new();
         for f in &s.fields {
             if let Some(field) = compile_field(&mut cx, f, &all_names, true) {
@@ -258,7 +277,10 @@ pub(super) fn compile(
                 cx.error_help(
                     "LOT-E020",
                     pos(&n.goto),
-                    format!("step \"{}\" goes to \"{target_name}\", but there is no such step", s.id.value),
+                    format!(
+                        "step \"{}\" goes to \"{target_name}\", but there is no such step",
+                        s.id.value
+                    ),
                     format!("known targets: {}", known.join(", ")),
                 );
                 None
@@ -345,7 +367,10 @@ pub(super) fn compile(
             cx.error_help(
                 "LOT-E025",
                 pos(&r.field),
-                format!("rule refers to field \"{}\", which this workflow does not have", r.field.value),
+                format!(
+                    "rule refers to field \"{}\", which this workflow does not have",
+                    r.field.value
+                ),
                 format!("fields: {}", field_name_list.join(", ")),
             );
             continue;
@@ -370,7 +395,10 @@ pub(super) fn compile(
                 cx.error_help(
                     "LOT-E027",
                     pos(t),
-                    format!("receipt template \"{}\" does not exist in pdf-templates/", t.value),
+                    format!(
+                        "receipt template \"{}\" does not exist in pdf-templates/",
+                        t.value
+                    ),
                     format!("templates: {}", templates.join(", ")),
                 );
             }
@@ -478,16 +506,16 @@ pub(super) fn compile(
         let raw_step = &raw_steps_pos[i];
         let mut look = |what: String, e: &Expr, own_step_ok: bool| {
             for m in &e.mentions {
-                if let Some(j) = step_of(m) {
-                    if j > i || (j == i && !own_step_ok) {
-                        late.push((
+                if let Some(j) = step_of(m)
+                    && (j > i || (j == i && !own_step_ok))
+                {
+                    late.push((
                             *raw_step,
                             format!(
                                 "{what} uses \"{m}\", which is only asked on step \"{}\"; it is not answered yet when this is decided",
                                 wf.steps[j].id
                             ),
                         ));
-                    }
                 }
             }
         };
@@ -495,7 +523,11 @@ pub(super) fn compile(
             look(format!("applies_if of step \"{}\"", s.id), e, false);
         }
         for b in &s.branches {
-            look(format!("a condition of step \"{}\"", s.id), &b.condition, true);
+            look(
+                format!("a condition of step \"{}\"", s.id),
+                &b.condition,
+                true,
+            );
         }
         for f in &s.fields {
             if let Some(e) = &f.visible_if {
@@ -511,7 +543,10 @@ pub(super) fn compile(
         // Graph checks need a structurally sound workflow.
         let positions: HashMap<String, Pos> = step_ids;
         for p in graph::check(&wf, &positions) {
-            cx.problems.push(Problem { file: path.to_path_buf(), ..p });
+            cx.problems.push(Problem {
+                file: path.to_path_buf(),
+                ..p
+            });
         }
     }
     if cx.problems.iter().any(Problem::is_error) {
@@ -643,13 +678,14 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
         .collect();
     if options.is_empty() {
         options = schema_choices(&resolved.1);
-    } else if resolved.1.get("enum").is_none() && resolved.1.get("oneOf").is_none() {
-        if let Value::Object(map) = &mut schema {
-            map.insert(
-                "enum".into(),
-                Value::Array(options.iter().map(|c| c.value.clone()).collect()),
-            );
-        }
+    } else if resolved.1.get("enum").is_none()
+        && resolved.1.get("oneOf").is_none()
+        && let Value::Object(map) = &mut schema
+    {
+        map.insert(
+            "enum".into(),
+            Value::Array(options.iter().map(|c| c.value.clone()).collect()),
+        );
     }
 
     let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
@@ -660,7 +696,14 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
         cx.error_help(
             "LOT-E014",
             at,
-            format!("field \"{id}\" is a {} but has no choices", if widget == Widget::Radio { "radio" } else { "select" }),
+            format!(
+                "field \"{id}\" is a {} but has no choices",
+                if widget == Widget::Radio {
+                    "radio"
+                } else {
+                    "select"
+                }
+            ),
             "add `options: [{value: ..., label: ...}]` or an `enum` in the schema",
         );
     }
@@ -668,11 +711,18 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
     // A group given by schema ($ref: person.json): sub-fields come from its properties.
     if widget == Widget::Group && subfields.is_empty() {
         let item_schema = if f.repeat.is_some() {
-            resolved.1.get("items").cloned().unwrap_or(resolved.1.clone())
+            resolved
+                .1
+                .get("items")
+                .cloned()
+                .unwrap_or(resolved.1.clone())
         } else {
             resolved.1.clone()
         };
-        match cx.forms.deref(resolved.0.as_deref(), &item_schema, &item_schema) {
+        match cx
+            .forms
+            .deref(resolved.0.as_deref(), &item_schema, &item_schema)
+        {
             Ok((file, obj)) => {
                 subfields = derive_subfields(cx.forms, file, obj);
             }
@@ -696,7 +746,11 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
     });
     if let Some(r) = &repeat {
         if widget != Widget::Group {
-            cx.error("LOT-E016", at, format!("field \"{id}\": `repeat` is only for groups"));
+            cx.error(
+                "LOT-E016",
+                at,
+                format!("field \"{id}\": `repeat` is only for groups"),
+            );
         }
         if r.max == 0 || r.min > r.max {
             cx.error(
@@ -706,7 +760,8 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
             );
         }
         if explicit_subfields || schema.get("type").and_then(Value::as_str) != Some("array") {
-            schema = json!({"type": "array", "items": schema, "minItems": r.min, "maxItems": r.max});
+            schema =
+                json!({"type": "array", "items": schema, "minItems": r.min, "maxItems": r.max});
         }
     }
 
@@ -738,42 +793,49 @@ fn compile_field(cx: &mut Ctx<'_>, f: &RawField, names: &Names, top: bool) -> Op
                 Required::Always
             }
         }
-        Some(r) => match &r.value {
-            RawRequired::Always(true) => Required::Always,
-            RawRequired::Always(false) => Required::Never,
-            RawRequired::When(src) => {
-                if !top {
-                    cx.error(
+        Some(r) => {
+            match &r.value {
+                RawRequired::Always(true) => Required::Always,
+                RawRequired::Always(false) => Required::Never,
+                RawRequired::When(src) => {
+                    if !top {
+                        cx.error(
                         "LOT-E016",
                         pos(r),
                         format!("sub-field \"{id}\": `required` must be true or false inside a group"),
                     );
-                    Required::Always
-                } else {
-                    let spanned = Spanned {
-                        value: src.clone(),
-                        referenced: r.referenced,
-                        defined: r.defined,
-                    };
-                    match cx.expr(&format!("required of field \"{id}\""), &spanned, names, false) {
-                        Some(e) => Required::When(e),
-                        None => Required::Always,
+                        Required::Always
+                    } else {
+                        let spanned = Spanned {
+                            value: src.clone(),
+                            referenced: r.referenced,
+                            defined: r.defined,
+                        };
+                        match cx.expr(
+                            &format!("required of field \"{id}\""),
+                            &spanned,
+                            names,
+                            false,
+                        ) {
+                            Some(e) => Required::When(e),
+                            None => Required::Always,
+                        }
                     }
                 }
             }
-        },
+        }
     };
     let visible_if = match &f.visible_if {
         Some(src) if top => {
             let e = cx.expr(&format!("visible_if of field \"{id}\""), src, names, false);
-            if let Some(e) = &e {
-                if e.mentions.iter().any(|m| *m == id) {
-                    cx.error(
-                        "LOT-E022",
-                        pos(src),
-                        format!("field \"{id}\" decides its own visibility; that is a cycle"),
-                    );
-                }
+            if let Some(e) = &e
+                && e.mentions.contains(&id)
+            {
+                cx.error(
+                    "LOT-E022",
+                    pos(src),
+                    format!("field \"{id}\" decides its own visibility; that is a cycle"),
+                );
             }
             e
         }
@@ -910,7 +972,11 @@ fn infer_widget(schema: &Value, is_object: bool, options: usize) -> Widget {
         return Widget::Group;
     }
     if options > 0 {
-        return if options <= 4 { Widget::Radio } else { Widget::Select };
+        return if options <= 4 {
+            Widget::Radio
+        } else {
+            Widget::Select
+        };
     }
     match schema.get("type").and_then(Value::as_str) {
         Some("boolean") => Widget::Checkbox,
@@ -989,17 +1055,19 @@ fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value) -> Vec<Fie
             let options = schema_choices(&resolved);
             let is_object = resolved.get("properties").is_some();
             let mut widget = infer_widget(&resolved, is_object, options.len());
-            if let Some(w) = prop.get("x-widget").and_then(Value::as_str) {
-                if let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string())) {
-                    widget = w;
-                }
+            if let Some(w) = prop.get("x-widget").and_then(Value::as_str)
+                && let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string()))
+            {
+                widget = w;
             }
             Field {
                 id: name.clone(),
                 label: Text::de(get("title").and_then(Value::as_str).unwrap_or(name)),
                 help: get("description").and_then(Value::as_str).map(Text::de),
                 widget,
-                autocomplete: get("x-autocomplete").and_then(Value::as_str).map(str::to_string),
+                autocomplete: get("x-autocomplete")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 placeholder: None,
                 options,
                 required: if required.contains(name.as_str()) {

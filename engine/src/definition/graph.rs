@@ -74,7 +74,9 @@ pub(super) fn check(wf: &Workflow, positions: &HashMap<String, Pos>) -> Vec<Prob
         path.push(i);
         for t in successors(wf, i) {
             let Target::Step(id) = &t else { continue };
-            let Some(j) = wf.step_position(id) else { continue };
+            let Some(j) = wf.step_position(id) else {
+                continue;
+            };
             match colour[j] {
                 Colour::Grey => {
                     if let Some(start) = path.iter().position(|&p| p == j) {

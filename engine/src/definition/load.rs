@@ -94,7 +94,12 @@ pub(crate) fn layout(root: &Path) -> Layout {
 /// Reads a text file, refusing huge files and anything that is not UTF-8.
 pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     let meta = std::fs::metadata(path).map_err(|e| {
-        Problem::error("LOT-E001", path, Pos::UNKNOWN, format!("cannot read the file: {e}"))
+        Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
     })?;
     if meta.len() > MAX_FILE_BYTES {
         return Err(Problem::error(
@@ -108,7 +113,12 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| {
-        Problem::error("LOT-E001", path, Pos::UNKNOWN, format!("cannot read the file: {e}"))
+        Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
@@ -202,16 +212,16 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        if let Some(id) = value.get("$id").and_then(Value::as_str) {
-            if id != name {
-                problems.push(Problem::error(
-                    "LOT-E050",
-                    &path,
-                    Pos::UNKNOWN,
-                    format!("\"$id\" is \"{id}\" but must be the file name \"{name}\""),
-                ));
-                continue;
-            }
+        if let Some(id) = value.get("$id").and_then(Value::as_str)
+            && id != name
+        {
+            problems.push(Problem::error(
+                "LOT-E050",
+                &path,
+                Pos::UNKNOWN,
+                format!("\"$id\" is \"{id}\" but must be the file name \"{name}\""),
+            ));
+            continue;
         }
         forms.insert(name, value);
     }

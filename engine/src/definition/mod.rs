@@ -198,7 +198,10 @@ pub enum ValueType {
 
 impl Field {
     pub fn is_choice(&self) -> bool {
-        matches!(self.widget, Widget::Radio | Widget::Select | Widget::Checkbox)
+        matches!(
+            self.widget,
+            Widget::Radio | Widget::Select | Widget::Checkbox
+        )
     }
 
     pub fn subfield(&self, id: &str) -> Option<&Field> {
@@ -212,7 +215,10 @@ impl Field {
 
     /// The label of a choice value, or the value itself.
     pub fn choice_label(&self, value: &Value) -> Option<&Text> {
-        self.options.iter().find(|c| &c.value == value).map(|c| &c.label)
+        self.options
+            .iter()
+            .find(|c| &c.value == value)
+            .map(|c| &c.label)
     }
 }
 

@@ -52,8 +52,18 @@ impl ErrorKind {
 
     /// Every key a designer may override.
     pub const KEYS: &'static [&'static str] = &[
-        "required", "format", "minLength", "maxLength", "minimum", "maximum", "type", "enum",
-        "pattern", "minItems", "maxItems", "invalid",
+        "required",
+        "format",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "type",
+        "enum",
+        "pattern",
+        "minItems",
+        "maxItems",
+        "invalid",
     ];
 }
 

@@ -80,13 +80,16 @@ impl FormSet {
                 reason: "only files from forms/ can be referenced, never the network".into(),
             });
         } else {
-            let known = self.files.get_key_value(file).ok_or_else(|| SchemaError::Unresolved {
-                reference: reference.to_string(),
-                reason: format!(
-                    "there is no forms/{file} (known: {})",
-                    self.files.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            })?;
+            let known = self
+                .files
+                .get_key_value(file)
+                .ok_or_else(|| SchemaError::Unresolved {
+                    reference: reference.to_string(),
+                    reason: format!(
+                        "there is no forms/{file} (known: {})",
+                        self.files.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
             (Some(known.0.as_str()), known.1)
         };
         let target = if fragment.is_empty() {
@@ -98,7 +101,9 @@ impl FormSet {
             reference: reference.to_string(),
             reason: format!(
                 "{} has nothing at #{fragment}",
-                doc_name.map(|n| format!("forms/{n}")).unwrap_or("this schema".into())
+                doc_name
+                    .map(|n| format!("forms/{n}"))
+                    .unwrap_or("this schema".into())
             ),
         })?;
         Ok((doc_name, target))
@@ -117,17 +122,19 @@ impl FormSet {
             match current.1.get("$ref").and_then(Value::as_str) {
                 Some(r) => {
                     let (file, target) = self.resolve(current.0, doc_root, r)?;
-                    if let Some(f) = file {
-                        if let Some(d) = self.files.get(f) {
-                            doc_root = d;
-                        }
+                    if let Some(f) = file
+                        && let Some(d) = self.files.get(f)
+                    {
+                        doc_root = d;
                     }
                     current = (file, target);
                 }
                 None => return Ok(current),
             }
         }
-        Err(SchemaError::Invalid("$ref chain is too long or circular".into()))
+        Err(SchemaError::Invalid(
+            "$ref chain is too long or circular".into(),
+        ))
     }
 
     /// Every `$ref` in `schema` that cannot be resolved, with the reason.
@@ -137,10 +144,10 @@ impl FormSet {
         while let Some(v) = stack.pop() {
             match v {
                 Value::Object(map) => {
-                    if let Some(Value::String(r)) = map.get("$ref") {
-                        if let Err(e) = self.resolve(base, schema, r) {
-                            out.push(e);
-                        }
+                    if let Some(Value::String(r)) = map.get("$ref")
+                        && let Err(e) = self.resolve(base, schema, r)
+                    {
+                        out.push(e);
                     }
                     stack.extend(map.values());
                 }
@@ -161,11 +168,12 @@ impl FormSet {
                     if let Some(Value::String(r)) = map.get("$ref") {
                         let file = r.split('#').next().unwrap_or("");
                         let file = file.strip_prefix(BASE_URI).unwrap_or(file);
-                        if !file.is_empty() && !seen.iter().any(|s| s == file) {
-                            if let Some(doc) = self.files.get(file) {
-                                seen.push(file.to_string());
-                                stack.push(doc);
-                            }
+                        if !file.is_empty()
+                            && !seen.iter().any(|s| s == file)
+                            && let Some(doc) = self.files.get(file)
+                        {
+                            seen.push(file.to_string());
+                            stack.push(doc);
                         }
                     }
                     stack.extend(map.values());
@@ -215,7 +223,11 @@ impl SchemaCompiler {
     pub fn compile(&self, schema: &Value) -> Result<Validator, SchemaError> {
         if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
             let at = e.instance_path().to_string();
-            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            let at = if at.is_empty() {
+                String::new()
+            } else {
+                format!(" at {at}")
+            };
             return Err(SchemaError::Invalid(format!(
                 "not a valid JSON Schema (draft 2020-12){at}: {e}"
             )));
@@ -253,10 +265,12 @@ pub fn validate(validator: &Validator, value: &Value) -> Vec<(String, ErrorKind)
             ValidationErrorKind::Format { format } => ErrorKind::Format(format.clone()),
             ValidationErrorKind::MinLength { limit } => ErrorKind::MinLength(*limit),
             ValidationErrorKind::MaxLength { limit } => ErrorKind::MaxLength(*limit),
-            ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            ValidationErrorKind::Minimum { limit }
+            | ValidationErrorKind::ExclusiveMinimum { limit } => {
                 ErrorKind::Minimum(number_text(limit))
             }
-            ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            ValidationErrorKind::Maximum { limit }
+            | ValidationErrorKind::ExclusiveMaximum { limit } => {
                 ErrorKind::Maximum(number_text(limit))
             }
             ValidationErrorKind::Type { kind } => {
@@ -271,7 +285,9 @@ pub fn validate(validator: &Validator, value: &Value) -> Vec<(String, ErrorKind)
                     ErrorKind::Type("text")
                 }
             }
-            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => ErrorKind::Enum,
+            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
+                ErrorKind::Enum
+            }
             ValidationErrorKind::Pattern { .. } => ErrorKind::Pattern,
             ValidationErrorKind::MinItems { limit } => ErrorKind::MinItems(*limit),
             ValidationErrorKind::MaxItems { limit } => ErrorKind::MaxItems(*limit),

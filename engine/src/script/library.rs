@@ -121,9 +121,15 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("days_between", |a: &str, b: &str| -> R<i64> {
         Ok((parse(b)? - parse(a)?).whole_days())
     });
-    engine.register_fn("year", |d: &str| -> R<i64> { Ok(i64::from(parse(d)?.year())) });
-    engine.register_fn("month", |d: &str| -> R<i64> { Ok(i64::from(parse(d)?.month() as u8)) });
-    engine.register_fn("day", |d: &str| -> R<i64> { Ok(i64::from(parse(d)?.day())) });
+    engine.register_fn("year", |d: &str| -> R<i64> {
+        Ok(i64::from(parse(d)?.year()))
+    });
+    engine.register_fn("month", |d: &str| -> R<i64> {
+        Ok(i64::from(parse(d)?.month() as u8))
+    });
+    engine.register_fn("day", |d: &str| -> R<i64> {
+        Ok(i64::from(parse(d)?.day()))
+    });
 
     engine.register_fn("answered", |v: Dynamic| -> bool {
         if v.is_unit() {
@@ -143,16 +149,22 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("count", |v: Dynamic| -> i64 {
         v.read_lock::<Array>().map(|a| a.len() as i64).unwrap_or(0)
     });
-    engine.register_fn("count_where", |list: Dynamic, key: &str, value: Dynamic| -> i64 {
-        list.read_lock::<Array>()
-            .map(|a| items_where(&a, key, &value) as i64)
-            .unwrap_or(0)
-    });
-    engine.register_fn("any_where", |list: Dynamic, key: &str, value: Dynamic| -> bool {
-        list.read_lock::<Array>()
-            .map(|a| items_where(&a, key, &value) > 0)
-            .unwrap_or(false)
-    });
+    engine.register_fn(
+        "count_where",
+        |list: Dynamic, key: &str, value: Dynamic| -> i64 {
+            list.read_lock::<Array>()
+                .map(|a| items_where(&a, key, &value) as i64)
+                .unwrap_or(0)
+        },
+    );
+    engine.register_fn(
+        "any_where",
+        |list: Dynamic, key: &str, value: Dynamic| -> bool {
+            list.read_lock::<Array>()
+                .map(|a| items_where(&a, key, &value) > 0)
+                .unwrap_or(false)
+        },
+    );
     engine.register_fn("sum_of", |list: Dynamic, key: &str| -> f64 {
         list.read_lock::<Array>()
             .map(|a| {

@@ -111,7 +111,9 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox").field("limits", &self.limits).finish()
+        f.debug_struct("Sandbox")
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
@@ -316,10 +318,10 @@ fn runtime_error(e: EvalAltResult) -> ScriptError {
         EvalAltResult::ErrorTerminated(_, _) => {
             ScriptError::Limit("took longer than the wall-clock limit".into())
         }
-        EvalAltResult::ErrorTooManyVariables(_) => {
-            ScriptError::Limit("too many variables".into())
+        EvalAltResult::ErrorTooManyVariables(_) => ScriptError::Limit("too many variables".into()),
+        EvalAltResult::ErrorTooManyModules(_) => {
+            ScriptError::Limit("modules are not allowed".into())
         }
-        EvalAltResult::ErrorTooManyModules(_) => ScriptError::Limit("modules are not allowed".into()),
         other => ScriptError::Runtime(other.to_string()),
     }
 }

@@ -17,9 +17,17 @@ fn env(n: &Names, answers: serde_json::Value) -> Env {
 fn conditions_see_answers_and_unanswered_names_are_unit() {
     let sb = Sandbox::default();
     let n = names(&["alter", "land"]);
-    let e = sb.compile_expression(r#"alter >= 18 && land == "DE""#, &n).unwrap();
-    assert!(sb.eval_bool(&e, &mut env(&n, json!({"alter": 30, "land": "DE"}))).unwrap());
-    assert!(!sb.eval_bool(&e, &mut env(&n, json!({"alter": 12, "land": "DE"}))).unwrap());
+    let e = sb
+        .compile_expression(r#"alter >= 18 && land == "DE""#, &n)
+        .unwrap();
+    assert!(
+        sb.eval_bool(&e, &mut env(&n, json!({"alter": 30, "land": "DE"})))
+            .unwrap()
+    );
+    assert!(
+        !sb.eval_bool(&e, &mut env(&n, json!({"alter": 12, "land": "DE"})))
+            .unwrap()
+    );
     let e = sb.compile_expression("answered(land)", &n).unwrap();
     assert!(!sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
     assert_eq!(e.mentions, vec!["land".to_string()]);
@@ -28,7 +36,9 @@ fn conditions_see_answers_and_unanswered_names_are_unit() {
 #[test]
 fn unknown_names_are_compile_errors() {
     let sb = Sandbox::default();
-    let err = sb.compile_expression("alterr >= 18", &names(&["alter"])).unwrap_err();
+    let err = sb
+        .compile_expression("alterr >= 18", &names(&["alter"]))
+        .unwrap_err();
     match err {
         ScriptError::Syntax { message, .. } => assert!(message.contains("alterr"), "{message}"),
         other => panic!("{other:?}"),
@@ -40,17 +50,37 @@ fn the_library_uses_the_evaluation_date_not_the_real_clock() {
     let sb = Sandbox::default();
     let n = names(&["geb"]);
     let e = sb.compile_expression("age(geb)", &n).unwrap();
-    let v = sb.eval(&e, &mut env(&n, json!({"geb": "2008-11-29"}))).unwrap();
+    let v = sb
+        .eval(&e, &mut env(&n, json!({"geb": "2008-11-29"})))
+        .unwrap();
     assert_eq!(v.as_int().unwrap(), 17);
-    let v = sb.eval(&e, &mut env(&n, json!({"geb": "2008-11-28"}))).unwrap();
+    let v = sb
+        .eval(&e, &mut env(&n, json!({"geb": "2008-11-28"})))
+        .unwrap();
     assert_eq!(v.as_int().unwrap(), 18);
     let e = sb.compile_expression("today()", &n).unwrap();
     let v = sb.eval(&e, &mut env(&n, json!({}))).unwrap();
     assert_eq!(v.into_string().unwrap(), "2026-11-28");
-    let e = sb.compile_expression(r#"add_months("2026-01-31", 1)"#, &n).unwrap();
-    assert_eq!(sb.eval(&e, &mut env(&n, json!({}))).unwrap().into_string().unwrap(), "2026-02-28");
-    let e = sb.compile_expression(r#"days_between("2026-03-01", "2026-03-15")"#, &n).unwrap();
-    assert_eq!(sb.eval(&e, &mut env(&n, json!({}))).unwrap().as_int().unwrap(), 14);
+    let e = sb
+        .compile_expression(r#"add_months("2026-01-31", 1)"#, &n)
+        .unwrap();
+    assert_eq!(
+        sb.eval(&e, &mut env(&n, json!({})))
+            .unwrap()
+            .into_string()
+            .unwrap(),
+        "2026-02-28"
+    );
+    let e = sb
+        .compile_expression(r#"days_between("2026-03-01", "2026-03-15")"#, &n)
+        .unwrap();
+    assert_eq!(
+        sb.eval(&e, &mut env(&n, json!({})))
+            .unwrap()
+            .as_int()
+            .unwrap(),
+        14
+    );
 }
 
 #[test]
@@ -61,9 +91,18 @@ fn list_helpers_count_group_entries() {
     let e = sb
         .compile_expression(r#"count_where(hunde, "art", "normal") * 96 + count_where(hunde, "art", "gefaehrlich") * 600"#, &n)
         .unwrap();
-    assert_eq!(sb.eval(&e, &mut env(&n, hunde.clone())).unwrap().as_int().unwrap(), 792);
+    assert_eq!(
+        sb.eval(&e, &mut env(&n, hunde.clone()))
+            .unwrap()
+            .as_int()
+            .unwrap(),
+        792
+    );
     let e = sb.compile_expression("count(hunde)", &n).unwrap();
-    assert_eq!(sb.eval(&e, &mut env(&n, hunde)).unwrap().as_int().unwrap(), 3);
+    assert_eq!(
+        sb.eval(&e, &mut env(&n, hunde)).unwrap().as_int().unwrap(),
+        3
+    );
 }
 
 #[test]
@@ -104,14 +143,20 @@ fn hostile_scripts_are_stopped_within_their_limits() {
         ("fn f(x) { f(x + 1) } f(0)", "nested"),
         (r#"let s = "x"; loop { s += s; } s"#, "limit"),
         ("let a = []; loop { a.push(1); } a", "limit"),
-        ("let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; } m", "operations"),
+        (
+            "let m = #{}; let i = 0; loop { m[`k${i}`] = i; i += 1; } m",
+            "operations",
+        ),
     ];
     for (src, _) in cases {
         let e = sb.compile_script(src, &n).unwrap();
         let start = std::time::Instant::now();
         let err = sb.eval(&e, &mut env(&n, json!({}))).unwrap_err();
         assert!(matches!(err, ScriptError::Limit(_)), "{src}: {err:?}");
-        assert!(start.elapsed() < std::time::Duration::from_secs(2), "{src} took too long");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "{src} took too long"
+        );
     }
     // Deep nesting is refused when compiling.
     let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));

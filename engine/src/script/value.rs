@@ -47,7 +47,9 @@ pub fn from_dynamic(d: &Dynamic) -> Value {
         if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
             return Value::Number((f as i64).into());
         }
-        return Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null);
+        return Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null);
     }
     if d.is_string() {
         return Value::String(d.clone().into_string().unwrap_or_default());

@@ -88,9 +88,7 @@ fn report(problem: Problem) -> Report {
     let span = text
         .as_deref()
         .and_then(|t| offset(t, problem.line, problem.column));
-    let source = text.map(|t| {
-        NamedSource::new(problem.file.display().to_string(), t)
-    });
+    let source = text.map(|t| NamedSource::new(problem.file.display().to_string(), t));
     Report {
         problem,
         source: if span.is_some() { source } else { None },

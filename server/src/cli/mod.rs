@@ -1,5 +1,6 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod check;
+pub mod demo;
 pub mod graph;
 pub mod test;

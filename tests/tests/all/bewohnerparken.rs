@@ -23,9 +23,18 @@ fn own_private_car() -> Value {
 
 /// Answers the last three steps: validity, payment by transfer, confirmation.
 fn finish(c: &mut Citizen, jahre: i64, beginn: &str) {
-    assert_eq!(c.answer_step(json!({"jahre": jahre, "beginn": beginn})), "zahlung");
-    assert_eq!(c.answer_step(json!({"zahlungsart": "ueberweisung"})), "bestaetigung");
-    assert_eq!(c.answer_step(json!({"richtig": true, "rueckgabe": true})), "review");
+    assert_eq!(
+        c.answer_step(json!({"jahre": jahre, "beginn": beginn})),
+        "zahlung"
+    );
+    assert_eq!(
+        c.answer_step(json!({"zahlungsart": "ueberweisung"})),
+        "bestaetigung"
+    );
+    assert_eq!(
+        c.answer_step(json!({"richtig": true, "rueckgabe": true})),
+        "review"
+    );
 }
 
 fn path(p: &[&str]) -> Vec<String> {
@@ -44,10 +53,23 @@ fn an_own_private_car_skips_company_and_lease_steps_and_costs_30_70_euro_a_year(
     );
     finish(&mut c, 1, "2026-12-01");
     let review = c.review();
-    let fee = review.computed.iter().find(|e| e.field == "gebuehr").unwrap();
+    let fee = review
+        .computed
+        .iter()
+        .find(|e| e.field == "gebuehr")
+        .unwrap();
     assert_eq!(fee.value.flat(), "30,70 €");
     let s = c.submit();
-    assert_eq!(s.path, path(&["antragsteller", "fahrzeug", "gueltigkeit", "zahlung", "bestaetigung"]));
+    assert_eq!(
+        s.path,
+        path(&[
+            "antragsteller",
+            "fahrzeug",
+            "gueltigkeit",
+            "zahlung",
+            "bestaetigung"
+        ])
+    );
     assert_eq!(s.computed["gebuehr"], json!(30.7));
     assert_eq!(s.computed["gueltig_bis"], json!("2027-11-30"));
     assert!(!s.answers.contains_key("konto"));
@@ -63,10 +85,19 @@ fn a_company_car_needs_the_employers_declaration() {
         "firmenwagen"
     );
     assert!(!c.app.answers.contains_key("auf_sie_zugelassen"));
-    assert!(c.why().iter().any(|w| w.contains("firmenwagen")), "{:?}", c.why());
+    assert!(
+        c.why().iter().any(|w| w.contains("firmenwagen")),
+        "{:?}",
+        c.why()
+    );
 
-    let errors = c.answer_with_errors(json!({"arbeitgeber": "X", "erklaerung_datum": "2026-12-01", "ueberlassung": false}));
-    assert_eq!(message_at(&errors, "/arbeitgeber"), "Bitte geben Sie den vollständigen Namen Ihres Arbeitgebers an.");
+    let errors = c.answer_with_errors(
+        json!({"arbeitgeber": "X", "erklaerung_datum": "2026-12-01", "ueberlassung": false}),
+    );
+    assert_eq!(
+        message_at(&errors, "/arbeitgeber"),
+        "Bitte geben Sie den vollständigen Namen Ihres Arbeitgebers an."
+    );
     assert_eq!(
         message_at(&errors, "/erklaerung_datum"),
         "Das Datum bei „Datum der Überlassungserklärung“ muss in der Vergangenheit liegen."
@@ -87,12 +118,22 @@ fn a_company_car_needs_the_employers_declaration() {
         c.answer_step(json!({"arbeitgeber": "Hermanns Haustechnik GmbH", "erklaerung_datum": "2026-05-28", "ueberlassung": true})),
         "gueltigkeit"
     );
-    assert!(c.why().iter().any(|w| w.contains("fremdfahrzeug")), "{:?}", c.why());
+    assert!(
+        c.why().iter().any(|w| w.contains("fremdfahrzeug")),
+        "{:?}",
+        c.why()
+    );
 
     // Radio answers arrive from an HTML form as text: "2" is the number 2.
-    assert_eq!(c.answer_step(json!({"jahre": "2", "beginn": "2027-01-01"})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"jahre": "2", "beginn": "2027-01-01"})),
+        "zahlung"
+    );
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift"}));
-    assert_eq!(message_at(&errors, "/konto"), "Bitte füllen Sie das Feld „Bankverbindung“ aus.");
+    assert_eq!(
+        message_at(&errors, "/konto"),
+        "Bitte füllen Sie das Feld „Bankverbindung“ aus."
+    );
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift", "konto": {"kontoinhaber": "Jan Hermanns", "iban": "DE89 3704 0044 0532 0130 01"}}));
     assert_eq!(
         message_at(&errors, "/konto/iban"),
@@ -106,7 +147,14 @@ fn a_company_car_needs_the_employers_declaration() {
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "fahrzeug", "firmenwagen", "gueltigkeit", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "fahrzeug",
+            "firmenwagen",
+            "gueltigkeit",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     assert_eq!(s.answers["arbeitgeber"], json!("Hermanns Haustechnik GmbH"));
     assert_eq!(s.answers["jahre"], json!(2));
@@ -123,8 +171,15 @@ fn a_car_borrowed_from_a_relative_names_its_keeper() {
         "fremdfahrzeug"
     );
     let errors = c.answer_with_errors(json!({"verhaeltnis": "angehoerige"}));
-    assert_eq!(message_at(&errors, "/halter_name"), "Bitte füllen Sie das Feld „Name der Halterin oder des Halters“ aus.");
-    assert_eq!(errors.len(), 1, "the lease end is hidden and not asked for: {errors:#?}");
+    assert_eq!(
+        message_at(&errors, "/halter_name"),
+        "Bitte füllen Sie das Feld „Name der Halterin oder des Halters“ aus."
+    );
+    assert_eq!(
+        errors.len(),
+        1,
+        "the lease end is hidden and not asked for: {errors:#?}"
+    );
     assert_eq!(
         c.answer_step(json!({"verhaeltnis": "angehoerige", "halter_name": "Maria Hermanns", "leasing_bis": "2028-01-01"})),
         "gueltigkeit"
@@ -134,7 +189,14 @@ fn a_car_borrowed_from_a_relative_names_its_keeper() {
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "fahrzeug", "fremdfahrzeug", "gueltigkeit", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "fahrzeug",
+            "fremdfahrzeug",
+            "gueltigkeit",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     assert_eq!(s.answers["halter_name"], json!("Maria Hermanns"));
     assert_eq!(s.computed["gebuehr"], json!(61.4));
@@ -145,14 +207,21 @@ fn a_leased_car_gets_no_permit_beyond_the_end_of_the_lease() {
     let mut c = start_application(WF);
     c.answer_step(antragsteller());
     c.answer_step(json!({"fahrzeug": fahrzeug("privat"), "auf_sie_zugelassen": "nein"}));
-    let errors = c.answer_with_errors(json!({"verhaeltnis": "leasing", "leasing_bis": "2026-10-31"}));
+    let errors =
+        c.answer_with_errors(json!({"verhaeltnis": "leasing", "leasing_bis": "2026-10-31"}));
     assert_eq!(
         message_at(&errors, "/leasing_bis"),
         "Das Datum bei „Ende des Leasing- oder Mietvertrags“ muss in der Zukunft liegen."
     );
     let errors = c.answer_with_errors(json!({"verhaeltnis": "leasing"}));
-    assert_eq!(message_at(&errors, "/leasing_bis"), "Bitte füllen Sie das Feld „Ende des Leasing- oder Mietvertrags“ aus.");
-    assert_eq!(c.answer_step(json!({"verhaeltnis": "leasing", "leasing_bis": "2027-12-31"})), "gueltigkeit");
+    assert_eq!(
+        message_at(&errors, "/leasing_bis"),
+        "Bitte füllen Sie das Feld „Ende des Leasing- oder Mietvertrags“ aus."
+    );
+    assert_eq!(
+        c.answer_step(json!({"verhaeltnis": "leasing", "leasing_bis": "2027-12-31"})),
+        "gueltigkeit"
+    );
 
     let errors = c.answer_with_errors(json!({"jahre": 2, "beginn": "2026-12-01"}));
     assert_eq!(
@@ -160,13 +229,23 @@ fn a_leased_car_gets_no_permit_beyond_the_end_of_the_lease() {
         "Der Ausweis kann nicht länger gelten als Ihr Leasing- oder Mietvertrag. Bitte wählen Sie eine kürzere Gültigkeit."
     );
     // One year from 1 January 2027 ends on the last day of the lease.
-    assert_eq!(c.answer_step(json!({"jahre": 1, "beginn": "2027-01-01"})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"jahre": 1, "beginn": "2027-01-01"})),
+        "zahlung"
+    );
     c.answer_step(json!({"zahlungsart": "vorort"}));
     c.answer_step(json!({"richtig": true, "rueckgabe": true}));
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "fahrzeug", "fremdfahrzeug", "gueltigkeit", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "fahrzeug",
+            "fremdfahrzeug",
+            "gueltigkeit",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     assert_eq!(s.computed["gueltig_bis"], json!("2027-12-31"));
     assert_eq!(s.computed["gebuehr"], json!(30.7));
@@ -183,15 +262,24 @@ fn the_permit_starts_today_at_the_earliest_and_three_months_ahead_at_the_latest(
         "Der Ausweis kann nicht rückwirkend gelten. Bitte wählen Sie heute oder einen späteren Tag."
     );
     let errors = c.answer_with_errors(json!({"jahre": 1, "beginn": "2027-03-01"}));
-    assert_eq!(message_at(&errors, "/beginn"), "Sie können den Ausweis höchstens drei Monate im Voraus beantragen.");
+    assert_eq!(
+        message_at(&errors, "/beginn"),
+        "Sie können den Ausweis höchstens drei Monate im Voraus beantragen."
+    );
     let errors = c.answer_with_errors(json!({"jahre": 3, "beginn": "31.02.2027"}));
-    assert_eq!(message_at(&errors, "/jahre"), "Bitte wählen Sie bei „Wie lange soll der Ausweis gelten?“ eine der angebotenen Möglichkeiten aus.");
+    assert_eq!(
+        message_at(&errors, "/jahre"),
+        "Bitte wählen Sie bei „Wie lange soll der Ausweis gelten?“ eine der angebotenen Möglichkeiten aus."
+    );
     assert_eq!(
         message_at(&errors, "/beginn"),
         "Bitte geben Sie bei „Gültig ab“ ein gültiges Datum an, zum Beispiel 31.12.1980."
     );
     // German dates are understood; 28 February 2027 is exactly three months ahead.
-    assert_eq!(c.answer_step(json!({"jahre": 1, "beginn": "28.02.2027"})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"jahre": 1, "beginn": "28.02.2027"})),
+        "zahlung"
+    );
     assert_eq!(c.app.answers["beginn"], json!("2027-02-28"));
 }
 
@@ -212,8 +300,14 @@ fn only_residents_of_a_zone_in_heinsberg_can_apply() {
     a["wohnt_in_zone"] = json!(false);
     a.as_object_mut().unwrap().remove("zone");
     let errors = c.answer_with_errors(a);
-    assert_eq!(message_at(&errors, "/meldeadresse/plz"), "Bitte geben Sie die Postleitzahl mit 5 Ziffern an.");
-    assert_eq!(message_at(&errors, "/zone"), "Bitte wählen Sie bei „Bewohnerparkzone“ eine Antwort aus.");
+    assert_eq!(
+        message_at(&errors, "/meldeadresse/plz"),
+        "Bitte geben Sie die Postleitzahl mit 5 Ziffern an."
+    );
+    assert_eq!(
+        message_at(&errors, "/zone"),
+        "Bitte wählen Sie bei „Bewohnerparkzone“ eine Antwort aus."
+    );
     assert_eq!(
         message_at(&errors, "/wohnt_in_zone"),
         "Einen Bewohnerparkausweis gibt es nur für Anschriften in der gewählten Zone. Bitte bestätigen Sie das."
@@ -261,7 +355,16 @@ fn changing_a_company_car_to_an_own_car_drops_the_employers_declaration() {
     assert!(!c.app.route.contains(&"firmenwagen".to_string()));
     finish(&mut c, 1, "2026-11-28");
     let s = c.submit();
-    assert_eq!(s.path, path(&["antragsteller", "fahrzeug", "gueltigkeit", "zahlung", "bestaetigung"]));
+    assert_eq!(
+        s.path,
+        path(&[
+            "antragsteller",
+            "fahrzeug",
+            "gueltigkeit",
+            "zahlung",
+            "bestaetigung"
+        ])
+    );
 }
 
 #[test]

@@ -20,16 +20,40 @@ fn an_ordinary_dog_skips_the_dangerous_dog_step_and_costs_96_euro() {
     let mut c = start_application(WF);
     assert_eq!(c.answer_step(halter()), "hunde");
     assert_eq!(c.answer_step(one_dog("normal")), "beginn");
-    assert!(c.why().iter().any(|w| w.contains("beginn")), "{:?}", c.why());
-    assert_eq!(c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"})), "ermaessigung");
+    assert!(
+        c.why().iter().any(|w| w.contains("beginn")),
+        "{:?}",
+        c.why()
+    );
+    assert_eq!(
+        c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"})),
+        "ermaessigung"
+    );
     assert_eq!(c.answer_step(json!({"ermaessigung": "nein"})), "zahlung");
-    assert_eq!(c.answer_step(json!({"lastschrift": "nein"})), "bestaetigung");
+    assert_eq!(
+        c.answer_step(json!({"lastschrift": "nein"})),
+        "bestaetigung"
+    );
     assert_eq!(c.answer_step(json!({"richtig": true})), "review");
     let review = c.review();
-    let fee = review.computed.iter().find(|e| e.field == "jahressteuer").unwrap();
+    let fee = review
+        .computed
+        .iter()
+        .find(|e| e.field == "jahressteuer")
+        .unwrap();
     assert_eq!(fee.value.flat(), "96,00 €");
     let s = c.submit();
-    assert_eq!(s.path, ["halter", "hunde", "beginn", "ermaessigung", "zahlung", "bestaetigung"]);
+    assert_eq!(
+        s.path,
+        [
+            "halter",
+            "hunde",
+            "beginn",
+            "ermaessigung",
+            "zahlung",
+            "bestaetigung"
+        ]
+    );
     assert_eq!(s.computed["jahressteuer"], json!(96));
     assert!(!s.answers.contains_key("vorgemeinde"));
 }
@@ -103,8 +127,14 @@ fn errors_are_german_friendly_and_all_at_once() {
         "anschrift": {"strasse": "Markt", "hausnummer": "1", "plz": "5252", "ort": "Heinsberg"},
         "kontakt": {"email": "keine-mail"}
     }));
-    assert_eq!(message_at(&errors, "/halter/vorname"), "Bitte füllen Sie das Feld „Vorname“ aus.");
-    assert_eq!(message_at(&errors, "/anschrift/plz"), "Bitte geben Sie die Postleitzahl mit 5 Ziffern an.");
+    assert_eq!(
+        message_at(&errors, "/halter/vorname"),
+        "Bitte füllen Sie das Feld „Vorname“ aus."
+    );
+    assert_eq!(
+        message_at(&errors, "/anschrift/plz"),
+        "Bitte geben Sie die Postleitzahl mit 5 Ziffern an."
+    );
     assert!(message_at(&errors, "/kontakt/email").contains("E-Mail-Adresse"));
     assert!(message_at(&errors, "/halter/geburtsdatum").contains("Vergangenheit"));
 }
@@ -115,7 +145,10 @@ fn a_minor_cannot_register_a_dog() {
     let mut h = halter();
     h["halter"]["geburtsdatum"] = json!("2010-05-01");
     let errors = c.answer_with_errors(h);
-    assert_eq!(message_at(&errors, "/halter"), "Die Halterin oder der Halter muss mindestens 18 Jahre alt sein.");
+    assert_eq!(
+        message_at(&errors, "/halter"),
+        "Die Halterin oder der Halter muss mindestens 18 Jahre alt sein."
+    );
 }
 
 #[test]
@@ -130,7 +163,13 @@ fn changing_an_earlier_answer_drops_answers_of_steps_that_no_longer_apply() {
     assert_eq!(c.answer_step(one_dog("normal")), "beginn");
     assert!(!c.app.answers.contains_key("versicherung"));
     assert!(!c.app.route.contains(&"gefaehrlich".to_string()));
-    assert!(c.why().iter().any(|w| w.contains("übersprungen") || w.contains("beginn")), "{:?}", c.why());
+    assert!(
+        c.why()
+            .iter()
+            .any(|w| w.contains("übersprungen") || w.contains("beginn")),
+        "{:?}",
+        c.why()
+    );
 }
 
 #[test]
@@ -138,7 +177,25 @@ fn hidden_fields_are_dropped_and_explained() {
     let mut c = start_application(WF);
     c.answer_step(halter());
     c.answer_step(one_dog("normal"));
-    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein", "vorgemeinde": "Aachen"}));
+    c.answer_step(
+        json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein", "vorgemeinde": "Aachen"}),
+    );
     assert!(!c.app.answers.contains_key("vorgemeinde"));
-    assert!(c.why().iter().any(|w| w.contains("vorgemeinde") && w.contains("zuzug")), "{:?}", c.why());
+    assert!(
+        c.why()
+            .iter()
+            .any(|w| w.contains("vorgemeinde") && w.contains("zuzug")),
+        "{:?}",
+        c.why()
+    );
+}
+
+#[test]
+fn progress_counts_the_steps_that_will_follow() {
+    let mut c = start_application(WF);
+    assert_eq!(c.app.progress(), (1, 6));
+    c.answer_step(halter());
+    c.answer_step(one_dog("gefaehrlich"));
+    // The dangerous-dog step joins the route: step 3 of 7.
+    assert_eq!(c.app.progress(), (3, 7));
 }

@@ -28,34 +28,72 @@ fn path(p: &[&str]) -> Vec<String> {
 }
 
 fn finish(c: &mut Citizen) {
-    assert_eq!(c.answer_step(json!({"zahlungsart": "rechnung"})), "bestaetigung");
-    assert_eq!(c.answer_step(json!({"richtig": true, "verkehrssicherung": true})), "review");
+    assert_eq!(
+        c.answer_step(json!({"zahlungsart": "rechnung"})),
+        "bestaetigung"
+    );
+    assert_eq!(
+        c.answer_step(json!({"richtig": true, "verkehrssicherung": true})),
+        "review"
+    );
 }
 
 #[test]
 fn a_skip_on_a_parking_lane_pays_per_square_metre_and_day_plus_the_no_stopping_order() {
     let mut c = start_application(WF);
     assert_eq!(c.answer_step(privatperson()), "nutzung");
-    assert_eq!(c.answer_step(json!({"art": "container", "anlass": "Entrümpelung"})), "standort");
+    assert_eq!(
+        c.answer_step(json!({"art": "container", "anlass": "Entrümpelung"})),
+        "standort"
+    );
     assert_eq!(c.answer_step(standort("parkstreifen")), "flaeche");
-    assert!(c.why().iter().any(|w| w.contains("flaeche")), "{:?}", c.why());
+    assert!(
+        c.why().iter().any(|w| w.contains("flaeche")),
+        "{:?}",
+        c.why()
+    );
     // Length × width; the direct area is hidden and its answer dropped.
     assert_eq!(
-        c.answer_step(json!({"flaeche_angabe": "masse", "laenge": "3", "breite": "2,5", "flaeche_qm": 99})),
+        c.answer_step(
+            json!({"flaeche_angabe": "masse", "laenge": "3", "breite": "2,5", "flaeche_qm": 99})
+        ),
         "zeitraum"
     );
     assert!(!c.app.answers.contains_key("flaeche_qm"));
-    assert_eq!(c.answer_step(json!({"von": "2026-12-07", "bis": "2026-12-11"})), "haltverbot");
-    assert!(c.why().iter().any(|w| w.contains("geruest")), "the scaffolding step is skipped: {:?}", c.why());
-    assert_eq!(c.answer_step(json!({"haltverbot_noetig": "ja", "haltverbot_meter": "12"})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"von": "2026-12-07", "bis": "2026-12-11"})),
+        "haltverbot"
+    );
+    assert!(
+        c.why().iter().any(|w| w.contains("geruest")),
+        "the scaffolding step is skipped: {:?}",
+        c.why()
+    );
+    assert_eq!(
+        c.answer_step(json!({"haltverbot_noetig": "ja", "haltverbot_meter": "12"})),
+        "zahlung"
+    );
     finish(&mut c);
     let review = c.review();
-    let total = review.computed.iter().find(|e| e.field == "gesamt").unwrap();
+    let total = review
+        .computed
+        .iter()
+        .find(|e| e.field == "gesamt")
+        .unwrap();
     assert_eq!(total.value.flat(), "136,25 €");
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "flaeche", "zeitraum", "haltverbot", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "flaeche",
+            "zeitraum",
+            "haltverbot",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     // 3 m × 2,5 m = 7,5 m² × 5 days × 1,50 € = 56,25 €; 45 € + 35 € for the no-stopping zone.
     assert_eq!(s.computed["tage"], json!(5));
@@ -72,8 +110,14 @@ fn scaffolding_on_the_pavement_asks_for_the_scaffolder_and_needs_no_no_stopping_
     c.answer_step(privatperson());
     c.answer_step(json!({"art": "geruest", "anlass": "Fassadenanstrich"}));
     assert_eq!(c.answer_step(standort("gehweg")), "flaeche");
-    assert_eq!(c.answer_step(json!({"flaeche_angabe": "direkt", "flaeche_qm": 20})), "zeitraum");
-    assert_eq!(c.answer_step(json!({"von": "2027-01-04", "bis": "2027-03-31"})), "geruest");
+    assert_eq!(
+        c.answer_step(json!({"flaeche_angabe": "direkt", "flaeche_qm": 20})),
+        "zeitraum"
+    );
+    assert_eq!(
+        c.answer_step(json!({"von": "2027-01-04", "bis": "2027-03-31"})),
+        "geruest"
+    );
 
     let errors = c.answer_with_errors(json!({
         "geruestbauer": "Gerüstbau Thelen", "geruestbauer_telefon": "Thelen anrufen",
@@ -107,7 +151,11 @@ fn scaffolding_on_the_pavement_asks_for_the_scaffolder_and_needs_no_no_stopping_
         })),
         "zahlung"
     );
-    assert!(c.why().iter().any(|w| w.contains("haltverbot")), "{:?}", c.why());
+    assert!(
+        c.why().iter().any(|w| w.contains("haltverbot")),
+        "{:?}",
+        c.why()
+    );
     assert_eq!(
         c.answer_step(json!({"zahlungsart": "lastschrift", "konto": {"kontoinhaber": "Petra Jansen", "iban": "DE89370400440532013000"}})),
         "bestaetigung"
@@ -116,7 +164,16 @@ fn scaffolding_on_the_pavement_asks_for_the_scaffolder_and_needs_no_no_stopping_
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "flaeche", "zeitraum", "geruest", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "flaeche",
+            "zeitraum",
+            "geruest",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     // 20 m² × 87 days × 0,50 € = 870 €, plus 45 €.
     assert_eq!(s.computed["tage"], json!(87));
@@ -138,13 +195,26 @@ fn scaffolding_with_a_pedestrian_tunnel_does_not_ask_for_the_remaining_width() {
         "haltverbot"
     );
     assert!(!c.app.answers.contains_key("restbreite"));
-    assert_eq!(c.answer_step(json!({"haltverbot_noetig": "nein", "haltverbot_meter": 10})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"haltverbot_noetig": "nein", "haltverbot_meter": 10})),
+        "zahlung"
+    );
     assert!(!c.app.answers.contains_key("haltverbot_meter"));
     finish(&mut c);
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "flaeche", "zeitraum", "geruest", "haltverbot", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "flaeche",
+            "zeitraum",
+            "geruest",
+            "haltverbot",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     // 12 m × 1,5 m = 18 m² × 183 days × 0,50 € = 1.647 €, plus 45 €.
     assert_eq!(s.computed["tage"], json!(183));
@@ -158,36 +228,68 @@ fn a_company_moving_lift_skips_the_area_and_pays_a_flat_fee() {
     let mut a = firma();
     a.as_object_mut().unwrap().remove("firma");
     let errors = c.answer_with_errors(a);
-    assert_eq!(message_at(&errors, "/firma"), "Bitte füllen Sie das Feld „Name der Firma“ aus.");
+    assert_eq!(
+        message_at(&errors, "/firma"),
+        "Bitte füllen Sie das Feld „Name der Firma“ aus."
+    );
     assert_eq!(c.answer_step(firma()), "nutzung");
     assert_eq!(c.answer_step(json!({"art": "umzug"})), "standort");
     assert_eq!(c.answer_step(standort("fahrbahn")), "zeitraum");
     assert!(
-        c.why().iter().any(|w| w.contains("standort") && w.contains("zeitraum")),
+        c.why()
+            .iter()
+            .any(|w| w.contains("standort") && w.contains("zeitraum")),
         "the branch past the area is explained: {:?}",
         c.why()
     );
     let errors = c.answer_with_errors(json!({"von": "2026-12-05", "bis": "2026-12-07"}));
-    assert_eq!(message_at(&errors, "/bis"), "Ein Umzugslift darf höchstens zwei Tage stehen.");
-    assert_eq!(c.answer_step(json!({"von": "2026-12-05", "bis": "2026-12-06"})), "haltverbot");
+    assert_eq!(
+        message_at(&errors, "/bis"),
+        "Ein Umzugslift darf höchstens zwei Tage stehen."
+    );
+    assert_eq!(
+        c.answer_step(json!({"von": "2026-12-05", "bis": "2026-12-06"})),
+        "haltverbot"
+    );
 
     let errors = c.answer_with_errors(json!({"haltverbot_noetig": "ja", "haltverbot_meter": 3}));
-    assert_eq!(message_at(&errors, "/haltverbot_meter"), "Eine Haltverbotszone ist mindestens 5 Meter lang.");
+    assert_eq!(
+        message_at(&errors, "/haltverbot_meter"),
+        "Eine Haltverbotszone ist mindestens 5 Meter lang."
+    );
     let errors = c.answer_with_errors(json!({"haltverbot_noetig": "ja", "haltverbot_meter": 60}));
-    assert_eq!(message_at(&errors, "/haltverbot_meter"), "Für mehr als 50 Meter rufen Sie uns bitte an: 02452 14-0.");
-    let errors = c.answer_with_errors(json!({"haltverbot_noetig": "ja", "haltverbot_meter": "12,5"}));
+    assert_eq!(
+        message_at(&errors, "/haltverbot_meter"),
+        "Für mehr als 50 Meter rufen Sie uns bitte an: 02452 14-0."
+    );
+    let errors =
+        c.answer_with_errors(json!({"haltverbot_noetig": "ja", "haltverbot_meter": "12,5"}));
     assert_eq!(
         message_at(&errors, "/haltverbot_meter"),
         "Bitte geben Sie bei „Länge der Haltverbotszone in Metern“ eine ganze Zahl an."
     );
-    assert_eq!(c.answer_step(json!({"haltverbot_noetig": "ja", "haltverbot_meter": 15})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"haltverbot_noetig": "ja", "haltverbot_meter": 15})),
+        "zahlung"
+    );
     finish(&mut c);
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "zeitraum", "haltverbot", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "zeitraum",
+            "haltverbot",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
-    assert_eq!(s.answers["firma"], json!("Möbeltransporte Kreis Heinsberg GmbH"));
+    assert_eq!(
+        s.answers["firma"],
+        json!("Möbeltransporte Kreis Heinsberg GmbH")
+    );
     assert_eq!(s.computed["tage"], json!(2));
     assert_eq!(s.computed["flaeche_m2"], json!(0));
     assert_eq!(s.computed["sondernutzungsgebuehr"], json!(25));
@@ -203,12 +305,24 @@ fn the_period_must_start_a_week_ahead_end_after_it_begins_and_last_at_most_six_m
     c.answer_step(json!({"flaeche_angabe": "direkt", "flaeche_qm": 6}));
 
     let errors = c.answer_with_errors(json!({"von": "2026-11-20", "bis": "2026-11-28"}));
-    assert_eq!(message_at(&errors, "/von"), "Das Datum bei „Erster Tag“ muss in der Zukunft liegen.");
-    assert_eq!(message_at(&errors, "/bis"), "Das Datum bei „Letzter Tag“ muss in der Zukunft liegen.");
+    assert_eq!(
+        message_at(&errors, "/von"),
+        "Das Datum bei „Erster Tag“ muss in der Zukunft liegen."
+    );
+    assert_eq!(
+        message_at(&errors, "/bis"),
+        "Das Datum bei „Letzter Tag“ muss in der Zukunft liegen."
+    );
     let errors = c.answer_with_errors(json!({"von": "2026-12-04", "bis": "2026-12-10"}));
-    assert_eq!(message_at(&errors, "/von"), "Bitte stellen Sie den Antrag mindestens eine Woche vor dem ersten Tag.");
+    assert_eq!(
+        message_at(&errors, "/von"),
+        "Bitte stellen Sie den Antrag mindestens eine Woche vor dem ersten Tag."
+    );
     let errors = c.answer_with_errors(json!({"von": "2026-12-10", "bis": "2026-12-09"}));
-    assert_eq!(message_at(&errors, "/bis"), "Das Enddatum darf nicht vor dem Beginn liegen.");
+    assert_eq!(
+        message_at(&errors, "/bis"),
+        "Das Enddatum darf nicht vor dem Beginn liegen."
+    );
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let errors = c.answer_with_errors(json!({"von": "2026-12-10", "bis": "2027-06-11"}));
     assert_eq!(
@@ -222,12 +336,23 @@ fn the_period_must_start_a_week_ahead_end_after_it_begins_and_last_at_most_six_m
         "Bitte geben Sie bei „Erster Tag“ ein gültiges Datum an, zum Beispiel 31.12.1980."
     );
     // The first day a week ahead and a single day are fine: 6 m² × 1 day × 1,50 € = 9 €.
-    assert_eq!(c.answer_step(json!({"von": "05.12.2026", "bis": "05.12.2026"})), "zahlung");
+    assert_eq!(
+        c.answer_step(json!({"von": "05.12.2026", "bis": "05.12.2026"})),
+        "zahlung"
+    );
     finish(&mut c);
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "flaeche", "zeitraum", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "flaeche",
+            "zeitraum",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     assert_eq!(s.computed["tage"], json!(1));
     assert_eq!(s.computed["sondernutzungsgebuehr"], json!(9));
@@ -252,11 +377,17 @@ fn errors_on_the_first_steps_are_german_and_all_at_once() {
     c.answer_step(privatperson());
 
     let errors = c.answer_with_errors(json!({"anlass": "Umzug"}));
-    assert_eq!(message_at(&errors, "/art"), "Bitte wählen Sie bei „Art der Nutzung“ eine Antwort aus.");
+    assert_eq!(
+        message_at(&errors, "/art"),
+        "Bitte wählen Sie bei „Art der Nutzung“ eine Antwort aus."
+    );
     c.answer_step(json!({"art": "container"}));
 
     let errors = c.answer_with_errors(json!({"strasse": "Markt", "hausnummer": "12345678901", "plz": "41812", "ort": "Aachen", "lage": "gehweg"}));
-    assert_eq!(message_at(&errors, "/hausnummer"), "„Hausnummer“ darf höchstens 10 Zeichen lang sein.");
+    assert_eq!(
+        message_at(&errors, "/hausnummer"),
+        "„Hausnummer“ darf höchstens 10 Zeichen lang sein."
+    );
     assert_eq!(
         message_at(&errors, "/ort"),
         "Bitte wählen Sie bei „Ort oder Ortsteil“ eine der angebotenen Möglichkeiten aus."
@@ -267,15 +398,25 @@ fn errors_on_the_first_steps_are_german_and_all_at_once() {
     );
     c.answer_step(json!({"strasse": "Markt", "hausnummer": "12", "plz": "52525", "ort": "Dremmen", "lage": "gehweg"}));
 
-    let errors = c.answer_with_errors(json!({"flaeche_angabe": "masse", "laenge": "drei", "breite": 2}));
-    assert_eq!(message_at(&errors, "/laenge"), "Bitte geben Sie bei „Länge in Metern“ eine Zahl an.");
+    let errors =
+        c.answer_with_errors(json!({"flaeche_angabe": "masse", "laenge": "drei", "breite": 2}));
+    assert_eq!(
+        message_at(&errors, "/laenge"),
+        "Bitte geben Sie bei „Länge in Metern“ eine Zahl an."
+    );
     let errors = c.answer_with_errors(json!({"flaeche_angabe": "direkt", "flaeche_qm": "0,5"}));
-    assert_eq!(message_at(&errors, "/flaeche_qm"), "Bitte geben Sie bei „Fläche in Quadratmetern“ eine Zahl ab 1 an.");
+    assert_eq!(
+        message_at(&errors, "/flaeche_qm"),
+        "Bitte geben Sie bei „Fläche in Quadratmetern“ eine Zahl ab 1 an."
+    );
     c.answer_step(json!({"flaeche_angabe": "direkt", "flaeche_qm": 8}));
     c.answer_step(json!({"von": "2026-12-07", "bis": "2026-12-08"}));
 
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift"}));
-    assert_eq!(message_at(&errors, "/konto"), "Bitte füllen Sie das Feld „Bankverbindung“ aus.");
+    assert_eq!(
+        message_at(&errors, "/konto"),
+        "Bitte füllen Sie das Feld „Bankverbindung“ aus."
+    );
     c.answer_step(json!({"zahlungsart": "rechnung"}));
     let errors = c.answer_with_errors(json!({"richtig": true}));
     assert_eq!(
@@ -303,13 +444,24 @@ fn changing_scaffolding_to_a_moving_lift_drops_the_area_and_scaffolding_steps() 
     assert!(!c.app.route.contains(&"flaeche".to_string()));
     assert!(!c.app.route.contains(&"geruest".to_string()));
     assert_eq!(c.answer_step(standort("parkstreifen")), "zeitraum");
-    assert_eq!(c.answer_step(json!({"von": "2026-12-10", "bis": "2026-12-11"})), "haltverbot");
+    assert_eq!(
+        c.answer_step(json!({"von": "2026-12-10", "bis": "2026-12-11"})),
+        "haltverbot"
+    );
     c.answer_step(json!({"haltverbot_noetig": "nein"}));
     finish(&mut c);
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&["antragsteller", "nutzung", "standort", "zeitraum", "haltverbot", "zahlung", "bestaetigung"])
+        path(&[
+            "antragsteller",
+            "nutzung",
+            "standort",
+            "zeitraum",
+            "haltverbot",
+            "zahlung",
+            "bestaetigung"
+        ])
     );
     assert_eq!(s.computed["gesamt"], json!(70));
 }

@@ -1,0 +1,262 @@
+//! The service catalogue of a tenant: services by Lebenslage and a search a citizen expects.
+//! Case and umlauts do not matter (Strasse = Straße), word forms do not matter (Hunde = Hund),
+//! parts of compound words are found ("Park" finds Bewohnerparkausweis), one typo is forgiven
+//! ("Hundsteuer"), and designers' synonyms widen a query ("Umzug" finds Ummeldung).
+//!
+//! Pure data structures: no I/O, no HTTP.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// One entry of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub keywords: Vec<String>,
+    pub lebenslagen: Vec<String>,
+}
+
+/// A hit, best first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+}
+
+/// Where a term occurs, and how much that place counts.
+#[derive(Clone, Copy, Debug)]
+struct Posting {
+    entry: u32,
+    weight: f32,
+}
+
+/// A search index over a tenant's services.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    entries: Vec<Entry>,
+    /// Normalised, stemmed term -> postings.
+    terms: HashMap<String, Vec<Posting>>,
+    /// The vocabulary, for substring and typo matching.
+    vocabulary: Vec<String>,
+    synonyms: HashMap<String, Vec<String>>,
+}
+
+/// Lower case, umlauts and ß spelled out, everything but letters and digits a separator.
+pub fn normalise(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        match c {
+            'ä' => out.push_str("ae"),
+            'ö' => out.push_str("oe"),
+            'ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            c if c.is_alphanumeric() => out.push(c),
+            _ => out.push(' '),
+        }
+    }
+    out
+}
+
+/// A light German stemmer: enough that Hund, Hunde, Hundes and Hunden meet.
+pub fn stem(word: &str) -> String {
+    for suffix in ["ern", "en", "er", "es", "e", "n", "s"] {
+        if let Some(stripped) = word.strip_suffix(suffix) {
+            if stripped.chars().count() >= 4 {
+                return stripped.to_string();
+            }
+        }
+    }
+    word.to_string()
+}
+
+fn terms(s: &str) -> Vec<String> {
+    normalise(s).split_whitespace().map(stem).collect()
+}
+
+/// Whether `a` and `b` differ by at most one insertion, deletion, substitution or swap.
+fn one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if prefix == la && prefix == lb {
+        return true;
+    }
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let rest_a = la - prefix - suffix.min(la - prefix);
+    let rest_b = lb - prefix - suffix.min(lb - prefix);
+    if rest_a <= 1 && rest_b <= 1 {
+        return true;
+    }
+    // A swap of two neighbours: "hnud" for "hund".
+    la == lb
+        && rest_a == 2
+        && a[prefix] == b[prefix + 1]
+        && a[prefix + 1] == b[prefix]
+}
+
+impl Catalogue {
+    /// Builds the index. `synonyms` maps a word to words it should also find
+    /// (`umzug: [ummeldung, wohnsitz, adresse]`).
+    pub fn new(entries: Vec<Entry>, synonyms: &BTreeMap<String, Vec<String>>) -> Catalogue {
+        let mut terms: HashMap<String, Vec<Posting>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut add = |text: &str, weight: f32| {
+                for t in self::terms(text) {
+                    let list = terms.entry(t).or_default();
+                    match list.last_mut() {
+                        Some(p) if p.entry == i as u32 => p.weight = p.weight.max(weight),
+                        _ => list.push(Posting {
+                            entry: i as u32,
+                            weight,
+                        }),
+                    }
+                }
+            };
+            add(&e.title, 3.0);
+            for k in &e.keywords {
+                add(k, 2.0);
+            }
+            for l in &e.lebenslagen {
+                add(l, 1.5);
+            }
+            add(&e.description, 1.0);
+        }
+        let mut vocabulary: Vec<String> = terms.keys().cloned().collect();
+        vocabulary.sort();
+        let synonyms = synonyms
+            .iter()
+            .map(|(k, v)| {
+                (
+                    stem(&normalise(k).replace(' ', "")),
+                    v.iter().flat_map(|s| self::terms(s)).collect(),
+                )
+            })
+            .collect();
+        Catalogue {
+            entries,
+            terms,
+            vocabulary,
+            synonyms,
+        }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// Services whose Lebenslage is `lage`, in title order.
+    pub fn by_lebenslage(&self, lage: &str) -> Vec<&Entry> {
+        let mut out: Vec<&Entry> = self
+            .entries
+            .iter()
+            .filter(|e| e.lebenslagen.iter().any(|l| l == lage))
+            .collect();
+        out.sort_by(|a, b| a.title.cmp(&b.title));
+        out
+    }
+
+    /// Every Lebenslage used, with its number of services.
+    pub fn lebenslagen(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for e in &self.entries {
+            for l in &e.lebenslagen {
+                *out.entry(l.clone()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+
+    /// Scores for one query term: exact term, part of a compound, one typo; each weaker.
+    fn score_term(&self, term: &str, scores: &mut [f32]) {
+        if let Some(list) = self.terms.get(term) {
+            for p in list {
+                scores[p.entry as usize] += 3.0 * p.weight;
+            }
+        }
+        let long_enough = term.chars().count() >= 3;
+        let typo_ok = term.chars().count() >= 5;
+        for word in &self.vocabulary {
+            if word == term {
+                continue;
+            }
+            let factor = if long_enough && word.contains(term) {
+                // "park" in "bewohnerparkausweis"; a prefix counts more than the middle.
+                if word.starts_with(term) { 2.0 } else { 1.5 }
+            } else if typo_ok && one_edit(word, term) {
+                1.0
+            } else if typo_ok
+                && word.len() > term.len()
+                && word.get(..term.len()).is_some_and(|head| one_edit(head, term))
+            {
+                // A typo in the first part of a compound: "hundsteuer" in "hundesteuermarke".
+                0.5
+            } else {
+                continue;
+            };
+            if let Some(list) = self.terms.get(word) {
+                for p in list {
+                    scores[p.entry as usize] += factor * p.weight;
+                }
+            }
+        }
+    }
+
+    /// Searches; every query word must match somewhere (or one of its synonyms must). Ranked by
+    /// score, then title.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
+        let words = terms(query);
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let n = self.entries.len();
+        let mut total = vec![0f32; n];
+        let mut matched_all = vec![true; n];
+        let mut per_word = vec![0f32; n];
+        for w in &words {
+            per_word.iter_mut().for_each(|s| *s = 0.0);
+            self.score_term(w, &mut per_word);
+            if let Some(syns) = self.synonyms.get(w) {
+                let mut syn_scores = vec![0f32; n];
+                for s in syns {
+                    self.score_term(s, &mut syn_scores);
+                }
+                for (a, b) in per_word.iter_mut().zip(syn_scores) {
+                    *a += 0.8 * b;
+                }
+            }
+            for i in 0..n {
+                if per_word[i] == 0.0 {
+                    matched_all[i] = false;
+                }
+                total[i] += per_word[i];
+            }
+        }
+        let mut hits: Vec<Hit> = (0..n)
+            .filter(|&i| matched_all[i] && total[i] > 0.0)
+            .map(|i| Hit {
+                id: self.entries[i].id.clone(),
+                score: total[i],
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        hits.truncate(limit);
+        hits
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,84 @@
+//! Signed PDF receipts (Eingangsbestätigungen): the receipt model, handlebars templates that
+//! produce a small layout language, layout and rendering with printpdf, an embedded copy of
+//! the submission, a CAdES signature over the whole file, and independent verification.
+//! No HTTP, no async, no HTML: callers hand in a model and get bytes back.
+//!
+//! ```no_run
+//! # fn demo(model: lotse_engine::receipt::ReceiptModel) -> Result<(), lotse_engine::receipt::ReceiptError> {
+//! use lotse_engine::receipt::{render_receipt, verify_receipt, SigningIdentity, TemplateRegistry};
+//! let templates = TemplateRegistry::load_dir(std::path::Path::new("pdf-templates"))?;
+//! let identity = SigningIdentity::generate_development("Stadt Heidestadt", model.received_at)?;
+//! let pdf = render_receipt(&model, &templates, &identity)?;
+//! assert!(verify_receipt(&pdf)?.valid);
+//! # Ok(()) }
+//! ```
+
+mod berlin;
+mod error;
+mod layout;
+mod model;
+mod pdf;
+mod render;
+mod sign;
+mod template;
+mod verify;
+
+pub use berlin::{format_berlin, to_berlin};
+pub use error::{ReceiptError, TemplateProblem};
+pub use layout::{Block, escape as escape_layout_text};
+pub use model::{Entry, Language, Logo, ReceiptModel, Section, TenantInfo};
+pub use pdf::ATTACHMENT_NAME;
+pub use sign::{DEVELOPMENT_MARK, IdentityPem, SigningIdentity};
+pub use template::{
+    DEFAULT_TEMPLATE, ENTRIES_PARTIAL, TemplateRegistry, Texts, check_template, check_template_dir,
+    sample_model,
+};
+pub use verify::{Verification, embedded_json, verify_receipt};
+
+/// Renders the layout text a template produces for `model` (what designers debug with).
+pub fn render_layout(
+    model: &ReceiptModel,
+    templates: &TemplateRegistry,
+) -> Result<String, ReceiptError> {
+    templates.render_layout(model).map(|(_, text)| text)
+}
+
+/// Renders, lays out and signs the receipt for `model` with the workflow's template (or the
+/// default), and returns the finished PDF.
+pub fn render_receipt(
+    model: &ReceiptModel,
+    templates: &TemplateRegistry,
+    identity: &SigningIdentity,
+) -> Result<Vec<u8>, ReceiptError> {
+    let (template, text) = templates.render_layout(model)?;
+    let blocks = layout::parse(&text).map_err(|p| ReceiptError::Layout {
+        template,
+        line: p.line,
+        message: p.message,
+    })?;
+    let document = render::compose(model, &blocks)?;
+    let options = printpdf::PdfSaveOptions {
+        optimize: true,
+        subset_fonts: true,
+        secure: true,
+        image_optimization: None,
+    };
+    let mut warnings = Vec::new();
+    let mut lopdf_doc = document.to_lopdf_document(&options, &mut warnings);
+    pdf::compress_streams(&mut lopdf_doc)?;
+    pdf::finish(lopdf_doc, model, identity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shareable<T: Send + Sync>() {}
+
+    #[test]
+    fn templates_and_identities_can_be_shared_across_threads() {
+        shareable::<TemplateRegistry>();
+        shareable::<SigningIdentity>();
+        shareable::<ReceiptModel>();
+    }
+}

@@ -1,0 +1,932 @@
+//! Lays out layout-language blocks on A4 pages with the shipped DejaVu Sans and builds a
+//! printpdf document: greedy word wrapping from glyph advances, page breaks that carry
+//! groups over, letterhead, running header and "Seite N von M" footer.
+
+use std::sync::OnceLock;
+
+use printpdf::{
+    Color, FontId, LinePoint, Mm, Op, PaintMode, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,
+    Point, Polygon, PolygonRing, Pt, Rect, Rgb, TextItem, WindingOrder,
+};
+
+use super::error::ReceiptError;
+use super::layout::Block;
+use super::model::{Language, Logo, ReceiptModel};
+
+const REGULAR_TTF: &[u8] = include_bytes!("../../../pdf-templates/fonts/DejaVuSans.ttf");
+const BOLD_TTF: &[u8] = include_bytes!("../../../pdf-templates/fonts/DejaVuSans-Bold.ttf");
+
+const MM: f32 = 72.0 / 25.4;
+const PAGE_W: f32 = 210.0 * MM;
+const PAGE_H: f32 = 297.0 * MM;
+const MARGIN_X: f32 = 20.0 * MM;
+const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN_X;
+/// Lowest y (from the bottom) that body text may use; the footer sits below.
+const BODY_BOTTOM: f32 = 22.0 * MM;
+/// Top of the body on continuation pages (below the running header).
+const CONT_TOP: f32 = PAGE_H - 22.0 * MM;
+const GROUP_INDENT: f32 = 5.0 * MM;
+
+const BODY_SIZE: f32 = 10.0;
+const BODY_LEADING: f32 = 13.5;
+
+/// A parsed font with a fast advance-width table for the characters a receipt uses.
+struct FontFace {
+    parsed: ParsedFont,
+    units_per_em: f32,
+    /// Advance widths of U+0000..U+2200 in font units (covers Latin, punctuation, €, ẞ).
+    table: Vec<u16>,
+    /// Which of U+0000..U+2200 the font has.
+    present: Vec<bool>,
+    /// The glyph printed for characters the font lacks (U+FFFD, else `?`), and its advance.
+    replacement: char,
+    fallback: u16,
+}
+
+impl FontFace {
+    fn load(bytes: &[u8]) -> Result<Self, String> {
+        let parsed = ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
+            .ok_or_else(|| "DejaVu Sans could not be parsed".to_string())?;
+        let units_per_em = f32::from(parsed.font_metrics.units_per_em.max(1));
+        let (replacement, replacement_gid) = ['\u{FFFD}', '?']
+            .into_iter()
+            .find_map(|c| parsed.lookup_glyph_index(c as u32).map(|gid| (c, gid)))
+            .unwrap_or(('?', 0));
+        let fallback = parsed.get_horizontal_advance(replacement_gid);
+        let gids: Vec<Option<u16>> = (0u32..0x2200)
+            .map(|cp| parsed.lookup_glyph_index(cp))
+            .collect();
+        let present = gids.iter().map(Option::is_some).collect();
+        let table = gids
+            .iter()
+            .map(|gid| gid.map_or(fallback, |g| parsed.get_horizontal_advance(g)))
+            .collect();
+        Ok(FontFace {
+            parsed,
+            units_per_em,
+            table,
+            present,
+            replacement,
+            fallback,
+        })
+    }
+
+    fn advance(&self, c: char) -> u16 {
+        let cp = c as usize;
+        if let Some(w) = self.table.get(cp) {
+            return *w;
+        }
+        match self.parsed.lookup_glyph_index(c as u32) {
+            Some(gid) => self.parsed.get_horizontal_advance(gid),
+            None => self.fallback,
+        }
+    }
+
+    fn has(&self, c: char) -> bool {
+        match self.present.get(c as usize) {
+            Some(p) => *p,
+            None => self.parsed.lookup_glyph_index(c as u32).is_some(),
+        }
+    }
+
+    /// `text` with characters the font lacks (emoji, most non-Latin scripts) replaced by
+    /// U+FFFD, so nothing disappears silently. The attachment keeps the original text.
+    fn printable<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        if text.chars().all(|c| self.has(c)) {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            std::borrow::Cow::Owned(
+                text.chars()
+                    .map(|c| if self.has(c) { c } else { self.replacement })
+                    .collect(),
+            )
+        }
+    }
+
+    /// Width of `text` at `size` points, in points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let units: u32 = text.chars().map(|c| u32::from(self.advance(c))).sum();
+        units as f32 * size / self.units_per_em
+    }
+}
+
+struct Fonts {
+    regular: FontFace,
+    bold: FontFace,
+}
+
+fn fonts() -> Result<&'static Fonts, ReceiptError> {
+    static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            Ok(Fonts {
+                regular: FontFace::load(REGULAR_TTF)?,
+                bold: FontFace::load(BOLD_TTF)?,
+            })
+        })
+        .as_ref()
+        .map_err(|e| ReceiptError::Font(e.clone()))
+}
+
+/// Greedy word wrap at glyph advances. Explicit `\n` starts a new line; a word wider than
+/// the line is broken between characters.
+fn wrap(face: &FontFace, text: &str, size: f32, max_width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    let space = face.width(" ", size);
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        let mut line_w = 0.0f32;
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            let word_w = face.width(word, size);
+            let needed = if line.is_empty() {
+                word_w
+            } else {
+                line_w + space + word_w
+            };
+            if needed <= max_width {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+                line_w = needed;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                line_w = 0.0;
+            }
+            if word_w <= max_width {
+                line.push_str(word);
+                line_w = word_w;
+                continue;
+            }
+            // Break an over-long word (IBAN, URL, a run of letters) at character level.
+            for c in word.chars() {
+                let w = face.width(c.encode_utf8(&mut [0; 4]), size);
+                if line_w + w > max_width && !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                    line_w = 0.0;
+                }
+                line.push(c);
+                line_w += w;
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+#[derive(Clone, Copy)]
+struct Colour {
+    r: f32,
+    g: f32,
+    b: f32,
+}
+
+impl Colour {
+    const TEXT: Colour = Colour::grey(0.13);
+    const MUTED: Colour = Colour::grey(0.40);
+    const HAIRLINE: Colour = Colour::grey(0.86);
+    const WHITE: Colour = Colour::grey(1.0);
+
+    const fn grey(v: f32) -> Self {
+        Colour { r: v, g: v, b: v }
+    }
+
+    fn parse(hex: &str) -> Result<Self, ReceiptError> {
+        let bad = || ReceiptError::Colour(hex.to_string());
+        let digits = hex.strip_prefix('#').ok_or_else(bad)?;
+        if digits.len() != 6 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let channel = |i: usize| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map(|v| f32::from(v) / 255.0)
+                .map_err(|_| bad())
+        };
+        Ok(Colour {
+            r: channel(0)?,
+            g: channel(2)?,
+            b: channel(4)?,
+        })
+    }
+
+    /// Mixes with white: `amount` 0 keeps the colour, 1 gives white.
+    fn tint(self, amount: f32) -> Self {
+        let mix = |c: f32| c + (1.0 - c) * amount;
+        Colour {
+            r: mix(self.r),
+            g: mix(self.g),
+            b: mix(self.b),
+        }
+    }
+
+    fn pdf(self) -> Color {
+        Color::Rgb(Rgb::new(self.r, self.g, self.b, None))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Weight {
+    Regular,
+    Bold,
+}
+
+/// An open group: its title (repeated on continuation pages) and where its bar starts.
+struct OpenGroup {
+    title: String,
+    bar_top: f32,
+    depth: usize,
+}
+
+/// A tinted note box being filled: where to insert the background, and its top.
+struct OpenBox {
+    insert_at: usize,
+    top: f32,
+    left: f32,
+}
+
+struct Composer<'a> {
+    fonts: &'static Fonts,
+    regular_id: FontId,
+    bold_id: FontId,
+    accent: Colour,
+    model: &'a ReceiptModel,
+    pages: Vec<Vec<Op>>,
+    y: f32,
+    groups: Vec<OpenGroup>,
+}
+
+impl<'a> Composer<'a> {
+    fn ops(&mut self) -> &mut Vec<Op> {
+        if self.pages.is_empty() {
+            self.pages.push(Vec::new());
+        }
+        let last = self.pages.len() - 1;
+        &mut self.pages[last]
+    }
+
+    fn face(&self, weight: Weight) -> &'static FontFace {
+        match weight {
+            Weight::Regular => &self.fonts.regular,
+            Weight::Bold => &self.fonts.bold,
+        }
+    }
+
+    fn text(
+        &mut self,
+        x: f32,
+        baseline: f32,
+        text: &str,
+        size: f32,
+        weight: Weight,
+        colour: Colour,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        let font = match weight {
+            Weight::Regular => self.regular_id.clone(),
+            Weight::Bold => self.bold_id.clone(),
+        };
+        let text = self.face(weight).printable(text).into_owned();
+        self.ops().extend([
+            Op::StartTextSection,
+            Op::SetFillColor { col: colour.pdf() },
+            Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(size),
+            },
+            Op::SetTextCursor {
+                pos: Point {
+                    x: Pt(x),
+                    y: Pt(baseline),
+                },
+            },
+            Op::ShowText {
+                items: vec![TextItem::Text(text)],
+            },
+            Op::EndTextSection,
+        ]);
+    }
+
+    fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
+        let ops = self.ops();
+        ops.push(Op::SetFillColor { col: colour.pdf() });
+        ops.push(Op::DrawRectangle {
+            rectangle: Rect {
+                mode: Some(PaintMode::Fill),
+                ..Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h))
+            },
+        });
+    }
+
+    fn hline(&mut self, x: f32, y: f32, w: f32, thickness: f32, colour: Colour) {
+        self.rect(x, y - thickness / 2.0, w, thickness, colour);
+    }
+
+    fn left(&self) -> f32 {
+        MARGIN_X + self.groups.len() as f32 * GROUP_INDENT
+    }
+
+    fn width(&self) -> f32 {
+        CONTENT_W - self.groups.len() as f32 * GROUP_INDENT
+    }
+
+    /// Space left on this page below the cursor.
+    fn room(&self) -> f32 {
+        self.y - BODY_BOTTOM
+    }
+
+    fn new_page(&mut self) {
+        self.close_group_bars();
+        self.pages.push(Vec::new());
+        self.running_header();
+        self.y = CONT_TOP;
+        // Carry open groups over: repeat their titles, restart their bars.
+        let titles: Vec<(String, usize)> = self
+            .groups
+            .iter()
+            .map(|g| (g.title.clone(), g.depth))
+            .collect();
+        let continued = match self.model.language {
+            Language::De => "Fortsetzung",
+            Language::En => "continued",
+        };
+        for (i, (title, depth)) in titles.into_iter().enumerate() {
+            let x = MARGIN_X + depth as f32 * GROUP_INDENT;
+            let baseline = self.y - 10.0;
+            self.text(
+                x,
+                baseline,
+                &format!("{title} ({continued})"),
+                9.0,
+                Weight::Bold,
+                Colour::MUTED,
+            );
+            self.y -= BODY_LEADING;
+            if let Some(g) = self.groups.get_mut(i) {
+                g.bar_top = self.y;
+            }
+        }
+    }
+
+    /// Makes room for `height`, starting a new page if needed.
+    fn ensure(&mut self, height: f32) {
+        if height > self.room() {
+            self.new_page();
+        }
+    }
+
+    fn close_group_bars(&mut self) {
+        let bars: Vec<(f32, f32)> = self
+            .groups
+            .iter()
+            .map(|g| (MARGIN_X + g.depth as f32 * GROUP_INDENT, g.bar_top))
+            .collect();
+        let bottom = self.y;
+        for (x, top) in bars {
+            if top - bottom > 1.0 {
+                self.rect(
+                    x + 1.0,
+                    bottom + 2.0,
+                    1.6,
+                    top - bottom - 2.0,
+                    self.accent.tint(0.55),
+                );
+            }
+        }
+    }
+
+    fn running_header(&mut self) {
+        self.rect(0.0, PAGE_H - 4.0 * MM, PAGE_W, 4.0 * MM, self.accent);
+        let title = match self.model.language {
+            Language::De => "Eingangsbestätigung",
+            Language::En => "Confirmation of receipt",
+        };
+        let left = format!("{} · {}", self.model.tenant.name, title);
+        let baseline = PAGE_H - 12.0 * MM;
+        self.text(
+            MARGIN_X,
+            baseline,
+            &left,
+            8.5,
+            Weight::Regular,
+            Colour::MUTED,
+        );
+        let reference = self.model.reference.clone();
+        let w = self.fonts.regular.width(&reference, 8.5);
+        self.text(
+            MARGIN_X + CONTENT_W - w,
+            baseline,
+            &reference,
+            8.5,
+            Weight::Regular,
+            Colour::MUTED,
+        );
+        self.hline(MARGIN_X, baseline - 4.0, CONTENT_W, 0.5, Colour::HAIRLINE);
+    }
+
+    fn letterhead(&mut self) {
+        let band_h = 30.0 * MM;
+        let top = PAGE_H;
+        self.rect(0.0, top - band_h, PAGE_W, band_h, self.accent);
+        let mut text_x = MARGIN_X;
+        if let Some(Logo::Initials { initials }) = self.model.tenant.logo.clone() {
+            let w = 16.0 * MM;
+            let h = 19.0 * MM;
+            let x = MARGIN_X;
+            let y = top - band_h + (band_h - h) / 2.0;
+            self.shield(x, y, w, h, &initials);
+            text_x = x + w + 6.0 * MM;
+        }
+        let name = self.model.tenant.name.clone();
+        let office = self.model.tenant.office.clone();
+        // Name and office take what the right-aligned address leaves free.
+        let address_w = self
+            .model
+            .tenant
+            .address_lines
+            .iter()
+            .take(5)
+            .map(|l| self.fonts.regular.width(l, 8.5))
+            .fold(0.0f32, f32::max);
+        let room = (MARGIN_X + CONTENT_W - address_w - 6.0 * MM - text_x).max(40.0 * MM);
+        // One line at up to 17 pt; a long name goes on two lines at 13 pt before shrinking.
+        let one_line = fit_size(&self.fonts.bold, &name, 17.0, room);
+        let two_lines = wrap(&self.fonts.bold, &name, 13.0, room);
+        let (lines, size, office_y) = if one_line >= 13.0 || two_lines.len() > 2 {
+            (vec![name.clone()], one_line, top - 20.5 * MM)
+        } else {
+            (two_lines, 13.0, top - 22.5 * MM)
+        };
+        let mut baseline = if lines.len() == 1 {
+            top - 14.5 * MM
+        } else {
+            top - 11.0 * MM
+        };
+        for line in &lines {
+            self.text(text_x, baseline, line, size, Weight::Bold, Colour::WHITE);
+            baseline -= size + 3.0;
+        }
+        let office_size = fit_size(&self.fonts.regular, &office, 10.0, room);
+        self.text(
+            text_x,
+            office_y,
+            &office,
+            office_size,
+            Weight::Regular,
+            Colour::WHITE,
+        );
+        let address = self.model.tenant.address_lines.clone();
+        let right = MARGIN_X + CONTENT_W;
+        let mut baseline = top - 10.5 * MM;
+        for line in address.iter().take(5) {
+            let w = self.fonts.regular.width(line, 8.5);
+            self.text(
+                right - w,
+                baseline,
+                line,
+                8.5,
+                Weight::Regular,
+                Colour::WHITE,
+            );
+            baseline -= 11.0;
+        }
+        self.y = top - band_h - 12.0 * MM;
+    }
+
+    /// A simple heraldic shield in white with the initials in the tenant colour.
+    fn shield(&mut self, x: f32, y: f32, w: f32, h: f32, initials: &str) {
+        let p = |px: f32, py: f32, bezier: bool| LinePoint {
+            p: Point {
+                x: Pt(px),
+                y: Pt(py),
+            },
+            bezier,
+        };
+        let shoulder = y + h * 0.42;
+        let points = vec![
+            p(x, y + h, false),
+            p(x + w, y + h, false),
+            p(x + w, shoulder, false),
+            p(x + w, y + h * 0.18, true),
+            p(x + w * 0.62, y + h * 0.04, true),
+            p(x + w / 2.0, y, false),
+            p(x + w * 0.38, y + h * 0.04, true),
+            p(x, y + h * 0.18, true),
+            p(x, shoulder, false),
+        ];
+        let ops = self.ops();
+        ops.push(Op::SetFillColor {
+            col: Colour::WHITE.pdf(),
+        });
+        ops.push(Op::DrawPolygon {
+            polygon: Polygon {
+                rings: vec![PolygonRing { points }],
+                mode: PaintMode::Fill,
+                winding_order: WindingOrder::NonZero,
+            },
+        });
+        let initials: String = initials
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .take(3)
+            .collect();
+        let size = if initials.chars().count() > 2 {
+            13.0
+        } else {
+            17.0
+        };
+        let tw = self.fonts.bold.width(&initials, size);
+        self.text(
+            x + (w - tw) / 2.0,
+            y + h * 0.45,
+            &initials,
+            size,
+            Weight::Bold,
+            self.accent,
+        );
+    }
+
+    fn paragraph(&mut self, text: &str, size: f32, leading: f32, weight: Weight, colour: Colour) {
+        let lines = wrap(self.face(weight), text, size, self.width());
+        for line in lines {
+            self.ensure(leading);
+            let baseline = self.y - leading + (leading - size) / 2.0 + 1.5;
+            let x = self.left();
+            self.text(x, baseline, &line, size, weight, colour);
+            self.y -= leading;
+        }
+    }
+
+    fn heading(&mut self, text: &str) {
+        let size = 12.5;
+        // Keep the heading with at least two rows of what follows.
+        self.ensure(8.0 * MM + 3.0 * BODY_LEADING);
+        self.y -= 5.0 * MM;
+        let lines = wrap(&self.fonts.bold, text, size, self.width());
+        for line in lines {
+            let baseline = self.y - size;
+            let x = self.left();
+            self.text(x, baseline, &line, size, Weight::Bold, self.accent);
+            self.y -= size + 4.0;
+        }
+        let (x, w) = (self.left(), self.width());
+        self.hline(x, self.y, w, 0.8, self.accent);
+        self.y -= 2.5 * MM;
+    }
+
+    fn key_value(&mut self, label: &str, value: &str) {
+        let size = BODY_SIZE;
+        let gap = 4.0 * MM;
+        let label_w = (self.width() * 0.38).min(62.0 * MM);
+        let value_w = self.width() - label_w - gap;
+        let label_lines = wrap(&self.fonts.regular, label, size, label_w);
+        let value_lines = wrap(&self.fonts.regular, value, size, value_w);
+        let rows = label_lines.len().max(value_lines.len());
+        let pad = 2.5;
+        let height = rows as f32 * BODY_LEADING + 2.0 * pad;
+        // Short rows move whole to the next page; longer ones continue line by line.
+        if height <= CONT_TOP - BODY_BOTTOM - 6.0 * BODY_LEADING {
+            self.ensure(height);
+        }
+        self.y -= pad;
+        for i in 0..rows {
+            self.ensure(BODY_LEADING + pad);
+            let baseline = self.y - BODY_LEADING + 3.5;
+            let x = self.left();
+            if let Some(l) = label_lines.get(i) {
+                self.text(x, baseline, l, size, Weight::Regular, Colour::MUTED);
+            }
+            if let Some(v) = value_lines.get(i) {
+                self.text(
+                    x + label_w + gap,
+                    baseline,
+                    v,
+                    size,
+                    Weight::Regular,
+                    Colour::TEXT,
+                );
+            }
+            self.y -= BODY_LEADING;
+        }
+        self.y -= pad;
+        let (x, w) = (self.left(), self.width());
+        self.hline(x, self.y, w, 0.4, Colour::HAIRLINE);
+    }
+
+    fn note(&mut self, text: &str) {
+        let size = BODY_SIZE;
+        let pad = 3.0 * MM;
+        let inner_w = self.width() - 2.0 * pad - 2.0;
+        let lines = wrap(&self.fonts.regular, text, size, inner_w);
+        let height = lines.len() as f32 * BODY_LEADING + 2.0 * pad;
+        if height <= CONT_TOP - BODY_BOTTOM {
+            self.ensure(height);
+        }
+        let mut open = self.open_box();
+        self.y -= pad;
+        for line in lines {
+            if BODY_LEADING + pad > self.room() {
+                self.close_box(&open, pad);
+                self.new_page();
+                open = self.open_box();
+                self.y -= pad;
+            }
+            let baseline = self.y - BODY_LEADING + 3.5;
+            let x = self.left() + pad + 2.0;
+            self.text(x, baseline, &line, size, Weight::Regular, Colour::TEXT);
+            self.y -= BODY_LEADING;
+        }
+        self.close_box(&open, pad);
+        self.y -= 2.0 * MM;
+    }
+
+    fn open_box(&mut self) -> OpenBox {
+        let insert_at = self.ops().len();
+        OpenBox {
+            insert_at,
+            top: self.y,
+            left: self.left(),
+        }
+    }
+
+    /// Inserts the note background under the text already placed.
+    fn close_box(&mut self, open: &OpenBox, pad: f32) {
+        self.y -= pad;
+        let (top, bottom, left) = (open.top, self.y, open.left);
+        let w = MARGIN_X + CONTENT_W - left;
+        let tint = self.accent.tint(0.9);
+        let accent = self.accent;
+        let background = [
+            Op::SetFillColor { col: tint.pdf() },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    mode: Some(PaintMode::Fill),
+                    ..Rect::from_xywh(Pt(left), Pt(bottom), Pt(w), Pt(top - bottom))
+                },
+            },
+            Op::SetFillColor { col: accent.pdf() },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    mode: Some(PaintMode::Fill),
+                    ..Rect::from_xywh(Pt(left), Pt(bottom), Pt(2.0), Pt(top - bottom))
+                },
+            },
+        ];
+        let ops = self.ops();
+        let at = open.insert_at.min(ops.len());
+        ops.splice(at..at, background);
+    }
+
+    fn group_start(&mut self, title: &str) {
+        self.ensure(3.0 * BODY_LEADING);
+        self.y -= 1.5 * MM;
+        let lines = wrap(&self.fonts.bold, title, BODY_SIZE, self.width());
+        for line in lines {
+            let baseline = self.y - BODY_LEADING + 3.5;
+            let x = self.left();
+            self.text(x, baseline, &line, BODY_SIZE, Weight::Bold, Colour::TEXT);
+            self.y -= BODY_LEADING;
+        }
+        let depth = self.groups.len();
+        self.groups.push(OpenGroup {
+            title: title.to_string(),
+            bar_top: self.y,
+            depth,
+        });
+    }
+
+    fn group_end(&mut self) {
+        if let Some(group) = self.groups.pop() {
+            let x = MARGIN_X + group.depth as f32 * GROUP_INDENT;
+            let bottom = self.y;
+            if group.bar_top - bottom > 1.0 {
+                self.rect(
+                    x + 1.0,
+                    bottom + 2.0,
+                    1.6,
+                    group.bar_top - bottom - 2.0,
+                    self.accent.tint(0.55),
+                );
+            }
+        }
+        self.y -= 1.5 * MM;
+    }
+
+    fn list_item(&mut self, text: &str) {
+        let indent = 5.0 * MM;
+        let lines = wrap(&self.fonts.regular, text, BODY_SIZE, self.width() - indent);
+        for (i, line) in lines.iter().enumerate() {
+            self.ensure(BODY_LEADING);
+            let baseline = self.y - BODY_LEADING + 3.5;
+            let x = self.left();
+            if i == 0 {
+                self.text(
+                    x + 1.0,
+                    baseline,
+                    "•",
+                    BODY_SIZE,
+                    Weight::Regular,
+                    self.accent,
+                );
+            }
+            self.text(
+                x + indent,
+                baseline,
+                line,
+                BODY_SIZE,
+                Weight::Regular,
+                Colour::TEXT,
+            );
+            self.y -= BODY_LEADING;
+        }
+    }
+
+    fn footer(&mut self, page: usize, total: usize) {
+        let label = match self.model.language {
+            Language::De => format!("Seite {page} von {total}"),
+            Language::En => format!("Page {page} of {total}"),
+        };
+        let baseline = 12.0 * MM;
+        self.hline(MARGIN_X, baseline + 11.0, CONTENT_W, 0.5, Colour::HAIRLINE);
+        let left = format!("{} · {}", self.model.tenant.name, self.model.reference);
+        self.text(
+            MARGIN_X,
+            baseline,
+            &left,
+            8.0,
+            Weight::Regular,
+            Colour::MUTED,
+        );
+        let w = self.fonts.regular.width(&label, 8.0);
+        self.text(
+            MARGIN_X + CONTENT_W - w,
+            baseline,
+            &label,
+            8.0,
+            Weight::Regular,
+            Colour::MUTED,
+        );
+    }
+}
+
+/// Shrinks a font size until `text` fits `max_width` (long municipality names).
+fn fit_size(face: &FontFace, text: &str, size: f32, max_width: f32) -> f32 {
+    let w = face.width(text, size);
+    if w <= max_width || w <= 0.0 {
+        size
+    } else {
+        // Below 7 pt a name is unreadable; such a name overlaps rather than vanish.
+        (size * max_width / w).max(7.0)
+    }
+}
+
+/// Lays out `blocks` for `model` and returns the printpdf document (unsigned, no attachments).
+pub fn compose(model: &ReceiptModel, blocks: &[Block]) -> Result<PdfDocument, ReceiptError> {
+    let fonts = fonts()?;
+    let accent = Colour::parse(&model.tenant.colour_hex)?;
+    let mut doc = PdfDocument::new(&document_title(model));
+    let regular_id = doc.add_font(&fonts.regular.parsed);
+    let bold_id = doc.add_font(&fonts.bold.parsed);
+    let mut c = Composer {
+        fonts,
+        regular_id,
+        bold_id,
+        accent,
+        model,
+        pages: vec![Vec::new()],
+        y: PAGE_H - 20.0 * MM,
+        groups: Vec::new(),
+    };
+    for block in blocks {
+        match block {
+            Block::Letterhead => {
+                if c.pages.len() == 1 && c.pages[0].is_empty() {
+                    c.letterhead();
+                }
+            }
+            Block::Title(t) => {
+                c.ensure(3.0 * BODY_LEADING);
+                let lines = wrap(&fonts.bold, t, 19.0, c.width());
+                for line in lines {
+                    let baseline = c.y - 19.0;
+                    let x = c.left();
+                    c.text(x, baseline, &line, 19.0, Weight::Bold, Colour::TEXT);
+                    c.y -= 25.0;
+                }
+                c.y -= 1.0 * MM;
+            }
+            Block::Heading(t) => c.heading(t),
+            Block::Subheading(t) => {
+                c.ensure(3.0 * BODY_LEADING);
+                c.y -= 2.0 * MM;
+                c.paragraph(t, 11.0, 15.0, Weight::Bold, Colour::TEXT);
+            }
+            Block::Paragraph(t) => {
+                c.paragraph(t, BODY_SIZE, BODY_LEADING, Weight::Regular, Colour::TEXT)
+            }
+            Block::Small(t) => {
+                c.y -= 1.0 * MM;
+                c.paragraph(t, 8.5, 11.5, Weight::Regular, Colour::MUTED);
+            }
+            Block::Note(t) => c.note(t),
+            Block::KeyValue(l, v) => c.key_value(l, v),
+            Block::GroupStart(t) => c.group_start(t),
+            Block::GroupEnd => c.group_end(),
+            Block::ListItem(t) => c.list_item(t),
+            Block::Space(mm) => {
+                let h = mm * MM;
+                if h >= c.room() {
+                    c.new_page();
+                } else {
+                    c.y -= h;
+                }
+            }
+            Block::Rule => {
+                c.ensure(3.0 * MM);
+                c.y -= 1.5 * MM;
+                let (x, w) = (c.left(), c.width());
+                c.hline(x, c.y, w, 0.6, Colour::HAIRLINE.tint(-0.3));
+                c.y -= 1.5 * MM;
+            }
+            Block::PageBreak => c.new_page(),
+        }
+    }
+    c.close_group_bars();
+    let total = c.pages.len();
+    for page in 0..total {
+        // Footers go on each page's own op list.
+        let ops = std::mem::take(&mut c.pages[page]);
+        c.pages.push(ops);
+        c.footer(page + 1, total);
+        let ops = c.pages.pop().unwrap_or_default();
+        c.pages[page] = ops;
+    }
+    let pages = c
+        .pages
+        .into_iter()
+        .map(|ops| PdfPage::new(Mm(210.0), Mm(297.0), ops))
+        .collect();
+    doc.with_pages(pages);
+    let info = &mut doc.metadata.info;
+    info.author = model.tenant.name.clone();
+    info.creator = "Lotse".into();
+    info.producer = "Lotse (printpdf)".into();
+    info.subject = model.service_title.clone();
+    let created = printpdf::OffsetDateTime::from_unix_timestamp(model.received_at.unix_timestamp())
+        .map_err(|e| ReceiptError::Pdf(e.to_string()))?;
+    info.creation_date = created;
+    info.modification_date = created;
+    info.metadata_date = created;
+    Ok(doc)
+}
+
+/// "Eingangsbestätigung HEI-2026-000123 – Hundesteuer".
+pub fn document_title(model: &ReceiptModel) -> String {
+    let title = match model.language {
+        Language::De => "Eingangsbestätigung",
+        Language::En => "Confirmation of receipt",
+    };
+    format!("{title} {} – {}", model.reference, model.service_title)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_keeps_lines_within_width_and_breaks_long_words() {
+        let fonts = fonts().unwrap();
+        let text =
+            "Donaudampfschifffahrtsgesellschaftskapitänswitwenrentenberechnungsgrundlage ist lang";
+        let lines = wrap(&fonts.regular, text, 10.0, 100.0);
+        assert!(lines.len() > 2);
+        for line in &lines {
+            assert!(fonts.regular.width(line, 10.0) <= 100.0 + 0.01, "{line}");
+        }
+        assert_eq!(lines.concat().replace(' ', ""), text.replace(' ', ""));
+    }
+
+    #[test]
+    fn characters_the_font_lacks_become_visible_replacements() {
+        let fonts = fonts().unwrap();
+        assert_eq!(fonts.regular.printable("Jörg ẞ € „“ –"), "Jörg ẞ € „“ –");
+        assert_eq!(fonts.regular.printable("Hund 🐕"), "Hund \u{FFFD}");
+    }
+
+    #[test]
+    fn wrap_honours_explicit_line_breaks() {
+        let fonts = fonts().unwrap();
+        assert_eq!(wrap(&fonts.regular, "a\nb", 10.0, 400.0), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn colour_must_be_hex() {
+        assert!(Colour::parse("#1f5fa8").is_ok());
+        assert!(Colour::parse("blue").is_err());
+        assert!(Colour::parse("#1f5fa").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! Drafts, submissions, status, messages, audit log and outbox: narrow store traits and their
+//! sled implementation ([`SledStore`]).
+//!
+//! Must not depend on axum or tokio: every call is blocking and cheap except those that wait for
+//! durability (`submit`, status changes, messages, audit); an async caller runs them through
+//! `spawn_blocking`. Time and randomness are inputs. Application state and submitted data are
+//! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors-store.md.
+
+mod envelope;
+mod error;
+mod group_commit;
+mod ids;
+mod limiter;
+mod model;
+mod sled_store;
+
+#[cfg(test)]
+mod suite;
+
+use time::{Duration, OffsetDateTime};
+
+pub use envelope::RECORD_FORMAT;
+pub use error::StoreError;
+pub use ids::{
+    DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy, Reference, ResumeCode,
+    SubmissionId, TenantId,
+};
+pub use limiter::ResumeLimiter;
+pub use model::{
+    Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
+    NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
+};
+pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
+
+/// Drafts: applications in progress, saved with optimistic concurrency.
+pub trait DraftStore {
+    /// Stores a new draft (normally revision 0 from [`Draft::new`]).
+    /// `AlreadyExists` if the id is taken.
+    fn create_draft(&self, draft: &Draft) -> Result<(), StoreError>;
+
+    /// The draft with this id, or `None`.
+    fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError>;
+
+    /// The draft this resume code belongs to, or `None`. Callers facing the public guard this
+    /// with a [`ResumeLimiter`] (see [`resume_draft`]).
+    fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError>;
+
+    /// Replaces the stored draft if its revision is still `expected_revision`, and returns the
+    /// stored draft, whose revision is `expected_revision + 1`. A stale revision gives
+    /// `Conflict` with the current draft. The id, tenant, creation time and resume code of the
+    /// stored draft are kept.
+    fn save_draft(&self, draft: Draft, expected_revision: u64) -> Result<Draft, StoreError>;
+
+    /// Deletes a draft (for example after its submission). `false` if it did not exist.
+    fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError>;
+
+    /// Deletes every draft whose `expires` is at or before `now`; returns how many.
+    fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Submissions: immutable, append-only, per tenant, with references that are never reused.
+pub trait SubmissionStore {
+    /// Stores a submission with the next reference of its tenant and year (`now.year()` in the
+    /// offset of `now`), its first status `Eingegangen`, an audit entry and its
+    /// notifications, atomically, and returns once it is durable. A repeated call with the same
+    /// idempotency key returns the first submission and writes nothing.
+    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError>;
+
+    /// The submission with this id, or `None`.
+    fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
+
+    /// The submission of this tenant with this reference, or `None`.
+    fn submission_by_reference(
+        &self,
+        tenant: &TenantId,
+        reference: &Reference,
+    ) -> Result<Option<Submission>, StoreError>;
+
+    /// Up to `limit` submissions of a tenant in reference order, starting after `after`.
+    fn submissions(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Reference>,
+        limit: usize,
+    ) -> Result<Vec<Submission>, StoreError>;
+
+    /// Deletes the tenant's closed submissions (with status history and messages) whose
+    /// closing lies more than `older_than` before `now`; records each purge in the audit log.
+    /// References stay used. Returns how many were purged.
+    fn purge_closed(
+        &self,
+        tenant: &TenantId,
+        older_than: Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Status history and messages of a submission.
+pub trait StatusStore {
+    /// The full status history, oldest first. `NotFound` for an unknown submission.
+    fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError>;
+
+    /// Appends a status change if the status model allows it ([`Status::may_change_to`]),
+    /// with an audit entry; durable on return.
+    fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError>;
+
+    /// Appends a message, with an audit entry (without its text); durable on return.
+    fn add_message(
+        &self,
+        id: &SubmissionId,
+        from: Party,
+        body: String,
+        now: OffsetDateTime,
+    ) -> Result<Message, StoreError>;
+
+    /// All messages of a submission, oldest first.
+    fn messages(&self, id: &SubmissionId) -> Result<Vec<Message>, StoreError>;
+}
+
+/// The audit log: who did what when, without personal data.
+pub trait AuditStore {
+    /// Appends an entry and returns its sequence number; durable on return.
+    fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        action: AuditAction,
+    ) -> Result<u64, StoreError>;
+
+    /// Up to `limit` entries with a sequence number greater than `after`, oldest first.
+    fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// Webhook deliveries to be made later, at least once.
+pub trait Outbox {
+    /// Enqueues a delivery, due at `now`; returns its id.
+    fn enqueue(
+        &self,
+        tenant: Option<&TenantId>,
+        message: NewOutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
+    /// Claims up to `limit` due deliveries (pending and due, or claimed with an expired
+    /// lease) for `lease`; a claimed delivery is not handed out again before the lease ends.
+    fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Marks a delivery done.
+    fn mark_delivered(&self, id: u64, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Counts a failed attempt. With `retry_at` the delivery is due again then; without, it is
+    /// given up (`Failed`).
+    fn mark_failed(
+        &self,
+        id: u64,
+        now: OffsetDateTime,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
+
+    /// One delivery by id.
+    fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
+    /// stays fast; returns how many.
+    fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Everything a backend provides.
+pub trait Store: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox {}
+impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox> Store for T {}
+
+/// Resumes a draft by the code a citizen typed, counting wrong codes per `client` (e.g. the
+/// client address) in `limiter`. `RateLimited` once the client has used up its attempts;
+/// `NotFound` for a wrong or malformed code.
+pub fn resume_draft(
+    store: &impl DraftStore,
+    limiter: &ResumeLimiter,
+    client: &str,
+    typed_code: &str,
+    now: OffsetDateTime,
+) -> Result<Draft, StoreError> {
+    limiter.check(client, now)?;
+    let found = match typed_code.parse::<ResumeCode>() {
+        Ok(code) => store.draft_by_resume_code(&code)?,
+        Err(_) => None,
+    };
+    match found {
+        Some(draft) if draft.expires > now => {
+            limiter.record_success(client);
+            Ok(draft)
+        }
+        _ => {
+            limiter.record_failure(client, now);
+            Err(StoreError::NotFound {
+                what: "draft",
+                key: "resume code".into(),
+            })
+        }
+    }
+}

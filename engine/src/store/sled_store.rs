@@ -1,0 +1,1274 @@
+//! The sled backend. One tree per record kind plus index trees; every JSON record is wrapped in
+//! the format envelope. Key layouts are documented in docs/store.md.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree, abort};
+use sled::{IVec, Transactional, Tree};
+use time::{Duration, OffsetDateTime};
+
+use super::envelope::{RECORD_FORMAT, decode, decode_head, encode};
+use super::error::{StoreError, show_key};
+use super::group_commit::GroupCommit;
+use super::ids::{
+    DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex,
+};
+use super::model::{
+    Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage, NewSubmission,
+    OutboxMessage, Party, Status, StatusChange, Submission,
+};
+use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
+
+/// The version of the JSON Lines export format.
+pub const EXPORT_FORMAT: u32 = 1;
+
+/// The layout version of the whole store (tree set and key layouts).
+const STORE_FORMAT: u32 = 1;
+
+const DRAFTS: &str = "drafts";
+const DRAFT_CODES: &str = "draft_codes";
+const DRAFT_EXPIRY: &str = "draft_expiry";
+const SUBMISSIONS: &str = "submissions";
+const SUBMISSION_REFS: &str = "submission_refs";
+const COUNTERS: &str = "counters";
+const IDEMPOTENCY: &str = "idempotency";
+const STATUS: &str = "status";
+const MESSAGES: &str = "messages";
+const AUDIT: &str = "audit";
+const OUTBOX: &str = "outbox";
+
+/// Every data tree in export order, and whether its values are JSON envelopes.
+const TREES: [(&str, bool); 11] = [
+    (DRAFTS, true),
+    (DRAFT_CODES, false),
+    (DRAFT_EXPIRY, false),
+    (SUBMISSIONS, true),
+    (SUBMISSION_REFS, false),
+    (COUNTERS, false),
+    (IDEMPOTENCY, false),
+    (STATUS, true),
+    (MESSAGES, true),
+    (AUDIT, true),
+    (OUTBOX, true),
+];
+
+const META_STORE_FORMAT: &[u8] = b"store_format";
+const META_ID_BASE: &[u8] = b"id_base";
+
+/// Tuning of [`SledStore::open_with`].
+#[derive(Debug, Clone)]
+pub struct SledOptions {
+    /// sled's page cache in bytes. Default 32 MiB: with a million drafts the process stays
+    /// well under 200 MB (docs/BENCHMARKS-store.md).
+    pub cache_capacity: u64,
+    /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
+    pub flush_every_ms: u64,
+}
+
+impl Default for SledOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 32 * 1024 * 1024,
+            flush_every_ms: 500,
+        }
+    }
+}
+
+/// How far an export or import has come, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// The tree being read or written.
+    pub tree: &'static str,
+    /// Records done so far, over all trees.
+    pub records: u64,
+}
+
+const PROGRESS_EVERY: u64 = 10_000;
+
+/// The sled store. Cheap to clone; clones share the database.
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    meta: Tree,
+    drafts: Tree,
+    draft_codes: Tree,
+    draft_expiry: Tree,
+    submissions: Tree,
+    submission_refs: Tree,
+    counters: Tree,
+    idempotency: Tree,
+    status: Tree,
+    messages: Tree,
+    audit: Tree,
+    outbox: Tree,
+    /// Added to sled's generated ids, so ids stay above those of imported records.
+    id_base: AtomicU64,
+    group: GroupCommit,
+    /// Serializes submit transactions: they all touch the tenant's counter, and sled resolves
+    /// conflicts by retrying (spinning), which costs more than waiting.
+    submit_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn tx_err(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+/// Sorts signed numbers correctly as big-endian bytes.
+fn order_i64(v: i64) -> [u8; 8] {
+    ((v as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn order_i32(v: i32) -> [u8; 4] {
+    ((v as u32) ^ (1 << 31)).to_be_bytes()
+}
+
+fn code_key(code: &ResumeCode) -> [u8; 32] {
+    Sha256::digest(code.normalized().as_bytes()).into()
+}
+
+/// Drafts are indexed by the UTC day they expire, not the second: edits within a day keep
+/// their index entry, so most saves write one record instead of three.
+fn expiry_day(expires: OffsetDateTime) -> i64 {
+    expires.unix_timestamp().div_euclid(86_400)
+}
+
+fn expiry_key(expires: OffsetDateTime, id: &DraftId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(&order_i64(expiry_day(expires)));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
+    let mut k = tenant.key_prefix();
+    k.extend_from_slice(&order_i32(year));
+    k.extend_from_slice(&number.to_be_bytes());
+    k
+}
+
+fn counter_key(tenant: &TenantId, year: i32) -> Vec<u8> {
+    let mut k = tenant.key_prefix();
+    k.extend_from_slice(&order_i32(year));
+    k
+}
+
+fn idempotency_key(tenant: &TenantId, key: &IdempotencyKey) -> Vec<u8> {
+    let mut k = tenant.key_prefix();
+    k.extend_from_slice(key.as_str().as_bytes());
+    k
+}
+
+fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(24);
+    k.extend_from_slice(id.as_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn read_u64(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt {
+            tree,
+            key: show_key(key),
+            reason: "expected an 8-byte number".into(),
+        })
+}
+
+/// The parts of a stored draft that a save or sweep needs, decoded without the state.
+#[derive(Deserialize)]
+struct DraftHead {
+    tenant: TenantId,
+    revision: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    expires: OffsetDateTime,
+    resume_code: ResumeCode,
+}
+
+fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
+    decode_head::<DraftHead, Draft>(DRAFTS, key, bytes, |d| DraftHead {
+        tenant: d.tenant,
+        revision: d.revision,
+        created: d.created,
+        expires: d.expires,
+        resume_code: d.resume_code,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+struct StatusRecord {
+    history: Vec<StatusChange>,
+}
+
+#[derive(Deserialize)]
+struct ImportLine<'a> {
+    tree: String,
+    key: String,
+    #[serde(borrow)]
+    value: Option<&'a RawValue>,
+    raw: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ExportHeader {
+    lotse_export: u32,
+    record_format: u32,
+}
+
+#[derive(Deserialize)]
+struct ExportTrailer {
+    end: u64,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in directory `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, &SledOptions::default())
+    }
+
+    /// Opens (or creates) the store in directory `path`.
+    pub fn open_with(path: impl AsRef<Path>, options: &SledOptions) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .flush_every_ms(Some(options.flush_every_ms.max(1)))
+            .open()?;
+        let meta = db.open_tree("meta")?;
+        let format = match meta.get(META_STORE_FORMAT)? {
+            Some(bytes) => decode::<u32>("meta", META_STORE_FORMAT, &bytes)?,
+            None => {
+                meta.insert(
+                    META_STORE_FORMAT,
+                    encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
+                )?;
+                STORE_FORMAT
+            }
+        };
+        if format > STORE_FORMAT {
+            return Err(StoreError::NewerFormat {
+                tree: "meta",
+                key: show_key(META_STORE_FORMAT),
+                found: format,
+                supported: STORE_FORMAT,
+            });
+        }
+        let id_base = match meta.get(META_ID_BASE)? {
+            Some(bytes) => read_u64("meta", META_ID_BASE, &bytes)?,
+            None => 0,
+        };
+        let inner = Inner {
+            drafts: db.open_tree(DRAFTS)?,
+            draft_codes: db.open_tree(DRAFT_CODES)?,
+            draft_expiry: db.open_tree(DRAFT_EXPIRY)?,
+            submissions: db.open_tree(SUBMISSIONS)?,
+            submission_refs: db.open_tree(SUBMISSION_REFS)?,
+            counters: db.open_tree(COUNTERS)?,
+            idempotency: db.open_tree(IDEMPOTENCY)?,
+            status: db.open_tree(STATUS)?,
+            messages: db.open_tree(MESSAGES)?,
+            audit: db.open_tree(AUDIT)?,
+            outbox: db.open_tree(OUTBOX)?,
+            meta,
+            db,
+            id_base: AtomicU64::new(id_base),
+            group: GroupCommit::default(),
+            submit_lock: Mutex::new(()),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Makes everything written so far durable. Concurrent callers share one fsync.
+    /// Blocking: call it from a blocking thread.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let db = &self.inner.db;
+        self.inner
+            .group
+            .wait_durable(|| db.flush().map(|_| ()).map_err(StoreError::from))
+    }
+
+    /// How many durable writes (submissions, status changes, ...) waited for a flush so far.
+    pub fn commit_count(&self) -> u64 {
+        self.inner.group.counts().0
+    }
+
+    /// How many flushes (fsyncs) group commit ran so far; `commit_count() / flush_count()` is
+    /// the number of writes that shared one fsync.
+    pub fn flush_count(&self) -> u64 {
+        self.inner.group.counts().1
+    }
+
+    /// Bytes the database takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.size_on_disk()?)
+    }
+
+    /// How many drafts are stored (walks the tree: O(n)).
+    pub fn draft_count(&self) -> usize {
+        self.inner.drafts.len()
+    }
+
+    fn tree(&self, name: &str) -> Option<&Tree> {
+        let i = &self.inner;
+        Some(match name {
+            DRAFTS => &i.drafts,
+            DRAFT_CODES => &i.draft_codes,
+            DRAFT_EXPIRY => &i.draft_expiry,
+            SUBMISSIONS => &i.submissions,
+            SUBMISSION_REFS => &i.submission_refs,
+            COUNTERS => &i.counters,
+            IDEMPOTENCY => &i.idempotency,
+            STATUS => &i.status,
+            MESSAGES => &i.messages,
+            AUDIT => &i.audit,
+            OUTBOX => &i.outbox,
+            _ => return None,
+        })
+    }
+
+    /// Sequence numbers of audit entries, messages and outbox entries: unique, ascending,
+    /// starting at 1 (so "after 0" means "from the start").
+    fn next_id(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.id_base.load(Ordering::Acquire) + self.inner.db.generate_id()? + 1)
+    }
+
+    fn next_id_tx(&self, tx: &TransactionalTree) -> TxResult<u64> {
+        Ok(self.inner.id_base.load(Ordering::Acquire) + tx.generate_id()? + 1)
+    }
+
+    fn get_submission(&self, id: &[u8]) -> Result<Option<Submission>, StoreError> {
+        match self.inner.submissions.get(id)? {
+            Some(bytes) => decode(SUBMISSIONS, id, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        TREES
+            .iter()
+            .all(|(name, _)| self.tree(name).is_none_or(Tree::is_empty))
+    }
+
+    /// Writes every record as JSON Lines: a header line, one line per record
+    /// (`{"tree":..,"key":<hex>,"value":<record>}`, or `"raw":<hex>` for binary values and for
+    /// records that are not valid JSON, so nothing is lost), and a trailer with the count.
+    /// Streams tree by tree in key order: memory stays constant. Calls `progress` every
+    /// 10,000 records and at the end. Returns the number of records.
+    ///
+    /// Writes are not paused: records written during the export may or may not appear.
+    pub fn export_jsonl(
+        &self,
+        out: &mut impl Write,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<u64, StoreError> {
+        writeln!(
+            out,
+            "{{\"lotse_export\":{EXPORT_FORMAT},\"record_format\":{RECORD_FORMAT}}}"
+        )
+        .map_err(StoreError::Stream)?;
+        let mut records = 0u64;
+        for (name, json) in TREES {
+            let Some(tree) = self.tree(name) else {
+                continue;
+            };
+            for item in tree.iter() {
+                let (key, value) = item?;
+                write!(out, "{{\"tree\":\"{name}\",\"key\":\"{}\",", hex(&key))
+                    .map_err(StoreError::Stream)?;
+                let embeddable = json
+                    && !value.contains(&b'\n')
+                    && serde_json::from_slice::<IgnoredAny>(&value).is_ok();
+                if embeddable {
+                    out.write_all(b"\"value\":").map_err(StoreError::Stream)?;
+                    out.write_all(&value).map_err(StoreError::Stream)?;
+                    out.write_all(b"}\n").map_err(StoreError::Stream)?;
+                } else {
+                    writeln!(out, "\"raw\":\"{}\"}}", hex(&value)).map_err(StoreError::Stream)?;
+                }
+                records += 1;
+                if records.is_multiple_of(PROGRESS_EVERY) {
+                    progress(Progress {
+                        tree: name,
+                        records,
+                    });
+                }
+            }
+            progress(Progress {
+                tree: name,
+                records,
+            });
+        }
+        writeln!(out, "{{\"end\":{records}}}").map_err(StoreError::Stream)?;
+        out.flush().map_err(StoreError::Stream)?;
+        Ok(records)
+    }
+
+    /// Reads an export of [`SledStore::export_jsonl`] into this store, which must be empty
+    /// (`ImportIntoNonEmpty` otherwise). Streams line by line; flushes at the end. A file
+    /// without its trailer line is refused as truncated. On an error the store holds a part of
+    /// the records: import into a fresh directory and delete it after a failure.
+    pub fn import_jsonl(
+        &self,
+        input: &mut impl BufRead,
+        mut progress: impl FnMut(Progress),
+    ) -> Result<u64, StoreError> {
+        if !self.is_empty() {
+            return Err(StoreError::ImportIntoNonEmpty);
+        }
+        let mut line = String::new();
+        let mut line_no = 0u64;
+        let bad = |line: u64, reason: String| StoreError::ImportFormat { line, reason };
+
+        line_no += 1;
+        if input.read_line(&mut line).map_err(StoreError::Stream)? == 0 {
+            return Err(bad(line_no, "empty input".into()));
+        }
+        let header: ExportHeader =
+            serde_json::from_str(&line).map_err(|e| bad(line_no, format!("bad header: {e}")))?;
+        if header.lotse_export > EXPORT_FORMAT || header.record_format > RECORD_FORMAT {
+            return Err(bad(
+                line_no,
+                format!(
+                    "export format {} / record format {} is newer than this build ({EXPORT_FORMAT} / {RECORD_FORMAT})",
+                    header.lotse_export, header.record_format
+                ),
+            ));
+        }
+
+        let mut records = 0u64;
+        let mut max_id = 0u64;
+        let mut batch = sled::Batch::default();
+        let mut batch_len = 0usize;
+        let mut batch_tree: Option<&'static str> = None;
+        let mut ended = false;
+        loop {
+            line.clear();
+            line_no += 1;
+            if input.read_line(&mut line).map_err(StoreError::Stream)? == 0 {
+                break;
+            }
+            if ended {
+                return Err(bad(line_no, "data after the trailer line".into()));
+            }
+            if let Ok(trailer) = serde_json::from_str::<ExportTrailer>(&line) {
+                if trailer.end != records {
+                    return Err(bad(
+                        line_no,
+                        format!("trailer counts {} records, read {records}", trailer.end),
+                    ));
+                }
+                ended = true;
+                continue;
+            }
+            let rec: ImportLine<'_> =
+                serde_json::from_str(&line).map_err(|e| bad(line_no, e.to_string()))?;
+            let Some(&(name, _)) = TREES.iter().find(|(n, _)| *n == rec.tree) else {
+                return Err(bad(line_no, format!("unknown tree {:?}", rec.tree)));
+            };
+            let key = unhex(&rec.key).ok_or_else(|| bad(line_no, "key is not hex".into()))?;
+            let value: Vec<u8> = match (rec.value, rec.raw) {
+                (Some(v), None) => v.get().as_bytes().to_vec(),
+                (None, Some(raw)) => {
+                    unhex(&raw).ok_or_else(|| bad(line_no, "raw value is not hex".into()))?
+                }
+                _ => return Err(bad(line_no, "expected exactly one of value, raw".into())),
+            };
+            // Generated ids end the keys of these trees; new ones must stay above them.
+            if matches!(name, MESSAGES | AUDIT | OUTBOX) && key.len() >= 8 {
+                let tail = read_u64(name, &key, &key[key.len() - 8..])?;
+                max_id = max_id.max(tail);
+            }
+            if batch_tree != Some(name) || batch_len >= 10_000 {
+                if let Some(prev) = batch_tree.and_then(|t| self.tree(t)) {
+                    prev.apply_batch(std::mem::take(&mut batch))?;
+                }
+                batch_tree = Some(name);
+                batch_len = 0;
+            }
+            batch.insert(key, value);
+            batch_len += 1;
+            records += 1;
+            if records.is_multiple_of(PROGRESS_EVERY) {
+                progress(Progress {
+                    tree: name,
+                    records,
+                });
+            }
+        }
+        if let Some(prev) = batch_tree.and_then(|t| self.tree(t)) {
+            prev.apply_batch(batch)?;
+        }
+        if !ended {
+            return Err(bad(
+                line_no,
+                "no trailer line: the export is truncated".into(),
+            ));
+        }
+        let base = max_id;
+        self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
+        self.inner.id_base.store(base, Ordering::Release);
+        self.flush()?;
+        progress(Progress {
+            tree: batch_tree.unwrap_or(DRAFTS),
+            records,
+        });
+        Ok(records)
+    }
+
+    fn audit_tx(
+        &self,
+        tx: &TransactionalTree,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        action: AuditAction,
+    ) -> TxResult<u64> {
+        let seq = self.next_id_tx(tx)?;
+        let key = seq.to_be_bytes();
+        let entry = AuditEntry {
+            seq,
+            at,
+            actor,
+            tenant: tenant.map(|t| t.slug().to_owned()),
+            action,
+        };
+        tx.insert(&key, encode(AUDIT, &key, &entry).map_err(tx_err)?)?;
+        Ok(seq)
+    }
+
+    fn update_outbox(
+        &self,
+        id: u64,
+        change: impl Fn(&mut OutboxMessage),
+    ) -> Result<(), StoreError> {
+        let key = id.to_be_bytes();
+        loop {
+            let Some(old) = self.inner.outbox.get(key)? else {
+                return Err(StoreError::NotFound {
+                    what: "outbox message",
+                    key: id.to_string(),
+                });
+            };
+            let mut msg: OutboxMessage = decode(OUTBOX, &key, &old)?;
+            change(&mut msg);
+            let new = encode(OUTBOX, &key, &msg)?;
+            if self
+                .inner
+                .outbox
+                .compare_and_swap(key, Some(old), Some(new))?
+                .is_ok()
+            {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl DraftStore for SledStore {
+    fn create_draft(&self, draft: &Draft) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let key = draft.id.as_bytes();
+        let bytes = encode(DRAFTS, key, draft)?;
+        // Index entries are hints checked against the draft, so they go first and need no
+        // transaction: a crash before the draft is written leaves only stale hints.
+        i.draft_codes.insert(code_key(&draft.resume_code), key)?;
+        i.draft_expiry
+            .insert(expiry_key(draft.expires, &draft.id), &[])?;
+        match i.drafts.compare_and_swap(key, None::<&[u8]>, Some(bytes))? {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::AlreadyExists {
+                what: "draft",
+                key: draft.id.to_string(),
+            }),
+        }
+    }
+
+    fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError> {
+        let key = id.as_bytes();
+        match self.inner.drafts.get(key)? {
+            Some(bytes) => decode(DRAFTS, key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError> {
+        let Some(id) = self.inner.draft_codes.get(code_key(code))? else {
+            return Ok(None);
+        };
+        let Some(id) = DraftId::from_key(&id) else {
+            return Err(StoreError::Corrupt {
+                tree: DRAFT_CODES,
+                key: "(resume code)".into(),
+                reason: "expected a 16-byte draft id".into(),
+            });
+        };
+        // The index is a hint; the draft itself must carry the code.
+        Ok(self.draft(&id)?.filter(|d| &d.resume_code == code))
+    }
+
+    fn save_draft(&self, mut draft: Draft, expected_revision: u64) -> Result<Draft, StoreError> {
+        let i = &self.inner;
+        let key = *draft.id.as_bytes();
+        let not_found = || StoreError::NotFound {
+            what: "draft",
+            key: draft.id.to_string(),
+        };
+        let Some(current) = i.drafts.get(key)? else {
+            return Err(not_found());
+        };
+        let head = draft_head(&key, &current)?;
+        if head.revision != expected_revision {
+            return Err(StoreError::Conflict {
+                current: Box::new(decode(DRAFTS, &key, &current)?),
+                expected: expected_revision,
+            });
+        }
+        draft.tenant = head.tenant;
+        draft.created = head.created;
+        draft.resume_code = head.resume_code;
+        draft.revision = expected_revision + 1;
+        let bytes = encode(DRAFTS, &key, &draft)?;
+        // The expiry index is a hint checked against the draft: add the new entry before the
+        // swap and drop the old one after it, so a crash leaves at most a stale entry.
+        let new_expiry = expiry_key(draft.expires, &draft.id);
+        let old_expiry = expiry_key(head.expires, &draft.id);
+        let moved = new_expiry != old_expiry;
+        if moved {
+            i.draft_expiry.insert(new_expiry.as_slice(), &[])?;
+        }
+        match i.drafts.compare_and_swap(key, Some(current), Some(bytes))? {
+            Ok(()) => {
+                if moved {
+                    i.draft_expiry.remove(old_expiry)?;
+                }
+                Ok(draft)
+            }
+            Err(lost) => {
+                // The new index entry stays: a concurrent winner may have written the same
+                // key, and a stale entry is only a hint that the next sweep drops.
+                match lost.current {
+                    Some(now_stored) => Err(StoreError::Conflict {
+                        current: Box::new(decode(DRAFTS, &key, &now_stored)?),
+                        expected: expected_revision,
+                    }),
+                    None => Err(not_found()),
+                }
+            }
+        }
+    }
+
+    fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError> {
+        let i = &self.inner;
+        let key = id.as_bytes();
+        let Some(current) = i.drafts.get(key)? else {
+            return Ok(false);
+        };
+        match draft_head(key, &current) {
+            Ok(head) => {
+                let code = code_key(&head.resume_code);
+                let expiry = expiry_key(head.expires, id);
+                (&i.drafts, &i.draft_codes, &i.draft_expiry)
+                    .transaction(|(drafts, codes, exp)| {
+                        let existed = drafts.remove(key)?.is_some();
+                        codes.remove(&code)?;
+                        exp.remove(expiry.as_slice())?;
+                        Ok(existed)
+                    })
+                    .map_err(StoreError::from)
+            }
+            // An unreadable draft can still be deleted; its index entries become stale hints.
+            Err(_) => Ok(i.drafts.remove(key)?.is_some()),
+        }
+    }
+
+    fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let i = &self.inner;
+        let mut end = order_i64(expiry_day(now)).to_vec();
+        end.extend_from_slice(&[0xff; 16]);
+        let mut count = 0u64;
+        for item in i.draft_expiry.range(..=end) {
+            let (ekey, _) = item?;
+            let Some(id) = ekey.get(8..).and_then(DraftId::from_key) else {
+                i.draft_expiry.remove(&ekey)?;
+                continue;
+            };
+            let Some(current) = i.drafts.get(id.as_bytes())? else {
+                i.draft_expiry.remove(&ekey)?;
+                continue;
+            };
+            // An unreadable draft stays for an operator to look at.
+            let Ok(head) = draft_head(id.as_bytes(), &current) else {
+                continue;
+            };
+            if expiry_key(head.expires, &id) != ekey.as_ref() {
+                i.draft_expiry.remove(&ekey)?; // stale: the draft moved on
+                continue;
+            }
+            if head.expires > now {
+                continue; // expires later on the same day
+            }
+            if i.drafts
+                .compare_and_swap(id.as_bytes(), Some(current), None::<IVec>)?
+                .is_ok()
+            {
+                i.draft_codes.remove(code_key(&head.resume_code))?;
+                i.draft_expiry.remove(&ekey)?;
+                count += 1;
+            }
+        }
+        if count > 0 {
+            self.append_audit(
+                now,
+                Actor::System,
+                None,
+                AuditAction::DraftsExpired { count },
+            )?;
+        }
+        Ok(count)
+    }
+}
+
+enum Submitted {
+    New(Submission),
+    Existing(Submission),
+}
+
+impl SubmissionStore for SledStore {
+    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+        let i = &self.inner;
+        let year = now.year();
+        let idem_key = idempotency_key(&new.tenant, &new.idempotency_key);
+        let ctr_key = counter_key(&new.tenant, year);
+        let sub_key = *new.id.as_bytes();
+        let serial = i.submit_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = (
+            &i.submissions,
+            &i.submission_refs,
+            &i.counters,
+            &i.idempotency,
+            &i.status,
+            &i.audit,
+            &i.outbox,
+        )
+            .transaction(|(subs, refs, ctrs, idem, status, audit, outbox)| {
+                if let Some(existing) = idem.get(&idem_key)? {
+                    let Some(bytes) = subs.get(&existing)? else {
+                        return abort(StoreError::Corrupt {
+                            tree: IDEMPOTENCY,
+                            key: show_key(&idem_key),
+                            reason: "points to a missing submission".into(),
+                        });
+                    };
+                    let sub = decode(SUBMISSIONS, &existing, &bytes).map_err(tx_err)?;
+                    return Ok(Submitted::Existing(sub));
+                }
+                if subs.get(sub_key)?.is_some() {
+                    return abort(StoreError::AlreadyExists {
+                        what: "submission",
+                        key: new.id.to_string(),
+                    });
+                }
+                let number = match ctrs.get(&ctr_key)? {
+                    Some(b) => read_u64(COUNTERS, &ctr_key, &b).map_err(tx_err)? + 1,
+                    None => 1,
+                };
+                ctrs.insert(ctr_key.as_slice(), &number.to_be_bytes())?;
+                let reference = Reference::new(new.tenant.reference_prefix(), year, number);
+                let sub = Submission {
+                    id: new.id,
+                    tenant: new.tenant.clone(),
+                    reference: reference.clone(),
+                    idempotency_key: new.idempotency_key.clone(),
+                    draft_id: new.draft_id,
+                    workflow_id: new.workflow_id.clone(),
+                    workflow_version: new.workflow_version.clone(),
+                    data: new.data.clone(),
+                    submitted: now,
+                };
+                subs.insert(
+                    &sub_key,
+                    encode(SUBMISSIONS, &sub_key, &sub).map_err(tx_err)?,
+                )?;
+                refs.insert(ref_key(&new.tenant, year, number), &sub_key)?;
+                idem.insert(idem_key.as_slice(), &sub_key)?;
+                let history = StatusRecord {
+                    history: vec![StatusChange {
+                        status: Status::Eingegangen,
+                        at: now,
+                        actor: Actor::Citizen,
+                        note: None,
+                    }],
+                };
+                status.insert(
+                    &sub_key,
+                    encode(STATUS, &sub_key, &history).map_err(tx_err)?,
+                )?;
+                self.audit_tx(
+                    audit,
+                    now,
+                    Actor::Citizen,
+                    Some(&new.tenant),
+                    AuditAction::SubmissionReceived {
+                        submission: new.id,
+                        reference,
+                    },
+                )?;
+                for n in &new.notifications {
+                    let id = self.next_id_tx(outbox)?;
+                    let key = id.to_be_bytes();
+                    let msg = new_outbox_message(id, Some(&new.tenant), n.clone(), now);
+                    outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
+                }
+                Ok(Submitted::New(sub))
+            })?;
+        drop(serial);
+        // An existing submission may have been committed by a concurrent call that has not
+        // flushed yet: wait for durability in both cases.
+        self.flush()?;
+        Ok(match outcome {
+            Submitted::New(s) | Submitted::Existing(s) => s,
+        })
+    }
+
+    fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {
+        self.get_submission(id.as_bytes())
+    }
+
+    fn submission_by_reference(
+        &self,
+        tenant: &TenantId,
+        reference: &Reference,
+    ) -> Result<Option<Submission>, StoreError> {
+        if reference.prefix() != tenant.reference_prefix() {
+            return Ok(None);
+        }
+        let key = ref_key(tenant, reference.year(), reference.number());
+        match self.inner.submission_refs.get(&key)? {
+            Some(id) => self.get_submission(&id),
+            None => Ok(None),
+        }
+    }
+
+    fn submissions(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Reference>,
+        limit: usize,
+    ) -> Result<Vec<Submission>, StoreError> {
+        let prefix = tenant.key_prefix();
+        let mut end = prefix.clone();
+        end.extend_from_slice(&[0xff; 12]);
+        let start = match after {
+            Some(r) => {
+                let mut k = ref_key(tenant, r.year(), r.number());
+                k.push(0); // strictly after
+                k
+            }
+            None => prefix,
+        };
+        let mut out = Vec::new();
+        for item in self.inner.submission_refs.range(start..=end) {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, id) = item?;
+            if let Some(s) = self.get_submission(&id)? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    fn purge_closed(
+        &self,
+        tenant: &TenantId,
+        older_than: Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let i = &self.inner;
+        let cutoff = now - older_than;
+        let mut purged = 0u64;
+        for item in i.submission_refs.scan_prefix(tenant.key_prefix()) {
+            let (rkey, id) = item?;
+            let Some(status_bytes) = i.status.get(&id)? else {
+                continue;
+            };
+            let record: StatusRecord = decode(STATUS, &id, &status_bytes)?;
+            let closed_long_ago = record
+                .history
+                .last()
+                .is_some_and(|c| c.status.is_closed() && c.at <= cutoff);
+            if !closed_long_ago {
+                continue;
+            }
+            let Some(sub) = self.get_submission(&id)? else {
+                continue;
+            };
+            let idem = idempotency_key(tenant, &sub.idempotency_key);
+            let message_keys: Vec<IVec> = i
+                .messages
+                .scan_prefix(&id)
+                .keys()
+                .collect::<Result<_, _>>()?;
+            (
+                &i.submissions,
+                &i.submission_refs,
+                &i.idempotency,
+                &i.status,
+                &i.messages,
+                &i.audit,
+            )
+                .transaction(|(subs, refs, idems, status, msgs, audit)| {
+                    subs.remove(&id)?;
+                    refs.remove(&rkey)?;
+                    idems.remove(idem.as_slice())?;
+                    status.remove(&id)?;
+                    for k in &message_keys {
+                        msgs.remove(k)?;
+                    }
+                    self.audit_tx(
+                        audit,
+                        now,
+                        Actor::System,
+                        Some(tenant),
+                        AuditAction::SubmissionPurged {
+                            submission: sub.id,
+                            reference: sub.reference.clone(),
+                        },
+                    )?;
+                    Ok(())
+                })?;
+            // Messages added between the scan and the transaction; none can follow, the
+            // status record is gone.
+            for k in i.messages.scan_prefix(&id).keys() {
+                i.messages.remove(k?)?;
+            }
+            purged += 1;
+        }
+        if purged > 0 {
+            self.flush()?;
+        }
+        Ok(purged)
+    }
+}
+
+fn new_outbox_message(
+    id: u64,
+    tenant: Option<&TenantId>,
+    m: NewOutboxMessage,
+    now: OffsetDateTime,
+) -> OutboxMessage {
+    OutboxMessage {
+        id,
+        tenant: tenant.cloned(),
+        topic: m.topic,
+        target: m.target,
+        payload: m.payload,
+        created: now,
+        next_attempt: now,
+        attempts: 0,
+        last_error: None,
+        state: DeliveryState::Pending,
+    }
+}
+
+impl StatusStore for SledStore {
+    fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError> {
+        let key = id.as_bytes();
+        match self.inner.status.get(key)? {
+            Some(bytes) => decode::<StatusRecord>(STATUS, key, &bytes).map(|r| r.history),
+            None => Err(StoreError::NotFound {
+                what: "submission",
+                key: id.to_string(),
+            }),
+        }
+    }
+
+    fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let key = id.as_bytes();
+        let tenant = self.get_submission(key)?.map(|s| s.tenant);
+        (&i.status, &i.audit).transaction(|(status, audit)| {
+            let Some(bytes) = status.get(key)? else {
+                return abort(StoreError::NotFound {
+                    what: "submission",
+                    key: id.to_string(),
+                });
+            };
+            let mut record: StatusRecord = decode(STATUS, key, &bytes).map_err(tx_err)?;
+            let from = record
+                .history
+                .last()
+                .map_or(Status::Eingegangen, |c| c.status);
+            if !from.may_change_to(change.status) {
+                return abort(StoreError::InvalidTransition {
+                    from: from.code(),
+                    to: change.status.code(),
+                });
+            }
+            record.history.push(change.clone());
+            status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
+            self.audit_tx(
+                audit,
+                change.at,
+                change.actor.clone(),
+                tenant.as_ref(),
+                AuditAction::StatusChanged {
+                    submission: *id,
+                    from,
+                    to: change.status,
+                },
+            )?;
+            Ok(())
+        })?;
+        self.flush()
+    }
+
+    fn add_message(
+        &self,
+        id: &SubmissionId,
+        from: Party,
+        body: String,
+        now: OffsetDateTime,
+    ) -> Result<Message, StoreError> {
+        let i = &self.inner;
+        let key = id.as_bytes();
+        let tenant = self.get_submission(key)?.map(|s| s.tenant);
+        let actor = match &from {
+            Party::Citizen => Actor::Citizen,
+            Party::Office { account } => Actor::Office {
+                account: account.clone(),
+            },
+        };
+        let message = (&i.status, &i.messages, &i.audit).transaction(|(status, msgs, audit)| {
+            if status.get(key)?.is_none() {
+                return abort(StoreError::NotFound {
+                    what: "submission",
+                    key: id.to_string(),
+                });
+            }
+            let seq = self.next_id_tx(msgs)?;
+            let mkey = message_key(id, seq);
+            let message = Message {
+                seq,
+                submission: *id,
+                from: from.clone(),
+                at: now,
+                body: body.clone(),
+            };
+            msgs.insert(
+                mkey.as_slice(),
+                encode(MESSAGES, &mkey, &message).map_err(tx_err)?,
+            )?;
+            self.audit_tx(
+                audit,
+                now,
+                actor.clone(),
+                tenant.as_ref(),
+                AuditAction::MessageAdded {
+                    submission: *id,
+                    message: seq,
+                },
+            )?;
+            Ok(message)
+        })?;
+        self.flush()?;
+        Ok(message)
+    }
+
+    fn messages(&self, id: &SubmissionId) -> Result<Vec<Message>, StoreError> {
+        self.inner
+            .messages
+            .scan_prefix(id.as_bytes())
+            .map(|item| {
+                let (k, v) = item?;
+                decode(MESSAGES, &k, &v)
+            })
+            .collect()
+    }
+}
+
+impl AuditStore for SledStore {
+    fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        action: AuditAction,
+    ) -> Result<u64, StoreError> {
+        let seq = self.next_id()?;
+        let key = seq.to_be_bytes();
+        let entry = AuditEntry {
+            seq,
+            at,
+            actor,
+            tenant: tenant.map(|t| t.slug().to_owned()),
+            action,
+        };
+        self.inner.audit.insert(key, encode(AUDIT, &key, &entry)?)?;
+        self.flush()?;
+        Ok(seq)
+    }
+
+    fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let start = after.saturating_add(1).to_be_bytes();
+        self.inner
+            .audit
+            .range(start..)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                decode(AUDIT, &k, &v)
+            })
+            .collect()
+    }
+}
+
+impl Outbox for SledStore {
+    fn enqueue(
+        &self,
+        tenant: Option<&TenantId>,
+        message: NewOutboxMessage,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let id = self.next_id()?;
+        let key = id.to_be_bytes();
+        let msg = new_outbox_message(id, tenant, message, now);
+        self.inner.outbox.insert(key, encode(OUTBOX, &key, &msg)?)?;
+        Ok(id)
+    }
+
+    fn claim(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut claimed = Vec::new();
+        for item in self.inner.outbox.iter() {
+            if claimed.len() >= limit {
+                break;
+            }
+            let (key, old) = item?;
+            let Ok(mut msg) = decode::<OutboxMessage>(OUTBOX, &key, &old) else {
+                continue; // an unreadable entry must not block the others
+            };
+            let due = match msg.state {
+                DeliveryState::Pending => msg.next_attempt <= now,
+                DeliveryState::Claimed { lease_until } => lease_until <= now,
+                DeliveryState::Delivered { .. } | DeliveryState::Failed { .. } => false,
+            };
+            if !due {
+                continue;
+            }
+            msg.state = DeliveryState::Claimed {
+                lease_until: now + lease,
+            };
+            let new = encode(OUTBOX, &key, &msg)?;
+            // Lost race: another worker claimed it first.
+            if self
+                .inner
+                .outbox
+                .compare_and_swap(&key, Some(old), Some(new))?
+                .is_ok()
+            {
+                claimed.push(msg);
+            }
+        }
+        Ok(claimed)
+    }
+
+    fn mark_delivered(&self, id: u64, now: OffsetDateTime) -> Result<(), StoreError> {
+        self.update_outbox(id, |m| {
+            m.attempts = m.attempts.saturating_add(1);
+            m.state = DeliveryState::Delivered { at: now };
+        })
+    }
+
+    fn mark_failed(
+        &self,
+        id: u64,
+        now: OffsetDateTime,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let error: String = error.chars().take(500).collect();
+        self.update_outbox(id, |m| {
+            m.attempts = m.attempts.saturating_add(1);
+            m.last_error = Some(error.clone());
+            match retry_at {
+                Some(at) => {
+                    m.next_attempt = at;
+                    m.state = DeliveryState::Pending;
+                }
+                None => m.state = DeliveryState::Failed { at: now },
+            }
+        })
+    }
+
+    fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut pruned = 0;
+        for item in self.inner.outbox.iter() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue;
+            };
+            let finished = match msg.state {
+                DeliveryState::Delivered { at } | DeliveryState::Failed { at } => at <= before,
+                DeliveryState::Pending | DeliveryState::Claimed { .. } => false,
+            };
+            if finished
+                && self
+                    .inner
+                    .outbox
+                    .compare_and_swap(&key, Some(value), None::<IVec>)?
+                    .is_ok()
+            {
+                pruned += 1;
+            }
+        }
+        Ok(pruned)
+    }
+
+    fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
+        let key = id.to_be_bytes();
+        match self.inner.outbox.get(key)? {
+            Some(v) => decode(OUTBOX, &key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+impl SledStore {
+    /// Writes raw bytes under a key, for corruption tests.
+    pub(crate) fn put_raw(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        if let Some(t) = self.tree(tree) {
+            t.insert(key, value)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,634 @@
+//! The shared store test suite: every case is a generic function over [`Store`], and
+//! [`store_suite!`] runs all of them against one backend's factory. A new backend adds one
+//! `store_suite!` line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+
+pub(crate) const T0: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
+
+pub(crate) fn tenant() -> TenantId {
+    TenantId::new("heinsberg", "HEI").unwrap()
+}
+
+pub(crate) fn new_draft(e: &mut DeterministicEntropy, now: OffsetDateTime) -> Draft {
+    Draft::new(
+        e,
+        tenant(),
+        "wohngeld",
+        "3",
+        json!({"step": "start", "answers": {"name": "Erika Mustermann"}}),
+        now,
+        DEFAULT_DRAFT_TTL,
+    )
+    .unwrap()
+}
+
+pub(crate) fn new_submission(e: &mut DeterministicEntropy, key: &str) -> NewSubmission {
+    NewSubmission {
+        id: SubmissionId::generate(e).unwrap(),
+        tenant: tenant(),
+        idempotency_key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
+        draft_id: None,
+        workflow_id: "wohngeld".into(),
+        workflow_version: "3".into(),
+        data: json!({"name": "Erika Mustermann", "betrag": 12.5}),
+        notifications: vec![],
+    }
+}
+
+fn office() -> Actor {
+    Actor::Office {
+        account: "acct-17".into(),
+    }
+}
+
+fn change(status: Status, at: OffsetDateTime) -> StatusChange {
+    StatusChange {
+        status,
+        at,
+        actor: office(),
+        note: None,
+    }
+}
+
+pub(crate) fn draft_round_trips_and_saves_bump_the_revision<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(1);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    assert_eq!(s.draft(&d.id).unwrap().unwrap(), d);
+    let mut edit = d.clone();
+    edit.state = json!({"step": "adresse"});
+    edit.touch(T0 + Duration::hours(1), DEFAULT_DRAFT_TTL);
+    let saved = s.save_draft(edit, 0).unwrap();
+    assert_eq!(saved.revision, 1);
+    let stored = s.draft(&d.id).unwrap().unwrap();
+    assert_eq!(stored, saved);
+    assert_eq!(stored.expires, T0 + Duration::hours(1) + DEFAULT_DRAFT_TTL);
+    assert_eq!(s.create_draft(&d).unwrap_err().code(), "LOT-S004");
+}
+
+pub(crate) fn stale_revision_is_a_conflict_with_the_current_draft<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(2);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    s.save_draft(d.clone(), 0).unwrap();
+    match s.save_draft(d.clone(), 0) {
+        Err(StoreError::Conflict { current, expected }) => {
+            assert_eq!(current.revision, 1);
+            assert_eq!(expected, 0);
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let missing = new_draft(&mut e, T0);
+    assert_eq!(s.save_draft(missing, 0).unwrap_err().code(), "LOT-S002");
+}
+
+pub(crate) fn concurrent_saves_of_one_revision_let_exactly_one_win<S: Store + Send + Sync>(s: &S) {
+    let mut e = DeterministicEntropy::new(3);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    let wins = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let d = d.clone();
+                scope.spawn(move || s.save_draft(d, 0).is_ok())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|won| *won)
+            .count()
+    });
+    assert_eq!(wins, 1);
+}
+
+pub(crate) fn resume_code_finds_the_draft_and_wrong_codes_are_limited<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(4);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    let found = s.draft_by_resume_code(&d.resume_code).unwrap().unwrap();
+    assert_eq!(found.id, d.id);
+    let typed = d.resume_code.to_string().to_lowercase();
+    let limiter = ResumeLimiter::new(2, Duration::minutes(10), 100);
+    assert_eq!(
+        resume_draft(s, &limiter, "c1", &typed, T0).unwrap().id,
+        d.id
+    );
+    for _ in 0..2 {
+        let err = resume_draft(s, &limiter, "c2", "ABCD-EFGH-JKMN-PQRS", T0).unwrap_err();
+        assert_eq!(err.code(), "LOT-S002");
+    }
+    let err = resume_draft(s, &limiter, "c2", &typed, T0).unwrap_err();
+    assert_eq!(err.code(), "LOT-S014");
+}
+
+pub(crate) fn sweep_deletes_only_expired_drafts<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(5);
+    let old = new_draft(&mut e, T0);
+    let mut kept = new_draft(&mut e, T0);
+    s.create_draft(&old).unwrap();
+    s.create_draft(&kept).unwrap();
+    kept.touch(T0 + Duration::days(20), DEFAULT_DRAFT_TTL);
+    s.save_draft(kept.clone(), 0).unwrap();
+    assert_eq!(s.sweep_expired(T0 + Duration::days(29)).unwrap(), 0);
+    assert_eq!(s.sweep_expired(T0 + Duration::days(31)).unwrap(), 1);
+    assert!(s.draft(&old.id).unwrap().is_none());
+    assert!(s.draft_by_resume_code(&old.resume_code).unwrap().is_none());
+    assert!(s.draft(&kept.id).unwrap().is_some());
+    assert_eq!(s.sweep_expired(T0 + Duration::days(60)).unwrap(), 1);
+    assert!(s.delete_draft(&kept.id).is_ok());
+}
+
+pub(crate) fn submissions_get_consecutive_references_per_tenant_and_year<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(6);
+    let a = s.submit(new_submission(&mut e, "a"), T0).unwrap();
+    let b = s.submit(new_submission(&mut e, "b"), T0).unwrap();
+    assert_eq!(a.reference.to_string(), "HEI-2026-000001");
+    assert_eq!(b.reference.to_string(), "HEI-2026-000002");
+    let next_year = s
+        .submit(new_submission(&mut e, "c"), datetime!(2027-01-01 00:00 UTC))
+        .unwrap();
+    assert_eq!(next_year.reference.to_string(), "HEI-2027-000001");
+    let other = TenantId::new("aachen", "AAC").unwrap();
+    let mut n = new_submission(&mut e, "a");
+    n.tenant = other.clone();
+    assert_eq!(
+        s.submit(n, T0).unwrap().reference.to_string(),
+        "AAC-2026-000001"
+    );
+    assert_eq!(
+        s.submission_by_reference(&tenant(), &b.reference)
+            .unwrap()
+            .unwrap(),
+        b
+    );
+    assert_eq!(s.submission(&a.id).unwrap().unwrap(), a);
+    let all = s.submissions(&tenant(), None, 10).unwrap();
+    assert_eq!(all.len(), 3);
+    let after = s.submissions(&tenant(), Some(&a.reference), 1).unwrap();
+    assert_eq!(after, vec![b]);
+    assert_eq!(s.submissions(&other, None, 10).unwrap().len(), 1);
+}
+
+pub(crate) fn repeated_submit_returns_the_first_submission<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(7);
+    let first = s.submit(new_submission(&mut e, "draft:x:3"), T0).unwrap();
+    let again = s
+        .submit(
+            new_submission(&mut e, "draft:x:3"),
+            T0 + Duration::minutes(1),
+        )
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(s.submissions(&tenant(), None, 10).unwrap().len(), 1);
+}
+
+pub(crate) fn concurrent_submitters_never_share_a_reference<S: Store + Send + Sync>(s: &S) {
+    let refs: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut e = DeterministicEntropy::new(100 + t);
+                    (0..25)
+                        .map(|i| {
+                            let n = new_submission(&mut e, &format!("t{t}-{i}"));
+                            s.submit(n, T0).unwrap().reference.to_string()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let unique: HashSet<_> = refs.iter().collect();
+    assert_eq!(unique.len(), 100);
+    assert!(unique.contains(&"HEI-2026-000100".to_string()));
+}
+
+pub(crate) fn status_history_follows_the_status_model<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(8);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    let h = s.status_history(&sub.id).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].status, Status::Eingegangen);
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(1)),
+    )
+    .unwrap();
+    s.change_status(&sub.id, change(Status::Rueckfrage, T0 + Duration::hours(2)))
+        .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(3)),
+    )
+    .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::Abgeschlossen, T0 + Duration::hours(4)),
+    )
+    .unwrap();
+    let err = s
+        .change_status(
+            &sub.id,
+            change(Status::InBearbeitung, T0 + Duration::hours(5)),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S009");
+    let statuses: Vec<_> = s
+        .status_history(&sub.id)
+        .unwrap()
+        .iter()
+        .map(|c| c.status.label_de())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "Eingegangen",
+            "In Bearbeitung",
+            "Rückfrage",
+            "In Bearbeitung",
+            "Abgeschlossen"
+        ]
+    );
+    let mut e2 = DeterministicEntropy::new(9);
+    let unknown = SubmissionId::generate(&mut e2).unwrap();
+    assert_eq!(s.status_history(&unknown).unwrap_err().code(), "LOT-S002");
+}
+
+pub(crate) fn messages_are_kept_in_order<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(10);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    let office = Party::Office {
+        account: "acct-17".into(),
+    };
+    s.add_message(&sub.id, office.clone(), "Bitte Nachweis senden".into(), T0)
+        .unwrap();
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Anbei".into(),
+        T0 + Duration::hours(1),
+    )
+    .unwrap();
+    let msgs = s.messages(&sub.id).unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].from, office);
+    assert_eq!(msgs[1].body, "Anbei");
+    assert!(msgs[0].seq < msgs[1].seq);
+    let unknown = SubmissionId::generate(&mut e).unwrap();
+    let err = s
+        .add_message(&unknown, Party::Citizen, "x".into(), T0)
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S002");
+}
+
+pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(11);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    s.change_status(&sub.id, change(Status::InBearbeitung, T0))
+        .unwrap();
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Erika Mustermann schreibt".into(),
+        T0,
+    )
+    .unwrap();
+    s.append_audit(
+        T0,
+        office(),
+        Some(&tenant()),
+        AuditAction::Other {
+            code: "admin.export".into(),
+        },
+    )
+    .unwrap();
+    let log = s.audit_log(0, 100).unwrap();
+    assert_eq!(log.len(), 4);
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(matches!(
+        log[0].action,
+        AuditAction::SubmissionReceived { .. }
+    ));
+    assert!(matches!(log[1].action, AuditAction::StatusChanged { .. }));
+    assert_eq!(log[1].actor, office());
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(
+        !text.contains("Mustermann"),
+        "personal data in the audit log: {text}"
+    );
+    assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 2);
+}
+
+pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(12);
+    let mut n = new_submission(&mut e, "k");
+    n.notifications.push(NewOutboxMessage {
+        topic: "submission.received".into(),
+        target: "fachverfahren".into(),
+        payload: json!({"reference": "HEI-2026-000001"}),
+    });
+    s.submit(n, T0).unwrap();
+    let lease = Duration::minutes(5);
+    let claimed = s.claim(T0, lease, 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    let id = claimed[0].id;
+    assert!(
+        s.claim(T0 + Duration::minutes(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+    s.mark_failed(id, T0, "HTTP 503", Some(T0 + Duration::minutes(10)))
+        .unwrap();
+    assert!(
+        s.claim(T0 + Duration::minutes(9), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let again = s.claim(T0 + Duration::minutes(10), lease, 10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    s.mark_delivered(id, T0 + Duration::minutes(11)).unwrap();
+    let done = s.outbox_message(id).unwrap().unwrap();
+    assert_eq!(done.attempts, 2);
+    assert!(matches!(done.state, DeliveryState::Delivered { .. }));
+    assert!(
+        s.claim(T0 + Duration::days(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    let other = s
+        .enqueue(
+            None,
+            NewOutboxMessage {
+                topic: "t".into(),
+                target: "x".into(),
+                payload: json!(null),
+            },
+            T0,
+        )
+        .unwrap();
+    s.mark_failed(other, T0, "gone", None).unwrap();
+    assert!(matches!(
+        s.outbox_message(other).unwrap().unwrap().state,
+        DeliveryState::Failed { .. }
+    ));
+    assert!(
+        s.claim(T0 + Duration::days(1), lease, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.mark_delivered(999_999_999, T0).unwrap_err().code(),
+        "LOT-S002"
+    );
+    let pending = s
+        .enqueue(
+            None,
+            NewOutboxMessage {
+                topic: "t".into(),
+                target: "x".into(),
+                payload: json!(1),
+            },
+            T0 + Duration::days(2),
+        )
+        .unwrap();
+    assert_eq!(s.prune_outbox(T0 + Duration::days(3)).unwrap(), 2);
+    assert!(s.outbox_message(id).unwrap().is_none());
+    assert!(s.outbox_message(pending).unwrap().is_some());
+}
+
+pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
+    s: &S,
+) {
+    let mut e = DeterministicEntropy::new(13);
+    let closed = s.submit(new_submission(&mut e, "a"), T0).unwrap();
+    let open = s.submit(new_submission(&mut e, "b"), T0).unwrap();
+    let recent = s.submit(new_submission(&mut e, "c"), T0).unwrap();
+    s.add_message(&closed.id, Party::Citizen, "x".into(), T0)
+        .unwrap();
+    s.change_status(&closed.id, change(Status::Abgelehnt, T0))
+        .unwrap();
+    s.change_status(
+        &recent.id,
+        change(Status::Abgeschlossen, T0 + Duration::days(300)),
+    )
+    .unwrap();
+    let now = T0 + Duration::days(400);
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(365), now).unwrap(),
+        1
+    );
+    assert!(s.submission(&closed.id).unwrap().is_none());
+    assert!(s.messages(&closed.id).unwrap().is_empty());
+    assert_eq!(s.status_history(&closed.id).unwrap_err().code(), "LOT-S002");
+    assert!(s.submission(&open.id).unwrap().is_some());
+    assert!(s.submission(&recent.id).unwrap().is_some());
+    let log = s.audit_log(0, 100).unwrap();
+    assert!(matches!(
+        log.last().unwrap().action,
+        AuditAction::SubmissionPurged { .. }
+    ));
+    let next = s.submit(new_submission(&mut e, "d"), T0).unwrap();
+    assert_eq!(next.reference.to_string(), "HEI-2026-000004");
+}
+
+/// Runs every shared case against a backend. `$make` returns `(store, guard)`; the guard (for
+/// example a temporary directory) lives as long as the case.
+macro_rules! store_suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            store_suite!(@cases $make;
+                draft_round_trips_and_saves_bump_the_revision,
+                stale_revision_is_a_conflict_with_the_current_draft,
+                concurrent_saves_of_one_revision_let_exactly_one_win,
+                resume_code_finds_the_draft_and_wrong_codes_are_limited,
+                sweep_deletes_only_expired_drafts,
+                submissions_get_consecutive_references_per_tenant_and_year,
+                repeated_submit_returns_the_first_submission,
+                concurrent_submitters_never_share_a_reference,
+                status_history_follows_the_status_model,
+                messages_are_kept_in_order,
+                audit_log_records_who_what_when_without_personal_data,
+                outbox_claims_once_and_counts_attempts,
+                purge_removes_only_long_closed_submissions_and_keeps_references_used,
+            );
+        }
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                let (store, _guard) = $make;
+                super::$case(&store);
+            }
+        )*
+    };
+}
+
+fn sled_store() -> (SledStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("db")).unwrap();
+    (store, dir)
+}
+
+store_suite!(sled, sled_store());
+
+// Backend-specific behaviour of sled: format envelope, corruption, export/import, reopening.
+mod sled_only {
+    use super::*;
+
+    #[test]
+    fn a_garbage_record_is_named_and_other_records_stay_readable() {
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(20);
+        let good = new_draft(&mut e, T0);
+        let bad = new_draft(&mut e, T0);
+        s.create_draft(&good).unwrap();
+        s.create_draft(&bad).unwrap();
+        s.put_raw("drafts", bad.id.as_bytes(), b"\x00\x13garbage{")
+            .unwrap();
+        let err = s.draft(&bad.id).unwrap_err();
+        assert_eq!(err.code(), "LOT-S006");
+        assert!(
+            err.to_string().contains(&format!("drafts/{}", bad.id)),
+            "{err}"
+        );
+        assert_eq!(s.draft(&good.id).unwrap().unwrap(), good);
+        assert_eq!(s.sweep_expired(T0 + Duration::days(31)).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_record_from_a_newer_version_is_refused_by_key() {
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(21);
+        let d = new_draft(&mut e, T0);
+        s.create_draft(&d).unwrap();
+        s.put_raw("drafts", d.id.as_bytes(), br#"{"v":2,"d":{"new":"shape"}}"#)
+            .unwrap();
+        let err = s.draft(&d.id).unwrap_err();
+        assert_eq!(err.code(), "LOT-S005");
+        assert!(err.to_string().contains(&d.id.to_string()));
+    }
+
+    #[test]
+    fn everything_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut e = DeterministicEntropy::new(22);
+        let d = new_draft(&mut e, T0);
+        let sub = {
+            let s = SledStore::open(dir.path()).unwrap();
+            s.create_draft(&d).unwrap();
+            s.submit(new_submission(&mut e, "k"), T0).unwrap()
+        };
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(s.draft(&d.id).unwrap().unwrap(), d);
+        assert_eq!(s.submission(&sub.id).unwrap().unwrap(), sub);
+        let next = s.submit(new_submission(&mut e, "k2"), T0).unwrap();
+        assert_eq!(next.reference.number(), 2);
+    }
+
+    fn filled_store() -> (SledStore, tempfile::TempDir) {
+        let (s, dir) = sled_store();
+        let mut e = DeterministicEntropy::new(23);
+        for i in 0..30 {
+            let mut d = new_draft(&mut e, T0);
+            d.state = json!({"i": i, "f": 0.1 + f64::from(i), "text": "Straße \"7\"\n"});
+            s.create_draft(&d).unwrap();
+        }
+        for i in 0..5 {
+            let mut n = new_submission(&mut e, &format!("k{i}"));
+            n.notifications.push(NewOutboxMessage {
+                topic: "submission.received".into(),
+                target: "fv".into(),
+                payload: json!({"i": i}),
+            });
+            let sub = s.submit(n, T0).unwrap();
+            s.add_message(&sub.id, Party::Citizen, format!("m{i}"), T0)
+                .unwrap();
+        }
+        (s, dir)
+    }
+
+    #[test]
+    fn export_import_export_gives_identical_bytes() {
+        let (s, _dir) = filled_store();
+        // A corrupt record travels too, as raw bytes.
+        s.put_raw("drafts", &[0xff; 16], b"\x00garbage").unwrap();
+        let mut first = Vec::new();
+        let mut calls = 0;
+        let n = s.export_jsonl(&mut first, |_| calls += 1).unwrap();
+        assert!(n > 50);
+        assert!(calls > 0);
+
+        let (target, _dir2) = sled_store();
+        let imported = target.import_jsonl(&mut first.as_slice(), |_| {}).unwrap();
+        assert_eq!(imported, n);
+        let mut second = Vec::new();
+        target.export_jsonl(&mut second, |_| {}).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&second)
+        );
+
+        // New ids after the import never collide with imported ones.
+        let before = target.audit_log(0, 1000).unwrap().len();
+        target
+            .append_audit(
+                T0,
+                Actor::System,
+                None,
+                AuditAction::Other { code: "x".into() },
+            )
+            .unwrap();
+        assert_eq!(target.audit_log(0, 1000).unwrap().len(), before + 1);
+    }
+
+    #[test]
+    fn import_refuses_a_non_empty_store_and_a_truncated_file() {
+        let (s, _dir) = filled_store();
+        let mut out = Vec::new();
+        s.export_jsonl(&mut out, |_| {}).unwrap();
+        let err = s.import_jsonl(&mut out.as_slice(), |_| {}).unwrap_err();
+        assert_eq!(err.code(), "LOT-S010");
+
+        let text = String::from_utf8(out).unwrap();
+        let truncated: String = text.lines().take(10).map(|l| format!("{l}\n")).collect();
+        let (target, _dir2) = sled_store();
+        let err = target
+            .import_jsonl(&mut truncated.as_bytes(), |_| {})
+            .unwrap_err();
+        assert_eq!(err.code(), "LOT-S011");
+    }
+
+    #[test]
+    fn shared_stores_work_across_threads() {
+        let (s, _dir) = sled_store();
+        let s = Arc::new(s);
+        let t = {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut e = DeterministicEntropy::new(30);
+                s.submit(new_submission(&mut e, "x"), T0).unwrap()
+            })
+        };
+        let sub = t.join().unwrap();
+        assert!(s.submission(&sub.id).unwrap().is_some());
+    }
+}

@@ -1,0 +1,222 @@
+//! Crash safety of submissions: a writer process submits from several threads and prints each
+//! reference only after `submit` returned; the test kills it with SIGKILL at random moments,
+//! reopens the store and checks that every acknowledged submission is there, complete, and that
+//! no reference was issued twice.
+//!
+//! The writer is this test binary itself: `crash_writer_child` does nothing unless
+//! `LOTSE_CRASH_WRITER` is set, and the test re-executes the binary with that variable.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lotse_engine::store::{
+    DeterministicEntropy, IdempotencyKey, NewSubmission, SledStore, SubmissionId, SubmissionStore,
+    TenantId,
+};
+use serde_json::json;
+use time::macros::datetime;
+
+const WRITER_ENV: &str = "LOTSE_CRASH_WRITER";
+const ROUND_ENV: &str = "LOTSE_CRASH_ROUND";
+const ROUNDS: u64 = 24;
+const WRITER_THREADS: u64 = 4;
+
+fn tenant() -> TenantId {
+    TenantId::new("heinsberg", "HEI").unwrap()
+}
+
+fn payload(key: &str) -> serde_json::Value {
+    json!({"key": key, "antrag": {"name": "Erika Mustermann", "text": "x".repeat(300)}})
+}
+
+fn new_submission(entropy: &mut DeterministicEntropy, key: &str) -> NewSubmission {
+    NewSubmission {
+        id: SubmissionId::generate(entropy).unwrap(),
+        tenant: tenant(),
+        idempotency_key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
+        draft_id: None,
+        workflow_id: "wohngeld".into(),
+        workflow_version: "3".into(),
+        data: payload(key),
+        notifications: vec![],
+    }
+}
+
+/// The writer. Runs only when re-executed by the crash test, and never returns by itself.
+#[test]
+fn crash_writer_child() {
+    let Ok(dir) = std::env::var(WRITER_ENV) else {
+        return;
+    };
+    let round: u64 = std::env::var(ROUND_ENV).unwrap().parse().unwrap();
+    let store = SledStore::open(&dir).unwrap();
+    {
+        let mut out = std::io::stdout().lock();
+        out.write_all(b"READY\n").unwrap();
+        out.flush().unwrap();
+    }
+    let now = datetime!(2026-05-04 10:00 UTC);
+    std::thread::scope(|scope| {
+        for t in 0..WRITER_THREADS {
+            let store = &store;
+            scope.spawn(move || {
+                let mut entropy = DeterministicEntropy::new(round * 1000 + t);
+                for i in 0.. {
+                    let key = format!("r{round}-t{t}-{i}");
+                    let sub = store
+                        .submit(new_submission(&mut entropy, &key), now)
+                        .unwrap();
+                    // Acknowledge only after submit returned: one whole line, flushed.
+                    let line = format!("ACK {key} {} {}\n", sub.reference, sub.id);
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(line.as_bytes()).unwrap();
+                    out.flush().unwrap();
+                }
+            });
+        }
+    });
+}
+
+/// A small xorshift for kill delays; seeded from the clock so runs differ (the seed is printed).
+struct Jitter(u64);
+
+impl Jitter {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn acknowledged_submissions_survive_kill_9() {
+    if std::env::var(WRITER_ENV).is_ok() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("crash test seed {seed}");
+    let mut jitter = Jitter(seed);
+    let exe = std::env::current_exe().unwrap();
+    // key -> (reference, submission id), over all rounds
+    let mut acked: HashMap<String, (String, String)> = HashMap::new();
+
+    for round in 0..ROUNDS {
+        let mut child = Command::new(&exe)
+            .args([
+                "crash_writer_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(WRITER_ENV, &db)
+            .env(ROUND_ENV, round.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match r.read_line(&mut line) {
+                    // A line cut by the kill has no newline and is no acknowledgement.
+                    Ok(n) if n > 0 && line.ends_with('\n') => {
+                        if tx.send(line.trim_end().to_owned()).is_err() {
+                            break;
+                        }
+                    }
+                    _ => break,
+                }
+            }
+        });
+        // Most rounds kill while writing; some kill while the store is still opening.
+        let mut lines = Vec::new();
+        if round % 4 != 3 {
+            // The harness's own output shares the line ("test crash_writer_child ... READY").
+            loop {
+                let line = rx.recv_timeout(Duration::from_secs(20)).unwrap();
+                let ready = line.ends_with("READY");
+                lines.push(line);
+                if ready {
+                    break;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5 + jitter.next(250)));
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        reader.join().unwrap();
+        let mut this_round = 0;
+        lines.extend(rx.try_iter());
+        for line in lines {
+            let parts: Vec<&str> = line.split(' ').collect();
+            if let ["ACK", key, reference, id] = parts[..] {
+                let earlier = acked.insert(key.to_owned(), (reference.to_owned(), id.to_owned()));
+                assert!(earlier.is_none(), "key {key} acknowledged twice");
+                this_round += 1;
+            }
+        }
+
+        // Reopen: no repair step, every acknowledged submission present and complete.
+        let store = SledStore::open(&db).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        for (key, (reference, id)) in &acked {
+            let sub = store
+                .submission(&id.parse().unwrap())
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: acknowledged {reference} lost"));
+            assert_eq!(&sub.reference.to_string(), reference);
+            assert_eq!(sub.data, payload(key));
+            assert_eq!(sub.idempotency_key.as_str(), key);
+        }
+        let all = store.submissions(&tenant(), None, usize::MAX).unwrap();
+        let refs: HashSet<String> = all.iter().map(|s| s.reference.to_string()).collect();
+        assert_eq!(
+            refs.len(),
+            all.len(),
+            "round {round}: a reference was issued twice"
+        );
+        let ids: HashSet<_> = all.iter().map(|s| s.id).collect();
+        assert_eq!(ids.len(), all.len());
+        // Numbers are dense up to the highest one: a counter never went backwards.
+        let max = all.iter().map(|s| s.reference.number()).max().unwrap_or(0);
+        assert_eq!(
+            max as usize,
+            all.len(),
+            "round {round}: gap or reuse in references"
+        );
+        // A repeated submit of an acknowledged key returns the same submission.
+        if let Some((key, (reference, _))) = acked.iter().next() {
+            let mut e = DeterministicEntropy::new(u64::MAX - round);
+            let again = store
+                .submit(new_submission(&mut e, key), datetime!(2026-05-04 10:00 UTC))
+                .unwrap();
+            assert_eq!(&again.reference.to_string(), reference);
+        }
+        eprintln!(
+            "round {round}: {this_round} acknowledged, {} stored in total",
+            all.len()
+        );
+    }
+    eprintln!(
+        "{ROUNDS} kills, {} acknowledged submissions checked, {:.1} s",
+        acked.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(acked.len() > 100, "the writer hardly wrote anything");
+}

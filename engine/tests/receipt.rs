@@ -1,0 +1,413 @@
+//! Receipts end to end: render, sign, and check the result with our verifier and, where
+//! installed, poppler's `pdfsig`, `pdftotext` and `pdfdetach`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use lotse_engine::receipt::{
+    Entry, Language, Logo, ReceiptModel, Section, SigningIdentity, TemplateRegistry, TenantInfo,
+    check_template, render_receipt, verify_receipt,
+};
+use time::macros::datetime;
+
+fn model(extra_sections: usize) -> ReceiptModel {
+    let mut sections = vec![
+        Section {
+            title: "Antragstellerin".into(),
+            entries: vec![
+                Entry::value("Name", "Jörg-Ölaf Müßig-Straße"),
+                Entry::value("Anschrift", "Große Bleiche 5\n55116 Mainz"),
+                Entry::value("Bemerkung", "<script>alert('x')</script>"),
+                Entry::value("Sonderzeichen", "ä ö ü ß ẞ € „Zitat“ – Ende"),
+            ],
+        },
+        Section {
+            title: "Hunde".into(),
+            entries: vec![
+                Entry::group(
+                    "Hund 1",
+                    vec![
+                        Entry::value("Name", "Bello"),
+                        Entry::value("Rasse", "Dackel"),
+                    ],
+                ),
+                Entry::group(
+                    "Hund 2",
+                    vec![
+                        Entry::value("Name", "Luna"),
+                        Entry::value("Rasse", "Deutscher Schäferhund"),
+                    ],
+                ),
+            ],
+        },
+    ];
+    for i in 0..extra_sections {
+        sections.push(Section {
+            title: format!("Weitere Angaben {}", i + 1),
+            entries: (0..12)
+                .map(|j| {
+                    Entry::value(
+                        format!("Frage {}.{}", i + 1, j + 1),
+                        "Eine etwas längere Antwort, die über mehrere Zeilen umbrechen kann, \
+                         damit die Seite sich wie ein echter Antrag füllt.",
+                    )
+                })
+                .collect(),
+        });
+    }
+    ReceiptModel {
+        workflow_id: "hundesteuer".into(),
+        tenant: TenantInfo {
+            id: "heidestadt".into(),
+            name: "Stadt Heidestadt".into(),
+            address_lines: vec![
+                "Marktplatz 1".into(),
+                "12345 Heidestadt".into(),
+                "buergerbuero@heidestadt.example".into(),
+            ],
+            colour_hex: "#1f5fa8".into(),
+            logo: Some(Logo::Initials {
+                initials: "HS".into(),
+            }),
+            office: "Bürgerbüro – Steueramt".into(),
+        },
+        service_title: "Hundesteuer – Anmeldung".into(),
+        leika: Some("99107004012000".into()),
+        reference: "HEI-2026-000123".into(),
+        received_at: datetime!(2026-07-01 08:05:09 UTC),
+        sections,
+        computed: vec![Entry::value("Jahressteuer", "108,00 €")],
+        submission_json: serde_json::json!({
+            "name": "Jörg-Ölaf Müßig-Straße",
+            "hunde": [{"name": "Bello"}, {"name": "Luna"}],
+            "bemerkung": "<script>alert('x')</script>"
+        }),
+        language: Language::De,
+    }
+}
+
+fn identity() -> SigningIdentity {
+    SigningIdentity::generate_development("Stadt Heidestadt", datetime!(2026-07-01 08:00 UTC))
+        .unwrap()
+}
+
+fn registry() -> TemplateRegistry {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pdf-templates");
+    TemplateRegistry::load_dir(&dir).unwrap()
+}
+
+/// Writes the PDF under target/receipt-tests/ for poppler and for people to look at.
+fn write(name: &str, pdf: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/receipt-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).unwrap();
+    path
+}
+
+fn tool(name: &str) -> Option<Command> {
+    let found = Command::new(name).arg("-v").output().is_ok();
+    if !found {
+        eprintln!("note: {name} is not installed (apt-get install poppler-utils); check skipped");
+    }
+    found.then(|| Command::new(name))
+}
+
+fn pdftotext(path: &PathBuf) -> Option<String> {
+    let out = tool("pdftotext")?.arg(path).arg("-").output().unwrap();
+    assert!(out.status.success());
+    // Wrapped lines and column gaps become single spaces; the words themselves stay exact.
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[test]
+fn receipt_signature_is_valid_for_us_and_for_pdfsig() {
+    let id = identity();
+    let pdf = render_receipt(&model(0), &registry(), &id).unwrap();
+    let v = verify_receipt(&pdf).unwrap();
+    assert!(v.valid, "{:?}", v.problem);
+    assert_eq!(v.certificate_sha256, id.certificate_sha256());
+    assert!(v.covers_whole_file);
+    assert!(v.signer.unwrap().contains("Stadt Heidestadt"));
+    assert_eq!(v.signing_time, Some(datetime!(2026-07-01 08:05:09 UTC)));
+    let path = write("valid.pdf", &pdf);
+    if let Some(mut pdfsig) = tool("pdfsig") {
+        let out = pdfsig.arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Signature is Valid."), "{text}");
+        assert!(text.contains("Total document signed"), "{text}");
+    }
+}
+
+#[test]
+fn a_changed_byte_invalidates_the_receipt() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    // Change one byte of page content far from the signature value.
+    let mut tampered = pdf.clone();
+    let at = tampered.len() / 3;
+    tampered[at] ^= 0x01;
+    let v = verify_receipt(&tampered).unwrap();
+    assert!(!v.valid);
+    let path = write("tampered.pdf", &tampered);
+    if let Some(mut pdfsig) = tool("pdfsig") {
+        let out = pdfsig.arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("Signature is Valid."), "{text}");
+    }
+}
+
+#[test]
+fn every_byte_of_the_signature_value_counts() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let text = String::from_utf8_lossy(&pdf);
+    let at = text.rfind("/ByteRange").unwrap();
+    let open = at + text[at..].find('[').unwrap();
+    let close = at + text[at..].find(']').unwrap();
+    let numbers: Vec<usize> = text[open + 1..close]
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (start, end) = (numbers[1], numbers[2]);
+    // The DER signature, then zero padding, written as hex between '<' and '>'. Every digit
+    // of the CMS header is changed, then every 13th digit, then samples of the padding
+    // (each check parses the whole file, which is slow in debug builds).
+    let der_end = start + 1 + 2 * 1300;
+    let positions = (start + 1..start + 120)
+        .chain((start + 120..der_end).step_by(13))
+        .chain((der_end..end - 1).step_by(997));
+    for at in positions {
+        let mut tampered = pdf.clone();
+        tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
+        let v = verify_receipt(&tampered).unwrap();
+        assert!(
+            !v.valid,
+            "hex digit at {at} (DER byte {}) changed but still valid",
+            (at - start - 1) / 2
+        );
+    }
+}
+
+#[test]
+fn every_sampled_byte_counts() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let step = pdf.len() / 97;
+    for at in (0..pdf.len()).step_by(step.max(1)) {
+        let mut tampered = pdf.clone();
+        tampered[at] = tampered[at].wrapping_add(1);
+        let valid = verify_receipt(&tampered).map(|v| v.valid && v.covers_whole_file);
+        assert!(
+            !matches!(valid, Ok(true)),
+            "byte {at} changed but still valid"
+        );
+    }
+}
+
+#[test]
+fn text_comes_out_exactly_as_entered() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let path = write("text.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    for expected in [
+        "Jörg-Ölaf Müßig-Straße",
+        "<script>alert('x')</script>",
+        "ä ö ü ß ẞ € „Zitat“ – Ende",
+        "HEI-2026-000123",
+        "01.07.2026, 10:05 Uhr (MESZ)",
+        "108,00 €",
+        "99107004012000",
+        "Hund 2",
+        "Diese Bestätigung dokumentiert den Eingang Ihres Antrags.",
+        "Sie ist keine Entscheidung über den Antrag.",
+        "Seite 1 von 1",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+}
+
+#[test]
+fn twenty_page_receipt_numbers_its_pages() {
+    let pdf = render_receipt(&model(22), &registry(), &identity()).unwrap();
+    let path = write("long.pdf", &pdf);
+    assert!(verify_receipt(&pdf).unwrap().valid);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(text.contains("Seite 1 von 20"), "{text}");
+    assert!(text.contains("Seite 20 von 20"), "{text}");
+}
+
+#[test]
+fn a_long_group_continues_on_the_next_page() {
+    let mut m = model(0);
+    m.sections.push(Section {
+        title: "Viele Hunde".into(),
+        entries: vec![Entry::group(
+            "Hund 3",
+            (0..90)
+                .map(|i| Entry::value(format!("Merkmal {}", i + 1), "gefleckt"))
+                .collect(),
+        )],
+    });
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("group.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(text.contains("Hund 3 (Fortsetzung)"), "{text}");
+    assert!(text.contains("Merkmal 90 gefleckt"), "{text}");
+}
+
+#[test]
+fn submission_json_round_trips_as_attachment() {
+    let m = model(0);
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let v = verify_receipt(&pdf).unwrap();
+    assert_eq!(v.embedded_json.as_ref(), Some(&m.submission_json));
+    let path = write("attachment.pdf", &pdf);
+    if let Some(mut detach) = tool("pdfdetach") {
+        let out = detach.arg("-list").arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("antrag.json"), "{text}");
+    }
+}
+
+#[test]
+fn metadata_names_title_author_language_and_date() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let path = write("meta.pdf", &pdf);
+    let Some(mut info) = tool("pdfinfo") else {
+        return;
+    };
+    let out = info.arg("-isodates").arg(&path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Eingangsbestätigung HEI-2026-000123"),
+        "{text}"
+    );
+    assert!(text.contains("Author:          Stadt Heidestadt"), "{text}");
+    assert!(text.contains("2026-07-01T08:05:09"), "{text}");
+    assert!(
+        pdf.windows(10).any(|w| w == b"/Lang(de-D") || pdf.windows(11).any(|w| w == b"/Lang (de-D")
+    );
+}
+
+#[test]
+fn english_receipts_say_page_n_of_m() {
+    let mut m = model(0);
+    m.language = Language::En;
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("english.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(text.contains("Page 1 of 1"), "{text}");
+    assert!(
+        text.contains("It is not a decision on the application."),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_page_receipt_stays_small() {
+    let pdf = render_receipt(&model(3), &registry(), &identity()).unwrap();
+    assert!(pdf.len() <= 100 * 1024, "{} bytes", pdf.len());
+}
+
+#[test]
+fn identity_survives_pem_and_still_signs() {
+    let pem = identity().to_pem().unwrap();
+    let again = SigningIdentity::from_pem(&pem.key_pem, &pem.certificate_pem).unwrap();
+    let pdf = render_receipt(&model(0), &registry(), &again).unwrap();
+    assert!(verify_receipt(&pdf).unwrap().valid);
+}
+
+#[test]
+fn templates_with_triple_braces_or_unknown_variables_are_refused() {
+    let problems = check_template("pdf-templates/x.hbs", "# {{{reference}}}\n").unwrap_err();
+    assert_eq!((problems[0].line, problems[0].column), (1, 3));
+    let problems = check_template("pdf-templates/x.hbs", "p: ok\np: {{referenz}}\n").unwrap_err();
+    assert_eq!(problems[0].line, 2);
+    assert!(
+        check_template(
+            "pdf-templates/receipt.hbs",
+            include_str!("../../pdf-templates/receipt.hbs")
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn a_workflow_template_overrides_the_default() {
+    let mut templates = registry();
+    templates
+        .add_template(
+            "hundesteuer",
+            "pdf-templates/hundesteuer.hbs",
+            "letterhead\n# Hundesteuer-Quittung {{reference}}\n",
+        )
+        .unwrap();
+    let pdf = render_receipt(&model(0), &templates, &identity()).unwrap();
+    let path = write("override.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(
+        text.contains("Hundesteuer-Quittung HEI-2026-000123"),
+        "{text}"
+    );
+}
+
+#[test]
+fn letterhead_copes_with_long_names_and_no_logo() {
+    let mut m = model(0);
+    m.tenant.name = "Verbandsgemeindeverwaltung Bernkastel-Kues an der Mosel".into();
+    m.tenant.office =
+        "Fachbereich Bürgerdienste, Ordnung und Soziales – Steuern und Abgaben".into();
+    m.tenant.logo = None;
+    m.tenant.colour_hex = "#7a1f3d".into();
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("long-name.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    assert!(
+        text.contains("Verbandsgemeindeverwaltung Bernkastel-Kues an der Mosel"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_directive_renders() {
+    let mut templates = registry();
+    let source = "letterhead\n# Alle Bausteine\n## Abschnitt\n### Unterabschnitt\np: Absatz mit \\| Pipe\n\
+                  small: Kleingedrucktes\nnote: Hinweis\nkv: Preis \\| netto | {{reference}}\n\
+                  group: Gruppe\ngroup: Untergruppe\nkv: a | b\nend\nend\nlist: Erster Punkt\n\
+                  list: {{service_title}}\nspace: 10\nrule\nspace\npagebreak\np: Zweite Seite\n";
+    templates
+        .add_template("alle", "pdf-templates/alle.hbs", source)
+        .unwrap();
+    let mut m = model(0);
+    m.workflow_id = "alle".into();
+    let pdf = render_receipt(&m, &templates, &identity()).unwrap();
+    let path = write("directives.pdf", &pdf);
+    let Some(text) = pdftotext(&path) else { return };
+    for expected in [
+        "Absatz mit | Pipe",
+        "Preis | netto HEI-2026-000123",
+        "Untergruppe",
+        "Hundesteuer – Anmeldung",
+        "Zweite Seite",
+        "Seite 2 von 2",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+}
+
+#[test]
+fn answers_that_mimic_the_signature_placeholders_change_nothing() {
+    let mut m = model(0);
+    let fake = format!(
+        "/ByteRange [0 9999999999 9999999999 9999999999] /Contents <{}>",
+        "0".repeat(200)
+    );
+    m.submission_json = serde_json::json!({ "bemerkung": fake });
+    m.sections[0]
+        .entries
+        .push(Entry::value("Bemerkung 2", fake.clone()));
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let v = verify_receipt(&pdf).unwrap();
+    assert!(v.valid && v.covers_whole_file, "{:?}", v.problem);
+    assert_eq!(v.embedded_json, Some(m.submission_json));
+}
