@@ -23,62 +23,6 @@ use crate::script::Sandbox;
 /// The day a scenario runs on when it names none: 28 November 2026.
 pub const DEFAULT_TODAY: time::Date = time::macros::date!(2026 - 11 - 28);
 
-/// Loads what `lotse test DIR` works on. `dir` is a project root (with `workflows/`), a
-/// workflows folder, or one workflow's folder; in the last case forms come from the project
-/// around it and only that folder's workflows are kept.
-pub fn load_project(dir: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
-    if is_workflow_folder(dir) {
-        let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-        let parent = if parent.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            parent
-        };
-        let (mut library, problems) = load_library(&parent, sandbox);
-        let wanted = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-        library.workflows.retain(|_, versions| {
-            versions.retain(|wf| {
-                wf.source
-                    .parent()
-                    .and_then(|p| p.canonicalize().ok())
-                    .is_some_and(|p| p == wanted)
-            });
-            !versions.is_empty()
-        });
-        // Problems of the other workflows in the folder are not this run's business.
-        let others = parent.canonicalize().ok();
-        let problems = problems
-            .into_iter()
-            .filter(|p| match (p.file.canonicalize().ok(), &others) {
-                (Some(file), Some(folder)) => {
-                    file.starts_with(&wanted) || !file.starts_with(folder)
-                }
-                _ => true,
-            })
-            .collect();
-        return (library, problems);
-    }
-    load_library(dir, sandbox)
-}
-
-/// A folder with workflow files directly in it (and no `workflows/` folder): one workflow.
-fn is_workflow_folder(dir: &Path) -> bool {
-    if !dir.is_dir() || dir.join("workflows").is_dir() {
-        return false;
-    }
-    std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok).any(|e| {
-                let p = e.path();
-                p.is_file()
-                    && p.extension()
-                        .and_then(|x| x.to_str())
-                        .is_some_and(|x| matches!(x, "yaml" | "yml" | "json"))
-            })
-        })
-        .unwrap_or(false)
-}
-
 /// Every scenario file beside the library's workflows: `<workflow folder>/scenarios/*.yaml`,
 /// sorted by path.
 pub fn scenario_files(library: &Library) -> Vec<PathBuf> {
@@ -158,7 +102,8 @@ pub fn run_file(file: &Path, sandbox: &Sandbox) -> TestRun {
 /// Loads the project at `dir`, runs every scenario file and records coverage of every workflow
 /// (also those without scenarios, which then reach nothing).
 pub fn run_all(dir: &Path, sandbox: &Sandbox) -> TestRun {
-    let (library, problems) = load_project(dir, sandbox);
+    // `dir` is a project, a workflows folder or one workflow's folder, as for `lotse check`.
+    let (library, problems) = load_library(dir, sandbox);
     let mut out = TestRun {
         load_problems: problems.into_iter().filter(Problem::is_error).collect(),
         coverage: CoverageSet::new(&library),

@@ -14,7 +14,7 @@ pub fn run(workflow: &str, project: &Path, format: DiagramFormat) -> ExitCode {
     let (library, problems) = if from_file {
         lotse_engine::load_library(as_path, &sandbox)
     } else {
-        lotse_engine::scenario::load_project(project, &sandbox)
+        lotse_engine::load_library(project, &sandbox)
     };
     let found = if from_file {
         library.all().next().cloned()
