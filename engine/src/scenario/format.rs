@@ -136,20 +136,22 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, Problem> {
 }
 
 pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Problem> {
-    let raw: RawScenario =
-        serde_saphyr::from_str_with_options(text, serde_saphyr::Options::default()).map_err(
-            |e| {
-                let at = e.location().map(Pos::from).unwrap_or_default();
-                let full = e.without_snippet().to_string();
-                let first = full.lines().next().unwrap_or_default();
-                let message = match first.find(" at line ") {
-                    Some(i) => &first[..i],
-                    None => first,
-                };
-                Problem::error("LOT-E060", path, at, format!("scenario: {message}"))
-                    .with_help("docs/scenarios.md lists every key of a scenario file")
-            },
-        )?;
+    // Answers are what a form would send: `no` stays the text "no", a postcode `01067` stays
+    // text instead of becoming the number 1067.
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options.leading_zero_numbers_as_strings = true;
+    let raw: RawScenario = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let at = e.location().map(Pos::from).unwrap_or_default();
+        let full = e.without_snippet().to_string();
+        let first = full.lines().next().unwrap_or_default();
+        let message = match first.find(" at line ") {
+            Some(i) => &first[..i],
+            None => first,
+        };
+        Problem::error("LOT-E060", path, at, format!("scenario: {message}"))
+            .with_help("docs/scenarios.md lists every key of a scenario file")
+    })?;
     let problem = |at: Pos, message: String| Problem::error("LOT-E060", path, at, message);
 
     let today = match &raw.today {
@@ -297,4 +299,60 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
         actions,
         expect,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, Problem> {
+        parse_scenario(Path::new("s.yaml"), text)
+    }
+
+    #[test]
+    fn every_kind_of_entry_parses_with_its_line() {
+        let s = parse(
+            "name: x\nsteps:\n  - step: a\n    answers: { n: 1, t: nein, d: \"2026-11-01\" }\n  - back: true\n  - goto: a\n  - review: true\n    expect_missing: b\n",
+        )
+        .unwrap();
+        assert_eq!(s.today, crate::scenario::DEFAULT_TODAY);
+        let lines: Vec<usize> = s.actions.iter().map(|(p, _)| p.line).collect();
+        assert_eq!(lines, [3, 5, 6, 7]);
+        let Action::Answer { answers, .. } = &s.actions[0].1 else {
+            panic!("not an answer")
+        };
+        assert_eq!(answers["n"], serde_json::json!(1));
+        assert_eq!(answers["t"], serde_json::json!("nein"));
+        assert_eq!(answers["d"], serde_json::json!("2026-11-01"));
+        assert!(matches!(&s.actions[3].1, Action::Review { expect_missing: Some(m) } if m == "b"));
+    }
+
+    #[test]
+    fn an_entry_with_two_kinds_is_refused_at_its_line() {
+        let p = parse("name: x\nsteps:\n  - step: a\n    back: true\n").unwrap_err();
+        assert_eq!((p.code, p.line), ("LOT-E060", 3));
+    }
+
+    #[test]
+    fn a_wrong_day_is_refused() {
+        let p = parse("name: x\ntoday: 28.11.2026\nsteps: []\n").unwrap_err();
+        assert_eq!(p.line, 2);
+        assert!(p.message.contains("2026-11-28"), "{}", p.message);
+    }
+
+    #[test]
+    fn yaml_1_1_words_and_postcodes_stay_text() {
+        let s = parse(
+            "name: x\nsteps:\n  - step: a\n    answers: { a: no, b: on, plz: 01067, ok: true }\n",
+        )
+        .unwrap();
+        let Action::Answer { answers, .. } = &s.actions[0].1 else {
+            panic!("not an answer")
+        };
+        assert_eq!(answers["a"], serde_json::json!("no"));
+        assert_eq!(answers["b"], serde_json::json!("on"));
+        assert_eq!(answers["plz"], serde_json::json!("01067"));
+        assert_eq!(answers["ok"], serde_json::json!(true));
+    }
 }

@@ -45,7 +45,12 @@ fn every_scenario_of_the_example_workflows_passes_and_covers_everything() {
 #[test]
 fn one_workflow_folder_runs_its_own_scenarios_with_the_project_forms() {
     let outcome = run_all(&repo_root().join("workflows/hundesteuer"), sandbox());
-    assert!(outcome.passed(), "{:#?} {:#?}", outcome.load_problems, outcome.results);
+    assert!(
+        outcome.passed(),
+        "{:#?} {:#?}",
+        outcome.load_problems,
+        outcome.results
+    );
     let ids: Vec<&String> = outcome.library.workflows.keys().collect();
     assert_eq!(ids, ["hundesteuer-anmeldung"]);
     assert_eq!(outcome.results.len(), 6);
