@@ -98,7 +98,10 @@ fn one_edit(a: &str, b: &str) -> bool {
         return true;
     }
     // A swap of two neighbours: "hnud" for "hund".
-    la == lb && rest_a == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix]
+    la == lb
+        && rest_a == 2
+        && a[prefix] == b[prefix + 1]
+        && a[prefix + 1] == b[prefix]
 }
 
 impl Catalogue {
@@ -193,9 +196,7 @@ impl Catalogue {
                 1.0
             } else if typo_ok
                 && word.len() > term.len()
-                && word
-                    .get(..term.len())
-                    .is_some_and(|head| one_edit(head, term))
+                && word.get(..term.len()).is_some_and(|head| one_edit(head, term))
             {
                 // A typo in the first part of a compound: "hundsteuer" in "hundesteuermarke".
                 0.5
@@ -247,7 +248,11 @@ impl Catalogue {
                 score: total[i],
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         hits.truncate(limit);
         hits
     }
