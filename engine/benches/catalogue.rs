@@ -9,11 +9,46 @@ use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use lotse_engine::catalogue::{Catalogue, Entry};
 
 const WORDS: &[&str] = &[
-    "Antrag", "Bescheinigung", "Genehmigung", "Erlaubnis", "Anmeldung", "Abmeldung", "Ummeldung",
-    "Ausweis", "Steuer", "Gebühr", "Zuschuss", "Förderung", "Baum", "Straße", "Gewerbe", "Hund",
-    "Fahrzeug", "Parken", "Wohnung", "Schule", "Kita", "Sport", "Friedhof", "Wasser", "Abfall",
-    "Müll", "Lärm", "Veranstaltung", "Markt", "Fischerei", "Jagd", "Waffen", "Führerschein",
-    "Reisepass", "Personalausweis", "Geburt", "Ehe", "Sterbefall", "Rente", "Wohngeld",
+    "Antrag",
+    "Bescheinigung",
+    "Genehmigung",
+    "Erlaubnis",
+    "Anmeldung",
+    "Abmeldung",
+    "Ummeldung",
+    "Ausweis",
+    "Steuer",
+    "Gebühr",
+    "Zuschuss",
+    "Förderung",
+    "Baum",
+    "Straße",
+    "Gewerbe",
+    "Hund",
+    "Fahrzeug",
+    "Parken",
+    "Wohnung",
+    "Schule",
+    "Kita",
+    "Sport",
+    "Friedhof",
+    "Wasser",
+    "Abfall",
+    "Müll",
+    "Lärm",
+    "Veranstaltung",
+    "Markt",
+    "Fischerei",
+    "Jagd",
+    "Waffen",
+    "Führerschein",
+    "Reisepass",
+    "Personalausweis",
+    "Geburt",
+    "Ehe",
+    "Sterbefall",
+    "Rente",
+    "Wohngeld",
 ];
 
 fn entries() -> Vec<Entry> {
@@ -38,7 +73,10 @@ fn entries() -> Vec<Entry> {
 
 fn bench(c: &mut Criterion) {
     let mut syn = BTreeMap::new();
-    syn.insert("Umzug".to_string(), vec!["Ummeldung".into(), "Wohnung".into()]);
+    syn.insert(
+        "Umzug".to_string(),
+        vec!["Ummeldung".into(), "Wohnung".into()],
+    );
     let cat = Catalogue::new(entries(), &syn);
     for (name, q) in [
         ("exact", "Hundesteuer"),

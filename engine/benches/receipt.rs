@@ -1,5 +1,5 @@
 //! Receipt render + sign benchmark (2 and 20 pages), with WeasyPrint on the same content as a
-//! baseline when `python3 -c 'import weasyprint'` works. See docs/BENCHMARKS-receipt.md.
+//! baseline when `python3 -c 'import weasyprint'` works. See docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;

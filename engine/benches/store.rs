@@ -1,6 +1,6 @@
 //! Store throughput: draft saves on one thread (against raw sled inserts of the same bytes as
 //! the baseline) and durable submissions (one writer, one fsync each, as the baseline; many
-//! writers sharing fsyncs through group commit). Figures and commands: docs/BENCHMARKS-store.md.
+//! writers sharing fsyncs through group commit). Figures and commands: docs/BENCHMARKS.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -6,7 +6,7 @@
 //!
 //! An optional fourth argument sets sled's cache in MiB (default: `SledOptions::default()`).
 //!
-//! Results go to stdout as `key: value` lines; docs/BENCHMARKS-store.md records a run.
+//! Results go to stdout as `key: value` lines; docs/BENCHMARKS.md records a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -108,6 +108,10 @@ fn write(name: &str, pdf: &[u8]) -> PathBuf {
 
 fn tool(name: &str) -> Option<Command> {
     let found = Command::new(name).arg("-v").output().is_ok();
+    // CI installs poppler-utils and sets this, so there a missing tool fails instead of skipping.
+    if !found && std::env::var_os("LOTSE_REQUIRE_POPPLER").is_some() {
+        panic!("{name} is required (LOTSE_REQUIRE_POPPLER is set) but not installed");
+    }
     if !found {
         eprintln!("note: {name} is not installed (apt-get install poppler-utils); check skipped");
     }

@@ -2,7 +2,10 @@
 //! engine; all product logic lives in lotse-engine.
 
 mod cli;
+mod keys;
+mod tenants;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -20,26 +23,20 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// The built-in demo: walks a citizen through the Hundesteuer assistant in the terminal.
-    Demo {
-        /// The project folder with the example workflows.
-        #[arg(long, default_value = ".")]
-        dir: std::path::PathBuf,
-    },
-    /// Load every workflow, form and template under DIR and report every problem.
+    /// Load every workflow, form and template under DIR (or one file) and report every problem.
     Check {
-        /// A project folder (with workflows/, forms/, pdf-templates/) or a workflows folder.
+        /// A project folder (with workflows/, forms/, pdf-templates/), a workflows folder or a file.
         #[arg(default_value = ".")]
-        dir: std::path::PathBuf,
+        dir: PathBuf,
         /// Print problems one per line (file:line:column) instead of with source snippets.
         #[arg(long)]
         short: bool,
     },
     /// Run the scenarios in workflows/<name>/scenarios/ and report what they did not reach.
     Test {
-        /// A project folder, a workflows folder or one workflow's folder.
+        /// A project folder, a workflows folder, one workflow's folder or one scenario file.
         #[arg(default_value = ".")]
-        dir: std::path::PathBuf,
+        dir: PathBuf,
         /// Fail when any step, branch, condition or rule was never reached.
         #[arg(long)]
         require_full_coverage: bool,
@@ -52,7 +49,47 @@ enum Cmd {
         format: GraphFormat,
         /// The project folder to look up a workflow id in.
         #[arg(long, default_value = ".")]
-        project: std::path::PathBuf,
+        project: PathBuf,
+    },
+    /// The built-in demo: a citizen walks through the Hundesteuer assistant in the terminal; the
+    /// submission is stored and its signed receipt written to DATA/demo-quittung.pdf.
+    Demo {
+        /// The project folder with the example workflows.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The data folder (sled store, development keys).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+    },
+    /// Render and sign a receipt from a submission JSON (or a receipt model JSON).
+    Render {
+        input: PathBuf,
+        #[arg(short, long, default_value = "quittung.pdf")]
+        output: PathBuf,
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// The tenant that issues the receipt (e.g. heinsberg, wegberg, kreis-heinsberg).
+        #[arg(long, default_value = "heinsberg")]
+        tenant: String,
+        #[arg(long, default_value = "VORSCHAU-0000")]
+        reference: String,
+    },
+    /// Check a receipt's signature and embedded data.
+    Verify { file: PathBuf },
+    /// Write every stored record as JSON Lines (to stdout or --output).
+    Export {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Restore records from JSON Lines (stdin or a file) into an empty store.
+    Import {
+        input: Option<PathBuf>,
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
     },
 }
 
@@ -60,6 +97,16 @@ enum Cmd {
 enum GraphFormat {
     Mermaid,
     Dot,
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Fehler: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -81,6 +128,24 @@ fn main() -> ExitCode {
             };
             cli::graph::run(&workflow, &project, format)
         }
-        Cmd::Demo { dir } => cli::demo::run(&dir),
+        Cmd::Demo { dir, data } => cli::demo::run(&dir, &data),
+        Cmd::Render {
+            input,
+            output,
+            dir,
+            data,
+            tenant,
+            reference,
+        } => report(cli::receipt::render(cli::receipt::RenderArgs {
+            input: &input,
+            output: &output,
+            project: &dir,
+            data: &data,
+            tenant: &tenant,
+            reference: &reference,
+        })),
+        Cmd::Verify { file } => cli::receipt::verify(&file),
+        Cmd::Export { data, output } => report(cli::data::export(&data, output.as_deref())),
+        Cmd::Import { input, data } => report(cli::data::import(&data, input.as_deref())),
     }
 }

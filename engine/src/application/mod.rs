@@ -6,6 +6,7 @@
 
 mod display;
 mod explain;
+mod receipt;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,7 @@ use crate::text::Lang;
 
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 pub use explain::Explanation;
+pub use receipt::receipt_model;
 pub use values::normalise;
 
 /// Where the citizen is.

@@ -61,10 +61,10 @@ pub fn normalise(s: &str) -> String {
 /// A light German stemmer: enough that Hund, Hunde, Hundes and Hunden meet.
 pub fn stem(word: &str) -> String {
     for suffix in ["ern", "en", "er", "es", "e", "n", "s"] {
-        if let Some(stripped) = word.strip_suffix(suffix) {
-            if stripped.chars().count() >= 4 {
-                return stripped.to_string();
-            }
+        if let Some(stripped) = word.strip_suffix(suffix)
+            && stripped.chars().count() >= 4
+        {
+            return stripped.to_string();
         }
     }
     word.to_string()
@@ -98,10 +98,7 @@ fn one_edit(a: &str, b: &str) -> bool {
         return true;
     }
     // A swap of two neighbours: "hnud" for "hund".
-    la == lb
-        && rest_a == 2
-        && a[prefix] == b[prefix + 1]
-        && a[prefix + 1] == b[prefix]
+    la == lb && rest_a == 2 && a[prefix] == b[prefix + 1] && a[prefix + 1] == b[prefix]
 }
 
 impl Catalogue {
@@ -196,7 +193,9 @@ impl Catalogue {
                 1.0
             } else if typo_ok
                 && word.len() > term.len()
-                && word.get(..term.len()).is_some_and(|head| one_edit(head, term))
+                && word
+                    .get(..term.len())
+                    .is_some_and(|head| one_edit(head, term))
             {
                 // A typo in the first part of a compound: "hundsteuer" in "hundesteuermarke".
                 0.5
@@ -248,11 +247,7 @@ impl Catalogue {
                 score: total[i],
             })
             .collect();
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         hits.truncate(limit);
         hits
     }

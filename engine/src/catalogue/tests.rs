@@ -14,14 +14,42 @@ fn entry(id: &str, title: &str, keywords: &[&str], lagen: &[&str]) -> Entry {
 
 fn catalogue() -> Catalogue {
     let mut syn = BTreeMap::new();
-    syn.insert("Umzug".to_string(), vec!["Ummeldung".to_string(), "Wohnsitz".to_string()]);
+    syn.insert(
+        "Umzug".to_string(),
+        vec!["Ummeldung".to_string(), "Wohnsitz".to_string()],
+    );
     Catalogue::new(
         vec![
-            entry("hundesteuer", "Hund zur Hundesteuer anmelden", &["Hundesteuer", "Hundemarke"], &["haustiere"]),
-            entry("parken", "Bewohnerparkausweis beantragen", &["Parkausweis", "Anwohnerparken"], &["umzug"]),
-            entry("sondernutzung", "Sondernutzung von Straßenland", &["Container", "Gerüst"], &["bauen"]),
-            entry("ummeldung", "Wohnsitz ummelden", &["Meldebescheinigung"], &[]),
-            entry("gewerbe", "Gewerbe anmelden", &["Gewerbeanmeldung"], &["arbeit"]),
+            entry(
+                "hundesteuer",
+                "Hund zur Hundesteuer anmelden",
+                &["Hundesteuer", "Hundemarke"],
+                &["haustiere"],
+            ),
+            entry(
+                "parken",
+                "Bewohnerparkausweis beantragen",
+                &["Parkausweis", "Anwohnerparken"],
+                &["umzug"],
+            ),
+            entry(
+                "sondernutzung",
+                "Sondernutzung von Straßenland",
+                &["Container", "Gerüst"],
+                &["bauen"],
+            ),
+            entry(
+                "ummeldung",
+                "Wohnsitz ummelden",
+                &["Meldebescheinigung"],
+                &[],
+            ),
+            entry(
+                "gewerbe",
+                "Gewerbe anmelden",
+                &["Gewerbeanmeldung"],
+                &["arbeit"],
+            ),
         ],
         &syn,
     )

@@ -251,57 +251,39 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
     forms
 }
 
-/// Loads receipt templates and checks them: they must parse in strict mode, and triple braces
-/// (unescaped output) are refused.
+/// Loads receipt templates (by name) and checks them all with the receipt renderer's own
+/// checks: strict mode, escaping, no triple braces, and a trial render into the layout language.
 fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (PathBuf, String)> {
     let mut out = BTreeMap::new();
     for path in files_with_ext(dir, &["hbs"]) {
-        let text = match read_text(&path) {
-            Ok(t) => t,
-            Err(p) => {
-                problems.push(p);
-                continue;
+        match read_text(&path) {
+            Ok(text) => {
+                let name = path
+                    .file_stem()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
+                out.insert(name, (path, text));
             }
-        };
-        problems.extend(check_template(&path, &text));
-        let name = path
-            .file_stem()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        out.insert(name, (path, text));
-    }
-    out
-}
-
-/// Problems in one receipt template.
-pub fn check_template(path: &Path, text: &str) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(col) = line.find("{{{") {
-            problems.push(
-                Problem::error(
-                    "LOT-E041",
-                    path,
-                    Pos::new(i + 1, line[..col].chars().count() + 1),
-                    "triple braces print text without escaping and are not allowed in receipts",
-                )
-                .with_help("use {{value}}"),
-            );
+            Err(p) => problems.push(p),
         }
     }
-    let mut hb = handlebars::Handlebars::new();
-    hb.set_strict_mode(true);
-    if let Err(e) = hb.register_template_string("t", text) {
-        let (line, column) = e.pos().unwrap_or((0, 0));
-        problems.push(Problem::error(
-            "LOT-E040",
-            path,
-            Pos::new(line, column),
-            format!("template syntax: {}", e.reason()),
-        ));
+    if let Err(found) = crate::receipt::check_template_dir(dir) {
+        for t in found {
+            let code = if t.message.contains("{{{") || t.message.contains("triple") {
+                "LOT-E041"
+            } else {
+                "LOT-E040"
+            };
+            problems.push(Problem::error(
+                code,
+                Path::new(&t.file),
+                Pos::new(t.line, t.column),
+                format!("receipt template: {}", t.message),
+            ));
+        }
     }
-    problems
+    out
 }
 
 /// Parses one workflow file into its raw form, or a located problem.

@@ -1,4 +1,4 @@
-//! The one error type of the receipt boundary, with stable codes (docs/errors-receipt.md).
+//! The one error type of the receipt boundary, with stable codes (docs/errors.md).
 
 use std::fmt;
 

@@ -37,15 +37,31 @@ pub(crate) fn encode<T: Serialize>(
     key: &[u8],
     record: &T,
 ) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(&EnvelopeOut {
-        v: RECORD_FORMAT,
-        d: record,
-    })
+    encode_sized(tree, key, record, 256)
+}
+
+/// Like [`encode`], with a size hint (e.g. the stored record's length) that spares the
+/// buffer's regrowth.
+pub(crate) fn encode_sized<T: Serialize>(
+    tree: &'static str,
+    key: &[u8],
+    record: &T,
+    size_hint: usize,
+) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(size_hint);
+    serde_json::to_writer(
+        &mut out,
+        &EnvelopeOut {
+            v: RECORD_FORMAT,
+            d: record,
+        },
+    )
     .map_err(|e| StoreError::Corrupt {
         tree,
         key: show_key(key),
         reason: format!("cannot encode: {e}"),
-    })
+    })?;
+    Ok(out)
 }
 
 /// Decodes a record, migrating older versions and refusing newer ones.

@@ -1,5 +1,5 @@
 //! The one error type of the store boundary. Every variant has a stable code (`LOT-S…`) that is
-//! listed in docs/errors-store.md; codes are never reused for a different meaning.
+//! listed in docs/errors.md; codes are never reused for a different meaning.
 
 use time::Duration;
 

@@ -513,6 +513,29 @@ mod tests {
         assert!("xyz".parse::<DraftId>().is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,40}") {
+            let _ = text.parse::<ResumeCode>();
+            let _ = text.parse::<Reference>();
+            let _ = text.parse::<DraftId>();
+            let _ = TenantId::new(&text, &text);
+        }
+
+        #[test]
+        fn references_round_trip(year in 1000i32..=9999, number in 1u64..100_000_000) {
+            let r = Reference::new("HEI", year, number);
+            proptest::prop_assert_eq!(r.to_string().parse::<Reference>().unwrap(), r);
+        }
+
+        #[test]
+        fn resume_codes_round_trip_in_any_case(seed in proptest::num::u64::ANY) {
+            let code = ResumeCode::generate(&mut DeterministicEntropy::new(seed)).unwrap();
+            let typed = code.to_string().to_lowercase().replace('-', " ");
+            proptest::prop_assert_eq!(typed.parse::<ResumeCode>().unwrap(), code);
+        }
+    }
+
     #[test]
     fn references_render_with_six_digits_and_grow_beyond() {
         assert_eq!(

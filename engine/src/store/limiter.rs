@@ -32,6 +32,8 @@ impl Default for ResumeLimiter {
 }
 
 impl ResumeLimiter {
+    /// At most `max_failures` wrong codes per client key within `window`, tracking at most
+    /// `max_keys` clients.
     pub fn new(max_failures: u32, window: Duration, max_keys: usize) -> Self {
         Self {
             max_failures,

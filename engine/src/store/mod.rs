@@ -4,7 +4,7 @@
 //! Must not depend on axum or tokio: every call is blocking and cheap except those that wait for
 //! durability (`submit`, status changes, messages, audit); an async caller runs them through
 //! `spawn_blocking`. Time and randomness are inputs. Application state and submitted data are
-//! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors-store.md.
+//! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
 mod envelope;
 mod error;

@@ -14,7 +14,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree, abort};
 use sled::{IVec, Transactional, Tree};
 use time::{Duration, OffsetDateTime};
 
-use super::envelope::{RECORD_FORMAT, decode, decode_head, encode};
+use super::envelope::{RECORD_FORMAT, decode, decode_head, encode, encode_sized};
 use super::error::{StoreError, show_key};
 use super::group_commit::GroupCommit;
 use super::ids::{
@@ -66,7 +66,7 @@ const META_ID_BASE: &[u8] = b"id_base";
 #[derive(Debug, Clone)]
 pub struct SledOptions {
     /// sled's page cache in bytes. Default 32 MiB: with a million drafts the process stays
-    /// well under 200 MB (docs/BENCHMARKS-store.md).
+    /// well under 200 MB (docs/BENCHMARKS.md).
     pub cache_capacity: u64,
     /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
     pub flush_every_ms: u64,
@@ -650,7 +650,7 @@ impl DraftStore for SledStore {
         draft.created = head.created;
         draft.resume_code = head.resume_code;
         draft.revision = expected_revision + 1;
-        let bytes = encode(DRAFTS, &key, &draft)?;
+        let bytes = encode_sized(DRAFTS, &key, &draft, current.len() + 128)?;
         // The expiry index is a hint checked against the draft: add the new entry before the
         // swap and drop the old one after it, so a crash leaves at most a stale entry.
         let new_expiry = expiry_key(draft.expires, &draft.id);

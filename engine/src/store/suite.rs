@@ -193,6 +193,23 @@ pub(crate) fn repeated_submit_returns_the_first_submission<S: Store>(s: &S) {
     assert_eq!(s.submissions(&tenant(), None, 10).unwrap().len(), 1);
 }
 
+pub(crate) fn concurrent_repeats_of_one_submit_yield_one_submission<S: Store + Send + Sync>(s: &S) {
+    let refs: HashSet<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4u64)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut e = DeterministicEntropy::new(200 + t);
+                    let n = new_submission(&mut e, "draft:same:1");
+                    s.submit(n, T0).unwrap().reference.to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(refs.len(), 1);
+    assert_eq!(s.submissions(&tenant(), None, 10).unwrap().len(), 1);
+}
+
 pub(crate) fn concurrent_submitters_never_share_a_reference<S: Store + Send + Sync>(s: &S) {
     let refs: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4u64)
@@ -462,6 +479,7 @@ macro_rules! store_suite {
                 sweep_deletes_only_expired_drafts,
                 submissions_get_consecutive_references_per_tenant_and_year,
                 repeated_submit_returns_the_first_submission,
+                concurrent_repeats_of_one_submit_yield_one_submission,
                 concurrent_submitters_never_share_a_reference,
                 status_history_follows_the_status_model,
                 messages_are_kept_in_order,
@@ -601,6 +619,42 @@ mod sled_only {
     }
 
     #[test]
+    fn export_streams_while_it_reports_progress() {
+        use std::cell::Cell;
+        use std::rc::Rc;
+
+        struct Counting(Rc<Cell<usize>>);
+        impl std::io::Write for Counting {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.set(self.0.get() + buf.len());
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(24);
+        for _ in 0..4000 {
+            s.create_draft(&new_draft(&mut e, T0)).unwrap();
+        }
+        let written = Rc::new(Cell::new(0));
+        let mut seen = Vec::new();
+        let n = s
+            .export_jsonl(&mut Counting(written.clone()), |p| {
+                seen.push((p.records, written.get()))
+            })
+            .unwrap();
+        assert_eq!(n, 12_000);
+        let (records, bytes) = seen[0];
+        assert_eq!(records, 4000); // end of the drafts tree
+        // Output was written before the export ended: it streams.
+        assert!(bytes > 0 && bytes < written.get(), "not streamed: {seen:?}");
+        assert!(seen.iter().any(|(r, _)| *r == 10_000));
+    }
+
+    #[test]
     fn import_refuses_a_non_empty_store_and_a_truncated_file() {
         let (s, _dir) = filled_store();
         let mut out = Vec::new();
@@ -620,7 +674,7 @@ mod sled_only {
     #[test]
     fn shared_stores_work_across_threads() {
         let (s, _dir) = sled_store();
-        let s = Arc::new(s);
+        let s: Arc<dyn Store + Send + Sync> = Arc::new(s);
         let t = {
             let s = s.clone();
             std::thread::spawn(move || {

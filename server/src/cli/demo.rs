@@ -6,10 +6,20 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::application::{Position, ReviewView};
+use anyhow::Context;
+use lotse_engine::application::{Position, ReviewView, receipt_model};
+use lotse_engine::receipt::{TemplateRegistry, render_receipt, verify_receipt};
 use lotse_engine::script::Sandbox;
-use lotse_engine::{Application, Clock, Command, Lang, Outcome, SystemClock, load_library};
+use lotse_engine::store::{
+    DEFAULT_DRAFT_TTL, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
+    SubmissionId, SubmissionStore, TenantId,
+};
+use lotse_engine::{
+    Application, Clock, Command, Lang, Outcome, Submission, SystemClock, Workflow, load_library,
+};
 use serde_json::{Value, json};
+
+use crate::{keys, tenants};
 
 const WORKFLOW: &str = "hundesteuer-anmeldung";
 
@@ -31,7 +41,7 @@ fn answers() -> Vec<Value> {
     ]
 }
 
-pub fn run(dir: &Path) -> ExitCode {
+pub fn run(dir: &Path, data: &Path) -> ExitCode {
     let sandbox = Sandbox::default();
     let (library, problems) = load_library(dir, &sandbox);
     if problems.iter().any(|p| p.is_error()) {
@@ -61,7 +71,56 @@ pub fn run(dir: &Path) -> ExitCode {
         dir.display()
     );
 
+    let store = match SledStore::open(data.join("store")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "Der Datenspeicher in {} lässt sich nicht öffnen: {e}",
+                data.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(tenant) = tenants::find("heinsberg") else {
+        return ExitCode::FAILURE;
+    };
+    let tenant_id = match TenantId::new(tenant.slug, tenant.prefix) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "{} bietet {} Online-Dienste an; Fragen beantwortet das {} unter {}.",
+        tenant.name,
+        tenant.services.len(),
+        tenant.office,
+        tenant.phone
+    );
     let mut app = Application::start(wf, Lang::De, now);
+    let mut draft = match Draft::new(
+        &mut OsEntropy,
+        tenant_id.clone(),
+        &wf.id,
+        wf.version.to_string(),
+        serde_json::to_value(&app).unwrap_or_default(),
+        now,
+        DEFAULT_DRAFT_TTL,
+    )
+    .and_then(|d| store.create_draft(&d).map(|()| d))
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "Entwurf gespeichert. Weitermachen auf einem anderen Gerät mit dem Code {} (gültig bis {}).\n",
+        draft.resume_code,
+        draft.expires.date()
+    );
     let mut first = true;
     for values in answers() {
         let Position::Step(step_id) = app.position.clone() else {
@@ -107,7 +166,21 @@ pub fn run(dir: &Path) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
                 app = t.state;
-                println!("   ✓ beantwortet\n");
+                // Saved after every step, with the revision it was based on.
+                let mut next = draft.clone();
+                next.state = serde_json::to_value(&app).unwrap_or_default();
+                next.touch(now, DEFAULT_DRAFT_TTL);
+                match store.save_draft(next, draft.revision) {
+                    Ok(saved) => draft = saved,
+                    Err(e) => {
+                        eprintln!("{e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+                println!(
+                    "   ✓ beantwortet und gespeichert (Revision {})\n",
+                    draft.revision
+                );
             }
             Err(e) => {
                 eprintln!("{e}");
@@ -140,15 +213,13 @@ pub fn run(dir: &Path) -> ExitCode {
     match app.apply(wf, &sandbox, Command::Submit, now) {
         Ok(t) => match t.outcome {
             Outcome::Submitted { submission } => {
-                println!("\n── Abgeschickt. Der Datensatz (Auszug):");
-                println!(
-                    "   Workflow {}@{} ({}), Weg: {}",
-                    submission.workflow_id,
-                    submission.workflow_version,
-                    submission.content_hash,
-                    submission.path.join(" → ")
-                );
-                ExitCode::SUCCESS
+                match deliver(wf, &submission, &store, &draft, tenant, data) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("Fehler: {e:#}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
             other => {
                 eprintln!("unerwartet: {other:?}");
@@ -160,4 +231,76 @@ pub fn run(dir: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Stores the submission durably, issues the signed receipt and checks it.
+fn deliver(
+    wf: &Workflow,
+    submission: &Submission,
+    store: &SledStore,
+    draft: &Draft,
+    tenant: &tenants::Tenant,
+    data: &Path,
+) -> anyhow::Result<()> {
+    let now = submission.submitted_at;
+    let stored = store.submit(
+        NewSubmission {
+            id: SubmissionId::generate(&mut OsEntropy)?,
+            tenant: draft.tenant.clone(),
+            idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
+            draft_id: Some(draft.id),
+            workflow_id: wf.id.clone(),
+            workflow_version: wf.version.to_string(),
+            data: serde_json::to_value(submission)?,
+            notifications: Vec::new(),
+        },
+        now,
+    )?;
+    store.delete_draft(&draft.id)?;
+    println!(
+        "\n── Abgeschickt und gespeichert: Aktenzeichen {}",
+        stored.reference
+    );
+    println!(
+        "   Workflow {}@{} ({}), Weg: {}",
+        submission.workflow_id,
+        submission.workflow_version,
+        submission.content_hash,
+        submission.path.join(" → ")
+    );
+    let model = receipt_model(
+        wf,
+        submission,
+        tenant.receipt_info(wf.office.german()),
+        &stored.reference.to_string(),
+        stored.submitted,
+    );
+    let project = wf
+        .source
+        .ancestors()
+        .find(|a| a.join("pdf-templates").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let templates = TemplateRegistry::load_dir(&project.join("pdf-templates"))
+        .context("loading pdf-templates/")?;
+    let identity = keys::tenant_identity(data, tenant.slug, tenant.name, now)?;
+    let pdf = render_receipt(&model, &templates, &identity)?;
+    let out = data.join("demo-quittung.pdf");
+    std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+    let json = data.join("demo-antrag.json");
+    std::fs::write(&json, serde_json::to_vec_pretty(submission)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    let check = verify_receipt(&pdf)?;
+    println!(
+        "   Eingangsbestätigung: {} ({} KB, Signatur {})",
+        out.display(),
+        pdf.len() / 1024,
+        if check.valid && check.covers_whole_file {
+            "gültig"
+        } else {
+            "UNGÜLTIG"
+        }
+    );
+    println!("   Prüfen mit: lotse verify {}", out.display());
+    Ok(())
 }

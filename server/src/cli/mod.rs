@@ -1,6 +1,8 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod check;
+pub mod data;
 pub mod demo;
 pub mod graph;
+pub mod receipt;
 pub mod test;

@@ -1,0 +1,70 @@
+//! From a submission to the receipt's model: every answer of the steps that applied, with its
+//! label and grouped by step, and the computed values, formatted for people.
+
+use time::OffsetDateTime;
+
+use super::Submission;
+use super::display::{Display, ReviewEntry, ReviewView};
+use crate::definition::Workflow;
+use crate::receipt::{Entry, Language, ReceiptModel, Section, TenantInfo};
+use crate::text::Lang;
+
+fn entry(e: &ReviewEntry) -> Entry {
+    match &e.value {
+        Display::Text { text } => Entry::value(&e.label, text),
+        Display::Group { entries } => Entry::group(&e.label, entries.iter().map(entry).collect()),
+        Display::List { items, item_label } => Entry::group(
+            &e.label,
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    Entry::group(
+                        format!("{item_label} {}", i + 1),
+                        item.iter().map(entry).collect(),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// The receipt of `submission` as issued by `tenant` under `reference`.
+pub fn receipt_model(
+    wf: &Workflow,
+    submission: &Submission,
+    tenant: TenantInfo,
+    reference: &str,
+    received_at: OffsetDateTime,
+) -> ReceiptModel {
+    let lang = submission.lang;
+    let review = ReviewView::build(
+        wf,
+        &submission.path,
+        &submission.answers,
+        &submission.computed,
+        lang,
+    );
+    ReceiptModel {
+        workflow_id: wf.id.clone(),
+        tenant,
+        service_title: wf.title.get(lang).to_string(),
+        leika: wf.leika.clone(),
+        reference: reference.to_string(),
+        received_at,
+        sections: review
+            .steps
+            .iter()
+            .map(|s| Section {
+                title: s.title.clone(),
+                entries: s.entries.iter().map(entry).collect(),
+            })
+            .collect(),
+        computed: review.computed.iter().map(entry).collect(),
+        submission_json: serde_json::to_value(submission).unwrap_or_default(),
+        language: match lang {
+            Lang::De => Language::De,
+            Lang::En => Language::En,
+        },
+    }
+}
