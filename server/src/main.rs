@@ -32,6 +32,25 @@ enum Cmd {
         #[arg(long)]
         short: bool,
     },
+    /// Run the scenarios in workflows/<name>/scenarios/ and report what they did not reach.
+    Test {
+        /// A project folder, a workflows folder, one workflow's folder or one scenario file.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Fail when any step, branch, condition or rule was never reached.
+        #[arg(long)]
+        require_full_coverage: bool,
+    },
+    /// Print a workflow's steps and branches as a Mermaid or Graphviz diagram.
+    Graph {
+        /// A workflow file, or the id of a workflow in the project.
+        workflow: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// The project folder to look up a workflow id in.
+        #[arg(long, default_value = ".")]
+        project: PathBuf,
+    },
     /// The built-in demo: a citizen walks through the Hundesteuer assistant in the terminal; the
     /// submission is stored and its signed receipt written to DATA/demo-quittung.pdf.
     Demo {
@@ -74,6 +93,12 @@ enum Cmd {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
 fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -88,6 +113,21 @@ fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
+        Cmd::Test {
+            dir,
+            require_full_coverage,
+        } => cli::test::run(&dir, require_full_coverage),
+        Cmd::Graph {
+            workflow,
+            format,
+            project,
+        } => {
+            let format = match format {
+                GraphFormat::Mermaid => lotse_engine::diagram::DiagramFormat::Mermaid,
+                GraphFormat::Dot => lotse_engine::diagram::DiagramFormat::Dot,
+            };
+            cli::graph::run(&workflow, &project, format)
+        }
         Cmd::Demo { dir, data } => cli::demo::run(&dir, &data),
         Cmd::Render {
             input,

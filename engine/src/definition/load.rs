@@ -78,10 +78,18 @@ pub(crate) fn layout(root: &Path) -> Layout {
     let (workflows, base) = if root.join("workflows").is_dir() {
         (root.join("workflows"), root.to_path_buf())
     } else {
-        (
-            root.to_path_buf(),
-            root.parent().map(Path::to_path_buf).unwrap_or_default(),
-        )
+        // A workflows folder, or one workflow's folder inside it: forms and templates come
+        // from the nearest project folder above.
+        let parent = root.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute, so that `.` inside a workflow's folder finds the project too.
+        let absolute = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let base = absolute
+            .ancestors()
+            .skip(1)
+            .find(|a| a.join("forms").is_dir())
+            .map(Path::to_path_buf)
+            .unwrap_or(parent);
+        (root.to_path_buf(), base)
     };
     Layout {
         workflows,
@@ -160,13 +168,14 @@ fn workflow_files(dir: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.is_dir())
+                // A workflow folder's `scenarios/` holds tests, not versions.
+                .filter(|p| p.is_dir() && p.file_name().is_none_or(|n| n != "scenarios"))
                 .collect()
         })
         .unwrap_or_default();
     subdirs.sort();
     for sub in subdirs {
-        // One folder per workflow; its `scenarios/` folder holds tests, not versions.
+        // One folder per workflow.
         out.extend(files_with_ext(&sub, EXTS));
     }
     out

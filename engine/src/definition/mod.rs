@@ -7,7 +7,7 @@
 
 mod compile;
 mod graph;
-mod load;
+pub(crate) mod load;
 pub(crate) mod raw;
 
 use std::collections::HashMap;

@@ -3,4 +3,6 @@
 pub mod check;
 pub mod data;
 pub mod demo;
+pub mod graph;
 pub mod receipt;
+pub mod test;

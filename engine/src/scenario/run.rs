@@ -1,0 +1,511 @@
+//! Running one scenario against the real state machine.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::coverage::CoverageSet;
+use super::format::{Action, Expectations, ExpectedError, Scenario};
+use crate::application::{Position, ReviewView, format_value};
+use crate::definition::{Library, Workflow};
+use crate::form::FieldError;
+use crate::problem::Pos;
+use crate::script::Sandbox;
+use crate::text::Lang;
+use crate::{Application, Command, Outcome, Submission};
+
+/// The result of one scenario.
+#[derive(Debug)]
+pub struct ScenarioResult {
+    pub file: PathBuf,
+    pub name: String,
+    /// `id@version` of the workflow it ran on, if it could be found.
+    pub workflow: Option<String>,
+    pub failures: Vec<Failure>,
+}
+
+impl ScenarioResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// One thing that did not come out as the scenario says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// Where in the scenario file: the step entry or the expectation.
+    pub at: Pos,
+    /// What was being checked: `step 3 (step "hunde")`, `expect.computed.jahressteuer`.
+    pub context: String,
+    pub message: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+impl Failure {
+    fn new(at: Pos, context: impl Into<String>, message: impl Into<String>) -> Failure {
+        Failure {
+            at,
+            context: context.into(),
+            message: message.into(),
+            expected: None,
+            actual: None,
+        }
+    }
+
+    fn diff(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Failure {
+        self.expected = Some(expected.into());
+        self.actual = Some(actual.into());
+        self
+    }
+}
+
+/// Runs one scenario. Stops at the first step that goes wrong (what follows would only report
+/// its consequences); the expectations at the end are all checked.
+pub fn run(
+    library: &Library,
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+    coverage: &mut CoverageSet,
+) -> ScenarioResult {
+    let mut result = ScenarioResult {
+        file: scenario.file.clone(),
+        name: scenario.name.clone(),
+        workflow: None,
+        failures: Vec::new(),
+    };
+    let wf = match find_workflow(library, scenario) {
+        Ok(wf) => wf,
+        Err(message) => {
+            result
+                .failures
+                .push(Failure::new(Pos::new(1, 1), "workflow", message));
+            return result;
+        }
+    };
+    result.workflow = Some(wf.key());
+    let now = OffsetDateTime::new_utc(scenario.today, time::macros::time!(10:00));
+    let mut app = Application::start(&wf, Lang::De, now);
+    coverage.observe(&wf, &app, None, None);
+
+    for (n, (at, action)) in scenario.actions.iter().enumerate() {
+        let context = format!("step {} ({})", n + 1, action.describe());
+        match perform(&wf, sandbox, &app, action, now) {
+            Ok((next, outcome, command)) => {
+                coverage.observe(&wf, &next, Some(&command), Some(&outcome));
+                let failures = check_action(action, *at, &context, &app, &next, &outcome);
+                app = next;
+                if !failures.is_empty() {
+                    result.failures.extend(failures);
+                    return result;
+                }
+            }
+            Err(message) => {
+                result.failures.push(Failure::new(*at, context, message));
+                return result;
+            }
+        }
+    }
+
+    if let Some((at, expect)) = &scenario.expect {
+        result.failures.extend(check_expectations(
+            &wf, sandbox, &mut app, *at, expect, now, coverage,
+        ));
+    }
+    result
+}
+
+fn find_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, String> {
+    let id = match &scenario.workflow {
+        Some(id) => id.clone(),
+        None => {
+            // The workflow in the folder above `scenarios/`.
+            let folder = scenario.file.parent().and_then(|p| p.parent());
+            let here: Vec<&Arc<Workflow>> = library
+                .all()
+                .filter(|wf| wf.source.parent() == folder)
+                .collect();
+            match here.as_slice() {
+                [] => {
+                    return Err(
+                        "no workflow beside this scenarios folder; name it with `workflow:`".into(),
+                    );
+                }
+                [first, rest @ ..] => {
+                    if rest.iter().any(|w| w.id != first.id) {
+                        return Err(
+                            "this folder holds several workflows; name one with `workflow:`".into(),
+                        );
+                    }
+                    first.id.clone()
+                }
+            }
+        }
+    };
+    let found = match scenario.version {
+        Some(v) => library.version(&id, v),
+        None => library.latest(&id),
+    };
+    found.cloned().ok_or_else(|| match scenario.version {
+        Some(v) => format!("there is no workflow \"{id}\" version {v}"),
+        None => format!("there is no workflow \"{id}\""),
+    })
+}
+
+fn perform(
+    wf: &Workflow,
+    sandbox: &Sandbox,
+    app: &Application,
+    action: &Action,
+    now: OffsetDateTime,
+) -> Result<(Application, Outcome, Command), String> {
+    let command = match action {
+        Action::Answer {
+            step,
+            answers,
+            then_review,
+            ..
+        } => Command::Answer {
+            step: step.clone(),
+            values: answers.clone(),
+            then_review: *then_review,
+        },
+        Action::Back { .. } => Command::Back,
+        Action::Goto { step, .. } => Command::Goto { step: step.clone() },
+        Action::Review { .. } => Command::Review,
+    };
+    let t = app
+        .apply(wf, sandbox, command.clone(), now)
+        .map_err(|e| format!("the engine refused the command: {e}"))?;
+    Ok((t.state, t.outcome, command))
+}
+
+/// `halter`, `review`, `submitted`.
+fn position_label(p: &Position) -> String {
+    match p {
+        Position::Step(s) => s.clone(),
+        Position::Review => "review".into(),
+        Position::Submitted => "submitted".into(),
+    }
+}
+
+fn error_lines(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.pointer, e.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn check_action(
+    action: &Action,
+    at: Pos,
+    context: &str,
+    before: &Application,
+    after: &Application,
+    outcome: &Outcome,
+) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let expect_at = match action {
+        Action::Answer {
+            expect_errors: Some(expected),
+            ..
+        } => {
+            match outcome {
+                Outcome::Rejected { errors, .. } => {
+                    if !errors_match(expected, errors) {
+                        let exp = expected
+                            .iter()
+                            .map(|(_, e)| match &e.message {
+                                Some(m) => format!("{}: {m}", e.field),
+                                None => format!("{}: (any message)", e.field),
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        let first = expected.first().map(|(p, _)| *p).unwrap_or(at);
+                        out.push(
+                            Failure::new(
+                                first,
+                                context,
+                                "the answers were rejected with other errors",
+                            )
+                            .diff(exp, error_lines(errors)),
+                        );
+                    }
+                    if before.answers != after.answers || before.position != after.position {
+                        out.push(Failure::new(
+                            at,
+                            context,
+                            "a rejected answer changed the application",
+                        ));
+                    }
+                }
+                other => out.push(
+                    Failure::new(
+                        at,
+                        context,
+                        "the answers were accepted, but errors were expected",
+                    )
+                    .diff("rejected", describe_outcome(other)),
+                ),
+            }
+            return out;
+        }
+        Action::Answer { expect_at, .. } => {
+            if let Outcome::Rejected { errors, .. } = outcome {
+                out.push(
+                    Failure::new(at, context, "the answers were rejected")
+                        .diff("accepted", error_lines(errors)),
+                );
+                return out;
+            }
+            expect_at
+        }
+        Action::Back { expect_at } | Action::Goto { expect_at, .. } => expect_at,
+        Action::Review { expect_missing } => {
+            match (expect_missing, outcome) {
+                (
+                    None,
+                    Outcome::Moved {
+                        to: Position::Review,
+                    },
+                ) => {}
+                (Some(m), Outcome::Incomplete { missing }) if m == missing => {}
+                (None, other) => out.push(
+                    Failure::new(at, context, "the review page was refused")
+                        .diff("review", describe_outcome(other)),
+                ),
+                (Some(m), other) => out.push(
+                    Failure::new(at, context, "the review page should have been refused")
+                        .diff(format!("missing \"{m}\""), describe_outcome(other)),
+                ),
+            }
+            return out;
+        }
+    };
+    if let Some(want) = expect_at {
+        let got = position_label(&after.position);
+        if &got != want {
+            out.push(
+                Failure::new(at, context, "the assistant is somewhere else")
+                    .diff(want.clone(), got),
+            );
+        }
+    }
+    out
+}
+
+fn describe_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Moved { to } => format!("moved to {}", position_label(to)),
+        Outcome::Rejected { errors, .. } => format!("rejected:\n{}", error_lines(errors)),
+        Outcome::Incomplete { missing } => {
+            format!("incomplete: \"{missing}\" must be answered first")
+        }
+        Outcome::Submitted { .. } => "submitted".into(),
+    }
+}
+
+/// Every expected error is reported, and nothing else.
+fn errors_match(expected: &[(Pos, ExpectedError)], actual: &[FieldError]) -> bool {
+    if expected.len() != actual.len() {
+        return false;
+    }
+    let mut used = vec![false; actual.len()];
+    expected.iter().all(|(_, e)| {
+        let found = actual.iter().enumerate().position(|(i, a)| {
+            !used[i]
+                && (if e.field.starts_with('/') {
+                    a.pointer == e.field
+                } else {
+                    a.field == e.field && a.pointer == format!("/{}", e.field)
+                })
+                && e.message.as_ref().is_none_or(|m| m == &a.message)
+        });
+        match found {
+            Some(i) => {
+                used[i] = true;
+                true
+            }
+            None => false,
+        }
+    })
+}
+
+/// Numbers compare by value (`96` equals `96.0`); a string may also match the value as the
+/// citizen reads it (`"96,00 €"`).
+fn value_matches(expected: &Value, actual: &Value, shown: Option<&str>) -> bool {
+    match (expected, actual) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(s), _) if shown == Some(s.as_str()) => true,
+        _ => expected == actual,
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_expectations(
+    wf: &Workflow,
+    sandbox: &Sandbox,
+    app: &mut Application,
+    at: Pos,
+    expect: &Expectations,
+    now: OffsetDateTime,
+    coverage: &mut CoverageSet,
+) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let mut submission: Option<Submission> = None;
+    if let Some((p, want)) = expect.submitted {
+        match app.apply(wf, sandbox, Command::Submit, now) {
+            Ok(t) => {
+                coverage.observe(wf, &t.state, Some(&Command::Submit), Some(&t.outcome));
+                match (&t.outcome, want) {
+                    (Outcome::Submitted { submission: s }, true) => {
+                        submission = Some((**s).clone())
+                    }
+                    (Outcome::Submitted { .. }, false) => out.push(
+                        Failure::new(p, "expect.submitted", "the application could be submitted")
+                            .diff("not submitted", "submitted"),
+                    ),
+                    (other, true) => out.push(
+                        Failure::new(
+                            p,
+                            "expect.submitted",
+                            "the application could not be submitted",
+                        )
+                        .diff("submitted", describe_outcome(other)),
+                    ),
+                    (_, false) => {}
+                }
+                if want {
+                    *app = t.state;
+                }
+            }
+            Err(e) => {
+                if want {
+                    out.push(
+                        Failure::new(p, "expect.submitted", "the engine refused to submit")
+                            .diff("submitted", e.to_string()),
+                    );
+                }
+            }
+        }
+    }
+    let (path, answers, computed) = match &submission {
+        Some(s) => (s.path.clone(), s.answers.clone(), s.computed.clone()),
+        None => {
+            let computed = match app.computed(wf, sandbox, now.date()) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.push(Failure::new(
+                        at,
+                        "expect",
+                        format!("computed values failed: {e}"),
+                    ));
+                    BTreeMap::new()
+                }
+            };
+            (app.route.clone(), app.answers.clone(), computed)
+        }
+    };
+    if let Some((p, want)) = &expect.path
+        && want != &path
+    {
+        out.push(
+            Failure::new(*p, "expect.path", "the route differs")
+                .diff(want.join(" → "), path.join(" → ")),
+        );
+    }
+    if let Some((p, want)) = &expect.at {
+        let got = position_label(&app.position);
+        if &got != want {
+            out.push(
+                Failure::new(*p, "expect.at", "the assistant is somewhere else")
+                    .diff(want.clone(), got),
+            );
+        }
+    }
+    for (p, key, want) in &expect.answers {
+        let context = format!("expect.answers.{key}");
+        match answers.get(key) {
+            Some(got) if value_matches(want, got, None) => {}
+            Some(got) => out
+                .push(Failure::new(*p, context, "the answer differs").diff(show(want), show(got))),
+            None if want.is_null() => {}
+            None => out.push(
+                Failure::new(
+                    *p,
+                    context,
+                    "there is no such answer (not asked, hidden or dropped)",
+                )
+                .diff(show(want), "(none)"),
+            ),
+        }
+    }
+    for (p, key, want) in &expect.computed {
+        let context = format!("expect.computed.{key}");
+        let Some(def) = wf.computed.iter().find(|c| &c.id == key) else {
+            out.push(Failure::new(
+                *p,
+                context,
+                format!("the workflow has no computed value \"{key}\""),
+            ));
+            continue;
+        };
+        let got = computed.get(key).cloned().unwrap_or(Value::Null);
+        let shown = format_value(&got, def.format, Lang::De);
+        if !value_matches(want, &got, Some(&shown)) {
+            out.push(
+                Failure::new(*p, context, "the computed value differs")
+                    .diff(show(want), format!("{} ({shown})", show(&got))),
+            );
+        }
+    }
+    if !expect.receipt_contains.is_empty() {
+        let text = review_text(wf, &path, &answers, &computed);
+        for (p, want) in &expect.receipt_contains {
+            if !text.contains(want.as_str()) {
+                out.push(
+                    Failure::new(
+                        *p,
+                        "expect.receipt_contains",
+                        "the review text does not contain this",
+                    )
+                    .diff(want.clone(), text.clone()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The review page as plain text, one line per entry: what `receipt_contains` searches until
+/// receipts exist.
+pub(crate) fn review_text(
+    wf: &Workflow,
+    path: &[String],
+    answers: &BTreeMap<String, Value>,
+    computed: &BTreeMap<String, Value>,
+) -> String {
+    let view = ReviewView::build(wf, path, answers, computed, Lang::De);
+    let mut lines = vec![wf.title.get(Lang::De).to_string()];
+    for step in &view.steps {
+        lines.push(step.title.clone());
+        for e in &step.entries {
+            lines.push(format!("  {}: {}", e.label, e.value.flat()));
+        }
+    }
+    for e in &view.computed {
+        lines.push(format!("{}: {}", e.label, e.value.flat()));
+    }
+    lines.join("\n")
+}

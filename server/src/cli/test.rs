@@ -1,0 +1,159 @@
+//! `lotse test [DIR]`: runs every scenario beside the workflows, prints a readable diff for each
+//! failure (with the scenario's file:line) and what no scenario reached.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all, run_file};
+use lotse_engine::script::Sandbox;
+
+pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
+    let sandbox = Sandbox::default();
+    let single = dir.is_file();
+    let outcome = if single {
+        run_file(dir, &sandbox)
+    } else {
+        run_all(dir, &sandbox)
+    };
+    let mut out = report(&outcome);
+    let mut complete = true;
+    if !single {
+        out.push_str("\ncoverage:\n");
+    }
+    for wf in outcome.library.all() {
+        let Some(cov) = outcome.coverage.get(&wf.key()) else {
+            continue;
+        };
+        let (reached, total) = cov.figures(wf);
+        let gaps = cov.gaps(wf);
+        complete &= gaps.is_empty();
+        out.push_str(&format!(
+            "  {}: {reached} of {total} reached ({})\n",
+            wf.key(),
+            percent(reached, total)
+        ));
+        for step in lotse_engine::scenario::redundant_conditions(wf) {
+            out.push_str(&format!(
+                "    note: the applies_if of step \"{step}\" repeats the condition of every branch into it, so the step is never skipped; not counted\n"
+            ));
+        }
+        for g in gaps {
+            out.push_str(&format!("    {}: {g}\n", wf.id));
+        }
+    }
+    let failed = outcome.results.iter().filter(|r| !r.passed()).count();
+    out.push_str(&format!(
+        "\n{} scenario(s): {} passed, {} failed, {} file(s) unreadable\n",
+        outcome.results.len(),
+        outcome.results.len() - failed,
+        failed,
+        outcome.scenario_problems.len()
+    ));
+    // A closed pipe (`lotse test | head`) is not an error worth a panic.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    if !outcome.passed() {
+        return ExitCode::FAILURE;
+    }
+    if require_full_coverage && (single || !complete) {
+        if single {
+            eprintln!(
+                "--require-full-coverage needs a folder: coverage is measured over all scenarios"
+            );
+            return ExitCode::FAILURE;
+        }
+        eprintln!(
+            "--require-full-coverage: some steps, branches, conditions or rules were never reached"
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn percent(reached: usize, total: usize) -> String {
+    match (reached * 100).checked_div(total) {
+        Some(p) => format!("{p}%"),
+        None => "nothing to reach".into(),
+    }
+}
+
+/// Everything but the coverage, as text (also used by the tests).
+pub fn report(outcome: &TestRun) -> String {
+    let mut out = String::new();
+    for p in &outcome.load_problems {
+        out.push_str(&format!("{p}\n"));
+    }
+    for p in &outcome.scenario_problems {
+        out.push_str(&format!("{p}\n"));
+    }
+    for r in &outcome.results {
+        out.push_str(&result(r));
+    }
+    out
+}
+
+fn result(r: &ScenarioResult) -> String {
+    let file = r.file.display();
+    let workflow = r.workflow.as_deref().unwrap_or("?");
+    if r.passed() {
+        return format!("ok    {file}: {} [{workflow}]\n", r.name);
+    }
+    let mut out = format!("FAIL  {file}: {} [{workflow}]\n", r.name);
+    for f in &r.failures {
+        out.push_str(&failure(&file.to_string(), f));
+    }
+    out
+}
+
+fn failure(file: &str, f: &Failure) -> String {
+    let mut out = format!(
+        "  --> {file}:{}:{}  {}\n",
+        f.at.line, f.at.column, f.context
+    );
+    out.push_str(&format!("      {}\n", f.message));
+    if let (Some(e), Some(a)) = (&f.expected, &f.actual) {
+        out.push_str(&indent("      - expected: ", e));
+        out.push_str(&indent("      + actual:   ", a));
+    }
+    out
+}
+
+/// The first line after `head`, the others aligned under it.
+fn indent(head: &str, text: &str) -> String {
+    let pad = " ".repeat(head.chars().count());
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        out.push_str(if i == 0 { head } else { &pad });
+        out.push_str(line);
+        out.push('\n');
+    }
+    if text.is_empty() {
+        out.push_str(head);
+        out.push_str("(nothing)\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failing_scenario_prints_file_line_and_a_diff() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../engine/tests/scenarios-broken/wrong-fee.yaml");
+        let outcome = run_file(&file, &Sandbox::default());
+        assert!(!outcome.passed());
+        let text = report(&outcome);
+        assert!(text.contains("FAIL  "), "{text}");
+        assert!(
+            text.contains("wrong-fee.yaml:24:19  expect.computed.jahressteuer"),
+            "{text}"
+        );
+        assert!(
+            text.contains("      - expected: 95\n      + actual:   96 (96,00 €)\n"),
+            "{text}"
+        );
+    }
+}
