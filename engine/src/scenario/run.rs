@@ -471,14 +471,25 @@ fn check_expectations(
         }
     }
     if !expect.receipt_contains.is_empty() {
-        let text = review_text(wf, &path, &answers, &computed);
+        // After a submit, the receipt's own text (the template rendered into the layout
+        // language); before it, the review page.
+        let text = match &submission {
+            Some(s) => match receipt_text(wf, s, now) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.push(Failure::new(at, "expect.receipt_contains", e));
+                    String::new()
+                }
+            },
+            None => review_text(wf, &path, &answers, &computed),
+        };
         for (p, want) in &expect.receipt_contains {
             if !text.contains(want.as_str()) {
                 out.push(
                     Failure::new(
                         *p,
                         "expect.receipt_contains",
-                        "the review text does not contain this",
+                        "the receipt (or, before submitting, the review page) does not contain this",
                     )
                     .diff(want.clone(), text.clone()),
                 );
@@ -488,8 +499,90 @@ fn check_expectations(
     out
 }
 
-/// The review page as plain text, one line per entry: what `receipt_contains` searches until
-/// receipts exist.
+/// The receipt's text for a submission, as its template lays it out, issued by a sample office.
+fn receipt_text(wf: &Workflow, s: &Submission, now: OffsetDateTime) -> Result<String, String> {
+    use crate::receipt::{Logo, TemplateRegistry, TenantInfo, render_layout};
+    let templates = match wf
+        .source
+        .ancestors()
+        .map(|a| a.join("pdf-templates"))
+        .find(|p| p.is_dir())
+    {
+        Some(dir) => TemplateRegistry::load_dir(&dir),
+        None => TemplateRegistry::builtin(),
+    }
+    .map_err(|e| format!("receipt templates: {e}"))?;
+    let tenant = TenantInfo {
+        id: "vorschau".into(),
+        name: "Musterstadt".into(),
+        address_lines: vec!["Rathausplatz 1".into(), "12345 Musterstadt".into()],
+        colour_hex: "#00587c".into(),
+        logo: Some(Logo::Initials {
+            initials: "MS".into(),
+        }),
+        office: wf.office.get(s.lang).to_string(),
+    };
+    let model = crate::application::receipt_model(wf, s, tenant, "VORSCHAU-2026-000001", now);
+    let layout =
+        render_layout(&model, &templates).map_err(|e| format!("rendering the receipt: {e}"))?;
+    Ok(readable(&layout))
+}
+
+/// The layout language as a reader sees the page: `kv: Name | Bello` reads `Name: Bello`,
+/// headings and paragraphs lose their directive, escapes are undone.
+fn readable(layout: &str) -> String {
+    let unescape = |t: &str| {
+        let mut out = String::with_capacity(t.len());
+        let mut chars = t.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    layout
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            if let Some(kv) = line.strip_prefix("kv:") {
+                // Split at the first unescaped " | ".
+                let bytes: Vec<char> = kv.chars().collect();
+                let mut i = 0;
+                while i + 2 < bytes.len() {
+                    if bytes[i] == ' ' && bytes[i + 1] == '|' && (i == 0 || bytes[i - 1] != '\\') {
+                        let label: String = bytes[..i].iter().collect();
+                        let value: String = bytes[i + 2..].iter().collect();
+                        return Some(format!(
+                            "{}: {}",
+                            unescape(label.trim()),
+                            unescape(value.trim())
+                        ));
+                    }
+                    i += 1;
+                }
+                return Some(unescape(kv.trim()));
+            }
+            for prefix in ["group:", "p:", "small:", "note:", "list:"] {
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return Some(unescape(rest.trim()));
+                }
+            }
+            if line.starts_with('#') {
+                return Some(unescape(line.trim_start_matches('#').trim()));
+            }
+            None
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The review page as plain text, one line per entry: what `receipt_contains` searches before
+/// the application is submitted.
 pub(crate) fn review_text(
     wf: &Workflow,
     path: &[String],
