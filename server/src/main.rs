@@ -3,6 +3,7 @@
 
 mod cli;
 mod keys;
+mod portal;
 mod tenants;
 
 use std::path::PathBuf;
@@ -23,6 +24,18 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the portal: the demo county and its municipalities, with the example workflows.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "LOTSE_LISTEN")]
+        listen: std::net::SocketAddr,
+        /// The project folder with workflows/, forms/ and pdf-templates/.
+        #[arg(long, default_value = ".", env = "LOTSE_PROJECT")]
+        dir: PathBuf,
+        /// The data folder (sled store, keys, receipts).
+        #[arg(long, default_value = "data", env = "LOTSE_DATA")]
+        data: PathBuf,
+    },
     /// Load every workflow, form and template under DIR (or one file) and report every problem.
     Check {
         /// A project folder (with workflows/, forms/, pdf-templates/), a workflows folder or a file.
@@ -109,9 +122,22 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
+fn serve(
+    listen: std::net::SocketAddr,
+    dir: &std::path::Path,
+    data: &std::path::Path,
+) -> anyhow::Result<()> {
+    let portal = portal::Portal::build(dir, data)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(portal::serve(portal, listen))
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
+        Cmd::Serve { listen, dir, data } => report(serve(listen, &dir, &data)),
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
         Cmd::Test {
             dir,

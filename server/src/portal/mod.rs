@@ -1,0 +1,686 @@
+//! The citizen portal: the catalogue per tenant and the step-by-step assistant as
+//! server-rendered HTML that works without JavaScript. Handlers turn a request into an engine
+//! call and the result into a page; the engine, the store and the receipts do the work.
+
+mod form;
+mod texts;
+mod views;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use handlebars::Handlebars;
+use lotse_engine::application::{Position, receipt_model};
+use lotse_engine::catalogue::{Catalogue, Entry};
+use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
+use lotse_engine::script::Sandbox;
+use lotse_engine::store::{
+    Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore, StatusStore,
+    StoreError, SubmissionId, SubmissionStore, TenantId,
+};
+use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::tenants::{self, Tenant};
+
+/// Everything the handlers share.
+pub struct Portal {
+    library: Library,
+    sandbox: Sandbox,
+    store: SledStore,
+    pages: Handlebars<'static>,
+    receipts: TemplateRegistry,
+    catalogues: HashMap<&'static str, Catalogue>,
+    identities: HashMap<&'static str, SigningIdentity>,
+    data: PathBuf,
+    secret: [u8; 32],
+}
+
+type Shared = Arc<Portal>;
+
+fn page_registry() -> anyhow::Result<Handlebars<'static>> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(false);
+    hb.set_dev_mode(false);
+    for (name, src) in [
+        ("layout", include_str!("../../templates/layout.hbs")),
+        ("catalogue", include_str!("../../templates/catalogue.hbs")),
+        ("service", include_str!("../../templates/service.hbs")),
+        ("step", include_str!("../../templates/step.hbs")),
+        ("review", include_str!("../../templates/review.hbs")),
+        ("done", include_str!("../../templates/done.hbs")),
+        ("message", include_str!("../../templates/message.hbs")),
+    ] {
+        if name == "layout" {
+            hb.register_partial(name, src)
+                .with_context(|| format!("template {name}"))?;
+        } else {
+            hb.register_template_string(name, src)
+                .with_context(|| format!("template {name}"))?;
+        }
+    }
+    Ok(hb)
+}
+
+impl Portal {
+    /// Loads the project, opens the store, prepares keys and catalogues.
+    pub fn build(project: &std::path::Path, data: &std::path::Path) -> anyhow::Result<Portal> {
+        let sandbox = Sandbox::default();
+        let (library, problems) = lotse_engine::load_library(project, &sandbox);
+        if let Some(p) = problems.iter().find(|p| p.is_error()) {
+            anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
+        }
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+        let store = SledStore::open(data.join("store"))?;
+        let receipts = TemplateRegistry::load_dir(&project.join("pdf-templates"))?;
+        let now = SystemClock.now();
+        let mut catalogues = HashMap::new();
+        let mut identities = HashMap::new();
+        for t in tenants::DEMO {
+            let entries = t
+                .services
+                .iter()
+                .filter_map(|id| library.latest(id))
+                .map(|wf| Entry {
+                    id: wf.id.clone(),
+                    title: wf.title.german().to_string(),
+                    description: wf
+                        .description
+                        .as_ref()
+                        .map(|d| d.german().to_string())
+                        .unwrap_or_default(),
+                    keywords: wf.keywords.clone(),
+                    lebenslagen: wf.lebenslagen.clone(),
+                })
+                .collect();
+            let mut synonyms = BTreeMap::new();
+            synonyms.insert(
+                "Umzug".to_string(),
+                vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
+            );
+            synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
+            catalogues.insert(t.slug, Catalogue::new(entries, &synonyms));
+            identities.insert(
+                t.slug,
+                crate::keys::tenant_identity(data, t.slug, t.name, now)?,
+            );
+        }
+        let secret_file = data.join("csrf.key");
+        let secret = match std::fs::read(&secret_file) {
+            Ok(b) if b.len() == 32 => {
+                let mut s = [0u8; 32];
+                s.copy_from_slice(&b);
+                s
+            }
+            _ => {
+                let mut s = [0u8; 32];
+                getrandom_fill(&mut s)?;
+                std::fs::write(&secret_file, s)
+                    .with_context(|| format!("writing {}", secret_file.display()))?;
+                s
+            }
+        };
+        Ok(Portal {
+            library,
+            sandbox,
+            store,
+            pages: page_registry()?,
+            receipts,
+            catalogues,
+            identities,
+            data: data.to_path_buf(),
+            secret,
+        })
+    }
+
+    fn token(&self, scope: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(self.secret);
+        h.update(scope.as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn render(&self, name: &str, data: &Value) -> Response {
+        match self.pages.render(name, data) {
+            Ok(html) => Html(html).into_response(),
+            Err(e) => {
+                eprintln!("page {name} failed to render: {e}");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
+            }
+        }
+    }
+}
+
+fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
+    use lotse_engine::store::Entropy;
+    OsEntropy
+        .fill_bytes(buf)
+        .map_err(|e| anyhow::anyhow!("no randomness: {e}"))
+}
+
+/// The router of the portal.
+pub fn router(portal: Arc<Portal>) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/lotse.css", get(css))
+        .route("/static/tenant/{file}", get(tenant_css))
+        .route("/{tenant}", get(catalogue))
+        .route("/{tenant}/leistung/{workflow}", get(service).post(start))
+        .route("/{tenant}/antrag/{draft}", get(show_draft).post(post_draft))
+        .route("/{tenant}/eingang/{submission}", get(show_submission))
+        .route(
+            "/{tenant}/eingang/{submission}/quittung.pdf",
+            get(receipt_pdf),
+        )
+        .with_state(portal)
+        .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+}
+
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    // Cross-site form posts are refused: the browser says where a request comes from.
+    if req.method() == axum::http::Method::POST {
+        let site = req
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok());
+        if matches!(site, Some("cross-site") | Some("same-site")) {
+            return (
+                StatusCode::FORBIDDEN,
+                "Anfrage von einer fremden Seite abgelehnt.",
+            )
+                .into_response();
+        }
+    }
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/lotse.css"),
+    )
+}
+
+async fn tenant_css(Path(file): Path<String>) -> Response {
+    let slug = file.strip_suffix(".css").unwrap_or("");
+    match tenants::find(slug) {
+        Some(t) => (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+            format!(":root {{ --brand: {}; }}\n", t.colour),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn tenant_view(t: &Tenant) -> Value {
+    json!({
+        "slug": t.slug, "name": t.name, "colour": t.colour, "initials": t.initials(),
+        "address": format!("{}, {}", t.address[0], t.address[1]), "phone": t.phone,
+    })
+}
+
+fn base(t: &Tenant, title: &str) -> Value {
+    json!({"lang": "de", "t": texts::texts(false), "tenant": tenant_view(t), "title": title})
+}
+
+fn not_found(p: &Portal, t: Option<&Tenant>) -> Response {
+    let t = t.unwrap_or(&tenants::DEMO[0]);
+    let mut v = base(t, "Nicht gefunden");
+    v["heading"] = json!("Seite nicht gefunden");
+    v["text"] = json!(
+        "Diese Seite gibt es nicht (mehr). Vielleicht ist der Link unvollständig oder Ihr Antrag ist abgelaufen."
+    );
+    let mut r = p.render("message", &v);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display) -> Response {
+    // The cause goes to the log, never to the page; no answers are in it.
+    eprintln!("error: {cause}");
+    let mut v = base(t, "Fehler");
+    v["heading"] = json!("Das hat leider nicht geklappt");
+    v["text"] = json!(
+        "Ein technischer Fehler ist aufgetreten. Ihre bisherigen Angaben sind gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal."
+    );
+    let mut r = p.render("message", &v);
+    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    r
+}
+
+async fn home() -> Redirect {
+    Redirect::to("/kreis-heinsberg")
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+}
+
+async fn catalogue(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let Some(cat) = p.catalogues.get(t.slug) else {
+        return not_found(&p, Some(t));
+    };
+    let query =
+        q.q.unwrap_or_default()
+            .chars()
+            .take(100)
+            .collect::<String>();
+    let title_of = |id: &str| cat.entries().iter().find(|e| e.id == id).cloned();
+    let hits: Vec<Value> = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        cat.search(&query, 20)
+            .into_iter()
+            .filter_map(|h| title_of(&h.id))
+            .map(|e| json!({"id": e.id, "title": e.title, "description": e.description}))
+            .collect()
+    };
+    let lagen: Vec<Value> = cat
+        .lebenslagen()
+        .keys()
+        .map(|l| {
+            let mut name = l.clone();
+            if let Some(first) = name.get(..1) {
+                name = first.to_uppercase() + &name[1..];
+            }
+            json!({"name": name, "services": cat.by_lebenslage(l).iter().map(|e| json!({"id": e.id, "title": e.title})).collect::<Vec<_>>()})
+        })
+        .collect();
+    let mut v = base(t, &format!("Online-Dienste von {}", t.name));
+    v["query"] = json!(query);
+    v["hits"] = json!(hits);
+    v["lebenslagen"] = json!(lagen);
+    p.render("catalogue", &v)
+}
+
+fn offered<'a>(p: &'a Portal, t: &Tenant, workflow: &str) -> Option<&'a Arc<Workflow>> {
+    if t.services.contains(&workflow) {
+        p.library.latest(workflow)
+    } else {
+        None
+    }
+}
+
+async fn service(
+    State(p): State<Shared>,
+    Path((tenant, workflow)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let Some(wf) = offered(&p, t, &workflow) else {
+        return not_found(&p, Some(t));
+    };
+    let mut v = base(t, wf.title.german());
+    v["service"] = json!({
+        "id": wf.id, "title": wf.title.german(),
+        "description": wf.description.as_ref().map(|d| d.german()).unwrap_or_default(),
+        "office": wf.office.german(),
+    });
+    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
+    p.render("service", &v)
+}
+
+async fn start(
+    State(p): State<Shared>,
+    Path((tenant, workflow)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let Some(wf) = offered(&p, t, &workflow).cloned() else {
+        return not_found(&p, Some(t));
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+        )
+            .into_response();
+    }
+    let now = SystemClock.now();
+    let app = Application::start(&wf, Lang::De, now);
+    let p2 = p.clone();
+    let created = tokio::task::spawn_blocking(move || -> Result<Draft, StoreError> {
+        let tenant_id = TenantId::new(t.slug, t.prefix)?;
+        let ttl = time::Duration::days(i64::from(wf.draft_expiry_days));
+        let d = Draft::new(
+            &mut OsEntropy,
+            tenant_id,
+            &wf.id,
+            wf.version.to_string(),
+            serde_json::to_value(&app).unwrap_or_default(),
+            now,
+            ttl,
+        )?;
+        p2.store.create_draft(&d)?;
+        Ok(d)
+    })
+    .await;
+    match created {
+        Ok(Ok(d)) => Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response(),
+        Ok(Err(e)) => server_error(&p, t, &e),
+        Err(e) => server_error(&p, t, &e),
+    }
+}
+
+fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Loads a draft of this tenant; another tenant's or an expired draft is "not found".
+async fn load_draft(
+    p: &Shared,
+    t: &Tenant,
+    id: &str,
+) -> Result<Option<(Draft, Application, Arc<Workflow>)>, StoreError> {
+    let Ok(id) = id.parse::<DraftId>() else {
+        return Ok(None);
+    };
+    let p2 = p.clone();
+    let draft = tokio::task::spawn_blocking(move || p2.store.draft(&id))
+        .await
+        .map_err(|e| StoreError::Storage(e.to_string()))??;
+    let Some(draft) = draft else { return Ok(None) };
+    if draft.tenant.slug() != t.slug || draft.expires <= SystemClock.now() {
+        return Ok(None);
+    }
+    let Ok(version) = draft.workflow_version.parse::<u32>() else {
+        return Ok(None);
+    };
+    let Some(wf) = p.library.version(&draft.workflow_id, version).cloned() else {
+        return Ok(None);
+    };
+    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
+        return Ok(None);
+    };
+    Ok(Some((draft, app, wf)))
+}
+
+async fn show_draft(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    match load_draft(&p, t, &id).await {
+        Ok(Some((draft, app, wf))) => views::page(&p, t, &draft, &app, &wf, None, Vec::new()),
+        Ok(None) => not_found(&p, Some(t)),
+        Err(e) => server_error(&p, t, &e),
+    }
+}
+
+async fn post_draft(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let (draft, app, wf) = match load_draft(&p, t, &id).await {
+        Ok(Some(x)) => x,
+        Ok(None) => return not_found(&p, Some(t)),
+        Err(e) => return server_error(&p, t, &e),
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", draft.id)).as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+        )
+            .into_response();
+    }
+    let url = format!("/{}/antrag/{}", t.slug, draft.id);
+    // Another tab saved in between: show the current state instead of overwriting it.
+    if field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) != Some(draft.revision) {
+        return Redirect::to(&url).into_response();
+    }
+    let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
+    let now = SystemClock.now();
+    let step_id = match &app.position {
+        Position::Step(s) => s.clone(),
+        _ => String::new(),
+    };
+    let command = if action == "zurueck" {
+        Command::Back
+    } else if let Some(step) = action.strip_prefix("goto:") {
+        Command::Goto {
+            step: step.to_string(),
+        }
+    } else if action == "absenden" {
+        Command::Submit
+    } else if let Some(rest) = action
+        .strip_prefix("add:")
+        .or_else(|| action.strip_prefix("remove:"))
+    {
+        // Adding or removing an entry of a repeatable group re-renders the step with the
+        // posted values; nothing is stored until the step is sent.
+        let Some(step) = wf.step(&step_id) else {
+            return Redirect::to(&url).into_response();
+        };
+        let mut values = form::answers(step, &pairs);
+        views::change_items(step, &mut values, &action, rest);
+        return views::page(&p, t, &draft, &app, &wf, Some(values), Vec::new());
+    } else {
+        let Some(step) = wf.step(&step_id) else {
+            return Redirect::to(&url).into_response();
+        };
+        Command::Answer {
+            step: step.id.clone(),
+            values: form::answers(step, &pairs),
+            then_review: app.answered.len() >= app.route.len(),
+        }
+    };
+    let posted = match &command {
+        Command::Answer { values, .. } => Some(values.clone()),
+        _ => None,
+    };
+    let transition = match app.apply(&wf, &p.sandbox, command, now) {
+        Ok(t) => t,
+        Err(e) => {
+            // A workflow's script failed: logged with its code, a calm page for the citizen.
+            eprintln!("{} draft={} workflow={}", e.code(), draft.id, wf.key());
+            return server_error(&p, t, &e.code());
+        }
+    };
+    match transition.outcome {
+        Outcome::Rejected { errors, .. } => views::page(&p, t, &draft, &app, &wf, posted, errors),
+        Outcome::Submitted { submission } => {
+            let p2 = p.clone();
+            let draft2 = draft.clone();
+            let wf2 = wf.clone();
+            let stored = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+                let stored = p2.store.submit(
+                    NewSubmission {
+                        id: SubmissionId::generate(&mut OsEntropy)?,
+                        tenant: draft2.tenant.clone(),
+                        idempotency_key: IdempotencyKey::for_draft(&draft2.id, draft2.revision),
+                        draft_id: Some(draft2.id),
+                        workflow_id: wf2.id.clone(),
+                        workflow_version: wf2.version.to_string(),
+                        data: serde_json::to_value(&*submission)?,
+                        notifications: Vec::new(),
+                    },
+                    now,
+                )?;
+                let model = receipt_model(
+                    &wf2,
+                    &submission,
+                    t.receipt_info(wf2.office.german()),
+                    &stored.reference.to_string(),
+                    stored.submitted,
+                );
+                let identity = p2.identities.get(t.slug).context("no signing key")?;
+                let pdf = render_receipt(&model, &p2.receipts, identity)?;
+                let dir = p2.data.join("receipts");
+                std::fs::create_dir_all(&dir)?;
+                let path = dir.join(format!("{}.pdf", stored.id));
+                let tmp = dir.join(format!("{}.tmp", stored.id));
+                std::fs::write(&tmp, &pdf)?;
+                std::fs::File::open(&tmp)?.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                p2.store.delete_draft(&draft2.id)?;
+                Ok(stored.id.to_string())
+            })
+            .await;
+            match stored {
+                Ok(Ok(sid)) => Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response(),
+                Ok(Err(e)) => server_error(&p, t, &e),
+                Err(e) => server_error(&p, t, &e),
+            }
+        }
+        _ => {
+            let mut next = draft.clone();
+            next.state = serde_json::to_value(&transition.state).unwrap_or_default();
+            next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
+            let expected = draft.revision;
+            let p2 = p.clone();
+            match tokio::task::spawn_blocking(move || p2.store.save_draft(next, expected)).await {
+                Ok(Ok(_)) | Ok(Err(StoreError::Conflict { .. })) => {
+                    Redirect::to(&url).into_response()
+                }
+                Ok(Err(e)) => server_error(&p, t, &e),
+                Err(e) => server_error(&p, t, &e),
+            }
+        }
+    }
+}
+
+async fn show_submission(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return not_found(&p, Some(t));
+    };
+    let p2 = p.clone();
+    let found =
+        tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, StoreError> {
+            let Some(s) = p2.store.submission(&sid)? else {
+                return Ok(None);
+            };
+            let history = p2.store.status_history(&sid)?;
+            let status = history
+                .last()
+                .map(|c| c.status.label_de().to_string())
+                .unwrap_or_default();
+            Ok(Some((
+                s.tenant.slug().to_string(),
+                format!("{}|{}", s.reference, status),
+            )))
+        })
+        .await;
+    match found {
+        Ok(Ok(Some((slug, info)))) if slug == t.slug => {
+            let (reference, status) = info.split_once('|').unwrap_or((&info, ""));
+            let mut v = base(t, "Antrag eingegangen");
+            v["reference"] = json!(reference);
+            v["status"] = json!(status);
+            v["submission"] = json!(id);
+            p.render("done", &v)
+        }
+        Ok(Ok(_)) => not_found(&p, Some(t)),
+        Ok(Err(e)) => server_error(&p, t, &e),
+        Err(e) => server_error(&p, t, &e),
+    }
+}
+
+async fn receipt_pdf(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    _h: HeaderMap,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return not_found(&p, Some(t));
+    };
+    let p2 = p.clone();
+    let sid2 = sid;
+    let owner = tokio::task::spawn_blocking(move || p2.store.submission(&sid2)).await;
+    match owner {
+        Ok(Ok(Some(s))) if s.tenant.slug() == t.slug => {
+            match std::fs::read(p.data.join("receipts").join(format!("{sid}.pdf"))) {
+                Ok(pdf) => (
+                    [
+                        (header::CONTENT_TYPE, "application/pdf".to_string()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!(
+                                "attachment; filename=\"Eingangsbestaetigung-{}.pdf\"",
+                                s.reference
+                            ),
+                        ),
+                    ],
+                    pdf,
+                )
+                    .into_response(),
+                Err(e) => server_error(&p, t, &e),
+            }
+        }
+        Ok(Ok(_)) => not_found(&p, Some(t)),
+        Ok(Err(e)) => server_error(&p, t, &e),
+        Err(e) => server_error(&p, t, &e),
+    }
+}
+
+/// Serves the portal until Ctrl-C, finishing requests in flight.
+pub async fn serve(portal: Portal, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
+    axum::serve(listener, router(Arc::new(portal)))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
