@@ -1,10 +1,7 @@
 //! The `lotse` binary: one command with subcommands. It parses arguments and hands over to the
 //! engine; all product logic lives in lotse-engine.
 
-mod cli;
-mod keys;
-mod portal;
-mod tenants;
+use lotse_server::{cli, portal};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

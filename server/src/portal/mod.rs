@@ -22,8 +22,8 @@ use lotse_engine::catalogue::{Catalogue, Entry};
 use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_engine::script::Sandbox;
 use lotse_engine::store::{
-    Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore, StatusStore,
-    StoreError, SubmissionId, SubmissionStore, TenantId,
+    Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, ResumeLimiter, SledStore,
+    StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
 use serde::Deserialize;
@@ -43,7 +43,12 @@ pub struct Portal {
     identities: HashMap<&'static str, SigningIdentity>,
     data: PathBuf,
     secret: [u8; 32],
+    limiter: ResumeLimiter,
 }
+
+/// Who is asking, for rate limits: the peer address when known.
+#[derive(Clone)]
+struct ClientKey(String);
 
 type Shared = Arc<Portal>;
 
@@ -139,6 +144,8 @@ impl Portal {
             identities,
             data: data.to_path_buf(),
             secret,
+            // Five wrong resume codes per client and 15 minutes, then a pause.
+            limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
         })
     }
 
@@ -169,12 +176,14 @@ fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
 
 /// The router of the portal.
 pub fn router(portal: Arc<Portal>) -> Router {
+    // Note: `Arc<Portal>` is the state; tests build the same router on a temporary data folder.
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/lotse.css", get(css))
         .route("/static/tenant/{file}", get(tenant_css))
         .route("/{tenant}", get(catalogue))
+        .route("/{tenant}/fortsetzen", axum::routing::post(resume))
         .route("/{tenant}/leistung/{workflow}", get(service).post(start))
         .route("/{tenant}/antrag/{draft}", get(show_draft).post(post_draft))
         .route("/{tenant}/eingang/{submission}", get(show_submission))
@@ -187,7 +196,16 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
 }
 
-async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn security_headers(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unbekannt".into());
+    req.extensions_mut().insert(ClientKey(peer));
     // Cross-site form posts are refused: the browser says where a request comes from.
     if req.method() == axum::http::Method::POST {
         let site = req
@@ -328,7 +346,59 @@ async fn catalogue(
     v["query"] = json!(query);
     v["hits"] = json!(hits);
     v["lebenslagen"] = json!(lagen);
+    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
     p.render("catalogue", &v)
+}
+
+async fn resume(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    axum::Extension(client): axum::Extension<ClientKey>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None);
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+        )
+            .into_response();
+    }
+    let code = field(&pairs, "code").unwrap_or("").to_string();
+    let p2 = p.clone();
+    let now = SystemClock.now();
+    let found = tokio::task::spawn_blocking(move || {
+        resume_draft(&p2.store, &p2.limiter, &client.0, &code, now)
+    })
+    .await;
+    match found {
+        Ok(Ok(d)) if d.tenant.slug() == t.slug && d.expires > now => {
+            Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
+        }
+        Ok(Err(StoreError::RateLimited { .. })) => {
+            let mut v = base(t, "Bitte warten");
+            v["heading"] = json!("Zu viele Versuche");
+            v["text"] = json!(
+                "Der Code wurde mehrmals falsch eingegeben. Bitte warten Sie 15 Minuten und versuchen Sie es dann noch einmal."
+            );
+            let mut r = p.render("message", &v);
+            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            r
+        }
+        Ok(_) => {
+            let mut v = base(t, "Code nicht gefunden");
+            v["heading"] = json!("Code nicht gefunden");
+            v["text"] = json!(
+                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E."
+            );
+            let mut r = p.render("message", &v);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
+        Err(e) => server_error(&p, t, &e),
+    }
 }
 
 fn offered<'a>(p: &'a Portal, t: &Tenant, workflow: &str) -> Option<&'a Arc<Workflow>> {
@@ -677,10 +747,13 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr) -> anyhow::Resu
         .await
         .with_context(|| format!("listening on {listen}"))?;
     eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
-    axum::serve(listener, router(Arc::new(portal)))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    axum::serve(
+        listener,
+        router(Arc::new(portal)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("serving")
 }

@@ -19,7 +19,8 @@ pub fn texts(en: bool) -> Value {
             "submit": "Send application", "received": "Application received", "your_reference": "Your reference number",
             "received_note": "We have received your application. This confirms receipt, not a decision.",
             "download_receipt": "Download receipt (PDF, signed)", "status": "Status",
-            "status_link": "You can check the status at", "to_catalogue": "To the services"
+            "status_link": "You can check the status at", "to_catalogue": "To the services",
+            "resume_heading": "Continue an application", "resume_label": "Resume code", "resume_hint": "The code you noted, for example K7QX-2M9D-8TFA-WN3E.", "resume_button": "Continue"
         })
     } else {
         json!({
@@ -37,7 +38,8 @@ pub fn texts(en: bool) -> Value {
             "submit": "Antrag absenden", "received": "Antrag eingegangen", "your_reference": "Ihr Aktenzeichen",
             "received_note": "Wir haben Ihren Antrag erhalten. Diese Bestätigung dokumentiert den Eingang, sie ist keine Entscheidung.",
             "download_receipt": "Eingangsbestätigung herunterladen (PDF, signiert)", "status": "Bearbeitungsstand",
-            "status_link": "Den Bearbeitungsstand sehen Sie jederzeit über", "to_catalogue": "Zu den Dienstleistungen"
+            "status_link": "Den Bearbeitungsstand sehen Sie jederzeit über", "to_catalogue": "Zu den Dienstleistungen",
+            "resume_heading": "Antrag fortsetzen", "resume_label": "Code zum Weitermachen", "resume_hint": "Den Code haben Sie sich beim Speichern notiert, zum Beispiel K7QX-2M9D-8TFA-WN3E.", "resume_button": "Weitermachen"
         })
     }
 }

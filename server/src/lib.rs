@@ -1,0 +1,8 @@
+//! lotse-server: the adapters around lotse-engine: the `lotse` command line and the portal
+//! (axum). No product logic lives here: handlers turn requests into engine calls and results
+//! into pages.
+
+pub mod cli;
+pub mod keys;
+pub mod portal;
+pub mod tenants;

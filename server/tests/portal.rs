@@ -1,0 +1,324 @@
+//! The portal through its router, as a browser without JavaScript uses it: catalogue, start,
+//! a step with errors, every step, review, submit, receipt; and what it refuses.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lotse_server::portal::{Portal, router};
+use tower::ServiceExt;
+
+struct Browser {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+    bytes: Vec<u8>,
+}
+
+fn project() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+impl Browser {
+    fn new() -> Browser {
+        let dir = tempfile::tempdir().unwrap();
+        let portal = Portal::build(project(), &dir.path().join("data")).unwrap();
+        Browser {
+            app: router(Arc::new(portal)),
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> Page {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(res.into_body(), 10_000_000)
+            .await
+            .unwrap()
+            .to_vec();
+        Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).to_string(),
+            bytes,
+        }
+    }
+
+    async fn get(&self, url: &str) -> Page {
+        self.send(Request::get(url).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            Request::post(url)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hidden<'a>(page: &'a str, name: &str) -> &'a str {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    &page[start..end]
+}
+
+async fn step(b: &Browser, url: &str, answers: &[(&str, &str)]) -> Page {
+    let page = b.get(url).await;
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let rev = hidden(&page.body, "_rev").to_string();
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("_rev", rev.as_str()),
+        ("_action", "weiter"),
+    ];
+    form.extend_from_slice(answers);
+    b.post(url, &form).await
+}
+
+async fn start(b: &Browser, tenant: &str, workflow: &str) -> String {
+    let page = b.get(&format!("/{tenant}/leistung/{workflow}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let started = b
+        .post(
+            &format!("/{tenant}/leistung/{workflow}"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    started.location.unwrap()
+}
+
+const HALTER: &[(&str, &str)] = &[
+    ("halter.anrede", "Frau"),
+    ("halter.vorname", "<script>alert(1)</script>"),
+    ("halter.nachname", "Schmitz"),
+    ("halter.geburtsdatum", "12.04.1985"),
+    ("anschrift.strasse", "Valkenburger Straße"),
+    ("anschrift.hausnummer", "45"),
+    ("anschrift.plz", "52525"),
+    ("anschrift.ort", "Heinsberg"),
+    ("kontakt.email", "anna@example.org"),
+];
+
+#[tokio::test]
+async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
+    let b = Browser::new();
+    let cat = b.get("/heinsberg?q=Hundsteuer").await;
+    assert_eq!(cat.status, StatusCode::OK);
+    assert!(
+        cat.body
+            .contains("/heinsberg/leistung/hundesteuer-anmeldung")
+    );
+    assert!(cat.body.contains("lang=\"de\""));
+
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let first = b.get(&url).await;
+    assert!(first.body.contains("Schritt 1 von 6"), "{}", first.body);
+    assert!(first.body.contains("autocomplete=\"given-name\""));
+
+    // A mistake: errors at the top, linked to the fields, and at each field.
+    let mut wrong = HALTER.to_vec();
+    wrong[6] = ("anschrift.plz", "5252");
+    let rejected = step(&b, &url, &wrong).await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(rejected.body.contains("href=\"#f-anschrift-plz\""));
+    assert!(
+        rejected
+            .body
+            .contains("Bitte geben Sie die Postleitzahl mit 5 Ziffern an.")
+    );
+    assert!(
+        rejected
+            .body
+            .contains("aria-describedby=\"f-anschrift-plz-error\"")
+            || rejected
+                .body
+                .contains("aria-describedby=\"f-anschrift-plz-hint f-anschrift-plz-error\""),
+        "the error is tied to its field"
+    );
+    // The posted values come back, escaped.
+    assert!(
+        rejected
+            .body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert!(!rejected.body.contains("<script>alert(1)"));
+
+    assert_eq!(step(&b, &url, HALTER).await.status, StatusCode::SEE_OTHER);
+    let dogs = [
+        ("hunde.0.name", "Bello"),
+        ("hunde.0.rasse", "Labrador"),
+        ("hunde.0.geburtsdatum", "2022-03-01"),
+        ("hunde.0.kategorie", "normal"),
+    ];
+    assert_eq!(step(&b, &url, &dogs).await.status, StatusCode::SEE_OTHER);
+    step(
+        &b,
+        &url,
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
+    )
+    .await;
+    step(&b, &url, &[("ermaessigung", "nein")]).await;
+    step(&b, &url, &[("lastschrift", "nein")]).await;
+    step(&b, &url, &[("richtig", "true")]).await;
+
+    let review = b.get(&url).await;
+    assert!(
+        review.body.contains("Bitte prüfen Sie Ihre Angaben"),
+        "{}",
+        review.body
+    );
+    assert!(review.body.contains("96,00 €"));
+    assert!(review.body.contains("&lt;script&gt;"));
+    let csrf = hidden(&review.body, "_csrf").to_string();
+    let rev = hidden(&review.body, "_rev").to_string();
+    let sent = b
+        .post(
+            &url,
+            &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let done_url = sent.location.unwrap();
+    let done = b.get(&done_url).await;
+    assert!(done.body.contains("HEI-"), "{}", done.body);
+    assert!(done.body.contains("Eingegangen"));
+    let pdf = b.get(&format!("{done_url}/quittung.pdf")).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    let v = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
+    assert!(v.valid && v.covers_whole_file);
+    // The draft is gone once submitted.
+    assert_eq!(b.get(&url).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn another_municipality_cannot_open_a_draft_or_a_submission() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let other = url.replace("/heinsberg/", "/wegberg/");
+    assert_eq!(b.get(&other).await.status, StatusCode::NOT_FOUND);
+    // A service the municipality does not offer does not exist there.
+    assert_eq!(
+        b.get("/gangelt/leistung/bewohnerparkausweis").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        b.get("/heinsberg/antrag/nicht-hex").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn posts_without_the_token_or_from_another_site_are_refused() {
+    let b = Browser::new();
+    let no_token = b
+        .post(
+            "/heinsberg/leistung/hundesteuer-anmeldung",
+            &[("_csrf", "0")],
+        )
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let page = b.get("/heinsberg/leistung/hundesteuer-anmeldung").await;
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let cross = b
+        .send(
+            Request::post("/heinsberg/leistung/hundesteuer-anmeldung")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header("sec-fetch-site", "cross-site")
+                .body(Body::from(format!("_csrf={csrf}")))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let csp = b
+        .app
+        .clone()
+        .oneshot(Request::get("/heinsberg").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let policy = csp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+}
+
+#[tokio::test]
+async fn a_stale_tab_does_not_overwrite_newer_answers() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    // Tab 1 answers the first step (revision 0 → 1).
+    assert_eq!(step(&b, &url, HALTER).await.status, StatusCode::SEE_OTHER);
+    // Tab 2 still shows revision 0 and posts: nothing is stored, the current step is shown.
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("_rev", "0"),
+        ("_action", "weiter"),
+    ];
+    form.extend_from_slice(HALTER);
+    let stale = b.post(&url, &form).await;
+    assert_eq!(stale.status, StatusCode::SEE_OTHER);
+    assert!(b.get(&url).await.body.contains("Ihre Hunde"));
+}
+
+#[tokio::test]
+async fn a_resume_code_opens_the_draft_and_wrong_codes_are_limited() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await.body;
+    let code_start = page.find("lautet <strong>").unwrap() + "lautet <strong>".len();
+    let code = &page[code_start..code_start + 19];
+    let cat = b.get("/heinsberg").await;
+    let csrf = hidden(&cat.body, "_csrf").to_string();
+    let resumed = b
+        .post("/heinsberg/fortsetzen", &[("_csrf", &csrf), ("code", code)])
+        .await;
+    assert_eq!(resumed.location.as_deref(), Some(url.as_str()));
+    let mut last = StatusCode::OK;
+    for _ in 0..7 {
+        last = b
+            .post(
+                "/heinsberg/fortsetzen",
+                &[("_csrf", &csrf), ("code", "AAAA-BBBB-CCCC-DDDD")],
+            )
+            .await
+            .status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
