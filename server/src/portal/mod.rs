@@ -335,10 +335,7 @@ async fn catalogue(
         .lebenslagen()
         .keys()
         .map(|l| {
-            let mut name = l.clone();
-            if let Some(first) = name.get(..1) {
-                name = first.to_uppercase() + &name[1..];
-            }
+            let name = lebenslage_name(l);
             json!({"name": name, "services": cat.by_lebenslage(l).iter().map(|e| json!({"id": e.id, "title": e.title})).collect::<Vec<_>>()})
         })
         .collect();
@@ -398,6 +395,28 @@ async fn resume(
             r
         }
         Err(e) => server_error(&p, t, &e),
+    }
+}
+
+/// The name a citizen reads for a Lebenslage key.
+fn lebenslage_name(key: &str) -> String {
+    let known = [
+        ("umzug", "Umzug"),
+        ("haustiere", "Haustiere"),
+        ("bauen", "Bauen und Wohnen"),
+        ("mobilitaet", "Mobilität und Verkehr"),
+        ("geburt", "Geburt"),
+        ("arbeit", "Arbeit und Gewerbe"),
+        ("veranstaltungen", "Veranstaltungen"),
+    ];
+    match known.iter().find(|(k, _)| *k == key) {
+        Some((_, name)) => (*name).to_string(),
+        None => {
+            let mut c = key.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
     }
 }
 

@@ -1,0 +1,119 @@
+// End-to-end test of the portal in a real browser (Debian's chromium, driven by playwright-core):
+// a whole application with a mistake, a resume on a "second device", and axe-core on every page
+// type with zero WCAG 2.1 A/AA violations. Expects `lotse serve` at LOTSE_URL.
+import { readFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18080';
+const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
+mkdirSync(SHOTS, { recursive: true });
+
+let failures = 0;
+function check(ok, what) {
+  if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
+}
+
+async function axe(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+  for (const v of result.violations) {
+    console.log(`  axe ${name}: ${v.id} (${v.impact}): ${v.help}`);
+    for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
+  }
+  check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  // The portal ships no script at all (its CSP allows none), so every page works without
+  // JavaScript; the browser's own JavaScript is needed only to run axe-core.
+  const page = await phone.newPage();
+
+  await page.goto(`${BASE}/heinsberg`);
+  await axe(page, 'katalog');
+  await page.fill('#q', 'Hundsteuer');
+  await page.click('button[type=submit]');
+  check(await page.isVisible('text=Hund zur Hundesteuer anmelden'), 'search forgives a typo');
+  await axe(page, 'suche');
+  await page.click('text=Hund zur Hundesteuer anmelden >> nth=0');
+  await axe(page, 'leistung');
+  await page.click('text=Antrag starten');
+  check((await page.textContent('.progress')).includes('Schritt 1 von 6'), 'progress shows step 1 of 6');
+  await axe(page, 'schritt');
+
+  // A mistake first: a four-digit postcode and no first name.
+  await page.check('#f-halter-anrede-0');
+  await page.fill('#f-halter-nachname', 'Schmitz');
+  await page.fill('#f-halter-geburtsdatum', '1985-04-12');
+  await page.fill('#f-anschrift-strasse', 'Valkenburger Straße');
+  await page.fill('#f-anschrift-hausnummer', '45');
+  await page.fill('#f-anschrift-plz', '5252');
+  await page.fill('#f-anschrift-ort', 'Heinsberg');
+  await page.fill('#f-kontakt-email', 'anna@example.org');
+  await page.click('button[value=weiter]');
+  const summary = await page.textContent('.error-summary');
+  check(summary.includes('Postleitzahl mit 5 Ziffern') && summary.includes('Vorname'), 'error summary names both mistakes');
+  check(await page.getAttribute('#f-anschrift-plz', 'aria-invalid') === 'true', 'the field is marked invalid');
+  await axe(page, 'fehler');
+  await page.fill('#f-halter-vorname', 'Anna');
+  await page.fill('#f-anschrift-plz', '52525');
+  await page.click('button[value=weiter]');
+
+  check((await page.textContent('h1')).includes('Ihre Hunde'), 'step 2 after correcting');
+  await page.fill('#f-hunde-0-name', 'Bello');
+  await page.fill('#f-hunde-0-rasse', 'Labrador');
+  await page.fill('#f-hunde-0-geburtsdatum', '2022-03-01');
+  await page.check('#f-hunde-0-kategorie-0');
+  await page.click('button[value=weiter]');
+  check((await page.textContent('h1')).includes('Beginn der Hundehaltung'), 'an ordinary dog skips the dangerous-dog step');
+
+  // Note the resume code, continue on a second device.
+  const code = (await page.textContent('p:has(strong) strong')).trim();
+  check(/^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$/.test(code), `a resume code is shown (${code})`);
+  const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'de-DE' });
+  const second = await desktop.newPage();
+  await second.goto(`${BASE}/heinsberg`);
+  await second.fill('#code', code);
+  await second.click('button:has-text("Weitermachen")');
+  check((await second.textContent('h1')).includes('Beginn der Hundehaltung'), 'the second device continues where the first stopped');
+  await axe(second, 'fortsetzen-desktop');
+
+  await second.fill('#f-haltungsbeginn', '2026-11-01');
+  await second.check('#f-zuzug-1');
+  await second.click('button[value=weiter]');
+  await second.check('#f-ermaessigung-0');
+  await second.click('button[value=weiter]');
+  await second.check('#f-lastschrift-1');
+  await second.click('button[value=weiter]');
+  await second.check('#f-richtig');
+  await second.click('button[value=weiter]');
+  check((await second.textContent('h1')).includes('Bitte prüfen Sie Ihre Angaben'), 'review page');
+  check((await second.textContent('main')).includes('96,00 €'), 'review shows the fee');
+  await axe(second, 'pruefen');
+  await second.click('button[value=absenden]');
+  const ref = await second.textContent('.panel strong');
+  check(/^HEI-\d{4}-\d{6}$/.test(ref.trim()), `a reference number (${ref.trim()})`);
+  await axe(second, 'eingang');
+  const href = await second.getAttribute('a.button', 'href');
+  const pdf = await second.request.get(`${BASE}${href}`);
+  const bytes = await pdf.body();
+  check(pdf.status() === 200 && bytes.subarray(0, 5).toString() === '%PDF-', 'the receipt downloads as PDF');
+} finally {
+  await browser.close();
+}
+if (failures > 0) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('browser tests passed');
