@@ -16,8 +16,8 @@ use pkcs12::mac_data::MacData;
 use pkcs12::pfx::Pfx;
 use pkcs12::safe_bag::SafeBag;
 use x509_cert::Certificate;
-use x509_cert::der::asn1::{BmpString, OctetString};
-use x509_cert::der::{Decode, Encode};
+use x509_cert::der::asn1::{BmpString, ContextSpecific, OctetString};
+use x509_cert::der::{Any, Decode, Encode, TagMode, TagNumber};
 use zeroize::Zeroizing;
 
 use super::error::ReceiptError;
@@ -144,14 +144,15 @@ fn read_bag(
     certificates: &mut Vec<Certificate>,
 ) -> Result<(), ReceiptError> {
     if bag.bag_id == pkcs12::PKCS_12_PKCS8_KEY_BAG_OID {
-        let info = EncryptedPrivateKeyInfo::from_der(&bag.bag_value).map_err(not_pkcs12)?;
+        let value = bag_value(bag)?;
+        let info = EncryptedPrivateKeyInfo::from_der(&value).map_err(not_pkcs12)?;
         let alg = info.encryption_algorithm.to_der().map_err(not_pkcs12)?;
         let plain = decrypt(&alg, info.encrypted_data, password)?;
         keys.push(p256_key(&plain)?);
     } else if bag.bag_id == pkcs12::PKCS_12_KEY_BAG_OID {
-        keys.push(p256_key(&bag.bag_value)?);
+        keys.push(p256_key(&bag_value(bag)?)?);
     } else if bag.bag_id == pkcs12::PKCS_12_CERT_BAG_OID {
-        let cert_bag = CertBag::from_der(&bag.bag_value).map_err(not_pkcs12)?;
+        let cert_bag = CertBag::from_der(&bag_value(bag)?).map_err(not_pkcs12)?;
         if cert_bag.cert_id != pkcs12::PKCS_12_X509_CERT_OID {
             return Err(err(format!(
                 "PKCS#12: Zertifikatstyp {} wird nicht unterstützt, nur X.509",
@@ -171,6 +172,19 @@ fn read_bag(
     }
     // CRL and secret bags carry nothing a signer needs: skipped.
     Ok(())
+}
+
+/// The DER inside a bag's `bagValue [0] EXPLICIT` (the crate keeps the tagged whole).
+fn bag_value(bag: &SafeBag) -> Result<Zeroizing<Vec<u8>>, ReceiptError> {
+    let tagged = ContextSpecific::<Any>::from_der(&bag.bag_value).map_err(not_pkcs12)?;
+    if tagged.tag_number != TagNumber::N0 || tagged.tag_mode != TagMode::Explicit {
+        return Err(err(NOT_PKCS12));
+    }
+    tagged
+        .value
+        .to_der()
+        .map(Zeroizing::new)
+        .map_err(not_pkcs12)
 }
 
 /// The P-256 key in a PKCS#8 `PrivateKeyInfo`; RSA and other curves are refused by name.
@@ -267,6 +281,12 @@ fn verify_mac(mac: &MacData, content: &[u8], password: &str) -> Result<(), Recei
     let salt = mac.mac_salt.as_bytes();
     let expected = mac.mac.digest.as_bytes();
     let alg = mac.mac.algorithm.oid;
+    // A hash takes no parameters: absent or NULL (RFC 5754), nothing else.
+    if let Some(params) = &mac.mac.algorithm.parameters {
+        if !params.is_null() {
+            return Err(err(NOT_PKCS12));
+        }
+    }
     for pass in &passwords {
         let ok = if alg == ID_SHA256 {
             mac_matches::<sha2::Sha256>(pass, salt, iterations, content, expected)
@@ -288,7 +308,13 @@ fn verify_mac(mac: &MacData, content: &[u8], password: &str) -> Result<(), Recei
     Err(err(WRONG_PASSWORD))
 }
 
-fn mac_matches<D>(pass: &[u8], salt: &[u8], iterations: u32, content: &[u8], expected: &[u8]) -> bool
+fn mac_matches<D>(
+    pass: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    content: &[u8],
+    expected: &[u8],
+) -> bool
 where
     D: sha2::Digest
         + sha2::digest::FixedOutputReset
@@ -308,4 +334,327 @@ where
     };
     hmac.update(content);
     hmac.verify_slice(expected).is_ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    use super::WRONG_PASSWORD;
+    use crate::receipt::{
+        SigningIdentity, TemplateRegistry, render_receipt, sample_model, verify_receipt,
+    };
+
+    /// Whether `openssl` runs; panics instead of skipping when LOTSE_REQUIRE_OPENSSL is set.
+    fn have_openssl() -> bool {
+        let found = Command::new("openssl")
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found && std::env::var_os("LOTSE_REQUIRE_OPENSSL").is_some() {
+            panic!("openssl is required (LOTSE_REQUIRE_OPENSSL is set) but not installed");
+        }
+        if !found {
+            eprintln!("note: openssl is not installed (apt-get install openssl); check skipped");
+        }
+        found
+    }
+
+    fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        out
+    }
+
+    fn openssl_ok(dir: &Path, args: &[&str]) {
+        let out = openssl(dir, args);
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A development identity written as key.pem and cert.pem into `dir`.
+    fn development_identity(dir: &Path, tenant: &str) -> SigningIdentity {
+        let id =
+            SigningIdentity::generate_development(tenant, datetime!(2026-11-28 10:00 UTC)).unwrap();
+        let pem = id.to_pem().unwrap();
+        std::fs::write(dir.join("key.pem"), pem.key_pem).unwrap();
+        std::fs::write(dir.join("cert.pem"), pem.certificate_pem).unwrap();
+        id
+    }
+
+    /// `openssl pkcs12 -export` of key.pem/cert.pem with `extra` options; the file's bytes.
+    fn export(dir: &Path, password: &str, extra: &[&str]) -> Vec<u8> {
+        let pass = format!("pass:{password}");
+        let mut args = vec![
+            "pkcs12", "-export", "-inkey", "key.pem", "-in", "cert.pem", "-passout", &pass, "-out",
+            "id.p12",
+        ];
+        args.extend_from_slice(extra);
+        openssl_ok(dir, &args);
+        std::fs::read(dir.join("id.p12")).unwrap()
+    }
+
+    fn message(result: Result<SigningIdentity, crate::receipt::ReceiptError>) -> String {
+        let err = result.unwrap_err();
+        assert_eq!(err.code(), "LOT-R009", "{err}");
+        err.to_string()
+    }
+
+    #[test]
+    fn openssl_default_pkcs12_loads_and_signs_receipts() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let original = development_identity(dir.path(), "Stadt Heidestadt");
+        let p12 = export(dir.path(), "geheim", &[]);
+        let id = SigningIdentity::from_pkcs12(&p12, "geheim").unwrap();
+        assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+        assert_eq!(id.subject(), original.subject());
+
+        let templates = TemplateRegistry::builtin().unwrap();
+        let pdf = render_receipt(&sample_model(), &templates, &id).unwrap();
+        let v = verify_receipt(&pdf).unwrap();
+        assert!(v.valid, "{:?}", v.problem);
+        assert!(v.covers_whole_file);
+        assert_eq!(v.certificate_sha256, original.certificate_sha256());
+    }
+
+    #[test]
+    fn openssl_3_default_is_pbes2_aes_256_with_sha256_mac() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        development_identity(dir.path(), "Stadt Heidestadt");
+        export(dir.path(), "geheim", &[]);
+        let out = openssl(
+            dir.path(),
+            &[
+                "pkcs12",
+                "-info",
+                "-noout",
+                "-in",
+                "id.p12",
+                "-passin",
+                "pass:geheim",
+            ],
+        );
+        let info = String::from_utf8_lossy(&out.stderr);
+        if !info.contains("AES-256-CBC") {
+            // OpenSSL 1.1 still defaults to RC2/3DES, which we refuse (tested below).
+            eprintln!("note: this openssl does not default to PBES2/AES-256; check skipped");
+            return;
+        }
+        assert!(info.contains("PBKDF2"), "{info}");
+        assert!(info.contains("MAC: sha256"), "{info}");
+    }
+
+    #[test]
+    fn pkcs12_chain_puts_the_signer_first() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir().unwrap();
+        development_identity(other.path(), "Landkreis Heide");
+        std::fs::copy(other.path().join("cert.pem"), dir.path().join("ca.pem")).unwrap();
+        let original = development_identity(dir.path(), "Stadt Heidestadt");
+        let p12 = export(dir.path(), "geheim", &["-certfile", "ca.pem"]);
+        let id = SigningIdentity::from_pkcs12(&p12, "geheim").unwrap();
+        assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+        let pem = id.to_pem().unwrap();
+        assert_eq!(pem.certificate_pem.matches("BEGIN CERTIFICATE").count(), 2);
+    }
+
+    #[test]
+    fn pkcs12_unencrypted_and_without_mac_loads() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let original = development_identity(dir.path(), "Stadt Heidestadt");
+        let p12 = export(
+            dir.path(),
+            "",
+            &["-keypbe", "NONE", "-certpbe", "NONE", "-nomac"],
+        );
+        let id = SigningIdentity::from_pkcs12(&p12, "").unwrap();
+        assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+        // Encrypted, but no MAC: a wrong password is caught by padding or PKCS#8 parsing.
+        let p12 = export(dir.path(), "geheim", &["-nomac"]);
+        let id = SigningIdentity::from_pkcs12(&p12, "geheim").unwrap();
+        assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+        for wrong in ["falsch", "", "geheim2", "Geheim"] {
+            assert!(message(SigningIdentity::from_pkcs12(&p12, wrong)).contains(WRONG_PASSWORD));
+        }
+    }
+
+    #[test]
+    fn pkcs12_non_ascii_and_empty_passwords_work() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let original = development_identity(dir.path(), "Stadt Heidestadt");
+        for password in ["Grüße-ß€", ""] {
+            let p12 = export(dir.path(), password, &[]);
+            let id = SigningIdentity::from_pkcs12(&p12, password).unwrap();
+            assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+        }
+    }
+
+    #[test]
+    fn pkcs12_wrong_password_is_a_clear_error() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        development_identity(dir.path(), "Stadt Heidestadt");
+        let p12 = export(dir.path(), "geheim", &[]);
+        let text = message(SigningIdentity::from_pkcs12(&p12, "falsch"));
+        assert_eq!(
+            text,
+            "LOT-R009: signing identity is invalid: PKCS#12: falsches Passwort oder beschädigte \
+             Datei"
+        );
+        assert!(message(SigningIdentity::from_pkcs12(&p12, "")).contains(WRONG_PASSWORD));
+    }
+
+    #[test]
+    fn pkcs12_with_rsa_or_p384_key_is_refused() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (newkey, expected) in [("rsa:2048", "RSA-Schlüssel"), ("ec:p384.pem", "nur P-256")] {
+            openssl_ok(
+                dir.path(),
+                &["ecparam", "-name", "secp384r1", "-out", "p384.pem"],
+            );
+            openssl_ok(
+                dir.path(),
+                &[
+                    "req", "-x509", "-newkey", newkey, "-nodes", "-keyout", "key.pem", "-out",
+                    "cert.pem", "-subj", "/CN=Test", "-days", "1",
+                ],
+            );
+            let p12 = export(dir.path(), "geheim", &[]);
+            let text = message(SigningIdentity::from_pkcs12(&p12, "geheim"));
+            assert!(text.contains(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn legacy_pkcs12_is_refused_with_advice() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        development_identity(dir.path(), "Stadt Heidestadt");
+        let out = openssl(
+            dir.path(),
+            &[
+                "pkcs12",
+                "-export",
+                "-legacy",
+                "-inkey",
+                "key.pem",
+                "-in",
+                "cert.pem",
+                "-passout",
+                "pass:geheim",
+                "-out",
+                "legacy.p12",
+            ],
+        );
+        if !out.status.success() {
+            eprintln!("note: openssl cannot write -legacy files here (no legacy provider)");
+            return;
+        }
+        let p12 = std::fs::read(dir.path().join("legacy.p12")).unwrap();
+        let text = message(SigningIdentity::from_pkcs12(&p12, "geheim"));
+        assert!(text.contains("-legacy"), "{text}");
+        // A wrong password is still reported as such: the MAC is checked first.
+        assert!(message(SigningIdentity::from_pkcs12(&p12, "falsch")).contains(WRONG_PASSWORD));
+    }
+
+    #[test]
+    fn pkcs12_truncated_or_mangled_bytes_are_errors_not_panics() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        development_identity(dir.path(), "Stadt Heidestadt");
+        // One iteration keeps a thousand attempts fast; the structure is the default one.
+        let p12 = export(dir.path(), "geheim", &["-iter", "1"]);
+        assert!(SigningIdentity::from_pkcs12(&p12, "geheim").is_ok());
+        for len in 0..p12.len() {
+            assert!(SigningIdentity::from_pkcs12(&p12[..len], "geheim").is_err());
+        }
+        for i in 0..p12.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut bad = p12.clone();
+                bad[i] ^= flip;
+                let result = SigningIdentity::from_pkcs12(&bad, "geheim");
+                assert!(result.is_err(), "byte {i} ^ {flip:#x} was accepted");
+            }
+        }
+        // Without a MAC nothing guards the ciphertext: only "no panic" is promised.
+        let p12 = export(dir.path(), "geheim", &["-iter", "1", "-nomac"]);
+        for i in 0..p12.len() {
+            let mut bad = p12.clone();
+            bad[i] ^= 0x5a;
+            let _ = SigningIdentity::from_pkcs12(&bad, "geheim");
+        }
+    }
+
+    #[test]
+    fn pkcs12_garbage_and_pem_are_refused() {
+        for garbage in [
+            &b""[..],
+            b"\x30\x00",
+            b"\x30\x80\x00\x00",
+            b"not a pkcs12 file",
+        ] {
+            let text = message(SigningIdentity::from_pkcs12(garbage, "geheim"));
+            assert!(text.contains("PKCS#12"), "{text}");
+        }
+        let text = message(SigningIdentity::from_pkcs12(
+            b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            "geheim",
+        ));
+        assert!(text.contains("keine gültige PKCS#12-Datei"), "{text}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        #[test]
+        fn pkcs12_random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            prop_assert!(SigningIdentity::from_pkcs12(&bytes, "geheim").is_err());
+        }
+
+        #[test]
+        fn pkcs12_random_bytes_after_a_pfx_header_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600)
+        ) {
+            // SEQUENCE { INTEGER 3, … } so decoding gets past the first checks.
+            let mut der = vec![0x30, 0x82];
+            let len = bytes.len() + 3;
+            der.extend([(len >> 8) as u8, len as u8, 0x02, 0x01, 0x03]);
+            der.extend(bytes);
+            prop_assert!(SigningIdentity::from_pkcs12(&der, "geheim").is_err());
+        }
+    }
 }
