@@ -18,6 +18,7 @@ mod error;
 mod layout;
 mod model;
 mod pdf;
+mod pkcs12;
 mod render;
 mod sign;
 mod template;

@@ -126,7 +126,7 @@ impl SigningIdentity {
     }
 
     /// Loads a PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) P-256 key and a PEM chain
-    /// whose first certificate belongs to that key. PKCS#12 is not supported.
+    /// whose first certificate belongs to that key. For PKCS#12 see [`Self::from_pkcs12`].
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Self, ReceiptError> {
         let secret = p256::SecretKey::from_pkcs8_pem(key_pem)
             .or_else(|_| p256::SecretKey::from_sec1_pem(key_pem))
@@ -135,23 +135,40 @@ impl SigningIdentity {
             })?;
         let key = SigningKey::from(secret);
         let chain = Certificate::load_pem_chain(cert_pem.as_bytes()).map_err(identity_error)?;
-        let first = chain
-            .first()
-            .ok_or_else(|| ReceiptError::Identity("no certificate in the PEM".into()))?;
-        let key_spki = key
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(identity_error)?;
-        let cert_spki = first
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(identity_error)?;
-        if key_spki.as_bytes() != cert_spki.as_slice() {
+        if chain.is_empty() {
+            return Err(ReceiptError::Identity("no certificate in the PEM".into()));
+        }
+        if position_of_key_certificate(&key, &chain)? != Some(0) {
             return Err(ReceiptError::Identity(
                 "the first certificate does not belong to the private key".into(),
             ));
         }
+        Ok(SigningIdentity { key, chain })
+    }
+
+    /// Loads a PKCS#12 file (`.p12`/`.pfx`, DER) as `openssl pkcs12 -export` writes it:
+    /// one ECDSA P-256 private key, its certificate and optionally the rest of the chain,
+    /// protected with PBES2 (PBKDF2, AES-CBC; OpenSSL 3's default) or not encrypted, with
+    /// an HMAC (SHA-1/-256/-384/-512) or none. The signer certificate is the one whose
+    /// public key matches the key; the others follow in file order.
+    ///
+    /// Refused with LOT-R009 and a German message: a wrong password or a damaged file
+    /// ("PKCS#12: falsches Passwort oder beschädigte Datei"), RSA or other non-P-256 keys,
+    /// the legacy RC2/3DES encryption of `openssl pkcs12 -legacy`, public-key protected
+    /// files, no or several keys, no certificate for the key.
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, ReceiptError> {
+        let contents = super::pkcs12::read(der, password)?;
+        let key = contents.key;
+        let mut certificates = contents.certificates;
+        let signer = position_of_key_certificate(&key, &certificates)?.ok_or_else(|| {
+            ReceiptError::Identity(
+                "PKCS#12: die Datei enthält kein Zertifikat zum privaten Schlüssel".into(),
+            )
+        })?;
+        let first = certificates.remove(signer);
+        let mut chain = Vec::with_capacity(certificates.len() + 1);
+        chain.push(first);
+        chain.extend(certificates);
         Ok(SigningIdentity { key, chain })
     }
 
@@ -232,6 +249,28 @@ impl SigningIdentity {
         let info = signed.build().map_err(|e| sign_error(&e))?;
         info.to_der().map_err(|e| sign_error(&e))
     }
+}
+
+/// Index of the first certificate in `chain` whose public key is `key`'s.
+fn position_of_key_certificate(
+    key: &SigningKey,
+    chain: &[Certificate],
+) -> Result<Option<usize>, ReceiptError> {
+    let key_spki = key
+        .verifying_key()
+        .to_public_key_der()
+        .map_err(identity_error)?;
+    for (i, cert) in chain.iter().enumerate() {
+        let cert_spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(identity_error)?;
+        if key_spki.as_bytes() == cert_spki.as_slice() {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
 }
 
 /// Lower-case hex of `bytes`.
