@@ -3,6 +3,7 @@
 //! into pages.
 
 pub mod cli;
+pub mod config;
 pub mod keys;
 pub mod portal;
 pub mod tenants;

@@ -23,15 +23,9 @@ struct Args {
 enum Cmd {
     /// Run the portal: the demo county and its municipalities, with the example workflows.
     Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "LOTSE_LISTEN")]
-        listen: std::net::SocketAddr,
-        /// The project folder with workflows/, forms/ and pdf-templates/.
-        #[arg(long, default_value = ".", env = "LOTSE_PROJECT")]
-        dir: PathBuf,
-        /// The data folder (sled store, keys, receipts).
-        #[arg(long, default_value = "data", env = "LOTSE_DATA")]
-        data: PathBuf,
+        /// The configuration file (default: lotse.toml, if it exists). See docs/configuration.md.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Load every workflow, form and template under DIR (or one file) and report every problem.
     Check {
@@ -119,22 +113,19 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn serve(
-    listen: std::net::SocketAddr,
-    dir: &std::path::Path,
-    data: &std::path::Path,
-) -> anyhow::Result<()> {
-    let portal = portal::Portal::build(dir, data)?;
+fn serve(config: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = lotse_server::config::Config::load(config)?;
+    let portal = portal::Portal::build_with(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(portal::serve(portal, listen))
+    runtime.block_on(portal::serve(portal, config.listen))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Cmd::Serve { listen, dir, data } => report(serve(listen, &dir, &data)),
+        Cmd::Serve { config } => report(serve(config.as_deref())),
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
         Cmd::Test {
             dir,

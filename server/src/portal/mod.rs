@@ -79,6 +79,17 @@ fn page_registry() -> anyhow::Result<Handlebars<'static>> {
 impl Portal {
     /// Loads the project, opens the store, prepares keys and catalogues.
     pub fn build(project: &std::path::Path, data: &std::path::Path) -> anyhow::Result<Portal> {
+        Portal::build_with(&crate::config::Config {
+            project_dir: project.to_path_buf(),
+            data_dir: data.to_path_buf(),
+            ..crate::config::Config::default()
+        })
+    }
+
+    /// Builds the portal from a configuration.
+    pub fn build_with(config: &crate::config::Config) -> anyhow::Result<Portal> {
+        let project = config.project_dir.as_path();
+        let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
         let (library, problems) = lotse_engine::load_library(project, &sandbox);
         if let Some(p) = problems.iter().find(|p| p.is_error()) {

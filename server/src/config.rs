@@ -1,0 +1,179 @@
+//! One typed configuration: defaults, then a TOML file, then `LOTSE_…` environment variables.
+//! Unknown keys are refused; every key is documented in docs/configuration.md. Secrets are never
+//! printed: passwords are named by the environment variable that holds them.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the portal.
+    pub listen: SocketAddr,
+    /// Folder with workflows/, forms/ and pdf-templates/.
+    pub project_dir: PathBuf,
+    /// Folder for the store, keys and receipts.
+    pub data_dir: PathBuf,
+    /// Per tenant (by its slug): signing key and certificate for receipts.
+    pub tenants: BTreeMap<String, TenantConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            project_dir: PathBuf::from("."),
+            data_dir: PathBuf::from("data"),
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub signing: Option<Signing>,
+}
+
+/// A production signing identity: PEM files, or a PKCS#12 file whose password is in an
+/// environment variable.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, untagged)]
+pub enum Signing {
+    Pem {
+        key_file: PathBuf,
+        certificate_file: PathBuf,
+    },
+    Pkcs12 {
+        pkcs12_file: PathBuf,
+        password_env: String,
+    },
+}
+
+impl Config {
+    /// Defaults, then `file` (if given, or `lotse.toml` if it exists), then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+        let path = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("lotse.toml")).filter(|p| p.is_file()),
+        };
+        let mut config = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the configuration {}", p.display()))?;
+                toml::from_str::<Config>(&text)
+                    .with_context(|| format!("in the configuration {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("LOTSE_LISTEN") {
+            self.listen = v.parse().with_context(|| {
+                format!("LOTSE_LISTEN={v} is not an address like 127.0.0.1:8080")
+            })?;
+        }
+        if let Some(v) = get("LOTSE_PROJECT_DIR") {
+            self.project_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("LOTSE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (slug, t) in &self.tenants {
+            if crate::tenants::find(slug).is_none() {
+                bail!("the configuration names tenant \"{slug}\", which does not exist");
+            }
+            match &t.signing {
+                Some(Signing::Pem {
+                    key_file,
+                    certificate_file,
+                }) => {
+                    for f in [key_file, certificate_file] {
+                        if !f.is_file() {
+                            bail!("tenant {slug}: signing file {} does not exist", f.display());
+                        }
+                    }
+                }
+                Some(Signing::Pkcs12 {
+                    pkcs12_file,
+                    password_env,
+                }) => {
+                    if !pkcs12_file.is_file() {
+                        bail!(
+                            "tenant {slug}: PKCS#12 file {} does not exist",
+                            pkcs12_file.display()
+                        );
+                    }
+                    if std::env::var_os(password_env).is_none() {
+                        bail!(
+                            "tenant {slug}: the environment variable {password_env} with the PKCS#12 password is not set"
+                        );
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn signing(&self, tenant: &str) -> Option<&Signing> {
+        self.tenants.get(tenant).and_then(|t| t.signing.as_ref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn unknown_keys_and_unknown_tenants_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"127.0.0.1:1\"").is_err());
+        let c: Config = toml::from_str("[tenants.nirgendwo]\n").unwrap();
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file() {
+        let mut c: Config =
+            toml::from_str("listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/a\"").unwrap();
+        c.apply_env(|k| (k == "LOTSE_DATA_DIR").then(|| "/srv/b".to_string()))
+            .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
+        assert!(
+            c.apply_env(|k| (k == "LOTSE_LISTEN").then(|| "kaputt".to_string()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn signing_files_are_pem_or_pkcs12() {
+        let c: Config = toml::from_str(
+            "[tenants.heinsberg.signing]\nkey_file = \"k.pem\"\ncertificate_file = \"c.pem\"\n[tenants.wegberg.signing]\npkcs12_file = \"w.p12\"\npassword_env = \"WEGBERG_P12\"\n",
+        )
+        .unwrap();
+        assert!(matches!(c.signing("heinsberg"), Some(Signing::Pem { .. })));
+        assert!(matches!(c.signing("wegberg"), Some(Signing::Pkcs12 { .. })));
+        assert!(c.validate().is_err(), "the files do not exist");
+    }
+}
