@@ -322,3 +322,47 @@ async fn a_resume_code_opens_the_draft_and_wrong_codes_are_limited() {
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn english_is_one_click_away_and_errors_follow_the_language() {
+    let b = Browser::new();
+    let switch = b.get("/sprache/en?zurueck=/heinsberg").await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    let cat = b.get("/heinsberg?lang=en").await;
+    assert!(cat.body.contains("lang=\"en\"") && cat.body.contains("Online services of"));
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&format!("{url}?lang=en")).await;
+    assert!(
+        page.body.contains("Register a dog for dog tax")
+            || page.body.contains("About the dog owner"),
+        "{}",
+        page.body
+    );
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let mut wrong = HALTER.to_vec();
+    wrong[6] = ("anschrift.plz", "5252");
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("_rev", "0"),
+        ("_action", "weiter"),
+    ];
+    form.extend_from_slice(&wrong);
+    let req = Request::post(format!("{url}?lang=en"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            form.iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect::<Vec<_>>()
+                .join("&"),
+        ))
+        .unwrap();
+    let rejected = b.send(req).await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        rejected
+            .body
+            .contains("Please enter the postcode with 5 digits."),
+        "{}",
+        rejected.body
+    );
+}

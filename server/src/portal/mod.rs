@@ -46,6 +46,38 @@ pub struct Portal {
     limiter: ResumeLimiter,
 }
 
+/// The citizen's language: `?lang=en` or the `lotse_lang` cookie; German otherwise.
+#[derive(Clone, Copy)]
+pub struct UiLang(pub Lang);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let from_query = parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("lang="))
+                .map(Lang::from_tag)
+        });
+        let from_cookie = parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix("lotse_lang=").map(Lang::from_tag));
+        Ok(UiLang(from_query.or(from_cookie).unwrap_or(Lang::De)))
+    }
+}
+
+/// German or English, by the citizen's language.
+fn tr(lang: Lang, de: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::En { en } else { de }
+}
+
 /// Who is asking, for rate limits: the peer address when known.
 #[derive(Clone)]
 struct ClientKey(String);
@@ -194,6 +226,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/static/lotse.css", get(css))
         .route("/static/tenant/{file}", get(tenant_css))
         .route("/{tenant}", get(catalogue))
+        .route("/sprache/{lang}", get(switch_language))
         .route("/{tenant}/fortsetzen", axum::routing::post(resume))
         .route("/{tenant}/leistung/{workflow}", get(service).post(start))
         .route("/{tenant}/antrag/{draft}", get(show_draft).post(post_draft))
@@ -278,33 +311,71 @@ fn tenant_view(t: &Tenant) -> Value {
     })
 }
 
-fn base(t: &Tenant, title: &str) -> Value {
-    json!({"lang": "de", "t": texts::texts(false), "tenant": tenant_view(t), "title": title})
+fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
+    let other = if lang == Lang::En {
+        ("de", "Deutsch")
+    } else {
+        ("en", "English")
+    };
+    json!({
+        "lang": lang.tag(), "t": texts::texts(lang == Lang::En), "tenant": tenant_view(t), "title": title,
+        "other_lang": other.0, "other_lang_name": other.1,
+    })
 }
 
-fn not_found(p: &Portal, t: Option<&Tenant>) -> Response {
+fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
     let t = t.unwrap_or(&tenants::DEMO[0]);
-    let mut v = base(t, "Nicht gefunden");
-    v["heading"] = json!("Seite nicht gefunden");
-    v["text"] = json!(
-        "Diese Seite gibt es nicht (mehr). Vielleicht ist der Link unvollständig oder Ihr Antrag ist abgelaufen."
-    );
+    let mut v = base(t, tr(lang, "Nicht gefunden", "Not found"), lang);
+    v["heading"] = json!(tr(lang, "Seite nicht gefunden", "Page not found"));
+    v["text"] = json!(tr(
+        lang,
+        "Diese Seite gibt es nicht (mehr). Vielleicht ist der Link unvollständig oder Ihr Antrag ist abgelaufen.",
+        "This page does not exist (any more). The link may be incomplete, or your application has expired."
+    ));
     let mut r = p.render("message", &v);
     *r.status_mut() = StatusCode::NOT_FOUND;
     r
 }
 
-fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display) -> Response {
+fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display, lang: Lang) -> Response {
     // The cause goes to the log, never to the page; no answers are in it.
     eprintln!("error: {cause}");
-    let mut v = base(t, "Fehler");
-    v["heading"] = json!("Das hat leider nicht geklappt");
-    v["text"] = json!(
-        "Ein technischer Fehler ist aufgetreten. Ihre bisherigen Angaben sind gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal."
-    );
+    let mut v = base(t, tr(lang, "Fehler", "Error"), lang);
+    v["heading"] = json!(tr(
+        lang,
+        "Das hat leider nicht geklappt",
+        "Sorry, that did not work"
+    ));
+    v["text"] = json!(tr(
+        lang,
+        "Ein technischer Fehler ist aufgetreten. Ihre bisherigen Angaben sind gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+        "A technical error occurred. Your answers so far are saved. Please try again in a few minutes."
+    ));
     let mut r = p.render("message", &v);
     *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     r
+}
+
+/// Switches the language and goes back to the page the citizen came from (same site only).
+async fn switch_language(Path(lang): Path<String>, Query(q): Query<BackTo>) -> Response {
+    let lang = Lang::from_tag(&lang);
+    let back = q
+        .zurueck
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "lotse_lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        lang.tag()
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+struct BackTo {
+    zurueck: Option<String>,
 }
 
 async fn home() -> Redirect {
@@ -318,14 +389,15 @@ struct SearchQuery {
 
 async fn catalogue(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path(tenant): Path<String>,
     Query(q): Query<SearchQuery>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     let Some(cat) = p.catalogues.get(t.slug) else {
-        return not_found(&p, Some(t));
+        return not_found(&p, Some(t), lang);
     };
     let query =
         q.q.unwrap_or_default()
@@ -350,7 +422,15 @@ async fn catalogue(
             json!({"name": name, "services": cat.by_lebenslage(l).iter().map(|e| json!({"id": e.id, "title": e.title})).collect::<Vec<_>>()})
         })
         .collect();
-    let mut v = base(t, &format!("Online-Dienste von {}", t.name));
+    let mut v = base(
+        t,
+        &format!(
+            "{} {}",
+            tr(lang, "Online-Dienste von", "Online services of"),
+            t.name
+        ),
+        lang,
+    );
     v["query"] = json!(query);
     v["hits"] = json!(hits);
     v["lebenslagen"] = json!(lagen);
@@ -360,12 +440,13 @@ async fn catalogue(
 
 async fn resume(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path(tenant): Path<String>,
     axum::Extension(client): axum::Extension<ClientKey>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
         return (
@@ -386,26 +467,30 @@ async fn resume(
             Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
         }
         Ok(Err(StoreError::RateLimited { .. })) => {
-            let mut v = base(t, "Bitte warten");
-            v["heading"] = json!("Zu viele Versuche");
-            v["text"] = json!(
-                "Der Code wurde mehrmals falsch eingegeben. Bitte warten Sie 15 Minuten und versuchen Sie es dann noch einmal."
-            );
+            let mut v = base(t, tr(lang, "Bitte warten", "Please wait"), lang);
+            v["heading"] = json!(tr(lang, "Zu viele Versuche", "Too many attempts"));
+            v["text"] = json!(tr(
+                lang,
+                "Der Code wurde mehrmals falsch eingegeben. Bitte warten Sie 15 Minuten und versuchen Sie es dann noch einmal.",
+                "The code was entered wrongly several times. Please wait 15 minutes and try again."
+            ));
             let mut r = p.render("message", &v);
             *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             r
         }
         Ok(_) => {
-            let mut v = base(t, "Code nicht gefunden");
-            v["heading"] = json!("Code nicht gefunden");
-            v["text"] = json!(
-                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E."
-            );
+            let mut v = base(t, tr(lang, "Code nicht gefunden", "Code not found"), lang);
+            v["heading"] = json!(tr(lang, "Code nicht gefunden", "Code not found"));
+            v["text"] = json!(tr(
+                lang,
+                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E.",
+                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E."
+            ));
             let mut r = p.render("message", &v);
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
         }
-        Err(e) => server_error(&p, t, &e),
+        Err(e) => server_error(&p, t, &e, lang),
     }
 }
 
@@ -441,19 +526,20 @@ fn offered<'a>(p: &'a Portal, t: &Tenant, workflow: &str) -> Option<&'a Arc<Work
 
 async fn service(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, workflow)): Path<(String, String)>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     let Some(wf) = offered(&p, t, &workflow) else {
-        return not_found(&p, Some(t));
+        return not_found(&p, Some(t), lang);
     };
-    let mut v = base(t, wf.title.german());
+    let mut v = base(t, wf.title.get(lang), lang);
     v["service"] = json!({
-        "id": wf.id, "title": wf.title.german(),
-        "description": wf.description.as_ref().map(|d| d.german()).unwrap_or_default(),
-        "office": wf.office.german(),
+        "id": wf.id, "title": wf.title.get(lang),
+        "description": wf.description.as_ref().map(|d| d.get(lang)).unwrap_or_default(),
+        "office": wf.office.get(lang),
     });
     v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
     p.render("service", &v)
@@ -461,14 +547,15 @@ async fn service(
 
 async fn start(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, workflow)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     let Some(wf) = offered(&p, t, &workflow).cloned() else {
-        return not_found(&p, Some(t));
+        return not_found(&p, Some(t), lang);
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
         return (
@@ -478,7 +565,7 @@ async fn start(
             .into_response();
     }
     let now = SystemClock.now();
-    let app = Application::start(&wf, Lang::De, now);
+    let app = Application::start(&wf, lang, now);
     let p2 = p.clone();
     let created = tokio::task::spawn_blocking(move || -> Result<Draft, StoreError> {
         let tenant_id = TenantId::new(t.slug, t.prefix)?;
@@ -498,8 +585,8 @@ async fn start(
     .await;
     match created {
         Ok(Ok(d)) => Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response(),
-        Ok(Err(e)) => server_error(&p, t, &e),
-        Err(e) => server_error(&p, t, &e),
+        Ok(Err(e)) => server_error(&p, t, &e, lang),
+        Err(e) => server_error(&p, t, &e, lang),
     }
 }
 
@@ -541,30 +628,32 @@ async fn load_draft(
 
 async fn show_draft(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     match load_draft(&p, t, &id).await {
-        Ok(Some((draft, app, wf))) => views::page(&p, t, &draft, &app, &wf, None, Vec::new()),
-        Ok(None) => not_found(&p, Some(t)),
-        Err(e) => server_error(&p, t, &e),
+        Ok(Some((draft, app, wf))) => views::page(&p, t, &draft, &app, &wf, None, Vec::new(), lang),
+        Ok(None) => not_found(&p, Some(t), lang),
+        Err(e) => server_error(&p, t, &e, lang),
     }
 }
 
 async fn post_draft(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
-    let (draft, app, wf) = match load_draft(&p, t, &id).await {
+    let (draft, mut app, wf) = match load_draft(&p, t, &id).await {
         Ok(Some(x)) => x,
-        Ok(None) => return not_found(&p, Some(t)),
-        Err(e) => return server_error(&p, t, &e),
+        Ok(None) => return not_found(&p, Some(t), lang),
+        Err(e) => return server_error(&p, t, &e, lang),
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", draft.id)).as_str()) {
         return (
@@ -578,6 +667,8 @@ async fn post_draft(
     if field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) != Some(draft.revision) {
         return Redirect::to(&url).into_response();
     }
+    // Messages come in the language the citizen reads now.
+    app.lang = lang;
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
     let now = SystemClock.now();
     let step_id = match &app.position {
@@ -603,7 +694,7 @@ async fn post_draft(
         };
         let mut values = form::answers(step, &pairs);
         views::change_items(step, &mut values, &action, rest);
-        return views::page(&p, t, &draft, &app, &wf, Some(values), Vec::new());
+        return views::page(&p, t, &draft, &app, &wf, Some(values), Vec::new(), lang);
     } else {
         let Some(step) = wf.step(&step_id) else {
             return Redirect::to(&url).into_response();
@@ -623,11 +714,13 @@ async fn post_draft(
         Err(e) => {
             // A workflow's script failed: logged with its code, a calm page for the citizen.
             eprintln!("{} draft={} workflow={}", e.code(), draft.id, wf.key());
-            return server_error(&p, t, &e.code());
+            return server_error(&p, t, &e.code(), lang);
         }
     };
     match transition.outcome {
-        Outcome::Rejected { errors, .. } => views::page(&p, t, &draft, &app, &wf, posted, errors),
+        Outcome::Rejected { errors, .. } => {
+            views::page(&p, t, &draft, &transition.state, &wf, posted, errors, lang)
+        }
         Outcome::Submitted { submission } => {
             let p2 = p.clone();
             let draft2 = draft.clone();
@@ -649,7 +742,7 @@ async fn post_draft(
                 let model = receipt_model(
                     &wf2,
                     &submission,
-                    t.receipt_info(wf2.office.german()),
+                    t.receipt_info(wf2.office.get(submission.lang)),
                     &stored.reference.to_string(),
                     stored.submitted,
                 );
@@ -668,8 +761,8 @@ async fn post_draft(
             .await;
             match stored {
                 Ok(Ok(sid)) => Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response(),
-                Ok(Err(e)) => server_error(&p, t, &e),
-                Err(e) => server_error(&p, t, &e),
+                Ok(Err(e)) => server_error(&p, t, &e, lang),
+                Err(e) => server_error(&p, t, &e, lang),
             }
         }
         _ => {
@@ -682,8 +775,8 @@ async fn post_draft(
                 Ok(Ok(_)) | Ok(Err(StoreError::Conflict { .. })) => {
                     Redirect::to(&url).into_response()
                 }
-                Ok(Err(e)) => server_error(&p, t, &e),
-                Err(e) => server_error(&p, t, &e),
+                Ok(Err(e)) => server_error(&p, t, &e, lang),
+                Err(e) => server_error(&p, t, &e, lang),
             }
         }
     }
@@ -691,13 +784,14 @@ async fn post_draft(
 
 async fn show_submission(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, id)): Path<(String, String)>,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t));
+        return not_found(&p, Some(t), lang);
     };
     let p2 = p.clone();
     let found =
@@ -708,7 +802,14 @@ async fn show_submission(
             let history = p2.store.status_history(&sid)?;
             let status = history
                 .last()
-                .map(|c| c.status.label_de().to_string())
+                .map(|c| {
+                    if lang == Lang::En {
+                        c.status.label_en()
+                    } else {
+                        c.status.label_de()
+                    }
+                    .to_string()
+                })
                 .unwrap_or_default();
             Ok(Some((
                 s.tenant.slug().to_string(),
@@ -719,28 +820,33 @@ async fn show_submission(
     match found {
         Ok(Ok(Some((slug, info)))) if slug == t.slug => {
             let (reference, status) = info.split_once('|').unwrap_or((&info, ""));
-            let mut v = base(t, "Antrag eingegangen");
+            let mut v = base(
+                t,
+                tr(lang, "Antrag eingegangen", "Application received"),
+                lang,
+            );
             v["reference"] = json!(reference);
             v["status"] = json!(status);
             v["submission"] = json!(id);
             p.render("done", &v)
         }
-        Ok(Ok(_)) => not_found(&p, Some(t)),
-        Ok(Err(e)) => server_error(&p, t, &e),
-        Err(e) => server_error(&p, t, &e),
+        Ok(Ok(_)) => not_found(&p, Some(t), lang),
+        Ok(Err(e)) => server_error(&p, t, &e, lang),
+        Err(e) => server_error(&p, t, &e, lang),
     }
 }
 
 async fn receipt_pdf(
     State(p): State<Shared>,
+    UiLang(lang): UiLang,
     Path((tenant, id)): Path<(String, String)>,
     _h: HeaderMap,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None);
+        return not_found(&p, None, lang);
     };
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t));
+        return not_found(&p, Some(t), lang);
     };
     let p2 = p.clone();
     let sid2 = sid;
@@ -762,12 +868,12 @@ async fn receipt_pdf(
                     pdf,
                 )
                     .into_response(),
-                Err(e) => server_error(&p, t, &e),
+                Err(e) => server_error(&p, t, &e, lang),
             }
         }
-        Ok(Ok(_)) => not_found(&p, Some(t)),
-        Ok(Err(e)) => server_error(&p, t, &e),
-        Err(e) => server_error(&p, t, &e),
+        Ok(Ok(_)) => not_found(&p, Some(t), lang),
+        Ok(Err(e)) => server_error(&p, t, &e, lang),
+        Err(e) => server_error(&p, t, &e, lang),
     }
 }
 

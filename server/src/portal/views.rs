@@ -40,6 +40,7 @@ fn field_view(
     value: Option<&Value>,
     errors: &[FieldError],
     required: bool,
+    lang: Lang,
 ) -> Value {
     let id = html_id(name);
     let error = error_at(errors, pointer);
@@ -50,7 +51,6 @@ fn field_view(
     if error.is_some() {
         described.push(format!("{id}-error"));
     }
-    let lang = Lang::De;
     let mut v = json!({
         "id": f.id, "name": name, "html_id": id,
         "label": f.label.get(lang), "help": f.help.as_ref().map(|h| h.get(lang)),
@@ -79,7 +79,7 @@ fn field_view(
                             "legend": format!("{item_label} {}", i + 1), "index": i,
                             "fields": f.subfields.iter().map(|sf| {
                                 let sub_required = matches!(sf.required, lotse_engine::definition::Required::Always);
-                                field_view(sf, &format!("{name}.{i}.{}", sf.id), &format!("{pointer}/{i}/{}", sf.id), item.and_then(|it| it.get(&sf.id)), errors, sub_required)
+                                field_view(sf, &format!("{name}.{i}.{}", sf.id), &format!("{pointer}/{i}/{}", sf.id), item.and_then(|it| it.get(&sf.id)), errors, sub_required, lang)
                             }).collect::<Vec<_>>(),
                         })
                     })
@@ -90,7 +90,10 @@ fn field_view(
                     rep.add_label
                         .as_ref()
                         .map(|t| t.get(lang).to_string())
-                        .unwrap_or_else(|| format!("{item_label} hinzufügen"))
+                        .unwrap_or_else(|| format!(
+                            "{item_label} {}",
+                            super::tr(lang, "hinzufügen", "add")
+                        ))
                 );
             } else {
                 v["fields"] = json!(
@@ -106,6 +109,7 @@ fn field_view(
                                 value.and_then(|o| o.get(&sf.id)),
                                 errors,
                                 sub_required,
+                                lang,
                             )
                         })
                         .collect::<Vec<_>>()
@@ -186,8 +190,8 @@ pub fn page(
     wf: &Workflow,
     posted: Option<Map<String, Value>>,
     errors: Vec<FieldError>,
+    lang: Lang,
 ) -> Response {
-    let lang = Lang::De;
     let csrf = p.token(&format!("draft:{}", draft.id));
     match &app.position {
         Position::Review => {
@@ -208,7 +212,11 @@ pub fn page(
                 .iter()
                 .map(|e| json!({"label": e.label, "flat": e.value.flat()}))
                 .collect();
-            let mut v = base(t, "Angaben prüfen");
+            let mut v = base(
+                t,
+                super::tr(lang, "Angaben prüfen", "Check your answers"),
+                lang,
+            );
             v["review"] = json!({"steps": steps, "computed": computed});
             v["draft"] = json!(draft.id.to_string());
             v["csrf"] = json!(csrf);
@@ -217,7 +225,7 @@ pub fn page(
         }
         Position::Step(step_id) => {
             let Some(step) = wf.step(step_id) else {
-                return super::not_found(p, Some(t));
+                return super::not_found(p, Some(t), lang);
             };
             let values: Map<String, Value> = posted.unwrap_or_else(|| {
                 step.fields
@@ -237,6 +245,7 @@ pub fn page(
                         values.get(&f.id),
                         &errors,
                         required,
+                        lang,
                     )
                 })
                 .collect();
@@ -250,9 +259,13 @@ pub fn page(
             let title = if errors.is_empty() {
                 step.title.get(lang).to_string()
             } else {
-                format!("Fehler: {}", step.title.get(lang))
+                format!(
+                    "{}: {}",
+                    super::tr(lang, "Fehler", "Error"),
+                    step.title.get(lang)
+                )
             };
-            let mut v = base(t, &title);
+            let mut v = base(t, &title, lang);
             v["step"] = json!(step.id);
             v["step_title"] = json!(step.title.get(lang));
             v["step_help"] = json!(step.help.as_ref().map(|h| h.get(lang)));
@@ -277,6 +290,6 @@ pub fn page(
             }
             r
         }
-        Position::Submitted => super::not_found(p, Some(t)),
+        Position::Submitted => super::not_found(p, Some(t), lang),
     }
 }
