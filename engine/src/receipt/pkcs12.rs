@@ -282,10 +282,10 @@ fn verify_mac(mac: &MacData, content: &[u8], password: &str) -> Result<(), Recei
     let expected = mac.mac.digest.as_bytes();
     let alg = mac.mac.algorithm.oid;
     // A hash takes no parameters: absent or NULL (RFC 5754), nothing else.
-    if let Some(params) = &mac.mac.algorithm.parameters {
-        if !params.is_null() {
-            return Err(err(NOT_PKCS12));
-        }
+    if let Some(params) = &mac.mac.algorithm.parameters
+        && !params.is_null()
+    {
+        return Err(err(NOT_PKCS12));
     }
     for pass in &passwords {
         let ok = if alg == ID_SHA256 {
@@ -366,12 +366,11 @@ mod tests {
     }
 
     fn openssl(dir: &Path, args: &[&str]) -> std::process::Output {
-        let out = Command::new("openssl")
+        Command::new("openssl")
             .current_dir(dir)
             .args(args)
             .output()
-            .unwrap();
-        out
+            .unwrap()
     }
 
     fn openssl_ok(dir: &Path, args: &[&str]) {
