@@ -635,7 +635,9 @@ async fn show_draft(
         return not_found(&p, None, lang);
     };
     match load_draft(&p, t, &id).await {
-        Ok(Some((draft, app, wf))) => views::page(&p, t, &draft, &app, &wf, None, Vec::new(), lang),
+        Ok(Some((draft, app, wf))) => {
+            views::page(&p, t, &draft, &app, &wf, views::Attempt::default(), lang)
+        }
         Ok(None) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
@@ -694,7 +696,18 @@ async fn post_draft(
         };
         let mut values = form::answers(step, &pairs);
         views::change_items(step, &mut values, &action, rest);
-        return views::page(&p, t, &draft, &app, &wf, Some(values), Vec::new(), lang);
+        return views::page(
+            &p,
+            t,
+            &draft,
+            &app,
+            &wf,
+            views::Attempt {
+                values: Some(values),
+                errors: Vec::new(),
+            },
+            lang,
+        );
     } else {
         let Some(step) = wf.step(&step_id) else {
             return Redirect::to(&url).into_response();
@@ -718,9 +731,18 @@ async fn post_draft(
         }
     };
     match transition.outcome {
-        Outcome::Rejected { errors, .. } => {
-            views::page(&p, t, &draft, &transition.state, &wf, posted, errors, lang)
-        }
+        Outcome::Rejected { errors, .. } => views::page(
+            &p,
+            t,
+            &draft,
+            &transition.state,
+            &wf,
+            views::Attempt {
+                values: posted,
+                errors,
+            },
+            lang,
+        ),
         Outcome::Submitted { submission } => {
             let p2 = p.clone();
             let draft2 = draft.clone();

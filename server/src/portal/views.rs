@@ -180,6 +180,13 @@ pub fn change_items(step: &Step, values: &mut Map<String, Value>, action: &str, 
     }
 }
 
+/// What the citizen just posted and what was wrong with it (empty when simply showing).
+#[derive(Default)]
+pub struct Attempt {
+    pub values: Option<Map<String, Value>>,
+    pub errors: Vec<FieldError>,
+}
+
 /// The page for the draft's current position: a step (with posted values and errors after a
 /// rejected answer) or the review.
 pub fn page(
@@ -188,10 +195,13 @@ pub fn page(
     draft: &Draft,
     app: &Application,
     wf: &Workflow,
-    posted: Option<Map<String, Value>>,
-    errors: Vec<FieldError>,
+    attempt: Attempt,
     lang: Lang,
 ) -> Response {
+    let Attempt {
+        values: posted,
+        errors,
+    } = attempt;
     let csrf = p.token(&format!("draft:{}", draft.id));
     match &app.position {
         Position::Review => {
