@@ -44,6 +44,22 @@ pub struct Portal {
     data: PathBuf,
     secret: [u8; 32],
     limiter: ResumeLimiter,
+    metrics: Metrics,
+}
+
+/// Counters for /metrics (Prometheus text format). No personal data, no ids.
+#[derive(Default)]
+struct Metrics {
+    requests: std::sync::atomic::AtomicU64,
+    server_errors: std::sync::atomic::AtomicU64,
+    drafts_started: std::sync::atomic::AtomicU64,
+    steps_answered: std::sync::atomic::AtomicU64,
+    steps_rejected: std::sync::atomic::AtomicU64,
+    submissions: std::sync::atomic::AtomicU64,
+}
+
+fn bump(c: &std::sync::atomic::AtomicU64) {
+    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// The citizen's language: `?lang=en` or the `lotse_lang` cookie; German otherwise.
@@ -189,6 +205,7 @@ impl Portal {
             secret,
             // Five wrong resume codes per client and 15 minutes, then a pause.
             limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
+            metrics: Metrics::default(),
         })
     }
 
@@ -223,6 +240,8 @@ pub fn router(portal: Arc<Portal>) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/static/lotse.css", get(css))
         .route("/static/tenant/{file}", get(tenant_css))
         .route("/{tenant}", get(catalogue))
@@ -235,8 +254,13 @@ pub fn router(portal: Arc<Portal>) -> Router {
             "/{tenant}/eingang/{submission}/quittung.pdf",
             get(receipt_pdf),
         )
+        .layer(axum::middleware::from_fn_with_state(portal.clone(), count))
         .with_state(portal)
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(30),
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
 }
 
@@ -280,6 +304,57 @@ async fn security_headers(
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
+}
+
+async fn count(
+    State(p): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    bump(&p.metrics.requests);
+    let res = next.run(req).await;
+    if res.status().is_server_error() {
+        bump(&p.metrics.server_errors);
+    }
+    res
+}
+
+/// Ready when the store answers.
+async fn readyz(State(p): State<Shared>) -> Response {
+    let p2 = p.clone();
+    let probe = "00000000000000000000000000000000".parse::<DraftId>();
+    let ok = match probe {
+        Ok(id) => matches!(
+            tokio::task::spawn_blocking(move || p2.store.draft(&id)).await,
+            Ok(Ok(_))
+        ),
+        Err(_) => false,
+    };
+    if ok {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "store not ready").into_response()
+    }
+}
+
+async fn metrics(State(p): State<Shared>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = &p.metrics;
+    let body = format!(
+        "# HELP lotse_http_requests_total HTTP requests served.\n# TYPE lotse_http_requests_total counter\nlotse_http_requests_total {}\n\
+         # HELP lotse_http_server_errors_total Responses with a 5xx status.\n# TYPE lotse_http_server_errors_total counter\nlotse_http_server_errors_total {}\n\
+         # HELP lotse_drafts_started_total Applications started.\n# TYPE lotse_drafts_started_total counter\nlotse_drafts_started_total {}\n\
+         # HELP lotse_steps_answered_total Steps accepted.\n# TYPE lotse_steps_answered_total counter\nlotse_steps_answered_total {}\n\
+         # HELP lotse_steps_rejected_total Steps sent back with field errors.\n# TYPE lotse_steps_rejected_total counter\nlotse_steps_rejected_total {}\n\
+         # HELP lotse_submissions_total Durable submissions.\n# TYPE lotse_submissions_total counter\nlotse_submissions_total {}\n",
+        m.requests.load(Relaxed),
+        m.server_errors.load(Relaxed),
+        m.drafts_started.load(Relaxed),
+        m.steps_answered.load(Relaxed),
+        m.steps_rejected.load(Relaxed),
+        m.submissions.load(Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 async fn css() -> impl IntoResponse {
@@ -584,7 +659,10 @@ async fn start(
     })
     .await;
     match created {
-        Ok(Ok(d)) => Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response(),
+        Ok(Ok(d)) => {
+            bump(&p.metrics.drafts_started);
+            Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
+        }
         Ok(Err(e)) => server_error(&p, t, &e, lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
@@ -731,18 +809,21 @@ async fn post_draft(
         }
     };
     match transition.outcome {
-        Outcome::Rejected { errors, .. } => views::page(
-            &p,
-            t,
-            &draft,
-            &transition.state,
-            &wf,
-            views::Attempt {
-                values: posted,
-                errors,
-            },
-            lang,
-        ),
+        Outcome::Rejected { errors, .. } => {
+            bump(&p.metrics.steps_rejected);
+            views::page(
+                &p,
+                t,
+                &draft,
+                &transition.state,
+                &wf,
+                views::Attempt {
+                    values: posted,
+                    errors,
+                },
+                lang,
+            )
+        }
         Outcome::Submitted { submission } => {
             let p2 = p.clone();
             let draft2 = draft.clone();
@@ -782,7 +863,10 @@ async fn post_draft(
             })
             .await;
             match stored {
-                Ok(Ok(sid)) => Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response(),
+                Ok(Ok(sid)) => {
+                    bump(&p.metrics.submissions);
+                    Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
+                }
                 Ok(Err(e)) => server_error(&p, t, &e, lang),
                 Err(e) => server_error(&p, t, &e, lang),
             }
@@ -795,6 +879,7 @@ async fn post_draft(
             let p2 = p.clone();
             match tokio::task::spawn_blocking(move || p2.store.save_draft(next, expected)).await {
                 Ok(Ok(_)) | Ok(Err(StoreError::Conflict { .. })) => {
+                    bump(&p.metrics.steps_answered);
                     Redirect::to(&url).into_response()
                 }
                 Ok(Err(e)) => server_error(&p, t, &e, lang),
