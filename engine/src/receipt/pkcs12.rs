@@ -255,7 +255,13 @@ fn decrypt(alg_der: &[u8], ciphertext: &[u8], password: &str) -> Result<Secret, 
     scheme
         .decrypt(password.as_bytes(), ciphertext)
         .map(Zeroizing::new)
-        .map_err(wrong_password)
+        .map_err(|e| match e {
+            // pkcs5 0.7 reports bad padding as `EncryptFailed` while decrypting.
+            pkcs5::Error::DecryptFailed | pkcs5::Error::EncryptFailed => err(WRONG_PASSWORD),
+            other => err(format!(
+                "PKCS#12: PBES2-Verschlüsselung wird nicht unterstützt: {other}"
+            )),
+        })
 }
 
 /// Checks the PKCS#12 MAC (RFC 7292 appendix B key derivation over the BMPString password).
@@ -496,7 +502,34 @@ mod tests {
         let id = SigningIdentity::from_pkcs12(&p12, "geheim").unwrap();
         assert_eq!(id.certificate_sha256(), original.certificate_sha256());
         for wrong in ["falsch", "", "geheim2", "Geheim"] {
-            assert!(message(SigningIdentity::from_pkcs12(&p12, wrong)).contains(WRONG_PASSWORD));
+            let text = message(SigningIdentity::from_pkcs12(&p12, wrong));
+            assert!(text.contains(WRONG_PASSWORD), "{wrong}: {text}");
+        }
+    }
+
+    #[test]
+    fn pkcs12_with_aes_128_192_and_sha1_or_sha512_mac_loads() {
+        if !have_openssl() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let original = development_identity(dir.path(), "Stadt Heidestadt");
+        for mac in ["sha1", "sha512"] {
+            let p12 = export(
+                dir.path(),
+                "geheim",
+                &[
+                    "-keypbe",
+                    "AES-128-CBC",
+                    "-certpbe",
+                    "AES-192-CBC",
+                    "-macalg",
+                    mac,
+                ],
+            );
+            let id = SigningIdentity::from_pkcs12(&p12, "geheim").unwrap();
+            assert_eq!(id.certificate_sha256(), original.certificate_sha256());
+            assert!(message(SigningIdentity::from_pkcs12(&p12, "falsch")).contains(WRONG_PASSWORD));
         }
     }
 
