@@ -6,6 +6,12 @@
 //!
 //! An optional fourth argument sets sled's cache in MiB (default: `SledOptions::default()`).
 //!
+//! Two more modes for open-time checks: `open PATH N` only opens the store and reports the time;
+//! `saves PATH N` saves 100,000 random drafts (one thread) and exits. With `--close` anywhere in
+//! the arguments, `fill` and `saves` end with `SledStore::close` (fresh snapshot) and report its
+//! time; without it they only flush, like a process that is killed or exits without closing.
+//! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`).
+//!
 //! Results go to stdout as `key: value` lines; docs/BENCHMARKS.md records a run.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -61,7 +67,48 @@ fn draft_ids(n: u64) -> Vec<DraftId> {
         .collect()
 }
 
-fn fill(path: &str, n: u64, options: &SledOptions) {
+const SAVES: usize = 100_000;
+
+/// Ends a writing mode: `close` (snapshot) or only a flush, as chosen with `--close`.
+fn finish(store: SledStore, close: bool) {
+    store.flush().unwrap();
+    if close {
+        let t = Instant::now();
+        let snapshot = store.close().unwrap();
+        println!(
+            "close_with_snapshot_ms: {:.1}",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        assert!(snapshot);
+    }
+}
+
+fn open(path: &str, options: &SledOptions) {
+    let start = Instant::now();
+    let store = SledStore::open_with(path, options).unwrap();
+    println!("open_ms: {:.1}", start.elapsed().as_secs_f64() * 1e3);
+    drop(store);
+}
+
+fn saves(path: &str, n: u64, options: &SledOptions, close: bool) {
+    let ids = draft_ids(n);
+    let store = SledStore::open_with(path, options).unwrap();
+    let now = datetime!(2026-05-06 10:00 UTC);
+    let mut rng = Xorshift(0x2545_F491_4F6C_DD1D);
+    let start = Instant::now();
+    for _ in 0..SAVES {
+        let mut d = store.draft(&ids[rng.below(ids.len())]).unwrap().unwrap();
+        d.touch(now, DEFAULT_DRAFT_TTL);
+        let rev = d.revision;
+        store.save_draft(d, rev).unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("saves: {SAVES}");
+    println!("saves_per_second: {:.0}", SAVES as f64 / secs);
+    finish(store, close);
+}
+
+fn fill(path: &str, n: u64, options: &SledOptions, close: bool) {
     let store = SledStore::open_with(path, options).unwrap();
     let mut e = DeterministicEntropy::new(SEED);
     let now = datetime!(2026-05-04 10:00 UTC);
@@ -95,15 +142,20 @@ fn fill(path: &str, n: u64, options: &SledOptions) {
         "size_on_disk_mib: {}",
         store.size_on_disk().unwrap() / (1024 * 1024)
     );
+    finish(store, close);
 }
 
 struct Xorshift(u64);
 impl Xorshift {
-    fn below(&mut self, n: usize) -> usize {
+    fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
     }
 }
 
@@ -159,10 +211,69 @@ fn measure(path: &str, n: u64, options: &SledOptions) {
     println!("rss_peak_mib: {}", rss_kib("VmHWM:") / 1024);
 }
 
+/// Raw sled, no Lotse code: how much of the hot-set gap is the key layout? Fills one tree with
+/// N random 16-byte keys and one with N time-ordered keys (8-byte counter + 8 random bytes, as
+/// a UUIDv7-like id would be), 600-byte values each, then reads the 1,000 newest keys (the
+/// drafts being edited right now) at random.
+fn layout(path: &str, n: u64, options: &SledOptions) {
+    for (label, ordered) in [("random", false), ("ordered", true)] {
+        let db = sled::Config::new()
+            .path(std::path::Path::new(path).join(label))
+            .cache_capacity(options.cache_capacity)
+            .open()
+            .unwrap();
+        let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15);
+        let value = vec![b'x'; 600];
+        let key = |i: u64, r: u64| -> [u8; 16] {
+            let mut k = [0u8; 16];
+            if ordered {
+                k[..8].copy_from_slice(&i.to_be_bytes());
+                k[8..].copy_from_slice(&r.to_be_bytes());
+            } else {
+                k[..8].copy_from_slice(&r.to_be_bytes());
+                k[8..].copy_from_slice(&r.rotate_left(29).to_be_bytes());
+            }
+            k
+        };
+        let mut hot = Vec::with_capacity(1000);
+        for i in 0..n {
+            let k = key(i, rng.next());
+            db.insert(k, value.as_slice()).unwrap();
+            if i + 1000 >= n {
+                hot.push(k);
+            }
+        }
+        db.flush().unwrap();
+        for k in &hot {
+            db.get(k).unwrap().unwrap();
+        }
+        let mut reads = Vec::with_capacity(SAMPLES);
+        for _ in 0..SAMPLES {
+            let k = &hot[rng.below(hot.len())];
+            let t = Instant::now();
+            db.get(k).unwrap().unwrap();
+            reads.push(t.elapsed());
+        }
+        reads.sort();
+        println!(
+            "{label}_hot1000_get_median_us: {:.2}",
+            percentile(&reads, 0.5)
+        );
+        println!(
+            "{label}_hot1000_get_p99_us: {:.2}",
+            percentile(&reads, 0.99)
+        );
+    }
+}
+
+const USAGE: &str = "usage: store_load fill|measure|open|saves|layout PATH N [CACHE_MIB] [--close]";
+
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let close = args.iter().any(|a| a == "--close");
+    args.retain(|a| a != "--close");
     let (Some(mode), Some(path), Some(n)) = (args.get(1), args.get(2), args.get(3)) else {
-        eprintln!("usage: store_load fill|measure PATH N [CACHE_MIB]");
+        eprintln!("{USAGE}");
         std::process::exit(2);
     };
     let n: u64 = n.parse().unwrap();
@@ -172,10 +283,13 @@ fn main() {
     }
     println!("cache_mib: {}", options.cache_capacity / (1024 * 1024));
     match mode.as_str() {
-        "fill" => fill(path, n, &options),
+        "fill" => fill(path, n, &options, close),
         "measure" => measure(path, n, &options),
+        "open" => open(path, &options),
+        "saves" => saves(path, n, &options, close),
+        "layout" => layout(path, n, &options),
         _ => {
-            eprintln!("usage: store_load fill|measure PATH N [CACHE_MIB]");
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
     }

@@ -562,6 +562,35 @@ mod sled_only {
         assert_eq!(next.reference.number(), 2);
     }
 
+    #[test]
+    fn close_writes_a_snapshot_only_for_the_last_clone_and_keeps_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let snapshots = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.starts_with("snap."))
+                .collect::<Vec<_>>()
+        };
+        let mut e = DeterministicEntropy::new(23);
+        let d = new_draft(&mut e, T0);
+        let s = SledStore::open(dir.path()).unwrap();
+        s.create_draft(&d).unwrap();
+        let before = snapshots();
+        let other = s.clone();
+        assert!(!s.close().unwrap(), "a clone is still alive");
+        assert!(other.close().unwrap());
+        // sled wrote a new snapshot (named by its log position) that covers the draft.
+        let after = snapshots();
+        assert!(
+            after.iter().any(|n| !before.contains(n)),
+            "{before:?} {after:?}"
+        );
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(s.draft(&d.id).unwrap().unwrap(), d);
+        assert!(s.close().unwrap());
+    }
+
     fn filled_store() -> (SledStore, tempfile::TempDir) {
         let (s, dir) = sled_store();
         let mut e = DeterministicEntropy::new(23);
