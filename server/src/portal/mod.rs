@@ -984,19 +984,57 @@ async fn receipt_pdf(
     }
 }
 
-/// Serves the portal until Ctrl-C, finishing requests in flight.
+/// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
+/// so that the next start opens quickly.
 pub async fn serve(portal: Portal, listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
+    let portal = Arc::new(portal);
     axum::serve(
         listener,
-        router(Arc::new(portal)).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("serving")
+    .context("serving")?;
+    match Arc::try_unwrap(portal) {
+        Ok(portal) => {
+            let closed = tokio::task::spawn_blocking(move || portal.store.close())
+                .await
+                .context("closing the store")??;
+            eprintln!(
+                "Lotse beendet; Speicher geschlossen{}.",
+                if closed { "" } else { " (nur gesichert)" }
+            );
+        }
+        Err(portal) => {
+            portal.store.flush()?;
+            eprintln!("Lotse beendet; Speicher gesichert.");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
