@@ -26,6 +26,12 @@ enum Cmd {
         /// The configuration file (default: lotse.toml, if it exists). See docs/configuration.md.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Preview for form designers: reload on every change, show definition errors in the
+        /// browser, explain each step, preview receipts with the scenarios' answers.
+        #[arg(long)]
+        dev: bool,
+        /// The project folder to serve (instead of `project_dir` from the configuration).
+        dir: Option<PathBuf>,
     },
     /// Load every workflow, form and template under DIR (or one file) and report every problem.
     Check {
@@ -113,19 +119,22 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn serve(config: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let config = lotse_server::config::Config::load(config)?;
-    let portal = portal::Portal::build_with(&config)?;
+fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut config = lotse_server::config::Config::load(config)?;
+    if let Some(dir) = dir {
+        config.project_dir = dir;
+    }
+    let portal = portal::Portal::build_mode(&config, dev)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(portal::serve(portal, config.listen))
+    runtime.block_on(portal::serve(portal, config.listen, dev))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Cmd::Serve { config } => report(serve(config.as_deref())),
+        Cmd::Serve { config, dev, dir } => report(serve(config.as_deref(), dev, dir)),
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
         Cmd::Test {
             dir,

@@ -22,6 +22,10 @@ struct Page {
     bytes: Vec<u8>,
 }
 
+fn project_root() -> &'static Path {
+    project()
+}
+
 fn project() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
@@ -364,5 +368,76 @@ async fn english_is_one_click_away_and_errors_follow_the_language() {
             .contains("Please enter the postcode with 5 digits."),
         "{}",
         rejected.body
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    for part in ["workflows", "forms", "pdf-templates"] {
+        copy_dir(&project_root().join(part), &project.join(part));
+    }
+    let config = lotse_server::config::Config {
+        project_dir: project.clone(),
+        data_dir: dir.path().join("data"),
+        ..lotse_server::config::Config::default()
+    };
+    let portal = Arc::new(Portal::build_mode(&config, true).unwrap());
+    let b = Browser {
+        app: router(portal.clone()),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+
+    // The receipt with the answers of the first scenario that submits, signed.
+    let pdf = b
+        .get("/heinsberg/vorschau/hundesteuer-anmeldung/quittung.pdf")
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(
+        lotse_engine::receipt::verify_receipt(&pdf.bytes)
+            .unwrap()
+            .valid
+    );
+
+    // Beside each step: why it applies and where it leads.
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let step = b.get(&url).await;
+    assert!(step.body.contains("Warum dieser Schritt?"), "{}", step.body);
+
+    // A typo in a workflow: the errors replace the assistant until it is fixed.
+    let file = project.join("workflows/hundesteuer/workflow.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, good.replacen("\ntitle:", "\ntilte:", 1)).unwrap();
+    assert_eq!(portal.reload(), 1);
+    let broken = b.get("/heinsberg").await;
+    assert_eq!(broken.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(broken.body.contains("LOT-E004") && broken.body.contains("tilte"));
+    std::fs::write(&file, good).unwrap();
+    assert_eq!(portal.reload(), 0);
+    assert_eq!(b.get("/heinsberg").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_dev_mode_there_is_no_preview() {
+    let b = Browser::new();
+    assert_eq!(
+        b.get("/heinsberg/vorschau/hundesteuer-anmeldung/quittung.pdf")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
     );
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, CoverageSet, Gap, never_skippable, redundant_conditions};
 pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
-pub use run::{Failure, ScenarioResult, run};
+pub use run::{Failure, ScenarioResult, run, sample_submission};
 
 use crate::definition::{Library, load_library};
 use crate::problem::{Pos, Problem};

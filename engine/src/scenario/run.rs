@@ -602,3 +602,23 @@ pub(crate) fn review_text(
     }
     lines.join("\n")
 }
+
+/// The submission a scenario leads to (its actions, then a submit), for previews such as the
+/// receipt preview of `lotse serve --dev`. `None` when the scenario does not end in a submission.
+pub fn sample_submission(
+    library: &Library,
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+) -> Option<(Arc<Workflow>, Submission)> {
+    let wf = find_workflow(library, scenario).ok()?;
+    let now = OffsetDateTime::new_utc(scenario.today, time::macros::time!(10:00));
+    let mut app = Application::start(&wf, Lang::De, now);
+    for (_, action) in &scenario.actions {
+        let (next, _, _) = perform(&wf, sandbox, &app, action, now).ok()?;
+        app = next;
+    }
+    match app.apply(&wf, sandbox, Command::Submit, now).ok()?.outcome {
+        Outcome::Submitted { submission } => Some((wf, *submission)),
+        _ => None,
+    }
+}

@@ -32,14 +32,23 @@ use sha2::{Digest, Sha256};
 
 use crate::tenants::{self, Tenant};
 
+/// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
+pub struct Defs {
+    library: Library,
+    catalogues: HashMap<&'static str, Catalogue>,
+    receipts: TemplateRegistry,
+    /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
+    problems: Vec<lotse_engine::Problem>,
+}
+
 /// Everything the handlers share.
 pub struct Portal {
-    library: Library,
+    defs: std::sync::RwLock<Arc<Defs>>,
+    dev: bool,
+    project: PathBuf,
     sandbox: Sandbox,
     store: SledStore,
     pages: Handlebars<'static>,
-    receipts: TemplateRegistry,
-    catalogues: HashMap<&'static str, Catalogue>,
     identities: HashMap<&'static str, SigningIdentity>,
     data: PathBuf,
     secret: [u8; 32],
@@ -112,6 +121,7 @@ fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("review", include_str!("../../templates/review.hbs")),
         ("done", include_str!("../../templates/done.hbs")),
         ("message", include_str!("../../templates/message.hbs")),
+        ("problems", include_str!("../../templates/problems.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -136,47 +146,34 @@ impl Portal {
 
     /// Builds the portal from a configuration.
     pub fn build_with(config: &crate::config::Config) -> anyhow::Result<Portal> {
+        Portal::build_mode(config, false)
+    }
+
+    /// Builds the portal; in `dev` mode definition errors are shown in the browser instead of
+    /// stopping the start.
+    pub fn build_mode(config: &crate::config::Config, dev: bool) -> anyhow::Result<Portal> {
         let project = config.project_dir.as_path();
         let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
-        let (library, problems) = lotse_engine::load_library(project, &sandbox);
-        if let Some(p) = problems.iter().find(|p| p.is_error()) {
-            anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
+        let defs = load_defs(project, &sandbox);
+        if !dev {
+            if let Some(p) = defs.problems.first() {
+                anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
+            }
         }
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let store = SledStore::open(data.join("store"))?;
-        let receipts = TemplateRegistry::load_dir(&project.join("pdf-templates"))?;
         let now = SystemClock.now();
-        let mut catalogues = HashMap::new();
         let mut identities = HashMap::new();
         for t in tenants::DEMO {
-            let entries = t
-                .services
-                .iter()
-                .filter_map(|id| library.latest(id))
-                .map(|wf| Entry {
-                    id: wf.id.clone(),
-                    title: wf.title.german().to_string(),
-                    description: wf
-                        .description
-                        .as_ref()
-                        .map(|d| d.german().to_string())
-                        .unwrap_or_default(),
-                    keywords: wf.keywords.clone(),
-                    lebenslagen: wf.lebenslagen.clone(),
-                })
-                .collect();
-            let mut synonyms = BTreeMap::new();
-            synonyms.insert(
-                "Umzug".to_string(),
-                vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
-            );
-            synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
-            catalogues.insert(t.slug, Catalogue::new(entries, &synonyms));
-            identities.insert(
+            let identity = crate::keys::configured_identity(
+                config.signing(t.slug),
+                data,
                 t.slug,
-                crate::keys::tenant_identity(data, t.slug, t.name, now)?,
-            );
+                t.name,
+                now,
+            )?;
+            identities.insert(t.slug, identity);
         }
         let secret_file = data.join("csrf.key");
         let secret = match std::fs::read(&secret_file) {
@@ -194,12 +191,12 @@ impl Portal {
             }
         };
         Ok(Portal {
-            library,
+            defs: std::sync::RwLock::new(Arc::new(defs)),
+            dev,
+            project: project.to_path_buf(),
             sandbox,
             store,
             pages: page_registry()?,
-            receipts,
-            catalogues,
             identities,
             data: data.to_path_buf(),
             secret,
@@ -207,6 +204,25 @@ impl Portal {
             limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
             metrics: Metrics::default(),
         })
+    }
+
+    /// The current definitions.
+    fn defs(&self) -> Arc<Defs> {
+        match self.defs.read() {
+            Ok(d) => d.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Loads the definitions again (after a change on disk).
+    pub fn reload(&self) -> usize {
+        let defs = Arc::new(load_defs(&self.project, &self.sandbox));
+        let errors = defs.problems.len();
+        match self.defs.write() {
+            Ok(mut d) => *d = defs,
+            Err(poisoned) => *poisoned.into_inner() = defs,
+        }
+        errors
     }
 
     fn token(&self, scope: &str) -> String {
@@ -225,6 +241,108 @@ impl Portal {
             }
         }
     }
+}
+
+/// Workflows, forms and templates of `project`, with a catalogue per tenant.
+fn load_defs(project: &std::path::Path, sandbox: &Sandbox) -> Defs {
+    let (library, problems) = lotse_engine::load_library(project, sandbox);
+    let mut problems: Vec<lotse_engine::Problem> =
+        problems.into_iter().filter(|p| p.is_error()).collect();
+    let receipts = match TemplateRegistry::load_dir(&project.join("pdf-templates")) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(lotse_engine::Problem::error(
+                "LOT-E040",
+                &project.join("pdf-templates"),
+                lotse_engine::problem::Pos::UNKNOWN,
+                e.to_string(),
+            ));
+            TemplateRegistry::builtin().unwrap_or_else(|_| unreachable_registry())
+        }
+    };
+    let mut catalogues = HashMap::new();
+    for t in tenants::DEMO {
+        let entries = t
+            .services
+            .iter()
+            .filter_map(|id| library.latest(id))
+            .map(|wf| Entry {
+                id: wf.id.clone(),
+                title: wf.title.german().to_string(),
+                description: wf
+                    .description
+                    .as_ref()
+                    .map(|d| d.german().to_string())
+                    .unwrap_or_default(),
+                keywords: wf.keywords.clone(),
+                lebenslagen: wf.lebenslagen.clone(),
+            })
+            .collect();
+        let mut synonyms = BTreeMap::new();
+        synonyms.insert(
+            "Umzug".to_string(),
+            vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
+        );
+        synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
+        catalogues.insert(t.slug, Catalogue::new(entries, &synonyms));
+    }
+    Defs {
+        library,
+        catalogues,
+        receipts,
+        problems,
+    }
+}
+
+fn unreachable_registry() -> TemplateRegistry {
+    // The built-in template is compiled into the binary and checked by its tests.
+    match TemplateRegistry::builtin() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("the built-in receipt template failed: {e}");
+            std::process::exit(70)
+        }
+    }
+}
+
+/// In `--dev` mode: watch the project's files and reload on every change.
+pub fn watch(portal: Arc<Portal>) {
+    std::thread::spawn(move || {
+        let mut last = fingerprint(&portal.project);
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            let now = fingerprint(&portal.project);
+            if now != last {
+                last = now;
+                let errors = portal.reload();
+                eprintln!("Definitionen neu geladen: {errors} Fehler.");
+            }
+        }
+    });
+}
+
+/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/.
+fn fingerprint(project: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates"]
+        .iter()
+        .map(|d| project.join(d))
+        .collect();
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => out.push((path, m.len(), m.modified().ok())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
 }
 
 fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
@@ -254,6 +372,14 @@ pub fn router(portal: Arc<Portal>) -> Router {
             "/{tenant}/eingang/{submission}/quittung.pdf",
             get(receipt_pdf),
         )
+        .route(
+            "/{tenant}/vorschau/{workflow}/quittung.pdf",
+            get(receipt_preview),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            portal.clone(),
+            dev_gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(portal.clone(), count))
         .with_state(portal)
         .layer(axum::middleware::from_fn(security_headers))
@@ -317,6 +443,100 @@ async fn count(
         bump(&p.metrics.server_errors);
     }
     res
+}
+
+/// In `--dev` mode, definition errors replace every page of the assistant.
+async fn dev_gate(
+    State(p): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let exempt = ["/static/", "/healthz", "/readyz", "/metrics", "/sprache/"]
+        .iter()
+        .any(|x| path.starts_with(x));
+    if p.dev && !exempt {
+        let defs = p.defs();
+        if !defs.problems.is_empty() {
+            let t = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .and_then(tenants::find)
+                .unwrap_or(&tenants::DEMO[0]);
+            let mut v = base(t, "Fehler in den Definitionen", Lang::De);
+            v["problems"] =
+                json!(defs.problems.iter().map(|pr| json!({
+                "file": pr.file.display().to_string(), "line": pr.line, "column": pr.column,
+                "code": pr.code, "message": pr.message, "help": pr.help,
+            })).collect::<Vec<_>>());
+            let mut r = p.render("problems", &v);
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return r;
+        }
+    }
+    next.run(req).await
+}
+
+/// In `--dev` mode: the receipt of a workflow with the answers of its first scenario that ends
+/// in a submission, signed with the tenant's (development) key.
+async fn receipt_preview(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    Path((tenant, workflow)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None, lang);
+    };
+    if !p.dev {
+        return not_found(&p, Some(t), lang);
+    }
+    let p2 = p.clone();
+    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
+        let defs = p2.defs();
+        for file in lotse_engine::scenario::scenario_files(&defs.library) {
+            let Ok(scenario) = lotse_engine::scenario::load_scenario(&file) else {
+                continue;
+            };
+            if scenario.workflow.as_deref().is_some_and(|w| w != workflow) {
+                continue;
+            }
+            let Some((wf, submission)) =
+                lotse_engine::scenario::sample_submission(&defs.library, &p2.sandbox, &scenario)
+            else {
+                continue;
+            };
+            if wf.id != workflow {
+                continue;
+            }
+            let model = receipt_model(
+                &wf,
+                &submission,
+                t.receipt_info(wf.office.german()),
+                "VORSCHAU-0000",
+                SystemClock.now(),
+            );
+            let identity = p2.identities.get(t.slug).context("no signing key")?;
+            return Ok(Some(render_receipt(&model, &defs.receipts, identity)?));
+        }
+        Ok(None)
+    })
+    .await;
+    match made {
+        Ok(Ok(Some(pdf))) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
+        Ok(Ok(None)) => {
+            let mut v = base(t, "Keine Beispieldaten", lang);
+            v["heading"] = json!("Keine Beispieldaten");
+            v["text"] = json!(
+                "Für diesen Workflow gibt es kein Szenario, das mit einem Absenden endet (expect: submitted: true). Legen Sie eines in scenarios/ an, dann zeigt diese Seite die Quittung mit seinen Antworten."
+            );
+            let mut r = p.render("message", &v);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
+        Ok(Err(e)) => server_error(&p, t, &e, lang),
+        Err(e) => server_error(&p, t, &e, lang),
+    }
 }
 
 /// Ready when the store answers.
@@ -471,7 +691,8 @@ async fn catalogue(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    let Some(cat) = p.catalogues.get(t.slug) else {
+    let defs = p.defs();
+    let Some(cat) = defs.catalogues.get(t.slug) else {
         return not_found(&p, Some(t), lang);
     };
     let query =
@@ -591,9 +812,9 @@ fn lebenslage_name(key: &str) -> String {
     }
 }
 
-fn offered<'a>(p: &'a Portal, t: &Tenant, workflow: &str) -> Option<&'a Arc<Workflow>> {
+fn offered(p: &Portal, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     if t.services.contains(&workflow) {
-        p.library.latest(workflow)
+        p.defs().library.latest(workflow).cloned()
     } else {
         None
     }
@@ -617,6 +838,7 @@ async fn service(
         "office": wf.office.get(lang),
     });
     v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
+    v["dev"] = json!(p.dev);
     p.render("service", &v)
 }
 
@@ -629,7 +851,7 @@ async fn start(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    let Some(wf) = offered(&p, t, &workflow).cloned() else {
+    let Some(wf) = offered(&p, t, &workflow) else {
         return not_found(&p, Some(t), lang);
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
@@ -695,7 +917,12 @@ async fn load_draft(
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
-    let Some(wf) = p.library.version(&draft.workflow_id, version).cloned() else {
+    let Some(wf) = p
+        .defs()
+        .library
+        .version(&draft.workflow_id, version)
+        .cloned()
+    else {
         return Ok(None);
     };
     let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
@@ -850,7 +1077,7 @@ async fn post_draft(
                     stored.submitted,
                 );
                 let identity = p2.identities.get(t.slug).context("no signing key")?;
-                let pdf = render_receipt(&model, &p2.receipts, identity)?;
+                let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
                 let dir = p2.data.join("receipts");
                 std::fs::create_dir_all(&dir)?;
                 let path = dir.join(format!("{}.pdf", stored.id));
@@ -986,12 +1213,18 @@ async fn receipt_pdf(
 
 /// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
 /// so that the next start opens quickly.
-pub async fn serve(portal: Portal, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
     let portal = Arc::new(portal);
+    if dev {
+        eprintln!(
+            "Vorschau-Modus: Änderungen in workflows/, forms/ und pdf-templates/ werden sofort geladen."
+        );
+        watch(portal.clone());
+    }
     axum::serve(
         listener,
         router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -287,6 +287,17 @@ pub fn page(
             v["csrf"] = json!(csrf);
             v["revision"] = json!(draft.revision);
             v["resume_code"] = json!(draft.resume_code.to_string());
+            if p.dev {
+                // Beside the step: why it applies and where the branches lead (the engine's own
+                // explanation).
+                v["dev"] = json!({
+                    "applies_if": step.applies_if.as_ref().map(|e| e.source().to_string()),
+                    "branches": step.branches.iter().map(|b| json!({"condition": b.condition.source(), "to": b.target.label()})).collect::<Vec<_>>(),
+                    "default": step.default_next.label(),
+                    "explanations": app.explanations.iter().map(|e| e.describe(lang)).collect::<Vec<_>>(),
+                    "route": app.route.join(" → "),
+                });
+            }
             let e = draft.expires.date();
             v["expires"] = json!(format!(
                 "{:02}.{:02}.{}",
