@@ -156,10 +156,8 @@ impl Portal {
         let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
         let defs = load_defs(project, &sandbox);
-        if !dev {
-            if let Some(p) = defs.problems.first() {
-                anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
-            }
+        if !dev && let Some(p) = defs.problems.first() {
+            anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
         let store = SledStore::open(data.join("store"))?;
