@@ -67,6 +67,23 @@ struct Metrics {
     submissions: std::sync::atomic::AtomicU64,
 }
 
+/// One structured log line (JSON) on stderr. Only codes, route templates, tenants and counts go
+/// in: never answers, names or the secret ids in draft links.
+pub fn log(level: &str, event: &str, fields: &[(&str, Value)]) {
+    let ts = SystemClock
+        .now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let mut line = serde_json::Map::new();
+    line.insert("ts".into(), json!(ts));
+    line.insert("level".into(), json!(level));
+    line.insert("event".into(), json!(event));
+    for (k, v) in fields {
+        line.insert((*k).into(), v.clone());
+    }
+    eprintln!("{}", Value::Object(line));
+}
+
 fn bump(c: &std::sync::atomic::AtomicU64) {
     c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
@@ -234,7 +251,11 @@ impl Portal {
         match self.pages.render(name, data) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
-                eprintln!("page {name} failed to render: {e}");
+                log(
+                    "error",
+                    "page_render_failed",
+                    &[("page", json!(name)), ("cause", json!(e.to_string()))],
+                );
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
             }
         }
@@ -313,7 +334,7 @@ pub fn watch(portal: Arc<Portal>) {
             if now != last {
                 last = now;
                 let errors = portal.reload();
-                eprintln!("Definitionen neu geladen: {errors} Fehler.");
+                log("info", "definitions_reloaded", &[("errors", json!(errors))]);
             }
         }
     });
@@ -436,7 +457,28 @@ async fn count(
     next: axum::middleware::Next,
 ) -> Response {
     bump(&p.metrics.requests);
+    // The route template, not the path: paths carry the secret ids of drafts.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let method = req.method().to_string();
+    let started = std::time::Instant::now();
     let res = next.run(req).await;
+    log(
+        "info",
+        "request",
+        &[
+            ("method", json!(method)),
+            ("route", json!(route)),
+            ("status", json!(res.status().as_u16())),
+            (
+                "ms",
+                json!((started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
+            ),
+        ],
+    );
     if res.status().is_server_error() {
         bump(&p.metrics.server_errors);
     }
@@ -632,7 +674,14 @@ fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
 
 fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display, lang: Lang) -> Response {
     // The cause goes to the log, never to the page; no answers are in it.
-    eprintln!("error: {cause}");
+    log(
+        "error",
+        "request_failed",
+        &[
+            ("tenant", json!(t.slug)),
+            ("cause", json!(cause.to_string())),
+        ],
+    );
     let mut v = base(t, tr(lang, "Fehler", "Error"), lang);
     v["heading"] = json!(tr(
         lang,
@@ -1029,7 +1078,16 @@ async fn post_draft(
         Ok(t) => t,
         Err(e) => {
             // A workflow's script failed: logged with its code, a calm page for the citizen.
-            eprintln!("{} draft={} workflow={}", e.code(), draft.id, wf.key());
+            log(
+                "error",
+                "script_failed",
+                &[
+                    ("code", json!(e.code())),
+                    ("tenant", json!(t.slug)),
+                    ("workflow", json!(wf.key())),
+                    ("cause", json!(e.to_string())),
+                ],
+            );
             return server_error(&p, t, &e.code(), lang);
         }
     };
