@@ -2,6 +2,9 @@
 //! (axum). No product logic lives here: handlers turn requests into engine calls and results
 //! into pages.
 
+// The portal's text tables are large json! literals.
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod keys;

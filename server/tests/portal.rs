@@ -142,6 +142,14 @@ const HALTER: &[(&str, &str)] = &[
 #[tokio::test]
 async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     let b = Browser::new();
+    let home = b.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    for slug in ["kreis-heinsberg", "erkelenz", "uebach-palenberg", "wegberg"] {
+        assert!(
+            home.body.contains(&format!("href=\"/{slug}\"")),
+            "{slug} missing on the portal's home"
+        );
+    }
     let cat = b.get("/heinsberg?q=Hundsteuer").await;
     assert_eq!(cat.status, StatusCode::OK);
     assert!(

@@ -40,7 +40,10 @@ try {
   // JavaScript; the browser's own JavaScript is needed only to run axe-core.
   const page = await phone.newPage();
 
-  await page.goto(`${BASE}/heinsberg`);
+  await page.goto(`${BASE}/`);
+  check((await page.textContent('main')).includes('Übach-Palenberg'), 'the portal lists the municipalities');
+  await axe(page, 'portal');
+  await page.click('text=Stadt Heinsberg');
   await axe(page, 'katalog');
   await page.fill('#q', 'Hundsteuer');
   await page.click('button[type=submit]');

@@ -139,6 +139,7 @@ fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("done", include_str!("../../templates/done.hbs")),
         ("message", include_str!("../../templates/message.hbs")),
         ("problems", include_str!("../../templates/problems.hbs")),
+        ("home", include_str!("../../templates/home.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -720,8 +721,21 @@ struct BackTo {
     zurueck: Option<String>,
 }
 
-async fn home() -> Redirect {
-    Redirect::to("/kreis-heinsberg")
+/// The county's portal: every municipality with its number of online services.
+async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Response {
+    let county = &tenants::DEMO[0];
+    let defs = p.defs();
+    let mut v = base(county, tr(lang, "Serviceportal", "Service portal"), lang);
+    v["tenants"] = json!(
+        tenants::DEMO
+            .iter()
+            .map(|t| json!({
+                "slug": t.slug, "name": t.name,
+                "count": defs.catalogues.get(t.slug).map(|c| c.entries().len()).unwrap_or(0),
+            }))
+            .collect::<Vec<_>>()
+    );
+    p.render("home", &v)
 }
 
 #[derive(Deserialize)]
