@@ -106,7 +106,7 @@ fn friendly_script_message(m: &str) -> String {
     for prefix in ["Undefined variable: ", "Variable not found: "] {
         if let Some(name) = m.strip_prefix(prefix) {
             return format!(
-                "unknown name `{name}`: no field or computed value (before this one) is called so"
+                "unknown name `{name}`: no field or computed value of this workflow is called so (a computed value sees only those defined before it)"
             );
         }
     }

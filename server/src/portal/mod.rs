@@ -173,7 +173,7 @@ impl Portal {
         let project = config.project_dir.as_path();
         let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
-        let defs = load_defs(project, &sandbox);
+        let defs = load_defs(project, &sandbox, dev);
         if !dev && let Some(p) = defs.problems.first() {
             anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
@@ -232,7 +232,7 @@ impl Portal {
 
     /// Loads the definitions again (after a change on disk).
     pub fn reload(&self) -> usize {
-        let defs = Arc::new(load_defs(&self.project, &self.sandbox));
+        let defs = Arc::new(load_defs(&self.project, &self.sandbox, self.dev));
         let errors = defs.problems.len();
         match self.defs.write() {
             Ok(mut d) => *d = defs,
@@ -264,11 +264,19 @@ impl Portal {
 }
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
-fn load_defs(project: &std::path::Path, sandbox: &Sandbox) -> Defs {
+fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
     let (library, problems) = lotse_engine::load_library(project, sandbox);
     let mut problems: Vec<lotse_engine::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
-    let receipts = match TemplateRegistry::load_dir(&project.join("pdf-templates")) {
+    // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
+    // and `lotse test` do.
+    let template_dir = project.join("pdf-templates");
+    let loaded = if template_dir.is_dir() {
+        TemplateRegistry::load_dir(&template_dir)
+    } else {
+        TemplateRegistry::builtin()
+    };
+    let receipts = match loaded {
         Ok(r) => r,
         Err(e) => {
             problems.push(lotse_engine::Problem::error(
@@ -282,10 +290,20 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox) -> Defs {
     };
     let mut catalogues = HashMap::new();
     for t in tenants::DEMO {
-        let entries = t
-            .services
+        let offered: Vec<Arc<Workflow>> = if dev {
+            library
+                .workflows
+                .values()
+                .filter_map(|v| v.last().cloned())
+                .collect()
+        } else {
+            t.services
+                .iter()
+                .filter_map(|id| library.latest(id).cloned())
+                .collect()
+        };
+        let entries = offered
             .iter()
-            .filter_map(|id| library.latest(id))
             .map(|wf| Entry {
                 id: wf.id.clone(),
                 title: wf.title.german().to_string(),
@@ -874,7 +892,8 @@ fn lebenslage_name(key: &str) -> String {
 }
 
 fn offered(p: &Portal, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
-    if t.services.contains(&workflow) {
+    // In the designer's preview every workflow of the project is on offer everywhere.
+    if p.dev || t.services.contains(&workflow) {
         p.defs().library.latest(workflow).cloned()
     } else {
         None
