@@ -85,10 +85,16 @@ impl FormSet {
                 .get_key_value(file)
                 .ok_or_else(|| SchemaError::Unresolved {
                     reference: reference.to_string(),
-                    reason: format!(
-                        "there is no forms/{file} (known: {})",
-                        self.files.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
+                    reason: if self.files.is_empty() {
+                        format!(
+                            "there is no forms/{file}: no forms/ folder was found beside workflows/ (copy or link the project's forms/ there)"
+                        )
+                    } else {
+                        format!(
+                            "there is no forms/{file} (known: {})",
+                            self.files.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    },
                 })?;
             (Some(known.0.as_str()), known.1)
         };
