@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use handlebars::Handlebars;
@@ -970,6 +970,20 @@ async fn start(
     }
 }
 
+/// Runs blocking store or file work off the async workers. A failed task (a panic) is an error
+/// like any other: the citizen gets the calm error page, the log gets the cause.
+async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, String>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
@@ -1217,8 +1231,8 @@ async fn show_submission(
         return not_found(&p, Some(t), lang);
     };
     let p2 = p.clone();
-    let found =
-        tokio::task::spawn_blocking(move || -> Result<Option<(String, String)>, StoreError> {
+    let found = blocking(
+        move || -> Result<Option<(String, String, String)>, StoreError> {
             let Some(s) = p2.store.submission(&sid)? else {
                 return Ok(None);
             };
@@ -1236,13 +1250,14 @@ async fn show_submission(
                 .unwrap_or_default();
             Ok(Some((
                 s.tenant.slug().to_string(),
-                format!("{}|{}", s.reference, status),
+                s.reference.to_string(),
+                status,
             )))
-        })
-        .await;
+        },
+    )
+    .await;
     match found {
-        Ok(Ok(Some((slug, info)))) if slug == t.slug => {
-            let (reference, status) = info.split_once('|').unwrap_or((&info, ""));
+        Ok(Some((slug, reference, status))) if slug == t.slug => {
             let mut v = base(
                 t,
                 tr(lang, "Antrag eingegangen", "Application received"),
@@ -1253,8 +1268,7 @@ async fn show_submission(
             v["submission"] = json!(id);
             p.render("done", &v)
         }
-        Ok(Ok(_)) => not_found(&p, Some(t), lang),
-        Ok(Err(e)) => server_error(&p, t, &e, lang),
+        Ok(_) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
 }
@@ -1263,7 +1277,6 @@ async fn receipt_pdf(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     Path((tenant, id)): Path<(String, String)>,
-    _h: HeaderMap,
 ) -> Response {
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
@@ -1271,31 +1284,35 @@ async fn receipt_pdf(
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return not_found(&p, Some(t), lang);
     };
+    // Another tenant's submission does not exist here, and its file is not touched; the file is
+    // read off the async workers too.
     let p2 = p.clone();
-    let sid2 = sid;
-    let owner = tokio::task::spawn_blocking(move || p2.store.submission(&sid2)).await;
-    match owner {
-        Ok(Ok(Some(s))) if s.tenant.slug() == t.slug => {
-            match std::fs::read(p.data.join("receipts").join(format!("{sid}.pdf"))) {
-                Ok(pdf) => (
-                    [
-                        (header::CONTENT_TYPE, "application/pdf".to_string()),
-                        (
-                            header::CONTENT_DISPOSITION,
-                            format!(
-                                "attachment; filename=\"Eingangsbestaetigung-{}.pdf\"",
-                                s.reference
-                            ),
-                        ),
-                    ],
-                    pdf,
-                )
-                    .into_response(),
-                Err(e) => server_error(&p, t, &e, lang),
-            }
-        }
-        Ok(Ok(_)) => not_found(&p, Some(t), lang),
-        Ok(Err(e)) => server_error(&p, t, &e, lang),
+    let slug = t.slug;
+    let found = blocking(move || -> anyhow::Result<Option<(String, Vec<u8>)>> {
+        let Some(s) = p2
+            .store
+            .submission(&sid)?
+            .filter(|s| s.tenant.slug() == slug)
+        else {
+            return Ok(None);
+        };
+        let pdf = std::fs::read(p2.data.join("receipts").join(format!("{sid}.pdf")))?;
+        Ok(Some((s.reference.to_string(), pdf)))
+    })
+    .await;
+    match found {
+        Ok(Some((reference, pdf))) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
+                ),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Ok(_) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
 }
