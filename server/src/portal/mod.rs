@@ -2,6 +2,7 @@
 //! server-rendered HTML that works without JavaScript. Handlers turn a request into an engine
 //! call and the result into a page; the engine, the store and the receipts do the work.
 
+mod api;
 mod form;
 mod texts;
 mod views;
@@ -414,6 +415,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
             "/{tenant}/vorschau/{workflow}/quittung.pdf",
             get(receipt_preview),
         )
+        .nest("/api/v1", api::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             dev_gate,
@@ -426,6 +428,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
             std::time::Duration::from_secs(30),
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        .layer(axum::middleware::from_fn(api::problems_everywhere))
 }
 
 async fn security_headers(
@@ -991,12 +994,30 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A draft of this tenant as found in the store.
+pub(crate) enum Loaded {
+    /// In progress: the draft, its application state and the workflow version it runs on.
+    Open(Draft, Application, Arc<Workflow>),
+    /// Already submitted: the draft now only points at its submission.
+    Submitted(SubmissionId),
+}
+
+/// What a draft holds once its application is submitted: no answers, only the submission it
+/// became, so that a repeated submit, the back button or an API retry lands on the same one.
+#[derive(serde::Serialize, Deserialize)]
+struct SubmittedMarker {
+    submitted: SubmissionId,
+}
+
+/// How long a submitted draft's marker stays (for retries and the back button).
+const MARKER_TTL: time::Duration = time::Duration::days(7);
+
 /// Loads a draft of this tenant; another tenant's or an expired draft is "not found".
-async fn load_draft(
+pub(crate) async fn load_draft(
     p: &Shared,
     t: &Tenant,
     id: &str,
-) -> Result<Option<(Draft, Application, Arc<Workflow>)>, StoreError> {
+) -> Result<Option<Loaded>, StoreError> {
     let Ok(id) = id.parse::<DraftId>() else {
         return Ok(None);
     };
@@ -1007,6 +1028,9 @@ async fn load_draft(
     let Some(draft) = draft else { return Ok(None) };
     if draft.tenant.slug() != t.slug || draft.expires <= SystemClock.now() {
         return Ok(None);
+    }
+    if let Ok(marker) = serde_json::from_value::<SubmittedMarker>(draft.state.clone()) {
+        return Ok(Some(Loaded::Submitted(marker.submitted)));
     }
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
@@ -1022,7 +1046,70 @@ async fn load_draft(
     let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
         return Ok(None);
     };
-    Ok(Some((draft, app, wf)))
+    Ok(Some(Loaded::Open(draft, app, wf)))
+}
+
+/// Stores a submitted application durably, renders and signs its receipt, and replaces the
+/// draft's answers by a marker pointing at the submission. Safe to repeat: the same draft at
+/// the same revision always yields the same submission (and the receipt is written once).
+pub(crate) async fn finish_submission(
+    p: &Shared,
+    t: &'static Tenant,
+    draft: &Draft,
+    wf: &Arc<Workflow>,
+    submission: Box<lotse_engine::application::Submission>,
+    now: time::OffsetDateTime,
+) -> Result<lotse_engine::store::Submission, String> {
+    let p2 = p.clone();
+    let draft = draft.clone();
+    let wf = wf.clone();
+    let stored = blocking(move || -> anyhow::Result<lotse_engine::store::Submission> {
+        let stored = p2.store.submit(
+            NewSubmission {
+                id: SubmissionId::generate(&mut OsEntropy)?,
+                tenant: draft.tenant.clone(),
+                idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
+                draft_id: Some(draft.id),
+                workflow_id: wf.id.clone(),
+                workflow_version: wf.version.to_string(),
+                data: serde_json::to_value(&*submission)?,
+                notifications: Vec::new(),
+            },
+            now,
+        )?;
+        let dir = p2.data.join("receipts");
+        let path = dir.join(format!("{}.pdf", stored.id));
+        if !path.exists() {
+            let model = receipt_model(
+                &wf,
+                &submission,
+                t.receipt_info(wf.office.get(submission.lang)),
+                &stored.reference.to_string(),
+                stored.submitted,
+            );
+            let identity = p2.identities.get(t.slug).context("no signing key")?;
+            let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
+            std::fs::create_dir_all(&dir)?;
+            let tmp = dir.join(format!("{}.tmp", stored.id));
+            std::fs::write(&tmp, &pdf)?;
+            std::fs::File::open(&tmp)?.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+        }
+        let mut marker = draft.clone();
+        marker.state = serde_json::to_value(SubmittedMarker {
+            submitted: stored.id.clone(),
+        })?;
+        marker.touch(now, MARKER_TTL);
+        match p2.store.save_draft(marker, draft.revision) {
+            // A concurrent repeat of the same submit got there first: same submission.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(stored)
+    })
+    .await?;
+    bump(&p.metrics.submissions);
+    Ok(stored)
 }
 
 async fn show_draft(
@@ -1034,8 +1121,11 @@ async fn show_draft(
         return not_found(&p, None, lang);
     };
     match load_draft(&p, t, &id).await {
-        Ok(Some((draft, app, wf))) => {
+        Ok(Some(Loaded::Open(draft, app, wf))) => {
             views::page(&p, t, &draft, &app, &wf, views::Attempt::default(), lang)
+        }
+        Ok(Some(Loaded::Submitted(sid))) => {
+            Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
         }
         Ok(None) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
@@ -1052,7 +1142,11 @@ async fn post_draft(
         return not_found(&p, None, lang);
     };
     let (draft, mut app, wf) = match load_draft(&p, t, &id).await {
-        Ok(Some(x)) => x,
+        Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
+        // Sent already (a double click, the back button): the confirmation again.
+        Ok(Some(Loaded::Submitted(sid))) => {
+            return Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response();
+        }
         Ok(None) => return not_found(&p, Some(t), lang),
         Err(e) => return server_error(&p, t, &e, lang),
     };
@@ -1155,49 +1249,10 @@ async fn post_draft(
             )
         }
         Outcome::Submitted { submission } => {
-            let p2 = p.clone();
-            let draft2 = draft.clone();
-            let wf2 = wf.clone();
-            let stored = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-                let stored = p2.store.submit(
-                    NewSubmission {
-                        id: SubmissionId::generate(&mut OsEntropy)?,
-                        tenant: draft2.tenant.clone(),
-                        idempotency_key: IdempotencyKey::for_draft(&draft2.id, draft2.revision),
-                        draft_id: Some(draft2.id),
-                        workflow_id: wf2.id.clone(),
-                        workflow_version: wf2.version.to_string(),
-                        data: serde_json::to_value(&*submission)?,
-                        notifications: Vec::new(),
-                    },
-                    now,
-                )?;
-                let model = receipt_model(
-                    &wf2,
-                    &submission,
-                    t.receipt_info(wf2.office.get(submission.lang)),
-                    &stored.reference.to_string(),
-                    stored.submitted,
-                );
-                let identity = p2.identities.get(t.slug).context("no signing key")?;
-                let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
-                let dir = p2.data.join("receipts");
-                std::fs::create_dir_all(&dir)?;
-                let path = dir.join(format!("{}.pdf", stored.id));
-                let tmp = dir.join(format!("{}.tmp", stored.id));
-                std::fs::write(&tmp, &pdf)?;
-                std::fs::File::open(&tmp)?.sync_all()?;
-                std::fs::rename(&tmp, &path)?;
-                p2.store.delete_draft(&draft2.id)?;
-                Ok(stored.id.to_string())
-            })
-            .await;
-            match stored {
-                Ok(Ok(sid)) => {
-                    bump(&p.metrics.submissions);
-                    Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
+            match finish_submission(&p, t, &draft, &wf, submission, now).await {
+                Ok(stored) => {
+                    Redirect::to(&format!("/{}/eingang/{}", t.slug, stored.id)).into_response()
                 }
-                Ok(Err(e)) => server_error(&p, t, &e, lang),
                 Err(e) => server_error(&p, t, &e, lang),
             }
         }
