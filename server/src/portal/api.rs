@@ -187,6 +187,11 @@ impl From<LangTag> for Lang {
     }
 }
 
+/// `lang` may be left out, but not be `null`.
+fn present_lang<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<LangTag>, D::Error> {
+    LangTag::deserialize(d).map(Some)
+}
+
 /// The `lang` query parameter: German by default, `de` or `en`, anything else is refused.
 fn lang_query(uri: &axum::http::Uri) -> Result<Lang, Problem> {
     match query_param(uri, "lang").as_deref() {
@@ -567,7 +572,7 @@ async fn open(
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct StartBody {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_lang")]
     lang: Option<LangTag>,
 }
 
@@ -675,28 +680,45 @@ async fn read_application(
     ))
 }
 
+/// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
+fn revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9.3e18 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "revision must be a whole number from 0, not {n}"
+        ))),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AnswerBody {
+    #[serde(deserialize_with = "revision")]
     revision: u64,
     values: Map<String, Value>,
     #[serde(default)]
     then_review: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_lang")]
     lang: Option<LangTag>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RevisionBody {
+    #[serde(deserialize_with = "revision")]
     revision: u64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present_lang")]
     lang: Option<LangTag>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GotoBody {
+    #[serde(deserialize_with = "revision")]
     revision: u64,
     step: String,
 }
