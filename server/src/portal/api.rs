@@ -820,6 +820,7 @@ fn submitted_response(
             "reference": s.reference.to_string(),
             "service": s.workflow_id,
             "submitted": s.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "started": s.data.get("started_at"),
             "links": {"self": base, "receipt": format!("{base}/receipt"), "status_page": format!("/{}/eingang/{}", t.slug, s.id)},
         }),
     );
