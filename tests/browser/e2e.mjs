@@ -16,7 +16,7 @@ function check(ok, what) {
   if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
 }
 
-async function axe(page, name) {
+async function axeOnce(page, name) {
   await page.evaluate(AXE);
   const result = await page.evaluate(() =>
     // eslint-disable-next-line no-undef
@@ -26,7 +26,20 @@ async function axe(page, name) {
     for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
   }
   check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+// Every page type is checked and photographed twice: in the window it was opened in, and in the
+// other size (phone 390×844, desktop 1280×900), so that both layouts are seen and checked.
+async function axe(page, name) {
+  const size = page.viewportSize();
+  const isPhone = size.width < 800;
+  await axeOnce(page, `${name} (${isPhone ? 'Telefon' : 'Desktop'})`);
+  await page.screenshot({ path: `${SHOTS}/${name}-${isPhone ? 'telefon' : 'desktop'}.png`, fullPage: true });
+  const other = isPhone ? { width: 1280, height: 900 } : { width: 390, height: 844 };
+  await page.setViewportSize(other);
+  await axeOnce(page, `${name} (${isPhone ? 'Desktop' : 'Telefon'})`);
+  await page.screenshot({ path: `${SHOTS}/${name}-${isPhone ? 'desktop' : 'telefon'}.png`, fullPage: true });
+  await page.setViewportSize(size);
 }
 
 const browser = await chromium.launch({
@@ -90,7 +103,7 @@ try {
   await second.fill('#code', code);
   await second.click('button:has-text("Weitermachen")');
   check((await second.textContent('h1')).includes('Beginn der Hundehaltung'), 'the second device continues where the first stopped');
-  await axe(second, 'fortsetzen-desktop');
+  await axe(second, 'fortsetzen');
 
   await second.fill('#f-haltungsbeginn', '2026-11-01');
   await second.check('#f-zuzug-1');
