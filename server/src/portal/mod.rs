@@ -265,7 +265,8 @@ impl Portal {
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
-    let (library, problems) = lotse_engine::load_library(project, sandbox);
+    let (mut library, mut problems) = lotse_engine::load_library(project, sandbox);
+    problems.extend(library.check_tenants(&tenants::slugs()));
     let mut problems: Vec<lotse_engine::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
     // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
@@ -293,13 +294,13 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         let offered: Vec<Arc<Workflow>> = if dev {
             library
                 .workflows
-                .values()
-                .filter_map(|v| v.last().cloned())
+                .keys()
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         } else {
             t.services
                 .iter()
-                .filter_map(|id| library.latest(id).cloned())
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         };
         let entries = offered
@@ -330,6 +331,23 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         receipts,
         problems,
     }
+}
+
+/// The workflow tenant `t` runs: the county's workflow with the tenant's override (fee, office,
+/// receipt texts) applied, or as written when the tenant overrides nothing. `None` is the newest
+/// version. Every place that picks a workflow for a tenant goes through here; the derived
+/// workflows are built when the definitions load.
+pub(crate) fn tenant_workflow(
+    library: &Library,
+    t: &Tenant,
+    id: &str,
+    version: Option<u32>,
+) -> Option<Arc<Workflow>> {
+    match version {
+        Some(v) => library.for_tenant(t.slug, id, v),
+        None => library.latest_for_tenant(t.slug, id),
+    }
+    .cloned()
 }
 
 fn unreachable_registry() -> TemplateRegistry {
@@ -557,12 +575,17 @@ async fn receipt_preview(
             let Ok(scenario) = lotse_engine::scenario::load_scenario(&file) else {
                 continue;
             };
-            if scenario.workflow.as_deref().is_some_and(|w| w != workflow) {
+            if scenario.workflow.as_deref().is_some_and(|w| w != workflow)
+                || scenario.tenant.as_ref().is_some_and(|(_, s)| s != t.slug)
+            {
                 continue;
             }
-            let Some((wf, submission)) =
-                lotse_engine::scenario::sample_submission(&defs.library, &p2.sandbox, &scenario)
-            else {
+            let Some((wf, submission)) = lotse_engine::scenario::sample_submission_for(
+                &defs.library,
+                &p2.sandbox,
+                &scenario,
+                t.slug,
+            ) else {
                 continue;
             };
             if wf.id != workflow {
@@ -894,7 +917,7 @@ fn lebenslage_name(key: &str) -> String {
 fn offered(p: &Portal, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     // In the designer's preview every workflow of the project is on offer everywhere.
     if p.dev || t.services.contains(&workflow) {
-        p.defs().library.latest(workflow).cloned()
+        tenant_workflow(&p.defs().library, t, workflow, None)
     } else {
         None
     }
@@ -1011,12 +1034,9 @@ async fn load_draft(
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
-    let Some(wf) = p
-        .defs()
-        .library
-        .version(&draft.workflow_id, version)
-        .cloned()
-    else {
+    // The tenant's own workflow: a draft resumes with the rules it started with (the content
+    // hash, override included, is checked on every step).
+    let Some(wf) = tenant_workflow(&p.defs().library, t, &draft.workflow_id, Some(version)) else {
         return Ok(None);
     };
     let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
