@@ -215,7 +215,8 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
         "{}",
         review.body
     );
-    assert!(review.body.contains("96,00 €"));
+    // Heinsberg's own rate (workflows/hundesteuer/overrides/heinsberg.yaml), not the county's 96 €.
+    assert!(review.body.contains("84,00 €"));
     assert!(review.body.contains("&lt;script&gt;"));
     let csrf = hidden(&review.body, "_csrf").to_string();
     let rev = hidden(&review.body, "_rev").to_string();

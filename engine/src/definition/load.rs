@@ -400,6 +400,8 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
             "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
         } else if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
             "expected a whole number".to_string()
+        } else if message.contains("expected a JSON number") {
+            "expected a number, e.g. 40 or 12.5".to_string()
         } else if message.contains("untagged enum RawRequired") {
             "`required` is true, false or a condition in quotes".to_string()
         } else {

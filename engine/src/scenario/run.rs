@@ -22,7 +22,8 @@ use crate::{Application, Command, Outcome, Submission};
 pub struct ScenarioResult {
     pub file: PathBuf,
     pub name: String,
-    /// `id@version` of the workflow it ran on, if it could be found.
+    /// `id@version` of the workflow it ran on (and the tenant whose override applied), if it
+    /// could be found.
     pub workflow: Option<String>,
     pub failures: Vec<Failure>,
 }
@@ -84,7 +85,10 @@ pub fn run(
             return result;
         }
     };
-    result.workflow = Some(wf.key());
+    result.workflow = Some(match &wf.tenant {
+        Some(t) => format!("{} as {t} runs it", wf.key()),
+        None => wf.key(),
+    });
     let now = OffsetDateTime::new_utc(scenario.today, time::macros::time!(10:00));
     let mut app = Application::start(&wf, Lang::De, now);
     coverage.observe(&wf, &app, None, None);
