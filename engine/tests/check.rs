@@ -182,7 +182,10 @@ fn every_broken_override_yields_its_located_error() {
         let here: Vec<_> = problems.iter().filter(|p| p.file == *file).collect();
         if expect == "none" {
             if !here.is_empty() {
-                failures.push(format!("{}: expected no problem, got {here:#?}", file.display()));
+                failures.push(format!(
+                    "{}: expected no problem, got {here:#?}",
+                    file.display()
+                ));
             }
             continue;
         }
@@ -208,10 +211,18 @@ fn every_broken_override_yields_its_located_error() {
     let applied: Vec<(&str, &str)> = library
         .overrides()
         .iter()
-        .map(|o| (o.tenant.as_str(), o.file.file_name().unwrap().to_str().unwrap()))
+        .map(|o| {
+            (
+                o.tenant.as_str(),
+                o.file.file_name().unwrap().to_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         applied,
-        [("stadt-a", "00-valid.yaml"), ("stadt-b", "14-changes-nothing.yaml")]
+        [
+            ("stadt-a", "00-valid.yaml"),
+            ("stadt-b", "14-changes-nothing.yaml")
+        ]
     );
 }

@@ -461,7 +461,9 @@ fn receipt_text(pdf: &[u8]) -> Option<String> {
         panic!("pdftotext is required (LOTSE_REQUIRE_POPPLER is set) but not installed");
     }
     if !found {
-        eprintln!("note: pdftotext is not installed (apt-get install poppler-utils); check skipped");
+        eprintln!(
+            "note: pdftotext is not installed (apt-get install poppler-utils); check skipped"
+        );
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -540,7 +542,11 @@ async fn the_same_service_charges_and_names_what_each_municipality_decided() {
     let english = b
         .get("/heinsberg/leistung/hundesteuer-anmeldung?lang=en")
         .await;
-    assert!(english.body.contains("Town of Heinsberg – Tax office, dog tax"));
+    assert!(
+        english
+            .body
+            .contains("Town of Heinsberg – Tax office, dog tax")
+    );
 
     let (review_h, pdf_h) = register_one_dog(&b, "heinsberg").await;
     let (review_g, pdf_g) = register_one_dog(&b, "gangelt").await;
@@ -550,7 +556,10 @@ async fn the_same_service_charges_and_names_what_each_municipality_decided() {
     let note = "Die Hundesteuermarke schickt Ihnen das Steueramt der Stadt Heinsberg mit dem Steuerbescheid zu.";
     if let (Some(h), Some(g)) = (receipt_text(&pdf_h), receipt_text(&pdf_g)) {
         assert!(h.contains("84,00 €"), "{h}");
-        assert!(h.contains("Stadt Heinsberg – Steueramt, Hundesteuer"), "{h}");
+        assert!(
+            h.contains("Stadt Heinsberg – Steueramt, Hundesteuer"),
+            "{h}"
+        );
         assert!(h.contains(note), "{h}");
         assert!(g.contains("96,00 €"), "{g}");
         assert!(!g.contains(note) && !g.contains("Hinweise"), "{g}");

@@ -84,7 +84,9 @@ impl Library {
 
     /// Every workflow a tenant runs differently, with its override applied.
     pub fn tenant_variants(&self) -> impl Iterator<Item = &Arc<Workflow>> {
-        self.tenant_workflows.values().flat_map(|m| m.values().flatten())
+        self.tenant_workflows
+            .values()
+            .flat_map(|m| m.values().flatten())
     }
 
     /// Names the tenants that exist. An override for any other tenant is an error (`LOT-E072`,

@@ -123,14 +123,14 @@ pub(crate) fn load(
                     continue;
                 }
             };
-            let raw: RawOverride =
-                match super::load::parse_yaml(&path, &text, "docs/overrides.md") {
-                    Ok(r) => r,
-                    Err(p) => {
-                        problems.push(p);
-                        continue;
-                    }
-                };
+            let raw: RawOverride = match super::load::parse_yaml(&path, &text, "docs/overrides.md")
+            {
+                Ok(r) => r,
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            };
             let here: Vec<&Arc<Workflow>> = cx
                 .workflows
                 .values()
@@ -215,7 +215,9 @@ fn matching_versions<'w>(
                 pos(&raw.tenant),
                 format!("tenant \"{tenant}\" is not a valid tenant key"),
             )
-            .with_help("a tenant key is the municipality's slug, e.g. heinsberg or uebach-palenberg"),
+            .with_help(
+                "a tenant key is the municipality's slug, e.g. heinsberg or uebach-palenberg",
+            ),
         );
         return None;
     }
@@ -499,8 +501,14 @@ computed:
         let base = lib.version("gebuehr", 1).unwrap();
         let a = lib.for_tenant("stadt-a", "gebuehr", 1).unwrap();
         let b = lib.for_tenant("stadt-b", "gebuehr", 1).unwrap();
-        assert!(Arc::ptr_eq(base, b), "a tenant without override runs the workflow as written");
-        assert!(Arc::ptr_eq(a, lib.latest_for_tenant("stadt-a", "gebuehr").unwrap()));
+        assert!(
+            Arc::ptr_eq(base, b),
+            "a tenant without override runs the workflow as written"
+        );
+        assert!(Arc::ptr_eq(
+            a,
+            lib.latest_for_tenant("stadt-a", "gebuehr").unwrap()
+        ));
 
         let answers = json!({"anzahl": 3});
         assert_eq!(fees(base, answers.clone())["gebuehr"], json!(30));
@@ -534,8 +542,10 @@ computed:
             )
             .unwrap();
         app = t.state;
-        let Outcome::Submitted { submission } =
-            app.apply(a, &sandbox, Command::Submit, now).unwrap().outcome
+        let Outcome::Submitted { submission } = app
+            .apply(a, &sandbox, Command::Submit, now)
+            .unwrap()
+            .outcome
         else {
             panic!("not submitted")
         };
@@ -599,7 +609,10 @@ computed:
                 "2.yaml",
                 "tenant: stadt-b\nworkflow: gebuehr\ncomputed:\n  - id: gebuehr\n    value: anzhal * 7\n",
             ),
-            ("3.yaml", "tenant: nirgendwo\nworkflow: gebuehr\noffice: X\n"),
+            (
+                "3.yaml",
+                "tenant: nirgendwo\nworkflow: gebuehr\noffice: X\n",
+            ),
         ]);
         let (lib, problems) = load(&dir);
         let found: Vec<(&str, String, usize, usize)> = problems
@@ -613,9 +626,18 @@ computed:
                 )
             })
             .collect();
-        assert!(found.contains(&("LOT-E071", "1.yaml".into(), 4, 9)), "{problems:#?}");
-        assert!(found.contains(&("LOT-E030", "2.yaml".into(), 5, 12)), "{problems:#?}");
-        assert!(found.contains(&("LOT-E072", "3.yaml".into(), 1, 9)), "{problems:#?}");
+        assert!(
+            found.contains(&("LOT-E071", "1.yaml".into(), 4, 9)),
+            "{problems:#?}"
+        );
+        assert!(
+            found.contains(&("LOT-E030", "2.yaml".into(), 5, 12)),
+            "{problems:#?}"
+        );
+        assert!(
+            found.contains(&("LOT-E072", "3.yaml".into(), 1, 9)),
+            "{problems:#?}"
+        );
         assert!(lib.overrides().is_empty());
         let base = lib.version("gebuehr", 1).unwrap();
         for t in ["stadt-a", "stadt-b", "nirgendwo"] {
