@@ -71,6 +71,27 @@ impl Library {
             .or_else(|| self.version(id, version))
     }
 
+    /// The workflow a stored application of `tenant` continues on: the one whose content hash it
+    /// recorded. That is the tenant's workflow, or (for a draft started before the tenant's
+    /// override existed) the workflow as written. When neither matches, the tenant's workflow
+    /// is returned and applying a command reports the mismatch (`LOT-A001`).
+    pub fn for_tenant_resuming(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u32,
+        content_hash: &str,
+    ) -> Option<&Arc<Workflow>> {
+        let current = self.for_tenant(tenant, id, version)?;
+        if current.content_hash == content_hash {
+            return Some(current);
+        }
+        match self.version(id, version) {
+            Some(base) if base.content_hash == content_hash => Some(base),
+            _ => Some(current),
+        }
+    }
+
     /// The newest version of a workflow as `tenant` runs it.
     pub fn latest_for_tenant(&self, tenant: &str, id: &str) -> Option<&Arc<Workflow>> {
         let latest = self.latest(id)?;

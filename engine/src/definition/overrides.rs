@@ -577,6 +577,12 @@ computed:
             .apply(base, &Sandbox::default(), Command::Back, now)
             .unwrap_err();
         assert_eq!(err.code(), "LOT-A001");
+        // A draft resumes on the rules whose hash it recorded: the tenant's, or the county's
+        // when it was started before the override existed.
+        let resume = |hash: &str| lib.for_tenant_resuming("stadt-a", "gebuehr", 1, hash);
+        assert!(Arc::ptr_eq(resume(&a.content_hash).unwrap(), a));
+        assert!(Arc::ptr_eq(resume(&base.content_hash).unwrap(), base));
+        assert!(Arc::ptr_eq(resume("sha256:anders").unwrap(), a));
     }
 
     #[test]

@@ -1034,12 +1034,17 @@ async fn load_draft(
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
-    // The tenant's own workflow: a draft resumes with the rules it started with (the content
-    // hash, override included, is checked on every step).
-    let Some(wf) = tenant_workflow(&p.defs().library, t, &draft.workflow_id, Some(version)) else {
+    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
         return Ok(None);
     };
-    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
+    // The tenant's own workflow, with the rules the draft started with (its content hash,
+    // override included, is checked on every step).
+    let Some(wf) = p
+        .defs()
+        .library
+        .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
+        .cloned()
+    else {
         return Ok(None);
     };
     Ok(Some((draft, app, wf)))
