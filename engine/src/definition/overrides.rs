@@ -605,6 +605,28 @@ computed:
     }
 
     #[test]
+    fn an_override_applies_to_the_versions_it_names_only() {
+        let dir = project(&[(
+            "a.yaml",
+            "tenant: stadt-a\nworkflow: gebuehr\nversions: { from: 2 }\ncomputed:\n  - id: gebuehr\n    fixed: 1\n",
+        )]);
+        std::fs::write(
+            dir.path().join("workflows/gebuehr/workflow-v2.yaml"),
+            WORKFLOW.replace("version: 1", "version: 2"),
+        )
+        .unwrap();
+        let (lib, problems) = load(&dir);
+        assert!(problems.is_empty(), "{problems:#?}");
+        let v1 = lib.for_tenant("stadt-a", "gebuehr", 1).unwrap();
+        let v2 = lib.for_tenant("stadt-a", "gebuehr", 2).unwrap();
+        assert!(Arc::ptr_eq(v1, lib.version("gebuehr", 1).unwrap()));
+        assert_eq!(v2.tenant.as_deref(), Some("stadt-a"));
+        assert_eq!(fees(v2, json!({"anzahl": 3}))["gebuehr"], json!(1));
+        assert_eq!(lib.overrides()[0].versions, [2]);
+        assert_eq!(lib.tenant_variants().count(), 1);
+    }
+
+    #[test]
     fn broken_overrides_are_precise_errors_and_are_not_applied() {
         let dir = project(&[
             (
