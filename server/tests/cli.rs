@@ -130,3 +130,63 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
     ]);
     assert!(!again.status.success());
 }
+
+#[test]
+fn check_and_test_refuse_overrides_and_scenarios_for_tenants_that_do_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows/gebuehr");
+    std::fs::create_dir_all(wf.join("overrides")).unwrap();
+    std::fs::create_dir_all(wf.join("scenarios")).unwrap();
+    std::fs::write(
+        wf.join("workflow.yaml"),
+        "id: gebuehr\nversion: 1\ntitle: Gebühr\noffice: Kreis\nsteps:\n  - id: a\n    title: A\n    fields:\n      - id: anzahl\n        label: Anzahl\n        widget: number\ncomputed:\n  - id: gebuehr\n    label: Gebühr\n    format: euro\n    value: anzahl * 10\n",
+    )
+    .unwrap();
+    let override_file = wf.join("overrides/heinsberg.yaml");
+    std::fs::write(
+        &override_file,
+        "tenant: heinsbreg\nworkflow: gebuehr\ncomputed:\n  - id: gebuehr\n    fixed: 7\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let check = lotse(&["check", root, "--short"]);
+    assert!(!check.status.success());
+    let t = text(&check);
+    assert!(
+        t.contains("overrides/heinsberg.yaml:1:9: error[LOT-E072]") && t.contains("heinsbreg"),
+        "{t}"
+    );
+
+    // Fixed, the override loads; a scenario for it proves the tenant's fee.
+    std::fs::write(
+        &override_file,
+        "tenant: heinsberg\nworkflow: gebuehr\ncomputed:\n  - id: gebuehr\n    fixed: 7\n",
+    )
+    .unwrap();
+    let check = lotse(&["check", root]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("1 override(s)"), "{}", text(&check));
+    let scenario = |tenant: &str, fee: u32| {
+        format!(
+            "name: Gebühr\ntenant: {tenant}\nsteps:\n  - step: a\n    answers: {{ anzahl: 3 }}\nexpect:\n  computed: {{ gebuehr: {fee} }}\n"
+        )
+    };
+    std::fs::write(wf.join("scenarios/a.yaml"), scenario("heinsberg", 7)).unwrap();
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt", 30)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(test.status.success(), "{}", text(&test));
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt", 7)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(
+        !test.status.success(),
+        "the county's fee applies in Gangelt"
+    );
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt-typo", 30)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(!test.status.success());
+    assert!(
+        text(&test).contains("b.yaml:2:9") && text(&test).contains("no tenant \"gangelt-typo\""),
+        "{}",
+        text(&test)
+    );
+}

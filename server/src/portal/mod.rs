@@ -266,7 +266,8 @@ impl Portal {
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
-    let (library, problems) = lotse_engine::load_library(project, sandbox);
+    let (mut library, mut problems) = lotse_engine::load_library(project, sandbox);
+    problems.extend(library.check_tenants(&tenants::slugs()));
     let mut problems: Vec<lotse_engine::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
     // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
@@ -294,13 +295,13 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         let offered: Vec<Arc<Workflow>> = if dev {
             library
                 .workflows
-                .values()
-                .filter_map(|v| v.last().cloned())
+                .keys()
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         } else {
             t.services
                 .iter()
-                .filter_map(|id| library.latest(id).cloned())
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         };
         let entries = offered
@@ -331,6 +332,23 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         receipts,
         problems,
     }
+}
+
+/// The workflow tenant `t` runs: the county's workflow with the tenant's override (fee, office,
+/// receipt texts) applied, or as written when the tenant overrides nothing. `None` is the newest
+/// version. Every place that picks a workflow for a tenant goes through here; the derived
+/// workflows are built when the definitions load.
+pub(crate) fn tenant_workflow(
+    library: &Library,
+    t: &Tenant,
+    id: &str,
+    version: Option<u32>,
+) -> Option<Arc<Workflow>> {
+    match version {
+        Some(v) => library.for_tenant(t.slug, id, v),
+        None => library.latest_for_tenant(t.slug, id),
+    }
+    .cloned()
 }
 
 fn unreachable_registry() -> TemplateRegistry {
@@ -560,12 +578,17 @@ async fn receipt_preview(
             let Ok(scenario) = lotse_engine::scenario::load_scenario(&file) else {
                 continue;
             };
-            if scenario.workflow.as_deref().is_some_and(|w| w != workflow) {
+            if scenario.workflow.as_deref().is_some_and(|w| w != workflow)
+                || scenario.tenant.as_ref().is_some_and(|(_, s)| s != t.slug)
+            {
                 continue;
             }
-            let Some((wf, submission)) =
-                lotse_engine::scenario::sample_submission(&defs.library, &p2.sandbox, &scenario)
-            else {
+            let Some((wf, submission)) = lotse_engine::scenario::sample_submission_for(
+                &defs.library,
+                &p2.sandbox,
+                &scenario,
+                t.slug,
+            ) else {
                 continue;
             };
             if wf.id != workflow {
@@ -897,7 +920,7 @@ fn lebenslage_name(key: &str) -> String {
 fn offered(p: &Portal, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     // In the designer's preview every workflow of the project is on offer everywhere.
     if p.dev || t.services.contains(&workflow) {
-        p.defs().library.latest(workflow).cloned()
+        tenant_workflow(&p.defs().library, t, workflow, None)
     } else {
         None
     }
@@ -1035,15 +1058,17 @@ pub(crate) async fn load_draft(
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
+    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
+        return Ok(None);
+    };
+    // The tenant's own workflow, with the rules the draft started with (its content hash,
+    // override included, is checked on every step).
     let Some(wf) = p
         .defs()
         .library
-        .version(&draft.workflow_id, version)
+        .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
         .cloned()
     else {
-        return Ok(None);
-    };
-    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
         return Ok(None);
     };
     Ok(Some(Loaded::Open(draft, app, wf)))
