@@ -170,6 +170,18 @@ pub trait Outbox {
     /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
     /// stays fast; returns how many.
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Up to `limit` deliveries of `tenant` that `keep` accepts, newest (highest id) first,
+    /// with ids below `before` when given (the last id of the previous page). Deliveries of
+    /// other tenants and without a tenant are never returned. For the Postkorb's list of
+    /// deliveries and failures; it scans the outbox, which `prune_outbox` keeps short.
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
 /// Everything a backend provides.

@@ -1287,6 +1287,36 @@ impl Outbox for SledStore {
         Ok(pruned)
     }
 
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let range = match before {
+            Some(id) => self.inner.outbox.range(..id.to_be_bytes()),
+            None => self.inner.outbox.range::<&[u8], _>(..),
+        };
+        for item in range.rev() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue; // an unreadable entry must not hide the others
+            };
+            if msg.tenant.as_ref() == Some(tenant) && keep(&msg) {
+                found.push(msg);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
         let key = id.to_be_bytes();
         match self.inner.outbox.get(key)? {
