@@ -1,0 +1,532 @@
+//! Webhook delivery end to end, over real HTTP on loopback: `lotse serve` as a user starts it
+//! (with the secret in its environment), citizens submitting through the portal, and an office
+//! receiver (axum) that checks signatures and keeps every body. The receiver is down for a
+//! while, the server is killed and started again, and the receiver answers 500 at first: every
+//! submission still arrives, byte for byte as stored, signed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use http_body_util::{BodyExt, Full};
+use lotse_engine::store::{SledStore, TenantId};
+use lotse_server::delivery::{self, DeliveryFilter, DeliveryStatus};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+const SECRET: &str = "test-geheimnis-fuer-den-webhook-0123";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One request the office's system received.
+#[derive(Clone)]
+struct Received {
+    delivery: String,
+    event: String,
+    signature_ok: bool,
+    body: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct Office {
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Answer 500 to this many requests first.
+    fail_first: Arc<Mutex<u32>>,
+}
+
+async fn eingang(State(office): State<Office>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let header = |n: &str| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock).unix_timestamp();
+    let signature_ok = delivery::verify_signature(
+        SECRET.as_bytes(),
+        &header("lotse-signature"),
+        &body,
+        now,
+        300,
+    );
+    office.received.lock().unwrap().push(Received {
+        delivery: header("lotse-delivery"),
+        event: header("lotse-event"),
+        signature_ok,
+        body: body.to_vec(),
+    });
+    let mut fail = office.fail_first.lock().unwrap();
+    if *fail > 0 {
+        *fail -= 1;
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn open_office(port: u16, office: Office) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/eingang", axum::routing::post(eingang))
+        .with_state(office);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+/// `lotse serve` in a child process.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    async fn start(config: &Path, addr: SocketAddr) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_lotse"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("LOTSE_TEST_WEBHOOK_SECRET", SECRET)
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, addr };
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = server.request("GET", "/healthz", None).await
+                && r.0 == 200
+            {
+                return server;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "lotse serve did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops the server the hard way: no shutdown, no flush beyond what it acknowledged.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Stops the server as systemd does (SIGTERM) and waits for its clean exit.
+    fn terminate(mut self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "lotse serve exited with {status}");
+    }
+
+    /// (status, location, body)
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<(u16, Option<String>, String), String> {
+        let stream = tokio::net::TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| e.to_string())?;
+        tokio::spawn(conn);
+        let body = form
+            .map(|f| {
+                f.iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            })
+            .unwrap_or_default();
+        let req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.addr.to_string())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Ok((
+            status,
+            location,
+            String::from_utf8_lossy(&bytes).to_string(),
+        ))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Option<String>, String) {
+        self.request("GET", path, None).await.unwrap()
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+        self.request("POST", path, Some(form)).await.unwrap()
+    }
+
+    async fn step(&self, url: &str, action: &str, answers: &[(&str, &str)]) -> u16 {
+        let page = self.get(url).await.2;
+        let csrf = hidden(&page, "_csrf");
+        let rev = hidden(&page, "_rev");
+        let mut form = vec![
+            ("_csrf", csrf.as_str()),
+            ("_rev", rev.as_str()),
+            ("_action", action),
+        ];
+        form.extend_from_slice(answers);
+        self.post(url, &form).await.0
+    }
+
+    /// A citizen applies for dog tax in Heinsberg; returns the submission id.
+    async fn apply(&self, name: &str) -> String {
+        let service = "/heinsberg/leistung/hundesteuer-anmeldung";
+        let page = self.get(service).await.2;
+        let csrf = hidden(&page, "_csrf");
+        let (status, url, _) = self.post(service, &[("_csrf", &csrf)]).await;
+        assert_eq!(status, 303);
+        let url = url.unwrap();
+        let halter = [
+            ("halter.anrede", "Frau"),
+            ("halter.vorname", name),
+            ("halter.nachname", "Schmitz"),
+            ("halter.geburtsdatum", "12.04.1985"),
+            ("anschrift.strasse", "Valkenburger Straße"),
+            ("anschrift.hausnummer", "45"),
+            ("anschrift.plz", "52525"),
+            ("anschrift.ort", "Heinsberg"),
+            ("kontakt.email", "anna@example.org"),
+        ];
+        assert_eq!(self.step(&url, "weiter", &halter).await, 303);
+        let dogs = [
+            ("hunde.0.name", "Bello"),
+            ("hunde.0.rasse", "Labrador"),
+            ("hunde.0.geburtsdatum", "2022-03-01"),
+            ("hunde.0.kategorie", "normal"),
+        ];
+        assert_eq!(self.step(&url, "weiter", &dogs).await, 303);
+        for answers in [
+            &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")][..],
+            &[("ermaessigung", "nein")],
+            &[("lastschrift", "nein")],
+            &[("richtig", "true")],
+        ] {
+            assert_eq!(self.step(&url, "weiter", answers).await, 303);
+        }
+        let page = self.get(&url).await.2;
+        assert!(page.contains("Bitte prüfen Sie Ihre Angaben"), "{page}");
+        let csrf = hidden(&page, "_csrf");
+        let rev = hidden(&page, "_rev");
+        let (status, done, body) = self
+            .post(
+                &url,
+                &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+            )
+            .await;
+        assert_eq!(status, 303, "{body}");
+        done.unwrap().rsplit('/').next().unwrap().to_string()
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end].to_string()
+}
+
+fn write_config(dir: &Path, listen: SocketAddr, office_port: u16) -> PathBuf {
+    let file = dir.join("lotse.toml");
+    let text = format!(
+        "listen = \"{listen}\"\n\
+         project_dir = \"{}\"\n\
+         data_dir = \"{}\"\n\n\
+         [delivery]\n\
+         retry_seconds = [0.2, 0.4, 0.8]\n\
+         poll_seconds = 0.1\n\
+         max_attempts = 1000\n\n\
+         [tenants.heinsberg.webhook]\n\
+         url = \"http://127.0.0.1:{office_port}/eingang\"\n\
+         secret_env = \"LOTSE_TEST_WEBHOOK_SECRET\"\n\
+         timeout_seconds = 5\n",
+        repo().display(),
+        dir.join("data").display(),
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// The submissions exactly as the store holds them: the `d` of each `{"v":1,"d":…}` record,
+/// read from `lotse export`'s JSON Lines after the server stopped.
+fn stored_submissions(store: &Path) -> BTreeMap<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args(["export", "--data"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    #[derive(serde::Deserialize)]
+    struct Line<'a> {
+        tree: Option<String>,
+        #[serde(borrow)]
+        value: Option<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Record<'a> {
+        #[serde(borrow)]
+        d: &'a RawValue,
+    }
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut found = BTreeMap::new();
+    for line in text.lines() {
+        let l: Line = serde_json::from_str(line).unwrap();
+        if l.tree.as_deref() == Some("submissions") {
+            let r: Record = serde_json::from_str(l.value.unwrap().get()).unwrap();
+            let id = serde_json::from_str::<Value>(r.d.get()).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            found.insert(id, r.d.get().to_string());
+        }
+    }
+    found
+}
+
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    event: String,
+    delivery: u64,
+    tenant: String,
+    reference: String,
+    #[serde(borrow)]
+    submission: &'a RawValue,
+    receipt: Option<ReceiptPart>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReceiptPart {
+    content_type: String,
+    file_name: String,
+    sha256: String,
+    base64: String,
+}
+
+async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn delivered_submissions(office: &Office) -> BTreeSet<String> {
+    office
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            let v: Value = serde_json::from_slice(&r.body).ok()?;
+            Some(v["submission"]["id"].as_str()?.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_the_server_crashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let office_port = free_port();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = write_config(dir.path(), listen, office_port);
+    let data = dir.path().join("data");
+
+    // The office's system is down: the port is closed.
+    let server = Server::start(&config, listen).await;
+    let mut submitted = BTreeSet::new();
+    for name in ["Anna", "Bernd", "Cem"] {
+        submitted.insert(server.apply(name).await);
+    }
+    // Some attempts fail (connection refused) …
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // … then the server crashes, and a fourth citizen submits after its restart.
+    server.kill();
+    let server = Server::start(&config, listen).await;
+    submitted.insert(server.apply("Dörte").await);
+
+    // The office comes up, answering 500 to its first two requests.
+    let office = Office::default();
+    *office.fail_first.lock().unwrap() = 2;
+    let receiver = open_office(office_port, office.clone()).await;
+    wait_for("all four submissions", Duration::from_secs(30), || {
+        delivered_submissions(&office) == submitted
+            && office.received.lock().unwrap().len() >= submitted.len() + 2
+    })
+    .await;
+    // Let the last acknowledgements be written, then stop cleanly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.terminate();
+    receiver.abort();
+
+    let stored = stored_submissions(&data.join("store"));
+    assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), submitted);
+    let received = office.received.lock().unwrap().clone();
+    let mut per_delivery: BTreeMap<String, u32> = BTreeMap::new();
+    for r in &received {
+        assert!(r.signature_ok, "a body with a wrong signature arrived");
+        assert_eq!(r.event, "submission.received");
+        let env: Envelope = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            env.delivery.to_string(),
+            r.delivery,
+            "Lotse-Delivery names the delivery"
+        );
+        assert_eq!(env.event, "submission.received");
+        assert_eq!(env.tenant, "heinsberg");
+        assert!(env.reference.starts_with("HEI-"));
+        let id = serde_json::from_str::<Value>(env.submission.get()).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // Byte for byte the stored record.
+        assert_eq!(env.submission.get(), stored[&id]);
+        // The receipt is the one the citizen downloads, and its signature holds.
+        let receipt = env.receipt.expect("the receipt is delivered");
+        assert_eq!(receipt.content_type, "application/pdf");
+        assert_eq!(
+            receipt.file_name,
+            format!("Eingangsbestaetigung-{}.pdf", env.reference)
+        );
+        use base64::Engine as _;
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(&receipt.base64)
+            .unwrap();
+        assert_eq!(
+            pdf,
+            std::fs::read(data.join("receipts").join(format!("{id}.pdf"))).unwrap()
+        );
+        use sha2::Digest as _;
+        let sha: String = sha2::Sha256::digest(&pdf)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(receipt.sha256, sha);
+        let check = lotse_engine::receipt::verify_receipt(&pdf).unwrap();
+        assert!(check.valid && check.covers_whole_file);
+        *per_delivery.entry(r.delivery.clone()).or_default() += 1;
+    }
+    // One delivery per submission; the ones answered with 500 came again with the same id.
+    assert_eq!(per_delivery.len(), submitted.len());
+    assert!(per_delivery.values().any(|&n| n >= 2), "{per_delivery:?}");
+
+    // The Postkorb's view: all delivered, with the failed attempts counted and no foreign entry.
+    let store = SledStore::open(data.join("store")).unwrap();
+    let heinsberg = TenantId::new("heinsberg", "HEI").unwrap();
+    let views = delivery::deliveries(&store, &heinsberg, DeliveryFilter::All, None, 100).unwrap();
+    assert_eq!(views.len(), submitted.len());
+    assert!(
+        views
+            .iter()
+            .all(|v| v.status == DeliveryStatus::Zugestellt && v.delivered_at.is_some())
+    );
+    assert!(
+        views
+            .iter()
+            .any(|v| v.attempts > 1 && v.last_error.is_some())
+    );
+    assert!(
+        views
+            .iter()
+            .filter_map(|v| v.last_error.as_deref())
+            .all(|e| e.starts_with("LOT-W01") && !e.contains("Anna")),
+        "{views:?}"
+    );
+    assert!(
+        delivery::deliveries(&store, &heinsberg, DeliveryFilter::Failed, None, 100)
+            .unwrap()
+            .is_empty()
+    );
+    let wegberg = TenantId::new("wegberg", "WEG").unwrap();
+    assert!(
+        delivery::deliveries(&store, &wegberg, DeliveryFilter::All, None, 100)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_missing_secret_stops_the_start_with_its_code_and_without_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "127.0.0.1:1".parse().unwrap(), free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("LOTSE_TEST_WEBHOOK_SECRET")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("LOT-W002") && err.contains("LOTSE_TEST_WEBHOOK_SECRET"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("LOTSE_TEST_WEBHOOK_SECRET", "zu-kurz")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("LOT-W002") && !err.contains("zu-kurz"),
+        "{err}"
+    );
+}
