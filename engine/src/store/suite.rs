@@ -455,8 +455,15 @@ pub(crate) fn tenant_outbox_lists_only_that_tenants_deliveries_newest_first<S: S
     assert_eq!(ids.len(), 7);
 
     let all = s.tenant_outbox(&tenant(), None, 100, &|_| true).unwrap();
-    let ns: Vec<_> = all.iter().map(|m| m.payload["n"].as_u64().unwrap()).collect();
-    assert_eq!(ns, [4, 3, 2, 1, 0], "newest first, no other tenant, no tenantless entry");
+    let ns: Vec<_> = all
+        .iter()
+        .map(|m| m.payload["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        [4, 3, 2, 1, 0],
+        "newest first, no other tenant, no tenantless entry"
+    );
 
     // Paging: two at a time, each page below the last id of the one before.
     let first = s.tenant_outbox(&tenant(), None, 2, &|_| true).unwrap();
@@ -479,7 +486,11 @@ pub(crate) fn tenant_outbox_lists_only_that_tenants_deliveries_newest_first<S: S
         s.tenant_outbox(&other, None, 100, &|_| true).unwrap().len(),
         1
     );
-    assert!(s.tenant_outbox(&tenant(), None, 0, &|_| true).unwrap().is_empty());
+    assert!(
+        s.tenant_outbox(&tenant(), None, 0, &|_| true)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
