@@ -461,6 +461,8 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
         assert!(check.valid && check.covers_whole_file);
         *per_delivery.entry(r.delivery.clone()).or_default() += 1;
     }
+    let largest = received.iter().map(|r| r.body.len()).max().unwrap();
+    eprintln!("{} requests, largest body {largest} bytes", received.len());
     // One delivery per submission; the ones answered with 500 came again with the same id.
     assert_eq!(per_delivery.len(), submitted.len());
     assert!(per_delivery.values().any(|&n| n >= 2), "{per_delivery:?}");
@@ -529,4 +531,141 @@ fn a_missing_secret_stops_the_start_with_its_code_and_without_the_secret() {
         err.contains("LOT-W002") && !err.contains("zu-kurz"),
         "{err}"
     );
+}
+
+/// An office that answers 404 to everything, and counts what it got.
+async fn refusing_office() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/eingang",
+        axum::routing::post(move |body: Bytes| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(body.to_vec());
+                StatusCode::NOT_FOUND
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenants() {
+    use lotse_engine::store::{
+        IdempotencyKey, NewOutboxMessage, NewSubmission, OsEntropy, Outbox, SubmissionId,
+        SubmissionStore,
+    };
+    use lotse_server::config::{Config, TenantConfig, Webhook};
+
+    let (port, got) = refusing_office().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    let mut t = TenantConfig::default();
+    t.webhook = Some(Webhook {
+        url: format!("http://127.0.0.1:{port}/eingang"),
+        secret_env: "SECRET".into(),
+        timeout_seconds: Some(2),
+    });
+    config.tenants.insert("heinsberg".into(), t);
+    config.delivery.retry_seconds = vec![Duration::from_millis(100)];
+    config.delivery.max_attempts = 3;
+    config.delivery.poll_seconds = Duration::from_millis(50);
+    let webhooks = delivery::Webhooks::from_config(&config, &|_| Some(SECRET.to_string())).unwrap();
+
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let heinsberg = TenantId::new("heinsberg", "HEI").unwrap();
+    let wegberg = TenantId::new("wegberg", "WEG").unwrap();
+    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    let submit = |tenant: &TenantId, key: &str, target: Option<&str>| {
+        let id = SubmissionId::generate(&mut OsEntropy).unwrap();
+        let mut notifications =
+            delivery::notifications(&webhooks, tenant.slug(), "hundesteuer-anmeldung", &id);
+        if let Some(target) = target {
+            notifications = vec![NewOutboxMessage {
+                topic: delivery::SUBMISSION_RECEIVED.into(),
+                target: target.into(),
+                payload: serde_json::json!({ "submission": id.to_string() }),
+            }];
+        }
+        let s = store
+            .submit(
+                NewSubmission {
+                    id,
+                    tenant: tenant.clone(),
+                    idempotency_key: IdempotencyKey::try_from(key.to_string()).unwrap(),
+                    draft_id: None,
+                    workflow_id: "hundesteuer-anmeldung".into(),
+                    workflow_version: "1".into(),
+                    data: serde_json::json!({ "answers": { "name": "Erika" } }),
+                    notifications,
+                },
+                now,
+            )
+            .unwrap();
+        std::fs::write(receipts.join(format!("{}.pdf", s.id)), b"%PDF-1.7 test").unwrap();
+        s
+    };
+    // Wegberg has no webhook: nothing is enqueued for it.
+    submit(&wegberg, "w1", None);
+    assert!(
+        delivery::deliveries(&store, &wegberg, DeliveryFilter::All, None, 10)
+            .unwrap()
+            .is_empty()
+    );
+    submit(&heinsberg, "h1", None);
+    submit(&heinsberg, "h2", Some("heinsberg/bewohnerparkausweis"));
+    // A Wegberg submission aimed at Heinsberg's webhook (a damaged or forged entry).
+    submit(&wegberg, "w2", Some("heinsberg/*"));
+
+    let worker = delivery::Worker::start(store.clone(), Arc::new(webhooks), receipts);
+    wait_for("three given-up deliveries", Duration::from_secs(20), || {
+        delivery::deliveries(&store, &heinsberg, DeliveryFilter::Failed, None, 10)
+            .unwrap()
+            .len()
+            == 2
+            && delivery::deliveries(&store, &wegberg, DeliveryFilter::Failed, None, 10)
+                .unwrap()
+                .len()
+                == 1
+    })
+    .await;
+    worker.stop().await;
+
+    let failed =
+        delivery::deliveries(&store, &heinsberg, DeliveryFilter::Failed, None, 10).unwrap();
+    let refused = failed.iter().find(|v| v.target == "heinsberg/*").unwrap();
+    let e = refused.last_error.as_deref().unwrap();
+    assert!(e.starts_with("LOT-W017") && e.contains("HTTP 404"), "{e}");
+    assert_eq!(refused.attempts, 3);
+    assert!(refused.failed_at.is_some() && refused.next_attempt.is_none());
+    let gone = failed
+        .iter()
+        .find(|v| v.target == "heinsberg/bewohnerparkausweis")
+        .unwrap();
+    assert!(gone.last_error.as_deref().unwrap().starts_with("LOT-W015"));
+    assert_eq!(gone.attempts, 1);
+    let foreign = delivery::deliveries(&store, &wegberg, DeliveryFilter::Failed, None, 10).unwrap();
+    assert!(
+        foreign[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("LOT-W016")
+    );
+    // The office saw only Heinsberg's one deliverable submission, three times.
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|b| {
+        let v: Value = serde_json::from_slice(b).unwrap();
+        v["tenant"] == "heinsberg" && v["submission"]["tenant"]["slug"].as_str() != Some("wegberg")
+    }));
+    assert!(store.outbox_message(refused.id).unwrap().is_some());
 }
