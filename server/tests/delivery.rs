@@ -404,7 +404,8 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
     let office = Office::default();
     *office.fail_first.lock().unwrap() = 2;
     let receiver = open_office(office_port, office.clone()).await;
-    wait_for("all four submissions", Duration::from_secs(30), || {
+    // A delivery claimed at the moment of the crash waits for its lease (5 s timeout + 30 s).
+    wait_for("all four submissions", Duration::from_secs(60), || {
         delivered_submissions(&office) == submitted
             && office.received.lock().unwrap().len() >= submitted.len() + 2
     })
@@ -566,12 +567,14 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
     let (port, got) = refusing_office().await;
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
-    let mut t = TenantConfig::default();
-    t.webhook = Some(Webhook {
-        url: format!("http://127.0.0.1:{port}/eingang"),
-        secret_env: "SECRET".into(),
-        timeout_seconds: Some(2),
-    });
+    let t = TenantConfig {
+        webhook: Some(Webhook {
+            url: format!("http://127.0.0.1:{port}/eingang"),
+            secret_env: "SECRET".into(),
+            timeout_seconds: Some(2),
+        }),
+        ..TenantConfig::default()
+    };
     config.tenants.insert("heinsberg".into(), t);
     config.delivery.retry_seconds = vec![Duration::from_millis(100)];
     config.delivery.max_attempts = 3;
