@@ -52,12 +52,16 @@ pub struct TenantConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
-    /// `http://host[:port]/path`; https is refused for now (LOT-W001).
+    /// `https://host[:port]/path`, or `http://…` (for a receiver on the same machine or
+    /// network segment).
     pub url: String,
     /// The environment variable holding the shared secret (at least 16 characters).
     pub secret_env: String,
     /// Seconds one attempt may take, connect to answer: 1–120, default 10.
     pub timeout_seconds: Option<u64>,
+    /// For https: trust only the CA certificates in this PEM file (an office's own PKI)
+    /// instead of the system's trust store.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The retry schedule of webhook deliveries. Durations are seconds in the file; tests set

@@ -4,7 +4,8 @@
 //! the view of deliveries and failures for the Postkorb. Format and semantics: docs/delivery.md.
 //!
 //! The worker talks to the store only through the `Store` traits and to the network only
-//! through hyper's HTTP/1 client; no portal or page type appears here.
+//! through hyper's HTTP/1 client, over rustls (ring provider) for https; no portal or page type
+//! appears here.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -59,6 +60,8 @@ pub struct Endpoint {
     uri: hyper::Uri,
     secret: Arc<[u8]>,
     timeout: Duration,
+    /// For https: the TLS client configuration (trusted roots, ALPN http/1.1).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -99,13 +102,17 @@ impl Webhooks {
             bail!("LOT-W003: delivery.poll_seconds must be more than 0");
         }
         let mut endpoints = BTreeMap::new();
+        let mut roots = SystemRoots::default();
         for (slug, t) in &config.tenants {
             let Some(tenant) = crate::tenants::find(slug) else {
                 bail!("the configuration names tenant \"{slug}\", which does not exist");
             };
             if let Some(w) = &t.webhook {
                 let place = format!("tenants.{slug}.webhook");
-                endpoints.insert(format!("{slug}/*"), endpoint(slug, &place, w, env)?);
+                endpoints.insert(
+                    format!("{slug}/*"),
+                    endpoint(slug, &place, w, env, &mut roots)?,
+                );
             }
             for (service, w) in &t.webhooks {
                 let place = format!("tenants.{slug}.webhooks.{service}");
@@ -116,7 +123,10 @@ impl Webhooks {
                         tenant.services.join(", ")
                     );
                 }
-                endpoints.insert(format!("{slug}/{service}"), endpoint(slug, &place, w, env)?);
+                endpoints.insert(
+                    format!("{slug}/{service}"),
+                    endpoint(slug, &place, w, env, &mut roots)?,
+                );
             }
         }
         Ok(Webhooks {
@@ -148,26 +158,93 @@ impl Webhooks {
     }
 }
 
+/// The system's trust store, read once and only if an https webhook needs it.
+#[derive(Default)]
+struct SystemRoots(Option<Arc<rustls::RootCertStore>>);
+
+impl SystemRoots {
+    fn get(&mut self, place: &str) -> anyhow::Result<Arc<rustls::RootCertStore>> {
+        if let Some(r) = &self.0 {
+            return Ok(r.clone());
+        }
+        let mut store = rustls::RootCertStore::empty();
+        let found = rustls_native_certs::load_native_certs();
+        let (added, _ignored) = store.add_parsable_certificates(found.certs);
+        if added == 0 {
+            bail!(
+                "LOT-W004: {place}: no trusted root certificates found on this system (install the ca-certificates package, or name the office's CA in ca_file)"
+            );
+        }
+        let store = Arc::new(store);
+        self.0 = Some(store.clone());
+        Ok(store)
+    }
+}
+
+fn tls_config(
+    place: &str,
+    ca_file: Option<&std::path::Path>,
+    system: &mut SystemRoots,
+) -> anyhow::Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let roots = match ca_file {
+        Some(path) => {
+            let shown = path.display();
+            let mut store = rustls::RootCertStore::empty();
+            let certs = match CertificateDer::pem_file_iter(path) {
+                Ok(it) => it,
+                Err(e) => bail!("LOT-W004: {place}.ca_file {shown} cannot be read: {e}"),
+            };
+            for cert in certs {
+                let cert = match cert {
+                    Ok(c) => c,
+                    Err(e) => bail!("LOT-W004: {place}.ca_file {shown} is not valid PEM: {e}"),
+                };
+                if let Err(e) = store.add(cert) {
+                    bail!("LOT-W004: {place}.ca_file {shown}: a certificate is not usable: {e}");
+                }
+            }
+            if store.is_empty() {
+                bail!("LOT-W004: {place}.ca_file {shown} holds no certificate");
+            }
+            Arc::new(store)
+        }
+        None => system.get(place)?,
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        Err(e) => bail!("LOT-W004: {place}: TLS cannot be set up: {e}"),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 fn endpoint(
     tenant: &str,
     place: &str,
     w: &crate::config::Webhook,
     env: &dyn Fn(&str) -> Option<String>,
+    roots: &mut SystemRoots,
 ) -> anyhow::Result<Endpoint> {
     let uri: hyper::Uri = match w.url.parse() {
         Ok(u) => u,
         Err(e) => bail!("LOT-W001: {place}.url \"{}\" is not a URL: {e}", w.url),
     };
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => bail!(
-            "LOT-W001: {place}.url: https is not supported by this build; let a TLS proxy on the same machine forward http://127.0.0.1:… to the office (docs/delivery.md)"
-        ),
+    let tls = match uri.scheme_str() {
+        Some("https") => Some(tls_config(place, w.ca_file.as_deref(), roots)?),
+        Some("http") if w.ca_file.is_some() => {
+            bail!("LOT-W004: {place}.ca_file is only used with an https:// URL")
+        }
+        Some("http") => None,
         _ => bail!(
-            "LOT-W001: {place}.url \"{}\" must start with http://",
+            "LOT-W001: {place}.url \"{}\" must start with https:// or http://",
             w.url
         ),
-    }
+    };
     if uri.host().is_none_or(str::is_empty) {
         bail!("LOT-W001: {place}.url \"{}\" has no host", w.url);
     }
@@ -194,6 +271,7 @@ fn endpoint(
         uri,
         secret: Arc::from(secret.into_bytes()),
         timeout: Duration::from_secs(timeout),
+        tls,
     })
 }
 
@@ -627,15 +705,60 @@ async fn post_inner(
     let uri = &endpoint.uri;
     let host = uri.host().unwrap_or_default();
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = uri.port_u16().unwrap_or(80);
+    let port = uri
+        .port_u16()
+        .unwrap_or(if endpoint.tls.is_some() { 443 } else { 80 });
     let stream = tokio::net::TcpStream::connect((host, port))
         .await
         .map_err(|e| format!("LOT-W010: Verbindung fehlgeschlagen ({})", e.kind()))?;
     let _ = stream.set_nodelay(true);
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|_| "LOT-W010: Verbindung fehlgeschlagen (HTTP)".to_string())?;
+    let Some(tls) = &endpoint.tls else {
+        return exchange(
+            hyper_util::rt::TokioIo::new(stream),
+            endpoint,
+            msg,
+            sig,
+            body,
+        )
+        .await;
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| "LOT-W018: TLS: ungültiger Servername".to_string())?;
+    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+        .connect(name, stream)
+        .await
+        .map_err(|e| {
+            // rustls names the reason (e.g. "invalid peer certificate: UnknownIssuer"); no
+            // personal data can be in it.
+            let reason: String = e.to_string().chars().take(200).collect();
+            format!("LOT-W018: TLS fehlgeschlagen ({reason})")
+        })?;
+    exchange(
+        hyper_util::rt::TokioIo::new(stream),
+        endpoint,
+        msg,
+        sig,
+        body,
+    )
+    .await
+}
+
+/// One request and its answer over an established connection (plain or TLS).
+async fn exchange<I>(
+    io: I,
+    endpoint: &Endpoint,
+    msg: &OutboxMessage,
+    sig: &str,
+    body: Vec<u8>,
+) -> Result<u16, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let uri = &endpoint.uri;
+    let host = uri.host().unwrap_or_default();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|_| "LOT-W010: Verbindung fehlgeschlagen (HTTP)".to_string())?;
     let driver = tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -804,6 +927,7 @@ mod tests {
             url: url.into(),
             secret_env: "HOOK_SECRET".into(),
             timeout_seconds: None,
+            ca_file: None,
         };
         let mut t = TenantConfig::default();
         match service {
@@ -832,6 +956,7 @@ mod tests {
             url: "http://127.0.0.1:9001/hunde".into(),
             secret_env: "HOOK_SECRET".into(),
             timeout_seconds: Some(3),
+            ca_file: None,
         };
         c.tenants
             .get_mut("heinsberg")
@@ -862,8 +987,30 @@ mod tests {
             e.starts_with("LOT-W001") && e.contains("tenants.heinsberg.webhook.url"),
             "{e}"
         );
-        let e = err(&config("https://amt.example/in", None), &env);
-        assert!(e.contains("https is not supported"), "{e}");
+        let mut c = config("https://amt.example/in", None);
+        let hook = c
+            .tenants
+            .get_mut("heinsberg")
+            .unwrap()
+            .webhook
+            .as_mut()
+            .unwrap();
+        hook.ca_file = Some("/nirgendwo/ca.pem".into());
+        let e = err(&c, &env);
+        assert!(
+            e.starts_with("LOT-W004") && e.contains("/nirgendwo/ca.pem"),
+            "{e}"
+        );
+        let mut c = config("http://127.0.0.1:9000/", None);
+        let hook = c
+            .tenants
+            .get_mut("heinsberg")
+            .unwrap()
+            .webhook
+            .as_mut()
+            .unwrap();
+        hook.ca_file = Some("/etc/ssl/ca.pem".into());
+        assert!(err(&c, &env).starts_with("LOT-W004"));
         let e = err(&config("nicht eine url", None), &env);
         assert!(e.starts_with("LOT-W001"), "{e}");
         let e = err(&config("http://user:pw@host/x", None), &env);

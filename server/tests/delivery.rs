@@ -572,6 +572,7 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
             url: format!("http://127.0.0.1:{port}/eingang"),
             secret_env: "SECRET".into(),
             timeout_seconds: Some(2),
+            ca_file: None,
         }),
         ..TenantConfig::default()
     };
@@ -671,4 +672,179 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
         v["tenant"] == "heinsberg" && v["submission"]["tenant"]["slug"].as_str() != Some("wegberg")
     }));
     assert!(store.outbox_message(refused.id).unwrap().is_some());
+}
+
+/// A test CA and a certificate for 127.0.0.1 signed by it: (CA PEM, server TLS configuration).
+fn test_pki(ca_name: &str) -> (String, Arc<rustls::ServerConfig>) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, ca_name);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone(), ca_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (ca_cert.pem(), Arc::new(server))
+}
+
+type Got = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An office receiving over HTTPS (rustls server, hyper): keeps signature header and body.
+async fn tls_office(config: Arc<rustls::ServerConfig>) -> (u16, Got) {
+    let got: Got = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let g = got.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, g) = (acceptor.clone(), g.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let g = g.clone();
+                        async move {
+                            let sig = req
+                                .headers()
+                                .get("lotse-signature")
+                                .map(|v| v.to_str().unwrap().to_string())
+                                .unwrap_or_default();
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            g.lock().unwrap().push((sig, body.to_vec()));
+                            Ok::<_, std::convert::Infallible>(
+                                hyper::Response::builder()
+                                    .status(204)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap(),
+                            )
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_receivers_get_deliveries_and_an_untrusted_certificate_is_refused() {
+    use lotse_engine::store::{
+        IdempotencyKey, NewSubmission, OsEntropy, SubmissionId, SubmissionStore,
+    };
+    use lotse_server::config::{Config, TenantConfig, Webhook};
+
+    let (ca_pem, server) = test_pki("Test-CA Kreis Heinsberg");
+    let (port, got) = tls_office(server).await;
+    // Another CA nobody told Lotse about: its server must be refused.
+    let (_, stranger) = test_pki("Test-CA Fremd");
+    let (stranger_port, stranger_got) = tls_office(stranger).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let hook = |port: u16| TenantConfig {
+        webhook: Some(Webhook {
+            url: format!("https://127.0.0.1:{port}/eingang"),
+            secret_env: "SECRET".into(),
+            timeout_seconds: Some(5),
+            ca_file: Some(ca_file.clone()),
+        }),
+        ..TenantConfig::default()
+    };
+    let mut config = Config::default();
+    config.tenants.insert("heinsberg".into(), hook(port));
+    config.tenants.insert("wegberg".into(), hook(stranger_port));
+    config.delivery.max_attempts = 1;
+    config.delivery.poll_seconds = Duration::from_millis(50);
+    let webhooks = delivery::Webhooks::from_config(&config, &|_| Some(SECRET.to_string())).unwrap();
+
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    for (tenant, key) in [
+        (TenantId::new("heinsberg", "HEI").unwrap(), "h"),
+        (TenantId::new("wegberg", "WEG").unwrap(), "w"),
+    ] {
+        let id = SubmissionId::generate(&mut OsEntropy).unwrap();
+        let notifications =
+            delivery::notifications(&webhooks, tenant.slug(), "hundesteuer-anmeldung", &id);
+        assert_eq!(notifications.len(), 1);
+        let s = store
+            .submit(
+                NewSubmission {
+                    id,
+                    tenant,
+                    idempotency_key: IdempotencyKey::try_from(key.to_string()).unwrap(),
+                    draft_id: None,
+                    workflow_id: "hundesteuer-anmeldung".into(),
+                    workflow_version: "1".into(),
+                    data: serde_json::json!({ "answers": { "name": "Erika" } }),
+                    notifications,
+                },
+                now,
+            )
+            .unwrap();
+        std::fs::write(receipts.join(format!("{}.pdf", s.id)), b"%PDF-1.7 test").unwrap();
+    }
+
+    let worker = delivery::Worker::start(store.clone(), Arc::new(webhooks), receipts);
+    let wegberg = TenantId::new("wegberg", "WEG").unwrap();
+    wait_for(
+        "the https delivery and the refusal",
+        Duration::from_secs(20),
+        || {
+            !got.lock().unwrap().is_empty()
+                && !delivery::deliveries(&store, &wegberg, DeliveryFilter::Failed, None, 10)
+                    .unwrap()
+                    .is_empty()
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    worker.stop().await;
+
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1);
+    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock).unix_timestamp();
+    assert!(delivery::verify_signature(
+        SECRET.as_bytes(),
+        &got[0].0,
+        &got[0].1,
+        now,
+        300
+    ));
+    let heinsberg = TenantId::new("heinsberg", "HEI").unwrap();
+    let done = delivery::deliveries(&store, &heinsberg, DeliveryFilter::All, None, 10).unwrap();
+    assert_eq!(done[0].status, DeliveryStatus::Zugestellt);
+    // The stranger's server never got a request: the handshake failed on its certificate.
+    assert!(stranger_got.lock().unwrap().is_empty());
+    let refused = delivery::deliveries(&store, &wegberg, DeliveryFilter::Failed, None, 10).unwrap();
+    let e = refused[0].last_error.as_deref().unwrap();
+    assert!(
+        e.contains("LOT-W018") && e.contains("invalid peer certificate: UnknownIssuer"),
+        "{e}"
+    );
 }
