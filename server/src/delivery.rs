@@ -916,6 +916,23 @@ pub fn deliveries(
         .collect())
 }
 
+/// Sends a given-up delivery of `tenant` again (the Postkorb's "Erneut senden"): it is due at
+/// once and gets one more attempt; a failure gives it up again at once, since its attempts and
+/// age are already past the schedule. `Ok(false)` if the delivery is not given up or belongs to
+/// another tenant (which learns nothing about it). Blocking. The caller records who did it in
+/// the audit log.
+pub fn redeliver(
+    store: &impl Outbox,
+    tenant: &TenantId,
+    id: u64,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    match store.outbox_message(id)? {
+        Some(m) if m.tenant.as_ref() == Some(tenant) => store.requeue(id, now),
+        _ => Ok(false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

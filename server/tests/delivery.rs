@@ -629,7 +629,8 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
     // A Wegberg submission aimed at Heinsberg's webhook (a damaged or forged entry).
     submit(&wegberg, "w2", Some("heinsberg/*"));
 
-    let worker = delivery::Worker::start(store.clone(), Arc::new(webhooks), receipts);
+    let webhooks = Arc::new(webhooks);
+    let worker = delivery::Worker::start(store.clone(), webhooks.clone(), receipts.clone());
     wait_for("three given-up deliveries", Duration::from_secs(20), || {
         delivery::deliveries(&store, &heinsberg, DeliveryFilter::Failed, None, 10)
             .unwrap()
@@ -665,13 +666,35 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
             .starts_with("LOT-W016")
     );
     // The office saw only Heinsberg's one deliverable submission, three times.
-    let got = got.lock().unwrap();
-    assert_eq!(got.len(), 3);
-    assert!(got.iter().all(|b| {
+    let bodies = got.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 3);
+    assert!(bodies.iter().all(|b| {
         let v: Value = serde_json::from_slice(b).unwrap();
         v["tenant"] == "heinsberg" && v["submission"]["tenant"]["slug"].as_str() != Some("wegberg")
     }));
     assert!(store.outbox_message(refused.id).unwrap().is_some());
+
+    // "Erneut senden" from the Postkorb: never for another tenant, once for its own.
+    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    assert!(!delivery::redeliver(&store, &wegberg, refused.id, now).unwrap());
+    assert!(delivery::redeliver(&store, &heinsberg, refused.id, now).unwrap());
+    let open = delivery::deliveries(&store, &heinsberg, DeliveryFilter::Open, None, 10).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].id, refused.id);
+    let worker = delivery::Worker::start(store.clone(), webhooks.clone(), receipts.clone());
+    wait_for("the repeated attempt", Duration::from_secs(20), || {
+        delivery::deliveries(&store, &heinsberg, DeliveryFilter::Open, None, 10)
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    worker.stop().await;
+    let again = store.outbox_message(refused.id).unwrap().unwrap();
+    assert_eq!(again.attempts, 4, "one more attempt, then given up again");
+    assert!(matches!(
+        again.state,
+        lotse_engine::store::DeliveryState::Failed { .. }
+    ));
 }
 
 /// A test CA and a certificate for 127.0.0.1 signed by it: (CA PEM, server TLS configuration).

@@ -167,6 +167,11 @@ pub trait Outbox {
     /// One delivery by id.
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
 
+    /// Makes a given-up delivery due again at `now` (e.g. a case worker's "send again" after
+    /// the receiver was fixed); attempts and last error are kept. `false` if the delivery is
+    /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
+
     /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
     /// stays fast; returns how many.
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;

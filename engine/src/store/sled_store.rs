@@ -1287,6 +1287,33 @@ impl Outbox for SledStore {
         Ok(pruned)
     }
 
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let key = id.to_be_bytes();
+        loop {
+            let Some(old) = self.inner.outbox.get(key)? else {
+                return Err(StoreError::NotFound {
+                    what: "outbox message",
+                    key: id.to_string(),
+                });
+            };
+            let mut msg: OutboxMessage = decode(OUTBOX, &key, &old)?;
+            if !matches!(msg.state, DeliveryState::Failed { .. }) {
+                return Ok(false);
+            }
+            msg.state = DeliveryState::Pending;
+            msg.next_attempt = now;
+            let new = encode(OUTBOX, &key, &msg)?;
+            if self
+                .inner
+                .outbox
+                .compare_and_swap(key, Some(old), Some(new))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+    }
+
     fn tenant_outbox(
         &self,
         tenant: &TenantId,

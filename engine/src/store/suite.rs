@@ -491,6 +491,29 @@ pub(crate) fn tenant_outbox_lists_only_that_tenants_deliveries_newest_first<S: S
             .unwrap()
             .is_empty()
     );
+
+    // Sending a given-up delivery again: due at once, its history kept.
+    let later = T0 + Duration::hours(1);
+    assert!(s.requeue(all[1].id, later).unwrap());
+    let again = s.outbox_message(all[1].id).unwrap().unwrap();
+    assert_eq!(again.state, DeliveryState::Pending);
+    assert_eq!((again.next_attempt, again.attempts), (later, 1));
+    assert_eq!(again.last_error.as_deref(), Some("HTTP 500"));
+    assert!(!s.requeue(all[1].id, later).unwrap(), "pending already");
+    assert!(
+        !s.requeue(all[0].id, later).unwrap(),
+        "claimed, not given up"
+    );
+    assert_eq!(
+        s.requeue(999_999_999, later).unwrap_err().code(),
+        "LOT-S002"
+    );
+    assert!(
+        s.claim(later, Duration::minutes(1), 100)
+            .unwrap()
+            .iter()
+            .any(|m| m.id == all[1].id)
+    );
 }
 
 pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
