@@ -85,7 +85,7 @@ pub struct Webhooks {
 
 impl Webhooks {
     /// Resolves and checks the webhooks of `config`; `env` looks up environment variables.
-    /// Errors carry their code (LOT-W001 … LOT-W003) and name tenant, service and key, never
+    /// Errors carry their code (LOT-W001 … LOT-W004) and name tenant, service and key, never
     /// a secret.
     pub fn from_config(
         config: &Config,
