@@ -18,8 +18,10 @@ pub struct Config {
     pub project_dir: PathBuf,
     /// Folder for the store, keys and receipts.
     pub data_dir: PathBuf,
-    /// Per tenant (by its slug): signing key and certificate for receipts.
+    /// Per tenant (by its slug): signing key and certificate for receipts, webhooks.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// How webhook deliveries are retried (docs/delivery.md).
+    pub delivery: DeliverySettings,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             project_dir: PathBuf::from("."),
             data_dir: PathBuf::from("data"),
             tenants: BTreeMap::new(),
+            delivery: DeliverySettings::default(),
         }
     }
 }
@@ -37,6 +40,88 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub signing: Option<Signing>,
+    /// The webhook for every service of the tenant that has none of its own.
+    pub webhook: Option<Webhook>,
+    /// Webhooks per service (workflow id); each replaces `webhook` for its service.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, Webhook>,
+}
+
+/// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by
+/// the environment variable that holds it, so it never stands in the file or a log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// `https://host[:port]/path`, or `http://…` (for a receiver on the same machine or
+    /// network segment).
+    pub url: String,
+    /// The environment variable holding the shared secret (at least 16 characters).
+    pub secret_env: String,
+    /// Seconds one attempt may take, connect to answer: 1–120, default 10.
+    pub timeout_seconds: Option<u64>,
+    /// For https: trust only the CA certificates in this PEM file (an office's own PKI)
+    /// instead of the system's trust store.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The retry schedule of webhook deliveries. Durations are seconds in the file; tests set
+/// them in milliseconds through the struct.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Wait before the 1st, 2nd, … retry; the last entry repeats. Each wait is varied by ±20 %.
+    #[serde(deserialize_with = "seconds_list")]
+    pub retry_seconds: Vec<std::time::Duration>,
+    /// Attempts in all (the first one included) before a delivery is given up.
+    pub max_attempts: u32,
+    /// A delivery is given up once its next attempt would fall later than this after the
+    /// submission.
+    #[serde(deserialize_with = "hours")]
+    pub give_up_after_hours: std::time::Duration,
+    /// How often the worker looks for due deliveries when it has nothing to do.
+    #[serde(deserialize_with = "seconds")]
+    pub poll_seconds: std::time::Duration,
+    /// Delivered and given-up deliveries are shown this long, then pruned.
+    pub keep_days: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        let s = std::time::Duration::from_secs;
+        DeliverySettings {
+            retry_seconds: vec![s(10), s(30), s(120), s(600), s(1800), s(3600), s(7200)],
+            max_attempts: 40,
+            give_up_after_hours: s(72 * 3600),
+            poll_seconds: s(1),
+            keep_days: 30,
+        }
+    }
+}
+
+fn seconds_value<E: serde::de::Error>(v: f64) -> Result<std::time::Duration, E> {
+    if !v.is_finite() || !(0.0..=31_536_000.0).contains(&v) {
+        return Err(E::custom(format!(
+            "{v} is not a number of seconds between 0 and one year"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    seconds_value(f64::deserialize(d)?)
+}
+
+fn hours<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    seconds_value(f64::deserialize(d)? * 3600.0)
+}
+
+fn seconds_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<std::time::Duration>, D::Error> {
+    Vec::<f64>::deserialize(d)?
+        .into_iter()
+        .map(seconds_value)
+        .collect()
 }
 
 /// A production signing identity: PEM files, or a PKCS#12 file whose password is in an
@@ -125,6 +210,7 @@ impl Config {
                 None => {}
             }
         }
+        crate::delivery::Webhooks::from_config(self, &|k| std::env::var(k).ok())?;
         Ok(())
     }
 

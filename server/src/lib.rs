@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod keys;
 pub mod portal;
 pub mod tenants;

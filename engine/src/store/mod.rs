@@ -167,9 +167,26 @@ pub trait Outbox {
     /// One delivery by id.
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
 
+    /// Makes a given-up delivery due again at `now` (e.g. a case worker's "send again" after
+    /// the receiver was fixed); attempts and last error are kept. `false` if the delivery is
+    /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
+
     /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
     /// stays fast; returns how many.
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Up to `limit` deliveries of `tenant` that `keep` accepts, newest (highest id) first,
+    /// with ids below `before` when given (the last id of the previous page). Deliveries of
+    /// other tenants and without a tenant are never returned. For the Postkorb's list of
+    /// deliveries and failures; it scans the outbox, which `prune_outbox` keeps short.
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
 /// Everything a backend provides.

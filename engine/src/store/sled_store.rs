@@ -1287,6 +1287,63 @@ impl Outbox for SledStore {
         Ok(pruned)
     }
 
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let key = id.to_be_bytes();
+        loop {
+            let Some(old) = self.inner.outbox.get(key)? else {
+                return Err(StoreError::NotFound {
+                    what: "outbox message",
+                    key: id.to_string(),
+                });
+            };
+            let mut msg: OutboxMessage = decode(OUTBOX, &key, &old)?;
+            if !matches!(msg.state, DeliveryState::Failed { .. }) {
+                return Ok(false);
+            }
+            msg.state = DeliveryState::Pending;
+            msg.next_attempt = now;
+            let new = encode(OUTBOX, &key, &msg)?;
+            if self
+                .inner
+                .outbox
+                .compare_and_swap(key, Some(old), Some(new))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let range = match before {
+            Some(id) => self.inner.outbox.range(..id.to_be_bytes()),
+            None => self.inner.outbox.range::<&[u8], _>(..),
+        };
+        for item in range.rev() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue; // an unreadable entry must not hide the others
+            };
+            if msg.tenant.as_ref() == Some(tenant) && keep(&msg) {
+                found.push(msg);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
         let key = id.to_be_bytes();
         match self.inner.outbox.get(key)? {

@@ -55,6 +55,8 @@ pub struct Portal {
     secret: [u8; 32],
     limiter: ResumeLimiter,
     metrics: Metrics,
+    /// The webhooks of the offices (crate::delivery).
+    webhooks: Arc<crate::delivery::Webhooks>,
 }
 
 /// Counters for /metrics (Prometheus text format). No personal data, no ids.
@@ -192,6 +194,7 @@ impl Portal {
             )?;
             identities.insert(t.slug, identity);
         }
+        let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
         let secret_file = data.join("csrf.key");
         let secret = match std::fs::read(&secret_file) {
             Ok(b) if b.len() == 32 => {
@@ -220,7 +223,18 @@ impl Portal {
             // Five wrong resume codes per client and 15 minutes, then a pause.
             limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
             metrics: Metrics::default(),
+            webhooks: Arc::new(webhooks),
         })
+    }
+
+    /// Starts the webhook delivery worker on this portal's store (crate::delivery); stop it
+    /// before the store is closed.
+    pub fn start_delivery(&self) -> crate::delivery::Worker {
+        crate::delivery::Worker::start(
+            self.store.clone(),
+            self.webhooks.clone(),
+            self.data.join("receipts"),
+        )
     }
 
     /// The current definitions.
@@ -1089,16 +1103,18 @@ pub(crate) async fn finish_submission(
     let draft = draft.clone();
     let wf = wf.clone();
     let stored = blocking(move || -> anyhow::Result<lotse_engine::store::Submission> {
+        let id = SubmissionId::generate(&mut OsEntropy)?;
+        let notifications = crate::delivery::notifications(&p2.webhooks, t.slug, &wf.id, &id);
         let stored = p2.store.submit(
             NewSubmission {
-                id: SubmissionId::generate(&mut OsEntropy)?,
+                id,
                 tenant: draft.tenant.clone(),
                 idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
                 draft_id: Some(draft.id),
                 workflow_id: wf.id.clone(),
                 workflow_version: wf.version.to_string(),
                 data: serde_json::to_value(&*submission)?,
-                notifications: Vec::new(),
+                notifications,
             },
             now,
         )?;
@@ -1411,13 +1427,16 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         );
         watch(portal.clone());
     }
-    axum::serve(
+    let delivery = portal.start_delivery();
+    let served = axum::serve(
         listener,
         router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("serving")?;
+    .context("serving");
+    delivery.stop().await;
+    served?;
     match Arc::try_unwrap(portal) {
         Ok(portal) => {
             let closed = tokio::task::spawn_blocking(move || portal.store.close())
