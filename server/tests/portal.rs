@@ -235,8 +235,18 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     assert_eq!(pdf.status, StatusCode::OK);
     let v = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
     assert!(v.valid && v.covers_whole_file);
-    // The draft is gone once submitted.
-    assert_eq!(b.get(&url).await.status, StatusCode::NOT_FOUND);
+    // Once submitted, the draft's link (the back button) leads to the confirmation, and a
+    // second click on "Absenden" yields the same submission, not another one.
+    let back = b.get(&url).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(back.location.as_deref(), Some(done_url.as_str()));
+    let again = b
+        .post(
+            &url,
+            &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+        )
+        .await;
+    assert_eq!(again.location.as_deref(), Some(done_url.as_str()));
 }
 
 #[tokio::test]
