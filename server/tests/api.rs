@@ -425,12 +425,7 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
         .collect();
     routed.sort();
     routed.dedup();
-    let mut documented: Vec<String> = doc["paths"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.replace("{service}", "{service}"))
-        .collect();
+    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
     documented.sort();
     assert_eq!(documented, routed);
     // Every documented operation answers something other than 405 on its method.

@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{
-    ClientKey, Loaded, Shared, blocking, bump, finish_submission, load_draft, log, offered,
+    ClientKey, Loaded, Shared, blocking, bump, finish_submission, load_draft, load_draft_blocking,
+    log, offered,
 };
 use crate::tenants::{self, Tenant};
 
@@ -41,7 +42,10 @@ const PROBLEM: &str = "application/problem+json";
 /// An error answer: status, stable code, a short title, details for the developer, and for
 /// rejected answers the field errors.
 #[derive(Debug)]
-pub struct Problem {
+pub struct Problem(Box<ProblemBody>);
+
+#[derive(Debug)]
+struct ProblemBody {
     status: StatusCode,
     code: &'static str,
     title: &'static str,
@@ -51,17 +55,17 @@ pub struct Problem {
 
 impl Problem {
     fn new(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Self {
-        Problem {
+        Problem(Box::new(ProblemBody {
             status,
             code,
             title,
             detail,
             extra: Map::new(),
-        }
+        }))
     }
 
     fn with(mut self, key: &str, value: Value) -> Self {
-        self.extra.insert(key.into(), value);
+        self.0.extra.insert(key.into(), value);
         self
     }
 
@@ -120,17 +124,15 @@ impl Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
+        let p = *self.0;
         let mut body = Map::new();
-        body.insert(
-            "type".into(),
-            json!(format!("/api/v1/problems/{}", self.code)),
-        );
-        body.insert("title".into(), json!(self.title));
-        body.insert("status".into(), json!(self.status.as_u16()));
-        body.insert("code".into(), json!(self.code));
-        body.insert("detail".into(), json!(self.detail));
-        body.extend(self.extra);
-        let mut r = (self.status, Value::Object(body).to_string()).into_response();
+        body.insert("type".into(), json!(format!("/api/v1/problems/{}", p.code)));
+        body.insert("title".into(), json!(p.title));
+        body.insert("status".into(), json!(p.status.as_u16()));
+        body.insert("code".into(), json!(p.code));
+        body.insert("detail".into(), json!(p.detail));
+        body.extend(p.extra);
+        let mut r = (p.status, Value::Object(body).to_string()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM));
         r
@@ -549,21 +551,12 @@ fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Wor
 /// An open application of this tenant, or a problem.
 async fn open(
     p: &Shared,
-    t: &Tenant,
+    t: &'static Tenant,
     id: &str,
 ) -> Result<(Draft, Application, Arc<Workflow>), Problem> {
     match load_draft(p, t, id).await {
         Ok(Some(Loaded::Open(d, a, w))) => Ok((d, a, w)),
-        Ok(Some(Loaded::Submitted(sid))) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "LOT-H006",
-            "Already submitted",
-            "This application was submitted; it can no longer be changed.".into(),
-        )
-        .with(
-            "submission",
-            json!(format!("/api/v1/tenants/{}/submissions/{sid}", t.slug)),
-        )),
+        Ok(Some(Loaded::Submitted(sid))) => Err(already_submitted(t, &sid)),
         Ok(None) => Err(Problem::not_found("This application")),
         Err(e) => Err(Problem::internal(&e)),
     }
@@ -723,39 +716,93 @@ struct GotoBody {
     step: String,
 }
 
-/// Applies a command to an open application at the given revision and stores the result.
+/// What one command did, worked out on the blocking pool.
+// Built once per request and taken apart at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Ran {
+    Saved(Value),
+    Rejected(String, Vec<FieldError>, u64),
+    Incomplete(String),
+    Submitted(
+        Draft,
+        Arc<Workflow>,
+        Box<lotse_engine::application::Submission>,
+    ),
+}
+
+/// Applies a command to an open application at the given revision and stores the result: one
+/// trip to the blocking pool reads the draft, runs the engine and saves the new state.
 async fn run(
     p: &Shared,
     t: &'static Tenant,
     id: &str,
     revision: u64,
     lang: Option<LangTag>,
-    command: impl FnOnce(&Application) -> Command,
+    command: impl FnOnce(&Application) -> Command + Send + 'static,
 ) -> ApiResult {
-    let (draft, mut app, wf) = open(p, t, id).await?;
-    if draft.revision != revision {
-        return Err(Problem::stale(draft.revision));
-    }
-    if let Some(l) = lang {
-        app.lang = l.into();
-    }
     let now = SystemClock.now();
-    let command = command(&app);
-    let transition = app.apply(&wf, &p.sandbox, command, now).map_err(|e| {
-        use lotse_engine::application::ApplyError;
-        match e {
-            ApplyError::Script { .. } => Problem::internal(&e),
-            other => Problem::new(
-                StatusCode::CONFLICT,
-                "LOT-H005",
-                "Not possible now",
-                other.to_string(),
-            )
-            .with("engine_code", json!(other.code())),
+    let p2 = p.clone();
+    let id = id.to_string();
+    let ran = tokio::task::spawn_blocking(move || -> Result<Ran, Problem> {
+        let (draft, mut app, wf) = match load_draft_blocking(&p2, t, &id) {
+            Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
+            Ok(Some(Loaded::Submitted(sid))) => return Err(already_submitted(t, &sid)),
+            Ok(None) => return Err(Problem::not_found("This application")),
+            Err(e) => return Err(Problem::internal(&e)),
+        };
+        if draft.revision != revision {
+            return Err(Problem::stale(draft.revision));
         }
-    })?;
-    match transition.outcome {
-        Outcome::Rejected { step, errors } => {
+        if let Some(l) = lang {
+            app.lang = l.into();
+        }
+        let command = command(&app);
+        let transition = app.apply(&wf, &p2.sandbox, command, now).map_err(|e| {
+            use lotse_engine::application::ApplyError;
+            match e {
+                ApplyError::Script { .. } => Problem::internal(&e),
+                other => Problem::new(
+                    StatusCode::CONFLICT,
+                    "LOT-H005",
+                    "Not possible now",
+                    other.to_string(),
+                )
+                .with("engine_code", json!(other.code())),
+            }
+        })?;
+        match transition.outcome {
+            Outcome::Rejected { step, errors } => Ok(Ran::Rejected(step, errors, draft.revision)),
+            Outcome::Incomplete { missing } => Ok(Ran::Incomplete(missing)),
+            Outcome::Submitted { submission } => Ok(Ran::Submitted(draft, wf, submission)),
+            Outcome::Moved { .. } => {
+                let mut next = draft.clone();
+                next.state =
+                    serde_json::to_value(&transition.state).map_err(|e| Problem::internal(&e))?;
+                next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
+                match p2.store.save_draft(next, revision) {
+                    Ok(stored) => Ok(Ran::Saved(state_json(
+                        &p2,
+                        t,
+                        &stored,
+                        &transition.state,
+                        &wf,
+                    ))),
+                    Err(StoreError::Conflict { current, .. }) => {
+                        Err(Problem::stale(current.revision))
+                    }
+                    Err(e) => Err(Problem::internal(&e)),
+                }
+            }
+        }
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))??;
+    match ran {
+        Ran::Saved(state) => {
+            bump(&p.metrics.steps_answered);
+            Ok(ok_json(StatusCode::OK, state))
+        }
+        Ran::Rejected(step, errors, current) => {
             bump(&p.metrics.steps_rejected);
             Err(Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -768,43 +815,35 @@ async fn run(
             )
             .with("step", json!(step))
             .with("errors", errors_json(&errors))
-            .with("revision", json!(draft.revision)))
+            .with("revision", json!(current)))
         }
-        Outcome::Incomplete { missing } => Err(Problem::new(
+        Ran::Incomplete(missing) => Err(Problem::new(
             StatusCode::CONFLICT,
             "LOT-H011",
             "Application incomplete",
             format!("Step \"{missing}\" must be answered first."),
         )
         .with("missing", json!(missing))),
-        Outcome::Submitted { submission } => {
+        Ran::Submitted(draft, wf, submission) => {
             let stored = finish_submission(p, t, &draft, &wf, submission, now)
                 .await
                 .map_err(|e| Problem::internal(&e))?;
             Ok(submitted_response(t, &stored, StatusCode::CREATED))
         }
-        Outcome::Moved { .. } => {
-            let mut next = draft.clone();
-            next.state =
-                serde_json::to_value(&transition.state).map_err(|e| Problem::internal(&e))?;
-            next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
-            let p2 = p.clone();
-            let saved = tokio::task::spawn_blocking(move || p2.store.save_draft(next, revision))
-                .await
-                .map_err(|e| Problem::internal(&e))?;
-            match saved {
-                Ok(stored) => {
-                    bump(&p.metrics.steps_answered);
-                    Ok(ok_json(
-                        StatusCode::OK,
-                        state_json(p, t, &stored, &transition.state, &wf),
-                    ))
-                }
-                Err(StoreError::Conflict { current, .. }) => Err(Problem::stale(current.revision)),
-                Err(e) => Err(Problem::internal(&e)),
-            }
-        }
     }
+}
+
+fn already_submitted(t: &Tenant, sid: &SubmissionId) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "LOT-H006",
+        "Already submitted",
+        "This application was submitted; it can no longer be changed.".into(),
+    )
+    .with(
+        "submission",
+        json!(format!("/api/v1/tenants/{}/submissions/{sid}", t.slug)),
+    )
 }
 
 fn submitted_response(

@@ -1032,6 +1032,8 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A draft of this tenant as found in the store.
+// Built once per request and taken apart at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Loaded {
     /// In progress: the draft, its application state and the workflow version it runs on.
     Open(Draft, Application, Arc<Workflow>),
@@ -1050,29 +1052,28 @@ struct SubmittedMarker {
 const MARKER_TTL: time::Duration = time::Duration::days(7);
 
 /// Loads a draft of this tenant; another tenant's or an expired draft is "not found".
-pub(crate) async fn load_draft(
-    p: &Shared,
+/// Blocking (the store is read): call it off the async workers.
+pub(crate) fn load_draft_blocking(
+    p: &Portal,
     t: &Tenant,
     id: &str,
 ) -> Result<Option<Loaded>, StoreError> {
     let Ok(id) = id.parse::<DraftId>() else {
         return Ok(None);
     };
-    let p2 = p.clone();
-    let draft = tokio::task::spawn_blocking(move || p2.store.draft(&id))
-        .await
-        .map_err(|e| StoreError::Storage(e.to_string()))??;
-    let Some(draft) = draft else { return Ok(None) };
+    let Some(draft) = p.store.draft(&id)? else {
+        return Ok(None);
+    };
     if draft.tenant.slug() != t.slug || draft.expires <= SystemClock.now() {
         return Ok(None);
     }
-    if let Ok(marker) = serde_json::from_value::<SubmittedMarker>(draft.state.clone()) {
+    if let Ok(marker) = SubmittedMarker::deserialize(&draft.state) {
         return Ok(Some(Loaded::Submitted(marker.submitted)));
     }
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
-    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
+    let Ok(app) = Application::deserialize(&draft.state) else {
         return Ok(None);
     };
     // The tenant's own workflow, with the rules the draft started with (its content hash,
@@ -1086,6 +1087,19 @@ pub(crate) async fn load_draft(
         return Ok(None);
     };
     Ok(Some(Loaded::Open(draft, app, wf)))
+}
+
+/// [`load_draft_blocking`] on the blocking pool.
+pub(crate) async fn load_draft(
+    p: &Shared,
+    t: &'static Tenant,
+    id: &str,
+) -> Result<Option<Loaded>, StoreError> {
+    let p2 = p.clone();
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || load_draft_blocking(&p2, t, &id))
+        .await
+        .map_err(|e| StoreError::Storage(e.to_string()))?
 }
 
 /// Stores a submitted application durably, renders and signs its receipt, and replaces the
@@ -1138,7 +1152,7 @@ pub(crate) async fn finish_submission(
         }
         let mut marker = draft.clone();
         marker.state = serde_json::to_value(SubmittedMarker {
-            submitted: stored.id.clone(),
+            submitted: stored.id,
         })?;
         marker.touch(now, MARKER_TTL);
         match p2.store.save_draft(marker, draft.revision) {
