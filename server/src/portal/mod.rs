@@ -841,7 +841,7 @@ async fn catalogue(
         t,
         &format!(
             "{} {}",
-            tr(lang, "Online-Dienste von", "Online services of"),
+            tr(lang, "Online-Dienste:", "Online services of"),
             t.name
         ),
         lang,
