@@ -908,6 +908,15 @@ mod sled_only {
             String::from_utf8_lossy(&second)
         );
 
+        // The Postkorb index is not exported; the import rebuilds it.
+        let all = PostkorbQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        };
+        let listed = s.postkorb(&tenant(), &all).unwrap();
+        assert!(listed.total > 0);
+        assert_eq!(target.postkorb(&tenant(), &all).unwrap(), listed);
+
         // New ids after the import never collide with imported ones.
         let before = target.audit_log(0, 1000).unwrap().len();
         target
