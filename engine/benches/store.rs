@@ -201,9 +201,13 @@ fn postkorb(c: &mut Criterion) {
             });
         }
     });
-    eprintln!("postkorb fill: 120,000 submissions in {:?}", filled.elapsed());
+    eprintln!(
+        "postkorb fill: 120,000 submissions in {:?}",
+        filled.elapsed()
+    );
     let mut g = c.benchmark_group("postkorb_100k");
     g.sample_size(20);
+    let store = &store;
     let page = |q: PostkorbQuery| move || store.postkorb(&tenant(), &q).unwrap();
     let first = page(PostkorbQuery {
         limit: 25,

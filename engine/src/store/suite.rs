@@ -735,6 +735,10 @@ pub(crate) fn postkorb_filters_pages_and_counts_per_status<S: Store>(s: &S) {
     assert_eq!(after.total, 11);
 }
 
+/// The traits stay object-safe: a server may hold `Box<dyn AccountStore>` for any backend.
+#[allow(dead_code)]
+fn traits_are_object_safe(_: &dyn AccountStore, _: &dyn SubmissionStore, _: &dyn StatusStore) {}
+
 /// Runs every shared case against a backend. `$make` returns `(store, guard)`; the guard (for
 /// example a temporary directory) lives as long as the case.
 macro_rules! store_suite {

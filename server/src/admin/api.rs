@@ -23,8 +23,7 @@ async fn caseworker(
     headers: &HeaderMap,
     tenant: &str,
 ) -> Result<(&'static Tenant, Staff), AdminError> {
-    // An unknown tenant is refused like a wrong sign-in would be, after the check: nobody
-    // learns which tenants exist from the API without a valid token.
+    // The tenants are public (the portal lists them): an unknown one is simply not found.
     let t = tenants::find(tenant).ok_or(AdminError::NotFound)?;
     let staff = authenticate(p, headers, t, true).await?;
     staff.require(Role::may_work_submissions)?;
