@@ -22,6 +22,29 @@ pub struct Config {
     pub tenants: BTreeMap<String, TenantConfig>,
     /// How webhook deliveries are retried (docs/delivery.md).
     pub delivery: DeliverySettings,
+    /// The case workers' Postkorb: sessions and cookies (docs/administration.md).
+    pub admin: AdminConfig,
+}
+
+/// Sign-in settings of the Postkorb.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Send the session cookie with `Secure`. Browsers accept `Secure` cookies from
+    /// `http://127.0.0.1` and `http://localhost` too, so this stays on except for tools that
+    /// do not; `false` is refused unless `listen` is a loopback address.
+    pub cookie_secure: bool,
+    /// How long a sign-in lasts, in hours (1–24).
+    pub session_hours: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            cookie_secure: true,
+            session_hours: 8,
+        }
+    }
 }
 
 impl Default for Config {
@@ -32,6 +55,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             tenants: BTreeMap::new(),
             delivery: DeliverySettings::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -172,10 +196,31 @@ impl Config {
         if let Some(v) = get("LOTSE_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }
+        if let Some(v) = get("LOTSE_ADMIN_COOKIE_SECURE") {
+            self.admin.cookie_secure = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => bail!("LOTSE_ADMIN_COOKIE_SECURE={v} is not true or false"),
+            };
+        }
+        if let Some(v) = get("LOTSE_ADMIN_SESSION_HOURS") {
+            self.admin.session_hours = v.parse().with_context(|| {
+                format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
+            })?;
+        }
         Ok(())
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if !self.admin.cookie_secure && !self.listen.ip().is_loopback() {
+            bail!(
+                "admin.cookie_secure = false is only allowed when listen is a loopback address (plain http on this machine); {} is not",
+                self.listen
+            );
+        }
+        if !(1..=24).contains(&self.admin.session_hours) {
+            bail!("admin.session_hours must be between 1 and 24");
+        }
         for (slug, t) in &self.tenants {
             if crate::tenants::find(slug).is_none() {
                 bail!("the configuration names tenant \"{slug}\", which does not exist");
@@ -248,6 +293,26 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/srv/b"));
         assert!(
             c.apply_env(|k| (k == "LOTSE_LISTEN").then(|| "kaputt".to_string()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn insecure_cookies_only_on_loopback() {
+        let mut c: Config = toml::from_str("[admin]\ncookie_secure = false\n").unwrap();
+        assert!(
+            c.validate().is_ok(),
+            "the default listen address is loopback"
+        );
+        c.listen = "0.0.0.0:8080".parse().unwrap();
+        assert!(c.validate().is_err());
+        c.apply_env(|k| (k == "LOTSE_ADMIN_COOKIE_SECURE").then(|| "true".to_string()))
+            .unwrap();
+        assert!(c.validate().is_ok());
+        assert!(
+            toml::from_str::<Config>("[admin]\nsession_hours = 0\n")
+                .unwrap()
+                .validate()
                 .is_err()
         );
     }

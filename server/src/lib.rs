@@ -5,6 +5,7 @@
 // The portal's text tables are large json! literals.
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod delivery;

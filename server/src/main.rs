@@ -95,6 +95,15 @@ enum Cmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Staff accounts and API tokens of the Postkorb (run while the portal is stopped).
+    /// Passwords come from LOTSE_ADMIN_PASSWORD or, with --password-stdin, from stdin.
+    Admin {
+        /// The data folder of the portal (its store is DATA/store).
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
+        data: PathBuf,
+        #[command(subcommand)]
+        command: cli::admin::AdminCmd,
+    },
     /// Restore records from JSON Lines (stdin or a file) into an empty store.
     Import {
         input: Option<PathBuf>,
@@ -170,5 +179,6 @@ fn main() -> ExitCode {
         Cmd::Verify { file } => cli::receipt::verify(&file),
         Cmd::Export { data, output } => report(cli::data::export(&data, output.as_deref())),
         Cmd::Import { input, data } => report(cli::data::import(&data, input.as_deref())),
+        Cmd::Admin { data, command } => report(cli::admin::run(&data, command)),
     }
 }

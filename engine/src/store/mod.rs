@@ -6,12 +6,14 @@
 //! `spawn_blocking`. Time and randomness are inputs. Application state and submitted data are
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
+mod accounts;
 mod envelope;
 mod error;
 mod group_commit;
 mod ids;
 mod limiter;
 mod model;
+mod postkorb;
 mod sled_store;
 
 #[cfg(test)]
@@ -19,17 +21,19 @@ mod suite;
 
 use time::{Duration, OffsetDateTime};
 
+pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
-    DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy, Reference, ResumeCode,
-    SubmissionId, TenantId,
+    AccountId, ApiTokenId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy,
+    Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::ResumeLimiter;
 pub use model::{
     Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
 };
+pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
 pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
 /// Drafts: applications in progress, saved with optimistic concurrency.
@@ -83,6 +87,14 @@ pub trait SubmissionStore {
         after: Option<&Reference>,
         limit: usize,
     ) -> Result<Vec<Submission>, StoreError>;
+
+    /// The Postkorb: the tenant's submissions matching `query`, newest first, one page of
+    /// them, with the total and the counts per status (see [`PostkorbQuery`]).
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError>;
 
     /// Deletes the tenant's closed submissions (with status history and messages) whose
     /// closing lies more than `older_than` before `now`; records each purge in the audit log.
@@ -189,9 +201,65 @@ pub trait Outbox {
     ) -> Result<Vec<OutboxMessage>, StoreError>;
 }
 
+/// Staff accounts, their sessions and API tokens. Secrets are stored only as hashes.
+pub trait AccountStore {
+    /// Stores a new account. `AlreadyExists` if its tenant has an account with this login.
+    fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// The account with this id, or `None`.
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// The tenant's account with this login (normalised with [`Account::check_login`]).
+    fn account_by_login(
+        &self,
+        tenant: &TenantId,
+        login: &str,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// Every account of the tenant, by login.
+    fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError>;
+
+    /// Replaces an account's display name, role, password hash and disabled flag; id, tenant,
+    /// login and creation time stay. `NotFound` for an unknown account.
+    fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// Stores a session (after a successful sign-in).
+    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this hash, or `None` (expired ones too: the caller checks `expires`).
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session; `false` if it did not exist.
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError>;
+
+    /// Ends every session of an account (on disabling, a new password, a new role).
+    fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError>;
+
+    /// Deletes sessions that expired at or before `now`; returns how many.
+    fn sweep_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Stores an API token (only its hash). `AlreadyExists` for a known id or hash.
+    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The token with this hash, or `None` (revoked ones too: the caller checks `revoked`).
+    fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every token of the tenant, revoked ones too, oldest first.
+    fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the tenant's token with this id; `false` if the tenant has no such token.
+    fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError>;
+}
+
 /// Everything a backend provides.
-pub trait Store: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox {}
-impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox> Store for T {}
+pub trait Store:
+    DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore
+{
+}
+impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore> Store
+    for T
+{
+}
 
 /// Resumes a draft by the code a citizen typed, counting wrong codes per `client` (e.g. the
 /// client address) in `limiter`. `RateLimited` once the client has used up its attempts;

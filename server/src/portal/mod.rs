@@ -4,6 +4,7 @@
 
 mod api;
 mod form;
+mod status;
 mod texts;
 mod views;
 
@@ -24,7 +25,7 @@ use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_engine::script::Sandbox;
 use lotse_engine::store::{
     Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, ResumeLimiter, SledStore,
-    StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
+    StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
 use serde::Deserialize;
@@ -35,7 +36,7 @@ use crate::tenants::{self, Tenant};
 
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
 pub struct Defs {
-    library: Library,
+    pub(crate) library: Library,
     catalogues: HashMap<&'static str, Catalogue>,
     receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
@@ -48,15 +49,17 @@ pub struct Portal {
     dev: bool,
     project: PathBuf,
     sandbox: Sandbox,
-    store: SledStore,
+    pub(crate) store: SledStore,
     pages: Handlebars<'static>,
-    identities: HashMap<&'static str, SigningIdentity>,
-    data: PathBuf,
+    pub(crate) identities: HashMap<&'static str, SigningIdentity>,
+    pub(crate) data: PathBuf,
     secret: [u8; 32],
     limiter: ResumeLimiter,
     metrics: Metrics,
     /// The webhooks of the offices (crate::delivery).
     webhooks: Arc<crate::delivery::Webhooks>,
+    /// The case workers' side: sessions, sign-in limits, Postkorb pages (crate::admin).
+    pub(crate) admin: crate::admin::AdminState,
 }
 
 /// Counters for /metrics (Prometheus text format). No personal data, no ids.
@@ -125,7 +128,7 @@ fn tr(lang: Lang, de: &'static str, en: &'static str) -> &'static str {
 
 /// Who is asking, for rate limits: the peer address when known.
 #[derive(Clone)]
-struct ClientKey(String);
+pub(crate) struct ClientKey(pub(crate) String);
 
 type Shared = Arc<Portal>;
 
@@ -224,6 +227,7 @@ impl Portal {
             limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
             metrics: Metrics::default(),
             webhooks: Arc::new(webhooks),
+            admin: crate::admin::AdminState::new(&config.admin)?,
         })
     }
 
@@ -238,7 +242,7 @@ impl Portal {
     }
 
     /// The current definitions.
-    fn defs(&self) -> Arc<Defs> {
+    pub(crate) fn defs(&self) -> Arc<Defs> {
         match self.defs.read() {
             Ok(d) => d.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -256,14 +260,14 @@ impl Portal {
         errors
     }
 
-    fn token(&self, scope: &str) -> String {
+    pub(crate) fn token(&self, scope: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.secret);
         h.update(scope.as_bytes());
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn render(&self, name: &str, data: &Value) -> Response {
+    pub(crate) fn render(&self, name: &str, data: &Value) -> Response {
         match self.pages.render(name, data) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
@@ -444,10 +448,15 @@ pub fn router(portal: Arc<Portal>) -> Router {
             get(receipt_pdf),
         )
         .route(
+            "/{tenant}/eingang/{submission}/antwort",
+            axum::routing::post(status::answer),
+        )
+        .route(
             "/{tenant}/vorschau/{workflow}/quittung.pdf",
             get(receipt_preview),
         )
         .nest("/api/v1", api::routes())
+        .merge(crate::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             dev_gate,
@@ -546,9 +555,17 @@ async fn dev_gate(
     next: axum::middleware::Next,
 ) -> Response {
     let path = req.uri().path();
-    let exempt = ["/static/", "/healthz", "/readyz", "/metrics", "/sprache/"]
-        .iter()
-        .any(|x| path.starts_with(x));
+    let exempt = [
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/sprache/",
+        "/verwaltung/",
+        "/api/v1/verwaltung/",
+    ]
+    .iter()
+    .any(|x| path.starts_with(x));
     if p.dev && !exempt {
         let defs = p.defs();
         if !defs.problems.is_empty() {
@@ -705,7 +722,7 @@ fn tenant_view(t: &Tenant) -> Value {
     })
 }
 
-fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
+pub(crate) fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
     let other = if lang == Lang::En {
         ("de", "Deutsch")
     } else {
@@ -717,7 +734,7 @@ fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
     })
 }
 
-fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
+pub(crate) fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
     let t = t.unwrap_or(&tenants::DEMO[0]);
     let mut v = base(t, tr(lang, "Nicht gefunden", "Not found"), lang);
     v["heading"] = json!(tr(lang, "Seite nicht gefunden", "Page not found"));
@@ -731,7 +748,12 @@ fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
     r
 }
 
-fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display, lang: Lang) -> Response {
+pub(crate) fn server_error(
+    p: &Portal,
+    t: &Tenant,
+    cause: &dyn std::fmt::Display,
+    lang: Lang,
+) -> Response {
     // The cause goes to the log, never to the page; no answers are in it.
     log(
         "error",
@@ -1012,7 +1034,9 @@ async fn start(
 
 /// Runs blocking store or file work off the async workers. A failed task (a panic) is an error
 /// like any other: the citizen gets the calm error page, the log gets the cause.
-async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, String>
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, String>
 where
     T: Send + 'static,
     E: std::fmt::Display + Send + 'static,
@@ -1337,50 +1361,8 @@ async fn show_submission(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t), lang);
-    };
-    let p2 = p.clone();
-    let found = blocking(
-        move || -> Result<Option<(String, String, String)>, StoreError> {
-            let Some(s) = p2.store.submission(&sid)? else {
-                return Ok(None);
-            };
-            let history = p2.store.status_history(&sid)?;
-            let status = history
-                .last()
-                .map(|c| {
-                    if lang == Lang::En {
-                        c.status.label_en()
-                    } else {
-                        c.status.label_de()
-                    }
-                    .to_string()
-                })
-                .unwrap_or_default();
-            Ok(Some((
-                s.tenant.slug().to_string(),
-                s.reference.to_string(),
-                status,
-            )))
-        },
-    )
-    .await;
-    match found {
-        Ok(Some((slug, reference, status))) if slug == t.slug => {
-            let mut v = base(
-                t,
-                tr(lang, "Antrag eingegangen", "Application received"),
-                lang,
-            );
-            v["reference"] = json!(reference);
-            v["status"] = json!(status);
-            v["submission"] = json!(id);
-            p.render("done", &v)
-        }
-        Ok(_) => not_found(&p, Some(t), lang),
-        Err(e) => server_error(&p, t, &e, lang),
-    }
+    // The status timeline, messages and the answer to a Rückfrage: portal/status.rs.
+    status::page(&p, t, &id, lang, None).await
 }
 
 async fn receipt_pdf(
