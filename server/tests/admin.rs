@@ -640,6 +640,8 @@ async fn a_rueckfrage_goes_to_the_citizen_and_the_answer_comes_back() {
     assert_eq!(v["messages"][0]["body"], "Ein Labrador.");
     assert_eq!(v["messages"][0]["from"], "citizen");
     assert_eq!(v["receipt"]["present"], true);
+    // No webhook is configured for this tenant: the detail says so with an empty list.
+    assert_eq!(v["deliveries"], serde_json::json!([]));
     assert_eq!(
         v["receipt"]["signature_valid"], false,
         "the test file is no signed PDF"

@@ -180,6 +180,8 @@ pub struct Detail {
     pub review: Option<ReviewView>,
     pub service_title: String,
     pub signature: SignatureCheck,
+    /// Deliveries of this submission to the office's system (webhooks), newest first.
+    pub deliveries: Vec<crate::delivery::DeliveryView>,
 }
 
 impl Detail {
@@ -247,6 +249,17 @@ pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Admi
             problem: None,
         },
     };
+    let own_id = sid.to_string();
+    let deliveries = crate::delivery::deliveries(
+        &p.store,
+        &sub.tenant,
+        crate::delivery::DeliveryFilter::All,
+        None,
+        1000,
+    )?
+    .into_iter()
+    .filter(|d| d.submission.as_deref() == Some(own_id.as_str()))
+    .collect();
     Ok(Detail {
         service_title: service_title(p, &sub.workflow_id),
         sub,
@@ -254,6 +267,7 @@ pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Admi
         messages,
         review,
         signature,
+        deliveries,
     })
 }
 
@@ -313,6 +327,14 @@ pub fn detail_json(p: &Portal, t: &Tenant, d: &Detail) -> Value {
             "signed_with_tenant_key": d.signature.own_key, "signer": d.signature.signer,
             "problem": d.signature.problem,
         },
+        "deliveries": d.deliveries.iter().map(|x| json!({
+            "id": x.id, "target": x.target, "status": x.status, "status_label": x.status.label_de(),
+            "attempts": x.attempts, "last_error": x.last_error,
+            "next_attempt": x.next_attempt.map(rfc3339), "next_attempt_text": x.next_attempt.map(when),
+            "delivered_at": x.delivered_at.map(rfc3339), "delivered_text": x.delivered_at.map(when),
+            "failed_at": x.failed_at.map(rfc3339), "failed_text": x.failed_at.map(when),
+            "failed": x.failed_at.is_some(),
+        })).collect::<Vec<_>>(),
         "data": d.sub.data,
     })
 }
