@@ -6,12 +6,18 @@
 //! `spawn_blocking`. Time and randomness are inputs. Application state and submitted data are
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
+mod any;
 mod envelope;
 mod error;
 mod group_commit;
 mod ids;
 mod limiter;
 mod model;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg_testing;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sled_store;
 
 #[cfg(test)]
@@ -19,17 +25,20 @@ mod suite;
 
 use time::{Duration, OffsetDateTime};
 
+pub use any::AnyStore;
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
     DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy, Reference, ResumeCode,
     SubmissionId, TenantId,
 };
-pub use limiter::ResumeLimiter;
+pub use limiter::{AttemptLimiter, ResumeLimiter};
 pub use model::{
     Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
 /// Drafts: applications in progress, saved with optimistic concurrency.
@@ -180,8 +189,8 @@ impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox> Store 
 /// client address) in `limiter`. `RateLimited` once the client has used up its attempts;
 /// `NotFound` for a wrong or malformed code.
 pub fn resume_draft(
-    store: &impl DraftStore,
-    limiter: &ResumeLimiter,
+    store: &(impl DraftStore + ?Sized),
+    limiter: &(impl AttemptLimiter + ?Sized),
     client: &str,
     typed_code: &str,
     now: OffsetDateTime,
@@ -193,11 +202,11 @@ pub fn resume_draft(
     };
     match found {
         Some(draft) if draft.expires > now => {
-            limiter.record_success(client);
+            limiter.record_success(client)?;
             Ok(draft)
         }
         _ => {
-            limiter.record_failure(client, now);
+            limiter.record_failure(client, now)?;
             Err(StoreError::NotFound {
                 what: "draft",
                 key: "resume code".into(),

@@ -144,7 +144,7 @@ fn order_i32(v: i32) -> [u8; 4] {
     ((v as u32) ^ (1 << 31)).to_be_bytes()
 }
 
-fn code_key(code: &ResumeCode) -> [u8; 32] {
+pub(crate) fn code_key(code: &ResumeCode) -> [u8; 32] {
     Sha256::digest(code.normalized().as_bytes()).into()
 }
 
@@ -154,33 +154,33 @@ fn expiry_day(expires: OffsetDateTime) -> i64 {
     expires.unix_timestamp().div_euclid(86_400)
 }
 
-fn expiry_key(expires: OffsetDateTime, id: &DraftId) -> Vec<u8> {
+pub(crate) fn expiry_key(expires: OffsetDateTime, id: &DraftId) -> Vec<u8> {
     let mut k = Vec::with_capacity(24);
     k.extend_from_slice(&order_i64(expiry_day(expires)));
     k.extend_from_slice(id.as_bytes());
     k
 }
 
-fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
+pub(crate) fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(&order_i32(year));
     k.extend_from_slice(&number.to_be_bytes());
     k
 }
 
-fn counter_key(tenant: &TenantId, year: i32) -> Vec<u8> {
+pub(crate) fn counter_key(tenant: &TenantId, year: i32) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(&order_i32(year));
     k
 }
 
-fn idempotency_key(tenant: &TenantId, key: &IdempotencyKey) -> Vec<u8> {
+pub(crate) fn idempotency_key(tenant: &TenantId, key: &IdempotencyKey) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(key.as_str().as_bytes());
     k
 }
 
-fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
+pub(crate) fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(24);
     k.extend_from_slice(id.as_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
@@ -221,8 +221,8 @@ fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-struct StatusRecord {
-    history: Vec<StatusChange>,
+pub(crate) struct StatusRecord {
+    pub(crate) history: Vec<StatusChange>,
 }
 
 #[derive(Deserialize)]
@@ -1009,7 +1009,7 @@ impl SubmissionStore for SledStore {
     }
 }
 
-fn new_outbox_message(
+pub(crate) fn new_outbox_message(
     id: u64,
     tenant: Option<&TenantId>,
     m: NewOutboxMessage,
