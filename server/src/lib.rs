@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod config;
 pub mod keys;
+pub mod nodes;
 pub mod portal;
 pub mod tenants;

@@ -22,7 +22,7 @@ use lotse_engine::catalogue::{Catalogue, Entry};
 use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_engine::script::Sandbox;
 use lotse_engine::store::{
-    Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, ResumeLimiter, SledStore,
+    AnyStore, AttemptLimiter, Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy,
     StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
@@ -47,12 +47,12 @@ pub struct Portal {
     dev: bool,
     project: PathBuf,
     sandbox: Sandbox,
-    store: SledStore,
+    store: AnyStore,
     pages: Handlebars<'static>,
     identities: HashMap<&'static str, SigningIdentity>,
     data: PathBuf,
     secret: [u8; 32],
-    limiter: ResumeLimiter,
+    limiter: Box<dyn AttemptLimiter + Send + Sync>,
     metrics: Metrics,
 }
 
@@ -178,34 +178,15 @@ impl Portal {
             anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-        let store = SledStore::open(data.join("store"))?;
+        let store = crate::nodes::open_store(config)?;
         let now = SystemClock.now();
         let mut identities = HashMap::new();
         for t in tenants::DEMO {
-            let identity = crate::keys::configured_identity(
-                config.signing(t.slug),
-                data,
-                t.slug,
-                t.name,
-                now,
-            )?;
+            let identity = crate::nodes::signing_identity(config, &store, t.slug, t.name, now)?;
             identities.insert(t.slug, identity);
         }
-        let secret_file = data.join("csrf.key");
-        let secret = match std::fs::read(&secret_file) {
-            Ok(b) if b.len() == 32 => {
-                let mut s = [0u8; 32];
-                s.copy_from_slice(&b);
-                s
-            }
-            _ => {
-                let mut s = [0u8; 32];
-                getrandom_fill(&mut s)?;
-                std::fs::write(&secret_file, s)
-                    .with_context(|| format!("writing {}", secret_file.display()))?;
-                s
-            }
-        };
+        let secret = crate::nodes::csrf_secret(&store, data)?;
+        let limiter = crate::nodes::resume_limiter(&store);
         Ok(Portal {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -216,8 +197,7 @@ impl Portal {
             identities,
             data: data.to_path_buf(),
             secret,
-            // Five wrong resume codes per client and 15 minutes, then a pause.
-            limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
+            limiter,
             metrics: Metrics::default(),
         })
     }
@@ -381,13 +361,6 @@ fn fingerprint(project: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time
     }
     out.sort();
     out
-}
-
-fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
-    use lotse_engine::store::Entropy;
-    OsEntropy
-        .fill_bytes(buf)
-        .map_err(|e| anyhow::anyhow!("no randomness: {e}"))
 }
 
 /// The router of the portal.
@@ -834,7 +807,7 @@ async fn resume(
     let p2 = p.clone();
     let now = SystemClock.now();
     let found = tokio::task::spawn_blocking(move || {
-        resume_draft(&p2.store, &p2.limiter, &client.0, &code, now)
+        resume_draft(&p2.store, &*p2.limiter, &client.0, &code, now)
     })
     .await;
     match found {
@@ -1181,13 +1154,7 @@ async fn post_draft(
                 );
                 let identity = p2.identities.get(t.slug).context("no signing key")?;
                 let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
-                let dir = p2.data.join("receipts");
-                std::fs::create_dir_all(&dir)?;
-                let path = dir.join(format!("{}.pdf", stored.id));
-                let tmp = dir.join(format!("{}.tmp", stored.id));
-                std::fs::write(&tmp, &pdf)?;
-                std::fs::File::open(&tmp)?.sync_all()?;
-                std::fs::rename(&tmp, &path)?;
+                crate::nodes::save_receipt(&p2.store, &p2.data, &stored.id, &pdf)?;
                 p2.store.delete_draft(&draft2.id)?;
                 Ok(stored.id.to_string())
             })
@@ -1296,7 +1263,7 @@ async fn receipt_pdf(
         else {
             return Ok(None);
         };
-        let pdf = std::fs::read(p2.data.join("receipts").join(format!("{sid}.pdf")))?;
+        let pdf = crate::nodes::load_receipt(&p2.store, &p2.data, &sid)?;
         Ok(Some((s.reference.to_string(), pdf)))
     })
     .await;

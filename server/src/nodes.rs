@@ -1,0 +1,180 @@
+//! What a node keeps across requests, per store backend. With sled (one node) it lives in the
+//! data folder and in memory; with PostgreSQL (several nodes on one database) it lives in the
+//! database, so that every node sees the same: the CSRF secret, development signing keys, the
+//! count of wrong resume codes, and receipts. Configured signing keys are files that every node
+//! reads (docs/operations.md).
+
+use std::path::Path;
+
+use anyhow::Context;
+use lotse_engine::receipt::SigningIdentity;
+use lotse_engine::store::{
+    AnyStore, AttemptLimiter, Entropy, OsEntropy, PgOptions, PgResumeLimiter, PgStore,
+    ResumeLimiter, SledStore, SubmissionId, redact_url,
+};
+use time::{Duration, OffsetDateTime};
+
+use crate::config::{Backend, Config};
+
+/// Five wrong resume codes per client and 15 minutes, then a pause.
+const RESUME_FAILURES: u32 = 5;
+const RESUME_WINDOW: Duration = Duration::minutes(15);
+
+/// Opens the configured store: sled under `<data_dir>/store`, or PostgreSQL (migrating it).
+pub fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
+    match config.store.backend {
+        Backend::Sled => {
+            let dir = config.data_dir.join("store");
+            Ok(SledStore::open(&dir)
+                .with_context(|| format!("opening the store in {}", dir.display()))?
+                .into())
+        }
+        Backend::Postgres => Ok(connect(config, true)?.into()),
+    }
+}
+
+/// Connects to the configured PostgreSQL database; `migrate` runs pending migrations.
+pub fn connect(config: &Config, migrate: bool) -> anyhow::Result<PgStore> {
+    let url = config.store.database_url()?;
+    let mut options = PgOptions::new(url.clone());
+    options.max_connections = config.store.max_connections;
+    let store = if migrate {
+        PgStore::connect(&options)
+    } else {
+        PgStore::connect_only(&options)
+    };
+    store.with_context(|| format!("opening the PostgreSQL store at {}", redact_url(&url)))
+}
+
+fn random32() -> anyhow::Result<[u8; 32]> {
+    let mut s = [0u8; 32];
+    OsEntropy
+        .fill_bytes(&mut s)
+        .map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(s)
+}
+
+/// The secret behind the CSRF tokens: `<data>/csrf.key` with sled; with PostgreSQL one secret
+/// in the database, created by whichever node starts first.
+pub fn csrf_secret(store: &AnyStore, data: &Path) -> anyhow::Result<[u8; 32]> {
+    if let AnyStore::Postgres(pg) = store {
+        let stored = pg.shared_secret("csrf", &random32()?)?;
+        return stored
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("the stored CSRF secret is not 32 bytes"));
+    }
+    let secret_file = data.join("csrf.key");
+    match std::fs::read(&secret_file) {
+        Ok(b) if b.len() == 32 => {
+            let mut s = [0u8; 32];
+            s.copy_from_slice(&b);
+            Ok(s)
+        }
+        _ => {
+            let s = random32()?;
+            std::fs::write(&secret_file, s)
+                .with_context(|| format!("writing {}", secret_file.display()))?;
+            Ok(s)
+        }
+    }
+}
+
+/// Counts wrong resume codes: in memory with sled, in the database with PostgreSQL.
+pub fn resume_limiter(store: &AnyStore) -> Box<dyn AttemptLimiter + Send + Sync> {
+    match store {
+        AnyStore::Postgres(pg) => Box::new(PgResumeLimiter::new(
+            pg.clone(),
+            RESUME_FAILURES,
+            RESUME_WINDOW,
+        )),
+        _ => Box::new(ResumeLimiter::new(RESUME_FAILURES, RESUME_WINDOW, 100_000)),
+    }
+}
+
+/// The signing identity of a tenant. Configured files win on every backend. Without them, sled
+/// keeps a development identity under `<data>/keys/<tenant>/`; PostgreSQL keeps it in the
+/// database, so receipts of every node carry the same certificate.
+pub fn signing_identity(
+    config: &Config,
+    store: &AnyStore,
+    tenant: &str,
+    tenant_name: &str,
+    now: OffsetDateTime,
+) -> anyhow::Result<SigningIdentity> {
+    let configured = config.signing(tenant);
+    let AnyStore::Postgres(pg) = store else {
+        return crate::keys::configured_identity(
+            configured,
+            &config.data_dir,
+            tenant,
+            tenant_name,
+            now,
+        );
+    };
+    if configured.is_some() {
+        return crate::keys::configured_identity(
+            configured,
+            &config.data_dir,
+            tenant,
+            tenant_name,
+            now,
+        );
+    }
+    let name = format!("signing-dev:{tenant}");
+    let stored = match pg.stored_secret(&name)? {
+        Some(bytes) => bytes,
+        None => {
+            let fresh = SigningIdentity::generate_development(tenant_name, now)
+                .context("creating a development signing key")?;
+            let pem = fresh.to_pem().context("encoding the development key")?;
+            let both = format!("{}\n{}", pem.key_pem, pem.certificate_pem);
+            let stored = pg.shared_secret(&name, both.as_bytes())?;
+            if stored == both.as_bytes() {
+                eprintln!(
+                    "WARNUNG: Für {tenant_name} wurde ein Entwicklungsschlüssel mit selbst signiertem Zertifikat erzeugt und in der Datenbank abgelegt. \
+                     Er ist nicht für den Produktivbetrieb: Konfigurieren Sie für jede Kommune [tenants.<slug>.signing] mit Dateien, die alle Knoten lesen."
+                );
+            }
+            stored
+        }
+    };
+    let text = String::from_utf8(stored).context("the stored development key is not text")?;
+    let split = text
+        .find("-----BEGIN CERTIFICATE-----")
+        .context("the stored development key has no certificate")?;
+    SigningIdentity::from_pem(&text[..split], &text[split..])
+        .with_context(|| format!("loading the development key of {tenant} from the database"))
+}
+
+/// Keeps a receipt durably: a file under `<data>/receipts/` with sled, a row with PostgreSQL.
+pub fn save_receipt(
+    store: &AnyStore,
+    data: &Path,
+    id: &SubmissionId,
+    pdf: &[u8],
+) -> anyhow::Result<()> {
+    if let AnyStore::Postgres(pg) = store {
+        pg.put_receipt(id, pdf)?;
+        return Ok(());
+    }
+    let dir = data.join("receipts");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{id}.pdf"));
+    let tmp = dir.join(format!("{id}.tmp"));
+    std::fs::write(&tmp, pdf)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(())
+}
+
+/// The receipt of a submission, as kept by [`save_receipt`].
+pub fn load_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow::Result<Vec<u8>> {
+    if let AnyStore::Postgres(pg) = store {
+        return pg
+            .receipt(id)?
+            .with_context(|| format!("no receipt stored for {id}"));
+    }
+    Ok(std::fs::read(
+        data.join("receipts").join(format!("{id}.pdf")),
+    )?)
+}
