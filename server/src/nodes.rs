@@ -127,9 +127,12 @@ pub fn signing_identity(
             let fresh = SigningIdentity::generate_development(tenant_name, now)
                 .context("creating a development signing key")?;
             let pem = fresh.to_pem().context("encoding the development key")?;
-            let both = format!("{}\n{}", pem.key_pem, pem.certificate_pem);
-            let stored = pg.shared_secret(&name, both.as_bytes())?;
-            if stored == both.as_bytes() {
+            let both = serde_json::to_vec(&serde_json::json!({
+                "key_pem": pem.key_pem,
+                "certificate_pem": pem.certificate_pem,
+            }))?;
+            let stored = pg.shared_secret(&name, &both)?;
+            if stored == both {
                 eprintln!(
                     "WARNUNG: Für {tenant_name} wurde ein Entwicklungsschlüssel mit selbst signiertem Zertifikat erzeugt und in der Datenbank abgelegt. \
                      Er ist nicht für den Produktivbetrieb: Konfigurieren Sie für jede Kommune [tenants.<slug>.signing] mit Dateien, die alle Knoten lesen."
@@ -138,11 +141,14 @@ pub fn signing_identity(
             stored
         }
     };
-    let text = String::from_utf8(stored).context("the stored development key is not text")?;
-    let split = text
-        .find("-----BEGIN CERTIFICATE-----")
-        .context("the stored development key has no certificate")?;
-    SigningIdentity::from_pem(&text[..split], &text[split..])
+    let pem: serde_json::Value =
+        serde_json::from_slice(&stored).context("the stored development key is not JSON")?;
+    let field = |name: &str| {
+        pem.get(name)
+            .and_then(serde_json::Value::as_str)
+            .with_context(|| format!("the stored development key has no {name}"))
+    };
+    SigningIdentity::from_pem(field("key_pem")?, field("certificate_pem")?)
         .with_context(|| format!("loading the development key of {tenant} from the database"))
 }
 

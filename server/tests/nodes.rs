@@ -387,6 +387,11 @@ fn two_nodes_share_one_database_and_survive_losing_one() {
     });
     assert!(request(pa, "GET", "/healthz", None).is_err(), "A is gone");
 
+    eprintln!(
+        "acknowledged before and around the kill: {}; unanswered (retried on B): {}",
+        acked.lock().unwrap().len(),
+        failed_on_a.lock().unwrap().len()
+    );
     // Citizens whose answer never came retry on B: idempotent, no second submission.
     for d in failed_on_a.lock().unwrap().iter() {
         if let Some(loc) = submit(pb, pb, d).unwrap() {
