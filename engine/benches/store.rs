@@ -87,11 +87,27 @@ fn draft_save(c: &mut Criterion) {
     g.finish();
 }
 
-fn submit_with(store: &SledStore, threads: u64, iters: u64, round: u64) -> Duration {
+fn submit_with(
+    store: &(impl SubmissionStore + Sync),
+    threads: u64,
+    iters: u64,
+    round: u64,
+) -> Duration {
+    submit_on(&[store], threads, iters, round)
+}
+
+/// Spreads `threads` writers over `nodes` (writer t uses node t mod n).
+fn submit_on<S: SubmissionStore + Sync>(
+    nodes: &[&S],
+    threads: u64,
+    iters: u64,
+    round: u64,
+) -> Duration {
     let per_thread = iters.div_ceil(threads);
     let start = Instant::now();
     std::thread::scope(|scope| {
         for t in 0..threads {
+            let store = nodes[(t as usize) % nodes.len()];
             scope.spawn(move || {
                 let mut entropy = DeterministicEntropy::new(round * 1000 + t);
                 for i in 0..per_thread {
@@ -143,5 +159,97 @@ fn submit_durable(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same workloads on PostgreSQL (`--features postgres`): a throwaway local cluster from
+/// `pg_testing` (or `LOTSE_TEST_PG`), default settings (`synchronous_commit = on`, fsync on).
+#[cfg(feature = "postgres")]
+mod pg {
+    use super::*;
+    use lotse_engine::store::{PgOptions, PgStore, pg_testing};
+
+    fn connect() -> Option<(PgStore, String)> {
+        let url = pg_testing::test_database().unwrap()?;
+        let mut options = PgOptions::new(url.clone());
+        options.max_connections = 32;
+        Some((PgStore::connect(&options).unwrap(), url))
+    }
+
+    pub fn draft_save(c: &mut Criterion) {
+        let Some((store, _)) = connect() else { return };
+        let mut entropy = DeterministicEntropy::new(1);
+        let now = datetime!(2026-05-04 10:00 UTC);
+        let mut drafts: Vec<Option<Draft>> = (0..1000)
+            .map(|i| {
+                let d = Draft::new(
+                    &mut entropy,
+                    tenant(),
+                    "wohngeld",
+                    "3",
+                    state(i),
+                    now,
+                    DEFAULT_DRAFT_TTL,
+                )
+                .unwrap();
+                store.create_draft(&d).unwrap();
+                Some(d)
+            })
+            .collect();
+        let mut g = c.benchmark_group("pg_draft_save");
+        g.throughput(Throughput::Elements(1));
+        g.measurement_time(Duration::from_secs(8));
+        let mut n = 0usize;
+        g.bench_function("save_draft_1_thread", |b| {
+            b.iter(|| {
+                let i = n % drafts.len();
+                n += 1;
+                let mut d = drafts[i].take().unwrap();
+                d.touch(now + time::Duration::seconds(n as i64), DEFAULT_DRAFT_TTL);
+                let rev = d.revision;
+                drafts[i] = Some(store.save_draft(d, rev).unwrap());
+            })
+        });
+        g.finish();
+    }
+
+    pub fn submit_durable(c: &mut Criterion) {
+        let Some((a, url)) = connect() else { return };
+        let mut options = PgOptions::new(url);
+        options.max_connections = 32;
+        let b = PgStore::connect(&options).unwrap();
+        let mut g = c.benchmark_group("pg_submit_durable");
+        g.throughput(Throughput::Elements(1));
+        g.sample_size(10);
+        g.measurement_time(Duration::from_secs(8));
+        let mut round = 10_000;
+        for threads in [1u64, 4, 16, 64] {
+            g.bench_function(format!("1_node_{threads}_writers"), |bench| {
+                bench.iter_custom(|iters| {
+                    round += 1;
+                    submit_on(&[&a], threads, iters, round)
+                })
+            });
+        }
+        // Two nodes: two stores with their own runtime and pool on one database, the writers
+        // split between them.
+        for threads in [16u64, 64] {
+            g.bench_function(format!("2_nodes_{threads}_writers"), |bench| {
+                bench.iter_custom(|iters| {
+                    round += 1;
+                    submit_on(&[&a, &b], threads, iters, round)
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
+#[cfg(feature = "postgres")]
+criterion_group!(
+    benches,
+    draft_save,
+    submit_durable,
+    pg::draft_save,
+    pg::submit_durable
+);
+#[cfg(not(feature = "postgres"))]
 criterion_group!(benches, draft_save, submit_durable);
 criterion_main!(benches);
