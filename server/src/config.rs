@@ -83,8 +83,9 @@ impl StoreConfig {
             return Ok(url.clone());
         }
         match &self.url_env {
-            Some(var) => std::env::var(var)
-                .with_context(|| format!("[store] url_env: the environment variable {var} is not set")),
+            Some(var) => std::env::var(var).with_context(|| {
+                format!("[store] url_env: the environment variable {var} is not set")
+            }),
             None => bail!("[store] backend = \"postgres\" needs url_env (or url)"),
         }
     }
@@ -167,9 +168,9 @@ impl Config {
             self.store.url_env = Some(v);
         }
         if let Some(v) = get("LOTSE_STORE_MAX_CONNECTIONS") {
-            self.store.max_connections = v.parse().with_context(|| {
-                format!("LOTSE_STORE_MAX_CONNECTIONS={v} is not a number")
-            })?;
+            self.store.max_connections = v
+                .parse()
+                .with_context(|| format!("LOTSE_STORE_MAX_CONNECTIONS={v} is not a number"))?;
         }
         Ok(())
     }
@@ -259,7 +260,7 @@ mod tests {
     #[test]
     fn the_store_is_sled_unless_postgres_is_configured_and_the_password_is_never_shown() {
         assert_eq!(Config::default().store.backend, Backend::Sled);
-        let mut c: Config = toml::from_str(
+        let c: Config = toml::from_str(
             "[store]\nbackend = \"postgres\"\nurl = \"postgres://lotse:geheim@db:5432/lotse\"\nmax_connections = 4\n",
         )
         .unwrap();

@@ -156,7 +156,11 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(end) = data.windows(2).position(|w| w == b"\r\n") {
         let size = usize::from_str_radix(
-            String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(),
+            String::from_utf8_lossy(&data[..end])
+                .split(';')
+                .next()
+                .unwrap()
+                .trim(),
             16,
         )
         .unwrap_or(0);
@@ -321,7 +325,11 @@ fn two_nodes_share_one_database_and_survive_losing_one() {
         assert!(v.valid && v.covers_whole_file);
         certificates.insert(v.certificate_sha256.unwrap());
     }
-    assert_eq!(certificates.len(), 1, "both nodes sign with one certificate");
+    assert_eq!(
+        certificates.len(),
+        1,
+        "both nodes sign with one certificate"
+    );
 
     // Wrong resume codes count across nodes: the token of A's page works on B, and the
     // fifth wrong code (limit 5 per 15 minutes) is refused wherever it arrives.
@@ -447,4 +455,97 @@ fn two_nodes_share_one_database_and_survive_losing_one() {
         halfway[0].rsplit('/').next().unwrap()
     );
     drop(b);
+}
+
+fn lotse(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lotse"));
+    c.args(args)
+        .current_dir(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/..")));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The documented migration path with the binary: `lotse export` from sled, `lotse import` into
+/// PostgreSQL, and back into a new sled store; every record arrives (compared as JSON, since
+/// PostgreSQL's JSONB keeps object keys in its own order).
+#[test]
+fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
+    let url = match lotse_engine::store::pg_testing::test_database() {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("{e}"),
+    };
+    let env = [("LOTSE_MIGRATION_TEST_DB", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let demo = lotse(&["demo", "--data", data.to_str().unwrap()], &[]);
+    assert!(demo.status.success());
+    let store = data.join("store");
+    let (first, second, third) = (
+        dir.path().join("1.jsonl"),
+        dir.path().join("2.jsonl"),
+        dir.path().join("3.jsonl"),
+    );
+    let ok = |o: std::process::Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr))
+    };
+    ok(lotse(
+        &[
+            "export",
+            "--data",
+            store.to_str().unwrap(),
+            "-o",
+            first.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    let pg = ["--database-url-env", "LOTSE_MIGRATION_TEST_DB"];
+    ok(lotse(
+        &[&["import", first.to_str().unwrap()][..], &pg].concat(),
+        &env,
+    ));
+    let twice = lotse(
+        &[&["import", first.to_str().unwrap()][..], &pg].concat(),
+        &env,
+    );
+    assert!(!twice.status.success(), "a second import is refused");
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("LOT-S010"));
+    ok(lotse(
+        &[&["export", "-o", second.to_str().unwrap()][..], &pg].concat(),
+        &env,
+    ));
+    let back = dir.path().join("back");
+    ok(lotse(
+        &[
+            "import",
+            second.to_str().unwrap(),
+            "--data",
+            back.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    ok(lotse(
+        &[
+            "export",
+            "--data",
+            back.to_str().unwrap(),
+            "-o",
+            third.to_str().unwrap(),
+        ],
+        &[],
+    ));
+    let a = json_lines(&first);
+    assert!(a.len() > 5, "the demo stored records");
+    assert_eq!(a, json_lines(&second));
+    assert_eq!(a, json_lines(&third));
 }

@@ -12,7 +12,9 @@ use lotse_engine::store::{AnyStore, PgOptions, PgStore, Progress, SledStore, red
 pub enum Target {
     Sled(std::path::PathBuf),
     /// The name of the environment variable that holds the database URL.
-    Postgres { url_env: String },
+    Postgres {
+        url_env: String,
+    },
 }
 
 impl Target {
@@ -33,7 +35,9 @@ impl Target {
                 let url = std::env::var(url_env)
                     .with_context(|| format!("the environment variable {url_env} is not set"))?;
                 Ok(PgStore::connect(&PgOptions::new(url.clone()))
-                    .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(&url)))?
+                    .with_context(|| {
+                        format!("opening the PostgreSQL store at {}", redact_url(&url))
+                    })?
                     .into())
             }
         }
