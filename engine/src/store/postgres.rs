@@ -657,6 +657,16 @@ impl DraftStore for PgStore {
     }
 }
 
+/// Marks a submit that lost the race for its idempotency key (never leaves `submit`).
+const LOST_RACE: &str = "idempotency key (concurrent submit)";
+
+fn lost_race() -> StoreError {
+    StoreError::AlreadyExists {
+        what: LOST_RACE,
+        key: String::new(),
+    }
+}
+
 impl SubmissionStore for PgStore {
     fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
         let year = now.year();
@@ -717,9 +727,9 @@ impl SubmissionStore for PgStore {
             .await;
             match inserted {
                 Ok(r) if r.rows_affected() == 0 => {
-                    // A concurrent call with the same key committed first: roll back (the
-                    // number is given back) and return that one.
-                    return Ok(None);
+                    // A concurrent call with the same key committed first: an error rolls the
+                    // transaction back (the number is given back); the caller returns that one.
+                    return Err(lost_race());
                 }
                 Ok(_) => {}
                 Err(e) if is_unique_violation(&e, "submissions_pkey") => {
@@ -764,12 +774,14 @@ impl SubmissionStore for PgStore {
             for n in &new.notifications {
                 Self::enqueue_tx(tx, Some(&new.tenant), n.clone(), now).await?;
             }
-            Ok(Some(sub))
+            Ok(sub)
         });
         match outcome {
-            Ok(Some(sub)) => Ok(sub),
-            // `tx` committed an empty transaction; the winner is committed and visible.
-            Ok(None) => self
+            Ok(sub) => Ok(sub),
+            // Rolled back; the winner is committed and visible.
+            Err(StoreError::AlreadyExists {
+                what: LOST_RACE, ..
+            }) => self
                 .run(async |pool| find_existing(pool).await)?
                 .ok_or_else(|| StoreError::Storage("a concurrent submit vanished".into())),
             Err(e) => Err(e),

@@ -91,6 +91,10 @@ fn two_nodes_never_issue_a_reference_twice() {
     });
     assert_eq!(both.len(), 1);
     assert_eq!(a.submissions(&tenant(), None, 1000).unwrap().len(), 121);
+    // The losers of that race gave their numbers back: references stay dense.
+    let mut e = DeterministicEntropy::new(450);
+    let next = b.submit(new_submission(&mut e, "after-race"), T0).unwrap();
+    assert_eq!(next.reference.to_string(), "HEI-2026-000122");
 }
 
 #[test]
