@@ -93,13 +93,15 @@ fn submit_with(
     iters: u64,
     round: u64,
 ) -> Duration {
-    submit_on(&[store], threads, iters, round)
+    submit_on(&[store], threads, 1, iters, round)
 }
 
-/// Spreads `threads` writers over `nodes` (writer t uses node t mod n).
+/// Spreads `threads` writers over `nodes` (writer t uses node t mod n) and `tenants` tenants
+/// (writer t submits for tenant t mod tenants; 1: all for heinsberg).
 fn submit_on<S: SubmissionStore + Sync>(
     nodes: &[&S],
     threads: u64,
+    tenants: u64,
     iters: u64,
     round: u64,
 ) -> Duration {
@@ -108,12 +110,17 @@ fn submit_on<S: SubmissionStore + Sync>(
     std::thread::scope(|scope| {
         for t in 0..threads {
             let store = nodes[(t as usize) % nodes.len()];
+            let tenant = if tenants <= 1 {
+                tenant()
+            } else {
+                TenantId::new(&format!("gemeinde-{}", t % tenants), "GEM").unwrap()
+            };
             scope.spawn(move || {
                 let mut entropy = DeterministicEntropy::new(round * 1000 + t);
                 for i in 0..per_thread {
                     let new = NewSubmission {
                         id: SubmissionId::generate(&mut entropy).unwrap(),
-                        tenant: tenant(),
+                        tenant: tenant.clone(),
                         idempotency_key: IdempotencyKey::try_from(format!("b{round}-{t}-{i}"))
                             .unwrap(),
                         draft_id: None,
@@ -207,6 +214,36 @@ mod pg {
                 drafts[i] = Some(store.save_draft(d, rev).unwrap());
             })
         });
+        // 16 threads saving their own drafts: PostgreSQL's group commit shares WAL flushes.
+        let shared: Vec<std::sync::Mutex<Draft>> = drafts
+            .into_iter()
+            .map(|d| std::sync::Mutex::new(d.unwrap()))
+            .collect();
+        g.bench_function("save_draft_16_threads", |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(16);
+                let start = Instant::now();
+                std::thread::scope(|scope| {
+                    for t in 0..16u64 {
+                        let (store, shared) = (&store, &shared);
+                        scope.spawn(move || {
+                            for i in 0..per {
+                                let slot = &shared[((t * 60 + i % 60) as usize) % shared.len()];
+                                let mut d = slot.lock().unwrap();
+                                let mut next = d.clone();
+                                next.touch(
+                                    now + time::Duration::seconds(i as i64),
+                                    DEFAULT_DRAFT_TTL,
+                                );
+                                let rev = next.revision;
+                                *d = store.save_draft(next, rev).unwrap();
+                            }
+                        });
+                    }
+                });
+                start.elapsed().mul_f64(iters as f64 / (per * 16) as f64)
+            })
+        });
         g.finish();
     }
 
@@ -224,20 +261,34 @@ mod pg {
             g.bench_function(format!("1_node_{threads}_writers"), |bench| {
                 bench.iter_custom(|iters| {
                     round += 1;
-                    submit_on(&[&a], threads, iters, round)
+                    submit_on(&[&a], threads, 1, iters, round)
                 })
             });
         }
+        // The counter row of a tenant and year is locked until its submit commits, so one
+        // tenant's submissions are serial; different tenants' are not.
+        g.bench_function("1_node_16_writers_16_tenants", |bench| {
+            bench.iter_custom(|iters| {
+                round += 1;
+                submit_on(&[&a], 16, 16, iters, round)
+            })
+        });
         // Two nodes: two stores with their own runtime and pool on one database, the writers
         // split between them.
         for threads in [16u64, 64] {
             g.bench_function(format!("2_nodes_{threads}_writers"), |bench| {
                 bench.iter_custom(|iters| {
                     round += 1;
-                    submit_on(&[&a, &b], threads, iters, round)
+                    submit_on(&[&a, &b], threads, 1, iters, round)
                 })
             });
         }
+        g.bench_function("2_nodes_16_writers_16_tenants", |bench| {
+            bench.iter_custom(|iters| {
+                round += 1;
+                submit_on(&[&a, &b], 16, 16, iters, round)
+            })
+        });
         g.finish();
     }
 }
