@@ -544,6 +544,20 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
         ],
         &[],
     ));
+    // `lotse migrate` on the imported (already migrated) database: nothing to do, no error.
+    let migrate = lotse(
+        &["migrate"],
+        &[
+            ("LOTSE_STORE_BACKEND", "postgres"),
+            ("LOTSE_STORE_URL_ENV", "LOTSE_MIGRATION_TEST_DB"),
+            ("LOTSE_MIGRATION_TEST_DB", url.as_str()),
+        ],
+    );
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
     let a = json_lines(&first);
     assert!(a.len() > 5, "the demo stored records");
     assert_eq!(a, json_lines(&second));
