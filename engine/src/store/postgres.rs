@@ -1343,7 +1343,8 @@ struct ExportTrailer {
     end: u64,
 }
 
-enum Value_ {
+/// A value of an export line: an envelope (`"value"`) or bytes (`"raw"`, hex).
+enum ExportValue {
     Json(Vec<u8>),
     Raw(Vec<u8>),
 }
@@ -1379,12 +1380,12 @@ impl PgStore {
                 write!(out, "{{\"tree\":\"{name}\",\"key\":\"{}\",", hex(&key))
                     .map_err(StoreError::Stream)?;
                 match value {
-                    Value_::Json(v) => {
+                    ExportValue::Json(v) => {
                         out.write_all(b"\"value\":").map_err(StoreError::Stream)?;
                         out.write_all(&v).map_err(StoreError::Stream)?;
                         out.write_all(b"}\n").map_err(StoreError::Stream)?;
                     }
-                    Value_::Raw(v) => {
+                    ExportValue::Raw(v) => {
                         writeln!(out, "\"raw\":\"{}\"}}", hex(&v)).map_err(StoreError::Stream)?;
                     }
                 }
@@ -1507,14 +1508,14 @@ impl PgStore {
     }
 }
 
-type TreeDump = Vec<(&'static str, Vec<(Vec<u8>, Value_)>)>;
+type TreeDump = Vec<(&'static str, Vec<(Vec<u8>, ExportValue)>)>;
 
 fn env_bytes<T: serde::Serialize>(
     tree: &'static str,
     key: &[u8],
     r: &T,
-) -> Result<Value_, StoreError> {
-    encode(tree, key, r).map(Value_::Json)
+) -> Result<ExportValue, StoreError> {
+    encode(tree, key, r).map(ExportValue::Json)
 }
 
 async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
@@ -1528,8 +1529,11 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
     {
         let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
         let d: Draft = decode_parts(DRAFTS, &hex(&id), version(&r)?, &record_text(&r)?)?;
-        codes.push((code_key(&d.resume_code).to_vec(), Value_::Raw(id.clone())));
-        expiry.push((expiry_key(d.expires, &d.id), Value_::Raw(Vec::new())));
+        codes.push((
+            code_key(&d.resume_code).to_vec(),
+            ExportValue::Raw(id.clone()),
+        ));
+        expiry.push((expiry_key(d.expires, &d.id), ExportValue::Raw(Vec::new())));
         drafts.push((id.clone(), env_bytes(DRAFTS, &id, &d)?));
     }
     let mut subs = Vec::new();
@@ -1544,11 +1548,11 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let id = s.id.as_bytes().to_vec();
         refs.push((
             ref_key(&s.tenant, s.reference.year(), s.reference.number()),
-            Value_::Raw(id.clone()),
+            ExportValue::Raw(id.clone()),
         ));
         idem.push((
             idempotency_key(&s.tenant, &s.idempotency_key),
-            Value_::Raw(id.clone()),
+            ExportValue::Raw(id.clone()),
         ));
         subs.push((id.clone(), env_bytes(SUBMISSIONS, &id, &s)?));
     }
@@ -1565,7 +1569,7 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let tenant = TenantId::new(&slug, "XXX")?;
         counters.push((
             counter_key(&tenant, year),
-            Value_::Raw(to_u64(last).to_be_bytes().to_vec()),
+            ExportValue::Raw(to_u64(last).to_be_bytes().to_vec()),
         ));
     }
     let mut status = Vec::new();
