@@ -28,20 +28,25 @@ fn server() -> &'static Result<Option<String>, String> {
         let required = std::env::var("LOTSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
         match find_bin_dir() {
             Some(bin) => start_cluster(&bin).map(Some),
-            None if required => Err(
-                "LOTSE_REQUIRE_POSTGRES=1 but no PostgreSQL binaries (initdb, pg_ctl) were found; \
-                 install the postgresql package or set LOTSE_TEST_PG"
-                    .into(),
-            ),
-            None => {
-                eprintln!(
-                    "\n*** SKIPPED: PostgreSQL tests need initdb/pg_ctl (Debian: apt-get install postgresql) \
-                     or LOTSE_TEST_PG=postgres://...; set LOTSE_REQUIRE_POSTGRES=1 to make this a failure ***\n"
-                );
-                Ok(None)
-            }
+            None => without_postgres(required),
         }
     })
+}
+
+/// No PostgreSQL here: an error when it is required (CI), else skip with a loud message.
+fn without_postgres(required: bool) -> Result<Option<String>, String> {
+    if required {
+        return Err(
+            "LOTSE_REQUIRE_POSTGRES=1 but no PostgreSQL binaries (initdb, pg_ctl) were found; \
+             install the postgresql package or set LOTSE_TEST_PG"
+                .into(),
+        );
+    }
+    eprintln!(
+        "\n*** SKIPPED: PostgreSQL tests need initdb/pg_ctl (Debian: apt-get install postgresql) \
+         or LOTSE_TEST_PG=postgres://...; set LOTSE_REQUIRE_POSTGRES=1 to make this a failure ***\n"
+    );
+    Ok(None)
 }
 
 /// A fresh empty database: its URL, `Ok(None)` if PostgreSQL is not available (skip), or an
@@ -241,7 +246,14 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{with_database, without_postgres};
+
+    #[test]
+    fn without_postgres_tests_skip_unless_it_is_required() {
+        assert_eq!(without_postgres(false), Ok(None));
+        let err = without_postgres(true).unwrap_err();
+        assert!(err.contains("LOTSE_REQUIRE_POSTGRES=1"), "{err}");
+    }
 
     #[test]
     fn the_database_of_a_url_is_replaced() {
