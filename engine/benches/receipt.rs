@@ -63,6 +63,8 @@ fn model(sections: usize) -> ReceiptModel {
         computed: vec![Entry::value("Jahressteuer", "108,00 €")],
         submission_json: serde_json::json!({"name": "Jörg Müller", "hunde": [{"name": "Bello"}]}),
         language: Language::De,
+        notes: Vec::new(),
+        closing: None,
     }
 }
 

@@ -293,14 +293,118 @@ mod pg {
     }
 }
 
+/// The Postkorb of a tenant with 100,000 submissions (and 20,000 of another tenant beside
+/// them), every fifth one moved on to "in Bearbeitung": the first page, a status filter, a
+/// reference search and one day. Filled on /dev/shm where it exists: the fill's fsyncs are not
+/// what is measured.
+fn postkorb(c: &mut Criterion) {
+    use lotse_engine::store::{Actor, PostkorbQuery, Status, StatusChange, StatusStore};
+    let base = std::path::Path::new("/dev/shm");
+    let dir = if base.is_dir() {
+        tempfile::tempdir_in(base).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let store = SledStore::open(dir.path().join("postkorb")).unwrap();
+    let other = TenantId::new("wegberg", "WEG").unwrap();
+    let t0 = datetime!(2026-01-01 08:00 UTC);
+    let filled = Instant::now();
+    std::thread::scope(|scope| {
+        for w in 0..8u64 {
+            let store = &store;
+            let other = other.clone();
+            scope.spawn(move || {
+                let mut e = DeterministicEntropy::new(9_000 + w);
+                for i in (w..120_000).step_by(8) {
+                    let tenant = if i < 100_000 { tenant() } else { other.clone() };
+                    let s = store
+                        .submit(
+                            NewSubmission {
+                                id: SubmissionId::generate(&mut e).unwrap(),
+                                tenant,
+                                idempotency_key: IdempotencyKey::try_from(format!("pk-{i}"))
+                                    .unwrap(),
+                                draft_id: None,
+                                workflow_id: if i % 3 == 0 { "hundesteuer" } else { "parken" }
+                                    .into(),
+                                workflow_version: "1".into(),
+                                data: json!({"answers": {"name": "Erika Mustermann", "i": i}}),
+                                notifications: vec![],
+                            },
+                            t0 + time::Duration::minutes(i as i64 * 5),
+                        )
+                        .unwrap();
+                    if i % 5 == 0 {
+                        store
+                            .change_status(
+                                &s.id,
+                                StatusChange {
+                                    status: Status::InBearbeitung,
+                                    at: t0 + time::Duration::days(400),
+                                    actor: Actor::System,
+                                    note: None,
+                                },
+                            )
+                            .unwrap();
+                    }
+                }
+            });
+        }
+    });
+    eprintln!(
+        "postkorb fill: 120,000 submissions in {:?}",
+        filled.elapsed()
+    );
+    let mut g = c.benchmark_group("postkorb_100k");
+    g.sample_size(20);
+    let store = &store;
+    let page = |q: PostkorbQuery| move || store.postkorb(&tenant(), &q).unwrap();
+    let first = page(PostkorbQuery {
+        limit: 25,
+        ..Default::default()
+    });
+    assert_eq!(first().total, 100_000);
+    g.bench_function("first_page_with_counts", |b| b.iter(&first));
+    let status = page(PostkorbQuery {
+        status: Some(Status::InBearbeitung),
+        limit: 25,
+        ..Default::default()
+    });
+    assert_eq!(status().total, 20_000);
+    g.bench_function("status_filter", |b| b.iter(&status));
+    let service = page(PostkorbQuery {
+        workflow: Some("hundesteuer".into()),
+        offset: 25 * 100,
+        limit: 25,
+        ..Default::default()
+    });
+    g.bench_function("service_filter_page_101", |b| b.iter(&service));
+    let reference = page(PostkorbQuery {
+        reference: Some("HEI-2026-004711".into()),
+        limit: 25,
+        ..Default::default()
+    });
+    g.bench_function("reference_search", |b| b.iter(&reference));
+    let day = page(PostkorbQuery {
+        from: Some(t0 + time::Duration::days(100)),
+        until: Some(t0 + time::Duration::days(101)),
+        limit: 25,
+        ..Default::default()
+    });
+    assert_eq!(day().total, 288);
+    g.bench_function("one_day", |b| b.iter(&day));
+    g.finish();
+}
+
 #[cfg(feature = "postgres")]
 criterion_group!(
     benches,
     draft_save,
     submit_durable,
+    postkorb,
     pg::draft_save,
     pg::submit_durable
 );
 #[cfg(not(feature = "postgres"))]
-criterion_group!(benches, draft_save, submit_durable);
+criterion_group!(benches, draft_save, submit_durable, postkorb);
 criterion_main!(benches);

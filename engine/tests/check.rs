@@ -155,3 +155,74 @@ proptest! {
         let _ = load_library(&file, &Sandbox::default());
     }
 }
+
+/// Broken tenant overrides: each file in tests/broken-overrides/workflows/gebuehr/overrides/
+/// names its error on the first line, like the broken workflows; `none` means it loads.
+#[test]
+fn every_broken_override_yields_its_located_error() {
+    let root = repo().join("engine/tests/broken-overrides");
+    let (mut library, mut problems) = load_library(&root, &Sandbox::default());
+    problems.extend(library.check_tenants(&["stadt-a", "stadt-b"]));
+    let dir = root.join("workflows/gebuehr/overrides");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10);
+    let mut failures = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let expect = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("# expect: ")
+            .unwrap();
+        let here: Vec<_> = problems.iter().filter(|p| p.file == *file).collect();
+        if expect == "none" {
+            if !here.is_empty() {
+                failures.push(format!(
+                    "{}: expected no problem, got {here:#?}",
+                    file.display()
+                ));
+            }
+            continue;
+        }
+        let mut parts = expect.splitn(3, ' ');
+        let code = parts.next().unwrap();
+        let (line, column) = parts.next().unwrap().split_once(':').unwrap();
+        let needle = parts.next().unwrap_or("");
+        let found = here.iter().any(|p| {
+            p.code == code
+                && p.line.to_string() == line
+                && p.column.to_string() == column
+                && p.message.contains(needle)
+        });
+        if !found {
+            failures.push(format!(
+                "{}: expected {expect}, got {here:#?}",
+                file.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    // Only the valid override and the one that changes nothing (a warning) are applied.
+    let applied: Vec<(&str, &str)> = library
+        .overrides()
+        .iter()
+        .map(|o| {
+            (
+                o.tenant.as_str(),
+                o.file.file_name().unwrap().to_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            ("stadt-a", "00-valid.yaml"),
+            ("stadt-b", "14-changes-nothing.yaml")
+        ]
+    );
+}

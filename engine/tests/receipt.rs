@@ -84,6 +84,8 @@ fn model(extra_sections: usize) -> ReceiptModel {
             "bemerkung": "<script>alert('x')</script>"
         }),
         language: Language::De,
+        notes: Vec::new(),
+        closing: None,
     }
 }
 

@@ -18,11 +18,15 @@ pub struct Config {
     pub project_dir: PathBuf,
     /// Folder for the store, keys and receipts.
     pub data_dir: PathBuf,
-    /// Per tenant (by its slug): signing key and certificate for receipts.
+    /// Per tenant (by its slug): signing key and certificate for receipts, webhooks.
     pub tenants: BTreeMap<String, TenantConfig>,
     /// Where drafts and submissions are kept: sled in `data_dir` (one node) or PostgreSQL
     /// (several nodes).
     pub store: StoreConfig,
+    /// How webhook deliveries are retried (docs/delivery.md).
+    pub delivery: DeliverySettings,
+    /// The case workers' Postkorb: sessions and cookies (docs/administration.md).
+    pub admin: AdminConfig,
 }
 
 /// The store backend.
@@ -91,6 +95,27 @@ impl StoreConfig {
     }
 }
 
+/// Sign-in settings of the Postkorb.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Send the session cookie with `Secure`. Browsers accept `Secure` cookies from
+    /// `http://127.0.0.1` and `http://localhost` too, so this stays on except for tools that
+    /// do not; `false` is refused unless `listen` is a loopback address.
+    pub cookie_secure: bool,
+    /// How long a sign-in lasts, in hours (1–24).
+    pub session_hours: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            cookie_secure: true,
+            session_hours: 8,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -99,6 +124,8 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             tenants: BTreeMap::new(),
             store: StoreConfig::default(),
+            delivery: DeliverySettings::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -107,6 +134,88 @@ impl Default for Config {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub signing: Option<Signing>,
+    /// The webhook for every service of the tenant that has none of its own.
+    pub webhook: Option<Webhook>,
+    /// Webhooks per service (workflow id); each replaces `webhook` for its service.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, Webhook>,
+}
+
+/// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by
+/// the environment variable that holds it, so it never stands in the file or a log.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// `https://host[:port]/path`, or `http://…` (for a receiver on the same machine or
+    /// network segment).
+    pub url: String,
+    /// The environment variable holding the shared secret (at least 16 characters).
+    pub secret_env: String,
+    /// Seconds one attempt may take, connect to answer: 1–120, default 10.
+    pub timeout_seconds: Option<u64>,
+    /// For https: trust only the CA certificates in this PEM file (an office's own PKI)
+    /// instead of the system's trust store.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The retry schedule of webhook deliveries. Durations are seconds in the file; tests set
+/// them in milliseconds through the struct.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// Wait before the 1st, 2nd, … retry; the last entry repeats. Each wait is varied by ±20 %.
+    #[serde(deserialize_with = "seconds_list")]
+    pub retry_seconds: Vec<std::time::Duration>,
+    /// Attempts in all (the first one included) before a delivery is given up.
+    pub max_attempts: u32,
+    /// A delivery is given up once its next attempt would fall later than this after the
+    /// submission.
+    #[serde(deserialize_with = "hours")]
+    pub give_up_after_hours: std::time::Duration,
+    /// How often the worker looks for due deliveries when it has nothing to do.
+    #[serde(deserialize_with = "seconds")]
+    pub poll_seconds: std::time::Duration,
+    /// Delivered and given-up deliveries are shown this long, then pruned.
+    pub keep_days: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        let s = std::time::Duration::from_secs;
+        DeliverySettings {
+            retry_seconds: vec![s(10), s(30), s(120), s(600), s(1800), s(3600), s(7200)],
+            max_attempts: 40,
+            give_up_after_hours: s(72 * 3600),
+            poll_seconds: s(1),
+            keep_days: 30,
+        }
+    }
+}
+
+fn seconds_value<E: serde::de::Error>(v: f64) -> Result<std::time::Duration, E> {
+    if !v.is_finite() || !(0.0..=31_536_000.0).contains(&v) {
+        return Err(E::custom(format!(
+            "{v} is not a number of seconds between 0 and one year"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+fn seconds<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    seconds_value(f64::deserialize(d)?)
+}
+
+fn hours<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+    seconds_value(f64::deserialize(d)? * 3600.0)
+}
+
+fn seconds_list<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<std::time::Duration>, D::Error> {
+    Vec::<f64>::deserialize(d)?
+        .into_iter()
+        .map(seconds_value)
+        .collect()
 }
 
 /// A production signing identity: PEM files, or a PKCS#12 file whose password is in an
@@ -172,6 +281,18 @@ impl Config {
                 .parse()
                 .with_context(|| format!("LOTSE_STORE_MAX_CONNECTIONS={v} is not a number"))?;
         }
+        if let Some(v) = get("LOTSE_ADMIN_COOKIE_SECURE") {
+            self.admin.cookie_secure = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => bail!("LOTSE_ADMIN_COOKIE_SECURE={v} is not true or false"),
+            };
+        }
+        if let Some(v) = get("LOTSE_ADMIN_SESSION_HOURS") {
+            self.admin.session_hours = v.parse().with_context(|| {
+                format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
+            })?;
+        }
         Ok(())
     }
 
@@ -181,6 +302,15 @@ impl Config {
             if self.store.max_connections == 0 {
                 bail!("[store] max_connections must be at least 1");
             }
+        }
+        if !self.admin.cookie_secure && !self.listen.ip().is_loopback() {
+            bail!(
+                "admin.cookie_secure = false is only allowed when listen is a loopback address (plain http on this machine); {} is not",
+                self.listen
+            );
+        }
+        if !(1..=24).contains(&self.admin.session_hours) {
+            bail!("admin.session_hours must be between 1 and 24");
         }
         for (slug, t) in &self.tenants {
             if crate::tenants::find(slug).is_none() {
@@ -216,6 +346,7 @@ impl Config {
                 None => {}
             }
         }
+        crate::delivery::Webhooks::from_config(self, &|k| std::env::var(k).ok())?;
         Ok(())
     }
 
@@ -282,6 +413,26 @@ mod tests {
         c.apply_env(|k| (k == "LOTSE_STORE_BACKEND").then(|| "sled".into()))
             .unwrap();
         c.validate().unwrap();
+    }
+
+    #[test]
+    fn insecure_cookies_only_on_loopback() {
+        let mut c: Config = toml::from_str("[admin]\ncookie_secure = false\n").unwrap();
+        assert!(
+            c.validate().is_ok(),
+            "the default listen address is loopback"
+        );
+        c.listen = "0.0.0.0:8080".parse().unwrap();
+        assert!(c.validate().is_err());
+        c.apply_env(|k| (k == "LOTSE_ADMIN_COOKIE_SECURE").then(|| "true".to_string()))
+            .unwrap();
+        assert!(c.validate().is_ok());
+        assert!(
+            toml::from_str::<Config>("[admin]\nsession_hours = 0\n")
+                .unwrap()
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

@@ -5,8 +5,10 @@
 // The portal's text tables are large json! literals.
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod keys;
 pub mod nodes;
 pub mod portal;

@@ -99,6 +99,18 @@ enum Cmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Staff accounts and API tokens of the Postkorb (run while the portal is stopped).
+    /// Passwords come from LOTSE_ADMIN_PASSWORD or, with --password-stdin, from stdin.
+    Admin {
+        /// The data folder of the portal (its store is DATA/store).
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
+        data: PathBuf,
+        /// Use PostgreSQL instead: the environment variable that holds the database URL.
+        #[arg(long, value_name = "VAR")]
+        database_url_env: Option<String>,
+        #[command(subcommand)]
+        command: cli::admin::AdminCmd,
+    },
     /// Restore records from JSON Lines (stdin or a file) into an empty store.
     Import {
         input: Option<PathBuf>,
@@ -201,5 +213,10 @@ fn main() -> ExitCode {
             input.as_deref(),
         )),
         Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
+        Cmd::Admin {
+            data,
+            database_url_env,
+            command,
+        } => report(cli::admin::run(&data, database_url_env.as_deref(), command)),
     }
 }

@@ -175,12 +175,32 @@ pub fn save_receipt(
 
 /// The receipt of a submission, as kept by [`save_receipt`].
 pub fn load_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow::Result<Vec<u8>> {
+    find_receipt(store, &data.join("receipts"), id)?
+        .with_context(|| format!("no receipt stored for {id}"))
+}
+
+/// Whether a receipt of the submission is kept already (a repeated submit renders none).
+pub fn has_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow::Result<bool> {
     if let AnyStore::Postgres(pg) = store {
-        return pg
-            .receipt(id)?
-            .with_context(|| format!("no receipt stored for {id}"));
+        return Ok(pg.receipt(id)?.is_some());
     }
-    Ok(std::fs::read(
-        data.join("receipts").join(format!("{id}.pdf")),
-    )?)
+    Ok(data.join("receipts").join(format!("{id}.pdf")).exists())
+}
+
+/// The receipt of a submission, `None` if none is kept: a row with PostgreSQL, the file
+/// `<receipts>/<id>.pdf` with sled (for callers that know the receipts folder, such as the
+/// delivery worker).
+pub fn find_receipt(
+    store: &AnyStore,
+    receipts: &Path,
+    id: &SubmissionId,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    if let AnyStore::Postgres(pg) = store {
+        return Ok(pg.receipt(id)?);
+    }
+    match std::fs::read(receipts.join(format!("{id}.pdf"))) {
+        Ok(pdf) => Ok(Some(pdf)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }

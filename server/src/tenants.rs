@@ -141,6 +141,11 @@ pub fn find(slug: &str) -> Option<&'static Tenant> {
     DEMO.iter().find(|t| t.slug == slug)
 }
 
+/// Every tenant's slug: what workflow overrides and scenarios may name.
+pub fn slugs() -> Vec<&'static str> {
+    DEMO.iter().map(|t| t.slug).collect()
+}
+
 impl Tenant {
     /// The initials on the tenant's shield: "Übach-Palenberg" → "ÜP", "Kreis Heinsberg" → "KH".
     pub fn initials(&self) -> String {

@@ -130,3 +130,218 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
     ]);
     assert!(!again.status.success());
 }
+
+#[test]
+fn check_and_test_refuse_overrides_and_scenarios_for_tenants_that_do_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows/gebuehr");
+    std::fs::create_dir_all(wf.join("overrides")).unwrap();
+    std::fs::create_dir_all(wf.join("scenarios")).unwrap();
+    std::fs::write(
+        wf.join("workflow.yaml"),
+        "id: gebuehr\nversion: 1\ntitle: Gebühr\noffice: Kreis\nsteps:\n  - id: a\n    title: A\n    fields:\n      - id: anzahl\n        label: Anzahl\n        widget: number\ncomputed:\n  - id: gebuehr\n    label: Gebühr\n    format: euro\n    value: anzahl * 10\n",
+    )
+    .unwrap();
+    let override_file = wf.join("overrides/heinsberg.yaml");
+    std::fs::write(
+        &override_file,
+        "tenant: heinsbreg\nworkflow: gebuehr\ncomputed:\n  - id: gebuehr\n    fixed: 7\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let check = lotse(&["check", root, "--short"]);
+    assert!(!check.status.success());
+    let t = text(&check);
+    assert!(
+        t.contains("overrides/heinsberg.yaml:1:9: error[LOT-E072]") && t.contains("heinsbreg"),
+        "{t}"
+    );
+
+    // Fixed, the override loads; a scenario for it proves the tenant's fee.
+    std::fs::write(
+        &override_file,
+        "tenant: heinsberg\nworkflow: gebuehr\ncomputed:\n  - id: gebuehr\n    fixed: 7\n",
+    )
+    .unwrap();
+    let check = lotse(&["check", root]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(text(&check).contains("1 override(s)"), "{}", text(&check));
+    let scenario = |tenant: &str, fee: u32| {
+        format!(
+            "name: Gebühr\ntenant: {tenant}\nsteps:\n  - step: a\n    answers: {{ anzahl: 3 }}\nexpect:\n  computed: {{ gebuehr: {fee} }}\n"
+        )
+    };
+    std::fs::write(wf.join("scenarios/a.yaml"), scenario("heinsberg", 7)).unwrap();
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt", 30)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(test.status.success(), "{}", text(&test));
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt", 7)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(
+        !test.status.success(),
+        "the county's fee applies in Gangelt"
+    );
+    std::fs::write(wf.join("scenarios/b.yaml"), scenario("gangelt-typo", 30)).unwrap();
+    let test = lotse(&["test", root]);
+    assert!(!test.status.success());
+    assert!(
+        text(&test).contains("b.yaml:2:9") && text(&test).contains("no tenant \"gangelt-typo\""),
+        "{}",
+        text(&test)
+    );
+}
+
+fn admin(data: &Path, args: &[&str], password: Option<&str>, stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lotse"));
+    cmd.arg("admin")
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env_remove("LOTSE_ADMIN_PASSWORD")
+        .env_remove("LOTSE_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("LOTSE_ADMIN_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_creates_the_first_administrator_accounts_and_tokens_without_passwords_in_args() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let no_pw = admin(
+        &data,
+        &["create-admin", "--tenant", "wegberg", "--login", "chefin"],
+        None,
+        None,
+    );
+    assert!(!no_pw.status.success());
+    assert!(
+        text(&no_pw).contains("LOTSE_ADMIN_PASSWORD"),
+        "{}",
+        text(&no_pw)
+    );
+    let short = admin(
+        &data,
+        &["create-admin", "--tenant", "wegberg", "--login", "chefin"],
+        Some("kurz"),
+        None,
+    );
+    assert!(!short.status.success());
+    let ok = admin(
+        &data,
+        &[
+            "create-admin",
+            "--tenant",
+            "wegberg",
+            "--login",
+            "Chefin",
+            "--password-stdin",
+        ],
+        None,
+        Some("ein-langes-passwort\n"),
+    );
+    assert!(ok.status.success(), "{}", text(&ok));
+    let again = admin(
+        &data,
+        &["create-admin", "--tenant", "wegberg", "--login", "zweite"],
+        Some("ein-langes-passwort"),
+        None,
+    );
+    assert!(!again.status.success(), "only the first administrator");
+    let sb = admin(
+        &data,
+        &[
+            "add",
+            "--tenant",
+            "wegberg",
+            "--login",
+            "sb",
+            "--role",
+            "sachbearbeitung",
+        ],
+        Some("noch-ein-passwort"),
+        None,
+    );
+    assert!(sb.status.success(), "{}", text(&sb));
+    let role = admin(
+        &data,
+        &[
+            "set-role",
+            "--tenant",
+            "wegberg",
+            "--login",
+            "sb",
+            "--role",
+            "form_designer",
+        ],
+        None,
+        None,
+    );
+    assert!(role.status.success(), "{}", text(&role));
+    let off = admin(
+        &data,
+        &["disable", "--tenant", "wegberg", "--login", "sb"],
+        None,
+        None,
+    );
+    assert!(off.status.success());
+    let list = admin(&data, &["list", "--tenant", "wegberg"], None, None);
+    let listed = String::from_utf8_lossy(&list.stdout).to_string();
+    assert!(listed.contains("chefin\ttenant_admin\taktiv"), "{listed}");
+    assert!(listed.contains("sb\tform_designer\tgesperrt"), "{listed}");
+    assert!(!listed.contains("argon2"), "no hashes in the listing");
+    // Another tenant has no accounts.
+    let other = admin(&data, &["list", "--tenant", "erkelenz"], None, None);
+    assert!(String::from_utf8_lossy(&other.stdout).trim().is_empty());
+
+    let token = admin(
+        &data,
+        &[
+            "token-create",
+            "--tenant",
+            "wegberg",
+            "--login",
+            "chefin",
+            "--label",
+            "Fachverfahren",
+        ],
+        None,
+        None,
+    );
+    assert!(token.status.success(), "{}", text(&token));
+    let secret = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    assert!(
+        secret.starts_with("lotse_") && secret.len() == 70,
+        "{secret}"
+    );
+    let tokens = admin(&data, &["token-list", "--tenant", "wegberg"], None, None);
+    let listed = String::from_utf8_lossy(&tokens.stdout).to_string();
+    assert!(!listed.contains(&secret), "the secret is shown once only");
+    let id = listed.split('\t').next().unwrap().to_string();
+    let wrong = admin(
+        &data,
+        &["token-revoke", "--tenant", "erkelenz", "--id", &id],
+        None,
+        None,
+    );
+    assert!(!wrong.status.success(), "another tenant cannot revoke it");
+    let revoked = admin(
+        &data,
+        &["token-revoke", "--tenant", "wegberg", "--id", &id],
+        None,
+        None,
+    );
+    assert!(revoked.status.success(), "{}", text(&revoked));
+    let tokens = admin(&data, &["token-list", "--tenant", "wegberg"], None, None);
+    assert!(String::from_utf8_lossy(&tokens.stdout).contains("widerrufen"));
+}

@@ -563,3 +563,103 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
     assert_eq!(a, json_lines(&second));
     assert_eq!(a, json_lines(&third));
 }
+
+/// GET with `Authorization: Bearer` (the Postkorb's JSON API).
+fn get_with_token(port: u16, path: &str, token: &str) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+/// `lotse admin --database-url-env` manages staff on PostgreSQL while a node runs, and that
+/// node's Postkorb API lists a submission made on another node and serves its receipt from the
+/// database.
+#[test]
+fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
+    let url = match lotse_engine::store::pg_testing::test_database() {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("{e}"),
+    };
+    let (mut a, mut b) = (Node::start(&url), Node::start(&url));
+    a.wait_ready();
+    b.wait_ready();
+    let draft = start(a.port);
+    fill(a.port, a.port, &draft);
+    let done = submit(a.port, a.port, &draft)
+        .unwrap()
+        .expect("submitted on A");
+    let sid = done.rsplit('/').next().unwrap().to_string();
+
+    let env = [
+        ("LOTSE_NODES_TEST_DB", url.as_str()),
+        ("LOTSE_ADMIN_PASSWORD", "ein sehr langes Passwort"),
+    ];
+    let pg = ["admin", "--database-url-env", "LOTSE_NODES_TEST_DB"];
+    let run = |args: &[&str]| {
+        let o = lotse(&[&pg[..], args].concat(), &env);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(&["create-admin", "--tenant", TENANT, "--login", "chefin"]);
+    let again = lotse(
+        &[
+            &pg[..],
+            &["create-admin", "--tenant", TENANT, "--login", "zweite"],
+        ]
+        .concat(),
+        &env,
+    );
+    assert!(!again.status.success(), "one first administrator only");
+    assert!(run(&["list", "--tenant", TENANT]).contains("chefin\ttenant_admin\taktiv"));
+    let token = run(&[
+        "token-create",
+        "--tenant",
+        TENANT,
+        "--login",
+        "chefin",
+        "--label",
+        "Fachverfahren",
+    ]);
+    let token = token.trim();
+    assert!(token.starts_with("lotse_"), "{token}");
+
+    // Node B lists what A received and serves A's receipt (from the database).
+    let (status, body) = get_with_token(
+        b.port,
+        &format!("/api/v1/verwaltung/{TENANT}/antraege"),
+        token,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains(&sid));
+    let (status, pdf) = get_with_token(
+        b.port,
+        &format!("/api/v1/verwaltung/{TENANT}/antraege/{sid}/quittung.pdf"),
+        token,
+    );
+    assert_eq!(status, 200);
+    let v = lotse_engine::receipt::verify_receipt(&pdf).unwrap();
+    assert!(v.valid && v.covers_whole_file);
+    // Another tenant's path with this token: refused.
+    let (status, _) = get_with_token(b.port, "/api/v1/verwaltung/wegberg/antraege", token);
+    assert!(status == 401 || status == 403 || status == 404, "{status}");
+    drop(a);
+    drop(b);
+}

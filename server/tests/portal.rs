@@ -215,7 +215,8 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
         "{}",
         review.body
     );
-    assert!(review.body.contains("96,00 €"));
+    // Heinsberg's own rate (workflows/hundesteuer/overrides/heinsberg.yaml), not the county's 96 €.
+    assert!(review.body.contains("84,00 €"));
     assert!(review.body.contains("&lt;script&gt;"));
     let csrf = hidden(&review.body, "_csrf").to_string();
     let rev = hidden(&review.body, "_rev").to_string();
@@ -234,8 +235,18 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     assert_eq!(pdf.status, StatusCode::OK);
     let v = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
     assert!(v.valid && v.covers_whole_file);
-    // The draft is gone once submitted.
-    assert_eq!(b.get(&url).await.status, StatusCode::NOT_FOUND);
+    // Once submitted, the draft's link (the back button) leads to the confirmation, and a
+    // second click on "Absenden" yields the same submission, not another one.
+    let back = b.get(&url).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(back.location.as_deref(), Some(done_url.as_str()));
+    let again = b
+        .post(
+            &url,
+            &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+        )
+        .await;
+    assert_eq!(again.location.as_deref(), Some(done_url.as_str()));
 }
 
 #[tokio::test]
@@ -448,4 +459,119 @@ async fn without_dev_mode_there_is_no_preview() {
             .status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// The receipt's words as a reader sees them (poppler's `pdftotext`), or `None` without it.
+fn receipt_text(pdf: &[u8]) -> Option<String> {
+    let found = std::process::Command::new("pdftotext")
+        .arg("-v")
+        .output()
+        .is_ok();
+    if !found && std::env::var_os("LOTSE_REQUIRE_POPPLER").is_some() {
+        panic!("pdftotext is required (LOTSE_REQUIRE_POPPLER is set) but not installed");
+    }
+    if !found {
+        eprintln!(
+            "note: pdftotext is not installed (apt-get install poppler-utils); check skipped"
+        );
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("quittung.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    Some(text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// One ordinary dog in `tenant`, up to the review page; then submitted. Returns the review page
+/// and the receipt.
+async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
+    let url = start(b, tenant, "hundesteuer-anmeldung").await;
+    assert_eq!(step(b, &url, HALTER).await.status, StatusCode::SEE_OTHER);
+    let dogs = [
+        ("hunde.0.name", "Bello"),
+        ("hunde.0.rasse", "Labrador"),
+        ("hunde.0.geburtsdatum", "2022-03-01"),
+        ("hunde.0.kategorie", "normal"),
+    ];
+    assert_eq!(step(b, &url, &dogs).await.status, StatusCode::SEE_OTHER);
+    for answers in [
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")][..],
+        &[("ermaessigung", "nein")],
+        &[("lastschrift", "nein")],
+        &[("richtig", "true")],
+    ] {
+        assert_eq!(step(b, &url, answers).await.status, StatusCode::SEE_OTHER);
+    }
+    let review = b.get(&url).await;
+    assert!(review.body.contains("Bitte prüfen Sie Ihre Angaben"));
+    let csrf = hidden(&review.body, "_csrf").to_string();
+    let rev = hidden(&review.body, "_rev").to_string();
+    let sent = b
+        .post(
+            &url,
+            &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let pdf = b
+        .get(&format!("{}/quittung.pdf", sent.location.unwrap()))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(
+        lotse_engine::receipt::verify_receipt(&pdf.bytes)
+            .unwrap()
+            .valid
+    );
+    (review.body, pdf.bytes)
+}
+
+#[tokio::test]
+async fn the_same_service_charges_and_names_what_each_municipality_decided() {
+    let b = Browser::new();
+    // Heinsberg overrides the county's Hundesteuer (workflows/hundesteuer/overrides/): its own
+    // office on the service page, its own rate, its own note on the receipt. Gangelt runs the
+    // workflow as written.
+    let heinsberg = b.get("/heinsberg/leistung/hundesteuer-anmeldung").await;
+    assert!(
+        heinsberg
+            .body
+            .contains("Stadt Heinsberg – Steueramt, Hundesteuer"),
+        "{}",
+        heinsberg.body
+    );
+    let gangelt = b.get("/gangelt/leistung/hundesteuer-anmeldung").await;
+    assert!(!gangelt.body.contains("Stadt Heinsberg – Steueramt"));
+    assert!(gangelt.body.contains("Steueramt"), "{}", gangelt.body);
+    let english = b
+        .get("/heinsberg/leistung/hundesteuer-anmeldung?lang=en")
+        .await;
+    assert!(
+        english
+            .body
+            .contains("Town of Heinsberg – Tax office, dog tax")
+    );
+
+    let (review_h, pdf_h) = register_one_dog(&b, "heinsberg").await;
+    let (review_g, pdf_g) = register_one_dog(&b, "gangelt").await;
+    assert!(review_h.contains("84,00 €") && !review_h.contains("96,00 €"));
+    assert!(review_g.contains("96,00 €") && !review_g.contains("84,00 €"));
+
+    let note = "Die Hundesteuermarke schickt Ihnen das Steueramt der Stadt Heinsberg mit dem Steuerbescheid zu.";
+    if let (Some(h), Some(g)) = (receipt_text(&pdf_h), receipt_text(&pdf_g)) {
+        assert!(h.contains("84,00 €"), "{h}");
+        assert!(
+            h.contains("Stadt Heinsberg – Steueramt, Hundesteuer"),
+            "{h}"
+        );
+        assert!(h.contains(note), "{h}");
+        assert!(g.contains("96,00 €"), "{g}");
+        assert!(!g.contains(note) && !g.contains("Hinweise"), "{g}");
+    }
 }

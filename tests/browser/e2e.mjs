@@ -16,7 +16,7 @@ function check(ok, what) {
   if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
 }
 
-async function axe(page, name) {
+async function axeOnce(page, name) {
   await page.evaluate(AXE);
   const result = await page.evaluate(() =>
     // eslint-disable-next-line no-undef
@@ -26,7 +26,20 @@ async function axe(page, name) {
     for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
   }
   check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+}
+
+// Every page type is checked and photographed twice: in the window it was opened in, and in the
+// other size (phone 390×844, desktop 1280×900), so that both layouts are seen and checked.
+async function axe(page, name) {
+  const size = page.viewportSize();
+  const isPhone = size.width < 800;
+  await axeOnce(page, `${name} (${isPhone ? 'Telefon' : 'Desktop'})`);
+  await page.screenshot({ path: `${SHOTS}/${name}-${isPhone ? 'telefon' : 'desktop'}.png`, fullPage: true });
+  const other = isPhone ? { width: 1280, height: 900 } : { width: 390, height: 844 };
+  await page.setViewportSize(other);
+  await axeOnce(page, `${name} (${isPhone ? 'Desktop' : 'Telefon'})`);
+  await page.screenshot({ path: `${SHOTS}/${name}-${isPhone ? 'desktop' : 'telefon'}.png`, fullPage: true });
+  await page.setViewportSize(size);
 }
 
 const browser = await chromium.launch({
@@ -90,7 +103,7 @@ try {
   await second.fill('#code', code);
   await second.click('button:has-text("Weitermachen")');
   check((await second.textContent('h1')).includes('Beginn der Hundehaltung'), 'the second device continues where the first stopped');
-  await axe(second, 'fortsetzen-desktop');
+  await axe(second, 'fortsetzen');
 
   await second.fill('#f-haltungsbeginn', '2026-11-01');
   await second.check('#f-zuzug-1');
@@ -112,6 +125,56 @@ try {
   const pdf = await second.request.get(`${BASE}${href}`);
   const bytes = await pdf.body();
   check(pdf.status() === 200 && bytes.subarray(0, 5).toString() === '%PDF-', 'the receipt downloads as PDF');
+  const statusUrl = second.url();
+
+  // The Postkorb: a case worker (created with `lotse admin` before the server started) finds
+  // the new submission, asks a question, the citizen answers, the case worker closes it.
+  const login = process.env.LOTSE_CASEWORKER_LOGIN ?? 'sachbearbeitung';
+  const password = process.env.LOTSE_CASEWORKER_PASSWORD;
+  check(Boolean(password), 'LOTSE_CASEWORKER_PASSWORD is set for the Postkorb flow');
+  const officeContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'de-DE' });
+  const office = await officeContext.newPage();
+  await office.goto(`${BASE}/verwaltung/heinsberg`);
+  check(office.url().endsWith('/verwaltung/heinsberg/anmelden'), 'the Postkorb asks for a sign-in first');
+  await axe(office, 'postkorb-anmelden');
+  await office.fill('#benutzername', login);
+  await office.fill('#passwort', 'falsches-passwort');
+  await office.click('button:has-text("Anmelden")');
+  check((await office.textContent('.error-summary')).includes('falsch'), 'a wrong password is named as such');
+  await office.fill('#passwort', password ?? '');
+  await office.click('button:has-text("Anmelden")');
+  const cookies = await officeContext.cookies();
+  const session = cookies.find((c) => c.name === 'lotse_verwaltung');
+  check(session && session.httpOnly && session.secure && session.sameSite === 'Strict', 'the session cookie is Secure (accepted on http://127.0.0.1), HttpOnly and SameSite=Strict');
+  check((await office.textContent('h1')).includes('Postkorb'), 'the case worker sees the Postkorb');
+  check((await office.textContent('table.postkorb')).includes(ref.trim()), 'the new submission is in the list');
+  await axe(office, 'postkorb-liste');
+  await office.click(`a:has-text("${ref.trim()}")`);
+  check((await office.textContent('main')).includes('Bello'), 'the detail shows the answers with their labels');
+  check((await office.textContent('main')).includes('Signatur gültig'), 'the receipt signature is checked');
+  await axe(office, 'postkorb-antrag');
+  await office.selectOption('#neuer-status', 'rueckfrage');
+  await office.fill('#kommentar', 'Bitte nennen Sie die Farbe von Bello.');
+  await office.click('button:has-text("Status speichern")');
+  check((await office.textContent('#status-aktuell')).includes('Rückfrage'), 'the status is Rückfrage');
+
+  await second.goto(statusUrl);
+  check((await second.textContent('main')).includes('Bitte nennen Sie die Farbe von Bello.'), 'the citizen reads the question');
+  await axe(second, 'status-rueckfrage');
+  await second.fill('#antwort', 'Bello ist schwarz.');
+  await second.click('button:has-text("Antwort senden")');
+  check((await second.textContent('.status-now')).includes('In Bearbeitung'), 'the answer sends the application back to the office');
+
+  await office.reload();
+  check((await office.textContent('#nachrichten + ol')).includes('Bello ist schwarz.'), 'the case worker reads the answer');
+  await office.selectOption('#neuer-status', 'abgeschlossen');
+  await office.fill('#kommentar', 'Die Anmeldung ist erledigt.');
+  await office.click('button:has-text("Status speichern")');
+  check((await office.textContent('#status-aktuell')).includes('Abgeschlossen'), 'the case worker closes it');
+
+  await second.goto(statusUrl);
+  check((await second.textContent('.status-now')).toLowerCase().includes('abgeschlossen'), 'the citizen sees "abgeschlossen"');
+  await axe(second, 'status-abgeschlossen');
 } finally {
   await browser.close();
 }

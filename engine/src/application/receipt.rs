@@ -66,5 +66,11 @@ pub fn receipt_model(
             Lang::De => Language::De,
             Lang::En => Language::En,
         },
+        notes: wf
+            .receipt_note
+            .iter()
+            .map(|n| n.get(lang).to_string())
+            .collect(),
+        closing: wf.receipt_closing.as_ref().map(|c| c.get(lang).to_string()),
     }
 }

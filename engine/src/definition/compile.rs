@@ -22,24 +22,24 @@ use crate::text::Text;
 const DEFAULT_TEMPLATE: &str = "receipt";
 const DEFAULT_EXPIRY_DAYS: u32 = 30;
 
-struct Ctx<'a> {
-    path: &'a Path,
-    source: &'a str,
-    forms: &'a FormSet,
-    compiler: &'a SchemaCompiler,
-    sandbox: &'a Sandbox,
-    problems: Vec<Problem>,
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a Path,
+    pub(super) source: &'a str,
+    pub(super) forms: &'a FormSet,
+    pub(super) compiler: &'a SchemaCompiler,
+    pub(super) sandbox: &'a Sandbox,
+    pub(super) problems: Vec<Problem>,
     /// Every compiled script with where it came from, for a trial run at the end.
-    compiled: Vec<(Pos, String, Expr)>,
+    pub(super) compiled: Vec<(Pos, String, Expr)>,
 }
 
 impl Ctx<'_> {
-    fn error(&mut self, code: &'static str, at: Pos, message: impl Into<String>) {
+    pub(super) fn error(&mut self, code: &'static str, at: Pos, message: impl Into<String>) {
         self.problems
             .push(Problem::error(code, self.path, at, message));
     }
 
-    fn error_help(
+    pub(super) fn error_help(
         &mut self,
         code: &'static str,
         at: Pos,
@@ -56,7 +56,7 @@ impl Ctx<'_> {
     }
 
     /// Compiles an expression, mapping a syntax error's position into the file.
-    fn expr(
+    pub(super) fn expr(
         &mut self,
         what: &str,
         src: &Spanned<String>,
@@ -113,7 +113,7 @@ fn friendly_script_message(m: &str) -> String {
     m.to_string()
 }
 
-fn pos<T>(s: &Spanned<T>) -> Pos {
+pub(super) fn pos<T>(s: &Spanned<T>) -> Pos {
     Pos::from(s.referenced)
 }
 
@@ -151,7 +151,7 @@ fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn is_workflow_id(s: &str) -> bool {
+pub(super) fn is_workflow_id(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -498,6 +498,10 @@ pub(super) fn compile(
         steps,
         computed,
         rules,
+        receipt_note: None,
+        receipt_closing: None,
+        tenant: None,
+        override_source: None,
         source: path.to_path_buf(),
         names: script_names,
         step_index,
@@ -572,7 +576,7 @@ pub(super) fn compile(
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

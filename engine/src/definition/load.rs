@@ -2,7 +2,7 @@
 //! it a version), `forms/` (reusable JSON Schemas) and `pdf-templates/` (receipt templates).
 //! Every problem in every file is collected; nothing stops at the first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Workflow;
 use super::compile::compile;
+use super::overrides::{self, OVERRIDES_DIR, OverrideInfo};
 use super::raw::RawWorkflow;
 use crate::form::{FormSet, SchemaCompiler};
 use crate::problem::{Pos, Problem};
@@ -28,6 +29,13 @@ pub struct Library {
     pub templates: BTreeMap<String, (PathBuf, String)>,
     /// Where each part was found.
     pub root: PathBuf,
+    /// Tenant → workflow id → versions with that tenant's override applied (built at load
+    /// time; see [`Library::for_tenant`]).
+    tenant_workflows: BTreeMap<String, BTreeMap<String, Vec<Arc<Workflow>>>>,
+    /// Every override that loaded.
+    overrides: Vec<OverrideInfo>,
+    /// The tenants that exist, once the caller has named them ([`Library::check_tenants`]).
+    known_tenants: Option<BTreeSet<String>>,
 }
 
 impl Library {
@@ -46,6 +54,98 @@ impl Library {
     pub fn all(&self) -> impl Iterator<Item = &Arc<Workflow>> {
         self.workflows.values().flatten()
     }
+
+    /// The workflow `tenant` runs for `id` in `version`: the workflow with the tenant's override
+    /// applied, or the workflow as written when the tenant overrides nothing in it. The derived
+    /// workflows are built at load time; this is a lookup.
+    ///
+    /// ```no_run
+    /// # let library = lotse_engine::Library::default();
+    /// let wf = library.for_tenant("heinsberg", "hundesteuer-anmeldung", 1);
+    /// ```
+    pub fn for_tenant(&self, tenant: &str, id: &str, version: u32) -> Option<&Arc<Workflow>> {
+        self.tenant_workflows
+            .get(tenant)
+            .and_then(|by_id| by_id.get(id))
+            .and_then(|v| v.iter().find(|w| w.version == version))
+            .or_else(|| self.version(id, version))
+    }
+
+    /// The workflow a stored application of `tenant` continues on: the one whose content hash it
+    /// recorded. That is the tenant's workflow, or (for a draft started before the tenant's
+    /// override existed) the workflow as written. When neither matches, the tenant's workflow
+    /// is returned and applying a command reports the mismatch (`LOT-A001`).
+    pub fn for_tenant_resuming(
+        &self,
+        tenant: &str,
+        id: &str,
+        version: u32,
+        content_hash: &str,
+    ) -> Option<&Arc<Workflow>> {
+        let current = self.for_tenant(tenant, id, version)?;
+        if current.content_hash == content_hash {
+            return Some(current);
+        }
+        match self.version(id, version) {
+            Some(base) if base.content_hash == content_hash => Some(base),
+            _ => Some(current),
+        }
+    }
+
+    /// The newest version of a workflow as `tenant` runs it.
+    pub fn latest_for_tenant(&self, tenant: &str, id: &str) -> Option<&Arc<Workflow>> {
+        let latest = self.latest(id)?;
+        self.for_tenant(tenant, id, latest.version)
+    }
+
+    /// Every loaded override.
+    pub fn overrides(&self) -> &[OverrideInfo] {
+        &self.overrides
+    }
+
+    /// Every workflow a tenant runs differently, with its override applied.
+    pub fn tenant_variants(&self) -> impl Iterator<Item = &Arc<Workflow>> {
+        self.tenant_workflows
+            .values()
+            .flat_map(|m| m.values().flatten())
+    }
+
+    /// Names the tenants that exist. An override for any other tenant is an error (`LOT-E072`,
+    /// at its `tenant:` key) and is dropped. Scenarios with a `tenant:` are checked against
+    /// this list too.
+    pub fn check_tenants(&mut self, known: &[&str]) -> Vec<Problem> {
+        let known_set: BTreeSet<String> = known.iter().map(|s| s.to_string()).collect();
+        let mut problems = Vec::new();
+        let mut list: Vec<&str> = known.to_vec();
+        list.sort_unstable();
+        for o in &self.overrides {
+            if !known_set.contains(&o.tenant) {
+                problems.push(
+                    Problem::error(
+                        "LOT-E072",
+                        &o.file,
+                        o.tenant_at,
+                        format!(
+                            "the override is for tenant \"{}\", which does not exist",
+                            o.tenant
+                        ),
+                    )
+                    .with_help(format!("tenants: {}", list.join(", "))),
+                );
+            }
+        }
+        self.overrides.retain(|o| known_set.contains(&o.tenant));
+        self.tenant_workflows.retain(|t, _| known_set.contains(t));
+        self.known_tenants = Some(known_set);
+        problems
+    }
+
+    /// Whether `tenant` exists: always true until [`Library::check_tenants`] named them.
+    pub fn is_known_tenant(&self, tenant: &str) -> bool {
+        self.known_tenants
+            .as_ref()
+            .is_none_or(|k| k.contains(tenant))
+    }
 }
 
 /// Where a project's parts live. `root` is either a project root (with `workflows/`) or a
@@ -60,6 +160,15 @@ pub(crate) struct Layout {
 
 pub(crate) fn layout(root: &Path) -> Layout {
     let existing = |p: PathBuf| p.is_dir().then_some(p);
+    // An override file is checked with the workflow folder it belongs to.
+    if root.is_file()
+        && let Some(folder) = root
+            .parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == OVERRIDES_DIR))
+            .and_then(Path::parent)
+    {
+        return layout(folder);
+    }
     if root.is_file() {
         // One file: forms and templates come from the nearest project folder above it.
         let base = root
@@ -143,7 +252,7 @@ pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
     })
 }
 
-fn files_with_ext(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+pub(crate) fn files_with_ext(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -168,8 +277,13 @@ fn workflow_files(dir: &Path) -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
-                // A workflow folder's `scenarios/` holds tests, not versions.
-                .filter(|p| p.is_dir() && p.file_name().is_none_or(|n| n != "scenarios"))
+                // A workflow folder's `scenarios/` holds tests and `overrides/` the tenants'
+                // changes, not versions.
+                .filter(|p| {
+                    p.is_dir()
+                        && p.file_name()
+                            .is_none_or(|n| n != "scenarios" && n != OVERRIDES_DIR)
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -288,8 +402,18 @@ fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (
 
 /// Parses one workflow file into its raw form, or a located problem.
 pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem> {
+    parse_yaml(path, text, "docs/workflow-language.md")
+}
+
+/// Parses a definition file (a workflow or an override) into its typed raw form, or a located
+/// problem. `doc` names the page that lists every key.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    doc: &str,
+) -> Result<T, Problem> {
     let options = serde_saphyr::Options::default();
-    serde_saphyr::from_str_with_options::<RawWorkflow>(text, options).map_err(|e| {
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
         let pos = e.location().map(Pos::from).unwrap_or_default();
         let full = e.without_snippet().to_string();
         // The message may repeat the position; keep the first line only.
@@ -299,6 +423,8 @@ pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem>
             "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
         } else if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
             "expected a whole number".to_string()
+        } else if message.contains("expected a JSON number") {
+            "expected a number, e.g. 40 or 12.5".to_string()
         } else if message.contains("untagged enum RawRequired") {
             "`required` is true, false or a condition in quotes".to_string()
         } else {
@@ -319,7 +445,7 @@ pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem>
         };
         let mut p = Problem::error(code, path, pos, message);
         if code == "LOT-E004" {
-            p = p.with_help("check the spelling; docs/workflow-language.md lists every key");
+            p = p.with_help(format!("check the spelling; {doc} lists every key"));
         }
         p
     })
@@ -393,11 +519,18 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         Some(f) => vec![f.clone()],
         None => workflow_files(&layout.workflows),
     };
+    // Folders holding workflows (their `overrides/` are read below), and those where a
+    // workflow file failed.
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut failed: BTreeSet<PathBuf> = BTreeSet::new();
     for path in files {
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        folders.insert(folder.clone());
         let text = match read_text(&path) {
             Ok(t) => t,
             Err(p) => {
                 problems.push(p);
+                failed.insert(folder);
                 continue;
             }
         };
@@ -426,12 +559,28 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
                     .or_default()
                     .push(Arc::new(wf));
             }
-            Err(ps) => problems.extend(ps),
+            Err(ps) => {
+                problems.extend(ps);
+                failed.insert(folder);
+            }
         }
     }
     for versions in library.workflows.values_mut() {
         versions.sort_by_key(|w| w.version);
     }
+    let loaded = overrides::load(
+        &folders,
+        &failed,
+        &overrides::Context {
+            workflows: &library.workflows,
+            forms: &forms,
+            compiler: &compiler,
+            sandbox,
+        },
+        &mut problems,
+    );
+    library.tenant_workflows = loaded.by_tenant;
+    library.overrides = loaded.overrides;
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (library, problems)
 }

@@ -8,6 +8,7 @@
 mod compile;
 mod graph;
 pub(crate) mod load;
+mod overrides;
 pub(crate) mod raw;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::script::{Expr, Names};
 use crate::text::Text;
 
 pub use load::{Library, MAX_FILE_BYTES, load_library, load_workflow_source};
+pub use overrides::OverrideInfo;
 
 /// Sources larger than this are reported without a snippet.
 pub const MAX_FILE_BYTES_FOR_SNIPPETS: u64 = MAX_FILE_BYTES;
@@ -30,12 +32,14 @@ pub use raw::{ValueFormat, Widget};
 /// The reserved target that leads to the review page.
 pub const REVIEW: &str = "review";
 
-/// A checked, compiled, immutable workflow version.
-#[derive(Debug)]
+/// A checked, compiled, immutable workflow version: as written, or as a tenant runs it with its
+/// override applied (see [`Library::for_tenant`]).
+#[derive(Clone, Debug)]
 pub struct Workflow {
     pub id: String,
     pub version: u32,
-    /// SHA-256 over the workflow file and every forms file it uses: what exactly ran.
+    /// SHA-256 over the workflow file and every forms file it uses (and, for a tenant's
+    /// workflow, the override file): what exactly ran.
     pub content_hash: String,
     pub title: Text,
     pub description: Option<Text>,
@@ -48,6 +52,14 @@ pub struct Workflow {
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,
+    /// An extra note on the receipt (from a tenant's override).
+    pub receipt_note: Option<Text>,
+    /// Replaces the receipt's closing sentence (from a tenant's override).
+    pub receipt_closing: Option<Text>,
+    /// The tenant whose override this workflow carries; `None`: the workflow as written.
+    pub tenant: Option<String>,
+    /// The override file applied, if any.
+    pub override_source: Option<PathBuf>,
     pub source: PathBuf,
     /// The names scripts of this workflow read (fields some script mentions, computed values).
     pub(crate) names: Names,
@@ -90,7 +102,7 @@ impl Workflow {
 }
 
 /// One page of the assistant.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Step {
     pub id: String,
     pub title: Text,
@@ -119,14 +131,14 @@ impl Target {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Branch {
     pub condition: Expr,
     pub target: Target,
 }
 
 /// Whether a field must be answered.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Required {
     Always,
     Never,
@@ -157,7 +169,7 @@ pub enum Temporal {
 }
 
 /// One question (or a group of questions) on a step.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Field {
     pub id: String,
     pub label: Text,
@@ -223,7 +235,7 @@ impl Field {
 }
 
 /// A computed value (a fee, a deadline), from an expression or a script.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Computed {
     pub id: String,
     pub label: Text,
@@ -232,7 +244,7 @@ pub struct Computed {
 }
 
 /// A cross-field rule: `check` must hold, or `message` is shown at `field`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Rule {
     pub field: String,
     pub check: Expr,

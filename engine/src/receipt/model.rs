@@ -33,6 +33,12 @@ pub struct ReceiptModel {
     /// The submitted answers as JSON; attached to the PDF as `antrag.json`.
     pub submission_json: serde_json::Value,
     pub language: Language,
+    /// Extra notes of the issuing office (a municipality's override), each a paragraph.
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// Replaces the closing sentence (`texts.not_a_decision`) when set.
+    #[serde(default)]
+    pub closing: Option<String>,
 }
 
 // Answers are personal data: never print them in logs through Debug.

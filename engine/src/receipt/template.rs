@@ -401,7 +401,7 @@ impl<'a> TemplateContext<'a> {
         TemplateContext {
             model,
             received_at_local: super::berlin::format_berlin(model.received_at, model.language),
-            texts: Texts::for_language(model.language),
+            texts: Texts::for_language(model.language).with_closing(model.closing.as_deref()),
         }
     }
 }
@@ -418,7 +418,10 @@ pub struct Texts {
     pub office: &'static str,
     pub answers: &'static str,
     pub computed: &'static str,
-    pub not_a_decision: &'static str,
+    /// The heading above the office's own notes.
+    pub notes: &'static str,
+    /// The closing sentence; an override's `closing` text replaces it.
+    pub not_a_decision: String,
     pub signed: &'static str,
     pub attachment: &'static str,
 }
@@ -436,7 +439,8 @@ impl Texts {
                 office: "Zuständige Stelle",
                 answers: "Ihre Angaben",
                 computed: "Berechnete Werte",
-                not_a_decision: "Diese Bestätigung dokumentiert den Eingang Ihres Antrags. Sie ist keine Entscheidung über den Antrag.",
+                notes: "Hinweise",
+                not_a_decision: "Diese Bestätigung dokumentiert den Eingang Ihres Antrags. Sie ist keine Entscheidung über den Antrag.".into(),
                 signed: "Dieses Dokument ist elektronisch signiert. Ihre Angaben sind als Datei antrag.json angehängt.",
                 attachment: "antrag.json",
             },
@@ -450,11 +454,22 @@ impl Texts {
                 office: "Responsible office",
                 answers: "Your answers",
                 computed: "Computed values",
-                not_a_decision: "This confirmation documents the receipt of your application. It is not a decision on the application.",
+                notes: "Notes",
+                not_a_decision: "This confirmation documents the receipt of your application. It is not a decision on the application.".into(),
                 signed: "This document is signed electronically. Your answers are attached as the file antrag.json.",
                 attachment: "antrag.json",
             },
         }
+    }
+}
+
+impl Texts {
+    /// The texts with another closing sentence, if one is given.
+    pub fn with_closing(mut self, closing: Option<&str>) -> Self {
+        if let Some(c) = closing {
+            self.not_a_decision = c.to_string();
+        }
+        self
     }
 }
 
@@ -487,6 +502,8 @@ pub fn sample_model() -> ReceiptModel {
         computed: vec![Entry::value("Gebühr", "42,00 €")],
         submission_json: serde_json::json!({}),
         language: Language::De,
+        notes: vec!["Die Hundesteuermarke erhalten Sie mit dem Bescheid.".into()],
+        closing: Some("Sie erhalten einen Bescheid.".into()),
     }
 }
 
@@ -499,6 +516,8 @@ fn sample_contexts() -> [serde_json::Value; 2] {
     sparse.tenant.address_lines.clear();
     sparse.sections.clear();
     sparse.computed.clear();
+    sparse.notes.clear();
+    sparse.closing = None;
     let context = |m: &ReceiptModel| {
         serde_json::to_value(TemplateContext::new(m)).unwrap_or(serde_json::Value::Null)
     };

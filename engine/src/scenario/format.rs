@@ -21,6 +21,9 @@ pub struct Scenario {
     pub workflow: Option<String>,
     /// The version; `None`: the newest.
     pub version: Option<u32>,
+    /// The tenant whose workflow runs (with its override applied); `None`: the workflow as
+    /// written.
+    pub tenant: Option<(Pos, String)>,
     pub today: Date,
     pub actions: Vec<(Pos, Action)>,
     pub expect: Option<(Pos, Expectations)>,
@@ -87,6 +90,7 @@ struct RawScenario {
     name: String,
     workflow: Option<String>,
     version: Option<u32>,
+    tenant: Option<Spanned<String>>,
     today: Option<Spanned<String>>,
     steps: Vec<Spanned<RawAction>>,
     expect: Option<Spanned<RawExpect>>,
@@ -295,6 +299,7 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
         name: raw.name,
         workflow: raw.workflow,
         version: raw.version,
+        tenant: raw.tenant.map(|t| (pos(&t), t.value)),
         today,
         actions,
         expect,

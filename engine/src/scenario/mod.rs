@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub use coverage::{Coverage, CoverageSet, Gap, never_skippable, redundant_conditions};
 pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
-pub use run::{Failure, ScenarioResult, run, sample_submission};
+pub use run::{Failure, ScenarioResult, run, sample_submission, sample_submission_for};
 
 use crate::definition::{Library, load_library};
 use crate::problem::{Pos, Problem};
@@ -78,13 +78,21 @@ impl TestRun {
 /// Runs one scenario file against the project around it: the nearest folder above it with a
 /// `workflows/` folder (or the current folder). Coverage is kept for its workflow only.
 pub fn run_file(file: &Path, sandbox: &Sandbox) -> TestRun {
+    run_file_with(file, sandbox, None)
+}
+
+/// [`run_file`], with the tenants that exist: overrides and scenarios for any other tenant fail.
+pub fn run_file_with(file: &Path, sandbox: &Sandbox, tenants: Option<&[&str]>) -> TestRun {
     let root = file
         .ancestors()
         .skip(1)
         .find(|a| a.join("workflows").is_dir())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let (library, problems) = load_library(&root, sandbox);
+    let (mut library, mut problems) = load_library(&root, sandbox);
+    if let Some(known) = tenants {
+        problems.extend(library.check_tenants(known));
+    }
     let mut out = TestRun {
         load_problems: problems.into_iter().filter(Problem::is_error).collect(),
         ..TestRun::default()
@@ -102,8 +110,16 @@ pub fn run_file(file: &Path, sandbox: &Sandbox) -> TestRun {
 /// Loads the project at `dir`, runs every scenario file and records coverage of every workflow
 /// (also those without scenarios, which then reach nothing).
 pub fn run_all(dir: &Path, sandbox: &Sandbox) -> TestRun {
+    run_all_with(dir, sandbox, None)
+}
+
+/// [`run_all`], with the tenants that exist: overrides and scenarios for any other tenant fail.
+pub fn run_all_with(dir: &Path, sandbox: &Sandbox, tenants: Option<&[&str]>) -> TestRun {
     // `dir` is a project, a workflows folder or one workflow's folder, as for `lotse check`.
-    let (library, problems) = load_library(dir, sandbox);
+    let (mut library, mut problems) = load_library(dir, sandbox);
+    if let Some(known) = tenants {
+        problems.extend(library.check_tenants(known));
+    }
     let mut out = TestRun {
         load_problems: problems.into_iter().filter(Problem::is_error).collect(),
         coverage: CoverageSet::new(&library),

@@ -22,7 +22,8 @@ use crate::{Application, Command, Outcome, Submission};
 pub struct ScenarioResult {
     pub file: PathBuf,
     pub name: String,
-    /// `id@version` of the workflow it ran on, if it could be found.
+    /// `id@version` of the workflow it ran on (and the tenant whose override applied), if it
+    /// could be found.
     pub workflow: Option<String>,
     pub failures: Vec<Failure>,
 }
@@ -79,14 +80,15 @@ pub fn run(
     };
     let wf = match find_workflow(library, scenario) {
         Ok(wf) => wf,
-        Err(message) => {
-            result
-                .failures
-                .push(Failure::new(Pos::new(1, 1), "workflow", message));
+        Err((at, message)) => {
+            result.failures.push(Failure::new(at, "workflow", message));
             return result;
         }
     };
-    result.workflow = Some(wf.key());
+    result.workflow = Some(match &wf.tenant {
+        Some(t) => format!("{} as {t} runs it", wf.key()),
+        None => wf.key(),
+    });
     let now = OffsetDateTime::new_utc(scenario.today, time::macros::time!(10:00));
     let mut app = Application::start(&wf, Lang::De, now);
     coverage.observe(&wf, &app, None, None);
@@ -118,7 +120,24 @@ pub fn run(
     result
 }
 
-fn find_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, String> {
+/// The workflow a scenario runs on: the one named (or beside it), as its tenant runs it.
+fn find_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, (Pos, String)> {
+    let wf = find_base_workflow(library, scenario).map_err(|m| (Pos::new(1, 1), m))?;
+    match &scenario.tenant {
+        None => Ok(wf),
+        Some((at, tenant)) => {
+            if !library.is_known_tenant(tenant) {
+                return Err((*at, format!("there is no tenant \"{tenant}\"")));
+            }
+            library
+                .for_tenant(tenant, &wf.id, wf.version)
+                .cloned()
+                .ok_or_else(|| (*at, format!("tenant \"{tenant}\" has no {}", wf.key())))
+        }
+    }
+}
+
+fn find_base_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, String> {
     let id = match &scenario.workflow {
         Some(id) => id.clone(),
         None => {
@@ -611,6 +630,27 @@ pub fn sample_submission(
     scenario: &Scenario,
 ) -> Option<(Arc<Workflow>, Submission)> {
     let wf = find_workflow(library, scenario).ok()?;
+    sample_on(wf, sandbox, scenario)
+}
+
+/// [`sample_submission`] on the workflow as `tenant` runs it (with its override applied),
+/// whatever tenant the scenario names.
+pub fn sample_submission_for(
+    library: &Library,
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+    tenant: &str,
+) -> Option<(Arc<Workflow>, Submission)> {
+    let base = find_base_workflow(library, scenario).ok()?;
+    let wf = library.for_tenant(tenant, &base.id, base.version)?.clone();
+    sample_on(wf, sandbox, scenario)
+}
+
+fn sample_on(
+    wf: Arc<Workflow>,
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+) -> Option<(Arc<Workflow>, Submission)> {
     let now = OffsetDateTime::new_utc(scenario.today, time::macros::time!(10:00));
     let mut app = Application::start(&wf, Lang::De, now);
     for (_, action) in &scenario.actions {

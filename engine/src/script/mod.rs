@@ -140,6 +140,10 @@ impl Names {
         self.names.iter().any(|n| n == name)
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
     fn scope(&self) -> Scope<'static> {
         let mut scope = Scope::new();
         for n in &self.names {

@@ -5,16 +5,18 @@ use std::io::{BufRead, Write};
 
 use time::{Duration, OffsetDateTime};
 
+use super::accounts::{Account, ApiToken, SecretHash, Session};
 use super::error::StoreError;
-use super::ids::{DraftId, Reference, ResumeCode, SubmissionId, TenantId};
+use super::ids::{AccountId, ApiTokenId, DraftId, Reference, ResumeCode, SubmissionId, TenantId};
 use super::model::{
     Actor, AuditAction, AuditEntry, Draft, Message, NewOutboxMessage, NewSubmission, OutboxMessage,
     Party, StatusChange, Submission,
 };
 #[cfg(feature = "postgres")]
 use super::postgres::PgStore;
+use super::postkorb::{PostkorbPage, PostkorbQuery};
 use super::sled_store::{Progress, SledStore};
-use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
+use super::{AccountStore, AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
 
 /// One store of either backend. Cheap to clone (both backends share their database).
 #[derive(Clone, Debug)]
@@ -136,6 +138,13 @@ impl SubmissionStore for AnyStore {
     ) -> Result<Vec<Submission>, StoreError> {
         each!(self, s => s.submissions(tenant, after, limit))
     }
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError> {
+        each!(self, s => s.postkorb(tenant, query))
+    }
     fn purge_closed(
         &self,
         tenant: &TenantId,
@@ -216,5 +225,66 @@ impl Outbox for AnyStore {
     }
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         each!(self, s => s.prune_outbox(before))
+    }
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        each!(self, s => s.requeue(id, now))
+    }
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        each!(self, s => s.tenant_outbox(tenant, before, limit, keep))
+    }
+}
+
+impl AccountStore for AnyStore {
+    fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        each!(self, s => s.create_account(account))
+    }
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        each!(self, s => s.account(id))
+    }
+    fn account_by_login(
+        &self,
+        tenant: &TenantId,
+        login: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        each!(self, s => s.account_by_login(tenant, login))
+    }
+    fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
+        each!(self, s => s.accounts(tenant))
+    }
+    fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+        each!(self, s => s.update_account(account))
+    }
+    fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        each!(self, s => s.create_session(session))
+    }
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError> {
+        each!(self, s => s.session(hash))
+    }
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError> {
+        each!(self, s => s.delete_session(hash))
+    }
+    fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError> {
+        each!(self, s => s.delete_sessions_of(account))
+    }
+    fn sweep_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        each!(self, s => s.sweep_sessions(now))
+    }
+    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        each!(self, s => s.create_api_token(token))
+    }
+    fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError> {
+        each!(self, s => s.api_token(hash))
+    }
+    fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError> {
+        each!(self, s => s.api_tokens(tenant))
+    }
+    fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError> {
+        each!(self, s => s.revoke_api_token(tenant, id))
     }
 }

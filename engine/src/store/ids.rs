@@ -165,6 +165,18 @@ id128!(
     "submission id"
 );
 
+id128!(
+    /// A staff account. 128 random bits, rendered as 32 hex digits; audit entries name staff
+    /// by this id, never by name.
+    AccountId,
+    "account id"
+);
+id128!(
+    /// An API token (its public id, for listing and revoking; the secret is separate).
+    ApiTokenId,
+    "API token id"
+);
+
 /// A tenant (a municipality): a short slug like `heinsberg` plus the three-letter prefix of its
 /// references like `HEI`. Both are supplied by the caller's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

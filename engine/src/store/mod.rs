@@ -6,6 +6,7 @@
 //! `spawn_blocking`. Time and randomness are inputs. Application state and submitted data are
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
+mod accounts;
 mod any;
 mod envelope;
 mod error;
@@ -18,6 +19,7 @@ mod model;
 pub mod pg_testing;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod postkorb;
 mod sled_store;
 
 #[cfg(test)]
@@ -25,12 +27,13 @@ mod suite;
 
 use time::{Duration, OffsetDateTime};
 
+pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
 pub use any::AnyStore;
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
-    DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy, Reference, ResumeCode,
-    SubmissionId, TenantId,
+    AccountId, ApiTokenId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy,
+    Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, ResumeLimiter};
 pub use model::{
@@ -39,6 +42,7 @@ pub use model::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
+pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
 pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
 /// Drafts: applications in progress, saved with optimistic concurrency.
@@ -92,6 +96,14 @@ pub trait SubmissionStore {
         after: Option<&Reference>,
         limit: usize,
     ) -> Result<Vec<Submission>, StoreError>;
+
+    /// The Postkorb: the tenant's submissions matching `query`, newest first, one page of
+    /// them, with the total and the counts per status (see [`PostkorbQuery`]).
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError>;
 
     /// Deletes the tenant's closed submissions (with status history and messages) whose
     /// closing lies more than `older_than` before `now`; records each purge in the audit log.
@@ -176,14 +188,87 @@ pub trait Outbox {
     /// One delivery by id.
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
 
+    /// Makes a given-up delivery due again at `now` (e.g. a case worker's "send again" after
+    /// the receiver was fixed); attempts and last error are kept. `false` if the delivery is
+    /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
+
     /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
     /// stays fast; returns how many.
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Up to `limit` deliveries of `tenant` that `keep` accepts, newest (highest id) first,
+    /// with ids below `before` when given (the last id of the previous page). Deliveries of
+    /// other tenants and without a tenant are never returned. For the Postkorb's list of
+    /// deliveries and failures; it scans the outbox, which `prune_outbox` keeps short.
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+}
+
+/// Staff accounts, their sessions and API tokens. Secrets are stored only as hashes.
+pub trait AccountStore {
+    /// Stores a new account. `AlreadyExists` if its tenant has an account with this login.
+    fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// The account with this id, or `None`.
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+
+    /// The tenant's account with this login (normalised with [`Account::check_login`]).
+    fn account_by_login(
+        &self,
+        tenant: &TenantId,
+        login: &str,
+    ) -> Result<Option<Account>, StoreError>;
+
+    /// Every account of the tenant, by login.
+    fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError>;
+
+    /// Replaces an account's display name, role, password hash and disabled flag; id, tenant,
+    /// login and creation time stay. `NotFound` for an unknown account.
+    fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+
+    /// Stores a session (after a successful sign-in).
+    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this hash, or `None` (expired ones too: the caller checks `expires`).
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session; `false` if it did not exist.
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError>;
+
+    /// Ends every session of an account (on disabling, a new password, a new role).
+    fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError>;
+
+    /// Deletes sessions that expired at or before `now`; returns how many.
+    fn sweep_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Stores an API token (only its hash). `AlreadyExists` for a known id or hash.
+    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The token with this hash, or `None` (revoked ones too: the caller checks `revoked`).
+    fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every token of the tenant, revoked ones too, oldest first.
+    fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the tenant's token with this id; `false` if the tenant has no such token.
+    fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError>;
 }
 
 /// Everything a backend provides.
-pub trait Store: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox {}
-impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox> Store for T {}
+pub trait Store:
+    DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore
+{
+}
+impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore> Store
+    for T
+{
+}
 
 /// Resumes a draft by the code a citizen typed, counting wrong codes per `client` (e.g. the
 /// client address) in `limiter`. `RateLimited` once the client has used up its attempts;

@@ -133,7 +133,7 @@ impl fmt::Debug for Submission {
 }
 
 /// Where a submission stands in the office.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Eingegangen,
@@ -144,6 +144,20 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order of the status model.
+    pub const ALL: [Status; 5] = [
+        Self::Eingegangen,
+        Self::InBearbeitung,
+        Self::Rueckfrage,
+        Self::Abgeschlossen,
+        Self::Abgelehnt,
+    ];
+
+    /// The status with this code (`in_bearbeitung`, ...), or `None`.
+    pub fn from_code(code: &str) -> Option<Status> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
+    }
+
     /// The label citizens and case workers read.
     pub fn label_de(self) -> &'static str {
         match self {
@@ -177,7 +191,9 @@ impl Status {
         !self.is_closed() && to != Self::Eingegangen && to != self
     }
 
-    pub(crate) fn code(self) -> &'static str {
+    /// The stable code, as in JSON: `eingegangen`, `in_bearbeitung`, `rueckfrage`,
+    /// `abgeschlossen`, `abgelehnt`.
+    pub fn code(self) -> &'static str {
         match self {
             Self::Eingegangen => "eingegangen",
             Self::InBearbeitung => "in_bearbeitung",

@@ -25,6 +25,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, SqlSafeStr, Transaction};
 use time::{Duration, OffsetDateTime};
 
+use super::accounts::{Account, ApiToken};
 use super::envelope::{RECORD_FORMAT, decode, decode_parts, encode};
 use super::error::StoreError;
 use super::ids::{DraftId, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex};
@@ -33,22 +34,35 @@ use super::model::{
     Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage, NewSubmission,
     OutboxMessage, Party, Status, StatusChange, Submission,
 };
+use super::postkorb::{PostkorbPage, PostkorbQuery};
 use super::sled_store::{
     EXPORT_FORMAT, Progress, StatusRecord, code_key, counter_key, expiry_key, idempotency_key,
-    message_key, new_outbox_message, ref_key,
+    login_key, message_key, new_outbox_message, ref_key,
 };
 use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
+
+#[path = "postgres_accounts.rs"]
+mod accounts_pg;
 
 /// The schema migrations, embedded in the binary. Run on [`PgStore::connect`] and by
 /// `lotse migrate`; concurrent nodes serialize on sqlx's advisory lock.
 fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        "store".into(),
-        MigrationType::Simple,
-        include_str!("../../migrations/0001_store.sql").into_sql_str(),
-        false,
-    )]);
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "store".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0001_store.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "accounts postkorb".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0002_accounts_postkorb.sql").into_sql_str(),
+            false,
+        ),
+    ]);
     m.dangerous_set_table_name("lotse_migrations");
     m
 }
@@ -488,7 +502,8 @@ impl PgStore {
             let any: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM drafts) OR EXISTS (SELECT 1 FROM submissions) \
                  OR EXISTS (SELECT 1 FROM reference_counters) OR EXISTS (SELECT 1 FROM audit) \
-                 OR EXISTS (SELECT 1 FROM outbox)",
+                 OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM accounts) \
+                 OR EXISTS (SELECT 1 FROM api_tokens)",
             )
             .fetch_one(pool)
             .await
@@ -849,6 +864,14 @@ impl SubmissionStore for PgStore {
             .map_err(db_err)
         })?;
         rows.iter().map(decode_submission).collect()
+    }
+
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError> {
+        self.postkorb_page(tenant, query)
     }
 
     fn purge_closed(
@@ -1227,6 +1250,20 @@ impl Outbox for PgStore {
                 .map_err(db_err)
         })?;
         Ok(done.rows_affected())
+    }
+
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.requeue_delivery(id, now)
+    }
+
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.outbox_of_tenant(tenant, before, limit, keep)
     }
 }
 
@@ -1622,6 +1659,40 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let key = m.id.to_be_bytes().to_vec();
         outbox.push((key.clone(), env_bytes(OUTBOX, &key, &m)?));
     }
+    // Accounts with their login index (as sled keeps it), API tokens by hash; sessions are not
+    // exported (on sled neither): after a move staff sign in again.
+    let mut accounts = Vec::new();
+    let mut logins = Vec::new();
+    for r in sqlx::query("SELECT id, v, record::text AS record FROM accounts")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
+        let a: Account = decode_parts(
+            accounts_pg::ACCOUNTS,
+            &hex(&id),
+            version(&r)?,
+            &record_text(&r)?,
+        )?;
+        logins.push((login_key(&a.tenant, &a.login), ExportValue::Raw(id.clone())));
+        accounts.push((id.clone(), env_bytes(accounts_pg::ACCOUNTS, &id, &a)?));
+    }
+    let mut tokens = Vec::new();
+    for r in sqlx::query("SELECT hash, v, record::text AS record FROM api_tokens")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let hash: Vec<u8> = r.try_get("hash").map_err(db_err)?;
+        let t: ApiToken = decode_parts(
+            accounts_pg::API_TOKENS,
+            "(hash)",
+            version(&r)?,
+            &record_text(&r)?,
+        )?;
+        tokens.push((hash.clone(), env_bytes(accounts_pg::API_TOKENS, &hash, &t)?));
+    }
     Ok(vec![
         (DRAFTS, drafts),
         ("draft_codes", codes),
@@ -1634,6 +1705,9 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         (MESSAGES, messages),
         (AUDIT, audit),
         (OUTBOX, outbox),
+        (accounts_pg::ACCOUNTS, accounts),
+        ("account_logins", logins),
+        (accounts_pg::API_TOKENS, tokens),
     ])
 }
 
@@ -1646,6 +1720,8 @@ enum ImportRow {
     Message(Message),
     Audit(AuditEntry),
     Outbox(OutboxMessage),
+    Account(Account),
+    ApiToken(ApiToken),
 }
 
 impl ImportRow {
@@ -1658,6 +1734,8 @@ impl ImportRow {
             Self::Message(_) => MESSAGES,
             Self::Audit(_) => AUDIT,
             Self::Outbox(_) => OUTBOX,
+            Self::Account(_) => accounts_pg::ACCOUNTS,
+            Self::ApiToken(_) => accounts_pg::API_TOKENS,
         }
     }
 
@@ -1729,6 +1807,24 @@ impl ImportRow {
                 .bind(v)
                 .bind(json(OUTBOX, &m.id.to_string(), m)?)
             }
+            Self::Account(a) => sqlx::query(
+                "INSERT INTO accounts (id, tenant, login, v, record) VALUES ($1, $2, $3, $4, $5::jsonb)",
+            )
+            .bind(a.id.as_bytes().to_vec())
+            .bind(a.tenant.slug().to_owned())
+            .bind(a.login.clone())
+            .bind(v)
+            .bind(json(accounts_pg::ACCOUNTS, &a.id.to_string(), a)?),
+            Self::ApiToken(t) => sqlx::query(
+                "INSERT INTO api_tokens (hash, id, tenant, created, v, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            )
+            .bind(t.hash.as_bytes().to_vec())
+            .bind(t.id.as_bytes().to_vec())
+            .bind(t.tenant.slug().to_owned())
+            .bind(t.created)
+            .bind(v)
+            .bind(json(accounts_pg::API_TOKENS, &t.id.to_string(), t)?),
         };
         q.execute(&mut **tx).await.map_err(db_err)?;
         Ok(match self {
@@ -1756,6 +1852,8 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
         "messages" => ImportRow::Message(decode(MESSAGES, key, value)?),
         "audit" => ImportRow::Audit(decode(AUDIT, key, value)?),
         "outbox" => ImportRow::Outbox(decode(OUTBOX, key, value)?),
+        "accounts" => ImportRow::Account(decode(accounts_pg::ACCOUNTS, key, value)?),
+        "api_tokens" => ImportRow::ApiToken(decode(accounts_pg::API_TOKENS, key, value)?),
         "counters" => {
             // slug, a 0 byte, the year (sign bit flipped, big-endian); the value is a u64.
             let split = key
@@ -1777,7 +1875,9 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
                 last: to_i64("counter", u64::from_be_bytes(last))?,
             }
         }
-        "draft_codes" | "draft_expiry" | "submission_refs" | "idempotency" => return Ok(None),
+        "draft_codes" | "draft_expiry" | "submission_refs" | "idempotency" | "account_logins" => {
+            return Ok(None);
+        }
         other => return Err(StoreError::InvalidInput(format!("unknown tree {other:?}"))),
     }))
 }

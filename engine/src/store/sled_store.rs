@@ -14,9 +14,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree, abort};
 use sled::{IVec, Transactional, Tree};
 use time::{Duration, OffsetDateTime};
 
+use super::accounts::{Account, ApiToken, SecretHash, Session};
 use super::envelope::{RECORD_FORMAT, decode, decode_head, encode, encode_sized};
 use super::error::{StoreError, show_key};
 use super::group_commit::GroupCommit;
+use super::ids::{AccountId, ApiTokenId};
 use super::ids::{
     DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex,
 };
@@ -24,7 +26,8 @@ use super::model::{
     Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage, NewSubmission,
     OutboxMessage, Party, Status, StatusChange, Submission,
 };
-use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
+use super::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
+use super::{AccountStore, AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
 
 /// The version of the JSON Lines export format.
 pub const EXPORT_FORMAT: u32 = 1;
@@ -43,9 +46,16 @@ const STATUS: &str = "status";
 const MESSAGES: &str = "messages";
 const AUDIT: &str = "audit";
 const OUTBOX: &str = "outbox";
+const ACCOUNTS: &str = "accounts";
+const ACCOUNT_LOGINS: &str = "account_logins";
+const API_TOKENS: &str = "api_tokens";
+/// Not exported: sessions end with a restore.
+const SESSIONS: &str = "sessions";
+/// Not exported: derived from submissions and status, rebuilt when empty.
+const POSTKORB: &str = "postkorb";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
-const TREES: [(&str, bool); 11] = [
+const TREES: [(&str, bool); 14] = [
     (DRAFTS, true),
     (DRAFT_CODES, false),
     (DRAFT_EXPIRY, false),
@@ -57,6 +67,9 @@ const TREES: [(&str, bool); 11] = [
     (MESSAGES, true),
     (AUDIT, true),
     (OUTBOX, true),
+    (ACCOUNTS, true),
+    (ACCOUNT_LOGINS, false),
+    (API_TOKENS, true),
 ];
 
 const META_STORE_FORMAT: &[u8] = b"store_format";
@@ -115,6 +128,11 @@ struct Inner {
     messages: Tree,
     audit: Tree,
     outbox: Tree,
+    accounts: Tree,
+    account_logins: Tree,
+    api_tokens: Tree,
+    sessions: Tree,
+    postkorb: Tree,
     /// Added to sled's generated ids, so ids stay above those of imported records.
     id_base: AtomicU64,
     group: GroupCommit,
@@ -185,6 +203,86 @@ pub(crate) fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
     k.extend_from_slice(id.as_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// Postkorb index key: tenant, submission time (nanoseconds, sortable), submission id. The
+/// list reads it backwards: newest first.
+fn postkorb_key(tenant: &TenantId, submitted: OffsetDateTime, id: &SubmissionId) -> Vec<u8> {
+    let mut k = tenant.key_prefix();
+    k.extend_from_slice(&order_i64(nanos(submitted)));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn nanos(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp_nanos()
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// The index entry: what the list shows besides time and id, which are in the key.
+#[derive(serde::Serialize, Deserialize)]
+struct PostkorbRecord {
+    reference: Reference,
+    workflow_id: String,
+    workflow_version: String,
+    status: Status,
+    #[serde(with = "time::serde::rfc3339")]
+    status_at: OffsetDateTime,
+}
+
+/// The fields filters look at: filtering decodes no more than this.
+#[derive(Deserialize)]
+struct PostkorbHead {
+    reference: String,
+    workflow_id: String,
+}
+
+/// The value: one byte with the status (its position in [`Status::ALL`]), so counting needs
+/// no decoding, then the enveloped [`PostkorbRecord`].
+fn postkorb_value(
+    sub: &Submission,
+    status: Status,
+    at: OffsetDateTime,
+) -> Result<Vec<u8>, StoreError> {
+    let key = sub.id.as_bytes();
+    let record = PostkorbRecord {
+        reference: sub.reference.clone(),
+        workflow_id: sub.workflow_id.clone(),
+        workflow_version: sub.workflow_version.clone(),
+        status,
+        status_at: at,
+    };
+    let mut v = vec![status_byte(status)];
+    v.extend_from_slice(&encode(POSTKORB, key, &record)?);
+    Ok(v)
+}
+
+fn postkorb_entry(prefix: &[u8], key: &[u8], record: &[u8]) -> Result<PostkorbEntry, StoreError> {
+    let bad = || StoreError::Corrupt {
+        tree: POSTKORB,
+        key: show_key(key),
+        reason: "expected tenant, time and id".into(),
+    };
+    let rest = key.get(prefix.len()..).ok_or_else(bad)?;
+    let (time, id) = rest.split_at_checked(8).ok_or_else(bad)?;
+    let id = SubmissionId::from_key(id).ok_or_else(bad)?;
+    let time = i64::from_be_bytes(time.try_into().map_err(|_| bad())?) ^ i64::MIN;
+    let submitted =
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(time)).map_err(|_| bad())?;
+    let r: PostkorbRecord = decode(POSTKORB, key, record)?;
+    Ok(PostkorbEntry {
+        id,
+        reference: r.reference,
+        workflow_id: r.workflow_id,
+        workflow_version: r.workflow_version,
+        submitted,
+        status: r.status,
+        status_at: r.status_at,
+    })
+}
+
+fn status_byte(status: Status) -> u8 {
+    Status::ALL.iter().position(|s| *s == status).unwrap_or(0) as u8
 }
 
 fn read_u64(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, StoreError> {
@@ -297,6 +395,11 @@ impl SledStore {
             messages: db.open_tree(MESSAGES)?,
             audit: db.open_tree(AUDIT)?,
             outbox: db.open_tree(OUTBOX)?,
+            accounts: db.open_tree(ACCOUNTS)?,
+            account_logins: db.open_tree(ACCOUNT_LOGINS)?,
+            api_tokens: db.open_tree(API_TOKENS)?,
+            sessions: db.open_tree(SESSIONS)?,
+            postkorb: db.open_tree(POSTKORB)?,
             meta,
             db,
             path,
@@ -305,9 +408,42 @@ impl SledStore {
             group: GroupCommit::default(),
             submit_lock: Mutex::new(()),
         };
-        Ok(Self {
+        let store = Self {
             inner: Arc::new(inner),
-        })
+        };
+        // Stores written before the Postkorb index existed get it now.
+        if store.inner.postkorb.is_empty() && !store.inner.submissions.is_empty() {
+            store.rebuild_postkorb()?;
+        }
+        Ok(store)
+    }
+
+    /// Builds the Postkorb index from the submissions and their status (after an import, or on
+    /// the first open of a store that predates the index).
+    fn rebuild_postkorb(&self) -> Result<(), StoreError> {
+        let i = &self.inner;
+        i.postkorb.clear()?;
+        for item in i.submissions.iter() {
+            let (key, bytes) = item?;
+            // An unreadable submission stays out of the list; it is still exported.
+            let Ok(sub) = decode::<Submission>(SUBMISSIONS, &key, &bytes) else {
+                continue;
+            };
+            let last = match i.status.get(&key)? {
+                Some(b) => decode::<StatusRecord>(STATUS, &key, &b)?
+                    .history
+                    .last()
+                    .cloned(),
+                None => None,
+            };
+            let (status, at) =
+                last.map_or((Status::Eingegangen, sub.submitted), |c| (c.status, c.at));
+            i.postkorb.insert(
+                postkorb_key(&sub.tenant, sub.submitted, &sub.id),
+                postkorb_value(&sub, status, at)?,
+            )?;
+        }
+        Ok(())
     }
 
     /// Closes the store and leaves a fresh sled snapshot behind, so that the next open does
@@ -379,6 +515,9 @@ impl SledStore {
             MESSAGES => &i.messages,
             AUDIT => &i.audit,
             OUTBOX => &i.outbox,
+            ACCOUNTS => &i.accounts,
+            ACCOUNT_LOGINS => &i.account_logins,
+            API_TOKENS => &i.api_tokens,
             _ => return None,
         })
     }
@@ -564,6 +703,7 @@ impl SledStore {
         let base = max_id;
         self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
         self.inner.id_base.store(base, Ordering::Release);
+        self.rebuild_postkorb()?;
         self.flush()?;
         progress(Progress {
             tree: batch_tree.unwrap_or(DRAFTS),
@@ -806,78 +946,85 @@ impl SubmissionStore for SledStore {
             &i.status,
             &i.audit,
             &i.outbox,
+            &i.postkorb,
         )
-            .transaction(|(subs, refs, ctrs, idem, status, audit, outbox)| {
-                if let Some(existing) = idem.get(&idem_key)? {
-                    let Some(bytes) = subs.get(&existing)? else {
-                        return abort(StoreError::Corrupt {
-                            tree: IDEMPOTENCY,
-                            key: show_key(&idem_key),
-                            reason: "points to a missing submission".into(),
+            .transaction(
+                |(subs, refs, ctrs, idem, status, audit, outbox, postkorb)| {
+                    if let Some(existing) = idem.get(&idem_key)? {
+                        let Some(bytes) = subs.get(&existing)? else {
+                            return abort(StoreError::Corrupt {
+                                tree: IDEMPOTENCY,
+                                key: show_key(&idem_key),
+                                reason: "points to a missing submission".into(),
+                            });
+                        };
+                        let sub = decode(SUBMISSIONS, &existing, &bytes).map_err(tx_err)?;
+                        return Ok(Submitted::Existing(sub));
+                    }
+                    if subs.get(sub_key)?.is_some() {
+                        return abort(StoreError::AlreadyExists {
+                            what: "submission",
+                            key: new.id.to_string(),
                         });
+                    }
+                    let number = match ctrs.get(&ctr_key)? {
+                        Some(b) => read_u64(COUNTERS, &ctr_key, &b).map_err(tx_err)? + 1,
+                        None => 1,
                     };
-                    let sub = decode(SUBMISSIONS, &existing, &bytes).map_err(tx_err)?;
-                    return Ok(Submitted::Existing(sub));
-                }
-                if subs.get(sub_key)?.is_some() {
-                    return abort(StoreError::AlreadyExists {
-                        what: "submission",
-                        key: new.id.to_string(),
-                    });
-                }
-                let number = match ctrs.get(&ctr_key)? {
-                    Some(b) => read_u64(COUNTERS, &ctr_key, &b).map_err(tx_err)? + 1,
-                    None => 1,
-                };
-                ctrs.insert(ctr_key.as_slice(), &number.to_be_bytes())?;
-                let reference = Reference::new(new.tenant.reference_prefix(), year, number);
-                let sub = Submission {
-                    id: new.id,
-                    tenant: new.tenant.clone(),
-                    reference: reference.clone(),
-                    idempotency_key: new.idempotency_key.clone(),
-                    draft_id: new.draft_id,
-                    workflow_id: new.workflow_id.clone(),
-                    workflow_version: new.workflow_version.clone(),
-                    data: new.data.clone(),
-                    submitted: now,
-                };
-                subs.insert(
-                    &sub_key,
-                    encode(SUBMISSIONS, &sub_key, &sub).map_err(tx_err)?,
-                )?;
-                refs.insert(ref_key(&new.tenant, year, number), &sub_key)?;
-                idem.insert(idem_key.as_slice(), &sub_key)?;
-                let history = StatusRecord {
-                    history: vec![StatusChange {
-                        status: Status::Eingegangen,
-                        at: now,
-                        actor: Actor::Citizen,
-                        note: None,
-                    }],
-                };
-                status.insert(
-                    &sub_key,
-                    encode(STATUS, &sub_key, &history).map_err(tx_err)?,
-                )?;
-                self.audit_tx(
-                    audit,
-                    now,
-                    Actor::Citizen,
-                    Some(&new.tenant),
-                    AuditAction::SubmissionReceived {
-                        submission: new.id,
-                        reference,
-                    },
-                )?;
-                for n in &new.notifications {
-                    let id = self.next_id_tx(outbox)?;
-                    let key = id.to_be_bytes();
-                    let msg = new_outbox_message(id, Some(&new.tenant), n.clone(), now);
-                    outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
-                }
-                Ok(Submitted::New(sub))
-            })?;
+                    ctrs.insert(ctr_key.as_slice(), &number.to_be_bytes())?;
+                    let reference = Reference::new(new.tenant.reference_prefix(), year, number);
+                    let sub = Submission {
+                        id: new.id,
+                        tenant: new.tenant.clone(),
+                        reference: reference.clone(),
+                        idempotency_key: new.idempotency_key.clone(),
+                        draft_id: new.draft_id,
+                        workflow_id: new.workflow_id.clone(),
+                        workflow_version: new.workflow_version.clone(),
+                        data: new.data.clone(),
+                        submitted: now,
+                    };
+                    subs.insert(
+                        &sub_key,
+                        encode(SUBMISSIONS, &sub_key, &sub).map_err(tx_err)?,
+                    )?;
+                    refs.insert(ref_key(&new.tenant, year, number), &sub_key)?;
+                    idem.insert(idem_key.as_slice(), &sub_key)?;
+                    let history = StatusRecord {
+                        history: vec![StatusChange {
+                            status: Status::Eingegangen,
+                            at: now,
+                            actor: Actor::Citizen,
+                            note: None,
+                        }],
+                    };
+                    status.insert(
+                        &sub_key,
+                        encode(STATUS, &sub_key, &history).map_err(tx_err)?,
+                    )?;
+                    postkorb.insert(
+                        postkorb_key(&sub.tenant, now, &sub.id),
+                        postkorb_value(&sub, Status::Eingegangen, now).map_err(tx_err)?,
+                    )?;
+                    self.audit_tx(
+                        audit,
+                        now,
+                        Actor::Citizen,
+                        Some(&new.tenant),
+                        AuditAction::SubmissionReceived {
+                            submission: new.id,
+                            reference,
+                        },
+                    )?;
+                    for n in &new.notifications {
+                        let id = self.next_id_tx(outbox)?;
+                        let key = id.to_be_bytes();
+                        let msg = new_outbox_message(id, Some(&new.tenant), n.clone(), now);
+                        outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
+                    }
+                    Ok(Submitted::New(sub))
+                },
+            )?;
         drop(serial);
         // An existing submission may have been committed by a concurrent call that has not
         // flushed yet: wait for durability in both cases.
@@ -936,6 +1083,75 @@ impl SubmissionStore for SledStore {
         Ok(out)
     }
 
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError> {
+        let prefix = tenant.key_prefix();
+        let bound = |at: Option<OffsetDateTime>, fill: u8| {
+            let mut k = prefix.clone();
+            match at {
+                Some(at) => k.extend_from_slice(&order_i64(nanos(at))),
+                None => k.extend_from_slice(&[fill; 8]),
+            }
+            k
+        };
+        // [from, until): the key's time part is compared without the id.
+        let start = bound(query.from, 0x00);
+        let end = bound(query.until, 0xff);
+        let end = if query.until.is_some() {
+            std::ops::Bound::Excluded(end)
+        } else {
+            let mut e = end;
+            e.extend_from_slice(&[0xff; 16]);
+            std::ops::Bound::Included(e)
+        };
+        let details = query.workflow.is_some()
+            || query
+                .reference
+                .as_deref()
+                .is_some_and(|r| !r.trim().is_empty());
+        let mut page = PostkorbPage::default();
+        let mut counts = [0u64; Status::ALL.len()];
+        for item in self
+            .inner
+            .postkorb
+            .range((std::ops::Bound::Included(start), end))
+            .rev()
+        {
+            let (key, value) = item?;
+            let Some((&byte, record)) = value.split_first() else {
+                continue;
+            };
+            let status = Status::ALL.get(usize::from(byte)).copied();
+            if details {
+                let head =
+                    decode_head::<PostkorbHead, PostkorbRecord>(POSTKORB, &key, record, |r| {
+                        PostkorbHead {
+                            reference: r.reference.to_string(),
+                            workflow_id: r.workflow_id,
+                        }
+                    })?;
+                if !query.matches_details(&head.workflow_id, &head.reference) {
+                    continue;
+                }
+            }
+            if let Some(slot) = counts.get_mut(usize::from(byte)) {
+                *slot += 1;
+            }
+            if query.status.is_some() && query.status != status {
+                continue;
+            }
+            page.total += 1;
+            if page.total as usize > query.offset && page.entries.len() < query.limit {
+                page.entries.push(postkorb_entry(&prefix, &key, record)?);
+            }
+        }
+        page.counts = Status::ALL.into_iter().zip(counts).collect();
+        Ok(page)
+    }
+
     fn purge_closed(
         &self,
         tenant: &TenantId,
@@ -974,27 +1190,31 @@ impl SubmissionStore for SledStore {
                 &i.status,
                 &i.messages,
                 &i.audit,
+                &i.postkorb,
             )
-                .transaction(|(subs, refs, idems, status, msgs, audit)| {
-                    subs.remove(&id)?;
-                    refs.remove(&rkey)?;
-                    idems.remove(idem.as_slice())?;
-                    status.remove(&id)?;
-                    for k in &message_keys {
-                        msgs.remove(k)?;
-                    }
-                    self.audit_tx(
-                        audit,
-                        now,
-                        Actor::System,
-                        Some(tenant),
-                        AuditAction::SubmissionPurged {
-                            submission: sub.id,
-                            reference: sub.reference.clone(),
-                        },
-                    )?;
-                    Ok(())
-                })?;
+                .transaction(
+                    |(subs, refs, idems, status, msgs, audit, postkorb)| {
+                        subs.remove(&id)?;
+                        postkorb.remove(postkorb_key(tenant, sub.submitted, &sub.id))?;
+                        refs.remove(&rkey)?;
+                        idems.remove(idem.as_slice())?;
+                        status.remove(&id)?;
+                        for k in &message_keys {
+                            msgs.remove(k)?;
+                        }
+                        self.audit_tx(
+                            audit,
+                            now,
+                            Actor::System,
+                            Some(tenant),
+                            AuditAction::SubmissionPurged {
+                                submission: sub.id,
+                                reference: sub.reference.clone(),
+                            },
+                        )?;
+                        Ok(())
+                    },
+                )?;
             // Messages added between the scan and the transaction; none can follow, the
             // status record is gone.
             for k in i.messages.scan_prefix(&id).keys() {
@@ -1044,8 +1264,9 @@ impl StatusStore for SledStore {
     fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError> {
         let i = &self.inner;
         let key = id.as_bytes();
-        let tenant = self.get_submission(key)?.map(|s| s.tenant);
-        (&i.status, &i.audit).transaction(|(status, audit)| {
+        let sub = self.get_submission(key)?;
+        let tenant = sub.as_ref().map(|s| s.tenant.clone());
+        (&i.status, &i.audit, &i.postkorb).transaction(|(status, audit, postkorb)| {
             let Some(bytes) = status.get(key)? else {
                 return abort(StoreError::NotFound {
                     what: "submission",
@@ -1065,6 +1286,12 @@ impl StatusStore for SledStore {
             }
             record.history.push(change.clone());
             status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
+            if let Some(sub) = &sub {
+                postkorb.insert(
+                    postkorb_key(&sub.tenant, sub.submitted, &sub.id),
+                    postkorb_value(sub, change.status, change.at).map_err(tx_err)?,
+                )?;
+            }
             self.audit_tx(
                 audit,
                 change.at,
@@ -1287,12 +1514,311 @@ impl Outbox for SledStore {
         Ok(pruned)
     }
 
+    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let key = id.to_be_bytes();
+        loop {
+            let Some(old) = self.inner.outbox.get(key)? else {
+                return Err(StoreError::NotFound {
+                    what: "outbox message",
+                    key: id.to_string(),
+                });
+            };
+            let mut msg: OutboxMessage = decode(OUTBOX, &key, &old)?;
+            if !matches!(msg.state, DeliveryState::Failed { .. }) {
+                return Ok(false);
+            }
+            msg.state = DeliveryState::Pending;
+            msg.next_attempt = now;
+            let new = encode(OUTBOX, &key, &msg)?;
+            if self
+                .inner
+                .outbox
+                .compare_and_swap(key, Some(old), Some(new))?
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn tenant_outbox(
+        &self,
+        tenant: &TenantId,
+        before: Option<u64>,
+        limit: usize,
+        keep: &dyn Fn(&OutboxMessage) -> bool,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut found = Vec::new();
+        if limit == 0 {
+            return Ok(found);
+        }
+        let range = match before {
+            Some(id) => self.inner.outbox.range(..id.to_be_bytes()),
+            None => self.inner.outbox.range::<&[u8], _>(..),
+        };
+        for item in range.rev() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue; // an unreadable entry must not hide the others
+            };
+            if msg.tenant.as_ref() == Some(tenant) && keep(&msg) {
+                found.push(msg);
+                if found.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError> {
         let key = id.to_be_bytes();
         match self.inner.outbox.get(key)? {
             Some(v) => decode(OUTBOX, &key, &v).map(Some),
             None => Ok(None),
         }
+    }
+}
+
+pub(crate) fn login_key(tenant: &TenantId, login: &str) -> Vec<u8> {
+    let mut k = tenant.key_prefix();
+    k.extend_from_slice(login.as_bytes());
+    k
+}
+
+impl AccountStore for SledStore {
+    fn create_account(&self, account: &Account) -> Result<(), StoreError> {
+        let i = &self.inner;
+        let login = Account::check_login(&account.login)?;
+        let mut account = account.clone();
+        account.login = login;
+        let key = *account.id.as_bytes();
+        let lkey = login_key(&account.tenant, &account.login);
+        let bytes = encode(ACCOUNTS, &key, &account)?;
+        (&i.accounts, &i.account_logins).transaction(|(accounts, logins)| {
+            if logins.get(lkey.as_slice())?.is_some() {
+                return abort(StoreError::AlreadyExists {
+                    what: "account",
+                    key: account.login.clone(),
+                });
+            }
+            if accounts.get(key)?.is_some() {
+                return abort(StoreError::AlreadyExists {
+                    what: "account",
+                    key: account.id.to_string(),
+                });
+            }
+            accounts.insert(&key, bytes.as_slice())?;
+            logins.insert(lkey.as_slice(), &key)?;
+            Ok(())
+        })?;
+        self.flush()
+    }
+
+    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        let key = id.as_bytes();
+        match self.inner.accounts.get(key)? {
+            Some(b) => decode(ACCOUNTS, key, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn account_by_login(
+        &self,
+        tenant: &TenantId,
+        login: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        let Ok(login) = Account::check_login(login) else {
+            return Ok(None);
+        };
+        let Some(id) = self.inner.account_logins.get(login_key(tenant, &login))? else {
+            return Ok(None);
+        };
+        let Some(id) = AccountId::from_key(&id) else {
+            return Err(StoreError::Corrupt {
+                tree: ACCOUNT_LOGINS,
+                key: login,
+                reason: "expected a 16-byte account id".into(),
+            });
+        };
+        // The index is checked against the account it points to.
+        Ok(self
+            .account(&id)?
+            .filter(|a| &a.tenant == tenant && a.login == login))
+    }
+
+    fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.account_logins.scan_prefix(tenant.key_prefix()) {
+            let (_, id) = item?;
+            if let Some(a) = AccountId::from_key(&id)
+                .map(|id| self.account(&id))
+                .transpose()?
+                .flatten()
+                .filter(|a| &a.tenant == tenant)
+            {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    fn update_account(&self, account: &Account) -> Result<(), StoreError> {
+        let key = *account.id.as_bytes();
+        loop {
+            let Some(old) = self.inner.accounts.get(key)? else {
+                return Err(StoreError::NotFound {
+                    what: "account",
+                    key: account.id.to_string(),
+                });
+            };
+            let stored: Account = decode(ACCOUNTS, &key, &old)?;
+            let next = Account {
+                display_name: account.display_name.clone(),
+                role: account.role,
+                password_hash: account.password_hash.clone(),
+                disabled: account.disabled,
+                ..stored
+            };
+            let new = encode(ACCOUNTS, &key, &next)?;
+            if self
+                .inner
+                .accounts
+                .compare_and_swap(key, Some(old), Some(new))?
+                .is_ok()
+            {
+                return self.flush();
+            }
+        }
+    }
+
+    fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        let key = session.hash.as_bytes();
+        let bytes = encode(SESSIONS, key, session)?;
+        match self
+            .inner
+            .sessions
+            .compare_and_swap(key, None::<&[u8]>, Some(bytes))?
+        {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::AlreadyExists {
+                what: "session",
+                key: "(secret)".into(),
+            }),
+        }
+    }
+
+    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError> {
+        let key = hash.as_bytes();
+        match self.inner.sessions.get(key)? {
+            Some(b) => decode(SESSIONS, key, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError> {
+        Ok(self.inner.sessions.remove(hash.as_bytes())?.is_some())
+    }
+
+    fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.inner.sessions.iter() {
+            let (key, value) = item?;
+            let mine =
+                decode::<Session>(SESSIONS, &key, &value).is_ok_and(|s| &s.account == account);
+            if mine && self.inner.sessions.remove(&key)?.is_some() {
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn sweep_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for item in self.inner.sessions.iter() {
+            let (key, value) = item?;
+            // An unreadable session can never be used: it goes too.
+            let expired = decode::<Session>(SESSIONS, &key, &value)
+                .ok()
+                .is_none_or(|s| s.expires <= now);
+            if expired && self.inner.sessions.remove(&key)?.is_some() {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let key = token.hash.as_bytes();
+        if self
+            .api_tokens(&token.tenant)?
+            .iter()
+            .any(|t| t.id == token.id)
+        {
+            return Err(StoreError::AlreadyExists {
+                what: "API token",
+                key: token.id.to_string(),
+            });
+        }
+        let bytes = encode(API_TOKENS, key, token)?;
+        match self
+            .inner
+            .api_tokens
+            .compare_and_swap(key, None::<&[u8]>, Some(bytes))?
+        {
+            Ok(()) => self.flush(),
+            Err(_) => Err(StoreError::AlreadyExists {
+                what: "API token",
+                key: token.id.to_string(),
+            }),
+        }
+    }
+
+    fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError> {
+        let key = hash.as_bytes();
+        match self.inner.api_tokens.get(key)? {
+            Some(b) => decode(API_TOKENS, key, &b).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.api_tokens.iter() {
+            let (key, value) = item?;
+            let t: ApiToken = decode(API_TOKENS, &key, &value)?;
+            if &t.tenant == tenant {
+                out.push(t);
+            }
+        }
+        out.sort_by_key(|t| t.created);
+        Ok(out)
+    }
+
+    fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError> {
+        for item in self.inner.api_tokens.iter() {
+            let (key, value) = item?;
+            let mut t: ApiToken = decode(API_TOKENS, &key, &value)?;
+            if &t.id != id || &t.tenant != tenant {
+                continue;
+            }
+            if t.revoked {
+                return Ok(true);
+            }
+            t.revoked = true;
+            let new = encode(API_TOKENS, &key, &t)?;
+            // A concurrent revocation wins just as well.
+            let _ = self
+                .inner
+                .api_tokens
+                .compare_and_swap(&key, Some(value), Some(new))?;
+            self.flush()?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 

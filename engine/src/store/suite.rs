@@ -430,6 +430,92 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
     assert!(s.outbox_message(pending).unwrap().is_some());
 }
 
+pub(crate) fn tenant_outbox_lists_only_that_tenants_deliveries_newest_first<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(14);
+    let other = TenantId::new("wegberg", "WEG").unwrap();
+    let note = |n: u32| NewOutboxMessage {
+        topic: "submission.received".into(),
+        target: "heinsberg/hundesteuer-anmeldung".into(),
+        payload: json!({ "n": n }),
+    };
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let mut sub = new_submission(&mut e, &format!("k{n}"));
+        sub.notifications.push(note(n));
+        s.submit(sub, T0).unwrap();
+    }
+    let mut foreign = new_submission(&mut e, "w");
+    foreign.tenant = other.clone();
+    foreign.notifications.push(note(99));
+    s.submit(foreign, T0).unwrap();
+    s.enqueue(None, note(100), T0).unwrap();
+    for m in s.claim(T0, Duration::minutes(1), 100).unwrap() {
+        ids.push(m.id);
+    }
+    assert_eq!(ids.len(), 7);
+
+    let all = s.tenant_outbox(&tenant(), None, 100, &|_| true).unwrap();
+    let ns: Vec<_> = all
+        .iter()
+        .map(|m| m.payload["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        ns,
+        [4, 3, 2, 1, 0],
+        "newest first, no other tenant, no tenantless entry"
+    );
+
+    // Paging: two at a time, each page below the last id of the one before.
+    let first = s.tenant_outbox(&tenant(), None, 2, &|_| true).unwrap();
+    let second = s
+        .tenant_outbox(&tenant(), Some(first[1].id), 2, &|_| true)
+        .unwrap();
+    assert_eq!(second[0].payload["n"], 2);
+    assert_eq!(second.len(), 2);
+
+    // A filter: only the failed ones.
+    s.mark_failed(all[1].id, T0, "HTTP 500", None).unwrap();
+    let failed = s
+        .tenant_outbox(&tenant(), None, 100, &|m| {
+            matches!(m.state, DeliveryState::Failed { .. })
+        })
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("HTTP 500"));
+    assert_eq!(
+        s.tenant_outbox(&other, None, 100, &|_| true).unwrap().len(),
+        1
+    );
+    assert!(
+        s.tenant_outbox(&tenant(), None, 0, &|_| true)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Sending a given-up delivery again: due at once, its history kept.
+    let later = T0 + Duration::hours(1);
+    assert!(s.requeue(all[1].id, later).unwrap());
+    let again = s.outbox_message(all[1].id).unwrap().unwrap();
+    assert_eq!(again.state, DeliveryState::Pending);
+    assert_eq!((again.next_attempt, again.attempts), (later, 1));
+    assert_eq!(again.last_error.as_deref(), Some("HTTP 500"));
+    assert!(!s.requeue(all[1].id, later).unwrap(), "pending already");
+    assert!(
+        !s.requeue(all[0].id, later).unwrap(),
+        "claimed, not given up"
+    );
+    assert_eq!(
+        s.requeue(999_999_999, later).unwrap_err().code(),
+        "LOT-S002"
+    );
+    assert!(
+        s.claim(later, Duration::minutes(1), 100)
+            .unwrap()
+            .iter()
+            .any(|m| m.id == all[1].id)
+    );
+}
+
 pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_used<S: Store>(
     s: &S,
 ) {
@@ -465,6 +551,280 @@ pub(crate) fn purge_removes_only_long_closed_submissions_and_keeps_references_us
     assert_eq!(next.reference.to_string(), "HEI-2026-000004");
 }
 
+fn account(e: &mut DeterministicEntropy, tenant: TenantId, login: &str, role: Role) -> Account {
+    Account {
+        id: AccountId::generate(e).unwrap(),
+        tenant,
+        login: login.into(),
+        display_name: "Erika Mustermann".into(),
+        role,
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        disabled: false,
+        created: T0,
+    }
+}
+
+pub(crate) fn accounts_have_unique_logins_per_tenant<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(30);
+    let other = TenantId::new("wegberg", "WEG").unwrap();
+    let a = account(&mut e, tenant(), "E.Muster", Role::CaseWorker);
+    s.create_account(&a).unwrap();
+    // The login is stored normalised and found case-insensitively.
+    let found = s.account_by_login(&tenant(), "e.muster").unwrap().unwrap();
+    assert_eq!(found.id, a.id);
+    assert_eq!(found.login, "e.muster");
+    let again = account(&mut e, tenant(), "e.muster", Role::TenantAdmin);
+    assert_eq!(s.create_account(&again).unwrap_err().code(), "LOT-S004");
+    // The same login in another tenant is another account, invisible from the first.
+    let twin = account(&mut e, other.clone(), "e.muster", Role::FormDesigner);
+    s.create_account(&twin).unwrap();
+    assert_eq!(
+        s.account_by_login(&other, "E.MUSTER").unwrap().unwrap().id,
+        twin.id
+    );
+    assert_eq!(s.accounts(&tenant()).unwrap().len(), 1);
+    assert_eq!(s.accounts(&other).unwrap().len(), 1);
+    assert!(s.account_by_login(&tenant(), "nobody").unwrap().is_none());
+    assert!(
+        s.account_by_login(&tenant(), "bad login")
+            .unwrap()
+            .is_none()
+    );
+
+    let mut changed = found.clone();
+    changed.role = Role::TenantAdmin;
+    changed.disabled = true;
+    changed.login = "hijack".into();
+    changed.tenant = other.clone();
+    s.update_account(&changed).unwrap();
+    let stored = s.account(&a.id).unwrap().unwrap();
+    assert_eq!(stored.role, Role::TenantAdmin);
+    assert!(stored.disabled);
+    assert_eq!(stored.login, "e.muster", "the login stays");
+    assert_eq!(stored.tenant, tenant(), "the tenant stays");
+    let ghost = account(&mut e, tenant(), "ghost", Role::CaseWorker);
+    assert_eq!(s.update_account(&ghost).unwrap_err().code(), "LOT-S002");
+}
+
+pub(crate) fn sessions_are_found_by_hash_and_end<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(31);
+    let a = account(&mut e, tenant(), "sb1", Role::CaseWorker);
+    let b = account(&mut e, tenant(), "sb2", Role::CaseWorker);
+    let secret = new_secret(&mut e, "").unwrap();
+    let session = |hash, who: &Account, expires| Session {
+        hash,
+        account: who.id,
+        tenant: tenant(),
+        created: T0,
+        expires,
+    };
+    let one = session(SecretHash::of(&secret), &a, T0 + Duration::hours(8));
+    s.create_session(&one).unwrap();
+    assert_eq!(s.create_session(&one).unwrap_err().code(), "LOT-S004");
+    assert_eq!(s.session(&SecretHash::of(&secret)).unwrap().unwrap(), one);
+    assert!(s.session(&SecretHash::of("guess")).unwrap().is_none());
+    let two = session(SecretHash::of("x2"), &a, T0 + Duration::hours(1));
+    let three = session(SecretHash::of("x3"), &b, T0 + Duration::hours(8));
+    s.create_session(&two).unwrap();
+    s.create_session(&three).unwrap();
+    assert_eq!(s.sweep_sessions(T0 + Duration::hours(2)).unwrap(), 1);
+    assert!(s.session(&two.hash).unwrap().is_none());
+    assert_eq!(s.delete_sessions_of(&a.id).unwrap(), 1);
+    assert!(s.session(&one.hash).unwrap().is_none());
+    assert!(s.session(&three.hash).unwrap().is_some());
+    assert!(s.delete_session(&three.hash).unwrap());
+    assert!(!s.delete_session(&three.hash).unwrap());
+}
+
+pub(crate) fn api_tokens_are_found_by_hash_and_revoked_per_tenant<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(32);
+    let other = TenantId::new("wegberg", "WEG").unwrap();
+    let a = account(&mut e, tenant(), "fachverfahren", Role::CaseWorker);
+    let secret = new_secret(&mut e, "lotse_").unwrap();
+    let token = ApiToken {
+        id: ApiTokenId::generate(&mut e).unwrap(),
+        hash: SecretHash::of(&secret),
+        tenant: tenant(),
+        account: a.id,
+        label: "Hundesteuer".into(),
+        created: T0,
+        revoked: false,
+    };
+    s.create_api_token(&token).unwrap();
+    assert_eq!(s.create_api_token(&token).unwrap_err().code(), "LOT-S004");
+    assert_eq!(
+        s.api_token(&SecretHash::of(&secret)).unwrap().unwrap(),
+        token
+    );
+    assert_eq!(s.api_tokens(&tenant()).unwrap().len(), 1);
+    assert!(s.api_tokens(&other).unwrap().is_empty());
+    // Another tenant cannot revoke it, even knowing the id.
+    assert!(!s.revoke_api_token(&other, &token.id).unwrap());
+    assert!(!s.api_token(&token.hash).unwrap().unwrap().revoked);
+    assert!(s.revoke_api_token(&tenant(), &token.id).unwrap());
+    assert!(s.api_token(&token.hash).unwrap().unwrap().revoked);
+}
+
+pub(crate) fn postkorb_filters_pages_and_counts_per_status<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(33);
+    let other = TenantId::new("wegberg", "WEG").unwrap();
+    let mut subs = Vec::new();
+    for i in 0..12i64 {
+        let mut n = new_submission(&mut e, &format!("p{i}"));
+        if i % 3 == 0 {
+            n.workflow_id = "hundesteuer".into();
+        }
+        subs.push(s.submit(n, T0 + Duration::hours(i)).unwrap());
+    }
+    let mut foreign = new_submission(&mut e, "p0");
+    foreign.tenant = other.clone();
+    let foreign = s.submit(foreign, T0).unwrap();
+    s.change_status(
+        &subs[0].id,
+        change(Status::InBearbeitung, T0 + Duration::days(1)),
+    )
+    .unwrap();
+    s.change_status(
+        &subs[1].id,
+        change(Status::Rueckfrage, T0 + Duration::days(1)),
+    )
+    .unwrap();
+    s.change_status(
+        &subs[1].id,
+        change(Status::Abgeschlossen, T0 + Duration::days(2)),
+    )
+    .unwrap();
+
+    let all = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(all.total, 12);
+    assert_eq!(all.entries.len(), 5);
+    assert_eq!(all.entries[0].id, subs[11].id, "newest first");
+    assert_eq!(all.counts[&Status::Eingegangen], 10);
+    assert_eq!(all.counts[&Status::InBearbeitung], 1);
+    assert_eq!(all.counts[&Status::Abgeschlossen], 1);
+    assert_eq!(all.counts[&Status::Rueckfrage], 0);
+    assert!(all.entries.iter().all(|x| x.id != foreign.id));
+
+    let page3 = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                offset: 10,
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(page3.entries.len(), 2);
+    assert_eq!(page3.entries[1].id, subs[0].id);
+    assert_eq!(page3.entries[1].status, Status::InBearbeitung);
+    assert_eq!(page3.entries[1].status_at, T0 + Duration::days(1));
+    assert_eq!(page3.entries[1].submitted, T0);
+
+    let closed = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                status: Some(Status::Abgeschlossen),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(closed.total, 1);
+    assert_eq!(closed.entries[0].reference, subs[1].reference);
+    assert_eq!(
+        closed.counts[&Status::Eingegangen],
+        10,
+        "counts ignore the status filter"
+    );
+
+    let dogs = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                workflow: Some("hundesteuer".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(dogs.total, 4);
+    assert!(dogs.entries.iter().all(|x| x.workflow_id == "hundesteuer"));
+
+    let window = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                from: Some(T0 + Duration::hours(2)),
+                until: Some(T0 + Duration::hours(5)),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let got: Vec<_> = window.entries.iter().map(|x| x.id).collect();
+    assert_eq!(
+        got,
+        vec![subs[4].id, subs[3].id, subs[2].id],
+        "[from, until)"
+    );
+
+    let by_ref = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                reference: Some("hei-2026-000007".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(by_ref.total, 1);
+    assert_eq!(by_ref.entries[0].id, subs[6].id);
+
+    let theirs = s
+        .postkorb(
+            &other,
+            &PostkorbQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(theirs.total, 1);
+    assert_eq!(theirs.entries[0].id, foreign.id);
+
+    // Purged submissions leave the list.
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(1), T0 + Duration::days(30))
+            .unwrap(),
+        1
+    );
+    let after = s
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(after.total, 11);
+}
+
+/// The traits stay object-safe: a server may hold `Box<dyn AccountStore>` for any backend.
+#[allow(dead_code)]
+fn traits_are_object_safe(_: &dyn AccountStore, _: &dyn SubmissionStore, _: &dyn StatusStore) {}
+
 /// Runs every shared case against a backend. `$make` returns `(store, guard)`; the guard (for
 /// example a temporary directory) lives as long as the case.
 macro_rules! store_suite {
@@ -485,7 +845,12 @@ macro_rules! store_suite {
                 messages_are_kept_in_order,
                 audit_log_records_who_what_when_without_personal_data,
                 outbox_claims_once_and_counts_attempts,
+                tenant_outbox_lists_only_that_tenants_deliveries_newest_first,
                 purge_removes_only_long_closed_submissions_and_keeps_references_used,
+                accounts_have_unique_logins_per_tenant,
+                sessions_are_found_by_hash_and_end,
+                api_tokens_are_found_by_hash_and_revoked_per_tenant,
+                postkorb_filters_pages_and_counts_per_status,
             );
         }
     };
@@ -650,6 +1015,15 @@ pub(crate) mod sled_only {
             String::from_utf8_lossy(&first),
             String::from_utf8_lossy(&second)
         );
+
+        // The Postkorb index is not exported; the import rebuilds it.
+        let all = PostkorbQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        };
+        let listed = s.postkorb(&tenant(), &all).unwrap();
+        assert!(listed.total > 0);
+        assert_eq!(target.postkorb(&tenant(), &all).unwrap(), listed);
 
         // New ids after the import never collide with imported ones.
         let before = target.audit_log(0, 1000).unwrap().len();

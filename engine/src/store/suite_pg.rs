@@ -210,7 +210,7 @@ fn migrations_run_once_however_many_nodes_start() {
         let hs: Vec<_> = (0..3).map(|_| scope.spawn(|| second_node(&url))).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(a.migrate().unwrap(), 1);
+    assert_eq!(a.migrate().unwrap(), 2);
     let mut e = DeterministicEntropy::new(43);
     let d = new_draft(&mut e, T0);
     nodes[0].create_draft(&d).unwrap();
@@ -241,6 +241,37 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
         },
     )
     .unwrap();
+    // Staff: an account with an API token travel; a session does not (as on sled).
+    let mut e = DeterministicEntropy::new(45);
+    let staff = Account {
+        id: AccountId::generate(&mut e).unwrap(),
+        tenant: tenant(),
+        login: "e.muster".into(),
+        display_name: "Erika Mustermann".into(),
+        role: Role::CaseWorker,
+        password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        disabled: false,
+        created: T0,
+    };
+    sled.create_account(&staff).unwrap();
+    let token = ApiToken {
+        id: ApiTokenId::generate(&mut e).unwrap(),
+        hash: SecretHash::of("lotse_token"),
+        tenant: tenant(),
+        account: staff.id,
+        label: "Fachverfahren".into(),
+        created: T0,
+        revoked: false,
+    };
+    sled.create_api_token(&token).unwrap();
+    let session = Session {
+        hash: SecretHash::of("cookie"),
+        account: staff.id,
+        tenant: tenant(),
+        created: T0,
+        expires: T0 + Duration::hours(8),
+    };
+    sled.create_session(&session).unwrap();
     let mut first = Vec::new();
     let n = sled.export_jsonl(&mut first, |_| {}).unwrap();
 
@@ -255,6 +286,26 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
     let mut second = Vec::new();
     assert_eq!(pg.export_jsonl(&mut second, |_| {}).unwrap(), n);
     assert_eq!(lines(&first), lines(&second));
+    assert_eq!(
+        pg.account_by_login(&tenant(), "E.Muster").unwrap().unwrap(),
+        staff
+    );
+    assert_eq!(pg.api_token(&token.hash).unwrap().unwrap(), token);
+    assert!(pg.session(&session.hash).unwrap().is_none());
+    let listed = pg
+        .postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                limit: usize::MAX,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        listed.total, 5,
+        "the imported submissions are in the Postkorb"
+    );
+    assert_eq!(listed.counts[&Status::Abgelehnt], 1);
 
     let (back, _dir2) = sled_store();
     back.import_jsonl(&mut second.as_slice(), |_| {}).unwrap();

@@ -98,7 +98,10 @@ fn report(problem: Problem) -> Report {
 
 pub fn run(dir: &Path, short: bool) -> ExitCode {
     let sandbox = Sandbox::default();
-    let (library, problems) = lotse_engine::load_library(dir, &sandbox);
+    let (mut library, mut problems) = lotse_engine::load_library(dir, &sandbox);
+    // Overrides name a tenant: it must be one of the portal's.
+    problems.extend(library.check_tenants(&crate::tenants::slugs()));
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());
@@ -119,8 +122,13 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         eprintln!("{out}");
     }
     let versions: usize = library.workflows.values().map(Vec::len).sum();
+    // Projects without overrides read as before.
+    let overrides = match library.overrides().len() {
+        0 => String::new(),
+        n => format!(", {n} override(s)"),
+    };
     eprintln!(
-        "checked {} workflow(s) ({} version(s)), {} form(s), {} template(s): {} error(s), {} warning(s)",
+        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s): {} error(s), {} warning(s)",
         library.workflows.len(),
         versions,
         library.forms.names().count(),

@@ -51,7 +51,8 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let Some(wf) = library.latest(WORKFLOW) else {
+    // The demo citizen lives in Heinsberg: the town's own rates and office apply.
+    let Some(wf) = library.latest_for_tenant("heinsberg", WORKFLOW) else {
         eprintln!(
             "Der Beispiel-Workflow {WORKFLOW} fehlt in {}.",
             dir.display()

@@ -1,5 +1,6 @@
 //! Subcommands of the `lotse` binary.
 
+pub mod admin;
 pub mod check;
 pub mod data;
 pub mod demo;

@@ -41,8 +41,13 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
         if let Some(p) = problems.iter().find(|p| p.is_error()) {
             bail!("the workflows have errors, first: {p}");
         }
+        // As the tenant runs the workflow: its office and receipt texts.
         let wf = library
-            .version(&submission.workflow_id, submission.workflow_version)
+            .for_tenant(
+                tenant.slug,
+                &submission.workflow_id,
+                submission.workflow_version,
+            )
             .with_context(|| {
                 format!(
                     "workflow {}@{} is not in {}",

@@ -5,16 +5,18 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all, run_file};
+use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all_with, run_file_with};
 use lotse_engine::script::Sandbox;
 
 pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     let sandbox = Sandbox::default();
     let single = dir.is_file();
+    // Overrides and scenarios may name only the portal's tenants.
+    let tenants = crate::tenants::slugs();
     let outcome = if single {
-        run_file(dir, &sandbox)
+        run_file_with(dir, &sandbox, Some(&tenants))
     } else {
-        run_all(dir, &sandbox)
+        run_all_with(dir, &sandbox, Some(&tenants))
     };
     let mut out = report(&outcome);
     let mut complete = true;
@@ -143,7 +145,7 @@ mod tests {
     fn a_failing_scenario_prints_file_line_and_a_diff() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../engine/tests/scenarios-broken/wrong-fee.yaml");
-        let outcome = run_file(&file, &Sandbox::default());
+        let outcome = lotse_engine::scenario::run_file(&file, &Sandbox::default());
         assert!(!outcome.passed());
         let text = report(&outcome);
         assert!(text.contains("FAIL  "), "{text}");

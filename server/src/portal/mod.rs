@@ -2,7 +2,9 @@
 //! server-rendered HTML that works without JavaScript. Handlers turn a request into an engine
 //! call and the result into a page; the engine, the store and the receipts do the work.
 
+mod api;
 mod form;
+mod status;
 mod texts;
 mod views;
 
@@ -23,7 +25,7 @@ use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_engine::script::Sandbox;
 use lotse_engine::store::{
     AnyStore, AttemptLimiter, Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy,
-    StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
+    StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
 use serde::Deserialize;
@@ -34,7 +36,7 @@ use crate::tenants::{self, Tenant};
 
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
 pub struct Defs {
-    library: Library,
+    pub(crate) library: Library,
     catalogues: HashMap<&'static str, Catalogue>,
     receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
@@ -47,13 +49,17 @@ pub struct Portal {
     dev: bool,
     project: PathBuf,
     sandbox: Sandbox,
-    store: AnyStore,
+    pub(crate) store: AnyStore,
     pages: Handlebars<'static>,
-    identities: HashMap<&'static str, SigningIdentity>,
-    data: PathBuf,
+    pub(crate) identities: HashMap<&'static str, SigningIdentity>,
+    pub(crate) data: PathBuf,
     secret: [u8; 32],
     limiter: Box<dyn AttemptLimiter + Send + Sync>,
     metrics: Metrics,
+    /// The webhooks of the offices (crate::delivery).
+    webhooks: Arc<crate::delivery::Webhooks>,
+    /// The case workers' side: sessions, sign-in limits, Postkorb pages (crate::admin).
+    pub(crate) admin: crate::admin::AdminState,
 }
 
 /// Counters for /metrics (Prometheus text format). No personal data, no ids.
@@ -122,7 +128,7 @@ fn tr(lang: Lang, de: &'static str, en: &'static str) -> &'static str {
 
 /// Who is asking, for rate limits: the peer address when known.
 #[derive(Clone)]
-struct ClientKey(String);
+pub(crate) struct ClientKey(pub(crate) String);
 
 type Shared = Arc<Portal>;
 
@@ -187,6 +193,7 @@ impl Portal {
         }
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
+        let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
         Ok(Portal {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -199,11 +206,23 @@ impl Portal {
             secret,
             limiter,
             metrics: Metrics::default(),
+            webhooks: Arc::new(webhooks),
+            admin: crate::admin::AdminState::new(&config.admin)?,
         })
     }
 
+    /// Starts the webhook delivery worker on this portal's store (crate::delivery); stop it
+    /// before the store is closed.
+    pub fn start_delivery(&self) -> crate::delivery::Worker {
+        crate::delivery::Worker::start(
+            self.store.clone(),
+            self.webhooks.clone(),
+            self.data.join("receipts"),
+        )
+    }
+
     /// The current definitions.
-    fn defs(&self) -> Arc<Defs> {
+    pub(crate) fn defs(&self) -> Arc<Defs> {
         match self.defs.read() {
             Ok(d) => d.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -221,14 +240,14 @@ impl Portal {
         errors
     }
 
-    fn token(&self, scope: &str) -> String {
+    pub(crate) fn token(&self, scope: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.secret);
         h.update(scope.as_bytes());
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn render(&self, name: &str, data: &Value) -> Response {
+    pub(crate) fn render(&self, name: &str, data: &Value) -> Response {
         match self.pages.render(name, data) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
@@ -245,7 +264,8 @@ impl Portal {
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
-    let (library, problems) = lotse_engine::load_library(project, sandbox);
+    let (mut library, mut problems) = lotse_engine::load_library(project, sandbox);
+    problems.extend(library.check_tenants(&tenants::slugs()));
     let mut problems: Vec<lotse_engine::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
     // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
@@ -273,13 +293,13 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         let offered: Vec<Arc<Workflow>> = if dev {
             library
                 .workflows
-                .values()
-                .filter_map(|v| v.last().cloned())
+                .keys()
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         } else {
             t.services
                 .iter()
-                .filter_map(|id| library.latest(id).cloned())
+                .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         };
         let entries = offered
@@ -310,6 +330,23 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         receipts,
         problems,
     }
+}
+
+/// The workflow tenant `t` runs: the county's workflow with the tenant's override (fee, office,
+/// receipt texts) applied, or as written when the tenant overrides nothing. `None` is the newest
+/// version. Every place that picks a workflow for a tenant goes through here; the derived
+/// workflows are built when the definitions load.
+pub(crate) fn tenant_workflow(
+    library: &Library,
+    t: &Tenant,
+    id: &str,
+    version: Option<u32>,
+) -> Option<Arc<Workflow>> {
+    match version {
+        Some(v) => library.for_tenant(t.slug, id, v),
+        None => library.latest_for_tenant(t.slug, id),
+    }
+    .cloned()
 }
 
 fn unreachable_registry() -> TemplateRegistry {
@@ -363,6 +400,13 @@ fn fingerprint(project: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time
     out
 }
 
+pub(crate) fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
+    use lotse_engine::store::Entropy;
+    OsEntropy
+        .fill_bytes(buf)
+        .map_err(|e| anyhow::anyhow!("no randomness: {e}"))
+}
+
 /// The router of the portal.
 pub fn router(portal: Arc<Portal>) -> Router {
     // Note: `Arc<Portal>` is the state; tests build the same router on a temporary data folder.
@@ -384,9 +428,15 @@ pub fn router(portal: Arc<Portal>) -> Router {
             get(receipt_pdf),
         )
         .route(
+            "/{tenant}/eingang/{submission}/antwort",
+            axum::routing::post(status::answer),
+        )
+        .route(
             "/{tenant}/vorschau/{workflow}/quittung.pdf",
             get(receipt_preview),
         )
+        .nest("/api/v1", api::routes())
+        .merge(crate::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             portal.clone(),
             dev_gate,
@@ -399,6 +449,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
             std::time::Duration::from_secs(30),
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        .layer(axum::middleware::from_fn(api::problems_everywhere))
 }
 
 async fn security_headers(
@@ -484,9 +535,17 @@ async fn dev_gate(
     next: axum::middleware::Next,
 ) -> Response {
     let path = req.uri().path();
-    let exempt = ["/static/", "/healthz", "/readyz", "/metrics", "/sprache/"]
-        .iter()
-        .any(|x| path.starts_with(x));
+    let exempt = [
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/sprache/",
+        "/verwaltung/",
+        "/api/v1/verwaltung/",
+    ]
+    .iter()
+    .any(|x| path.starts_with(x));
     if p.dev && !exempt {
         let defs = p.defs();
         if !defs.problems.is_empty() {
@@ -530,12 +589,17 @@ async fn receipt_preview(
             let Ok(scenario) = lotse_engine::scenario::load_scenario(&file) else {
                 continue;
             };
-            if scenario.workflow.as_deref().is_some_and(|w| w != workflow) {
+            if scenario.workflow.as_deref().is_some_and(|w| w != workflow)
+                || scenario.tenant.as_ref().is_some_and(|(_, s)| s != t.slug)
+            {
                 continue;
             }
-            let Some((wf, submission)) =
-                lotse_engine::scenario::sample_submission(&defs.library, &p2.sandbox, &scenario)
-            else {
+            let Some((wf, submission)) = lotse_engine::scenario::sample_submission_for(
+                &defs.library,
+                &p2.sandbox,
+                &scenario,
+                t.slug,
+            ) else {
                 continue;
             };
             if wf.id != workflow {
@@ -638,7 +702,7 @@ fn tenant_view(t: &Tenant) -> Value {
     })
 }
 
-fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
+pub(crate) fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
     let other = if lang == Lang::En {
         ("de", "Deutsch")
     } else {
@@ -650,7 +714,7 @@ fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
     })
 }
 
-fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
+pub(crate) fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
     let t = t.unwrap_or(&tenants::DEMO[0]);
     let mut v = base(t, tr(lang, "Nicht gefunden", "Not found"), lang);
     v["heading"] = json!(tr(lang, "Seite nicht gefunden", "Page not found"));
@@ -664,7 +728,12 @@ fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
     r
 }
 
-fn server_error(p: &Portal, t: &Tenant, cause: &dyn std::fmt::Display, lang: Lang) -> Response {
+pub(crate) fn server_error(
+    p: &Portal,
+    t: &Tenant,
+    cause: &dyn std::fmt::Display,
+    lang: Lang,
+) -> Response {
     // The cause goes to the log, never to the page; no answers are in it.
     log(
         "error",
@@ -774,7 +843,7 @@ async fn catalogue(
         t,
         &format!(
             "{} {}",
-            tr(lang, "Online-Dienste von", "Online services of"),
+            tr(lang, "Online-Dienste:", "Online services of"),
             t.name
         ),
         lang,
@@ -867,7 +936,7 @@ fn lebenslage_name(key: &str) -> String {
 fn offered(p: &Portal, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     // In the designer's preview every workflow of the project is on offer everywhere.
     if p.dev || t.services.contains(&workflow) {
-        p.defs().library.latest(workflow).cloned()
+        tenant_workflow(&p.defs().library, t, workflow, None)
     } else {
         None
     }
@@ -945,7 +1014,9 @@ async fn start(
 
 /// Runs blocking store or file work off the async workers. A failed task (a panic) is an error
 /// like any other: the citizen gets the calm error page, the log gets the cause.
-async fn blocking<T, E>(work: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, String>
+pub(crate) async fn blocking<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, String>
 where
     T: Send + 'static,
     E: std::fmt::Display + Send + 'static,
@@ -964,38 +1035,134 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A draft of this tenant as found in the store.
+// Built once per request and taken apart at once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Loaded {
+    /// In progress: the draft, its application state and the workflow version it runs on.
+    Open(Draft, Application, Arc<Workflow>),
+    /// Already submitted: the draft now only points at its submission.
+    Submitted(SubmissionId),
+}
+
+/// What a draft holds once its application is submitted: no answers, only the submission it
+/// became, so that a repeated submit, the back button or an API retry lands on the same one.
+#[derive(serde::Serialize, Deserialize)]
+struct SubmittedMarker {
+    submitted: SubmissionId,
+}
+
+/// How long a submitted draft's marker stays (for retries and the back button).
+const MARKER_TTL: time::Duration = time::Duration::days(7);
+
 /// Loads a draft of this tenant; another tenant's or an expired draft is "not found".
-async fn load_draft(
-    p: &Shared,
+/// Blocking (the store is read): call it off the async workers.
+pub(crate) fn load_draft_blocking(
+    p: &Portal,
     t: &Tenant,
     id: &str,
-) -> Result<Option<(Draft, Application, Arc<Workflow>)>, StoreError> {
+) -> Result<Option<Loaded>, StoreError> {
     let Ok(id) = id.parse::<DraftId>() else {
         return Ok(None);
     };
-    let p2 = p.clone();
-    let draft = tokio::task::spawn_blocking(move || p2.store.draft(&id))
-        .await
-        .map_err(|e| StoreError::Storage(e.to_string()))??;
-    let Some(draft) = draft else { return Ok(None) };
+    let Some(draft) = p.store.draft(&id)? else {
+        return Ok(None);
+    };
     if draft.tenant.slug() != t.slug || draft.expires <= SystemClock.now() {
         return Ok(None);
+    }
+    if let Ok(marker) = SubmittedMarker::deserialize(&draft.state) {
+        return Ok(Some(Loaded::Submitted(marker.submitted)));
     }
     let Ok(version) = draft.workflow_version.parse::<u32>() else {
         return Ok(None);
     };
+    let Ok(app) = Application::deserialize(&draft.state) else {
+        return Ok(None);
+    };
+    // The tenant's own workflow, with the rules the draft started with (its content hash,
+    // override included, is checked on every step).
     let Some(wf) = p
         .defs()
         .library
-        .version(&draft.workflow_id, version)
+        .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
         .cloned()
     else {
         return Ok(None);
     };
-    let Ok(app) = serde_json::from_value::<Application>(draft.state.clone()) else {
-        return Ok(None);
-    };
-    Ok(Some((draft, app, wf)))
+    Ok(Some(Loaded::Open(draft, app, wf)))
+}
+
+/// [`load_draft_blocking`] on the blocking pool.
+pub(crate) async fn load_draft(
+    p: &Shared,
+    t: &'static Tenant,
+    id: &str,
+) -> Result<Option<Loaded>, StoreError> {
+    let p2 = p.clone();
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || load_draft_blocking(&p2, t, &id))
+        .await
+        .map_err(|e| StoreError::Storage(e.to_string()))?
+}
+
+/// Stores a submitted application durably, renders and signs its receipt, and replaces the
+/// draft's answers by a marker pointing at the submission. Safe to repeat: the same draft at
+/// the same revision always yields the same submission (and the receipt is written once).
+pub(crate) async fn finish_submission(
+    p: &Shared,
+    t: &'static Tenant,
+    draft: &Draft,
+    wf: &Arc<Workflow>,
+    submission: Box<lotse_engine::application::Submission>,
+    now: time::OffsetDateTime,
+) -> Result<lotse_engine::store::Submission, String> {
+    let p2 = p.clone();
+    let draft = draft.clone();
+    let wf = wf.clone();
+    let stored = blocking(move || -> anyhow::Result<lotse_engine::store::Submission> {
+        let id = SubmissionId::generate(&mut OsEntropy)?;
+        let notifications = crate::delivery::notifications(&p2.webhooks, t.slug, &wf.id, &id);
+        let stored = p2.store.submit(
+            NewSubmission {
+                id,
+                tenant: draft.tenant.clone(),
+                idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
+                draft_id: Some(draft.id),
+                workflow_id: wf.id.clone(),
+                workflow_version: wf.version.to_string(),
+                data: serde_json::to_value(&*submission)?,
+                notifications,
+            },
+            now,
+        )?;
+        if !crate::nodes::has_receipt(&p2.store, &p2.data, &stored.id)? {
+            let model = receipt_model(
+                &wf,
+                &submission,
+                t.receipt_info(wf.office.get(submission.lang)),
+                &stored.reference.to_string(),
+                stored.submitted,
+            );
+            let identity = p2.identities.get(t.slug).context("no signing key")?;
+            let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
+            crate::nodes::save_receipt(&p2.store, &p2.data, &stored.id, &pdf)?;
+        }
+        let mut marker = draft.clone();
+        marker.state = serde_json::to_value(SubmittedMarker {
+            submitted: stored.id,
+        })?;
+        marker.touch(now, MARKER_TTL);
+        match p2.store.save_draft(marker, draft.revision) {
+            // A concurrent repeat of the same submit got there first: same submission.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(stored)
+    })
+    .await?;
+    bump(&p.metrics.submissions);
+    Ok(stored)
 }
 
 async fn show_draft(
@@ -1007,8 +1174,11 @@ async fn show_draft(
         return not_found(&p, None, lang);
     };
     match load_draft(&p, t, &id).await {
-        Ok(Some((draft, app, wf))) => {
+        Ok(Some(Loaded::Open(draft, app, wf))) => {
             views::page(&p, t, &draft, &app, &wf, views::Attempt::default(), lang)
+        }
+        Ok(Some(Loaded::Submitted(sid))) => {
+            Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
         }
         Ok(None) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
@@ -1025,7 +1195,11 @@ async fn post_draft(
         return not_found(&p, None, lang);
     };
     let (draft, mut app, wf) = match load_draft(&p, t, &id).await {
-        Ok(Some(x)) => x,
+        Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
+        // Sent already (a double click, the back button): the confirmation again.
+        Ok(Some(Loaded::Submitted(sid))) => {
+            return Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response();
+        }
         Ok(None) => return not_found(&p, Some(t), lang),
         Err(e) => return server_error(&p, t, &e, lang),
     };
@@ -1128,43 +1302,10 @@ async fn post_draft(
             )
         }
         Outcome::Submitted { submission } => {
-            let p2 = p.clone();
-            let draft2 = draft.clone();
-            let wf2 = wf.clone();
-            let stored = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
-                let stored = p2.store.submit(
-                    NewSubmission {
-                        id: SubmissionId::generate(&mut OsEntropy)?,
-                        tenant: draft2.tenant.clone(),
-                        idempotency_key: IdempotencyKey::for_draft(&draft2.id, draft2.revision),
-                        draft_id: Some(draft2.id),
-                        workflow_id: wf2.id.clone(),
-                        workflow_version: wf2.version.to_string(),
-                        data: serde_json::to_value(&*submission)?,
-                        notifications: Vec::new(),
-                    },
-                    now,
-                )?;
-                let model = receipt_model(
-                    &wf2,
-                    &submission,
-                    t.receipt_info(wf2.office.get(submission.lang)),
-                    &stored.reference.to_string(),
-                    stored.submitted,
-                );
-                let identity = p2.identities.get(t.slug).context("no signing key")?;
-                let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
-                crate::nodes::save_receipt(&p2.store, &p2.data, &stored.id, &pdf)?;
-                p2.store.delete_draft(&draft2.id)?;
-                Ok(stored.id.to_string())
-            })
-            .await;
-            match stored {
-                Ok(Ok(sid)) => {
-                    bump(&p.metrics.submissions);
-                    Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
+            match finish_submission(&p, t, &draft, &wf, submission, now).await {
+                Ok(stored) => {
+                    Redirect::to(&format!("/{}/eingang/{}", t.slug, stored.id)).into_response()
                 }
-                Ok(Err(e)) => server_error(&p, t, &e, lang),
                 Err(e) => server_error(&p, t, &e, lang),
             }
         }
@@ -1194,50 +1335,8 @@ async fn show_submission(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t), lang);
-    };
-    let p2 = p.clone();
-    let found = blocking(
-        move || -> Result<Option<(String, String, String)>, StoreError> {
-            let Some(s) = p2.store.submission(&sid)? else {
-                return Ok(None);
-            };
-            let history = p2.store.status_history(&sid)?;
-            let status = history
-                .last()
-                .map(|c| {
-                    if lang == Lang::En {
-                        c.status.label_en()
-                    } else {
-                        c.status.label_de()
-                    }
-                    .to_string()
-                })
-                .unwrap_or_default();
-            Ok(Some((
-                s.tenant.slug().to_string(),
-                s.reference.to_string(),
-                status,
-            )))
-        },
-    )
-    .await;
-    match found {
-        Ok(Some((slug, reference, status))) if slug == t.slug => {
-            let mut v = base(
-                t,
-                tr(lang, "Antrag eingegangen", "Application received"),
-                lang,
-            );
-            v["reference"] = json!(reference);
-            v["status"] = json!(status);
-            v["submission"] = json!(id);
-            p.render("done", &v)
-        }
-        Ok(_) => not_found(&p, Some(t), lang),
-        Err(e) => server_error(&p, t, &e, lang),
-    }
+    // The status timeline, messages and the answer to a Rückfrage: portal/status.rs.
+    status::page(&p, t, &id, lang, None).await
 }
 
 async fn receipt_pdf(
@@ -1298,13 +1397,16 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         );
         watch(portal.clone());
     }
-    axum::serve(
+    let delivery = portal.start_delivery();
+    let served = axum::serve(
         listener,
         router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
     .await
-    .context("serving")?;
+    .context("serving");
+    delivery.stop().await;
+    served?;
     match Arc::try_unwrap(portal) {
         Ok(portal) => {
             let closed = tokio::task::spawn_blocking(move || portal.store.close())

@@ -25,7 +25,7 @@ pub fn texts(en: bool) -> Value {
         })
     } else {
         json!({
-            "skip": "Zum Inhalt springen", "phone": "Telefon", "services_of": "Online-Dienste von",
+            "skip": "Zum Inhalt springen", "phone": "Telefon", "services_of": "Online-Dienste:",
             "search_label": "Dienstleistung suchen", "search": "Suchen", "results": "Ergebnisse für",
             "no_results": "Keine Dienstleistung gefunden. Versuchen Sie ein anderes Wort.", "lebenslagen": "Nach Lebenslage",
             "office": "Zuständige Stelle", "start": "Antrag starten",

@@ -1,0 +1,210 @@
+//! The Postkorb as JSON under `/api/v1/verwaltung/{tenant}/…`, for `Authorization: Bearer`
+//! tokens and for the signed-in browser (session cookie). Errors are problem+json with
+//! `LOT-V…` codes. A write with the session cookie must be JSON: a cross-site form cannot send
+//! that without the browser asking first, and the cookie is `SameSite=Strict` besides.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lotse_engine::store::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::service::{self, Filters};
+use super::{AdminError, Shared, Staff, authenticate, run};
+use crate::tenants::{self, Tenant};
+
+const PAGE_SIZE: usize = 50;
+
+async fn caseworker(
+    p: &Shared,
+    headers: &HeaderMap,
+    tenant: &str,
+) -> Result<(&'static Tenant, Staff), AdminError> {
+    // The tenants are public (the portal lists them): an unknown one is simply not found.
+    let t = tenants::find(tenant).ok_or(AdminError::NotFound)?;
+    let staff = authenticate(p, headers, t, true).await?;
+    staff.require(Role::may_work_submissions)?;
+    Ok((t, staff))
+}
+
+fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, AdminError> {
+    q.map(|Query(f)| f)
+        .map_err(|e| AdminError::Invalid(format!("Filter: {e}")))
+}
+
+pub(super) async fn me(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let t = tenants::find(&tenant).ok_or(AdminError::NotFound)?;
+    let staff = authenticate(&p, &headers, t, true).await?;
+    let a = &staff.account;
+    Ok(Json(json!({
+        "id": a.id, "login": a.login, "name": a.display_name, "tenant": a.tenant.slug(),
+        "role": a.role.code(), "role_label": a.role.label_de(),
+        "may_work_submissions": a.role.may_work_submissions(),
+        "may_manage_accounts": a.role.may_manage_accounts(),
+    }))
+    .into_response())
+}
+
+pub(super) async fn list(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, AdminError> {
+    let (t, _) = caseworker(&p, &headers, &tenant).await?;
+    let query = filters(q)?.query(PAGE_SIZE)?;
+    let p2 = p.clone();
+    let q2 = query.clone();
+    let page = run(move || service::list(&p2, &super::tenant_id(t)?, &q2)).await?;
+    Ok(Json(json!({
+        "total": page.total,
+        "offset": query.offset,
+        "limit": query.limit,
+        "counts": page.counts.iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "items": page.entries.iter().map(|e| service::entry_json(&p, e)).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+pub(super) async fn detail(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let (t, _) = caseworker(&p, &headers, &tenant).await?;
+    let p2 = p.clone();
+    let v = run(move || {
+        let d = service::detail(&p2, t, &service::parse_id(&id)?)?;
+        Ok(service::detail_json(&p2, t, &d))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusBody {
+    status: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub(super) async fn change_status(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<StatusBody>, JsonRejection>,
+) -> Result<Response, AdminError> {
+    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
+    let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
+    let p2 = p.clone();
+    let v = run(move || {
+        let sid = service::parse_id(&id)?;
+        service::change_status(&p2, t, &staff.account, &sid, &body.status, &body.comment)?;
+        let d = service::detail(&p2, t, &sid)?;
+        Ok(service::detail_json(&p2, t, &d))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MessageBody {
+    text: String,
+}
+
+pub(super) async fn message(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> Result<Response, AdminError> {
+    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
+    let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
+    let p2 = p.clone();
+    let m = run(move || {
+        service::add_message(&p2, t, &staff.account, &service::parse_id(&id)?, &body.text)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"seq": m.seq, "from": "office", "body": m.body})),
+    )
+        .into_response())
+}
+
+pub(super) async fn receipt(
+    State(p): State<Shared>,
+    Path((tenant, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let (t, _) = caseworker(&p, &headers, &tenant).await?;
+    let p2 = p.clone();
+    let (reference, pdf) = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await?;
+    Ok(super::pages::pdf_response(&reference, pdf))
+}
+
+pub(super) async fn export_jsonl(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, AdminError> {
+    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
+    export_body(&p, t, &staff, &filters(q)?, false).await
+}
+
+pub(super) async fn export_csv(
+    State(p): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<Filters>, QueryRejection>,
+) -> Result<Response, AdminError> {
+    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
+    export_body(&p, t, &staff, &filters(q)?, true).await
+}
+
+/// The export of the selection (pages and API), recorded in the audit log.
+pub(super) async fn export_body(
+    p: &Shared,
+    t: &'static Tenant,
+    staff: &Staff,
+    filters: &Filters,
+    csv: bool,
+) -> Result<Response, AdminError> {
+    let query = filters.export_query()?;
+    let p2 = p.clone();
+    let body = run(move || {
+        if csv {
+            service::export_csv(&p2, t, &query)
+        } else {
+            service::export_jsonl(&p2, t, &query)
+        }
+    })
+    .await?;
+    super::audit(p, &staff.account, "admin.export").await;
+    let (mime, ext) = if csv {
+        ("text/csv; charset=utf-8", "csv")
+    } else {
+        ("application/x-ndjson", "jsonl")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"postkorb-{}.{ext}\"", t.slug),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

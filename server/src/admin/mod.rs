@@ -1,0 +1,527 @@
+//! The case workers' side: sign-in, the Postkorb pages under `/verwaltung/{tenant}/…` and the
+//! same as JSON under `/api/v1/verwaltung/{tenant}/…`. Every request is checked against the
+//! tenant in its path: an account, session or token of another tenant gets nothing.
+//!
+//! Handlers turn requests into store calls (service.rs) and results into pages (pages.rs) or
+//! JSON (api.rs). Roles: lotse_engine::store::Role. Documentation: docs/administration.md.
+
+pub mod accounts;
+mod api;
+mod pages;
+mod service;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use handlebars::Handlebars;
+use lotse_engine::store::{
+    Account, AccountStore, ResumeLimiter, Role, SecretHash, StoreError, TenantId,
+};
+use lotse_engine::{Clock, SystemClock};
+use serde_json::json;
+
+use crate::portal::Portal;
+use crate::tenants::Tenant;
+
+type Shared = Arc<Portal>;
+
+/// The session cookie. Its path is `/verwaltung`; a twin with path `/api/v1/verwaltung` lets
+/// the browser use the JSON API with the same sign-in.
+pub const COOKIE: &str = "lotse_verwaltung";
+
+/// Sign-in settings, limits and the Postkorb's templates.
+pub struct AdminState {
+    cookie_secure: bool,
+    session_ttl: time::Duration,
+    /// Wrong passwords per account (tenant and login).
+    per_account: ResumeLimiter,
+    /// Wrong passwords per client address.
+    per_client: ResumeLimiter,
+    pages: Handlebars<'static>,
+    /// Verified when the login is unknown, so its answer takes as long as a wrong password.
+    dummy_hash: String,
+}
+
+impl AdminState {
+    pub fn new(config: &crate::config::AdminConfig) -> anyhow::Result<AdminState> {
+        Ok(AdminState {
+            cookie_secure: config.cookie_secure,
+            session_ttl: time::Duration::hours(i64::from(config.session_hours)),
+            per_account: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
+            per_client: ResumeLimiter::new(20, time::Duration::minutes(15), 100_000),
+            pages: templates()?,
+            dummy_hash: accounts::hash_password(
+                "kein-echtes-passwort-nur-fuer-gleiche-zeit",
+                accounts::default_params(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        })
+    }
+}
+
+fn templates() -> anyhow::Result<Handlebars<'static>> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(false);
+    for (name, src) in [
+        ("layout", include_str!("../../templates/admin/layout.hbs")),
+        ("login", include_str!("../../templates/admin/login.hbs")),
+        ("list", include_str!("../../templates/admin/list.hbs")),
+        ("detail", include_str!("../../templates/admin/detail.hbs")),
+        ("message", include_str!("../../templates/admin/message.hbs")),
+    ] {
+        if name == "layout" {
+            hb.register_partial(name, src)
+        } else {
+            hb.register_template_string(name, src)
+        }
+        .with_context(|| format!("admin template {name}"))?;
+    }
+    Ok(hb)
+}
+
+/// Every route of the Postkorb, pages and API.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route(
+            "/verwaltung/{tenant}/anmelden",
+            get(pages::login_form).post(pages::login),
+        )
+        .route("/verwaltung/{tenant}/abmelden", post(pages::logout))
+        .route("/verwaltung/{tenant}", get(pages::list))
+        .route(
+            "/verwaltung/{tenant}/export.jsonl",
+            get(pages::export_jsonl),
+        )
+        .route("/verwaltung/{tenant}/export.csv", get(pages::export_csv))
+        .route("/verwaltung/{tenant}/antrag/{id}", get(pages::detail))
+        .route(
+            "/verwaltung/{tenant}/antrag/{id}/status",
+            post(pages::change_status),
+        )
+        .route(
+            "/verwaltung/{tenant}/antrag/{id}/nachricht",
+            post(pages::message),
+        )
+        .route(
+            "/verwaltung/{tenant}/antrag/{id}/quittung.pdf",
+            get(pages::receipt),
+        )
+        .route("/api/v1/verwaltung/{tenant}/antraege", get(api::list))
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}",
+            get(api::detail),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/status",
+            post(api::change_status),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/nachrichten",
+            post(api::message),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/quittung.pdf",
+            get(api::receipt),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/export.jsonl",
+            get(api::export_jsonl),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/export.csv",
+            get(api::export_csv),
+        )
+        .route("/api/v1/verwaltung/{tenant}/ich", get(api::me))
+        // Postkorb pages and answers hold personal data: never cached.
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+/// Everything that can go wrong on the admin side, each with a stable code (docs/errors.md).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("LOT-V001: not signed in")]
+    NotSignedIn,
+    #[error("LOT-V002: wrong login or password")]
+    WrongCredentials,
+    #[error("LOT-V003: too many failed sign-ins, retry in {0} s")]
+    Throttled(i64),
+    #[error("LOT-V004: the role does not allow this")]
+    Forbidden,
+    #[error("LOT-V005: the account belongs to another tenant")]
+    OtherTenant,
+    #[error("LOT-V006: not found")]
+    NotFound,
+    #[error("LOT-V007: status change from {from} to {to} is not allowed")]
+    Transition {
+        from: &'static str,
+        to: &'static str,
+    },
+    #[error("LOT-V008: invalid input: {0}")]
+    Invalid(String),
+    #[error("LOT-V009: security check failed (form token or origin)")]
+    Csrf,
+    #[error("LOT-V010: internal error: {0}")]
+    Internal(String),
+}
+
+impl AdminError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotSignedIn => "LOT-V001",
+            Self::WrongCredentials => "LOT-V002",
+            Self::Throttled(_) => "LOT-V003",
+            Self::Forbidden => "LOT-V004",
+            Self::OtherTenant => "LOT-V005",
+            Self::NotFound => "LOT-V006",
+            Self::Transition { .. } => "LOT-V007",
+            Self::Invalid(_) => "LOT-V008",
+            Self::Csrf => "LOT-V009",
+            Self::Internal(_) => "LOT-V010",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotSignedIn | Self::WrongCredentials => StatusCode::UNAUTHORIZED,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden | Self::OtherTenant | Self::Csrf => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Transition { .. } => StatusCode::CONFLICT,
+            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What a case worker reads (German); internals stay in the log.
+    pub fn message_de(&self) -> String {
+        match self {
+            Self::NotSignedIn => "Bitte melden Sie sich an.".into(),
+            Self::WrongCredentials => "Benutzername oder Passwort ist falsch.".into(),
+            Self::Throttled(s) => format!(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {} Minuten wieder.",
+                (s + 59) / 60
+            ),
+            Self::Forbidden => "Ihre Rolle erlaubt diese Aktion nicht.".into(),
+            Self::OtherTenant => {
+                "Ihr Konto gehört zu einer anderen Kommune. Bitte melden Sie sich mit einem Konto dieser Kommune an.".into()
+            }
+            Self::NotFound => "Diesen Antrag gibt es hier nicht.".into(),
+            Self::Transition { .. } => {
+                "Dieser Statuswechsel ist nicht möglich. Bitte laden Sie die Seite neu.".into()
+            }
+            Self::Invalid(m) => m.clone(),
+            Self::Csrf => {
+                "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.".into()
+            }
+            Self::Internal(_) => {
+                "Ein technischer Fehler ist aufgetreten. Bitte versuchen Sie es später noch einmal.".into()
+            }
+        }
+    }
+
+    /// Logs server errors with their cause and returns a short id to quote.
+    fn log(&self) -> Option<String> {
+        if let Self::Internal(cause) = self {
+            let mut b = [0u8; 6];
+            let id = match lotse_engine::store::Entropy::fill_bytes(
+                &mut lotse_engine::store::OsEntropy,
+                &mut b,
+            ) {
+                Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
+                Err(_) => "unbekannt".to_string(),
+            };
+            crate::portal::log(
+                "error",
+                "admin_request_failed",
+                &[("request_id", json!(id)), ("cause", json!(cause))],
+            );
+            Some(id)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => Self::NotFound,
+            StoreError::InvalidTransition { from, to } => Self::Transition { from, to },
+            StoreError::InvalidId { kind, reason } => Self::Invalid(format!("{kind}: {reason}")),
+            StoreError::AlreadyExists { what, key } => {
+                Self::Invalid(format!("{what} {key} existiert bereits"))
+            }
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// problem+json (RFC 9457) for the API.
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let request_id = self.log();
+        let status = self.status();
+        let mut body = json!({
+            "type": format!("urn:lotse:error:{}", self.code()),
+            "title": self.message_de(),
+            "status": status.as_u16(),
+            "code": self.code(),
+        });
+        if let Some(id) = request_id {
+            body["request_id"] = json!(id);
+        }
+        let mut r = (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response();
+        if let Self::Throttled(s) = self
+            && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lotse\""),
+            );
+        }
+        r
+    }
+}
+
+/// A signed-in staff member acting in the tenant of the request.
+#[derive(Clone)]
+pub(crate) struct Staff {
+    pub account: Account,
+    /// Set when signed in by cookie (forms carry a token bound to it).
+    pub session: Option<SecretHash>,
+}
+
+impl Staff {
+    pub fn require(&self, allowed: fn(Role) -> bool) -> Result<(), AdminError> {
+        if allowed(self.account.role) {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden)
+        }
+    }
+
+    /// The form token of this session and tenant: forms of another session do not pass.
+    pub fn csrf(&self, p: &Portal) -> String {
+        let session: String = self
+            .session
+            .map(|h| h.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
+            .unwrap_or_default();
+        p.token(&format!("admin:{}:{session}", self.account.tenant))
+    }
+}
+
+pub(crate) fn tenant_id(t: &Tenant) -> Result<TenantId, AdminError> {
+    Ok(TenantId::new(t.slug, t.prefix)?)
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(COOKIE)
+                .and_then(|rest| rest.strip_prefix('='))
+                .map(str::to_string)
+        })
+}
+
+/// Who is asking: a Bearer token (if `bearer`), else the session cookie. A token or session of
+/// another tenant is `OtherTenant`; a disabled account, a revoked token or an expired session
+/// is `NotSignedIn`.
+pub(crate) async fn authenticate(
+    p: &Shared,
+    headers: &HeaderMap,
+    t: &Tenant,
+    bearer: bool,
+) -> Result<Staff, AdminError> {
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let cookie = cookie_value(headers);
+    let p2 = p.clone();
+    let slug = t.slug;
+    let found =
+        crate::portal::blocking(move || -> Result<Result<Staff, AdminError>, StoreError> {
+            let now = SystemClock.now();
+            let (account, session) = if let (true, Some(auth)) = (bearer, auth) {
+                let Some(secret) = auth.strip_prefix("Bearer ") else {
+                    return Ok(Err(AdminError::NotSignedIn));
+                };
+                let Some(token) = p2.store.api_token(&SecretHash::of(secret.trim()))? else {
+                    return Ok(Err(AdminError::NotSignedIn));
+                };
+                if token.revoked {
+                    return Ok(Err(AdminError::NotSignedIn));
+                }
+                let account = p2
+                    .store
+                    .account(&token.account)?
+                    .filter(|a| a.tenant == token.tenant);
+                (account, None)
+            } else if let Some(secret) = cookie {
+                let hash = SecretHash::of(&secret);
+                let Some(session) = p2.store.session(&hash)?.filter(|s| s.expires > now) else {
+                    return Ok(Err(AdminError::NotSignedIn));
+                };
+                let account = p2
+                    .store
+                    .account(&session.account)?
+                    .filter(|a| a.tenant == session.tenant);
+                (account, Some(hash))
+            } else {
+                return Ok(Err(AdminError::NotSignedIn));
+            };
+            let Some(account) = account.filter(|a| !a.disabled) else {
+                return Ok(Err(AdminError::NotSignedIn));
+            };
+            if account.tenant.slug() != slug {
+                return Ok(Err(AdminError::OtherTenant));
+            }
+            Ok(Ok(Staff { account, session }))
+        })
+        .await;
+    match found {
+        Ok(r) => r,
+        Err(e) => Err(AdminError::Internal(e)),
+    }
+}
+
+/// Checks a sign-in, counting failures per account and per client.
+pub(crate) async fn sign_in(
+    p: &Shared,
+    t: &Tenant,
+    client: &str,
+    login: &str,
+    password: &str,
+) -> Result<(Account, String), AdminError> {
+    let now = SystemClock.now();
+    let account_key = format!("{}/{}", t.slug, login.trim().to_lowercase());
+    let limits = &p.admin;
+    for (limiter, key) in [
+        (&limits.per_account, account_key.as_str()),
+        (&limits.per_client, client),
+    ] {
+        if let Err(StoreError::RateLimited { retry_after }) = limiter.check(key, now) {
+            return Err(AdminError::Throttled(retry_after.whole_seconds()));
+        }
+    }
+    let tenant = tenant_id(t)?;
+    let p2 = p.clone();
+    let (login2, password2) = (login.to_string(), password.to_string());
+    let checked =
+        crate::portal::blocking(move || -> Result<Option<(Account, String)>, StoreError> {
+            let account = p2.store.account_by_login(&tenant, &login2)?;
+            let ok = match &account {
+                Some(a) => accounts::verify_password(&password2, &a.password_hash) && !a.disabled,
+                None => {
+                    let _ = accounts::verify_password(&password2, &p2.admin.dummy_hash);
+                    false
+                }
+            };
+            match account {
+                Some(a) if ok => {
+                    let secret = accounts::start_session(&p2.store, &a, now, p2.admin.session_ttl)?;
+                    Ok(Some((a, secret)))
+                }
+                _ => Ok(None),
+            }
+        })
+        .await
+        .map_err(AdminError::Internal)?;
+    match checked {
+        Some(found) => {
+            limits.per_account.record_success(&account_key);
+            Ok(found)
+        }
+        None => {
+            limits.per_account.record_failure(&account_key, now);
+            limits.per_client.record_failure(client, now);
+            Err(AdminError::WrongCredentials)
+        }
+    }
+}
+
+/// `Set-Cookie` values for a session (both paths), or for ending it (`None`).
+pub(crate) fn session_cookies(p: &Portal, secret: Option<&str>) -> Vec<HeaderValue> {
+    let secure = if p.admin.cookie_secure {
+        "; Secure"
+    } else {
+        ""
+    };
+    let (value, age) = match secret {
+        Some(s) => (s, p.admin.session_ttl.whole_seconds()),
+        None => ("", 0),
+    };
+    ["/verwaltung", "/api/v1/verwaltung"]
+        .iter()
+        .filter_map(|path| {
+            HeaderValue::from_str(&format!(
+                "{COOKIE}={value}; Path={path}; Max-Age={age}; HttpOnly; SameSite=Strict{secure}"
+            ))
+            .ok()
+        })
+        .collect()
+}
+
+/// Records an event of a staff member in the audit log (ids and codes only).
+pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
+    let p2 = p.clone();
+    let account = account.clone();
+    let written = crate::portal::blocking(move || {
+        lotse_engine::store::AuditStore::append_audit(
+            &p2.store,
+            SystemClock.now(),
+            lotse_engine::store::Actor::Office {
+                account: account.id.to_string(),
+            },
+            Some(&account.tenant),
+            lotse_engine::store::AuditAction::Other { code: code.into() },
+        )
+    })
+    .await;
+    if let Err(e) = written {
+        crate::portal::log(
+            "error",
+            "audit_failed",
+            &[("code", json!(code)), ("cause", json!(e))],
+        );
+    }
+}
+
+/// Ends the session behind this request (if any).
+pub(crate) async fn end_session(p: &Shared, headers: &HeaderMap) {
+    if let Some(secret) = cookie_value(headers) {
+        let p2 = p.clone();
+        let _ = crate::portal::blocking(move || p2.store.delete_session(&SecretHash::of(&secret)))
+            .await;
+    }
+}
+
+/// Blocks the account store work of `f` off the async workers.
+pub(crate) async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AdminError> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(e) => Err(AdminError::Internal(e.to_string())),
+    }
+}

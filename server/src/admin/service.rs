@@ -1,0 +1,577 @@
+//! What pages and API share: reading filters, the list, one submission with its labels and the
+//! receipt's signature check, status changes, messages and exports. Blocking: callers run these
+//! through `admin::run`. Every function takes the tenant of the request and treats another
+//! tenant's submission as not found.
+
+use lotse_engine::application::{ReviewView, Submission as AppSubmission};
+use lotse_engine::receipt::{Language, format_berlin, to_berlin, verify_receipt};
+use lotse_engine::store::{
+    Account, Actor, Message, Party, PostkorbEntry, PostkorbPage, PostkorbQuery, Status,
+    StatusChange, StatusStore, Submission, SubmissionId, SubmissionStore, TenantId,
+};
+use lotse_engine::{Clock, Lang, SystemClock};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AdminError;
+use crate::portal::Portal;
+use crate::tenants::Tenant;
+
+/// The longest message or comment (characters).
+pub const MAX_TEXT: usize = 5_000;
+
+/// The filters of the list, as they arrive in the query string (pages and API alike).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Filters {
+    pub status: Option<String>,
+    pub leistung: Option<String>,
+    /// First day, `YYYY-MM-DD` (Berlin time).
+    pub von: Option<String>,
+    /// Last day, inclusive.
+    pub bis: Option<String>,
+    pub aktenzeichen: Option<String>,
+    /// 1-based.
+    pub seite: Option<usize>,
+    pub pro_seite: Option<usize>,
+}
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn day_start(text: &str, field: &str) -> Result<time::OffsetDateTime, AdminError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &format).map_err(|_| {
+        AdminError::Invalid(format!("{field}: bitte ein Datum wie 2026-11-28 angeben"))
+    })?;
+    let offset = to_berlin(date.midnight().assume_utc()).offset();
+    Ok(date.midnight().assume_offset(offset))
+}
+
+impl Filters {
+    /// The store query; `page_size` when the request names none (capped at 200).
+    pub fn query(&self, page_size: usize) -> Result<PostkorbQuery, AdminError> {
+        let status = match non_empty(&self.status) {
+            Some(code) => Some(
+                Status::from_code(code)
+                    .ok_or_else(|| AdminError::Invalid(format!("status: unbekannt: {code}")))?,
+            ),
+            None => None,
+        };
+        let size = self.pro_seite.unwrap_or(page_size).clamp(1, 200);
+        let page = self.seite.unwrap_or(1).max(1);
+        Ok(PostkorbQuery {
+            status,
+            workflow: non_empty(&self.leistung).map(str::to_string),
+            from: non_empty(&self.von)
+                .map(|d| day_start(d, "von"))
+                .transpose()?,
+            until: non_empty(&self.bis)
+                .map(|d| day_start(d, "bis").map(|t| t + time::Duration::days(1)))
+                .transpose()?,
+            reference: non_empty(&self.aktenzeichen).map(str::to_string),
+            offset: (page - 1).saturating_mul(size),
+            limit: size,
+        })
+    }
+
+    /// The same filters for an export: every matching entry.
+    pub fn export_query(&self) -> Result<PostkorbQuery, AdminError> {
+        Ok(PostkorbQuery {
+            offset: 0,
+            limit: usize::MAX,
+            ..self.query(1)?
+        })
+    }
+
+    /// The query string of these filters (without the page), for links.
+    pub fn query_string(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("status", non_empty(&self.status)),
+            ("leistung", non_empty(&self.leistung)),
+            ("von", non_empty(&self.von)),
+            ("bis", non_empty(&self.bis)),
+            ("aktenzeichen", non_empty(&self.aktenzeichen)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+pub fn when(at: time::OffsetDateTime) -> String {
+    format_berlin(at, Language::De)
+}
+
+/// The tenant's services: (workflow id, German title), for filters and labels.
+pub fn services(p: &Portal, t: &Tenant) -> Vec<(String, String)> {
+    let defs = p.defs();
+    t.services
+        .iter()
+        .map(|id| {
+            let title = defs
+                .library
+                .latest(id)
+                .map(|wf| wf.title.german().to_string())
+                .unwrap_or_else(|| (*id).to_string());
+            ((*id).to_string(), title)
+        })
+        .collect()
+}
+
+fn service_title(p: &Portal, workflow: &str) -> String {
+    p.defs()
+        .library
+        .latest(workflow)
+        .map(|wf| wf.title.german().to_string())
+        .unwrap_or_else(|| workflow.to_string())
+}
+
+pub fn list(p: &Portal, tenant: &TenantId, q: &PostkorbQuery) -> Result<PostkorbPage, AdminError> {
+    Ok(lotse_engine::store::SubmissionStore::postkorb(
+        &p.store, tenant, q,
+    )?)
+}
+
+/// One line of the list as JSON (API and pages).
+pub fn entry_json(p: &Portal, e: &PostkorbEntry) -> Value {
+    json!({
+        "id": e.id, "reference": e.reference.to_string(), "workflow_id": e.workflow_id,
+        "workflow_version": e.workflow_version, "service_title": service_title(p, &e.workflow_id),
+        "submitted": rfc3339(e.submitted), "submitted_text": when(e.submitted),
+        "status": e.status.code(), "status_label": e.status.label_de(),
+        "status_at": rfc3339(e.status_at),
+    })
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The tenant's submission, or `NotFound` (also for another tenant's).
+fn own(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Submission, AdminError> {
+    p.store
+        .submission(sid)?
+        .filter(|s| s.tenant.slug() == t.slug)
+        .ok_or(AdminError::NotFound)
+}
+
+pub fn parse_id(id: &str) -> Result<SubmissionId, AdminError> {
+    id.parse().map_err(|_| AdminError::NotFound)
+}
+
+/// What the receipt's signature check found.
+pub struct SignatureCheck {
+    pub present: bool,
+    pub valid: bool,
+    pub signer: Option<String>,
+    /// The certificate is the tenant's current signing certificate.
+    pub own_key: bool,
+    pub problem: Option<String>,
+}
+
+/// Everything the detail view shows.
+pub struct Detail {
+    pub sub: Submission,
+    pub history: Vec<StatusChange>,
+    pub messages: Vec<Message>,
+    pub review: Option<ReviewView>,
+    pub service_title: String,
+    pub signature: SignatureCheck,
+    /// Deliveries of this submission to the office's system (webhooks), newest first.
+    pub deliveries: Vec<crate::delivery::DeliveryView>,
+}
+
+impl Detail {
+    pub fn status(&self) -> Status {
+        self.history
+            .last()
+            .map_or(Status::Eingegangen, |c| c.status)
+    }
+
+    /// The statuses a case worker may choose next.
+    pub fn next_statuses(&self) -> Vec<Status> {
+        let now = self.status();
+        Status::ALL
+            .into_iter()
+            .filter(|s| now.may_change_to(*s))
+            .collect()
+    }
+}
+
+pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, AdminError> {
+    let sub = own(p, t, sid)?;
+    let history = p.store.status_history(sid)?;
+    let messages = p.store.messages(sid)?;
+    let defs = p.defs();
+    let review = serde_json::from_value::<AppSubmission>(sub.data.clone())
+        .ok()
+        .and_then(|s| {
+            let wf = defs.library.version(&s.workflow_id, s.workflow_version)?;
+            Some(ReviewView::build(
+                wf,
+                &s.path,
+                &s.answers,
+                &s.computed,
+                Lang::De,
+            ))
+        });
+    let signature = match crate::nodes::load_receipt(&p.store, &p.data, sid) {
+        Ok(pdf) => match verify_receipt(&pdf) {
+            Ok(v) => {
+                let expected = p
+                    .identities
+                    .get(t.slug)
+                    .and_then(|i| i.certificate_sha256());
+                SignatureCheck {
+                    present: true,
+                    valid: v.valid && v.covers_whole_file,
+                    own_key: expected.is_some() && v.certificate_sha256 == expected,
+                    signer: v.signer,
+                    problem: v.problem,
+                }
+            }
+            Err(e) => SignatureCheck {
+                present: true,
+                valid: false,
+                signer: None,
+                own_key: false,
+                problem: Some(e.to_string()),
+            },
+        },
+        Err(_) => SignatureCheck {
+            present: false,
+            valid: false,
+            signer: None,
+            own_key: false,
+            problem: None,
+        },
+    };
+    let own_id = sid.to_string();
+    let deliveries = crate::delivery::deliveries(
+        &p.store,
+        &sub.tenant,
+        crate::delivery::DeliveryFilter::All,
+        None,
+        1000,
+    )?
+    .into_iter()
+    .filter(|d| d.submission.as_deref() == Some(own_id.as_str()))
+    .collect();
+    Ok(Detail {
+        service_title: service_title(p, &sub.workflow_id),
+        sub,
+        history,
+        messages,
+        review,
+        signature,
+        deliveries,
+    })
+}
+
+fn actor_label(a: &Actor, p: &Portal) -> String {
+    match a {
+        Actor::Citizen => "Antragstellende Person".into(),
+        Actor::System => "System".into(),
+        Actor::Office { account } => office_name(p, account),
+    }
+}
+
+fn office_name(p: &Portal, account: &str) -> String {
+    account
+        .parse()
+        .ok()
+        .and_then(|id| {
+            lotse_engine::store::AccountStore::account(&p.store, &id)
+                .ok()
+                .flatten()
+        })
+        .map(|a: Account| a.display_name)
+        .unwrap_or_else(|| "Verwaltung".into())
+}
+
+/// The detail as JSON (API), with labels in German.
+pub fn detail_json(p: &Portal, t: &Tenant, d: &Detail) -> Value {
+    let review = d.review.as_ref().map(|r| {
+        json!({
+            "steps": r.steps.iter().map(|s| json!({
+                "step": s.step, "title": s.title,
+                "entries": s.entries.iter().map(|e| json!({"field": e.field, "label": e.label, "text": e.value.flat(), "value": e.value})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "computed": r.computed.iter().map(|e| json!({"field": e.field, "label": e.label, "text": e.value.flat()})).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "id": d.sub.id, "reference": d.sub.reference.to_string(),
+        "workflow_id": d.sub.workflow_id, "workflow_version": d.sub.workflow_version,
+        "service_title": d.service_title,
+        "submitted": rfc3339(d.sub.submitted), "submitted_text": when(d.sub.submitted),
+        "status": d.status().code(), "status_label": d.status().label_de(),
+        "next_statuses": d.next_statuses().iter().map(|s| json!({"code": s.code(), "label": s.label_de()})).collect::<Vec<_>>(),
+        "history": d.history.iter().map(|c| json!({
+            "status": c.status.code(), "status_label": c.status.label_de(), "at": rfc3339(c.at),
+            "at_text": when(c.at), "by": actor_label(&c.actor, p), "note": c.note,
+        })).collect::<Vec<_>>(),
+        "messages": d.messages.iter().map(|m| json!({
+            "seq": m.seq, "at": rfc3339(m.at), "at_text": when(m.at),
+            "from": match &m.from { Party::Citizen => "citizen", Party::Office { .. } => "office" },
+            "by": match &m.from { Party::Citizen => "Antragstellende Person".to_string(), Party::Office { account } => office_name(p, account) },
+            "body": m.body,
+        })).collect::<Vec<_>>(),
+        "answers": review,
+        "receipt": {
+            "url": format!("/api/v1/verwaltung/{}/antraege/{}/quittung.pdf", t.slug, d.sub.id),
+            "present": d.signature.present, "signature_valid": d.signature.valid,
+            "signed_with_tenant_key": d.signature.own_key, "signer": d.signature.signer,
+            "problem": d.signature.problem,
+        },
+        "deliveries": d.deliveries.iter().map(|x| json!({
+            "id": x.id, "target": x.target, "status": x.status, "status_label": x.status.label_de(),
+            "attempts": x.attempts, "last_error": x.last_error,
+            "next_attempt": x.next_attempt.map(rfc3339), "next_attempt_text": x.next_attempt.map(when),
+            "delivered_at": x.delivered_at.map(rfc3339), "delivered_text": x.delivered_at.map(when),
+            "failed_at": x.failed_at.map(rfc3339), "failed_text": x.failed_at.map(when),
+            "failed": x.failed_at.is_some(),
+        })).collect::<Vec<_>>(),
+        "data": d.sub.data,
+    })
+}
+
+fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, AdminError> {
+    let t = input.trim();
+    if t.is_empty() {
+        return if required {
+            Err(AdminError::Invalid(format!("Bitte {what} eingeben.")))
+        } else {
+            Ok(None)
+        };
+    }
+    if t.chars().count() > MAX_TEXT {
+        return Err(AdminError::Invalid(format!(
+            "{what}: höchstens {MAX_TEXT} Zeichen."
+        )));
+    }
+    Ok(Some(t.to_string()))
+}
+
+/// A status change by a staff member; a Rückfrage needs its question as the comment, which
+/// the citizen reads on the status page.
+pub fn change_status(
+    p: &Portal,
+    t: &Tenant,
+    by: &Account,
+    sid: &SubmissionId,
+    to: &str,
+    comment: &str,
+) -> Result<(), AdminError> {
+    let to = Status::from_code(to.trim())
+        .ok_or_else(|| AdminError::Invalid(format!("status: unbekannt: {to}")))?;
+    let note = text(comment, "einen Kommentar", to == Status::Rueckfrage)?;
+    own(p, t, sid)?;
+    p.store.change_status(
+        sid,
+        StatusChange {
+            status: to,
+            at: SystemClock.now(),
+            actor: Actor::Office {
+                account: by.id.to_string(),
+            },
+            note,
+        },
+    )?;
+    Ok(())
+}
+
+pub fn add_message(
+    p: &Portal,
+    t: &Tenant,
+    by: &Account,
+    sid: &SubmissionId,
+    body: &str,
+) -> Result<Message, AdminError> {
+    let body = text(body, "eine Nachricht", true)?.unwrap_or_default();
+    own(p, t, sid)?;
+    Ok(p.store.add_message(
+        sid,
+        Party::Office {
+            account: by.id.to_string(),
+        },
+        body,
+        SystemClock.now(),
+    )?)
+}
+
+/// The stored, signed receipt: (reference, PDF bytes).
+pub fn receipt(
+    p: &Portal,
+    t: &Tenant,
+    sid: &SubmissionId,
+) -> Result<(String, Vec<u8>), AdminError> {
+    let sub = own(p, t, sid)?;
+    let pdf =
+        crate::nodes::load_receipt(&p.store, &p.data, sid).map_err(|_| AdminError::NotFound)?;
+    Ok((sub.reference.to_string(), pdf))
+}
+
+/// The selection's submissions with their current status, in list order.
+fn selection(
+    p: &Portal,
+    t: &Tenant,
+    q: &PostkorbQuery,
+) -> Result<Vec<(PostkorbEntry, Submission)>, AdminError> {
+    let tenant = super::tenant_id(t)?;
+    let page = list(p, &tenant, q)?;
+    let mut out = Vec::with_capacity(page.entries.len());
+    for e in page.entries {
+        // Belt and braces: the index is per tenant, the record says so too.
+        if let Some(s) = p
+            .store
+            .submission(&e.id)?
+            .filter(|s| s.tenant.slug() == t.slug)
+        {
+            out.push((e, s));
+        }
+    }
+    Ok(out)
+}
+
+/// JSON Lines: one submission per line, exactly as stored, with its current status.
+pub fn export_jsonl(p: &Portal, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+    let mut out = Vec::new();
+    for (e, s) in selection(p, t, q)? {
+        let line = json!({
+            "id": s.id, "reference": s.reference.to_string(), "tenant": s.tenant.slug(),
+            "workflow_id": s.workflow_id, "workflow_version": s.workflow_version,
+            "submitted": rfc3339(s.submitted), "status": e.status.code(),
+            "status_at": rfc3339(e.status_at), "data": s.data,
+        });
+        out.extend_from_slice(line.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
+/// A CSV cell: quoted, and a leading `= + - @` (or tab, CR) neutralised with an apostrophe so
+/// spreadsheets do not run it as a formula.
+pub fn csv_cell(value: &str) -> String {
+    let risky = value
+        .chars()
+        .next()
+        .is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r'));
+    let v = if risky {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    format!("\"{}\"", v.replace('"', "\"\""))
+}
+
+fn answer_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "ja" } else { "nein" }.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// CSV (UTF-8 with BOM for spreadsheet programs, comma-separated, every cell quoted): fixed
+/// columns, then one column per answer field of the selection (by field id).
+pub fn export_csv(p: &Portal, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+    let rows = selection(p, t, q)?;
+    let mut fields: Vec<String> = Vec::new();
+    for (_, s) in &rows {
+        if let Some(answers) = s.data.get("answers").and_then(Value::as_object) {
+            for k in answers.keys() {
+                if !fields.contains(k) {
+                    fields.push(k.clone());
+                }
+            }
+        }
+    }
+    let mut out = String::from("\u{feff}");
+    let mut header: Vec<String> = [
+        "Aktenzeichen",
+        "Leistung",
+        "Version",
+        "Eingang",
+        "Status",
+        "Status seit",
+    ]
+    .iter()
+    .map(|h| csv_cell(h))
+    .collect();
+    header.extend(fields.iter().map(|f| csv_cell(f)));
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    for (e, s) in &rows {
+        let mut cells = vec![
+            csv_cell(&s.reference.to_string()),
+            csv_cell(&s.workflow_id),
+            csv_cell(&s.workflow_version),
+            csv_cell(&rfc3339(s.submitted)),
+            csv_cell(e.status.label_de()),
+            csv_cell(&rfc3339(e.status_at)),
+        ];
+        let answers = s.data.get("answers");
+        cells.extend(fields.iter().map(|f| {
+            csv_cell(
+                &answers
+                    .and_then(|a| a.get(f))
+                    .map(answer_text)
+                    .unwrap_or_default(),
+            )
+        }));
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(out.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+49 2452"), "\"'+49 2452\"");
+        assert_eq!(csv_cell("-1"), "\"'-1\"");
+        assert_eq!(csv_cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(csv_cell("Anna"), "\"Anna\"");
+    }
+
+    #[test]
+    fn filters_become_a_query() {
+        let f = Filters {
+            status: Some("rueckfrage".into()),
+            von: Some("2026-11-01".into()),
+            bis: Some("2026-11-30".into()),
+            seite: Some(3),
+            ..Filters::default()
+        };
+        let q = f.query(25).unwrap_or_default();
+        assert_eq!(q.status, Some(Status::Rueckfrage));
+        assert_eq!(q.offset, 50);
+        assert_eq!(q.limit, 25);
+        assert_eq!(
+            q.until.map(|u| u.unix_timestamp()),
+            Some(time::macros::datetime!(2026-11-30 23:00 UTC).unix_timestamp())
+        );
+        assert!(
+            Filters {
+                status: Some("kaputt".into()),
+                ..Filters::default()
+            }
+            .query(25)
+            .is_err()
+        );
+        assert_eq!(
+            f.query_string(),
+            "status=rueckfrage&von=2026-11-01&bis=2026-11-30"
+        );
+    }
+}

@@ -1,0 +1,232 @@
+//! The citizen's status page (reached by the secret link from the receipt): the status timeline,
+//! the messages between office and citizen, and, while the office waits for an answer
+//! (Rückfrage), a form to answer.
+//!
+//! An answer is stored as a message from the citizen and moves the status back to
+//! "In Bearbeitung": Rückfrage means "the office waits for the citizen", so the Postkorb shows
+//! answered queries as work to do again, and a citizen answers each query once.
+
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use lotse_engine::receipt::{Language, format_berlin};
+use lotse_engine::store::{
+    Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
+    SubmissionStore,
+};
+use lotse_engine::{Clock, Lang, SystemClock};
+use serde_json::{Value, json};
+
+use super::{Shared, UiLang, base, blocking, field, not_found, server_error, tr};
+use crate::tenants::{self, Tenant};
+
+/// The longest answer a citizen may send (characters).
+pub(crate) const MAX_MESSAGE: usize = 5_000;
+
+fn texts(lang: Lang) -> Value {
+    if lang == Lang::En {
+        json!({
+            "timeline": "Progress", "messages": "Messages", "from_office": "Office",
+            "from_you": "You", "answer_heading": "Answer the query", "answer_label": "Your answer",
+            "answer_hint": "Please answer the office's question. You can answer once; the office then continues with your application.",
+            "answer_button": "Send answer", "no_messages": "No messages yet.",
+        })
+    } else {
+        json!({
+            "timeline": "Verlauf", "messages": "Nachrichten", "from_office": "Verwaltung",
+            "from_you": "Sie", "answer_heading": "Rückfrage beantworten", "answer_label": "Ihre Antwort",
+            "answer_hint": "Bitte beantworten Sie die Frage der Verwaltung. Sie können einmal antworten; danach bearbeitet die Verwaltung Ihren Antrag weiter.",
+            "answer_button": "Antwort senden", "no_messages": "Noch keine Nachrichten.",
+        })
+    }
+}
+
+fn when(at: time::OffsetDateTime, lang: Lang) -> String {
+    format_berlin(
+        at,
+        if lang == Lang::En {
+            Language::En
+        } else {
+            Language::De
+        },
+    )
+}
+
+fn label(s: Status, lang: Lang) -> &'static str {
+    if lang == Lang::En {
+        s.label_en()
+    } else {
+        s.label_de()
+    }
+}
+
+struct Found {
+    reference: String,
+    history: Vec<StatusChange>,
+    messages: Vec<Message>,
+}
+
+/// The submission of this tenant with its history and messages; another tenant's is `None`.
+async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>, String> {
+    let p2 = p.clone();
+    let slug = t.slug;
+    blocking(move || -> Result<Option<Found>, StoreError> {
+        let Some(s) = p2
+            .store
+            .submission(&sid)?
+            .filter(|s| s.tenant.slug() == slug)
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Found {
+            reference: s.reference.to_string(),
+            history: p2.store.status_history(&sid)?,
+            messages: p2.store.messages(&sid)?,
+        }))
+    })
+    .await
+}
+
+/// The status page; `error` is a message about a rejected answer.
+pub(super) async fn page(
+    p: &Shared,
+    t: &Tenant,
+    id: &str,
+    lang: Lang,
+    error: Option<(&str, &str)>,
+) -> Response {
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return not_found(p, Some(t), lang);
+    };
+    let found = match load(p, t, sid).await {
+        Ok(Some(f)) => f,
+        Ok(None) => return not_found(p, Some(t), lang),
+        Err(e) => return server_error(p, t, &e, lang),
+    };
+    let current = found
+        .history
+        .last()
+        .map_or(Status::Eingegangen, |c| c.status);
+    let mut v = base(
+        t,
+        tr(lang, "Antrag eingegangen", "Application received"),
+        lang,
+    );
+    v["st"] = texts(lang);
+    v["reference"] = json!(found.reference);
+    v["status"] = json!(label(current, lang));
+    v["submission"] = json!(id);
+    v["timeline"] = json!(
+        found
+            .history
+            .iter()
+            .rev()
+            .map(|c| json!({"when": when(c.at, lang), "status": label(c.status, lang), "note": c.note}))
+            .collect::<Vec<_>>()
+    );
+    let st = texts(lang);
+    v["messages"] = json!(
+        found
+            .messages
+            .iter()
+            .map(|m| json!({
+                "when": when(m.at, lang),
+                "from": match m.from { Party::Citizen => st["from_you"].clone(), Party::Office { .. } => st["from_office"].clone() },
+                "body": m.body,
+            }))
+            .collect::<Vec<_>>()
+    );
+    if current == Status::Rueckfrage {
+        v["answer"] = json!({
+            "csrf": p.token(&format!("answer:{sid}")),
+            "error": error.map(|e| e.0),
+            "value": error.map(|e| e.1),
+        });
+    }
+    let mut r = p.render("done", &v);
+    if error.is_some() {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// The citizen answers a Rückfrage: a message from the citizen, and the status back to
+/// "In Bearbeitung". Without an open Rückfrage nothing is stored.
+pub(super) async fn answer(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    Path((tenant, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None, lang);
+    };
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return not_found(&p, Some(t), lang);
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("answer:{sid}")).as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+        )
+            .into_response();
+    }
+    let text = field(&pairs, "antwort").unwrap_or("").trim().to_string();
+    if text.is_empty() {
+        let msg = tr(
+            lang,
+            "Bitte schreiben Sie Ihre Antwort.",
+            "Please write your answer.",
+        );
+        return page(&p, t, &id, lang, Some((msg, ""))).await;
+    }
+    if text.chars().count() > MAX_MESSAGE {
+        let msg = tr(
+            lang,
+            "Ihre Antwort ist zu lang (höchstens 5000 Zeichen).",
+            "Your answer is too long (at most 5000 characters).",
+        );
+        return page(&p, t, &id, lang, Some((msg, &text))).await;
+    }
+    let p2 = p.clone();
+    let slug = t.slug;
+    let stored = blocking(move || -> Result<bool, StoreError> {
+        let Some(_) = p2
+            .store
+            .submission(&sid)?
+            .filter(|s| s.tenant.slug() == slug)
+        else {
+            return Ok(false);
+        };
+        let open = p2
+            .store
+            .status_history(&sid)?
+            .last()
+            .is_some_and(|c| c.status == Status::Rueckfrage);
+        if open {
+            let now = SystemClock.now();
+            p2.store.add_message(&sid, Party::Citizen, text, now)?;
+            let back = p2.store.change_status(
+                &sid,
+                StatusChange {
+                    status: Status::InBearbeitung,
+                    at: now,
+                    actor: Actor::Citizen,
+                    note: None,
+                },
+            );
+            // A second answer sent at the same moment finds the status changed already.
+            match back {
+                Ok(()) | Err(StoreError::InvalidTransition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    })
+    .await;
+    match stored {
+        Ok(true) => Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response(),
+        Ok(false) => not_found(&p, Some(t), lang),
+        Err(e) => server_error(&p, t, &e, lang),
+    }
+}

@@ -1,0 +1,447 @@
+//! The JSON API through the portal's router: a whole application from start to the signed
+//! receipt, the errors it answers with (problem+json with stable codes), and that the OpenAPI
+//! document describes exactly the routes that exist.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lotse_server::portal::{Portal, router};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Client {
+    app: axum::Router,
+    dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    location: Option<String>,
+    json: Value,
+    bytes: Vec<u8>,
+}
+
+fn project() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+impl Client {
+    fn new() -> Client {
+        let dir = tempfile::tempdir().unwrap();
+        let portal = Portal::build(project(), &dir.path().join("data")).unwrap();
+        Client {
+            app: router(Arc::new(portal)),
+            dir,
+        }
+    }
+
+    async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(res.into_body(), 10_000_000)
+            .await
+            .unwrap()
+            .to_vec();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            content_type,
+            location,
+            json,
+            bytes,
+        }
+    }
+
+    async fn get(&self, url: &str) -> Reply {
+        self.send(Request::get(url).body(Body::empty()).unwrap())
+            .await
+    }
+
+    async fn call(&self, method: &str, url: &str, body: Value) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn assert_problem(r: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(r.status, status, "{}", r.json);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.json["code"], code, "{}", r.json);
+    assert_eq!(r.json["status"], status.as_u16());
+    assert!(r.json["title"].is_string() && r.json["detail"].is_string());
+}
+
+const BASE: &str = "/api/v1/tenants/heinsberg";
+
+async fn start(c: &Client) -> Value {
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/services/hundesteuer-anmeldung/applications"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("{BASE}/applications/{}", r.json["id"].as_str().unwrap()).as_str())
+    );
+    r.json
+}
+
+async fn answer(c: &Client, state: &Value, values: Value) -> Reply {
+    let url = format!(
+        "{BASE}/applications/{}/steps/{}",
+        state["id"].as_str().unwrap(),
+        state["step"]["id"].as_str().unwrap()
+    );
+    c.call(
+        "PUT",
+        &url,
+        json!({"revision": state["revision"], "values": values}),
+    )
+    .await
+}
+
+fn halter() -> Value {
+    json!({
+        "halter": {"anrede": "Frau", "vorname": "<script>alert(1)</script>", "nachname": "Schmitz", "geburtsdatum": "1985-04-12"},
+        "anschrift": {"strasse": "Valkenburger Straße", "hausnummer": "45", "plz": "52525", "ort": "Heinsberg"},
+        "kontakt": {"email": "anna@example.org"},
+    })
+}
+
+#[tokio::test]
+async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_status() {
+    let c = Client::new();
+    let tenants = c.get("/api/v1/tenants").await;
+    assert_eq!(tenants.status, StatusCode::OK);
+    assert_eq!(tenants.json["tenants"].as_array().unwrap().len(), 11);
+
+    let found = c.get(&format!("{BASE}/services?q=Hundsteuer")).await;
+    assert_eq!(
+        found.json["services"][0]["id"], "hundesteuer-anmeldung",
+        "one typo is tolerated: {}",
+        found.json
+    );
+
+    let mut state = start(&c).await;
+    assert_eq!(state["position"], "step");
+    assert_eq!(state["step"]["id"], "halter");
+    assert_eq!(state["revision"], 0);
+    assert!(state["resume_code"].as_str().unwrap().len() >= 14);
+    assert_eq!(state["step"]["fields"][0]["widget"], "group");
+
+    // A mistake first: 422 with the field errors, nothing stored.
+    let mut wrong = halter();
+    wrong["anschrift"]["plz"] = json!("5252");
+    wrong["kontakt"]["email"] = json!("anna at example");
+    let r = answer(&c, &state, wrong).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H010");
+    let pointers: Vec<&str> = r.json["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert_eq!(pointers, ["/anschrift/plz", "/kontakt/email"], "{}", r.json);
+    assert!(
+        r.json["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Postleitzahl")
+    );
+
+    let r = answer(&c, &state, halter()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["revision"], 1);
+    assert_eq!(r.json["step"]["id"], "hunde");
+    assert_eq!(r.json["progress"]["current"], 2);
+
+    // The old revision is stale now: 409, and nothing is overwritten.
+    let stale = answer(&c, &state, halter()).await;
+    assert_problem(&stale, StatusCode::CONFLICT, "LOT-H004");
+    assert_eq!(stale.json["revision"], 1);
+    state = r.json;
+
+    // Back and forth.
+    let id = state["id"].as_str().unwrap().to_string();
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/back"),
+            json!({"revision": 1}),
+        )
+        .await;
+    assert_eq!(r.json["step"]["id"], "halter", "{}", r.json);
+    let r = answer(&c, &r.json, halter()).await;
+    state = r.json;
+
+    for values in [
+        json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"}]}),
+        json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}),
+        json!({"ermaessigung": "nein"}),
+        json!({"lastschrift": "nein"}),
+        json!({"richtig": true}),
+    ] {
+        let r = answer(&c, &state, values).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        state = r.json;
+    }
+    assert_eq!(state["position"], "review", "{state}");
+    // Stadt Heinsberg charges its own rate (an override of the county workflow): 84 €, not 96 €.
+    assert_eq!(state["computed"]["jahressteuer"], 84);
+    assert_eq!(state["review"]["steps"][0]["step"], "halter");
+
+    // Resume by code finds the same application.
+    let resumed = c
+        .call(
+            "POST",
+            &format!("{BASE}/resume"),
+            json!({"code": state["resume_code"]}),
+        )
+        .await;
+    assert_eq!(resumed.status, StatusCode::OK);
+    assert_eq!(resumed.json["id"], state["id"]);
+
+    let submit_url = format!("{BASE}/applications/{id}/submit");
+    let r = c
+        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let reference = r.json["reference"].as_str().unwrap().to_string();
+    assert!(reference.starts_with("HEI-"), "{reference}");
+    // A retry (say after a timeout) gives the same submission, not a second one.
+    let again = c
+        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.json);
+    assert_eq!(again.json["id"], r.json["id"]);
+    assert_eq!(again.json["reference"], reference);
+    // The application can no longer be changed.
+    let after = c.get(&format!("{BASE}/applications/{id}")).await;
+    assert_problem(&after, StatusCode::CONFLICT, "LOT-H006");
+
+    let status = c.get(r.json["links"]["self"].as_str().unwrap()).await;
+    assert_eq!(status.status, StatusCode::OK);
+    assert_eq!(status.json["reference"], reference);
+    assert_eq!(status.json["current"]["label"], "Eingegangen");
+
+    let pdf = c.get(r.json["links"]["receipt"].as_str().unwrap()).await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.content_type, "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+    let file = c.dir.path().join("receipt.pdf");
+    std::fs::write(&file, &pdf.bytes).unwrap();
+    let report = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
+    assert!(
+        report.valid && report.covers_whole_file,
+        "the receipt's signature holds"
+    );
+
+    // Another tenant does not see it.
+    let other = c
+        .get(&format!(
+            "/api/v1/tenants/erkelenz/submissions/{}",
+            r.json["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_problem(&other, StatusCode::NOT_FOUND, "LOT-H001");
+}
+
+#[tokio::test]
+async fn wrong_requests_get_problem_details_with_codes() {
+    let c = Client::new();
+    assert_problem(
+        &c.get("/api/v1/tenants/nirgendwo/services").await,
+        StatusCode::NOT_FOUND,
+        "LOT-H001",
+    );
+    assert_problem(
+        &c.get("/api/v1/gibt-es-nicht").await,
+        StatusCode::NOT_FOUND,
+        "LOT-H001",
+    );
+    let state = start(&c).await;
+    let id = state["id"].as_str().unwrap();
+    // Not JSON.
+    let r = c
+        .send(
+            Request::put(format!("{BASE}/applications/{id}/steps/halter"))
+                .header(header::CONTENT_TYPE, "text/plain")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "LOT-H003");
+    // Broken JSON, missing revision, unknown keys.
+    for body in [
+        "{",
+        "{\"values\": {}}",
+        "{\"revision\": 0, \"values\": {}, \"x\": 1}",
+    ] {
+        let r = c
+            .send(
+                Request::put(format!("{BASE}/applications/{id}/steps/halter"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await;
+        assert_problem(&r, StatusCode::BAD_REQUEST, "LOT-H002");
+    }
+    // A step that is not on the route yet.
+    let r = c
+        .call(
+            "PUT",
+            &format!("{BASE}/applications/{id}/steps/zahlung"),
+            json!({"revision": 0, "values": {}}),
+        )
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT, "LOT-H005");
+    // Review before everything is answered.
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/review"),
+            json!({"revision": 0}),
+        )
+        .await;
+    assert_problem(&r, StatusCode::CONFLICT, "LOT-H011");
+    // Unknown and malformed ids are simply not found, in every tenant.
+    for url in [
+        format!("{BASE}/applications/00000000000000000000000000000000"),
+        format!("{BASE}/applications/nonsense"),
+        format!("/api/v1/tenants/erkelenz/applications/{id}"),
+        format!("{BASE}/submissions/nonsense"),
+    ] {
+        assert_problem(&c.get(&url).await, StatusCode::NOT_FOUND, "LOT-H001");
+    }
+    // Wrong method, too large a body.
+    let r = c
+        .send(
+            Request::delete("/api/v1/tenants")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&r, StatusCode::METHOD_NOT_ALLOWED, "LOT-H405");
+    let big = format!("{{\"code\": \"{}\"}}", "A".repeat(300 * 1024));
+    let r = c
+        .send(
+            Request::post(format!("{BASE}/resume"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(big))
+                .unwrap(),
+        )
+        .await;
+    assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, "LOT-H413");
+    // Wrong resume codes are limited per client.
+    let mut last = StatusCode::OK;
+    for _ in 0..7 {
+        let r = c
+            .call(
+                "POST",
+                &format!("{BASE}/resume"),
+                json!({"code": "AAAA-BBBB-CCCC-DDDD"}),
+            )
+            .await;
+        last = r.status;
+        assert!(
+            r.json["code"] == "LOT-H007" || r.json["code"] == "LOT-H008",
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_schema_endpoint_gives_one_self_contained_json_schema_per_service() {
+    let c = Client::new();
+    let r = c
+        .get(&format!("{BASE}/services/hundesteuer-anmeldung/schema"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "application/schema+json");
+    let schema = r.json;
+    assert!(schema["properties"]["halter"].is_object());
+    // Every $ref resolves inside the document: a validator that cannot fetch anything
+    // compiles it and checks data with it.
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let mut ok = halter();
+    ok["hunde"] = json!([{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"}]);
+    assert!(
+        v.is_valid(&ok),
+        "{:?}",
+        v.iter_errors(&ok)
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+    );
+    let mut bad = ok.clone();
+    bad["anschrift"]["plz"] = json!(52525);
+    assert!(!v.is_valid(&bad));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
+    let c = Client::new();
+    let r = c.get("/api/v1/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let source = include_str!("../src/portal/api.rs");
+    let mut routed: Vec<String> = source
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let s = l
+                .strip_prefix(".route(\"")
+                .or_else(|| l.strip_prefix('"'))?;
+            let path = s.split('"').next()?;
+            path.starts_with('/').then(|| format!("/api/v1{path}"))
+        })
+        .filter(|p| !p.contains("/api/v1/api/"))
+        .collect();
+    routed.sort();
+    routed.dedup();
+    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    documented.sort();
+    assert_eq!(documented, routed);
+    // Every documented operation answers something other than 405 on its method.
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            if !["get", "post", "put"].contains(&method.as_str()) {
+                continue;
+            }
+            let url = path
+                .replace("{tenant}", "heinsberg")
+                .replace("{service}", "hundesteuer-anmeldung")
+                .replace("{id}", "00000000000000000000000000000000")
+                .replace("{step}", "halter");
+            let r = c.call(&method.to_uppercase(), &url, json!({})).await;
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {url}");
+            assert!(!r.status.is_server_error(), "{method} {url}: {}", r.json);
+        }
+    }
+}
