@@ -91,6 +91,47 @@ pub fn resume_limiter(store: &AnyStore) -> Box<dyn AttemptLimiter + Send + Sync>
     }
 }
 
+/// A limit of wrong attempts (e.g. passwords at sign-in) under its own `namespace`: in memory
+/// with sled, in the database with PostgreSQL so that all nodes count together.
+pub fn attempt_limiter(
+    store: &AnyStore,
+    namespace: &'static str,
+    max_failures: u32,
+    window: Duration,
+) -> Box<dyn AttemptLimiter + Send + Sync> {
+    match store {
+        AnyStore::Postgres(pg) => Box::new(Namespaced {
+            namespace,
+            inner: PgResumeLimiter::new(pg.clone(), max_failures, window),
+        }),
+        _ => Box::new(ResumeLimiter::new(max_failures, window, 100_000)),
+    }
+}
+
+/// Keys of one limiter kept apart from the others in the shared table.
+struct Namespaced<L> {
+    namespace: &'static str,
+    inner: L,
+}
+
+impl<L: AttemptLimiter> AttemptLimiter for Namespaced<L> {
+    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_engine::store::StoreError> {
+        self.inner.check(&format!("{}:{key}", self.namespace), now)
+    }
+    fn record_failure(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), lotse_engine::store::StoreError> {
+        self.inner
+            .record_failure(&format!("{}:{key}", self.namespace), now)
+    }
+    fn record_success(&self, key: &str) -> Result<(), lotse_engine::store::StoreError> {
+        self.inner
+            .record_success(&format!("{}:{key}", self.namespace))
+    }
+}
+
 /// The signing identity of a tenant. Configured files win on every backend. Without them, sled
 /// keeps a development identity under `<data>/keys/<tenant>/`; PostgreSQL keeps it in the
 /// database, so receipts of every node carry the same certificate.

@@ -660,6 +660,31 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
     // Another tenant's path with this token: refused.
     let (status, _) = get_with_token(b.port, "/api/v1/verwaltung/wegberg/antraege", token);
     assert!(status == 401 || status == 403 || status == 404, "{status}");
+
+    // Wrong passwords count across the nodes: five spread over A and B, then even the right
+    // password is refused for a while, on either node.
+    let signin = format!("/verwaltung/{TENANT}/anmelden");
+    let page = request(a.port, "GET", &signin, None).unwrap();
+    assert_eq!(page.status, 200);
+    let csrf = hidden(&page.text(), "_csrf");
+    let attempt = |port: u16, password: &str| {
+        request(
+            port,
+            "POST",
+            &signin,
+            Some(&form(&[
+                ("_csrf", &csrf),
+                ("benutzername", "chefin"),
+                ("passwort", password),
+            ])),
+        )
+        .unwrap()
+        .status
+    };
+    for port in [a.port, b.port, a.port, b.port, a.port] {
+        assert_eq!(attempt(port, "falsch-falsch-falsch"), 401);
+    }
+    assert_eq!(attempt(b.port, "ein sehr langes Passwort"), 429);
     drop(a);
     drop(b);
 }

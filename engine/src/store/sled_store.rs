@@ -463,9 +463,21 @@ impl SledStore {
             Err(_) => return Ok(false),
         };
         let (path, options) = (inner.path.clone(), inner.options.clone());
-        // Drops every tree and the Db: the file lock is free again.
+        // Drops every tree and the Db: the file lock is free again, once sled's own flusher
+        // thread has let go of its handle, which may take a moment on a busy machine.
         drop(inner);
-        let db = sled_config(&path, &options).open()?;
+        let mut tries = 0;
+        let db = loop {
+            match sled_config(&path, &options).open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         db.flush()?;
         drop(db);
         Ok(true)

@@ -194,6 +194,7 @@ impl Portal {
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
         let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
+        let admin = crate::admin::AdminState::new(&config.admin, &store)?;
         Ok(Portal {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -207,7 +208,7 @@ impl Portal {
             limiter,
             metrics: Metrics::default(),
             webhooks: Arc::new(webhooks),
-            admin: crate::admin::AdminState::new(&config.admin)?,
+            admin,
         })
     }
 
