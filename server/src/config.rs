@@ -20,10 +20,79 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Per tenant (by its slug): signing key and certificate for receipts, webhooks.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Where drafts and submissions are kept: sled in `data_dir` (one node) or PostgreSQL
+    /// (several nodes).
+    pub store: StoreConfig,
     /// How webhook deliveries are retried (docs/delivery.md).
     pub delivery: DeliverySettings,
     /// The case workers' Postkorb: sessions and cookies (docs/administration.md).
     pub admin: AdminConfig,
+}
+
+/// The store backend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// sled under `<data_dir>/store`: one process on one machine.
+    #[default]
+    Sled,
+    /// PostgreSQL: several nodes on one database.
+    Postgres,
+}
+
+/// `[store]`: the backend and, for PostgreSQL, how to reach the database.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    pub backend: Backend,
+    /// The database URL (`postgres://user:password@host:5432/lotse`). Prefer `url_env`: a
+    /// password in a file is easily copied along.
+    pub url: Option<String>,
+    /// The name of the environment variable that holds the database URL.
+    pub url_env: Option<String>,
+    /// Connections of this node's pool.
+    pub max_connections: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            backend: Backend::Sled,
+            url: None,
+            url_env: None,
+            max_connections: 10,
+        }
+    }
+}
+
+/// Never prints the URL's password.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("backend", &self.backend)
+            .field(
+                "url",
+                &self.url.as_deref().map(lotse_engine::store::redact_url),
+            )
+            .field("url_env", &self.url_env)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// The database URL: `url`, else the variable named by `url_env`.
+    pub fn database_url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        match &self.url_env {
+            Some(var) => std::env::var(var).with_context(|| {
+                format!("[store] url_env: the environment variable {var} is not set")
+            }),
+            None => bail!("[store] backend = \"postgres\" needs url_env (or url)"),
+        }
+    }
 }
 
 /// Sign-in settings of the Postkorb.
@@ -54,6 +123,7 @@ impl Default for Config {
             project_dir: PathBuf::from("."),
             data_dir: PathBuf::from("data"),
             tenants: BTreeMap::new(),
+            store: StoreConfig::default(),
             delivery: DeliverySettings::default(),
             admin: AdminConfig::default(),
         }
@@ -196,6 +266,21 @@ impl Config {
         if let Some(v) = get("LOTSE_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }
+        if let Some(v) = get("LOTSE_STORE_BACKEND") {
+            self.store.backend = match v.as_str() {
+                "sled" => Backend::Sled,
+                "postgres" => Backend::Postgres,
+                _ => bail!("LOTSE_STORE_BACKEND={v}: expected sled or postgres"),
+            };
+        }
+        if let Some(v) = get("LOTSE_STORE_URL_ENV") {
+            self.store.url_env = Some(v);
+        }
+        if let Some(v) = get("LOTSE_STORE_MAX_CONNECTIONS") {
+            self.store.max_connections = v
+                .parse()
+                .with_context(|| format!("LOTSE_STORE_MAX_CONNECTIONS={v} is not a number"))?;
+        }
         if let Some(v) = get("LOTSE_ADMIN_COOKIE_SECURE") {
             self.admin.cookie_secure = match v.as_str() {
                 "true" | "1" => true,
@@ -212,6 +297,12 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if self.store.backend == Backend::Postgres {
+            self.store.database_url()?;
+            if self.store.max_connections == 0 {
+                bail!("[store] max_connections must be at least 1");
+            }
+        }
         if !self.admin.cookie_secure && !self.listen.ip().is_loopback() {
             bail!(
                 "admin.cookie_secure = false is only allowed when listen is a loopback address (plain http on this machine); {} is not",
@@ -295,6 +386,33 @@ mod tests {
             c.apply_env(|k| (k == "LOTSE_LISTEN").then(|| "kaputt".to_string()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_store_is_sled_unless_postgres_is_configured_and_the_password_is_never_shown() {
+        assert_eq!(Config::default().store.backend, Backend::Sled);
+        let c: Config = toml::from_str(
+            "[store]\nbackend = \"postgres\"\nurl = \"postgres://lotse:geheim@db:5432/lotse\"\nmax_connections = 4\n",
+        )
+        .unwrap();
+        assert_eq!(c.store.backend, Backend::Postgres);
+        c.validate().unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("geheim"), "{shown}");
+        assert!(shown.contains("db:5432"));
+        assert!(toml::from_str::<Config>("[store]\nbackend = \"mysql\"\n").is_err());
+        let mut c: Config = toml::from_str("[store]\nbackend = \"postgres\"\n").unwrap();
+        assert!(c.validate().is_err(), "no URL");
+        c.apply_env(|k| match k {
+            "LOTSE_STORE_URL_ENV" => Some("LOTSE_TEST_SURELY_UNSET_URL".into()),
+            _ => None,
+        })
+        .unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("LOTSE_TEST_SURELY_UNSET_URL"), "{err}");
+        c.apply_env(|k| (k == "LOTSE_STORE_BACKEND").then(|| "sled".into()))
+            .unwrap();
+        c.validate().unwrap();
     }
 
     #[test]

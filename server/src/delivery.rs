@@ -18,8 +18,8 @@ use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use lotse_engine::store::{
-    DeliveryState, Entropy, NewOutboxMessage, OsEntropy, Outbox, OutboxMessage, Store, StoreError,
-    Submission, SubmissionId, TenantId,
+    AnyStore, DeliveryState, Entropy, NewOutboxMessage, OsEntropy, Outbox, OutboxMessage,
+    StoreError, Submission, SubmissionId, SubmissionStore, TenantId,
 };
 use lotse_engine::{Clock, SystemClock};
 use serde::Serialize;
@@ -406,14 +406,12 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker on `store`; receipts are read from `receipts/<submission id>.pdf`.
+    /// Starts the worker on `store`; receipts are read through [`crate::nodes::find_receipt`]
+    /// (with sled from `receipts/<submission id>.pdf`, with PostgreSQL from the database).
     /// Must be called inside a tokio runtime.
-    pub fn start<S>(store: S, webhooks: Arc<Webhooks>, receipts: PathBuf) -> Worker
-    where
-        S: Store + Clone + Send + Sync + 'static,
-    {
+    pub fn start(store: impl Into<AnyStore>, webhooks: Arc<Webhooks>, receipts: PathBuf) -> Worker {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(store, webhooks, receipts, stopped));
+        let task = tokio::spawn(run(store.into(), webhooks, receipts, stopped));
         Worker { stop, task }
     }
 
@@ -425,14 +423,12 @@ impl Worker {
     }
 }
 
-async fn run<S>(
-    store: S,
+async fn run(
+    store: AnyStore,
     webhooks: Arc<Webhooks>,
     receipts: PathBuf,
     mut stopped: tokio::sync::watch::Receiver<bool>,
-) where
-    S: Store + Clone + Send + Sync + 'static,
-{
+) {
     let lease = time::Duration::seconds(30)
         + time::Duration::try_from(webhooks.longest_timeout()).unwrap_or(time::Duration::MINUTE);
     let mut last_prune: Option<OffsetDateTime> = None;
@@ -494,10 +490,12 @@ async fn run<S>(
     }
 }
 
-async fn deliver_one<S>(store: S, webhooks: Arc<Webhooks>, receipts: PathBuf, msg: OutboxMessage)
-where
-    S: Store + Clone + Send + Sync + 'static,
-{
+async fn deliver_one(
+    store: AnyStore,
+    webhooks: Arc<Webhooks>,
+    receipts: PathBuf,
+    msg: OutboxMessage,
+) {
     let outcome = attempt(&store, &webhooks, &receipts, &msg).await;
     let now = SystemClock.now();
     let settings = &webhooks.settings;
@@ -575,15 +573,12 @@ fn backoff(settings: &DeliverySettings, failed_before: u32) -> time::Duration {
     time::Duration::try_from(jittered).unwrap_or(time::Duration::MINUTE)
 }
 
-async fn attempt<S>(
-    store: &S,
+async fn attempt(
+    store: &AnyStore,
     webhooks: &Webhooks,
     receipts: &std::path::Path,
     msg: &OutboxMessage,
-) -> Attempt
-where
-    S: Store + Clone + Send + Sync + 'static,
-{
+) -> Attempt {
     if msg.topic != SUBMISSION_RECEIVED {
         return Attempt::GiveUp(format!("LOT-W016: unbekanntes Ereignis \"{}\"", msg.topic));
     }
@@ -602,13 +597,15 @@ where
         ));
     };
     let s = store.clone();
-    let file = receipts.join(format!("{sid}.pdf"));
+    let receipts = receipts.to_path_buf();
     let loaded = tokio::task::spawn_blocking(
         move || -> Result<(Option<Submission>, Option<Vec<u8>>), StoreError> {
             let sub = s.submission(&sid)?;
-            // Read only once the submission is known, and only its own file.
+            // Read only once the submission is known, and only its own receipt.
             let pdf = match &sub {
-                Some(_) => std::fs::read(&file).ok(),
+                Some(_) => crate::nodes::find_receipt(&s, &receipts, &sid)
+                    .ok()
+                    .flatten(),
                 None => None,
             };
             Ok((sub, pdf))

@@ -10,5 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod keys;
+pub mod nodes;
 pub mod portal;
 pub mod tenants;

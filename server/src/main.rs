@@ -95,8 +95,12 @@ enum Cmd {
     Verify { file: PathBuf },
     /// Write every stored record as JSON Lines (to stdout or --output).
     Export {
+        /// The sled store folder.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// Read from PostgreSQL instead: the environment variable that holds the database URL.
+        #[arg(long, value_name = "VAR")]
+        database_url_env: Option<String>,
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
@@ -106,14 +110,29 @@ enum Cmd {
         /// The data folder of the portal (its store is DATA/store).
         #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
+        /// Use PostgreSQL instead: the environment variable that holds the database URL.
+        #[arg(long, value_name = "VAR")]
+        database_url_env: Option<String>,
         #[command(subcommand)]
         command: cli::admin::AdminCmd,
     },
     /// Restore records from JSON Lines (stdin or a file) into an empty store.
     Import {
         input: Option<PathBuf>,
+        /// The sled store folder.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// Write into PostgreSQL instead (migrated first): the environment variable that holds
+        /// the database URL.
+        #[arg(long, value_name = "VAR")]
+        database_url_env: Option<String>,
+    },
+    /// Bring the PostgreSQL schema up to date (`[store]` of the configuration). Nodes also do
+    /// this when they start.
+    Migrate {
+        /// The configuration file (default: lotse.toml, if it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -182,8 +201,27 @@ fn main() -> ExitCode {
             reference: &reference,
         })),
         Cmd::Verify { file } => cli::receipt::verify(&file),
-        Cmd::Export { data, output } => report(cli::data::export(&data, output.as_deref())),
-        Cmd::Import { input, data } => report(cli::data::import(&data, input.as_deref())),
-        Cmd::Admin { data, command } => report(cli::admin::run(&data, command)),
+        Cmd::Export {
+            data,
+            database_url_env,
+            output,
+        } => report(cli::data::export(
+            &cli::data::Target::new(data, database_url_env),
+            output.as_deref(),
+        )),
+        Cmd::Import {
+            input,
+            data,
+            database_url_env,
+        } => report(cli::data::import(
+            &cli::data::Target::new(data, database_url_env),
+            input.as_deref(),
+        )),
+        Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
+        Cmd::Admin {
+            data,
+            database_url_env,
+            command,
+        } => report(cli::admin::run(&data, database_url_env.as_deref(), command)),
     }
 }

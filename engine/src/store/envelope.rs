@@ -109,6 +109,40 @@ pub(crate) fn decode<T: DeserializeOwned>(
     serde_json::from_value(migrated).map_err(corrupt)
 }
 
+/// Decodes a record kept as its version and payload apart (the PostgreSQL layout: a `v`
+/// column beside the JSON of `d`), with the same rules as [`decode`].
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) fn decode_parts<T: DeserializeOwned>(
+    tree: &'static str,
+    key: &str,
+    version: u32,
+    payload: &str,
+) -> Result<T, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt {
+        tree,
+        key: key.to_owned(),
+        reason: e.to_string(),
+    };
+    if version == RECORD_FORMAT {
+        return serde_json::from_str(payload).map_err(corrupt);
+    }
+    if version > RECORD_FORMAT {
+        return Err(StoreError::NewerFormat {
+            tree,
+            key: key.to_owned(),
+            found: version,
+            supported: RECORD_FORMAT,
+        });
+    }
+    let value: Value = serde_json::from_str(payload).map_err(corrupt)?;
+    let migrated = migrate(tree, version, value).ok_or_else(|| StoreError::NoMigration {
+        tree,
+        key: key.to_owned(),
+        found: version,
+    })?;
+    serde_json::from_value(migrated).map_err(corrupt)
+}
+
 /// Decodes only the fields a caller needs (serde skips the rest), when the record has the
 /// current version. Anything else falls back to [`decode`] of the full type `Full` and
 /// `project`.

@@ -14,6 +14,31 @@ struct Window {
     failures: u32,
 }
 
+/// Where wrong resume codes are counted: in this process ([`ResumeLimiter`]) or, for several
+/// nodes, in their shared database (`PgResumeLimiter`, feature `postgres`).
+pub trait AttemptLimiter {
+    /// `Err(RateLimited)` if `key` has used up its wrong attempts in the current window.
+    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Counts one wrong code for `key`.
+    fn record_failure(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// Forgets the failures of `key` after a correct code.
+    fn record_success(&self, key: &str) -> Result<(), StoreError>;
+}
+
+impl AttemptLimiter for ResumeLimiter {
+    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        ResumeLimiter::check(self, key, now)
+    }
+    fn record_failure(&self, key: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+        ResumeLimiter::record_failure(self, key, now);
+        Ok(())
+    }
+    fn record_success(&self, key: &str) -> Result<(), StoreError> {
+        ResumeLimiter::record_success(self, key);
+        Ok(())
+    }
+}
+
 /// Counts wrong resume codes per client key. Memory is bounded: beyond `max_keys` tracked
 /// clients, expired windows are dropped, and if that is not enough the oldest windows go.
 #[derive(Debug)]

@@ -7,12 +7,18 @@
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
 mod accounts;
+mod any;
 mod envelope;
 mod error;
 mod group_commit;
 mod ids;
 mod limiter;
 mod model;
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub mod pg_testing;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod postkorb;
 mod sled_store;
 
@@ -22,17 +28,20 @@ mod suite;
 use time::{Duration, OffsetDateTime};
 
 pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
+pub use any::AnyStore;
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
     AccountId, ApiTokenId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy,
     Reference, ResumeCode, SubmissionId, TenantId,
 };
-pub use limiter::ResumeLimiter;
+pub use limiter::{AttemptLimiter, ResumeLimiter};
 pub use model::{
     Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
 };
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
 pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
@@ -265,8 +274,8 @@ impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + Accou
 /// client address) in `limiter`. `RateLimited` once the client has used up its attempts;
 /// `NotFound` for a wrong or malformed code.
 pub fn resume_draft(
-    store: &impl DraftStore,
-    limiter: &ResumeLimiter,
+    store: &(impl DraftStore + ?Sized),
+    limiter: &(impl AttemptLimiter + ?Sized),
     client: &str,
     typed_code: &str,
     now: OffsetDateTime,
@@ -278,11 +287,11 @@ pub fn resume_draft(
     };
     match found {
         Some(draft) if draft.expires > now => {
-            limiter.record_success(client);
+            limiter.record_success(client)?;
             Ok(draft)
         }
         _ => {
-            limiter.record_failure(client, now);
+            limiter.record_failure(client, now)?;
             Err(StoreError::NotFound {
                 what: "draft",
                 key: "resume code".into(),

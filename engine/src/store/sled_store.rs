@@ -162,7 +162,7 @@ fn order_i32(v: i32) -> [u8; 4] {
     ((v as u32) ^ (1 << 31)).to_be_bytes()
 }
 
-fn code_key(code: &ResumeCode) -> [u8; 32] {
+pub(crate) fn code_key(code: &ResumeCode) -> [u8; 32] {
     Sha256::digest(code.normalized().as_bytes()).into()
 }
 
@@ -172,33 +172,33 @@ fn expiry_day(expires: OffsetDateTime) -> i64 {
     expires.unix_timestamp().div_euclid(86_400)
 }
 
-fn expiry_key(expires: OffsetDateTime, id: &DraftId) -> Vec<u8> {
+pub(crate) fn expiry_key(expires: OffsetDateTime, id: &DraftId) -> Vec<u8> {
     let mut k = Vec::with_capacity(24);
     k.extend_from_slice(&order_i64(expiry_day(expires)));
     k.extend_from_slice(id.as_bytes());
     k
 }
 
-fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
+pub(crate) fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(&order_i32(year));
     k.extend_from_slice(&number.to_be_bytes());
     k
 }
 
-fn counter_key(tenant: &TenantId, year: i32) -> Vec<u8> {
+pub(crate) fn counter_key(tenant: &TenantId, year: i32) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(&order_i32(year));
     k
 }
 
-fn idempotency_key(tenant: &TenantId, key: &IdempotencyKey) -> Vec<u8> {
+pub(crate) fn idempotency_key(tenant: &TenantId, key: &IdempotencyKey) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(key.as_str().as_bytes());
     k
 }
 
-fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
+pub(crate) fn message_key(id: &SubmissionId, seq: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(24);
     k.extend_from_slice(id.as_bytes());
     k.extend_from_slice(&seq.to_be_bytes());
@@ -319,8 +319,8 @@ fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-struct StatusRecord {
-    history: Vec<StatusChange>,
+pub(crate) struct StatusRecord {
+    pub(crate) history: Vec<StatusChange>,
 }
 
 #[derive(Deserialize)]
@@ -463,9 +463,21 @@ impl SledStore {
             Err(_) => return Ok(false),
         };
         let (path, options) = (inner.path.clone(), inner.options.clone());
-        // Drops every tree and the Db: the file lock is free again.
+        // Drops every tree and the Db: the file lock is free again, once sled's own flusher
+        // thread has let go of its handle, which may take a moment on a busy machine.
         drop(inner);
-        let db = sled_config(&path, &options).open()?;
+        let mut tries = 0;
+        let db = loop {
+            match sled_config(&path, &options).open() {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         db.flush()?;
         drop(db);
         Ok(true)
@@ -1229,7 +1241,7 @@ impl SubmissionStore for SledStore {
     }
 }
 
-fn new_outbox_message(
+pub(crate) fn new_outbox_message(
     id: u64,
     tenant: Option<&TenantId>,
     m: NewOutboxMessage,
@@ -1580,7 +1592,7 @@ impl Outbox for SledStore {
     }
 }
 
-fn login_key(tenant: &TenantId, login: &str) -> Vec<u8> {
+pub(crate) fn login_key(tenant: &TenantId, login: &str) -> Vec<u8> {
     let mut k = tenant.key_prefix();
     k.extend_from_slice(login.as_bytes());
     k

@@ -858,23 +858,40 @@ macro_rules! store_suite {
         $(
             #[test]
             fn $case() {
-                let (store, _guard) = $make;
+                // `None`: the backend is not available here and the factory said so loudly.
+                let Some((store, _guard)) = $make else { return };
                 super::$case(&store);
             }
         )*
     };
 }
 
-fn sled_store() -> (SledStore, tempfile::TempDir) {
+pub(crate) fn sled_store() -> (SledStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path().join("db")).unwrap();
     (store, dir)
 }
 
-store_suite!(sled, sled_store());
+store_suite!(sled, Some(sled_store()));
+
+/// A PgStore on a fresh database, `None` (skip) without PostgreSQL; fails when
+/// `LOTSE_REQUIRE_POSTGRES=1` and there is none.
+#[cfg(feature = "postgres")]
+pub(crate) fn pg_store() -> Option<(PgStore, String)> {
+    let url = pg_testing::test_database().unwrap()?;
+    let store = PgStore::connect(&PgOptions::new(url.clone())).unwrap();
+    Some((store, url))
+}
+
+#[cfg(feature = "postgres")]
+store_suite!(postgres, pg_store());
+
+#[cfg(feature = "postgres")]
+#[path = "suite_pg.rs"]
+mod postgres_only;
 
 // Backend-specific behaviour of sled: format envelope, corruption, export/import, reopening.
-mod sled_only {
+pub(crate) mod sled_only {
     use super::*;
 
     #[test]
@@ -956,7 +973,7 @@ mod sled_only {
         assert!(s.close().unwrap());
     }
 
-    fn filled_store() -> (SledStore, tempfile::TempDir) {
+    pub(crate) fn filled_store() -> (SledStore, tempfile::TempDir) {
         let (s, dir) = sled_store();
         let mut e = DeterministicEntropy::new(23);
         for i in 0..30 {

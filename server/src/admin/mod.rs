@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use handlebars::Handlebars;
 use lotse_engine::store::{
-    Account, AccountStore, ResumeLimiter, Role, SecretHash, StoreError, TenantId,
+    Account, AccountStore, AnyStore, AttemptLimiter, Role, SecretHash, StoreError, TenantId,
 };
 use lotse_engine::{Clock, SystemClock};
 use serde_json::json;
@@ -37,22 +37,26 @@ pub const COOKIE: &str = "lotse_verwaltung";
 pub struct AdminState {
     cookie_secure: bool,
     session_ttl: time::Duration,
-    /// Wrong passwords per account (tenant and login).
-    per_account: ResumeLimiter,
-    /// Wrong passwords per client address.
-    per_client: ResumeLimiter,
+    /// Wrong passwords per account (tenant and login); shared by the nodes on PostgreSQL.
+    per_account: Box<dyn AttemptLimiter + Send + Sync>,
+    /// Wrong passwords per client address; shared by the nodes on PostgreSQL.
+    per_client: Box<dyn AttemptLimiter + Send + Sync>,
     pages: Handlebars<'static>,
     /// Verified when the login is unknown, so its answer takes as long as a wrong password.
     dummy_hash: String,
 }
 
 impl AdminState {
-    pub fn new(config: &crate::config::AdminConfig) -> anyhow::Result<AdminState> {
+    pub fn new(
+        config: &crate::config::AdminConfig,
+        store: &AnyStore,
+    ) -> anyhow::Result<AdminState> {
+        let window = time::Duration::minutes(15);
         Ok(AdminState {
             cookie_secure: config.cookie_secure,
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
-            per_account: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
-            per_client: ResumeLimiter::new(20, time::Duration::minutes(15), 100_000),
+            per_account: crate::nodes::attempt_limiter(store, "signin-account", 5, window),
+            per_client: crate::nodes::attempt_limiter(store, "signin-client", 20, window),
             pages: templates()?,
             dummy_hash: accounts::hash_password(
                 "kein-echtes-passwort-nur-fuer-gleiche-zeit",
@@ -415,49 +419,57 @@ pub(crate) async fn sign_in(
 ) -> Result<(Account, String), AdminError> {
     let now = SystemClock.now();
     let account_key = format!("{}/{}", t.slug, login.trim().to_lowercase());
-    let limits = &p.admin;
-    for (limiter, key) in [
-        (&limits.per_account, account_key.as_str()),
-        (&limits.per_client, client),
-    ] {
-        if let Err(StoreError::RateLimited { retry_after }) = limiter.check(key, now) {
-            return Err(AdminError::Throttled(retry_after.whole_seconds()));
-        }
-    }
     let tenant = tenant_id(t)?;
     let p2 = p.clone();
-    let (login2, password2) = (login.to_string(), password.to_string());
-    let checked =
-        crate::portal::blocking(move || -> Result<Option<(Account, String)>, StoreError> {
-            let account = p2.store.account_by_login(&tenant, &login2)?;
-            let ok = match &account {
-                Some(a) => accounts::verify_password(&password2, &a.password_hash) && !a.disabled,
-                None => {
-                    let _ = accounts::verify_password(&password2, &p2.admin.dummy_hash);
-                    false
-                }
-            };
-            match account {
-                Some(a) if ok => {
-                    let secret = accounts::start_session(&p2.store, &a, now, p2.admin.session_ttl)?;
-                    Ok(Some((a, secret)))
-                }
-                _ => Ok(None),
+    let (login2, password2, client2) =
+        (login.to_string(), password.to_string(), client.to_string());
+    // Limits, password check and session in one trip to the blocking pool: with PostgreSQL the
+    // limiters count in the database, so every node sees the same failures.
+    let checked = crate::portal::blocking(move || -> Result<SignIn, StoreError> {
+        let limits = &p2.admin;
+        for (limiter, key) in [
+            (&limits.per_account, account_key.as_str()),
+            (&limits.per_client, client2.as_str()),
+        ] {
+            if let Err(StoreError::RateLimited { retry_after }) = limiter.check(key, now) {
+                return Ok(SignIn::Throttled(retry_after.whole_seconds()));
             }
-        })
-        .await
-        .map_err(AdminError::Internal)?;
+        }
+        let account = p2.store.account_by_login(&tenant, &login2)?;
+        let ok = match &account {
+            Some(a) => accounts::verify_password(&password2, &a.password_hash) && !a.disabled,
+            None => {
+                let _ = accounts::verify_password(&password2, &limits.dummy_hash);
+                false
+            }
+        };
+        match account {
+            Some(a) if ok => {
+                let secret = accounts::start_session(&p2.store, &a, now, limits.session_ttl)?;
+                limits.per_account.record_success(&account_key)?;
+                Ok(SignIn::Signed(a, secret))
+            }
+            _ => {
+                limits.per_account.record_failure(&account_key, now)?;
+                limits.per_client.record_failure(&client2, now)?;
+                Ok(SignIn::Wrong)
+            }
+        }
+    })
+    .await
+    .map_err(AdminError::Internal)?;
     match checked {
-        Some(found) => {
-            limits.per_account.record_success(&account_key);
-            Ok(found)
-        }
-        None => {
-            limits.per_account.record_failure(&account_key, now);
-            limits.per_client.record_failure(client, now);
-            Err(AdminError::WrongCredentials)
-        }
+        SignIn::Signed(a, secret) => Ok((a, secret)),
+        SignIn::Throttled(seconds) => Err(AdminError::Throttled(seconds)),
+        SignIn::Wrong => Err(AdminError::WrongCredentials),
     }
+}
+
+/// What a sign-in attempt came to.
+enum SignIn {
+    Signed(Account, String),
+    Throttled(i64),
+    Wrong,
 }
 
 /// `Set-Cookie` values for a session (both paths), or for ending it (`None`).

@@ -218,7 +218,7 @@ pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Admi
                 Lang::De,
             ))
         });
-    let signature = match std::fs::read(p.data.join("receipts").join(format!("{sid}.pdf"))) {
+    let signature = match crate::nodes::load_receipt(&p.store, &p.data, sid) {
         Ok(pdf) => match verify_receipt(&pdf) {
             Ok(v) => {
                 let expected = p
@@ -410,8 +410,8 @@ pub fn receipt(
     sid: &SubmissionId,
 ) -> Result<(String, Vec<u8>), AdminError> {
     let sub = own(p, t, sid)?;
-    let pdf = std::fs::read(p.data.join("receipts").join(format!("{sid}.pdf")))
-        .map_err(|_| AdminError::NotFound)?;
+    let pdf =
+        crate::nodes::load_receipt(&p.store, &p.data, sid).map_err(|_| AdminError::NotFound)?;
     Ok((sub.reference.to_string(), pdf))
 }
 

@@ -1,6 +1,6 @@
 //! `lotse admin …`: staff accounts and API tokens from the command line, on the store the
-//! portal uses (`DATA/store`). sled allows one process at a time: run these while the portal is
-//! stopped. Passwords never come from the arguments (they would show in `ps`): from the
+//! portal uses (`DATA/store`, or PostgreSQL with `--database-url-env`). sled allows one process
+//! at a time: run these while the portal is stopped. Passwords never come from the arguments (they would show in `ps`): from the
 //! environment variable `LOTSE_ADMIN_PASSWORD`, or with `--password-stdin` from the first line
 //! of standard input.
 
@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use lotse_engine::store::{AccountStore, ApiTokenId, Role, SledStore, TenantId};
+use lotse_engine::store::{
+    AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, SledStore, TenantId, redact_url,
+};
 use lotse_engine::{Clock, SystemClock};
 
 use crate::admin::accounts::{self, NewAccount};
@@ -140,26 +142,37 @@ fn password(from_stdin: bool) -> anyhow::Result<String> {
     Ok(pw)
 }
 
-fn open(data: &Path) -> anyhow::Result<SledStore> {
+fn open(data: &Path, database_url_env: Option<&str>) -> anyhow::Result<AnyStore> {
+    if let Some(var) = database_url_env {
+        let url = std::env::var(var)
+            .with_context(|| format!("the environment variable {var} is not set"))?;
+        return Ok(PgStore::connect(&PgOptions::new(url.clone()))
+            .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(&url)))?
+            .into());
+    }
     let dir: PathBuf = data.join("store");
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    SledStore::open(&dir).with_context(|| {
-        format!(
-            "opening the store in {} (is `lotse serve` running? stop it first)",
-            dir.display()
-        )
-    })
+    Ok(SledStore::open(&dir)
+        .with_context(|| {
+            format!(
+                "opening the store in {} (is `lotse serve` running? stop it first)",
+                dir.display()
+            )
+        })?
+        .into())
 }
 
-pub fn run(data: &Path, cmd: AdminCmd) -> anyhow::Result<()> {
-    let store = open(data)?;
+/// Runs one command on the sled store under `data`, or on PostgreSQL when `database_url_env`
+/// names the variable holding the database URL (the portal may keep running then).
+pub fn run(data: &Path, database_url_env: Option<&str>, cmd: AdminCmd) -> anyhow::Result<()> {
+    let store = open(data, database_url_env)?;
     let now = SystemClock.now();
     let result = run_on(&store, cmd, now);
     store.close()?;
     result
 }
 
-fn run_on(store: &SledStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow::Result<()> {
+fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow::Result<()> {
     let err = |e: crate::admin::AdminError| anyhow::anyhow!("{e}");
     match cmd {
         AdminCmd::CreateAdmin {

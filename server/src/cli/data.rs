@@ -5,7 +5,56 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use lotse_engine::store::{Progress, SledStore};
+use lotse_engine::store::{AnyStore, PgOptions, PgStore, Progress, SledStore, redact_url};
+
+/// Where `export` reads and `import` writes: a sled folder or a PostgreSQL database.
+#[derive(Debug)]
+pub enum Target {
+    Sled(std::path::PathBuf),
+    /// The name of the environment variable that holds the database URL.
+    Postgres {
+        url_env: String,
+    },
+}
+
+impl Target {
+    /// PostgreSQL if a URL variable is named, else the sled folder.
+    pub fn new(data: std::path::PathBuf, database_url_env: Option<String>) -> Self {
+        match database_url_env {
+            Some(url_env) => Target::Postgres { url_env },
+            None => Target::Sled(data),
+        }
+    }
+
+    fn open(&self) -> anyhow::Result<AnyStore> {
+        match self {
+            Target::Sled(data) => Ok(SledStore::open(data)
+                .with_context(|| format!("opening the store in {}", data.display()))?
+                .into()),
+            Target::Postgres { url_env } => {
+                let url = std::env::var(url_env)
+                    .with_context(|| format!("the environment variable {url_env} is not set"))?;
+                Ok(PgStore::connect(&PgOptions::new(url.clone()))
+                    .with_context(|| {
+                        format!("opening the PostgreSQL store at {}", redact_url(&url))
+                    })?
+                    .into())
+            }
+        }
+    }
+}
+
+/// `lotse migrate`: runs the PostgreSQL migrations of the configured store.
+pub fn migrate(config: Option<&Path>) -> anyhow::Result<()> {
+    let config = crate::config::Config::load(config)?;
+    if config.store.backend != crate::config::Backend::Postgres {
+        anyhow::bail!("the configured store is sled, which needs no migration ([store] backend)");
+    }
+    let store = crate::nodes::connect(&config, false)?;
+    let n = store.migrate()?;
+    eprintln!("Datenbank auf dem neuesten Stand ({n} Migration(en)).");
+    Ok(())
+}
 
 fn progress(verb: &'static str) -> impl FnMut(Progress) {
     let tty = std::io::stderr().is_terminal();
@@ -18,9 +67,8 @@ fn progress(verb: &'static str) -> impl FnMut(Progress) {
     }
 }
 
-pub fn export(data: &Path, output: Option<&Path>) -> anyhow::Result<()> {
-    let store = SledStore::open(data)
-        .with_context(|| format!("opening the store in {}", data.display()))?;
+pub fn export(target: &Target, output: Option<&Path>) -> anyhow::Result<()> {
+    let store = target.open()?;
     let count = match output {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -46,9 +94,8 @@ pub fn export(data: &Path, output: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn import(data: &Path, input: Option<&Path>) -> anyhow::Result<()> {
-    let store = SledStore::open(data)
-        .with_context(|| format!("opening the store in {}", data.display()))?;
+pub fn import(target: &Target, input: Option<&Path>) -> anyhow::Result<()> {
+    let store = target.open()?;
     let mut reader: Box<dyn BufRead> = match input {
         Some(path) => Box::new(BufReader::new(
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,

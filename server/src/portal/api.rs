@@ -633,7 +633,7 @@ async fn resume(
     let now = SystemClock.now();
     let p2 = p.clone();
     let found = tokio::task::spawn_blocking(move || {
-        resume_draft(&p2.store, &p2.limiter, &client.0, &b.code, now)
+        resume_draft(&p2.store, &*p2.limiter, &client.0, &b.code, now)
     })
     .await
     .map_err(|e| Problem::internal(&e))?;
@@ -1036,7 +1036,7 @@ async fn receipt(State(p): State<Shared>, Path((slug, id)): Path<(String, String
         else {
             return Ok(None);
         };
-        let pdf = std::fs::read(p2.data.join("receipts").join(format!("{sid}.pdf")))?;
+        let pdf = crate::nodes::load_receipt(&p2.store, &p2.data, &sid)?;
         Ok(Some((s.reference.to_string(), pdf)))
     })
     .await

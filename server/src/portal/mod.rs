@@ -24,7 +24,7 @@ use lotse_engine::catalogue::{Catalogue, Entry};
 use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_engine::script::Sandbox;
 use lotse_engine::store::{
-    Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, ResumeLimiter, SledStore,
+    AnyStore, AttemptLimiter, Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy,
     StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
@@ -49,12 +49,12 @@ pub struct Portal {
     dev: bool,
     project: PathBuf,
     sandbox: Sandbox,
-    pub(crate) store: SledStore,
+    pub(crate) store: AnyStore,
     pages: Handlebars<'static>,
     pub(crate) identities: HashMap<&'static str, SigningIdentity>,
     pub(crate) data: PathBuf,
     secret: [u8; 32],
-    limiter: ResumeLimiter,
+    limiter: Box<dyn AttemptLimiter + Send + Sync>,
     metrics: Metrics,
     /// The webhooks of the offices (crate::delivery).
     webhooks: Arc<crate::delivery::Webhooks>,
@@ -189,35 +189,17 @@ impl Portal {
             anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
         std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-        let store = SledStore::open(data.join("store"))?;
+        let store = crate::nodes::open_store(config)?;
         let now = SystemClock.now();
         let mut identities = HashMap::new();
         for t in tenants::DEMO {
-            let identity = crate::keys::configured_identity(
-                config.signing(t.slug),
-                data,
-                t.slug,
-                t.name,
-                now,
-            )?;
+            let identity = crate::nodes::signing_identity(config, &store, t.slug, t.name, now)?;
             identities.insert(t.slug, identity);
         }
+        let secret = crate::nodes::csrf_secret(&store, data)?;
+        let limiter = crate::nodes::resume_limiter(&store);
         let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
-        let secret_file = data.join("csrf.key");
-        let secret = match std::fs::read(&secret_file) {
-            Ok(b) if b.len() == 32 => {
-                let mut s = [0u8; 32];
-                s.copy_from_slice(&b);
-                s
-            }
-            _ => {
-                let mut s = [0u8; 32];
-                getrandom_fill(&mut s)?;
-                std::fs::write(&secret_file, s)
-                    .with_context(|| format!("writing {}", secret_file.display()))?;
-                s
-            }
-        };
+        let admin = crate::admin::AdminState::new(&config.admin, &store)?;
         Ok(Portal {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -228,11 +210,10 @@ impl Portal {
             identities,
             data: data.to_path_buf(),
             secret,
-            // Five wrong resume codes per client and 15 minutes, then a pause.
-            limiter: ResumeLimiter::new(5, time::Duration::minutes(15), 100_000),
+            limiter,
             metrics: Metrics::default(),
             webhooks: Arc::new(webhooks),
-            admin: crate::admin::AdminState::new(&config.admin)?,
+            admin,
         })
     }
 
@@ -425,7 +406,7 @@ fn fingerprint(project: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time
     out
 }
 
-fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
+pub(crate) fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
     use lotse_engine::store::Entropy;
     OsEntropy
         .fill_bytes(buf)
@@ -901,7 +882,7 @@ async fn resume(
     let p2 = p.clone();
     let now = SystemClock.now();
     let found = tokio::task::spawn_blocking(move || {
-        resume_draft(&p2.store, &p2.limiter, &client.0, &code, now)
+        resume_draft(&p2.store, &*p2.limiter, &client.0, &code, now)
     })
     .await;
     match found {
@@ -1161,9 +1142,7 @@ pub(crate) async fn finish_submission(
             },
             now,
         )?;
-        let dir = p2.data.join("receipts");
-        let path = dir.join(format!("{}.pdf", stored.id));
-        if !path.exists() {
+        if !crate::nodes::has_receipt(&p2.store, &p2.data, &stored.id)? {
             let model = receipt_model(
                 &wf,
                 &submission,
@@ -1173,11 +1152,7 @@ pub(crate) async fn finish_submission(
             );
             let identity = p2.identities.get(t.slug).context("no signing key")?;
             let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
-            std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!("{}.tmp", stored.id));
-            std::fs::write(&tmp, &pdf)?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
+            crate::nodes::save_receipt(&p2.store, &p2.data, &stored.id, &pdf)?;
         }
         let mut marker = draft.clone();
         marker.state = serde_json::to_value(SubmittedMarker {
@@ -1393,7 +1368,7 @@ async fn receipt_pdf(
         else {
             return Ok(None);
         };
-        let pdf = std::fs::read(p2.data.join("receipts").join(format!("{sid}.pdf")))?;
+        let pdf = crate::nodes::load_receipt(&p2.store, &p2.data, &sid)?;
         Ok(Some((s.reference.to_string(), pdf)))
     })
     .await;
