@@ -359,7 +359,7 @@ impl SledStore {
     /// Opens (or creates) the store in directory `path`.
     pub fn open_with(path: impl AsRef<Path>, options: &SledOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let db = sled_config(&path, options).open()?;
+        let db = open_waiting(&path, options)?;
         let meta = db.open_tree("meta")?;
         let format = match meta.get(META_STORE_FORMAT)? {
             Some(bytes) => decode::<u32>("meta", META_STORE_FORMAT, &bytes)?,
@@ -466,18 +466,7 @@ impl SledStore {
         // Drops every tree and the Db: the file lock is free again, once sled's own flusher
         // thread has let go of its handle, which may take a moment on a busy machine.
         drop(inner);
-        let mut tries = 0;
-        let db = loop {
-            match sled_config(&path, &options).open() {
-                Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && tries < 100 =>
-                {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other?,
-            }
-        };
+        let db = open_waiting(&path, &options)?;
         db.flush()?;
         drop(db);
         Ok(true)
@@ -1831,6 +1820,25 @@ impl AccountStore for SledStore {
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+/// Opens the sled database, waiting up to 10 s while the file lock is still held: after a store
+/// of this process was dropped, sled's flusher thread lets go of the lock only at its next tick,
+/// which on a busy machine can take a few seconds. Another process holding the lock still gives
+/// a clear error after the wait.
+fn open_waiting(path: &Path, options: &SledOptions) -> Result<sled::Db, StoreError> {
+    let mut tries = 0;
+    loop {
+        match sled_config(path, options).open() {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 500 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
     }
 }
 
