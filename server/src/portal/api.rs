@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     ClientKey, Loaded, Shared, blocking, bump, finish_submission, load_draft, load_draft_blocking,
-    log, offered,
+    log, offered, own_receipt, pdf_download,
 };
 use crate::tenants::{self, Tenant};
 
@@ -1028,31 +1028,11 @@ async fn receipt(State(p): State<Shared>, Path((slug, id)): Path<(String, String
     };
     let p2 = p.clone();
     let slug = t.slug;
-    let found = blocking(move || -> anyhow::Result<Option<(String, Vec<u8>)>> {
-        let Some(s) = p2
-            .store
-            .submission(&sid)?
-            .filter(|s| s.tenant.slug() == slug)
-        else {
-            return Ok(None);
-        };
-        let pdf = crate::nodes::load_receipt(&p2.store, &p2.data, &sid)?;
-        Ok(Some((s.reference.to_string(), pdf)))
-    })
-    .await
-    .map_err(|e| Problem::internal(&e))?;
-    let Some((reference, pdf)) = found else {
-        return Err(Problem::not_found("This submission"));
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
-            ),
-        ],
-        pdf,
-    )
-        .into_response())
+    match blocking(move || own_receipt(&p2, slug, &sid))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    {
+        Some((reference, pdf)) => Ok(pdf_download(&reference, pdf)),
+        None => Err(Problem::not_found("This submission")),
+    }
 }

@@ -626,16 +626,15 @@ async fn receipt_preview(
     .await;
     match made {
         Ok(Ok(Some(pdf))) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
-        Ok(Ok(None)) => {
-            let mut v = base(t, "Keine Beispieldaten", lang);
-            v["heading"] = json!("Keine Beispieldaten");
-            v["text"] = json!(
-                "Für diesen Workflow gibt es kein Szenario, das mit einem Absenden endet (expect: submitted: true). Legen Sie eines in scenarios/ an, dann zeigt diese Seite die Quittung mit seinen Antworten."
-            );
-            let mut r = p.render("message", &v);
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            r
-        }
+        Ok(Ok(None)) => message_page(
+            &p,
+            t,
+            lang,
+            StatusCode::NOT_FOUND,
+            "Keine Beispieldaten",
+            "Keine Beispieldaten",
+            "Für diesen Workflow gibt es kein Szenario, das mit einem Absenden endet (expect: submitted: true). Legen Sie eines in scenarios/ an, dann zeigt diese Seite die Quittung mit seinen Antworten.",
+        ),
         Ok(Err(e)) => server_error(&p, t, &e, lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
@@ -720,18 +719,38 @@ pub(crate) fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
     })
 }
 
-pub(crate) fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
-    let t = t.unwrap_or(&tenants::DEMO[0]);
-    let mut v = base(t, tr(lang, "Nicht gefunden", "Not found"), lang);
-    v["heading"] = json!(tr(lang, "Seite nicht gefunden", "Page not found"));
-    v["text"] = json!(tr(
-        lang,
-        "Diese Seite gibt es nicht (mehr). Vielleicht ist der Link unvollständig oder Ihr Antrag ist abgelaufen.",
-        "This page does not exist (any more). The link may be incomplete, or your application has expired."
-    ));
+/// The calm message page: a title, a heading, one paragraph, and the status code it answers with.
+fn message_page(
+    p: &Portal,
+    t: &Tenant,
+    lang: Lang,
+    status: StatusCode,
+    title: &str,
+    heading: &str,
+    text: &str,
+) -> Response {
+    let mut v = base(t, title, lang);
+    v["heading"] = json!(heading);
+    v["text"] = json!(text);
     let mut r = p.render("message", &v);
-    *r.status_mut() = StatusCode::NOT_FOUND;
+    *r.status_mut() = status;
     r
+}
+
+pub(crate) fn not_found(p: &Portal, t: Option<&Tenant>, lang: Lang) -> Response {
+    message_page(
+        p,
+        t.unwrap_or(&tenants::DEMO[0]),
+        lang,
+        StatusCode::NOT_FOUND,
+        tr(lang, "Nicht gefunden", "Not found"),
+        tr(lang, "Seite nicht gefunden", "Page not found"),
+        tr(
+            lang,
+            "Diese Seite gibt es nicht (mehr). Vielleicht ist der Link unvollständig oder Ihr Antrag ist abgelaufen.",
+            "This page does not exist (any more). The link may be incomplete, or your application has expired.",
+        ),
+    )
 }
 
 pub(crate) fn server_error(
@@ -749,20 +768,23 @@ pub(crate) fn server_error(
             ("cause", json!(cause.to_string())),
         ],
     );
-    let mut v = base(t, tr(lang, "Fehler", "Error"), lang);
-    v["heading"] = json!(tr(
+    message_page(
+        p,
+        t,
         lang,
-        "Das hat leider nicht geklappt",
-        "Sorry, that did not work"
-    ));
-    v["text"] = json!(tr(
-        lang,
-        "Ein technischer Fehler ist aufgetreten. Ihre bisherigen Angaben sind gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal.",
-        "A technical error occurred. Your answers so far are saved. Please try again in a few minutes."
-    ));
-    let mut r = p.render("message", &v);
-    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    r
+        StatusCode::INTERNAL_SERVER_ERROR,
+        tr(lang, "Fehler", "Error"),
+        tr(
+            lang,
+            "Das hat leider nicht geklappt",
+            "Sorry, that did not work",
+        ),
+        tr(
+            lang,
+            "Ein technischer Fehler ist aufgetreten. Ihre bisherigen Angaben sind gespeichert. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+            "A technical error occurred. Your answers so far are saved. Please try again in a few minutes.",
+        ),
+    )
 }
 
 /// Switches the language and goes back to the page the citizen came from (same site only).
@@ -889,30 +911,32 @@ async fn resume(
         Ok(Ok(d)) if d.tenant.slug() == t.slug && d.expires > now => {
             Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
         }
-        Ok(Err(StoreError::RateLimited { .. })) => {
-            let mut v = base(t, tr(lang, "Bitte warten", "Please wait"), lang);
-            v["heading"] = json!(tr(lang, "Zu viele Versuche", "Too many attempts"));
-            v["text"] = json!(tr(
+        Ok(Err(StoreError::RateLimited { .. })) => message_page(
+            &p,
+            t,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            tr(lang, "Bitte warten", "Please wait"),
+            tr(lang, "Zu viele Versuche", "Too many attempts"),
+            tr(
                 lang,
                 "Der Code wurde mehrmals falsch eingegeben. Bitte warten Sie 15 Minuten und versuchen Sie es dann noch einmal.",
-                "The code was entered wrongly several times. Please wait 15 minutes and try again."
-            ));
-            let mut r = p.render("message", &v);
-            *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            r
-        }
-        Ok(_) => {
-            let mut v = base(t, tr(lang, "Code nicht gefunden", "Code not found"), lang);
-            v["heading"] = json!(tr(lang, "Code nicht gefunden", "Code not found"));
-            v["text"] = json!(tr(
+                "The code was entered wrongly several times. Please wait 15 minutes and try again.",
+            ),
+        ),
+        Ok(_) => message_page(
+            &p,
+            t,
+            lang,
+            StatusCode::NOT_FOUND,
+            tr(lang, "Code nicht gefunden", "Code not found"),
+            tr(lang, "Code nicht gefunden", "Code not found"),
+            tr(
                 lang,
                 "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E.",
-                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E."
-            ));
-            let mut r = p.render("message", &v);
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            r
-        }
+                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E.",
+            ),
+        ),
         Err(e) => server_error(&p, t, &e, lang),
     }
 }
@@ -1356,37 +1380,42 @@ async fn receipt_pdf(
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return not_found(&p, Some(t), lang);
     };
-    // Another tenant's submission does not exist here, and its file is not touched; the file is
-    // read off the async workers too.
     let p2 = p.clone();
     let slug = t.slug;
-    let found = blocking(move || -> anyhow::Result<Option<(String, Vec<u8>)>> {
-        let Some(s) = p2
-            .store
-            .submission(&sid)?
-            .filter(|s| s.tenant.slug() == slug)
-        else {
-            return Ok(None);
-        };
-        let pdf = crate::nodes::load_receipt(&p2.store, &p2.data, &sid)?;
-        Ok(Some((s.reference.to_string(), pdf)))
-    })
-    .await;
-    match found {
-        Ok(Some((reference, pdf))) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
-                ),
-            ],
-            pdf,
-        )
-            .into_response(),
-        Ok(_) => not_found(&p, Some(t), lang),
+    match blocking(move || own_receipt(&p2, slug, &sid)).await {
+        Ok(Some((reference, pdf))) => pdf_download(&reference, pdf),
+        Ok(None) => not_found(&p, Some(t), lang),
         Err(e) => server_error(&p, t, &e, lang),
     }
+}
+
+/// The signed receipt of a submission of this tenant, with its reference; `None` for an unknown
+/// submission or another tenant's (whose receipt is then not read at all). Blocking.
+pub(crate) fn own_receipt(
+    p: &Portal,
+    slug: &str,
+    sid: &SubmissionId,
+) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+    let Some(s) = p.store.submission(sid)?.filter(|s| s.tenant.slug() == slug) else {
+        return Ok(None);
+    };
+    let pdf = crate::nodes::load_receipt(&p.store, &p.data, sid)?;
+    Ok(Some((s.reference.to_string(), pdf)))
+}
+
+/// A receipt as a download named after its reference.
+pub(crate) fn pdf_download(reference: &str, pdf: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
 }
 
 /// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
