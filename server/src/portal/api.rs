@@ -24,11 +24,12 @@ use lotse_engine::store::{
 use lotse_engine::{Application, Clock, Command, Lang, Outcome, SystemClock, Workflow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::{
-    ClientKey, Loaded, Shared, blocking, bump, finish_submission, load_draft, load_draft_blocking,
-    log, offered, own_receipt, pdf_download,
+    ClientKey, Loaded, Shared, blocking, bump, draft_work, finish_submission, load_draft,
+    load_draft_blocking, log, offered, own_receipt, pdf_download,
 };
 use crate::tenants::{self, Tenant};
 
@@ -142,7 +143,12 @@ impl IntoResponse for Problem {
 type ApiResult = Result<Response, Problem>;
 
 fn ok_json(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+    ok_bytes(status, serde_json::to_vec(&body).unwrap_or_default())
+}
+
+/// A JSON answer already serialized.
+fn ok_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -500,52 +506,160 @@ fn errors_json(errors: &[FieldError]) -> Value {
     )
 }
 
-/// The state of an application as the API shows it.
-fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Workflow) -> Value {
+/// Each step's fields as the API shows them, serialized once per workflow content, step and
+/// language: they are the largest part of every answer and never change for one content hash
+/// (which covers the tenant's override too).
+#[derive(Default)]
+pub(crate) struct FieldsCache(std::sync::RwLock<std::collections::HashMap<String, Arc<RawValue>>>);
+
+impl FieldsCache {
+    fn get(
+        &self,
+        wf: &Workflow,
+        step: &lotse_engine::definition::Step,
+        lang: Lang,
+    ) -> Arc<RawValue> {
+        let key = format!("{}/{}/{}", wf.content_hash, step.id, lang.tag());
+        if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&key).cloned()) {
+            return hit;
+        }
+        let fields: Vec<Value> = step.fields.iter().map(|f| field_json(f, lang)).collect();
+        let raw: Arc<RawValue> = serde_json::value::to_raw_value(&fields)
+            .map(Arc::from)
+            .unwrap_or_else(|_| Arc::from(empty_list()));
+        if let Ok(mut m) = self.0.write() {
+            m.insert(key, raw.clone());
+        }
+        raw
+    }
+}
+
+fn empty_list() -> Box<RawValue> {
+    RawValue::from_string("[]".into()).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct StateOut<'a> {
+    id: String,
+    tenant: &'a str,
+    service: &'a str,
+    version: u32,
+    lang: &'static str,
+    revision: u64,
+    resume_code: String,
+    expires: String,
+    progress: Progress,
+    route: &'a [String],
+    answers: &'a std::collections::BTreeMap<String, Value>,
+    links: StateLinks,
+    position: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    can_go_back: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<StepOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<ReviewView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    computed: Option<std::collections::BTreeMap<String, Value>>,
+}
+
+#[derive(Serialize)]
+struct Progress {
+    current: usize,
+    total: usize,
+}
+
+#[derive(Serialize)]
+struct StateLinks {
+    #[serde(rename = "self")]
+    this: String,
+    schema: String,
+}
+
+#[derive(Serialize)]
+struct StepOut<'a> {
+    id: &'a str,
+    title: &'a str,
+    help: Option<&'a str>,
+    #[serde(serialize_with = "shared_raw")]
+    fields: Arc<RawValue>,
+    links: StepLinks,
+}
+
+fn shared_raw<S: serde::Serializer>(v: &Arc<RawValue>, s: S) -> Result<S::Ok, S::Error> {
+    v.as_ref().serialize(s)
+}
+
+#[derive(Serialize)]
+struct StepLinks {
+    answer: String,
+}
+
+/// The state of an application as the API shows it, serialized.
+fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Workflow) -> Vec<u8> {
     let lang = app.lang;
     let base = format!("/api/v1/tenants/{}/applications/{}", t.slug, draft.id);
     let (current, total) = app.progress();
-    let mut v = json!({
-        "id": draft.id.to_string(),
-        "tenant": t.slug,
-        "service": wf.id, "version": wf.version,
-        "lang": lang.tag(),
-        "revision": draft.revision,
-        "resume_code": draft.resume_code.to_string(),
-        "expires": draft.expires.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "progress": {"current": current, "total": total},
-        "route": app.route,
-        "answers": app.answers,
-        "links": {"self": base, "schema": format!("/api/v1/tenants/{}/services/{}/schema", t.slug, wf.id)},
-    });
+    let mut out = StateOut {
+        id: draft.id.to_string(),
+        tenant: t.slug,
+        service: &wf.id,
+        version: wf.version,
+        lang: lang.tag(),
+        revision: draft.revision,
+        resume_code: draft.resume_code.to_string(),
+        expires: draft
+            .expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        progress: Progress { current, total },
+        route: &app.route,
+        answers: &app.answers,
+        links: StateLinks {
+            schema: format!("/api/v1/tenants/{}/services/{}/schema", t.slug, wf.id),
+            this: String::new(),
+        },
+        position: "submitted",
+        can_go_back: None,
+        step: None,
+        review: None,
+        computed: None,
+    };
     match &app.position {
         Position::Step(id) => {
-            v["position"] = json!("step");
-            v["can_go_back"] = json!(app.route.first() != Some(id));
+            out.position = "step";
+            out.can_go_back = Some(app.route.first() != Some(id));
             if let Some(step) = wf.step(id) {
-                v["step"] = json!({
-                    "id": step.id, "title": step.title.get(lang),
-                    "help": step.help.as_ref().map(|h| h.get(lang)),
-                    "fields": step.fields.iter().map(|f| field_json(f, lang)).collect::<Vec<_>>(),
-                    "links": {"answer": format!("{base}/steps/{}", step.id)},
+                out.step = Some(StepOut {
+                    id: &step.id,
+                    title: step.title.get(lang),
+                    help: step.help.as_ref().map(|h| h.get(lang)),
+                    fields: p.defs().api_fields.get(wf, step, lang),
+                    links: StepLinks {
+                        answer: format!("{base}/steps/{}", step.id),
+                    },
                 });
             }
         }
         Position::Review => {
-            v["position"] = json!("review");
-            v["can_go_back"] = json!(true);
+            out.position = "review";
+            out.can_go_back = Some(true);
             let computed = app
                 .computed(wf, &p.sandbox, SystemClock.now().date())
                 .unwrap_or_default();
-            let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
-            v["review"] = serde_json::to_value(&review).unwrap_or(Value::Null);
-            v["computed"] = json!(computed);
+            out.review = Some(ReviewView::build(
+                wf,
+                &app.route,
+                &app.answers,
+                &computed,
+                lang,
+            ));
+            out.computed = Some(computed);
         }
-        Position::Submitted => {
-            v["position"] = json!("submitted");
-        }
+        Position::Submitted => {}
     }
-    v
+    out.links.this = base;
+    serde_json::to_vec(&out).unwrap_or_default()
 }
 
 /// An open application of this tenant, or a problem.
@@ -605,7 +719,7 @@ async fn start(
     .map_err(|e| Problem::internal(&e))?;
     bump(&p.metrics.drafts_started);
     let v = state_json(&p, t, &draft, &app, &wf);
-    let mut r = ok_json(StatusCode::CREATED, v);
+    let mut r = ok_bytes(StatusCode::CREATED, v);
     if let Ok(loc) = HeaderValue::from_str(&format!(
         "/api/v1/tenants/{}/applications/{}",
         t.slug, draft.id
@@ -640,7 +754,7 @@ async fn resume(
     match found {
         Ok(d) if d.tenant.slug() == t.slug => {
             let (draft, app, wf) = open(&p, t, &d.id.to_string()).await?;
-            Ok(ok_json(
+            Ok(ok_bytes(
                 StatusCode::OK,
                 state_json(&p, t, &draft, &app, &wf),
             ))
@@ -667,7 +781,7 @@ async fn read_application(
 ) -> ApiResult {
     let t = tenant(&slug)?;
     let (draft, app, wf) = open(&p, t, &id).await?;
-    Ok(ok_json(
+    Ok(ok_bytes(
         StatusCode::OK,
         state_json(&p, t, &draft, &app, &wf),
     ))
@@ -720,7 +834,7 @@ struct GotoBody {
 // Built once per request and taken apart at once: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Ran {
-    Saved(Value),
+    Saved(Vec<u8>),
     Rejected(String, Vec<FieldError>, u64),
     Incomplete(String),
     Submitted(
@@ -741,10 +855,9 @@ async fn run(
     command: impl FnOnce(&Application) -> Command + Send + 'static,
 ) -> ApiResult {
     let now = SystemClock.now();
-    let p2 = p.clone();
     let id = id.to_string();
-    let ran = tokio::task::spawn_blocking(move || -> Result<Ran, Problem> {
-        let (draft, mut app, wf) = match load_draft_blocking(&p2, t, &id) {
+    let ran = draft_work(p, move |p2| -> Result<Ran, Problem> {
+        let (draft, mut app, wf) = match load_draft_blocking(p2, t, &id) {
             Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
             Ok(Some(Loaded::Submitted(sid))) => return Err(already_submitted(t, &sid)),
             Ok(None) => return Err(Problem::not_found("This application")),
@@ -781,7 +894,7 @@ async fn run(
                 next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
                 match p2.store.save_draft(next, revision) {
                     Ok(stored) => Ok(Ran::Saved(state_json(
-                        &p2,
+                        p2,
                         t,
                         &stored,
                         &transition.state,
@@ -800,7 +913,7 @@ async fn run(
     match ran {
         Ran::Saved(state) => {
             bump(&p.metrics.steps_answered);
-            Ok(ok_json(StatusCode::OK, state))
+            Ok(ok_bytes(StatusCode::OK, state))
         }
         Ran::Rejected(step, errors, current) => {
             bump(&p.metrics.steps_rejected);

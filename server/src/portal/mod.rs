@@ -41,6 +41,8 @@ pub struct Defs {
     receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
     problems: Vec<lotse_engine::Problem>,
+    /// The API's serialized step fields, built on first use (dropped with these definitions).
+    pub(crate) api_fields: api::FieldsCache,
 }
 
 /// Everything the handlers share.
@@ -335,6 +337,7 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
         catalogues,
         receipts,
         problems,
+        api_fields: api::FieldsCache::default(),
     }
 }
 
@@ -1123,15 +1126,30 @@ pub(crate) fn load_draft_blocking(
     Ok(Some(Loaded::Open(draft, app, wf)))
 }
 
-/// [`load_draft_blocking`] on the blocking pool.
+/// Runs work on drafts (read, engine, save) where it costs least. On sled, draft reads and
+/// saves wait for neither disk nor network (saves reach the disk with the background flush,
+/// docs/store.md), so the work runs on the calling task: two thread hand-offs per request cost
+/// more than the work. On PostgreSQL every call is a round trip, so it goes to the blocking
+/// pool. Durable writes (submissions) always go to the blocking pool.
+pub(crate) async fn draft_work<T: Send + 'static>(
+    p: &Shared,
+    work: impl FnOnce(&Shared) -> T + Send + 'static,
+) -> Result<T, tokio::task::JoinError> {
+    if p.store.backend() == "sled" {
+        return Ok(work(p));
+    }
+    let p2 = p.clone();
+    tokio::task::spawn_blocking(move || work(&p2)).await
+}
+
+/// [`load_draft_blocking`] through [`draft_work`].
 pub(crate) async fn load_draft(
     p: &Shared,
     t: &'static Tenant,
     id: &str,
 ) -> Result<Option<Loaded>, StoreError> {
-    let p2 = p.clone();
     let id = id.to_string();
-    tokio::task::spawn_blocking(move || load_draft_blocking(&p2, t, &id))
+    draft_work(p, move |p| load_draft_blocking(p, t, &id))
         .await
         .map_err(|e| StoreError::Storage(e.to_string()))?
 }
