@@ -57,16 +57,22 @@ pub fn render_receipt(
         line: p.line,
         message: p.message,
     })?;
-    let document = render::compose(model, &blocks)?;
+    let composed = render::compose(model, &blocks)?;
     let options = printpdf::PdfSaveOptions {
         optimize: true,
-        subset_fonts: true,
+        subset_fonts: !composed.fixed_fonts,
         secure: true,
         image_optimization: None,
     };
     let mut warnings = Vec::new();
-    let mut lopdf_doc = document.to_lopdf_document(&options, &mut warnings);
-    pdf::compress_streams(&mut lopdf_doc)?;
+    let mut lopdf_doc = composed.document.to_lopdf_document(&options, &mut warnings);
+    let known = if composed.fixed_fonts {
+        pdf::tag_font_subsets(&mut lopdf_doc, "LOTSEL");
+        render::fixed_programs()?
+    } else {
+        &[]
+    };
+    pdf::compress_streams(&mut lopdf_doc, known)?;
     pdf::finish(lopdf_doc, model, identity)
 }
 

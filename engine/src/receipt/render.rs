@@ -47,6 +47,26 @@ impl FontFace {
     fn load(bytes: &[u8]) -> Result<Self, String> {
         let parsed = ParsedFont::from_bytes(bytes, 0, &mut Vec::new())
             .ok_or_else(|| "DejaVu Sans could not be parsed".to_string())?;
+        Ok(Self::from_parsed(parsed))
+    }
+
+    /// The face cut down to [`LATIN`]: a font program of its own, the same for every
+    /// receipt, so it is neither subset nor compressed per receipt.
+    fn latin(full: &FontFace) -> Result<(Self, Vec<u8>), String> {
+        let glyphs: std::collections::BTreeMap<u16, String> = latin_repertoire()
+            .filter_map(|c| {
+                full.parsed
+                    .lookup_glyph_index(c as u32)
+                    .map(|gid| (gid, c.to_string()))
+            })
+            .collect();
+        let subset = printpdf::font::subset_font(&full.parsed, &glyphs)?;
+        let parsed = ParsedFont::from_bytes(&subset.bytes, 0, &mut Vec::new())
+            .ok_or_else(|| "the Latin subset of DejaVu Sans could not be parsed".to_string())?;
+        Ok((Self::from_parsed(parsed), subset.bytes))
+    }
+
+    fn from_parsed(parsed: ParsedFont) -> Self {
         let units_per_em = f32::from(parsed.font_metrics.units_per_em.max(1));
         let (replacement, replacement_gid) = ['\u{FFFD}', '?']
             .into_iter()
@@ -61,14 +81,14 @@ impl FontFace {
             .iter()
             .map(|gid| gid.map_or(fallback, |g| parsed.get_horizontal_advance(g)))
             .collect();
-        Ok(FontFace {
+        FontFace {
             parsed,
             units_per_em,
             table,
             present,
             replacement,
             fallback,
-        })
+        }
     }
 
     fn advance(&self, c: char) -> u16 {
@@ -110,22 +130,82 @@ impl FontFace {
     }
 }
 
-struct Fonts {
+/// What nearly every receipt in a German office prints: Basic Latin, Latin-1, Latin
+/// Extended-A (Polish, Czech, Turkish, Hungarian … names), Romanian comma letters, dashes,
+/// quotes, bullet, ellipsis, per mille, €, №, ™, ẞ and the replacement character.
+const LATIN: &[(u32, u32)] = &[
+    (0x20, 0x7E),
+    (0xA0, 0x17F),
+    (0x218, 0x21B),
+    (0x1E9E, 0x1E9E),
+    (0x2010, 0x2027),
+    (0x2030, 0x2030),
+    (0x2039, 0x203A),
+    (0x20AC, 0x20AC),
+    (0x2116, 0x2116),
+    (0x2122, 0x2122),
+    (0xFFFD, 0xFFFD),
+];
+
+fn latin_repertoire() -> impl Iterator<Item = char> {
+    LATIN
+        .iter()
+        .flat_map(|&(a, b)| (a..=b).filter_map(char::from_u32))
+}
+
+/// A regular and a bold face.
+struct FontSet {
     regular: FontFace,
     bold: FontFace,
+}
+
+/// The two font sets: the Latin cut (fixed font programs, compressed once) that receipts
+/// use whenever every character they print is in it, and the whole DejaVu Sans, subset per
+/// receipt, for the others (Greek, Cyrillic, Vietnamese …).
+struct Fonts {
+    latin: FontSet,
+    full: FontSet,
+    /// The Latin font programs (regular, bold) as embedded, and deflated.
+    programs: Vec<FixedProgram>,
+}
+
+/// A font program that is embedded unchanged in every receipt, with its compressed form.
+pub(crate) struct FixedProgram {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) deflated: Vec<u8>,
 }
 
 fn fonts() -> Result<&'static Fonts, ReceiptError> {
     static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
     FONTS
         .get_or_init(|| {
-            Ok(Fonts {
+            let full = FontSet {
                 regular: FontFace::load(REGULAR_TTF)?,
                 bold: FontFace::load(BOLD_TTF)?,
+            };
+            let (regular, regular_bytes) = FontFace::latin(&full.regular)?;
+            let (bold, bold_bytes) = FontFace::latin(&full.bold)?;
+            let programs = [regular_bytes, bold_bytes]
+                .into_iter()
+                .map(|bytes| {
+                    let deflated = super::pdf::deflate(&bytes).map_err(|e| e.to_string())?;
+                    Ok(FixedProgram { bytes, deflated })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(Fonts {
+                latin: FontSet { regular, bold },
+                full,
+                programs,
             })
         })
         .as_ref()
         .map_err(|e| ReceiptError::Font(e.clone()))
+}
+
+/// The font programs every receipt in the Latin cut embeds unchanged, with their compressed
+/// form (see [`compose`]).
+pub(crate) fn fixed_programs() -> Result<&'static [FixedProgram], ReceiptError> {
+    Ok(&fonts()?.programs)
 }
 
 /// Greedy word wrap at glyph advances. Explicit `\n` starts a new line; a word wider than
@@ -247,7 +327,11 @@ struct OpenBox {
 }
 
 struct Composer<'a> {
-    fonts: &'static Fonts,
+    fonts: &'static FontSet,
+    /// The whole faces, when `fonts` is the Latin cut: a character only they have makes
+    /// `needs_full` true, and the receipt is composed again with them.
+    full: Option<&'static FontSet>,
+    needs_full: bool,
     regular_id: FontId,
     bold_id: FontId,
     accent: Colour,
@@ -289,6 +373,15 @@ impl<'a> Composer<'a> {
             Weight::Regular => self.regular_id.clone(),
             Weight::Bold => self.bold_id.clone(),
         };
+        if let Some(full) = self.full {
+            let (cut, whole) = match weight {
+                Weight::Regular => (&self.fonts.regular, &full.regular),
+                Weight::Bold => (&self.fonts.bold, &full.bold),
+            };
+            if text.chars().any(|c| !cut.has(c) && whole.has(c)) {
+                self.needs_full = true;
+            }
+        }
         let text = self.face(weight).printable(text).into_owned();
         self.ops().extend([
             Op::StartTextSection,
@@ -783,15 +876,46 @@ fn fit_size(face: &FontFace, text: &str, size: f32, max_width: f32) -> f32 {
     }
 }
 
-/// Lays out `blocks` for `model` and returns the printpdf document (unsigned, no attachments).
-pub fn compose(model: &ReceiptModel, blocks: &[Block]) -> Result<PdfDocument, ReceiptError> {
+/// A composed receipt: the printpdf document (unsigned, no attachments), and whether it
+/// uses the Latin cut of the fonts, whose programs [`fixed_programs`] are embedded as they
+/// are (no subsetting).
+pub struct Composed {
+    pub document: PdfDocument,
+    pub fixed_fonts: bool,
+}
+
+/// Lays out `blocks` for `model`: with the Latin cut of the fonts, or, if the receipt prints
+/// a character only the whole fonts have, with those (subset per receipt).
+pub fn compose(model: &ReceiptModel, blocks: &[Block]) -> Result<Composed, ReceiptError> {
     let fonts = fonts()?;
+    let (document, needs_full) = compose_with(model, blocks, &fonts.latin, Some(&fonts.full))?;
+    if !needs_full {
+        return Ok(Composed {
+            document,
+            fixed_fonts: true,
+        });
+    }
+    let (document, _) = compose_with(model, blocks, &fonts.full, None)?;
+    Ok(Composed {
+        document,
+        fixed_fonts: false,
+    })
+}
+
+fn compose_with(
+    model: &ReceiptModel,
+    blocks: &[Block],
+    fonts: &'static FontSet,
+    full: Option<&'static FontSet>,
+) -> Result<(PdfDocument, bool), ReceiptError> {
     let accent = Colour::parse(&model.tenant.colour_hex)?;
     let mut doc = PdfDocument::new(&document_title(model));
     let regular_id = doc.add_font(&fonts.regular.parsed);
     let bold_id = doc.add_font(&fonts.bold.parsed);
     let mut c = Composer {
         fonts,
+        full,
+        needs_full: false,
         regular_id,
         bold_id,
         accent,
@@ -880,7 +1004,7 @@ pub fn compose(model: &ReceiptModel, blocks: &[Block]) -> Result<PdfDocument, Re
     info.creation_date = created;
     info.modification_date = created;
     info.metadata_date = created;
-    Ok(doc)
+    Ok((doc, c.needs_full))
 }
 
 /// "Eingangsbestätigung HEI-2026-000123 – Hundesteuer".
@@ -898,8 +1022,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wrap_keeps_lines_within_width_and_breaks_long_words() {
+    fn the_latin_cut_measures_like_the_whole_font() {
         let fonts = fonts().unwrap();
+        for (cut, whole) in [
+            (&fonts.latin.regular, &fonts.full.regular),
+            (&fonts.latin.bold, &fonts.full.bold),
+        ] {
+            let mut n = 0;
+            for c in latin_repertoire().filter(|c| whole.has(*c)) {
+                assert!(cut.has(c), "{c:?} is missing in the Latin cut");
+                assert_eq!(cut.advance(c), whole.advance(c), "advance of {c:?}");
+                n += 1;
+            }
+            assert!(n > 300, "{n}");
+            assert!(!cut.has('Ж') && whole.has('Ж'));
+        }
+        // The cut is much smaller than the whole font.
+        assert!(
+            fonts
+                .programs
+                .iter()
+                .all(|p| p.bytes.len() < REGULAR_TTF.len() / 4)
+        );
+    }
+
+    #[test]
+    fn wrap_keeps_lines_within_width_and_breaks_long_words() {
+        let fonts = &fonts().unwrap().full;
         let text =
             "Donaudampfschifffahrtsgesellschaftskapitänswitwenrentenberechnungsgrundlage ist lang";
         let lines = wrap(&fonts.regular, text, 10.0, 100.0);
@@ -912,14 +1061,14 @@ mod tests {
 
     #[test]
     fn characters_the_font_lacks_become_visible_replacements() {
-        let fonts = fonts().unwrap();
+        let fonts = &fonts().unwrap().full;
         assert_eq!(fonts.regular.printable("Jörg ẞ € „“ –"), "Jörg ẞ € „“ –");
         assert_eq!(fonts.regular.printable("Hund 🐕"), "Hund \u{FFFD}");
     }
 
     #[test]
     fn wrap_honours_explicit_line_breaks() {
-        let fonts = fonts().unwrap();
+        let fonts = &fonts().unwrap().full;
         assert_eq!(wrap(&fonts.regular, "a\nb", 10.0, 400.0), vec!["a", "b"]);
     }
 
