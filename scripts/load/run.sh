@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Load test of the JSON API with wrk (Debian package `wrk`) on loopback, against a release build
 # with a fresh data folder. Prints a baseline (GET /healthz), step answers per second and complete
-# applications per second, each with latencies. Usage: scripts/load/run.sh [seconds] [connections]
+# applications per second, each with latencies.
+# Usage: scripts/load/run.sh [seconds] [connections] [connections for complete applications]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-20}"
 conns="${2:-32}"
+# Complete applications: each connection runs one application after another, so the
+# connections are the citizens submitting at the same moment; 16 by default.
+apply_conns="${3:-16}"
 threads=2
 port="${LOTSE_LOAD_PORT:-18181}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
@@ -13,7 +17,7 @@ cargo build -q --release -p lotse-server
 tmp="$(mktemp -d)"
 LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" ./target/release/lotse serve > "$tmp/serve.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; [ -n "${LOTSE_LOAD_KEEP:-}" ] && cp "$tmp/serve.log" "$LOTSE_LOAD_KEEP"; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.2
@@ -32,5 +36,6 @@ echo "== step answers: PUT .../steps/halter"
 LOTSE_LOAD_IDS="$tmp/ids.txt" LOTSE_LOAD_THREADS="$threads" \
   wrk -t"$threads" -c"$conns" -d"${secs}s" -s scripts/load/step.lua "$url" | tail -1
 echo "== complete applications: start, six steps, submit with signed receipt (durable)"
-wrk -t"$threads" -c"$conns" -d"${secs}s" -s scripts/load/apply.lua "$url" | tail -4
+echo "   ($apply_conns connections)"
+wrk -t"$threads" -c"$apply_conns" -d"${secs}s" -s scripts/load/apply.lua "$url" | tail -4
 echo "== server: $(grep -c '"status":5' "$tmp/serve.log" || true) responses with 5xx"

@@ -158,6 +158,7 @@ fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> a
         config.project_dir = dir;
     }
     let portal = portal::Portal::build_mode(&config, dev)?;
+    lotse_engine::receipt::prepare()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -44,6 +44,13 @@ pub fn render_layout(
     templates.render_layout(model).map(|(_, text)| text)
 }
 
+/// Prepares the receipt fonts (parses DejaVu Sans, cuts and compresses the Latin fonts:
+/// some tens of milliseconds). A server calls it before it listens, so the first receipts
+/// do not wait for it, and a broken font shows at start instead of at the first submit.
+pub fn prepare() -> Result<(), ReceiptError> {
+    render::fixed_programs().map(|_| ())
+}
+
 /// Renders, lays out and signs the receipt for `model` with the workflow's template (or the
 /// default), and returns the finished PDF.
 pub fn render_receipt(
