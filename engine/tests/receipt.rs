@@ -417,3 +417,42 @@ fn answers_that_mimic_the_signature_placeholders_change_nothing() {
     assert!(v.valid && v.covers_whole_file, "{:?}", v.problem);
     assert_eq!(v.embedded_json, Some(m.submission_json));
 }
+
+fn pdffonts(path: &PathBuf) -> Option<String> {
+    let out = tool("pdffonts")?.arg(path).output().unwrap();
+    assert!(out.status.success());
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn latin_receipts_embed_the_fixed_latin_cut() {
+    let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
+    let path = write("latin-cut.pdf", &pdf);
+    assert!(verify_receipt(&pdf).is_ok());
+    let Some(fonts) = pdffonts(&path) else { return };
+    assert!(fonts.contains("LOTSEL+DejaVuSans "), "{fonts}");
+    assert!(fonts.contains("LOTSEL+DejaVuSans-Bold "), "{fonts}");
+}
+
+#[test]
+fn names_beyond_latin_fall_back_to_the_whole_font() {
+    let mut m = model(0);
+    m.sections[0].entries[0] = Entry::value("Name", "Алексей Иванов");
+    m.sections[0]
+        .entries
+        .push(Entry::value("Geburtsname", "Nguyễn Thị Ánh Ωmega"));
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("beyond-latin.pdf", &pdf);
+    assert!(verify_receipt(&pdf).is_ok());
+    let Some(text) = pdftotext(&path) else { return };
+    for expected in [
+        "Алексей Иванов",
+        "Nguyễn Thị Ánh Ωmega",
+        "ä ö ü ß ẞ € „Zitat“ – Ende",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
+    }
+    let Some(fonts) = pdffonts(&path) else { return };
+    assert!(!fonts.contains("LOTSEL+"), "{fonts}");
+    assert!(fonts.contains("+DejaVuSans "), "{fonts}");
+}

@@ -229,12 +229,12 @@ pub(crate) fn tag_font_subsets(doc: &mut Document, tag: &str) {
             continue;
         };
         for key in [&b"BaseFont"[..], b"FontName"] {
-            if let Ok(Object::Name(n)) = dict.get_mut(key) {
-                if n.get(6) != Some(&b'+') {
-                    let mut tagged = format!("{tag}+").into_bytes();
-                    tagged.extend_from_slice(n);
-                    *n = tagged;
-                }
+            if let Ok(Object::Name(n)) = dict.get_mut(key)
+                && n.get(6) != Some(&b'+')
+            {
+                let mut tagged = format!("{tag}+").into_bytes();
+                tagged.extend_from_slice(n);
+                *n = tagged;
             }
         }
     }
