@@ -10,7 +10,8 @@
 //! `saves PATH N` saves 100,000 random drafts (one thread) and exits. With `--close` anywhere in
 //! the arguments, `fill` and `saves` end with `SledStore::close` (fresh snapshot) and report its
 //! time; without it they only flush, like a process that is killed or exits without closing.
-//! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`).
+//! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`);
+//! `rawfill PATH N` and `rawopen PATH 0` time sled's recovery after a kill (see `raw_fill`).
 //!
 //! Results go to stdout as `key: value` lines; docs/BENCHMARKS.md records a run.
 
@@ -266,7 +267,51 @@ fn layout(path: &str, n: u64, options: &SledOptions) {
     }
 }
 
-const USAGE: &str = "usage: store_load fill|measure|open|saves|layout PATH N [CACHE_MIB] [--close]";
+const USAGE: &str =
+    "usage: store_load fill|measure|open|saves|layout|rawfill|rawopen PATH N [CACHE_MIB] [--close]";
+
+/// Raw sled, no Lotse: N random 16-byte keys into `TREES` trees (environment, default 1; the
+/// first gets 600-byte values, the others 16 bytes, like a draft and its index entries), one
+/// flush, then exit without dropping the database, as a killed process would. `rawopen` then
+/// shows how sled's recovery time grows with the writes since its last snapshot.
+fn raw_fill(path: &str, n: u64, options: &SledOptions) {
+    let trees: usize = std::env::var("TREES").map_or(1, |t| t.parse().unwrap());
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_capacity)
+        .open()
+        .unwrap();
+    let handles: Vec<_> = (0..trees)
+        .map(|t| db.open_tree(format!("t{t}")).unwrap())
+        .collect();
+    let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15);
+    let value = vec![b'x'; 600];
+    let t = Instant::now();
+    for _ in 0..n {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&rng.next().to_be_bytes());
+        k[8..].copy_from_slice(&rng.next().to_be_bytes());
+        for (j, tree) in handles.iter().enumerate() {
+            let v = if j == 0 { &value[..] } else { &value[..16] };
+            tree.insert(k, v).unwrap();
+        }
+    }
+    db.flush().unwrap();
+    println!("raw_trees: {trees}");
+    println!("raw_fill_seconds: {:.1}", t.elapsed().as_secs_f64());
+    std::process::exit(0);
+}
+
+fn raw_open(path: &str, options: &SledOptions) {
+    let t = Instant::now();
+    let db = sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_capacity)
+        .open()
+        .unwrap();
+    println!("raw_open_ms: {:.1}", t.elapsed().as_secs_f64() * 1000.0);
+    drop(db);
+}
 
 fn main() {
     let mut args: Vec<String> = std::env::args().collect();
@@ -288,6 +333,8 @@ fn main() {
         "open" => open(path, &options),
         "saves" => saves(path, n, &options, close),
         "layout" => layout(path, n, &options),
+        "rawfill" => raw_fill(path, n, &options),
+        "rawopen" => raw_open(path, &options),
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
