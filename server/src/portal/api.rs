@@ -699,10 +699,9 @@ async fn start(
     let lang = b.lang.map(Lang::from).unwrap_or(Lang::De);
     let now = SystemClock.now();
     let app = Application::start(&wf, lang, now);
-    let p2 = p.clone();
     let wf2 = wf.clone();
     let state = serde_json::to_value(&app).map_err(|e| Problem::internal(&e))?;
-    let draft = blocking(move || -> Result<Draft, StoreError> {
+    let draft = draft_work(&p, move |p2| -> Result<Draft, StoreError> {
         let d = Draft::new(
             &mut OsEntropy,
             TenantId::new(t.slug, t.prefix)?,
@@ -716,6 +715,7 @@ async fn start(
         Ok(d)
     })
     .await
+    .map_err(|e| Problem::internal(&e))?
     .map_err(|e| Problem::internal(&e))?;
     bump(&p.metrics.drafts_started);
     let v = state_json(&p, t, &draft, &app, &wf);
@@ -830,7 +830,7 @@ struct GotoBody {
     step: String,
 }
 
-/// What one command did, worked out on the blocking pool.
+/// What one command did, worked out by [`draft_work`].
 // Built once per request and taken apart at once: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Ran {
@@ -845,7 +845,7 @@ enum Ran {
 }
 
 /// Applies a command to an open application at the given revision and stores the result: one
-/// trip to the blocking pool reads the draft, runs the engine and saves the new state.
+/// [`draft_work`] reads the draft, runs the engine and saves the new state.
 async fn run(
     p: &Shared,
     t: &'static Tenant,
