@@ -220,9 +220,9 @@ pub(crate) fn compress_streams(
     Ok(())
 }
 
-/// Marks the fonts as subsets (ISO 32000-1, 9.6.4): a tag of six capitals and `+` before
-/// the PostScript name in `/BaseFont` and `/FontName`. For the Latin cut, which printpdf
-/// embeds as a whole font.
+/// Marks the embedded DejaVu fonts as subsets (ISO 32000-1, 9.6.4): a tag of six capitals
+/// and `+` before the PostScript name in `/BaseFont` and `/FontName`. For the Latin cut, which
+/// printpdf embeds as a whole font. Other names (a standard font) stay as they are.
 pub(crate) fn tag_font_subsets(doc: &mut Document, tag: &str) {
     for object in doc.objects.values_mut() {
         let Object::Dictionary(dict) = object else {
@@ -230,7 +230,7 @@ pub(crate) fn tag_font_subsets(doc: &mut Document, tag: &str) {
         };
         for key in [&b"BaseFont"[..], b"FontName"] {
             if let Ok(Object::Name(n)) = dict.get_mut(key)
-                && n.get(6) != Some(&b'+')
+                && n.starts_with(b"DejaVuSans")
             {
                 let mut tagged = format!("{tag}+").into_bytes();
                 tagged.extend_from_slice(n);
