@@ -27,6 +27,8 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// The case workers' Postkorb: sessions and cookies (docs/administration.md).
     pub admin: AdminConfig,
+    /// Housekeeping: expired drafts and sign-ins, retention of closed submissions.
+    pub maintenance: MaintenanceConfig,
 }
 
 /// The store backend.
@@ -126,6 +128,23 @@ impl Default for Config {
             store: StoreConfig::default(),
             delivery: DeliverySettings::default(),
             admin: AdminConfig::default(),
+            maintenance: MaintenanceConfig::default(),
+        }
+    }
+}
+
+/// How often `lotse serve` tidies up (see `crate::maintenance`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaintenanceConfig {
+    /// Minutes between two runs (1–1440); the first run is at start.
+    pub interval_minutes: u32,
+}
+
+impl Default for MaintenanceConfig {
+    fn default() -> Self {
+        MaintenanceConfig {
+            interval_minutes: 60,
         }
     }
 }
@@ -139,6 +158,9 @@ pub struct TenantConfig {
     /// Webhooks per service (workflow id); each replaces `webhook` for its service.
     #[serde(default)]
     pub webhooks: BTreeMap<String, Webhook>,
+    /// Days a closed submission (abgeschlossen, abgelehnt) is kept after closing, then purged
+    /// with its history, messages and receipt (1–36,500). Unset: kept until deleted by hand.
+    pub retention_days: Option<u32>,
 }
 
 /// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by
@@ -288,6 +310,11 @@ impl Config {
                 _ => bail!("LOTSE_ADMIN_COOKIE_SECURE={v} is not true or false"),
             };
         }
+        if let Some(v) = get("LOTSE_MAINTENANCE_INTERVAL_MINUTES") {
+            self.maintenance.interval_minutes = v.parse().with_context(|| {
+                format!("LOTSE_MAINTENANCE_INTERVAL_MINUTES={v} is not a number of minutes")
+            })?;
+        }
         if let Some(v) = get("LOTSE_ADMIN_SESSION_HOURS") {
             self.admin.session_hours = v.parse().with_context(|| {
                 format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
@@ -312,9 +339,17 @@ impl Config {
         if !(1..=24).contains(&self.admin.session_hours) {
             bail!("admin.session_hours must be between 1 and 24");
         }
+        if !(1..=1440).contains(&self.maintenance.interval_minutes) {
+            bail!("maintenance.interval_minutes must be between 1 and 1440");
+        }
         for (slug, t) in &self.tenants {
             if crate::tenants::find(slug).is_none() {
                 bail!("the configuration names tenant \"{slug}\", which does not exist");
+            }
+            if let Some(days) = t.retention_days
+                && !(1..=36_500).contains(&days)
+            {
+                bail!("tenant {slug}: retention_days must be between 1 and 36500, not {days}");
             }
             match &t.signing {
                 Some(Signing::Pem {
@@ -386,6 +421,26 @@ mod tests {
             c.apply_env(|k| (k == "LOTSE_LISTEN").then(|| "kaputt".to_string()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn housekeeping_interval_and_retention_are_checked() {
+        let c = Config::default();
+        assert_eq!(c.maintenance.interval_minutes, 60);
+        c.validate().unwrap();
+        let zero: Config = toml::from_str("[maintenance]\ninterval_minutes = 0\n").unwrap();
+        assert!(zero.validate().is_err());
+        let c: Config = toml::from_str("[tenants.heinsberg]\nretention_days = 730\n").unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.tenants["heinsberg"].retention_days, Some(730));
+        let none: Config = toml::from_str("[tenants.heinsberg]\nretention_days = 0\n").unwrap();
+        let err = none.validate().unwrap_err().to_string();
+        assert!(err.contains("retention_days"), "{err}");
+        assert!(toml::from_str::<Config>("[maintenance]\nintervall = 5\n").is_err());
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "LOTSE_MAINTENANCE_INTERVAL_MINUTES").then(|| "15".to_string()))
+            .unwrap();
+        assert_eq!(c.maintenance.interval_minutes, 15);
     }
 
     #[test]

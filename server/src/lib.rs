@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod keys;
+pub mod maintenance;
 pub mod nodes;
 pub mod portal;
 pub mod tenants;

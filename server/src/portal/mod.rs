@@ -62,6 +62,8 @@ pub struct Portal {
     webhooks: Arc<crate::delivery::Webhooks>,
     /// The case workers' side: sessions, sign-in limits, Postkorb pages (crate::admin).
     pub(crate) admin: crate::admin::AdminState,
+    /// Housekeeping settings (crate::maintenance).
+    maintenance: crate::maintenance::Settings,
 }
 
 /// Counters for /metrics (Prometheus text format). No personal data, no ids.
@@ -202,6 +204,18 @@ impl Portal {
         let limiter = crate::nodes::resume_limiter(&store);
         let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
         let admin = crate::admin::AdminState::new(&config.admin, &store)?;
+        let mut retention = Vec::new();
+        for (slug, tc) in &config.tenants {
+            if let (Some(days), Some(t)) = (tc.retention_days, tenants::find(slug)) {
+                retention.push((TenantId::new(t.slug, t.prefix)?, days));
+            }
+        }
+        let maintenance = crate::maintenance::Settings {
+            interval: std::time::Duration::from_secs(
+                u64::from(config.maintenance.interval_minutes) * 60,
+            ),
+            retention,
+        };
         Ok(Portal {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -216,6 +230,7 @@ impl Portal {
             metrics: Metrics::default(),
             webhooks: Arc::new(webhooks),
             admin,
+            maintenance,
         })
     }
 
@@ -1451,6 +1466,11 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         watch(portal.clone());
     }
     let delivery = portal.start_delivery();
+    crate::maintenance::start(
+        portal.store.clone(),
+        portal.data.join("receipts"),
+        portal.maintenance.clone(),
+    );
     let served = axum::serve(
         listener,
         router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),

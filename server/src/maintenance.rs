@@ -1,0 +1,134 @@
+//! Housekeeping while `lotse serve` runs: once at start and then every `interval_minutes`
+//! (`[maintenance]`, docs/configuration.md) it
+//! - deletes drafts past their expiry (citizens no longer see them anyway),
+//! - deletes expired Postkorb sign-ins,
+//! - purges the closed submissions of every tenant with `retention_days`, older than that,
+//!   with their status history, messages and receipts (each purge is in the audit log).
+//!
+//! Each run writes one log line with counts only. On PostgreSQL every node runs it; the
+//! deletes are idempotent, so running twice costs a query and changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lotse_engine::store::{
+    AccountStore, AnyStore, DraftStore, StoreError, SubmissionId, SubmissionStore, TenantId,
+};
+use lotse_engine::{Clock, SystemClock};
+use serde_json::json;
+
+use crate::portal::log;
+
+/// What the housekeeping does, from the configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub interval: std::time::Duration,
+    /// Tenants whose closed submissions are purged, with the days they are kept after closing.
+    pub retention: Vec<(TenantId, u32)>,
+}
+
+/// The counts of one run.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub drafts_expired: u64,
+    pub sessions_expired: u64,
+    /// Per tenant slug: submissions purged.
+    pub purged: Vec<(String, u64)>,
+    pub receipts_removed: u64,
+}
+
+/// One run of the housekeeping. Blocking: call it from a blocking thread.
+pub fn run_once(
+    store: &AnyStore,
+    receipts: &Path,
+    settings: &Settings,
+    now: time::OffsetDateTime,
+) -> Result<Report, StoreError> {
+    let mut report = Report {
+        drafts_expired: store.sweep_expired(now)?,
+        sessions_expired: store.sweep_sessions(now)?,
+        ..Report::default()
+    };
+    for (tenant, days) in &settings.retention {
+        let n = store.purge_closed(tenant, time::Duration::days(i64::from(*days)), now)?;
+        report.purged.push((tenant.slug().to_string(), n));
+    }
+    if report.purged.iter().any(|(_, n)| *n > 0) && store.backend() == "sled" {
+        // With sled, receipts are files next to the store; PostgreSQL deletes them with the
+        // submission.
+        report.receipts_removed = remove_orphan_receipts(store, receipts)?;
+    }
+    Ok(report)
+}
+
+/// Deletes receipt files whose submission is gone. A receipt is written only after its
+/// submission is durable, so a receipt being written always has its submission.
+fn remove_orphan_receipts(store: &AnyStore, receipts: &Path) -> Result<u64, StoreError> {
+    let entries = match std::fs::read_dir(receipts) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(StoreError::Storage(format!("{}: {e}", receipts.display()))),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let path: PathBuf = entry.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pdf"))
+            .and_then(|n| n.parse::<SubmissionId>().ok())
+        else {
+            continue;
+        };
+        if store.submission(&id)?.is_none() && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Runs the housekeeping now and then every `settings.interval`, until the process ends.
+pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
+    let settings = Arc::new(settings);
+    tokio::spawn(async move {
+        loop {
+            let (store2, receipts2, settings2) =
+                (store.clone(), receipts.clone(), settings.clone());
+            let ran = tokio::task::spawn_blocking(move || {
+                run_once(&store2, &receipts2, &settings2, SystemClock.now())
+            })
+            .await;
+            match ran {
+                Ok(Ok(r)) => log(
+                    "info",
+                    "maintenance",
+                    &[
+                        ("drafts_expired", json!(r.drafts_expired)),
+                        ("sessions_expired", json!(r.sessions_expired)),
+                        (
+                            "purged",
+                            json!(
+                                r.purged
+                                    .iter()
+                                    .map(|(slug, n)| (slug.clone(), json!(n)))
+                                    .collect::<serde_json::Map<_, _>>()
+                            ),
+                        ),
+                        ("receipts_removed", json!(r.receipts_removed)),
+                    ],
+                ),
+                Ok(Err(e)) => log(
+                    "error",
+                    "maintenance_failed",
+                    &[("error", json!(e.to_string()))],
+                ),
+                Err(e) => log(
+                    "error",
+                    "maintenance_failed",
+                    &[("error", json!(e.to_string()))],
+                ),
+            }
+            tokio::time::sleep(settings.interval).await;
+        }
+    });
+}

@@ -1,0 +1,188 @@
+//! Housekeeping: expired drafts go, closed submissions past their tenant's retention go with
+//! their receipts, everything else stays; and `lotse serve` runs it at start.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lotse_engine::store::{
+    Actor, AnyStore, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
+    Status, StatusChange, StatusStore, SubmissionId, SubmissionStore, TenantId,
+};
+use lotse_server::maintenance::{Settings, run_once};
+use serde_json::json;
+use time::OffsetDateTime;
+
+fn tenant(slug: &str, prefix: &str) -> TenantId {
+    TenantId::new(slug, prefix).unwrap()
+}
+
+fn draft(t: &TenantId, created: OffsetDateTime) -> Draft {
+    Draft::new(
+        &mut OsEntropy,
+        t.clone(),
+        "hundesteuer-anmeldung",
+        "1",
+        json!({"answers": {"name": "Erika Mustermann"}}),
+        created,
+        time::Duration::days(30),
+    )
+    .unwrap()
+}
+
+fn closed_submission(
+    s: &impl SubmissionStore,
+    status: &impl StatusStore,
+    t: &TenantId,
+    key: &str,
+    closed: Option<OffsetDateTime>,
+    receipts: &Path,
+) -> SubmissionId {
+    let sub = s
+        .submit(
+            NewSubmission {
+                id: SubmissionId::generate(&mut OsEntropy).unwrap(),
+                tenant: t.clone(),
+                idempotency_key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
+                draft_id: None,
+                workflow_id: "hundesteuer-anmeldung".into(),
+                workflow_version: "1".into(),
+                data: json!({"name": "Erika Mustermann"}),
+                notifications: vec![],
+            },
+            OffsetDateTime::now_utc() - time::Duration::days(400),
+        )
+        .unwrap();
+    if let Some(at) = closed {
+        status
+            .change_status(
+                &sub.id,
+                StatusChange {
+                    status: Status::Abgeschlossen,
+                    at,
+                    actor: Actor::Office {
+                        account: "acct-1".into(),
+                    },
+                    note: None,
+                },
+            )
+            .unwrap();
+    }
+    std::fs::write(receipts.join(format!("{}.pdf", sub.id)), b"%PDF-1.7 test").unwrap();
+    sub.id
+}
+
+#[test]
+fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let sled = SledStore::open(dir.path().join("store")).unwrap();
+    let store = AnyStore::from(sled);
+    let now = OffsetDateTime::now_utc();
+    let hei = tenant("heinsberg", "HEI");
+    let erk = tenant("erkelenz", "ERK");
+
+    let expired = draft(&hei, now - time::Duration::days(40));
+    let live = draft(&hei, now - time::Duration::days(2));
+    store.create_draft(&expired).unwrap();
+    store.create_draft(&live).unwrap();
+
+    let old = now - time::Duration::days(200);
+    let purged = closed_submission(&store, &store, &hei, "a", Some(old), &receipts);
+    let recent = closed_submission(
+        &store,
+        &store,
+        &hei,
+        "b",
+        Some(now - time::Duration::days(10)),
+        &receipts,
+    );
+    let open = closed_submission(&store, &store, &hei, "c", None, &receipts);
+    // Erkelenz keeps its submissions: no retention configured.
+    let other = closed_submission(&store, &store, &erk, "d", Some(old), &receipts);
+
+    let settings = Settings {
+        interval: Duration::from_secs(3600),
+        retention: vec![(hei.clone(), 180)],
+    };
+    let report = run_once(&store, &receipts, &settings, now).unwrap();
+    assert_eq!(report.drafts_expired, 1);
+    assert_eq!(report.purged, vec![("heinsberg".to_string(), 1)]);
+    assert_eq!(report.receipts_removed, 1);
+
+    assert!(store.draft(&expired.id).unwrap().is_none());
+    assert!(store.draft(&live.id).unwrap().is_some());
+    assert!(store.submission(&purged).unwrap().is_none());
+    assert!(!receipts.join(format!("{purged}.pdf")).exists());
+    for kept in [recent, open, other] {
+        assert!(store.submission(&kept).unwrap().is_some());
+        assert!(receipts.join(format!("{kept}.pdf")).exists());
+    }
+
+    // A second run finds nothing more to do.
+    let again = run_once(&store, &receipts, &settings, now).unwrap();
+    assert_eq!(again.drafts_expired, 0);
+    assert_eq!(again.purged, vec![("heinsberg".to_string(), 0)]);
+    assert_eq!(again.receipts_removed, 0);
+}
+
+#[test]
+fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let store = SledStore::open(data.join("store")).unwrap();
+        let hei = tenant("heinsberg", "HEI");
+        store
+            .create_draft(&draft(
+                &hei,
+                OffsetDateTime::now_utc() - time::Duration::days(40),
+            ))
+            .unwrap();
+        store.close().unwrap();
+    }
+    let config = dir.path().join("lotse.toml");
+    std::fs::write(
+        &config,
+        "[maintenance]\ninterval_minutes = 5\n\n[tenants.heinsberg]\nretention_days = 365\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("LOTSE_DATA_DIR", &data)
+        .env("LOTSE_LISTEN", format!("127.0.0.1:{port}"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("\"event\":\"maintenance") {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let line = rx
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .expect("no maintenance line within 60 s");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["event"], "maintenance", "{line}");
+    assert_eq!(v["drafts_expired"], 1, "{line}");
+    assert_eq!(v["purged"], json!({"heinsberg": 0}), "{line}");
+    assert!(!line.contains("Erika"), "{line}");
+}
