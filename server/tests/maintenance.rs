@@ -11,6 +11,7 @@ use lotse_engine::store::{
     Actor, AnyStore, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
     Status, StatusChange, StatusStore, SubmissionId, SubmissionStore, TenantId,
 };
+use lotse_engine::{Clock, SystemClock};
 use lotse_server::maintenance::{Settings, run_once};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -52,7 +53,7 @@ fn closed_submission(
                 data: json!({"name": "Erika Mustermann"}),
                 notifications: vec![],
             },
-            OffsetDateTime::now_utc() - time::Duration::days(400),
+            SystemClock.now() - time::Duration::days(400),
         )
         .unwrap();
     if let Some(at) = closed {
@@ -81,7 +82,7 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     std::fs::create_dir_all(&receipts).unwrap();
     let sled = SledStore::open(dir.path().join("store")).unwrap();
     let store = AnyStore::from(sled);
-    let now = OffsetDateTime::now_utc();
+    let now = SystemClock.now();
     let hei = tenant("heinsberg", "HEI");
     let erk = tenant("erkelenz", "ERK");
 
@@ -137,10 +138,7 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
         let store = SledStore::open(data.join("store")).unwrap();
         let hei = tenant("heinsberg", "HEI");
         store
-            .create_draft(&draft(
-                &hei,
-                OffsetDateTime::now_utc() - time::Duration::days(40),
-            ))
+            .create_draft(&draft(&hei, SystemClock.now() - time::Duration::days(40)))
             .unwrap();
         store.close().unwrap();
     }
