@@ -13,6 +13,9 @@ use serde_saphyr::Spanned;
 use sha2::{Digest, Sha256};
 
 use super::Workflow;
+
+/// The longest a tenant may keep drafts (days after the last edit).
+const MAX_DRAFT_EXPIRY_DAYS: u32 = 365;
 use super::compile::{Ctx, hex, is_workflow_id, pos};
 use crate::form::{FormSet, SchemaCompiler};
 use crate::problem::{Pos, Problem};
@@ -36,6 +39,9 @@ pub(crate) struct RawOverride {
     pub computed: Vec<RawComputedOverride>,
     #[serde(default)]
     pub receipt: Option<RawReceiptTexts>,
+    /// Days the tenant keeps a draft after its last edit (replaces the workflow's).
+    #[serde(default)]
+    pub draft_expiry_days: Option<Spanned<u32>>,
 }
 
 /// Which versions of the workflow the override applies to (both ends included).
@@ -307,6 +313,20 @@ fn apply(
     if let Some(office) = &raw.office {
         wf.office = office.clone();
     }
+    if let Some(days) = &raw.draft_expiry_days {
+        if (1..=MAX_DRAFT_EXPIRY_DAYS).contains(&days.value) {
+            wf.draft_expiry_days = days.value;
+        } else {
+            ctx.error(
+                "LOT-E075",
+                pos(days),
+                format!(
+                    "draft_expiry_days must be between 1 and {MAX_DRAFT_EXPIRY_DAYS}, not {}",
+                    days.value
+                ),
+            );
+        }
+    }
     if let Some(receipt) = &raw.receipt {
         if let Some(note) = &receipt.note {
             wf.receipt_note = Some(note.clone());
@@ -383,13 +403,17 @@ fn apply(
             wf.computed[index].expr = expr;
         }
     }
-    if raw.office.is_none() && raw.receipt.is_none() && raw.computed.is_empty() {
+    if raw.office.is_none()
+        && raw.receipt.is_none()
+        && raw.computed.is_empty()
+        && raw.draft_expiry_days.is_none()
+    {
         ctx.problems.push(Problem::warning(
             "LOT-E074",
             path,
             pos(&raw.workflow),
             format!(
-                "the override of \"{}\" changes nothing: name `office`, `computed` or `receipt`",
+                "the override of \"{}\" changes nothing: name `office`, `computed`, `receipt` or `draft_expiry_days`",
                 base.id
             ),
         ));
@@ -494,7 +518,7 @@ computed:
     fn an_override_changes_fee_office_and_receipt_for_its_tenant_only() {
         let dir = project(&[(
             "stadt-a.yaml",
-            "tenant: stadt-a\nworkflow: gebuehr\noffice: { de: Stadt A – Ordnungsamt, en: Town A – Public order office }\ncomputed:\n  - id: gebuehr\n    value: anzahl * 7\nreceipt:\n  note: { de: Bitte Ausweis mitbringen., en: Please bring your ID. }\n  closing: Stadt A entscheidet bald.\n",
+            "tenant: stadt-a\nworkflow: gebuehr\noffice: { de: Stadt A – Ordnungsamt, en: Town A – Public order office }\ncomputed:\n  - id: gebuehr\n    value: anzahl * 7\nreceipt:\n  note: { de: Bitte Ausweis mitbringen., en: Please bring your ID. }\n  closing: Stadt A entscheidet bald.\ndraft_expiry_days: 14\n",
         )]);
         let (lib, problems) = load(&dir);
         assert!(problems.is_empty(), "{problems:#?}");
@@ -518,6 +542,7 @@ computed:
 
         assert_eq!(a.office.get(Lang::En), "Town A – Public order office");
         assert_eq!(base.office.german(), "Kreisverwaltung");
+        assert_eq!((a.draft_expiry_days, base.draft_expiry_days), (14, 30));
         assert_eq!(a.key(), base.key());
         assert_ne!(a.content_hash, base.content_hash);
         assert_eq!(a.tenant.as_deref(), Some("stadt-a"));
@@ -641,6 +666,10 @@ computed:
                 "3.yaml",
                 "tenant: nirgendwo\nworkflow: gebuehr\noffice: X\n",
             ),
+            (
+                "4.yaml",
+                "tenant: stadt-c\nworkflow: gebuehr\ndraft_expiry_days: 0\n",
+            ),
         ]);
         let (lib, problems) = load(&dir);
         let found: Vec<(&str, String, usize, usize)> = problems
@@ -666,9 +695,13 @@ computed:
             found.contains(&("LOT-E072", "3.yaml".into(), 1, 9)),
             "{problems:#?}"
         );
+        assert!(
+            found.contains(&("LOT-E075", "4.yaml".into(), 3, 20)),
+            "{problems:#?}"
+        );
         assert!(lib.overrides().is_empty());
         let base = lib.version("gebuehr", 1).unwrap();
-        for t in ["stadt-a", "stadt-b", "nirgendwo"] {
+        for t in ["stadt-a", "stadt-b", "nirgendwo", "stadt-c"] {
             assert!(Arc::ptr_eq(lib.for_tenant(t, "gebuehr", 1).unwrap(), base));
         }
     }
