@@ -97,9 +97,11 @@ pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
             let ran = tokio::task::spawn_blocking(move || {
                 run_once(&store2, &receipts2, &settings2, SystemClock.now())
             })
-            .await;
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()));
             match ran {
-                Ok(Ok(r)) => log(
+                Ok(r) => log(
                     "info",
                     "maintenance",
                     &[
@@ -117,16 +119,7 @@ pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
                         ("receipts_removed", json!(r.receipts_removed)),
                     ],
                 ),
-                Ok(Err(e)) => log(
-                    "error",
-                    "maintenance_failed",
-                    &[("error", json!(e.to_string()))],
-                ),
-                Err(e) => log(
-                    "error",
-                    "maintenance_failed",
-                    &[("error", json!(e.to_string()))],
-                ),
+                Err(e) => log("error", "maintenance_failed", &[("error", json!(e))]),
             }
             tokio::time::sleep(settings.interval).await;
         }

@@ -336,25 +336,37 @@ async fn detail_page(
     render(p, "detail", &v, status)
 }
 
+/// What every form on a submission's page checks first: the tenant, the case worker's
+/// sign-in for it, the form's CSRF token and the submission id. Any failure is the page to show.
+async fn signed_form(
+    p: &Shared,
+    tenant: &str,
+    headers: &HeaderMap,
+    pairs: &Pairs,
+    id: &str,
+) -> Result<(&'static Tenant, Staff, lotse_engine::store::SubmissionId), Response> {
+    let Some(t) = tenants::find(tenant) else {
+        return Err(unknown_tenant());
+    };
+    let staff = caseworker(p, headers, t).await?;
+    if let Err(e) = check_csrf(p, &staff, pairs) {
+        return Err(error_page(p, t, Some(&staff), e));
+    }
+    match service::parse_id(id) {
+        Ok(sid) => Ok((t, staff, sid)),
+        Err(e) => Err(error_page(p, t, Some(&staff), e)),
+    }
+}
+
 pub(super) async fn change_status(
     State(p): State<Shared>,
     Path((tenant, id)): Path<(String, String)>,
     headers: HeaderMap,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
+    let (t, staff, sid) = match signed_form(&p, &tenant, &headers, &pairs, &id).await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    if let Err(e) = check_csrf(&p, &staff, &pairs) {
-        return error_page(&p, t, Some(&staff), e);
-    }
-    let sid = match service::parse_id(&id) {
-        Ok(s) => s,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let (to, comment) = (
@@ -376,19 +388,9 @@ pub(super) async fn message(
     headers: HeaderMap,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
+    let (t, staff, sid) = match signed_form(&p, &tenant, &headers, &pairs, &id).await {
+        Ok(v) => v,
         Err(r) => return r,
-    };
-    if let Err(e) = check_csrf(&p, &staff, &pairs) {
-        return error_page(&p, t, Some(&staff), e);
-    }
-    let sid = match service::parse_id(&id) {
-        Ok(s) => s,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let body = field(&pairs, "nachricht").to_string();

@@ -842,6 +842,8 @@ enum Ran {
         Arc<Workflow>,
         Box<lotse_engine::application::Submission>,
     ),
+    /// The application was submitted before: its submission, answered again.
+    Repeated(Box<lotse_engine::store::Submission>),
 }
 
 /// Applies a command to an open application at the given revision and stores the result: one
@@ -852,14 +854,25 @@ async fn run(
     id: &str,
     revision: u64,
     lang: Option<LangTag>,
-    command: impl FnOnce(&Application) -> Command + Send + 'static,
+    command: Command,
 ) -> ApiResult {
     let now = SystemClock.now();
     let id = id.to_string();
     let ran = draft_work(p, move |p2| -> Result<Ran, Problem> {
         let (draft, mut app, wf) = match load_draft_blocking(p2, t, &id) {
             Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
-            Ok(Some(Loaded::Submitted(sid))) => return Err(already_submitted(t, &sid)),
+            Ok(Some(Loaded::Submitted(sid))) => {
+                // A repeated submit (a retry after a timeout) answers with the same submission.
+                if matches!(command, Command::Submit)
+                    && let Some(s) = p2
+                        .store
+                        .submission(&sid)
+                        .map_err(|e| Problem::internal(&e))?
+                {
+                    return Ok(Ran::Repeated(Box::new(s)));
+                }
+                return Err(already_submitted(t, &sid));
+            }
             Ok(None) => return Err(Problem::not_found("This application")),
             Err(e) => return Err(Problem::internal(&e)),
         };
@@ -869,7 +882,6 @@ async fn run(
         if let Some(l) = lang {
             app.lang = l.into();
         }
-        let command = command(&app);
         let transition = app.apply(&wf, &p2.sandbox, command, now).map_err(|e| {
             use lotse_engine::application::ApplyError;
             match e {
@@ -937,6 +949,7 @@ async fn run(
             format!("Step \"{missing}\" must be answered first."),
         )
         .with("missing", json!(missing))),
+        Ran::Repeated(s) => Ok(submitted_response(t, &s, StatusCode::OK)),
         Ran::Submitted(draft, wf, submission) => {
             let stored = finish_submission(p, t, &draft, &wf, submission, now)
                 .await
@@ -992,12 +1005,12 @@ async fn answer(
     let b: AnswerBody = body(&headers, &bytes)?;
     let then_review = b.then_review;
     let values = b.values;
-    run(&p, t, &id, b.revision, b.lang, move |_| Command::Answer {
+    let command = Command::Answer {
         step,
         values,
         then_review,
-    })
-    .await
+    };
+    run(&p, t, &id, b.revision, b.lang, command).await
 }
 
 async fn back(
@@ -1008,7 +1021,7 @@ async fn back(
 ) -> ApiResult {
     let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t, &id, b.revision, b.lang, |_| Command::Back).await
+    run(&p, t, &id, b.revision, b.lang, Command::Back).await
 }
 
 async fn goto(
@@ -1020,10 +1033,7 @@ async fn goto(
     let t = tenant(&slug)?;
     let b: GotoBody = body(&headers, &bytes)?;
     let step = b.step;
-    run(&p, t, &id, b.revision, None, move |_| Command::Goto {
-        step,
-    })
-    .await
+    run(&p, t, &id, b.revision, None, Command::Goto { step }).await
 }
 
 async fn review(
@@ -1034,7 +1044,7 @@ async fn review(
 ) -> ApiResult {
     let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t, &id, b.revision, b.lang, |_| Command::Review).await
+    run(&p, t, &id, b.revision, b.lang, Command::Review).await
 }
 
 async fn submit(
@@ -1045,17 +1055,7 @@ async fn submit(
 ) -> ApiResult {
     let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
-    // A repeated submit (a retry after a timeout) answers with the same submission.
-    if let Ok(Some(Loaded::Submitted(sid))) = load_draft(&p, t, &id).await {
-        let p2 = p.clone();
-        let found = blocking(move || p2.store.submission(&sid))
-            .await
-            .map_err(|e| Problem::internal(&e))?;
-        if let Some(s) = found {
-            return Ok(submitted_response(t, &s, StatusCode::OK));
-        }
-    }
-    run(&p, t, &id, b.revision, b.lang, |_| Command::Submit).await
+    run(&p, t, &id, b.revision, b.lang, Command::Submit).await
 }
 
 #[derive(Serialize)]
