@@ -10,6 +10,7 @@
 //! `saves PATH N` saves 100,000 random drafts (one thread) and exits. With `--close` anywhere in
 //! the arguments, `fill` and `saves` end with `SledStore::close` (fresh snapshot) and report its
 //! time; without it they only flush, like a process that is killed or exits without closing.
+//! `sweep PATH N` times a sweep that deletes nothing and lookups by resume code;
 //! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`);
 //! `rawfill PATH N` and `rawopen PATH 0` time sled's recovery after a kill (see `raw_fill`).
 //!
@@ -56,14 +57,13 @@ fn rss_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Replays the id generation of `fill` (Draft::new draws the id, then the resume code).
+/// Replays the id generation of `fill` (Draft::new draws the resume code, then the id).
 fn draft_ids(n: u64) -> Vec<DraftId> {
     let mut e = DeterministicEntropy::new(SEED);
     (0..n)
         .map(|_| {
-            let id = DraftId::generate(&mut e).unwrap();
-            ResumeCode::generate(&mut e).unwrap();
-            id
+            let code = ResumeCode::generate(&mut e).unwrap();
+            DraftId::for_resume_code(&mut e, &code).unwrap()
         })
         .collect()
 }
@@ -212,6 +212,43 @@ fn measure(path: &str, n: u64, options: &SledOptions) {
     println!("rss_peak_mib: {}", rss_kib("VmHWM:") / 1024);
 }
 
+/// What the background housekeeping and a resume by code cost at this size: times a sweep that
+/// finds nothing to delete (every draft read, none expired) and 2,000 `draft_by_resume_code`
+/// lookups of random drafts.
+fn sweep(path: &str, n: u64, options: &SledOptions) {
+    let mut e = DeterministicEntropy::new(SEED);
+    let codes: Vec<ResumeCode> = (0..n)
+        .map(|_| {
+            let code = ResumeCode::generate(&mut e).unwrap();
+            DraftId::for_resume_code(&mut e, &code).unwrap();
+            code
+        })
+        .collect();
+    let store = SledStore::open_with(path, options).unwrap();
+    let mut rng = Xorshift(0x2545_F491_4F6C_DD1D);
+    let mut lookups = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let code = &codes[rng.below(codes.len())];
+        let t = Instant::now();
+        let found = store.draft_by_resume_code(code).unwrap();
+        lookups.push(t.elapsed());
+        assert!(found.is_some());
+    }
+    lookups.sort();
+    println!("code_lookup_median_us: {:.1}", percentile(&lookups, 0.5));
+    println!("code_lookup_p99_us: {:.1}", percentile(&lookups, 0.99));
+    drop(codes);
+    println!("rss_before_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
+    let t = Instant::now();
+    let swept = store
+        .sweep_expired(datetime!(2026-05-05 10:00 UTC))
+        .unwrap();
+    println!("sweep_ms: {:.1}", t.elapsed().as_secs_f64() * 1e3);
+    println!("swept: {swept}");
+    println!("rss_after_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
+    println!("rss_peak_mib: {}", rss_kib("VmHWM:") / 1024);
+}
+
 /// Raw sled, no Lotse code: how much of the hot-set gap is the key layout? Fills one tree with
 /// N random 16-byte keys and one with N time-ordered keys (8-byte counter + 8 random bytes, as
 /// a UUIDv7-like id would be), 600-byte values each, then reads the 1,000 newest keys (the
@@ -267,8 +304,7 @@ fn layout(path: &str, n: u64, options: &SledOptions) {
     }
 }
 
-const USAGE: &str =
-    "usage: store_load fill|measure|open|saves|layout|rawfill|rawopen PATH N [CACHE_MIB] [--close]";
+const USAGE: &str = "usage: store_load fill|measure|open|saves|sweep|layout|rawfill|rawopen PATH N [CACHE_MIB] [--close]";
 
 /// Raw sled, no Lotse: N random 16-byte keys into `TREES` trees (environment, default 1; the
 /// first gets 600-byte values, the others 16 bytes, like a draft and its index entries), one
@@ -333,6 +369,7 @@ fn main() {
         "open" => open(path, &options),
         "saves" => saves(path, n, &options, close),
         "layout" => layout(path, n, &options),
+        "sweep" => sweep(path, n, &options),
         "rawfill" => raw_fill(path, n, &options),
         "rawopen" => raw_open(path, &options),
         _ => {

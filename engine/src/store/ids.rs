@@ -154,11 +154,39 @@ macro_rules! id128 {
 }
 
 id128!(
-    /// A draft (an application in progress). 128 random bits, rendered as 32 hex digits, which
-    /// are URL-safe.
+    /// A draft (an application in progress). 128 bits, rendered as 32 hex digits, which are
+    /// URL-safe. [`DraftId::for_resume_code`] makes the first four bytes those of the resume
+    /// code's SHA-256 and draws the other twelve at random, so the store finds a draft by its
+    /// code through the draft's own key, without an index record (docs/store.md, "Drafts").
     DraftId,
     "draft id"
 );
+
+/// How many leading bytes of a draft id come from its resume code's SHA-256.
+pub(crate) const CODE_PREFIX_LEN: usize = 4;
+
+impl DraftId {
+    /// A fresh id for a draft with resume `code`: the first four bytes of the code's SHA-256,
+    /// then 96 random bits. The whole id still carries about 128 bits nobody can guess: the
+    /// code itself is a secret of about 79 random bits, and its hash prefix is uniform.
+    pub fn for_resume_code(
+        entropy: &mut impl Entropy,
+        code: &ResumeCode,
+    ) -> Result<Self, StoreError> {
+        let mut bytes = [0u8; 16];
+        bytes[..CODE_PREFIX_LEN].copy_from_slice(&code.digest()[..CODE_PREFIX_LEN]);
+        entropy.fill_bytes(&mut bytes[CODE_PREFIX_LEN..])?;
+        Ok(Self(bytes))
+    }
+
+    /// Whether this id starts with `code`'s prefix, i.e. the store can find it by the code
+    /// without an index entry. Ids made before Lotse derived them from the code (or by
+    /// [`DraftId::generate`]) do not, except by chance (one in 2^32), which costs nothing but
+    /// an unused index entry.
+    pub(crate) fn carries_code(&self, code: &ResumeCode) -> bool {
+        self.0[..CODE_PREFIX_LEN] == code.digest()[..CODE_PREFIX_LEN]
+    }
+}
 id128!(
     /// A submission. 128 random bits, rendered as 32 hex digits.
     SubmissionId,
@@ -390,9 +418,15 @@ impl ResumeCode {
         Ok(Self(code))
     }
 
-    /// The normalized form without dashes (the index key).
+    /// The normalized form without dashes.
     pub(crate) fn normalized(&self) -> &str {
         &self.0
+    }
+
+    /// SHA-256 of the normalized code: what the store keeps instead of the code in its keys.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.normalized().as_bytes()).into()
     }
 }
 
@@ -515,6 +549,27 @@ mod tests {
             assert!(!text.contains(['0', 'O', '1', 'I', 'L']));
             assert_eq!(text.parse::<ResumeCode>().unwrap(), code);
         }
+    }
+
+    #[test]
+    fn draft_ids_carry_their_resume_code_and_96_random_bits() {
+        let mut e = DeterministicEntropy::new(3);
+        let code = ResumeCode::generate(&mut e).unwrap();
+        let other = ResumeCode::generate(&mut e).unwrap();
+        let a = DraftId::for_resume_code(&mut e, &code).unwrap();
+        let b = DraftId::for_resume_code(&mut e, &code).unwrap();
+        assert!(a.carries_code(&code) && b.carries_code(&code));
+        assert!(!a.carries_code(&other));
+        assert_eq!(
+            a.as_bytes()[..CODE_PREFIX_LEN],
+            code.digest()[..CODE_PREFIX_LEN]
+        );
+        assert_ne!(
+            a.as_bytes()[CODE_PREFIX_LEN..],
+            b.as_bytes()[CODE_PREFIX_LEN..]
+        );
+        // A plain random id does not claim the code (except with probability 2^-32).
+        assert!(!DraftId::generate(&mut e).unwrap().carries_code(&code));
     }
 
     #[test]

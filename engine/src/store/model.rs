@@ -45,8 +45,9 @@ impl Draft {
         now: OffsetDateTime,
         ttl: Duration,
     ) -> Result<Self, StoreError> {
+        let resume_code = ResumeCode::generate(entropy)?;
         Ok(Self {
-            id: DraftId::generate(entropy)?,
+            id: DraftId::for_resume_code(entropy, &resume_code)?,
             tenant,
             workflow_id: workflow_id.into(),
             workflow_version: workflow_version.into(),
@@ -55,7 +56,7 @@ impl Draft {
             created: now,
             updated: now,
             expires: now + ttl,
-            resume_code: ResumeCode::generate(entropy)?,
+            resume_code,
         })
     }
 

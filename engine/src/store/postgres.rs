@@ -36,8 +36,8 @@ use super::model::{
 };
 use super::postkorb::{PostkorbPage, PostkorbQuery};
 use super::sled_store::{
-    EXPORT_FORMAT, Progress, StatusRecord, code_key, counter_key, expiry_key, idempotency_key,
-    login_key, message_key, new_outbox_message, ref_key,
+    EXPORT_FORMAT, Progress, StatusRecord, code_key, counter_key, idempotency_key, login_key,
+    message_key, new_outbox_message, ref_key,
 };
 use super::{AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
 
@@ -1558,7 +1558,6 @@ fn env_bytes<T: serde::Serialize>(
 async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
     let mut drafts = Vec::new();
     let mut codes = Vec::new();
-    let mut expiry = Vec::new();
     for r in sqlx::query("SELECT id, v, record::text AS record FROM drafts")
         .fetch_all(&mut **tx)
         .await
@@ -1566,11 +1565,13 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
     {
         let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
         let d: Draft = decode_parts(DRAFTS, &hex(&id), version(&r)?, &record_text(&r)?)?;
-        codes.push((
-            code_key(&d.resume_code).to_vec(),
-            ExportValue::Raw(id.clone()),
-        ));
-        expiry.push((expiry_key(d.expires, &d.id), ExportValue::Raw(Vec::new())));
+        // As sled keeps it: a code index entry only for ids that do not carry their code.
+        if !d.id.carries_code(&d.resume_code) {
+            codes.push((
+                code_key(&d.resume_code).to_vec(),
+                ExportValue::Raw(id.clone()),
+            ));
+        }
         drafts.push((id.clone(), env_bytes(DRAFTS, &id, &d)?));
     }
     let mut subs = Vec::new();
@@ -1696,7 +1697,6 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
     Ok(vec![
         (DRAFTS, drafts),
         ("draft_codes", codes),
-        ("draft_expiry", expiry),
         (SUBMISSIONS, subs),
         ("submission_refs", refs),
         ("counters", counters),
