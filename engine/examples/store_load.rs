@@ -10,6 +10,7 @@
 //! `saves PATH N` saves 100,000 random drafts (one thread) and exits. With `--close` anywhere in
 //! the arguments, `fill` and `saves` end with `SledStore::close` (fresh snapshot) and report its
 //! time; without it they only flush, like a process that is killed or exits without closing.
+//! `hot PATH N` runs only the hot-set workload, ten times (for `perf record`);
 //! `sweep PATH N` times a sweep that deletes nothing and lookups by resume code;
 //! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`);
 //! `rawfill PATH N` and `rawopen PATH 0` time sled's recovery after a kill (see `raw_fill`).
@@ -26,6 +27,10 @@ use lotse_engine::store::{
 };
 use serde_json::json;
 use time::macros::datetime;
+
+/// The allocator `lotse serve` runs with (server/src/main.rs), so the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const SEED: u64 = 42;
 const SAMPLES: usize = 20_000;
@@ -212,6 +217,20 @@ fn measure(path: &str, n: u64, options: &SledOptions) {
     println!("rss_peak_mib: {}", rss_kib("VmHWM:") / 1024);
 }
 
+/// Only the hot set (for a profiler): warms the 1,000 drafts, then runs their workload ten times.
+fn hot(path: &str, n: u64, options: &SledOptions) {
+    let ids = draft_ids(n);
+    let store = SledStore::open_with(path, options).unwrap();
+    let hot = &ids[..ids.len().min(1000)];
+    for id in hot {
+        store.draft(id).unwrap();
+    }
+    let now = datetime!(2026-05-05 10:00 UTC);
+    for round in 0..10 {
+        workload(&store, hot, &format!("hot{round}"), now);
+    }
+}
+
 /// What the background housekeeping and a resume by code cost at this size: times a sweep that
 /// finds nothing to delete (every draft read, none expired) and 2,000 `draft_by_resume_code`
 /// lookups of random drafts.
@@ -304,7 +323,7 @@ fn layout(path: &str, n: u64, options: &SledOptions) {
     }
 }
 
-const USAGE: &str = "usage: store_load fill|measure|open|saves|sweep|layout|rawfill|rawopen PATH N [CACHE_MIB] [--close]";
+const USAGE: &str = "usage: store_load fill|measure|open|saves|sweep|hot|layout|rawfill|rawopen PATH N [CACHE_MIB] [--close]";
 
 /// Raw sled, no Lotse: N random 16-byte keys into `TREES` trees (environment, default 1; the
 /// first gets 600-byte values, the others 16 bytes, like a draft and its index entries), one
@@ -370,6 +389,7 @@ fn main() {
         "saves" => saves(path, n, &options, close),
         "layout" => layout(path, n, &options),
         "sweep" => sweep(path, n, &options),
+        "hot" => hot(path, n, &options),
         "rawfill" => raw_fill(path, n, &options),
         "rawopen" => raw_open(path, &options),
         _ => {
