@@ -1,6 +1,8 @@
 //! Housekeeping while `lotse serve` runs: once at start and then every `interval_minutes`
 //! (`[maintenance]`, docs/configuration.md) it
 //! - deletes drafts past their expiry (citizens no longer see them anyway),
+//! - on sled, moves drafts not edited for an hour out of the small tree of recent drafts, so
+//!   the drafts being worked on stay fast however many are stored (docs/store.md),
 //! - deletes expired Postkorb sign-ins,
 //! - purges the closed submissions of every tenant with `retention_days`, older than that,
 //!   with their status history, messages and receipts (each purge is in the audit log).
@@ -31,6 +33,7 @@ pub struct Settings {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Report {
     pub drafts_expired: u64,
+    pub drafts_archived: u64,
     pub sessions_expired: u64,
     /// Per tenant slug: submissions purged.
     pub purged: Vec<(String, u64)>,
@@ -46,6 +49,7 @@ pub fn run_once(
 ) -> Result<Report, StoreError> {
     let mut report = Report {
         drafts_expired: store.sweep_expired(now)?,
+        drafts_archived: store.archive_idle_drafts(now - time::Duration::hours(1))?,
         sessions_expired: store.sweep_sessions(now)?,
         ..Report::default()
     };
@@ -106,6 +110,7 @@ pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
                     "maintenance",
                     &[
                         ("drafts_expired", json!(r.drafts_expired)),
+                        ("drafts_archived", json!(r.drafts_archived)),
                         ("sessions_expired", json!(r.sessions_expired)),
                         (
                             "purged",

@@ -81,15 +81,17 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     let receipts = dir.path().join("receipts");
     std::fs::create_dir_all(&receipts).unwrap();
     let sled = SledStore::open(dir.path().join("store")).unwrap();
-    let store = AnyStore::from(sled);
+    let store = AnyStore::from(sled.clone());
     let now = SystemClock.now();
     let hei = tenant("heinsberg", "HEI");
     let erk = tenant("erkelenz", "ERK");
 
     let expired = draft(&hei, now - time::Duration::days(40));
     let live = draft(&hei, now - time::Duration::days(2));
+    let fresh = draft(&hei, now - time::Duration::minutes(5));
     store.create_draft(&expired).unwrap();
     store.create_draft(&live).unwrap();
+    store.create_draft(&fresh).unwrap();
 
     let old = now - time::Duration::days(200);
     let purged = closed_submission(&store, &store, &hei, "a", Some(old), &receipts);
@@ -111,6 +113,11 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     };
     let report = run_once(&store, &receipts, &settings, now).unwrap();
     assert_eq!(report.drafts_expired, 1);
+    // The draft nobody touched for two days leaves the small tree of recent drafts.
+    assert_eq!(report.drafts_archived, 1);
+    assert_eq!(sled.recent_draft_count(), 1);
+    assert_eq!(store.draft(&fresh.id).unwrap(), Some(fresh));
+    assert_eq!(store.draft(&live.id).unwrap(), Some(live.clone()));
     assert_eq!(report.purged, vec![("heinsberg".to_string(), 1)]);
     assert_eq!(report.receipts_removed, 1);
 
@@ -126,6 +133,7 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     // A second run finds nothing more to do.
     let again = run_once(&store, &receipts, &settings, now).unwrap();
     assert_eq!(again.drafts_expired, 0);
+    assert_eq!(again.drafts_archived, 0);
     assert_eq!(again.purged, vec![("heinsberg".to_string(), 0)]);
     assert_eq!(again.receipts_removed, 0);
 }

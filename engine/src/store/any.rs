@@ -63,6 +63,17 @@ impl AnyStore {
         }
     }
 
+    /// Moves drafts not edited since `before` out of the small tree of recent drafts (sled,
+    /// [`SledStore::archive_idle_drafts`]); returns how many. PostgreSQL keeps one table with
+    /// its own indexes and moves nothing (0).
+    pub fn archive_idle_drafts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sled(s) => s.archive_idle_drafts(before),
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(_) => Ok(0),
+        }
+    }
+
     /// Writes every record as JSON Lines (the format of [`SledStore::export_jsonl`], the same
     /// for both backends).
     pub fn export_jsonl(

@@ -37,7 +37,11 @@ pub const EXPORT_FORMAT: u32 = 2;
 /// new drafts have no `draft_codes` entry (their id starts with their code's hash).
 const STORE_FORMAT: u32 = 2;
 
+/// Drafts not edited for an hour (moved here by [`SledStore::archive_idle_drafts`]).
 const DRAFTS: &str = "drafts";
+/// New drafts and drafts edited in the last hour or so: a small tree, so the drafts citizens
+/// are working on cost what they cost in a small store. Exported and imported as `drafts`.
+const DRAFTS_RECENT: &str = "drafts_recent";
 /// Resume codes of drafts whose id does not start with the code's hash (drafts of store
 /// format 1, imported ones): SHA-256 of the code → draft id.
 const DRAFT_CODES: &str = "draft_codes";
@@ -122,6 +126,7 @@ struct Inner {
     options: SledOptions,
     meta: Tree,
     drafts: Tree,
+    recent: Tree,
     draft_codes: Tree,
     submissions: Tree,
     submission_refs: Tree,
@@ -294,6 +299,8 @@ struct DraftHead {
     #[serde(with = "time::serde::rfc3339")]
     created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
+    updated: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     expires: OffsetDateTime,
     resume_code: ResumeCode,
 }
@@ -303,6 +310,7 @@ fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
         tenant: d.tenant,
         revision: d.revision,
         created: d.created,
+        updated: d.updated,
         expires: d.expires,
         resume_code: d.resume_code,
     })
@@ -311,6 +319,44 @@ fn draft_head(key: &[u8], bytes: &[u8]) -> Result<DraftHead, StoreError> {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub(crate) struct StatusRecord {
     pub(crate) history: Vec<StatusChange>,
+}
+
+/// Both draft trees in key order, as one: the recent copy wins over an idle one with the same
+/// key (a leftover of an interrupted move). Exports stay independent of where drafts are.
+struct MergedDrafts {
+    recent: std::iter::Peekable<sled::Iter>,
+    idle: std::iter::Peekable<sled::Iter>,
+}
+
+impl MergedDrafts {
+    fn new(recent: &Tree, idle: &Tree) -> Self {
+        Self {
+            recent: recent.iter().peekable(),
+            idle: idle.iter().peekable(),
+        }
+    }
+}
+
+impl Iterator for MergedDrafts {
+    type Item = sled::Result<(IVec, IVec)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::cmp::Ordering as O;
+        let order = match (self.recent.peek(), self.idle.peek()) {
+            (None, None) => return None,
+            (Some(_), None) | (Some(Err(_)), _) => O::Less,
+            (None, Some(_)) | (_, Some(Err(_))) => O::Greater,
+            (Some(Ok((r, _))), Some(Ok((i, _)))) => r.cmp(i),
+        };
+        match order {
+            O::Less => self.recent.next(),
+            O::Greater => self.idle.next(),
+            O::Equal => {
+                self.idle.next();
+                self.recent.next()
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -384,6 +430,7 @@ impl SledStore {
         };
         let inner = Inner {
             drafts: db.open_tree(DRAFTS)?,
+            recent: db.open_tree(DRAFTS_RECENT)?,
             draft_codes: db.open_tree(DRAFT_CODES)?,
             submissions: db.open_tree(SUBMISSIONS)?,
             submission_refs: db.open_tree(SUBMISSION_REFS)?,
@@ -505,7 +552,7 @@ impl SledStore {
 
     /// How many drafts are stored (walks the tree: O(n)).
     pub fn draft_count(&self) -> usize {
-        self.inner.drafts.len()
+        self.inner.drafts.len() + self.inner.recent.len()
     }
 
     fn tree(&self, name: &str) -> Option<&Tree> {
@@ -546,9 +593,10 @@ impl SledStore {
     }
 
     fn is_empty(&self) -> bool {
-        TREES
-            .iter()
-            .all(|(name, _)| self.tree(name).is_none_or(Tree::is_empty))
+        self.inner.recent.is_empty()
+            && TREES
+                .iter()
+                .all(|(name, _)| self.tree(name).is_none_or(Tree::is_empty))
     }
 
     /// Writes every record as JSON Lines: a header line, one line per record
@@ -573,7 +621,13 @@ impl SledStore {
             let Some(tree) = self.tree(name) else {
                 continue;
             };
-            for item in tree.iter() {
+            let records_of: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>>> = if name == DRAFTS
+            {
+                Box::new(MergedDrafts::new(&self.inner.recent, tree))
+            } else {
+                Box::new(tree.iter())
+            };
+            for item in records_of {
                 let (key, value) = item?;
                 write!(out, "{{\"tree\":\"{name}\",\"key\":\"{}\",", hex(&key))
                     .map_err(StoreError::Stream)?;
@@ -772,10 +826,72 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// A draft's record and whether it is in the recent tree. Looks in the recent tree, then
+    /// in the idle one, then once more in the recent tree: a save that moves a draft back
+    /// writes the recent copy before it removes the idle one, and the archive pass writes the
+    /// idle copy before it removes the recent one, so a draft is always found in one of the
+    /// three reads.
+    fn draft_record(&self, key: &[u8]) -> Result<Option<(bool, IVec)>, StoreError> {
+        let i = &self.inner;
+        if let Some(bytes) = i.recent.get(key)? {
+            return Ok(Some((true, bytes)));
+        }
+        if let Some(bytes) = i.drafts.get(key)? {
+            return Ok(Some((false, bytes)));
+        }
+        Ok(i.recent.get(key)?.map(|bytes| (true, bytes)))
+    }
+
+    /// Moves drafts not edited since `before` from the recent tree to the idle one and returns
+    /// how many. Keeps the recent tree small, so the drafts citizens are working on cost what
+    /// they cost in a small store (docs/store.md, "Recent and idle drafts"). The server runs
+    /// it in its housekeeping with `before` an hour ago.
+    pub fn archive_idle_drafts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let i = &self.inner;
+        let mut moved = 0u64;
+        for item in i.recent.iter() {
+            let (key, bytes) = item?;
+            // An unreadable draft stays where it is, for an operator to look at.
+            let Ok(head) = draft_head(&key, &bytes) else {
+                continue;
+            };
+            if head.updated >= before {
+                continue;
+            }
+            // The idle copy first: a crash in between leaves two copies, and the recent one
+            // wins everywhere (reads, saves, export, sweep).
+            i.drafts.insert(&key, bytes.clone())?;
+            if i.recent
+                .compare_and_swap(&key, Some(&bytes), None::<IVec>)?
+                .is_ok()
+            {
+                moved += 1;
+            } else {
+                // Saved in the meantime: it stays recent; drop the copy unless it changed.
+                let _ = i.drafts.compare_and_swap(&key, Some(bytes), None::<IVec>)?;
+            }
+        }
+        Ok(moved)
+    }
+
+    /// How many drafts are in the recent tree (walks it).
+    pub fn recent_draft_count(&self) -> usize {
+        self.inner.recent.len()
+    }
+}
+
 impl DraftStore for SledStore {
     fn create_draft(&self, draft: &Draft) -> Result<(), StoreError> {
         let i = &self.inner;
         let key = draft.id.as_bytes();
+        let exists = || StoreError::AlreadyExists {
+            what: "draft",
+            key: draft.id.to_string(),
+        };
+        if i.drafts.contains_key(key)? {
+            return Err(exists());
+        }
         let bytes = encode(DRAFTS, key, draft)?;
         // A draft made by `Draft::new` is found by its code through its own key: one record.
         // Any other id gets a code index entry, a hint checked against the draft, so it goes
@@ -783,19 +899,16 @@ impl DraftStore for SledStore {
         if !draft.id.carries_code(&draft.resume_code) {
             i.draft_codes.insert(code_key(&draft.resume_code), key)?;
         }
-        match i.drafts.compare_and_swap(key, None::<&[u8]>, Some(bytes))? {
+        match i.recent.compare_and_swap(key, None::<&[u8]>, Some(bytes))? {
             Ok(()) => Ok(()),
-            Err(_) => Err(StoreError::AlreadyExists {
-                what: "draft",
-                key: draft.id.to_string(),
-            }),
+            Err(_) => Err(exists()),
         }
     }
 
     fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError> {
         let key = id.as_bytes();
-        match self.inner.drafts.get(key)? {
-            Some(bytes) => decode(DRAFTS, key, &bytes).map(Some),
+        match self.draft_record(key)? {
+            Some((_, bytes)) => decode(DRAFTS, key, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -805,11 +918,17 @@ impl DraftStore for SledStore {
         let digest = code.digest();
         // Drafts whose id starts with the code's hash prefix: usually exactly one, another
         // draft only once in 2^32 per stored draft. The draft itself must carry the code.
-        for item in i.drafts.scan_prefix(&digest[..CODE_PREFIX_LEN]) {
-            let (key, bytes) = item?;
-            // An unreadable neighbour must not hide the draft asked for.
-            if draft_head(&key, &bytes).is_ok_and(|head| &head.resume_code == code) {
-                return decode(DRAFTS, &key, &bytes).map(Some);
+        for tree in [&i.recent, &i.drafts] {
+            for item in tree.scan_prefix(&digest[..CODE_PREFIX_LEN]) {
+                let (key, bytes) = item?;
+                // An unreadable neighbour must not hide the draft asked for.
+                if draft_head(&key, &bytes).is_ok_and(|head| &head.resume_code == code) {
+                    // The idle copy may be an older duplicate of a recent one.
+                    return match self.draft_record(&key)? {
+                        Some((_, bytes)) => decode(DRAFTS, &key, &bytes).map(Some),
+                        None => Ok(None),
+                    };
+                }
             }
         }
         // Drafts of store format 1 and imported ones with other ids: the code index.
@@ -829,42 +948,62 @@ impl DraftStore for SledStore {
     fn save_draft(&self, mut draft: Draft, expected_revision: u64) -> Result<Draft, StoreError> {
         let i = &self.inner;
         let key = *draft.id.as_bytes();
-        let not_found = || StoreError::NotFound {
+        let not_found = |id: &DraftId| StoreError::NotFound {
             what: "draft",
-            key: draft.id.to_string(),
+            key: id.to_string(),
         };
-        let Some(current) = i.drafts.get(key)? else {
-            return Err(not_found());
-        };
-        let head = draft_head(&key, &current)?;
-        if head.revision != expected_revision {
-            return Err(StoreError::Conflict {
-                current: Box::new(decode(DRAFTS, &key, &current)?),
-                expected: expected_revision,
-            });
-        }
-        draft.tenant = head.tenant;
-        draft.created = head.created;
-        draft.resume_code = head.resume_code;
-        draft.revision = expected_revision + 1;
-        let bytes = encode_sized(DRAFTS, &key, &draft, current.len() + 128)?;
-        // One record, whatever changed: no index follows the expiry.
-        match i.drafts.compare_and_swap(key, Some(current), Some(bytes))? {
-            Ok(()) => Ok(draft),
-            Err(lost) => match lost.current {
-                Some(now_stored) => Err(StoreError::Conflict {
-                    current: Box::new(decode(DRAFTS, &key, &now_stored)?),
+        // More than one round only if the archive pass moved the draft in between.
+        for _ in 0..4 {
+            let Some((recent, current)) = self.draft_record(&key)? else {
+                return Err(not_found(&draft.id));
+            };
+            let head = draft_head(&key, &current)?;
+            if head.revision != expected_revision {
+                return Err(StoreError::Conflict {
+                    current: Box::new(decode(DRAFTS, &key, &current)?),
                     expected: expected_revision,
-                }),
-                None => Err(not_found()),
-            },
+                });
+            }
+            draft.tenant = head.tenant;
+            draft.created = head.created;
+            draft.resume_code = head.resume_code;
+            draft.revision = expected_revision + 1;
+            let bytes = encode_sized(DRAFTS, &key, &draft, current.len() + 128)?;
+            // One record in the recent tree; a draft coming back from the idle tree also
+            // drops its idle copy, after the recent one is written.
+            let expected = if recent { Some(&current) } else { None };
+            match i.recent.compare_and_swap(key, expected, Some(bytes))? {
+                Ok(()) => {
+                    if !recent {
+                        let _ = i
+                            .drafts
+                            .compare_and_swap(key, Some(current), None::<IVec>)?;
+                    }
+                    return Ok(draft);
+                }
+                Err(lost) => match lost.current {
+                    Some(now_stored) => {
+                        return Err(StoreError::Conflict {
+                            current: Box::new(decode(DRAFTS, &key, &now_stored)?),
+                            expected: expected_revision,
+                        });
+                    }
+                    None => continue, // archived in the meantime: read it again
+                },
+            }
         }
+        Err(StoreError::Conflict {
+            current: Box::new(self.draft(&draft.id)?.ok_or_else(|| not_found(&draft.id))?),
+            expected: expected_revision,
+        })
     }
 
     fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError> {
         let i = &self.inner;
         let key = id.as_bytes();
-        let Some(current) = i.drafts.remove(key)? else {
+        let recent = i.recent.remove(key)?;
+        let idle = i.drafts.remove(key)?;
+        let Some(current) = recent.or(idle) else {
             return Ok(false);
         };
         // The code index entry, if the draft has one, goes after the draft: a crash in between
@@ -883,24 +1022,29 @@ impl DraftStore for SledStore {
         let mut count = 0u64;
         // Reads every draft's head (not its answers). With a million drafts this takes a few
         // seconds (docs/BENCHMARKS.md); it runs in the background every maintenance interval.
-        for item in i.drafts.iter() {
-            let (key, current) = item?;
-            // An unreadable draft stays for an operator to look at.
-            let Ok(head) = draft_head(&key, &current) else {
-                continue;
-            };
-            if head.expires > now {
-                continue;
-            }
-            // Only if nobody saved it in the meantime: a save extends the expiry.
-            if i.drafts
-                .compare_and_swap(&key, Some(current), None::<IVec>)?
-                .is_ok()
-            {
-                if DraftId::from_key(&key).is_none_or(|id| !id.carries_code(&head.resume_code)) {
-                    i.draft_codes.remove(code_key(&head.resume_code))?;
+        for (recent, tree) in [(true, &i.recent), (false, &i.drafts)] {
+            for item in tree.iter() {
+                let (key, current) = item?;
+                // An idle copy beside a recent one is a leftover of an interrupted move.
+                let leftover = !recent && i.recent.contains_key(&key)?;
+                // An unreadable draft stays for an operator to look at.
+                let Ok(head) = draft_head(&key, &current) else {
+                    continue;
+                };
+                if head.expires > now && !leftover {
+                    continue;
                 }
-                count += 1;
+                // Only if nobody saved it in the meantime: a save extends the expiry.
+                let deleted = tree
+                    .compare_and_swap(&key, Some(current), None::<IVec>)?
+                    .is_ok();
+                if deleted && !leftover {
+                    if DraftId::from_key(&key).is_none_or(|id| !id.carries_code(&head.resume_code))
+                    {
+                        i.draft_codes.remove(code_key(&head.resume_code))?;
+                    }
+                    count += 1;
+                }
             }
         }
         if count > 0 {
@@ -1834,8 +1978,11 @@ fn open_waiting(path: &Path, options: &SledOptions) -> Result<sled::Db, StoreErr
 #[cfg(test)]
 impl SledStore {
     /// Writes raw bytes under a key, for corruption tests.
+    /// A draft's bytes go to the tree that holds it (the recent one for new drafts).
     pub(crate) fn put_raw(&self, tree: &str, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        if let Some(t) = self.tree(tree) {
+        if tree == DRAFTS && !self.inner.drafts.contains_key(key)? {
+            self.inner.recent.insert(key, value)?;
+        } else if let Some(t) = self.tree(tree) {
             t.insert(key, value)?;
         }
         Ok(())
@@ -1846,8 +1993,8 @@ impl SledStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::DeterministicEntropy;
     use crate::store::suite::{T0, new_draft};
+    use crate::store::{DEFAULT_DRAFT_TTL, DeterministicEntropy};
 
     /// A draft as store format 1 made them: a plain random id, found through `draft_codes`.
     fn old_style_draft(e: &mut DeterministicEntropy) -> Draft {
@@ -1864,8 +2011,135 @@ mod tests {
         let mut e = DeterministicEntropy::new(40);
         let d = new_draft(&mut e, T0);
         s.create_draft(&d).unwrap();
-        assert_eq!((s.inner.drafts.len(), s.inner.draft_codes.len()), (1, 0));
+        let counts = (
+            s.inner.recent.len(),
+            s.inner.drafts.len(),
+            s.inner.draft_codes.len(),
+        );
+        assert_eq!(counts, (1, 0, 0));
         assert_eq!(s.draft_by_resume_code(&d.resume_code).unwrap(), Some(d));
+    }
+
+    fn export(s: &SledStore) -> String {
+        let mut out = Vec::new();
+        s.export_jsonl(&mut out, |_| {}).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn idle_drafts_move_out_of_the_recent_tree_and_back_on_their_next_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let mut e = DeterministicEntropy::new(44);
+        let old = new_draft(&mut e, T0);
+        let fresh = new_draft(&mut e, T0 + Duration::hours(3));
+        s.create_draft(&old).unwrap();
+        s.create_draft(&fresh).unwrap();
+        let before = export(&s);
+        assert_eq!(s.archive_idle_drafts(T0 + Duration::hours(2)).unwrap(), 1);
+        assert_eq!((s.inner.recent.len(), s.inner.drafts.len()), (1, 1));
+        // Where a draft lives changes nothing a caller or an export sees.
+        assert_eq!(export(&s), before);
+        assert_eq!(s.draft(&old.id).unwrap(), Some(old.clone()));
+        assert_eq!(
+            s.draft_by_resume_code(&old.resume_code).unwrap(),
+            Some(old.clone())
+        );
+        assert_eq!(s.archive_idle_drafts(T0 + Duration::hours(2)).unwrap(), 0);
+        // A stale revision is still a conflict, also in the idle tree.
+        let err = s.save_draft(old.clone(), 7).unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
+        // The next save brings it back and leaves no idle copy.
+        let mut edited = old.clone();
+        edited.touch(T0 + Duration::hours(4), DEFAULT_DRAFT_TTL);
+        let saved = s.save_draft(edited, 0).unwrap();
+        assert_eq!(saved.revision, 1);
+        assert_eq!((s.inner.recent.len(), s.inner.drafts.len()), (2, 0));
+        assert_eq!(s.draft(&old.id).unwrap(), Some(saved));
+        // Expiry and deletion find drafts in both trees.
+        s.archive_idle_drafts(T0 + Duration::days(1)).unwrap();
+        assert_eq!(s.inner.recent.len(), 0);
+        assert!(s.delete_draft(&fresh.id).unwrap());
+        assert_eq!(s.sweep_expired(T0 + Duration::days(40)).unwrap(), 1);
+        assert_eq!(s.draft_count(), 0);
+    }
+
+    #[test]
+    fn a_move_cut_short_by_a_crash_leaves_the_recent_copy_in_charge() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let mut e = DeterministicEntropy::new(45);
+        let d = new_draft(&mut e, T0);
+        s.create_draft(&d).unwrap();
+        let mut edited = d.clone();
+        edited.touch(T0 + Duration::hours(1), DEFAULT_DRAFT_TTL);
+        let saved = s.save_draft(edited, 0).unwrap();
+        let before = export(&s);
+        // As if a move had written the idle copy of revision 0 and stopped there.
+        let key = d.id.as_bytes();
+        s.inner
+            .drafts
+            .insert(key, encode(DRAFTS, key, &d).unwrap())
+            .unwrap();
+        assert_eq!(s.draft(&d.id).unwrap(), Some(saved.clone()));
+        assert_eq!(
+            s.draft_by_resume_code(&d.resume_code).unwrap(),
+            Some(saved.clone())
+        );
+        assert_eq!(export(&s), before, "the export holds the draft once");
+        // The sweep removes the leftover and counts nothing.
+        assert_eq!(s.sweep_expired(T0 + Duration::days(1)).unwrap(), 0);
+        assert_eq!(s.inner.drafts.len(), 0);
+        assert_eq!(s.draft(&d.id).unwrap(), Some(saved));
+    }
+
+    #[test]
+    fn saves_racing_the_archive_pass_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SledStore::open(dir.path()).unwrap();
+        let mut e = DeterministicEntropy::new(46);
+        let drafts: Vec<Draft> = (0..8).map(|_| new_draft(&mut e, T0)).collect();
+        for d in &drafts {
+            s.create_draft(d).unwrap();
+        }
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let saves = std::thread::scope(|scope| {
+            let archiver = scope.spawn(|| {
+                let mut moved = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    // Everything counts as idle: every draft moves as often as possible.
+                    moved += s.archive_idle_drafts(T0 + Duration::days(365)).unwrap();
+                }
+                moved
+            });
+            let savers: Vec<_> = drafts
+                .chunks(2)
+                .map(|mine| {
+                    let s = &s;
+                    scope.spawn(move || {
+                        let mut done = 0u64;
+                        for round in 0..300u64 {
+                            let d = &mine[usize::from(round % 2 == 1)];
+                            let current = s.draft(&d.id).unwrap().unwrap();
+                            let rev = current.revision;
+                            s.save_draft(current, rev).unwrap();
+                            done += 1;
+                        }
+                        done
+                    })
+                })
+                .collect();
+            let saves: u64 = savers.into_iter().map(|h| h.join().unwrap()).sum();
+            stop.store(true, Ordering::Relaxed);
+            assert!(archiver.join().unwrap() > 0);
+            saves
+        });
+        // Each draft was saved 150 times, each save on the one before.
+        assert_eq!(saves, 1200);
+        for d in &drafts {
+            assert_eq!(s.draft(&d.id).unwrap().unwrap().revision, 150);
+        }
+        assert_eq!(s.draft_count(), 8, "no draft twice, none lost");
     }
 
     #[test]
