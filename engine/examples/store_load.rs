@@ -254,6 +254,16 @@ fn hot(path: &str, n: u64, options: &SledOptions) {
 /// finds nothing to delete (every draft read, none expired) and 2,000 `draft_by_resume_code`
 /// lookups of random drafts.
 fn sweep(path: &str, n: u64, options: &SledOptions) {
+    let store = SledStore::open_with(path, options).unwrap();
+    println!("rss_before_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
+    let t = Instant::now();
+    let swept = store
+        .sweep_expired(datetime!(2026-05-05 10:00 UTC))
+        .unwrap();
+    println!("sweep_ms: {:.1}", t.elapsed().as_secs_f64() * 1e3);
+    println!("swept: {swept}");
+    println!("rss_after_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
+    println!("rss_peak_after_sweep_mib: {}", rss_kib("VmHWM:") / 1024);
     let mut e = DeterministicEntropy::new(SEED);
     let codes: Vec<ResumeCode> = (0..n)
         .map(|_| {
@@ -262,7 +272,6 @@ fn sweep(path: &str, n: u64, options: &SledOptions) {
             code
         })
         .collect();
-    let store = SledStore::open_with(path, options).unwrap();
     let mut rng = Xorshift(0x2545_F491_4F6C_DD1D);
     let mut lookups = Vec::with_capacity(2000);
     for _ in 0..2000 {
@@ -275,16 +284,6 @@ fn sweep(path: &str, n: u64, options: &SledOptions) {
     lookups.sort();
     println!("code_lookup_median_us: {:.1}", percentile(&lookups, 0.5));
     println!("code_lookup_p99_us: {:.1}", percentile(&lookups, 0.99));
-    drop(codes);
-    println!("rss_before_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
-    let t = Instant::now();
-    let swept = store
-        .sweep_expired(datetime!(2026-05-05 10:00 UTC))
-        .unwrap();
-    println!("sweep_ms: {:.1}", t.elapsed().as_secs_f64() * 1e3);
-    println!("swept: {swept}");
-    println!("rss_after_sweep_mib: {}", rss_kib("VmRSS:") / 1024);
-    println!("rss_peak_mib: {}", rss_kib("VmHWM:") / 1024);
 }
 
 /// Raw sled, no Lotse code: how much of the hot-set gap is the key layout? Fills one tree with

@@ -86,8 +86,10 @@ const META_ID_BASE: &[u8] = b"id_base";
 /// Tuning of [`SledStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct SledOptions {
-    /// sled's page cache in bytes. Default 32 MiB: with a million drafts the process stays
-    /// well under 200 MB (docs/BENCHMARKS.md).
+    /// sled's page cache in bytes. Default 16 MiB: with a million drafts the process stays
+    /// well under 200 MB also while the expiry sweep reads every draft (sled's pages take
+    /// several times their accounted size in memory); the drafts being worked on cost the same
+    /// as with 32 MiB, only reads of long-idle drafts get slower (docs/BENCHMARKS.md).
     pub cache_capacity: u64,
     /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
     pub flush_every_ms: u64,
@@ -96,7 +98,7 @@ pub struct SledOptions {
 impl Default for SledOptions {
     fn default() -> Self {
         Self {
-            cache_capacity: 32 * 1024 * 1024,
+            cache_capacity: 16 * 1024 * 1024,
             flush_every_ms: 500,
         }
     }
