@@ -3,6 +3,12 @@
 //! reopens the store and checks that every acknowledged submission is there, complete, and that
 //! no reference was issued twice.
 //!
+//! Drafts too: one more thread creates and saves drafts and moves them between the tree of
+//! recent drafts and the idle one as fast as it can (the housekeeping's archive pass), and
+//! acknowledges each draft's revision after a flush. After each kill every acknowledged draft
+//! is there, at that revision or a later one, by id and by resume code, and the sweep leaves
+//! each draft in exactly one tree.
+//!
 //! The writer is this test binary itself: `crash_writer_child` does nothing unless
 //! `LOTSE_CRASH_WRITER` is set, and the test re-executes the binary with that variable.
 
@@ -15,8 +21,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lotse_engine::store::{
-    DeterministicEntropy, IdempotencyKey, NewSubmission, SledStore, SubmissionId, SubmissionStore,
-    TenantId,
+    DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftStore, IdempotencyKey, NewSubmission,
+    SledStore, SubmissionId, SubmissionStore, TenantId,
 };
 use serde_json::json;
 use time::macros::datetime;
@@ -61,7 +67,9 @@ fn crash_writer_child() {
         out.flush().unwrap();
     }
     let now = datetime!(2026-05-04 10:00 UTC);
+    let shared = &store;
     std::thread::scope(|scope| {
+        scope.spawn(move || draft_writer(shared, round));
         for t in 0..WRITER_THREADS {
             let store = &store;
             scope.spawn(move || {
@@ -80,6 +88,52 @@ fn crash_writer_child() {
             });
         }
     });
+}
+
+/// Creates and saves drafts, moves all of them to the idle tree every few operations (so saves
+/// keep moving them back), and after each flush prints `DRAFT <id> <revision> <code>` for every
+/// draft it wrote.
+fn draft_writer(store: &SledStore, round: u64) {
+    let mut entropy = DeterministicEntropy::new(round * 1000 + 999);
+    let now = datetime!(2026-05-04 10:00 UTC);
+    let mut drafts: Vec<Draft> = Vec::new();
+    for i in 0u64.. {
+        if i % 4 == 0 {
+            let d = Draft::new(
+                &mut entropy,
+                tenant(),
+                "wohngeld",
+                "3",
+                json!({"step": "start", "i": i}),
+                now,
+                DEFAULT_DRAFT_TTL,
+            )
+            .unwrap();
+            store.create_draft(&d).unwrap();
+            drafts.push(d);
+        } else {
+            let n = drafts.len();
+            let d = &mut drafts[(i as usize * 7) % n];
+            let mut next = d.clone();
+            next.state = json!({"step": "weiter", "i": i});
+            next.touch(now, DEFAULT_DRAFT_TTL);
+            *d = store.save_draft(next, d.revision).unwrap();
+        }
+        if i % 5 == 0 {
+            store
+                .archive_idle_drafts(now + time::Duration::days(1))
+                .unwrap();
+        }
+        if i % 8 == 7 {
+            store.flush().unwrap();
+            let mut out = std::io::stdout().lock();
+            for d in &drafts {
+                let line = format!("DRAFT {} {} {}\n", d.id, d.revision, d.resume_code);
+                out.write_all(line.as_bytes()).unwrap();
+            }
+            out.flush().unwrap();
+        }
+    }
 }
 
 /// A small xorshift for kill delays; seeded from the clock so runs differ (the seed is printed).
@@ -114,6 +168,8 @@ fn acknowledged_submissions_survive_kill_9() {
     let exe = std::env::current_exe().unwrap();
     // key -> (reference, submission id), over all rounds
     let mut acked: HashMap<String, (String, String)> = HashMap::new();
+    // draft id -> (revision made durable by a flush, resume code)
+    let mut drafts: HashMap<String, (u64, String)> = HashMap::new();
 
     for round in 0..ROUNDS {
         let mut child = Command::new(&exe)
@@ -173,6 +229,9 @@ fn acknowledged_submissions_survive_kill_9() {
                 assert!(earlier.is_none(), "key {key} acknowledged twice");
                 this_round += 1;
             }
+            if let ["DRAFT", id, revision, code] = parts[..] {
+                drafts.insert(id.to_owned(), (revision.parse().unwrap(), code.to_owned()));
+            }
         }
 
         // Reopen: no repair step, every acknowledged submission present and complete.
@@ -202,6 +261,37 @@ fn acknowledged_submissions_survive_kill_9() {
             all.len(),
             "round {round}: gap or reuse in references"
         );
+        // Every flushed draft, at its revision or later, by id and by code, in one tree.
+        for (id, (revision, code)) in &drafts {
+            let d = store
+                .draft(&id.parse().unwrap())
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: flushed draft {id} lost"));
+            assert!(
+                d.revision >= *revision,
+                "round {round}: draft {id} went back"
+            );
+            let by_code = store.draft_by_resume_code(&code.parse().unwrap()).unwrap();
+            assert_eq!(by_code.map(|b| b.id), Some(d.id));
+        }
+        assert_eq!(
+            store
+                .sweep_expired(datetime!(2026-05-04 10:00 UTC))
+                .unwrap(),
+            0
+        );
+        let mut export = Vec::new();
+        store.export_jsonl(&mut export, |_| {}).unwrap();
+        let exported = String::from_utf8(export)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("{\"tree\":\"drafts\""))
+            .count();
+        assert_eq!(
+            store.draft_count(),
+            exported,
+            "round {round}: a copy left by an interrupted move survived the sweep"
+        );
         // A repeated submit of an acknowledged key returns the same submission.
         if let Some((key, (reference, _))) = acked.iter().next() {
             let mut e = DeterministicEntropy::new(u64::MAX - round);
@@ -216,9 +306,11 @@ fn acknowledged_submissions_survive_kill_9() {
         );
     }
     eprintln!(
-        "{ROUNDS} kills, {} acknowledged submissions checked, {:.1} s",
+        "{ROUNDS} kills, {} acknowledged submissions and {} flushed drafts checked, {:.1} s",
         acked.len(),
+        drafts.len(),
         started.elapsed().as_secs_f64()
     );
     assert!(acked.len() > 100, "the writer hardly wrote anything");
+    assert!(drafts.len() > 20, "the draft writer hardly wrote anything");
 }

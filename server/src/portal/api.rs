@@ -2,9 +2,10 @@
 //! rules as the HTML assistant. Every error is RFC 9457 problem+json with a stable code
 //! (`LOT-H…`, docs/errors.md); the document at /api/v1/openapi.json describes every route.
 //!
-//! The draft id in the path is the citizen's capability (128 random bits), as in the HTML
-//! assistant. Bodies must be `application/json`: a cross-site HTML form cannot send that
-//! without the browser asking first, which is this API's CSRF protection (no cookies are used).
+//! The draft id in the path is the citizen's capability (about 128 unguessable bits, see
+//! docs/store.md, "Drafts"), as in the HTML assistant. Bodies must be `application/json`: a
+//! cross-site HTML form cannot send that without the browser asking first, which is this API's
+//! CSRF protection (no cookies are used).
 
 use std::sync::Arc;
 
