@@ -149,6 +149,10 @@ struct Inner {
     /// Serializes submit transactions: they all touch the tenant's counter, and sled resolves
     /// conflicts by retrying (spinning), which costs more than waiting.
     submit_lock: Mutex<()>,
+    /// Serializes the expiry sweep and the archive pass: the sweep takes an idle copy beside a
+    /// recent one for the leftover of an interrupted move, which it must not do while the
+    /// archive pass is between its two steps.
+    draft_housekeeping: Mutex<()>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -454,6 +458,7 @@ impl SledStore {
             id_base: AtomicU64::new(id_base),
             group: GroupCommit::default(),
             submit_lock: Mutex::new(()),
+            draft_housekeeping: Mutex::new(()),
         };
         let store = Self {
             inner: Arc::new(inner),
@@ -851,6 +856,10 @@ impl SledStore {
     /// it in its housekeeping with `before` an hour ago.
     pub fn archive_idle_drafts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let i = &self.inner;
+        let _serial = i
+            .draft_housekeeping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut moved = 0u64;
         for item in i.recent.iter() {
             let (key, bytes) = item?;
@@ -1021,13 +1030,18 @@ impl DraftStore for SledStore {
 
     fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let i = &self.inner;
+        let _serial = i
+            .draft_housekeeping
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut count = 0u64;
         // Reads every draft's head (not its answers). With a million drafts this takes a few
         // seconds (docs/BENCHMARKS.md); it runs in the background every maintenance interval.
         for (recent, tree) in [(true, &i.recent), (false, &i.drafts)] {
             for item in tree.iter() {
                 let (key, current) = item?;
-                // An idle copy beside a recent one is a leftover of an interrupted move.
+                // An idle copy beside a recent one is a leftover of an interrupted move (the
+                // archive pass, which makes such pairs for a moment, waits for the sweep).
                 let leftover = !recent && i.recent.contains_key(&key)?;
                 // An unreadable draft stays for an operator to look at.
                 let Ok(head) = draft_head(&key, &current) else {
