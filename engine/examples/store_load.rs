@@ -11,6 +11,8 @@
 //! the arguments, `fill` and `saves` end with `SledStore::close` (fresh snapshot) and report its
 //! time; without it they only flush, like a process that is killed or exits without closing.
 //! `hot PATH N` runs only the hot-set workload, ten times (for `perf record`);
+//! `FILL_DATE=2026-11-27T10:00:00Z` makes `fill` date its drafts then (default 2026-05-04), so a
+//! store for `lotse serve` can hold drafts that have not expired;
 //! `sweep PATH N` times a sweep that deletes nothing and lookups by resume code;
 //! `layout PATH N` compares random and time-ordered keys in raw sled (see `layout`);
 //! `rawfill PATH N` and `rawopen PATH 0` time sled's recovery after a kill (see `raw_fill`).
@@ -117,7 +119,10 @@ fn saves(path: &str, n: u64, options: &SledOptions, close: bool) {
 fn fill(path: &str, n: u64, options: &SledOptions, close: bool) {
     let store = SledStore::open_with(path, options).unwrap();
     let mut e = DeterministicEntropy::new(SEED);
-    let now = datetime!(2026-05-04 10:00 UTC);
+    // FILL_DATE (RFC 3339) fills a store for `lotse serve` whose drafts have not expired yet.
+    let now = std::env::var("FILL_DATE").map_or(datetime!(2026-05-04 10:00 UTC), |d| {
+        time::OffsetDateTime::parse(&d, &time::format_description::well_known::Rfc3339).unwrap()
+    });
     let start = Instant::now();
     for i in 0..n {
         let d = Draft::new(
