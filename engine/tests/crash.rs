@@ -6,8 +6,8 @@
 //! Drafts too: one more thread creates and saves drafts and moves them between the tree of
 //! recent drafts and the idle one as fast as it can (the housekeeping's archive pass), and
 //! acknowledges each draft's revision after a flush. After each kill every acknowledged draft
-//! is there, at that revision or a later one, by id and by resume code, and the sweep leaves
-//! each draft in exactly one tree.
+//! is there, at that revision or a later one, by id and by resume code, and an archive pass
+//! leaves each draft in exactly one tree.
 //!
 //! The writer is this test binary itself: `crash_writer_child` does nothing unless
 //! `LOTSE_CRASH_WRITER` is set, and the test re-executes the binary with that variable.
@@ -280,6 +280,11 @@ fn acknowledged_submissions_survive_kill_9() {
                 .unwrap(),
             0
         );
+        // An archive pass over everything leaves each draft in exactly one tree, also where a
+        // kill cut a move short.
+        store
+            .archive_idle_drafts(datetime!(2026-05-06 10:00 UTC))
+            .unwrap();
         let mut export = Vec::new();
         store.export_jsonl(&mut export, |_| {}).unwrap();
         let exported = String::from_utf8(export)
@@ -290,7 +295,7 @@ fn acknowledged_submissions_survive_kill_9() {
         assert_eq!(
             store.draft_count(),
             exported,
-            "round {round}: a copy left by an interrupted move survived the sweep"
+            "round {round}: a copy left by an interrupted move survived the archive pass"
         );
         // A repeated submit of an acknowledged key returns the same submission.
         if let Some((key, (reference, _))) = acked.iter().next() {
