@@ -33,9 +33,8 @@ use super::{AccountStore, AuditStore, DraftStore, Outbox, StatusStore, Submissio
 /// an import skips them).
 pub const EXPORT_FORMAT: u32 = 2;
 
-/// The layout version of the whole store (tree set and key layouts). 2: the `drafts_recent`
-/// tree; `draft_expiry` covers only the drafts in `drafts`; new drafts have no `draft_codes`
-/// entry (their id starts with their code's hash).
+/// The layout version of the whole store (tree set and key layouts). 2: no `draft_expiry` tree;
+/// new drafts have no `draft_codes` entry (their id starts with their code's hash).
 const STORE_FORMAT: u32 = 2;
 
 /// Drafts not edited for an hour (moved here by [`SledStore::archive_idle_drafts`]).
@@ -46,9 +45,7 @@ const DRAFTS_RECENT: &str = "drafts_recent";
 /// Resume codes of drafts whose id does not start with the code's hash (drafts of store
 /// format 1, imported ones): SHA-256 of the code → draft id.
 const DRAFT_CODES: &str = "draft_codes";
-/// When the drafts in `drafts` expire: expiry day + draft id → nothing. Written when a draft is
-/// archived or imported, checked against the draft by the sweep (a hint, never trusted). Not
-/// exported (format 1 exports had it; an import skips those lines and writes its own).
+/// Store format 1's expiry index; dropped when such a store opens, skipped in imports.
 const DRAFT_EXPIRY: &str = "draft_expiry";
 const SUBMISSIONS: &str = "submissions";
 const SUBMISSION_REFS: &str = "submission_refs";
@@ -132,7 +129,6 @@ struct Inner {
     meta: Tree,
     drafts: Tree,
     recent: Tree,
-    idle_expiry: Tree,
     draft_codes: Tree,
     submissions: Tree,
     submission_refs: Tree,
@@ -182,18 +178,6 @@ fn order_i32(v: i32) -> [u8; 4] {
 
 pub(crate) fn code_key(code: &ResumeCode) -> [u8; 32] {
     code.digest()
-}
-
-/// Idle drafts are indexed by the UTC day they expire; the sweep reads up to today's.
-fn expiry_day(expires: OffsetDateTime) -> i64 {
-    expires.unix_timestamp().div_euclid(86_400)
-}
-
-fn expiry_key(expires: OffsetDateTime, key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(24);
-    k.extend_from_slice(&order_i64(expiry_day(expires)));
-    k.extend_from_slice(key);
-    k
 }
 
 pub(crate) fn ref_key(tenant: &TenantId, year: i32, number: u64) -> Vec<u8> {
@@ -438,8 +422,9 @@ impl SledStore {
             });
         }
         if format < 2 {
-            // Format 1 kept every draft in `drafts`, and its expiry index covers them all: it
-            // is the index of idle drafts as it is. Nothing to move.
+            // Format 1 kept an expiry index; the sweep reads the drafts now. Dropping the tree
+            // first makes a crash in between harmless: the next open drops nothing and moves on.
+            db.drop_tree(DRAFT_EXPIRY)?;
             meta.insert(
                 META_STORE_FORMAT,
                 encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
@@ -452,7 +437,6 @@ impl SledStore {
         let inner = Inner {
             drafts: db.open_tree(DRAFTS)?,
             recent: db.open_tree(DRAFTS_RECENT)?,
-            idle_expiry: db.open_tree(DRAFT_EXPIRY)?,
             draft_codes: db.open_tree(DRAFT_CODES)?,
             submissions: db.open_tree(SUBMISSIONS)?,
             submission_refs: db.open_tree(SUBMISSION_REFS)?,
@@ -769,14 +753,6 @@ impl SledStore {
                 batch_tree = Some(name);
                 batch_len = 0;
             }
-            if name == DRAFTS
-                && let Ok(head) = draft_head(&key, &value)
-            {
-                // Imported drafts are idle: the sweep finds them through their expiry hint.
-                self.inner
-                    .idle_expiry
-                    .insert(expiry_key(head.expires, &key), &[])?;
-            }
             batch.insert(key, value);
             batch_len += 1;
             records += 1;
@@ -894,10 +870,8 @@ impl SledStore {
             if head.updated >= before {
                 continue;
             }
-            // The expiry hint, then the idle copy, then the recent copy goes: a crash in
-            // between leaves a stale hint (the sweep checks hints against the draft) or two
-            // copies, and the recent one wins everywhere (reads, saves, export, sweep).
-            i.idle_expiry.insert(expiry_key(head.expires, &key), &[])?;
+            // The idle copy first: a crash in between leaves two copies, and the recent one
+            // wins everywhere (reads, saves, export, sweep).
             i.drafts.insert(&key, bytes.clone())?;
             if i.recent
                 .compare_and_swap(&key, Some(&bytes), None::<IVec>)?
@@ -905,8 +879,7 @@ impl SledStore {
             {
                 moved += 1;
             } else {
-                // Saved in the meantime: it stays recent; drop the copy unless it changed. The
-                // hint stays until the sweep finds it stale.
+                // Saved in the meantime: it stays recent; drop the copy unless it changed.
                 let _ = i.drafts.compare_and_swap(&key, Some(bytes), None::<IVec>)?;
             }
         }
@@ -1062,62 +1035,35 @@ impl DraftStore for SledStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut count = 0u64;
-        let forget_code = |key: &[u8], head: &DraftHead| -> Result<(), StoreError> {
-            if DraftId::from_key(key).is_none_or(|id| !id.carries_code(&head.resume_code)) {
-                i.draft_codes.remove(code_key(&head.resume_code))?;
-            }
-            Ok(())
-        };
-        // Recent drafts: all of them (a small tree; they are edited, so rarely expired).
-        for item in i.recent.iter() {
-            let (key, current) = item?;
-            // An unreadable draft stays for an operator to look at.
-            let Ok(head) = draft_head(&key, &current) else {
-                continue;
-            };
-            // Only if nobody saved it in the meantime: a save extends the expiry.
-            if head.expires <= now
-                && i.recent
+        // Reads every draft's head (not its answers). With a million drafts this takes a few
+        // seconds (docs/BENCHMARKS.md); it runs in the background every maintenance interval.
+        for (recent, tree) in [(true, &i.recent), (false, &i.drafts)] {
+            for item in tree.iter() {
+                let (key, current) = item?;
+                // An idle copy beside a recent one is a leftover of an interrupted move (the
+                // archive pass, which makes such pairs for a moment, waits for the sweep).
+                let leftover = !recent && i.recent.contains_key(&key)?;
+                // An unreadable draft stays for an operator to look at.
+                let Ok(head) = draft_head(&key, &current) else {
+                    continue;
+                };
+                if head.expires > now && !leftover {
+                    continue;
+                }
+                // Only if nobody saved it in the meantime: a save extends the expiry.
+                let deleted = tree
                     .compare_and_swap(&key, Some(current), None::<IVec>)?
-                    .is_ok()
-            {
-                // With the idle copy an interrupted move may have left (its hint goes stale).
-                i.drafts.remove(&key)?;
-                forget_code(&key, &head)?;
-                count += 1;
-            }
-        }
-        // Idle drafts: through their expiry hints up to today, so a sweep costs what expires.
-        let mut end = order_i64(expiry_day(now)).to_vec();
-        end.extend_from_slice(&[0xff; 16]);
-        for item in i.idle_expiry.range(..=end) {
-            let (hint, _) = item?;
-            let key = &hint[8.min(hint.len())..];
-            let Some(current) = i.drafts.get(key)? else {
-                i.idle_expiry.remove(&hint)?; // deleted, or moved back to the recent tree
-                continue;
-            };
-            let Ok(head) = draft_head(key, &current) else {
-                continue;
-            };
-            if expiry_key(head.expires, key) != hint.as_ref() {
-                i.idle_expiry.remove(&hint)?; // archived again with a later expiry
-                continue;
-            }
-            if head.expires > now {
-                continue; // later today
-            }
-            // An idle copy beside a recent one is the leftover of an interrupted move (the
-            // archive pass, which makes such pairs for a moment, waits for the sweep): it goes,
-            // and the draft lives on in the recent tree.
-            let leftover = i.recent.contains_key(key)?;
-            if i.drafts
-                .compare_and_swap(key, Some(current), None::<IVec>)?
-                .is_ok()
-            {
-                i.idle_expiry.remove(&hint)?;
-                if !leftover {
-                    forget_code(key, &head)?;
+                    .is_ok();
+                if deleted && !leftover {
+                    if recent {
+                        // With the idle copy an interrupted move may have left, so that it is
+                        // not counted a second time below.
+                        i.drafts.remove(&key)?;
+                    }
+                    if DraftId::from_key(&key).is_none_or(|id| !id.carries_code(&head.resume_code))
+                    {
+                        i.draft_codes.remove(code_key(&head.resume_code))?;
+                    }
                     count += 1;
                 }
             }
@@ -2144,52 +2090,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = SledStore::open(dir.path()).unwrap();
         let mut e = DeterministicEntropy::new(45);
-        // Two drafts, each saved again on day 20 (expiring on day 50) after a move back from
-        // the idle tree that a crash cut short: the idle copy of revision 0 (expiring on day
-        // 30) is still there, with its expiry hint.
-        let mut saved = Vec::new();
-        for _ in 0..2 {
-            let d = new_draft(&mut e, T0);
-            s.create_draft(&d).unwrap();
-            let mut edited = d.clone();
-            edited.touch(T0 + Duration::days(20), DEFAULT_DRAFT_TTL);
-            saved.push(s.save_draft(edited, 0).unwrap());
-        }
+        let d = new_draft(&mut e, T0);
+        s.create_draft(&d).unwrap();
+        let mut edited = d.clone();
+        edited.touch(T0 + Duration::hours(1), DEFAULT_DRAFT_TTL);
+        let saved = s.save_draft(edited, 0).unwrap();
         let before = export(&s);
-        for d in &saved {
-            let key = d.id.as_bytes();
-            let mut old = d.clone();
-            old.revision = 0;
-            old.expires = T0 + DEFAULT_DRAFT_TTL;
-            s.inner
-                .idle_expiry
-                .insert(expiry_key(old.expires, key), &[])
-                .unwrap();
-            s.inner
-                .drafts
-                .insert(key, encode(DRAFTS, key, &old).unwrap())
-                .unwrap();
-            assert_eq!(s.draft(&d.id).unwrap(), Some(d.clone()));
-            assert_eq!(
-                s.draft_by_resume_code(&d.resume_code).unwrap(),
-                Some(d.clone())
-            );
-        }
-        assert_eq!(export(&s), before, "the export holds each draft once");
-        // The sweep on day 35 finds the idle copies due: they go, uncounted; the drafts stay.
-        assert_eq!(s.sweep_expired(T0 + Duration::days(35)).unwrap(), 0);
-        assert_eq!((s.inner.drafts.len(), s.inner.recent.len()), (0, 2));
-        assert_eq!(s.draft(&saved[0].id).unwrap(), Some(saved[0].clone()));
-        // Or the archive pass writes over the leftover; or the sweep expires the draft and its
-        // leftover at once, counted once.
-        let key = saved[1].id.as_bytes();
-        let mut old = saved[1].clone();
-        old.revision = 0;
+        // As if a move had written the idle copy of revision 0 and stopped there.
+        let key = d.id.as_bytes();
         s.inner
             .drafts
-            .insert(key, encode(DRAFTS, key, &old).unwrap())
+            .insert(key, encode(DRAFTS, key, &d).unwrap())
             .unwrap();
-        assert_eq!(s.sweep_expired(T0 + Duration::days(60)).unwrap(), 2);
+        assert_eq!(s.draft(&d.id).unwrap(), Some(saved.clone()));
+        assert_eq!(
+            s.draft_by_resume_code(&d.resume_code).unwrap(),
+            Some(saved.clone())
+        );
+        assert_eq!(export(&s), before, "the export holds the draft once");
+        // The sweep removes the leftover and counts nothing.
+        assert_eq!(s.sweep_expired(T0 + Duration::days(1)).unwrap(), 0);
+        assert_eq!(s.inner.drafts.len(), 0);
+        assert_eq!(s.draft(&d.id).unwrap(), Some(saved));
+        // A draft that expires with such a leftover beside it is counted once.
+        s.inner
+            .drafts
+            .insert(key, encode(DRAFTS, key, &d).unwrap())
+            .unwrap();
+        assert_eq!(s.sweep_expired(T0 + Duration::days(60)).unwrap(), 1);
         assert_eq!(s.draft_count(), 0);
     }
 
@@ -2294,9 +2222,11 @@ mod tests {
                 .unwrap();
             let codes = db.open_tree(DRAFT_CODES).unwrap();
             codes.insert(code_key(&old.resume_code), key).unwrap();
+            let mut expiry = old.expires.unix_timestamp().to_be_bytes().to_vec();
+            expiry.extend_from_slice(key);
             db.open_tree(DRAFT_EXPIRY)
                 .unwrap()
-                .insert(expiry_key(old.expires, key), &[])
+                .insert(expiry, &[])
                 .unwrap();
             db.flush().unwrap();
         }
@@ -2308,6 +2238,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(format, STORE_FORMAT);
+        let trees = s.inner.db.tree_names();
+        assert!(!trees.iter().any(|t| t.as_ref() == DRAFT_EXPIRY.as_bytes()));
         assert_eq!(
             s.draft_by_resume_code(&old.resume_code).unwrap(),
             Some(old.clone())
@@ -2319,8 +2251,7 @@ mod tests {
             1,
             "only the old draft has an entry"
         );
-        // The sweep finds the old draft through format 1's expiry index, which stays the
-        // index of idle drafts, and takes its code entry along.
+        // The sweep finds the old draft without its index and takes its code entry along.
         assert_eq!(s.sweep_expired(T0 + Duration::days(31)).unwrap(), 1);
         assert!(s.inner.draft_codes.is_empty());
         assert_eq!(s.draft_by_resume_code(&old.resume_code).unwrap(), None);
