@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 /// mimalloc instead of glibc's malloc: the server allocates many short-lived JSON values per
-/// request, and glibc spent over a quarter of a step answer's time in malloc and free.
+/// request, and glibc spent over a quarter of a step answer's time in malloc and free. Built
+/// without transparent huge pages (`no_thp`): with them, the idle server was 87 MiB resident
+/// instead of 47 MiB, because each touched 2 MiB region counted whole (docs/BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -86,10 +86,11 @@ const META_ID_BASE: &[u8] = b"id_base";
 /// Tuning of [`SledStore::open_with`].
 #[derive(Debug, Clone)]
 pub struct SledOptions {
-    /// sled's page cache in bytes. Default 16 MiB: with a million drafts the process stays
-    /// well under 200 MB also while the expiry sweep reads every draft (sled's pages take
-    /// several times their accounted size in memory); the drafts being worked on cost the same
-    /// as with 32 MiB, only reads of long-idle drafts get slower (docs/BENCHMARKS.md).
+    /// sled's page cache in bytes. Default 8 MiB: sled's real memory is several times what it
+    /// accounts for its cache, and it keeps a record of every page it ever loaded (about 1 KB
+    /// each, spacejam/sled#1093), so with a million drafts the process stays under 200 MB only
+    /// with a small cache. The drafts being worked on cost the same as with 16 or 32 MiB; reads
+    /// of long-idle drafts get slower (docs/BENCHMARKS.md).
     pub cache_capacity: u64,
     /// The background flush interval: the most a draft save can lose in a crash. Default 500 ms.
     pub flush_every_ms: u64,
@@ -98,7 +99,7 @@ pub struct SledOptions {
 impl Default for SledOptions {
     fn default() -> Self {
         Self {
-            cache_capacity: 16 * 1024 * 1024,
+            cache_capacity: 8 * 1024 * 1024,
             flush_every_ms: 500,
         }
     }
@@ -1977,23 +1978,34 @@ impl AccountStore for SledStore {
     }
 }
 
-/// Opens the sled database, waiting up to 10 s while the file lock is still held: after a store
-/// of this process was dropped, sled's flusher thread lets go of the lock only at its next tick,
-/// which on a busy machine can take a few seconds. Another process holding the lock still gives
-/// a clear error after the wait.
+/// Opens the sled database, waiting up to 3 s while the file lock is still held: after a store
+/// of this process was dropped, sled's flusher thread lets go of the lock only at its next tick
+/// (every 500 ms, later on a busy machine). Another process holding the lock gives a clear error
+/// after the wait.
 fn open_waiting(path: &Path, options: &SledOptions) -> Result<sled::Db, StoreError> {
     let mut tries = 0;
     loop {
         match sled_config(path, options).open() {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock && tries < 500 =>
-            {
+            Err(sled::Error::Io(e)) if lock_is_busy(&e) => {
+                if tries == 150 {
+                    return Err(StoreError::Storage(format!(
+                        "the store in {} is in use by another process (is `lotse serve` running?)",
+                        path.display()
+                    )));
+                }
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return Ok(other?),
         }
     }
+}
+
+/// Whether opening failed because another handle holds the directory's file lock: a store
+/// dropped a moment ago whose flusher thread has not let go yet (or another process). sled
+/// 0.34.7 reports it as `ErrorKind::Other` with the OS error in the message.
+fn lock_is_busy(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
 }
 
 #[cfg(test)]
@@ -2016,6 +2028,19 @@ mod tests {
     use super::*;
     use crate::store::suite::{T0, new_draft};
     use crate::store::{DEFAULT_DRAFT_TTL, DeterministicEntropy};
+
+    #[test]
+    fn a_store_in_use_by_another_handle_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = SledStore::open(dir.path()).unwrap();
+        // sled's lock is per open file description, so a second open in this process meets it
+        // just as another process would.
+        let err = SledStore::open(dir.path()).unwrap_err();
+        assert!(
+            err.to_string().contains("is in use by another process"),
+            "{err}"
+        );
+    }
 
     /// A draft as store format 1 made them: a plain random id, found through `draft_codes`.
     fn old_style_draft(e: &mut DeterministicEntropy) -> Draft {
