@@ -39,15 +39,9 @@ const STORE_FORMAT: u32 = 2;
 
 /// Drafts not edited for an hour (moved here by [`SledStore::archive_idle_drafts`]).
 const DRAFTS: &str = "drafts";
-/// New drafts and drafts edited in the last hour or so: a small tree in a sled database of its
-/// own (`recent/` inside the store's directory), so the drafts citizens are working on cost
-/// what they cost in a small store, with their own page cache. Exported and imported as
-/// `drafts`.
+/// New drafts and drafts edited in the last hour or so: a small tree, so the drafts citizens
+/// are working on cost what they cost in a small store. Exported and imported as `drafts`.
 const DRAFTS_RECENT: &str = "drafts_recent";
-/// The directory of the recent drafts' database, inside the store's directory.
-const RECENT_DIR: &str = "recent";
-/// Drafts the archive pass moves per flush of the main database.
-const ARCHIVE_CHUNK: usize = 1024;
 /// Resume codes of drafts whose id does not start with the code's hash (drafts of store
 /// format 1, imported ones): SHA-256 of the code → draft id.
 const DRAFT_CODES: &str = "draft_codes";
@@ -130,8 +124,6 @@ pub struct SledStore {
 
 struct Inner {
     db: sled::Db,
-    /// The small database of recent drafts (its one tree is `recent`).
-    recent_db: sled::Db,
     /// The directory and options, to reopen the database in [`SledStore::close`].
     path: std::path::PathBuf,
     options: SledOptions,
@@ -411,7 +403,6 @@ impl SledStore {
     pub fn open_with(path: impl AsRef<Path>, options: &SledOptions) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let db = open_waiting(&path, options)?;
-        let recent_db = open_waiting(&path.join(RECENT_DIR), options)?;
         let meta = db.open_tree("meta")?;
         let format = match meta.get(META_STORE_FORMAT)? {
             Some(bytes) => decode::<u32>("meta", META_STORE_FORMAT, &bytes)?,
@@ -446,7 +437,7 @@ impl SledStore {
         };
         let inner = Inner {
             drafts: db.open_tree(DRAFTS)?,
-            recent: recent_db.open_tree(DRAFTS_RECENT)?,
+            recent: db.open_tree(DRAFTS_RECENT)?,
             draft_codes: db.open_tree(DRAFT_CODES)?,
             submissions: db.open_tree(SUBMISSIONS)?,
             submission_refs: db.open_tree(SUBMISSION_REFS)?,
@@ -463,7 +454,6 @@ impl SledStore {
             postkorb: db.open_tree(POSTKORB)?,
             meta,
             db,
-            recent_db,
             path,
             options: options.clone(),
             id_base: AtomicU64::new(id_base),
@@ -533,29 +523,19 @@ impl SledStore {
         // Everything is flushed already: the reopen only moves the log replay from the next
         // start to now. If it cannot happen (the lock is still held on a very busy machine),
         // the store is closed all the same and the next start replays the log.
-        let mut snapshots = true;
-        for dir in [path.clone(), path.join(RECENT_DIR)] {
-            match open_waiting(&dir, &options) {
-                Ok(db) => {
-                    db.flush()?;
-                    drop(db);
-                }
-                Err(_) => snapshots = false,
+        match open_waiting(&path, &options) {
+            Ok(db) => {
+                db.flush()?;
+                drop(db);
+                Ok(true)
             }
+            Err(_) => Ok(false),
         }
-        Ok(snapshots)
     }
 
-    /// Makes everything written so far durable, drafts included. Blocking: call it from a
-    /// blocking thread.
+    /// Makes everything written so far durable. Concurrent callers share one fsync.
+    /// Blocking: call it from a blocking thread.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.inner.recent_db.flush()?;
-        self.flush_main()
-    }
-
-    /// Makes everything in the main database durable (submissions, status, messages, idle
-    /// drafts, ...). Concurrent callers share one fsync (group commit). Blocking.
-    fn flush_main(&self) -> Result<(), StoreError> {
         let db = &self.inner.db;
         self.inner
             .group
@@ -575,7 +555,7 @@ impl SledStore {
 
     /// Bytes the database takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.inner.db.size_on_disk()? + self.inner.recent_db.size_on_disk()?)
+        Ok(self.inner.db.size_on_disk()?)
     }
 
     /// How many drafts are stored (walks the tree: O(n)).
@@ -797,7 +777,7 @@ impl SledStore {
         self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
         self.inner.id_base.store(base, Ordering::Release);
         self.rebuild_postkorb()?;
-        self.flush_main()?;
+        self.flush()?;
         progress(Progress {
             tree: batch_tree.unwrap_or(DRAFTS),
             records,
@@ -856,10 +836,10 @@ impl SledStore {
 
 impl SledStore {
     /// A draft's record and whether it is in the recent tree. Looks in the recent tree, then
-    /// in the idle one, then once more in the recent tree: the archive pass writes the idle
-    /// copy before it removes the recent one, and a save that brings a draft back writes the
-    /// recent copy and leaves the idle one, so a draft is always found in one of the three
-    /// reads, and the recent copy first wherever there is one.
+    /// in the idle one, then once more in the recent tree: a save that moves a draft back
+    /// writes the recent copy before it removes the idle one, and the archive pass writes the
+    /// idle copy before it removes the recent one, so a draft is always found in one of the
+    /// three reads.
     fn draft_record(&self, key: &[u8]) -> Result<Option<(bool, IVec)>, StoreError> {
         let i = &self.inner;
         if let Some(bytes) = i.recent.get(key)? {
@@ -882,40 +862,18 @@ impl SledStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut moved = 0u64;
-        let mut chunk: Vec<(IVec, IVec)> = Vec::with_capacity(ARCHIVE_CHUNK);
         for item in i.recent.iter() {
             let (key, bytes) = item?;
             // An unreadable draft stays where it is, for an operator to look at.
             let Ok(head) = draft_head(&key, &bytes) else {
                 continue;
             };
-            if head.updated < before {
-                chunk.push((key, bytes));
+            if head.updated >= before {
+                continue;
             }
-            if chunk.len() == ARCHIVE_CHUNK {
-                moved += self.archive_chunk(&mut chunk)?;
-            }
-        }
-        moved += self.archive_chunk(&mut chunk)?;
-        Ok(moved)
-    }
-
-    /// Moves one chunk of drafts to the idle tree: the idle copies first, made durable, and
-    /// only then the recent copies go. The two trees are in two databases, which sled flushes
-    /// independently, so without the flush in between a crash could keep the removal and
-    /// lose the copy. A crash anywhere leaves at most two copies, and the recent one wins
-    /// everywhere (reads, saves, export, sweep).
-    fn archive_chunk(&self, chunk: &mut Vec<(IVec, IVec)>) -> Result<u64, StoreError> {
-        let i = &self.inner;
-        if chunk.is_empty() {
-            return Ok(0);
-        }
-        for (key, bytes) in chunk.iter() {
-            i.drafts.insert(key, bytes.clone())?;
-        }
-        self.flush_main()?;
-        let mut moved = 0;
-        for (key, bytes) in chunk.drain(..) {
+            // The idle copy first: a crash in between leaves two copies, and the recent one
+            // wins everywhere (reads, saves, export, sweep).
+            i.drafts.insert(&key, bytes.clone())?;
             if i.recent
                 .compare_and_swap(&key, Some(&bytes), None::<IVec>)?
                 .is_ok()
@@ -1023,13 +981,18 @@ impl DraftStore for SledStore {
             draft.resume_code = head.resume_code;
             draft.revision = expected_revision + 1;
             let bytes = encode_sized(DRAFTS, &key, &draft, current.len() + 128)?;
-            // One record in the recent tree. A draft coming back from the idle tree leaves its
-            // idle copy behind: the recent one wins everywhere, and removing the idle copy now
-            // could reach the disk before the recent one does (two databases, flushed
-            // independently). The next archive pass writes over it, or the sweep removes it.
+            // One record in the recent tree; a draft coming back from the idle tree also
+            // drops its idle copy, after the recent one is written.
             let expected = if recent { Some(&current) } else { None };
             match i.recent.compare_and_swap(key, expected, Some(bytes))? {
-                Ok(()) => return Ok(draft),
+                Ok(()) => {
+                    if !recent {
+                        let _ = i
+                            .drafts
+                            .compare_and_swap(key, Some(current), None::<IVec>)?;
+                    }
+                    return Ok(draft);
+                }
                 Err(lost) => match lost.current {
                     Some(now_stored) => {
                         return Err(StoreError::Conflict {
@@ -1073,32 +1036,29 @@ impl DraftStore for SledStore {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut count = 0u64;
-        // Idle copies beside a recent one: left by a save that brought a draft back, or by an
-        // interrupted move. They go at the end, once the recent copies are on disk.
-        let mut leftovers: Vec<(IVec, IVec)> = Vec::new();
         // Reads every draft's head (not its answers). With a million drafts this takes a few
         // seconds (docs/BENCHMARKS.md); it runs in the background every maintenance interval.
         for (recent, tree) in [(true, &i.recent), (false, &i.drafts)] {
             for item in tree.iter() {
                 let (key, current) = item?;
-                if !recent && i.recent.contains_key(&key)? {
-                    leftovers.push((key, current));
-                    continue;
-                }
+                // An idle copy beside a recent one is a leftover of an interrupted move (the
+                // archive pass, which makes such pairs for a moment, waits for the sweep).
+                let leftover = !recent && i.recent.contains_key(&key)?;
                 // An unreadable draft stays for an operator to look at.
                 let Ok(head) = draft_head(&key, &current) else {
                     continue;
                 };
-                if head.expires > now {
+                if head.expires > now && !leftover {
                     continue;
                 }
                 // Only if nobody saved it in the meantime: a save extends the expiry.
-                if tree
+                let deleted = tree
                     .compare_and_swap(&key, Some(current), None::<IVec>)?
-                    .is_ok()
-                {
+                    .is_ok();
+                if deleted && !leftover {
                     if recent {
-                        // With its idle copy, if a move left one, so it is not counted twice.
+                        // With the idle copy an interrupted move may have left, so that it is
+                        // not counted a second time below.
                         i.drafts.remove(&key)?;
                     }
                     if DraftId::from_key(&key).is_none_or(|id| !id.carries_code(&head.resume_code))
@@ -1106,14 +1066,6 @@ impl DraftStore for SledStore {
                         i.draft_codes.remove(code_key(&head.resume_code))?;
                     }
                     count += 1;
-                }
-            }
-        }
-        if !leftovers.is_empty() {
-            i.recent_db.flush()?;
-            for (key, bytes) in leftovers {
-                if i.recent.contains_key(&key)? {
-                    let _ = i.drafts.compare_and_swap(&key, Some(bytes), None::<IVec>)?;
                 }
             }
         }
@@ -1232,7 +1184,7 @@ impl SubmissionStore for SledStore {
         drop(serial);
         // An existing submission may have been committed by a concurrent call that has not
         // flushed yet: wait for durability in both cases.
-        self.flush_main()?;
+        self.flush()?;
         Ok(match outcome {
             Submitted::New(s) | Submitted::Existing(s) => s,
         })
@@ -1427,7 +1379,7 @@ impl SubmissionStore for SledStore {
             purged += 1;
         }
         if purged > 0 {
-            self.flush_main()?;
+            self.flush()?;
         }
         Ok(purged)
     }
@@ -1509,7 +1461,7 @@ impl StatusStore for SledStore {
             )?;
             Ok(())
         })?;
-        self.flush_main()
+        self.flush()
     }
 
     fn add_message(
@@ -1560,7 +1512,7 @@ impl StatusStore for SledStore {
             )?;
             Ok(message)
         })?;
-        self.flush_main()?;
+        self.flush()?;
         Ok(message)
     }
 
@@ -1594,7 +1546,7 @@ impl AuditStore for SledStore {
             action,
         };
         self.inner.audit.insert(key, encode(AUDIT, &key, &entry)?)?;
-        self.flush_main()?;
+        self.flush()?;
         Ok(seq)
     }
 
@@ -1816,7 +1768,7 @@ impl AccountStore for SledStore {
             logins.insert(lkey.as_slice(), &key)?;
             Ok(())
         })?;
-        self.flush_main()
+        self.flush()
     }
 
     fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
@@ -1891,7 +1843,7 @@ impl AccountStore for SledStore {
                 .compare_and_swap(key, Some(old), Some(new))?
                 .is_ok()
             {
-                return self.flush_main();
+                return self.flush();
             }
         }
     }
@@ -1935,7 +1887,7 @@ impl AccountStore for SledStore {
             }
         }
         if n > 0 {
-            self.flush_main()?;
+            self.flush()?;
         }
         Ok(n)
     }
@@ -1973,7 +1925,7 @@ impl AccountStore for SledStore {
             .api_tokens
             .compare_and_swap(key, None::<&[u8]>, Some(bytes))?
         {
-            Ok(()) => self.flush_main(),
+            Ok(()) => self.flush(),
             Err(_) => Err(StoreError::AlreadyExists {
                 what: "API token",
                 key: token.id.to_string(),
@@ -2019,7 +1971,7 @@ impl AccountStore for SledStore {
                 .inner
                 .api_tokens
                 .compare_and_swap(&key, Some(value), Some(new))?;
-            self.flush_main()?;
+            self.flush()?;
             return Ok(true);
         }
         Ok(false)
@@ -2143,23 +2095,11 @@ mod tests {
         // A stale revision is still a conflict, also in the idle tree.
         let err = s.save_draft(old.clone(), 7).unwrap_err();
         assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
-        // The next save brings it back; its idle copy stays until the sweep or the next
-        // archive pass, and nothing sees it.
+        // The next save brings it back and leaves no idle copy.
         let mut edited = old.clone();
         edited.touch(T0 + Duration::hours(4), DEFAULT_DRAFT_TTL);
         let saved = s.save_draft(edited, 0).unwrap();
         assert_eq!(saved.revision, 1);
-        assert_eq!((s.inner.recent.len(), s.inner.drafts.len()), (2, 1));
-        assert_eq!(s.draft(&old.id).unwrap(), Some(saved.clone()));
-        assert_eq!(
-            s.draft_by_resume_code(&old.resume_code).unwrap(),
-            Some(saved.clone())
-        );
-        let again = export(&s);
-        let id = old.id.to_string();
-        let lines = again.lines().filter(|l| l.contains(&id)).count();
-        assert_eq!(lines, 1, "{again}");
-        assert_eq!(s.sweep_expired(T0 + Duration::hours(5)).unwrap(), 0);
         assert_eq!((s.inner.recent.len(), s.inner.drafts.len()), (2, 0));
         assert_eq!(s.draft(&old.id).unwrap(), Some(saved));
         // Expiry and deletion find drafts in both trees.
@@ -2252,8 +2192,6 @@ mod tests {
         for d in &drafts {
             assert_eq!(s.draft(&d.id).unwrap().unwrap().revision, 150);
         }
-        // Saves leave idle copies behind; an archive pass over everything writes over them.
-        s.archive_idle_drafts(T0 + Duration::days(365)).unwrap();
         assert_eq!(s.draft_count(), 8, "no draft twice, none lost");
     }
 
