@@ -92,7 +92,13 @@ fn remove_orphan_receipts(store: &AnyStore, receipts: &Path) -> Result<u64, Stor
 }
 
 /// Runs the housekeeping now and then every `settings.interval`, until the process ends.
-pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
+/// Returns the task: `lotse serve` aborts it on shutdown, so that the store it holds is let go
+/// and the store can close with a fresh snapshot.
+pub fn start(
+    store: AnyStore,
+    receipts: PathBuf,
+    settings: Settings,
+) -> tokio::task::JoinHandle<()> {
     let settings = Arc::new(settings);
     tokio::spawn(async move {
         loop {
@@ -128,5 +134,5 @@ pub fn start(store: AnyStore, receipts: PathBuf, settings: Settings) {
             }
             tokio::time::sleep(settings.interval).await;
         }
-    });
+    })
 }

@@ -175,7 +175,7 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("\"event\":\"maintenance") {
+            if line.contains("\"event\":\"maintenance") || line.starts_with("Lotse beendet") {
                 let _ = tx.send(line);
             }
         }
@@ -184,7 +184,16 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
     let line = rx
         .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         .expect("no maintenance line within 60 s");
-    child.kill().unwrap();
+    // A graceful stop lets go of the housekeeping's store and closes it with a snapshot.
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let bye = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no goodbye within 30 s of SIGTERM");
+    assert_eq!(bye, "Lotse beendet; Speicher geschlossen.");
     child.wait().unwrap();
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["event"], "maintenance", "{line}");

@@ -1466,7 +1466,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         watch(portal.clone());
     }
     let delivery = portal.start_delivery();
-    crate::maintenance::start(
+    let maintenance = crate::maintenance::start(
         portal.store.clone(),
         portal.data.join("receipts"),
         portal.maintenance.clone(),
@@ -1479,6 +1479,11 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     .await
     .context("serving");
     delivery.stop().await;
+    // The housekeeping holds a clone of the store; without it, the store can close with a
+    // fresh snapshot. (A run in progress keeps its clone until it ends, as a blocking task;
+    // then the store is only flushed.)
+    maintenance.abort();
+    let _ = maintenance.await;
     served?;
     match Arc::try_unwrap(portal) {
         Ok(portal) => {
