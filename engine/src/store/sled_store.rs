@@ -930,11 +930,14 @@ impl DraftStore for SledStore {
         let digest = code.digest();
         // Drafts whose id starts with the code's hash prefix: usually exactly one, another
         // draft only once in 2^32 per stored draft. The draft itself must carry the code.
-        for tree in [&i.recent, &i.drafts] {
+        for (recent, tree) in [(true, &i.recent), (false, &i.drafts)] {
             for item in tree.scan_prefix(&digest[..CODE_PREFIX_LEN]) {
                 let (key, bytes) = item?;
                 // An unreadable neighbour must not hide the draft asked for.
                 if draft_head(&key, &bytes).is_ok_and(|head| &head.resume_code == code) {
+                    if recent {
+                        return decode(DRAFTS, &key, &bytes).map(Some);
+                    }
                     // The idle copy may be an older duplicate of a recent one.
                     return match self.draft_record(&key)? {
                         Some((_, bytes)) => decode(DRAFTS, &key, &bytes).map(Some),
@@ -2026,7 +2029,7 @@ impl SledStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::suite::{T0, new_draft};
+    use crate::store::suite::{T0, new_draft, sled_store};
     use crate::store::{DEFAULT_DRAFT_TTL, DeterministicEntropy};
 
     #[test]
@@ -2052,8 +2055,7 @@ mod tests {
 
     #[test]
     fn a_new_draft_is_one_record_and_found_by_its_code() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         let mut e = DeterministicEntropy::new(40);
         let d = new_draft(&mut e, T0);
         s.create_draft(&d).unwrap();
@@ -2074,8 +2076,7 @@ mod tests {
 
     #[test]
     fn idle_drafts_move_out_of_the_recent_tree_and_back_on_their_next_save() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         let mut e = DeterministicEntropy::new(44);
         let old = new_draft(&mut e, T0);
         let fresh = new_draft(&mut e, T0 + Duration::hours(3));
@@ -2112,8 +2113,7 @@ mod tests {
 
     #[test]
     fn a_move_cut_short_by_a_crash_leaves_the_recent_copy_in_charge() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         let mut e = DeterministicEntropy::new(45);
         let d = new_draft(&mut e, T0);
         s.create_draft(&d).unwrap();
@@ -2148,8 +2148,7 @@ mod tests {
 
     #[test]
     fn saves_racing_the_archive_pass_lose_no_update() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         let mut e = DeterministicEntropy::new(46);
         let drafts: Vec<Draft> = (0..8).map(|_| new_draft(&mut e, T0)).collect();
         for d in &drafts {
@@ -2197,8 +2196,7 @@ mod tests {
 
     #[test]
     fn drafts_sharing_a_code_prefix_are_told_apart_by_the_code() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         let mut e = DeterministicEntropy::new(41);
         let a = new_draft(&mut e, T0);
         // b's id starts with a's code prefix but b has its own code: b needs the code index.
@@ -2297,13 +2295,11 @@ mod tests {
              {{\"end\":3}}\n",
             hex(&code_key(&old.resume_code)),
         );
-        let dir = tempfile::tempdir().unwrap();
-        let s = SledStore::open(dir.path()).unwrap();
+        let (s, _dir) = sled_store();
         assert_eq!(s.import_jsonl(&mut export.as_bytes(), |_| {}).unwrap(), 3);
         assert_eq!(s.draft_by_resume_code(&old.resume_code).unwrap(), Some(old));
         // The same tree in a format 2 export is unknown: format 2 never writes it.
-        let dir2 = tempfile::tempdir().unwrap();
-        let s2 = SledStore::open(dir2.path()).unwrap();
+        let (s2, _dir2) = sled_store();
         let v2 = export.replace("\"lotse_export\":1", "\"lotse_export\":2");
         let err = s2.import_jsonl(&mut v2.as_bytes(), |_| {}).unwrap_err();
         assert!(
