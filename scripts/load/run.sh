@@ -3,6 +3,9 @@
 # with a fresh data folder. Prints a baseline (GET /healthz), step answers per second and complete
 # applications per second, each with latencies.
 # Usage: scripts/load/run.sh [seconds] [connections] [connections for complete applications]
+# LOTSE_LOAD_DATA=DIR starts from a copy of the data folder DIR instead of an empty one (for
+# example a store filled with a million drafts by `store_load fill DIR/store N`); the run waits
+# for the server's first housekeeping, so that it does not overlap the measurement.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-20}"
@@ -15,6 +18,9 @@ port="${LOTSE_LOAD_PORT:-18181}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 cargo build -q --release -p lotse-server
 tmp="$(mktemp -d)"
+if [ -n "${LOTSE_LOAD_DATA:-}" ]; then
+  cp -a "$LOTSE_LOAD_DATA" "$tmp/data"
+fi
 LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" ./target/release/lotse serve > "$tmp/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; [ -n "${LOTSE_LOAD_KEEP:-}" ] && cp "$tmp/serve.log" "$LOTSE_LOAD_KEEP"; rm -rf "$tmp"' EXIT
@@ -22,6 +28,14 @@ for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.2
 done
+if [ -n "${LOTSE_LOAD_DATA:-}" ]; then
+  for _ in $(seq 1 600); do
+    grep -q '"maintenance"' "$tmp/serve.log" && break
+    sleep 0.5
+  done
+  grep '"maintenance"' "$tmp/serve.log" | head -n 1
+  echo "== server RSS after its housekeeping: $(awk '/VmRSS/ {print $2, $3}' /proc/$server/status)"
+fi
 url="http://127.0.0.1:$port"
 # Applications to answer: 1,024, each started once.
 for _ in $(seq 1 1024); do
@@ -38,4 +52,5 @@ LOTSE_LOAD_IDS="$tmp/ids.txt" LOTSE_LOAD_THREADS="$threads" \
 echo "== complete applications: start, six steps, submit with signed receipt (durable)"
 echo "   ($apply_conns connections)"
 wrk -t"$threads" -c"$apply_conns" -d"${secs}s" -s scripts/load/apply.lua "$url" | tail -4
+echo "== server RSS: $(awk '/VmRSS/ {print $2, $3}' /proc/$server/status), peak $(awk '/VmHWM/ {print $2, $3}' /proc/$server/status)"
 echo "== server: $(grep -c '"status":5' "$tmp/serve.log" || true) responses with 5xx"

@@ -3,6 +3,15 @@
 //! A newer version is refused with an error naming the record; an older one goes through
 //! [`migrate`] before it is decoded. Bump [`RECORD_FORMAT`] and add a migration arm whenever a
 //! record type changes incompatibly.
+//!
+//! A record may also be stored *packed* ([`pack`]): a two-byte marker that no JSON text starts
+//! with, the expiry as big-endian Unix seconds, then the JSON deflated. The sled store packs
+//! the drafts it moves to its tree of idle drafts (docs/store.md); [`decode`] unpacks
+//! transparently, and [`packed_expiry`] lets the expiry sweep skip a packed draft without
+//! inflating it.
+
+use std::borrow::Cow;
+use std::io::{Read as _, Write as _};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -64,12 +73,81 @@ pub(crate) fn encode_sized<T: Serialize>(
     Ok(out)
 }
 
+/// The first bytes of a packed record: a NUL (no JSON text starts with one) and the packing's
+/// version.
+const PACKED: [u8; 2] = [0x00, 0x01];
+/// Marker and expiry.
+const PACKED_HEADER: usize = PACKED.len() + 8;
+/// The most a packed record may inflate to: a guard against a corrupted or hostile length,
+/// far above any draft (a workflow's answers are limited to a request's size).
+const PACKED_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Packs an encoded record (its JSON envelope) with its expiry in front.
+pub(crate) fn pack(json: &[u8], expires_unix: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PACKED_HEADER + json.len() / 2 + 16);
+    out.extend_from_slice(&PACKED);
+    out.extend_from_slice(&expires_unix.to_be_bytes());
+    // Writing into a Vec cannot fail; `finish` returns it.
+    let mut encoder = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    match encoder.write_all(json).and_then(|()| encoder.finish()) {
+        Ok(packed) => packed,
+        // Unreachable with a Vec as the sink; an unpacked record is valid all the same.
+        Err(_) => json.to_vec(),
+    }
+}
+
+/// Whether `bytes` are a packed record.
+pub(crate) fn is_packed(bytes: &[u8]) -> bool {
+    bytes.starts_with(&PACKED)
+}
+
+/// The expiry stored in front of a packed record, without inflating it; `None` for a record
+/// that is not packed (or too short to be one).
+pub(crate) fn packed_expiry(bytes: &[u8]) -> Option<i64> {
+    if !is_packed(bytes) {
+        return None;
+    }
+    let raw: [u8; 8] = bytes.get(PACKED.len()..PACKED_HEADER)?.try_into().ok()?;
+    Some(i64::from_be_bytes(raw))
+}
+
+/// The record's JSON: `bytes` themselves, or inflated if they are packed.
+pub(crate) fn unpack<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+) -> Result<Cow<'a, [u8]>, StoreError> {
+    if !is_packed(bytes) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let corrupt = |reason: String| StoreError::Corrupt {
+        tree,
+        key: show_key(key),
+        reason,
+    };
+    let deflated = bytes
+        .get(PACKED_HEADER..)
+        .ok_or_else(|| corrupt("packed record is cut short".into()))?;
+    let mut json = Vec::with_capacity(deflated.len() * 3);
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(PACKED_LIMIT + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| corrupt(format!("packed record does not inflate: {e}")))?;
+    if json.len() as u64 > PACKED_LIMIT {
+        return Err(corrupt(format!(
+            "packed record inflates to more than {PACKED_LIMIT} bytes"
+        )));
+    }
+    Ok(Cow::Owned(json))
+}
+
 /// Decodes a record, migrating older versions and refusing newer ones.
 pub(crate) fn decode<T: DeserializeOwned>(
     tree: &'static str,
     key: &[u8],
     bytes: &[u8],
 ) -> Result<T, StoreError> {
+    let bytes = &*unpack(tree, key, bytes)?;
     let corrupt = |e: serde_json::Error| StoreError::Corrupt {
         tree,
         key: show_key(key),
@@ -152,6 +230,7 @@ pub(crate) fn decode_head<H: DeserializeOwned, Full: DeserializeOwned>(
     bytes: &[u8],
     project: impl FnOnce(Full) -> H,
 ) -> Result<H, StoreError> {
+    let bytes = &*unpack(tree, key, bytes)?;
     match serde_json::from_slice::<EnvelopeIn<H>>(bytes) {
         Ok(env) if env.v == RECORD_FORMAT => Ok(env.d),
         _ => decode::<Full>(tree, key, bytes).map(project),
@@ -198,6 +277,41 @@ mod tests {
         }
         let rec: Current = decode("test_records", b"k4", br#"{"v":0,"d":{"old":7}}"#).unwrap();
         assert_eq!(rec.renamed, 7);
+    }
+
+    #[test]
+    fn packed_records_decode_like_their_json_and_carry_their_expiry() {
+        let json = br#"{"v":1,"d":{"note":"Bitte am Vormittag anrufen","n":[1,2,3]}}"#;
+        let packed = pack(json, 1_798_761_600);
+        assert!(is_packed(&packed));
+        assert_eq!(packed_expiry(&packed), Some(1_798_761_600));
+        assert_eq!(packed_expiry(json), None);
+        assert_eq!(
+            decode::<Value>("drafts", b"k5", &packed).unwrap(),
+            decode::<Value>("drafts", b"k5", json).unwrap()
+        );
+        // A newer record stays a newer record when packed.
+        let newer = pack(br#"{"v":99,"d":{}}"#, 0);
+        let err = decode::<Value>("drafts", b"k6", &newer).unwrap_err();
+        assert_eq!(err.code(), "LOT-S005");
+    }
+
+    #[test]
+    fn damaged_packed_records_are_named_not_guessed() {
+        let json = br#"{"v":1,"d":{"note":"Rueckruf erbeten"}}"#;
+        let packed = pack(json, 0);
+        for (what, bytes) in [
+            ("cut short", packed[..5].to_vec()),
+            ("truncated stream", packed[..packed.len() - 3].to_vec()),
+            (
+                "garbage stream",
+                [&packed[..PACKED_HEADER], &b"\xff\xfe\xfd"[..]].concat(),
+            ),
+        ] {
+            let err = decode::<Value>("drafts", b"k7", &bytes).unwrap_err();
+            assert_eq!(err.code(), "LOT-S006", "{what}: {err}");
+            assert!(err.to_string().contains("drafts/k7"), "{what}: {err}");
+        }
     }
 
     #[test]

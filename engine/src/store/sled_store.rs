@@ -1,6 +1,7 @@
 //! The sled backend. One tree per record kind plus index trees; every JSON record is wrapped in
 //! the format envelope. Key layouts are documented in docs/store.md.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,10 @@ use sled::{IVec, Transactional, Tree};
 use time::{Duration, OffsetDateTime};
 
 use super::accounts::{Account, ApiToken, SecretHash, Session};
-use super::envelope::{RECORD_FORMAT, decode, decode_head, encode, encode_sized};
+use super::envelope::{
+    RECORD_FORMAT, decode, decode_head, encode, encode_sized, is_packed, pack, packed_expiry,
+    unpack,
+};
 use super::error::{StoreError, show_key};
 use super::group_commit::GroupCommit;
 use super::ids::{AccountId, ApiTokenId};
@@ -34,8 +38,9 @@ use super::{AccountStore, AuditStore, DraftStore, Outbox, StatusStore, Submissio
 pub const EXPORT_FORMAT: u32 = 2;
 
 /// The layout version of the whole store (tree set and key layouts). 2: no `draft_expiry` tree;
-/// new drafts have no `draft_codes` entry (their id starts with their code's hash).
-const STORE_FORMAT: u32 = 2;
+/// new drafts have no `draft_codes` entry (their id starts with their code's hash). 3: drafts
+/// in the idle tree may be packed (`envelope::pack`).
+const STORE_FORMAT: u32 = 3;
 
 /// Drafts not edited for an hour (moved here by [`SledStore::archive_idle_drafts`]).
 const DRAFTS: &str = "drafts";
@@ -426,6 +431,11 @@ impl SledStore {
             // Format 1 kept an expiry index; the sweep reads the drafts now. Dropping the tree
             // first makes a crash in between harmless: the next open drops nothing and moves on.
             db.drop_tree(DRAFT_EXPIRY)?;
+        }
+        // Format 3 packs idle drafts; the unpacked ones of format 2 stay valid as they are.
+        // The number goes up so that an older Lotse refuses the store instead of failing on
+        // its first packed draft.
+        if format < STORE_FORMAT {
             meta.insert(
                 META_STORE_FORMAT,
                 encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
@@ -637,6 +647,13 @@ impl SledStore {
             };
             for item in records_of {
                 let (key, value) = item?;
+                // Idle drafts are packed in the store, never in an export. One that does not
+                // inflate goes out as it is, as "raw", so nothing is lost.
+                let value = if name == DRAFTS {
+                    unpack(DRAFTS, &key, &value).unwrap_or(Cow::Borrowed(&value[..]))
+                } else {
+                    Cow::Borrowed(&value[..])
+                };
                 write!(out, "{{\"tree\":\"{name}\",\"key\":\"{}\",", hex(&key))
                     .map_err(StoreError::Stream)?;
                 let embeddable = json
@@ -871,9 +888,16 @@ impl SledStore {
             if head.updated >= before {
                 continue;
             }
+            // Packed: idle drafts take less memory and disk, and the sweep reads their expiry
+            // without inflating them.
+            let idle: IVec = if is_packed(&bytes) {
+                bytes.clone()
+            } else {
+                pack(&bytes, head.expires.unix_timestamp()).into()
+            };
             // The idle copy first: a crash in between leaves two copies, and the recent one
             // wins everywhere (reads, saves, export, sweep).
-            i.drafts.insert(&key, bytes.clone())?;
+            i.drafts.insert(&key, idle.clone())?;
             if i.recent
                 .compare_and_swap(&key, Some(&bytes), None::<IVec>)?
                 .is_ok()
@@ -881,7 +905,7 @@ impl SledStore {
                 moved += 1;
             } else {
                 // Saved in the meantime: it stays recent; drop the copy unless it changed.
-                let _ = i.drafts.compare_and_swap(&key, Some(bytes), None::<IVec>)?;
+                let _ = i.drafts.compare_and_swap(&key, Some(idle), None::<IVec>)?;
             }
         }
         Ok(moved)
@@ -1047,6 +1071,11 @@ impl DraftStore for SledStore {
                 // An idle copy beside a recent one is a leftover of an interrupted move (the
                 // archive pass, which makes such pairs for a moment, waits for the sweep).
                 let leftover = !recent && i.recent.contains_key(&key)?;
+                // A packed idle draft says when it expires in front: most are skipped without
+                // inflating them. (The seconds are rounded down, so "after now" is certain.)
+                if !leftover && packed_expiry(&current).is_some_and(|s| s > now.unix_timestamp()) {
+                    continue;
+                }
                 // An unreadable draft stays for an operator to look at.
                 let Ok(head) = draft_head(&key, &current) else {
                     continue;
@@ -2072,6 +2101,72 @@ mod tests {
         let mut out = Vec::new();
         s.export_jsonl(&mut out, |_| {}).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn idle_drafts_are_packed_and_the_sweep_reads_their_expiry_in_front() {
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(45);
+        let d = new_draft(&mut e, T0);
+        s.create_draft(&d).unwrap();
+        let before = export(&s);
+        let json = s.inner.recent.get(d.id.as_bytes()).unwrap().unwrap();
+        assert_eq!(s.archive_idle_drafts(T0 + Duration::hours(2)).unwrap(), 1);
+        let packed = s.inner.drafts.get(d.id.as_bytes()).unwrap().unwrap();
+        assert!(is_packed(&packed));
+        assert!(
+            packed.len() < json.len(),
+            "{} vs {}",
+            packed.len(),
+            json.len()
+        );
+        assert_eq!(
+            packed_expiry(&packed),
+            Some(d.expires.unix_timestamp()),
+            "the expiry in front is the draft's"
+        );
+        // Exports carry the JSON, never the packed bytes; an import of it reads back the same.
+        assert_eq!(export(&s), before);
+        let (s2, _dir2) = sled_store();
+        s2.import_jsonl(&mut before.as_bytes(), |_| {}).unwrap();
+        assert_eq!(s2.draft(&d.id).unwrap(), Some(d.clone()));
+        // Not expired a second before its expiry, gone a second after.
+        assert_eq!(
+            s.sweep_expired(d.expires - Duration::seconds(1)).unwrap(),
+            0
+        );
+        assert_eq!(s.draft(&d.id).unwrap(), Some(d.clone()));
+        assert_eq!(
+            s.sweep_expired(d.expires + Duration::seconds(1)).unwrap(),
+            1
+        );
+        assert_eq!(s.draft(&d.id).unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_packed_draft_is_named_exported_raw_and_left_by_the_sweep() {
+        let (s, _dir) = sled_store();
+        let mut e = DeterministicEntropy::new(46);
+        let d = new_draft(&mut e, T0);
+        s.create_draft(&d).unwrap();
+        s.archive_idle_drafts(T0 + Duration::hours(2)).unwrap();
+        let key = d.id.as_bytes();
+        let mut damaged = s.inner.drafts.get(key).unwrap().unwrap().to_vec();
+        let n = damaged.len();
+        damaged.truncate(n - 8);
+        s.inner.drafts.insert(key, damaged.clone()).unwrap();
+        let err = s.draft(&d.id).unwrap_err();
+        assert_eq!(err.code(), "LOT-S006", "{err}");
+        assert!(err.to_string().contains(&d.id.to_string()), "{err}");
+        // Nothing is lost: the export keeps the bytes as they are.
+        let out = export(&s);
+        assert!(
+            out.contains(&format!("\"raw\":\"{}\"", hex(&damaged))),
+            "{out}"
+        );
+        // An unreadable draft stays for an operator, also past its expiry.
+        assert_eq!(s.sweep_expired(d.expires + Duration::days(1)).unwrap(), 0);
+        assert!(s.inner.drafts.contains_key(key).unwrap());
     }
 
     #[test]
