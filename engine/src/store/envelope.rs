@@ -11,7 +11,7 @@
 //! inflating it.
 
 use std::borrow::Cow;
-use std::io::{Read as _, Write as _};
+use std::cell::RefCell;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -82,18 +82,36 @@ const PACKED_HEADER: usize = PACKED.len() + 8;
 /// far above any draft (a workflow's answers are limited to a request's size).
 const PACKED_LIMIT: u64 = 64 * 1024 * 1024;
 
+thread_local! {
+    // One (de)compressor per thread, reset for each record: a new one allocates and clears
+    // tens of kilobytes of state, which cost more than packing a draft.
+    static DEFLATE: RefCell<flate2::Compress> =
+        RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    static INFLATE: RefCell<flate2::Decompress> = RefCell::new(flate2::Decompress::new(false));
+}
+
 /// Packs an encoded record (its JSON envelope) with its expiry in front.
 pub(crate) fn pack(json: &[u8], expires_unix: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PACKED_HEADER + json.len() / 2 + 16);
+    let mut out = Vec::with_capacity(PACKED_HEADER + json.len() / 2 + 64);
     out.extend_from_slice(&PACKED);
     out.extend_from_slice(&expires_unix.to_be_bytes());
-    // Writing into a Vec cannot fail; `finish` returns it.
-    let mut encoder = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
-    match encoder.write_all(json).and_then(|()| encoder.finish()) {
-        Ok(packed) => packed,
-        // Unreachable with a Vec as the sink; an unpacked record is valid all the same.
-        Err(_) => json.to_vec(),
-    }
+    let packed = DEFLATE.with(|deflate| {
+        let mut deflate = deflate.borrow_mut();
+        deflate.reset();
+        // Each round either finishes or fills the buffer, which then grows: a few rounds.
+        for _ in 0..64 {
+            let read = usize::try_from(deflate.total_in()).unwrap_or(usize::MAX);
+            let rest = json.get(read..).unwrap_or_default();
+            match deflate.compress_vec(rest, &mut out, flate2::FlushCompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => return true,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                Err(_) => return false,
+            }
+        }
+        false
+    });
+    // Not packed (which deflate into a Vec does not do): the JSON is a valid record as well.
+    if packed { out } else { json.to_vec() }
 }
 
 /// Whether `bytes` are a packed record.
@@ -128,16 +146,37 @@ pub(crate) fn unpack<'a>(
     let deflated = bytes
         .get(PACKED_HEADER..)
         .ok_or_else(|| corrupt("packed record is cut short".into()))?;
-    let mut json = Vec::with_capacity(deflated.len() * 3);
-    flate2::read::DeflateDecoder::new(deflated)
-        .take(PACKED_LIMIT + 1)
-        .read_to_end(&mut json)
-        .map_err(|e| corrupt(format!("packed record does not inflate: {e}")))?;
-    if json.len() as u64 > PACKED_LIMIT {
-        return Err(corrupt(format!(
-            "packed record inflates to more than {PACKED_LIMIT} bytes"
-        )));
-    }
+    let mut json = Vec::with_capacity(deflated.len() * 4 + 64);
+    INFLATE.with(|inflate| {
+        let mut inflate = inflate.borrow_mut();
+        inflate.reset(false);
+        // Each round makes progress or ends: the bound only guards against a decoder that
+        // would not.
+        for _ in 0..1024 {
+            let read = usize::try_from(inflate.total_in()).unwrap_or(usize::MAX);
+            let rest = deflated.get(read..).unwrap_or_default();
+            let status = inflate
+                .decompress_vec(rest, &mut json, flate2::FlushDecompress::None)
+                .map_err(|e| corrupt(format!("packed record does not inflate: {e}")))?;
+            if status == flate2::Status::StreamEnd {
+                return Ok(());
+            }
+            let all_read = inflate.total_in() >= deflated.len() as u64;
+            if json.len() < json.capacity() {
+                if all_read {
+                    // Room left, nothing more to read, and the stream has not ended.
+                    return Err(corrupt("packed record is cut short".into()));
+                }
+            } else if json.len() as u64 >= PACKED_LIMIT {
+                return Err(corrupt(format!(
+                    "packed record inflates to more than {PACKED_LIMIT} bytes"
+                )));
+            } else {
+                json.reserve(json.capacity());
+            }
+        }
+        Err(corrupt("packed record does not inflate".into()))
+    })?;
     Ok(Cow::Owned(json))
 }
 
@@ -294,6 +333,29 @@ mod tests {
         let newer = pack(br#"{"v":99,"d":{}}"#, 0);
         let err = decode::<Value>("drafts", b"k6", &newer).unwrap_err();
         assert_eq!(err.code(), "LOT-S005");
+    }
+
+    #[test]
+    fn packing_round_trips_tiny_huge_and_incompressible_records() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut noise = String::new();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            noise.push_str(&format!("{x:016x}"));
+        }
+        for text in [
+            String::new(),
+            "a".repeat(3_000_000), // inflates to over a thousand times its packed size
+            noise,                 // barely compresses
+        ] {
+            let json = serde_json::to_vec(&serde_json::json!({"v": 1, "d": {"t": text}})).unwrap();
+            let packed = pack(&json, -5);
+            assert!(is_packed(&packed));
+            assert_eq!(packed_expiry(&packed), Some(-5));
+            assert_eq!(&*unpack("drafts", b"k8", &packed).unwrap(), &json[..]);
+        }
     }
 
     #[test]
