@@ -868,8 +868,8 @@ impl SledStore {
         Ok(i.recent.get(key)?.map(|bytes| (true, bytes)))
     }
 
-    /// Moves drafts not edited since `before` from the recent tree to the idle one and returns
-    /// how many. Keeps the recent tree small, so the drafts citizens are working on cost what
+    /// Moves drafts not edited since `before` from the recent tree to the idle one, packed
+    /// (`envelope::pack`: deflated, with the expiry in front), and returns how many. Keeps the recent tree small, so the drafts citizens are working on cost what
     /// they cost in a small store (docs/store.md, "Recent and idle drafts"). The server runs
     /// it in its housekeeping with `before` an hour ago.
     pub fn archive_idle_drafts(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
