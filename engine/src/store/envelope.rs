@@ -135,6 +135,15 @@ pub(crate) fn unpack<'a>(
     key: &[u8],
     bytes: &'a [u8],
 ) -> Result<Cow<'a, [u8]>, StoreError> {
+    unpack_at_most(tree, key, bytes, PACKED_LIMIT)
+}
+
+fn unpack_at_most<'a>(
+    tree: &'static str,
+    key: &[u8],
+    bytes: &'a [u8],
+    limit: u64,
+) -> Result<Cow<'a, [u8]>, StoreError> {
     if !is_packed(bytes) {
         return Ok(Cow::Borrowed(bytes));
     }
@@ -167,12 +176,14 @@ pub(crate) fn unpack<'a>(
                     // Room left, nothing more to read, and the stream has not ended.
                     return Err(corrupt("packed record is cut short".into()));
                 }
-            } else if json.len() as u64 >= PACKED_LIMIT {
+            } else if json.len() as u64 > limit {
                 return Err(corrupt(format!(
-                    "packed record inflates to more than {PACKED_LIMIT} bytes"
+                    "packed record inflates to more than {limit} bytes"
                 )));
             } else {
-                json.reserve(json.capacity());
+                // Doubles, but never past the limit (and one byte to see it crossed).
+                let room = usize::try_from(limit + 1).unwrap_or(usize::MAX);
+                json.reserve(json.capacity().min(room.saturating_sub(json.len())));
             }
         }
         Err(corrupt("packed record does not inflate".into()))
@@ -356,6 +367,23 @@ mod tests {
             assert_eq!(packed_expiry(&packed), Some(-5));
             assert_eq!(&*unpack("drafts", b"k8", &packed).unwrap(), &json[..]);
         }
+    }
+
+    #[test]
+    fn a_packed_record_that_inflates_past_the_limit_is_refused() {
+        let json =
+            serde_json::to_vec(&serde_json::json!({"v": 1, "d": "a".repeat(100_000)})).unwrap();
+        let packed = pack(&json, 0);
+        assert!(packed.len() < 1_000, "{}", packed.len());
+        let err = unpack_at_most("drafts", b"k9", &packed, 10_000).unwrap_err();
+        assert_eq!(err.code(), "LOT-S006");
+        assert!(err.to_string().contains("more than 10000 bytes"), "{err}");
+        // At its exact size it passes.
+        let exact = json.len() as u64;
+        assert_eq!(
+            &*unpack_at_most("drafts", b"k9", &packed, exact).unwrap(),
+            &json[..]
+        );
     }
 
     #[test]
