@@ -3,7 +3,7 @@
 with WeasyPrint (no signature) and prints the median time.
 
 Usage: receipt_weasyprint.py MODEL.json [RUNS]
-MODEL.json is a serialised lotse ReceiptModel (written by `cargo bench -p lotse-engine --bench
+MODEL.json is a serialised lotse ReceiptModel (written by `cargo bench -p lotse-receipt --bench
 receipt`). Prints one line: `weasyprint pages=N bytes=B median_ms=M runs=R`.
 """
 import html

@@ -72,10 +72,7 @@ impl std::fmt::Debug for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreConfig")
             .field("backend", &self.backend)
-            .field(
-                "url",
-                &self.url.as_deref().map(lotse_engine::store::redact_url),
-            )
+            .field("url", &self.url.as_deref().map(lotse_store::redact_url))
             .field("url_env", &self.url_env)
             .field("max_connections", &self.max_connections)
             .finish()

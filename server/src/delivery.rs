@@ -17,11 +17,11 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use lotse_engine::store::{
+use lotse_core::{Clock, SystemClock};
+use lotse_store::{
     AnyStore, DeliveryState, Entropy, NewOutboxMessage, OsEntropy, Outbox, OutboxMessage,
     StoreError, Submission, SubmissionId, SubmissionStore, TenantId,
 };
-use lotse_engine::{Clock, SystemClock};
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

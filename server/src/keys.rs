@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use lotse_engine::receipt::SigningIdentity;
+use lotse_receipt::SigningIdentity;
 use time::OffsetDateTime;
 
 use crate::config::Signing;

@@ -1,5 +1,5 @@
-//! lotse-server: the adapters around lotse-engine: the `lotse` command line and the portal
-//! (axum). No product logic lives here: handlers turn requests into engine calls and results
+//! lotse-server: the adapters around the engine crates (lotse-core, lotse-store, lotse-receipt):
+//! the `lotse` command line and the portal (axum). No product logic lives here: handlers turn requests into engine calls and results
 //! into pages.
 
 // The portal's text tables are large json! literals.

@@ -1,5 +1,5 @@
 //! The `lotse` binary: one command with subcommands. It parses arguments and hands over to the
-//! engine; all product logic lives in lotse-engine.
+//! engine; all product logic lives in the engine crates.
 
 use lotse_server::{cli, portal};
 
@@ -160,7 +160,7 @@ fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> a
         config.project_dir = dir;
     }
     let portal = portal::Portal::build_mode(&config, dev)?;
-    lotse_engine::receipt::prepare()?;
+    lotse_receipt::prepare()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -182,8 +182,8 @@ fn main() -> ExitCode {
             project,
         } => {
             let format = match format {
-                GraphFormat::Mermaid => lotse_engine::diagram::DiagramFormat::Mermaid,
-                GraphFormat::Dot => lotse_engine::diagram::DiagramFormat::Dot,
+                GraphFormat::Mermaid => lotse_core::diagram::DiagramFormat::Mermaid,
+                GraphFormat::Dot => lotse_core::diagram::DiagramFormat::Dot,
             };
             cli::graph::run(&workflow, &project, format)
         }

@@ -13,10 +13,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lotse_engine::store::{
+use lotse_core::{Clock, SystemClock};
+use lotse_store::{
     AccountStore, AnyStore, DraftStore, StoreError, SubmissionId, SubmissionStore, TenantId,
 };
-use lotse_engine::{Clock, SystemClock};
 use serde_json::json;
 
 use crate::portal::log;

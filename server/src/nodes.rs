@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use anyhow::Context;
-use lotse_engine::receipt::SigningIdentity;
-use lotse_engine::store::{
+use lotse_receipt::SigningIdentity;
+use lotse_store::{
     AnyStore, AttemptLimiter, Entropy, OsEntropy, PgOptions, PgResumeLimiter, PgStore,
     ResumeLimiter, SledStore, SubmissionId, redact_url,
 };
@@ -115,18 +115,18 @@ struct Namespaced<L> {
 }
 
 impl<L: AttemptLimiter> AttemptLimiter for Namespaced<L> {
-    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_engine::store::StoreError> {
+    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_store::StoreError> {
         self.inner.check(&format!("{}:{key}", self.namespace), now)
     }
     fn record_failure(
         &self,
         key: &str,
         now: OffsetDateTime,
-    ) -> Result<(), lotse_engine::store::StoreError> {
+    ) -> Result<(), lotse_store::StoreError> {
         self.inner
             .record_failure(&format!("{}:{key}", self.namespace), now)
     }
-    fn record_success(&self, key: &str) -> Result<(), lotse_engine::store::StoreError> {
+    fn record_success(&self, key: &str) -> Result<(), lotse_store::StoreError> {
         self.inner
             .record_success(&format!("{}:{key}", self.namespace))
     }

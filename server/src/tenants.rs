@@ -2,7 +2,7 @@
 //! name, colour, address, reference prefix and set of services. Addresses and colours are demo
 //! data in the style of the real ones, not official.
 
-use lotse_engine::receipt::{Logo, TenantInfo};
+use lotse_receipt::{Logo, TenantInfo};
 
 #[derive(Clone, Debug)]
 pub struct Tenant {

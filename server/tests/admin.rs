@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use lotse_engine::store::{
+use lotse_server::admin::accounts::{self, NewAccount};
+use lotse_server::portal::{Portal, router};
+use lotse_store::{
     AccountStore, IdempotencyKey, NewSubmission, OsEntropy, Role, SledStore, Submission,
     SubmissionId, SubmissionStore, TenantId,
 };
-use lotse_server::admin::accounts::{self, NewAccount};
-use lotse_server::portal::{Portal, router};
 use serde_json::{Value, json};
 use time::macros::datetime;
 use tower::ServiceExt;

@@ -253,7 +253,7 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
     assert!(pdf.bytes.starts_with(b"%PDF"));
     let file = c.dir.path().join("receipt.pdf");
     std::fs::write(&file, &pdf.bytes).unwrap();
-    let report = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
+    let report = lotse_receipt::verify_receipt(&pdf.bytes).unwrap();
     assert!(
         report.valid && report.covers_whole_file,
         "the receipt's signature holds"

@@ -29,7 +29,7 @@ fn check_passes_on_the_repository_and_fails_on_a_broken_file() {
     let ok = lotse(&["check", "."]);
     assert!(ok.status.success(), "{}", text(&ok));
     assert!(text(&ok).contains("0 error(s)"));
-    let bad = lotse(&["check", "engine/tests/broken/02-unknown-key.yaml"]);
+    let bad = lotse(&["check", "engine/core/tests/broken/02-unknown-key.yaml"]);
     assert!(!bad.status.success());
     let t = text(&bad);
     assert!(

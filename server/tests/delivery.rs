@@ -16,8 +16,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use http_body_util::{BodyExt, Full};
-use lotse_engine::store::{SledStore, TenantId};
 use lotse_server::delivery::{self, DeliveryFilter, DeliveryStatus};
+use lotse_store::{SledStore, TenantId};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -59,7 +59,7 @@ async fn eingang(State(office): State<Office>, headers: HeaderMap, body: Bytes) 
             .unwrap_or_default()
             .to_string()
     };
-    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock).unix_timestamp();
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock).unix_timestamp();
     let signature_ok = delivery::verify_signature(
         SECRET.as_bytes(),
         &header("lotse-signature"),
@@ -458,7 +458,7 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(receipt.sha256, sha);
-        let check = lotse_engine::receipt::verify_receipt(&pdf).unwrap();
+        let check = lotse_receipt::verify_receipt(&pdf).unwrap();
         assert!(check.valid && check.covers_whole_file);
         *per_delivery.entry(r.delivery.clone()).or_default() += 1;
     }
@@ -558,11 +558,11 @@ async fn refusing_office() -> (u16, Arc<Mutex<Vec<Vec<u8>>>>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenants() {
-    use lotse_engine::store::{
+    use lotse_server::config::{Config, TenantConfig, Webhook};
+    use lotse_store::{
         IdempotencyKey, NewOutboxMessage, NewSubmission, OsEntropy, Outbox, SubmissionId,
         SubmissionStore,
     };
-    use lotse_server::config::{Config, TenantConfig, Webhook};
 
     let (port, got) = refusing_office().await;
     let dir = tempfile::tempdir().unwrap();
@@ -587,7 +587,7 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
     std::fs::create_dir_all(&receipts).unwrap();
     let heinsberg = TenantId::new("heinsberg", "HEI").unwrap();
     let wegberg = TenantId::new("wegberg", "WEG").unwrap();
-    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock);
     let submit = |tenant: &TenantId, key: &str, target: Option<&str>| {
         let id = SubmissionId::generate(&mut OsEntropy).unwrap();
         let mut notifications =
@@ -675,7 +675,7 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
     assert!(store.outbox_message(refused.id).unwrap().is_some());
 
     // "Erneut senden" from the Postkorb: never for another tenant, once for its own.
-    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock);
     assert!(!delivery::redeliver(&store, &wegberg, refused.id, now).unwrap());
     assert!(delivery::redeliver(&store, &heinsberg, refused.id, now).unwrap());
     let open = delivery::deliveries(&store, &heinsberg, DeliveryFilter::Open, None, 10).unwrap();
@@ -693,7 +693,7 @@ async fn hopeless_deliveries_are_given_up_with_their_cause_and_never_cross_tenan
     assert_eq!(again.attempts, 4, "one more attempt, then given up again");
     assert!(matches!(
         again.state,
-        lotse_engine::store::DeliveryState::Failed { .. }
+        lotse_store::DeliveryState::Failed { .. }
     ));
 }
 
@@ -773,10 +773,8 @@ async fn tls_office(config: Arc<rustls::ServerConfig>) -> (u16, Got) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_receivers_get_deliveries_and_an_untrusted_certificate_is_refused() {
-    use lotse_engine::store::{
-        IdempotencyKey, NewSubmission, OsEntropy, SubmissionId, SubmissionStore,
-    };
     use lotse_server::config::{Config, TenantConfig, Webhook};
+    use lotse_store::{IdempotencyKey, NewSubmission, OsEntropy, SubmissionId, SubmissionStore};
 
     let (ca_pem, server) = test_pki("Test-CA Kreis Heinsberg");
     let (port, got) = tls_office(server).await;
@@ -806,7 +804,7 @@ async fn https_receivers_get_deliveries_and_an_untrusted_certificate_is_refused(
     let store = SledStore::open(dir.path().join("store")).unwrap();
     let receipts = dir.path().join("receipts");
     std::fs::create_dir_all(&receipts).unwrap();
-    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock);
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock);
     for (tenant, key) in [
         (TenantId::new("heinsberg", "HEI").unwrap(), "h"),
         (TenantId::new("wegberg", "WEG").unwrap(), "w"),
@@ -851,7 +849,7 @@ async fn https_receivers_get_deliveries_and_an_untrusted_certificate_is_refused(
 
     let got = got.lock().unwrap();
     assert_eq!(got.len(), 1);
-    let now = lotse_engine::Clock::now(&lotse_engine::SystemClock).unix_timestamp();
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock).unix_timestamp();
     assert!(delivery::verify_signature(
         SECRET.as_bytes(),
         &got[0].0,

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lotse_engine::store::{
+use lotse_core::{Clock, SystemClock};
+use lotse_server::maintenance::{Settings, run_once};
+use lotse_store::{
     Actor, AnyStore, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
     Status, StatusChange, StatusStore, SubmissionId, SubmissionStore, TenantId,
 };
-use lotse_engine::{Clock, SystemClock};
-use lotse_server::maintenance::{Settings, run_once};
 use serde_json::json;
 use time::OffsetDateTime;
 

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lotse_engine::store::{
+use lotse_store::{
     DraftStore, PgOptions, PgStore, ResumeCode, SubmissionId, SubmissionStore, TenantId,
 };
 
@@ -290,7 +290,7 @@ fn submit(show: u16, node: u16, url: &str) -> std::io::Result<Option<String>> {
 
 #[test]
 fn two_nodes_share_one_database_and_survive_losing_one() {
-    let url = match lotse_engine::store::pg_testing::test_database() {
+    let url = match lotse_store::pg_testing::test_database() {
         Ok(Some(url)) => url,
         Ok(None) => return, // skipped loudly by the helper
         Err(e) => panic!("{e}"),
@@ -321,7 +321,7 @@ fn two_nodes_share_one_database_and_survive_losing_one() {
         assert!(page.text().contains("HEI-2026-") || page.text().contains("HEI-"));
         let pdf = request(other, "GET", &format!("{done}/quittung.pdf"), None).unwrap();
         assert_eq!(pdf.status, 200, "the receipt is served by the other node");
-        let v = lotse_engine::receipt::verify_receipt(&pdf.body).unwrap();
+        let v = lotse_receipt::verify_receipt(&pdf.body).unwrap();
         assert!(v.valid && v.covers_whole_file);
         certificates.insert(v.certificate_sha256.unwrap());
     }
@@ -480,7 +480,7 @@ fn json_lines(path: &Path) -> Vec<serde_json::Value> {
 /// PostgreSQL's JSONB keeps object keys in its own order).
 #[test]
 fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
-    let url = match lotse_engine::store::pg_testing::test_database() {
+    let url = match lotse_store::pg_testing::test_database() {
         Ok(Some(url)) => url,
         Ok(None) => return,
         Err(e) => panic!("{e}"),
@@ -593,7 +593,7 @@ fn get_with_token(port: u16, path: &str, token: &str) -> (u16, Vec<u8>) {
 /// database.
 #[test]
 fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
-    let url = match lotse_engine::store::pg_testing::test_database() {
+    let url = match lotse_store::pg_testing::test_database() {
         Ok(Some(url)) => url,
         Ok(None) => return,
         Err(e) => panic!("{e}"),
@@ -655,7 +655,7 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
         token,
     );
     assert_eq!(status, 200);
-    let v = lotse_engine::receipt::verify_receipt(&pdf).unwrap();
+    let v = lotse_receipt::verify_receipt(&pdf).unwrap();
     assert!(v.valid && v.covers_whole_file);
     // Another tenant's path with this token: refused.
     let (status, _) = get_with_token(b.port, "/api/v1/verwaltung/wegberg/antraege", token);

@@ -233,7 +233,7 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     assert!(done.body.contains("Eingegangen"));
     let pdf = b.get(&format!("{done_url}/quittung.pdf")).await;
     assert_eq!(pdf.status, StatusCode::OK);
-    let v = lotse_engine::receipt::verify_receipt(&pdf.bytes).unwrap();
+    let v = lotse_receipt::verify_receipt(&pdf.bytes).unwrap();
     assert!(v.valid && v.covers_whole_file);
     // Once submitted, the draft's link (the back button) leads to the confirmation, and a
     // second click on "Absenden" yields the same submission, not another one.
@@ -426,11 +426,7 @@ async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts
         .get("/heinsberg/vorschau/hundesteuer-anmeldung/quittung.pdf")
         .await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert!(
-        lotse_engine::receipt::verify_receipt(&pdf.bytes)
-            .unwrap()
-            .valid
-    );
+    assert!(lotse_receipt::verify_receipt(&pdf.bytes).unwrap().valid);
 
     // Beside each step: why it applies and where it leads.
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
@@ -524,11 +520,7 @@ async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
         .get(&format!("{}/quittung.pdf", sent.location.unwrap()))
         .await;
     assert_eq!(pdf.status, StatusCode::OK);
-    assert!(
-        lotse_engine::receipt::verify_receipt(&pdf.bytes)
-            .unwrap()
-            .valid
-    );
+    assert!(lotse_receipt::verify_receipt(&pdf.bytes).unwrap().valid);
     (review.body, pdf.bytes)
 }
 

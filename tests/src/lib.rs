@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use lotse_engine::application::{Position, ReviewView};
-use lotse_engine::form::FieldError;
-use lotse_engine::script::Sandbox;
-use lotse_engine::{Application, Command, Library, Outcome, Submission, Workflow, load_library};
+use lotse_core::application::{Position, ReviewView};
+use lotse_core::form::FieldError;
+use lotse_core::script::Sandbox;
+use lotse_core::{Application, Command, Library, Outcome, Submission, Workflow, load_library};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -56,7 +56,7 @@ pub fn start_application(workflow: &str) -> Citizen {
         .latest(workflow)
         .unwrap_or_else(|| panic!("no workflow {workflow}"))
         .clone();
-    let app = Application::start(&wf, lotse_engine::Lang::De, NOW);
+    let app = Application::start(&wf, lotse_core::Lang::De, NOW);
     Citizen { wf, app, now: NOW }
 }
 
@@ -160,7 +160,7 @@ impl Citizen {
         self.app
             .explanations
             .iter()
-            .map(|e| e.describe(lotse_engine::Lang::De))
+            .map(|e| e.describe(lotse_core::Lang::De))
             .collect()
     }
 }

@@ -4,7 +4,7 @@
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use lotse_engine::store::{
+use lotse_store::{
     Account, AccountId, AccountStore, ApiToken, ApiTokenId, OsEntropy, Role, SecretHash, Session,
     StoreError, TenantId, new_secret,
 };

@@ -8,7 +8,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lotse_engine::store::Role;
+use lotse_store::Role;
 use serde::Deserialize;
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 //! tenant in its path: an account, session or token of another tenant gets nothing.
 //!
 //! Handlers turn requests into store calls (service.rs) and results into pages (pages.rs) or
-//! JSON (api.rs). Roles: lotse_engine::store::Role. Documentation: docs/administration.md.
+//! JSON (api.rs). Roles: lotse_store::Role. Documentation: docs/administration.md.
 
 pub mod accounts;
 mod api;
@@ -18,10 +18,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use handlebars::Handlebars;
-use lotse_engine::store::{
+use lotse_core::{Clock, SystemClock};
+use lotse_store::{
     Account, AccountStore, AnyStore, AttemptLimiter, Role, SecretHash, StoreError, TenantId,
 };
-use lotse_engine::{Clock, SystemClock};
 use serde_json::json;
 
 use crate::portal::Portal;
@@ -234,10 +234,7 @@ impl AdminError {
     fn log(&self) -> Option<String> {
         if let Self::Internal(cause) = self {
             let mut b = [0u8; 6];
-            let id = match lotse_engine::store::Entropy::fill_bytes(
-                &mut lotse_engine::store::OsEntropy,
-                &mut b,
-            ) {
+            let id = match lotse_store::Entropy::fill_bytes(&mut lotse_store::OsEntropy, &mut b) {
                 Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
                 Err(_) => "unbekannt".to_string(),
             };
@@ -499,14 +496,14 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
     let p2 = p.clone();
     let account = account.clone();
     let written = crate::portal::blocking(move || {
-        lotse_engine::store::AuditStore::append_audit(
+        lotse_store::AuditStore::append_audit(
             &p2.store,
             SystemClock.now(),
-            lotse_engine::store::Actor::Office {
+            lotse_store::Actor::Office {
                 account: account.id.to_string(),
             },
             Some(&account.tenant),
-            lotse_engine::store::AuditAction::Other { code: code.into() },
+            lotse_store::AuditAction::Other { code: code.into() },
         )
     })
     .await;

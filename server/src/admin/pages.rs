@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use lotse_engine::store::{Role, Status};
+use lotse_store::{Role, Status};
 use serde_json::{Value, json};
 
 use super::service::{self, Filters};
@@ -344,7 +344,7 @@ async fn signed_form(
     headers: &HeaderMap,
     pairs: &Pairs,
     id: &str,
-) -> Result<(&'static Tenant, Staff, lotse_engine::store::SubmissionId), Response> {
+) -> Result<(&'static Tenant, Staff, lotse_store::SubmissionId), Response> {
     let Some(t) = tenants::find(tenant) else {
         return Err(unknown_tenant());
     };

@@ -3,13 +3,13 @@
 //! through `admin::run`. Every function takes the tenant of the request and treats another
 //! tenant's submission as not found.
 
-use lotse_engine::application::{ReviewView, Submission as AppSubmission};
-use lotse_engine::receipt::{Language, format_berlin, to_berlin, verify_receipt};
-use lotse_engine::store::{
+use lotse_core::application::{ReviewView, Submission as AppSubmission};
+use lotse_core::{Clock, Lang, SystemClock};
+use lotse_receipt::{Language, format_berlin, to_berlin, verify_receipt};
+use lotse_store::{
     Account, Actor, Message, Party, PostkorbEntry, PostkorbPage, PostkorbQuery, Status,
     StatusChange, StatusStore, Submission, SubmissionId, SubmissionStore, TenantId,
 };
-use lotse_engine::{Clock, Lang, SystemClock};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -129,9 +129,7 @@ fn service_title(p: &Portal, workflow: &str) -> String {
 }
 
 pub fn list(p: &Portal, tenant: &TenantId, q: &PostkorbQuery) -> Result<PostkorbPage, AdminError> {
-    Ok(lotse_engine::store::SubmissionStore::postkorb(
-        &p.store, tenant, q,
-    )?)
+    Ok(lotse_store::SubmissionStore::postkorb(&p.store, tenant, q)?)
 }
 
 /// One line of the list as JSON (API and pages).
@@ -284,7 +282,7 @@ fn office_name(p: &Portal, account: &str) -> String {
         .parse()
         .ok()
         .and_then(|id| {
-            lotse_engine::store::AccountStore::account(&p.store, &id)
+            lotse_store::AccountStore::account(&p.store, &id)
                 .ok()
                 .flatten()
         })

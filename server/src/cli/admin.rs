@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use lotse_engine::store::{
+use lotse_core::{Clock, SystemClock};
+use lotse_store::{
     AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, SledStore, TenantId, redact_url,
 };
-use lotse_engine::{Clock, SystemClock};
 
 use crate::admin::accounts::{self, NewAccount};
 

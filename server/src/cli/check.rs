@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::problem::{Problem, Severity};
-use lotse_engine::script::Sandbox;
+use lotse_core::problem::{Problem, Severity};
+use lotse_core::script::Sandbox;
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 
 /// A problem with its source, for miette's renderer.
@@ -83,7 +83,7 @@ fn offset(text: &str, line: usize, column: usize) -> Option<(usize, usize)> {
 fn report(problem: Problem) -> Report {
     let text = std::fs::read(&problem.file)
         .ok()
-        .filter(|b| b.len() as u64 <= lotse_engine::definition::MAX_FILE_BYTES_FOR_SNIPPETS)
+        .filter(|b| b.len() as u64 <= lotse_core::definition::MAX_FILE_BYTES_FOR_SNIPPETS)
         .and_then(|b| String::from_utf8(b).ok());
     let span = text
         .as_deref()
@@ -98,7 +98,7 @@ fn report(problem: Problem) -> Report {
 
 pub fn run(dir: &Path, short: bool) -> ExitCode {
     let sandbox = Sandbox::default();
-    let (mut library, mut problems) = lotse_engine::load_library(dir, &sandbox);
+    let (mut library, mut problems) = lotse_core::load_library(dir, &sandbox);
     // Overrides name a tenant: it must be one of the portal's.
     problems.extend(library.check_tenants(&crate::tenants::slugs()));
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));

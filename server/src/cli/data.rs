@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use lotse_engine::store::{AnyStore, PgOptions, PgStore, Progress, SledStore, redact_url};
+use lotse_store::{AnyStore, PgOptions, PgStore, Progress, SledStore, redact_url};
 
 /// Where `export` reads and `import` writes: a sled folder or a PostgreSQL database.
 #[derive(Debug)]

@@ -7,15 +7,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use lotse_engine::application::{Position, ReviewView, receipt_model};
-use lotse_engine::receipt::{TemplateRegistry, render_receipt, verify_receipt};
-use lotse_engine::script::Sandbox;
-use lotse_engine::store::{
+use lotse_core::application::{Position, ReviewView, receipt_model};
+use lotse_core::script::Sandbox;
+use lotse_core::{
+    Application, Clock, Command, Lang, Outcome, Submission, SystemClock, Workflow, load_library,
+};
+use lotse_receipt::{TemplateRegistry, render_receipt, verify_receipt};
+use lotse_store::{
     DEFAULT_DRAFT_TTL, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
     SubmissionId, SubmissionStore, TenantId,
-};
-use lotse_engine::{
-    Application, Clock, Command, Lang, Outcome, Submission, SystemClock, Workflow, load_library,
 };
 use serde_json::{Value, json};
 

@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::diagram::{DiagramFormat, render};
-use lotse_engine::script::Sandbox;
+use lotse_core::diagram::{DiagramFormat, render};
+use lotse_core::script::Sandbox;
 
 /// `workflow` is a workflow file, or the id of a workflow in the project at `project`.
 pub fn run(workflow: &str, project: &Path, format: DiagramFormat) -> ExitCode {
@@ -12,9 +12,9 @@ pub fn run(workflow: &str, project: &Path, format: DiagramFormat) -> ExitCode {
     let as_path = Path::new(workflow);
     let from_file = as_path.is_file();
     let (library, problems) = if from_file {
-        lotse_engine::load_library(as_path, &sandbox)
+        lotse_core::load_library(as_path, &sandbox)
     } else {
-        lotse_engine::load_library(project, &sandbox)
+        lotse_core::load_library(project, &sandbox)
     };
     let found = if from_file {
         library.all().next().cloned()

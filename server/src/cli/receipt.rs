@@ -4,12 +4,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use lotse_engine::application::receipt_model;
-use lotse_engine::receipt::{
+use lotse_core::application::receipt_model;
+use lotse_core::script::Sandbox;
+use lotse_core::{Clock, Submission, SystemClock, load_library};
+use lotse_receipt::{
     Language, ReceiptModel, TemplateRegistry, format_berlin, render_receipt, verify_receipt,
 };
-use lotse_engine::script::Sandbox;
-use lotse_engine::{Clock, Submission, SystemClock, load_library};
 
 use crate::{keys, tenants};
 

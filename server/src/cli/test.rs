@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use lotse_engine::scenario::{Failure, ScenarioResult, TestRun, run_all_with, run_file_with};
-use lotse_engine::script::Sandbox;
+use lotse_core::scenario::{Failure, ScenarioResult, TestRun, run_all_with, run_file_with};
+use lotse_core::script::Sandbox;
 
 pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     let sandbox = Sandbox::default();
@@ -35,7 +35,7 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
             wf.key(),
             percent(reached, total)
         ));
-        for step in lotse_engine::scenario::redundant_conditions(wf) {
+        for step in lotse_core::scenario::redundant_conditions(wf) {
             out.push_str(&format!(
                 "    note: the applies_if of step \"{step}\" repeats the condition of every branch into it, so the step is never skipped; not counted\n"
             ));
@@ -144,8 +144,8 @@ mod tests {
     #[test]
     fn a_failing_scenario_prints_file_line_and_a_diff() {
         let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../engine/tests/scenarios-broken/wrong-fee.yaml");
-        let outcome = lotse_engine::scenario::run_file(&file, &Sandbox::default());
+            .join("../engine/core/tests/scenarios-broken/wrong-fee.yaml");
+        let outcome = lotse_core::scenario::run_file(&file, &Sandbox::default());
         assert!(!outcome.passed());
         let text = report(&outcome);
         assert!(text.contains("FAIL  "), "{text}");

@@ -15,14 +15,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use lotse_engine::application::{Position, ReviewView};
-use lotse_engine::definition::{Field, Required, Widget};
-use lotse_engine::form::FieldError;
-use lotse_engine::store::{
+use lotse_core::application::{Position, ReviewView};
+use lotse_core::definition::{Field, Required, Widget};
+use lotse_core::form::FieldError;
+use lotse_core::{Application, Clock, Command, Lang, Outcome, SystemClock, Workflow};
+use lotse_store::{
     Draft, DraftStore, OsEntropy, StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId,
     resume_draft,
 };
-use lotse_engine::{Application, Clock, Command, Lang, Outcome, SystemClock, Workflow};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -429,14 +429,14 @@ async fn service_schema(
         if let Value::Object(o) = &mut s {
             o.insert(
                 "$id".into(),
-                json!(format!("{}{name}", lotse_engine::form::BASE_URI)),
+                json!(format!("{}{name}", lotse_core::form::BASE_URI)),
             );
         }
         embedded.insert(name.to_string(), s);
     }
     let doc = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{}{}-{}.json", lotse_engine::form::BASE_URI, wf.id, wf.version),
+        "$id": format!("{}{}-{}.json", lotse_core::form::BASE_URI, wf.id, wf.version),
         "title": wf.title.german(),
         "type": "object",
         "properties": properties,
@@ -514,12 +514,7 @@ fn errors_json(errors: &[FieldError]) -> Value {
 pub(crate) struct FieldsCache(std::sync::RwLock<std::collections::HashMap<String, Arc<RawValue>>>);
 
 impl FieldsCache {
-    fn get(
-        &self,
-        wf: &Workflow,
-        step: &lotse_engine::definition::Step,
-        lang: Lang,
-    ) -> Arc<RawValue> {
+    fn get(&self, wf: &Workflow, step: &lotse_core::definition::Step, lang: Lang) -> Arc<RawValue> {
         let key = format!("{}/{}/{}", wf.content_hash, step.id, lang.tag());
         if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&key).cloned()) {
             return hit;
@@ -841,10 +836,10 @@ enum Ran {
     Submitted(
         Draft,
         Arc<Workflow>,
-        Box<lotse_engine::application::Submission>,
+        Box<lotse_core::application::Submission>,
     ),
     /// The application was submitted before: its submission, answered again.
-    Repeated(Box<lotse_engine::store::Submission>),
+    Repeated(Box<lotse_store::Submission>),
 }
 
 /// Applies a command to an open application at the given revision and stores the result: one
@@ -884,7 +879,7 @@ async fn run(
             app.lang = l.into();
         }
         let transition = app.apply(&wf, &p2.sandbox, command, now).map_err(|e| {
-            use lotse_engine::application::ApplyError;
+            use lotse_core::application::ApplyError;
             match e {
                 ApplyError::Script { .. } => Problem::internal(&e),
                 other => Problem::new(
@@ -973,11 +968,7 @@ fn already_submitted(t: &Tenant, sid: &SubmissionId) -> Problem {
     )
 }
 
-fn submitted_response(
-    t: &Tenant,
-    s: &lotse_engine::store::Submission,
-    status: StatusCode,
-) -> Response {
+fn submitted_response(t: &Tenant, s: &lotse_store::Submission, status: StatusCode) -> Response {
     let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
     let mut r = ok_json(
         status,
@@ -1100,7 +1091,7 @@ async fn read_submission(
         t.format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default()
     };
-    let label = |st: lotse_engine::store::Status| {
+    let label = |st: lotse_store::Status| {
         if lang == Lang::En {
             st.label_en()
         } else {

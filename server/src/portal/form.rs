@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lotse_engine::definition::{Step, Widget};
+use lotse_core::definition::{Step, Widget};
 use serde_json::{Map, Value};
 
 /// The answers of one step from the posted pairs. `extra_items` adds empty entries to

@@ -19,15 +19,15 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use handlebars::Handlebars;
-use lotse_engine::application::{Position, receipt_model};
-use lotse_engine::catalogue::{Catalogue, Entry};
-use lotse_engine::receipt::{SigningIdentity, TemplateRegistry, render_receipt};
-use lotse_engine::script::Sandbox;
-use lotse_engine::store::{
+use lotse_core::application::{Position, receipt_model};
+use lotse_core::catalogue::{Catalogue, Entry};
+use lotse_core::script::Sandbox;
+use lotse_core::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
+use lotse_receipt::{SigningIdentity, TemplateRegistry, render_receipt};
+use lotse_store::{
     AnyStore, AttemptLimiter, Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy,
     StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
-use lotse_engine::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -40,7 +40,7 @@ pub struct Defs {
     catalogues: HashMap<&'static str, Catalogue>,
     receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
-    problems: Vec<lotse_engine::Problem>,
+    problems: Vec<lotse_core::Problem>,
     /// The API's serialized step fields, built on first use (dropped with these definitions).
     pub(crate) api_fields: api::FieldsCache,
 }
@@ -287,9 +287,9 @@ impl Portal {
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
-    let (mut library, mut problems) = lotse_engine::load_library(project, sandbox);
+    let (mut library, mut problems) = lotse_core::load_library(project, sandbox);
     problems.extend(library.check_tenants(&tenants::slugs()));
-    let mut problems: Vec<lotse_engine::Problem> =
+    let mut problems: Vec<lotse_core::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
     // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
     // and `lotse test` do.
@@ -302,10 +302,10 @@ fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
     let receipts = match loaded {
         Ok(r) => r,
         Err(e) => {
-            problems.push(lotse_engine::Problem::error(
+            problems.push(lotse_core::Problem::error(
                 "LOT-E040",
                 &project.join("pdf-templates"),
-                lotse_engine::problem::Pos::UNKNOWN,
+                lotse_core::problem::Pos::UNKNOWN,
                 e.to_string(),
             ));
             TemplateRegistry::builtin().unwrap_or_else(|_| unreachable_registry())
@@ -425,7 +425,7 @@ fn fingerprint(project: &std::path::Path) -> Vec<(PathBuf, u64, Option<std::time
 }
 
 pub(crate) fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
-    use lotse_engine::store::Entropy;
+    use lotse_store::Entropy;
     OsEntropy
         .fill_bytes(buf)
         .map_err(|e| anyhow::anyhow!("no randomness: {e}"))
@@ -609,8 +609,8 @@ async fn receipt_preview(
     let p2 = p.clone();
     let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
         let defs = p2.defs();
-        for file in lotse_engine::scenario::scenario_files(&defs.library) {
-            let Ok(scenario) = lotse_engine::scenario::load_scenario(&file) else {
+        for file in lotse_core::scenario::scenario_files(&defs.library) {
+            let Ok(scenario) = lotse_core::scenario::load_scenario(&file) else {
                 continue;
             };
             if scenario.workflow.as_deref().is_some_and(|w| w != workflow)
@@ -618,7 +618,7 @@ async fn receipt_preview(
             {
                 continue;
             }
-            let Some((wf, submission)) = lotse_engine::scenario::sample_submission_for(
+            let Some((wf, submission)) = lotse_core::scenario::sample_submission_for(
                 &defs.library,
                 &p2.sandbox,
                 &scenario,
@@ -1177,13 +1177,13 @@ pub(crate) async fn finish_submission(
     t: &'static Tenant,
     draft: &Draft,
     wf: &Arc<Workflow>,
-    submission: Box<lotse_engine::application::Submission>,
+    submission: Box<lotse_core::application::Submission>,
     now: time::OffsetDateTime,
-) -> Result<lotse_engine::store::Submission, String> {
+) -> Result<lotse_store::Submission, String> {
     let p2 = p.clone();
     let draft = draft.clone();
     let wf = wf.clone();
-    let stored = blocking(move || -> anyhow::Result<lotse_engine::store::Submission> {
+    let stored = blocking(move || -> anyhow::Result<lotse_store::Submission> {
         let id = SubmissionId::generate(&mut OsEntropy)?;
         let notifications = crate::delivery::notifications(&p2.webhooks, t.slug, &wf.id, &id);
         let stored = p2.store.submit(

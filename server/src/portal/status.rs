@@ -9,12 +9,12 @@
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_engine::receipt::{Language, format_berlin};
-use lotse_engine::store::{
+use lotse_core::{Clock, Lang, SystemClock};
+use lotse_receipt::{Language, format_berlin};
+use lotse_store::{
     Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
     SubmissionStore,
 };
-use lotse_engine::{Clock, Lang, SystemClock};
 use serde_json::{Value, json};
 
 use super::{Shared, UiLang, base, blocking, field, not_found, server_error, tr};

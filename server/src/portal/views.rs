@@ -2,11 +2,11 @@
 //! with aria-describedby), or the review page.
 
 use axum::response::Response;
-use lotse_engine::application::{Position, ReviewView};
-use lotse_engine::definition::{Field, Step, Widget, Workflow};
-use lotse_engine::form::FieldError;
-use lotse_engine::store::Draft;
-use lotse_engine::{Application, Lang};
+use lotse_core::application::{Position, ReviewView};
+use lotse_core::definition::{Field, Step, Widget, Workflow};
+use lotse_core::form::FieldError;
+use lotse_core::{Application, Lang};
+use lotse_store::Draft;
 use serde_json::{Map, Value, json};
 
 use super::{Portal, base};
@@ -78,7 +78,7 @@ fn field_view(
                         json!({
                             "legend": format!("{item_label} {}", i + 1), "index": i,
                             "fields": f.subfields.iter().map(|sf| {
-                                let sub_required = matches!(sf.required, lotse_engine::definition::Required::Always);
+                                let sub_required = matches!(sf.required, lotse_core::definition::Required::Always);
                                 field_view(sf, &format!("{name}.{i}.{}", sf.id), &format!("{pointer}/{i}/{}", sf.id), item.and_then(|it| it.get(&sf.id)), errors, sub_required, lang)
                             }).collect::<Vec<_>>(),
                         })
@@ -101,7 +101,7 @@ fn field_view(
                         .iter()
                         .map(|sf| {
                             let sub_required =
-                                matches!(sf.required, lotse_engine::definition::Required::Always);
+                                matches!(sf.required, lotse_core::definition::Required::Always);
                             field_view(
                                 sf,
                                 &format!("{name}.{}", sf.id),
@@ -209,7 +209,7 @@ pub fn page(
                 .computed(
                     wf,
                     &p.sandbox,
-                    lotse_engine::Clock::now(&lotse_engine::SystemClock).date(),
+                    lotse_core::Clock::now(&lotse_core::SystemClock).date(),
                 )
                 .unwrap_or_default();
             let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
@@ -247,7 +247,7 @@ pub fn page(
                 .fields
                 .iter()
                 .map(|f| {
-                    let required = !matches!(f.required, lotse_engine::definition::Required::Never);
+                    let required = !matches!(f.required, lotse_core::definition::Required::Never);
                     field_view(
                         f,
                         &f.id,

@@ -1,6 +1,6 @@
 //! `lotse graph`: diagrams of the example workflows.
 
-use lotse_engine::diagram::{DiagramFormat, render};
+use lotse_core::diagram::{DiagramFormat, render};
 use lotse_tests::*;
 
 #[test]

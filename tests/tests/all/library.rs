@@ -2,7 +2,7 @@ use lotse_tests::*;
 
 #[test]
 fn every_definition_in_the_repository_loads_without_problems() {
-    let (lib, problems) = lotse_engine::load_library(&repo_root(), sandbox());
+    let (lib, problems) = lotse_core::load_library(&repo_root(), sandbox());
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(
         lib.workflows.len() >= 3,
@@ -11,7 +11,7 @@ fn every_definition_in_the_repository_loads_without_problems() {
 }
 
 /// Two versions of one workflow, loaded side by side; JSON is accepted like YAML.
-fn two_versions() -> (tempfile::TempDir, lotse_engine::Library) {
+fn two_versions() -> (tempfile::TempDir, lotse_core::Library) {
     let dir = tempfile::tempdir().unwrap();
     let wf = dir.path().join("workflows/test");
     std::fs::create_dir_all(&wf).unwrap();
@@ -29,14 +29,14 @@ fn two_versions() -> (tempfile::TempDir, lotse_engine::Library) {
               {"id": "alter", "label": "Alter", "widget": "number"}]}]}"#,
     )
     .unwrap();
-    let (lib, problems) = lotse_engine::load_library(dir.path(), sandbox());
+    let (lib, problems) = lotse_core::load_library(dir.path(), sandbox());
     assert!(problems.is_empty(), "{problems:#?}");
     (dir, lib)
 }
 
 #[test]
 fn an_application_stays_on_the_version_it_started_with() {
-    use lotse_engine::{Application, Command, Lang};
+    use lotse_core::{Application, Command, Lang};
     let (_dir, lib) = two_versions();
     assert_eq!(lib.workflows["versionen"].len(), 2);
     let v1 = lib.version("versionen", 1).unwrap();
@@ -59,7 +59,7 @@ fn an_application_stays_on_the_version_it_started_with() {
     let t = app.apply(v1, sandbox(), answer(), NOW).unwrap();
     let t = t.state.apply(v1, sandbox(), Command::Submit, NOW).unwrap();
     match t.outcome {
-        lotse_engine::Outcome::Submitted { submission } => {
+        lotse_core::Outcome::Submitted { submission } => {
             assert_eq!(submission.workflow_version, 1);
             assert_eq!(submission.content_hash, v1.content_hash);
         }

@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use lotse_engine::scenario::{CoverageSet, load_scenario, run, run_all};
+use lotse_core::scenario::{CoverageSet, load_scenario, run, run_all};
 use lotse_tests::*;
 
 fn broken(name: &str) -> PathBuf {
-    repo_root().join("engine/tests/scenarios-broken").join(name)
+    repo_root()
+        .join("engine/core/tests/scenarios-broken")
+        .join(name)
 }
 
 #[test]
@@ -61,7 +63,7 @@ fn one_workflow_folder_runs_its_own_scenarios_with_the_project_forms() {
 fn a_step_guarded_like_the_only_branch_into_it_is_not_counted_as_never_skipped() {
     let wf = library().latest("hundesteuer-anmeldung").unwrap();
     assert_eq!(
-        lotse_engine::scenario::redundant_conditions(wf),
+        lotse_core::scenario::redundant_conditions(wf),
         ["gefaehrlich"]
     );
 }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lotse_engine::store::{
+use lotse_store::{
     DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftStore, IdempotencyKey, NewSubmission,
     SledStore, SubmissionId, SubmissionStore, TenantId,
 };
@@ -171,7 +171,7 @@ fn submit_durable(c: &mut Criterion) {
 #[cfg(feature = "postgres")]
 mod pg {
     use super::*;
-    use lotse_engine::store::{PgOptions, PgStore, pg_testing};
+    use lotse_store::{PgOptions, PgStore, pg_testing};
 
     fn connect() -> Option<(PgStore, String)> {
         let url = pg_testing::test_database().unwrap()?;
@@ -298,7 +298,7 @@ mod pg {
 /// reference search and one day. Filled on /dev/shm where it exists: the fill's fsyncs are not
 /// what is measured.
 fn postkorb(c: &mut Criterion) {
-    use lotse_engine::store::{Actor, PostkorbQuery, Status, StatusChange, StatusStore};
+    use lotse_store::{Actor, PostkorbQuery, Status, StatusChange, StatusStore};
     let base = std::path::Path::new("/dev/shm");
     let dir = if base.is_dir() {
         tempfile::tempdir_in(base).unwrap()

@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 
 use jsonschema::{Registry, Validator};
-use lotse_engine::form::formats::FORMATS;
+use lotse_core::form::formats::FORMATS;
 use serde_json::{Value, json};
 
 /// Base under which the tests register the forms; the files themselves only carry relative ids.
 const BASE: &str = "https://lotse.invalid/forms/";
 
 fn forms_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../forms")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../forms")
 }
 
 /// Every `forms/*.json` as (file name, parsed JSON).

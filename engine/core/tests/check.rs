@@ -5,16 +5,16 @@
 
 use std::path::{Path, PathBuf};
 
-use lotse_engine::load_library;
-use lotse_engine::script::Sandbox;
+use lotse_core::load_library;
+use lotse_core::script::Sandbox;
 use proptest::prelude::*;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn broken_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("engine/tests/broken"))
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("engine/core/tests/broken"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -160,7 +160,7 @@ proptest! {
 /// names its error on the first line, like the broken workflows; `none` means it loads.
 #[test]
 fn every_broken_override_yields_its_located_error() {
-    let root = repo().join("engine/tests/broken-overrides");
+    let root = repo().join("engine/core/tests/broken-overrides");
     let (mut library, mut problems) = load_library(&root, &Sandbox::default());
     problems.extend(library.check_tenants(&["stadt-a", "stadt-b"]));
     let dir = root.join("workflows/gebuehr/overrides");

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use lotse_engine::receipt::{
+use lotse_receipt::{
     Entry, Language, Logo, ReceiptModel, Section, SigningIdentity, TemplateRegistry, TenantInfo,
     render_receipt,
 };
@@ -75,7 +75,7 @@ fn pages(pdf: &[u8]) -> usize {
 }
 
 fn target_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/receipt-bench")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/receipt-bench")
 }
 
 /// (label, sections) chosen so the receipts have 2 and 20 pages.
@@ -118,7 +118,8 @@ fn own_median_ms(m: &ReceiptModel, runs: usize) -> f64 {
 }
 
 fn weasyprint_comparison() {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/receipt_weasyprint.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/receipt_weasyprint.py");
     for (label, sections) in CASES {
         let m = model(sections);
         let path = target_dir().join(format!("model-{sections}.json"));

@@ -352,9 +352,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::WRONG_PASSWORD;
-    use crate::receipt::{
-        SigningIdentity, TemplateRegistry, render_receipt, sample_model, verify_receipt,
-    };
+    use crate::{SigningIdentity, TemplateRegistry, render_receipt, sample_model, verify_receipt};
 
     /// Whether `openssl` runs; panics instead of skipping when LOTSE_REQUIRE_OPENSSL is set.
     fn have_openssl() -> bool {
@@ -410,7 +408,7 @@ mod tests {
         std::fs::read(dir.join("id.p12")).unwrap()
     }
 
-    fn message(result: Result<SigningIdentity, crate::receipt::ReceiptError>) -> String {
+    fn message(result: Result<SigningIdentity, crate::ReceiptError>) -> String {
         let err = result.unwrap_err();
         assert_eq!(err.code(), "LOT-R009", "{err}");
         err.to_string()

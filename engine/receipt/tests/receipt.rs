@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use lotse_engine::receipt::{
+use lotse_receipt::{
     Entry, Language, Logo, ReceiptModel, Section, SigningIdentity, TemplateRegistry, TenantInfo,
     check_template, render_receipt, verify_receipt,
 };
@@ -95,13 +95,13 @@ fn identity() -> SigningIdentity {
 }
 
 fn registry() -> TemplateRegistry {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pdf-templates");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../pdf-templates");
     TemplateRegistry::load_dir(&dir).unwrap()
 }
 
 /// Writes the PDF under target/receipt-tests/ for poppler and for people to look at.
 fn write(name: &str, pdf: &[u8]) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/receipt-tests");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/receipt-tests");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, pdf).unwrap();
@@ -332,7 +332,7 @@ fn templates_with_triple_braces_or_unknown_variables_are_refused() {
     assert!(
         check_template(
             "pdf-templates/receipt.hbs",
-            include_str!("../../pdf-templates/receipt.hbs")
+            include_str!("../../../pdf-templates/receipt.hbs")
         )
         .is_ok()
     );

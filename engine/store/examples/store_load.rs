@@ -1,8 +1,8 @@
 //! Load check for the draft store: fills a store with N drafts, then (in a fresh process)
 //! measures open time, resident memory and per-operation read/save latency on random drafts.
 //!
-//!     cargo run --release -p lotse-engine --example store_load -- fill /tmp/lotse-1k 1000
-//!     cargo run --release -p lotse-engine --example store_load -- measure /tmp/lotse-1k 1000
+//!     cargo run --release -p lotse-store --example store_load -- fill /tmp/lotse-1k 1000
+//!     cargo run --release -p lotse-store --example store_load -- measure /tmp/lotse-1k 1000
 //!
 //! An optional fourth argument sets sled's cache in MiB (default: `SledOptions::default()`).
 //!
@@ -23,7 +23,7 @@
 
 use std::time::{Duration, Instant};
 
-use lotse_engine::store::{
+use lotse_store::{
     DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftId, DraftStore, ResumeCode, SledOptions,
     SledStore, TenantId,
 };

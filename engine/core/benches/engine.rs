@@ -1,15 +1,15 @@
 //! Engine benchmarks: answering one step of 30 fields with 10 rhai conditions (validate,
 //! evaluate, choose next), and loading and checking all example workflows.
 //!
-//! Run: `cargo bench -p lotse-engine --bench engine`
+//! Run: `cargo bench -p lotse-core --bench engine`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Write;
 use std::path::Path;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use lotse_engine::script::Sandbox;
-use lotse_engine::{Application, Command, Lang, load_library};
+use lotse_core::script::Sandbox;
+use lotse_core::{Application, Command, Lang, load_library};
 use serde_json::{Map, Value, json};
 use time::macros::datetime;
 
@@ -64,7 +64,7 @@ fn bench_answer(c: &mut Criterion) {
     // Use the repository's forms for the $ref.
     let project = dir.path();
     std::fs::create_dir(project.join("forms")).unwrap();
-    let forms = Path::new(env!("CARGO_MANIFEST_DIR")).join("../forms");
+    let forms = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms");
     for e in std::fs::read_dir(forms).unwrap() {
         let p = e.unwrap().path();
         std::fs::copy(&p, project.join("forms").join(p.file_name().unwrap())).unwrap();
@@ -90,7 +90,7 @@ fn bench_answer(c: &mut Criterion) {
         )
         .unwrap();
     assert!(
-        matches!(t.outcome, lotse_engine::Outcome::Moved { .. }),
+        matches!(t.outcome, lotse_core::Outcome::Moved { .. }),
         "{:?}",
         t.outcome
     );
@@ -136,7 +136,7 @@ fn bench_baseline(c: &mut Criterion) {
 }
 
 fn bench_load(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let sandbox = Sandbox::default();
     c.bench_function("load_and_check_all_examples", |b| {
         b.iter(|| {

@@ -1,12 +1,12 @@
 //! Catalogue search over 1,000 services: the target is at most 1 ms per query.
 //!
-//! Run: `cargo bench -p lotse-engine --bench catalogue`
+//! Run: `cargo bench -p lotse-core --bench catalogue`
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
-use lotse_engine::catalogue::{Catalogue, Entry};
+use lotse_core::catalogue::{Catalogue, Entry};
 
 const WORDS: &[&str] = &[
     "Antrag",

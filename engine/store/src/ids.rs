@@ -241,7 +241,7 @@ impl TenantId {
     /// `A-Z`.
     ///
     /// ```
-    /// # use lotse_engine::store::TenantId;
+    /// # use lotse_store::TenantId;
     /// let t = TenantId::new("heinsberg", "HEI").unwrap();
     /// assert_eq!(t.slug(), "heinsberg");
     /// assert!(TenantId::new("Heinsberg", "HEI").is_err());
@@ -338,7 +338,7 @@ impl fmt::Display for Reference {
 impl FromStr for Reference {
     type Err = StoreError;
     /// ```
-    /// # use lotse_engine::store::Reference;
+    /// # use lotse_store::Reference;
     /// let r: Reference = "HEI-2026-000123".parse().unwrap();
     /// assert_eq!((r.year(), r.number()), (2026, 123));
     /// assert_eq!(r.to_string(), "HEI-2026-000123");
@@ -435,7 +435,7 @@ impl FromStr for ResumeCode {
     /// Accepts lower case, spaces and dashes anywhere, as people type it.
     ///
     /// ```
-    /// # use lotse_engine::store::ResumeCode;
+    /// # use lotse_store::ResumeCode;
     /// let c: ResumeCode = "k7qx 2m9d-8tfa-wn3e".parse().unwrap();
     /// assert_eq!(c.to_string(), "K7QX-2M9D-8TFA-WN3E");
     /// assert!("K7QX-2M9D-8TFA-WN30".parse::<ResumeCode>().is_err()); // 0 is not in the alphabet

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use lotse_engine::store::{
+use lotse_store::{
     DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftStore, IdempotencyKey, NewSubmission,
     SledStore, SubmissionId, SubmissionStore, TenantId,
 };

@@ -205,7 +205,7 @@ pub struct ApiToken {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::store::DeterministicEntropy;
+    use crate::DeterministicEntropy;
 
     #[test]
     fn roles_parse_by_code_and_german_name() {

@@ -15,8 +15,9 @@ pub const DEFAULT_TEMPLATE: &str = "receipt";
 /// Name of the built-in partial that prints a list of entries, groups included.
 pub const ENTRIES_PARTIAL: &str = "receipt-entries";
 
-const BUILTIN_RECEIPT: &str = include_str!("../../../pdf-templates/receipt.hbs");
-const BUILTIN_ENTRIES: &str = include_str!("../../../pdf-templates/partials/receipt-entries.hbs");
+const BUILTIN_RECEIPT: &str = include_str!("../../../../pdf-templates/receipt.hbs");
+const BUILTIN_ENTRIES: &str =
+    include_str!("../../../../pdf-templates/partials/receipt-entries.hbs");
 
 /// The compiled receipt templates. Build once at start-up and share.
 pub struct TemplateRegistry {
@@ -531,7 +532,7 @@ mod tests {
 
     #[test]
     fn shipped_template_folder_is_clean() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../pdf-templates");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pdf-templates");
         check_template_dir(&dir).unwrap();
         TemplateRegistry::load_dir(&dir).unwrap();
     }

@@ -52,14 +52,14 @@ fn migrator() -> Migrator {
             1,
             "store".into(),
             MigrationType::Simple,
-            include_str!("../../migrations/0001_store.sql").into_sql_str(),
+            include_str!("../migrations/0001_store.sql").into_sql_str(),
             false,
         ),
         Migration::new(
             2,
             "accounts postkorb".into(),
             MigrationType::Simple,
-            include_str!("../../migrations/0002_accounts_postkorb.sql").into_sql_str(),
+            include_str!("../migrations/0002_accounts_postkorb.sql").into_sql_str(),
             false,
         ),
     ]);

@@ -2058,8 +2058,8 @@ impl SledStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::store::suite::{T0, new_draft, sled_store};
-    use crate::store::{DEFAULT_DRAFT_TTL, DeterministicEntropy};
+    use crate::suite::{T0, new_draft, sled_store};
+    use crate::{DEFAULT_DRAFT_TTL, DeterministicEntropy};
 
     #[test]
     fn a_store_in_use_by_another_handle_is_refused_with_a_clear_message() {

@@ -4,8 +4,8 @@
 //! No HTTP, no async, no HTML: callers hand in a model and get bytes back.
 //!
 //! ```no_run
-//! # fn demo(model: lotse_engine::receipt::ReceiptModel) -> Result<(), lotse_engine::receipt::ReceiptError> {
-//! use lotse_engine::receipt::{render_receipt, verify_receipt, SigningIdentity, TemplateRegistry};
+//! # fn demo(model: lotse_receipt::ReceiptModel) -> Result<(), lotse_receipt::ReceiptError> {
+//! use lotse_receipt::{render_receipt, verify_receipt, SigningIdentity, TemplateRegistry};
 //! let templates = TemplateRegistry::load_dir(std::path::Path::new("pdf-templates"))?;
 //! let identity = SigningIdentity::generate_development("Stadt Heidestadt", model.received_at)?;
 //! let pdf = render_receipt(&model, &templates, &identity)?;
@@ -13,36 +13,18 @@
 //! # Ok(()) }
 //! ```
 
-mod berlin;
-mod error;
-mod layout;
-mod model;
 mod pdf;
 mod pkcs12;
 mod render;
 mod sign;
-mod template;
 mod verify;
 
-pub use berlin::{format_berlin, to_berlin};
-pub use error::{ReceiptError, TemplateProblem};
-pub use layout::{Block, escape as escape_layout_text};
-pub use model::{Entry, Language, Logo, ReceiptModel, Section, TenantInfo};
+// The model, templates and layout language come from the core; this crate only renders, signs
+// and verifies. Everything a caller needs is re-exported, so one `use lotse_receipt::…` does.
+pub use lotse_core::receipt::*;
 pub use pdf::ATTACHMENT_NAME;
 pub use sign::{DEVELOPMENT_MARK, IdentityPem, SigningIdentity};
-pub use template::{
-    DEFAULT_TEMPLATE, ENTRIES_PARTIAL, TemplateRegistry, Texts, check_template, check_template_dir,
-    sample_model,
-};
 pub use verify::{Verification, embedded_json, verify_receipt};
-
-/// Renders the layout text a template produces for `model` (what designers debug with).
-pub fn render_layout(
-    model: &ReceiptModel,
-    templates: &TemplateRegistry,
-) -> Result<String, ReceiptError> {
-    templates.render_layout(model).map(|(_, text)| text)
-}
 
 /// Prepares the receipt fonts (parses DejaVu Sans, cuts and compresses the Latin fonts:
 /// some tens of milliseconds). A server calls it before it listens, so the first receipts

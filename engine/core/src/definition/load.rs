@@ -60,7 +60,7 @@ impl Library {
     /// workflows are built at load time; this is a lookup.
     ///
     /// ```no_run
-    /// # let library = lotse_engine::Library::default();
+    /// # let library = lotse_core::Library::default();
     /// let wf = library.for_tenant("heinsberg", "hundesteuer-anmeldung", 1);
     /// ```
     pub fn for_tenant(&self, tenant: &str, id: &str, version: u32) -> Option<&Arc<Workflow>> {
