@@ -7,7 +7,9 @@ use time::{Duration, OffsetDateTime};
 
 use super::accounts::{Account, ApiToken, SecretHash, Session};
 use super::error::StoreError;
-use super::ids::{AccountId, ApiTokenId, DraftId, Reference, ResumeCode, SubmissionId, TenantId};
+use super::ids::{
+    AccountId, ApiTokenId, DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId,
+};
 use super::model::{
     Actor, AuditAction, AuditEntry, Draft, Message, NewOutboxMessage, NewSubmission, OutboxMessage,
     Party, StatusChange, Submission,
@@ -133,6 +135,13 @@ impl SubmissionStore for AnyStore {
     }
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {
         each!(self, s => s.submission(id))
+    }
+    fn submission_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Submission>, StoreError> {
+        each!(self, s => s.submission_by_idempotency_key(tenant, key))
     }
     fn submission_by_reference(
         &self,

@@ -82,6 +82,15 @@ pub trait SubmissionStore {
     /// The submission with this id, or `None`.
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
 
+    /// The submission a [`SubmissionStore::submit`] with this tenant and idempotency key
+    /// stored, or `None`. Durable with the submission itself: this is how a draft whose
+    /// "submitted" mark was lost in a crash is still known as submitted.
+    fn submission_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Submission>, StoreError>;
+
     /// The submission of this tenant with this reference, or `None`.
     fn submission_by_reference(
         &self,

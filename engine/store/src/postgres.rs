@@ -28,7 +28,9 @@ use time::{Duration, OffsetDateTime};
 use super::accounts::{Account, ApiToken};
 use super::envelope::{RECORD_FORMAT, decode, decode_parts, encode};
 use super::error::StoreError;
-use super::ids::{DraftId, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex};
+use super::ids::{
+    DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId, hex, unhex,
+};
 use super::limiter::AttemptLimiter;
 use super::model::{
     Actor, AuditAction, AuditEntry, DeliveryState, Draft, Message, NewOutboxMessage, NewSubmission,
@@ -810,6 +812,25 @@ impl SubmissionStore for PgStore {
                 .fetch_optional(pool)
                 .await
                 .map_err(db_err)
+        })?;
+        row.map(|r| decode_submission(&r)).transpose()
+    }
+
+    fn submission_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Submission>, StoreError> {
+        let row = self.run(async |pool| {
+            sqlx::query(
+                "SELECT id, v, record::text AS record FROM submissions \
+                 WHERE tenant = $1 AND idempotency_key = $2",
+            )
+            .bind(tenant.slug())
+            .bind(key.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)
         })?;
         row.map(|r| decode_submission(&r)).transpose()
     }

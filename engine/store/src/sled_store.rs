@@ -1226,6 +1226,17 @@ impl SubmissionStore for SledStore {
         self.get_submission(id.as_bytes())
     }
 
+    fn submission_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Submission>, StoreError> {
+        match self.inner.idempotency.get(idempotency_key(tenant, key))? {
+            Some(id) => self.get_submission(&id),
+            None => Ok(None),
+        }
+    }
+
     fn submission_by_reference(
         &self,
         tenant: &TenantId,

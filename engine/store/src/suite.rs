@@ -193,6 +193,28 @@ pub(crate) fn repeated_submit_returns_the_first_submission<S: Store>(s: &S) {
     assert_eq!(s.submissions(&tenant(), None, 10).unwrap().len(), 1);
 }
 
+pub(crate) fn a_submission_is_found_by_its_idempotency_key_in_its_tenant_only<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(8);
+    let key = IdempotencyKey::try_from("draft:y:4".to_owned()).unwrap();
+    assert_eq!(
+        s.submission_by_idempotency_key(&tenant(), &key).unwrap(),
+        None
+    );
+    let stored = s.submit(new_submission(&mut e, "draft:y:4"), T0).unwrap();
+    assert_eq!(
+        s.submission_by_idempotency_key(&tenant(), &key).unwrap(),
+        Some(stored)
+    );
+    let other = TenantId::new("gangelt", "GAN").unwrap();
+    assert_eq!(s.submission_by_idempotency_key(&other, &key).unwrap(), None);
+    let unknown = IdempotencyKey::try_from("draft:y:5".to_owned()).unwrap();
+    assert_eq!(
+        s.submission_by_idempotency_key(&tenant(), &unknown)
+            .unwrap(),
+        None
+    );
+}
+
 pub(crate) fn concurrent_repeats_of_one_submit_yield_one_submission<S: Store + Send + Sync>(s: &S) {
     let refs: HashSet<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4u64)
@@ -839,6 +861,7 @@ macro_rules! store_suite {
                 sweep_deletes_only_expired_drafts,
                 submissions_get_consecutive_references_per_tenant_and_year,
                 repeated_submit_returns_the_first_submission,
+                a_submission_is_found_by_its_idempotency_key_in_its_tenant_only,
                 concurrent_repeats_of_one_submit_yield_one_submission,
                 concurrent_submitters_never_share_a_reference,
                 status_history_follows_the_status_model,

@@ -199,3 +199,51 @@ fn progress_counts_the_steps_that_will_follow() {
     // The dangerous-dog step joins the route: step 3 of 7.
     assert_eq!(c.app.progress(), (3, 7));
 }
+
+#[test]
+fn a_rejected_step_keeps_what_was_typed_until_it_is_accepted() {
+    let mut c = start_application(WF);
+    let mut typed = halter();
+    typed["halter"]["geburtsdatum"] = json!("2020-01-01");
+    let errors = c.answer_with_errors(typed.clone());
+    assert!(!errors.is_empty());
+    // The state keeps the typed answers of the step, and shows them again with the same errors.
+    assert_eq!(
+        c.app
+            .pending
+            .get("halter")
+            .map(|m| serde_json::Value::Object(m.clone())),
+        Some(typed.clone())
+    );
+    let (values, again) = c
+        .app
+        .pending_attempt(&c.wf, sandbox(), c.now)
+        .unwrap()
+        .expect("the step has pending answers");
+    assert_eq!(serde_json::Value::Object(values), typed);
+    assert_eq!(again, errors);
+    // Going back and forth keeps them; accepting the step clears them.
+    assert_eq!(c.answer_step(halter()), "hunde");
+    assert!(c.app.pending.is_empty());
+    assert_eq!(
+        c.app.pending_attempt(&c.wf, sandbox(), c.now).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn what_was_typed_never_reaches_the_submission() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(one_dog("normal"));
+    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
+    c.answer_step(json!({"ermaessigung": "nein"}));
+    c.answer_step(json!({"lastschrift": "nein"}));
+    // A wrong attempt on the last step, then the right one.
+    assert!(!c.answer_with_errors(json!({})).is_empty());
+    assert!(c.app.pending.contains_key("bestaetigung"));
+    c.answer_step(json!({"richtig": true}));
+    let s = c.submit();
+    let data = serde_json::to_value(&s).unwrap();
+    assert!(data.get("pending").is_none(), "{data}");
+}

@@ -53,6 +53,11 @@ pub struct Application {
     pub ahead: Vec<String>,
     /// Why steps were skipped, branches taken, fields hidden (for the latest answers).
     pub explanations: Vec<Explanation>,
+    /// What the citizen typed on a step that was not accepted, by step: kept with the draft so a
+    /// reload or a later visit shows it again with its errors ([`Application::pending_attempt`]).
+    /// Never part of a submission; cleared when the step is accepted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending: BTreeMap<String, Map<String, Value>>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -85,7 +90,7 @@ pub enum Command {
 pub enum Outcome {
     /// The citizen is now at `to`.
     Moved { to: Position },
-    /// The answers were not accepted; nothing changed.
+    /// The answers were not accepted; the state only keeps what was typed (`pending`).
     Rejected {
         step: String,
         errors: Vec<FieldError>,
@@ -278,9 +283,37 @@ impl Application {
             route: vec![first],
             ahead,
             explanations: Vec::new(),
+            pending: BTreeMap::new(),
             started_at: now,
             updated_at: now,
         }
+    }
+
+    /// The answers typed on the current step that were not accepted, with their errors as the
+    /// step would report them now (in the application's language), or `None` when the step has
+    /// nothing pending. What a page shows again after a reload.
+    pub fn pending_attempt(
+        &self,
+        wf: &Workflow,
+        sandbox: &Sandbox,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Map<String, Value>, Vec<FieldError>)>, ApplyError> {
+        let Some(step) = self.current_step() else {
+            return Ok(None);
+        };
+        let Some(values) = self.pending.get(step) else {
+            return Ok(None);
+        };
+        let Some(index) = wf.step_position(step) else {
+            return Ok(None);
+        };
+        let ev = Eval {
+            wf,
+            sandbox,
+            today: now.date(),
+        };
+        let checked = self.check_step(&ev, index, values)?;
+        Ok(Some((values.clone(), checked.errors)))
     }
 
     /// The step the citizen is on, if any.
@@ -409,7 +442,7 @@ impl Application {
                 .iter()
                 .filter_map(|f| self.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
                 .collect();
-            let checked = self.check_step(ev, i, values)?;
+            let checked = self.check_step(ev, i, &values)?;
             if !checked.errors.is_empty() {
                 self.answered.remove(&step.id);
                 return Ok(Some(step.id.clone()));
@@ -451,13 +484,15 @@ impl Application {
                 unknown.join(", "),
             ));
         }
-        let checked = self.check_step(ev, index, values)?;
+        let checked = self.check_step(ev, index, &values)?;
         if !checked.errors.is_empty() {
+            self.pending.insert(step_id.to_string(), values);
             return Ok(Outcome::Rejected {
                 step: step_id.to_string(),
                 errors: checked.errors,
             });
         }
+        self.pending.remove(step_id);
         for f in &step.fields {
             self.answers.remove(&f.id);
         }
@@ -492,7 +527,7 @@ impl Application {
         &self,
         ev: &Eval<'_>,
         index: usize,
-        values: Map<String, Value>,
+        values: &Map<String, Value>,
     ) -> Result<StepCheck, ApplyError> {
         let step = &ev.wf.steps[index];
         let lang = self.lang;
