@@ -13,4 +13,5 @@ pub mod keys;
 pub mod maintenance;
 pub mod nodes;
 pub mod portal;
+pub mod service;
 pub mod tenants;

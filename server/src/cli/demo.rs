@@ -6,17 +6,18 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use anyhow::Context;
-use lotse_core::application::{Position, ReviewView, receipt_model};
+use lotse_core::application::{Position, ReviewView};
 use lotse_core::script::Sandbox;
-use lotse_core::{
-    Application, Clock, Command, Lang, Outcome, Submission, SystemClock, Workflow, load_library,
-};
-use lotse_receipt::{TemplateRegistry, render_receipt, verify_receipt};
-use lotse_store::{
-    DEFAULT_DRAFT_TTL, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
-    SubmissionId, SubmissionStore, TenantId,
-};
+use lotse_core::{Clock, Command, Lang, Library, Submission, SystemClock, Workflow, load_library};
+use lotse_receipt::{TemplateRegistry, verify_receipt};
+use lotse_store::{AnyStore, SledStore};
+use time::OffsetDateTime;
+
+use crate::service::{Acted, ApplicationService};
 use serde_json::{Value, json};
 
 use crate::{keys, tenants};
@@ -52,7 +53,7 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     // The demo citizen lives in Heinsberg: the town's own rates and office apply.
-    let Some(wf) = library.latest_for_tenant("heinsberg", WORKFLOW) else {
+    let Some(wf) = library.latest_for_tenant("heinsberg", WORKFLOW).cloned() else {
         eprintln!(
             "Der Beispiel-Workflow {WORKFLOW} fehlt in {}.",
             dir.display()
@@ -72,8 +73,8 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
         dir.display()
     );
 
-    let store = match SledStore::open(data.join("store")) {
-        Ok(s) => s,
+    let store: AnyStore = match SledStore::open(data.join("store")) {
+        Ok(s) => s.into(),
         Err(e) => {
             eprintln!(
                 "Der Datenspeicher in {} lässt sich nicht öffnen: {e}",
@@ -85,13 +86,6 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
     let Some(tenant) = tenants::find("heinsberg") else {
         return ExitCode::FAILURE;
     };
-    let tenant_id = match TenantId::new(tenant.slug, tenant.prefix) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
     println!(
         "{} bietet {} Online-Dienste an; Fragen beantwortet das {} unter {}.",
         tenant.name,
@@ -99,108 +93,113 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
         tenant.office,
         tenant.phone
     );
-    let mut app = Application::start(wf, Lang::De, now);
-    let mut draft = match Draft::new(
-        &mut OsEntropy,
-        tenant_id.clone(),
-        &wf.id,
-        wf.version.to_string(),
-        serde_json::to_value(&app).unwrap_or_default(),
-        now,
-        DEFAULT_DRAFT_TTL,
-    )
-    .and_then(|d| store.create_draft(&d).map(|()| d))
-    {
-        Ok(d) => d,
+    match walk(&library, &wf, &sandbox, &store, tenant, data, now) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
+            eprintln!("Fehler: {e:#}");
+            ExitCode::FAILURE
         }
+    }
+}
+
+/// The citizen's way through the assistant: every step through the application service, as
+/// the portal and the API go, then the receipt checked.
+fn walk(
+    library: &Library,
+    wf: &Arc<Workflow>,
+    sandbox: &Sandbox,
+    store: &AnyStore,
+    tenant: &'static tenants::Tenant,
+    data: &Path,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let project = wf
+        .source
+        .ancestors()
+        .find(|a| a.join("pdf-templates").is_dir())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let templates = TemplateRegistry::load_dir(&project.join("pdf-templates"))
+        .context("loading pdf-templates/")?;
+    let mut keys = HashMap::new();
+    keys.insert(
+        tenant.slug,
+        keys::tenant_identity(data, tenant.slug, tenant.name, now)?,
+    );
+    let service = ApplicationService {
+        store,
+        sandbox,
+        library,
+        receipts: &templates,
+        offices: &keys,
+        data,
     };
+    let mut open = service.start(tenant, wf, Lang::De, now)?;
     println!(
         "Entwurf gespeichert. Weitermachen auf einem anderen Gerät mit dem Code {} (gültig bis {}).\n",
-        draft.resume_code,
-        draft.expires.date()
+        open.draft.resume_code,
+        open.draft.expires.date()
     );
+    let id = open.draft.id.to_string();
     let mut first = true;
     for values in answers() {
-        let Position::Step(step_id) = app.position.clone() else {
+        let Position::Step(step_id) = open.app.position.clone() else {
             break;
         };
         let Some(step) = wf.step(&step_id) else { break };
-        let (n, total) = app.progress();
+        let (n, total) = open.app.progress();
         println!("── Schritt {n} von {total}: {}", step.title.german());
         for f in &step.fields {
             println!("   • {}", f.label.german());
         }
+        let answer = |values: &Value| Command::Answer {
+            step: step_id.clone(),
+            values: values.as_object().cloned().unwrap_or_default(),
+            then_review: false,
+        };
         if first {
-            // Show what a citizen sees after a typo.
+            // Show what a citizen sees after a typo: the answers stay in the draft.
             first = false;
             let mut wrong = values.clone();
             wrong["anschrift"]["plz"] = json!("5252");
             wrong["halter"]["vorname"] = json!("");
-            let cmd = Command::Answer {
-                step: step_id.clone(),
-                values: wrong.as_object().cloned().unwrap_or_default(),
-                then_review: false,
-            };
-            if let Ok(t) = app.apply(wf, &sandbox, cmd, now)
-                && let Outcome::Rejected { errors, .. } = t.outcome
+            let acted = service.act(tenant, &id, open.draft.revision, None, answer(&wrong), now)?;
+            if let Some(Acted::Rejected {
+                open: kept, errors, ..
+            }) = acted
             {
                 println!("   Mit Tippfehlern abgeschickt, Lotse antwortet:");
                 for e in errors {
                     println!("     ✗ {} ({})", e.message, e.pointer);
                 }
-            }
-        }
-        let cmd = Command::Answer {
-            step: step_id.clone(),
-            values: values.as_object().cloned().unwrap_or_default(),
-            then_review: false,
-        };
-        match app.apply(wf, &sandbox, cmd, now) {
-            Ok(t) => {
-                if let Outcome::Rejected { errors, .. } = &t.outcome {
-                    for e in errors {
-                        println!("     ✗ {}", e.message);
-                    }
-                    return ExitCode::FAILURE;
-                }
-                app = t.state;
-                // Saved after every step, with the revision it was based on.
-                let mut next = draft.clone();
-                next.state = serde_json::to_value(&app).unwrap_or_default();
-                next.touch(now, DEFAULT_DRAFT_TTL);
-                match store.save_draft(next, draft.revision) {
-                    Ok(saved) => draft = saved,
-                    Err(e) => {
-                        eprintln!("{e}");
-                        return ExitCode::FAILURE;
-                    }
-                }
                 println!(
-                    "   ✓ beantwortet und gespeichert (Revision {})\n",
-                    draft.revision
+                    "   (Das Eingegebene bleibt im Entwurf, Revision {}.)",
+                    kept.draft.revision
                 );
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                return ExitCode::FAILURE;
+                open = *kept;
             }
         }
+        match service.act(tenant, &id, open.draft.revision, None, answer(&values), now)? {
+            Some(Acted::Saved(saved)) => open = *saved,
+            Some(Acted::Rejected { errors, .. }) => {
+                for e in errors {
+                    println!("     ✗ {}", e.message);
+                }
+                anyhow::bail!("the demo answers of step {step_id} were not accepted");
+            }
+            other => anyhow::bail!("unexpected: {other:?}"),
+        }
+        println!(
+            "   ✓ beantwortet und gespeichert (Revision {})\n",
+            open.draft.revision
+        );
     }
     println!("── Warum diese Schritte?");
-    for e in &app.explanations {
+    for e in &open.app.explanations {
         println!("   {}", e.describe(Lang::De));
     }
-    let computed = match app.computed(wf, &sandbox, now.date()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let review = ReviewView::build(wf, &app.route, &app.answers, &computed, Lang::De);
+    let computed = open.app.computed(wf, sandbox, now.date())?;
+    let review = ReviewView::build(wf, &open.app.route, &open.app.answers, &computed, Lang::De);
     println!("\n── Ihre Angaben im Überblick");
     for s in &review.steps {
         println!("   {}", s.title);
@@ -211,53 +210,18 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
     for c in &review.computed {
         println!("   {}: {}", c.label, c.value.flat());
     }
-    match app.apply(wf, &sandbox, Command::Submit, now) {
-        Ok(t) => match t.outcome {
-            Outcome::Submitted { submission } => {
-                match deliver(wf, &submission, &store, &draft, tenant, data) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("Fehler: {e:#}");
-                        ExitCode::FAILURE
-                    }
-                }
-            }
-            other => {
-                eprintln!("unerwartet: {other:?}");
-                ExitCode::FAILURE
-            }
-        },
-        Err(e) => {
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    let Some(Acted::Submitted { submission, .. }) =
+        service.act(tenant, &id, open.draft.revision, None, Command::Submit, now)?
+    else {
+        anyhow::bail!("the demo application was not submitted");
+    };
+    report(&submission, store, data)
 }
 
-/// Stores the submission durably, issues the signed receipt and checks it.
-fn deliver(
-    wf: &Workflow,
-    submission: &Submission,
-    store: &SledStore,
-    draft: &Draft,
-    tenant: &tenants::Tenant,
-    data: &Path,
-) -> anyhow::Result<()> {
-    let now = submission.submitted_at;
-    let stored = store.submit(
-        NewSubmission {
-            id: SubmissionId::generate(&mut OsEntropy)?,
-            tenant: draft.tenant.clone(),
-            idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
-            draft_id: Some(draft.id),
-            workflow_id: wf.id.clone(),
-            workflow_version: wf.version.to_string(),
-            data: serde_json::to_value(submission)?,
-            notifications: Vec::new(),
-        },
-        now,
-    )?;
-    store.delete_draft(&draft.id)?;
+/// Shows what was stored, writes the receipt and the submitted data beside the store, and
+/// checks the receipt's signature.
+fn report(stored: &lotse_store::Submission, store: &AnyStore, data: &Path) -> anyhow::Result<()> {
+    let submission: Submission = serde_json::from_value(stored.data.clone())?;
     println!(
         "\n── Abgeschickt und gespeichert: Aktenzeichen {}",
         stored.reference
@@ -269,27 +233,11 @@ fn deliver(
         submission.content_hash,
         submission.path.join(" → ")
     );
-    let model = receipt_model(
-        wf,
-        submission,
-        tenant.receipt_info(wf.office.german()),
-        &stored.reference.to_string(),
-        stored.submitted,
-    );
-    let project = wf
-        .source
-        .ancestors()
-        .find(|a| a.join("pdf-templates").is_dir())
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let templates = TemplateRegistry::load_dir(&project.join("pdf-templates"))
-        .context("loading pdf-templates/")?;
-    let identity = keys::tenant_identity(data, tenant.slug, tenant.name, now)?;
-    let pdf = render_receipt(&model, &templates, &identity)?;
+    let pdf = crate::nodes::load_receipt(store, data, &stored.id)?;
     let out = data.join("demo-quittung.pdf");
     std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
     let json = data.join("demo-antrag.json");
-    std::fs::write(&json, serde_json::to_vec_pretty(submission)?)
+    std::fs::write(&json, serde_json::to_vec_pretty(&submission)?)
         .with_context(|| format!("writing {}", json.display()))?;
     let check = verify_receipt(&pdf)?;
     println!(

@@ -18,20 +18,18 @@ use axum::routing::{get, post, put};
 use lotse_core::application::{Position, ReviewView};
 use lotse_core::definition::{Field, Required, Widget};
 use lotse_core::form::FieldError;
-use lotse_core::{Application, Clock, Command, Lang, Outcome, SystemClock, Workflow};
-use lotse_store::{
-    Draft, DraftStore, OsEntropy, StatusStore, StoreError, SubmissionId, SubmissionStore, TenantId,
-    resume_draft,
-};
+use lotse_core::{Clock, Command, Lang, SystemClock, Workflow};
+use lotse_store::{StatusStore, StoreError, SubmissionId, SubmissionStore, resume_draft};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::{
-    ClientKey, Loaded, Shared, blocking, bump, draft_work, finish_submission, load_draft,
-    load_draft_blocking, log, offered, own_receipt, pdf_download,
+    ClientKey, Shared, act, blocking, bump, draft_work, log, offered, open_draft, own_receipt,
+    pdf_download,
 };
+use crate::service::{Acted, OpenDraft, Opened, ServiceError};
 use crate::tenants::{self, Tenant};
 
 /// The OpenAPI 3.1 document of this API, written by hand and checked against the routes by
@@ -557,6 +555,16 @@ struct StateOut<'a> {
     review: Option<ReviewView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     computed: Option<std::collections::BTreeMap<String, Value>>,
+    /// What was typed on the current step and not accepted, with its errors (as after the
+    /// answer that was refused), so that a client shows it again after a reload.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending: Option<PendingOut>,
+}
+
+#[derive(Serialize)]
+struct PendingOut {
+    values: Map<String, Value>,
+    errors: Value,
 }
 
 #[derive(Serialize)]
@@ -592,7 +600,8 @@ struct StepLinks {
 }
 
 /// The state of an application as the API shows it, serialized.
-fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Workflow) -> Vec<u8> {
+fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
+    let (draft, app, wf) = (&open.draft, &open.app, &*open.wf);
     let lang = app.lang;
     let base = format!("/api/v1/tenants/{}/applications/{}", t.slug, draft.id);
     let (current, total) = app.progress();
@@ -620,10 +629,19 @@ fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Wor
         step: None,
         review: None,
         computed: None,
+        pending: None,
     };
     match &app.position {
         Position::Step(id) => {
             out.position = "step";
+            if let Ok(Some((values, errors))) =
+                p.service(&p.defs()).pending(open, SystemClock.now())
+            {
+                out.pending = Some(PendingOut {
+                    values,
+                    errors: errors_json(&errors),
+                });
+            }
             out.can_go_back = Some(app.route.first() != Some(id));
             if let Some(step) = wf.step(id) {
                 out.step = Some(StepOut {
@@ -659,16 +677,12 @@ fn state_json(p: &Shared, t: &Tenant, draft: &Draft, app: &Application, wf: &Wor
 }
 
 /// An open application of this tenant, or a problem.
-async fn open(
-    p: &Shared,
-    t: &'static Tenant,
-    id: &str,
-) -> Result<(Draft, Application, Arc<Workflow>), Problem> {
-    match load_draft(p, t, id).await {
-        Ok(Some(Loaded::Open(d, a, w))) => Ok((d, a, w)),
-        Ok(Some(Loaded::Submitted(sid))) => Err(already_submitted(t, &sid)),
+async fn open(p: &Shared, t: &'static Tenant, id: &str) -> Result<OpenDraft, Problem> {
+    match open_draft(p, t, id).await {
+        Ok(Some(Opened::Open(open))) => Ok(*open),
+        Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(t, &sid)),
         Ok(None) => Err(Problem::not_found("This application")),
-        Err(e) => Err(Problem::internal(&e)),
+        Err(e) => Err(service_problem(&e)),
     }
 }
 
@@ -694,27 +708,15 @@ async fn start(
     };
     let lang = b.lang.map(Lang::from).unwrap_or(Lang::De);
     let now = SystemClock.now();
-    let app = Application::start(&wf, lang, now);
-    let wf2 = wf.clone();
-    let state = serde_json::to_value(&app).map_err(|e| Problem::internal(&e))?;
-    let draft = draft_work(&p, move |p2| -> Result<Draft, StoreError> {
-        let d = Draft::new(
-            &mut OsEntropy,
-            TenantId::new(t.slug, t.prefix)?,
-            &wf2.id,
-            wf2.version.to_string(),
-            state,
-            now,
-            time::Duration::days(i64::from(wf2.draft_expiry_days)),
-        )?;
-        p2.store.create_draft(&d)?;
-        Ok(d)
+    let open = draft_work(&p, move |p2| {
+        p2.service(&p2.defs()).start(t, &wf, lang, now)
     })
     .await
     .map_err(|e| Problem::internal(&e))?
-    .map_err(|e| Problem::internal(&e))?;
+    .map_err(|e| service_problem(&e))?;
     bump(&p.metrics.drafts_started);
-    let v = state_json(&p, t, &draft, &app, &wf);
+    let v = state_json(&p, t, &open);
+    let draft = &open.draft;
     let mut r = ok_bytes(StatusCode::CREATED, v);
     if let Ok(loc) = HeaderValue::from_str(&format!(
         "/api/v1/tenants/{}/applications/{}",
@@ -749,11 +751,8 @@ async fn resume(
     .map_err(|e| Problem::internal(&e))?;
     match found {
         Ok(d) if d.tenant.slug() == t.slug => {
-            let (draft, app, wf) = open(&p, t, &d.id.to_string()).await?;
-            Ok(ok_bytes(
-                StatusCode::OK,
-                state_json(&p, t, &draft, &app, &wf),
-            ))
+            let open = open(&p, t, &d.id.to_string()).await?;
+            Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
         }
         Ok(_) | Err(StoreError::NotFound { .. }) => Err(Problem::new(
             StatusCode::NOT_FOUND,
@@ -776,11 +775,8 @@ async fn read_application(
     Path((slug, id)): Path<(String, String)>,
 ) -> ApiResult {
     let t = tenant(&slug)?;
-    let (draft, app, wf) = open(&p, t, &id).await?;
-    Ok(ok_bytes(
-        StatusCode::OK,
-        state_json(&p, t, &draft, &app, &wf),
-    ))
+    let open = open(&p, t, &id).await?;
+    Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
 }
 
 /// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
@@ -826,24 +822,8 @@ struct GotoBody {
     step: String,
 }
 
-/// What one command did, worked out by [`draft_work`].
-// Built once per request and taken apart at once: boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Ran {
-    Saved(Vec<u8>),
-    Rejected(String, Vec<FieldError>, u64),
-    Incomplete(String),
-    Submitted(
-        Draft,
-        Arc<Workflow>,
-        Box<lotse_core::application::Submission>,
-    ),
-    /// The application was submitted before: its submission, answered again.
-    Repeated(Box<lotse_store::Submission>),
-}
-
-/// Applies a command to an open application at the given revision and stores the result: one
-/// [`draft_work`] reads the draft, runs the engine and saves the new state.
+/// Applies a command to an open application at the given revision through the application
+/// service, and answers with the new state or a problem.
 async fn run(
     p: &Shared,
     t: &'static Tenant,
@@ -852,106 +832,63 @@ async fn run(
     lang: Option<LangTag>,
     command: Command,
 ) -> ApiResult {
-    let now = SystemClock.now();
-    let id = id.to_string();
-    let ran = draft_work(p, move |p2| -> Result<Ran, Problem> {
-        let (draft, mut app, wf) = match load_draft_blocking(p2, t, &id) {
-            Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
-            Ok(Some(Loaded::Submitted(sid))) => {
-                // A repeated submit (a retry after a timeout) answers with the same submission.
-                if matches!(command, Command::Submit)
-                    && let Some(s) = p2
-                        .store
-                        .submission(&sid)
-                        .map_err(|e| Problem::internal(&e))?
-                {
-                    return Ok(Ran::Repeated(Box::new(s)));
-                }
-                return Err(already_submitted(t, &sid));
-            }
-            Ok(None) => return Err(Problem::not_found("This application")),
-            Err(e) => return Err(Problem::internal(&e)),
-        };
-        if draft.revision != revision {
-            return Err(Problem::stale(draft.revision));
-        }
-        if let Some(l) = lang {
-            app.lang = l.into();
-        }
-        let transition = app.apply(&wf, &p2.sandbox, command, now).map_err(|e| {
-            use lotse_core::application::ApplyError;
-            match e {
-                ApplyError::Script { .. } => Problem::internal(&e),
-                other => Problem::new(
-                    StatusCode::CONFLICT,
-                    "LOT-H005",
-                    "Not possible now",
-                    other.to_string(),
-                )
-                .with("engine_code", json!(other.code())),
-            }
-        })?;
-        match transition.outcome {
-            Outcome::Rejected { step, errors } => Ok(Ran::Rejected(step, errors, draft.revision)),
-            Outcome::Incomplete { missing } => Ok(Ran::Incomplete(missing)),
-            Outcome::Submitted { submission } => Ok(Ran::Submitted(draft, wf, submission)),
-            Outcome::Moved { .. } => {
-                let mut next = draft.clone();
-                next.state =
-                    serde_json::to_value(&transition.state).map_err(|e| Problem::internal(&e))?;
-                next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
-                match p2.store.save_draft(next, revision) {
-                    Ok(stored) => Ok(Ran::Saved(state_json(
-                        p2,
-                        t,
-                        &stored,
-                        &transition.state,
-                        &wf,
-                    ))),
-                    Err(StoreError::Conflict { current, .. }) => {
-                        Err(Problem::stale(current.revision))
-                    }
-                    Err(e) => Err(Problem::internal(&e)),
-                }
-            }
-        }
-    })
-    .await
-    .map_err(|e| Problem::internal(&e))??;
-    match ran {
-        Ran::Saved(state) => {
-            bump(&p.metrics.steps_answered);
-            Ok(ok_bytes(StatusCode::OK, state))
-        }
-        Ran::Rejected(step, errors, current) => {
-            bump(&p.metrics.steps_rejected);
-            Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "LOT-H010",
-                "Answers not accepted",
-                format!(
-                    "{} answer(s) on step \"{step}\" need attention.",
-                    errors.len()
-                ),
-            )
-            .with("step", json!(step))
-            .with("errors", errors_json(&errors))
-            .with("revision", json!(current)))
-        }
-        Ran::Incomplete(missing) => Err(Problem::new(
+    let acted = act(p, t, id, revision, lang.map(Lang::from), command)
+        .await
+        .map_err(|e| service_problem(&e))?
+        .ok_or_else(|| Problem::not_found("This application"))?;
+    match acted {
+        Acted::Saved(open) => Ok(ok_bytes(StatusCode::OK, state_json(p, t, &open))),
+        Acted::Rejected { open, step, errors } => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "LOT-H010",
+            "Answers not accepted",
+            format!(
+                "{} answer(s) on step \"{step}\" need attention.",
+                errors.len()
+            ),
+        )
+        .with("step", json!(step))
+        .with("errors", errors_json(&errors))
+        .with("revision", json!(open.draft.revision))),
+        Acted::Incomplete { open, missing } => Err(Problem::new(
             StatusCode::CONFLICT,
             "LOT-H011",
             "Application incomplete",
             format!("Step \"{missing}\" must be answered first."),
         )
-        .with("missing", json!(missing))),
-        Ran::Repeated(s) => Ok(submitted_response(t, &s, StatusCode::OK)),
-        Ran::Submitted(draft, wf, submission) => {
-            let stored = finish_submission(p, t, &draft, &wf, submission, now)
-                .await
-                .map_err(|e| Problem::internal(&e))?;
-            Ok(submitted_response(t, &stored, StatusCode::CREATED))
+        .with("missing", json!(missing))
+        .with("revision", json!(open.draft.revision))),
+        Acted::Stale { current } => Err(Problem::stale(current)),
+        Acted::AlreadySubmitted { submission } => Err(already_submitted(t, &submission)),
+        Acted::Submitted {
+            submission,
+            repeated,
+        } => {
+            let status = if repeated {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok(submitted_response(t, &submission, status))
         }
+    }
+}
+
+/// The problem for a service error: a command the engine refuses now is a conflict with its
+/// engine code; everything else is internal (logged with a request id).
+fn service_problem(e: &ServiceError) -> Problem {
+    use lotse_core::application::ApplyError;
+    match e {
+        ServiceError::Apply(ApplyError::Script { .. })
+        | ServiceError::Apply(ApplyError::WrongWorkflow { .. }) => Problem::internal(e),
+        ServiceError::Apply(other) => Problem::new(
+            StatusCode::CONFLICT,
+            "LOT-H005",
+            "Not possible now",
+            other.to_string(),
+        )
+        .with("engine_code", json!(other.code())),
+        _ => Problem::internal(e),
     }
 }
 

@@ -19,19 +19,20 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use handlebars::Handlebars;
-use lotse_core::application::{Position, receipt_model};
+use lotse_core::application::receipt_model;
 use lotse_core::catalogue::{Catalogue, Entry};
 use lotse_core::script::Sandbox;
-use lotse_core::{Application, Clock, Command, Lang, Library, Outcome, SystemClock, Workflow};
+use lotse_core::{Clock, Command, Lang, Library, SystemClock, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_store::{
-    AnyStore, AttemptLimiter, Draft, DraftId, DraftStore, IdempotencyKey, NewSubmission, OsEntropy,
-    StoreError, SubmissionId, SubmissionStore, TenantId, resume_draft,
+    AnyStore, AttemptLimiter, DraftId, DraftStore, NewOutboxMessage, OsEntropy, StoreError,
+    SubmissionId, SubmissionStore, TenantId, resume_draft,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::service::{Acted, ApplicationService, Effect, Offices, OpenDraft, Opened, ServiceError};
 use crate::tenants::{self, Tenant};
 
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
@@ -263,6 +264,18 @@ impl Portal {
         errors
     }
 
+    /// The application service over this portal's store, keys and the given definitions.
+    pub(crate) fn service<'a>(&'a self, defs: &'a Defs) -> ApplicationService<'a> {
+        ApplicationService {
+            store: &self.store,
+            sandbox: &self.sandbox,
+            library: &defs.library,
+            receipts: &defs.receipts,
+            offices: self,
+            data: &self.data,
+        }
+    }
+
     pub(crate) fn token(&self, scope: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.secret);
@@ -282,6 +295,20 @@ impl Portal {
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
             }
         }
+    }
+}
+
+impl Offices for Portal {
+    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity> {
+        self.identities.get(tenant)
+    }
+    fn notifications(
+        &self,
+        tenant: &str,
+        workflow: &str,
+        submission: &SubmissionId,
+    ) -> Vec<NewOutboxMessage> {
+        crate::delivery::notifications(&self.webhooks, tenant, workflow, submission)
     }
 }
 
@@ -1032,31 +1059,13 @@ async fn start(
             .into_response();
     }
     let now = SystemClock.now();
-    let app = Application::start(&wf, lang, now);
-    let p2 = p.clone();
-    let created = tokio::task::spawn_blocking(move || -> Result<Draft, StoreError> {
-        let tenant_id = TenantId::new(t.slug, t.prefix)?;
-        let ttl = time::Duration::days(i64::from(wf.draft_expiry_days));
-        let d = Draft::new(
-            &mut OsEntropy,
-            tenant_id,
-            &wf.id,
-            wf.version.to_string(),
-            serde_json::to_value(&app).unwrap_or_default(),
-            now,
-            ttl,
-        )?;
-        p2.store.create_draft(&d)?;
-        Ok(d)
-    })
-    .await;
-    match created {
-        Ok(Ok(d)) => {
+    let started = draft_work(&p, move |p| p.service(&p.defs()).start(t, &wf, lang, now)).await;
+    match started.map_err(interrupted) {
+        Ok(Ok(open)) => {
             bump(&p.metrics.drafts_started);
-            Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
+            Redirect::to(&format!("/{}/antrag/{}", t.slug, open.draft.id)).into_response()
         }
-        Ok(Err(e)) => server_error(&p, t, &e, lang),
-        Err(e) => server_error(&p, t, &e, lang),
+        Ok(Err(e)) | Err(e) => server_error(&p, t, &e, lang),
     }
 }
 
@@ -1083,64 +1092,6 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A draft of this tenant as found in the store.
-// Built once per request and taken apart at once: boxing would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Loaded {
-    /// In progress: the draft, its application state and the workflow version it runs on.
-    Open(Draft, Application, Arc<Workflow>),
-    /// Already submitted: the draft now only points at its submission.
-    Submitted(SubmissionId),
-}
-
-/// What a draft holds once its application is submitted: no answers, only the submission it
-/// became, so that a repeated submit, the back button or an API retry lands on the same one.
-#[derive(serde::Serialize, Deserialize)]
-struct SubmittedMarker {
-    submitted: SubmissionId,
-}
-
-/// How long a submitted draft's marker stays (for retries and the back button).
-const MARKER_TTL: time::Duration = time::Duration::days(7);
-
-/// Loads a draft of this tenant; another tenant's or an expired draft is "not found".
-/// Blocking (the store is read): call it off the async workers.
-pub(crate) fn load_draft_blocking(
-    p: &Portal,
-    t: &Tenant,
-    id: &str,
-) -> Result<Option<Loaded>, StoreError> {
-    let Ok(id) = id.parse::<DraftId>() else {
-        return Ok(None);
-    };
-    let Some(draft) = p.store.draft(&id)? else {
-        return Ok(None);
-    };
-    if draft.tenant.slug() != t.slug || draft.expires <= SystemClock.now() {
-        return Ok(None);
-    }
-    if let Ok(marker) = SubmittedMarker::deserialize(&draft.state) {
-        return Ok(Some(Loaded::Submitted(marker.submitted)));
-    }
-    let Ok(version) = draft.workflow_version.parse::<u32>() else {
-        return Ok(None);
-    };
-    let Ok(app) = Application::deserialize(&draft.state) else {
-        return Ok(None);
-    };
-    // The tenant's own workflow, with the rules the draft started with (its content hash,
-    // override included, is checked on every step).
-    let Some(wf) = p
-        .defs()
-        .library
-        .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    Ok(Some(Loaded::Open(draft, app, wf)))
-}
-
 /// Runs work on drafts (read, engine, save) where it costs least. On sled, draft reads and
 /// saves wait for neither disk nor network (saves reach the disk with the background flush,
 /// docs/store.md), so the work runs on the calling task: two thread hand-offs per request cost
@@ -1157,75 +1108,122 @@ pub(crate) async fn draft_work<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&p2)).await
 }
 
-/// [`load_draft_blocking`] through [`draft_work`].
-pub(crate) async fn load_draft(
+fn interrupted(e: tokio::task::JoinError) -> ServiceError {
+    ServiceError::Interrupted(e.to_string())
+}
+
+/// Opens a draft of this tenant through the application service (read once).
+pub(crate) async fn open_draft(
     p: &Shared,
     t: &'static Tenant,
     id: &str,
-) -> Result<Option<Loaded>, StoreError> {
+) -> Result<Option<Opened>, ServiceError> {
     let id = id.to_string();
-    draft_work(p, move |p| load_draft_blocking(p, t, &id))
+    let now = SystemClock.now();
+    draft_work(p, move |p| p.service(&p.defs()).open(t, &id, now))
         .await
-        .map_err(|e| StoreError::Storage(e.to_string()))?
+        .map_err(interrupted)?
 }
 
-/// Stores a submitted application durably, renders and signs its receipt, and replaces the
-/// draft's answers by a marker pointing at the submission. Safe to repeat: the same draft at
-/// the same revision always yields the same submission (and the receipt is written once).
-pub(crate) async fn finish_submission(
+/// Runs one command on an application that is open already: the state machine on this task,
+/// a draft save where draft calls cost least, a submission on the blocking pool.
+pub(crate) async fn run_command(
     p: &Shared,
     t: &'static Tenant,
-    draft: &Draft,
-    wf: &Arc<Workflow>,
-    submission: Box<lotse_core::application::Submission>,
+    open: OpenDraft,
+    expected_revision: u64,
+    lang: Option<Lang>,
+    command: Command,
     now: time::OffsetDateTime,
-) -> Result<lotse_store::Submission, String> {
-    let p2 = p.clone();
-    let draft = draft.clone();
-    let wf = wf.clone();
-    let stored = blocking(move || -> anyhow::Result<lotse_store::Submission> {
-        let id = SubmissionId::generate(&mut OsEntropy)?;
-        let notifications = crate::delivery::notifications(&p2.webhooks, t.slug, &wf.id, &id);
-        let stored = p2.store.submit(
-            NewSubmission {
-                id,
-                tenant: draft.tenant.clone(),
-                idempotency_key: IdempotencyKey::for_draft(&draft.id, draft.revision),
-                draft_id: Some(draft.id),
-                workflow_id: wf.id.clone(),
-                workflow_version: wf.version.to_string(),
-                data: serde_json::to_value(&*submission)?,
-                notifications,
-            },
-            now,
-        )?;
-        if !crate::nodes::has_receipt(&p2.store, &p2.data, &stored.id)? {
-            let model = receipt_model(
-                &wf,
-                &submission,
-                t.receipt_info(wf.office.get(submission.lang)),
-                &stored.reference.to_string(),
-                stored.submitted,
-            );
-            let identity = p2.identities.get(t.slug).context("no signing key")?;
-            let pdf = render_receipt(&model, &p2.defs().receipts, identity)?;
-            crate::nodes::save_receipt(&p2.store, &p2.data, &stored.id, &pdf)?;
-        }
-        let mut marker = draft.clone();
-        marker.state = serde_json::to_value(SubmittedMarker {
-            submitted: stored.id,
-        })?;
-        marker.touch(now, MARKER_TTL);
-        match p2.store.save_draft(marker, draft.revision) {
-            // A concurrent repeat of the same submit got there first: same submission.
-            Ok(_) | Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-        Ok(stored)
-    })
-    .await?;
-    bump(&p.metrics.submissions);
-    Ok(stored)
+) -> Result<Acted, ServiceError> {
+    let decided = p
+        .service(&p.defs())
+        .decide(open, expected_revision, lang, command, now)?;
+    match decided {
+        Err(acted) => Ok(acted),
+        Ok(effect) => execute(p, t, effect).await,
+    }
+}
+
+/// Opens the draft and runs one command (one hand-off for a step answer on PostgreSQL). A
+/// repeated submit of a submitted application answers with the same submission.
+pub(crate) async fn act(
+    p: &Shared,
+    t: &'static Tenant,
+    id: &str,
+    expected_revision: u64,
+    lang: Option<Lang>,
+    command: Command,
+) -> Result<Option<Acted>, ServiceError> {
+    let id = id.to_string();
+    let now = SystemClock.now();
+    let decided = draft_work(
+        p,
+        move |p| -> Result<Option<Result<Effect, Acted>>, ServiceError> {
+            let defs = p.defs();
+            let service = p.service(&defs);
+            let open = match service.open(t, &id, now)? {
+                None => return Ok(None),
+                Some(Opened::Submitted(sid)) => {
+                    return Ok(service.already_submitted(&sid, &command)?.map(Err));
+                }
+                Some(Opened::Open(open)) => *open,
+            };
+            match service.decide(open, expected_revision, lang, command, now)? {
+                Ok(effect) if !effect.is_durable() => {
+                    service.execute(t, effect).map(|a| Some(Err(a)))
+                }
+                other => Ok(Some(other)),
+            }
+        },
+    )
+    .await
+    .map_err(interrupted)??;
+    match decided {
+        None => Ok(None),
+        Some(Err(acted)) => Ok(Some(acted)),
+        Some(Ok(effect)) => execute(p, t, effect).await.map(Some),
+    }
+}
+
+/// Executes an effect of the application service where it belongs: durable ones on the
+/// blocking pool, draft saves where draft calls cost least.
+async fn execute(p: &Shared, t: &'static Tenant, effect: Effect) -> Result<Acted, ServiceError> {
+    let durable = effect.is_durable();
+    let work = move |p: &Shared| p.service(&p.defs()).execute(t, effect);
+    let acted = if durable {
+        let p2 = p.clone();
+        tokio::task::spawn_blocking(move || work(&p2))
+            .await
+            .map_err(interrupted)??
+    } else {
+        draft_work(p, work).await.map_err(interrupted)??
+    };
+    match &acted {
+        Acted::Submitted {
+            repeated: false, ..
+        } => bump(&p.metrics.submissions),
+        Acted::Saved(_) | Acted::Incomplete { .. } => bump(&p.metrics.steps_answered),
+        Acted::Rejected { .. } => bump(&p.metrics.steps_rejected),
+        _ => {}
+    }
+    Ok(acted)
+}
+
+/// The calm page for a service error; a script failure is logged with its code first.
+fn service_error(p: &Portal, t: &Tenant, e: &ServiceError, lang: Lang) -> Response {
+    if let ServiceError::Apply(a @ lotse_core::application::ApplyError::Script { .. }) = e {
+        log(
+            "error",
+            "script_failed",
+            &[
+                ("code", json!(a.code())),
+                ("tenant", json!(t.slug)),
+                ("cause", json!(a.to_string())),
+            ],
+        );
+    }
+    server_error(p, t, e, lang)
 }
 
 async fn show_draft(
@@ -1236,15 +1234,24 @@ async fn show_draft(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    match load_draft(&p, t, &id).await {
-        Ok(Some(Loaded::Open(draft, app, wf))) => {
-            views::page(&p, t, &draft, &app, &wf, views::Attempt::default(), lang)
+    match open_draft(&p, t, &id).await {
+        Ok(Some(Opened::Open(open))) => {
+            // What the citizen typed on this step and was not accepted comes back with its errors.
+            let attempt = match p.service(&p.defs()).pending(&open, SystemClock.now()) {
+                Ok(Some((values, errors))) => views::Attempt {
+                    values: Some(values),
+                    errors,
+                },
+                Ok(None) => views::Attempt::default(),
+                Err(e) => return service_error(&p, t, &e, lang),
+            };
+            views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang)
         }
-        Ok(Some(Loaded::Submitted(sid))) => {
+        Ok(Some(Opened::Submitted(sid))) => {
             Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
         }
         Ok(None) => not_found(&p, Some(t), lang),
-        Err(e) => server_error(&p, t, &e, lang),
+        Err(e) => service_error(&p, t, &e, lang),
     }
 }
 
@@ -1257,35 +1264,29 @@ async fn post_draft(
     let Some(t) = tenants::find(&tenant) else {
         return not_found(&p, None, lang);
     };
-    let (draft, mut app, wf) = match load_draft(&p, t, &id).await {
-        Ok(Some(Loaded::Open(d, a, w))) => (d, a, w),
+    let open = match open_draft(&p, t, &id).await {
+        Ok(Some(Opened::Open(open))) => *open,
         // Sent already (a double click, the back button): the confirmation again.
-        Ok(Some(Loaded::Submitted(sid))) => {
+        Ok(Some(Opened::Submitted(sid))) => {
             return Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response();
         }
         Ok(None) => return not_found(&p, Some(t), lang),
-        Err(e) => return server_error(&p, t, &e, lang),
+        Err(e) => return service_error(&p, t, &e, lang),
     };
-    if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", draft.id)).as_str()) {
+    if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return (
             StatusCode::FORBIDDEN,
             "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
         )
             .into_response();
     }
-    let url = format!("/{}/antrag/{}", t.slug, draft.id);
+    let url = format!("/{}/antrag/{}", t.slug, open.draft.id);
     // Another tab saved in between: show the current state instead of overwriting it.
-    if field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) != Some(draft.revision) {
+    let Some(revision) = field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) else {
         return Redirect::to(&url).into_response();
-    }
-    // Messages come in the language the citizen reads now.
-    app.lang = lang;
-    let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
-    let now = SystemClock.now();
-    let step_id = match &app.position {
-        Position::Step(s) => s.clone(),
-        _ => String::new(),
     };
+    let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
+    let step_id = open.app.current_step().unwrap_or_default().to_string();
     let command = if action == "zurueck" {
         Command::Back
     } else if let Some(step) = action.strip_prefix("goto:") {
@@ -1300,17 +1301,19 @@ async fn post_draft(
     {
         // Adding or removing an entry of a repeatable group re-renders the step with the
         // posted values; nothing is stored until the step is sent.
-        let Some(step) = wf.step(&step_id) else {
+        let Some(step) = open.wf.step(&step_id) else {
             return Redirect::to(&url).into_response();
         };
         let mut values = form::answers(step, &pairs);
         views::change_items(step, &mut values, &action, rest);
+        let mut app = open.app;
+        app.lang = lang;
         return views::page(
             &p,
             t,
-            &draft,
+            &open.draft,
             &app,
-            &wf,
+            &open.wf,
             views::Attempt {
                 values: Some(values),
                 errors: Vec::new(),
@@ -1318,75 +1321,40 @@ async fn post_draft(
             lang,
         );
     } else {
-        let Some(step) = wf.step(&step_id) else {
+        let Some(step) = open.wf.step(&step_id) else {
             return Redirect::to(&url).into_response();
         };
         Command::Answer {
             step: step.id.clone(),
             values: form::answers(step, &pairs),
-            then_review: app.answered.len() >= app.route.len(),
+            then_review: open.app.answered.len() >= open.app.route.len(),
         }
     };
-    let posted = match &command {
-        Command::Answer { values, .. } => Some(values.clone()),
-        _ => None,
-    };
-    let transition = match app.apply(&wf, &p.sandbox, command, now) {
-        Ok(t) => t,
-        Err(e) => {
-            // A workflow's script failed: logged with its code, a calm page for the citizen.
-            log(
-                "error",
-                "script_failed",
-                &[
-                    ("code", json!(e.code())),
-                    ("tenant", json!(t.slug)),
-                    ("workflow", json!(wf.key())),
-                    ("cause", json!(e.to_string())),
-                ],
-            );
-            return server_error(&p, t, &e.code(), lang);
-        }
-    };
-    match transition.outcome {
-        Outcome::Rejected { errors, .. } => {
-            bump(&p.metrics.steps_rejected);
+    let now = SystemClock.now();
+    // Messages come in the language the citizen reads now.
+    match run_command(&p, t, open, revision, Some(lang), command, now).await {
+        Ok(Acted::Rejected { open, step, errors }) => {
+            let values = open.app.pending.get(&step).cloned();
             views::page(
                 &p,
                 t,
-                &draft,
-                &transition.state,
-                &wf,
-                views::Attempt {
-                    values: posted,
-                    errors,
-                },
+                &open.draft,
+                &open.app,
+                &open.wf,
+                views::Attempt { values, errors },
                 lang,
             )
         }
-        Outcome::Submitted { submission } => {
-            match finish_submission(&p, t, &draft, &wf, submission, now).await {
-                Ok(stored) => {
-                    Redirect::to(&format!("/{}/eingang/{}", t.slug, stored.id)).into_response()
-                }
-                Err(e) => server_error(&p, t, &e, lang),
-            }
+        Ok(Acted::Submitted { submission, .. }) => {
+            Redirect::to(&format!("/{}/eingang/{}", t.slug, submission.id)).into_response()
         }
-        _ => {
-            let mut next = draft.clone();
-            next.state = serde_json::to_value(&transition.state).unwrap_or_default();
-            next.touch(now, time::Duration::days(i64::from(wf.draft_expiry_days)));
-            let expected = draft.revision;
-            let p2 = p.clone();
-            match tokio::task::spawn_blocking(move || p2.store.save_draft(next, expected)).await {
-                Ok(Ok(_)) | Ok(Err(StoreError::Conflict { .. })) => {
-                    bump(&p.metrics.steps_answered);
-                    Redirect::to(&url).into_response()
-                }
-                Ok(Err(e)) => server_error(&p, t, &e, lang),
-                Err(e) => server_error(&p, t, &e, lang),
-            }
+        Ok(Acted::AlreadySubmitted { submission }) => {
+            Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
+        Ok(Acted::Saved(_) | Acted::Incomplete { .. } | Acted::Stale { .. }) => {
+            Redirect::to(&url).into_response()
+        }
+        Err(e) => service_error(&p, t, &e, lang),
     }
 }
 

@@ -1,0 +1,533 @@
+//! The application service: the one path through a citizen's application, used by every front
+//! end (the HTML assistant, the JSON API, `lotse demo`). It opens a draft (read once), runs the
+//! engine's pure state machine, and executes what must happen outside it (save the draft, store
+//! the submission, issue the receipt, queue the delivery) in one place.
+//!
+//! Knows the store traits, the engine and the receipt crate; no HTTP, no HTML, no async runtime:
+//! front ends decide where a call runs (on sled a draft call is cheap and runs inline, durable
+//! work goes to a blocking pool) and turn the typed outcomes into pages or problem documents.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use lotse_core::application::{ApplyError, receipt_model};
+use lotse_core::form::FieldError;
+use lotse_core::script::Sandbox;
+use lotse_core::{Application, Command, Lang, Library, Outcome, Workflow};
+use lotse_receipt::{SigningIdentity, TemplateRegistry, render_receipt};
+use lotse_store::{
+    AnyStore, Draft, DraftId, DraftStore, IdempotencyKey, NewOutboxMessage, NewSubmission,
+    OsEntropy, StoreError, Submission, SubmissionId, SubmissionStore, TenantId,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::tenants::Tenant;
+
+/// How long a submitted draft's mark stays (for retries, the back button, a second tab).
+const MARK_TTL: time::Duration = time::Duration::days(7);
+
+/// What a draft holds: an application in progress, or the mark of the submission it became.
+#[derive(Clone, Debug)]
+pub enum DraftState {
+    Open(Box<Application>),
+    Submitted(SubmissionId),
+}
+
+/// The stored form of [`DraftState::Submitted`]: only the submission it became, no answers.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmittedMark {
+    submitted: SubmissionId,
+}
+
+impl DraftState {
+    /// Reads a stored draft state. An open application is stored as itself (the format drafts
+    /// have always had), a submitted one as `{"submitted": id}`.
+    pub fn from_value(v: &Value) -> Result<DraftState, ServiceError> {
+        if v.as_object()
+            .is_some_and(|o| o.len() == 1 && o.contains_key("submitted"))
+        {
+            let mark = SubmittedMark::deserialize(v).map_err(ServiceError::Decode)?;
+            return Ok(DraftState::Submitted(mark.submitted));
+        }
+        Application::deserialize(v)
+            .map(|a| DraftState::Open(Box::new(a)))
+            .map_err(ServiceError::Decode)
+    }
+
+    /// The stored form; a state that cannot be written is an error, never a `null`.
+    pub fn to_value(&self) -> Result<Value, ServiceError> {
+        match self {
+            DraftState::Open(app) => serde_json::to_value(app),
+            DraftState::Submitted(id) => serde_json::to_value(SubmittedMark { submitted: *id }),
+        }
+        .map_err(ServiceError::Encode)
+    }
+}
+
+/// Why the service could not do what was asked. Front ends map each to a page or a problem;
+/// the message carries a code and never personal data.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("LOT-A007: the application state could not be written: {0}")]
+    Encode(serde_json::Error),
+    #[error("LOT-A008: a stored application state could not be read: {0}")]
+    Decode(serde_json::Error),
+    #[error("LOT-R010: no signing key for tenant {0}")]
+    NoSigningKey(String),
+    #[error("LOT-R011: the receipt could not be issued: {0}")]
+    Receipt(String),
+    /// The work was cut short (a panicked or cancelled task of the front end that ran it).
+    #[error("LOT-A009: the work on the application was interrupted: {0}")]
+    Interrupted(String),
+}
+
+/// An open application of one tenant: the draft as read, its state and the workflow version it
+/// runs on (the tenant's, with the rules the draft started with).
+#[derive(Clone, Debug)]
+pub struct OpenDraft {
+    pub draft: Draft,
+    pub app: Application,
+    pub wf: Arc<Workflow>,
+}
+
+/// A draft as found.
+#[derive(Debug)]
+pub enum Opened {
+    Open(Box<OpenDraft>),
+    /// Submitted already: the draft only points at its submission.
+    Submitted(SubmissionId),
+}
+
+/// What one command did.
+#[derive(Debug)]
+pub enum Acted {
+    /// The citizen moved on; the draft is saved.
+    Saved(Box<OpenDraft>),
+    /// The answers were not accepted; what was typed is saved in the draft (`pending`).
+    Rejected {
+        open: Box<OpenDraft>,
+        step: String,
+        errors: Vec<FieldError>,
+    },
+    /// Review or submit before every step is answered; the draft is saved at `missing`.
+    Incomplete {
+        open: Box<OpenDraft>,
+        missing: String,
+    },
+    /// The application was submitted now (`repeated`: it had been before, this is the same
+    /// submission again).
+    Submitted {
+        submission: Box<Submission>,
+        repeated: bool,
+    },
+    /// The draft changed since the client read it (another tab, a retry): nothing was done.
+    Stale { current: u64 },
+    /// The application was submitted before; only a repeated submit is answered with it.
+    AlreadySubmitted { submission: SubmissionId },
+}
+
+/// What must happen outside the state machine after a command: the state machine decides,
+/// [`ApplicationService::execute`] does. New effects (a payment, an e-mail) join here.
+#[derive(Debug)]
+pub enum Effect {
+    /// Save the draft with its new state (cheap; not durable before the answer, docs/store.md).
+    SaveDraft {
+        open: Box<OpenDraft>,
+        expected_revision: u64,
+        then: SavedAs,
+    },
+    /// Store the submission durably with its deliveries, issue and keep its receipt, and mark
+    /// the draft as submitted.
+    Submit {
+        open: Box<OpenDraft>,
+        submission: Box<lotse_core::Submission>,
+        now: OffsetDateTime,
+    },
+}
+
+/// How a saved draft is reported.
+#[derive(Debug)]
+pub enum SavedAs {
+    Moved,
+    Rejected {
+        step: String,
+        errors: Vec<FieldError>,
+    },
+    Incomplete {
+        missing: String,
+    },
+}
+
+impl Effect {
+    /// Whether executing this effect waits for the disk (a front end runs it on a blocking
+    /// pool) rather than only touching the store's memory.
+    pub fn is_durable(&self) -> bool {
+        matches!(self, Effect::Submit { .. })
+    }
+}
+
+/// Where receipts are signed and deliveries go: one tenant's signing key, the offices' webhooks.
+pub trait Offices {
+    /// The signing key of a tenant's receipts.
+    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity>;
+    /// The deliveries to queue with a new submission of `workflow` at `tenant`.
+    fn notifications(
+        &self,
+        tenant: &str,
+        workflow: &str,
+        submission: &SubmissionId,
+    ) -> Vec<NewOutboxMessage>;
+}
+
+/// Signing keys by tenant and no webhooks (the demo; tests).
+impl Offices for HashMap<&'static str, SigningIdentity> {
+    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity> {
+        self.get(tenant)
+    }
+    fn notifications(&self, _: &str, _: &str, _: &SubmissionId) -> Vec<NewOutboxMessage> {
+        Vec::new()
+    }
+}
+
+/// The application service over one store, one set of definitions and one set of keys. Cheap
+/// to build per request: it only borrows.
+pub struct ApplicationService<'a> {
+    pub store: &'a AnyStore,
+    pub sandbox: &'a Sandbox,
+    pub library: &'a Library,
+    pub receipts: &'a TemplateRegistry,
+    pub offices: &'a dyn Offices,
+    /// The data folder (receipts beside a sled store).
+    pub data: &'a Path,
+}
+
+impl ApplicationService<'_> {
+    /// Starts an application of `wf` for tenant `t` and stores its draft, which expires after
+    /// the workflow's (or the tenant override's) draft expiry.
+    pub fn start(
+        &self,
+        t: &Tenant,
+        wf: &Arc<Workflow>,
+        lang: Lang,
+        now: OffsetDateTime,
+    ) -> Result<OpenDraft, ServiceError> {
+        let app = Application::start(wf, lang, now);
+        let state = DraftState::Open(Box::new(app.clone())).to_value()?;
+        let draft = Draft::new(
+            &mut OsEntropy,
+            TenantId::new(t.slug, t.prefix)?,
+            &wf.id,
+            wf.version.to_string(),
+            state,
+            now,
+            draft_ttl(wf),
+        )?;
+        self.store.create_draft(&draft)?;
+        Ok(OpenDraft {
+            draft,
+            app,
+            wf: wf.clone(),
+        })
+    }
+
+    /// Opens a draft of tenant `t` (read once). Another tenant's, an expired or a malformed
+    /// id is `None`. A draft whose submission is stored is submitted, even when its mark was
+    /// lost in a crash: the submission's idempotency key is derived from the draft.
+    pub fn open(
+        &self,
+        t: &Tenant,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Opened>, ServiceError> {
+        let Ok(id) = id.parse::<DraftId>() else {
+            return Ok(None);
+        };
+        let Some(draft) = self.store.draft(&id)? else {
+            return Ok(None);
+        };
+        if draft.tenant.slug() != t.slug || draft.expires <= now {
+            return Ok(None);
+        }
+        let app = match DraftState::from_value(&draft.state)? {
+            DraftState::Submitted(sid) => return Ok(Some(Opened::Submitted(sid))),
+            DraftState::Open(app) => *app,
+        };
+        let Ok(version) = draft.workflow_version.parse::<u32>() else {
+            return Ok(None);
+        };
+        // The tenant's own workflow, with the rules the draft started with (its content hash,
+        // override included, is checked on every step).
+        let Some(wf) = self
+            .library
+            .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        // Only an application with every step answered can have been submitted.
+        if app.answered.len() >= app.route.len()
+            && let Some(s) = self
+                .store
+                .submission_by_idempotency_key(&draft.tenant, &submit_key(&draft))?
+        {
+            return Ok(Some(Opened::Submitted(s.id)));
+        }
+        Ok(Some(Opened::Open(Box::new(OpenDraft { draft, app, wf }))))
+    }
+
+    /// Runs `command` on an open application at `expected_revision` (in `lang`, when the
+    /// citizen switched language) and says what must happen: the state machine's result as an
+    /// [`Effect`], or `Err(Acted::Stale)` when the draft moved on. Does no I/O.
+    pub fn decide(
+        &self,
+        open: OpenDraft,
+        expected_revision: u64,
+        lang: Option<Lang>,
+        command: Command,
+        now: OffsetDateTime,
+    ) -> Result<Result<Effect, Acted>, ServiceError> {
+        if open.draft.revision != expected_revision {
+            return Ok(Err(Acted::Stale {
+                current: open.draft.revision,
+            }));
+        }
+        let mut app = open.app;
+        if let Some(l) = lang {
+            app.lang = l;
+        }
+        let transition = app.apply(&open.wf, self.sandbox, command, now)?;
+        let next = |state| {
+            Box::new(OpenDraft {
+                draft: open.draft.clone(),
+                app: state,
+                wf: open.wf.clone(),
+            })
+        };
+        let save = |then| Effect::SaveDraft {
+            open: next(transition.state.clone()),
+            expected_revision,
+            then,
+        };
+        Ok(Ok(match transition.outcome {
+            Outcome::Moved { .. } => save(SavedAs::Moved),
+            Outcome::Rejected { step, errors } => save(SavedAs::Rejected { step, errors }),
+            Outcome::Incomplete { missing } => save(SavedAs::Incomplete { missing }),
+            Outcome::Submitted { submission } => Effect::Submit {
+                open: Box::new(OpenDraft {
+                    draft: open.draft.clone(),
+                    app: transition.state.clone(),
+                    wf: open.wf.clone(),
+                }),
+                submission,
+                now,
+            },
+        }))
+    }
+
+    /// Executes an effect: the one place that writes what the state machine decided.
+    pub fn execute(&self, t: &Tenant, effect: Effect) -> Result<Acted, ServiceError> {
+        match effect {
+            Effect::SaveDraft {
+                mut open,
+                expected_revision,
+                then,
+            } => {
+                let mut next = open.draft.clone();
+                next.state = DraftState::Open(Box::new(open.app.clone())).to_value()?;
+                next.touch(open.app.updated_at, draft_ttl(&open.wf));
+                match self.store.save_draft(next, expected_revision) {
+                    Ok(saved) => open.draft = saved,
+                    Err(StoreError::Conflict { current, .. }) => {
+                        return Ok(Acted::Stale {
+                            current: current.revision,
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                Ok(match then {
+                    SavedAs::Moved => Acted::Saved(open),
+                    SavedAs::Rejected { step, errors } => Acted::Rejected { open, step, errors },
+                    SavedAs::Incomplete { missing } => Acted::Incomplete { open, missing },
+                })
+            }
+            Effect::Submit {
+                open,
+                submission,
+                now,
+            } => {
+                let stored = self.submit(t, &open, &submission, now)?;
+                Ok(Acted::Submitted {
+                    submission: Box::new(stored),
+                    repeated: false,
+                })
+            }
+        }
+    }
+
+    /// Opens the draft and runs one command to its end (decide, then execute): for callers
+    /// that run everything in one place (the demo, tests). A repeated submit of a submitted
+    /// application answers with the same submission.
+    pub fn act(
+        &self,
+        t: &Tenant,
+        id: &str,
+        expected_revision: u64,
+        lang: Option<Lang>,
+        command: Command,
+        now: OffsetDateTime,
+    ) -> Result<Option<Acted>, ServiceError> {
+        let open = match self.open(t, id, now)? {
+            None => return Ok(None),
+            Some(Opened::Submitted(sid)) => return self.already_submitted(&sid, &command),
+            Some(Opened::Open(open)) => *open,
+        };
+        match self.decide(open, expected_revision, lang, command, now)? {
+            Ok(effect) => self.execute(t, effect).map(Some),
+            Err(acted) => Ok(Some(acted)),
+        }
+    }
+
+    /// The answer to a command on an application that was submitted already: the same
+    /// submission for a repeated submit, [`Acted::AlreadySubmitted`] for anything else.
+    pub fn already_submitted(
+        &self,
+        sid: &SubmissionId,
+        command: &Command,
+    ) -> Result<Option<Acted>, ServiceError> {
+        if matches!(command, Command::Submit)
+            && let Some(s) = self.store.submission(sid)?
+        {
+            return Ok(Some(Acted::Submitted {
+                submission: Box::new(s),
+                repeated: true,
+            }));
+        }
+        Ok(Some(Acted::AlreadySubmitted { submission: *sid }))
+    }
+
+    /// Stores a submitted application durably, renders and signs its receipt, and marks the
+    /// draft as submitted. Safe to repeat: the same draft at the same revision always yields
+    /// the same submission (and the receipt is written once). The mark itself may be lost in
+    /// a crash; [`ApplicationService::open`] then finds the submission by its key.
+    fn submit(
+        &self,
+        t: &Tenant,
+        open: &OpenDraft,
+        submission: &lotse_core::Submission,
+        now: OffsetDateTime,
+    ) -> Result<Submission, ServiceError> {
+        let (draft, wf) = (&open.draft, &open.wf);
+        let id = SubmissionId::generate(&mut OsEntropy)?;
+        let stored = self.store.submit(
+            NewSubmission {
+                id,
+                tenant: draft.tenant.clone(),
+                idempotency_key: submit_key(draft),
+                draft_id: Some(draft.id),
+                workflow_id: wf.id.clone(),
+                workflow_version: wf.version.to_string(),
+                data: serde_json::to_value(submission).map_err(ServiceError::Encode)?,
+                notifications: self.offices.notifications(t.slug, &wf.id, &id),
+            },
+            now,
+        )?;
+        let has = crate::nodes::has_receipt(self.store, self.data, &stored.id)
+            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
+        if !has {
+            let model = receipt_model(
+                wf,
+                submission,
+                t.receipt_info(wf.office.get(submission.lang)),
+                &stored.reference.to_string(),
+                stored.submitted,
+            );
+            let identity = self
+                .offices
+                .signing_identity(t.slug)
+                .ok_or_else(|| ServiceError::NoSigningKey(t.slug.to_string()))?;
+            let pdf = render_receipt(&model, self.receipts, identity)
+                .map_err(|e| ServiceError::Receipt(e.to_string()))?;
+            crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf)
+                .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
+        }
+        let mut mark = draft.clone();
+        mark.state = DraftState::Submitted(stored.id).to_value()?;
+        mark.touch(now, MARK_TTL);
+        match self.store.save_draft(mark, draft.revision) {
+            // A concurrent repeat of the same submit got there first: same submission.
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(stored)
+    }
+
+    /// The answers typed on the current step that were not accepted, with their errors as the
+    /// step reports them now: what a page or the API shows again after a reload.
+    pub fn pending(
+        &self,
+        open: &OpenDraft,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Map<String, Value>, Vec<FieldError>)>, ServiceError> {
+        Ok(open.app.pending_attempt(&open.wf, self.sandbox, now)?)
+    }
+}
+
+/// The idempotency key of a draft's submit: the draft at the revision it was submitted from.
+fn submit_key(draft: &Draft) -> IdempotencyKey {
+    IdempotencyKey::for_draft(&draft.id, draft.revision)
+}
+
+/// How long a draft is kept after its last change: the workflow's setting, which a tenant's
+/// override may change.
+pub fn draft_ttl(wf: &Workflow) -> time::Duration {
+    time::Duration::days(i64::from(wf.draft_expiry_days))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn a_submitted_mark_and_an_open_state_round_trip() {
+        let sid: SubmissionId = SubmissionId::generate(&mut OsEntropy).unwrap();
+        let v = DraftState::Submitted(sid).to_value().unwrap();
+        assert_eq!(v, serde_json::json!({"submitted": sid.to_string()}));
+        assert!(
+            matches!(DraftState::from_value(&v).unwrap(), DraftState::Submitted(s) if s == sid)
+        );
+    }
+
+    #[test]
+    fn a_state_that_is_neither_is_an_error_not_an_empty_application() {
+        for bad in [
+            Value::Null,
+            serde_json::json!({}),
+            serde_json::json!({"submitted": "nicht-eine-id"}),
+            serde_json::json!({"workflow_id": "x"}),
+        ] {
+            let e = DraftState::from_value(&bad).unwrap_err();
+            assert!(e.to_string().starts_with("LOT-A008"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_state_that_cannot_be_written_is_an_error_not_null() {
+        // A map with non-string keys cannot be JSON: the error must surface, not a `null`.
+        let mut m = std::collections::BTreeMap::new();
+        m.insert(vec![1u8], 1);
+        let e = serde_json::to_value(&m)
+            .map_err(ServiceError::Encode)
+            .unwrap_err();
+        assert!(e.to_string().starts_with("LOT-A007"), "{e}");
+    }
+}
