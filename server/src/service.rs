@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use lotse_core::application::{ApplyError, receipt_model};
+use lotse_core::application::{ApplyError, PendingAttempt, receipt_model};
 use lotse_core::form::FieldError;
 use lotse_core::script::Sandbox;
 use lotse_core::{Application, Command, Lang, Library, Outcome, Workflow};
@@ -21,7 +21,7 @@ use lotse_store::{
     OsEntropy, StoreError, Submission, SubmissionId, SubmissionStore, TenantId,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::tenants::Tenant;
@@ -80,9 +80,9 @@ pub enum ServiceError {
     Encode(serde_json::Error),
     #[error("LOT-A008: a stored application state could not be read: {0}")]
     Decode(serde_json::Error),
-    #[error("LOT-R010: no signing key for tenant {0}")]
+    #[error("LOT-R012: no signing key for tenant {0}")]
     NoSigningKey(String),
-    #[error("LOT-R011: the receipt could not be issued: {0}")]
+    #[error("LOT-R013: the receipt could not be issued or kept: {0}")]
     Receipt(String),
     /// The work was cut short (a panicked or cancelled task of the front end that ran it).
     #[error("LOT-A009: the work on the application was interrupted: {0}")]
@@ -386,7 +386,7 @@ impl ApplicationService<'_> {
     ) -> Result<Option<Acted>, ServiceError> {
         let open = match self.open(t, id, now)? {
             None => return Ok(None),
-            Some(Opened::Submitted(sid)) => return self.already_submitted(&sid, &command),
+            Some(Opened::Submitted(sid)) => return self.already_submitted(t, &sid, &command),
             Some(Opened::Open(open)) => *open,
         };
         match self.decide(open, expected_revision, lang, command, now)? {
@@ -397,14 +397,17 @@ impl ApplicationService<'_> {
 
     /// The answer to a command on an application that was submitted already: the same
     /// submission for a repeated submit, [`Acted::AlreadySubmitted`] for anything else.
+    /// A repeated submit also issues the receipt if the first one stopped before it.
     pub fn already_submitted(
         &self,
+        t: &Tenant,
         sid: &SubmissionId,
         command: &Command,
     ) -> Result<Option<Acted>, ServiceError> {
         if matches!(command, Command::Submit)
             && let Some(s) = self.store.submission(sid)?
         {
+            self.issue_receipt_once(t, &s)?;
             return Ok(Some(Acted::Submitted {
                 submission: Box::new(s),
                 repeated: true,
@@ -439,25 +442,7 @@ impl ApplicationService<'_> {
             },
             now,
         )?;
-        let has = crate::nodes::has_receipt(self.store, self.data, &stored.id)
-            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
-        if !has {
-            let model = receipt_model(
-                wf,
-                submission,
-                t.receipt_info(wf.office.get(submission.lang)),
-                &stored.reference.to_string(),
-                stored.submitted,
-            );
-            let identity = self
-                .offices
-                .signing_identity(t.slug)
-                .ok_or_else(|| ServiceError::NoSigningKey(t.slug.to_string()))?;
-            let pdf = render_receipt(&model, self.receipts, identity)
-                .map_err(|e| ServiceError::Receipt(e.to_string()))?;
-            crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf)
-                .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
-        }
+        self.receipt_once(t, wf, submission, &stored)?;
         let mut mark = draft.clone();
         mark.state = DraftState::Submitted(stored.id).to_value()?;
         mark.touch(now, MARK_TTL);
@@ -469,13 +454,70 @@ impl ApplicationService<'_> {
         Ok(stored)
     }
 
+    /// Issues and keeps the receipt of a stored submission unless it is kept already.
+    fn receipt_once(
+        &self,
+        t: &Tenant,
+        wf: &Workflow,
+        submission: &lotse_core::Submission,
+        stored: &Submission,
+    ) -> Result<(), ServiceError> {
+        let has = crate::nodes::has_receipt(self.store, self.data, &stored.id)
+            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
+        if has {
+            return Ok(());
+        }
+        let model = receipt_model(
+            wf,
+            submission,
+            t.receipt_info(wf.office.get(submission.lang)),
+            &stored.reference.to_string(),
+            stored.submitted,
+        );
+        let identity = self
+            .offices
+            .signing_identity(t.slug)
+            .ok_or_else(|| ServiceError::NoSigningKey(t.slug.to_string()))?;
+        let pdf = render_receipt(&model, self.receipts, identity)
+            .map_err(|e| ServiceError::Receipt(e.to_string()))?;
+        crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf)
+            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))
+    }
+
+    /// [`Self::receipt_once`] for a submission read back from the store (a repeated submit
+    /// after a crash or a failed receipt): its data and workflow version are looked up.
+    fn issue_receipt_once(&self, t: &Tenant, stored: &Submission) -> Result<(), ServiceError> {
+        let has = crate::nodes::has_receipt(self.store, self.data, &stored.id)
+            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
+        if has {
+            return Ok(());
+        }
+        let submission =
+            lotse_core::Submission::deserialize(&stored.data).map_err(ServiceError::Decode)?;
+        let wf = self
+            .library
+            .for_tenant_resuming(
+                t.slug,
+                &submission.workflow_id,
+                submission.workflow_version,
+                &submission.content_hash,
+            )
+            .ok_or_else(|| {
+                ServiceError::Receipt(format!(
+                    "workflow {}@{} is no longer loaded",
+                    submission.workflow_id, submission.workflow_version
+                ))
+            })?;
+        self.receipt_once(t, wf, &submission, stored)
+    }
+
     /// The answers typed on the current step that were not accepted, with their errors as the
     /// step reports them now: what a page or the API shows again after a reload.
     pub fn pending(
         &self,
         open: &OpenDraft,
         now: OffsetDateTime,
-    ) -> Result<Option<(Map<String, Value>, Vec<FieldError>)>, ServiceError> {
+    ) -> Result<Option<PendingAttempt>, ServiceError> {
         Ok(open.app.pending_attempt(&open.wf, self.sandbox, now)?)
     }
 }

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 struct Client {
     app: axum::Router,
+    portal: Arc<Portal>,
     dir: tempfile::TempDir,
 }
 
@@ -32,9 +33,10 @@ fn project() -> &'static Path {
 impl Client {
     fn new() -> Client {
         let dir = tempfile::tempdir().unwrap();
-        let portal = Portal::build(project(), &dir.path().join("data")).unwrap();
+        let portal = Arc::new(Portal::build(project(), &dir.path().join("data")).unwrap());
         Client {
-            app: router(Arc::new(portal)),
+            app: router(portal.clone()),
+            portal,
             dir,
         }
     }
@@ -152,7 +154,7 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
     assert!(state["resume_code"].as_str().unwrap().len() >= 14);
     assert_eq!(state["step"]["fields"][0]["widget"], "group");
 
-    // A mistake first: 422 with the field errors, nothing stored.
+    // A mistake first: 422 with the field errors; what was sent is kept with the draft.
     let mut wrong = halter();
     wrong["anschrift"]["plz"] = json!("5252");
     wrong["kontakt"]["email"] = json!("anna at example");
@@ -171,29 +173,46 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
             .unwrap()
             .contains("Postleitzahl")
     );
+    assert_eq!(
+        r.json["revision"], 1,
+        "the typed answers were saved: {}",
+        r.json
+    );
+    // A reload shows them again, with the same errors.
+    let id = state["id"].as_str().unwrap().to_string();
+    let reloaded = c.get(&format!("{BASE}/applications/{id}")).await;
+    assert_eq!(reloaded.json["revision"], 1);
+    assert_eq!(
+        reloaded.json["pending"]["values"]["anschrift"]["plz"], "5252",
+        "{}",
+        reloaded.json
+    );
+    assert_eq!(reloaded.json["pending"]["errors"], r.json["errors"]);
+    state = reloaded.json;
 
     let r = answer(&c, &state, halter()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    assert_eq!(r.json["revision"], 1);
+    assert_eq!(r.json["revision"], 2);
     assert_eq!(r.json["step"]["id"], "hunde");
     assert_eq!(r.json["progress"]["current"], 2);
+    assert!(r.json.get("pending").is_none(), "{}", r.json);
 
     // The old revision is stale now: 409, and nothing is overwritten.
     let stale = answer(&c, &state, halter()).await;
     assert_problem(&stale, StatusCode::CONFLICT, "LOT-H004");
-    assert_eq!(stale.json["revision"], 1);
-    state = r.json;
+    assert_eq!(stale.json["revision"], 2);
 
     // Back and forth.
-    let id = state["id"].as_str().unwrap().to_string();
     let r = c
         .call(
             "POST",
             &format!("{BASE}/applications/{id}/back"),
-            json!({"revision": 1}),
+            json!({"revision": r.json["revision"]}),
         )
         .await;
     assert_eq!(r.json["step"]["id"], "halter", "{}", r.json);
+    // The step as accepted, nothing pending: the old mistake is gone.
+    assert!(r.json.get("pending").is_none(), "{}", r.json);
     let r = answer(&c, &r.json, halter()).await;
     state = r.json;
 
@@ -267,6 +286,108 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
         ))
         .await;
     assert_problem(&other, StatusCode::NOT_FOUND, "LOT-H001");
+}
+
+/// Answers every step of the Hundesteuer assistant; returns the state at review.
+async fn answer_all(c: &Client) -> Value {
+    let mut state = start(c).await;
+    for values in [
+        halter(),
+        json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"}]}),
+        json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}),
+        json!({"ermaessigung": "nein"}),
+        json!({"lastschrift": "nein"}),
+        json!({"richtig": true}),
+    ] {
+        let r = answer(c, &state, values).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        state = r.json;
+    }
+    assert_eq!(state["position"], "review", "{state}");
+    state
+}
+
+#[tokio::test]
+async fn a_submitted_application_whose_mark_was_lost_in_a_crash_never_reopens() {
+    use lotse_store::{DraftId, DraftStore};
+    let c = Client::new();
+    let state = answer_all(&c).await;
+    let id = state["id"].as_str().unwrap().to_string();
+    let draft_id: DraftId = id.parse().unwrap();
+    let before = c.portal.store().draft(&draft_id).unwrap().unwrap();
+    let submit_url = format!("{BASE}/applications/{id}/submit");
+    let first = c
+        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+
+    // A kill -9 after the durable submission and before the draft's mark reached the disk
+    // leaves the draft exactly as it was before the submit.
+    c.portal.store().delete_draft(&draft_id).unwrap();
+    c.portal.store().create_draft(&before).unwrap();
+
+    // It opens as submitted, not as an editable application ...
+    let after = c.get(&format!("{BASE}/applications/{id}")).await;
+    assert_problem(&after, StatusCode::CONFLICT, "LOT-H006");
+    let mut changed = state.clone();
+    changed["position"] = json!("step");
+    changed["step"] = json!({"id": "halter"});
+    assert_problem(
+        &answer(&c, &changed, halter()).await,
+        StatusCode::CONFLICT,
+        "LOT-H006",
+    );
+    // ... a repeated submit answers 200 with the same submission, and there is only one.
+    let again = c
+        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.json);
+    assert_eq!(again.json["id"], first.json["id"]);
+    assert_eq!(again.json["reference"], first.json["reference"]);
+    let html = c.get(&format!("/heinsberg/antrag/{id}")).await;
+    assert_eq!(html.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        html.location.as_deref(),
+        Some(format!("/heinsberg/eingang/{}", first.json["id"].as_str().unwrap()).as_str())
+    );
+}
+
+#[tokio::test]
+async fn the_api_and_the_assistant_keep_drafts_for_the_workflows_expiry() {
+    use lotse_store::{DraftId, DraftStore};
+    let c = Client::new();
+    let state = start(&c).await;
+    let api_draft: DraftId = state["id"].as_str().unwrap().parse().unwrap();
+    let api_draft = c.portal.store().draft(&api_draft).unwrap().unwrap();
+    // The Hundesteuer workflow keeps drafts for 30 days (the default draft_expiry_days).
+    assert_eq!((api_draft.expires - api_draft.created).whole_days(), 30);
+    assert_eq!(
+        state["expires"],
+        api_draft
+            .expires
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    // The HTML assistant starts its drafts with the same expiry.
+    let page = c.get("/heinsberg/leistung/hundesteuer-anmeldung").await;
+    let html = String::from_utf8(page.bytes).unwrap();
+    let token = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the start form has a CSRF token");
+    let started = c
+        .send(
+            Request::post("/heinsberg/leistung/hundesteuer-anmeldung")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(format!("_csrf={token}")))
+                .unwrap(),
+        )
+        .await;
+    let location = started.location.expect("a redirect to the new draft");
+    let draft_id: DraftId = location.rsplit('/').next().unwrap().parse().unwrap();
+    let draft = c.portal.store().draft(&draft_id).unwrap().unwrap();
+    assert_eq!((draft.expires - draft.created).whole_days(), 30);
 }
 
 #[tokio::test]

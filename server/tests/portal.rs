@@ -301,6 +301,43 @@ async fn posts_without_the_token_or_from_another_site_are_refused() {
 }
 
 #[tokio::test]
+async fn what_was_typed_on_a_refused_step_comes_back_after_a_reload() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let mut wrong = HALTER.to_vec();
+    wrong[6] = ("anschrift.plz", "5252");
+    wrong[1] = ("halter.vorname", "Annegret");
+    let rejected = step(&b, &url, &wrong).await;
+    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Leaving and coming back: the typed answers and their errors are there again.
+    let again = b.get(&url).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert!(again.body.contains("value=\"5252\""), "{}", again.body);
+    assert!(again.body.contains("value=\"Annegret\""));
+    assert!(
+        again
+            .body
+            .contains("Bitte geben Sie die Postleitzahl mit 5 Ziffern an.")
+    );
+    // Corrected, the step goes through and nothing is pending any more.
+    assert_eq!(step(&b, &url, HALTER).await.status, StatusCode::SEE_OTHER);
+    let dogs = b.get(&url).await;
+    assert!(dogs.body.contains("Ihre Hunde"));
+    let csrf = hidden(&dogs.body, "_csrf").to_string();
+    let rev = hidden(&dogs.body, "_rev").to_string();
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("_rev", rev.as_str()),
+        ("_action", "zurueck"),
+    ];
+    assert_eq!(b.post(&url, &form).await.status, StatusCode::SEE_OTHER);
+    let back = b.get(&url).await;
+    assert!(back.body.contains("value=\"52525\""), "{}", back.body);
+    assert!(!back.body.contains("value=\"5252\""));
+    assert!(!back.body.contains("Postleitzahl mit 5 Ziffern"));
+}
+
+#[tokio::test]
 async fn a_stale_tab_does_not_overwrite_newer_answers() {
     let b = Browser::new();
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;

@@ -634,12 +634,10 @@ fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
     match &app.position {
         Position::Step(id) => {
             out.position = "step";
-            if let Ok(Some((values, errors))) =
-                p.service(&p.defs()).pending(open, SystemClock.now())
-            {
+            if let Ok(Some(pending)) = p.service(&p.defs()).pending(open, SystemClock.now()) {
                 out.pending = Some(PendingOut {
-                    values,
-                    errors: errors_json(&errors),
+                    values: pending.values,
+                    errors: errors_json(&pending.errors),
                 });
             }
             out.can_go_back = Some(app.route.first() != Some(id));

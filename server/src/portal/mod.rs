@@ -264,6 +264,11 @@ impl Portal {
         errors
     }
 
+    /// The portal's store (for operators' tools and tests; handlers go through the service).
+    pub fn store(&self) -> &AnyStore {
+        &self.store
+    }
+
     /// The application service over this portal's store, keys and the given definitions.
     pub(crate) fn service<'a>(&'a self, defs: &'a Defs) -> ApplicationService<'a> {
         ApplicationService {
@@ -1165,7 +1170,7 @@ pub(crate) async fn act(
             let open = match service.open(t, &id, now)? {
                 None => return Ok(None),
                 Some(Opened::Submitted(sid)) => {
-                    return Ok(service.already_submitted(&sid, &command)?.map(Err));
+                    return Ok(service.already_submitted(t, &sid, &command)?.map(Err));
                 }
                 Some(Opened::Open(open)) => *open,
             };
@@ -1238,14 +1243,19 @@ async fn show_draft(
         Ok(Some(Opened::Open(open))) => {
             // What the citizen typed on this step and was not accepted comes back with its errors.
             let attempt = match p.service(&p.defs()).pending(&open, SystemClock.now()) {
-                Ok(Some((values, errors))) => views::Attempt {
-                    values: Some(values),
-                    errors,
+                Ok(Some(pending)) => views::Attempt {
+                    values: Some(pending.values),
+                    errors: pending.errors,
                 },
                 Ok(None) => views::Attempt::default(),
                 Err(e) => return service_error(&p, t, &e, lang),
             };
-            views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang)
+            let mut page = views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang);
+            // A reload of a step with errors is still a successful GET.
+            if page.status() == StatusCode::UNPROCESSABLE_ENTITY {
+                *page.status_mut() = StatusCode::OK;
+            }
+            page
         }
         Ok(Some(Opened::Submitted(sid))) => {
             Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()

@@ -215,13 +215,13 @@ fn a_rejected_step_keeps_what_was_typed_until_it_is_accepted() {
             .map(|m| serde_json::Value::Object(m.clone())),
         Some(typed.clone())
     );
-    let (values, again) = c
+    let pending = c
         .app
         .pending_attempt(&c.wf, sandbox(), c.now)
         .unwrap()
         .expect("the step has pending answers");
-    assert_eq!(serde_json::Value::Object(values), typed);
-    assert_eq!(again, errors);
+    assert_eq!(serde_json::Value::Object(pending.values), typed);
+    assert_eq!(pending.errors, errors);
     // Going back and forth keeps them; accepting the step clears them.
     assert_eq!(c.answer_step(halter()), "hunde");
     assert!(c.app.pending.is_empty());

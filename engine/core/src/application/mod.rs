@@ -119,6 +119,13 @@ pub struct Submission {
     pub submitted_at: OffsetDateTime,
 }
 
+/// What was typed on a step and not accepted, with the errors the step reports for it now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingAttempt {
+    pub values: Map<String, Value>,
+    pub errors: Vec<FieldError>,
+}
+
 /// The new state and what happened.
 #[derive(Clone, Debug)]
 pub struct Transition {
@@ -297,7 +304,7 @@ impl Application {
         wf: &Workflow,
         sandbox: &Sandbox,
         now: OffsetDateTime,
-    ) -> Result<Option<(Map<String, Value>, Vec<FieldError>)>, ApplyError> {
+    ) -> Result<Option<PendingAttempt>, ApplyError> {
         let Some(step) = self.current_step() else {
             return Ok(None);
         };
@@ -313,7 +320,10 @@ impl Application {
             today: now.date(),
         };
         let checked = self.check_step(&ev, index, values)?;
-        Ok(Some((values.clone(), checked.errors)))
+        Ok(Some(PendingAttempt {
+            values: values.clone(),
+            errors: checked.errors,
+        }))
     }
 
     /// The step the citizen is on, if any.
