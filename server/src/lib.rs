@@ -1,17 +1,25 @@
 //! lotse-server: the adapters around the engine crates (lotse-core, lotse-store, lotse-receipt):
-//! the `lotse` command line and the portal (axum). No product logic lives here: handlers turn requests into engine calls and results
-//! into pages.
+//! the `lotse` command line, the citizen portal, the JSON API and the Postkorb (axum), and the
+//! workers. No product logic lives here: handlers turn requests into calls of the application
+//! service and results into pages. docs/architecture.md draws the rooms and the allowed arrows.
 
 // The portal's text tables are large json! literals.
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod config;
-pub mod delivery;
+pub mod http;
 pub mod keys;
-pub mod maintenance;
 pub mod nodes;
 pub mod portal;
 pub mod service;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
 pub mod tenants;
+pub mod workers;
+
+pub use startup::{Portal, router, serve};
+pub use workers::{delivery, maintenance};

@@ -1,7 +1,7 @@
 //! The `lotse` binary: one command with subcommands. It parses arguments and hands over to the
 //! engine; all product logic lives in the engine crates.
 
-use lotse_server::{cli, portal};
+use lotse_server::cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,12 +159,12 @@ fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> a
     if let Some(dir) = dir {
         config.project_dir = dir;
     }
-    let portal = portal::Portal::build_mode(&config, dev)?;
+    let portal = lotse_server::Portal::build_mode(&config, dev)?;
     lotse_receipt::prepare()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(portal::serve(portal, config.listen, dev))
+    runtime.block_on(lotse_server::serve(portal, config.listen, dev))
 }
 
 fn main() -> ExitCode {

@@ -454,6 +454,25 @@ impl ApplicationService<'_> {
         Ok(stored)
     }
 
+    /// The reference and the signed receipt of a submission of tenant `slug`; `None` for
+    /// another tenant's or an unknown submission.
+    pub fn receipt_of(
+        &self,
+        slug: &str,
+        sid: &SubmissionId,
+    ) -> Result<Option<(String, Vec<u8>)>, ServiceError> {
+        let Some(s) = self
+            .store
+            .submission(sid)?
+            .filter(|s| s.tenant.slug() == slug)
+        else {
+            return Ok(None);
+        };
+        let pdf = crate::nodes::load_receipt(self.store, self.data, sid)
+            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
+        Ok(Some((s.reference.to_string(), pdf)))
+    }
+
     /// Issues and keeps the receipt of a stored submission unless it is kept already.
     fn receipt_once(
         &self,

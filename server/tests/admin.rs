@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use lotse_server::admin::accounts::{self, NewAccount};
-use lotse_server::portal::{Portal, router};
+use lotse_server::{Portal, router};
 use lotse_store::{
     AccountStore, IdempotencyKey, NewSubmission, OsEntropy, Role, SledStore, Submission,
     SubmissionId, SubmissionStore, TenantId,

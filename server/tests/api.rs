@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use lotse_server::portal::{Portal, router};
+use lotse_server::{Portal, router};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -531,7 +531,7 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json;
     assert_eq!(doc["openapi"], "3.1.0");
-    let source = include_str!("../src/portal/api.rs");
+    let source = include_str!("../src/api/mod.rs");
     let mut routed: Vec<String> = source
         .lines()
         .filter_map(|l| {

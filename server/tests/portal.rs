@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use lotse_server::portal::{Portal, router};
+use lotse_server::{Portal, router};
 use tower::ServiceExt;
 
 struct Browser {

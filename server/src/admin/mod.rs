@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::extract::FromRef;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,10 +25,31 @@ use lotse_store::{
 };
 use serde_json::json;
 
-use crate::portal::Portal;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
-type Shared = Arc<Portal>;
+/// What the Postkorb's handlers work with: the state every front end shares, and the
+/// Postkorb's own (sign-in limits, session settings, its page templates).
+#[derive(Clone)]
+pub struct Admin {
+    app: crate::state::Shared,
+    admin: Arc<AdminState>,
+}
+
+impl Admin {
+    pub fn new(app: crate::state::Shared, admin: Arc<AdminState>) -> Admin {
+        Admin { app, admin }
+    }
+}
+
+impl std::ops::Deref for Admin {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+type Shared = Admin;
 
 /// The session cookie. Its path is `/verwaltung`; a twin with path `/api/v1/verwaltung` lets
 /// the browser use the JSON API with the same sign-in.
@@ -88,7 +110,11 @@ fn templates() -> anyhow::Result<Handlebars<'static>> {
 }
 
 /// Every route of the Postkorb, pages and API.
-pub fn routes() -> Router<Shared> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Admin: FromRef<S>,
+{
     Router::new()
         .route(
             "/verwaltung/{tenant}/anmelden",
@@ -238,7 +264,7 @@ impl AdminError {
                 Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
                 Err(_) => "unbekannt".to_string(),
             };
-            crate::portal::log(
+            crate::telemetry::log(
                 "error",
                 "admin_request_failed",
                 &[("request_id", json!(id)), ("cause", json!(cause))],
@@ -317,7 +343,7 @@ impl Staff {
     }
 
     /// The form token of this session and tenant: forms of another session do not pass.
-    pub fn csrf(&self, p: &Portal) -> String {
+    pub fn csrf(&self, p: &AppState) -> String {
         let session: String = self
             .session
             .map(|h| h.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
@@ -361,7 +387,7 @@ pub(crate) async fn authenticate(
     let p2 = p.clone();
     let slug = t.slug;
     let found =
-        crate::portal::blocking(move || -> Result<Result<Staff, AdminError>, StoreError> {
+        crate::http::run::blocking(move || -> Result<Result<Staff, AdminError>, StoreError> {
             let now = SystemClock.now();
             let (account, session) = if let (true, Some(auth)) = (bearer, auth) {
                 let Some(secret) = auth.strip_prefix("Bearer ") else {
@@ -422,7 +448,7 @@ pub(crate) async fn sign_in(
         (login.to_string(), password.to_string(), client.to_string());
     // Limits, password check and session in one trip to the blocking pool: with PostgreSQL the
     // limiters count in the database, so every node sees the same failures.
-    let checked = crate::portal::blocking(move || -> Result<SignIn, StoreError> {
+    let checked = crate::http::run::blocking(move || -> Result<SignIn, StoreError> {
         let limits = &p2.admin;
         for (limiter, key) in [
             (&limits.per_account, account_key.as_str()),
@@ -470,7 +496,7 @@ enum SignIn {
 }
 
 /// `Set-Cookie` values for a session (both paths), or for ending it (`None`).
-pub(crate) fn session_cookies(p: &Portal, secret: Option<&str>) -> Vec<HeaderValue> {
+pub(crate) fn session_cookies(p: &Admin, secret: Option<&str>) -> Vec<HeaderValue> {
     let secure = if p.admin.cookie_secure {
         "; Secure"
     } else {
@@ -495,7 +521,7 @@ pub(crate) fn session_cookies(p: &Portal, secret: Option<&str>) -> Vec<HeaderVal
 pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
     let p2 = p.clone();
     let account = account.clone();
-    let written = crate::portal::blocking(move || {
+    let written = crate::http::run::blocking(move || {
         lotse_store::AuditStore::append_audit(
             &p2.store,
             SystemClock.now(),
@@ -508,7 +534,7 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
     })
     .await;
     if let Err(e) = written {
-        crate::portal::log(
+        crate::telemetry::log(
             "error",
             "audit_failed",
             &[("code", json!(code)), ("cause", json!(e))],
@@ -520,8 +546,9 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
 pub(crate) async fn end_session(p: &Shared, headers: &HeaderMap) {
     if let Some(secret) = cookie_value(headers) {
         let p2 = p.clone();
-        let _ = crate::portal::blocking(move || p2.store.delete_session(&SecretHash::of(&secret)))
-            .await;
+        let _ =
+            crate::http::run::blocking(move || p2.store.delete_session(&SecretHash::of(&secret)))
+                .await;
     }
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::service::{self, Filters};
 use super::{AdminError, Shared, Staff, authenticate, run};
-use crate::portal::ClientKey;
+use crate::http::extractors::ClientKey;
 use crate::tenants::{self, Tenant};
 
 const PAGE_SIZE: usize = 25;
@@ -41,7 +41,7 @@ fn render(p: &Shared, name: &str, v: &Value, status: StatusCode) -> Response {
     match p.admin.pages.render(name, v) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            crate::portal::log(
+            crate::telemetry::log(
                 "error",
                 "admin_page_render_failed",
                 &[("page", json!(name)), ("cause", json!(e.to_string()))],
@@ -144,7 +144,7 @@ pub(super) async fn login(
             r
         }
         Err(e) => {
-            crate::portal::log(
+            crate::telemetry::log(
                 "info",
                 "admin_login_failed",
                 &[("tenant", json!(t.slug)), ("code", json!(e.code()))],

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AdminError;
-use crate::portal::Portal;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
 /// The longest message or comment (characters).
@@ -105,7 +105,7 @@ pub fn when(at: time::OffsetDateTime) -> String {
 }
 
 /// The tenant's services: (workflow id, German title), for filters and labels.
-pub fn services(p: &Portal, t: &Tenant) -> Vec<(String, String)> {
+pub fn services(p: &AppState, t: &Tenant) -> Vec<(String, String)> {
     let defs = p.defs();
     t.services
         .iter()
@@ -120,7 +120,7 @@ pub fn services(p: &Portal, t: &Tenant) -> Vec<(String, String)> {
         .collect()
 }
 
-fn service_title(p: &Portal, workflow: &str) -> String {
+fn service_title(p: &AppState, workflow: &str) -> String {
     p.defs()
         .library
         .latest(workflow)
@@ -128,12 +128,16 @@ fn service_title(p: &Portal, workflow: &str) -> String {
         .unwrap_or_else(|| workflow.to_string())
 }
 
-pub fn list(p: &Portal, tenant: &TenantId, q: &PostkorbQuery) -> Result<PostkorbPage, AdminError> {
+pub fn list(
+    p: &AppState,
+    tenant: &TenantId,
+    q: &PostkorbQuery,
+) -> Result<PostkorbPage, AdminError> {
     Ok(lotse_store::SubmissionStore::postkorb(&p.store, tenant, q)?)
 }
 
 /// One line of the list as JSON (API and pages).
-pub fn entry_json(p: &Portal, e: &PostkorbEntry) -> Value {
+pub fn entry_json(p: &AppState, e: &PostkorbEntry) -> Value {
     json!({
         "id": e.id, "reference": e.reference.to_string(), "workflow_id": e.workflow_id,
         "workflow_version": e.workflow_version, "service_title": service_title(p, &e.workflow_id),
@@ -149,7 +153,7 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 }
 
 /// The tenant's submission, or `NotFound` (also for another tenant's).
-fn own(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Submission, AdminError> {
+fn own(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Submission, AdminError> {
     p.store
         .submission(sid)?
         .filter(|s| s.tenant.slug() == t.slug)
@@ -199,7 +203,7 @@ impl Detail {
     }
 }
 
-pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, AdminError> {
+pub fn detail(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Detail, AdminError> {
     let sub = own(p, t, sid)?;
     let history = p.store.status_history(sid)?;
     let messages = p.store.messages(sid)?;
@@ -269,7 +273,7 @@ pub fn detail(p: &Portal, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Admi
     })
 }
 
-fn actor_label(a: &Actor, p: &Portal) -> String {
+fn actor_label(a: &Actor, p: &AppState) -> String {
     match a {
         Actor::Citizen => "Antragstellende Person".into(),
         Actor::System => "System".into(),
@@ -277,7 +281,7 @@ fn actor_label(a: &Actor, p: &Portal) -> String {
     }
 }
 
-fn office_name(p: &Portal, account: &str) -> String {
+fn office_name(p: &AppState, account: &str) -> String {
     account
         .parse()
         .ok()
@@ -291,7 +295,7 @@ fn office_name(p: &Portal, account: &str) -> String {
 }
 
 /// The detail as JSON (API), with labels in German.
-pub fn detail_json(p: &Portal, t: &Tenant, d: &Detail) -> Value {
+pub fn detail_json(p: &AppState, t: &Tenant, d: &Detail) -> Value {
     let review = d.review.as_ref().map(|r| {
         json!({
             "steps": r.steps.iter().map(|s| json!({
@@ -357,7 +361,7 @@ fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, Admin
 /// A status change by a staff member; a Rückfrage needs its question as the comment, which
 /// the citizen reads on the status page.
 pub fn change_status(
-    p: &Portal,
+    p: &AppState,
     t: &Tenant,
     by: &Account,
     sid: &SubmissionId,
@@ -383,7 +387,7 @@ pub fn change_status(
 }
 
 pub fn add_message(
-    p: &Portal,
+    p: &AppState,
     t: &Tenant,
     by: &Account,
     sid: &SubmissionId,
@@ -403,7 +407,7 @@ pub fn add_message(
 
 /// The stored, signed receipt: (reference, PDF bytes).
 pub fn receipt(
-    p: &Portal,
+    p: &AppState,
     t: &Tenant,
     sid: &SubmissionId,
 ) -> Result<(String, Vec<u8>), AdminError> {
@@ -415,7 +419,7 @@ pub fn receipt(
 
 /// The selection's submissions with their current status, in list order.
 fn selection(
-    p: &Portal,
+    p: &AppState,
     t: &Tenant,
     q: &PostkorbQuery,
 ) -> Result<Vec<(PostkorbEntry, Submission)>, AdminError> {
@@ -436,7 +440,7 @@ fn selection(
 }
 
 /// JSON Lines: one submission per line, exactly as stored, with its current status.
-pub fn export_jsonl(p: &Portal, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+pub fn export_jsonl(p: &AppState, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
     let mut out = Vec::new();
     for (e, s) in selection(p, t, q)? {
         let line = json!({
@@ -478,7 +482,7 @@ fn answer_text(v: &Value) -> String {
 
 /// CSV (UTF-8 with BOM for spreadsheet programs, comma-separated, every cell quoted): fixed
 /// columns, then one column per answer field of the selection (by field id).
-pub fn export_csv(p: &Portal, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+pub fn export_csv(p: &AppState, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
     let rows = selection(p, t, q)?;
     let mut fields: Vec<String> = Vec::new();
     for (_, s) in &rows {

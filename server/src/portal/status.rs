@@ -17,7 +17,10 @@ use lotse_store::{
 };
 use serde_json::{Value, json};
 
-use super::{Shared, UiLang, base, blocking, field, not_found, server_error, tr};
+use crate::http::extractors::{UiLang, field};
+use crate::http::pages::{base, not_found, server_error, tr};
+use crate::http::run::blocking;
+use crate::state::Shared;
 use crate::tenants::{self, Tenant};
 
 /// The longest answer a citizen may send (characters).

@@ -9,7 +9,8 @@ use lotse_core::{Application, Lang};
 use lotse_store::Draft;
 use serde_json::{Map, Value, json};
 
-use super::{Portal, base};
+use crate::http::pages::base;
+use crate::state::AppState;
 use crate::tenants::Tenant;
 
 fn html_id(name: &str) -> String {
@@ -92,7 +93,7 @@ fn field_view(
                         .map(|t| t.get(lang).to_string())
                         .unwrap_or_else(|| format!(
                             "{item_label} {}",
-                            super::tr(lang, "hinzufügen", "add")
+                            crate::http::pages::tr(lang, "hinzufügen", "add")
                         ))
                 );
             } else {
@@ -190,7 +191,7 @@ pub struct Attempt {
 /// The page for the draft's current position: a step (with posted values and errors after a
 /// rejected answer) or the review.
 pub fn page(
-    p: &Portal,
+    p: &AppState,
     t: &Tenant,
     draft: &Draft,
     app: &Application,
@@ -224,7 +225,7 @@ pub fn page(
                 .collect();
             let mut v = base(
                 t,
-                super::tr(lang, "Angaben prüfen", "Check your answers"),
+                crate::http::pages::tr(lang, "Angaben prüfen", "Check your answers"),
                 lang,
             );
             v["review"] = json!({"steps": steps, "computed": computed});
@@ -235,7 +236,7 @@ pub fn page(
         }
         Position::Step(step_id) => {
             let Some(step) = wf.step(step_id) else {
-                return super::not_found(p, Some(t), lang);
+                return crate::http::pages::not_found(p, Some(t), lang);
             };
             let values: Map<String, Value> = posted.unwrap_or_else(|| {
                 step.fields
@@ -271,7 +272,7 @@ pub fn page(
             } else {
                 format!(
                     "{}: {}",
-                    super::tr(lang, "Fehler", "Error"),
+                    crate::http::pages::tr(lang, "Fehler", "Error"),
                     step.title.get(lang)
                 )
             };
@@ -311,6 +312,6 @@ pub fn page(
             }
             r
         }
-        Position::Submitted => super::not_found(p, Some(t), lang),
+        Position::Submitted => crate::http::pages::not_found(p, Some(t), lang),
     }
 }

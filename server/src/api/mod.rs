@@ -25,11 +25,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{
-    ClientKey, Shared, act, blocking, bump, draft_work, log, offered, open_draft, own_receipt,
-    pdf_download,
-};
+use crate::http::extractors::ClientKey;
+use crate::http::pages::pdf_download;
+use crate::http::run::{act, blocking, draft_work, open_draft};
 use crate::service::{Acted, OpenDraft, Opened, ServiceError};
+use crate::state::{Defs, Shared, offered};
+use crate::telemetry::{bump, log};
 use crate::tenants::{self, Tenant};
 
 /// The OpenAPI 3.1 document of this API, written by hand and checked against the routes by
@@ -102,7 +103,7 @@ impl Problem {
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         // The cause goes to the log with a request id; the client gets only the id.
         let mut id = [0u8; 8];
-        let _ = super::getrandom_fill(&mut id);
+        let _ = crate::telemetry::getrandom_fill(&mut id);
         let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
         log(
             "error",
@@ -224,7 +225,11 @@ fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
 }
 
 /// The routes below /api/v1 (state is the portal).
-pub fn routes() -> Router<Shared> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Shared: axum::extract::FromRef<S>,
+{
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/tenants", get(list_tenants))
@@ -508,24 +513,20 @@ fn errors_json(errors: &[FieldError]) -> Value {
 /// Each step's fields as the API shows them, serialized once per workflow content, step and
 /// language: they are the largest part of every answer and never change for one content hash
 /// (which covers the tenant's override too).
-#[derive(Default)]
-pub(crate) struct FieldsCache(std::sync::RwLock<std::collections::HashMap<String, Arc<RawValue>>>);
-
-impl FieldsCache {
-    fn get(&self, wf: &Workflow, step: &lotse_core::definition::Step, lang: Lang) -> Arc<RawValue> {
-        let key = format!("{}/{}/{}", wf.content_hash, step.id, lang.tag());
-        if let Some(hit) = self.0.read().ok().and_then(|m| m.get(&key).cloned()) {
-            return hit;
-        }
+/// The fields of `step` as the API shows them, from the definitions' cache.
+fn step_fields(
+    defs: &Defs,
+    wf: &Workflow,
+    step: &lotse_core::definition::Step,
+    lang: Lang,
+) -> Arc<RawValue> {
+    let key = format!("{}/{}/{}", wf.content_hash, step.id, lang.tag());
+    defs.api_fields.get_or_build(key, || {
         let fields: Vec<Value> = step.fields.iter().map(|f| field_json(f, lang)).collect();
-        let raw: Arc<RawValue> = serde_json::value::to_raw_value(&fields)
+        serde_json::value::to_raw_value(&fields)
             .map(Arc::from)
-            .unwrap_or_else(|_| Arc::from(empty_list()));
-        if let Ok(mut m) = self.0.write() {
-            m.insert(key, raw.clone());
-        }
-        raw
-    }
+            .unwrap_or_else(|_| Arc::from(empty_list()))
+    })
 }
 
 fn empty_list() -> Box<RawValue> {
@@ -646,7 +647,7 @@ fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
                     id: &step.id,
                     title: step.title.get(lang),
                     help: step.help.as_ref().map(|h| h.get(lang)),
-                    fields: p.defs().api_fields.get(wf, step, lang),
+                    fields: step_fields(&p.defs(), wf, step, lang),
                     links: StepLinks {
                         answer: format!("{base}/steps/{}", step.id),
                     },
@@ -1068,7 +1069,7 @@ async fn receipt(State(p): State<Shared>, Path((slug, id)): Path<(String, String
     };
     let p2 = p.clone();
     let slug = t.slug;
-    match blocking(move || own_receipt(&p2, slug, &sid))
+    match blocking(move || p2.service(&p2.defs()).receipt_of(slug, &sid))
         .await
         .map_err(|e| Problem::internal(&e))?
     {

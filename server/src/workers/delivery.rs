@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::{Config, DeliverySettings};
-use crate::portal::log;
+use crate::telemetry::log;
 
 /// The topic of the one event delivered so far.
 pub const SUBMISSION_RECEIVED: &str = "submission.received";

@@ -19,7 +19,7 @@ use lotse_store::{
 };
 use serde_json::json;
 
-use crate::portal::log;
+use crate::telemetry::log;
 
 /// What the housekeeping does, from the configuration.
 #[derive(Clone, Debug)]

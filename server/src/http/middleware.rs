@@ -1,0 +1,96 @@
+//! Middleware of every route: security headers and the cross-site check, and the designers'
+//! preview gate that shows definition errors instead of pages.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lotse_core::Lang;
+use serde_json::json;
+
+use crate::http::extractors::ClientKey;
+use crate::http::pages::base;
+use crate::state::Shared;
+use crate::tenants::{self};
+
+pub(crate) async fn security_headers(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unbekannt".into());
+    req.extensions_mut().insert(ClientKey(peer));
+    // Cross-site form posts are refused: the browser says where a request comes from.
+    if req.method() == axum::http::Method::POST {
+        let site = req
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok());
+        if matches!(site, Some("cross-site") | Some("same-site")) {
+            return (
+                StatusCode::FORBIDDEN,
+                "Anfrage von einer fremden Seite abgelehnt.",
+            )
+                .into_response();
+        }
+    }
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}
+
+/// In `--dev` mode, definition errors replace every page of the assistant.
+pub(crate) async fn dev_gate(
+    State(p): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    let exempt = [
+        "/static/",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/sprache/",
+        "/verwaltung/",
+        "/api/v1/verwaltung/",
+    ]
+    .iter()
+    .any(|x| path.starts_with(x));
+    if p.dev && !exempt {
+        let defs = p.defs();
+        if !defs.problems.is_empty() {
+            let t = path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .and_then(tenants::find)
+                .unwrap_or(&tenants::DEMO[0]);
+            let mut v = base(t, "Fehler in den Definitionen", Lang::De);
+            v["problems"] =
+                json!(defs.problems.iter().map(|pr| json!({
+                "file": pr.file.display().to_string(), "line": pr.line, "column": pr.column,
+                "code": pr.code, "message": pr.message, "help": pr.help,
+            })).collect::<Vec<_>>());
+            let mut r = p.render("problems", &v);
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return r;
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,8 @@
+//! What the HTTP front ends share: extractors, middleware, the common HTML pages and the bridge
+//! that runs the application service from async handlers.
+
+pub mod extractors;
+pub mod middleware;
+pub mod pages;
+pub mod run;
+pub mod texts;

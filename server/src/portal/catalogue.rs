@@ -1,0 +1,215 @@
+//! The portal's start page, the catalogue of each tenant with search and Lebenslagen, the page
+//! of one service, resuming by code, and the language switch.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use lotse_core::{Clock, Lang, SystemClock};
+use lotse_store::{StoreError, resume_draft};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[allow(unused_imports)]
+use super::{form, status, views};
+use crate::http::extractors::{ClientKey, UiLang, field};
+use crate::http::pages::{base, message_page, not_found, server_error, tr};
+use crate::state::{Shared, offered};
+use crate::tenants::{self};
+
+/// Switches the language and goes back to the page the citizen came from (same site only).
+pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<BackTo>) -> Response {
+    let lang = Lang::from_tag(&lang);
+    let back = q
+        .zurueck
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let mut r = Redirect::to(&back).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "lotse_lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+        lang.tag()
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BackTo {
+    zurueck: Option<String>,
+}
+
+/// The county's portal: every municipality with its number of online services.
+pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Response {
+    let county = &tenants::DEMO[0];
+    let defs = p.defs();
+    let mut v = base(county, tr(lang, "Serviceportal", "Service portal"), lang);
+    v["tenants"] = json!(
+        tenants::DEMO
+            .iter()
+            .map(|t| json!({
+                "slug": t.slug, "name": t.name,
+                "count": defs.catalogues.get(t.slug).map(|c| c.entries().len()).unwrap_or(0),
+            }))
+            .collect::<Vec<_>>()
+    );
+    p.render("home", &v)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchQuery {
+    q: Option<String>,
+}
+
+pub(crate) async fn catalogue(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    Path(tenant): Path<String>,
+    Query(q): Query<SearchQuery>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None, lang);
+    };
+    let defs = p.defs();
+    let Some(cat) = defs.catalogues.get(t.slug) else {
+        return not_found(&p, Some(t), lang);
+    };
+    let query =
+        q.q.unwrap_or_default()
+            .chars()
+            .take(100)
+            .collect::<String>();
+    let title_of = |id: &str| cat.entries().iter().find(|e| e.id == id).cloned();
+    let hits: Vec<Value> = if query.trim().is_empty() {
+        Vec::new()
+    } else {
+        cat.search(&query, 20)
+            .into_iter()
+            .filter_map(|h| title_of(&h.id))
+            .map(|e| json!({"id": e.id, "title": e.title, "description": e.description}))
+            .collect()
+    };
+    let lagen: Vec<Value> = cat
+        .lebenslagen()
+        .keys()
+        .map(|l| {
+            let name = lebenslage_name(l);
+            json!({"name": name, "services": cat.by_lebenslage(l).iter().map(|e| json!({"id": e.id, "title": e.title})).collect::<Vec<_>>()})
+        })
+        .collect();
+    let mut v = base(
+        t,
+        &format!(
+            "{} {}",
+            tr(lang, "Online-Dienste:", "Online services of"),
+            t.name
+        ),
+        lang,
+    );
+    v["query"] = json!(query);
+    v["hits"] = json!(hits);
+    v["lebenslagen"] = json!(lagen);
+    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
+    p.render("catalogue", &v)
+}
+
+pub(crate) async fn resume(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    Path(tenant): Path<String>,
+    axum::Extension(client): axum::Extension<ClientKey>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None, lang);
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+        )
+            .into_response();
+    }
+    let code = field(&pairs, "code").unwrap_or("").to_string();
+    let p2 = p.clone();
+    let now = SystemClock.now();
+    let found = tokio::task::spawn_blocking(move || {
+        resume_draft(&p2.store, &*p2.limiter, &client.0, &code, now)
+    })
+    .await;
+    match found {
+        Ok(Ok(d)) if d.tenant.slug() == t.slug && d.expires > now => {
+            Redirect::to(&format!("/{}/antrag/{}", t.slug, d.id)).into_response()
+        }
+        Ok(Err(StoreError::RateLimited { .. })) => message_page(
+            &p,
+            t,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            tr(lang, "Bitte warten", "Please wait"),
+            tr(lang, "Zu viele Versuche", "Too many attempts"),
+            tr(
+                lang,
+                "Der Code wurde mehrmals falsch eingegeben. Bitte warten Sie 15 Minuten und versuchen Sie es dann noch einmal.",
+                "The code was entered wrongly several times. Please wait 15 minutes and try again.",
+            ),
+        ),
+        Ok(_) => message_page(
+            &p,
+            t,
+            lang,
+            StatusCode::NOT_FOUND,
+            tr(lang, "Code nicht gefunden", "Code not found"),
+            tr(lang, "Code nicht gefunden", "Code not found"),
+            tr(
+                lang,
+                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E.",
+                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E.",
+            ),
+        ),
+        Err(e) => server_error(&p, t, &e, lang),
+    }
+}
+
+/// The name a citizen reads for a Lebenslage key.
+pub(crate) fn lebenslage_name(key: &str) -> String {
+    let known = [
+        ("umzug", "Umzug"),
+        ("haustiere", "Haustiere"),
+        ("bauen", "Bauen und Wohnen"),
+        ("mobilitaet", "Mobilität und Verkehr"),
+        ("geburt", "Geburt"),
+        ("arbeit", "Arbeit und Gewerbe"),
+        ("veranstaltungen", "Veranstaltungen"),
+    ];
+    match known.iter().find(|(k, _)| *k == key) {
+        Some((_, name)) => (*name).to_string(),
+        None => {
+            let mut c = key.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        }
+    }
+}
+
+pub(crate) async fn service(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    Path((tenant, workflow)): Path<(String, String)>,
+) -> Response {
+    let Some(t) = tenants::find(&tenant) else {
+        return not_found(&p, None, lang);
+    };
+    let Some(wf) = offered(&p, t, &workflow) else {
+        return not_found(&p, Some(t), lang);
+    };
+    let mut v = base(t, wf.title.get(lang), lang);
+    v["service"] = json!({
+        "id": wf.id, "title": wf.title.get(lang),
+        "description": wf.description.as_ref().map(|d| d.get(lang)).unwrap_or_default(),
+        "office": wf.office.get(lang),
+    });
+    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
+    v["dev"] = json!(p.dev);
+    p.render("service", &v)
+}

@@ -1,0 +1,265 @@
+//! The composition root: builds the state from the configuration, composes the routers of the
+//! portal, the API and the Postkorb with the middleware, starts the workers and serves until a
+//! signal, then closes the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::routing::get;
+use lotse_store::{AnyStore, TenantId};
+use serde_json::json;
+
+use crate::admin::AdminState;
+use crate::http::middleware;
+use crate::state::{AppState, Shared};
+use crate::telemetry;
+use crate::tenants::{self};
+
+/// The whole application: the handlers' state, the Postkorb's state and the housekeeping
+/// settings. What `lotse serve` runs and what tests build on a temporary folder.
+pub struct Portal {
+    state: Shared,
+    admin: Arc<AdminState>,
+    maintenance: crate::maintenance::Settings,
+}
+
+/// The router's state: each front end takes the part it needs (`FromRef`).
+#[derive(Clone)]
+pub struct RouterState {
+    state: Shared,
+    admin: Arc<AdminState>,
+}
+
+impl FromRef<RouterState> for Shared {
+    fn from_ref(r: &RouterState) -> Shared {
+        r.state.clone()
+    }
+}
+
+impl FromRef<RouterState> for crate::admin::Admin {
+    fn from_ref(r: &RouterState) -> crate::admin::Admin {
+        crate::admin::Admin::new(r.state.clone(), r.admin.clone())
+    }
+}
+
+impl Portal {
+    /// Loads the project, opens the store, prepares keys and catalogues.
+    pub fn build(project: &std::path::Path, data: &std::path::Path) -> anyhow::Result<Portal> {
+        Portal::build_with(&crate::config::Config {
+            project_dir: project.to_path_buf(),
+            data_dir: data.to_path_buf(),
+            ..crate::config::Config::default()
+        })
+    }
+
+    /// Builds the portal from a configuration.
+    pub fn build_with(config: &crate::config::Config) -> anyhow::Result<Portal> {
+        Portal::build_mode(config, false)
+    }
+
+    /// Builds the portal; in `dev` mode definition errors are shown in the browser instead of
+    /// stopping the start.
+    pub fn build_mode(config: &crate::config::Config, dev: bool) -> anyhow::Result<Portal> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let store = crate::nodes::open_store(config)?;
+        let admin = AdminState::new(&config.admin, &store)?;
+        let state = AppState::build(config, store, dev)?;
+        let mut retention = Vec::new();
+        for (slug, tc) in &config.tenants {
+            if let (Some(days), Some(t)) = (tc.retention_days, tenants::find(slug)) {
+                retention.push((TenantId::new(t.slug, t.prefix)?, days));
+            }
+        }
+        let maintenance = crate::maintenance::Settings {
+            interval: std::time::Duration::from_secs(
+                u64::from(config.maintenance.interval_minutes) * 60,
+            ),
+            retention,
+        };
+        Ok(Portal {
+            state: Arc::new(state),
+            admin: Arc::new(admin),
+            maintenance,
+        })
+    }
+
+    /// Starts the webhook delivery worker on this portal's store (crate::delivery); stop it
+    /// before the store is closed.
+    pub fn start_delivery(&self) -> crate::delivery::Worker {
+        crate::delivery::Worker::start(
+            self.state.store.clone(),
+            self.state.webhooks.clone(),
+            self.state.data.join("receipts"),
+        )
+    }
+
+    /// Loads the definitions again (after a change on disk); returns the number of errors.
+    pub fn reload(&self) -> usize {
+        self.state.reload()
+    }
+
+    /// The portal's store (for operators' tools and tests; handlers go through the service).
+    pub fn store(&self) -> &AnyStore {
+        &self.state.store
+    }
+}
+
+/// The router of the whole portal: the citizen pages, the JSON API, the Postkorb, health and
+/// metrics, with the middleware of every route. Tests build the same router on a temporary
+/// data folder.
+pub fn router(portal: Arc<Portal>) -> Router {
+    let state = portal.state.clone();
+    let routes = RouterState {
+        state: state.clone(),
+        admin: portal.admin.clone(),
+    };
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(telemetry::readyz))
+        .route("/metrics", get(telemetry::metrics))
+        .merge(crate::portal::routes())
+        .nest("/api/v1", crate::api::routes())
+        .merge(crate::admin::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::dev_gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::count,
+        ))
+        .with_state(routes)
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(30),
+        ))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
+}
+
+/// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
+/// so that the next start opens quickly.
+pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
+    let portal = Arc::new(portal);
+    if dev {
+        eprintln!(
+            "Vorschau-Modus: Änderungen in workflows/, forms/ und pdf-templates/ werden sofort geladen."
+        );
+        watch(portal.clone());
+    }
+    let delivery = portal.start_delivery();
+    let maintenance = crate::maintenance::start(
+        portal.state.store.clone(),
+        portal.state.data.join("receipts"),
+        portal.maintenance.clone(),
+    );
+    let served = axum::serve(
+        listener,
+        router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving");
+    delivery.stop().await;
+    // The housekeeping holds a clone of the store; without it, the store can close with a
+    // fresh snapshot. (A run in progress keeps its clone until it ends, as a blocking task;
+    // then the store is only flushed.)
+    maintenance.abort();
+    let _ = maintenance.await;
+    served?;
+    // Only the state's last owner may close the store: drop the portal's other handles first.
+    let state = match Arc::try_unwrap(portal) {
+        Ok(portal) => portal.state,
+        Err(portal) => portal.state.clone(),
+    };
+    match Arc::try_unwrap(state) {
+        Ok(state) => {
+            let closed = tokio::task::spawn_blocking(move || state.store.close())
+                .await
+                .context("closing the store")??;
+            eprintln!(
+                "Lotse beendet; Speicher geschlossen{}.",
+                if closed { "" } else { " (nur gesichert)" }
+            );
+        }
+        Err(state) => {
+            state.store.flush()?;
+            eprintln!("Lotse beendet; Speicher gesichert.");
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// In `--dev` mode: watch the project's files and reload on every change.
+pub fn watch(portal: Arc<Portal>) {
+    std::thread::spawn(move || {
+        let mut last = fingerprint(&portal.state.project);
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            let now = fingerprint(&portal.state.project);
+            if now != last {
+                last = now;
+                let errors = portal.reload();
+                telemetry::log("info", "definitions_reloaded", &[("errors", json!(errors))]);
+            }
+        }
+    });
+}
+
+/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/.
+pub(crate) fn fingerprint(
+    project: &std::path::Path,
+) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates"]
+        .iter()
+        .map(|d| project.join(d))
+        .collect();
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => stack.push(path),
+                Ok(m) => out.push((path, m.len(), m.modified().ok())),
+                Err(_) => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
