@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lotse_store::Role;
 use serde::Deserialize;
@@ -149,7 +149,7 @@ pub(super) async fn receipt(
     let (t, _) = caseworker(&p, &headers, &tenant).await?;
     let p2 = p.clone();
     let (reference, pdf) = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await?;
-    Ok(super::pages::pdf_response(&reference, pdf))
+    Ok(super::pdf_response(&reference, pdf))
 }
 
 pub(super) async fn export_jsonl(
@@ -159,7 +159,7 @@ pub(super) async fn export_jsonl(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
     let (t, staff) = caseworker(&p, &headers, &tenant).await?;
-    export_body(&p, t, &staff, &filters(q)?, false).await
+    super::export_body(&p, t, &staff, &filters(q)?, false).await
 }
 
 pub(super) async fn export_csv(
@@ -169,42 +169,5 @@ pub(super) async fn export_csv(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
     let (t, staff) = caseworker(&p, &headers, &tenant).await?;
-    export_body(&p, t, &staff, &filters(q)?, true).await
-}
-
-/// The export of the selection (pages and API), recorded in the audit log.
-pub(super) async fn export_body(
-    p: &Shared,
-    t: &'static Tenant,
-    staff: &Staff,
-    filters: &Filters,
-    csv: bool,
-) -> Result<Response, AdminError> {
-    let query = filters.export_query()?;
-    let p2 = p.clone();
-    let body = run(move || {
-        if csv {
-            service::export_csv(&p2, t, &query)
-        } else {
-            service::export_jsonl(&p2, t, &query)
-        }
-    })
-    .await?;
-    super::audit(p, &staff.account, "admin.export").await;
-    let (mime, ext) = if csv {
-        ("text/csv; charset=utf-8", "csv")
-    } else {
-        ("application/x-ndjson", "jsonl")
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"postkorb-{}.{ext}\"", t.slug),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    super::export_body(&p, t, &staff, &filters(q)?, true).await
 }

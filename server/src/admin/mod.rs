@@ -561,3 +561,54 @@ pub(crate) async fn run<T: Send + 'static>(
         Err(e) => Err(AdminError::Internal(e.to_string())),
     }
 }
+
+pub(crate) fn pdf_response(reference: &str, pdf: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
+            ),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
+/// The export of the selection (pages and API), recorded in the audit log.
+pub(crate) async fn export_body(
+    p: &Shared,
+    t: &'static Tenant,
+    staff: &Staff,
+    filters: &service::Filters,
+    csv: bool,
+) -> Result<Response, AdminError> {
+    let query = filters.export_query()?;
+    let p2 = p.clone();
+    let body = run(move || {
+        if csv {
+            service::export_csv(&p2, t, &query)
+        } else {
+            service::export_jsonl(&p2, t, &query)
+        }
+    })
+    .await?;
+    audit(p, &staff.account, "admin.export").await;
+    let (mime, ext) = if csv {
+        ("text/csv; charset=utf-8", "csv")
+    } else {
+        ("application/x-ndjson", "jsonl")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"postkorb-{}.{ext}\"", t.slug),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}

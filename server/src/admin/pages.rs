@@ -420,23 +420,9 @@ pub(super) async fn receipt(
     let p2 = p.clone();
     let found = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await;
     match found {
-        Ok((reference, pdf)) => pdf_response(&reference, pdf),
+        Ok((reference, pdf)) => super::pdf_response(&reference, pdf),
         Err(e) => error_page(&p, t, Some(&staff), e),
     }
-}
-
-pub(super) fn pdf_response(reference: &str, pdf: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""),
-            ),
-        ],
-        pdf,
-    )
-        .into_response()
 }
 
 pub(super) async fn export_jsonl(
@@ -479,7 +465,7 @@ async fn export(
             AdminError::Invalid("Die Filter sind ungültig.".into()),
         );
     };
-    match super::api::export_body(&p, t, &staff, &filters, csv).await {
+    match super::export_body(&p, t, &staff, &filters, csv).await {
         Ok(r) => r,
         Err(e) => error_page(&p, t, Some(&staff), e),
     }
