@@ -6,6 +6,7 @@ use std::io::{BufRead, Write};
 use time::{Duration, OffsetDateTime};
 
 use super::accounts::{Account, ApiToken, SecretHash, Session};
+use super::codec::Progress;
 use super::error::StoreError;
 use super::ids::{
     AccountId, ApiTokenId, DraftId, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId,
@@ -17,7 +18,7 @@ use super::model::{
 #[cfg(feature = "postgres")]
 use super::postgres::PgStore;
 use super::postkorb::{PostkorbPage, PostkorbQuery};
-use super::sled_store::{Progress, SledStore};
+use super::sled::SledStore;
 use super::{AccountStore, AuditStore, DraftStore, Outbox, StatusStore, SubmissionStore};
 
 /// One store of either backend. Cheap to clone (both backends share their database).

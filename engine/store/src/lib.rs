@@ -8,10 +8,12 @@
 
 mod accounts;
 mod any;
+mod codec;
 mod envelope;
 mod error;
 mod group_commit;
 mod ids;
+mod keys;
 mod limiter;
 mod model;
 #[cfg(feature = "postgres")]
@@ -20,15 +22,17 @@ pub mod pg_testing;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod postkorb;
-mod sled_store;
+mod sled;
 
 #[cfg(test)]
 mod suite;
 
 use time::{Duration, OffsetDateTime};
 
+pub use self::sled::{SledOptions, SledStore};
 pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
 pub use any::AnyStore;
+pub use codec::{EXPORT_FORMAT, Progress};
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
@@ -43,7 +47,6 @@ pub use model::{
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
-pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
 /// Drafts: applications in progress, saved with optimistic concurrency.
 pub trait DraftStore {
