@@ -16,8 +16,9 @@ use super::ids::{hex, unhex};
 use super::keys::{DRAFT_EXPIRY, DRAFTS, TREES};
 
 /// The version of the JSON Lines export format. 2: no `draft_expiry` lines (version 1 had them;
-/// an import skips them).
-pub const EXPORT_FORMAT: u32 = 2;
+/// an import skips them). 3: `secrets` lines (node secrets, [`crate::SecretStore`]); an older
+/// Lotse refuses such an export as newer instead of failing on an unknown tree.
+pub const EXPORT_FORMAT: u32 = 3;
 
 /// How far an export or import has come, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,7 +125,8 @@ impl<'a, W: Write, P: FnMut(Progress)> ExportWriter<'a, W, P> {
 
 /// One record of an import, as the export line carried it.
 pub(crate) struct ImportRecord {
-    /// The line number, for messages.
+    /// The line number, for messages (PostgreSQL decodes each record while it reads).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) line: u64,
     /// One of the exported trees (`crate::keys::TREES`).
     pub(crate) tree: &'static str,

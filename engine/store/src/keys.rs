@@ -24,11 +24,14 @@ pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const ACCOUNTS: &str = "accounts";
 pub(crate) const ACCOUNT_LOGINS: &str = "account_logins";
 pub(crate) const API_TOKENS: &str = "api_tokens";
+/// Node secrets ([`crate::SecretStore`]): name → bytes. Exported, not counted when an import
+/// checks that the store is empty (a server that started once has created its CSRF secret).
+pub(crate) const SECRETS: &str = "secrets";
 /// Not exported: sessions end with a restore.
 pub(crate) const SESSIONS: &str = "sessions";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
-pub(crate) const TREES: [(&str, bool); 13] = [
+pub(crate) const TREES: [(&str, bool); 14] = [
     (DRAFTS, true),
     (DRAFT_CODES, false),
     (SUBMISSIONS, true),
@@ -42,6 +45,7 @@ pub(crate) const TREES: [(&str, bool); 13] = [
     (ACCOUNTS, true),
     (ACCOUNT_LOGINS, false),
     (API_TOKENS, true),
+    (SECRETS, false),
 ];
 
 /// Sorts signed numbers correctly as big-endian bytes.

@@ -1150,7 +1150,7 @@ pub(crate) async fn draft_work<T: Send + 'static>(
     p: &Shared,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {
-    if matches!(p.store, AnyStore::Sled(_)) {
+    if !p.store.draft_calls_block() {
         return Ok(work(p));
     }
     let p2 = p.clone();

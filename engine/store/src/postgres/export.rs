@@ -15,7 +15,7 @@ use crate::envelope::{decode, decode_parts, encode};
 use crate::error::StoreError;
 use crate::ids::{SubmissionId, TenantId, hex};
 use crate::keys::{
-    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, OUTBOX, STATUS, SUBMISSIONS, code_key,
+    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, OUTBOX, SECRETS, STATUS, SUBMISSIONS, code_key,
     counter_key, idempotency_key, login_key, message_key, ref_key,
 };
 use crate::model::{AuditEntry, Draft, Message, OutboxMessage, Status, StatusRecord, Submission};
@@ -257,6 +257,17 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let t: ApiToken = decode_parts(API_TOKENS, "(hash)", version(&r)?, &record_text(&r)?)?;
         tokens.push((hash.clone(), env_bytes(API_TOKENS, &hash, &t)?));
     }
+    // Node secrets as sled keeps them: the name as key, the bytes raw.
+    let mut secrets = Vec::new();
+    for r in sqlx::query("SELECT name, value FROM node_secrets")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let name: String = r.try_get("name").map_err(db_err)?;
+        let value: Vec<u8> = r.try_get("value").map_err(db_err)?;
+        secrets.push((name.into_bytes(), ExportValue::Raw(value)));
+    }
     Ok(vec![
         (DRAFTS, drafts),
         ("draft_codes", codes),
@@ -271,6 +282,7 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         (ACCOUNTS, accounts),
         ("account_logins", logins),
         (API_TOKENS, tokens),
+        (SECRETS, secrets),
     ])
 }
 
@@ -285,6 +297,7 @@ enum ImportRow {
     Outbox(OutboxMessage),
     Account(Account),
     ApiToken(ApiToken),
+    Secret { name: String, value: Vec<u8> },
 }
 
 impl ImportRow {
@@ -374,6 +387,14 @@ impl ImportRow {
             .bind(t.created)
             .bind(v)
             .bind(json(API_TOKENS, &t.id.to_string(), t)?),
+            // The import wins over a secret a node created before it (the store is otherwise
+            // empty, so nothing depends on that one yet).
+            Self::Secret { name, value } => sqlx::query(
+                "INSERT INTO node_secrets (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            )
+            .bind(name.clone())
+            .bind(value.clone()),
         };
         q.execute(&mut **tx).await.map_err(db_err)?;
         Ok(match self {
@@ -403,6 +424,11 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
         "outbox" => ImportRow::Outbox(decode(OUTBOX, key, value)?),
         "accounts" => ImportRow::Account(decode(ACCOUNTS, key, value)?),
         "api_tokens" => ImportRow::ApiToken(decode(API_TOKENS, key, value)?),
+        "secrets" => ImportRow::Secret {
+            name: String::from_utf8(key.to_vec())
+                .map_err(|_| StoreError::InvalidInput("secret name is not UTF-8".into()))?,
+            value: value.to_vec(),
+        },
         "counters" => {
             // slug, a 0 byte, the year (sign bit flipped, big-endian); the value is a u64.
             let split = key

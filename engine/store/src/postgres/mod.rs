@@ -27,17 +27,19 @@ use sqlx::{Postgres, Row, SqlSafeStr, Transaction};
 
 use crate::envelope::{RECORD_FORMAT, decode_parts};
 use crate::error::StoreError;
-use crate::ids::{SubmissionId, hex};
+use crate::ids::hex;
 use crate::keys::SUBMISSIONS;
 use crate::model::Submission;
 
 mod accounts;
 mod audit;
+mod blobs;
 mod drafts;
 mod export;
 mod limiter;
 mod outbox;
 mod postkorb;
+mod secrets;
 mod status;
 mod submissions;
 
@@ -316,60 +318,6 @@ impl PgStore {
         })
     }
 
-    /// A secret that every node of the installation shares (the CSRF key, a development signing
-    /// key): the stored value, or `fresh` if there was none yet. Race-free: when two nodes start
-    /// together, both get the value the first one stored.
-    pub fn shared_secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.run(async |pool| {
-            sqlx::query("INSERT INTO node_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(fresh)
-                .execute(pool)
-                .await
-                .map_err(db_err)?;
-            sqlx::query_scalar("SELECT value FROM node_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(pool)
-                .await
-                .map_err(db_err)
-        })
-    }
-
-    /// The shared secret `name`, if one was stored.
-    pub fn stored_secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(async |pool| {
-            sqlx::query_scalar("SELECT value FROM node_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_optional(pool)
-                .await
-                .map_err(db_err)
-        })
-    }
-
-    /// Keeps the receipt (a PDF) of a submission, so any node can serve it. Idempotent.
-    pub fn put_receipt(&self, id: &SubmissionId, pdf: &[u8]) -> Result<(), StoreError> {
-        self.run(async |pool| {
-            sqlx::query("INSERT INTO receipts (submission, pdf) VALUES ($1, $2) ON CONFLICT (submission) DO UPDATE SET pdf = EXCLUDED.pdf")
-                .bind(&id.as_bytes()[..])
-                .bind(pdf)
-                .execute(pool)
-                .await
-                .map_err(db_err)?;
-            Ok(())
-        })
-    }
-
-    /// The receipt of a submission, if one was kept.
-    pub fn receipt(&self, id: &SubmissionId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(async |pool| {
-            sqlx::query_scalar("SELECT pdf FROM receipts WHERE submission = $1")
-                .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
-                .await
-                .map_err(db_err)
-        })
-    }
-
     /// How many drafts are stored.
     pub fn draft_count(&self) -> Result<u64, StoreError> {
         self.run(async |pool| {
@@ -402,4 +350,57 @@ impl PgStore {
 fn decode_submission(row: &PgRow) -> Result<Submission, StoreError> {
     let id: Vec<u8> = row.try_get("id").map_err(db_err)?;
     decode_parts(SUBMISSIONS, &hex(&id), version(row)?, &record_text(row)?)
+}
+
+impl crate::Backend for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn draft_calls_block(&self) -> bool {
+        // Every draft read or save is a round trip to the database.
+        true
+    }
+
+    fn archive_idle_drafts(&self, _before: time::OffsetDateTime) -> Result<u64, StoreError> {
+        // One table with its own indexes: nothing to move.
+        Ok(0)
+    }
+
+    fn attempt_limiter(
+        &self,
+        max_failures: u32,
+        window: time::Duration,
+    ) -> Box<dyn crate::AttemptLimiter + Send + Sync> {
+        // A table, so that all nodes count together.
+        Box::new(PgResumeLimiter::new(self.clone(), max_failures, window))
+    }
+
+    fn export_to(
+        &self,
+        mut out: &mut dyn std::io::Write,
+        progress: &mut dyn FnMut(crate::Progress),
+    ) -> Result<u64, StoreError> {
+        self.export_jsonl(&mut out, progress)
+    }
+
+    fn import_from(
+        &self,
+        mut input: &mut dyn std::io::BufRead,
+        progress: &mut dyn FnMut(crate::Progress),
+    ) -> Result<u64, StoreError> {
+        self.import_jsonl(&mut input, progress)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        PgStore::flush(self)
+    }
+
+    fn close(self: Box<Self>) -> Result<bool, StoreError> {
+        PgStore::close(*self)
+    }
+
+    fn clone_backend(&self) -> Box<dyn crate::Backend> {
+        Box::new(self.clone())
+    }
 }

@@ -15,16 +15,21 @@ use crate::error::{StoreError, show_key};
 use crate::group_commit::GroupCommit;
 use crate::keys::{
     ACCOUNT_LOGINS, ACCOUNTS, API_TOKENS, AUDIT, COUNTERS, DRAFT_CODES, DRAFT_EXPIRY, DRAFTS,
-    IDEMPOTENCY, MESSAGES, OUTBOX, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS, TREES, read_u64,
+    IDEMPOTENCY, MESSAGES, OUTBOX, SECRETS, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS, TREES,
+    read_u64,
 };
 use crate::model::Submission;
+use crate::{AttemptLimiter, Backend, Progress, ResumeLimiter};
+use blobs::blob_root;
 
 mod accounts;
 mod audit;
+mod blobs;
 mod drafts;
 mod export;
 mod outbox;
 mod postkorb;
+mod secrets;
 mod status;
 mod submissions;
 #[cfg(test)]
@@ -94,6 +99,10 @@ struct Inner {
     api_tokens: Tree,
     sessions: Tree,
     postkorb: Tree,
+    secrets: Tree,
+    /// Where blobs are kept as files: the folder that holds the store's directory (the data
+    /// folder), `receipts/<id>.pdf` for receipts.
+    blob_root: std::path::PathBuf,
     /// Added to sled's generated ids, so ids stay above those of imported records.
     id_base: AtomicU64,
     group: GroupCommit,
@@ -188,6 +197,8 @@ impl SledStore {
             account_logins: db.open_tree(ACCOUNT_LOGINS)?,
             api_tokens: db.open_tree(API_TOKENS)?,
             sessions: db.open_tree(SESSIONS)?,
+            secrets: db.open_tree(SECRETS)?,
+            blob_root: blob_root(&path),
             postkorb: db.open_tree(POSTKORB)?,
             meta,
             db,
@@ -288,6 +299,7 @@ impl SledStore {
             ACCOUNTS => &i.accounts,
             ACCOUNT_LOGINS => &i.account_logins,
             API_TOKENS => &i.api_tokens,
+            SECRETS => &i.secrets,
             _ => return None,
         })
     }
@@ -313,6 +325,7 @@ impl SledStore {
         self.inner.recent.is_empty()
             && TREES
                 .iter()
+                .filter(|(name, _)| *name != SECRETS)
                 .all(|(name, _)| self.tree(name).is_none_or(Tree::is_empty))
     }
 }
@@ -358,5 +371,59 @@ impl SledStore {
             t.insert(key, value)?;
         }
         Ok(())
+    }
+}
+
+/// How many clients an in-memory attempt limiter tracks at most (bounded memory).
+const LIMITER_CLIENTS: usize = 100_000;
+
+impl Backend for SledStore {
+    fn backend(&self) -> &'static str {
+        "sled"
+    }
+
+    fn draft_calls_block(&self) -> bool {
+        false
+    }
+
+    fn archive_idle_drafts(&self, before: time::OffsetDateTime) -> Result<u64, StoreError> {
+        SledStore::archive_idle_drafts(self, before)
+    }
+
+    fn attempt_limiter(
+        &self,
+        max_failures: u32,
+        window: time::Duration,
+    ) -> Box<dyn AttemptLimiter + Send + Sync> {
+        // One process: memory is where every attempt is seen.
+        Box::new(ResumeLimiter::new(max_failures, window, LIMITER_CLIENTS))
+    }
+
+    fn export_to(
+        &self,
+        mut out: &mut dyn std::io::Write,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<u64, StoreError> {
+        self.export_jsonl(&mut out, progress)
+    }
+
+    fn import_from(
+        &self,
+        mut input: &mut dyn std::io::BufRead,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<u64, StoreError> {
+        self.import_jsonl(&mut input, progress)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        SledStore::flush(self)
+    }
+
+    fn close(self: Box<Self>) -> Result<bool, StoreError> {
+        SledStore::close(*self)
+    }
+
+    fn clone_backend(&self) -> Box<dyn Backend> {
+        Box::new(self.clone())
     }
 }

@@ -63,12 +63,14 @@ fn change(status: Status, at: OffsetDateTime) -> StatusChange {
 mod accounts;
 mod drafts;
 mod outbox;
+mod shared;
 mod status;
 mod submissions;
 
 pub(crate) use accounts::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
+pub(crate) use shared::*;
 pub(crate) use status::*;
 pub(crate) use submissions::*;
 
@@ -103,6 +105,10 @@ macro_rules! store_suite {
                 sessions_are_found_by_hash_and_end,
                 api_tokens_are_found_by_hash_and_revoked_per_tenant,
                 postkorb_filters_pages_and_counts_per_status,
+                a_blob_keeps_its_first_bytes_until_it_is_deleted,
+                a_receipt_needs_its_submission,
+                concurrent_puts_of_one_blob_keep_exactly_one,
+                a_secret_is_the_first_one_stored_even_when_callers_race,
             );
         }
     };

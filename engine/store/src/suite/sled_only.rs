@@ -102,6 +102,8 @@ pub(crate) fn filled_store() -> (SledStore, tempfile::TempDir) {
         s.add_message(&sub.id, Party::Citizen, format!("m{i}"), T0)
             .unwrap();
     }
+    // A node secret travels with the export.
+    s.secret_or_insert("csrf", &[7; 32]).unwrap();
     (s, dir)
 }
 
@@ -117,7 +119,11 @@ fn export_import_export_gives_identical_bytes() {
     assert!(calls > 0);
 
     let (target, _dir2) = sled_store();
+    // A secret made by a server start does not make the store count as in use; the import's
+    // secret wins.
+    target.secret_or_insert("csrf", &[1; 32]).unwrap();
     let imported = target.import_jsonl(&mut first.as_slice(), |_| {}).unwrap();
+    assert_eq!(target.secret("csrf").unwrap(), Some(vec![7; 32]));
     assert_eq!(imported, n);
     let mut second = Vec::new();
     target.export_jsonl(&mut second, |_| {}).unwrap();
