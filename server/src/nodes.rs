@@ -1,16 +1,16 @@
-//! What a node keeps across requests, per store backend. With sled (one node) it lives in the
-//! data folder and in memory; with PostgreSQL (several nodes on one database) it lives in the
-//! database, so that every node sees the same: the CSRF secret, development signing keys, the
-//! count of wrong resume codes, and receipts. Configured signing keys are files that every node
-//! reads (docs/operations.md).
+//! What a node keeps across requests, through the store, so that every node of an installation
+//! sees the same: the CSRF secret and development signing keys (`SecretStore`), the count of
+//! wrong resume codes (`Backend::attempt_limiter`), and receipts (`BlobStore`). Where each
+//! backend keeps them is the store's business (docs/store.md). Configured signing keys are
+//! files that every node reads (docs/operations.md).
 
 use std::path::Path;
 
 use anyhow::Context;
 use lotse_receipt::SigningIdentity;
 use lotse_store::{
-    AnyStore, AttemptLimiter, Entropy, OsEntropy, PgOptions, PgResumeLimiter, PgStore,
-    ResumeLimiter, SledStore, SubmissionId, redact_url,
+    AnyStore, AttemptLimiter, BlobKey, BlobStore, Entropy, OsEntropy, PgOptions, PgStore,
+    SecretStore, SledStore, SubmissionId, redact_url,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -54,58 +54,37 @@ fn random32() -> anyhow::Result<[u8; 32]> {
     Ok(s)
 }
 
-/// The secret behind the CSRF tokens: `<data>/csrf.key` with sled; with PostgreSQL one secret
-/// in the database, created by whichever node starts first.
+/// The secret behind the CSRF tokens, created by whichever node starts first. A secret that
+/// an earlier version kept in `<data>/csrf.key` is taken over, so that forms open during an
+/// update stay valid.
 pub fn csrf_secret(store: &AnyStore, data: &Path) -> anyhow::Result<[u8; 32]> {
-    if let AnyStore::Postgres(pg) = store {
-        let stored = pg.shared_secret("csrf", &random32()?)?;
-        return stored
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("the stored CSRF secret is not 32 bytes"));
-    }
-    let secret_file = data.join("csrf.key");
-    match std::fs::read(&secret_file) {
-        Ok(b) if b.len() == 32 => {
-            let mut s = [0u8; 32];
-            s.copy_from_slice(&b);
-            Ok(s)
-        }
-        _ => {
-            let s = random32()?;
-            std::fs::write(&secret_file, s)
-                .with_context(|| format!("writing {}", secret_file.display()))?;
-            Ok(s)
-        }
-    }
+    let fresh = match std::fs::read(data.join("csrf.key")) {
+        Ok(b) if b.len() == 32 => b,
+        _ => random32()?.to_vec(),
+    };
+    store
+        .secret_or_insert("csrf", &fresh)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("the stored CSRF secret is not 32 bytes"))
 }
 
-/// Counts wrong resume codes: in memory with sled, in the database with PostgreSQL.
+/// Counts wrong resume codes where every node sees them (see `Backend::attempt_limiter`).
 pub fn resume_limiter(store: &AnyStore) -> Box<dyn AttemptLimiter + Send + Sync> {
-    match store {
-        AnyStore::Postgres(pg) => Box::new(PgResumeLimiter::new(
-            pg.clone(),
-            RESUME_FAILURES,
-            RESUME_WINDOW,
-        )),
-        _ => Box::new(ResumeLimiter::new(RESUME_FAILURES, RESUME_WINDOW, 100_000)),
-    }
+    store.attempt_limiter(RESUME_FAILURES, RESUME_WINDOW)
 }
 
-/// A limit of wrong attempts (e.g. passwords at sign-in) under its own `namespace`: in memory
-/// with sled, in the database with PostgreSQL so that all nodes count together.
+/// A limit of wrong attempts (e.g. passwords at sign-in) under its own `namespace`, counted
+/// where every node sees them.
 pub fn attempt_limiter(
     store: &AnyStore,
     namespace: &'static str,
     max_failures: u32,
     window: Duration,
 ) -> Box<dyn AttemptLimiter + Send + Sync> {
-    match store {
-        AnyStore::Postgres(pg) => Box::new(Namespaced {
-            namespace,
-            inner: PgResumeLimiter::new(pg.clone(), max_failures, window),
-        }),
-        _ => Box::new(ResumeLimiter::new(max_failures, window, 100_000)),
-    }
+    Box::new(Namespaced {
+        namespace,
+        inner: store.attempt_limiter(max_failures, window),
+    })
 }
 
 /// Keys of one limiter kept apart from the others in the shared table.
@@ -114,7 +93,7 @@ struct Namespaced<L> {
     inner: L,
 }
 
-impl<L: AttemptLimiter> AttemptLimiter for Namespaced<L> {
+impl<L: AttemptLimiter + ?Sized> AttemptLimiter for Namespaced<Box<L>> {
     fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_store::StoreError> {
         self.inner.check(&format!("{}:{key}", self.namespace), now)
     }
@@ -132,9 +111,10 @@ impl<L: AttemptLimiter> AttemptLimiter for Namespaced<L> {
     }
 }
 
-/// The signing identity of a tenant. Configured files win on every backend. Without them, sled
-/// keeps a development identity under `<data>/keys/<tenant>/`; PostgreSQL keeps it in the
-/// database, so receipts of every node carry the same certificate.
+/// The signing identity of a tenant: configured files win; then `key.pem` and `cert.pem` under
+/// `<data>/keys/<tenant>/` (where earlier versions kept the development key with sled, and
+/// where an operator may put the office's key); else a development identity kept in the store,
+/// so that the receipts of every node carry the same certificate.
 pub fn signing_identity(
     config: &Config,
     store: &AnyStore,
@@ -143,16 +123,10 @@ pub fn signing_identity(
     now: OffsetDateTime,
 ) -> anyhow::Result<SigningIdentity> {
     let configured = config.signing(tenant);
-    let AnyStore::Postgres(pg) = store else {
-        return crate::keys::configured_identity(
-            configured,
-            &config.data_dir,
-            tenant,
-            tenant_name,
-            now,
-        );
-    };
-    if configured.is_some() {
+    let key_dir = config.data_dir.join("keys").join(tenant);
+    if configured.is_some()
+        || (key_dir.join("key.pem").is_file() && key_dir.join("cert.pem").is_file())
+    {
         return crate::keys::configured_identity(
             configured,
             &config.data_dir,
@@ -162,7 +136,7 @@ pub fn signing_identity(
         );
     }
     let name = format!("signing-dev:{tenant}");
-    let stored = match pg.stored_secret(&name)? {
+    let stored = match store.secret(&name)? {
         Some(bytes) => bytes,
         None => {
             let fresh = SigningIdentity::generate_development(tenant_name, now)
@@ -172,10 +146,10 @@ pub fn signing_identity(
                 "key_pem": pem.key_pem,
                 "certificate_pem": pem.certificate_pem,
             }))?;
-            let stored = pg.shared_secret(&name, &both)?;
+            let stored = store.secret_or_insert(&name, &both)?;
             if stored == both {
                 eprintln!(
-                    "WARNUNG: Für {tenant_name} wurde ein Entwicklungsschlüssel mit selbst signiertem Zertifikat erzeugt und in der Datenbank abgelegt. \
+                    "WARNUNG: Für {tenant_name} wurde ein Entwicklungsschlüssel mit selbst signiertem Zertifikat erzeugt und im Datenspeicher abgelegt. \
                      Er ist nicht für den Produktivbetrieb: Konfigurieren Sie für jede Kommune [tenants.<slug>.signing] mit Dateien, die alle Knoten lesen."
                 );
             }
@@ -190,27 +164,17 @@ pub fn signing_identity(
             .with_context(|| format!("the stored development key has no {name}"))
     };
     SigningIdentity::from_pem(field("key_pem")?, field("certificate_pem")?)
-        .with_context(|| format!("loading the development key of {tenant} from the database"))
+        .with_context(|| format!("loading the development key of {tenant} from the store"))
 }
 
-/// Keeps a receipt durably: a file under `<data>/receipts/` with sled, a row with PostgreSQL.
+/// Keeps a receipt durably (see `BlobStore`; the first one kept stays).
 pub fn save_receipt(
     store: &AnyStore,
-    data: &Path,
+    _data: &Path,
     id: &SubmissionId,
     pdf: &[u8],
 ) -> anyhow::Result<()> {
-    if let AnyStore::Postgres(pg) = store {
-        pg.put_receipt(id, pdf)?;
-        return Ok(());
-    }
-    let dir = data.join("receipts");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{id}.pdf"));
-    let tmp = dir.join(format!("{id}.tmp"));
-    std::fs::write(&tmp, pdf)?;
-    std::fs::File::open(&tmp)?.sync_all()?;
-    std::fs::rename(&tmp, &path)?;
+    store.put_blob(&BlobKey::Receipt(*id), pdf)?;
     Ok(())
 }
 
@@ -221,27 +185,16 @@ pub fn load_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow:
 }
 
 /// Whether a receipt of the submission is kept already (a repeated submit renders none).
-pub fn has_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow::Result<bool> {
-    if let AnyStore::Postgres(pg) = store {
-        return Ok(pg.receipt(id)?.is_some());
-    }
-    Ok(data.join("receipts").join(format!("{id}.pdf")).exists())
+pub fn has_receipt(store: &AnyStore, _data: &Path, id: &SubmissionId) -> anyhow::Result<bool> {
+    Ok(store.has_blob(&BlobKey::Receipt(*id))?)
 }
 
-/// The receipt of a submission, `None` if none is kept: a row with PostgreSQL, the file
-/// `<receipts>/<id>.pdf` with sled (for callers that know the receipts folder, such as the
-/// delivery worker).
+/// The receipt of a submission, `None` if none is kept. `_receipts` is unused: the store knows
+/// where its receipts are (with sled `<data>/receipts/`, as before).
 pub fn find_receipt(
     store: &AnyStore,
-    receipts: &Path,
+    _receipts: &Path,
     id: &SubmissionId,
 ) -> anyhow::Result<Option<Vec<u8>>> {
-    if let AnyStore::Postgres(pg) = store {
-        return Ok(pg.receipt(id)?);
-    }
-    match std::fs::read(receipts.join(format!("{id}.pdf"))) {
-        Ok(pdf) => Ok(Some(pdf)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    Ok(store.blob(&BlobKey::Receipt(*id))?)
 }

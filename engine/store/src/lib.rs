@@ -7,11 +7,15 @@
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
 mod accounts;
+#[macro_use]
 mod any;
+mod blobs;
+mod codec;
 mod envelope;
 mod error;
 mod group_commit;
 mod ids;
+mod keys;
 mod limiter;
 mod model;
 #[cfg(feature = "postgres")]
@@ -20,15 +24,18 @@ pub mod pg_testing;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod postkorb;
-mod sled_store;
+mod sled;
 
 #[cfg(test)]
 mod suite;
 
 use time::{Duration, OffsetDateTime};
 
+pub use self::sled::{SledOptions, SledStore};
 pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
-pub use any::AnyStore;
+pub use any::{AnyStore, Backend};
+pub use blobs::BlobKey;
+pub use codec::{EXPORT_FORMAT, Progress};
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
@@ -43,239 +50,287 @@ pub use model::{
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
-pub use sled_store::{EXPORT_FORMAT, Progress, SledOptions, SledStore};
 
-/// Drafts: applications in progress, saved with optimistic concurrency.
-pub trait DraftStore {
-    /// Stores a new draft (normally revision 0 from [`Draft::new`]).
-    /// `AlreadyExists` if the id is taken.
-    fn create_draft(&self, draft: &Draft) -> Result<(), StoreError>;
+// The store traits. `store_traits!` (any.rs) declares them as written and implements each of
+// them for `AnyStore` by calling the backend it holds: a new method needs code in the backends
+// only, never forwarding code.
+store_traits! {
+    /// Drafts: applications in progress, saved with optimistic concurrency.
+    pub trait DraftStore {
+        /// Stores a new draft (normally revision 0 from [`Draft::new`]).
+        /// `AlreadyExists` if the id is taken.
+        fn create_draft(&self, draft: &Draft) -> Result<(), StoreError>;
 
-    /// The draft with this id, or `None`.
-    fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError>;
+        /// The draft with this id, or `None`.
+        fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError>;
 
-    /// The draft this resume code belongs to, or `None`. Callers facing the public guard this
-    /// with a [`ResumeLimiter`] (see [`resume_draft`]).
-    fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError>;
+        /// The draft this resume code belongs to, or `None`. Callers facing the public guard this
+        /// with a [`ResumeLimiter`] (see [`resume_draft`]).
+        fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError>;
 
-    /// Replaces the stored draft if its revision is still `expected_revision`, and returns the
-    /// stored draft, whose revision is `expected_revision + 1`. A stale revision gives
-    /// `Conflict` with the current draft. The id, tenant, creation time and resume code of the
-    /// stored draft are kept.
-    fn save_draft(&self, draft: Draft, expected_revision: u64) -> Result<Draft, StoreError>;
+        /// Replaces the stored draft if its revision is still `expected_revision`, and returns the
+        /// stored draft, whose revision is `expected_revision + 1`. A stale revision gives
+        /// `Conflict` with the current draft. The id, tenant, creation time and resume code of the
+        /// stored draft are kept.
+        fn save_draft(&self, draft: Draft, expected_revision: u64) -> Result<Draft, StoreError>;
 
-    /// Deletes a draft (for example after its submission). `false` if it did not exist.
-    fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError>;
+        /// Deletes a draft (for example after its submission). `false` if it did not exist.
+        fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError>;
 
-    /// Deletes every draft whose `expires` is at or before `now`; returns how many.
-    fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
-}
+        /// Deletes every draft whose `expires` is at or before `now`; returns how many.
+        fn sweep_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+    }
 
-/// Submissions: immutable, append-only, per tenant, with references that are never reused.
-pub trait SubmissionStore {
-    /// Stores a submission with the next reference of its tenant and year (`now.year()` in the
-    /// offset of `now`), its first status `Eingegangen`, an audit entry and its
-    /// notifications, atomically, and returns once it is durable. A repeated call with the same
-    /// idempotency key returns the first submission and writes nothing.
-    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError>;
+    /// Submissions: immutable, append-only, per tenant, with references that are never reused.
+    pub trait SubmissionStore {
+        /// Stores a submission with the next reference of its tenant and year (`now.year()` in the
+        /// offset of `now`), its first status `Eingegangen`, an audit entry and its
+        /// notifications, atomically, and returns once it is durable. A repeated call with the same
+        /// idempotency key returns the first submission and writes nothing.
+        fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError>;
 
-    /// The submission with this id, or `None`.
-    fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
+        /// The submission with this id, or `None`.
+        fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
 
-    /// The submission a [`SubmissionStore::submit`] with this tenant and idempotency key
-    /// stored, or `None`. Durable with the submission itself: this is how a draft whose
-    /// "submitted" mark was lost in a crash is still known as submitted.
-    fn submission_by_idempotency_key(
-        &self,
-        tenant: &TenantId,
-        key: &IdempotencyKey,
-    ) -> Result<Option<Submission>, StoreError>;
+        /// The submission a [`SubmissionStore::submit`] with this tenant and idempotency key
+        /// stored, or `None`. Durable with the submission itself: this is how a draft whose
+        /// "submitted" mark was lost in a crash is still known as submitted.
+        fn submission_by_idempotency_key(
+            &self,
+            tenant: &TenantId,
+            key: &IdempotencyKey,
+        ) -> Result<Option<Submission>, StoreError>;
 
-    /// The submission of this tenant with this reference, or `None`.
-    fn submission_by_reference(
-        &self,
-        tenant: &TenantId,
-        reference: &Reference,
-    ) -> Result<Option<Submission>, StoreError>;
+        /// The submission of this tenant with this reference, or `None`.
+        fn submission_by_reference(
+            &self,
+            tenant: &TenantId,
+            reference: &Reference,
+        ) -> Result<Option<Submission>, StoreError>;
 
-    /// Up to `limit` submissions of a tenant in reference order, starting after `after`.
-    fn submissions(
-        &self,
-        tenant: &TenantId,
-        after: Option<&Reference>,
-        limit: usize,
-    ) -> Result<Vec<Submission>, StoreError>;
+        /// Up to `limit` submissions of a tenant in reference order, starting after `after`.
+        fn submissions(
+            &self,
+            tenant: &TenantId,
+            after: Option<&Reference>,
+            limit: usize,
+        ) -> Result<Vec<Submission>, StoreError>;
 
-    /// The Postkorb: the tenant's submissions matching `query`, newest first, one page of
-    /// them, with the total and the counts per status (see [`PostkorbQuery`]).
-    fn postkorb(
-        &self,
-        tenant: &TenantId,
-        query: &PostkorbQuery,
-    ) -> Result<PostkorbPage, StoreError>;
+        /// The Postkorb: the tenant's submissions matching `query`, newest first, one page of
+        /// them, with the total and the counts per status (see [`PostkorbQuery`]).
+        fn postkorb(
+            &self,
+            tenant: &TenantId,
+            query: &PostkorbQuery,
+        ) -> Result<PostkorbPage, StoreError>;
 
-    /// Deletes the tenant's closed submissions (with status history and messages) whose
-    /// closing lies more than `older_than` before `now`; records each purge in the audit log.
-    /// References stay used. Returns how many were purged.
-    fn purge_closed(
-        &self,
-        tenant: &TenantId,
-        older_than: Duration,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError>;
-}
+        /// Deletes the tenant's closed submissions (with status history and messages) whose
+        /// closing lies more than `older_than` before `now`; records each purge in the audit log.
+        /// References stay used. Returns how many were purged.
+        fn purge_closed(
+            &self,
+            tenant: &TenantId,
+            older_than: Duration,
+            now: OffsetDateTime,
+        ) -> Result<u64, StoreError>;
+    }
 
-/// Status history and messages of a submission.
-pub trait StatusStore {
-    /// The full status history, oldest first. `NotFound` for an unknown submission.
-    fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError>;
+    /// Status history and messages of a submission.
+    pub trait StatusStore {
+        /// The full status history, oldest first. `NotFound` for an unknown submission.
+        fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError>;
 
-    /// Appends a status change if the status model allows it ([`Status::may_change_to`]),
-    /// with an audit entry; durable on return.
-    fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError>;
+        /// Appends a status change if the status model allows it ([`Status::may_change_to`]),
+        /// with an audit entry; durable on return.
+        fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError>;
 
-    /// Appends a message, with an audit entry (without its text); durable on return.
-    fn add_message(
-        &self,
-        id: &SubmissionId,
-        from: Party,
-        body: String,
-        now: OffsetDateTime,
-    ) -> Result<Message, StoreError>;
+        /// Appends a message, with an audit entry (without its text); durable on return.
+        fn add_message(
+            &self,
+            id: &SubmissionId,
+            from: Party,
+            body: String,
+            now: OffsetDateTime,
+        ) -> Result<Message, StoreError>;
 
-    /// All messages of a submission, oldest first.
-    fn messages(&self, id: &SubmissionId) -> Result<Vec<Message>, StoreError>;
-}
+        /// All messages of a submission, oldest first.
+        fn messages(&self, id: &SubmissionId) -> Result<Vec<Message>, StoreError>;
+    }
 
-/// The audit log: who did what when, without personal data.
-pub trait AuditStore {
-    /// Appends an entry and returns its sequence number; durable on return.
-    fn append_audit(
-        &self,
-        at: OffsetDateTime,
-        actor: Actor,
-        tenant: Option<&TenantId>,
-        action: AuditAction,
-    ) -> Result<u64, StoreError>;
+    /// The audit log: who did what when, without personal data.
+    pub trait AuditStore {
+        /// Appends an entry and returns its sequence number; durable on return.
+        fn append_audit(
+            &self,
+            at: OffsetDateTime,
+            actor: Actor,
+            tenant: Option<&TenantId>,
+            action: AuditAction,
+        ) -> Result<u64, StoreError>;
 
-    /// Up to `limit` entries with a sequence number greater than `after`, oldest first.
-    fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
-}
+        /// Up to `limit` entries with a sequence number greater than `after`, oldest first.
+        fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    }
 
-/// Webhook deliveries to be made later, at least once.
-pub trait Outbox {
-    /// Enqueues a delivery, due at `now`; returns its id.
-    fn enqueue(
-        &self,
-        tenant: Option<&TenantId>,
-        message: NewOutboxMessage,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError>;
+    /// Webhook deliveries to be made later, at least once.
+    pub trait Outbox {
+        /// Enqueues a delivery, due at `now`; returns its id.
+        fn enqueue(
+            &self,
+            tenant: Option<&TenantId>,
+            message: NewOutboxMessage,
+            now: OffsetDateTime,
+        ) -> Result<u64, StoreError>;
 
-    /// Claims up to `limit` due deliveries (pending and due, or claimed with an expired
-    /// lease) for `lease`; a claimed delivery is not handed out again before the lease ends.
-    fn claim(
-        &self,
-        now: OffsetDateTime,
-        lease: Duration,
-        limit: usize,
-    ) -> Result<Vec<OutboxMessage>, StoreError>;
+        /// Claims up to `limit` due deliveries (pending and due, or claimed with an expired
+        /// lease) for `lease`; a claimed delivery is not handed out again before the lease ends.
+        fn claim(
+            &self,
+            now: OffsetDateTime,
+            lease: Duration,
+            limit: usize,
+        ) -> Result<Vec<OutboxMessage>, StoreError>;
 
-    /// Marks a delivery done.
-    fn mark_delivered(&self, id: u64, now: OffsetDateTime) -> Result<(), StoreError>;
+        /// Marks a delivery done.
+        fn mark_delivered(&self, id: u64, now: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Counts a failed attempt. With `retry_at` the delivery is due again then; without, it is
-    /// given up (`Failed`).
-    fn mark_failed(
-        &self,
-        id: u64,
-        now: OffsetDateTime,
-        error: &str,
-        retry_at: Option<OffsetDateTime>,
-    ) -> Result<(), StoreError>;
+        /// Counts a failed attempt. With `retry_at` the delivery is due again then; without, it is
+        /// given up (`Failed`).
+        fn mark_failed(
+            &self,
+            id: u64,
+            now: OffsetDateTime,
+            error: &str,
+            retry_at: Option<OffsetDateTime>,
+        ) -> Result<(), StoreError>;
 
-    /// One delivery by id.
-    fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
+        /// One delivery by id.
+        fn outbox_message(&self, id: u64) -> Result<Option<OutboxMessage>, StoreError>;
 
-    /// Makes a given-up delivery due again at `now` (e.g. a case worker's "send again" after
-    /// the receiver was fixed); attempts and last error are kept. `false` if the delivery is
-    /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
-    fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
+        /// Makes a given-up delivery due again at `now` (e.g. a case worker's "send again" after
+        /// the receiver was fixed); attempts and last error are kept. `false` if the delivery is
+        /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
+        fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
 
-    /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
-    /// stays fast; returns how many.
-    fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+        /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
+        /// stays fast; returns how many.
+        fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// Up to `limit` deliveries of `tenant` that `keep` accepts, newest (highest id) first,
-    /// with ids below `before` when given (the last id of the previous page). Deliveries of
-    /// other tenants and without a tenant are never returned. For the Postkorb's list of
-    /// deliveries and failures; it scans the outbox, which `prune_outbox` keeps short.
-    fn tenant_outbox(
-        &self,
-        tenant: &TenantId,
-        before: Option<u64>,
-        limit: usize,
-        keep: &dyn Fn(&OutboxMessage) -> bool,
-    ) -> Result<Vec<OutboxMessage>, StoreError>;
-}
+        /// Up to `limit` deliveries of `tenant` that `keep` accepts, newest (highest id) first,
+        /// with ids below `before` when given (the last id of the previous page). Deliveries of
+        /// other tenants and without a tenant are never returned. For the Postkorb's list of
+        /// deliveries and failures; it scans the outbox, which `prune_outbox` keeps short.
+        fn tenant_outbox(
+            &self,
+            tenant: &TenantId,
+            before: Option<u64>,
+            limit: usize,
+            keep: &dyn Fn(&OutboxMessage) -> bool,
+        ) -> Result<Vec<OutboxMessage>, StoreError>;
+    }
 
-/// Staff accounts, their sessions and API tokens. Secrets are stored only as hashes.
-pub trait AccountStore {
-    /// Stores a new account. `AlreadyExists` if its tenant has an account with this login.
-    fn create_account(&self, account: &Account) -> Result<(), StoreError>;
+    /// Staff accounts, their sessions and API tokens. Secrets are stored only as hashes.
+    pub trait AccountStore {
+        /// Stores a new account. `AlreadyExists` if its tenant has an account with this login.
+        fn create_account(&self, account: &Account) -> Result<(), StoreError>;
 
-    /// The account with this id, or `None`.
-    fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
+        /// The account with this id, or `None`.
+        fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError>;
 
-    /// The tenant's account with this login (normalised with [`Account::check_login`]).
-    fn account_by_login(
-        &self,
-        tenant: &TenantId,
-        login: &str,
-    ) -> Result<Option<Account>, StoreError>;
+        /// The tenant's account with this login (normalised with [`Account::check_login`]).
+        fn account_by_login(
+            &self,
+            tenant: &TenantId,
+            login: &str,
+        ) -> Result<Option<Account>, StoreError>;
 
-    /// Every account of the tenant, by login.
-    fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError>;
+        /// Every account of the tenant, by login.
+        fn accounts(&self, tenant: &TenantId) -> Result<Vec<Account>, StoreError>;
 
-    /// Replaces an account's display name, role, password hash and disabled flag; id, tenant,
-    /// login and creation time stay. `NotFound` for an unknown account.
-    fn update_account(&self, account: &Account) -> Result<(), StoreError>;
+        /// Replaces an account's display name, role, password hash and disabled flag; id, tenant,
+        /// login and creation time stay. `NotFound` for an unknown account.
+        fn update_account(&self, account: &Account) -> Result<(), StoreError>;
 
-    /// Stores a session (after a successful sign-in).
-    fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+        /// Stores a session (after a successful sign-in).
+        fn create_session(&self, session: &Session) -> Result<(), StoreError>;
 
-    /// The session with this hash, or `None` (expired ones too: the caller checks `expires`).
-    fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError>;
+        /// The session with this hash, or `None` (expired ones too: the caller checks `expires`).
+        fn session(&self, hash: &SecretHash) -> Result<Option<Session>, StoreError>;
 
-    /// Ends a session; `false` if it did not exist.
-    fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError>;
+        /// Ends a session; `false` if it did not exist.
+        fn delete_session(&self, hash: &SecretHash) -> Result<bool, StoreError>;
 
-    /// Ends every session of an account (on disabling, a new password, a new role).
-    fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError>;
+        /// Ends every session of an account (on disabling, a new password, a new role).
+        fn delete_sessions_of(&self, account: &AccountId) -> Result<u64, StoreError>;
 
-    /// Deletes sessions that expired at or before `now`; returns how many.
-    fn sweep_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
+        /// Deletes sessions that expired at or before `now`; returns how many.
+        fn sweep_sessions(&self, now: time::OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// Stores an API token (only its hash). `AlreadyExists` for a known id or hash.
-    fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+        /// Stores an API token (only its hash). `AlreadyExists` for a known id or hash.
+        fn create_api_token(&self, token: &ApiToken) -> Result<(), StoreError>;
 
-    /// The token with this hash, or `None` (revoked ones too: the caller checks `revoked`).
-    fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError>;
+        /// The token with this hash, or `None` (revoked ones too: the caller checks `revoked`).
+        fn api_token(&self, hash: &SecretHash) -> Result<Option<ApiToken>, StoreError>;
 
-    /// Every token of the tenant, revoked ones too, oldest first.
-    fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError>;
+        /// Every token of the tenant, revoked ones too, oldest first.
+        fn api_tokens(&self, tenant: &TenantId) -> Result<Vec<ApiToken>, StoreError>;
 
-    /// Revokes the tenant's token with this id; `false` if the tenant has no such token.
-    fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError>;
+        /// Revokes the tenant's token with this id; `false` if the tenant has no such token.
+        fn revoke_api_token(&self, tenant: &TenantId, id: &ApiTokenId) -> Result<bool, StoreError>;
+    }
+
+    /// Blobs: larger bytes that belong to a record, such as receipts (attachments later), kept
+    /// durably and reachable from every node. Written once: the first put under a key wins.
+    pub trait BlobStore {
+        /// Keeps `bytes` under `key` and returns `true`, once they are durable; if something is
+        /// kept under `key` already it stays and this returns `false` (a repeated submit renders
+        /// its receipt again, and the first one is the one the citizen got). A receipt of an
+        /// unknown submission is `NotFound`.
+        fn put_blob(&self, key: &BlobKey, bytes: &[u8]) -> Result<bool, StoreError>;
+
+        /// The bytes kept under `key`, or `None`.
+        fn blob(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError>;
+
+        /// Whether something is kept under `key` (without reading it).
+        fn has_blob(&self, key: &BlobKey) -> Result<bool, StoreError>;
+
+        /// Deletes the blob under `key`; `false` if there was none.
+        fn delete_blob(&self, key: &BlobKey) -> Result<bool, StoreError>;
+    }
+
+    /// Secrets every node of an installation must agree on: the CSRF key, development signing
+    /// keys. Named by a short string (`csrf`, `signing-dev:<tenant>`); the bytes are opaque.
+    pub trait SecretStore {
+        /// The secret `name`, or `None` if none was stored yet.
+        fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+        /// The secret `name`: the stored one, or else `fresh`, stored now (durably). Atomic:
+        /// when several nodes or threads ask at once, all of them get the value stored first.
+        fn secret_or_insert(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+    }
 }
 
 /// Everything a backend provides.
 pub trait Store:
-    DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore
+    DraftStore
+    + SubmissionStore
+    + StatusStore
+    + AuditStore
+    + Outbox
+    + AccountStore
+    + BlobStore
+    + SecretStore
 {
 }
-impl<T: DraftStore + SubmissionStore + StatusStore + AuditStore + Outbox + AccountStore> Store
-    for T
+impl<T> Store for T where
+    T: DraftStore
+        + SubmissionStore
+        + StatusStore
+        + AuditStore
+        + Outbox
+        + AccountStore
+        + BlobStore
+        + SecretStore
 {
 }
 

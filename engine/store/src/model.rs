@@ -379,3 +379,29 @@ impl fmt::Debug for OutboxMessage {
             .finish_non_exhaustive()
     }
 }
+
+/// The status history of a submission, as both backends store and export it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub(crate) struct StatusRecord {
+    pub(crate) history: Vec<StatusChange>,
+}
+
+pub(crate) fn new_outbox_message(
+    id: u64,
+    tenant: Option<&TenantId>,
+    m: NewOutboxMessage,
+    now: OffsetDateTime,
+) -> OutboxMessage {
+    OutboxMessage {
+        id,
+        tenant: tenant.cloned(),
+        topic: m.topic,
+        target: m.target,
+        payload: m.payload,
+        created: now,
+        next_attempt: now,
+        attempts: 0,
+        last_error: None,
+        state: DeliveryState::Pending,
+    }
+}

@@ -3,7 +3,6 @@
 //! blocking pool. The HTML assistant and the JSON API both go through here.
 
 use lotse_core::{Clock, Command, Lang, SystemClock};
-use lotse_store::AnyStore;
 
 use crate::service::{Acted, Effect, OpenDraft, Opened, ServiceError};
 use crate::state::Shared;
@@ -35,7 +34,7 @@ pub(crate) async fn draft_work<T: Send + 'static>(
     p: &Shared,
     work: impl FnOnce(&Shared) -> T + Send + 'static,
 ) -> Result<T, tokio::task::JoinError> {
-    if matches!(p.store, AnyStore::Sled(_)) {
+    if !p.store.draft_calls_block() {
         return Ok(work(p));
     }
     let p2 = p.clone();

@@ -144,14 +144,14 @@ fn the_shared_secret_is_the_first_one_stored_even_when_nodes_race() {
         let hs: Vec<_> = (0..8u8)
             .map(|i| {
                 let node = if i % 2 == 0 { a.clone() } else { b.clone() };
-                scope.spawn(move || node.shared_secret("csrf", &[i; 32]).unwrap())
+                scope.spawn(move || node.secret_or_insert("csrf", &[i; 32]).unwrap())
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
     assert_eq!(got.len(), 1);
-    assert_eq!(a.stored_secret("csrf").unwrap(), got.into_iter().next());
-    assert_eq!(a.stored_secret("other").unwrap(), None);
+    assert_eq!(a.secret("csrf").unwrap(), got.into_iter().next());
+    assert_eq!(a.secret("other").unwrap(), None);
 }
 
 #[test]

@@ -1,53 +1,25 @@
-//! The Postkorb's part of [`super::PgStore`] (migration 0002): staff accounts, sessions and API
-//! tokens, the Postkorb list, and the outbox per tenant. Same semantics as the sled store; the
-//! shared suite checks both.
-
-use std::collections::BTreeMap;
+//! [`AccountStore`] on PostgreSQL (migration 0002): staff accounts, sessions and API tokens.
+//! Same semantics as the sled store; the shared suite checks both.
 
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
-use super::super::accounts::{Account, ApiToken, SecretHash, Session};
-use super::super::ids::{AccountId, ApiTokenId, Reference, SubmissionId, TenantId};
-use super::super::model::{DeliveryState, OutboxMessage, Status};
-use super::super::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
-use super::super::{AccountStore, StoreError};
-use super::{
-    OUTBOX, PgStore, db_err, decode_parts, is_unique_violation, json, outbox_columns, record_text,
-    to_i64, v_current, version,
-};
-
-pub(super) const ACCOUNTS: &str = "accounts";
-pub(super) const API_TOKENS: &str = "api_tokens";
-const SESSIONS: &str = "sessions";
+use super::{PgStore, db_err, is_unique_violation, json, record_text, v_current, version};
+use crate::AccountStore;
+use crate::accounts::{Account, ApiToken, SecretHash, Session};
+use crate::envelope::decode_parts;
+use crate::error::StoreError;
+use crate::ids::{AccountId, ApiTokenId, TenantId, hex};
+use crate::keys::{ACCOUNTS, API_TOKENS, SESSIONS};
 
 fn decode_account(row: &PgRow) -> Result<Account, StoreError> {
     let id: Vec<u8> = row.try_get("id").map_err(db_err)?;
-    decode_parts(
-        ACCOUNTS,
-        &super::hex(&id),
-        version(row)?,
-        &record_text(row)?,
-    )
+    decode_parts(ACCOUNTS, &hex(&id), version(row)?, &record_text(row)?)
 }
 
 fn decode_token(row: &PgRow) -> Result<ApiToken, StoreError> {
     decode_parts(API_TOKENS, "(hash)", version(row)?, &record_text(row)?)
-}
-
-fn limit_i64(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn rfc3339(what: &'static str, text: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
-        StoreError::Corrupt {
-            tree: "submissions",
-            key: what.into(),
-            reason: format!("bad time {text:?}: {e}"),
-        }
-    })
 }
 
 impl AccountStore for PgStore {
@@ -344,238 +316,4 @@ impl AccountStore for PgStore {
             Ok(true)
         })
     }
-}
-
-/// The filters of a Postkorb query as SQL over `submissions s JOIN submission_status st`:
-/// `$1` tenant, `$2` workflow, `$3` from, `$4` until, `$5` reference part (NULL: no filter).
-/// (A macro so that the statements stay static strings.)
-macro_rules! postkorb_where {
-    () => {
-        "s.tenant = $1 \
-         AND ($2::text IS NULL OR s.workflow_id = $2) \
-         AND ($3::timestamptz IS NULL OR s.submitted >= $3) \
-         AND ($4::timestamptz IS NULL OR s.submitted < $4) \
-         AND ($5::text IS NULL OR strpos(s.reference, $5) > 0)"
-    };
-}
-
-impl PgStore {
-    /// [`super::super::SubmissionStore::postkorb`] in SQL: the counts per status with one
-    /// GROUP BY, the page with ORDER BY / OFFSET / LIMIT, newest first (ties by id, as sled).
-    pub(super) fn postkorb_page(
-        &self,
-        tenant: &TenantId,
-        query: &PostkorbQuery,
-    ) -> Result<PostkorbPage, StoreError> {
-        let reference = query
-            .reference
-            .as_deref()
-            .map(|r| r.trim().to_ascii_uppercase())
-            .filter(|r| !r.is_empty());
-        let status = query.status.map(Status::code);
-        let (rows, grouped) = self.run(async |pool| {
-            let grouped: Vec<(String, i64)> = sqlx::query_as(concat!(
-                "SELECT st.current, count(*) FROM submissions s \
-                 JOIN submission_status st ON st.submission = s.id WHERE ",
-                postkorb_where!(),
-                " GROUP BY st.current"
-            ))
-            .bind(tenant.slug())
-            .bind(query.workflow.as_deref())
-            .bind(query.from)
-            .bind(query.until)
-            .bind(reference.as_deref())
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
-            let rows = if query.limit == 0 {
-                Vec::new()
-            } else {
-                sqlx::query(concat!(
-                    "SELECT s.id, s.tenant, s.record->>'reference' AS reference, \
-                     s.record->>'workflow_id' AS workflow_id, \
-                     s.record->>'workflow_version' AS workflow_version, \
-                     s.record->>'submitted' AS submitted, st.current, \
-                     st.record->'history'->-1->>'at' AS status_at \
-                     FROM submissions s JOIN submission_status st ON st.submission = s.id \
-                     WHERE ",
-                    postkorb_where!(),
-                    " AND ($6::text IS NULL OR st.current = $6) \
-                     ORDER BY s.submitted DESC, s.id DESC OFFSET $7 LIMIT $8"
-                ))
-                .bind(tenant.slug())
-                .bind(query.workflow.as_deref())
-                .bind(query.from)
-                .bind(query.until)
-                .bind(reference.as_deref())
-                .bind(status)
-                .bind(limit_i64(query.offset))
-                .bind(limit_i64(query.limit))
-                .fetch_all(pool)
-                .await
-                .map_err(db_err)?
-            };
-            Ok((rows, grouped))
-        })?;
-        let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
-        for (code, n) in grouped {
-            if let Some(s) = Status::ALL.into_iter().find(|s| s.code() == code) {
-                counts.insert(s, u64::try_from(n).unwrap_or(0));
-            }
-        }
-        let total = match query.status {
-            Some(s) => counts.get(&s).copied().unwrap_or(0),
-            None => counts.values().sum(),
-        };
-        let mut entries = Vec::with_capacity(rows.len());
-        for r in &rows {
-            entries.push(postkorb_entry(r)?);
-        }
-        Ok(PostkorbPage {
-            entries,
-            total,
-            counts,
-        })
-    }
-
-    /// [`super::super::Outbox::requeue`]: a given-up delivery becomes due at `now`.
-    pub(super) fn requeue_delivery(
-        &self,
-        id: u64,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let key = to_i64("outbox id", id)?;
-        self.tx(async |tx| {
-            let Some(row) = sqlx::query(
-                "SELECT v, record::text AS record FROM outbox WHERE id = $1 FOR UPDATE",
-            )
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
-            else {
-                return Err(StoreError::NotFound {
-                    what: "outbox message",
-                    key: id.to_string(),
-                });
-            };
-            let mut msg: OutboxMessage =
-                decode_parts(OUTBOX, &id.to_string(), version(&row)?, &record_text(&row)?)?;
-            msg.id = id;
-            if !matches!(msg.state, DeliveryState::Failed { .. }) {
-                return Ok(false);
-            }
-            msg.state = DeliveryState::Pending;
-            msg.next_attempt = now;
-            let (due, finished) = outbox_columns(&msg);
-            sqlx::query(
-                "UPDATE outbox SET due = $2, finished = $3, v = $4, record = $5::jsonb WHERE id = $1",
-            )
-            .bind(key)
-            .bind(due)
-            .bind(finished)
-            .bind(v_current())
-            .bind(json(OUTBOX, &id.to_string(), &msg)?)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            Ok(true)
-        })
-    }
-
-    /// [`super::super::Outbox::tenant_outbox`]: the tenant's deliveries newest first, read in
-    /// batches below `before` until `limit` pass `keep`.
-    pub(super) fn outbox_of_tenant(
-        &self,
-        tenant: &TenantId,
-        before: Option<u64>,
-        limit: usize,
-        keep: &dyn Fn(&OutboxMessage) -> bool,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
-        const BATCH: i64 = 200;
-        let mut found = Vec::new();
-        if limit == 0 {
-            return Ok(found);
-        }
-        let mut below = match before {
-            Some(id) => i64::try_from(id).unwrap_or(i64::MAX),
-            None => i64::MAX,
-        };
-        loop {
-            let rows = self.run(async |pool| {
-                sqlx::query(
-                    "SELECT id, v, record::text AS record FROM outbox \
-                     WHERE record->'tenant'->>'slug' = $1 AND id < $2 \
-                     ORDER BY id DESC LIMIT $3",
-                )
-                .bind(tenant.slug())
-                .bind(below)
-                .bind(BATCH)
-                .fetch_all(pool)
-                .await
-                .map_err(db_err)
-            })?;
-            let last = rows.len() < BATCH as usize;
-            for r in &rows {
-                let id: i64 = r.try_get("id").map_err(db_err)?;
-                below = id;
-                // An unreadable entry must not hide the others.
-                let Ok(mut msg) = decode_parts::<OutboxMessage>(
-                    OUTBOX,
-                    &id.to_string(),
-                    version(r)?,
-                    &record_text(r)?,
-                ) else {
-                    continue;
-                };
-                msg.id = u64::try_from(id).unwrap_or(0);
-                if msg.tenant.as_ref() == Some(tenant) && keep(&msg) {
-                    found.push(msg);
-                    if found.len() >= limit {
-                        return Ok(found);
-                    }
-                }
-            }
-            if last {
-                return Ok(found);
-            }
-        }
-    }
-}
-
-fn postkorb_entry(r: &PgRow) -> Result<PostkorbEntry, StoreError> {
-    let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
-    let bad = |reason: &str| StoreError::Corrupt {
-        tree: "submissions",
-        key: super::hex(&id),
-        reason: reason.into(),
-    };
-    let get = |name: &str| -> Result<String, StoreError> {
-        r.try_get::<Option<String>, _>(name)
-            .map_err(db_err)?
-            .ok_or_else(|| bad(&format!("no {name}")))
-    };
-    let reference: Reference = get("reference")?.parse()?;
-    let current = get("current")?;
-    let status = Status::ALL
-        .into_iter()
-        .find(|s| s.code() == current)
-        .ok_or_else(|| bad("unknown status"))?;
-    let submitted = rfc3339("submitted", &get("submitted")?)?;
-    let status_at = match r
-        .try_get::<Option<String>, _>("status_at")
-        .map_err(db_err)?
-    {
-        Some(at) => rfc3339("status", &at)?,
-        None => submitted,
-    };
-    Ok(PostkorbEntry {
-        id: SubmissionId::from_key(&id).ok_or_else(|| bad("expected a 16-byte id"))?,
-        reference,
-        workflow_id: get("workflow_id")?,
-        workflow_version: get("workflow_version")?,
-        submitted,
-        status,
-        status_at,
-    })
 }

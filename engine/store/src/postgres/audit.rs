@@ -1,0 +1,77 @@
+//! [`AuditStore`] on PostgreSQL: entries numbered by the `lotse_ids` sequence.
+
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use super::{PgStore, Tx, db_err, json, record_text, to_u64, v_current, version};
+use crate::AuditStore;
+use crate::envelope::decode_parts;
+use crate::error::StoreError;
+use crate::ids::TenantId;
+use crate::keys::AUDIT;
+use crate::model::{Actor, AuditAction, AuditEntry};
+
+impl PgStore {
+    /// Appends an audit entry inside a transaction.
+    pub(super) async fn audit_tx(
+        tx: &mut Tx,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        action: AuditAction,
+    ) -> Result<u64, StoreError> {
+        let entry = AuditEntry {
+            seq: 0,
+            at,
+            actor,
+            tenant: tenant.map(|t| t.slug().to_owned()),
+            action,
+        };
+        let record = json(AUDIT, "(new)", &entry)?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO audit (seq, v, record) VALUES (nextval('lotse_ids'), $1, $2::jsonb) RETURNING seq",
+        )
+        .bind(v_current())
+        .bind(record)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_err)?;
+        Ok(to_u64(seq))
+    }
+}
+
+impl AuditStore for PgStore {
+    fn append_audit(
+        &self,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        action: AuditAction,
+    ) -> Result<u64, StoreError> {
+        self.tx(async |tx| Self::audit_tx(tx, at, actor, tenant, action).await)
+    }
+
+    fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.run(async |pool| {
+            sqlx::query(
+                "SELECT seq, v, record::text AS record FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq").map_err(db_err)?;
+                let mut e: AuditEntry =
+                    decode_parts(AUDIT, &seq.to_string(), version(r)?, &record_text(r)?)?;
+                e.seq = to_u64(seq);
+                Ok(e)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,406 @@
+//! The PostgreSQL backend ([`PgStore`], feature `postgres`): the same store traits and guarantees
+//! as [`super::SledStore`], for several Lotse nodes on one database.
+//!
+//! The traits are blocking; sqlx is async. The store owns a small private tokio runtime for the
+//! pool's connections and drives each call's future to completion on the calling thread (with
+//! that runtime entered), so it works from any thread: a plain thread, `spawn_blocking`, and even
+//! a worker of another runtime (which it then blocks, like any blocking call). It never calls
+//! `Runtime::block_on`, which would panic inside another runtime.
+//!
+//! Every record is kept whole as JSONB beside the columns that queries filter by; `v` holds its
+//! format version (the envelope of docs/store.md, split into two columns). "Acknowledged" means
+//! "committed": PostgreSQL's COMMIT returns once the WAL is flushed (`synchronous_commit = on`,
+//! the default; the store refuses to open if a session has it off).
+//!
+//! One module per store trait; key layouts, record structs and the export codec are shared with
+//! the sled backend through backend-neutral modules. Must not depend on the sled backend.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll, Wake, Waker};
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, SqlSafeStr, Transaction};
+
+use crate::envelope::{RECORD_FORMAT, decode_parts};
+use crate::error::StoreError;
+use crate::ids::hex;
+use crate::keys::SUBMISSIONS;
+use crate::model::Submission;
+
+mod accounts;
+mod audit;
+mod blobs;
+mod drafts;
+mod export;
+mod limiter;
+mod outbox;
+mod postkorb;
+mod secrets;
+mod status;
+mod submissions;
+
+pub use limiter::PgResumeLimiter;
+
+/// The schema migrations, embedded in the binary. Run on [`PgStore::connect`] and by
+/// `lotse migrate`; concurrent nodes serialize on sqlx's advisory lock.
+fn migrator() -> Migrator {
+    let mut m = Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "store".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0001_store.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "accounts postkorb".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0002_accounts_postkorb.sql").into_sql_str(),
+            false,
+        ),
+    ]);
+    m.dangerous_set_table_name("lotse_migrations");
+    m
+}
+
+/// How to reach the database.
+#[derive(Clone)]
+pub struct PgOptions {
+    /// `postgres://user:password@host:port/database`. Never logged (see the `Debug` impl).
+    pub url: String,
+    /// Connections in this node's pool.
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before it fails.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl PgOptions {
+    /// A URL with a pool of 10 connections and a 10 s acquire timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for PgOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgOptions")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The URL with its password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or("");
+            if user_info.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+        }
+        None => format!("{scheme}://{authority}{tail}"),
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone; clones share the pool and the runtime.
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runtime: Option<tokio::runtime::Runtime>,
+    pool: Option<PgPool>,
+    /// Calls since the last sweep of old rate-limit windows.
+    limiter_calls: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            // The pool may spawn tasks while it closes: drop it inside its runtime, then let
+            // the runtime go without blocking (the drop may run on an async thread).
+            let guard = rt.enter();
+            drop(self.pool.take());
+            drop(guard);
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").finish_non_exhaustive()
+    }
+}
+
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Drives `fut` on this thread; the runtime's workers drive the sockets and timers it waits for.
+fn block_on<F: Future>(handle: &tokio::runtime::Handle, fut: F) -> F::Output {
+    let _entered = handle.enter();
+    let mut fut = pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    StoreError::Storage(format!("PostgreSQL: {e}"))
+}
+
+fn is_unique_violation(e: &sqlx::Error, constraint: &str) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            d.code().as_deref() == Some("23505") && d.constraint() == Some(constraint)
+        }
+        _ => false,
+    }
+}
+
+fn to_i64(what: &str, v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::InvalidInput(format!("{what} {v} is out of range")))
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn version(row: &PgRow) -> Result<u32, StoreError> {
+    let v: i32 = row.try_get("v").map_err(db_err)?;
+    Ok(u32::try_from(v).unwrap_or(0))
+}
+
+fn record_text(row: &PgRow) -> Result<String, StoreError> {
+    row.try_get("record").map_err(db_err)
+}
+
+fn json<T: serde::Serialize>(
+    tree: &'static str,
+    key: &str,
+    record: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(|e| StoreError::Corrupt {
+        tree,
+        key: key.to_owned(),
+        reason: format!("cannot encode: {e}"),
+    })
+}
+
+fn v_current() -> i32 {
+    i32::try_from(RECORD_FORMAT).unwrap_or(i32::MAX)
+}
+
+type Tx = Transaction<'static, Postgres>;
+
+impl PgStore {
+    /// Connects, checks that commits are synchronous, and runs the migrations.
+    pub fn connect(options: &PgOptions) -> Result<Self, StoreError> {
+        let store = Self::connect_only(options)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (for `lotse migrate`, which migrates explicitly).
+    pub fn connect_only(options: &PgOptions) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("lotse-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Storage(format!("cannot start the database runtime: {e}")))?;
+        let connect: PgConnectOptions = options.url.parse().map_err(|e| {
+            StoreError::Storage(format!(
+                "bad database URL {}: {e}",
+                redact_url(&options.url)
+            ))
+        })?;
+        let pool = block_on(
+            runtime.handle(),
+            PgPoolOptions::new()
+                .max_connections(options.max_connections.max(1))
+                .acquire_timeout(options.acquire_timeout)
+                .connect_with(connect),
+        )
+        .map_err(|e| {
+            StoreError::Storage(format!(
+                "cannot connect to {}: {e}",
+                redact_url(&options.url)
+            ))
+        })?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                runtime: Some(runtime),
+                pool: Some(pool),
+                limiter_calls: AtomicU64::new(0),
+            }),
+        };
+        let sync: String = store.run(async |pool| {
+            sqlx::query_scalar("SHOW synchronous_commit")
+                .fetch_one(pool)
+                .await
+                .map_err(db_err)
+        })?;
+        if sync == "off" {
+            return Err(StoreError::Storage(
+                "synchronous_commit is off: acknowledged submissions could be lost in a crash; \
+                 turn it on for the Lotse database"
+                    .into(),
+            ));
+        }
+        Ok(store)
+    }
+
+    /// Runs the schema migrations that are not applied yet; returns how many exist in all.
+    pub fn migrate(&self) -> Result<usize, StoreError> {
+        let m = migrator();
+        self.run(async |pool| {
+            m.run(pool)
+                .await
+                .map_err(|e| StoreError::Storage(format!("migration failed: {e}")))
+        })?;
+        Ok(m.migrations.len())
+    }
+
+    fn run<T>(
+        &self,
+        f: impl AsyncFnOnce(&PgPool) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let (Some(rt), Some(pool)) = (&self.inner.runtime, &self.inner.pool) else {
+            return Err(StoreError::Storage("the store is closed".into()));
+        };
+        block_on(rt.handle(), f(pool))
+    }
+
+    /// Runs `f` in a transaction and commits; any error rolls back.
+    fn tx<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.run(async |pool| {
+            let mut tx = pool.begin().await.map_err(db_err)?;
+            let out = f(&mut tx).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(out)
+        })
+    }
+
+    /// How many drafts are stored.
+    pub fn draft_count(&self) -> Result<u64, StoreError> {
+        self.run(async |pool| {
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM drafts")
+                .fetch_one(pool)
+                .await
+                .map_err(db_err)?;
+            Ok(to_u64(n))
+        })
+    }
+
+    /// Nothing to do: every acknowledged write is committed already. For symmetry with sled.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Closes the pool's connections. Other clones keep working until they are dropped.
+    pub fn close(self) -> Result<bool, StoreError> {
+        let pool = self.inner.pool.clone();
+        if let Some(pool) = pool {
+            self.run(async |_| {
+                pool.close().await;
+                Ok(())
+            })?;
+        }
+        Ok(true)
+    }
+}
+
+fn decode_submission(row: &PgRow) -> Result<Submission, StoreError> {
+    let id: Vec<u8> = row.try_get("id").map_err(db_err)?;
+    decode_parts(SUBMISSIONS, &hex(&id), version(row)?, &record_text(row)?)
+}
+
+impl crate::Backend for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn draft_calls_block(&self) -> bool {
+        // Every draft read or save is a round trip to the database.
+        true
+    }
+
+    fn archive_idle_drafts(&self, _before: time::OffsetDateTime) -> Result<u64, StoreError> {
+        // One table with its own indexes: nothing to move.
+        Ok(0)
+    }
+
+    fn attempt_limiter(
+        &self,
+        max_failures: u32,
+        window: time::Duration,
+    ) -> Box<dyn crate::AttemptLimiter + Send + Sync> {
+        // A table, so that all nodes count together.
+        Box::new(PgResumeLimiter::new(self.clone(), max_failures, window))
+    }
+
+    fn export_to(
+        &self,
+        mut out: &mut dyn std::io::Write,
+        progress: &mut dyn FnMut(crate::Progress),
+    ) -> Result<u64, StoreError> {
+        self.export_jsonl(&mut out, progress)
+    }
+
+    fn import_from(
+        &self,
+        mut input: &mut dyn std::io::BufRead,
+        progress: &mut dyn FnMut(crate::Progress),
+    ) -> Result<u64, StoreError> {
+        self.import_jsonl(&mut input, progress)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        PgStore::flush(self)
+    }
+
+    fn close(self: Box<Self>) -> Result<bool, StoreError> {
+        PgStore::close(*self)
+    }
+
+    fn clone_backend(&self) -> Box<dyn crate::Backend> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,284 @@
+//! [`SubmissionStore`] on PostgreSQL: submit in one transaction (reference counter row,
+//! idempotency by a unique constraint), lookups, purging.
+
+use sqlx::Row;
+use sqlx::postgres::PgPool;
+use time::{Duration, OffsetDateTime};
+
+use super::{
+    PgStore, db_err, decode_submission, is_unique_violation, json, to_i64, to_u64, v_current,
+};
+use crate::SubmissionStore;
+use crate::error::StoreError;
+use crate::ids::{IdempotencyKey, Reference, SubmissionId, TenantId};
+use crate::keys::{STATUS, SUBMISSIONS};
+use crate::model::{
+    Actor, AuditAction, NewSubmission, Status, StatusChange, StatusRecord, Submission,
+};
+use crate::postkorb::{PostkorbPage, PostkorbQuery};
+
+/// Marks a submit that lost the race for its idempotency key (never leaves `submit`).
+const LOST_RACE: &str = "idempotency key (concurrent submit)";
+
+fn lost_race() -> StoreError {
+    StoreError::AlreadyExists {
+        what: LOST_RACE,
+        key: String::new(),
+    }
+}
+
+impl SubmissionStore for PgStore {
+    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+        let year = now.year();
+        let tenant = new.tenant.clone();
+        let key = new.idempotency_key.clone();
+        let find_existing = async |pool: &PgPool| -> Result<Option<Submission>, StoreError> {
+            let row = sqlx::query(
+                "SELECT id, v, record::text AS record FROM submissions WHERE tenant = $1 AND idempotency_key = $2",
+            )
+            .bind(tenant.slug())
+            .bind(key.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)?;
+            row.map(|r| decode_submission(&r)).transpose()
+        };
+        if let Some(existing) = self.run(async |pool| find_existing(pool).await)? {
+            return Ok(existing);
+        }
+        let outcome = self.tx(async |tx| {
+            // The counter row's lock orders the submitters of one tenant and year on every node;
+            // a rolled-back transaction gives its number back.
+            let number: i64 = sqlx::query_scalar(
+                "INSERT INTO reference_counters (tenant, year, last) VALUES ($1, $2, 1) \
+                 ON CONFLICT (tenant, year) DO UPDATE SET last = reference_counters.last + 1 \
+                 RETURNING last",
+            )
+            .bind(new.tenant.slug())
+            .bind(year)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            let reference = Reference::new(new.tenant.reference_prefix(), year, to_u64(number));
+            let sub = Submission {
+                id: new.id,
+                tenant: new.tenant.clone(),
+                reference: reference.clone(),
+                idempotency_key: new.idempotency_key.clone(),
+                draft_id: new.draft_id,
+                workflow_id: new.workflow_id.clone(),
+                workflow_version: new.workflow_version.clone(),
+                data: new.data.clone(),
+                submitted: now,
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO submissions (id, tenant, year, number, idempotency_key, v, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
+                 ON CONFLICT ON CONSTRAINT submissions_idempotency DO NOTHING",
+            )
+            .bind(&new.id.as_bytes()[..])
+            .bind(new.tenant.slug())
+            .bind(year)
+            .bind(number)
+            .bind(new.idempotency_key.as_str())
+            .bind(v_current())
+            .bind(json(SUBMISSIONS, &new.id.to_string(), &sub)?)
+            .execute(&mut **tx)
+            .await;
+            match inserted {
+                Ok(r) if r.rows_affected() == 0 => {
+                    // A concurrent call with the same key committed first: an error rolls the
+                    // transaction back (the number is given back); the caller returns that one.
+                    return Err(lost_race());
+                }
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e, "submissions_pkey") => {
+                    return Err(StoreError::AlreadyExists {
+                        what: "submission",
+                        key: new.id.to_string(),
+                    });
+                }
+                Err(e) => return Err(db_err(e)),
+            }
+            let history = StatusRecord {
+                history: vec![StatusChange {
+                    status: Status::Eingegangen,
+                    at: now,
+                    actor: Actor::Citizen,
+                    note: None,
+                }],
+            };
+            sqlx::query(
+                "INSERT INTO submission_status (submission, current, changed, v, record) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb)",
+            )
+            .bind(&new.id.as_bytes()[..])
+            .bind(Status::Eingegangen.code())
+            .bind(now)
+            .bind(v_current())
+            .bind(json(STATUS, &new.id.to_string(), &history)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Self::audit_tx(
+                tx,
+                now,
+                Actor::Citizen,
+                Some(&new.tenant),
+                AuditAction::SubmissionReceived {
+                    submission: new.id,
+                    reference,
+                },
+            )
+            .await?;
+            for n in &new.notifications {
+                Self::enqueue_tx(tx, Some(&new.tenant), n.clone(), now).await?;
+            }
+            Ok(sub)
+        });
+        match outcome {
+            Ok(sub) => Ok(sub),
+            // Rolled back; the winner is committed and visible.
+            Err(StoreError::AlreadyExists {
+                what: LOST_RACE, ..
+            }) => self
+                .run(async |pool| find_existing(pool).await)?
+                .ok_or_else(|| StoreError::Storage("a concurrent submit vanished".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {
+        let row = self.run(async |pool| {
+            sqlx::query("SELECT id, v, record::text AS record FROM submissions WHERE id = $1")
+                .bind(&id.as_bytes()[..])
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err)
+        })?;
+        row.map(|r| decode_submission(&r)).transpose()
+    }
+
+    fn submission_by_idempotency_key(
+        &self,
+        tenant: &TenantId,
+        key: &IdempotencyKey,
+    ) -> Result<Option<Submission>, StoreError> {
+        let row = self.run(async |pool| {
+            sqlx::query(
+                "SELECT id, v, record::text AS record FROM submissions \
+                 WHERE tenant = $1 AND idempotency_key = $2",
+            )
+            .bind(tenant.slug())
+            .bind(key.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        row.map(|r| decode_submission(&r)).transpose()
+    }
+
+    fn submission_by_reference(
+        &self,
+        tenant: &TenantId,
+        reference: &Reference,
+    ) -> Result<Option<Submission>, StoreError> {
+        if reference.prefix() != tenant.reference_prefix() {
+            return Ok(None);
+        }
+        let number = to_i64("reference number", reference.number())?;
+        let row = self.run(async |pool| {
+            sqlx::query(
+                "SELECT id, v, record::text AS record FROM submissions \
+                 WHERE tenant = $1 AND year = $2 AND number = $3",
+            )
+            .bind(tenant.slug())
+            .bind(reference.year())
+            .bind(number)
+            .fetch_optional(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        row.map(|r| decode_submission(&r)).transpose()
+    }
+
+    fn submissions(
+        &self,
+        tenant: &TenantId,
+        after: Option<&Reference>,
+        limit: usize,
+    ) -> Result<Vec<Submission>, StoreError> {
+        let (year, number) = match after {
+            Some(r) => (r.year(), to_i64("reference number", r.number())?),
+            None => (i32::MIN, i64::MIN),
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.run(async |pool| {
+            sqlx::query(
+                "SELECT id, v, record::text AS record FROM submissions \
+                 WHERE tenant = $1 AND (year, number) > ($2, $3) \
+                 ORDER BY year, number LIMIT $4",
+            )
+            .bind(tenant.slug())
+            .bind(year)
+            .bind(number)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        rows.iter().map(decode_submission).collect()
+    }
+
+    fn postkorb(
+        &self,
+        tenant: &TenantId,
+        query: &PostkorbQuery,
+    ) -> Result<PostkorbPage, StoreError> {
+        self.postkorb_page(tenant, query)
+    }
+
+    fn purge_closed(
+        &self,
+        tenant: &TenantId,
+        older_than: Duration,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let cutoff = now - older_than;
+        self.tx(async |tx| {
+            // Messages, status and receipts go with the submission (ON DELETE CASCADE); the
+            // counter row stays, so references stay used.
+            let purged = sqlx::query(
+                "DELETE FROM submissions s USING submission_status st \
+                 WHERE st.submission = s.id AND s.tenant = $1 \
+                   AND st.current IN ('abgeschlossen', 'abgelehnt') AND st.changed <= $2 \
+                 RETURNING s.id, s.year, s.number",
+            )
+            .bind(tenant.slug())
+            .bind(cutoff)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            for row in &purged {
+                let id: Vec<u8> = row.try_get("id").map_err(db_err)?;
+                let year: i32 = row.try_get("year").map_err(db_err)?;
+                let number: i64 = row.try_get("number").map_err(db_err)?;
+                let Some(submission) = SubmissionId::from_key(&id) else {
+                    continue;
+                };
+                Self::audit_tx(
+                    tx,
+                    now,
+                    Actor::System,
+                    Some(tenant),
+                    AuditAction::SubmissionPurged {
+                        submission,
+                        reference: Reference::new(tenant.reference_prefix(), year, to_u64(number)),
+                    },
+                )
+                .await?;
+            }
+            Ok(purged.len() as u64)
+        })
+    }
+}

@@ -1,0 +1,151 @@
+//! The shared store test suite: every case is a generic function over [`Store`], and
+//! [`store_suite!`] runs all of them against one backend's factory. A new backend adds one
+//! `store_suite!` line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use super::*;
+
+pub(crate) const T0: OffsetDateTime = datetime!(2026-03-02 09:00 UTC);
+
+pub(crate) fn tenant() -> TenantId {
+    TenantId::new("heinsberg", "HEI").unwrap()
+}
+
+pub(crate) fn new_draft(e: &mut DeterministicEntropy, now: OffsetDateTime) -> Draft {
+    Draft::new(
+        e,
+        tenant(),
+        "wohngeld",
+        "3",
+        json!({"step": "start", "answers": {"name": "Erika Mustermann"}}),
+        now,
+        DEFAULT_DRAFT_TTL,
+    )
+    .unwrap()
+}
+
+pub(crate) fn new_submission(e: &mut DeterministicEntropy, key: &str) -> NewSubmission {
+    NewSubmission {
+        id: SubmissionId::generate(e).unwrap(),
+        tenant: tenant(),
+        idempotency_key: IdempotencyKey::try_from(key.to_owned()).unwrap(),
+        draft_id: None,
+        workflow_id: "wohngeld".into(),
+        workflow_version: "3".into(),
+        data: json!({"name": "Erika Mustermann", "betrag": 12.5}),
+        notifications: vec![],
+    }
+}
+
+fn office() -> Actor {
+    Actor::Office {
+        account: "acct-17".into(),
+    }
+}
+
+fn change(status: Status, at: OffsetDateTime) -> StatusChange {
+    StatusChange {
+        status,
+        at,
+        actor: office(),
+        note: None,
+    }
+}
+
+mod accounts;
+mod drafts;
+mod outbox;
+mod shared;
+mod status;
+mod submissions;
+
+pub(crate) use accounts::*;
+pub(crate) use drafts::*;
+pub(crate) use outbox::*;
+pub(crate) use shared::*;
+pub(crate) use status::*;
+pub(crate) use submissions::*;
+
+/// The traits stay object-safe: a server may hold `Box<dyn AccountStore>` for any backend.
+#[allow(dead_code)]
+fn traits_are_object_safe(_: &dyn AccountStore, _: &dyn SubmissionStore, _: &dyn StatusStore) {}
+
+/// Runs every shared case against a backend. `$make` returns `(store, guard)`; the guard (for
+/// example a temporary directory) lives as long as the case.
+macro_rules! store_suite {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            store_suite!(@cases $make;
+                draft_round_trips_and_saves_bump_the_revision,
+                stale_revision_is_a_conflict_with_the_current_draft,
+                concurrent_saves_of_one_revision_let_exactly_one_win,
+                resume_code_finds_the_draft_and_wrong_codes_are_limited,
+                sweep_deletes_only_expired_drafts,
+                submissions_get_consecutive_references_per_tenant_and_year,
+                repeated_submit_returns_the_first_submission,
+                a_submission_is_found_by_its_idempotency_key_in_its_tenant_only,
+                concurrent_repeats_of_one_submit_yield_one_submission,
+                concurrent_submitters_never_share_a_reference,
+                status_history_follows_the_status_model,
+                messages_are_kept_in_order,
+                audit_log_records_who_what_when_without_personal_data,
+                outbox_claims_once_and_counts_attempts,
+                tenant_outbox_lists_only_that_tenants_deliveries_newest_first,
+                purge_removes_only_long_closed_submissions_and_keeps_references_used,
+                accounts_have_unique_logins_per_tenant,
+                sessions_are_found_by_hash_and_end,
+                api_tokens_are_found_by_hash_and_revoked_per_tenant,
+                postkorb_filters_pages_and_counts_per_status,
+                a_blob_keeps_its_first_bytes_until_it_is_deleted,
+                a_receipt_needs_its_submission,
+                concurrent_puts_of_one_blob_keep_exactly_one,
+                a_secret_is_the_first_one_stored_even_when_callers_race,
+            );
+        }
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                // `None`: the backend is not available here and the factory said so loudly.
+                let Some((store, _guard)) = $make else { return };
+                super::$case(&store);
+            }
+        )*
+    };
+}
+
+pub(crate) fn sled_store() -> (SledStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("db")).unwrap();
+    (store, dir)
+}
+
+store_suite!(sled, Some(sled_store()));
+
+/// A PgStore on a fresh database, `None` (skip) without PostgreSQL; fails when
+/// `LOTSE_REQUIRE_POSTGRES=1` and there is none.
+#[cfg(feature = "postgres")]
+pub(crate) fn pg_store() -> Option<(PgStore, String)> {
+    let url = pg_testing::test_database().unwrap()?;
+    let store = PgStore::connect(&PgOptions::new(url.clone())).unwrap();
+    Some((store, url))
+}
+
+#[cfg(feature = "postgres")]
+store_suite!(postgres, pg_store());
+
+#[cfg(feature = "postgres")]
+mod postgres_only;
+
+// Backend-specific behaviour of sled: format envelope, corruption, export/import, reopening.
+pub(crate) mod sled_only;

@@ -1,0 +1,121 @@
+//! Shared cases: status history, messages, the audit log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::*;
+
+pub(crate) fn status_history_follows_the_status_model<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(8);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    let h = s.status_history(&sub.id).unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].status, Status::Eingegangen);
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(1)),
+    )
+    .unwrap();
+    s.change_status(&sub.id, change(Status::Rueckfrage, T0 + Duration::hours(2)))
+        .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::InBearbeitung, T0 + Duration::hours(3)),
+    )
+    .unwrap();
+    s.change_status(
+        &sub.id,
+        change(Status::Abgeschlossen, T0 + Duration::hours(4)),
+    )
+    .unwrap();
+    let err = s
+        .change_status(
+            &sub.id,
+            change(Status::InBearbeitung, T0 + Duration::hours(5)),
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S009");
+    let statuses: Vec<_> = s
+        .status_history(&sub.id)
+        .unwrap()
+        .iter()
+        .map(|c| c.status.label_de())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "Eingegangen",
+            "In Bearbeitung",
+            "Rückfrage",
+            "In Bearbeitung",
+            "Abgeschlossen"
+        ]
+    );
+    let mut e2 = DeterministicEntropy::new(9);
+    let unknown = SubmissionId::generate(&mut e2).unwrap();
+    assert_eq!(s.status_history(&unknown).unwrap_err().code(), "LOT-S002");
+}
+
+pub(crate) fn messages_are_kept_in_order<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(10);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    let office = Party::Office {
+        account: "acct-17".into(),
+    };
+    s.add_message(&sub.id, office.clone(), "Bitte Nachweis senden".into(), T0)
+        .unwrap();
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Anbei".into(),
+        T0 + Duration::hours(1),
+    )
+    .unwrap();
+    let msgs = s.messages(&sub.id).unwrap();
+    assert_eq!(msgs.len(), 2);
+    assert_eq!(msgs[0].from, office);
+    assert_eq!(msgs[1].body, "Anbei");
+    assert!(msgs[0].seq < msgs[1].seq);
+    let unknown = SubmissionId::generate(&mut e).unwrap();
+    let err = s
+        .add_message(&unknown, Party::Citizen, "x".into(), T0)
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S002");
+}
+
+pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(11);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    s.change_status(&sub.id, change(Status::InBearbeitung, T0))
+        .unwrap();
+    s.add_message(
+        &sub.id,
+        Party::Citizen,
+        "Erika Mustermann schreibt".into(),
+        T0,
+    )
+    .unwrap();
+    s.append_audit(
+        T0,
+        office(),
+        Some(&tenant()),
+        AuditAction::Other {
+            code: "admin.export".into(),
+        },
+    )
+    .unwrap();
+    let log = s.audit_log(0, 100).unwrap();
+    assert_eq!(log.len(), 4);
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert!(matches!(
+        log[0].action,
+        AuditAction::SubmissionReceived { .. }
+    ));
+    assert!(matches!(log[1].action, AuditAction::StatusChanged { .. }));
+    assert_eq!(log[1].actor, office());
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(
+        !text.contains("Mustermann"),
+        "personal data in the audit log: {text}"
+    );
+    assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 2);
+}
