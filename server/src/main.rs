@@ -155,6 +155,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
 }
 
 fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    lotse_server::telemetry::init_logging();
     let mut config = lotse_server::config::Config::load(config)?;
     if let Some(dir) = dir {
         config.project_dir = dir;

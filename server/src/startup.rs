@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use lotse_store::{AnyStore, TenantId};
-use serde_json::json;
+use lotse_store::{AnyStore, DraftId, DraftStore, TenantId};
 
 use crate::admin::AdminState;
 use crate::http::middleware;
 use crate::state::{AppState, Shared};
 use crate::telemetry;
-use crate::tenants::{self};
+use crate::tenants;
 
 /// The whole application: the handlers' state, the Postkorb's state and the housekeeping
 /// settings. What `lotse serve` runs and what tests build on a temporary folder.
@@ -32,6 +32,12 @@ pub struct Portal {
 pub struct RouterState {
     state: Shared,
     admin: Arc<AdminState>,
+}
+
+impl FromRef<RouterState> for Arc<telemetry::Metrics> {
+    fn from_ref(r: &RouterState) -> Arc<telemetry::Metrics> {
+        r.state.metrics.clone()
+    }
 }
 
 impl FromRef<RouterState> for Shared {
@@ -91,10 +97,11 @@ impl Portal {
     /// Starts the webhook delivery worker on this portal's store (crate::delivery); stop it
     /// before the store is closed.
     pub fn start_delivery(&self) -> crate::delivery::Worker {
-        crate::delivery::Worker::start(
+        crate::delivery::Worker::start_observed(
             self.state.store.clone(),
             self.state.webhooks.clone(),
             self.state.data.join("receipts"),
+            self.state.metrics.clone(),
         )
     }
 
@@ -120,7 +127,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(telemetry::readyz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(telemetry::metrics))
         .merge(crate::portal::routes())
         .nest("/api/v1", crate::api::routes())
@@ -128,10 +135,6 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::dev_gate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            telemetry::count,
         ))
         .with_state(routes)
         .layer(axum::middleware::from_fn(middleware::security_headers))
@@ -141,6 +144,15 @@ pub fn router(portal: Arc<Portal>) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
+        // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,
+        // latency and status, so that refusals by the layers above count too.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            telemetry::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            telemetry::observe,
+        ))
 }
 
 /// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
@@ -158,6 +170,15 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         watch(portal.clone());
     }
     let delivery = portal.start_delivery();
+    // The histograms' samples drain into their buckets every few seconds, scraped or not.
+    let metrics = portal.state.metrics.clone();
+    let upkeep = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            metrics.upkeep();
+        }
+    });
     let maintenance = crate::maintenance::start(
         portal.state.store.clone(),
         portal.state.data.join("receipts"),
@@ -171,6 +192,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     .await
     .context("serving");
     delivery.stop().await;
+    upkeep.abort();
     // The housekeeping holds a clone of the store; without it, the store can close with a
     // fresh snapshot. (A run in progress keeps its clone until it ends, as a blocking task;
     // then the store is only flushed.)
@@ -232,7 +254,7 @@ pub fn watch(portal: Arc<Portal>) {
             if now != last {
                 last = now;
                 let errors = portal.reload();
-                telemetry::log("info", "definitions_reloaded", &[("errors", json!(errors))]);
+                tracing::info!(event = "definitions_reloaded", errors);
             }
         }
     });
@@ -262,4 +284,22 @@ pub(crate) fn fingerprint(
     }
     out.sort();
     out
+}
+
+/// Ready when the store answers.
+async fn readyz(State(p): State<Shared>) -> Response {
+    let p2 = p.clone();
+    let probe = "00000000000000000000000000000000".parse::<DraftId>();
+    let ok = match probe {
+        Ok(id) => matches!(
+            tokio::task::spawn_blocking(move || p2.store.draft(&id)).await,
+            Ok(Ok(_))
+        ),
+        Err(_) => false,
+    };
+    if ok {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "store not ready").into_response()
+    }
 }

@@ -15,11 +15,11 @@ use lotse_core::script::Sandbox;
 use lotse_core::{Clock, Library, SystemClock, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry};
 use lotse_store::{AnyStore, AttemptLimiter, NewOutboxMessage, SubmissionId};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::service::{ApplicationService, Offices};
-use crate::telemetry::{Metrics, log};
+use crate::telemetry::Metrics;
 use crate::tenants::{self, Tenant};
 
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
@@ -45,7 +45,7 @@ pub struct AppState {
     pub(crate) data: PathBuf,
     pub(crate) secret: [u8; 32],
     pub(crate) limiter: Box<dyn AttemptLimiter + Send + Sync>,
-    pub(crate) metrics: Metrics,
+    pub(crate) metrics: Arc<Metrics>,
     /// The webhooks of the offices (crate::delivery).
     pub(crate) webhooks: Arc<crate::delivery::Webhooks>,
 }
@@ -136,7 +136,7 @@ impl AppState {
             data: data.to_path_buf(),
             secret,
             limiter,
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             webhooks: Arc::new(webhooks),
         })
     }
@@ -188,11 +188,7 @@ impl AppState {
         match self.pages.render(name, data) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
-                log(
-                    "error",
-                    "page_render_failed",
-                    &[("page", json!(name)), ("cause", json!(e.to_string()))],
-                );
+                tracing::error!(event = "page_render_failed", page = name, cause = %e);
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
             }
         }

@@ -1,127 +1,293 @@
-//! Logs and metrics: structured log lines without personal data, request counting and timing,
-//! the Prometheus exposition, and health probes.
+//! Telemetry on the ecosystem's crates: `tracing` events with one span per request (JSON lines
+//! on stderr through tracing-subscriber, set up by [`init_logging`]), and `metrics` recorded
+//! into a Prometheus recorder of each portal, rendered at `/metrics`. Health probes.
+//!
+//! No personal data goes into a field or a label: route templates (never paths, which carry the
+//! secret ids of drafts), methods, statuses, codes, tenants and counts.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lotse_core::{Clock, SystemClock};
-use lotse_store::{DraftId, DraftStore, OsEntropy};
-use serde_json::{Value, json};
+use lotse_store::{Entropy, OsEntropy};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use tracing::Instrument;
 
-use crate::state::Shared;
+/// Upper bounds of the latency histograms, in seconds: from half a millisecond (a step answer
+/// on sled) to ten seconds (a slow webhook).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
-/// Counters for /metrics (Prometheus text format). No personal data, no ids.
-#[derive(Default)]
+const METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The portal's metrics: a Prometheus recorder of its own (tests build many portals in one
+/// process; none shares a global), with the application's counters registered once.
 pub struct Metrics {
-    pub(crate) requests: std::sync::atomic::AtomicU64,
-    pub(crate) server_errors: std::sync::atomic::AtomicU64,
-    pub(crate) drafts_started: std::sync::atomic::AtomicU64,
-    pub(crate) steps_answered: std::sync::atomic::AtomicU64,
-    pub(crate) steps_rejected: std::sync::atomic::AtomicU64,
-    pub(crate) submissions: std::sync::atomic::AtomicU64,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+    pub(crate) drafts_started: Counter,
+    pub(crate) steps_answered: Counter,
+    pub(crate) steps_rejected: Counter,
+    pub(crate) submissions: Counter,
+    panics: Counter,
 }
 
-/// One structured log line (JSON) on stderr. Only codes, route templates, tenants and counts go
-/// in: never answers, names or the secret ids in draft links.
-pub fn log(level: &str, event: &str, fields: &[(&str, Value)]) {
-    let ts = SystemClock
-        .now()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let mut line = serde_json::Map::new();
-    line.insert("ts".into(), json!(ts));
-    line.insert("level".into(), json!(level));
-    line.insert("event".into(), json!(event));
-    for (k, v) in fields {
-        line.insert((*k).into(), v.clone());
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
     }
-    // One write per line: stderr is unbuffered, and formatting straight into it cost one system
-    // call per JSON token (a sixth of a step answer's time under load).
-    let mut text = Value::Object(line).to_string();
-    text.push('\n');
-    use std::io::Write as _;
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
-pub(crate) fn bump(c: &std::sync::atomic::AtomicU64) {
-    c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+impl Metrics {
+    pub fn new() -> Metrics {
+        let builder = PrometheusBuilder::new();
+        // The buckets are constants; should they ever be refused, summaries are the fallback.
+        let builder = builder
+            .set_buckets(LATENCY_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        for (name, help) in [
+            (
+                "lotse_http_requests_total",
+                "HTTP requests answered, by route template, method and status.",
+            ),
+            (
+                "lotse_http_refused_total",
+                "Requests refused before a handler ran: cross-site (403), too slow (408), too large (413), too many (429).",
+            ),
+            (
+                "lotse_panics_total",
+                "Handlers that panicked (answered 500; the cause is in the log).",
+            ),
+            ("lotse_drafts_started_total", "Applications started."),
+            (
+                "lotse_steps_answered_total",
+                "Commands that moved an application on (steps accepted, back, review).",
+            ),
+            (
+                "lotse_steps_rejected_total",
+                "Steps sent back with field errors.",
+            ),
+            ("lotse_submissions_total", "Durable submissions."),
+            (
+                "lotse_deliveries_total",
+                "Webhook delivery attempts, by outcome.",
+            ),
+        ] {
+            recorder.describe_counter(KeyName::from(name), None, help.into());
+        }
+        for (name, help) in [
+            (
+                "lotse_http_request_duration_seconds",
+                "Time to answer a request, by route template and method.",
+            ),
+            (
+                "lotse_store_call_duration_seconds",
+                "Time of the application service's store work, by call.",
+            ),
+        ] {
+            recorder.describe_histogram(
+                KeyName::from(name),
+                Some(metrics::Unit::Seconds),
+                help.into(),
+            );
+        }
+        recorder.describe_gauge(
+            KeyName::from("lotse_delivery_batch"),
+            None,
+            "Webhook deliveries taken up in the delivery worker's latest round (0 when the queue is empty).".into(),
+        );
+        let counter =
+            |name: &'static str| recorder.register_counter(&Key::from_static_name(name), &METADATA);
+        Metrics {
+            drafts_started: counter("lotse_drafts_started_total"),
+            steps_answered: counter("lotse_steps_answered_total"),
+            steps_rejected: counter("lotse_steps_rejected_total"),
+            submissions: counter("lotse_submissions_total"),
+            panics: counter("lotse_panics_total"),
+            recorder,
+            handle,
+        }
+    }
+
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn histogram(&self, name: &'static str, labels: Vec<Label>) -> Histogram {
+        self.recorder
+            .register_histogram(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_static_name(name), &METADATA)
+    }
+
+    /// One answered request: its latency by route and method, its count by status.
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let route = Label::new("route", route.to_string());
+        let method = Label::new("method", method.to_string());
+        self.histogram(
+            "lotse_http_request_duration_seconds",
+            vec![route.clone(), method.clone()],
+        )
+        .record(seconds);
+        self.counter(
+            "lotse_http_requests_total",
+            vec![route, method, Label::new("status", status.to_string())],
+        )
+        .increment(1);
+        if matches!(status, 403 | 408 | 413 | 429) {
+            self.counter(
+                "lotse_http_refused_total",
+                vec![Label::new("status", status.to_string())],
+            )
+            .increment(1);
+        }
+    }
+
+    /// The application service's store work of one call (`open`, `save`, `submit`, ...).
+    pub fn store_call(&self, call: &'static str, seconds: f64) {
+        self.histogram(
+            "lotse_store_call_duration_seconds",
+            vec![Label::new("call", call)],
+        )
+        .record(seconds);
+    }
+
+    /// One webhook delivery attempt with its outcome (`delivered`, `retry`, `failed`).
+    pub fn delivery(&self, outcome: &'static str) {
+        self.counter(
+            "lotse_deliveries_total",
+            vec![Label::new("outcome", outcome)],
+        )
+        .increment(1);
+    }
+
+    /// How many deliveries the worker took up in its latest round.
+    pub fn delivery_batch(&self, n: usize) {
+        self.gauge("lotse_delivery_batch").set(n as f64);
+    }
+
+    /// The exposition in Prometheus' text format.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// Drains the histograms' recent samples into their buckets; `lotse serve` calls it every
+    /// few seconds, so that memory stays flat between scrapes.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
 }
 
-pub(crate) async fn count(
-    State(p): State<Shared>,
+/// Sets up the JSON log lines on stderr (`LOTSE_LOG` filters, `info` by default): one object
+/// per event with the time, level, message, fields, and the request span (id, method, route).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOTSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+tokio::task_local! {
+    static REQUEST_ID: Arc<str>;
+}
+
+/// The id of the request being answered (also in its log span, its `X-Request-Id` header and
+/// its problem documents), or a fresh one outside a request.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.to_string())
+        .unwrap_or_else(|_| new_request_id())
+}
+
+fn new_request_id() -> String {
+    let mut b = [0u8; 8];
+    match OsEntropy.fill_bytes(&mut b) {
+        Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        Err(_) => "unbekannt".into(),
+    }
+}
+
+/// Marks a response made from a panic, so that [`observe`] counts it.
+#[derive(Clone, Copy)]
+pub(crate) struct Panicked;
+
+/// The answer to a handler that panicked: a calm 500 with the request id; the panic itself
+/// was printed by the panic hook.
+pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let id = request_id();
+    tracing::error!(event = "handler_panicked", request_id = %id);
+    let mut r = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("Interner Fehler (Anfrage {id})."),
+    )
+        .into_response();
+    r.extensions_mut().insert(Panicked);
+    r
+}
+
+/// Middleware of every route: gives the request an id and a span, and records its latency,
+/// status and whether it was refused. The route is the template (`/{tenant}/antrag/{draft}`),
+/// never the path.
+pub(crate) async fn observe(
+    State(metrics): State<Arc<Metrics>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    bump(&p.metrics.requests);
-    // The route template, not the path: paths carry the secret ids of drafts.
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "(unmatched)".into());
-    let method = req.method().to_string();
-    let started = std::time::Instant::now();
-    let res = next.run(req).await;
-    log(
-        "info",
-        "request",
-        &[
-            ("method", json!(method)),
-            ("route", json!(route)),
-            ("status", json!(res.status().as_u16())),
-            (
-                "ms",
-                json!((started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0),
-            ),
-        ],
-    );
-    if res.status().is_server_error() {
-        bump(&p.metrics.server_errors);
+    let method = req.method().clone();
+    let id: Arc<str> = Arc::from(new_request_id());
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let started = Instant::now();
+    let mut res = REQUEST_ID
+        .scope(id.clone(), next.run(req).instrument(span.clone()))
+        .await;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    metrics.request(method.as_str(), &route, status, seconds);
+    if res.extensions().get::<Panicked>().is_some() {
+        metrics.panics.increment(1);
+    }
+    span.in_scope(|| tracing::info!(event = "request", status, ms = seconds * 1000.0));
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
     }
     res
 }
 
-/// Ready when the store answers.
-pub(crate) async fn readyz(State(p): State<Shared>) -> Response {
-    let p2 = p.clone();
-    let probe = "00000000000000000000000000000000".parse::<DraftId>();
-    let ok = match probe {
-        Ok(id) => matches!(
-            tokio::task::spawn_blocking(move || p2.store.draft(&id)).await,
-            Ok(Ok(_))
-        ),
-        Err(_) => false,
-    };
-    if ok {
-        (StatusCode::OK, "ready").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "store not ready").into_response()
-    }
+pub(crate) fn bump(c: &Counter) {
+    c.increment(1);
 }
 
-pub(crate) async fn metrics(State(p): State<Shared>) -> Response {
-    use std::sync::atomic::Ordering::Relaxed;
-    let m = &p.metrics;
-    let body = format!(
-        "# HELP lotse_http_requests_total HTTP requests served.\n# TYPE lotse_http_requests_total counter\nlotse_http_requests_total {}\n\
-         # HELP lotse_http_server_errors_total Responses with a 5xx status.\n# TYPE lotse_http_server_errors_total counter\nlotse_http_server_errors_total {}\n\
-         # HELP lotse_drafts_started_total Applications started.\n# TYPE lotse_drafts_started_total counter\nlotse_drafts_started_total {}\n\
-         # HELP lotse_steps_answered_total Steps accepted.\n# TYPE lotse_steps_answered_total counter\nlotse_steps_answered_total {}\n\
-         # HELP lotse_steps_rejected_total Steps sent back with field errors.\n# TYPE lotse_steps_rejected_total counter\nlotse_steps_rejected_total {}\n\
-         # HELP lotse_submissions_total Durable submissions.\n# TYPE lotse_submissions_total counter\nlotse_submissions_total {}\n",
-        m.requests.load(Relaxed),
-        m.server_errors.load(Relaxed),
-        m.drafts_started.load(Relaxed),
-        m.steps_answered.load(Relaxed),
-        m.steps_rejected.load(Relaxed),
-        m.submissions.load(Relaxed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
-pub(crate) fn getrandom_fill(buf: &mut [u8]) -> anyhow::Result<()> {
-    use lotse_store::Entropy;
-    OsEntropy
-        .fill_bytes(buf)
-        .map_err(|e| anyhow::anyhow!("no randomness: {e}"))
+/// The metrics in Prometheus' text exposition format.
+pub(crate) async fn metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }

@@ -391,6 +391,88 @@ async fn the_api_and_the_assistant_keep_drafts_for_the_workflows_expiry() {
 }
 
 #[tokio::test]
+async fn metrics_count_requests_by_route_without_ids_and_pass_promtool() {
+    let c = Client::new();
+    let state = answer_all(&c).await;
+    let id = state["id"].as_str().unwrap().to_string();
+    let submitted = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/submit"),
+            json!({"revision": state["revision"]}),
+        )
+        .await;
+    assert_eq!(submitted.status, StatusCode::CREATED);
+    // A problem carries the id of its request, as the response header does.
+    let missing = c
+        .get(&format!("{BASE}/applications/{}", "0".repeat(32)))
+        .await;
+    assert_problem(&missing, StatusCode::NOT_FOUND, "LOT-H001");
+    let rid = missing.json["request_id"].as_str().unwrap().to_string();
+    assert_eq!(rid.len(), 16, "{rid}");
+
+    let m = c.get("/metrics").await;
+    assert_eq!(m.status, StatusCode::OK);
+    let text = String::from_utf8(m.bytes).unwrap();
+    let step_route = "route=\"/api/v1/tenants/{tenant}/applications/{id}/steps/{step}\"";
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("lotse_http_request_duration_seconds_bucket")
+                && l.contains(step_route)
+                && l.contains("method=\"PUT\"")
+        ),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("lotse_http_requests_total")
+                && l.contains(step_route)
+                && l.contains("status=\"200\"")
+                && l.ends_with(" 6")),
+        "six steps answered: {text}"
+    );
+    assert!(text.contains("lotse_submissions_total 1"), "{text}");
+    assert!(text.contains("lotse_drafts_started_total 1"), "{text}");
+    assert!(
+        text.contains("lotse_store_call_duration_seconds_bucket{call=\"submit\""),
+        "{text}"
+    );
+    // Labels hold route templates, never the secret ids of the paths.
+    assert!(!text.contains(&id));
+    assert!(!text.contains(&rid));
+
+    // Prometheus' own checker accepts the exposition.
+    let promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    match promtool {
+        Ok(mut child) => {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Err(e) => assert!(
+            std::env::var_os("LOTSE_REQUIRE_PROMTOOL").is_none(),
+            "promtool is required here: {e}"
+        ),
+    }
+}
+
+#[tokio::test]
 async fn wrong_requests_get_problem_details_with_codes() {
     let c = Client::new();
     assert_problem(

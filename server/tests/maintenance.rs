@@ -198,6 +198,6 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
     let v: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(v["event"], "maintenance", "{line}");
     assert_eq!(v["drafts_expired"], 1, "{line}");
-    assert_eq!(v["purged"], json!({"heinsberg": 0}), "{line}");
+    assert_eq!(v["purged"], "heinsberg:0", "{line}");
     assert!(!line.contains("Erika"), "{line}");
 }

@@ -259,16 +259,8 @@ impl AdminError {
     /// Logs server errors with their cause and returns a short id to quote.
     fn log(&self) -> Option<String> {
         if let Self::Internal(cause) = self {
-            let mut b = [0u8; 6];
-            let id = match lotse_store::Entropy::fill_bytes(&mut lotse_store::OsEntropy, &mut b) {
-                Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
-                Err(_) => "unbekannt".to_string(),
-            };
-            crate::telemetry::log(
-                "error",
-                "admin_request_failed",
-                &[("request_id", json!(id)), ("cause", json!(cause))],
-            );
+            let id = crate::telemetry::request_id();
+            tracing::error!(event = "admin_request_failed", cause = %cause);
             Some(id)
         } else {
             None
@@ -534,11 +526,7 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
     })
     .await;
     if let Err(e) = written {
-        crate::telemetry::log(
-            "error",
-            "audit_failed",
-            &[("code", json!(code)), ("cause", json!(e))],
-        );
+        tracing::error!(event = "audit_failed", code, cause = %e);
     }
 }
 

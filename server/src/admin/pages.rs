@@ -41,11 +41,7 @@ fn render(p: &Shared, name: &str, v: &Value, status: StatusCode) -> Response {
     match p.admin.pages.render(name, v) {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
-            crate::telemetry::log(
-                "error",
-                "admin_page_render_failed",
-                &[("page", json!(name)), ("cause", json!(e.to_string()))],
-            );
+            tracing::error!(event = "admin_page_render_failed", page = name, cause = %e);
             (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
         }
     }
@@ -144,10 +140,10 @@ pub(super) async fn login(
             r
         }
         Err(e) => {
-            crate::telemetry::log(
-                "info",
-                "admin_login_failed",
-                &[("tenant", json!(t.slug)), ("code", json!(e.code()))],
+            tracing::info!(
+                event = "admin_login_failed",
+                tenant = t.slug,
+                code = e.code()
             );
             let mut r = login_page(&p, t, Some(&e), &login);
             if let AdminError::Throttled(s) = e

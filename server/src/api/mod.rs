@@ -30,7 +30,7 @@ use crate::http::pages::pdf_download;
 use crate::http::run::{act, blocking, draft_work, open_draft};
 use crate::service::{Acted, OpenDraft, Opened, ServiceError};
 use crate::state::{Defs, Shared, offered};
-use crate::telemetry::{bump, log};
+use crate::telemetry::bump;
 use crate::tenants::{self, Tenant};
 
 /// The OpenAPI 3.1 document of this API, written by hand and checked against the routes by
@@ -102,17 +102,8 @@ impl Problem {
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         // The cause goes to the log with a request id; the client gets only the id.
-        let mut id = [0u8; 8];
-        let _ = crate::telemetry::getrandom_fill(&mut id);
-        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        log(
-            "error",
-            "api_failed",
-            &[
-                ("request_id", json!(id)),
-                ("cause", json!(cause.to_string())),
-            ],
-        );
+        let id = crate::telemetry::request_id();
+        tracing::error!(event = "api_failed", cause = %cause);
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "LOT-H500",
@@ -133,6 +124,9 @@ impl IntoResponse for Problem {
         body.insert("code".into(), json!(p.code));
         body.insert("detail".into(), json!(p.detail));
         body.extend(p.extra);
+        // The request's id, as in its X-Request-Id header and its log span.
+        body.entry("request_id")
+            .or_insert_with(|| json!(crate::telemetry::request_id()));
         let mut r = (p.status, Value::Object(body).to_string()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM));

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use crate::service::ServiceError;
 use crate::state::AppState;
-use crate::telemetry::log;
 use crate::tenants::{self, Tenant};
 
 /// German or English, by the citizen's language.
@@ -76,14 +75,7 @@ pub(crate) fn server_error(
     lang: Lang,
 ) -> Response {
     // The cause goes to the log, never to the page; no answers are in it.
-    log(
-        "error",
-        "request_failed",
-        &[
-            ("tenant", json!(t.slug)),
-            ("cause", json!(cause.to_string())),
-        ],
-    );
+    tracing::error!(event = "request_failed", tenant = t.slug, cause = %cause);
     message_page(
         p,
         t,
@@ -106,15 +98,7 @@ pub(crate) fn server_error(
 /// The calm page for a service error; a script failure is logged with its code first.
 pub(crate) fn service_error(p: &AppState, t: &Tenant, e: &ServiceError, lang: Lang) -> Response {
     if let ServiceError::Apply(a @ lotse_core::application::ApplyError::Script { .. }) = e {
-        log(
-            "error",
-            "script_failed",
-            &[
-                ("code", json!(a.code())),
-                ("tenant", json!(t.slug)),
-                ("cause", json!(a.to_string())),
-            ],
-        );
+        tracing::error!(event = "script_failed", code = a.code(), tenant = t.slug, cause = %a);
     }
     server_error(p, t, e, lang)
 }

@@ -53,9 +53,40 @@ pub(crate) async fn open_draft(
 ) -> Result<Option<Opened>, ServiceError> {
     let id = id.to_string();
     let now = SystemClock.now();
-    draft_work(p, move |p| p.service(&p.defs()).open(t, &id, now))
-        .await
-        .map_err(interrupted)?
+    draft_work(p, move |p| {
+        timed(p, "open", || p.service(&p.defs()).open(t, &id, now))
+    })
+    .await
+    .map_err(interrupted)?
+}
+
+/// Runs `work` and records its time as the store call `call`.
+fn timed<T>(p: &Shared, call: &'static str, work: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = work();
+    p.metrics.store_call(call, started.elapsed().as_secs_f64());
+    out
+}
+
+/// The store call an effect makes, for its latency histogram.
+fn call_of(effect: &Effect) -> &'static str {
+    if effect.is_durable() {
+        "submit"
+    } else {
+        "save"
+    }
+}
+
+/// Counts what a command did.
+fn count(p: &Shared, acted: &Acted) {
+    match acted {
+        Acted::Submitted {
+            repeated: false, ..
+        } => bump(&p.metrics.submissions),
+        Acted::Saved(_) | Acted::Incomplete { .. } => bump(&p.metrics.steps_answered),
+        Acted::Rejected { .. } => bump(&p.metrics.steps_rejected),
+        _ => {}
+    }
 }
 
 /// Runs one command on an application that is open already: the state machine on this task,
@@ -95,7 +126,7 @@ pub(crate) async fn act(
         move |p| -> Result<Option<Result<Effect, Acted>>, ServiceError> {
             let defs = p.defs();
             let service = p.service(&defs);
-            let open = match service.open(t, &id, now)? {
+            let open = match timed(p, "open", || service.open(t, &id, now))? {
                 None => return Ok(None),
                 Some(Opened::Submitted(sid)) => {
                     return Ok(service.already_submitted(t, &sid, &command)?.map(Err));
@@ -104,7 +135,9 @@ pub(crate) async fn act(
             };
             match service.decide(open, expected_revision, lang, command, now)? {
                 Ok(effect) if !effect.is_durable() => {
-                    service.execute(t, effect).map(|a| Some(Err(a)))
+                    let acted = timed(p, call_of(&effect), || service.execute(t, effect))?;
+                    count(p, &acted);
+                    Ok(Some(Err(acted)))
                 }
                 other => Ok(Some(other)),
             }
@@ -127,7 +160,8 @@ pub(crate) async fn execute(
     effect: Effect,
 ) -> Result<Acted, ServiceError> {
     let durable = effect.is_durable();
-    let work = move |p: &Shared| p.service(&p.defs()).execute(t, effect);
+    let call = call_of(&effect);
+    let work = move |p: &Shared| timed(p, call, || p.service(&p.defs()).execute(t, effect));
     let acted = if durable {
         let p2 = p.clone();
         tokio::task::spawn_blocking(move || work(&p2))
@@ -136,13 +170,6 @@ pub(crate) async fn execute(
     } else {
         draft_work(p, work).await.map_err(interrupted)??
     };
-    match &acted {
-        Acted::Submitted {
-            repeated: false, ..
-        } => bump(&p.metrics.submissions),
-        Acted::Saved(_) | Acted::Incomplete { .. } => bump(&p.metrics.steps_answered),
-        Acted::Rejected { .. } => bump(&p.metrics.steps_rejected),
-        _ => {}
-    }
+    count(p, &acted);
     Ok(acted)
 }

@@ -28,7 +28,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::{Config, DeliverySettings};
-use crate::telemetry::log;
+use crate::telemetry::Metrics;
 
 /// The topic of the one event delivered so far.
 pub const SUBMISSION_RECEIVED: &str = "submission.received";
@@ -410,8 +410,27 @@ impl Worker {
     /// (with sled from `receipts/<submission id>.pdf`, with PostgreSQL from the database).
     /// Must be called inside a tokio runtime.
     pub fn start(store: impl Into<AnyStore>, webhooks: Arc<Webhooks>, receipts: PathBuf) -> Worker {
+        Worker::spawn(store.into(), webhooks, receipts, None)
+    }
+
+    /// [`Worker::start`], counting attempts and batch sizes in the portal's metrics.
+    pub fn start_observed(
+        store: AnyStore,
+        webhooks: Arc<Webhooks>,
+        receipts: PathBuf,
+        metrics: Arc<Metrics>,
+    ) -> Worker {
+        Worker::spawn(store, webhooks, receipts, Some(metrics))
+    }
+
+    fn spawn(
+        store: AnyStore,
+        webhooks: Arc<Webhooks>,
+        receipts: PathBuf,
+        metrics: Option<Arc<Metrics>>,
+    ) -> Worker {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(store.into(), webhooks, receipts, stopped));
+        let task = tokio::spawn(run(store, webhooks, receipts, metrics, stopped));
         Worker { stop, task }
     }
 
@@ -427,6 +446,7 @@ async fn run(
     store: AnyStore,
     webhooks: Arc<Webhooks>,
     receipts: PathBuf,
+    metrics: Option<Arc<Metrics>>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let lease = time::Duration::seconds(30)
@@ -444,7 +464,7 @@ async fn run(
             if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || s.prune_outbox(now - keep)).await
                 && n > 0
             {
-                log("info", "outbox_pruned", &[("count", json!(n))]);
+                tracing::info!(event = "outbox_pruned", count = n);
             }
         }
         let s = store.clone();
@@ -452,15 +472,14 @@ async fn run(
         let batch = match claimed {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
-                log(
-                    "error",
-                    "outbox_claim_failed",
-                    &[("code", json!(e.code())), ("cause", json!(e.to_string()))],
-                );
+                tracing::error!(event = "outbox_claim_failed", code = e.code(), cause = %e);
                 Vec::new()
             }
             Err(_) => Vec::new(),
         };
+        if let Some(m) = &metrics {
+            m.delivery_batch(batch.len());
+        }
         if batch.is_empty() {
             tokio::select! {
                 _ = tokio::time::sleep(webhooks.settings.poll_seconds) => {}
@@ -474,6 +493,7 @@ async fn run(
                 store.clone(),
                 webhooks.clone(),
                 receipts.clone(),
+                metrics.clone(),
                 msg,
             ));
         }
@@ -494,6 +514,7 @@ async fn deliver_one(
     store: AnyStore,
     webhooks: Arc<Webhooks>,
     receipts: PathBuf,
+    metrics: Option<Arc<Metrics>>,
     msg: OutboxMessage,
 ) {
     let outcome = attempt(&store, &webhooks, &receipts, &msg).await;
@@ -529,28 +550,29 @@ async fn deliver_one(
         Some(e) => store.mark_failed(id, now, &e, retry_at),
     })
     .await;
-    let mut fields = vec![
-        ("delivery", json!(id)),
-        ("tenant", json!(msg.tenant.as_ref().map(TenantId::slug))),
-        ("target", json!(msg.target)),
-        ("attempt", json!(msg.attempts.saturating_add(1))),
-        ("outcome", json!(verdict)),
-    ];
-    if let Some(e) = &error {
-        fields.push(("cause", json!(e)));
+    let tenant = msg.tenant.as_ref().map(TenantId::slug).unwrap_or("-");
+    let attempt = msg.attempts.saturating_add(1);
+    let cause = error.as_deref().unwrap_or("");
+    match verdict {
+        "given_up" => {
+            tracing::error!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+        }
+        "retry" => {
+            tracing::warn!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+        }
+        _ => {
+            tracing::info!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+        }
     }
-    let level = match verdict {
-        "given_up" => "error",
-        "retry" => "warn",
-        _ => "info",
-    };
-    log(level, "webhook_delivery", &fields);
+    if let Some(m) = &metrics {
+        m.delivery(match verdict {
+            "given_up" => "failed",
+            "retry" | "waiting" => "retry",
+            _ => "delivered",
+        });
+    }
     if let Ok(Err(e)) = marked {
-        log(
-            "error",
-            "outbox_mark_failed",
-            &[("delivery", json!(id)), ("code", json!(e.code()))],
-        );
+        tracing::error!(event = "outbox_mark_failed", delivery = id, code = e.code());
     }
 }
 

@@ -17,9 +17,6 @@ use lotse_core::{Clock, SystemClock};
 use lotse_store::{
     AccountStore, AnyStore, DraftStore, StoreError, SubmissionId, SubmissionStore, TenantId,
 };
-use serde_json::json;
-
-use crate::telemetry::log;
 
 /// What the housekeeping does, from the configuration.
 #[derive(Clone, Debug)]
@@ -111,26 +108,19 @@ pub fn start(
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()));
             match ran {
-                Ok(r) => log(
-                    "info",
-                    "maintenance",
-                    &[
-                        ("drafts_expired", json!(r.drafts_expired)),
-                        ("drafts_archived", json!(r.drafts_archived)),
-                        ("sessions_expired", json!(r.sessions_expired)),
-                        (
-                            "purged",
-                            json!(
-                                r.purged
-                                    .iter()
-                                    .map(|(slug, n)| (slug.clone(), json!(n)))
-                                    .collect::<serde_json::Map<_, _>>()
-                            ),
-                        ),
-                        ("receipts_removed", json!(r.receipts_removed)),
-                    ],
-                ),
-                Err(e) => log("error", "maintenance_failed", &[("error", json!(e))]),
+                Ok(r) => {
+                    let purged: Vec<String> = r
+                        .purged
+                        .iter()
+                        .map(|(slug, n)| format!("{slug}:{n}"))
+                        .collect();
+                    tracing::info!(event = "maintenance", drafts_expired = r.drafts_expired,
+                        drafts_archived = r.drafts_archived,
+                        sessions_expired = r.sessions_expired,
+                        purged = %purged.join(","),
+                        receipts_removed = r.receipts_removed);
+                }
+                Err(e) => tracing::error!(event = "maintenance_failed", error = %e),
             }
             tokio::time::sleep(settings.interval).await;
         }
