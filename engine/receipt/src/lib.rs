@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod fonts;
 mod pdf;
 mod pkcs12;
 mod render;
@@ -30,7 +31,7 @@ pub use verify::{Verification, embedded_json, verify_receipt};
 /// some tens of milliseconds). A server calls it before it listens, so the first receipts
 /// do not wait for it, and a broken font shows at start instead of at the first submit.
 pub fn prepare() -> Result<(), ReceiptError> {
-    render::fixed_programs().map(|_| ())
+    fonts::fixed_programs().map(|_| ())
 }
 
 /// Renders, lays out and signs the receipt for `model` with the workflow's template (or the
@@ -57,7 +58,7 @@ pub fn render_receipt(
     let mut lopdf_doc = composed.document.to_lopdf_document(&options, &mut warnings);
     let known = if composed.fixed_fonts {
         pdf::tag_font_subsets(&mut lopdf_doc, "LOTSEL");
-        render::fixed_programs()?
+        fonts::fixed_programs()?
     } else {
         &[]
     };

@@ -197,7 +197,7 @@ pub fn finish(
 /// without compressing it again.
 pub(crate) fn compress_streams(
     doc: &mut Document,
-    known: &[super::render::FixedProgram],
+    known: &[super::fonts::FixedProgram],
 ) -> Result<(), ReceiptError> {
     for object in doc.objects.values_mut() {
         let Object::Stream(stream) = object else {

@@ -1,0 +1,415 @@
+//! Applications: start, resume, read, answer, go back or to a step, review, submit; and the
+//! submission's status and receipt. Every command goes through the application service.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// An open application of this tenant, or a problem.
+pub(super) async fn open(p: &Shared, t: &'static Tenant, id: &str) -> Result<OpenDraft, Problem> {
+    match open_draft(p, t, id).await {
+        Ok(Some(Opened::Open(open))) => Ok(*open),
+        Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(t, &sid)),
+        Ok(None) => Err(Problem::not_found("This application")),
+        Err(e) => Err(service_problem(&e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StartBody {
+    #[serde(default, deserialize_with = "present_lang")]
+    lang: Option<LangTag>,
+}
+
+pub(super) async fn start(
+    State(p): State<Shared>,
+    Path((slug, service)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let wf = service_of(&p, t, &service)?;
+    let b: StartBody = if bytes.is_empty() {
+        StartBody::default()
+    } else {
+        body(&headers, &bytes)?
+    };
+    let lang = b.lang.map(Lang::from).unwrap_or(Lang::De);
+    let now = SystemClock.now();
+    let open = draft_work(&p, move |p2| {
+        p2.service(&p2.defs()).start(t, &wf, lang, now)
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?
+    .map_err(|e| service_problem(&e))?;
+    bump(&p.metrics.drafts_started);
+    let v = state_json(&p, t, &open);
+    let draft = &open.draft;
+    let mut r = ok_bytes(StatusCode::CREATED, v);
+    if let Ok(loc) = HeaderValue::from_str(&format!(
+        "/api/v1/tenants/{}/applications/{}",
+        t.slug, draft.id
+    )) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ResumeBody {
+    code: String,
+}
+
+pub(super) async fn resume(
+    State(p): State<Shared>,
+    Path(slug): Path<String>,
+    axum::Extension(client): axum::Extension<ClientKey>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: ResumeBody = body(&headers, &bytes)?;
+    let now = SystemClock.now();
+    let p2 = p.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        resume_draft(&p2.store, &*p2.limiter, &client.0, &b.code, now)
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    match found {
+        Ok(d) if d.tenant.slug() == t.slug => {
+            let open = open(&p, t, &d.id.to_string()).await?;
+            Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
+        }
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "LOT-H007",
+            "Unknown resume code",
+            "No application of this tenant has this code.".into(),
+        )),
+        Err(StoreError::RateLimited { .. }) => Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "LOT-H008",
+            "Too many attempts",
+            "Too many wrong codes from this client; wait 15 minutes.".into(),
+        )),
+        Err(e) => Err(Problem::internal(&e)),
+    }
+}
+
+pub(super) async fn read_application(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let open = open(&p, t, &id).await?;
+    Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
+}
+
+/// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
+pub(super) fn revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 9.3e18 => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "revision must be a whole number from 0, not {n}"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AnswerBody {
+    #[serde(deserialize_with = "revision")]
+    revision: u64,
+    values: Map<String, Value>,
+    #[serde(default)]
+    then_review: bool,
+    #[serde(default, deserialize_with = "present_lang")]
+    lang: Option<LangTag>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevisionBody {
+    #[serde(deserialize_with = "revision")]
+    revision: u64,
+    #[serde(default, deserialize_with = "present_lang")]
+    lang: Option<LangTag>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GotoBody {
+    #[serde(deserialize_with = "revision")]
+    revision: u64,
+    step: String,
+}
+
+/// Applies a command to an open application at the given revision through the application
+/// service, and answers with the new state or a problem.
+pub(super) async fn run(
+    p: &Shared,
+    t: &'static Tenant,
+    id: &str,
+    revision: u64,
+    lang: Option<LangTag>,
+    command: Command,
+) -> ApiResult {
+    let acted = act(p, t, id, revision, lang.map(Lang::from), command)
+        .await
+        .map_err(|e| service_problem(&e))?
+        .ok_or_else(|| Problem::not_found("This application"))?;
+    match acted {
+        Acted::Saved(open) => Ok(ok_bytes(StatusCode::OK, state_json(p, t, &open))),
+        Acted::Rejected { open, step, errors } => Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "LOT-H010",
+            "Answers not accepted",
+            format!(
+                "{} answer(s) on step \"{step}\" need attention.",
+                errors.len()
+            ),
+        )
+        .with("step", json!(step))
+        .with("errors", errors_json(&errors))
+        .with("revision", json!(open.draft.revision))),
+        Acted::Incomplete { open, missing } => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "LOT-H011",
+            "Application incomplete",
+            format!("Step \"{missing}\" must be answered first."),
+        )
+        .with("missing", json!(missing))
+        .with("revision", json!(open.draft.revision))),
+        Acted::Stale { current } => Err(Problem::stale(current)),
+        Acted::AlreadySubmitted { submission } => Err(already_submitted(t, &submission)),
+        Acted::Submitted {
+            submission,
+            repeated,
+        } => {
+            let status = if repeated {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
+            Ok(submitted_response(t, &submission, status))
+        }
+    }
+}
+
+/// The problem for a service error: a command the engine refuses now is a conflict with its
+/// engine code; everything else is internal (logged with a request id).
+pub(super) fn service_problem(e: &ServiceError) -> Problem {
+    use lotse_core::application::ApplyError;
+    match e {
+        ServiceError::Apply(ApplyError::Script { .. })
+        | ServiceError::Apply(ApplyError::WrongWorkflow { .. }) => Problem::internal(e),
+        ServiceError::Apply(other) => Problem::new(
+            StatusCode::CONFLICT,
+            "LOT-H005",
+            "Not possible now",
+            other.to_string(),
+        )
+        .with("engine_code", json!(other.code())),
+        _ => Problem::internal(e),
+    }
+}
+
+pub(super) fn already_submitted(t: &Tenant, sid: &SubmissionId) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "LOT-H006",
+        "Already submitted",
+        "This application was submitted; it can no longer be changed.".into(),
+    )
+    .with(
+        "submission",
+        json!(format!("/api/v1/tenants/{}/submissions/{sid}", t.slug)),
+    )
+}
+
+pub(super) fn submitted_response(
+    t: &Tenant,
+    s: &lotse_store::Submission,
+    status: StatusCode,
+) -> Response {
+    let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
+    let mut r = ok_json(
+        status,
+        json!({
+            "id": s.id.to_string(),
+            "reference": s.reference.to_string(),
+            "service": s.workflow_id,
+            "submitted": s.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "started": s.data.get("started_at"),
+            "links": {"self": base, "receipt": format!("{base}/receipt"), "status_page": format!("/{}/eingang/{}", t.slug, s.id)},
+        }),
+    );
+    if let Ok(loc) = HeaderValue::from_str(&base) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    r
+}
+
+pub(super) async fn answer(
+    State(p): State<Shared>,
+    Path((slug, id, step)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: AnswerBody = body(&headers, &bytes)?;
+    let then_review = b.then_review;
+    let values = b.values;
+    let command = Command::Answer {
+        step,
+        values,
+        then_review,
+    };
+    run(&p, t, &id, b.revision, b.lang, command).await
+}
+
+pub(super) async fn back(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: RevisionBody = body(&headers, &bytes)?;
+    run(&p, t, &id, b.revision, b.lang, Command::Back).await
+}
+
+pub(super) async fn goto(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: GotoBody = body(&headers, &bytes)?;
+    let step = b.step;
+    run(&p, t, &id, b.revision, None, Command::Goto { step }).await
+}
+
+pub(super) async fn review(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: RevisionBody = body(&headers, &bytes)?;
+    run(&p, t, &id, b.revision, b.lang, Command::Review).await
+}
+
+pub(super) async fn submit(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let b: RevisionBody = body(&headers, &bytes)?;
+    run(&p, t, &id, b.revision, b.lang, Command::Submit).await
+}
+
+#[derive(Serialize)]
+pub(super) struct HistoryEntry {
+    status: Value,
+    label: &'static str,
+    at: String,
+    note: Option<String>,
+}
+
+pub(super) async fn read_submission(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let lang = lang_query(&uri)?;
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return Err(Problem::not_found("This submission"));
+    };
+    let p2 = p.clone();
+    let slug = t.slug;
+    let found = blocking(move || -> Result<Option<_>, StoreError> {
+        let Some(s) = p2
+            .store
+            .submission(&sid)?
+            .filter(|s| s.tenant.slug() == slug)
+        else {
+            return Ok(None);
+        };
+        let history = p2.store.status_history(&sid)?;
+        let messages = p2.store.messages(&sid)?;
+        Ok(Some((s, history, messages)))
+    })
+    .await
+    .map_err(|e| Problem::internal(&e))?;
+    let Some((s, history, messages)) = found else {
+        return Err(Problem::not_found("This submission"));
+    };
+    let fmt = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let label = |st: lotse_store::Status| {
+        if lang == Lang::En {
+            st.label_en()
+        } else {
+            st.label_de()
+        }
+    };
+    let history: Vec<HistoryEntry> = history
+        .iter()
+        .map(|c| HistoryEntry {
+            status: serde_json::to_value(c.status).unwrap_or(Value::Null),
+            label: label(c.status),
+            at: fmt(c.at),
+            note: c.note.clone(),
+        })
+        .collect();
+    let current = history
+        .last()
+        .map(|h| json!({"status": h.status, "label": h.label}));
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
+        .collect();
+    let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({
+            "id": s.id.to_string(), "reference": s.reference.to_string(),
+            "service": s.workflow_id, "submitted": fmt(s.submitted),
+            "current": current, "history": history, "messages": messages,
+            "links": {"self": base, "receipt": format!("{base}/receipt")},
+        }),
+    ))
+}
+
+pub(super) async fn receipt(
+    State(p): State<Shared>,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult {
+    let t = tenant(&slug)?;
+    let Ok(sid) = id.parse::<SubmissionId>() else {
+        return Err(Problem::not_found("This submission"));
+    };
+    let p2 = p.clone();
+    let slug = t.slug;
+    match blocking(move || p2.service(&p2.defs()).receipt_of(slug, &sid))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+    {
+        Some((reference, pdf)) => Ok(pdf_download(&reference, pdf)),
+        None => Err(Problem::not_found("This submission")),
+    }
+}
