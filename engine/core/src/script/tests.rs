@@ -8,8 +8,10 @@ fn names(n: &[&str]) -> Names {
     Names::new(n.iter().map(|s| s.to_string()))
 }
 
-fn env(n: &Names, answers: serde_json::Value) -> Env {
-    let map = answers.as_object().cloned().unwrap_or_default();
+fn env(n: &Names, answers: serde_json::Value) -> Env<'_> {
+    // Leaked: a test's few answers live as long as the test binary.
+    let map: &'static serde_json::Map<String, serde_json::Value> =
+        Box::leak(Box::new(answers.as_object().cloned().unwrap_or_default()));
     Env::new(n, |k| map.get(k), date!(2026 - 11 - 28))
 }
 
@@ -184,6 +186,36 @@ fn identifiers_skip_strings_and_properties() {
         identifiers(r#"a == "b c" && d.e > 1 // f"#),
         vec!["a".to_string(), "d".to_string()]
     );
+    assert_eq!(
+        identifiers("/* it's /* nested */ g */ a > 1"),
+        vec!["a".to_string()]
+    );
+}
+
+#[test]
+fn an_environment_loads_only_what_an_expression_mentions_and_still_sees_everything() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    let e = sb.compile_expression("a > 1", &n).unwrap();
+    let mut env = env(&n, json!({"a": 2, "b": 3}));
+    assert!(sb.eval_bool(&e, &mut env).unwrap());
+    assert_eq!(env.scope.len(), 1);
+    // A name the scan of the source cannot see (inside a string it cannot tell from a
+    // comment) is found all the same.
+    let e = sb.compile_script("let s = `'`; b", &n).unwrap();
+    assert_eq!(e.mentions, Vec::<String>::new());
+    assert_eq!(sb.eval(&e, &mut env).unwrap().as_int().unwrap(), 3);
+}
+
+#[test]
+fn a_scripts_own_variables_end_with_it() {
+    let sb = Sandbox::default();
+    let n = names(&["a"]);
+    let script = sb.compile_script("let a = 10; a * 2", &n).unwrap();
+    let cond = sb.compile_expression("a == 1", &n).unwrap();
+    let mut env = env(&n, json!({"a": 1}));
+    assert_eq!(sb.eval(&script, &mut env).unwrap().as_int().unwrap(), 20);
+    assert!(sb.eval_bool(&cond, &mut env).unwrap());
 }
 
 #[test]
