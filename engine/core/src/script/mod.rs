@@ -5,6 +5,7 @@
 //! reach files, the network, the real clock or the host. Nothing outside this module touches rhai.
 
 mod library;
+mod simple;
 mod value;
 
 use std::cell::Cell;
@@ -18,6 +19,7 @@ use rhai::packages::{
 use rhai::{AST, Dynamic, Engine, EvalAltResult, OptimizationLevel, Scope};
 use time::Date;
 
+use simple::{Scalar, Simple};
 pub use value::{from_dynamic, to_dynamic};
 
 /// Limits for every evaluation. The defaults are generous for forms and tight for abuse.
@@ -86,6 +88,8 @@ pub struct Expr {
     source: Arc<str>,
     /// Names of answers and computed values the expression mentions, for explanations.
     pub mentions: Vec<String>,
+    /// The expression as a simple condition, decided without rhai where it can be.
+    simple: Option<Arc<Simple>>,
 }
 
 impl Expr {
@@ -207,6 +211,15 @@ impl<'a> Env<'a> {
         }
     }
 
+    /// A simple condition's value, when it can be decided without rhai. Names read what rhai
+    /// would: the scope where a name is in it (computed values), else the answers.
+    fn decide(&self, simple: &Simple) -> Option<bool> {
+        simple.eval(&|name: &str| match self.scope.get(name) {
+            Some(d) => scalar_of(d),
+            None => (self.lookup)(name).map_or(Scalar::Unit, Scalar::of_json),
+        })
+    }
+
     /// Loads every known name: the fallback for a script whose mentions missed a name.
     fn load_all(&mut self) {
         let names = self.names;
@@ -295,14 +308,16 @@ impl Sandbox {
     }
 
     fn expr(&self, ast: AST, source: &str, names: &Names) -> Expr {
-        let mentions = identifiers(source)
+        let mentions: Vec<String> = identifiers(source)
             .into_iter()
             .filter(|id| names.contains(id))
             .collect();
+        let simple = Simple::parse(source, &mentions).map(Arc::new);
         Expr {
             ast: Arc::new(ast),
             source: Arc::from(source),
             mentions,
+            simple,
         }
     }
 
@@ -337,11 +352,36 @@ impl Sandbox {
 
     /// Evaluates a condition; anything but a boolean is an error.
     pub fn eval_bool(&self, expr: &Expr, env: &mut Env<'_>) -> Result<bool, ScriptError> {
+        if let Some(decided) = expr.simple.as_ref().and_then(|s| env.decide(s)) {
+            return Ok(decided);
+        }
+        self.eval_bool_by_rhai(expr, env)
+    }
+
+    /// As [`Self::eval_bool`], always by rhai.
+    fn eval_bool_by_rhai(&self, expr: &Expr, env: &mut Env<'_>) -> Result<bool, ScriptError> {
         let v = self.eval(expr, env)?;
         v.as_bool().map_err(|found| ScriptError::Type {
             expected: "true oder false",
             found: found.to_string(),
         })
+    }
+}
+
+/// A script value as simple conditions see it.
+fn scalar_of(d: &Dynamic) -> Scalar<'static> {
+    if d.is_unit() {
+        Scalar::Unit
+    } else if let Ok(b) = d.as_bool() {
+        Scalar::Bool(b)
+    } else if let Ok(i) = d.as_int() {
+        Scalar::Int(i)
+    } else if d.is_string() {
+        d.clone()
+            .into_string()
+            .map_or(Scalar::Other, |s| Scalar::Str(s.into()))
+    } else {
+        Scalar::Other
     }
 }
 

@@ -196,7 +196,8 @@ fn identifiers_skip_strings_and_properties() {
 fn an_environment_loads_only_what_an_expression_mentions_and_still_sees_everything() {
     let sb = Sandbox::default();
     let n = names(&["a", "b"]);
-    let e = sb.compile_expression("a > 1", &n).unwrap();
+    // Not a simple condition: rhai evaluates it.
+    let e = sb.compile_expression("a + 0 > 1", &n).unwrap();
     let mut env = env(&n, json!({"a": 2, "b": 3}));
     assert!(sb.eval_bool(&e, &mut env).unwrap());
     assert_eq!(env.scope.len(), 1);
@@ -226,4 +227,91 @@ fn comparing_an_unanswered_value_is_false_not_an_error() {
     assert!(!sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
     let e = sb.compile_expression(r#"x != "ja""#, &n).unwrap();
     assert!(sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
+}
+
+#[test]
+fn simple_conditions_mean_exactly_what_rhai_says() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    let values = [
+        json!(null),
+        json!(0),
+        json!(5),
+        json!(-3),
+        json!(42),
+        json!("ja"),
+        json!(""),
+        json!("nein"),
+        json!("Ja"),
+        json!(true),
+        json!(false),
+        json!(1.5),
+        json!(2.0),
+        json!([1]),
+        json!({"x": 1}),
+    ];
+    let mut decided = 0;
+    for op in ["==", "!=", "<", "<=", ">", ">="] {
+        for lit in ["0", "5", "\"ja\"", "\"\"", "true", "false", "b"] {
+            for src in [
+                format!("a {op} {lit}"),
+                format!("{lit} {op} a"),
+                format!("!(a {op} {lit}) || a == \"ja\""),
+                format!("a {op} {lit} && b != 0"),
+                format!("(a {op} {lit}) == (b {op} {lit})"),
+            ] {
+                let e = sb.compile_expression(&src, &n).unwrap();
+                let simple = e
+                    .simple
+                    .clone()
+                    .unwrap_or_else(|| panic!("{src} is simple"));
+                for va in &values {
+                    for vb in [json!(null), json!(5), json!("ja"), json!(true)] {
+                        let answers = json!({"a": va, "b": vb});
+                        let by_rhai = sb.eval_bool_by_rhai(&e, &mut env(&n, answers.clone()));
+                        if let Some(v) = env(&n, answers).decide(&simple) {
+                            decided += 1;
+                            assert_eq!(by_rhai, Ok(v), "{src} with a = {va}, b = {vb}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(decided > 2000, "only {decided} decided without rhai");
+}
+
+#[test]
+fn only_simple_conditions_are_decided_without_rhai() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    for src in [
+        "a.len() > 1",
+        "answered(a)",
+        "a > 1.5",
+        "a > -1",
+        "a < b == true",
+        "a == 'x'",
+        "a == \"x\\\"\"",
+        "a + 1 > 2",
+        "a in [1, 2]",
+        "a == 1 // comment",
+    ] {
+        let e = sb.compile_expression(src, &n).unwrap();
+        assert!(e.simple.is_none(), "{src} is not simple");
+    }
+    for src in [
+        "a",
+        "!a",
+        "a == 1 && (b != \"x\" || !b)",
+        "a >= 0 && b != \"\"",
+    ] {
+        let e = sb.compile_expression(src, &n).unwrap();
+        assert!(e.simple.is_some(), "{src} is simple");
+    }
+    // A computed value set in the environment is what a simple condition reads.
+    let e = sb.compile_expression("a > 2", &n).unwrap();
+    let mut env = env(&n, json!({"a": 1}));
+    env.set("a", &json!(3));
+    assert!(sb.eval_bool(&e, &mut env).unwrap());
 }
