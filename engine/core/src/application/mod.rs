@@ -18,7 +18,7 @@ use time::{Date, OffsetDateTime};
 
 use crate::definition::{Field, Required, Step, Target, Temporal, Workflow};
 use crate::form::{self, Asked, ErrorKind, FieldError, default_message};
-use crate::script::{Env, Sandbox, ScriptError, from_dynamic};
+use crate::script::{Env, Sandbox, ScriptError};
 use crate::text::Lang;
 
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
@@ -223,7 +223,7 @@ impl<'a> Eval<'a> {
         let mut out = BTreeMap::new();
         for c in &self.wf.computed {
             let value = match self.sandbox.eval(&c.expr, env) {
-                Ok(v) => from_dynamic(&v),
+                Ok(v) => v,
                 Err(e) => {
                     if strict || matches!(e, ScriptError::Limit(_)) {
                         return Err(self.script_error(format!("computed value \"{}\"", c.id), e));

@@ -2,7 +2,8 @@
 //! cross-field rules) is compiled here once, at load time, and evaluated here with hard limits.
 //!
 //! Scripts see the answers, the computed values and a small library ([`library`]); they cannot
-//! reach files, the network, the real clock or the host. Nothing outside this module touches rhai.
+//! reach files, the network, the real clock or the host. Nothing outside this module touches rhai:
+//! what it takes and returns are `serde_json` values and plain Rust types.
 
 mod library;
 mod simple;
@@ -20,7 +21,7 @@ use rhai::{AST, Dynamic, Engine, EvalAltResult, OptimizationLevel, Scope};
 use time::Date;
 
 use simple::{Scalar, Simple};
-pub use value::{from_dynamic, to_dynamic};
+use value::{from_dynamic, to_dynamic};
 
 /// Limits for every evaluation. The defaults are generous for forms and tight for abuse.
 #[derive(Clone, Debug)]
@@ -321,8 +322,13 @@ impl Sandbox {
         }
     }
 
-    /// Evaluates to any value (computed values).
-    pub fn eval(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, ScriptError> {
+    /// Evaluates to any value (computed values), as JSON: whole numbers are integers,
+    /// non-finite numbers `null`.
+    pub fn eval(&self, expr: &Expr, env: &mut Env<'_>) -> Result<serde_json::Value, ScriptError> {
+        self.eval_dynamic(expr, env).map(|d| from_dynamic(&d))
+    }
+
+    fn eval_dynamic(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, ScriptError> {
         env.load(&expr.mentions);
         match self.eval_loaded(expr, env) {
             // The mentions are found by a scan of the source that cannot see everything a
@@ -360,7 +366,7 @@ impl Sandbox {
 
     /// As [`Self::eval_bool`], always by rhai.
     fn eval_bool_by_rhai(&self, expr: &Expr, env: &mut Env<'_>) -> Result<bool, ScriptError> {
-        let v = self.eval(expr, env)?;
+        let v = self.eval_dynamic(expr, env)?;
         v.as_bool().map_err(|found| ScriptError::Type {
             expected: "true oder false",
             found: found.to_string(),

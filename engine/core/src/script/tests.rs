@@ -55,21 +55,21 @@ fn the_library_uses_the_evaluation_date_not_the_real_clock() {
     let v = sb
         .eval(&e, &mut env(&n, json!({"geb": "2008-11-29"})))
         .unwrap();
-    assert_eq!(v.as_int().unwrap(), 17);
+    assert_eq!(v.as_i64().unwrap(), 17);
     let v = sb
         .eval(&e, &mut env(&n, json!({"geb": "2008-11-28"})))
         .unwrap();
-    assert_eq!(v.as_int().unwrap(), 18);
+    assert_eq!(v.as_i64().unwrap(), 18);
     let e = sb.compile_expression("today()", &n).unwrap();
     let v = sb.eval(&e, &mut env(&n, json!({}))).unwrap();
-    assert_eq!(v.into_string().unwrap(), "2026-11-28");
+    assert_eq!(v.as_str().unwrap(), "2026-11-28");
     let e = sb
         .compile_expression(r#"add_months("2026-01-31", 1)"#, &n)
         .unwrap();
     assert_eq!(
         sb.eval(&e, &mut env(&n, json!({})))
             .unwrap()
-            .into_string()
+            .as_str()
             .unwrap(),
         "2026-02-28"
     );
@@ -79,7 +79,7 @@ fn the_library_uses_the_evaluation_date_not_the_real_clock() {
     assert_eq!(
         sb.eval(&e, &mut env(&n, json!({})))
             .unwrap()
-            .as_int()
+            .as_i64()
             .unwrap(),
         14
     );
@@ -96,13 +96,13 @@ fn list_helpers_count_group_entries() {
     assert_eq!(
         sb.eval(&e, &mut env(&n, hunde.clone()))
             .unwrap()
-            .as_int()
+            .as_i64()
             .unwrap(),
         792
     );
     let e = sb.compile_expression("count(hunde)", &n).unwrap();
     assert_eq!(
-        sb.eval(&e, &mut env(&n, hunde)).unwrap().as_int().unwrap(),
+        sb.eval(&e, &mut env(&n, hunde)).unwrap().as_i64().unwrap(),
         3
     );
 }
@@ -205,7 +205,7 @@ fn an_environment_loads_only_what_an_expression_mentions_and_still_sees_everythi
     // comment) is found all the same.
     let e = sb.compile_script("let s = `'`; b", &n).unwrap();
     assert_eq!(e.mentions, Vec::<String>::new());
-    assert_eq!(sb.eval(&e, &mut env).unwrap().as_int().unwrap(), 3);
+    assert_eq!(sb.eval(&e, &mut env).unwrap().as_i64().unwrap(), 3);
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn a_scripts_own_variables_end_with_it() {
     let script = sb.compile_script("let a = 10; a * 2", &n).unwrap();
     let cond = sb.compile_expression("a == 1", &n).unwrap();
     let mut env = env(&n, json!({"a": 1}));
-    assert_eq!(sb.eval(&script, &mut env).unwrap().as_int().unwrap(), 20);
+    assert_eq!(sb.eval(&script, &mut env).unwrap().as_i64().unwrap(), 20);
     assert!(sb.eval_bool(&cond, &mut env).unwrap());
 }
 
@@ -314,4 +314,24 @@ fn only_simple_conditions_are_decided_without_rhai() {
     let mut env = env(&n, json!({"a": 1}));
     env.set("a", &json!(3));
     assert!(sb.eval_bool(&e, &mut env).unwrap());
+}
+
+#[test]
+fn results_are_json_values() {
+    let sb = Sandbox::default();
+    let n = names(&["hunde"]);
+    let mut env = env(&n, json!({"hunde": [{"art": "normal"}]}));
+    let eval = |src: &str, env: &mut Env<'_>| {
+        let e = sb.compile_script(src, &n).unwrap();
+        sb.eval(&e, env).unwrap()
+    };
+    // 70.0 € is 70 €: whole amounts stay integers.
+    assert_eq!(eval("7.0 * 10", &mut env), json!(70));
+    assert_eq!(eval("30.7", &mut env), json!(30.7));
+    assert_eq!(eval("()", &mut env), json!(null));
+    assert_eq!(eval("hunde", &mut env), json!([{"art": "normal"}]));
+    assert_eq!(
+        eval(r#"#{ a: 1, b: "x" }"#, &mut env),
+        json!({"a": 1, "b": "x"})
+    );
 }
