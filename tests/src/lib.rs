@@ -73,6 +73,14 @@ impl Citizen {
             .app
             .apply(&self.wf, sandbox(), command, self.now)
             .unwrap_or_else(|e| panic!("command failed: {e}"));
+        // The computed values a transition returns are the ones its state would compute again.
+        if let Some(computed) = &t.computed {
+            let again = t
+                .state
+                .computed(&self.wf, sandbox(), self.now.date())
+                .unwrap_or_else(|e| panic!("computed values failed: {e}"));
+            assert_eq!(computed, &again, "the transition's computed values");
+        }
         self.app = t.state;
         t.outcome
     }

@@ -380,3 +380,40 @@ fn the_confirmation_must_be_given() {
         "Bitte bestätigen Sie: „Ich versichere, dass meine Angaben richtig und vollständig sind.“"
     );
 }
+
+#[test]
+fn an_accepted_answer_returns_the_fee_it_computed_and_a_rejected_one_nothing() {
+    use lotse_core::{Command, Outcome};
+    let mut c = start_application(WF);
+    c.answer_step(antragsteller());
+    c.answer_step(own_private_car());
+    let answer = |values: Value| Command::Answer {
+        step: "gueltigkeit".into(),
+        values: values.as_object().unwrap().clone(),
+        then_review: false,
+    };
+    let t = c
+        .app
+        .apply(
+            &c.wf,
+            sandbox(),
+            answer(json!({"jahre": 1, "beginn": "2026-12-01"})),
+            c.now,
+        )
+        .unwrap();
+    let computed = t
+        .computed
+        .expect("an accepted answer returns the computed values");
+    assert_eq!(computed["gebuehr"], json!(30.7));
+    assert_eq!(computed["gueltig_bis"], json!("2027-11-30"));
+    let t = c
+        .app
+        .apply(&c.wf, sandbox(), answer(json!({"jahre": "x"})), c.now)
+        .unwrap();
+    assert!(
+        matches!(t.outcome, Outcome::Rejected { .. }),
+        "{:?}",
+        t.outcome
+    );
+    assert!(t.computed.is_none());
+}

@@ -9,21 +9,23 @@ mod explain;
 mod receipt;
 mod values;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime};
 
-use crate::definition::{Field, Required, Target, Temporal, Workflow};
+use crate::definition::{Field, Required, Step, Target, Temporal, Workflow};
 use crate::form::{self, Asked, ErrorKind, FieldError, default_message};
-use crate::script::{Env, Sandbox, ScriptError, from_dynamic};
+use crate::script::{Env, Sandbox, ScriptError};
 use crate::text::Lang;
 
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 pub use explain::Explanation;
 pub use receipt::receipt_model;
 pub use values::normalise;
+use values::normalised;
 
 /// Where the citizen is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +133,11 @@ pub struct PendingAttempt {
 pub struct Transition {
     pub state: Application,
     pub outcome: Outcome,
+    /// The computed values (fees and the like) for the new state's answers, where `apply`
+    /// computed them anyway: after an accepted answer, a review, a submit or an incomplete
+    /// application. `None` after a rejected answer, `Back` and `Goto`, which compute nothing;
+    /// [`Application::computed`] gives them then.
+    pub computed: Option<BTreeMap<String, Value>>,
 }
 
 /// Why a command could not be applied at all. The citizen sees a calm message; the designer or
@@ -175,13 +182,17 @@ struct Eval<'a> {
     today: Date,
 }
 
-impl Eval<'_> {
-    fn env(&self, answers: &BTreeMap<String, Value>) -> Env {
+impl<'a> Eval<'a> {
+    fn env<'e>(&self, answers: &'e BTreeMap<String, Value>) -> Env<'e>
+    where
+        'a: 'e,
+    {
+        let wf: &'a Workflow = self.wf;
         // Unanswered groups are empty maps or lists, so `fahrzeug.art` or `count(hunde)` work
         // before the group is answered.
         Env::new(
-            &self.wf.names,
-            |k| answers.get(k).or_else(|| self.wf.empty_values.get(k)),
+            &wf.names,
+            move |k| answers.get(k).or_else(|| wf.empty_values.get(k)),
             self.today,
         )
     }
@@ -196,7 +207,7 @@ impl Eval<'_> {
 
     fn condition(
         &self,
-        env: &mut Env,
+        env: &mut Env<'_>,
         expr: &crate::script::Expr,
         place: impl Fn() -> String,
     ) -> Result<bool, ApplyError> {
@@ -208,11 +219,15 @@ impl Eval<'_> {
     /// Computed values in order. While the citizen is still answering, a value whose script
     /// fails (inputs missing or not valid yet) is `null`; on submit (`strict`) every failure is
     /// an error. A script over its limits is always an error.
-    fn computed(&self, env: &mut Env, strict: bool) -> Result<BTreeMap<String, Value>, ApplyError> {
+    fn computed(
+        &self,
+        env: &mut Env<'_>,
+        strict: bool,
+    ) -> Result<BTreeMap<String, Value>, ApplyError> {
         let mut out = BTreeMap::new();
         for c in &self.wf.computed {
             let value = match self.sandbox.eval(&c.expr, env) {
-                Ok(v) => from_dynamic(&v),
+                Ok(v) => v,
                 Err(e) => {
                     if strict || matches!(e, ScriptError::Limit(_)) {
                         return Err(self.script_error(format!("computed value \"{}\"", c.id), e));
@@ -226,14 +241,14 @@ impl Eval<'_> {
         Ok(out)
     }
 
-    fn visible(&self, env: &mut Env, field: &Field) -> Result<bool, ApplyError> {
+    fn visible(&self, env: &mut Env<'_>, field: &Field) -> Result<bool, ApplyError> {
         match &field.visible_if {
             Some(e) => self.condition(env, e, || format!("visible_if of field \"{}\"", field.id)),
             None => Ok(true),
         }
     }
 
-    fn required(&self, env: &mut Env, field: &Field) -> Result<bool, ApplyError> {
+    fn required(&self, env: &mut Env<'_>, field: &Field) -> Result<bool, ApplyError> {
         match &field.required {
             Required::Always => Ok(true),
             Required::Never => Ok(false),
@@ -246,10 +261,23 @@ impl Eval<'_> {
 
 /// The result of checking one step's answers.
 struct StepCheck {
-    accepted: BTreeMap<String, Value>,
+    /// The fields whose answers are accepted, by index on the step, with the normalised value
+    /// where it differs from the posted one (`None`: the posted value as it is).
+    accepted: Vec<(usize, Option<Value>)>,
     errors: Vec<FieldError>,
-    /// The step's field visibility, when it stays valid after storing the answers.
-    visibility: Option<(usize, Vec<bool>)>,
+    /// What the check found that stays valid after storing the answers.
+    known: Option<Known>,
+}
+
+/// What checking a step found that still holds once its answers are stored, so that the route
+/// that follows need not evaluate it again.
+struct Known {
+    /// The step, and the visibility of its fields.
+    step: usize,
+    visible: Vec<bool>,
+    /// The computed values, when no answer was dropped (the stored answers are then exactly
+    /// the ones they were computed from).
+    computed: Option<BTreeMap<String, Value>>,
 }
 
 /// The route through the workflow for a set of answers.
@@ -257,6 +285,8 @@ struct Route {
     steps: Vec<usize>,
     complete: bool,
     explanations: Vec<Explanation>,
+    /// The computed values for the answers the route was found with.
+    computed: BTreeMap<String, Value>,
 }
 
 impl Application {
@@ -380,12 +410,17 @@ impl Application {
         };
         let mut next = self.clone();
         next.updated_at = now;
+        let mut computed = None;
         let outcome = match command {
             Command::Answer {
                 step,
                 values,
                 then_review,
-            } => next.answer(&ev, &step, values, then_review)?,
+            } => {
+                let (outcome, c) = next.answer(&ev, &step, values, then_review)?;
+                computed = c;
+                outcome
+            }
             Command::Back => {
                 let to = match &self.position {
                     Position::Step(s) => {
@@ -412,7 +447,7 @@ impl Application {
                     to: next.position.clone(),
                 }
             }
-            Command::Review => match next.first_open(&ev)? {
+            Command::Review => match next.first_open(&ev, &mut computed)? {
                 Some(missing) => {
                     next.position = Position::Step(missing.clone());
                     Outcome::Incomplete { missing }
@@ -424,7 +459,7 @@ impl Application {
                     }
                 }
             },
-            Command::Submit => match next.first_open(&ev)? {
+            Command::Submit => match next.first_open(&ev, &mut computed)? {
                 Some(missing) => {
                     next.position = Position::Step(missing.clone());
                     Outcome::Incomplete { missing }
@@ -435,12 +470,19 @@ impl Application {
         Ok(Transition {
             state: next,
             outcome,
+            computed,
         })
     }
 
     /// The first step on the route that still needs answers, re-checking everything answered.
-    fn first_open(&mut self, ev: &Eval<'_>) -> Result<Option<String>, ApplyError> {
-        let route = self.reroute(ev)?;
+    /// The computed values of the answers go to `computed`.
+    fn first_open(
+        &mut self,
+        ev: &Eval<'_>,
+        computed: &mut Option<BTreeMap<String, Value>>,
+    ) -> Result<Option<String>, ApplyError> {
+        let mut route = self.reroute(ev)?;
+        *computed = Some(std::mem::take(&mut route.computed));
         for &i in &route.steps {
             let step = &ev.wf.steps[i];
             if !self.answered.contains(&step.id) {
@@ -465,13 +507,14 @@ impl Application {
         }
     }
 
+    /// Answers a step; an accepted answer also gives the computed values of the new answers.
     fn answer(
         &mut self,
         ev: &Eval<'_>,
         step_id: &str,
         values: Map<String, Value>,
         then_review: bool,
-    ) -> Result<Outcome, ApplyError> {
+    ) -> Result<(Outcome, Option<BTreeMap<String, Value>>), ApplyError> {
         let Some(index) = ev.wf.step_position(step_id) else {
             return Err(ApplyError::NotOnRoute(step_id.to_string()));
         };
@@ -483,9 +526,10 @@ impl Application {
             return Err(ApplyError::NotYet(step_id.to_string()));
         }
         let step = &ev.wf.steps[index];
+        let mut cursor = FieldCursor::default();
         let unknown: Vec<&str> = values
             .keys()
-            .filter(|k| step.fields.iter().all(|f| &f.id != *k))
+            .filter(|k| cursor.find(step, k).is_none())
             .map(String::as_str)
             .collect();
         if !unknown.is_empty() {
@@ -497,18 +541,19 @@ impl Application {
         let checked = self.check_step(ev, index, &values)?;
         if !checked.errors.is_empty() {
             self.pending.insert(step_id.to_string(), values);
-            return Ok(Outcome::Rejected {
+            let rejected = Outcome::Rejected {
                 step: step_id.to_string(),
                 errors: checked.errors,
-            });
+            };
+            return Ok((rejected, None));
         }
         self.pending.remove(step_id);
         for f in &step.fields {
             self.answers.remove(&f.id);
         }
-        self.answers.extend(checked.accepted);
+        self.store(step, values, checked.accepted);
         self.answered.insert(step_id.to_string());
-        let route = self.reroute_with(ev, checked.visibility)?;
+        let route = self.reroute_with(ev, checked.known)?;
         let after = self
             .route
             .iter()
@@ -525,9 +570,45 @@ impl Application {
                 None => Position::Step(step_id.to_string()),
             }
         };
-        Ok(Outcome::Moved {
+        let moved = Outcome::Moved {
             to: self.position.clone(),
-        })
+        };
+        Ok((moved, Some(route.computed)))
+    }
+
+    /// Stores a step's accepted answers, moving them out of the posted values (their keys are
+    /// the field ids) rather than copying them.
+    fn store(
+        &mut self,
+        step: &Step,
+        posted: Map<String, Value>,
+        accepted: Vec<(usize, Option<Value>)>,
+    ) {
+        let mut verdicts: Vec<Option<Option<Value>>> = step.fields.iter().map(|_| None).collect();
+        for (fi, normalised) in accepted {
+            verdicts[fi] = Some(normalised);
+        }
+        let mut kept: Vec<Option<(String, Value)>> = step.fields.iter().map(|_| None).collect();
+        let mut cursor = FieldCursor::default();
+        for (key, value) in posted {
+            let Some(fi) = cursor.find(step, &key) else {
+                continue;
+            };
+            if let Some(normalised) = verdicts[fi].take() {
+                kept[fi] = Some((key, normalised.unwrap_or(value)));
+            }
+        }
+        let count = kept.iter().filter(|k| k.is_some()).count();
+        // In id order: a tree is built from sorted entries without sorting them again.
+        let sorted = step.fields_by_id.iter().filter_map(|&fi| kept[fi].take());
+        // Building a tree from many new answers at once is cheaper than inserting them one by
+        // one; a few answers into many are inserted.
+        if count * 8 < self.answers.len() {
+            self.answers.extend(sorted);
+        } else {
+            let mut add: BTreeMap<String, Value> = sorted.collect();
+            self.answers.append(&mut add);
+        }
     }
 
     /// Validates the answers of one step together with the answers so far: schema, visibility,
@@ -539,27 +620,37 @@ impl Application {
         index: usize,
         values: &Map<String, Value>,
     ) -> Result<StepCheck, ApplyError> {
-        let step = &ev.wf.steps[index];
+        let wf = ev.wf;
+        let step = &wf.steps[index];
         let lang = self.lang;
         // Scripts see this step's answers as given, over the answers so far.
-        let mut given: Vec<Option<Value>> = step
+        let mut posted: Vec<Option<&Value>> = vec![None; step.fields.len()];
+        let mut cursor = FieldCursor::default();
+        for (k, v) in values {
+            if let Some(fi) = cursor.find(step, k) {
+                posted[fi] = Some(v);
+            }
+        }
+        let mut given: Vec<Option<Cow<'_, Value>>> = step
             .fields
             .iter()
-            .map(|f| values.get(&f.id).and_then(|v| normalise(f, v)))
+            .zip(posted)
+            .map(|(f, v)| v.and_then(|v| normalised(f, v)))
             .collect();
+        let answers = &self.answers;
+        let seen = &given;
         let mut env = Env::new(
-            &ev.wf.names,
-            |k| match ev.wf.field_index.get(k) {
+            &wf.names,
+            move |k| match wf.field_index.get(k) {
                 Some(&(si, fi)) if si == index => {
-                    given[fi].as_ref().or_else(|| ev.wf.empty_values.get(k))
+                    seen[fi].as_deref().or_else(|| wf.empty_values.get(k))
                 }
-                _ => self.answers.get(k).or_else(|| ev.wf.empty_values.get(k)),
+                _ => answers.get(k).or_else(|| wf.empty_values.get(k)),
             },
             ev.today,
         );
-        ev.computed(&mut env, false)?;
+        let computed = ev.computed(&mut env, false)?;
 
-        let mut accepted = BTreeMap::new();
         let mut accepted_at = Vec::new();
         let mut errors: Vec<FieldError> = Vec::new();
         let mut visible = Vec::with_capacity(step.fields.len());
@@ -569,7 +660,7 @@ impl Application {
             if !shown {
                 continue;
             }
-            let value = given[fi].as_ref();
+            let value = seen[fi].as_deref();
             let Some(value) = value else {
                 if ev.required(&mut env, f)? {
                     errors.push(field_error(
@@ -615,14 +706,12 @@ impl Application {
                 accepted_at.push(fi);
             }
         }
-        for fi in accepted_at {
-            if let Some(v) = given[fi].take() {
-                accepted.insert(step.fields[fi].id.clone(), v);
-            }
-        }
         // Cross-field rules of fields on this step that are shown, answered and valid so far.
-        for rule in &ev.wf.rules {
-            if !accepted.contains_key(&rule.field) || errors.iter().any(|e| e.field == rule.field) {
+        for rule in &wf.rules {
+            let on_step_and_accepted = accepted_at
+                .iter()
+                .any(|&fi| step.fields[fi].id == rule.field);
+            if !on_step_and_accepted || errors.iter().any(|e| e.field == rule.field) {
                 continue;
             }
             // A rule that reads a value the citizen still has to correct waits for it.
@@ -646,28 +735,19 @@ impl Application {
                 });
             }
         }
-        // The visibility found here still holds after the answers are stored, unless a dropped
-        // (hidden) answer feeds a condition or computed value.
-        let dropped: Vec<&str> = step
-            .fields
-            .iter()
-            .zip(&visible)
-            .zip(&given)
-            .filter(|((_, shown), g)| !**shown && g.is_some())
-            .map(|((f, _), _)| f.id.as_str())
+        drop(env);
+        let known = known_after_check(wf, index, visible, &given, computed);
+        let accepted = accepted_at
+            .into_iter()
+            .map(|fi| match given[fi].take() {
+                Some(Cow::Owned(v)) => (fi, Some(v)),
+                _ => (fi, None),
+            })
             .collect();
-        let feeds =
-            |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
-        let reusable = dropped.is_empty()
-            || !(step
-                .fields
-                .iter()
-                .any(|f| f.visible_if.as_ref().is_some_and(feeds))
-                || ev.wf.computed.iter().any(|c| feeds(&c.expr)));
         Ok(StepCheck {
             accepted,
             errors,
-            visibility: reusable.then_some((index, visible)),
+            known,
         })
     }
 
@@ -677,70 +757,92 @@ impl Application {
         self.reroute_with(ev, None)
     }
 
-    /// As [`Self::reroute`], reusing the visibility of one step's fields where it is known.
+    /// As [`Self::reroute`], reusing what checking a step found where it is known.
     fn reroute_with(
         &mut self,
         ev: &Eval<'_>,
-        mut known: Option<(usize, Vec<bool>)>,
+        mut known: Option<Known>,
     ) -> Result<Route, ApplyError> {
-        for _ in 0..=ev.wf.steps.len() {
-            let mut env = ev.env(&self.answers);
-            ev.computed(&mut env, false)?;
-            let route = compute_route(ev, &mut env, &self.answers, &self.answered)?;
-            let on_route: BTreeSet<&str> = route
-                .steps
-                .iter()
-                .map(|&i| ev.wf.steps[i].id.as_str())
-                .collect();
-            let mut changed = false;
-            // Steps that no longer apply lose their answers.
-            for (si, step) in ev.wf.steps.iter().enumerate() {
-                let keep = on_route.contains(step.id.as_str());
-                if !keep {
-                    for f in &step.fields {
-                        changed |= self.answers.remove(&f.id).is_some();
+        let wf = ev.wf;
+        for _ in 0..=wf.steps.len() {
+            let answers = &self.answers;
+            let mut env = ev.env(answers);
+            let computed = match known.as_mut().and_then(|k| k.computed.take()) {
+                Some(c) => {
+                    for (id, v) in &c {
+                        env.set(id, v);
                     }
-                    changed |= self.answered.remove(&step.id);
+                    c
                 }
-                let _ = si;
-            }
-            // Hidden fields lose their answers.
-            let mut hidden = Vec::new();
-            let mut hidden_explained = Vec::new();
+                None => ev.computed(&mut env, false)?,
+            };
+            let mut route = compute_route(ev, &mut env, answers, &self.answered)?;
+            route.computed = computed;
+            let mut on_route = vec![false; wf.steps.len()];
             for &i in &route.steps {
-                for (fi, f) in ev.wf.steps[i].fields.iter().enumerate() {
-                    let Some(cond) = &f.visible_if else { continue };
+                on_route[i] = true;
+            }
+            // Steps that no longer apply lose their answers, hidden fields theirs.
+            let mut gone: Vec<&str> = Vec::new();
+            let mut gone_steps: Vec<&str> = Vec::new();
+            for (step, _) in wf.steps.iter().zip(&on_route).filter(|(_, on)| !**on) {
+                gone.extend(
+                    step.fields
+                        .iter()
+                        .filter(|f| answers.contains_key(&f.id))
+                        .map(|f| f.id.as_str()),
+                );
+                if self.answered.contains(&step.id) {
+                    gone_steps.push(&step.id);
+                }
+            }
+            let mut hidden: Vec<&Field> = Vec::new();
+            for &i in &route.steps {
+                for (fi, f) in wf.steps[i].fields.iter().enumerate() {
+                    if f.visible_if.is_none() {
+                        continue;
+                    }
                     let shown = match &known {
-                        Some((k, vis)) if *k == i => vis[fi],
+                        Some(k) if k.step == i => k.visible[fi],
                         _ => ev.visible(&mut env, f)?,
                     };
                     if !shown {
-                        hidden_explained.push(Explanation::FieldHidden {
-                            field: f.id.clone(),
-                            condition: cond.source().to_string(),
-                            values: explain::values_of(cond, &self.answers),
-                        });
-                        if self.answers.contains_key(&f.id) {
-                            hidden.push(f.id.clone());
+                        hidden.push(f);
+                        if answers.contains_key(&f.id) {
+                            gone.push(&f.id);
                         }
                     }
                 }
             }
-            for h in hidden {
-                changed |= self.answers.remove(&h).is_some();
-            }
             // Known visibility holds only for the answers it was computed with.
             known = None;
-            if !changed {
+            if gone.is_empty() && gone_steps.is_empty() {
+                self.ahead = project(ev, &mut env, &route);
+                drop(env);
                 self.route = route
                     .steps
                     .iter()
-                    .map(|&i| ev.wf.steps[i].id.clone())
+                    .map(|&i| wf.steps[i].id.clone())
                     .collect();
-                self.ahead = project(ev, &mut env, &route);
-                self.explanations = route.explanations.clone();
-                self.explanations.extend(hidden_explained);
+                // Explanations are written for the route that holds, not for every round.
+                let mut explanations = std::mem::take(&mut route.explanations);
+                explanations.extend(hidden.into_iter().filter_map(|f| {
+                    let cond = f.visible_if.as_ref()?;
+                    Some(Explanation::FieldHidden {
+                        field: f.id.clone(),
+                        condition: cond.source().to_string(),
+                        values: explain::values_of(cond, &self.answers),
+                    })
+                }));
+                self.explanations = explanations;
                 return Ok(route);
+            }
+            drop(env);
+            for id in gone {
+                self.answers.remove(id);
+            }
+            for id in gone_steps {
+                self.answered.remove(id);
             }
         }
         Err(ev.script_error(
@@ -783,9 +885,60 @@ impl Application {
     }
 }
 
+/// Finds posted answers' fields on a step. Forms post their fields in the step's order, so the
+/// field after the last one found is tried first; a hash lookup costs more than that.
+#[derive(Default)]
+struct FieldCursor {
+    next: usize,
+}
+
+impl FieldCursor {
+    fn find(&mut self, step: &Step, id: &str) -> Option<usize> {
+        let fi = match step.fields.get(self.next) {
+            Some(f) if f.id == id => self.next,
+            _ => step.field_position(id)?,
+        };
+        self.next = fi + 1;
+        Some(fi)
+    }
+}
+
+/// What checking step `index` found that holds once its answers are stored: the visibility
+/// of its fields stays valid unless a dropped (hidden) answer feeds a condition or computed
+/// value; the computed values stay valid only when no answer was dropped at all.
+fn known_after_check(
+    wf: &Workflow,
+    index: usize,
+    visible: Vec<bool>,
+    given: &[Option<Cow<'_, Value>>],
+    computed: BTreeMap<String, Value>,
+) -> Option<Known> {
+    let step = &wf.steps[index];
+    let dropped: Vec<&str> = step
+        .fields
+        .iter()
+        .zip(&visible)
+        .zip(given)
+        .filter(|((_, shown), g)| !**shown && g.is_some())
+        .map(|((f, _), _)| f.id.as_str())
+        .collect();
+    let feeds = |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
+    let reusable = dropped.is_empty()
+        || !(step
+            .fields
+            .iter()
+            .any(|f| f.visible_if.as_ref().is_some_and(feeds))
+            || wf.computed.iter().any(|c| feeds(&c.expr)));
+    reusable.then(|| Known {
+        step: index,
+        visible,
+        computed: dropped.is_empty().then_some(computed),
+    })
+}
+
 fn compute_route(
     ev: &Eval<'_>,
-    env: &mut Env,
+    env: &mut Env<'_>,
     answers: &BTreeMap<String, Value>,
     answered: &BTreeSet<String>,
 ) -> Result<Route, ApplyError> {
@@ -864,12 +1017,13 @@ fn compute_route(
         steps,
         complete,
         explanations,
+        computed: BTreeMap::new(),
     })
 }
 
 /// The steps likely to follow an unfinished route: conditions are evaluated with what is known;
 /// one that cannot be decided yet counts its step as applying and takes the default branch.
-fn project(ev: &Eval<'_>, env: &mut Env, route: &Route) -> Vec<String> {
+fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<String> {
     let wf = ev.wf;
     let mut out = Vec::new();
     if route.complete {

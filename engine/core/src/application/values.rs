@@ -1,12 +1,20 @@
 //! Normalising answers before validation: trimmed text, empty means "not answered", numbers and
 //! dates as a German citizen types them (`12,5`, `31.12.1980`), checkboxes from form posts.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 
 use crate::definition::{Field, ValueType};
 
 /// The answer as the engine keeps it, or `None` when the field was left empty.
 pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
+    normalised(f, v).map(Cow::into_owned)
+}
+
+/// As [`normalise`], borrowing the answer when it is already as the engine keeps it (most
+/// answers are), so that it can be stored without a copy.
+pub(crate) fn normalised<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
     // A form post sends `2` for an option whose value is the number 2.
     if let Value::String(s) = v {
         let t = s.trim();
@@ -14,13 +22,18 @@ pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
             Value::String(_) => false,
             other => *other == t,
         }) {
-            return Some(c.value.clone());
+            return Some(Cow::Owned(c.value.clone()));
         }
     }
     normalise_as(f.value_type, &f.subfields, f.repeat.is_some(), v)
 }
 
-fn normalise_as(ty: ValueType, subfields: &[Field], repeated: bool, v: &Value) -> Option<Value> {
+fn normalise_as<'v>(
+    ty: ValueType,
+    subfields: &[Field],
+    repeated: bool,
+    v: &'v Value,
+) -> Option<Cow<'v, Value>> {
     match v {
         Value::Null => None,
         Value::String(s) => {
@@ -28,39 +41,62 @@ fn normalise_as(ty: ValueType, subfields: &[Field], repeated: bool, v: &Value) -
             if t.is_empty() {
                 return None;
             }
+            // The text as typed, trimmed: borrowed when there was nothing to trim.
+            let text = || {
+                if t.len() == s.len() {
+                    Cow::Borrowed(v)
+                } else {
+                    Cow::Owned(Value::String(t.to_string()))
+                }
+            };
             Some(match ty {
-                ValueType::Integer => t
-                    .replace('.', "")
-                    .parse::<i64>()
-                    .map(|i| Value::Number(i.into()))
-                    .unwrap_or_else(|_| Value::String(t.to_string())),
-                ValueType::Number => t
-                    .replace(',', ".")
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(|f| {
+                ValueType::Integer => {
+                    let parsed = if t.contains('.') {
+                        t.replace('.', "").parse::<i64>()
+                    } else {
+                        t.parse::<i64>()
+                    };
+                    match parsed {
+                        Ok(i) => Cow::Owned(Value::Number(i.into())),
+                        Err(_) => text(),
+                    }
+                }
+                ValueType::Number => {
+                    let parsed = if t.contains(',') {
+                        t.replace(',', ".").parse::<f64>()
+                    } else {
+                        t.parse::<f64>()
+                    };
+                    match parsed.ok().and_then(|f| {
                         if f.fract() == 0.0 && f.abs() < 1e15 {
                             Some(Value::Number((f as i64).into()))
                         } else {
                             Number::from_f64(f).map(Value::Number)
                         }
-                    })
-                    .unwrap_or_else(|| Value::String(t.to_string())),
+                    }) {
+                        Some(n) => Cow::Owned(n),
+                        None => text(),
+                    }
+                }
                 ValueType::Boolean => match t.to_lowercase().as_str() {
-                    "true" | "on" | "ja" | "yes" | "1" => Value::Bool(true),
-                    "false" | "off" | "nein" | "no" | "0" => Value::Bool(false),
-                    _ => Value::String(t.to_string()),
+                    "true" | "on" | "ja" | "yes" | "1" => Cow::Owned(Value::Bool(true)),
+                    "false" | "off" | "nein" | "no" | "0" => Cow::Owned(Value::Bool(false)),
+                    _ => text(),
                 },
-                ValueType::Date => Value::String(german_date(t).unwrap_or_else(|| t.to_string())),
-                _ => Value::String(t.to_string()),
+                ValueType::Date => match german_date(t) {
+                    Some(iso) => Cow::Owned(Value::String(iso)),
+                    None => text(),
+                },
+                _ => text(),
             })
         }
         Value::Array(items) if repeated => {
             let items: Vec<Value> = items
                 .iter()
                 .filter_map(|item| normalise_as(ValueType::Object, subfields, false, item))
+                .map(Cow::into_owned)
                 .collect();
-            Some(Value::Array(items))
+            Some(Cow::Owned(Value::Array(items)))
         }
         Value::Object(map) if !subfields.is_empty() => {
             let mut out = Map::new();
@@ -77,22 +113,24 @@ fn normalise_as(ty: ValueType, subfields: &[Field], repeated: bool, v: &Value) -
             if out.is_empty() {
                 None
             } else {
-                Some(Value::Object(out))
+                Some(Cow::Owned(Value::Object(out)))
             }
         }
-        other => Some(other.clone()),
+        other => Some(Cow::Borrowed(other)),
     }
 }
 
 /// `31.12.1980` or `1.2.1980` as ISO `1980-12-31`; ISO input passes through unchanged.
 fn german_date(s: &str) -> Option<String> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.len() != 3 {
+    let mut parts = s.split('.');
+    let (Some(d), Some(m), Some(y), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return None;
-    }
-    let d: u8 = parts[0].trim().parse().ok()?;
-    let m: u8 = parts[1].trim().parse().ok()?;
-    let y: i32 = parts[2].trim().parse().ok()?;
+    };
+    let d: u8 = d.trim().parse().ok()?;
+    let m: u8 = m.trim().parse().ok()?;
+    let y: i32 = y.trim().parse().ok()?;
     if !(1000..=9999).contains(&y) {
         return None;
     }

@@ -323,6 +323,8 @@ pub(super) fn compile(
             }
         }
         let _ = step_count;
+        let mut fields_by_id: Vec<usize> = (0..fields.len()).collect();
+        fields_by_id.sort_by(|&a, &b| fields[a].id.cmp(&fields[b].id));
         steps.push(Step {
             id: s.id.value.clone(),
             title: s.title.clone(),
@@ -331,6 +333,7 @@ pub(super) fn compile(
             fields,
             branches,
             default_next,
+            fields_by_id,
         });
     }
 

@@ -113,6 +113,16 @@ pub struct Step {
     pub branches: Vec<Branch>,
     /// Where to go when no branch holds (or the step is skipped).
     pub default_next: Target,
+    /// The indices of `fields` in the order of their ids: answers go into a tree sorted by id,
+    /// and a tree is built fastest from sorted entries.
+    pub(crate) fields_by_id: Vec<usize>,
+}
+
+impl Step {
+    /// Where field `id` is on this step.
+    pub fn field_position(&self, id: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.id == id)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

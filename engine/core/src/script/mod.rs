@@ -2,9 +2,11 @@
 //! cross-field rules) is compiled here once, at load time, and evaluated here with hard limits.
 //!
 //! Scripts see the answers, the computed values and a small library ([`library`]); they cannot
-//! reach files, the network, the real clock or the host. Nothing outside this module touches rhai.
+//! reach files, the network, the real clock or the host. Nothing outside this module touches rhai:
+//! what it takes and returns are `serde_json` values and plain Rust types.
 
 mod library;
+mod simple;
 mod value;
 
 use std::cell::Cell;
@@ -18,7 +20,8 @@ use rhai::packages::{
 use rhai::{AST, Dynamic, Engine, EvalAltResult, OptimizationLevel, Scope};
 use time::Date;
 
-pub use value::{from_dynamic, to_dynamic};
+use simple::{Scalar, Simple};
+use value::{from_dynamic, to_dynamic};
 
 /// Limits for every evaluation. The defaults are generous for forms and tight for abuse.
 #[derive(Clone, Debug)]
@@ -86,6 +89,8 @@ pub struct Expr {
     source: Arc<str>,
     /// Names of answers and computed values the expression mentions, for explanations.
     pub mentions: Vec<String>,
+    /// The expression as a simple condition, decided without rhai where it can be.
+    simple: Option<Arc<Simple>>,
 }
 
 impl Expr {
@@ -153,35 +158,75 @@ impl Names {
     }
 }
 
-/// The values a script sees during one evaluation.
-pub struct Env {
+/// Where an [`Env`] finds the value of a name that is not in its scope yet.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<&'a serde_json::Value> + 'a>;
+
+/// The values scripts see during one batch of evaluations (one check of a step, one route).
+///
+/// Values are converted to script values lazily: an evaluation loads only the names its
+/// expression mentions, once per environment, so a condition that reads two answers does not
+/// pay for converting all of them.
+pub struct Env<'a> {
     scope: Scope<'static>,
+    lookup: Lookup<'a>,
+    names: &'a Names,
     today: Date,
 }
 
-impl Env {
-    /// Builds the environment from the answers and computed values: every known name is defined,
+impl<'a> Env<'a> {
+    /// The environment over the answers and computed values: every known name is defined,
     /// unanswered ones as `()`.
-    pub fn new<'a>(
-        names: &Names,
-        values: impl Fn(&str) -> Option<&'a serde_json::Value>,
+    pub fn new(
+        names: &'a Names,
+        values: impl Fn(&str) -> Option<&'a serde_json::Value> + 'a,
         today: Date,
     ) -> Self {
-        let mut scope = Scope::with_capacity(names.names.len());
-        for n in &names.names {
-            let v = values(n).map(to_dynamic).unwrap_or(Dynamic::UNIT);
-            scope.push_dynamic(n.clone(), v);
+        Env {
+            scope: Scope::new(),
+            lookup: Box::new(values),
+            names,
+            today,
         }
-        Env { scope, today }
     }
 
     /// Sets or replaces one value (computed values are added as they are computed).
     pub fn set(&mut self, name: &str, value: &serde_json::Value) {
-        self.scope.set_or_push(name.to_string(), to_dynamic(value));
+        self.scope.set_or_push(name, to_dynamic(value));
     }
 
     pub fn today(&self) -> Date {
         self.today
+    }
+
+    /// Loads the names an expression mentions that are not in the scope yet.
+    fn load(&mut self, mentions: &[String]) {
+        for m in mentions {
+            self.load_one(m);
+        }
+    }
+
+    fn load_one(&mut self, name: &str) {
+        if !self.scope.contains(name) {
+            let v = (self.lookup)(name).map_or(Dynamic::UNIT, to_dynamic);
+            self.scope.push_dynamic(name, v);
+        }
+    }
+
+    /// A simple condition's value, when it can be decided without rhai. Names read what rhai
+    /// would: the scope where a name is in it (computed values), else the answers.
+    fn decide(&self, simple: &Simple) -> Option<bool> {
+        simple.eval(&|name: &str| match self.scope.get(name) {
+            Some(d) => scalar_of(d),
+            None => (self.lookup)(name).map_or(Scalar::Unit, Scalar::of_json),
+        })
+    }
+
+    /// Loads every known name: the fallback for a script whose mentions missed a name.
+    fn load_all(&mut self) {
+        let names = self.names;
+        for n in &names.names {
+            self.load_one(n);
+        }
     }
 }
 
@@ -264,38 +309,85 @@ impl Sandbox {
     }
 
     fn expr(&self, ast: AST, source: &str, names: &Names) -> Expr {
-        let mentions = identifiers(source)
+        let mentions: Vec<String> = identifiers(source)
             .into_iter()
             .filter(|id| names.contains(id))
             .collect();
+        let simple = Simple::parse(source, &mentions).map(Arc::new);
         Expr {
             ast: Arc::new(ast),
             source: Arc::from(source),
             mentions,
+            simple,
         }
     }
 
-    /// Evaluates to any value (computed values).
-    pub fn eval(&self, expr: &Expr, env: &mut Env) -> Result<Dynamic, ScriptError> {
+    /// Evaluates to any value (computed values), as JSON: whole numbers are integers,
+    /// non-finite numbers `null`.
+    pub fn eval(&self, expr: &Expr, env: &mut Env<'_>) -> Result<serde_json::Value, ScriptError> {
+        self.eval_dynamic(expr, env).map(|d| from_dynamic(&d))
+    }
+
+    fn eval_dynamic(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, ScriptError> {
+        env.load(&expr.mentions);
+        match self.eval_loaded(expr, env) {
+            // The mentions are found by a scan of the source that cannot see everything a
+            // script may do (an apostrophe in a comment hides what follows): with every name
+            // loaded, the evaluation means what it did before it was lazy.
+            Err(e) if matches!(*e, EvalAltResult::ErrorVariableNotFound(..)) => {
+                env.load_all();
+                self.eval_loaded(expr, env).map_err(|e| runtime_error(*e))
+            }
+            result => result.map_err(|e| runtime_error(*e)),
+        }
+    }
+
+    fn eval_loaded(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, Box<EvalAltResult>> {
         let deadline = Instant::now() + self.limits.wall_clock;
         CONTEXT.with(|c| c.set(Some((env.today, deadline))));
+        // A full script's own `let` variables end with it: they never shadow an answer for the
+        // expressions evaluated after it in the same environment.
+        let len = env.scope.len();
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut env.scope, &expr.ast);
+        env.scope.rewind(len);
         CONTEXT.with(|c| c.set(None));
-        // A full script may leave its own `let` variables behind; the scope is rebuilt per
-        // evaluation batch, and names are checked at compile time, so they cannot leak into
-        // another expression's meaning.
-        result.map_err(|e| runtime_error(*e))
+        result
     }
 
     /// Evaluates a condition; anything but a boolean is an error.
-    pub fn eval_bool(&self, expr: &Expr, env: &mut Env) -> Result<bool, ScriptError> {
-        let v = self.eval(expr, env)?;
+    pub fn eval_bool(&self, expr: &Expr, env: &mut Env<'_>) -> Result<bool, ScriptError> {
+        if let Some(decided) = expr.simple.as_ref().and_then(|s| env.decide(s)) {
+            return Ok(decided);
+        }
+        self.eval_bool_by_rhai(expr, env)
+    }
+
+    /// As [`Self::eval_bool`], always by rhai.
+    fn eval_bool_by_rhai(&self, expr: &Expr, env: &mut Env<'_>) -> Result<bool, ScriptError> {
+        let v = self.eval_dynamic(expr, env)?;
         v.as_bool().map_err(|found| ScriptError::Type {
             expected: "true oder false",
             found: found.to_string(),
         })
+    }
+}
+
+/// A script value as simple conditions see it.
+fn scalar_of(d: &Dynamic) -> Scalar<'static> {
+    if d.is_unit() {
+        Scalar::Unit
+    } else if let Ok(b) = d.as_bool() {
+        Scalar::Bool(b)
+    } else if let Ok(i) = d.as_int() {
+        Scalar::Int(i)
+    } else if d.is_string() {
+        d.clone()
+            .into_string()
+            .map_or(Scalar::Other, |s| Scalar::Str(s.into()))
+    } else {
+        Scalar::Other
     }
 }
 
@@ -353,6 +445,23 @@ fn identifiers(source: &str) -> Vec<String> {
         } else if c == '/' && chars.get(i + 1) == Some(&'/') {
             while i < chars.len() && chars[i] != '\n' {
                 i += 1;
+            }
+        } else if c == '/' && chars.get(i + 1) == Some(&'*') {
+            // Block comments nest in rhai.
+            let mut depth = 0usize;
+            while i < chars.len() {
+                if chars[i] == '/' && chars.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if chars[i] == '*' && chars.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
             }
         } else if c.is_ascii_alphabetic() || c == '_' {
             let start = i;

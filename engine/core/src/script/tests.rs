@@ -8,8 +8,10 @@ fn names(n: &[&str]) -> Names {
     Names::new(n.iter().map(|s| s.to_string()))
 }
 
-fn env(n: &Names, answers: serde_json::Value) -> Env {
-    let map = answers.as_object().cloned().unwrap_or_default();
+fn env(n: &Names, answers: serde_json::Value) -> Env<'_> {
+    // Leaked: a test's few answers live as long as the test binary.
+    let map: &'static serde_json::Map<String, serde_json::Value> =
+        Box::leak(Box::new(answers.as_object().cloned().unwrap_or_default()));
     Env::new(n, |k| map.get(k), date!(2026 - 11 - 28))
 }
 
@@ -53,21 +55,21 @@ fn the_library_uses_the_evaluation_date_not_the_real_clock() {
     let v = sb
         .eval(&e, &mut env(&n, json!({"geb": "2008-11-29"})))
         .unwrap();
-    assert_eq!(v.as_int().unwrap(), 17);
+    assert_eq!(v.as_i64().unwrap(), 17);
     let v = sb
         .eval(&e, &mut env(&n, json!({"geb": "2008-11-28"})))
         .unwrap();
-    assert_eq!(v.as_int().unwrap(), 18);
+    assert_eq!(v.as_i64().unwrap(), 18);
     let e = sb.compile_expression("today()", &n).unwrap();
     let v = sb.eval(&e, &mut env(&n, json!({}))).unwrap();
-    assert_eq!(v.into_string().unwrap(), "2026-11-28");
+    assert_eq!(v.as_str().unwrap(), "2026-11-28");
     let e = sb
         .compile_expression(r#"add_months("2026-01-31", 1)"#, &n)
         .unwrap();
     assert_eq!(
         sb.eval(&e, &mut env(&n, json!({})))
             .unwrap()
-            .into_string()
+            .as_str()
             .unwrap(),
         "2026-02-28"
     );
@@ -77,7 +79,7 @@ fn the_library_uses_the_evaluation_date_not_the_real_clock() {
     assert_eq!(
         sb.eval(&e, &mut env(&n, json!({})))
             .unwrap()
-            .as_int()
+            .as_i64()
             .unwrap(),
         14
     );
@@ -94,13 +96,13 @@ fn list_helpers_count_group_entries() {
     assert_eq!(
         sb.eval(&e, &mut env(&n, hunde.clone()))
             .unwrap()
-            .as_int()
+            .as_i64()
             .unwrap(),
         792
     );
     let e = sb.compile_expression("count(hunde)", &n).unwrap();
     assert_eq!(
-        sb.eval(&e, &mut env(&n, hunde)).unwrap().as_int().unwrap(),
+        sb.eval(&e, &mut env(&n, hunde)).unwrap().as_i64().unwrap(),
         3
     );
 }
@@ -184,6 +186,37 @@ fn identifiers_skip_strings_and_properties() {
         identifiers(r#"a == "b c" && d.e > 1 // f"#),
         vec!["a".to_string(), "d".to_string()]
     );
+    assert_eq!(
+        identifiers("/* it's /* nested */ g */ a > 1"),
+        vec!["a".to_string()]
+    );
+}
+
+#[test]
+fn an_environment_loads_only_what_an_expression_mentions_and_still_sees_everything() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    // Not a simple condition: rhai evaluates it.
+    let e = sb.compile_expression("a + 0 > 1", &n).unwrap();
+    let mut env = env(&n, json!({"a": 2, "b": 3}));
+    assert!(sb.eval_bool(&e, &mut env).unwrap());
+    assert_eq!(env.scope.len(), 1);
+    // A name the scan of the source cannot see (inside a string it cannot tell from a
+    // comment) is found all the same.
+    let e = sb.compile_script("let s = `'`; b", &n).unwrap();
+    assert_eq!(e.mentions, Vec::<String>::new());
+    assert_eq!(sb.eval(&e, &mut env).unwrap().as_i64().unwrap(), 3);
+}
+
+#[test]
+fn a_scripts_own_variables_end_with_it() {
+    let sb = Sandbox::default();
+    let n = names(&["a"]);
+    let script = sb.compile_script("let a = 10; a * 2", &n).unwrap();
+    let cond = sb.compile_expression("a == 1", &n).unwrap();
+    let mut env = env(&n, json!({"a": 1}));
+    assert_eq!(sb.eval(&script, &mut env).unwrap().as_i64().unwrap(), 20);
+    assert!(sb.eval_bool(&cond, &mut env).unwrap());
 }
 
 #[test]
@@ -194,4 +227,111 @@ fn comparing_an_unanswered_value_is_false_not_an_error() {
     assert!(!sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
     let e = sb.compile_expression(r#"x != "ja""#, &n).unwrap();
     assert!(sb.eval_bool(&e, &mut env(&n, json!({}))).unwrap());
+}
+
+#[test]
+fn simple_conditions_mean_exactly_what_rhai_says() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    let values = [
+        json!(null),
+        json!(0),
+        json!(5),
+        json!(-3),
+        json!(42),
+        json!("ja"),
+        json!(""),
+        json!("nein"),
+        json!("Ja"),
+        json!(true),
+        json!(false),
+        json!(1.5),
+        json!(2.0),
+        json!([1]),
+        json!({"x": 1}),
+    ];
+    let mut decided = 0;
+    for op in ["==", "!=", "<", "<=", ">", ">="] {
+        for lit in ["0", "5", "\"ja\"", "\"\"", "true", "false", "b"] {
+            for src in [
+                format!("a {op} {lit}"),
+                format!("{lit} {op} a"),
+                format!("!(a {op} {lit}) || a == \"ja\""),
+                format!("a {op} {lit} && b != 0"),
+                format!("(a {op} {lit}) == (b {op} {lit})"),
+            ] {
+                let e = sb.compile_expression(&src, &n).unwrap();
+                let simple = e
+                    .simple
+                    .clone()
+                    .unwrap_or_else(|| panic!("{src} is simple"));
+                for va in &values {
+                    for vb in [json!(null), json!(5), json!("ja"), json!(true)] {
+                        let answers = json!({"a": va, "b": vb});
+                        let by_rhai = sb.eval_bool_by_rhai(&e, &mut env(&n, answers.clone()));
+                        if let Some(v) = env(&n, answers).decide(&simple) {
+                            decided += 1;
+                            assert_eq!(by_rhai, Ok(v), "{src} with a = {va}, b = {vb}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(decided > 2000, "only {decided} decided without rhai");
+}
+
+#[test]
+fn only_simple_conditions_are_decided_without_rhai() {
+    let sb = Sandbox::default();
+    let n = names(&["a", "b"]);
+    for src in [
+        "a.len() > 1",
+        "answered(a)",
+        "a > 1.5",
+        "a > -1",
+        "a < b == true",
+        "a == 'x'",
+        "a == \"x\\\"\"",
+        "a + 1 > 2",
+        "a in [1, 2]",
+        "a == 1 // comment",
+    ] {
+        let e = sb.compile_expression(src, &n).unwrap();
+        assert!(e.simple.is_none(), "{src} is not simple");
+    }
+    for src in [
+        "a",
+        "!a",
+        "a == 1 && (b != \"x\" || !b)",
+        "a >= 0 && b != \"\"",
+    ] {
+        let e = sb.compile_expression(src, &n).unwrap();
+        assert!(e.simple.is_some(), "{src} is simple");
+    }
+    // A computed value set in the environment is what a simple condition reads.
+    let e = sb.compile_expression("a > 2", &n).unwrap();
+    let mut env = env(&n, json!({"a": 1}));
+    env.set("a", &json!(3));
+    assert!(sb.eval_bool(&e, &mut env).unwrap());
+}
+
+#[test]
+fn results_are_json_values() {
+    let sb = Sandbox::default();
+    let n = names(&["hunde"]);
+    let mut env = env(&n, json!({"hunde": [{"art": "normal"}]}));
+    let eval = |src: &str, env: &mut Env<'_>| {
+        let e = sb.compile_script(src, &n).unwrap();
+        sb.eval(&e, env).unwrap()
+    };
+    // 70.0 € is 70 €: whole amounts stay integers.
+    assert_eq!(eval("7.0 * 10", &mut env), json!(70));
+    assert_eq!(eval("30.7", &mut env), json!(30.7));
+    assert_eq!(eval("()", &mut env), json!(null));
+    assert_eq!(eval("hunde", &mut env), json!([{"art": "normal"}]));
+    assert_eq!(
+        eval(r#"#{ a: 1, b: "x" }"#, &mut env),
+        json!({"a": 1, "b": "x"})
+    );
 }

@@ -1,10 +1,11 @@
-//! Conversions between answers (JSON) and script values.
+//! Conversions between answers (JSON) and script values. Private to the sandbox: callers of
+//! [`super::Sandbox`] give and get `serde_json` values only.
 
 use rhai::{Array, Dynamic, Map};
 use serde_json::{Number, Value};
 
 /// Converts an answer into a script value. Integers stay integers, so `anzahl * 96` is exact.
-pub fn to_dynamic(v: &Value) -> Dynamic {
+pub(super) fn to_dynamic(v: &Value) -> Dynamic {
     match v {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(*b),
@@ -32,7 +33,7 @@ pub fn to_dynamic(v: &Value) -> Dynamic {
 
 /// Converts a script result back into JSON. Floats that are whole stay floats only when they
 /// carry a fraction; non-finite numbers become `null`.
-pub fn from_dynamic(d: &Dynamic) -> Value {
+pub(super) fn from_dynamic(d: &Dynamic) -> Value {
     if d.is_unit() {
         return Value::Null;
     }
