@@ -70,11 +70,21 @@ impl Portal {
     /// Builds the portal; in `dev` mode definition errors are shown in the browser instead of
     /// stopping the start.
     pub fn build_mode(config: &crate::config::Config, dev: bool) -> anyhow::Result<Portal> {
+        Portal::build_with_clock(config, dev, Arc::new(lotse_core::SystemClock))
+    }
+
+    /// [`Portal::build_mode`] with a clock of the caller's (tests move time with
+    /// `lotse_core::ManualClock`).
+    pub fn build_with_clock(
+        config: &crate::config::Config,
+        dev: bool,
+        clock: Arc<dyn lotse_core::Clock>,
+    ) -> anyhow::Result<Portal> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store = crate::nodes::open_store(config)?;
         let admin = AdminState::new(&config.admin, &store)?;
-        let state = AppState::build(config, store, dev)?;
+        let state = AppState::build(config, store, dev, clock)?;
         let mut retention = Vec::new();
         for (slug, tc) in &config.tenants {
             if let (Some(days), Some(t)) = (tc.retention_days, tenants::find(slug)) {
@@ -102,6 +112,7 @@ impl Portal {
             self.state.webhooks.clone(),
             self.state.data.join("receipts"),
             self.state.metrics.clone(),
+            self.state.clock.clone(),
         )
     }
 
@@ -183,6 +194,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         portal.state.store.clone(),
         portal.state.data.join("receipts"),
         portal.maintenance.clone(),
+        portal.state.clock.clone(),
     );
     let served = axum::serve(
         listener,

@@ -12,7 +12,7 @@ use axum::response::{Html, IntoResponse, Response};
 use handlebars::Handlebars;
 use lotse_core::catalogue::{Catalogue, Entry};
 use lotse_core::script::Sandbox;
-use lotse_core::{Clock, Library, SystemClock, Workflow};
+use lotse_core::{Clock, Library, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry};
 use lotse_store::{AnyStore, AttemptLimiter, NewOutboxMessage, SubmissionId};
 use serde_json::Value;
@@ -46,6 +46,8 @@ pub struct AppState {
     pub(crate) secret: [u8; 32],
     pub(crate) limiter: Box<dyn AttemptLimiter + Send + Sync>,
     pub(crate) metrics: Arc<Metrics>,
+    /// The time: the system clock, or a clock a test moves.
+    pub(crate) clock: Arc<dyn Clock>,
     /// The webhooks of the offices (crate::delivery).
     pub(crate) webhooks: Arc<crate::delivery::Webhooks>,
 }
@@ -108,6 +110,7 @@ impl AppState {
         config: &crate::config::Config,
         store: AnyStore,
         dev: bool,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
         let project = config.project_dir.as_path();
         let data = config.data_dir.as_path();
@@ -116,7 +119,7 @@ impl AppState {
         if !dev && let Some(p) = defs.problems.first() {
             anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
-        let now = SystemClock.now();
+        let now = clock.now();
         let mut identities = HashMap::new();
         for t in tenants::DEMO {
             let identity = crate::nodes::signing_identity(config, &store, t.slug, t.name, now)?;
@@ -137,11 +140,17 @@ impl AppState {
             secret,
             limiter,
             metrics: Arc::new(Metrics::default()),
+            clock,
             webhooks: Arc::new(webhooks),
         })
     }
 
     /// The current definitions.
+    /// Now, by the portal's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
     pub(crate) fn defs(&self) -> Arc<Defs> {
         match self.defs.read() {
             Ok(d) => d.clone(),

@@ -473,6 +473,36 @@ async fn metrics_count_requests_by_route_without_ids_and_pass_promtool() {
 }
 
 #[tokio::test]
+async fn a_draft_lives_as_long_as_its_expiry_by_the_portals_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = time::macros::datetime!(2026-11-28 10:00 UTC);
+    let clock = Arc::new(lotse_core::ManualClock::new(t0));
+    let config = lotse_server::config::Config {
+        project_dir: project().to_path_buf(),
+        data_dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    let portal = Arc::new(Portal::build_with_clock(&config, false, clock.clone()).unwrap());
+    let c = Client {
+        app: router(portal.clone()),
+        portal,
+        dir,
+    };
+    let state = start(&c).await;
+    assert_eq!(state["expires"], "2026-12-28T10:00:00Z");
+    let url = format!("{BASE}/applications/{}", state["id"].as_str().unwrap());
+    // An answer keeps it for another 30 days from then.
+    clock.advance(time::Duration::days(29));
+    let r = answer(&c, &state, halter()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["expires"], "2027-01-26T10:00:00Z");
+    clock.advance(time::Duration::days(30) - time::Duration::seconds(1));
+    assert_eq!(c.get(&url).await.status, StatusCode::OK);
+    clock.advance(time::Duration::seconds(1));
+    assert_problem(&c.get(&url).await, StatusCode::NOT_FOUND, "LOT-H001");
+}
+
+#[tokio::test]
 async fn wrong_requests_get_problem_details_with_codes() {
     let c = Client::new();
     assert_problem(

@@ -26,3 +26,31 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock that tests move forward (for example past a draft's expiry) while a server runs.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn new(start: OffsetDateTime) -> ManualClock {
+        ManualClock(std::sync::Mutex::new(start))
+    }
+
+    /// Moves the clock by `by` (forward for a positive duration).
+    pub fn advance(&self, by: time::Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -20,7 +20,7 @@ pub mod scenario;
 pub mod script;
 pub mod text;
 
-pub use clock::{Clock, FixedClock, SystemClock};
+pub use clock::{Clock, FixedClock, ManualClock, SystemClock};
 
 pub use application::{Application, Command, Outcome, Submission, Transition};
 pub use definition::{Library, Workflow, load_library};

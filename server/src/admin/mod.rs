@@ -19,7 +19,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use handlebars::Handlebars;
-use lotse_core::{Clock, SystemClock};
 use lotse_store::{
     Account, AccountStore, AnyStore, AttemptLimiter, Role, SecretHash, StoreError, TenantId,
 };
@@ -380,7 +379,7 @@ pub(crate) async fn authenticate(
     let slug = t.slug;
     let found =
         crate::http::run::blocking(move || -> Result<Result<Staff, AdminError>, StoreError> {
-            let now = SystemClock.now();
+            let now = p2.now();
             let (account, session) = if let (true, Some(auth)) = (bearer, auth) {
                 let Some(secret) = auth.strip_prefix("Bearer ") else {
                     return Ok(Err(AdminError::NotSignedIn));
@@ -432,7 +431,7 @@ pub(crate) async fn sign_in(
     login: &str,
     password: &str,
 ) -> Result<(Account, String), AdminError> {
-    let now = SystemClock.now();
+    let now = p.now();
     let account_key = format!("{}/{}", t.slug, login.trim().to_lowercase());
     let tenant = tenant_id(t)?;
     let p2 = p.clone();
@@ -516,7 +515,7 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
     let written = crate::http::run::blocking(move || {
         lotse_store::AuditStore::append_audit(
             &p2.store,
-            SystemClock.now(),
+            p2.now(),
             lotse_store::Actor::Office {
                 account: account.id.to_string(),
             },

@@ -3,8 +3,8 @@
 //! through `admin::run`. Every function takes the tenant of the request and treats another
 //! tenant's submission as not found.
 
+use lotse_core::Lang;
 use lotse_core::application::{ReviewView, Submission as AppSubmission};
-use lotse_core::{Clock, Lang, SystemClock};
 use lotse_receipt::{Language, format_berlin, to_berlin, verify_receipt};
 use lotse_store::{
     Account, Actor, Message, Party, PostkorbEntry, PostkorbPage, PostkorbQuery, Status,
@@ -376,7 +376,7 @@ pub fn change_status(
         sid,
         StatusChange {
             status: to,
-            at: SystemClock.now(),
+            at: p.now(),
             actor: Actor::Office {
                 account: by.id.to_string(),
             },
@@ -401,7 +401,7 @@ pub fn add_message(
             account: by.id.to_string(),
         },
         body,
-        SystemClock.now(),
+        p.now(),
     )?)
 }
 

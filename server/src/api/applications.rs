@@ -35,7 +35,7 @@ pub(super) async fn start(
         body(&headers, &bytes)?
     };
     let lang = b.lang.map(Lang::from).unwrap_or(Lang::De);
-    let now = SystemClock.now();
+    let now = p.now();
     let open = draft_work(&p, move |p2| {
         p2.service(&p2.defs()).start(t, &wf, lang, now)
     })
@@ -70,7 +70,7 @@ pub(super) async fn resume(
 ) -> ApiResult {
     let t = tenant(&slug)?;
     let b: ResumeBody = body(&headers, &bytes)?;
-    let now = SystemClock.now();
+    let now = p.now();
     let p2 = p.clone();
     let found = tokio::task::spawn_blocking(move || {
         resume_draft(&p2.store, &*p2.limiter, &client.0, &b.code, now)

@@ -23,7 +23,7 @@ use axum::routing::{get, post, put};
 use lotse_core::application::{Position, ReviewView};
 use lotse_core::definition::{Field, Required, Widget};
 use lotse_core::form::FieldError;
-use lotse_core::{Clock, Command, Lang, SystemClock, Workflow};
+use lotse_core::{Command, Lang, Workflow};
 use lotse_store::{StatusStore, StoreError, SubmissionId, SubmissionStore, resume_draft};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

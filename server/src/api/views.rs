@@ -137,7 +137,7 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
     match &app.position {
         Position::Step(id) => {
             out.position = "step";
-            if let Ok(Some(pending)) = p.service(&p.defs()).pending(open, SystemClock.now()) {
+            if let Ok(Some(pending)) = p.service(&p.defs()).pending(open, p.now()) {
                 out.pending = Some(PendingOut {
                     values: pending.values,
                     errors: errors_json(&pending.errors),
@@ -160,7 +160,7 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
             out.position = "review";
             out.can_go_back = Some(true);
             let computed = app
-                .computed(wf, &p.sandbox, SystemClock.now().date())
+                .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();
             out.review = Some(ReviewView::build(
                 wf,

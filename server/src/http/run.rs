@@ -2,7 +2,7 @@
 //! the calling task with sled, on the blocking pool with PostgreSQL), durable work always on the
 //! blocking pool. The HTML assistant and the JSON API both go through here.
 
-use lotse_core::{Clock, Command, Lang, SystemClock};
+use lotse_core::{Command, Lang};
 
 use crate::service::{Acted, Effect, OpenDraft, Opened, ServiceError};
 use crate::state::Shared;
@@ -52,7 +52,7 @@ pub(crate) async fn open_draft(
     id: &str,
 ) -> Result<Option<Opened>, ServiceError> {
     let id = id.to_string();
-    let now = SystemClock.now();
+    let now = p.now();
     draft_work(p, move |p| {
         timed(p, "open", || p.service(&p.defs()).open(t, &id, now))
     })
@@ -120,7 +120,7 @@ pub(crate) async fn act(
     command: Command,
 ) -> Result<Option<Acted>, ServiceError> {
     let id = id.to_string();
-    let now = SystemClock.now();
+    let now = p.now();
     let decided = draft_work(
         p,
         move |p| -> Result<Option<Result<Effect, Acted>>, ServiceError> {

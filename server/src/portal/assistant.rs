@@ -4,7 +4,7 @@
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_core::{Clock, Command, SystemClock};
+use lotse_core::Command;
 use lotse_store::SubmissionId;
 
 #[allow(unused_imports)]
@@ -36,7 +36,7 @@ pub(crate) async fn start(
         )
             .into_response();
     }
-    let now = SystemClock.now();
+    let now = p.now();
     let started = draft_work(&p, move |p| p.service(&p.defs()).start(t, &wf, lang, now)).await;
     match started.map_err(interrupted) {
         Ok(Ok(open)) => {
@@ -58,7 +58,7 @@ pub(crate) async fn show_draft(
     match open_draft(&p, t, &id).await {
         Ok(Some(Opened::Open(open))) => {
             // What the citizen typed on this step and was not accepted comes back with its errors.
-            let attempt = match p.service(&p.defs()).pending(&open, SystemClock.now()) {
+            let attempt = match p.service(&p.defs()).pending(&open, p.now()) {
                 Ok(Some(pending)) => views::Attempt {
                     values: Some(pending.values),
                     errors: pending.errors,
@@ -156,7 +156,7 @@ pub(crate) async fn post_draft(
             then_review: open.app.answered.len() >= open.app.route.len(),
         }
     };
-    let now = SystemClock.now();
+    let now = p.now();
     // Messages come in the language the citizen reads now.
     match run_command(&p, t, open, revision, Some(lang), command, now).await {
         Ok(Acted::Rejected { open, step, errors }) => {

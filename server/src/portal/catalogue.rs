@@ -4,7 +4,7 @@
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_core::{Clock, Lang, SystemClock};
+use lotse_core::Lang;
 use lotse_store::{StoreError, resume_draft};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -131,7 +131,7 @@ pub(crate) async fn resume(
     }
     let code = field(&pairs, "code").unwrap_or("").to_string();
     let p2 = p.clone();
-    let now = SystemClock.now();
+    let now = p.now();
     let found = tokio::task::spawn_blocking(move || {
         resume_draft(&p2.store, &*p2.limiter, &client.0, &code, now)
     })

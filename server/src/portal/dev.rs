@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::application::receipt_model;
-use lotse_core::{Clock, SystemClock};
 use lotse_receipt::render_receipt;
 
 #[allow(unused_imports)]
@@ -56,7 +55,7 @@ pub(crate) async fn receipt_preview(
                 &submission,
                 t.receipt_info(wf.office.german()),
                 "VORSCHAU-0000",
-                SystemClock.now(),
+                p2.now(),
             );
             let identity = p2.identities.get(t.slug).context("no signing key")?;
             return Ok(Some(render_receipt(&model, &defs.receipts, identity)?));

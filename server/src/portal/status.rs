@@ -9,7 +9,7 @@
 use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_core::{Clock, Lang, SystemClock};
+use lotse_core::Lang;
 use lotse_receipt::{Language, format_berlin};
 use lotse_store::{
     Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
@@ -207,7 +207,7 @@ pub(super) async fn answer(
             .last()
             .is_some_and(|c| c.status == Status::Rueckfrage);
         if open {
-            let now = SystemClock.now();
+            let now = p2.now();
             p2.store.add_message(&sid, Party::Citizen, text, now)?;
             let back = p2.store.change_status(
                 &sid,

@@ -207,11 +207,7 @@ pub fn page(
     match &app.position {
         Position::Review => {
             let computed = app
-                .computed(
-                    wf,
-                    &p.sandbox,
-                    lotse_core::Clock::now(&lotse_core::SystemClock).date(),
-                )
+                .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();
             let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
             let steps: Vec<Value> = review.steps.iter().map(|s| json!({

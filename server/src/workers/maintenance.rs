@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use lotse_core::{Clock, SystemClock};
+use lotse_core::Clock;
 use lotse_store::{
     AccountStore, AnyStore, DraftStore, StoreError, SubmissionId, SubmissionStore, TenantId,
 };
@@ -95,18 +95,19 @@ pub fn start(
     store: AnyStore,
     receipts: PathBuf,
     settings: Settings,
+    clock: Arc<dyn Clock>,
 ) -> tokio::task::JoinHandle<()> {
     let settings = Arc::new(settings);
     tokio::spawn(async move {
         loop {
             let (store2, receipts2, settings2) =
                 (store.clone(), receipts.clone(), settings.clone());
-            let ran = tokio::task::spawn_blocking(move || {
-                run_once(&store2, &receipts2, &settings2, SystemClock.now())
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()));
+            let now = clock.now();
+            let ran =
+                tokio::task::spawn_blocking(move || run_once(&store2, &receipts2, &settings2, now))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r.map_err(|e| e.to_string()));
             match ran {
                 Ok(r) => {
                     let purged: Vec<String> = r

@@ -102,7 +102,13 @@ impl Worker {
     /// (with sled from `receipts/<submission id>.pdf`, with PostgreSQL from the database).
     /// Must be called inside a tokio runtime.
     pub fn start(store: impl Into<AnyStore>, webhooks: Arc<Webhooks>, receipts: PathBuf) -> Worker {
-        Worker::spawn(store.into(), webhooks, receipts, None)
+        Worker::spawn(
+            store.into(),
+            webhooks,
+            receipts,
+            None,
+            Arc::new(SystemClock),
+        )
     }
 
     /// [`Worker::start`], counting attempts and batch sizes in the portal's metrics.
@@ -111,8 +117,9 @@ impl Worker {
         webhooks: Arc<Webhooks>,
         receipts: PathBuf,
         metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
     ) -> Worker {
-        Worker::spawn(store, webhooks, receipts, Some(metrics))
+        Worker::spawn(store, webhooks, receipts, Some(metrics), clock)
     }
 
     fn spawn(
@@ -120,9 +127,10 @@ impl Worker {
         webhooks: Arc<Webhooks>,
         receipts: PathBuf,
         metrics: Option<Arc<Metrics>>,
+        clock: Arc<dyn Clock>,
     ) -> Worker {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(store, webhooks, receipts, metrics, stopped));
+        let task = tokio::spawn(run(store, webhooks, receipts, metrics, clock, stopped));
         Worker { stop, task }
     }
 
@@ -139,6 +147,7 @@ async fn run(
     webhooks: Arc<Webhooks>,
     receipts: PathBuf,
     metrics: Option<Arc<Metrics>>,
+    clock: Arc<dyn Clock>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let lease = time::Duration::seconds(30)
@@ -148,7 +157,7 @@ async fn run(
         if *stopped.borrow() {
             return;
         }
-        let now = SystemClock.now();
+        let now = clock.now();
         if last_prune.is_none_or(|at| now - at > time::Duration::HOUR) {
             last_prune = Some(now);
             let keep = time::Duration::days(i64::from(webhooks.settings.keep_days));
@@ -186,6 +195,7 @@ async fn run(
                 webhooks.clone(),
                 receipts.clone(),
                 metrics.clone(),
+                clock.clone(),
                 msg,
             ));
         }
@@ -207,10 +217,11 @@ async fn deliver_one(
     webhooks: Arc<Webhooks>,
     receipts: PathBuf,
     metrics: Option<Arc<Metrics>>,
+    clock: Arc<dyn Clock>,
     msg: OutboxMessage,
 ) {
-    let outcome = attempt(&store, &webhooks, &receipts, &msg).await;
-    let now = SystemClock.now();
+    let outcome = attempt(&store, &webhooks, &receipts, &msg, &*clock).await;
+    let now = clock.now();
     let settings = &webhooks.settings;
     let (verdict, error, retry_at) = match outcome {
         Attempt::Delivered => ("delivered", None, None),
@@ -292,6 +303,7 @@ async fn attempt(
     webhooks: &Webhooks,
     receipts: &std::path::Path,
     msg: &OutboxMessage,
+    clock: &dyn Clock,
 ) -> Attempt {
     if msg.topic != SUBMISSION_RECEIVED {
         return Attempt::GiveUp(format!("LOT-W016: unbekanntes Ereignis \"{}\"", msg.topic));
@@ -342,7 +354,7 @@ async fn attempt(
     {
         return Attempt::GiveUp("LOT-W016: Mandant des Auftrags passt nicht".into());
     }
-    let now = SystemClock.now();
+    let now = clock.now();
     if pdf.is_none() && now - submission.submitted < RECEIPT_GRACE {
         return Attempt::Retry(
             "LOT-W013: Eingangsbestätigung noch nicht geschrieben".into(),
