@@ -169,7 +169,7 @@ pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
             let programs = [regular_bytes, bold_bytes]
                 .into_iter()
                 .map(|bytes| {
-                    let deflated = super::pdf::deflate(&bytes).map_err(|e| e.to_string())?;
+                    let deflated = crate::deflate::deflate(&bytes).map_err(|e| e.to_string())?;
                     Ok(FixedProgram { bytes, deflated })
                 })
                 .collect::<Result<Vec<_>, String>>()?;

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod deflate;
 mod fonts;
 mod pdf;
 mod pkcs12;

@@ -240,16 +240,9 @@ pub(crate) fn tag_font_subsets(doc: &mut Document, tag: &str) {
     }
 }
 
-const COMPRESSION_LEVEL: u32 = 3;
-
+/// Deflates a stream's content for the PDF.
 pub(crate) fn deflate(data: &[u8]) -> Result<Vec<u8>, ReceiptError> {
-    use std::io::Write;
-    let mut encoder = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2 + 64),
-        flate2::Compression::new(COMPRESSION_LEVEL),
-    );
-    encoder.write_all(data).map_err(pdf_error)?;
-    encoder.finish().map_err(pdf_error)
+    crate::deflate::deflate(data).map_err(pdf_error)
 }
 
 fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
