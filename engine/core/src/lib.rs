@@ -5,7 +5,7 @@
 //! This crate knows nothing of HTTP, HTML, async runtimes, stores or PDF: adapters (the `lotse`
 //! binary, the portal) call into it, and `lotse-store` and `lotse-receipt` sit beside it. Time
 //! and randomness are inputs, so everything here is deterministic. The arrows are enforced: the
-//! dependency test in `tests/layers.rs` fails when sled, sqlx, tokio, axum, hyper, printpdf or
+//! dependency test in `tests/all/layers.rs` fails when sled, sqlx, tokio, axum, hyper, printpdf or
 //! lopdf come back into this crate's tree.
 
 pub mod application;

@@ -1,0 +1,11 @@
+//! The end-to-end tests of lotse-server in one binary (one link step instead of seven): the
+//! portal as a browser without JavaScript uses it, the JSON API, the Postkorb, the command line,
+//! webhook deliveries, the housekeeping and two nodes on one PostgreSQL.
+
+mod admin;
+mod api;
+mod cli;
+mod delivery;
+mod maintenance;
+mod nodes;
+mod portal;
