@@ -23,11 +23,11 @@ pub(super) struct StartBody {
 
 pub(super) async fn start(
     State(p): State<Shared>,
-    Path((slug, service)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, service)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let wf = service_of(&p, t, &service)?;
     let b: StartBody = if bytes.is_empty() {
         StartBody::default()
@@ -63,12 +63,11 @@ pub(super) struct ResumeBody {
 
 pub(super) async fn resume(
     State(p): State<Shared>,
-    Path(slug): Path<String>,
+    ApiTenant(t): ApiTenant,
     axum::Extension(client): axum::Extension<ClientKey>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: ResumeBody = body(&headers, &bytes)?;
     let now = p.now();
     let p2 = p.clone();
@@ -100,9 +99,9 @@ pub(super) async fn resume(
 
 pub(super) async fn read_application(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let open = open(&p, t, &id).await?;
     Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
 }
@@ -258,11 +257,11 @@ pub(super) fn submitted_response(
 
 pub(super) async fn answer(
     State(p): State<Shared>,
-    Path((slug, id, step)): Path<(String, String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: AnswerBody = body(&headers, &bytes)?;
     let then_review = b.then_review;
     let values = b.values;
@@ -276,22 +275,22 @@ pub(super) async fn answer(
 
 pub(super) async fn back(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
     run(&p, t, &id, b.revision, b.lang, Command::Back).await
 }
 
 pub(super) async fn goto(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: GotoBody = body(&headers, &bytes)?;
     let step = b.step;
     run(&p, t, &id, b.revision, None, Command::Goto { step }).await
@@ -299,22 +298,22 @@ pub(super) async fn goto(
 
 pub(super) async fn review(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
     run(&p, t, &id, b.revision, b.lang, Command::Review).await
 }
 
 pub(super) async fn submit(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let b: RevisionBody = body(&headers, &bytes)?;
     run(&p, t, &id, b.revision, b.lang, Command::Submit).await
 }
@@ -329,10 +328,10 @@ pub(super) struct HistoryEntry {
 
 pub(super) async fn read_submission(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let lang = lang_query(&uri)?;
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return Err(Problem::not_found("This submission"));
@@ -397,9 +396,9 @@ pub(super) async fn read_submission(
 
 pub(super) async fn receipt(
     State(p): State<Shared>,
-    Path((slug, id)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return Err(Problem::not_found("This submission"));
     };

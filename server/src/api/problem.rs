@@ -140,10 +140,6 @@ pub(super) fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> R
     serde_json::from_slice(bytes).map_err(|e| Problem::bad_body(e.to_string()))
 }
 
-pub(super) fn tenant(slug: &str) -> Result<&'static Tenant, Problem> {
-    tenants::find(slug).ok_or_else(|| Problem::not_found("This tenant"))
-}
-
 /// The languages a client may ask for.
 #[derive(Deserialize, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
@@ -240,4 +236,22 @@ pub async fn problems_everywhere(
         out.headers_mut().insert(header::ALLOW, allow.clone());
     }
     out
+}
+
+/// The tenant named by the route's `{tenant}` segment, for the JSON API: an unknown one is a
+/// LOT-H001 problem before the handler runs.
+pub struct ApiTenant(pub &'static Tenant);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiTenant {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        crate::http::extractors::route_tenant(parts, state)
+            .await
+            .map(ApiTenant)
+            .ok_or_else(|| Problem::not_found("This tenant"))
+    }
 }

@@ -35,10 +35,9 @@ pub(super) fn service_summary(t: &Tenant, wf: &Workflow, lang: Lang) -> Value {
 
 pub(super) async fn list_services(
     State(p): State<Shared>,
-    Path(slug): Path<String>,
+    ApiTenant(t): ApiTenant,
     uri: axum::http::Uri,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let lang = lang_query(&uri)?;
     let defs = p.defs();
     let cat = defs
@@ -75,10 +74,10 @@ pub(super) fn service_of(p: &Shared, t: &Tenant, id: &str) -> Result<Arc<Workflo
 
 pub(super) async fn get_service(
     State(p): State<Shared>,
-    Path((slug, service)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, service)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let wf = service_of(&p, t, &service)?;
     let lang = lang_query(&uri)?;
     let mut v = service_summary(t, &wf, lang);
@@ -96,9 +95,9 @@ pub(super) async fn get_service(
 /// every `$ref` resolves inside the document.
 pub(super) async fn service_schema(
     State(p): State<Shared>,
-    Path((slug, service)): Path<(String, String)>,
+    ApiTenant(t): ApiTenant,
+    Path((_, service)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant(&slug)?;
     let wf = service_of(&p, t, &service)?;
     let defs = p.defs();
     let mut properties = Map::new();

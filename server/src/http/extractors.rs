@@ -1,7 +1,11 @@
-//! Extractors shared by the front ends: the citizen's language, the client's address.
+//! Extractors shared by the front ends: the citizen's language, the client's address, and the
+//! tenant a route names.
 
 use axum::http::header;
 use lotse_core::Lang;
+
+use crate::state::Shared;
+use crate::tenants::{self, Tenant};
 
 /// The citizen's language: `?lang=en` or the `lotse_lang` cookie; German otherwise.
 #[derive(Clone, Copy)]
@@ -40,4 +44,44 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
+}
+
+/// The tenant named by the route's `{tenant}` segment, for the HTML portal: an unknown one is
+/// answered with the portal's "not found" page before the handler runs.
+pub struct PortalTenant(pub &'static Tenant);
+
+impl<S> axum::extract::FromRequestParts<S> for PortalTenant
+where
+    S: Send + Sync,
+    Shared: axum::extract::FromRef<S>,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(t) = route_tenant(parts, state).await {
+            return Ok(PortalTenant(t));
+        }
+        let p = <Shared as axum::extract::FromRef<S>>::from_ref(state);
+        let Ok(UiLang(lang)) = UiLang::from_request_parts(parts, state).await;
+        Err(crate::http::pages::not_found(&p, None, lang))
+    }
+}
+
+/// The tenant the route's `{tenant}` segment names, if it is one.
+pub(crate) async fn route_tenant<S: Send + Sync>(
+    parts: &mut axum::http::request::Parts,
+    state: &S,
+) -> Option<&'static Tenant> {
+    use axum::extract::FromRequestParts;
+    let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+        .await
+        .ok()?;
+    let slug = params
+        .iter()
+        .find(|(k, _)| *k == "tenant")
+        .map(|(_, v)| v)?;
+    tenants::find(slug)
 }

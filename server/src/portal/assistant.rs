@@ -9,23 +9,20 @@ use lotse_store::SubmissionId;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
-use crate::http::extractors::{UiLang, field};
+use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{not_found, pdf_download, server_error, service_error};
 use crate::http::run::{blocking, draft_work, interrupted, open_draft, run_command};
 use crate::service::{Acted, Opened};
 use crate::state::{Shared, offered};
 use crate::telemetry::bump;
-use crate::tenants::{self};
 
 pub(crate) async fn start(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, workflow)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, workflow)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let Some(wf) = offered(&p, t, &workflow) else {
         return not_found(&p, Some(t), lang);
     };
@@ -50,11 +47,9 @@ pub(crate) async fn start(
 pub(crate) async fn show_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, id)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     match open_draft(&p, t, &id).await {
         Ok(Some(Opened::Open(open))) => {
             // What the citizen typed on this step and was not accepted comes back with its errors.
@@ -84,12 +79,10 @@ pub(crate) async fn show_draft(
 pub(crate) async fn post_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, id)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let open = match open_draft(&p, t, &id).await {
         Ok(Some(Opened::Open(open))) => *open,
         // Sent already (a double click, the back button): the confirmation again.
@@ -187,11 +180,9 @@ pub(crate) async fn post_draft(
 pub(crate) async fn show_submission(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, id)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     // The status timeline, messages and the answer to a Rückfrage: portal/status.rs.
     status::page(&p, t, &id, lang, None).await
 }
@@ -199,11 +190,9 @@ pub(crate) async fn show_submission(
 pub(crate) async fn receipt_pdf(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, id)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return not_found(&p, Some(t), lang);
     };

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 #[allow(unused_imports)]
 use super::{form, status, views};
-use crate::http::extractors::{ClientKey, UiLang, field};
+use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
 use crate::http::pages::{base, message_page, not_found, server_error, tr};
 use crate::state::{Shared, offered};
 use crate::tenants::{self};
@@ -63,12 +63,9 @@ pub(crate) struct SearchQuery {
 pub(crate) async fn catalogue(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path(tenant): Path<String>,
+    PortalTenant(t): PortalTenant,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let defs = p.defs();
     let Some(cat) = defs.catalogues.get(t.slug) else {
         return not_found(&p, Some(t), lang);
@@ -115,13 +112,10 @@ pub(crate) async fn catalogue(
 pub(crate) async fn resume(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path(tenant): Path<String>,
+    PortalTenant(t): PortalTenant,
     axum::Extension(client): axum::Extension<ClientKey>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
         return (
             StatusCode::FORBIDDEN,
@@ -195,11 +189,9 @@ pub(crate) fn lebenslage_name(key: &str) -> String {
 pub(crate) async fn service(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, workflow)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, workflow)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let Some(wf) = offered(&p, t, &workflow) else {
         return not_found(&p, Some(t), lang);
     };

@@ -9,21 +9,19 @@ use lotse_receipt::render_receipt;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
+use crate::http::extractors::PortalTenant;
 use crate::http::extractors::UiLang;
 use crate::http::pages::{message_page, not_found, server_error};
 use crate::state::Shared;
-use crate::tenants::{self};
 
 /// In `--dev` mode: the receipt of a workflow with the answers of its first scenario that ends
 /// in a submission, signed with the tenant's (development) key.
 pub(crate) async fn receipt_preview(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, workflow)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, workflow)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     if !p.dev {
         return not_found(&p, Some(t), lang);
     }

@@ -17,11 +17,11 @@ use lotse_store::{
 };
 use serde_json::{Value, json};
 
-use crate::http::extractors::{UiLang, field};
+use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{base, not_found, server_error, tr};
 use crate::http::run::blocking;
 use crate::state::Shared;
-use crate::tenants::{self, Tenant};
+use crate::tenants::Tenant;
 
 /// The longest answer a citizen may send (characters).
 pub(crate) const MAX_MESSAGE: usize = 5_000;
@@ -158,12 +158,10 @@ pub(super) async fn page(
 pub(super) async fn answer(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
-    Path((tenant, id)): Path<(String, String)>,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return not_found(&p, None, lang);
-    };
     let Ok(sid) = id.parse::<SubmissionId>() else {
         return not_found(&p, Some(t), lang);
     };
