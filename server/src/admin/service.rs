@@ -41,9 +41,15 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 fn day_start(text: &str, field: &str) -> Result<time::OffsetDateTime, AdminError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    let date = time::Date::parse(text, &format).map_err(|_| {
-        AdminError::Invalid(format!("{field}: bitte ein Datum wie 2026-11-28 angeben"))
-    })?;
+    let invalid =
+        || AdminError::Invalid(format!("{field}: bitte ein Datum wie 2026-11-28 angeben"));
+    let date = time::Date::parse(text, &format).map_err(|_| invalid())?;
+    // Submissions exist from the portal's start on; far dates would overflow the day's end.
+    if !(2000..=9000).contains(&date.year()) {
+        return Err(AdminError::Invalid(format!(
+            "{field}: bitte ein Datum zwischen 2000 und 9000 angeben"
+        )));
+    }
     let offset = to_berlin(date.midnight().assume_utc()).offset();
     Ok(date.midnight().assume_offset(offset))
 }
@@ -67,7 +73,11 @@ impl Filters {
                 .map(|d| day_start(d, "von"))
                 .transpose()?,
             until: non_empty(&self.bis)
-                .map(|d| day_start(d, "bis").map(|t| t + time::Duration::days(1)))
+                .map(|d| {
+                    day_start(d, "bis")?
+                        .checked_add(time::Duration::days(1))
+                        .ok_or_else(|| AdminError::Invalid("bis: Datum zu groß".into()))
+                })
                 .transpose()?,
             reference: non_empty(&self.aktenzeichen).map(str::to_string),
             offset: (page - 1).saturating_mul(size),
@@ -575,5 +585,26 @@ mod tests {
             f.query_string(),
             "status=rueckfrage&von=2026-11-01&bis=2026-11-30"
         );
+    }
+
+    #[test]
+    fn far_dates_are_refused_with_a_message_not_a_panic() {
+        for (von, bis) in [
+            (None, Some("9999-12-31")),
+            (Some("-9999-01-01"), None),
+            (Some("0000-01-01"), None),
+            (None, Some("1999-12-31")),
+        ] {
+            let f = Filters {
+                von: von.map(String::from),
+                bis: bis.map(String::from),
+                ..Filters::default()
+            };
+            match f.query(25) {
+                Err(AdminError::Invalid(m)) => assert!(m.contains("Datum"), "{m}"),
+                other => panic!("{von:?} {bis:?}: {other:?}"),
+            }
+            assert!(f.export_query().is_err());
+        }
     }
 }

@@ -19,11 +19,16 @@ use crate::tenants::{self};
 /// Switches the language and goes back to the page the citizen came from (same site only).
 pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<BackTo>) -> Response {
     let lang = Lang::from_tag(&lang);
-    let back = q
-        .zurueck
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-        .unwrap_or_else(|| "/".into());
-    let mut r = Redirect::to(&back).into_response();
+    let back = match q.zurueck.as_deref() {
+        None => "/",
+        // Control characters (line breaks, NUL, tabs) never belong in a path: a bad request.
+        Some(b) if b.chars().any(char::is_control) => {
+            return (StatusCode::BAD_REQUEST, "Ungültige Rücksprungadresse.").into_response();
+        }
+        Some(b) if same_site_path(b) => b,
+        Some(_) => "/",
+    };
+    let mut r = Redirect::to(back).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!(
         "lotse_lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
         lang.tag()
@@ -31,6 +36,16 @@ pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<Ba
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// Whether `back` is a path on this site that every browser reads as one: it starts with one
+/// `/`, holds no backslash (browsers read it as `/`, so `/\host` would leave the site) and only
+/// visible ASCII (no whitespace a browser drops, nothing a header cannot carry).
+fn same_site_path(back: &str) -> bool {
+    back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && back.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[derive(Deserialize)]

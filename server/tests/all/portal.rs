@@ -384,6 +384,43 @@ async fn a_resume_code_opens_the_draft_and_wrong_codes_are_limited() {
 }
 
 #[tokio::test]
+async fn the_language_switch_returns_only_to_paths_of_this_site() {
+    let b = Browser::new();
+    let back = b
+        .get("/sprache/en?zurueck=/heinsberg/leistung/hundesteuer-anmeldung")
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        back.location.as_deref(),
+        Some("/heinsberg/leistung/hundesteuer-anmeldung")
+    );
+    // Paths a browser would read as another host go to the start page instead.
+    for away in [
+        "//evil.example/phish",
+        "/%5C127.0.0.2/phish",
+        "/%5C%5Cevil.example",
+        "https://evil.example/",
+        "evil.example",
+        "/%C3%BCber",
+    ] {
+        let r = b.get(&format!("/sprache/de?zurueck={away}")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{away}");
+        assert_eq!(r.location.as_deref(), Some("/"), "{away}");
+    }
+    // Control characters are a bad request, not a server error.
+    for bad in [
+        "/%0a",
+        "/%00",
+        "/%0d%0aSet-Cookie:%20x=1",
+        "/%09/evil.example",
+    ] {
+        let r = b.get(&format!("/sprache/de?zurueck={bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.location.is_none(), "{bad}");
+    }
+}
+
+#[tokio::test]
 async fn english_is_one_click_away_and_errors_follow_the_language() {
     let b = Browser::new();
     let switch = b.get("/sprache/en?zurueck=/heinsberg").await;
