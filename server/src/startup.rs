@@ -148,13 +148,14 @@ pub fn router(portal: Arc<Portal>) -> Router {
             middleware::dev_gate,
         ))
         .with_state(routes)
-        .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             std::time::Duration::from_secs(30),
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
+        // Outside the limits, so that their refusals (408, 413) carry the headers too.
+        .layer(axum::middleware::from_fn(middleware::security_headers))
         // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,
         // latency and status, so that refusals by the layers above count too.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

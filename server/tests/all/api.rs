@@ -20,6 +20,7 @@ struct Client {
 
 struct Reply {
     status: StatusCode,
+    headers: axum::http::HeaderMap,
     content_type: String,
     location: Option<String>,
     json: Value,
@@ -44,6 +45,7 @@ impl Client {
     async fn send(&self, req: Request<Body>) -> Reply {
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let content_type = res
             .headers()
             .get(header::CONTENT_TYPE)
@@ -60,6 +62,7 @@ impl Client {
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Reply {
             status,
+            headers,
             content_type,
             location,
             json,
@@ -268,6 +271,11 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
 
     let pdf = c.get(r.json["links"]["receipt"].as_str().unwrap()).await;
     assert_eq!(pdf.status, StatusCode::OK);
+    // Answers and receipts are kept by no cache; the stylesheet is.
+    assert_eq!(pdf.headers["cache-control"], "no-store");
+    assert_eq!(after.headers["cache-control"], "no-store");
+    let css = c.get("/static/lotse.css").await;
+    assert_eq!(css.headers["cache-control"], "public, max-age=86400");
     assert_eq!(pdf.content_type, "application/pdf");
     assert!(pdf.bytes.starts_with(b"%PDF"));
     let file = c.dir.path().join("receipt.pdf");
@@ -589,6 +597,19 @@ async fn wrong_requests_get_problem_details_with_codes() {
         )
         .await;
     assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, "LOT-H413");
+    // Refusals by the limits carry the security headers every other answer has.
+    for h in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+    ] {
+        assert!(
+            r.headers.contains_key(h),
+            "413 without {h}: {:?}",
+            r.headers
+        );
+    }
+    assert_eq!(r.headers["cache-control"], "no-store");
     // Wrong resume codes are limited per client.
     let mut last = StatusCode::OK;
     for _ in 0..7 {
