@@ -29,6 +29,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Housekeeping: expired drafts and sign-ins, retention of closed submissions.
     pub maintenance: MaintenanceConfig,
+    /// Client connections: how long a request's headers may take, how many connections at once.
+    pub connections: ConnectionsConfig,
 }
 
 /// The store backend.
@@ -126,6 +128,28 @@ impl Default for Config {
             delivery: DeliverySettings::default(),
             admin: AdminConfig::default(),
             maintenance: MaintenanceConfig::default(),
+            connections: ConnectionsConfig::default(),
+        }
+    }
+}
+
+/// `[connections]`: limits that keep slow or idle clients from taking the portal down.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// Seconds a client has to send a request's headers, and that an idle keep-alive
+    /// connection is kept open waiting for the next one (1–300).
+    pub header_timeout_seconds: u32,
+    /// Connections served at once (1–100000); beyond it new connections are closed at once,
+    /// counted in /metrics and logged. Keep it well below the process's file limit.
+    pub max: u32,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        ConnectionsConfig {
+            header_timeout_seconds: 10,
+            max: 768,
         }
     }
 }
@@ -307,6 +331,16 @@ impl Config {
                 _ => bail!("LOTSE_ADMIN_COOKIE_SECURE={v} is not true or false"),
             };
         }
+        if let Some(v) = get("LOTSE_HEADER_TIMEOUT_SECONDS") {
+            self.connections.header_timeout_seconds = v.parse().with_context(|| {
+                format!("LOTSE_HEADER_TIMEOUT_SECONDS={v} is not a number of seconds")
+            })?;
+        }
+        if let Some(v) = get("LOTSE_MAX_CONNECTIONS") {
+            self.connections.max = v
+                .parse()
+                .with_context(|| format!("LOTSE_MAX_CONNECTIONS={v} is not a number"))?;
+        }
         if let Some(v) = get("LOTSE_MAINTENANCE_INTERVAL_MINUTES") {
             self.maintenance.interval_minutes = v.parse().with_context(|| {
                 format!("LOTSE_MAINTENANCE_INTERVAL_MINUTES={v} is not a number of minutes")
@@ -321,6 +355,18 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=300).contains(&self.connections.header_timeout_seconds) {
+            bail!(
+                "connections.header_timeout_seconds must be between 1 and 300, not {}",
+                self.connections.header_timeout_seconds
+            );
+        }
+        if !(1..=100_000).contains(&self.connections.max) {
+            bail!(
+                "connections.max must be between 1 and 100000, not {}",
+                self.connections.max
+            );
+        }
         if self.store.backend == Backend::Postgres {
             self.store.database_url()?;
             if self.store.max_connections == 0 {

@@ -25,6 +25,7 @@ pub struct Portal {
     state: Shared,
     admin: Arc<AdminState>,
     maintenance: crate::maintenance::Settings,
+    connections: crate::config::ConnectionsConfig,
 }
 
 /// The router's state: each front end takes the part it needs (`FromRef`).
@@ -101,6 +102,7 @@ impl Portal {
             state: Arc::new(state),
             admin: Arc::new(admin),
             maintenance,
+            connections: config.connections.clone(),
         })
     }
 
@@ -197,13 +199,14 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         portal.maintenance.clone(),
         portal.state.clock.clone(),
     );
-    let served = axum::serve(
+    let served = accept(
         listener,
-        router(portal.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        router(portal.clone()),
+        &portal.connections,
+        &portal.state.metrics,
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving");
+    .await;
     delivery.stop().await;
     upkeep.abort();
     // The housekeeping holds a clone of the store; without it, the store can close with a
@@ -315,4 +318,74 @@ async fn readyz(State(p): State<Shared>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "store not ready").into_response()
     }
+}
+
+/// Serves connections until `shutdown`, then lets the requests in flight finish (at most 30 s).
+/// Each connection has `header_timeout_seconds` to send a request's headers, also while it idles
+/// between requests; beyond `max` connections at once a new one is closed at once, counted and
+/// logged (at most every ten seconds), so that slow or half-open clients cannot use up the
+/// process's file handles.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: &crate::config::ConnectionsConfig,
+    metrics: &telemetry::Metrics,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max as usize));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let header_timeout = std::time::Duration::from_secs(u64::from(limits.header_timeout_seconds));
+    let mut warned: Option<std::time::Instant> = None;
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file handles, for example: wait a moment instead of spinning.
+                    tracing::warn!(event = "accept_failed", cause = %e);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.connection_refused();
+            if warned.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(10)) {
+                warned = Some(std::time::Instant::now());
+                tracing::warn!(event = "connections_full", max = limits.max);
+            }
+            drop(stream);
+            continue;
+        };
+        let app =
+            app.clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let conn = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(app),
+        );
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A client that stops sending ends here with an error; nothing to report.
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+    }
+    Ok(())
 }

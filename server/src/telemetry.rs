@@ -35,6 +35,7 @@ pub struct Metrics {
     pub(crate) steps_rejected: Counter,
     pub(crate) submissions: Counter,
     panics: Counter,
+    connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -111,6 +112,7 @@ impl Metrics {
             steps_rejected: counter("lotse_steps_rejected_total"),
             submissions: counter("lotse_submissions_total"),
             panics: counter("lotse_panics_total"),
+            connections_refused: counter("lotse_connections_refused_total"),
             recorder,
             handle,
         }
@@ -152,6 +154,11 @@ impl Metrics {
             )
             .increment(1);
         }
+    }
+
+    /// A connection closed at once because the limit of open connections was reached.
+    pub fn connection_refused(&self) {
+        self.connections_refused.increment(1);
     }
 
     /// The application service's store work of one call (`open`, `save`, `submit`, ...).

@@ -5,6 +5,7 @@
 mod admin;
 mod api;
 mod cli;
+mod connections;
 mod delivery;
 mod maintenance;
 mod nodes;

@@ -1,0 +1,141 @@
+//! Slow and idle clients cannot take `lotse serve` down: a request's headers have a deadline
+//! (also between requests on a kept-alive connection), and beyond the connection limit a new
+//! connection is closed at once, counted in /metrics, and the portal keeps answering.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Serve {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(header_timeout: u32, max: u32) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .arg("serve")
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .env("LOTSE_DATA_DIR", dir.path().join("data"))
+        .env("LOTSE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("LOTSE_HEADER_TIMEOUT_SECONDS", header_timeout.to_string())
+        .env("LOTSE_MAX_CONNECTIONS", max.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Serve {
+        child,
+        port,
+        _dir: dir,
+    };
+    let start = Instant::now();
+    while get(s.port, "/healthz").is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "lotse serve did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s
+}
+
+/// A whole GET on a fresh connection; `None` if the connection fails or is closed early.
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1").then_some(out)
+}
+
+/// How long until the server closes `c` (reads return 0), up to `limit`.
+fn closed_within(c: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    c.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    while start.elapsed() < limit {
+        match c.read(&mut buf) {
+            Ok(0) => return Some(start.elapsed()),
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(start.elapsed()),
+        }
+    }
+    None
+}
+
+#[test]
+fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    let s = serve(1, 64);
+    let mut slow = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    // One more header line now and then, never the end of the headers.
+    slow.write_all(b"X-Slow: 1\r\n").unwrap();
+    let closed = closed_within(&mut slow, Duration::from_secs(8));
+    assert!(closed.is_some(), "a half-sent request was kept open");
+    // An idle kept-alive connection goes the same way.
+    let mut idle = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(closed_within(&mut idle, Duration::from_secs(8)).is_some());
+    assert!(get(s.port, "/healthz").is_some_and(|r| r.contains("200 OK")));
+}
+
+#[test]
+fn beyond_the_connection_limit_new_connections_are_closed_and_counted() {
+    let s = serve(3, 4);
+    // Four clients hold a connection each with a half-sent request.
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            c.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // The fifth is closed at once.
+    let mut fifth = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    let _ = fifth.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let closed = closed_within(&mut fifth, Duration::from_secs(2));
+    assert!(
+        closed.is_some(),
+        "a connection beyond the limit was served or kept"
+    );
+    // Once the slow ones have timed out, the portal answers again, and says what happened.
+    for c in &mut held {
+        assert!(closed_within(c, Duration::from_secs(10)).is_some());
+    }
+    let metrics = get(s.port, "/metrics").expect("metrics answer after the slow clients");
+    let refused = metrics
+        .lines()
+        .find(|l| l.starts_with("lotse_connections_refused_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .unwrap();
+    assert!(refused >= 1.0, "{metrics}");
+}
