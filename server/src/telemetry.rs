@@ -66,6 +66,10 @@ impl Metrics {
                 "lotse_panics_total",
                 "Handlers that panicked (answered 500; the cause is in the log).",
             ),
+            (
+                "lotse_connections_refused_total",
+                "Connections closed at once because connections.max were open.",
+            ),
             ("lotse_drafts_started_total", "Applications started."),
             (
                 "lotse_steps_answered_total",
