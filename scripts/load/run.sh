@@ -6,6 +6,7 @@
 # LOTSE_LOAD_DATA=DIR starts from a copy of the data folder DIR instead of an empty one (for
 # example a store filled with a million drafts by `store_load fill DIR/store N`); the run waits
 # for the server's first housekeeping, so that it does not overlap the measurement.
+# LOTSE_LOAD_BIN=PATH runs that lotse binary instead of building target/release/lotse.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs="${1:-20}"
@@ -16,12 +17,13 @@ apply_conns="${3:-16}"
 threads=2
 port="${LOTSE_LOAD_PORT:-18181}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-cargo build -q --release -p lotse-server
+lotse="${LOTSE_LOAD_BIN:-./target/release/lotse}"
+[ -n "${LOTSE_LOAD_BIN:-}" ] || cargo build -q --release -p lotse-server
 tmp="$(mktemp -d)"
 if [ -n "${LOTSE_LOAD_DATA:-}" ]; then
   cp -a "$LOTSE_LOAD_DATA" "$tmp/data"
 fi
-LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" ./target/release/lotse serve > "$tmp/serve.log" 2>&1 &
+LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" "$lotse" serve > "$tmp/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; [ -n "${LOTSE_LOAD_KEEP:-}" ] && cp "$tmp/serve.log" "$LOTSE_LOAD_KEEP"; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do

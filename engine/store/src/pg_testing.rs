@@ -155,7 +155,8 @@ fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-fn start_cluster(bin: &Path) -> Result<String, String> {
+/// A new cluster in a temporary directory: the directory and the port it will listen on.
+fn init_cluster(bin: &Path) -> Result<(PathBuf, u16), String> {
     let dir =
         std::env::temp_dir().join(format!("lotse-pg-{}-{}", std::process::id(), free_port()?));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -192,10 +193,15 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&init.stderr)
         ));
     }
-    let port = free_port()?;
+    Ok((dir, free_port()?))
+}
+
+/// Starts (or, after a crash, recovers) the cluster in `dir` and waits until it accepts
+/// connections.
+fn pg_ctl_start(bin: &Path, dir: &Path, port: u16) -> Result<(), String> {
     let start = as_owner(&bin.join("pg_ctl"))
         .arg("-D")
-        .arg(&data)
+        .arg(dir.join("data"))
         .arg("-o")
         .arg(format!(
             "-k {} -c listen_addresses=127.0.0.1 -p {port} -c max_connections=200",
@@ -213,6 +219,13 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
             String::from_utf8_lossy(&start.stderr)
         ));
     }
+    Ok(())
+}
+
+fn start_cluster(bin: &Path) -> Result<String, String> {
+    let (dir, port) = init_cluster(bin)?;
+    let data = dir.join("data");
+    pg_ctl_start(bin, &dir, port)?;
     // The watchdog: once this process is gone, stop the cluster and remove its directory.
     let pg_ctl = bin.join("pg_ctl");
     let stop = if is_root() {
@@ -242,6 +255,124 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("starting the cluster watchdog: {e}"))?;
     Ok(format!("postgres://lotse@127.0.0.1:{port}/postgres"))
+}
+
+/// A cluster of its own that a test may crash (feature `postgres`): started like the shared
+/// one, but killed with SIGKILL and restarted at will, and stopped and removed on drop. Only
+/// with local binaries: an external `LOTSE_TEST_PG` server is never killed, so with one set,
+/// [`PrivateCluster::start`] skips (`Ok(None)`).
+pub struct PrivateCluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    /// Starts a fresh cluster; `Ok(None)` to skip (no PostgreSQL, or only `LOTSE_TEST_PG`).
+    pub fn start() -> Result<Option<Self>, String> {
+        if std::env::var("LOTSE_TEST_PG").is_ok_and(|u| !u.is_empty()) {
+            eprintln!(
+                "\n*** SKIPPED: a test that kills the database needs a cluster of its own, not LOTSE_TEST_PG ***\n"
+            );
+            return Ok(None);
+        }
+        let required = std::env::var("LOTSE_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
+        let Some(bin) = find_bin_dir() else {
+            return without_postgres(required).map(|_| None);
+        };
+        let (dir, port) = init_cluster(&bin)?;
+        let cluster = Self { bin, dir, port };
+        cluster.pg_ctl_start()?;
+        Ok(Some(cluster))
+    }
+
+    /// A fresh database `name` in this cluster: its URL.
+    pub fn create_database(&self, name: &str) -> Result<String, String> {
+        let base = format!("postgres://lotse@127.0.0.1:{}/postgres", self.port);
+        admin(&base, &format!("CREATE DATABASE {name}"))?;
+        Ok(with_database(&base, name))
+    }
+
+    /// Kills the postmaster and every process it started (backends, WAL writer, checkpointer)
+    /// with SIGKILL, as a power cut would stop them: nothing gets to write what is still in
+    /// shared memory. Returns once they are gone.
+    pub fn kill_9(&self) -> Result<(), String> {
+        let pid_file = self.dir.join("data").join("postmaster.pid");
+        let text = std::fs::read_to_string(&pid_file)
+            .map_err(|e| format!("{}: {e}", pid_file.display()))?;
+        let postmaster = text.lines().next().unwrap_or("").trim().to_owned();
+        let mut pids = vec![postmaster.clone()];
+        pids.extend(children_of(&postmaster));
+        let killed = Command::new("kill")
+            .arg("-9")
+            .args(&pids)
+            .status()
+            .map_err(|e| format!("kill: {e}"))?;
+        if !killed.success() {
+            return Err(format!("kill -9 {pids:?} failed"));
+        }
+        for _ in 0..200 {
+            if pids.iter().all(|p| !alive(p)) {
+                // A postmaster nobody reaped yet still "exists" for the next one's lock checks.
+                if std::path::Path::new(&format!("/proc/{postmaster}")).exists() {
+                    let _ = std::fs::remove_file(&pid_file);
+                    let socket_lock = self.dir.join(format!(".s.PGSQL.{}.lock", self.port));
+                    let _ = std::fs::remove_file(socket_lock);
+                }
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err(format!("the cluster's processes {pids:?} did not die"))
+    }
+
+    /// Starts the cluster again (after [`PrivateCluster::kill_9`]: crash recovery).
+    pub fn restart(&self) -> Result<(), String> {
+        self.pg_ctl_start()
+    }
+
+    fn pg_ctl_start(&self) -> Result<(), String> {
+        pg_ctl_start(&self.bin, &self.dir, self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = as_owner(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The processes whose parent is `pid` (from /proc).
+fn children_of(pid: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            // pid (comm) state ppid ...: the command may contain spaces, so split after ')'.
+            let rest = stat.rsplit_once(')')?.1;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (ppid == pid).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
+}
+
+/// Whether a process exists and is not a zombie.
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .is_some_and(|zombie| !zombie)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! [`AuditStore`] on PostgreSQL: entries numbered by the `lotse_ids` sequence.
 
-use sqlx::Row;
+use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
 
 use super::{PgStore, Tx, db_err, json, record_text, to_u64, v_current, version};
@@ -11,6 +11,42 @@ use crate::ids::TenantId;
 use crate::keys::AUDIT;
 use crate::model::{Actor, AuditAction, AuditEntry};
 
+/// The stored record of a new audit entry (its `seq` comes from the row).
+pub(super) fn audit_record(
+    at: OffsetDateTime,
+    actor: Actor,
+    tenant: Option<&TenantId>,
+    action: AuditAction,
+) -> Result<String, StoreError> {
+    let entry = AuditEntry {
+        seq: 0,
+        at,
+        actor,
+        tenant: tenant.map(|t| t.slug().to_owned()),
+        action,
+    };
+    json(AUDIT, "(new)", &entry)
+}
+
+/// Appends an audit entry with one statement, in a transaction or on its own.
+async fn insert_audit<'c>(
+    ex: impl PgExecutor<'c>,
+    at: OffsetDateTime,
+    actor: Actor,
+    tenant: Option<&TenantId>,
+    action: AuditAction,
+) -> Result<u64, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO audit (seq, v, record) VALUES (nextval('lotse_ids'), $1, $2::jsonb) RETURNING seq",
+    )
+    .bind(v_current())
+    .bind(audit_record(at, actor, tenant, action)?)
+    .fetch_one(ex)
+    .await
+    .map_err(db_err)?;
+    Ok(to_u64(seq))
+}
+
 impl PgStore {
     /// Appends an audit entry inside a transaction.
     pub(super) async fn audit_tx(
@@ -20,23 +56,7 @@ impl PgStore {
         tenant: Option<&TenantId>,
         action: AuditAction,
     ) -> Result<u64, StoreError> {
-        let entry = AuditEntry {
-            seq: 0,
-            at,
-            actor,
-            tenant: tenant.map(|t| t.slug().to_owned()),
-            action,
-        };
-        let record = json(AUDIT, "(new)", &entry)?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO audit (seq, v, record) VALUES (nextval('lotse_ids'), $1, $2::jsonb) RETURNING seq",
-        )
-        .bind(v_current())
-        .bind(record)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        Ok(to_u64(seq))
+        insert_audit(&mut **tx, at, actor, tenant, action).await
     }
 }
 
@@ -48,7 +68,8 @@ impl AuditStore for PgStore {
         tenant: Option<&TenantId>,
         action: AuditAction,
     ) -> Result<u64, StoreError> {
-        self.tx(async |tx| Self::audit_tx(tx, at, actor, tenant, action).await)
+        // One statement: its own transaction, committed synchronously.
+        self.run(async |pool| insert_audit(pool, at, actor, tenant, action).await)
     }
 
     fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {

@@ -1,4 +1,8 @@
 //! [`DraftStore`] on PostgreSQL: one row per draft, optimistic concurrency in one UPDATE.
+//!
+//! Draft writes commit asynchronously (see [`draft_write!`]): they are visible at once, on every
+//! node, and reach the disk with PostgreSQL's WAL writer a moment later, which is sled's promise
+//! for drafts (docs/store.md). Each is a single statement, so one round trip.
 
 use serde::Deserialize;
 use sqlx::Row;
@@ -22,6 +26,21 @@ struct KeptHead {
     resume_code: ResumeCode,
 }
 
+/// A draft write as one statement that commits asynchronously: the CTE sets
+/// `synchronous_commit = off` for this statement's own (implicit) transaction only, so COMMIT
+/// does not wait for the WAL flush. The WAL writer flushes within `3 × wal_writer_delay`
+/// (600 ms by default); a crash of the database in that window may lose the write, never
+/// reorder it: a later synchronous commit (a submission) flushes every earlier write with it.
+/// The statement must name `async_commit` (in `FROM` or `USING`) so that the CTE is run.
+macro_rules! draft_write {
+    ($sql:literal) => {
+        concat!(
+            "WITH async_commit AS (SELECT set_config('synchronous_commit', 'off', true)) ",
+            $sql
+        )
+    };
+}
+
 fn decode_draft(row: &PgRow, id: &DraftId) -> Result<Draft, StoreError> {
     decode_parts(DRAFTS, &id.to_string(), version(row)?, &record_text(row)?)
 }
@@ -31,10 +50,11 @@ impl DraftStore for PgStore {
         let record = json(DRAFTS, &draft.id.to_string(), draft)?;
         let revision = to_i64("revision", draft.revision)?;
         let inserted = self.run(async |pool| {
-            sqlx::query(
+            sqlx::query(draft_write!(
                 "INSERT INTO drafts (id, tenant, revision, expires, code_hash, v, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (id) DO NOTHING",
-            )
+                     SELECT $1, $2, $3, $4, $5, $6, $7::jsonb FROM async_commit \
+                     ON CONFLICT (id) DO NOTHING"
+            ))
             .bind(&draft.id.as_bytes()[..])
             .bind(draft.tenant.slug())
             .bind(revision)
@@ -87,16 +107,20 @@ impl DraftStore for PgStore {
         let record = json(DRAFTS, &draft.id.to_string(), &draft)?;
         let id = draft.id;
         // One statement: the revision check is in the WHERE, and the stored tenant, creation
-        // time and resume code win over the caller's.
+        // time and resume code win over the caller's. Concurrent saves of one revision queue on
+        // the row lock; the first commits, the others find the revision moved on (no row).
         let kept: Option<String> = self.run(async |pool| {
-            sqlx::query_scalar(
+            sqlx::query_scalar(draft_write!(
                 "UPDATE drafts SET revision = $3, expires = $4, v = $5, \
-                   record = $6::jsonb || jsonb_build_object('tenant', record->'tenant', \
-                     'created', record->'created', 'resume_code', record->'resume_code') \
-                 WHERE id = $1 AND revision = $2 \
-                 RETURNING jsonb_build_object('tenant', record->'tenant', \
-                     'created', record->'created', 'resume_code', record->'resume_code')::text",
-            )
+                   record = $6::jsonb || jsonb_build_object('tenant', drafts.record->'tenant', \
+                     'created', drafts.record->'created', \
+                     'resume_code', drafts.record->'resume_code') \
+                 FROM async_commit \
+                 WHERE drafts.id = $1 AND drafts.revision = $2 \
+                 RETURNING jsonb_build_object('tenant', drafts.record->'tenant', \
+                     'created', drafts.record->'created', \
+                     'resume_code', drafts.record->'resume_code')::text"
+            ))
             .bind(&id.as_bytes()[..])
             .bind(expected)
             .bind(next)
@@ -135,11 +159,13 @@ impl DraftStore for PgStore {
 
     fn delete_draft(&self, id: &DraftId) -> Result<bool, StoreError> {
         let done = self.run(async |pool| {
-            sqlx::query("DELETE FROM drafts WHERE id = $1")
-                .bind(&id.as_bytes()[..])
-                .execute(pool)
-                .await
-                .map_err(db_err)
+            sqlx::query(draft_write!(
+                "DELETE FROM drafts USING async_commit WHERE drafts.id = $1"
+            ))
+            .bind(&id.as_bytes()[..])
+            .execute(pool)
+            .await
+            .map_err(db_err)
         })?;
         Ok(done.rows_affected() > 0)
     }

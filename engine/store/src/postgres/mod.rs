@@ -10,7 +10,9 @@
 //! Every record is kept whole as JSONB beside the columns that queries filter by; `v` holds its
 //! format version (the envelope of docs/store.md, split into two columns). "Acknowledged" means
 //! "committed": PostgreSQL's COMMIT returns once the WAL is flushed (`synchronous_commit = on`,
-//! the default; the store refuses to open if a session has it off).
+//! the default; the store refuses to open if a session has it off). Draft writes are the one
+//! exception, as on sled: they commit asynchronously and reach the disk a moment later (see
+//! `drafts.rs`); [`PgStore::flush`] makes every earlier write durable.
 //!
 //! One module per store trait; key layouts, record structs and the export codec are shared with
 //! the sled backend through backend-neutral modules. Must not depend on the sled backend.
@@ -23,7 +25,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, SqlSafeStr, Transaction};
+use sqlx::{Connection, Postgres, Row, SqlSafeStr, Transaction};
 
 use crate::envelope::{RECORD_FORMAT, decode_parts};
 use crate::error::StoreError;
@@ -61,6 +63,13 @@ fn migrator() -> Migrator {
             "accounts postkorb".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0002_accounts_postkorb.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            3,
+            "receipts uncompressed".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0003_receipts_uncompressed.sql").into_sql_str(),
             false,
         ),
     ]);
@@ -226,6 +235,9 @@ fn v_current() -> i32 {
 
 type Tx = Transaction<'static, Postgres>;
 
+/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl PgStore {
     /// Connects, checks that commits are synchronous, and runs the migrations.
     pub fn connect(options: &PgOptions) -> Result<Self, StoreError> {
@@ -253,6 +265,18 @@ impl PgStore {
             PgPoolOptions::new()
                 .max_connections(options.max_connections.max(1))
                 .acquire_timeout(options.acquire_timeout)
+                // sqlx pings every idle connection before it hands it out: a round trip per
+                // call, as much as a draft save itself. A connection that was in use a moment
+                // ago is alive; only one that sat idle for a while is checked.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= IDLE_BEFORE_PING {
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(connect),
         )
         .map_err(|e| {
@@ -329,13 +353,26 @@ impl PgStore {
         })
     }
 
-    /// Nothing to do: every acknowledged write is committed already. For symmetry with sled.
+    /// Makes every write committed before it durable, draft writes included (which commit
+    /// asynchronously): a tiny transaction that writes to the WAL and commits synchronously,
+    /// which flushes the WAL up to its own commit, so over every earlier commit of any session.
+    /// The record is a logical decoding message, which no table keeps; any role may write it.
     pub fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
+        self.run(async |pool| {
+            sqlx::query("SELECT pg_logical_emit_message(true, 'lotse', 'flush')")
+                .execute(pool)
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
     }
 
-    /// Closes the pool's connections. Other clones keep working until they are dropped.
+    /// Flushes (see [`PgStore::flush`]) and closes the pool's connections. Other clones keep
+    /// working until they are dropped.
     pub fn close(self) -> Result<bool, StoreError> {
+        // Best effort: a node stopping while the database is away must still stop, and the
+        // database flushes the last draft writes itself unless it crashes too.
+        let _ = self.flush();
         let pool = self.inner.pool.clone();
         if let Some(pool) = pool {
             self.run(async |_| {

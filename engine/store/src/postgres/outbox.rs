@@ -4,7 +4,7 @@
 use sqlx::Row;
 use time::{Duration, OffsetDateTime};
 
-use super::{PgStore, Tx, db_err, json, record_text, to_i64, to_u64, v_current, version};
+use super::{PgStore, db_err, json, record_text, to_i64, to_u64, v_current, version};
 use crate::Outbox;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
@@ -12,28 +12,20 @@ use crate::ids::TenantId;
 use crate::keys::OUTBOX;
 use crate::model::{DeliveryState, NewOutboxMessage, OutboxMessage, new_outbox_message};
 
-impl PgStore {
-    /// Enqueues a delivery inside a transaction (submit writes its notifications so).
-    pub(super) async fn enqueue_tx(
-        tx: &mut Tx,
-        tenant: Option<&TenantId>,
-        message: NewOutboxMessage,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        let msg = new_outbox_message(0, tenant, message, now);
-        let record = json(OUTBOX, "(new)", &msg)?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO outbox (id, due, finished, v, record) VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb) RETURNING id",
-        )
-        .bind(now)
-        .bind(v_current())
-        .bind(record)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_err)?;
-        Ok(to_u64(id))
-    }
+/// The stored record of a new, pending delivery (its id comes from the row; it is due `now`).
+pub(super) fn outbox_record(
+    tenant: Option<&TenantId>,
+    message: NewOutboxMessage,
+    now: OffsetDateTime,
+) -> Result<String, StoreError> {
+    json(
+        OUTBOX,
+        "(new)",
+        &new_outbox_message(0, tenant, message, now),
+    )
+}
 
+impl PgStore {
     fn update_outbox(
         &self,
         id: u64,
@@ -89,7 +81,21 @@ impl Outbox for PgStore {
         message: NewOutboxMessage,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        self.tx(async |tx| Self::enqueue_tx(tx, tenant, message, now).await)
+        let record = outbox_record(tenant, message, now)?;
+        // One statement: its own transaction.
+        self.run(async |pool| {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO outbox (id, due, finished, v, record) \
+                 VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb) RETURNING id",
+            )
+            .bind(now)
+            .bind(v_current())
+            .bind(record)
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)?;
+            Ok(to_u64(id))
+        })
     }
 
     fn claim(

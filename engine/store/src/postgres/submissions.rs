@@ -5,6 +5,8 @@ use sqlx::Row;
 use sqlx::postgres::PgPool;
 use time::{Duration, OffsetDateTime};
 
+use super::audit::audit_record;
+use super::outbox::outbox_record;
 use super::{
     PgStore, db_err, decode_submission, is_unique_violation, json, to_i64, to_u64, v_current,
 };
@@ -17,7 +19,7 @@ use crate::model::{
 };
 use crate::postkorb::{PostkorbPage, PostkorbQuery};
 
-/// Marks a submit that lost the race for its idempotency key (never leaves `submit`).
+/// Marks a submit whose idempotency key is taken (never leaves `submit`).
 const LOST_RACE: &str = "idempotency key (concurrent submit)";
 
 fn lost_race() -> StoreError {
@@ -43,9 +45,27 @@ impl SubmissionStore for PgStore {
             .map_err(db_err)?;
             row.map(|r| decode_submission(&r)).transpose()
         };
-        if let Some(existing) = self.run(async |pool| find_existing(pool).await)? {
-            return Ok(existing);
-        }
+        // What does not depend on the reference is encoded before the counter row is locked.
+        let history = json(
+            STATUS,
+            &new.id.to_string(),
+            &StatusRecord {
+                history: vec![StatusChange {
+                    status: Status::Eingegangen,
+                    at: now,
+                    actor: Actor::Citizen,
+                    note: None,
+                }],
+            },
+        )?;
+        let deliveries = new
+            .notifications
+            .iter()
+            .map(|n| outbox_record(Some(&new.tenant), n.clone(), now))
+            .collect::<Result<Vec<_>, _>>()?;
+        // No lookup of the key first: a repeat is rare (the caller has usually looked already),
+        // and the insert below detects it anyway. Four round trips, the counter row locked for
+        // the last three: BEGIN, the counter, one statement for every row, COMMIT.
         let outcome = self.tx(async |tx| {
             // The counter row's lock orders the submitters of one tenant and year on every node;
             // a rolled-back transaction gives its number back.
@@ -71,10 +91,34 @@ impl SubmissionStore for PgStore {
                 data: new.data.clone(),
                 submitted: now,
             };
-            let inserted = sqlx::query(
-                "INSERT INTO submissions (id, tenant, year, number, idempotency_key, v, record) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
-                 ON CONFLICT ON CONSTRAINT submissions_idempotency DO NOTHING",
+            let audit = audit_record(
+                now,
+                Actor::Citizen,
+                Some(&new.tenant),
+                AuditAction::SubmissionReceived {
+                    submission: new.id,
+                    reference,
+                },
+            )?;
+            // The submission, its status, its audit entry and its deliveries in one statement.
+            // The other rows are made from the submission's RETURNING, so a key that is taken
+            // already (no row in `s`) inserts nothing at all.
+            let inserted = sqlx::query_scalar::<_, i64>(
+                "WITH s AS ( \
+                   INSERT INTO submissions (id, tenant, year, number, idempotency_key, v, record) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
+                   ON CONFLICT ON CONSTRAINT submissions_idempotency DO NOTHING RETURNING id), \
+                 st AS ( \
+                   INSERT INTO submission_status (submission, current, changed, v, record) \
+                   SELECT id, $8, $9, $6, $10::jsonb FROM s), \
+                 a AS ( \
+                   INSERT INTO audit (seq, v, record) \
+                   SELECT nextval('lotse_ids'), $6, $11::jsonb FROM s), \
+                 o AS ( \
+                   INSERT INTO outbox (id, due, finished, v, record) \
+                   SELECT nextval('lotse_ids'), $9, NULL, $6, d::jsonb \
+                   FROM s, unnest($12::text[]) WITH ORDINALITY AS n (d, i) ORDER BY n.i) \
+                 SELECT count(*) FROM s",
             )
             .bind(&new.id.as_bytes()[..])
             .bind(new.tenant.slug())
@@ -83,62 +127,33 @@ impl SubmissionStore for PgStore {
             .bind(new.idempotency_key.as_str())
             .bind(v_current())
             .bind(json(SUBMISSIONS, &new.id.to_string(), &sub)?)
-            .execute(&mut **tx)
-            .await;
-            match inserted {
-                Ok(r) if r.rows_affected() == 0 => {
-                    // A concurrent call with the same key committed first: an error rolls the
-                    // transaction back (the number is given back); the caller returns that one.
-                    return Err(lost_race());
-                }
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e, "submissions_pkey") => {
-                    return Err(StoreError::AlreadyExists {
-                        what: "submission",
-                        key: new.id.to_string(),
-                    });
-                }
-                Err(e) => return Err(db_err(e)),
-            }
-            let history = StatusRecord {
-                history: vec![StatusChange {
-                    status: Status::Eingegangen,
-                    at: now,
-                    actor: Actor::Citizen,
-                    note: None,
-                }],
-            };
-            sqlx::query(
-                "INSERT INTO submission_status (submission, current, changed, v, record) \
-                 VALUES ($1, $2, $3, $4, $5::jsonb)",
-            )
-            .bind(&new.id.as_bytes()[..])
             .bind(Status::Eingegangen.code())
             .bind(now)
-            .bind(v_current())
-            .bind(json(STATUS, &new.id.to_string(), &history)?)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            Self::audit_tx(
-                tx,
-                now,
-                Actor::Citizen,
-                Some(&new.tenant),
-                AuditAction::SubmissionReceived {
-                    submission: new.id,
-                    reference,
-                },
-            )
-            .await?;
-            for n in &new.notifications {
-                Self::enqueue_tx(tx, Some(&new.tenant), n.clone(), now).await?;
+            .bind(&history)
+            .bind(audit)
+            .bind(&deliveries)
+            .fetch_one(&mut **tx)
+            .await;
+            match inserted {
+                Ok(0) => {
+                    // The key is taken (a repeat, or a concurrent call committed first): an
+                    // error rolls the transaction back (the number is given back); the caller
+                    // returns that submission.
+                    Err(lost_race())
+                }
+                Ok(_) => Ok(sub),
+                Err(e) if is_unique_violation(&e, "submissions_pkey") => {
+                    Err(StoreError::AlreadyExists {
+                        what: "submission",
+                        key: new.id.to_string(),
+                    })
+                }
+                Err(e) => Err(db_err(e)),
             }
-            Ok(sub)
         });
         match outcome {
             Ok(sub) => Ok(sub),
-            // Rolled back; the winner is committed and visible.
+            // Rolled back; the first submission with this key is committed and visible.
             Err(StoreError::AlreadyExists {
                 what: LOST_RACE, ..
             }) => self
