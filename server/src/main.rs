@@ -93,8 +93,16 @@ enum Cmd {
         #[arg(long, default_value = "VORSCHAU-0000")]
         reference: String,
     },
-    /// Check a receipt's signature and embedded data.
-    Verify { file: PathBuf },
+    /// Check a receipt's signature and embedded data; with --trust, also who signed it.
+    /// Exit codes: 0 valid (and signed with a trusted certificate), 1 altered or not a signed
+    /// receipt, 2 intact but the signer is not proven (no --trust, or another certificate).
+    Verify {
+        file: PathBuf,
+        /// A PEM file with the certificate(s) the receipt must be signed with, for example the
+        /// tenant's signing certificate; may be given several times.
+        #[arg(long, value_name = "CERT.pem")]
+        trust: Vec<PathBuf>,
+    },
     /// Write every stored record as JSON Lines (to stdout or --output).
     Export {
         /// The sled store folder.
@@ -204,7 +212,7 @@ fn main() -> ExitCode {
             tenant: &tenant,
             reference: &reference,
         })),
-        Cmd::Verify { file } => cli::receipt::verify(&file),
+        Cmd::Verify { file, trust } => cli::receipt::verify(&file, &trust),
         Cmd::Export {
             data,
             database_url_env,

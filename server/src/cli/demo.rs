@@ -215,12 +215,22 @@ fn walk(
     else {
         anyhow::bail!("the demo application was not submitted");
     };
-    report(&submission, store, data)
+    let certificate = keys
+        .get(tenant.slug)
+        .context("no signing key")?
+        .to_pem()?
+        .certificate_pem;
+    report(&submission, store, data, &certificate)
 }
 
 /// Shows what was stored, writes the receipt and the submitted data beside the store, and
 /// checks the receipt's signature.
-fn report(stored: &lotse_store::Submission, store: &AnyStore, data: &Path) -> anyhow::Result<()> {
+fn report(
+    stored: &lotse_store::Submission,
+    store: &AnyStore,
+    data: &Path,
+    certificate_pem: &str,
+) -> anyhow::Result<()> {
     let submission: Submission = serde_json::from_value(stored.data.clone())?;
     println!(
         "\n── Abgeschickt und gespeichert: Aktenzeichen {}",
@@ -250,6 +260,13 @@ fn report(stored: &lotse_store::Submission, store: &AnyStore, data: &Path) -> an
             "UNGÜLTIG"
         }
     );
-    println!("   Prüfen mit: lotse verify {}", out.display());
+    let cert = data.join("demo-zertifikat.pem");
+    std::fs::write(&cert, certificate_pem)
+        .with_context(|| format!("writing {}", cert.display()))?;
+    println!(
+        "   Prüfen mit: lotse verify --trust {} {}",
+        cert.display(),
+        out.display()
+    );
     Ok(())
 }

@@ -83,7 +83,15 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
 
 /// Checks a receipt's signature and embedded data; exit status 0 only when it is valid and
 /// covers the whole file.
-pub fn verify(file: &Path) -> ExitCode {
+/// Exit code of `lotse verify` when the file is unchanged since it was signed, but its signer
+/// is not one of the trusted certificates (or none were given): intact, not proven genuine.
+pub const VERIFY_UNTRUSTED: u8 = 2;
+
+/// Checks a receipt: the signature over the whole file and, with `trusted` certificates (PEM
+/// files, for example the tenant's signing certificate), that it was signed by one of them.
+/// Exit codes: 0 valid and trusted, 1 altered or not a signed receipt, 2 intact but the signer
+/// is unknown or not trusted.
+pub fn verify(file: &Path, trusted: &[std::path::PathBuf]) -> ExitCode {
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => {
@@ -91,44 +99,96 @@ pub fn verify(file: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match verify_receipt(&bytes) {
-        Ok(v) => {
-            println!("Datei:        {}", file.display());
-            println!(
-                "Unterzeichner: {}",
-                v.signer.as_deref().unwrap_or("unbekannt")
-            );
-            if let Some(t) = v.signing_time {
-                println!("Signiert am:  {}", format_berlin(t, Language::De));
+    let mut anchors = Vec::new();
+    for path in trusted {
+        match trusted_certificates(path) {
+            Ok(found) if !found.is_empty() => anchors.extend(found),
+            Ok(_) => {
+                eprintln!("{}: enthält kein Zertifikat (PEM)", path.display());
+                return ExitCode::FAILURE;
             }
-            if let Some(h) = &v.certificate_sha256 {
-                println!("Zertifikat:   SHA-256 {h}");
+            Err(e) => {
+                eprintln!("{}: {e:#}", path.display());
+                return ExitCode::FAILURE;
             }
-            println!(
-                "Antragsdaten: {}",
-                if v.embedded_json.is_some() {
-                    "eingebettet (antrag.json)"
-                } else {
-                    "fehlen"
-                }
-            );
-            let ok = v.valid && v.covers_whole_file;
-            if ok {
-                println!("Ergebnis:     GÜLTIG – die Datei ist seit der Signatur unverändert.");
-                ExitCode::SUCCESS
-            } else {
-                println!(
-                    "Ergebnis:     UNGÜLTIG – {}",
-                    v.problem
-                        .as_deref()
-                        .unwrap_or("die Signatur deckt nicht die ganze Datei ab")
-                );
-                ExitCode::FAILURE
-            }
-        }
-        Err(e) => {
-            println!("Ergebnis:     UNGÜLTIG – {e}");
-            ExitCode::FAILURE
         }
     }
+    let v = match verify_receipt(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            println!("Ergebnis:     UNGÜLTIG – {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Datei:        {}", file.display());
+    println!(
+        "Unterzeichner: {}",
+        v.signer.as_deref().unwrap_or("unbekannt")
+    );
+    if let Some(t) = v.signing_time {
+        println!("Signiert am:  {}", format_berlin(t, Language::De));
+    }
+    if let Some(h) = &v.certificate_sha256 {
+        println!("Zertifikat:   SHA-256 {h}");
+    }
+    println!(
+        "Antragsdaten: {}",
+        if v.embedded_json.is_some() {
+            "eingebettet (antrag.json)"
+        } else {
+            "fehlen"
+        }
+    );
+    if !(v.valid && v.covers_whole_file) {
+        println!(
+            "Ergebnis:     UNGÜLTIG – {}",
+            v.problem
+                .as_deref()
+                .unwrap_or("die Signatur deckt nicht die ganze Datei ab")
+        );
+        return ExitCode::FAILURE;
+    }
+    let trusted_signer = v
+        .certificate_sha256
+        .as_ref()
+        .is_some_and(|h| anchors.iter().any(|a| a == h));
+    if trusted_signer {
+        println!(
+            "Ergebnis:     GÜLTIG – unverändert seit der Signatur, unterzeichnet mit einem vertrauenswürdigen Zertifikat."
+        );
+        ExitCode::SUCCESS
+    } else if anchors.is_empty() {
+        println!(
+            "Ergebnis:     SIGNATUR INTAKT, UNTERZEICHNER NICHT GEPRÜFT – die Datei ist seit der Signatur unverändert; ob das Zertifikat der Behörde gehört, zeigt erst --trust ZERTIFIKAT.pem."
+        );
+        ExitCode::from(VERIFY_UNTRUSTED)
+    } else {
+        println!(
+            "Ergebnis:     SIGNATUR INTAKT, UNTERZEICHNER NICHT VERTRAUENSWÜRDIG – die Datei wurde mit einem anderen als den angegebenen Zertifikaten signiert."
+        );
+        ExitCode::from(VERIFY_UNTRUSTED)
+    }
+}
+
+/// The SHA-256 (lower-case hex, over the DER) of every certificate in a PEM file.
+fn trusted_certificates(path: &Path) -> anyhow::Result<Vec<String>> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let text = std::fs::read_to_string(path).context("lesen")?;
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body = &rest[start + "-----BEGIN CERTIFICATE-----".len()..];
+        let Some(end) = body.find("-----END CERTIFICATE-----") else {
+            bail!("ein Zertifikat ohne END-Zeile");
+        };
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .context("kein gültiges PEM-Zertifikat")?;
+        let hash = sha2::Sha256::digest(&der);
+        out.push(hash.iter().map(|b| format!("{b:02x}")).collect());
+        rest = &body[end..];
+    }
+    Ok(out)
 }

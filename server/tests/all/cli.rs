@@ -55,9 +55,19 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
         "the dev key must be announced: {t}"
     );
     let pdf = data.join("demo-quittung.pdf");
-    let verify = lotse(&["verify", pdf.to_str().unwrap()]);
+    let cert = data.join("demo-zertifikat.pem");
+    let verify = lotse(&[
+        "verify",
+        "--trust",
+        cert.to_str().unwrap(),
+        pdf.to_str().unwrap(),
+    ]);
     assert!(verify.status.success(), "{}", text(&verify));
-    assert!(text(&verify).contains("GÜLTIG"));
+    assert!(text(&verify).contains("GÜLTIG – unverändert"));
+    // Without a certificate to trust, an intact signature is not proof of who signed.
+    let unproven = lotse(&["verify", pdf.to_str().unwrap()]);
+    assert_eq!(unproven.status.code(), Some(2), "{}", text(&unproven));
+    assert!(text(&unproven).contains("UNTERZEICHNER NICHT GEPRÜFT"));
 
     // One changed byte in the middle of the file breaks the signature.
     let mut bytes = std::fs::read(&pdf).unwrap();
@@ -65,8 +75,13 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
     bytes[i] ^= 0x01;
     let tampered = dir.path().join("tampered.pdf");
     std::fs::write(&tampered, bytes).unwrap();
-    let verify = lotse(&["verify", tampered.to_str().unwrap()]);
-    assert!(!verify.status.success(), "{}", text(&verify));
+    let verify = lotse(&[
+        "verify",
+        "--trust",
+        cert.to_str().unwrap(),
+        tampered.to_str().unwrap(),
+    ]);
+    assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
     assert!(text(&verify).contains("UNGÜLTIG"));
 
     // The submission JSON renders again with `lotse render`.
@@ -82,7 +97,20 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
         "wegberg",
     ]);
     assert!(render.status.success(), "{}", text(&render));
-    assert!(lotse(&["verify", again.to_str().unwrap()]).status.success());
+    // Signed with another tenant's key: intact, but not by the certificate the office trusts
+    // (a receipt re-signed with any other key must never pass as genuine).
+    let other = lotse(&[
+        "verify",
+        "--trust",
+        cert.to_str().unwrap(),
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(other.status.code(), Some(2), "{}", text(&other));
+    assert!(text(&other).contains("NICHT VERTRAUENSWÜRDIG"));
+    assert_eq!(
+        lotse(&["verify", again.to_str().unwrap()]).status.code(),
+        Some(2)
+    );
 
     // Export, import into an empty store, export again: the same bytes.
     let first = dir.path().join("first.jsonl");
