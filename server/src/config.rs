@@ -31,6 +31,27 @@ pub struct Config {
     pub maintenance: MaintenanceConfig,
     /// Client connections: how long a request's headers may take, how many connections at once.
     pub connections: ConnectionsConfig,
+    /// Who may read /metrics.
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: the addresses that may read `/metrics` (others get 404).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// IP addresses of the monitoring hosts; loopback by default.
+    pub allow: Vec<std::net::IpAddr>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            allow: vec![
+                std::net::IpAddr::from([127, 0, 0, 1]),
+                std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ],
+        }
+    }
 }
 
 /// The store backend.
@@ -129,6 +150,7 @@ impl Default for Config {
             admin: AdminConfig::default(),
             maintenance: MaintenanceConfig::default(),
             connections: ConnectionsConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -335,6 +357,17 @@ impl Config {
             self.connections.header_timeout_seconds = v.parse().with_context(|| {
                 format!("LOTSE_HEADER_TIMEOUT_SECONDS={v} is not a number of seconds")
             })?;
+        }
+        if let Some(v) = get("LOTSE_METRICS_ALLOW") {
+            self.metrics.allow = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    a.parse()
+                        .with_context(|| format!("LOTSE_METRICS_ALLOW: {a} is not an IP address"))
+                })
+                .collect::<anyhow::Result<_>>()?;
         }
         if let Some(v) = get("LOTSE_MAX_CONNECTIONS") {
             self.connections.max = v

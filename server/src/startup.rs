@@ -141,7 +141,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(telemetry::metrics))
+        .route("/metrics", get(metrics))
         .merge(crate::portal::routes())
         .nest("/api/v1", crate::api::routes())
         .merge(crate::admin::routes())
@@ -388,4 +388,19 @@ async fn accept(
         () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
     }
     Ok(())
+}
+
+/// The metrics, for the configured monitoring addresses only (`metrics.allow`); everyone else
+/// gets 404. A request without a peer address (the router called in-process, as tests do) is
+/// answered.
+async fn metrics(State(p): State<Shared>, req: axum::extract::Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+    if let Some(axum::extract::ConnectInfo(addr)) = peer
+        && !p.metrics_allow.contains(&addr.ip())
+    {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    telemetry::metrics(State(p.metrics.clone())).await
 }

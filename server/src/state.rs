@@ -48,6 +48,8 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// The time: the system clock, or a clock a test moves.
     pub(crate) clock: Arc<dyn Clock>,
+    /// Who may read /metrics.
+    pub(crate) metrics_allow: Vec<std::net::IpAddr>,
     /// The webhooks of the offices (crate::delivery).
     pub(crate) webhooks: Arc<crate::delivery::Webhooks>,
 }
@@ -141,6 +143,7 @@ impl AppState {
             limiter,
             metrics: Arc::new(Metrics::default()),
             clock,
+            metrics_allow: config.metrics.allow.clone(),
             webhooks: Arc::new(webhooks),
         })
     }

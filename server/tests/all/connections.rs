@@ -23,6 +23,10 @@ impl Drop for Serve {
 }
 
 fn serve(header_timeout: u32, max: u32) -> Serve {
+    serve_with(header_timeout, max, &[])
+}
+
+fn serve_with(header_timeout: u32, max: u32, env: &[(&str, &str)]) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -36,6 +40,7 @@ fn serve(header_timeout: u32, max: u32) -> Serve {
         .env("LOTSE_LISTEN", format!("127.0.0.1:{port}"))
         .env("LOTSE_HEADER_TIMEOUT_SECONDS", header_timeout.to_string())
         .env("LOTSE_MAX_CONNECTIONS", max.to_string())
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -138,4 +143,14 @@ fn beyond_the_connection_limit_new_connections_are_closed_and_counted() {
         .and_then(|n| n.trim().parse::<f64>().ok())
         .unwrap();
     assert!(refused >= 1.0, "{metrics}");
+}
+
+#[test]
+fn metrics_answer_only_the_configured_monitoring_addresses() {
+    let s = serve_with(10, 64, &[("LOTSE_METRICS_ALLOW", "192.0.2.7")]);
+    let refused = get(s.port, "/metrics").unwrap();
+    assert!(refused.starts_with("HTTP/1.1 404"), "{refused}");
+    assert!(!refused.contains("lotse_http_requests_total"));
+    assert!(get(s.port, "/healthz").unwrap().contains("200 OK"));
+    // Loopback is allowed by default (the limit test above reads them over TCP).
 }
