@@ -137,6 +137,10 @@ pub(super) fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> R
             "Send the body as application/json.".into(),
         ));
     }
+    // Every body is a JSON object; serde would also fill a struct from an array (`[]`).
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Problem::bad_body("the body must be a JSON object".into()));
+    }
     serde_json::from_slice(bytes).map_err(|e| Problem::bad_body(e.to_string()))
 }
 

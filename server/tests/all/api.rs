@@ -75,6 +75,18 @@ impl Client {
             .await
     }
 
+    async fn call_raw(&self, method: &str, url: &str, body: &str) -> Reply {
+        self.send(
+            Request::builder()
+                .method(method)
+                .uri(url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
     async fn call(&self, method: &str, url: &str, body: Value) -> Reply {
         self.send(
             Request::builder()
@@ -577,6 +589,17 @@ async fn wrong_requests_get_problem_details_with_codes() {
         format!("{BASE}/submissions/nonsense"),
     ] {
         assert_problem(&c.get(&url).await, StatusCode::NOT_FOUND, "LOT-H001");
+    }
+    // A body that is not a JSON object, even one serde could read into the struct.
+    for body in ["[]", "[null]", "\"x\"", "42"] {
+        let r = c
+            .call_raw(
+                "POST",
+                &format!("{BASE}/services/hundesteuer-anmeldung/applications"),
+                body,
+            )
+            .await;
+        assert_problem(&r, StatusCode::BAD_REQUEST, "LOT-H002");
     }
     // Wrong method, too large a body.
     let r = c
