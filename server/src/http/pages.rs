@@ -7,7 +7,7 @@ use lotse_core::Lang;
 use serde_json::{Value, json};
 
 use crate::service::ServiceError;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::tenants::{self, Tenant};
 
 /// German or English, by the citizen's language.
@@ -117,3 +117,77 @@ pub(crate) fn pdf_download(reference: &str, pdf: Vec<u8>) -> Response {
     )
         .into_response()
 }
+
+/// What can go wrong on a citizen page: the HTML portal's one error type, answered as a page of
+/// the portal in the citizen's language (see [`Failure`]).
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// Unknown here: another tenant's, expired or never issued.
+    NotFound,
+    /// The form's security token does not match (a stale or forged form).
+    Forbidden,
+    /// The application service failed; the cause goes to the log, a calm page to the citizen.
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        PageError::Service(e)
+    }
+}
+
+/// A [`PageError`] with what it takes to render it.
+pub(crate) struct Failure {
+    p: Shared,
+    t: &'static Tenant,
+    lang: Lang,
+    error: PageError,
+}
+
+/// The context of one citizen page: turns errors into [`Failure`]s.
+#[derive(Clone)]
+pub(crate) struct PageContext {
+    pub(crate) p: Shared,
+    pub(crate) t: &'static Tenant,
+    pub(crate) lang: Lang,
+}
+
+impl PageContext {
+    pub(crate) fn new(p: &Shared, t: &'static Tenant, lang: Lang) -> PageContext {
+        PageContext {
+            p: p.clone(),
+            t,
+            lang,
+        }
+    }
+
+    pub(crate) fn fail(&self, error: impl Into<PageError>) -> Failure {
+        Failure {
+            p: self.p.clone(),
+            t: self.t,
+            lang: self.lang,
+            error: error.into(),
+        }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        match self.error {
+            PageError::NotFound => not_found(&self.p, Some(self.t), self.lang),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                tr(
+                    self.lang,
+                    "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+                    "Security check failed. Please reload the page.",
+                ),
+            )
+                .into_response(),
+            PageError::Service(e) => service_error(&self.p, self.t, &e, self.lang),
+        }
+    }
+}
+
+/// A citizen page's answer.
+pub(crate) type PageResult = Result<Response, Failure>;

@@ -10,7 +10,9 @@ use lotse_store::SubmissionId;
 #[allow(unused_imports)]
 use super::{form, status, views};
 use crate::http::extractors::{PortalTenant, UiLang, field};
-use crate::http::pages::{not_found, pdf_download, server_error, service_error};
+use crate::http::pages::{
+    PageContext, PageError, PageResult, not_found, pdf_download, server_error,
+};
 use crate::http::run::{blocking, draft_work, interrupted, open_draft, run_command};
 use crate::service::{Acted, Opened};
 use crate::state::{Shared, offered};
@@ -22,26 +24,20 @@ pub(crate) async fn start(
     PortalTenant(t): PortalTenant,
     Path((_, workflow)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(wf) = offered(&p, t, &workflow) else {
-        return not_found(&p, Some(t), lang);
-    };
+) -> PageResult {
+    let page = PageContext::new(&p, t, lang);
+    let wf = offered(&p, t, &workflow).ok_or_else(|| page.fail(PageError::NotFound))?;
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
-        )
-            .into_response();
+        return Err(page.fail(PageError::Forbidden));
     }
     let now = p.now();
-    let started = draft_work(&p, move |p| p.service(&p.defs()).start(t, &wf, lang, now)).await;
-    match started.map_err(interrupted) {
-        Ok(Ok(open)) => {
-            bump(&p.metrics.drafts_started);
-            Redirect::to(&format!("/{}/antrag/{}", t.slug, open.draft.id)).into_response()
-        }
-        Ok(Err(e)) | Err(e) => server_error(&p, t, &e, lang),
-    }
+    let open = draft_work(&p, move |p| p.service(&p.defs()).start(t, &wf, lang, now))
+        .await
+        .map_err(interrupted)
+        .and_then(|started| started)
+        .map_err(|e| page.fail(e))?;
+    bump(&p.metrics.drafts_started);
+    Ok(Redirect::to(&format!("/{}/antrag/{}", t.slug, open.draft.id)).into_response())
 }
 
 pub(crate) async fn show_draft(
@@ -49,31 +45,34 @@ pub(crate) async fn show_draft(
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
     Path((_, id)): Path<(String, String)>,
-) -> Response {
-    match open_draft(&p, t, &id).await {
-        Ok(Some(Opened::Open(open))) => {
-            // What the citizen typed on this step and was not accepted comes back with its errors.
-            let attempt = match p.service(&p.defs()).pending(&open, p.now()) {
-                Ok(Some(pending)) => views::Attempt {
-                    values: Some(pending.values),
-                    errors: pending.errors,
-                },
-                Ok(None) => views::Attempt::default(),
-                Err(e) => return service_error(&p, t, &e, lang),
-            };
-            let mut page = views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang);
-            // A reload of a step with errors is still a successful GET.
-            if page.status() == StatusCode::UNPROCESSABLE_ENTITY {
-                *page.status_mut() = StatusCode::OK;
-            }
-            page
+) -> PageResult {
+    let page = PageContext::new(&p, t, lang);
+    let opened = open_draft(&p, t, &id).await.map_err(|e| page.fail(e))?;
+    let open = match opened {
+        Some(Opened::Open(open)) => open,
+        Some(Opened::Submitted(sid)) => {
+            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
         }
-        Ok(Some(Opened::Submitted(sid))) => {
-            Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
-        }
-        Ok(None) => not_found(&p, Some(t), lang),
-        Err(e) => service_error(&p, t, &e, lang),
+        None => return Err(page.fail(PageError::NotFound)),
+    };
+    // What the citizen typed on this step and was not accepted comes back with its errors.
+    let attempt = match p
+        .service(&p.defs())
+        .pending(&open, p.now())
+        .map_err(|e| page.fail(e))?
+    {
+        Some(pending) => views::Attempt {
+            values: Some(pending.values),
+            errors: pending.errors,
+        },
+        None => views::Attempt::default(),
+    };
+    let mut shown = views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang);
+    // A reload of a step with errors is still a successful GET.
+    if shown.status() == StatusCode::UNPROCESSABLE_ENTITY {
+        *shown.status_mut() = StatusCode::OK;
     }
+    Ok(shown)
 }
 
 pub(crate) async fn post_draft(
@@ -82,27 +81,23 @@ pub(crate) async fn post_draft(
     PortalTenant(t): PortalTenant,
     Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    let open = match open_draft(&p, t, &id).await {
-        Ok(Some(Opened::Open(open))) => *open,
+) -> PageResult {
+    let page = PageContext::new(&p, t, lang);
+    let open = match open_draft(&p, t, &id).await.map_err(|e| page.fail(e))? {
+        Some(Opened::Open(open)) => *open,
         // Sent already (a double click, the back button): the confirmation again.
-        Ok(Some(Opened::Submitted(sid))) => {
-            return Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response();
+        Some(Opened::Submitted(sid)) => {
+            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
         }
-        Ok(None) => return not_found(&p, Some(t), lang),
-        Err(e) => return service_error(&p, t, &e, lang),
+        None => return Err(page.fail(PageError::NotFound)),
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
-        return (
-            StatusCode::FORBIDDEN,
-            "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
-        )
-            .into_response();
+        return Err(page.fail(PageError::Forbidden));
     }
     let url = format!("/{}/antrag/{}", t.slug, open.draft.id);
     // Another tab saved in between: show the current state instead of overwriting it.
     let Some(revision) = field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) else {
-        return Redirect::to(&url).into_response();
+        return Ok(Redirect::to(&url).into_response());
     };
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
     let step_id = open.app.current_step().unwrap_or_default().to_string();
@@ -121,13 +116,13 @@ pub(crate) async fn post_draft(
         // Adding or removing an entry of a repeatable group re-renders the step with the
         // posted values; nothing is stored until the step is sent.
         let Some(step) = open.wf.step(&step_id) else {
-            return Redirect::to(&url).into_response();
+            return Ok(Redirect::to(&url).into_response());
         };
         let mut values = form::answers(step, &pairs);
         views::change_items(step, &mut values, &action, rest);
         let mut app = open.app;
         app.lang = lang;
-        return views::page(
+        return Ok(views::page(
             &p,
             t,
             &open.draft,
@@ -138,10 +133,10 @@ pub(crate) async fn post_draft(
                 errors: Vec::new(),
             },
             lang,
-        );
+        ));
     } else {
         let Some(step) = open.wf.step(&step_id) else {
-            return Redirect::to(&url).into_response();
+            return Ok(Redirect::to(&url).into_response());
         };
         Command::Answer {
             step: step.id.clone(),
@@ -151,8 +146,11 @@ pub(crate) async fn post_draft(
     };
     let now = p.now();
     // Messages come in the language the citizen reads now.
-    match run_command(&p, t, open, revision, Some(lang), command, now).await {
-        Ok(Acted::Rejected { open, step, errors }) => {
+    let acted = run_command(&p, t, open, revision, Some(lang), command, now)
+        .await
+        .map_err(|e| page.fail(e))?;
+    Ok(match acted {
+        Acted::Rejected { open, step, errors } => {
             let values = open.app.pending.get(&step).cloned();
             views::page(
                 &p,
@@ -164,17 +162,16 @@ pub(crate) async fn post_draft(
                 lang,
             )
         }
-        Ok(Acted::Submitted { submission, .. }) => {
+        Acted::Submitted { submission, .. } => {
             Redirect::to(&format!("/{}/eingang/{}", t.slug, submission.id)).into_response()
         }
-        Ok(Acted::AlreadySubmitted { submission }) => {
+        Acted::AlreadySubmitted { submission } => {
             Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
-        Ok(Acted::Saved(_) | Acted::Incomplete { .. } | Acted::Stale { .. }) => {
+        Acted::Saved(_) | Acted::Incomplete { .. } | Acted::Stale { .. } => {
             Redirect::to(&url).into_response()
         }
-        Err(e) => service_error(&p, t, &e, lang),
-    }
+    })
 }
 
 pub(crate) async fn show_submission(
