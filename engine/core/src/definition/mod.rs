@@ -6,6 +6,7 @@
 //! Depends on [`crate::form`] and [`crate::script`]; knows nothing of applications or storage.
 
 mod compile;
+pub(crate) mod files;
 mod graph;
 pub(crate) mod load;
 mod overrides;
@@ -22,7 +23,8 @@ use crate::form::ErrorKind;
 use crate::script::{Expr, Names};
 use crate::text::Text;
 
-pub use load::{Library, MAX_FILE_BYTES, load_library, load_workflow_source};
+pub use files::MAX_FILE_BYTES;
+pub use load::{Library, load_library, load_workflow_source};
 pub use overrides::OverrideInfo;
 
 /// Sources larger than this are reported without a snippet.
