@@ -599,14 +599,16 @@ impl Application {
             }
         }
         let count = kept.iter().filter(|k| k.is_some()).count();
-        // In id order: a tree is built from sorted entries without sorting them again.
-        let sorted = step.fields_by_id.iter().filter_map(|&fi| kept[fi].take());
+        // In id order: a tree is built from sorted entries without sorting them again. Sized
+        // exactly, so that neither this vector nor the tree's own (which reuses it) grows.
+        let mut sorted: Vec<(String, Value)> = Vec::with_capacity(count);
+        sorted.extend(step.fields_by_id.iter().filter_map(|&fi| kept[fi].take()));
         // Building a tree from many new answers at once is cheaper than inserting them one by
         // one; a few answers into many are inserted.
         if count * 8 < self.answers.len() {
             self.answers.extend(sorted);
         } else {
-            let mut add: BTreeMap<String, Value> = sorted.collect();
+            let mut add: BTreeMap<String, Value> = sorted.into_iter().collect();
             self.answers.append(&mut add);
         }
     }
@@ -651,7 +653,7 @@ impl Application {
         );
         let computed = ev.computed(&mut env, false)?;
 
-        let mut accepted_at = Vec::new();
+        let mut accepted_at = Vec::with_capacity(step.fields.len());
         let mut errors: Vec<FieldError> = Vec::new();
         let mut visible = Vec::with_capacity(step.fields.len());
         for (fi, f) in step.fields.iter().enumerate() {

@@ -1,7 +1,9 @@
 //! The last passes, over the assembled workflow: lookup tables, the names scripts read, the
 //! content hash, conditions that look ahead, and a trial run of every script.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -13,7 +15,7 @@ use crate::problem::Pos;
 use crate::script::{Expr, Names, ScriptError};
 
 /// Step id → its index.
-pub(super) fn step_index(steps: &[Step]) -> HashMap<String, usize> {
+pub(super) fn step_index(steps: &[Step]) -> FxHashMap<String, usize> {
     steps
         .iter()
         .enumerate()
@@ -22,8 +24,8 @@ pub(super) fn step_index(steps: &[Step]) -> HashMap<String, usize> {
 }
 
 /// Field id → (step index, field index).
-pub(super) fn field_index(steps: &[Step]) -> HashMap<String, (usize, usize)> {
-    let mut field_index = HashMap::new();
+pub(super) fn field_index(steps: &[Step]) -> FxHashMap<String, (usize, usize)> {
+    let mut field_index = FxHashMap::default();
     for (si, s) in steps.iter().enumerate() {
         for (fi, f) in s.fields.iter().enumerate() {
             field_index.insert(f.id.clone(), (si, fi));
@@ -75,8 +77,8 @@ pub(super) fn script_names(
 }
 
 /// What scripts see for an unanswered group: `{}` or `[]`.
-pub(super) fn empty_values(steps: &[Step]) -> HashMap<String, Value> {
-    let mut empty_values = HashMap::new();
+pub(super) fn empty_values(steps: &[Step]) -> FxHashMap<String, Value> {
+    let mut empty_values = FxHashMap::default();
     for f in steps.iter().flat_map(|s| s.fields.iter()) {
         match f.value_type {
             ValueType::Array => {
