@@ -261,8 +261,9 @@ impl<'a> Eval<'a> {
 
 /// The result of checking one step's answers.
 struct StepCheck {
-    /// The fields whose answers are accepted, by index on the step, with the normalised value
-    /// where it differs from the posted one (`None`: the posted value as it is).
+    /// The fields whose answers are accepted, by index on the step in ascending order, with
+    /// the normalised value where it differs from the posted one (`None`: the posted value as
+    /// it is).
     accepted: Vec<(usize, Option<Value>)>,
     errors: Vec<FieldError>,
     /// What the check found that stays valid after storing the answers.
@@ -548,11 +549,10 @@ impl Application {
             return Ok((rejected, None));
         }
         self.pending.remove(step_id);
-        for f in &step.fields {
-            self.answers.remove(&f.id);
-        }
         self.store(step, values, checked.accepted);
-        self.answered.insert(step_id.to_string());
+        if !self.answered.contains(step_id) {
+            self.answered.insert(step_id.to_string());
+        }
         let route = self.reroute_with(ev, checked.known)?;
         let after = self
             .route
@@ -577,25 +577,28 @@ impl Application {
     }
 
     /// Stores a step's accepted answers, moving them out of the posted values (their keys are
-    /// the field ids) rather than copying them.
+    /// the field ids) rather than copying them. An accepted answer replaces the field's earlier
+    /// one; the step's other fields lose theirs.
     fn store(
         &mut self,
         step: &Step,
         posted: Map<String, Value>,
-        accepted: Vec<(usize, Option<Value>)>,
+        mut accepted: Vec<(usize, Option<Value>)>,
     ) {
-        let mut verdicts: Vec<Option<Option<Value>>> = step.fields.iter().map(|_| None).collect();
-        for (fi, normalised) in accepted {
-            verdicts[fi] = Some(normalised);
-        }
         let mut kept: Vec<Option<(String, Value)>> = step.fields.iter().map(|_| None).collect();
         let mut cursor = FieldCursor::default();
         for (key, value) in posted {
             let Some(fi) = cursor.find(step, &key) else {
                 continue;
             };
-            if let Some(normalised) = verdicts[fi].take() {
-                kept[fi] = Some((key, normalised.unwrap_or(value)));
+            // `accepted` is in the order of the step's fields.
+            if let Ok(at) = accepted.binary_search_by_key(&fi, |(i, _)| *i) {
+                kept[fi] = Some((key, accepted[at].1.take().unwrap_or(value)));
+            }
+        }
+        for (f, k) in step.fields.iter().zip(&kept) {
+            if k.is_none() {
+                self.answers.remove(&f.id);
             }
         }
         let count = kept.iter().filter(|k| k.is_some()).count();
@@ -819,13 +822,12 @@ impl Application {
             // Known visibility holds only for the answers it was computed with.
             known = None;
             if gone.is_empty() && gone_steps.is_empty() {
-                self.ahead = project(ev, &mut env, &route);
+                let ahead = project(ev, &mut env, &route);
                 drop(env);
-                self.route = route
-                    .steps
-                    .iter()
-                    .map(|&i| wf.steps[i].id.clone())
-                    .collect();
+                // Most answers leave the route and what lies ahead as they were: keep them
+                // rather than build them again.
+                replace_ids(&mut self.ahead, wf, &ahead);
+                replace_ids(&mut self.route, wf, &route.steps);
                 // Explanations are written for the route that holds, not for every round.
                 let mut explanations = std::mem::take(&mut route.explanations);
                 explanations.extend(hidden.into_iter().filter_map(|f| {
@@ -1023,9 +1025,18 @@ fn compute_route(
     })
 }
 
-/// The steps likely to follow an unfinished route: conditions are evaluated with what is known;
-/// one that cannot be decided yet counts its step as applying and takes the default branch.
-fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<String> {
+/// Sets `ids` to the ids of the steps at `indices`, unless it holds them already.
+fn replace_ids(ids: &mut Vec<String>, wf: &Workflow, indices: &[usize]) {
+    let new = indices.iter().map(|&i| wf.steps[i].id.as_str());
+    if !new.clone().eq(ids.iter().map(String::as_str)) {
+        *ids = new.map(str::to_string).collect();
+    }
+}
+
+/// The indices of the steps likely to follow an unfinished route: conditions are evaluated
+/// with what is known; one that cannot be decided yet counts its step as applying and takes
+/// the default branch.
+fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<usize> {
     let wf = ev.wf;
     let mut out = Vec::new();
     if route.complete {
@@ -1056,7 +1067,7 @@ fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<String> {
             .as_ref()
             .is_none_or(|e| ev.sandbox.eval_bool(e, env).unwrap_or(true));
         if applies {
-            out.push(step.id.clone());
+            out.push(i);
         }
         next = step
             .branches

@@ -16,7 +16,9 @@ pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
 /// answers are), so that it can be stored without a copy.
 pub(crate) fn normalised<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
     // A form post sends `2` for an option whose value is the number 2.
-    if let Value::String(s) = v {
+    if let Value::String(s) = v
+        && !f.options.is_empty()
+    {
         let t = s.trim();
         if let Some(c) = f.options.iter().find(|c| match &c.value {
             Value::String(_) => false,
