@@ -465,3 +465,20 @@ fn changing_scaffolding_to_a_moving_lift_drops_the_area_and_scaffolding_steps() 
     );
     assert_eq!(s.computed["gesamt"], json!(70));
 }
+
+#[test]
+fn answering_a_step_again_replaces_its_answers_and_drops_the_ones_left_out() {
+    let mut c = start_application(WF);
+    c.answer_step(privatperson());
+    c.answer_step(json!({"art": "container", "anlass": "Entrümpelung"}));
+    assert_eq!(c.back(), "nutzung");
+    // The optional occasion is left out this time, the kind of use changes.
+    assert_eq!(c.answer_step(json!({"art": "umzug"})), "standort");
+    assert_eq!(c.app.answers.get("art"), Some(&json!("umzug")));
+    assert_eq!(c.app.answers.get("anlass"), None);
+    assert_eq!(
+        c.app.answers.get("person").and_then(|p| p.get("vorname")),
+        Some(&json!("Petra")),
+        "the answers of other steps stay"
+    );
+}

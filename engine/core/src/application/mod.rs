@@ -7,6 +7,7 @@
 mod display;
 mod explain;
 mod receipt;
+mod route;
 mod values;
 
 use std::borrow::Cow;
@@ -24,6 +25,7 @@ use crate::text::Lang;
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 pub use explain::Explanation;
 pub use receipt::receipt_model;
+use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
 pub use values::normalise;
 use values::normalised;
 
@@ -261,32 +263,13 @@ impl<'a> Eval<'a> {
 
 /// The result of checking one step's answers.
 struct StepCheck {
-    /// The fields whose answers are accepted, by index on the step, with the normalised value
-    /// where it differs from the posted one (`None`: the posted value as it is).
+    /// The fields whose answers are accepted, by index on the step in ascending order, with
+    /// the normalised value where it differs from the posted one (`None`: the posted value as
+    /// it is).
     accepted: Vec<(usize, Option<Value>)>,
     errors: Vec<FieldError>,
     /// What the check found that stays valid after storing the answers.
     known: Option<Known>,
-}
-
-/// What checking a step found that still holds once its answers are stored, so that the route
-/// that follows need not evaluate it again.
-struct Known {
-    /// The step, and the visibility of its fields.
-    step: usize,
-    visible: Vec<bool>,
-    /// The computed values, when no answer was dropped (the stored answers are then exactly
-    /// the ones they were computed from).
-    computed: Option<BTreeMap<String, Value>>,
-}
-
-/// The route through the workflow for a set of answers.
-struct Route {
-    steps: Vec<usize>,
-    complete: bool,
-    explanations: Vec<Explanation>,
-    /// The computed values for the answers the route was found with.
-    computed: BTreeMap<String, Value>,
 }
 
 impl Application {
@@ -548,11 +531,10 @@ impl Application {
             return Ok((rejected, None));
         }
         self.pending.remove(step_id);
-        for f in &step.fields {
-            self.answers.remove(&f.id);
-        }
         self.store(step, values, checked.accepted);
-        self.answered.insert(step_id.to_string());
+        if !self.answered.contains(step_id) {
+            self.answered.insert(step_id.to_string());
+        }
         let route = self.reroute_with(ev, checked.known)?;
         let after = self
             .route
@@ -577,36 +559,41 @@ impl Application {
     }
 
     /// Stores a step's accepted answers, moving them out of the posted values (their keys are
-    /// the field ids) rather than copying them.
+    /// the field ids) rather than copying them. An accepted answer replaces the field's earlier
+    /// one; the step's other fields lose theirs.
     fn store(
         &mut self,
         step: &Step,
         posted: Map<String, Value>,
-        accepted: Vec<(usize, Option<Value>)>,
+        mut accepted: Vec<(usize, Option<Value>)>,
     ) {
-        let mut verdicts: Vec<Option<Option<Value>>> = step.fields.iter().map(|_| None).collect();
-        for (fi, normalised) in accepted {
-            verdicts[fi] = Some(normalised);
-        }
         let mut kept: Vec<Option<(String, Value)>> = step.fields.iter().map(|_| None).collect();
         let mut cursor = FieldCursor::default();
         for (key, value) in posted {
             let Some(fi) = cursor.find(step, &key) else {
                 continue;
             };
-            if let Some(normalised) = verdicts[fi].take() {
-                kept[fi] = Some((key, normalised.unwrap_or(value)));
+            // `accepted` is in the order of the step's fields.
+            if let Ok(at) = accepted.binary_search_by_key(&fi, |(i, _)| *i) {
+                kept[fi] = Some((key, accepted[at].1.take().unwrap_or(value)));
+            }
+        }
+        for (f, k) in step.fields.iter().zip(&kept) {
+            if k.is_none() {
+                self.answers.remove(&f.id);
             }
         }
         let count = kept.iter().filter(|k| k.is_some()).count();
-        // In id order: a tree is built from sorted entries without sorting them again.
-        let sorted = step.fields_by_id.iter().filter_map(|&fi| kept[fi].take());
+        // In id order: a tree is built from sorted entries without sorting them again. Sized
+        // exactly, so that neither this vector nor the tree's own (which reuses it) grows.
+        let mut sorted: Vec<(String, Value)> = Vec::with_capacity(count);
+        sorted.extend(step.fields_by_id.iter().filter_map(|&fi| kept[fi].take()));
         // Building a tree from many new answers at once is cheaper than inserting them one by
         // one; a few answers into many are inserted.
         if count * 8 < self.answers.len() {
             self.answers.extend(sorted);
         } else {
-            let mut add: BTreeMap<String, Value> = sorted.collect();
+            let mut add: BTreeMap<String, Value> = sorted.into_iter().collect();
             self.answers.append(&mut add);
         }
     }
@@ -651,7 +638,7 @@ impl Application {
         );
         let computed = ev.computed(&mut env, false)?;
 
-        let mut accepted_at = Vec::new();
+        let mut accepted_at = Vec::with_capacity(step.fields.len());
         let mut errors: Vec<FieldError> = Vec::new();
         let mut visible = Vec::with_capacity(step.fields.len());
         for (fi, f) in step.fields.iter().enumerate() {
@@ -817,13 +804,12 @@ impl Application {
             // Known visibility holds only for the answers it was computed with.
             known = None;
             if gone.is_empty() && gone_steps.is_empty() {
-                self.ahead = project(ev, &mut env, &route);
+                let ahead = project(ev, &mut env, &route);
                 drop(env);
-                self.route = route
-                    .steps
-                    .iter()
-                    .map(|&i| wf.steps[i].id.clone())
-                    .collect();
+                // Most answers leave the route and what lies ahead as they were: keep them
+                // rather than build them again.
+                replace_ids(&mut self.ahead, wf, &ahead);
+                replace_ids(&mut self.route, wf, &route.steps);
                 // Explanations are written for the route that holds, not for every round.
                 let mut explanations = std::mem::take(&mut route.explanations);
                 explanations.extend(hidden.into_iter().filter_map(|f| {
@@ -901,169 +887,6 @@ impl FieldCursor {
         self.next = fi + 1;
         Some(fi)
     }
-}
-
-/// What checking step `index` found that holds once its answers are stored: the visibility
-/// of its fields stays valid unless a dropped (hidden) answer feeds a condition or computed
-/// value; the computed values stay valid only when no answer was dropped at all.
-fn known_after_check(
-    wf: &Workflow,
-    index: usize,
-    visible: Vec<bool>,
-    given: &[Option<Cow<'_, Value>>],
-    computed: BTreeMap<String, Value>,
-) -> Option<Known> {
-    let step = &wf.steps[index];
-    let dropped: Vec<&str> = step
-        .fields
-        .iter()
-        .zip(&visible)
-        .zip(given)
-        .filter(|((_, shown), g)| !**shown && g.is_some())
-        .map(|((f, _), _)| f.id.as_str())
-        .collect();
-    let feeds = |e: &crate::script::Expr| e.mentions.iter().any(|m| dropped.contains(&m.as_str()));
-    let reusable = dropped.is_empty()
-        || !(step
-            .fields
-            .iter()
-            .any(|f| f.visible_if.as_ref().is_some_and(feeds))
-            || wf.computed.iter().any(|c| feeds(&c.expr)));
-    reusable.then(|| Known {
-        step: index,
-        visible,
-        computed: dropped.is_empty().then_some(computed),
-    })
-}
-
-fn compute_route(
-    ev: &Eval<'_>,
-    env: &mut Env<'_>,
-    answers: &BTreeMap<String, Value>,
-    answered: &BTreeSet<String>,
-) -> Result<Route, ApplyError> {
-    let wf = ev.wf;
-    let mut steps = Vec::new();
-    let mut explanations = Vec::new();
-    let mut visited = vec![false; wf.steps.len()];
-    let mut i = 0usize;
-    let mut complete = false;
-    loop {
-        if wf.steps.is_empty() || visited[i] {
-            break;
-        }
-        visited[i] = true;
-        let step = &wf.steps[i];
-        let applies = match &step.applies_if {
-            Some(e) => ev.condition(env, e, || format!("applies_if of step \"{}\"", step.id))?,
-            None => true,
-        };
-        let next = if !applies {
-            if let Some(e) = &step.applies_if {
-                explanations.push(Explanation::StepSkipped {
-                    step: step.id.clone(),
-                    condition: e.source().to_string(),
-                    values: explain::values_of(e, answers),
-                });
-            }
-            step.default_next.clone()
-        } else {
-            steps.push(i);
-            if !answered.contains(&step.id) {
-                break;
-            }
-            let mut chosen = None;
-            for b in &step.branches {
-                if ev.condition(env, &b.condition, || {
-                    format!("condition of step \"{}\"", step.id)
-                })? {
-                    explanations.push(Explanation::BranchTaken {
-                        from: step.id.clone(),
-                        to: b.target.label().to_string(),
-                        condition: Some(b.condition.source().to_string()),
-                        values: explain::values_of(&b.condition, answers),
-                    });
-                    chosen = Some(b.target.clone());
-                    break;
-                }
-            }
-            match chosen {
-                Some(t) => t,
-                None => {
-                    if !step.branches.is_empty() {
-                        explanations.push(Explanation::BranchTaken {
-                            from: step.id.clone(),
-                            to: step.default_next.label().to_string(),
-                            condition: None,
-                            values: BTreeMap::new(),
-                        });
-                    }
-                    step.default_next.clone()
-                }
-            }
-        };
-        match next {
-            Target::Review => {
-                complete = true;
-                break;
-            }
-            Target::Step(id) => match wf.step_position(&id) {
-                Some(j) => i = j,
-                None => break,
-            },
-        }
-    }
-    Ok(Route {
-        steps,
-        complete,
-        explanations,
-        computed: BTreeMap::new(),
-    })
-}
-
-/// The steps likely to follow an unfinished route: conditions are evaluated with what is known;
-/// one that cannot be decided yet counts its step as applying and takes the default branch.
-fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<String> {
-    let wf = ev.wf;
-    let mut out = Vec::new();
-    if route.complete {
-        return out;
-    }
-    let Some(&last) = route.steps.last() else {
-        return out;
-    };
-    let mut seen = vec![false; wf.steps.len()];
-    let mut next = wf.steps[last].default_next.clone();
-    for b in &wf.steps[last].branches {
-        if ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false) {
-            next = b.target.clone();
-            break;
-        }
-    }
-    while let Target::Step(id) = next {
-        let Some(i) = wf.step_position(&id) else {
-            break;
-        };
-        if seen[i] {
-            break;
-        }
-        seen[i] = true;
-        let step = &wf.steps[i];
-        let applies = step
-            .applies_if
-            .as_ref()
-            .is_none_or(|e| ev.sandbox.eval_bool(e, env).unwrap_or(true));
-        if applies {
-            out.push(step.id.clone());
-        }
-        next = step
-            .branches
-            .iter()
-            .find(|b| applies && ev.sandbox.eval_bool(&b.condition, env).unwrap_or(false))
-            .map(|b| b.target.clone())
-            .unwrap_or_else(|| step.default_next.clone());
-    }
-    out
 }
 
 /// The sub-field an error pointer (relative to the field) lands on: `/vorname` or `/2/name`.

@@ -16,8 +16,10 @@ pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
 /// answers are), so that it can be stored without a copy.
 pub(crate) fn normalised<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
     // A form post sends `2` for an option whose value is the number 2.
-    if let Value::String(s) = v {
-        let t = s.trim();
+    if let Value::String(s) = v
+        && !f.options.is_empty()
+    {
+        let t = trimmed(s);
         if let Some(c) = f.options.iter().find(|c| match &c.value {
             Value::String(_) => false,
             other => *other == t,
@@ -37,7 +39,7 @@ fn normalise_as<'v>(
     match v {
         Value::Null => None,
         Value::String(s) => {
-            let t = s.trim();
+            let t = trimmed(s);
             if t.is_empty() {
                 return None;
             }
@@ -120,8 +122,23 @@ fn normalise_as<'v>(
     }
 }
 
+/// `s` without leading and trailing whitespace. Most answers have none: when both ends are
+/// visible ASCII characters (which in UTF-8 are never part of a longer character), the
+/// search through the characters is skipped.
+fn trimmed(s: &str) -> &str {
+    let b = s.as_bytes();
+    if b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
 /// `31.12.1980` or `1.2.1980` as ISO `1980-12-31`; ISO input passes through unchanged.
 fn german_date(s: &str) -> Option<String> {
+    if !s.contains('.') {
+        return None;
+    }
     let mut parts = s.split('.');
     let (Some(d), Some(m), Some(y), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -143,6 +160,22 @@ fn german_date(s: &str) -> Option<String> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn answers_are_trimmed_of_any_whitespace() {
+        for (typed, kept) in [
+            ("Heinsberg", "Heinsberg"),
+            (" Heinsberg", "Heinsberg"),
+            ("Heinsberg\u{a0}", "Heinsberg"),
+            ("\u{2003}Ärger ", "Ärger"),
+            ("Übach-Palenberg", "Übach-Palenberg"),
+            ("x", "x"),
+            ("", ""),
+            (" ", ""),
+        ] {
+            assert_eq!(trimmed(typed), kept, "{typed:?}");
+        }
+    }
 
     #[test]
     fn german_dates_become_iso() {

@@ -6,6 +6,7 @@
 //! Depends on [`crate::form`] and [`crate::script`]; knows nothing of applications or storage.
 
 mod compile;
+pub(crate) mod files;
 mod graph;
 pub(crate) mod load;
 mod overrides;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -22,7 +24,8 @@ use crate::form::ErrorKind;
 use crate::script::{Expr, Names};
 use crate::text::Text;
 
-pub use load::{Library, MAX_FILE_BYTES, load_library, load_workflow_source};
+pub use files::MAX_FILE_BYTES;
+pub use load::{Library, load_library, load_workflow_source};
 pub use overrides::OverrideInfo;
 
 /// Sources larger than this are reported without a snippet.
@@ -63,11 +66,14 @@ pub struct Workflow {
     pub source: PathBuf,
     /// The names scripts of this workflow read (fields some script mentions, computed values).
     pub(crate) names: Names,
-    pub(crate) step_index: HashMap<String, usize>,
+    // The maps below are looked up for every name a condition reads, so they use a fast hash
+    // rather than SipHash: their keys come from the definition only, never from a citizen,
+    // so no one can choose keys that collide.
+    pub(crate) step_index: FxHashMap<String, usize>,
     /// field id -> (step index, field index)
-    pub(crate) field_index: HashMap<String, (usize, usize)>,
+    pub(crate) field_index: FxHashMap<String, (usize, usize)>,
     /// What scripts see for an unanswered group: `{}` or `[]`.
-    pub(crate) empty_values: HashMap<String, Value>,
+    pub(crate) empty_values: FxHashMap<String, Value>,
 }
 
 impl Workflow {

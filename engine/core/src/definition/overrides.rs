@@ -17,6 +17,7 @@ use super::Workflow;
 /// The longest a tenant may keep drafts (days after the last edit).
 const MAX_DRAFT_EXPIRY_DAYS: u32 = 365;
 use super::compile::{Ctx, hex, is_workflow_id, pos};
+use super::files::{files_with_ext, parse_yaml, read_text};
 use crate::form::{FormSet, SchemaCompiler};
 use crate::problem::{Pos, Problem};
 use crate::script::{Names, Sandbox, ScriptError};
@@ -121,16 +122,15 @@ pub(crate) fn load(
         if !dir.is_dir() {
             continue;
         }
-        for path in super::load::files_with_ext(&dir, &["yaml", "yml", "json"]) {
-            let text = match super::load::read_text(&path) {
+        for path in files_with_ext(&dir, &["yaml", "yml", "json"]) {
+            let text = match read_text(&path) {
                 Ok(t) => t,
                 Err(p) => {
                     problems.push(p);
                     continue;
                 }
             };
-            let raw: RawOverride = match super::load::parse_yaml(&path, &text, "docs/overrides.md")
-            {
+            let raw: RawOverride = match parse_yaml(&path, &text, "docs/overrides.md") {
                 Ok(r) => r,
                 Err(p) => {
                     problems.push(p);

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 use time::Date;
 
-use crate::definition::load::read_text;
+use crate::definition::files::read_text;
 use crate::problem::{Pos, Problem};
 
 /// One scenario: a citizen going through one workflow, and what must come out.

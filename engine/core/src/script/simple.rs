@@ -75,31 +75,33 @@ impl Simple {
     /// The value of the condition, or `None` when rhai must decide. `value` gives a name's
     /// value as scripts see it.
     pub(crate) fn eval<'a>(&'a self, value: &impl Fn(&str) -> Scalar<'a>) -> Option<bool> {
-        match self.scalar(value)? {
-            Scalar::Bool(b) => Some(b),
-            _ => None,
+        match self {
+            // rhai's `&&` and `||` short-circuit and need booleans on both sides they evaluate:
+            // `?` gives up on a side that is not one, and the right side is evaluated only
+            // when the left one does not decide.
+            Simple::Or(a, b) => Some(a.eval(value)? || b.eval(value)?),
+            Simple::And(a, b) => Some(a.eval(value)? && b.eval(value)?),
+            Simple::Not(a) => Some(!a.eval(value)?),
+            Simple::Compare(a, op, b) => compare(&a.operand(value)?, *op, &b.operand(value)?),
+            Simple::Name(n) => match value(n) {
+                Scalar::Bool(b) => Some(b),
+                _ => None,
+            },
+            Simple::Bool(b) => Some(*b),
+            Simple::Int(_) | Simple::Str(_) => None,
         }
     }
 
-    fn scalar<'a>(&'a self, value: &impl Fn(&str) -> Scalar<'a>) -> Option<Scalar<'a>> {
+    /// The value of one side of a comparison.
+    fn operand<'a>(&'a self, value: &impl Fn(&str) -> Scalar<'a>) -> Option<Scalar<'a>> {
         Some(match self {
-            // rhai's `&&` and `||` short-circuit and need booleans on both sides they evaluate.
-            Simple::Or(a, b) => match a.eval(value)? {
-                true => Scalar::Bool(true),
-                false => Scalar::Bool(b.eval(value)?),
-            },
-            Simple::And(a, b) => match a.eval(value)? {
-                false => Scalar::Bool(false),
-                true => Scalar::Bool(b.eval(value)?),
-            },
-            Simple::Not(a) => Scalar::Bool(!a.eval(value)?),
-            Simple::Compare(a, op, b) => {
-                Scalar::Bool(compare(&a.scalar(value)?, *op, &b.scalar(value)?)?)
-            }
             Simple::Name(n) => value(n),
             Simple::Int(i) => Scalar::Int(*i),
             Simple::Str(s) => Scalar::Str(Cow::Borrowed(s)),
             Simple::Bool(b) => Scalar::Bool(*b),
+            Simple::Or(..) | Simple::And(..) | Simple::Not(_) | Simple::Compare(..) => {
+                Scalar::Bool(self.eval(value)?)
+            }
         })
     }
 }

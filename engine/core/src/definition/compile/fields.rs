@@ -1,0 +1,444 @@
+//! One field, in passes: its messages, its schema (written, built from the widget or from
+//! sub-fields), `$ref`s, choices, widget, a group's sub-fields, repetition, the validator,
+//! `required`, `visible_if` and the label. A field with an error is not returned.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use serde_saphyr::Spanned;
+
+use super::super::raw::{RawField, RawRequired, Widget};
+use super::super::{Choice, Field, Repeat, Required, ValueType};
+use super::schema::{derive_subfields, infer_widget, schema_choices, temporal_of, value_type_of};
+use super::{Ctx, pos};
+use crate::form::ErrorKind;
+use crate::problem::Pos;
+use crate::script::{Expr, Names};
+use crate::text::Text;
+
+/// A raw field with what every pass over it reports against.
+struct FieldCx<'f> {
+    f: &'f RawField,
+    id: String,
+    /// Where the field's id is.
+    at: Pos,
+    /// Where its schema is, or its id when it has none.
+    schema_at: Pos,
+    /// False for sub-fields of a group, which have no validator of their own and no scripts.
+    top: bool,
+}
+
+/// The field's schema after its `$ref`s: the file it came from (if any) and the schema itself.
+type Resolved = (Option<String>, Value);
+
+/// Compiles one field. `top` is false for sub-fields of a group, which have no validator of
+/// their own and no scripts.
+pub(super) fn compile_field(
+    cx: &mut Ctx<'_>,
+    f: &RawField,
+    names: &Names,
+    top: bool,
+) -> Option<Field> {
+    let at = pos(&f.id);
+    let fx = FieldCx {
+        f,
+        id: f.id.value.clone(),
+        at,
+        schema_at: f.schema.as_ref().map(pos).unwrap_or(at),
+        top,
+    };
+    let before = cx.problems.len();
+    check_message_keys(cx, &fx);
+
+    let explicit_subfields = !f.fields.is_empty();
+    let mut widget = f.widget.as_ref().map(|w| w.value);
+    if explicit_subfields && widget.is_none() {
+        widget = Some(Widget::Group);
+    }
+    let (mut schema, mut subfields) = written_schema(cx, &fx, names, widget)?;
+    let resolved = resolve_schema(cx, &fx, &schema)?;
+    let options = options_of(f, &resolved.1, &mut schema);
+    let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
+        || resolved.1.get("properties").is_some();
+    let widget = widget.unwrap_or_else(|| infer_widget(&resolved.1, is_object, options.len()));
+    check_choices(cx, &fx, widget, &options);
+    if widget == Widget::Group && subfields.is_empty() {
+        subfields = schema_subfields(cx, &fx, &resolved);
+    }
+    let repeat = repeat_of(cx, &fx, widget, explicit_subfields, &mut schema);
+    let validator = validator_of(cx, &fx, &schema);
+    let required = required_of(cx, &fx, names, widget, repeat.as_ref());
+    let visible_if = visible_if_of(cx, &fx, names);
+    let temporal = temporal_of(cx.forms, resolved.0.as_deref(), &resolved.1);
+    let value_type = if repeat.is_some() {
+        ValueType::Array
+    } else {
+        value_type_of(&resolved.1, widget)
+    };
+    let label = label_of(cx, &fx, &resolved.1);
+
+    if cx.errors_since(before) {
+        return None;
+    }
+    let (help, autocomplete) = texts_of(f, &resolved.1);
+    Some(Field {
+        id: fx.id,
+        label,
+        help,
+        widget,
+        autocomplete,
+        placeholder: f.placeholder.clone(),
+        options,
+        required,
+        visible_if,
+        messages: f
+            .messages
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        schema,
+        subfields,
+        repeat,
+        temporal,
+        value_type,
+        validator,
+    })
+}
+
+fn check_message_keys(cx: &mut Ctx<'_>, fx: &FieldCx<'_>) {
+    let id = &fx.id;
+    for key in fx.f.messages.keys() {
+        if !ErrorKind::KEYS.contains(&key.as_str()) {
+            cx.error_help(
+                "LOT-E015",
+                fx.at,
+                format!("field \"{id}\" has a message for \"{key}\", which is not a kind of error"),
+                format!("kinds: {}", ErrorKind::KEYS.join(", ")),
+            );
+        }
+    }
+}
+
+/// The schema: as written, or built from the widget and options, or from sub-fields (which are
+/// compiled here and returned with it).
+fn written_schema(
+    cx: &mut Ctx<'_>,
+    fx: &FieldCx<'_>,
+    names: &Names,
+    widget: Option<Widget>,
+) -> Option<(Value, Vec<Field>)> {
+    let id = &fx.id;
+    let schema = match (&fx.f.schema, !fx.f.fields.is_empty()) {
+        (Some(s), false) => s.value.clone(),
+        (Some(_), true) => {
+            cx.error(
+                "LOT-E016",
+                fx.schema_at,
+                format!("group \"{id}\" has both `schema` and `fields`; use one of them"),
+            );
+            return None;
+        }
+        (None, true) => return Some(group_schema(cx, fx.f, names)),
+        (None, false) => match widget {
+            Some(Widget::Text) | None => json!({"type": "string", "maxLength": 200}),
+            Some(Widget::Textarea) => json!({"type": "string", "maxLength": 5000}),
+            Some(Widget::Number) => json!({"type": "number"}),
+            Some(Widget::Date) => json!({"type": "string", "format": "date"}),
+            Some(Widget::Checkbox) => json!({"type": "boolean"}),
+            Some(Widget::Radio) | Some(Widget::Select) => json!({}),
+            Some(Widget::Group) => {
+                cx.error(
+                    "LOT-E016",
+                    fx.at,
+                    format!("group \"{id}\" needs `fields` or a `schema` (e.g. $ref: person.json)"),
+                );
+                return None;
+            }
+        },
+    };
+    Some((schema, Vec::new()))
+}
+
+/// A group written with `fields`: an object of its sub-fields' schemas.
+fn group_schema(cx: &mut Ctx<'_>, f: &RawField, names: &Names) -> (Value, Vec<Field>) {
+    let mut subfields = Vec::new();
+    let mut props = serde_json::Map::new();
+    let mut required = Vec::new();
+    for sf in &f.fields {
+        if let Some(sub) = compile_field(cx, sf, names, false) {
+            props.insert(sub.id.clone(), sub.schema.clone());
+            if matches!(sub.required, Required::Always) {
+                required.push(Value::String(sub.id.clone()));
+            }
+            subfields.push(sub);
+        }
+    }
+    let schema = json!({"type": "object", "properties": props, "required": required, "additionalProperties": false});
+    (schema, subfields)
+}
+
+/// Every $ref must resolve locally, with a precise reason when not; then what the schema says
+/// a value looks like, through its $refs.
+fn resolve_schema(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, schema: &Value) -> Option<Resolved> {
+    let id = &fx.id;
+    let unresolved = cx.forms.unresolved_refs(None, schema);
+    for e in &unresolved {
+        cx.error("LOT-E013", fx.schema_at, format!("field \"{id}\": {e}"));
+    }
+    if !unresolved.is_empty() {
+        return None;
+    }
+    match cx.forms.deref(None, schema, schema) {
+        Ok((file, s)) => Some((file.map(str::to_string), s.clone())),
+        Err(e) => {
+            cx.error("LOT-E013", fx.schema_at, format!("field \"{id}\": {e}"));
+            None
+        }
+    }
+}
+
+/// Options: from the field (then also the schema's `enum` when it has none), or from the
+/// schema's enum / oneOf-const.
+fn options_of(f: &RawField, resolved: &Value, schema: &mut Value) -> Vec<Choice> {
+    let options: Vec<Choice> = f
+        .options
+        .iter()
+        .map(|o| Choice {
+            value: o.value.clone(),
+            label: o.label.clone(),
+        })
+        .collect();
+    if options.is_empty() {
+        return schema_choices(resolved);
+    }
+    if resolved.get("enum").is_none()
+        && resolved.get("oneOf").is_none()
+        && let Value::Object(map) = schema
+    {
+        map.insert(
+            "enum".into(),
+            Value::Array(options.iter().map(|c| c.value.clone()).collect()),
+        );
+    }
+    options
+}
+
+fn check_choices(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Widget, options: &[Choice]) {
+    if matches!(widget, Widget::Radio | Widget::Select) && options.is_empty() {
+        cx.error_help(
+            "LOT-E014",
+            fx.at,
+            format!(
+                "field \"{}\" is a {} but has no choices",
+                fx.id,
+                if widget == Widget::Radio {
+                    "radio"
+                } else {
+                    "select"
+                }
+            ),
+            "add `options: [{value: ..., label: ...}]` or an `enum` in the schema",
+        );
+    }
+}
+
+/// A group given by schema ($ref: person.json): sub-fields come from its properties.
+fn schema_subfields(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, resolved: &Resolved) -> Vec<Field> {
+    let id = &fx.id;
+    let item_schema = if fx.f.repeat.is_some() {
+        resolved
+            .1
+            .get("items")
+            .cloned()
+            .unwrap_or(resolved.1.clone())
+    } else {
+        resolved.1.clone()
+    };
+    let mut subfields = Vec::new();
+    match cx
+        .forms
+        .deref(resolved.0.as_deref(), &item_schema, &item_schema)
+    {
+        Ok((file, obj)) => {
+            subfields = derive_subfields(cx.forms, file, obj);
+        }
+        Err(e) => cx.error("LOT-E013", fx.schema_at, format!("field \"{id}\": {e}")),
+    }
+    if subfields.is_empty() {
+        cx.error(
+            "LOT-E016",
+            fx.schema_at,
+            format!("group \"{id}\": its schema has no properties to ask for"),
+        );
+    }
+    subfields
+}
+
+/// A repeatable group is an array of its items.
+fn repeat_of(
+    cx: &mut Ctx<'_>,
+    fx: &FieldCx<'_>,
+    widget: Widget,
+    explicit_subfields: bool,
+    schema: &mut Value,
+) -> Option<Repeat> {
+    let id = &fx.id;
+    let r = fx.f.repeat.as_ref()?;
+    let repeat = Repeat {
+        min: r.min,
+        max: r.max,
+        item_label: r.item_label.clone(),
+        add_label: r.add_label.clone(),
+    };
+    if widget != Widget::Group {
+        cx.error(
+            "LOT-E016",
+            fx.at,
+            format!("field \"{id}\": `repeat` is only for groups"),
+        );
+    }
+    if repeat.max == 0 || repeat.min > repeat.max {
+        cx.error(
+            "LOT-E016",
+            fx.at,
+            format!("field \"{id}\": repeat needs 0 <= min <= max and max >= 1"),
+        );
+    }
+    if explicit_subfields || schema.get("type").and_then(Value::as_str) != Some("array") {
+        *schema = json!({"type": "array", "items": schema.take(), "minItems": repeat.min, "maxItems": repeat.max});
+    }
+    Some(repeat)
+}
+
+/// Compiles the schema (meta-validation included) for top-level fields; a sub-field's schema
+/// is only meta-validated (the group's validator checks its values).
+fn validator_of(
+    cx: &mut Ctx<'_>,
+    fx: &FieldCx<'_>,
+    schema: &Value,
+) -> Option<Arc<jsonschema::Validator>> {
+    let id = &fx.id;
+    if fx.top {
+        match cx.compiler.compile(schema) {
+            Ok(v) => Some(Arc::new(v)),
+            Err(e) => {
+                cx.error("LOT-E012", fx.schema_at, format!("field \"{id}\": {e}"));
+                None
+            }
+        }
+    } else {
+        if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
+            cx.error(
+                "LOT-E012",
+                fx.schema_at,
+                format!("field \"{id}\": not a valid JSON Schema (draft 2020-12): {e}"),
+            );
+        }
+        None
+    }
+}
+
+fn required_of(
+    cx: &mut Ctx<'_>,
+    fx: &FieldCx<'_>,
+    names: &Names,
+    widget: Widget,
+    repeat: Option<&Repeat>,
+) -> Required {
+    let id = &fx.id;
+    let Some(r) = &fx.f.required else {
+        return if widget == Widget::Checkbox || repeat.is_some_and(|r| r.min == 0) {
+            Required::Never
+        } else {
+            Required::Always
+        };
+    };
+    match &r.value {
+        RawRequired::Always(true) => Required::Always,
+        RawRequired::Always(false) => Required::Never,
+        RawRequired::When(_) if !fx.top => {
+            cx.error(
+                "LOT-E016",
+                pos(r),
+                format!("sub-field \"{id}\": `required` must be true or false inside a group"),
+            );
+            Required::Always
+        }
+        RawRequired::When(src) => {
+            let spanned = Spanned {
+                value: src.clone(),
+                referenced: r.referenced,
+                defined: r.defined,
+            };
+            match cx.expr(
+                &format!("required of field \"{id}\""),
+                &spanned,
+                names,
+                false,
+            ) {
+                Some(e) => Required::When(e),
+                None => Required::Always,
+            }
+        }
+    }
+}
+
+fn visible_if_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, names: &Names) -> Option<Expr> {
+    let id = &fx.id;
+    let src = fx.f.visible_if.as_ref()?;
+    if !fx.top {
+        cx.error(
+            "LOT-E016",
+            pos(src),
+            format!("sub-field \"{id}\": `visible_if` is only for top-level fields"),
+        );
+        return None;
+    }
+    let e = cx.expr(&format!("visible_if of field \"{id}\""), src, names, false);
+    if let Some(e) = &e
+        && e.mentions.contains(id)
+    {
+        cx.error(
+            "LOT-E022",
+            pos(src),
+            format!("field \"{id}\" decides its own visibility; that is a cycle"),
+        );
+    }
+    e
+}
+
+/// The label: written, or the schema's `title`.
+fn label_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, resolved: &Value) -> Text {
+    let label =
+        fx.f.label
+            .clone()
+            .or_else(|| resolved.get("title").and_then(Value::as_str).map(Text::de));
+    match label {
+        Some(l) => l,
+        None => {
+            cx.error(
+                "LOT-E005",
+                fx.at,
+                format!("field \"{}\" needs a `label`", fx.id),
+            );
+            Text::de(fx.id.clone())
+        }
+    }
+}
+
+/// Help and autocomplete: written, or the schema's `description` and `x-autocomplete`.
+fn texts_of(f: &RawField, resolved: &Value) -> (Option<Text>, Option<String>) {
+    let help = f.help.clone().or_else(|| {
+        resolved
+            .get("description")
+            .and_then(Value::as_str)
+            .map(Text::de)
+    });
+    let autocomplete = f.autocomplete.clone().or_else(|| {
+        resolved
+            .get("x-autocomplete")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
+    (help, autocomplete)
+}

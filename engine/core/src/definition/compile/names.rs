@@ -1,0 +1,144 @@
+//! The first passes: the workflow's own header, then every name it declares (steps, fields,
+//! computed values), so that scripts can be checked against them.
+
+use std::collections::HashMap;
+
+use serde_saphyr::Spanned;
+
+use super::super::REVIEW;
+use super::super::raw::RawWorkflow;
+use super::{Ctx, pos};
+use crate::problem::Pos;
+use crate::script::Names;
+
+/// Names a designer cannot use for fields: they mean something in scripts.
+const RESERVED: &[&str] = &[
+    "review", "today", "true", "false", "if", "else", "let", "const", "fn", "return", "this",
+    "switch", "while", "loop", "for", "in", "do", "until", "break", "continue", "throw", "try",
+    "catch", "import", "export", "as", "global", "private", "is", "eval",
+];
+
+/// The names a workflow declares, before anything that uses them is compiled.
+pub(super) struct Declared {
+    /// Step id → where it is first declared.
+    pub(super) step_ids: HashMap<String, Pos>,
+    /// Step ids in the order of the file.
+    pub(super) step_order: Vec<String>,
+    /// Every field id, in the order the steps ask them.
+    pub(super) fields: Vec<String>,
+    /// Every computed value's id, in order.
+    pub(super) computed: Vec<String>,
+    /// Fields and computed values: what a condition may use.
+    pub(super) all: Names,
+}
+
+/// Id, version and the presence of steps.
+pub(super) fn check_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) {
+    if !is_workflow_id(&raw.id.value) {
+        cx.error_help(
+            "LOT-E007",
+            pos(&raw.id),
+            format!("workflow id \"{}\" is not valid", raw.id.value),
+            "use lowercase letters, digits and hyphens, e.g. hundesteuer-anmeldung",
+        );
+    }
+    if raw.version.value == 0 {
+        cx.error("LOT-E007", pos(&raw.version), "version must be 1 or higher");
+    }
+    if raw.steps.value.is_empty() {
+        cx.error(
+            "LOT-E024",
+            pos(&raw.steps),
+            "a workflow needs at least one step",
+        );
+    }
+}
+
+/// Names first: steps and every field, so that scripts can be checked against them.
+pub(super) fn declare_names(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Declared {
+    let step_ids = declare_steps(cx, raw);
+    let mut field_names: HashMap<String, Pos> = HashMap::new();
+    for s in &raw.steps.value {
+        for f in &s.fields {
+            check_name(cx, &mut field_names, &f.id, "field");
+        }
+    }
+    let fields: Vec<String> = raw
+        .steps
+        .value
+        .iter()
+        .flat_map(|s| s.fields.iter().map(|f| f.id.value.clone()))
+        .collect();
+    let mut computed: Vec<String> = Vec::new();
+    for c in &raw.computed {
+        check_name(cx, &mut field_names, &c.id, "computed value");
+        computed.push(c.id.value.clone());
+    }
+    let all = Names::new(fields.iter().chain(computed.iter()).cloned());
+    Declared {
+        step_ids,
+        step_order: raw.steps.value.iter().map(|s| s.id.value.clone()).collect(),
+        fields,
+        computed,
+        all,
+    }
+}
+
+fn declare_steps(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> HashMap<String, Pos> {
+    let mut step_ids: HashMap<String, Pos> = HashMap::new();
+    for s in &raw.steps.value {
+        let id = &s.id.value;
+        if !is_identifier(id) || id == REVIEW {
+            cx.error_help(
+                "LOT-E007",
+                pos(&s.id),
+                format!("step id \"{id}\" is not valid"),
+                "use lowercase letters, digits and _, starting with a letter; \"review\" is reserved",
+            );
+        }
+        if let Some(first) = step_ids.get(id) {
+            let msg = format!(
+                "step id \"{id}\" is used twice (first at line {})",
+                first.line
+            );
+            cx.error("LOT-E010", pos(&s.id), msg);
+        } else {
+            step_ids.insert(id.clone(), pos(&s.id));
+        }
+    }
+    step_ids
+}
+
+fn check_name(cx: &mut Ctx<'_>, seen: &mut HashMap<String, Pos>, id: &Spanned<String>, what: &str) {
+    let name = &id.value;
+    if !is_identifier(name) || RESERVED.contains(&name.as_str()) {
+        cx.error_help(
+            "LOT-E007",
+            pos(id),
+            format!("{what} id \"{name}\" is not valid"),
+            "use lowercase letters, digits and _, starting with a letter (scripts use it as a name)",
+        );
+    }
+    if let Some(first) = seen.get(name) {
+        let msg = format!(
+            "the name \"{name}\" is used twice (first at line {}); fields and computed values share one namespace",
+            first.line
+        );
+        cx.error("LOT-E011", pos(id), msg);
+    } else {
+        seen.insert(name.clone(), pos(id));
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+pub(in crate::definition) fn is_workflow_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.len() <= 64
+}

@@ -1,0 +1,106 @@
+//! What follows the steps: computed values, cross-field rules and the receipt template.
+
+use super::super::raw::RawWorkflow;
+use super::super::{Computed, Rule};
+use super::names::Declared;
+use super::{Ctx, pos};
+use crate::script::Names;
+
+const DEFAULT_TEMPLATE: &str = "receipt";
+
+/// Computed values may use fields and the computed values before them.
+pub(super) fn compile_computed(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    names: &Declared,
+) -> Vec<Computed> {
+    let mut computed = Vec::new();
+    for (i, c) in raw.computed.iter().enumerate() {
+        let visible = Names::new(
+            names
+                .fields
+                .iter()
+                .chain(names.computed[..i].iter())
+                .cloned(),
+        );
+        let what = format!("computed value \"{}\"", c.id.value);
+        let expr = match (&c.value, &c.script) {
+            (Some(v), None) => cx.expr(&what, v, &visible, false),
+            (None, Some(s)) => cx.expr(&what, s, &visible, true),
+            _ => {
+                cx.error(
+                    "LOT-E005",
+                    pos(&c.id),
+                    format!("{what} needs exactly one of `value` (an expression) or `script`"),
+                );
+                None
+            }
+        };
+        if let Some(expr) = expr {
+            computed.push(Computed {
+                id: c.id.value.clone(),
+                label: c.label.clone(),
+                expr,
+                format: c.format.unwrap_or_default(),
+            });
+        }
+    }
+    computed
+}
+
+/// Cross-field rules: each names a field of this workflow and a check over every name.
+pub(super) fn compile_rules(cx: &mut Ctx<'_>, raw: &RawWorkflow, names: &Declared) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for r in &raw.rules {
+        if !names.fields.contains(&r.field.value) {
+            cx.error_help(
+                "LOT-E025",
+                pos(&r.field),
+                format!(
+                    "rule refers to field \"{}\", which this workflow does not have",
+                    r.field.value
+                ),
+                format!("fields: {}", names.fields.join(", ")),
+            );
+            continue;
+        }
+        if let Some(check) = cx.expr(
+            &format!("rule for field \"{}\"", r.field.value),
+            &r.check,
+            &names.all,
+            false,
+        ) {
+            rules.push(Rule {
+                field: r.field.value.clone(),
+                check,
+                message: r.message.clone(),
+            });
+        }
+    }
+    rules
+}
+
+/// The receipt template named, which must exist in pdf-templates/, or the default.
+pub(super) fn receipt_template(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    templates: &[String],
+) -> String {
+    match &raw.receipt {
+        Some(t) => {
+            if t.value != DEFAULT_TEMPLATE && !templates.contains(&t.value) {
+                cx.error_help(
+                    "LOT-E027",
+                    pos(t),
+                    format!(
+                        "receipt template \"{}\" does not exist in pdf-templates/",
+                        t.value
+                    ),
+                    format!("templates: {}", templates.join(", ")),
+                );
+            }
+            t.value.clone()
+        }
+        None => DEFAULT_TEMPLATE.to_string(),
+    }
+}

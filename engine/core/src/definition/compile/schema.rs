@@ -1,0 +1,189 @@
+//! What a JSON Schema says about a field: its choices, the widget that asks it, the JSON type
+//! of its value, whether a date lies in the past or future, and a group's sub-fields.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use super::super::raw::Widget;
+use super::super::{Choice, Field, Required, Temporal, ValueType};
+use crate::form::FormSet;
+use crate::text::Text;
+
+pub(super) fn schema_choices(schema: &Value) -> Vec<Choice> {
+    if let Some(Value::Array(values)) = schema.get("enum") {
+        let titles = schema.get("x-enum-titles");
+        return values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let label = titles
+                    .and_then(|t| match t {
+                        Value::Array(a) => a.get(i).and_then(Value::as_str).map(str::to_string),
+                        Value::Object(o) => v
+                            .as_str()
+                            .and_then(|k| o.get(k))
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                Choice {
+                    value: v.clone(),
+                    label: Text::de(label),
+                }
+            })
+            .collect();
+    }
+    if let Some(Value::Array(alts)) = schema.get("oneOf") {
+        let choices: Vec<Choice> = alts
+            .iter()
+            .filter_map(|a| {
+                let value = a.get("const")?.clone();
+                let label = a
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| value.to_string());
+                Some(Choice {
+                    value,
+                    label: Text::de(label),
+                })
+            })
+            .collect();
+        if choices.len() == alts.len() {
+            return choices;
+        }
+    }
+    Vec::new()
+}
+
+pub(super) fn infer_widget(schema: &Value, is_object: bool, options: usize) -> Widget {
+    if let Some(w) = schema.get("x-widget").and_then(Value::as_str) {
+        let w: Result<Widget, _> = serde_json::from_value(Value::String(w.to_string()));
+        if let Ok(w) = w {
+            return w;
+        }
+    }
+    if is_object {
+        return Widget::Group;
+    }
+    if options > 0 {
+        return if options <= 4 {
+            Widget::Radio
+        } else {
+            Widget::Select
+        };
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("boolean") => Widget::Checkbox,
+        Some("integer") | Some("number") => Widget::Number,
+        Some("string") => match schema.get("format").and_then(Value::as_str) {
+            Some("date") | Some("date-past") | Some("date-future") => Widget::Date,
+            _ => {
+                if schema
+                    .get("maxLength")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|n| n > 300)
+                {
+                    Widget::Textarea
+                } else {
+                    Widget::Text
+                }
+            }
+        },
+        _ => Widget::Text,
+    }
+}
+
+pub(super) fn value_type_of(schema: &Value, widget: Widget) -> ValueType {
+    match schema.get("type").and_then(Value::as_str) {
+        Some("integer") => ValueType::Integer,
+        Some("number") => ValueType::Number,
+        Some("boolean") => ValueType::Boolean,
+        Some("object") => ValueType::Object,
+        Some("array") => ValueType::Array,
+        Some("string") => {
+            if widget == Widget::Date {
+                ValueType::Date
+            } else {
+                ValueType::String
+            }
+        }
+        _ => match widget {
+            Widget::Number => ValueType::Number,
+            Widget::Checkbox => ValueType::Boolean,
+            Widget::Date => ValueType::Date,
+            Widget::Group => ValueType::Object,
+            _ => ValueType::Any,
+        },
+    }
+}
+
+pub(super) fn temporal_of(forms: &FormSet, file: Option<&str>, schema: &Value) -> Option<Temporal> {
+    let _ = (forms, file);
+    match schema.get("format").and_then(Value::as_str) {
+        Some("date-past") => Some(Temporal::Past),
+        Some("date-future") => Some(Temporal::Future),
+        _ => None,
+    }
+}
+
+/// Sub-fields of a group whose schema comes from forms/: one per property, labelled by `title`.
+pub(super) fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value) -> Vec<Field> {
+    let Some(Value::Object(props)) = obj.get("properties") else {
+        return Vec::new();
+    };
+    let required: HashSet<&str> = obj
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let root = file.and_then(|f| forms.get(f)).unwrap_or(obj);
+    props
+        .iter()
+        .map(|(name, prop)| {
+            let resolved = forms
+                .deref(file, root, prop)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|_| prop.clone());
+            // Keywords beside a $ref (title, x-autocomplete) win over the target's.
+            let get = |k: &str| prop.get(k).or_else(|| resolved.get(k));
+            let options = schema_choices(&resolved);
+            let is_object = resolved.get("properties").is_some();
+            let mut widget = infer_widget(&resolved, is_object, options.len());
+            if let Some(w) = prop.get("x-widget").and_then(Value::as_str)
+                && let Ok(w) = serde_json::from_value::<Widget>(Value::String(w.to_string()))
+            {
+                widget = w;
+            }
+            Field {
+                id: name.clone(),
+                label: Text::de(get("title").and_then(Value::as_str).unwrap_or(name)),
+                help: get("description").and_then(Value::as_str).map(Text::de),
+                widget,
+                autocomplete: get("x-autocomplete")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                placeholder: None,
+                options,
+                required: if required.contains(name.as_str()) {
+                    Required::Always
+                } else {
+                    Required::Never
+                },
+                visible_if: None,
+                messages: HashMap::new(),
+                schema: prop.clone(),
+                subfields: Vec::new(),
+                repeat: None,
+                temporal: temporal_of(forms, file, &resolved),
+                value_type: value_type_of(&resolved, widget),
+                validator: None,
+            }
+        })
+        .collect()
+}

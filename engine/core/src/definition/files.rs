@@ -1,0 +1,126 @@
+//! Reading definition files, shared by workflows, forms, templates, overrides and scenarios:
+//! size and encoding checks, the files of a folder, and YAML parsing with located problems.
+//! Knows nothing of what a file defines.
+
+use std::path::{Path, PathBuf};
+
+use crate::problem::{Pos, Problem};
+
+/// Files larger than this are refused before parsing.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a text file, refusing huge files and anything that is not UTF-8.
+pub(crate) fn read_text(path: &Path) -> Result<String, Problem> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
+    })?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!(
+                "the file is {} bytes; definition files may be at most {MAX_FILE_BYTES} bytes",
+                meta.len()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::error(
+            "LOT-E001",
+            path,
+            Pos::UNKNOWN,
+            format!("cannot read the file: {e}"),
+        )
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        Problem::error(
+            "LOT-E002",
+            path,
+            Pos::new(line, column),
+            format!("the file is not UTF-8 text (invalid byte at offset {at})"),
+        )
+        .with_help("save the file as UTF-8")
+    })
+}
+
+pub(crate) fn files_with_ext(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| exts.contains(&e))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// Parses a definition file (a workflow or an override) into its typed raw form, or a located
+/// problem. `doc` names the page that lists every key.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    doc: &str,
+) -> Result<T, Problem> {
+    let options = serde_saphyr::Options::default();
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
+        let pos = e.location().map(Pos::from).unwrap_or_default();
+        let full = e.without_snippet().to_string();
+        // The message may repeat the position; keep the first line only.
+        let message = full.lines().next().unwrap_or_default().to_string();
+        let message = strip_position(&message);
+        let message = if message.contains("untagged enum Text") {
+            "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
+        } else if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
+            "expected a whole number".to_string()
+        } else if message.contains("expected a JSON number") {
+            "expected a number, e.g. 40 or 12.5".to_string()
+        } else if message.contains("untagged enum RawRequired") {
+            "`required` is true, false or a condition in quotes".to_string()
+        } else {
+            message
+        };
+        let code = if message.contains("unknown field") {
+            "LOT-E004"
+        } else if message.contains("missing field")
+            || message.contains("invalid type")
+            || message.contains("invalid value")
+            || message.contains("unknown variant")
+            || message.contains("did not match")
+            || message.starts_with("expected ")
+        {
+            "LOT-E005"
+        } else {
+            "LOT-E003"
+        };
+        let mut p = Problem::error(code, path, pos, message);
+        if code == "LOT-E004" {
+            p = p.with_help(format!("check the spelling; {doc} lists every key"));
+        }
+        p
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    // serde-saphyr appends " at line X column Y"; the position is shown separately.
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
