@@ -172,6 +172,8 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
+    // Should an assertion fail, the server must not outlive the test.
+    let _reaper = Reaper(child.id());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -200,4 +202,17 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
     assert_eq!(v["drafts_expired"], 1, "{line}");
     assert_eq!(v["purged"], "heinsberg:0", "{line}");
     assert!(!line.contains("Erika"), "{line}");
+}
+
+/// Kills a child process by id when dropped (after a failed assertion); harmless once it ended.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
+    }
 }
