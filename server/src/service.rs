@@ -220,7 +220,7 @@ impl ApplicationService<'_> {
         now: OffsetDateTime,
     ) -> Result<OpenDraft, ServiceError> {
         let app = Application::start(wf, lang, now);
-        let state = DraftState::Open(Box::new(app.clone())).to_value()?;
+        let state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
         let draft = Draft::new(
             &mut OsEntropy,
             TenantId::new(t.slug, t.prefix)?,
@@ -304,28 +304,23 @@ impl ApplicationService<'_> {
             app.lang = l;
         }
         let transition = app.apply(&open.wf, self.sandbox, command, now)?;
-        let next = |state| {
-            Box::new(OpenDraft {
-                draft: open.draft.clone(),
-                app: state,
-                wf: open.wf.clone(),
-            })
-        };
-        let save = |then| Effect::SaveDraft {
-            open: next(transition.state.clone()),
+        // The new state moves on with the draft as read: no copy of either.
+        let next = Box::new(OpenDraft {
+            draft: open.draft,
+            app: transition.state,
+            wf: open.wf,
+        });
+        let save = |open, then| Effect::SaveDraft {
+            open,
             expected_revision,
             then,
         };
         Ok(Ok(match transition.outcome {
-            Outcome::Moved { .. } => save(SavedAs::Moved),
-            Outcome::Rejected { step, errors } => save(SavedAs::Rejected { step, errors }),
-            Outcome::Incomplete { missing } => save(SavedAs::Incomplete { missing }),
+            Outcome::Moved { .. } => save(next, SavedAs::Moved),
+            Outcome::Rejected { step, errors } => save(next, SavedAs::Rejected { step, errors }),
+            Outcome::Incomplete { missing } => save(next, SavedAs::Incomplete { missing }),
             Outcome::Submitted { submission } => Effect::Submit {
-                open: Box::new(OpenDraft {
-                    draft: open.draft.clone(),
-                    app: transition.state.clone(),
-                    wf: open.wf.clone(),
-                }),
+                open: next,
                 submission,
                 now,
             },
@@ -336,22 +331,24 @@ impl ApplicationService<'_> {
     pub fn execute(&self, t: &Tenant, effect: Effect) -> Result<Acted, ServiceError> {
         match effect {
             Effect::SaveDraft {
-                mut open,
+                open,
                 expected_revision,
                 then,
             } => {
-                let mut next = open.draft.clone();
-                next.state = DraftState::Open(Box::new(open.app.clone())).to_value()?;
-                next.touch(open.app.updated_at, draft_ttl(&open.wf));
-                match self.store.save_draft(next, expected_revision) {
-                    Ok(saved) => open.draft = saved,
+                // The draft as read becomes the one to save: its old state is replaced.
+                let OpenDraft { mut draft, app, wf } = *open;
+                draft.state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
+                draft.touch(app.updated_at, draft_ttl(&wf));
+                let draft = match self.store.save_draft(draft, expected_revision) {
+                    Ok(saved) => saved,
                     Err(StoreError::Conflict { current, .. }) => {
                         return Ok(Acted::Stale {
                             current: current.revision,
                         });
                     }
                     Err(e) => return Err(e.into()),
-                }
+                };
+                let open = Box::new(OpenDraft { draft, app, wf });
                 Ok(match then {
                     SavedAs::Moved => Acted::Saved(open),
                     SavedAs::Rejected { step, errors } => Acted::Rejected { open, step, errors },
