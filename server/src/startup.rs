@@ -195,7 +195,6 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     });
     let maintenance = crate::maintenance::start(
         portal.state.store.clone(),
-        portal.state.data.join("receipts"),
         portal.maintenance.clone(),
         portal.state.clock.clone(),
     );
@@ -222,7 +221,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     };
     match Arc::try_unwrap(state) {
         Ok(state) => {
-            let closed = tokio::task::spawn_blocking(move || state.store.close())
+            let closed = crate::telemetry::spawn_blocking(move || state.store.close())
                 .await
                 .context("closing the store")??;
             eprintln!(
@@ -308,7 +307,7 @@ async fn readyz(State(p): State<Shared>) -> Response {
     let probe = "00000000000000000000000000000000".parse::<DraftId>();
     let ok = match probe {
         Ok(id) => matches!(
-            tokio::task::spawn_blocking(move || p2.store.draft(&id)).await,
+            crate::telemetry::spawn_blocking(move || p2.store.draft(&id)).await,
             Ok(Ok(_))
         ),
         Err(_) => false,

@@ -108,6 +108,11 @@ impl Metrics {
             None,
             "Webhook deliveries taken up in the delivery worker's latest round (0 when the queue is empty).".into(),
         );
+        recorder.describe_gauge(
+            KeyName::from("lotse_delivery_queue"),
+            None,
+            "Webhook deliveries still to be made, by state: due now, or waiting for a retry or a running attempt.".into(),
+        );
         let counter =
             |name: &'static str| recorder.register_counter(&Key::from_static_name(name), &METADATA);
         Metrics {
@@ -188,6 +193,18 @@ impl Metrics {
         self.gauge("lotse_delivery_batch").set(n as f64);
     }
 
+    /// The outbox's length, as the delivery worker saw it in its latest round.
+    pub fn delivery_queue(&self, due: u64, waiting: u64) {
+        for (state, n) in [("due", due), ("waiting", waiting)] {
+            self.recorder
+                .register_gauge(
+                    &Key::from_parts("lotse_delivery_queue", vec![Label::new("state", state)]),
+                    &METADATA,
+                )
+                .set(n as f64);
+        }
+    }
+
     /// The exposition in Prometheus' text format.
     pub fn render(&self) -> String {
         self.handle.render()
@@ -226,6 +243,20 @@ pub fn request_id() -> String {
     REQUEST_ID
         .try_with(|id| id.to_string())
         .unwrap_or_else(|_| new_request_id())
+}
+
+/// The id of the request being answered, `None` outside a request.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.to_string()).ok()
+}
+
+/// Runs blocking store work on the blocking pool inside the current request's audit scope
+/// (its audit entries carry the request id, [`lotse_store::with_request_id`]).
+pub(crate) fn spawn_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    let id = current_request_id();
+    tokio::task::spawn_blocking(move || lotse_store::with_request_id(id, work))
 }
 
 fn new_request_id() -> String {

@@ -24,6 +24,7 @@ pub mod pg_testing;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod postkorb;
+mod request;
 mod sled;
 
 #[cfg(test)]
@@ -50,6 +51,7 @@ pub use model::{
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
+pub use request::with_request_id;
 
 // The store traits. `store_traits!` (any.rs) declares them as written and implements each of
 // them for `AnyStore` by calling the backend it holds: a new method needs code in the backends
@@ -212,6 +214,10 @@ store_traits! {
         /// not given up (pending, claimed or delivered); `NotFound` if it does not exist.
         fn requeue(&self, id: u64, now: OffsetDateTime) -> Result<bool, StoreError>;
 
+        /// How many deliveries are still to be made: `(due, waiting)`, due at `now` (including
+        /// claimed ones whose lease ended) and waiting for a later attempt or a running lease.
+        fn outbox_backlog(&self, now: OffsetDateTime) -> Result<(u64, u64), StoreError>;
+
         /// Deletes deliveries that were delivered or given up at or before `before`, so `claim`
         /// stays fast; returns how many.
         fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
@@ -296,6 +302,11 @@ store_traits! {
 
         /// Deletes the blob under `key`; `false` if there was none.
         fn delete_blob(&self, key: &BlobKey) -> Result<bool, StoreError>;
+
+        /// Deletes blobs whose submission is gone (purged) and returns how many. A blob is
+        /// written only after its submission is durable, so one being written always has its
+        /// submission. PostgreSQL deletes them with the submission and finds none.
+        fn remove_orphan_blobs(&self) -> Result<u64, StoreError>;
     }
 
     /// Secrets every node of an installation must agree on: the CSRF key, development signing

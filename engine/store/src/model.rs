@@ -307,6 +307,31 @@ pub struct AuditEntry {
     pub tenant: Option<String>,
     #[serde(flatten)]
     pub action: AuditAction,
+    /// The id of the request that caused the entry (as in its log lines, `X-Request-Id` and
+    /// problem documents), when it came from one; see [`crate::with_request_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl AuditEntry {
+    /// A new entry (not yet numbered) with the request id of the calling thread's
+    /// [`crate::with_request_id`] scope.
+    pub(crate) fn new(
+        seq: u64,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&crate::TenantId>,
+        action: AuditAction,
+    ) -> AuditEntry {
+        AuditEntry {
+            seq,
+            at,
+            actor,
+            tenant: tenant.map(|t| t.slug().to_owned()),
+            action,
+            request_id: crate::request::current(),
+        }
+    }
 }
 
 /// A webhook delivery to be made later.

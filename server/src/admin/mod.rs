@@ -543,7 +543,7 @@ pub(crate) async fn end_session(p: &Shared, headers: &HeaderMap) {
 pub(crate) async fn run<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AdminError> + Send + 'static,
 ) -> Result<T, AdminError> {
-    match tokio::task::spawn_blocking(f).await {
+    match crate::telemetry::spawn_blocking(f).await {
         Ok(r) => r,
         Err(e) => Err(AdminError::Internal(e.to_string())),
     }

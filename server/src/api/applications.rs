@@ -71,7 +71,7 @@ pub(super) async fn resume(
     let b: ResumeBody = body(&headers, &bytes)?;
     let now = p.now();
     let p2 = p.clone();
-    let found = tokio::task::spawn_blocking(move || {
+    let found = crate::telemetry::spawn_blocking(move || {
         resume_draft(&p2.store, &*p2.limiter, &client.0, &b.code, now)
     })
     .await

@@ -18,7 +18,7 @@ where
     T: Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
-    match tokio::task::spawn_blocking(work).await {
+    match crate::telemetry::spawn_blocking(work).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -38,7 +38,7 @@ pub(crate) async fn draft_work<T: Send + 'static>(
         return Ok(work(p));
     }
     let p2 = p.clone();
-    tokio::task::spawn_blocking(move || work(&p2)).await
+    crate::telemetry::spawn_blocking(move || work(&p2)).await
 }
 
 pub(crate) fn interrupted(e: tokio::task::JoinError) -> ServiceError {
@@ -164,7 +164,7 @@ pub(crate) async fn execute(
     let work = move |p: &Shared| timed(p, call, || p.service(&p.defs()).execute(t, effect));
     let acted = if durable {
         let p2 = p.clone();
-        tokio::task::spawn_blocking(move || work(&p2))
+        crate::telemetry::spawn_blocking(move || work(&p2))
             .await
             .map_err(interrupted)??
     } else {

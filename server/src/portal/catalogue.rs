@@ -141,7 +141,7 @@ pub(crate) async fn resume(
     let code = field(&pairs, "code").unwrap_or("").to_string();
     let p2 = p.clone();
     let now = p.now();
-    let found = tokio::task::spawn_blocking(move || {
+    let found = crate::telemetry::spawn_blocking(move || {
         resume_draft(&p2.store, &*p2.limiter, &client.0, &code, now)
     })
     .await;

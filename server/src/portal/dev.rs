@@ -26,7 +26,7 @@ pub(crate) async fn receipt_preview(
         return not_found(&p, Some(t), lang);
     }
     let p2 = p.clone();
-    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
+    let made = crate::telemetry::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
         let defs = p2.defs();
         for file in lotse_core::scenario::scenario_files(&defs.library) {
             let Ok(scenario) = lotse_core::scenario::load_scenario(&file) else {

@@ -10,13 +10,10 @@
 //! Each run writes one log line with counts only. On PostgreSQL every node runs it; the
 //! deletes are idempotent, so running twice costs a query and changes nothing.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lotse_core::Clock;
-use lotse_store::{
-    AccountStore, AnyStore, DraftStore, StoreError, SubmissionId, SubmissionStore, TenantId,
-};
+use lotse_store::{AccountStore, AnyStore, DraftStore, StoreError, SubmissionStore, TenantId};
 
 /// What the housekeeping does, from the configuration.
 #[derive(Clone, Debug)]
@@ -40,7 +37,6 @@ pub struct Report {
 /// One run of the housekeeping. Blocking: call it from a blocking thread.
 pub fn run_once(
     store: &AnyStore,
-    receipts: &Path,
     settings: &Settings,
     now: time::OffsetDateTime,
 ) -> Result<Report, StoreError> {
@@ -54,38 +50,10 @@ pub fn run_once(
         let n = store.purge_closed(tenant, time::Duration::days(i64::from(*days)), now)?;
         report.purged.push((tenant.slug().to_string(), n));
     }
-    if report.purged.iter().any(|(_, n)| *n > 0) && store.backend() == "sled" {
-        // With sled, receipts are files next to the store; PostgreSQL deletes them with the
-        // submission.
-        report.receipts_removed = remove_orphan_receipts(store, receipts)?;
+    if report.purged.iter().any(|(_, n)| *n > 0) {
+        report.receipts_removed = store.remove_orphan_blobs()?;
     }
     Ok(report)
-}
-
-/// Deletes receipt files whose submission is gone. A receipt is written only after its
-/// submission is durable, so a receipt being written always has its submission.
-fn remove_orphan_receipts(store: &AnyStore, receipts: &Path) -> Result<u64, StoreError> {
-    let entries = match std::fs::read_dir(receipts) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(StoreError::Storage(format!("{}: {e}", receipts.display()))),
-    };
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let path: PathBuf = entry.path();
-        let Some(id) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".pdf"))
-            .and_then(|n| n.parse::<SubmissionId>().ok())
-        else {
-            continue;
-        };
-        if store.submission(&id)?.is_none() && std::fs::remove_file(&path).is_ok() {
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }
 
 /// Runs the housekeeping now and then every `settings.interval`, until the process ends.
@@ -93,21 +61,18 @@ fn remove_orphan_receipts(store: &AnyStore, receipts: &Path) -> Result<u64, Stor
 /// and the store can close with a fresh snapshot.
 pub fn start(
     store: AnyStore,
-    receipts: PathBuf,
     settings: Settings,
     clock: Arc<dyn Clock>,
 ) -> tokio::task::JoinHandle<()> {
     let settings = Arc::new(settings);
     tokio::spawn(async move {
         loop {
-            let (store2, receipts2, settings2) =
-                (store.clone(), receipts.clone(), settings.clone());
+            let (store2, settings2) = (store.clone(), settings.clone());
             let now = clock.now();
-            let ran =
-                tokio::task::spawn_blocking(move || run_once(&store2, &receipts2, &settings2, now))
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r.map_err(|e| e.to_string()));
+            let ran = crate::telemetry::spawn_blocking(move || run_once(&store2, &settings2, now))
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
             match ran {
                 Ok(r) => {
                     let purged: Vec<String> = r

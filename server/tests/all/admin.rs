@@ -26,11 +26,13 @@ struct Reply {
     location: Option<String>,
     content_type: String,
     cookies: Vec<String>,
+    request_id: String,
     body: String,
 }
 
 struct Office {
     app: axum::Router,
+    portal: Arc<Portal>,
     _dir: tempfile::TempDir,
     hei: Vec<Submission>,
     erk: Vec<Submission>,
@@ -115,9 +117,10 @@ impl Office {
             submit(&store, &data, &erk, "e2", "hundesteuer-anmeldung"),
         ];
         store.close().unwrap();
-        let portal = Portal::build(project(), &data).unwrap();
+        let portal = Arc::new(Portal::build(project(), &data).unwrap());
         Office {
-            app: router(Arc::new(portal)),
+            app: router(portal.clone()),
+            portal,
             _dir: dir,
             hei: hei_subs,
             erk: erk_subs,
@@ -142,6 +145,10 @@ impl Office {
             .iter()
             .map(|v| v.to_str().unwrap().to_string())
             .collect();
+        let request_id = h
+            .get("x-request-id")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
         let bytes = axum::body::to_bytes(res.into_body(), 10_000_000)
             .await
             .unwrap();
@@ -150,6 +157,7 @@ impl Office {
             location,
             content_type,
             cookies,
+            request_id,
             body: String::from_utf8_lossy(&bytes).to_string(),
         }
     }
@@ -655,6 +663,22 @@ async fn a_rueckfrage_goes_to_the_citizen_and_the_answer_comes_back() {
         )
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    // The audit entry of the status change names the request that made it.
+    let audit = lotse_store::AuditStore::audit_log(o.portal.store(), 0, 1000).unwrap();
+    let entry = audit
+        .iter()
+        .rev()
+        .find(|e| matches!(e.action, lotse_store::AuditAction::StatusChanged { .. }))
+        .expect("an audit entry of the status change");
+    assert!(!closed.request_id.is_empty());
+    assert_eq!(
+        entry.request_id.as_deref(),
+        Some(closed.request_id.as_str())
+    );
+    assert!(
+        audit.iter().any(|e| e.request_id.is_none()),
+        "the submissions made outside a request have none"
+    );
     let again = o
         .json(
             &format!("{api}/status"),

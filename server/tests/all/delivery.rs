@@ -379,6 +379,34 @@ fn delivered_submissions(office: &Office) -> BTreeSet<String> {
         .collect()
 }
 
+/// The sum of `lotse_delivery_queue` over its states in the server's metrics.
+fn queued(server: &Server) -> Option<u64> {
+    let addr = server.addr;
+    let text = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).ok()?;
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    })
+    .join()
+    .ok()??;
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("lotse_delivery_queue{"))
+        .collect();
+    if lines.len() != 2 {
+        return None;
+    }
+    lines
+        .iter()
+        .map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<Option<f64>>()
+        .map(|n| n as u64)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_the_server_crashed() {
     let dir = tempfile::tempdir().unwrap();
@@ -399,6 +427,13 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
     server.kill();
     let server = Server::start(&config, listen).await;
     submitted.insert(server.apply("Dörte").await);
+    // The metrics show the four deliveries queued (due or waiting for a retry).
+    wait_for(
+        "the queue length in the metrics",
+        Duration::from_secs(20),
+        || queued(&server) == Some(4),
+    )
+    .await;
 
     // The office comes up, answering 500 to its first two requests.
     let office = Office::default();
@@ -410,8 +445,12 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
             && office.received.lock().unwrap().len() >= submitted.len() + 2
     })
     .await;
-    // Let the last acknowledgements be written, then stop cleanly.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for(
+        "an empty queue in the metrics",
+        Duration::from_secs(20),
+        || queued(&server) == Some(0),
+    )
+    .await;
     server.terminate();
     receiver.abort();
 

@@ -111,7 +111,7 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
         interval: Duration::from_secs(3600),
         retention: vec![(hei.clone(), 180)],
     };
-    let report = run_once(&store, &receipts, &settings, now).unwrap();
+    let report = run_once(&store, &settings, now).unwrap();
     assert_eq!(report.drafts_expired, 1);
     // The draft nobody touched for two days leaves the small tree of recent drafts.
     assert_eq!(report.drafts_archived, 1);
@@ -131,7 +131,7 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     }
 
     // A second run finds nothing more to do.
-    let again = run_once(&store, &receipts, &settings, now).unwrap();
+    let again = run_once(&store, &settings, now).unwrap();
     assert_eq!(again.drafts_expired, 0);
     assert_eq!(again.drafts_archived, 0);
     assert_eq!(again.purged, vec![("heinsberg".to_string(), 0)]);

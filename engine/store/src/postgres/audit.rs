@@ -18,13 +18,7 @@ pub(super) fn audit_record(
     tenant: Option<&TenantId>,
     action: AuditAction,
 ) -> Result<String, StoreError> {
-    let entry = AuditEntry {
-        seq: 0,
-        at,
-        actor,
-        tenant: tenant.map(|t| t.slug().to_owned()),
-        action,
-    };
+    let entry = AuditEntry::new(0, at, actor, tenant, action);
     json(AUDIT, "(new)", &entry)
 }
 

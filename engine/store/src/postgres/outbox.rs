@@ -201,6 +201,20 @@ impl Outbox for PgStore {
         .transpose()
     }
 
+    fn outbox_backlog(&self, now: OffsetDateTime) -> Result<(u64, u64), StoreError> {
+        let (due, waiting): (i64, i64) = self.run(async |pool| {
+            sqlx::query_as(
+                "SELECT count(*) FILTER (WHERE due <= $1), count(*) FILTER (WHERE due > $1) \
+                 FROM outbox WHERE due IS NOT NULL",
+            )
+            .bind(now)
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok((to_u64(due), to_u64(waiting)))
+    }
+
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM outbox WHERE finished <= $1")

@@ -23,13 +23,7 @@ impl SledStore {
     ) -> TxResult<u64> {
         let seq = self.next_id_tx(tx)?;
         let key = seq.to_be_bytes();
-        let entry = AuditEntry {
-            seq,
-            at,
-            actor,
-            tenant: tenant.map(|t| t.slug().to_owned()),
-            action,
-        };
+        let entry = AuditEntry::new(seq, at, actor, tenant, action);
         tx.insert(&key, encode(AUDIT, &key, &entry).map_err(tx_err)?)?;
         Ok(seq)
     }
@@ -45,13 +39,7 @@ impl AuditStore for SledStore {
     ) -> Result<u64, StoreError> {
         let seq = self.next_id()?;
         let key = seq.to_be_bytes();
-        let entry = AuditEntry {
-            seq,
-            at,
-            actor,
-            tenant: tenant.map(|t| t.slug().to_owned()),
-            action,
-        };
+        let entry = AuditEntry::new(seq, at, actor, tenant, action);
         self.inner.audit.insert(key, encode(AUDIT, &key, &entry)?)?;
         self.flush()?;
         Ok(seq)

@@ -101,4 +101,29 @@ impl BlobStore for SledStore {
             Err(e) => Err(io_err(&path, e)),
         }
     }
+
+    fn remove_orphan_blobs(&self) -> Result<u64, StoreError> {
+        let dir = self.inner.blob_root.join("receipts");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(io_err(&dir, e)),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(id) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".pdf"))
+                .and_then(|n| n.parse::<crate::SubmissionId>().ok())
+            else {
+                continue;
+            };
+            if self.submission(&id)?.is_none() && std::fs::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
 }

@@ -122,6 +122,27 @@ impl Outbox for SledStore {
         })
     }
 
+    fn outbox_backlog(&self, now: OffsetDateTime) -> Result<(u64, u64), StoreError> {
+        let (mut due, mut waiting) = (0, 0);
+        for item in self.inner.outbox.iter() {
+            let (key, value) = item?;
+            let Ok(msg) = decode::<OutboxMessage>(OUTBOX, &key, &value) else {
+                continue;
+            };
+            let at = match msg.state {
+                DeliveryState::Pending => msg.next_attempt,
+                DeliveryState::Claimed { lease_until } => lease_until,
+                DeliveryState::Delivered { .. } | DeliveryState::Failed { .. } => continue,
+            };
+            if at <= now {
+                due += 1;
+            } else {
+                waiting += 1;
+            }
+        }
+        Ok((due, waiting))
+    }
+
     fn prune_outbox(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let mut pruned = 0;
         for item in self.inner.outbox.iter() {

@@ -13,10 +13,14 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
         payload: json!({"reference": "HEI-2026-000001"}),
     });
     s.submit(n, T0).unwrap();
+    assert_eq!(s.outbox_backlog(T0).unwrap(), (1, 0));
     let lease = Duration::minutes(5);
     let claimed = s.claim(T0, lease, 10).unwrap();
     assert_eq!(claimed.len(), 1);
     let id = claimed[0].id;
+    // Claimed: waiting for its lease; due again when the lease ends.
+    assert_eq!(s.outbox_backlog(T0).unwrap(), (0, 1));
+    assert_eq!(s.outbox_backlog(T0 + lease).unwrap(), (1, 0));
     assert!(
         s.claim(T0 + Duration::minutes(1), lease, 10)
             .unwrap()
@@ -33,6 +37,10 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
     s.mark_delivered(id, T0 + Duration::minutes(11)).unwrap();
+    assert_eq!(
+        s.outbox_backlog(T0 + Duration::minutes(11)).unwrap(),
+        (0, 0)
+    );
     let done = s.outbox_message(id).unwrap().unwrap();
     assert_eq!(done.attempts, 2);
     assert!(matches!(done.state, DeliveryState::Delivered { .. }));
@@ -54,6 +62,11 @@ pub(crate) fn outbox_claims_once_and_counts_attempts<S: Store>(s: &S) {
         )
         .unwrap();
     s.mark_failed(other, T0, "gone", None).unwrap();
+    assert_eq!(
+        s.outbox_backlog(T0).unwrap(),
+        (0, 0),
+        "given up is not queued"
+    );
     assert!(matches!(
         s.outbox_message(other).unwrap().unwrap().state,
         DeliveryState::Failed { .. }

@@ -162,14 +162,15 @@ async fn run(
             last_prune = Some(now);
             let keep = time::Duration::days(i64::from(webhooks.settings.keep_days));
             let s = store.clone();
-            if let Ok(Ok(n)) = tokio::task::spawn_blocking(move || s.prune_outbox(now - keep)).await
+            if let Ok(Ok(n)) =
+                crate::telemetry::spawn_blocking(move || s.prune_outbox(now - keep)).await
                 && n > 0
             {
                 tracing::info!(event = "outbox_pruned", count = n);
             }
         }
         let s = store.clone();
-        let claimed = tokio::task::spawn_blocking(move || s.claim(now, lease, BATCH)).await;
+        let claimed = crate::telemetry::spawn_blocking(move || s.claim(now, lease, BATCH)).await;
         let batch = match claimed {
             Ok(Ok(b)) => b,
             Ok(Err(e)) => {
@@ -180,6 +181,12 @@ async fn run(
         };
         if let Some(m) = &metrics {
             m.delivery_batch(batch.len());
+            let s = store.clone();
+            if let Ok(Ok((due, waiting))) =
+                crate::telemetry::spawn_blocking(move || s.outbox_backlog(now)).await
+            {
+                m.delivery_queue(due, waiting);
+            }
         }
         if batch.is_empty() {
             tokio::select! {
@@ -248,7 +255,7 @@ async fn deliver_one(
     };
     let id = msg.id;
     let e2 = error.clone();
-    let marked = tokio::task::spawn_blocking(move || match e2 {
+    let marked = crate::telemetry::spawn_blocking(move || match e2 {
         None => store.mark_delivered(id, now),
         Some(e) => store.mark_failed(id, now, &e, retry_at),
     })
@@ -324,7 +331,7 @@ async fn attempt(
     };
     let s = store.clone();
     let receipts = receipts.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(
+    let loaded = crate::telemetry::spawn_blocking(
         move || -> Result<(Option<Submission>, Option<Vec<u8>>), StoreError> {
             let sub = s.submission(&sid)?;
             // Read only once the submission is known, and only its own receipt.
