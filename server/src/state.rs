@@ -94,6 +94,7 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("message", include_str!("../templates/message.hbs")),
         ("problems", include_str!("../templates/problems.hbs")),
         ("home", include_str!("../templates/home.hbs")),
+        ("resume", include_str!("../templates/resume.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)

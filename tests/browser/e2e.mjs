@@ -77,21 +77,39 @@ try {
   await page.fill('#f-anschrift-plz', '5252');
   await page.fill('#f-anschrift-ort', 'Heinsberg');
   await page.fill('#f-kontakt-email', 'anna@example.org');
-  await page.click('button[value=weiter]');
+  await page.click('.actions button[value=weiter]');
   const summary = await page.textContent('.error-summary');
   check(summary.includes('Postleitzahl mit 5 Ziffern') && summary.includes('Vorname'), 'error summary names both mistakes');
   check(await page.getAttribute('#f-anschrift-plz', 'aria-invalid') === 'true', 'the field is marked invalid');
   await axe(page, 'fehler');
   await page.fill('#f-halter-vorname', 'Anna');
   await page.fill('#f-anschrift-plz', '52525');
-  await page.click('button[value=weiter]');
+  await page.click('.actions button[value=weiter]');
 
   check((await page.textContent('h1')).includes('Ihre Hunde'), 'step 2 after correcting');
+  check(page.url().endsWith('/schritt/hunde'), `the step has its own URL (${page.url()})`);
+  // Enter in a text box (a phone's Go key) saves and continues; it never removes a dog.
+  await page.click('button.secondary[value^="add:"]');
+  await page.fill('#f-hunde-0-name', 'Bello');
+  await page.fill('#f-hunde-1-name', 'Rex');
+  await page.press('#f-hunde-1-name', 'Enter');
+  await page.waitForSelector('.error-summary');
+  check(await page.inputValue('#f-hunde-0-name') === 'Bello' && await page.inputValue('#f-hunde-1-name') === 'Rex',
+    'Enter keeps both dogs and shows what is missing');
+  await page.reload();
+  check(await page.inputValue('#f-hunde-1-name') === 'Rex', 'a reload shows the typed answers again without re-posting');
+  // Removing a dog can be undone.
+  await page.click('button[value="remove:hunde:1"]');
+  check(await page.isVisible('.notice') && (await page.$('#f-hunde-1-name')) === null, 'a removed dog is gone, with an undo offer');
+  await axe(page, 'entfernt');
+  await page.click('.notice button[value=undo]');
+  check(await page.inputValue('#f-hunde-1-name') === 'Rex', 'undo brings the dog back');
+  await page.click('button[value="remove:hunde:1"]');
   await page.fill('#f-hunde-0-name', 'Bello');
   await page.fill('#f-hunde-0-rasse', 'Labrador');
   await page.fill('#f-hunde-0-geburtsdatum', '2022-03-01');
   await page.check('#f-hunde-0-kategorie-0');
-  await page.click('button[value=weiter]');
+  await page.click('.actions button[value=weiter]');
   check((await page.textContent('h1')).includes('Beginn der Hundehaltung'), 'an ordinary dog skips the dangerous-dog step');
 
   // Note the resume code, continue on a second device.
@@ -100,6 +118,12 @@ try {
   const desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'de-DE' });
   const second = await desktop.newPage();
   await second.goto(`${BASE}/heinsberg`);
+  // A mistyped code: the box again, with what was typed and what to check.
+  await second.fill('#code', 'AAAA-BBBB');
+  await second.click('button:has-text("Weitermachen")');
+  check(await second.inputValue('#code') === 'AAAA-BBBB' && await second.isVisible('.error-summary'),
+    'a wrong code shows the code box again');
+  await axe(second, 'code-falsch');
   await second.fill('#code', code);
   await second.click('button:has-text("Weitermachen")');
   check((await second.textContent('h1')).includes('Beginn der Hundehaltung'), 'the second device continues where the first stopped');
@@ -107,13 +131,25 @@ try {
 
   await second.fill('#f-haltungsbeginn', '2026-11-01');
   await second.check('#f-zuzug-1');
-  await second.click('button[value=weiter]');
+  await second.click('.actions button[value=weiter]');
+  check(second.url().endsWith('/schritt/ermaessigung'), `the next step has its own URL (${second.url()})`);
+  // The browser's Back leads to the previous step with its answers; Forward returns.
+  await second.goBack();
+  check((await second.textContent('h1')).includes('Beginn der Hundehaltung')
+    && await second.inputValue('#f-haltungsbeginn') === '2026-11-01', `Back leads to the previous step with its answers (${second.url()})`);
+  await second.goForward();
+  check(second.url().endsWith('/schritt/ermaessigung'), 'Forward returns');
+  // Switching the language keeps the citizen's place.
+  await Promise.all([second.waitForNavigation(), second.click('.lang a')]);
+  check(second.url().endsWith('/schritt/ermaessigung') && (await second.getAttribute('html', 'lang')) === 'en',
+    `the language switch stays on the step (${second.url()})`);
+  await Promise.all([second.waitForNavigation(), second.click('.lang a')]);
   await second.check('#f-ermaessigung-0');
-  await second.click('button[value=weiter]');
+  await second.click('.actions button[value=weiter]');
   await second.check('#f-lastschrift-1');
-  await second.click('button[value=weiter]');
+  await second.click('.actions button[value=weiter]');
   await second.check('#f-richtig');
-  await second.click('button[value=weiter]');
+  await second.click('.actions button[value=weiter]');
   check((await second.textContent('h1')).includes('Bitte prüfen Sie Ihre Angaben'), 'review page');
   // Stadt Heinsberg takes over the county's dog tax with its own rate (an override): 84 € a year.
   check((await second.textContent('main')).includes('84,00 €'), 'review shows the fee of Heinsberg');

@@ -21,7 +21,8 @@ pub fn texts(en: bool) -> Value {
             "download_receipt": "Download receipt (PDF, signed)", "status": "Status",
             "status_link": "You can check the status at", "to_catalogue": "To the services",
             "portal_title": "Service portal of Kreis Heinsberg", "portal_intro": "Choose your town or municipality. Each offers its own online services; the county offers its own too.", "services_count": "online services",
-            "resume_heading": "Continue an application", "resume_label": "Resume code", "resume_hint": "The code you noted, for example K7QX-2M9D-8TFA-WN3E.", "resume_button": "Continue"
+            "resume_heading": "Continue an application", "resume_label": "Resume code", "resume_hint": "The code you noted, for example K7QX-2M9D-8TFA-WN3E.", "resume_button": "Continue",
+            "entry": "The entry", "removed_note": "was removed.", "undo": "Undo"
         })
     } else {
         json!({
@@ -41,7 +42,8 @@ pub fn texts(en: bool) -> Value {
             "download_receipt": "Eingangsbestätigung herunterladen (PDF, signiert)", "status": "Bearbeitungsstand",
             "status_link": "Den Bearbeitungsstand sehen Sie jederzeit über", "to_catalogue": "Zu den Dienstleistungen",
             "portal_title": "Serviceportal des Kreises Heinsberg", "portal_intro": "Wählen Sie Ihre Stadt oder Gemeinde. Jede bietet ihre eigenen Online-Dienste an; der Kreis hat eigene Dienste.", "services_count": "Online-Dienste",
-            "resume_heading": "Antrag fortsetzen", "resume_label": "Code zum Weitermachen", "resume_hint": "Den Code haben Sie sich beim Speichern notiert, zum Beispiel K7QX-2M9D-8TFA-WN3E.", "resume_button": "Weitermachen"
+            "resume_heading": "Antrag fortsetzen", "resume_label": "Code zum Weitermachen", "resume_hint": "Den Code haben Sie sich beim Speichern notiert, zum Beispiel K7QX-2M9D-8TFA-WN3E.", "resume_button": "Weitermachen",
+            "entry": "Der Eintrag", "removed_note": "wurde entfernt.", "undo": "Rückgängig machen"
         })
     }
 }

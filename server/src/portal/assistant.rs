@@ -1,22 +1,24 @@
 //! The step-by-step assistant as HTML forms: start, each step, review, submit, the
 //! confirmation and the receipt. Every command goes through the application service.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_core::Command;
+use lotse_core::application::Position;
+use lotse_core::{Application, Command, Lang};
 use lotse_store::SubmissionId;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{
-    PageContext, PageError, PageResult, not_found, pdf_download, server_error,
+    Failure, PageContext, PageError, PageResult, not_found, pdf_download, server_error,
 };
 use crate::http::run::{blocking, draft_work, interrupted, open_draft, run_command};
-use crate::service::{Acted, Opened};
+use crate::service::{Acted, OpenDraft, Opened};
 use crate::state::{Shared, offered};
 use crate::telemetry::bump;
+use crate::tenants::Tenant;
 
 pub(crate) async fn start(
     State(p): State<Shared>,
@@ -40,21 +42,114 @@ pub(crate) async fn start(
     Ok(Redirect::to(&format!("/{}/antrag/{}", t.slug, open.draft.id)).into_response())
 }
 
-pub(crate) async fn show_draft(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+/// Where in an application a page is: each has its own URL, so that the browser's Back and
+/// Forward, reloads and bookmarks land on the right page without re-posting.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Place {
+    /// `/antrag/{draft}`: wherever the application stands (the resume link).
+    Current,
+    /// `/antrag/{draft}/schritt/{step}`.
+    Step(String),
+    /// `/antrag/{draft}/aendern/{step}`: a step changed from the review page; "Zurück" and
+    /// "Speichern" lead back to the review.
+    Change(String),
+    /// `/antrag/{draft}/pruefen`: the review page.
+    Review,
+}
+
+impl Place {
+    pub(crate) fn url(&self, tenant: &str, draft: &str) -> String {
+        let base = format!("/{tenant}/antrag/{draft}");
+        match self {
+            Place::Current => base,
+            Place::Step(s) => format!("{base}/schritt/{s}"),
+            Place::Change(s) => format!("{base}/aendern/{s}"),
+            Place::Review => format!("{base}/pruefen"),
+        }
+    }
+
+    /// The page of the application's stored position.
+    fn of(app: &Application) -> Place {
+        match &app.position {
+            Position::Step(s) => Place::Step(s.clone()),
+            Position::Review | Position::Submitted => Place::Review,
+        }
+    }
+}
+
+/// `url` with the `lang` of the request's query (`?lang=en`), so that a redirect within the
+/// assistant keeps the language a link chose; nothing else of the query is carried over.
+fn keep_lang(url: String, query: Option<&str>) -> String {
+    let lang = query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+    match lang.map(Lang::from_tag) {
+        Some(l) => format!("{url}?lang={}", l.tag()),
+        None => url,
+    }
+}
+
+/// Whether the citizen may be on `step` now: on the route, and answered or the first open one.
+fn reachable(app: &Application, step: &str) -> bool {
+    let first_open = app.route.iter().find(|s| !app.answered.contains(*s));
+    app.route.iter().any(|s| s == step)
+        && (app.answered.contains(step) || first_open.map(String::as_str) == Some(step))
+}
+
+fn complete(app: &Application) -> bool {
+    app.route.iter().all(|s| app.answered.contains(s))
+}
+
+/// The draft behind a page, or the answer that replaces the page (the confirmation of a sent
+/// application, "not found").
+async fn opened(
+    p: &Shared,
+    page: &PageContext,
+    t: &'static Tenant,
+    id: &str,
+) -> Result<Result<OpenDraft, Response>, Failure> {
+    match open_draft(p, t, id).await.map_err(|e| page.fail(e))? {
+        Some(Opened::Open(open)) => Ok(Ok(*open)),
+        // Sent already (a double click, the back button): the confirmation again.
+        Some(Opened::Submitted(sid)) => {
+            Ok(Err(
+                Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
+            ))
+        }
+        None => Err(page.fail(PageError::NotFound)),
+    }
+}
+
+/// Shows the page at `place`, or sends the citizen to where the application stands when that
+/// page cannot be shown (a step not reached yet, a review before every step is answered).
+async fn show(
+    p: Shared,
+    lang: Lang,
+    t: &'static Tenant,
+    id: String,
+    place: Place,
+    query: Option<String>,
 ) -> PageResult {
     let page = PageContext::new(&p, t, lang);
-    let opened = open_draft(&p, t, &id).await.map_err(|e| page.fail(e))?;
-    let open = match opened {
-        Some(Opened::Open(open)) => open,
-        Some(Opened::Submitted(sid)) => {
-            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
-        }
-        None => return Err(page.fail(PageError::NotFound)),
+    let mut open = match opened(&p, &page, t, &id).await? {
+        Ok(open) => open,
+        Err(answer) => return Ok(answer),
     };
+    let draft = open.draft.id.to_string();
+    let current = Place::of(&open.app);
+    let shown = match &place {
+        Place::Current => None,
+        Place::Step(s) | Place::Change(s) if reachable(&open.app, s) => {
+            Some(Position::Step(s.clone()))
+        }
+        Place::Review if complete(&open.app) => Some(Position::Review),
+        _ => None,
+    };
+    let Some(position) = shown else {
+        return Ok(
+            Redirect::to(&keep_lang(current.url(t.slug, &draft), query.as_deref())).into_response(),
+        );
+    };
+    // The page shows this position; the stored one changes only with a command.
+    open.app.position = position;
     // What the citizen typed on this step and was not accepted comes back with its errors.
     let attempt = match p
         .service(&p.defs())
@@ -64,10 +159,12 @@ pub(crate) async fn show_draft(
         Some(pending) => views::Attempt {
             values: Some(pending.values),
             errors: pending.errors,
+            ..Default::default()
         },
         None => views::Attempt::default(),
     };
-    let mut shown = views::page(&p, t, &open.draft, &open.app, &open.wf, attempt, lang);
+    let nav = navigation(t, &draft, &open.app, &place);
+    let mut shown = views::page(&p, t, &open, attempt, &nav, lang);
     // A reload of a step with errors is still a successful GET.
     if shown.status() == StatusCode::UNPROCESSABLE_ENTITY {
         *shown.status_mut() = StatusCode::OK;
@@ -75,73 +172,213 @@ pub(crate) async fn show_draft(
     Ok(shown)
 }
 
+/// The URLs of a page: where its form posts, where "Zurück" leads, the page itself.
+fn navigation(t: &Tenant, draft: &str, app: &Application, place: &Place) -> views::Nav {
+    let here = match place {
+        Place::Current => Place::of(app),
+        other => other.clone(),
+    };
+    let back = match &here {
+        Place::Change(_) => Some(Place::Review),
+        Place::Step(s) => {
+            let i = app.route.iter().position(|r| r == s).unwrap_or(0);
+            (i > 0).then(|| Place::Step(app.route[i - 1].clone()))
+        }
+        Place::Review => app.route.last().cloned().map(Place::Step),
+        Place::Current => None,
+    };
+    views::Nav {
+        here: here.url(t.slug, draft),
+        back: back.map(|b| b.url(t.slug, draft)),
+        change_base: format!("/{}/antrag/{draft}/aendern", t.slug),
+    }
+}
+
+pub(crate) async fn show_draft(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    let page = PageContext::new(&p, t, lang);
+    match opened(&p, &page, t, &id).await? {
+        Ok(open) => {
+            let to = Place::of(&open.app).url(t.slug, &open.draft.id.to_string());
+            Ok(Redirect::to(&keep_lang(to, query.as_deref())).into_response())
+        }
+        Err(answer) => Ok(answer),
+    }
+}
+
+pub(crate) async fn show_step(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    show(p, lang, t, id, Place::Step(step), query).await
+}
+
+pub(crate) async fn show_change(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    show(p, lang, t, id, Place::Change(step), query).await
+}
+
+pub(crate) async fn show_review(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> PageResult {
+    show(p, lang, t, id, Place::Review, query).await
+}
+
 pub(crate) async fn post_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
     Path((_, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
+    post(p, lang, t, id, Place::Current, pairs, query).await
+}
+
+pub(crate) async fn post_step(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    post(p, lang, t, id, Place::Step(step), pairs, query).await
+}
+
+pub(crate) async fn post_change(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
+    RawQuery(query): RawQuery,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    post(p, lang, t, id, Place::Change(step), pairs, query).await
+}
+
+pub(crate) async fn post_review(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    post(p, lang, t, id, Place::Review, pairs, query).await
+}
+
+/// A form post on the page at `place`: answer the step, add or remove an entry (or undo a
+/// removal), go back, or send the application. Answers are redirected (303) to the page where
+/// the application then stands; a refused step is shown again at its own URL with its errors.
+async fn post(
+    p: Shared,
+    lang: Lang,
+    t: &'static Tenant,
+    id: String,
+    place: Place,
+    pairs: Vec<(String, String)>,
+    query: Option<String>,
+) -> PageResult {
     let page = PageContext::new(&p, t, lang);
-    let open = match open_draft(&p, t, &id).await.map_err(|e| page.fail(e))? {
-        Some(Opened::Open(open)) => *open,
-        // Sent already (a double click, the back button): the confirmation again.
-        Some(Opened::Submitted(sid)) => {
-            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
-        }
-        None => return Err(page.fail(PageError::NotFound)),
+    let to = |url: String| Redirect::to(&keep_lang(url, query.as_deref())).into_response();
+    let mut open = match opened(&p, &page, t, &id).await? {
+        Ok(open) => open,
+        Err(answer) => return Ok(answer),
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
-    let url = format!("/{}/antrag/{}", t.slug, open.draft.id);
+    let draft = open.draft.id.to_string();
+    let here_url = place.url(t.slug, &draft);
     // Another tab saved in between: show the current state instead of overwriting it.
     let Some(revision) = field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) else {
-        return Ok(Redirect::to(&url).into_response());
+        return Ok(to(here_url));
     };
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
-    let step_id = open.app.current_step().unwrap_or_default().to_string();
+    // The step this form belongs to: the URL's, or (old form URL) where the application stands.
+    let step_id = match &place {
+        Place::Step(s) | Place::Change(s) => s.clone(),
+        Place::Current | Place::Review => open.app.current_step().unwrap_or_default().to_string(),
+    };
     let command = if action == "zurueck" {
+        // Without JavaScript "Zurück" is a link; a posted one (an older page) still works.
+        let nav = navigation(t, &draft, &open.app, &place);
+        if let Some(back) = nav.back.filter(|_| place != Place::Current) {
+            return Ok(to(back));
+        }
         Command::Back
     } else if let Some(step) = action.strip_prefix("goto:") {
+        if place == Place::Review {
+            return Ok(to(Place::Change(step.to_string()).url(t.slug, &draft)));
+        }
         Command::Goto {
             step: step.to_string(),
         }
     } else if action == "absenden" {
         Command::Submit
-    } else if let Some(rest) = action
-        .strip_prefix("add:")
-        .or_else(|| action.strip_prefix("remove:"))
-    {
+    } else if action.starts_with("add:") || action.starts_with("remove:") || action == "undo" {
         // Adding or removing an entry of a repeatable group re-renders the step with the
-        // posted values; nothing is stored until the step is sent.
-        let Some(step) = open.wf.step(&step_id) else {
-            return Ok(Redirect::to(&url).into_response());
+        // posted values; nothing is stored until the step is sent. A removal can be undone.
+        let Some(step) = open
+            .wf
+            .step(&step_id)
+            .filter(|_| reachable(&open.app, &step_id))
+        else {
+            return Ok(to(here_url));
         };
         let mut values = form::answers(step, &pairs);
-        views::change_items(step, &mut values, &action, rest);
-        let mut app = open.app;
-        app.lang = lang;
+        let removed = if action == "undo" {
+            views::undo_removal(step, &mut values, field(&pairs, "_removed"));
+            None
+        } else {
+            let rest = action.split_once(':').map(|(_, r)| r).unwrap_or_default();
+            views::change_items(step, &mut values, &action, rest)
+        };
+        open.app.lang = lang;
+        open.app.position = Position::Step(step_id.clone());
+        let shown_place = match place {
+            Place::Current | Place::Review => Place::Step(step_id),
+            other => other,
+        };
+        let nav = navigation(t, &draft, &open.app, &shown_place);
         return Ok(views::page(
             &p,
             t,
-            &open.draft,
-            &app,
-            &open.wf,
+            &open,
             views::Attempt {
                 values: Some(values),
                 errors: Vec::new(),
+                removed,
             },
+            &nav,
             lang,
         ));
     } else {
         let Some(step) = open.wf.step(&step_id) else {
-            return Ok(Redirect::to(&url).into_response());
+            return Ok(to(here_url));
         };
         Command::Answer {
             step: step.id.clone(),
             values: form::answers(step, &pairs),
-            then_review: open.app.answered.len() >= open.app.route.len(),
+            then_review: matches!(place, Place::Change(_)) || complete(&open.app),
         }
     };
     let now = p.now();
@@ -150,17 +387,14 @@ pub(crate) async fn post_draft(
         .await
         .map_err(|e| page.fail(e))?;
     Ok(match acted {
-        Acted::Rejected { open, step, errors } => {
-            let values = open.app.pending.get(&step).cloned();
-            views::page(
-                &p,
-                t,
-                &open.draft,
-                &open.app,
-                &open.wf,
-                views::Attempt { values, errors },
-                lang,
-            )
+        // What was typed is kept in the draft with its errors: the step's own URL shows them,
+        // so a reload or Back never re-posts the form.
+        Acted::Rejected { step, .. } => {
+            let shown = match place {
+                Place::Change(_) => Place::Change(step),
+                _ => Place::Step(step),
+            };
+            to(shown.url(t.slug, &draft))
         }
         Acted::Submitted { submission, .. } => {
             Redirect::to(&format!("/{}/eingang/{}", t.slug, submission.id)).into_response()
@@ -168,9 +402,10 @@ pub(crate) async fn post_draft(
         Acted::AlreadySubmitted { submission } => {
             Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
-        Acted::Saved(_) | Acted::Incomplete { .. } | Acted::Stale { .. } => {
-            Redirect::to(&url).into_response()
+        Acted::Saved(open) | Acted::Incomplete { open, .. } => {
+            to(Place::of(&open.app).url(t.slug, &draft))
         }
+        Acted::Stale { .. } => to(here_url),
     })
 }
 

@@ -139,6 +139,7 @@ pub(crate) async fn resume(
             .into_response();
     }
     let code = field(&pairs, "code").unwrap_or("").to_string();
+    let typed = code.clone();
     let p2 = p.clone();
     let now = p.now();
     let found = crate::telemetry::spawn_blocking(move || {
@@ -162,19 +163,24 @@ pub(crate) async fn resume(
                 "The code was entered wrongly several times. Please wait 15 minutes and try again.",
             ),
         ),
-        Ok(_) => message_page(
-            &p,
-            t,
-            lang,
-            StatusCode::NOT_FOUND,
-            tr(lang, "Code nicht gefunden", "Code not found"),
-            tr(lang, "Code nicht gefunden", "Code not found"),
-            tr(
+        Ok(_) => {
+            // The code box again, with what was typed and what to check.
+            let mut v = base(
+                t,
+                tr(lang, "Fehler: Code nicht gefunden", "Error: code not found"),
                 lang,
-                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E.",
-                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E.",
-            ),
-        ),
+            );
+            v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
+            v["code"] = json!(typed.chars().take(64).collect::<String>());
+            v["error"] = json!(tr(
+                lang,
+                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E. Ein Antrag wird nach der angegebenen Frist gelöscht.",
+                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E. An application is deleted after the stated period.",
+            ));
+            let mut r = p.render("resume", &v);
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            r
+        }
         Err(e) => server_error(&p, t, &e, lang),
     }
 }

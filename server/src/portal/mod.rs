@@ -37,6 +37,18 @@ where
             get(assistant::show_draft).post(assistant::post_draft),
         )
         .route(
+            "/{tenant}/antrag/{draft}/schritt/{step}",
+            get(assistant::show_step).post(assistant::post_step),
+        )
+        .route(
+            "/{tenant}/antrag/{draft}/aendern/{step}",
+            get(assistant::show_change).post(assistant::post_change),
+        )
+        .route(
+            "/{tenant}/antrag/{draft}/pruefen",
+            get(assistant::show_review).post(assistant::post_review),
+        )
+        .route(
             "/{tenant}/eingang/{submission}",
             get(assistant::show_submission),
         )

@@ -2,14 +2,14 @@
 //! with aria-describedby), or the review page.
 
 use axum::response::Response;
+use lotse_core::Lang;
 use lotse_core::application::{Position, ReviewView};
-use lotse_core::definition::{Field, Step, Widget, Workflow};
+use lotse_core::definition::{Field, Step, Widget};
 use lotse_core::form::FieldError;
-use lotse_core::{Application, Lang};
-use lotse_store::Draft;
 use serde_json::{Map, Value, json};
 
 use crate::http::pages::base;
+use crate::service::OpenDraft;
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
@@ -153,20 +153,26 @@ fn field_view(
 }
 
 /// Adds or removes an entry of a repeatable group in posted values (`add:hunde`,
-/// `remove:hunde:1`).
-pub fn change_items(step: &Step, values: &mut Map<String, Value>, action: &str, rest: &str) {
+/// `remove:hunde:1`). A removal returns what it removed (for "Rückgängig machen", as the
+/// hidden `_removed` field of the page).
+pub fn change_items(
+    step: &Step,
+    values: &mut Map<String, Value>,
+    action: &str,
+    rest: &str,
+) -> Option<String> {
     let (field, index) = match rest.split_once(':') {
         Some((f, i)) => (f, i.parse::<usize>().ok()),
         None => (rest, None),
     };
-    let Some(f) = step.fields.iter().find(|f| f.id == field) else {
-        return;
-    };
-    let Some(rep) = &f.repeat else { return };
+    let f = step.fields.iter().find(|f| f.id == field)?;
+    let rep = f.repeat.as_ref()?;
     let entry = values
         .entry(f.id.clone())
         .or_insert_with(|| Value::Array(Vec::new()));
-    let Value::Array(items) = entry else { return };
+    let Value::Array(items) = entry else {
+        return None;
+    };
     if action.starts_with("add:") {
         while items.len() < (rep.min as usize).max(1) {
             items.push(Value::Object(Map::new()));
@@ -174,11 +180,59 @@ pub fn change_items(step: &Step, values: &mut Map<String, Value>, action: &str, 
         if items.len() < rep.max as usize {
             items.push(Value::Object(Map::new()));
         }
+        None
     } else if let Some(i) = index
         && i < items.len()
     {
-        items.remove(i);
+        let item = items.remove(i);
+        Some(json!({"field": f.id, "index": i, "item": item}).to_string())
+    } else {
+        None
     }
+}
+
+/// Puts an entry removed by [`change_items`] back where it was (`removed` is the page's
+/// `_removed` field). Anything that does not fit the step is ignored.
+pub fn undo_removal(step: &Step, values: &mut Map<String, Value>, removed: Option<&str>) {
+    let Some(removed) = removed.and_then(|r| serde_json::from_str::<Value>(r).ok()) else {
+        return;
+    };
+    let (Some(field), Some(index), Some(item @ Value::Object(_))) = (
+        removed["field"].as_str(),
+        removed["index"].as_u64(),
+        removed.get("item"),
+    ) else {
+        return;
+    };
+    let Some(f) = step.fields.iter().find(|f| f.id == field) else {
+        return;
+    };
+    let Some(rep) = &f.repeat else { return };
+    // Only this group's own fields come back, as text like any posted value.
+    let Value::Object(posted) = item else { return };
+    let item: Map<String, Value> = f
+        .subfields
+        .iter()
+        .filter_map(|sf| posted.get(&sf.id).map(|v| (sf.id.clone(), v.clone())))
+        .collect();
+    let entry = values
+        .entry(f.id.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(items) = entry else { return };
+    if items.len() < rep.max as usize {
+        let at = (index as usize).min(items.len());
+        items.insert(at, Value::Object(item));
+    }
+}
+
+/// The URLs of an assistant page (see `assistant::Place`).
+pub struct Nav {
+    /// The page's own URL, where its form posts.
+    pub here: String,
+    /// Where "Zurück" leads: the previous step, or the review from a change.
+    pub back: Option<String>,
+    /// The review's "Ändern" links: this plus `/{step}`.
+    pub change_base: String,
 }
 
 /// What the citizen just posted and what was wrong with it (empty when simply showing).
@@ -186,6 +240,8 @@ pub fn change_items(step: &Step, values: &mut Map<String, Value>, action: &str, 
 pub struct Attempt {
     pub values: Option<Map<String, Value>>,
     pub errors: Vec<FieldError>,
+    /// An entry just removed from a repeatable group, which the page offers to restore.
+    pub removed: Option<String>,
 }
 
 /// The page for the draft's current position: a step (with posted values and errors after a
@@ -193,15 +249,16 @@ pub struct Attempt {
 pub fn page(
     p: &AppState,
     t: &Tenant,
-    draft: &Draft,
-    app: &Application,
-    wf: &Workflow,
+    open: &OpenDraft,
     attempt: Attempt,
+    nav: &Nav,
     lang: Lang,
 ) -> Response {
+    let (draft, app, wf) = (&open.draft, &open.app, &*open.wf);
     let Attempt {
         values: posted,
         errors,
+        removed,
     } = attempt;
     let csrf = p.token(&format!("draft:{}", draft.id));
     match &app.position {
@@ -225,6 +282,9 @@ pub fn page(
                 lang,
             );
             v["review"] = json!({"steps": steps, "computed": computed});
+            v["here"] = json!(nav.here);
+            v["back"] = json!(nav.back);
+            v["change_base"] = json!(nav.change_base);
             v["draft"] = json!(draft.id.to_string());
             v["csrf"] = json!(csrf);
             v["revision"] = json!(draft.revision);
@@ -279,7 +339,24 @@ pub fn page(
             v["fields"] = json!(fields);
             v["errors"] = json!(summary);
             v["progress"] = json!([app.progress().0, app.progress().1]);
-            v["can_go_back"] = json!(app.route.first() != Some(step_id));
+            v["here"] = json!(nav.here);
+            v["back"] = json!(nav.back);
+            v["removed"] = json!(removed.as_ref().map(|r| {
+                let label = serde_json::from_str::<Value>(r).ok().and_then(|v| {
+                    let f = step
+                        .fields
+                        .iter()
+                        .find(|f| Some(f.id.as_str()) == v["field"].as_str())?;
+                    let rep = f.repeat.as_ref()?;
+                    let name = rep
+                        .item_label
+                        .as_ref()
+                        .map(|t| t.get(lang).to_string())
+                        .unwrap_or_else(|| f.label.get(lang).to_string());
+                    Some(format!("{name} {}", v["index"].as_u64()? + 1))
+                });
+                json!({"data": r, "label": label})
+            }));
             v["draft"] = json!(draft.id.to_string());
             v["csrf"] = json!(csrf);
             v["revision"] = json!(draft.revision);

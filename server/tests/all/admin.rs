@@ -731,11 +731,13 @@ async fn revoked_tokens_and_disabled_accounts_stop_working() {
     let dir = o._dir.path().join("data");
     let Office {
         app,
+        portal,
         _dir,
         erk_token,
         ..
     } = o;
     drop(app);
+    drop(portal);
     let store = SledStore::open(dir.join("store")).unwrap();
     let erk = TenantId::new("erkelenz", "ERK").unwrap();
     let mut a = accounts::find(&store, &erk, "sb").unwrap();

@@ -197,7 +197,11 @@ impl Server {
     }
 
     async fn step(&self, url: &str, action: &str, answers: &[(&str, &str)]) -> u16 {
-        let page = self.get(url).await.2;
+        // The draft's link leads to the page of the step where the application stands.
+        let (status, to, mut page) = self.get(url).await;
+        if status == 303 {
+            page = self.get(&to.unwrap()).await.2;
+        }
         let csrf = hidden(&page, "_csrf");
         let rev = hidden(&page, "_rev");
         let mut form = vec![
@@ -244,7 +248,7 @@ impl Server {
         ] {
             assert_eq!(self.step(&url, "weiter", answers).await, 303);
         }
-        let page = self.get(&url).await.2;
+        let page = self.get(&format!("{url}/pruefen")).await.2;
         assert!(page.contains("Bitte prüfen Sie Ihre Angaben"), "{page}");
         let csrf = hidden(&page, "_csrf");
         let rev = hidden(&page, "_rev");

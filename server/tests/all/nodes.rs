@@ -214,7 +214,11 @@ fn start(on: u16) -> String {
 
 /// Shows the draft on node `show` and posts the answers to node `post`.
 fn step(show: u16, post: u16, url: &str, answers: &[(&str, &str)]) -> Response {
-    let page = request(show, "GET", url, None).unwrap();
+    let mut page = request(show, "GET", url, None).unwrap();
+    // The draft's link leads to the page of the step where the application stands.
+    if page.status == 303 {
+        page = request(show, "GET", page.location.as_deref().unwrap(), None).unwrap();
+    }
     assert_eq!(page.status, 200, "{}", page.text());
     let text = page.text();
     let csrf = hidden(&text, "_csrf");
@@ -259,7 +263,7 @@ fn fill(a: u16, b: u16, url: &str) {
         let r = step(show, post, url, answers);
         assert_eq!(r.status, 303, "step {i}: {}", r.text());
     }
-    let review = request(b, "GET", url, None).unwrap();
+    let review = request(b, "GET", &format!("{url}/pruefen"), None).unwrap();
     assert!(
         review.text().contains("Bitte prüfen Sie Ihre Angaben"),
         "{}",
@@ -270,7 +274,7 @@ fn fill(a: u16, b: u16, url: &str) {
 /// Sends the reviewed application through `node`: `Ok(Some(location))` on the 303 that
 /// acknowledges it, `Ok(None)` on another answer, `Err` when the node is gone.
 fn submit(show: u16, node: u16, url: &str) -> std::io::Result<Option<String>> {
-    let review = request(show, "GET", url, None)?;
+    let review = request(show, "GET", &format!("{url}/pruefen"), None)?;
     if review.status != 200 {
         return Ok(None);
     }
@@ -436,11 +440,19 @@ fn two_nodes_share_one_database_and_survive_losing_one() {
     // Every draft left half-way is resumable on the surviving node, by link and by code.
     for d in &halfway {
         let page = request(pb, "GET", d, None).unwrap();
-        assert_eq!(page.status, 200, "{d}: {}", page.text());
+        assert_eq!(page.status, 303, "{d}: {}", page.text());
+        let step = page.location.unwrap();
+        assert!(step.starts_with(&format!("{d}/schritt/")), "{step}");
+        let page = request(pb, "GET", &step, None).unwrap();
+        assert_eq!(page.status, 200, "{step}: {}", page.text());
     }
     // The resume code shown on the page finds the draft (the limiter counts per client address,
     // and this loopback client used up its attempts above, so the code is checked in the store).
-    let page = request(pb, "GET", &halfway[0], None).unwrap().text();
+    let step = request(pb, "GET", &halfway[0], None)
+        .unwrap()
+        .location
+        .unwrap();
+    let page = request(pb, "GET", &step, None).unwrap().text();
     let code: ResumeCode = page
         .split("<strong>")
         .skip(1)

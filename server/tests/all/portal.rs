@@ -59,9 +59,22 @@ impl Browser {
         }
     }
 
+    /// A GET as a browser makes it: a redirect within the assistant (the resume link to the
+    /// step where the application stands) is followed; others are returned.
     async fn get(&self, url: &str) -> Page {
-        self.send(Request::get(url).body(Body::empty()).unwrap())
-            .await
+        let mut url = url.to_string();
+        for _ in 0..5 {
+            let page = self
+                .send(Request::get(url.as_str()).body(Body::empty()).unwrap())
+                .await;
+            match &page.location {
+                Some(next) if page.status == StatusCode::SEE_OTHER && next.contains("/antrag/") => {
+                    url = next.clone();
+                }
+                _ => return page,
+            }
+        }
+        panic!("too many redirects from {url}")
     }
 
     async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
@@ -100,8 +113,21 @@ fn hidden<'a>(page: &'a str, name: &str) -> &'a str {
     &page[start..end]
 }
 
+/// The URL the page's form posts to.
+fn form_action(page: &str) -> &str {
+    let marker = "<form method=\"post\" action=\"";
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no form in {page}"))
+        + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    &page[start..end]
+}
+
+/// Opens the draft's page and sends its form with `answers`, as a browser would.
 async fn step(b: &Browser, url: &str, answers: &[(&str, &str)]) -> Page {
     let page = b.get(url).await;
+    let action = form_action(&page.body).to_string();
     let csrf = hidden(&page.body, "_csrf").to_string();
     let rev = hidden(&page.body, "_rev").to_string();
     let mut form = vec![
@@ -110,7 +136,7 @@ async fn step(b: &Browser, url: &str, answers: &[(&str, &str)]) -> Page {
         ("_action", "weiter"),
     ];
     form.extend_from_slice(answers);
-    b.post(url, &form).await
+    b.post(&action, &form).await
 }
 
 async fn start(b: &Browser, tenant: &str, workflow: &str) -> String {
@@ -166,8 +192,12 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     // A mistake: errors at the top, linked to the fields, and at each field.
     let mut wrong = HALTER.to_vec();
     wrong[6] = ("anschrift.plz", "5252");
-    let rejected = step(&b, &url, &wrong).await;
-    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = step(&b, &url, &wrong).await;
+    // Refused answers are kept with their errors and shown at the step's own URL (303), so a
+    // reload never re-posts.
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let rejected = b.get(&refused.location.unwrap()).await;
+    assert!(rejected.body.contains("Fehler: "), "the title says so");
     assert!(rejected.body.contains("href=\"#f-anschrift-plz\""));
     assert!(
         rejected
@@ -308,7 +338,7 @@ async fn what_was_typed_on_a_refused_step_comes_back_after_a_reload() {
     wrong[6] = ("anschrift.plz", "5252");
     wrong[1] = ("halter.vorname", "Annegret");
     let rejected = step(&b, &url, &wrong).await;
-    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(rejected.status, StatusCode::SEE_OTHER);
     // Leaving and coming back: the typed answers and their errors are there again.
     let again = b.get(&url).await;
     assert_eq!(again.status, StatusCode::OK);
@@ -384,6 +414,179 @@ async fn a_resume_code_opens_the_draft_and_wrong_codes_are_limited() {
 }
 
 #[tokio::test]
+async fn a_wrong_resume_code_shows_the_code_box_again() {
+    let b = Browser::new();
+    let cat = b.get("/heinsberg").await;
+    let csrf = hidden(&cat.body, "_csrf").to_string();
+    let wrong = b
+        .post(
+            "/heinsberg/fortsetzen",
+            &[("_csrf", &csrf), ("code", "aaaa bbbb <b>")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    // The box again, with what was typed (escaped), its error tied to it and in the summary.
+    assert_eq!(form_action(&wrong.body), "/heinsberg/fortsetzen");
+    assert!(
+        wrong.body.contains("value=\"aaaa bbbb &lt;b&gt;\""),
+        "{}",
+        wrong.body
+    );
+    assert!(
+        wrong
+            .body
+            .contains("aria-describedby=\"code-hint code-error\"")
+    );
+    assert!(wrong.body.contains("href=\"#code\""));
+    assert!(!hidden(&wrong.body, "_csrf").is_empty());
+}
+
+/// The submit buttons of the page's form, in document order, as their `value`s.
+fn submit_buttons(page: &str) -> Vec<String> {
+    page.match_indices("<button type=\"submit\"")
+        .map(|(i, _)| {
+            let tag = &page[i..i + page[i..].find('>').unwrap()];
+            let v = tag.find("value=\"").map(|j| {
+                let rest = &tag[j + 7..];
+                rest[..rest.find('"').unwrap()].to_string()
+            });
+            v.unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let first = b.get(&url).await;
+    let step1 = form_action(&first.body).to_string();
+    assert_eq!(step1, format!("{url}/schritt/halter"));
+    // A step not reached yet is not shown: the citizen lands where the application stands.
+    let ahead = b.get(&format!("{url}/schritt/hunde")).await;
+    assert_eq!(form_action(&ahead.body), step1);
+    let review_early = b.get(&format!("{url}/pruefen")).await;
+    assert_eq!(form_action(&review_early.body), step1);
+
+    let moved = step(&b, &url, HALTER).await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let step2 = moved.location.unwrap();
+    assert_eq!(step2, format!("{url}/schritt/hunde"));
+    let dogs = b.get(&step2).await;
+    // "Zurück" is a link to the previous step's URL, not a post.
+    assert!(
+        dogs.body.contains(&format!("href=\"{step1}\"")),
+        "{}",
+        dogs.body
+    );
+    // The browser's Back: step 1 again with its answers, the application stays where it was.
+    let back = b.get(&step1).await;
+    assert_eq!(back.status, StatusCode::OK);
+    assert!(back.body.contains("value=\"Schmitz\""));
+    assert_eq!(form_action(&back.body), step1);
+    // And Forward.
+    assert!(b.get(&step2).await.body.contains("Ihre Hunde"));
+    // Sending step 1 again from there goes on to step 2.
+    let again = step(&b, &step1, HALTER).await;
+    assert_eq!(again.location.as_deref(), Some(step2.as_str()));
+    // The language link keeps the citizen's place.
+    assert!(
+        dogs.body
+            .contains(&format!("/sprache/en?zurueck={step2}\"")),
+        "{}",
+        dogs.body
+    );
+
+    // Enter in a text box sends the form with its first submit button: "Speichern und weiter",
+    // never "Hund 1: entfernen".
+    let buttons = submit_buttons(&dogs.body);
+    assert_eq!(
+        buttons.first().map(String::as_str),
+        Some("weiter"),
+        "{buttons:?}"
+    );
+    assert!(
+        buttons.iter().any(|b| b.starts_with("remove:hunde:")),
+        "{buttons:?}"
+    );
+
+    // Removing an entry can be undone.
+    let csrf = hidden(&dogs.body, "_csrf").to_string();
+    let rev = hidden(&dogs.body, "_rev").to_string();
+    let two = [
+        ("hunde.0.name", "Bello"),
+        ("hunde.0.rasse", "Labrador"),
+        ("hunde.1.name", "Rex"),
+        ("hunde.1.rasse", "Dackel"),
+    ];
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("_rev", rev.as_str()),
+        ("_action", "remove:hunde:0"),
+    ];
+    form.extend_from_slice(&two);
+    let removed = b.post(&step2, &form).await;
+    assert_eq!(removed.status, StatusCode::OK);
+    assert!(!removed.body.contains("value=\"Bello\""));
+    assert!(removed.body.contains("value=\"Rex\""));
+    assert!(removed.body.contains("wurde entfernt"), "{}", removed.body);
+    let undo_data = hidden(&removed.body, "_removed").replace("&quot;", "\"");
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("_rev", rev.as_str()),
+        ("_action", "undo"),
+        ("_removed", undo_data.as_str()),
+        ("hunde.0.name", "Rex"),
+        ("hunde.0.rasse", "Dackel"),
+    ];
+    let restored = b.post(&step2, &form).await;
+    assert_eq!(restored.status, StatusCode::OK);
+    let bello = restored
+        .body
+        .find("value=\"Bello\"")
+        .expect("Bello is back");
+    let rex = restored.body.find("value=\"Rex\"").expect("Rex stays");
+    assert!(bello < rex, "Bello is back in first place");
+
+    // To the review; a change from there has its own URL and leads back to the review.
+    let dogs_answer = [
+        ("hunde.0.name", "Bello"),
+        ("hunde.0.rasse", "Labrador"),
+        ("hunde.0.geburtsdatum", "2022-03-01"),
+        ("hunde.0.kategorie", "normal"),
+    ];
+    step(&b, &step2, &dogs_answer).await;
+    step(
+        &b,
+        &url,
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
+    )
+    .await;
+    step(&b, &url, &[("ermaessigung", "nein")]).await;
+    step(&b, &url, &[("lastschrift", "nein")]).await;
+    let last = step(&b, &url, &[("richtig", "true")]).await;
+    let review_url = format!("{url}/pruefen");
+    assert_eq!(last.location.as_deref(), Some(review_url.as_str()));
+    let review = b.get(&review_url).await;
+    let change = format!("{url}/aendern/hunde");
+    assert!(
+        review.body.contains(&format!("href=\"{change}\"")),
+        "{}",
+        review.body
+    );
+    let changing = b.get(&change).await;
+    assert_eq!(form_action(&changing.body), change);
+    assert!(
+        changing.body.contains(&format!("href=\"{review_url}\"")),
+        "Zurück leads to the review"
+    );
+    let saved = step(&b, &change, &dogs_answer).await;
+    assert_eq!(saved.location.as_deref(), Some(review_url.as_str()));
+    // Reloading the review is a plain GET: nothing is sent twice.
+    assert_eq!(b.get(&review_url).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn the_language_switch_returns_only_to_paths_of_this_site() {
     let b = Browser::new();
     let back = b
@@ -453,8 +656,11 @@ async fn english_is_one_click_away_and_errors_follow_the_language() {
                 .join("&"),
         ))
         .unwrap();
-    let rejected = b.send(req).await;
-    assert_eq!(rejected.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = b.send(req).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let to = refused.location.unwrap();
+    assert!(to.ends_with("/schritt/halter?lang=en"), "{to}");
+    let rejected = b.get(&to).await;
     assert!(
         rejected
             .body
