@@ -9,4 +9,5 @@ mod connections;
 mod delivery;
 mod maintenance;
 mod nodes;
+mod pages;
 mod portal;
