@@ -9,12 +9,12 @@ use lotse_store::SubmissionId;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
-use crate::http::extractors::{PortalTenant, UiLang, field};
+use crate::http::extractors::{PortalDraft, PortalTenant, UiLang, field};
 use crate::http::pages::{
     PageContext, PageError, PageResult, not_found, pdf_download, server_error,
 };
-use crate::http::run::{blocking, draft_work, interrupted, open_draft, run_command};
-use crate::service::{Acted, Opened};
+use crate::http::run::{blocking, draft_work, interrupted, run_command};
+use crate::service::Acted;
 use crate::state::{Shared, offered};
 use crate::telemetry::bump;
 
@@ -44,17 +44,9 @@ pub(crate) async fn show_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
 ) -> PageResult {
     let page = PageContext::new(&p, t, lang);
-    let opened = open_draft(&p, t, &id).await.map_err(|e| page.fail(e))?;
-    let open = match opened {
-        Some(Opened::Open(open)) => open,
-        Some(Opened::Submitted(sid)) => {
-            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
-        }
-        None => return Err(page.fail(PageError::NotFound)),
-    };
     // What the citizen typed on this step and was not accepted comes back with its errors.
     let attempt = match p
         .service(&p.defs())
@@ -79,18 +71,11 @@ pub(crate) async fn post_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let page = PageContext::new(&p, t, lang);
-    let open = match open_draft(&p, t, &id).await.map_err(|e| page.fail(e))? {
-        Some(Opened::Open(open)) => *open,
-        // Sent already (a double click, the back button): the confirmation again.
-        Some(Opened::Submitted(sid)) => {
-            return Ok(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response());
-        }
-        None => return Err(page.fail(PageError::NotFound)),
-    };
+    let open = *open;
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
