@@ -335,3 +335,26 @@ impl IntoResponse for Failure {
 
 /// A citizen page's answer.
 pub(crate) type PageResult = Result<Response, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_field_fails_to_render_in_if_and_unless_too_while_null_is_false() {
+        let hb = strict_registry();
+        let data = serde_json::json!({"present": null, "list": []});
+        let render = |src: &str| hb.render_template(src, &data);
+        assert_eq!(render("{{#if present}}a{{else}}b{{/if}}").unwrap(), "b");
+        assert_eq!(render("{{#unless present}}a{{/unless}}").unwrap(), "a");
+        assert_eq!(render("{{#each list}}a{{/each}}").unwrap(), "");
+        for src in [
+            "{{absent}}",
+            "{{#if absent}}a{{/if}}",
+            "{{#unless absent}}a{{/unless}}",
+            "{{#each absent}}a{{/each}}",
+        ] {
+            assert!(render(src).is_err(), "{src} rendered");
+        }
+    }
+}
