@@ -1,4 +1,4 @@
-//! The end-to-end tests of lotse-server in one binary (one link step instead of eight): the
+//! The end-to-end tests of lotse-server in one binary (one link step instead of nine): the
 //! portal as a browser without JavaScript uses it, every page template in strict mode, the JSON
 //! API, the Postkorb, the command line, webhook deliveries, the housekeeping and two nodes on one
 //! PostgreSQL.
