@@ -268,18 +268,15 @@ async fn detail_page(
 }
 
 /// What every form on a submission's page checks after the sign-in: the form's CSRF token and
-/// the submission id. Any failure is the page to show.
+/// the submission id.
 fn signed_form(
     p: &Shared,
-    t: &'static Tenant,
     staff: &Staff,
     pairs: &Pairs,
     id: &str,
-) -> Result<lotse_store::SubmissionId, Response> {
-    if let Err(e) = check_csrf(p, staff, pairs) {
-        return Err(error_page(p, t, Some(staff), e));
-    }
-    service::parse_id(id).map_err(|e| error_page(p, t, Some(staff), e))
+) -> Result<lotse_store::SubmissionId, AdminError> {
+    check_csrf(p, staff, pairs)?;
+    service::parse_id(id)
 }
 
 pub(super) async fn change_status(
@@ -288,9 +285,9 @@ pub(super) async fn change_status(
     Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let sid = match signed_form(&p, t, &staff, &pairs, &id) {
+    let sid = match signed_form(&p, &staff, &pairs, &id) {
         Ok(sid) => sid,
-        Err(r) => return r,
+        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let (to, comment) = (
@@ -312,9 +309,9 @@ pub(super) async fn message(
     Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let sid = match signed_form(&p, t, &staff, &pairs, &id) {
+    let sid = match signed_form(&p, &staff, &pairs, &id) {
         Ok(sid) => sid,
-        Err(r) => return r,
+        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let body = field(&pairs, "nachricht").to_string();
