@@ -328,7 +328,7 @@ async fn accept(
     listener: tokio::net::TcpListener,
     app: Router,
     limits: &crate::config::ConnectionsConfig,
-    metrics: &telemetry::Metrics,
+    metrics: &Arc<telemetry::Metrics>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
@@ -375,10 +375,14 @@ async fn accept(
             hyper_util::service::TowerToHyperService::new(app),
         );
         let conn = graceful.watch(conn);
+        let open = limits.max as usize - permits.available_permits();
+        metrics.connections_open(open);
+        let (permits2, metrics2, max) = (permits.clone(), metrics.clone(), limits.max as usize);
         tokio::spawn(async move {
             // A client that stops sending ends here with an error; nothing to report.
             let _ = conn.await;
             drop(permit);
+            metrics2.connections_open(max - permits2.available_permits());
         });
     }
     drop(listener);

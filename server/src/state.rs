@@ -15,9 +15,9 @@ use lotse_core::script::Sandbox;
 use lotse_core::{Clock, Library, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry};
 use lotse_store::{AnyStore, AttemptLimiter, NewOutboxMessage, SubmissionId};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::http::pages::Page;
 use crate::service::{ApplicationService, Offices};
 use crate::telemetry::Metrics;
 use crate::tenants::{self, Tenant};
@@ -81,9 +81,7 @@ impl StepCache {
 }
 
 pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(false);
-    hb.set_dev_mode(false);
+    let mut hb = crate::http::pages::strict_registry();
     for (name, src) in [
         ("layout", include_str!("../templates/layout.hbs")),
         ("catalogue", include_str!("../templates/catalogue.hbs")),
@@ -197,11 +195,12 @@ impl AppState {
         h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    pub(crate) fn render(&self, name: &str, data: &Value) -> Response {
-        match self.pages.render(name, data) {
+    /// A citizen page as HTML; a page that does not render is logged and answered with 500.
+    pub(crate) fn render<P: Page>(&self, page: &P) -> Response {
+        match self.pages.render(P::TEMPLATE, page) {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
-                tracing::error!(event = "page_render_failed", page = name, cause = %e);
+                tracing::error!(event = "page_render_failed", page = P::TEMPLATE, cause = %e);
                 (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
             }
         }

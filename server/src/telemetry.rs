@@ -109,6 +109,11 @@ impl Metrics {
             "Webhook deliveries taken up in the delivery worker's latest round (0 when the queue is empty).".into(),
         );
         recorder.describe_gauge(
+            KeyName::from("lotse_connections_open"),
+            None,
+            "Connections being served now (at most `connections.max`).".into(),
+        );
+        recorder.describe_gauge(
             KeyName::from("lotse_delivery_queue"),
             None,
             "Webhook deliveries still to be made, by state: due now, or waiting for a retry or a running attempt.".into(),
@@ -168,6 +173,11 @@ impl Metrics {
     /// A connection closed at once because the limit of open connections was reached.
     pub fn connection_refused(&self) {
         self.connections_refused.increment(1);
+    }
+
+    /// The number of open connections (served ones; refused ones are never counted).
+    pub fn connections_open(&self, n: usize) {
+        self.gauge("lotse_connections_open").set(n as f64);
     }
 
     /// The application service's store work of one call (`open`, `save`, `submit`, ...).

@@ -6,42 +6,23 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lotse_store::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::service::{self, Filters};
-use super::{AdminError, Shared, Staff, authenticate, run};
-use crate::tenants::{self, Tenant};
+use super::extractors::{ApiCaseWorker, ApiStaff};
+use super::service::{self, EntryView, Filters, SubmissionView};
+use super::{AdminError, Shared, run};
 
 const PAGE_SIZE: usize = 50;
-
-async fn caseworker(
-    p: &Shared,
-    headers: &HeaderMap,
-    tenant: &str,
-) -> Result<(&'static Tenant, Staff), AdminError> {
-    // The tenants are public (the portal lists them): an unknown one is simply not found.
-    let t = tenants::find(tenant).ok_or(AdminError::NotFound)?;
-    let staff = authenticate(p, headers, t, true).await?;
-    staff.require(Role::may_work_submissions)?;
-    Ok((t, staff))
-}
 
 fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, AdminError> {
     q.map(|Query(f)| f)
         .map_err(|e| AdminError::Invalid(format!("Filter: {e}")))
 }
 
-pub(super) async fn me(
-    State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, AdminError> {
-    let t = tenants::find(&tenant).ok_or(AdminError::NotFound)?;
-    let staff = authenticate(&p, &headers, t, true).await?;
+pub(super) async fn me(ApiStaff { staff, .. }: ApiStaff) -> Result<Response, AdminError> {
     let a = &staff.account;
     Ok(Json(json!({
         "id": a.id, "login": a.login, "name": a.display_name, "tenant": a.tenant.slug(),
@@ -54,11 +35,9 @@ pub(super) async fn me(
 
 pub(super) async fn list(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let (t, _) = caseworker(&p, &headers, &tenant).await?;
     let query = filters(q)?.query(PAGE_SIZE)?;
     let p2 = p.clone();
     let q2 = query.clone();
@@ -68,21 +47,20 @@ pub(super) async fn list(
         "offset": query.offset,
         "limit": query.limit,
         "counts": page.counts.iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "items": page.entries.iter().map(|e| service::entry_json(&p, e)).collect::<Vec<_>>(),
+        "items": page.entries.iter().map(|e| EntryView::of(&p, e)).collect::<Vec<_>>(),
     }))
     .into_response())
 }
 
 pub(super) async fn detail(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
-    let (t, _) = caseworker(&p, &headers, &tenant).await?;
     let p2 = p.clone();
     let v = run(move || {
         let d = service::detail(&p2, t, &service::parse_id(&id)?)?;
-        Ok(service::detail_json(&p2, t, &d))
+        Ok(SubmissionView::of(&p2, t, &d))
     })
     .await?;
     Ok(Json(v).into_response())
@@ -98,18 +76,17 @@ pub(super) struct StatusBody {
 
 pub(super) async fn change_status(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
     body: Result<Json<StatusBody>, JsonRejection>,
 ) -> Result<Response, AdminError> {
-    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
     let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
     let p2 = p.clone();
     let v = run(move || {
         let sid = service::parse_id(&id)?;
         service::change_status(&p2, t, &staff.account, &sid, &body.status, &body.comment)?;
         let d = service::detail(&p2, t, &sid)?;
-        Ok(service::detail_json(&p2, t, &d))
+        Ok(SubmissionView::of(&p2, t, &d))
     })
     .await?;
     Ok(Json(v).into_response())
@@ -123,11 +100,10 @@ pub(super) struct MessageBody {
 
 pub(super) async fn message(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
     body: Result<Json<MessageBody>, JsonRejection>,
 ) -> Result<Response, AdminError> {
-    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
     let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
     let p2 = p.clone();
     let m = run(move || {
@@ -143,10 +119,9 @@ pub(super) async fn message(
 
 pub(super) async fn receipt(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
-    let (t, _) = caseworker(&p, &headers, &tenant).await?;
     let p2 = p.clone();
     let (reference, pdf) = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await?;
     Ok(super::pdf_response(&reference, pdf))
@@ -154,20 +129,16 @@ pub(super) async fn receipt(
 
 pub(super) async fn export_jsonl(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
     super::export_body(&p, t, &staff, &filters(q)?, false).await
 }
 
 pub(super) async fn export_csv(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let (t, staff) = caseworker(&p, &headers, &tenant).await?;
     super::export_body(&p, t, &staff, &filters(q)?, true).await
 }

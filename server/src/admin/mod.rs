@@ -7,8 +7,10 @@
 
 pub mod accounts;
 mod api;
+mod extractors;
 mod pages;
 mod service;
+mod views;
 
 use std::sync::Arc;
 
@@ -89,8 +91,7 @@ impl AdminState {
 }
 
 fn templates() -> anyhow::Result<Handlebars<'static>> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(false);
+    let mut hb = crate::http::pages::strict_registry();
     for (name, src) in [
         ("layout", include_str!("../../templates/admin/layout.hbs")),
         ("login", include_str!("../../templates/admin/login.hbs")),

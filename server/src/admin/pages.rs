@@ -6,11 +6,15 @@ use axum::Extension;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use lotse_store::{Role, Status};
-use serde_json::{Value, json};
+use axum::response::{IntoResponse, Redirect, Response};
+use lotse_store::Status;
 
-use super::service::{self, Filters};
+use super::extractors::CaseWorker;
+use super::service::{self, EntryView, Filters, SubmissionView};
+use super::views::{
+    AdminLayout, CountLink, DetailPage, FiltersView, FormProblem, ListPage, LoginPage, Pager,
+    ServiceChoice, StatusChoice, error_page, render, unknown_tenant,
+};
 use super::{AdminError, Shared, Staff, authenticate, run};
 use crate::http::extractors::ClientKey;
 use crate::tenants::{self, Tenant};
@@ -26,61 +30,6 @@ fn field<'a>(pairs: &'a Pairs, name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-fn base(t: &Tenant, title: &str, staff: Option<&Staff>, p: &Shared) -> Value {
-    json!({
-        "title": title,
-        "tenant": {"slug": t.slug, "name": t.name, "colour": t.colour},
-        "staff": staff.map(|s| json!({
-            "name": s.account.display_name, "role": s.account.role.label_de(),
-            "csrf": s.csrf(p),
-        })),
-    })
-}
-
-fn render(p: &Shared, name: &str, v: &Value, status: StatusCode) -> Response {
-    match p.admin.pages.render(name, v) {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(event = "admin_page_render_failed", page = name, cause = %e);
-            (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
-        }
-    }
-}
-
-/// An error as a page; "not signed in" leads to the sign-in form.
-fn error_page(p: &Shared, t: &Tenant, staff: Option<&Staff>, e: AdminError) -> Response {
-    if matches!(e, AdminError::NotSignedIn) {
-        return Redirect::to(&format!("/verwaltung/{}/anmelden", t.slug)).into_response();
-    }
-    let request_id = e.log();
-    let mut v = base(t, "Hinweis", staff, p);
-    v["heading"] = json!(match e {
-        AdminError::NotFound => "Nicht gefunden",
-        AdminError::Internal(_) => "Das hat leider nicht geklappt",
-        _ => "Nicht möglich",
-    });
-    v["text"] = json!(e.message_de());
-    v["code"] = json!(e.code());
-    v["request_id"] = json!(request_id);
-    v["back"] = json!(staff.map(|_| format!("/verwaltung/{}", t.slug)));
-    render(p, "message", &v, e.status())
-}
-
-fn unknown_tenant() -> Response {
-    (StatusCode::NOT_FOUND, "Diese Kommune gibt es nicht.").into_response()
-}
-
-/// The signed-in staff member of this tenant who may work on submissions.
-async fn caseworker(p: &Shared, headers: &HeaderMap, t: &Tenant) -> Result<Staff, Response> {
-    let staff = authenticate(p, headers, t, false)
-        .await
-        .map_err(|e| error_page(p, t, None, e))?;
-    staff
-        .require(Role::may_work_submissions)
-        .map_err(|e| error_page(p, t, Some(&staff), e))?;
-    Ok(staff)
-}
-
 fn check_csrf(p: &Shared, staff: &Staff, pairs: &Pairs) -> Result<(), AdminError> {
     if field(pairs, "_csrf") == staff.csrf(p) {
         Ok(())
@@ -94,12 +43,14 @@ fn login_token(p: &Shared, t: &Tenant) -> String {
 }
 
 fn login_page(p: &Shared, t: &Tenant, error: Option<&AdminError>, login: &str) -> Response {
-    let mut v = base(t, "Anmelden", None, p);
-    v["csrf"] = json!(login_token(p, t));
-    v["login"] = json!(login);
-    v["error"] = json!(error.map(AdminError::message_de));
+    let page = LoginPage {
+        layout: AdminLayout::new(p, t, "Anmelden", None),
+        csrf: login_token(p, t),
+        login,
+        error: error.map(AdminError::message_de),
+    };
     let status = error.map_or(StatusCode::OK, AdminError::status);
-    render(p, "login", &v, status)
+    render(p, &page, status)
 }
 
 pub(super) async fn login_form(
@@ -181,17 +132,9 @@ pub(super) async fn logout(
 
 pub(super) async fn list(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(Query(filters)) = filters else {
         return error_page(
             &p,
@@ -230,57 +173,67 @@ pub(super) async fn list(
     };
     let chosen_status = filters.status.clone().unwrap_or_default();
     let chosen_service = filters.leistung.clone().unwrap_or_default();
-    let mut v = base(t, "Postkorb", Some(&staff), &p);
-    v["filters"] = json!({
-        "statuses": Status::ALL.iter().map(|s| json!({"code": s.code(), "label": s.label_de(), "selected": s.code() == chosen_status})).collect::<Vec<_>>(),
-        "services": service::services(&p, t).into_iter().map(|(id, title)| json!({"id": id, "title": title, "selected": id == chosen_service})).collect::<Vec<_>>(),
-        "von": filters.von, "bis": filters.bis, "aktenzeichen": filters.aktenzeichen,
-    });
     let base_link = |status: &str| {
         let mut f = filters.clone();
         f.status = Some(status.to_string());
         format!("/verwaltung/{}?{}", t.slug, f.query_string())
     };
-    v["counts"] = json!(
-        page.counts
-            .iter()
-            .map(|(s, n)| json!({"label": s.label_de(), "count": n, "href": base_link(s.code())}))
-            .collect::<Vec<_>>()
-    );
-    v["entries"] = json!(
-        page.entries
-            .iter()
-            .map(|e| service::entry_json(&p, e))
-            .collect::<Vec<_>>()
-    );
-    v["total"] = json!(page.total);
-    v["pager"] = json!({
-        "current": current, "pages": pages,
-        "prev": (current > 1).then(|| link(current - 1)),
-        "next": (current < pages).then(|| link(current + 1)),
-    });
     let export = if qs.is_empty() {
         String::new()
     } else {
         format!("?{qs}")
     };
-    v["export_jsonl"] = json!(format!("/verwaltung/{}/export.jsonl{export}", t.slug));
-    v["export_csv"] = json!(format!("/verwaltung/{}/export.csv{export}", t.slug));
-    render(&p, "list", &v, StatusCode::OK)
+    let view = ListPage {
+        layout: AdminLayout::new(&p, t, "Postkorb", Some(&staff)),
+        filters: FiltersView {
+            statuses: Status::ALL
+                .iter()
+                .map(|s| StatusChoice {
+                    code: s.code(),
+                    label: s.label_de(),
+                    selected: s.code() == chosen_status,
+                })
+                .collect(),
+            services: service::services(&p, t)
+                .into_iter()
+                .map(|(id, title)| ServiceChoice {
+                    selected: id == chosen_service,
+                    id,
+                    title,
+                })
+                .collect(),
+            von: filters.von.clone(),
+            bis: filters.bis.clone(),
+            aktenzeichen: filters.aktenzeichen.clone(),
+        },
+        counts: page
+            .counts
+            .iter()
+            .map(|(s, n)| CountLink {
+                label: s.label_de(),
+                count: *n,
+                href: base_link(s.code()),
+            })
+            .collect(),
+        entries: page.entries.iter().map(|e| EntryView::of(&p, e)).collect(),
+        total: page.total,
+        pager: Pager {
+            current,
+            pages,
+            prev: (current > 1).then(|| link(current - 1)),
+            next: (current < pages).then(|| link(current + 1)),
+        },
+        export_jsonl: format!("/verwaltung/{}/export.jsonl{export}", t.slug),
+        export_csv: format!("/verwaltung/{}/export.csv{export}", t.slug),
+    };
+    render(&p, &view, StatusCode::OK)
 }
 
 pub(super) async fn detail(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     detail_page(&p, t, &staff, &id, None).await
 }
 
@@ -296,73 +249,45 @@ async fn detail_page(
         Err(e) => return error_page(p, t, Some(staff), e),
     };
     let p2 = p.clone();
-    let d = match run(move || {
-        let d = service::detail(&p2, t, &sid)?;
-        Ok((service::detail_json(&p2, t, &d), d.next_statuses()))
-    })
-    .await
-    {
-        Ok(d) => d,
-        Err(e) => return error_page(p, t, Some(staff), e),
+    let mut d =
+        match run(move || Ok(SubmissionView::of(&p2, t, &service::detail(&p2, t, &sid)?))).await {
+            Ok(d) => d,
+            Err(e) => return error_page(p, t, Some(staff), e),
+        };
+    d.receipt.url = format!("/verwaltung/{}/antrag/{}/quittung.pdf", t.slug, id);
+    let status = problem.as_ref().map_or(StatusCode::OK, |(e, _)| e.status());
+    let page = DetailPage {
+        layout: AdminLayout::new(p, t, format!("Antrag {}", d.reference), Some(staff)),
+        problem: problem.map(|(e, form)| FormProblem {
+            text: e.message_de(),
+            form,
+        }),
+        d,
     };
-    let (mut detail, next) = d;
-    detail["receipt"]["url"] = json!(format!("/verwaltung/{}/antrag/{}/quittung.pdf", t.slug, id));
-    let mut v = base(
-        t,
-        &format!(
-            "Antrag {}",
-            detail["reference"].as_str().unwrap_or_default()
-        ),
-        Some(staff),
-        p,
-    );
-    v["next_statuses"] = json!(
-        next.iter()
-            .map(|s| json!({"code": s.code(), "label": s.label_de()}))
-            .collect::<Vec<_>>()
-    );
-    v["d"] = detail;
-    let status = match problem {
-        Some((e, form)) => {
-            v["problem"] = json!({"text": e.message_de(), "form": form});
-            e.status()
-        }
-        None => StatusCode::OK,
-    };
-    render(p, "detail", &v, status)
+    render(p, &page, status)
 }
 
-/// What every form on a submission's page checks first: the tenant, the case worker's
-/// sign-in for it, the form's CSRF token and the submission id. Any failure is the page to show.
-async fn signed_form(
+/// What every form on a submission's page checks after the sign-in: the form's CSRF token and
+/// the submission id.
+fn signed_form(
     p: &Shared,
-    tenant: &str,
-    headers: &HeaderMap,
+    staff: &Staff,
     pairs: &Pairs,
     id: &str,
-) -> Result<(&'static Tenant, Staff, lotse_store::SubmissionId), Response> {
-    let Some(t) = tenants::find(tenant) else {
-        return Err(unknown_tenant());
-    };
-    let staff = caseworker(p, headers, t).await?;
-    if let Err(e) = check_csrf(p, &staff, pairs) {
-        return Err(error_page(p, t, Some(&staff), e));
-    }
-    match service::parse_id(id) {
-        Ok(sid) => Ok((t, staff, sid)),
-        Err(e) => Err(error_page(p, t, Some(&staff), e)),
-    }
+) -> Result<lotse_store::SubmissionId, AdminError> {
+    check_csrf(p, staff, pairs)?;
+    service::parse_id(id)
 }
 
 pub(super) async fn change_status(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let (t, staff, sid) = match signed_form(&p, &tenant, &headers, &pairs, &id).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    let sid = match signed_form(&p, &staff, &pairs, &id) {
+        Ok(sid) => sid,
+        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let (to, comment) = (
@@ -380,13 +305,13 @@ pub(super) async fn change_status(
 
 pub(super) async fn message(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let (t, staff, sid) = match signed_form(&p, &tenant, &headers, &pairs, &id).await {
-        Ok(v) => v,
-        Err(r) => return r,
+    let sid = match signed_form(&p, &staff, &pairs, &id) {
+        Ok(sid) => sid,
+        Err(e) => return error_page(&p, t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let body = field(&pairs, "nachricht").to_string();
@@ -403,16 +328,9 @@ pub(super) async fn message(
 
 pub(super) async fn receipt(
     State(p): State<Shared>,
-    Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let p2 = p.clone();
     let found = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await;
     match found {
@@ -423,36 +341,26 @@ pub(super) async fn receipt(
 
 pub(super) async fn export_jsonl(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    worker: CaseWorker,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Response {
-    export(p, tenant, headers, filters, false).await
+    export(p, worker, filters, false).await
 }
 
 pub(super) async fn export_csv(
     State(p): State<Shared>,
-    Path(tenant): Path<String>,
-    headers: HeaderMap,
+    worker: CaseWorker,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Response {
-    export(p, tenant, headers, filters, true).await
+    export(p, worker, filters, true).await
 }
 
 async fn export(
     p: Shared,
-    tenant: String,
-    headers: HeaderMap,
+    CaseWorker { tenant: t, staff }: CaseWorker,
     filters: Result<Query<Filters>, QueryRejection>,
     csv: bool,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
-        return unknown_tenant();
-    };
-    let staff = match caseworker(&p, &headers, t).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let Ok(Query(filters)) = filters else {
         return error_page(
             &p,

@@ -4,13 +4,13 @@
 //! tenant's submission as not found.
 
 use lotse_core::Lang;
-use lotse_core::application::{ReviewView, Submission as AppSubmission};
+use lotse_core::application::{Display, ReviewView, Submission as AppSubmission};
 use lotse_receipt::{Language, format_berlin, to_berlin, verify_receipt};
 use lotse_store::{
     Account, Actor, Message, Party, PostkorbEntry, PostkorbPage, PostkorbQuery, Status,
     StatusChange, StatusStore, Submission, SubmissionId, SubmissionStore, TenantId,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AdminError;
@@ -146,15 +146,36 @@ pub fn list(
     Ok(lotse_store::SubmissionStore::postkorb(&p.store, tenant, q)?)
 }
 
-/// One line of the list as JSON (API and pages).
-pub fn entry_json(p: &AppState, e: &PostkorbEntry) -> Value {
-    json!({
-        "id": e.id, "reference": e.reference.to_string(), "workflow_id": e.workflow_id,
-        "workflow_version": e.workflow_version, "service_title": service_title(p, &e.workflow_id),
-        "submitted": rfc3339(e.submitted), "submitted_text": when(e.submitted),
-        "status": e.status.code(), "status_label": e.status.label_de(),
-        "status_at": rfc3339(e.status_at),
-    })
+/// One line of the list (API and pages).
+#[derive(Serialize)]
+pub struct EntryView {
+    pub id: SubmissionId,
+    pub reference: String,
+    pub workflow_id: String,
+    pub workflow_version: String,
+    pub service_title: String,
+    pub submitted: String,
+    pub submitted_text: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub status_at: String,
+}
+
+impl EntryView {
+    pub fn of(p: &AppState, e: &PostkorbEntry) -> EntryView {
+        EntryView {
+            id: e.id,
+            reference: e.reference.to_string(),
+            workflow_id: e.workflow_id.clone(),
+            workflow_version: e.workflow_version.clone(),
+            service_title: service_title(p, &e.workflow_id),
+            submitted: rfc3339(e.submitted),
+            submitted_text: when(e.submitted),
+            status: e.status.code(),
+            status_label: e.status.label_de(),
+            status_at: rfc3339(e.status_at),
+        }
+    }
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -304,51 +325,231 @@ fn office_name(p: &AppState, account: &str) -> String {
         .unwrap_or_else(|| "Verwaltung".into())
 }
 
-/// The detail as JSON (API), with labels in German.
-pub fn detail_json(p: &AppState, t: &Tenant, d: &Detail) -> Value {
-    let review = d.review.as_ref().map(|r| {
-        json!({
-            "steps": r.steps.iter().map(|s| json!({
-                "step": s.step, "title": s.title,
-                "entries": s.entries.iter().map(|e| json!({"field": e.field, "label": e.label, "text": e.value.flat(), "value": e.value})).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "computed": r.computed.iter().map(|e| json!({"field": e.field, "label": e.label, "text": e.value.flat()})).collect::<Vec<_>>(),
-        })
-    });
-    json!({
-        "id": d.sub.id, "reference": d.sub.reference.to_string(),
-        "workflow_id": d.sub.workflow_id, "workflow_version": d.sub.workflow_version,
-        "service_title": d.service_title,
-        "submitted": rfc3339(d.sub.submitted), "submitted_text": when(d.sub.submitted),
-        "status": d.status().code(), "status_label": d.status().label_de(),
-        "next_statuses": d.next_statuses().iter().map(|s| json!({"code": s.code(), "label": s.label_de()})).collect::<Vec<_>>(),
-        "history": d.history.iter().map(|c| json!({
-            "status": c.status.code(), "status_label": c.status.label_de(), "at": rfc3339(c.at),
-            "at_text": when(c.at), "by": actor_label(&c.actor, p), "note": c.note,
-        })).collect::<Vec<_>>(),
-        "messages": d.messages.iter().map(|m| json!({
-            "seq": m.seq, "at": rfc3339(m.at), "at_text": when(m.at),
-            "from": match &m.from { Party::Citizen => "citizen", Party::Office { .. } => "office" },
-            "by": match &m.from { Party::Citizen => "Antragstellende Person".to_string(), Party::Office { account } => office_name(p, account) },
-            "body": m.body,
-        })).collect::<Vec<_>>(),
-        "answers": review,
-        "receipt": {
-            "url": format!("/api/v1/verwaltung/{}/antraege/{}/quittung.pdf", t.slug, d.sub.id),
-            "present": d.signature.present, "signature_valid": d.signature.valid,
-            "signed_with_tenant_key": d.signature.own_key, "signer": d.signature.signer,
-            "problem": d.signature.problem,
-        },
-        "deliveries": d.deliveries.iter().map(|x| json!({
-            "id": x.id, "target": x.target, "status": x.status, "status_label": x.status.label_de(),
-            "attempts": x.attempts, "last_error": x.last_error,
-            "next_attempt": x.next_attempt.map(rfc3339), "next_attempt_text": x.next_attempt.map(when),
-            "delivered_at": x.delivered_at.map(rfc3339), "delivered_text": x.delivered_at.map(when),
-            "failed_at": x.failed_at.map(rfc3339), "failed_text": x.failed_at.map(when),
-            "failed": x.failed_at.is_some(),
-        })).collect::<Vec<_>>(),
-        "data": d.sub.data,
-    })
+/// A status by its code and German label.
+#[derive(Serialize)]
+pub struct StatusRef {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+impl From<Status> for StatusRef {
+    fn from(s: Status) -> Self {
+        StatusRef {
+            code: s.code(),
+            label: s.label_de(),
+        }
+    }
+}
+
+/// One submission with its labels in German (API and the detail page).
+#[derive(Serialize)]
+pub struct SubmissionView {
+    pub id: SubmissionId,
+    pub reference: String,
+    pub workflow_id: String,
+    pub workflow_version: String,
+    pub service_title: String,
+    pub submitted: String,
+    pub submitted_text: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub next_statuses: Vec<StatusRef>,
+    pub history: Vec<HistoryView>,
+    pub messages: Vec<MessageView>,
+    /// The answers with their labels; `None` when the workflow version is not loaded.
+    pub answers: Option<AnswersView>,
+    pub receipt: ReceiptView,
+    pub deliveries: Vec<DeliveryLine>,
+    pub data: Value,
+}
+
+#[derive(Serialize)]
+pub struct HistoryView {
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub at: String,
+    pub at_text: String,
+    /// Who changed it, by name.
+    pub by: String,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct MessageView {
+    pub seq: u64,
+    pub at: String,
+    pub at_text: String,
+    /// `citizen` or `office`.
+    pub from: &'static str,
+    /// Who wrote it, by name.
+    pub by: String,
+    pub body: String,
+}
+
+#[derive(Serialize)]
+pub struct AnswersView {
+    pub steps: Vec<AnswerStep>,
+    pub computed: Vec<ComputedLine>,
+}
+
+#[derive(Serialize)]
+pub struct AnswerStep {
+    pub step: String,
+    pub title: String,
+    pub entries: Vec<AnswerLine>,
+}
+
+#[derive(Serialize)]
+pub struct AnswerLine {
+    pub field: String,
+    pub label: String,
+    pub text: String,
+    pub value: Display,
+}
+
+#[derive(Serialize)]
+pub struct ComputedLine {
+    pub field: String,
+    pub label: String,
+    pub text: String,
+}
+
+/// The stored receipt and what its signature check found.
+#[derive(Serialize)]
+pub struct ReceiptView {
+    /// Where to download it (the API's address; the detail page puts its own).
+    pub url: String,
+    pub present: bool,
+    pub signature_valid: bool,
+    pub signed_with_tenant_key: bool,
+    pub signer: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// One delivery to the office's system.
+#[derive(Serialize)]
+pub struct DeliveryLine {
+    pub id: u64,
+    pub target: String,
+    pub status: crate::delivery::DeliveryStatus,
+    pub status_label: &'static str,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<String>,
+    pub next_attempt_text: Option<String>,
+    pub delivered_at: Option<String>,
+    pub delivered_text: Option<String>,
+    pub failed_at: Option<String>,
+    pub failed_text: Option<String>,
+    pub failed: bool,
+}
+
+impl SubmissionView {
+    pub fn of(p: &AppState, t: &Tenant, d: &Detail) -> SubmissionView {
+        let answers = d.review.as_ref().map(|r| AnswersView {
+            steps: r
+                .steps
+                .iter()
+                .map(|s| AnswerStep {
+                    step: s.step.clone(),
+                    title: s.title.clone(),
+                    entries: s
+                        .entries
+                        .iter()
+                        .map(|e| AnswerLine {
+                            field: e.field.clone(),
+                            label: e.label.clone(),
+                            text: e.value.flat(),
+                            value: e.value.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            computed: r
+                .computed
+                .iter()
+                .map(|e| ComputedLine {
+                    field: e.field.clone(),
+                    label: e.label.clone(),
+                    text: e.value.flat(),
+                })
+                .collect(),
+        });
+        SubmissionView {
+            id: d.sub.id,
+            reference: d.sub.reference.to_string(),
+            workflow_id: d.sub.workflow_id.clone(),
+            workflow_version: d.sub.workflow_version.clone(),
+            service_title: d.service_title.clone(),
+            submitted: rfc3339(d.sub.submitted),
+            submitted_text: when(d.sub.submitted),
+            status: d.status().code(),
+            status_label: d.status().label_de(),
+            next_statuses: d.next_statuses().into_iter().map(StatusRef::from).collect(),
+            history: d
+                .history
+                .iter()
+                .map(|c| HistoryView {
+                    status: c.status.code(),
+                    status_label: c.status.label_de(),
+                    at: rfc3339(c.at),
+                    at_text: when(c.at),
+                    by: actor_label(&c.actor, p),
+                    note: c.note.clone(),
+                })
+                .collect(),
+            messages: d
+                .messages
+                .iter()
+                .map(|m| MessageView {
+                    seq: m.seq,
+                    at: rfc3339(m.at),
+                    at_text: when(m.at),
+                    from: match &m.from {
+                        Party::Citizen => "citizen",
+                        Party::Office { .. } => "office",
+                    },
+                    by: match &m.from {
+                        Party::Citizen => "Antragstellende Person".to_string(),
+                        Party::Office { account } => office_name(p, account),
+                    },
+                    body: m.body.clone(),
+                })
+                .collect(),
+            answers,
+            receipt: ReceiptView {
+                url: format!(
+                    "/api/v1/verwaltung/{}/antraege/{}/quittung.pdf",
+                    t.slug, d.sub.id
+                ),
+                present: d.signature.present,
+                signature_valid: d.signature.valid,
+                signed_with_tenant_key: d.signature.own_key,
+                signer: d.signature.signer.clone(),
+                problem: d.signature.problem.clone(),
+            },
+            deliveries: d
+                .deliveries
+                .iter()
+                .map(|x| DeliveryLine {
+                    id: x.id,
+                    target: x.target.clone(),
+                    status: x.status,
+                    status_label: x.status.label_de(),
+                    attempts: x.attempts,
+                    last_error: x.last_error.clone(),
+                    next_attempt: x.next_attempt.map(rfc3339),
+                    next_attempt_text: x.next_attempt.map(when),
+                    delivered_at: x.delivered_at.map(rfc3339),
+                    delivered_text: x.delivered_at.map(when),
+                    failed_at: x.failed_at.map(rfc3339),
+                    failed_text: x.failed_at.map(when),
+                    failed: x.failed_at.is_some(),
+                })
+                .collect(),
+            data: d.sub.data.clone(),
+        }
+    }
 }
 
 fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, AdminError> {

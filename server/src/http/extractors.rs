@@ -1,9 +1,15 @@
-//! Extractors shared by the front ends: the citizen's language, the client's address, and the
-//! tenant a route names.
+//! Extractors shared by the front ends: the citizen's language, the client's address, the
+//! tenant a route names, and the portal's open draft.
 
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 
+use crate::http::pages::{PageContext, PageError};
+use crate::http::run::open_draft;
+use crate::service::{OpenDraft, Opened};
 use crate::state::Shared;
 use crate::tenants::{self, Tenant};
 
@@ -11,13 +17,10 @@ use crate::tenants::{self, Tenant};
 #[derive(Clone, Copy)]
 pub struct UiLang(pub Lang);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UiLang {
+impl<S: Send + Sync> FromRequestParts<S> for UiLang {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let from_query = parts.uri.query().and_then(|q| {
             q.split('&')
                 .find_map(|kv| kv.strip_prefix("lang="))
@@ -50,21 +53,18 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 /// answered with the portal's "not found" page before the handler runs.
 pub struct PortalTenant(pub &'static Tenant);
 
-impl<S> axum::extract::FromRequestParts<S> for PortalTenant
+impl<S> FromRequestParts<S> for PortalTenant
 where
     S: Send + Sync,
-    Shared: axum::extract::FromRef<S>,
+    Shared: FromRef<S>,
 {
     type Rejection = axum::response::Response;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if let Some(t) = route_tenant(parts, state).await {
             return Ok(PortalTenant(t));
         }
-        let p = <Shared as axum::extract::FromRef<S>>::from_ref(state);
+        let p = Shared::from_ref(state);
         let Ok(UiLang(lang)) = UiLang::from_request_parts(parts, state).await;
         Err(crate::http::pages::not_found(&p, None, lang))
     }
@@ -72,16 +72,53 @@ where
 
 /// The tenant the route's `{tenant}` segment names, if it is one.
 pub(crate) async fn route_tenant<S: Send + Sync>(
-    parts: &mut axum::http::request::Parts,
+    parts: &mut Parts,
     state: &S,
 ) -> Option<&'static Tenant> {
-    use axum::extract::FromRequestParts;
+    tenants::find(&route_param(parts, state, "tenant").await?)
+}
+
+/// The route's segment `{name}`, if the route has one.
+async fn route_param<S: Send + Sync>(parts: &mut Parts, state: &S, name: &str) -> Option<String> {
     let params = axum::extract::RawPathParams::from_request_parts(parts, state)
         .await
         .ok()?;
-    let slug = params
+    params
         .iter()
-        .find(|(k, _)| *k == "tenant")
-        .map(|(_, v)| v)?;
-    tenants::find(slug)
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The application the route's `{draft}` names, opened for the route's tenant through the
+/// application service (one store read; tenant and expiry checked), for the HTML portal. One
+/// that was sent already leads to its confirmation; one of another tenant, expired or never
+/// issued is the portal's "not found" ([`PageError::NotFound`]); a failing store is the calm
+/// error page.
+pub(crate) struct PortalDraft(pub(crate) Box<OpenDraft>);
+
+impl<S> FromRequestParts<S> for PortalDraft
+where
+    S: Send + Sync,
+    Shared: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let PortalTenant(t) = PortalTenant::from_request_parts(parts, state).await?;
+        let Ok(UiLang(lang)) = UiLang::from_request_parts(parts, state).await;
+        let p = Shared::from_ref(state);
+        let page = PageContext::new(&p, t, lang);
+        let Some(id) = route_param(parts, state, "draft").await else {
+            return Err(page.fail(PageError::NotFound).into_response());
+        };
+        match open_draft(&p, t, &id).await {
+            Ok(Some(Opened::Open(open))) => Ok(PortalDraft(open)),
+            // Sent already (a double click, the back button): the confirmation again.
+            Ok(Some(Opened::Submitted(sid))) => {
+                Err(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response())
+            }
+            Ok(None) => Err(page.fail(PageError::NotFound).into_response()),
+            Err(e) => Err(page.fail(e).into_response()),
+        }
+    }
 }

@@ -5,10 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
-use serde_json::json;
 
 use crate::http::extractors::ClientKey;
-use crate::http::pages::base;
+use crate::http::pages::{Layout, ProblemView, ProblemsPage};
 use crate::state::Shared;
 use crate::tenants::{self};
 
@@ -86,13 +85,11 @@ pub(crate) async fn dev_gate(
                 .next()
                 .and_then(tenants::find)
                 .unwrap_or(&tenants::DEMO[0]);
-            let mut v = base(t, "Fehler in den Definitionen", Lang::De);
-            v["problems"] =
-                json!(defs.problems.iter().map(|pr| json!({
-                "file": pr.file.display().to_string(), "line": pr.line, "column": pr.column,
-                "code": pr.code, "message": pr.message, "help": pr.help,
-            })).collect::<Vec<_>>());
-            let mut r = p.render("problems", &v);
+            let page = ProblemsPage {
+                layout: Layout::new(t, "Fehler in den Definitionen", Lang::De),
+                problems: defs.problems.iter().map(ProblemView::from).collect(),
+            };
+            let mut r = p.render(&page);
             *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
             return r;
         }

@@ -1,37 +1,189 @@
-//! The HTML front ends' common pages: the base model of a page, message pages, "not found" and
-//! the calm error page (the cause goes to the log, never to the page), PDF downloads.
+//! The HTML front ends' common pages: the [`Page`] trait that ties a page struct to its template,
+//! the strict template registry, the layout every citizen page embeds, message pages, "not
+//! found" and the calm error page (the cause goes to the log, never to the page), PDF downloads.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, HelperResult, JsonTruthy, Output, RenderContext,
+    RenderError, RenderErrorReason, Renderable,
+};
 use lotse_core::Lang;
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use crate::http::texts::{self, Texts};
 use crate::service::ServiceError;
 use crate::state::{AppState, Shared};
 use crate::tenants::{self, Tenant};
+
+/// A page: the data one template reads, every field always present (an absent value is
+/// `null`, never a missing key), so that a template reading a field no page has fails in
+/// strict mode instead of rendering nothing.
+pub(crate) trait Page: Serialize {
+    /// The template's name in its registry.
+    const TEMPLATE: &'static str;
+}
+
+/// A handlebars registry in strict mode: reading a missing field is an error, in `{{x}}` and
+/// `{{#each x}}` as handlebars has it, and in `{{#if x}}` and `{{#unless x}}` as well.
+pub(crate) fn strict_registry() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.set_dev_mode(false);
+    hb.register_helper("if", Box::new(StrictIf { positive: true }));
+    hb.register_helper("unless", Box::new(StrictIf { positive: false }));
+    hb
+}
+
+/// `if` and `unless` that refuse a missing field (handlebars' own take it for false).
+struct StrictIf {
+    positive: bool,
+}
+
+impl HelperDef for StrictIf {
+    fn call<'reg: 'rc, 'rc>(
+        &self,
+        h: &Helper<'rc>,
+        r: &'reg Handlebars<'reg>,
+        ctx: &'rc Context,
+        rc: &mut RenderContext<'reg, 'rc>,
+        out: &mut dyn Output,
+    ) -> HelperResult {
+        let name = if self.positive { "if" } else { "unless" };
+        let param = h
+            .param(0)
+            .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
+        if param.is_value_missing() {
+            return Err(RenderError::strict_error(param.relative_path()));
+        }
+        let include_zero = h
+            .hash_get("includeZero")
+            .and_then(|v| v.value().as_bool())
+            .unwrap_or(false);
+        let truthy = param.value().is_truthy(include_zero) == self.positive;
+        match if truthy { h.template() } else { h.inverse() } {
+            Some(t) => t.render(r, ctx, rc, out),
+            None => Ok(()),
+        }
+    }
+}
 
 /// German or English, by the citizen's language.
 pub(crate) fn tr(lang: Lang, de: &'static str, en: &'static str) -> &'static str {
     if lang == Lang::En { en } else { de }
 }
 
-pub(crate) fn tenant_view(t: &Tenant) -> Value {
-    json!({
-        "slug": t.slug, "name": t.name, "colour": t.colour, "initials": t.initials(),
-        "address": format!("{}, {}", t.address[0], t.address[1]), "phone": t.phone,
-    })
+/// The tenant as the layout shows it.
+#[derive(Serialize)]
+pub(crate) struct TenantView {
+    slug: &'static str,
+    name: &'static str,
+    colour: &'static str,
+    initials: String,
+    address: String,
+    phone: &'static str,
 }
 
-pub(crate) fn base(t: &Tenant, title: &str, lang: Lang) -> Value {
-    let other = if lang == Lang::En {
-        ("de", "Deutsch")
-    } else {
-        ("en", "English")
-    };
-    json!({
-        "lang": lang.tag(), "t": crate::http::texts::texts(lang == Lang::En), "tenant": tenant_view(t), "title": title,
-        "other_lang": other.0, "other_lang_name": other.1,
-    })
+impl TenantView {
+    fn of(t: &Tenant) -> TenantView {
+        TenantView {
+            slug: t.slug,
+            name: t.name,
+            colour: t.colour,
+            initials: t.initials(),
+            address: format!("{}, {}", t.address[0], t.address[1]),
+            phone: t.phone,
+        }
+    }
+}
+
+/// What the layout of every citizen page reads; each page embeds it (`#[serde(flatten)]`).
+#[derive(Serialize)]
+pub(crate) struct Layout {
+    lang: &'static str,
+    t: &'static Texts,
+    tenant: TenantView,
+    title: String,
+    /// The language the switch in the header offers, and its name in that language.
+    other_lang: &'static str,
+    other_lang_name: &'static str,
+    /// The page's own path, where the language switch returns (the tenant's catalogue when
+    /// `None`).
+    here: Option<String>,
+}
+
+impl Layout {
+    /// The layout of a page at `path` (the language switch keeps the citizen there).
+    pub(crate) fn at(mut self, path: &str) -> Layout {
+        self.here = Some(path.to_string());
+        self
+    }
+
+    pub(crate) fn new(t: &Tenant, title: impl Into<String>, lang: Lang) -> Layout {
+        let (other_lang, other_lang_name) = if lang == Lang::En {
+            ("de", "Deutsch")
+        } else {
+            ("en", "English")
+        };
+        Layout {
+            lang: lang.tag(),
+            t: texts::texts(lang == Lang::En),
+            tenant: TenantView::of(t),
+            title: title.into(),
+            other_lang,
+            other_lang_name,
+            here: None,
+        }
+    }
+}
+
+/// The calm message page: a heading and one paragraph.
+#[derive(Serialize)]
+pub(crate) struct MessagePage<'a> {
+    #[serde(flatten)]
+    layout: Layout,
+    heading: &'a str,
+    text: &'a str,
+}
+
+impl Page for MessagePage<'_> {
+    const TEMPLATE: &'static str = "message";
+}
+
+/// The designers' preview while the definitions have errors: each with its place.
+#[derive(Serialize)]
+pub(crate) struct ProblemsPage {
+    #[serde(flatten)]
+    pub(crate) layout: Layout,
+    pub(crate) problems: Vec<ProblemView>,
+}
+
+impl Page for ProblemsPage {
+    const TEMPLATE: &'static str = "problems";
+}
+
+/// One error of the definitions.
+#[derive(Serialize)]
+pub(crate) struct ProblemView {
+    file: String,
+    line: usize,
+    column: usize,
+    code: &'static str,
+    message: String,
+    help: Option<String>,
+}
+
+impl From<&lotse_core::Problem> for ProblemView {
+    fn from(p: &lotse_core::Problem) -> Self {
+        ProblemView {
+            file: p.file.display().to_string(),
+            line: p.line,
+            column: p.column,
+            code: p.code,
+            message: p.message.clone(),
+            help: p.help.clone(),
+        }
+    }
 }
 
 /// The calm message page: a title, a heading, one paragraph, and the status code it answers with.
@@ -44,10 +196,12 @@ pub(crate) fn message_page(
     heading: &str,
     text: &str,
 ) -> Response {
-    let mut v = base(t, title, lang);
-    v["heading"] = json!(heading);
-    v["text"] = json!(text);
-    let mut r = p.render("message", &v);
+    let page = MessagePage {
+        layout: Layout::new(t, title, lang),
+        heading,
+        text,
+    };
+    let mut r = p.render(&page);
     *r.status_mut() = status;
     r
 }
@@ -191,3 +345,26 @@ impl IntoResponse for Failure {
 
 /// A citizen page's answer.
 pub(crate) type PageResult = Result<Response, Failure>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_field_fails_to_render_in_if_and_unless_too_while_null_is_false() {
+        let hb = strict_registry();
+        let data = serde_json::json!({"present": null, "list": []});
+        let render = |src: &str| hb.render_template(src, &data);
+        assert_eq!(render("{{#if present}}a{{else}}b{{/if}}").unwrap(), "b");
+        assert_eq!(render("{{#unless present}}a{{/unless}}").unwrap(), "a");
+        assert_eq!(render("{{#each list}}a{{/each}}").unwrap(), "");
+        for src in [
+            "{{absent}}",
+            "{{#if absent}}a{{/if}}",
+            "{{#unless absent}}a{{/unless}}",
+            "{{#each absent}}a{{/each}}",
+        ] {
+            assert!(render(src).is_err(), "{src} rendered");
+        }
+    }
+}

@@ -10,12 +10,12 @@ use lotse_store::SubmissionId;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
-use crate::http::extractors::{PortalTenant, UiLang, field};
+use crate::http::extractors::{PortalDraft, PortalTenant, UiLang, field};
 use crate::http::pages::{
-    Failure, PageContext, PageError, PageResult, not_found, pdf_download, server_error,
+    PageContext, PageError, PageResult, not_found, pdf_download, server_error,
 };
-use crate::http::run::{blocking, draft_work, interrupted, open_draft, run_command};
-use crate::service::{Acted, OpenDraft, Opened};
+use crate::http::run::{blocking, draft_work, interrupted, run_command};
+use crate::service::{Acted, OpenDraft};
 use crate::state::{Shared, offered};
 use crate::telemetry::bump;
 use crate::tenants::Tenant;
@@ -98,41 +98,17 @@ fn complete(app: &Application) -> bool {
     app.route.iter().all(|s| app.answered.contains(s))
 }
 
-/// The draft behind a page, or the answer that replaces the page (the confirmation of a sent
-/// application, "not found").
-async fn opened(
-    p: &Shared,
-    page: &PageContext,
-    t: &'static Tenant,
-    id: &str,
-) -> Result<Result<OpenDraft, Response>, Failure> {
-    match open_draft(p, t, id).await.map_err(|e| page.fail(e))? {
-        Some(Opened::Open(open)) => Ok(Ok(*open)),
-        // Sent already (a double click, the back button): the confirmation again.
-        Some(Opened::Submitted(sid)) => {
-            Ok(Err(
-                Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response()
-            ))
-        }
-        None => Err(page.fail(PageError::NotFound)),
-    }
-}
-
 /// Shows the page at `place`, or sends the citizen to where the application stands when that
 /// page cannot be shown (a step not reached yet, a review before every step is answered).
 async fn show(
     p: Shared,
     lang: Lang,
     t: &'static Tenant,
-    id: String,
+    mut open: Box<OpenDraft>,
     place: Place,
     query: Option<String>,
 ) -> PageResult {
     let page = PageContext::new(&p, t, lang);
-    let mut open = match opened(&p, &page, t, &id).await? {
-        Ok(open) => open,
-        Err(answer) => return Ok(answer),
-    };
     let draft = open.draft.id.to_string();
     let current = Place::of(&open.app);
     let shown = match &place {
@@ -195,94 +171,90 @@ fn navigation(t: &Tenant, draft: &str, app: &Application, place: &Place) -> view
 }
 
 pub(crate) async fn show_draft(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
-) -> PageResult {
-    let page = PageContext::new(&p, t, lang);
-    match opened(&p, &page, t, &id).await? {
-        Ok(open) => {
-            let to = Place::of(&open.app).url(t.slug, &open.draft.id.to_string());
-            Ok(Redirect::to(&keep_lang(to, query.as_deref())).into_response())
-        }
-        Err(answer) => Ok(answer),
-    }
+) -> Response {
+    let to = Place::of(&open.app).url(t.slug, &open.draft.id.to_string());
+    Redirect::to(&keep_lang(to, query.as_deref())).into_response()
 }
 
 pub(crate) async fn show_step(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id, step)): Path<(String, String, String)>,
+    Path((_, _, step)): Path<(String, String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    show(p, lang, t, id, Place::Step(step), query).await
+    show(p, lang, t, open, Place::Step(step), query).await
 }
 
 pub(crate) async fn show_change(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id, step)): Path<(String, String, String)>,
+    Path((_, _, step)): Path<(String, String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    show(p, lang, t, id, Place::Change(step), query).await
+    show(p, lang, t, open, Place::Change(step), query).await
 }
 
 pub(crate) async fn show_review(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
 ) -> PageResult {
-    show(p, lang, t, id, Place::Review, query).await
+    show(p, lang, t, open, Place::Review, query).await
 }
 
 pub(crate) async fn post_draft(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    post(p, lang, t, id, Place::Current, pairs, query).await
+    post(p, lang, t, open, Place::Current, pairs, query).await
 }
 
 pub(crate) async fn post_step(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id, step)): Path<(String, String, String)>,
+    Path((_, _, step)): Path<(String, String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    post(p, lang, t, id, Place::Step(step), pairs, query).await
+    post(p, lang, t, open, Place::Step(step), pairs, query).await
 }
 
 pub(crate) async fn post_change(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id, step)): Path<(String, String, String)>,
+    Path((_, _, step)): Path<(String, String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    post(p, lang, t, id, Place::Change(step), pairs, query).await
+    post(p, lang, t, open, Place::Change(step), pairs, query).await
 }
 
 pub(crate) async fn post_review(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
+    PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    post(p, lang, t, id, Place::Review, pairs, query).await
+    post(p, lang, t, open, Place::Review, pairs, query).await
 }
 
 /// A form post on the page at `place`: answer the step, add or remove an entry (or undo a
@@ -292,17 +264,14 @@ async fn post(
     p: Shared,
     lang: Lang,
     t: &'static Tenant,
-    id: String,
+    open: Box<OpenDraft>,
     place: Place,
     pairs: Vec<(String, String)>,
     query: Option<String>,
 ) -> PageResult {
     let page = PageContext::new(&p, t, lang);
     let to = |url: String| Redirect::to(&keep_lang(url, query.as_deref())).into_response();
-    let mut open = match opened(&p, &page, t, &id).await? {
-        Ok(open) => open,
-        Err(answer) => return Ok(answer),
-    };
+    let mut open = *open;
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }

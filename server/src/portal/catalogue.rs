@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use lotse_store::{StoreError, resume_draft};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
-#[allow(unused_imports)]
-use super::{form, status, views};
+use super::views::{
+    CataloguePage, HomePage, LebenslageView, ResumePage, ServiceLink, ServicePage, ServiceView,
+    TenantCount,
+};
 use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
-use crate::http::pages::{base, message_page, not_found, server_error, tr};
+use crate::http::pages::{Layout, message_page, not_found, server_error, tr};
 use crate::state::{Shared, offered};
 use crate::tenants::{self};
 
@@ -57,17 +58,22 @@ pub(crate) struct BackTo {
 pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Response {
     let county = &tenants::DEMO[0];
     let defs = p.defs();
-    let mut v = base(county, tr(lang, "Serviceportal", "Service portal"), lang);
-    v["tenants"] = json!(
-        tenants::DEMO
+    let page = HomePage {
+        layout: Layout::new(county, tr(lang, "Serviceportal", "Service portal"), lang),
+        tenants: tenants::DEMO
             .iter()
-            .map(|t| json!({
-                "slug": t.slug, "name": t.name,
-                "count": defs.catalogues.get(t.slug).map(|c| c.entries().len()).unwrap_or(0),
-            }))
-            .collect::<Vec<_>>()
-    );
-    p.render("home", &v)
+            .map(|t| TenantCount {
+                slug: t.slug,
+                name: t.name,
+                count: defs
+                    .catalogues
+                    .get(t.slug)
+                    .map(|c| c.entries().len())
+                    .unwrap_or(0),
+            })
+            .collect(),
+    };
+    p.render(&page)
 }
 
 #[derive(Deserialize)]
@@ -91,37 +97,48 @@ pub(crate) async fn catalogue(
             .take(100)
             .collect::<String>();
     let title_of = |id: &str| cat.entries().iter().find(|e| e.id == id).cloned();
-    let hits: Vec<Value> = if query.trim().is_empty() {
+    let hits = if query.trim().is_empty() {
         Vec::new()
     } else {
         cat.search(&query, 20)
             .into_iter()
             .filter_map(|h| title_of(&h.id))
-            .map(|e| json!({"id": e.id, "title": e.title, "description": e.description}))
+            .map(|e| ServiceLink {
+                id: e.id,
+                title: e.title,
+                description: e.description,
+            })
             .collect()
     };
-    let lagen: Vec<Value> = cat
+    let lebenslagen = cat
         .lebenslagen()
         .keys()
-        .map(|l| {
-            let name = lebenslage_name(l);
-            json!({"name": name, "services": cat.by_lebenslage(l).iter().map(|e| json!({"id": e.id, "title": e.title})).collect::<Vec<_>>()})
+        .map(|l| LebenslageView {
+            name: lebenslage_name(l),
+            services: cat
+                .by_lebenslage(l)
+                .iter()
+                .map(|e| ServiceLink {
+                    id: e.id.clone(),
+                    title: e.title.clone(),
+                    description: String::new(),
+                })
+                .collect(),
         })
         .collect();
-    let mut v = base(
-        t,
-        &format!(
-            "{} {}",
-            tr(lang, "Online-Dienste:", "Online services of"),
-            t.name
-        ),
-        lang,
+    let title = format!(
+        "{} {}",
+        tr(lang, "Online-Dienste:", "Online services of"),
+        t.name
     );
-    v["query"] = json!(query);
-    v["hits"] = json!(hits);
-    v["lebenslagen"] = json!(lagen);
-    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
-    p.render("catalogue", &v)
+    let page = CataloguePage {
+        layout: Layout::new(t, title, lang),
+        query,
+        hits,
+        lebenslagen,
+        csrf: p.token(&format!("start:{}", t.slug)),
+    };
+    p.render(&page)
 }
 
 pub(crate) async fn resume(
@@ -165,19 +182,21 @@ pub(crate) async fn resume(
         ),
         Ok(_) => {
             // The code box again, with what was typed and what to check.
-            let mut v = base(
-                t,
-                tr(lang, "Fehler: Code nicht gefunden", "Error: code not found"),
-                lang,
-            );
-            v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
-            v["code"] = json!(typed.chars().take(64).collect::<String>());
-            v["error"] = json!(tr(
-                lang,
-                "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E. Ein Antrag wird nach der angegebenen Frist gelöscht.",
-                "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E. An application is deleted after the stated period.",
-            ));
-            let mut r = p.render("resume", &v);
+            let page = ResumePage {
+                layout: Layout::new(
+                    t,
+                    tr(lang, "Fehler: Code nicht gefunden", "Error: code not found"),
+                    lang,
+                ),
+                csrf: p.token(&format!("start:{}", t.slug)),
+                code: typed.chars().take(64).collect(),
+                error: tr(
+                    lang,
+                    "Zu diesem Code gibt es keinen Antrag. Bitte prüfen Sie die Schreibweise, zum Beispiel K7QX-2M9D-8TFA-WN3E. Ein Antrag wird nach der angegebenen Frist gelöscht.",
+                    "There is no application with this code. Please check the spelling, for example K7QX-2M9D-8TFA-WN3E. An application is deleted after the stated period.",
+                ),
+            };
+            let mut r = p.render(&page);
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
         }
@@ -216,13 +235,20 @@ pub(crate) async fn service(
     let Some(wf) = offered(&p, t, &workflow) else {
         return not_found(&p, Some(t), lang);
     };
-    let mut v = base(t, wf.title.get(lang), lang);
-    v["service"] = json!({
-        "id": wf.id, "title": wf.title.get(lang),
-        "description": wf.description.as_ref().map(|d| d.get(lang)).unwrap_or_default(),
-        "office": wf.office.get(lang),
-    });
-    v["csrf"] = json!(p.token(&format!("start:{}", t.slug)));
-    v["dev"] = json!(p.dev);
-    p.render("service", &v)
+    let page = ServicePage {
+        layout: Layout::new(t, wf.title.get(lang), lang),
+        service: ServiceView {
+            id: &wf.id,
+            title: wf.title.get(lang),
+            description: wf
+                .description
+                .as_ref()
+                .map(|d| d.get(lang))
+                .unwrap_or_default(),
+            office: wf.office.get(lang),
+        },
+        csrf: p.token(&format!("start:{}", t.slug)),
+        dev: p.dev,
+    };
+    p.render(&page)
 }

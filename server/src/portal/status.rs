@@ -15,34 +15,16 @@ use lotse_store::{
     Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
     SubmissionStore,
 };
-use serde_json::{Value, json};
 
+use super::views::{AnswerForm, MessageView, StatusPage, StatusTexts, TimelineEntry};
 use crate::http::extractors::{PortalTenant, UiLang, field};
-use crate::http::pages::{base, not_found, server_error, tr};
+use crate::http::pages::{Layout, not_found, server_error, tr};
 use crate::http::run::blocking;
 use crate::state::Shared;
 use crate::tenants::Tenant;
 
 /// The longest answer a citizen may send (characters).
 pub(crate) const MAX_MESSAGE: usize = 5_000;
-
-fn texts(lang: Lang) -> Value {
-    if lang == Lang::En {
-        json!({
-            "timeline": "Progress", "messages": "Messages", "from_office": "Office",
-            "from_you": "You", "answer_heading": "Answer the query", "answer_label": "Your answer",
-            "answer_hint": "Please answer the office's question. You can answer once; the office then continues with your application.",
-            "answer_button": "Send answer", "no_messages": "No messages yet.",
-        })
-    } else {
-        json!({
-            "timeline": "Verlauf", "messages": "Nachrichten", "from_office": "Verwaltung",
-            "from_you": "Sie", "answer_heading": "Rückfrage beantworten", "answer_label": "Ihre Antwort",
-            "answer_hint": "Bitte beantworten Sie die Frage der Verwaltung. Sie können einmal antworten; danach bearbeitet die Verwaltung Ihren Antrag weiter.",
-            "answer_button": "Antwort senden", "no_messages": "Noch keine Nachrichten.",
-        })
-    }
-}
 
 fn when(at: time::OffsetDateTime, lang: Lang) -> String {
     format_berlin(
@@ -110,43 +92,46 @@ pub(super) async fn page(
         .history
         .last()
         .map_or(Status::Eingegangen, |c| c.status);
-    let mut v = base(
-        t,
-        tr(lang, "Antrag eingegangen", "Application received"),
-        lang,
-    );
-    v["st"] = texts(lang);
-    v["reference"] = json!(found.reference);
-    v["status"] = json!(label(current, lang));
-    v["submission"] = json!(id);
-    v["timeline"] = json!(
-        found
+    let st = StatusTexts::of(lang);
+    let page = StatusPage {
+        layout: Layout::new(
+            t,
+            tr(lang, "Antrag eingegangen", "Application received"),
+            lang,
+        ),
+        st,
+        reference: found.reference,
+        status: label(current, lang),
+        submission: id,
+        timeline: found
             .history
             .iter()
             .rev()
-            .map(|c| json!({"when": when(c.at, lang), "status": label(c.status, lang), "note": c.note}))
-            .collect::<Vec<_>>()
-    );
-    let st = texts(lang);
-    v["messages"] = json!(
-        found
+            .map(|c| TimelineEntry {
+                when: when(c.at, lang),
+                status: label(c.status, lang),
+                note: c.note.clone(),
+            })
+            .collect(),
+        messages: found
             .messages
-            .iter()
-            .map(|m| json!({
-                "when": when(m.at, lang),
-                "from": match m.from { Party::Citizen => st["from_you"].clone(), Party::Office { .. } => st["from_office"].clone() },
-                "body": m.body,
-            }))
-            .collect::<Vec<_>>()
-    );
-    if current == Status::Rueckfrage {
-        v["answer"] = json!({
-            "csrf": p.token(&format!("answer:{sid}")),
-            "error": error.map(|e| e.0),
-            "value": error.map(|e| e.1),
-        });
-    }
-    let mut r = p.render("done", &v);
+            .into_iter()
+            .map(|m| MessageView {
+                when: when(m.at, lang),
+                from: match m.from {
+                    Party::Citizen => st.from_you,
+                    Party::Office { .. } => st.from_office,
+                },
+                body: m.body,
+            })
+            .collect(),
+        answer: (current == Status::Rueckfrage).then(|| AnswerForm {
+            csrf: p.token(&format!("answer:{sid}")),
+            error: error.map(|e| e.0),
+            value: error.map(|e| e.1),
+        }),
+    };
+    let mut r = p.render(&page);
     if error.is_some() {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }

@@ -1,17 +1,377 @@
-//! View models of the assistant's pages: one step with its fields (values, errors, hints tied
-//! with aria-describedby), or the review page.
+//! The portal's page structs, one per template, and how the assistant's pages are built from
+//! a draft: one step with its fields (values, errors, hints tied with aria-describedby, repeat
+//! entries, options), or the review. Handlers in `catalogue`, `assistant` and `status` fill the
+//! others.
 
 use axum::response::Response;
 use lotse_core::Lang;
-use lotse_core::application::{Position, ReviewView};
-use lotse_core::definition::{Field, Step, Widget};
+use lotse_core::application::{Position, ReviewEntry, ReviewView};
+use lotse_core::definition::{Field, Required, Step, Widget};
 use lotse_core::form::FieldError;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::http::pages::base;
+use crate::http::pages::{Layout, Page, not_found, tr};
 use crate::service::OpenDraft;
 use crate::state::AppState;
 use crate::tenants::Tenant;
+
+/// The county's start page: every municipality with its number of online services.
+#[derive(Serialize)]
+pub(super) struct HomePage {
+    #[serde(flatten)]
+    pub(super) layout: Layout,
+    pub(super) tenants: Vec<TenantCount>,
+}
+
+impl Page for HomePage {
+    const TEMPLATE: &'static str = "home";
+}
+
+#[derive(Serialize)]
+pub(super) struct TenantCount {
+    pub(super) slug: &'static str,
+    pub(super) name: &'static str,
+    pub(super) count: usize,
+}
+
+/// A tenant's catalogue: search, its hits, the services by Lebenslage, resuming by code.
+#[derive(Serialize)]
+pub(super) struct CataloguePage {
+    #[serde(flatten)]
+    pub(super) layout: Layout,
+    /// What was searched for (empty: no search).
+    pub(super) query: String,
+    pub(super) hits: Vec<ServiceLink>,
+    pub(super) lebenslagen: Vec<LebenslageView>,
+    /// The token of the resume form.
+    pub(super) csrf: String,
+}
+
+/// A resume code that finds nothing: the code box again, with what was typed and what to check.
+#[derive(Serialize)]
+pub(super) struct ResumePage {
+    #[serde(flatten)]
+    pub(super) layout: Layout,
+    pub(super) csrf: String,
+    /// What was typed (shortened).
+    pub(super) code: String,
+    pub(super) error: &'static str,
+}
+
+impl Page for ResumePage {
+    const TEMPLATE: &'static str = "resume";
+}
+
+impl Page for CataloguePage {
+    const TEMPLATE: &'static str = "catalogue";
+}
+
+/// A service in a list; `description` is empty where the list shows none.
+#[derive(Serialize)]
+pub(super) struct ServiceLink {
+    pub(super) id: String,
+    pub(super) title: String,
+    pub(super) description: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct LebenslageView {
+    pub(super) name: String,
+    pub(super) services: Vec<ServiceLink>,
+}
+
+/// One service with the button that starts an application.
+#[derive(Serialize)]
+pub(super) struct ServicePage<'a> {
+    #[serde(flatten)]
+    pub(super) layout: Layout,
+    pub(super) service: ServiceView<'a>,
+    pub(super) csrf: String,
+    /// The designers' preview: a link to the receipt with sample data.
+    pub(super) dev: bool,
+}
+
+impl Page for ServicePage<'_> {
+    const TEMPLATE: &'static str = "service";
+}
+
+#[derive(Serialize)]
+pub(super) struct ServiceView<'a> {
+    pub(super) id: &'a str,
+    pub(super) title: &'a str,
+    pub(super) description: &'a str,
+    pub(super) office: &'a str,
+}
+
+/// The status page of a submission (also the confirmation after sending): reference, status,
+/// messages, timeline, and the form to answer an open Rückfrage.
+#[derive(Serialize)]
+pub(super) struct StatusPage<'a> {
+    #[serde(flatten)]
+    pub(super) layout: Layout,
+    pub(super) st: &'static StatusTexts,
+    pub(super) reference: String,
+    /// The current status' label.
+    pub(super) status: &'static str,
+    pub(super) submission: &'a str,
+    pub(super) timeline: Vec<TimelineEntry>,
+    pub(super) messages: Vec<MessageView>,
+    /// Only while the office waits for an answer.
+    pub(super) answer: Option<AnswerForm<'a>>,
+}
+
+impl Page for StatusPage<'_> {
+    const TEMPLATE: &'static str = "done";
+}
+
+#[derive(Serialize)]
+pub(super) struct TimelineEntry {
+    pub(super) when: String,
+    pub(super) status: &'static str,
+    pub(super) note: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct MessageView {
+    pub(super) when: String,
+    /// Who wrote it, as the citizen reads it ("Sie", "Verwaltung").
+    pub(super) from: &'static str,
+    pub(super) body: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct AnswerForm<'a> {
+    pub(super) csrf: String,
+    /// Why the last answer was refused, and what it said.
+    pub(super) error: Option<&'a str>,
+    pub(super) value: Option<&'a str>,
+}
+
+/// The status page's own texts (`st.<name>`).
+#[derive(Serialize)]
+pub(super) struct StatusTexts {
+    pub(super) timeline: &'static str,
+    pub(super) messages: &'static str,
+    pub(super) from_office: &'static str,
+    pub(super) from_you: &'static str,
+    pub(super) answer_heading: &'static str,
+    pub(super) answer_label: &'static str,
+    pub(super) answer_hint: &'static str,
+    pub(super) answer_button: &'static str,
+    pub(super) no_messages: &'static str,
+}
+
+impl StatusTexts {
+    pub(super) fn of(lang: Lang) -> &'static StatusTexts {
+        if lang == Lang::En {
+            &STATUS_EN
+        } else {
+            &STATUS_DE
+        }
+    }
+}
+
+static STATUS_DE: StatusTexts = StatusTexts {
+    timeline: "Verlauf",
+    messages: "Nachrichten",
+    from_office: "Verwaltung",
+    from_you: "Sie",
+    answer_heading: "Rückfrage beantworten",
+    answer_label: "Ihre Antwort",
+    answer_hint: "Bitte beantworten Sie die Frage der Verwaltung. Sie können einmal antworten; danach bearbeitet die Verwaltung Ihren Antrag weiter.",
+    answer_button: "Antwort senden",
+    no_messages: "Noch keine Nachrichten.",
+};
+
+static STATUS_EN: StatusTexts = StatusTexts {
+    timeline: "Progress",
+    messages: "Messages",
+    from_office: "Office",
+    from_you: "You",
+    answer_heading: "Answer the query",
+    answer_label: "Your answer",
+    answer_hint: "Please answer the office's question. You can answer once; the office then continues with your application.",
+    answer_button: "Send answer",
+    no_messages: "No messages yet.",
+};
+
+/// One step of the assistant with its fields.
+#[derive(Serialize)]
+struct StepPage<'a> {
+    #[serde(flatten)]
+    layout: Layout,
+    step: &'a str,
+    step_title: &'a str,
+    step_help: Option<&'a str>,
+    fields: Vec<FieldView<'a>>,
+    /// The error summary at the top, each linked to its field.
+    errors: Vec<ErrorLink<'a>>,
+    /// Step n of m.
+    progress: (usize, usize),
+    /// Where "Zurück" leads (a link): the previous step, or the review from a change.
+    back: Option<String>,
+    /// An entry just removed, with "Rückgängig machen".
+    removed: Option<RemovedView>,
+    draft: String,
+    csrf: String,
+    revision: u64,
+    resume_code: String,
+    /// In the designers' preview: why the step applies and where it leads.
+    dev: Option<DevView<'a>>,
+    /// The day the draft expires (`31.12.2026`).
+    expires: String,
+}
+
+impl Page for StepPage<'_> {
+    const TEMPLATE: &'static str = "step";
+}
+
+/// An entry removed from a repeatable group: its name ("Hund 2") and what it held, posted back
+/// by "Rückgängig machen".
+#[derive(Serialize)]
+struct RemovedView {
+    label: Option<String>,
+    data: String,
+}
+
+impl RemovedView {
+    fn of(step: &Step, data: String, lang: Lang) -> RemovedView {
+        let label = serde_json::from_str::<Value>(&data).ok().and_then(|v| {
+            let f = step
+                .fields
+                .iter()
+                .find(|f| Some(f.id.as_str()) == v["field"].as_str())?;
+            let rep = f.repeat.as_ref()?;
+            let name = rep
+                .item_label
+                .as_ref()
+                .map(|t| t.get(lang).to_string())
+                .unwrap_or_else(|| f.label.get(lang).to_string());
+            Some(format!("{name} {}", v["index"].as_u64()? + 1))
+        });
+        RemovedView { label, data }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorLink<'a> {
+    /// The `id` of the field in error.
+    target: String,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct DevView<'a> {
+    applies_if: Option<&'a str>,
+    branches: Vec<BranchView<'a>>,
+    default: &'a str,
+    explanations: Vec<String>,
+    route: String,
+}
+
+#[derive(Serialize)]
+struct BranchView<'a> {
+    condition: &'a str,
+    to: &'a str,
+}
+
+/// One field of a step, whatever its widget: the flags say which, and what a widget does not
+/// use stays empty (`null`, `false`, `[]`).
+#[derive(Serialize)]
+struct FieldView<'a> {
+    id: &'a str,
+    /// The form field's name (`anschrift.plz`, `hunde.0.name`).
+    name: String,
+    html_id: String,
+    label: &'a str,
+    help: Option<&'a str>,
+    error: Option<&'a str>,
+    /// The ids of the hint and the error, for `aria-describedby` (may be empty).
+    describedby: String,
+    optional: bool,
+    autocomplete: Option<&'a str>,
+    placeholder: Option<&'a str>,
+    is_group: bool,
+    is_choice_group: bool,
+    is_select: bool,
+    is_checkbox: bool,
+    is_textarea: bool,
+    /// `text`, `date`, `number`, `email` or `tel` for an input; `None` for other widgets.
+    input_type: Option<&'static str>,
+    /// The text shown in an input or textarea; `None` for other widgets.
+    value: Option<String>,
+    checked: bool,
+    options: Vec<OptionView<'a>>,
+    /// The subfields of a group that is not repeated.
+    fields: Vec<FieldView<'a>>,
+    /// The entries of a repeated group.
+    items: Vec<ItemView<'a>>,
+    can_add: bool,
+    add_label: Option<String>,
+}
+
+#[derive(Serialize)]
+struct OptionView<'a> {
+    value: String,
+    label: &'a str,
+    selected: bool,
+}
+
+/// One entry of a repeated group.
+#[derive(Serialize)]
+struct ItemView<'a> {
+    legend: String,
+    index: usize,
+    fields: Vec<FieldView<'a>>,
+}
+
+/// The review before sending: the answers by step with change links, the computed values.
+#[derive(Serialize)]
+struct ReviewPage<'a> {
+    #[serde(flatten)]
+    layout: Layout,
+    review: ReviewSummary<'a>,
+    /// Where "Zurück" leads: the last step.
+    back: Option<String>,
+    /// The "Ändern" links: this plus `/{step}`.
+    change_base: &'a str,
+    draft: String,
+    csrf: String,
+    revision: u64,
+}
+
+impl Page for ReviewPage<'_> {
+    const TEMPLATE: &'static str = "review";
+}
+
+#[derive(Serialize)]
+struct ReviewSummary<'a> {
+    steps: Vec<ReviewStepView<'a>>,
+    computed: Vec<ReviewLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct ReviewStepView<'a> {
+    step: &'a str,
+    title: &'a str,
+    entries: Vec<ReviewLine<'a>>,
+}
+
+#[derive(Serialize)]
+struct ReviewLine<'a> {
+    label: &'a str,
+    flat: String,
+}
+
+impl ReviewLine<'_> {
+    fn of(e: &ReviewEntry) -> ReviewLine<'_> {
+        ReviewLine {
+            label: &e.label,
+            flat: e.value.flat(),
+        }
+    }
+}
 
 fn html_id(name: &str) -> String {
     format!("f-{}", name.replace('.', "-"))
@@ -26,24 +386,24 @@ fn text_of(v: Option<&Value>) -> String {
     }
 }
 
-/// Errors by JSON pointer; each shown once, at its field.
-fn error_at(errors: &[FieldError], pointer: &str) -> Option<String> {
+/// The error at a JSON pointer; each shown once, at its field.
+fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
     errors
         .iter()
         .find(|e| e.pointer == pointer)
-        .map(|e| e.message.clone())
+        .map(|e| e.message.as_str())
 }
 
-fn field_view(
-    f: &Field,
-    name: &str,
+fn field_view<'a>(
+    f: &'a Field,
+    name: String,
     pointer: &str,
     value: Option<&Value>,
-    errors: &[FieldError],
+    errors: &'a [FieldError],
     required: bool,
     lang: Lang,
-) -> Value {
-    let id = html_id(name);
+) -> FieldView<'a> {
+    let id = html_id(&name);
     let error = error_at(errors, pointer);
     let mut described = Vec::new();
     if f.help.is_some() {
@@ -52,20 +412,39 @@ fn field_view(
     if error.is_some() {
         described.push(format!("{id}-error"));
     }
-    let mut v = json!({
-        "id": f.id, "name": name, "html_id": id,
-        "label": f.label.get(lang), "help": f.help.as_ref().map(|h| h.get(lang)),
-        "error": error, "describedby": described.join(" "),
-        "optional": !required && f.widget != Widget::Checkbox,
-        "autocomplete": f.autocomplete, "placeholder": f.placeholder.as_ref().map(|p| p.get(lang)),
-    });
+    let mut v = FieldView {
+        id: &f.id,
+        html_id: id,
+        label: f.label.get(lang),
+        help: f.help.as_ref().map(|h| h.get(lang)),
+        error,
+        describedby: described.join(" "),
+        optional: !required && f.widget != Widget::Checkbox,
+        autocomplete: f.autocomplete.as_deref(),
+        placeholder: f.placeholder.as_ref().map(|p| p.get(lang)),
+        is_group: false,
+        is_choice_group: false,
+        is_select: false,
+        is_checkbox: false,
+        is_textarea: false,
+        input_type: None,
+        value: None,
+        checked: false,
+        options: Vec::new(),
+        fields: Vec::new(),
+        items: Vec::new(),
+        can_add: false,
+        add_label: None,
+        name,
+    };
+    let sub_required = |sf: &Field| matches!(sf.required, Required::Always);
     match f.widget {
         Widget::Group => {
-            v["is_group"] = json!(true);
+            v.is_group = true;
             if let Some(rep) = &f.repeat {
-                let items: Vec<Value> = match value {
-                    Some(Value::Array(a)) => a.clone(),
-                    _ => Vec::new(),
+                let items: &[Value] = match value {
+                    Some(Value::Array(a)) => a,
+                    _ => &[],
                 };
                 let count = items.len().max(rep.min as usize).max(1);
                 let item_label = rep
@@ -73,80 +452,94 @@ fn field_view(
                     .as_ref()
                     .map(|t| t.get(lang).to_string())
                     .unwrap_or_else(|| f.label.get(lang).to_string());
-                let views: Vec<Value> = (0..count)
+                v.items = (0..count)
                     .map(|i| {
                         let item = items.get(i);
-                        json!({
-                            "legend": format!("{item_label} {}", i + 1), "index": i,
-                            "fields": f.subfields.iter().map(|sf| {
-                                let sub_required = matches!(sf.required, lotse_core::definition::Required::Always);
-                                field_view(sf, &format!("{name}.{i}.{}", sf.id), &format!("{pointer}/{i}/{}", sf.id), item.and_then(|it| it.get(&sf.id)), errors, sub_required, lang)
-                            }).collect::<Vec<_>>(),
-                        })
+                        ItemView {
+                            legend: format!("{item_label} {}", i + 1),
+                            index: i,
+                            fields: f
+                                .subfields
+                                .iter()
+                                .map(|sf| {
+                                    field_view(
+                                        sf,
+                                        format!("{}.{i}.{}", v.name, sf.id),
+                                        &format!("{pointer}/{i}/{}", sf.id),
+                                        item.and_then(|it| it.get(&sf.id)),
+                                        errors,
+                                        sub_required(sf),
+                                        lang,
+                                    )
+                                })
+                                .collect(),
+                        }
                     })
                     .collect();
-                v["items"] = json!(views);
-                v["can_add"] = json!(count < rep.max as usize);
-                v["add_label"] = json!(
+                v.can_add = count < rep.max as usize;
+                v.add_label = Some(
                     rep.add_label
                         .as_ref()
                         .map(|t| t.get(lang).to_string())
-                        .unwrap_or_else(|| format!(
-                            "{item_label} {}",
-                            crate::http::pages::tr(lang, "hinzufügen", "add")
-                        ))
+                        .unwrap_or_else(|| {
+                            format!("{item_label} {}", tr(lang, "hinzufügen", "add"))
+                        }),
                 );
             } else {
-                v["fields"] = json!(
-                    f.subfields
-                        .iter()
-                        .map(|sf| {
-                            let sub_required =
-                                matches!(sf.required, lotse_core::definition::Required::Always);
-                            field_view(
-                                sf,
-                                &format!("{name}.{}", sf.id),
-                                &format!("{pointer}/{}", sf.id),
-                                value.and_then(|o| o.get(&sf.id)),
-                                errors,
-                                sub_required,
-                                lang,
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                );
+                v.fields = f
+                    .subfields
+                    .iter()
+                    .map(|sf| {
+                        field_view(
+                            sf,
+                            format!("{}.{}", v.name, sf.id),
+                            &format!("{pointer}/{}", sf.id),
+                            value.and_then(|o| o.get(&sf.id)),
+                            errors,
+                            sub_required(sf),
+                            lang,
+                        )
+                    })
+                    .collect();
             }
         }
         Widget::Radio | Widget::Select => {
-            v[if f.widget == Widget::Radio {
-                "is_choice_group"
+            if f.widget == Widget::Radio {
+                v.is_choice_group = true;
             } else {
-                "is_select"
-            }] = json!(true);
+                v.is_select = true;
+            }
             let current = text_of(value);
-            v["options"] = json!(f.options.iter().map(|o| {
-                let val = text_of(Some(&o.value));
-                json!({"value": val, "label": o.label.get(lang), "selected": !current.is_empty() && val == current})
-            }).collect::<Vec<_>>());
+            v.options = f
+                .options
+                .iter()
+                .map(|o| {
+                    let value = text_of(Some(&o.value));
+                    OptionView {
+                        selected: !current.is_empty() && value == current,
+                        value,
+                        label: o.label.get(lang),
+                    }
+                })
+                .collect();
         }
         Widget::Checkbox => {
-            v["is_checkbox"] = json!(true);
-            v["checked"] = json!(value == Some(&Value::Bool(true)) || text_of(value) == "true");
+            v.is_checkbox = true;
+            v.checked = value == Some(&Value::Bool(true)) || text_of(value) == "true";
         }
         Widget::Textarea => {
-            v["is_textarea"] = json!(true);
-            v["value"] = json!(text_of(value));
+            v.is_textarea = true;
+            v.value = Some(text_of(value));
         }
         w => {
-            let input_type = match (w, f.autocomplete.as_deref()) {
+            v.input_type = Some(match (w, f.autocomplete.as_deref()) {
                 (Widget::Date, _) => "date",
                 (Widget::Number, _) => "number",
                 (_, Some("email")) => "email",
                 (_, Some("tel")) => "tel",
                 _ => "text",
-            };
-            v["input_type"] = json!(input_type);
-            v["value"] = json!(text_of(value));
+            });
+            v.value = Some(text_of(value));
         }
     }
     v
@@ -267,32 +660,32 @@ pub fn page(
                 .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();
             let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
-            let steps: Vec<Value> = review.steps.iter().map(|s| json!({
-                "step": s.step, "title": s.title,
-                "entries": s.entries.iter().map(|e| json!({"label": e.label, "flat": e.value.flat()})).collect::<Vec<_>>(),
-            })).collect();
-            let computed: Vec<Value> = review
-                .computed
-                .iter()
-                .map(|e| json!({"label": e.label, "flat": e.value.flat()}))
-                .collect();
-            let mut v = base(
-                t,
-                crate::http::pages::tr(lang, "Angaben prüfen", "Check your answers"),
-                lang,
-            );
-            v["review"] = json!({"steps": steps, "computed": computed});
-            v["here"] = json!(nav.here);
-            v["back"] = json!(nav.back);
-            v["change_base"] = json!(nav.change_base);
-            v["draft"] = json!(draft.id.to_string());
-            v["csrf"] = json!(csrf);
-            v["revision"] = json!(draft.revision);
-            p.render("review", &v)
+            let page = ReviewPage {
+                layout: Layout::new(t, tr(lang, "Angaben prüfen", "Check your answers"), lang)
+                    .at(&nav.here),
+                review: ReviewSummary {
+                    steps: review
+                        .steps
+                        .iter()
+                        .map(|s| ReviewStepView {
+                            step: &s.step,
+                            title: &s.title,
+                            entries: s.entries.iter().map(ReviewLine::of).collect(),
+                        })
+                        .collect(),
+                    computed: review.computed.iter().map(ReviewLine::of).collect(),
+                },
+                back: nav.back.clone(),
+                change_base: &nav.change_base,
+                draft: draft.id.to_string(),
+                csrf,
+                revision: draft.revision,
+            };
+            p.render(&page)
         }
         Position::Step(step_id) => {
             let Some(step) = wf.step(step_id) else {
-                return crate::http::pages::not_found(p, Some(t), lang);
+                return not_found(p, Some(t), lang);
             };
             let values: Map<String, Value> = posted.unwrap_or_else(|| {
                 step.fields
@@ -300,91 +693,73 @@ pub fn page(
                     .filter_map(|f| app.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
                     .collect()
             });
-            let fields: Vec<Value> = step
+            let fields = step
                 .fields
                 .iter()
                 .map(|f| {
-                    let required = !matches!(f.required, lotse_core::definition::Required::Never);
                     field_view(
                         f,
-                        &f.id,
+                        f.id.clone(),
                         &format!("/{}", f.id),
                         values.get(&f.id),
                         &errors,
-                        required,
+                        !matches!(f.required, Required::Never),
                         lang,
                     )
                 })
                 .collect();
-            let summary: Vec<Value> = errors
+            let summary = errors
                 .iter()
-                .map(|e| {
-                    let name = e.pointer.trim_start_matches('/').replace('/', ".");
-                    json!({"target": html_id(&name), "message": e.message})
+                .map(|e| ErrorLink {
+                    target: html_id(&e.pointer.trim_start_matches('/').replace('/', ".")),
+                    message: &e.message,
                 })
                 .collect();
             let title = if errors.is_empty() {
                 step.title.get(lang).to_string()
             } else {
-                format!(
-                    "{}: {}",
-                    crate::http::pages::tr(lang, "Fehler", "Error"),
-                    step.title.get(lang)
-                )
+                format!("{}: {}", tr(lang, "Fehler", "Error"), step.title.get(lang))
             };
-            let mut v = base(t, &title, lang);
-            v["step"] = json!(step.id);
-            v["step_title"] = json!(step.title.get(lang));
-            v["step_help"] = json!(step.help.as_ref().map(|h| h.get(lang)));
-            v["fields"] = json!(fields);
-            v["errors"] = json!(summary);
-            v["progress"] = json!([app.progress().0, app.progress().1]);
-            v["here"] = json!(nav.here);
-            v["back"] = json!(nav.back);
-            v["removed"] = json!(removed.as_ref().map(|r| {
-                let label = serde_json::from_str::<Value>(r).ok().and_then(|v| {
-                    let f = step
-                        .fields
-                        .iter()
-                        .find(|f| Some(f.id.as_str()) == v["field"].as_str())?;
-                    let rep = f.repeat.as_ref()?;
-                    let name = rep
-                        .item_label
-                        .as_ref()
-                        .map(|t| t.get(lang).to_string())
-                        .unwrap_or_else(|| f.label.get(lang).to_string());
-                    Some(format!("{name} {}", v["index"].as_u64()? + 1))
-                });
-                json!({"data": r, "label": label})
-            }));
-            v["draft"] = json!(draft.id.to_string());
-            v["csrf"] = json!(csrf);
-            v["revision"] = json!(draft.revision);
-            v["resume_code"] = json!(draft.resume_code.to_string());
-            if p.dev {
-                // Beside the step: why it applies and where the branches lead (the engine's own
-                // explanation).
-                v["dev"] = json!({
-                    "applies_if": step.applies_if.as_ref().map(|e| e.source().to_string()),
-                    "branches": step.branches.iter().map(|b| json!({"condition": b.condition.source(), "to": b.target.label()})).collect::<Vec<_>>(),
-                    "default": step.default_next.label(),
-                    "explanations": app.explanations.iter().map(|e| e.describe(lang)).collect::<Vec<_>>(),
-                    "route": app.route.join(" → "),
-                });
-            }
+            // Beside the step in the designers' preview: why it applies and where the branches
+            // lead (the engine's own explanation).
+            let dev = p.dev.then(|| DevView {
+                applies_if: step.applies_if.as_ref().map(|e| e.source()),
+                branches: step
+                    .branches
+                    .iter()
+                    .map(|b| BranchView {
+                        condition: b.condition.source(),
+                        to: b.target.label(),
+                    })
+                    .collect(),
+                default: step.default_next.label(),
+                explanations: app.explanations.iter().map(|e| e.describe(lang)).collect(),
+                route: app.route.join(" → "),
+            });
             let e = draft.expires.date();
-            v["expires"] = json!(format!(
-                "{:02}.{:02}.{}",
-                e.day(),
-                e.month() as u8,
-                e.year()
-            ));
-            let mut r = p.render("step", &v);
+            let page = StepPage {
+                layout: Layout::new(t, title, lang).at(&nav.here),
+                step: &step.id,
+                step_title: step.title.get(lang),
+                step_help: step.help.as_ref().map(|h| h.get(lang)),
+                fields,
+                errors: summary,
+                progress: app.progress(),
+                back: nav.back.clone(),
+                removed: removed.map(|r| RemovedView::of(step, r, lang)),
+                draft: draft.id.to_string(),
+                csrf,
+                revision: draft.revision,
+                resume_code: draft.resume_code.to_string(),
+                dev,
+                expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
+            };
+            let mut r = p.render(&page);
             if !errors.is_empty() {
                 *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             }
             r
         }
-        Position::Submitted => crate::http::pages::not_found(p, Some(t), lang),
+        Position::Submitted => not_found(p, Some(t), lang),
     }
 }

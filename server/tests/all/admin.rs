@@ -19,22 +19,23 @@ use serde_json::{Value, json};
 use time::macros::datetime;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "richtig-langes-passwort";
+pub(crate) const PASSWORD: &str = "richtig-langes-passwort";
 
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) location: Option<String>,
     content_type: String,
     cookies: Vec<String>,
     request_id: String,
-    body: String,
+    pub(crate) body: String,
 }
 
-struct Office {
+pub(crate) struct Office {
     app: axum::Router,
-    portal: Arc<Portal>,
+    /// The portal behind `app` (`None` for another portal's router).
+    portal: Option<Arc<Portal>>,
     _dir: tempfile::TempDir,
-    hei: Vec<Submission>,
+    pub(crate) hei: Vec<Submission>,
     erk: Vec<Submission>,
     erk_token: String,
     hei_token: String,
@@ -73,7 +74,7 @@ fn submit(store: &SledStore, data: &Path, t: &TenantId, key: &str, workflow: &st
 impl Office {
     /// Heinsberg and Erkelenz, each with a case worker, Heinsberg with a designer too, two
     /// submissions each, and a token per tenant.
-    fn new() -> Office {
+    pub(crate) fn new() -> Office {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -120,12 +121,26 @@ impl Office {
         let portal = Arc::new(Portal::build(project(), &data).unwrap());
         Office {
             app: router(portal.clone()),
-            portal,
+            portal: Some(portal),
             _dir: dir,
             hei: hei_subs,
             erk: erk_subs,
             hei_token: tokens[0].clone(),
             erk_token: tokens[1].clone(),
+        }
+    }
+
+    /// Another portal's router (the designers' preview), driven with the same helpers; it has
+    /// no accounts or submissions of these.
+    pub(crate) fn with_app(app: axum::Router) -> Office {
+        Office {
+            app,
+            portal: None,
+            _dir: tempfile::tempdir().unwrap(),
+            hei: Vec::new(),
+            erk: Vec::new(),
+            erk_token: String::new(),
+            hei_token: String::new(),
         }
     }
 
@@ -188,11 +203,11 @@ impl Office {
         self.send(req).await
     }
 
-    async fn get(&self, url: &str, auth: &Auth<'_>) -> Reply {
+    pub(crate) async fn get(&self, url: &str, auth: &Auth<'_>) -> Reply {
         self.request(Method::GET, url, auth, None).await
     }
 
-    async fn form(&self, url: &str, auth: &Auth<'_>, pairs: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn form(&self, url: &str, auth: &Auth<'_>, pairs: &[(&str, &str)]) -> Reply {
         let body = serde_urlencoded::to_string(pairs).unwrap();
         self.request(
             Method::POST,
@@ -214,7 +229,7 @@ impl Office {
     }
 
     /// Signs in through the form and returns the session cookie's value.
-    async fn sign_in(&self, tenant: &str, login: &str) -> String {
+    pub(crate) async fn sign_in(&self, tenant: &str, login: &str) -> String {
         let form = self
             .get(&format!("/verwaltung/{tenant}/anmelden"), &Auth::None)
             .await;
@@ -249,13 +264,13 @@ impl Office {
     }
 }
 
-enum Auth<'a> {
+pub(crate) enum Auth<'a> {
     None,
     Cookie(&'a str),
     Bearer(&'a str),
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)
@@ -664,7 +679,8 @@ async fn a_rueckfrage_goes_to_the_citizen_and_the_answer_comes_back() {
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
     // The audit entry of the status change names the request that made it.
-    let audit = lotse_store::AuditStore::audit_log(o.portal.store(), 0, 1000).unwrap();
+    let audit =
+        lotse_store::AuditStore::audit_log(o.portal.as_ref().unwrap().store(), 0, 1000).unwrap();
     let entry = audit
         .iter()
         .rev()

@@ -1,6 +1,7 @@
-//! The end-to-end tests of lotse-server in one binary (one link step instead of seven): the
-//! portal as a browser without JavaScript uses it, the JSON API, the Postkorb, the command line,
-//! webhook deliveries, the housekeeping and two nodes on one PostgreSQL.
+//! The end-to-end tests of lotse-server in one binary (one link step instead of nine): the
+//! portal as a browser without JavaScript uses it, every page template in strict mode, the JSON
+//! API, the Postkorb, the command line, webhook deliveries, the housekeeping and two nodes on one
+//! PostgreSQL.
 
 mod admin;
 mod api;
@@ -9,4 +10,5 @@ mod connections;
 mod delivery;
 mod maintenance;
 mod nodes;
+mod pages;
 mod portal;

@@ -22,7 +22,7 @@ struct Page {
     bytes: Vec<u8>,
 }
 
-fn project_root() -> &'static Path {
+pub(crate) fn project_root() -> &'static Path {
     project()
 }
 
@@ -153,7 +153,7 @@ async fn start(b: &Browser, tenant: &str, workflow: &str) -> String {
     started.location.unwrap()
 }
 
-const HALTER: &[(&str, &str)] = &[
+pub(crate) const HALTER: &[(&str, &str)] = &[
     ("halter.anrede", "Frau"),
     ("halter.vorname", "<script>alert(1)</script>"),
     ("halter.nachname", "Schmitz"),
@@ -670,7 +670,7 @@ async fn english_is_one_click_away_and_errors_follow_the_language() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();

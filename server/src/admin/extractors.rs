@@ -1,0 +1,91 @@
+//! Who is asking in the Postkorb: the staff member signed in for the route's `{tenant}`, as an
+//! extractor per front end, each refusing the way its front end answers. The pages take the
+//! session cookie and refuse with the sign-in form or a Postkorb page; the JSON API takes a
+//! Bearer token or the session cookie and refuses with problem+json.
+
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::Response;
+use lotse_store::Role;
+
+use super::views::{error_page, unknown_tenant};
+use super::{Admin, AdminError, Staff, authenticate};
+use crate::http::extractors::route_tenant;
+use crate::tenants::Tenant;
+
+/// A case worker of the route's tenant, for the Postkorb's pages: signed in by session, with a
+/// role that may work on submissions. Without a sign-in the answer is the redirect to the
+/// sign-in form; another tenant's session or a role that may not gets a Postkorb page; an
+/// unknown tenant a plain 404.
+pub(crate) struct CaseWorker {
+    pub(crate) tenant: &'static Tenant,
+    pub(crate) staff: Staff,
+}
+
+impl<S> FromRequestParts<S> for CaseWorker
+where
+    S: Send + Sync,
+    Admin: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let p = Admin::from_ref(state);
+        let Some(t) = route_tenant(parts, state).await else {
+            return Err(unknown_tenant());
+        };
+        let staff = authenticate(&p, &parts.headers, t, false)
+            .await
+            .map_err(|e| error_page(&p, t, None, e))?;
+        staff
+            .require(Role::may_work_submissions)
+            .map_err(|e| error_page(&p, t, Some(&staff), e))?;
+        Ok(CaseWorker { tenant: t, staff })
+    }
+}
+
+/// A case worker of the route's tenant, for the JSON API: a Bearer token or the session, with
+/// a role that may work on submissions. Every refusal is problem+json (401 without sign-in);
+/// the tenants are public (the portal lists them), so an unknown one is simply not found.
+pub(crate) struct ApiCaseWorker {
+    pub(crate) tenant: &'static Tenant,
+    pub(crate) staff: Staff,
+}
+
+impl<S> FromRequestParts<S> for ApiCaseWorker
+where
+    S: Send + Sync,
+    Admin: FromRef<S>,
+{
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
+        let ApiStaff { tenant, staff } = ApiStaff::from_request_parts(parts, state).await?;
+        staff.require(Role::may_work_submissions)?;
+        Ok(ApiCaseWorker { tenant, staff })
+    }
+}
+
+/// Any staff member signed in for the route's tenant, whatever the role, for the JSON API
+/// (who am I); refusals as for [`ApiCaseWorker`].
+pub(crate) struct ApiStaff {
+    pub(crate) tenant: &'static Tenant,
+    pub(crate) staff: Staff,
+}
+
+impl<S> FromRequestParts<S> for ApiStaff
+where
+    S: Send + Sync,
+    Admin: FromRef<S>,
+{
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
+        let p = Admin::from_ref(state);
+        let t = route_tenant(parts, state)
+            .await
+            .ok_or(AdminError::NotFound)?;
+        let staff = authenticate(&p, &parts.headers, t, true).await?;
+        Ok(ApiStaff { tenant: t, staff })
+    }
+}
