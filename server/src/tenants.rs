@@ -149,19 +149,26 @@ pub fn slugs() -> Vec<&'static str> {
 impl Tenant {
     /// The initials on the tenant's shield: "Übach-Palenberg" → "ÜP", "Kreis Heinsberg" → "KH".
     pub fn initials(&self) -> String {
-        let place = self
-            .name
-            .strip_prefix("Stadt ")
-            .or_else(|| self.name.strip_prefix("Gemeinde "))
-            .unwrap_or(self.name);
-        let parts: Vec<char> = place
-            .split([' ', '-'])
-            .filter_map(|w| w.chars().next())
-            .collect();
-        if parts.len() >= 2 {
-            parts.iter().take(2).collect()
-        } else {
-            place.chars().take(2).collect::<String>().to_uppercase()
+        let mine = two_letters(place_of(self.name));
+        // Two places with the same two letters (Waldfeucht, Wassenberg): the first letter and
+        // the first one where the names part (WL, WS), so that no two monograms are alike.
+        let twin = DEMO
+            .iter()
+            .filter(|o| o.slug != self.slug)
+            .map(|o| place_of(o.name))
+            .find(|o| two_letters(o) == mine);
+        let Some(twin) = twin else {
+            return mine;
+        };
+        let place = place_of(self.name);
+        let differs = place
+            .chars()
+            .zip(twin.chars().chain(std::iter::repeat(' ')))
+            .find(|(a, b)| a != b)
+            .map(|(a, _)| a);
+        match (place.chars().next(), differs) {
+            (Some(first), Some(d)) => format!("{first}{d}").to_uppercase(),
+            _ => mine,
         }
     }
 
@@ -199,5 +206,26 @@ mod tests {
             find("heinsberg").map(Tenant::initials).as_deref(),
             Some("HE")
         );
+    }
+}
+
+/// A municipality's place name without its kind (`Stadt Erkelenz` → `Erkelenz`).
+fn place_of(name: &str) -> &str {
+    name.strip_prefix("Stadt ")
+        .or_else(|| name.strip_prefix("Gemeinde "))
+        .unwrap_or(name)
+}
+
+/// The initials of a name of several words (`Übach-Palenberg` → `ÜP`), else its first two
+/// letters (`ER`).
+fn two_letters(place: &str) -> String {
+    let parts: Vec<char> = place
+        .split([' ', '-'])
+        .filter_map(|w| w.chars().next())
+        .collect();
+    if parts.len() >= 2 {
+        parts.iter().take(2).collect()
+    } else {
+        place.chars().take(2).collect::<String>().to_uppercase()
     }
 }

@@ -62,14 +62,18 @@ pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Respo
         layout: Layout::new(county, tr(lang, "Serviceportal", "Service portal"), lang),
         tenants: tenants::DEMO
             .iter()
-            .map(|t| TenantCount {
-                slug: t.slug,
-                name: t.name,
-                count: defs
+            .map(|t| {
+                let count = defs
                     .catalogues
                     .get(t.slug)
                     .map(|c| c.entries().len())
-                    .unwrap_or(0),
+                    .unwrap_or(0);
+                TenantCount {
+                    slug: t.slug,
+                    name: t.name,
+                    count,
+                    count_label: services_count(count, lang),
+                }
             })
             .collect(),
     };
@@ -201,6 +205,16 @@ pub(crate) async fn resume(
             r
         }
         Err(e) => server_error(&p, t, &e, lang),
+    }
+}
+
+/// "1 Online-Dienst", "2 Online-Dienste" ("1 online service" in English).
+pub(crate) fn services_count(n: usize, lang: Lang) -> String {
+    match (lang, n) {
+        (Lang::En, 1) => "1 online service".into(),
+        (Lang::En, n) => format!("{n} online services"),
+        (_, 1) => "1 Online-Dienst".into(),
+        (_, n) => format!("{n} Online-Dienste"),
     }
 }
 

@@ -33,6 +33,8 @@ pub(super) struct TenantCount {
     pub(super) slug: &'static str,
     pub(super) name: &'static str,
     pub(super) count: usize,
+    /// "1 Online-Dienst", "3 Online-Dienste".
+    pub(super) count_label: String,
 }
 
 /// A tenant's catalogue: search, its hits, the services by Lebenslage, resuming by code.
@@ -299,6 +301,9 @@ struct FieldView<'a> {
     is_textarea: bool,
     /// `text`, `date`, `number`, `email` or `tel` for an input; `None` for other widgets.
     input_type: Option<&'static str>,
+    /// A width class that fits the expected answer (`w-5` for a postcode, `w-10` for a date or
+    /// house number, `w-20`), or `None` for the full width.
+    width: Option<&'static str>,
     /// The text shown in an input or textarea; `None` for other widgets.
     value: Option<String>,
     checked: bool,
@@ -394,6 +399,74 @@ fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
         .map(|e| e.message.as_str())
 }
 
+/// Where the field a JSON pointer names (`/hunde/1/name`) stands on the step: the positions of
+/// its field, entry and subfield, for sorting errors in page order.
+fn page_order(step: &Step, pointer: &str) -> Vec<usize> {
+    let mut key = Vec::new();
+    let mut fields: &[Field] = &step.fields;
+    for segment in pointer.trim_start_matches('/').split('/') {
+        if let Ok(i) = segment.parse::<usize>() {
+            key.push(i);
+            continue;
+        }
+        match fields.iter().position(|f| f.id == segment) {
+            Some(i) => {
+                key.push(i);
+                fields = &fields[i].subfields;
+            }
+            None => key.push(usize::MAX),
+        }
+    }
+    key
+}
+
+/// The `id` of the first input of the field a JSON pointer names: the field itself, the first
+/// option of a radio group, the first input inside a group.
+fn first_input(step: &Step, pointer: &str) -> String {
+    let name = pointer.trim_start_matches('/').replace('/', ".");
+    let mut fields: &[Field] = &step.fields;
+    let mut field = None;
+    for segment in pointer.trim_start_matches('/').split('/') {
+        if segment.parse::<usize>().is_ok() {
+            continue;
+        }
+        field = fields.iter().find(|f| f.id == segment);
+        fields = field.map_or(&[][..], |f| &f.subfields[..]);
+    }
+    let mut name = name;
+    let mut field = field;
+    // Into a group: its first field (the first entry's, for a repeated one).
+    while let Some(f) = field.filter(|f| f.widget == Widget::Group) {
+        let Some(first) = f.subfields.first() else {
+            break;
+        };
+        name = if f.repeat.is_some() && !name.ends_with(|c: char| c.is_ascii_digit()) {
+            format!("{name}.0.{}", first.id)
+        } else {
+            format!("{name}.{}", first.id)
+        };
+        field = Some(first);
+    }
+    match field {
+        Some(f) if f.widget == Widget::Radio => format!("{}-0", html_id(&name)),
+        _ => html_id(&name),
+    }
+}
+
+/// The width of an input that fits what it expects: from the field's `maxLength`, its kind
+/// (a date, a number) or its autocomplete token (a postcode).
+fn input_width(f: &Field) -> Option<&'static str> {
+    let max = f.schema.get("maxLength").and_then(Value::as_u64);
+    match (f.widget, f.autocomplete.as_deref(), max) {
+        (_, Some("postal-code"), _) => Some("w-5"),
+        (Widget::Date, _, _) | (Widget::Number, _, _) => Some("w-10"),
+        (_, _, Some(n)) if n <= 5 => Some("w-5"),
+        (_, _, Some(n)) if n <= 10 => Some("w-10"),
+        (_, _, Some(n)) if n <= 30 => Some("w-20"),
+        _ => None,
+    }
+}
+
 fn field_view<'a>(
     f: &'a Field,
     name: String,
@@ -428,6 +501,7 @@ fn field_view<'a>(
         is_checkbox: false,
         is_textarea: false,
         input_type: None,
+        width: None,
         value: None,
         checked: false,
         options: Vec::new(),
@@ -539,6 +613,7 @@ fn field_view<'a>(
                 (_, Some("tel")) => "tel",
                 _ => "text",
             });
+            v.width = input_width(f);
             v.value = Some(text_of(value));
         }
     }
@@ -708,10 +783,13 @@ pub fn page(
                     )
                 })
                 .collect();
-            let summary = errors
-                .iter()
+            // In the order of the fields on the page, each linked to the first input it is about.
+            let mut ordered: Vec<&FieldError> = errors.iter().collect();
+            ordered.sort_by_cached_key(|e| page_order(step, &e.pointer));
+            let summary = ordered
+                .into_iter()
                 .map(|e| ErrorLink {
-                    target: html_id(&e.pointer.trim_start_matches('/').replace('/', ".")),
+                    target: first_input(step, &e.pointer),
                     message: &e.message,
                 })
                 .collect();

@@ -87,7 +87,8 @@ fn closed_within(c: &mut TcpStream, limit: Duration) -> Option<Duration> {
             Ok(_) => {}
             Err(e)
                 if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+                    || e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return Some(start.elapsed()),
         }
     }
@@ -111,30 +112,33 @@ fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
     assert!(get(s.port, "/healthz").is_some_and(|r| r.contains("200 OK")));
 }
 
-#[test]
-fn beyond_the_connection_limit_new_connections_are_closed_and_counted() {
-    // A header deadline far beyond the test, so that every close seen here is the limit's.
-    let s = serve(60, 4);
-    // The start's readiness probes have let go of their connections: the server counts only the
-    // one asking (its gauge is set when a connection is accepted and when one ends).
+/// Waits until the server serves no connection but the one asking.
+fn wait_idle(port: u16) {
     let start = Instant::now();
-    while !get(s.port, "/metrics").is_some_and(|m| m.contains("\nlotse_connections_open 1\n")) {
+    while !get(port, "/metrics").is_some_and(|m| m.contains("\nlotse_connections_open 1\n")) {
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "connections stay open"
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Ten clients each open a connection with a half-sent request: four are served (and
-    // wait for their headers), six are closed at once.
-    let mut conns: Vec<(TcpStream, bool)> = (0..10)
+}
+
+/// `n` connections, each with a request whose headers never end.
+fn open_half_sent(port: u16, n: usize) -> Vec<(TcpStream, bool)> {
+    (0..n)
         .map(|_| {
-            let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            let mut c = TcpStream::connect(("127.0.0.1", port)).unwrap();
             let _ = c.write_all(b"GET /healthz HTTP/1.1\r\n");
             c.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
             (c, false)
         })
-        .collect();
+        .collect()
+}
+
+/// How many of `conns` the server closes: waits for six closes (or 20 s), then half a second
+/// more so that a served connection closed as well would be seen too.
+fn count_closed(conns: &mut [(TcpStream, bool)]) -> usize {
     let start = Instant::now();
     let mut buf = [0u8; 256];
     while start.elapsed() < Duration::from_secs(20)
@@ -143,26 +147,53 @@ fn beyond_the_connection_limit_new_connections_are_closed_and_counted() {
         for (c, closed) in conns.iter_mut().filter(|(_, closed)| !*closed) {
             match c.read(&mut buf) {
                 Ok(0) => *closed = true,
+                // A read with a timeout is interrupted, not restarted, by a signal (other tests
+                // of this process start and end child processes): not a close.
                 Err(e)
                     if e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.kind() == std::io::ErrorKind::TimedOut => {}
+                        || e.kind() == std::io::ErrorKind::TimedOut
+                        || e.kind() == std::io::ErrorKind::Interrupted => {}
                 _ => *closed = true,
             }
         }
     }
-    // A little longer: none of the four served ones may be closed as well.
     std::thread::sleep(Duration::from_millis(500));
     for (c, closed) in conns.iter_mut().filter(|(_, closed)| !*closed) {
         if let Ok(0) = c.read(&mut buf) {
             *closed = true;
         }
     }
-    let closed = conns.iter().filter(|(_, closed)| *closed).count();
+    conns.iter().filter(|(_, closed)| *closed).count()
+}
+
+#[test]
+fn beyond_the_connection_limit_new_connections_are_closed_and_counted() {
+    // A header deadline far beyond the test, so that every close seen here is the limit's.
+    let s = serve(60, 4);
+    // Ten clients each open a connection with a half-sent request: four are served (and wait
+    // for their headers), six are closed at once. The connection of the probe that saw the
+    // server idle may still hold its place for a moment on a loaded machine (its end is
+    // noticed asynchronously); then one more is closed, and the round is repeated.
+    let mut rounds = Vec::new();
+    let mut conns = Vec::new();
+    for _ in 0..5 {
+        wait_idle(s.port);
+        conns = open_half_sent(s.port, 10);
+        let closed = count_closed(&mut conns);
+        rounds.push(closed);
+        assert!(
+            closed >= 6,
+            "only {closed} of 10 connections closed against a limit of 4"
+        );
+        if closed == 6 {
+            break;
+        }
+        drop(std::mem::take(&mut conns));
+    }
     assert_eq!(
-        closed,
-        6,
-        "{closed} of 10 connections closed against a limit of 4 (after {:?})",
-        start.elapsed()
+        rounds.last(),
+        Some(&6),
+        "closed per round against a limit of 4: {rounds:?}"
     );
     // The clients give up; the portal answers again and says what happened.
     drop(conns);

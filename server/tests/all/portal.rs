@@ -456,6 +456,59 @@ fn submit_buttons(page: &str) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn counts_read_right_monograms_differ_and_every_page_leads_back_to_the_county() {
+    let b = Browser::new();
+    let home = b.get("/").await.body;
+    // The county offers one service itself: singular.
+    assert!(
+        home.contains("Kreis Heinsberg</a> <span class=\"hint\">– 1 Online-Dienst</span>"),
+        "{home}"
+    );
+    assert!(home.contains("3 Online-Dienste"));
+    let mut seen = std::collections::HashMap::new();
+    for t in lotse_server::tenants::DEMO {
+        if let Some(other) = seen.insert(t.initials(), t.name) {
+            panic!("{} and {other} share the monogram {}", t.name, t.initials());
+        }
+    }
+    let gemeinde = b.get("/waldfeucht").await.body;
+    assert!(gemeinde.contains(">WL</text>"), "{gemeinde}");
+    assert!(gemeinde.contains("<a href=\"/\">Serviceportal des Kreises Heinsberg</a>"));
+}
+
+#[tokio::test]
+async fn the_error_summary_lists_errors_in_page_order_linked_to_their_first_input() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let refused = step(&b, &url, &[("anschrift.plz", "5")]).await;
+    let page = b.get(&refused.location.unwrap()).await.body;
+    let summary = &page[page.find("class=\"error-summary\"").unwrap()..];
+    let summary = &summary[..summary.find("</div>").unwrap()];
+    let targets: Vec<&str> = summary
+        .split("href=\"#")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .collect();
+    assert!(targets.len() >= 5, "{summary}");
+    // A radio group's error leads to its first option, which exists on the page.
+    assert_eq!(targets[0], "f-halter-anrede-0", "{summary}");
+    // Every link has its input, and they come in the order of the inputs on the page.
+    let positions: Vec<usize> = targets
+        .iter()
+        .map(|t| {
+            page.find(&format!("id=\"{t}\""))
+                .unwrap_or_else(|| panic!("no input {t}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{targets:?}");
+    // The summary takes the focus when the page loads, and inputs fit their answers.
+    assert!(summary.contains("autofocus"));
+    assert!(
+        page.contains("id=\"f-anschrift-plz\" name=\"anschrift.plz\" value=\"5\" class=\"w-5\"")
+    );
+}
+
+#[tokio::test]
 async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
     let b = Browser::new();
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
