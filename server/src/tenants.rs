@@ -187,6 +187,27 @@ impl Tenant {
     }
 }
 
+/// A municipality's place name without its kind (`Stadt Erkelenz` → `Erkelenz`).
+fn place_of(name: &str) -> &str {
+    name.strip_prefix("Stadt ")
+        .or_else(|| name.strip_prefix("Gemeinde "))
+        .unwrap_or(name)
+}
+
+/// The initials of a name of several words (`Übach-Palenberg` → `ÜP`), else its first two
+/// letters (`ER`).
+fn two_letters(place: &str) -> String {
+    let parts: Vec<char> = place
+        .split([' ', '-'])
+        .filter_map(|w| w.chars().next())
+        .collect();
+    if parts.len() >= 2 {
+        parts.iter().take(2).collect()
+    } else {
+        place.chars().take(2).collect::<String>().to_uppercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,26 +227,5 @@ mod tests {
             find("heinsberg").map(Tenant::initials).as_deref(),
             Some("HE")
         );
-    }
-}
-
-/// A municipality's place name without its kind (`Stadt Erkelenz` → `Erkelenz`).
-fn place_of(name: &str) -> &str {
-    name.strip_prefix("Stadt ")
-        .or_else(|| name.strip_prefix("Gemeinde "))
-        .unwrap_or(name)
-}
-
-/// The initials of a name of several words (`Übach-Palenberg` → `ÜP`), else its first two
-/// letters (`ER`).
-fn two_letters(place: &str) -> String {
-    let parts: Vec<char> = place
-        .split([' ', '-'])
-        .filter_map(|w| w.chars().next())
-        .collect();
-    if parts.len() >= 2 {
-        parts.iter().take(2).collect()
-    } else {
-        place.chars().take(2).collect::<String>().to_uppercase()
     }
 }

@@ -425,7 +425,7 @@ fn page_order(step: &Step, pointer: &str) -> Vec<usize> {
 fn first_input(step: &Step, pointer: &str) -> String {
     let name = pointer.trim_start_matches('/').replace('/', ".");
     let mut fields: &[Field] = &step.fields;
-    let mut field = None;
+    let mut field: Option<&Field> = None;
     for segment in pointer.trim_start_matches('/').split('/') {
         if segment.parse::<usize>().is_ok() {
             continue;
@@ -434,7 +434,6 @@ fn first_input(step: &Step, pointer: &str) -> String {
         fields = field.map_or(&[][..], |f| &f.subfields[..]);
     }
     let mut name = name;
-    let mut field = field;
     // Into a group: its first field (the first entry's, for a repeated one).
     while let Some(f) = field.filter(|f| f.widget == Widget::Group) {
         let Some(first) = f.subfields.first() else {
