@@ -360,7 +360,77 @@ struct ReviewSummary<'a> {
 struct ReviewStepView<'a> {
     step: &'a str,
     title: &'a str,
-    entries: Vec<ReviewLine<'a>>,
+    /// The answers of the step: a block of single answers, then one block per group and per
+    /// repeated entry ("Hund 1", "Hund 2"), each answer a row with its own "Ändern".
+    blocks: Vec<ReviewBlock>,
+}
+
+#[derive(Serialize, Default)]
+struct ReviewBlock {
+    heading: Option<String>,
+    rows: Vec<ReviewRow>,
+}
+
+#[derive(Serialize)]
+struct ReviewRow {
+    label: String,
+    value: String,
+    /// The change page of the step, at this answer's input.
+    change: String,
+}
+
+/// The rows of one step's answers, in blocks (see [`ReviewStepView::blocks`]).
+fn review_blocks(entries: &[ReviewEntry], change: &str) -> Vec<ReviewBlock> {
+    use lotse_core::application::Display;
+    let row = |label: &str, value: String, name: &str| ReviewRow {
+        label: label.to_string(),
+        value,
+        change: format!("{change}#{}", html_id(name)),
+    };
+    let mut blocks: Vec<ReviewBlock> = Vec::new();
+    for e in entries {
+        match &e.value {
+            Display::Text { text } => {
+                if blocks.last().is_none_or(|b| b.heading.is_some()) {
+                    blocks.push(ReviewBlock::default());
+                }
+                if let Some(b) = blocks.last_mut() {
+                    b.rows.push(row(&e.label, text.clone(), &e.field));
+                }
+            }
+            Display::Group { entries } => blocks.push(ReviewBlock {
+                heading: Some(e.label.clone()),
+                rows: entries
+                    .iter()
+                    .map(|sub| {
+                        row(
+                            &sub.label,
+                            sub.value.flat(),
+                            &format!("{}.{}", e.field, sub.field),
+                        )
+                    })
+                    .collect(),
+            }),
+            Display::List { items, item_label } => {
+                for (i, item) in items.iter().enumerate() {
+                    blocks.push(ReviewBlock {
+                        heading: Some(format!("{item_label} {}", i + 1)),
+                        rows: item
+                            .iter()
+                            .map(|sub| {
+                                row(
+                                    &sub.label,
+                                    sub.value.flat(),
+                                    &format!("{}.{i}.{}", e.field, sub.field),
+                                )
+                            })
+                            .collect(),
+                    });
+                }
+            }
+        }
+    }
+    blocks
 }
 
 #[derive(Serialize)]
@@ -744,7 +814,10 @@ pub fn page(
                         .map(|s| ReviewStepView {
                             step: &s.step,
                             title: &s.title,
-                            entries: s.entries.iter().map(ReviewLine::of).collect(),
+                            blocks: review_blocks(
+                                &s.entries,
+                                &format!("{}/{}", nav.change_base, s.step),
+                            ),
                         })
                         .collect(),
                     computed: review.computed.iter().map(ReviewLine::of).collect(),

@@ -206,7 +206,7 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
     assert!(
         review
             .body
-            .contains(&format!("href=\"{url}/aendern/hunde\""))
+            .contains(&format!("href=\"{url}/aendern/hunde#f-hunde-0-name\""))
     );
     assert!(review.body.contains(if en { "Fees" } else { "Gebühren" }));
     let sent = answer(o, &url, lang, "absenden", &[]).await;

@@ -622,11 +622,14 @@ async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
     assert_eq!(last.location.as_deref(), Some(review_url.as_str()));
     let review = b.get(&review_url).await;
     let change = format!("{url}/aendern/hunde");
+    // One "Ändern" per answer, at its input; one block per dog.
     assert!(
-        review.body.contains(&format!("href=\"{change}\"")),
+        review.body.contains(&format!("href=\"{change}#f-hunde-0-rasse\"")),
         "{}",
         review.body
     );
+    assert!(review.body.contains("<h3>Hund 1</h3>"), "{}", review.body);
+    assert!(!review.body.contains(" | "));
     let changing = b.get(&change).await;
     assert_eq!(form_action(&changing.body), change);
     assert!(
