@@ -490,7 +490,6 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
     let data = dir.path().join("data");
     let demo = lotse(&["demo", "--data", data.to_str().unwrap()], &[]);
     assert!(demo.status.success());
-    let store = data.join("store");
     let (first, second, third) = (
         dir.path().join("1.jsonl"),
         dir.path().join("2.jsonl"),
@@ -503,7 +502,7 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
         &[
             "export",
             "--data",
-            store.to_str().unwrap(),
+            data.to_str().unwrap(),
             "-o",
             first.to_str().unwrap(),
         ],
