@@ -746,8 +746,17 @@ async fn messages_refuse_control_and_direction_characters() {
         let r = o
             .json(&url, &Auth::Bearer(&o.hei_token), json!({ "text": bad }))
             .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {}", r.body);
-        assert!(r.body.contains("LOT-V008") && r.body.contains("Steuer"), "{}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("LOT-V008") && r.body.contains("Steuer"),
+            "{}",
+            r.body
+        );
     }
     let r = o
         .json(
