@@ -1,8 +1,9 @@
 //! What a node keeps across requests, through the store, so that every node of an installation
 //! sees the same: the CSRF secret and development signing keys (`SecretStore`), the count of
-//! attempts at resume codes and passwords (`Backend::attempt_limiter`), and receipts (`BlobStore`). Where each
-//! backend keeps them is the store's business (docs/store.md). Configured signing keys are
-//! files that every node reads (docs/operations.md).
+//! attempts at resume codes and passwords (`Backend::attempt_limiter`), and receipts
+//! (`BlobStore`). Where each backend keeps them is the store's business (docs/store.md).
+//! Configured signing keys are files that every node reads (docs/operations.md). Also: opening
+//! a data folder's sled store for the command line, which never makes up a store where none is.
 
 use std::path::Path;
 
@@ -269,4 +270,21 @@ pub fn find_receipt(
     id: &SubmissionId,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(store.blob(&BlobKey::Receipt(*id))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn every_limit_is_one_the_store_can_keep() {
+        for policy in [
+            super::RESUME_LIMIT,
+            crate::admin::PER_ACCOUNT,
+            crate::admin::PER_CLIENT,
+            crate::admin::TOTP_ONCE,
+        ] {
+            policy.checked().unwrap();
+        }
+    }
 }

@@ -73,7 +73,7 @@ pub const PER_CLIENT: LimitPolicy = LimitPolicy::Window {
 };
 
 /// A second-factor code is valid for at most three 30-second steps; each signs in once.
-const TOTP_ONCE: LimitPolicy = LimitPolicy::Window {
+pub(crate) const TOTP_ONCE: LimitPolicy = LimitPolicy::Window {
     max: 1,
     window: time::Duration::minutes(2),
 };

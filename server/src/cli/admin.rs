@@ -1,6 +1,7 @@
-//! `lotse admin …`: staff accounts and API tokens from the command line, on the store the
-//! portal uses (`DATA/store`, or PostgreSQL with `--database-url-env`). sled allows one process
-//! at a time: run these while the portal is stopped. Passwords never come from the arguments (they would show in `ps`): from the
+//! `lotse admin …`: staff accounts, second factors and API tokens from the command line, on the
+//! store the portal uses (`DATA/store`, which must exist: `lotse init` creates it; or PostgreSQL
+//! with `--database-url-env`). sled allows one process at a time: run these while the portal is
+//! stopped. Passwords never come from the arguments (they would show in `ps`): from the
 //! environment variable `LOTSE_ADMIN_PASSWORD`, or with `--password-stdin` from the first line
 //! of standard input.
 
