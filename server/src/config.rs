@@ -33,6 +33,31 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// Who may read /metrics.
     pub metrics: MetricsConfig,
+    /// Reverse proxies whose word on the client's address is taken (sign-in limits).
+    pub proxy: ProxyConfig,
+}
+
+/// `[proxy]`: the reverse proxies in front of the portal. A request whose peer is one of them
+/// is counted against the client address the proxy names in `client_header`; from any other
+/// peer that header is ignored, so that nobody can pick the address they are counted under.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    /// Addresses or networks of the trusted proxies (`10.0.0.5`, `10.1.0.0/16`, `::1`); empty
+    /// by default: the peer address is the client address.
+    pub trusted: Vec<String>,
+    /// The header that carries the client address: `X-Forwarded-For` (default; the rightmost
+    /// address that is not a trusted proxy counts), `X-Real-IP`, or `Forwarded` (RFC 7239).
+    pub client_header: String,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            trusted: Vec::new(),
+            client_header: "X-Forwarded-For".into(),
+        }
+    }
 }
 
 /// `[metrics]`: the addresses that may read `/metrics` (others get 404).
@@ -151,6 +176,7 @@ impl Default for Config {
             maintenance: MaintenanceConfig::default(),
             connections: ConnectionsConfig::default(),
             metrics: MetricsConfig::default(),
+            proxy: ProxyConfig::default(),
         }
     }
 }
@@ -369,6 +395,17 @@ impl Config {
                 })
                 .collect::<anyhow::Result<_>>()?;
         }
+        if let Some(v) = get("LOTSE_TRUSTED_PROXIES") {
+            self.proxy.trusted = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(v) = get("LOTSE_CLIENT_IP_HEADER") {
+            self.proxy.client_header = v;
+        }
         if let Some(v) = get("LOTSE_MAX_CONNECTIONS") {
             self.connections.max = v
                 .parse()
@@ -400,6 +437,7 @@ impl Config {
                 self.connections.max
             );
         }
+        crate::http::client::TrustedProxies::from_config(&self.proxy)?;
         if self.store.backend == Backend::Postgres {
             self.store.database_url()?;
             if self.store.max_connections == 0 {

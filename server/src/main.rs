@@ -78,14 +78,17 @@ enum Cmd {
         #[arg(long, default_value = "data")]
         data: PathBuf,
     },
-    /// Render and sign a receipt from a submission JSON (or a receipt model JSON).
+    /// Render and sign a receipt from a submission JSON (or a receipt model JSON), with the
+    /// signing key the portal of DATA uses (DATA/keys/<tenant>/, else its store's development
+    /// key).
     Render {
         input: PathBuf,
         #[arg(short, long, default_value = "quittung.pdf")]
         output: PathBuf,
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        #[arg(long, default_value = "data")]
+        /// The portal's data folder (its store is DATA/store), as for `lotse serve`.
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
         /// The tenant that issues the receipt (e.g. heinsberg, wegberg, kreis-heinsberg).
         #[arg(long, default_value = "heinsberg")]
@@ -105,8 +108,9 @@ enum Cmd {
     },
     /// Write every stored record as JSON Lines (to stdout or --output).
     Export {
-        /// The sled store folder.
-        #[arg(long, default_value = "data")]
+        /// The portal's data folder (its store is DATA/store), as for `lotse serve`; a folder
+        /// without a store is an error.
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
         /// Read from PostgreSQL instead: the environment variable that holds the database URL.
         #[arg(long, value_name = "VAR")]
@@ -114,10 +118,18 @@ enum Cmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Create an empty store in a new data folder (DATA/store), for setting up accounts with
+    /// `lotse admin` before the portal's first start. A folder with a store keeps it.
+    Init {
+        /// The portal's data folder, as for `lotse serve`.
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
+        data: PathBuf,
+    },
     /// Staff accounts and API tokens of the Postkorb (run while the portal is stopped).
     /// Passwords come from LOTSE_ADMIN_PASSWORD or, with --password-stdin, from stdin.
     Admin {
-        /// The data folder of the portal (its store is DATA/store).
+        /// The data folder of the portal (its store is DATA/store); a folder without a store
+        /// is an error (`lotse init` creates one).
         #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
         /// Use PostgreSQL instead: the environment variable that holds the database URL.
@@ -126,11 +138,12 @@ enum Cmd {
         #[command(subcommand)]
         command: cli::admin::AdminCmd,
     },
-    /// Restore records from JSON Lines (stdin or a file) into an empty store.
+    /// Restore records from JSON Lines (stdin or a file) into an empty store: a data folder
+    /// without a store gets a new one.
     Import {
         input: Option<PathBuf>,
-        /// The sled store folder.
-        #[arg(long, default_value = "data")]
+        /// The portal's data folder (its store is DATA/store), as for `lotse serve`.
+        #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
         /// Write into PostgreSQL instead (migrated first): the environment variable that holds
         /// the database URL.
@@ -230,6 +243,7 @@ fn main() -> ExitCode {
             input.as_deref(),
         )),
         Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
+        Cmd::Init { data } => report(cli::data::init(&data)),
         Cmd::Admin {
             data,
             database_url_env,

@@ -1,24 +1,28 @@
 //! What a node keeps across requests, through the store, so that every node of an installation
 //! sees the same: the CSRF secret and development signing keys (`SecretStore`), the count of
-//! wrong resume codes (`Backend::attempt_limiter`), and receipts (`BlobStore`). Where each
-//! backend keeps them is the store's business (docs/store.md). Configured signing keys are
-//! files that every node reads (docs/operations.md).
+//! attempts at resume codes and passwords (`Backend::attempt_limiter`), and receipts
+//! (`BlobStore`). Where each backend keeps them is the store's business (docs/store.md).
+//! Configured signing keys are files that every node reads (docs/operations.md). Also: opening
+//! a data folder's sled store for the command line, which never makes up a store where none is.
 
 use std::path::Path;
 
 use anyhow::Context;
 use lotse_receipt::SigningIdentity;
 use lotse_store::{
-    AnyStore, AttemptLimiter, BlobKey, BlobStore, Entropy, OsEntropy, PgOptions, PgStore,
-    SecretStore, SledStore, SubmissionId, redact_url,
+    AnyStore, AttemptLimiter, BlobKey, BlobStore, Entropy, LimitPolicy, OsEntropy, PgOptions,
+    PgStore, SecretStore, SledStore, SubmissionId, redact_url,
 };
 use time::{Duration, OffsetDateTime};
 
 use crate::config::{Backend, Config};
 
-/// Five wrong resume codes per client and 15 minutes, then a pause.
-const RESUME_FAILURES: u32 = 5;
-const RESUME_WINDOW: Duration = Duration::minutes(15);
+/// Five wrong resume codes per client and 15 minutes, then a pause. A right code is not
+/// counted, but forgives none of the wrong ones before it.
+const RESUME_LIMIT: LimitPolicy = LimitPolicy::Window {
+    max: 5,
+    window: Duration::minutes(15),
+};
 
 /// Opens the configured store: sled under `<data_dir>/store`, or PostgreSQL (migrating it).
 pub fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
@@ -31,6 +35,84 @@ pub fn open_store(config: &Config) -> anyhow::Result<AnyStore> {
         }
         Backend::Postgres => Ok(connect(config, true)?.into()),
     }
+}
+
+/// Whether `dir` holds a sled database (its `conf` and `db` files).
+fn is_sled_store(dir: &Path) -> bool {
+    dir.join("conf").is_file() && dir.join("db").is_file()
+}
+
+/// Why a data folder's store cannot be opened by a command that needs one already, with what
+/// to do instead.
+fn no_store(data: &Path) -> anyhow::Error {
+    let store = data.join("store");
+    let mut text = format!(
+        "{} holds no store: there is no {}. `--data` names the portal's data folder (data_dir of `lotse serve`, LOTSE_DATA_DIR), which keeps its store in store/.",
+        data.display(),
+        store.display()
+    );
+    if is_sled_store(data) {
+        let parent = data.parent().unwrap_or(Path::new("."));
+        text.push_str(&format!(
+            " {} is a store folder itself: pass the folder above it (--data {}).",
+            data.display(),
+            parent.display()
+        ));
+    } else {
+        text.push_str(&format!(
+            " For a new installation, `lotse init --data {}` creates an empty store (so does the first start of `lotse serve`).",
+            data.display()
+        ));
+    }
+    anyhow::anyhow!(text)
+}
+
+/// The sled store of a data folder that must hold one already (`<data>/store`): for the
+/// commands that read or change a portal's records (export, admin, render). A folder without
+/// a store is an error, never a new empty store.
+pub fn open_existing_sled(data: &Path) -> anyhow::Result<SledStore> {
+    let dir = data.join("store");
+    if !is_sled_store(&dir) {
+        return Err(no_store(data));
+    }
+    SledStore::open(&dir).with_context(|| {
+        format!(
+            "opening the store in {} (is `lotse serve` running on it? stop it first)",
+            dir.display()
+        )
+    })
+}
+
+/// The sled store of a data folder, created if the folder has none yet (`lotse init`,
+/// `lotse import`). A folder that is a store itself is refused: the new store would end up
+/// inside it.
+pub fn open_or_create_sled(data: &Path) -> anyhow::Result<(SledStore, bool)> {
+    let dir = data.join("store");
+    let existed = is_sled_store(&dir);
+    if !existed {
+        if is_sled_store(data) {
+            let parent = data.parent().unwrap_or(Path::new("."));
+            anyhow::bail!(
+                "{} is a store folder itself, not a data folder: pass the folder above it (--data {})",
+                data.display(),
+                parent.display()
+            );
+        }
+        if dir.exists() && std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some()) {
+            anyhow::bail!(
+                "{} exists but holds no store; move it away or pass another data folder",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    }
+    let store = SledStore::open(&dir).with_context(|| {
+        format!(
+            "opening the store in {} (is `lotse serve` running on it? stop it first)",
+            dir.display()
+        )
+    })?;
+    Ok((store, !existed))
 }
 
 /// Connects to the configured PostgreSQL database; `migrate` runs pending migrations.
@@ -68,22 +150,21 @@ pub fn csrf_secret(store: &AnyStore, data: &Path) -> anyhow::Result<[u8; 32]> {
         .map_err(|_| anyhow::anyhow!("the stored CSRF secret is not 32 bytes"))
 }
 
-/// Counts wrong resume codes where every node sees them (see `Backend::attempt_limiter`).
+/// Counts resume code attempts where every node sees them (see `Backend::attempt_limiter`).
 pub fn resume_limiter(store: &AnyStore) -> Box<dyn AttemptLimiter + Send + Sync> {
-    store.attempt_limiter(RESUME_FAILURES, RESUME_WINDOW)
+    store.attempt_limiter(RESUME_LIMIT)
 }
 
-/// A limit of wrong attempts (e.g. passwords at sign-in) under its own `namespace`, counted
-/// where every node sees them.
+/// Attempts (e.g. passwords at sign-in) limited by `policy` under their own `namespace`,
+/// counted where every node sees them.
 pub fn attempt_limiter(
     store: &AnyStore,
     namespace: &'static str,
-    max_failures: u32,
-    window: Duration,
+    policy: LimitPolicy,
 ) -> Box<dyn AttemptLimiter + Send + Sync> {
     Box::new(Namespaced {
         namespace,
-        inner: store.attempt_limiter(max_failures, window),
+        inner: store.attempt_limiter(policy),
     })
 }
 
@@ -94,20 +175,12 @@ struct Namespaced<L> {
 }
 
 impl<L: AttemptLimiter + ?Sized> AttemptLimiter for Namespaced<Box<L>> {
-    fn check(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_store::StoreError> {
-        self.inner.check(&format!("{}:{key}", self.namespace), now)
-    }
-    fn record_failure(
-        &self,
-        key: &str,
-        now: OffsetDateTime,
-    ) -> Result<(), lotse_store::StoreError> {
+    fn reserve(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_store::StoreError> {
         self.inner
-            .record_failure(&format!("{}:{key}", self.namespace), now)
+            .reserve(&format!("{}:{key}", self.namespace), now)
     }
-    fn record_success(&self, key: &str) -> Result<(), lotse_store::StoreError> {
-        self.inner
-            .record_success(&format!("{}:{key}", self.namespace))
+    fn refund(&self, key: &str, now: OffsetDateTime) -> Result<(), lotse_store::StoreError> {
+        self.inner.refund(&format!("{}:{key}", self.namespace), now)
     }
 }
 
@@ -197,4 +270,21 @@ pub fn find_receipt(
     id: &SubmissionId,
 ) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(store.blob(&BlobKey::Receipt(*id))?)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn every_limit_is_one_the_store_can_keep() {
+        for policy in [
+            super::RESUME_LIMIT,
+            crate::admin::PER_ACCOUNT,
+            crate::admin::PER_CLIENT,
+            crate::admin::TOTP_ONCE,
+        ] {
+            policy.checked().unwrap();
+        }
+    }
 }

@@ -26,6 +26,7 @@ pub struct Portal {
     admin: Arc<AdminState>,
     maintenance: crate::maintenance::Settings,
     connections: crate::config::ConnectionsConfig,
+    proxies: Arc<crate::http::client::TrustedProxies>,
 }
 
 /// The router's state: each front end takes the part it needs (`FromRef`).
@@ -103,6 +104,9 @@ impl Portal {
             admin: Arc::new(admin),
             maintenance,
             connections: config.connections.clone(),
+            proxies: Arc::new(crate::http::client::TrustedProxies::from_config(
+                &config.proxy,
+            )?),
         })
     }
 
@@ -156,6 +160,10 @@ pub fn router(portal: Arc<Portal>) -> Router {
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
         .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
+        .layer(axum::middleware::from_fn_with_state(
+            portal.proxies.clone(),
+            middleware::client_address,
+        ))
         // Outside the limits, so that their refusals (408, 413) carry the headers too.
         .layer(axum::middleware::from_fn(middleware::security_headers))
         // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,

@@ -143,6 +143,10 @@ pub struct Account {
     pub disabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// The shared secret of a second factor (TOTP, RFC 6238), base32, when one is set up: the
+    /// sign-in then needs the current code of the staff member's authenticator app too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_secret: Option<String>,
 }
 
 impl Account {
@@ -171,6 +175,7 @@ impl fmt::Debug for Account {
             .field("tenant", &self.tenant.slug())
             .field("role", &self.role)
             .field("disabled", &self.disabled)
+            .field("totp", &self.totp_secret.is_some())
             .finish_non_exhaustive()
     }
 }

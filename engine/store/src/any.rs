@@ -10,12 +10,12 @@ use std::fmt;
 use std::io::{BufRead, Write};
 use std::ops::Deref;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::Store;
 use super::codec::Progress;
 use super::error::StoreError;
-use super::limiter::AttemptLimiter;
+use super::limiter::{AttemptLimiter, LimitPolicy};
 #[cfg(feature = "postgres")]
 use super::postgres::PgStore;
 use super::sled::SledStore;
@@ -70,14 +70,10 @@ pub trait Backend: Store + Send + Sync + fmt::Debug {
     /// its own indexes and moves nothing (0).
     fn archive_idle_drafts(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 
-    /// A limit of `max_failures` wrong attempts per key (a client address, an account) within
-    /// `window`, counted where every node of the installation sees it: in memory with sled (one
-    /// process), in the database with PostgreSQL.
-    fn attempt_limiter(
-        &self,
-        max_failures: u32,
-        window: Duration,
-    ) -> Box<dyn AttemptLimiter + Send + Sync>;
+    /// Attempts per key (a client address, an account) limited by `policy`, counted where
+    /// every node of the installation sees them: in memory with sled (one process), in the
+    /// database with PostgreSQL.
+    fn attempt_limiter(&self, policy: LimitPolicy) -> Box<dyn AttemptLimiter + Send + Sync>;
 
     /// [`AnyStore::export_jsonl`] for any backend.
     fn export_to(

@@ -43,7 +43,7 @@ pub use ids::{
     AccountId, ApiTokenId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy,
     Reference, ResumeCode, SubmissionId, TenantId,
 };
-pub use limiter::{AttemptLimiter, ResumeLimiter};
+pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
 pub use model::{
     Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
@@ -345,9 +345,11 @@ impl<T> Store for T where
 {
 }
 
-/// Resumes a draft by the code a citizen typed, counting wrong codes per `client` (e.g. the
-/// client address) in `limiter`. `RateLimited` once the client has used up its attempts;
-/// `NotFound` for a wrong or malformed code.
+/// Resumes a draft by the code a citizen typed, counting attempts per `client` (e.g. the
+/// client address) in `limiter`: the attempt is reserved before the code is looked up, so
+/// parallel guesses cannot pass the limit, and a right code gives back only its own attempt
+/// (the wrong ones before it stay counted). `RateLimited` once the client has used up its
+/// attempts; `NotFound` for a wrong or malformed code.
 pub fn resume_draft(
     store: &(impl DraftStore + ?Sized),
     limiter: &(impl AttemptLimiter + ?Sized),
@@ -355,22 +357,19 @@ pub fn resume_draft(
     typed_code: &str,
     now: OffsetDateTime,
 ) -> Result<Draft, StoreError> {
-    limiter.check(client, now)?;
+    limiter.reserve(client, now)?;
     let found = match typed_code.parse::<ResumeCode>() {
         Ok(code) => store.draft_by_resume_code(&code)?,
         Err(_) => None,
     };
     match found {
         Some(draft) if draft.expires > now => {
-            limiter.record_success(client)?;
+            limiter.refund(client, now)?;
             Ok(draft)
         }
-        _ => {
-            limiter.record_failure(client, now)?;
-            Err(StoreError::NotFound {
-                what: "draft",
-                key: "resume code".into(),
-            })
-        }
+        _ => Err(StoreError::NotFound {
+            what: "draft",
+            key: "resume code".into(),
+        }),
     }
 }

@@ -22,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use handlebars::Handlebars;
 use lotse_store::{
-    Account, AccountStore, AnyStore, AttemptLimiter, Role, SecretHash, StoreError, TenantId,
+    Account, AccountStore, AnyStore, AttemptLimiter, LimitPolicy, Role, SecretHash, StoreError,
+    TenantId,
 };
 use serde_json::json;
 
@@ -56,14 +57,41 @@ type Shared = Admin;
 /// the browser use the JSON API with the same sign-in.
 pub const COOKIE: &str = "lotse_verwaltung";
 
+/// Sign-in attempts per account: five at once, then a wait of 2 s that doubles with every
+/// further attempt up to one minute, forgotten after a quiet quarter of an hour. Guessing stays
+/// slow (about one password a minute), and the right password of the staff member gets through
+/// after at most a minute's wait, however many wrong ones someone else sends.
+pub const PER_ACCOUNT: LimitPolicy = LimitPolicy::Slowdown {
+    free: 5,
+    base: time::Duration::seconds(2),
+    cap: time::Duration::minutes(1),
+    idle: time::Duration::minutes(15),
+};
+
+/// Sign-in attempts per client address: 20 per quarter of an hour, then none until it ends.
+pub const PER_CLIENT: LimitPolicy = LimitPolicy::Window {
+    max: 20,
+    window: time::Duration::minutes(15),
+};
+
+/// A second-factor code is valid for at most three 30-second steps; each signs in once.
+pub(crate) const TOTP_ONCE: LimitPolicy = LimitPolicy::Window {
+    max: 1,
+    window: time::Duration::minutes(2),
+};
+
 /// Sign-in settings, limits and the Postkorb's templates.
 pub struct AdminState {
     cookie_secure: bool,
     session_ttl: time::Duration,
-    /// Wrong passwords per account (tenant and login); shared by the nodes on PostgreSQL.
+    /// Sign-in attempts per account (tenant and login): a slowdown, never a long lock-out;
+    /// shared by the nodes on PostgreSQL.
     per_account: Box<dyn AttemptLimiter + Send + Sync>,
-    /// Wrong passwords per client address; shared by the nodes on PostgreSQL.
+    /// Sign-in attempts per client address (behind a trusted proxy, the address it names);
+    /// shared by the nodes on PostgreSQL.
     per_client: Box<dyn AttemptLimiter + Send + Sync>,
+    /// Second-factor codes used, per account and time step: each code signs in once.
+    totp_used: Box<dyn AttemptLimiter + Send + Sync>,
     pages: Handlebars<'static>,
     /// Verified when the login is unknown, so its answer takes as long as a wrong password.
     dummy_hash: String,
@@ -74,12 +102,12 @@ impl AdminState {
         config: &crate::config::AdminConfig,
         store: &AnyStore,
     ) -> anyhow::Result<AdminState> {
-        let window = time::Duration::minutes(15);
         Ok(AdminState {
             cookie_secure: config.cookie_secure,
             session_ttl: time::Duration::hours(i64::from(config.session_hours)),
-            per_account: crate::nodes::attempt_limiter(store, "signin-account", 5, window),
-            per_client: crate::nodes::attempt_limiter(store, "signin-client", 20, window),
+            per_account: crate::nodes::attempt_limiter(store, "signin-account", PER_ACCOUNT),
+            per_client: crate::nodes::attempt_limiter(store, "signin-client", PER_CLIENT),
+            totp_used: crate::nodes::attempt_limiter(store, "totp-used", TOTP_ONCE),
             pages: templates()?,
             dummy_hash: accounts::hash_password(
                 "kein-echtes-passwort-nur-fuer-gleiche-zeit",
@@ -233,7 +261,13 @@ impl AdminError {
     pub fn message_de(&self) -> String {
         match self {
             Self::NotSignedIn => "Bitte melden Sie sich an.".into(),
-            Self::WrongCredentials => "Benutzername oder Passwort ist falsch.".into(),
+            Self::WrongCredentials => {
+                "Benutzername, Passwort oder Bestätigungscode ist falsch.".into()
+            }
+            Self::Throttled(s) if *s < 120 => format!(
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {} Sekunden wieder.",
+                s.max(&1)
+            ),
             Self::Throttled(s) => format!(
                 "Zu viele fehlgeschlagene Anmeldungen. Bitte versuchen Sie es in {} Minuten wieder.",
                 (s + 59) / 60
@@ -424,34 +458,54 @@ pub(crate) async fn authenticate(
     }
 }
 
-/// Checks a sign-in, counting failures per account and per client.
+/// What a sign-in form sends.
+pub(crate) struct Credentials<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    /// The code of the authenticator app; empty for accounts without a second factor.
+    pub code: &'a str,
+}
+
+/// Checks a sign-in. The attempt is reserved per client address, then per account, before the
+/// password is checked, so that parallel attempts cannot pass the limits; a successful sign-in
+/// gives its attempt back (the failures before it stay counted).
 pub(crate) async fn sign_in(
     p: &Shared,
     t: &Tenant,
     client: &str,
-    login: &str,
-    password: &str,
+    credentials: Credentials<'_>,
 ) -> Result<(Account, String), AdminError> {
     let now = p.now();
-    let account_key = format!("{}/{}", t.slug, login.trim().to_lowercase());
+    let account_key = format!("{}/{}", t.slug, credentials.login.trim().to_lowercase());
     let tenant = tenant_id(t)?;
     let p2 = p.clone();
-    let (login2, password2, client2) =
-        (login.to_string(), password.to_string(), client.to_string());
+    let (login2, password2, code2, client2) = (
+        credentials.login.to_string(),
+        credentials.password.to_string(),
+        credentials.code.to_string(),
+        client.to_string(),
+    );
     // Limits, password check and session in one trip to the blocking pool: with PostgreSQL the
-    // limiters count in the database, so every node sees the same failures.
+    // limiters count in the database, so every node sees the same attempts.
     let checked = crate::http::run::blocking(move || -> Result<SignIn, StoreError> {
         let limits = &p2.admin;
-        for (limiter, key) in [
-            (&limits.per_account, account_key.as_str()),
-            (&limits.per_client, client2.as_str()),
-        ] {
-            if let Err(StoreError::RateLimited { retry_after }) = limiter.check(key, now) {
+        // Per address first: a flood from one address ends here, before any account is touched.
+        match limits.per_client.reserve(&client2, now) {
+            Err(StoreError::RateLimited { retry_after }) => {
                 return Ok(SignIn::Throttled(retry_after.whole_seconds()));
             }
+            other => other?,
+        }
+        match limits.per_account.reserve(&account_key, now) {
+            Err(StoreError::RateLimited { retry_after }) => {
+                // Not checked, so not counted against the address.
+                limits.per_client.refund(&client2, now)?;
+                return Ok(SignIn::Throttled(retry_after.whole_seconds()));
+            }
+            other => other?,
         }
         let account = p2.store.account_by_login(&tenant, &login2)?;
-        let ok = match &account {
+        let password_ok = match &account {
             Some(a) => accounts::verify_password(&password2, &a.password_hash) && !a.disabled,
             None => {
                 let _ = accounts::verify_password(&password2, &limits.dummy_hash);
@@ -459,24 +513,45 @@ pub(crate) async fn sign_in(
             }
         };
         match account {
-            Some(a) if ok => {
+            Some(a) if password_ok && second_factor(limits, &a, &code2, now)? => {
                 let secret = accounts::start_session(&p2.store, &a, now, limits.session_ttl)?;
-                limits.per_account.record_success(&account_key)?;
+                limits.per_account.refund(&account_key, now)?;
+                limits.per_client.refund(&client2, now)?;
                 Ok(SignIn::Signed(a, secret))
             }
-            _ => {
-                limits.per_account.record_failure(&account_key, now)?;
-                limits.per_client.record_failure(&client2, now)?;
-                Ok(SignIn::Wrong)
-            }
+            _ => Ok(SignIn::Wrong),
         }
     })
     .await
     .map_err(AdminError::Internal)?;
     match checked {
         SignIn::Signed(a, secret) => Ok((a, secret)),
-        SignIn::Throttled(seconds) => Err(AdminError::Throttled(seconds)),
+        SignIn::Throttled(seconds) => Err(AdminError::Throttled(seconds.max(1))),
         SignIn::Wrong => Err(AdminError::WrongCredentials),
+    }
+}
+
+/// Whether the second factor holds: no TOTP set up, or `code` is the current code and was not
+/// used before (RFC 6238, 5.2: a code is accepted once).
+fn second_factor(
+    limits: &AdminState,
+    account: &Account,
+    code: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let Some(secret) = &account.totp_secret else {
+        return Ok(true);
+    };
+    let Some(step) = accounts::totp_step(secret, code, now) else {
+        return Ok(false);
+    };
+    match limits
+        .totp_used
+        .reserve(&format!("{}:{step}", account.id), now)
+    {
+        Ok(()) => Ok(true),
+        Err(StoreError::RateLimited { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -81,7 +81,12 @@ pub(super) async fn login(
         return login_page(&p, t, Some(&AdminError::Csrf), &login);
     }
     let client = client.map_or_else(|| "unbekannt".to_string(), |Extension(c)| c.0);
-    match super::sign_in(&p, t, &client, &login, field(&pairs, "passwort")).await {
+    let credentials = super::Credentials {
+        login: &login,
+        password: field(&pairs, "passwort"),
+        code: field(&pairs, "code"),
+    };
+    match super::sign_in(&p, t, &client, credentials).await {
         Ok((account, secret)) => {
             super::audit(&p, &account, "admin.login").await;
             let mut r = Redirect::to(&format!("/verwaltung/{}", t.slug)).into_response();

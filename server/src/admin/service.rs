@@ -566,7 +566,14 @@ fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, Admin
             "{what}: höchstens {MAX_TEXT} Zeichen."
         )));
     }
-    Ok(Some(t.to_string()))
+    // Line breaks are fine in a message; control and text-direction characters are not (the
+    // citizen's page, exports and receipts would show them raw).
+    if lotse_core::form::forbidden_character(t, true).is_some() {
+        return Err(AdminError::Invalid(format!(
+            "{what}: enthält unsichtbare Steuer- oder Richtungszeichen. Bitte entfernen Sie sie."
+        )));
+    }
+    Ok(Some(lotse_core::form::nfc(t).into_owned()))
 }
 
 /// A status change by a staff member; a Rückfrage needs its question as the comment, which

@@ -1,17 +1,18 @@
-//! `lotse admin …`: staff accounts and API tokens from the command line, on the store the
-//! portal uses (`DATA/store`, or PostgreSQL with `--database-url-env`). sled allows one process
-//! at a time: run these while the portal is stopped. Passwords never come from the arguments (they would show in `ps`): from the
+//! `lotse admin …`: staff accounts, second factors and API tokens from the command line, on the
+//! store the portal uses (`DATA/store`, which must exist: `lotse init` creates it; or PostgreSQL
+//! with `--database-url-env`). sled allows one process at a time: run these while the portal is
+//! stopped. Passwords never come from the arguments (they would show in `ps`): from the
 //! environment variable `LOTSE_ADMIN_PASSWORD`, or with `--password-stdin` from the first line
 //! of standard input.
 
 use std::io::BufRead;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use lotse_core::{Clock, SystemClock};
 use lotse_store::{
-    AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, SledStore, TenantId, redact_url,
+    AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, TenantId, redact_url,
 };
 
 use crate::admin::accounts::{self, NewAccount};
@@ -84,6 +85,22 @@ pub enum AdminCmd {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set up a second factor (TOTP, RFC 6238) for an account: prints the secret and an
+    /// otpauth:// URI for the authenticator app once; from then on signing in needs the app's
+    /// current code too. Run again to replace the secret (a lost phone).
+    TotpEnable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        login: String,
+    },
+    /// Remove an account's second factor (signing in needs the password only again).
+    TotpDisable {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        login: String,
+    },
     /// Create an API token acting as an account; the token is printed once.
     TokenCreate {
         #[arg(long)]
@@ -150,16 +167,9 @@ fn open(data: &Path, database_url_env: Option<&str>) -> anyhow::Result<AnyStore>
             .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(&url)))?
             .into());
     }
-    let dir: PathBuf = data.join("store");
-    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    Ok(SledStore::open(&dir)
-        .with_context(|| {
-            format!(
-                "opening the store in {} (is `lotse serve` running? stop it first)",
-                dir.display()
-            )
-        })?
-        .into())
+    // A data folder without a store is an error (a typo must not start a new, empty one):
+    // `lotse init` creates it for the first administrator.
+    Ok(crate::nodes::open_existing_sled(data)?.into())
 }
 
 /// Runs one command on the sled store under `data`, or on PostgreSQL when `database_url_env`
@@ -240,12 +250,13 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
         AdminCmd::List { tenant: slug } => {
             for a in store.accounts(&tenant(&slug)?)? {
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     a.login,
                     a.role.code(),
                     if a.disabled { "gesperrt" } else { "aktiv" },
                     a.display_name,
-                    a.id
+                    a.id,
+                    if a.totp_secret.is_some() { "totp" } else { "-" }
                 );
             }
         }
@@ -288,6 +299,32 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
                 accounts::hash_password(&pw, accounts::default_params()).map_err(err)?;
             accounts::update(store, &a).map_err(err)?;
             println!("{}: neues Passwort gesetzt.", a.login);
+        }
+        AdminCmd::TotpEnable {
+            tenant: slug,
+            login,
+        } => {
+            let t = tenant(&slug)?;
+            let mut a = accounts::find(store, &t, &login).map_err(err)?;
+            let secret = accounts::new_totp_secret().map_err(err)?;
+            a.totp_secret = Some(secret.clone());
+            accounts::update(store, &a).map_err(err)?;
+            let issuer = crate::tenants::find(&slug).map_or(slug.as_str(), |t| t.name);
+            eprintln!(
+                "Zweiter Faktor für {} eingerichtet; Sitzungen beendet. Tragen Sie den Schlüssel jetzt in die Authenticator-App ein (er wird nur jetzt angezeigt):",
+                a.login
+            );
+            println!("{secret}");
+            println!("{}", accounts::totp_uri(&secret, issuer, &a.login));
+        }
+        AdminCmd::TotpDisable {
+            tenant: slug,
+            login,
+        } => {
+            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            a.totp_secret = None;
+            accounts::update(store, &a).map_err(err)?;
+            println!("{}: zweiter Faktor entfernt.", a.login);
         }
         AdminCmd::TokenCreate {
             tenant: slug,

@@ -5,16 +5,16 @@ use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::Context;
-use lotse_store::{AnyStore, PgOptions, PgStore, Progress, SledStore, redact_url};
+use lotse_store::{AnyStore, PgOptions, PgStore, Progress, redact_url};
 
-/// Where `export` reads and `import` writes: a sled folder or a PostgreSQL database.
+/// Where `export` reads and `import` writes: the sled store of a data folder (`DATA/store`,
+/// as `lotse serve` keeps it) or a PostgreSQL database.
 #[derive(Debug)]
 pub enum Target {
+    /// The portal's data folder (not the store folder inside it).
     Sled(std::path::PathBuf),
     /// The name of the environment variable that holds the database URL.
-    Postgres {
-        url_env: String,
-    },
+    Postgres { url_env: String },
 }
 
 impl Target {
@@ -26,11 +26,12 @@ impl Target {
         }
     }
 
-    fn open(&self) -> anyhow::Result<AnyStore> {
+    /// Opens the store; `create` makes a new one in a data folder that has none (import),
+    /// otherwise such a folder is an error.
+    fn open(&self, create: bool) -> anyhow::Result<AnyStore> {
         match self {
-            Target::Sled(data) => Ok(SledStore::open(data)
-                .with_context(|| format!("opening the store in {}", data.display()))?
-                .into()),
+            Target::Sled(data) if create => Ok(crate::nodes::open_or_create_sled(data)?.0.into()),
+            Target::Sled(data) => Ok(crate::nodes::open_existing_sled(data)?.into()),
             Target::Postgres { url_env } => {
                 let url = std::env::var(url_env)
                     .with_context(|| format!("the environment variable {url_env} is not set"))?;
@@ -42,6 +43,26 @@ impl Target {
             }
         }
     }
+}
+
+/// `lotse init`: an empty store in a new data folder, for the set-up before the portal's first
+/// start (`lotse admin create-admin` needs a store to write to). A folder that has a store
+/// already keeps it.
+pub fn init(data: &Path) -> anyhow::Result<()> {
+    let (store, created) = crate::nodes::open_or_create_sled(data)?;
+    store.close()?;
+    if created {
+        eprintln!(
+            "Leerer Datenspeicher angelegt: {}",
+            data.join("store").display()
+        );
+    } else {
+        eprintln!(
+            "{} hat bereits einen Datenspeicher; nichts geändert.",
+            data.display()
+        );
+    }
+    Ok(())
 }
 
 /// `lotse migrate`: runs the PostgreSQL migrations of the configured store.
@@ -68,7 +89,7 @@ fn progress(verb: &'static str) -> impl FnMut(Progress) {
 }
 
 pub fn export(target: &Target, output: Option<&Path>) -> anyhow::Result<()> {
-    let store = target.open()?;
+    let store = target.open(false)?;
     let count = match output {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -94,8 +115,10 @@ pub fn export(target: &Target, output: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Restores an export into an empty store: into a data folder without a store (one is
+/// created) or with an empty one, or into an empty PostgreSQL database.
 pub fn import(target: &Target, input: Option<&Path>) -> anyhow::Result<()> {
-    let store = target.open()?;
+    let store = target.open(true)?;
     let mut reader: Box<dyn BufRead> = match input {
         Some(path) => Box::new(BufReader::new(
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,

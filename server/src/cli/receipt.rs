@@ -13,6 +13,28 @@ use lotse_receipt::{
 
 use crate::{keys, tenants};
 
+/// The signing identity the portal of `data` uses for `tenant`: `key.pem` and `cert.pem` in
+/// `data/keys/<tenant>/`, else the development key in its store. A data folder with neither is
+/// an error: no key or store is made up in a folder that is not a portal's.
+fn portal_identity(
+    data: &Path,
+    tenant: &tenants::Tenant,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<lotse_receipt::SigningIdentity> {
+    let dir = data.join("keys").join(tenant.slug);
+    if dir.join("key.pem").is_file() && dir.join("cert.pem").is_file() {
+        return keys::tenant_identity(data, tenant.slug, tenant.name, now);
+    }
+    let store: lotse_store::AnyStore = crate::nodes::open_existing_sled(data)?.into();
+    let config = crate::config::Config {
+        data_dir: data.to_path_buf(),
+        ..crate::config::Config::default()
+    };
+    let identity = crate::nodes::signing_identity(&config, &store, tenant.slug, tenant.name, now);
+    store.close()?;
+    identity
+}
+
 pub struct RenderArgs<'a> {
     pub input: &'a Path,
     pub output: &'a Path,
@@ -68,7 +90,7 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
     };
     let templates = TemplateRegistry::load_dir(&args.project.join("pdf-templates"))
         .context("loading pdf-templates/")?;
-    let identity = keys::tenant_identity(args.data, tenant.slug, tenant.name, now)?;
+    let identity = portal_identity(args.data, tenant, now)?;
     let pdf = render_receipt(&model, &templates, &identity).context("rendering the receipt")?;
     std::fs::write(args.output, &pdf)
         .with_context(|| format!("writing {}", args.output.display()))?;

@@ -1,26 +1,40 @@
 //! Middleware of every route: security headers and the cross-site check, and the designers'
 //! preview gate that shows definition errors instead of pages.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
 
+use crate::http::client::TrustedProxies;
 use crate::http::extractors::ClientKey;
 use crate::http::pages::{Layout, ProblemView, ProblemsPage};
 use crate::state::Shared;
 use crate::tenants::{self};
 
-pub(crate) async fn security_headers(
+/// Who is asking, for the limits on guessing: the peer address, or the client address named
+/// by a trusted reverse proxy (crate::http::client). A request without a peer address (the
+/// router called in-process) counts as `unbekannt`.
+pub(crate) async fn client_address(
+    State(proxies): State<Arc<TrustedProxies>>,
     mut req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let peer = req
+    let client = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| proxies.client(c.0.ip(), req.headers()).to_string())
         .unwrap_or_else(|| "unbekannt".into());
-    req.extensions_mut().insert(ClientKey(peer));
+    req.extensions_mut().insert(ClientKey(client));
+    next.run(req).await
+}
+
+pub(crate) async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     // Cross-site form posts are refused: the browser says where a request comes from.
     if req.method() == axum::http::Method::POST {
         let site = req

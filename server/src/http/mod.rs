@@ -1,6 +1,7 @@
 //! What the HTTP front ends share: extractors, middleware, the common HTML pages and the bridge
 //! that runs the application service from async handlers.
 
+pub mod client;
 pub mod extractors;
 pub mod middleware;
 pub mod pages;

@@ -174,6 +174,15 @@ pub(super) async fn answer(
         );
         return page(&p, t, &id, lang, Some((msg, &text))).await;
     }
+    if lotse_core::form::forbidden_character(&text, true).is_some() {
+        let msg = tr(
+            lang,
+            "Ihre Antwort enthält unsichtbare Steuer- oder Richtungszeichen, die hier nicht erlaubt sind. Bitte entfernen Sie sie, zum Beispiel indem Sie den Text neu eintippen.",
+            "Your answer contains invisible control or text-direction characters that are not allowed here. Please remove them, for example by typing the text again.",
+        );
+        return page(&p, t, &id, lang, Some((msg, ""))).await;
+    }
+    let text = lotse_core::form::nfc(&text).into_owned();
     let p2 = p.clone();
     let slug = t.slug;
     let stored = blocking(move || -> Result<bool, StoreError> {

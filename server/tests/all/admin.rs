@@ -774,3 +774,40 @@ async fn revoked_tokens_and_disabled_accounts_stop_working() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// Issue 15, item 9: a message to the citizen keeps its line breaks but refuses control and
+/// text-direction characters, which the citizen's page and exports would show raw.
+#[tokio::test]
+async fn messages_refuse_control_and_direction_characters() {
+    let o = Office::new();
+    let url = format!(
+        "/api/v1/verwaltung/heinsberg/antraege/{}/nachrichten",
+        o.hei[0].id
+    );
+    for bad in ["Bitte \u{202E}nebegna", "NUL\u{0}", "Escape \u{1b}[31m"] {
+        let r = o
+            .json(&url, &Auth::Bearer(&o.hei_token), json!({ "text": bad }))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad:?}: {}",
+            r.body
+        );
+        assert!(
+            r.body.contains("LOT-V008") && r.body.contains("Steuer"),
+            "{}",
+            r.body
+        );
+    }
+    let r = o
+        .json(
+            &url,
+            &Auth::Bearer(&o.hei_token),
+            json!({ "text": "Zeile eins\nZeile zwei, Mu\u{308}ller" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["body"], "Zeile eins\nZeile zwei, Müller");
+}

@@ -700,6 +700,24 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
         })
         .filter(|p| !p.contains("/api/v1/api/"))
         .collect();
+    // The Postkorb's JSON API is routed with the Postkorb's pages (admin/mod.rs).
+    routed.extend(
+        include_str!("../../src/admin/mod.rs")
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let s = l
+                    .strip_prefix(".route(\"")
+                    .or_else(|| l.strip_prefix('"'))?;
+                let path = s.split('"').next()?;
+                path.starts_with("/api/v1/").then(|| path.to_string())
+            }),
+    );
+    assert!(
+        routed
+            .iter()
+            .any(|p| p == "/api/v1/verwaltung/{tenant}/antraege")
+    );
     routed.sort();
     routed.dedup();
     let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
@@ -719,6 +737,35 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
             let r = c.call(&method.to_uppercase(), &url, json!({})).await;
             assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {url}");
             assert!(!r.status.is_server_error(), "{method} {url}: {}", r.json);
+            // Every answer that is not a success is documented, with the problem schema.
+            if !r.status.is_success() {
+                let responses = &ops[method]["responses"];
+                let documented = &responses[r.status.as_str()];
+                let documented = if documented.is_null() {
+                    &responses["default"]
+                } else {
+                    documented
+                };
+                assert!(
+                    !documented.is_null(),
+                    "{method} {url}: {} undocumented",
+                    r.status
+                );
+                let schema = documented["content"]["application/problem+json"]["schema"]["$ref"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap();
+                let mut full = doc["components"]["schemas"][schema].clone();
+                full["components"] = doc["components"].clone();
+                let v = jsonschema::validator_for(&full).unwrap();
+                assert!(
+                    v.is_valid(&r.json),
+                    "{method} {url}: {} against {schema}",
+                    r.json
+                );
+            }
         }
     }
 }

@@ -112,21 +112,17 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
         Some(2)
     );
 
-    // Export, import into an empty store, export again: the same bytes.
+    // Export, import into a new data folder, export again: the same bytes. `--data` is the
+    // data folder, as for `lotse serve`.
     let first = dir.path().join("first.jsonl");
     let second = dir.path().join("second.jsonl");
     let restored = dir.path().join("restored");
-    let store = data.join("store");
+    let export = lotse(&["export", "--data", data_s, "-o", first.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export));
     assert!(
-        lotse(&[
-            "export",
-            "--data",
-            store.to_str().unwrap(),
-            "-o",
-            first.to_str().unwrap()
-        ])
-        .status
-        .success()
+        text(&export).contains("Export: ") && !text(&export).contains("Export: 0 "),
+        "{}",
+        text(&export)
     );
     let import = lotse(&[
         "import",
@@ -157,6 +153,95 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
         restored.to_str().unwrap(),
     ]);
     assert!(!again.status.success());
+    assert!(restored.join("store").join("db").is_file());
+}
+
+/// A folder that holds no store is an error for export, admin and render, never a new empty
+/// store (not even a stray one inside the folder); passing the store folder itself says so.
+/// `lotse init` makes the empty store a first administrator needs.
+#[test]
+fn commands_never_make_up_a_store_in_a_folder_that_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let demo = lotse(&["demo", "--data", data_s]);
+    assert!(demo.status.success(), "{}", text(&demo));
+    let out = dir.path().join("out.jsonl");
+
+    let empty = dir.path().join("leer");
+    std::fs::create_dir_all(&empty).unwrap();
+    let empty_s = empty.to_str().unwrap();
+    let nothing = dir.path().join("gibt-es-nicht");
+    for folder in [empty_s, nothing.to_str().unwrap()] {
+        let export = lotse(&["export", "--data", folder, "-o", out.to_str().unwrap()]);
+        assert!(!export.status.success(), "{}", text(&export));
+        assert!(
+            text(&export).contains("holds no store"),
+            "{}",
+            text(&export)
+        );
+        assert!(text(&export).contains("lotse init"), "{}", text(&export));
+        let list = admin(
+            Path::new(folder),
+            &["list", "--tenant", "heinsberg"],
+            None,
+            None,
+        );
+        assert!(!list.status.success(), "{}", text(&list));
+        assert!(text(&list).contains("holds no store"), "{}", text(&list));
+        let render = lotse(&[
+            "render",
+            data.join("demo-antrag.json").to_str().unwrap(),
+            "-o",
+            dir.path().join("r.pdf").to_str().unwrap(),
+            "--data",
+            folder,
+        ]);
+        assert!(!render.status.success(), "{}", text(&render));
+        assert!(
+            text(&render).contains("holds no store"),
+            "{}",
+            text(&render)
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&empty).unwrap().count(),
+        0,
+        "nothing created"
+    );
+    assert!(!nothing.exists(), "nothing created");
+
+    // The store folder itself: named as such, and nothing is created inside it.
+    let store = data.join("store");
+    let export = lotse(&["export", "--data", store.to_str().unwrap()]);
+    assert!(!export.status.success());
+    assert!(
+        text(&export).contains("is a store folder itself") && text(&export).contains(data_s),
+        "{}",
+        text(&export)
+    );
+    let import = lotse(&[
+        "import",
+        out.to_str().unwrap(),
+        "--data",
+        store.to_str().unwrap(),
+    ]);
+    assert!(!import.status.success());
+    assert!(!store.join("store").exists(), "no store inside the store");
+
+    // `lotse init`, then the first administrator; init again keeps the store.
+    let init = lotse(&["init", "--data", empty_s]);
+    assert!(init.status.success(), "{}", text(&init));
+    let first = admin(
+        &empty,
+        &["create-admin", "--tenant", "heinsberg", "--login", "chefin"],
+        Some("ein-langes-passwort"),
+        None,
+    );
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(lotse(&["init", "--data", empty_s]).status.success());
+    let list = admin(&empty, &["list", "--tenant", "heinsberg"], None, None);
+    assert!(String::from_utf8_lossy(&list.stdout).contains("chefin"));
 }
 
 #[test]
@@ -246,6 +331,8 @@ fn admin(data: &Path, args: &[&str], password: Option<&str>, stdin: Option<&str>
 fn admin_creates_the_first_administrator_accounts_and_tokens_without_passwords_in_args() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let init = lotse(&["init", "--data", data.to_str().unwrap()]);
+    assert!(init.status.success(), "{}", text(&init));
     let no_pw = admin(
         &data,
         &["create-admin", "--tenant", "wegberg", "--login", "chefin"],

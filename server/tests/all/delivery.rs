@@ -305,10 +305,10 @@ fn write_config(dir: &Path, listen: SocketAddr, office_port: u16) -> PathBuf {
 
 /// The submissions exactly as the store holds them: the `d` of each `{"v":1,"d":…}` record,
 /// read from `lotse export`'s JSON Lines after the server stopped.
-fn stored_submissions(store: &Path) -> BTreeMap<String, String> {
+fn stored_submissions(data: &Path) -> BTreeMap<String, String> {
     let out = Command::new(env!("CARGO_BIN_EXE_lotse"))
         .args(["export", "--data"])
-        .arg(store)
+        .arg(data)
         .output()
         .unwrap();
     assert!(
@@ -458,7 +458,7 @@ async fn every_submission_reaches_the_office_as_stored_though_it_was_down_and_th
     server.terminate();
     receiver.abort();
 
-    let stored = stored_submissions(&data.join("store"));
+    let stored = stored_submissions(&data);
     assert_eq!(stored.keys().cloned().collect::<BTreeSet<_>>(), submitted);
     let received = office.received.lock().unwrap().clone();
     let mut per_delivery: BTreeMap<String, u32> = BTreeMap::new();

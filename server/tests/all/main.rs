@@ -8,6 +8,7 @@ mod api;
 mod cli;
 mod connections;
 mod delivery;
+mod guessing;
 mod maintenance;
 mod nodes;
 mod pages;

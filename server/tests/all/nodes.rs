@@ -502,7 +502,6 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
     let data = dir.path().join("data");
     let demo = lotse(&["demo", "--data", data.to_str().unwrap()], &[]);
     assert!(demo.status.success());
-    let store = data.join("store");
     let (first, second, third) = (
         dir.path().join("1.jsonl"),
         dir.path().join("2.jsonl"),
@@ -515,7 +514,7 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
         &[
             "export",
             "--data",
-            store.to_str().unwrap(),
+            data.to_str().unwrap(),
             "-o",
             first.to_str().unwrap(),
         ],
@@ -673,8 +672,8 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
     let (status, _) = get_with_token(b.port, "/api/v1/verwaltung/wegberg/antraege", token);
     assert!(status == 401 || status == 403 || status == 404, "{status}");
 
-    // Wrong passwords count across the nodes: five spread over A and B, then even the right
-    // password is refused for a while, on either node.
+    // Sign-in attempts count across the nodes: five wrong ones spread over A and B, then even
+    // the right password waits a moment (the slowdown's first two seconds), on either node.
     let signin = format!("/verwaltung/{TENANT}/anmelden");
     let page = request(a.port, "GET", &signin, None).unwrap();
     assert_eq!(page.status, 200);
@@ -697,6 +696,12 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
         assert_eq!(attempt(port, "falsch-falsch-falsch"), 401);
     }
     assert_eq!(attempt(b.port, "ein sehr langes Passwort"), 429);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        attempt(a.port, "ein sehr langes Passwort"),
+        303,
+        "a slowdown, not a lock-out"
+    );
     drop(a);
     drop(b);
 }

@@ -482,3 +482,87 @@ fn answering_a_step_again_replaces_its_answers_and_drops_the_ones_left_out() {
         "the answers of other steps stay"
     );
 }
+
+/// Issue 15, item 9: control characters, text-direction overrides and line breaks in one-line
+/// fields are refused with a message at the field (German and English); a textarea keeps its
+/// line breaks but refuses the rest; text is kept in Unicode NFC.
+#[test]
+fn control_characters_are_refused_and_text_is_kept_in_nfc() {
+    let mut c = start_application(WF);
+    for (vorname, nachname) in [
+        ("Pe\u{0}tra", "Jansen"),
+        ("Petra", "Jan\u{202E}nes"),
+        ("Petra\nJansen", "Jansen"),
+        ("Petra", "Jansen\u{1b}[31m"),
+    ] {
+        let mut a = privatperson();
+        a["person"]["vorname"] = json!(vorname);
+        a["person"]["nachname"] = json!(nachname);
+        let errors = c.answer_with_errors(a);
+        let at = if vorname == "Petra" {
+            "/person/nachname"
+        } else {
+            "/person/vorname"
+        };
+        let m = message_at(&errors, at);
+        assert!(
+            m.contains("nicht erlaubt") && m.contains("in einer Zeile"),
+            "{vorname:?} {nachname:?}: {m}"
+        );
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].kind, "characters");
+    }
+    // NFC: a decomposed ä is stored composed.
+    let mut a = privatperson();
+    a["person"]["nachname"] = json!("Ja\u{308}nsen");
+    assert_eq!(c.answer_step(a), "nutzung");
+    assert_eq!(c.app.answers["person"]["nachname"], json!("Jänsen"));
+
+    // A textarea keeps line breaks, but not a NUL or a right-to-left override.
+    let errors =
+        c.answer_with_errors(json!({"art": "container", "anlass": "Dach\u{202E}sanierung"}));
+    let m = message_at(&errors, "/anlass");
+    assert!(m.contains("Steuer- oder Richtungszeichen"), "{m}");
+    assert!(!m.contains("in einer Zeile"), "{m}");
+    assert_eq!(
+        c.answer_step(json!({"art": "container", "anlass": "Dachsanierung\r\nzweite Zeile"})),
+        "standort"
+    );
+    assert_eq!(
+        c.app.answers["anlass"],
+        json!("Dachsanierung\r\nzweite Zeile")
+    );
+}
+
+/// Issue 15, item 10: a date field accepts 1900-01-01 to 2100-12-31 unless its schema says
+/// otherwise (`formatMinimum` / `formatMaximum`); year 0 never reaches a receipt.
+#[test]
+fn dates_outside_sensible_bounds_are_refused_with_a_clear_message() {
+    let mut c = start_application(WF);
+    for (typed, expected) in [
+        (
+            "0000-01-01",
+            "Bitte geben Sie bei „Geburtsdatum“ ein Datum ab dem 01.01.1900 an.",
+        ),
+        (
+            "1899-12-31",
+            "Bitte geben Sie bei „Geburtsdatum“ ein Datum ab dem 01.01.1900 an.",
+        ),
+        (
+            "01.01.0001",
+            "Bitte geben Sie bei „Geburtsdatum“ ein gültiges Datum an, zum Beispiel 31.12.1980.",
+        ),
+    ] {
+        let mut a = privatperson();
+        a["person"]["geburtsdatum"] = json!(typed);
+        let errors = c.answer_with_errors(a);
+        assert_eq!(
+            message_at(&errors, "/person/geburtsdatum"),
+            expected,
+            "{typed}"
+        );
+    }
+    let mut a = privatperson();
+    a["person"]["geburtsdatum"] = json!("1900-01-01");
+    assert_eq!(c.answer_step(a), "nutzung");
+}

@@ -672,6 +672,13 @@ impl Application {
                 continue;
             }
             let before = errors.len();
+            // Control and text-direction characters first: the rest of the checks would only
+            // confuse with a message about a character nobody can see.
+            let refused = character_errors(f, value, lang);
+            if !refused.is_empty() {
+                errors.extend(refused);
+                continue;
+            }
             if let Some(validator) = &f.validator {
                 for (pointer, kind) in form::validate(validator, value) {
                     let target = subfield_for(f, &pointer);
@@ -684,7 +691,7 @@ impl Application {
                     errors.push(e);
                 }
             }
-            for e in temporal_errors(f, value, ev.today, lang) {
+            for e in date_errors(f, value, ev.today, lang) {
                 if !errors.iter().any(|x| x.pointer == e.pointer) {
                     errors.push(e);
                 }
@@ -918,22 +925,75 @@ fn field_error(f: &Field, pointer: &str, kind: &ErrorKind, lang: Lang) -> FieldE
     }
 }
 
-/// Dates that must lie in the past or future, checked against the application's day.
-fn temporal_errors(f: &Field, value: &Value, today: Date, lang: Lang) -> Vec<FieldError> {
+/// Characters no answer may contain (form::forbidden_character), at every text of the value:
+/// line breaks only in a textarea, control and text-direction characters nowhere.
+fn character_errors(f: &Field, value: &Value, lang: Lang) -> Vec<FieldError> {
+    fn walk(
+        top: &Field,
+        field: &Field,
+        pointer: String,
+        v: &Value,
+        lang: Lang,
+        out: &mut Vec<FieldError>,
+    ) {
+        match v {
+            Value::String(s) => {
+                let multiline = field.widget == crate::definition::Widget::Textarea;
+                if form::forbidden_character(s, multiline).is_some() {
+                    let mut e =
+                        field_error(field, &pointer, &ErrorKind::Characters { multiline }, lang);
+                    e.field = top.id.clone();
+                    out.push(e);
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(top, field, format!("{pointer}/{i}"), item, lang, out);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let sub = field.subfield(k).unwrap_or(field);
+                    let key = k.replace('~', "~0").replace('/', "~1");
+                    walk(top, sub, format!("{pointer}/{key}"), item, lang, out);
+                }
+            }
+            _ => {}
+        }
+    }
     let mut out = Vec::new();
-    if f.temporal.is_none() && f.subfields.iter().all(|s| s.temporal.is_none()) {
+    walk(f, f, format!("/{}", f.id), value, lang, &mut out);
+    out
+}
+
+/// A day as a German citizen reads it: `01.01.1900`.
+fn german_day(d: Date) -> String {
+    format!("{:02}.{:02}.{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// Dates outside the field's bounds, or that must lie in the past or future, checked against
+/// the application's day.
+fn date_errors(f: &Field, value: &Value, today: Date, lang: Lang) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    let dated = |x: &Field| x.temporal.is_some() || x.date_bounds.is_some();
+    if !dated(f) && !f.subfields.iter().any(dated) {
         return out;
     }
     let mut check = |field: &Field, pointer: String, v: &Value| {
-        let (Some(t), Some(s)) = (field.temporal, v.as_str()) else {
+        let Some(s) = v.as_str() else {
             return;
         };
+        if !dated(field) {
+            return;
+        }
         let Some(d) = form::formats::date(s) else {
             return;
         };
-        let kind = match t {
-            Temporal::Past if d >= today => ErrorKind::DateNotPast,
-            Temporal::Future if d <= today => ErrorKind::DateNotFuture,
+        let kind = match (field.date_bounds, field.temporal) {
+            (Some((min, _)), _) if d < min => ErrorKind::DateTooEarly(german_day(min)),
+            (Some((_, max)), _) if d > max => ErrorKind::DateTooLate(german_day(max)),
+            (_, Some(Temporal::Past)) if d >= today => ErrorKind::DateNotPast,
+            (_, Some(Temporal::Future)) if d <= today => ErrorKind::DateNotFuture,
             _ => return,
         };
         let mut e = field_error(field, &pointer, &kind, lang);

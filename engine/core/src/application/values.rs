@@ -43,9 +43,12 @@ fn normalise_as<'v>(
             if t.is_empty() {
                 return None;
             }
-            // The text as typed, trimmed: borrowed when there was nothing to trim.
+            // Unicode NFC, so that "ä" is stored one way however it was typed.
+            let t = crate::form::nfc(t);
+            let t: &str = &t;
+            // The text as typed, trimmed and in NFC: borrowed when nothing changed.
             let text = || {
-                if t.len() == s.len() {
+                if std::ptr::eq(t, s.as_str()) {
                     Cow::Borrowed(v)
                 } else {
                     Cow::Owned(Value::String(t.to_string()))
@@ -175,6 +178,18 @@ mod tests {
         ] {
             assert_eq!(trimmed(typed), kept, "{typed:?}");
         }
+    }
+
+    #[test]
+    fn text_answers_are_kept_in_nfc() {
+        let decomposed = Value::String(" Mu\u{308}ller ".into());
+        let composed = normalise_as(ValueType::String, &[], false, &decomposed).unwrap();
+        assert_eq!(composed.as_ref(), &Value::String("Müller".into()));
+        let plain = Value::String("Müller".into());
+        assert!(matches!(
+            normalise_as(ValueType::String, &[], false, &plain),
+            Some(Cow::Borrowed(_))
+        ));
     }
 
     #[test]

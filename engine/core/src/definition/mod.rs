@@ -205,6 +205,9 @@ pub struct Field {
     pub repeat: Option<Repeat>,
     /// Whether the value is a date that must lie in the past or future.
     pub temporal: Option<Temporal>,
+    /// For a date: the earliest and latest day accepted (the schema's `formatMinimum` and
+    /// `formatMaximum`, by default 1900-01-01 and 2100-12-31).
+    pub date_bounds: Option<(time::Date, time::Date)>,
     /// The JSON type a form post is coerced to.
     pub value_type: ValueType,
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,

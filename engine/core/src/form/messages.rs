@@ -28,6 +28,14 @@ pub enum ErrorKind {
     Unexpected,
     DateNotPast,
     DateNotFuture,
+    /// Before the earliest date the field accepts (German form, `01.01.1900`).
+    DateTooEarly(String),
+    /// After the latest date the field accepts.
+    DateTooLate(String),
+    /// A control or text-direction character, or a line break in a one-line field.
+    Characters {
+        multiline: bool,
+    },
     Invalid,
 }
 
@@ -39,13 +47,14 @@ impl ErrorKind {
             ErrorKind::Format(_) | ErrorKind::DateNotPast | ErrorKind::DateNotFuture => "format",
             ErrorKind::MinLength(_) => "minLength",
             ErrorKind::MaxLength(_) => "maxLength",
-            ErrorKind::Minimum(_) => "minimum",
-            ErrorKind::Maximum(_) => "maximum",
+            ErrorKind::Minimum(_) | ErrorKind::DateTooEarly(_) => "minimum",
+            ErrorKind::Maximum(_) | ErrorKind::DateTooLate(_) => "maximum",
             ErrorKind::Type(_) => "type",
             ErrorKind::Enum => "enum",
             ErrorKind::Pattern => "pattern",
             ErrorKind::MinItems(_) => "minItems",
             ErrorKind::MaxItems(_) => "maxItems",
+            ErrorKind::Characters { .. } => "characters",
             ErrorKind::Unexpected | ErrorKind::Invalid => "invalid",
         }
     }
@@ -63,6 +72,7 @@ impl ErrorKind {
         "pattern",
         "minItems",
         "maxItems",
+        "characters",
         "invalid",
     ];
 }
@@ -92,6 +102,10 @@ fn german(kind: &ErrorKind, label: &str, asked: Asked) -> String {
         },
         ErrorKind::DateNotPast => format!("Das Datum bei „{label}“ muss in der Vergangenheit liegen."),
         ErrorKind::DateNotFuture => format!("Das Datum bei „{label}“ muss in der Zukunft liegen."),
+        ErrorKind::DateTooEarly(d) => format!("Bitte geben Sie bei „{label}“ ein Datum ab dem {d} an."),
+        ErrorKind::DateTooLate(d) => format!("Bitte geben Sie bei „{label}“ ein Datum bis zum {d} an."),
+        ErrorKind::Characters { multiline: false } => format!("„{label}“ enthält Zeichen, die hier nicht erlaubt sind (Zeilenumbrüche, Steuer- oder Richtungszeichen). Bitte geben Sie den Text in einer Zeile und ohne diese Zeichen ein."),
+        ErrorKind::Characters { multiline: true } => format!("„{label}“ enthält unsichtbare Steuer- oder Richtungszeichen, die hier nicht erlaubt sind. Bitte entfernen Sie sie, zum Beispiel indem Sie den Text neu eintippen."),
         ErrorKind::MinLength(1) => format!("Bitte füllen Sie das Feld „{label}“ aus."),
         ErrorKind::MinLength(n) => format!("„{label}“ muss mindestens {n} Zeichen lang sein."),
         ErrorKind::MaxLength(n) => format!("„{label}“ darf höchstens {n} Zeichen lang sein."),
@@ -127,6 +141,10 @@ fn english(kind: &ErrorKind, label: &str, asked: Asked) -> String {
         },
         ErrorKind::DateNotPast => format!("The date for “{label}” must be in the past."),
         ErrorKind::DateNotFuture => format!("The date for “{label}” must be in the future."),
+        ErrorKind::DateTooEarly(d) => format!("Please enter a date from {d} for “{label}”."),
+        ErrorKind::DateTooLate(d) => format!("Please enter a date up to {d} for “{label}”."),
+        ErrorKind::Characters { multiline: false } => format!("“{label}” contains characters that are not allowed here (line breaks, control or text-direction characters). Please enter the text on one line without them."),
+        ErrorKind::Characters { multiline: true } => format!("“{label}” contains invisible control or text-direction characters that are not allowed here. Please remove them, for example by typing the text again."),
         ErrorKind::MinLength(1) => format!("Please fill in “{label}”."),
         ErrorKind::MinLength(n) => format!("“{label}” must be at least {n} characters long."),
         ErrorKind::MaxLength(n) => format!("“{label}” can be at most {n} characters long."),

@@ -252,6 +252,39 @@ impl SchemaCompiler {
     }
 }
 
+/// The first character of `text` that no answer may contain: control characters (NUL, escape,
+/// …) and the characters that reorder text on screen (right-to-left override, isolates and
+/// marks), which could make a page, an export or a receipt show something else than was
+/// stored. Line breaks (and tabs) are allowed only in a `multiline` field (a textarea); the
+/// Unicode line and paragraph separators count as line breaks.
+pub fn forbidden_character(text: &str, multiline: bool) -> Option<char> {
+    // Printable ASCII is the common case and never forbidden.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return None;
+    }
+    text.chars().find(|&c| match c {
+        '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}' => !multiline,
+        '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{061C}' => true,
+        c => c.is_control(),
+    })
+}
+
+/// `text` in Unicode normal form C (one code point for "ä", not "a" and a combining
+/// diaeresis), so that the same answer is stored, searched and printed the same way however
+/// it was typed; borrowed when it is already (every ASCII text is).
+pub fn nfc(text: &str) -> std::borrow::Cow<'_, str> {
+    use unicode_normalization::UnicodeNormalization;
+    if text.is_ascii() || unicode_normalization::is_nfc(text) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.nfc().collect())
+    }
+}
+
 /// Validates one value; returns (JSON pointer relative to the value, error kind) for each error.
 pub fn validate(validator: &Validator, value: &Value) -> Vec<(String, ErrorKind)> {
     if validator.is_valid(value) {
@@ -340,4 +373,33 @@ fn number_text(v: &Value) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_direction_characters_are_found_line_breaks_only_in_one_line_fields() {
+        for (text, one_line, multi_line) in [
+            ("Heinsberg", None, None),
+            ("Übach-Palenberg 12 a", None, None),
+            ("a\u{0}b", Some('\u{0}'), Some('\u{0}')),
+            ("evil\u{202E}gpj.exe", Some('\u{202E}'), Some('\u{202E}')),
+            ("x\u{2066}y", Some('\u{2066}'), Some('\u{2066}')),
+            ("Zeile 1\nZeile 2", Some('\n'), None),
+            ("Zeile 1\r\nZeile 2\tTab", Some('\r'), None),
+            ("a\u{2028}b", Some('\u{2028}'), None),
+            ("Esc\u{1b}[31m", Some('\u{1b}'), Some('\u{1b}')),
+            ("C1\u{85}", Some('\u{85}'), Some('\u{85}')),
+            ("مرحبا שלום", None, None),
+        ] {
+            assert_eq!(forbidden_character(text, false), one_line, "{text:?}");
+            assert_eq!(forbidden_character(text, true), multi_line, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn text_is_kept_in_nfc() {
+        assert_eq!(nfc("Mu\u{308}ller"), "Müller");
+        assert!(matches!(nfc("Müller"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(nfc("Mueller"), std::borrow::Cow::Borrowed(_)));
+    }
+}

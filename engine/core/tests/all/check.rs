@@ -226,3 +226,51 @@ fn every_broken_override_yields_its_located_error() {
         ]
     );
 }
+
+/// Explicit date bounds are accepted and used; a bound that is no date, or a minimum after the
+/// maximum, is LOT-E017 (issue 15, item 10).
+#[test]
+fn explicit_date_bounds_are_accepted_and_bad_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows/alt");
+    std::fs::create_dir_all(&wf).unwrap();
+    let write = |bounds: &str| {
+        std::fs::write(
+            wf.join("workflow.yaml"),
+            format!(
+                "id: alt\nversion: 1\ntitle: Alt\noffice: Archiv\nsteps:\n  - id: a\n    title: A\n    fields:\n      - id: geboren\n        label: Geboren am\n        schema: {{ type: string, format: date{bounds} }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let sandbox = Sandbox::default();
+    write(", formatMinimum: \"1800-01-01\", formatMaximum: \"1950-12-31\"");
+    let (library, problems) = load_library(dir.path(), &sandbox);
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
+    let field = &library.latest("alt").unwrap().steps[0].fields[0];
+    assert_eq!(
+        field.date_bounds,
+        Some((
+            time::macros::date!(1800 - 01 - 01),
+            time::macros::date!(1950 - 12 - 31)
+        ))
+    );
+    write("");
+    let (library, _) = load_library(dir.path(), &sandbox);
+    let field = &library.latest("alt").unwrap().steps[0].fields[0];
+    assert_eq!(
+        field.date_bounds,
+        Some((
+            time::macros::date!(1900 - 01 - 01),
+            time::macros::date!(2100 - 12 - 31)
+        ))
+    );
+    write(", formatMinimum: \"1950-01-01\", formatMaximum: \"1900-01-01\"");
+    let (_, problems) = load_library(dir.path(), &sandbox);
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.code == "LOT-E017" && p.message.contains("after")),
+        "{problems:#?}"
+    );
+}

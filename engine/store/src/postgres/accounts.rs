@@ -135,6 +135,7 @@ impl AccountStore for PgStore {
                 role: account.role,
                 password_hash: account.password_hash.clone(),
                 disabled: account.disabled,
+                totp_secret: account.totp_secret.clone(),
                 ..stored
             };
             sqlx::query("UPDATE accounts SET v = $2, record = $3::jsonb WHERE id = $1")

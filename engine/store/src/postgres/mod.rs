@@ -72,6 +72,13 @@ fn migrator() -> Migrator {
             include_str!("../../migrations/0003_receipts_uncompressed.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            4,
+            "attempt slowdown".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0004_attempt_slowdown.sql").into_sql_str(),
+            false,
+        ),
     ]);
     m.dangerous_set_table_name("lotse_migrations");
     m
@@ -406,11 +413,10 @@ impl crate::Backend for PgStore {
 
     fn attempt_limiter(
         &self,
-        max_failures: u32,
-        window: time::Duration,
+        policy: crate::LimitPolicy,
     ) -> Box<dyn crate::AttemptLimiter + Send + Sync> {
         // A table, so that all nodes count together.
-        Box::new(PgResumeLimiter::new(self.clone(), max_failures, window))
+        Box::new(PgResumeLimiter::with_policy(self.clone(), policy))
     }
 
     fn export_to(

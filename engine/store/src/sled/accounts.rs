@@ -104,6 +104,7 @@ impl AccountStore for SledStore {
                 role: account.role,
                 password_hash: account.password_hash.clone(),
                 disabled: account.disabled,
+                totp_secret: account.totp_secret.clone(),
                 ..stored
             };
             let new = encode(ACCOUNTS, &key, &next)?;

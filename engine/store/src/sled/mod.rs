@@ -19,7 +19,7 @@ use crate::keys::{
     read_u64,
 };
 use crate::model::Submission;
-use crate::{AttemptLimiter, Backend, Progress, ResumeLimiter};
+use crate::{AttemptLimiter, Backend, LimitPolicy, Progress, ResumeLimiter};
 use blobs::blob_root;
 
 mod accounts;
@@ -390,13 +390,9 @@ impl Backend for SledStore {
         SledStore::archive_idle_drafts(self, before)
     }
 
-    fn attempt_limiter(
-        &self,
-        max_failures: u32,
-        window: time::Duration,
-    ) -> Box<dyn AttemptLimiter + Send + Sync> {
+    fn attempt_limiter(&self, policy: LimitPolicy) -> Box<dyn AttemptLimiter + Send + Sync> {
         // One process: memory is where every attempt is seen.
-        Box::new(ResumeLimiter::new(max_failures, window, LIMITER_CLIENTS))
+        Box::new(ResumeLimiter::with_policy(policy, LIMITER_CLIENTS))
     }
 
     fn export_to(

@@ -14,6 +14,7 @@ fn account(e: &mut DeterministicEntropy, tenant: TenantId, login: &str, role: Ro
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
         disabled: false,
         created: T0,
+        totp_secret: None,
     }
 }
 
@@ -49,9 +50,14 @@ pub(crate) fn accounts_have_unique_logins_per_tenant<S: Store>(s: &S) {
     changed.disabled = true;
     changed.login = "hijack".into();
     changed.tenant = other.clone();
+    changed.totp_secret = Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into());
     s.update_account(&changed).unwrap();
     let stored = s.account(&a.id).unwrap().unwrap();
     assert_eq!(stored.role, Role::TenantAdmin);
+    assert_eq!(
+        stored.totp_secret, changed.totp_secret,
+        "a second factor is kept"
+    );
     assert!(stored.disabled);
     assert_eq!(stored.login, "e.muster", "the login stays");
     assert_eq!(stored.tenant, tenant(), "the tenant stays");

@@ -192,6 +192,53 @@ fn wrong_resume_codes_are_counted_across_nodes() {
 }
 
 #[test]
+fn parallel_attempts_on_two_nodes_reserve_no_more_than_the_limit() {
+    let Some((a, url)) = pg_store() else { return };
+    let b = second_node(&url);
+    let la = PgResumeLimiter::new(a.clone(), 5, Duration::minutes(15));
+    let lb = PgResumeLimiter::new(b.clone(), 5, Duration::minutes(15));
+    let granted: usize = std::thread::scope(|scope| {
+        let hs: Vec<_> = (0..40)
+            .map(|i| {
+                let l = if i % 2 == 0 { la.clone() } else { lb.clone() };
+                scope.spawn(move || l.reserve("konto:sb", T0).is_ok())
+            })
+            .collect();
+        hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+    });
+    assert_eq!(granted, 5, "40 parallel attempts, a limit of 5");
+    // A refund gives back one attempt, never the whole count.
+    la.refund("konto:sb", T0).unwrap();
+    lb.reserve("konto:sb", T0).unwrap();
+    assert_eq!(la.reserve("konto:sb", T0).unwrap_err().code(), "LOT-S014");
+
+    // The slowdown: the same waits on every node, and short.
+    let slow = LimitPolicy::Slowdown {
+        free: 2,
+        base: Duration::seconds(1),
+        cap: Duration::seconds(8),
+        idle: Duration::minutes(15),
+    };
+    let sa = PgResumeLimiter::with_policy(a.clone(), slow);
+    let sb = PgResumeLimiter::with_policy(b.clone(), slow);
+    sa.reserve("langsam", T0).unwrap();
+    sb.reserve("langsam", T0).unwrap();
+    match sa.reserve("langsam", T0).unwrap_err() {
+        StoreError::RateLimited { retry_after } => assert_eq!(retry_after, Duration::seconds(1)),
+        other => panic!("{other}"),
+    }
+    sb.reserve("langsam", T0 + Duration::seconds(1)).unwrap();
+    match sa
+        .reserve("langsam", T0 + Duration::seconds(2))
+        .unwrap_err()
+    {
+        StoreError::RateLimited { retry_after } => assert_eq!(retry_after, Duration::seconds(1)),
+        other => panic!("{other}"),
+    }
+    sa.reserve("langsam", T0 + Duration::seconds(3)).unwrap();
+}
+
+#[test]
 fn a_record_from_a_newer_version_is_refused_by_key() {
     let Some((s, url)) = pg_store() else { return };
     let mut e = DeterministicEntropy::new(42);
@@ -210,7 +257,7 @@ fn migrations_run_once_however_many_nodes_start() {
         let hs: Vec<_> = (0..3).map(|_| scope.spawn(|| second_node(&url))).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(a.migrate().unwrap(), 3);
+    assert_eq!(a.migrate().unwrap(), 4);
     let mut e = DeterministicEntropy::new(43);
     let d = new_draft(&mut e, T0);
     nodes[0].create_draft(&d).unwrap();
@@ -252,6 +299,7 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
         password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA".into(),
         disabled: false,
         created: T0,
+        totp_secret: Some("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP".into()),
     };
     sled.create_account(&staff).unwrap();
     let token = ApiToken {

@@ -9,7 +9,9 @@ use serde_saphyr::Spanned;
 
 use super::super::raw::{RawField, RawRequired, Widget};
 use super::super::{Choice, Field, Repeat, Required, ValueType};
-use super::schema::{derive_subfields, infer_widget, schema_choices, temporal_of, value_type_of};
+use super::schema::{
+    date_bounds_of, derive_subfields, infer_widget, schema_choices, temporal_of, value_type_of,
+};
 use super::{Ctx, pos};
 use crate::form::ErrorKind;
 use crate::problem::Pos;
@@ -70,6 +72,17 @@ pub(super) fn compile_field(
     let required = required_of(cx, &fx, names, widget, repeat.as_ref());
     let visible_if = visible_if_of(cx, &fx, names);
     let temporal = temporal_of(cx.forms, resolved.0.as_deref(), &resolved.1);
+    let date_bounds = match date_bounds_of(&resolved.1, widget) {
+        Ok(b) => b,
+        Err(why) => {
+            cx.error(
+                "LOT-E017",
+                fx.schema_at,
+                format!("date field \"{}\": {why}", fx.id),
+            );
+            None
+        }
+    };
     let value_type = if repeat.is_some() {
         ValueType::Array
     } else {
@@ -100,6 +113,7 @@ pub(super) fn compile_field(
         subfields,
         repeat,
         temporal,
+        date_bounds,
         value_type,
         validator,
     })

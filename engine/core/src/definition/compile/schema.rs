@@ -132,6 +132,46 @@ pub(super) fn temporal_of(forms: &FormSet, file: Option<&str>, schema: &Value) -
     }
 }
 
+/// The days a date field accepts unless its schema says otherwise: no year 0 or 9999 reaches
+/// a receipt by a typo.
+pub const DEFAULT_DATE_BOUNDS: (time::Date, time::Date) = (
+    time::macros::date!(1900 - 01 - 01),
+    time::macros::date!(2100 - 12 - 31),
+);
+
+/// For a date field (the `date` widget, or a `date…` format): the earliest and latest day it
+/// accepts, from `formatMinimum` / `formatMaximum` (ISO dates) or [`DEFAULT_DATE_BOUNDS`].
+/// `Err` names what is wrong with a bound that is written.
+pub(super) fn date_bounds_of(
+    schema: &Value,
+    widget: Widget,
+) -> Result<Option<(time::Date, time::Date)>, String> {
+    let format = schema.get("format").and_then(Value::as_str);
+    let is_date = widget == Widget::Date
+        || matches!(
+            format,
+            Some("date") | Some("date-past") | Some("date-future")
+        );
+    if !is_date {
+        return Ok(None);
+    }
+    let bound = |key: &str, default: time::Date| match schema.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_str()
+            .and_then(crate::form::formats::date)
+            .ok_or_else(|| format!("`{key}` must be an ISO date like \"1900-01-01\", not {v}")),
+    };
+    let min = bound("formatMinimum", DEFAULT_DATE_BOUNDS.0)?;
+    let max = bound("formatMaximum", DEFAULT_DATE_BOUNDS.1)?;
+    if min > max {
+        return Err(format!(
+            "`formatMinimum` ({min}) is after `formatMaximum` ({max})"
+        ));
+    }
+    Ok(Some((min, max)))
+}
+
 /// Sub-fields of a group whose schema comes from forms/: one per property, labelled by `title`.
 pub(super) fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value) -> Vec<Field> {
     let Some(Value::Object(props)) = obj.get("properties") else {
@@ -181,6 +221,7 @@ pub(super) fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value)
                 subfields: Vec::new(),
                 repeat: None,
                 temporal: temporal_of(forms, file, &resolved),
+                date_bounds: date_bounds_of(&resolved, widget).unwrap_or(Some(DEFAULT_DATE_BOUNDS)),
                 value_type: value_type_of(&resolved, widget),
                 validator: None,
             }
