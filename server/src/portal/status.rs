@@ -16,7 +16,7 @@ use lotse_store::{
     SubmissionStore,
 };
 
-use super::views::{AnswerForm, MessageView, StatusPage, StatusTexts, TimelineEntry};
+use super::views::{AnswerForm, MessageView, NextView, StatusPage, StatusTexts, TimelineEntry};
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, not_found, server_error, tr};
 use crate::http::run::blocking;
@@ -47,6 +47,8 @@ fn label(s: Status, lang: Lang) -> &'static str {
 
 struct Found {
     reference: String,
+    /// The workflow it was sent with (id, version).
+    workflow: (String, u32),
     history: Vec<StatusChange>,
     messages: Vec<Message>,
 }
@@ -65,6 +67,10 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
         };
         Ok(Some(Found {
             reference: s.reference.to_string(),
+            workflow: (
+                s.workflow_id.clone(),
+                s.workflow_version.parse().unwrap_or_default(),
+            ),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
         }))
@@ -93,7 +99,21 @@ pub(super) async fn page(
         .last()
         .map_or(Status::Eingegangen, |c| c.status);
     let st = StatusTexts::of(lang);
+    let defs = p.defs();
+    let after = defs
+        .library
+        .for_tenant(t.slug, &found.workflow.0, found.workflow.1)
+        .and_then(|wf| wf.after_submission.as_ref())
+        .map(|a| NextView {
+            processing_time: a.processing_time.as_ref().map(|x| x.get(lang).to_string()),
+            steps: a
+                .next_steps
+                .iter()
+                .map(|x| x.get(lang).to_string())
+                .collect(),
+        });
     let page = StatusPage {
+        next: after,
         layout: Layout::new(
             t,
             tr(lang, "Antrag eingegangen", "Application received"),

@@ -121,6 +121,14 @@ pub(super) struct StatusPage<'a> {
     pub(super) messages: Vec<MessageView>,
     /// Only while the office waits for an answer.
     pub(super) answer: Option<AnswerForm<'a>>,
+    /// "Wie geht es weiter?" from the workflow, if it says.
+    pub(super) next: Option<NextView>,
+}
+
+#[derive(Serialize)]
+pub(super) struct NextView {
+    pub(super) processing_time: Option<String>,
+    pub(super) steps: Vec<String>,
 }
 
 impl Page for StatusPage<'_> {
@@ -161,6 +169,8 @@ pub(super) struct StatusTexts {
     pub(super) answer_label: &'static str,
     pub(super) answer_hint: &'static str,
     pub(super) answer_button: &'static str,
+    pub(super) next_heading: &'static str,
+    pub(super) processing_time: &'static str,
     pub(super) no_messages: &'static str,
 }
 
@@ -183,6 +193,8 @@ static STATUS_DE: StatusTexts = StatusTexts {
     answer_label: "Ihre Antwort",
     answer_hint: "Bitte beantworten Sie die Frage der Verwaltung. Sie können einmal antworten; danach bearbeitet die Verwaltung Ihren Antrag weiter.",
     answer_button: "Antwort senden",
+    next_heading: "Wie geht es weiter?",
+    processing_time: "Bearbeitungszeit:",
     no_messages: "Noch keine Nachrichten.",
 };
 
@@ -195,6 +207,8 @@ static STATUS_EN: StatusTexts = StatusTexts {
     answer_label: "Your answer",
     answer_hint: "Please answer the office's question. You can answer once; the office then continues with your application.",
     answer_button: "Send answer",
+    next_heading: "What happens next?",
+    processing_time: "Processing time:",
     no_messages: "No messages yet.",
 };
 

@@ -261,6 +261,17 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     let done = b.get(&done_url).await;
     assert!(done.body.contains("HEI-"), "{}", done.body);
     assert!(done.body.contains("Eingegangen"));
+    // What happens next, in the workflow's words.
+    assert!(
+        done.body.contains("<h2>Wie geht es weiter?</h2>"),
+        "{}",
+        done.body
+    );
+    assert!(done.body.contains("in der Regel zwei bis drei Wochen"));
+    assert!(
+        done.body
+            .contains("<li>Sie erhalten einen Steuerbescheid per Post")
+    );
     let pdf = b.get(&format!("{done_url}/quittung.pdf")).await;
     assert_eq!(pdf.status, StatusCode::OK);
     let v = lotse_receipt::verify_receipt(&pdf.bytes).unwrap();
@@ -624,7 +635,9 @@ async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
     let change = format!("{url}/aendern/hunde");
     // One "Ändern" per answer, at its input; one block per dog.
     assert!(
-        review.body.contains(&format!("href=\"{change}#f-hunde-0-rasse\"")),
+        review
+            .body
+            .contains(&format!("href=\"{change}#f-hunde-0-rasse\"")),
         "{}",
         review.body
     );

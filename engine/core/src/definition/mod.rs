@@ -37,6 +37,19 @@ pub const REVIEW: &str = "review";
 
 /// A checked, compiled, immutable workflow version: as written, or as a tenant runs it with its
 /// override applied (see [`Library::for_tenant`]).
+/// What the citizen reads after sending: how long processing takes and the next steps, in the
+/// workflow's words (`after_submission:` in the workflow file).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterSubmission {
+    /// For example "in der Regel 2 Wochen".
+    #[serde(default)]
+    pub processing_time: Option<Text>,
+    /// What happens next, in order.
+    #[serde(default)]
+    pub next_steps: Vec<Text>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Workflow {
     pub id: String,
@@ -52,6 +65,8 @@ pub struct Workflow {
     pub keywords: Vec<String>,
     pub receipt_template: String,
     pub draft_expiry_days: u32,
+    /// "Wie geht es weiter?": what happens after sending, shown on the confirmation page.
+    pub after_submission: Option<AfterSubmission>,
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,

@@ -28,6 +28,8 @@ pub(crate) struct RawWorkflow {
     pub receipt: Option<Spanned<String>>,
     #[serde(default)]
     pub draft_expiry_days: Option<u32>,
+    #[serde(default)]
+    pub after_submission: Option<super::AfterSubmission>,
     pub steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     pub computed: Vec<RawComputed>,

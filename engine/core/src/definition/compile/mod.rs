@@ -74,6 +74,7 @@ pub(super) fn compile(
         keywords: raw.keywords,
         receipt_template,
         draft_expiry_days: raw.draft_expiry_days.unwrap_or(DEFAULT_EXPIRY_DAYS),
+        after_submission: raw.after_submission,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),
         empty_values: finish::empty_values(&steps),
