@@ -315,6 +315,10 @@ struct FieldView<'a> {
     is_textarea: bool,
     /// `text`, `date`, `number`, `email` or `tel` for an input; `None` for other widgets.
     input_type: Option<&'static str>,
+    /// For a field that applies only after an answer on this step: "Nur wenn Sie bei „…“ „Ja“
+    /// gewählt haben:" (the page works without JavaScript, so it shows the field with its
+    /// condition; the server decides).
+    condition: Option<String>,
     /// A width class that fits the expected answer (`w-5` for a postcode, `w-10` for a date or
     /// house number, `w-20`), or `None` for the full width.
     width: Option<&'static str>,
@@ -536,6 +540,36 @@ fn first_input(step: &Step, pointer: &str) -> String {
     }
 }
 
+/// The condition of `f` in the citizen's words, when it is one answer of another field on this
+/// step (`ermaessigung == "ja"`): which answer it needs.
+fn condition_note(step: &Step, f: &Field, lang: Lang) -> Option<String> {
+    let (name, value) = f.visible_if.as_ref()?.equality()?;
+    let on = step.fields.iter().find(|o| o.id == name)?;
+    let label = on.label.get(lang);
+    if on.widget == Widget::Checkbox && value == Value::Bool(true) {
+        return Some(tr_fmt(
+            lang,
+            format!("Nur wenn Sie „{label}“ angekreuzt haben:"),
+            format!("Only if you ticked “{label}”:"),
+        ));
+    }
+    let choice = on
+        .options
+        .iter()
+        .find(|o| o.value == value)?
+        .label
+        .get(lang);
+    Some(tr_fmt(
+        lang,
+        format!("Nur wenn Sie bei „{label}“ „{choice}“ gewählt haben:"),
+        format!("Only if you chose “{choice}” for “{label}”:"),
+    ))
+}
+
+fn tr_fmt(lang: Lang, de: String, en: String) -> String {
+    if lang == Lang::En { en } else { de }
+}
+
 /// The width of an input that fits what it expects: from the field's `maxLength`, its kind
 /// (a date, a number) or its autocomplete token (a postcode).
 fn input_width(f: &Field) -> Option<&'static str> {
@@ -584,6 +618,7 @@ fn field_view<'a>(
         is_checkbox: false,
         is_textarea: false,
         input_type: None,
+        condition: None,
         width: None,
         value: None,
         checked: false,
@@ -858,7 +893,7 @@ pub fn page(
                 .fields
                 .iter()
                 .map(|f| {
-                    field_view(
+                    let mut v = field_view(
                         f,
                         f.id.clone(),
                         &format!("/{}", f.id),
@@ -866,7 +901,9 @@ pub fn page(
                         &errors,
                         !matches!(f.required, Required::Never),
                         lang,
-                    )
+                    );
+                    v.condition = condition_note(step, f, lang);
+                    v
                 })
                 .collect();
             // In the order of the fields on the page, each linked to the first input it is about.

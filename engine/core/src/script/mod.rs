@@ -97,6 +97,29 @@ impl Expr {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// The answer and value this expression asks for when it is one comparison `name ==
+    /// literal` (`ermaessigung == "ja"`, `lastschrift == true`), for texts like "Nur wenn Sie
+    /// oben ‚Ja' gewählt haben". `None` for anything else.
+    pub fn equality(&self) -> Option<(&str, serde_json::Value)> {
+        let Some(simple) = self.simple.as_deref() else {
+            return None;
+        };
+        let Simple::Compare(left, simple::Op::Eq, right) = simple else {
+            return None;
+        };
+        let (name, literal) = match (left.as_ref(), right.as_ref()) {
+            (Simple::Name(n), lit) | (lit, Simple::Name(n)) => (n, lit),
+            _ => return None,
+        };
+        let value = match literal {
+            Simple::Str(s) => serde_json::Value::from(s.as_str()),
+            Simple::Int(i) => serde_json::Value::from(*i),
+            Simple::Bool(b) => serde_json::Value::from(*b),
+            _ => return None,
+        };
+        Some((name.as_str(), value))
+    }
 }
 
 thread_local! {

@@ -335,3 +335,27 @@ fn results_are_json_values() {
         json!({"a": 1, "b": "x"})
     );
 }
+
+#[test]
+fn one_equality_names_its_answer_and_value() {
+    let sb = Sandbox::default();
+    let n = names(&["grund", "anzahl", "lastschrift"]);
+    let eq = |src: &str| {
+        sb.compile_expression(src, &n)
+            .unwrap()
+            .equality()
+            .map(|(k, v)| (k.to_string(), v))
+    };
+    assert_eq!(
+        eq(r#"grund == "sonstiges""#),
+        Some(("grund".into(), json!("sonstiges")))
+    );
+    assert_eq!(eq("3 == anzahl"), Some(("anzahl".into(), json!(3))));
+    assert_eq!(
+        eq("lastschrift == true"),
+        Some(("lastschrift".into(), json!(true)))
+    );
+    assert_eq!(eq(r#"grund != "x""#), None);
+    assert_eq!(eq(r#"grund == "a" || grund == "b""#), None);
+    assert_eq!(eq("anzahl > 2"), None);
+}
