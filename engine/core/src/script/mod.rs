@@ -102,9 +102,7 @@ impl Expr {
     /// literal` (`ermaessigung == "ja"`, `lastschrift == true`), for texts like "Nur wenn Sie
     /// oben ‚Ja' gewählt haben". `None` for anything else.
     pub fn equality(&self) -> Option<(&str, serde_json::Value)> {
-        let Some(simple) = self.simple.as_deref() else {
-            return None;
-        };
+        let simple = self.simple.as_deref()?;
         let Simple::Compare(left, simple::Op::Eq, right) = simple else {
             return None;
         };
