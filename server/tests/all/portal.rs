@@ -488,6 +488,43 @@ async fn counts_read_right_monograms_differ_and_every_page_leads_back_to_the_cou
 }
 
 #[tokio::test]
+async fn an_empty_group_marks_each_field_it_needs() {
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    step(&b, &url, HALTER).await;
+    step(
+        &b,
+        &url,
+        &[
+            ("hunde.0.name", "Bello"),
+            ("hunde.0.rasse", "Labrador"),
+            ("hunde.0.geburtsdatum", "2022-03-01"),
+            ("hunde.0.kategorie", "normal"),
+        ],
+    )
+    .await;
+    step(
+        &b,
+        &url,
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
+    )
+    .await;
+    step(&b, &url, &[("ermaessigung", "nein")]).await;
+    let r = step(&b, &url, &[("lastschrift", "ja")]).await;
+    let page = b.get(&r.location.unwrap()).await.body;
+    let summary = &page[page.find("class=\"error-summary\"").unwrap()..];
+    let summary = &summary[..summary.find("</div>").unwrap()];
+    // Not one message for the whole group: each required input, linked and marked.
+    assert!(!summary.contains("„Bankverbindung“"), "{summary}");
+    for id in ["f-konto-kontoinhaber", "f-konto-iban"] {
+        assert!(summary.contains(&format!("href=\"#{id}\"")), "{summary}");
+        let input = &page[page.find(&format!("id=\"{id}\"")).unwrap()..];
+        let tag = &input[..input.find('>').unwrap()];
+        assert!(tag.contains("aria-invalid=\"true\""), "{tag}");
+    }
+}
+
+#[tokio::test]
 async fn the_error_summary_lists_errors_in_page_order_linked_to_their_first_input() {
     let b = Browser::new();
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;

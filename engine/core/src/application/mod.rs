@@ -650,12 +650,7 @@ impl Application {
             let value = seen[fi].as_deref();
             let Some(value) = value else {
                 if ev.required(&mut env, f)? {
-                    errors.push(field_error(
-                        f,
-                        &format!("/{}", f.id),
-                        &ErrorKind::Required,
-                        lang,
-                    ));
+                    errors.extend(missing_errors(f, lang));
                 }
                 continue;
             };
@@ -1018,6 +1013,36 @@ fn date_errors(f: &Field, value: &Value, today: Date, lang: Lang) -> Vec<FieldEr
         }
     }
     out
+}
+
+/// The errors of a required field left empty. A group left empty names each of its own required
+/// fields (the first entry's, for a repeated group), so that the page marks every input that
+/// needs an answer instead of one message for the whole group.
+fn missing_errors(f: &Field, lang: Lang) -> Vec<FieldError> {
+    let own: Vec<&Field> = f
+        .subfields
+        .iter()
+        .filter(|sf| matches!(sf.required, crate::definition::Required::Always))
+        .collect();
+    if f.widget != crate::definition::Widget::Group || own.is_empty() {
+        return vec![field_error(
+            f,
+            &format!("/{}", f.id),
+            &ErrorKind::Required,
+            lang,
+        )];
+    }
+    let base = match f.repeat {
+        Some(_) => format!("/{}/0", f.id),
+        None => format!("/{}", f.id),
+    };
+    own.into_iter()
+        .map(|sf| {
+            let mut e = field_error(sf, &format!("{base}/{}", sf.id), &ErrorKind::Required, lang);
+            e.field = f.id.clone();
+            e
+        })
+        .collect()
 }
 
 #[cfg(test)]
