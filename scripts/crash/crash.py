@@ -146,6 +146,13 @@ class Gate:
 
 
 def writer(n, port, gate, ledger, answer_of):
+    try:
+        write(n, port, gate, ledger, answer_of)
+    except Exception as e:  # a writer that dies silently would hide its application
+        ledger.violation(f"writer {n} stopped: {e!r}")
+
+
+def write(n, port, gate, ledger, answer_of):
     tenant = TENANTS[n % len(TENANTS)]
     base = f"/api/v1/tenants/{tenant}"
     c = Client(port)
