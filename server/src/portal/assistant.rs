@@ -146,9 +146,14 @@ pub(crate) async fn post_draft(
     };
     let now = p.now();
     // Messages come in the language the citizen reads now.
-    let acted = run_command(&p, t, open, revision, Some(lang), command, now)
-        .await
-        .map_err(|e| page.fail(e))?;
+    let acted = match run_command(&p, t, open, revision, Some(lang), command, now).await {
+        Ok(acted) => acted,
+        // A command the engine refuses now (`goto:` a step off the route, answers for fields
+        // the step does not have) comes from a forged or outdated form: the current step again,
+        // as for a stale revision, rather than an error page.
+        Err(e) if e.is_refusal() => return Ok(Redirect::to(&url).into_response()),
+        Err(e) => return Err(page.fail(e)),
+    };
     Ok(match acted {
         Acted::Rejected { open, step, errors } => {
             let values = open.app.pending.get(&step).cloned();

@@ -1,12 +1,14 @@
 //! The end-to-end tests of lotse-server in one binary (one link step instead of seven): the
 //! portal as a browser without JavaScript uses it, the JSON API, the Postkorb, the command line,
-//! webhook deliveries, the housekeeping and two nodes on one PostgreSQL.
+//! webhook deliveries, the housekeeping, two nodes on one PostgreSQL, and fuzzing of what
+//! citizens send (form posts and API bodies).
 
 mod admin;
 mod api;
 mod cli;
 mod connections;
 mod delivery;
+mod fuzz;
 mod maintenance;
 mod nodes;
 mod portal;
