@@ -399,6 +399,15 @@ def check(c, ledger, app_ids, receipts=True):
                 ledger.violation(f"acknowledged {reference}: receipt answers {status}")
 
 
+def tail(path, lines=15):
+    try:
+        with open(path, errors="replace") as f:
+            for line in f.readlines()[-lines:]:
+                print(f"   | {line.rstrip()[:400]}")
+    except OSError:
+        pass
+
+
 def export(binary, root, backend, env):
     """The store's submissions from `lotse export` (the server must be stopped)."""
     out = os.path.join(root, "export.jsonl")
@@ -548,6 +557,12 @@ def main():
             return 1
         print("OK")
         return 0
+    except Exception as e:
+        # The server or the database did not come back: that is a finding too; keep the data.
+        print(f"FAILED: {e}; data kept in {root}")
+        tail(os.path.join(root, "serve.log"))
+        a.keep = True
+        return 1
     finally:
         gate.stop.set()
         gate.up.set()
