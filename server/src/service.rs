@@ -89,6 +89,21 @@ pub enum ServiceError {
     Interrupted(String),
 }
 
+impl ServiceError {
+    /// A command the state machine refuses for this application as it stands (a step that is
+    /// not on its route or not reached yet, answers for fields the step does not have): the
+    /// sender's mistake, answered as such (409 in the API, the current step again in the
+    /// portal), not a failure of the service. A failed script or a draft of another workflow
+    /// is a failure.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Apply(e)
+                if !matches!(e, ApplyError::Script { .. } | ApplyError::WrongWorkflow { .. })
+        )
+    }
+}
+
 /// An open application of one tenant: the draft as read, its state and the workflow version it
 /// runs on (the tenant's, with the rules the draft started with).
 #[derive(Clone, Debug)]

@@ -456,3 +456,246 @@ fn names_beyond_latin_fall_back_to_the_whole_font() {
     assert!(!fonts.contains("LOTSEL+"), "{fonts}");
     assert!(fonts.contains("+DejaVuSans "), "{fonts}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fuzzing `lotse verify`'s parsing: mutations of a real signed receipt, and arbitrary bytes,
+// into `verify_receipt` and `embedded_json`. Nothing may panic, and nothing but the receipt
+// as signed may verify as valid and covering the whole file. Cases: LOTSE_FUZZ_CASES (default
+// 192, a few seconds in a debug build); e.g. `LOTSE_FUZZ_CASES=20000 cargo test --release -p
+// lotse-receipt --test receipt fuzz_` for a longer run.
+
+mod fuzz {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+
+    pub(super) fn cases(default: u32) -> u32 {
+        std::env::var("LOTSE_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// One receipt, rendered and signed once for all cases.
+    fn original() -> &'static [u8] {
+        static PDF: OnceLock<Vec<u8>> = OnceLock::new();
+        PDF.get_or_init(|| render_receipt(&model(0), &registry(), &identity()).unwrap())
+    }
+
+    /// Where the parsers turn: a mutation near one of these reaches their less common paths.
+    const LANDMARKS: &[&[u8]] = &[
+        b"/ByteRange",
+        b"/Contents",
+        b"xref",
+        b"trailer",
+        b"startxref",
+        b"stream",
+        b"endobj",
+        b"/EmbeddedFiles",
+        b"/Filter",
+        b"/Length",
+        b"/M(D:",
+        b"/M (D:",
+        b"%%EOF",
+    ];
+
+    fn landmarks(pdf: &[u8]) -> Vec<usize> {
+        let mut at = Vec::new();
+        for mark in LANDMARKS {
+            at.extend(
+                pdf.windows(mark.len())
+                    .enumerate()
+                    .filter(|(_, w)| w == mark)
+                    .map(|(i, _)| i),
+            );
+        }
+        at.sort_unstable();
+        at
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// XOR one byte (never with 0).
+        Flip(Index, u8),
+        /// A byte near a landmark set to a value.
+        NearLandmark(Index, u8, u8),
+        /// Digits near a landmark replaced by other digits (offsets, lengths, dates).
+        Digits(Index, u8, String),
+        Truncate(Index),
+        Insert(Index, Vec<u8>),
+        Remove(Index, u16),
+        /// A copy of one region written over another (shifted objects, repeated keys).
+        Copy(Index, u16, Index),
+        /// Deep nesting, for stack depth in the parser.
+        Nest(Index, u8, u16),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<Index>(), 1..=255u8).prop_map(|(i, m)| Mutation::Flip(i, m)),
+            (any::<Index>(), 0..48u8, any::<u8>())
+                .prop_map(|(i, d, b)| Mutation::NearLandmark(i, d, b)),
+            (any::<Index>(), 0..24u8, "[0-9 -]{1,12}")
+                .prop_map(|(i, d, s)| Mutation::Digits(i, d, s)),
+            any::<Index>().prop_map(Mutation::Truncate),
+            (
+                any::<Index>(),
+                proptest::collection::vec(any::<u8>(), 1..64)
+            )
+                .prop_map(|(i, b)| Mutation::Insert(i, b)),
+            (any::<Index>(), 1..4096u16).prop_map(|(i, n)| Mutation::Remove(i, n)),
+            (any::<Index>(), 1..2048u16, any::<Index>())
+                .prop_map(|(a, n, b)| Mutation::Copy(a, n, b)),
+            (
+                any::<Index>(),
+                prop::sample::select(vec![b'[', b'<', b'(']),
+                1..20_000u16
+            )
+                .prop_map(|(i, c, n)| Mutation::Nest(i, c, n)),
+        ]
+    }
+
+    fn apply(pdf: &mut Vec<u8>, m: &Mutation, marks: &[usize]) {
+        if pdf.is_empty() {
+            return;
+        }
+        let near = |i: &Index, d: u8, len: usize| {
+            let base = marks.get(i.index(marks.len().max(1))).copied().unwrap_or(0);
+            (base + usize::from(d)).min(len - 1)
+        };
+        match m {
+            Mutation::Flip(i, mask) => {
+                let at = i.index(pdf.len());
+                pdf[at] ^= mask;
+            }
+            Mutation::NearLandmark(i, d, b) => {
+                let at = near(i, *d, pdf.len());
+                pdf[at] = *b;
+            }
+            Mutation::Digits(i, d, s) => {
+                let at = near(i, *d, pdf.len());
+                let end = (at + s.len()).min(pdf.len());
+                pdf[at..end].copy_from_slice(&s.as_bytes()[..end - at]);
+            }
+            Mutation::Truncate(i) => pdf.truncate(i.index(pdf.len())),
+            Mutation::Insert(i, bytes) => {
+                let at = i.index(pdf.len() + 1);
+                pdf.splice(at..at, bytes.iter().copied());
+            }
+            Mutation::Remove(i, n) => {
+                let at = i.index(pdf.len());
+                let end = (at + usize::from(*n)).min(pdf.len());
+                pdf.drain(at..end);
+            }
+            Mutation::Copy(from, n, to) => {
+                let a = from.index(pdf.len());
+                let b = to.index(pdf.len());
+                let n = usize::from(*n).min(pdf.len() - a).min(pdf.len() - b);
+                let chunk = pdf[a..a + n].to_vec();
+                pdf[b..b + n].copy_from_slice(&chunk);
+            }
+            Mutation::Nest(i, c, n) => {
+                let at = i.index(pdf.len() + 1);
+                let open: Vec<u8> = match c {
+                    b'<' => b"<<".repeat(usize::from(*n)),
+                    other => vec![*other; usize::from(*n)],
+                };
+                pdf.splice(at..at, open);
+            }
+        }
+    }
+
+    /// The bytes of the original receipt's signature value (`<` … `>` of `/Contents`).
+    fn signature_gap(pdf: &[u8]) -> std::ops::Range<usize> {
+        let text = String::from_utf8_lossy(pdf);
+        let at = text.rfind("/ByteRange").unwrap();
+        let open = at + text[at..].find('[').unwrap();
+        let close = at + text[at..].find(']').unwrap();
+        let n: Vec<usize> = text[open + 1..close]
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        n[1]..n[2]
+    }
+
+    /// Runs the verifier and the attachment reader on `pdf`; a receipt that verifies as valid
+    /// and whole must be the original, up to the case of a hex digit of the signature value
+    /// (the same bytes, outside the signed ranges by design).
+    fn check(pdf: &[u8]) -> Result<(), TestCaseError> {
+        let original = original();
+        let _ = lotse_receipt::embedded_json(pdf);
+        let Ok(v) = verify_receipt(pdf) else {
+            return Ok(());
+        };
+        if let Some(t) = v.signing_time {
+            let _ = lotse_receipt::format_berlin(t, Language::De);
+        }
+        if v.valid && v.covers_whole_file {
+            prop_assert_eq!(
+                pdf.len(),
+                original.len(),
+                "a longer or shorter file verified"
+            );
+            let gap = signature_gap(original);
+            for (at, (a, b)) in original.iter().zip(pdf).enumerate() {
+                if a != b {
+                    prop_assert!(
+                        gap.contains(&at) && a.is_ascii_hexdigit() && a.eq_ignore_ascii_case(b),
+                        "byte {at} changed ({a:#04x} -> {b:#04x}) and the receipt still verifies"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn fuzz_mutated_receipts_never_panic_and_never_verify() {
+        let original = original();
+        let marks = landmarks(original);
+        let mut runner = TestRunner::new(Config {
+            cases: cases(192),
+            failure_persistence: None,
+            ..Config::default()
+        });
+        runner
+            .run(&proptest::collection::vec(mutation(), 1..5), |ms| {
+                let mut pdf = original.to_vec();
+                for m in &ms {
+                    apply(&mut pdf, m, &marks);
+                }
+                check(&pdf)
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn fuzz_arbitrary_bytes_are_no_receipt() {
+        let mut runner = TestRunner::new(Config {
+            cases: cases(512),
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let bytes = proptest::collection::vec(any::<u8>(), 0..2048);
+        let ranges = "(/ByteRange ?\\[[0-9 ]{0,40}\\] ?/Contents ?<[0-9a-fA-F ]{0,64}>? ?)";
+        let strategy = (bytes, proptest::option::of(ranges), any::<Index>());
+        runner
+            .run(&strategy, |(mut bytes, ranges, at)| {
+                if let Some(r) = ranges {
+                    let i = at.index(bytes.len() + 1);
+                    bytes.splice(i..i, r.into_bytes());
+                }
+                bytes.splice(0..0, b"%PDF-1.7\n".iter().copied());
+                let _ = lotse_receipt::embedded_json(&bytes);
+                if let Ok(v) = verify_receipt(&bytes) {
+                    prop_assert!(!v.valid, "random bytes verified as a receipt");
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}

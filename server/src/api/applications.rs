@@ -204,17 +204,14 @@ pub(super) async fn run(
 /// The problem for a service error: a command the engine refuses now is a conflict with its
 /// engine code; everything else is internal (logged with a request id).
 pub(super) fn service_problem(e: &ServiceError) -> Problem {
-    use lotse_core::application::ApplyError;
     match e {
-        ServiceError::Apply(ApplyError::Script { .. })
-        | ServiceError::Apply(ApplyError::WrongWorkflow { .. }) => Problem::internal(e),
-        ServiceError::Apply(other) => Problem::new(
+        ServiceError::Apply(refused) if e.is_refusal() => Problem::new(
             StatusCode::CONFLICT,
             "LOT-H005",
             "Not possible now",
-            other.to_string(),
+            refused.to_string(),
         )
-        .with("engine_code", json!(other.code())),
+        .with("engine_code", json!(refused.code())),
         _ => Problem::internal(e),
     }
 }

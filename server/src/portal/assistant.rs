@@ -352,9 +352,14 @@ async fn post(
     };
     let now = p.now();
     // Messages come in the language the citizen reads now.
-    let acted = run_command(&p, t, open, revision, Some(lang), command, now)
-        .await
-        .map_err(|e| page.fail(e))?;
+    let acted = match run_command(&p, t, open, revision, Some(lang), command, now).await {
+        Ok(acted) => acted,
+        // A command the engine refuses now (`goto:` a step off the route, answers for fields
+        // the step does not have) comes from a forged or outdated form: the current step again,
+        // as for a stale revision, rather than an error page.
+        Err(e) if e.is_refusal() => return Ok(to(here_url)),
+        Err(e) => return Err(page.fail(e)),
+    };
     Ok(match acted {
         // What was typed is kept in the draft with its errors: the step's own URL shows them,
         // so a reload or Back never re-posts the form.

@@ -1,13 +1,15 @@
-//! The end-to-end tests of lotse-server in one binary (one link step instead of nine): the
+//! The end-to-end tests of lotse-server in one binary (one link step instead of eleven): the
 //! portal as a browser without JavaScript uses it, every page template in strict mode, the JSON
-//! API, the Postkorb, the command line, webhook deliveries, the housekeeping and two nodes on one
-//! PostgreSQL.
+//! API, the Postkorb, the command line, webhook deliveries, the housekeeping, two nodes on one
+//! PostgreSQL, the limits on guessing, and fuzzing of what citizens send (form posts and API
+//! bodies).
 
 mod admin;
 mod api;
 mod cli;
 mod connections;
 mod delivery;
+mod fuzz;
 mod guessing;
 mod maintenance;
 mod nodes;

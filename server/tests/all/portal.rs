@@ -399,6 +399,27 @@ async fn a_stale_tab_does_not_overwrite_newer_answers() {
 }
 
 #[tokio::test]
+async fn a_forged_step_change_shows_the_current_step_again() {
+    // Found by fuzz_form_posts_never_fail_the_server: these were a 500 "technical error".
+    let b = Browser::new();
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    for action in ["goto:", "goto:bestaetigung", "goto:gibt-es-nicht"] {
+        let page = b.get(&url).await;
+        let csrf = hidden(&page.body, "_csrf").to_string();
+        let rev = hidden(&page.body, "_rev").to_string();
+        let form = [
+            ("_csrf", csrf.as_str()),
+            ("_rev", rev.as_str()),
+            ("_action", action),
+        ];
+        let r = b.post(&url, &form).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.body);
+        assert_eq!(r.location.as_deref(), Some(url.as_str()));
+    }
+    assert!(b.get(&url).await.body.contains("name=\"halter.vorname\""));
+}
+
+#[tokio::test]
 async fn a_resume_code_opens_the_draft_and_wrong_codes_are_limited() {
     let b = Browser::new();
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
