@@ -130,9 +130,14 @@ fn a_company_car_needs_the_employers_declaration() {
         "zahlung"
     );
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift"}));
+    // An empty group names each field it needs.
     assert_eq!(
-        message_at(&errors, "/konto"),
-        "Bitte füllen Sie das Feld „Bankverbindung“ aus."
+        message_at(&errors, "/konto/kontoinhaber"),
+        "Bitte füllen Sie das Feld „Kontoinhaberin oder Kontoinhaber“ aus."
+    );
+    assert_eq!(
+        message_at(&errors, "/konto/iban"),
+        "Bitte füllen Sie das Feld „IBAN“ aus."
     );
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift", "konto": {"kontoinhaber": "Jan Hermanns", "iban": "DE89 3704 0044 0532 0130 01"}}));
     assert_eq!(

@@ -413,9 +413,14 @@ fn errors_on_the_first_steps_are_german_and_all_at_once() {
     c.answer_step(json!({"von": "2026-12-07", "bis": "2026-12-08"}));
 
     let errors = c.answer_with_errors(json!({"zahlungsart": "lastschrift"}));
+    // An empty group names each field it needs.
     assert_eq!(
-        message_at(&errors, "/konto"),
-        "Bitte füllen Sie das Feld „Bankverbindung“ aus."
+        message_at(&errors, "/konto/kontoinhaber"),
+        "Bitte füllen Sie das Feld „Kontoinhaberin oder Kontoinhaber“ aus."
+    );
+    assert_eq!(
+        message_at(&errors, "/konto/iban"),
+        "Bitte füllen Sie das Feld „IBAN“ aus."
     );
     c.answer_step(json!({"zahlungsart": "rechnung"}));
     let errors = c.answer_with_errors(json!({"richtig": true}));
