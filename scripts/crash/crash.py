@@ -413,7 +413,7 @@ def export(binary, root, backend, env):
     out = os.path.join(root, "export.jsonl")
     cmd = [binary, "export", "-o", out]
     if backend == "sled":
-        cmd += ["--data", os.path.join(root, "data", "store")]
+        cmd += ["--data", os.path.join(root, "data")]
     else:
         cmd += ["--database-url-env", "LOTSE_CRASH_DB"]
     subprocess.run(cmd, check=True, env=dict(os.environ, **env),
