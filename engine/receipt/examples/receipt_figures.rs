@@ -16,8 +16,13 @@ mod demo_model;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let folder = PathBuf::from(args.next().unwrap_or_else(|| "target/receipt-figures".into()));
-    let runs: usize = args.next().map_or(300, |r| r.parse().expect("RUNS is a number"));
+    let folder = PathBuf::from(
+        args.next()
+            .unwrap_or_else(|| "target/receipt-figures".into()),
+    );
+    let runs: usize = args
+        .next()
+        .map_or(300, |r| r.parse().expect("RUNS is a number"));
     std::fs::create_dir_all(&folder).unwrap();
     let templates = TemplateRegistry::builtin().unwrap();
     let identity =

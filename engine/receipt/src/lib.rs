@@ -18,7 +18,9 @@ mod fonts;
 mod pdf;
 mod pkcs12;
 mod render;
+mod sfnt;
 mod sign;
+mod tagged;
 mod verify;
 
 // The model, templates and layout language come from the core; this crate only renders, signs
@@ -28,11 +30,11 @@ pub use pdf::ATTACHMENT_NAME;
 pub use sign::{DEVELOPMENT_MARK, IdentityPem, SigningIdentity};
 pub use verify::{Verification, embedded_json, verify_receipt};
 
-/// Prepares the receipt fonts (parses DejaVu Sans, cuts and compresses the Latin fonts:
+/// Prepares the receipt fonts (parses DejaVu Sans, makes the Latin cut without hinting:
 /// some tens of milliseconds). A server calls it before it listens, so the first receipts
 /// do not wait for it, and a broken font shows at start instead of at the first submit.
 pub fn prepare() -> Result<(), ReceiptError> {
-    fonts::fixed_programs().map(|_| ())
+    fonts::fonts().map(|_| ())
 }
 
 /// Renders, lays out and signs the receipt for `model` with the workflow's template (or the
@@ -57,13 +59,9 @@ pub fn render_receipt(
     };
     let mut warnings = Vec::new();
     let mut lopdf_doc = composed.document.to_lopdf_document(&options, &mut warnings);
-    let known = if composed.fixed_fonts {
-        pdf::tag_font_subsets(&mut lopdf_doc, "LOTSEL");
-        fonts::fixed_programs()?
-    } else {
-        &[]
-    };
-    pdf::compress_streams(&mut lopdf_doc, known)?;
+    fonts::cut_programs(&mut lopdf_doc)?;
+    pdf::compress_streams(&mut lopdf_doc)?;
+    composed.structure.write(&mut lopdf_doc)?;
     pdf::finish(lopdf_doc, model, identity)
 }
 

@@ -11,8 +11,6 @@ use super::sign::SigningIdentity;
 
 /// Name of the embedded submission file.
 pub const ATTACHMENT_NAME: &str = "antrag.json";
-/// Bytes reserved for the DER CMS signature (hex-encoded twice that in the file).
-const SIGNATURE_SPACE: usize = 8192;
 /// Ten-digit placeholders keep `/ByteRange` at a fixed width until the offsets are known.
 const BYTE_RANGE_PLACEHOLDER: i64 = 9_999_999_999;
 const BYTE_RANGE_TEXT: &[u8] = b"[0 9999999999 9999999999 9999999999]";
@@ -120,7 +118,10 @@ pub fn finish(
     );
     sig.set(
         "Contents",
-        Object::String(vec![0; SIGNATURE_SPACE], StringFormat::Hexadecimal),
+        Object::String(
+            vec![0; identity.signature_space()],
+            StringFormat::Hexadecimal,
+        ),
     );
     sig.set("M", Object::string_literal(created.clone()));
     sig.set("Name", text_string(&model.tenant.name));
@@ -192,23 +193,12 @@ pub fn finish(
 /// Flate-compresses every stream that is not compressed yet, at a fast level: lopdf's own
 /// `compress` uses the best (slowest) level, which cost a third of the render time. Measured
 /// on a one-page receipt: level 9 about 4.6 ms, level 3 about 2.9 ms, for 1 % more bytes.
-///
-/// A stream whose content is one of the `known` font programs gets its compressed form
-/// without compressing it again.
-pub(crate) fn compress_streams(
-    doc: &mut Document,
-    known: &[super::fonts::FixedProgram],
-) -> Result<(), ReceiptError> {
+pub(crate) fn compress_streams(doc: &mut Document) -> Result<(), ReceiptError> {
     for object in doc.objects.values_mut() {
         let Object::Stream(stream) = object else {
             continue;
         };
         if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
-            continue;
-        }
-        if let Some(k) = known.iter().find(|k| k.bytes == stream.content) {
-            stream.dict.set("Filter", name("FlateDecode"));
-            stream.set_content(k.deflated.clone());
             continue;
         }
         let compressed = deflate(&stream.content)?;
@@ -218,26 +208,6 @@ pub(crate) fn compress_streams(
         }
     }
     Ok(())
-}
-
-/// Marks the embedded DejaVu fonts as subsets (ISO 32000-1, 9.6.4): a tag of six capitals
-/// and `+` before the PostScript name in `/BaseFont` and `/FontName`. For the Latin cut, which
-/// printpdf embeds as a whole font. Other names (a standard font) stay as they are.
-pub(crate) fn tag_font_subsets(doc: &mut Document, tag: &str) {
-    for object in doc.objects.values_mut() {
-        let Object::Dictionary(dict) = object else {
-            continue;
-        };
-        for key in [&b"BaseFont"[..], b"FontName"] {
-            if let Ok(Object::Name(n)) = dict.get_mut(key)
-                && n.starts_with(b"DejaVuSans")
-            {
-                let mut tagged = format!("{tag}+").into_bytes();
-                tagged.extend_from_slice(n);
-                *n = tagged;
-            }
-        }
-    }
 }
 
 /// Deflates a stream's content for the PDF.
@@ -268,7 +238,8 @@ fn sign_in_place(bytes: &mut [u8], identity: &SigningIdentity) -> Result<(), Rec
     let contents_start = rfind(bytes, &marker)
         .filter(|&at| at > range_at)
         .ok_or_else(|| ReceiptError::Pdf("signature placeholder /Contents not found".into()))?;
-    let contents_end = contents_start + 2 * SIGNATURE_SPACE + 2;
+    let space = identity.signature_space();
+    let contents_end = contents_start + 2 * space + 2;
     if bytes.get(contents_end - 1) != Some(&b'>') {
         return Err(ReceiptError::Pdf(
             "signature placeholder has an unexpected size".into(),
@@ -296,9 +267,9 @@ fn sign_in_place(bytes: &mut [u8], identity: &SigningIdentity) -> Result<(), Rec
     hasher.update(&bytes[contents_end..]);
     let digest: [u8; 32] = hasher.finalize().into();
     let cms = identity.sign_digest(&digest)?;
-    if cms.len() > SIGNATURE_SPACE {
+    if cms.len() > space {
         return Err(ReceiptError::Signing(format!(
-            "signature of {} bytes exceeds the {SIGNATURE_SPACE} bytes reserved",
+            "signature of {} bytes exceeds the {space} bytes reserved",
             cms.len()
         )));
     }

@@ -222,6 +222,7 @@ fn text_comes_out_exactly_as_entered() {
         "HEI-2026-000123",
         "01.07.2026, 10:05 Uhr (MESZ)",
         "108,00 €",
+        "Gebühren und Beträge",
         "99107004012000",
         "Hund 2",
         "Diese Bestätigung dokumentiert den Eingang Ihres Antrags.",
@@ -303,6 +304,7 @@ fn english_receipts_say_page_n_of_m() {
     let path = write("english.pdf", &pdf);
     let Some(text) = pdftotext(&path) else { return };
     assert!(text.contains("Page 1 of 1"), "{text}");
+    assert!(text.contains("Fees and amounts"), "{text}");
     assert!(
         text.contains("It is not a decision on the application."),
         "{text}"
@@ -424,14 +426,47 @@ fn pdffonts(path: &PathBuf) -> Option<String> {
     Some(String::from_utf8(out.stdout).unwrap())
 }
 
+/// Font names in `pdffonts` output that carry a subset tag: six capitals and `+`.
+fn subset_names(fonts: &str) -> Vec<&str> {
+    fonts
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| {
+            let b = n.as_bytes();
+            b.len() > 7 && b[6] == b'+' && b[..6].iter().all(u8::is_ascii_uppercase)
+        })
+        .collect()
+}
+
 #[test]
-fn latin_receipts_embed_the_fixed_latin_cut() {
+fn latin_receipts_embed_cuts_of_the_fonts_tagged_by_their_glyphs() {
     let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
     let path = write("latin-cut.pdf", &pdf);
     assert!(verify_receipt(&pdf).is_ok());
     let Some(fonts) = pdffonts(&path) else { return };
-    assert!(fonts.contains("LOTSEL+DejaVuSans "), "{fonts}");
-    assert!(fonts.contains("LOTSEL+DejaVuSans-Bold "), "{fonts}");
+    let names = subset_names(&fonts);
+    assert!(names.iter().any(|n| n.ends_with("+DejaVuSans")), "{fonts}");
+    assert!(
+        names.iter().any(|n| n.ends_with("+DejaVuSans-Bold")),
+        "{fonts}"
+    );
+    // Another glyph set is another cut, with another tag.
+    let mut m = model(0);
+    m.sections[0].entries.push(Entry::value("Zusatz", "Qvxyz"));
+    let other = render_receipt(&m, &registry(), &identity()).unwrap();
+    let other_path = write("latin-cut-other.pdf", &other);
+    let Some(other_fonts) = pdffonts(&other_path) else {
+        return;
+    };
+    let regular = |names: Vec<&str>| {
+        names
+            .into_iter()
+            .find(|n| n.ends_with("+DejaVuSans"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(regular(subset_names(&other_fonts)), regular(names));
 }
 
 #[test]
@@ -453,6 +488,5 @@ fn names_beyond_latin_fall_back_to_the_whole_font() {
         assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
     }
     let Some(fonts) = pdffonts(&path) else { return };
-    assert!(!fonts.contains("LOTSEL+"), "{fonts}");
-    assert!(fonts.contains("+DejaVuSans "), "{fonts}");
+    assert_eq!(subset_names(&fonts).len(), 2, "{fonts}");
 }
