@@ -8,7 +8,7 @@ use lopdf::{Document, Object, ObjectId};
 use printpdf::ParsedFont;
 
 use super::error::ReceiptError;
-use crate::sfnt::Cuttable;
+use crate::sfnt::{Cuttable, Prepared};
 
 pub(crate) const REGULAR_TTF: &[u8] = include_bytes!("../../../pdf-templates/fonts/DejaVuSans.ttf");
 pub(crate) const BOLD_TTF: &[u8] =
@@ -152,13 +152,13 @@ pub(crate) struct Fonts {
     pub(crate) latin: FontSet,
     pub(crate) full: FontSet,
     /// The Latin cut's programs (regular, bold), to cut per receipt.
-    pub(crate) programs: [LatinProgram; 2],
+    pub(crate) programs: Vec<LatinProgram>,
 }
 
-/// A Latin cut's font program: whole, as printpdf embeds it, and ready to be cut.
+/// A Latin cut's font program: whole, as printpdf embeds it, and prepared to be cut.
 pub(crate) struct LatinProgram {
     pub(crate) whole: Vec<u8>,
-    pub(crate) cuttable: Cuttable,
+    pub(crate) prepared: Prepared,
 }
 
 pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
@@ -171,10 +171,13 @@ pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
             };
             let (regular, regular_cut) = FontFace::latin(&full.regular)?;
             let (bold, bold_cut) = FontFace::latin(&full.bold)?;
-            let programs = [regular_cut, bold_cut].map(|cuttable| LatinProgram {
-                whole: cuttable.whole(),
-                cuttable,
-            });
+            let mut programs = Vec::with_capacity(2);
+            for cuttable in [regular_cut, bold_cut] {
+                programs.push(LatinProgram {
+                    whole: cuttable.whole(),
+                    prepared: cuttable.prepare()?,
+                });
+            }
             Ok(Fonts {
                 latin: FontSet { regular, bold },
                 full,
@@ -186,9 +189,10 @@ pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
 }
 
 /// Cuts every embedded TrueType program of `doc` down to the glyphs its `/W` lists: a
-/// program of the Latin cut ([`Fonts::programs`]) becomes a cut of it (glyph ids kept), and
-/// gets a subset tag made from its glyph set; any other program (printpdf's own subsets)
-/// loses its hinting. The streams are compressed later with the rest.
+/// program of the Latin cut ([`Fonts::programs`]) becomes a cut of it (glyph ids kept),
+/// compressed from pieces deflated at start; any other program (printpdf's own subsets)
+/// loses its hinting and is compressed later with the other streams. Each gets a subset tag
+/// made from its glyph set.
 pub(crate) fn cut_programs(doc: &mut Document) -> Result<(), ReceiptError> {
     let programs = &fonts()?.programs;
     let font_error = |what: &str| ReceiptError::Font(format!("embedded font: {what}"));
@@ -231,16 +235,25 @@ pub(crate) fn cut_programs(doc: &mut Document) -> Result<(), ReceiptError> {
         let Ok(Object::Stream(stream)) = doc.get_object_mut(program) else {
             return Err(font_error("FontFile2 is not a stream"));
         };
-        let cut = match programs.iter().find(|p| p.whole == stream.content) {
-            Some(latin) => latin.cuttable.cut(glyphs.iter().copied()),
-            None => Cuttable::new(&stream.content)
-                .map_err(|e| font_error(&e))?
-                .whole(),
-        };
-        stream
-            .dict
-            .set("Length1", Object::Integer(cut.len() as i64));
-        stream.set_content(cut);
+        match programs.iter().find(|p| p.whole == stream.content) {
+            Some(latin) => {
+                let (deflated, length) = latin.prepared.cut_deflated(glyphs.iter().copied());
+                stream.set_content(deflated);
+                stream
+                    .dict
+                    .set("Filter", Object::Name(b"FlateDecode".to_vec()));
+                stream.dict.set("Length1", Object::Integer(length as i64));
+            }
+            None => {
+                let unhinted = Cuttable::new(&stream.content)
+                    .map_err(|e| font_error(&e))?
+                    .whole();
+                stream
+                    .dict
+                    .set("Length1", Object::Integer(unhinted.len() as i64));
+                stream.set_content(unhinted);
+            }
+        }
         let tag = subset_tag(&glyphs);
         if let Ok(Object::Dictionary(d)) = doc.get_object_mut(descriptor) {
             rename(d, b"FontName", &tag);

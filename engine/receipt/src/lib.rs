@@ -22,6 +22,7 @@ mod sfnt;
 mod sign;
 mod tagged;
 mod verify;
+mod writer;
 
 // The model, templates and layout language come from the core; this crate only renders, signs
 // and verifies. Everything a caller needs is re-exported, so one `use lotse_receipt::…` does.
@@ -61,8 +62,8 @@ pub fn render_receipt(
     let mut lopdf_doc = composed.document.to_lopdf_document(&options, &mut warnings);
     fonts::cut_programs(&mut lopdf_doc)?;
     pdf::compress_streams(&mut lopdf_doc)?;
-    composed.structure.write(&mut lopdf_doc)?;
-    pdf::finish(lopdf_doc, model, identity)
+    let tree = composed.structure.write(&mut lopdf_doc)?;
+    pdf::finish(lopdf_doc, &tree, model, identity)
 }
 
 #[cfg(test)]

@@ -50,9 +50,11 @@ fn name(n: &str) -> Object {
     Object::Name(n.as_bytes().to_vec())
 }
 
-/// Adds language, attachment and signature field, saves, and signs.
+/// Adds language, attachment and signature field, writes the file with the already
+/// serialised `packed` objects (the structure tree), and signs it.
 pub fn finish(
     mut doc: Document,
+    packed: &[(lopdf::ObjectId, Vec<u8>)],
     model: &ReceiptModel,
     identity: &SigningIdentity,
 ) -> Result<Vec<u8>, ReceiptError> {
@@ -184,9 +186,10 @@ pub fn finish(
     }
     doc.version = "1.7".into();
 
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).map_err(pdf_error)?;
-    sign_in_place(&mut bytes, identity)?;
+    let (mut bytes, sig_at) = super::writer::write(&doc, packed, Some(sig_id))?;
+    let sig_at =
+        sig_at.ok_or_else(|| ReceiptError::Pdf("signature dictionary not written".into()))?;
+    sign_in_place(&mut bytes, sig_at, identity)?;
     Ok(bytes)
 }
 
@@ -215,29 +218,30 @@ pub(crate) fn deflate(data: &[u8]) -> Result<Vec<u8>, ReceiptError> {
     crate::deflate::deflate(data).map_err(pdf_error)
 }
 
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    let mut end = haystack.len();
-    while let Some(at) = haystack[..end].iter().rposition(|&b| b == first) {
-        if haystack.get(at + 1..at + needle.len()) == Some(rest) {
-            return Some(at);
-        }
-        end = at;
-    }
-    None
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Fills in `/ByteRange` and `/Contents` of the one signature placeholder in `bytes`.
-fn sign_in_place(bytes: &mut [u8], identity: &SigningIdentity) -> Result<(), ReceiptError> {
-    // The signature dictionary is written after every object that carries content, so the
-    // last occurrence is the real placeholder.
-    let range_at = rfind(bytes, BYTE_RANGE_TEXT)
-        .ok_or_else(|| ReceiptError::Pdf("signature placeholder /ByteRange not found".into()))?;
+/// Fills in `/ByteRange` and `/Contents` of the signature dictionary written at `sig_at`.
+fn sign_in_place(
+    bytes: &mut [u8],
+    sig_at: usize,
+    identity: &SigningIdentity,
+) -> Result<(), ReceiptError> {
+    // Searched only inside the signature dictionary: text elsewhere in the file (a citizen's
+    // answer, say) can never be taken for a placeholder.
+    let object = bytes.get(sig_at..).unwrap_or_default();
+    let object = &object[..find(object, b"endobj").unwrap_or(object.len())];
+    let range_at = sig_at
+        + find(object, BYTE_RANGE_TEXT).ok_or_else(|| {
+            ReceiptError::Pdf("signature placeholder /ByteRange not found".into())
+        })?;
     let mut marker = vec![b'<'];
     marker.extend(std::iter::repeat_n(b'0', 64));
-    let contents_start = rfind(bytes, &marker)
-        .filter(|&at| at > range_at)
-        .ok_or_else(|| ReceiptError::Pdf("signature placeholder /Contents not found".into()))?;
+    let contents_start = sig_at
+        + find(object, &marker)
+            .filter(|&at| sig_at + at > range_at)
+            .ok_or_else(|| ReceiptError::Pdf("signature placeholder /Contents not found".into()))?;
     let space = identity.signature_space();
     let contents_end = contents_start + 2 * space + 2;
     if bytes.get(contents_end - 1) != Some(&b'>') {

@@ -32,7 +32,7 @@ const GROUP_INDENT: f32 = 5.0 * MM;
 const BODY_SIZE: f32 = 10.0;
 const BODY_LEADING: f32 = 13.5;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct Colour {
     r: f32,
     g: f32,
@@ -97,6 +97,19 @@ struct OpenGroup {
     sect: usize,
 }
 
+/// Lines of text waiting to be written as one text object: same structure element (or
+/// artifact), same face, size and colour. One marked-content sequence and one `BT … ET` per
+/// run instead of one per line keeps the page content small; a long receipt's pages are
+/// mostly label/value rows of several lines.
+struct PendingRun {
+    element: Option<usize>,
+    weight: Weight,
+    size: f32,
+    colour: Colour,
+    /// (x, baseline, text)
+    lines: Vec<(f32, f32, String)>,
+}
+
 /// A tinted note box being filled: where to insert the background, and its top.
 struct OpenBox {
     insert_at: usize,
@@ -124,6 +137,9 @@ struct Composer<'a> {
     open_table: Option<usize>,
     /// The list that consecutive list items join.
     open_list: Option<usize>,
+    /// Text not written yet: runs are written, in order, before any other drawing and
+    /// before the page changes, so text still goes over what was drawn before it.
+    pending: Vec<PendingRun>,
 }
 
 fn artifact_start() -> Op {
@@ -142,12 +158,66 @@ fn marked_start(role: Role, mcid: i64) -> Op {
 }
 
 impl<'a> Composer<'a> {
+    /// The current page's operations, with pending text written first.
     fn ops(&mut self) -> &mut Vec<Op> {
+        self.flush();
+        self.page_ops()
+    }
+
+    fn page_ops(&mut self) -> &mut Vec<Op> {
         if self.pages.is_empty() {
             self.pages.push(Vec::new());
         }
         let last = self.pages.len() - 1;
         &mut self.pages[last]
+    }
+
+    /// Writes the pending text runs to the current page.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let page = self.page_index();
+        for run in std::mem::take(&mut self.pending) {
+            let start = match run.element {
+                Some(element) => {
+                    let mcid = self.structure.mark(element, page);
+                    marked_start(self.structure.elements[element].role, mcid)
+                }
+                None => artifact_start(),
+            };
+            let font = match run.weight {
+                Weight::Regular => self.regular_id.clone(),
+                Weight::Bold => self.bold_id.clone(),
+            };
+            let ops = self.page_ops();
+            ops.reserve(6 + 2 * run.lines.len());
+            ops.push(start);
+            ops.push(Op::StartTextSection);
+            ops.push(Op::SetFillColor {
+                col: run.colour.pdf(),
+            });
+            ops.push(Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(run.size),
+            });
+            // `Td` moves from the start of the previous line.
+            let (mut from_x, mut from_y) = (0.0, 0.0);
+            for (x, y, text) in run.lines {
+                ops.push(Op::SetTextCursor {
+                    pos: Point {
+                        x: Pt(x - from_x),
+                        y: Pt(y - from_y),
+                    },
+                });
+                ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(text)],
+                });
+                (from_x, from_y) = (x, y);
+            }
+            ops.push(Op::EndTextSection);
+            ops.push(Op::EndMarkedContent);
+        }
     }
 
     fn face(&self, weight: Weight) -> &'static FontFace {
@@ -157,7 +227,8 @@ impl<'a> Composer<'a> {
         }
     }
 
-    /// Text as marked content of the current structure element, or as an artifact.
+    /// Text as marked content of the current structure element, or as an artifact; it
+    /// joins a pending run of the same element and style.
     fn text(
         &mut self,
         x: f32,
@@ -167,40 +238,31 @@ impl<'a> Composer<'a> {
         weight: Weight,
         colour: Colour,
     ) {
-        let Some(run) = self.text_run(x, baseline, text, size, weight, colour) else {
+        let Some(text) = self.printable(text, weight) else {
             return;
         };
-        let start = match self.target {
-            Some(element) => {
-                let page = self.page_index();
-                let mcid = self.structure.mark(element, page);
-                marked_start(self.structure.elements[element].role, mcid)
-            }
-            None => artifact_start(),
-        };
-        let ops = self.ops();
-        ops.push(start);
-        ops.extend(run);
-        ops.push(Op::EndMarkedContent);
+        let element = self.target;
+        let line = (x, baseline, text);
+        match self.pending.iter_mut().find(|r| {
+            r.element == element && r.weight == weight && r.size == size && r.colour == colour
+        }) {
+            Some(run) => run.lines.push(line),
+            None => self.pending.push(PendingRun {
+                element,
+                weight,
+                size,
+                colour,
+                lines: vec![line],
+            }),
+        }
     }
 
-    /// The operations that show `text` (none for empty text).
-    fn text_run(
-        &mut self,
-        x: f32,
-        baseline: f32,
-        text: &str,
-        size: f32,
-        weight: Weight,
-        colour: Colour,
-    ) -> Option<[Op; 6]> {
+    /// `text` as the face prints it (none for empty text); notes whether the whole fonts
+    /// are needed.
+    fn printable(&mut self, text: &str, weight: Weight) -> Option<String> {
         if text.is_empty() {
             return None;
         }
-        let font = match weight {
-            Weight::Regular => self.regular_id.clone(),
-            Weight::Bold => self.bold_id.clone(),
-        };
         if let Some(full) = self.full {
             let (cut, whole) = match weight {
                 Weight::Regular => (&self.fonts.regular, &full.regular),
@@ -210,7 +272,24 @@ impl<'a> Composer<'a> {
                 self.needs_full = true;
             }
         }
-        let text = self.face(weight).printable(text).into_owned();
+        Some(self.face(weight).printable(text).into_owned())
+    }
+
+    /// The operations that show `text` at once, outside any run (none for empty text).
+    fn text_run(
+        &mut self,
+        x: f32,
+        baseline: f32,
+        text: &str,
+        size: f32,
+        weight: Weight,
+        colour: Colour,
+    ) -> Option<[Op; 6]> {
+        let text = self.printable(text, weight)?;
+        let font = match weight {
+            Weight::Regular => self.regular_id.clone(),
+            Weight::Bold => self.bold_id.clone(),
+        };
         Some([
             Op::StartTextSection,
             Op::SetFillColor { col: colour.pdf() },
@@ -232,7 +311,7 @@ impl<'a> Composer<'a> {
     }
 
     fn page_index(&mut self) -> usize {
-        self.ops();
+        self.page_ops();
         self.pages.len() - 1
     }
 
@@ -285,6 +364,7 @@ impl<'a> Composer<'a> {
 
     fn new_page(&mut self) {
         // Running header and repeated group titles are artifacts, whatever is being drawn.
+        self.flush();
         let target = self.target.take();
         self.close_group_bars();
         self.pages.push(Vec::new());
@@ -470,6 +550,7 @@ impl<'a> Composer<'a> {
             ),
         });
         element.bbox = Some([x, y, x + w, y + h]);
+        self.flush();
         let page = self.page_index();
         let mcid = self.structure.mark(figure, page);
         self.ops().push(marked_start(Role::Figure, mcid));
@@ -846,6 +927,7 @@ fn compose_with(
         target: None,
         open_table: None,
         open_list: None,
+        pending: Vec::new(),
     };
     for block in blocks {
         match block {
@@ -914,12 +996,14 @@ fn compose_with(
         }
     }
     c.close_group_bars();
+    c.flush();
     let total = c.pages.len();
     for page in 0..total {
         // Footers go on each page's own op list.
         let ops = std::mem::take(&mut c.pages[page]);
         c.pages.push(ops);
         c.footer(page + 1, total);
+        c.flush();
         let ops = c.pages.pop().unwrap_or_default();
         c.pages[page] = ops;
     }

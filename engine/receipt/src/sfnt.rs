@@ -8,6 +8,8 @@
 
 use std::ops::Range;
 
+use flate2::{Compress, Compression, FlushCompress};
+
 /// The tables a PDF's embedded TrueType program needs (ISO 32000-1, 9.9: `glyf`, `head`,
 /// `hhea`, `hmtx`, `loca`, `maxp`; `cmap`, `name`, `OS/2` and `post` for viewers that look up
 /// names and metrics there). Everything else is dropped.
@@ -83,54 +85,70 @@ fn checksum(data: &[u8]) -> u32 {
     sum
 }
 
-/// Writes an sfnt with `tables` in this physical order (the directory is sorted by tag), and
-/// sets `head.checkSumAdjustment`.
-fn write(tables: &[(Tag, &[u8])]) -> Vec<u8> {
-    let count = tables.len();
-    let mut order: Vec<usize> = (0..count).collect();
-    order.sort_by_key(|&i| tables[i].0);
-    let header_len = 12 + 16 * count;
-    let total = header_len
-        + tables
-            .iter()
-            .map(|(_, d)| d.len().next_multiple_of(4))
-            .sum::<usize>();
-    let mut out = Vec::with_capacity(total);
-    let count16 = count as u16;
-    let entry_selector = 15 - count16.leading_zeros() as u16;
+/// A table as the directory lists it.
+struct Entry {
+    tag: Tag,
+    len: usize,
+    sum: u32,
+}
+
+/// The sfnt header and table directory for tables laid out in this order right after it,
+/// each padded to four bytes (the directory itself is sorted by tag).
+fn directory(entries: &[Entry]) -> Vec<u8> {
+    let count = entries.len() as u16;
+    let entry_selector = 15 - count.leading_zeros() as u16;
     let search_range = (1u16 << entry_selector) * 16;
+    let mut out = Vec::with_capacity(12 + 16 * entries.len());
     out.extend_from_slice(&0x0001_0000u32.to_be_bytes());
-    out.extend_from_slice(&count16.to_be_bytes());
+    out.extend_from_slice(&count.to_be_bytes());
     out.extend_from_slice(&search_range.to_be_bytes());
     out.extend_from_slice(&entry_selector.to_be_bytes());
-    out.extend_from_slice(&(count16 * 16 - search_range).to_be_bytes());
-    let mut offsets = vec![0usize; count];
-    let mut at = header_len;
-    for (i, (_, data)) in tables.iter().enumerate() {
-        offsets[i] = at;
-        at += data.len().next_multiple_of(4);
+    out.extend_from_slice(&(count * 16 - search_range).to_be_bytes());
+    let mut offsets = Vec::with_capacity(entries.len());
+    let mut at = 12 + 16 * entries.len();
+    for entry in entries {
+        offsets.push(at);
+        at += entry.len.next_multiple_of(4);
     }
-    let mut head_at = None;
-    for &i in &order {
-        let (tag, data) = tables[i];
-        out.extend_from_slice(&tag);
-        out.extend_from_slice(&checksum(data).to_be_bytes());
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries[i].tag);
+    for i in order {
+        let entry = &entries[i];
+        out.extend_from_slice(&entry.tag);
+        out.extend_from_slice(&entry.sum.to_be_bytes());
         out.extend_from_slice(&(offsets[i] as u32).to_be_bytes());
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&(entry.len as u32).to_be_bytes());
     }
-    for (tag, data) in tables {
-        if tag == b"head" {
-            head_at = Some(out.len());
-        }
+    out
+}
+
+/// `head.checkSumAdjustment` for a font whose directory is `dir` and whose tables have the
+/// checksums `sums` (with the adjustment itself 0 while they were taken).
+fn adjustment(dir: &[u8], sums: impl Iterator<Item = u32>) -> u32 {
+    let total = sums.fold(checksum(dir), u32::wrapping_add);
+    0xB1B0_AFBAu32.wrapping_sub(total)
+}
+
+/// Writes an sfnt with `tables` in this physical order, `head` first, with
+/// `checkSumAdjustment` 0 in it; sets the adjustment.
+fn write(tables: &[(Tag, &[u8])]) -> Vec<u8> {
+    let entries: Vec<Entry> = tables
+        .iter()
+        .map(|(tag, data)| Entry {
+            tag: *tag,
+            len: data.len(),
+            sum: checksum(data),
+        })
+        .collect();
+    let mut out = directory(&entries);
+    let head_at = out.len();
+    for (_, data) in tables {
         out.extend_from_slice(data);
         out.resize(out.len().next_multiple_of(4), 0);
     }
-    if let Some(head) = head_at
-        && out.len() >= head + 12
-    {
-        out[head + 8..head + 12].fill(0);
-        let adjustment = 0xB1B0_AFBAu32.wrapping_sub(checksum(&out));
-        out[head + 8..head + 12].copy_from_slice(&adjustment.to_be_bytes());
+    let adjust = adjustment(&out[..head_at], entries.iter().map(|e| e.sum));
+    if tables.first().is_some_and(|(tag, _)| tag == b"head") && out.len() >= head_at + 12 {
+        out[head_at + 8..head_at + 12].copy_from_slice(&adjust.to_be_bytes());
     }
     out
 }
@@ -225,17 +243,87 @@ fn short_name(name: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// A font prepared once and cut per receipt: its tables without hinting, the glyphs with
-/// their components.
+/// A font without hinting, ready to be cut: its tables, the glyphs with their components.
 pub(crate) struct Cuttable {
-    /// `head`, with `indexToLocFormat` rewritten per cut.
+    /// `head`, with `checkSumAdjustment` 0; `indexToLocFormat` is set per cut.
     head: Vec<u8>,
     /// Every other table but `loca` and `glyf`, in the order they are written.
     fixed: Vec<(Tag, Vec<u8>)>,
-    /// The glyph data, each glyph padded to an even length (short `loca`).
+    /// The glyph data, each glyph padded to four bytes, so that a glyph's share of the
+    /// `glyf` checksum does not depend on where it lands.
     glyf: Vec<u8>,
     glyphs: Vec<Range<usize>>,
     components: Vec<Vec<u16>>,
+}
+
+/// A [`Cuttable`] font prepared once to be cut per receipt without compressing anything:
+/// what does not change between receipts is already deflated (see
+/// [`Prepared::cut_deflated`]).
+pub(crate) struct Prepared {
+    pub(crate) font: Cuttable,
+    /// The fixed tables as laid out in the file (each padded to four bytes), and deflated.
+    fixed_bytes: Vec<u8>,
+    fixed_deflated: Vec<u8>,
+    /// Per glyph: its checksum, and its deflated form (a byte-aligned piece of a deflate
+    /// stream, ended by a sync flush) as a range of `glyphs_deflated`.
+    glyph_sums: Vec<u32>,
+    glyphs_deflated: Vec<u8>,
+    glyph_pieces: Vec<Range<usize>>,
+}
+
+/// Deflates `data` as a byte-aligned piece of a raw deflate stream that others can follow:
+/// no zlib header, the last block not final, ended by an empty stored block (sync flush).
+/// At the best level: pieces are made once, at start. `compressor` is reset and reused
+/// (making a new one for each of some 700 glyphs cost more than compressing them).
+fn deflate_piece(compressor: &mut Compress, data: &[u8]) -> Result<Vec<u8>, String> {
+    compressor.reset();
+    let mut out = Vec::with_capacity(data.len() + data.len() / 8 + 64);
+    compressor
+        .compress_vec(data, &mut out, FlushCompress::Sync)
+        .map_err(|e| err(&e.to_string()))?;
+    if compressor.total_in() != data.len() as u64 || out.len() == out.capacity() {
+        return Err(err("a deflated piece did not fit its buffer"));
+    }
+    Ok(out)
+}
+
+/// A stored (uncompressed) deflate block, not final, for small data that changes per cut.
+fn stored_block(out: &mut Vec<u8>, data: &[u8]) {
+    let len = data.len() as u16;
+    out.push(0x00);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&(!len).to_le_bytes());
+    out.extend_from_slice(data);
+}
+
+/// Adler-32 (RFC 1950) running over several slices.
+struct Adler32 {
+    a: u32,
+    b: u32,
+}
+
+impl Adler32 {
+    const MOD: u32 = 65_521;
+
+    fn new() -> Self {
+        Adler32 { a: 1, b: 0 }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        // 5552 bytes is the most that cannot overflow `b` before the modulo.
+        for chunk in data.chunks(5552) {
+            for &byte in chunk {
+                self.a += u32::from(byte);
+                self.b += self.a;
+            }
+            self.a %= Self::MOD;
+            self.b %= Self::MOD;
+        }
+    }
+
+    fn value(&self) -> u32 {
+        (self.b << 16) | self.a
+    }
 }
 
 impl Cuttable {
@@ -269,13 +357,14 @@ impl Cuttable {
             let (stripped, parts) = strip_glyph(glyph)?;
             let at = data.len();
             data.extend_from_slice(&stripped);
-            data.resize(data.len().next_multiple_of(2), 0);
+            data.resize(data.len().next_multiple_of(4), 0);
             glyphs.push(at..data.len());
             components.push(parts);
         }
         // Instructions may no longer change advance widths (flags bit 4).
         let flags = u16_at(&head, 16)?;
         put_u16(&mut head, 16, flags & !0x0010);
+        head[8..12].fill(0);
         let mut fixed = Vec::new();
         for (tag, content) in &tables {
             let content = match tag {
@@ -309,14 +398,44 @@ impl Cuttable {
         })
     }
 
+    /// Deflates the fixed tables and every glyph once, for [`Prepared::cut_deflated`].
+    pub(crate) fn prepare(self) -> Result<Prepared, String> {
+        let mut fixed_bytes = Vec::new();
+        for (_, content) in &self.fixed {
+            fixed_bytes.extend_from_slice(content);
+            fixed_bytes.resize(fixed_bytes.len().next_multiple_of(4), 0);
+        }
+        let mut compressor = Compress::new(Compression::best(), false);
+        let fixed_deflated = deflate_piece(&mut compressor, &fixed_bytes)?;
+        let mut glyphs_deflated = Vec::new();
+        let mut glyph_pieces = Vec::with_capacity(self.glyphs.len());
+        let mut glyph_sums = Vec::with_capacity(self.glyphs.len());
+        for range in &self.glyphs {
+            let glyph = &self.glyf[range.clone()];
+            glyph_sums.push(checksum(glyph));
+            let at = glyphs_deflated.len();
+            if !glyph.is_empty() {
+                glyphs_deflated.extend_from_slice(&deflate_piece(&mut compressor, glyph)?);
+            }
+            glyph_pieces.push(at..glyphs_deflated.len());
+        }
+        Ok(Prepared {
+            font: self,
+            fixed_bytes,
+            fixed_deflated,
+            glyph_sums,
+            glyphs_deflated,
+            glyph_pieces,
+        })
+    }
+
     /// The whole font without hinting.
     pub(crate) fn whole(&self) -> Vec<u8> {
         self.cut((0..self.glyphs.len()).map(|g| g as u16))
     }
 
-    /// The font with the outlines of `used` glyphs (and .notdef, and their components); the
-    /// other glyph ids stay, empty.
-    pub(crate) fn cut(&self, used: impl IntoIterator<Item = u16>) -> Vec<u8> {
+    /// Which glyphs a cut for `used` keeps: those, their components, and .notdef.
+    fn keep(&self, used: impl IntoIterator<Item = u16>) -> Vec<bool> {
         let count = self.glyphs.len();
         let mut keep = vec![false; count];
         let mut pending: Vec<u16> = used.into_iter().collect();
@@ -328,16 +447,21 @@ impl Cuttable {
                 pending.extend_from_slice(&self.components[g]);
             }
         }
-        let mut glyf = Vec::new();
-        let mut ends = Vec::with_capacity(count);
-        for (g, range) in self.glyphs.iter().enumerate() {
-            if keep[g] {
-                glyf.extend_from_slice(&self.glyf[range.clone()]);
-            }
-            ends.push(glyf.len());
-        }
-        let long = glyf.len() > 0x1FFFE;
-        let mut loca = Vec::with_capacity((count + 1) * if long { 4 } else { 2 });
+        keep
+    }
+
+    /// `loca` for the kept glyphs (the others empty), `head` to go with it, and the length
+    /// of `glyf`.
+    fn loca_and_head(&self, keep: &[bool]) -> (Vec<u8>, Vec<u8>, usize) {
+        let glyf_len: usize = self
+            .glyphs
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(r, _)| r.len())
+            .sum();
+        let long = glyf_len > 0x1FFFE;
+        let mut loca = Vec::with_capacity((keep.len() + 1) * if long { 4 } else { 2 });
         let mut push = |at: usize| {
             if long {
                 loca.extend_from_slice(&(at as u32).to_be_bytes());
@@ -346,9 +470,29 @@ impl Cuttable {
             }
         };
         push(0);
-        ends.into_iter().for_each(&mut push);
+        let mut at = 0;
+        for (range, kept) in self.glyphs.iter().zip(keep) {
+            if *kept {
+                at += range.len();
+            }
+            push(at);
+        }
         let mut head = self.head.clone();
         put_u16(&mut head, 50, u16::from(long));
+        (loca, head, glyf_len)
+    }
+
+    /// The font with the outlines of `used` glyphs (and .notdef, and their components); the
+    /// other glyph ids stay, empty.
+    pub(crate) fn cut(&self, used: impl IntoIterator<Item = u16>) -> Vec<u8> {
+        let keep = self.keep(used);
+        let (loca, head, glyf_len) = self.loca_and_head(&keep);
+        let mut glyf = Vec::with_capacity(glyf_len);
+        for (range, kept) in self.glyphs.iter().zip(&keep) {
+            if *kept {
+                glyf.extend_from_slice(&self.glyf[range.clone()]);
+            }
+        }
         let mut tables: Vec<(Tag, &[u8])> = Vec::with_capacity(self.fixed.len() + 3);
         tables.push((*b"head", &head));
         tables.extend(self.fixed.iter().map(|(t, d)| (*t, d.as_slice())));
@@ -358,13 +502,81 @@ impl Cuttable {
     }
 }
 
+impl Prepared {
+    /// The same font as [`Cuttable::cut`], as a zlib stream (for `/FlateDecode`), and its length
+    /// uncompressed (`/Length1`). Nothing is compressed here: the fixed tables and every
+    /// glyph were deflated once, as byte-aligned pieces, and are put one after the other;
+    /// the few hundred bytes that change (directory, `head`, `loca`) go in stored blocks.
+    pub(crate) fn cut_deflated(&self, used: impl IntoIterator<Item = u16>) -> (Vec<u8>, usize) {
+        let font = &self.font;
+        let keep = font.keep(used);
+        let (mut loca, mut head, glyf_len) = font.loca_and_head(&keep);
+        let glyf_sum = self
+            .glyph_sums
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .fold(0u32, |s, (g, _)| s.wrapping_add(*g));
+        let mut entries = Vec::with_capacity(font.fixed.len() + 3);
+        entries.push(Entry {
+            tag: *b"head",
+            len: head.len(),
+            sum: checksum(&head),
+        });
+        entries.extend(font.fixed.iter().map(|(tag, d)| Entry {
+            tag: *tag,
+            len: d.len(),
+            sum: checksum(d),
+        }));
+        entries.push(Entry {
+            tag: *b"loca",
+            len: loca.len(),
+            sum: checksum(&loca),
+        });
+        entries.push(Entry {
+            tag: *b"glyf",
+            len: glyf_len,
+            sum: glyf_sum,
+        });
+        let dir = directory(&entries);
+        let adjust = adjustment(&dir, entries.iter().map(|e| e.sum));
+        head[8..12].copy_from_slice(&adjust.to_be_bytes());
+        head.resize(head.len().next_multiple_of(4), 0);
+        loca.resize(loca.len().next_multiple_of(4), 0);
+
+        let mut adler = Adler32::new();
+        let mut start = dir;
+        start.extend_from_slice(&head);
+        adler.update(&start);
+        adler.update(&self.fixed_bytes);
+        adler.update(&loca);
+        let length = start.len() + self.fixed_bytes.len() + loca.len() + glyf_len;
+        let mut out = Vec::with_capacity(length / 2 + 1024);
+        // zlib header: deflate with a 32 KiB window, no preset dictionary, (0x7801 % 31 == 0).
+        out.extend_from_slice(&[0x78, 0x01]);
+        stored_block(&mut out, &start);
+        out.extend_from_slice(&self.fixed_deflated);
+        stored_block(&mut out, &loca);
+        for ((range, piece), kept) in font.glyphs.iter().zip(&self.glyph_pieces).zip(&keep) {
+            if *kept {
+                adler.update(&font.glyf[range.clone()]);
+                out.extend_from_slice(&self.glyphs_deflated[piece.clone()]);
+            }
+        }
+        // An empty final stored block ends the deflate stream.
+        out.extend_from_slice(&[0x01, 0x00, 0x00, 0xFF, 0xFF]);
+        out.extend_from_slice(&adler.value().to_be_bytes());
+        (out, length)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::fonts::REGULAR_TTF;
 
-    fn glyph<'a>(font: &'a [u8], gid: usize) -> &'a [u8] {
+    fn glyph(font: &[u8], gid: usize) -> &[u8] {
         let t = tables(font).unwrap();
         let head = table(&t, b"head").unwrap();
         let loca = table(&t, b"loca").unwrap();
@@ -426,5 +638,27 @@ mod tests {
         }
         assert!(!font.components[usize::from(a_umlaut)].is_empty());
         assert_eq!(font.glyphs.len(), usize::from(parsed.num_glyphs));
+    }
+
+    #[test]
+    fn the_prepared_stream_inflates_to_the_same_cut() {
+        use std::io::Read;
+        let font = Cuttable::new(REGULAR_TTF).unwrap().prepare().unwrap();
+        let parsed = printpdf::ParsedFont::from_bytes(REGULAR_TTF, 0, &mut Vec::new()).unwrap();
+        for text in ["Eingangsbestätigung", "ÄÖÜäöüß €„“–", "x", ""] {
+            let used: Vec<u16> = text
+                .chars()
+                .filter_map(|c| parsed.lookup_glyph_index(c as u32))
+                .collect();
+            let (stream, length) = font.cut_deflated(used.iter().copied());
+            let mut inflated = Vec::new();
+            // The zlib decoder checks the Adler-32 at the end.
+            flate2::read::ZlibDecoder::new(&stream[..])
+                .read_to_end(&mut inflated)
+                .unwrap();
+            assert_eq!(inflated, font.font.cut(used), "{text:?}");
+            assert_eq!(inflated.len(), length);
+            assert_eq!(checksum(&inflated), 0xB1B0_AFBA);
+        }
     }
 }

@@ -7,6 +7,7 @@
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use super::error::ReceiptError;
+use super::writer::{write_integer, write_object};
 
 /// Standard structure types (ISO 32000-1 14.8.4); no role map is needed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -123,8 +124,15 @@ impl Structure {
         mcid
     }
 
-    /// Writes the tree into `doc`, whose pages are the composed pages in order.
-    pub(crate) fn write(&self, doc: &mut Document) -> Result<(), ReceiptError> {
+    /// Adds the tree to `doc`, whose pages are the composed pages in order: `/StructParents`
+    /// and `/Tabs` on the pages, `/StructTreeRoot` and `/MarkInfo` in the catalog. The tree's
+    /// own objects come back serialised, for the writer's object streams: there are many of
+    /// them (three per label/value row), and building each as a lopdf dictionary cost more
+    /// than writing it.
+    pub(crate) fn write(
+        &self,
+        doc: &mut Document,
+    ) -> Result<Vec<(ObjectId, Vec<u8>)>, ReceiptError> {
         let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
         if pages.len() < self.mcids.len() {
             return Err(ReceiptError::Pdf(
@@ -133,82 +141,99 @@ impl Structure {
         }
         let root = doc.new_object_id();
         let ids: Vec<ObjectId> = self.elements.iter().map(|_| doc.new_object_id()).collect();
-        let mut parents: Vec<Vec<Object>> = pages
-            .iter()
-            .enumerate()
-            .map(|(p, _)| vec![Object::Null; self.mcids.get(p).map_or(0, |&n| n as usize)])
+        let mut parents: Vec<Vec<Option<ObjectId>>> = (0..pages.len())
+            .map(|p| vec![None; self.mcids.get(p).map_or(0, |&n| n as usize)])
             .collect();
+        let mut objects = Vec::with_capacity(self.elements.len() + 1);
         for (i, element) in self.elements.iter().enumerate() {
-            let mut dict = Dictionary::new();
-            dict.set("S", Object::Name(element.role.name().as_bytes().to_vec()));
-            let parent = if i == 0 { root } else { ids[element.parent] };
-            dict.set("P", Object::Reference(parent));
+            let mut out = Vec::with_capacity(64);
+            out.extend_from_slice(b"<</S/");
+            out.extend_from_slice(element.role.name().as_bytes());
+            out.extend_from_slice(b"/P ");
+            reference(&mut out, if i == 0 { root } else { ids[element.parent] });
             let first_page = element.kids.iter().find_map(|k| match k {
                 Kid::Content { page, .. } => Some(*page),
                 Kid::Element(_) => None,
             });
             if let Some(page) = first_page {
-                dict.set("Pg", Object::Reference(pages[page]));
+                out.extend_from_slice(b"/Pg ");
+                reference(&mut out, pages[page]);
             }
-            let mut kids: Vec<Object> = element
-                .kids
-                .iter()
-                .map(|kid| match *kid {
-                    Kid::Element(j) => Object::Reference(ids[j]),
-                    Kid::Content { page, mcid } => {
-                        if let Some(slot) = parents[page].get_mut(mcid as usize) {
-                            *slot = Object::Reference(ids[i]);
-                        }
-                        if Some(page) == first_page {
-                            Object::Integer(mcid)
-                        } else {
-                            let mut mcr = Dictionary::new();
-                            mcr.set("Type", Object::Name(b"MCR".to_vec()));
-                            mcr.set("Pg", Object::Reference(pages[page]));
-                            mcr.set("MCID", Object::Integer(mcid));
-                            Object::Dictionary(mcr)
+            if !element.kids.is_empty() {
+                out.extend_from_slice(if element.kids.len() == 1 {
+                    b"/K "
+                } else {
+                    b"/K["
+                });
+                for (k, kid) in element.kids.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b' ');
+                    }
+                    match *kid {
+                        Kid::Element(j) => reference(&mut out, ids[j]),
+                        Kid::Content { page, mcid } => {
+                            if let Some(slot) = parents[page].get_mut(mcid as usize) {
+                                *slot = Some(ids[i]);
+                            }
+                            if Some(page) == first_page {
+                                integer(&mut out, mcid);
+                            } else {
+                                out.extend_from_slice(b"<</Type/MCR/Pg ");
+                                reference(&mut out, pages[page]);
+                                out.extend_from_slice(b"/MCID ");
+                                integer(&mut out, mcid);
+                                out.extend_from_slice(b">>");
+                            }
                         }
                     }
-                })
-                .collect();
-            match kids.len() {
-                0 => {}
-                1 => dict.set("K", kids.remove(0)),
-                _ => dict.set("K", Object::Array(kids)),
+                }
+                if element.kids.len() > 1 {
+                    out.push(b']');
+                }
             }
             if let Some(alt) = &element.alt {
-                dict.set("Alt", super::pdf::text_string(alt));
+                out.extend_from_slice(b"/Alt");
+                write_object(&mut out, &super::pdf::text_string(alt));
             }
             if element.role == Role::Th {
-                let mut attributes = Dictionary::new();
-                attributes.set("O", Object::Name(b"Table".to_vec()));
-                attributes.set("Scope", Object::Name(b"Row".to_vec()));
-                dict.set("A", Object::Dictionary(attributes));
+                out.extend_from_slice(b"/A<</O/Table/Scope/Row>>");
             }
             if let Some(bbox) = element.bbox {
-                let mut attributes = Dictionary::new();
-                attributes.set("O", Object::Name(b"Layout".to_vec()));
-                attributes.set(
-                    "BBox",
-                    Object::Array(bbox.iter().map(|v| Object::Real(v.round())).collect()),
-                );
-                dict.set("A", Object::Dictionary(attributes));
+                out.extend_from_slice(b"/A<</O/Layout/BBox[");
+                for (k, v) in bbox.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b' ');
+                    }
+                    integer(&mut out, v.round() as i64);
+                }
+                out.extend_from_slice(b"]>>");
             }
-            doc.objects.insert(ids[i], Object::Dictionary(dict));
+            out.extend_from_slice(b">>");
+            objects.push((ids[i], out));
         }
-        let mut nums = Vec::with_capacity(2 * pages.len());
-        for (p, refs) in parents.into_iter().enumerate() {
-            nums.push(Object::Integer(p as i64));
-            nums.push(Object::Array(refs));
+        let mut out = Vec::with_capacity(128 + 8 * self.elements.len());
+        out.extend_from_slice(b"<</Type/StructTreeRoot/K ");
+        reference(&mut out, ids[0]);
+        out.extend_from_slice(b"/ParentTree<</Nums[");
+        for (p, refs) in parents.iter().enumerate() {
+            integer(&mut out, p as i64);
+            out.push(b'[');
+            for (k, r) in refs.iter().enumerate() {
+                if k > 0 {
+                    out.push(b' ');
+                }
+                match r {
+                    Some(id) => reference(&mut out, *id),
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.extend_from_slice(b"] ");
         }
-        let mut parent_tree = Dictionary::new();
-        parent_tree.set("Nums", Object::Array(nums));
-        let mut tree_root = Dictionary::new();
-        tree_root.set("Type", Object::Name(b"StructTreeRoot".to_vec()));
-        tree_root.set("K", Object::Reference(ids[0]));
-        tree_root.set("ParentTree", Object::Dictionary(parent_tree));
-        tree_root.set("ParentTreeNextKey", Object::Integer(pages.len() as i64));
-        doc.objects.insert(root, Object::Dictionary(tree_root));
+        out.extend_from_slice(b"]>>/ParentTreeNextKey ");
+        integer(&mut out, pages.len() as i64);
+        out.extend_from_slice(b">>");
+        objects.push((root, out));
+
         for (p, page) in pages.iter().enumerate() {
             let dict = doc
                 .get_dictionary_mut(*page)
@@ -224,6 +249,17 @@ impl Structure {
         let mut mark_info = Dictionary::new();
         mark_info.set("Marked", Object::Boolean(true));
         catalog.set("MarkInfo", Object::Dictionary(mark_info));
-        Ok(())
+        Ok(objects)
     }
+}
+
+fn reference(out: &mut Vec<u8>, id: ObjectId) {
+    write_integer(out, i64::from(id.0));
+    out.push(b' ');
+    write_integer(out, i64::from(id.1));
+    out.extend_from_slice(b" R");
+}
+
+fn integer(out: &mut Vec<u8>, value: i64) {
+    write_integer(out, value);
 }
