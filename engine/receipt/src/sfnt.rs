@@ -4,7 +4,8 @@
 //!
 //! PDF viewers position every glyph themselves from `/W` and rasterise outlines at many sizes
 //! on screen and in print; the TrueType instructions (`fpgm`, `prep`, `cvt `, per-glyph
-//! programs) were about a third of DejaVu Sans and are of no use in a receipt.
+//! programs) are of no use in a receipt. With them went the long `name` records (licence
+//! texts) and the glyph names: together 37 of the Latin cut's 60 KB.
 
 use std::ops::Range;
 

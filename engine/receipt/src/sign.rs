@@ -141,7 +141,7 @@ impl SigningIdentity {
 
     /// Bytes to reserve in a receipt for the DER signature (the file holds twice as many hex
     /// digits): the size of this identity's signatures, whose certificates it carries, plus
-    /// a small margin. About 0.8 KB for a development identity; more for a long PKI chain.
+    /// a small margin. About 1.1 KB for a development identity; more for a long PKI chain.
     pub fn signature_space(&self) -> usize {
         self.space
     }
