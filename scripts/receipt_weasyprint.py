@@ -52,7 +52,7 @@ def page(model):
                      {"is_group": False, "label": "Leistung", "value": model["service_title"]}])]
     for s in model["sections"]:
         body.append("<h3>%s</h3>%s" % (html.escape(s["title"]), entries(s["entries"])))
-    body.append("<h3>Berechnete Werte</h3>" + entries(model["computed"]))
+    body.append("<h3>Gebühren und Beträge</h3>" + entries(model["computed"]))
     body.append("<p class='note'>Diese Bestätigung dokumentiert den Eingang Ihres Antrags. "
                 "Sie ist keine Entscheidung über den Antrag.</p>")
     css = CSS % {"colour": t["colour_hex"],

@@ -1,11 +1,14 @@
 //! The shipped DejaVu Sans faces: glyph advances for wrapping and fitting text, the Latin
-//! repertoire the receipts use, and the fixed, pre-cut font programs embedded in every receipt.
+//! repertoire the receipts use, the Latin cut of the faces (without hinting) prepared once,
+//! and the font programs a receipt embeds: the Latin cut down to the glyphs it prints.
 
 use std::sync::OnceLock;
 
+use lopdf::{Document, Object, ObjectId};
 use printpdf::ParsedFont;
 
 use super::error::ReceiptError;
+use crate::sfnt::{Cuttable, Prepared};
 
 pub(crate) const REGULAR_TTF: &[u8] = include_bytes!("../../../pdf-templates/fonts/DejaVuSans.ttf");
 pub(crate) const BOLD_TTF: &[u8] =
@@ -31,9 +34,10 @@ impl FontFace {
         Ok(Self::from_parsed(parsed))
     }
 
-    /// The face cut down to [`LATIN`]: a font program of its own, the same for every
-    /// receipt, so it is neither subset nor compressed per receipt.
-    fn latin(full: &FontFace) -> Result<(Self, Vec<u8>), String> {
+    /// The face cut down to [`LATIN`] and without hinting: a font program of its own, with
+    /// glyph ids that every receipt shares, so a receipt only has to drop the glyphs it does
+    /// not print (no renumbering, no subsetter per receipt).
+    fn latin(full: &FontFace) -> Result<(Self, Cuttable), String> {
         let glyphs: std::collections::BTreeMap<u16, String> = latin_repertoire()
             .filter_map(|c| {
                 full.parsed
@@ -42,9 +46,10 @@ impl FontFace {
             })
             .collect();
         let subset = printpdf::font::subset_font(&full.parsed, &glyphs)?;
-        let parsed = ParsedFont::from_bytes(&subset.bytes, 0, &mut Vec::new())
+        let cuttable = Cuttable::new(&subset.bytes)?;
+        let parsed = ParsedFont::from_bytes(&cuttable.whole(), 0, &mut Vec::new())
             .ok_or_else(|| "the Latin subset of DejaVu Sans could not be parsed".to_string())?;
-        Ok((Self::from_parsed(parsed), subset.bytes))
+        Ok((Self::from_parsed(parsed), cuttable))
     }
 
     fn from_parsed(parsed: ParsedFont) -> Self {
@@ -140,20 +145,20 @@ pub(crate) struct FontSet {
     pub(crate) bold: FontFace,
 }
 
-/// The two font sets: the Latin cut (fixed font programs, compressed once) that receipts
-/// use whenever every character they print is in it, and the whole DejaVu Sans, subset per
-/// receipt, for the others (Greek, Cyrillic, Vietnamese …).
+/// The two font sets: the Latin cut that receipts use whenever every character they print
+/// is in it, and the whole DejaVu Sans, subset per receipt by printpdf, for the others
+/// (Greek, Cyrillic, Vietnamese …).
 pub(crate) struct Fonts {
     pub(crate) latin: FontSet,
     pub(crate) full: FontSet,
-    /// The Latin font programs (regular, bold) as embedded, and deflated.
-    pub(crate) programs: Vec<FixedProgram>,
+    /// The Latin cut's programs (regular, bold), to cut per receipt.
+    pub(crate) programs: Vec<LatinProgram>,
 }
 
-/// A font program that is embedded unchanged in every receipt, with its compressed form.
-pub(crate) struct FixedProgram {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) deflated: Vec<u8>,
+/// A Latin cut's font program: whole, as printpdf embeds it, and prepared to be cut.
+pub(crate) struct LatinProgram {
+    pub(crate) whole: Vec<u8>,
+    pub(crate) prepared: Prepared,
 }
 
 pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
@@ -164,15 +169,15 @@ pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
                 regular: FontFace::load(REGULAR_TTF)?,
                 bold: FontFace::load(BOLD_TTF)?,
             };
-            let (regular, regular_bytes) = FontFace::latin(&full.regular)?;
-            let (bold, bold_bytes) = FontFace::latin(&full.bold)?;
-            let programs = [regular_bytes, bold_bytes]
-                .into_iter()
-                .map(|bytes| {
-                    let deflated = crate::deflate::deflate(&bytes).map_err(|e| e.to_string())?;
-                    Ok(FixedProgram { bytes, deflated })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+            let (regular, regular_cut) = FontFace::latin(&full.regular)?;
+            let (bold, bold_cut) = FontFace::latin(&full.bold)?;
+            let mut programs = Vec::with_capacity(2);
+            for cuttable in [regular_cut, bold_cut] {
+                programs.push(LatinProgram {
+                    whole: cuttable.whole(),
+                    prepared: cuttable.prepare()?,
+                });
+            }
             Ok(Fonts {
                 latin: FontSet { regular, bold },
                 full,
@@ -183,10 +188,166 @@ pub(crate) fn fonts() -> Result<&'static Fonts, ReceiptError> {
         .map_err(|e| ReceiptError::Font(e.clone()))
 }
 
-/// The font programs every receipt in the Latin cut embeds unchanged, with their compressed
-/// form (see [`compose`]).
-pub(crate) fn fixed_programs() -> Result<&'static [FixedProgram], ReceiptError> {
-    Ok(&fonts()?.programs)
+/// Cuts every embedded TrueType program of `doc` down to the glyphs its `/W` lists: a
+/// program of the Latin cut ([`Fonts::programs`]) becomes a cut of it (glyph ids kept),
+/// compressed from pieces deflated at start; any other program (printpdf's own subsets)
+/// loses its hinting and is compressed later with the other streams. Each gets a subset tag
+/// made from its glyph set.
+pub(crate) fn cut_programs(doc: &mut Document) -> Result<(), ReceiptError> {
+    let programs = &fonts()?.programs;
+    let font_error = |what: &str| ReceiptError::Font(format!("embedded font: {what}"));
+    // (Type0 font, its descriptor, its FontFile2 stream, the glyphs it shows)
+    let mut found: Vec<(ObjectId, ObjectId, ObjectId, Vec<u16>)> = Vec::new();
+    for (id, object) in &doc.objects {
+        let Ok(dict) = object.as_dict() else {
+            continue;
+        };
+        if !matches!(dict.get(b"Subtype"), Ok(Object::Name(n)) if n == b"Type0") {
+            continue;
+        }
+        let Some(cid_font) = descendant(doc, dict) else {
+            continue;
+        };
+        if !matches!(cid_font.get(b"Subtype"), Ok(Object::Name(n)) if n == b"CIDFontType2") {
+            continue;
+        }
+        let Ok(Object::Reference(descriptor)) = cid_font.get(b"FontDescriptor") else {
+            continue;
+        };
+        let Ok(Object::Reference(program)) = doc
+            .get_dictionary(*descriptor)
+            .and_then(|d| d.get(b"FontFile2"))
+        else {
+            continue;
+        };
+        let widths = match cid_font.get(b"W") {
+            Ok(Object::Array(w)) => w.clone(),
+            Ok(Object::Reference(r)) => doc
+                .get_object(*r)
+                .and_then(Object::as_array)
+                .cloned()
+                .map_err(|_| font_error("unreadable /W"))?,
+            _ => Vec::new(),
+        };
+        found.push((*id, *descriptor, *program, glyphs_of_widths(&widths)));
+    }
+    for (font, descriptor, program, glyphs) in found {
+        let Ok(Object::Stream(stream)) = doc.get_object_mut(program) else {
+            return Err(font_error("FontFile2 is not a stream"));
+        };
+        match programs.iter().find(|p| p.whole == stream.content) {
+            Some(latin) => {
+                let (deflated, length) = latin.prepared.cut_deflated(glyphs.iter().copied());
+                stream.set_content(deflated);
+                stream
+                    .dict
+                    .set("Filter", Object::Name(b"FlateDecode".to_vec()));
+                stream.dict.set("Length1", Object::Integer(length as i64));
+            }
+            None => {
+                let unhinted = Cuttable::new(&stream.content)
+                    .map_err(|e| font_error(&e))?
+                    .whole();
+                stream
+                    .dict
+                    .set("Length1", Object::Integer(unhinted.len() as i64));
+                stream.set_content(unhinted);
+            }
+        }
+        let tag = subset_tag(&glyphs);
+        if let Ok(Object::Dictionary(d)) = doc.get_object_mut(descriptor) {
+            rename(d, b"FontName", &tag);
+        }
+        let Ok(Object::Dictionary(type0)) = doc.get_object_mut(font) else {
+            continue;
+        };
+        rename(type0, b"BaseFont", &tag);
+        let direct = match type0.get_mut(b"DescendantFonts") {
+            Ok(Object::Array(kids)) => match kids.first_mut() {
+                Some(Object::Dictionary(d)) => {
+                    rename(d, b"BaseFont", &tag);
+                    None
+                }
+                Some(Object::Reference(r)) => Some(*r),
+                _ => None,
+            },
+            _ => None,
+        };
+        if let Some(Ok(Object::Dictionary(d))) = direct.map(|r| doc.get_object_mut(r)) {
+            rename(d, b"BaseFont", &tag);
+        }
+    }
+    Ok(())
+}
+
+/// The CIDFont of a Type0 font (printpdf writes it inline).
+fn descendant<'a>(
+    doc: &'a Document,
+    type0: &'a lopdf::Dictionary,
+) -> Option<&'a lopdf::Dictionary> {
+    match type0.get(b"DescendantFonts").ok()? {
+        Object::Array(kids) => match kids.first()? {
+            Object::Dictionary(d) => Some(d),
+            Object::Reference(r) => doc.get_dictionary(*r).ok(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The glyph ids a CIDFont's `/W` gives widths for (`c [w …]` and `c_first c_last w`).
+fn glyphs_of_widths(widths: &[Object]) -> Vec<u16> {
+    let mut glyphs = Vec::new();
+    let mut i = 0;
+    while i < widths.len() {
+        let Ok(first) = widths[i].as_i64() else {
+            break;
+        };
+        match widths.get(i + 1) {
+            Some(Object::Array(list)) => {
+                glyphs.extend(
+                    (first..first + list.len() as i64).filter_map(|g| u16::try_from(g).ok()),
+                );
+                i += 2;
+            }
+            Some(last) => {
+                let last = last.as_i64().unwrap_or(first);
+                glyphs.extend((first..=last).filter_map(|g| u16::try_from(g).ok()));
+                i += 3;
+            }
+            None => break,
+        }
+    }
+    glyphs
+}
+
+/// Six capitals from the glyph set (ISO 32000-1 9.6.4): different cuts get different tags,
+/// so a tool that merges receipts never mistakes one cut for another.
+fn subset_tag(glyphs: &[u16]) -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    for g in glyphs {
+        hasher.update(g.to_be_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| char::from(b'A' + b % 26))
+        .collect()
+}
+
+/// Puts `tag+` before the font name under `key` (replacing a tag printpdf gave it).
+fn rename(dict: &mut lopdf::Dictionary, key: &[u8], tag: &str) {
+    if let Ok(Object::Name(name)) = dict.get_mut(key) {
+        let base = match name.get(6) {
+            Some(b'+') => name[7..].to_vec(),
+            _ => name.clone(),
+        };
+        let mut tagged = format!("{tag}+").into_bytes();
+        tagged.extend_from_slice(&base);
+        *name = tagged;
+    }
 }
 
 /// Greedy word wrap at glyph advances. Explicit `\n` starts a new line; a word wider than

@@ -18,8 +18,11 @@ mod fonts;
 mod pdf;
 mod pkcs12;
 mod render;
+mod sfnt;
 mod sign;
+mod tagged;
 mod verify;
+mod writer;
 
 // The model, templates and layout language come from the core; this crate only renders, signs
 // and verifies. Everything a caller needs is re-exported, so one `use lotse_receipt::…` does.
@@ -28,11 +31,11 @@ pub use pdf::ATTACHMENT_NAME;
 pub use sign::{DEVELOPMENT_MARK, IdentityPem, SigningIdentity};
 pub use verify::{Verification, embedded_json, verify_receipt};
 
-/// Prepares the receipt fonts (parses DejaVu Sans, cuts and compresses the Latin fonts:
+/// Prepares the receipt fonts (parses DejaVu Sans, makes the Latin cut without hinting:
 /// some tens of milliseconds). A server calls it before it listens, so the first receipts
 /// do not wait for it, and a broken font shows at start instead of at the first submit.
 pub fn prepare() -> Result<(), ReceiptError> {
-    fonts::fixed_programs().map(|_| ())
+    fonts::fonts().map(|_| ())
 }
 
 /// Renders, lays out and signs the receipt for `model` with the workflow's template (or the
@@ -57,14 +60,10 @@ pub fn render_receipt(
     };
     let mut warnings = Vec::new();
     let mut lopdf_doc = composed.document.to_lopdf_document(&options, &mut warnings);
-    let known = if composed.fixed_fonts {
-        pdf::tag_font_subsets(&mut lopdf_doc, "LOTSEL");
-        fonts::fixed_programs()?
-    } else {
-        &[]
-    };
-    pdf::compress_streams(&mut lopdf_doc, known)?;
-    pdf::finish(lopdf_doc, model, identity)
+    fonts::cut_programs(&mut lopdf_doc)?;
+    pdf::compress_streams(&mut lopdf_doc)?;
+    let tree = composed.structure.write(&mut lopdf_doc)?;
+    pdf::finish(lopdf_doc, &tree, model, identity)
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! Lays out layout-language blocks on A4 pages with the shipped DejaVu Sans and builds a
 //! printpdf document: greedy word wrapping from glyph advances, page breaks that carry
-//! groups over, letterhead, running header and "Seite N von M" footer.
+//! groups over, letterhead, running header and "Seite N von M" footer. Every piece of text
+//! is marked content of a structure element (see [`crate::tagged`]); rules, boxes, bars,
+//! the band, running header and footer are artifacts.
+
+use std::collections::BTreeMap;
 
 use printpdf::{
-    Color, FontId, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, Point,
-    Polygon, PolygonRing, Pt, Rect, Rgb, TextItem, WindingOrder,
+    Color, DictItem, FontId, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage,
+    Point, Polygon, PolygonRing, Pt, Rect, Rgb, TextItem, WindingOrder,
 };
 
 use super::error::ReceiptError;
@@ -12,6 +16,7 @@ use super::layout::Block;
 use super::model::{Language, Logo, ReceiptModel};
 
 use crate::fonts::{FontFace, FontSet, fit_size, fonts, wrap};
+use crate::tagged::{Role, Structure};
 
 const MM: f32 = 72.0 / 25.4;
 const PAGE_W: f32 = 210.0 * MM;
@@ -27,7 +32,7 @@ const GROUP_INDENT: f32 = 5.0 * MM;
 const BODY_SIZE: f32 = 10.0;
 const BODY_LEADING: f32 = 13.5;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 struct Colour {
     r: f32,
     g: f32,
@@ -88,6 +93,21 @@ struct OpenGroup {
     title: String,
     bar_top: f32,
     depth: usize,
+    /// Its `Sect` in the structure tree.
+    sect: usize,
+}
+
+/// Lines of text waiting to be written as one text object: same structure element (or
+/// artifact), same face, size and colour. One marked-content sequence and one `BT … ET` per
+/// run instead of one per line keeps the page content small; a long receipt's pages are
+/// mostly label/value rows of several lines.
+struct PendingRun {
+    element: Option<usize>,
+    weight: Weight,
+    size: f32,
+    colour: Colour,
+    /// (x, baseline, text)
+    lines: Vec<(f32, f32, String)>,
 }
 
 /// A tinted note box being filled: where to insert the background, and its top.
@@ -110,15 +130,94 @@ struct Composer<'a> {
     pages: Vec<Vec<Op>>,
     y: f32,
     groups: Vec<OpenGroup>,
+    structure: Structure,
+    /// The structure element text goes to now; `None`: text is an artifact.
+    target: Option<usize>,
+    /// The table that consecutive label/value rows join.
+    open_table: Option<usize>,
+    /// The list that consecutive list items join.
+    open_list: Option<usize>,
+    /// Text not written yet: runs are written, in order, before any other drawing and
+    /// before the page changes, so text still goes over what was drawn before it.
+    pending: Vec<PendingRun>,
+}
+
+fn artifact_start() -> Op {
+    Op::BeginMarkedContent {
+        tag: "Artifact".into(),
+    }
+}
+
+fn marked_start(role: Role, mcid: i64) -> Op {
+    Op::BeginMarkedContentWithProperties {
+        tag: role.name().into(),
+        properties: DictItem::Dict {
+            map: BTreeMap::from([("MCID".to_string(), DictItem::Int(mcid))]),
+        },
+    }
 }
 
 impl<'a> Composer<'a> {
+    /// The current page's operations, with pending text written first.
     fn ops(&mut self) -> &mut Vec<Op> {
+        self.flush();
+        self.page_ops()
+    }
+
+    fn page_ops(&mut self) -> &mut Vec<Op> {
         if self.pages.is_empty() {
             self.pages.push(Vec::new());
         }
         let last = self.pages.len() - 1;
         &mut self.pages[last]
+    }
+
+    /// Writes the pending text runs to the current page.
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let page = self.page_index();
+        for run in std::mem::take(&mut self.pending) {
+            let start = match run.element {
+                Some(element) => {
+                    let mcid = self.structure.mark(element, page);
+                    marked_start(self.structure.elements[element].role, mcid)
+                }
+                None => artifact_start(),
+            };
+            let font = match run.weight {
+                Weight::Regular => self.regular_id.clone(),
+                Weight::Bold => self.bold_id.clone(),
+            };
+            let ops = self.page_ops();
+            ops.reserve(6 + 2 * run.lines.len());
+            ops.push(start);
+            ops.push(Op::StartTextSection);
+            ops.push(Op::SetFillColor {
+                col: run.colour.pdf(),
+            });
+            ops.push(Op::SetFont {
+                font: PdfFontHandle::External(font),
+                size: Pt(run.size),
+            });
+            // `Td` moves from the start of the previous line.
+            let (mut from_x, mut from_y) = (0.0, 0.0);
+            for (x, y, text) in run.lines {
+                ops.push(Op::SetTextCursor {
+                    pos: Point {
+                        x: Pt(x - from_x),
+                        y: Pt(y - from_y),
+                    },
+                });
+                ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(text)],
+                });
+                (from_x, from_y) = (x, y);
+            }
+            ops.push(Op::EndTextSection);
+            ops.push(Op::EndMarkedContent);
+        }
     }
 
     fn face(&self, weight: Weight) -> &'static FontFace {
@@ -128,6 +227,8 @@ impl<'a> Composer<'a> {
         }
     }
 
+    /// Text as marked content of the current structure element, or as an artifact; it
+    /// joins a pending run of the same element and style.
     fn text(
         &mut self,
         x: f32,
@@ -137,13 +238,31 @@ impl<'a> Composer<'a> {
         weight: Weight,
         colour: Colour,
     ) {
-        if text.is_empty() {
+        let Some(text) = self.printable(text, weight) else {
             return;
-        }
-        let font = match weight {
-            Weight::Regular => self.regular_id.clone(),
-            Weight::Bold => self.bold_id.clone(),
         };
+        let element = self.target;
+        let line = (x, baseline, text);
+        match self.pending.iter_mut().find(|r| {
+            r.element == element && r.weight == weight && r.size == size && r.colour == colour
+        }) {
+            Some(run) => run.lines.push(line),
+            None => self.pending.push(PendingRun {
+                element,
+                weight,
+                size,
+                colour,
+                lines: vec![line],
+            }),
+        }
+    }
+
+    /// `text` as the face prints it (none for empty text); notes whether the whole fonts
+    /// are needed.
+    fn printable(&mut self, text: &str, weight: Weight) -> Option<String> {
+        if text.is_empty() {
+            return None;
+        }
         if let Some(full) = self.full {
             let (cut, whole) = match weight {
                 Weight::Regular => (&self.fonts.regular, &full.regular),
@@ -153,8 +272,25 @@ impl<'a> Composer<'a> {
                 self.needs_full = true;
             }
         }
-        let text = self.face(weight).printable(text).into_owned();
-        self.ops().extend([
+        Some(self.face(weight).printable(text).into_owned())
+    }
+
+    /// The operations that show `text` at once, outside any run (none for empty text).
+    fn text_run(
+        &mut self,
+        x: f32,
+        baseline: f32,
+        text: &str,
+        size: f32,
+        weight: Weight,
+        colour: Colour,
+    ) -> Option<[Op; 6]> {
+        let text = self.printable(text, weight)?;
+        let font = match weight {
+            Weight::Regular => self.regular_id.clone(),
+            Weight::Bold => self.bold_id.clone(),
+        };
+        Some([
             Op::StartTextSection,
             Op::SetFillColor { col: colour.pdf() },
             Op::SetFont {
@@ -171,11 +307,34 @@ impl<'a> Composer<'a> {
                 items: vec![TextItem::Text(text)],
             },
             Op::EndTextSection,
-        ]);
+        ])
     }
 
+    fn page_index(&mut self) -> usize {
+        self.page_ops();
+        self.pages.len() - 1
+    }
+
+    /// A new structure element in the current container (the document or a group's
+    /// section); it ends an open table or list.
+    fn begin(&mut self, role: Role) -> usize {
+        self.open_table = None;
+        self.open_list = None;
+        let container = self.groups.last().map_or(0, |g| g.sect);
+        self.structure.add(container, role)
+    }
+
+    /// Draws with text going to `element`.
+    fn tagged(&mut self, element: usize, draw: impl FnOnce(&mut Self)) {
+        let outer = self.target.replace(element);
+        draw(self);
+        self.target = outer;
+    }
+
+    /// A filled rectangle, as an artifact.
     fn rect(&mut self, x: f32, y: f32, w: f32, h: f32, colour: Colour) {
         let ops = self.ops();
+        ops.push(artifact_start());
         ops.push(Op::SetFillColor { col: colour.pdf() });
         ops.push(Op::DrawRectangle {
             rectangle: Rect {
@@ -183,6 +342,7 @@ impl<'a> Composer<'a> {
                 ..Rect::from_xywh(Pt(x), Pt(y), Pt(w), Pt(h))
             },
         });
+        ops.push(Op::EndMarkedContent);
     }
 
     fn hline(&mut self, x: f32, y: f32, w: f32, thickness: f32, colour: Colour) {
@@ -203,6 +363,9 @@ impl<'a> Composer<'a> {
     }
 
     fn new_page(&mut self) {
+        // Running header and repeated group titles are artifacts, whatever is being drawn.
+        self.flush();
+        let target = self.target.take();
         self.close_group_bars();
         self.pages.push(Vec::new());
         self.running_header();
@@ -233,6 +396,7 @@ impl<'a> Composer<'a> {
                 g.bar_top = self.y;
             }
         }
+        self.target = target;
     }
 
     /// Makes room for `height`, starting a new page if needed.
@@ -329,39 +493,67 @@ impl<'a> Composer<'a> {
         } else {
             top - 11.0 * MM
         };
-        for line in &lines {
-            self.text(text_x, baseline, line, size, Weight::Bold, Colour::WHITE);
-            baseline -= size + 3.0;
-        }
+        let sender = self.begin(Role::P);
+        self.tagged(sender, |c| {
+            for line in &lines {
+                c.text(text_x, baseline, line, size, Weight::Bold, Colour::WHITE);
+                baseline -= size + 3.0;
+            }
+        });
         let office_size = fit_size(&self.fonts.regular, &office, 10.0, room);
-        self.text(
-            text_x,
-            office_y,
-            &office,
-            office_size,
-            Weight::Regular,
-            Colour::WHITE,
-        );
+        let office_p = self.begin(Role::P);
+        self.tagged(office_p, |c| {
+            c.text(
+                text_x,
+                office_y,
+                &office,
+                office_size,
+                Weight::Regular,
+                Colour::WHITE,
+            )
+        });
         let address = self.model.tenant.address_lines.clone();
         let right = MARGIN_X + CONTENT_W;
         let mut baseline = top - 10.5 * MM;
-        for line in address.iter().take(5) {
-            let w = self.fonts.regular.width(line, 8.5);
-            self.text(
-                right - w,
-                baseline,
-                line,
-                8.5,
-                Weight::Regular,
-                Colour::WHITE,
-            );
-            baseline -= 11.0;
-        }
+        let address_p = self.begin(Role::P);
+        self.tagged(address_p, |c| {
+            for line in address.iter().take(5) {
+                let w = c.fonts.regular.width(line, 8.5);
+                c.text(
+                    right - w,
+                    baseline,
+                    line,
+                    8.5,
+                    Weight::Regular,
+                    Colour::WHITE,
+                );
+                baseline -= 11.0;
+            }
+        });
         self.y = top - band_h - 12.0 * MM;
     }
 
-    /// A simple heraldic shield in white with the initials in the tenant colour.
+    /// A simple heraldic shield in white with the initials in the tenant colour: one figure
+    /// with alternative text.
     fn shield(&mut self, x: f32, y: f32, w: f32, h: f32, initials: &str) {
+        let figure = self.begin(Role::Figure);
+        let letters: String = initials.chars().filter(|c| !c.is_whitespace()).collect();
+        let element = &mut self.structure.elements[figure];
+        element.alt = Some(match self.model.language {
+            Language::De => format!(
+                "Emblem: {}, Wappenschild mit „{letters}“",
+                self.model.tenant.name
+            ),
+            Language::En => format!(
+                "Emblem: {}, shield with “{letters}”",
+                self.model.tenant.name
+            ),
+        });
+        element.bbox = Some([x, y, x + w, y + h]);
+        self.flush();
+        let page = self.page_index();
+        let mcid = self.structure.mark(figure, page);
+        self.ops().push(marked_start(Role::Figure, mcid));
         let p = |px: f32, py: f32, bezier: bool| LinePoint {
             p: Point {
                 x: Pt(px),
@@ -403,7 +595,8 @@ impl<'a> Composer<'a> {
             17.0
         };
         let tw = self.fonts.bold.width(&initials, size);
-        self.text(
+        // The initials are part of the figure, not text of their own.
+        let run = self.text_run(
             x + (w - tw) / 2.0,
             y + h * 0.45,
             &initials,
@@ -411,6 +604,9 @@ impl<'a> Composer<'a> {
             Weight::Bold,
             self.accent,
         );
+        let ops = self.ops();
+        ops.extend(run.into_iter().flatten());
+        ops.push(Op::EndMarkedContent);
     }
 
     fn paragraph(&mut self, text: &str, size: f32, leading: f32, weight: Weight, colour: Colour) {
@@ -430,12 +626,15 @@ impl<'a> Composer<'a> {
         self.ensure(8.0 * MM + 3.0 * BODY_LEADING);
         self.y -= 5.0 * MM;
         let lines = wrap(&self.fonts.bold, text, size, self.width());
-        for line in lines {
-            let baseline = self.y - size;
-            let x = self.left();
-            self.text(x, baseline, &line, size, Weight::Bold, self.accent);
-            self.y -= size + 4.0;
-        }
+        let heading = self.begin(Role::Heading(2));
+        self.tagged(heading, |c| {
+            for line in lines {
+                let baseline = c.y - size;
+                let x = c.left();
+                c.text(x, baseline, &line, size, Weight::Bold, c.accent);
+                c.y -= size + 4.0;
+            }
+        });
         let (x, w) = (self.left(), self.width());
         self.hline(x, self.y, w, 0.8, self.accent);
         self.y -= 2.5 * MM;
@@ -455,23 +654,38 @@ impl<'a> Composer<'a> {
         if height <= CONT_TOP - BODY_BOTTOM - 6.0 * BODY_LEADING {
             self.ensure(height);
         }
+        let table = match self.open_table {
+            Some(table) => table,
+            None => {
+                let table = self.begin(Role::Table);
+                self.open_table = Some(table);
+                table
+            }
+        };
+        let row = self.structure.add(table, Role::Tr);
+        let header = self.structure.add(row, Role::Th);
+        let cell = self.structure.add(row, Role::Td);
         self.y -= pad;
         for i in 0..rows {
             self.ensure(BODY_LEADING + pad);
             let baseline = self.y - BODY_LEADING + 3.5;
             let x = self.left();
             if let Some(l) = label_lines.get(i) {
-                self.text(x, baseline, l, size, Weight::Regular, Colour::MUTED);
+                self.tagged(header, |c| {
+                    c.text(x, baseline, l, size, Weight::Regular, Colour::MUTED)
+                });
             }
             if let Some(v) = value_lines.get(i) {
-                self.text(
-                    x + label_w + gap,
-                    baseline,
-                    v,
-                    size,
-                    Weight::Regular,
-                    Colour::TEXT,
-                );
+                self.tagged(cell, |c| {
+                    c.text(
+                        x + label_w + gap,
+                        baseline,
+                        v,
+                        size,
+                        Weight::Regular,
+                        Colour::TEXT,
+                    )
+                });
             }
             self.y -= BODY_LEADING;
         }
@@ -489,6 +703,7 @@ impl<'a> Composer<'a> {
         if height <= CONT_TOP - BODY_BOTTOM {
             self.ensure(height);
         }
+        let paragraph = self.begin(Role::P);
         let mut open = self.open_box();
         self.y -= pad;
         for line in lines {
@@ -500,7 +715,9 @@ impl<'a> Composer<'a> {
             }
             let baseline = self.y - BODY_LEADING + 3.5;
             let x = self.left() + pad + 2.0;
-            self.text(x, baseline, &line, size, Weight::Regular, Colour::TEXT);
+            self.tagged(paragraph, |c| {
+                c.text(x, baseline, &line, size, Weight::Regular, Colour::TEXT)
+            });
             self.y -= BODY_LEADING;
         }
         self.close_box(&open, pad);
@@ -524,6 +741,7 @@ impl<'a> Composer<'a> {
         let tint = self.accent.tint(0.9);
         let accent = self.accent;
         let background = [
+            artifact_start(),
             Op::SetFillColor { col: tint.pdf() },
             Op::DrawRectangle {
                 rectangle: Rect {
@@ -538,6 +756,7 @@ impl<'a> Composer<'a> {
                     ..Rect::from_xywh(Pt(left), Pt(bottom), Pt(2.0), Pt(top - bottom))
                 },
             },
+            Op::EndMarkedContent,
         ];
         let ops = self.ops();
         let at = open.insert_at.min(ops.len());
@@ -548,21 +767,30 @@ impl<'a> Composer<'a> {
         self.ensure(3.0 * BODY_LEADING);
         self.y -= 1.5 * MM;
         let lines = wrap(&self.fonts.bold, title, BODY_SIZE, self.width());
-        for line in lines {
-            let baseline = self.y - BODY_LEADING + 3.5;
-            let x = self.left();
-            self.text(x, baseline, &line, BODY_SIZE, Weight::Bold, Colour::TEXT);
-            self.y -= BODY_LEADING;
-        }
         let depth = self.groups.len();
+        // A group is a section with a heading one level below the section headings.
+        let sect = self.begin(Role::Sect);
+        let level = u8::try_from(depth + 3).unwrap_or(6).min(6);
+        let heading = self.structure.add(sect, Role::Heading(level));
+        self.tagged(heading, |c| {
+            for line in lines {
+                let baseline = c.y - BODY_LEADING + 3.5;
+                let x = c.left();
+                c.text(x, baseline, &line, BODY_SIZE, Weight::Bold, Colour::TEXT);
+                c.y -= BODY_LEADING;
+            }
+        });
         self.groups.push(OpenGroup {
             title: title.to_string(),
             bar_top: self.y,
             depth,
+            sect,
         });
     }
 
     fn group_end(&mut self) {
+        self.open_table = None;
+        self.open_list = None;
         if let Some(group) = self.groups.pop() {
             let x = MARGIN_X + group.depth as f32 * GROUP_INDENT;
             let bottom = self.y;
@@ -582,28 +810,36 @@ impl<'a> Composer<'a> {
     fn list_item(&mut self, text: &str) {
         let indent = 5.0 * MM;
         let lines = wrap(&self.fonts.regular, text, BODY_SIZE, self.width() - indent);
+        let list = match self.open_list {
+            Some(list) => list,
+            None => {
+                let list = self.begin(Role::L);
+                self.open_list = Some(list);
+                list
+            }
+        };
+        let item = self.structure.add(list, Role::Li);
+        let label = self.structure.add(item, Role::Lbl);
+        let body = self.structure.add(item, Role::LBody);
         for (i, line) in lines.iter().enumerate() {
             self.ensure(BODY_LEADING);
             let baseline = self.y - BODY_LEADING + 3.5;
             let x = self.left();
             if i == 0 {
-                self.text(
-                    x + 1.0,
+                self.tagged(label, |c| {
+                    c.text(x + 1.0, baseline, "•", BODY_SIZE, Weight::Regular, c.accent)
+                });
+            }
+            self.tagged(body, |c| {
+                c.text(
+                    x + indent,
                     baseline,
-                    "•",
+                    line,
                     BODY_SIZE,
                     Weight::Regular,
-                    self.accent,
-                );
-            }
-            self.text(
-                x + indent,
-                baseline,
-                line,
-                BODY_SIZE,
-                Weight::Regular,
-                Colour::TEXT,
-            );
+                    Colour::TEXT,
+                )
+            });
             self.y -= BODY_LEADING;
         }
     }
@@ -636,11 +872,12 @@ impl<'a> Composer<'a> {
     }
 }
 
-/// A composed receipt: the printpdf document (unsigned, no attachments), and whether it
-/// uses the Latin cut of the fonts, whose programs [`fixed_programs`] are embedded as they
-/// are (no subsetting).
+/// A composed receipt: the printpdf document (unsigned, no attachments), its structure
+/// tree, and whether it uses the Latin cut of the fonts, which printpdf embeds whole and
+/// [`crate::fonts::cut_latin_programs`] then cuts to the glyphs used.
 pub struct Composed {
     pub document: PdfDocument,
+    pub structure: Structure,
     pub fixed_fonts: bool,
 }
 
@@ -648,16 +885,19 @@ pub struct Composed {
 /// a character only the whole fonts have, with those (subset per receipt).
 pub fn compose(model: &ReceiptModel, blocks: &[Block]) -> Result<Composed, ReceiptError> {
     let fonts = fonts()?;
-    let (document, needs_full) = compose_with(model, blocks, &fonts.latin, Some(&fonts.full))?;
+    let (document, structure, needs_full) =
+        compose_with(model, blocks, &fonts.latin, Some(&fonts.full))?;
     if !needs_full {
         return Ok(Composed {
             document,
+            structure,
             fixed_fonts: true,
         });
     }
-    let (document, _) = compose_with(model, blocks, &fonts.full, None)?;
+    let (document, structure, _) = compose_with(model, blocks, &fonts.full, None)?;
     Ok(Composed {
         document,
+        structure,
         fixed_fonts: false,
     })
 }
@@ -667,7 +907,7 @@ fn compose_with(
     blocks: &[Block],
     fonts: &'static FontSet,
     full: Option<&'static FontSet>,
-) -> Result<(PdfDocument, bool), ReceiptError> {
+) -> Result<(PdfDocument, Structure, bool), ReceiptError> {
     let accent = Colour::parse(&model.tenant.colour_hex)?;
     let mut doc = PdfDocument::new(&document_title(model));
     let regular_id = doc.add_font(&fonts.regular.parsed);
@@ -683,6 +923,11 @@ fn compose_with(
         pages: vec![Vec::new()],
         y: PAGE_H - 20.0 * MM,
         groups: Vec::new(),
+        structure: Structure::new(),
+        target: None,
+        open_table: None,
+        open_list: None,
+        pending: Vec::new(),
     };
     for block in blocks {
         match block {
@@ -694,26 +939,38 @@ fn compose_with(
             Block::Title(t) => {
                 c.ensure(3.0 * BODY_LEADING);
                 let lines = wrap(&fonts.bold, t, 19.0, c.width());
-                for line in lines {
-                    let baseline = c.y - 19.0;
-                    let x = c.left();
-                    c.text(x, baseline, &line, 19.0, Weight::Bold, Colour::TEXT);
-                    c.y -= 25.0;
-                }
+                let heading = c.begin(Role::Heading(1));
+                c.tagged(heading, |c| {
+                    for line in lines {
+                        let baseline = c.y - 19.0;
+                        let x = c.left();
+                        c.text(x, baseline, &line, 19.0, Weight::Bold, Colour::TEXT);
+                        c.y -= 25.0;
+                    }
+                });
                 c.y -= 1.0 * MM;
             }
             Block::Heading(t) => c.heading(t),
             Block::Subheading(t) => {
                 c.ensure(3.0 * BODY_LEADING);
                 c.y -= 2.0 * MM;
-                c.paragraph(t, 11.0, 15.0, Weight::Bold, Colour::TEXT);
+                let heading = c.begin(Role::Heading(3));
+                c.tagged(heading, |c| {
+                    c.paragraph(t, 11.0, 15.0, Weight::Bold, Colour::TEXT)
+                });
             }
             Block::Paragraph(t) => {
-                c.paragraph(t, BODY_SIZE, BODY_LEADING, Weight::Regular, Colour::TEXT)
+                let paragraph = c.begin(Role::P);
+                c.tagged(paragraph, |c| {
+                    c.paragraph(t, BODY_SIZE, BODY_LEADING, Weight::Regular, Colour::TEXT)
+                });
             }
             Block::Small(t) => {
                 c.y -= 1.0 * MM;
-                c.paragraph(t, 8.5, 11.5, Weight::Regular, Colour::MUTED);
+                let paragraph = c.begin(Role::P);
+                c.tagged(paragraph, |c| {
+                    c.paragraph(t, 8.5, 11.5, Weight::Regular, Colour::MUTED)
+                });
             }
             Block::Note(t) => c.note(t),
             Block::KeyValue(l, v) => c.key_value(l, v),
@@ -739,12 +996,14 @@ fn compose_with(
         }
     }
     c.close_group_bars();
+    c.flush();
     let total = c.pages.len();
     for page in 0..total {
         // Footers go on each page's own op list.
         let ops = std::mem::take(&mut c.pages[page]);
         c.pages.push(ops);
         c.footer(page + 1, total);
+        c.flush();
         let ops = c.pages.pop().unwrap_or_default();
         c.pages[page] = ops;
     }
@@ -764,7 +1023,7 @@ fn compose_with(
     info.creation_date = created;
     info.modification_date = created;
     info.metadata_date = created;
-    Ok((doc, c.needs_full))
+    Ok((doc, c.structure, c.needs_full))
 }
 
 /// "Eingangsbestätigung HEI-2026-000123 – Hundesteuer".
@@ -803,7 +1062,7 @@ mod tests {
             fonts
                 .programs
                 .iter()
-                .all(|p| p.bytes.len() < REGULAR_TTF.len() / 4)
+                .all(|p| p.whole.len() < REGULAR_TTF.len() / 4)
         );
     }
 

@@ -31,7 +31,13 @@ pub const DEVELOPMENT_MARK: &str = "Entwicklungszertifikat – nicht für den Pr
 pub struct SigningIdentity {
     key: SigningKey,
     chain: Vec<Certificate>,
+    /// Bytes a receipt reserves for the signature: see [`Self::signature_space`].
+    space: usize,
 }
+
+/// Room above a measured signature: an ECDSA signature in DER varies by a few bytes (72 at
+/// most, usually 70–71), and so may the lengths around it.
+const SIGNATURE_MARGIN: usize = 32;
 
 impl std::fmt::Debug for SigningIdentity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -119,10 +125,25 @@ impl SigningIdentity {
         let builder = CertificateBuilder::new(profile, serial, validity, subject, spki, &key)
             .map_err(identity_error)?;
         let cert = builder.build::<DerSignature>().map_err(identity_error)?;
-        Ok(SigningIdentity {
+        Self::new(key, vec![cert])
+    }
+
+    /// The identity, with its signature size measured once (one signature of a zero digest).
+    fn new(key: SigningKey, chain: Vec<Certificate>) -> Result<Self, ReceiptError> {
+        let mut identity = SigningIdentity {
             key,
-            chain: vec![cert],
-        })
+            chain,
+            space: 0,
+        };
+        identity.space = identity.sign_digest(&[0; 32])?.len() + SIGNATURE_MARGIN;
+        Ok(identity)
+    }
+
+    /// Bytes to reserve in a receipt for the DER signature (the file holds twice as many hex
+    /// digits): the size of this identity's signatures, whose certificates it carries, plus
+    /// a small margin. About 1.1 KB for a development identity; more for a long PKI chain.
+    pub fn signature_space(&self) -> usize {
+        self.space
     }
 
     /// Loads a PKCS#8 (`PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`) P-256 key and a PEM chain
@@ -143,7 +164,7 @@ impl SigningIdentity {
                 "the first certificate does not belong to the private key".into(),
             ));
         }
-        Ok(SigningIdentity { key, chain })
+        Self::new(key, chain)
     }
 
     /// Loads a PKCS#12 file (`.p12`/`.pfx`, DER) as `openssl pkcs12 -export` writes it:
@@ -169,7 +190,7 @@ impl SigningIdentity {
         let mut chain = Vec::with_capacity(certificates.len() + 1);
         chain.push(first);
         chain.extend(certificates);
-        Ok(SigningIdentity { key, chain })
+        Self::new(key, chain)
     }
 
     /// The key (PKCS#8) and chain as PEM.

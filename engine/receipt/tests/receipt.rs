@@ -11,6 +11,8 @@ use lotse_receipt::{
 };
 use time::macros::datetime;
 
+mod structure;
+
 fn model(extra_sections: usize) -> ReceiptModel {
     let mut sections = vec![
         Section {
@@ -179,10 +181,21 @@ fn every_byte_of_the_signature_value_counts() {
     // The DER signature, then zero padding, written as hex between '<' and '>'. Every digit
     // of the CMS header is changed, then every 13th digit, then samples of the padding
     // (each check parses the whole file, which is slow in debug builds).
-    let der_end = start + 1 + 2 * 1300;
+    // The DER starts `30 82 hh ll`: a SEQUENCE of 0xhhll bytes after its 4-byte header.
+    let hex = std::str::from_utf8(&pdf[start + 1..start + 9]).unwrap();
+    assert!(hex.starts_with("3082"), "{hex}");
+    let der_len = 4 + usize::from_str_radix(&hex[4..8], 16).unwrap();
+    let der_end = start + 1 + 2 * der_len;
+    // The space reserved fits the signature with a small margin, not kilobytes of zeros.
+    assert!(der_end < end - 1, "the signature fills its space");
+    assert!(
+        end - 1 - der_end <= 2 * 64,
+        "{} hex digits of padding",
+        end - 1 - der_end
+    );
     let positions = (start + 1..start + 120)
         .chain((start + 120..der_end).step_by(13))
-        .chain((der_end..end - 1).step_by(997));
+        .chain((der_end..end - 1).step_by(7));
     for at in positions {
         let mut tampered = pdf.clone();
         tampered[at] = if tampered[at] == b'0' { b'1' } else { b'0' };
@@ -222,6 +235,7 @@ fn text_comes_out_exactly_as_entered() {
         "HEI-2026-000123",
         "01.07.2026, 10:05 Uhr (MESZ)",
         "108,00 €",
+        "Gebühren und Beträge",
         "99107004012000",
         "Hund 2",
         "Diese Bestätigung dokumentiert den Eingang Ihres Antrags.",
@@ -290,9 +304,15 @@ fn metadata_names_title_author_language_and_date() {
     );
     assert!(text.contains("Author:          Stadt Heidestadt"), "{text}");
     assert!(text.contains("2026-07-01T08:05:09"), "{text}");
-    assert!(
-        pdf.windows(10).any(|w| w == b"/Lang(de-D") || pdf.windows(11).any(|w| w == b"/Lang (de-D")
-    );
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let lang = doc
+        .catalog()
+        .unwrap()
+        .get(b"Lang")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert_eq!(lang, b"de-DE");
 }
 
 #[test]
@@ -303,6 +323,7 @@ fn english_receipts_say_page_n_of_m() {
     let path = write("english.pdf", &pdf);
     let Some(text) = pdftotext(&path) else { return };
     assert!(text.contains("Page 1 of 1"), "{text}");
+    assert!(text.contains("Fees and amounts"), "{text}");
     assert!(
         text.contains("It is not a decision on the application."),
         "{text}"
@@ -311,8 +332,169 @@ fn english_receipts_say_page_n_of_m() {
 
 #[test]
 fn two_page_receipt_stays_small() {
-    let pdf = render_receipt(&model(3), &registry(), &identity()).unwrap();
-    assert!(pdf.len() <= 100 * 1024, "{} bytes", pdf.len());
+    let pdf = render_receipt(&model(1), &registry(), &identity()).unwrap();
+    let path = write("two-pages.pdf", &pdf);
+    assert!(pdf.len() <= 40 * 1024, "{} bytes", pdf.len());
+    if let Some(mut info) = tool("pdfinfo") {
+        let out = info.arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Pages:           2"), "{text}");
+    }
+}
+
+/// The label/value rows a reader should meet, in order: the fixed ones of the default
+/// template, every answer (groups flattened), the computed values.
+fn expected_rows(m: &ReceiptModel) -> Vec<(String, String)> {
+    fn flatten(entries: &[Entry], rows: &mut Vec<(String, String)>) {
+        for e in entries {
+            match e {
+                Entry::Group { entries, .. } => flatten(entries, rows),
+                Entry::Value { label, value } => {
+                    rows.push((label.clone(), value.replace('\n', " ")))
+                }
+            }
+        }
+    }
+    let mut rows: Vec<(String, String)> = [
+        ("Aktenzeichen", m.reference.as_str()),
+        ("Eingegangen am", "01.07.2026, 10:05 Uhr (MESZ)"),
+        ("Leistung", m.service_title.as_str()),
+        ("LeiKa-Schlüssel", m.leika.as_deref().unwrap_or_default()),
+        ("Zuständige Stelle", m.tenant.office.as_str()),
+    ]
+    .iter()
+    .map(|(l, v)| (l.to_string(), v.to_string()))
+    .collect();
+    for section in &m.sections {
+        flatten(&section.entries, &mut rows);
+    }
+    flatten(&m.computed, &mut rows);
+    rows
+}
+
+/// (label, value) of each table row in the tree, in reading order.
+fn rows_of(tree: &structure::Tree) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for pair in tree.nodes.windows(3) {
+        if let [tr, th, td] = pair
+            && tr.role == "TR"
+        {
+            assert_eq!((th.role.as_str(), td.role.as_str()), ("TH", "TD"));
+            assert_eq!(th.scope.as_deref(), Some("Row"), "{th:?}");
+            rows.push((th.text.clone(), td.text.clone()));
+        }
+    }
+    rows
+}
+
+#[test]
+fn the_structure_tree_reads_headings_and_every_answer_in_order() {
+    let m = model(0);
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let path = write("tagged.pdf", &pdf);
+    let tree = structure::read(&pdf);
+    assert!(tree.unclaimed.is_empty(), "{:?}", tree.unclaimed);
+    assert_eq!(tree.nodes[0].role, "Document");
+    let headings: Vec<(&str, &str)> = tree
+        .nodes
+        .iter()
+        .filter(|n| n.role.len() == 2 && n.role.starts_with('H'))
+        .map(|n| (n.role.as_str(), n.text.as_str()))
+        .collect();
+    assert_eq!(
+        headings,
+        [
+            ("H1", "Eingangsbestätigung"),
+            ("H2", "Antragstellerin"),
+            ("H2", "Hunde"),
+            ("H3", "Hund 1"),
+            ("H3", "Hund 2"),
+            ("H2", "Gebühren und Beträge"),
+        ]
+    );
+    assert_eq!(rows_of(&tree), expected_rows(&m));
+    // The groups are sections holding their heading and their table.
+    let hund = tree.nodes.iter().position(|n| n.text == "Hund 2").unwrap();
+    assert_eq!(tree.nodes[hund - 1].role, "Sect");
+    assert_eq!(tree.nodes[hund + 1].role, "Table");
+    // The emblem is a figure with alternative text; the closing note and the signature
+    // sentence are paragraphs after the last table.
+    let figure = tree.nodes.iter().find(|n| n.role == "Figure").unwrap();
+    assert!(
+        figure.alt.as_deref().unwrap().contains("Stadt Heidestadt"),
+        "{figure:?}"
+    );
+    let last = tree.nodes.iter().rev().find(|n| n.role == "P").unwrap();
+    assert!(
+        last.text
+            .starts_with("Dieses Dokument ist elektronisch signiert.")
+    );
+    // Running header and footer are artifacts, not content.
+    assert!(
+        tree.artifacts.iter().any(|a| a == "Seite 1 von 1"),
+        "{:?}",
+        tree.artifacts
+    );
+    assert!(tree.nodes.iter().all(|n| !n.text.contains("Seite 1 von")));
+    if let Some(mut info) = tool("pdfinfo") {
+        let out = info.arg(&path).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Tagged:          yes"), "{text}");
+    }
+}
+
+#[test]
+fn a_tagged_receipt_over_many_pages_keeps_its_reading_order() {
+    let mut m = model(3);
+    m.sections.push(Section {
+        title: "Viele Hunde".into(),
+        entries: vec![Entry::group(
+            "Hund 3",
+            (0..90)
+                .map(|i| Entry::value(format!("Merkmal {}", i + 1), "gefleckt"))
+                .collect(),
+        )],
+    });
+    m.language = Language::En;
+    let pdf = render_receipt(&m, &registry(), &identity()).unwrap();
+    let tree = structure::read(&pdf);
+    assert!(tree.unclaimed.is_empty(), "{:?}", tree.unclaimed);
+    let mut expected = expected_rows(&m);
+    // The English template's fixed labels.
+    for (row, label) in expected.iter_mut().zip([
+        "Reference",
+        "Received on",
+        "Service",
+        "LeiKa key",
+        "Responsible office",
+    ]) {
+        row.0 = label.into();
+    }
+    expected[1].1 = "01/07/2026, 10:05 (CEST)".into();
+    let rows = rows_of(&tree);
+    assert_eq!(rows[5..], expected[5..]);
+    assert_eq!(rows.len(), expected.len());
+    // A group carried over to the next page repeats its title as an artifact only.
+    assert!(
+        tree.artifacts.iter().any(|a| a == "Hund 3 (continued)"),
+        "{:?}",
+        tree.artifacts
+    );
+    assert_eq!(tree.nodes.iter().filter(|n| n.text == "Hund 3").count(), 1);
+    assert!(
+        tree.nodes
+            .iter()
+            .any(|n| n.role == "H2" && n.text == "Fees and amounts")
+    );
+    let doc = lopdf::Document::load_mem(&pdf).unwrap();
+    let lang = doc
+        .catalog()
+        .unwrap()
+        .get(b"Lang")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert_eq!(lang, b"en-GB");
 }
 
 #[test]
@@ -424,14 +606,47 @@ fn pdffonts(path: &PathBuf) -> Option<String> {
     Some(String::from_utf8(out.stdout).unwrap())
 }
 
+/// Font names in `pdffonts` output that carry a subset tag: six capitals and `+`.
+fn subset_names(fonts: &str) -> Vec<&str> {
+    fonts
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| {
+            let b = n.as_bytes();
+            b.len() > 7 && b[6] == b'+' && b[..6].iter().all(u8::is_ascii_uppercase)
+        })
+        .collect()
+}
+
 #[test]
-fn latin_receipts_embed_the_fixed_latin_cut() {
+fn latin_receipts_embed_cuts_of_the_fonts_tagged_by_their_glyphs() {
     let pdf = render_receipt(&model(0), &registry(), &identity()).unwrap();
     let path = write("latin-cut.pdf", &pdf);
     assert!(verify_receipt(&pdf).is_ok());
     let Some(fonts) = pdffonts(&path) else { return };
-    assert!(fonts.contains("LOTSEL+DejaVuSans "), "{fonts}");
-    assert!(fonts.contains("LOTSEL+DejaVuSans-Bold "), "{fonts}");
+    let names = subset_names(&fonts);
+    assert!(names.iter().any(|n| n.ends_with("+DejaVuSans")), "{fonts}");
+    assert!(
+        names.iter().any(|n| n.ends_with("+DejaVuSans-Bold")),
+        "{fonts}"
+    );
+    // Another glyph set is another cut, with another tag.
+    let mut m = model(0);
+    m.sections[0].entries.push(Entry::value("Zusatz", "Qvxyz"));
+    let other = render_receipt(&m, &registry(), &identity()).unwrap();
+    let other_path = write("latin-cut-other.pdf", &other);
+    let Some(other_fonts) = pdffonts(&other_path) else {
+        return;
+    };
+    let regular = |names: Vec<&str>| {
+        names
+            .into_iter()
+            .find(|n| n.ends_with("+DejaVuSans"))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(regular(subset_names(&other_fonts)), regular(names));
 }
 
 #[test]
@@ -453,8 +668,7 @@ fn names_beyond_latin_fall_back_to_the_whole_font() {
         assert!(text.contains(expected), "{expected:?} missing in:\n{text}");
     }
     let Some(fonts) = pdffonts(&path) else { return };
-    assert!(!fonts.contains("LOTSEL+"), "{fonts}");
-    assert!(fonts.contains("+DejaVuSans "), "{fonts}");
+    assert_eq!(subset_names(&fonts).len(), 2, "{fonts}");
 }
 
 // ---------------------------------------------------------------------------------------------
