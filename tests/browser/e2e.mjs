@@ -133,11 +133,13 @@ try {
   await second.check('#f-zuzug-1');
   await second.click('.actions button[value=weiter]');
   check(second.url().endsWith('/schritt/ermaessigung'), `the next step has its own URL (${second.url()})`);
-  // The browser's Back leads to the previous step with its answers; Forward returns.
-  await second.goBack();
+  // The browser's Back leads to the previous step with its answers; Forward returns. The
+  // navigation history is read only once the step page has fully loaded.
+  await second.waitForLoadState('load');
+  await second.goBack({ waitUntil: 'load' });
   check((await second.textContent('h1')).includes('Beginn der Hundehaltung')
     && await second.inputValue('#f-haltungsbeginn') === '2026-11-01', `Back leads to the previous step with its answers (${second.url()})`);
-  await second.goForward();
+  await second.goForward({ waitUntil: 'load' });
   check(second.url().endsWith('/schritt/ermaessigung'), 'Forward returns');
   // Switching the language keeps the citizen's place.
   await Promise.all([second.waitForNavigation(), second.click('.lang a')]);
