@@ -456,9 +456,13 @@ impl Config {
         if !(1..=1440).contains(&self.maintenance.interval_minutes) {
             bail!("maintenance.interval_minutes must be between 1 and 1440");
         }
+        let (portal, _) = crate::tenants::load(&self.project_dir);
         for (slug, t) in &self.tenants {
-            if crate::tenants::find(slug).is_none() {
-                bail!("the configuration names tenant \"{slug}\", which does not exist");
+            if portal.find(slug).is_none() {
+                bail!(
+                    "the configuration names tenant \"{slug}\", which does not exist; tenants: {}",
+                    portal.slugs().join(", ")
+                );
             }
             if let Some(days) = t.retention_days
                 && !(1..=36_500).contains(&days)

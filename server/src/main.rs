@@ -90,9 +90,10 @@ enum Cmd {
         /// The portal's data folder (its store is DATA/store), as for `lotse serve`.
         #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
         data: PathBuf,
-        /// The tenant that issues the receipt (e.g. heinsberg, wegberg, kreis-heinsberg).
-        #[arg(long, default_value = "heinsberg")]
-        tenant: String,
+        /// The tenant that issues the receipt (its slug; by default one that offers the
+        /// workflow, preferring one with its own override).
+        #[arg(long)]
+        tenant: Option<String>,
         #[arg(long, default_value = "VORSCHAU-0000")]
         reference: String,
     },
@@ -128,6 +129,9 @@ enum Cmd {
     /// Staff accounts and API tokens of the Postkorb (run while the portal is stopped).
     /// Passwords come from LOTSE_ADMIN_PASSWORD or, with --password-stdin, from stdin.
     Admin {
+        /// The project folder whose portal/ names the tenants (the built-in demo without one).
+        #[arg(long, env = "LOTSE_PROJECT_DIR", default_value = ".")]
+        project: PathBuf,
         /// The data folder of the portal (its store is DATA/store); a folder without a store
         /// is an error (`lotse init` creates one).
         #[arg(long, env = "LOTSE_DATA_DIR", default_value = "data")]
@@ -222,7 +226,7 @@ fn main() -> ExitCode {
             output: &output,
             project: &dir,
             data: &data,
-            tenant: &tenant,
+            tenant: tenant.as_deref(),
             reference: &reference,
         })),
         Cmd::Verify { file, trust } => cli::receipt::verify(&file, &trust),
@@ -245,9 +249,15 @@ fn main() -> ExitCode {
         Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
         Cmd::Init { data } => report(cli::data::init(&data)),
         Cmd::Admin {
+            project,
             data,
             database_url_env,
             command,
-        } => report(cli::admin::run(&data, database_url_env.as_deref(), command)),
+        } => report(cli::admin::run(
+            &project,
+            &data,
+            database_url_env.as_deref(),
+            command,
+        )),
     }
 }

@@ -192,7 +192,7 @@ impl Effect {
 /// Where receipts are signed and deliveries go: one tenant's signing key, the offices' webhooks.
 pub trait Offices {
     /// The signing key of a tenant's receipts.
-    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity>;
+    fn signing_identity(&self, tenant: &str) -> Option<Arc<SigningIdentity>>;
     /// The deliveries to queue with a new submission of `workflow` at `tenant`.
     fn notifications(
         &self,
@@ -203,9 +203,9 @@ pub trait Offices {
 }
 
 /// Signing keys by tenant and no webhooks (the demo; tests).
-impl Offices for HashMap<&'static str, SigningIdentity> {
-    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity> {
-        self.get(tenant)
+impl Offices for HashMap<String, Arc<SigningIdentity>> {
+    fn signing_identity(&self, tenant: &str) -> Option<Arc<SigningIdentity>> {
+        self.get(tenant).cloned()
     }
     fn notifications(&self, _: &str, _: &str, _: &SubmissionId) -> Vec<NewOutboxMessage> {
         Vec::new()
@@ -238,7 +238,7 @@ impl ApplicationService<'_> {
         let state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
         let draft = Draft::new(
             &mut OsEntropy,
-            TenantId::new(t.slug, t.prefix)?,
+            TenantId::new(&t.slug, &t.prefix)?,
             &wf.id,
             wf.version.to_string(),
             state,
@@ -282,7 +282,7 @@ impl ApplicationService<'_> {
         // override included, is checked on every step).
         let Some(wf) = self
             .library
-            .for_tenant_resuming(t.slug, &draft.workflow_id, version, &app.content_hash)
+            .for_tenant_resuming(&t.slug, &draft.workflow_id, version, &app.content_hash)
             .cloned()
         else {
             return Ok(None);
@@ -450,7 +450,7 @@ impl ApplicationService<'_> {
                 workflow_id: wf.id.clone(),
                 workflow_version: wf.version.to_string(),
                 data: serde_json::to_value(submission).map_err(ServiceError::Encode)?,
-                notifications: self.offices.notifications(t.slug, &wf.id, &id),
+                notifications: self.offices.notifications(&t.slug, &wf.id, &id),
             },
             now,
         )?;
@@ -501,15 +501,15 @@ impl ApplicationService<'_> {
         let model = receipt_model(
             wf,
             submission,
-            t.receipt_info(wf.office.get(submission.lang)),
+            crate::tenants::receipt_info(t, wf.office.get(submission.lang)),
             &stored.reference.to_string(),
             stored.submitted,
         );
         let identity = self
             .offices
-            .signing_identity(t.slug)
+            .signing_identity(&t.slug)
             .ok_or_else(|| ServiceError::NoSigningKey(t.slug.to_string()))?;
-        let pdf = render_receipt(&model, self.receipts, identity)
+        let pdf = render_receipt(&model, self.receipts, &identity)
             .map_err(|e| ServiceError::Receipt(e.to_string()))?;
         crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf)
             .map_err(|e| ServiceError::Receipt(format!("{e:#}")))
@@ -528,7 +528,7 @@ impl ApplicationService<'_> {
         let wf = self
             .library
             .for_tenant_resuming(
-                t.slug,
+                &t.slug,
                 &submission.workflow_id,
                 submission.workflow_version,
                 &submission.content_hash,

@@ -17,7 +17,6 @@ use crate::admin::AdminState;
 use crate::http::middleware;
 use crate::state::{AppState, Shared};
 use crate::telemetry;
-use crate::tenants;
 
 /// The whole application: the handlers' state, the Postkorb's state and the housekeeping
 /// settings. What `lotse serve` runs and what tests build on a temporary folder.
@@ -88,9 +87,10 @@ impl Portal {
         let admin = AdminState::new(&config.admin, &store)?;
         let state = AppState::build(config, store, dev, clock)?;
         let mut retention = Vec::new();
+        let portal = state.defs().portal.clone();
         for (slug, tc) in &config.tenants {
-            if let (Some(days), Some(t)) = (tc.retention_days, tenants::find(slug)) {
-                retention.push((TenantId::new(t.slug, t.prefix)?, days));
+            if let (Some(days), Some(t)) = (tc.retention_days, portal.find(slug)) {
+                retention.push((TenantId::new(&t.slug, &t.prefix)?, days));
             }
         }
         let maintenance = crate::maintenance::Settings {

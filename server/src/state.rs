@@ -21,11 +21,14 @@ use crate::http::pages::Page;
 use crate::service::{ApplicationService, Offices};
 use crate::telemetry::Metrics;
 use crate::tenants::{self, Tenant};
+use lotse_core::portal::Portal;
 
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
 pub struct Defs {
     pub(crate) library: Library,
-    pub(crate) catalogues: HashMap<&'static str, Catalogue>,
+    /// The portal and its tenants (docs/tenants.md).
+    pub(crate) portal: Arc<Portal>,
+    pub(crate) catalogues: HashMap<String, Catalogue>,
     pub(crate) receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
     pub(crate) problems: Vec<lotse_core::Problem>,
@@ -41,7 +44,10 @@ pub struct AppState {
     pub(crate) sandbox: Sandbox,
     pub(crate) store: AnyStore,
     pub(crate) pages: Handlebars<'static>,
-    pub(crate) identities: HashMap<&'static str, SigningIdentity>,
+    /// The receipt signing identity of each tenant (made for tenants added by a reload too).
+    pub(crate) identities: std::sync::RwLock<HashMap<String, Arc<SigningIdentity>>>,
+    /// What new identities are made from (after a reload that adds a tenant).
+    pub(crate) config: crate::config::Config,
     pub(crate) data: PathBuf,
     pub(crate) secret: [u8; 32],
     pub(crate) limiter: Box<dyn AttemptLimiter + Send + Sync>,
@@ -122,9 +128,9 @@ impl AppState {
         }
         let now = clock.now();
         let mut identities = HashMap::new();
-        for t in tenants::DEMO {
-            let identity = crate::nodes::signing_identity(config, &store, t.slug, t.name, now)?;
-            identities.insert(t.slug, identity);
+        for t in &defs.portal.tenants {
+            let identity = crate::nodes::signing_identity(config, &store, &t.slug, &t.name, now)?;
+            identities.insert(t.slug.clone(), Arc::new(identity));
         }
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
@@ -136,7 +142,8 @@ impl AppState {
             sandbox,
             store,
             pages: page_registry()?,
-            identities,
+            identities: std::sync::RwLock::new(identities),
+            config: config.clone(),
             data: data.to_path_buf(),
             secret,
             limiter,
@@ -163,12 +170,48 @@ impl AppState {
     /// Loads the definitions again (after a change on disk).
     pub fn reload(&self) -> usize {
         let defs = Arc::new(load_defs(&self.project, &self.sandbox, self.dev));
+        self.add_identities(&defs.portal);
         let errors = defs.problems.len();
         match self.defs.write() {
             Ok(mut d) => *d = defs,
             Err(poisoned) => *poisoned.into_inner() = defs,
         }
         errors
+    }
+
+    /// Makes the signing identity of every tenant that has none yet (one added by a reload).
+    fn add_identities(&self, portal: &Portal) {
+        let now = self.now();
+        for t in &portal.tenants {
+            let known = self
+                .identities
+                .read()
+                .map(|m| m.contains_key(&t.slug))
+                .unwrap_or(true);
+            if known {
+                continue;
+            }
+            match crate::nodes::signing_identity(&self.config, &self.store, &t.slug, &t.name, now) {
+                Ok(identity) => {
+                    if let Ok(mut m) = self.identities.write() {
+                        m.insert(t.slug.clone(), Arc::new(identity));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(event = "signing_identity_failed", tenant = %t.slug, cause = %e);
+                }
+            }
+        }
+    }
+
+    /// The signing identity of `tenant`.
+    pub(crate) fn identity(&self, tenant: &str) -> Option<Arc<SigningIdentity>> {
+        self.identities.read().ok()?.get(tenant).cloned()
+    }
+
+    /// The tenant with this slug.
+    pub(crate) fn tenant(&self, slug: &str) -> Option<Arc<Tenant>> {
+        self.defs().portal.find(slug).cloned()
     }
 
     /// The portal's store (for operators' tools and tests; handlers go through the service).
@@ -208,8 +251,8 @@ impl AppState {
 }
 
 impl Offices for AppState {
-    fn signing_identity(&self, tenant: &str) -> Option<&SigningIdentity> {
-        self.identities.get(tenant)
+    fn signing_identity(&self, tenant: &str) -> Option<Arc<SigningIdentity>> {
+        self.identity(tenant)
     }
     fn notifications(
         &self,
@@ -224,7 +267,16 @@ impl Offices for AppState {
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
     let (mut library, mut problems) = lotse_core::load_library(project, sandbox);
-    problems.extend(library.check_tenants(&tenants::slugs()));
+    let (portal, portal_problems) = tenants::load(project);
+    problems.extend(portal_problems);
+    problems.extend(library.check_tenants(&portal.slugs()));
+    let workflow_ids: std::collections::BTreeSet<String> =
+        library.workflows.keys().cloned().collect();
+    problems.extend(lotse_core::portal::check_services(&portal, &workflow_ids));
+    // Warnings (a workflow that no tenant offers) go to the log; `lotse check` lists them too.
+    for w in problems.iter().filter(|p| !p.is_error()) {
+        tracing::warn!(event = "definitions_warning", problem = %w);
+    }
     let mut problems: Vec<lotse_core::Problem> =
         problems.into_iter().filter(|p| p.is_error()).collect();
     // Without a pdf-templates/ folder the built-in receipt template is used, as `lotse check`
@@ -248,7 +300,7 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
         }
     };
     let mut catalogues = HashMap::new();
-    for t in tenants::DEMO {
+    for t in &portal.tenants {
         let offered: Vec<Arc<Workflow>> = if dev {
             library
                 .workflows
@@ -256,8 +308,10 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
                 .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         } else {
-            t.services
-                .iter()
+            library
+                .workflows
+                .keys()
+                .filter(|id| t.services.offers(id))
                 .filter_map(|id| tenant_workflow(&library, t, id, None))
                 .collect()
         };
@@ -281,10 +335,11 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
             vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
         );
         synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
-        catalogues.insert(t.slug, Catalogue::new(entries, &synonyms));
+        catalogues.insert(t.slug.clone(), Catalogue::new(entries, &synonyms));
     }
     Defs {
         library,
+        portal,
         catalogues,
         receipts,
         problems,
@@ -303,8 +358,8 @@ pub(crate) fn tenant_workflow(
     version: Option<u32>,
 ) -> Option<Arc<Workflow>> {
     match version {
-        Some(v) => library.for_tenant(t.slug, id, v),
-        None => library.latest_for_tenant(t.slug, id),
+        Some(v) => library.for_tenant(&t.slug, id, v),
+        None => library.latest_for_tenant(&t.slug, id),
     }
     .cloned()
 }
@@ -322,7 +377,7 @@ pub(crate) fn unreachable_registry() -> TemplateRegistry {
 
 pub(crate) fn offered(p: &AppState, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     // In the designer's preview every workflow of the project is on offer everywhere.
-    if p.dev || t.services.contains(&workflow) {
+    if p.dev || t.services.offers(workflow) {
         tenant_workflow(&p.defs().library, t, workflow, None)
     } else {
         None

@@ -1,211 +1,192 @@
-//! The built-in demo: Kreis Heinsberg and its ten municipalities as tenants, each with its own
-//! name, colour, address, reference prefix and set of services. Addresses and colours are demo
-//! data in the style of the real ones, not official.
+//! The portal's tenants: read from the project's `portal/` folder (docs/tenants.md), or, when a
+//! project has none, the built-in demo (Kreis Heinsberg and its ten municipalities) compiled in
+//! from this repository's own `portal/` files, so that `lotse serve` runs without configuration.
 
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lotse_core::portal::{self, Portal, PortalFile};
+use lotse_core::problem::Pos;
+use lotse_core::{Lang, Problem};
 use lotse_receipt::{Logo, TenantInfo};
 
-#[derive(Clone, Debug)]
-pub struct Tenant {
-    pub slug: &'static str,
-    pub name: &'static str,
-    /// Three letters that start every reference number (`HEI-2026-000123`).
-    pub prefix: &'static str,
-    pub colour: &'static str,
-    pub address: [&'static str; 2],
-    pub office: &'static str,
-    pub phone: &'static str,
-    /// Workflow ids this tenant offers.
-    pub services: &'static [&'static str],
+pub use lotse_core::portal::Tenant;
+
+// The demo's files, compiled in by build.rs from this repository's `portal/` folder.
+include!(concat!(env!("OUT_DIR"), "/demo_portal.rs"));
+
+/// The portal of `project`: its `portal/` folder, or the built-in demo when there is none.
+/// Without a usable portal the built-in demo serves, and the problems say why.
+pub fn load(project: &Path) -> (Arc<Portal>, Vec<Problem>) {
+    match portal::load_portal(project) {
+        Some((Some(p), problems)) => (Arc::new(p), problems),
+        Some((None, mut problems)) => {
+            let (demo, _) = builtin();
+            problems.push(Problem::error(
+                "LOT-E101",
+                &project.join(portal::PORTAL_DIR).join("portal.yaml"),
+                Pos::UNKNOWN,
+                "the portal could not be read; the built-in demo portal serves until it is fixed",
+            ));
+            (demo, problems)
+        }
+        None => builtin(),
+    }
 }
 
-const ALL: &[&str] = &[
-    "hundesteuer-anmeldung",
-    "bewohnerparkausweis",
-    "sondernutzung-strasse",
-];
-
-pub const DEMO: &[Tenant] = &[
-    Tenant {
-        slug: "kreis-heinsberg",
-        name: "Kreis Heinsberg",
-        prefix: "KHS",
-        colour: "#00587c",
-        address: ["Valkenburger Straße 45", "52525 Heinsberg"],
-        office: "Straßenverkehrsamt",
-        phone: "02452 13-0",
-        services: &["sondernutzung-strasse"],
-    },
-    Tenant {
-        slug: "erkelenz",
-        name: "Stadt Erkelenz",
-        prefix: "ERK",
-        colour: "#a6192e",
-        address: ["Johannismarkt 17", "41812 Erkelenz"],
-        office: "Bürgerbüro",
-        phone: "02431 85-0",
-        services: ALL,
-    },
-    Tenant {
-        slug: "gangelt",
-        name: "Gemeinde Gangelt",
-        prefix: "GAN",
-        colour: "#2e6b30",
-        address: ["Burgstraße 10", "52538 Gangelt"],
-        office: "Bürgerbüro",
-        phone: "02454 588-0",
-        services: &["hundesteuer-anmeldung"],
-    },
-    Tenant {
-        slug: "geilenkirchen",
-        name: "Stadt Geilenkirchen",
-        prefix: "GEI",
-        colour: "#1f4e9c",
-        address: ["Markt 9", "52511 Geilenkirchen"],
-        office: "Bürgerbüro",
-        phone: "02451 629-0",
-        services: ALL,
-    },
-    Tenant {
-        slug: "heinsberg",
-        name: "Stadt Heinsberg",
-        prefix: "HEI",
-        colour: "#6a1b9a",
-        address: ["Apfelstraße 60", "52525 Heinsberg"],
-        office: "Bürgerbüro",
-        phone: "02452 14-0",
-        services: ALL,
-    },
-    Tenant {
-        slug: "hueckelhoven",
-        name: "Stadt Hückelhoven",
-        prefix: "HUE",
-        colour: "#00695c",
-        address: ["Rathausplatz 1", "41836 Hückelhoven"],
-        office: "Bürgerservice",
-        phone: "02433 82-0",
-        services: &["hundesteuer-anmeldung", "sondernutzung-strasse"],
-    },
-    Tenant {
-        slug: "selfkant",
-        name: "Gemeinde Selfkant",
-        prefix: "SEL",
-        colour: "#ad1457",
-        address: ["Am Rathaus 13", "52538 Selfkant"],
-        office: "Bürgerbüro",
-        phone: "02456 499-0",
-        services: &["hundesteuer-anmeldung"],
-    },
-    Tenant {
-        slug: "uebach-palenberg",
-        name: "Stadt Übach-Palenberg",
-        prefix: "UEP",
-        colour: "#283593",
-        address: ["Rathausplatz 4", "52531 Übach-Palenberg"],
-        office: "Bürgerbüro",
-        phone: "02451 979-0",
-        services: ALL,
-    },
-    Tenant {
-        slug: "waldfeucht",
-        name: "Gemeinde Waldfeucht",
-        prefix: "WAL",
-        colour: "#5d4037",
-        address: ["Lambertusstraße 13", "52525 Waldfeucht"],
-        office: "Bürgerbüro",
-        phone: "02455 399-0",
-        services: &["hundesteuer-anmeldung"],
-    },
-    Tenant {
-        slug: "wassenberg",
-        name: "Stadt Wassenberg",
-        prefix: "WAS",
-        colour: "#01579b",
-        address: ["Roermonder Straße 25–27", "41849 Wassenberg"],
-        office: "Bürgerbüro",
-        phone: "02432 4900-0",
-        services: &["hundesteuer-anmeldung", "bewohnerparkausweis"],
-    },
-    Tenant {
-        slug: "wegberg",
-        name: "Stadt Wegberg",
-        prefix: "WEG",
-        colour: "#33691e",
-        address: ["Rathausplatz 25", "41844 Wegberg"],
-        office: "Bürgerbüro",
-        phone: "02434 83-0",
-        services: ALL,
-    },
-];
-
-pub fn find(slug: &str) -> Option<&'static Tenant> {
-    DEMO.iter().find(|t| t.slug == slug)
+/// The portal that a path of a project belongs to: the nearest `portal/` folder at or above
+/// `path` (a workflow file or folder), else the built-in demo. For `lotse check` and `lotse test`.
+pub fn for_path(path: &Path) -> (Arc<Portal>, Vec<Problem>) {
+    let start = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    match start
+        .ancestors()
+        .find(|dir| dir.join(portal::PORTAL_DIR).join("portal.yaml").is_file())
+    {
+        Some(project) => load(project),
+        None => builtin(),
+    }
 }
 
-/// Every tenant's slug: what workflow overrides and scenarios may name.
-pub fn slugs() -> Vec<&'static str> {
-    DEMO.iter().map(|t| t.slug).collect()
-}
-
-impl Tenant {
-    /// The initials on the tenant's shield: "Übach-Palenberg" → "ÜP", "Kreis Heinsberg" → "KH".
-    pub fn initials(&self) -> String {
-        let mine = two_letters(place_of(self.name));
-        // Two places with the same two letters (Waldfeucht, Wassenberg): the first letter and
-        // the first one where the names part (WL, WS), so that no two monograms are alike.
-        let twin = DEMO
+/// The built-in demo portal.
+pub fn builtin() -> (Arc<Portal>, Vec<Problem>) {
+    let file = |name: &str| {
+        DEMO_FILES
             .iter()
-            .filter(|o| o.slug != self.slug)
-            .map(|o| place_of(o.name))
-            .find(|o| two_letters(o) == mine);
-        let Some(twin) = twin else {
-            return mine;
-        };
-        let place = place_of(self.name);
-        let differs = place
-            .chars()
-            .zip(twin.chars().chain(std::iter::repeat(' ')))
-            .find(|(a, b)| a != b)
-            .map(|(a, _)| a);
-        match (place.chars().next(), differs) {
-            (Some(first), Some(d)) => format!("{first}{d}").to_uppercase(),
-            _ => mine,
-        }
-    }
-
-    /// What the receipt shows of the tenant.
-    pub fn receipt_info(&self, office: &str) -> TenantInfo {
-        TenantInfo {
-            id: self.slug.to_string(),
-            name: self.name.to_string(),
-            address_lines: self.address.iter().map(|s| s.to_string()).collect(),
-            colour_hex: self.colour.to_string(),
-            logo: Some(Logo::Initials {
-                initials: self.initials(),
-            }),
-            office: office.to_string(),
-        }
-    }
-}
-
-/// A municipality's place name without its kind (`Stadt Erkelenz` → `Erkelenz`).
-fn place_of(name: &str) -> &str {
-    name.strip_prefix("Stadt ")
-        .or_else(|| name.strip_prefix("Gemeinde "))
-        .unwrap_or(name)
-}
-
-/// The initials of a name of several words (`Übach-Palenberg` → `ÜP`), else its first two
-/// letters (`ER`).
-fn two_letters(place: &str) -> String {
-    let parts: Vec<char> = place
-        .split([' ', '-'])
-        .filter_map(|w| w.chars().next())
+            .find(|(n, _)| *n == name)
+            .map(|(n, text)| PortalFile {
+                path: PathBuf::from("portal").join(n),
+                text: (*text).to_string(),
+            })
+    };
+    let tenants: Vec<PortalFile> = DEMO_FILES
+        .iter()
+        .filter(|(n, _)| n.starts_with("tenants/"))
+        .filter_map(|(n, _)| file(n))
         .collect();
-    if parts.len() >= 2 {
-        parts.iter().take(2).collect()
-    } else {
-        place.chars().take(2).collect::<String>().to_uppercase()
+    let logos = |tenant_file: &Path, logo: &str| {
+        let wanted = tenant_file
+            .parent()
+            .unwrap_or(Path::new("portal"))
+            .join(logo);
+        let wanted = normalise(&wanted);
+        DEMO_FILES
+            .iter()
+            .find(|(n, _)| normalise(&Path::new("portal").join(n)) == wanted)
+            .map(|(n, text)| (PathBuf::from("portal").join(n), (*text).to_string()))
+            .ok_or_else(|| {
+                Problem::error(
+                    "LOT-E001",
+                    &wanted,
+                    Pos::UNKNOWN,
+                    "cannot read the file: not part of the built-in demo",
+                )
+            })
+    };
+    let Some(main) = file("portal.yaml") else {
+        return (Arc::new(empty_portal()), Vec::new());
+    };
+    match portal::parse(&main, &tenants, &logos) {
+        (Some(p), problems) => (Arc::new(p), problems),
+        (None, problems) => (Arc::new(empty_portal()), problems),
     }
+}
+
+/// `a/b/../c` → `a/c` (paths of the compiled-in files).
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A portal with one placeholder tenant: only reached when the compiled-in demo itself fails,
+/// which its tests rule out.
+fn empty_portal() -> Portal {
+    let tenant = Tenant {
+        slug: "portal".into(),
+        name: "Serviceportal".into(),
+        place: "Serviceportal".into(),
+        kind: lotse_core::portal::TenantKind::Kreis,
+        parent: None,
+        prefix: "POR".into(),
+        colour: "#00587c".into(),
+        logo: None,
+        initials: "SP".into(),
+        address: vec![String::new()],
+        office: lotse_core::Text::de("Verwaltung"),
+        phone: String::new(),
+        email: String::new(),
+        opening_hours: Vec::new(),
+        services: lotse_core::portal::Services::List(Vec::new()),
+        services_at: Pos::UNKNOWN,
+        creditor_id: None,
+        file: PathBuf::new(),
+    };
+    Portal {
+        name: lotse_core::Text::de("Serviceportal"),
+        contact: lotse_core::portal::Contact {
+            phone: String::new(),
+            email: String::new(),
+            behoerdennummer_115: false,
+        },
+        links: lotse_core::portal::Links {
+            imprint: "/".into(),
+            privacy: "/".into(),
+            accessibility: "/".into(),
+        },
+        leichte_sprache: Vec::new(),
+        sign_language_video: "/".into(),
+        sign_language_description: lotse_core::Text::de(""),
+        tenants: vec![Arc::new(tenant)],
+        source: None,
+    }
+}
+
+/// The tenant that shows off `workflow` best in a demo: one that adapts it with an override,
+/// else a municipality that offers it, else the top of the portal.
+pub fn showcase(portal: &Portal, library: &lotse_core::Library, workflow: &str) -> Arc<Tenant> {
+    let adapted = library
+        .overrides()
+        .iter()
+        .filter(|o| o.workflow == workflow)
+        .find_map(|o| portal.find(&o.tenant));
+    let offering = || {
+        portal
+            .tenants
+            .iter()
+            .skip(1)
+            .find(|t| t.services.offers(workflow))
+    };
+    adapted
+        .or_else(offering)
+        .unwrap_or_else(|| portal.root())
+        .clone()
+}
+
+/// What the receipt shows of the tenant.
+pub fn receipt_info(t: &Tenant, office: &str) -> TenantInfo {
+    TenantInfo {
+        id: t.slug.clone(),
+        name: t.name.clone(),
+        address_lines: t.address.clone(),
+        colour_hex: t.colour.clone(),
+        logo: Some(Logo::Initials {
+            initials: t.initials.clone(),
+        }),
+        office: office.to_string(),
+    }
+}
+
+/// The office of `t` in `lang`.
+pub fn office(t: &Tenant, lang: Lang) -> &str {
+    t.office.get(lang)
 }
 
 #[cfg(test)]
@@ -213,19 +194,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_county_and_its_ten_municipalities() {
-        assert_eq!(DEMO.len(), 11);
-        let mut prefixes: Vec<&str> = DEMO.iter().map(|t| t.prefix).collect();
-        prefixes.sort_unstable();
-        prefixes.dedup();
-        assert_eq!(prefixes.len(), 11, "reference prefixes must be unique");
-        assert_eq!(
-            find("uebach-palenberg").map(Tenant::initials).as_deref(),
-            Some("ÜP")
+    fn the_built_in_demo_is_the_repository_s_portal_folder() {
+        let (demo, problems) = builtin();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(demo.tenants.len(), 11);
+        assert!(
+            demo.root().logo.is_some(),
+            "the county's logo is compiled in"
         );
-        assert_eq!(
-            find("heinsberg").map(Tenant::initials).as_deref(),
-            Some("HE")
-        );
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (on_disk, problems) = load(&root);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(on_disk.slugs(), demo.slugs());
+        // Every file of the folder is compiled in.
+        let count = |dir: &str| {
+            std::fs::read_dir(root.join("portal").join(dir))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        };
+        let compiled = |dir: &str| {
+            DEMO_FILES
+                .iter()
+                .filter(|(n, _)| n.starts_with(dir))
+                .count()
+        };
+        assert_eq!(count("tenants"), compiled("tenants/"));
+        assert_eq!(count("logos"), compiled("logos/"));
+    }
+
+    #[test]
+    fn a_folder_without_portal_files_gets_the_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let (p, problems) = load(dir.path());
+        assert!(problems.is_empty());
+        assert_eq!(p.root().slug, "kreis-heinsberg");
     }
 }

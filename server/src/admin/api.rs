@@ -41,7 +41,7 @@ pub(super) async fn list(
     let query = filters(q)?.query(PAGE_SIZE)?;
     let p2 = p.clone();
     let q2 = query.clone();
-    let page = run(move || service::list(&p2, &super::tenant_id(t)?, &q2)).await?;
+    let page = run(move || service::list(&p2, &super::tenant_id(&t)?, &q2)).await?;
     Ok(Json(json!({
         "total": page.total,
         "offset": query.offset,
@@ -59,8 +59,8 @@ pub(super) async fn detail(
 ) -> Result<Response, AdminError> {
     let p2 = p.clone();
     let v = run(move || {
-        let d = service::detail(&p2, t, &service::parse_id(&id)?)?;
-        Ok(SubmissionView::of(&p2, t, &d))
+        let d = service::detail(&p2, &t, &service::parse_id(&id)?)?;
+        Ok(SubmissionView::of(&p2, &t, &d))
     })
     .await?;
     Ok(Json(v).into_response())
@@ -84,9 +84,9 @@ pub(super) async fn change_status(
     let p2 = p.clone();
     let v = run(move || {
         let sid = service::parse_id(&id)?;
-        service::change_status(&p2, t, &staff.account, &sid, &body.status, &body.comment)?;
-        let d = service::detail(&p2, t, &sid)?;
-        Ok(SubmissionView::of(&p2, t, &d))
+        service::change_status(&p2, &t, &staff.account, &sid, &body.status, &body.comment)?;
+        let d = service::detail(&p2, &t, &sid)?;
+        Ok(SubmissionView::of(&p2, &t, &d))
     })
     .await?;
     Ok(Json(v).into_response())
@@ -107,7 +107,13 @@ pub(super) async fn message(
     let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
     let p2 = p.clone();
     let m = run(move || {
-        service::add_message(&p2, t, &staff.account, &service::parse_id(&id)?, &body.text)
+        service::add_message(
+            &p2,
+            &t,
+            &staff.account,
+            &service::parse_id(&id)?,
+            &body.text,
+        )
     })
     .await?;
     Ok((
@@ -123,7 +129,7 @@ pub(super) async fn receipt(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let p2 = p.clone();
-    let (reference, pdf) = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await?;
+    let (reference, pdf) = run(move || service::receipt(&p2, &t, &service::parse_id(&id)?)).await?;
     Ok(super::pdf_response(&reference, pdf))
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::response::Response;
 use lotse_store::Role;
+use std::sync::Arc;
 
 use super::views::{error_page, unknown_tenant};
 use super::{Admin, AdminError, Staff, authenticate};
@@ -18,7 +19,7 @@ use crate::tenants::Tenant;
 /// sign-in form; another tenant's session or a role that may not gets a Postkorb page; an
 /// unknown tenant a plain 404.
 pub(crate) struct CaseWorker {
-    pub(crate) tenant: &'static Tenant,
+    pub(crate) tenant: Arc<Tenant>,
     pub(crate) staff: Staff,
 }
 
@@ -31,15 +32,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
         let p = Admin::from_ref(state);
-        let Some(t) = route_tenant(parts, state).await else {
+        let Some(t) = route_tenant(parts, state, &p).await else {
             return Err(unknown_tenant());
         };
-        let staff = authenticate(&p, &parts.headers, t, false)
+        let staff = authenticate(&p, &parts.headers, &t, false)
             .await
-            .map_err(|e| error_page(&p, t, None, e))?;
+            .map_err(|e| error_page(&p, &t, None, e))?;
         staff
             .require(Role::may_work_submissions)
-            .map_err(|e| error_page(&p, t, Some(&staff), e))?;
+            .map_err(|e| error_page(&p, &t, Some(&staff), e))?;
         Ok(CaseWorker { tenant: t, staff })
     }
 }
@@ -48,7 +49,7 @@ where
 /// a role that may work on submissions. Every refusal is problem+json (401 without sign-in);
 /// the tenants are public (the portal lists them), so an unknown one is simply not found.
 pub(crate) struct ApiCaseWorker {
-    pub(crate) tenant: &'static Tenant,
+    pub(crate) tenant: Arc<Tenant>,
     pub(crate) staff: Staff,
 }
 
@@ -69,7 +70,7 @@ where
 /// Any staff member signed in for the route's tenant, whatever the role, for the JSON API
 /// (who am I); refusals as for [`ApiCaseWorker`].
 pub(crate) struct ApiStaff {
-    pub(crate) tenant: &'static Tenant,
+    pub(crate) tenant: Arc<Tenant>,
     pub(crate) staff: Staff,
 }
 
@@ -82,10 +83,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AdminError> {
         let p = Admin::from_ref(state);
-        let t = route_tenant(parts, state)
+        let t = route_tenant(parts, state, &p)
             .await
             .ok_or(AdminError::NotFound)?;
-        let staff = authenticate(&p, &parts.headers, t, true).await?;
+        let staff = authenticate(&p, &parts.headers, &t, true).await?;
         Ok(ApiStaff { tenant: t, staff })
     }
 }

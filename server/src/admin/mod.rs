@@ -379,7 +379,7 @@ impl Staff {
 }
 
 pub(crate) fn tenant_id(t: &Tenant) -> Result<TenantId, AdminError> {
-    Ok(TenantId::new(t.slug, t.prefix)?)
+    Ok(TenantId::new(&t.slug, &t.prefix)?)
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
@@ -411,7 +411,7 @@ pub(crate) async fn authenticate(
         .map(str::to_string);
     let cookie = cookie_value(headers);
     let p2 = p.clone();
-    let slug = t.slug;
+    let slug = t.slug.clone();
     let found =
         crate::http::run::blocking(move || -> Result<Result<Staff, AdminError>, StoreError> {
             let now = p2.now();
@@ -642,18 +642,19 @@ pub(crate) fn pdf_response(reference: &str, pdf: Vec<u8>) -> Response {
 /// The export of the selection (pages and API), recorded in the audit log.
 pub(crate) async fn export_body(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     staff: &Staff,
     filters: &service::Filters,
     csv: bool,
 ) -> Result<Response, AdminError> {
     let query = filters.export_query()?;
     let p2 = p.clone();
+    let tc = t.clone();
     let body = run(move || {
         if csv {
-            service::export_csv(&p2, t, &query)
+            service::export_csv(&p2, &tc, &query)
         } else {
-            service::export_jsonl(&p2, t, &query)
+            service::export_jsonl(&p2, &tc, &query)
         }
     })
     .await?;

@@ -8,6 +8,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_store::Status;
+use std::sync::Arc;
 
 use super::extractors::CaseWorker;
 use super::service::{self, EntryView, Filters, SubmissionView};
@@ -17,7 +18,7 @@ use super::views::{
 };
 use super::{AdminError, Shared, Staff, authenticate, run};
 use crate::http::extractors::ClientKey;
-use crate::tenants::{self, Tenant};
+use crate::tenants::Tenant;
 
 const PAGE_SIZE: usize = 25;
 
@@ -58,13 +59,13 @@ pub(super) async fn login_form(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
+    let Some(t) = p.tenant(&tenant) else {
         return unknown_tenant();
     };
-    if authenticate(&p, &headers, t, false).await.is_ok() {
+    if authenticate(&p, &headers, &t, false).await.is_ok() {
         return Redirect::to(&format!("/verwaltung/{}", t.slug)).into_response();
     }
-    login_page(&p, t, None, "")
+    login_page(&p, &t, None, "")
 }
 
 pub(super) async fn login(
@@ -73,12 +74,12 @@ pub(super) async fn login(
     client: Option<Extension<ClientKey>>,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
+    let Some(t) = p.tenant(&tenant) else {
         return unknown_tenant();
     };
     let login = field(&pairs, "benutzername").trim().to_string();
-    if field(&pairs, "_csrf") != login_token(&p, t) {
-        return login_page(&p, t, Some(&AdminError::Csrf), &login);
+    if field(&pairs, "_csrf") != login_token(&p, &t) {
+        return login_page(&p, &t, Some(&AdminError::Csrf), &login);
     }
     let client = client.map_or_else(|| "unbekannt".to_string(), |Extension(c)| c.0);
     let credentials = super::Credentials {
@@ -86,7 +87,7 @@ pub(super) async fn login(
         password: field(&pairs, "passwort"),
         code: field(&pairs, "code"),
     };
-    match super::sign_in(&p, t, &client, credentials).await {
+    match super::sign_in(&p, &t, &client, credentials).await {
         Ok((account, secret)) => {
             super::audit(&p, &account, "admin.login").await;
             let mut r = Redirect::to(&format!("/verwaltung/{}", t.slug)).into_response();
@@ -101,7 +102,7 @@ pub(super) async fn login(
                 tenant = t.slug,
                 code = e.code()
             );
-            let mut r = login_page(&p, t, Some(&e), &login);
+            let mut r = login_page(&p, &t, Some(&e), &login);
             if let AdminError::Throttled(s) = e
                 && let Ok(v) = s.max(1).to_string().parse()
             {
@@ -118,12 +119,12 @@ pub(super) async fn logout(
     headers: HeaderMap,
     Form(pairs): Form<Pairs>,
 ) -> Response {
-    let Some(t) = tenants::find(&tenant) else {
+    let Some(t) = p.tenant(&tenant) else {
         return unknown_tenant();
     };
-    if let Ok(staff) = authenticate(&p, &headers, t, false).await {
+    if let Ok(staff) = authenticate(&p, &headers, &t, false).await {
         if let Err(e) = check_csrf(&p, &staff, &pairs) {
-            return error_page(&p, t, Some(&staff), e);
+            return error_page(&p, &t, Some(&staff), e);
         }
         super::end_session(&p, &headers).await;
         super::audit(&p, &staff.account, "admin.logout").await;
@@ -143,25 +144,26 @@ pub(super) async fn list(
     let Ok(Query(filters)) = filters else {
         return error_page(
             &p,
-            t,
+            &t,
             Some(&staff),
             AdminError::Invalid("Die Filter sind ungültig.".into()),
         );
     };
     let query = match filters.query(PAGE_SIZE) {
         Ok(q) => q,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
     let p2 = p.clone();
     let q2 = query.clone();
+    let tc = t.clone();
     let page = match run(move || {
-        let tenant = super::tenant_id(t)?;
+        let tenant = super::tenant_id(&tc)?;
         service::list(&p2, &tenant, &q2)
     })
     .await
     {
         Ok(page) => page,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
     let qs = filters.query_string();
     let size = query.limit.max(1);
@@ -189,7 +191,7 @@ pub(super) async fn list(
         format!("?{qs}")
     };
     let view = ListPage {
-        layout: AdminLayout::new(&p, t, "Postkorb", Some(&staff)),
+        layout: AdminLayout::new(&p, &t, "Postkorb", Some(&staff)),
         filters: FiltersView {
             statuses: Status::ALL
                 .iter()
@@ -199,7 +201,7 @@ pub(super) async fn list(
                     selected: s.code() == chosen_status,
                 })
                 .collect(),
-            services: service::services(&p, t)
+            services: service::services(&p, &t)
                 .into_iter()
                 .map(|(id, title)| ServiceChoice {
                     selected: id == chosen_service,
@@ -239,30 +241,38 @@ pub(super) async fn detail(
     CaseWorker { tenant: t, staff }: CaseWorker,
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    detail_page(&p, t, &staff, &id, None).await
+    detail_page(&p, t.clone(), &staff, &id, None).await
 }
 
 async fn detail_page(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     staff: &Staff,
     id: &str,
     problem: Option<(AdminError, &str)>,
 ) -> Response {
     let sid = match service::parse_id(id) {
         Ok(s) => s,
-        Err(e) => return error_page(p, t, Some(staff), e),
+        Err(e) => return error_page(p, &t, Some(staff), e),
     };
     let p2 = p.clone();
-    let mut d =
-        match run(move || Ok(SubmissionView::of(&p2, t, &service::detail(&p2, t, &sid)?))).await {
-            Ok(d) => d,
-            Err(e) => return error_page(p, t, Some(staff), e),
-        };
+    let tc = t.clone();
+    let mut d = match run(move || {
+        Ok(SubmissionView::of(
+            &p2,
+            &tc,
+            &service::detail(&p2, &tc, &sid)?,
+        ))
+    })
+    .await
+    {
+        Ok(d) => d,
+        Err(e) => return error_page(p, &t, Some(staff), e),
+    };
     d.receipt.url = format!("/verwaltung/{}/antrag/{}/quittung.pdf", t.slug, id);
     let status = problem.as_ref().map_or(StatusCode::OK, |(e, _)| e.status());
     let page = DetailPage {
-        layout: AdminLayout::new(p, t, format!("Antrag {}", d.reference), Some(staff)),
+        layout: AdminLayout::new(p, &t, format!("Antrag {}", d.reference), Some(staff)),
         problem: problem.map(|(e, form)| FormProblem {
             text: e.message_de(),
             form,
@@ -292,19 +302,20 @@ pub(super) async fn change_status(
 ) -> Response {
     let sid = match signed_form(&p, &staff, &pairs, &id) {
         Ok(sid) => sid,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let (to, comment) = (
         field(&pairs, "status").to_string(),
         field(&pairs, "kommentar").to_string(),
     );
-    match run(move || service::change_status(&p2, t, &account, &sid, &to, &comment)).await {
+    let tc = t.clone();
+    match run(move || service::change_status(&p2, &tc, &account, &sid, &to, &comment)).await {
         Ok(()) => Redirect::to(&format!("/verwaltung/{}/antrag/{id}", t.slug)).into_response(),
         Err(e @ (AdminError::Invalid(_) | AdminError::Transition { .. })) => {
-            detail_page(&p, t, &staff, &id, Some((e, "status"))).await
+            detail_page(&p, t.clone(), &staff, &id, Some((e, "status"))).await
         }
-        Err(e) => error_page(&p, t, Some(&staff), e),
+        Err(e) => error_page(&p, &t, Some(&staff), e),
     }
 }
 
@@ -316,18 +327,19 @@ pub(super) async fn message(
 ) -> Response {
     let sid = match signed_form(&p, &staff, &pairs, &id) {
         Ok(sid) => sid,
-        Err(e) => return error_page(&p, t, Some(&staff), e),
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
     let (p2, account) = (p.clone(), staff.account.clone());
     let body = field(&pairs, "nachricht").to_string();
-    match run(move || service::add_message(&p2, t, &account, &sid, &body)).await {
+    let tc = t.clone();
+    match run(move || service::add_message(&p2, &tc, &account, &sid, &body)).await {
         Ok(_) => {
             Redirect::to(&format!("/verwaltung/{}/antrag/{id}#nachrichten", t.slug)).into_response()
         }
         Err(e @ AdminError::Invalid(_)) => {
-            detail_page(&p, t, &staff, &id, Some((e, "nachricht"))).await
+            detail_page(&p, t.clone(), &staff, &id, Some((e, "nachricht"))).await
         }
-        Err(e) => error_page(&p, t, Some(&staff), e),
+        Err(e) => error_page(&p, &t, Some(&staff), e),
     }
 }
 
@@ -337,10 +349,11 @@ pub(super) async fn receipt(
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
     let p2 = p.clone();
-    let found = run(move || service::receipt(&p2, t, &service::parse_id(&id)?)).await;
+    let tc = t.clone();
+    let found = run(move || service::receipt(&p2, &tc, &service::parse_id(&id)?)).await;
     match found {
         Ok((reference, pdf)) => super::pdf_response(&reference, pdf),
-        Err(e) => error_page(&p, t, Some(&staff), e),
+        Err(e) => error_page(&p, &t, Some(&staff), e),
     }
 }
 
@@ -369,13 +382,13 @@ async fn export(
     let Ok(Query(filters)) = filters else {
         return error_page(
             &p,
-            t,
+            &t,
             Some(&staff),
             AdminError::Invalid("Die Filter sind ungültig.".into()),
         );
     };
-    match super::export_body(&p, t, &staff, &filters, csv).await {
+    match super::export_body(&p, t.clone(), &staff, &filters, csv).await {
         Ok(r) => r,
-        Err(e) => error_page(&p, t, Some(&staff), e),
+        Err(e) => error_page(&p, &t, Some(&staff), e),
     }
 }

@@ -117,8 +117,10 @@ pub fn when(at: time::OffsetDateTime) -> String {
 /// The tenant's services: (workflow id, German title), for filters and labels.
 pub fn services(p: &AppState, t: &Tenant) -> Vec<(String, String)> {
     let defs = p.defs();
-    t.services
-        .iter()
+    defs.library
+        .workflows
+        .keys()
+        .filter(|id| t.services.offers(id))
         .map(|id| {
             let title = defs
                 .library
@@ -254,10 +256,7 @@ pub fn detail(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Ad
     let signature = match crate::nodes::load_receipt(&p.store, &p.data, sid) {
         Ok(pdf) => match verify_receipt(&pdf) {
             Ok(v) => {
-                let expected = p
-                    .identities
-                    .get(t.slug)
-                    .and_then(|i| i.certificate_sha256());
+                let expected = p.identity(&t.slug).and_then(|i| i.certificate_sha256());
                 SignatureCheck {
                     present: true,
                     valid: v.valid && v.covers_whole_file,

@@ -21,9 +21,9 @@ pub(super) struct AdminLayout {
 
 #[derive(Serialize)]
 struct TenantView {
-    slug: &'static str,
-    name: &'static str,
-    colour: &'static str,
+    slug: String,
+    name: String,
+    colour: String,
 }
 
 #[derive(Serialize)]
@@ -43,9 +43,9 @@ impl AdminLayout {
         AdminLayout {
             title: title.into(),
             tenant: TenantView {
-                slug: t.slug,
-                name: t.name,
-                colour: t.colour,
+                slug: t.slug.clone(),
+                name: t.name.clone(),
+                colour: t.colour.clone(),
             },
             staff: staff.map(|s| StaffView {
                 name: s.account.display_name.clone(),

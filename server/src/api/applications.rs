@@ -1,14 +1,15 @@
 //! Applications: start, resume, read, answer, go back or to a step, review, submit; and the
 //! submission's status and receipt. Every command goes through the application service.
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use std::sync::Arc;
 
 /// An open application of this tenant, or a problem.
-pub(super) async fn open(p: &Shared, t: &'static Tenant, id: &str) -> Result<OpenDraft, Problem> {
-    match open_draft(p, t, id).await {
+pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDraft, Problem> {
+    match open_draft(p, t.clone(), id).await {
         Ok(Some(Opened::Open(open))) => Ok(*open),
-        Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(t, &sid)),
+        Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(&t, &sid)),
         Ok(None) => Err(Problem::not_found("This application")),
         Err(e) => Err(service_problem(&e)),
     }
@@ -28,7 +29,7 @@ pub(super) async fn start(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let wf = service_of(&p, t, &service)?;
+    let wf = service_of(&p, &t, &service)?;
     let b: StartBody = if bytes.is_empty() {
         StartBody::default()
     } else {
@@ -36,14 +37,15 @@ pub(super) async fn start(
     };
     let lang = b.lang.map(Lang::from).unwrap_or(Lang::De);
     let now = p.now();
+    let tc = t.clone();
     let open = draft_work(&p, move |p2| {
-        p2.service(&p2.defs()).start(t, &wf, lang, now)
+        p2.service(&p2.defs()).start(&tc, &wf, lang, now)
     })
     .await
     .map_err(|e| Problem::internal(&e))?
     .map_err(|e| service_problem(&e))?;
     bump(&p.metrics.drafts_started);
-    let v = state_json(&p, t, &open);
+    let v = state_json(&p, &t, &open);
     let draft = &open.draft;
     let mut r = ok_bytes(StatusCode::CREATED, v);
     if let Ok(loc) = HeaderValue::from_str(&format!(
@@ -78,8 +80,8 @@ pub(super) async fn resume(
     .map_err(|e| Problem::internal(&e))?;
     match found {
         Ok(d) if d.tenant.slug() == t.slug => {
-            let open = open(&p, t, &d.id.to_string()).await?;
-            Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
+            let open = open(&p, t.clone(), &d.id.to_string()).await?;
+            Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open)))
         }
         Ok(_) | Err(StoreError::NotFound { .. }) => Err(Problem::new(
             StatusCode::NOT_FOUND,
@@ -102,8 +104,8 @@ pub(super) async fn read_application(
     ApiTenant(t): ApiTenant,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let open = open(&p, t, &id).await?;
-    Ok(ok_bytes(StatusCode::OK, state_json(&p, t, &open)))
+    let open = open(&p, t.clone(), &id).await?;
+    Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open)))
 }
 
 /// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
@@ -153,18 +155,18 @@ pub(super) struct GotoBody {
 /// service, and answers with the new state or a problem.
 pub(super) async fn run(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     id: &str,
     revision: u64,
     lang: Option<LangTag>,
     command: Command,
 ) -> ApiResult {
-    let acted = act(p, t, id, revision, lang.map(Lang::from), command)
+    let acted = act(p, t.clone(), id, revision, lang.map(Lang::from), command)
         .await
         .map_err(|e| service_problem(&e))?
         .ok_or_else(|| Problem::not_found("This application"))?;
     match acted {
-        Acted::Saved(open) => Ok(ok_bytes(StatusCode::OK, state_json(p, t, &open))),
+        Acted::Saved(open) => Ok(ok_bytes(StatusCode::OK, state_json(p, &t, &open))),
         Acted::Rejected { open, step, errors } => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "LOT-H010",
@@ -186,7 +188,7 @@ pub(super) async fn run(
         .with("missing", json!(missing))
         .with("revision", json!(open.draft.revision))),
         Acted::Stale { current } => Err(Problem::stale(current)),
-        Acted::AlreadySubmitted { submission } => Err(already_submitted(t, &submission)),
+        Acted::AlreadySubmitted { submission } => Err(already_submitted(&t, &submission)),
         Acted::Submitted {
             submission,
             repeated,
@@ -196,7 +198,7 @@ pub(super) async fn run(
             } else {
                 StatusCode::CREATED
             };
-            Ok(submitted_response(t, &submission, status))
+            Ok(submitted_response(&t, &submission, status))
         }
     }
 }
@@ -267,7 +269,7 @@ pub(super) async fn answer(
         values,
         then_review,
     };
-    run(&p, t, &id, b.revision, b.lang, command).await
+    run(&p, t.clone(), &id, b.revision, b.lang, command).await
 }
 
 pub(super) async fn back(
@@ -278,7 +280,7 @@ pub(super) async fn back(
     bytes: Bytes,
 ) -> ApiResult {
     let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t, &id, b.revision, b.lang, Command::Back).await
+    run(&p, t.clone(), &id, b.revision, b.lang, Command::Back).await
 }
 
 pub(super) async fn goto(
@@ -290,7 +292,7 @@ pub(super) async fn goto(
 ) -> ApiResult {
     let b: GotoBody = body(&headers, &bytes)?;
     let step = b.step;
-    run(&p, t, &id, b.revision, None, Command::Goto { step }).await
+    run(&p, t.clone(), &id, b.revision, None, Command::Goto { step }).await
 }
 
 pub(super) async fn review(
@@ -301,7 +303,7 @@ pub(super) async fn review(
     bytes: Bytes,
 ) -> ApiResult {
     let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t, &id, b.revision, b.lang, Command::Review).await
+    run(&p, t.clone(), &id, b.revision, b.lang, Command::Review).await
 }
 
 pub(super) async fn submit(
@@ -312,7 +314,7 @@ pub(super) async fn submit(
     bytes: Bytes,
 ) -> ApiResult {
     let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t, &id, b.revision, b.lang, Command::Submit).await
+    run(&p, t.clone(), &id, b.revision, b.lang, Command::Submit).await
 }
 
 #[derive(Serialize)]
@@ -334,7 +336,7 @@ pub(super) async fn read_submission(
         return Err(Problem::not_found("This submission"));
     };
     let p2 = p.clone();
-    let slug = t.slug;
+    let slug = t.slug.clone();
     let found = blocking(move || -> Result<Option<_>, StoreError> {
         let Some(s) = p2
             .store
@@ -400,8 +402,8 @@ pub(super) async fn receipt(
         return Err(Problem::not_found("This submission"));
     };
     let p2 = p.clone();
-    let slug = t.slug;
-    match blocking(move || p2.service(&p2.defs()).receipt_of(slug, &sid))
+    let slug = t.slug.clone();
+    match blocking(move || p2.service(&p2.defs()).receipt_of(&slug, &sid))
         .await
         .map_err(|e| Problem::internal(&e))?
     {

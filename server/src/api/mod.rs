@@ -36,7 +36,7 @@ use crate::http::run::{act, blocking, draft_work, open_draft};
 use crate::service::{Acted, OpenDraft, Opened, ServiceError};
 use crate::state::{Defs, Shared, offered};
 use crate::telemetry::bump;
-use crate::tenants::{self, Tenant};
+use crate::tenants::Tenant;
 
 use applications::*;
 pub use problem::problems_everywhere;

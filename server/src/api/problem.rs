@@ -1,8 +1,9 @@
 //! Problem documents (RFC 9457) with stable codes, JSON bodies and the small parsers every
 //! endpoint shares (bodies, tenants, languages).
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use std::sync::Arc;
 
 /// The media type of errors (RFC 9457).
 pub(super) const PROBLEM: &str = "application/problem+json";
@@ -244,16 +245,21 @@ pub async fn problems_everywhere(
 
 /// The tenant named by the route's `{tenant}` segment, for the JSON API: an unknown one is a
 /// LOT-H001 problem before the handler runs.
-pub struct ApiTenant(pub &'static Tenant);
+pub struct ApiTenant(pub Arc<Tenant>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ApiTenant {
+impl<S> axum::extract::FromRequestParts<S> for ApiTenant
+where
+    S: Send + Sync,
+    crate::state::Shared: axum::extract::FromRef<S>,
+{
     type Rejection = Problem;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        crate::http::extractors::route_tenant(parts, state)
+        let p = <crate::state::Shared as axum::extract::FromRef<S>>::from_ref(state);
+        crate::http::extractors::route_tenant(parts, state, &p)
             .await
             .map(ApiTenant)
             .ok_or_else(|| Problem::not_found("This tenant"))

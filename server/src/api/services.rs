@@ -5,13 +5,16 @@ use super::*;
 
 pub(super) async fn list_tenants(State(p): State<Shared>) -> Response {
     let defs = p.defs();
-    let list: Vec<Value> = tenants::DEMO
+    let list: Vec<Value> = defs
+        .portal
+        .tenants
         .iter()
         .map(|t| {
             json!({
-                "slug": t.slug, "name": t.name, "colour": t.colour,
-                "address": t.address, "phone": t.phone,
-                "services": defs.catalogues.get(t.slug).map(|c| c.entries().len()).unwrap_or(0),
+                "slug": t.slug, "name": t.name, "kind": t.kind.key(),
+                "parent": t.parent, "colour": t.colour,
+                "address": t.address, "phone": t.phone, "email": t.email,
+                "services": defs.catalogues.get(&t.slug).map(|c| c.entries().len()).unwrap_or(0),
                 "links": {"services": format!("/api/v1/tenants/{}/services", t.slug)},
             })
         })
@@ -42,7 +45,7 @@ pub(super) async fn list_services(
     let defs = p.defs();
     let cat = defs
         .catalogues
-        .get(t.slug)
+        .get(&t.slug)
         .ok_or_else(|| Problem::not_found("This tenant"))?;
     let q: String = query_param(&uri, "q")
         .unwrap_or_default()
@@ -59,8 +62,8 @@ pub(super) async fn list_services(
     };
     let services: Vec<Value> = ids
         .iter()
-        .filter_map(|id| offered(&p, t, id))
-        .map(|wf| service_summary(t, &wf, lang))
+        .filter_map(|id| offered(&p, &t, id))
+        .map(|wf| service_summary(&t, &wf, lang))
         .collect();
     Ok(ok_json(
         StatusCode::OK,
@@ -78,9 +81,9 @@ pub(super) async fn get_service(
     Path((_, service)): Path<(String, String)>,
     uri: axum::http::Uri,
 ) -> ApiResult {
-    let wf = service_of(&p, t, &service)?;
+    let wf = service_of(&p, &t, &service)?;
     let lang = lang_query(&uri)?;
-    let mut v = service_summary(t, &wf, lang);
+    let mut v = service_summary(&t, &wf, lang);
     v["steps"] = json!(
         wf.steps
             .iter()
@@ -98,7 +101,7 @@ pub(super) async fn service_schema(
     ApiTenant(t): ApiTenant,
     Path((_, service)): Path<(String, String)>,
 ) -> ApiResult {
-    let wf = service_of(&p, t, &service)?;
+    let wf = service_of(&p, &t, &service)?;
     let defs = p.defs();
     let mut properties = Map::new();
     for f in wf.fields() {

@@ -110,7 +110,7 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
     let (current, total) = app.progress();
     let mut out = StateOut {
         id: draft.id.to_string(),
-        tenant: t.slug,
+        tenant: &t.slug,
         service: &wf.id,
         version: wf.version,
         lang: lang.tag(),

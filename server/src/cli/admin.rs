@@ -5,6 +5,7 @@
 //! environment variable `LOTSE_ADMIN_PASSWORD`, or with `--password-stdin` from the first line
 //! of standard input.
 
+use lotse_core::portal::Portal;
 use std::io::BufRead;
 use std::path::Path;
 
@@ -125,9 +126,14 @@ pub enum AdminCmd {
     },
 }
 
-fn tenant(slug: &str) -> anyhow::Result<TenantId> {
-    let t = crate::tenants::find(slug).with_context(|| format!("unknown tenant {slug:?}"))?;
-    Ok(TenantId::new(t.slug, t.prefix)?)
+fn tenant(portal: &Portal, slug: &str) -> anyhow::Result<TenantId> {
+    let t = portal.find(slug).with_context(|| {
+        format!(
+            "unknown tenant {slug:?}; tenants: {}",
+            portal.slugs().join(", ")
+        )
+    })?;
+    Ok(TenantId::new(&t.slug, &t.prefix)?)
 }
 
 fn role(text: &str) -> anyhow::Result<Role> {
@@ -174,15 +180,26 @@ fn open(data: &Path, database_url_env: Option<&str>) -> anyhow::Result<AnyStore>
 
 /// Runs one command on the sled store under `data`, or on PostgreSQL when `database_url_env`
 /// names the variable holding the database URL (the portal may keep running then).
-pub fn run(data: &Path, database_url_env: Option<&str>, cmd: AdminCmd) -> anyhow::Result<()> {
+pub fn run(
+    project: &Path,
+    data: &Path,
+    database_url_env: Option<&str>,
+    cmd: AdminCmd,
+) -> anyhow::Result<()> {
+    let (portal, _) = crate::tenants::load(project);
     let store = open(data, database_url_env)?;
     let now = SystemClock.now();
-    let result = run_on(&store, cmd, now);
+    let result = run_on(&portal, &store, cmd, now);
     store.close()?;
     result
 }
 
-fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow::Result<()> {
+fn run_on(
+    portal: &Portal,
+    store: &AnyStore,
+    cmd: AdminCmd,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<()> {
     let err = |e: crate::admin::AdminError| anyhow::anyhow!("{e}");
     match cmd {
         AdminCmd::CreateAdmin {
@@ -191,7 +208,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             name,
             password_stdin,
         } => {
-            let t = tenant(&slug)?;
+            let t = tenant(portal, &slug)?;
             if store
                 .accounts(&t)?
                 .iter()
@@ -224,7 +241,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             name,
             password_stdin,
         } => {
-            let t = tenant(&slug)?;
+            let t = tenant(portal, &slug)?;
             let r = role(&r)?;
             let pw = password(password_stdin)?;
             let a = accounts::create_account(
@@ -248,7 +265,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             );
         }
         AdminCmd::List { tenant: slug } => {
-            for a in store.accounts(&tenant(&slug)?)? {
+            for a in store.accounts(&tenant(portal, &slug)?)? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     a.login,
@@ -264,7 +281,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             tenant: slug,
             login,
         } => {
-            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let mut a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             a.disabled = true;
             accounts::update(store, &a).map_err(err)?;
             println!("{} gesperrt; Sitzungen beendet.", a.login);
@@ -273,7 +290,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             tenant: slug,
             login,
         } => {
-            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let mut a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             a.disabled = false;
             accounts::update(store, &a).map_err(err)?;
             println!("{} wieder aktiv.", a.login);
@@ -283,7 +300,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             login,
             role: r,
         } => {
-            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let mut a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             a.role = role(&r)?;
             accounts::update(store, &a).map_err(err)?;
             println!("{}: Rolle {}.", a.login, a.role.label_de());
@@ -293,7 +310,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             login,
             password_stdin,
         } => {
-            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let mut a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             let pw = password(password_stdin)?;
             a.password_hash =
                 accounts::hash_password(&pw, accounts::default_params()).map_err(err)?;
@@ -304,24 +321,24 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             tenant: slug,
             login,
         } => {
-            let t = tenant(&slug)?;
+            let t = tenant(portal, &slug)?;
             let mut a = accounts::find(store, &t, &login).map_err(err)?;
             let secret = accounts::new_totp_secret().map_err(err)?;
             a.totp_secret = Some(secret.clone());
             accounts::update(store, &a).map_err(err)?;
-            let issuer = crate::tenants::find(&slug).map_or(slug.as_str(), |t| t.name);
+            let issuer = portal.find(&slug).map_or(slug.clone(), |t| t.name.clone());
             eprintln!(
                 "Zweiter Faktor für {} eingerichtet; Sitzungen beendet. Tragen Sie den Schlüssel jetzt in die Authenticator-App ein (er wird nur jetzt angezeigt):",
                 a.login
             );
             println!("{secret}");
-            println!("{}", accounts::totp_uri(&secret, issuer, &a.login));
+            println!("{}", accounts::totp_uri(&secret, &issuer, &a.login));
         }
         AdminCmd::TotpDisable {
             tenant: slug,
             login,
         } => {
-            let mut a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let mut a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             a.totp_secret = None;
             accounts::update(store, &a).map_err(err)?;
             println!("{}: zweiter Faktor entfernt.", a.login);
@@ -331,7 +348,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             login,
             label,
         } => {
-            let a = accounts::find(store, &tenant(&slug)?, &login).map_err(err)?;
+            let a = accounts::find(store, &tenant(portal, &slug)?, &login).map_err(err)?;
             let (token, secret) = accounts::create_token(store, &a, &label, now).map_err(err)?;
             eprintln!(
                 "API-Token {} für {} angelegt. Es wird nur jetzt angezeigt:",
@@ -340,7 +357,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
             println!("{secret}");
         }
         AdminCmd::TokenList { tenant: slug } => {
-            let t = tenant(&slug)?;
+            let t = tenant(portal, &slug)?;
             for tok in store.api_tokens(&t)? {
                 let owner = store
                     .account(&tok.account)?
@@ -357,7 +374,7 @@ fn run_on(store: &AnyStore, cmd: AdminCmd, now: time::OffsetDateTime) -> anyhow:
         }
         AdminCmd::TokenRevoke { tenant: slug, id } => {
             let id: ApiTokenId = id.parse()?;
-            if !store.revoke_api_token(&tenant(&slug)?, &id)? {
+            if !store.revoke_api_token(&tenant(portal, &slug)?, &id)? {
                 bail!("{slug} has no API token {id}");
             }
             println!("API-Token {id} widerrufen.");

@@ -52,8 +52,11 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    // The demo citizen lives in Heinsberg: the town's own rates and office apply.
-    let Some(wf) = library.latest_for_tenant("heinsberg", WORKFLOW).cloned() else {
+    // The demo citizen lives where the workflow is adapted by an override (the town's own rates
+    // and office apply), else in a municipality that offers it.
+    let (portal, _) = tenants::for_path(dir);
+    let tenant = tenants::showcase(&portal, &library, WORKFLOW);
+    let Some(wf) = library.latest_for_tenant(&tenant.slug, WORKFLOW).cloned() else {
         eprintln!(
             "Der Beispiel-Workflow {WORKFLOW} fehlt in {}.",
             dir.display()
@@ -83,17 +86,18 @@ pub fn run(dir: &Path, data: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let Some(tenant) = tenants::find("heinsberg") else {
-        return ExitCode::FAILURE;
-    };
+    let offered = library
+        .workflows
+        .keys()
+        .filter(|id| tenant.services.offers(id))
+        .count();
     println!(
-        "{} bietet {} Online-Dienste an; Fragen beantwortet das {} unter {}.",
+        "{} bietet {offered} Online-Dienste an; Fragen beantwortet das {} unter {}.",
         tenant.name,
-        tenant.services.len(),
-        tenant.office,
+        tenant.office.german(),
         tenant.phone
     );
-    match walk(&library, &wf, &sandbox, &store, tenant, data, now) {
+    match walk(&library, &wf, &sandbox, &store, &tenant, data, now) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Fehler: {e:#}");
@@ -109,7 +113,7 @@ fn walk(
     wf: &Arc<Workflow>,
     sandbox: &Sandbox,
     store: &AnyStore,
-    tenant: &'static tenants::Tenant,
+    tenant: &tenants::Tenant,
     data: &Path,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
@@ -123,8 +127,13 @@ fn walk(
         .context("loading pdf-templates/")?;
     let mut keys = HashMap::new();
     keys.insert(
-        tenant.slug,
-        keys::tenant_identity(data, tenant.slug, tenant.name, now)?,
+        tenant.slug.clone(),
+        Arc::new(keys::tenant_identity(
+            data,
+            &tenant.slug,
+            &tenant.name,
+            now,
+        )?),
     );
     let service = ApplicationService {
         store,
@@ -216,7 +225,7 @@ fn walk(
         anyhow::bail!("the demo application was not submitted");
     };
     let certificate = keys
-        .get(tenant.slug)
+        .get(&tenant.slug)
         .context("no signing key")?
         .to_pem()?
         .certificate_pem;

@@ -21,16 +21,16 @@ fn portal_identity(
     tenant: &tenants::Tenant,
     now: time::OffsetDateTime,
 ) -> anyhow::Result<lotse_receipt::SigningIdentity> {
-    let dir = data.join("keys").join(tenant.slug);
+    let dir = data.join("keys").join(&tenant.slug);
     if dir.join("key.pem").is_file() && dir.join("cert.pem").is_file() {
-        return keys::tenant_identity(data, tenant.slug, tenant.name, now);
+        return keys::tenant_identity(data, &tenant.slug, &tenant.name, now);
     }
     let store: lotse_store::AnyStore = crate::nodes::open_existing_sled(data)?.into();
     let config = crate::config::Config {
         data_dir: data.to_path_buf(),
         ..crate::config::Config::default()
     };
-    let identity = crate::nodes::signing_identity(&config, &store, tenant.slug, tenant.name, now);
+    let identity = crate::nodes::signing_identity(&config, &store, &tenant.slug, &tenant.name, now);
     store.close()?;
     identity
 }
@@ -40,7 +40,7 @@ pub struct RenderArgs<'a> {
     pub output: &'a Path,
     pub project: &'a Path,
     pub data: &'a Path,
-    pub tenant: &'a str,
+    pub tenant: Option<&'a str>,
     pub reference: &'a str,
 }
 
@@ -51,9 +51,18 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
         std::fs::read(args.input).with_context(|| format!("reading {}", args.input.display()))?;
     let json: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not JSON", args.input.display()))?;
-    let tenant = tenants::find(args.tenant)
-        .with_context(|| format!("unknown tenant \"{}\"", args.tenant))?;
+    let (portal, _) = tenants::for_path(args.project);
+    let named = match args.tenant {
+        Some(slug) => Some(portal.find(slug).cloned().with_context(|| {
+            format!(
+                "unknown tenant \"{slug}\"; tenants: {}",
+                portal.slugs().join(", ")
+            )
+        })?),
+        None => None,
+    };
     let now = SystemClock.now();
+    let mut issuer = named.clone();
     let model: ReceiptModel = if json.get("workflow_id").is_some() && json.get("answers").is_some()
     {
         let submission: Submission =
@@ -64,9 +73,12 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
             bail!("the workflows have errors, first: {p}");
         }
         // As the tenant runs the workflow: its office and receipt texts.
+        let tenant =
+            named.unwrap_or_else(|| tenants::showcase(&portal, &library, &submission.workflow_id));
+        issuer = Some(tenant.clone());
         let wf = library
             .for_tenant(
-                tenant.slug,
+                &tenant.slug,
                 &submission.workflow_id,
                 submission.workflow_version,
             )
@@ -81,16 +93,22 @@ pub fn render(args: RenderArgs<'_>) -> anyhow::Result<()> {
         receipt_model(
             wf,
             &submission,
-            tenant.receipt_info(wf.office.get(submission.lang)),
+            tenants::receipt_info(&tenant, wf.office.get(submission.lang)),
             args.reference,
             submission.submitted_at,
         )
     } else {
-        serde_json::from_value(json).context("reading the receipt model")?
+        let model: ReceiptModel =
+            serde_json::from_value(json).context("reading the receipt model")?;
+        if issuer.is_none() {
+            issuer = portal.find(&model.tenant.id).cloned();
+        }
+        model
     };
+    let tenant = issuer.unwrap_or_else(|| portal.root().clone());
     let templates = TemplateRegistry::load_dir(&args.project.join("pdf-templates"))
         .context("loading pdf-templates/")?;
-    let identity = portal_identity(args.data, tenant, now)?;
+    let identity = portal_identity(args.data, &tenant, now)?;
     let pdf = render_receipt(&model, &templates, &identity).context("rendering the receipt")?;
     std::fs::write(args.output, &pdf)
         .with_context(|| format!("writing {}", args.output.display()))?;

@@ -12,7 +12,8 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
     let sandbox = Sandbox::default();
     let single = dir.is_file();
     // Overrides and scenarios may name only the portal's tenants.
-    let tenants = crate::tenants::slugs();
+    let (portal, _) = crate::tenants::for_path(dir);
+    let tenants = portal.slugs();
     let outcome = if single {
         run_file_with(dir, &sandbox, Some(&tenants))
     } else {

@@ -6,12 +6,13 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
+use std::sync::Arc;
 
 use crate::http::pages::{PageContext, PageError};
 use crate::http::run::open_draft;
 use crate::service::{OpenDraft, Opened};
 use crate::state::Shared;
-use crate::tenants::{self, Tenant};
+use crate::tenants::Tenant;
 
 /// The citizen's language: `?lang=en` or the `lotse_lang` cookie; German otherwise.
 #[derive(Clone, Copy)]
@@ -51,7 +52,7 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
 
 /// The tenant named by the route's `{tenant}` segment, for the HTML portal: an unknown one is
 /// answered with the portal's "not found" page before the handler runs.
-pub struct PortalTenant(pub &'static Tenant);
+pub struct PortalTenant(pub Arc<Tenant>);
 
 impl<S> FromRequestParts<S> for PortalTenant
 where
@@ -61,10 +62,10 @@ where
     type Rejection = axum::response::Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(t) = route_tenant(parts, state).await {
+        let p = Shared::from_ref(state);
+        if let Some(t) = route_tenant(parts, state, &p).await {
             return Ok(PortalTenant(t));
         }
-        let p = Shared::from_ref(state);
         let Ok(UiLang(lang)) = UiLang::from_request_parts(parts, state).await;
         Err(crate::http::pages::not_found(&p, None, lang))
     }
@@ -74,8 +75,9 @@ where
 pub(crate) async fn route_tenant<S: Send + Sync>(
     parts: &mut Parts,
     state: &S,
-) -> Option<&'static Tenant> {
-    tenants::find(&route_param(parts, state, "tenant").await?)
+    p: &crate::state::AppState,
+) -> Option<Arc<Tenant>> {
+    p.tenant(&route_param(parts, state, "tenant").await?)
 }
 
 /// The route's segment `{name}`, if the route has one.
@@ -107,11 +109,11 @@ where
         let PortalTenant(t) = PortalTenant::from_request_parts(parts, state).await?;
         let Ok(UiLang(lang)) = UiLang::from_request_parts(parts, state).await;
         let p = Shared::from_ref(state);
-        let page = PageContext::new(&p, t, lang);
+        let page = PageContext::new(&p, t.clone(), lang);
         let Some(id) = route_param(parts, state, "draft").await else {
             return Err(page.fail(PageError::NotFound).into_response());
         };
-        match open_draft(&p, t, &id).await {
+        match open_draft(&p, t.clone(), &id).await {
             Ok(Some(Opened::Open(open))) => Ok(PortalDraft(open)),
             // Sent already (a double click, the back button): the confirmation again.
             Ok(Some(Opened::Submitted(sid))) => {

@@ -12,7 +12,6 @@ use crate::http::client::TrustedProxies;
 use crate::http::extractors::ClientKey;
 use crate::http::pages::{Layout, ProblemView, ProblemsPage};
 use crate::state::Shared;
-use crate::tenants::{self};
 
 /// Who is asking, for the limits on guessing: the peer address, or the client address named
 /// by a trusted reverse proxy (crate::http::client). A request without a peer address (the
@@ -97,10 +96,11 @@ pub(crate) async fn dev_gate(
                 .trim_start_matches('/')
                 .split('/')
                 .next()
-                .and_then(tenants::find)
-                .unwrap_or(&tenants::DEMO[0]);
+                .and_then(|slug| defs.portal.find(slug))
+                .unwrap_or_else(|| defs.portal.root())
+                .clone();
             let page = ProblemsPage {
-                layout: Layout::new(t, "Fehler in den Definitionen", Lang::De),
+                layout: Layout::new(&defs.portal, &t, "Fehler in den Definitionen", Lang::De),
                 problems: defs.problems.iter().map(ProblemView::from).collect(),
             };
             let mut r = p.render(&page);

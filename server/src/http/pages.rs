@@ -10,11 +10,12 @@ use handlebars::{
 };
 use lotse_core::Lang;
 use serde::Serialize;
+use std::sync::Arc;
 
 use crate::http::texts::{self, Texts};
 use crate::service::ServiceError;
 use crate::state::{AppState, Shared};
-use crate::tenants::{self, Tenant};
+use crate::tenants::Tenant;
 
 /// A page: the data one template reads, every field always present (an absent value is
 /// `null`, never a missing key), so that a template reading a field no page has fails in
@@ -76,23 +77,48 @@ pub(crate) fn tr(lang: Lang, de: &'static str, en: &'static str) -> &'static str
 /// The tenant as the layout shows it.
 #[derive(Serialize)]
 pub(crate) struct TenantView {
-    slug: &'static str,
-    name: &'static str,
-    colour: &'static str,
+    slug: String,
+    name: String,
+    colour: String,
     initials: String,
+    /// Whether the tenant has a logo (served at /static/logo/<slug>.svg).
+    logo: bool,
     address: String,
-    phone: &'static str,
+    phone: String,
+    email: String,
 }
 
 impl TenantView {
     fn of(t: &Tenant) -> TenantView {
         TenantView {
-            slug: t.slug,
-            name: t.name,
-            colour: t.colour,
-            initials: t.initials(),
-            address: format!("{}, {}", t.address[0], t.address[1]),
-            phone: t.phone,
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            colour: t.colour.clone(),
+            initials: t.initials.clone(),
+            logo: t.logo.is_some(),
+            address: t.address_line(),
+            phone: t.phone.clone(),
+            email: t.email.clone(),
+        }
+    }
+}
+
+/// What every page's footer links to: the portal's start page and its legal pages.
+#[derive(Serialize)]
+pub(crate) struct PortalView {
+    name: String,
+    imprint: String,
+    privacy: String,
+    accessibility: String,
+}
+
+impl PortalView {
+    fn of(p: &lotse_core::portal::Portal, lang: Lang) -> PortalView {
+        PortalView {
+            name: p.name.get(lang).to_string(),
+            imprint: p.links.imprint.clone(),
+            privacy: p.links.privacy.clone(),
+            accessibility: p.links.accessibility.clone(),
         }
     }
 }
@@ -103,6 +129,7 @@ pub(crate) struct Layout {
     lang: &'static str,
     t: &'static Texts,
     tenant: TenantView,
+    portal: PortalView,
     title: String,
     /// The language the switch in the header offers, and its name in that language.
     other_lang: &'static str,
@@ -119,7 +146,12 @@ impl Layout {
         self
     }
 
-    pub(crate) fn new(t: &Tenant, title: impl Into<String>, lang: Lang) -> Layout {
+    pub(crate) fn new(
+        portal: &lotse_core::portal::Portal,
+        t: &Tenant,
+        title: impl Into<String>,
+        lang: Lang,
+    ) -> Layout {
         let (other_lang, other_lang_name) = if lang == Lang::En {
             ("de", "Deutsch")
         } else {
@@ -129,6 +161,7 @@ impl Layout {
             lang: lang.tag(),
             t: texts::texts(lang == Lang::En),
             tenant: TenantView::of(t),
+            portal: PortalView::of(portal, lang),
             title: title.into(),
             other_lang,
             other_lang_name,
@@ -197,7 +230,7 @@ pub(crate) fn message_page(
     text: &str,
 ) -> Response {
     let page = MessagePage {
-        layout: Layout::new(t, title, lang),
+        layout: Layout::new(&p.defs().portal, t, title, lang),
         heading,
         text,
     };
@@ -207,9 +240,10 @@ pub(crate) fn message_page(
 }
 
 pub(crate) fn not_found(p: &AppState, t: Option<&Tenant>, lang: Lang) -> Response {
+    let defs = p.defs();
     message_page(
         p,
-        t.unwrap_or(&tenants::DEMO[0]),
+        t.unwrap_or_else(|| defs.portal.root()),
         lang,
         StatusCode::NOT_FOUND,
         tr(lang, "Nicht gefunden", "Not found"),
@@ -293,7 +327,7 @@ impl From<ServiceError> for PageError {
 /// A [`PageError`] with what it takes to render it.
 pub(crate) struct Failure {
     p: Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     lang: Lang,
     error: PageError,
 }
@@ -302,12 +336,12 @@ pub(crate) struct Failure {
 #[derive(Clone)]
 pub(crate) struct PageContext {
     pub(crate) p: Shared,
-    pub(crate) t: &'static Tenant,
+    pub(crate) t: Arc<Tenant>,
     pub(crate) lang: Lang,
 }
 
 impl PageContext {
-    pub(crate) fn new(p: &Shared, t: &'static Tenant, lang: Lang) -> PageContext {
+    pub(crate) fn new(p: &Shared, t: Arc<Tenant>, lang: Lang) -> PageContext {
         PageContext {
             p: p.clone(),
             t,
@@ -318,7 +352,7 @@ impl PageContext {
     pub(crate) fn fail(&self, error: impl Into<PageError>) -> Failure {
         Failure {
             p: self.p.clone(),
-            t: self.t,
+            t: self.t.clone(),
             lang: self.lang,
             error: error.into(),
         }
@@ -328,7 +362,7 @@ impl PageContext {
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         match self.error {
-            PageError::NotFound => not_found(&self.p, Some(self.t), self.lang),
+            PageError::NotFound => not_found(&self.p, Some(&self.t), self.lang),
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 tr(
@@ -338,7 +372,7 @@ impl IntoResponse for Failure {
                 ),
             )
                 .into_response(),
-            PageError::Service(e) => service_error(&self.p, self.t, &e, self.lang),
+            PageError::Service(e) => service_error(&self.p, &self.t, &e, self.lang),
         }
     }
 }

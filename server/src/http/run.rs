@@ -3,6 +3,7 @@
 //! blocking pool. The HTML assistant and the JSON API both go through here.
 
 use lotse_core::{Command, Lang};
+use std::sync::Arc;
 
 use crate::service::{Acted, Effect, OpenDraft, Opened, ServiceError};
 use crate::state::Shared;
@@ -48,13 +49,13 @@ pub(crate) fn interrupted(e: tokio::task::JoinError) -> ServiceError {
 /// Opens a draft of this tenant through the application service (read once).
 pub(crate) async fn open_draft(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     id: &str,
 ) -> Result<Option<Opened>, ServiceError> {
     let id = id.to_string();
     let now = p.now();
     draft_work(p, move |p| {
-        timed(p, "open", || p.service(&p.defs()).open(t, &id, now))
+        timed(p, "open", || p.service(&p.defs()).open(&t, &id, now))
     })
     .await
     .map_err(interrupted)?
@@ -93,7 +94,7 @@ fn count(p: &Shared, acted: &Acted) {
 /// a draft save where draft calls cost least, a submission on the blocking pool.
 pub(crate) async fn run_command(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     open: OpenDraft,
     expected_revision: u64,
     lang: Option<Lang>,
@@ -113,7 +114,7 @@ pub(crate) async fn run_command(
 /// repeated submit of a submitted application answers with the same submission.
 pub(crate) async fn act(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     id: &str,
     expected_revision: u64,
     lang: Option<Lang>,
@@ -121,21 +122,23 @@ pub(crate) async fn act(
 ) -> Result<Option<Acted>, ServiceError> {
     let id = id.to_string();
     let now = p.now();
+    let tc = t.clone();
     let decided = draft_work(
         p,
         move |p| -> Result<Option<Result<Effect, Acted>>, ServiceError> {
+            let t = tc;
             let defs = p.defs();
             let service = p.service(&defs);
-            let open = match timed(p, "open", || service.open(t, &id, now))? {
+            let open = match timed(p, "open", || service.open(&t, &id, now))? {
                 None => return Ok(None),
                 Some(Opened::Submitted(sid)) => {
-                    return Ok(service.already_submitted(t, &sid, &command)?.map(Err));
+                    return Ok(service.already_submitted(&t, &sid, &command)?.map(Err));
                 }
                 Some(Opened::Open(open)) => *open,
             };
             match service.decide(open, expected_revision, lang, command, now)? {
                 Ok(effect) if !effect.is_durable() => {
-                    let acted = timed(p, call_of(&effect), || service.execute(t, effect))?;
+                    let acted = timed(p, call_of(&effect), || service.execute(&t, effect))?;
                     count(p, &acted);
                     Ok(Some(Err(acted)))
                 }
@@ -156,12 +159,12 @@ pub(crate) async fn act(
 /// blocking pool, draft saves where draft calls cost least.
 pub(crate) async fn execute(
     p: &Shared,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     effect: Effect,
 ) -> Result<Acted, ServiceError> {
     let durable = effect.is_durable();
     let call = call_of(&effect);
-    let work = move |p: &Shared| timed(p, call, || p.service(&p.defs()).execute(t, effect));
+    let work = move |p: &Shared| timed(p, call, || p.service(&p.defs()).execute(&t, effect));
     let acted = if durable {
         let p2 = p.clone();
         crate::telemetry::spawn_blocking(move || work(&p2))

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::application::Position;
 use lotse_core::{Application, Command, Lang};
 use lotse_store::SubmissionId;
+use std::sync::Arc;
 
 #[allow(unused_imports)]
 use super::{form, status, views};
@@ -27,13 +28,14 @@ pub(crate) async fn start(
     Path((_, workflow)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
-    let page = PageContext::new(&p, t, lang);
-    let wf = offered(&p, t, &workflow).ok_or_else(|| page.fail(PageError::NotFound))?;
+    let page = PageContext::new(&p, t.clone(), lang);
+    let wf = offered(&p, &t, &workflow).ok_or_else(|| page.fail(PageError::NotFound))?;
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
     let now = p.now();
-    let open = draft_work(&p, move |p| p.service(&p.defs()).start(t, &wf, lang, now))
+    let tc = t.clone();
+    let open = draft_work(&p, move |p| p.service(&p.defs()).start(&tc, &wf, lang, now))
         .await
         .map_err(interrupted)
         .and_then(|started| started)
@@ -103,12 +105,12 @@ fn complete(app: &Application) -> bool {
 async fn show(
     p: Shared,
     lang: Lang,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     mut open: Box<OpenDraft>,
     place: Place,
     query: Option<String>,
 ) -> PageResult {
-    let page = PageContext::new(&p, t, lang);
+    let page = PageContext::new(&p, t.clone(), lang);
     let draft = open.draft.id.to_string();
     let current = Place::of(&open.app);
     let shown = match &place {
@@ -121,7 +123,8 @@ async fn show(
     };
     let Some(position) = shown else {
         return Ok(
-            Redirect::to(&keep_lang(current.url(t.slug, &draft), query.as_deref())).into_response(),
+            Redirect::to(&keep_lang(current.url(&t.slug, &draft), query.as_deref()))
+                .into_response(),
         );
     };
     // The page shows this position; the stored one changes only with a command.
@@ -139,8 +142,8 @@ async fn show(
         },
         None => views::Attempt::default(),
     };
-    let nav = navigation(t, &draft, &open.app, &place);
-    let mut shown = views::page(&p, t, &open, attempt, &nav, lang);
+    let nav = navigation(&t, &draft, &open.app, &place);
+    let mut shown = views::page(&p, &t, &open, attempt, &nav, lang);
     // A reload of a step with errors is still a successful GET.
     if shown.status() == StatusCode::UNPROCESSABLE_ENTITY {
         *shown.status_mut() = StatusCode::OK;
@@ -164,8 +167,8 @@ fn navigation(t: &Tenant, draft: &str, app: &Application, place: &Place) -> view
         Place::Current => None,
     };
     views::Nav {
-        here: here.url(t.slug, draft),
-        back: back.map(|b| b.url(t.slug, draft)),
+        here: here.url(&t.slug, draft),
+        back: back.map(|b| b.url(&t.slug, draft)),
         change_base: format!("/{}/antrag/{draft}/aendern", t.slug),
     }
 }
@@ -175,7 +178,7 @@ pub(crate) async fn show_draft(
     PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let to = Place::of(&open.app).url(t.slug, &open.draft.id.to_string());
+    let to = Place::of(&open.app).url(&t.slug, &open.draft.id.to_string());
     Redirect::to(&keep_lang(to, query.as_deref())).into_response()
 }
 
@@ -263,20 +266,20 @@ pub(crate) async fn post_review(
 async fn post(
     p: Shared,
     lang: Lang,
-    t: &'static Tenant,
+    t: Arc<Tenant>,
     open: Box<OpenDraft>,
     place: Place,
     pairs: Vec<(String, String)>,
     query: Option<String>,
 ) -> PageResult {
-    let page = PageContext::new(&p, t, lang);
+    let page = PageContext::new(&p, t.clone(), lang);
     let to = |url: String| Redirect::to(&keep_lang(url, query.as_deref())).into_response();
     let mut open = *open;
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
     let draft = open.draft.id.to_string();
-    let here_url = place.url(t.slug, &draft);
+    let here_url = place.url(&t.slug, &draft);
     // Another tab saved in between: show the current state instead of overwriting it.
     let Some(revision) = field(&pairs, "_rev").and_then(|r| r.parse::<u64>().ok()) else {
         return Ok(to(here_url));
@@ -289,14 +292,14 @@ async fn post(
     };
     let command = if action == "zurueck" {
         // Without JavaScript "Zurück" is a link; a posted one (an older page) still works.
-        let nav = navigation(t, &draft, &open.app, &place);
+        let nav = navigation(&t, &draft, &open.app, &place);
         if let Some(back) = nav.back.filter(|_| place != Place::Current) {
             return Ok(to(back));
         }
         Command::Back
     } else if let Some(step) = action.strip_prefix("goto:") {
         if place == Place::Review {
-            return Ok(to(Place::Change(step.to_string()).url(t.slug, &draft)));
+            return Ok(to(Place::Change(step.to_string()).url(&t.slug, &draft)));
         }
         Command::Goto {
             step: step.to_string(),
@@ -327,10 +330,10 @@ async fn post(
             Place::Current | Place::Review => Place::Step(step_id),
             other => other,
         };
-        let nav = navigation(t, &draft, &open.app, &shown_place);
+        let nav = navigation(&t, &draft, &open.app, &shown_place);
         return Ok(views::page(
             &p,
-            t,
+            &t,
             &open,
             views::Attempt {
                 values: Some(values),
@@ -352,7 +355,7 @@ async fn post(
     };
     let now = p.now();
     // Messages come in the language the citizen reads now.
-    let acted = match run_command(&p, t, open, revision, Some(lang), command, now).await {
+    let acted = match run_command(&p, t.clone(), open, revision, Some(lang), command, now).await {
         Ok(acted) => acted,
         // A command the engine refuses now (`goto:` a step off the route, answers for fields
         // the step does not have) comes from a forged or outdated form: the current step again,
@@ -368,7 +371,7 @@ async fn post(
                 Place::Change(_) => Place::Change(step),
                 _ => Place::Step(step),
             };
-            to(shown.url(t.slug, &draft))
+            to(shown.url(&t.slug, &draft))
         }
         Acted::Submitted { submission, .. } => {
             Redirect::to(&format!("/{}/eingang/{}", t.slug, submission.id)).into_response()
@@ -377,7 +380,7 @@ async fn post(
             Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
         Acted::Saved(open) | Acted::Incomplete { open, .. } => {
-            to(Place::of(&open.app).url(t.slug, &draft))
+            to(Place::of(&open.app).url(&t.slug, &draft))
         }
         Acted::Stale { .. } => to(here_url),
     })
@@ -390,7 +393,7 @@ pub(crate) async fn show_submission(
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
     // The status timeline, messages and the answer to a Rückfrage: portal/status.rs.
-    status::page(&p, t, &id, lang, None).await
+    status::page(&p, &t, &id, lang, None).await
 }
 
 pub(crate) async fn receipt_pdf(
@@ -400,13 +403,13 @@ pub(crate) async fn receipt_pdf(
     Path((_, id)): Path<(String, String)>,
 ) -> Response {
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t), lang);
+        return not_found(&p, Some(&t), lang);
     };
     let p2 = p.clone();
-    let slug = t.slug;
-    match blocking(move || p2.service(&p2.defs()).receipt_of(slug, &sid)).await {
+    let slug = t.slug.clone();
+    match blocking(move || p2.service(&p2.defs()).receipt_of(&slug, &sid)).await {
         Ok(Some((reference, pdf))) => pdf_download(&reference, pdf),
-        Ok(None) => not_found(&p, Some(t), lang),
-        Err(e) => server_error(&p, t, &e, lang),
+        Ok(None) => not_found(&p, Some(&t), lang),
+        Err(e) => server_error(&p, &t, &e, lang),
     }
 }

@@ -15,7 +15,6 @@ use super::views::{
 use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, message_page, not_found, server_error, tr};
 use crate::state::{Shared, offered};
-use crate::tenants::{self};
 
 /// Switches the language and goes back to the page the citizen came from (same site only).
 pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<BackTo>) -> Response {
@@ -56,21 +55,23 @@ pub(crate) struct BackTo {
 
 /// The county's portal: every municipality with its number of online services.
 pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Response {
-    let county = &tenants::DEMO[0];
     let defs = p.defs();
+    let county = defs.portal.root();
     let page = HomePage {
-        layout: Layout::new(county, tr(lang, "Serviceportal", "Service portal"), lang),
-        tenants: tenants::DEMO
+        layout: Layout::new(&defs.portal, county, defs.portal.name.get(lang), lang),
+        tenants: defs
+            .portal
+            .tenants
             .iter()
             .map(|t| {
                 let count = defs
                     .catalogues
-                    .get(t.slug)
+                    .get(&t.slug)
                     .map(|c| c.entries().len())
                     .unwrap_or(0);
                 TenantCount {
-                    slug: t.slug,
-                    name: t.name,
+                    slug: t.slug.clone(),
+                    name: t.name.clone(),
                     count,
                     count_label: services_count(count, lang),
                 }
@@ -92,8 +93,8 @@ pub(crate) async fn catalogue(
     Query(q): Query<SearchQuery>,
 ) -> Response {
     let defs = p.defs();
-    let Some(cat) = defs.catalogues.get(t.slug) else {
-        return not_found(&p, Some(t), lang);
+    let Some(cat) = defs.catalogues.get(&t.slug) else {
+        return not_found(&p, Some(&t), lang);
     };
     let query =
         q.q.unwrap_or_default()
@@ -136,7 +137,7 @@ pub(crate) async fn catalogue(
         t.name
     );
     let page = CataloguePage {
-        layout: Layout::new(t, title, lang),
+        layout: Layout::new(&p.defs().portal, &t, title, lang),
         query,
         hits,
         lebenslagen,
@@ -173,7 +174,7 @@ pub(crate) async fn resume(
         }
         Ok(Err(StoreError::RateLimited { .. })) => message_page(
             &p,
-            t,
+            &t,
             lang,
             StatusCode::TOO_MANY_REQUESTS,
             tr(lang, "Bitte warten", "Please wait"),
@@ -188,7 +189,8 @@ pub(crate) async fn resume(
             // The code box again, with what was typed and what to check.
             let page = ResumePage {
                 layout: Layout::new(
-                    t,
+                    &p.defs().portal,
+                    &t,
                     tr(lang, "Fehler: Code nicht gefunden", "Error: code not found"),
                     lang,
                 ),
@@ -204,7 +206,7 @@ pub(crate) async fn resume(
             *r.status_mut() = StatusCode::NOT_FOUND;
             r
         }
-        Err(e) => server_error(&p, t, &e, lang),
+        Err(e) => server_error(&p, &t, &e, lang),
     }
 }
 
@@ -246,11 +248,11 @@ pub(crate) async fn service(
     PortalTenant(t): PortalTenant,
     Path((_, workflow)): Path<(String, String)>,
 ) -> Response {
-    let Some(wf) = offered(&p, t, &workflow) else {
-        return not_found(&p, Some(t), lang);
+    let Some(wf) = offered(&p, &t, &workflow) else {
+        return not_found(&p, Some(&t), lang);
     };
     let page = ServicePage {
-        layout: Layout::new(t, wf.title.get(lang), lang),
+        layout: Layout::new(&p.defs().portal, &t, wf.title.get(lang), lang),
         service: ServiceView {
             id: &wf.id,
             title: wf.title.get(lang),

@@ -23,17 +23,19 @@ pub(crate) async fn receipt_preview(
     Path((_, workflow)): Path<(String, String)>,
 ) -> Response {
     if !p.dev {
-        return not_found(&p, Some(t), lang);
+        return not_found(&p, Some(&t), lang);
     }
     let p2 = p.clone();
+    let tc = t.clone();
     let made = crate::telemetry::spawn_blocking(move || -> anyhow::Result<Option<Vec<u8>>> {
+        let t = tc;
         let defs = p2.defs();
         for file in lotse_core::scenario::scenario_files(&defs.library) {
             let Ok(scenario) = lotse_core::scenario::load_scenario(&file) else {
                 continue;
             };
             if scenario.workflow.as_deref().is_some_and(|w| w != workflow)
-                || scenario.tenant.as_ref().is_some_and(|(_, s)| s != t.slug)
+                || scenario.tenant.as_ref().is_some_and(|(_, s)| *s != t.slug)
             {
                 continue;
             }
@@ -41,7 +43,7 @@ pub(crate) async fn receipt_preview(
                 &defs.library,
                 &p2.sandbox,
                 &scenario,
-                t.slug,
+                &t.slug,
             ) else {
                 continue;
             };
@@ -51,12 +53,12 @@ pub(crate) async fn receipt_preview(
             let model = receipt_model(
                 &wf,
                 &submission,
-                t.receipt_info(wf.office.german()),
+                crate::tenants::receipt_info(&t, wf.office.german()),
                 "VORSCHAU-0000",
                 p2.now(),
             );
-            let identity = p2.identities.get(t.slug).context("no signing key")?;
-            return Ok(Some(render_receipt(&model, &defs.receipts, identity)?));
+            let identity = p2.identity(&t.slug).context("no signing key")?;
+            return Ok(Some(render_receipt(&model, &defs.receipts, &identity)?));
         }
         Ok(None)
     })
@@ -65,14 +67,14 @@ pub(crate) async fn receipt_preview(
         Ok(Ok(Some(pdf))) => ([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response(),
         Ok(Ok(None)) => message_page(
             &p,
-            t,
+            &t,
             lang,
             StatusCode::NOT_FOUND,
             "Keine Beispieldaten",
             "Keine Beispieldaten",
             "Für diesen Workflow gibt es kein Szenario, das mit einem Absenden endet (expect: submitted: true). Legen Sie eines in scenarios/ an, dann zeigt diese Seite die Quittung mit seinen Antworten.",
         ),
-        Ok(Err(e)) => server_error(&p, t, &e, lang),
-        Err(e) => server_error(&p, t, &e, lang),
+        Ok(Err(e)) => server_error(&p, &t, &e, lang),
+        Err(e) => server_error(&p, &t, &e, lang),
     }
 }

@@ -25,6 +25,7 @@ where
         .route("/", get(catalogue::home))
         .route("/static/lotse.css", get(assets::css))
         .route("/static/tenant/{file}", get(assets::tenant_css))
+        .route("/static/logo/{file}", get(assets::tenant_logo))
         .route("/{tenant}", get(catalogue::catalogue))
         .route("/sprache/{lang}", get(catalogue::switch_language))
         .route("/{tenant}/fortsetzen", post(catalogue::resume))

@@ -56,7 +56,7 @@ struct Found {
 /// The submission of this tenant with its history and messages; another tenant's is `None`.
 async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>, String> {
     let p2 = p.clone();
-    let slug = t.slug;
+    let slug = t.slug.clone();
     blocking(move || -> Result<Option<Found>, StoreError> {
         let Some(s) = p2
             .store
@@ -102,7 +102,7 @@ pub(super) async fn page(
     let defs = p.defs();
     let after = defs
         .library
-        .for_tenant(t.slug, &found.workflow.0, found.workflow.1)
+        .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
         .and_then(|wf| wf.after_submission.as_ref())
         .map(|a| NextView {
             processing_time: a.processing_time.as_ref().map(|x| x.get(lang).to_string()),
@@ -115,6 +115,7 @@ pub(super) async fn page(
     let page = StatusPage {
         next: after,
         layout: Layout::new(
+            &p.defs().portal,
             t,
             tr(lang, "Antrag eingegangen", "Application received"),
             lang,
@@ -168,7 +169,7 @@ pub(super) async fn answer(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return not_found(&p, Some(t), lang);
+        return not_found(&p, Some(&t), lang);
     };
     if field(&pairs, "_csrf") != Some(p.token(&format!("answer:{sid}")).as_str()) {
         return (
@@ -184,7 +185,7 @@ pub(super) async fn answer(
             "Bitte schreiben Sie Ihre Antwort.",
             "Please write your answer.",
         );
-        return page(&p, t, &id, lang, Some((msg, ""))).await;
+        return page(&p, &t, &id, lang, Some((msg, ""))).await;
     }
     if text.chars().count() > MAX_MESSAGE {
         let msg = tr(
@@ -192,7 +193,7 @@ pub(super) async fn answer(
             "Ihre Antwort ist zu lang (höchstens 5000 Zeichen).",
             "Your answer is too long (at most 5000 characters).",
         );
-        return page(&p, t, &id, lang, Some((msg, &text))).await;
+        return page(&p, &t, &id, lang, Some((msg, &text))).await;
     }
     if lotse_core::form::forbidden_character(&text, true).is_some() {
         let msg = tr(
@@ -200,11 +201,11 @@ pub(super) async fn answer(
             "Ihre Antwort enthält unsichtbare Steuer- oder Richtungszeichen, die hier nicht erlaubt sind. Bitte entfernen Sie sie, zum Beispiel indem Sie den Text neu eintippen.",
             "Your answer contains invisible control or text-direction characters that are not allowed here. Please remove them, for example by typing the text again.",
         );
-        return page(&p, t, &id, lang, Some((msg, ""))).await;
+        return page(&p, &t, &id, lang, Some((msg, ""))).await;
     }
     let text = lotse_core::form::nfc(&text).into_owned();
     let p2 = p.clone();
-    let slug = t.slug;
+    let slug = t.slug.clone();
     let stored = blocking(move || -> Result<bool, StoreError> {
         let Some(_) = p2
             .store
@@ -241,7 +242,7 @@ pub(super) async fn answer(
     .await;
     match stored {
         Ok(true) => Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response(),
-        Ok(false) => not_found(&p, Some(t), lang),
-        Err(e) => server_error(&p, t, &e, lang),
+        Ok(false) => not_found(&p, Some(&t), lang),
+        Err(e) => server_error(&p, &t, &e, lang),
     }
 }

@@ -30,8 +30,8 @@ impl Page for HomePage {
 
 #[derive(Serialize)]
 pub(super) struct TenantCount {
-    pub(super) slug: &'static str,
-    pub(super) name: &'static str,
+    pub(super) slug: String,
+    pub(super) name: String,
     pub(super) count: usize,
     /// "1 Online-Dienst", "3 Online-Dienste".
     pub(super) count_label: String,
@@ -854,8 +854,13 @@ pub fn page(
                 .unwrap_or_default();
             let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
             let page = ReviewPage {
-                layout: Layout::new(t, tr(lang, "Angaben prüfen", "Check your answers"), lang)
-                    .at(&nav.here),
+                layout: Layout::new(
+                    &p.defs().portal,
+                    t,
+                    tr(lang, "Angaben prüfen", "Check your answers"),
+                    lang,
+                )
+                .at(&nav.here),
                 review: ReviewSummary {
                     steps: review
                         .steps
@@ -939,7 +944,7 @@ pub fn page(
             });
             let e = draft.expires.date();
             let page = StepPage {
-                layout: Layout::new(t, title, lang).at(&nav.here),
+                layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
                 step: &step.id,
                 step_title: step.title.get(lang),
                 step_help: step.help.as_ref().map(|h| h.get(lang)),

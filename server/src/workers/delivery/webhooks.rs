@@ -55,8 +55,9 @@ impl Webhooks {
         }
         let mut endpoints = BTreeMap::new();
         let mut roots = SystemRoots::default();
+        let (portal, _) = crate::tenants::load(&config.project_dir);
         for (slug, t) in &config.tenants {
-            let Some(tenant) = crate::tenants::find(slug) else {
+            let Some(tenant) = portal.find(slug) else {
                 bail!("the configuration names tenant \"{slug}\", which does not exist");
             };
             if let Some(w) = &t.webhook {
@@ -68,11 +69,14 @@ impl Webhooks {
             }
             for (service, w) in &t.webhooks {
                 let place = format!("tenants.{slug}.webhooks.{service}");
-                if !tenant.services.contains(&service.as_str()) {
+                if !tenant.services.offers(service) {
+                    let offered = match &tenant.services {
+                        lotse_core::portal::Services::List(l) => l.join(", "),
+                        lotse_core::portal::Services::All => "all".to_string(),
+                    };
                     bail!(
-                        "LOT-W003: {place}: {} does not offer the service \"{service}\"; its services are: {}",
+                        "LOT-W003: {place}: {} does not offer the service \"{service}\"; its services are: {offered}",
                         tenant.name,
-                        tenant.services.join(", ")
                     );
                 }
                 endpoints.insert(
