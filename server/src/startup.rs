@@ -183,11 +183,22 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    eprintln!("Lotse läuft auf http://{listen}/ (Demo: Kreis Heinsberg und zehn Kommunen)");
+    {
+        let defs = portal.state.defs();
+        let origin = match &defs.portal.source {
+            Some(dir) => format!("aus {}", dir.display()),
+            None => "eingebaute Demo".to_string(),
+        };
+        eprintln!(
+            "Lotse läuft auf http://{listen}/ ({}: {} Mandanten, {origin})",
+            defs.portal.name.german(),
+            defs.portal.tenants.len()
+        );
+    }
     let portal = Arc::new(portal);
     if dev {
         eprintln!(
-            "Vorschau-Modus: Änderungen in workflows/, forms/ und pdf-templates/ werden sofort geladen."
+            "Vorschau-Modus: Änderungen in workflows/, forms/, pdf-templates/ und portal/ werden sofort geladen."
         );
         watch(portal.clone());
     }
@@ -283,12 +294,13 @@ pub fn watch(portal: Arc<Portal>) {
     });
 }
 
-/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/.
+/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/
+/// and portal/.
 pub(crate) fn fingerprint(
     project: &std::path::Path,
 ) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
     let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates"]
+    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates", "portal"]
         .iter()
         .map(|d| project.join(d))
         .collect();

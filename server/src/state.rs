@@ -99,6 +99,7 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("problems", include_str!("../templates/problems.hbs")),
         ("home", include_str!("../templates/home.hbs")),
         ("resume", include_str!("../templates/resume.hbs")),
+        ("explain", include_str!("../templates/explain.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -320,11 +321,14 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
             .map(|wf| Entry {
                 id: wf.id.clone(),
                 title: wf.title.german().to_string(),
-                description: wf
-                    .description
-                    .as_ref()
-                    .map(|d| d.german().to_string())
-                    .unwrap_or_default(),
+                description: tenants::localise(
+                    wf.description
+                        .as_ref()
+                        .map(|d| d.german())
+                        .unwrap_or_default(),
+                    t,
+                    lotse_core::Lang::De,
+                ),
                 keywords: wf.keywords.clone(),
                 lebenslagen: wf.lebenslagen.clone(),
             })

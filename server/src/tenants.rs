@@ -170,6 +170,16 @@ pub fn showcase(portal: &Portal, library: &lotse_core::Library, workflow: &str) 
         .clone()
 }
 
+/// A workflow's text as one tenant shows it: `{bei_kommune}` becomes "bei der Gemeinde
+/// Gangelt" (or "beim Kreis Heinsberg"), `{kommune}` the tenant's name (docs/tenants.md).
+pub fn localise(text: &str, t: &Tenant, lang: Lang) -> String {
+    if !text.contains('{') {
+        return text.to_string();
+    }
+    text.replace("{bei_kommune}", &t.at_phrase(lang))
+        .replace("{kommune}", &t.name)
+}
+
 /// What the receipt shows of the tenant.
 pub fn receipt_info(t: &Tenant, office: &str) -> TenantInfo {
     TenantInfo {

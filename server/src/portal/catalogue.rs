@@ -256,11 +256,14 @@ pub(crate) async fn service(
         service: ServiceView {
             id: &wf.id,
             title: wf.title.get(lang),
-            description: wf
-                .description
-                .as_ref()
-                .map(|d| d.get(lang))
-                .unwrap_or_default(),
+            description: crate::tenants::localise(
+                wf.description
+                    .as_ref()
+                    .map(|d| d.get(lang))
+                    .unwrap_or_default(),
+                &t,
+                lang,
+            ),
             office: wf.office.get(lang),
         },
         csrf: p.token(&format!("start:{}", t.slug)),

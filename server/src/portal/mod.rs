@@ -2,6 +2,7 @@
 //! server-rendered HTML that works without JavaScript. Handlers turn a request into a call of the
 //! application service and the result into a page.
 
+mod about;
 mod assets;
 mod assistant;
 mod catalogue;
@@ -23,6 +24,8 @@ where
 {
     Router::new()
         .route("/", get(catalogue::home))
+        .route("/leichte-sprache", get(about::leichte_sprache))
+        .route("/gebaerdensprache", get(about::gebaerdensprache))
         .route("/static/lotse.css", get(assets::css))
         .route("/static/tenant/{file}", get(assets::tenant_css))
         .route("/static/logo/{file}", get(assets::tenant_logo))

@@ -102,7 +102,7 @@ impl Page for ServicePage<'_> {
 pub(super) struct ServiceView<'a> {
     pub(super) id: &'a str,
     pub(super) title: &'a str,
-    pub(super) description: &'a str,
+    pub(super) description: String,
     pub(super) office: &'a str,
 }
 
