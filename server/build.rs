@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn main() {
+fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../portal");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
@@ -24,9 +24,7 @@ fn main() {
     out.push_str("];\n");
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into()))
         .join("demo_portal.rs");
-    if let Err(e) = std::fs::write(&dest, out) {
-        panic!("cannot write {}: {e}", dest.display());
-    }
+    std::fs::write(&dest, out)
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
@@ -40,15 +38,14 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
         } else if matches!(
             path.extension().and_then(|x| x.to_str()),
             Some("yaml" | "yml" | "svg")
-        ) {
-            if let Ok(rel) = path.strip_prefix(root) {
-                let rel = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.push((rel, path.clone()));
-            }
+        ) && let Ok(rel) = path.strip_prefix(root)
+        {
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((rel, path.clone()));
         }
     }
 }

@@ -268,12 +268,17 @@ impl Offices for AppState {
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
     let (mut library, mut problems) = lotse_core::load_library(project, sandbox);
+    let failed = problems.iter().any(lotse_core::Problem::is_error);
     let (portal, portal_problems) = tenants::load(project);
     problems.extend(portal_problems);
     problems.extend(library.check_tenants(&portal.slugs()));
     let workflow_ids: std::collections::BTreeSet<String> =
         library.workflows.keys().cloned().collect();
-    problems.extend(lotse_core::portal::check_services(&portal, &workflow_ids));
+    problems.extend(lotse_core::portal::check_services(
+        &portal,
+        &workflow_ids,
+        failed,
+    ));
     // Warnings (a workflow that no tenant offers) go to the log; `lotse check` lists them too.
     for w in problems.iter().filter(|p| !p.is_error()) {
         tracing::warn!(event = "definitions_warning", problem = %w);

@@ -101,11 +101,12 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     let (mut library, mut problems) = lotse_core::load_library(dir, &sandbox);
     // The portal's files (or the built-in demo); overrides name a tenant: it must be one of the
     // portal's; every tenant's services must be workflows, and every workflow offered somewhere.
+    let failed = problems.iter().any(|p| p.is_error());
     let (portal, portal_problems) = crate::tenants::for_path(dir);
     problems.extend(portal_problems);
     problems.extend(library.check_tenants(&portal.slugs()));
     let ids: std::collections::BTreeSet<String> = library.workflows.keys().cloned().collect();
-    problems.extend(lotse_core::portal::check_services(&portal, &ids));
+    problems.extend(lotse_core::portal::check_services(&portal, &ids, failed));
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;

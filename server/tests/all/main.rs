@@ -13,5 +13,6 @@ mod fuzz;
 mod guessing;
 mod maintenance;
 mod nodes;
+mod own_county;
 mod pages;
 mod portal;

@@ -119,6 +119,19 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
         StatusCode::OK,
         "<span class=\"hint\">– ",
     );
+    seen.page(
+        "explain",
+        &o.get(&in_lang("/leichte-sprache", lang), &Auth::None).await,
+        StatusCode::OK,
+        "Das ist das Service-Portal vom Kreis Heinsberg.",
+    );
+    seen.page(
+        "explain",
+        &o.get(&in_lang("/gebaerdensprache", lang), &Auth::None)
+            .await,
+        StatusCode::OK,
+        ".mp4",
+    );
     for q in ["", "?q=Hund", "?q=Zeppelinlandeplatz"] {
         let r = o
             .get(&in_lang(&format!("/heinsberg{q}"), lang), &Auth::None)

@@ -498,9 +498,10 @@ async fn counts_read_right_monograms_differ_and_every_page_leads_back_to_the_cou
     );
     assert!(home.contains("3 Online-Dienste"));
     let mut seen = std::collections::HashMap::new();
-    for t in lotse_server::tenants::DEMO {
-        if let Some(other) = seen.insert(t.initials(), t.name) {
-            panic!("{} and {other} share the monogram {}", t.name, t.initials());
+    let (portal, _) = lotse_server::tenants::builtin();
+    for t in &portal.tenants {
+        if let Some(other) = seen.insert(t.initials.clone(), t.name.clone()) {
+            panic!("{} and {other} share the monogram {}", t.name, t.initials);
         }
     }
     let gemeinde = b.get("/waldfeucht").await.body;

@@ -333,7 +333,7 @@ pub(super) fn services(portal: &Portal, workflows: &BTreeSet<String>) -> Vec<Pro
                 for id in list {
                     if workflows.contains(id) {
                         offered.insert(id);
-                    } else {
+                    } else if portal.source.is_some() {
                         let known: Vec<&str> = workflows.iter().map(String::as_str).collect();
                         problems.push(
                             Problem::error(
@@ -351,11 +351,21 @@ pub(super) fn services(portal: &Portal, workflows: &BTreeSet<String>) -> Vec<Pro
     }
     for id in workflows {
         if !offered.contains(id.as_str()) {
-            let dir = portal
-                .source
-                .as_ref()
-                .map(|d| d.join("tenants"))
-                .unwrap_or_else(|| PathBuf::from("portal/tenants"));
+            let (dir, help) = match &portal.source {
+                Some(d) => (
+                    d.join("tenants"),
+                    format!(
+                        "add \"{id}\" to `services:` of the tenants that offer it (or write `services: all`)"
+                    ),
+                ),
+                None => (
+                    PathBuf::from("portal/tenants"),
+                    "this project has no portal/portal.yaml, so the built-in demo portal serves it, \
+                     whose tenants do not offer this workflow: write portal/ as docs/tenants.md shows, \
+                     or preview it with `lotse serve --dev`, which offers every workflow everywhere"
+                        .to_string(),
+                ),
+            };
             problems.push(
                 Problem::warning(
                     "LOT-E107",
@@ -363,9 +373,7 @@ pub(super) fn services(portal: &Portal, workflows: &BTreeSet<String>) -> Vec<Pro
                     Pos::UNKNOWN,
                     format!("workflow \"{id}\" is offered by no tenant: citizens cannot find it"),
                 )
-                .with_help(format!(
-                    "add \"{id}\" to `services:` of the tenants that offer it (or write `services: all`)"
-                )),
+                .with_help(help),
             );
         }
     }

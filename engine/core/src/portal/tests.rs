@@ -112,7 +112,7 @@ fn services_name_workflows_and_every_workflow_is_offered() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    assert!(check_services(&p, &workflows).is_empty());
+    assert!(check_services(&p, &workflows, false).is_empty());
     let (small, problems) = run(&[
         (
             "kreis",
@@ -121,7 +121,7 @@ fn services_name_workflows_and_every_workflow_is_offered() {
         ("a", tenant("gangelt", "services: [hundesteuer-anmeldung]")),
     ]);
     assert!(problems.is_empty(), "{problems:?}");
-    let found = check_services(&small.expect("loads"), &workflows);
+    let found = check_services(&small.expect("loads"), &workflows, false);
     assert_eq!(codes(&found), ["LOT-E107"]);
     assert!(found[0].message.contains("sondernutzung-strasse"));
     assert!(
@@ -132,7 +132,7 @@ fn services_name_workflows_and_every_workflow_is_offered() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let found = check_services(&p, &fewer);
+    let found = check_services(&p, &fewer, false);
     assert!(found.iter().all(|f| f.code == "LOT-E106" && f.is_error()) && !found.is_empty());
     assert!(found[0].line > 0, "the problem points at `services:`");
 }

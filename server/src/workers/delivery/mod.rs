@@ -548,9 +548,17 @@ mod tests {
             }
             None => t.webhook = Some(hook),
         }
-        let mut c = Config::default();
+        let mut c = Config {
+            project_dir: repo(),
+            ..Config::default()
+        };
         c.tenants.insert("heinsberg".into(), t);
         c
+    }
+
+    /// The repository: its portal and workflows are the demo's.
+    fn repo() -> std::path::PathBuf {
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
     }
 
     fn env(k: &str) -> Option<String> {
@@ -653,13 +661,14 @@ mod tests {
 
     #[test]
     fn the_toml_form_reads_as_documented() {
-        let c: Config = toml::from_str(
+        let mut c: Config = toml::from_str(
             "[delivery]\nretry_seconds = [0.5, 2]\nmax_attempts = 3\n\n\
              [tenants.heinsberg.webhook]\nurl = \"http://127.0.0.1:9000/eingang\"\nsecret_env = \"HOOK_SECRET\"\n\n\
              [tenants.heinsberg.webhooks.hundesteuer-anmeldung]\nurl = \"http://127.0.0.1:9001/\"\nsecret_env = \"HOOK_SECRET\"\ntimeout_seconds = 5\n",
         )
         .unwrap();
         assert_eq!(c.delivery.retry_seconds[0], Duration::from_millis(500));
+        c.project_dir = repo();
         let w = Webhooks::from_config(&c, &env).unwrap();
         assert_eq!(w.endpoints.len(), 2);
         assert!(

@@ -69,11 +69,17 @@ impl Webhooks {
             }
             for (service, w) in &t.webhooks {
                 let place = format!("tenants.{slug}.webhooks.{service}");
-                if !tenant.services.offers(service) {
-                    let offered = match &tenant.services {
-                        lotse_core::portal::Services::List(l) => l.join(", "),
-                        lotse_core::portal::Services::All => "all".to_string(),
-                    };
+                let offered: Vec<String> = match &tenant.services {
+                    lotse_core::portal::Services::List(l) => l.clone(),
+                    // Every workflow of the project: read them only for this rare case.
+                    lotse_core::portal::Services::All => {
+                        let sandbox = lotse_core::script::Sandbox::default();
+                        let (library, _) = lotse_core::load_library(&config.project_dir, &sandbox);
+                        library.workflows.keys().cloned().collect()
+                    }
+                };
+                if !offered.iter().any(|s| s == service) {
+                    let offered = offered.join(", ");
                     bail!(
                         "LOT-W003: {place}: {} does not offer the service \"{service}\"; its services are: {offered}",
                         tenant.name,
