@@ -15,6 +15,7 @@ pub mod keys;
 pub mod nodes;
 pub mod portal;
 pub mod service;
+pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -212,6 +212,21 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
             metrics.upkeep();
         }
     });
+    // What a tenant administrator changed on another node arrives within two seconds.
+    let settings_state = portal.state.clone();
+    let settings = tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+        loop {
+            every.tick().await;
+            let s = settings_state.clone();
+            match crate::telemetry::spawn_blocking(move || s.poll_settings()).await {
+                Ok(Ok(true)) => tracing::info!(event = "tenant_settings_loaded"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(event = "tenant_settings_poll_failed", cause = %e),
+                Err(e) => tracing::warn!(event = "tenant_settings_poll_failed", cause = %e),
+            }
+        }
+    });
     let maintenance = crate::maintenance::start(
         portal.state.store.clone(),
         portal.maintenance.clone(),
@@ -227,6 +242,8 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     .await;
     delivery.stop().await;
     upkeep.abort();
+    settings.abort();
+    let _ = settings.await;
     // The housekeeping holds a clone of the store; without it, the store can close with a
     // fresh snapshot. (A run in progress keeps its clone until it ends, as a blocking task;
     // then the store is only flushed.)

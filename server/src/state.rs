@@ -32,6 +32,8 @@ pub struct Defs {
     pub(crate) receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
     pub(crate) problems: Vec<lotse_core::Problem>,
+    /// Stored rules of tenant administrators that no longer fit the workflows (left out).
+    pub(crate) settings_problems: Vec<lotse_core::Problem>,
     /// The API's serialized step fields, built on first use (dropped with these definitions).
     pub(crate) api_fields: StepCache,
 }
@@ -48,6 +50,8 @@ pub struct AppState {
     pub(crate) identities: std::sync::RwLock<HashMap<String, Arc<SigningIdentity>>>,
     /// What new identities are made from (after a reload that adds a tenant).
     pub(crate) config: crate::config::Config,
+    /// What tenant administrators changed (laid over the files at every load).
+    pub(crate) settings: std::sync::RwLock<crate::settings::Stored>,
     pub(crate) data: PathBuf,
     pub(crate) secret: [u8; 32],
     pub(crate) limiter: Box<dyn AttemptLimiter + Send + Sync>,
@@ -123,7 +127,9 @@ impl AppState {
         let project = config.project_dir.as_path();
         let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
-        let defs = load_defs(project, &sandbox, dev);
+        let (file_portal, _) = tenants::load(project);
+        let stored = crate::settings::read_all(&store, &file_portal)?;
+        let defs = load_defs(project, &sandbox, dev, &stored);
         if !dev && let Some(p) = defs.problems.first() {
             anyhow::bail!("the workflows have errors (run `lotse check`); first: {p}");
         }
@@ -145,6 +151,7 @@ impl AppState {
             pages: page_registry()?,
             identities: std::sync::RwLock::new(identities),
             config: config.clone(),
+            settings: std::sync::RwLock::new(stored),
             data: data.to_path_buf(),
             secret,
             limiter,
@@ -170,7 +177,8 @@ impl AppState {
 
     /// Loads the definitions again (after a change on disk).
     pub fn reload(&self) -> usize {
-        let defs = Arc::new(load_defs(&self.project, &self.sandbox, self.dev));
+        let stored = self.settings.read().map(|s| s.clone()).unwrap_or_default();
+        let defs = Arc::new(load_defs(&self.project, &self.sandbox, self.dev, &stored));
         self.add_identities(&defs.portal);
         let errors = defs.problems.len();
         match self.defs.write() {
@@ -178,6 +186,32 @@ impl AppState {
             Err(poisoned) => *poisoned.into_inner() = defs,
         }
         errors
+    }
+
+    /// Looks for settings that a tenant administrator stored since the last look (on this node
+    /// or another) and reloads the definitions when there are any. Returns whether it did.
+    pub fn poll_settings(&self) -> Result<bool, lotse_store::StoreError> {
+        let defs = self.defs();
+        let mut changed = Vec::new();
+        {
+            let known = self.settings.read().map(|s| s.clone()).unwrap_or_default();
+            for t in &defs.portal.tenants {
+                let at = known.by_tenant.get(&t.slug).map_or(0, |(n, _)| *n);
+                if let Some(newer) = crate::settings::read_latest(&self.store, &t.slug, at)? {
+                    changed.push((t.slug.clone(), newer));
+                }
+            }
+        }
+        if changed.is_empty() {
+            return Ok(false);
+        }
+        if let Ok(mut s) = self.settings.write() {
+            for (slug, newer) in changed {
+                s.by_tenant.insert(slug, newer);
+            }
+        }
+        self.reload();
+        Ok(true)
     }
 
     /// Makes the signing identity of every tenant that has none yet (one added by a reload).
@@ -266,10 +300,16 @@ impl Offices for AppState {
 }
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
-pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool) -> Defs {
+pub(crate) fn load_defs(
+    project: &std::path::Path,
+    sandbox: &Sandbox,
+    dev: bool,
+    stored: &crate::settings::Stored,
+) -> Defs {
     let (mut library, mut problems) = lotse_core::load_library(project, sandbox);
     let failed = problems.iter().any(lotse_core::Problem::is_error);
     let (portal, portal_problems) = tenants::load(project);
+    let portal = Arc::new(crate::settings::apply_to_portal(&portal, stored));
     problems.extend(portal_problems);
     problems.extend(library.check_tenants(&portal.slugs()));
     let workflow_ids: std::collections::BTreeSet<String> =
@@ -279,6 +319,11 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
         &workflow_ids,
         failed,
     ));
+    // What tenant administrators changed comes last, over the files' overrides.
+    let settings_problems = crate::settings::apply_rules(&mut library, stored, sandbox);
+    for p in &settings_problems {
+        tracing::error!(event = "tenant_rule_left_out", problem = %p);
+    }
     // Warnings (a workflow that no tenant offers) go to the log; `lotse check` lists them too.
     for w in problems.iter().filter(|p| !p.is_error()) {
         tracing::warn!(event = "definitions_warning", problem = %w);
@@ -349,6 +394,7 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
     Defs {
         library,
         portal,
+        settings_problems,
         catalogues,
         receipts,
         problems,

@@ -294,6 +294,14 @@ pub enum AuditAction {
     Other {
         code: String,
     },
+    /// A tenant administrator changed one part of the tenant's settings (`services`,
+    /// `contact`, `rules:<workflow>`): what it held before and after. These are the office's
+    /// own data (services, office address, fee rules), never a citizen's.
+    TenantSettingsChanged {
+        part: String,
+        before: serde_json::Value,
+        after: serde_json::Value,
+    },
 }
 
 /// One line of the audit log: who, what, when.

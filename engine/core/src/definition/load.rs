@@ -101,6 +101,62 @@ impl Library {
         &self.overrides
     }
 
+    /// Checks an override given as text (`path` names it in problems), as `lotse check` checks
+    /// an override file: the derived workflow versions, or every problem. Changes nothing.
+    pub fn check_override_text(
+        &self,
+        path: &Path,
+        text: &str,
+        sandbox: &Sandbox,
+    ) -> Result<(OverrideInfo, Vec<Arc<Workflow>>), Vec<Problem>> {
+        let compiler = self.forms.compiler().map_err(|e| {
+            vec![Problem::error(
+                "LOT-E050",
+                path,
+                Pos::UNKNOWN,
+                e.to_string(),
+            )]
+        })?;
+        let cx = overrides::Context {
+            workflows: &self.workflows,
+            forms: &self.forms,
+            compiler: &compiler,
+            sandbox,
+        };
+        let (info, applied) = overrides::from_text(path, text, &cx)?;
+        if !self.is_known_tenant(&info.tenant) {
+            return Err(vec![Problem::error(
+                "LOT-E072",
+                path,
+                info.tenant_at,
+                format!(
+                    "the override is for tenant \"{}\", which does not exist",
+                    info.tenant
+                ),
+            )]);
+        }
+        Ok((info, applied))
+    }
+
+    /// Puts an override given as text in place of the tenant's override of that workflow (from
+    /// a file or an earlier text): all or nothing, as [`Library::check_override_text`] checks it.
+    pub fn apply_override_text(
+        &mut self,
+        path: &Path,
+        text: &str,
+        sandbox: &Sandbox,
+    ) -> Result<OverrideInfo, Vec<Problem>> {
+        let (info, applied) = self.check_override_text(path, text, sandbox)?;
+        self.overrides
+            .retain(|o| !(o.tenant == info.tenant && o.workflow == info.workflow));
+        self.overrides.push(info.clone());
+        self.tenant_workflows
+            .entry(info.tenant.clone())
+            .or_default()
+            .insert(info.workflow.clone(), applied);
+        Ok(info)
+    }
+
     /// Every workflow a tenant runs differently, with its override applied.
     pub fn tenant_variants(&self) -> impl Iterator<Item = &Arc<Workflow>> {
         self.tenant_workflows
