@@ -131,6 +131,11 @@ impl Portal {
     pub fn store(&self) -> &AnyStore {
         &self.state.store
     }
+
+    /// The handlers' state (for operators' tools and tests).
+    pub fn state(&self) -> &Shared {
+        &self.state
+    }
 }
 
 /// The router of the whole portal: the citizen pages, the JSON API, the Postkorb, health and

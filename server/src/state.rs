@@ -244,6 +244,12 @@ impl AppState {
         self.identities.read().ok()?.get(tenant).cloned()
     }
 
+    /// The newest version of workflow `id` as tenant `slug` runs it now (with its file and
+    /// stored rules applied).
+    pub fn workflow_for(&self, slug: &str, id: &str) -> Option<Arc<Workflow>> {
+        self.defs().library.latest_for_tenant(slug, id).cloned()
+    }
+
     /// The tenant with this slug.
     pub(crate) fn tenant(&self, slug: &str) -> Option<Arc<Tenant>> {
         self.defs().portal.find(slug).cloned()

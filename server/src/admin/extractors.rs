@@ -90,3 +90,32 @@ where
         Ok(ApiStaff { tenant: t, staff })
     }
 }
+
+/// A tenant administrator of the route's tenant, for the Verwaltung's settings pages: as
+/// [`CaseWorker`], with a role that may manage the tenant (accounts, services, rules).
+pub(crate) struct TenantAdmin {
+    pub(crate) tenant: Arc<Tenant>,
+    pub(crate) staff: Staff,
+}
+
+impl<S> FromRequestParts<S> for TenantAdmin
+where
+    S: Send + Sync,
+    Admin: FromRef<S>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let p = Admin::from_ref(state);
+        let Some(t) = route_tenant(parts, state, &p).await else {
+            return Err(unknown_tenant());
+        };
+        let staff = authenticate(&p, &parts.headers, &t, false)
+            .await
+            .map_err(|e| error_page(&p, &t, None, e))?;
+        staff
+            .require(Role::may_manage_accounts)
+            .map_err(|e| error_page(&p, &t, Some(&staff), e))?;
+        Ok(TenantAdmin { tenant: t, staff })
+    }
+}

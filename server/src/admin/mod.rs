@@ -10,6 +10,7 @@ mod api;
 mod extractors;
 mod pages;
 mod service;
+mod settings;
 mod views;
 
 use std::sync::Arc;
@@ -126,6 +127,10 @@ fn templates() -> anyhow::Result<Handlebars<'static>> {
         ("list", include_str!("../../templates/admin/list.hbs")),
         ("detail", include_str!("../../templates/admin/detail.hbs")),
         ("message", include_str!("../../templates/admin/message.hbs")),
+        (
+            "settings",
+            include_str!("../../templates/admin/settings.hbs"),
+        ),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -155,6 +160,31 @@ where
             get(pages::export_jsonl),
         )
         .route("/verwaltung/{tenant}/export.csv", get(pages::export_csv))
+        .route("/verwaltung/{tenant}/einstellungen", get(settings::page))
+        .route(
+            "/verwaltung/{tenant}/einstellungen/dienste",
+            post(settings::services),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/kontakt",
+            post(settings::contact),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/regeln/{workflow}",
+            post(settings::rule),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/konten",
+            post(settings::accounts),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/export/mandant.yaml",
+            get(settings::export_tenant),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/export/regeln/{file}",
+            get(settings::export_rule),
+        )
         .route("/verwaltung/{tenant}/antrag/{id}", get(pages::detail))
         .route(
             "/verwaltung/{tenant}/antrag/{id}/status",

@@ -16,3 +16,4 @@ mod nodes;
 mod own_county;
 mod pages;
 mod portal;
+mod settings;

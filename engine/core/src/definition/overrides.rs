@@ -453,6 +453,56 @@ fn apply(
     Ok((wf, ctx.problems))
 }
 
+/// An override written as text (stored by a tenant administrator rather than a file): checked
+/// exactly as a file is, against every version of the workflow it names. Either every version
+/// applies, or nothing does and the problems say why.
+pub(crate) fn from_text(
+    path: &Path,
+    text: &str,
+    cx: &Context<'_>,
+) -> Result<(OverrideInfo, Vec<Arc<Workflow>>), Vec<Problem>> {
+    let raw: RawOverride = parse_yaml(path, text, "docs/overrides.md").map_err(|p| vec![p])?;
+    let all: Vec<&Arc<Workflow>> = cx.workflows.values().flatten().collect();
+    let folder = all
+        .iter()
+        .find(|w| w.id == raw.workflow.value)
+        .and_then(|w| w.source.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let here: Vec<&Arc<Workflow>> = all
+        .into_iter()
+        .filter(|w| w.source.parent() == Some(folder.as_path()))
+        .collect();
+    let mut problems = Vec::new();
+    let Some(versions) =
+        matching_versions(path, &raw, &here, &BTreeSet::new(), &folder, &mut problems)
+    else {
+        return Err(problems);
+    };
+    let mut applied = Vec::new();
+    for base in versions {
+        match apply(path, text, &raw, base, cx) {
+            Ok((wf, _warnings)) => applied.push(Arc::new(wf)),
+            Err(ps) => problems.extend(ps),
+        }
+    }
+    let mut seen = HashSet::new();
+    problems.retain(|p| seen.insert((p.code, p.line, p.column, p.message.clone())));
+    if problems.iter().any(Problem::is_error) {
+        return Err(problems);
+    }
+    applied.sort_by_key(|w| w.version);
+    Ok((
+        OverrideInfo {
+            tenant: raw.tenant.value.clone(),
+            workflow: raw.workflow.value.clone(),
+            versions: applied.iter().map(|w| w.version).collect(),
+            file: path.to_path_buf(),
+            tenant_at: pos(&raw.tenant),
+        },
+        applied,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -705,54 +755,4 @@ computed:
             assert!(Arc::ptr_eq(lib.for_tenant(t, "gebuehr", 1).unwrap(), base));
         }
     }
-}
-
-/// An override written as text (stored by a tenant administrator rather than a file): checked
-/// exactly as a file is, against every version of the workflow it names. Either every version
-/// applies, or nothing does and the problems say why.
-pub(crate) fn from_text(
-    path: &Path,
-    text: &str,
-    cx: &Context<'_>,
-) -> Result<(OverrideInfo, Vec<Arc<Workflow>>), Vec<Problem>> {
-    let raw: RawOverride = parse_yaml(path, text, "docs/overrides.md").map_err(|p| vec![p])?;
-    let all: Vec<&Arc<Workflow>> = cx.workflows.values().flatten().collect();
-    let folder = all
-        .iter()
-        .find(|w| w.id == raw.workflow.value)
-        .and_then(|w| w.source.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    let here: Vec<&Arc<Workflow>> = all
-        .into_iter()
-        .filter(|w| w.source.parent() == Some(folder.as_path()))
-        .collect();
-    let mut problems = Vec::new();
-    let Some(versions) =
-        matching_versions(path, &raw, &here, &BTreeSet::new(), &folder, &mut problems)
-    else {
-        return Err(problems);
-    };
-    let mut applied = Vec::new();
-    for base in versions {
-        match apply(path, text, &raw, base, cx) {
-            Ok((wf, _warnings)) => applied.push(Arc::new(wf)),
-            Err(ps) => problems.extend(ps),
-        }
-    }
-    let mut seen = HashSet::new();
-    problems.retain(|p| seen.insert((p.code, p.line, p.column, p.message.clone())));
-    if problems.iter().any(Problem::is_error) {
-        return Err(problems);
-    }
-    applied.sort_by_key(|w| w.version);
-    Ok((
-        OverrideInfo {
-            tenant: raw.tenant.value.clone(),
-            workflow: raw.workflow.value.clone(),
-            versions: applied.iter().map(|w| w.version).collect(),
-            file: path.to_path_buf(),
-            tenant_at: pos(&raw.tenant),
-        },
-        applied,
-    ))
 }

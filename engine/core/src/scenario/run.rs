@@ -646,6 +646,16 @@ pub fn sample_submission_for(
     sample_on(wf, sandbox, scenario)
 }
 
+/// [`sample_submission_for`] on a given workflow (a tenant's rule before it is stored), when
+/// the scenario is for the same workflow id and version.
+pub fn sample_submission_on(
+    wf: Arc<Workflow>,
+    sandbox: &Sandbox,
+    scenario: &Scenario,
+) -> Option<(Arc<Workflow>, Submission)> {
+    sample_on(wf, sandbox, scenario)
+}
+
 fn sample_on(
     wf: Arc<Workflow>,
     sandbox: &Sandbox,

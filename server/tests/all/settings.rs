@@ -1,0 +1,534 @@
+//! The Verwaltung of a municipality's own part: a tenant administrator switches services, keeps
+//! contact data, changes a fee rule (checked, previewed, all or nothing), manages case-worker
+//! accounts and exports the files; every change takes effect at once and is audited; nobody
+//! else gets in.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use lotse_server::admin::accounts::{self, NewAccount};
+use lotse_server::{Portal, router};
+use lotse_store::{AuditAction, AuditStore, Role, SledStore, TenantId};
+use time::macros::datetime;
+
+use crate::admin::{Auth, Office, PASSWORD, hidden};
+
+fn project() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+struct Setup {
+    office: Office,
+    portal: Arc<Portal>,
+    _dir: tempfile::TempDir,
+}
+
+/// Gangelt with an administrator, a case worker and a designer; Erkelenz with an administrator.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let store = SledStore::open(data.join("store")).unwrap();
+    let cheap = argon2::Params::new(8, 1, 1, None).unwrap();
+    let gan = TenantId::new("gangelt", "GAN").unwrap();
+    let erk = TenantId::new("erkelenz", "ERK").unwrap();
+    for (t, login, role) in [
+        (&gan, "admin", Role::TenantAdmin),
+        (&gan, "sb", Role::CaseWorker),
+        (&gan, "gestaltung", Role::FormDesigner),
+        (&erk, "admin", Role::TenantAdmin),
+    ] {
+        accounts::create_account(
+            &store,
+            t,
+            NewAccount {
+                login,
+                display_name: "Test",
+                role,
+                password: PASSWORD,
+            },
+            cheap.clone(),
+            datetime!(2026-11-20 09:00 UTC),
+        )
+        .unwrap();
+    }
+    store.close().unwrap();
+    let portal = Arc::new(Portal::build(project(), &data).unwrap());
+    Setup {
+        office: Office::with_app(router(portal.clone())),
+        portal,
+        _dir: dir,
+    }
+}
+
+const BASE: &str = "/verwaltung/gangelt/einstellungen";
+
+async fn csrf(o: &Office, cookie: &str) -> String {
+    let page = o.get(BASE, &Auth::Cookie(cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    hidden(&page.body, "_csrf")
+}
+
+#[tokio::test]
+async fn a_service_switched_off_leaves_the_catalogue_at_once_and_comes_back() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let catalogue = o.get("/gangelt", &Auth::None).await.body;
+    assert!(catalogue.contains("Hund zur Hundesteuer anmelden"));
+    // Every box unticked: Gangelt offers nothing.
+    let r = o
+        .form(
+            &format!("{BASE}/dienste"),
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let catalogue = o.get("/gangelt", &Auth::None).await.body;
+    assert!(
+        !catalogue.contains("Hund zur Hundesteuer anmelden"),
+        "{catalogue}"
+    );
+    let gone = o
+        .get("/gangelt/leistung/hundesteuer-anmeldung", &Auth::None)
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    // Others are untouched.
+    assert!(
+        o.get("/erkelenz", &Auth::None)
+            .await
+            .body
+            .contains("Hund zur Hundesteuer anmelden")
+    );
+    // Two services on.
+    let r = o
+        .form(
+            &format!("{BASE}/dienste"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("dienst", "hundesteuer-anmeldung"),
+                ("dienst", "bewohnerparkausweis"),
+                ("dienst", "gibt-es-nicht"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let catalogue = o.get("/gangelt", &Auth::None).await.body;
+    assert!(
+        catalogue.contains("Hund zur Hundesteuer anmelden")
+            && catalogue.contains("Bewohnerparkausweis"),
+        "{catalogue}"
+    );
+    // The audit log holds both changes with before and after.
+    let log = s.portal.state().store().audit_log(0, 1000).unwrap();
+    let changes: Vec<_> = log
+        .iter()
+        .filter_map(|e| match &e.action {
+            AuditAction::TenantSettingsChanged {
+                part,
+                before,
+                after,
+            } => Some((part.clone(), before.clone(), after.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(changes[0].0, "services");
+    assert_eq!(changes[0].1, serde_json::Value::Null);
+    assert_eq!(changes[0].2, serde_json::json!([]));
+    assert_eq!(
+        changes[1].2,
+        serde_json::json!(["hundesteuer-anmeldung", "bewohnerparkausweis"])
+    );
+    // The export is the tenant file with the change, and it loads as one.
+    let export = o
+        .get(
+            &format!("{BASE}/export/mandant.yaml"),
+            &Auth::Cookie(&admin),
+        )
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.contains("- bewohnerparkausweis"),
+        "{}",
+        export.body
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("portal/tenants")).unwrap();
+    std::fs::copy(
+        project().join("portal/portal.yaml"),
+        dir.path().join("portal/portal.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        project().join("portal/tenants/kreis-heinsberg.yaml"),
+        dir.path().join("portal/tenants/kreis-heinsberg.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("portal/logos")).unwrap();
+    std::fs::copy(
+        project().join("portal/logos/kreis-heinsberg.svg"),
+        dir.path().join("portal/logos/kreis-heinsberg.svg"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("portal/tenants/gangelt.yaml"), &export.body).unwrap();
+    let (loaded, problems) = lotse_core::portal::load_portal(dir.path()).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    let gangelt = loaded.unwrap().find("gangelt").cloned().unwrap();
+    assert!(
+        gangelt.services.offers("bewohnerparkausweis")
+            && !gangelt.services.offers("sondernutzung-strasse")
+    );
+}
+
+#[tokio::test]
+async fn a_fee_rule_is_checked_previewed_and_then_charged() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let url = format!("{BASE}/regeln/hundesteuer-anmeldung");
+    // A mistake: nothing changes, and the message says where.
+    let bad = "tenant: gangelt\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: jahressteuer\n    script: \"hunde +\"\n";
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", bad), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("Zeile 5") && r.body.contains("nichts wurde geändert"),
+        "{}",
+        r.body
+    );
+    let unknown = "tenant: gangelt\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: gibtsnicht\n    fixed: 1\n";
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", unknown), ("aktion", "pruefen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let other = "tenant: erkelenz\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: jahressteuer\n    fixed: 1\n";
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", other), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("muss gangelt sein"));
+    // A good rule: the preview shows the examples before and after, nothing is stored yet.
+    let good = "tenant: gangelt\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: jahressteuer\n    fixed: 55\n";
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", good), ("aktion", "pruefen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("Vorschau an den Beispielen")
+            && r.body.contains("<strong>55,00 €</strong>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        s.portal
+            .state()
+            .store()
+            .audit_log(0, 1000)
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e.action, AuditAction::TenantSettingsChanged { .. }))
+    );
+    // Saved: the next application in Gangelt is charged 55 €.
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", good), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let wf = s
+        .portal
+        .state()
+        .workflow_for("gangelt", "hundesteuer-anmeldung")
+        .unwrap();
+    let scenario = lotse_core::scenario::load_scenario(
+        &project().join("workflows/hundesteuer/scenarios/01-ein-gewoehnlicher-hund.yaml"),
+    )
+    .unwrap();
+    let (_, sample) = lotse_core::scenario::sample_submission_on(
+        wf,
+        &lotse_core::script::Sandbox::default(),
+        &scenario,
+    )
+    .unwrap();
+    assert_eq!(sample.computed["jahressteuer"], serde_json::json!(55));
+    let erkelenz = s
+        .portal
+        .state()
+        .workflow_for("erkelenz", "hundesteuer-anmeldung")
+        .unwrap();
+    let (_, county) = lotse_core::scenario::sample_submission_on(
+        erkelenz,
+        &lotse_core::script::Sandbox::default(),
+        &scenario,
+    )
+    .unwrap();
+    assert_ne!(
+        county.computed["jahressteuer"],
+        serde_json::json!(55),
+        "only Gangelt's fee changed"
+    );
+    let page = o.get(BASE, &Auth::Cookie(&admin)).await.body;
+    assert!(page.contains("in der Verwaltung geändert"), "{page}");
+    // Back to the county's rule.
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("regel", ""),
+                ("aktion", "zuruecksetzen"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = o.get(BASE, &Auth::Cookie(&admin)).await.body;
+    assert!(page.contains("wie der Kreis"), "{page}");
+}
+
+#[tokio::test]
+async fn contact_data_shows_on_every_page_and_accounts_are_kept_in_the_browser() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let r = o
+        .form(
+            &format!("{BASE}/kontakt"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("amt", "Bürgerbüro Gangelt"),
+                ("telefon", "02454 588-123"),
+                ("email", "neu@gangelt.example"),
+                ("anschrift", "Burgstraße 12\r\n52538 Gangelt"),
+                ("zeiten", "Montag 8–12 Uhr"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let citizen = o.get("/gangelt", &Auth::None).await.body;
+    assert!(
+        citizen.contains("02454 588-123") && citizen.contains("Burgstraße 12, 52538 Gangelt"),
+        "{citizen}"
+    );
+    let r = o
+        .form(
+            &format!("{BASE}/kontakt"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("amt", "X"),
+                ("telefon", "1"),
+                ("email", "kein-at"),
+                ("anschrift", "A"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        o.get("/gangelt", &Auth::None)
+            .await
+            .body
+            .contains("neu@gangelt.example"),
+        "nothing half-applied"
+    );
+
+    // A new case worker: the password is shown once and works; disabled, it no longer does.
+    let r = o
+        .form(
+            &format!("{BASE}/konten"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("aktion", "anlegen"),
+                ("benutzername", "neu"),
+                ("name", "Nina Neu"),
+                ("rolle", "case_worker"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let start = r.body.find("<code class=\"secret\">").unwrap() + "<code class=\"secret\">".len();
+    let password = &r.body[start..start + 20];
+    let form = o.get("/verwaltung/gangelt/anmelden", &Auth::None).await;
+    let login_csrf = hidden(&form.body, "_csrf");
+    let signed = o
+        .form(
+            "/verwaltung/gangelt/anmelden",
+            &Auth::None,
+            &[
+                ("_csrf", &login_csrf),
+                ("benutzername", "neu"),
+                ("passwort", password),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status, StatusCode::SEE_OTHER, "{}", signed.body);
+    let r = o
+        .form(
+            &format!("{BASE}/konten"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("aktion", "sperren"),
+                ("benutzername", "neu"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("gesperrt"), "{}", r.body);
+    let refused = o
+        .form(
+            "/verwaltung/gangelt/anmelden",
+            &Auth::None,
+            &[
+                ("_csrf", &login_csrf),
+                ("benutzername", "neu"),
+                ("passwort", password),
+            ],
+        )
+        .await;
+    assert_ne!(refused.status, StatusCode::SEE_OTHER);
+    // One's own account cannot be locked out.
+    let r = o
+        .form(
+            &format!("{BASE}/konten"),
+            &Auth::Cookie(&admin),
+            &[
+                ("_csrf", &token),
+                ("aktion", "sperren"),
+                ("benutzername", "admin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn nobody_but_the_tenant_s_administrator_gets_in() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let case_worker = o.sign_in("gangelt", "sb").await;
+    let designer = o.sign_in("gangelt", "gestaltung").await;
+    let other = o.sign_in("erkelenz", "admin").await;
+    let gets = [
+        BASE.to_string(),
+        format!("{BASE}/export/mandant.yaml"),
+        format!("{BASE}/export/regeln/hundesteuer-anmeldung.yaml"),
+    ];
+    let posts = [
+        "dienste",
+        "kontakt",
+        "regeln/hundesteuer-anmeldung",
+        "konten",
+    ]
+    .map(|p| format!("{BASE}/{p}"));
+    for url in &gets {
+        let none = o.get(url, &Auth::None).await;
+        assert_eq!(none.status, StatusCode::SEE_OTHER, "{url}");
+        assert!(none.location.unwrap_or_default().ends_with("/anmelden"));
+        for who in [&case_worker, &designer, &other] {
+            let r = o.get(url, &Auth::Cookie(who)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{url}");
+        }
+    }
+    for url in &posts {
+        let pairs = [
+            ("_csrf", token.as_str()),
+            ("aktion", "speichern"),
+            ("regel", "x"),
+            ("dienst", "hundesteuer-anmeldung"),
+        ];
+        assert_eq!(
+            o.form(url, &Auth::None, &pairs).await.status,
+            StatusCode::SEE_OTHER,
+            "{url}"
+        );
+        for who in [&case_worker, &designer, &other] {
+            assert_eq!(
+                o.form(url, &Auth::Cookie(who), &pairs).await.status,
+                StatusCode::FORBIDDEN,
+                "{url}"
+            );
+        }
+        // The administrator's own session, but a form of another session: refused.
+        let forged = [("_csrf", "0000"), ("aktion", "speichern"), ("regel", "x")];
+        assert_eq!(
+            o.form(url, &Auth::Cookie(&admin), &forged).await.status,
+            StatusCode::FORBIDDEN,
+            "{url}"
+        );
+    }
+    assert!(
+        s.portal
+            .state()
+            .store()
+            .audit_log(0, 1000)
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e.action, AuditAction::TenantSettingsChanged { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_change_stored_by_another_node_is_found_by_polling() {
+    let s = setup();
+    let state = s.portal.state();
+    let changed = lotse_server::settings::TenantSettings {
+        services: Some(vec![]),
+        ..Default::default()
+    };
+    lotse_server::settings::save(state.store(), "gangelt", 0, &changed).unwrap();
+    assert!(
+        s.office
+            .get("/gangelt", &Auth::None)
+            .await
+            .body
+            .contains("Hund zur Hundesteuer")
+    );
+    assert!(state.poll_settings().unwrap());
+    assert!(
+        !s.office
+            .get("/gangelt", &Auth::None)
+            .await
+            .body
+            .contains("Hund zur Hundesteuer")
+    );
+    assert!(
+        !state.poll_settings().unwrap(),
+        "nothing new the second time"
+    );
+    // A second writer of the same record number loses.
+    assert!(matches!(
+        lotse_server::settings::save(state.store(), "gangelt", 0, &Default::default()),
+        Err(lotse_server::settings::SaveError::Conflict)
+    ));
+}
