@@ -53,6 +53,35 @@ try {
   // JavaScript; the browser's own JavaScript is needed only to run axe-core.
   const page = await phone.newPage();
 
+  // The Verwaltung of Stadt Heinsberg keeps its own part: a service switched off leaves the
+  // citizen catalogue at once; a new dog tax rate applies to the next application (below).
+  const adminPassword = process.env.LOTSE_TENANT_ADMIN_PASSWORD;
+  check(Boolean(adminPassword), 'LOTSE_TENANT_ADMIN_PASSWORD is set for the Verwaltung flow');
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'de-DE' });
+  const admin = await adminContext.newPage();
+  await admin.goto(`${BASE}/verwaltung/heinsberg/anmelden`);
+  await admin.fill('#benutzername', 'verwaltung');
+  await admin.fill('#passwort', adminPassword ?? '');
+  await admin.click('button:has-text("Anmelden")');
+  await admin.click('header a:has-text("Einstellungen")');
+  check((await admin.textContent('h1')).includes('Einstellungen von Stadt Heinsberg'), 'the tenant administrator reaches the settings');
+  await axe(admin, 'einstellungen');
+  await admin.uncheck('#dienst-sondernutzung-strasse');
+  await Promise.all([admin.waitForURL(/gespeichert=dienste/), admin.click('button:has-text("Online-Dienste speichern")')]);
+  await page.goto(`${BASE}/heinsberg`);
+  check(!(await page.textContent('main')).includes('Container, Gerüst oder Umzugslift'), 'a service switched off leaves the catalogue at once');
+  await admin.check('#dienst-sondernutzung-strasse');
+  await Promise.all([admin.waitForURL(/gespeichert=dienste/), admin.click('button:has-text("Online-Dienste speichern")')]);
+  await page.reload();
+  check((await page.textContent('main')).includes('Container, Gerüst oder Umzugslift'), 'switched on again, it is back');
+  const rule = '#regel-hundesteuer-anmeldung-text';
+  await admin.fill(rule, (await admin.inputValue(rule)).replace('fee += 84;', 'fee += 96;'));
+  await admin.click('#regel-hundesteuer-anmeldung ~ form button[value=pruefen]');
+  check((await admin.textContent('main')).includes('96,00 €'), 'the preview shows the new rate before it is stored');
+  await axe(admin, 'einstellungen-vorschau');
+  await Promise.all([admin.waitForURL(/gespeichert=regel/), admin.click('#regel-hundesteuer-anmeldung ~ form button[value=speichern]')]);
+  check((await admin.textContent('main')).includes('in der Verwaltung geändert'), 'the rule is stored');
+
   await page.goto(`${BASE}/`);
   check((await page.textContent('main')).includes('Übach-Palenberg'), 'the portal lists the municipalities');
   await axe(page, 'portal');
@@ -153,8 +182,9 @@ try {
   await second.check('#f-richtig');
   await second.click('.actions button[value=weiter]');
   check((await second.textContent('h1')).includes('Bitte prüfen Sie Ihre Angaben'), 'review page');
-  // Stadt Heinsberg takes over the county's dog tax with its own rate (an override): 84 € a year.
-  check((await second.textContent('main')).includes('84,00 €'), 'review shows the fee of Heinsberg');
+  // Stadt Heinsberg takes over the county's dog tax with its own rate (its override file says
+  // 84 € a year; its administrator changed it to 96 € above).
+  check((await second.textContent('main')).includes('96,00 €'), 'review shows the fee the administrator set');
   await axe(second, 'pruefen');
   await second.click('button[value=absenden]');
   const ref = await second.textContent('.panel strong');

@@ -31,6 +31,8 @@ struct StaffView {
     name: String,
     role: &'static str,
     csrf: String,
+    /// Whether the header links to the tenant's settings.
+    admin: bool,
 }
 
 impl AdminLayout {
@@ -51,6 +53,7 @@ impl AdminLayout {
                 name: s.account.display_name.clone(),
                 role: s.account.role.label_de(),
                 csrf: s.csrf(p),
+                admin: s.account.role.may_manage_accounts(),
             }),
         }
     }

@@ -532,3 +532,50 @@ async fn a_change_stored_by_another_node_is_found_by_polling() {
         Err(lotse_server::settings::SaveError::Conflict)
     ));
 }
+
+#[tokio::test]
+async fn all_services_again_is_the_file_s_choice_again() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("erkelenz", "admin").await;
+    let base = "/verwaltung/erkelenz/einstellungen";
+    let page = o.get(base, &Auth::Cookie(&admin)).await;
+    let token = hidden(&page.body, "_csrf");
+    let before = o.get("/erkelenz", &Auth::None).await.body;
+    assert!(
+        before.contains("Container, Gerüst oder Umzugslift"),
+        "{before}"
+    );
+    let off = [
+        ("_csrf", token.as_str()),
+        ("dienst", "hundesteuer-anmeldung"),
+        ("dienst", "bewohnerparkausweis"),
+    ];
+    assert_eq!(
+        o.form(&format!("{base}/dienste"), &Auth::Cookie(&admin), &off)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert!(
+        !o.get("/erkelenz", &Auth::None)
+            .await
+            .body
+            .contains("Container, Gerüst oder Umzugslift")
+    );
+    let on = [
+        ("_csrf", token.as_str()),
+        ("dienst", "hundesteuer-anmeldung"),
+        ("dienst", "bewohnerparkausweis"),
+        ("dienst", "sondernutzung-strasse"),
+    ];
+    let r = o
+        .form(&format!("{base}/dienste"), &Auth::Cookie(&admin), &on)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = o.get("/erkelenz", &Auth::None).await.body;
+    assert!(
+        after.contains("Container, Gerüst oder Umzugslift"),
+        "{after}"
+    );
+}
