@@ -24,6 +24,7 @@ where
     Router::new()
         .route("/", get(catalogue::home))
         .route("/static/lotse.css", get(assets::css))
+        .route("/static/lotse.js", get(assets::js))
         .route("/static/tenant/{file}", get(assets::tenant_css))
         .route("/{tenant}", get(catalogue::catalogue))
         .route("/sprache/{lang}", get(catalogue::switch_language))
