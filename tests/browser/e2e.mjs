@@ -59,9 +59,24 @@ function contrast(a, b) {
   return (x + 0.05) / (y + 0.05);
 }
 
+// axe-core on a page state seen without JavaScript. In a context with JavaScript off,
+// page.evaluate runs, but axe.run never settles (its timers do not fire), so axe runs in a
+// context with JavaScript on that blocks the portal's script: the same page as without
+// JavaScript. Every such state has its own URL (the draft keeps it), so it opens there again.
+async function axeWithoutScript(browser, url, name) {
+  const context = await browser.newContext({ viewport: PHONE, locale: 'de-DE' });
+  await context.route('**/static/lotse.js', (route) => route.abort());
+  try {
+    const page = await context.newPage();
+    await page.goto(url);
+    await axe(page, name);
+  } finally {
+    await context.close();
+  }
+}
+
 // One citizen through the points of issue 16 ([1]–[11]) in one window size, with or without
-// JavaScript. Without JavaScript the page's own scripts never run, but page.evaluate (and with
-// it axe-core) still does, so those states are checked with axe in the same context.
+// JavaScript.
 async function issue16(browser, viewport, js) {
   const tag = `${viewport.width < 800 ? 'Telefon' : 'Desktop'}, ${js ? 'mit' : 'ohne'} JavaScript`;
   const ok = (cond, what) => check(Boolean(cond), `${what} (${tag})`);
@@ -71,7 +86,10 @@ async function issue16(browser, viewport, js) {
   const weiter = () => page.click('.actions button[value=weiter]');
   const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.className);
   try {
-    if (!js) ok(await page.evaluate(() => 1 + 1) === 2, 'axe-core can run: page.evaluate works with JavaScript off');
+    if (!js) {
+      await page.goto(`${BASE}/`);
+      ok(await page.evaluate(() => 1 + 1) === 2, 'page.evaluate works with JavaScript off (axe.run does not: see axeWithoutScript)');
+    }
 
     // [10] Wording, monograms, and the way back to the county.
     await page.goto(`${BASE}/`);
@@ -207,7 +225,7 @@ async function issue16(browser, viewport, js) {
       '[6] without JavaScript the field shows with its condition');
       await page.fill('#f-vorgemeinde', 'Aachen');
       await page.check('#f-zuzug-1');
-      if (audit) await axe(page, 'ohne-js-bedingung');
+      if (audit) await axeWithoutScript(browser, page.url(), 'ohne-js-bedingung');
     }
     await weiter();
     ok(page.url() === `${base}/schritt/ermaessigung`, '[3] on to "Ermäßigung"');
@@ -260,7 +278,7 @@ async function issue16(browser, viewport, js) {
       '[8] sending without the declaration shows its error on the review page');
     ok(await focused() === 'error-summary' && await page.getAttribute('.error-summary a', 'href') === '#f-declaration-richtig',
       '[7] [8] the summary is focused and links to the checkbox');
-    if (audit) await axe(page, 'ohne-js-erklaerung-fehler');
+    if (audit) await axeWithoutScript(browser, page.url(), 'ohne-js-erklaerung-fehler');
     await page.reload();
     ok(page.url() === `${base}/pruefen` && await page.isVisible('.error-summary'), '[3] a reload of the refused review re-posts nothing');
     await page.check('#f-declaration-richtig');
