@@ -55,8 +55,8 @@ fn one_workflow_folder_runs_its_own_scenarios_with_the_project_forms() {
     );
     let ids: Vec<&String> = outcome.library.workflows.keys().collect();
     assert_eq!(ids, ["hundesteuer-anmeldung"]);
-    // Six of the workflow as written, one as Stadt Heinsberg runs it (overrides/heinsberg.yaml).
-    assert_eq!(outcome.results.len(), 7);
+    // Seven of the workflow as written, one as Stadt Heinsberg runs it (overrides/heinsberg.yaml).
+    assert_eq!(outcome.results.len(), 8);
 }
 
 #[test]

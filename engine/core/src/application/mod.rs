@@ -69,7 +69,7 @@ pub struct Application {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Map<String, Value>>,
     /// What was typed on a step after adding or removing an entry, not sent yet
-    /// ([`Command::Keep`]); cleared by the next other command.
+    /// ([`Command::Keep`]); cleared when that step is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typed: Option<Typed>,
     #[serde(with = "time::serde::rfc3339")]
@@ -429,8 +429,16 @@ impl Application {
         };
         let mut next = self.clone();
         next.updated_at = now;
-        // What was typed and not sent lasts until the next command.
-        next.typed = None;
+        // What was typed on a step and not sent lasts until that step is sent (or another
+        // entry is added or removed): going back and forth never loses it.
+        let sends_typed = match (&command, &next.typed) {
+            (Command::Answer { step, .. }, Some(t)) => *step == t.step,
+            (Command::Submit { .. }, _) => true,
+            _ => false,
+        };
+        if sends_typed {
+            next.typed = None;
+        }
         let mut computed = None;
         let outcome = match command {
             Command::Answer {

@@ -9,7 +9,7 @@ use super::{Application, ApplyError, Outcome, Position};
 use crate::definition::Workflow;
 
 /// The values of one step as typed, and the entry just removed from one of its repeatable
-/// groups (what "Rückgängig machen" puts back), kept in the draft until the next command.
+/// groups (what "Rückgängig machen" puts back), kept in the draft until the step is sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Typed {
     pub step: String,
