@@ -370,6 +370,29 @@ async fn posts_without_the_token_or_from_another_site_are_refused() {
         .to_str()
         .unwrap();
     assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+    // Scripts from the portal only: its one script, as a file, never inline.
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    let page = b.get("/heinsberg").await;
+    assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<script src=\"/static/lotse.js\" defer></script>")
+    );
+    let js = b
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/static/lotse.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert_eq!(
+        js.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
 }
 
 #[tokio::test]
