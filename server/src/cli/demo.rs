@@ -210,6 +210,12 @@ fn walk(
         println!("   {}: {}", c.label, c.value.flat());
     }
     // Anna ticks the declaration on the review page.
+    if !wf.declaration.is_empty() {
+        println!("\n── Erklärung (auf der Prüfseite angekreuzt)");
+        for s in &wf.declaration {
+            println!("   [x] {}", s.label.get(Lang::De));
+        }
+    }
     let declared = wf.declaration.iter().map(|s| s.id.clone()).collect();
     let submit = Command::Submit { declared };
     let Some(Acted::Submitted { submission, .. }) =
