@@ -416,7 +416,7 @@ impl ApplicationService<'_> {
         sid: &SubmissionId,
         command: &Command,
     ) -> Result<Option<Acted>, ServiceError> {
-        if matches!(command, Command::Submit)
+        if matches!(command, Command::Submit { .. })
             && let Some(s) = self.store.submission(sid)?
         {
             self.issue_receipt_once(t, &s)?;

@@ -160,8 +160,10 @@ impl Citizen {
         )
     }
 
+    /// Sends the application, ticking every statement of the workflow's declaration.
     pub fn submit(&mut self) -> Submission {
-        match self.apply(Command::Submit) {
+        let declared = self.wf.declaration.iter().map(|s| s.id.clone()).collect();
+        match self.apply(Command::Submit { declared }) {
             Outcome::Submitted { submission } => *submission,
             other => panic!("submit failed: {other:?}"),
         }

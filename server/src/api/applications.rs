@@ -143,6 +143,19 @@ pub(super) struct RevisionBody {
     lang: Option<LangTag>,
 }
 
+/// A submit: the revision, and the statements of the workflow's declaration the citizen
+/// ticked (`declaration` of the service; all are needed).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SubmitBody {
+    #[serde(deserialize_with = "revision")]
+    revision: u64,
+    #[serde(default, deserialize_with = "present_lang")]
+    lang: Option<LangTag>,
+    #[serde(default)]
+    declaration: Vec<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GotoBody {
@@ -313,8 +326,11 @@ pub(super) async fn submit(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult {
-    let b: RevisionBody = body(&headers, &bytes)?;
-    run(&p, t.clone(), &id, b.revision, b.lang, Command::Submit).await
+    let b: SubmitBody = body(&headers, &bytes)?;
+    let submit = Command::Submit {
+        declared: b.declaration,
+    };
+    run(&p, t, &id, b.revision, b.lang, submit).await
 }
 
 #[derive(Serialize)]

@@ -90,6 +90,12 @@ pub(super) async fn get_service(
             .map(|s| json!({"id": s.id, "title": s.title.get(lang)}))
             .collect::<Vec<_>>()
     );
+    v["declaration"] = json!(
+        wf.declaration
+            .iter()
+            .map(|s| json!({"id": s.id, "label": s.label.get(lang)}))
+            .collect::<Vec<_>>()
+    );
     Ok(ok_json(StatusCode::OK, v))
 }
 

@@ -38,7 +38,6 @@ fn answers() -> Vec<Value> {
         json!({"haltungsbeginn": "01.11.2026", "zuzug": "nein"}),
         json!({"ermaessigung": "nein"}),
         json!({"lastschrift": "ja", "konto": {"kontoinhaber": "Anna Schmitz", "iban": "DE89 3704 0044 0532 0130 00"}}),
-        json!({"richtig": true}),
     ]
 }
 
@@ -219,8 +218,17 @@ fn walk(
     for c in &review.computed {
         println!("   {}: {}", c.label, c.value.flat());
     }
+    // Anna ticks the declaration on the review page.
+    if !wf.declaration.is_empty() {
+        println!("\n── Erklärung (auf der Prüfseite angekreuzt)");
+        for s in &wf.declaration {
+            println!("   [x] {}", s.label.get(Lang::De));
+        }
+    }
+    let declared = wf.declaration.iter().map(|s| s.id.clone()).collect();
+    let submit = Command::Submit { declared };
     let Some(Acted::Submitted { submission, .. }) =
-        service.act(tenant, &id, open.draft.revision, None, Command::Submit, now)?
+        service.act(tenant, &id, open.draft.revision, None, submit, now)?
     else {
         anyhow::bail!("the demo application was not submitted");
     };

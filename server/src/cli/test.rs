@@ -151,7 +151,7 @@ mod tests {
         let text = report(&outcome);
         assert!(text.contains("FAIL  "), "{text}");
         assert!(
-            text.contains("wrong-fee.yaml:24:19  expect.computed.jahressteuer"),
+            text.contains("wrong-fee.yaml:22:19  expect.computed.jahressteuer"),
             "{text}"
         );
         assert!(

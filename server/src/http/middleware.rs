@@ -50,9 +50,10 @@ pub(crate) async fn security_headers(
     }
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    // A response with a stricter policy of its own (a tenant's logo) keeps it.
+    // Scripts only from the portal itself (the reveal script, /static/lotse.js): no inline
+    // script, no eval. A response with a stricter policy of its own (a tenant's logo) keeps it.
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

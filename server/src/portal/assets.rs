@@ -1,4 +1,4 @@
-//! The stylesheet and each tenant's colours.
+//! The stylesheet, the reveal script and each tenant's colours.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -15,6 +15,18 @@ pub(crate) async fn css() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         include_str!("../../static/lotse.css"),
+    )
+}
+
+/// The one script of the portal: it reveals conditional fields as the citizen answers. Every
+/// page works without it.
+pub(crate) async fn js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/lotse.js"),
     )
 }
 

@@ -129,18 +129,41 @@ async fn show(
     };
     // The page shows this position; the stored one changes only with a command.
     open.app.position = position;
-    // What the citizen typed on this step and was not accepted comes back with its errors.
-    let attempt = match p
-        .service(&p.defs())
-        .pending(&open, p.now())
-        .map_err(|e| page.fail(e))?
-    {
-        Some(pending) => views::Attempt {
-            values: Some(pending.values),
-            errors: pending.errors,
-            ..Default::default()
-        },
-        None => views::Attempt::default(),
+    // What the citizen typed on this step comes back: after adding or removing an entry as
+    // typed (with the entry just removed), after a refused answer with its errors; on the
+    // review, the declaration as ticked at a refused submit.
+    let typed = match &open.app.position {
+        Position::Step(s) => open.app.typed_on(s).cloned(),
+        _ => None,
+    };
+    let attempt = if let Some(typed) = typed {
+        views::Attempt {
+            values: Some(typed.values),
+            errors: Vec::new(),
+            removed: typed.removed,
+        }
+    } else if open.app.position == Position::Review {
+        match open.app.declaration_attempt(&open.wf) {
+            Some(ticked) => views::Attempt {
+                values: Some(ticked.values),
+                errors: ticked.errors,
+                removed: None,
+            },
+            None => views::Attempt::default(),
+        }
+    } else {
+        match p
+            .service(&p.defs())
+            .pending(&open, p.now())
+            .map_err(|e| page.fail(e))?
+        {
+            Some(pending) => views::Attempt {
+                values: Some(pending.values),
+                errors: pending.errors,
+                ..Default::default()
+            },
+            None => views::Attempt::default(),
+        }
     };
     let nav = navigation(&t, &draft, &open.app, &place);
     let mut shown = views::page(&p, &t, &open, attempt, &nav, lang);
@@ -274,7 +297,7 @@ async fn post(
 ) -> PageResult {
     let page = PageContext::new(&p, t.clone(), lang);
     let to = |url: String| Redirect::to(&keep_lang(url, query.as_deref())).into_response();
-    let mut open = *open;
+    let open = *open;
     if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
@@ -285,6 +308,8 @@ async fn post(
         return Ok(to(here_url));
     };
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
+    // Where a command that keeps the citizen on the page leads back to.
+    let mut stay: Option<Place> = None;
     // The step this form belongs to: the URL's, or (old form URL) where the application stands.
     let step_id = match &place {
         Place::Step(s) | Place::Change(s) => s.clone(),
@@ -305,10 +330,17 @@ async fn post(
             step: step.to_string(),
         }
     } else if action == "absenden" {
-        Command::Submit
+        // The statements of the declaration ticked on the review page.
+        let declared = pairs
+            .iter()
+            .filter(|(k, _)| k == "_declare")
+            .map(|(_, v)| v.clone())
+            .collect();
+        Command::Submit { declared }
     } else if action.starts_with("add:") || action.starts_with("remove:") || action == "undo" {
-        // Adding or removing an entry of a repeatable group re-renders the step with the
-        // posted values; nothing is stored until the step is sent. A removal can be undone.
+        // Adding or removing an entry of a repeatable group keeps the posted values in the
+        // draft, unchecked, and shows the step again from there (Post/Redirect/Get); nothing
+        // is answered until the step is sent. A removal can be undone from the draft.
         let Some(step) = open
             .wf
             .step(&step_id)
@@ -318,31 +350,22 @@ async fn post(
         };
         let mut values = form::answers(step, &pairs);
         let removed = if action == "undo" {
-            views::undo_removal(step, &mut values, field(&pairs, "_removed"));
+            let removed = open.app.typed_on(&step_id).and_then(|t| t.removed.as_ref());
+            form::undo_removal(step, &mut values, removed);
             None
         } else {
             let rest = action.split_once(':').map(|(_, r)| r).unwrap_or_default();
-            views::change_items(step, &mut values, &action, rest)
+            form::change_items(step, &mut values, &action, rest)
         };
-        open.app.lang = lang;
-        open.app.position = Position::Step(step_id.clone());
-        let shown_place = match place {
-            Place::Current | Place::Review => Place::Step(step_id),
-            other => other,
-        };
-        let nav = navigation(&t, &draft, &open.app, &shown_place);
-        return Ok(views::page(
-            &p,
-            &t,
-            &open,
-            views::Attempt {
-                values: Some(values),
-                errors: Vec::new(),
-                removed,
-            },
-            &nav,
-            lang,
-        ));
+        stay = Some(match &place {
+            Place::Current | Place::Review => Place::Step(step_id.clone()),
+            other => other.clone(),
+        });
+        Command::Keep {
+            step: step_id,
+            values,
+            removed,
+        }
     } else {
         let Some(step) = open.wf.step(&step_id) else {
             return Ok(to(here_url));
@@ -368,6 +391,8 @@ async fn post(
         // so a reload or Back never re-posts the form.
         Acted::Rejected { step, .. } => {
             let shown = match place {
+                // A declaration not ticked: the review again, with its errors.
+                _ if step == lotse_core::definition::REVIEW => Place::Review,
                 Place::Change(_) => Place::Change(step),
                 _ => Place::Step(step),
             };
@@ -379,9 +404,9 @@ async fn post(
         Acted::AlreadySubmitted { submission } => {
             Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
-        Acted::Saved(open) | Acted::Incomplete { open, .. } => {
-            to(Place::of(&open.app).url(&t.slug, &draft))
-        }
+        Acted::Saved(open) | Acted::Incomplete { open, .. } => to(stay
+            .unwrap_or_else(|| Place::of(&open.app))
+            .url(&t.slug, &draft)),
         Acted::Stale { .. } => to(here_url),
     })
 }

@@ -27,6 +27,7 @@ where
         .route("/leichte-sprache", get(about::leichte_sprache))
         .route("/gebaerdensprache", get(about::gebaerdensprache))
         .route("/static/lotse.css", get(assets::css))
+        .route("/static/lotse.js", get(assets::js))
         .route("/static/tenant/{file}", get(assets::tenant_css))
         .route("/static/logo/{file}", get(assets::tenant_logo))
         .route("/{tenant}", get(catalogue::catalogue))

@@ -9,7 +9,7 @@ use lotse_core::application::{Position, ReviewEntry, ReviewView};
 use lotse_core::definition::{Field, Required, Step, Widget};
 use lotse_core::form::FieldError;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::http::pages::{Layout, Page, not_found, tr};
 use crate::service::OpenDraft;
@@ -243,17 +243,16 @@ impl Page for StepPage<'_> {
     const TEMPLATE: &'static str = "step";
 }
 
-/// An entry removed from a repeatable group: its name ("Hund 2") and what it held, posted back
-/// by "Rückgängig machen".
+/// An entry removed from a repeatable group: its name ("Hund 2"); what it held stays in the
+/// draft for "Rückgängig machen".
 #[derive(Serialize)]
 struct RemovedView {
     label: Option<String>,
-    data: String,
 }
 
 impl RemovedView {
-    fn of(step: &Step, data: String, lang: Lang) -> RemovedView {
-        let label = serde_json::from_str::<Value>(&data).ok().and_then(|v| {
+    fn of(step: &Step, removed: &Value, lang: Lang) -> RemovedView {
+        let label = Some(removed).and_then(|v| {
             let f = step
                 .fields
                 .iter()
@@ -266,7 +265,7 @@ impl RemovedView {
                 .unwrap_or_else(|| f.label.get(lang).to_string());
             Some(format!("{name} {}", v["index"].as_u64()? + 1))
         });
-        RemovedView { label, data }
+        RemovedView { label }
     }
 }
 
@@ -319,6 +318,9 @@ struct FieldView<'a> {
     /// gewählt haben:" (the page works without JavaScript, so it shows the field with its
     /// condition; the server decides).
     condition: Option<String>,
+    /// For such a field: the input it depends on and the answer that shows it, for the
+    /// script that reveals it as the citizen answers (`data-reveal-*`).
+    reveal: Option<Reveal>,
     /// A width class that fits the expected answer (`w-5` for a postcode, `w-10` for a date or
     /// house number, `w-20`), or `None` for the full width.
     width: Option<&'static str>,
@@ -332,6 +334,14 @@ struct FieldView<'a> {
     items: Vec<ItemView<'a>>,
     can_add: bool,
     add_label: Option<String>,
+}
+
+/// The name of the input a field depends on and the value (as the form posts it) that shows
+/// the field.
+#[derive(Serialize)]
+struct Reveal {
+    field: String,
+    value: String,
 }
 
 #[derive(Serialize)]
@@ -359,6 +369,11 @@ struct ReviewPage<'a> {
     back: Option<String>,
     /// The "Ändern" links: this plus `/{step}`.
     change_base: &'a str,
+    /// The workflow's declaration, ticked above "Absenden" (empty: none).
+    declaration: Vec<StatementView<'a>>,
+    declaration_title: &'static str,
+    /// The error summary: the statements not ticked at the last submit.
+    errors: Vec<ErrorLink<'a>>,
     draft: String,
     csrf: String,
     revision: u64,
@@ -366,6 +381,16 @@ struct ReviewPage<'a> {
 
 impl Page for ReviewPage<'_> {
     const TEMPLATE: &'static str = "review";
+}
+
+/// One statement of the declaration: a required checkbox.
+#[derive(Serialize)]
+struct StatementView<'a> {
+    id: &'a str,
+    html_id: String,
+    label: &'a str,
+    checked: bool,
+    error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -566,6 +591,16 @@ fn condition_note(step: &Step, f: &Field, lang: Lang) -> Option<String> {
     ))
 }
 
+/// What the reveal script needs for a field with a [`condition_note`]: the other field's input
+/// name and the posted text of the answer.
+fn reveal_of(f: &Field) -> Option<Reveal> {
+    let (name, value) = f.visible_if.as_ref()?.equality()?;
+    Some(Reveal {
+        field: name.to_string(),
+        value: text_of(Some(&value)),
+    })
+}
+
 fn tr_fmt(lang: Lang, de: String, en: String) -> String {
     if lang == Lang::En { en } else { de }
 }
@@ -619,6 +654,7 @@ fn field_view<'a>(
         is_textarea: false,
         input_type: None,
         condition: None,
+        reveal: None,
         width: None,
         value: None,
         checked: false,
@@ -738,79 +774,6 @@ fn field_view<'a>(
     v
 }
 
-/// Adds or removes an entry of a repeatable group in posted values (`add:hunde`,
-/// `remove:hunde:1`). A removal returns what it removed (for "Rückgängig machen", as the
-/// hidden `_removed` field of the page).
-pub fn change_items(
-    step: &Step,
-    values: &mut Map<String, Value>,
-    action: &str,
-    rest: &str,
-) -> Option<String> {
-    let (field, index) = match rest.split_once(':') {
-        Some((f, i)) => (f, i.parse::<usize>().ok()),
-        None => (rest, None),
-    };
-    let f = step.fields.iter().find(|f| f.id == field)?;
-    let rep = f.repeat.as_ref()?;
-    let entry = values
-        .entry(f.id.clone())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    let Value::Array(items) = entry else {
-        return None;
-    };
-    if action.starts_with("add:") {
-        while items.len() < (rep.min as usize).max(1) {
-            items.push(Value::Object(Map::new()));
-        }
-        if items.len() < rep.max as usize {
-            items.push(Value::Object(Map::new()));
-        }
-        None
-    } else if let Some(i) = index
-        && i < items.len()
-    {
-        let item = items.remove(i);
-        Some(json!({"field": f.id, "index": i, "item": item}).to_string())
-    } else {
-        None
-    }
-}
-
-/// Puts an entry removed by [`change_items`] back where it was (`removed` is the page's
-/// `_removed` field). Anything that does not fit the step is ignored.
-pub fn undo_removal(step: &Step, values: &mut Map<String, Value>, removed: Option<&str>) {
-    let Some(removed) = removed.and_then(|r| serde_json::from_str::<Value>(r).ok()) else {
-        return;
-    };
-    let (Some(field), Some(index), Some(item @ Value::Object(_))) = (
-        removed["field"].as_str(),
-        removed["index"].as_u64(),
-        removed.get("item"),
-    ) else {
-        return;
-    };
-    let Some(f) = step.fields.iter().find(|f| f.id == field) else {
-        return;
-    };
-    let Some(rep) = &f.repeat else { return };
-    // Only this group's own fields come back, as text like any posted value.
-    let Value::Object(posted) = item else { return };
-    let item: Map<String, Value> = f
-        .subfields
-        .iter()
-        .filter_map(|sf| posted.get(&sf.id).map(|v| (sf.id.clone(), v.clone())))
-        .collect();
-    let entry = values
-        .entry(f.id.clone())
-        .or_insert_with(|| Value::Array(Vec::new()));
-    let Value::Array(items) = entry else { return };
-    if items.len() < rep.max as usize {
-        let at = (index as usize).min(items.len());
-        items.insert(at, Value::Object(item));
-    }
-}
-
 /// The URLs of an assistant page (see `assistant::Place`).
 pub struct Nav {
     /// The page's own URL, where its form posts.
@@ -827,7 +790,7 @@ pub struct Attempt {
     pub values: Option<Map<String, Value>>,
     pub errors: Vec<FieldError>,
     /// An entry just removed from a repeatable group, which the page offers to restore.
-    pub removed: Option<String>,
+    pub removed: Option<Value>,
 }
 
 /// The page for the draft's current position: a step (with posted values and errors after a
@@ -853,14 +816,35 @@ pub fn page(
                 .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();
             let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
+            let ticked = posted.unwrap_or_default();
+            let declaration = wf
+                .declaration
+                .iter()
+                .map(|s| StatementView {
+                    id: &s.id,
+                    html_id: html_id(&format!("declaration.{}", s.id)),
+                    label: s.label.get(lang),
+                    checked: ticked.contains_key(&s.id),
+                    error: error_at(&errors, &format!("/declaration/{}", s.id)),
+                })
+                .collect::<Vec<_>>();
+            let summary = declaration
+                .iter()
+                .filter_map(|s| {
+                    Some(ErrorLink {
+                        target: s.html_id.clone(),
+                        message: s.error?,
+                    })
+                })
+                .collect::<Vec<_>>();
+            let title = tr(lang, "Angaben prüfen", "Check your answers");
+            let title = if summary.is_empty() {
+                title.to_string()
+            } else {
+                format!("{}: {title}", tr(lang, "Fehler", "Error"))
+            };
             let page = ReviewPage {
-                layout: Layout::new(
-                    &p.defs().portal,
-                    t,
-                    tr(lang, "Angaben prüfen", "Check your answers"),
-                    lang,
-                )
-                .at(&nav.here),
+                layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
                 review: ReviewSummary {
                     steps: review
                         .steps
@@ -878,6 +862,9 @@ pub fn page(
                 },
                 back: nav.back.clone(),
                 change_base: &nav.change_base,
+                declaration,
+                declaration_title: lotse_core::application::declaration_title(lang),
+                errors: summary,
                 draft: draft.id.to_string(),
                 csrf,
                 revision: draft.revision,
@@ -908,6 +895,7 @@ pub fn page(
                         lang,
                     );
                     v.condition = condition_note(step, f, lang);
+                    v.reveal = v.condition.as_ref().and_then(|_| reveal_of(f));
                     v
                 })
                 .collect();
@@ -952,7 +940,7 @@ pub fn page(
                 errors: summary,
                 progress: app.progress(),
                 back: nav.back.clone(),
-                removed: removed.map(|r| RemovedView::of(step, r, lang)),
+                removed: removed.map(|r| RemovedView::of(step, &r, lang)),
                 draft: draft.id.to_string(),
                 csrf,
                 revision: draft.revision,

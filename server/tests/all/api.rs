@@ -236,7 +236,6 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
         json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}),
         json!({"ermaessigung": "nein"}),
         json!({"lastschrift": "nein"}),
-        json!({"richtig": true}),
     ] {
         let r = answer(&c, &state, values).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -258,16 +257,43 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
     assert_eq!(resumed.status, StatusCode::OK);
     assert_eq!(resumed.json["id"], state["id"]);
 
+    // The service names its declaration; a submit without it is refused at each statement.
+    let service = c
+        .get(&format!("{BASE}/services/hundesteuer-anmeldung"))
+        .await;
+    assert_eq!(
+        service.json["declaration"][0]["id"], "richtig",
+        "{}",
+        service.json
+    );
     let submit_url = format!("{BASE}/applications/{id}/submit");
-    let r = c
+    let refused = c
         .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .await;
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H010");
+    assert_eq!(
+        refused.json["errors"][0]["pointer"], "/declaration/richtig",
+        "{}",
+        refused.json
+    );
+    let revision = refused.json["revision"].clone();
+    let r = c
+        .call(
+            "POST",
+            &submit_url,
+            json!({"revision": revision, "declaration": ["richtig"]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
     let reference = r.json["reference"].as_str().unwrap().to_string();
     assert!(reference.starts_with("HEI-"), "{reference}");
     // A retry (say after a timeout) gives the same submission, not a second one.
     let again = c
-        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .call(
+            "POST",
+            &submit_url,
+            json!({"revision": revision, "declaration": ["richtig"]}),
+        )
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.json);
     assert_eq!(again.json["id"], r.json["id"]);
@@ -317,7 +343,6 @@ async fn answer_all(c: &Client) -> Value {
         json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}),
         json!({"ermaessigung": "nein"}),
         json!({"lastschrift": "nein"}),
-        json!({"richtig": true}),
     ] {
         let r = answer(c, &state, values).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
@@ -337,7 +362,11 @@ async fn a_submitted_application_whose_mark_was_lost_in_a_crash_never_reopens() 
     let before = c.portal.store().draft(&draft_id).unwrap().unwrap();
     let submit_url = format!("{BASE}/applications/{id}/submit");
     let first = c
-        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .call(
+            "POST",
+            &submit_url,
+            json!({"revision": state["revision"], "declaration": ["richtig"]}),
+        )
         .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
 
@@ -359,7 +388,11 @@ async fn a_submitted_application_whose_mark_was_lost_in_a_crash_never_reopens() 
     );
     // ... a repeated submit answers 200 with the same submission, and there is only one.
     let again = c
-        .call("POST", &submit_url, json!({"revision": state["revision"]}))
+        .call(
+            "POST",
+            &submit_url,
+            json!({"revision": state["revision"], "declaration": ["richtig"]}),
+        )
         .await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.json);
     assert_eq!(again.json["id"], first.json["id"]);
@@ -419,7 +452,7 @@ async fn metrics_count_requests_by_route_without_ids_and_pass_promtool() {
         .call(
             "POST",
             &format!("{BASE}/applications/{id}/submit"),
-            json!({"revision": state["revision"]}),
+            json!({"revision": state["revision"], "declaration": ["richtig"]}),
         )
         .await;
     assert_eq!(submitted.status, StatusCode::CREATED);
@@ -448,8 +481,8 @@ async fn metrics_count_requests_by_route_without_ids_and_pass_promtool() {
             .any(|l| l.starts_with("lotse_http_requests_total")
                 && l.contains(step_route)
                 && l.contains("status=\"200\"")
-                && l.ends_with(" 6")),
-        "six steps answered: {text}"
+                && l.ends_with(" 5")),
+        "five steps answered: {text}"
     );
     assert!(text.contains("lotse_submissions_total 1"), "{text}");
     assert!(text.contains("lotse_drafts_started_total 1"), "{text}");

@@ -244,7 +244,6 @@ impl Server {
             &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")][..],
             &[("ermaessigung", "nein")],
             &[("lastschrift", "nein")],
-            &[("richtig", "true")],
         ] {
             assert_eq!(self.step(&url, "weiter", answers).await, 303);
         }
@@ -255,7 +254,12 @@ impl Server {
         let (status, done, body) = self
             .post(
                 &url,
-                &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+                &[
+                    ("_csrf", &csrf),
+                    ("_rev", &rev),
+                    ("_declare", "richtig"),
+                    ("_action", "absenden"),
+                ],
             )
             .await;
         assert_eq!(status, 303, "{body}");

@@ -253,7 +253,6 @@ const STEPS: &[&[(&str, &str)]] = &[
     &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
     &[("ermaessigung", "nein")],
     &[("lastschrift", "nein")],
-    &[("richtig", "true")],
 ];
 
 /// Walks an application to its review page, alternating the nodes at every step.
@@ -282,6 +281,7 @@ fn submit(show: u16, node: u16, url: &str) -> std::io::Result<Option<String>> {
     let pairs = form(&[
         ("_csrf", &hidden(&text, "_csrf")),
         ("_rev", &hidden(&text, "_rev")),
+        ("_declare", "richtig"),
         ("_action", "absenden"),
     ]);
     let sent = request(node, "POST", url, Some(&pairs))?;

@@ -89,6 +89,16 @@ async fn answer(
     o.form(&in_lang(url, lang), &Auth::None, &form).await
 }
 
+/// Adds or removes an entry (`action`): the post redirects to the step's own URL, which shows
+/// what was kept in the draft.
+async fn kept(o: &Office, url: &str, lang: &str, action: &str, answers: &[(&str, &str)]) -> Reply {
+    let r = answer(o, url, lang, action, answers).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{action}: {}", r.body);
+    let to = r.location.unwrap();
+    assert!(to.contains("/schritt/hunde"), "{to}");
+    o.get(&to, &Auth::None).await
+}
+
 /// Starts `workflow` in Heinsberg and returns the draft's address.
 async fn start(o: &Office, seen: &mut Seen, workflow: &str, lang: &str) -> String {
     let url = format!("/heinsberg/leistung/{workflow}");
@@ -168,14 +178,17 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
         ("hunde.0.geburtsdatum", "2022-03-01"),
         ("hunde.0.kategorie", "normal"),
     ];
-    let added = answer(o, &url, lang, "add:hunde", &dog).await;
+    let added = kept(o, &url, lang, "add:hunde", &dog).await;
     seen.page("step", &added, StatusCode::OK, "name=\"hunde.1.name\"");
     assert!(added.body.contains("value=\"remove:hunde:1\""));
     let mut two = dog.to_vec();
     two.push(("hunde.1.name", "Rex"));
-    let removed = answer(o, &url, lang, "remove:hunde:1", &two).await;
+    let removed = kept(o, &url, lang, "remove:hunde:1", &two).await;
     seen.page("step", &removed, StatusCode::OK, "value=\"add:hunde\"");
     assert!(!removed.body.contains("name=\"hunde.1.name\""));
+    let undone = kept(o, &url, lang, "undo", &dog).await;
+    seen.page("step", &undone, StatusCode::OK, "name=\"hunde.1.name\"");
+    assert!(undone.body.contains("value=\"Rex\""));
     assert_eq!(
         answer(o, &url, lang, "weiter", &dog).await.status,
         StatusCode::SEE_OTHER
@@ -186,13 +199,20 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
         StatusCode::SEE_OTHER
     );
 
-    // A select that must be chosen, and a checkbox that must be ticked.
+    // A select that must be chosen, shown only after "Ja" (marked for the reveal script).
     let select = refused_step(o, &url, lang, &[("ermaessigung", "ja")]).await;
     seen.page(
         "step",
         &select,
         StatusCode::OK,
         "<select id=\"f-ermaessigung_grund\"",
+    );
+    assert!(
+        select.body.contains(
+            "class=\"field has-error conditional\" data-reveal-field=\"ermaessigung\" data-reveal-value=\"ja\">"
+        ),
+        "{}",
+        select.body
     );
     let no = [("ermaessigung", "nein")];
     assert_eq!(
@@ -204,16 +224,8 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
         answer(o, &url, lang, "weiter", &cash).await.status,
         StatusCode::SEE_OTHER
     );
-    let unticked = refused_step(o, &url, lang, &[]).await;
-    seen.page("step", &unticked, StatusCode::OK, "type=\"checkbox\"");
-    assert!(unticked.body.contains("id=\"f-richtig-error\""));
-    let ticked = [("richtig", "true")];
-    assert_eq!(
-        answer(o, &url, lang, "weiter", &ticked).await.status,
-        StatusCode::SEE_OTHER
-    );
 
-    // The review: each step with its change link, the computed fees.
+    // The review: each step with its change link, the computed fees, the declaration.
     let review = shown(o, &url, lang).await;
     seen.page("review", &review, StatusCode::OK, "value=\"absenden\"");
     assert!(
@@ -222,7 +234,19 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
             .contains(&format!("href=\"{url}/aendern/hunde#f-hunde-0-name\""))
     );
     assert!(review.body.contains(if en { "Fees" } else { "Gebühren" }));
-    let sent = answer(o, &url, lang, "absenden", &[]).await;
+    assert!(review.body.contains("id=\"f-declaration-richtig\""));
+    // Sent without the declaration: the review again, with the error.
+    let unticked = answer(o, &url, lang, "absenden", &[]).await;
+    assert_eq!(unticked.status, StatusCode::SEE_OTHER, "{}", unticked.body);
+    let refused = shown(o, &url, lang).await;
+    seen.page(
+        "review",
+        &refused,
+        StatusCode::OK,
+        "class=\"error-summary\"",
+    );
+    assert!(refused.body.contains("id=\"f-declaration-richtig-error\""));
+    let sent = answer(o, &url, lang, "absenden", &[("_declare", "richtig")]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
     let done_url = sent.location.unwrap();
     let done = o.get(&in_lang(&done_url, lang), &Auth::None).await;

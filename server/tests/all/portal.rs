@@ -186,7 +186,7 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
 
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
     let first = b.get(&url).await;
-    assert!(first.body.contains("Schritt 1 von 6"), "{}", first.body);
+    assert!(first.body.contains("Schritt 1 von 5"), "{}", first.body);
     assert!(first.body.contains("autocomplete=\"given-name\""));
 
     // A mistake: errors at the top, linked to the fields, and at each field.
@@ -237,7 +237,6 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     .await;
     step(&b, &url, &[("ermaessigung", "nein")]).await;
     step(&b, &url, &[("lastschrift", "nein")]).await;
-    step(&b, &url, &[("richtig", "true")]).await;
 
     let review = b.get(&url).await;
     assert!(
@@ -248,12 +247,44 @@ async fn a_citizen_applies_for_dog_tax_from_catalogue_to_signed_receipt() {
     // Heinsberg's own rate (workflows/hundesteuer/overrides/heinsberg.yaml), not the county's 96 €.
     assert!(review.body.contains("84,00 €"));
     assert!(review.body.contains("&lt;script&gt;"));
+    // The declaration is a checkbox on the review page, above "Absenden".
+    assert!(
+        review.body.contains("name=\"_declare\" value=\"richtig\""),
+        "{}",
+        review.body
+    );
     let csrf = hidden(&review.body, "_csrf").to_string();
     let rev = hidden(&review.body, "_rev").to_string();
-    let sent = b
+    // Sent without ticking it: the review page again at its own URL, with the error.
+    let unticked = b
         .post(
             &url,
             &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+        )
+        .await;
+    let review_url = format!("{url}/pruefen");
+    assert_eq!(unticked.location.as_deref(), Some(review_url.as_str()));
+    let refused = b.get(&review_url).await;
+    assert_eq!(refused.status, StatusCode::OK);
+    assert!(
+        refused.body.contains(
+            "<a href=\"#f-declaration-richtig\">Bitte bestätigen Sie: „Ich versichere, dass meine Angaben richtig und vollständig sind.“</a>"
+        ),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("<title>Fehler: Angaben prüfen"));
+    let csrf = hidden(&refused.body, "_csrf").to_string();
+    let rev = hidden(&refused.body, "_rev").to_string();
+    let sent = b
+        .post(
+            &url,
+            &[
+                ("_csrf", &csrf),
+                ("_rev", &rev),
+                ("_declare", "richtig"),
+                ("_action", "absenden"),
+            ],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
@@ -339,6 +370,29 @@ async fn posts_without_the_token_or_from_another_site_are_refused() {
         .to_str()
         .unwrap();
     assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"));
+    // Scripts from the portal only: its one script, as a file, never inline.
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    let page = b.get("/heinsberg").await;
+    assert_eq!(page.body.matches("<script").count(), 1, "{}", page.body);
+    assert!(
+        page.body
+            .contains("<script src=\"/static/lotse.js\" defer></script>")
+    );
+    let js = b
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/static/lotse.js")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert_eq!(
+        js.headers()[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
 }
 
 #[tokio::test]
@@ -403,7 +457,7 @@ async fn a_forged_step_change_shows_the_current_step_again() {
     // Found by fuzz_form_posts_never_fail_the_server: these were a 500 "technical error".
     let b = Browser::new();
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
-    for action in ["goto:", "goto:bestaetigung", "goto:gibt-es-nicht"] {
+    for action in ["goto:", "goto:zahlung", "goto:gibt-es-nicht"] {
         let page = b.get(&url).await;
         let csrf = hidden(&page.body, "_csrf").to_string();
         let rev = hidden(&page.body, "_rev").to_string();
@@ -633,7 +687,8 @@ async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
         "{buttons:?}"
     );
 
-    // Removing an entry can be undone.
+    // Removing an entry can be undone (from the step as it is now: step 1 was sent again).
+    let dogs = b.get(&step2).await;
     let csrf = hidden(&dogs.body, "_csrf").to_string();
     let rev = hidden(&dogs.body, "_rev").to_string();
     let two = [
@@ -648,22 +703,36 @@ async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
         ("_action", "remove:hunde:0"),
     ];
     form.extend_from_slice(&two);
-    let removed = b.post(&step2, &form).await;
+    // Removing answers with a redirect to the step (Post/Redirect/Get): a reload shows the
+    // same page and never removes another dog.
+    let posted = b.post(&step2, &form).await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER);
+    assert_eq!(posted.location.as_deref(), Some(step2.as_str()));
+    let removed = b.get(&step2).await;
     assert_eq!(removed.status, StatusCode::OK);
     assert!(!removed.body.contains("value=\"Bello\""));
     assert!(removed.body.contains("value=\"Rex\""));
     assert!(removed.body.contains("wurde entfernt"), "{}", removed.body);
-    let undo_data = hidden(&removed.body, "_removed").replace("&quot;", "\"");
+    assert_eq!(
+        b.get(&step2).await.body,
+        removed.body,
+        "a reload shows the same"
+    );
+    // The removed dog waits in the draft, not in the page.
+    assert!(!removed.body.contains("_removed"));
+    let rev = hidden(&removed.body, "_rev").to_string();
     let form = [
         ("_csrf", csrf.as_str()),
         ("_rev", rev.as_str()),
         ("_action", "undo"),
-        ("_removed", undo_data.as_str()),
         ("hunde.0.name", "Rex"),
         ("hunde.0.rasse", "Dackel"),
     ];
-    let restored = b.post(&step2, &form).await;
+    let posted = b.post(&step2, &form).await;
+    assert_eq!(posted.location.as_deref(), Some(step2.as_str()));
+    let restored = b.get(&step2).await;
     assert_eq!(restored.status, StatusCode::OK);
+    assert!(!restored.body.contains("wurde entfernt"));
     let bello = restored
         .body
         .find("value=\"Bello\"")
@@ -686,8 +755,7 @@ async fn each_step_has_its_own_url_and_back_and_forward_land_on_it() {
     )
     .await;
     step(&b, &url, &[("ermaessigung", "nein")]).await;
-    step(&b, &url, &[("lastschrift", "nein")]).await;
-    let last = step(&b, &url, &[("richtig", "true")]).await;
+    let last = step(&b, &url, &[("lastschrift", "nein")]).await;
     let review_url = format!("{url}/pruefen");
     assert_eq!(last.location.as_deref(), Some(review_url.as_str()));
     let review = b.get(&review_url).await;
@@ -909,7 +977,6 @@ async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
         &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")][..],
         &[("ermaessigung", "nein")],
         &[("lastschrift", "nein")],
-        &[("richtig", "true")],
     ] {
         assert_eq!(step(b, &url, answers).await.status, StatusCode::SEE_OTHER);
     }
@@ -920,7 +987,12 @@ async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
     let sent = b
         .post(
             &url,
-            &[("_csrf", &csrf), ("_rev", &rev), ("_action", "absenden")],
+            &[
+                ("_csrf", &csrf),
+                ("_rev", &rev),
+                ("_declare", "richtig"),
+                ("_action", "absenden"),
+            ],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);

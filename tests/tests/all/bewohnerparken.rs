@@ -29,10 +29,6 @@ fn finish(c: &mut Citizen, jahre: i64, beginn: &str) {
     );
     assert_eq!(
         c.answer_step(json!({"zahlungsart": "ueberweisung"})),
-        "bestaetigung"
-    );
-    assert_eq!(
-        c.answer_step(json!({"richtig": true, "rueckgabe": true})),
         "review"
     );
 }
@@ -62,13 +58,7 @@ fn an_own_private_car_skips_company_and_lease_steps_and_costs_30_70_euro_a_year(
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&[
-            "antragsteller",
-            "fahrzeug",
-            "gueltigkeit",
-            "zahlung",
-            "bestaetigung"
-        ])
+        path(&["antragsteller", "fahrzeug", "gueltigkeit", "zahlung"])
     );
     assert_eq!(s.computed["gebuehr"], json!(30.7));
     assert_eq!(s.computed["gueltig_bis"], json!("2027-11-30"));
@@ -146,9 +136,8 @@ fn a_company_car_needs_the_employers_declaration() {
     );
     assert_eq!(
         c.answer_step(json!({"zahlungsart": "lastschrift", "konto": {"kontoinhaber": "Jan Hermanns", "iban": "DE89 3704 0044 0532 0130 00"}})),
-        "bestaetigung"
+        "review"
     );
-    c.answer_step(json!({"richtig": true, "rueckgabe": true}));
     let s = c.submit();
     assert_eq!(
         s.path,
@@ -157,8 +146,7 @@ fn a_company_car_needs_the_employers_declaration() {
             "fahrzeug",
             "firmenwagen",
             "gueltigkeit",
-            "zahlung",
-            "bestaetigung"
+            "zahlung"
         ])
     );
     assert_eq!(s.answers["arbeitgeber"], json!("Hermanns Haustechnik GmbH"));
@@ -199,8 +187,7 @@ fn a_car_borrowed_from_a_relative_names_its_keeper() {
             "fahrzeug",
             "fremdfahrzeug",
             "gueltigkeit",
-            "zahlung",
-            "bestaetigung"
+            "zahlung"
         ])
     );
     assert_eq!(s.answers["halter_name"], json!("Maria Hermanns"));
@@ -239,7 +226,6 @@ fn a_leased_car_gets_no_permit_beyond_the_end_of_the_lease() {
         "zahlung"
     );
     c.answer_step(json!({"zahlungsart": "vorort"}));
-    c.answer_step(json!({"richtig": true, "rueckgabe": true}));
     let s = c.submit();
     assert_eq!(
         s.path,
@@ -248,8 +234,7 @@ fn a_leased_car_gets_no_permit_beyond_the_end_of_the_lease() {
             "fahrzeug",
             "fremdfahrzeug",
             "gueltigkeit",
-            "zahlung",
-            "bestaetigung"
+            "zahlung"
         ])
     );
     assert_eq!(s.computed["gueltig_bis"], json!("2027-12-31"));
@@ -362,13 +347,7 @@ fn changing_a_company_car_to_an_own_car_drops_the_employers_declaration() {
     let s = c.submit();
     assert_eq!(
         s.path,
-        path(&[
-            "antragsteller",
-            "fahrzeug",
-            "gueltigkeit",
-            "zahlung",
-            "bestaetigung"
-        ])
+        path(&["antragsteller", "fahrzeug", "gueltigkeit", "zahlung"])
     );
 }
 
@@ -378,12 +357,22 @@ fn the_confirmation_must_be_given() {
     c.answer_step(antragsteller());
     c.answer_step(own_private_car());
     c.answer_step(json!({"jahre": 1, "beginn": "2026-12-01"}));
-    c.answer_step(json!({"zahlungsart": "ueberweisung"}));
-    let errors = c.answer_with_errors(json!({"richtig": false, "rueckgabe": true}));
     assert_eq!(
-        message_at(&errors, "/richtig"),
+        c.answer_step(json!({"zahlungsart": "ueberweisung"})),
+        "review"
+    );
+    // On the review page: every statement of the declaration must be ticked.
+    let refused = c.apply(lotse_core::Command::Submit {
+        declared: vec!["rueckgabe".into()],
+    });
+    let lotse_core::Outcome::Rejected { errors, .. } = refused else {
+        panic!("sent without the declaration: {refused:?}")
+    };
+    assert_eq!(
+        message_at(&errors, "/declaration/richtig"),
         "Bitte bestätigen Sie: „Ich versichere, dass meine Angaben richtig und vollständig sind.“"
     );
+    assert_eq!(errors.len(), 1);
 }
 
 #[test]

@@ -24,7 +24,7 @@ fn the_mermaid_graph_of_hundesteuer_has_every_step_the_branch_and_the_review() {
         "{graph}"
     );
     assert!(graph.contains("nur wenn any_where"), "{graph}");
-    assert!(graph.contains("s_bestaetigung --> review"), "{graph}");
+    assert!(graph.contains("s_zahlung --> review"), "{graph}");
 }
 
 #[test]
@@ -43,5 +43,5 @@ fn the_dot_graph_escapes_quotes_in_conditions() {
         graph.contains(r#""hunde" -> "gefaehrlich" [label="any_where(hunde, \"kategorie\", \"gefaehrlich\")"];"#),
         "{graph}"
     );
-    assert!(graph.contains(r#""bestaetigung" -> "review";"#), "{graph}");
+    assert!(graph.contains(r#""zahlung" -> "review";"#), "{graph}");
 }

@@ -1,3 +1,4 @@
+use lotse_core::{Command, Outcome};
 use lotse_tests::*;
 use serde_json::json;
 
@@ -30,11 +31,8 @@ fn an_ordinary_dog_skips_the_dangerous_dog_step_and_costs_96_euro() {
         "ermaessigung"
     );
     assert_eq!(c.answer_step(json!({"ermaessigung": "nein"})), "zahlung");
-    assert_eq!(
-        c.answer_step(json!({"lastschrift": "nein"})),
-        "bestaetigung"
-    );
-    assert_eq!(c.answer_step(json!({"richtig": true})), "review");
+    // The declaration is ticked on the review page, not on a step of its own.
+    assert_eq!(c.answer_step(json!({"lastschrift": "nein"})), "review");
     let review = c.review();
     let fee = review
         .computed
@@ -45,15 +43,9 @@ fn an_ordinary_dog_skips_the_dangerous_dog_step_and_costs_96_euro() {
     let s = c.submit();
     assert_eq!(
         s.path,
-        [
-            "halter",
-            "hunde",
-            "beginn",
-            "ermaessigung",
-            "zahlung",
-            "bestaetigung"
-        ]
+        ["halter", "hunde", "beginn", "ermaessigung", "zahlung"]
     );
+    assert_eq!(s.declared, ["richtig"]);
     assert_eq!(s.computed["jahressteuer"], json!(96));
     assert!(!s.answers.contains_key("vorgemeinde"));
 }
@@ -79,7 +71,6 @@ fn a_dangerous_dog_asks_for_the_permit_and_costs_600_euro() {
     c.answer_step(json!({"haltungsbeginn": "2026-10-15", "zuzug": "ja", "vorgemeinde": "Aachen"}));
     c.answer_step(json!({"ermaessigung": "nein"}));
     c.answer_step(json!({"lastschrift": "ja", "konto": {"kontoinhaber": "Anna Schmitz", "iban": "DE89 3704 0044 0532 0130 00"}}));
-    c.answer_step(json!({"richtig": true}));
     let s = c.submit();
     assert_eq!(s.computed["jahressteuer"], json!(600));
     assert_eq!(s.answers["vorgemeinde"], json!("Aachen"));
@@ -100,7 +91,6 @@ fn several_dogs_pay_the_graduated_rate_and_reductions_halve_it() {
     assert_eq!(errors[0].pointer, "/ermaessigung_grund");
     c.answer_step(json!({"ermaessigung": "ja", "ermaessigung_grund": "tierheim"}));
     c.answer_step(json!({"lastschrift": "nein"}));
-    c.answer_step(json!({"richtig": true}));
     let s = c.submit();
     // 96 + 2 × 120 = 336, halved.
     assert_eq!(s.computed["jahressteuer"], json!(168));
@@ -115,7 +105,6 @@ fn an_assistance_dog_is_free() {
     c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
     c.answer_step(json!({"ermaessigung": "ja", "ermaessigung_grund": "assistenzhund"}));
     c.answer_step(json!({"lastschrift": "nein"}));
-    c.answer_step(json!({"richtig": true}));
     assert_eq!(c.submit().computed["jahressteuer"], json!(0));
 }
 
@@ -193,11 +182,11 @@ fn hidden_fields_are_dropped_and_explained() {
 #[test]
 fn progress_counts_the_steps_that_will_follow() {
     let mut c = start_application(WF);
-    assert_eq!(c.app.progress(), (1, 6));
+    assert_eq!(c.app.progress(), (1, 5));
     c.answer_step(halter());
     c.answer_step(one_dog("gefaehrlich"));
-    // The dangerous-dog step joins the route: step 3 of 7.
-    assert_eq!(c.app.progress(), (3, 7));
+    // The dangerous-dog step joins the route: step 3 of 6.
+    assert_eq!(c.app.progress(), (3, 6));
 }
 
 #[test]
@@ -238,12 +227,83 @@ fn what_was_typed_never_reaches_the_submission() {
     c.answer_step(one_dog("normal"));
     c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
     c.answer_step(json!({"ermaessigung": "nein"}));
-    c.answer_step(json!({"lastschrift": "nein"}));
     // A wrong attempt on the last step, then the right one.
     assert!(!c.answer_with_errors(json!({})).is_empty());
-    assert!(c.app.pending.contains_key("bestaetigung"));
-    c.answer_step(json!({"richtig": true}));
+    assert!(c.app.pending.contains_key("zahlung"));
+    c.answer_step(json!({"lastschrift": "nein"}));
     let s = c.submit();
     let data = serde_json::to_value(&s).unwrap();
     assert!(data.get("pending").is_none(), "{data}");
+}
+
+#[test]
+fn the_declaration_must_be_ticked_on_the_review_page_to_send() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    c.answer_step(one_dog("normal"));
+    c.answer_step(json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}));
+    c.answer_step(json!({"ermaessigung": "nein"}));
+    assert_eq!(c.answer_step(json!({"lastschrift": "nein"})), "review");
+    // Not ticked (or only a statement the workflow does not have): refused at the statement,
+    // still on the review page, and the draft remembers it for the page.
+    let refused = c.apply(Command::Submit {
+        declared: vec!["gibt_es_nicht".into()],
+    });
+    let Outcome::Rejected { step, errors } = refused else {
+        panic!("submitted without the declaration: {refused:?}")
+    };
+    assert_eq!(step, "review");
+    assert_eq!(
+        message_at(&errors, "/declaration/richtig"),
+        "Bitte bestätigen Sie: „Ich versichere, dass meine Angaben richtig und vollständig sind.“"
+    );
+    assert_eq!(c.at(), "review");
+    let again = c.app.declaration_attempt(&c.wf).unwrap();
+    assert_eq!(again.errors, errors);
+    // Ticked: sent, with the statement recorded.
+    let Outcome::Submitted { submission } = c.apply(Command::Submit {
+        declared: vec!["richtig".into()],
+    }) else {
+        panic!("not submitted")
+    };
+    assert_eq!(submission.declared, ["richtig"]);
+}
+
+#[test]
+fn entries_added_or_removed_are_kept_unchecked_until_the_step_is_sent() {
+    let mut c = start_application(WF);
+    c.answer_step(halter());
+    // A second, empty dog: kept as typed, nothing checked, nothing answered.
+    let typed = json!({"hunde": [{"name": "Bello"}, {}]});
+    let outcome = c.apply(Command::Keep {
+        step: "hunde".into(),
+        values: typed.as_object().unwrap().clone(),
+        removed: Some(json!({"field": "hunde", "index": 2, "item": {"name": "Rex"}})),
+    });
+    assert!(matches!(outcome, Outcome::Moved { .. }), "{outcome:?}");
+    assert_eq!(c.at(), "hunde");
+    assert!(!c.app.answers.contains_key("hunde"));
+    assert!(c.app.pending.is_empty());
+    let kept = c.app.typed_on("hunde").unwrap();
+    assert_eq!(kept.values["hunde"], typed["hunde"]);
+    assert_eq!(kept.removed.as_ref().unwrap()["item"]["name"], "Rex");
+    assert!(c.app.typed_on("halter").is_none());
+    // A step the citizen has not reached cannot be kept.
+    let t = c.app.apply(
+        &c.wf,
+        sandbox(),
+        Command::Keep {
+            step: "zahlung".into(),
+            values: Default::default(),
+            removed: None,
+        },
+        c.now,
+    );
+    assert!(t.is_err());
+    // Going back and forth keeps it; sending the step ends it.
+    c.apply(Command::Back);
+    c.answer_step(halter());
+    assert!(c.app.typed_on("hunde").is_some());
+    c.answer_step(one_dog("normal"));
+    assert!(c.app.typed.is_none());
 }

@@ -57,7 +57,10 @@ fn an_application_stays_on_the_version_it_started_with() {
     assert_eq!(err.code(), "LOT-A001");
     // ... and finishes on version 1.
     let t = app.apply(v1, sandbox(), answer(), NOW).unwrap();
-    let t = t.state.apply(v1, sandbox(), Command::Submit, NOW).unwrap();
+    let t = t
+        .state
+        .apply(v1, sandbox(), Command::submit(), NOW)
+        .unwrap();
     match t.outcome {
         lotse_core::Outcome::Submitted { submission } => {
             assert_eq!(submission.workflow_version, 1);

@@ -4,11 +4,13 @@
 //!
 //! An application is pinned to the workflow version (and content hash) it started on.
 
+mod declaration;
 mod display;
 mod errors;
 mod explain;
 mod receipt;
 mod route;
+mod typed;
 mod values;
 
 use std::borrow::Cow;
@@ -23,11 +25,13 @@ use crate::form::{self, ErrorKind, FieldError};
 use crate::script::{Env, Sandbox, ScriptError};
 use crate::text::Lang;
 
+pub use declaration::declaration_errors;
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 use errors::{character_errors, date_errors, field_error, missing_errors, subfield_for};
 pub use explain::Explanation;
-pub use receipt::receipt_model;
+pub use receipt::{declaration_title, receipt_model};
 use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
+pub use typed::Typed;
 pub use values::normalise;
 use values::normalised;
 
@@ -64,6 +68,10 @@ pub struct Application {
     /// Never part of a submission; cleared when the step is accepted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pending: BTreeMap<String, Map<String, Value>>,
+    /// What was typed on a step after adding or removing an entry, not sent yet
+    /// ([`Command::Keep`]); cleared when that step is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub typed: Option<Typed>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -87,7 +95,29 @@ pub enum Command {
         step: String,
     },
     Review,
-    Submit,
+    /// Sends the application; `declared` names the statements of the workflow's declaration
+    /// the citizen ticked (every one is needed).
+    Submit {
+        #[serde(default)]
+        declared: Vec<String>,
+    },
+    /// Keeps what was typed on a step without sending it (an entry added to or removed from a
+    /// repeatable group, `removed` the entry taken out); nothing is checked.
+    Keep {
+        step: String,
+        values: Map<String, Value>,
+        #[serde(default)]
+        removed: Option<Value>,
+    },
+}
+
+impl Command {
+    /// Sends an application whose workflow has no declaration to tick.
+    pub fn submit() -> Command {
+        Command::Submit {
+            declared: Vec::new(),
+        }
+    }
 }
 
 /// What happened.
@@ -118,6 +148,9 @@ pub struct Submission {
     pub computed: BTreeMap<String, Value>,
     /// The steps the citizen went through, in order.
     pub path: Vec<String>,
+    /// The statements of the workflow's declaration the citizen ticked on the review page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<String>,
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -306,6 +339,7 @@ impl Application {
             ahead,
             explanations: Vec::new(),
             pending: BTreeMap::new(),
+            typed: None,
             started_at: now,
             updated_at: now,
         }
@@ -395,6 +429,16 @@ impl Application {
         };
         let mut next = self.clone();
         next.updated_at = now;
+        // What was typed on a step and not sent lasts until that step is sent (or another
+        // entry is added or removed): going back and forth never loses it.
+        let sends_typed = match (&command, &next.typed) {
+            (Command::Answer { step, .. }, Some(t)) => *step == t.step,
+            (Command::Submit { .. }, _) => true,
+            _ => false,
+        };
+        if sends_typed {
+            next.typed = None;
+        }
         let mut computed = None;
         let outcome = match command {
             Command::Answer {
@@ -444,13 +488,30 @@ impl Application {
                     }
                 }
             },
-            Command::Submit => match next.first_open(&ev, &mut computed)? {
+            Command::Submit { declared } => match next.first_open(&ev, &mut computed)? {
                 Some(missing) => {
                     next.position = Position::Step(missing.clone());
                     Outcome::Incomplete { missing }
                 }
-                None => next.submit(&ev, now)?,
+                None => {
+                    let errors = declaration_errors(wf, &declared, next.lang);
+                    if errors.is_empty() {
+                        next.submit(&ev, declaration::ticked(wf, &declared), now)?
+                    } else {
+                        next.position = Position::Review;
+                        next.keep_declared(&declaration::ticked(wf, &declared));
+                        Outcome::Rejected {
+                            step: crate::definition::REVIEW.to_string(),
+                            errors,
+                        }
+                    }
+                }
             },
+            Command::Keep {
+                step,
+                values,
+                removed,
+            } => next.keep(wf, step, values, removed)?,
         };
         Ok(Transition {
             state: next,
@@ -533,6 +594,8 @@ impl Application {
             return Ok((rejected, None));
         }
         self.pending.remove(step_id);
+        // A changed answer is checked again on the review page, the declaration with it.
+        self.pending.remove(crate::definition::REVIEW);
         self.store(step, values, checked.accepted);
         if !self.answered.contains(step_id) {
             self.answered.insert(step_id.to_string());
@@ -841,7 +904,12 @@ impl Application {
         ))
     }
 
-    fn submit(&mut self, ev: &Eval<'_>, now: OffsetDateTime) -> Result<Outcome, ApplyError> {
+    fn submit(
+        &mut self,
+        ev: &Eval<'_>,
+        declared: Vec<String>,
+        now: OffsetDateTime,
+    ) -> Result<Outcome, ApplyError> {
         let mut env = ev.env(&self.answers);
         let computed = ev.computed(&mut env, true)?;
         self.position = Position::Submitted;
@@ -853,6 +921,7 @@ impl Application {
             answers: self.answers.clone(),
             computed,
             path: self.route.clone(),
+            declared,
             explanations: self.explanations.clone(),
             started_at: self.started_at,
             submitted_at: now,

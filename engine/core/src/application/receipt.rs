@@ -45,6 +45,27 @@ pub fn receipt_model(
         &submission.computed,
         lang,
     );
+    let mut sections: Vec<Section> = review
+        .steps
+        .iter()
+        .map(|s| Section {
+            title: s.title.clone(),
+            entries: s.entries.iter().map(entry).collect(),
+        })
+        .collect();
+    // The declaration ticked on the review page, after the answers it is about.
+    let declared: Vec<Entry> = wf
+        .declaration
+        .iter()
+        .filter(|s| submission.declared.contains(&s.id))
+        .map(|s| Entry::value(s.label.get(lang), confirmed(lang)))
+        .collect();
+    if !declared.is_empty() {
+        sections.push(Section {
+            title: declaration_title(lang).to_string(),
+            entries: declared,
+        });
+    }
     ReceiptModel {
         workflow_id: wf.id.clone(),
         tenant,
@@ -52,14 +73,7 @@ pub fn receipt_model(
         leika: wf.leika.clone(),
         reference: reference.to_string(),
         received_at,
-        sections: review
-            .steps
-            .iter()
-            .map(|s| Section {
-                title: s.title.clone(),
-                entries: s.entries.iter().map(entry).collect(),
-            })
-            .collect(),
+        sections,
         computed: review.computed.iter().map(entry).collect(),
         submission_json: serde_json::to_value(submission).unwrap_or_default(),
         language: match lang {
@@ -72,5 +86,20 @@ pub fn receipt_model(
             .map(|n| n.get(lang).to_string())
             .collect(),
         closing: wf.receipt_closing.as_ref().map(|c| c.get(lang).to_string()),
+    }
+}
+
+/// The heading of the declaration, on the receipt and the review page.
+pub fn declaration_title(lang: Lang) -> &'static str {
+    match lang {
+        Lang::De => "Erklärung",
+        Lang::En => "Declaration",
+    }
+}
+
+fn confirmed(lang: Lang) -> &'static str {
+    match lang {
+        Lang::De => "Bestätigt",
+        Lang::En => "Confirmed",
     }
 }

@@ -50,6 +50,14 @@ pub struct AfterSubmission {
     pub next_steps: Vec<Text>,
 }
 
+/// One statement of a workflow's declaration ("Ich versichere, dass meine Angaben richtig und
+/// vollständig sind."): its id in the submission, and its text.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Statement {
+    pub id: String,
+    pub label: Text,
+}
+
 #[derive(Clone, Debug)]
 pub struct Workflow {
     pub id: String,
@@ -67,6 +75,9 @@ pub struct Workflow {
     pub draft_expiry_days: u32,
     /// "Wie geht es weiter?": what happens after sending, shown on the confirmation page.
     pub after_submission: Option<AfterSubmission>,
+    /// The declaration the citizen ticks on the review page before sending (`declaration:` in
+    /// the workflow file): each statement one required checkbox above "Absenden". Empty: none.
+    pub declaration: Vec<Statement>,
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,

@@ -618,7 +618,7 @@ computed:
             .unwrap();
         app = t.state;
         let Outcome::Submitted { submission } = app
-            .apply(a, &sandbox, Command::Submit, now)
+            .apply(a, &sandbox, Command::submit(), now)
             .unwrap()
             .outcome
         else {

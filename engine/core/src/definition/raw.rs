@@ -30,11 +30,21 @@ pub(crate) struct RawWorkflow {
     pub draft_expiry_days: Option<u32>,
     #[serde(default)]
     pub after_submission: Option<super::AfterSubmission>,
+    #[serde(default)]
+    pub declaration: Option<Spanned<Vec<RawStatement>>>,
     pub steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     pub computed: Vec<RawComputed>,
     #[serde(default)]
     pub rules: Vec<RawRule>,
+}
+
+/// One statement of the declaration on the review page.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStatement {
+    pub id: Spanned<String>,
+    pub label: Text,
 }
 
 #[derive(Debug, Deserialize)]

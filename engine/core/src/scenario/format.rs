@@ -81,6 +81,8 @@ pub struct Expectations {
     pub answers: Vec<(Pos, String, Value)>,
     pub computed: Vec<(Pos, String, Value)>,
     pub submitted: Option<(Pos, bool)>,
+    /// The statements of the declaration ticked when sending; `None`: all of them.
+    pub declare: Option<(Pos, Vec<String>)>,
     pub receipt_contains: Vec<(Pos, String)>,
 }
 
@@ -126,6 +128,7 @@ struct RawExpect {
     answers: Option<BTreeMap<String, Spanned<Value>>>,
     computed: Option<BTreeMap<String, Spanned<Value>>>,
     submitted: Option<Spanned<bool>>,
+    declare: Option<Spanned<Vec<String>>>,
     receipt_contains: Option<Vec<Spanned<String>>>,
 }
 
@@ -284,6 +287,7 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
                 answers: spanned_map(r.answers),
                 computed: spanned_map(r.computed),
                 submitted: r.submitted.map(|s| (pos(&s), s.value)),
+                declare: r.declare.map(|d| (pos(&d), d.value)),
                 receipt_contains: r
                     .receipt_contains
                     .unwrap_or_default()

@@ -384,9 +384,15 @@ fn check_expectations(
     let mut out = Vec::new();
     let mut submission: Option<Submission> = None;
     if let Some((p, want)) = expect.submitted {
-        match app.apply(wf, sandbox, Command::Submit, now) {
+        // A citizen who sends ticks the whole declaration, unless the scenario says otherwise.
+        let declared = match &expect.declare {
+            Some((_, ids)) => ids.clone(),
+            None => wf.declaration.iter().map(|s| s.id.clone()).collect(),
+        };
+        let submit = Command::Submit { declared };
+        match app.apply(wf, sandbox, submit.clone(), now) {
             Ok(t) => {
-                coverage.observe(wf, &t.state, Some(&Command::Submit), Some(&t.outcome));
+                coverage.observe(wf, &t.state, Some(&submit), Some(&t.outcome));
                 match (&t.outcome, want) {
                     (Outcome::Submitted { submission: s }, true) => {
                         submission = Some((**s).clone())
@@ -667,7 +673,12 @@ fn sample_on(
         let (next, _, _) = perform(&wf, sandbox, &app, action, now).ok()?;
         app = next;
     }
-    match app.apply(&wf, sandbox, Command::Submit, now).ok()?.outcome {
+    let declared = wf.declaration.iter().map(|s| s.id.clone()).collect();
+    match app
+        .apply(&wf, sandbox, Command::Submit { declared }, now)
+        .ok()?
+        .outcome
+    {
         Outcome::Submitted { submission } => Some((wf, *submission)),
         _ => None,
     }

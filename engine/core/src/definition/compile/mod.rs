@@ -52,6 +52,7 @@ pub(super) fn compile(
     let (steps, schema_deps) = steps::compile_steps(&mut cx, &raw, &declared);
     let computed = rules::compile_computed(&mut cx, &raw, &declared);
     let rules = rules::compile_rules(&mut cx, &raw, &declared);
+    let declaration = names::declaration(&mut cx, &raw);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);
 
     let step_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
@@ -75,6 +76,7 @@ pub(super) fn compile(
         receipt_template,
         draft_expiry_days: raw.draft_expiry_days.unwrap_or(DEFAULT_EXPIRY_DAYS),
         after_submission: raw.after_submission,
+        declaration,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),
         empty_values: finish::empty_values(&steps),

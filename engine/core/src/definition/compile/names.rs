@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use serde_saphyr::Spanned;
 
-use super::super::REVIEW;
 use super::super::raw::RawWorkflow;
+use super::super::{REVIEW, Statement};
 use super::{Ctx, pos};
 use crate::problem::Pos;
 use crate::script::Names;
@@ -82,6 +82,50 @@ pub(super) fn declare_names(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Declared {
         computed,
         all,
     }
+}
+
+/// The declaration on the review page: valid, distinct statement ids (they name the
+/// statements in the submission), and at least one statement where the key is written.
+pub(super) fn declaration(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Vec<Statement> {
+    let Some(list) = &raw.declaration else {
+        return Vec::new();
+    };
+    if list.value.is_empty() {
+        cx.error_help(
+            "LOT-E018",
+            pos(list),
+            "the declaration has no statements",
+            "add a statement (`- id: richtig` with a `label`) or remove `declaration`",
+        );
+    }
+    let mut seen: HashMap<String, Pos> = HashMap::new();
+    for s in &list.value {
+        let id = &s.id.value;
+        if !is_identifier(id) {
+            cx.error_help(
+                "LOT-E018",
+                pos(&s.id),
+                format!("declaration statement id \"{id}\" is not valid"),
+                "use lowercase letters, digits and _, starting with a letter",
+            );
+        }
+        if let Some(first) = seen.get(id) {
+            let msg = format!(
+                "declaration statement id \"{id}\" is used twice (first at line {})",
+                first.line
+            );
+            cx.error("LOT-E018", pos(&s.id), msg);
+        } else {
+            seen.insert(id.clone(), pos(&s.id));
+        }
+    }
+    list.value
+        .iter()
+        .map(|s| Statement {
+            id: s.id.value.clone(),
+            label: s.label.clone(),
+        })
+        .collect()
 }
 
 fn declare_steps(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> HashMap<String, Pos> {
