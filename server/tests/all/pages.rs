@@ -576,6 +576,75 @@ fn templates() -> BTreeSet<String> {
     names
 }
 
+/// The Verwaltung's settings: as shown, with a rule's preview, with a refused rule, and with a
+/// new account's password.
+async fn settings_pages(seen: &mut Seen) {
+    let s = crate::settings::setup();
+    let o = &s.office;
+    let session = o.sign_in("gangelt", "admin").await;
+    let me = Auth::Cookie(&session);
+    let base = "/verwaltung/gangelt/einstellungen";
+    let page = o.get(base, &me).await;
+    seen.page(
+        "admin/settings",
+        &page,
+        StatusCode::OK,
+        "Online-Dienste speichern",
+    );
+    let csrf = hidden(&page.body, "_csrf");
+    let url = format!("{base}/regeln/hundesteuer-anmeldung");
+    let good = "tenant: gangelt\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: jahressteuer\n    fixed: 50\n";
+    let preview = o
+        .form(
+            &url,
+            &me,
+            &[("_csrf", &csrf), ("regel", good), ("aktion", "pruefen")],
+        )
+        .await;
+    seen.page(
+        "admin/settings",
+        &preview,
+        StatusCode::OK,
+        "Vorschau an den Beispielen",
+    );
+    let refused = o
+        .form(
+            &url,
+            &me,
+            &[
+                ("_csrf", &csrf),
+                ("regel", "tenant: ["),
+                ("aktion", "speichern"),
+            ],
+        )
+        .await;
+    seen.page(
+        "admin/settings",
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nichts wurde geändert",
+    );
+    let created = o
+        .form(
+            &format!("{base}/konten"),
+            &me,
+            &[
+                ("_csrf", &csrf),
+                ("aktion", "anlegen"),
+                ("benutzername", "neu"),
+                ("name", "Neu"),
+                ("rolle", "case_worker"),
+            ],
+        )
+        .await;
+    seen.page(
+        "admin/settings",
+        &created,
+        StatusCode::OK,
+        "class=\"secret\"",
+    );
+}
+
 #[tokio::test]
 async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     let o = Office::new();
@@ -585,6 +654,7 @@ async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
         submitted = citizen_pages(&o, &mut seen, lang).await;
     }
     office_pages(&o, &mut seen, &submitted).await;
+    settings_pages(&mut seen).await;
     preview_pages(&mut seen).await;
     let rendered: BTreeSet<String> = seen.0.iter().map(|s| s.to_string()).collect();
     assert_eq!(

@@ -19,14 +19,14 @@ fn project() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-struct Setup {
-    office: Office,
+pub(crate) struct Setup {
+    pub(crate) office: Office,
     portal: Arc<Portal>,
     _dir: tempfile::TempDir,
 }
 
 /// Gangelt with an administrator, a case worker and a designer; Erkelenz with an administrator.
-fn setup() -> Setup {
+pub(crate) fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -578,4 +578,122 @@ async fn all_services_again_is_the_file_s_choice_again() {
         after.contains("Container, Gerüst oder Umzugslift"),
         "{after}"
     );
+}
+
+/// One JSON call through the router.
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<serde_json::Value>,
+) -> (StatusCode, Vec<u8>) {
+    use tower::ServiceExt;
+    let mut b = axum::http::Request::builder().method(method).uri(uri);
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            axum::body::Body::from(v.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    let res = app.clone().oneshot(b.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 10_000_000)
+        .await
+        .unwrap()
+        .to_vec();
+    (status, bytes)
+}
+
+#[tokio::test]
+async fn the_next_application_is_charged_the_new_rate_and_its_receipt_says_so() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let rule = "tenant: gangelt\nworkflow: hundesteuer-anmeldung\ncomputed:\n  - id: jahressteuer\n    fixed: 55\nreceipt:\n  note: Die Steuermarke kommt mit dem Bescheid der Gemeinde Gangelt.\n";
+    let r = o
+        .form(
+            &format!("{BASE}/regeln/hundesteuer-anmeldung"),
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("regel", rule), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    let app = router(s.portal.clone());
+    let base = "/api/v1/tenants/gangelt";
+    let (status, body) = call(
+        &app,
+        "POST",
+        &format!("{base}/services/hundesteuer-anmeldung/applications"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let mut state: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    for values in [
+        serde_json::json!({
+            "halter": {"anrede": "Frau", "vorname": "Anna", "nachname": "Schmitz", "geburtsdatum": "1985-04-12"},
+            "anschrift": {"strasse": "Burgstraße", "hausnummer": "1", "plz": "52538", "ort": "Gangelt"},
+            "kontakt": {"email": "anna@example.org"},
+        }),
+        serde_json::json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"}]}),
+        serde_json::json!({"haltungsbeginn": "2026-11-01", "zuzug": "nein"}),
+        serde_json::json!({"ermaessigung": "nein"}),
+        serde_json::json!({"lastschrift": "nein"}),
+    ] {
+        let url = format!(
+            "{base}/applications/{}/steps/{}",
+            state["id"].as_str().unwrap(),
+            state["step"]["id"].as_str().unwrap()
+        );
+        let (status, body) = call(
+            &app,
+            "PUT",
+            &url,
+            Some(serde_json::json!({"revision": state["revision"], "values": values})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+        state = serde_json::from_slice(&body).unwrap();
+    }
+    assert_eq!(state["computed"]["jahressteuer"], 55, "{state}");
+    let url = format!(
+        "{base}/applications/{}/submit",
+        state["id"].as_str().unwrap()
+    );
+    let (status, body) = call(
+        &app,
+        "POST",
+        &url,
+        Some(serde_json::json!({"revision": state["revision"], "declaration": ["richtig"]})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let done: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let (status, pdf) = call(
+        &app,
+        "GET",
+        done["links"]["receipt"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let report = lotse_receipt::verify_receipt(&pdf).unwrap();
+    assert!(report.valid && report.covers_whole_file);
+    let embedded = report
+        .embedded_json
+        .expect("the application data is sealed in");
+    assert_eq!(embedded["computed"]["jahressteuer"], 55, "{embedded}");
 }
