@@ -705,3 +705,57 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
     drop(a);
     drop(b);
 }
+
+#[test]
+fn a_tenant_setting_stored_on_one_node_reaches_every_node_within_seconds() {
+    let url = match lotse_store::pg_testing::test_database() {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("{e}"),
+    };
+    let (mut a, mut b) = (Node::start(&url), Node::start(&url));
+    a.wait_ready();
+    b.wait_ready();
+    let offered = |port: u16| {
+        request(port, "GET", "/gangelt", None)
+            .unwrap()
+            .text()
+            .contains("Hund zur Hundesteuer anmelden")
+    };
+    assert!(offered(a.port) && offered(b.port));
+    // What the Verwaltung stores when Gangelt's administrator switches every service off.
+    let store: lotse_store::AnyStore = PgStore::connect(&PgOptions::new(url.clone()))
+        .unwrap()
+        .into();
+    let off = lotse_server::settings::TenantSettings {
+        services: Some(vec![]),
+        ..Default::default()
+    };
+    lotse_server::settings::save(&store, "gangelt", 0, &off).unwrap();
+    let stored = Instant::now();
+    let deadline = stored + Duration::from_secs(10);
+    let (mut gone_a, mut gone_b) = (None, None);
+    while Instant::now() < deadline && (gone_a.is_none() || gone_b.is_none()) {
+        if gone_a.is_none() && !offered(a.port) {
+            gone_a = Some(stored.elapsed());
+        }
+        if gone_b.is_none() && !offered(b.port) {
+            gone_b = Some(stored.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ta, tb) = (
+        gone_a.expect("node A took the change"),
+        gone_b.expect("node B took the change"),
+    );
+    eprintln!("the change reached node A after {ta:?} and node B after {tb:?}");
+    assert!(ta < Duration::from_secs(5) && tb < Duration::from_secs(5));
+    // The other municipalities are untouched.
+    assert!(
+        request(a.port, "GET", "/erkelenz", None)
+            .unwrap()
+            .text()
+            .contains("Hund zur Hundesteuer anmelden")
+    );
+    store.close().unwrap();
+}
