@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod keys;
+pub mod mandate;
 pub mod nodes;
 pub mod portal;
 pub mod service;

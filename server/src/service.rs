@@ -498,13 +498,18 @@ impl ApplicationService<'_> {
         if has {
             return Ok(());
         }
-        let model = receipt_model(
+        let mut model = receipt_model(
             wf,
             submission,
             crate::tenants::receipt_info(t, wf.office.get(submission.lang)),
             &stored.reference.to_string(),
             stored.submitted,
         );
+        let reference = stored.reference.to_string();
+        let answer = |id: &str| submission.answers.get(id).cloned();
+        if let Some(m) = crate::mandate::of(wf, &answer, t, Some(&reference), submission.lang) {
+            model.notes.extend(crate::mandate::receipt_notes(&m));
+        }
         let identity = self
             .offices
             .signing_identity(&t.slug)

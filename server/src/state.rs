@@ -320,6 +320,7 @@ pub(crate) fn load_defs(
     problems.extend(library.check_tenants(&portal.slugs()));
     let workflow_ids: std::collections::BTreeSet<String> =
         library.workflows.keys().cloned().collect();
+    problems.extend(lotse_core::portal::check_mandates(&portal, &library));
     problems.extend(lotse_core::portal::check_services(
         &portal,
         &workflow_ids,

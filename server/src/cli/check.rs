@@ -107,6 +107,9 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     problems.extend(library.check_tenants(&portal.slugs()));
     let ids: std::collections::BTreeSet<String> = library.workflows.keys().cloned().collect();
     problems.extend(lotse_core::portal::check_services(&portal, &ids, failed));
+    if portal.source.is_some() {
+        problems.extend(lotse_core::portal::check_mandates(&portal, &library));
+    }
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;

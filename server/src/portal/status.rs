@@ -49,6 +49,8 @@ struct Found {
     reference: String,
     /// The workflow it was sent with (id, version).
     workflow: (String, u32),
+    /// The answers sent (for the mandate the application gave, if any).
+    answers: serde_json::Value,
     history: Vec<StatusChange>,
     messages: Vec<Message>,
 }
@@ -71,6 +73,7 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
                 s.workflow_id.clone(),
                 s.workflow_version.parse().unwrap_or_default(),
             ),
+            answers: s.data.get("answers").cloned().unwrap_or_default(),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
         }))
@@ -112,7 +115,15 @@ pub(super) async fn page(
                 .map(|x| x.get(lang).to_string())
                 .collect(),
         });
+    let mandate = defs
+        .library
+        .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
+        .and_then(|wf| {
+            let answer = |id: &str| found.answers.get(id).cloned();
+            crate::mandate::of(wf, &answer, t, Some(&found.reference), lang)
+        });
     let page = StatusPage {
+        mandate,
         next: after,
         layout: Layout::new(
             &p.defs().portal,

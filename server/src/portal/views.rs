@@ -123,6 +123,8 @@ pub(super) struct StatusPage<'a> {
     pub(super) answer: Option<AnswerForm<'a>>,
     /// "Wie geht es weiter?" from the workflow, if it says.
     pub(super) next: Option<NextView>,
+    /// The direct debit mandate given with the application, with its reference.
+    pub(super) mandate: Option<crate::mandate::MandateView>,
 }
 
 #[derive(Serialize)]
@@ -369,6 +371,8 @@ struct ReviewPage<'a> {
     back: Option<String>,
     /// The "Ändern" links: this plus `/{step}`.
     change_base: &'a str,
+    /// The direct debit mandate the answers give, shown in full before sending.
+    mandate: Option<crate::mandate::MandateView>,
     /// The workflow's declaration, ticked above "Absenden" (empty: none).
     declaration: Vec<StatementView<'a>>,
     declaration_title: &'static str,
@@ -843,7 +847,25 @@ pub fn page(
             } else {
                 format!("{}: {title}", tr(lang, "Fehler", "Error"))
             };
+            // A mandate only when its account field is among the answers shown (it is hidden when
+            // the citizen pays otherwise).
+            let shown = |id: &str| {
+                review.steps.iter().flat_map(|s| &s.entries).any(|e| {
+                    e.field == id
+                        || e.field.starts_with(&format!("{id}."))
+                        || e.field.starts_with(&format!("{id}/"))
+                })
+            };
+            let answer = |id: &str| {
+                if shown(id) {
+                    app.answers.get(id).cloned()
+                } else {
+                    None
+                }
+            };
+            let mandate = crate::mandate::of(wf, &answer, t, None, lang);
             let page = ReviewPage {
+                mandate,
                 layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
                 review: ReviewSummary {
                     steps: review

@@ -1047,3 +1047,96 @@ async fn the_same_service_charges_and_names_what_each_municipality_decided() {
         assert!(!g.contains(note) && !g.contains("Hinweise"), "{g}");
     }
 }
+
+#[tokio::test]
+async fn a_direct_debit_shows_the_whole_sepa_mandate_before_sending_and_with_its_reference_after() {
+    let b = Browser::new();
+    let url = start(&b, "gangelt", "hundesteuer-anmeldung").await;
+    step(&b, &url, HALTER).await;
+    let dogs = [
+        ("hunde.0.name", "Bello"),
+        ("hunde.0.rasse", "Labrador"),
+        ("hunde.0.geburtsdatum", "2022-03-01"),
+        ("hunde.0.kategorie", "normal"),
+    ];
+    step(&b, &url, &dogs).await;
+    step(
+        &b,
+        &url,
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
+    )
+    .await;
+    step(&b, &url, &[("ermaessigung", "nein")]).await;
+    // Paying by transfer: no mandate anywhere.
+    step(&b, &url, &[("lastschrift", "nein")]).await;
+    let review = b.get(&url).await;
+    assert!(
+        review.body.contains("Bitte prüfen Sie Ihre Angaben"),
+        "{}",
+        review.body
+    );
+    assert!(!review.body.contains("SEPA-Lastschriftmandat</h2>"));
+    // By direct debit: the mandate's whole text, with the municipality as creditor.
+    let change = b.get(&format!("{url}/aendern/zahlung")).await;
+    assert_eq!(change.status, StatusCode::OK);
+    let posted = b
+        .post(
+            &format!("{url}/aendern/zahlung"),
+            &[
+                ("_csrf", &hidden(&change.body, "_csrf")),
+                ("_rev", &hidden(&change.body, "_rev")),
+                ("_step", "zahlung"),
+                ("lastschrift", "ja"),
+                ("konto.kontoinhaber", "Anna Schmitz"),
+                ("konto.iban", "DE89 3704 0044 0532 0130 00"),
+                ("_action", "weiter"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    let review = b.get(&format!("{url}/pruefen")).await;
+    for text in [
+        "SEPA-Lastschriftmandat</h2>",
+        "Ich ermächtige Gemeinde Gangelt, Zahlungen von meinem Konto mittels Lastschrift einzuziehen.",
+        "innerhalb von acht Wochen",
+        "DE79ZZZ00000000002",
+        "DE89 …3000",
+        "Ihr Aktenzeichen; Sie erhalten es nach dem Absenden",
+    ] {
+        assert!(review.body.contains(text), "{text}: {}", review.body);
+    }
+    let sent = b
+        .post(
+            &url,
+            &[
+                ("_csrf", &hidden(&review.body, "_csrf")),
+                ("_rev", &hidden(&review.body, "_rev")),
+                ("_declare", "richtig"),
+                ("_action", "absenden"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let done = b.get(sent.location.as_deref().unwrap()).await;
+    let reference = done
+        .body
+        .split("<strong>")
+        .nth(1)
+        .unwrap()
+        .split("</strong>")
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(reference.starts_with("GAN-"), "{reference}");
+    assert!(
+        done.body.contains("SEPA-Lastschriftmandat</h2>"),
+        "{}",
+        done.body
+    );
+    assert!(
+        done.body
+            .contains(&format!("<dt>Mandatsreferenz</dt><dd>{reference}</dd>")),
+        "{}",
+        done.body
+    );
+}

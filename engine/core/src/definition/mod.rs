@@ -37,6 +37,16 @@ pub const REVIEW: &str = "review";
 
 /// A checked, compiled, immutable workflow version: as written, or as a tenant runs it with its
 /// override applied (see [`Library::for_tenant`]).
+/// A SEPA direct debit mandate the citizen gives by answering the account field: the portal shows
+/// the mandate's text with the tenant as creditor before sending and on the confirmation, and
+/// prints it on the receipt (`sepa_mandate:` in the workflow file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SepaMandate {
+    /// The field (a bank account: `kontoinhaber`, `iban`) whose answer gives the mandate; when
+    /// the field is not shown (the citizen pays otherwise), there is no mandate.
+    pub account: String,
+}
+
 /// What the citizen reads after sending: how long processing takes and the next steps, in the
 /// workflow's words (`after_submission:` in the workflow file).
 #[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -78,6 +88,8 @@ pub struct Workflow {
     /// The declaration the citizen ticks on the review page before sending (`declaration:` in
     /// the workflow file): each statement one required checkbox above "Absenden". Empty: none.
     pub declaration: Vec<Statement>,
+    /// The direct debit mandate the workflow asks for, if any.
+    pub sepa_mandate: Option<SepaMandate>,
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,

@@ -32,6 +32,8 @@ pub(crate) struct RawWorkflow {
     pub after_submission: Option<super::AfterSubmission>,
     #[serde(default)]
     pub declaration: Option<Spanned<Vec<RawStatement>>>,
+    #[serde(default)]
+    pub sepa_mandate: Option<RawSepaMandate>,
     pub steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     pub computed: Vec<RawComputed>,
@@ -169,4 +171,11 @@ pub(crate) struct RawRule {
     pub field: Spanned<String>,
     pub check: Spanned<String>,
     pub message: Text,
+}
+
+/// `sepa_mandate:` the field that holds the account of a direct debit (docs/workflow-language.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSepaMandate {
+    pub account: Spanned<String>,
 }

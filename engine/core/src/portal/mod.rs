@@ -315,6 +315,35 @@ pub fn check_services(
     check::services(portal, workflows)
 }
 
+/// A tenant that offers a workflow with a SEPA mandate needs its creditor identifier: without
+/// it the mandate the citizen gives names no creditor id (a warning, LOT-E108).
+pub fn check_mandates(portal: &Portal, library: &crate::Library) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for t in &portal.tenants {
+        if t.creditor_id.is_some() {
+            continue;
+        }
+        for (id, versions) in &library.workflows {
+            let asks = versions.last().is_some_and(|w| w.sepa_mandate.is_some());
+            if asks && t.services.offers(id) {
+                problems.push(
+                    Problem::warning(
+                        "LOT-E108",
+                        &t.file,
+                        t.services_at,
+                        format!(
+                            "{} offers \"{id}\", which takes a SEPA direct debit mandate, but has no `creditor_id`",
+                            t.name
+                        ),
+                    )
+                    .with_help("add the tenant's Gläubiger-Identifikationsnummer as `creditor_id`"),
+                );
+            }
+        }
+    }
+    problems
+}
+
 fn paragraphs(text: &str) -> Vec<String> {
     text.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))

@@ -186,3 +186,25 @@ pub(in crate::definition) fn is_workflow_id(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && s.len() <= 64
 }
+
+/// `sepa_mandate:` names a field of the workflow.
+pub(super) fn sepa_mandate(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    declared: &Declared,
+) -> Option<crate::definition::SepaMandate> {
+    let m = raw.sepa_mandate.as_ref()?;
+    let account = &m.account.value;
+    if !declared.fields.iter().any(|f| f == account) {
+        cx.error_help(
+            "LOT-E019",
+            pos(&m.account),
+            format!("sepa_mandate: \"{account}\" is not a field of this workflow"),
+            "name the field that asks for the bank account (a `$ref: bank-account.json` field)",
+        );
+        return None;
+    }
+    Some(crate::definition::SepaMandate {
+        account: account.clone(),
+    })
+}

@@ -1,0 +1,143 @@
+//! The SEPA direct debit mandate a citizen gives where a workflow asks for one
+//! (`sepa_mandate:`): its full text with the tenant as creditor, shown on the review page before
+//! sending, on the confirmation with the mandate reference (the application's reference), and
+//! printed on the receipt.
+
+use lotse_core::{Lang, Workflow};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::tenants::Tenant;
+
+/// The mandate as the pages and the receipt show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct MandateView {
+    pub title: &'static str,
+    pub creditor: String,
+    pub creditor_label: &'static str,
+    /// The tenant's creditor identifier (Gläubiger-Identifikationsnummer).
+    pub creditor_id: Option<String>,
+    pub creditor_id_label: &'static str,
+    /// The mandate reference: the application's reference once it is sent.
+    pub reference: String,
+    pub reference_label: &'static str,
+    pub holder: String,
+    pub holder_label: &'static str,
+    /// The IBAN with all but its country, check digits and last four digits hidden.
+    pub iban: String,
+    pub paragraphs: Vec<String>,
+}
+
+/// The mandate given by `answers` (the workflow's account field was answered), if any.
+pub fn of(
+    wf: &Workflow,
+    answer: &dyn Fn(&str) -> Option<Value>,
+    t: &Tenant,
+    reference: Option<&str>,
+    lang: Lang,
+) -> Option<MandateView> {
+    let m = wf.sepa_mandate.as_ref()?;
+    let account = answer(&m.account)?;
+    let iban: String = account
+        .get("iban")?
+        .as_str()?
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    if iban.len() < 8 {
+        return None;
+    }
+    let holder = account
+        .get("kontoinhaber")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let creditor = t.name.clone();
+    let en = lang == Lang::En;
+    let paragraphs = if en {
+        vec![
+            format!(
+                "I authorise {creditor} to collect payments from my account by direct debit. At the same time, I instruct my bank to honour the direct debits drawn on my account by {creditor}."
+            ),
+            "Note: I can demand a refund of the amount debited within eight weeks, starting with the date of the debit. The conditions agreed with my bank apply.".to_string(),
+        ]
+    } else {
+        vec![
+            format!(
+                "Ich ermächtige {creditor}, Zahlungen von meinem Konto mittels Lastschrift einzuziehen. Zugleich weise ich mein Kreditinstitut an, die von {creditor} auf mein Konto gezogenen Lastschriften einzulösen."
+            ),
+            "Hinweis: Ich kann innerhalb von acht Wochen, beginnend mit dem Belastungsdatum, die Erstattung des belasteten Betrages verlangen. Es gelten dabei die mit meinem Kreditinstitut vereinbarten Bedingungen.".to_string(),
+        ]
+    };
+    Some(MandateView {
+        title: if en {
+            "SEPA direct debit mandate"
+        } else {
+            "SEPA-Lastschriftmandat"
+        },
+        creditor,
+        creditor_label: if en { "Creditor" } else { "Zahlungsempfänger" },
+        creditor_id: t.creditor_id.clone(),
+        creditor_id_label: if en {
+            "Creditor identifier"
+        } else {
+            "Gläubiger-Identifikationsnummer"
+        },
+        reference: match (reference, en) {
+            (Some(r), _) => r.to_string(),
+            (None, true) => "your application's reference, given when you send it".to_string(),
+            (None, false) => "Ihr Aktenzeichen; Sie erhalten es nach dem Absenden".to_string(),
+        },
+        reference_label: if en {
+            "Mandate reference"
+        } else {
+            "Mandatsreferenz"
+        },
+        holder,
+        holder_label: if en {
+            "Account holder"
+        } else {
+            "Kontoinhaberin oder Kontoinhaber"
+        },
+        iban: masked(&iban),
+        paragraphs,
+    })
+}
+
+/// `DE89370400440532013000` → `DE89 …3000`.
+fn masked(iban: &str) -> String {
+    let head: String = iban.chars().take(4).collect();
+    let tail: String = iban
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("{head} …{tail}")
+}
+
+/// The mandate as paragraphs of the receipt.
+pub fn receipt_notes(m: &MandateView) -> Vec<String> {
+    let mut notes = vec![format!("{}:", m.title)];
+    notes.extend(m.paragraphs.iter().cloned());
+    let mut facts = vec![format!("{}: {}", m.creditor_label, m.creditor)];
+    if let Some(id) = &m.creditor_id {
+        facts.push(format!("{}: {id}", m.creditor_id_label));
+    }
+    facts.push(format!("{}: {}", m.reference_label, m.reference));
+    facts.push(format!("{}: {}, IBAN {}", m.holder_label, m.holder, m.iban));
+    notes.push(facts.join(" · "));
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ibans_are_masked_to_country_check_digits_and_the_last_four() {
+        assert_eq!(masked("DE89370400440532013000"), "DE89 …3000");
+    }
+}
