@@ -118,18 +118,28 @@ fn masked(iban: &str) -> String {
     format!("{head} …{tail}")
 }
 
-/// The mandate as paragraphs of the receipt.
-pub fn receipt_notes(m: &MandateView) -> Vec<String> {
-    let mut notes = vec![format!("{}:", m.title)];
-    notes.extend(m.paragraphs.iter().cloned());
-    let mut facts = vec![format!("{}: {}", m.creditor_label, m.creditor)];
+/// The mandate as a section of the receipt: its text, creditor, reference and account.
+pub fn receipt_section(m: &MandateView, lang: Lang) -> lotse_core::receipt::Section {
+    use lotse_core::receipt::Entry;
+    let mut entries = vec![Entry::value(
+        if lang == Lang::En {
+            "Mandate"
+        } else {
+            "Mandat"
+        },
+        m.paragraphs.join(" "),
+    )];
+    entries.push(Entry::value(m.creditor_label, m.creditor.clone()));
     if let Some(id) = &m.creditor_id {
-        facts.push(format!("{}: {id}", m.creditor_id_label));
+        entries.push(Entry::value(m.creditor_id_label, id.clone()));
     }
-    facts.push(format!("{}: {}", m.reference_label, m.reference));
-    facts.push(format!("{}: {}, IBAN {}", m.holder_label, m.holder, m.iban));
-    notes.push(facts.join(" · "));
-    notes
+    entries.push(Entry::value(m.reference_label, m.reference.clone()));
+    entries.push(Entry::value(m.holder_label, m.holder.clone()));
+    entries.push(Entry::value("IBAN", m.iban.clone()));
+    lotse_core::receipt::Section {
+        title: m.title.to_string(),
+        entries,
+    }
 }
 
 #[cfg(test)]

@@ -508,7 +508,9 @@ impl ApplicationService<'_> {
         let reference = stored.reference.to_string();
         let answer = |id: &str| submission.answers.get(id).cloned();
         if let Some(m) = crate::mandate::of(wf, &answer, t, Some(&reference), submission.lang) {
-            model.notes.extend(crate::mandate::receipt_notes(&m));
+            model
+                .sections
+                .push(crate::mandate::receipt_section(&m, submission.lang));
         }
         let identity = self
             .offices
