@@ -3,9 +3,46 @@
 //! parts of compound words are found ("Park" finds Bewohnerparkausweis), one typo is forgiven
 //! ("Hundsteuer"), and designers' synonyms widen a query ("Umzug" finds Ummeldung).
 //!
-//! Pure data structures: no I/O, no HTTP.
+//! The entries themselves (services with or without an assistant, after the FIM
+//! Leistungsbeschreibung) are read and checked in [`load`], imported from CSV or JSON in
+//! [`import`]; the Lebenslagen are a fixed vocabulary in [`lebenslagen`].
+//!
+//! The index is a pure data structure: no I/O, no HTTP.
+
+pub mod import;
+pub mod lebenslagen;
+pub mod leistung;
+pub mod load;
 
 use std::collections::{BTreeMap, HashMap};
+
+pub use lebenslagen::{LEBENSLAGEN, Lebenslage, lebenslage};
+pub use leistung::{Leistung, Office, Responsible};
+
+/// How a word is reduced to its stem before it is indexed or looked up.
+pub type Stemmer = fn(&str) -> String;
+
+/// Synonyms every portal's search knows: a word, and the words it also finds.
+pub const SYNONYMS: &[(&str, &[&str])] = &[
+    ("Umzug", &["Ummeldung", "Wohnsitz", "Parken"]),
+    ("Tier", &["Hund", "Haustier"]),
+    ("Perso", &["Personalausweis"]),
+    ("Ausweis", &["Personalausweis", "Reisepass"]),
+    ("Auto", &["Fahrzeug", "Kfz"]),
+    ("Heirat", &["Eheschliessung", "Trauung"]),
+    ("Hochzeit", &["Eheschliessung", "Trauung"]),
+    ("Baby", &["Geburt"]),
+    ("Firma", &["Gewerbe", "Unternehmen"]),
+    ("Muell", &["Abfall"]),
+];
+
+/// [`SYNONYMS`] in the form [`Catalogue::new`] takes.
+pub fn default_synonyms() -> BTreeMap<String, Vec<String>> {
+    SYNONYMS
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+        .collect()
+}
 
 /// One entry of the catalogue.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +69,7 @@ struct Posting {
 }
 
 /// A search index over a tenant's services.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Catalogue {
     entries: Vec<Entry>,
     /// Normalised, stemmed term -> postings.
@@ -40,6 +77,7 @@ pub struct Catalogue {
     /// The vocabulary, for substring and typo matching.
     vocabulary: Vec<String>,
     synonyms: HashMap<String, Vec<String>>,
+    stem: Stemmer,
 }
 
 /// Lower case, umlauts and ß spelled out, everything but letters and digits a separator.
@@ -70,7 +108,7 @@ pub fn stem(word: &str) -> String {
     word.to_string()
 }
 
-fn terms(s: &str) -> Vec<String> {
+fn terms(s: &str, stem: Stemmer) -> Vec<String> {
     normalise(s).split_whitespace().map(stem).collect()
 }
 
@@ -105,10 +143,20 @@ impl Catalogue {
     /// Builds the index. `synonyms` maps a word to words it should also find
     /// (`umzug: [ummeldung, wohnsitz, adresse]`).
     pub fn new(entries: Vec<Entry>, synonyms: &BTreeMap<String, Vec<String>>) -> Catalogue {
+        Catalogue::with_stemmer(entries, synonyms, stem)
+    }
+
+    /// Builds the index with another stemmer (for comparing stemmers; the portal uses
+    /// [`stem`]).
+    pub fn with_stemmer(
+        entries: Vec<Entry>,
+        synonyms: &BTreeMap<String, Vec<String>>,
+        stem: Stemmer,
+    ) -> Catalogue {
         let mut terms: HashMap<String, Vec<Posting>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             let mut add = |text: &str, weight: f32| {
-                for t in self::terms(text) {
+                for t in self::terms(text, stem) {
                     let list = terms.entry(t).or_default();
                     match list.last_mut() {
                         Some(p) if p.entry == i as u32 => p.weight = p.weight.max(weight),
@@ -124,7 +172,7 @@ impl Catalogue {
                 add(k, 2.0);
             }
             for l in &e.lebenslagen {
-                add(l, 1.5);
+                add(lebenslage(l).map_or(l.as_str(), |l| l.de), 1.5);
             }
             add(&e.description, 1.0);
         }
@@ -135,7 +183,7 @@ impl Catalogue {
             .map(|(k, v)| {
                 (
                     stem(&normalise(k).replace(' ', "")),
-                    v.iter().flat_map(|s| self::terms(s)).collect(),
+                    v.iter().flat_map(|s| self::terms(s, stem)).collect(),
                 )
             })
             .collect();
@@ -144,6 +192,7 @@ impl Catalogue {
             terms,
             vocabulary,
             synonyms,
+            stem,
         }
     }
 
@@ -213,7 +262,7 @@ impl Catalogue {
     /// Searches; every query word must match somewhere (or one of its synonyms must). Ranked by
     /// score, then title.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
-        let words = terms(query);
+        let words = terms(query, self.stem);
         if words.is_empty() {
             return Vec::new();
         }
