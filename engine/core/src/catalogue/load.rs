@@ -98,6 +98,7 @@ pub fn check(entries: Vec<Leistung>, known: Known<'_>) -> (Vec<Leistung>, Vec<Pr
             good.push(e);
         }
     }
+    problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     (good, problems)
 }
 
