@@ -2,7 +2,7 @@
 //! page templates, the signing keys and the CSRF secret, and the application service over them.
 //! Built by `startup`; read by the portal, the API and the Postkorb. Knows none of them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,7 +10,6 @@ use anyhow::Context;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use handlebars::Handlebars;
-use lotse_core::catalogue::{Catalogue, Entry};
 use lotse_core::script::Sandbox;
 use lotse_core::{Clock, Library, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry};
@@ -25,7 +24,8 @@ use crate::tenants::{self, Tenant};
 /// The definitions the portal serves: reloaded as a whole when files change (`--dev`).
 pub struct Defs {
     pub(crate) library: Library,
-    pub(crate) catalogues: HashMap<&'static str, Catalogue>,
+    /// Every tenant's services: catalogue entries and assistants, with a search index each.
+    pub(crate) directory: crate::directory::Directory,
     pub(crate) receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
     pub(crate) problems: Vec<lotse_core::Problem>,
@@ -247,45 +247,12 @@ pub(crate) fn load_defs(project: &std::path::Path, sandbox: &Sandbox, dev: bool)
             TemplateRegistry::builtin().unwrap_or_else(|_| unreachable_registry())
         }
     };
-    let mut catalogues = HashMap::new();
-    for t in tenants::DEMO {
-        let offered: Vec<Arc<Workflow>> = if dev {
-            library
-                .workflows
-                .keys()
-                .filter_map(|id| tenant_workflow(&library, t, id, None))
-                .collect()
-        } else {
-            t.services
-                .iter()
-                .filter_map(|id| tenant_workflow(&library, t, id, None))
-                .collect()
-        };
-        let entries = offered
-            .iter()
-            .map(|wf| Entry {
-                id: wf.id.clone(),
-                title: wf.title.german().to_string(),
-                description: wf
-                    .description
-                    .as_ref()
-                    .map(|d| d.german().to_string())
-                    .unwrap_or_default(),
-                keywords: wf.keywords.clone(),
-                lebenslagen: wf.lebenslagen.clone(),
-            })
-            .collect();
-        let mut synonyms = BTreeMap::new();
-        synonyms.insert(
-            "Umzug".to_string(),
-            vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
-        );
-        synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
-        catalogues.insert(t.slug, Catalogue::new(entries, &synonyms));
-    }
+    let (entries, entry_problems) = crate::directory::load_entries(project, &library);
+    problems.extend(entry_problems.into_iter().filter(|p| p.is_error()));
+    let directory = crate::directory::Directory::build(&library, entries, dev);
     Defs {
         library,
-        catalogues,
+        directory,
         receipts,
         problems,
         api_fields: StepCache::default(),

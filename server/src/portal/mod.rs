@@ -5,6 +5,7 @@
 mod assets;
 mod assistant;
 mod catalogue;
+mod catalogue_views;
 mod dev;
 mod form;
 mod status;

@@ -1,0 +1,422 @@
+//! The portal's directory of services: the catalogue entries (`portal/leistungen/`, or the
+//! embedded demo when the project has none) merged with the workflows each tenant offers. For
+//! every tenant a search index and, per service, who offers it: the tenant itself, the county,
+//! or (on the county's portal) the municipalities. Built with the definitions; pure lookups
+//! afterwards.
+//!
+//! This is the one place that reads the tenants for the catalogue: which one is the county
+//! ([`is_county`]) and which office is responsible for an entry ([`responsible_office`]).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lotse_core::catalogue::load::{self, Known};
+use lotse_core::catalogue::{Catalogue, Entry, Leistung, Responsible, default_synonyms};
+use lotse_core::{Lang, Library, Problem, Text, Workflow};
+
+use crate::tenants::{self, Tenant};
+
+/// The demo catalogue, built into the binary: what `lotse serve` shows for a project without
+/// `portal/leistungen/`.
+const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "abfall.yaml",
+        include_str!("../../portal/leistungen/abfall.yaml"),
+    ),
+    (
+        "arbeit.yaml",
+        include_str!("../../portal/leistungen/arbeit.yaml"),
+    ),
+    (
+        "ausweise.yaml",
+        include_str!("../../portal/leistungen/ausweise.yaml"),
+    ),
+    (
+        "bauen.yaml",
+        include_str!("../../portal/leistungen/bauen.yaml"),
+    ),
+    (
+        "behinderung.yaml",
+        include_str!("../../portal/leistungen/behinderung.yaml"),
+    ),
+    (
+        "familie.yaml",
+        include_str!("../../portal/leistungen/familie.yaml"),
+    ),
+    (
+        "freizeit.yaml",
+        include_str!("../../portal/leistungen/freizeit.yaml"),
+    ),
+    (
+        "geburt.yaml",
+        include_str!("../../portal/leistungen/geburt.yaml"),
+    ),
+    (
+        "gesundheit.yaml",
+        include_str!("../../portal/leistungen/gesundheit.yaml"),
+    ),
+    (
+        "gewerbe.yaml",
+        include_str!("../../portal/leistungen/gewerbe.yaml"),
+    ),
+    (
+        "haustiere.yaml",
+        include_str!("../../portal/leistungen/haustiere.yaml"),
+    ),
+    (
+        "heirat.yaml",
+        include_str!("../../portal/leistungen/heirat.yaml"),
+    ),
+    (
+        "migration.yaml",
+        include_str!("../../portal/leistungen/migration.yaml"),
+    ),
+    (
+        "mobilitaet.yaml",
+        include_str!("../../portal/leistungen/mobilitaet.yaml"),
+    ),
+    (
+        "ruhestand.yaml",
+        include_str!("../../portal/leistungen/ruhestand.yaml"),
+    ),
+    (
+        "schule.yaml",
+        include_str!("../../portal/leistungen/schule.yaml"),
+    ),
+    (
+        "sicherheit.yaml",
+        include_str!("../../portal/leistungen/sicherheit.yaml"),
+    ),
+    (
+        "soziales.yaml",
+        include_str!("../../portal/leistungen/soziales.yaml"),
+    ),
+    (
+        "steuern.yaml",
+        include_str!("../../portal/leistungen/steuern.yaml"),
+    ),
+    (
+        "todesfall.yaml",
+        include_str!("../../portal/leistungen/todesfall.yaml"),
+    ),
+    (
+        "umzug.yaml",
+        include_str!("../../portal/leistungen/umzug.yaml"),
+    ),
+    (
+        "veranstaltungen.yaml",
+        include_str!("../../portal/leistungen/veranstaltungen.yaml"),
+    ),
+    (
+        "wahlen.yaml",
+        include_str!("../../portal/leistungen/wahlen.yaml"),
+    ),
+];
+
+/// Whether `t` is the county (the portal's first tenant); every other tenant is a municipality.
+pub(crate) fn is_county(t: &Tenant) -> bool {
+    tenants::DEMO.first().is_some_and(|c| c.slug == t.slug)
+}
+
+/// The county.
+fn county() -> Option<&'static Tenant> {
+    tenants::DEMO.first()
+}
+
+/// Whether `t` itself offers entry `e`.
+fn responsible(e: &Leistung, t: &Tenant) -> bool {
+    match &e.responsible {
+        Responsible::Kreis => is_county(t),
+        Responsible::Gemeinde => !is_county(t),
+        Responsible::Tenants(list) => list.iter().any(|s| s == t.slug),
+    }
+}
+
+/// Reads and checks the project's catalogue entries; the embedded demo when the project has no
+/// `portal/leistungen/` (its links to workflows the project does not have are dropped, so that
+/// any project serves with the demo catalogue). `check` says whether the project's files were
+/// read (for `lotse check`, which checks only what the project has).
+pub(crate) fn load_entries(project: &Path, library: &Library) -> (Vec<Leistung>, Vec<Problem>) {
+    let workflows: BTreeSet<String> = library.workflows.keys().cloned().collect();
+    let dir = project.join(load::DIR);
+    let (entries, mut problems) = if dir.is_dir() {
+        load::read_dir(&dir)
+    } else {
+        let mut entries = Vec::new();
+        let mut problems = Vec::new();
+        for (name, text) in EMBEDDED {
+            match load::parse(&PathBuf::from(load::DIR).join(name), text) {
+                Ok(mut list) => entries.append(&mut list),
+                Err(p) => problems.push(p),
+            }
+        }
+        for e in &mut entries {
+            if e.workflow.as_ref().is_some_and(|w| !workflows.contains(w)) {
+                e.workflow = None;
+            }
+        }
+        (entries, problems)
+    };
+    let slugs = tenants::slugs();
+    let (entries, more) = load::check(
+        entries,
+        Known {
+            tenants: &slugs,
+            workflows: &workflows,
+        },
+    );
+    problems.extend(more);
+    (entries, problems)
+}
+
+/// Who offers a service, as a tenant's portal says it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Provider {
+    /// The tenant whose portal this is.
+    Own,
+    /// Other tenants: (slug, name, the service's id on their portal).
+    Others(Vec<(&'static str, &'static str, String)>),
+}
+
+/// One service as a tenant's portal shows it.
+#[derive(Clone, Debug)]
+pub(crate) struct Service {
+    /// Its id in the tenant's URLs: the workflow's id where the tenant runs the assistant,
+    /// else the entry's id.
+    pub(crate) id: String,
+    pub(crate) title: Text,
+    pub(crate) summary: Option<Text>,
+    pub(crate) lebenslagen: Vec<String>,
+    /// The catalogue entry, if there is one.
+    pub(crate) leistung: Option<Arc<Leistung>>,
+    /// Whether this tenant runs the online assistant (the workflow `id`).
+    pub(crate) assistant: bool,
+    pub(crate) provider: Provider,
+}
+
+/// What one tenant's portal offers and finds.
+#[derive(Debug)]
+pub(crate) struct TenantServices {
+    pub(crate) index: Catalogue,
+    services: HashMap<String, Service>,
+    /// How many online assistants the tenant runs.
+    pub(crate) assistants: usize,
+}
+
+impl TenantServices {
+    pub(crate) fn service(&self, id: &str) -> Option<&Service> {
+        self.services.get(id)
+    }
+}
+
+/// Every tenant's services.
+#[derive(Debug, Default)]
+pub(crate) struct Directory {
+    tenants: HashMap<&'static str, TenantServices>,
+}
+
+impl Directory {
+    /// Merges the entries with the workflows each tenant offers (every workflow in the
+    /// designers' preview).
+    pub(crate) fn build(library: &Library, entries: Vec<Leistung>, dev: bool) -> Directory {
+        let entries: Vec<Arc<Leistung>> = entries.into_iter().map(Arc::new).collect();
+        let by_workflow: HashMap<&str, &Arc<Leistung>> = entries
+            .iter()
+            .filter_map(|e| e.workflow.as_deref().map(|w| (w, e)))
+            .collect();
+        let offers = |t: &Tenant| -> Vec<Arc<Workflow>> {
+            let ids: Vec<&str> = if dev {
+                library.workflows.keys().map(String::as_str).collect()
+            } else {
+                t.services.to_vec()
+            };
+            ids.into_iter()
+                .filter_map(|id| crate::state::tenant_workflow(library, t, id, None))
+                .collect()
+        };
+        let offered: HashMap<&str, BTreeSet<String>> = tenants::DEMO
+            .iter()
+            .map(|t| (t.slug, offers(t).iter().map(|w| w.id.clone()).collect()))
+            .collect();
+        // The id of entry `e` on tenant `t`'s portal.
+        let id_on = |e: &Leistung, t: &Tenant| -> String {
+            match &e.workflow {
+                Some(w) if offered.get(t.slug).is_some_and(|o| o.contains(w)) => w.clone(),
+                _ => e.id.clone(),
+            }
+        };
+        let synonyms = default_synonyms();
+        let mut tenants_services = HashMap::new();
+        for t in tenants::DEMO {
+            let mut services: BTreeMap<String, Service> = BTreeMap::new();
+            let workflows = offers(t);
+            for wf in &workflows {
+                let leistung = by_workflow.get(wf.id.as_str()).map(|e| Arc::clone(e));
+                services.insert(
+                    wf.id.clone(),
+                    Service {
+                        id: wf.id.clone(),
+                        title: wf.title.clone(),
+                        summary: leistung
+                            .as_ref()
+                            .and_then(|l| l.summary.clone())
+                            .or_else(|| wf.description.clone()),
+                        lebenslagen: wf.lebenslagen.clone(),
+                        leistung,
+                        assistant: true,
+                        provider: Provider::Own,
+                    },
+                );
+            }
+            for e in &entries {
+                if e.workflow
+                    .as_ref()
+                    .is_some_and(|w| services.contains_key(w))
+                {
+                    continue;
+                }
+                let provider = if responsible(e, t) {
+                    Provider::Own
+                } else {
+                    let others: Vec<_> = tenants::DEMO
+                        .iter()
+                        .filter(|o| o.slug != t.slug && responsible(e, o))
+                        // A municipality points to the county; the county to everyone.
+                        .filter(|o| is_county(t) || is_county(o))
+                        .map(|o| (o.slug, o.name, id_on(e, o)))
+                        .collect();
+                    if others.is_empty() {
+                        continue;
+                    }
+                    Provider::Others(others)
+                };
+                services.insert(
+                    e.id.clone(),
+                    Service {
+                        id: e.id.clone(),
+                        title: e.title.clone(),
+                        summary: e.summary.clone(),
+                        lebenslagen: e.lebenslagen.clone(),
+                        leistung: Some(Arc::clone(e)),
+                        assistant: false,
+                        provider,
+                    },
+                );
+            }
+            let index = Catalogue::new(services.values().map(index_entry).collect(), &synonyms);
+            tenants_services.insert(
+                t.slug,
+                TenantServices {
+                    index,
+                    services: services.into_iter().collect(),
+                    assistants: workflows.len(),
+                },
+            );
+        }
+        Directory {
+            tenants: tenants_services,
+        }
+    }
+
+    pub(crate) fn tenant(&self, slug: &str) -> Option<&TenantServices> {
+        self.tenants.get(slug)
+    }
+}
+
+/// What the search index knows of a service: German title, summary, keywords (the
+/// workflow's and the entry's), Lebenslagen.
+fn index_entry(s: &Service) -> Entry {
+    let mut keywords: Vec<String> = s
+        .leistung
+        .as_ref()
+        .map(|l| l.keywords.clone())
+        .unwrap_or_default();
+    if let Some(l) = &s.leistung
+        && l.title != s.title
+    {
+        keywords.push(l.title.german().to_string());
+    }
+    Entry {
+        id: s.id.clone(),
+        title: s.title.german().to_string(),
+        description: s
+            .summary
+            .as_ref()
+            .map(|d| d.german().to_string())
+            .unwrap_or_default(),
+        keywords,
+        lebenslagen: s.lebenslagen.clone(),
+    }
+}
+
+/// An office as a page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct OfficeView {
+    pub(crate) name: String,
+    pub(crate) address: Vec<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    pub(crate) hours: Vec<String>,
+}
+
+/// The office responsible for entry `e` at tenant `t`: the entry's own office where it names
+/// one with an address (the county's offices, outside bodies); otherwise the tenant's
+/// (the office the entry names, or the tenant's general one) at the tenant's address and phone.
+pub(crate) fn responsible_office(e: Option<&Leistung>, t: &Tenant, lang: Lang) -> OfficeView {
+    let own = e.and_then(|e| e.office.as_ref());
+    let texts = |list: &[Text]| list.iter().map(|h| h.get(lang).to_string()).collect();
+    match own {
+        Some(o) if !o.address.is_empty() => OfficeView {
+            name: o.name.get(lang).to_string(),
+            address: o.address.clone(),
+            phone: o.phone.clone(),
+            email: o.email.clone(),
+            hours: texts(&o.hours),
+        },
+        _ => OfficeView {
+            name: format!("{}, {}", own.map_or(t.office, |o| o.name.get(lang)), t.name),
+            address: t.address.iter().map(|s| s.to_string()).collect(),
+            phone: own
+                .and_then(|o| o.phone.clone())
+                .or_else(|| Some(t.phone.to_string())),
+            email: own.and_then(|o| o.email.clone()),
+            hours: match own.map(|o| &o.hours) {
+                Some(h) if !h.is_empty() => texts(h),
+                _ => tenant_opening_hours(t),
+            },
+        },
+    }
+}
+
+/// The tenant's opening hours: not part of the tenant data yet, so none are shown. When the
+/// tenants become data files with opening hours, they are read here.
+fn tenant_opening_hours(_t: &Tenant) -> Vec<String> {
+    Vec::new()
+}
+
+/// The county's name, for "beim Kreis Heinsberg".
+pub(crate) fn county_name() -> &'static str {
+    county().map_or("", |c| c.name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_demo_catalogue_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(load::DIR);
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = EMBEDDED.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(files, embedded);
+    }
+}
