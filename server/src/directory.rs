@@ -135,10 +135,8 @@ fn responsible(e: &Leistung, t: &Tenant) -> bool {
 
 /// Reads and checks the project's catalogue entries; the embedded demo when the project has no
 /// `portal/leistungen/` (its links to workflows the project does not have are dropped, so that
-/// any project serves with the demo catalogue). `check` says whether the project's files were
-/// read (for `lotse check`, which checks only what the project has).
+/// any project serves with the demo catalogue).
 pub(crate) fn load_entries(project: &Path, library: &Library) -> (Vec<Leistung>, Vec<Problem>) {
-    let workflows: BTreeSet<String> = library.workflows.keys().cloned().collect();
     let dir = project.join(load::DIR);
     let (entries, mut problems) = if dir.is_dir() {
         load::read_dir(&dir)
@@ -152,22 +150,34 @@ pub(crate) fn load_entries(project: &Path, library: &Library) -> (Vec<Leistung>,
             }
         }
         for e in &mut entries {
-            if e.workflow.as_ref().is_some_and(|w| !workflows.contains(w)) {
+            if e.workflow
+                .as_ref()
+                .is_some_and(|w| !library.workflows.contains_key(w))
+            {
                 e.workflow = None;
             }
         }
         (entries, problems)
     };
+    let (entries, more) = check_entries(entries, library);
+    problems.extend(more);
+    (entries, problems)
+}
+
+/// Checks entries against the portal's tenants and the project's workflows.
+pub(crate) fn check_entries(
+    entries: Vec<Leistung>,
+    library: &Library,
+) -> (Vec<Leistung>, Vec<Problem>) {
+    let workflows: BTreeSet<String> = library.workflows.keys().cloned().collect();
     let slugs = tenants::slugs();
-    let (entries, more) = load::check(
+    load::check(
         entries,
         Known {
             tenants: &slugs,
             workflows: &workflows,
         },
-    );
-    problems.extend(more);
-    (entries, problems)
+    )
 }
 
 /// Who offers a service, as a tenant's portal says it.

@@ -101,6 +101,16 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     let (mut library, mut problems) = lotse_core::load_library(dir, &sandbox);
     // Overrides name a tenant: it must be one of the portal's.
     problems.extend(library.check_tenants(&crate::tenants::slugs()));
+    // The catalogue entries, where the project has them (a project without uses the demo's).
+    let catalogue = dir
+        .join(lotse_core::catalogue::load::DIR)
+        .is_dir()
+        .then(|| {
+            let (entries, found) = crate::directory::load_entries(dir, &library);
+            problems.extend(found);
+            format!(", {} catalogue entr(ies)", entries.len())
+        })
+        .unwrap_or_default();
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
@@ -128,7 +138,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         n => format!(", {n} override(s)"),
     };
     eprintln!(
-        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s): {} error(s), {} warning(s)",
+        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s){catalogue}: {} error(s), {} warning(s)",
         library.workflows.len(),
         versions,
         library.forms.names().count(),

@@ -231,7 +231,14 @@ fn entry(path: &Path, names: &[String], row: &[Cell]) -> Result<Leistung, Proble
             .filter(|c| !c.text.trim().is_empty())
     };
     let plain = |name: &str| cell(name).map(|c| c.text.trim().to_string());
-    let pos = |name: &str| cell(name).map(|c| c.at).unwrap_or(row_at);
+    // Where a column's cell stands, empty or not.
+    let pos = |name: &str| {
+        names
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| row.get(i))
+            .map_or(row_at, |c| c.at)
+    };
     let list = |name: &str| -> Vec<String> {
         plain(name)
             .map(|s| {
