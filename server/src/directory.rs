@@ -366,8 +366,36 @@ pub(crate) struct OfficeView {
     pub(crate) name: String,
     pub(crate) address: Vec<String>,
     pub(crate) phone: Option<String>,
+    /// The phone number as a `tel:` link takes it: digits and a leading `+`.
+    pub(crate) phone_href: Option<String>,
     pub(crate) email: Option<String>,
     pub(crate) hours: Vec<String>,
+}
+
+impl OfficeView {
+    fn new(
+        name: String,
+        address: Vec<String>,
+        phone: Option<String>,
+        email: Option<String>,
+        hours: Vec<String>,
+    ) -> OfficeView {
+        let phone_href = phone.as_ref().map(|p| {
+            p.chars()
+                .enumerate()
+                .filter(|(i, c)| c.is_ascii_digit() || (*i == 0 && *c == '+'))
+                .map(|(_, c)| c)
+                .collect()
+        });
+        OfficeView {
+            name,
+            address,
+            phone,
+            phone_href,
+            email,
+            hours,
+        }
+    }
 }
 
 /// The office responsible for entry `e` at tenant `t`: the entry's own office where it names
@@ -377,25 +405,24 @@ pub(crate) fn responsible_office(e: Option<&Leistung>, t: &Tenant, lang: Lang) -
     let own = e.and_then(|e| e.office.as_ref());
     let texts = |list: &[Text]| list.iter().map(|h| h.get(lang).to_string()).collect();
     match own {
-        Some(o) if !o.address.is_empty() => OfficeView {
-            name: o.name.get(lang).to_string(),
-            address: o.address.clone(),
-            phone: o.phone.clone(),
-            email: o.email.clone(),
-            hours: texts(&o.hours),
-        },
-        _ => OfficeView {
-            name: format!("{}, {}", own.map_or(t.office, |o| o.name.get(lang)), t.name),
-            address: t.address.iter().map(|s| s.to_string()).collect(),
-            phone: own
-                .and_then(|o| o.phone.clone())
+        Some(o) if !o.address.is_empty() => OfficeView::new(
+            o.name.get(lang).to_string(),
+            o.address.clone(),
+            o.phone.clone(),
+            o.email.clone(),
+            texts(&o.hours),
+        ),
+        _ => OfficeView::new(
+            format!("{}, {}", own.map_or(t.office, |o| o.name.get(lang)), t.name),
+            t.address.iter().map(|s| s.to_string()).collect(),
+            own.and_then(|o| o.phone.clone())
                 .or_else(|| Some(t.phone.to_string())),
-            email: own.and_then(|o| o.email.clone()),
-            hours: match own.map(|o| &o.hours) {
+            own.and_then(|o| o.email.clone()),
+            match own.map(|o| &o.hours) {
                 Some(h) if !h.is_empty() => texts(h),
                 _ => tenant_opening_hours(t),
             },
-        },
+        ),
     }
 }
 

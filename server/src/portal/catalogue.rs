@@ -154,14 +154,15 @@ fn link(s: &Service, t: &Tenant, lang: Lang, with_summary: bool) -> ServiceLink 
             (Some(d), true) => d.get(lang).to_string(),
             _ => String::new(),
         },
-        offered_by: offered_by(&s.provider, t, lang),
+        offered_by: offered_by(&s.provider, t, lang, with_summary),
         online: s.assistant,
     }
 }
 
 /// Who offers a service when the tenant does not: "beim Kreis Heinsberg", "bei Ihrer Gemeinde
-/// – Erkelenz, Gangelt, …" (every municipality), "nur in Erkelenz, Heinsberg" (some).
-fn offered_by(provider: &Provider, t: &Tenant, lang: Lang) -> Option<String> {
+/// – Erkelenz, Gangelt, …" (every municipality; the names only in search hits, `long`), "nur in
+/// Erkelenz, Heinsberg" (some).
+fn offered_by(provider: &Provider, t: &Tenant, lang: Lang, long: bool) -> Option<String> {
     let Provider::Others(others) = provider else {
         return None;
     };
@@ -174,7 +175,9 @@ fn offered_by(provider: &Provider, t: &Tenant, lang: Lang) -> Option<String> {
     }
     let places: Vec<&str> = others.iter().map(|(_, name, _)| place(name)).collect();
     let municipalities = tenants::DEMO.len().saturating_sub(1);
-    Some(if places.len() == municipalities {
+    Some(if places.len() == municipalities && !long {
+        tr(lang, "bei Ihrer Gemeinde", "at your municipality").to_string()
+    } else if places.len() == municipalities {
         format!(
             "{} – {}",
             tr(lang, "bei Ihrer Gemeinde", "at your municipality"),
@@ -305,7 +308,10 @@ pub(crate) async fn service(
             .collect(),
         _ => Vec::new(),
     };
-    let office = if providers.is_empty() {
+    let own_office = leistung
+        .and_then(|l| l.office.as_ref())
+        .filter(|o| !o.address.is_empty());
+    let office = if providers.is_empty() || own_office.is_some() {
         let mut o = responsible_office(leistung, t, lang);
         // The assistant names its office (a tenant's override may rename it), unless the entry
         // names an office elsewhere with its own address.
