@@ -96,16 +96,32 @@ pub fn normalise(s: &str) -> String {
     out
 }
 
-/// A light German stemmer: enough that Hund, Hunde, Hundes and Hunden meet.
+/// A light German stemmer for normalised words: enough that Hund, Hunde, Hundes and Hunden
+/// meet, and Anmeldung and anmelden, Zeugnis and Zeugnisse, Pass and Pässe.
+///
+/// Umlauts (already spelled out by [`normalise`]) fold to their base vowel, so that a plural
+/// with an umlaut meets its singular; then one ending goes, the longest first, as long as four
+/// letters stay. A final `s` stays after `i`, `u` and `s` (Ausweis, Bus, Pass), and `-niss`
+/// (of -nisse) becomes `-nis`.
 pub fn stem(word: &str) -> String {
-    for suffix in ["ern", "en", "er", "es", "e", "n", "s"] {
-        if let Some(stripped) = word.strip_suffix(suffix)
+    let folded = word
+        .replace("ae", "a")
+        .replace("oe", "o")
+        .replace("ue", "u");
+    for suffix in ["ungen", "ern", "ung", "en", "er", "es", "e", "n", "s"] {
+        if let Some(stripped) = folded.strip_suffix(suffix)
             && stripped.chars().count() >= 4
         {
-            return stripped.to_string();
+            if suffix == "s" && stripped.ends_with(['i', 'u', 's']) {
+                continue;
+            }
+            return match stripped.strip_suffix("niss") {
+                Some(head) => format!("{head}nis"),
+                None => stripped.to_string(),
+            };
         }
     }
-    word.to_string()
+    folded
 }
 
 fn terms(s: &str, stem: Stemmer) -> Vec<String> {
@@ -222,15 +238,19 @@ impl Catalogue {
         out
     }
 
-    /// Scores for one query term: exact term, part of a compound, one typo; each weaker.
+    /// Scores for one query term: exact term, part of a compound, one typo; each weaker. Of
+    /// the inexact matches only the best counts for an entry, so that an entry with many
+    /// compounds of a word does not outrank the one that has the word itself.
     fn score_term(&self, term: &str, scores: &mut [f32]) {
         if let Some(list) = self.terms.get(term) {
             for p in list {
                 scores[p.entry as usize] += 3.0 * p.weight;
             }
         }
-        let long_enough = term.chars().count() >= 3;
-        let typo_ok = term.chars().count() >= 5;
+        let mut best: HashMap<u32, f32> = HashMap::new();
+        let len = term.chars().count();
+        let long_enough = len >= 3;
+        let typo_ok = len >= 5;
         for word in &self.vocabulary {
             if word == term {
                 continue;
@@ -238,6 +258,9 @@ impl Catalogue {
             let factor = if long_enough && word.contains(term) {
                 // "park" in "bewohnerparkausweis"; a prefix counts more than the middle.
                 if word.starts_with(term) { 2.0 } else { 1.5 }
+            } else if word.len() >= 5 && term.starts_with(word.as_str()) {
+                // The query is a compound of a known word: "wohngeldantrag" has "wohngeld".
+                1.0
             } else if typo_ok && one_edit(word, term) {
                 1.0
             } else if typo_ok
@@ -253,14 +276,85 @@ impl Catalogue {
             };
             if let Some(list) = self.terms.get(word) {
                 for p in list {
-                    scores[p.entry as usize] += factor * p.weight;
+                    let s = best.entry(p.entry).or_insert(0.0);
+                    *s = s.max(factor * p.weight);
                 }
+            }
+        }
+        for (entry, s) in best {
+            scores[entry as usize] += s;
+        }
+        if !self.terms.contains_key(term) {
+            self.score_parts(term, scores);
+        }
+    }
+
+    /// A query word that is not in the catalogue may be a compound of two that are:
+    /// "elterngeldantrag", "anwohnerparkausweis", "geburtsurkunde" (with the linking `s`).
+    /// The best split whose first part is a known word adds the scores of both parts.
+    fn score_parts(&self, term: &str, scores: &mut [f32]) {
+        let chars: Vec<(usize, char)> = term.char_indices().collect();
+        // The best split: both parts known, then the longest first part.
+        let mut best: Option<((bool, usize), Vec<f32>)> = None;
+        for i in 4..chars.len().saturating_sub(3) {
+            let cut = chars[i].0;
+            let (left, right) = term.split_at(cut);
+            let left = if self.terms.contains_key(left) {
+                left.to_string()
+            } else {
+                let stemmed = (self.stem)(left);
+                if !self.terms.contains_key(&stemmed) {
+                    continue;
+                }
+                stemmed
+            };
+            let right = right
+                .strip_prefix('s')
+                .filter(|r| r.len() >= 4)
+                .unwrap_or(right);
+            let mut part = vec![0f32; scores.len()];
+            if let Some(list) = self.terms.get(&left) {
+                for p in list {
+                    part[p.entry as usize] += 3.0 * p.weight;
+                }
+            }
+            let right = (self.stem)(right);
+            let mut right_known = true;
+            if let Some(list) = self.terms.get(&right) {
+                for p in list {
+                    part[p.entry as usize] += 3.0 * p.weight;
+                }
+            } else {
+                let mut fuzzy: HashMap<u32, f32> = HashMap::new();
+                for word in self
+                    .vocabulary
+                    .iter()
+                    .filter(|w| w.contains(right.as_str()))
+                {
+                    for p in self.terms.get(word).into_iter().flatten() {
+                        let s = fuzzy.entry(p.entry).or_insert(0.0);
+                        *s = s.max(1.5 * p.weight);
+                    }
+                }
+                right_known = !fuzzy.is_empty();
+                for (e, s) in fuzzy {
+                    part[e as usize] += s;
+                }
+            }
+            let quality = (right_known, left.len());
+            if best.as_ref().is_none_or(|(b, _)| quality > *b) {
+                best = Some((quality, part));
+            }
+        }
+        if let Some((_, part)) = best {
+            for (s, p) in scores.iter_mut().zip(part) {
+                *s += 0.7 * p;
             }
         }
     }
 
-    /// Searches; every query word must match somewhere (or one of its synonyms must). Ranked by
-    /// score, then title.
+    /// Searches; every query word must match somewhere (or one of its synonyms must), or, when
+    /// no entry matches them all, as many as any entry does. Ranked by score, then id.
     pub fn search(&self, query: &str, limit: usize) -> Vec<Hit> {
         let words = terms(query, self.stem);
         if words.is_empty() {
@@ -268,7 +362,7 @@ impl Catalogue {
         }
         let n = self.entries.len();
         let mut total = vec![0f32; n];
-        let mut matched_all = vec![true; n];
+        let mut matched = vec![0usize; n];
         let mut per_word = vec![0f32; n];
         for w in &words {
             per_word.iter_mut().for_each(|s| *s = 0.0);
@@ -283,20 +377,37 @@ impl Catalogue {
                 }
             }
             for i in 0..n {
-                if per_word[i] == 0.0 {
-                    matched_all[i] = false;
+                if per_word[i] > 0.0 {
+                    matched[i] += 1;
                 }
                 total[i] += per_word[i];
             }
         }
-        let mut hits: Vec<Hit> = (0..n)
-            .filter(|&i| matched_all[i] && total[i] > 0.0)
+        // Entries that match every word; when none does, those that match the most (a word
+        // the catalogue does not know, such as "neuer", does not empty the result).
+        let most = matched.iter().copied().max().unwrap_or(0);
+        let mut hits: Vec<usize> = (0..n)
+            .filter(|&i| most > 0 && matched[i] == most && total[i] > 0.0)
+            .collect();
+        // Equal scores: the shorter title first (it is more nearly what was asked for).
+        hits.sort_by(|&a, &b| {
+            total[b]
+                .total_cmp(&total[a])
+                .then_with(|| {
+                    self.entries[a]
+                        .title
+                        .len()
+                        .cmp(&self.entries[b].title.len())
+                })
+                .then_with(|| self.entries[a].id.cmp(&self.entries[b].id))
+        });
+        let mut hits: Vec<Hit> = hits
+            .into_iter()
             .map(|i| Hit {
                 id: self.entries[i].id.clone(),
                 score: total[i],
             })
             .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         hits.truncate(limit);
         hits
     }

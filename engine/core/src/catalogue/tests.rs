@@ -96,12 +96,44 @@ fn synonyms_widen_the_query() {
 }
 
 #[test]
-fn every_word_must_match_and_titles_rank_first() {
+fn every_word_must_match_where_an_entry_matches_them_all() {
     let c = catalogue();
-    assert!(c.search("Hund Container", 10).is_empty());
+    assert_eq!(ids(c.search("Hund anmelden", 10)), ["hundesteuer"]);
     assert!(c.search("", 10).is_empty());
     assert!(c.search("   ", 10).is_empty());
     assert_eq!(ids(c.search("anmelden", 10)).len(), 2);
+    // No entry has both words: those with one of them, rather than nothing.
+    let either = ids(c.search("Hund Container", 10));
+    assert_eq!(either.len(), 2, "{either:?}");
+    // A word the catalogue does not know does not empty the result.
+    assert_eq!(ids(c.search("neuer Hund", 10))[0], "hundesteuer");
+    assert!(c.search("Zeppelinlandeplatz", 10).is_empty());
+}
+
+#[test]
+fn compound_queries_find_their_parts() {
+    let c = catalogue();
+    assert_eq!(ids(c.search("Hundesteuerbescheid", 10))[0], "hundesteuer");
+    assert_eq!(ids(c.search("Gewerbeanmeldungen", 10))[0], "gewerbe");
+}
+
+#[test]
+fn the_stemmer_meets_plurals_umlauts_and_verbal_nouns() {
+    for (a, b) in [
+        ("hund", "hunde"),
+        ("hund", "hunden"),
+        ("ausweis", "ausweise"),
+        ("ausweis", "ausweises"),
+        ("zeugnis", "zeugnisse"),
+        ("reisepass", "reisepaesse"),
+        ("anmeldung", "anmelden"),
+        ("anmeldung", "anmeldungen"),
+        ("auto", "autos"),
+    ] {
+        assert_eq!(stem(a), stem(b), "{a} / {b}");
+    }
+    assert_ne!(stem("bus"), stem("bu"));
+    assert_eq!(stem("ausweis"), "ausweis");
 }
 
 #[test]
