@@ -1,19 +1,13 @@
-//! The hand-written German stemmer against the Snowball German stemmer (rust-stemmers) on
-//! realistic citizen queries over the demo catalogue (`tests/data/catalogue-queries.tsv`):
-//! hits@1 per query and in total. Run with `--nocapture` to see the table; docs/catalogue.md
-//! records it.
+//! The portal's search on realistic citizen queries over the demo catalogue
+//! (`tests/data/catalogue-queries.tsv`): hits@1 per query and in total. Run with
+//! `--nocapture` to see the table. The hand-written stemmer was weighed against the Snowball
+//! German stemmer (rust-stemmers) on these queries in commit 9acd715: 76/81 each, so the
+//! portal keeps its own and no new dependency (docs/catalogue.md has both columns). This test
+//! keeps the hand-written stemmer's 76.
 
 use std::path::Path;
-use std::sync::OnceLock;
 
 use lotse_core::catalogue::{Catalogue, Entry, Stemmer, default_synonyms, load, stem};
-
-fn snowball(word: &str) -> String {
-    static S: OnceLock<rust_stemmers::Stemmer> = OnceLock::new();
-    S.get_or_init(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::German))
-        .stem(word)
-        .into_owned()
-}
 
 fn demo_entries() -> Vec<Entry> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../portal/leistungen");
@@ -55,41 +49,31 @@ fn first_hits(stemmer: Stemmer) -> Vec<Option<String>> {
         .collect()
 }
 
+/// What the hand-written stemmer reached when it was weighed against Snowball.
+const RECORDED_HITS: usize = 76;
+
 #[test]
-fn the_portal_stemmer_finds_at_least_as_many_as_snowball_and_most_queries_first() {
+fn the_portal_search_finds_what_citizens_mean_first() {
     let queries = queries();
     assert!(queries.len() >= 60);
     let hand = first_hits(stem);
-    let snow = first_hits(snowball);
-    let mut table =
-        String::from("| query | expected | hand-written | Snowball |\n| --- | --- | --- | --- |\n");
-    let (mut hand_ok, mut snow_ok) = (0, 0);
-    let mark = |got: &Option<String>, want: &str| match got {
-        Some(id) if id == want => "✓".to_string(),
-        Some(id) => format!("✗ {id}"),
-        None => "✗ –".to_string(),
-    };
+    let mut table = String::from("| query | expected | first hit |\n| --- | --- | --- |\n");
+    let mut ok = 0;
     for (i, (q, want)) in queries.iter().enumerate() {
-        hand_ok += usize::from(hand[i].as_deref() == Some(want.as_str()));
-        snow_ok += usize::from(snow[i].as_deref() == Some(want.as_str()));
-        table.push_str(&format!(
-            "| {q} | {want} | {} | {} |\n",
-            mark(&hand[i], want),
-            mark(&snow[i], want)
-        ));
+        let got = hand[i].as_deref();
+        ok += usize::from(got == Some(want.as_str()));
+        let mark = match got {
+            Some(id) if id == want => "✓".to_string(),
+            Some(id) => format!("✗ {id}"),
+            None => "✗ –".to_string(),
+        };
+        table.push_str(&format!("| {q} | {want} | {mark} |\n"));
     }
-    table.push_str(&format!(
-        "| **hits@1** | | **{hand_ok}/{n}** | **{snow_ok}/{n}** |\n",
-        n = queries.len()
-    ));
+    table.push_str(&format!("| **hits@1** | | **{ok}/{}** |\n", queries.len()));
     println!("{table}");
     assert!(
-        hand_ok >= snow_ok,
-        "Snowball finds more: {snow_ok} > {hand_ok}"
-    );
-    assert!(
-        hand_ok * 10 >= queries.len() * 9,
-        "hits@1 {hand_ok}/{}",
+        ok >= RECORDED_HITS,
+        "hits@1 fell to {ok}/{} (recorded: {RECORDED_HITS})",
         queries.len()
     );
 }
