@@ -187,7 +187,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     let portal = Arc::new(portal);
     if dev {
         eprintln!(
-            "Vorschau-Modus: Änderungen in workflows/, forms/ und pdf-templates/ werden sofort geladen."
+            "Vorschau-Modus: Änderungen in workflows/, forms/, pdf-templates/ und portal/ werden sofort geladen."
         );
         watch(portal.clone());
     }
@@ -283,12 +283,13 @@ pub fn watch(portal: Arc<Portal>) {
     });
 }
 
-/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/.
+/// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/
+/// and portal/ (the catalogue entries).
 pub(crate) fn fingerprint(
     project: &std::path::Path,
 ) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
     let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates"]
+    let mut stack: Vec<PathBuf> = ["workflows", "forms", "pdf-templates", "portal"]
         .iter()
         .map(|d| project.join(d))
         .collect();
