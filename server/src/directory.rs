@@ -439,7 +439,54 @@ pub(crate) fn county_name() -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_project_without_a_catalogue_serves_the_embedded_demo() {
+        let empty = tempfile::tempdir().unwrap();
+        let library = Library::default();
+        let (entries, problems) = load_entries(empty.path(), &library);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert!(entries.len() >= 150, "{}", entries.len());
+        // Without the demo workflows, the entries do not point to them.
+        assert!(entries.iter().all(|e| e.workflow.is_none()));
+        let directory = Directory::build(&library, entries, false);
+        let county = directory.tenant("kreis-heinsberg").unwrap();
+        let hund = county.service("hundesteuer").unwrap();
+        match &hund.provider {
+            Provider::Others(list) => assert_eq!(list.len(), tenants::DEMO.len() - 1),
+            Provider::Own => panic!("the county does not collect the dog tax"),
+        }
+        let gangelt = directory.tenant("gangelt").unwrap();
+        assert!(matches!(
+            gangelt.service("kfz-zulassung").map(|s| &s.provider),
+            Some(Provider::Others(l)) if l[0].0 == "kreis-heinsberg"
+        ));
+        assert!(
+            gangelt.service("buecherei").is_none(),
+            "Gangelt has no library"
+        );
+        assert_eq!(
+            gangelt.index.search("Personalausweis", 1)[0].id,
+            "personalausweis"
+        );
+    }
+
+    #[test]
+    fn the_office_is_the_entrys_where_it_has_an_address_else_the_tenants() {
+        let empty = tempfile::tempdir().unwrap();
+        let (entries, _) = load_entries(empty.path(), &Library::default());
+        let find = |id: &str| entries.iter().find(|e| e.id == id).unwrap();
+        let erkelenz = tenants::find("erkelenz").unwrap();
+        let pass = responsible_office(Some(find("personalausweis")), erkelenz, Lang::De);
+        assert_eq!(pass.name, "Bürgerbüro, Stadt Erkelenz");
+        assert_eq!(pass.address, ["Johannismarkt 17", "41812 Erkelenz"]);
+        assert_eq!(pass.phone_href.as_deref(), Some("02431850"));
+        let kfz = responsible_office(Some(find("kfz-zulassung")), erkelenz, Lang::De);
+        assert!(kfz.name.contains("Zulassungsstelle"), "{kfz:?}");
+        assert!(!kfz.hours.is_empty());
+    }
 
     #[test]
     fn every_file_of_the_demo_catalogue_is_embedded() {

@@ -64,7 +64,10 @@ fn bench(c: &mut Criterion) {
     let n_county = county.len();
     for (label, cat) in [
         (format!("demo_{n_demo}"), Catalogue::new(demo, &synonyms)),
-        (format!("county_{n_county}"), Catalogue::new(county, &synonyms)),
+        (
+            format!("county_{n_county}"),
+            Catalogue::new(county, &synonyms),
+        ),
     ] {
         for (name, q) in [
             ("exact", "Hundesteuer"),
