@@ -75,7 +75,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
     let all: Vec<_> = existing.into_iter().chain(entries).collect();
     let (checked, more) = crate::directory::check_entries(all, &library);
     problems.extend(more.into_iter().filter(|p| p.file == file));
-    problems.sort_by(|a, b| (a.line, a.column).cmp(&(b.line, b.column)));
+    problems.sort_by_key(|p| (p.line, p.column));
     for p in &problems {
         eprintln!("{p}");
     }

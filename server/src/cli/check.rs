@@ -102,15 +102,13 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     // Overrides name a tenant: it must be one of the portal's.
     problems.extend(library.check_tenants(&crate::tenants::slugs()));
     // The catalogue entries, where the project has them (a project without uses the demo's).
-    let catalogue = dir
-        .join(lotse_core::catalogue::load::DIR)
-        .is_dir()
-        .then(|| {
-            let (entries, found) = crate::directory::load_entries(dir, &library);
-            problems.extend(found);
-            format!(", {} catalogue entr(ies)", entries.len())
-        })
-        .unwrap_or_default();
+    let catalogue = if dir.join(lotse_core::catalogue::load::DIR).is_dir() {
+        let (entries, found) = crate::directory::load_entries(dir, &library);
+        problems.extend(found);
+        format!(", {} catalogue entr(ies)", entries.len())
+    } else {
+        String::new()
+    };
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;

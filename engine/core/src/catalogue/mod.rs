@@ -293,11 +293,11 @@ impl Catalogue {
     /// "elterngeldantrag", "anwohnerparkausweis", "geburtsurkunde" (with the linking `s`).
     /// The best split whose first part is a known word adds the scores of both parts.
     fn score_parts(&self, term: &str, scores: &mut [f32]) {
-        let chars: Vec<(usize, char)> = term.char_indices().collect();
+        let cuts: Vec<usize> = term.char_indices().map(|(i, _)| i).collect();
         // The best split: both parts known, then the longest first part.
         let mut best: Option<((bool, usize), Vec<f32>)> = None;
-        for i in 4..chars.len().saturating_sub(3) {
-            let cut = chars[i].0;
+        let last = cuts.len().saturating_sub(3);
+        for &cut in cuts.iter().take(last).skip(4) {
             let (left, right) = term.split_at(cut);
             let left = if self.terms.contains_key(left) {
                 left.to_string()
