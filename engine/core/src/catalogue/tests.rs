@@ -327,15 +327,4 @@ bad;Falsch;;ausweise;gemeinde;;vielleicht;;;
         let (_, problems) = import::from_csv(path, "id,title,responsible\na,\"A,kreis\n");
         assert_eq!(codes(&problems), [("LOT-E098", 2, 3)]);
     }
-
-    #[test]
-    fn an_unknown_lebenslage_in_a_workflow_is_an_error() {
-        let p = crate::catalogue::load::unknown_lebenslage(
-            Path::new("w.yaml"),
-            crate::problem::Pos::new(3, 4),
-            "raumfahrt",
-        );
-        assert!(p.is_error());
-        assert!(p.help.unwrap_or_default().contains("umzug"));
-    }
 }
