@@ -130,13 +130,22 @@ fn terms(s: &str, stem: Stemmer) -> Vec<String> {
 
 /// Whether `a` and `b` differ by at most one insertion, deletion, substitution or swap.
 fn one_edit(a: &str, b: &str) -> bool {
+    // Normalised words are nearly always ASCII: compare bytes then, without allocating (this
+    // runs for every word of the vocabulary).
+    if a.is_ascii() && b.is_ascii() {
+        return one_edit_in(a.as_bytes(), b.as_bytes());
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    one_edit_in(&a, &b)
+}
+
+fn one_edit_in<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     let (la, lb) = (a.len(), b.len());
     if la.abs_diff(lb) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     if prefix == la && prefix == lb {
         return true;
     }
@@ -247,7 +256,9 @@ impl Catalogue {
                 scores[p.entry as usize] += 3.0 * p.weight;
             }
         }
-        let mut best: HashMap<u32, f32> = HashMap::new();
+        // The best inexact score per entry, and the entries that have one.
+        let mut best = vec![0f32; scores.len()];
+        let mut touched: Vec<u32> = Vec::new();
         let len = term.chars().count();
         let long_enough = len >= 3;
         let typo_ok = len >= 5;
@@ -276,13 +287,16 @@ impl Catalogue {
             };
             if let Some(list) = self.terms.get(word) {
                 for p in list {
-                    let s = best.entry(p.entry).or_insert(0.0);
-                    *s = s.max(factor * p.weight);
+                    let b = &mut best[p.entry as usize];
+                    if *b == 0.0 {
+                        touched.push(p.entry);
+                    }
+                    *b = b.max(factor * p.weight);
                 }
             }
         }
-        for (entry, s) in best {
-            scores[entry as usize] += s;
+        for entry in touched {
+            scores[entry as usize] += best[entry as usize];
         }
         if !self.terms.contains_key(term) {
             self.score_parts(term, scores);
@@ -293,9 +307,9 @@ impl Catalogue {
     /// "elterngeldantrag", "anwohnerparkausweis", "geburtsurkunde" (with the linking `s`).
     /// The best split whose first part is a known word adds the scores of both parts.
     fn score_parts(&self, term: &str, scores: &mut [f32]) {
+        // Splits whose first part is a known word: (first part, second part stemmed).
+        let mut splits: Vec<(String, String)> = Vec::new();
         let cuts: Vec<usize> = term.char_indices().map(|(i, _)| i).collect();
-        // The best split: both parts known, then the longest first part.
-        let mut best: Option<((bool, usize), Vec<f32>)> = None;
         let last = cuts.len().saturating_sub(3);
         for &cut in cuts.iter().take(last).skip(4) {
             let (left, right) = term.split_at(cut);
@@ -312,44 +326,48 @@ impl Catalogue {
                 .strip_prefix('s')
                 .filter(|r| r.len() >= 4)
                 .unwrap_or(right);
-            let mut part = vec![0f32; scores.len()];
-            if let Some(list) = self.terms.get(&left) {
-                for p in list {
-                    part[p.entry as usize] += 3.0 * p.weight;
-                }
+            splits.push((left, (self.stem)(right)));
+        }
+        // The best split: both parts known words, the longest first part; else the longest
+        // first part whose second part is inside a known word (at most three tried, since
+        // each is a walk over the vocabulary); else the longest first part alone.
+        splits.sort_by_key(|(left, _)| std::cmp::Reverse(left.len()));
+        let mut part = vec![0f32; scores.len()];
+        let add = |part: &mut [f32], word: &str, factor: f32| {
+            for p in self.terms.get(word).into_iter().flatten() {
+                let s = &mut part[p.entry as usize];
+                *s = s.max(factor * p.weight);
             }
-            let right = (self.stem)(right);
-            let mut right_known = true;
-            if let Some(list) = self.terms.get(&right) {
-                for p in list {
-                    part[p.entry as usize] += 3.0 * p.weight;
-                }
-            } else {
-                let mut fuzzy: HashMap<u32, f32> = HashMap::new();
+        };
+        let exact = splits.iter().find(|(_, r)| self.terms.contains_key(r));
+        let chosen = if let Some((left, right)) = exact {
+            let mut right_part = vec![0f32; scores.len()];
+            add(&mut right_part, right, 3.0);
+            Some((left, right_part))
+        } else {
+            let mut found = None;
+            for (left, right) in splits.iter().take(3) {
+                let mut right_part = vec![0f32; scores.len()];
                 for word in self
                     .vocabulary
                     .iter()
                     .filter(|w| w.contains(right.as_str()))
                 {
-                    for p in self.terms.get(word).into_iter().flatten() {
-                        let s = fuzzy.entry(p.entry).or_insert(0.0);
-                        *s = s.max(1.5 * p.weight);
-                    }
+                    add(&mut right_part, word, 1.5);
                 }
-                right_known = !fuzzy.is_empty();
-                for (e, s) in fuzzy {
-                    part[e as usize] += s;
+                if right_part.iter().any(|&s| s > 0.0) {
+                    found = Some((left, right_part));
+                    break;
                 }
             }
-            let quality = (right_known, left.len());
-            if best.as_ref().is_none_or(|(b, _)| quality > *b) {
-                best = Some((quality, part));
-            }
-        }
-        if let Some((_, part)) = best {
-            for (s, p) in scores.iter_mut().zip(part) {
-                *s += 0.7 * p;
-            }
+            found.or_else(|| splits.first().map(|(l, _)| (l, vec![0f32; scores.len()])))
+        };
+        let Some((left, right_part)) = chosen else {
+            return;
+        };
+        add(&mut part, left, 3.0);
+        for ((s, l), r) in scores.iter_mut().zip(part).zip(right_part) {
+            *s += 0.7 * (l + r);
         }
     }
 
