@@ -198,6 +198,8 @@ pub(crate) struct Service {
     pub(crate) title: Text,
     pub(crate) summary: Option<Text>,
     pub(crate) lebenslagen: Vec<String>,
+    /// What the search also finds it by: the workflow's keywords and the entry's.
+    pub(crate) keywords: Vec<String>,
     /// The catalogue entry, if there is one.
     pub(crate) leistung: Option<Arc<Leistung>>,
     /// Whether this tenant runs the online assistant (the workflow `id`).
@@ -263,6 +265,21 @@ impl Directory {
             let workflows = offers(t);
             for wf in &workflows {
                 let leistung = by_workflow.get(wf.id.as_str()).map(|e| Arc::clone(e));
+                let mut lebenslagen = wf.lebenslagen.clone();
+                let mut keywords = wf.keywords.clone();
+                if let Some(l) = &leistung {
+                    lebenslagen.extend(
+                        l.lebenslagen
+                            .iter()
+                            .filter(|k| !wf.lebenslagen.contains(k))
+                            .cloned(),
+                    );
+                    keywords.extend(l.keywords.iter().cloned());
+                    // The entry's title too, where the assistant is called otherwise.
+                    if l.title != wf.title {
+                        keywords.push(l.title.german().to_string());
+                    }
+                }
                 services.insert(
                     wf.id.clone(),
                     Service {
@@ -272,7 +289,8 @@ impl Directory {
                             .as_ref()
                             .and_then(|l| l.summary.clone())
                             .or_else(|| wf.description.clone()),
-                        lebenslagen: wf.lebenslagen.clone(),
+                        lebenslagen,
+                        keywords,
                         leistung,
                         assistant: true,
                         provider: Provider::Own,
@@ -308,6 +326,7 @@ impl Directory {
                         title: e.title.clone(),
                         summary: e.summary.clone(),
                         lebenslagen: e.lebenslagen.clone(),
+                        keywords: e.keywords.clone(),
                         leistung: Some(Arc::clone(e)),
                         assistant: false,
                         provider,
@@ -334,19 +353,8 @@ impl Directory {
     }
 }
 
-/// What the search index knows of a service: German title, summary, keywords (the
-/// workflow's and the entry's), Lebenslagen.
+/// What the search index knows of a service: German title, summary, keywords, Lebenslagen.
 fn index_entry(s: &Service) -> Entry {
-    let mut keywords: Vec<String> = s
-        .leistung
-        .as_ref()
-        .map(|l| l.keywords.clone())
-        .unwrap_or_default();
-    if let Some(l) = &s.leistung
-        && l.title != s.title
-    {
-        keywords.push(l.title.german().to_string());
-    }
     Entry {
         id: s.id.clone(),
         title: s.title.german().to_string(),
@@ -355,9 +363,14 @@ fn index_entry(s: &Service) -> Entry {
             .as_ref()
             .map(|d| d.german().to_string())
             .unwrap_or_default(),
-        keywords,
+        keywords: s.keywords.clone(),
         lebenslagen: s.lebenslagen.clone(),
     }
+}
+
+/// How many municipalities the county has (every tenant but the county).
+pub(crate) fn municipalities() -> usize {
+    tenants::DEMO.iter().filter(|t| !is_county(t)).count()
 }
 
 /// An office as a page shows it.

@@ -174,7 +174,7 @@ fn offered_by(provider: &Provider, t: &Tenant, lang: Lang, long: bool) -> Option
         ));
     }
     let places: Vec<&str> = others.iter().map(|(_, name, _)| place(name)).collect();
-    let municipalities = tenants::DEMO.len().saturating_sub(1);
+    let municipalities = directory::municipalities();
     Some(if places.len() == municipalities && !long {
         tr(lang, "bei Ihrer Gemeinde", "at your municipality").to_string()
     } else if places.len() == municipalities {

@@ -1010,6 +1010,12 @@ async fn the_county_finds_what_its_municipalities_offer_and_says_who_offers_it()
             "{q} should find {id}"
         );
     }
+    // An assistant's own keywords still find it ("Möbellift" is only in the workflow).
+    let lift = b.get("/heinsberg?q=Möbellift").await.body;
+    assert!(
+        lift.contains("/heinsberg/leistung/sondernutzung-strasse\""),
+        "{lift}"
+    );
     // The county's page of a municipal service links to every municipality's page.
     let page = b.get("/kreis-heinsberg/leistung/hundesteuer").await.body;
     assert!(
