@@ -478,6 +478,19 @@ fn check_reports_catalogue_mistakes_with_file_line_and_column() {
     assert!(t.contains("fehler.yaml:4:12: error[LOT-E093]"), "{t}");
     assert!(t.contains("fehler.yaml:5:19: error[LOT-E094]"), "{t}");
     assert!(t.contains("fehler.yaml:6:18: error[LOT-E095]"), "{t}");
+    // One catalogue file alone, as a designer checks the file they edit.
+    let one = lotse(&[
+        "check",
+        "--short",
+        folder.join("fehler.yaml").to_str().unwrap(),
+    ]);
+    let t = text(&one);
+    assert!(!one.status.success(), "{t}");
+    assert!(t.contains("fehler.yaml:4:12: error[LOT-E093]"), "{t}");
+    assert!(
+        t.contains("checked 0 catalogue entr(ies): 3 error(s)"),
+        "{t}"
+    );
 }
 
 #[test]
