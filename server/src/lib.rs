@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub(crate) mod directory;
 pub mod http;
 pub mod keys;
 pub mod mandate;

@@ -154,6 +154,11 @@ enum Cmd {
         #[arg(long, value_name = "VAR")]
         database_url_env: Option<String>,
     },
+    /// The service catalogue (portal/leistungen/): import entries from CSV or JSON.
+    Catalogue {
+        #[command(subcommand)]
+        command: cli::catalogue::CatalogueCmd,
+    },
     /// Bring the PostgreSQL schema up to date (`[store]` of the configuration). Nodes also do
     /// this when they start.
     Migrate {
@@ -246,6 +251,7 @@ fn main() -> ExitCode {
             &cli::data::Target::new(data, database_url_env),
             input.as_deref(),
         )),
+        Cmd::Catalogue { command } => cli::catalogue::run(command),
         Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
         Cmd::Init { data } => report(cli::data::init(&data)),
         Cmd::Admin {

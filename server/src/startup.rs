@@ -317,7 +317,7 @@ pub fn watch(portal: Arc<Portal>) {
 }
 
 /// Names, sizes and modification times of every file under workflows/, forms/, pdf-templates/
-/// and portal/.
+/// and portal/ (the catalogue entries).
 pub(crate) fn fingerprint(
     project: &std::path::Path,
 ) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {

@@ -2,7 +2,7 @@
 //! page templates, the signing keys and the CSRF secret, and the application service over them.
 //! Built by `startup`; read by the portal, the API and the Postkorb. Knows none of them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,7 +10,6 @@ use anyhow::Context;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use handlebars::Handlebars;
-use lotse_core::catalogue::{Catalogue, Entry};
 use lotse_core::script::Sandbox;
 use lotse_core::{Clock, Library, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry};
@@ -28,7 +27,8 @@ pub struct Defs {
     pub(crate) library: Library,
     /// The portal and its tenants (docs/tenants.md).
     pub(crate) portal: Arc<Portal>,
-    pub(crate) catalogues: HashMap<String, Catalogue>,
+    /// Every tenant's services: catalogue entries and assistants, with a search index each.
+    pub(crate) directory: crate::directory::Directory,
     pub(crate) receipts: TemplateRegistry,
     /// Errors of the last load; in `--dev` mode they are shown instead of the assistant.
     pub(crate) problems: Vec<lotse_core::Problem>,
@@ -357,52 +357,14 @@ pub(crate) fn load_defs(
             TemplateRegistry::builtin().unwrap_or_else(|_| unreachable_registry())
         }
     };
-    let mut catalogues = HashMap::new();
-    for t in &portal.tenants {
-        let offered: Vec<Arc<Workflow>> = if dev {
-            library
-                .workflows
-                .keys()
-                .filter_map(|id| tenant_workflow(&library, t, id, None))
-                .collect()
-        } else {
-            library
-                .workflows
-                .keys()
-                .filter(|id| t.services.offers(id))
-                .filter_map(|id| tenant_workflow(&library, t, id, None))
-                .collect()
-        };
-        let entries = offered
-            .iter()
-            .map(|wf| Entry {
-                id: wf.id.clone(),
-                title: wf.title.german().to_string(),
-                description: tenants::localise(
-                    wf.description
-                        .as_ref()
-                        .map(|d| d.german())
-                        .unwrap_or_default(),
-                    t,
-                    lotse_core::Lang::De,
-                ),
-                keywords: wf.keywords.clone(),
-                lebenslagen: wf.lebenslagen.clone(),
-            })
-            .collect();
-        let mut synonyms = BTreeMap::new();
-        synonyms.insert(
-            "Umzug".to_string(),
-            vec!["Ummeldung".into(), "Wohnsitz".into(), "Parken".into()],
-        );
-        synonyms.insert("Tier".to_string(), vec!["Hund".into(), "Haustier".into()]);
-        catalogues.insert(t.slug.clone(), Catalogue::new(entries, &synonyms));
-    }
+    let (entries, entry_problems) = crate::directory::load_entries(project, &library, &portal);
+    problems.extend(entry_problems.into_iter().filter(|p| p.is_error()));
+    let directory = crate::directory::Directory::build(&library, &portal, entries, dev);
     Defs {
         library,
         portal,
         settings_problems,
-        catalogues,
+        directory,
         receipts,
         problems,
         api_fields: StepCache::default(),

@@ -15,6 +15,14 @@ pub use lotse_core::portal::Tenant;
 // The demo's files, compiled in by build.rs from this repository's `portal/` folder.
 include!(concat!(env!("OUT_DIR"), "/demo_portal.rs"));
 
+/// The compiled-in demo files below `portal/<prefix>` (for example `leistungen/`): (file name
+/// below the prefix, text).
+pub fn demo_files(prefix: &str) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+    DEMO_FILES
+        .iter()
+        .filter_map(move |(name, text)| name.strip_prefix(prefix).map(|n| (n, *text)))
+}
+
 /// The portal of `project`: its `portal/` folder, or the built-in demo when there is none.
 /// Without a usable portal the built-in demo serves, and the problems say why.
 pub fn load(project: &Path) -> (Arc<Portal>, Vec<Problem>) {

@@ -541,6 +541,28 @@ try {
   // JavaScript try one.
   await Promise.all([[PHONE, false], [DESKTOP, false], [PHONE, true], [DESKTOP, true]]
     .map(([viewport, js]) => issue16(browser, viewport, js)));
+  // The catalogue: the start page searches every service in the county; a service without an
+  // assistant has an information page; a search without a hit names where to ask.
+  const county = await phone.newPage();
+  await county.goto(`${BASE}/`);
+  await county.fill('#q', 'Personalausweis');
+  await Promise.all([county.waitForNavigation(), county.click('form[role=search] button[type=submit]')]);
+  check(county.url().includes('/kreis-heinsberg?q=Personalausweis'), `the start page searches the county (${county.url()})`);
+  await axe(county, 'kreis-suche');
+  await Promise.all([county.waitForNavigation(), county.click('ul.services a:has-text("Personalausweis beantragen") >> nth=0')]);
+  check((await county.textContent('h1')).includes('Personalausweis beantragen'), 'the information page of the Personalausweis');
+  const info = await county.textContent('main');
+  check(info.includes('Welche Unterlagen brauche ich?') && info.includes('Diese Leistung bietet an'),
+    'it lists the documents and who offers the service');
+  await axe(county, 'leistung-info');
+  await Promise.all([county.waitForNavigation(), county.click('ul.providers a:has-text("Erkelenz")')]);
+  check((await county.textContent('main')).includes('Johannismarkt 17'), 'the municipality\'s page names its office');
+  await axe(county, 'leistung-gemeinde');
+  await county.goto(`${BASE}/kreis-heinsberg?q=Zeppelinlandeplatz`);
+  const none = await county.textContent('main');
+  check(none.includes('Keine Dienstleistung gefunden') && none.includes('115') && none.includes('02452 13-0'),
+    'a search without a hit names the contact and the 115');
+  await axe(county, 'keine-treffer');
 } finally {
   await browser.close();
 }

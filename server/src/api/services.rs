@@ -14,7 +14,7 @@ pub(super) async fn list_tenants(State(p): State<Shared>) -> Response {
                 "slug": t.slug, "name": t.name, "kind": t.kind.key(),
                 "parent": t.parent, "colour": t.colour,
                 "address": t.address, "phone": t.phone, "email": t.email,
-                "services": defs.catalogues.get(&t.slug).map(|c| c.entries().len()).unwrap_or(0),
+                "services": defs.directory.tenant(&t.slug).map(|c| c.assistants).unwrap_or(0),
                 "links": {"services": format!("/api/v1/tenants/{}/services", t.slug)},
             })
         })
@@ -43,10 +43,11 @@ pub(super) async fn list_services(
 ) -> ApiResult {
     let lang = lang_query(&uri)?;
     let defs = p.defs();
-    let cat = defs
-        .catalogues
-        .get(&t.slug)
-        .ok_or_else(|| Problem::not_found("This tenant"))?;
+    let cat = &defs
+        .directory
+        .tenant(&t.slug)
+        .ok_or_else(|| Problem::not_found("This tenant"))?
+        .index;
     let q: String = query_param(&uri, "q")
         .unwrap_or_default()
         .chars()

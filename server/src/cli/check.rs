@@ -96,8 +96,31 @@ fn report(problem: Problem) -> Report {
     }
 }
 
+/// The project of a catalogue file (`PROJECT/portal/leistungen/FILE`), if `path` is one.
+fn catalogue_project(path: &Path) -> Option<&Path> {
+    let folder = path.parent()?;
+    if !path.is_file() || !folder.ends_with(lotse_core::catalogue::load::DIR) {
+        return None;
+    }
+    folder.parent()?.parent()
+}
+
 pub fn run(dir: &Path, short: bool) -> ExitCode {
     let sandbox = Sandbox::default();
+    if let Some(project) = catalogue_project(dir) {
+        // One catalogue file: checked with the rest of the catalogue (duplicate ids) and the
+        // project's workflows; only its own problems are reported.
+        let library = lotse_core::load_library(project, &sandbox).0;
+        let (portal, _) = crate::tenants::for_path(project);
+        let (entries, problems) = crate::directory::load_entries(project, &library, &portal);
+        let own = entries.iter().filter(|e| e.source == dir).count();
+        let problems = problems.into_iter().filter(|p| p.file == dir).collect();
+        return print(
+            problems,
+            short,
+            &format!("checked {own} catalogue entr(ies)"),
+        );
+    }
     let (mut library, mut problems) = lotse_core::load_library(dir, &sandbox);
     // The portal's files (or the built-in demo); overrides name a tenant: it must be one of the
     // portal's; every tenant's services must be workflows, and every workflow offered somewhere.
@@ -110,6 +133,33 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     if portal.source.is_some() {
         problems.extend(lotse_core::portal::check_mandates(&portal, &library));
     }
+    // The catalogue entries, where the project has them (a project without uses the demo's).
+    let catalogue = if dir.join(lotse_core::catalogue::load::DIR).is_dir() {
+        let (entries, found) = crate::directory::load_entries(dir, &library, &portal);
+        problems.extend(found);
+        format!(", {} catalogue entr(ies)", entries.len())
+    } else {
+        String::new()
+    };
+    let versions: usize = library.workflows.values().map(Vec::len).sum();
+    // Projects without overrides read as before.
+    let overrides = match library.overrides().len() {
+        0 => String::new(),
+        n => format!(", {n} override(s)"),
+    };
+    let summary = format!(
+        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s){catalogue}",
+        library.workflows.len(),
+        versions,
+        library.forms.names().count(),
+        library.templates.len(),
+    );
+    print(problems, short, &summary)
+}
+
+/// Prints every problem (compiler style, or one per line with `short`) and the summary line;
+/// fails when there is an error.
+fn print(mut problems: Vec<Problem>, short: bool, summary: &str) -> ExitCode {
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
@@ -130,21 +180,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         }
         eprintln!("{out}");
     }
-    let versions: usize = library.workflows.values().map(Vec::len).sum();
-    // Projects without overrides read as before.
-    let overrides = match library.overrides().len() {
-        0 => String::new(),
-        n => format!(", {n} override(s)"),
-    };
-    eprintln!(
-        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s): {} error(s), {} warning(s)",
-        library.workflows.len(),
-        versions,
-        library.forms.names().count(),
-        library.templates.len(),
-        errors,
-        warnings
-    );
+    eprintln!("{summary}: {errors} error(s), {warnings} warning(s)");
     if errors > 0 {
         ExitCode::FAILURE
     } else {

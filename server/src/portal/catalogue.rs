@@ -8,13 +8,18 @@ use lotse_core::Lang;
 use lotse_store::{StoreError, resume_draft};
 use serde::Deserialize;
 
-use super::views::{
-    CataloguePage, HomePage, LebenslageView, ResumePage, ServiceLink, ServicePage, ServiceView,
-    TenantCount,
+use lotse_core::catalogue::lebenslagen;
+
+use super::catalogue_views::{
+    CataloguePage, CatalogueTexts, HomePage, InfoView, LebenslageView, ProviderLink, ResumePage,
+    ServiceLink, ServicePage, ServiceView, TenantCount, visit_text,
 };
+use crate::directory::{self, Provider, Service, responsible_office};
 use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, message_page, not_found, server_error, tr};
 use crate::state::{Shared, offered};
+use crate::tenants::Tenant;
+use lotse_core::portal::Portal;
 
 /// Switches the language and goes back to the page the citizen came from (same site only).
 pub(crate) async fn switch_language(Path(lang): Path<String>, Query(q): Query<BackTo>) -> Response {
@@ -53,7 +58,8 @@ pub(crate) struct BackTo {
     zurueck: Option<String>,
 }
 
-/// The county's portal: every municipality with its number of online services.
+/// The county's portal: the search over every service in the county, and every municipality
+/// with its number of online services.
 pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Response {
     let defs = p.defs();
     let county = defs.portal.root();
@@ -64,11 +70,7 @@ pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Respo
             .tenants
             .iter()
             .map(|t| {
-                let count = defs
-                    .catalogues
-                    .get(&t.slug)
-                    .map(|c| c.entries().len())
-                    .unwrap_or(0);
+                let count = defs.directory.tenant(&t.slug).map_or(0, |c| c.assistants);
                 TenantCount {
                     slug: t.slug.clone(),
                     name: t.name.clone(),
@@ -77,6 +79,7 @@ pub(crate) async fn home(State(p): State<Shared>, UiLang(lang): UiLang) -> Respo
                 }
             })
             .collect(),
+        ct: CatalogueTexts::of(lang),
     };
     p.render(&page)
 }
@@ -93,7 +96,7 @@ pub(crate) async fn catalogue(
     Query(q): Query<SearchQuery>,
 ) -> Response {
     let defs = p.defs();
-    let Some(cat) = defs.catalogues.get(&t.slug) else {
+    let Some(services) = defs.directory.tenant(&t.slug) else {
         return not_found(&p, Some(&t), lang);
     };
     let query =
@@ -101,33 +104,31 @@ pub(crate) async fn catalogue(
             .chars()
             .take(100)
             .collect::<String>();
-    let title_of = |id: &str| cat.entries().iter().find(|e| e.id == id).cloned();
     let hits = if query.trim().is_empty() {
         Vec::new()
     } else {
-        cat.search(&query, 20)
+        services
+            .index
+            .search(&query, 20)
             .into_iter()
-            .filter_map(|h| title_of(&h.id))
-            .map(|e| ServiceLink {
-                id: e.id,
-                title: e.title,
-                description: e.description,
-            })
+            .filter_map(|h| services.service(&h.id))
+            .map(|s| link(&defs.portal, s, &t, lang, true))
             .collect()
     };
-    let lebenslagen = cat
-        .lebenslagen()
-        .keys()
+    let mut keys: Vec<String> = services.index.lebenslagen().into_keys().collect();
+    keys.sort_by_key(|k| lebenslagen::rank(k));
+    let lebenslagen = keys
+        .into_iter()
+        .filter_map(|k| lebenslagen::lebenslage(&k))
         .map(|l| LebenslageView {
-            name: lebenslage_name(l),
-            services: cat
-                .by_lebenslage(l)
+            key: l.key,
+            name: l.label(lang).to_string(),
+            services: services
+                .index
+                .by_lebenslage(l.key)
                 .iter()
-                .map(|e| ServiceLink {
-                    id: e.id.clone(),
-                    title: e.title.clone(),
-                    description: String::new(),
-                })
+                .filter_map(|e| services.service(&e.id))
+                .map(|s| link(&defs.portal, s, &t, lang, false))
                 .collect(),
         })
         .collect();
@@ -142,8 +143,65 @@ pub(crate) async fn catalogue(
         hits,
         lebenslagen,
         csrf: p.token(&format!("start:{}", t.slug)),
+        ct: CatalogueTexts::of(lang),
     };
     p.render(&page)
+}
+
+/// A service in a list; with its summary in search hits.
+fn link(portal: &Portal, s: &Service, t: &Tenant, lang: Lang, with_summary: bool) -> ServiceLink {
+    ServiceLink {
+        id: s.id.clone(),
+        title: s.title.get(lang).to_string(),
+        description: match (&s.summary, with_summary) {
+            (Some(d), true) => d.get(lang).to_string(),
+            _ => String::new(),
+        },
+        offered_by: offered_by(portal, &s.provider, t, lang, with_summary),
+        online: s.assistant,
+    }
+}
+
+/// Who offers a service when the tenant does not: "beim Kreis Heinsberg", "bei Ihrer Gemeinde
+/// – Erkelenz, Gangelt, …" (every municipality; the names only in search hits, `long`), "nur in
+/// Erkelenz, Heinsberg" (some).
+fn offered_by(
+    portal: &Portal,
+    provider: &Provider,
+    t: &Tenant,
+    lang: Lang,
+    long: bool,
+) -> Option<String> {
+    let Provider::Others(others) = provider else {
+        return None;
+    };
+    if !directory::is_county(t) {
+        return Some(format!(
+            "{} {}",
+            tr(lang, "beim", "at"),
+            directory::county_name(portal)
+        ));
+    }
+    let places: Vec<&str> = others.iter().map(|(_, name, _)| place(name)).collect();
+    let municipalities = directory::municipalities(portal);
+    Some(if places.len() == municipalities && !long {
+        tr(lang, "bei Ihrer Gemeinde", "at your municipality").to_string()
+    } else if places.len() == municipalities {
+        format!(
+            "{} – {}",
+            tr(lang, "bei Ihrer Gemeinde", "at your municipality"),
+            places.join(", ")
+        )
+    } else {
+        format!("{} {}", tr(lang, "nur in", "only in"), places.join(", "))
+    })
+}
+
+/// A municipality's place name without its kind: "Stadt Erkelenz" → "Erkelenz".
+fn place(name: &str) -> &str {
+    name.strip_prefix("Stadt ")
+        .or_else(|| name.strip_prefix("Gemeinde "))
+        .unwrap_or(name)
 }
 
 pub(crate) async fn resume(
@@ -220,43 +278,22 @@ pub(crate) fn services_count(n: usize, lang: Lang) -> String {
     }
 }
 
-/// The name a citizen reads for a Lebenslage key.
-pub(crate) fn lebenslage_name(key: &str) -> String {
-    let known = [
-        ("umzug", "Umzug"),
-        ("haustiere", "Haustiere"),
-        ("bauen", "Bauen und Wohnen"),
-        ("mobilitaet", "Mobilität und Verkehr"),
-        ("geburt", "Geburt"),
-        ("arbeit", "Arbeit und Gewerbe"),
-        ("veranstaltungen", "Veranstaltungen"),
-    ];
-    match known.iter().find(|(k, _)| *k == key) {
-        Some((_, name)) => (*name).to_string(),
-        None => {
-            let mut c = key.chars();
-            c.next()
-                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        }
-    }
-}
-
+/// The page of one service: the assistant's start page where the tenant runs one, with the
+/// catalogue's information where the service has an entry; else the information alone, with
+/// the responsible office or the tenants that offer it.
 pub(crate) async fn service(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
-    Path((_, workflow)): Path<(String, String)>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(wf) = offered(&p, &t, &workflow) else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let page = ServicePage {
-        layout: Layout::new(&p.defs().portal, &t, wf.title.get(lang), lang),
-        service: ServiceView {
-            id: &wf.id,
-            title: wf.title.get(lang),
-            description: crate::tenants::localise(
+    let defs = p.defs();
+    let found = defs.directory.tenant(&t.slug).and_then(|s| s.service(&id));
+    let wf = offered(&p, &t, &id);
+    let (title, description) = match (&wf, found) {
+        (Some(wf), _) => (
+            wf.title.get(lang).to_string(),
+            crate::tenants::localise(
                 wf.description
                     .as_ref()
                     .map(|d| d.get(lang))
@@ -264,10 +301,79 @@ pub(crate) async fn service(
                 &t,
                 lang,
             ),
-            office: wf.office.get(lang),
+        ),
+        (None, Some(s)) => (
+            s.title.get(lang).to_string(),
+            s.summary
+                .as_ref()
+                .map(|d| d.get(lang).to_string())
+                .unwrap_or_default(),
+        ),
+        (None, None) => return not_found(&p, Some(&t), lang),
+    };
+    let leistung = found.and_then(|s| s.leistung.as_deref());
+    let providers: Vec<ProviderLink> = match found.map(|s| &s.provider) {
+        Some(Provider::Others(list)) if wf.is_none() => list
+            .iter()
+            .map(|(slug, name, id)| ProviderLink {
+                name: name.clone(),
+                href: format!("/{slug}/leistung/{id}"),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let own_office = leistung
+        .and_then(|l| l.office.as_ref())
+        .filter(|o| !o.address.is_empty());
+    let office = if providers.is_empty() || own_office.is_some() {
+        let mut o = responsible_office(leistung, &t, lang);
+        // The assistant names its office (a tenant's override may rename it), unless the entry
+        // names an office elsewhere with its own address.
+        let elsewhere = leistung
+            .and_then(|l| l.office.as_ref())
+            .is_some_and(|o| !o.address.is_empty());
+        if let Some(wf) = wf.as_ref().filter(|_| !elsewhere) {
+            o.name = wf.office.get(lang).to_string();
+        }
+        Some(o)
+    } else {
+        None
+    };
+    let page = ServicePage {
+        layout: Layout::new(&p.defs().portal, &t, title.clone(), lang)
+            .at(&format!("/{}/leistung/{id}", t.slug)),
+        service: ServiceView {
+            id: id.clone(),
+            title,
+            description,
         },
+        info: leistung.map(|l| info(l, lang)),
+        office,
+        providers,
+        assistant: wf.is_some(),
         csrf: p.token(&format!("start:{}", t.slug)),
         dev: p.dev,
+        ct: CatalogueTexts::of(lang),
     };
     p.render(&page)
+}
+
+/// What a catalogue entry says, in `lang`.
+fn info(l: &lotse_core::catalogue::Leistung, lang: Lang) -> InfoView {
+    let text = |t: &Option<lotse_core::Text>| t.as_ref().map(|t| t.get(lang).to_string());
+    let texts = |list: &[lotse_core::Text]| list.iter().map(|t| t.get(lang).to_string()).collect();
+    InfoView {
+        description: text(&l.description),
+        eligibility: text(&l.eligibility),
+        documents: texts(&l.documents),
+        fees: text(&l.fees),
+        processing_time: text(&l.processing_time),
+        deadline: text(&l.deadline),
+        legal_basis: texts(&l.legal_basis),
+        visit: l.visit.map(|v| visit_text(v, lang)),
+        online: l.online.clone(),
+        form: l.form.clone(),
+        notes: text(&l.notes),
+        leika: l.leika.clone(),
+    }
 }

@@ -6,6 +6,7 @@ mod about;
 mod assets;
 mod assistant;
 mod catalogue;
+mod catalogue_views;
 mod dev;
 mod form;
 mod status;

@@ -460,3 +460,91 @@ fn admin_creates_the_first_administrator_accounts_and_tokens_without_passwords_i
     let tokens = admin(&data, &["token-list", "--tenant", "wegberg"], None, None);
     assert!(String::from_utf8_lossy(&tokens.stdout).contains("widerrufen"));
 }
+
+#[test]
+fn check_reports_catalogue_mistakes_with_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("portal/leistungen");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("fehler.yaml"),
+        "leistungen:\n  - id: a\n    title: A\n    leika: \"12\"\n    lebenslagen: [raumfahrt]\n    responsible: atlantis\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    let out = lotse(&["check", "--short", dir.path().to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(t.contains("fehler.yaml:4:12: error[LOT-E093]"), "{t}");
+    assert!(t.contains("fehler.yaml:5:19: error[LOT-E094]"), "{t}");
+    assert!(t.contains("fehler.yaml:6:18: error[LOT-E095]"), "{t}");
+    // One catalogue file alone, as a designer checks the file they edit.
+    let one = lotse(&[
+        "check",
+        "--short",
+        folder.join("fehler.yaml").to_str().unwrap(),
+    ]);
+    let t = text(&one);
+    assert!(!one.status.success(), "{t}");
+    assert!(t.contains("fehler.yaml:4:12: error[LOT-E093]"), "{t}");
+    assert!(
+        t.contains("checked 0 catalogue entr(ies): 3 error(s)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn catalogue_import_writes_a_checked_csv_table_into_the_project_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    let csv = dir.path().join("leistungen.csv");
+    std::fs::write(
+        &csv,
+        "id;title;lebenslagen;responsible;visit\nstadtfuehrung;Stadtführung buchen;freizeit;erkelenz;nein\nzweite;;freizeit;gemeinde;\n",
+    )
+    .unwrap();
+    let project = dir.path().to_str().unwrap();
+    let bad = lotse(&[
+        "catalogue",
+        "import",
+        csv.to_str().unwrap(),
+        "--dir",
+        project,
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad).contains("leistungen.csv:3:8: error[LOT-E092]"),
+        "{}",
+        text(&bad)
+    );
+    assert!(!dir.path().join("portal").exists(), "nothing is written");
+
+    std::fs::write(
+        &csv,
+        "id;title;lebenslagen;responsible;visit\nstadtfuehrung;Stadtführung buchen;freizeit;erkelenz;nein\n",
+    )
+    .unwrap();
+    let ok = lotse(&[
+        "catalogue",
+        "import",
+        csv.to_str().unwrap(),
+        "--dir",
+        project,
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok));
+    let check = lotse(&["check", project]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("1 catalogue entr(ies)"),
+        "{}",
+        text(&check)
+    );
+    let again = lotse(&[
+        "catalogue",
+        "import",
+        csv.to_str().unwrap(),
+        "--dir",
+        project,
+    ]);
+    assert!(!again.status.success(), "an existing file is kept");
+}

@@ -149,6 +149,22 @@ async fn citizen_pages(o: &Office, seen: &mut Seen, lang: &str) -> String {
         seen.page("catalogue", &r, StatusCode::OK, "role=\"search\"");
         assert!(r.body.contains(&format!("lang=\"{lang}\"")));
     }
+    // A service without an assistant: its information and office; and on the county's
+    // portal, a municipal one with the municipalities that offer it.
+    for (url, mark) in [
+        ("/heinsberg/leistung/personalausweis", "class=\"office\""),
+        (
+            "/kreis-heinsberg/leistung/hundesteuer",
+            "class=\"providers\"",
+        ),
+    ] {
+        let info = o.get(&in_lang(url, lang), &Auth::None).await;
+        seen.page("service", &info, StatusCode::OK, mark);
+        assert!(
+            !info.body.contains("method=\"post\" action=\"/"),
+            "no start button"
+        );
+    }
     let hits = o
         .get(&in_lang("/heinsberg?q=Hund", lang), &Auth::None)
         .await;

@@ -1083,8 +1083,8 @@ async fn a_direct_debit_shows_the_whole_sepa_mandate_before_sending_and_with_its
         .post(
             &format!("{url}/aendern/zahlung"),
             &[
-                ("_csrf", &hidden(&change.body, "_csrf")),
-                ("_rev", &hidden(&change.body, "_rev")),
+                ("_csrf", hidden(&change.body, "_csrf")),
+                ("_rev", hidden(&change.body, "_rev")),
                 ("_step", "zahlung"),
                 ("lastschrift", "ja"),
                 ("konto.kontoinhaber", "Anna Schmitz"),
@@ -1109,8 +1109,8 @@ async fn a_direct_debit_shows_the_whole_sepa_mandate_before_sending_and_with_its
         .post(
             &url,
             &[
-                ("_csrf", &hidden(&review.body, "_csrf")),
-                ("_rev", &hidden(&review.body, "_rev")),
+                ("_csrf", hidden(&review.body, "_csrf")),
+                ("_rev", hidden(&review.body, "_rev")),
                 ("_declare", "richtig"),
                 ("_action", "absenden"),
             ],
@@ -1139,4 +1139,109 @@ async fn a_direct_debit_shows_the_whole_sepa_mandate_before_sending_and_with_its
         "{}",
         done.body
     );
+}
+
+#[tokio::test]
+async fn the_county_finds_what_its_municipalities_offer_and_says_who_offers_it() {
+    let b = Browser::new();
+    let home = b.get("/").await.body;
+    assert!(
+        home.contains("action=\"/kreis-heinsberg\" role=\"search\""),
+        "the start page has the search box: {home}"
+    );
+    let hits = b.get("/kreis-heinsberg?q=Hundesteuer").await;
+    assert_eq!(hits.status, StatusCode::OK);
+    assert!(
+        hits.body
+            .contains("href=\"/kreis-heinsberg/leistung/hundesteuer\""),
+        "{}",
+        hits.body
+    );
+    assert!(
+        hits.body
+            .contains("bei Ihrer Gemeinde – Erkelenz, Gangelt, Geilenkirchen"),
+        "{}",
+        hits.body
+    );
+    // A typo, ß/ss and a compound part still find services without an assistant.
+    for (q, id) in [
+        ("Personalausweiss", "personalausweis"),
+        ("Sperrmuell", "sperrmuell"),
+        ("Führerschein", "fuehrerschein-ersterteilung"),
+        ("Zulassung", "kfz-zulassung"),
+    ] {
+        let r = b.get(&format!("/kreis-heinsberg?q={q}")).await.body;
+        assert!(
+            r.contains(&format!("/kreis-heinsberg/leistung/{id}\"")),
+            "{q} should find {id}"
+        );
+    }
+    // An assistant's own keywords still find it ("Möbellift" is only in the workflow).
+    let lift = b.get("/heinsberg?q=Möbellift").await.body;
+    assert!(
+        lift.contains("/heinsberg/leistung/sondernutzung-strasse\""),
+        "{lift}"
+    );
+    // The county's page of a municipal service links to every municipality's page.
+    let page = b.get("/kreis-heinsberg/leistung/hundesteuer").await.body;
+    assert!(
+        page.contains("href=\"/gangelt/leistung/hundesteuer-anmeldung\""),
+        "{page}"
+    );
+    assert!(page.contains("Was kostet das?"));
+}
+
+#[tokio::test]
+async fn a_service_without_an_assistant_shows_everything_a_citizen_needs() {
+    let b = Browser::new();
+    let page = b.get("/erkelenz/leistung/personalausweis").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for part in [
+        "<h1>Personalausweis beantragen</h1>",
+        "Wer kann das beantragen?",
+        "ein aktuelles biometrisches Passbild",
+        "37,00 €",
+        "etwa drei bis vier Wochen",
+        "Ja, Sie müssen persönlich vorbeikommen.",
+        "Bürgerbüro, Stadt Erkelenz",
+        "Johannismarkt 17",
+        "Personalausweisgesetz (PAuswG)",
+    ] {
+        assert!(page.body.contains(part), "{part} missing: {}", page.body);
+    }
+    assert!(
+        !page.body.contains("Antrag starten"),
+        "no assistant, no start button"
+    );
+    // A county service on a municipality's portal: the county's office with its hours.
+    let kfz = b.get("/gangelt/leistung/kfz-zulassung").await.body;
+    assert!(
+        kfz.contains("Straßenverkehrsamt – Zulassungsstelle"),
+        "{kfz}"
+    );
+    assert!(kfz.contains("Öffnungszeiten"));
+    assert!(kfz.contains("href=\"tel:02452133333\""), "{kfz}");
+    // English labels.
+    let en = b
+        .get("/erkelenz/leistung/personalausweis?lang=en")
+        .await
+        .body;
+    assert!(en.contains("Apply for an identity card") && en.contains("Which documents do I need?"));
+    // A service the municipality does not offer is not found there.
+    assert_eq!(
+        b.get("/erkelenz/leistung/babybegruessung").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_search_without_a_hit_names_the_contact_and_the_115() {
+    let b = Browser::new();
+    let none = b.get("/wegberg?q=Zeppelinlandeplatz").await.body;
+    assert!(none.contains("Keine Dienstleistung gefunden"), "{none}");
+    assert!(
+        none.contains("02434 83-0") && none.contains("Rathausplatz 25"),
+        "{none}"
+    );
+    assert!(none.contains("href=\"tel:115\""));
 }

@@ -18,7 +18,7 @@ pub(crate) struct RawWorkflow {
     #[serde(default)]
     pub description: Option<Text>,
     #[serde(default)]
-    pub lebenslagen: Vec<String>,
+    pub lebenslagen: Vec<Spanned<String>>,
     #[serde(default)]
     pub leika: Option<String>,
     pub office: Text,

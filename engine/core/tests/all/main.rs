@@ -4,3 +4,4 @@
 mod check;
 mod forms;
 mod layers;
+mod stemmers;

@@ -70,7 +70,7 @@ pub(super) fn compile(
         content_hash: finish::content_hash(source, forms, schema_deps),
         title: raw.title,
         description: raw.description,
-        lebenslagen: raw.lebenslagen,
+        lebenslagen: raw.lebenslagen.iter().map(|l| l.value.clone()).collect(),
         leika: raw.leika,
         office: raw.office,
         keywords: raw.keywords,

@@ -34,6 +34,16 @@ pub(super) struct Declared {
 
 /// Id, version and the presence of steps.
 pub(super) fn check_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) {
+    // The Lebenslagen are a fixed vocabulary: an unknown one is a mistake, not a new category.
+    for l in &raw.lebenslagen {
+        if crate::catalogue::lebenslage(&l.value).is_none() {
+            cx.problems.push(crate::catalogue::load::unknown_lebenslage(
+                cx.path,
+                pos(l),
+                &l.value,
+            ));
+        }
+    }
     if !is_workflow_id(&raw.id.value) {
         cx.error_help(
             "LOT-E007",
