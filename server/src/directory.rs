@@ -43,6 +43,10 @@ pub(crate) fn load_entries(
     let dir = project.join(load::DIR);
     let (entries, mut problems) = if dir.is_dir() {
         load::read_dir(&dir)
+    } else if portal.source.is_some() {
+        // A county of its own without catalogue entries: its assistants only (the demo's
+        // entries name the demo's tenants and offices).
+        (Vec::new(), Vec::new())
     } else {
         let mut entries = Vec::new();
         let mut problems = Vec::new();
