@@ -54,6 +54,8 @@ fn new_submission(entropy: &mut DeterministicEntropy, key: &str) -> NewSubmissio
         workflow_id: "wohngeld".into(),
         workflow_version: "3".into(),
         data: payload(key),
+        applicant: None,
+        search_text: String::new(),
         notifications: vec![],
     }
 }

@@ -60,6 +60,8 @@ fn submit(store: &SledStore, data: &Path, t: &TenantId, key: &str, workflow: &st
                 workflow_id: workflow.into(),
                 workflow_version: "1".into(),
                 data: json!({"answers": {"name": format!("Person {key}"), "formel": "=1+1"}}),
+                applicant: None,
+                search_text: String::new(),
                 notifications: vec![],
             },
             datetime!(2026-11-20 10:00 UTC),
