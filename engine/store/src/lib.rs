@@ -91,6 +91,17 @@ store_traits! {
         /// idempotency key returns the first submission and writes nothing.
         fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError>;
 
+        /// Many new submissions at once, all at `now`, durable on return: for imports from
+        /// other systems and load tests (seeding a million submissions one `submit` at a time
+        /// waits for a million commits). Each gets everything [`SubmissionStore::submit`]
+        /// writes. Idempotency keys must be new: a key that is taken is `AlreadyExists`
+        /// (PostgreSQL: the whole batch is rolled back; sled: the ones before it stay).
+        fn submit_batch(
+            &self,
+            batch: Vec<NewSubmission>,
+            now: OffsetDateTime,
+        ) -> Result<Vec<Submission>, StoreError>;
+
         /// The submission with this id, or `None`.
         fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
 

@@ -35,6 +35,7 @@ use crate::model::Submission;
 
 mod accounts;
 mod audit;
+mod batch;
 mod blobs;
 mod cases;
 mod drafts;

@@ -153,6 +153,14 @@ impl SubmissionStore for PgStore {
         }
     }
 
+    fn submit_batch(
+        &self,
+        batch: Vec<NewSubmission>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Submission>, StoreError> {
+        self.submit_many(batch, now)
+    }
+
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {
         let row = self.run(async |pool| {
             sqlx::query("SELECT id, v, record::text AS record FROM submissions WHERE id = $1")

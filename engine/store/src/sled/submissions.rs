@@ -28,8 +28,13 @@ enum Submitted {
     Existing(Submission),
 }
 
-impl SubmissionStore for SledStore {
-    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+impl SledStore {
+    /// One submit's transaction, not yet durable.
+    fn submit_unflushed(
+        &self,
+        new: NewSubmission,
+        now: OffsetDateTime,
+    ) -> Result<Submission, StoreError> {
         let i = &self.inner;
         let year = now.year();
         let idem_key = idempotency_key(&new.tenant, &new.idempotency_key);
@@ -125,12 +130,42 @@ impl SubmissionStore for SledStore {
                 },
             )?;
         drop(serial);
-        // An existing submission may have been committed by a concurrent call that has not
-        // flushed yet: wait for durability in both cases.
-        self.flush()?;
         Ok(match outcome {
             Submitted::New(s) | Submitted::Existing(s) => s,
         })
+    }
+}
+
+impl SubmissionStore for SledStore {
+    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+        let sub = self.submit_unflushed(new, now)?;
+        // An existing submission may have been committed by a concurrent call that has not
+        // flushed yet: wait for durability in both cases.
+        self.flush()?;
+        Ok(sub)
+    }
+
+    fn submit_batch(
+        &self,
+        batch: Vec<NewSubmission>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Submission>, StoreError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let key = new.idempotency_key.clone();
+            let id = new.id;
+            let sub = self.submit_unflushed(new, now)?;
+            if sub.id != id {
+                self.flush()?;
+                return Err(StoreError::AlreadyExists {
+                    what: "submission with idempotency key",
+                    key: key.as_str().to_owned(),
+                });
+            }
+            out.push(sub);
+        }
+        self.flush()?;
+        Ok(out)
     }
 
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {

@@ -504,3 +504,52 @@ pub(crate) fn counters_agree_with_the_entries_after_every_change<S: Store>(s: &S
         }
     }
 }
+
+pub(crate) fn a_batch_submits_like_one_by_one_and_refuses_a_taken_key<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(77);
+    let first = submit_as(s, &mut e, "single", Some("Eva Klein"), "Eva Klein", T0);
+    let batch: Vec<NewSubmission> = (0..3)
+        .map(|i| {
+            let mut n = new_submission(&mut e, &format!("batch{i}"));
+            n.applicant = Some(format!("Person {i}"));
+            n.search_text = format!("Person {i} Lindenweg");
+            n
+        })
+        .collect();
+    let stored = s.submit_batch(batch, T0 + Duration::hours(1)).unwrap();
+    let refs: Vec<String> = stored.iter().map(|x| x.reference.to_string()).collect();
+    assert_eq!(
+        refs,
+        vec!["HEI-2026-000002", "HEI-2026-000003", "HEI-2026-000004"],
+        "consecutive after the single one ({})",
+        first.reference
+    );
+    assert_eq!(s.status_history(&stored[1].id).unwrap().len(), 1);
+    let page = pk(
+        s,
+        PostkorbQuery {
+            text: Some("lindenweg".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(page.total, 3);
+    let mut names: Vec<_> = page
+        .entries
+        .iter()
+        .filter_map(|x| x.applicant.clone())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["Person 0", "Person 1", "Person 2"]);
+    let again = vec![new_submission(&mut e, "batch1")];
+    assert!(matches!(
+        s.submit_batch(again, T0 + Duration::hours(2)),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let received = s
+        .audit_log(0, 1000)
+        .unwrap()
+        .into_iter()
+        .filter(|a| matches!(a.action, AuditAction::SubmissionReceived { .. }))
+        .count();
+    assert_eq!(received, 4);
+}

@@ -115,6 +115,7 @@ macro_rules! store_suite {
                 follow_up_dates_list_what_is_due,
                 notes_are_internal_audited_without_text_and_purged,
                 counters_agree_with_the_entries_after_every_change,
+                a_batch_submits_like_one_by_one_and_refuses_a_taken_key,
                 a_blob_keeps_its_first_bytes_until_it_is_deleted,
                 a_receipt_needs_its_submission,
                 concurrent_puts_of_one_blob_keep_exactly_one,
