@@ -142,15 +142,22 @@ impl<'a> Facts<'a> {
         if let Some(a) = &self.assignee {
             keys.push(key(BY_ASSIGNEE, a.as_bytes()));
         }
-        if let Some(d) = self.follow_up
-            && !self.status.is_closed()
-        {
-            keys.push(key(BY_DUE, &order_i32(d.to_julian_day())));
+        if let Some(k) = self.due_key() {
+            keys.push(k);
         }
         for term in self.sub.search_terms.split(' ').filter(|t| !t.is_empty()) {
             keys.push(key(BY_TERM, &with_end(term.as_bytes())));
         }
         keys
+    }
+
+    fn due_key(&self) -> Option<Vec<u8>> {
+        let d = self.follow_up.filter(|_| !self.status.is_closed())?;
+        let mut k = self.sub.tenant.key_prefix();
+        k.push(BY_DUE);
+        k.extend_from_slice(&order_i32(d.to_julian_day()));
+        k.extend_from_slice(&self.tail());
+        Some(k)
     }
 
     fn count_key(&self) -> Vec<u8> {
@@ -202,6 +209,13 @@ pub(super) fn write_index(
     }
     for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
         index.insert(k.as_slice(), &[])?;
+    }
+    // The follow-up entry carries the status, so the list of what is due counts without
+    // reading the entries; rewritten with every change.
+    if let Some(n) = new
+        && let Some(due) = n.due_key()
+    {
+        index.insert(due, &[status_byte(n.status)])?;
     }
     match new {
         Some(n) => {
@@ -361,6 +375,9 @@ impl SledStore {
             for k in facts.index_keys() {
                 i.postkorb_index.insert(k, &[])?;
             }
+            if let Some(k) = facts.due_key() {
+                i.postkorb_index.insert(k, &[status_byte(facts.status)])?;
+            }
             *counts.entry(facts.count_key()).or_default() += 1;
         }
         for (k, n) in counts {
@@ -431,7 +448,11 @@ impl SledStore {
             let mut end = start.clone();
             end.extend_from_slice(&order_i32(due.to_julian_day()));
             end.extend_from_slice(&[0xff; TAIL]);
-            Some(self.tails(&prefix, self.inner.postkorb_index.range(start..=end))?)
+            let range = self.inner.postkorb_index.range(start..=end);
+            if q.counted_by_counters_besides_due() {
+                return self.due_page(&prefix, q, range);
+            }
+            Some(self.tails(&prefix, range)?)
         } else {
             None
         };
@@ -494,6 +515,38 @@ impl SledStore {
             }
         }
         Ok(page_of(page, counts))
+    }
+
+    /// What is due, under no filter but the status: counted from the follow-up entries'
+    /// status bytes, only the page read.
+    fn due_page(
+        &self,
+        prefix: &[u8],
+        q: &PostkorbQuery,
+        range: sled::Iter,
+    ) -> Result<PostkorbPage, StoreError> {
+        let mut counts = [0u64; Status::ALL.len()];
+        let mut keys = Vec::new();
+        for item in range {
+            let (k, v) = item?;
+            let byte = v.first().copied().unwrap_or(0);
+            if let Some(slot) = counts.get_mut(usize::from(byte)) {
+                *slot += 1;
+            }
+            if q.status.is_none_or(|s| status_byte(s) == byte) {
+                keys.push(main_key_of(prefix, &k));
+            }
+        }
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        let mut page = PostkorbPage::default();
+        for key in keys.iter().skip(q.offset).take(q.limit) {
+            if let Some(found) = self.found(key)? {
+                page.entries.push(found.entry()?);
+            }
+        }
+        let mut page = page_of(page, counts);
+        page.total = total_of(q, &page);
+        Ok(page)
     }
 
     /// Main keys from index keys (the tenant's prefix and the index key's tail).
