@@ -30,6 +30,10 @@ pub(crate) struct RawWorkflow {
     pub draft_expiry_days: Option<u32>,
     #[serde(default)]
     pub after_submission: Option<super::AfterSubmission>,
+    /// How the Postkorb names who applied: alternatives, the first that gives a text wins;
+    /// each is one or more field paths (`firma`, `person.vorname person.nachname`).
+    #[serde(default)]
+    pub applicant_name: Vec<Spanned<String>>,
     pub steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     pub computed: Vec<RawComputed>,

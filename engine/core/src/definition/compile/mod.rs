@@ -53,6 +53,7 @@ pub(super) fn compile(
     let computed = rules::compile_computed(&mut cx, &raw, &declared);
     let rules = rules::compile_rules(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);
+    let applicant_name = names::applicant_name(&mut cx, &raw, &declared);
 
     let step_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
     let names = finish::script_names(
@@ -75,6 +76,7 @@ pub(super) fn compile(
         receipt_template,
         draft_expiry_days: raw.draft_expiry_days.unwrap_or(DEFAULT_EXPIRY_DAYS),
         after_submission: raw.after_submission,
+        applicant_name,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),
         empty_values: finish::empty_values(&steps),
