@@ -130,7 +130,10 @@ mod tests {
                 (Some("Hund 2"), true, 1),
             ]
         );
-        assert_eq!(b[0].rows[1].text, "Anna", "one row per answer, not one line");
+        assert_eq!(
+            b[0].rows[1].text, "Anna",
+            "one row per answer, not one line"
+        );
         assert_eq!(b[4].rows[0].text, "Luna");
     }
 }

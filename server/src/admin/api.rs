@@ -216,10 +216,9 @@ pub(super) async fn note(
 ) -> Result<Response, AdminError> {
     let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
     let p2 = p.clone();
-    let n = run(move || {
-        cases::add_note(&p2, t, &staff.account, &service::parse_id(&id)?, &body.text)
-    })
-    .await?;
+    let n =
+        run(move || cases::add_note(&p2, t, &staff.account, &service::parse_id(&id)?, &body.text))
+            .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({"seq": n.seq, "body": n.body})),

@@ -12,8 +12,8 @@ use lotse_store::Status;
 use super::extractors::CaseWorker;
 use super::service::{self, EntryView, Filters, SubmissionView};
 use super::views::{
-    AdminLayout, CountLink, DetailPage, FiltersView, FormProblem, ListPage, LoginPage, Pager,
-    AssigneeChoice, ServiceChoice, StatusChoice, error_page, render, unknown_tenant,
+    AdminLayout, AssigneeChoice, CountLink, DetailPage, FiltersView, FormProblem, ListPage,
+    LoginPage, Pager, ServiceChoice, StatusChoice, error_page, render, unknown_tenant,
 };
 use super::{AdminError, Shared, Staff, authenticate, run};
 use crate::http::extractors::ClientKey;
@@ -218,7 +218,10 @@ pub(super) async fn list(
             bis: filters.bis.clone(),
             aktenzeichen: filters.aktenzeichen.clone(),
             suche: filters.suche.clone(),
-            faellig: filters.faellig.as_deref().is_some_and(|f| !f.is_empty() && f != "0"),
+            faellig: filters
+                .faellig
+                .as_deref()
+                .is_some_and(|f| !f.is_empty() && f != "0"),
             assignees: std::iter::once(AssigneeChoice {
                 value: "mir".into(),
                 label: "Meine Anträge".into(),
@@ -286,13 +289,18 @@ async fn detail_page(
         Err(e) => return error_page(p, t, Some(staff), e),
     };
     let (p2, me) = (p.clone(), staff.account.clone());
-    let mut d =
-        match run(move || Ok(SubmissionView::of(&p2, t, &service::detail(&p2, t, &me, &sid)?)))
-            .await
-        {
-            Ok(d) => d,
-            Err(e) => return error_page(p, t, Some(staff), e),
-        };
+    let mut d = match run(move || {
+        Ok(SubmissionView::of(
+            &p2,
+            t,
+            &service::detail(&p2, t, &me, &sid)?,
+        ))
+    })
+    .await
+    {
+        Ok(d) => d,
+        Err(e) => return error_page(p, t, Some(staff), e),
+    };
     d.receipt.url = format!("/verwaltung/{}/antrag/{}/quittung.pdf", t.slug, id);
     let status = problem.as_ref().map_or(StatusCode::OK, |(e, _)| e.status());
     let page = DetailPage {
@@ -374,8 +382,13 @@ async fn case_form(
     id: String,
     pairs: Pairs,
     form: &'static str,
-    action: fn(&crate::state::AppState, &Tenant, &lotse_store::Account, &lotse_store::SubmissionId, &str)
-        -> Result<(), AdminError>,
+    action: fn(
+        &crate::state::AppState,
+        &Tenant,
+        &lotse_store::Account,
+        &lotse_store::SubmissionId,
+        &str,
+    ) -> Result<(), AdminError>,
 ) -> Response {
     let sid = match signed_form(&p, &staff, &pairs, &id) {
         Ok(sid) => sid,
@@ -384,8 +397,9 @@ async fn case_form(
     let (p2, account) = (p.clone(), staff.account.clone());
     let value = field(&pairs, form).to_string();
     match run(move || action(&p2, t, &account, &sid, &value)).await {
-        Ok(()) => Redirect::to(&format!("/verwaltung/{}/antrag/{id}#{form}", t.slug))
-            .into_response(),
+        Ok(()) => {
+            Redirect::to(&format!("/verwaltung/{}/antrag/{id}#{form}", t.slug)).into_response()
+        }
         Err(e @ AdminError::Invalid(_)) => detail_page(&p, t, &staff, &id, Some((e, form))).await,
         Err(e) => error_page(&p, t, Some(&staff), e),
     }

@@ -95,9 +95,10 @@ impl Filters {
             assignee: match non_empty(&self.zustaendig) {
                 None => None,
                 Some("mir") => Some(self.me.ok_or(AdminError::NotSignedIn)?),
-                Some(id) => Some(id.parse().map_err(|_| {
-                    AdminError::Invalid("zustaendig: unbekannte Person".into())
-                })?),
+                Some(id) => Some(
+                    id.parse()
+                        .map_err(|_| AdminError::Invalid("zustaendig: unbekannte Person".into()))?,
+                ),
             },
             due_by: match non_empty(&self.faellig) {
                 None | Some("0") => None,
@@ -636,11 +637,7 @@ impl SubmissionView {
     }
 }
 
-pub(crate) fn text(
-    input: &str,
-    what: &str,
-    required: bool,
-) -> Result<Option<String>, AdminError> {
+pub(crate) fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, AdminError> {
     let t = input.trim();
     if t.is_empty() {
         return if required {

@@ -15,3 +15,4 @@ mod maintenance;
 mod nodes;
 mod pages;
 mod portal;
+mod postkorb;
