@@ -25,12 +25,14 @@ CREATE TABLE postkorb (
     terms            tsvector NOT NULL
 );
 
-CREATE INDEX postkorb_list ON postkorb (tenant, submitted DESC, submission DESC);
+-- The status rides along in the list's and the follow-up index, so that the counts of a date
+-- range or of what is due are index-only scans.
+CREATE INDEX postkorb_list ON postkorb (tenant, submitted DESC, submission DESC) INCLUDE (status);
 CREATE INDEX postkorb_status ON postkorb (tenant, status, submitted DESC, submission DESC);
 CREATE INDEX postkorb_workflow ON postkorb (tenant, workflow_id, submitted DESC, submission DESC);
 CREATE INDEX postkorb_assignee ON postkorb (tenant, assignee, submitted DESC, submission DESC)
     WHERE assignee <> '';
-CREATE INDEX postkorb_due ON postkorb (tenant, follow_up)
+CREATE INDEX postkorb_due ON postkorb (tenant, follow_up) INCLUDE (status, submitted, submission)
     WHERE follow_up IS NOT NULL AND status NOT IN ('abgeschlossen', 'abgelehnt');
 CREATE INDEX postkorb_number ON postkorb (tenant, number);
 CREATE INDEX postkorb_terms ON postkorb USING gin (terms);

@@ -121,7 +121,79 @@ fn conditions(tenant: &TenantId, q: &PostkorbQuery) -> Option<Sql> {
     Some(sql)
 }
 
+/// What a page shows of a `postkorb` row.
+const COLUMNS: &str = "p.submission, p.reference, p.workflow_id, p.workflow_version, \
+                       p.submitted, p.status, p.status_at, p.applicant, p.assignee, p.follow_up";
+
 impl PgStore {
+    /// A search: its matches (at most SEARCH_LIMIT + 1) from the GIN index once, with time
+    /// and status only; counted, sorted and paged here; then the page's rows by id. (Walking
+    /// the list newest first until a page of rare matches turns up would read most rows.)
+    fn search_page(&self, query: &PostkorbQuery, cond: Sql) -> Result<PostkorbPage, StoreError> {
+        let matches_sql = Sql {
+            text: format!(
+                "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {} LIMIT {}",
+                cond.text,
+                SEARCH_LIMIT + 1
+            ),
+            args: cond.args,
+        };
+        let (mut matches, rows) = self.run(async |pool| {
+            let found = matches_sql
+                .bind(sqlx::query(sqlx::AssertSqlSafe(matches_sql.text.clone())))
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?;
+            let mut matches: Vec<(OffsetDateTime, Vec<u8>, String)> = found
+                .iter()
+                .map(|r| Ok((r.try_get(1)?, r.try_get(0)?, r.try_get(2)?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db_err)?;
+            matches.sort_unstable_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+            let ids: Vec<Vec<u8>> = matches
+                .iter()
+                .filter(|m| query.status.is_none_or(|s| s.code() == m.2))
+                .skip(query.offset)
+                .take(query.limit)
+                .map(|m| m.1.clone())
+                .collect();
+            let rows = if ids.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM postkorb p WHERE p.submission = ANY($1) \
+                     ORDER BY p.submitted DESC, p.submission DESC"
+                )))
+                .bind(&ids)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?
+            };
+            Ok((matches, rows))
+        })?;
+        let truncated = matches.len() > SEARCH_LIMIT;
+        matches.truncate(SEARCH_LIMIT);
+        let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (_, _, code) in &matches {
+            if let Some(s) = Status::from_code(code)
+                && let Some(n) = counts.get_mut(&s)
+            {
+                *n += 1;
+            }
+        }
+        let total = match query.status {
+            Some(s) => counts.get(&s).copied().unwrap_or(0),
+            None => counts.values().sum(),
+        };
+        let entries = rows.iter().map(postkorb_entry).collect::<Result<_, _>>()?;
+        Ok(PostkorbPage {
+            entries,
+            total,
+            counts,
+            truncated,
+        })
+    }
+
     /// [`crate::SubmissionStore::postkorb`] in SQL, newest first (ties by id, as sled).
     pub(super) fn postkorb_page(
         &self,
@@ -152,16 +224,6 @@ impl PgStore {
             }
             c.text.push_str(" GROUP BY status");
             c
-        } else if searching {
-            Sql {
-                text: format!(
-                    "SELECT status, count(*) FROM (SELECT p.status FROM postkorb p WHERE {} \
-                     LIMIT {}) m GROUP BY status",
-                    cond.text,
-                    SEARCH_LIMIT + 1
-                ),
-                args: cond.args.clone(),
-            }
         } else {
             Sql {
                 text: format!(
@@ -171,13 +233,11 @@ impl PgStore {
                 args: cond.args.clone(),
             }
         };
+        if searching {
+            return self.search_page(query, cond);
+        }
         let mut page_sql = Sql {
-            text: format!(
-                "SELECT p.submission, p.reference, p.workflow_id, p.workflow_version, \
-                 p.submitted, p.status, p.status_at, p.applicant, p.assignee, p.follow_up \
-                 FROM postkorb p WHERE {}",
-                cond.text
-            ),
+            text: format!("SELECT {COLUMNS} FROM postkorb p WHERE {}", cond.text),
             args: cond.args,
         };
         if let Some(s) = query.status {
@@ -216,10 +276,6 @@ impl PgStore {
                 counts.insert(s, u64::try_from(n).unwrap_or(0));
             }
         }
-        let mut truncated = false;
-        if searching && counts.values().sum::<u64>() > SEARCH_LIMIT as u64 {
-            truncated = true;
-        }
         let total = match query.status {
             Some(s) => counts.get(&s).copied().unwrap_or(0),
             None => counts.values().sum(),
@@ -232,7 +288,7 @@ impl PgStore {
             entries,
             total,
             counts,
-            truncated,
+            truncated: false,
         })
     }
 }
