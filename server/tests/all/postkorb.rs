@@ -283,7 +283,15 @@ async fn a_wiedervorlage_is_listed_when_due_and_refused_in_the_past() {
     let sub = &o.hei[1];
     let page = format!("/verwaltung/heinsberg/antrag/{}", sub.id);
     let csrf = hidden(&o.get(&page, &Auth::Cookie(&session)).await.body, "_csrf");
-    let today = lotse_receipt::to_berlin(time::OffsetDateTime::now_utc()).date();
+    // Today as the portal's clock has it: the time of the sign-in's audit entry.
+    let signed_in = o
+        .portal
+        .as_ref()
+        .unwrap()
+        .store()
+        .audit_log(0, 1000)
+        .unwrap();
+    let today = lotse_receipt::to_berlin(signed_in.last().unwrap().at).date();
     let iso = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
     let r = o
         .form(
