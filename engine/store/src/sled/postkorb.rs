@@ -489,6 +489,9 @@ impl SledStore {
             .postkorb
             .range((Bound::Included(start), end))
             .rev();
+        // The range is the filter unless a service or assignee is chosen too: then each entry
+        // is read; else the status byte counts it and only the page is read.
+        let read_each = q.workflow.is_some() || q.assignee.is_some();
         let mut counts = [0u64; Status::ALL.len()];
         let mut page = PostkorbPage::default();
         for item in range {
@@ -496,22 +499,33 @@ impl SledStore {
             let Some((&byte, record)) = value.split_first() else {
                 continue;
             };
-            let found = Found {
-                key: key.to_vec(),
-                record: decode(POSTKORB, &key, record)?,
-            };
-            if !filter.matches(&found) {
-                continue;
+            let mut found = None;
+            if read_each {
+                let f = Found {
+                    key: key.to_vec(),
+                    record: decode(POSTKORB, &key, record)?,
+                };
+                if !filter.matches(&f) {
+                    continue;
+                }
+                found = Some(f);
             }
             if let Some(slot) = counts.get_mut(usize::from(byte)) {
                 *slot += 1;
             }
-            if q.status.is_some_and(|s| s != found.record.status) {
+            if q.status.is_some_and(|s| status_byte(s) != byte) {
                 continue;
             }
             page.total += 1;
             if page.total as usize > q.offset && page.entries.len() < q.limit {
-                page.entries.push(found.entry()?);
+                let f = match found {
+                    Some(f) => f,
+                    None => Found {
+                        key: key.to_vec(),
+                        record: decode(POSTKORB, &key, record)?,
+                    },
+                };
+                page.entries.push(f.entry()?);
             }
         }
         Ok(page_of(page, counts))
