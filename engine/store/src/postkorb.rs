@@ -225,6 +225,17 @@ impl PostkorbQuery {
         self.text.as_deref().map(search_terms).unwrap_or_default()
     }
 
+    /// Whether a search has no filter but the status.
+    pub(crate) fn counted_by_counters_besides_search(&self) -> bool {
+        PostkorbQuery {
+            text: None,
+            ..self.clone()
+        }
+        .counted_by_counters()
+            && self.workflow.is_none()
+            && self.assignee.is_none()
+    }
+
     /// Whether a list of what is due has no filter but the status.
     pub(crate) fn counted_by_counters_besides_due(&self) -> bool {
         PostkorbQuery {

@@ -40,8 +40,9 @@ mod tests;
 /// new drafts have no `draft_codes` entry (their id starts with their code's hash). 3: drafts
 /// in the idle tree may be packed (`envelope::pack`). 4: the Postkorb index has its secondary
 /// entries and counters (`postkorb_index`, `postkorb_counts`) and the `notes` tree exists; the
-/// index of an older store is rebuilt on its first open.
-const STORE_FORMAT: u32 = 4;
+/// index of an older store is rebuilt on its first open. 5: the search entries carry the
+/// status byte (rebuilt likewise).
+const STORE_FORMAT: u32 = 5;
 
 /// New drafts and drafts edited in the last hour or so: a small tree, so the drafts citizens
 /// are working on cost what they cost in a small store. Exported and imported as `drafts`.
@@ -222,7 +223,7 @@ impl SledStore {
         };
         // Stores written before the Postkorb index (or its format 4 entries) existed get it
         // now. The format is marked only after the rebuild, so a crash repeats it.
-        if (format < 4 || store.inner.postkorb.is_empty()) && !store.inner.submissions.is_empty() {
+        if (format < 5 || store.inner.postkorb.is_empty()) && !store.inner.submissions.is_empty() {
             store.rebuild_postkorb()?;
         }
         if format < STORE_FORMAT {

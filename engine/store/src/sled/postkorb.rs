@@ -142,13 +142,26 @@ impl<'a> Facts<'a> {
         if let Some(a) = &self.assignee {
             keys.push(key(BY_ASSIGNEE, a.as_bytes()));
         }
-        if let Some(k) = self.due_key() {
-            keys.push(k);
-        }
-        for term in self.sub.search_terms.split(' ').filter(|t| !t.is_empty()) {
-            keys.push(key(BY_TERM, &with_end(term.as_bytes())));
-        }
         keys
+    }
+
+    /// The search entries; their value is the status byte, so a search counts without reading
+    /// the entries (rewritten when the status changes).
+    fn term_keys(&self) -> Vec<Vec<u8>> {
+        let prefix = self.sub.tenant.key_prefix();
+        let tail = self.tail();
+        self.sub
+            .search_terms
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .map(|term| {
+                let mut k = prefix.clone();
+                k.push(BY_TERM);
+                k.extend_from_slice(&with_end(term.as_bytes()));
+                k.extend_from_slice(&tail);
+                k
+            })
+            .collect()
     }
 
     fn due_key(&self) -> Option<Vec<u8>> {
@@ -210,12 +223,24 @@ pub(super) fn write_index(
     for k in new_keys.iter().filter(|k| !old_keys.contains(k)) {
         index.insert(k.as_slice(), &[])?;
     }
-    // The follow-up entry carries the status, so the list of what is due counts without
-    // reading the entries; rewritten with every change.
-    if let Some(n) = new
-        && let Some(due) = n.due_key()
-    {
-        index.insert(due, &[status_byte(n.status)])?;
+    // Entries that carry the status byte: written when new or when the status changed.
+    let carried = |f: &Facts<'_>| {
+        let mut keys = f.term_keys();
+        keys.extend(f.due_key());
+        keys
+    };
+    let old_carried = old.map(carried).unwrap_or_default();
+    let new_carried = new.map(carried).unwrap_or_default();
+    for k in old_carried.iter().filter(|k| !new_carried.contains(k)) {
+        index.remove(k.as_slice())?;
+    }
+    if let Some(n) = new {
+        let same_status = old.is_some_and(|o| o.status == n.status);
+        for k in &new_carried {
+            if !same_status || !old_carried.contains(k) {
+                index.insert(k.as_slice(), &[status_byte(n.status)])?;
+            }
+        }
     }
     match new {
         Some(n) => {
@@ -375,7 +400,7 @@ impl SledStore {
             for k in facts.index_keys() {
                 i.postkorb_index.insert(k, &[])?;
             }
-            if let Some(k) = facts.due_key() {
+            for k in facts.term_keys().into_iter().chain(facts.due_key()) {
                 i.postkorb_index.insert(k, &[status_byte(facts.status)])?;
             }
             *counts.entry(facts.count_key()).or_default() += 1;
@@ -437,9 +462,18 @@ impl SledStore {
         // A bounded set of candidates: the matches of a search, a reference, what is due.
         let mut truncated = false;
         let candidates = if !filter.terms.is_empty() {
-            let (keys, more) = self.search_candidates(&prefix, &filter.terms)?;
+            let (mut found, more) = self.search_candidates(&prefix, &filter.terms)?;
+            if filter.terms.len() == 1 && q.counted_by_counters_besides_search() {
+                // One word and no other filter but the status: the entries' status bytes
+                // count it, only the page is read.
+                found.sort_unstable_by(|a, b| b.cmp(a));
+                found.dedup_by(|a, b| a.0 == b.0);
+                let mut page = self.page_of_keys(q, found)?;
+                page.truncated = more;
+                return Ok(page);
+            }
             truncated = more;
-            Some(keys)
+            Some(found.into_iter().map(|(k, _)| k).collect())
         } else if let ReferenceSearch::Number { .. } = filter.reference {
             Some(self.reference_candidates(tenant, &filter.reference)?)
         } else if let Some(due) = q.due_by {
@@ -531,6 +565,35 @@ impl SledStore {
         Ok(page_of(page, counts))
     }
 
+    /// A page from main keys in list order with their status bytes: counted by the bytes,
+    /// only the page read.
+    fn page_of_keys(
+        &self,
+        q: &PostkorbQuery,
+        keys: Vec<(Vec<u8>, u8)>,
+    ) -> Result<PostkorbPage, StoreError> {
+        let mut counts = [0u64; Status::ALL.len()];
+        for (_, byte) in &keys {
+            if let Some(slot) = counts.get_mut(usize::from(*byte)) {
+                *slot += 1;
+            }
+        }
+        let mut page = PostkorbPage::default();
+        for (key, _) in keys
+            .iter()
+            .filter(|(_, b)| q.status.is_none_or(|s| status_byte(s) == *b))
+            .skip(q.offset)
+            .take(q.limit)
+        {
+            if let Some(found) = self.found(key)? {
+                page.entries.push(found.entry()?);
+            }
+        }
+        let mut page = page_of(page, counts);
+        page.total = total_of(q, &page);
+        Ok(page)
+    }
+
     /// What is due, under no filter but the status: counted from the follow-up entries'
     /// status bytes, only the page read.
     fn due_page(
@@ -583,7 +646,7 @@ impl SledStore {
         &self,
         prefix: &[u8],
         terms: &[String],
-    ) -> Result<(Vec<Vec<u8>>, bool), StoreError> {
+    ) -> Result<(Vec<(Vec<u8>, u8)>, bool), StoreError> {
         let range_of = |term: &str| {
             let mut k = prefix.to_vec();
             k.push(BY_TERM);
@@ -610,13 +673,13 @@ impl SledStore {
         };
         let mut keys = Vec::new();
         let mut more = false;
-        for item in self.inner.postkorb_index.scan_prefix(range_of(term)).keys() {
-            let k = item?;
+        for item in self.inner.postkorb_index.scan_prefix(range_of(term)) {
+            let (k, v) = item?;
             if keys.len() == SEARCH_LIMIT {
                 more = true;
                 break;
             }
-            keys.push(main_key_of(prefix, &k));
+            keys.push((main_key_of(prefix, &k), v.first().copied().unwrap_or(0)));
         }
         Ok((keys, more))
     }
