@@ -14,8 +14,9 @@ use super::ids::{AccountId, Reference, SubmissionId};
 use super::model::Status;
 
 /// Filters and paging of [`super::SubmissionStore::postkorb`]. Every filter is optional;
-/// `Default` lists everything from the newest.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// `Default` lists everything from the newest. `Debug` leaves out the search words (they may
+/// be a name).
+#[derive(Clone, PartialEq, Default)]
 pub struct PostkorbQuery {
     /// Only submissions whose current status is this one.
     pub status: Option<Status>,
@@ -42,8 +43,8 @@ pub struct PostkorbQuery {
     pub limit: usize,
 }
 
-/// One line of the list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One line of the list. `Debug` leaves out the applicant's name.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostkorbEntry {
     pub id: SubmissionId,
     pub reference: Reference,
@@ -216,6 +217,36 @@ impl ReferenceSearch {
                     && prefix.as_deref().is_none_or(|p| p == reference.prefix())
             }
         }
+    }
+}
+
+impl std::fmt::Debug for PostkorbQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostkorbQuery")
+            .field("status", &self.status)
+            .field("workflow", &self.workflow)
+            .field("from", &self.from)
+            .field("until", &self.until)
+            .field("reference", &self.reference)
+            .field("assignee", &self.assignee)
+            .field("due_by", &self.due_by)
+            .field("searching", &self.text.is_some())
+            .field("offset", &self.offset)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PostkorbEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostkorbEntry")
+            .field("id", &self.id)
+            .field("reference", &self.reference.to_string())
+            .field("workflow_id", &self.workflow_id)
+            .field("status", &self.status)
+            .field("assignee", &self.assignee)
+            .field("follow_up", &self.follow_up)
+            .finish_non_exhaustive()
     }
 }
 

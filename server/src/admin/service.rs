@@ -20,8 +20,9 @@ use crate::tenants::Tenant;
 /// The longest message or comment (characters).
 pub const MAX_TEXT: usize = 5_000;
 
-/// The filters of the list, as they arrive in the query string (pages and API alike).
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The filters of the list, as they arrive in the query string (pages and API alike). No
+/// `Debug`: the search words may be a name.
+#[derive(Default, Clone, Deserialize)]
 pub struct Filters {
     pub status: Option<String>,
     pub leistung: Option<String>,
