@@ -36,6 +36,9 @@ const BY_ASSIGNEE: u8 = b'a';
 const BY_DUE: u8 = b'd';
 const BY_TERM: u8 = b't';
 
+/// A match of a search: its main key and the status byte its search entry carries.
+type Candidate = (Vec<u8>, u8);
+
 /// Time (8 bytes) and id (16 bytes): the end of every index key, the main key after the tenant.
 const TAIL: usize = 24;
 
@@ -570,7 +573,7 @@ impl SledStore {
     fn page_of_keys(
         &self,
         q: &PostkorbQuery,
-        keys: Vec<(Vec<u8>, u8)>,
+        keys: Vec<Candidate>,
     ) -> Result<PostkorbPage, StoreError> {
         let mut counts = [0u64; Status::ALL.len()];
         for (_, byte) in &keys {
@@ -646,7 +649,7 @@ impl SledStore {
         &self,
         prefix: &[u8],
         terms: &[String],
-    ) -> Result<(Vec<(Vec<u8>, u8)>, bool), StoreError> {
+    ) -> Result<(Vec<Candidate>, bool), StoreError> {
         let range_of = |term: &str| {
             let mut k = prefix.to_vec();
             k.push(BY_TERM);
