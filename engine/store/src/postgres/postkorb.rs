@@ -129,13 +129,26 @@ impl PgStore {
     /// A search: its matches (at most SEARCH_LIMIT + 1) from the GIN index once, with time
     /// and status only; counted, sorted and paged here; then the page's rows by id. (Walking
     /// the list newest first until a page of rare matches turns up would read most rows.)
-    fn search_page(&self, query: &PostkorbQuery, cond: Sql) -> Result<PostkorbPage, StoreError> {
+    /// Without `cap` (what is due: the follow-up index holds time and status, an index-only
+    /// scan) every match is read the same way.
+    fn search_page(
+        &self,
+        query: &PostkorbQuery,
+        cond: Sql,
+        cap: Option<usize>,
+    ) -> Result<PostkorbPage, StoreError> {
         let matches_sql = Sql {
-            text: format!(
-                "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {} LIMIT {}",
-                cond.text,
-                SEARCH_LIMIT + 1
-            ),
+            text: match cap {
+                Some(cap) => format!(
+                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {} LIMIT {}",
+                    cond.text,
+                    cap + 1
+                ),
+                None => format!(
+                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {}",
+                    cond.text
+                ),
+            },
             args: cond.args,
         };
         let (mut matches, rows) = self.run(async |pool| {
@@ -171,8 +184,10 @@ impl PgStore {
             };
             Ok((matches, rows))
         })?;
-        let truncated = matches.len() > SEARCH_LIMIT;
-        matches.truncate(SEARCH_LIMIT);
+        let truncated = cap.is_some_and(|c| matches.len() > c);
+        if let Some(c) = cap {
+            matches.truncate(c);
+        }
         let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
         for (_, _, code) in &matches {
             if let Some(s) = Status::from_code(code)
@@ -234,7 +249,10 @@ impl PgStore {
             }
         };
         if searching {
-            return self.search_page(query, cond);
+            return self.search_page(query, cond, Some(SEARCH_LIMIT));
+        }
+        if query.due_by.is_some() {
+            return self.search_page(query, cond, None);
         }
         let mut page_sql = Sql {
             text: format!("SELECT {COLUMNS} FROM postkorb p WHERE {}", cond.text),
