@@ -450,6 +450,8 @@ impl ApplicationService<'_> {
                 workflow_id: wf.id.clone(),
                 workflow_version: wf.version.to_string(),
                 data: serde_json::to_value(submission).map_err(ServiceError::Encode)?,
+                applicant: wf.applicant(&submission.answers),
+                search_text: lotse_core::definition::answers_text(&submission.answers),
                 notifications: self.offices.notifications(&t.slug, &wf.id, &id),
             },
             now,

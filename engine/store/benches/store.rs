@@ -127,6 +127,8 @@ fn submit_on<S: SubmissionStore + Sync>(
                         workflow_id: "wohngeld".into(),
                         workflow_version: "3".into(),
                         data: state(i),
+                        applicant: None,
+                        search_text: String::new(),
                         notifications: vec![],
                     };
                     store.submit(new, datetime!(2026-05-04 10:00 UTC)).unwrap();
@@ -329,6 +331,8 @@ fn postkorb(c: &mut Criterion) {
                                     .into(),
                                 workflow_version: "1".into(),
                                 data: json!({"answers": {"name": "Erika Mustermann", "i": i}}),
+                                applicant: None,
+                                search_text: String::new(),
                                 notifications: vec![],
                             },
                             t0 + time::Duration::minutes(i as i64 * 5),

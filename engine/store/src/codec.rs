@@ -17,8 +17,10 @@ use super::keys::{DRAFT_EXPIRY, DRAFTS, TREES};
 
 /// The version of the JSON Lines export format. 2: no `draft_expiry` lines (version 1 had them;
 /// an import skips them). 3: `secrets` lines (node secrets, [`crate::SecretStore`]); an older
-/// Lotse refuses such an export as newer instead of failing on an unknown tree.
-pub const EXPORT_FORMAT: u32 = 3;
+/// Lotse refuses such an export as newer instead of failing on an unknown tree. 4: `notes`
+/// lines (the office's internal notes, [`crate::CaseStore`]); status records may carry the
+/// case's assignee and follow-up date.
+pub const EXPORT_FORMAT: u32 = 4;
 
 /// How far an export or import has come, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,8 @@ pub(crate) const COUNTERS: &str = "counters";
 pub(crate) const IDEMPOTENCY: &str = "idempotency";
 pub(crate) const STATUS: &str = "status";
 pub(crate) const MESSAGES: &str = "messages";
+/// The office's internal notes: submission id + sequence → note (never shown to citizens).
+pub(crate) const NOTES: &str = "notes";
 pub(crate) const AUDIT: &str = "audit";
 pub(crate) const OUTBOX: &str = "outbox";
 pub(crate) const ACCOUNTS: &str = "accounts";
@@ -31,7 +33,7 @@ pub(crate) const SECRETS: &str = "secrets";
 pub(crate) const SESSIONS: &str = "sessions";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
-pub(crate) const TREES: [(&str, bool); 14] = [
+pub(crate) const TREES: [(&str, bool); 15] = [
     (DRAFTS, true),
     (DRAFT_CODES, false),
     (SUBMISSIONS, true),
@@ -40,6 +42,7 @@ pub(crate) const TREES: [(&str, bool); 14] = [
     (IDEMPOTENCY, false),
     (STATUS, true),
     (MESSAGES, true),
+    (NOTES, true),
     (AUDIT, true),
     (OUTBOX, true),
     (ACCOUNTS, true),

@@ -45,12 +45,12 @@ pub use ids::{
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
 pub use model::{
-    Actor, AuditAction, AuditEntry, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
-    NewOutboxMessage, NewSubmission, OutboxMessage, Party, Status, StatusChange, Submission,
+    Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
+    NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
-pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
+pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_LIMIT, search_terms};
 pub use request::with_request_id;
 
 // The store traits. `store_traits!` (any.rs) declares them as written and implements each of
@@ -90,6 +90,17 @@ store_traits! {
         /// notifications, atomically, and returns once it is durable. A repeated call with the same
         /// idempotency key returns the first submission and writes nothing.
         fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError>;
+
+        /// Many new submissions at once, all at `now`, durable on return: for imports from
+        /// other systems and load tests (seeding a million submissions one `submit` at a time
+        /// waits for a million commits). Each gets everything [`SubmissionStore::submit`]
+        /// writes. Idempotency keys must be new: a key that is taken is `AlreadyExists`
+        /// (PostgreSQL: the whole batch is rolled back; sled: the ones before it stay).
+        fn submit_batch(
+            &self,
+            batch: Vec<NewSubmission>,
+            now: OffsetDateTime,
+        ) -> Result<Vec<Submission>, StoreError>;
 
         /// The submission with this id, or `None`.
         fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError>;
@@ -157,6 +168,48 @@ store_traits! {
 
         /// All messages of a submission, oldest first.
         fn messages(&self, id: &SubmissionId) -> Result<Vec<Message>, StoreError>;
+    }
+
+    /// The office's case work on a submission: assignment, follow-up date (Wiedervorlage) and
+    /// internal notes. None of it reaches the citizen (pages, API, receipts, webhooks). Every
+    /// change is in the audit log (ids and dates, no note text) and in the Postkorb's indexes,
+    /// in the same transaction; durable on return.
+    pub trait CaseStore {
+        /// Who works on the case and when it is due again. `NotFound` for an unknown
+        /// submission.
+        fn case_file(&self, id: &SubmissionId) -> Result<CaseFile, StoreError>;
+
+        /// Assigns the case to a staff member (`None`: to nobody). The caller checks that the
+        /// account belongs to the submission's tenant. A change to the same assignee is
+        /// stored and audited all the same (the case worker said so).
+        fn assign(
+            &self,
+            id: &SubmissionId,
+            to: Option<AccountId>,
+            by: Actor,
+            now: OffsetDateTime,
+        ) -> Result<(), StoreError>;
+
+        /// Sets the follow-up date (`None`: removes it).
+        fn set_follow_up(
+            &self,
+            id: &SubmissionId,
+            on: Option<time::Date>,
+            by: Actor,
+            now: OffsetDateTime,
+        ) -> Result<(), StoreError>;
+
+        /// Appends an internal note, with an audit entry (without its text).
+        fn add_note(
+            &self,
+            id: &SubmissionId,
+            by: Actor,
+            body: String,
+            now: OffsetDateTime,
+        ) -> Result<Note, StoreError>;
+
+        /// The notes of a submission, oldest first.
+        fn notes(&self, id: &SubmissionId) -> Result<Vec<Note>, StoreError>;
     }
 
     /// The audit log: who did what when, without personal data.
@@ -326,6 +379,7 @@ pub trait Store:
     DraftStore
     + SubmissionStore
     + StatusStore
+    + CaseStore
     + AuditStore
     + Outbox
     + AccountStore
@@ -337,6 +391,7 @@ impl<T> Store for T where
     T: DraftStore
         + SubmissionStore
         + StatusStore
+        + CaseStore
         + AuditStore
         + Outbox
         + AccountStore

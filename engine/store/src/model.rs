@@ -5,10 +5,12 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime};
 
 use super::error::StoreError;
-use super::ids::{DraftId, Entropy, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId};
+use super::ids::{
+    AccountId, DraftId, Entropy, IdempotencyKey, Reference, ResumeCode, SubmissionId, TenantId,
+};
 
 /// How long a draft lives after its last edit unless the workflow or tenant says otherwise.
 pub const DEFAULT_DRAFT_TTL: Duration = Duration::days(30);
@@ -93,6 +95,12 @@ pub struct NewSubmission {
     pub workflow_version: String,
     /// The submitted data, opaque to the store.
     pub data: Value,
+    /// Who applied, as the Postkorb lists it ("Anna Schmidt", a company's name); derived by the
+    /// caller from the answers (docs/administration.md, "The applicant's name").
+    pub applicant: Option<String>,
+    /// The answers' texts, for the Postkorb's search by name or answer; the store keeps only
+    /// their search terms ([`crate::search_terms`]).
+    pub search_text: String,
     /// Webhook deliveries enqueued in the same transaction as the submission.
     pub notifications: Vec<NewOutboxMessage>,
 }
@@ -120,6 +128,14 @@ pub struct Submission {
     pub data: Value,
     #[serde(with = "time::serde::rfc3339")]
     pub submitted: OffsetDateTime,
+    /// Who applied (see [`NewSubmission::applicant`]); `None` for submissions from before the
+    /// Postkorb showed names, or when the answers name nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<String>,
+    /// The search terms of the applicant's name and the answers, folded and space-separated
+    /// ([`crate::search_terms`]): what the Postkorb's search indexes, on every backend.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub search_terms: String,
 }
 
 impl fmt::Debug for Submission {
@@ -287,6 +303,22 @@ pub enum AuditAction {
         submission: SubmissionId,
         reference: Reference,
     },
+    /// A case was assigned to a staff member (by opaque account id), or the assignment ended.
+    CaseAssigned {
+        submission: SubmissionId,
+        to: Option<String>,
+    },
+    /// An internal note was added (its text is not in the log).
+    NoteAdded {
+        submission: SubmissionId,
+        note: u64,
+    },
+    /// A follow-up date (Wiedervorlage) was set or removed.
+    FollowUpSet {
+        submission: SubmissionId,
+        #[serde(with = "crate::model::iso_date::option")]
+        on: Option<Date>,
+    },
     DraftsExpired {
         count: u64,
     },
@@ -413,10 +445,118 @@ impl fmt::Debug for OutboxMessage {
     }
 }
 
-/// The status history of a submission, as both backends store and export it.
+/// The status history of a submission, as both backends store and export it, with the
+/// office's case data (assignment, follow-up date), which changes as often as the status and
+/// never reaches the citizen.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 pub(crate) struct StatusRecord {
     pub(crate) history: Vec<StatusChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) assignee: Option<AccountId>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::model::iso_date::option"
+    )]
+    pub(crate) follow_up: Option<Date>,
+}
+
+impl StatusRecord {
+    /// The record `submit` writes: received now, nobody assigned, no follow-up.
+    pub(crate) fn received(now: OffsetDateTime) -> StatusRecord {
+        StatusRecord {
+            history: vec![StatusChange {
+                status: Status::Eingegangen,
+                at: now,
+                actor: Actor::Citizen,
+                note: None,
+            }],
+            assignee: None,
+            follow_up: None,
+        }
+    }
+
+    /// The current status and since when (`Eingegangen` at `submitted` for an empty history).
+    pub(crate) fn current(&self, submitted: OffsetDateTime) -> (Status, OffsetDateTime) {
+        self.history
+            .last()
+            .map_or((Status::Eingegangen, submitted), |c| (c.status, c.at))
+    }
+
+    pub(crate) fn case_file(&self) -> CaseFile {
+        CaseFile {
+            assignee: self.assignee,
+            follow_up: self.follow_up,
+        }
+    }
+}
+
+// Dates as `YYYY-MM-DD` in records (time's own serde form of a date is a tuple).
+pub(crate) mod iso_date {
+    //! `Option<Date>` as `"YYYY-MM-DD"` or null; read through `Option<String>`, so that it
+    //! also works inside internally tagged, flattened enums (the audit entry's action).
+    pub(crate) mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+        use time::Date;
+        use time::macros::format_description;
+
+        const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+            format_description!("[year]-[month]-[day]");
+
+        pub(crate) fn serialize<S: Serializer>(d: &Option<Date>, s: S) -> Result<S::Ok, S::Error> {
+            match d {
+                Some(d) => {
+                    let text = d.format(FORMAT).map_err(serde::ser::Error::custom)?;
+                    s.serialize_some(&text)
+                }
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Date>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => Date::parse(&text, FORMAT)
+                    .map(Some)
+                    .map_err(serde::de::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
+}
+
+/// The office's own data about a case: who works on it and when to look at it again. Never
+/// shown to the citizen, never in receipts or webhooks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CaseFile {
+    pub assignee: Option<AccountId>,
+    #[serde(with = "crate::model::iso_date::option")]
+    pub follow_up: Option<Date>,
+}
+
+/// An internal note of the office about a submission: the citizen never sees it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    /// Ascending in the order the store accepted the notes.
+    pub seq: u64,
+    pub submission: SubmissionId,
+    /// Who wrote it (a staff member by account id).
+    pub author: Actor,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub body: String,
+}
+
+impl fmt::Debug for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Note")
+            .field("seq", &self.seq)
+            .field("submission", &self.submission)
+            .field("author", &self.author)
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn new_outbox_message(

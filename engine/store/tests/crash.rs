@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lotse_store::{
     Backend, DEFAULT_DRAFT_TTL, DeterministicEntropy, Draft, DraftStore, IdempotencyKey,
-    NewSubmission, SledStore, SubmissionId, SubmissionStore, TenantId,
+    NewSubmission, PostkorbQuery, SledStore, SubmissionId, SubmissionStore, TenantId,
 };
 use serde_json::json;
 use time::macros::datetime;
@@ -54,6 +54,8 @@ fn new_submission(entropy: &mut DeterministicEntropy, key: &str) -> NewSubmissio
         workflow_id: "wohngeld".into(),
         workflow_version: "3".into(),
         data: payload(key),
+        applicant: None,
+        search_text: String::new(),
         notifications: vec![],
     }
 }
@@ -280,6 +282,29 @@ fn acknowledged_submissions_survive_kill_9() {
             all.len(),
             "round {round}: gap or reuse in references"
         );
+        // The Postkorb's counters were written in the submits' transactions: they agree with
+        // the submissions and with a count of the index entries (a date range walks them).
+        let counted = store
+            .postkorb(&tenant(), &PostkorbQuery::default())
+            .unwrap();
+        assert_eq!(
+            counted.total as usize,
+            all.len(),
+            "round {round}: Postkorb counters"
+        );
+        let walked = store
+            .postkorb(
+                &tenant(),
+                &PostkorbQuery {
+                    from: Some(datetime!(2000-01-01 0:00 UTC)),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            counted.counts, walked.counts,
+            "round {round}: counters and entries"
+        );
         // Every flushed draft, at its revision or later, by id and by code, in one tree.
         for (id, (revision, code)) in &drafts {
             let d = store
@@ -484,6 +509,29 @@ mod postgres {
                 max as usize,
                 all.len(),
                 "round {round}: gap or reuse in references"
+            );
+            // The Postkorb's counters were written in the submits' transactions: they agree with
+            // the submissions and with a count of the index entries (a date range walks them).
+            let counted = store
+                .postkorb(&tenant(), &PostkorbQuery::default())
+                .unwrap();
+            assert_eq!(
+                counted.total as usize,
+                all.len(),
+                "round {round}: Postkorb counters"
+            );
+            let walked = store
+                .postkorb(
+                    &tenant(),
+                    &PostkorbQuery {
+                        from: Some(datetime!(2000-01-01 0:00 UTC)),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert_eq!(
+                counted.counts, walked.counts,
+                "round {round}: counters and entries"
             );
             for (id, (revision, code)) in &drafts {
                 let d = store

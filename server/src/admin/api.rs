@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::extractors::{ApiCaseWorker, ApiStaff};
 use super::service::{self, EntryView, Filters, SubmissionView};
-use super::{AdminError, Shared, run};
+use super::{AdminError, Shared, cases, run};
 
 const PAGE_SIZE: usize = 50;
 
@@ -35,31 +35,42 @@ pub(super) async fn me(ApiStaff { staff, .. }: ApiStaff) -> Result<Response, Adm
 
 pub(super) async fn list(
     State(p): State<Shared>,
-    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let query = filters(q)?.query(PAGE_SIZE)?;
+    let mut f = filters(q)?;
+    f.me = Some(staff.account.id);
+    f.today = Some(cases::today(&p));
+    let query = f.query(PAGE_SIZE)?;
     let p2 = p.clone();
     let q2 = query.clone();
-    let page = run(move || service::list(&p2, &super::tenant_id(&t)?, &q2)).await?;
+    let (page, cx) = run(move || {
+        let tenant = super::tenant_id(&t)?;
+        Ok((
+            service::list(&p2, &tenant, &q2)?,
+            service::ListContext::of(&p2, &tenant)?,
+        ))
+    })
+    .await?;
     Ok(Json(json!({
         "total": page.total,
         "offset": query.offset,
         "limit": query.limit,
+        "truncated": page.truncated,
         "counts": page.counts.iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "items": page.entries.iter().map(|e| EntryView::of(&p, e)).collect::<Vec<_>>(),
+        "items": page.entries.iter().map(|e| EntryView::of(&p, &cx, e)).collect::<Vec<_>>(),
     }))
     .into_response())
 }
 
 pub(super) async fn detail(
     State(p): State<Shared>,
-    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let p2 = p.clone();
     let v = run(move || {
-        let d = service::detail(&p2, &t, &service::parse_id(&id)?)?;
+        let d = service::detail(&p2, &t, &staff.account, &service::parse_id(&id)?)?;
         Ok(SubmissionView::of(&p2, &t, &d))
     })
     .await?;
@@ -85,7 +96,7 @@ pub(super) async fn change_status(
     let v = run(move || {
         let sid = service::parse_id(&id)?;
         service::change_status(&p2, &t, &staff.account, &sid, &body.status, &body.comment)?;
-        let d = service::detail(&p2, &t, &sid)?;
+        let d = service::detail(&p2, &t, &staff.account, &sid)?;
         Ok(SubmissionView::of(&p2, &t, &d))
     })
     .await?;
@@ -147,4 +158,83 @@ pub(super) async fn export_csv(
     q: Result<Query<Filters>, QueryRejection>,
 ) -> Result<Response, AdminError> {
     super::export_body(&p, t, &staff, &filters(q)?, true).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AssignBody {
+    /// An account id of the tenant's staff, `"mir"`, or null for nobody.
+    assignee: Option<String>,
+}
+
+/// Assigns the case; answers with the submission as the detail does.
+pub(super) async fn assign(
+    State(p): State<Shared>,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Json<AssignBody>, JsonRejection>,
+) -> Result<Response, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
+    let p2 = p.clone();
+    let v = run(move || {
+        let sid = service::parse_id(&id)?;
+        let to = body.assignee.unwrap_or_default();
+        cases::assign(&p2, &t, &staff.account, &sid, &to)?;
+        let d = service::detail(&p2, &t, &staff.account, &sid)?;
+        Ok(SubmissionView::of(&p2, &t, &d))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FollowUpBody {
+    /// `YYYY-MM-DD`, or null to remove the Wiedervorlage.
+    date: Option<String>,
+}
+
+pub(super) async fn follow_up(
+    State(p): State<Shared>,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Json<FollowUpBody>, JsonRejection>,
+) -> Result<Response, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
+    let p2 = p.clone();
+    let v = run(move || {
+        let sid = service::parse_id(&id)?;
+        let date = body.date.unwrap_or_default();
+        cases::set_follow_up(&p2, &t, &staff.account, &sid, &date)?;
+        let d = service::detail(&p2, &t, &staff.account, &sid)?;
+        Ok(SubmissionView::of(&p2, &t, &d))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// An internal note; 201 with the note.
+pub(super) async fn note(
+    State(p): State<Shared>,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    body: Result<Json<MessageBody>, JsonRejection>,
+) -> Result<Response, AdminError> {
+    let Json(body) = body.map_err(|e| AdminError::Invalid(e.body_text()))?;
+    let p2 = p.clone();
+    let n = run(move || {
+        cases::add_note(
+            &p2,
+            &t,
+            &staff.account,
+            &service::parse_id(&id)?,
+            &body.text,
+        )
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"seq": n.seq, "body": n.body})),
+    )
+        .into_response())
 }

@@ -6,7 +6,9 @@
 //! JSON (api.rs). Roles: lotse_store::Role. Documentation: docs/administration.md.
 
 pub mod accounts;
+mod answers;
 mod api;
+mod cases;
 mod extractors;
 mod pages;
 mod service;
@@ -195,6 +197,15 @@ where
             post(pages::message),
         )
         .route(
+            "/verwaltung/{tenant}/antrag/{id}/zuweisung",
+            post(pages::assign),
+        )
+        .route("/verwaltung/{tenant}/antrag/{id}/notiz", post(pages::note))
+        .route(
+            "/verwaltung/{tenant}/antrag/{id}/wiedervorlage",
+            post(pages::follow_up),
+        )
+        .route(
             "/verwaltung/{tenant}/antrag/{id}/quittung.pdf",
             get(pages::receipt),
         )
@@ -210,6 +221,18 @@ where
         .route(
             "/api/v1/verwaltung/{tenant}/antraege/{id}/nachrichten",
             post(api::message),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/zuweisung",
+            post(api::assign),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/notizen",
+            post(api::note),
+        )
+        .route(
+            "/api/v1/verwaltung/{tenant}/antraege/{id}/wiedervorlage",
+            post(api::follow_up),
         )
         .route(
             "/api/v1/verwaltung/{tenant}/antraege/{id}/quittung.pdf",
@@ -677,6 +700,9 @@ pub(crate) async fn export_body(
     filters: &service::Filters,
     csv: bool,
 ) -> Result<Response, AdminError> {
+    let mut filters = filters.clone();
+    filters.me = Some(staff.account.id);
+    filters.today = Some(cases::today(p));
     let query = filters.export_query()?;
     let p2 = p.clone();
     let tc = t.clone();

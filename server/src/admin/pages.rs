@@ -13,8 +13,8 @@ use std::sync::Arc;
 use super::extractors::CaseWorker;
 use super::service::{self, EntryView, Filters, SubmissionView};
 use super::views::{
-    AdminLayout, CountLink, DetailPage, FiltersView, FormProblem, ListPage, LoginPage, Pager,
-    ServiceChoice, StatusChoice, error_page, render, unknown_tenant,
+    AdminLayout, AssigneeChoice, CountLink, DetailPage, FiltersView, FormProblem, ListPage,
+    LoginPage, Pager, ServiceChoice, StatusChoice, error_page, render, unknown_tenant,
 };
 use super::{AdminError, Shared, Staff, authenticate, run};
 use crate::http::extractors::ClientKey;
@@ -141,7 +141,7 @@ pub(super) async fn list(
     CaseWorker { tenant: t, staff }: CaseWorker,
     filters: Result<Query<Filters>, QueryRejection>,
 ) -> Response {
-    let Ok(Query(filters)) = filters else {
+    let Ok(Query(mut filters)) = filters else {
         return error_page(
             &p,
             &t,
@@ -149,6 +149,8 @@ pub(super) async fn list(
             AdminError::Invalid("Die Filter sind ungültig.".into()),
         );
     };
+    filters.me = Some(staff.account.id);
+    filters.today = Some(super::cases::today(&p));
     let query = match filters.query(PAGE_SIZE) {
         Ok(q) => q,
         Err(e) => return error_page(&p, &t, Some(&staff), e),
@@ -156,15 +158,20 @@ pub(super) async fn list(
     let p2 = p.clone();
     let q2 = query.clone();
     let tc = t.clone();
-    let page = match run(move || {
+    let (page, cx, colleagues) = match run(move || {
         let tenant = super::tenant_id(&tc)?;
-        service::list(&p2, &tenant, &q2)
+        Ok((
+            service::list(&p2, &tenant, &q2)?,
+            service::ListContext::of(&p2, &tenant)?,
+            super::cases::colleagues(&p2, &tenant)?,
+        ))
     })
     .await
     {
         Ok(page) => page,
         Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
+    let chosen_assignee = filters.zustaendig.clone().unwrap_or_default();
     let qs = filters.query_string();
     let size = query.limit.max(1);
     let current = query.offset / size + 1;
@@ -212,7 +219,31 @@ pub(super) async fn list(
             von: filters.von.clone(),
             bis: filters.bis.clone(),
             aktenzeichen: filters.aktenzeichen.clone(),
+            suche: filters.suche.clone(),
+            faellig: filters
+                .faellig
+                .as_deref()
+                .is_some_and(|f| !f.is_empty() && f != "0"),
+            assignees: std::iter::once(AssigneeChoice {
+                value: "mir".into(),
+                label: "Meine Anträge".into(),
+                selected: chosen_assignee == "mir",
+            })
+            .chain(
+                colleagues
+                    .iter()
+                    .filter(|a| a.id != staff.account.id)
+                    .map(|a| AssigneeChoice {
+                        value: a.id.to_string(),
+                        label: a.display_name.clone(),
+                        selected: chosen_assignee == a.id.to_string(),
+                    }),
+            )
+            .collect(),
         },
+        truncated: page.truncated,
+        mine_link: format!("/verwaltung/{}?zustaendig=mir", t.slug),
+        due_link: format!("/verwaltung/{}?faellig=1", t.slug),
         counts: page
             .counts
             .iter()
@@ -222,7 +253,11 @@ pub(super) async fn list(
                 href: base_link(s.code()),
             })
             .collect(),
-        entries: page.entries.iter().map(|e| EntryView::of(&p, e)).collect(),
+        entries: page
+            .entries
+            .iter()
+            .map(|e| EntryView::of(&p, &cx, e))
+            .collect(),
         total: page.total,
         pager: Pager {
             current,
@@ -255,13 +290,13 @@ async fn detail_page(
         Ok(s) => s,
         Err(e) => return error_page(p, &t, Some(staff), e),
     };
-    let p2 = p.clone();
+    let (p2, me) = (p.clone(), staff.account.clone());
     let tc = t.clone();
     let mut d = match run(move || {
         Ok(SubmissionView::of(
             &p2,
             &tc,
-            &service::detail(&p2, &tc, &sid)?,
+            &service::detail(&p2, &tc, &me, &sid)?,
         ))
     })
     .await
@@ -341,6 +376,77 @@ pub(super) async fn message(
         }
         Err(e) => error_page(&p, &t, Some(&staff), e),
     }
+}
+
+/// The case forms (assignment, note, Wiedervorlage): checked like every form of the page,
+/// run, and answered with the page again (with the problem) or a redirect to the part of the
+/// page the form belongs to.
+async fn case_form(
+    p: Shared,
+    CaseWorker { tenant: t, staff }: CaseWorker,
+    id: String,
+    pairs: Pairs,
+    form: &'static str,
+    action: fn(
+        &crate::state::AppState,
+        &Tenant,
+        &lotse_store::Account,
+        &lotse_store::SubmissionId,
+        &str,
+    ) -> Result<(), AdminError>,
+) -> Response {
+    let sid = match signed_form(&p, &staff, &pairs, &id) {
+        Ok(sid) => sid,
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
+    };
+    let (p2, account) = (p.clone(), staff.account.clone());
+    let value = field(&pairs, form).to_string();
+    let tc = t.clone();
+    match run(move || action(&p2, &tc, &account, &sid, &value)).await {
+        Ok(()) => {
+            Redirect::to(&format!("/verwaltung/{}/antrag/{id}#{form}", t.slug)).into_response()
+        }
+        Err(e @ AdminError::Invalid(_)) => detail_page(&p, t, &staff, &id, Some((e, form))).await,
+        Err(e) => error_page(&p, &t, Some(&staff), e),
+    }
+}
+
+pub(super) async fn assign(
+    State(p): State<Shared>,
+    worker: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Pairs>,
+) -> Response {
+    case_form(p, worker, id, pairs, "zustaendig", super::cases::assign).await
+}
+
+pub(super) async fn note(
+    State(p): State<Shared>,
+    worker: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Pairs>,
+) -> Response {
+    case_form(p, worker, id, pairs, "notiz", |p, t, by, sid, body| {
+        super::cases::add_note(p, t, by, sid, body).map(|_| ())
+    })
+    .await
+}
+
+pub(super) async fn follow_up(
+    State(p): State<Shared>,
+    worker: CaseWorker,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Pairs>,
+) -> Response {
+    case_form(
+        p,
+        worker,
+        id,
+        pairs,
+        "wiedervorlage",
+        super::cases::set_follow_up,
+    )
+    .await
 }
 
 pub(super) async fn receipt(

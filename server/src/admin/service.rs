@@ -20,8 +20,9 @@ use crate::tenants::Tenant;
 /// The longest message or comment (characters).
 pub const MAX_TEXT: usize = 5_000;
 
-/// The filters of the list, as they arrive in the query string (pages and API alike).
-#[derive(Debug, Default, Clone, Deserialize)]
+/// The filters of the list, as they arrive in the query string (pages and API alike). No
+/// `Debug`: the search words may be a name.
+#[derive(Default, Clone, Deserialize)]
 pub struct Filters {
     pub status: Option<String>,
     pub leistung: Option<String>,
@@ -30,6 +31,18 @@ pub struct Filters {
     /// Last day, inclusive.
     pub bis: Option<String>,
     pub aktenzeichen: Option<String>,
+    /// Words of the applicant's name or of any answer.
+    pub suche: Option<String>,
+    /// `mir` (the signed-in staff member) or a colleague's account id: "Meine Anträge".
+    pub zustaendig: Option<String>,
+    /// `1`: only open cases whose Wiedervorlage is today or past.
+    pub faellig: Option<String>,
+    /// The signed-in staff member (for `zustaendig=mir`); set by the handler.
+    #[serde(skip)]
+    pub me: Option<lotse_store::AccountId>,
+    /// Today in Berlin (for `faellig`); set by the handler.
+    #[serde(skip)]
+    pub today: Option<time::Date>,
     /// 1-based.
     pub seite: Option<usize>,
     pub pro_seite: Option<usize>,
@@ -80,6 +93,22 @@ impl Filters {
                 })
                 .transpose()?,
             reference: non_empty(&self.aktenzeichen).map(str::to_string),
+            assignee: match non_empty(&self.zustaendig) {
+                None => None,
+                Some("mir") => Some(self.me.ok_or(AdminError::NotSignedIn)?),
+                Some(id) => Some(
+                    id.parse()
+                        .map_err(|_| AdminError::Invalid("zustaendig: unbekannte Person".into()))?,
+                ),
+            },
+            due_by: match non_empty(&self.faellig) {
+                None | Some("0") => None,
+                Some(_) => Some(
+                    self.today
+                        .ok_or_else(|| AdminError::Internal("no date for faellig".into()))?,
+                ),
+            },
+            text: non_empty(&self.suche).map(str::to_string),
             offset: (page - 1).saturating_mul(size),
             limit: size,
         })
@@ -102,6 +131,9 @@ impl Filters {
             ("von", non_empty(&self.von)),
             ("bis", non_empty(&self.bis)),
             ("aktenzeichen", non_empty(&self.aktenzeichen)),
+            ("suche", non_empty(&self.suche)),
+            ("zustaendig", non_empty(&self.zustaendig)),
+            ("faellig", non_empty(&self.faellig)),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k, v)))
@@ -161,11 +193,45 @@ pub struct EntryView {
     pub status: &'static str,
     pub status_label: &'static str,
     pub status_at: String,
+    /// Who applied, when the answers name someone.
+    pub applicant: Option<String>,
+    /// The account id and name of the staff member the case is assigned to.
+    pub assignee: Option<String>,
+    pub assignee_name: Option<String>,
+    /// The Wiedervorlage, `YYYY-MM-DD` and as read (`01.12.2026`).
+    pub follow_up: Option<String>,
+    pub follow_up_text: Option<String>,
+    /// The Wiedervorlage is today or past (and the case is open).
+    pub due: bool,
+}
+
+/// What every line of a list needs besides its entry: staff names and today's date.
+pub struct ListContext {
+    pub names: std::collections::HashMap<lotse_store::AccountId, String>,
+    pub today: time::Date,
+}
+
+impl ListContext {
+    pub fn of(p: &AppState, tenant: &TenantId) -> Result<ListContext, AdminError> {
+        Ok(ListContext {
+            names: lotse_store::AccountStore::accounts(&p.store, tenant)?
+                .into_iter()
+                .map(|a| (a.id, a.display_name))
+                .collect(),
+            today: super::cases::today(p),
+        })
+    }
 }
 
 impl EntryView {
-    pub fn of(p: &AppState, e: &PostkorbEntry) -> EntryView {
+    pub fn of(p: &AppState, cx: &ListContext, e: &PostkorbEntry) -> EntryView {
         EntryView {
+            applicant: e.applicant.clone(),
+            assignee: e.assignee.map(|a| a.to_string()),
+            assignee_name: e.assignee.and_then(|a| cx.names.get(&a).cloned()),
+            follow_up: e.follow_up.map(super::cases::iso_date),
+            follow_up_text: e.follow_up.map(super::cases::date_text),
+            due: !e.status.is_closed() && e.follow_up.is_some_and(|d| d <= cx.today),
             id: e.id,
             reference: e.reference.to_string(),
             workflow_id: e.workflow_id.clone(),
@@ -180,13 +246,13 @@ impl EntryView {
     }
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
 /// The tenant's submission, or `NotFound` (also for another tenant's).
-fn own(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Submission, AdminError> {
+pub(crate) fn own(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Submission, AdminError> {
     p.store
         .submission(sid)?
         .filter(|s| s.tenant.slug() == t.slug)
@@ -217,6 +283,8 @@ pub struct Detail {
     pub signature: SignatureCheck,
     /// Deliveries of this submission to the office's system (webhooks), newest first.
     pub deliveries: Vec<crate::delivery::DeliveryView>,
+    /// Assignment, Wiedervorlage and internal notes.
+    pub case: super::cases::CaseView,
 }
 
 impl Detail {
@@ -236,9 +304,16 @@ impl Detail {
     }
 }
 
-pub fn detail(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Detail, AdminError> {
+pub fn detail(
+    p: &AppState,
+    t: &Tenant,
+    me: &Account,
+    sid: &SubmissionId,
+) -> Result<Detail, AdminError> {
     let sub = own(p, t, sid)?;
     let history = p.store.status_history(sid)?;
+    let closed = history.last().is_some_and(|c| c.status.is_closed());
+    let case = super::cases::case_view(p, t, me, sid, closed)?;
     let messages = p.store.messages(sid)?;
     let defs = p.defs();
     let review = serde_json::from_value::<AppSubmission>(sub.data.clone())
@@ -300,6 +375,7 @@ pub fn detail(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Detail, Ad
         review,
         signature,
         deliveries,
+        case,
     })
 }
 
@@ -311,7 +387,7 @@ fn actor_label(a: &Actor, p: &AppState) -> String {
     }
 }
 
-fn office_name(p: &AppState, account: &str) -> String {
+pub(crate) fn office_name(p: &AppState, account: &str) -> String {
     account
         .parse()
         .ok()
@@ -359,6 +435,10 @@ pub struct SubmissionView {
     pub answers: Option<AnswersView>,
     pub receipt: ReceiptView,
     pub deliveries: Vec<DeliveryLine>,
+    /// Who applied, when the answers name someone.
+    pub applicant: Option<String>,
+    /// Assignment, Wiedervorlage and internal notes: the office's own, never the citizen's.
+    pub case: super::cases::CaseView,
     pub data: Value,
 }
 
@@ -396,6 +476,9 @@ pub struct AnswerStep {
     pub step: String,
     pub title: String,
     pub entries: Vec<AnswerLine>,
+    /// The same answers laid out like the receipt: one row per answer, a block (with its
+    /// heading) per group and per repeated entry.
+    pub blocks: Vec<super::answers::AnswerBlock>,
 }
 
 #[derive(Serialize)]
@@ -452,6 +535,7 @@ impl SubmissionView {
                 .map(|s| AnswerStep {
                     step: s.step.clone(),
                     title: s.title.clone(),
+                    blocks: super::answers::blocks(&s.entries),
                     entries: s
                         .entries
                         .iter()
@@ -546,12 +630,14 @@ impl SubmissionView {
                     failed: x.failed_at.is_some(),
                 })
                 .collect(),
+            applicant: d.sub.applicant.clone(),
+            case: d.case.clone(),
             data: d.sub.data.clone(),
         }
     }
 }
 
-fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, AdminError> {
+pub(crate) fn text(input: &str, what: &str, required: bool) -> Result<Option<String>, AdminError> {
     let t = input.trim();
     if t.is_empty() {
         return if required {

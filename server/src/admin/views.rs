@@ -84,6 +84,10 @@ pub(super) struct ListPage {
     pub(super) entries: Vec<EntryView>,
     pub(super) total: u64,
     pub(super) pager: Pager,
+    /// A search looked at its newest matches only (see `lotse_store::SEARCH_LIMIT`).
+    pub(super) truncated: bool,
+    pub(super) mine_link: String,
+    pub(super) due_link: String,
     pub(super) export_jsonl: String,
     pub(super) export_csv: String,
 }
@@ -100,6 +104,17 @@ pub(super) struct FiltersView {
     pub(super) von: Option<String>,
     pub(super) bis: Option<String>,
     pub(super) aktenzeichen: Option<String>,
+    pub(super) suche: Option<String>,
+    pub(super) faellig: bool,
+    pub(super) assignees: Vec<AssigneeChoice>,
+}
+
+/// "Meine Anträge" or a colleague, for the filter by assignee.
+#[derive(Serialize)]
+pub(super) struct AssigneeChoice {
+    pub(super) value: String,
+    pub(super) label: String,
+    pub(super) selected: bool,
 }
 
 #[derive(Serialize)]

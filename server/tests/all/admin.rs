@@ -33,12 +33,12 @@ pub(crate) struct Reply {
 pub(crate) struct Office {
     app: axum::Router,
     /// The portal behind `app` (`None` for another portal's router).
-    portal: Option<Arc<Portal>>,
+    pub(crate) portal: Option<Arc<Portal>>,
     _dir: tempfile::TempDir,
     pub(crate) hei: Vec<Submission>,
-    erk: Vec<Submission>,
-    erk_token: String,
-    hei_token: String,
+    pub(crate) erk: Vec<Submission>,
+    pub(crate) erk_token: String,
+    pub(crate) hei_token: String,
 }
 
 fn project() -> &'static Path {
@@ -60,6 +60,8 @@ fn submit(store: &SledStore, data: &Path, t: &TenantId, key: &str, workflow: &st
                 workflow_id: workflow.into(),
                 workflow_version: "1".into(),
                 data: json!({"answers": {"name": format!("Person {key}"), "formel": "=1+1"}}),
+                applicant: Some(format!("Person {key}")),
+                search_text: format!("Person {key} Lindenweg {workflow}"),
                 notifications: vec![],
             },
             datetime!(2026-11-20 10:00 UTC),
@@ -85,6 +87,7 @@ impl Office {
         let mut tokens = Vec::new();
         for (t, login, role) in [
             (&hei, "sb", Role::CaseWorker),
+            (&hei, "kollegin", Role::CaseWorker),
             (&hei, "gestaltung", Role::FormDesigner),
             (&erk, "sb", Role::CaseWorker),
         ] {
@@ -101,7 +104,7 @@ impl Office {
                 now,
             )
             .unwrap();
-            if role == Role::CaseWorker {
+            if role == Role::CaseWorker && login == "sb" {
                 tokens.push(
                     accounts::create_token(&store, &a, "Fachverfahren", now)
                         .unwrap()
@@ -218,7 +221,7 @@ impl Office {
         .await
     }
 
-    async fn json(&self, url: &str, auth: &Auth<'_>, v: Value) -> Reply {
+    pub(crate) async fn json(&self, url: &str, auth: &Auth<'_>, v: Value) -> Reply {
         self.request(
             Method::POST,
             url,
@@ -293,11 +296,32 @@ fn endpoints(tenant: &str, id: &str) -> Vec<(Method, String, bool)> {
         (Method::GET, format!("{p}/antrag/{id}/quittung.pdf"), false),
         (Method::POST, format!("{p}/antrag/{id}/status"), false),
         (Method::POST, format!("{p}/antrag/{id}/nachricht"), false),
+        (Method::POST, format!("{p}/antrag/{id}/zuweisung"), false),
+        (Method::POST, format!("{p}/antrag/{id}/notiz"), false),
+        (
+            Method::POST,
+            format!("{p}/antrag/{id}/wiedervorlage"),
+            false,
+        ),
+        (Method::GET, format!("{p}?zustaendig=mir&faellig=1"), false),
+        (Method::GET, format!("{p}?suche=Person"), false),
         (Method::GET, format!("{a}/antraege"), true),
         (Method::GET, format!("{a}/antraege/{id}"), true),
         (Method::GET, format!("{a}/antraege/{id}/quittung.pdf"), true),
         (Method::POST, format!("{a}/antraege/{id}/status"), true),
         (Method::POST, format!("{a}/antraege/{id}/nachrichten"), true),
+        (Method::POST, format!("{a}/antraege/{id}/zuweisung"), true),
+        (Method::POST, format!("{a}/antraege/{id}/notizen"), true),
+        (
+            Method::POST,
+            format!("{a}/antraege/{id}/wiedervorlage"),
+            true,
+        ),
+        (
+            Method::GET,
+            format!("{a}/antraege?suche=Person&zustaendig=mir"),
+            true,
+        ),
         (Method::GET, format!("{a}/export.jsonl"), true),
         (Method::GET, format!("{a}/export.csv"), true),
         (Method::GET, format!("{a}/ich"), true),
@@ -309,6 +333,10 @@ async fn call(o: &Office, method: &Method, url: &str, api: bool, auth: &Auth<'_>
         (Method::POST, true) => {
             let body = if url.ends_with("/status") {
                 json!({"status": "abgelehnt", "comment": "x"})
+            } else if url.ends_with("/zuweisung") {
+                json!({"assignee": "mir"})
+            } else if url.ends_with("/wiedervorlage") {
+                json!({"date": "2027-01-15"})
             } else {
                 json!({"text": "Hallo"})
             };
@@ -322,6 +350,9 @@ async fn call(o: &Office, method: &Method, url: &str, api: bool, auth: &Auth<'_>
                     ("status", "abgelehnt"),
                     ("kommentar", "x"),
                     ("nachricht", "Hallo"),
+                    ("zustaendig", "mir"),
+                    ("notiz", "Hallo"),
+                    ("wiedervorlage", "2027-01-15"),
                 ],
             )
             .await
@@ -402,6 +433,9 @@ async fn every_admin_endpoint_refuses_another_tenants_session_and_token() {
     let v: Value = serde_json::from_str(&d.body).unwrap();
     assert_eq!(v["status"], "eingegangen");
     assert_eq!(v["messages"].as_array().unwrap().len(), 0);
+    assert_eq!(v["case"]["notes"].as_array().unwrap().len(), 0);
+    assert_eq!(v["case"]["assignee"], Value::Null);
+    assert_eq!(v["case"]["follow_up"], Value::Null);
 }
 
 #[tokio::test]
@@ -426,6 +460,9 @@ async fn guessing_another_tenants_submission_ids_finds_nothing() {
                         ("status", "abgelehnt"),
                         ("kommentar", "x"),
                         ("nachricht", "x"),
+                        ("zustaendig", "mir"),
+                        ("notiz", "x"),
+                        ("wiedervorlage", "2027-01-15"),
                     ],
                 )
                 .await
@@ -446,6 +483,8 @@ async fn guessing_another_tenants_submission_ids_finds_nothing() {
     let v: Value = serde_json::from_str(&d.body).unwrap();
     assert_eq!(v["status"], "eingegangen", "the guesses changed nothing");
     assert_eq!(v["messages"].as_array().unwrap().len(), 0);
+    assert_eq!(v["case"]["notes"].as_array().unwrap().len(), 0);
+    assert_eq!(v["case"]["assignee"], Value::Null);
 }
 
 #[tokio::test]

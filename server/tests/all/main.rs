@@ -16,4 +16,5 @@ mod nodes;
 mod own_county;
 mod pages;
 mod portal;
+mod postkorb;
 mod settings;

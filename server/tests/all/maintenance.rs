@@ -51,6 +51,8 @@ fn closed_submission(
                 workflow_id: "hundesteuer-anmeldung".into(),
                 workflow_version: "1".into(),
                 data: json!({"name": "Erika Mustermann"}),
+                applicant: None,
+                search_text: String::new(),
                 notifications: vec![],
             },
             SystemClock.now() - time::Duration::days(400),

@@ -387,6 +387,20 @@ async fn office_pages(o: &Office, seen: &mut Seen, submitted: &str) {
             .body
             .contains("value=\"hundesteuer-anmeldung\" selected")
     );
+    let searched = o
+        .get(
+            "/verwaltung/heinsberg?suche=bello&zustaendig=mir&faellig=1",
+            &me,
+        )
+        .await;
+    seen.page(
+        "admin/list",
+        &searched,
+        StatusCode::OK,
+        "value=\"mir\" selected",
+    );
+    assert!(searched.body.contains("value=\"bello\""));
+    assert!(searched.body.contains("value=\"1\" checked"));
     let paged = o
         .get("/verwaltung/heinsberg?pro_seite=1&seite=2", &me)
         .await;
@@ -412,7 +426,12 @@ async fn office_pages(o: &Office, seen: &mut Seen, submitted: &str) {
         "id=\"status-aktuell\"",
     );
     assert!(detail.body.contains("Signatur gültig"), "{}", detail.body);
-    assert!(detail.body.contains("<h3>Berechnete Werte</h3>"));
+    assert!(detail.body.contains(">Gebühren und Beträge</h3>"));
+    assert!(!detail.body.contains("Berechnete Werte"));
+    assert!(
+        detail.body.contains("<h4 class=\"group\">"),
+        "groups under headings"
+    );
 
     // A stored submission without labels or a signed receipt; a refused change; a Rückfrage
     // and a message, which its history and messages then show.
@@ -465,6 +484,44 @@ async fn office_pages(o: &Office, seen: &mut Seen, submitted: &str) {
         "<p class=\"body\">Welche Rasse?</p>",
     );
     assert!(full.body.contains("Bitte antworten Sie bald."));
+
+    // Assigned to me, with a note and a Wiedervorlage; a date in the past refused.
+    for (path, field, value) in [
+        ("zuweisung", "zustaendig", "mir"),
+        ("notiz", "notiz", "Intern: Rasse prüfen."),
+        ("wiedervorlage", "wiedervorlage", "2999-12-31"),
+    ] {
+        let r = o
+            .form(
+                &format!("{page}/{path}"),
+                &me,
+                &[("_csrf", csrf.as_str()), (field, value)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}");
+    }
+    let worked = o.get(&page, &me).await;
+    seen.page(
+        "admin/detail",
+        &worked,
+        StatusCode::OK,
+        "<ol class=\"messages notes\">",
+    );
+    assert!(worked.body.contains("Am 31.12.2999"));
+    assert!(worked.body.contains("(Sie)"));
+    let past = o
+        .form(
+            &format!("{page}/wiedervorlage"),
+            &me,
+            &[("_csrf", csrf.as_str()), ("wiedervorlage", "2000-01-01")],
+        )
+        .await;
+    seen.page(
+        "admin/detail",
+        &past,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Wiedervorlage: bitte heute",
+    );
 
     // The citizen's status page with the open query, and an empty answer refused.
     let status_page = format!("/heinsberg/eingang/{}", sub.id);

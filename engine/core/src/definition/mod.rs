@@ -90,6 +90,8 @@ pub struct Workflow {
     pub declaration: Vec<Statement>,
     /// The direct debit mandate the workflow asks for, if any.
     pub sepa_mandate: Option<SepaMandate>,
+    /// `applicant_name`: alternatives of field paths (see [`Workflow::applicant`]).
+    pub applicant_name: Vec<Vec<Vec<String>>>,
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
     pub rules: Vec<Rule>,
@@ -112,6 +114,96 @@ pub struct Workflow {
     pub(crate) field_index: FxHashMap<String, (usize, usize)>,
     /// What scripts see for an unanswered group: `{}` or `[]`.
     pub(crate) empty_values: FxHashMap<String, Value>,
+}
+
+/// Field ids the Postkorb looks for when a workflow declares no `applicant_name`: first and
+/// last name (at the top or in any group), else a company, else a name.
+const NAME_FIELDS: [(&str, &str); 2] = [("vorname", "nachname"), ("vornamen", "familienname")];
+const ONE_NAME_FIELDS: [&str; 4] = ["firma", "firmenname", "name", "nachname"];
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn find_name(answers: &serde_json::Map<String, Value>) -> Option<String> {
+    for (first, last) in NAME_FIELDS {
+        if let (Some(f), Some(l)) = (
+            answers.get(first).and_then(text_of),
+            answers.get(last).and_then(text_of),
+        ) {
+            return Some(format!("{f} {l}"));
+        }
+    }
+    None
+}
+
+impl Workflow {
+    /// Who applied, as the Postkorb shows it: the first alternative of `applicant_name` that
+    /// gives a text (its paths' answers joined by a space), else first and last name (at the
+    /// top of the answers or in a group), else a company or a single name field
+    /// (docs/workflow-language.md, "applicant_name"). `None` when nothing fits.
+    pub fn applicant(&self, answers: &std::collections::BTreeMap<String, Value>) -> Option<String> {
+        for alternative in &self.applicant_name {
+            let parts: Vec<String> = alternative
+                .iter()
+                .filter_map(|path| {
+                    let (first, rest) = path.split_first()?;
+                    let mut v = answers.get(first)?;
+                    for p in rest {
+                        v = v.get(p)?;
+                    }
+                    text_of(v)
+                })
+                .collect();
+            if !parts.is_empty() {
+                return Some(parts.join(" "));
+            }
+        }
+        let top: serde_json::Map<String, Value> = answers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(n) = find_name(&top) {
+            return Some(n);
+        }
+        for v in answers.values() {
+            if let Some(n) = v.as_object().and_then(find_name) {
+                return Some(n);
+            }
+        }
+        ONE_NAME_FIELDS
+            .iter()
+            .find_map(|f| answers.get(*f).and_then(text_of))
+    }
+}
+
+/// Every answer as text, for the Postkorb's search: strings and numbers anywhere in the
+/// answers (groups and repeated entries too), separated by spaces.
+pub fn answers_text(answers: &std::collections::BTreeMap<String, Value>) -> String {
+    fn walk(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push_str(s);
+                out.push(' ');
+            }
+            Value::Number(n) => {
+                out.push_str(&n.to_string());
+                out.push(' ');
+            }
+            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Value::Object(map) => map.values().for_each(|i| walk(i, out)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+    let mut out = String::new();
+    for v in answers.values() {
+        walk(v, &mut out);
+    }
+    out
 }
 
 impl Workflow {

@@ -34,6 +34,10 @@ pub(crate) struct RawWorkflow {
     pub declaration: Option<Spanned<Vec<RawStatement>>>,
     #[serde(default)]
     pub sepa_mandate: Option<RawSepaMandate>,
+    /// How the Postkorb names who applied: alternatives, the first that gives a text wins;
+    /// each is one or more field paths (`firma`, `person.vorname person.nachname`).
+    #[serde(default)]
+    pub applicant_name: Vec<Spanned<String>>,
     pub steps: Spanned<Vec<RawStep>>,
     #[serde(default)]
     pub computed: Vec<RawComputed>,

@@ -274,3 +274,51 @@ fn explicit_date_bounds_are_accepted_and_bad_ones_refused() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn the_applicant_is_named_by_the_declaration_or_by_common_fields() {
+    let (lib, problems) = load_library(&repo(), &Sandbox::default());
+    assert!(!problems.iter().any(|p| p.is_error()), "{problems:#?}");
+    let answers = |v: serde_json::Value| -> std::collections::BTreeMap<String, serde_json::Value> {
+        serde_json::from_value(v).unwrap()
+    };
+    let street = lib.latest("sondernutzung-strasse").unwrap();
+    let person = serde_json::json!({"anrede": "Frau", "vorname": "Anna", "nachname": "Müller"});
+    assert_eq!(
+        street
+            .applicant(&answers(
+                serde_json::json!({"firma": "Bau GmbH", "person": person})
+            ))
+            .as_deref(),
+        Some("Bau GmbH"),
+        "the first alternative that gives a text"
+    );
+    assert_eq!(
+        street
+            .applicant(&answers(serde_json::json!({"person": person})))
+            .as_deref(),
+        Some("Anna Müller")
+    );
+    // Hundesteuer declares nothing: first and last name in a group are found.
+    let dogs = lib.latest("hundesteuer-anmeldung").unwrap();
+    assert_eq!(
+        dogs.applicant(&answers(serde_json::json!({"halter": person, "hunde": []})))
+            .as_deref(),
+        Some("Anna Müller")
+    );
+    assert_eq!(
+        dogs.applicant(&answers(serde_json::json!({"firma": "Tierheim e. V."})))
+            .as_deref(),
+        Some("Tierheim e. V.")
+    );
+    assert_eq!(
+        dogs.applicant(&answers(serde_json::json!({"zahl": 3}))),
+        None
+    );
+    let text = lotse_core::definition::answers_text(&answers(
+        serde_json::json!({"halter": person, "hunde": [{"name": "Bello", "alter": 3}]}),
+    ));
+    for word in ["Anna", "Müller", "Bello", "3"] {
+        assert!(text.contains(word), "{text}");
+    }
+}

@@ -15,10 +15,12 @@ use crate::envelope::{decode, decode_parts, encode};
 use crate::error::StoreError;
 use crate::ids::{SubmissionId, TenantId, hex};
 use crate::keys::{
-    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, OUTBOX, SECRETS, STATUS, SUBMISSIONS, code_key,
-    counter_key, idempotency_key, login_key, message_key, ref_key,
+    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, NOTES, OUTBOX, SECRETS, STATUS, SUBMISSIONS,
+    code_key, counter_key, idempotency_key, login_key, message_key, ref_key,
 };
-use crate::model::{AuditEntry, Draft, Message, OutboxMessage, Status, StatusRecord, Submission};
+use crate::model::{
+    AuditEntry, Draft, Message, Note, OutboxMessage, Status, StatusRecord, Submission,
+};
 
 // Export and import: the same JSON Lines as the sled store (docs/store.md), so `lotse export`
 // from one backend and `lotse import` into the other is the migration path. Index trees are
@@ -207,6 +209,18 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let key = message_key(&m.submission, m.seq);
         messages.push((key.clone(), env_bytes(MESSAGES, &key, &m)?));
     }
+    let mut notes = Vec::new();
+    for r in sqlx::query("SELECT seq, v, record::text AS record FROM notes")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let seq: i64 = r.try_get("seq").map_err(db_err)?;
+        let mut n: Note = decode_parts(NOTES, &seq.to_string(), version(&r)?, &record_text(&r)?)?;
+        n.seq = to_u64(seq);
+        let key = message_key(&n.submission, n.seq);
+        notes.push((key.clone(), env_bytes(NOTES, &key, &n)?));
+    }
     let mut audit = Vec::new();
     for r in sqlx::query("SELECT seq, v, record::text AS record FROM audit")
         .fetch_all(&mut **tx)
@@ -277,6 +291,7 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         ("idempotency", idem),
         (STATUS, status),
         (MESSAGES, messages),
+        (NOTES, notes),
         (AUDIT, audit),
         (OUTBOX, outbox),
         (ACCOUNTS, accounts),
@@ -293,6 +308,7 @@ enum ImportRow {
     Counter { slug: String, year: i32, last: i64 },
     Status(Vec<u8>, StatusRecord),
     Message(Message),
+    Note(Note),
     Audit(AuditEntry),
     Outbox(OutboxMessage),
     Account(Account),
@@ -352,6 +368,13 @@ impl ImportRow {
             .bind(m.submission.as_bytes().to_vec())
             .bind(v)
             .bind(json(MESSAGES, &m.seq.to_string(), m)?),
+            Self::Note(n) => sqlx::query(
+                "INSERT INTO notes (seq, submission, v, record) VALUES ($1, $2, $3, $4::jsonb)",
+            )
+            .bind(to_i64("note", n.seq)?)
+            .bind(n.submission.as_bytes().to_vec())
+            .bind(v)
+            .bind(json(NOTES, &n.seq.to_string(), n)?),
             Self::Audit(e) => {
                 sqlx::query("INSERT INTO audit (seq, v, record) VALUES ($1, $2, $3::jsonb)")
                     .bind(to_i64("audit entry", e.seq)?)
@@ -399,6 +422,7 @@ impl ImportRow {
         q.execute(&mut **tx).await.map_err(db_err)?;
         Ok(match self {
             Self::Message(m) => to_i64("message", m.seq)?,
+            Self::Note(n) => to_i64("note", n.seq)?,
             Self::Audit(e) => to_i64("audit entry", e.seq)?,
             Self::Outbox(m) => to_i64("outbox id", m.id)?,
             _ => 0,
@@ -420,6 +444,7 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
             ImportRow::Status(key.to_vec(), decode(STATUS, key, value)?)
         }
         "messages" => ImportRow::Message(decode(MESSAGES, key, value)?),
+        "notes" => ImportRow::Note(decode(NOTES, key, value)?),
         "audit" => ImportRow::Audit(decode(AUDIT, key, value)?),
         "outbox" => ImportRow::Outbox(decode(OUTBOX, key, value)?),
         "accounts" => ImportRow::Account(decode(ACCOUNTS, key, value)?),

@@ -35,7 +35,9 @@ use crate::model::Submission;
 
 mod accounts;
 mod audit;
+mod batch;
 mod blobs;
+mod cases;
 mod drafts;
 mod export;
 mod limiter;
@@ -77,6 +79,13 @@ fn migrator() -> Migrator {
             "attempt slowdown".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0004_attempt_slowdown.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            5,
+            "postkorb index".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0005_postkorb_index.sql").into_sql_str(),
             false,
         ),
     ]);

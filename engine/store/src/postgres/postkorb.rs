@@ -1,106 +1,296 @@
-//! The Postkorb list on PostgreSQL (migration 0002): counts with one GROUP BY, the page with
-//! ORDER BY / OFFSET / LIMIT, in sled's order.
+//! The Postkorb list on PostgreSQL (migration 0005): the page from the `postkorb` table (one
+//! row per submission, kept by triggers, an index per filter), the counts from
+//! `postkorb_counts` when the filters allow, else with one GROUP BY over the matching rows.
+//! The statement is put together from fixed fragments for the filters in use, every value
+//! bound, so that the planner sees which index fits.
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
-use sqlx::postgres::PgRow;
-use time::OffsetDateTime;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{Postgres, Row};
+use time::{Date, OffsetDateTime};
 
 use super::{PgStore, db_err};
 use crate::error::StoreError;
-use crate::ids::{Reference, SubmissionId, TenantId, hex};
+use crate::ids::{AccountId, Reference, SubmissionId, TenantId, hex};
 use crate::model::Status;
-use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery};
+use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, ReferenceSearch, SEARCH_LIMIT};
 
 fn limit_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn rfc3339(what: &'static str, text: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| {
-        StoreError::Corrupt {
-            tree: "submissions",
-            key: what.into(),
-            reason: format!("bad time {text:?}: {e}"),
-        }
-    })
+/// A value bound to a statement.
+#[derive(Clone)]
+enum Arg {
+    Text(String),
+    Time(OffsetDateTime),
+    Int(i64),
+    Year(i32),
+    Day(Date),
 }
 
-/// The filters of a Postkorb query as SQL over `submissions s JOIN submission_status st`:
-/// `$1` tenant, `$2` workflow, `$3` from, `$4` until, `$5` reference part (NULL: no filter).
-/// (A macro so that the statements stay static strings.)
-macro_rules! postkorb_where {
-    () => {
-        "s.tenant = $1 \
-         AND ($2::text IS NULL OR s.workflow_id = $2) \
-         AND ($3::timestamptz IS NULL OR s.submitted >= $3) \
-         AND ($4::timestamptz IS NULL OR s.submitted < $4) \
-         AND ($5::text IS NULL OR strpos(s.reference, $5) > 0)"
-    };
+/// The conditions of a query (`p` is the `postkorb` row) and their values.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
 }
+
+impl Sql {
+    fn and(&mut self, fragment: &str, arg: Arg) {
+        self.args.push(arg);
+        // Every fragment has one `$?`, numbered here.
+        self.text.push_str(" AND ");
+        self.text
+            .push_str(&fragment.replace("$?", &format!("${}", self.args.len())));
+    }
+
+    fn bind<'q>(
+        &self,
+        mut q: Query<'q, Postgres, PgArguments>,
+    ) -> Query<'q, Postgres, PgArguments> {
+        for a in &self.args {
+            q = match a.clone() {
+                Arg::Text(v) => q.bind(v),
+                Arg::Time(v) => q.bind(v),
+                Arg::Int(v) => q.bind(v),
+                Arg::Year(v) => q.bind(v),
+                Arg::Day(v) => q.bind(v),
+            };
+        }
+        q
+    }
+}
+
+/// The filters other than status as SQL conditions; `None` if nothing can match.
+fn conditions(tenant: &TenantId, q: &PostkorbQuery) -> Option<Sql> {
+    let mut sql = Sql::default();
+    sql.text.push_str("p.tenant = $1");
+    sql.args.push(Arg::Text(tenant.slug().to_owned()));
+    if let Some(w) = &q.workflow {
+        sql.and("p.workflow_id = $?", Arg::Text(w.clone()));
+    }
+    if let Some(from) = q.from {
+        sql.and("p.submitted >= $?", Arg::Time(from));
+    }
+    if let Some(until) = q.until {
+        sql.and("p.submitted < $?", Arg::Time(until));
+    }
+    if let Some(a) = &q.assignee {
+        sql.and("p.assignee = $?", Arg::Text(a.to_string()));
+    }
+    if let Some(due) = q.due_by {
+        sql.and(
+            "p.follow_up <= $? AND p.follow_up IS NOT NULL \
+             AND p.status NOT IN ('abgeschlossen', 'abgelehnt')",
+            Arg::Day(due),
+        );
+    }
+    match ReferenceSearch::parse(q.reference.as_deref()) {
+        ReferenceSearch::Any => {}
+        ReferenceSearch::Nothing => return None,
+        ReferenceSearch::Number {
+            prefix,
+            year,
+            number,
+        } => {
+            if prefix.is_some_and(|p| p != tenant.reference_prefix()) {
+                return None;
+            }
+            sql.and(
+                "p.number = $?",
+                Arg::Int(i64::try_from(number).unwrap_or(i64::MAX)),
+            );
+            if let Some(y) = year {
+                sql.and("p.year = $?", Arg::Year(y));
+            }
+        }
+    }
+    let terms = q.terms();
+    if !terms.is_empty() {
+        // Terms are letters and digits only (`search_terms`): nothing a tsquery would parse.
+        let query = terms
+            .iter()
+            .map(|t| format!("{t}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        sql.and("p.terms @@ to_tsquery('simple', $?)", Arg::Text(query));
+    }
+    Some(sql)
+}
+
+/// What a page shows of a `postkorb` row.
+const COLUMNS: &str = "p.submission, p.reference, p.workflow_id, p.workflow_version, \
+                       p.submitted, p.status, p.status_at, p.applicant, p.assignee, p.follow_up";
 
 impl PgStore {
-    /// [`crate::SubmissionStore::postkorb`] in SQL: the counts per status with one
-    /// GROUP BY, the page with ORDER BY / OFFSET / LIMIT, newest first (ties by id, as sled).
+    /// A search: its matches (at most SEARCH_LIMIT + 1) from the GIN index once, with time
+    /// and status only; counted, sorted and paged here; then the page's rows by id. (Walking
+    /// the list newest first until a page of rare matches turns up would read most rows.)
+    /// Without `cap` (what is due: the follow-up index holds time and status, an index-only
+    /// scan) every match is read the same way.
+    fn search_page(
+        &self,
+        query: &PostkorbQuery,
+        cond: Sql,
+        cap: Option<usize>,
+    ) -> Result<PostkorbPage, StoreError> {
+        let matches_sql = Sql {
+            text: match cap {
+                Some(cap) => format!(
+                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {} LIMIT {}",
+                    cond.text,
+                    cap + 1
+                ),
+                None => format!(
+                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {}",
+                    cond.text
+                ),
+            },
+            args: cond.args,
+        };
+        let (mut matches, rows) = self.run(async |pool| {
+            let found = matches_sql
+                .bind(sqlx::query(sqlx::AssertSqlSafe(matches_sql.text.clone())))
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?;
+            let mut matches: Vec<(OffsetDateTime, Vec<u8>, String)> = found
+                .iter()
+                .map(|r| Ok((r.try_get(1)?, r.try_get(0)?, r.try_get(2)?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(db_err)?;
+            matches.sort_unstable_by(|a, b| (&b.0, &b.1).cmp(&(&a.0, &a.1)));
+            let ids: Vec<Vec<u8>> = matches
+                .iter()
+                .filter(|m| query.status.is_none_or(|s| s.code() == m.2))
+                .skip(query.offset)
+                .take(query.limit)
+                .map(|m| m.1.clone())
+                .collect();
+            let rows = if ids.is_empty() {
+                Vec::new()
+            } else {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM postkorb p WHERE p.submission = ANY($1) \
+                     ORDER BY p.submitted DESC, p.submission DESC"
+                )))
+                .bind(&ids)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)?
+            };
+            Ok((matches, rows))
+        })?;
+        let truncated = cap.is_some_and(|c| matches.len() > c);
+        if let Some(c) = cap {
+            matches.truncate(c);
+        }
+        let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
+        for (_, _, code) in &matches {
+            if let Some(s) = Status::from_code(code)
+                && let Some(n) = counts.get_mut(&s)
+            {
+                *n += 1;
+            }
+        }
+        let total = match query.status {
+            Some(s) => counts.get(&s).copied().unwrap_or(0),
+            None => counts.values().sum(),
+        };
+        let entries = rows.iter().map(postkorb_entry).collect::<Result<_, _>>()?;
+        Ok(PostkorbPage {
+            entries,
+            total,
+            counts,
+            truncated,
+        })
+    }
+
+    /// [`crate::SubmissionStore::postkorb`] in SQL, newest first (ties by id, as sled).
     pub(super) fn postkorb_page(
         &self,
         tenant: &TenantId,
         query: &PostkorbQuery,
     ) -> Result<PostkorbPage, StoreError> {
-        let reference = query
-            .reference
-            .as_deref()
-            .map(|r| r.trim().to_ascii_uppercase())
-            .filter(|r| !r.is_empty());
-        let status = query.status.map(Status::code);
+        let Some(cond) = conditions(tenant, query) else {
+            return Ok(PostkorbPage {
+                counts: Status::ALL.into_iter().map(|s| (s, 0)).collect(),
+                ..PostkorbPage::default()
+            });
+        };
+        let by_counters = query.counted_by_counters();
+        let searching = !query.terms().is_empty();
+        // The counts: from the counters, or over the matching rows (a search at most
+        // SEARCH_LIMIT of them).
+        let count_sql = if by_counters {
+            let mut c = Sql::default();
+            c.text.push_str(
+                "SELECT status, sum(n)::bigint FROM postkorb_counts p WHERE p.tenant = $1",
+            );
+            c.args.push(Arg::Text(tenant.slug().to_owned()));
+            if let Some(w) = &query.workflow {
+                c.and("p.workflow_id = $?", Arg::Text(w.clone()));
+            }
+            if let Some(a) = &query.assignee {
+                c.and("p.assignee = $?", Arg::Text(a.to_string()));
+            }
+            c.text.push_str(" GROUP BY status");
+            c
+        } else {
+            Sql {
+                text: format!(
+                    "SELECT p.status, count(*) FROM postkorb p WHERE {} GROUP BY p.status",
+                    cond.text
+                ),
+                args: cond.args.clone(),
+            }
+        };
+        if searching {
+            return self.search_page(query, cond, Some(SEARCH_LIMIT));
+        }
+        if query.due_by.is_some() {
+            return self.search_page(query, cond, None);
+        }
+        let mut page_sql = Sql {
+            text: format!("SELECT {COLUMNS} FROM postkorb p WHERE {}", cond.text),
+            args: cond.args,
+        };
+        if let Some(s) = query.status {
+            page_sql.and("p.status = $?", Arg::Text(s.code().to_owned()));
+        }
+        page_sql.text.push_str(&format!(
+            " ORDER BY p.submitted DESC, p.submission DESC OFFSET {} LIMIT {}",
+            limit_i64(query.offset),
+            limit_i64(query.limit)
+        ));
         let (rows, grouped) = self.run(async |pool| {
-            let grouped: Vec<(String, i64)> = sqlx::query_as(concat!(
-                "SELECT st.current, count(*) FROM submissions s \
-                 JOIN submission_status st ON st.submission = s.id WHERE ",
-                postkorb_where!(),
-                " GROUP BY st.current"
-            ))
-            .bind(tenant.slug())
-            .bind(query.workflow.as_deref())
-            .bind(query.from)
-            .bind(query.until)
-            .bind(reference.as_deref())
-            .fetch_all(pool)
-            .await
-            .map_err(db_err)?;
+            let grouped: Vec<(String, i64)> = {
+                let q = count_sql.bind(sqlx::query(sqlx::AssertSqlSafe(count_sql.text.clone())));
+                q.fetch_all(pool)
+                    .await
+                    .map_err(db_err)?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(db_err)?
+            };
             let rows = if query.limit == 0 {
                 Vec::new()
             } else {
-                sqlx::query(concat!(
-                    "SELECT s.id, s.tenant, s.record->>'reference' AS reference, \
-                     s.record->>'workflow_id' AS workflow_id, \
-                     s.record->>'workflow_version' AS workflow_version, \
-                     s.record->>'submitted' AS submitted, st.current, \
-                     st.record->'history'->-1->>'at' AS status_at \
-                     FROM submissions s JOIN submission_status st ON st.submission = s.id \
-                     WHERE ",
-                    postkorb_where!(),
-                    " AND ($6::text IS NULL OR st.current = $6) \
-                     ORDER BY s.submitted DESC, s.id DESC OFFSET $7 LIMIT $8"
-                ))
-                .bind(tenant.slug())
-                .bind(query.workflow.as_deref())
-                .bind(query.from)
-                .bind(query.until)
-                .bind(reference.as_deref())
-                .bind(status)
-                .bind(limit_i64(query.offset))
-                .bind(limit_i64(query.limit))
-                .fetch_all(pool)
-                .await
-                .map_err(db_err)?
+                page_sql
+                    .bind(sqlx::query(sqlx::AssertSqlSafe(page_sql.text.clone())))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db_err)?
             };
             Ok((rows, grouped))
         })?;
         let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
         for (code, n) in grouped {
-            if let Some(s) = Status::ALL.into_iter().find(|s| s.code() == code) {
+            if let Some(s) = Status::from_code(&code) {
                 counts.insert(s, u64::try_from(n).unwrap_or(0));
             }
         }
@@ -116,43 +306,44 @@ impl PgStore {
             entries,
             total,
             counts,
+            truncated: false,
         })
     }
 }
 
 fn postkorb_entry(r: &PgRow) -> Result<PostkorbEntry, StoreError> {
-    let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
+    let id: Vec<u8> = r.try_get("submission").map_err(db_err)?;
     let bad = |reason: &str| StoreError::Corrupt {
-        tree: "submissions",
+        tree: "postkorb",
         key: hex(&id),
         reason: reason.into(),
     };
-    let get = |name: &str| -> Result<String, StoreError> {
-        r.try_get::<Option<String>, _>(name)
-            .map_err(db_err)?
-            .ok_or_else(|| bad(&format!("no {name}")))
-    };
-    let reference: Reference = get("reference")?.parse()?;
-    let current = get("current")?;
-    let status = Status::ALL
-        .into_iter()
-        .find(|s| s.code() == current)
-        .ok_or_else(|| bad("unknown status"))?;
-    let submitted = rfc3339("submitted", &get("submitted")?)?;
-    let status_at = match r
-        .try_get::<Option<String>, _>("status_at")
+    let reference: Reference = r
+        .try_get::<String, _>("reference")
         .map_err(db_err)?
-    {
-        Some(at) => rfc3339("status", &at)?,
-        None => submitted,
+        .parse()?;
+    let current: String = r.try_get("status").map_err(db_err)?;
+    let status = Status::from_code(&current).ok_or_else(|| bad("unknown status"))?;
+    let assignee: String = r.try_get("assignee").map_err(db_err)?;
+    let assignee = if assignee.is_empty() {
+        None
+    } else {
+        Some(
+            assignee
+                .parse::<AccountId>()
+                .map_err(|_| bad("bad assignee"))?,
+        )
     };
     Ok(PostkorbEntry {
         id: SubmissionId::from_key(&id).ok_or_else(|| bad("expected a 16-byte id"))?,
         reference,
-        workflow_id: get("workflow_id")?,
-        workflow_version: get("workflow_version")?,
-        submitted,
+        workflow_id: r.try_get("workflow_id").map_err(db_err)?,
+        workflow_version: r.try_get("workflow_version").map_err(db_err)?,
+        submitted: r.try_get("submitted").map_err(db_err)?,
         status,
-        status_at,
+        status_at: r.try_get("status_at").map_err(db_err)?,
+        applicant: r.try_get("applicant").map_err(db_err)?,
+        assignee,
+        follow_up: r.try_get("follow_up").map_err(db_err)?,
     })
 }

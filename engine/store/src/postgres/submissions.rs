@@ -14,10 +14,8 @@ use crate::SubmissionStore;
 use crate::error::StoreError;
 use crate::ids::{IdempotencyKey, Reference, SubmissionId, TenantId};
 use crate::keys::{STATUS, SUBMISSIONS};
-use crate::model::{
-    Actor, AuditAction, NewSubmission, Status, StatusChange, StatusRecord, Submission,
-};
-use crate::postkorb::{PostkorbPage, PostkorbQuery};
+use crate::model::{Actor, AuditAction, NewSubmission, Status, StatusRecord, Submission};
+use crate::postkorb::{PostkorbPage, PostkorbQuery, submission_terms};
 
 /// Marks a submit whose idempotency key is taken (never leaves `submit`).
 const LOST_RACE: &str = "idempotency key (concurrent submit)";
@@ -46,18 +44,8 @@ impl SubmissionStore for PgStore {
             row.map(|r| decode_submission(&r)).transpose()
         };
         // What does not depend on the reference is encoded before the counter row is locked.
-        let history = json(
-            STATUS,
-            &new.id.to_string(),
-            &StatusRecord {
-                history: vec![StatusChange {
-                    status: Status::Eingegangen,
-                    at: now,
-                    actor: Actor::Citizen,
-                    note: None,
-                }],
-            },
-        )?;
+        let history = json(STATUS, &new.id.to_string(), &StatusRecord::received(now))?;
+        let terms = submission_terms(new.applicant.as_deref(), &new.search_text);
         let deliveries = new
             .notifications
             .iter()
@@ -90,6 +78,8 @@ impl SubmissionStore for PgStore {
                 workflow_version: new.workflow_version.clone(),
                 data: new.data.clone(),
                 submitted: now,
+                applicant: new.applicant.clone(),
+                search_terms: terms.clone(),
             };
             let audit = audit_record(
                 now,
@@ -161,6 +151,14 @@ impl SubmissionStore for PgStore {
                 .ok_or_else(|| StoreError::Storage("a concurrent submit vanished".into())),
             Err(e) => Err(e),
         }
+    }
+
+    fn submit_batch(
+        &self,
+        batch: Vec<NewSubmission>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Submission>, StoreError> {
+        self.submit_many(batch, now)
     }
 
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {

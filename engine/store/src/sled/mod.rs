@@ -15,8 +15,8 @@ use crate::error::{StoreError, show_key};
 use crate::group_commit::GroupCommit;
 use crate::keys::{
     ACCOUNT_LOGINS, ACCOUNTS, API_TOKENS, AUDIT, COUNTERS, DRAFT_CODES, DRAFT_EXPIRY, DRAFTS,
-    IDEMPOTENCY, MESSAGES, OUTBOX, SECRETS, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS, TREES,
-    read_u64,
+    IDEMPOTENCY, MESSAGES, NOTES, OUTBOX, SECRETS, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS,
+    TREES, read_u64,
 };
 use crate::model::Submission;
 use crate::{AttemptLimiter, Backend, LimitPolicy, Progress, ResumeLimiter};
@@ -25,6 +25,7 @@ use blobs::blob_root;
 mod accounts;
 mod audit;
 mod blobs;
+mod cases;
 mod drafts;
 mod export;
 mod outbox;
@@ -37,14 +38,22 @@ mod tests;
 
 /// The layout version of the whole store (tree set and key layouts). 2: no `draft_expiry` tree;
 /// new drafts have no `draft_codes` entry (their id starts with their code's hash). 3: drafts
-/// in the idle tree may be packed (`envelope::pack`).
-const STORE_FORMAT: u32 = 3;
+/// in the idle tree may be packed (`envelope::pack`). 4: the Postkorb index has its secondary
+/// entries and counters (`postkorb_index`, `postkorb_counts`) and the `notes` tree exists; the
+/// index of an older store is rebuilt on its first open. 5: the search entries carry the
+/// status byte (rebuilt likewise).
+const STORE_FORMAT: u32 = 5;
 
 /// New drafts and drafts edited in the last hour or so: a small tree, so the drafts citizens
 /// are working on cost what they cost in a small store. Exported and imported as `drafts`.
 const DRAFTS_RECENT: &str = "drafts_recent";
 /// Not exported: derived from submissions and status, rebuilt when empty.
 const POSTKORB: &str = "postkorb";
+/// Not exported: the Postkorb's secondary entries (status, service, assignee, follow-up date,
+/// search terms), derived like `postkorb`.
+const POSTKORB_INDEX: &str = "postkorb_index";
+/// Not exported: submissions per tenant, status, service and assignee, derived like `postkorb`.
+const POSTKORB_COUNTS: &str = "postkorb_counts";
 
 const META_STORE_FORMAT: &[u8] = b"store_format";
 const META_ID_BASE: &[u8] = b"id_base";
@@ -99,6 +108,9 @@ struct Inner {
     api_tokens: Tree,
     sessions: Tree,
     postkorb: Tree,
+    postkorb_index: Tree,
+    postkorb_counts: Tree,
+    notes: Tree,
     secrets: Tree,
     /// Where blobs are kept as files: the folder that holds the store's directory (the data
     /// folder), `receipts/<id>.pdf` for receipts.
@@ -169,14 +181,8 @@ impl SledStore {
             db.drop_tree(DRAFT_EXPIRY)?;
         }
         // Format 3 packs idle drafts; the unpacked ones of format 2 stay valid as they are.
-        // The number goes up so that an older Lotse refuses the store instead of failing on
-        // its first packed draft.
-        if format < STORE_FORMAT {
-            meta.insert(
-                META_STORE_FORMAT,
-                encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
-            )?;
-        }
+        // The number goes up (below, after the Postkorb index of format 4 is built) so that
+        // an older Lotse refuses the store instead of failing on its first packed draft.
         let id_base = match meta.get(META_ID_BASE)? {
             Some(bytes) => read_u64("meta", META_ID_BASE, &bytes)?,
             None => 0,
@@ -200,6 +206,9 @@ impl SledStore {
             secrets: db.open_tree(SECRETS)?,
             blob_root: blob_root(&path),
             postkorb: db.open_tree(POSTKORB)?,
+            postkorb_index: db.open_tree(POSTKORB_INDEX)?,
+            postkorb_counts: db.open_tree(POSTKORB_COUNTS)?,
+            notes: db.open_tree(NOTES)?,
             meta,
             db,
             path,
@@ -212,9 +221,17 @@ impl SledStore {
         let store = Self {
             inner: Arc::new(inner),
         };
-        // Stores written before the Postkorb index existed get it now.
-        if store.inner.postkorb.is_empty() && !store.inner.submissions.is_empty() {
+        // Stores written before the Postkorb index (or its format 4 entries) existed get it
+        // now. The format is marked only after the rebuild, so a crash repeats it.
+        if (format < 5 || store.inner.postkorb.is_empty()) && !store.inner.submissions.is_empty() {
             store.rebuild_postkorb()?;
+        }
+        if format < STORE_FORMAT {
+            store.inner.meta.insert(
+                META_STORE_FORMAT,
+                encode("meta", META_STORE_FORMAT, &STORE_FORMAT)?,
+            )?;
+            store.inner.db.flush()?;
         }
         Ok(store)
     }
@@ -294,6 +311,7 @@ impl SledStore {
             IDEMPOTENCY => &i.idempotency,
             STATUS => &i.status,
             MESSAGES => &i.messages,
+            NOTES => &i.notes,
             AUDIT => &i.audit,
             OUTBOX => &i.outbox,
             ACCOUNTS => &i.accounts,

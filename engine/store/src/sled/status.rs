@@ -4,7 +4,7 @@ use sled::Transactional;
 use sled::transaction::abort;
 use time::OffsetDateTime;
 
-use super::postkorb::{postkorb_key, postkorb_value};
+use super::postkorb::{Facts, write_index};
 use super::{SledStore, tx_err};
 use crate::StatusStore;
 use crate::envelope::{decode, encode};
@@ -30,45 +30,56 @@ impl StatusStore for SledStore {
         let key = id.as_bytes();
         let sub = self.get_submission(key)?;
         let tenant = sub.as_ref().map(|s| s.tenant.clone());
-        (&i.status, &i.audit, &i.postkorb).transaction(|(status, audit, postkorb)| {
-            let Some(bytes) = status.get(key)? else {
-                return abort(StoreError::NotFound {
-                    what: "submission",
-                    key: id.to_string(),
-                });
-            };
-            let mut record: StatusRecord = decode(STATUS, key, &bytes).map_err(tx_err)?;
-            let from = record
-                .history
-                .last()
-                .map_or(Status::Eingegangen, |c| c.status);
-            if !from.may_change_to(change.status) {
-                return abort(StoreError::InvalidTransition {
-                    from: from.code(),
-                    to: change.status.code(),
-                });
-            }
-            record.history.push(change.clone());
-            status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
-            if let Some(sub) = &sub {
-                postkorb.insert(
-                    postkorb_key(&sub.tenant, sub.submitted, &sub.id),
-                    postkorb_value(sub, change.status, change.at).map_err(tx_err)?,
+        (
+            &i.status,
+            &i.audit,
+            &i.postkorb,
+            &i.postkorb_index,
+            &i.postkorb_counts,
+        )
+            .transaction(|(status, audit, postkorb, index, counts)| {
+                let Some(bytes) = status.get(key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "submission",
+                        key: id.to_string(),
+                    });
+                };
+                let mut record: StatusRecord = decode(STATUS, key, &bytes).map_err(tx_err)?;
+                let from = record
+                    .history
+                    .last()
+                    .map_or(Status::Eingegangen, |c| c.status);
+                if !from.may_change_to(change.status) {
+                    return abort(StoreError::InvalidTransition {
+                        from: from.code(),
+                        to: change.status.code(),
+                    });
+                }
+                let before = record.clone();
+                record.history.push(change.clone());
+                status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
+                if let Some(sub) = &sub {
+                    write_index(
+                        postkorb,
+                        index,
+                        counts,
+                        Some(&Facts::of(sub, &before)),
+                        Some(&Facts::of(sub, &record)),
+                    )?;
+                }
+                self.audit_tx(
+                    audit,
+                    change.at,
+                    change.actor.clone(),
+                    tenant.as_ref(),
+                    AuditAction::StatusChanged {
+                        submission: *id,
+                        from,
+                        to: change.status,
+                    },
                 )?;
-            }
-            self.audit_tx(
-                audit,
-                change.at,
-                change.actor.clone(),
-                tenant.as_ref(),
-                AuditAction::StatusChanged {
-                    submission: *id,
-                    from,
-                    to: change.status,
-                },
-            )?;
-            Ok(())
-        })?;
+                Ok(())
+            })?;
         self.flush()
     }
 

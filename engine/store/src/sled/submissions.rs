@@ -8,7 +8,7 @@ use sled::Transactional;
 use sled::transaction::abort;
 use time::{Duration, OffsetDateTime};
 
-use super::postkorb::{postkorb_key, postkorb_value};
+use super::postkorb::{Facts, write_index};
 use super::{SledStore, tx_err};
 use crate::SubmissionStore;
 use crate::envelope::{decode, encode};
@@ -19,23 +19,28 @@ use crate::keys::{
     ref_key,
 };
 use crate::model::{
-    Actor, AuditAction, NewSubmission, Status, StatusChange, StatusRecord, Submission,
-    new_outbox_message,
+    Actor, AuditAction, NewSubmission, StatusRecord, Submission, new_outbox_message,
 };
-use crate::postkorb::{PostkorbPage, PostkorbQuery};
+use crate::postkorb::{PostkorbPage, PostkorbQuery, submission_terms};
 
 enum Submitted {
     New(Submission),
     Existing(Submission),
 }
 
-impl SubmissionStore for SledStore {
-    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+impl SledStore {
+    /// One submit's transaction, not yet durable.
+    fn submit_unflushed(
+        &self,
+        new: NewSubmission,
+        now: OffsetDateTime,
+    ) -> Result<Submission, StoreError> {
         let i = &self.inner;
         let year = now.year();
         let idem_key = idempotency_key(&new.tenant, &new.idempotency_key);
         let ctr_key = counter_key(&new.tenant, year);
         let sub_key = *new.id.as_bytes();
+        let terms = submission_terms(new.applicant.as_deref(), &new.search_text);
         let serial = i.submit_lock.lock().unwrap_or_else(PoisonError::into_inner);
         let outcome = (
             &i.submissions,
@@ -46,9 +51,11 @@ impl SubmissionStore for SledStore {
             &i.audit,
             &i.outbox,
             &i.postkorb,
+            &i.postkorb_index,
+            &i.postkorb_counts,
         )
             .transaction(
-                |(subs, refs, ctrs, idem, status, audit, outbox, postkorb)| {
+                |(subs, refs, ctrs, idem, status, audit, outbox, postkorb, index, counts)| {
                     if let Some(existing) = idem.get(&idem_key)? {
                         let Some(bytes) = subs.get(&existing)? else {
                             return abort(StoreError::Corrupt {
@@ -82,6 +89,8 @@ impl SubmissionStore for SledStore {
                         workflow_version: new.workflow_version.clone(),
                         data: new.data.clone(),
                         submitted: now,
+                        applicant: new.applicant.clone(),
+                        search_terms: terms.clone(),
                     };
                     subs.insert(
                         &sub_key,
@@ -89,21 +98,17 @@ impl SubmissionStore for SledStore {
                     )?;
                     refs.insert(ref_key(&new.tenant, year, number), &sub_key)?;
                     idem.insert(idem_key.as_slice(), &sub_key)?;
-                    let history = StatusRecord {
-                        history: vec![StatusChange {
-                            status: Status::Eingegangen,
-                            at: now,
-                            actor: Actor::Citizen,
-                            note: None,
-                        }],
-                    };
+                    let history = StatusRecord::received(now);
                     status.insert(
                         &sub_key,
                         encode(STATUS, &sub_key, &history).map_err(tx_err)?,
                     )?;
-                    postkorb.insert(
-                        postkorb_key(&sub.tenant, now, &sub.id),
-                        postkorb_value(&sub, Status::Eingegangen, now).map_err(tx_err)?,
+                    write_index(
+                        postkorb,
+                        index,
+                        counts,
+                        None,
+                        Some(&Facts::of(&sub, &history)),
                     )?;
                     self.audit_tx(
                         audit,
@@ -125,12 +130,42 @@ impl SubmissionStore for SledStore {
                 },
             )?;
         drop(serial);
-        // An existing submission may have been committed by a concurrent call that has not
-        // flushed yet: wait for durability in both cases.
-        self.flush()?;
         Ok(match outcome {
             Submitted::New(s) | Submitted::Existing(s) => s,
         })
+    }
+}
+
+impl SubmissionStore for SledStore {
+    fn submit(&self, new: NewSubmission, now: OffsetDateTime) -> Result<Submission, StoreError> {
+        let sub = self.submit_unflushed(new, now)?;
+        // An existing submission may have been committed by a concurrent call that has not
+        // flushed yet: wait for durability in both cases.
+        self.flush()?;
+        Ok(sub)
+    }
+
+    fn submit_batch(
+        &self,
+        batch: Vec<NewSubmission>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Submission>, StoreError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let key = new.idempotency_key.clone();
+            let id = new.id;
+            let sub = self.submit_unflushed(new, now)?;
+            if sub.id != id {
+                self.flush()?;
+                return Err(StoreError::AlreadyExists {
+                    what: "submission with idempotency key",
+                    key: key.as_str().to_owned(),
+                });
+            }
+            out.push(sub);
+        }
+        self.flush()?;
+        Ok(out)
     }
 
     fn submission(&self, id: &SubmissionId) -> Result<Option<Submission>, StoreError> {
@@ -231,6 +266,7 @@ impl SubmissionStore for SledStore {
                 .messages
                 .scan_prefix(&id)
                 .keys()
+                .chain(i.notes.scan_prefix(&id).keys())
                 .collect::<Result<_, _>>()?;
             (
                 &i.submissions,
@@ -240,16 +276,30 @@ impl SubmissionStore for SledStore {
                 &i.messages,
                 &i.audit,
                 &i.postkorb,
+                &i.postkorb_index,
+                &i.postkorb_counts,
+                &i.notes,
             )
                 .transaction(
-                    |(subs, refs, idems, status, msgs, audit, postkorb)| {
+                    |(subs, refs, idems, status, msgs, audit, postkorb, index, counts, notes)| {
                         subs.remove(&id)?;
-                        postkorb.remove(postkorb_key(tenant, sub.submitted, &sub.id))?;
+                        if let Some(current) = status.get(&id)? {
+                            let current: StatusRecord =
+                                decode(STATUS, &id, &current).map_err(tx_err)?;
+                            write_index(
+                                postkorb,
+                                index,
+                                counts,
+                                Some(&Facts::of(&sub, &current)),
+                                None,
+                            )?;
+                        }
                         refs.remove(&rkey)?;
                         idems.remove(idem.as_slice())?;
                         status.remove(&id)?;
                         for k in &message_keys {
                             msgs.remove(k)?;
+                            notes.remove(k)?;
                         }
                         self.audit_tx(
                             audit,
@@ -268,6 +318,9 @@ impl SubmissionStore for SledStore {
             // status record is gone.
             for k in i.messages.scan_prefix(&id).keys() {
                 i.messages.remove(k?)?;
+            }
+            for k in i.notes.scan_prefix(&id).keys() {
+                i.notes.remove(k?)?;
             }
             purged += 1;
         }

@@ -41,6 +41,8 @@ pub(crate) fn new_submission(e: &mut DeterministicEntropy, key: &str) -> NewSubm
         workflow_id: "wohngeld".into(),
         workflow_version: "3".into(),
         data: json!({"name": "Erika Mustermann", "betrag": 12.5}),
+        applicant: None,
+        search_text: String::new(),
         notifications: vec![],
     }
 }
@@ -61,6 +63,7 @@ fn change(status: Status, at: OffsetDateTime) -> StatusChange {
 }
 
 mod accounts;
+mod cases;
 mod drafts;
 mod outbox;
 mod shared;
@@ -68,6 +71,7 @@ mod status;
 mod submissions;
 
 pub(crate) use accounts::*;
+pub(crate) use cases::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
 pub(crate) use shared::*;
@@ -105,6 +109,13 @@ macro_rules! store_suite {
                 sessions_are_found_by_hash_and_end,
                 api_tokens_are_found_by_hash_and_revoked_per_tenant,
                 postkorb_filters_pages_and_counts_per_status,
+                postkorb_lists_applicants_and_finds_them_by_name_or_answer,
+                reference_search_finds_by_number_year_or_whole_reference,
+                assignment_filters_and_counts_the_postkorb,
+                follow_up_dates_list_what_is_due,
+                notes_are_internal_audited_without_text_and_purged,
+                counters_agree_with_the_entries_after_every_change,
+                a_batch_submits_like_one_by_one_and_refuses_a_taken_key,
                 a_blob_keeps_its_first_bytes_until_it_is_deleted,
                 a_receipt_needs_its_submission,
                 concurrent_puts_of_one_blob_keep_exactly_one,

@@ -55,6 +55,7 @@ pub(super) fn compile(
     let declaration = names::declaration(&mut cx, &raw);
     let sepa_mandate = names::sepa_mandate(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);
+    let applicant_name = names::applicant_name(&mut cx, &raw, &declared);
 
     let step_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
     let names = finish::script_names(
@@ -79,6 +80,7 @@ pub(super) fn compile(
         after_submission: raw.after_submission,
         declaration,
         sepa_mandate,
+        applicant_name,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),
         empty_values: finish::empty_values(&steps),

@@ -64,6 +64,38 @@ pub(super) fn check_header(cx: &mut Ctx<'_>, raw: &RawWorkflow) {
     }
 }
 
+/// `applicant_name`: each alternative a list of field paths whose first part is a field.
+pub(super) fn applicant_name(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    declared: &Declared,
+) -> Vec<Vec<Vec<String>>> {
+    let mut out = Vec::new();
+    for alternative in &raw.applicant_name {
+        let mut paths = Vec::new();
+        for path in alternative.value.split_whitespace() {
+            let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
+            let known = parts
+                .first()
+                .is_some_and(|f| declared.fields.iter().any(|d| d == f));
+            if !known || parts.iter().any(String::is_empty) {
+                cx.error_help(
+                    "LOT-E028",
+                    pos(alternative),
+                    format!("applicant_name: \"{path}\" is not a field of this workflow"),
+                    "name a field id, or a group's field as group.field, e.g. person.nachname",
+                );
+            }
+            paths.push(parts);
+        }
+        if paths.is_empty() {
+            cx.error("LOT-E028", pos(alternative), "applicant_name: empty entry");
+        }
+        out.push(paths);
+    }
+    out
+}
+
 /// Names first: steps and every field, so that scripts can be checked against them.
 pub(super) fn declare_names(cx: &mut Ctx<'_>, raw: &RawWorkflow) -> Declared {
     let step_ids = declare_steps(cx, raw);
