@@ -57,8 +57,11 @@ def answers():
         "beginn": {"haltungsbeginn": since, "zuzug": "nein"},
         "ermaessigung": {"ermaessigung": "nein"},
         "zahlung": {"lastschrift": "nein"},
-        "bestaetigung": {"richtig": True},
     }
+
+
+# The statements of the workflow's declaration, ticked with every submit.
+DECLARED = ["richtig"]
 
 
 class Down(Exception):
@@ -184,7 +187,7 @@ def write(n, port, gate, ledger, answer_of):
                 elif status == 409 and body.get("code") == "LOT-H006":
                     # Submitted before the kill; its answer never arrived: ask again.
                     status, body = c.request("POST", f"{base}/applications/{app['id']}/submit",
-                                             {"revision": app["rev"]})
+                                             {"revision": app["rev"], "declaration": DECLARED})
                     if status == 200 and "reference" in body:
                         ledger.count("resubmitted_after_cut")
                         submitted(status, body)
@@ -211,7 +214,7 @@ def write(n, port, gate, ledger, answer_of):
                 continue
             path = f"{base}/applications/{app['id']}"
             if app["at"] == "review":
-                status, body = c.request("POST", f"{path}/submit", {"revision": app["rev"]})
+                status, body = c.request("POST", f"{path}/submit", {"revision": app["rev"], "declaration": DECLARED})
                 if status in (200, 201) and "reference" in body:
                     submitted(status, body)
                     app = None
@@ -387,7 +390,8 @@ def check(c, ledger, app_ids, receipts=True):
             ledger.violation(f"acknowledged {reference}: application {app_id} answers "
                              f"{status} {body}")
             continue
-        status, body = c.request("POST", f"{base}/applications/{app_id}/submit", {"revision": 0})
+        status, body = c.request("POST", f"{base}/applications/{app_id}/submit",
+                                 {"revision": 0, "declaration": DECLARED})
         if status != 200 or body.get("reference") != reference or body.get("id") != sub_id:
             kind = "duplicate" if status in (200, 201) else "other"
             ledger.violation(f"acknowledged {reference}: a repeated submit answers {status} {body}",

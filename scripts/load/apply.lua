@@ -21,7 +21,6 @@ local answers = {
   beginn = [[{"haltungsbeginn":"2026-11-01","zuzug":"nein"}]],
   ermaessigung = [[{"ermaessigung":"nein"}]],
   zahlung = [[{"lastschrift":"nein"}]],
-  bestaetigung = [[{"richtig":true}]],
 }
 -- Applications whose last answer has arrived: { id, revision, step or "review" }.
 local ready = {}
@@ -42,7 +41,8 @@ function request()
   end
   local path = base .. "/applications/" .. app.id
   if app.at == "review" then
-    return wrk.format("POST", path .. "/submit", json, '{"revision":' .. app.rev .. '}')
+    return wrk.format("POST", path .. "/submit", json,
+      '{"revision":' .. app.rev .. ',"declaration":["richtig"]}')
   end
   return wrk.format("PUT", path .. "/steps/" .. app.at, json,
     '{"revision":' .. app.rev .. ',"values":' .. answers[app.at] .. '}')

@@ -364,7 +364,7 @@ pub(crate) fn responsible_office(e: Option<&Leistung>, t: &Tenant, lang: Lang) -
     }
 }
 
-/// The county's name, for "beim Kreis Heinsberg".
+/// The county's name, for "beim Kreis …".
 pub(crate) fn county_name(portal: &Portal) -> &str {
     &portal.root().name
 }
