@@ -31,17 +31,8 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let p = Admin::from_ref(state);
-        let Some(t) = route_tenant(parts, state, &p).await else {
-            return Err(unknown_tenant());
-        };
-        let staff = authenticate(&p, &parts.headers, &t, false)
-            .await
-            .map_err(|e| error_page(&p, &t, None, e))?;
-        staff
-            .require(Role::may_work_submissions)
-            .map_err(|e| error_page(&p, &t, Some(&staff), e))?;
-        Ok(CaseWorker { tenant: t, staff })
+        let (tenant, staff) = page_staff(parts, state, Role::may_work_submissions).await?;
+        Ok(CaseWorker { tenant, staff })
     }
 }
 
@@ -106,16 +97,32 @@ where
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let p = Admin::from_ref(state);
-        let Some(t) = route_tenant(parts, state, &p).await else {
-            return Err(unknown_tenant());
-        };
-        let staff = authenticate(&p, &parts.headers, &t, false)
-            .await
-            .map_err(|e| error_page(&p, &t, None, e))?;
-        staff
-            .require(Role::may_manage_accounts)
-            .map_err(|e| error_page(&p, &t, Some(&staff), e))?;
-        Ok(TenantAdmin { tenant: t, staff })
+        let (tenant, staff) = page_staff(parts, state, Role::may_manage_accounts).await?;
+        Ok(TenantAdmin { tenant, staff })
     }
+}
+
+/// The route's tenant and the staff member signed in to it by session whose role passes
+/// `allowed`; every refusal is the page a browser expects (sign-in redirect, Postkorb page,
+/// plain 404 for an unknown tenant).
+async fn page_staff<S>(
+    parts: &mut Parts,
+    state: &S,
+    allowed: fn(Role) -> bool,
+) -> Result<(Arc<Tenant>, Staff), Response>
+where
+    S: Send + Sync,
+    Admin: FromRef<S>,
+{
+    let p = Admin::from_ref(state);
+    let Some(t) = route_tenant(parts, state, &p).await else {
+        return Err(unknown_tenant());
+    };
+    let staff = authenticate(&p, &parts.headers, &t, false)
+        .await
+        .map_err(|e| error_page(&p, &t, None, e))?;
+    staff
+        .require(allowed)
+        .map_err(|e| error_page(&p, &t, Some(&staff), e))?;
+    Ok((t, staff))
 }
