@@ -107,6 +107,7 @@ async function issue16(browser, viewport, js) {
   const ok = (cond, what) => check(Boolean(cond), `${what} (${tag})`);
   const audit = !js && viewport === PHONE;
   const context = await browser.newContext({ viewport, locale: 'de-DE', javaScriptEnabled: js });
+  context.setDefaultTimeout(30000);
   const page = await context.newPage();
   const weiter = () => page.click('.actions button[value=weiter]');
   const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.className);
@@ -223,7 +224,12 @@ async function issue16(browser, viewport, js) {
 
     // [5] The resume code: a wrong one shows the box again; spaces and lower case are fine.
     const code = (await page.textContent('p:has(strong) strong')).trim();
-    const other = await context.newPage();
+    // A second device: its own browser context. (A second tab in the same context would leave
+    // this page in the background, where Chromium stops its animation frames and an action on it
+    // can wait forever.)
+    const device = await browser.newContext({ viewport, locale: 'de-DE', javaScriptEnabled: js });
+    device.setDefaultTimeout(30000);
+    const other = await device.newPage();
     await other.goto(`${BASE}/heinsberg`);
     if (!js) {
       await other.fill('#code', 'AAAA-BBBB');
@@ -234,7 +240,7 @@ async function issue16(browser, viewport, js) {
     await other.fill('#code', code.toLowerCase().replaceAll('-', ' '));
     await other.click('button:has-text("Weitermachen")');
     ok(other.url() === `${base}/schritt/beginn`, '[5] a code in lower case with spaces continues where the citizen stopped');
-    await other.close();
+    await device.close();
 
     // [6] A field that applies only after an answer.
     const vorgemeinde = '.field:has(#f-vorgemeinde)';
@@ -589,8 +595,12 @@ try {
   // each in their own browser context (the suite must fit in CI's time on a busy machine).
   // Wrong resume codes are limited per client (5 in 15 minutes): only the journeys without
   // JavaScript try one.
+  // Each journey is bounded: one that stalls fails with its name instead of holding the suite
+  // until CI's limit.
   await Promise.all([[PHONE, false], [DESKTOP, false], [PHONE, true], [DESKTOP, true]]
-    .map(([viewport, js]) => issue16(browser, viewport, js)));
+    .map(([viewport, js]) => within(300000, issue16(browser, viewport, js),
+      `the journey of issue 16 (${viewport.width < 800 ? 'Telefon' : 'Desktop'}, ${js ? 'mit' : 'ohne'} JavaScript)`)
+      .catch((e) => check(false, e.message))));
   // The catalogue: the start page searches every service in the county; a service without an
   // assistant has an information page; a search without a hit names where to ask.
   const county = await phone.newPage();
