@@ -1,4 +1,4 @@
-// Lotse: reveals the fields of a step that apply only after an answer on the same step, as the
+// Lotse, two enhancements of pages that work without it. First: reveals the fields of a step that apply only after an answer on the same step, as the
 // citizen answers. The server marks each such field with the input it depends on and the answer
 // that shows it (data-reveal-field, data-reveal-value); conditions that are not one answer of one
 // field carry no mark and stay visible. Hidden fields keep what was typed and are still posted:
@@ -47,6 +47,95 @@
       });
     }
   }
+
+  // Sending a step without a new history entry where the page stays the same. A step that is
+  // refused, and adding, removing or bringing back an entry, answer with the same address; sent
+  // by the browser itself, each would add an entry to the history, and "Back" would show the
+  // same step again. Sent from here, the page is replaced where it is; a page at another address
+  // (the next step, the review, the confirmation) is opened as usual. Without this script the
+  // forms work exactly the same, with the extra history entries.
+  var sending = false;
+
+  function here() {
+    return location.origin + location.pathname + location.search;
+  }
+
+  function focusAfter(submitter) {
+    var target = document.querySelector('[autofocus]');
+    if (!target && submitter && submitter.name) {
+      var same = document.querySelectorAll('button[name="' + submitter.name + '"]');
+      for (var i = 0; i < same.length && !target; i++) {
+        if (same[i].value === submitter.value) target = same[i];
+      }
+    }
+    if (!target) target = document.querySelector('.notice');
+    if (!target) target = document.querySelector('main h1');
+    if (!target) return;
+    if (!target.matches('a, button, input, select, textarea, [tabindex]')) target.setAttribute('tabindex', '-1');
+    target.focus();
+  }
+
+  function replacePage(html, submitter) {
+    var next = new DOMParser().parseFromString(html, 'text/html');
+    document.title = next.title;
+    document.documentElement.lang = next.documentElement.lang;
+    document.body.replaceWith(document.adoptNode(next.body));
+    start();
+    focusAfter(submitter);
+  }
+
+  function sendNatively(form, submitter) {
+    if (submitter && submitter.name) {
+      var carry = document.createElement('input');
+      carry.type = 'hidden';
+      carry.name = submitter.name;
+      carry.value = submitter.value;
+      form.appendChild(carry);
+    }
+    HTMLFormElement.prototype.submit.call(form);
+  }
+
+  function onSubmit(event) {
+    var form = event.target;
+    if (!form.hasAttribute('data-in-place') || !window.fetch || !window.DOMParser) return;
+    event.preventDefault();
+    if (sending) return;
+    sending = true;
+    var submitter = event.submitter || null;
+    var body = new URLSearchParams(new FormData(form, submitter));
+    document.documentElement.setAttribute('data-sending', '');
+    fetch(form.action, {
+      method: 'POST',
+      body: body,
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }).then(function (response) {
+      var contentType = response.headers.get('Content-Type') || '';
+      if ((response.redirected && response.url !== here()) || contentType.indexOf('text/html') !== 0) {
+        // Another page: opened as usual (the page stays marked as sending until it is left).
+        location.assign(response.url);
+        return;
+      }
+      return response.text().then(function (html) {
+        replacePage(html, submitter);
+        done();
+      });
+    }).catch(function () {
+      // No answer at all (the network): the browser sends the form itself.
+      sendNatively(form, submitter);
+    });
+  }
+
+  function done() {
+    sending = false;
+    document.documentElement.removeAttribute('data-sending');
+  }
+
+  document.addEventListener('submit', onSubmit);
+  // A page left while sending and shown again by "Back" from the browser's cache.
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted) done();
+  });
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start);

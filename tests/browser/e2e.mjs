@@ -55,6 +55,17 @@ async function axeOnce(page, name) {
   check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
 }
 
+// Where JavaScript is on, the portal's script sends a step's form itself (lotse.js): the page is
+// replaced in place when it stays (a refused step, adding or removing an entry) or left for the
+// next one. `send` clicks and waits until either has happened; without JavaScript it is a click.
+async function settle(page) {
+  await page.waitForSelector('html:not([data-sending])', { state: 'attached' });
+}
+async function send(page, selector) {
+  await page.click(selector);
+  await settle(page);
+}
+
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 800 };
 
@@ -109,7 +120,7 @@ async function issue16(browser, viewport, js) {
   const context = await browser.newContext({ viewport, locale: 'de-DE', javaScriptEnabled: js });
   context.setDefaultTimeout(30000);
   const page = await context.newPage();
-  const weiter = () => page.click('.actions button[value=weiter]');
+  const weiter = () => send(page, '.actions button[value=weiter]');
   const focused = () => page.evaluate(() => document.activeElement?.id || document.activeElement?.className);
   // The browser applies `autofocus` a moment after the page has loaded. Polled from here:
   // the page's own timers do not run without JavaScript.
@@ -198,24 +209,25 @@ async function issue16(browser, viewport, js) {
     ok(page.url() === `${base}/schritt/hunde`, '[3] the next step has its own URL');
 
     // [1] [3] Enter never removes a dog; adding, removing and undoing land on the step's URL.
-    await page.click('button.secondary[value^="add:"]');
+    await send(page, 'button.secondary[value^="add:"]');
     ok(page.url() === `${base}/schritt/hunde` && await page.$('#f-hunde-1-name'), '[3] adding a dog lands on the step\'s URL');
     await page.reload();
     ok((await page.$$('input[name$=".name"]')).length === 2, '[3] a reload after adding adds no other dog');
     await page.fill('#f-hunde-0-name', 'Bello');
     await page.fill('#f-hunde-1-name', 'Rex');
     await page.press('#f-hunde-1-name', 'Enter');
+    await settle(page);
     await page.waitForSelector('.error-summary');
     ok(await page.inputValue('#f-hunde-0-name') === 'Bello' && await page.inputValue('#f-hunde-1-name') === 'Rex',
       '[1] Enter saves and shows what is missing; both dogs stay');
-    await page.click('button[value="remove:hunde:1"]');
+    await send(page, 'button[value="remove:hunde:1"]');
     ok(await page.isVisible('.notice button[value=undo]') && !(await page.$('#f-hunde-1-name')), '[1] a removed dog can be brought back');
     await page.reload();
     ok(await page.inputValue('#f-hunde-0-name') === 'Bello' && !(await page.$('#f-hunde-1-name')) && await page.isVisible('.notice'),
       '[3] a reload after removing removes nothing more');
-    await page.click('.notice button[value=undo]');
+    await send(page, '.notice button[value=undo]');
     ok(await page.inputValue('#f-hunde-1-name') === 'Rex' && !(await page.$('.notice')), '[1] undo brings the dog back');
-    await page.click('button[value="remove:hunde:1"]');
+    await send(page, 'button[value="remove:hunde:1"]');
     await page.fill('#f-hunde-0-rasse', 'Labrador');
     await page.fill('#f-hunde-0-geburtsdatum', '2022-03-01');
     await page.check('#f-hunde-0-kategorie-0');
@@ -241,6 +253,21 @@ async function issue16(browser, viewport, js) {
     await other.click('button:has-text("Weitermachen")');
     ok(other.url() === `${base}/schritt/beginn`, '[5] a code in lower case with spaces continues where the citizen stopped');
     await device.close();
+
+    // [3] With JavaScript, what stayed on its page (a refused step, adding, removing, undoing)
+    // left no history entry of its own: Back goes straight to the step before. (Without it,
+    // the browser adds one entry per form sent, as for every form sent to the same address.)
+    if (js) {
+      await page.waitForLoadState('load');
+      await page.goBack({ waitUntil: 'load' });
+      ok(page.url() === `${base}/schritt/hunde` && await page.inputValue('#f-hunde-0-name') === 'Bello',
+        '[3] Back from "Beginn" shows "Ihre Hunde" with its answers');
+      await page.goBack({ waitUntil: 'load' });
+      ok(page.url() === step1, '[3] Back again shows the step before: adding, removing and a refused step added no history entry');
+      await page.goForward({ waitUntil: 'load' });
+      await page.goForward({ waitUntil: 'load' });
+      ok(page.url() === `${base}/schritt/beginn`, '[3] Forward twice returns to "Beginn"');
+    }
 
     // [6] A field that applies only after an answer.
     const vorgemeinde = '.field:has(#f-vorgemeinde)';
@@ -313,7 +340,7 @@ async function issue16(browser, viewport, js) {
     await weiter();
     ok(page.url() === `${base}/pruefen` && (await page.textContent('main')).includes('Labrador-Mischling'),
       '[8] saving a change returns to the review');
-    await page.click('button[value=absenden]');
+    await send(page, 'button[value=absenden]');
     ok(page.url() === `${base}/pruefen` && (await page.textContent('.error-summary')).includes('Bitte bestätigen Sie'),
       '[8] sending without the declaration shows its error on the review page');
     ok(await focusedOn('error-summary') && await page.getAttribute('.error-summary a', 'href') === '#f-declaration-richtig',
@@ -322,7 +349,7 @@ async function issue16(browser, viewport, js) {
     await page.reload();
     ok(page.url() === `${base}/pruefen` && await page.isVisible('.error-summary'), '[3] a reload of the refused review re-posts nothing');
     await page.check('#f-declaration-richtig');
-    await page.click('button[value=absenden]');
+    await send(page, 'button[value=absenden]');
 
     // [9] The confirmation; [11] the tagged, small receipt.
     ok(/\/eingang\/[0-9a-f]+$/.test(page.url()), '[9] sent: the confirmation');
@@ -407,22 +434,23 @@ try {
   await page.fill('#f-anschrift-plz', '5252');
   await page.fill('#f-anschrift-ort', 'Heinsberg');
   await page.fill('#f-kontakt-email', 'anna@example.org');
-  await page.click('.actions button[value=weiter]');
+  await send(page, '.actions button[value=weiter]');
   const summary = await page.textContent('.error-summary');
   check(summary.includes('Postleitzahl mit 5 Ziffern') && summary.includes('Vorname'), 'error summary names both mistakes');
   check(await page.getAttribute('#f-anschrift-plz', 'aria-invalid') === 'true', 'the field is marked invalid');
   await axe(page, 'fehler');
   await page.fill('#f-halter-vorname', 'Anna');
   await page.fill('#f-anschrift-plz', '52525');
-  await page.click('.actions button[value=weiter]');
+  await send(page, '.actions button[value=weiter]');
 
   check((await page.textContent('h1')).includes('Ihre Hunde'), 'step 2 after correcting');
   check(page.url().endsWith('/schritt/hunde'), `the step has its own URL (${page.url()})`);
   // Enter in a text box (a phone's Go key) saves and continues; it never removes a dog.
-  await page.click('button.secondary[value^="add:"]');
+  await send(page, 'button.secondary[value^="add:"]');
   await page.fill('#f-hunde-0-name', 'Bello');
   await page.fill('#f-hunde-1-name', 'Rex');
   await page.press('#f-hunde-1-name', 'Enter');
+    await settle(page);
   await page.waitForSelector('.error-summary');
   check(await page.inputValue('#f-hunde-0-name') === 'Bello' && await page.inputValue('#f-hunde-1-name') === 'Rex',
     'Enter keeps both dogs and shows what is missing');
@@ -430,21 +458,21 @@ try {
   check(await page.inputValue('#f-hunde-1-name') === 'Rex', 'a reload shows the typed answers again without re-posting');
   // Removing a dog can be undone; the removal answers with a redirect, so a reload removes
   // nothing more.
-  await page.click('button[value="remove:hunde:1"]');
+  await send(page, 'button[value="remove:hunde:1"]');
   check(await page.isVisible('.notice') && (await page.$('#f-hunde-1-name')) === null, 'a removed dog is gone, with an undo offer');
   check(page.url().endsWith('/schritt/hunde'), `the removal lands on the step's own URL (${page.url()})`);
   await axe(page, 'entfernt');
   await page.reload();
   check(await page.inputValue('#f-hunde-0-name') === 'Bello' && (await page.$('#f-hunde-1-name')) === null
     && await page.isVisible('.notice'), 'a reload after the removal shows the same page and removes nothing more');
-  await page.click('.notice button[value=undo]');
+  await send(page, '.notice button[value=undo]');
   check(await page.inputValue('#f-hunde-1-name') === 'Rex', 'undo brings the dog back');
-  await page.click('button[value="remove:hunde:1"]');
+  await send(page, 'button[value="remove:hunde:1"]');
   await page.fill('#f-hunde-0-name', 'Bello');
   await page.fill('#f-hunde-0-rasse', 'Labrador');
   await page.fill('#f-hunde-0-geburtsdatum', '2022-03-01');
   await page.check('#f-hunde-0-kategorie-0');
-  await page.click('.actions button[value=weiter]');
+  await send(page, '.actions button[value=weiter]');
   check((await page.textContent('h1')).includes('Beginn der Hundehaltung'), 'an ordinary dog skips the dangerous-dog step');
 
   // Note the resume code, continue on a second device.
@@ -474,7 +502,7 @@ try {
   await second.check('#f-zuzug-1');
   check(await second.isHidden(vorgemeinde), '"Nein" hides it again');
   await axe(second, 'bedingt-verborgen');
-  await second.click('.actions button[value=weiter]');
+  await send(second, '.actions button[value=weiter]');
   check(second.url().endsWith('/schritt/ermaessigung'), `the next step has its own URL (${second.url()})`);
   // The browser's Back leads to the previous step with its answers; Forward returns. The
   // navigation history is read only once the step page has fully loaded.
@@ -490,21 +518,21 @@ try {
     `the language switch stays on the step (${second.url()})`);
   await Promise.all([second.waitForNavigation(), second.click('.lang a')]);
   await second.check('#f-ermaessigung-0');
-  await second.click('.actions button[value=weiter]');
+  await send(second, '.actions button[value=weiter]');
   await second.check('#f-lastschrift-1');
-  await second.click('.actions button[value=weiter]');
+  await send(second, '.actions button[value=weiter]');
   check((await second.textContent('h1')).includes('Bitte prüfen Sie Ihre Angaben'), 'review page');
   // Stadt Heinsberg takes over the county's dog tax with its own rate (its override file says
   // 84 € a year; its administrator changed it to 96 € above).
   check((await second.textContent('main')).includes('96,00 €'), 'review shows the fee the administrator set');
   await axe(second, 'pruefen');
   // The declaration is ticked on the review page; without it nothing is sent.
-  await second.click('button[value=absenden]');
+  await send(second, 'button[value=absenden]');
   check(second.url().endsWith('/pruefen') && (await second.textContent('.error-summary')).includes('Bitte bestätigen Sie'),
     'without the declaration the review page shows the error');
   await axe(second, 'pruefen-erklaerung-fehler');
   await second.check('#f-declaration-richtig');
-  await second.click('button[value=absenden]');
+  await send(second, 'button[value=absenden]');
   const ref = await second.textContent('.panel strong');
   check(/^HEI-\d{4}-\d{6}$/.test(ref.trim()), `a reference number (${ref.trim()})`);
   await axe(second, 'eingang');

@@ -278,7 +278,9 @@ pub struct Detail {
     pub sub: Submission,
     pub history: Vec<StatusChange>,
     pub messages: Vec<Message>,
-    pub review: Option<ReviewView>,
+    /// The answers as the review page showed them, and the statements of the declaration the
+    /// citizen ticked there (their labels).
+    pub review: Option<(ReviewView, Vec<String>)>,
     pub service_title: String,
     pub signature: SignatureCheck,
     /// Deliveries of this submission to the office's system (webhooks), newest first.
@@ -320,12 +322,15 @@ pub fn detail(
         .ok()
         .and_then(|s| {
             let wf = defs.library.version(&s.workflow_id, s.workflow_version)?;
-            Some(ReviewView::build(
-                wf,
-                &s.path,
-                &s.answers,
-                &s.computed,
-                Lang::De,
+            let declared = wf
+                .declaration
+                .iter()
+                .filter(|d| s.declared.contains(&d.id))
+                .map(|d| d.label.get(Lang::De).to_string())
+                .collect();
+            Some((
+                ReviewView::build(wf, &s.path, &s.answers, &s.computed, Lang::De),
+                declared,
             ))
         });
     let signature = match crate::nodes::load_receipt(&p.store, &p.data, sid) {
@@ -469,6 +474,8 @@ pub struct MessageView {
 pub struct AnswersView {
     pub steps: Vec<AnswerStep>,
     pub computed: Vec<ComputedLine>,
+    /// The statements of the workflow's declaration the citizen confirmed before sending.
+    pub declaration: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -528,7 +535,8 @@ pub struct DeliveryLine {
 
 impl SubmissionView {
     pub fn of(p: &AppState, t: &Tenant, d: &Detail) -> SubmissionView {
-        let answers = d.review.as_ref().map(|r| AnswersView {
+        let answers = d.review.as_ref().map(|(r, declared)| AnswersView {
+            declaration: declared.clone(),
             steps: r
                 .steps
                 .iter()

@@ -53,7 +53,7 @@ pub(crate) async fn security_headers(
     // Scripts only from the portal itself (the reveal script, /static/lotse.js): no inline
     // script, no eval. A response with a stricter policy of its own (a tenant's logo) keeps it.
     h.entry(header::CONTENT_SECURITY_POLICY).or_insert(
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -428,6 +428,12 @@ async fn office_pages(o: &Office, seen: &mut Seen, submitted: &str) {
     assert!(detail.body.contains("Signatur gültig"), "{}", detail.body);
     assert!(detail.body.contains(">Gebühren und Beträge</h3>"));
     assert!(!detail.body.contains("Berechnete Werte"));
+    // The declaration the citizen ticked on the review page, as the receipt shows it.
+    let declared = detail
+        .body
+        .find("id=\"erklaerung\">Erklärung</h3>")
+        .unwrap();
+    assert!(detail.body[declared..].contains("<dd>Bestätigt</dd>"));
     assert!(
         detail.body.contains("<h4 class=\"group\">"),
         "groups under headings"
