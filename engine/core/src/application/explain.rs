@@ -134,10 +134,18 @@ impl Explanation {
     }
 }
 
-/// The values of the names an expression mentions (unanswered ones as `null`).
-pub(crate) fn values_of(e: &Expr, answers: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+/// The values of the names an expression mentions, answers and computed values, as the
+/// condition saw them (unanswered ones as `null`).
+pub(crate) fn values_of(
+    e: &Expr,
+    answers: &BTreeMap<String, Value>,
+    computed: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
     e.mentions
         .iter()
-        .map(|m| (m.clone(), answers.get(m).cloned().unwrap_or(Value::Null)))
+        .map(|m| {
+            let v = answers.get(m).or_else(|| computed.get(m));
+            (m.clone(), v.cloned().unwrap_or(Value::Null))
+        })
         .collect()
 }

@@ -7,6 +7,7 @@
 mod declaration;
 mod display;
 mod errors;
+mod eval;
 mod explain;
 mod receipt;
 mod route;
@@ -20,14 +21,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime};
 
-use crate::definition::{Field, Required, Step, Target, Workflow};
+use crate::definition::{Field, Step, Target, Workflow};
 use crate::form::{self, ErrorKind, FieldError};
-use crate::script::{Env, Sandbox, ScriptError};
+use crate::script::{Sandbox, ScriptError};
 use crate::text::Lang;
 
 pub use declaration::declaration_errors;
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 use errors::{character_errors, date_errors, field_error, missing_errors, subfield_for};
+use eval::{Eval, Strictness, hidden_dropped, step_env};
 pub use explain::Explanation;
 pub use receipt::{declaration_title, receipt_model};
 use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
@@ -208,90 +210,6 @@ impl ApplyError {
             ApplyError::NotYet(_) => "LOT-A004",
             ApplyError::Script { .. } => "LOT-A005",
             ApplyError::UnknownFields(..) => "LOT-A006",
-        }
-    }
-}
-
-/// Context of one evaluation: the workflow, the sandbox and the day.
-struct Eval<'a> {
-    wf: &'a Workflow,
-    sandbox: &'a Sandbox,
-    today: Date,
-}
-
-impl<'a> Eval<'a> {
-    fn env<'e>(&self, answers: &'e BTreeMap<String, Value>) -> Env<'e>
-    where
-        'a: 'e,
-    {
-        let wf: &'a Workflow = self.wf;
-        // Unanswered groups are empty maps or lists, so `fahrzeug.art` or `count(hunde)` work
-        // before the group is answered.
-        Env::new(
-            &wf.names,
-            move |k| answers.get(k).or_else(|| wf.empty_values.get(k)),
-            self.today,
-        )
-    }
-
-    fn script_error(&self, place: String, error: ScriptError) -> ApplyError {
-        ApplyError::Script {
-            workflow: self.wf.key(),
-            place,
-            error,
-        }
-    }
-
-    fn condition(
-        &self,
-        env: &mut Env<'_>,
-        expr: &crate::script::Expr,
-        place: impl Fn() -> String,
-    ) -> Result<bool, ApplyError> {
-        self.sandbox
-            .eval_bool(expr, env)
-            .map_err(|e| self.script_error(place(), e))
-    }
-
-    /// Computed values in order. While the citizen is still answering, a value whose script
-    /// fails (inputs missing or not valid yet) is `null`; on submit (`strict`) every failure is
-    /// an error. A script over its limits is always an error.
-    fn computed(
-        &self,
-        env: &mut Env<'_>,
-        strict: bool,
-    ) -> Result<BTreeMap<String, Value>, ApplyError> {
-        let mut out = BTreeMap::new();
-        for c in &self.wf.computed {
-            let value = match self.sandbox.eval(&c.expr, env) {
-                Ok(v) => v,
-                Err(e) => {
-                    if strict || matches!(e, ScriptError::Limit(_)) {
-                        return Err(self.script_error(format!("computed value \"{}\"", c.id), e));
-                    }
-                    Value::Null
-                }
-            };
-            env.set(&c.id, &value);
-            out.insert(c.id.clone(), value);
-        }
-        Ok(out)
-    }
-
-    fn visible(&self, env: &mut Env<'_>, field: &Field) -> Result<bool, ApplyError> {
-        match &field.visible_if {
-            Some(e) => self.condition(env, e, || format!("visible_if of field \"{}\"", field.id)),
-            None => Ok(true),
-        }
-    }
-
-    fn required(&self, env: &mut Env<'_>, field: &Field) -> Result<bool, ApplyError> {
-        match &field.required {
-            Required::Always => Ok(true),
-            Required::Never => Ok(false),
-            Required::When(e) => {
-                self.condition(env, e, || format!("required of field \"{}\"", field.id))
-            }
         }
     }
 }
@@ -689,27 +607,18 @@ impl Application {
             .zip(posted)
             .map(|(f, v)| v.and_then(|v| normalised(f, v)))
             .collect();
+        // A hidden field's answer decides nothing: it is dropped before anything reads it
+        // (requirements, rules, computed values, the route). Dropping one may hide another.
+        let visible = hidden_dropped(ev, index, &self.answers, &mut given)?;
         let answers = &self.answers;
         let seen = &given;
-        let mut env = Env::new(
-            &wf.names,
-            move |k| match wf.field_index.get(k) {
-                Some(&(si, fi)) if si == index => {
-                    seen[fi].as_deref().or_else(|| wf.empty_values.get(k))
-                }
-                _ => answers.get(k).or_else(|| wf.empty_values.get(k)),
-            },
-            ev.today,
-        );
-        let computed = ev.computed(&mut env, false)?;
+        let mut env = step_env(ev, index, answers, seen);
+        let computed = ev.computed(&mut env, Strictness::Typing)?;
 
         let mut accepted_at = Vec::with_capacity(step.fields.len());
         let mut errors: Vec<FieldError> = Vec::new();
-        let mut visible = Vec::with_capacity(step.fields.len());
         for (fi, f) in step.fields.iter().enumerate() {
-            let shown = ev.visible(&mut env, f)?;
-            visible.push(shown);
-            if !shown {
+            if !visible[fi] {
                 continue;
             }
             let value = seen[fi].as_deref();
@@ -828,9 +737,9 @@ impl Application {
                     }
                     c
                 }
-                None => ev.computed(&mut env, false)?,
+                None => ev.computed(&mut env, Strictness::Answered)?,
             };
-            let mut route = compute_route(ev, &mut env, answers, &self.answered)?;
+            let mut route = compute_route(ev, &mut env, answers, &computed, &self.answered)?;
             route.computed = computed;
             let mut on_route = vec![false; wf.steps.len()];
             for &i in &route.steps {
@@ -884,7 +793,7 @@ impl Application {
                     Some(Explanation::FieldHidden {
                         field: f.id.clone(),
                         condition: cond.source().to_string(),
-                        values: explain::values_of(cond, &self.answers),
+                        values: explain::values_of(cond, &self.answers, &route.computed),
                     })
                 }));
                 self.explanations = explanations;
@@ -911,7 +820,7 @@ impl Application {
         now: OffsetDateTime,
     ) -> Result<Outcome, ApplyError> {
         let mut env = ev.env(&self.answers);
-        let computed = ev.computed(&mut env, true)?;
+        let computed = ev.computed(&mut env, Strictness::Submit)?;
         self.position = Position::Submitted;
         let submission = Submission {
             workflow_id: self.workflow_id.clone(),
@@ -940,7 +849,7 @@ impl Application {
     ) -> Result<BTreeMap<String, Value>, ApplyError> {
         let ev = Eval { wf, sandbox, today };
         let mut env = ev.env(&self.answers);
-        ev.computed(&mut env, false)
+        ev.computed(&mut env, Strictness::Answered)
     }
 }
 

@@ -49,10 +49,13 @@ pub(super) fn known_after_check(
             .iter()
             .any(|f| f.visible_if.as_ref().is_some_and(feeds))
             || wf.computed.iter().any(|c| feeds(&c.expr)));
+    // A value that failed while the answers were unchecked is computed again over the
+    // accepted ones, where a failure with every input there is an error.
+    let settled = dropped.is_empty() && !computed.values().any(Value::is_null);
     reusable.then(|| Known {
         step: index,
         visible,
-        computed: dropped.is_empty().then_some(computed),
+        computed: settled.then_some(computed),
     })
 }
 
@@ -71,6 +74,7 @@ pub(super) fn compute_route(
     ev: &Eval<'_>,
     env: &mut Env<'_>,
     answers: &BTreeMap<String, Value>,
+    computed: &BTreeMap<String, Value>,
     answered: &BTreeSet<String>,
 ) -> Result<Route, ApplyError> {
     let wf = ev.wf;
@@ -94,7 +98,7 @@ pub(super) fn compute_route(
                 explanations.push(Explanation::StepSkipped {
                     step: step.id.clone(),
                     condition: e.source().to_string(),
-                    values: explain::values_of(e, answers),
+                    values: explain::values_of(e, answers, computed),
                 });
             }
             step.default_next.clone()
@@ -112,7 +116,7 @@ pub(super) fn compute_route(
                         from: step.id.clone(),
                         to: b.target.label().to_string(),
                         condition: Some(b.condition.source().to_string()),
-                        values: explain::values_of(&b.condition, answers),
+                        values: explain::values_of(&b.condition, answers, computed),
                     });
                     chosen = Some(b.target.clone());
                     break;

@@ -91,11 +91,25 @@ pub struct Expr {
     pub mentions: Vec<String>,
     /// The expression as a simple condition, decided without rhai where it can be.
     simple: Option<Arc<Simple>>,
+    /// Where the script starts in its workflow file (line, column), once the workflow's
+    /// compiler has placed it: a failure at run time names it.
+    at: Option<(usize, usize)>,
 }
 
 impl Expr {
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The expression placed at `line`, `column` of its workflow file.
+    pub fn placed(mut self, line: usize, column: usize) -> Expr {
+        self.at = Some((line, column));
+        self
+    }
+
+    /// Where the script starts in its workflow file (line, column), when known.
+    pub fn at(&self) -> Option<(usize, usize)> {
+        self.at
     }
 
     /// The answer and value this expression asks for when it is one comparison `name ==
@@ -219,6 +233,12 @@ impl<'a> Env<'a> {
         self.today
     }
 
+    /// The answer `name` as the environment's lookup gives it (not a computed value set
+    /// later), if any.
+    pub fn answer(&self, name: &str) -> Option<&'a serde_json::Value> {
+        (self.lookup)(name)
+    }
+
     /// Loads the names an expression mentions that are not in the scope yet.
     fn load(&mut self, mentions: &[String]) {
         for m in mentions {
@@ -340,6 +360,7 @@ impl Sandbox {
             source: Arc::from(source),
             mentions,
             simple,
+            at: None,
         }
     }
 
@@ -392,6 +413,18 @@ impl Sandbox {
             expected: "true oder false",
             found: found.to_string(),
         })
+    }
+}
+
+/// Whether a value counts as answered, as the library's `answered(x)` says: neither `null`, an
+/// empty or blank text, nor an empty list or map.
+pub fn is_answered(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Null => false,
+        serde_json::Value::String(s) => !s.trim().is_empty(),
+        serde_json::Value::Array(a) => !a.is_empty(),
+        serde_json::Value::Object(m) => !m.is_empty(),
+        _ => true,
     }
 }
 

@@ -3,5 +3,6 @@
 
 mod check;
 mod forms;
+mod language;
 mod layers;
 mod stemmers;

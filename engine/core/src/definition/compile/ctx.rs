@@ -68,7 +68,9 @@ impl Ctx<'_> {
         };
         match result {
             Ok(e) => {
-                self.compiled.push((pos(src), what.to_string(), e.clone()));
+                let at = pos(src);
+                let e = e.placed(at.line, at.column);
+                self.compiled.push((at, what.to_string(), e.clone()));
                 Some(e)
             }
             Err(ScriptError::Syntax {

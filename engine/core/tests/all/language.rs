@@ -1,0 +1,255 @@
+//! The workflow language's semantics, each shown with a small workflow and a scenario run by
+//! the same runner as `lotse test`: a hidden answer decides nothing, and a script that fails at
+//! run time stops the step instead of counting as false.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use lotse_core::scenario::{TestRun, run_file};
+use lotse_core::script::Sandbox;
+
+/// Writes `workflow` and `scenario` into a project of their own and runs the scenario.
+fn probe(workflow: &str, scenario: &str) -> TestRun {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("workflows/probe");
+    std::fs::create_dir_all(folder.join("scenarios")).unwrap();
+    std::fs::write(folder.join("workflow.yaml"), workflow).unwrap();
+    let file = folder.join("scenarios/probe.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    let run = run_file(&file, &Sandbox::default());
+    assert!(
+        run.load_problems.iter().all(|p| !p.is_error()),
+        "{:#?}",
+        run.load_problems
+    );
+    run
+}
+
+fn failures(run: &TestRun) -> Vec<String> {
+    run.results
+        .iter()
+        .flat_map(|r| &r.failures)
+        .map(|f| {
+            format!(
+                "{}:{} {}: {} (expected {:?}, got {:?})",
+                f.at.line, f.at.column, f.context, f.message, f.expected, f.actual
+            )
+        })
+        .collect()
+}
+
+/// The Labrador of the issue: `gefaehrlich` is asked only for four breeds, the proof of
+/// competence only for a dangerous dog. A Labrador sent with `gefaehrlich: true` (a page
+/// that still had the box ticked) is accepted, without the proof.
+const DOGS: &str = r#"
+id: probe
+version: 1
+title: Hund
+office: Steueramt
+steps:
+  - id: hund
+    title: Ihr Hund
+    fields:
+      - id: rasse
+        label: Rasse
+        widget: select
+        options:
+          - { value: labrador, label: Labrador }
+          - { value: pitbull, label: Pitbull-Terrier }
+          - { value: staffordshire, label: Staffordshire-Bullterrier }
+          - { value: bullterrier, label: Bullterrier }
+          - { value: american, label: American Staffordshire Terrier }
+      - id: gefaehrlich
+        label: Wurde der Hund als gefährlich eingestuft?
+        widget: checkbox
+        visible_if: rasse in ["pitbull", "staffordshire", "bullterrier", "american"]
+      - id: sachkunde_nachweis
+        label: Sachkundenachweis
+        visible_if: gefaehrlich == true
+        required: gefaehrlich == true
+      - id: halterin_seit
+        label: Seit wann halten Sie gefährliche Hunde?
+        widget: date
+        visible_if: answered(sachkunde_nachweis)
+computed:
+  - id: zuschlag
+    label: Zuschlag
+    format: euro
+    value: if gefaehrlich == true { 600 } else { 0 }
+"#;
+
+#[test]
+fn a_hidden_answer_decides_nothing_while_its_step_is_checked() {
+    let run = probe(
+        DOGS,
+        r#"
+name: Ein Labrador mit angekreuztem "gefährlich" braucht keinen Sachkundenachweis
+steps:
+  - step: hund
+    answers: { rasse: labrador, gefaehrlich: true }
+    expect_at: review
+expect:
+  answers: { gefaehrlich: null, sachkunde_nachweis: null }
+  computed: { zuschlag: 0 }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
+
+#[test]
+fn hidden_answers_are_dropped_to_a_fixed_point() {
+    // The proof is hidden (the dog is a Labrador, so `gefaehrlich` is hidden and dropped), and
+    // with it the date that depends on the proof: three levels, one round each.
+    let run = probe(
+        DOGS,
+        r#"
+name: Was nur über versteckte Antworten sichtbar wäre, entfällt mit ihnen
+steps:
+  - step: hund
+    answers: { rasse: labrador, gefaehrlich: true, sachkunde_nachweis: "SK-1", halterin_seit: "2020-01-01" }
+    expect_at: review
+expect:
+  answers: { gefaehrlich: null, sachkunde_nachweis: null, halterin_seit: null }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+    // A dangerous breed still needs the proof.
+    let run = probe(
+        DOGS,
+        r#"
+name: Ein gefährlicher Pitbull braucht den Sachkundenachweis
+steps:
+  - step: hund
+    answers: { rasse: pitbull, gefaehrlich: true }
+    expect_errors:
+      - { field: sachkunde_nachweis }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
+
+const LENGTH: &str = r#"
+id: probe
+version: 1
+title: Bäume
+office: Umweltamt
+steps:
+  - id: baeume
+    title: Bäume
+    fields:
+      - id: anzahl
+        label: Anzahl
+        widget: number
+        schema: { type: integer, minimum: 1 }
+    next:
+      - if: viele
+        goto: viele
+      - goto: review
+  - id: viele
+    title: Viele Bäume
+    fields:
+      - id: grund
+        label: Grund
+computed:
+  - id: viele
+    label: Viele
+    value: len(anzahl) > 3
+"#;
+
+#[test]
+fn a_script_that_fails_at_run_time_stops_the_step_with_its_place() {
+    let run = probe(
+        LENGTH,
+        r#"
+name: len() auf einer Zahl
+steps:
+  - step: baeume
+    answers: { anzahl: 5 }
+    expect_at: viele
+"#,
+    );
+    let found = failures(&run);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    // At the step of the scenario (line 4), naming the computed value and where its script
+    // is in the workflow file (line 26, column 12).
+    assert!(found[0].starts_with("4:"), "{found:#?}");
+    for part in [
+        "LOT-A005",
+        "computed value \"viele\"",
+        "line 26, column 12",
+        "len",
+    ] {
+        assert!(found[0].contains(part), "{part} in {found:#?}");
+    }
+}
+
+#[test]
+fn a_computed_value_whose_inputs_are_missing_is_empty_not_an_error() {
+    // Before `anzahl` is answered, `viele` cannot be computed: that is no error.
+    let run = probe(
+        LENGTH,
+        r#"
+name: Noch nichts beantwortet
+steps:
+  - step: baeume
+    answers: {}
+    expect_errors:
+      - { field: anzahl }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
+
+#[test]
+fn an_explanation_shows_the_computed_value_the_condition_saw() {
+    // `anzahl` is a computed value of 0: the explanation of the skipped step says 0, not `null`.
+    let workflow = r#"
+id: probe
+version: 1
+title: Bäume
+office: Umweltamt
+steps:
+  - id: baeume
+    title: Bäume
+    fields:
+      - id: baeume
+        label: Bäume
+        repeat: { min: 0, max: 5, item_label: Baum, add_label: Weiteren Baum hinzufügen }
+        fields:
+          - id: art
+            label: Baumart
+  - id: gruende
+    title: Gründe
+    applies_if: anzahl > 0
+    fields:
+      - id: grund
+        label: Grund
+computed:
+  - id: anzahl
+    label: Anzahl der Bäume
+    value: count(baeume)
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("workflow.yaml");
+    std::fs::write(&file, workflow).unwrap();
+    let sandbox = Sandbox::default();
+    let (library, problems) = lotse_core::load_library(&file, &sandbox);
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
+    let wf = library.latest("probe").unwrap();
+    let now = time::macros::datetime!(2026-11-28 10:00 UTC);
+    let app = lotse_core::Application::start(wf, lotse_core::Lang::De, now);
+    let mut values = serde_json::Map::new();
+    values.insert("baeume".into(), serde_json::json!([]));
+    let t = app
+        .apply(
+            wf,
+            &sandbox,
+            lotse_core::Command::Answer {
+                step: "baeume".into(),
+                values,
+                then_review: false,
+            },
+            now,
+        )
+        .unwrap();
+    let shown = serde_json::to_string(&t.state.explanations).unwrap();
+    assert!(shown.contains("\"anzahl\":0"), "{shown}");
+}
