@@ -36,6 +36,10 @@ struct Edge<'a> {
 fn edges(wf: &Workflow) -> Vec<Edge<'_>> {
     let mut out = Vec::new();
     for s in &wf.steps {
+        // An end page leads nowhere (when it is skipped, on to its default).
+        if s.end && s.applies_if.is_none() {
+            continue;
+        }
         for b in &s.branches {
             out.push(Edge {
                 from: &s.id,
@@ -113,7 +117,12 @@ fn mermaid(wf: &Workflow) -> String {
         if let Some(note) = condition_note(s) {
             let _ = write!(label, "<br/><i>{}</i>", mermaid_escape(&note));
         }
-        let _ = writeln!(out, "    s_{}[\"{label}\"]", s.id);
+        if s.end {
+            // An end page: a rounded end like the review, marked as the end.
+            let _ = writeln!(out, "    s_{}([\"{label}<br/><b>Ende</b>\"])", s.id);
+        } else {
+            let _ = writeln!(out, "    s_{}[\"{label}\"]", s.id);
+        }
         if s.applies_if.is_some() {
             let _ = writeln!(out, "    class s_{} conditional", s.id);
         }
@@ -172,6 +181,9 @@ fn dot(wf: &Workflow) -> String {
     for s in &wf.steps {
         // The label is escaped as a whole; `\n` between the parts is DOT's own line break.
         let mut parts = vec![s.title.get(Lang::De).to_string(), format!("({})", s.id)];
+        if s.end {
+            parts.push("Ende".to_string());
+        }
         let style = match condition_note(s) {
             Some(note) => {
                 parts.push(note);
@@ -180,9 +192,10 @@ fn dot(wf: &Workflow) -> String {
             None => "rounded",
         };
         let label: Vec<String> = parts.iter().map(|p| dot_escape(p)).collect();
+        let shape = if s.end { ", shape=octagon" } else { "" };
         let _ = writeln!(
             out,
-            "    \"{}\" [label=\"{}\", style=\"{style}\"];",
+            "    \"{}\" [label=\"{}\", style=\"{style}\"{shape}];",
             dot_escape(&s.id),
             label.join("\\n")
         );

@@ -149,6 +149,18 @@ struct StepPage<'a> {
     dev: Option<DevView<'a>>,
     /// The day the draft expires (`31.12.2026`).
     expires: String,
+    /// An end page: the assistant ends here (no "Speichern und weiter", nothing to send).
+    end: bool,
+    /// The step's links (on an end page: where to go instead).
+    links: Vec<LinkView<'a>>,
+}
+
+/// A link on a step, in the citizen's language; `external` when it leaves the portal.
+#[derive(Serialize)]
+struct LinkView<'a> {
+    label: &'a str,
+    href: &'a str,
+    external: bool,
 }
 
 impl Page for StepPage<'_> {
@@ -879,6 +891,16 @@ pub fn page(
                 resume_code: draft.resume_code.to_string(),
                 dev,
                 expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
+                end: step.end,
+                links: step
+                    .links
+                    .iter()
+                    .map(|l| LinkView {
+                        label: l.label.get(lang),
+                        href: &l.href,
+                        external: l.href.starts_with("https://"),
+                    })
+                    .collect(),
             };
             let mut r = p.render(&page);
             if !errors.is_empty() {

@@ -199,6 +199,8 @@ pub enum ApplyError {
     },
     #[error("LOT-A006: step \"{0}\" got answers for unknown fields: {1}")]
     UnknownFields(String, String),
+    #[error("LOT-A010: step \"{0}\" is an end page: nothing is answered or sent from it")]
+    EndPage(String),
 }
 
 impl ApplyError {
@@ -210,6 +212,7 @@ impl ApplyError {
             ApplyError::NotYet(_) => "LOT-A004",
             ApplyError::Script { .. } => "LOT-A005",
             ApplyError::UnknownFields(..) => "LOT-A006",
+            ApplyError::EndPage(_) => "LOT-A010",
         }
     }
 }
@@ -291,6 +294,12 @@ impl Application {
             values: values.clone(),
             errors: checked.errors,
         }))
+    }
+
+    /// The end page the citizen is on (`end: true`), if any: the assistant ends there.
+    pub fn at_end<'w>(&self, wf: &'w Workflow) -> Option<&'w Step> {
+        let id = self.current_step()?;
+        wf.steps.iter().find(|s| s.id == id && s.end)
     }
 
     /// The step the citizen is on, if any.
@@ -490,6 +499,9 @@ impl Application {
             return Err(ApplyError::NotYet(step_id.to_string()));
         }
         let step = &ev.wf.steps[index];
+        if step.end {
+            return Err(ApplyError::EndPage(step_id.to_string()));
+        }
         let mut cursor = FieldCursor::default();
         let unknown: Vec<&str> = values
             .keys()

@@ -104,7 +104,8 @@ pub(super) fn compute_route(
             step.default_next.clone()
         } else {
             steps.push(i);
-            if !answered.contains(&step.id) {
+            // An end page ends the route: nothing is answered there, nothing follows.
+            if step.end || !answered.contains(&step.id) {
                 break;
             }
             let mut chosen = None;
@@ -176,6 +177,9 @@ pub(super) fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<us
     let Some(&last) = route.steps.last() else {
         return out;
     };
+    if wf.steps[last].end {
+        return out;
+    }
     let mut seen = vec![false; wf.steps.len()];
     let mut next = wf.steps[last].default_next.clone();
     for b in &wf.steps[last].branches {
@@ -199,6 +203,9 @@ pub(super) fn project(ev: &Eval<'_>, env: &mut Env<'_>, route: &Route) -> Vec<us
             .is_none_or(|e| ev.sandbox.eval_bool(e, env).unwrap_or(true));
         if applies {
             out.push(i);
+            if step.end {
+                break;
+            }
         }
         next = step
             .branches

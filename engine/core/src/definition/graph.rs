@@ -8,6 +8,14 @@ use crate::problem::{Pos, Problem};
 /// The steps a step can lead to: its branch targets and its default.
 pub(crate) fn successors(wf: &Workflow, step: usize) -> Vec<Target> {
     let s = &wf.steps[step];
+    // Nothing follows an end page, unless it is skipped (its `applies_if` is false).
+    if s.end {
+        return if s.applies_if.is_some() {
+            vec![s.default_next.clone()]
+        } else {
+            Vec::new()
+        };
+    }
     let mut out: Vec<Target> = s.branches.iter().map(|b| b.target.clone()).collect();
     out.push(s.default_next.clone());
     out

@@ -249,6 +249,11 @@ pub struct Step {
     pub branches: Vec<Branch>,
     /// Where to go when no branch holds (or the step is skipped).
     pub default_next: Target,
+    /// An end page (`end: true`): the assistant ends here without a submission; nothing is
+    /// asked, nothing follows, there is no review and no "Absenden".
+    pub end: bool,
+    /// Links shown on the step: on an end page, where the citizen can go instead.
+    pub links: Vec<Link>,
     /// The indices of `fields` in the order of their ids: answers go into a tree sorted by id,
     /// and a tree is built fastest from sorted entries.
     pub(crate) fields_by_id: Vec<usize>,
@@ -259,6 +264,13 @@ impl Step {
     pub fn field_position(&self, id: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.id == id)
     }
+}
+
+/// A link on a step: its text, and where it leads (`https://…` or a path of the portal).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Link {
+    pub label: Text,
+    pub href: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -66,6 +66,27 @@ pub(crate) struct RawStep {
     pub fields: Vec<RawField>,
     #[serde(default)]
     pub next: Vec<RawNext>,
+    /// An end page: shown last, without review or "Absenden" (`end: true`).
+    #[serde(default)]
+    pub end: Option<Spanned<bool>>,
+    /// Links shown on the step (on an end page: where the citizen can go instead).
+    #[serde(default)]
+    pub links: Vec<RawLink>,
+}
+
+/// A link on a step: its text and where it leads (`https://…` or a path of the portal).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLink {
+    pub label: Text,
+    pub href: Spanned<String>,
+}
+
+impl RawStep {
+    /// Whether this step is an end page.
+    pub(crate) fn is_end(&self) -> bool {
+        self.end.as_ref().is_some_and(|e| e.value)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -253,3 +253,119 @@ computed:
     let shown = serde_json::to_string(&t.state.explanations).unwrap();
     assert!(shown.contains("\"anzahl\":0"), "{shown}");
 }
+
+const TREES: &str = r#"
+id: probe
+version: 1
+title: Fällgenehmigung
+office: Umweltamt
+steps:
+  - id: baum
+    title: Ihr Baum
+    fields:
+      - id: art
+        label: Baumart
+        widget: radio
+        options:
+          - { value: obstbaum, label: Obstbaum }
+          - { value: eiche, label: Eiche }
+    next:
+      - if: art == "obstbaum"
+        goto: frei
+  - id: grund
+    title: Grund
+    fields:
+      - id: grund
+        label: Grund
+  - id: frei
+    title: Keine Genehmigung erforderlich
+    help: Obstbäume schützt die Satzung nicht.
+    end: true
+    links:
+      - { label: Baumschutzsatzung, href: "https://www.example.org/satzung.pdf" }
+      - { label: Andere Dienstleistungen, href: /heinsberg }
+"#;
+
+#[test]
+fn an_end_page_ends_the_assistant_without_a_submission() {
+    let run = probe(
+        TREES,
+        r#"
+name: Ein Obstbaum braucht keine Genehmigung
+steps:
+  - step: baum
+    answers: { art: obstbaum }
+    expect_at: frei
+  - review: true
+    expect_missing: frei
+  - back: true
+    expect_at: baum
+  - step: baum
+    answers: { art: eiche }
+    expect_at: grund
+  - step: grund
+    answers: { grund: Sturmschaden }
+    expect_at: review
+expect:
+  path: [baum, grund]
+  submitted: true
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+    let run = probe(
+        TREES,
+        r#"
+name: Von einer Endseite aus wird nichts gesendet
+steps:
+  - step: baum
+    answers: { art: obstbaum }
+    expect_at: frei
+expect:
+  path: [baum, frei]
+  at: frei
+  submitted: false
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
+
+#[test]
+fn an_end_page_is_an_end_in_the_graph_and_not_the_default_of_the_step_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("workflow.yaml");
+    std::fs::write(&file, TREES).unwrap();
+    let sandbox = Sandbox::default();
+    let (library, problems) = lotse_core::load_library(&file, &sandbox);
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
+    let wf = library.latest("probe").unwrap();
+    // `grund` is the last step before the end page in the file: it goes to the review.
+    let grund = wf.steps.iter().find(|s| s.id == "grund").unwrap();
+    assert_eq!(grund.default_next, lotse_core::definition::Target::Review);
+    let dot = lotse_core::diagram::render(wf, lotse_core::diagram::DiagramFormat::Dot);
+    assert!(dot.contains("\"frei\" [label=\"Keine Genehmigung erforderlich\\n(frei)\\nEnde\", style=\"rounded\", shape=octagon]"), "{dot}");
+    assert!(
+        !dot.contains("\"frei\" ->"),
+        "nothing follows an end page: {dot}"
+    );
+    let mermaid = lotse_core::diagram::render(wf, lotse_core::diagram::DiagramFormat::Mermaid);
+    assert!(mermaid.contains("s_frei([\""), "{mermaid}");
+    // Nothing can be answered on it.
+    let now = time::macros::datetime!(2026-11-28 10:00 UTC);
+    let app = lotse_core::Application::start(wf, lotse_core::Lang::De, now);
+    let mut values = serde_json::Map::new();
+    values.insert("art".into(), serde_json::json!("obstbaum"));
+    let answer = |step: &str, values| lotse_core::Command::Answer {
+        step: step.into(),
+        values,
+        then_review: false,
+    };
+    let t = app
+        .apply(wf, &sandbox, answer("baum", values), now)
+        .unwrap();
+    assert_eq!(t.state.at_end(wf).map(|s| s.id.as_str()), Some("frei"));
+    let refused = t
+        .state
+        .apply(wf, &sandbox, answer("frei", serde_json::Map::new()), now)
+        .unwrap_err();
+    assert_eq!(refused.code(), "LOT-A010");
+}

@@ -1,7 +1,7 @@
 //! Steps: when each applies, its fields, and where it goes next.
 
 use super::super::raw::{RawStep, RawWorkflow};
-use super::super::{Branch, REVIEW, Step, Target};
+use super::super::{Branch, Link, REVIEW, Step, Target};
 use super::fields::compile_field;
 use super::names::Declared;
 use super::{Ctx, pos};
@@ -16,13 +16,14 @@ pub(super) fn compile_steps(
     let mut steps = Vec::new();
     let mut schema_deps: Vec<String> = Vec::new();
     for (i, s) in raw.steps.value.iter().enumerate() {
-        steps.push(compile_step(cx, s, i, names, &mut schema_deps));
+        steps.push(compile_step(cx, raw, s, i, names, &mut schema_deps));
     }
     (steps, schema_deps)
 }
 
 fn compile_step(
     cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
     s: &RawStep,
     i: usize,
     names: &Declared,
@@ -43,7 +44,51 @@ fn compile_step(
             fields.push(field);
         }
     }
-    let (branches, default_next) = compile_branches(cx, s, i, names);
+    let (branches, default_next) = compile_branches(cx, raw, s, i, names);
+    let end = s.is_end();
+    if let Some(flag) = s.end.as_ref().filter(|_| end) {
+        if !s.fields.is_empty() {
+            cx.error_help(
+                "LOT-E029",
+                pos(flag),
+                format!("end page \"{}\" has fields", s.id.value),
+                "an end page asks nothing: it tells the citizen why the assistant ends here; move the fields to a step before it",
+            );
+        }
+        if let Some(n) = s.next.first() {
+            cx.error_help(
+                "LOT-E029",
+                pos(&n.goto),
+                format!("end page \"{}\" has `next`", s.id.value),
+                "nothing follows an end page; remove `next`",
+            );
+        }
+    }
+    let links = s
+        .links
+        .iter()
+        .filter_map(|l| {
+            let href = l.href.value.trim();
+            let internal = href.starts_with('/') && !href.starts_with("//");
+            let ok = (internal || href.starts_with("https://"))
+                && !href.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                cx.error_help(
+                    "LOT-E029",
+                    pos(&l.href),
+                    format!(
+                        "link \"{href}\" of step \"{}\" is not an address",
+                        s.id.value
+                    ),
+                    "a link is `https://…` or a path of the portal starting with `/`",
+                );
+            }
+            ok.then(|| Link {
+                label: l.label.clone(),
+                href: href.to_string(),
+            })
+        })
+        .collect();
     let mut fields_by_id: Vec<usize> = (0..fields.len()).collect();
     fields_by_id.sort_by(|&a, &b| fields[a].id.cmp(&fields[b].id));
     Step {
@@ -54,20 +99,25 @@ fn compile_step(
         fields,
         branches,
         default_next,
+        end,
+        links,
         fields_by_id,
     }
 }
 
 /// The conditional branches of step `i` in order, and where it goes when none holds: the
-/// unconditional `goto`, or else the next step in the file.
+/// unconditional `goto`, or else the next step in the file that is not an end page (an end
+/// page is only ever reached by a `goto`).
 fn compile_branches(
     cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
     s: &RawStep,
     i: usize,
     names: &Declared,
 ) -> (Vec<Branch>, Target) {
     let mut branches = Vec::new();
-    let mut default_next = match names.step_order.get(i + 1) {
+    let following = raw.steps.value.iter().skip(i + 1).position(|n| !n.is_end());
+    let mut default_next = match following.and_then(|k| names.step_order.get(i + 1 + k)) {
         Some(next) => Target::Step(next.clone()),
         None => Target::Review,
     };
