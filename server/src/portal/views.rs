@@ -591,7 +591,9 @@ fn field_view<'a>(
         add_label: None,
         name,
     };
-    let sub_required = |sf: &Field| matches!(sf.required, Required::Always);
+    // A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is
+    // not marked "(freiwillig)": for the entries it concerns, it is not.
+    let sub_required = |sf: &Field| !matches!(sf.required, Required::Never);
     match f.widget {
         Widget::Group => {
             v.is_group = true;

@@ -6,6 +6,7 @@
 
 mod declaration;
 mod display;
+mod entries;
 mod errors;
 mod eval;
 mod explain;
@@ -622,6 +623,7 @@ impl Application {
         // A hidden field's answer decides nothing: it is dropped before anything reads it
         // (requirements, rules, computed values, the route). Dropping one may hide another.
         let visible = hidden_dropped(ev, index, &self.answers, &mut given)?;
+        entries::hidden_entry_answers_dropped(ev, index, &self.answers, &mut given)?;
         let answers = &self.answers;
         let seen = &given;
         let mut env = step_env(ev, index, answers, seen);
@@ -672,6 +674,13 @@ impl Application {
                     errors.push(e);
                 }
             }
+            if entries::has_entry_logic(f) {
+                for e in entries::entry_requirement_errors(ev, &mut env, f, value, lang)? {
+                    if !errors.iter().any(|x| x.pointer == e.pointer) {
+                        errors.push(e);
+                    }
+                }
+            }
             for e in date_errors(f, value, ev.today, lang) {
                 if !errors.iter().any(|x| x.pointer == e.pointer) {
                     errors.push(e);
@@ -696,6 +705,16 @@ impl Application {
                 .iter()
                 .any(|m| errors.iter().any(|e| &e.field == m))
             {
+                continue;
+            }
+            if let Some(sub) = &rule.entry {
+                // A rule on a sub-field: once per entry, with its message at the entry's field.
+                let at = step.fields.iter().position(|f| f.id == rule.field);
+                if let Some(value) = at.and_then(|fi| seen[fi].as_deref()) {
+                    errors.extend(entries::entry_rule_errors(
+                        ev, &mut env, rule, sub, value, lang,
+                    )?);
+                }
                 continue;
             }
             let holds = ev.condition(&mut env, &rule.check, || {

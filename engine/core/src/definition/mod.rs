@@ -408,6 +408,9 @@ pub struct Computed {
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub field: String,
+    /// A rule on a sub-field (`baeume.begruendung`): the sub-field; the check runs once per
+    /// entry of the group `field`, reading it as `item`.
+    pub entry: Option<String>,
     pub check: Expr,
     pub message: Text,
 }

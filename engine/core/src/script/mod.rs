@@ -416,6 +416,10 @@ impl Sandbox {
     }
 }
 
+/// The name under which a sub-field's conditions (and a rule on a repeated entry's field) see
+/// the entry they are about: `item.grund == "sonstiges"`.
+pub const ITEM: &str = "item";
+
 /// Whether a value counts as answered, as the library's `answered(x)` says: neither `null`, an
 /// empty or blank text, nor an empty list or map.
 pub fn is_answered(v: &serde_json::Value) -> bool {

@@ -369,3 +369,75 @@ fn an_end_page_is_an_end_in_the_graph_and_not_the_default_of_the_step_before() {
         .unwrap_err();
     assert_eq!(refused.code(), "LOT-A010");
 }
+
+const PER_TREE: &str = r#"
+id: probe
+version: 1
+title: Fällgenehmigung
+office: Umweltamt
+steps:
+  - id: baeume
+    title: Ihre Bäume
+    fields:
+      - id: baeume
+        label: Bäume
+        repeat: { min: 1, max: 20, item_label: Baum, add_label: Weiteren Baum hinzufügen }
+        fields:
+          - id: umfang
+            label: Stammumfang in cm
+            widget: number
+          - id: grund
+            label: Grund
+            widget: radio
+            options:
+              - { value: krank, label: Der Baum ist krank }
+              - { value: sonstiges, label: Ein anderer Grund }
+          - id: begruendung
+            label: Begründung
+            required: item.grund == "sonstiges"
+          - id: gutachten
+            label: Gutachten liegt vor
+            widget: checkbox
+            visible_if: item.grund == "krank"
+rules:
+  - field: baeume.begruendung
+    check: item.grund != "sonstiges" || item.begruendung.len() >= 10
+    message: Bitte begründen Sie die Fällung in wenigstens zehn Zeichen.
+"#;
+
+#[test]
+fn each_entry_of_a_repeated_group_decides_its_own_requirements_and_rules() {
+    let run = probe(
+        PER_TREE,
+        r#"
+name: Die Begründung ist nur für den Baum mit "anderer Grund" nötig
+steps:
+  - step: baeume
+    answers:
+      baeume:
+        - { umfang: 120, grund: krank, gutachten: true }
+        - { umfang: 95, grund: sonstiges }
+    expect_errors:
+      - { field: /baeume/1/begruendung, message: "Bitte füllen Sie das Feld „Begründung“ aus." }
+  - step: baeume
+    answers:
+      baeume:
+        - { umfang: 120, grund: krank, gutachten: true }
+        - { umfang: 95, grund: sonstiges, begruendung: zu nah }
+    expect_errors:
+      - { field: /baeume/1/begruendung, message: Bitte begründen Sie die Fällung in wenigstens zehn Zeichen. }
+  - step: baeume
+    answers:
+      baeume:
+        - { umfang: 120, grund: krank, gutachten: true }
+        - { umfang: 95, grund: sonstiges, begruendung: Steht zu nah am Haus, gutachten: true }
+    expect_at: review
+expect:
+  answers:
+    baeume:
+      - { umfang: 120, grund: krank, gutachten: true }
+      - { umfang: 95, grund: sonstiges, begruendung: Steht zu nah am Haus }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}

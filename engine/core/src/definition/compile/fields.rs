@@ -15,7 +15,7 @@ use super::schema::{
 use super::{Ctx, pos};
 use crate::form::ErrorKind;
 use crate::problem::Pos;
-use crate::script::{Expr, Names};
+use crate::script::{Expr, ITEM, Names};
 use crate::text::Text;
 
 /// A raw field with what every pass over it reports against.
@@ -178,8 +178,16 @@ fn group_schema(cx: &mut Ctx<'_>, f: &RawField, names: &Names) -> (Value, Vec<Fi
     let mut subfields = Vec::new();
     let mut props = serde_json::Map::new();
     let mut required = Vec::new();
+    // A sub-field's conditions read the entry they are in as `item` (`item.grund`), besides
+    // every answer of the workflow.
+    let with_item = Names::new(
+        names
+            .iter()
+            .map(str::to_string)
+            .chain(std::iter::once(ITEM.to_string())),
+    );
     for sf in &f.fields {
-        if let Some(sub) = compile_field(cx, sf, names, false) {
+        if let Some(sub) = compile_field(cx, sf, &with_item, false) {
             props.insert(sub.id.clone(), sub.schema.clone());
             if matches!(sub.required, Required::Always) {
                 required.push(Value::String(sub.id.clone()));
@@ -370,14 +378,6 @@ fn required_of(
     match &r.value {
         RawRequired::Always(true) => Required::Always,
         RawRequired::Always(false) => Required::Never,
-        RawRequired::When(_) if !fx.top => {
-            cx.error(
-                "LOT-E016",
-                pos(r),
-                format!("sub-field \"{id}\": `required` must be true or false inside a group"),
-            );
-            Required::Always
-        }
         RawRequired::When(src) => {
             let spanned = Spanned {
                 value: src.clone(),
@@ -400,14 +400,6 @@ fn required_of(
 fn visible_if_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, names: &Names) -> Option<Expr> {
     let id = &fx.id;
     let src = fx.f.visible_if.as_ref()?;
-    if !fx.top {
-        cx.error(
-            "LOT-E016",
-            pos(src),
-            format!("sub-field \"{id}\": `visible_if` is only for top-level fields"),
-        );
-        return None;
-    }
     let e = cx.expr(&format!("visible_if of field \"{id}\""), src, names, false);
     if let Some(e) = &e
         && e.mentions.contains(id)

@@ -51,7 +51,7 @@ pub(super) fn compile(
     let declared = names::declare_names(&mut cx, &raw);
     let (steps, schema_deps) = steps::compile_steps(&mut cx, &raw, &declared);
     let computed = rules::compile_computed(&mut cx, &raw, &declared);
-    let rules = rules::compile_rules(&mut cx, &raw, &declared);
+    let rules = rules::compile_rules(&mut cx, &raw, &declared, &steps);
     let declaration = names::declaration(&mut cx, &raw);
     let sepa_mandate = names::sepa_mandate(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);

@@ -1,10 +1,10 @@
 //! What follows the steps: computed values, cross-field rules and the receipt template.
 
 use super::super::raw::RawWorkflow;
-use super::super::{Computed, Rule};
+use super::super::{Computed, Rule, Step};
 use super::names::Declared;
 use super::{Ctx, pos};
-use crate::script::Names;
+use crate::script::{ITEM, Names};
 
 const DEFAULT_TEMPLATE: &str = "receipt";
 
@@ -48,11 +48,29 @@ pub(super) fn compile_computed(
     computed
 }
 
-/// Cross-field rules: each names a field of this workflow and a check over every name.
-pub(super) fn compile_rules(cx: &mut Ctx<'_>, raw: &RawWorkflow, names: &Declared) -> Vec<Rule> {
+/// Cross-field rules: each names a field of this workflow and a check over every name. A
+/// rule on a sub-field (`baeume.begruendung`) is checked for each entry of its group, which
+/// the check reads as `item`, and its message goes to that entry's field.
+pub(super) fn compile_rules(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    names: &Declared,
+    steps: &[Step],
+) -> Vec<Rule> {
+    let with_item = Names::new(
+        names
+            .all
+            .iter()
+            .map(str::to_string)
+            .chain(std::iter::once(ITEM.to_string())),
+    );
     let mut rules = Vec::new();
     for r in &raw.rules {
-        if !names.fields.contains(&r.field.value) {
+        let (field, entry) = match r.field.value.split_once('.') {
+            Some((group, sub)) => (group, Some(sub)),
+            None => (r.field.value.as_str(), None),
+        };
+        if !names.fields.iter().any(|f| f == field) {
             cx.error_help(
                 "LOT-E025",
                 pos(&r.field),
@@ -64,14 +82,30 @@ pub(super) fn compile_rules(cx: &mut Ctx<'_>, raw: &RawWorkflow, names: &Declare
             );
             continue;
         }
+        if let Some(sub) = entry {
+            let group = steps.iter().flat_map(|s| &s.fields).find(|f| f.id == field);
+            if !group.is_some_and(|g| g.subfields.iter().any(|s| s.id == sub)) {
+                let known: Vec<&str> = group
+                    .map(|g| g.subfields.iter().map(|s| s.id.as_str()).collect())
+                    .unwrap_or_default();
+                cx.error_help(
+                    "LOT-E025",
+                    pos(&r.field),
+                    format!("rule refers to \"{}\", but group \"{field}\" has no field \"{sub}\"", r.field.value),
+                    format!("fields of the group: {}", known.join(", ")),
+                );
+                continue;
+            }
+        }
         if let Some(check) = cx.expr(
             &format!("rule for field \"{}\"", r.field.value),
             &r.check,
-            &names.all,
+            if entry.is_some() { &with_item } else { &names.all },
             false,
         ) {
             rules.push(Rule {
-                field: r.field.value.clone(),
+                field: field.to_string(),
+                entry: entry.map(str::to_string),
                 check,
                 message: r.message.clone(),
             });
