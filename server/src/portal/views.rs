@@ -10,6 +10,7 @@ use lotse_core::definition::{Field, Required, Step, Widget};
 use lotse_core::form::FieldError;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 use crate::http::pages::{Layout, Page, not_found, tr};
 use crate::service::OpenDraft;
@@ -130,8 +131,8 @@ struct StepPage<'a> {
     #[serde(flatten)]
     layout: Layout,
     step: &'a str,
-    step_title: &'a str,
-    step_help: Option<&'a str>,
+    step_title: Cow<'a, str>,
+    step_help: Option<Cow<'a, str>>,
     fields: Vec<FieldView<'a>>,
     /// The error summary at the top, each linked to its field.
     errors: Vec<ErrorLink<'a>>,
@@ -158,7 +159,7 @@ struct StepPage<'a> {
 /// A link on a step, in the citizen's language; `external` when it leaves the portal.
 #[derive(Serialize)]
 struct LinkView<'a> {
-    label: &'a str,
+    label: Cow<'a, str>,
     href: &'a str,
     external: bool,
 }
@@ -223,8 +224,9 @@ struct FieldView<'a> {
     /// The form field's name (`anschrift.plz`, `hunde.0.name`).
     name: String,
     html_id: String,
-    label: &'a str,
-    help: Option<&'a str>,
+    /// The label and help, with the values they show (`{ersatzbaeume}`) filled in.
+    label: Cow<'a, str>,
+    help: Option<Cow<'a, str>>,
     error: Option<&'a str>,
     /// The ids of the hint and the error, for `aria-describedby` (may be empty).
     describedby: String,
@@ -496,6 +498,86 @@ fn first_input(step: &Step, pointer: &str) -> String {
 fn condition_note(step: &Step, f: &Field, lang: Lang) -> Option<String> {
     let (name, value) = f.visible_if.as_ref()?.equality()?;
     let on = step.fields.iter().find(|o| o.id == name)?;
+    note_for(on, &value, lang)
+}
+
+/// A sub-field's condition on another field of its own entry (`item.grund == "krank"`): the
+/// sibling's id and the answer it needs.
+fn entry_equality(f: &Field) -> Option<(&str, Value)> {
+    let source = f.visible_if.as_ref()?.source().trim();
+    let (left, right) = source.split_once("==")?;
+    let sibling = left.trim().strip_prefix("item.")?;
+    if !sibling
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return None;
+    }
+    let right = right.trim();
+    let value = match right {
+        "true" => Value::Bool(true),
+        _ => {
+            let inner = right.strip_prefix('"')?.strip_suffix('"')?;
+            if inner.contains(['"', '\\']) {
+                return None;
+            }
+            Value::String(inner.to_string())
+        }
+    };
+    Some((sibling, value))
+}
+
+/// For a sub-field of `group`'s entry named `entry` (`baeume.1`): its condition note and reveal
+/// mark, when its condition is one answer of a sibling.
+fn entry_condition(group: &Field, sf: &Field, entry: &str, lang: Lang) -> Option<(String, Reveal)> {
+    let (sibling, value) = entry_equality(sf)?;
+    let on = group.subfields.iter().find(|o| o.id == sibling)?;
+    let note = note_for(on, &value, lang)?;
+    Some((
+        note,
+        Reveal {
+            field: format!("{entry}.{sibling}"),
+            value: text_of(Some(&value)),
+        },
+    ))
+}
+
+/// Whether a text of `step` (its title, help, links, a field's label or help) shows a value.
+fn step_shows_values(step: &Step, lang: Lang) -> bool {
+    fn field_shows(f: &Field, lang: Lang) -> bool {
+        let shows =
+            |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
+        shows(&f.label)
+            || f.help.as_ref().is_some_and(shows)
+            || f.subfields.iter().any(|s| field_shows(s, lang))
+    }
+    let shows =
+        |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
+    shows(&step.title)
+        || step.help.as_ref().is_some_and(shows)
+        || step.links.iter().any(|l| shows(&l.label))
+        || step.fields.iter().any(|f| field_shows(f, lang))
+}
+
+/// Fills in the values the labels and help texts of `fields` show, sub-fields too.
+fn fill_fields(fields: &mut [FieldView<'_>], filled: &dyn Fn(&str) -> Option<String>) {
+    for v in fields {
+        if let Some(label) = filled(&v.label) {
+            v.label = Cow::Owned(label);
+        }
+        if let Some(help) = v.help.as_deref().and_then(filled) {
+            v.help = Some(Cow::Owned(help));
+        }
+        fill_fields(&mut v.fields, filled);
+        for item in &mut v.items {
+            fill_fields(&mut item.fields, filled);
+        }
+    }
+}
+
+/// "Nur wenn Sie bei „…“ „…“ gewählt haben:" for the answer `value` of field `on`.
+fn note_for(on: &Field, value: &Value, lang: Lang) -> Option<String> {
+    let value = value.clone();
     let label = on.label.get(lang);
     if on.widget == Widget::Checkbox && value == Value::Bool(true) {
         return Some(tr_fmt(
@@ -566,8 +648,8 @@ fn field_view<'a>(
     let mut v = FieldView {
         id: &f.id,
         html_id: id,
-        label: f.label.get(lang),
-        help: f.help.as_ref().map(|h| h.get(lang)),
+        label: Cow::Borrowed(f.label.get(lang)),
+        help: f.help.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
         error,
         describedby: described.join(" "),
         optional: !required && f.widget != Widget::Checkbox,
@@ -618,7 +700,7 @@ fn field_view<'a>(
                                 .subfields
                                 .iter()
                                 .map(|sf| {
-                                    field_view(
+                                    let mut sv = field_view(
                                         sf,
                                         format!("{}.{i}.{}", v.name, sf.id),
                                         &format!("{pointer}/{i}/{}", sf.id),
@@ -626,7 +708,15 @@ fn field_view<'a>(
                                         errors,
                                         sub_required(sf),
                                         lang,
-                                    )
+                                    );
+                                    let entry = format!("{}.{i}", v.name);
+                                    if let Some((note, reveal)) =
+                                        entry_condition(f, sf, &entry, lang)
+                                    {
+                                        sv.condition = Some(note);
+                                        sv.reveal = Some(reveal);
+                                    }
+                                    sv
                                 })
                                 .collect(),
                         }
@@ -827,7 +917,26 @@ pub fn page(
                     .filter_map(|f| app.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
                     .collect()
             });
-            let fields = step
+            // Texts may show answers and computed values (`{ersatzbaeume}`): only then are the
+            // computed values worked out for the page.
+            let shows_values = step_shows_values(step, lang);
+            let computed = if shows_values {
+                app.computed(wf, &p.sandbox, p.now().date())
+                    .unwrap_or_default()
+            } else {
+                Default::default()
+            };
+            let filled = |text: &str| -> Option<String> {
+                if !shows_values {
+                    return None;
+                }
+                match lotse_core::application::fill(wf, text, &app.answers, &computed, lang) {
+                    Cow::Owned(s) => Some(s),
+                    Cow::Borrowed(_) => None,
+                }
+            };
+            let fill = |text| filled(text).map_or(Cow::Borrowed(text), Cow::Owned);
+            let mut fields: Vec<FieldView<'_>> = step
                 .fields
                 .iter()
                 .map(|f| {
@@ -845,6 +954,9 @@ pub fn page(
                     v
                 })
                 .collect();
+            if shows_values {
+                fill_fields(&mut fields, &filled);
+            }
             // In the order of the fields on the page, each linked to the first input it is about.
             let mut ordered: Vec<&FieldError> = errors.iter().collect();
             ordered.sort_by_cached_key(|e| page_order(step, &e.pointer));
@@ -880,8 +992,8 @@ pub fn page(
             let page = StepPage {
                 layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
                 step: &step.id,
-                step_title: step.title.get(lang),
-                step_help: step.help.as_ref().map(|h| h.get(lang)),
+                step_title: fill(step.title.get(lang)),
+                step_help: step.help.as_ref().map(|h| fill(h.get(lang))),
                 fields,
                 errors: summary,
                 progress: app.progress(),
@@ -898,7 +1010,7 @@ pub fn page(
                     .links
                     .iter()
                     .map(|l| LinkView {
-                        label: l.label.get(lang),
+                        label: fill(l.label.get(lang)),
                         href: &l.href,
                         external: l.href.starts_with("https://"),
                     })

@@ -110,7 +110,7 @@ impl ReviewView {
             .iter()
             .filter_map(|c| {
                 let v = computed.get(&c.id)?;
-                if v.is_null() {
+                if v.is_null() || c.internal {
                     return None;
                 }
                 Some(ReviewEntry {
@@ -126,7 +126,7 @@ impl ReviewView {
     }
 }
 
-fn display(f: &Field, v: &Value, lang: Lang) -> Display {
+pub(crate) fn display(f: &Field, v: &Value, lang: Lang) -> Display {
     if let (Some(rep), Value::Array(items)) = (&f.repeat, v) {
         let item_label = rep
             .item_label

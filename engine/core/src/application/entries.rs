@@ -137,7 +137,12 @@ pub(super) fn entry_rule_errors(
     value: &Value,
     lang: Lang,
 ) -> Result<Vec<FieldError>, ApplyError> {
-    let Some(group) = ev.wf.steps.iter().flat_map(|s| &s.fields).find(|f| f.id == rule.field)
+    let Some(group) = ev
+        .wf
+        .steps
+        .iter()
+        .flat_map(|s| &s.fields)
+        .find(|f| f.id == rule.field)
     else {
         return Ok(Vec::new());
     };

@@ -12,6 +12,7 @@ mod eval;
 mod explain;
 mod receipt;
 mod route;
+mod texts;
 mod typed;
 mod values;
 
@@ -34,6 +35,7 @@ use eval::{Eval, Strictness, hidden_dropped, step_env};
 pub use explain::Explanation;
 pub use receipt::{declaration_title, receipt_model};
 use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
+pub use texts::{fill, placeholders};
 pub use typed::Typed;
 pub use values::normalise;
 use values::normalised;

@@ -402,6 +402,9 @@ pub struct Computed {
     pub label: Text,
     pub expr: Expr,
     pub format: ValueFormat,
+    /// Not listed to citizens (review page, receipt's amounts); texts, conditions, rules and
+    /// receipt templates still read it.
+    pub internal: bool,
 }
 
 /// A cross-field rule: `check` must hold, or `message` is shown at `field`.

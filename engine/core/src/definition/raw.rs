@@ -188,6 +188,9 @@ pub(crate) struct RawComputed {
     pub script: Option<Spanned<String>>,
     #[serde(default)]
     pub format: Option<ValueFormat>,
+    /// Used by conditions, rules, texts and the receipt template, but not listed to citizens.
+    #[serde(default)]
+    pub internal: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -13,6 +13,7 @@ mod names;
 mod rules;
 mod schema;
 mod steps;
+mod texts;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -52,6 +53,7 @@ pub(super) fn compile(
     let (steps, schema_deps) = steps::compile_steps(&mut cx, &raw, &declared);
     let computed = rules::compile_computed(&mut cx, &raw, &declared);
     let rules = rules::compile_rules(&mut cx, &raw, &declared, &steps);
+    texts::check_texts(&mut cx, &raw, &declared);
     let declaration = names::declaration(&mut cx, &raw);
     let sepa_mandate = names::sepa_mandate(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);

@@ -42,6 +42,7 @@ pub(super) fn compile_computed(
                 label: c.label.clone(),
                 expr,
                 format: c.format.unwrap_or_default(),
+                internal: c.internal,
             });
         }
     }
@@ -91,7 +92,10 @@ pub(super) fn compile_rules(
                 cx.error_help(
                     "LOT-E025",
                     pos(&r.field),
-                    format!("rule refers to \"{}\", but group \"{field}\" has no field \"{sub}\"", r.field.value),
+                    format!(
+                        "rule refers to \"{}\", but group \"{field}\" has no field \"{sub}\"",
+                        r.field.value
+                    ),
                     format!("fields of the group: {}", known.join(", ")),
                 );
                 continue;
@@ -100,7 +104,11 @@ pub(super) fn compile_rules(
         if let Some(check) = cx.expr(
             &format!("rule for field \"{}\"", r.field.value),
             &r.check,
-            if entry.is_some() { &with_item } else { &names.all },
+            if entry.is_some() {
+                &with_item
+            } else {
+                &names.all
+            },
             false,
         ) {
             rules.push(Rule {
