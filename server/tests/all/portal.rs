@@ -550,7 +550,7 @@ async fn counts_read_right_monograms_differ_and_every_page_leads_back_to_the_cou
         home.contains("Kreis Heinsberg</a> <span class=\"hint\">– 1 Online-Dienst</span>"),
         "{home}"
     );
-    assert!(home.contains("3 Online-Dienste"));
+    assert!(home.contains("4 Online-Dienste"));
     let mut seen = std::collections::HashMap::new();
     let (portal, _) = lotse_server::tenants::builtin();
     for t in &portal.tenants {
