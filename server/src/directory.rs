@@ -305,7 +305,10 @@ impl Directory {
         }
         Directory {
             tenants: tenants_services,
-            entries: entries.iter().map(|e| (e.id.clone(), Arc::clone(e))).collect(),
+            entries: entries
+                .iter()
+                .map(|e| (e.id.clone(), Arc::clone(e)))
+                .collect(),
         }
     }
 

@@ -122,7 +122,9 @@ impl LocalError {
     /// The field the error is about.
     pub fn field(&self) -> LocalField {
         match self {
-            LocalError::TooLong(f) | LocalError::ControlCharacter(f) | LocalError::NotHttps(f, _) => *f,
+            LocalError::TooLong(f)
+            | LocalError::ControlCharacter(f)
+            | LocalError::NotHttps(f, _) => *f,
             LocalError::NotEmail(_) => LocalField::Email,
             LocalError::TooManyDocuments => LocalField::Documents,
         }
@@ -198,7 +200,11 @@ impl LocalPart {
         }
         if self.documents.len() > MAX_DOCUMENTS {
             errors.push(LocalError::TooManyDocuments);
-        } else if self.documents.iter().any(|d| d.chars().any(char::is_control)) {
+        } else if self
+            .documents
+            .iter()
+            .any(|d| d.chars().any(char::is_control))
+        {
             errors.push(LocalError::ControlCharacter(LocalField::Documents));
         } else if self
             .documents
@@ -242,8 +248,14 @@ impl LocalPart {
                     (None, None) => Text::de(String::new()),
                 },
                 address: Vec::new(),
-                phone: self.phone.clone().or_else(|| own.and_then(|o| o.phone.clone())),
-                email: self.email.clone().or_else(|| own.and_then(|o| o.email.clone())),
+                phone: self
+                    .phone
+                    .clone()
+                    .or_else(|| own.and_then(|o| o.phone.clone())),
+                email: self
+                    .email
+                    .clone()
+                    .or_else(|| own.and_then(|o| o.email.clone())),
                 hours: own.map(|o| o.hours.clone()).unwrap_or_default(),
             });
         }
@@ -291,7 +303,11 @@ mod tests {
                 LocalField::Documents
             ]
         );
-        assert!(errors[3].german().contains("https://"), "{}", errors[3].german());
+        assert!(
+            errors[3].german().contains("https://"),
+            "{}",
+            errors[3].german()
+        );
         let good = LocalPart {
             online: Some("https://www.gangelt.example/hund".into()),
             notes: Some("Erster Absatz.\nZweiter Absatz.".into()),

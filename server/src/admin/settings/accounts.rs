@@ -149,4 +149,3 @@ fn audit_account(
     )?;
     Ok(())
 }
-

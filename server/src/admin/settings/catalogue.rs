@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_core::catalogue::{LocalError, LocalField, LocalPart, Leistung};
+use lotse_core::catalogue::{Leistung, LocalError, LocalField, LocalPart};
 use serde::Serialize;
 
 use super::{Pairs, change, check_csrf, field, file_tenant};
@@ -105,9 +105,9 @@ struct Offered {
 fn offered(p: &Shared, t: &Tenant, id: &str) -> Option<Offered> {
     let defs = p.defs();
     let services = defs.directory.tenant(&t.slug)?;
-    let service = services.services().find(|s| {
-        s.provider == Provider::Own && s.leistung.as_ref().is_some_and(|l| l.id == id)
-    })?;
+    let service = services
+        .services()
+        .find(|s| s.provider == Provider::Own && s.leistung.as_ref().is_some_and(|l| l.id == id))?;
     Some(Offered {
         county: defs.directory.entry(id)?.clone(),
         service: service.id.clone(),
@@ -190,7 +190,9 @@ fn kind(field: LocalField) -> &'static str {
 
 fn hint(field: LocalField) -> &'static str {
     match field {
-        LocalField::Office => "Zum Beispiel „Bürgerbüro, Zimmer 3“ oder „Steueramt, Frau Beispiel“. Angezeigt mit der Anschrift der Kommune.",
+        LocalField::Office => {
+            "Zum Beispiel „Bürgerbüro, Zimmer 3“ oder „Steueramt, Frau Beispiel“. Angezeigt mit der Anschrift der Kommune."
+        }
         LocalField::Documents => "Eine Unterlage je Zeile, höchstens 20 Zeilen.",
         LocalField::Notes => "Was Bürgerinnen und Bürger vor Ort sonst noch wissen sollten.",
         LocalField::Online => "Der eigene Online-Dienst der Kommune, eine Adresse mit https://.",
@@ -225,7 +227,10 @@ fn field_views(
             } else {
                 f.max_chars()
             },
-            error: errors.iter().find(|e| e.field() == *f).map(LocalError::german),
+            error: errors
+                .iter()
+                .find(|e| e.field() == *f)
+                .map(LocalError::german),
         })
         .collect()
 }

@@ -119,5 +119,32 @@ fn tenant_yaml(t: &Tenant) -> String {
     if let Some(c) = &t.creditor_id {
         out.push_str(&format!("creditor_id: {c}\n"));
     }
+    let parts: Vec<_> = t.catalogue.iter().filter(|(_, p)| !p.is_empty()).collect();
+    if !parts.is_empty() {
+        out.push_str("catalogue:\n");
+    }
+    for (id, part) in parts {
+        out.push_str(&format!("  {id}:\n"));
+        for (key, value) in [
+            ("office", &part.office),
+            ("phone", &part.phone),
+            ("email", &part.email),
+            ("fees", &part.fees),
+            ("processing_time", &part.processing_time),
+            ("notes", &part.notes),
+            ("online", &part.online),
+            ("form", &part.form),
+        ] {
+            if let Some(v) = value {
+                out.push_str(&format!("    {key}: {}\n", quoted(v)));
+            }
+        }
+        if !part.documents.is_empty() {
+            out.push_str("    documents:\n");
+            for d in &part.documents {
+                out.push_str(&format!("      - {}\n", quoted(d)));
+            }
+        }
+    }
     out
 }

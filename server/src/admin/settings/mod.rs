@@ -474,4 +474,3 @@ pub(super) async fn contact(
     let outcome = finish(&t, r, "kontakt");
     answer(&p, &t, &staff, outcome).await
 }
-

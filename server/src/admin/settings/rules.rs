@@ -241,4 +241,3 @@ pub(in crate::admin) async fn rule(
     let outcome = finish(&t, r, &format!("regel-{workflow}"));
     answer(&p, &t, &staff, outcome).await
 }
-
