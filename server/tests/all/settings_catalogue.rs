@@ -389,9 +389,10 @@ async fn the_muster_receipt_is_signed_shows_the_changed_fee_and_is_never_a_submi
     if let Some(text) = crate::portal::receipt_text(&r.bytes) {
         assert!(text.contains("55,00 €"), "{text}");
         assert!(
-            text.contains("MUSTER – keine Eingangsbestätigung")
-                && text.contains("Dies ist keine Eingangsbestätigung"),
-            "{text}"
+            text.contains(
+                "MUSTER – keine Eingangsbestätigung, nur eine Vorschau Eingangsbestätigung"
+            ) && text.contains("Dies ist keine Eingangsbestätigung"),
+            "the mark stands above the heading: {text}"
         );
         // The footer of every page says it too.
         assert!(text.matches("MUSTER – keine Eingangsbestätigung").count() >= 2);

@@ -175,9 +175,6 @@ pub(super) fn tenant(
         }
         None => String::new(),
     };
-    if problems.iter().filter(|p| p.is_error()).count() > before {
-        return None;
-    }
     let catalogue = raw.catalogue.map(|c| {
         let at = pos(&c);
         for (id, part) in &c.value {
@@ -192,6 +189,9 @@ pub(super) fn tenant(
         }
         c.value
     });
+    if problems.iter().filter(|p| p.is_error()).count() > before {
+        return None;
+    }
     let kind = kind?;
     let name = raw.name.value.trim().to_string();
     let place = raw

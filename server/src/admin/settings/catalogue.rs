@@ -221,7 +221,8 @@ fn field_views(
             },
             value: shown(*f).unwrap_or_default(),
             hint: hint(*f),
-            county: county_value(county, *f),
+            // A list on one line: its lines separated by semicolons.
+            county: county_value(county, *f).map(|v| v.replace('\n', "; ")),
             maxlength: if *f == LocalField::Documents {
                 LocalField::Documents.max_chars() * lotse_core::catalogue::local::MAX_DOCUMENTS
             } else {

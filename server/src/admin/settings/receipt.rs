@@ -1,7 +1,7 @@
 //! The receipt a rule being edited would give: the citizen's receipt for one of the workflow's
-//! examples, rendered and signed like the real one, but marked on every page as a Muster
-//! (reference, title, footer, a first note and the closing sentence), so that it cannot pass
-//! as a receipt. Nothing is stored: no submission, no reference number, no audit entry.
+//! examples, rendered and signed like the real one, but marked as a Muster (a heading above the
+//! template's own, the reference and so every page's footer, the service, a first note and the
+//! closing sentence), so that it cannot pass as a receipt. Nothing is stored: no submission, no reference number, no audit entry.
 
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
@@ -72,6 +72,7 @@ pub(in crate::admin) async fn receipt_preview(
             p2.now(),
         );
         model.service_title = format!("MUSTER – {}", model.service_title);
+        model.specimen = Some("MUSTER – keine Eingangsbestätigung, nur eine Vorschau".into());
         model.notes.insert(
             0,
             format!(
