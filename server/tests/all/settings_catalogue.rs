@@ -418,3 +418,23 @@ async fn the_muster_receipt_is_signed_shows_the_changed_fee_and_is_never_a_submi
         r.body
     );
 }
+
+#[tokio::test]
+async fn an_own_part_stored_by_another_node_shows_after_polling() {
+    let s = setup();
+    let state = s.portal.state();
+    let mut changed = lotse_server::settings::TenantSettings::default();
+    changed.catalogue.insert(
+        "sperrmuell".into(),
+        lotse_core::catalogue::LocalPart {
+            fees: Some("Gebühren vom anderen Knoten".into()),
+            ..Default::default()
+        },
+    );
+    lotse_server::settings::save(state.store(), "gangelt", 0, &changed).unwrap();
+    let before = s.office.get(CITIZEN, &Auth::None).await.body;
+    assert!(!before.contains("Gebühren vom anderen Knoten"));
+    assert!(state.poll_settings().unwrap());
+    let after = s.office.get(CITIZEN, &Auth::None).await.body;
+    assert!(after.contains("Gebühren vom anderen Knoten"), "{after}");
+}

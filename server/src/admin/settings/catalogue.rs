@@ -299,9 +299,7 @@ fn part_from(pairs: &Pairs, county: &Leistung) -> LocalPart {
     let value = |f: LocalField| -> Option<String> {
         let name = FIELDS.iter().find(|(g, _)| *g == f).map_or("", |(_, n)| n);
         let raw = field(pairs, name).replace("\r\n", "\n");
-        let v = if f == LocalField::Notes {
-            raw.trim().to_string()
-        } else if f == LocalField::Documents {
+        let v = if f == LocalField::Documents {
             raw.lines()
                 .map(str::trim)
                 .filter(|l| !l.is_empty())
