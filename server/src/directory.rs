@@ -68,7 +68,39 @@ pub(crate) fn load_entries(
     };
     let (entries, more) = check_entries(entries, library, portal);
     problems.extend(more);
+    problems.extend(unknown_local_parts(&entries, portal));
     (entries, problems)
+}
+
+/// A tenant's part of an entry the catalogue does not have (any more): a warning, the part is
+/// not shown.
+fn unknown_local_parts(entries: &[Leistung], portal: &Portal) -> Vec<Problem> {
+    let ids: BTreeSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    portal
+        .tenants
+        .iter()
+        .flat_map(|t| {
+            t.catalogue
+                .keys()
+                .filter(|id| !ids.contains(id.as_str()))
+                .map(|id| {
+                    Problem::warning(
+                        "LOT-E099",
+                        &t.file,
+                        lotse_core::problem::Pos::UNKNOWN,
+                        format!("`catalogue:` names the entry \"{id}\", which the catalogue does not have; it is not shown"),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Entry `e` as tenant `t` shows it: with the tenant's own part where it keeps one.
+fn local_entry(e: &Arc<Leistung>, t: &Tenant) -> Arc<Leistung> {
+    match t.catalogue.get(&e.id) {
+        Some(part) if !part.is_empty() => Arc::new(part.apply(e)),
+        _ => Arc::clone(e),
+    }
 }
 
 /// Checks entries against the portal's tenants and the project's workflows.
@@ -128,12 +160,19 @@ impl TenantServices {
     pub(crate) fn service(&self, id: &str) -> Option<&Service> {
         self.services.get(id)
     }
+
+    /// Every service of the tenant's portal.
+    pub(crate) fn services(&self) -> impl Iterator<Item = &Service> {
+        self.services.values()
+    }
 }
 
 /// Every tenant's services.
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
     tenants: HashMap<String, TenantServices>,
+    /// The catalogue's entries as the county wrote them (without any tenant's own part).
+    entries: HashMap<String, Arc<Leistung>>,
 }
 
 impl Directory {
@@ -184,7 +223,7 @@ impl Directory {
             let mut services: BTreeMap<String, Service> = BTreeMap::new();
             let workflows = offers(t);
             for wf in &workflows {
-                let leistung = by_workflow.get(wf.id.as_str()).map(|e| Arc::clone(e));
+                let leistung = by_workflow.get(wf.id.as_str()).map(|e| local_entry(e, t));
                 let mut lebenslagen = wf.lebenslagen.clone();
                 let mut keywords = wf.keywords.clone();
                 if let Some(l) = &leistung {
@@ -224,8 +263,8 @@ impl Directory {
                 {
                     continue;
                 }
-                let provider = if responsible(e, t) {
-                    Provider::Own
+                let (provider, leistung) = if responsible(e, t) {
+                    (Provider::Own, local_entry(e, t))
                 } else {
                     let others: Vec<_> = portal
                         .tenants
@@ -238,7 +277,7 @@ impl Directory {
                     if others.is_empty() {
                         continue;
                     }
-                    Provider::Others(others)
+                    (Provider::Others(others), Arc::clone(e))
                 };
                 services.insert(
                     e.id.clone(),
@@ -248,7 +287,7 @@ impl Directory {
                         summary: e.summary.clone(),
                         lebenslagen: e.lebenslagen.clone(),
                         keywords: e.keywords.clone(),
-                        leistung: Some(Arc::clone(e)),
+                        leistung: Some(leistung),
                         assistant: false,
                         provider,
                     },
@@ -266,11 +305,20 @@ impl Directory {
         }
         Directory {
             tenants: tenants_services,
+            entries: entries
+                .iter()
+                .map(|e| (e.id.clone(), Arc::clone(e)))
+                .collect(),
         }
     }
 
     pub(crate) fn tenant(&self, slug: &str) -> Option<&TenantServices> {
         self.tenants.get(slug)
+    }
+
+    /// Entry `id` as the county wrote it.
+    pub(crate) fn entry(&self, id: &str) -> Option<&Arc<Leistung>> {
+        self.entries.get(id)
     }
 }
 
@@ -337,6 +385,8 @@ impl OfficeView {
 /// (the office the entry names, or the tenant's general one) at the tenant's address and phone.
 pub(crate) fn responsible_office(e: Option<&Leistung>, t: &Tenant, lang: Lang) -> OfficeView {
     let own = e.and_then(|e| e.office.as_ref());
+    // A tenant's own part may name a phone or e-mail but no office: the tenant's general one.
+    let named = own.filter(|o| !o.name.get(lang).is_empty());
     let texts = |list: &[Text]| list.iter().map(|h| h.get(lang).to_string()).collect();
     match own {
         Some(o) if !o.address.is_empty() => OfficeView::new(
@@ -349,7 +399,7 @@ pub(crate) fn responsible_office(e: Option<&Leistung>, t: &Tenant, lang: Lang) -
         _ => OfficeView::new(
             format!(
                 "{}, {}",
-                own.map_or(t.office.get(lang), |o| o.name.get(lang)),
+                named.map_or(t.office.get(lang), |o| o.name.get(lang)),
                 t.name
             ),
             t.address.iter().map(|s| s.to_string()).collect(),

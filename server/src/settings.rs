@@ -1,5 +1,5 @@
 //! What a tenant administrator changes in the Verwaltung: which services the tenant offers, its
-//! contact data and opening hours, and its rules (an override of a county workflow: fee rates,
+//! contact data and opening hours, its own parts of catalogue entries, and its rules (an override of a county workflow: fee rates,
 //! office, receipt texts). The files stay the designers' source; these settings are laid over
 //! them when the definitions load, and can be exported as the same file format.
 //!
@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use lotse_core::catalogue::LocalPart;
 use lotse_core::portal::{Portal, Services, Tenant};
 use lotse_core::{Library, Problem, Text};
 use lotse_store::{AnyStore, SecretStore, StoreError};
@@ -28,6 +29,10 @@ pub struct TenantSettings {
     /// Workflow id → the override as text (the format of docs/overrides.md).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub rules: BTreeMap<String, String>,
+    /// Catalogue entry id → the tenant's own part, replacing the one of its file; an empty
+    /// part shows the county's entry as it is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub catalogue: BTreeMap<String, LocalPart>,
 }
 
 /// The contact data a tenant administrator keeps (German texts).
@@ -144,6 +149,13 @@ pub fn apply_to_tenant(t: &Tenant, s: &TenantSettings) -> Tenant {
         t.email = c.email.clone();
         t.address = c.address.clone();
         t.opening_hours = c.opening_hours.iter().cloned().map(Text::de).collect();
+    }
+    for (id, part) in &s.catalogue {
+        if part.is_empty() {
+            t.catalogue.remove(id);
+        } else {
+            t.catalogue.insert(id.clone(), part.clone());
+        }
     }
     t
 }

@@ -135,6 +135,7 @@ fn empty_portal() -> Portal {
         services: lotse_core::portal::Services::List(Vec::new()),
         services_at: Pos::UNKNOWN,
         creditor_id: None,
+        catalogue: Default::default(),
         file: PathBuf::new(),
     };
     Portal {

@@ -409,6 +409,21 @@ try {
   await axe(admin, 'einstellungen-vorschau');
   await Promise.all([admin.waitForURL(/gespeichert=regel/), admin.click('#regel-hundesteuer-anmeldung ~ form button[value=speichern]')]);
   check((await admin.textContent('main')).includes('in der Verwaltung geändert'), 'the rule is stored');
+  // Heinsberg's own part of a catalogue entry: a link without https is refused with a precise
+  // message at its field; the own fees show on the citizen's information page at once.
+  await admin.click('nav a:has-text("Leistungsbeschreibungen")');
+  await admin.click('a:has-text("Sperrmüll anmelden")');
+  await admin.fill('#feld-online', 'http://www.heinsberg.example/sperrmuell');
+  await admin.fill('#feld-gebuehren', 'In Heinsberg viermal im Jahr gebührenfrei');
+  await admin.click('button[value=speichern]');
+  check((await admin.textContent('.error-summary')).includes('https://')
+    && await admin.getAttribute('#feld-online', 'aria-invalid') === 'true', 'a catalogue link without https is refused at its field');
+  await axe(admin, 'leistungsbeschreibung-fehler');
+  await admin.fill('#feld-online', 'https://www.heinsberg.example/sperrmuell');
+  await Promise.all([admin.waitForURL(/gespeichert=ja/), admin.click('button[value=speichern]')]);
+  await axe(admin, 'leistungsbeschreibung');
+  await page.goto(`${BASE}/heinsberg/leistung/sperrmuell`);
+  check((await page.textContent('main')).includes('In Heinsberg viermal im Jahr gebührenfrei'), 'the own catalogue text shows on the information page at once');
 
   await page.goto(`${BASE}/`);
   check((await page.textContent('main')).includes('Übach-Palenberg'), 'the portal lists the municipalities');

@@ -88,6 +88,7 @@ fn model(extra_sections: usize) -> ReceiptModel {
         language: Language::De,
         notes: Vec::new(),
         closing: None,
+        specimen: None,
     }
 }
 

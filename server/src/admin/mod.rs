@@ -133,6 +133,14 @@ fn templates() -> anyhow::Result<Handlebars<'static>> {
             "settings",
             include_str!("../../templates/admin/settings.hbs"),
         ),
+        (
+            "leistungen",
+            include_str!("../../templates/admin/leistungen.hbs"),
+        ),
+        (
+            "leistung",
+            include_str!("../../templates/admin/leistung.hbs"),
+        ),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -174,6 +182,18 @@ where
         .route(
             "/verwaltung/{tenant}/einstellungen/regeln/{workflow}",
             post(settings::rule),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/regeln/{workflow}/quittung.pdf",
+            post(settings::receipt_preview),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/leistungen",
+            get(settings::catalogue_list),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/leistungen/{id}",
+            get(settings::catalogue_entry).post(settings::catalogue_save),
         )
         .route(
             "/verwaltung/{tenant}/einstellungen/konten",

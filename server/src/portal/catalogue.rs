@@ -332,7 +332,11 @@ pub(crate) async fn service(
         let elsewhere = leistung
             .and_then(|l| l.office.as_ref())
             .is_some_and(|o| !o.address.is_empty());
-        if let Some(wf) = wf.as_ref().filter(|_| !elsewhere) {
+        // An office the tenant named for this entry itself (its own part) stays.
+        let local = leistung
+            .and_then(|l| t.catalogue.get(&l.id))
+            .is_some_and(|part| part.office.is_some());
+        if let Some(wf) = wf.as_ref().filter(|_| !elsewhere && !local) {
             o.name = wf.office.get(lang).to_string();
         }
         Some(o)

@@ -24,10 +24,12 @@ pub(crate) const PASSWORD: &str = "richtig-langes-passwort";
 pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) location: Option<String>,
-    content_type: String,
+    pub(crate) content_type: String,
     cookies: Vec<String>,
     request_id: String,
     pub(crate) body: String,
+    /// The body as sent (a PDF is not text).
+    pub(crate) bytes: Vec<u8>,
 }
 
 pub(crate) struct Office {
@@ -177,6 +179,7 @@ impl Office {
             cookies,
             request_id,
             body: String::from_utf8_lossy(&bytes).to_string(),
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -18,3 +18,4 @@ mod pages;
 mod portal;
 mod postkorb;
 mod settings;
+mod settings_catalogue;

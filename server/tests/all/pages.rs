@@ -684,7 +684,7 @@ async fn settings_pages(seen: &mut Seen) {
         "admin/settings",
         &preview,
         StatusCode::OK,
-        "Vorschau an den Beispielen",
+        "Musterquittung öffnen",
     );
     let refused = o
         .form(
@@ -721,6 +721,45 @@ async fn settings_pages(seen: &mut Seen) {
         &created,
         StatusCode::OK,
         "class=\"secret\"",
+    );
+    let list = o.get(&format!("{base}/leistungen"), &me).await;
+    seen.page(
+        "admin/leistungen",
+        &list,
+        StatusCode::OK,
+        "Sperrmüll anmelden",
+    );
+    let entry = format!("{base}/leistungen/sperrmuell");
+    let form = o.get(&entry, &me).await;
+    seen.page(
+        "admin/leistung",
+        &form,
+        StatusCode::OK,
+        "Angabe des Kreises",
+    );
+    let refused = o
+        .form(
+            &entry,
+            &me,
+            &[("_csrf", &csrf), ("online", "ftp://x"), ("telefon", "1\n2")],
+        )
+        .await;
+    seen.page(
+        "admin/leistung",
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "error-summary",
+    );
+    let saved = o
+        .form(&entry, &me, &[("_csrf", &csrf), ("dauer", "eine Woche")])
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let notice = o.get(&format!("{entry}?gespeichert=ja"), &me).await;
+    seen.page(
+        "admin/leistung",
+        &notice,
+        StatusCode::OK,
+        "Auf die Angaben des Kreises zurücksetzen",
     );
 }
 

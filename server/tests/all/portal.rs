@@ -934,7 +934,7 @@ async fn without_dev_mode_there_is_no_preview() {
 }
 
 /// The receipt's words as a reader sees them (poppler's `pdftotext`), or `None` without it.
-fn receipt_text(pdf: &[u8]) -> Option<String> {
+pub(crate) fn receipt_text(pdf: &[u8]) -> Option<String> {
     let found = std::process::Command::new("pdftotext")
         .arg("-v")
         .output()

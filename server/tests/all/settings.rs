@@ -21,7 +21,7 @@ fn project() -> &'static Path {
 
 pub(crate) struct Setup {
     pub(crate) office: Office,
-    portal: Arc<Portal>,
+    pub(crate) portal: Arc<Portal>,
     _dir: tempfile::TempDir,
 }
 

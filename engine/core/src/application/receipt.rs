@@ -86,6 +86,7 @@ pub fn receipt_model(
             .map(|n| n.get(lang).to_string())
             .collect(),
         closing: wf.receipt_closing.as_ref().map(|c| c.get(lang).to_string()),
+        specimen: None,
     }
 }
 

@@ -246,15 +246,19 @@ pub fn is_leika(key: &str) -> bool {
     key.len() == 14 && key.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// What kind of address a link is.
 #[derive(Debug, PartialEq, Eq)]
-enum Link {
+pub enum Link {
+    /// `https://…` with a plausible host, or a path on the portal.
     Secure,
+    /// `http://…`: works, but a warning.
     Plain,
+    /// Anything else: not usable as a link.
     Broken,
 }
 
 /// Whether a link is an absolute web address (https, or plain http) or a path on the portal.
-fn link_kind(link: &str) -> Link {
+pub fn link_kind(link: &str) -> Link {
     // Nothing a browser would drop or read differently: whitespace, quotes, angle brackets,
     // backslashes, control characters.
     let clean = !link.is_empty()

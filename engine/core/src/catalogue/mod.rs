@@ -13,11 +13,13 @@ pub mod import;
 pub mod lebenslagen;
 pub mod leistung;
 pub mod load;
+pub mod local;
 
 use std::collections::{BTreeMap, HashMap};
 
 pub use lebenslagen::{LEBENSLAGEN, Lebenslage, lebenslage};
 pub use leistung::{Leistung, Office, Responsible};
+pub use local::{LocalError, LocalField, LocalPart};
 
 /// How a word is reduced to its stem before it is indexed or looked up.
 pub type Stemmer = fn(&str) -> String;

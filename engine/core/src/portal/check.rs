@@ -175,6 +175,20 @@ pub(super) fn tenant(
         }
         None => String::new(),
     };
+    let catalogue = raw.catalogue.map(|c| {
+        let at = pos(&c);
+        for (id, part) in &c.value {
+            for e in part.check() {
+                problems.push(Problem::error(
+                    "LOT-E099",
+                    file,
+                    at,
+                    format!("catalogue entry \"{id}\": {e}"),
+                ));
+            }
+        }
+        c.value
+    });
     if problems.iter().filter(|p| p.is_error()).count() > before {
         return None;
     }
@@ -202,6 +216,7 @@ pub(super) fn tenant(
         services: services?,
         services_at: pos(&raw.services),
         creditor_id,
+        catalogue: catalogue.unwrap_or_default(),
         file: file.to_path_buf(),
     })
 }

@@ -103,6 +103,9 @@ pub struct Tenant {
     /// Where `services:` is written (for problems about it).
     pub services_at: Pos,
     pub creditor_id: Option<String>,
+    /// Its own parts of catalogue entries (entry id → part), laid over the county's entries on
+    /// its pages.
+    pub catalogue: std::collections::BTreeMap<String, crate::catalogue::LocalPart>,
     /// The file it was read from (for problems and the export).
     pub file: PathBuf,
 }

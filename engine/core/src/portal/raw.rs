@@ -76,6 +76,9 @@ pub(crate) struct RawTenant {
     /// The SEPA creditor identifier (Gläubiger-Identifikationsnummer) for direct debits.
     #[serde(default)]
     pub creditor_id: Option<Spanned<String>>,
+    /// The tenant's own parts of catalogue entries: entry id → what it says differently.
+    #[serde(default)]
+    pub catalogue: Option<Spanned<std::collections::BTreeMap<String, crate::catalogue::LocalPart>>>,
 }
 
 /// `services: all` or a list of workflow ids.

@@ -262,3 +262,27 @@ fn creditor_ids_are_checked_with_their_check_digits() {
     assert!(!check::creditor_id_valid_for_tests("DE99ZZZ09999999999"));
     assert!(!check::creditor_id_valid_for_tests("DE98ZZZ0999999999"));
 }
+
+#[test]
+fn a_tenants_own_catalogue_part_is_read_and_checked() {
+    let good = "kind: kreis\ncatalogue: {sperrmuell: {fees: 'viermal im Jahr frei', documents: [Kassenzeichen], online: 'https://www.kreis.example/sperrmuell'}}";
+    let (portal, problems) = run(&[("kreis", tenant("kreis", good))]);
+    assert!(problems.is_empty(), "{problems:?}");
+    let portal = portal.unwrap();
+    let part = &portal.root().catalogue["sperrmuell"];
+    assert_eq!(part.fees.as_deref(), Some("viermal im Jahr frei"));
+    assert_eq!(part.documents, ["Kassenzeichen"]);
+    let bad =
+        "kind: kreis\ncatalogue: {sperrmuell: {online: 'http://www.kreis.example/sperrmuell'}}";
+    let (portal, problems) = run(&[("kreis", tenant("kreis", bad))]);
+    assert!(portal.is_none());
+    let p = problems.iter().find(|p| p.code == "LOT-E099").unwrap();
+    assert!(
+        p.message.contains("sperrmuell") && p.message.contains("https://"),
+        "{p}"
+    );
+    assert!(p.line > 0, "with its place: {p}");
+    let unknown = "kind: kreis\ncatalogue: {sperrmuell: {price: 1}}";
+    let (_, problems) = run(&[("kreis", tenant("kreis", unknown))]);
+    assert!(codes(&problems).contains(&"LOT-E004"), "{problems:?}");
+}

@@ -39,6 +39,10 @@ pub struct ReceiptModel {
     /// Replaces the closing sentence (`texts.not_a_decision`) when set.
     #[serde(default)]
     pub closing: Option<String>,
+    /// Marks a receipt that is none (a preview in the Verwaltung): this line stands as a heading
+    /// above the template's own, whatever the template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specimen: Option<String>,
 }
 
 // Answers are personal data: never print them in logs through Debug.

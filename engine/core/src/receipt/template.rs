@@ -171,8 +171,29 @@ impl TemplateRegistry {
                 template: name.clone(),
                 message: e.to_string(),
             })?;
+        let text = match &model.specimen {
+            Some(mark) => with_specimen_mark(&text, mark),
+            None => text,
+        };
         Ok((name, text))
     }
+}
+
+/// The layout with `mark` as a heading right after the letterhead (or first): one line of
+/// text, so that no template can leave it out.
+fn with_specimen_mark(layout: &str, mark: &str) -> String {
+    let mark: String = mark
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let heading = format!("# {}", mark.trim());
+    let mut lines: Vec<&str> = layout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == "letterhead")
+        .map_or(0, |i| i + 1);
+    lines.insert(at, &heading);
+    lines.join("\n") + "\n"
 }
 
 const BUILTIN_RECEIPT_FILE: &str = "pdf-templates/receipt.hbs";
@@ -505,6 +526,7 @@ pub fn sample_model() -> ReceiptModel {
         language: Language::De,
         notes: vec!["Die Hundesteuermarke erhalten Sie mit dem Bescheid.".into()],
         closing: Some("Sie erhalten einen Bescheid.".into()),
+        specimen: None,
     }
 }
 
@@ -609,5 +631,20 @@ mod tests {
     fn comments_and_blocks_are_not_layout_lines() {
         let source = "{{!-- a\nmulti-line comment --}}\n{{#each sections}}\n## {{title}}\n{{> receipt-entries}}\n{{/each}}\n";
         check_template("x.hbs", source).unwrap();
+    }
+
+    #[test]
+    fn a_specimen_is_marked_below_the_letterhead_whatever_the_template() {
+        let mut model = sample_model();
+        model.specimen = Some("MUSTER – keine\nEingangsbestätigung".into());
+        let registry = TemplateRegistry::builtin().unwrap();
+        let (_, text) = registry.render_layout(&model).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "letterhead");
+        assert_eq!(lines[1], "# MUSTER – keine Eingangsbestätigung");
+        assert_eq!(
+            with_specimen_mark("p: ohne Briefkopf\n", "MUSTER"),
+            "# MUSTER\np: ohne Briefkopf\n"
+        );
     }
 }

@@ -56,5 +56,6 @@ pub fn model(sections: usize) -> ReceiptModel {
         language: Language::De,
         notes: Vec::new(),
         closing: None,
+        specimen: None,
     }
 }
