@@ -7,6 +7,7 @@
 mod declaration;
 mod display;
 mod errors;
+mod evaluate;
 mod explain;
 mod receipt;
 mod route;
@@ -28,6 +29,7 @@ use crate::text::Lang;
 pub use declaration::declaration_errors;
 pub use display::{Display, ReviewEntry, ReviewStep, ReviewView, format_value};
 use errors::{character_errors, date_errors, field_error, missing_errors, subfield_for};
+pub use evaluate::FieldState;
 pub use explain::Explanation;
 pub use receipt::{declaration_title, receipt_model};
 use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
