@@ -79,9 +79,8 @@ pub(crate) async fn problem_code(
     UiLang(lang): UiLang,
     axum::extract::Path(code): axum::extract::Path<String>,
 ) -> Response {
-    use axum::response::IntoResponse;
     let Some(c) = crate::api::codes::problem_code(&code) else {
-        return (axum::http::StatusCode::NOT_FOUND, "unknown problem code").into_response();
+        return crate::http::pages::not_found(&p, None, lang);
     };
     let defs = p.defs();
     let portal = &defs.portal;

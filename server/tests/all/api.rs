@@ -1001,6 +1001,17 @@ async fn lebenslagen_have_ids_and_labels_and_steps_say_whether_they_are_conditio
     assert!(list.iter().any(|l| l["services"].as_u64().unwrap() > 0));
     let services = c.get(umzug["links"]["services"].as_str().unwrap()).await;
     assert_eq!(services.status, StatusCode::OK);
+    // docs/catalogue.md lists the same vocabulary.
+    let doc = std::fs::read_to_string(project().join("docs/catalogue.md")).unwrap();
+    for l in list {
+        let row = format!(
+            "| `{}` | {} | {} |",
+            l["id"].as_str().unwrap(),
+            l["label"]["de"].as_str().unwrap(),
+            l["label"]["en"].as_str().unwrap()
+        );
+        assert!(doc.contains(&row), "docs/catalogue.md lacks {row}");
+    }
 
     let s = c
         .get(&format!("{BASE}/services/hundesteuer-anmeldung"))
