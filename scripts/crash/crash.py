@@ -9,8 +9,8 @@ is killed with SIGKILL (on PostgreSQL every second round the database cluster to
 and every backend), restarted, and the acknowledgements of that round are checked through the
 API:
   - the submission exists with the same reference (GET .../submissions/{id}),
-  - the application answers as submitted (409 LOT-H006 pointing at that submission), never
-    as an editable draft,
+  - the application answers as submitted (200, position `submitted`, linking to that
+    submission), never as an editable draft,
   - a repeated submit answers 200 with the same submission and reference,
   - the receipt is there (GET .../receipt is a PDF).
 Writers whose request was cut by the kill resynchronise after the restart (read the
@@ -182,9 +182,9 @@ def write(n, port, gate, ledger, answer_of):
                 # After a cut: what does the server know of this application now?
                 status, body = c.request("GET", f"{base}/applications/{app['id']}")
                 cut = False
-                if status == 200:
+                if status == 200 and body.get("position") != "submitted":
                     app = follow(body)
-                elif status == 409 and body.get("code") == "LOT-H006":
+                elif status == 200:
                     # Submitted before the kill; its answer never arrived: ask again.
                     status, body = c.request("POST", f"{base}/applications/{app['id']}/submit",
                                              {"revision": app["rev"], "declaration": DECLARED})
@@ -381,12 +381,12 @@ def check(c, ledger, app_ids, receipts=True):
                              "lost")
             continue
         status, body = c.request("GET", f"{base}/applications/{app_id}")
-        if status == 200:
+        if status == 200 and body.get("position") != "submitted":
             ledger.violation(f"acknowledged {reference}: application {app_id} is an editable "
                              f"draft again (position {body.get('position')})", "reopened")
             continue
-        if status != 409 or body.get("code") != "LOT-H006" \
-                or not str(body.get("submission", "")).endswith(sub_id):
+        links = body.get("links") or {}
+        if status != 200 or not str(links.get("submission", "")).endswith(sub_id):
             ledger.violation(f"acknowledged {reference}: application {app_id} answers "
                              f"{status} {body}")
             continue

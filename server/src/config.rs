@@ -35,6 +35,41 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Reverse proxies whose word on the client's address is taken (sign-in limits).
     pub proxy: ProxyConfig,
+    /// The citizen JSON API: which other origins may call it from a browser.
+    pub api: ApiConfig,
+}
+
+/// `[api]`: the citizen JSON API (/api/v1/tenants/…, docs/api.md).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Origins (`https://antrag.example.de`) whose pages may call the citizen API from a
+    /// browser (CORS); none by default. Never with credentials; never `*`.
+    pub cors_origins: Vec<String>,
+}
+
+impl ApiConfig {
+    /// Checks that every entry is an origin: `http` or `https`, a host, an optional port, and
+    /// nothing else (no path, no wildcard).
+    fn validate(&self) -> anyhow::Result<()> {
+        for o in &self.cors_origins {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| {
+                !r.is_empty()
+                    && r.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                    })
+            });
+            if !ok {
+                bail!(
+                    "api.cors_origins: {o:?} is not an origin like https://antrag.example.de (scheme, host, optional port; no path, no *)"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[proxy]`: the reverse proxies in front of the portal. A request whose peer is one of them
@@ -177,6 +212,7 @@ impl Default for Config {
             connections: ConnectionsConfig::default(),
             metrics: MetricsConfig::default(),
             proxy: ProxyConfig::default(),
+            api: ApiConfig::default(),
         }
     }
 }
@@ -403,6 +439,13 @@ impl Config {
                 .map(str::to_string)
                 .collect();
         }
+        if let Some(v) = get("LOTSE_API_CORS_ORIGINS") {
+            self.api.cors_origins = v
+                .split(',')
+                .map(|o| o.trim().to_string())
+                .filter(|o| !o.is_empty())
+                .collect();
+        }
         if let Some(v) = get("LOTSE_CLIENT_IP_HEADER") {
             self.proxy.client_header = v;
         }
@@ -425,6 +468,7 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        self.api.validate()?;
         if !(1..=300).contains(&self.connections.header_timeout_seconds) {
             bail!(
                 "connections.header_timeout_seconds must be between 1 and 300, not {}",
@@ -539,6 +583,33 @@ mod tests {
             c.apply_env(|k| (k == "LOTSE_LISTEN").then(|| "kaputt".to_string()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn cors_origins_are_none_by_default_and_must_be_origins() {
+        assert!(Config::default().api.cors_origins.is_empty());
+        let mut c: Config =
+            toml::from_str("[api]\ncors_origins = [\"https://antrag.example.de\"]").unwrap();
+        assert!(c.api.validate().is_ok());
+        c.apply_env(|k| {
+            (k == "LOTSE_API_CORS_ORIGINS")
+                .then(|| "http://127.0.0.1:8081, https://a.example:8443".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            c.api.cors_origins,
+            ["http://127.0.0.1:8081", "https://a.example:8443"]
+        );
+        assert!(c.api.validate().is_ok());
+        for wrong in [
+            "*",
+            "https://a.example/pfad",
+            "antrag.example.de",
+            "https://",
+        ] {
+            c.api.cors_origins = vec![wrong.to_string()];
+            assert!(c.api.validate().is_err(), "{wrong}");
+        }
     }
 
     #[test]

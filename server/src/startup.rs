@@ -26,6 +26,7 @@ pub struct Portal {
     maintenance: crate::maintenance::Settings,
     connections: crate::config::ConnectionsConfig,
     proxies: Arc<crate::http::client::TrustedProxies>,
+    cors: Arc<crate::api::cors::CorsOrigins>,
 }
 
 /// The router's state: each front end takes the part it needs (`FromRef`).
@@ -107,6 +108,9 @@ impl Portal {
             proxies: Arc::new(crate::http::client::TrustedProxies::from_config(
                 &config.proxy,
             )?),
+            cors: Arc::new(crate::api::cors::CorsOrigins::from_config(
+                &config.api.cors_origins,
+            )?),
         })
     }
 
@@ -147,12 +151,18 @@ pub fn router(portal: Arc<Portal>) -> Router {
         state: state.clone(),
         admin: portal.admin.clone(),
     };
+    // Other origins named in the configuration may call the citizen API from a browser; the
+    // Postkorb's API is not opened to them.
+    let api = match portal.cors.layer() {
+        Some(cors) => crate::api::routes().layer(cors),
+        None => crate::api::routes(),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::portal::routes())
-        .nest("/api/v1", crate::api::routes())
+        .nest("/api/v1", api)
         .merge(crate::admin::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -170,7 +180,10 @@ pub fn router(portal: Arc<Portal>) -> Router {
             middleware::client_address,
         ))
         // Outside the limits, so that their refusals (408, 413) carry the headers too.
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            portal.cors.clone(),
+            middleware::security_headers,
+        ))
         // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,
         // latency and status, so that refusals by the layers above count too.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

@@ -7,6 +7,7 @@ import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -370,6 +371,68 @@ async function issue16(browser, viewport, js) {
   }
 }
 
+// A page server on 127.0.0.1:port (0: any free port) whose one page is blank; the test's script
+// runs in it with page.evaluate, as a front end of that origin would.
+function pageServer(port) {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><html lang="de"><title>Fremde Seite</title><main>Ein anderer Ursprung</main></html>');
+    });
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function corsFromOtherOrigins(browser) {
+  const allowed = process.env.LOTSE_CORS_ORIGIN;
+  check(Boolean(allowed), 'LOTSE_CORS_ORIGIN names the origin the portal allows');
+  if (!allowed) return;
+  const good = await pageServer(Number(new URL(allowed).port));
+  const bad = await pageServer(0);
+  const refused = `http://127.0.0.1:${bad.address().port}`;
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    // Start an application and read it back: a preflighted POST with a JSON body, then a GET.
+    const call = (api) => within(30000, page.evaluate(async (api) => {
+      try {
+        const started = await fetch(`${api}/api/v1/tenants/heinsberg/services/hundesteuer-anmeldung/applications`, {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ lang: 'de' }),
+        });
+        const state = await started.json();
+        const read = await fetch(`${api}/api/v1/tenants/heinsberg/applications/${state.id}`);
+        const again = await read.json();
+        return { ok: true, status: started.status, position: again.position, location: started.headers.get('Location') };
+      } catch (e) {
+        return { ok: false, error: String(e) };
+      }
+    }, api), 'the cross-origin fetch');
+    await page.goto(`${allowed}/`);
+    const yes = await call(BASE);
+    check(yes.ok && yes.status === 201 && yes.position === 'step' && (yes.location ?? '').startsWith('/api/v1/'),
+      `an allowed origin (${allowed}) starts an application with fetch and reads it (${JSON.stringify(yes)})`);
+    await page.goto(`${refused}/`);
+    const no = await call(BASE);
+    check(!no.ok && /Failed to fetch/.test(no.error), `another origin (${refused}) is refused by the browser (${JSON.stringify(no)})`);
+    // Credentials are never allowed: the browser refuses to hand over an answer to a fetch
+    // that includes them, even on the allowed origin.
+    await page.goto(`${allowed}/`);
+    const withCredentials = await within(30000, page.evaluate(async (api) => {
+      try {
+        await fetch(`${api}/api/v1/tenants`, { credentials: 'include' });
+        return 'read';
+      } catch (e) {
+        return 'refused';
+      }
+    }, BASE), 'the fetch with credentials from the allowed origin');
+    check(withCredentials === 'refused', 'the allowed origin cannot read with credentials either (no Access-Control-Allow-Credentials)');
+  } finally {
+    await context.close();
+    good.close();
+    bad.close();
+  }
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -666,6 +729,11 @@ try {
   check(none.includes('Keine Dienstleistung gefunden') && none.includes('115') && none.includes('02452 13-0'),
     'a search without a hit names the contact and the 115');
   await axe(county, 'keine-treffer');
+
+  // CORS: a front end on another origin calls the citizen API with fetch. The portal runs with
+  // LOTSE_API_CORS_ORIGINS=LOTSE_CORS_ORIGIN (.ci/run); a tiny page server of this test stands
+  // on that origin, and a second one on an origin nobody allowed.
+  await corsFromOtherOrigins(browser);
 } finally {
   await browser.close();
 }

@@ -10,7 +10,7 @@ pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDra
     match open_draft(p, t.clone(), id).await {
         Ok(Some(Opened::Open(open))) => Ok(*open),
         Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(&t, &sid)),
-        Ok(None) => Err(Problem::not_found("This application")),
+        Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
         Err(e) => Err(service_problem(&e)),
     }
 }
@@ -86,26 +86,65 @@ pub(super) async fn resume(
         Ok(_) | Err(StoreError::NotFound { .. }) => Err(Problem::new(
             StatusCode::NOT_FOUND,
             "LOT-H007",
-            "Unknown resume code",
+            "Kein Antrag dieser Behörde hat diesen Code.".into(),
             "No application of this tenant has this code.".into(),
         )),
         Err(StoreError::RateLimited { .. }) => Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "LOT-H008",
-            "Too many attempts",
+            "Zu viele falsche Codes von diesem Gerät; bitte 15 Minuten warten.".into(),
             "Too many wrong codes from this client; wait 15 minutes.".into(),
         )),
         Err(e) => Err(Problem::internal(&e)),
     }
 }
 
+/// An open application's state; a submitted one answers with position `submitted` and the
+/// links of its submission.
 pub(super) async fn read_application(
     State(p): State<Shared>,
     ApiTenant(t): ApiTenant,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
-    let open = open(&p, t.clone(), &id).await?;
-    Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open)))
+    match open_draft(&p, t.clone(), &id).await {
+        Ok(Some(Opened::Open(open))) => Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open))),
+        Ok(Some(Opened::Submitted(sid))) => submitted_state(&p, &t, &id, sid).await,
+        Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
+        Err(e) => Err(service_problem(&e)),
+    }
+}
+
+/// The state of a submitted application: no step, no answers (they are in the receipt), the
+/// submission and its links.
+async fn submitted_state(p: &Shared, t: &Tenant, id: &str, sid: SubmissionId) -> ApiResult {
+    let p2 = p.clone();
+    let slug = t.slug.clone();
+    let found = blocking(move || p2.store.submission(&sid))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .filter(|s| s.tenant.slug() == slug)
+        .ok_or_else(|| Problem::not_found("Diesen Antrag", "This application"))?;
+    let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, found.id);
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({
+            "id": id,
+            "tenant": t.slug,
+            "service": found.workflow_id,
+            "position": "submitted",
+            "submission": {
+                "id": found.id.to_string(),
+                "reference": found.reference.to_string(),
+                "submitted": found.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            },
+            "links": {
+                "self": format!("/api/v1/tenants/{}/applications/{id}", t.slug),
+                "submission": base,
+                "receipt": format!("{base}/receipt"),
+                "status_page": format!("/{}/eingang/{}", t.slug, found.id),
+            },
+        }),
+    ))
 }
 
 /// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
@@ -174,16 +213,25 @@ pub(super) async fn run(
     lang: Option<LangTag>,
     command: Command,
 ) -> ApiResult {
-    let acted = act(p, t.clone(), id, revision, lang.map(Lang::from), command)
-        .await
-        .map_err(|e| service_problem(&e))?
-        .ok_or_else(|| Problem::not_found("This application"))?;
+    let acted = match act(p, t.clone(), id, revision, lang.map(Lang::from), command).await {
+        Ok(Some(acted)) => acted,
+        Ok(None) => return Err(Problem::not_found("Diesen Antrag", "This application")),
+        Err(ServiceError::Apply(ApplyError::NotOnRoute(step)))
+            if !step_exists(p, t.clone(), id, &step).await =>
+        {
+            return Err(Problem::not_found("Diesen Schritt", "This step").with("step", json!(step)));
+        }
+        Err(e) => return Err(service_problem(&e)),
+    };
     match acted {
         Acted::Saved(open) => Ok(ok_bytes(StatusCode::OK, state_json(p, &t, &open))),
         Acted::Rejected { open, step, errors } => Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "LOT-H010",
-            "Answers not accepted",
+            format!(
+                "{} Antwort(en) auf Schritt „{step}“ brauchen Ihre Aufmerksamkeit.",
+                errors.len()
+            ),
             format!(
                 "{} answer(s) on step \"{step}\" need attention.",
                 errors.len()
@@ -195,7 +243,7 @@ pub(super) async fn run(
         Acted::Incomplete { open, missing } => Err(Problem::new(
             StatusCode::CONFLICT,
             "LOT-H011",
-            "Application incomplete",
+            format!("Schritt „{missing}“ muss zuerst beantwortet werden."),
             format!("Step \"{missing}\" must be answered first."),
         )
         .with("missing", json!(missing))
@@ -220,10 +268,19 @@ pub(super) async fn run(
 /// engine code; everything else is internal (logged with a request id).
 pub(super) fn service_problem(e: &ServiceError) -> Problem {
     match e {
+        ServiceError::Apply(ApplyError::UnknownFields(step, fields)) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "LOT-H012",
+            format!("Schritt „{step}“ hat diese Felder nicht: {fields}."),
+            format!("Step \"{step}\" has no such fields: {fields}."),
+        )
+        .with("step", json!(step))
+        .with("fields", json!(fields.split(", ").collect::<Vec<_>>()))
+        .with("engine_code", json!("LOT-A006")),
         ServiceError::Apply(refused) if e.is_refusal() => Problem::new(
             StatusCode::CONFLICT,
             "LOT-H005",
-            "Not possible now",
+            format!("Das ist jetzt nicht möglich ({}).", refused.code()),
             refused.to_string(),
         )
         .with("engine_code", json!(refused.code())),
@@ -231,11 +288,20 @@ pub(super) fn service_problem(e: &ServiceError) -> Problem {
     }
 }
 
+/// Whether the application's workflow version has this step (asked only after a refusal, so
+/// that an unknown step is a 404 and a known one not reached yet a 409).
+async fn step_exists(p: &Shared, t: Arc<Tenant>, id: &str, step: &str) -> bool {
+    match open_draft(p, t, id).await {
+        Ok(Some(Opened::Open(open))) => open.wf.step(step).is_some(),
+        _ => true,
+    }
+}
+
 pub(super) fn already_submitted(t: &Tenant, sid: &SubmissionId) -> Problem {
     Problem::new(
         StatusCode::CONFLICT,
         "LOT-H006",
-        "Already submitted",
+        "Dieser Antrag wurde eingereicht; er kann nicht mehr geändert werden.".into(),
         "This application was submitted; it can no longer be changed.".into(),
     )
     .with(
@@ -349,7 +415,7 @@ pub(super) async fn read_submission(
 ) -> ApiResult {
     let lang = lang_query(&uri)?;
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return Err(Problem::not_found("This submission"));
+        return Err(Problem::not_found("Diese Einreichung", "This submission"));
     };
     let p2 = p.clone();
     let slug = t.slug.clone();
@@ -368,7 +434,7 @@ pub(super) async fn read_submission(
     .await
     .map_err(|e| Problem::internal(&e))?;
     let Some((s, history, messages)) = found else {
-        return Err(Problem::not_found("This submission"));
+        return Err(Problem::not_found("Diese Einreichung", "This submission"));
     };
     let fmt = |t: time::OffsetDateTime| {
         t.format(&time::format_description::well_known::Rfc3339)
@@ -415,7 +481,7 @@ pub(super) async fn receipt(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
     let Ok(sid) = id.parse::<SubmissionId>() else {
-        return Err(Problem::not_found("This submission"));
+        return Err(Problem::not_found("Diese Einreichung", "This submission"));
     };
     let p2 = p.clone();
     let slug = t.slug.clone();
@@ -424,6 +490,39 @@ pub(super) async fn receipt(
         .map_err(|e| Problem::internal(&e))?
     {
         Some((reference, pdf)) => Ok(pdf_download(&reference, pdf)),
-        None => Err(Problem::not_found("This submission")),
+        None => Err(Problem::not_found("Diese Einreichung", "This submission")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EvaluateBody {
+    values: Map<String, Value>,
+}
+
+/// Which fields of a step are shown and required for values typed there and not sent: the
+/// workflow's own conditions, evaluated by the engine; nothing is checked or saved.
+pub(super) async fn evaluate(
+    State(p): State<Shared>,
+    ApiTenant(t): ApiTenant,
+    Path((_, id, step)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult {
+    let b: EvaluateBody = body(&headers, &bytes)?;
+    let open = open(&p, t, &id).await?;
+    let today = p.now().date();
+    match open
+        .app
+        .evaluate_step(&open.wf, &p.sandbox, &step, &b.values, today)
+    {
+        Ok(fields) => Ok(ok_json(
+            StatusCode::OK,
+            json!({"step": step, "fields": fields}),
+        )),
+        Err(ApplyError::NotOnRoute(step)) => {
+            Err(Problem::not_found("Diesen Schritt", "This step").with("step", json!(step)))
+        }
+        Err(e) => Err(service_problem(&ServiceError::Apply(e))),
     }
 }

@@ -8,6 +8,8 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
+pub mod codes;
+pub mod cors;
 mod problem;
 mod services;
 mod views;
@@ -20,7 +22,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use lotse_core::application::{Position, ReviewView};
+use lotse_core::application::{ApplyError, Position, ReviewView};
 use lotse_core::definition::{Field, Required, Widget};
 use lotse_core::form::FieldError;
 use lotse_core::{Command, Lang, Workflow};
@@ -58,6 +60,7 @@ where
         .route("/openapi.json", get(openapi))
         .route("/tenants", get(list_tenants))
         .route("/tenants/{tenant}/services", get(list_services))
+        .route("/tenants/{tenant}/lebenslagen", get(list_lebenslagen))
         .route("/tenants/{tenant}/services/{service}", get(get_service))
         .route(
             "/tenants/{tenant}/services/{service}/schema",
@@ -73,13 +76,17 @@ where
             "/tenants/{tenant}/applications/{id}/steps/{step}",
             put(answer),
         )
+        .route(
+            "/tenants/{tenant}/applications/{id}/steps/{step}/evaluate",
+            post(evaluate),
+        )
         .route("/tenants/{tenant}/applications/{id}/back", post(back))
         .route("/tenants/{tenant}/applications/{id}/goto", post(goto))
         .route("/tenants/{tenant}/applications/{id}/review", post(review))
         .route("/tenants/{tenant}/applications/{id}/submit", post(submit))
         .route("/tenants/{tenant}/submissions/{id}", get(read_submission))
         .route("/tenants/{tenant}/submissions/{id}/receipt", get(receipt))
-        .fallback(|| async { Problem::not_found("This resource") })
+        .fallback(|| async { Problem::not_found("Diese Adresse", "This resource") })
 }
 
 async fn openapi() -> Response {

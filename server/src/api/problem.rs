@@ -8,8 +8,9 @@ use std::sync::Arc;
 /// The media type of errors (RFC 9457).
 pub(super) const PROBLEM: &str = "application/problem+json";
 
-/// An error answer: status, stable code, a short title, details for the developer, and for
-/// rejected answers the field errors.
+/// An error answer: status, stable code, details for the developer in German and English
+/// (the request's language picks one: `?lang=` or Accept-Language), and for rejected answers the
+/// field errors. The title comes from the code's entry in [`super::codes`].
 #[derive(Debug)]
 pub struct Problem(Box<ProblemBody>);
 
@@ -17,23 +18,65 @@ pub struct Problem(Box<ProblemBody>);
 pub(super) struct ProblemBody {
     status: StatusCode,
     code: &'static str,
-    title: &'static str,
-    detail: String,
+    detail_de: String,
+    detail_en: String,
     extra: Map<String, Value>,
 }
 
+tokio::task_local! {
+    /// The language a problem's title and detail are written in, for the request being answered.
+    static PROBLEM_LANG: Lang;
+}
+
+/// The language of problems for this request: `?lang=de|en` first, then the best of `de` and
+/// `en` in Accept-Language, German by default.
+pub fn problem_lang(uri: &axum::http::Uri, headers: &HeaderMap) -> Lang {
+    match query_param(uri, "lang").as_deref() {
+        Some("en") => return Lang::En,
+        Some("de") => return Lang::De,
+        _ => {}
+    }
+    let Some(accept) = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Lang::De;
+    };
+    let mut best: Option<(f32, Lang)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let lang = if tag == "en" || tag.starts_with("en-") {
+            Lang::En
+        } else if tag == "de" || tag.starts_with("de-") {
+            Lang::De
+        } else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, l)| l).unwrap_or(Lang::De)
+}
+
 impl Problem {
+    /// A problem with its detail in German and English.
     pub(super) fn new(
         status: StatusCode,
         code: &'static str,
-        title: &'static str,
-        detail: String,
+        detail_de: String,
+        detail_en: String,
     ) -> Self {
         Problem(Box::new(ProblemBody {
             status,
             code,
-            title,
-            detail,
+            detail_de,
+            detail_en,
             extra: Map::new(),
         }))
     }
@@ -43,12 +86,13 @@ impl Problem {
         self
     }
 
-    pub(super) fn not_found(what: &str) -> Self {
+    /// `what_de` and `what_en` name the thing: "Diese Leistung", "This service".
+    pub(super) fn not_found(what_de: &str, what_en: &str) -> Self {
         Problem::new(
             StatusCode::NOT_FOUND,
             "LOT-H001",
-            "Not found",
-            format!("{what} does not exist here (or has expired)."),
+            format!("{what_de} gibt es hier nicht (oder nicht mehr)."),
+            format!("{what_en} does not exist here (or has expired)."),
         )
     }
 
@@ -56,16 +100,22 @@ impl Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "LOT-H002",
-            "Malformed request body",
-            detail,
+            format!("Der Inhalt der Anfrage ist ungültig: {detail}"),
+            format!("The request body is malformed: {detail}"),
         )
+    }
+
+    pub(super) fn bad_request(de: &str, en: &str) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "LOT-H400", de.into(), en.into())
     }
 
     pub(super) fn stale(current: u64) -> Self {
         Problem::new(
             StatusCode::CONFLICT,
             "LOT-H004",
-            "Stale revision",
+            format!(
+                "Der Antrag wurde geändert, seit Sie ihn gelesen haben (jetzt Stand {current}). Bitte neu lesen und dann wiederholen."
+            ),
             format!(
                 "The application was changed since you read it (now at revision {current}). Read it again, then retry."
             ),
@@ -80,7 +130,7 @@ impl Problem {
         Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "LOT-H500",
-            "Internal error",
+            format!("Bei uns ist etwas schiefgegangen (Anfrage {id}). Nichts ging verloren; bitte später erneut versuchen."),
             format!("Something went wrong on our side (request {id}). Nothing was lost; please retry later."),
         )
         .with("request_id", json!(id))
@@ -90,12 +140,21 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let p = *self.0;
+        let lang = PROBLEM_LANG.try_with(|l| *l).unwrap_or(Lang::De);
+        let title = super::codes::problem_code(p.code)
+            .map(|c| c.title(lang))
+            .unwrap_or(p.code);
+        let detail = if lang == Lang::En {
+            p.detail_en
+        } else {
+            p.detail_de
+        };
         let mut body = Map::new();
-        body.insert("type".into(), json!(format!("/api/v1/problems/{}", p.code)));
-        body.insert("title".into(), json!(p.title));
+        body.insert("type".into(), json!(super::codes::type_uri(p.code)));
+        body.insert("title".into(), json!(title));
         body.insert("status".into(), json!(p.status.as_u16()));
         body.insert("code".into(), json!(p.code));
-        body.insert("detail".into(), json!(p.detail));
+        body.insert("detail".into(), json!(detail));
         body.extend(p.extra);
         // The request's id, as in its X-Request-Id header and its log span.
         body.entry("request_id")
@@ -103,6 +162,10 @@ impl IntoResponse for Problem {
         let mut r = (p.status, Value::Object(body).to_string()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM));
+        r.headers_mut().insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.tag()),
+        );
         r
     }
 }
@@ -134,7 +197,7 @@ pub(super) fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> R
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "LOT-H003",
-            "Unsupported media type",
+            "Bitte den Inhalt als application/json senden.".into(),
             "Send the body as application/json.".into(),
         ));
     }
@@ -175,11 +238,9 @@ pub(super) fn lang_query(uri: &axum::http::Uri) -> Result<Lang, Problem> {
         None => Ok(Lang::De),
         Some("de") => Ok(Lang::De),
         Some("en") => Ok(Lang::En),
-        Some(_) => Err(Problem::new(
-            StatusCode::BAD_REQUEST,
-            "LOT-H400",
-            "Bad request",
-            "`lang` is `de` or `en`.".into(),
+        Some(_) => Err(Problem::bad_request(
+            "`lang` ist `de` oder `en`.",
+            "`lang` is `de` or `en`.",
         )),
     }
 }
@@ -200,47 +261,71 @@ pub async fn problems_everywhere(
     next: axum::middleware::Next,
 ) -> Response {
     let api = req.uri().path().starts_with("/api/");
-    let res = next.run(req).await;
-    if !api || res.status().is_success() {
-        return res;
+    if !api {
+        return next.run(req).await;
     }
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM.as_bytes()));
-    if is_problem {
-        return res;
-    }
-    let status = res.status();
-    let (code, title, detail) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "LOT-H413",
-            "Request body too large",
-            "The body is larger than 256 KiB.",
-        ),
-        StatusCode::REQUEST_TIMEOUT => (
-            "LOT-H408",
-            "Request timeout",
-            "The request took longer than 30 seconds.",
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "LOT-H405",
-            "Method not allowed",
-            "This resource does not support this method.",
-        ),
-        StatusCode::FORBIDDEN => (
-            "LOT-H403",
-            "Forbidden",
-            "Requests from another site are refused.",
-        ),
-        StatusCode::NOT_FOUND => ("LOT-H001", "Not found", "This resource does not exist."),
-        _ => ("LOT-H400", "Bad request", "The request was not understood."),
-    };
-    let mut out = Problem::new(status, code, title, detail.into()).into_response();
-    if let Some(allow) = res.headers().get(header::ALLOW) {
-        out.headers_mut().insert(header::ALLOW, allow.clone());
-    }
-    out
+    let lang = problem_lang(req.uri(), req.headers());
+    PROBLEM_LANG
+        .scope(lang, async move {
+            let res = next.run(req).await;
+            if res.status().is_success() {
+                return res;
+            }
+            let is_problem = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(PROBLEM.as_bytes()));
+            if is_problem {
+                return res;
+            }
+            let status = res.status();
+            let (code, de, en) = match status {
+                StatusCode::PAYLOAD_TOO_LARGE => (
+                    "LOT-H413",
+                    "Der Inhalt ist größer als 256 KiB.",
+                    "The body is larger than 256 KiB.",
+                ),
+                StatusCode::REQUEST_TIMEOUT => (
+                    "LOT-H408",
+                    "Die Anfrage dauerte länger als 30 Sekunden.",
+                    "The request took longer than 30 seconds.",
+                ),
+                StatusCode::METHOD_NOT_ALLOWED => (
+                    "LOT-H405",
+                    "Diese Methode gibt es für diese Adresse nicht.",
+                    "This resource does not support this method.",
+                ),
+                StatusCode::FORBIDDEN => (
+                    "LOT-H403",
+                    "Anfragen von einer anderen Website werden abgewiesen.",
+                    "Requests from another site are refused.",
+                ),
+                StatusCode::NOT_FOUND => (
+                    "LOT-H001",
+                    "Diese Adresse gibt es nicht.",
+                    "This resource does not exist.",
+                ),
+                _ => (
+                    "LOT-H400",
+                    "Die Anfrage wurde nicht verstanden.",
+                    "The request was not understood.",
+                ),
+            };
+            let mut out = Problem::new(status, code, de.into(), en.into()).into_response();
+            for h in [header::ALLOW, header::VARY] {
+                if let Some(v) = res.headers().get(&h) {
+                    out.headers_mut().insert(h, v.clone());
+                }
+            }
+            // CORS answers keep their headers, so that a browser can read the problem.
+            for (name, value) in res.headers() {
+                if name.as_str().starts_with("access-control-") {
+                    out.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            out
+        })
+        .await
 }
 
 /// The tenant named by the route's `{tenant}` segment, for the JSON API: an unknown one is a
@@ -262,6 +347,6 @@ where
         crate::http::extractors::route_tenant(parts, state, &p)
             .await
             .map(ApiTenant)
-            .ok_or_else(|| Problem::not_found("This tenant"))
+            .ok_or_else(|| Problem::not_found("Diese Behörde", "This tenant"))
     }
 }

@@ -46,7 +46,7 @@ pub(super) async fn list_services(
     let cat = &defs
         .directory
         .tenant(&t.slug)
-        .ok_or_else(|| Problem::not_found("This tenant"))?
+        .ok_or_else(|| Problem::not_found("Diese Behörde", "This tenant"))?
         .index;
     let q: String = query_param(&uri, "q")
         .unwrap_or_default()
@@ -54,6 +54,13 @@ pub(super) async fn list_services(
         .take(100)
         .collect();
     let lage = query_param(&uri, "lebenslage");
+    if let Some(l) = &lage
+        && lotse_core::catalogue::lebenslage(l).is_none()
+    {
+        return Err(
+            Problem::not_found("Diese Lebenslage", "This Lebenslage").with("lebenslage", json!(l))
+        );
+    }
     let ids: Vec<String> = if !q.trim().is_empty() {
         cat.search(&q, 50).into_iter().map(|h| h.id).collect()
     } else if let Some(l) = &lage {
@@ -73,7 +80,7 @@ pub(super) async fn list_services(
 }
 
 pub(super) fn service_of(p: &Shared, t: &Tenant, id: &str) -> Result<Arc<Workflow>, Problem> {
-    offered(p, t, id).ok_or_else(|| Problem::not_found("This service"))
+    offered(p, t, id).ok_or_else(|| Problem::not_found("Diese Leistung", "This service"))
 }
 
 pub(super) async fn get_service(
@@ -85,10 +92,16 @@ pub(super) async fn get_service(
     let wf = service_of(&p, &t, &service)?;
     let lang = lang_query(&uri)?;
     let mut v = service_summary(&t, &wf, lang);
+    let conditional = conditional_steps(&wf);
     v["steps"] = json!(
         wf.steps
             .iter()
-            .map(|s| json!({"id": s.id, "title": s.title.get(lang)}))
+            .zip(conditional)
+            .map(|(s, conditional)| json!({
+                "id": s.id, "title": s.title.get(lang),
+                "conditional": conditional,
+                "applies_if": s.applies_if.as_ref().map(|e| e.source()),
+            }))
             .collect::<Vec<_>>()
     );
     v["declaration"] = json!(
@@ -194,4 +207,73 @@ pub(super) fn field_json(f: &Field, lang: Lang) -> Value {
         v["repeat"] = json!({"min": r.min, "max": r.max});
     }
     v
+}
+
+/// For each step: whether a citizen may not see it. A step is conditional when it has
+/// `applies_if`, or when some path from the first step to the review passes it by (it is
+/// reached only by a branch, or a branch can skip it).
+pub(super) fn conditional_steps(wf: &Workflow) -> Vec<bool> {
+    use lotse_core::definition::Target;
+    let index = |t: &Target| match t {
+        Target::Step(id) => wf.step_position(id),
+        Target::Review => None,
+    };
+    // Whether the review is reachable from the first step without passing `avoid`.
+    let review_without = |avoid: usize| -> bool {
+        let mut seen = vec![false; wf.steps.len()];
+        let mut todo = vec![0usize];
+        while let Some(i) = todo.pop() {
+            if i == avoid || seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            let s = &wf.steps[i];
+            for t in s
+                .branches
+                .iter()
+                .map(|b| &b.target)
+                .chain([&s.default_next])
+            {
+                match index(t) {
+                    Some(j) => todo.push(j),
+                    None => return true,
+                }
+            }
+        }
+        false
+    };
+    wf.steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.applies_if.is_some() || (i > 0 && review_without(i)))
+        .collect()
+}
+
+/// The Lebenslagen (life situations) of the portal's vocabulary, with German and English
+/// labels and how many services of this tenant each has.
+pub(super) async fn list_lebenslagen(
+    State(p): State<Shared>,
+    ApiTenant(t): ApiTenant,
+) -> ApiResult {
+    let defs = p.defs();
+    let counts = defs
+        .directory
+        .tenant(&t.slug)
+        .map(|c| c.index.lebenslagen())
+        .unwrap_or_default();
+    let list: Vec<Value> = lotse_core::catalogue::LEBENSLAGEN
+        .iter()
+        .map(|l| {
+            json!({
+                "id": l.key,
+                "label": {"de": l.de, "en": l.en},
+                "services": counts.get(l.key).copied().unwrap_or(0),
+                "links": {"services": format!("/api/v1/tenants/{}/services?lebenslage={}", t.slug, l.key)},
+            })
+        })
+        .collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        json!({"tenant": t.slug, "lebenslagen": list}),
+    ))
 }

@@ -81,6 +81,18 @@ pub(super) struct StateLinks {
     #[serde(rename = "self")]
     this: String,
     schema: String,
+    /// POST {revision}: one step back (where there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    back: Option<String>,
+    /// POST {revision, step}: to an answered step on the route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    goto: Option<String>,
+    /// POST {revision}: to the review once every step is answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<String>,
+    /// POST {revision, declaration}: submit, from the review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submit: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -100,6 +112,7 @@ pub(super) fn shared_raw<S: serde::Serializer>(v: &Arc<RawValue>, s: S) -> Resul
 #[derive(Serialize)]
 pub(super) struct StepLinks {
     answer: String,
+    evaluate: String,
 }
 
 /// The state of an application as the API shows it, serialized.
@@ -126,6 +139,10 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
         links: StateLinks {
             schema: format!("/api/v1/tenants/{}/services/{}/schema", t.slug, wf.id),
             this: String::new(),
+            back: None,
+            goto: None,
+            review: None,
+            submit: None,
         },
         position: "submitted",
         can_go_back: None,
@@ -144,6 +161,11 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
                 });
             }
             out.can_go_back = Some(app.route.first() != Some(id));
+            if out.can_go_back == Some(true) {
+                out.links.back = Some(format!("{base}/back"));
+            }
+            out.links.goto = Some(format!("{base}/goto"));
+            out.links.review = Some(format!("{base}/review"));
             if let Some(step) = wf.step(id) {
                 out.step = Some(StepOut {
                     id: &step.id,
@@ -152,6 +174,7 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
                     fields: step_fields(&p.defs(), wf, step, lang),
                     links: StepLinks {
                         answer: format!("{base}/steps/{}", step.id),
+                        evaluate: format!("{base}/steps/{}/evaluate", step.id),
                     },
                 });
             }
@@ -159,6 +182,9 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
         Position::Review => {
             out.position = "review";
             out.can_go_back = Some(true);
+            out.links.back = Some(format!("{base}/back"));
+            out.links.goto = Some(format!("{base}/goto"));
+            out.links.submit = Some(format!("{base}/submit"));
             let computed = app
                 .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();

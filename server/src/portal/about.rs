@@ -71,3 +71,44 @@ pub(crate) async fn gebaerdensprache(State(p): State<Shared>, UiLang(lang): UiLa
     };
     p.render(&page)
 }
+
+/// `/probleme/{code}`: what a problem code of the JSON API means (the `type` of its problem
+/// documents), from the same table as docs/errors.md; German, English with `?lang=en`.
+pub(crate) async fn problem_code(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    axum::extract::Path(code): axum::extract::Path<String>,
+) -> Response {
+    let Some(c) = crate::api::codes::problem_code(&code) else {
+        return crate::http::pages::not_found(&p, None, lang);
+    };
+    let defs = p.defs();
+    let portal = &defs.portal;
+    let title = format!("{} – {}", c.code, c.title(lang));
+    let page = ExplainPage {
+        layout: Layout::new(portal, portal.root(), title.clone(), lang).at(&format!("/probleme/{}", c.code)),
+        heading: title.clone(),
+        paragraphs: vec![
+            format!("HTTP {}", c.status),
+            capitalised(c.meaning(lang)),
+            tr(
+                lang,
+                "Dieser Code steht im Feld „code“ einer Fehlerantwort der Programmierschnittstelle (/api/v1).",
+                "This code is in the field \"code\" of an error answer of the programming interface (/api/v1).",
+            )
+            .to_string(),
+        ],
+        video: None,
+        video_label: String::new(),
+        back: tr(lang, "Zur Startseite", "To the start page"),
+    };
+    p.render(&page)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -27,6 +27,7 @@ where
         .route("/", get(catalogue::home))
         .route("/leichte-sprache", get(about::leichte_sprache))
         .route("/gebaerdensprache", get(about::gebaerdensprache))
+        .route("/probleme/{code}", get(about::problem_code))
         .route("/static/lotse.css", get(assets::css))
         .route("/static/lotse.js", get(assets::js))
         .route("/static/tenant/{file}", get(assets::tenant_css))

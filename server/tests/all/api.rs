@@ -298,9 +298,14 @@ async fn a_whole_application_through_the_api_ends_with_a_signed_receipt_and_a_st
     assert_eq!(again.status, StatusCode::OK, "{}", again.json);
     assert_eq!(again.json["id"], r.json["id"]);
     assert_eq!(again.json["reference"], reference);
-    // The application can no longer be changed.
+    // The application can no longer be changed; reading it shows where it went.
     let after = c.get(&format!("{BASE}/applications/{id}")).await;
-    assert_problem(&after, StatusCode::CONFLICT, "LOT-H006");
+    assert_eq!(after.status, StatusCode::OK, "{}", after.json);
+    assert_eq!(after.json["position"], "submitted");
+    assert_eq!(after.json["submission"]["reference"], reference);
+    assert_eq!(after.json["links"]["submission"], r.json["links"]["self"]);
+    assert_eq!(after.json["links"]["receipt"], r.json["links"]["receipt"]);
+    assert!(after.json.get("step").is_none() && after.json.get("answers").is_none());
 
     let status = c.get(r.json["links"]["self"].as_str().unwrap()).await;
     assert_eq!(status.status, StatusCode::OK);
@@ -377,7 +382,9 @@ async fn a_submitted_application_whose_mark_was_lost_in_a_crash_never_reopens() 
 
     // It opens as submitted, not as an editable application ...
     let after = c.get(&format!("{BASE}/applications/{id}")).await;
-    assert_problem(&after, StatusCode::CONFLICT, "LOT-H006");
+    assert_eq!(after.status, StatusCode::OK, "{}", after.json);
+    assert_eq!(after.json["position"], "submitted");
+    assert_eq!(after.json["submission"]["id"], first.json["id"]);
     let mut changed = state.clone();
     changed["position"] = json!("step");
     changed["step"] = json!({"id": "halter"});
@@ -766,6 +773,7 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
                 .replace("{tenant}", "heinsberg")
                 .replace("{service}", "hundesteuer-anmeldung")
                 .replace("{id}", "00000000000000000000000000000000")
+                .replace("{code}", "LOT-H001")
                 .replace("{step}", "halter");
             let r = c.call(&method.to_uppercase(), &url, json!({})).await;
             assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {url}");
@@ -801,4 +809,446 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
             }
         }
     }
+}
+
+#[tokio::test]
+async fn unknown_fields_steps_and_lebenslagen_are_told_apart_from_conflicts() {
+    let c = Client::new();
+    let state = start(&c).await;
+    let id = state["id"].as_str().unwrap();
+    // An unknown field: 422, named, nothing saved.
+    let mut values = halter();
+    values["schuhgroesse"] = json!(42);
+    let r = answer(&c, &state, values).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H012");
+    assert_eq!(r.json["fields"], json!(["schuhgroesse"]));
+    let again = c.get(&format!("{BASE}/applications/{id}")).await;
+    assert_eq!(again.json["revision"], state["revision"]);
+    // An unknown step: 404; a known step not reached yet stays a conflict.
+    let url = format!("{BASE}/applications/{id}/steps/gibtsnicht");
+    let r = c
+        .call("PUT", &url, json!({"revision": 0, "values": {}}))
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND, "LOT-H001");
+    assert_eq!(r.json["step"], "gibtsnicht");
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/goto"),
+            json!({"revision": 0, "step": "gibtsnicht"}),
+        )
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND, "LOT-H001");
+    // An unknown Lebenslage: 404; a known one lists its services.
+    let r = c
+        .get(&format!("{BASE}/services?lebenslage=mondreise"))
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND, "LOT-H001");
+    let r = c
+        .get(&format!("{BASE}/services?lebenslage=haustiere"))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+}
+
+#[tokio::test]
+async fn problems_speak_the_requested_language_and_their_type_explains_the_code() {
+    let c = Client::new();
+    let url = format!("{BASE}/services/gibtsnicht");
+    let de = c.get(&url).await;
+    assert_problem(&de, StatusCode::NOT_FOUND, "LOT-H001");
+    assert_eq!(de.json["type"], "/probleme/LOT-H001");
+    assert_eq!(de.json["title"], "Nicht gefunden");
+    assert!(
+        de.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("gibt es hier nicht")
+    );
+    let en = c.get(&format!("{url}?lang=en")).await;
+    assert_eq!(en.json["title"], "Not found");
+    assert!(
+        en.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+    let en = c
+        .send(
+            Request::get(&url)
+                .header(header::ACCEPT_LANGUAGE, "fr;q=1, en-GB;q=0.9, de;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        en.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist")
+    );
+    assert_eq!(en.headers[header::CONTENT_LANGUAGE], "en");
+    // The type resolves to a page of the portal, German and English.
+    let page = c.get(de.json["type"].as_str().unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = String::from_utf8(page.bytes).unwrap();
+    assert!(html.contains("LOT-H001 – Nicht gefunden"), "{html}");
+    assert!(html.contains("HTTP 404"));
+    let page = c.get("/probleme/LOT-H012?lang=en").await;
+    let html = String::from_utf8(page.bytes).unwrap();
+    assert!(html.contains("LOT-H012 – Unknown field"), "{html}");
+    assert_eq!(
+        c.get("/probleme/LOT-X999").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[test]
+fn docs_errors_md_lists_the_api_codes_with_the_texts_of_their_pages() {
+    let doc = std::fs::read_to_string(project().join("docs/errors.md")).unwrap();
+    let rows: Vec<Vec<String>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| LOT-H"))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    let codes = lotse_server::api::codes::CODES;
+    assert_eq!(rows.len(), codes.len());
+    for (row, c) in rows.iter().zip(codes) {
+        assert_eq!(
+            row,
+            &[
+                c.code.to_string(),
+                c.status.to_string(),
+                c.meaning_en.to_string(),
+                c.meaning_de.to_string()
+            ],
+            "docs/errors.md and server/src/api/codes.rs differ at {}",
+            c.code
+        );
+    }
+}
+
+#[tokio::test]
+async fn evaluating_a_step_tells_which_fields_show_and_are_required_and_saves_nothing() {
+    let c = Client::new();
+    let mut state = start(&c).await;
+    let id = state["id"].as_str().unwrap().to_string();
+    for values in [
+        halter(),
+        json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "normal"}]}),
+    ] {
+        let r = answer(&c, &state, values).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        state = r.json;
+    }
+    assert_eq!(state["step"]["id"], "beginn");
+    let evaluate = state["step"]["links"]["evaluate"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let field = |r: &Reply, id: &str| {
+        r.json["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    let r = c
+        .call("POST", &evaluate, json!({"values": {"zuzug": "nein"}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(field(&r, "vorgemeinde")["visible"], false);
+    assert_eq!(field(&r, "vorgemeinde")["required"], false);
+    assert_eq!(field(&r, "haltungsbeginn")["visible"], true);
+    let r = c
+        .call("POST", &evaluate, json!({"values": {"zuzug": "ja"}}))
+        .await;
+    assert_eq!(field(&r, "vorgemeinde")["visible"], true);
+    // Nothing was saved.
+    let now = c.get(&format!("{BASE}/applications/{id}")).await;
+    assert_eq!(now.json["revision"], state["revision"]);
+    assert!(now.json["answers"].get("zuzug").is_none());
+    // Unknown fields and steps, as on an answer.
+    let r = c
+        .call("POST", &evaluate, json!({"values": {"gibtsnicht": 1}}))
+        .await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H012");
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/steps/gibtsnicht/evaluate"),
+            json!({"values": {}}),
+        )
+        .await;
+    assert_problem(&r, StatusCode::NOT_FOUND, "LOT-H001");
+}
+
+#[tokio::test]
+async fn lebenslagen_have_ids_and_labels_and_steps_say_whether_they_are_conditional() {
+    let c = Client::new();
+    let r = c.get(&format!("{BASE}/lebenslagen")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let list = r.json["lebenslagen"].as_array().unwrap();
+    assert_eq!(list.len(), lotse_core::catalogue::LEBENSLAGEN.len());
+    let umzug = list.iter().find(|l| l["id"] == "umzug").unwrap();
+    assert_eq!(umzug["label"], json!({"de": "Umzug", "en": "Moving house"}));
+    assert!(list.iter().any(|l| l["services"].as_u64().unwrap() > 0));
+    let services = c.get(umzug["links"]["services"].as_str().unwrap()).await;
+    assert_eq!(services.status, StatusCode::OK);
+    // docs/catalogue.md lists the same vocabulary.
+    let doc = std::fs::read_to_string(project().join("docs/catalogue.md")).unwrap();
+    for l in list {
+        let row = format!(
+            "| `{}` | {} | {} |",
+            l["id"].as_str().unwrap(),
+            l["label"]["de"].as_str().unwrap(),
+            l["label"]["en"].as_str().unwrap()
+        );
+        assert!(doc.contains(&row), "docs/catalogue.md lacks {row}");
+    }
+
+    let s = c
+        .get(&format!("{BASE}/services/hundesteuer-anmeldung"))
+        .await;
+    let steps = s.json["steps"].as_array().unwrap();
+    let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+    assert_eq!(step("halter")["conditional"], false);
+    assert_eq!(step("zahlung")["conditional"], false);
+    assert_eq!(step("gefaehrlich")["conditional"], true);
+    assert!(step("gefaehrlich")["applies_if"].is_string());
+}
+
+#[tokio::test]
+async fn the_review_links_to_submit_and_a_step_to_its_evaluation() {
+    let c = Client::new();
+    let state = start(&c).await;
+    assert!(state["step"]["links"]["evaluate"].is_string());
+    assert!(state["links"].get("submit").is_none());
+    let review = answer_all(&c).await;
+    let submit = review["links"]["submit"].as_str().unwrap();
+    assert!(submit.ends_with("/submit"));
+    let r = c
+        .call(
+            "POST",
+            submit,
+            json!({"revision": review["revision"], "declaration": ["richtig"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+}
+
+#[tokio::test]
+async fn cors_opens_the_citizen_api_to_configured_origins_only_and_never_with_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = lotse_server::config::Config {
+        project_dir: project().to_path_buf(),
+        data_dir: dir.path().join("data"),
+        api: lotse_server::config::ApiConfig {
+            cors_origins: vec!["http://front.example:8081".into()],
+        },
+        ..lotse_server::config::Config::default()
+    };
+    let app = router(Arc::new(Portal::build_with(&config).unwrap()));
+    let send = |req: Request<Body>| {
+        let app = app.clone();
+        async move { app.oneshot(req).await.unwrap() }
+    };
+    let start = format!("{BASE}/services/hundesteuer-anmeldung/applications");
+    let preflight = |origin: &str, url: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri(url)
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let ok = send(preflight("http://front.example:8081", &start)).await;
+    assert!(ok.status().is_success(), "{}", ok.status());
+    let h = ok.headers();
+    assert_eq!(
+        h[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://front.example:8081"
+    );
+    assert!(
+        h[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(h.get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
+    let other = send(preflight("http://evil.example", &start)).await;
+    assert!(
+        other
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+    // The Postkorb's API is not opened.
+    let staff = send(preflight(
+        "http://front.example:8081",
+        "/api/v1/verwaltung/heinsberg/antraege",
+    ))
+    .await;
+    assert!(
+        staff
+            .headers()
+            .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .is_none()
+    );
+    // The request itself: the allowed origin's POST passes the cross-site check, another's not.
+    let post = |origin: &str| {
+        Request::post(&start)
+            .header(header::ORIGIN, origin)
+            .header("sec-fetch-site", "cross-site")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    let r = send(post("http://front.example:8081")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(
+        r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "http://front.example:8081"
+    );
+    let r = send(post("http://evil.example")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // Without configured origins nothing changes: no CORS headers at all.
+    let c = Client::new();
+    let r = c.send(preflight("http://front.example:8081", &start)).await;
+    assert!(r.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+}
+
+/// Checks an answer against what the OpenAPI document says the operation answers with that
+/// status, so that the hand-written document cannot drift from the answers unnoticed.
+fn conforms(doc: &Value, method: &str, path: &str, r: &Reply) {
+    let response = &doc["paths"][path][method]["responses"][r.status.as_str()];
+    assert!(
+        !response.is_null(),
+        "{method} {path}: {} is not documented",
+        r.status
+    );
+    let media = r.content_type.split(';').next().unwrap().trim().to_string();
+    let schema = &response["content"][&media]["schema"];
+    assert!(
+        !schema.is_null(),
+        "{method} {path}: {media} is not documented for {}",
+        r.status
+    );
+    let mut full = schema.clone();
+    if full.get("$ref").is_some() {
+        full = json!({"allOf": [schema]});
+    }
+    full["components"] = doc["components"].clone();
+    let v = jsonschema::validator_for(&full).unwrap();
+    let errors: Vec<String> = v.iter_errors(&r.json).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {}: {errors:?}\n{}",
+        r.status,
+        r.json
+    );
+}
+
+#[tokio::test]
+async fn every_answer_of_a_whole_application_matches_the_openapi_document() {
+    let c = Client::new();
+    let doc = c.get("/api/v1/openapi.json").await.json;
+    let t = "/api/v1/tenants/{tenant}";
+    conforms(
+        &doc,
+        "get",
+        "/api/v1/tenants",
+        &c.get("/api/v1/tenants").await,
+    );
+    conforms(
+        &doc,
+        "get",
+        &format!("{t}/lebenslagen"),
+        &c.get(&format!("{BASE}/lebenslagen")).await,
+    );
+    conforms(
+        &doc,
+        "get",
+        &format!("{t}/services"),
+        &c.get(&format!("{BASE}/services?lebenslage=umzug")).await,
+    );
+    conforms(
+        &doc,
+        "get",
+        &format!("{t}/services/{{service}}"),
+        &c.get(&format!("{BASE}/services/hundesteuer-anmeldung?lang=en"))
+            .await,
+    );
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/services/hundesteuer-anmeldung/applications"),
+            json!({}),
+        )
+        .await;
+    conforms(
+        &doc,
+        "post",
+        &format!("{t}/services/{{service}}/applications"),
+        &r,
+    );
+    let mut state = r.json;
+    let id = state["id"].as_str().unwrap().to_string();
+    let step_path = format!("{t}/applications/{{id}}/steps/{{step}}");
+    // A refused answer, an unknown field, an evaluation.
+    let refused = answer(&c, &state, json!({"halter": {"vorname": ""}})).await;
+    conforms(&doc, "put", &step_path, &refused);
+    state["revision"] = refused.json["revision"].clone();
+    let unknown = answer(&c, &state, json!({"gibtsnicht": 1})).await;
+    conforms(&doc, "put", &step_path, &unknown);
+    let evaluated = c
+        .call(
+            "POST",
+            state["step"]["links"]["evaluate"].as_str().unwrap(),
+            json!({"values": {}}),
+        )
+        .await;
+    conforms(&doc, "post", &format!("{step_path}/evaluate"), &evaluated);
+    for values in [
+        halter(),
+        json!({"hunde": [{"name": "Bello", "rasse": "Labrador", "geburtsdatum": "2022-03-01", "kategorie": "gefaehrlich"}]}),
+        json!({"erlaubnis": "ja", "erlaubnis_aktenzeichen": "32-2026-7", "versicherung": "Haftpflicht AG 12345"}),
+        json!({"haltungsbeginn": "01.11.2026", "zuzug": "ja", "vorgemeinde": "Aachen"}),
+        json!({"ermaessigung": "nein"}),
+        json!({"lastschrift": "nein"}),
+    ] {
+        let current = c.get(&format!("{BASE}/applications/{id}")).await;
+        conforms(&doc, "get", &format!("{t}/applications/{{id}}"), &current);
+        let r = answer(&c, &current.json, values).await;
+        conforms(&doc, "put", &step_path, &r);
+        state = r.json;
+    }
+    assert_eq!(state["position"], "review", "{state}");
+    let r = c
+        .call(
+            "POST",
+            state["links"]["submit"].as_str().unwrap(),
+            json!({"revision": state["revision"], "declaration": ["richtig"]}),
+        )
+        .await;
+    conforms(&doc, "post", &format!("{t}/applications/{{id}}/submit"), &r);
+    let submission = r.json;
+    let after = c.get(&format!("{BASE}/applications/{id}")).await;
+    conforms(&doc, "get", &format!("{t}/applications/{{id}}"), &after);
+    let status = c.get(submission["links"]["self"].as_str().unwrap()).await;
+    conforms(&doc, "get", &format!("{t}/submissions/{{id}}"), &status);
+    conforms(
+        &doc,
+        "get",
+        &format!("{t}/services/{{service}}"),
+        &c.get(&format!("{BASE}/services/gibtsnicht")).await,
+    );
 }

@@ -1,0 +1,109 @@
+//! The problem codes of the JSON API (`LOT-H…`) with their status and explanation in German and
+//! English: the one source of the titles in problem documents, of the pages at
+//! `/probleme/{code}` that a problem's `type` points to, and of the table in docs/errors.md (a
+//! test compares them).
+
+use lotse_core::Lang;
+
+/// One problem code and what it means.
+#[derive(Debug)]
+pub struct ProblemCode {
+    pub code: &'static str,
+    pub status: u16,
+    pub title_de: &'static str,
+    pub title_en: &'static str,
+    pub meaning_de: &'static str,
+    pub meaning_en: &'static str,
+}
+
+impl ProblemCode {
+    pub fn title(&self, lang: Lang) -> &'static str {
+        if lang == Lang::En {
+            self.title_en
+        } else {
+            self.title_de
+        }
+    }
+
+    pub fn meaning(&self, lang: Lang) -> &'static str {
+        if lang == Lang::En {
+            self.meaning_en
+        } else {
+            self.meaning_de
+        }
+    }
+}
+
+/// The code's entry, if it is one of the API's.
+pub fn problem_code(code: &str) -> Option<&'static ProblemCode> {
+    CODES.iter().find(|c| c.code == code)
+}
+
+/// The address of the page that explains a code (a problem's `type`).
+pub fn type_uri(code: &str) -> String {
+    format!("/probleme/{code}")
+}
+
+macro_rules! codes {
+    ($( $code:literal $status:literal [$tde:literal, $ten:literal] [$mde:literal, $men:literal] )*) => {
+        /// Every code of the JSON API, in the order of docs/errors.md.
+        pub const CODES: &[ProblemCode] = &[$(ProblemCode {
+            code: $code, status: $status, title_de: $tde, title_en: $ten,
+            meaning_de: $mde, meaning_en: $men,
+        }),*];
+    };
+}
+
+codes! {
+    "LOT-H001" 404 ["Nicht gefunden", "Not found"]
+        ["Die Behörde, die Leistung, der Antrag, der Schritt, die Lebenslage oder die Einreichung gibt es hier nicht (auch: die einer anderen Behörde, abgelaufen, oder eine ungültige Kennung).",
+         "the tenant, service, application, step, Lebenslage or submission does not exist here (also: another tenant's, expired, or a malformed id)"]
+    "LOT-H002" 400 ["Ungültiger Inhalt der Anfrage", "Malformed request body"]
+        ["Der Inhalt ist kein gültiges JSON, ihm fehlt ein nötiger Schlüssel, er hat einen unbekannten Schlüssel oder einen Wert der falschen Art (`detail` sagt, welchen).",
+         "the body is not valid JSON, misses a required key, has an unknown key, or a value of the wrong type (`detail` says which)"]
+    "LOT-H003" 415 ["Nicht unterstütztes Format", "Unsupported media type"]
+        ["Der Inhalt ist nicht `application/json`.",
+         "the body is not `application/json`"]
+    "LOT-H004" 409 ["Veralteter Stand", "Stale revision"]
+        ["Der Antrag wurde geändert, seit er gelesen wurde; `revision` enthält den aktuellen Stand.",
+         "stale revision: the application changed since the client read it; `revision` holds the current one"]
+    "LOT-H005" 409 ["Jetzt nicht möglich", "Not possible now"]
+        ["Ein Schritt, der nicht auf dem Weg des Antrags liegt oder noch nicht erreicht ist (`engine_code` enthält den LOT-A-Code).",
+         "not possible now: a step that is not on the route or not reached yet (`engine_code` holds the LOT-A code)"]
+    "LOT-H006" 409 ["Bereits eingereicht", "Already submitted"]
+        ["Der Antrag wurde bereits eingereicht und kann nicht mehr geändert werden; `submission` verweist auf die Einreichung. Lesen (GET) eines eingereichten Antrags antwortet mit 200 und der Position `submitted`.",
+         "the application was already submitted and can no longer be changed; `submission` links to it. Reading (GET) a submitted application answers 200 with position `submitted`"]
+    "LOT-H007" 404 ["Unbekannter Fortsetzungscode", "Unknown resume code"]
+        ["Kein Antrag dieser Behörde hat diesen Fortsetzungscode.",
+         "no application of this tenant has this resume code"]
+    "LOT-H008" 429 ["Zu viele Versuche", "Too many attempts"]
+        ["Zu viele falsche Fortsetzungscodes von diesem Gerät (5 in 15 Minuten; ein richtiger Code dazwischen hebt keinen auf); bitte 15 Minuten warten.",
+         "too many wrong resume codes from this client (5 within 15 minutes; a right code in between forgives none of them); wait 15 minutes"]
+    "LOT-H010" 422 ["Antworten nicht angenommen", "Answers not accepted"]
+        ["Die Antworten wurden nicht angenommen; `errors` nennt jede mit `pointer`, `field`, `kind` und einer verständlichen `message` in der Sprache des Antrags. `kind` `characters`: ein Steuerzeichen, ein Schreibrichtungszeichen oder, außerhalb eines mehrzeiligen Feldes, ein Zeilenumbruch; `minimum` / `maximum` bei einem Datum: außerhalb der Grenzen des Feldes (sonst 1900-01-01 bis 2100-12-31). Beim Einreichen: eine Erklärung der `declaration` wurde nicht angekreuzt (`pointer` `/declaration/<id>`, `kind` `required`).",
+         "the answers were not accepted; `errors` lists each with `pointer`, `field`, `kind` and a friendly `message` in the application's language. `kind` `characters`: a control character, a text-direction character or, outside a textarea, a line break; `minimum` / `maximum` on a date: outside the field's bounds (by default 1900-01-01 to 2100-12-31). On a submit: a statement of the workflow's `declaration` was not ticked (`pointer` `/declaration/<id>`, `kind` `required`)"]
+    "LOT-H011" 409 ["Antrag unvollständig", "Application incomplete"]
+        ["Prüfen oder Einreichen, bevor jeder Schritt beantwortet ist; `missing` nennt den Schritt.",
+         "review or submit before every step is answered; `missing` names the step"]
+    "LOT-H012" 422 ["Unbekanntes Feld", "Unknown field"]
+        ["Antworten für Felder, die der Schritt nicht hat; `fields` nennt sie. Nichts wurde gespeichert.",
+         "answers for fields the step does not have; `fields` names them. Nothing was saved"]
+    "LOT-H400" 400 ["Ungültige Anfrage", "Bad request"]
+        ["Ein ungültiger Pfad- oder Abfrageparameter (zum Beispiel `lang` anders als `de` oder `en`).",
+         "a malformed path or query parameter (for example `lang` other than `de` or `en`)"]
+    "LOT-H403" 403 ["Verboten", "Forbidden"]
+        ["Eine Anfrage von einer anderen Website wurde abgewiesen.",
+         "a cross-site request was refused"]
+    "LOT-H405" 405 ["Methode nicht erlaubt", "Method not allowed"]
+        ["Diese Methode gibt es für diese Adresse nicht (`Allow` nennt die möglichen).",
+         "the method is not supported by this resource (`Allow` lists the ones that are)"]
+    "LOT-H408" 408 ["Zeitüberschreitung", "Request timeout"]
+        ["Die Anfrage dauerte länger als 30 Sekunden.",
+         "the request took longer than 30 seconds"]
+    "LOT-H413" 413 ["Anfrage zu groß", "Request body too large"]
+        ["Der Inhalt ist größer als 256 KiB.",
+         "the body is larger than 256 KiB"]
+    "LOT-H500" 500 ["Interner Fehler", "Internal error"]
+        ["Ein interner Fehler; mit `request_id` findet der Betrieb die Ursache im Protokoll. Nichts Bestätigtes geht verloren.",
+         "an internal error; `request_id` finds the cause in the log. Nothing acknowledged is lost"]
+}
