@@ -103,6 +103,17 @@ pub(super) struct StepOut<'a> {
     #[serde(serialize_with = "shared_raw")]
     fields: Arc<RawValue>,
     links: StepLinks,
+    /// An end page: the assistant ends here; nothing is answered, reviewed or sent.
+    end: bool,
+    /// The step's links to elsewhere (on an end page: where to go instead).
+    see_also: Vec<SeeAlso<'a>>,
+}
+
+/// A link of a step: its text and address (`https://…` or a path of the portal).
+#[derive(Serialize)]
+pub(super) struct SeeAlso<'a> {
+    label: &'a str,
+    href: &'a str,
 }
 
 pub(super) fn shared_raw<S: serde::Serializer>(v: &Arc<RawValue>, s: S) -> Result<S::Ok, S::Error> {
@@ -165,13 +176,25 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
                 out.links.back = Some(format!("{base}/back"));
             }
             out.links.goto = Some(format!("{base}/goto"));
-            out.links.review = Some(format!("{base}/review"));
+            let end = wf.step(id).is_some_and(|s| s.end);
+            if !end {
+                out.links.review = Some(format!("{base}/review"));
+            }
             if let Some(step) = wf.step(id) {
                 out.step = Some(StepOut {
                     id: &step.id,
                     title: step.title.get(lang),
                     help: step.help.as_ref().map(|h| h.get(lang)),
                     fields: step_fields(&p.defs(), wf, step, lang),
+                    end: step.end,
+                    see_also: step
+                        .links
+                        .iter()
+                        .map(|l| SeeAlso {
+                            label: l.label.get(lang),
+                            href: &l.href,
+                        })
+                        .collect(),
                     links: StepLinks {
                         answer: format!("{base}/steps/{}", step.id),
                         evaluate: format!("{base}/steps/{}/evaluate", step.id),

@@ -1252,3 +1252,62 @@ async fn every_answer_of_a_whole_application_matches_the_openapi_document() {
         &c.get(&format!("{BASE}/services/gibtsnicht")).await,
     );
 }
+
+#[tokio::test]
+async fn an_end_page_is_a_step_without_fields_review_or_answer_in_the_api_and_the_assistant() {
+    let c = Client::new();
+    let r = c
+        .call(
+            "POST",
+            &format!("{BASE}/services/faellgenehmigung/applications"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let mut state = r.json;
+    for values in [
+        json!({
+            "rolle": "eigentum",
+            "person": {"anrede": "Frau", "vorname": "Lea", "nachname": "Dahmen", "geburtsdatum": "1990-09-09"},
+            "anschrift": {"strasse": "Gartenstraße", "hausnummer": "1", "plz": "52525", "ort": "Heinsberg"},
+            "kontakt": {"email": "lea@example.org"},
+        }),
+        json!({"lage": {"strasse": "Gartenstraße", "hausnummer": "1", "plz": "52525", "ort": "Heinsberg"}}),
+        json!({"geschuetzt": "nein"}),
+    ] {
+        let r = answer(&c, &state, values).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        state = r.json;
+    }
+    assert_eq!(state["position"], "step", "{state}");
+    assert_eq!(state["step"]["id"], "keine_genehmigung");
+    assert_eq!(state["step"]["end"], true);
+    assert_eq!(state["step"]["fields"], json!([]));
+    assert!(state["links"]["review"].is_null(), "{state}");
+    assert_eq!(state["step"]["see_also"][1]["href"], "/");
+    // Answering it or asking for the review is refused: the assistant ends here.
+    let refused = answer(&c, &state, json!({})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.json);
+    let id = state["id"].as_str().unwrap();
+    let review = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/review"),
+            json!({"revision": state["revision"]}),
+        )
+        .await;
+    assert_eq!(review.status, StatusCode::CONFLICT, "{}", review.json);
+    // The assistant's page: the explanation and the links, no "Speichern und weiter".
+    let page = c
+        .get(&format!("/heinsberg/antrag/{id}/schritt/keine_genehmigung"))
+        .await;
+    let html = String::from_utf8_lossy(&page.bytes).to_string();
+    assert_eq!(page.status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("<h1>Keine Genehmigung erforderlich</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("Sie müssen hier nichts absenden."), "{html}");
+    assert!(html.contains("href=\"https://www.gesetze-im-internet.de/bnatschg_2009/__39.html\""));
+    assert!(!html.contains("value=\"weiter\""), "{html}");
+}
