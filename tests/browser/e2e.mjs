@@ -433,6 +433,63 @@ async function corsFromOtherOrigins(browser) {
   }
 }
 
+// A citizen with JavaScript on, through the Fällgenehmigung: unprotected trees end at an end
+// page; a protected tree's reason is asked per tree; the replacement trees and the compensation
+// are shown in the text of the step that asks how to provide them.
+async function trees(context) {
+  const page = await context.newPage();
+  const weiter = () => send(page, '.actions button[value=weiter]');
+  await page.goto(`${BASE}/heinsberg/leistung/faellgenehmigung`);
+  await page.click('text=Antrag starten');
+  await page.check('#f-rolle-0');
+  await page.check('#f-person-anrede-0');
+  await page.fill('#f-person-vorname', 'Lea');
+  await page.fill('#f-person-nachname', 'Dahmen');
+  await page.fill('#f-person-geburtsdatum', '1990-09-09');
+  await page.fill('#f-anschrift-strasse', 'Gartenstraße');
+  await page.fill('#f-anschrift-hausnummer', '1');
+  await page.fill('#f-anschrift-plz', '52525');
+  await page.fill('#f-anschrift-ort', 'Heinsberg');
+  await page.fill('#f-kontakt-email', 'lea@example.org');
+  await weiter();
+  await page.fill('#f-lage-strasse', 'Gartenstraße');
+  await page.fill('#f-lage-hausnummer', '1');
+  await page.fill('#f-lage-plz', '52525');
+  await page.fill('#f-lage-ort', 'Heinsberg');
+  await weiter();
+  await page.check('#f-geschuetzt-1');
+  await weiter();
+  check(page.url().endsWith('/schritt/keine_genehmigung') && (await page.textContent('h1')).includes('Keine Genehmigung erforderlich')
+    && !(await page.$('button[value=weiter]')) && (await page.textContent('main')).includes('Sie müssen hier nichts absenden.'),
+  'an end page ends the assistant: its explanation, no "Speichern und weiter"');
+  await axe(page, 'endseite');
+  await page.click('.actions a:has-text("Zurück")');
+  await page.check('#f-geschuetzt-0');
+  await weiter();
+  const gutachten = '.field:has(#f-baeume-0-gutachten)';
+  check(await page.isHidden(gutachten), 'the report is hidden for a tree before its reason is chosen');
+  await page.fill('#f-baeume-0-art', 'Stieleiche');
+  await page.fill('#f-baeume-0-umfang', '180');
+  await page.check('#f-baeume-0-grund-0');
+  check(await page.isVisible(gutachten), 'choosing "krank" for this tree reveals its report');
+  await page.check('#f-baeume-0-grund-2');
+  check(await page.isHidden(gutachten) && !(await page.textContent('label[for=f-baeume-0-begruendung]')).includes('freiwillig'),
+    'the reason in words is not marked "(freiwillig)": it is required for "ein anderer Grund"');
+  await weiter();
+  check((await page.textContent('.error-summary')).includes('Ihre Begründung'), 'left empty, the reason is asked for this tree');
+  await axe(page, 'baum-begruendung-fehlt');
+  await page.fill('#f-baeume-0-begruendung', 'Die Wurzeln heben die Garagenzufahrt an.');
+  await weiter();
+  await page.check('#f-gefahr-1');
+  await weiter();
+  const help = await page.textContent('main');
+  check(help.includes('verlangt die Satzung 2 Ersatzbäume') && help.includes('800,00 € Ausgleich')
+    && (await page.textContent('legend')).includes('die 2 Ersatzbäume'),
+  'the step shows the numbers before the choice ("2 Ersatzbäume", "800,00 €")');
+  await axe(page, 'werte-im-text');
+  await page.close();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -729,6 +786,10 @@ try {
   check(none.includes('Keine Dienstleistung gefunden') && none.includes('115') && none.includes('02452 13-0'),
     'a search without a hit names the contact and the 115');
   await axe(county, 'keine-treffer');
+
+  // The language of round 2 in the Fällgenehmigung: an end page, a sub-field revealed per tree,
+  // and the replacement numbers shown in the texts before the citizen chooses.
+  await trees(phone);
 
   // CORS: a front end on another origin calls the citizen API with fetch. The portal runs with
   // LOTSE_API_CORS_ORIGINS=LOTSE_CORS_ORIGIN (.ci/run); a tiny page server of this test stands
