@@ -57,6 +57,9 @@ enum Cmd {
         /// Fail when any step, branch, condition or rule was never reached.
         #[arg(long)]
         require_full_coverage: bool,
+        /// Print every message a rejected step got, ready to copy into `expect_errors`.
+        #[arg(long)]
+        show_messages: bool,
     },
     /// Print a workflow's steps and branches as a Mermaid or Graphviz diagram.
     Graph {
@@ -206,7 +209,8 @@ fn main() -> ExitCode {
         Cmd::Test {
             dir,
             require_full_coverage,
-        } => cli::test::run(&dir, require_full_coverage),
+            show_messages,
+        } => cli::test::run(&dir, require_full_coverage, show_messages),
         Cmd::Graph {
             workflow,
             format,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use lotse_core::scenario::{Failure, ScenarioResult, TestRun, run_all_with, run_file_with};
 use lotse_core::script::Sandbox;
 
-pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
+pub fn run(dir: &Path, require_full_coverage: bool, show_messages: bool) -> ExitCode {
     let sandbox = Sandbox::default();
     let single = dir.is_file();
     // Overrides and scenarios may name only the portal's tenants.
@@ -20,6 +20,9 @@ pub fn run(dir: &Path, require_full_coverage: bool) -> ExitCode {
         run_all_with(dir, &sandbox, Some(&tenants))
     };
     let mut out = report(&outcome);
+    if show_messages {
+        out.push_str(&messages(&outcome));
+    }
     let mut complete = true;
     if !single {
         out.push_str("\ncoverage:\n");
@@ -95,6 +98,28 @@ pub fn report(outcome: &TestRun) -> String {
     out
 }
 
+/// Every message of every rejected step, by scenario, as YAML a designer can paste under
+/// `expect_errors:`.
+pub fn messages(outcome: &TestRun) -> String {
+    let mut out = String::new();
+    for r in outcome.results.iter().filter(|r| !r.messages.is_empty()) {
+        out.push_str(&format!("\nmessages of {}:\n", r.file.display()));
+        for m in &r.messages {
+            out.push_str(&format!(
+                "  line {}, step {}:\n    expect_errors:\n",
+                m.at.line, m.step
+            ));
+            for (pointer, message) in &m.errors {
+                let quoted = message.replace('\\', "\\\\").replace('"', "\\\"");
+                out.push_str(&format!(
+                    "      - {{ field: {pointer}, message: \"{quoted}\" }}\n"
+                ));
+            }
+        }
+    }
+    out
+}
+
 fn result(r: &ScenarioResult) -> String {
     let file = r.file.display();
     let workflow = r.workflow.as_deref().unwrap_or("?");
@@ -158,5 +183,23 @@ mod tests {
             text.contains("      - expected: 95\n      + actual:   96 (96,00 €)\n"),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod show_messages {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn every_rejected_steps_messages_are_printed_ready_to_paste() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../workflows/faellgenehmigung/scenarios/02-vollmacht-zwei-baeume-ausgleich.yaml",
+        );
+        let outcome = lotse_core::scenario::run_file(&file, &Sandbox::default());
+        assert!(outcome.passed());
+        let text = messages(&outcome);
+        assert!(text.contains("  line 27, step baeume:\n    expect_errors:\n      - { field: /baeume/1/begruendung, message: \"Bitte füllen Sie das Feld „Ihre Begründung“ aus.\" }\n"), "{text}");
+        assert!(text.contains("  line 34, step baeume:\n    expect_errors:\n      - { field: /baeume/1/begruendung, message: \"Bitte begründen Sie die Fällung dieses Baums in wenigstens 20 Zeichen.\" }\n"), "{text}");
     }
 }

@@ -382,8 +382,13 @@ impl Field {
     }
 
     /// The designer's message for an error kind, if they wrote one.
+    /// The designer's own message for `kind`; for `const`, the one for `invalid` where there is
+    /// none for `const` itself.
     pub fn custom_message(&self, kind: &ErrorKind) -> Option<&Text> {
-        self.messages.get(kind.key())
+        self.messages.get(kind.key()).or_else(|| match kind {
+            ErrorKind::Const => self.messages.get("invalid"),
+            _ => None,
+        })
     }
 
     /// The label of a choice value, or the value itself.

@@ -154,12 +154,17 @@ pub(crate) struct RawOption {
     pub label: Text,
 }
 
+/// How many entries a repeatable group allows when `repeat.max` is not given.
+pub const DEFAULT_REPEAT_MAX: u32 = 10;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRepeat {
     #[serde(default)]
     pub min: u32,
-    pub max: u32,
+    /// At most this many entries; without it [`DEFAULT_REPEAT_MAX`] (or `min`, if larger).
+    #[serde(default)]
+    pub max: Option<u32>,
     #[serde(default)]
     pub item_label: Option<Text>,
     #[serde(default)]

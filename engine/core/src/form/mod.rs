@@ -324,9 +324,8 @@ pub fn validate(validator: &Validator, value: &Value) -> Vec<(String, ErrorKind)
                     ErrorKind::Type("text")
                 }
             }
-            ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => {
-                ErrorKind::Enum
-            }
+            ValidationErrorKind::Enum { .. } => ErrorKind::Enum,
+            ValidationErrorKind::Constant { .. } => ErrorKind::Const,
             ValidationErrorKind::Pattern { .. } => ErrorKind::Pattern,
             ValidationErrorKind::MinItems { limit } => ErrorKind::MinItems(*limit),
             ValidationErrorKind::MaxItems { limit } => ErrorKind::MaxItems(*limit),
@@ -353,7 +352,7 @@ fn rank(kind: &ErrorKind) -> u8 {
         ErrorKind::Required => 0,
         ErrorKind::Format(_) => 1,
         ErrorKind::Type(_) => 2,
-        ErrorKind::Enum => 3,
+        ErrorKind::Enum | ErrorKind::Const => 3,
         ErrorKind::Pattern => 4,
         _ => 5,
     }

@@ -209,7 +209,8 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
                 step,
                 answers: r.answers.unwrap_or_default(),
                 then_review: r.then_review,
-                expect_errors: r.expect_errors.map(|errs| {
+                // `expect_errors: []` means no errors: the answers must be accepted.
+                expect_errors: r.expect_errors.filter(|e| !e.is_empty()).map(|errs| {
                     errs.into_iter()
                         .map(|e| {
                             (

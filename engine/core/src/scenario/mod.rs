@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 pub use coverage::{Coverage, CoverageSet, Gap, never_skippable, redundant_conditions};
 pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
 pub use run::{
-    Failure, ScenarioResult, run, sample_submission, sample_submission_for, sample_submission_on,
+    Failure, ScenarioResult, StepMessages, run, sample_submission, sample_submission_for,
+    sample_submission_on,
 };
 
 use crate::definition::{Library, load_library};

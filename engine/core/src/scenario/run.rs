@@ -26,6 +26,20 @@ pub struct ScenarioResult {
     /// could be found.
     pub workflow: Option<String>,
     pub failures: Vec<Failure>,
+    /// Every message a step of the scenario got when its answers were rejected, in order, as
+    /// the citizen reads them (`lotse test --show-messages`), so that designers can copy them
+    /// into `expect_errors`.
+    pub messages: Vec<StepMessages>,
+}
+
+/// The messages of one rejected answer of a scenario.
+#[derive(Clone, Debug)]
+pub struct StepMessages {
+    /// Where the step entry is in the scenario file.
+    pub at: Pos,
+    pub step: String,
+    /// (pointer, message) of each error.
+    pub errors: Vec<(String, String)>,
 }
 
 impl ScenarioResult {
@@ -77,6 +91,7 @@ pub fn run(
         name: scenario.name.clone(),
         workflow: None,
         failures: Vec::new(),
+        messages: Vec::new(),
     };
     let wf = match find_workflow(library, scenario) {
         Ok(wf) => wf,
@@ -98,6 +113,16 @@ pub fn run(
         match perform(&wf, sandbox, &app, action, now) {
             Ok((next, outcome, command)) => {
                 coverage.observe(&wf, &next, Some(&command), Some(&outcome));
+                if let Outcome::Rejected { step, errors } = &outcome {
+                    result.messages.push(StepMessages {
+                        at: *at,
+                        step: step.clone(),
+                        errors: errors
+                            .iter()
+                            .map(|e| (e.pointer.clone(), e.message.clone()))
+                            .collect(),
+                    });
+                }
                 let failures = check_action(action, *at, &context, &app, &next, &outcome);
                 app = next;
                 if !failures.is_empty() {

@@ -308,7 +308,9 @@ fn repeat_of(
     let r = fx.f.repeat.as_ref()?;
     let repeat = Repeat {
         min: r.min,
-        max: r.max,
+        max: r
+            .max
+            .unwrap_or(super::super::raw::DEFAULT_REPEAT_MAX.max(r.min)),
         item_label: r.item_label.clone(),
         add_label: r.add_label.clone(),
     };
