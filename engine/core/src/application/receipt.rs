@@ -87,7 +87,31 @@ pub fn receipt_model(
             .collect(),
         closing: wf.receipt_closing.as_ref().map(|c| c.get(lang).to_string()),
         specimen: None,
+        values: values_by_id(wf, submission, lang),
     }
+}
+
+/// Every top-level answer and computed value by id, as the review page shows it.
+fn values_by_id(
+    wf: &Workflow,
+    submission: &Submission,
+    lang: Lang,
+) -> std::collections::BTreeMap<String, String> {
+    let names: Vec<&str> = submission
+        .answers
+        .keys()
+        .chain(submission.computed.keys())
+        .map(String::as_str)
+        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let braced = format!("{{{name}}}");
+            let text = super::fill(wf, &braced, &submission.answers, &submission.computed, lang)
+                .into_owned();
+            (name.to_string(), text)
+        })
+        .collect()
 }
 
 /// The heading of the declaration, on the receipt and the review page.

@@ -36,6 +36,10 @@ pub struct ReceiptModel {
     /// Extra notes of the issuing office (a municipality's override), each a paragraph.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Every top-level answer and computed value (internal ones too) by id, formatted as the
+    /// review page shows it: what `{{value_of "id"}}` prints in a workflow's own template.
+    #[serde(default)]
+    pub values: std::collections::BTreeMap<String, String>,
     /// Replaces the closing sentence (`texts.not_a_decision`) when set.
     #[serde(default)]
     pub closing: Option<String>,

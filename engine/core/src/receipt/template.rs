@@ -38,7 +38,30 @@ fn new_handlebars() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(layout::escape);
+    hb.register_helper("value_of", Box::new(value_helper));
     hb
+}
+
+/// `{{value_of "ersatzbaeume"}}`: an answer or computed value of the submission by its id, as the
+/// review page shows it (escaped like every value); "–" where the submission has none.
+fn value_helper(
+    h: &handlebars::Helper<'_>,
+    _: &Handlebars<'_>,
+    ctx: &handlebars::Context,
+    _: &mut handlebars::RenderContext<'_, '_>,
+    out: &mut dyn handlebars::Output,
+) -> handlebars::HelperResult {
+    let name = h.param(0).and_then(|p| p.value().as_str()).ok_or(
+        handlebars::RenderErrorReason::ParamNotFoundForIndex("value_of", 0),
+    )?;
+    let text = ctx
+        .data()
+        .get("values")
+        .and_then(|v| v.get(name))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("–");
+    out.write(&layout::escape(text))?;
+    Ok(())
 }
 
 impl TemplateRegistry {
@@ -527,6 +550,7 @@ pub fn sample_model() -> ReceiptModel {
         notes: vec!["Die Hundesteuermarke erhalten Sie mit dem Bescheid.".into()],
         closing: Some("Sie erhalten einen Bescheid.".into()),
         specimen: None,
+        values: [("jahressteuer".to_string(), "96,00 €".to_string())].into(),
     }
 }
 
@@ -613,6 +637,22 @@ mod tests {
         assert!(check_template("x.hbs", source).is_err());
         let source = "{{#if (eq language \"en\")}}\np: {{reference}}\n{{/if}}\n";
         assert!(check_template("x.hbs", source).is_ok());
+    }
+
+    #[test]
+    fn value_of_prints_a_value_by_id_escaped_or_a_dash() {
+        let mut registry = TemplateRegistry {
+            hb: new_handlebars(),
+        };
+        let source = "p: {{value_of \"jahressteuer\"}} / {{value_of \"gibt_es_nicht\"}} / {{value_of \"name\"}}\n";
+        registry.add_template("beispiel", "x.hbs", source).unwrap();
+        let mut model = sample_model();
+        model.values.insert("name".into(), "Bello | kv: <b>".into());
+        let (_, text) = registry.render_layout(&model).unwrap();
+        assert!(
+            text.starts_with("p: 96,00 € / – / Bello \\| kv\\: <b>"),
+            "{text}"
+        );
     }
 
     #[test]
