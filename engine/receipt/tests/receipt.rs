@@ -89,6 +89,7 @@ fn model(extra_sections: usize) -> ReceiptModel {
         notes: Vec::new(),
         closing: None,
         specimen: None,
+        values: Default::default(),
     }
 }
 

@@ -57,5 +57,6 @@ pub fn model(sections: usize) -> ReceiptModel {
         notes: Vec::new(),
         closing: None,
         specimen: None,
+        values: Default::default(),
     }
 }
