@@ -133,6 +133,11 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     if portal.source.is_some() {
         problems.extend(lotse_core::portal::check_mandates(&portal, &library));
     }
+    // A trial run with the scenarios' answers: a script that fails at run time with real
+    // answers (`len()` on a number) is found here, at the script, not first by a citizen.
+    if !failed {
+        problems.extend(trial_run(dir, &sandbox, &portal.slugs()));
+    }
     // The catalogue entries, where the project has them (a project without uses the demo's).
     let catalogue = if dir.join(lotse_core::catalogue::load::DIR).is_dir() {
         let (entries, found) = crate::directory::load_entries(dir, &library, &portal);
@@ -155,6 +160,57 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         library.templates.len(),
     );
     print(problems, short, &summary)
+}
+
+/// The scripts that failed while the scenarios ran (LOT-A005 in a scenario), as problems at the
+/// script in its workflow file (LOT-E032), naming the scenario step whose answers made it fail.
+fn trial_run(dir: &Path, sandbox: &Sandbox, tenants: &[&str]) -> Vec<Problem> {
+    let run = lotse_core::scenario::run_all_with(dir, sandbox, Some(tenants));
+    let mut out: Vec<Problem> = Vec::new();
+    for r in &run.results {
+        let Some(source) = r
+            .workflow
+            .as_deref()
+            .and_then(|key| key.split(' ').next())
+            .and_then(|key| {
+                run.library
+                    .all()
+                    .find(|wf| wf.key() == key)
+                    .map(|wf| wf.source.clone())
+            })
+        else {
+            continue;
+        };
+        for f in r.failures.iter().filter(|f| f.message.contains("LOT-A005")) {
+            let (line, column) = script_position(&f.message).unwrap_or((0, 0));
+            let message = f
+                .message
+                .split_once("LOT-A005: ")
+                .map_or(f.message.as_str(), |(_, m)| m);
+            let problem = Problem::error(
+                "LOT-E032",
+                &source,
+                lotse_core::problem::Pos { line, column },
+                format!("{message} (in a trial run with the answers of {}:{})", r.file.display(), f.at.line),
+            )
+            .with_help("the script fails with these answers; guard it (`answered(x)`, `type_of(x)`) or fix it");
+            if !out
+                .iter()
+                .any(|p| p.line == line && p.column == column && p.file == source)
+            {
+                out.push(problem);
+            }
+        }
+    }
+    out
+}
+
+/// `(line 26, column 12)` in an engine message: where the script is in its workflow file.
+fn script_position(message: &str) -> Option<(usize, usize)> {
+    let rest = &message[message.find("(line ")? + 6..];
+    let (line, rest) = rest.split_once(", column ")?;
+    let column = rest.split(')').next()?;
+    Some((line.trim().parse().ok()?, column.trim().parse().ok()?))
 }
 
 /// Prints every problem (compiler style, or one per line with `short`) and the summary line;

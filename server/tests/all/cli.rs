@@ -548,3 +548,29 @@ fn catalogue_import_writes_a_checked_csv_table_into_the_project_and_refuses_a_ba
     ]);
     assert!(!again.status.success(), "an existing file is kept");
 }
+
+#[test]
+fn check_runs_the_scenarios_answers_and_finds_a_script_that_fails_with_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("workflows/probe");
+    std::fs::create_dir_all(folder.join("scenarios")).unwrap();
+    std::fs::write(
+        folder.join("workflow.yaml"),
+        "id: probe\nversion: 1\ntitle: Bäume\noffice: Umweltamt\nsteps:\n  - id: baeume\n    title: Bäume\n    fields:\n      - id: anzahl\n        label: Anzahl\n        widget: number\n        schema: { type: integer, minimum: 1 }\ncomputed:\n  - id: viele\n    label: Viele\n    value: len(anzahl) > 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("scenarios/zahl.yaml"),
+        "name: Eine Zahl\nsteps:\n  - step: baeume\n    answers: { anzahl: 5 }\n",
+    )
+    .unwrap();
+    let o = lotse(&["check", "--short", dir.path().to_str().unwrap()]);
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    // At the script in the workflow file, naming the scenario step whose answers broke it.
+    assert!(
+        t.contains("workflow.yaml:16:12") && t.contains("LOT-E032"),
+        "{t}"
+    );
+    assert!(t.contains("zahl.yaml:3"), "{t}");
+}
