@@ -73,95 +73,134 @@ impl PgStore {
                 .join(" & ");
             cond.and("p.terms @@ to_tsquery('simple', $?)", Arg::Text(tsquery));
         }
-        // The driver: a word of its own if there is one, else the typed word of fewest words.
+        // The postings: the driver `t0` (a word of its own if there is one, else the typed
+        // word of fewest words, merged), joined with the other words' postings.
         words.sort_by_key(Vec::len);
-        let mut from = String::new();
-        let mut order = "p.submitted DESC, p.submission DESC";
-        let mut distinct = false;
-        let mut rest = words.as_slice();
-        if let Some((first, others)) = words.split_first() {
-            rest = others;
-            order = "t0.submitted DESC, t0.submission DESC";
+        let p_where = cond.text;
+        let mut args = cond.args;
+        let mut post_from = String::new();
+        let mut post_where: Vec<String> = Vec::new();
+        let mut distinct = "";
+        if let Some((first, rest)) = words.split_first() {
             if let [one] = first.as_slice() {
-                from.push_str("postkorb_postings t0");
-                cond.and("t0.tenant = $1 AND t0.term = $?", Arg::Text(one.clone()));
+                args.push(Arg::Text(one.clone()));
+                post_from.push_str("postkorb_postings t0");
+                post_where.push(format!("t0.tenant = $1 AND t0.term = ${}", args.len()));
             } else {
                 // Several words: their postings merged newest first, each submission once.
-                distinct = true;
+                distinct = "DISTINCT ON (t0.submitted, t0.submission) ";
                 let mut union = Vec::new();
                 for w in first {
-                    cond.args.push(Arg::Text(w.clone()));
+                    args.push(Arg::Text(w.clone()));
                     union.push(format!(
                         "SELECT submitted, submission FROM postkorb_postings \
                          WHERE tenant = $1 AND term = ${}",
-                        cond.args.len()
+                        args.len()
                     ));
                 }
-                from.push_str(&format!("({}) t0", union.join(" UNION ALL ")));
+                post_from.push_str(&format!("({}) t0", union.join(" UNION ALL ")));
             }
-            from.push_str(" JOIN postkorb p ON p.submission = t0.submission");
-        } else {
-            from.push_str("postkorb p");
-        }
-        for (i, ws) in rest.iter().enumerate() {
-            let t = format!("t{}", i + 1);
-            if let [one] = ws.as_slice() {
-                cond.args.push(Arg::Text(one.clone()));
-                from.push_str(&format!(
-                    " JOIN postkorb_postings {t} ON {t}.tenant = $1 AND {t}.term = ${} \
-                     AND {t}.submitted = t0.submitted AND {t}.submission = t0.submission",
-                    cond.args.len()
-                ));
-            } else {
-                cond.and(
-                    &format!(
+            for (i, ws) in rest.iter().enumerate() {
+                let t = format!("t{}", i + 1);
+                if let [one] = ws.as_slice() {
+                    args.push(Arg::Text(one.clone()));
+                    post_from.push_str(&format!(
+                        " JOIN postkorb_postings {t} ON {t}.tenant = $1 AND {t}.term = ${} \
+                         AND {t}.submitted = t0.submitted AND {t}.submission = t0.submission",
+                        args.len()
+                    ));
+                } else {
+                    args.push(Arg::Texts(ws.clone()));
+                    post_where.push(format!(
                         "EXISTS (SELECT 1 FROM postkorb_postings {t} WHERE {t}.tenant = $1 \
-                         AND {t}.term = ANY($?) AND {t}.submitted = t0.submitted \
-                         AND {t}.submission = t0.submission)"
-                    ),
-                    Arg::Texts(ws.clone()),
-                );
+                         AND {t}.term = ANY(${}) AND {t}.submitted = t0.submitted \
+                         AND {t}.submission = t0.submission)",
+                        args.len()
+                    ));
+                }
             }
         }
-        let select = if distinct {
-            "SELECT DISTINCT ON (t0.submitted, t0.submission) p.submission, p.submitted, p.status"
-        } else {
-            "SELECT p.submission, p.submitted, p.status"
-        };
-        let counted = Sql {
-            text: format!(
-                "{select} FROM {from} WHERE {} ORDER BY {order} LIMIT {}",
-                cond.text,
-                SEARCH_COUNT_LIMIT + 1
-            ),
-            args: cond.args.clone(),
-        };
-        let mut paged = Sql {
-            text: String::new(),
-            args: cond.args,
-        };
-        if let Some(s) = query.status {
-            paged.args.push(Arg::Text(s.code().to_owned()));
-            paged.text = format!(
-                "{select} FROM {from} WHERE {} AND p.status = ${} ORDER BY {order} \
-                 OFFSET {} LIMIT {}",
-                cond.text,
-                paged.args.len(),
-                limit_i64(query.offset),
-                limit_i64(query.limit)
-            );
-        } else {
-            paged.text = format!(
-                "{select} FROM {from} WHERE {} ORDER BY {order} OFFSET {} LIMIT {}",
-                cond.text,
-                limit_i64(query.offset),
-                limit_i64(query.limit)
-            );
+        if post_where.is_empty() {
+            post_where.push("TRUE".into());
         }
+        let post_where = post_where.join(" AND ");
+        let mut paged_args = args.clone();
+        let status = match query.status {
+            Some(s) => {
+                paged_args.push(Arg::Text(s.code().to_owned()));
+                format!(" AND p.status = ${}", paged_args.len())
+            }
+            None => String::new(),
+        };
+        let count_tail = format!("LIMIT {}", SEARCH_COUNT_LIMIT + 1);
+        let page_tail = format!(
+            "OFFSET {} LIMIT {}",
+            limit_i64(query.offset),
+            limit_i64(query.limit)
+        );
+        // The postings alone decide (no filter but the status): the newest matches first,
+        // then their status from the list index (an index-only probe each).
+        let by_postings = |tail: &str| {
+            format!(
+                "SELECT p.submission, p.submitted, p.status FROM (SELECT {distinct}t0.submitted, \
+                 t0.submission FROM {post_from} WHERE {post_where} \
+                 ORDER BY t0.submitted DESC, t0.submission DESC {tail}) m \
+                 JOIN postkorb p ON p.tenant = $1 AND p.submitted = m.submitted \
+                 AND p.submission = m.submission ORDER BY m.submitted DESC, m.submission DESC"
+            )
+        };
+        // Other filters: each match's row is checked on the way.
+        let filtered = |status: &str, tail: &str| {
+            if post_from.is_empty() {
+                // Every typed word is broad: the list itself, each row's terms checked.
+                format!(
+                    "SELECT p.submission, p.submitted, p.status FROM postkorb p \
+                     WHERE {p_where}{status} ORDER BY p.submitted DESC, p.submission DESC {tail}"
+                )
+            } else {
+                format!(
+                    "SELECT {distinct}p.submission, p.submitted, p.status FROM {post_from} \
+                     JOIN postkorb p ON p.tenant = $1 AND p.submitted = t0.submitted \
+                     AND p.submission = t0.submission WHERE {p_where} AND {post_where}{status} \
+                     ORDER BY t0.submitted DESC, t0.submission DESC {tail}"
+                )
+            }
+        };
+        let only_postings =
+            broad.is_empty() && !post_from.is_empty() && query.counted_by_counters_besides_search();
+        let counted = Sql {
+            text: if only_postings {
+                by_postings(&count_tail)
+            } else {
+                filtered("", &count_tail)
+            },
+            args,
+        };
+        let paged = Sql {
+            text: if only_postings && query.status.is_none() {
+                by_postings(&page_tail)
+            } else {
+                filtered(&status, &page_tail)
+            },
+            args: if query.status.is_some() {
+                paged_args
+            } else {
+                counted.args.clone()
+            },
+        };
         let (mut page, rows) = self.run(async |pool| {
+            // One small ordered read: the planner's parallel workers cost more to start than
+            // the read itself (a sort of a few thousand postings on two busy cores).
+            let mut tx = pool.begin().await.map_err(db_err)?;
+            sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            // Not kept prepared: planned with the words each time (a generic plan would not
+            // know which word is common).
             let found = counted
-                .bind(sqlx::query(sqlx::AssertSqlSafe(counted.text.clone())))
-                .fetch_all(pool)
+                .bind(sqlx::query(sqlx::AssertSqlSafe(counted.text.clone())).persistent(false))
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?;
             let mut tally = SearchTally::new(query);
@@ -180,8 +219,8 @@ impl PgStore {
             if more && !exhausted {
                 // The page lies beyond the counted matches: asked for by itself.
                 let beyond = paged
-                    .bind(sqlx::query(sqlx::AssertSqlSafe(paged.text.clone())))
-                    .fetch_all(pool)
+                    .bind(sqlx::query(sqlx::AssertSqlSafe(paged.text.clone())).persistent(false))
+                    .fetch_all(&mut *tx)
                     .await
                     .map_err(db_err)?;
                 ids = beyond
@@ -201,10 +240,11 @@ impl PgStore {
                      ORDER BY p.submitted DESC, p.submission DESC"
                 )))
                 .bind(&ids)
-                .fetch_all(pool)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(db_err)?
             };
+            tx.commit().await.map_err(db_err)?;
             Ok((page, rows))
         })?;
         page.entries = rows.iter().map(postkorb_entry).collect::<Result<_, _>>()?;
