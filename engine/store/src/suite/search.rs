@@ -96,15 +96,31 @@ fn expected<S: Store>(s: &S, tenant: &TenantId, keys: &dyn Fn(usize) -> bool) ->
 }
 
 fn street(i: usize) -> &'static str {
-    if i % 2 == 0 { "Kochweg" } else { "Kochstraße" }
+    if i.is_multiple_of(2) {
+        "Kochweg"
+    } else {
+        "Kochstraße"
+    }
 }
 
 /// 2,400 submissions: "Heinsberg" in three of four, a street beginning "Koch" in two of three
 /// (half "Kochweg", half "Kochstraße"), a rare name in every 97th.
 fn common_words(i: usize) -> String {
-    let town = if i % 4 != 0 { "Heinsberg" } else { "Wegberg" };
-    let street = if i % 3 != 0 { street(i) } else { "Lindenweg" };
-    let name = if i % 97 == 0 { "Quirinus" } else { "Anna" };
+    let town = if !i.is_multiple_of(4) {
+        "Heinsberg"
+    } else {
+        "Wegberg"
+    };
+    let street = if !i.is_multiple_of(3) {
+        street(i)
+    } else {
+        "Lindenweg"
+    };
+    let name = if i.is_multiple_of(97) {
+        "Quirinus"
+    } else {
+        "Anna"
+    };
     format!("Frau {name} Muster {street} {} 52525 {town}", i % 120)
 }
 
@@ -112,7 +128,7 @@ pub(crate) fn a_search_of_common_words_pages_through_every_match<S: Store>(s: &S
     let mut e = DeterministicEntropy::new(91);
     let t = tenant();
     submit_many(s, &mut e, &t, 2_400, common_words);
-    let both = |i: usize| i % 4 != 0 && i % 3 != 0;
+    let both = |i: usize| !i.is_multiple_of(4) && !i.is_multiple_of(3);
 
     // Two words that begin one term each: 400 matches, fewer than counted: exact.
     let want = expected(s, &t, &|i| both(i) && street(i) == "Kochweg");
@@ -176,7 +192,7 @@ pub(crate) fn a_search_of_common_words_pages_through_every_match<S: Store>(s: &S
     assert!(first.truncated);
 
     // A rare word with a common one: exact.
-    let want = expected(s, &t, &|i| i % 97 == 0 && i % 4 != 0);
+    let want = expected(s, &t, &|i| i.is_multiple_of(97) && !i.is_multiple_of(4));
     let (found, first) = page_through(s, &t, "heinsberg quirinus", None, 25);
     assert_eq!(found, want);
     assert_eq!(first.total, want.len() as u64);
