@@ -175,10 +175,15 @@ pub(super) async fn list(
     let qs = filters.query_string();
     let size = query.limit.max(1);
     let current = query.offset / size + 1;
-    let pages = (page.total as usize).div_ceil(size).max(current);
+    let pages = (page.total as usize).div_ceil(size).max(1);
     // A search that counted only its newest matches has more: the next page while this one
-    // is full.
+    // is full, and at least as many pages as it has been paged through.
     let more = page.truncated && page.entries.len() == size;
+    let pages = if page.truncated {
+        pages.max(current)
+    } else {
+        pages
+    };
     let link = |n: usize| {
         let mut s = format!("/verwaltung/{}?", t.slug);
         if !qs.is_empty() {

@@ -122,7 +122,7 @@ macro_rules! store_suite {
                 a_receipt_needs_its_submission,
                 concurrent_puts_of_one_blob_keep_exactly_one,
                 a_secret_is_the_first_one_stored_even_when_callers_race,
-                a_search_of_common_words_pages_through_every_match,
+                a_search_of_common_words_pages_through_every_match_and_caps_its_count,
                 search_keeps_tenants_apart,
             );
         }

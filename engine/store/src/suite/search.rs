@@ -124,7 +124,9 @@ fn common_words(i: usize) -> String {
     format!("Frau {name} Muster {street} {} 52525 {town}", i % 120)
 }
 
-pub(crate) fn a_search_of_common_words_pages_through_every_match<S: Store>(s: &S) {
+pub(crate) fn a_search_of_common_words_pages_through_every_match_and_caps_its_count<S: Store>(
+    s: &S,
+) {
     let mut e = DeterministicEntropy::new(91);
     let t = tenant();
     submit_many(s, &mut e, &t, 2_400, common_words);
