@@ -386,6 +386,15 @@ fn measure(store: &AnyStore, n: usize, walk: bool) {
             }),
         ));
     }
+    // Paging on beyond the matches a search counts (SEARCH_COUNT_LIMIT): page 81.
+    cases.push((
+        "search_street_and_city_page_81",
+        page(PostkorbQuery {
+            text: Some("Kochweg Gangelt".into()),
+            offset: 2_000,
+            ..Default::default()
+        }),
+    ));
     if walk {
         cases.push((
             "full_walk",
@@ -407,6 +416,34 @@ fn measure(store: &AnyStore, n: usize, walk: bool) {
             if truncated { " truncated" } else { "" }
         );
     }
+    // Every match of the two common words, paging by 1,000: none lost, none twice.
+    let start = Instant::now();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let p = store
+            .postkorb(
+                &t,
+                &PostkorbQuery {
+                    text: Some("Kochweg Gangelt".into()),
+                    offset: seen.len(),
+                    limit: 1_000,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let n = p.entries.len();
+        for e in p.entries {
+            assert!(seen.insert(e.id), "a match on two pages");
+        }
+        if n < 1_000 {
+            break;
+        }
+    }
+    println!(
+        "search_street_and_city_every_page: found={} ms={:.1}",
+        seen.len(),
+        start.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 fn main() {

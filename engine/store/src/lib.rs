@@ -50,7 +50,7 @@ pub use model::{
 };
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
-pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_LIMIT, search_terms};
+pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_COUNT_LIMIT, search_terms};
 pub use request::with_request_id;
 
 // The store traits. `store_traits!` (any.rs) declares them as written and implements each of

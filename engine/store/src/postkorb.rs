@@ -74,13 +74,16 @@ pub struct PostkorbPage {
     /// Per status: entries matching every filter except the status filter, so a case worker
     /// sees how many wait in each status under the other filters.
     pub counts: BTreeMap<Status, u64>,
-    /// A search matched more than [`SEARCH_LIMIT`] submissions: only the newest that many
-    /// were looked at (total and counts say so much); a longer search finds fewer.
+    /// A search matched more than [`SEARCH_COUNT_LIMIT`] submissions under the other
+    /// filters: `total` and `counts` cover the newest that many only, and there are more (so
+    /// the total is a lower bound: "mehr als"). Paging still reaches every match.
     pub truncated: bool,
 }
 
-/// The most submissions a search by name or answer looks at (the newest of its matches).
-pub const SEARCH_LIMIT: usize = 10_000;
+/// How many matches of a search are counted (the newest ones). A search reads its postings
+/// newest first and stops once its page is full and this many are counted, so that words
+/// every tenant's submissions share cost no more than a rare name.
+pub const SEARCH_COUNT_LIMIT: usize = 1_000;
 
 /// The longest search term kept (longer words are cut; a search for them still matches).
 const TERM_MAX: usize = 40;
@@ -286,5 +289,81 @@ impl PostkorbQuery {
             && self.due_by.is_none()
             && ReferenceSearch::parse(self.reference.as_deref()) == ReferenceSearch::Any
             && self.terms().is_empty()
+    }
+}
+
+/// Counts the matches of a search as they come, newest first, and picks its page: the first
+/// [`SEARCH_COUNT_LIMIT`] are counted per status; those of the status filter at
+/// `offset..offset + limit` make the page. [`SearchTally::add`] says when to stop reading.
+pub(crate) struct SearchTally<K> {
+    status: Option<Status>,
+    offset: usize,
+    limit: usize,
+    counted: usize,
+    counts: [u64; Status::ALL.len()],
+    /// A match beyond the counted ones was seen.
+    more: bool,
+    /// Matches of the status filter seen.
+    filtered: usize,
+    page: Vec<K>,
+}
+
+impl<K> SearchTally<K> {
+    pub(crate) fn new(q: &PostkorbQuery) -> SearchTally<K> {
+        SearchTally {
+            status: q.status,
+            offset: q.offset,
+            limit: q.limit,
+            counted: 0,
+            counts: [0; Status::ALL.len()],
+            more: false,
+            filtered: 0,
+            page: Vec::new(),
+        }
+    }
+
+    /// One more match (the next older one); `false` once nothing more is needed.
+    pub(crate) fn add(&mut self, key: K, status: Status) -> bool {
+        if self.counted < SEARCH_COUNT_LIMIT {
+            self.counted += 1;
+            if let Some(slot) = Status::ALL
+                .iter()
+                .position(|s| *s == status)
+                .and_then(|i| self.counts.get_mut(i))
+            {
+                *slot += 1;
+            }
+        } else {
+            self.more = true;
+        }
+        if self.status.is_none_or(|s| s == status) {
+            if self.filtered >= self.offset && self.page.len() < self.limit {
+                self.page.push(key);
+            }
+            self.filtered += 1;
+        }
+        !(self.more && self.filtered >= self.offset.saturating_add(self.limit))
+    }
+
+    /// The page's keys in list order, and the page without its entries: counts of the
+    /// counted matches; the total of them, or as many as it takes to reach the page's end
+    /// when that lies beyond them.
+    pub(crate) fn finish(self) -> (Vec<K>, PostkorbPage) {
+        let counts: BTreeMap<Status, u64> = Status::ALL.into_iter().zip(self.counts).collect();
+        let counted = match self.status {
+            Some(s) => counts.get(&s).copied().unwrap_or(0),
+            None => counts.values().sum(),
+        };
+        let reached = match self.page.len() {
+            0 => 0,
+            n => self.offset.saturating_add(n),
+        };
+        let page = PostkorbPage {
+            entries: Vec::new(),
+            total: counted.max(reached as u64),
+            counts,
+            truncated: self.more,
+        };
+        (self.page, page)
     }
 }

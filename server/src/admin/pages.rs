@@ -176,6 +176,14 @@ pub(super) async fn list(
     let size = query.limit.max(1);
     let current = query.offset / size + 1;
     let pages = (page.total as usize).div_ceil(size).max(1);
+    // A search that counted only its newest matches has more: the next page while this one
+    // is full, and at least as many pages as it has been paged through.
+    let more = page.truncated && page.entries.len() == size;
+    let pages = if page.truncated {
+        pages.max(current)
+    } else {
+        pages
+    };
     let link = |n: usize| {
         let mut s = format!("/verwaltung/{}?", t.slug);
         if !qs.is_empty() {
@@ -242,6 +250,13 @@ pub(super) async fn list(
             .collect(),
         },
         truncated: page.truncated,
+        search_count_limit: german_number(lotse_store::SEARCH_COUNT_LIMIT),
+        total_prefix: match (page.truncated, query.status.is_some()) {
+            (false, _) => "",
+            // Without a status filter, the total is the limit itself, and there are more.
+            (true, false) => "Mehr als ",
+            (true, true) => "Mindestens ",
+        },
         mine_link: format!("/verwaltung/{}?zustaendig=mir", t.slug),
         due_link: format!("/verwaltung/{}?faellig=1", t.slug),
         counts: page
@@ -262,8 +277,9 @@ pub(super) async fn list(
         pager: Pager {
             current,
             pages,
+            more,
             prev: (current > 1).then(|| link(current - 1)),
-            next: (current < pages).then(|| link(current + 1)),
+            next: (current < pages || more).then(|| link(current + 1)),
         },
         export_jsonl: format!("/verwaltung/{}/export.jsonl{export}", t.slug),
         export_csv: format!("/verwaltung/{}/export.csv{export}", t.slug),
@@ -496,5 +512,30 @@ async fn export(
     match super::export_body(&p, t.clone(), &staff, &filters, csv).await {
         Ok(r) => r,
         Err(e) => error_page(&p, &t, Some(&staff), e),
+    }
+}
+
+/// A number with German thousands separators: `1000` → "1.000".
+fn german_number(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::german_number;
+
+    #[test]
+    fn numbers_are_grouped_as_german_writes_them() {
+        assert_eq!(german_number(7), "7");
+        assert_eq!(german_number(1_000), "1.000");
+        assert_eq!(german_number(1_234_567), "1.234.567");
     }
 }

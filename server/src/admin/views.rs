@@ -83,9 +83,14 @@ pub(super) struct ListPage {
     pub(super) counts: Vec<CountLink>,
     pub(super) entries: Vec<EntryView>,
     pub(super) total: u64,
+    /// "Mehr als " or "Mindestens " when a search counted only its newest matches.
+    pub(super) total_prefix: &'static str,
     pub(super) pager: Pager,
-    /// A search looked at its newest matches only (see `lotse_store::SEARCH_LIMIT`).
+    /// A search counted its newest matches only (`lotse_store::SEARCH_COUNT_LIMIT`); every
+    /// match is still on the pages.
     pub(super) truncated: bool,
+    /// `SEARCH_COUNT_LIMIT` as German writes it ("1.000").
+    pub(super) search_count_limit: String,
     pub(super) mine_link: String,
     pub(super) due_link: String,
     pub(super) export_jsonl: String,
@@ -143,6 +148,8 @@ pub(super) struct CountLink {
 pub(super) struct Pager {
     pub(super) current: usize,
     pub(super) pages: usize,
+    /// There may be more pages than `pages` (a search counted only its newest matches).
+    pub(super) more: bool,
     pub(super) prev: Option<String>,
     pub(super) next: Option<String>,
 }

@@ -79,6 +79,12 @@ impl Office {
     /// Heinsberg and Erkelenz, each with a case worker, Heinsberg with a designer too, two
     /// submissions each, and a token per tenant.
     pub(crate) fn new() -> Office {
+        Office::with_more_in_heinsberg(0)
+    }
+
+    /// As [`Office::new`], with `more` submissions in Heinsberg besides (one batch an hour
+    /// after the two, with the same words: a search for "Lindenweg" finds them all).
+    pub(crate) fn with_more_in_heinsberg(more: usize) -> Office {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -122,6 +128,25 @@ impl Office {
             submit(&store, &data, &erk, "e1", "hundesteuer-anmeldung"),
             submit(&store, &data, &erk, "e2", "hundesteuer-anmeldung"),
         ];
+        if more > 0 {
+            let batch = (0..more)
+                .map(|i| NewSubmission {
+                    id: SubmissionId::generate(&mut OsEntropy).unwrap(),
+                    tenant: hei.clone(),
+                    idempotency_key: IdempotencyKey::try_from(format!("m{i}")).unwrap(),
+                    draft_id: None,
+                    workflow_id: "hundesteuer-anmeldung".into(),
+                    workflow_version: "1".into(),
+                    data: json!({"answers": {"name": format!("Person m{i}")}}),
+                    applicant: Some(format!("Person m{i}")),
+                    search_text: format!("Person m{i} Lindenweg hundesteuer-anmeldung"),
+                    notifications: vec![],
+                })
+                .collect();
+            store
+                .submit_batch(batch, datetime!(2026-11-20 11:00 UTC))
+                .unwrap();
+        }
         store.close().unwrap();
         let portal = Arc::new(Portal::build(project(), &data).unwrap());
         Office {

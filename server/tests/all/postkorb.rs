@@ -404,3 +404,47 @@ async fn the_detail_page_lays_the_answers_out_beside_the_actions() {
     assert!(!d.body.contains("Berechnete Werte"));
     assert!(d.body.contains("Person h1"), "the applicant in the header");
 }
+
+#[tokio::test]
+async fn a_search_with_more_matches_than_it_counts_says_more_than_and_pages_on() {
+    // 2 + 1,050 submissions with "Lindenweg" in Heinsberg: more than the 1,000 a search counts.
+    let o = Office::with_more_in_heinsberg(1_050);
+    let session = o.sign_in("heinsberg", "sb").await;
+    let first = o
+        .get(
+            "/verwaltung/heinsberg?suche=lindenweg+person",
+            &Auth::Cookie(&session),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert!(
+        first.body.contains("Mehr als 1000 Anträge gefunden"),
+        "{}",
+        first.body
+    );
+    assert!(first.body.contains("gezählt sind die neuesten 1.000"));
+    assert!(first.body.contains("Seite 1 von mehr als 40"));
+    assert!(first.body.contains("Nächste Seite"), "a next page");
+    // Beyond the counted ones: page 43 holds the last two (1,052 = 42 × 25 + 2), the oldest.
+    let last = o
+        .get(
+            "/verwaltung/heinsberg?suche=lindenweg+person&seite=43",
+            &Auth::Cookie(&session),
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::OK);
+    assert!(
+        last.body.contains(&o.hei[0].reference.to_string()),
+        "the oldest match"
+    );
+    assert!(!last.body.contains("Nächste Seite"), "the end");
+    let api = o
+        .get(
+            "/api/v1/verwaltung/heinsberg/antraege?suche=lindenweg",
+            &Auth::Bearer(&o.hei_token),
+        )
+        .await;
+    let v: Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(v["total"], 1_000);
+    assert_eq!(v["truncated"], true);
+}

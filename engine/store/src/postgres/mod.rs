@@ -88,6 +88,13 @@ fn migrator() -> Migrator {
             include_str!("../../migrations/0005_postkorb_index.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            6,
+            "postkorb postings".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0006_postkorb_postings.sql").into_sql_str(),
+            false,
+        ),
     ]);
     m.dangerous_set_table_name("lotse_migrations");
     m
@@ -333,6 +340,25 @@ impl PgStore {
                 .map_err(|e| StoreError::Storage(format!("migration failed: {e}")))
         })?;
         Ok(m.migrations.len())
+    }
+
+    /// Runs the migrations up to `version` only: a database as an older release left it.
+    #[cfg(test)]
+    pub(crate) fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        let all = migrator();
+        let mut m = Migrator::with_migrations(
+            all.migrations
+                .iter()
+                .filter(|m| m.version <= version)
+                .cloned()
+                .collect(),
+        );
+        m.dangerous_set_table_name("lotse_migrations");
+        self.run(async |pool| {
+            m.run(pool)
+                .await
+                .map_err(|e| StoreError::Storage(format!("migration failed: {e}")))
+        })
     }
 
     fn run<T>(

@@ -2,7 +2,8 @@
 //! row per submission, kept by triggers, an index per filter), the counts from
 //! `postkorb_counts` when the filters allow, else with one GROUP BY over the matching rows.
 //! The statement is put together from fixed fragments for the filters in use, every value
-//! bound, so that the planner sees which index fits.
+//! bound, so that the planner sees which index fits. A search reads `postkorb_postings`
+//! (migration 0006, module `search`).
 
 use std::collections::BTreeMap;
 
@@ -15,7 +16,9 @@ use super::{PgStore, db_err};
 use crate::error::StoreError;
 use crate::ids::{AccountId, Reference, SubmissionId, TenantId, hex};
 use crate::model::Status;
-use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, ReferenceSearch, SEARCH_LIMIT};
+use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, ReferenceSearch};
+
+mod search;
 
 fn limit_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -29,6 +32,7 @@ enum Arg {
     Int(i64),
     Year(i32),
     Day(Date),
+    Texts(Vec<String>),
 }
 
 /// The conditions of a query (`p` is the `postkorb` row) and their values.
@@ -58,13 +62,14 @@ impl Sql {
                 Arg::Int(v) => q.bind(v),
                 Arg::Year(v) => q.bind(v),
                 Arg::Day(v) => q.bind(v),
+                Arg::Texts(v) => q.bind(v),
             };
         }
         q
     }
 }
 
-/// The filters other than status as SQL conditions; `None` if nothing can match.
+/// The filters other than status and search as SQL conditions; `None` if nothing can match.
 fn conditions(tenant: &TenantId, q: &PostkorbQuery) -> Option<Sql> {
     let mut sql = Sql::default();
     sql.text.push_str("p.tenant = $1");
@@ -108,16 +113,6 @@ fn conditions(tenant: &TenantId, q: &PostkorbQuery) -> Option<Sql> {
             }
         }
     }
-    let terms = q.terms();
-    if !terms.is_empty() {
-        // Terms are letters and digits only (`search_terms`): nothing a tsquery would parse.
-        let query = terms
-            .iter()
-            .map(|t| format!("{t}:*"))
-            .collect::<Vec<_>>()
-            .join(" & ");
-        sql.and("p.terms @@ to_tsquery('simple', $?)", Arg::Text(query));
-    }
     Some(sql)
 }
 
@@ -126,32 +121,18 @@ const COLUMNS: &str = "p.submission, p.reference, p.workflow_id, p.workflow_vers
                        p.submitted, p.status, p.status_at, p.applicant, p.assignee, p.follow_up";
 
 impl PgStore {
-    /// A search: its matches (at most SEARCH_LIMIT + 1) from the GIN index once, with time
-    /// and status only; counted, sorted and paged here; then the page's rows by id. (Walking
-    /// the list newest first until a page of rare matches turns up would read most rows.)
-    /// Without `cap` (what is due: the follow-up index holds time and status, an index-only
-    /// scan) every match is read the same way.
-    fn search_page(
-        &self,
-        query: &PostkorbQuery,
-        cond: Sql,
-        cap: Option<usize>,
-    ) -> Result<PostkorbPage, StoreError> {
+    /// What is due: every match read once with time and status only (the follow-up index
+    /// holds both: an index-only scan), counted, sorted and paged here; then the page's rows
+    /// by id.
+    fn due_page(&self, query: &PostkorbQuery, cond: Sql) -> Result<PostkorbPage, StoreError> {
         let matches_sql = Sql {
-            text: match cap {
-                Some(cap) => format!(
-                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {} LIMIT {}",
-                    cond.text,
-                    cap + 1
-                ),
-                None => format!(
-                    "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {}",
-                    cond.text
-                ),
-            },
+            text: format!(
+                "SELECT p.submission, p.submitted, p.status FROM postkorb p WHERE {}",
+                cond.text
+            ),
             args: cond.args,
         };
-        let (mut matches, rows) = self.run(async |pool| {
+        let (matches, rows) = self.run(async |pool| {
             let found = matches_sql
                 .bind(sqlx::query(sqlx::AssertSqlSafe(matches_sql.text.clone())))
                 .fetch_all(pool)
@@ -184,10 +165,6 @@ impl PgStore {
             };
             Ok((matches, rows))
         })?;
-        let truncated = cap.is_some_and(|c| matches.len() > c);
-        if let Some(c) = cap {
-            matches.truncate(c);
-        }
         let mut counts: BTreeMap<Status, u64> = Status::ALL.into_iter().map(|s| (s, 0)).collect();
         for (_, _, code) in &matches {
             if let Some(s) = Status::from_code(code)
@@ -205,7 +182,7 @@ impl PgStore {
             entries,
             total,
             counts,
-            truncated,
+            truncated: false,
         })
     }
 
@@ -249,10 +226,10 @@ impl PgStore {
             }
         };
         if searching {
-            return self.search_page(query, cond, Some(SEARCH_LIMIT));
+            return self.text_search_page(query, cond, &query.terms());
         }
         if query.due_by.is_some() {
-            return self.search_page(query, cond, None);
+            return self.due_page(query, cond);
         }
         let mut page_sql = Sql {
             text: format!("SELECT {COLUMNS} FROM postkorb p WHERE {}", cond.text),

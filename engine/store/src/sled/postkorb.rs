@@ -9,8 +9,9 @@
 //! - `postkorb_counts`: how many submissions per status, service and assignee.
 //!
 //! The list walks the index that fits its filters and stops after one page; its counts come
-//! from the counters, or (with a date, reference, follow-up or search filter) from the bounded
-//! set of entries that filter selects. Derived from the records: rebuilt after an import and
+//! from the counters, or (with a date, reference or follow-up filter) from the bounded set of
+//! entries that filter selects. A search intersects the search entries of its words (module
+//! `search`) and counts up to a limit. Derived from the records: rebuilt after an import and
 //! when a store of an older format opens.
 
 use std::collections::BTreeMap;
@@ -27,7 +28,9 @@ use crate::error::{StoreError, show_key};
 use crate::ids::{AccountId, Reference, SubmissionId, TenantId};
 use crate::keys::{STATUS, SUBMISSIONS, order_i32, order_i64, read_u64, ref_key};
 use crate::model::{Status, StatusRecord, Submission};
-use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, ReferenceSearch, SEARCH_LIMIT};
+use crate::postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, ReferenceSearch};
+
+mod search;
 
 /// Kinds of `postkorb_index` entries (the byte after the tenant).
 const BY_STATUS: u8 = b's';
@@ -35,9 +38,6 @@ const BY_WORKFLOW: u8 = b'w';
 const BY_ASSIGNEE: u8 = b'a';
 const BY_DUE: u8 = b'd';
 const BY_TERM: u8 = b't';
-
-/// A match of a search: its main key and the status byte its search entry carries.
-type Candidate = (Vec<u8>, u8);
 
 /// Time (8 bytes) and id (16 bytes): the end of every index key, the main key after the tenant.
 const TAIL: usize = 24;
@@ -462,22 +462,11 @@ impl SledStore {
         if filter.reference == ReferenceSearch::Nothing {
             return Ok(page_of(PostkorbPage::default(), [0; Status::ALL.len()]));
         }
-        // A bounded set of candidates: the matches of a search, a reference, what is due.
-        let mut truncated = false;
-        let candidates = if !filter.terms.is_empty() {
-            let (mut found, more) = self.search_candidates(&prefix, &filter.terms)?;
-            if filter.terms.len() == 1 && q.counted_by_counters_besides_search() {
-                // One word and no other filter but the status: the entries' status bytes
-                // count it, only the page is read.
-                found.sort_unstable_by(|a, b| b.cmp(a));
-                found.dedup_by(|a, b| a.0 == b.0);
-                let mut page = self.page_of_keys(q, found)?;
-                page.truncated = more;
-                return Ok(page);
-            }
-            truncated = more;
-            Some(found.into_iter().map(|(k, _)| k).collect())
-        } else if let ReferenceSearch::Number { .. } = filter.reference {
+        if !filter.terms.is_empty() {
+            return self.search_page(&prefix, &filter);
+        }
+        // A bounded set of candidates: the matches of a reference, what is due.
+        let candidates = if let ReferenceSearch::Number { .. } = filter.reference {
             Some(self.reference_candidates(tenant, &filter.reference)?)
         } else if let Some(due) = q.due_by {
             let mut start = prefix.clone();
@@ -496,9 +485,7 @@ impl SledStore {
         if let Some(mut keys) = candidates {
             keys.sort_unstable_by(|a, b| b.cmp(a));
             keys.dedup();
-            let mut page = self.walk_keys(keys.into_iter().map(Ok), &filter, None)?;
-            page.truncated = truncated;
-            return Ok(page);
+            return self.walk_keys(keys.into_iter().map(Ok), &filter, None);
         }
         if q.counted_by_counters() {
             return self.page_by_counters(&prefix, &filter);
@@ -568,35 +555,6 @@ impl SledStore {
         Ok(page_of(page, counts))
     }
 
-    /// A page from main keys in list order with their status bytes: counted by the bytes,
-    /// only the page read.
-    fn page_of_keys(
-        &self,
-        q: &PostkorbQuery,
-        keys: Vec<Candidate>,
-    ) -> Result<PostkorbPage, StoreError> {
-        let mut counts = [0u64; Status::ALL.len()];
-        for (_, byte) in &keys {
-            if let Some(slot) = counts.get_mut(usize::from(*byte)) {
-                *slot += 1;
-            }
-        }
-        let mut page = PostkorbPage::default();
-        for (key, _) in keys
-            .iter()
-            .filter(|(_, b)| q.status.is_none_or(|s| status_byte(s) == *b))
-            .skip(q.offset)
-            .take(q.limit)
-        {
-            if let Some(found) = self.found(key)? {
-                page.entries.push(found.entry()?);
-            }
-        }
-        let mut page = page_of(page, counts);
-        page.total = total_of(q, &page);
-        Ok(page)
-    }
-
     /// What is due, under no filter but the status: counted from the follow-up entries'
     /// status bytes, only the page read.
     fn due_page(
@@ -641,50 +599,6 @@ impl SledStore {
             keys.push(main_key_of(prefix, &k));
         }
         Ok(keys)
-    }
-
-    /// Main keys of the submissions whose terms begin with the rarest of `terms` (at most
-    /// [`SEARCH_LIMIT`]; `true` if there were more).
-    fn search_candidates(
-        &self,
-        prefix: &[u8],
-        terms: &[String],
-    ) -> Result<(Vec<Candidate>, bool), StoreError> {
-        let range_of = |term: &str| {
-            let mut k = prefix.to_vec();
-            k.push(BY_TERM);
-            k.extend_from_slice(term.as_bytes());
-            k
-        };
-        // The term with the fewest postings leads; counting stops at the best so far.
-        let mut best: Option<(usize, &String)> = None;
-        for term in terms {
-            let cap = best.map_or(SEARCH_LIMIT + 1, |(n, _)| n);
-            let n = self
-                .inner
-                .postkorb_index
-                .scan_prefix(range_of(term))
-                .keys()
-                .take(cap)
-                .count();
-            if best.is_none_or(|(m, _)| n < m) {
-                best = Some((n, term));
-            }
-        }
-        let Some((_, term)) = best else {
-            return Ok((Vec::new(), false));
-        };
-        let mut keys = Vec::new();
-        let mut more = false;
-        for item in self.inner.postkorb_index.scan_prefix(range_of(term)) {
-            let (k, v) = item?;
-            if keys.len() == SEARCH_LIMIT {
-                more = true;
-                break;
-            }
-            keys.push((main_key_of(prefix, &k), v.first().copied().unwrap_or(0)));
-        }
-        Ok((keys, more))
     }
 
     /// Main keys of the tenant's submissions with the searched reference number.

@@ -66,6 +66,7 @@ mod accounts;
 mod cases;
 mod drafts;
 mod outbox;
+mod search;
 mod shared;
 mod status;
 mod submissions;
@@ -74,6 +75,7 @@ pub(crate) use accounts::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
+pub(crate) use search::*;
 pub(crate) use shared::*;
 pub(crate) use status::*;
 pub(crate) use submissions::*;
@@ -120,6 +122,8 @@ macro_rules! store_suite {
                 a_receipt_needs_its_submission,
                 concurrent_puts_of_one_blob_keep_exactly_one,
                 a_secret_is_the_first_one_stored_even_when_callers_race,
+                a_search_of_common_words_pages_through_every_match_and_caps_its_count,
+                search_keeps_tenants_apart,
             );
         }
     };

@@ -257,7 +257,7 @@ fn migrations_run_once_however_many_nodes_start() {
         let hs: Vec<_> = (0..3).map(|_| scope.spawn(|| second_node(&url))).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(a.migrate().unwrap(), 5);
+    assert_eq!(a.migrate().unwrap(), 6);
     let mut e = DeterministicEntropy::new(43);
     let d = new_draft(&mut e, T0);
     nodes[0].create_draft(&d).unwrap();
@@ -396,4 +396,75 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
         .unwrap_err();
     assert_eq!(err.code(), "LOT-S011");
     assert_eq!(empty.draft_count().unwrap(), 0);
+}
+
+#[test]
+fn submissions_from_before_the_postings_are_found_after_the_upgrade() {
+    let Some(url) = pg_testing::test_database().unwrap() else {
+        return;
+    };
+    let old = PgStore::connect_only(&PgOptions::new(url.clone())).unwrap();
+    old.migrate_to(5).unwrap();
+    let mut e = DeterministicEntropy::new(93);
+    let mut ids = Vec::new();
+    for (i, text) in [
+        "Anna Kochweg Heinsberg",
+        "Bernd Kochstraße Heinsberg",
+        "Anna Wegberg",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut n = new_submission(&mut e, &format!("old-{i}"));
+        n.search_text = text.into();
+        ids.push(old.submit(n, T0 + Duration::hours(i as i64)).unwrap().id);
+    }
+    drop(old);
+    // The next release opens the database: migration 0006 builds the postings.
+    let s = PgStore::connect(&PgOptions::new(url.clone())).unwrap();
+    let search = |text: &str| -> Vec<SubmissionId> {
+        s.postkorb(
+            &tenant(),
+            &PostkorbQuery {
+                text: Some(text.into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id)
+        .collect()
+    };
+    assert_eq!(search("koch heinsberg"), vec![ids[1], ids[0]]);
+    assert_eq!(search("anna"), vec![ids[2], ids[0]]);
+    // New submissions and a purge keep the postings with the rows.
+    let mut n = new_submission(&mut e, "new-0");
+    n.search_text = "Anna Kochweg".into();
+    let new = s.submit(n, T0 + Duration::hours(5)).unwrap().id;
+    assert_eq!(search("anna koch"), vec![new, ids[0]]);
+    s.change_status(
+        &ids[2],
+        StatusChange {
+            status: Status::Abgelehnt,
+            at: T0 + Duration::days(1),
+            actor: Actor::System,
+            note: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(1), T0 + Duration::days(30))
+            .unwrap(),
+        1
+    );
+    assert_eq!(search("anna"), vec![new, ids[0]]);
+    pg_testing::execute(
+        &url,
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM postkorb_postings x WHERE NOT EXISTS \
+         (SELECT 1 FROM postkorb p WHERE p.submission = x.submission)) \
+         THEN RAISE EXCEPTION 'postings of a purged submission'; END IF; END $$",
+    )
+    .unwrap();
 }
