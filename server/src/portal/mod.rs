@@ -8,6 +8,7 @@ mod assistant;
 mod catalogue;
 mod catalogue_views;
 mod dev;
+mod field_views;
 mod form;
 mod status;
 mod views;

@@ -17,6 +17,10 @@ use crate::service::OpenDraft;
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
+use super::field_views::{
+    FieldView, condition_note, field_view, fill_fields, reveal_of, step_shows_values,
+};
+
 /// The status page of a submission (also the confirmation after sending): reference, status,
 /// messages, timeline, and the form to answer an open Rückfrage.
 #[derive(Serialize)]
@@ -216,75 +220,6 @@ struct BranchView<'a> {
     to: &'a str,
 }
 
-/// One field of a step, whatever its widget: the flags say which, and what a widget does not
-/// use stays empty (`null`, `false`, `[]`).
-#[derive(Serialize)]
-struct FieldView<'a> {
-    id: &'a str,
-    /// The form field's name (`anschrift.plz`, `hunde.0.name`).
-    name: String,
-    html_id: String,
-    /// The label and help, with the values they show (`{ersatzbaeume}`) filled in.
-    label: Cow<'a, str>,
-    help: Option<Cow<'a, str>>,
-    error: Option<&'a str>,
-    /// The ids of the hint and the error, for `aria-describedby` (may be empty).
-    describedby: String,
-    optional: bool,
-    autocomplete: Option<&'a str>,
-    placeholder: Option<&'a str>,
-    is_group: bool,
-    is_choice_group: bool,
-    is_select: bool,
-    is_checkbox: bool,
-    is_textarea: bool,
-    /// `text`, `date`, `number`, `email` or `tel` for an input; `None` for other widgets.
-    input_type: Option<&'static str>,
-    /// For a field that applies only after an answer on this step: "Nur wenn Sie bei „…“ „Ja“
-    /// gewählt haben:" (the page works without JavaScript, so it shows the field with its
-    /// condition; the server decides).
-    condition: Option<String>,
-    /// For such a field: the input it depends on and the answer that shows it, for the
-    /// script that reveals it as the citizen answers (`data-reveal-*`).
-    reveal: Option<Reveal>,
-    /// A width class that fits the expected answer (`w-5` for a postcode, `w-10` for a date or
-    /// house number, `w-20`), or `None` for the full width.
-    width: Option<&'static str>,
-    /// The text shown in an input or textarea; `None` for other widgets.
-    value: Option<String>,
-    checked: bool,
-    options: Vec<OptionView<'a>>,
-    /// The subfields of a group that is not repeated.
-    fields: Vec<FieldView<'a>>,
-    /// The entries of a repeated group.
-    items: Vec<ItemView<'a>>,
-    can_add: bool,
-    add_label: Option<String>,
-}
-
-/// The name of the input a field depends on and the value (as the form posts it) that shows
-/// the field.
-#[derive(Serialize)]
-struct Reveal {
-    field: String,
-    value: String,
-}
-
-#[derive(Serialize)]
-struct OptionView<'a> {
-    value: String,
-    label: &'a str,
-    selected: bool,
-}
-
-/// One entry of a repeated group.
-#[derive(Serialize)]
-struct ItemView<'a> {
-    legend: String,
-    index: usize,
-    fields: Vec<FieldView<'a>>,
-}
-
 /// The review before sending: the answers by step with change links, the computed values.
 #[derive(Serialize)]
 struct ReviewPage<'a> {
@@ -419,11 +354,11 @@ impl ReviewLine<'_> {
     }
 }
 
-fn html_id(name: &str) -> String {
+pub(super) fn html_id(name: &str) -> String {
     format!("f-{}", name.replace('.', "-"))
 }
 
-fn text_of(v: Option<&Value>) -> String {
+pub(super) fn text_of(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -433,7 +368,7 @@ fn text_of(v: Option<&Value>) -> String {
 }
 
 /// The error at a JSON pointer; each shown once, at its field.
-fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
+pub(super) fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
     errors
         .iter()
         .find(|e| e.pointer == pointer)
@@ -491,305 +426,6 @@ fn first_input(step: &Step, pointer: &str) -> String {
         Some(f) if f.widget == Widget::Radio => format!("{}-0", html_id(&name)),
         _ => html_id(&name),
     }
-}
-
-/// The condition of `f` in the citizen's words, when it is one answer of another field on this
-/// step (`ermaessigung == "ja"`): which answer it needs.
-fn condition_note(step: &Step, f: &Field, lang: Lang) -> Option<String> {
-    let (name, value) = f.visible_if.as_ref()?.equality()?;
-    let on = step.fields.iter().find(|o| o.id == name)?;
-    note_for(on, &value, lang)
-}
-
-/// A sub-field's condition on another field of its own entry (`item.grund == "krank"`): the
-/// sibling's id and the answer it needs.
-fn entry_equality(f: &Field) -> Option<(&str, Value)> {
-    let source = f.visible_if.as_ref()?.source().trim();
-    let (left, right) = source.split_once("==")?;
-    let sibling = left.trim().strip_prefix("item.")?;
-    if !sibling
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return None;
-    }
-    let right = right.trim();
-    let value = match right {
-        "true" => Value::Bool(true),
-        _ => {
-            let inner = right.strip_prefix('"')?.strip_suffix('"')?;
-            if inner.contains(['"', '\\']) {
-                return None;
-            }
-            Value::String(inner.to_string())
-        }
-    };
-    Some((sibling, value))
-}
-
-/// For a sub-field of `group`'s entry named `entry` (`baeume.1`): its condition note and reveal
-/// mark, when its condition is one answer of a sibling.
-fn entry_condition(group: &Field, sf: &Field, entry: &str, lang: Lang) -> Option<(String, Reveal)> {
-    let (sibling, value) = entry_equality(sf)?;
-    let on = group.subfields.iter().find(|o| o.id == sibling)?;
-    let note = note_for(on, &value, lang)?;
-    Some((
-        note,
-        Reveal {
-            field: format!("{entry}.{sibling}"),
-            value: text_of(Some(&value)),
-        },
-    ))
-}
-
-/// Whether a text of `step` (its title, help, links, a field's label or help) shows a value.
-fn step_shows_values(step: &Step, lang: Lang) -> bool {
-    fn field_shows(f: &Field, lang: Lang) -> bool {
-        let shows =
-            |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
-        shows(&f.label)
-            || f.help.as_ref().is_some_and(shows)
-            || f.subfields.iter().any(|s| field_shows(s, lang))
-    }
-    let shows =
-        |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
-    shows(&step.title)
-        || step.help.as_ref().is_some_and(shows)
-        || step.links.iter().any(|l| shows(&l.label))
-        || step.fields.iter().any(|f| field_shows(f, lang))
-}
-
-/// Fills in the values the labels and help texts of `fields` show, sub-fields too.
-fn fill_fields(fields: &mut [FieldView<'_>], filled: &dyn Fn(&str) -> Option<String>) {
-    for v in fields {
-        if let Some(label) = filled(&v.label) {
-            v.label = Cow::Owned(label);
-        }
-        if let Some(help) = v.help.as_deref().and_then(filled) {
-            v.help = Some(Cow::Owned(help));
-        }
-        fill_fields(&mut v.fields, filled);
-        for item in &mut v.items {
-            fill_fields(&mut item.fields, filled);
-        }
-    }
-}
-
-/// "Nur wenn Sie bei „…“ „…“ gewählt haben:" for the answer `value` of field `on`.
-fn note_for(on: &Field, value: &Value, lang: Lang) -> Option<String> {
-    let value = value.clone();
-    let label = on.label.get(lang);
-    if on.widget == Widget::Checkbox && value == Value::Bool(true) {
-        return Some(tr_fmt(
-            lang,
-            format!("Nur wenn Sie „{label}“ angekreuzt haben:"),
-            format!("Only if you ticked “{label}”:"),
-        ));
-    }
-    let choice = on
-        .options
-        .iter()
-        .find(|o| o.value == value)?
-        .label
-        .get(lang);
-    Some(tr_fmt(
-        lang,
-        format!("Nur wenn Sie bei „{label}“ „{choice}“ gewählt haben:"),
-        format!("Only if you chose “{choice}” for “{label}”:"),
-    ))
-}
-
-/// What the reveal script needs for a field with a [`condition_note`]: the other field's input
-/// name and the posted text of the answer.
-fn reveal_of(f: &Field) -> Option<Reveal> {
-    let (name, value) = f.visible_if.as_ref()?.equality()?;
-    Some(Reveal {
-        field: name.to_string(),
-        value: text_of(Some(&value)),
-    })
-}
-
-fn tr_fmt(lang: Lang, de: String, en: String) -> String {
-    if lang == Lang::En { en } else { de }
-}
-
-/// The width of an input that fits what it expects: from the field's `maxLength`, its kind
-/// (a date, a number) or its autocomplete token (a postcode).
-fn input_width(f: &Field) -> Option<&'static str> {
-    let max = f.schema.get("maxLength").and_then(Value::as_u64);
-    match (f.widget, f.autocomplete.as_deref(), max) {
-        (_, Some("postal-code"), _) => Some("w-5"),
-        (Widget::Date, _, _) | (Widget::Number, _, _) => Some("w-10"),
-        (_, _, Some(n)) if n <= 5 => Some("w-5"),
-        (_, _, Some(n)) if n <= 10 => Some("w-10"),
-        (_, _, Some(n)) if n <= 30 => Some("w-20"),
-        _ => None,
-    }
-}
-
-fn field_view<'a>(
-    f: &'a Field,
-    name: String,
-    pointer: &str,
-    value: Option<&Value>,
-    errors: &'a [FieldError],
-    required: bool,
-    lang: Lang,
-) -> FieldView<'a> {
-    let id = html_id(&name);
-    let error = error_at(errors, pointer);
-    let mut described = Vec::new();
-    if f.help.is_some() {
-        described.push(format!("{id}-hint"));
-    }
-    if error.is_some() {
-        described.push(format!("{id}-error"));
-    }
-    let mut v = FieldView {
-        id: &f.id,
-        html_id: id,
-        label: Cow::Borrowed(f.label.get(lang)),
-        help: f.help.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
-        error,
-        describedby: described.join(" "),
-        optional: !required && f.widget != Widget::Checkbox,
-        autocomplete: f.autocomplete.as_deref(),
-        placeholder: f.placeholder.as_ref().map(|p| p.get(lang)),
-        is_group: false,
-        is_choice_group: false,
-        is_select: false,
-        is_checkbox: false,
-        is_textarea: false,
-        input_type: None,
-        condition: None,
-        reveal: None,
-        width: None,
-        value: None,
-        checked: false,
-        options: Vec::new(),
-        fields: Vec::new(),
-        items: Vec::new(),
-        can_add: false,
-        add_label: None,
-        name,
-    };
-    // A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is
-    // not marked "(freiwillig)": for the entries it concerns, it is not.
-    let sub_required = |sf: &Field| !matches!(sf.required, Required::Never);
-    match f.widget {
-        Widget::Group => {
-            v.is_group = true;
-            if let Some(rep) = &f.repeat {
-                let items: &[Value] = match value {
-                    Some(Value::Array(a)) => a,
-                    _ => &[],
-                };
-                let count = items.len().max(rep.min as usize).max(1);
-                let item_label = rep
-                    .item_label
-                    .as_ref()
-                    .map(|t| t.get(lang).to_string())
-                    .unwrap_or_else(|| f.label.get(lang).to_string());
-                v.items = (0..count)
-                    .map(|i| {
-                        let item = items.get(i);
-                        ItemView {
-                            legend: format!("{item_label} {}", i + 1),
-                            index: i,
-                            fields: f
-                                .subfields
-                                .iter()
-                                .map(|sf| {
-                                    let mut sv = field_view(
-                                        sf,
-                                        format!("{}.{i}.{}", v.name, sf.id),
-                                        &format!("{pointer}/{i}/{}", sf.id),
-                                        item.and_then(|it| it.get(&sf.id)),
-                                        errors,
-                                        sub_required(sf),
-                                        lang,
-                                    );
-                                    let entry = format!("{}.{i}", v.name);
-                                    if let Some((note, reveal)) =
-                                        entry_condition(f, sf, &entry, lang)
-                                    {
-                                        sv.condition = Some(note);
-                                        sv.reveal = Some(reveal);
-                                    }
-                                    sv
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect();
-                v.can_add = count < rep.max as usize;
-                v.add_label = Some(
-                    rep.add_label
-                        .as_ref()
-                        .map(|t| t.get(lang).to_string())
-                        .unwrap_or_else(|| {
-                            format!("{item_label} {}", tr(lang, "hinzufügen", "add"))
-                        }),
-                );
-            } else {
-                v.fields = f
-                    .subfields
-                    .iter()
-                    .map(|sf| {
-                        field_view(
-                            sf,
-                            format!("{}.{}", v.name, sf.id),
-                            &format!("{pointer}/{}", sf.id),
-                            value.and_then(|o| o.get(&sf.id)),
-                            errors,
-                            sub_required(sf),
-                            lang,
-                        )
-                    })
-                    .collect();
-            }
-        }
-        Widget::Radio | Widget::Select => {
-            if f.widget == Widget::Radio {
-                v.is_choice_group = true;
-            } else {
-                v.is_select = true;
-            }
-            let current = text_of(value);
-            v.options = f
-                .options
-                .iter()
-                .map(|o| {
-                    let value = text_of(Some(&o.value));
-                    OptionView {
-                        selected: !current.is_empty() && value == current,
-                        value,
-                        label: o.label.get(lang),
-                    }
-                })
-                .collect();
-        }
-        Widget::Checkbox => {
-            v.is_checkbox = true;
-            v.checked = value == Some(&Value::Bool(true)) || text_of(value) == "true";
-        }
-        Widget::Textarea => {
-            v.is_textarea = true;
-            v.value = Some(text_of(value));
-        }
-        w => {
-            v.input_type = Some(match (w, f.autocomplete.as_deref()) {
-                (Widget::Date, _) => "date",
-                (Widget::Number, _) => "number",
-                (_, Some("email")) => "email",
-                (_, Some("tel")) => "tel",
-                _ => "text",
-            });
-            v.width = input_width(f);
-            v.value = Some(text_of(value));
-        }
-    }
-    v
 }
 
 /// The URLs of an assistant page (see `assistant::Place`).
