@@ -28,6 +28,8 @@ pub struct Coverage {
     visibility: BTreeMap<String, (bool, bool)>,
     /// Rule index -> (violated, passed).
     rules: BTreeMap<usize, (bool, bool)>,
+    /// `group.sub` -> (held, waived): a sub-field's conditional `required`.
+    requirements: BTreeMap<String, (bool, bool)>,
 }
 
 /// Something no scenario reached.
@@ -60,6 +62,14 @@ pub enum Gap {
     RuleNeverPassed {
         field: String,
         check: String,
+    },
+    /// A sub-field's conditional `required` never held (no entry was refused for it).
+    RequirementNeverHeld {
+        field: String,
+    },
+    /// ... or never waived (no entry was accepted without it).
+    RequirementNeverWaived {
+        field: String,
     },
 }
 
@@ -94,6 +104,15 @@ impl fmt::Display for Gap {
             Gap::RuleNeverPassed { field, check } => {
                 write!(f, "rule on {field} never passed (`{check}`)")
             }
+            Gap::RequirementNeverHeld { field } => {
+                write!(
+                    f,
+                    "field \"{field}\" never required (its condition never held)"
+                )
+            }
+            Gap::RequirementNeverWaived { field } => {
+                write!(f, "field \"{field}\" never left out where not required")
+            }
         }
     }
 }
@@ -107,6 +126,7 @@ impl Coverage {
             branches: BTreeSet::new(),
             visibility: BTreeMap::new(),
             rules: BTreeMap::new(),
+            requirements: BTreeMap::new(),
         }
     }
 
@@ -165,6 +185,7 @@ impl Coverage {
                 }
             }
         }
+        self.observe_entries(wf, state, command, outcome);
         match (command, outcome) {
             (_, Some(Outcome::Rejected { errors, .. })) => {
                 for e in errors.iter().filter(|e| e.kind == "rule") {
@@ -187,6 +208,78 @@ impl Coverage {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// Sub-fields whose conditions read their entry: what an answer or a refusal shows.
+    fn observe_entries(
+        &mut self,
+        wf: &Workflow,
+        state: &Application,
+        command: Option<&Command>,
+        outcome: Option<&Outcome>,
+    ) {
+        let Some(Command::Answer { step, values, .. }) = command else {
+            return;
+        };
+        let Some(s) = wf.step(step) else { return };
+        for group in s.fields.iter().filter(|f| !f.subfields.is_empty()) {
+            let conditional = |sub: &crate::definition::Field| {
+                sub.visible_if.is_some()
+                    || matches!(sub.required, crate::definition::Required::When(_))
+            };
+            if !group.subfields.iter().any(conditional) {
+                continue;
+            }
+            let key = |sub: &str| format!("{}.{sub}", group.id);
+            match outcome {
+                Some(Outcome::Rejected { errors, .. }) => {
+                    for e in errors.iter().filter(|e| e.kind == "required") {
+                        for sub in &group.subfields {
+                            let when = matches!(sub.required, crate::definition::Required::When(_));
+                            if when
+                                && e.field == group.id
+                                && e.pointer.ends_with(&format!("/{}", sub.id))
+                            {
+                                self.requirements.entry(key(&sub.id)).or_default().0 = true;
+                            }
+                        }
+                    }
+                }
+                Some(Outcome::Moved { .. }) => {
+                    let entries = |v: Option<&serde_json::Value>| -> Vec<serde_json::Value> {
+                        match v {
+                            Some(serde_json::Value::Array(a)) => a.clone(),
+                            Some(o @ serde_json::Value::Object(_)) => vec![o.clone()],
+                            _ => Vec::new(),
+                        }
+                    };
+                    let stored = entries(state.answers.get(&group.id));
+                    let posted = entries(values.get(&group.id));
+                    for (i, kept) in stored.iter().enumerate() {
+                        for sub in &group.subfields {
+                            let has = kept.get(&sub.id).is_some_and(crate::script::is_answered);
+                            if sub.visible_if.is_some() {
+                                let sent = posted
+                                    .get(i)
+                                    .and_then(|p| p.get(&sub.id))
+                                    .is_some_and(crate::script::is_answered);
+                                let entry = self.visibility.entry(key(&sub.id)).or_default();
+                                if has {
+                                    entry.0 = true;
+                                } else if sent {
+                                    entry.1 = true;
+                                }
+                            }
+                            if matches!(sub.required, crate::definition::Required::When(_)) && !has
+                            {
+                                self.requirements.entry(key(&sub.id)).or_default().1 = true;
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 
@@ -229,6 +322,31 @@ impl Coverage {
                         to: step.default_next.label().to_string(),
                         condition: None,
                     });
+                }
+            }
+            for group in &step.fields {
+                for sub in &group.subfields {
+                    let key = format!("{}.{}", group.id, sub.id);
+                    if sub.visible_if.is_some() {
+                        let (shown, hidden) =
+                            self.visibility.get(&key).copied().unwrap_or_default();
+                        if !shown {
+                            out.push(Gap::FieldNeverShown { field: key.clone() });
+                        }
+                        if !hidden {
+                            out.push(Gap::FieldNeverHidden { field: key.clone() });
+                        }
+                    }
+                    if matches!(sub.required, crate::definition::Required::When(_)) {
+                        let (held, waived) =
+                            self.requirements.get(&key).copied().unwrap_or_default();
+                        if !held {
+                            out.push(Gap::RequirementNeverHeld { field: key.clone() });
+                        }
+                        if !waived {
+                            out.push(Gap::RequirementNeverWaived { field: key });
+                        }
+                    }
                 }
             }
             for f in step.fields.iter().filter(|f| f.visible_if.is_some()) {
@@ -277,6 +395,11 @@ impl Coverage {
                 total += s.branches.len() + 1;
             }
             total += 2 * s.fields.iter().filter(|f| f.visible_if.is_some()).count();
+            for sub in s.fields.iter().flat_map(|f| &f.subfields) {
+                total += 2 * usize::from(sub.visible_if.is_some());
+                total +=
+                    2 * usize::from(matches!(sub.required, crate::definition::Required::When(_)));
+            }
         }
         let missing = self.gaps(wf).len();
         (total.saturating_sub(missing), total)

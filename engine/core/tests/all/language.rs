@@ -441,3 +441,48 @@ expect:
     );
     assert!(run.passed(), "{:#?}", failures(&run));
 }
+
+#[test]
+fn coverage_counts_the_conditions_of_sub_fields_per_entry() {
+    // Accepted at once: the reason was never required, the report never hidden.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("workflows/probe");
+    std::fs::create_dir_all(folder.join("scenarios")).unwrap();
+    std::fs::write(folder.join("workflow.yaml"), PER_TREE).unwrap();
+    std::fs::write(
+        folder.join("scenarios/krank.yaml"),
+        "name: Ein kranker Baum\nsteps:\n  - step: baeume\n    answers:\n      baeume:\n        - { umfang: 120, grund: krank, gutachten: true }\n",
+    )
+    .unwrap();
+    let run = lotse_core::scenario::run_all(dir.path(), &Sandbox::default());
+    assert!(run.passed(), "{:#?}", failures(&run));
+    let wf = run.library.latest("probe").unwrap();
+    let gaps: Vec<String> = run
+        .coverage
+        .get(&wf.key())
+        .unwrap()
+        .gaps(wf)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        gaps.contains(
+            &"field \"baeume.begruendung\" never required (its condition never held)".to_string()
+        ),
+        "{gaps:#?}"
+    );
+    assert!(
+        gaps.contains(&"field \"baeume.gutachten\" never hidden".to_string()),
+        "{gaps:#?}"
+    );
+    assert!(
+        !gaps
+            .iter()
+            .any(|g| g.contains("baeume.gutachten\" never shown")),
+        "{gaps:#?}"
+    );
+    assert!(
+        !gaps.iter().any(|g| g.contains("never left out")),
+        "{gaps:#?}"
+    );
+}
