@@ -117,6 +117,70 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// As [`parse_yaml`], but past an unknown key: a misspelt key is taken out (with the lines
+/// indented under it, so that every other line keeps its number) and the file is read again,
+/// so that `lotse check` reports every unknown key of a file at once, and the first problem of
+/// another kind after them. At most 20 problems.
+pub(crate) fn parse_yaml_all<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    doc: &str,
+) -> Result<T, Vec<Problem>> {
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut current = text.to_string();
+    loop {
+        match parse_yaml::<T>(path, &current, doc) {
+            Ok(v) if problems.is_empty() => return Ok(v),
+            Ok(_) => return Err(problems),
+            Err(p) => {
+                let again = problems
+                    .iter()
+                    .any(|q| q.line == p.line && q.column == p.column && q.message == p.message);
+                if again {
+                    return Err(problems);
+                }
+                let next = (p.code == "LOT-E004" && problems.len() < 20)
+                    .then(|| without_key_at(&current, p.line, p.column))
+                    .flatten();
+                problems.push(p);
+                match next {
+                    Some(text) => current = text,
+                    None => return Err(problems),
+                }
+            }
+        }
+    }
+}
+
+/// `text` with the block-mapping key at `line`:`column` (1-based) blanked, and the lines
+/// indented deeper under it; `None` when the key is not the first thing on its line (a key in
+/// a `{ … }` mapping), where taking the line out would take other keys with it.
+fn without_key_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split('\n').collect();
+    let at = line.checked_sub(1)?;
+    let this = lines.get(at)?;
+    let before: String = this.chars().take(column.saturating_sub(1)).collect();
+    if !before.chars().all(|c| c == ' ' || c == '-') {
+        return None;
+    }
+    // The first key of a list entry (`- tilte: x`): taking it out would change the list.
+    if before.contains('-') {
+        return None;
+    }
+    let indent = before.chars().count();
+    let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    out[at].clear();
+    for l in out.iter_mut().skip(at + 1) {
+        let deeper = l.chars().take_while(|c| *c == ' ').count() > indent;
+        if l.trim().is_empty() || deeper {
+            l.clear();
+        } else {
+            break;
+        }
+    }
+    Some(out.join("\n"))
+}
+
 fn strip_position(message: &str) -> String {
     // serde-saphyr appends " at line X column Y"; the position is shown separately.
     match message.find(" at line ") {

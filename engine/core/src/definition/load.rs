@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Workflow;
 use super::compile::compile;
-use super::files::{files_with_ext, parse_yaml, read_text};
+use super::files::{files_with_ext, read_text};
 use super::overrides::{self, OVERRIDES_DIR, OverrideInfo};
 use super::raw::RawWorkflow;
 use crate::form::{FormSet, SchemaCompiler};
@@ -393,8 +393,8 @@ fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (
 }
 
 /// Parses one workflow file into its raw form, or a located problem.
-pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Problem> {
-    parse_yaml(path, text, "docs/workflow-language.md")
+pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Vec<Problem>> {
+    super::files::parse_yaml_all(path, text, "docs/workflow-language.md")
 }
 
 /// Loads and checks one workflow source against a set of forms and templates.
@@ -406,7 +406,7 @@ pub fn load_workflow_source(
     templates: &[String],
     sandbox: &Sandbox,
 ) -> Result<(Workflow, Vec<Problem>), Vec<Problem>> {
-    let raw = parse_raw(path, text).map_err(|p| vec![p])?;
+    let raw = parse_raw(path, text)?;
     compile(path, text, raw, forms, compiler, templates, sandbox)
 }
 
