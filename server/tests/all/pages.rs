@@ -624,7 +624,8 @@ async fn preview_pages(seen: &mut Seen) {
     let file = project.join("workflows/hundesteuer/workflow.yaml");
     let good = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, good.replacen("\ntitle:", "\ntilte:", 1)).unwrap();
-    assert_eq!(portal.reload(), 1);
+    // The misspelt key, and the `title` the workflow then lacks.
+    assert_eq!(portal.reload(), 2);
     for lang in ["de", "en"] {
         let broken = o.get(&in_lang("/heinsberg", lang), &Auth::None).await;
         seen.page(

@@ -913,7 +913,8 @@ async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts
     let file = project.join("workflows/hundesteuer/workflow.yaml");
     let good = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, good.replacen("\ntitle:", "\ntilte:", 1)).unwrap();
-    assert_eq!(portal.reload(), 1);
+    // The misspelt key, and the `title` the workflow then lacks.
+    assert_eq!(portal.reload(), 2);
     let broken = b.get("/heinsberg").await;
     assert_eq!(broken.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(broken.body.contains("LOT-E004") && broken.body.contains("tilte"));
