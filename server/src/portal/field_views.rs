@@ -133,18 +133,17 @@ fn entry_condition(group: &Field, sf: &Field, entry: &str, lang: Lang) -> Option
 
 /// Whether a text of `step` (its title, help, links, a field's label or help) shows a value.
 pub(super) fn step_shows_values(step: &Step, lang: Lang) -> bool {
+    fn shows(t: &lotse_core::Text, lang: Lang) -> bool {
+        !lotse_core::application::placeholders(t.get(lang)).is_empty()
+    }
     fn field_shows(f: &Field, lang: Lang) -> bool {
-        let shows =
-            |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
-        shows(&f.label)
-            || f.help.as_ref().is_some_and(shows)
+        shows(&f.label, lang)
+            || f.help.as_ref().is_some_and(|h| shows(h, lang))
             || f.subfields.iter().any(|s| field_shows(s, lang))
     }
-    let shows =
-        |t: &lotse_core::Text| !lotse_core::application::placeholders(t.get(lang)).is_empty();
-    shows(&step.title)
-        || step.help.as_ref().is_some_and(shows)
-        || step.links.iter().any(|l| shows(&l.label))
+    shows(&step.title, lang)
+        || step.help.as_ref().is_some_and(|h| shows(h, lang))
+        || step.links.iter().any(|l| shows(&l.label, lang))
         || step.fields.iter().any(|f| field_shows(f, lang))
 }
 

@@ -45,13 +45,14 @@ pub(super) fn applies(ev: &Eval<'_>, env: &mut Env<'_>, sub: &Field) -> Result<b
 }
 
 /// Takes out of the group answers given on step `index` the answers of sub-fields hidden for
-/// their entry.
+/// their entry; whether it took out any.
 pub(super) fn hidden_entry_answers_dropped(
     ev: &Eval<'_>,
     index: usize,
     answers: &BTreeMap<String, Value>,
     given: &mut [Option<Cow<'_, Value>>],
-) -> Result<(), ApplyError> {
+) -> Result<bool, ApplyError> {
+    let mut any = false;
     let step = &ev.wf.steps[index];
     for (fi, f) in step.fields.iter().enumerate() {
         if !f.subfields.iter().any(|s| s.visible_if.is_some()) {
@@ -75,6 +76,7 @@ pub(super) fn hidden_entry_answers_dropped(
         if hidden.is_empty() {
             continue;
         }
+        any = true;
         let Some(value) = given[fi].as_mut() else {
             continue;
         };
@@ -89,7 +91,7 @@ pub(super) fn hidden_entry_answers_dropped(
             }
         }
     }
-    Ok(())
+    Ok(any)
 }
 
 /// The errors of sub-fields that are required for their entry (a `required` condition that
@@ -127,25 +129,16 @@ pub(super) fn entry_requirement_errors(
     Ok(errors)
 }
 
-/// The messages of a rule on sub-field `sub` of group `rule.field`: one at each entry whose
-/// check does not hold (`/baeume/2/begruendung`).
+/// The messages of a rule on sub-field `sub` of `group` (the rule's field) with its `value`:
+/// one at each entry whose check does not hold (`/baeume/2/begruendung`).
 pub(super) fn entry_rule_errors(
     ev: &Eval<'_>,
     env: &mut Env<'_>,
+    (group, value): (&Field, &Value),
     rule: &Rule,
     sub: &str,
-    value: &Value,
     lang: Lang,
 ) -> Result<Vec<FieldError>, ApplyError> {
-    let Some(group) = ev
-        .wf
-        .steps
-        .iter()
-        .flat_map(|s| &s.fields)
-        .find(|f| f.id == rule.field)
-    else {
-        return Ok(Vec::new());
-    };
     let mut errors = Vec::new();
     for (pointer, _, entry) in entries(group, value) {
         env.set(ITEM, entry);

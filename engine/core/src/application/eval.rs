@@ -148,29 +148,35 @@ pub(super) fn step_env<'e>(
     )
 }
 
+/// Computed values by id.
+pub(super) type Computed = BTreeMap<String, Value>;
+
 /// The visibility of step `index`'s fields, with the answers of hidden fields taken out of
 /// `given`, until no hidden field has an answer: where one field's visibility depends on
-/// another's answer, dropping that answer may hide it too. A step without conditional fields
-/// has nothing to decide.
+/// another's answer, dropping that answer may hide it too. Also the computed values of the
+/// last round, which hold for `given` as it is left (`None` for a step without conditional
+/// fields, which has nothing to decide and computes nothing here).
 pub(super) fn hidden_dropped(
     ev: &Eval<'_>,
     index: usize,
     answers: &BTreeMap<String, Value>,
     given: &mut [Option<Cow<'_, Value>>],
-) -> Result<Vec<bool>, ApplyError> {
+) -> Result<(Vec<bool>, Option<Computed>), ApplyError> {
     let step = &ev.wf.steps[index];
     if step.fields.iter().all(|f| f.visible_if.is_none()) {
-        return Ok(vec![true; step.fields.len()]);
+        return Ok((vec![true; step.fields.len()], None));
     }
     // Each round drops at least one answer, or ends.
     for _ in 0..=step.fields.len() {
-        let visible = {
+        let (visible, computed) = {
             let mut env = step_env(ev, index, answers, given);
-            ev.computed(&mut env, Strictness::Typing)?;
-            step.fields
+            let computed = ev.computed(&mut env, Strictness::Typing)?;
+            let visible = step
+                .fields
                 .iter()
                 .map(|f| ev.visible(&mut env, f))
-                .collect::<Result<Vec<bool>, ApplyError>>()?
+                .collect::<Result<Vec<bool>, ApplyError>>()?;
+            (visible, computed)
         };
         let mut dropped = false;
         for (g, shown) in given.iter_mut().zip(&visible) {
@@ -180,7 +186,7 @@ pub(super) fn hidden_dropped(
             }
         }
         if !dropped {
-            return Ok(visible);
+            return Ok((visible, Some(computed)));
         }
     }
     Err(ev.script_error(

@@ -50,9 +50,14 @@ impl Application {
         let ev = Eval { wf, sandbox, today };
         // As when the step is answered: hidden answers dropped first (to a fixed point), then
         // this step's values as typed, over the answers so far.
-        let visible = hidden_dropped(&ev, index, &self.answers, &mut given)?;
+        let (visible, computed) = hidden_dropped(&ev, index, &self.answers, &mut given)?;
         let mut env = step_env(&ev, index, &self.answers, &given);
-        ev.computed(&mut env, Strictness::Typing)?;
+        match computed {
+            Some(c) => c.iter().for_each(|(id, v)| env.set(id, v)),
+            None => {
+                ev.computed(&mut env, Strictness::Typing)?;
+            }
+        }
         let mut out = Vec::with_capacity(step.fields.len());
         for (fi, f) in step.fields.iter().enumerate() {
             let visible = visible[fi];

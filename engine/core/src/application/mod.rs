@@ -626,12 +626,23 @@ impl Application {
             .collect();
         // A hidden field's answer decides nothing: it is dropped before anything reads it
         // (requirements, rules, computed values, the route). Dropping one may hide another.
-        let visible = hidden_dropped(ev, index, &self.answers, &mut given)?;
-        entries::hidden_entry_answers_dropped(ev, index, &self.answers, &mut given)?;
+        let (visible, computed) = hidden_dropped(ev, index, &self.answers, &mut given)?;
+        let entry_dropped =
+            entries::hidden_entry_answers_dropped(ev, index, &self.answers, &mut given)?;
         let answers = &self.answers;
         let seen = &given;
         let mut env = step_env(ev, index, answers, seen);
-        let computed = ev.computed(&mut env, Strictness::Typing)?;
+        // The values computed while finding what is hidden hold, unless an entry's answer
+        // was dropped after them.
+        let computed = match computed.filter(|_| !entry_dropped) {
+            Some(c) => {
+                for (id, v) in &c {
+                    env.set(id, v);
+                }
+                c
+            }
+            None => ev.computed(&mut env, Strictness::Typing)?,
+        };
 
         let mut accepted_at = Vec::with_capacity(step.fields.len());
         let mut errors: Vec<FieldError> = Vec::new();
@@ -714,9 +725,16 @@ impl Application {
             if let Some(sub) = &rule.entry {
                 // A rule on a sub-field: once per entry, with its message at the entry's field.
                 let at = step.fields.iter().position(|f| f.id == rule.field);
-                if let Some(value) = at.and_then(|fi| seen[fi].as_deref()) {
+                if let Some(fi) = at
+                    && let Some(value) = seen[fi].as_deref()
+                {
                     errors.extend(entries::entry_rule_errors(
-                        ev, &mut env, rule, sub, value, lang,
+                        ev,
+                        &mut env,
+                        (&step.fields[fi], value),
+                        rule,
+                        sub,
+                        lang,
                     )?);
                 }
                 continue;

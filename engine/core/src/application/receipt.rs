@@ -106,9 +106,8 @@ fn values_by_id(
     names
         .into_iter()
         .map(|name| {
-            let braced = format!("{{{name}}}");
-            let text = super::fill(wf, &braced, &submission.answers, &submission.computed, lang)
-                .into_owned();
+            let text =
+                super::texts::shown(wf, name, &submission.answers, &submission.computed, lang);
             (name.to_string(), text)
         })
         .collect()

@@ -57,7 +57,9 @@ pub fn fill<'t>(
     Cow::Owned(out)
 }
 
-fn shown(
+/// The answer or computed value `name`, formatted for `lang` as the review page shows it; "–"
+/// where there is none.
+pub(crate) fn shown(
     wf: &Workflow,
     name: &str,
     answers: &BTreeMap<String, Value>,
