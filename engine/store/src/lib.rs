@@ -157,6 +157,16 @@ store_traits! {
         /// with an audit entry; durable on return.
         fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError>;
 
+        /// [`StatusStore::change_status`], and the messages to send about it (e-mail to the
+        /// citizen) enqueued in the outbox in the same transaction: a change is never stored
+        /// without its messages, nor a message without its change.
+        fn change_status_notifying(
+            &self,
+            id: &SubmissionId,
+            change: StatusChange,
+            notifications: Vec<NewOutboxMessage>,
+        ) -> Result<(), StoreError>;
+
         /// Appends a message, with an audit entry (without its text); durable on return.
         fn add_message(
             &self,

@@ -90,6 +90,9 @@ pub struct Workflow {
     pub declaration: Vec<Statement>,
     /// The direct debit mandate the workflow asks for, if any.
     pub sepa_mandate: Option<SepaMandate>,
+    /// Where the citizen's e-mail address is (`email:` in the workflow file); `None`: the
+    /// workflow sends no mail.
+    pub email: Option<EmailNotice>,
     /// `applicant_name`: alternatives of field paths (see [`Workflow::applicant`]).
     pub applicant_name: Vec<Vec<Vec<String>>>,
     pub steps: Vec<Step>,
@@ -114,6 +117,14 @@ pub struct Workflow {
     pub(crate) field_index: FxHashMap<String, (usize, usize)>,
     /// What scripts see for an unanswered group: `{}` or `[]`.
     pub(crate) empty_values: FxHashMap<String, Value>,
+}
+
+/// `email:` the path of the field with the citizen's address (`kontakt.email`), and whether
+/// the confirmation of a submission carries the signed receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailNotice {
+    pub address: Vec<String>,
+    pub attach_receipt: bool,
 }
 
 /// Field ids the Postkorb looks for when a workflow declares no `applicant_name`: first and
@@ -142,6 +153,23 @@ fn find_name(answers: &serde_json::Map<String, Value>) -> Option<String> {
 }
 
 impl Workflow {
+    /// The citizen's e-mail address in `answers`, at the path `email:` names; `None` when the
+    /// workflow names none or the citizen gave none.
+    pub fn email_address(
+        &self,
+        answers: &std::collections::BTreeMap<String, Value>,
+    ) -> Option<String> {
+        let (first, rest) = self.email.as_ref()?.address.split_first()?;
+        let mut v = answers.get(first)?;
+        for p in rest {
+            v = v.get(p)?;
+        }
+        v.as_str()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
     /// Who applied, as the Postkorb shows it: the first alternative of `applicant_name` that
     /// gives a text (its paths' answers joined by a space), else first and last name (at the
     /// top of the answers or in a group), else a company or a single name field

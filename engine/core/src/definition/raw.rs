@@ -34,6 +34,9 @@ pub(crate) struct RawWorkflow {
     pub declaration: Option<Spanned<Vec<RawStatement>>>,
     #[serde(default)]
     pub sepa_mandate: Option<RawSepaMandate>,
+    /// `email:` where the citizen's address is, for the mails Lotse sends (docs/email.md).
+    #[serde(default)]
+    pub email: Option<RawEmail>,
     /// How the Postkorb names who applied: alternatives, the first that gives a text wins;
     /// each is one or more field paths (`firma`, `person.vorname person.nachname`).
     #[serde(default)]
@@ -204,6 +207,16 @@ pub(crate) struct RawRule {
     pub field: Spanned<String>,
     pub check: Spanned<String>,
     pub message: Text,
+}
+
+/// `email:` the field path of the citizen's e-mail address, and whether the confirmation
+/// carries the receipt.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEmail {
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub attach_receipt: bool,
 }
 
 /// `sepa_mandate:` the field that holds the account of a direct debit (docs/workflow-language.md).

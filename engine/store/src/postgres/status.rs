@@ -3,13 +3,16 @@
 use sqlx::Row;
 use time::OffsetDateTime;
 
+use super::outbox::outbox_record;
 use super::{PgStore, db_err, json, record_text, to_u64, v_current, version};
 use crate::StatusStore;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
 use crate::ids::{SubmissionId, TenantId};
 use crate::keys::{MESSAGES, STATUS};
-use crate::model::{Actor, AuditAction, Message, Party, Status, StatusChange, StatusRecord};
+use crate::model::{
+    Actor, AuditAction, Message, NewOutboxMessage, Party, Status, StatusChange, StatusRecord,
+};
 
 impl StatusStore for PgStore {
     fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError> {
@@ -38,6 +41,15 @@ impl StatusStore for PgStore {
     }
 
     fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError> {
+        self.change_status_notifying(id, change, Vec::new())
+    }
+
+    fn change_status_notifying(
+        &self,
+        id: &SubmissionId,
+        change: StatusChange,
+        notifications: Vec<NewOutboxMessage>,
+    ) -> Result<(), StoreError> {
         self.tx(async |tx| {
             let Some(row) = sqlx::query(
                 "SELECT st.v, st.record::text AS record, s.tenant, s.record->'tenant'->>'prefix' AS prefix \
@@ -91,6 +103,19 @@ impl StatusStore for PgStore {
                 },
             )
             .await?;
+            for n in &notifications {
+                let record = outbox_record(tenant.as_ref(), n.clone(), change.at)?;
+                sqlx::query(
+                    "INSERT INTO outbox (id, due, finished, v, record) \
+                     VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb)",
+                )
+                .bind(change.at)
+                .bind(v_current())
+                .bind(record)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
             Ok(())
         })
     }

@@ -10,8 +10,11 @@ use crate::StatusStore;
 use crate::envelope::{decode, encode};
 use crate::error::StoreError;
 use crate::ids::SubmissionId;
-use crate::keys::{MESSAGES, STATUS, message_key};
-use crate::model::{Actor, AuditAction, Message, Party, Status, StatusChange, StatusRecord};
+use crate::keys::{MESSAGES, OUTBOX, STATUS, message_key};
+use crate::model::{
+    Actor, AuditAction, Message, NewOutboxMessage, Party, Status, StatusChange, StatusRecord,
+    new_outbox_message,
+};
 
 impl StatusStore for SledStore {
     fn status_history(&self, id: &SubmissionId) -> Result<Vec<StatusChange>, StoreError> {
@@ -26,6 +29,15 @@ impl StatusStore for SledStore {
     }
 
     fn change_status(&self, id: &SubmissionId, change: StatusChange) -> Result<(), StoreError> {
+        self.change_status_notifying(id, change, Vec::new())
+    }
+
+    fn change_status_notifying(
+        &self,
+        id: &SubmissionId,
+        change: StatusChange,
+        notifications: Vec<NewOutboxMessage>,
+    ) -> Result<(), StoreError> {
         let i = &self.inner;
         let key = id.as_bytes();
         let sub = self.get_submission(key)?;
@@ -36,8 +48,9 @@ impl StatusStore for SledStore {
             &i.postkorb,
             &i.postkorb_index,
             &i.postkorb_counts,
+            &i.outbox,
         )
-            .transaction(|(status, audit, postkorb, index, counts)| {
+            .transaction(|(status, audit, postkorb, index, counts, outbox)| {
                 let Some(bytes) = status.get(key)? else {
                     return abort(StoreError::NotFound {
                         what: "submission",
@@ -78,6 +91,12 @@ impl StatusStore for SledStore {
                         to: change.status,
                     },
                 )?;
+                for n in &notifications {
+                    let id = self.next_id_tx(outbox)?;
+                    let key = id.to_be_bytes();
+                    let msg = new_outbox_message(id, tenant.as_ref(), n.clone(), change.at);
+                    outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
+                }
                 Ok(())
             })?;
         self.flush()

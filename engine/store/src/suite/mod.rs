@@ -102,6 +102,7 @@ macro_rules! store_suite {
                 concurrent_repeats_of_one_submit_yield_one_submission,
                 concurrent_submitters_never_share_a_reference,
                 status_history_follows_the_status_model,
+                a_status_change_enqueues_its_messages_in_the_same_transaction,
                 messages_are_kept_in_order,
                 audit_log_records_who_what_when_without_personal_data,
                 outbox_claims_once_and_counts_attempts,

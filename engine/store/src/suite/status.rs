@@ -55,6 +55,39 @@ pub(crate) fn status_history_follows_the_status_model<S: Store>(s: &S) {
     assert_eq!(s.status_history(&unknown).unwrap_err().code(), "LOT-S002");
 }
 
+pub(crate) fn a_status_change_enqueues_its_messages_in_the_same_transaction<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(31);
+    let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+    let mail = |n: &str| NewOutboxMessage {
+        topic: "mail.status_changed".into(),
+        target: "mail".into(),
+        payload: json!({ "submission": sub.id.to_string(), "n": n }),
+    };
+    let at = T0 + Duration::hours(1);
+    s.change_status_notifying(&sub.id, change(Status::InBearbeitung, at), vec![mail("1")])
+        .unwrap();
+    let claimed = s.claim(at, Duration::minutes(5), 10).unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].topic, "mail.status_changed");
+    assert_eq!(claimed[0].payload["n"], "1");
+    assert_eq!(claimed[0].tenant, Some(sub.tenant.clone()));
+    // A change the status model refuses stores nothing: no history entry and no message.
+    let err = s
+        .change_status_notifying(
+            &sub.id,
+            change(Status::Eingegangen, at + Duration::minutes(1)),
+            vec![mail("2")],
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S009");
+    assert_eq!(s.status_history(&sub.id).unwrap().len(), 2);
+    assert_eq!(
+        s.outbox_backlog(at + Duration::minutes(1)).unwrap(),
+        (0, 1),
+        "only the claimed message of the first change (its lease runs)"
+    );
+}
+
 pub(crate) fn messages_are_kept_in_order<S: Store>(s: &S) {
     let mut e = DeterministicEntropy::new(10);
     let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();

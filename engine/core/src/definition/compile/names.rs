@@ -229,6 +229,33 @@ pub(in crate::definition) fn is_workflow_id(s: &str) -> bool {
         && s.len() <= 64
 }
 
+/// `email:` names a field path of the workflow (`kontakt.email`).
+pub(super) fn email(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    declared: &Declared,
+) -> Option<crate::definition::EmailNotice> {
+    let e = raw.email.as_ref()?;
+    let path = e.address.value.trim();
+    let parts: Vec<String> = path.split('.').map(str::to_owned).collect();
+    let known = parts
+        .first()
+        .is_some_and(|f| declared.fields.iter().any(|d| d == f));
+    if !known || parts.iter().any(String::is_empty) {
+        cx.error_help(
+            "LOT-E036",
+            pos(&e.address),
+            format!("email: \"{path}\" is not a field of this workflow"),
+            "name the field with the citizen's e-mail address, or a group's field as group.field, e.g. kontakt.email",
+        );
+        return None;
+    }
+    Some(crate::definition::EmailNotice {
+        address: parts,
+        attach_receipt: e.attach_receipt,
+    })
+}
+
 /// `sepa_mandate:` names a field of the workflow.
 pub(super) fn sepa_mandate(
     cx: &mut Ctx<'_>,
