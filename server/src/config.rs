@@ -37,6 +37,8 @@ pub struct Config {
     pub proxy: ProxyConfig,
     /// The citizen JSON API: which other origins may call it from a browser.
     pub api: ApiConfig,
+    /// E-mail to citizens (docs/email.md); unset: no mail is sent.
+    pub mail: Option<crate::mail::MailConfig>,
 }
 
 /// `[api]`: the citizen JSON API (/api/v1/tenants/…, docs/api.md).
@@ -213,6 +215,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             proxy: ProxyConfig::default(),
             api: ApiConfig::default(),
+            mail: None,
         }
     }
 }
@@ -266,6 +269,8 @@ pub struct TenantConfig {
     /// Days a closed submission (abgeschlossen, abgelehnt) is kept after closing, then purged
     /// with its history, messages and receipt (1–36,500). Unset: kept until deleted by hand.
     pub retention_days: Option<u32>,
+    /// The tenant's own sender and reply address for mails to citizens.
+    pub mail: Option<crate::mail::TenantMail>,
 }
 
 /// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by
@@ -464,11 +469,15 @@ impl Config {
                 format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
             })?;
         }
+        crate::mail::MailConfig::apply_env(&mut self.mail, &get)?;
         Ok(())
     }
 
     fn validate(&self) -> anyhow::Result<()> {
         self.api.validate()?;
+        if let Some(m) = &self.mail {
+            m.validate()?;
+        }
         if !(1..=300).contains(&self.connections.header_timeout_seconds) {
             bail!(
                 "connections.header_timeout_seconds must be between 1 and 300, not {}",

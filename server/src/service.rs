@@ -200,6 +200,16 @@ pub trait Offices {
         workflow: &str,
         submission: &SubmissionId,
     ) -> Vec<NewOutboxMessage>;
+    /// The confirmation mail to the citizen to queue with a new submission, if any.
+    fn confirmation(
+        &self,
+        _t: &Tenant,
+        _wf: &Workflow,
+        _submission: &lotse_core::Submission,
+        _id: &SubmissionId,
+    ) -> Option<NewOutboxMessage> {
+        None
+    }
 }
 
 /// Signing keys by tenant and no webhooks (the demo; tests).
@@ -452,7 +462,12 @@ impl ApplicationService<'_> {
                 data: serde_json::to_value(submission).map_err(ServiceError::Encode)?,
                 applicant: wf.applicant(&submission.answers),
                 search_text: lotse_core::definition::answers_text(&submission.answers),
-                notifications: self.offices.notifications(&t.slug, &wf.id, &id),
+                notifications: self
+                    .offices
+                    .notifications(&t.slug, &wf.id, &id)
+                    .into_iter()
+                    .chain(self.offices.confirmation(t, wf, submission, &id))
+                    .collect(),
             },
             now,
         )?;

@@ -114,12 +114,15 @@ impl Portal {
         })
     }
 
-    /// Starts the webhook delivery worker on this portal's store (crate::delivery); stop it
+    /// Starts the delivery worker (webhooks and mails) on this portal's store (crate::delivery); stop it
     /// before the store is closed.
     pub fn start_delivery(&self) -> crate::delivery::Worker {
         crate::delivery::Worker::start_observed(
             self.state.store.clone(),
-            self.state.webhooks.clone(),
+            crate::delivery::Senders {
+                webhooks: self.state.webhooks.clone(),
+                mail: self.state.mail.clone(),
+            },
             self.state.data.join("receipts"),
             self.state.metrics.clone(),
             self.state.clock.clone(),

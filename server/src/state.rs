@@ -62,6 +62,8 @@ pub struct AppState {
     pub(crate) metrics_allow: Vec<std::net::IpAddr>,
     /// The webhooks of the offices (crate::delivery).
     pub(crate) webhooks: Arc<crate::delivery::Webhooks>,
+    /// The mailer for citizens' mails (crate::mail); `None` without `[mail]`.
+    pub(crate) mail: Option<Arc<crate::mail::Mailer>>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -142,6 +144,7 @@ impl AppState {
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
         let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
+        let mail = crate::mail::Mailer::from_config(config, &|k| std::env::var(k).ok())?;
         Ok(AppState {
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
@@ -159,6 +162,7 @@ impl AppState {
             clock,
             metrics_allow: config.metrics.allow.clone(),
             webhooks: Arc::new(webhooks),
+            mail: mail.map(Arc::new),
         })
     }
 
@@ -302,6 +306,24 @@ impl Offices for AppState {
         submission: &SubmissionId,
     ) -> Vec<NewOutboxMessage> {
         crate::delivery::notifications(&self.webhooks, tenant, workflow, submission)
+    }
+    fn confirmation(
+        &self,
+        t: &Tenant,
+        wf: &Workflow,
+        submission: &lotse_core::Submission,
+        id: &SubmissionId,
+    ) -> Option<NewOutboxMessage> {
+        crate::mail::message(
+            self.config.mail.as_ref(),
+            t,
+            wf,
+            &submission.answers,
+            submission.lang,
+            id,
+            crate::mail::Event::Received,
+            None,
+        )
     }
 }
 

@@ -682,8 +682,9 @@ pub fn change_status(
     let to = Status::from_code(to.trim())
         .ok_or_else(|| AdminError::Invalid(format!("status: unbekannt: {to}")))?;
     let note = text(comment, "einen Kommentar", to == Status::Rueckfrage)?;
-    own(p, t, sid)?;
-    p.store.change_status(
+    let sub = own(p, t, sid)?;
+    let mail = crate::mail::status_message(p.config.mail.as_ref(), &p.defs().library, t, &sub, to);
+    p.store.change_status_notifying(
         sid,
         StatusChange {
             status: to,
@@ -693,6 +694,7 @@ pub fn change_status(
             },
             note,
         },
+        mail.into_iter().collect(),
     )?;
     Ok(())
 }

@@ -23,11 +23,11 @@ use serde_json::value::RawValue;
 
 const SECRET: &str = "test-geheimnis-fuer-den-webhook-0123";
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -94,13 +94,13 @@ async fn open_office(port: u16, office: Office) -> tokio::task::JoinHandle<()> {
 }
 
 /// `lotse serve` in a child process.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Server {
-    async fn start(config: &Path, addr: SocketAddr) -> Server {
+    pub(crate) async fn start(config: &Path, addr: SocketAddr) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_lotse"))
             .args(["serve", "--config"])
             .arg(config)
@@ -127,13 +127,13 @@ impl Server {
     }
 
     /// Stops the server the hard way: no shutdown, no flush beyond what it acknowledged.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
 
     /// Stops the server as systemd does (SIGTERM) and waits for its clean exit.
-    fn terminate(mut self) {
+    pub(crate) fn terminate(mut self) {
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -188,7 +188,7 @@ impl Server {
         ))
     }
 
-    async fn get(&self, path: &str) -> (u16, Option<String>, String) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Option<String>, String) {
         self.request("GET", path, None).await.unwrap()
     }
 
@@ -214,7 +214,7 @@ impl Server {
     }
 
     /// A citizen applies for dog tax in Heinsberg; returns the submission id.
-    async fn apply(&self, name: &str) -> String {
+    pub(crate) async fn apply(&self, name: &str) -> String {
         let service = "/heinsberg/leistung/hundesteuer-anmeldung";
         let page = self.get(service).await.2;
         let csrf = hidden(&page, "_csrf");
@@ -366,7 +366,7 @@ struct ReceiptPart {
     base64: String,
 }
 
-async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "timed out waiting for {what}");

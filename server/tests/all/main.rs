@@ -11,6 +11,7 @@ mod connections;
 mod delivery;
 mod fuzz;
 mod guessing;
+mod mail;
 mod maintenance;
 mod nodes;
 mod own_county;

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::{Config, DeliverySettings};
+use crate::mail::{Failure as MailFailure, Mailer};
 use crate::telemetry::Metrics;
 
 mod views;
@@ -91,6 +92,12 @@ enum Attempt {
     GiveUp(String),
 }
 
+/// Where the worker sends: the offices' webhooks, and the citizens' mail (if configured).
+pub struct Senders {
+    pub webhooks: Arc<Webhooks>,
+    pub mail: Option<Arc<Mailer>>,
+}
+
 /// The delivery worker: a tokio task that sends due deliveries until [`Worker::stop`].
 pub struct Worker {
     stop: tokio::sync::watch::Sender<bool>,
@@ -102,35 +109,45 @@ impl Worker {
     /// (with sled from `receipts/<submission id>.pdf`, with PostgreSQL from the database).
     /// Must be called inside a tokio runtime.
     pub fn start(store: impl Into<AnyStore>, webhooks: Arc<Webhooks>, receipts: PathBuf) -> Worker {
+        Worker::start_with_mail(store, webhooks, None, receipts)
+    }
+
+    /// [`Worker::start`], sending mails (outbox topics `mail.…`) through `mail` as well.
+    pub fn start_with_mail(
+        store: impl Into<AnyStore>,
+        webhooks: Arc<Webhooks>,
+        mail: Option<Arc<Mailer>>,
+        receipts: PathBuf,
+    ) -> Worker {
         Worker::spawn(
             store.into(),
-            webhooks,
+            Arc::new(Senders { webhooks, mail }),
             receipts,
             None,
             Arc::new(SystemClock),
         )
     }
 
-    /// [`Worker::start`], counting attempts and batch sizes in the portal's metrics.
+    /// [`Worker::start_with_mail`], counting attempts and batch sizes in the portal's metrics.
     pub fn start_observed(
         store: AnyStore,
-        webhooks: Arc<Webhooks>,
+        senders: Senders,
         receipts: PathBuf,
         metrics: Arc<Metrics>,
         clock: Arc<dyn Clock>,
     ) -> Worker {
-        Worker::spawn(store, webhooks, receipts, Some(metrics), clock)
+        Worker::spawn(store, Arc::new(senders), receipts, Some(metrics), clock)
     }
 
     fn spawn(
         store: AnyStore,
-        webhooks: Arc<Webhooks>,
+        senders: Arc<Senders>,
         receipts: PathBuf,
         metrics: Option<Arc<Metrics>>,
         clock: Arc<dyn Clock>,
     ) -> Worker {
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(run(store, webhooks, receipts, metrics, clock, stopped));
+        let task = tokio::spawn(run(store, senders, receipts, metrics, clock, stopped));
         Worker { stop, task }
     }
 
@@ -144,12 +161,13 @@ impl Worker {
 
 async fn run(
     store: AnyStore,
-    webhooks: Arc<Webhooks>,
+    senders: Arc<Senders>,
     receipts: PathBuf,
     metrics: Option<Arc<Metrics>>,
     clock: Arc<dyn Clock>,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
+    let webhooks = senders.webhooks.clone();
     let lease = time::Duration::seconds(30)
         + time::Duration::try_from(webhooks.longest_timeout()).unwrap_or(time::Duration::MINUTE);
     let mut last_prune: Option<OffsetDateTime> = None;
@@ -199,7 +217,7 @@ async fn run(
         for msg in batch {
             set.spawn(deliver_one(
                 store.clone(),
-                webhooks.clone(),
+                senders.clone(),
                 receipts.clone(),
                 metrics.clone(),
                 clock.clone(),
@@ -221,15 +239,19 @@ async fn run(
 
 async fn deliver_one(
     store: AnyStore,
-    webhooks: Arc<Webhooks>,
+    senders: Arc<Senders>,
     receipts: PathBuf,
     metrics: Option<Arc<Metrics>>,
     clock: Arc<dyn Clock>,
     msg: OutboxMessage,
 ) {
-    let outcome = attempt(&store, &webhooks, &receipts, &msg, &*clock).await;
+    let outcome = if crate::mail::is_mail(&msg.topic) {
+        send_mail(&store, senders.mail.as_deref(), &receipts, &msg, &*clock).await
+    } else {
+        attempt(&store, &senders.webhooks, &receipts, &msg, &*clock).await
+    };
     let now = clock.now();
-    let settings = &webhooks.settings;
+    let settings = &senders.webhooks.settings;
     let (verdict, error, retry_at) = match outcome {
         Attempt::Delivered => ("delivered", None, None),
         Attempt::GiveUp(e) => ("given_up", Some(e), None),
@@ -263,15 +285,20 @@ async fn deliver_one(
     let tenant = msg.tenant.as_ref().map(TenantId::slug).unwrap_or("-");
     let attempt = msg.attempts.saturating_add(1);
     let cause = error.as_deref().unwrap_or("");
+    let event = if crate::mail::is_mail(&msg.topic) {
+        "mail_delivery"
+    } else {
+        "webhook_delivery"
+    };
     match verdict {
         "given_up" => {
-            tracing::error!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+            tracing::error!(event, delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
         }
         "retry" => {
-            tracing::warn!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+            tracing::warn!(event, delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
         }
         _ => {
-            tracing::info!(event = "webhook_delivery", delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
+            tracing::info!(event, delivery = id, tenant, target = %msg.target, attempt, outcome = verdict, cause)
         }
     }
     if let Some(m) = &metrics {
@@ -305,6 +332,67 @@ fn backoff(settings: &DeliverySettings, failed_before: u32) -> time::Duration {
     time::Duration::try_from(jittered).unwrap_or(time::Duration::MINUTE)
 }
 
+/// The submission a message names, with its receipt once it is written: `Err` is what this
+/// attempt comes to instead (gone, not this tenant's, the receipt still being written).
+async fn load(
+    store: &AnyStore,
+    receipts: &std::path::Path,
+    msg: &OutboxMessage,
+    clock: &dyn Clock,
+    needs_receipt: bool,
+) -> Result<(Submission, Option<Vec<u8>>), Attempt> {
+    let Some(sid) = msg
+        .payload
+        .get("submission")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<SubmissionId>().ok())
+    else {
+        return Err(Attempt::GiveUp(
+            "LOT-W016: Auftrag ohne gültige Antrags-Id".into(),
+        ));
+    };
+    let s = store.clone();
+    let receipts = receipts.to_path_buf();
+    let loaded = crate::telemetry::spawn_blocking(
+        move || -> Result<(Option<Submission>, Option<Vec<u8>>), StoreError> {
+            let sub = s.submission(&sid)?;
+            // Read only once the submission is known, and only its own receipt.
+            let pdf = match &sub {
+                Some(_) if needs_receipt => crate::nodes::find_receipt(&s, &receipts, &sid)
+                    .ok()
+                    .flatten(),
+                _ => None,
+            };
+            Ok((sub, pdf))
+        },
+    )
+    .await;
+    let (submission, pdf) = match loaded {
+        Ok(Ok((Some(sub), pdf))) => (sub, pdf),
+        Ok(Ok((None, _))) => {
+            return Err(Attempt::GiveUp(
+                "LOT-W014: der Antrag ist nicht mehr gespeichert (gelöscht)".into(),
+            ));
+        }
+        Ok(Err(e)) => return Err(Attempt::Retry(format!("{}: Speicher", e.code()), None)),
+        Err(_) => return Err(Attempt::Retry("LOT-W016: interner Fehler".into(), None)),
+    };
+    // Tenants strictly apart: the message and the submission agree.
+    if msg.tenant.as_ref() != Some(&submission.tenant) {
+        return Err(Attempt::GiveUp(
+            "LOT-W016: Mandant des Auftrags passt nicht".into(),
+        ));
+    }
+    let now = clock.now();
+    if needs_receipt && pdf.is_none() && now - submission.submitted < RECEIPT_GRACE {
+        return Err(Attempt::Retry(
+            "LOT-W013: Eingangsbestätigung noch nicht geschrieben".into(),
+            Some(now + time::Duration::try_from(RECEIPT_WAIT).unwrap_or(time::Duration::SECOND)),
+        ));
+    }
+    Ok((submission, pdf))
+}
+
 async fn attempt(
     store: &AnyStore,
     webhooks: &Webhooks,
@@ -315,64 +403,24 @@ async fn attempt(
     if msg.topic != SUBMISSION_RECEIVED {
         return Attempt::GiveUp(format!("LOT-W016: unbekanntes Ereignis \"{}\"", msg.topic));
     }
-    let Some(sid) = msg
-        .payload
-        .get("submission")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<SubmissionId>().ok())
-    else {
-        return Attempt::GiveUp("LOT-W016: Auftrag ohne gültige Antrags-Id".into());
-    };
     let Some(endpoint) = webhooks.endpoints.get(&msg.target) else {
         return Attempt::GiveUp(format!(
             "LOT-W015: kein Webhook \"{}\" mehr konfiguriert",
             msg.target
         ));
     };
-    let s = store.clone();
-    let receipts = receipts.to_path_buf();
-    let loaded = crate::telemetry::spawn_blocking(
-        move || -> Result<(Option<Submission>, Option<Vec<u8>>), StoreError> {
-            let sub = s.submission(&sid)?;
-            // Read only once the submission is known, and only its own receipt.
-            let pdf = match &sub {
-                Some(_) => crate::nodes::find_receipt(&s, &receipts, &sid)
-                    .ok()
-                    .flatten(),
-                None => None,
-            };
-            Ok((sub, pdf))
-        },
-    )
-    .await;
-    let (submission, pdf) = match loaded {
-        Ok(Ok((Some(sub), pdf))) => (sub, pdf),
-        Ok(Ok((None, _))) => {
-            return Attempt::GiveUp(
-                "LOT-W014: der Antrag ist nicht mehr gespeichert (gelöscht)".into(),
-            );
-        }
-        Ok(Err(e)) => return Attempt::Retry(format!("{}: Speicher", e.code()), None),
-        Err(_) => return Attempt::Retry("LOT-W016: interner Fehler".into(), None),
+    let (submission, pdf) = match load(store, receipts, msg, clock, true).await {
+        Ok(found) => found,
+        Err(a) => return a,
     };
-    // Tenants strictly apart: the message, the submission and the endpoint agree.
-    if msg.tenant.as_ref() != Some(&submission.tenant)
-        || endpoint.tenant != submission.tenant.slug()
-    {
+    if endpoint.tenant != submission.tenant.slug() {
         return Attempt::GiveUp("LOT-W016: Mandant des Auftrags passt nicht".into());
-    }
-    let now = clock.now();
-    if pdf.is_none() && now - submission.submitted < RECEIPT_GRACE {
-        return Attempt::Retry(
-            "LOT-W013: Eingangsbestätigung noch nicht geschrieben".into(),
-            Some(now + time::Duration::try_from(RECEIPT_WAIT).unwrap_or(time::Duration::SECOND)),
-        );
     }
     let body = match envelope(msg.id, &submission, pdf.as_deref()) {
         Ok(b) => b,
         Err(_) => return Attempt::GiveUp("LOT-W016: Antrag nicht darstellbar".into()),
     };
-    let t = now.unix_timestamp();
+    let t = clock.now().unix_timestamp();
     let sig = signature(&endpoint.secret, t, &body);
     match post(endpoint, msg, &sig, body).await {
         Ok(status) if (200..300).contains(&status) => Attempt::Delivered,
@@ -381,6 +429,37 @@ async fn attempt(
             None,
         ),
         Err(e) => Attempt::Retry(e, None),
+    }
+}
+
+/// One attempt of a mail to a citizen (docs/email.md).
+async fn send_mail(
+    store: &AnyStore,
+    mailer: Option<&Mailer>,
+    receipts: &std::path::Path,
+    msg: &OutboxMessage,
+    clock: &dyn Clock,
+) -> Attempt {
+    let Some(mailer) = mailer else {
+        return Attempt::Retry(
+            "LOT-M001: kein Mailserver konfiguriert ([mail] fehlt)".into(),
+            None,
+        );
+    };
+    let (submission, pdf) =
+        match load(store, receipts, msg, clock, Mailer::wants_receipt(msg)).await {
+            Ok(found) => found,
+            Err(a) => return a,
+        };
+    let mail = match mailer.compose(msg, &submission, pdf.as_deref()) {
+        Ok(m) => m,
+        Err(MailFailure::GiveUp(e)) => return Attempt::GiveUp(e),
+        Err(MailFailure::Retry(e)) => return Attempt::Retry(e, None),
+    };
+    match mailer.send(mail).await {
+        Ok(()) => Attempt::Delivered,
+        Err(MailFailure::GiveUp(e)) => Attempt::GiveUp(e),
+        Err(MailFailure::Retry(e)) => Attempt::Retry(e, None),
     }
 }
 

@@ -1,0 +1,367 @@
+//! E-mail end to end: `lotse serve` sends through a real SMTP server on loopback (aiosmtpd from
+//! Debian's python3-aiosmtpd, which writes what arrives into a maildir), and Python's own
+//! `email` package, not lettre, reads what arrived: headers with umlauts (RFC 2047), both
+//! parts, the receipt, the link. A case worker's status change and Rückfrage send their mails;
+//! the SMTP server down and the portal killed in between lose no mail and send none twice.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::delivery::{Server, free_port, repo, wait_for};
+
+/// Debian's interpreter: python3-aiosmtpd is installed for it (a `python3` earlier on the PATH
+/// may be another one).
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Reads a maildir with Python's `email` package and prints one JSON object per message.
+const READ_MAILDIR: &str = r#"
+import sys, json, mailbox, email, email.policy, hashlib
+out = []
+md = mailbox.Maildir(sys.argv[1], factory=None, create=False)
+for key in sorted(md.keys()):
+    raw = md.get_bytes(key)
+    m = email.message_from_bytes(raw, policy=email.policy.default)
+    text = m.get_body(preferencelist=("plain",))
+    html = m.get_body(preferencelist=("html",))
+    att = [{"name": p.get_filename(), "type": p.get_content_type(),
+            "sha256": hashlib.sha256(p.get_payload(decode=True)).hexdigest()}
+           for p in m.iter_attachments()]
+    head = raw.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii", "replace")
+    out.append({"subject": str(m["subject"]), "from": str(m["from"]), "to": str(m["to"]),
+                "reply_to": str(m.get("reply-to", "")),
+                "key": str(m.get("lotse-idempotency-key", "")),
+                "message_id": str(m["message-id"]),
+                "text": text.get_content() if text else None,
+                "html": html.get_content() if html else None,
+                "attachments": att, "head": head})
+print(json.dumps(out))
+"#;
+
+/// aiosmtpd on a loopback port, writing into a maildir; stopped on drop.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    fn start(maildir: &Path, port: u16) -> Smtp {
+        let child = Command::new(PYTHON)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3-aiosmtpd (Debian) must be installed: .ci/run installs it");
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "aiosmtpd did not come up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Smtp {
+            child,
+            port,
+            maildir: maildir.to_path_buf(),
+        }
+    }
+
+    fn mails(&self) -> Vec<Value> {
+        read_maildir(&self.maildir)
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_maildir(dir: &Path) -> Vec<Value> {
+    if !dir.join("new").is_dir() {
+        return Vec::new();
+    }
+    let out = Command::new(PYTHON)
+        .args(["-c", READ_MAILDIR])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn lotse(args: &[&str], password: Option<&str>) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lotse"));
+    c.args(args).current_dir(repo());
+    if let Some(p) = password {
+        c.env("LOTSE_ADMIN_PASSWORD", p);
+    }
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "lotse {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_config(dir: &Path, listen: SocketAddr, smtp_port: u16) -> PathBuf {
+    let file = dir.join("lotse.toml");
+    let text = format!(
+        "listen = \"{listen}\"\n\
+         project_dir = \"{}\"\n\
+         data_dir = \"{}\"\n\n\
+         [delivery]\n\
+         retry_seconds = [0.2, 0.4, 0.8]\n\
+         poll_seconds = 0.1\n\
+         max_attempts = 1000\n\n\
+         [mail]\n\
+         smtp = \"127.0.0.1:{smtp_port}\"\n\
+         tls = \"none\"\n\
+         from = \"Serviceportal Kreis Heinsberg <noreply@kreis-heinsberg.example>\"\n\
+         public_url = \"http://{listen}\"\n\
+         timeout_seconds = 5\n\n\
+         [tenants.heinsberg.mail]\n\
+         from = \"Stadt Heinsberg – Bürgerbüro <buergerbuero@heinsberg.example>\"\n",
+        repo().display(),
+        dir.join("data").display(),
+    );
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// A POST of the staff API with a bearer token, by curl; returns the HTTP status.
+fn staff_post(addr: SocketAddr, token: &str, path: &str, body: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .args(["-H", "Content-Type: application/json", "--data", body])
+        .arg(format!("http://{addr}{path}"))
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fetch_bytes(url: &str) -> Vec<u8> {
+    let out = Command::new("curl").args(["-sf", url]).output().unwrap();
+    assert!(out.status.success(), "GET {url}");
+    out.stdout
+}
+
+fn reference_of(page: &str) -> String {
+    let at = page.find("HEI-").expect("a reference on the status page");
+    page[at..at + "HEI-2026-000001".len()].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_citizen_gets_one_confirmation_with_the_receipt_and_news_of_status_and_rueckfrage() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    lotse(&["init", "--data", data_s], None);
+    lotse(
+        &[
+            "admin",
+            "--data",
+            data_s,
+            "add",
+            "--tenant",
+            "heinsberg",
+            "--login",
+            "sb",
+            "--role",
+            "case_worker",
+            "--name",
+            "Sabine Beispiel",
+        ],
+        Some("richtig-langes-passwort"),
+    );
+    let token = lotse(
+        &[
+            "admin",
+            "--data",
+            data_s,
+            "token-create",
+            "--tenant",
+            "heinsberg",
+            "--login",
+            "sb",
+            "--label",
+            "Test",
+        ],
+        None,
+    )
+    .trim()
+    .to_string();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
+
+    let sid = server.apply("Jürgen").await;
+    wait_for("the confirmation", Duration::from_secs(30), || {
+        smtp.mails().len() == 1
+    })
+    .await;
+    let status_path = format!("/heinsberg/eingang/{sid}");
+    let (code, _, page) = server.get(&status_path).await;
+    assert_eq!(code, 200);
+    let reference = reference_of(&page);
+    let m = &smtp.mails()[0];
+    assert_eq!(
+        m["subject"],
+        format!("Ihr Antrag {reference} ist eingegangen")
+    );
+    // Names with umlauts are encoded words in the header, and decode to what was typed.
+    assert_eq!(
+        m["from"],
+        "Stadt Heinsberg – Bürgerbüro <buergerbuero@heinsberg.example>"
+    );
+    assert_eq!(m["to"], "Jürgen Schmitz <anna@example.org>");
+    let head = m["head"].as_str().unwrap();
+    assert!(head.contains("=?utf-8?"), "RFC 2047 encoded words: {head}");
+    assert!(
+        !head.contains("Jürgen"),
+        "no raw 8-bit text in headers: {head}"
+    );
+    assert!(
+        m["reply_to"]
+            .as_str()
+            .unwrap()
+            .contains("@heinsberg.example"),
+        "the tenant's contact address: {}",
+        m["reply_to"]
+    );
+    assert!(!m["key"].as_str().unwrap().is_empty());
+    let link = format!("http://{listen}{status_path}");
+    let text = m["text"].as_str().unwrap();
+    assert!(text.contains(&link), "{text}");
+    assert!(text.contains("Guten Tag Jürgen Schmitz,"), "{text}");
+    assert!(text.contains("Hundesteuer"), "{text}");
+    let html = m["html"].as_str().unwrap();
+    assert!(html.contains(&format!("<a href=\"{link}\">")), "{html}");
+    // The link works, and the attachment is the signed receipt the status page offers.
+    let linked = String::from_utf8(fetch_bytes(&link)).unwrap();
+    assert!(linked.contains(&reference));
+    let pdf = fetch_bytes(&format!("{link}/quittung.pdf"));
+    let att = m["attachments"].as_array().unwrap();
+    assert_eq!(att.len(), 1, "{att:?}");
+    assert_eq!(att[0]["type"], "application/pdf");
+    assert_eq!(
+        att[0]["name"],
+        format!("Eingangsbestaetigung-{reference}.pdf")
+    );
+    assert_eq!(att[0]["sha256"], format!("{:x}", Sha256::digest(&pdf)));
+
+    // The case worker takes the case up: the citizen hears of the new status.
+    let api = format!("/api/v1/verwaltung/heinsberg/antraege/{sid}/status");
+    assert_eq!(
+        staff_post(listen, &token, &api, r#"{"status":"in_bearbeitung"}"#),
+        "200"
+    );
+    wait_for("the status mail", Duration::from_secs(30), || {
+        smtp.mails().len() == 2
+    })
+    .await;
+    // A Rückfrage: the mail says there is one; the question stays in the portal.
+    let question = "Bitte reichen Sie den Impfpass von Bello nach.";
+    assert_eq!(
+        staff_post(
+            listen,
+            &token,
+            &api,
+            &format!(r#"{{"status":"rueckfrage","comment":"{question}"}}"#)
+        ),
+        "200"
+    );
+    wait_for("the Rückfrage mail", Duration::from_secs(30), || {
+        smtp.mails().len() == 3
+    })
+    .await;
+    let mails = smtp.mails();
+    let subject = |s: &str| {
+        mails
+            .iter()
+            .find(|m| m["subject"] == s)
+            .unwrap_or_else(|| panic!("no mail \"{s}\" in {mails:?}"))
+    };
+    let news = subject(&format!(
+        "Neuer Stand zu Ihrem Antrag {reference}: In Bearbeitung"
+    ));
+    assert!(news["attachments"].as_array().unwrap().is_empty());
+    assert!(news["text"].as_str().unwrap().contains(&link));
+    let rq = subject(&format!("Rückfrage zu Ihrem Antrag {reference}"));
+    let rq_head = rq["head"].as_str().unwrap();
+    assert!(
+        rq_head.contains("Subject: =?utf-8?"),
+        "the subject's umlaut is an encoded word: {rq_head}"
+    );
+    assert!(!rq["text"].as_str().unwrap().contains("Impfpass"));
+    assert!(!rq["html"].as_str().unwrap().contains("Impfpass"));
+    let keys: std::collections::BTreeSet<_> =
+        mails.iter().map(|m| m["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 3, "one key per event");
+    server.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_mail_server_down_and_the_portal_killed_the_confirmation_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp_port = free_port();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = write_config(dir.path(), listen, smtp_port);
+    let server = Server::start(&config, listen).await;
+    // Nobody listens on the SMTP port: the mails wait in the outbox.
+    let a = server.apply("Anna").await;
+    let b = server.apply("Berta").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    server.kill();
+    let maildir = dir.path().join("maildir");
+    let smtp = Smtp::start(&maildir, smtp_port);
+    let server = Server::start(&config, listen).await;
+    wait_for("both confirmations", Duration::from_secs(30), || {
+        smtp.mails().len() >= 2
+    })
+    .await;
+    // Killed again after sending, and started once more: nothing is sent twice. (A kill in
+    // the instant between the SMTP server's acceptance and the outbox's mark would send the
+    // mail again with the same Lotse-Idempotency-Key: docs/email.md.)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.kill();
+    let server = Server::start(&config, listen).await;
+    let c = server.apply("Clara").await;
+    wait_for("the third confirmation", Duration::from_secs(30), || {
+        smtp.mails().len() >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 3, "exactly one mail per submission");
+    for (sid, name) in [(&a, "Anna"), (&b, "Berta"), (&c, "Clara")] {
+        let to_it: Vec<_> = mails
+            .iter()
+            .filter(|m| m["text"].as_str().unwrap().contains(sid.as_str()))
+            .collect();
+        assert_eq!(to_it.len(), 1, "{name}: {to_it:?}");
+        assert!(to_it[0]["to"].as_str().unwrap().starts_with(name));
+    }
+    server.terminate();
+}
