@@ -17,16 +17,25 @@ Writers whose request was cut by the kill resynchronise after the restart (read 
 application, submit again if it was at the review), as a citizen's app would. After the last
 round everything acknowledged is checked again, the server is stopped and the store exported
 (`lotse export`): every acknowledged submission is in it, no reference appears twice and no
-application has two submissions. Exits 1 on any violation.
+application has two submissions. A real SMTP server (Debian's python3-aiosmtpd, writing a
+maildir) receives the confirmation mails: before the server is stopped, every acknowledged
+submission has its confirmation, and no submission has mails of two different events (a mail
+sent again after a kill in the instant between the SMTP server's acceptance and the outbox's
+mark carries the same Lotse-Idempotency-Key; those repeats are counted). Exits 1 on any
+violation.
 
 Standard library only. Run through scripts/crash/run.sh (builds the release binary).
 """
 
 import argparse
 import datetime
+import email
+import email.policy
 import http.client
 import json
+import mailbox
 import os
+import socket
 import random
 import shutil
 import signal
@@ -111,7 +120,8 @@ class Ledger:
         self.acked = {}          # application id -> (tenant, submission id, reference)
         self.new = []            # application ids acknowledged since the last check
         self.violations = []
-        self.kinds = {"lost": 0, "reopened": 0, "duplicate": 0, "other": 0}
+        self.kinds = {"lost": 0, "reopened": 0, "duplicate": 0, "mail_lost": 0, "mail_twice": 0,
+                      "other": 0}
         self.counts = {"started": 0, "answered": 0, "cut": 0, "drafts_gone": 0,
                        "resubmitted_after_cut": 0, "stale": 0}
 
@@ -403,6 +413,73 @@ def check(c, ledger, app_ids, receipts=True):
                 ledger.violation(f"acknowledged {reference}: receipt answers {status}")
 
 
+class Smtp:
+    """aiosmtpd (Debian's python3-aiosmtpd, run by Debian's interpreter) on a loopback port,
+    writing every mail into a maildir."""
+
+    def __init__(self, root, port):
+        self.port = port
+        self.maildir = os.path.join(root, "maildir")
+        self.log = open(os.path.join(root, "smtp.log"), "ab")
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+             "-c", "aiosmtpd.handlers.Mailbox", self.maildir],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("aiosmtpd did not start (is python3-aiosmtpd installed?)")
+                time.sleep(0.1)
+
+    def mails(self):
+        """(idempotency key, text) of every mail received so far."""
+        if not os.path.isdir(os.path.join(self.maildir, "new")):
+            return []
+        out = []
+        md = mailbox.Maildir(self.maildir, factory=None, create=False)
+        for key in md.keys():
+            m = email.message_from_bytes(md.get_bytes(key), policy=email.policy.default)
+            body = m.get_body(preferencelist=("plain",))
+            out.append((str(m.get("lotse-idempotency-key", "")),
+                        body.get_content() if body else ""))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def check_mails(smtp, ledger, timeout=90):
+    """Waits until every acknowledged submission has its confirmation (a mail claimed by a
+    killed server is sent again once its claim ends: 35 s with a 5 s mail timeout); returns (mails, repeats)."""
+    wanted = {sub_id for (_, sub_id, _) in ledger.acked.values()}
+    deadline = time.monotonic() + timeout
+    while True:
+        mails = smtp.mails()
+        seen = {}
+        for key, text in mails:
+            for sub_id in wanted:
+                if f"/eingang/{sub_id}" in text:
+                    seen.setdefault(sub_id, []).append(key)
+        if len(seen) == len(wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    repeats = 0
+    for sub_id in wanted:
+        keys = seen.get(sub_id, [])
+        if not keys:
+            ledger.violation(f"no confirmation mail for {sub_id}", "mail_lost")
+        elif len(set(keys)) > 1:
+            ledger.violation(f"{sub_id}: mails of {len(set(keys))} events", "mail_twice")
+        repeats += len(keys) - len(set(keys))
+    return len(mails), repeats
+
+
 def tail(path, lines=15):
     try:
         with open(path, errors="replace") as f:
@@ -441,6 +518,7 @@ def main():
     ap.add_argument("--max-ms", type=int, default=3000, help="longest time before a kill")
     ap.add_argument("--port", type=int, default=18383)
     ap.add_argument("--pg-port", type=int, default=55533)
+    ap.add_argument("--smtp-port", type=int, default=18525)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     a = ap.parse_args()
@@ -453,6 +531,7 @@ def main():
     os.chmod(root, 0o755)
     cluster = None
     server = None
+    smtp = None
     env = {}
     ledger = Ledger()
     gate = Gate()
@@ -463,6 +542,11 @@ def main():
             cluster = Cluster(root, a.pg_port)
             env = {"LOTSE_STORE_BACKEND": "postgres", "LOTSE_STORE_URL_ENV": "LOTSE_CRASH_DB",
                    "LOTSE_CRASH_DB": cluster.url}
+        smtp = Smtp(root, a.smtp_port)
+        env.update({"LOTSE_MAIL_SMTP": f"127.0.0.1:{a.smtp_port}", "LOTSE_MAIL_TLS": "none",
+                    "LOTSE_MAIL_TIMEOUT_SECONDS": "5",
+                    "LOTSE_MAIL_FROM": "Serviceportal <noreply@kreis-heinsberg.example>",
+                    "LOTSE_MAIL_PUBLIC_URL": f"http://127.0.0.1:{a.port}"})
         server = Server(a.bin, root, a.port, env)
         server.start()
         server.wait_ready()
@@ -513,6 +597,7 @@ def main():
         check(checker, ledger, fresh)
         check(checker, ledger, list(ledger.acked), receipts=False)
         checker.close()
+        mails, repeats = check_mails(smtp, ledger)
         server.stop()
         subs = export(a.bin, root, a.backend, env)
         by_ref, by_draft, by_id = {}, {}, {}
@@ -546,6 +631,8 @@ def main():
         print(f"   acknowledged submissions: {len(ledger.acked)}, stored: {len(subs)}")
         print(f"   lost: {k['lost']}, reopened: {k['reopened']}, duplicates: {k['duplicate']}, "
               f"other violations: {k['other']}")
+        print(f"   confirmation mails: {mails} received, missing: {k['mail_lost']}, of two "
+              f"events: {k['mail_twice']}, sent again with the same key after a kill: {repeats}")
         print(f"   applications started: {c['started']}, steps answered: {c['answered']}, "
               f"requests cut by a kill: {c['cut']}, submits acknowledged only after a restart: "
               f"{c['resubmitted_after_cut']}, drafts gone with a kill: {c['drafts_gone']}, "
@@ -575,6 +662,8 @@ def main():
             server.proc.wait()
         if cluster is not None:
             cluster.stop()
+        if smtp is not None:
+            smtp.stop()
         if a.keep:
             print(f"kept: {root}")
         else:

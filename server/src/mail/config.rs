@@ -85,6 +85,14 @@ impl MailConfig {
                 })
             });
         }
+        if let Some(v) = get("LOTSE_MAIL_TIMEOUT_SECONDS") {
+            let Some(m) = mail.as_mut() else {
+                bail!("LOTSE_MAIL_TIMEOUT_SECONDS is set, but no SMTP server is configured");
+            };
+            m.timeout_seconds = Some(v.parse().with_context(|| {
+                format!("LOTSE_MAIL_TIMEOUT_SECONDS={v} is not a number of seconds")
+            })?);
+        }
         if let Some(v) = get("LOTSE_MAIL_TLS") {
             let Some(m) = mail.as_mut() else {
                 bail!("LOTSE_MAIL_TLS is set, but no SMTP server is configured");

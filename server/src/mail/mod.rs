@@ -314,6 +314,11 @@ impl Mailer {
         built.map_err(|e| Failure::GiveUp(format!("LOT-M004: E-Mail nicht darstellbar: {e}")))
     }
 
+    /// The longest one attempt may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Whether the message wants the receipt attached.
     pub fn wants_receipt(msg: &OutboxMessage) -> bool {
         msg.payload

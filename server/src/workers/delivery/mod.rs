@@ -168,8 +168,15 @@ async fn run(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let webhooks = senders.webhooks.clone();
+    // A claim outlives the longest attempt (a webhook's or a mail's timeout) by 30 s.
+    let longest = senders
+        .mail
+        .as_ref()
+        .map_or(webhooks.longest_timeout(), |m| {
+            m.timeout().max(webhooks.longest_timeout())
+        });
     let lease = time::Duration::seconds(30)
-        + time::Duration::try_from(webhooks.longest_timeout()).unwrap_or(time::Duration::MINUTE);
+        + time::Duration::try_from(longest).unwrap_or(time::Duration::MINUTE);
     let mut last_prune: Option<OffsetDateTime> = None;
     loop {
         if *stopped.borrow() {
