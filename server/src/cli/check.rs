@@ -133,6 +133,20 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     if portal.source.is_some() {
         problems.extend(lotse_core::portal::check_mandates(&portal, &library));
     }
+    // The offices' own mail texts (portal/mail/<tenant>/), rendered with sample values.
+    if let Err(e) = crate::mail::check_templates(dir) {
+        problems.push(
+            Problem::error(
+                "LOT-E037",
+                &dir.join("portal").join("mail"),
+                lotse_core::problem::Pos::new(1, 1),
+                format!("{e:#}"),
+            )
+            .with_help(
+                "see docs/email.md, \"Texts\": <event>.<lang>.txt, the subject on the first line",
+            ),
+        );
+    }
     // A trial run with the scenarios' answers: a script that fails at run time with real
     // answers (`len()` on a number) is found here, at the script, not first by a citizen.
     if !failed {

@@ -52,9 +52,15 @@ struct Smtp {
 
 impl Smtp {
     fn start(maildir: &Path, port: u16) -> Smtp {
+        Smtp::start_with(maildir, port, &[])
+    }
+
+    /// With `--tlscert`/`--tlskey`: the server offers STARTTLS and refuses mail without it.
+    fn start_with(maildir: &Path, port: u16, extra: &[&str]) -> Smtp {
         let child = Command::new(PYTHON)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir)
             .stdout(Stdio::null())
@@ -125,7 +131,20 @@ fn lotse(args: &[&str], password: Option<&str>) -> String {
 }
 
 fn write_config(dir: &Path, listen: SocketAddr, smtp_port: u16) -> PathBuf {
+    write_config_tls(dir, listen, smtp_port, "none", None)
+}
+
+fn write_config_tls(
+    dir: &Path,
+    listen: SocketAddr,
+    smtp_port: u16,
+    tls: &str,
+    ca: Option<&Path>,
+) -> PathBuf {
     let file = dir.join("lotse.toml");
+    let ca = ca
+        .map(|p| format!("ca_file = \"{}\"\n", p.display()))
+        .unwrap_or_default();
     let text = format!(
         "listen = \"{listen}\"\n\
          project_dir = \"{}\"\n\
@@ -136,7 +155,8 @@ fn write_config(dir: &Path, listen: SocketAddr, smtp_port: u16) -> PathBuf {
          max_attempts = 1000\n\n\
          [mail]\n\
          smtp = \"127.0.0.1:{smtp_port}\"\n\
-         tls = \"none\"\n\
+         tls = \"{tls}\"\n\
+         {ca}\
          from = \"Serviceportal Kreis Heinsberg <noreply@kreis-heinsberg.example>\"\n\
          public_url = \"http://{listen}\"\n\
          timeout_seconds = 5\n\n\
@@ -159,6 +179,17 @@ fn staff_post(addr: SocketAddr, token: &str, path: &str, body: &str) -> String {
         .output()
         .unwrap();
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A GET of the staff API with a bearer token, by curl; the JSON answer.
+fn staff_get(addr: SocketAddr, token: &str, path: &str) -> Value {
+    let out = Command::new("curl")
+        .args(["-sf", "-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("http://{addr}{path}"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "GET {path}");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn fetch_bytes(url: &str) -> Vec<u8> {
@@ -319,6 +350,34 @@ async fn the_citizen_gets_one_confirmation_with_the_receipt_and_news_of_status_a
     let keys: std::collections::BTreeSet<_> =
         mails.iter().map(|m| m["key"].as_str().unwrap()).collect();
     assert_eq!(keys.len(), 3, "one key per event");
+    // The Postkorb lists the three mails of this submission, each sent once.
+    let detail = staff_get(
+        listen,
+        &token,
+        &format!("/api/v1/verwaltung/heinsberg/antraege/{sid}"),
+    );
+    let lines: Vec<(String, String, u64)> = detail["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["target"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+                d["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for target in [
+        "E-Mail: Eingangsbestätigung",
+        "E-Mail: neuer Stand",
+        "E-Mail: Rückfrage",
+    ] {
+        assert!(
+            lines.contains(&(target.to_string(), "zugestellt".to_string(), 1)),
+            "{target} in {lines:?}"
+        );
+    }
     server.terminate();
 }
 
@@ -363,5 +422,82 @@ async fn with_the_mail_server_down_and_the_portal_killed_the_confirmation_arrive
         assert_eq!(to_it.len(), 1, "{name}: {to_it:?}");
         assert!(to_it[0]["to"].as_str().unwrap().starts_with(name));
     }
+    server.terminate();
+}
+
+/// A CA and a certificate for 127.0.0.1 signed by it, as PEM files in `dir`: (ca, cert, key).
+fn smtp_pki(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, name);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca_cert, &ca_key)
+        .unwrap();
+    let paths = (
+        dir.join(format!("{name}-ca.pem")),
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, leaf.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_goes_over_starttls_to_a_trusted_server_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = smtp_pki(dir.path(), "amt");
+    let (other_ca, _, _) = smtp_pki(dir.path(), "fremd");
+    let smtp = Smtp::start_with(
+        &dir.path().join("maildir"),
+        free_port(),
+        &[
+            "--tlscert",
+            cert.to_str().unwrap(),
+            "--tlskey",
+            key.to_str().unwrap(),
+        ],
+    );
+    // Trusting another CA: the mail waits in the outbox (TLS refused), nothing goes out plain.
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = write_config_tls(dir.path(), listen, smtp.port, "starttls", Some(&other_ca));
+    let server = Server::start(&config, listen).await;
+    let sid = server.apply("Anna").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(smtp.mails().is_empty(), "an untrusted server gets nothing");
+    server.terminate();
+    let store = lotse_store::SledStore::open(&dir.path().join("data").join("store")).unwrap();
+    let tenant = lotse_store::TenantId::new("heinsberg", "HEI").unwrap();
+    let lines = lotse_server::delivery::deliveries(
+        &store,
+        &tenant,
+        lotse_server::delivery::DeliveryFilter::All,
+        None,
+        10,
+    )
+    .unwrap();
+    let mail = lines
+        .iter()
+        .find(|d| d.submission.as_deref() == Some(sid.as_str()))
+        .unwrap();
+    assert_eq!(mail.target, "E-Mail: Eingangsbestätigung");
+    assert_eq!(mail.status, lotse_server::delivery::DeliveryStatus::Offen);
+    let error = mail.last_error.clone().unwrap_or_default();
+    assert!(error.starts_with("LOT-M001"), "{error}");
+    assert!(!error.contains("anna@"), "{error}");
+    drop(store);
+    // Trusting the server's CA: the waiting mail goes out over STARTTLS.
+    let config = write_config_tls(dir.path(), listen, smtp.port, "starttls", Some(&ca));
+    let server = Server::start(&config, listen).await;
+    wait_for("the mail over STARTTLS", Duration::from_secs(60), || {
+        smtp.mails().len() == 1
+    })
+    .await;
+    assert!(smtp.mails()[0]["text"].as_str().unwrap().contains(&sid));
     server.terminate();
 }
