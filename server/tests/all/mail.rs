@@ -471,7 +471,7 @@ async fn mail_goes_over_starttls_to_a_trusted_server_only() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(smtp.mails().is_empty(), "an untrusted server gets nothing");
     server.terminate();
-    let store = lotse_store::SledStore::open(&dir.path().join("data").join("store")).unwrap();
+    let store = lotse_store::SledStore::open(dir.path().join("data").join("store")).unwrap();
     let tenant = lotse_store::TenantId::new("heinsberg", "HEI").unwrap();
     let lines = lotse_server::delivery::deliveries(
         &store,
