@@ -9,7 +9,8 @@ use lotse_core::scenario::{Failure, ScenarioResult, TestRun, run_all_with, run_f
 use lotse_core::script::Sandbox;
 
 pub fn run(dir: &Path, require_full_coverage: bool, show_messages: bool) -> ExitCode {
-    let sandbox = Sandbox::default();
+    // Traced: which ways through the scripts' `if`s the scenarios took.
+    let (sandbox, trace) = Sandbox::traced(lotse_core::script::Limits::default());
     let single = dir.is_file();
     // Overrides and scenarios may name only the portal's tenants.
     let (portal, _) = crate::tenants::for_path(dir);
@@ -46,6 +47,16 @@ pub fn run(dir: &Path, require_full_coverage: bool, show_messages: bool) -> Exit
         }
         for g in gaps {
             out.push_str(&format!("    {}: {g}\n", wf.id));
+        }
+        let (script_gaps, ways) = lotse_core::scenario::script_gaps(wf, &trace);
+        if ways > 0 {
+            out.push_str(&format!(
+                "    script branches (not counted above): {} of {ways} taken\n",
+                ways - script_gaps.len()
+            ));
+            for g in script_gaps {
+                out.push_str(&format!("    {}: {g}\n", wf.id));
+            }
         }
     }
     let failed = outcome.results.iter().filter(|r| !r.passed()).count();

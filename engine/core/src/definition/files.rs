@@ -91,6 +91,10 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
             "expected a whole number".to_string()
         } else if message.contains("expected a JSON number") {
             "expected a number, e.g. 40 or 12.5".to_string()
+        } else if message.starts_with("expected mapping start") {
+            "expected a map: keys indented under this one, or `{ key: value }`".to_string()
+        } else if message.starts_with("expected sequence start") {
+            "expected a list: entries on their own lines starting with `- `, or `[a, b]`".to_string()
         } else if message.contains("untagged enum RawRequired") {
             "`required` is true, false or a condition in quotes".to_string()
         } else {
@@ -117,10 +121,11 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// As [`parse_yaml`], but past an unknown key: a misspelt key is taken out (with the lines
-/// indented under it, so that every other line keeps its number) and the file is read again,
-/// so that `lotse check` reports every unknown key of a file at once, and the first problem of
-/// another kind after them. At most 20 problems.
+/// As [`parse_yaml`], but past an unknown key or a wrong value: a misspelt key, or a key whose
+/// value on its own line has the wrong type, is taken out (with the lines indented under it, so
+/// that every other line keeps its number) and the file is read again, so that `lotse check`
+/// reports every such problem of a file at once, and the first problem of another kind after
+/// them (a key that is missing because it was taken out is not reported). At most 20 problems.
 pub(crate) fn parse_yaml_all<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
@@ -128,6 +133,8 @@ pub(crate) fn parse_yaml_all<T: serde::de::DeserializeOwned>(
 ) -> Result<T, Vec<Problem>> {
     let mut problems: Vec<Problem> = Vec::new();
     let mut current = text.to_string();
+    // Keys taken out after a wrong value: their "missing field" is no problem of its own.
+    let mut taken: Vec<String> = Vec::new();
     loop {
         match parse_yaml::<T>(path, &current, doc) {
             Ok(v) if problems.is_empty() => return Ok(v),
@@ -136,12 +143,26 @@ pub(crate) fn parse_yaml_all<T: serde::de::DeserializeOwned>(
                 let again = problems
                     .iter()
                     .any(|q| q.line == p.line && q.column == p.column && q.message == p.message);
-                if again {
+                let consequence = taken
+                    .iter()
+                    .any(|k| p.message.contains(&format!("missing field `{k}`")));
+                if again || (consequence && !problems.is_empty()) {
                     return Err(problems);
                 }
-                let next = (p.code == "LOT-E004" && problems.len() < 20)
-                    .then(|| without_key_at(&current, p.line, p.column))
-                    .flatten();
+                let next = if problems.len() >= 20 {
+                    None
+                } else if p.code == "LOT-E004" {
+                    without_key_at(&current, p.line, p.column)
+                } else if p.code == "LOT-E005" && !p.message.contains("missing field") {
+                    // A wrong value after its key on the same line (`version: eins`): the key
+                    // is taken out like a misspelt one, and reading goes on.
+                    key_before(&current, p.line, p.column).and_then(|(key, column)| {
+                        taken.push(key);
+                        without_key_at(&current, p.line, column)
+                    })
+                } else {
+                    None
+                };
                 problems.push(p);
                 match next {
                     Some(text) => current = text,
@@ -150,6 +171,24 @@ pub(crate) fn parse_yaml_all<T: serde::de::DeserializeOwned>(
             }
         }
     }
+}
+
+/// The block-mapping key on `line` whose value starts at `column` (`  version: eins`), and the
+/// key's column; `None` when the value is not on the key's line.
+fn key_before(text: &str, line: usize, column: usize) -> Option<(String, usize)> {
+    let this = text.split('\n').nth(line.checked_sub(1)?)?;
+    let before: String = this.chars().take(column.saturating_sub(1)).collect();
+    let (key_part, rest) = before.rsplit_once(':')?;
+    if !rest.trim().is_empty() {
+        return None;
+    }
+    let indent = key_part.chars().take_while(|c| *c == ' ').count();
+    let key = key_part.trim();
+    let plain = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    plain.then(|| (key.to_string(), indent + 1))
 }
 
 /// `text` with the block-mapping key at `line`:`column` (1-based) blanked, and the lines

@@ -406,6 +406,59 @@ impl Coverage {
     }
 }
 
+/// A way through a script's `if` that no scenario took.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScriptGap {
+    /// `computed value "gebuehr"` or `rule on "anzahl"`.
+    pub script: String,
+    /// The line within the script.
+    pub line: usize,
+    pub condition: String,
+    /// `true`: the body was never run; `false`: the other way (`else`, or past the `if`).
+    pub body: bool,
+}
+
+impl fmt::Display for ScriptGap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let way = if self.body { "true" } else { "false" };
+        write!(
+            f,
+            "{}, script line {}: `if {}` never {way}",
+            self.script, self.line, self.condition
+        )
+    }
+}
+
+/// The ways through the `if`s of computed values and rules that the scenarios run on a
+/// traced sandbox never took, and how many ways there are: (gaps, total). Not part of
+/// [`Coverage::figures`]: a script's ways are often there for inputs the steps already
+/// refuse.
+pub fn script_gaps(wf: &Workflow, trace: &crate::script::Trace) -> (Vec<ScriptGap>, usize) {
+    let mut gaps = Vec::new();
+    let mut total = 0;
+    let scripts = wf
+        .computed
+        .iter()
+        .map(|c| (format!("computed value \"{}\"", c.id), &c.expr))
+        .chain(
+            wf.rules
+                .iter()
+                .map(|r| (format!("rule on \"{}\"", r.field), &r.check)),
+        );
+    for (name, expr) in scripts {
+        total += 2 * crate::script::branches(expr).len();
+        for (line, condition, body) in trace.untaken(expr) {
+            gaps.push(ScriptGap {
+                script: name.clone(),
+                line,
+                condition,
+                body,
+            });
+        }
+    }
+    (gaps, total)
+}
+
 /// Whether a step's `applies_if` can never be false: every way into the step is a branch with
 /// the very same condition, evaluated on the same answers. Such a step cannot be skipped, so
 /// "never skipped" is not counted as a gap; [`redundant_conditions`] names it instead.

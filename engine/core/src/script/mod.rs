@@ -7,7 +7,10 @@
 
 mod library;
 mod simple;
+mod trace;
 mod value;
+
+pub use trace::{Branch, Trace, branches};
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -112,6 +115,11 @@ impl Expr {
         self.at
     }
 
+    /// The same for every clone of this compiled script, different for every other.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.ast) as usize
+    }
+
     /// The answer and value this expression asks for when it is one comparison `name ==
     /// literal` (`ermaessigung == "ja"`, `lastschrift == true`), for texts like "Nur wenn Sie
     /// oben ‚Ja' gewählt haben". `None` for anything else.
@@ -136,6 +144,8 @@ impl Expr {
 
 thread_local! {
     static CONTEXT: Cell<Option<(Date, Instant)>> = const { Cell::new(None) };
+    /// The script being evaluated ([`Expr::key`]), for a traced sandbox.
+    static CURRENT_SCRIPT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The date a script sees as `today()`. Set per evaluation from the application's clock.
@@ -387,6 +397,7 @@ impl Sandbox {
     fn eval_loaded(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, Box<EvalAltResult>> {
         let deadline = Instant::now() + self.limits.wall_clock;
         CONTEXT.with(|c| c.set(Some((env.today, deadline))));
+        CURRENT_SCRIPT.with(|c| c.set(expr.key()));
         // A full script's own `let` variables end with it: they never shadow an answer for the
         // expressions evaluated after it in the same environment.
         let len = env.scope.len();

@@ -359,3 +359,38 @@ fn one_equality_names_its_answer_and_value() {
     assert_eq!(eq(r#"grund == "a" || grund == "b""#), None);
     assert_eq!(eq("anzahl > 2"), None);
 }
+
+#[test]
+fn a_traced_sandbox_tells_which_ways_of_a_scripts_ifs_were_taken() {
+    let (sb, trace) = Sandbox::traced(Limits::default());
+    let n = names(&["art", "menge"]);
+    let script = sb
+        .compile_script(
+            "let fee = 0;\nif art == \"a\" {\n  fee = 1;\n} else if art == \"b\" {\n  fee = 2;\n} else {\n  fee = 3;\n}\nif menge > 10 { fee += 5; }\nfee",
+            &n,
+        )
+        .unwrap();
+    let ifs = crate::script::branches(&script);
+    assert_eq!(
+        ifs.iter().map(|b| b.condition.as_str()).collect::<Vec<_>>(),
+        ["art == \"a\"", "art == \"b\"", "menge > 10"]
+    );
+    // Nothing run yet: every way is open.
+    assert_eq!(trace.untaken(&script).len(), 6);
+    let mut e = env(&n, json!({"art": "a", "menge": 3}));
+    assert_eq!(sb.eval(&script, &mut e).unwrap(), json!(1));
+    let mut e = env(&n, json!({"art": "b", "menge": 30}));
+    assert_eq!(sb.eval(&script, &mut e).unwrap(), json!(7));
+    // `art == "b"` never false (the final else), `art == "a"` and `menge > 10` both ways.
+    assert_eq!(
+        trace.untaken(&script),
+        [(4, "art == \"b\"".to_string(), false)]
+    );
+    let mut e = env(&n, json!({"art": "c", "menge": 3}));
+    sb.eval(&script, &mut e).unwrap();
+    assert!(trace.untaken(&script).is_empty());
+    // An untraced sandbox counts nothing and evaluates the same.
+    let plain = Sandbox::default();
+    let mut e = env(&n, json!({"art": "c", "menge": 30}));
+    assert_eq!(plain.eval(&script, &mut e).unwrap(), json!(8));
+}

@@ -360,3 +360,31 @@ fn every_misspelt_key_of_a_file_is_reported_at_once() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn wrong_values_and_misspelt_keys_of_a_file_are_reported_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("workflow.yaml");
+    std::fs::write(
+        &file,
+        "id: probe\nversion: eins\ntitle: Bäume\noffice: Umweltamt\ndraft_expiry_days: viele\nsteps:\n  - id: baeume\n    title: Bäume\n    fields:\n      - id: anzahl\n        label: Anzahl\n        widgte: number\n        repeat: ja\n",
+    )
+    .unwrap();
+    let (_, problems) = load_library(&file, &Sandbox::default());
+    let found: Vec<(String, usize, usize)> = problems
+        .iter()
+        .map(|p| (p.code.to_string(), p.line, p.column))
+        .collect();
+    // The wrong version, the wrong number of days, the misspelt widget and the wrong `repeat`,
+    // in the order of the file; not the "missing field `version`" that taking it out caused.
+    assert_eq!(
+        found,
+        [
+            ("LOT-E005".to_string(), 2, 10),
+            ("LOT-E005".to_string(), 5, 20),
+            ("LOT-E004".to_string(), 12, 9),
+            ("LOT-E005".to_string(), 13, 17),
+        ],
+        "{problems:#?}"
+    );
+}
