@@ -1,67 +1,56 @@
-//! Civil time in Europe/Berlin without a time zone database: CET (UTC+1), and CEST (UTC+2)
-//! from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (EU rule
-//! since 1996).
+//! Civil time in Europe/Berlin from the time zone database (jiff, with the database bundled into
+//! the binary: no file is read at run time, and every machine gives the same answer): CET (UTC+1)
+//! and CEST (UTC+2) with the switches the database knows, past and announced.
 
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use std::sync::LazyLock;
+
+use jiff::tz::TimeZone;
+use time::{OffsetDateTime, UtcOffset};
+
+/// The zone, read once from the bundled database.
+static BERLIN: LazyLock<Option<TimeZone>> = LazyLock::new(|| TimeZone::get("Europe/Berlin").ok());
+
+/// Berlin's offset from UTC at `t`, in seconds, and whether it is summer time. Without the
+/// zone (it is bundled, so never) CET.
+fn offset_at(t: OffsetDateTime) -> (i32, bool) {
+    let info = BERLIN.as_ref().and_then(|tz| {
+        let ts = jiff::Timestamp::from_second(t.unix_timestamp()).ok()?;
+        let info = tz.to_offset_info(ts);
+        Some((info.offset().seconds(), info.dst().is_dst()))
+    });
+    info.unwrap_or((3600, false))
+}
 
 /// `t` expressed in Berlin's offset at that instant.
 pub fn to_berlin(t: OffsetDateTime) -> OffsetDateTime {
-    let utc = t.to_offset(UtcOffset::UTC);
-    let hours = if is_summer_time(utc) { 2 } else { 1 };
-    // Whole hours between -25 and 25 are always valid offsets.
-    let offset = UtcOffset::from_hms(hours, 0, 0).unwrap_or(UtcOffset::UTC);
-    utc.to_offset(offset)
-}
-
-fn is_summer_time(utc: OffsetDateTime) -> bool {
-    let year = utc.year();
-    match (
-        last_sunday_0100_utc(year, Month::March),
-        last_sunday_0100_utc(year, Month::October),
-    ) {
-        (Some(start), Some(end)) => utc >= start && utc < end,
-        _ => false,
-    }
-}
-
-fn last_sunday_0100_utc(year: i32, month: Month) -> Option<OffsetDateTime> {
-    // Both March and October have 31 days.
-    let last = Date::from_calendar_date(year, month, 31).ok()?;
-    let back = last.weekday().number_days_from_sunday();
-    let sunday = last.checked_sub(time::Duration::days(i64::from(back)))?;
-    debug_assert_eq!(sunday.weekday(), Weekday::Sunday);
-    let at = PrimitiveDateTime::new(sunday, Time::from_hms(1, 0, 0).ok()?);
-    Some(at.assume_utc())
+    let (seconds, _) = offset_at(t);
+    let offset = UtcOffset::from_whole_seconds(seconds).unwrap_or(UtcOffset::UTC);
+    t.to_offset(offset)
 }
 
 /// "28.11.2026, 11:51 Uhr" (de) or "28 November 2026, 11:51 (Berlin time)" style (en).
 pub fn format_berlin(t: OffsetDateTime, language: super::Language) -> String {
     let b = to_berlin(t);
-    let zone = if b.offset().whole_hours() == 2 {
-        "MESZ"
-    } else {
-        "MEZ"
-    };
+    let (_, summer) = offset_at(t);
     match language {
         super::Language::De => format!(
-            "{:02}.{:02}.{:04}, {:02}:{:02} Uhr ({zone})",
+            "{:02}.{:02}.{:04}, {:02}:{:02} Uhr ({})",
             b.day(),
             u8::from(b.month()),
             b.year(),
             b.hour(),
-            b.minute()
+            b.minute(),
+            if summer { "MESZ" } else { "MEZ" }
         ),
-        super::Language::En => {
-            let zone = if zone == "MESZ" { "CEST" } else { "CET" };
-            format!(
-                "{} {} {}, {:02}:{:02} ({zone}, Berlin)",
-                b.day(),
-                b.month(),
-                b.year(),
-                b.hour(),
-                b.minute()
-            )
-        }
+        super::Language::En => format!(
+            "{} {} {}, {:02}:{:02} ({}, Berlin)",
+            b.day(),
+            b.month(),
+            b.year(),
+            b.hour(),
+            b.minute(),
+            if summer { "CEST" } else { "CET" }
+        ),
     }
 }
 
@@ -84,8 +73,14 @@ mod tests {
 
     #[test]
     fn summer_time_ends_last_sunday_of_october_at_one_utc() {
-        // 2026-10-25 is the last Sunday of October.
+        // 2026-10-25 is the last Sunday of October: 02:00–03:00 comes twice.
         assert_eq!(to_berlin(datetime!(2026-10-25 00:59 UTC)).hour(), 2);
+        assert_eq!(
+            to_berlin(datetime!(2026-10-25 00:59 UTC))
+                .offset()
+                .whole_hours(),
+            2
+        );
         assert_eq!(to_berlin(datetime!(2026-10-25 01:00 UTC)).hour(), 2);
         assert_eq!(
             to_berlin(datetime!(2026-10-25 01:00 UTC))
@@ -96,10 +91,24 @@ mod tests {
     }
 
     #[test]
+    fn the_database_knows_years_the_eu_rule_does_not_describe() {
+        // 1980: Germany's first summer time since 1949 began on 6 April, not the last Sunday of
+        // March; a hand-written rule for today's switches got this wrong.
+        assert_eq!(to_berlin(datetime!(1980-03-30 12:00 UTC)).hour(), 13);
+        assert_eq!(to_berlin(datetime!(1980-04-06 12:00 UTC)).hour(), 14);
+        // 1995: summer time still ended on the last Sunday of September.
+        assert_eq!(to_berlin(datetime!(1995-10-10 12:00 UTC)).hour(), 13);
+    }
+
+    #[test]
     fn german_format_names_the_zone() {
         assert_eq!(
             format_berlin(datetime!(2026-07-01 08:05 UTC), super::super::Language::De),
             "01.07.2026, 10:05 Uhr (MESZ)"
+        );
+        assert_eq!(
+            format_berlin(datetime!(2026-12-06 08:05 UTC), super::super::Language::En),
+            "6 December 2026, 09:05 (CET, Berlin)"
         );
     }
 }
