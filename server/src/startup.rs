@@ -201,6 +201,8 @@ pub fn router(portal: Arc<Portal>) -> Router {
 /// Serves the portal until Ctrl-C or SIGTERM, finishing requests in flight, then closes the store
 /// so that the next start opens quickly.
 pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> anyhow::Result<()> {
+    // First of all: from here on a SIGTERM stops the portal cleanly.
+    let stop = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -258,7 +260,7 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         router(portal.clone()),
         &portal.connections,
         &portal.state.metrics,
-        shutdown_signal(),
+        stop,
     )
     .await;
     delivery.stop().await;
@@ -294,25 +296,31 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     Ok(())
 }
 
-pub(crate) async fn shutdown_signal() {
+/// The future that ends at Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is
+/// called, not when the future is first polled: a SIGTERM that comes while the portal is still
+/// starting (the housekeeping already runs) ends it cleanly instead of killing it.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            match term {
+                Some(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! lopdf come back into this crate's tree.
 
 pub mod application;
+pub mod appointments;
 pub mod catalogue;
 pub mod clock;
 pub mod definition;

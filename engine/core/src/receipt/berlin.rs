@@ -21,6 +21,26 @@ fn offset_at(t: OffsetDateTime) -> (i32, bool) {
     info.unwrap_or((3600, false))
 }
 
+/// The instant of a wall-clock time in Berlin. A time the switch to summer time skips
+/// (02:30 on the last Sunday of March) is read with the offset before the switch, so it is the
+/// instant shown as 03:30; a time that comes twice in October is its first occurrence (summer
+/// time).
+pub fn berlin_to_utc(local: time::PrimitiveDateTime) -> Option<OffsetDateTime> {
+    let tz = BERLIN.as_ref()?;
+    let dt = jiff::civil::DateTime::new(
+        i16::try_from(local.year()).ok()?,
+        i8::try_from(u8::from(local.month())).ok()?,
+        i8::try_from(local.day()).ok()?,
+        i8::try_from(local.hour()).ok()?,
+        i8::try_from(local.minute()).ok()?,
+        0,
+        0,
+    )
+    .ok()?;
+    let ts = tz.to_ambiguous_timestamp(dt).compatible().ok()?;
+    OffsetDateTime::from_unix_timestamp(ts.as_second()).ok()
+}
+
 /// `t` expressed in Berlin's offset at that instant.
 pub fn to_berlin(t: OffsetDateTime) -> OffsetDateTime {
     let (seconds, _) = offset_at(t);
@@ -98,6 +118,33 @@ mod tests {
         assert_eq!(to_berlin(datetime!(1980-04-06 12:00 UTC)).hour(), 14);
         // 1995: summer time still ended on the last Sunday of September.
         assert_eq!(to_berlin(datetime!(1995-10-10 12:00 UTC)).hour(), 13);
+    }
+
+    #[test]
+    fn wall_clock_times_on_the_switch_days_become_the_right_instants() {
+        use time::macros::datetime;
+        // Office hours on the days of the switch: 08:00 is 07:00 UTC in winter, 06:00 in summer.
+        assert_eq!(
+            berlin_to_utc(datetime!(2027-03-27 08:00)),
+            Some(datetime!(2027-03-27 07:00 UTC))
+        );
+        assert_eq!(
+            berlin_to_utc(datetime!(2027-03-28 08:00)),
+            Some(datetime!(2027-03-28 06:00 UTC))
+        );
+        assert_eq!(
+            berlin_to_utc(datetime!(2027-10-31 08:00)),
+            Some(datetime!(2027-10-31 07:00 UTC))
+        );
+        // 02:30 does not exist on 28 March 2027; 02:30 on 31 October 2027 comes twice.
+        assert_eq!(
+            berlin_to_utc(datetime!(2027-03-28 02:30)),
+            Some(datetime!(2027-03-28 01:30 UTC))
+        );
+        assert_eq!(
+            berlin_to_utc(datetime!(2027-10-31 02:30)),
+            Some(datetime!(2027-10-31 00:30 UTC))
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod layout;
 pub mod model;
 pub mod template;
 
-pub use berlin::{format_berlin, to_berlin};
+pub use berlin::{berlin_to_utc, format_berlin, to_berlin};
 pub use error::{ReceiptError, TemplateProblem};
 pub use layout::{Block, escape as escape_layout_text};
 pub use model::{Entry, Language, Logo, ReceiptModel, Section, TenantInfo};
