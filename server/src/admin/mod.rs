@@ -8,6 +8,7 @@
 pub mod accounts;
 mod answers;
 mod api;
+pub(crate) mod api_doc;
 mod cases;
 mod extractors;
 mod pages;
