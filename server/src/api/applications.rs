@@ -19,9 +19,8 @@ pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDra
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StartBody {
-    /// Language of labels and messages from now on.
     #[serde(default, deserialize_with = "present_lang")]
-    #[schema(value_type = LangTag)]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
@@ -169,6 +168,17 @@ pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A body's `lang`: `de` or `en` (not null), from now on.
+fn body_lang() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            [LangTag::De, LangTag::En].map(|l| Lang::from(l).tag()),
+        ))
+        .description(Some("Language of labels and messages from now on."))
+        .build()
+}
+
 /// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
 pub(super) fn revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
@@ -196,9 +206,8 @@ pub(super) struct AnswerBody {
     /// Go back to the review afterwards if the application is complete (the 'Ändern' link).
     #[serde(default)]
     then_review: bool,
-    /// Language of labels and messages from now on.
     #[serde(default, deserialize_with = "present_lang")]
-    #[schema(value_type = LangTag)]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
@@ -209,9 +218,8 @@ pub(super) struct RevisionBody {
     #[serde(deserialize_with = "revision")]
     #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
-    /// Language of labels and messages from now on.
     #[serde(default, deserialize_with = "present_lang")]
-    #[schema(value_type = LangTag)]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
@@ -224,9 +232,8 @@ pub(super) struct SubmitBody {
     #[serde(deserialize_with = "revision")]
     #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
-    /// Language of labels and messages from now on.
     #[serde(default, deserialize_with = "present_lang")]
-    #[schema(value_type = LangTag)]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
     /// The ids of the statements of the service's `declaration` the citizen ticked; every one
     /// is needed, or the submit is refused with 422 (errors at `/declaration/{id}`).
