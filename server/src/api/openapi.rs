@@ -672,8 +672,10 @@ fn description() -> String {
          POST the values typed so far to the step's `evaluate` link to get them; nothing is \
          saved. {NORMALISATION_DOC} {FORMATS_DOC} CORS: a front end on another origin may call \
          the citizen API from a browser when the portal's configuration names that origin \
-         (`api.cors_origins`, none by default); preflights are answered, credentials are never \
-         allowed, and the Postkorb API is not opened to other origins."
+         (`api.cors_origins`, none by default); preflights are answered for `GET`, `POST` and \
+         `PUT` with `Content-Type` and `Accept-Language`, `Location` and `Content-Language` are \
+         exposed, credentials are never allowed, and the Postkorb API is not opened to other \
+         origins."
     )
 }
 
