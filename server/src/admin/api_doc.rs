@@ -18,7 +18,10 @@ use crate::api::openapi::{Operation, Param, ok, ok_media, path, query, tenant};
 /// the case worker. Only the document uses this type; [`super::AdminError`] writes it.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-#[schema(as = StaffProblem)]
+#[schema(
+    as = StaffProblem,
+    description = "An error of the Postkorb API (RFC 9457): `LOT-V…` codes (docs/errors.md), or `LOT-H…` for refusals before a handler runs (wrong method, body too large). The title is German, for the case worker."
+)]
 pub(crate) struct StaffProblemDoc {
     /// `/probleme/{code}`: a page of this portal that explains the code.
     #[schema(format = "uri-reference")]

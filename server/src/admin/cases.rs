@@ -148,6 +148,7 @@ pub struct CaseView {
     pub colleagues: Vec<ColleagueChoice>,
 }
 
+/// A colleague the case can be assigned to.
 #[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct ColleagueChoice {
     pub id: String,

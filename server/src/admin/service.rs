@@ -459,6 +459,7 @@ pub struct SubmissionView {
     pub data: Value,
 }
 
+/// One change of the status, with who made it.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub status: &'static str,
@@ -470,6 +471,7 @@ pub struct HistoryView {
     pub note: Option<String>,
 }
 
+/// A message between the office and the citizen.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub seq: u64,
@@ -482,6 +484,7 @@ pub struct MessageView {
     pub body: String,
 }
 
+/// The answers with their labels, by step, the computed values and the declaration.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswersView {
     pub steps: Vec<AnswerStep>,
@@ -490,6 +493,7 @@ pub struct AnswersView {
     pub declaration: Vec<String>,
 }
 
+/// The answers of one step.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerStep {
     pub step: String,
@@ -500,6 +504,7 @@ pub struct AnswerStep {
     pub blocks: Vec<super::answers::AnswerBlock>,
 }
 
+/// One answer: field, label, the text as read and the value to show.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerLine {
     pub field: String,
@@ -508,6 +513,7 @@ pub struct AnswerLine {
     pub value: Display,
 }
 
+/// A computed value (such as the fee) as read.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ComputedLine {
     pub field: String,

@@ -59,6 +59,7 @@ pub(super) async fn start(
     Ok(r)
 }
 
+/// Resuming an application on another device.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResumeBody {
@@ -193,6 +194,7 @@ pub(super) fn revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D:
     }
 }
 
+/// The answers to one step.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AnswerBody {
@@ -211,6 +213,7 @@ pub(super) struct AnswerBody {
     lang: Option<LangTag>,
 }
 
+/// A command that changes only the position (back, review): the revision read last.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RevisionBody {
@@ -241,6 +244,7 @@ pub(super) struct SubmitBody {
     declaration: Vec<String>,
 }
 
+/// Going to an answered step (the review's 'Ändern').
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GotoBody {
@@ -644,6 +648,7 @@ pub(super) async fn receipt(
     }
 }
 
+/// The values typed on a step, to evaluate its conditions with.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EvaluateBody {

@@ -251,7 +251,7 @@ fn operations() -> Vec<Operation> {
             id: "openapi",
             summary: "This document",
             description: Some(
-                "Generated from the server's own types and handlers: it cannot differ from what the server answers.",
+                "Generated from the server's own types and its table of operations, so that it cannot drift from the code.",
             ),
             params: vec![],
             body: None,

@@ -13,7 +13,10 @@ pub(super) const PROBLEM: &str = "application/problem+json";
 /// check real problems against it.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-#[schema(as = Problem)]
+#[schema(
+    as = Problem,
+    description = "An error of the citizen API (RFC 9457, `application/problem+json`): the keys every problem has, and the ones some codes add."
+)]
 pub(super) struct ProblemDoc {
     /// `/probleme/{code}`: a page of this portal that explains the code (German; `?lang=en`
     /// for English).

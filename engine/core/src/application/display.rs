@@ -57,6 +57,7 @@ impl Display {
     }
 }
 
+/// One answer (or computed value) as the citizen reads it: the field, its label, its value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewEntry {
@@ -66,6 +67,7 @@ pub struct ReviewEntry {
     pub value: Display,
 }
 
+/// The answers of one step on the route, in the step's order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewStep {
