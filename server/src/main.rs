@@ -71,6 +71,8 @@ enum Cmd {
         #[arg(long, default_value = ".")]
         project: PathBuf,
     },
+    /// Print the JSON API's OpenAPI 3.1 document (the one served at /api/v1/openapi.json).
+    Openapi,
     /// The built-in demo: a citizen walks through the Hundesteuer assistant in the terminal; the
     /// submission is stored and its signed receipt written to DATA/demo-quittung.pdf.
     Demo {
@@ -221,6 +223,10 @@ fn main() -> ExitCode {
                 GraphFormat::Dot => lotse_core::diagram::DiagramFormat::Dot,
             };
             cli::graph::run(&workflow, &project, format)
+        }
+        Cmd::Openapi => {
+            println!("{}", lotse_server::api::openapi::document());
+            ExitCode::SUCCESS
         }
         Cmd::Demo { dir, data } => cli::demo::run(&dir, &data),
         Cmd::Render {

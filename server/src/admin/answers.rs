@@ -6,14 +6,14 @@ use lotse_core::application::{Display, ReviewEntry};
 use serde::Serialize;
 
 /// One row: a label and its answer.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerRow {
     pub label: String,
     pub text: String,
 }
 
 /// A run of rows, under a heading for a group or a repeated entry (none for plain answers).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerBlock {
     pub heading: Option<String>,
     /// `true` for an entry of a repeated group (indented under the group's heading).

@@ -8,8 +8,8 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::extractors::{ApiCaseWorker, ApiStaff};
 use super::service::{self, EntryView, Filters, SubmissionView};
@@ -22,15 +22,56 @@ fn filters(q: Result<Query<Filters>, QueryRejection>) -> Result<Filters, AdminEr
         .map_err(|e| AdminError::Invalid(format!("Filter: {e}")))
 }
 
+/// Who is asking, with role and permissions.
+#[derive(Serialize, ToSchema)]
+pub(super) struct StaffMember<'a> {
+    id: String,
+    login: &'a str,
+    name: &'a str,
+    tenant: &'a str,
+    #[schema(schema_with = roles)]
+    role: &'static str,
+    role_label: &'static str,
+    may_work_submissions: bool,
+    may_manage_accounts: bool,
+}
+
+/// The codes of the staff roles.
+fn roles() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(lotse_store::Role::ALL.iter().map(|r| r.code())))
+        .build()
+}
+
 pub(super) async fn me(ApiStaff { staff, .. }: ApiStaff) -> Result<Response, AdminError> {
     let a = &staff.account;
-    Ok(Json(json!({
-        "id": a.id, "login": a.login, "name": a.display_name, "tenant": a.tenant.slug(),
-        "role": a.role.code(), "role_label": a.role.label_de(),
-        "may_work_submissions": a.role.may_work_submissions(),
-        "may_manage_accounts": a.role.may_manage_accounts(),
-    }))
+    Ok(Json(StaffMember {
+        id: a.id.to_string(),
+        login: &a.login,
+        name: &a.display_name,
+        tenant: a.tenant.slug(),
+        role: a.role.code(),
+        role_label: a.role.label_de(),
+        may_work_submissions: a.role.may_work_submissions(),
+        may_manage_accounts: a.role.may_manage_accounts(),
+    })
     .into_response())
+}
+
+/// One page of the Postkorb.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PostkorbPage {
+    total: u64,
+    offset: usize,
+    limit: usize,
+    /// A search matched more than 1,000 submissions (SEARCH_COUNT_LIMIT): total and counts
+    /// cover the newest 1,000, so the total is a lower bound. Paging with offset still reaches
+    /// every match.
+    truncated: bool,
+    /// Submissions per status code.
+    counts: std::collections::BTreeMap<String, u64>,
+    items: Vec<EntryView>,
 }
 
 pub(super) async fn list(
@@ -52,14 +93,22 @@ pub(super) async fn list(
         ))
     })
     .await?;
-    Ok(Json(json!({
-        "total": page.total,
-        "offset": query.offset,
-        "limit": query.limit,
-        "truncated": page.truncated,
-        "counts": page.counts.iter().map(|(s, n)| (s.code().to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-        "items": page.entries.iter().map(|e| EntryView::of(&p, &cx, e)).collect::<Vec<_>>(),
-    }))
+    Ok(Json(PostkorbPage {
+        total: page.total,
+        offset: query.offset,
+        limit: query.limit,
+        truncated: page.truncated,
+        counts: page
+            .counts
+            .iter()
+            .map(|(s, n)| (s.code().to_string(), *n))
+            .collect(),
+        items: page
+            .entries
+            .iter()
+            .map(|e| EntryView::of(&p, &cx, e))
+            .collect(),
+    })
     .into_response())
 }
 
@@ -77,11 +126,17 @@ pub(super) async fn detail(
     Ok(Json(v).into_response())
 }
 
-#[derive(Deserialize)]
+/// A status change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StatusChangeBody)]
 pub(super) struct StatusBody {
+    /// The new status code, one of the submission's `next_statuses`.
+    #[schema(examples("in_bearbeitung"))]
     status: String,
+    /// For a Rückfrage: the question the citizen sees.
     #[serde(default)]
+    #[schema(max_length = 5000)]
     comment: String,
 }
 
@@ -103,10 +158,36 @@ pub(super) async fn change_status(
     Ok(Json(v).into_response())
 }
 
-#[derive(Deserialize)]
+/// A message to the citizen, or an internal note.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StaffMessageBody)]
 pub(super) struct MessageBody {
+    #[schema(min_length = 1, max_length = 5000)]
     text: String,
+}
+
+/// A message to the citizen as stored.
+#[derive(Serialize, ToSchema)]
+pub(super) struct StaffMessage {
+    seq: u64,
+    #[schema(schema_with = office)]
+    from: &'static str,
+    body: String,
+}
+
+fn office() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["office"]))
+        .build()
+}
+
+/// An internal note as stored.
+#[derive(Serialize, ToSchema)]
+pub(super) struct StaffNote {
+    seq: u64,
+    body: String,
 }
 
 pub(super) async fn message(
@@ -129,7 +210,11 @@ pub(super) async fn message(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"seq": m.seq, "from": "office", "body": m.body})),
+        Json(StaffMessage {
+            seq: m.seq,
+            from: "office",
+            body: m.body,
+        }),
     )
         .into_response())
 }
@@ -160,10 +245,12 @@ pub(super) async fn export_csv(
     super::export_body(&p, t, &staff, &filters(q)?, true).await
 }
 
-#[derive(Deserialize)]
+/// An assignment.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StaffAssignBody)]
 pub(super) struct AssignBody {
-    /// An account id of the tenant's staff, `"mir"`, or null for nobody.
+    /// `mir`, the account id of a colleague of the same tenant, or null for nobody.
     assignee: Option<String>,
 }
 
@@ -187,10 +274,13 @@ pub(super) async fn assign(
     Ok(Json(v).into_response())
 }
 
-#[derive(Deserialize)]
+/// A follow-up date (Wiedervorlage).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = StaffFollowUpBody)]
 pub(super) struct FollowUpBody {
-    /// `YYYY-MM-DD`, or null to remove the Wiedervorlage.
+    /// Today or later (Berlin time); null removes it.
+    #[schema(format = Date)]
     date: Option<String>,
 }
 
@@ -234,7 +324,10 @@ pub(super) async fn note(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"seq": n.seq, "body": n.body})),
+        Json(StaffNote {
+            seq: n.seq,
+            body: n.body,
+        }),
     )
         .into_response())
 }

@@ -120,7 +120,7 @@ pub fn add_note(
 }
 
 /// One internal note as shown.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct NoteView {
     pub seq: u64,
     pub at: String,
@@ -130,8 +130,8 @@ pub struct NoteView {
     pub body: String,
 }
 
-/// The case data of a submission as shown (detail page and API).
-#[derive(Clone, Serialize)]
+/// The office's own case data, never shown to the citizen.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     /// The account id the case is assigned to.
     pub assignee: Option<String>,
@@ -148,7 +148,8 @@ pub struct CaseView {
     pub colleagues: Vec<ColleagueChoice>,
 }
 
-#[derive(Clone, Serialize)]
+/// A colleague the case can be assigned to.
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct ColleagueChoice {
     pub id: String,
     pub name: String,

@@ -8,6 +8,7 @@
 pub mod accounts;
 mod answers;
 mod api;
+pub(crate) mod api_doc;
 mod cases;
 mod extractors;
 mod pages;
@@ -395,7 +396,7 @@ impl IntoResponse for AdminError {
         let request_id = self.log();
         let status = self.status();
         let mut body = json!({
-            "type": format!("urn:lotse:error:{}", self.code()),
+            "type": crate::api::codes::type_uri(self.code()),
             "title": self.message_de(),
             "status": status.as_u16(),
             "code": self.code(),

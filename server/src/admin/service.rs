@@ -181,27 +181,33 @@ pub fn list(
 }
 
 /// One line of the list (API and pages).
-#[derive(Serialize)]
+/// A submission in the Postkorb's list.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PostkorbEntry)]
 pub struct EntryView {
+    #[schema(value_type = String)]
     pub id: SubmissionId,
     pub reference: String,
     pub workflow_id: String,
     pub workflow_version: String,
     pub service_title: String,
+    #[schema(format = DateTime)]
     pub submitted: String,
     pub submitted_text: String,
     pub status: &'static str,
     pub status_label: &'static str,
+    #[schema(format = DateTime)]
     pub status_at: String,
-    /// Who applied, when the answers name someone.
+    /// Who applied (workflow's `applicant_name`, else common name fields).
     pub applicant: Option<String>,
-    /// The account id and name of the staff member the case is assigned to.
+    /// Account id of the staff member the case is assigned to.
     pub assignee: Option<String>,
     pub assignee_name: Option<String>,
     /// The Wiedervorlage, `YYYY-MM-DD` and as read (`01.12.2026`).
+    #[schema(format = Date)]
     pub follow_up: Option<String>,
     pub follow_up_text: Option<String>,
-    /// The Wiedervorlage is today or past (and the case is open).
+    /// The Wiedervorlage is today or past and the case is open.
     pub due: bool,
 }
 
@@ -406,7 +412,7 @@ pub(crate) fn office_name(p: &AppState, account: &str) -> String {
 }
 
 /// A status by its code and German label.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StatusRef {
     pub code: &'static str,
     pub label: &'static str,
@@ -421,9 +427,13 @@ impl From<Status> for StatusRef {
     }
 }
 
-/// One submission with its labels in German (API and the detail page).
-#[derive(Serialize)]
+/// One submission with its answers, status history, messages, receipt check and webhook deliveries.
+///
+/// Labelled in German (API and the detail page).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PostkorbSubmission)]
 pub struct SubmissionView {
+    #[schema(value_type = String)]
     pub id: SubmissionId,
     pub reference: String,
     pub workflow_id: String,
@@ -444,10 +454,13 @@ pub struct SubmissionView {
     pub applicant: Option<String>,
     /// Assignment, Wiedervorlage and internal notes: the office's own, never the citizen's.
     pub case: super::cases::CaseView,
+    /// The submission's stored data (answers by field id, computed values, times).
+    #[schema(value_type = Object)]
     pub data: Value,
 }
 
-#[derive(Serialize)]
+/// One change of the status, with who made it.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct HistoryView {
     pub status: &'static str,
     pub status_label: &'static str,
@@ -458,7 +471,8 @@ pub struct HistoryView {
     pub note: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A message between the office and the citizen.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub seq: u64,
     pub at: String,
@@ -470,7 +484,8 @@ pub struct MessageView {
     pub body: String,
 }
 
-#[derive(Serialize)]
+/// The answers with their labels, by step, the computed values and the declaration.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswersView {
     pub steps: Vec<AnswerStep>,
     pub computed: Vec<ComputedLine>,
@@ -478,7 +493,8 @@ pub struct AnswersView {
     pub declaration: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// The answers of one step.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerStep {
     pub step: String,
     pub title: String,
@@ -488,7 +504,8 @@ pub struct AnswerStep {
     pub blocks: Vec<super::answers::AnswerBlock>,
 }
 
-#[derive(Serialize)]
+/// One answer: field, label, the text as read and the value to show.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AnswerLine {
     pub field: String,
     pub label: String,
@@ -496,7 +513,8 @@ pub struct AnswerLine {
     pub value: Display,
 }
 
-#[derive(Serialize)]
+/// A computed value (such as the fee) as read.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ComputedLine {
     pub field: String,
     pub label: String,
@@ -504,7 +522,7 @@ pub struct ComputedLine {
 }
 
 /// The stored receipt and what its signature check found.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReceiptView {
     /// Where to download it (the API's address; the detail page puts its own).
     pub url: String,
@@ -516,7 +534,7 @@ pub struct ReceiptView {
 }
 
 /// One delivery to the office's system.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DeliveryLine {
     pub id: u64,
     pub target: String,

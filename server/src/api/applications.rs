@@ -15,10 +15,12 @@ pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDra
     }
 }
 
-#[derive(Deserialize, Default)]
+/// Starting an application (the body may be left out).
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StartBody {
     #[serde(default, deserialize_with = "present_lang")]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
@@ -57,9 +59,11 @@ pub(super) async fn start(
     Ok(r)
 }
 
-#[derive(Deserialize)]
+/// Resuming an application on another device.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ResumeBody {
+    /// The resume code shown to the citizen, e.g. `K7QX-2M9D-8TFA-WN3E`.
     code: String,
 }
 
@@ -125,26 +129,55 @@ async fn submitted_state(p: &Shared, t: &Tenant, id: &str, sid: SubmissionId) ->
         .filter(|s| s.tenant.slug() == slug)
         .ok_or_else(|| Problem::not_found("Diesen Antrag", "This application"))?;
     let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, found.id);
-    Ok(ok_json(
-        StatusCode::OK,
-        json!({
-            "id": id,
-            "tenant": t.slug,
-            "service": found.workflow_id,
-            "position": "submitted",
-            "submission": {
-                "id": found.id.to_string(),
-                "reference": found.reference.to_string(),
-                "submitted": found.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            },
-            "links": {
-                "self": format!("/api/v1/tenants/{}/applications/{id}", t.slug),
-                "submission": base,
-                "receipt": format!("{base}/receipt"),
-                "status_page": format!("/{}/eingang/{}", t.slug, found.id),
-            },
+    let out = StateOut {
+        id: id.to_string(),
+        tenant: &t.slug,
+        service: &found.workflow_id,
+        version: None,
+        lang: None,
+        revision: None,
+        resume_code: None,
+        expires: None,
+        progress: None,
+        route: None,
+        answers: None,
+        links: Links {
+            this: Some(format!("/api/v1/tenants/{}/applications/{id}", t.slug)),
+            receipt: Some(format!("{base}/receipt")),
+            status_page: Some(format!("/{}/eingang/{}", t.slug, found.id)),
+            submission: Some(base),
+            ..Links::default()
+        },
+        position: PositionOut::Submitted,
+        can_go_back: None,
+        step: None,
+        review: None,
+        computed: None,
+        pending: None,
+        submission: Some(SubmissionRef {
+            id: found.id.to_string(),
+            reference: found.reference.to_string(),
+            submitted: rfc3339(found.submitted),
         }),
-    ))
+    };
+    Ok(ok_typed(StatusCode::OK, &out))
+}
+
+/// A time as the API writes it (RFC 3339).
+pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// A body's `lang`: `de` or `en` (not null), from now on.
+fn body_lang() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(
+            [LangTag::De, LangTag::En].map(|l| Lang::from(l).tag()),
+        ))
+        .description(Some("Language of labels and messages from now on."))
+        .build()
 }
 
 /// A revision: a non-negative whole number (`3` or `3.0`; JSON does not tell them apart).
@@ -161,45 +194,65 @@ pub(super) fn revision<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D:
     }
 }
 
-#[derive(Deserialize)]
+/// The answers to one step.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AnswerBody {
+    /// The revision the client last read; a stale one gives 409.
     #[serde(deserialize_with = "revision")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
+    /// The step's answers by field id; see the step's fields and the service schema.
+    #[schema(value_type = Object)]
     values: Map<String, Value>,
+    /// Go back to the review afterwards if the application is complete (the 'Ändern' link).
     #[serde(default)]
     then_review: bool,
     #[serde(default, deserialize_with = "present_lang")]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
-#[derive(Deserialize)]
+/// A command that changes only the position (back, review): the revision read last.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RevisionBody {
+    /// The revision the client last read; a stale one gives 409.
     #[serde(deserialize_with = "revision")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
     #[serde(default, deserialize_with = "present_lang")]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
 }
 
 /// A submit: the revision, and the statements of the workflow's declaration the citizen
 /// ticked (`declaration` of the service; all are needed).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SubmitBody {
+    /// The revision the client last read; a stale one gives 409.
     #[serde(deserialize_with = "revision")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
     #[serde(default, deserialize_with = "present_lang")]
+    #[schema(schema_with = body_lang)]
     lang: Option<LangTag>,
+    /// The ids of the statements of the service's `declaration` the citizen ticked; every one
+    /// is needed, or the submit is refused with 422 (errors at `/declaration/{id}`).
     #[serde(default)]
     declaration: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// Going to an answered step (the review's 'Ändern').
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct GotoBody {
+    /// The revision the client last read; a stale one gives 409.
     #[serde(deserialize_with = "revision")]
+    #[schema(minimum = 0, maximum = 9223372036854775807_i64)]
     revision: u64,
+    /// An answered step on the route.
     step: String,
 }
 
@@ -310,22 +363,44 @@ pub(super) fn already_submitted(t: &Tenant, sid: &SubmissionId) -> Problem {
     )
 }
 
+/// A submission, as the submit answers.
+#[derive(Serialize, ToSchema)]
+pub(super) struct SubmissionCreated<'a> {
+    #[schema(pattern = "^[0-9a-f]{32}$")]
+    id: String,
+    /// e.g. HEI-2026-000123
+    reference: String,
+    service: &'a str,
+    #[schema(format = DateTime)]
+    submitted: String,
+    /// When the application was started.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    started: Option<&'a Value>,
+    /// `self`, `receipt`, `status_page`.
+    links: Links,
+}
+
 pub(super) fn submitted_response(
     t: &Tenant,
     s: &lotse_store::Submission,
     status: StatusCode,
 ) -> Response {
     let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
-    let mut r = ok_json(
+    let mut r = ok_typed(
         status,
-        json!({
-            "id": s.id.to_string(),
-            "reference": s.reference.to_string(),
-            "service": s.workflow_id,
-            "submitted": s.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-            "started": s.data.get("started_at"),
-            "links": {"self": base, "receipt": format!("{base}/receipt"), "status_page": format!("/{}/eingang/{}", t.slug, s.id)},
-        }),
+        &SubmissionCreated {
+            id: s.id.to_string(),
+            reference: s.reference.to_string(),
+            service: &s.workflow_id,
+            submitted: rfc3339(s.submitted),
+            started: s.data.get("started_at"),
+            links: Links {
+                this: Some(base.clone()),
+                receipt: Some(format!("{base}/receipt")),
+                status_page: Some(format!("/{}/eingang/{}", t.slug, s.id)),
+                ..Links::default()
+            },
+        },
     );
     if let Ok(loc) = HeaderValue::from_str(&base) {
         r.headers_mut().insert(header::LOCATION, loc);
@@ -399,12 +474,81 @@ pub(super) async fn submit(
     run(&p, t, &id, b.revision, b.lang, submit).await
 }
 
-#[derive(Serialize)]
-pub(super) struct HistoryEntry {
-    status: Value,
+/// A submission's status, history and messages, as the citizen may see them.
+#[derive(Serialize, ToSchema)]
+pub(super) struct SubmissionStatus<'a> {
+    id: String,
+    reference: String,
+    service: &'a str,
+    #[schema(format = DateTime)]
+    submitted: String,
+    /// The status now (null before the first entry of the history).
+    current: Option<CurrentStatus>,
+    history: Vec<HistoryEntry>,
+    /// Messages between the office and the citizen about this submission, oldest first.
+    messages: Vec<MessageOut>,
+    /// `self`, `receipt`.
+    links: Links,
+}
+
+/// A status with its label in the request's language.
+#[derive(Serialize, ToSchema)]
+pub(super) struct CurrentStatus {
+    #[schema(schema_with = status_codes)]
+    status: &'static str,
     label: &'static str,
+}
+
+/// One change of a submission's status.
+#[derive(Serialize, ToSchema)]
+pub(super) struct HistoryEntry {
+    #[schema(schema_with = status_codes)]
+    status: &'static str,
+    label: &'static str,
+    #[schema(format = DateTime)]
     at: String,
     note: Option<String>,
+}
+
+/// Where a submission stands in the office: the codes of the status model.
+fn status_codes() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(lotse_store::Status::ALL.iter().map(|s| s.code())))
+        .build()
+}
+
+/// A message between the office and the citizen.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Message)]
+pub(super) struct MessageOut {
+    /// Ascending in the order the store accepted the messages.
+    seq: u64,
+    submission: String,
+    /// Who wrote it: the citizen, or the office (with the staff account).
+    #[schema(value_type = Party)]
+    from: lotse_store::Party,
+    #[schema(format = DateTime)]
+    at: String,
+    body: String,
+}
+
+/// Who wrote a message: `kind` `citizen`, or `office` with the staff `account`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(super) struct Party {
+    #[schema(inline)]
+    kind: PartyKind,
+    account: Option<String>,
+}
+
+/// Citizen or office.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub(super) enum PartyKind {
+    Citizen,
+    Office,
 }
 
 pub(super) async fn read_submission(
@@ -436,10 +580,7 @@ pub(super) async fn read_submission(
     let Some((s, history, messages)) = found else {
         return Err(Problem::not_found("Diese Einreichung", "This submission"));
     };
-    let fmt = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let fmt = rfc3339;
     let label = |st: lotse_store::Status| {
         if lang == Lang::En {
             st.label_en()
@@ -450,29 +591,42 @@ pub(super) async fn read_submission(
     let history: Vec<HistoryEntry> = history
         .iter()
         .map(|c| HistoryEntry {
-            status: serde_json::to_value(c.status).unwrap_or(Value::Null),
+            status: c.status.code(),
             label: label(c.status),
             at: fmt(c.at),
             note: c.note.clone(),
         })
         .collect();
-    let current = history
-        .last()
-        .map(|h| json!({"status": h.status, "label": h.label}));
-    let messages: Vec<Value> = messages
+    let current = history.last().map(|h| CurrentStatus {
+        status: h.status,
+        label: h.label,
+    });
+    let messages = messages
         .iter()
-        .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
+        .map(|m| MessageOut {
+            seq: m.seq,
+            submission: m.submission.to_string(),
+            from: m.from.clone(),
+            at: fmt(m.at),
+            body: m.body.clone(),
+        })
         .collect();
     let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
-    Ok(ok_json(
-        StatusCode::OK,
-        json!({
-            "id": s.id.to_string(), "reference": s.reference.to_string(),
-            "service": s.workflow_id, "submitted": fmt(s.submitted),
-            "current": current, "history": history, "messages": messages,
-            "links": {"self": base, "receipt": format!("{base}/receipt")},
-        }),
-    ))
+    let out = SubmissionStatus {
+        id: s.id.to_string(),
+        reference: s.reference.to_string(),
+        service: &s.workflow_id,
+        submitted: fmt(s.submitted),
+        current,
+        history,
+        messages,
+        links: Links {
+            this: Some(base.clone()),
+            receipt: Some(format!("{base}/receipt")),
+            ..Links::default()
+        },
+    };
+    Ok(ok_typed(StatusCode::OK, &out))
 }
 
 pub(super) async fn receipt(
@@ -494,10 +648,21 @@ pub(super) async fn receipt(
     }
 }
 
-#[derive(Deserialize)]
+/// The values typed on a step, to evaluate its conditions with.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EvaluateBody {
+    /// The values typed on the step so far, by field id (normalised as on an answer).
+    #[schema(value_type = Object)]
     values: Map<String, Value>,
+}
+
+/// Which fields of a step are shown and required for the values sent.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Evaluation {
+    step: String,
+    /// Every field of the step, in order.
+    fields: Vec<lotse_core::application::FieldState>,
 }
 
 /// Which fields of a step are shown and required for values typed there and not sent: the
@@ -516,10 +681,7 @@ pub(super) async fn evaluate(
         .app
         .evaluate_step(&open.wf, &p.sandbox, &step, &b.values, today)
     {
-        Ok(fields) => Ok(ok_json(
-            StatusCode::OK,
-            json!({"step": step, "fields": fields}),
-        )),
+        Ok(fields) => Ok(ok_typed(StatusCode::OK, &Evaluation { step, fields })),
         Err(ApplyError::NotOnRoute(step)) => {
             Err(Problem::not_found("Diesen Schritt", "This step").with("step", json!(step)))
         }

@@ -1,7 +1,7 @@
-//! The problem codes of the JSON API (`LOT-H…`) with their status and explanation in German and
-//! English: the one source of the titles in problem documents, of the pages at
-//! `/probleme/{code}` that a problem's `type` points to, and of the table in docs/errors.md (a
-//! test compares them).
+//! The problem codes of the JSON API (`LOT-H…`) and of the Postkorb API (`LOT-V…`) with their
+//! status and explanation in German and English: the one source of the titles in the citizen
+//! API's problem documents, of the pages at `/probleme/{code}` that a problem's `type` points
+//! to, and of the meanings in docs/errors.md (tests compare them).
 
 use lotse_core::Lang;
 
@@ -34,9 +34,9 @@ impl ProblemCode {
     }
 }
 
-/// The code's entry, if it is one of the API's.
+/// The code's entry, if it is one of the citizen API's or the Postkorb API's.
 pub fn problem_code(code: &str) -> Option<&'static ProblemCode> {
-    CODES.iter().find(|c| c.code == code)
+    CODES.iter().chain(STAFF_CODES).find(|c| c.code == code)
 }
 
 /// The address of the page that explains a code (a problem's `type`).
@@ -45,9 +45,9 @@ pub fn type_uri(code: &str) -> String {
 }
 
 macro_rules! codes {
-    ($( $code:literal $status:literal [$tde:literal, $ten:literal] [$mde:literal, $men:literal] )*) => {
-        /// Every code of the JSON API, in the order of docs/errors.md.
-        pub const CODES: &[ProblemCode] = &[$(ProblemCode {
+    ($(#[$doc:meta])* $name:ident { $( $code:literal $status:literal [$tde:literal, $ten:literal] [$mde:literal, $men:literal] )* }) => {
+        $(#[$doc])*
+        pub const $name: &[ProblemCode] = &[$(ProblemCode {
             code: $code, status: $status, title_de: $tde, title_en: $ten,
             meaning_de: $mde, meaning_en: $men,
         }),*];
@@ -55,6 +55,8 @@ macro_rules! codes {
 }
 
 codes! {
+    /// Every code of the citizen JSON API, in the order of docs/errors.md.
+    CODES {
     "LOT-H001" 404 ["Nicht gefunden", "Not found"]
         ["Die Behörde, die Leistung, der Antrag, der Schritt, die Lebenslage oder die Einreichung gibt es hier nicht (auch: die einer anderen Behörde, abgelaufen, oder eine ungültige Kennung).",
          "the tenant, service, application, step, Lebenslage or submission does not exist here (also: another tenant's, expired, or a malformed id)"]
@@ -106,4 +108,42 @@ codes! {
     "LOT-H500" 500 ["Interner Fehler", "Internal error"]
         ["Ein interner Fehler; mit `request_id` findet der Betrieb die Ursache im Protokoll. Nichts Bestätigtes geht verloren.",
          "an internal error; `request_id` finds the cause in the log. Nothing acknowledged is lost"]
+}
+}
+
+codes! {
+    /// Every code of the Postkorb API (`/api/v1/verwaltung/…`, [`crate::admin::AdminError`]), in
+    /// the order of docs/errors.md; the meaning in English is the table's.
+    STAFF_CODES {
+    "LOT-V001" 401 ["Nicht angemeldet", "Not signed in"]
+        ["Nicht angemeldet: keine, eine unbekannte, abgelaufene oder widerrufene Sitzung oder ein solches Token, oder ein gesperrtes Konto (Seiten leiten stattdessen zur Anmeldung weiter).",
+         "not signed in: no, an unknown, an expired or a revoked session or token, or a disabled account (pages redirect to the sign-in form instead)"]
+    "LOT-V002" 401 ["Anmeldung fehlgeschlagen", "Wrong credentials"]
+        ["Benutzername, Passwort oder Bestätigungscode ist falsch (auch bei unbekannten und gesperrten Konten, einem fehlenden und einem schon benutzten Code: die Antwort sagt nicht, was davon).",
+         "wrong login, password or second-factor code (also for unknown and disabled accounts, a missing code and a code used before: the answer does not tell which)"]
+    "LOT-V003" 429 ["Zu viele Anmeldeversuche", "Too many sign-in attempts"]
+        ["Die Anmeldeversuche sind vorerst aufgebraucht: je Konto eine Verzögerung nach 5 Versuchen (eine Wartezeit von 2 s, die sich bis höchstens 1 Minute verdoppelt), je Adresse 20 Versuche in 15 Minuten; `Retry-After` nennt die Sekunden.",
+         "sign-in attempts used up for the moment: per account a slowdown after 5 attempts (a wait from 2 s doubling to at most 1 minute), per client address 20 attempts within 15 minutes; `Retry-After` says how many seconds"]
+    "LOT-V004" 403 ["Rolle erlaubt das nicht", "Role does not allow this"]
+        ["Die Rolle erlaubt diese Aktion nicht (die Formulargestaltung sieht nie Einreichungen).",
+         "the role does not allow this (a form designer never sees submissions)"]
+    "LOT-V005" 403 ["Konto einer anderen Behörde", "Account of another tenant"]
+        ["Die Sitzung oder das Token gehört zu einer anderen Behörde.",
+         "the session or token belongs to another tenant"]
+    "LOT-V006" 404 ["Nicht gefunden", "Not found"]
+        ["Diese Einreichung gibt es bei dieser Behörde nicht (auch: die Kennung einer anderen Behörde), oder es ist keine Quittung gespeichert.",
+         "no such submission in this tenant (also another tenant's id), or no stored receipt"]
+    "LOT-V007" 409 ["Statuswechsel nicht erlaubt", "Status change not allowed"]
+        ["Das Statusmodell erlaubt diesen Wechsel nicht (aus einem abgeschlossenen Status führt nichts heraus, nichts führt zurück zu Eingegangen, ein Wechsel muss etwas ändern).",
+         "the status model does not allow this change (nothing leaves a closed status, nothing goes back to Eingegangen, a change must change something)"]
+    "LOT-V008" 422 ["Ungültige Eingabe", "Invalid input"]
+        ["Ungültige Eingabe: ein unbekannter Status oder Filter, ein falsches Datum, eine leere oder zu lange (über 5.000 Zeichen) Nachricht, eine Rückfrage ohne ihre Frage, ein JSON-Inhalt mit unbekannten Feldern, ein Passwort unter 12 Zeichen.",
+         "invalid input: an unknown status or filter, a bad date, an empty or too long (over 5,000 characters) message, a Rückfrage without its question, a JSON body with unknown fields, a password under 12 characters"]
+    "LOT-V009" 403 ["Sicherheitsprüfung fehlgeschlagen", "Security check failed"]
+        ["Das Sicherheitstoken des Formulars passt nicht zur Sitzung (ein veraltetes oder fremdes Formular).",
+         "the form's security token does not match the session (a stale or foreign form)"]
+    "LOT-V010" 500 ["Interner Fehler", "Internal error"]
+        ["Ein interner Fehler; die Protokollzeile `admin_request_failed` mit derselben `request_id` nennt die Ursache.",
+         "internal error; the log line `admin_request_failed` with the same `request_id` has the cause"]
+    }
 }

@@ -10,6 +10,7 @@
 mod applications;
 pub mod codes;
 pub mod cors;
+pub mod openapi;
 mod problem;
 mod services;
 mod views;
@@ -31,6 +32,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use crate::http::extractors::ClientKey;
 use crate::http::pages::pdf_download;
@@ -46,10 +48,6 @@ use problem::*;
 use services::*;
 use views::*;
 
-/// The OpenAPI 3.1 document of this API, written by hand and checked against the routes by
-/// the tests and by schemathesis in CI.
-const OPENAPI: &str = include_str!("openapi.json");
-
 /// The routes below /api/v1 (state is the portal).
 pub fn routes<S>() -> Router<S>
 where
@@ -57,7 +55,7 @@ where
     Shared: axum::extract::FromRef<S>,
 {
     Router::new()
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(serve_openapi))
         .route("/tenants", get(list_tenants))
         .route("/tenants/{tenant}/services", get(list_services))
         .route("/tenants/{tenant}/lebenslagen", get(list_lebenslagen))
@@ -89,8 +87,9 @@ where
         .fallback(|| async { Problem::not_found("Diese Adresse", "This resource") })
 }
 
-async fn openapi() -> Response {
-    let mut r = OPENAPI.into_response();
+/// The OpenAPI 3.1 document, generated from the API's types (see [`openapi`]).
+async fn serve_openapi() -> Response {
+    let mut r = openapi::document().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

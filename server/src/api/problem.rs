@@ -8,6 +8,60 @@ use std::sync::Arc;
 /// The media type of errors (RFC 9457).
 pub(super) const PROBLEM: &str = "application/problem+json";
 
+/// An error of the citizen API (RFC 9457), as [`Problem`]'s `IntoResponse` writes it: the keys
+/// every problem has and the ones some codes add. Only the document uses this type; the tests
+/// check real problems against it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(
+    as = Problem,
+    description = "An error of the citizen API (RFC 9457, `application/problem+json`): the keys every problem has, and the ones some codes add."
+)]
+pub(super) struct ProblemDoc {
+    /// `/probleme/{code}`: a page of this portal that explains the code (German; `?lang=en`
+    /// for English).
+    #[schema(format = "uri-reference")]
+    r#type: String,
+    /// The code's short title, in the request's language.
+    title: String,
+    status: u16,
+    #[schema(schema_with = citizen_codes)]
+    code: String,
+    /// What happened, in the request's language (`?lang=` or Accept-Language; German by
+    /// default).
+    detail: String,
+    /// With LOT-H004/LOT-H010: the current revision.
+    revision: Option<u64>,
+    /// With LOT-H001 (unknown step), LOT-H010 and LOT-H012: the step.
+    step: Option<String>,
+    /// With LOT-H011: the first step still to answer.
+    missing: Option<String>,
+    /// With LOT-H005 and LOT-H012: the engine's code (LOT-A…, docs/errors.md).
+    engine_code: Option<String>,
+    /// With LOT-H006: the submission's address.
+    submission: Option<String>,
+    /// The request's id, as in its X-Request-Id header and its log line.
+    request_id: Option<String>,
+    /// With LOT-H010: every answer not accepted.
+    errors: Option<Vec<FieldErrorOut>>,
+    /// With LOT-H012: the fields the step does not have.
+    fields: Option<Vec<String>>,
+    /// With LOT-H001 on a services list: the unknown Lebenslage.
+    lebenslage: Option<String>,
+}
+
+/// The `code` of a citizen API problem: every code of [`super::codes::CODES`].
+fn citizen_codes() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^LOT-H[0-9]{3}$"))
+        .enum_values(Some(super::codes::CODES.iter().map(|c| c.code)))
+        .description(Some(
+            "The stable code (docs/errors.md); `type` leads to its explanation.",
+        ))
+        .build()
+}
+
 /// An error answer: status, stable code, details for the developer in German and English
 /// (the request's language picks one: `?lang=` or Accept-Language), and for rejected answers the
 /// field errors. The title comes from the code's entry in [`super::codes`].
@@ -176,6 +230,11 @@ pub(super) fn ok_json(status: StatusCode, body: Value) -> Response {
     ok_bytes(status, serde_json::to_vec(&body).unwrap_or_default())
 }
 
+/// A JSON answer of a typed body.
+pub(super) fn ok_typed<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    ok_bytes(status, serde_json::to_vec(body).unwrap_or_default())
+}
+
 /// A JSON answer already serialized.
 pub(super) fn ok_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
@@ -208,12 +267,23 @@ pub(super) fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> R
     serde_json::from_slice(bytes).map_err(|e| Problem::bad_body(e.to_string()))
 }
 
-/// The languages a client may ask for.
-#[derive(Deserialize, Clone, Copy)]
+/// A language: `de` or `en`.
+#[derive(Deserialize, Serialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = Lang)]
 pub(super) enum LangTag {
     De,
     En,
+}
+
+impl From<Lang> for LangTag {
+    fn from(l: Lang) -> LangTag {
+        if l == Lang::En {
+            LangTag::En
+        } else {
+            LangTag::De
+        }
+    }
 }
 
 impl From<LangTag> for Lang {

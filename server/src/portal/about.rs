@@ -72,8 +72,9 @@ pub(crate) async fn gebaerdensprache(State(p): State<Shared>, UiLang(lang): UiLa
     p.render(&page)
 }
 
-/// `/probleme/{code}`: what a problem code of the JSON API means (the `type` of its problem
-/// documents), from the same table as docs/errors.md; German, English with `?lang=en`.
+/// `/probleme/{code}`: what a problem code of the JSON API or the Postkorb API means (the `type`
+/// of their problem documents), from the same tables as docs/errors.md; German, English with
+/// `?lang=en`.
 pub(crate) async fn problem_code(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
@@ -91,11 +92,19 @@ pub(crate) async fn problem_code(
         paragraphs: vec![
             format!("HTTP {}", c.status),
             capitalised(c.meaning(lang)),
-            tr(
-                lang,
-                "Dieser Code steht im Feld „code“ einer Fehlerantwort der Programmierschnittstelle (/api/v1).",
-                "This code is in the field \"code\" of an error answer of the programming interface (/api/v1).",
-            )
+            if c.code.starts_with("LOT-V") {
+                tr(
+                    lang,
+                    "Dieser Code steht im Feld „code“ einer Fehlerantwort der Programmierschnittstelle des Postkorbs (/api/v1/verwaltung) und auf den Seiten des Postkorbs.",
+                    "This code is in the field \"code\" of an error answer of the Postkorb's programming interface (/api/v1/verwaltung) and on the Postkorb's pages.",
+                )
+            } else {
+                tr(
+                    lang,
+                    "Dieser Code steht im Feld „code“ einer Fehlerantwort der Programmierschnittstelle (/api/v1).",
+                    "This code is in the field \"code\" of an error answer of the programming interface (/api/v1).",
+                )
+            }
             .to_string(),
         ],
         video: None,

@@ -720,6 +720,61 @@ async fn the_schema_endpoint_gives_one_self_contained_json_schema_per_service() 
     assert!(!v.is_valid(&bad));
 }
 
+/// The routes of a router's source: each `.route("path", method(handler)…)` as (path, method),
+/// for every method the route chains (`get(a).post(b)`).
+fn routes_in(source: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        let Some(path) = rest.trim_start().strip_prefix('"') else {
+            continue;
+        };
+        let path = path.split('"').next().unwrap();
+        // The route's own text: up to the next builder call.
+        let end = [".route(", ".fallback(", ".layer(", ".merge(", ".nest("]
+            .iter()
+            .filter_map(|m| rest.find(m))
+            .min()
+            .unwrap_or(rest.len());
+        let call = &rest[..end];
+        for method in ["get", "post", "put", "delete", "patch"] {
+            let pattern = format!("{method}(");
+            let found = call.match_indices(&pattern).any(|(i, _)| {
+                !call[..i]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            });
+            if found {
+                out.push((path.to_string(), method.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_route_reader_sees_every_method_of_a_route() {
+    let source = r#"Router::new()
+        .route("/a", get(list_a))
+        .route(
+            "/b/{id}",
+            get(api::read_b).post(api::change_b),
+        )
+        .route("/c", put(answer_c)) // not get_c(
+        .fallback(|| async { get(x) })"#;
+    assert_eq!(
+        routes_in(source),
+        [
+            ("/a".to_string(), "get".to_string()),
+            ("/b/{id}".into(), "get".into()),
+            ("/b/{id}".into(), "post".into()),
+            ("/c".into(), "put".into()),
+        ]
+    );
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
     let c = Client::new();
@@ -727,42 +782,48 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
     assert_eq!(r.status, StatusCode::OK);
     let doc = r.json;
     assert_eq!(doc["openapi"], "3.1.0");
-    let source = include_str!("../../src/api/mod.rs");
-    let mut routed: Vec<String> = source
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let s = l
-                .strip_prefix(".route(\"")
-                .or_else(|| l.strip_prefix('"'))?;
-            let path = s.split('"').next()?;
-            path.starts_with('/').then(|| format!("/api/v1{path}"))
-        })
-        .filter(|p| !p.contains("/api/v1/api/"))
+    // Every route of the router (citizen API and Postkorb API) is documented with its
+    // method, and every documented operation is routed: both directions.
+    let mut routed: Vec<(String, String)> = routes_in(include_str!("../../src/api/mod.rs"))
+        .into_iter()
+        .map(|(path, method)| (format!("/api/v1{path}"), method))
         .collect();
     // The Postkorb's JSON API is routed with the Postkorb's pages (admin/mod.rs).
     routed.extend(
-        include_str!("../../src/admin/mod.rs")
-            .lines()
-            .filter_map(|l| {
-                let l = l.trim();
-                let s = l
-                    .strip_prefix(".route(\"")
-                    .or_else(|| l.strip_prefix('"'))?;
-                let path = s.split('"').next()?;
-                path.starts_with("/api/v1/").then(|| path.to_string())
-            }),
+        routes_in(include_str!("../../src/admin/mod.rs"))
+            .into_iter()
+            .filter(|(path, _)| path.starts_with("/api/v1/")),
     );
-    assert!(
-        routed
-            .iter()
-            .any(|p| p == "/api/v1/verwaltung/{tenant}/antraege")
-    );
+    assert!(routed.contains(&("/api/v1/verwaltung/{tenant}/antraege".into(), "get".into())));
+    assert!(routed.contains(&("/api/v1/openapi.json".into(), "get".into())));
+    assert!(routed.len() >= 28, "{routed:?}");
     routed.sort();
     routed.dedup();
-    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (path.clone(), m.clone()))
+        })
+        .collect();
     documented.sort();
-    assert_eq!(documented, routed);
+    let undocumented: Vec<_> = routed.iter().filter(|r| !documented.contains(r)).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routed, not documented: {undocumented:?}"
+    );
+    let unrouted: Vec<_> = documented.iter().filter(|d| !routed.contains(d)).collect();
+    assert!(unrouted.is_empty(), "documented, not routed: {unrouted:?}");
+    // The document served is the one `lotse openapi` prints.
+    assert_eq!(
+        r.bytes,
+        lotse_server::api::openapi::document().as_bytes(),
+        "served document"
+    );
     // Every documented operation answers something other than 405 on its method.
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
@@ -930,6 +991,111 @@ fn docs_errors_md_lists_the_api_codes_with_the_texts_of_their_pages() {
             c.code
         );
     }
+}
+
+#[test]
+fn docs_errors_md_lists_the_postkorb_codes_with_the_meanings_of_their_pages() {
+    let doc = std::fs::read_to_string(project().join("docs/errors.md")).unwrap();
+    let rows: Vec<Vec<String>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| LOT-V"))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    let codes = lotse_server::api::codes::STAFF_CODES;
+    assert_eq!(rows.len(), codes.len());
+    for (row, c) in rows.iter().zip(codes) {
+        assert_eq!(
+            row[..3],
+            [
+                c.code.to_string(),
+                c.status.to_string(),
+                c.meaning_en.to_string()
+            ],
+            "docs/errors.md and server/src/api/codes.rs differ at {}",
+            c.code
+        );
+    }
+}
+
+/// One problem of every kind the Postkorb can answer with. The match has an arm per kind, so a
+/// new kind does not compile until it gets a number here, and the test then wants it listed.
+fn every_admin_error() -> Vec<lotse_server::admin::AdminError> {
+    use lotse_server::admin::AdminError;
+    let all = vec![
+        AdminError::NotSignedIn,
+        AdminError::WrongCredentials,
+        AdminError::Throttled(30),
+        AdminError::Forbidden,
+        AdminError::OtherTenant,
+        AdminError::NotFound,
+        AdminError::Transition {
+            from: "abgeschlossen",
+            to: "eingegangen",
+        },
+        AdminError::Invalid("Filter".into()),
+        AdminError::Csrf,
+        AdminError::Internal("test".into()),
+    ];
+    let mut kinds: Vec<usize> = all
+        .iter()
+        .map(|e| match e {
+            AdminError::NotSignedIn => 0,
+            AdminError::WrongCredentials => 1,
+            AdminError::Throttled(_) => 2,
+            AdminError::Forbidden => 3,
+            AdminError::OtherTenant => 4,
+            AdminError::NotFound => 5,
+            AdminError::Transition { .. } => 6,
+            AdminError::Invalid(_) => 7,
+            AdminError::Csrf => 8,
+            AdminError::Internal(_) => 9,
+        })
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds, (0..=9).collect::<Vec<_>>(), "one of each kind");
+    all
+}
+
+#[tokio::test]
+async fn every_postkorb_problem_type_resolves_to_a_page_that_explains_its_code() {
+    use axum::response::IntoResponse;
+    let c = Client::new();
+    for e in every_admin_error() {
+        let status = e.status();
+        let res = e.into_response();
+        assert_eq!(res.status(), status);
+        let body = axum::body::to_bytes(res.into_body(), 100_000)
+            .await
+            .unwrap();
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        let code = problem["code"].as_str().unwrap();
+        assert!(code.starts_with("LOT-V"), "{problem}");
+        let entry = lotse_server::api::codes::problem_code(code)
+            .unwrap_or_else(|| panic!("{code} has no entry in STAFF_CODES"));
+        assert_eq!(entry.status, status.as_u16(), "{code}");
+        let uri = problem["type"].as_str().unwrap();
+        assert_eq!(uri, format!("/probleme/{code}"));
+        for lang in ["", "?lang=en"] {
+            let page = c.get(&format!("{uri}{lang}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{uri}{lang}");
+            let html = String::from_utf8(page.bytes).unwrap();
+            assert!(html.contains(code), "{html}");
+            assert!(html.contains(&format!("HTTP {}", entry.status)), "{html}");
+        }
+    }
+    // A real answer of the Postkorb API: its type resolves too.
+    let r = c.get("/api/v1/verwaltung/heinsberg/ich").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json["type"], "/probleme/LOT-V001");
+    let page = c.get("/probleme/LOT-V001?lang=en").await;
+    let html = String::from_utf8(page.bytes).unwrap();
+    assert!(html.contains("LOT-V001 – Not signed in"), "{html}");
 }
 
 #[tokio::test]

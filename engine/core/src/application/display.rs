@@ -9,8 +9,9 @@ use serde_json::Value;
 use crate::definition::{Field, ValueFormat, Widget, Workflow};
 use crate::text::Lang;
 
-/// A value ready to show.
+/// A value ready to show: `text`, a `group` of entries, or a `list` of groups.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Display {
     Text {
@@ -56,14 +57,19 @@ impl Display {
     }
 }
 
+/// One answer (or computed value) as the citizen reads it: the field, its label, its value.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewEntry {
     pub field: String,
     pub label: String,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub value: Display,
 }
 
+/// The answers of one step on the route, in the step's order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewStep {
     pub step: String,
     pub title: String,
@@ -72,6 +78,7 @@ pub struct ReviewStep {
 
 /// Everything the citizen answered, grouped by step, plus the computed values.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     pub steps: Vec<ReviewStep>,
     pub computed: Vec<ReviewEntry>,

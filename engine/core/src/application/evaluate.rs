@@ -7,10 +7,11 @@ use super::*;
 
 /// A field of a step as the values given make it: shown or hidden, required or optional.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldState {
     pub id: String,
     pub visible: bool,
-    /// Only meaningful for a visible field; a hidden one is never required.
+    /// Never true for a hidden field.
     pub required: bool,
 }
 

@@ -383,8 +383,30 @@ pub struct Field {
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,
 }
 
+/// What the normaliser does to answers before they are checked (see `application::values::normalise`), for
+/// the API's document.
+macro_rules! normalisation_doc {
+    () => {
+        "Answers are normalised by the server before they are checked, exactly as the HTML assistant does: text is trimmed and kept in Unicode NFC, and an empty string (or `null`) means \"not answered\"; for a field of `type` `integer` a string of digits becomes a number (\"2\" → 2, \"1.000\" → 1000); `number`: \"12,5\" → 12.5, \"2\" → 2; `boolean`: \"true\", \"ja\", \"yes\", \"on\", \"1\" → true and \"false\", \"nein\", \"no\", \"off\", \"0\" → false; `date`: a German date \"01.01.2027\" or \"1.1.2027\" → \"2027-01-01\" (ISO dates pass unchanged); a choice whose option values are numbers accepts \"2\" for 2. Within a group or a repeated group the same applies to each subfield."
+    };
+}
+
+/// The German formats of the `format` keyword (see `form::formats`), for the API's document.
+pub const FORMATS_DOC: &str = "German formats used in the `format` keyword of a field's `schema` (and checked by the server): `plz` (five digits, 01001–99998), `iban` (checksum verified; spaces allowed), `steuer-id` (the 11-digit Steuer-Identifikationsnummer with its check digit), `kfz-kennzeichen` (a German number plate such as `HS-AB 123`), `telefon` (optional `+`, digits, spaces, `/`, `-`, parentheses; 6–15 digits), `email`, `date` (ISO 8601 `YYYY-MM-DD`), `date-past` (a date not after today), `date-future` (a date not before today).";
+
+/// What the normaliser does to answers before they are checked, for the API's document.
+pub const NORMALISATION_DOC: &str = normalisation_doc!();
+
+/// A field's `type` in the API's document.
+pub const VALUE_TYPE_DOC: &str = concat!(
+    "The JSON type the server keeps the answer as, after normalisation: ",
+    normalisation_doc!()
+);
+
 /// The JSON type of a field's value, for coercing text from HTML forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = VALUE_TYPE_DOC))]
 #[serde(rename_all = "lowercase")]
 pub enum ValueType {
     String,

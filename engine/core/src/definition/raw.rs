@@ -100,7 +100,9 @@ pub(crate) struct RawNext {
     pub goto: Spanned<String>,
 }
 
+/// How a field is asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Widget {
     Text,
