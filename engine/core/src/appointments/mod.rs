@@ -114,7 +114,7 @@ fn parse_interval(s: &str) -> Option<(Time, Time)> {
 }
 
 impl Schedule {
-    /// Reads a schedule file; every problem with its place (LOT-E120 to LOT-E123).
+    /// Reads a schedule file; every problem with its place (LOT-E130 to LOT-E133).
     pub fn parse(path: &Path, text: &str) -> Result<Schedule, Vec<Problem>> {
         let raw: RawSchedule =
             crate::definition::files::parse_yaml(path, text, "docs/appointments.md")
@@ -126,7 +126,7 @@ impl Schedule {
             for (day, list) in &o.hours {
                 let Some(i) = DAYS.iter().position(|d| d == day) else {
                     problems.push(Problem::error(
-                        "LOT-E120",
+                        "LOT-E130",
                         path,
                         at(list),
                         format!(
@@ -139,7 +139,7 @@ impl Schedule {
                     match parse_interval(iv) {
                         Some(x) => hours[i].push(x),
                         None => problems.push(Problem::error(
-                            "LOT-E120",
+                            "LOT-E130",
                             path,
                             at(list),
                             format!("hours.{day}: \"{iv}\" is not a time span like 08:00-12:30"),
@@ -150,7 +150,7 @@ impl Schedule {
             }
             if o.counters.value == 0 || o.counters.value > 100 {
                 problems.push(Problem::error(
-                    "LOT-E121",
+                    "LOT-E131",
                     path,
                     at(&o.counters),
                     "counters: between 1 and 100 appointments at the same time",
@@ -161,7 +161,7 @@ impl Schedule {
                 && !(5..=240).contains(&s.value)
             {
                 problems.push(Problem::error(
-                    "LOT-E121",
+                    "LOT-E131",
                     path,
                     at(s),
                     "slot_minutes: between 5 and 240",
@@ -175,7 +175,7 @@ impl Schedule {
                 ) {
                     Ok(d) => closed.push(d),
                     Err(_) => problems.push(Problem::error(
-                        "LOT-E120",
+                        "LOT-E130",
                         path,
                         at(c),
                         format!("closed: \"{}\" is not a date like 2026-12-24", c.value),
@@ -196,7 +196,7 @@ impl Schedule {
         for s in raw.services {
             if !offices.iter().any(|o| o.id == s.office.value) {
                 problems.push(Problem::error(
-                    "LOT-E122",
+                    "LOT-E132",
                     path,
                     at(&s.office),
                     format!(
@@ -207,7 +207,7 @@ impl Schedule {
             }
             if !(5..=480).contains(&s.minutes.value) {
                 problems.push(Problem::error(
-                    "LOT-E123",
+                    "LOT-E133",
                     path,
                     at(&s.minutes),
                     "minutes: a visit takes between 5 and 480 minutes",

@@ -131,11 +131,11 @@ fn a_wrong_file_gets_every_problem_with_its_place() {
     let problems = Schedule::parse(Path::new("x.yaml"), &bad).unwrap_err();
     let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
     assert_eq!(
-        codes.iter().filter(|c| **c == "LOT-E120").count(),
+        codes.iter().filter(|c| **c == "LOT-E130").count(),
         2,
         "{problems:#?}"
     );
-    assert!(codes.contains(&"LOT-E121"));
-    assert!(codes.contains(&"LOT-E122"));
+    assert!(codes.contains(&"LOT-E131"));
+    assert!(codes.contains(&"LOT-E132"));
     assert!(problems.iter().all(|p| p.line > 0), "{problems:#?}");
 }
