@@ -89,6 +89,12 @@ pub enum StoreError {
     /// A value is outside what the store accepts (too long, out of range).
     #[error("LOT-S015: invalid input: {0}")]
     InvalidInput(String),
+    /// Every counter of the office is taken at that time (by confirmed visits or holds).
+    #[error("LOT-S016: the time is fully booked")]
+    SlotTaken,
+    /// A hold that was not confirmed in time, or a visit no longer in the state asked for.
+    #[error("LOT-S017: the visit is {0}")]
+    VisitGone(&'static str),
 }
 
 impl StoreError {
@@ -110,6 +116,8 @@ impl StoreError {
             Self::Entropy(_) => "LOT-S013",
             Self::RateLimited { .. } => "LOT-S014",
             Self::InvalidInput(_) => "LOT-S015",
+            Self::SlotTaken => "LOT-S016",
+            Self::VisitGone(_) => "LOT-S017",
         }
     }
 }

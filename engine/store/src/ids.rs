@@ -200,6 +200,11 @@ id128!(
     "account id"
 );
 id128!(
+    /// A booked visit (appointment): 128 random bits; its secret link to cancel or move it.
+    BookingId,
+    "booking id"
+);
+id128!(
     /// An API token (its public id, for listing and revoking; the secret is separate).
     ApiTokenId,
     "API token id"

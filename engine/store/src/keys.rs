@@ -31,6 +31,9 @@ pub(crate) const API_TOKENS: &str = "api_tokens";
 pub(crate) const SECRETS: &str = "secrets";
 /// Not exported: sessions end with a restore.
 pub(crate) const SESSIONS: &str = "sessions";
+/// Appointments: visit id -> visit; (tenant, office, day) -> the ids of its visits.
+pub(crate) const VISITS: &str = "visits";
+pub(crate) const VISIT_DAYS: &str = "visit_days";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
 pub(crate) const TREES: [(&str, bool); 15] = [

@@ -29,6 +29,7 @@ mod sled;
 
 #[cfg(test)]
 mod suite;
+mod visits;
 
 use time::{Duration, OffsetDateTime};
 
@@ -40,8 +41,8 @@ pub use codec::{EXPORT_FORMAT, Progress};
 pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
-    AccountId, ApiTokenId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey, OsEntropy,
-    Reference, ResumeCode, SubmissionId, TenantId,
+    AccountId, ApiTokenId, BookingId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey,
+    OsEntropy, Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
 pub use model::{
@@ -52,6 +53,7 @@ pub use model::{
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_COUNT_LIMIT, search_terms};
 pub use request::with_request_id;
+pub use visits::{NewVisit, Visit, VisitState};
 
 // The store traits. `store_traits!` (any.rs) declares them as written and implements each of
 // them for `AnyStore` by calling the backend it holds: a new method needs code in the backends
@@ -237,6 +239,47 @@ store_traits! {
         fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
     }
 
+    /// Appointments: a visit is held, then confirmed; an office never has more visits at one
+    /// time than it has counters, on every node (docs/store.md, "Appointments").
+    pub trait VisitStore {
+        /// Holds `new` if fewer than `counters` visits of its office take a counter at any
+        /// moment of its time (confirmed, or held and not expired at `now`); `SlotTaken`
+        /// otherwise. Durable on return.
+        fn hold_visit(
+            &self,
+            new: NewVisit,
+            counters: u32,
+            now: OffsetDateTime,
+        ) -> Result<Visit, StoreError>;
+
+        /// Confirms a hold that has not expired, with the citizen's name and address, and
+        /// enqueues `notifications` (the confirmation mail) in the same transaction;
+        /// `VisitGone` for an expired hold or a visit that is not held.
+        fn confirm_visit(
+            &self,
+            id: &BookingId,
+            name: String,
+            email: String,
+            notifications: Vec<NewOutboxMessage>,
+            now: OffsetDateTime,
+        ) -> Result<Visit, StoreError>;
+
+        /// Cancels a held or confirmed visit: its counter is free at once.
+        fn cancel_visit(&self, id: &BookingId, now: OffsetDateTime) -> Result<Visit, StoreError>;
+
+        /// A visit by its id.
+        fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError>;
+
+        /// The booked (confirmed) visits of `tenant`'s `office` on `day` (its local date), by
+        /// start time: the case workers' day view.
+        fn visits_on(
+            &self,
+            tenant: &TenantId,
+            office: &str,
+            day: time::Date,
+        ) -> Result<Vec<Visit>, StoreError>;
+    }
+
     /// Webhook deliveries to be made later, at least once.
     pub trait Outbox {
         /// Enqueues a delivery, due at `now`; returns its id.
@@ -395,6 +438,7 @@ pub trait Store:
     + AccountStore
     + BlobStore
     + SecretStore
+    + VisitStore
 {
 }
 impl<T> Store for T where
@@ -407,6 +451,7 @@ impl<T> Store for T where
         + AccountStore
         + BlobStore
         + SecretStore
+        + VisitStore
 {
 }
 

@@ -46,6 +46,7 @@ mod postkorb;
 mod secrets;
 mod status;
 mod submissions;
+mod visits;
 
 pub use limiter::PgResumeLimiter;
 
@@ -93,6 +94,13 @@ fn migrator() -> Migrator {
             "postkorb postings".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0006_postkorb_postings.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            8,
+            "visits".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0008_visits.sql").into_sql_str(),
             false,
         ),
     ]);

@@ -16,7 +16,7 @@ use crate::group_commit::GroupCommit;
 use crate::keys::{
     ACCOUNT_LOGINS, ACCOUNTS, API_TOKENS, AUDIT, COUNTERS, DRAFT_CODES, DRAFT_EXPIRY, DRAFTS,
     IDEMPOTENCY, MESSAGES, NOTES, OUTBOX, SECRETS, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS,
-    TREES, read_u64,
+    TREES, VISIT_DAYS, VISITS, read_u64,
 };
 use crate::model::Submission;
 use crate::{AttemptLimiter, Backend, LimitPolicy, Progress, ResumeLimiter};
@@ -35,6 +35,7 @@ mod status;
 mod submissions;
 #[cfg(test)]
 mod tests;
+mod visits;
 
 /// The layout version of the whole store (tree set and key layouts). 2: no `draft_expiry` tree;
 /// new drafts have no `draft_codes` entry (their id starts with their code's hash). 3: drafts
@@ -112,6 +113,10 @@ struct Inner {
     postkorb_counts: Tree,
     notes: Tree,
     secrets: Tree,
+    visits: Tree,
+    visit_days: Tree,
+    /// Serializes holds, confirmations and cancellations: they count an office's day.
+    visit_lock: Mutex<()>,
     /// Where blobs are kept as files: the folder that holds the store's directory (the data
     /// folder), `receipts/<id>.pdf` for receipts.
     blob_root: std::path::PathBuf,
@@ -209,6 +214,9 @@ impl SledStore {
             postkorb_index: db.open_tree(POSTKORB_INDEX)?,
             postkorb_counts: db.open_tree(POSTKORB_COUNTS)?,
             notes: db.open_tree(NOTES)?,
+            visits: db.open_tree(VISITS)?,
+            visit_days: db.open_tree(VISIT_DAYS)?,
+            visit_lock: Mutex::new(()),
             meta,
             db,
             path,

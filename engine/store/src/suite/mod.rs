@@ -70,6 +70,7 @@ mod search;
 mod shared;
 mod status;
 mod submissions;
+mod visits;
 
 pub(crate) use accounts::*;
 pub(crate) use cases::*;
@@ -79,6 +80,7 @@ pub(crate) use search::*;
 pub(crate) use shared::*;
 pub(crate) use status::*;
 pub(crate) use submissions::*;
+pub(crate) use visits::*;
 
 /// The traits stay object-safe: a server may hold `Box<dyn AccountStore>` for any backend.
 #[allow(dead_code)]
@@ -125,6 +127,8 @@ macro_rules! store_suite {
                 a_secret_is_the_first_one_stored_even_when_callers_race,
                 a_search_of_common_words_pages_through_every_match_and_caps_its_count,
                 search_keeps_tenants_apart,
+                fifty_clients_racing_for_the_last_counter_get_exactly_one_visit,
+                a_hold_frees_itself_and_a_confirmed_visit_keeps_its_counter,
             );
         }
     };

@@ -1,0 +1,211 @@
+//! [`VisitStore`] on PostgreSQL: a hold locks its office's day row (`visit_days`, made on first
+//! use), counts that day's visits and inserts its own in the same transaction, so two nodes
+//! never give away the same counter.
+
+use time::{Date, OffsetDateTime};
+
+use super::outbox::outbox_record;
+use super::{PgStore, Tx, db_err, json, record_text, v_current, version};
+use crate::VisitStore;
+use crate::envelope::decode_parts;
+use crate::error::StoreError;
+use crate::ids::{BookingId, TenantId};
+use crate::keys::VISITS;
+use crate::model::NewOutboxMessage;
+use crate::visits::{NewVisit, Visit, VisitState, busiest};
+
+fn decode_visit(row: &sqlx::postgres::PgRow) -> Result<Visit, StoreError> {
+    decode_parts(VISITS, "visit", version(row)?, &record_text(row)?)
+}
+
+async fn day_visits(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    office: &str,
+    day: Date,
+) -> Result<Vec<Visit>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT v, record::text AS record FROM visits WHERE tenant = $1 AND office = $2 AND day = $3",
+    )
+    .bind(tenant.slug())
+    .bind(office)
+    .bind(day)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(decode_visit).collect()
+}
+
+impl PgStore {
+    /// Changes a visit under its day's lock, if `change` allows it, with its notifications.
+    fn change_visit(
+        &self,
+        id: &BookingId,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+        change: impl Fn(&mut Visit) -> Result<(), StoreError>,
+    ) -> Result<Visit, StoreError> {
+        self.tx(async |tx| {
+            let Some(row) = sqlx::query(
+                "SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE",
+            )
+            .bind(&id.as_bytes()[..])
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?
+            else {
+                return Err(StoreError::NotFound {
+                    what: "visit",
+                    key: id.to_string(),
+                });
+            };
+            let mut v = decode_visit(&row)?;
+            change(&mut v)?;
+            v.changed = Some(now);
+            sqlx::query("UPDATE visits SET v = $2, record = $3::jsonb WHERE id = $1")
+                .bind(&id.as_bytes()[..])
+                .bind(v_current())
+                .bind(json(VISITS, &id.to_string(), &v)?)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            for n in &notifications {
+                sqlx::query(
+                    "INSERT INTO outbox (id, due, finished, v, record) \
+                     VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb)",
+                )
+                .bind(now)
+                .bind(v_current())
+                .bind(outbox_record(Some(&v.tenant), n.clone(), now)?)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            Ok(v)
+        })
+    }
+}
+
+impl VisitStore for PgStore {
+    fn hold_visit(
+        &self,
+        new: NewVisit,
+        counters: u32,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        if new.end <= new.start {
+            return Err(StoreError::InvalidInput(
+                "a visit ends after it starts".into(),
+            ));
+        }
+        let visit = Visit::new(new, now);
+        self.tx(async |tx| {
+            sqlx::query(
+                "INSERT INTO visit_days (tenant, office, day) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(visit.tenant.slug())
+            .bind(&visit.office)
+            .bind(visit.day)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            sqlx::query(
+                "SELECT 1 FROM visit_days WHERE tenant = $1 AND office = $2 AND day = $3 FOR UPDATE",
+            )
+            .bind(visit.tenant.slug())
+            .bind(&visit.office)
+            .bind(visit.day)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            let visits = day_visits(tx, &visit.tenant, &visit.office, visit.day).await?;
+            if busiest(&visits, visit.start, visit.end, now) >= counters {
+                return Err(StoreError::SlotTaken);
+            }
+            sqlx::query(
+                "INSERT INTO visits (id, tenant, office, day, v, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            )
+            .bind(&visit.id.as_bytes()[..])
+            .bind(visit.tenant.slug())
+            .bind(&visit.office)
+            .bind(visit.day)
+            .bind(v_current())
+            .bind(json(VISITS, &visit.id.to_string(), &visit)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        })?;
+        Ok(visit)
+    }
+
+    fn confirm_visit(
+        &self,
+        id: &BookingId,
+        name: String,
+        email: String,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.change_visit(id, notifications, now, |v| {
+            if v.state != VisitState::Held || v.held_until <= now {
+                return Err(StoreError::VisitGone(if v.state == VisitState::Held {
+                    "no longer held"
+                } else {
+                    "not held"
+                }));
+            }
+            v.state = VisitState::Confirmed;
+            v.name = Some(name.clone());
+            v.email = Some(email.clone());
+            Ok(())
+        })
+    }
+
+    fn cancel_visit(&self, id: &BookingId, now: OffsetDateTime) -> Result<Visit, StoreError> {
+        self.change_visit(id, Vec::new(), now, |v| {
+            if !matches!(v.state, VisitState::Held | VisitState::Confirmed) {
+                return Err(StoreError::VisitGone("not booked"));
+            }
+            v.state = VisitState::Cancelled;
+            Ok(())
+        })
+    }
+
+    fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {
+        let row = self.run(async |pool| {
+            sqlx::query("SELECT v, record::text AS record FROM visits WHERE id = $1")
+                .bind(&id.as_bytes()[..])
+                .fetch_optional(pool)
+                .await
+                .map_err(db_err)
+        })?;
+        row.as_ref().map(decode_visit).transpose()
+    }
+
+    fn visits_on(
+        &self,
+        tenant: &TenantId,
+        office: &str,
+        day: Date,
+    ) -> Result<Vec<Visit>, StoreError> {
+        let rows = self.run(async |pool| {
+            sqlx::query(
+                "SELECT v, record::text AS record FROM visits \
+                 WHERE tenant = $1 AND office = $2 AND day = $3",
+            )
+            .bind(tenant.slug())
+            .bind(office)
+            .bind(day)
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        let mut visits: Vec<Visit> = rows.iter().map(decode_visit).collect::<Result<_, _>>()?;
+        visits.retain(Visit::is_booked);
+        visits.sort_by_key(|v| (v.start, v.created));
+        Ok(visits)
+    }
+}

@@ -1,0 +1,152 @@
+//! Appointments (Online-Terminvereinbarung): the record of a booked visit and its states. A
+//! visit is held for a few minutes while the citizen enters name and address, then confirmed;
+//! a hold that is not confirmed frees itself. The stores count held and confirmed visits per
+//! office and day under one lock (a sled transaction on the day's record, a PostgreSQL row
+//! lock on the day), so an office never gets more visits at one time than it has counters.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime};
+
+use crate::ids::{BookingId, TenantId};
+
+/// Where a visit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitState {
+    /// Held until `held_until`; after that it frees itself.
+    Held,
+    Confirmed,
+    Cancelled,
+    /// The case worker marked it: the citizen came.
+    Attended,
+    /// ... or did not.
+    Missed,
+}
+
+/// A visit to book: who, where, when, for how long.
+#[derive(Clone)]
+pub struct NewVisit {
+    pub id: BookingId,
+    pub tenant: TenantId,
+    pub office: String,
+    pub service: String,
+    /// The office's local date (the day the store counts under).
+    pub day: Date,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub held_until: OffsetDateTime,
+}
+
+/// A stored visit.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visit {
+    pub id: BookingId,
+    pub tenant: TenantId,
+    pub office: String,
+    pub service: String,
+    pub day: Date,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
+    pub state: VisitState,
+    #[serde(with = "time::serde::rfc3339")]
+    pub held_until: OffsetDateTime,
+    /// Name and address, once confirmed (personal data: never in logs or the audit log).
+    pub name: Option<String>,
+    pub email: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub changed: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for Visit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Visit")
+            .field("id", &self.id)
+            .field("tenant", &self.tenant.slug())
+            .field("office", &self.office)
+            .field("start", &self.start)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Visit {
+    pub(crate) fn new(n: NewVisit, now: OffsetDateTime) -> Visit {
+        Visit {
+            id: n.id,
+            tenant: n.tenant,
+            office: n.office,
+            service: n.service,
+            day: n.day,
+            start: n.start,
+            end: n.end,
+            state: VisitState::Held,
+            held_until: n.held_until,
+            name: None,
+            email: None,
+            created: now,
+            changed: None,
+        }
+    }
+
+    /// Whether the visit takes a counter at `now`: confirmed, or held and not yet expired.
+    pub fn occupies(&self, now: OffsetDateTime) -> bool {
+        match self.state {
+            VisitState::Confirmed | VisitState::Attended | VisitState::Missed => true,
+            VisitState::Held => self.held_until > now,
+            VisitState::Cancelled => false,
+        }
+    }
+
+    /// Whether it is booked: confirmed (and maybe marked attended or missed since).
+    pub fn is_booked(&self) -> bool {
+        matches!(
+            self.state,
+            VisitState::Confirmed | VisitState::Attended | VisitState::Missed
+        )
+    }
+
+    /// Whether it overlaps `[start, end)`.
+    pub fn overlaps(&self, start: OffsetDateTime, end: OffsetDateTime) -> bool {
+        self.start < end && self.end > start
+    }
+}
+
+/// How many visits of `visits` take a counter at some moment of `[start, end)` at `now`: the
+/// most at once (a visit of 30 minutes in a grid of 15 meets different neighbours in each
+/// half).
+pub(crate) fn busiest(
+    visits: &[Visit],
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    now: OffsetDateTime,
+) -> u32 {
+    let active: Vec<&Visit> = visits
+        .iter()
+        .filter(|v| v.occupies(now) && v.overlaps(start, end))
+        .collect();
+    // The count can only rise where a visit starts (or at `start` itself).
+    let mut points: Vec<OffsetDateTime> = active
+        .iter()
+        .map(|v| v.start.max(start))
+        .chain(std::iter::once(start))
+        .collect();
+    points.sort();
+    points.dedup();
+    points
+        .iter()
+        .map(|p| {
+            let n = active
+                .iter()
+                .filter(|v| v.start <= *p && v.end > *p)
+                .count();
+            u32::try_from(n).unwrap_or(u32::MAX)
+        })
+        .max()
+        .unwrap_or(0)
+}
