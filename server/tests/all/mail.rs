@@ -501,3 +501,75 @@ async fn mail_goes_over_starttls_to_a_trusted_server_only() {
     assert!(smtp.mails()[0]["text"].as_str().unwrap().contains(&sid));
     server.terminate();
 }
+
+/// Reads an .ics file with Python's icalendar (Debian's python3-icalendar): the first event's
+/// start and end in UTC, and its texts.
+const READ_ICS: &str = r#"
+import sys, json, datetime, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+ev = next(c for c in cal.walk() if c.name == "VEVENT")
+utc = datetime.timezone.utc
+print(json.dumps({
+    "start": ev.decoded("dtstart").astimezone(utc).isoformat(),
+    "end": ev.decoded("dtend").astimezone(utc).isoformat(),
+    "summary": str(ev.get("summary")),
+    "location": str(ev.get("location")),
+    "description": str(ev.get("description")),
+    "url": str(ev.get("url")),
+    "uid": str(ev.get("uid")),
+}))
+"#;
+
+#[test]
+fn a_visit_in_the_calendar_file_is_read_right_by_an_independent_library() {
+    use lotse_core::appointments::ics::{CalendarVisit, calendar};
+    use time::macros::datetime;
+    let dir = tempfile::tempdir().unwrap();
+    // Visits in winter, on the first office day of summer time, and in summer.
+    for (local, utc) in [
+        (datetime!(2027-03-25 08:00), "2027-03-25T07:00:00+00:00"),
+        (datetime!(2027-03-30 08:00), "2027-03-30T06:00:00+00:00"),
+        (datetime!(2027-10-29 16:45), "2027-10-29T14:45:00+00:00"),
+        (datetime!(2027-11-02 08:00), "2027-11-02T07:00:00+00:00"),
+    ] {
+        let file = dir.path().join("termin.ics");
+        let ics = calendar(&CalendarVisit {
+            uid: "0123456789abcdef0123456789abcdef@portal.example".into(),
+            summary: "Personalausweis beantragen – Bürgerbüro Heinsberg",
+            location: "Bürgerbüro, Apfelstraße 23; 52525 Heinsberg",
+            description: "Bitte mitbringen:\n- Biometrisches Passfoto\n- Bisheriger Ausweis\n\nAbsagen oder verschieben: https://portal.example/heinsberg/termin/0123",
+            url: "https://portal.example/heinsberg/termin/0123",
+            start: local,
+            end: local + time::Duration::minutes(30),
+            stamp: datetime!(2026-12-06 12:00 UTC),
+        });
+        std::fs::write(&file, &ics).unwrap();
+        let out = Command::new(PYTHON)
+            .args(["-c", READ_ICS])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python3-icalendar must be installed (.ci/run installs it): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(ev["start"], utc, "{local}");
+        assert_eq!(
+            ev["summary"],
+            "Personalausweis beantragen – Bürgerbüro Heinsberg"
+        );
+        assert_eq!(
+            ev["location"],
+            "Bürgerbüro, Apfelstraße 23; 52525 Heinsberg"
+        );
+        assert!(
+            ev["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("Bitte mitbringen:\n- Biometrisches Passfoto\n")
+        );
+        assert_eq!(ev["url"], "https://portal.example/heinsberg/termin/0123");
+    }
+}

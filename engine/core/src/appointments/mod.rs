@@ -6,6 +6,7 @@
 //! what is booked; this module only asks it.
 
 pub mod holidays;
+pub mod ics;
 
 use std::collections::BTreeMap;
 use std::path::Path;
