@@ -36,6 +36,8 @@ pub struct Defs {
     pub(crate) settings_problems: Vec<lotse_core::Problem>,
     /// The API's serialized step fields, built on first use (dropped with these definitions).
     pub(crate) api_fields: StepCache,
+    /// Each tenant's appointment schedule (`portal/termine/<tenant>.yaml`), if it has one.
+    pub(crate) schedules: HashMap<String, Arc<lotse_core::appointments::Schedule>>,
 }
 
 /// Everything the handlers share.
@@ -106,6 +108,8 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("home", include_str!("../templates/home.hbs")),
         ("resume", include_str!("../templates/resume.hbs")),
         ("explain", include_str!("../templates/explain.hbs")),
+        ("visits", include_str!("../templates/visits.hbs")),
+        ("visit", include_str!("../templates/visit.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -327,6 +331,32 @@ impl Offices for AppState {
     }
 }
 
+/// The appointment schedules of the portal's tenants; a file with problems is left out and its
+/// problems reported like the workflows' (`lotse check` shows them all).
+fn load_schedules(
+    project: &std::path::Path,
+    portal: &Portal,
+    problems: &mut Vec<lotse_core::Problem>,
+) -> HashMap<String, Arc<lotse_core::appointments::Schedule>> {
+    let mut out = HashMap::new();
+    for t in &portal.tenants {
+        let file = project
+            .join("portal")
+            .join("termine")
+            .join(format!("{}.yaml", t.slug));
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        match lotse_core::appointments::Schedule::parse(&file, &text) {
+            Ok(s) => {
+                out.insert(t.slug.clone(), Arc::new(s));
+            }
+            Err(found) => problems.extend(found),
+        }
+    }
+    out
+}
+
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
 pub(crate) fn load_defs(
     project: &std::path::Path,
@@ -382,7 +412,9 @@ pub(crate) fn load_defs(
     let (entries, entry_problems) = crate::directory::load_entries(project, &library, &portal);
     problems.extend(entry_problems.into_iter().filter(|p| p.is_error()));
     let directory = crate::directory::Directory::build(&library, &portal, entries, dev);
+    let schedules = load_schedules(project, &portal, &mut problems);
     Defs {
+        schedules,
         library,
         portal,
         settings_problems,

@@ -270,8 +270,9 @@ store_traits! {
         /// A visit by its id.
         fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError>;
 
-        /// The booked (confirmed) visits of `tenant`'s `office` on `day` (its local date), by
-        /// start time: the case workers' day view.
+        /// The visits of `tenant`'s `office` on `day` (its local date), by start time: at least
+        /// every booked one and every hold not yet expired (callers ask [`Visit::occupies`] or
+        /// [`Visit::is_booked`]); cancelled and expired ones may be listed too.
         fn visits_on(
             &self,
             tenant: &TenantId,

@@ -133,6 +133,8 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     if portal.source.is_some() {
         problems.extend(lotse_core::portal::check_mandates(&portal, &library));
     }
+    // Appointment schedules (portal/termine/<tenant>.yaml): offices, hours, services.
+    let schedules = check_schedules(dir, &portal.slugs(), &mut problems);
     // The offices' own mail texts (portal/mail/<tenant>/), rendered with sample values.
     if let Err(e) = crate::mail::check_templates(dir) {
         problems.push(
@@ -166,14 +168,60 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         0 => String::new(),
         n => format!(", {n} override(s)"),
     };
+    let schedules = match schedules {
+        0 => String::new(),
+        n => format!(", {n} appointment schedule(s)"),
+    };
     let summary = format!(
-        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s){catalogue}",
+        "checked {} workflow(s) ({} version(s)){overrides}, {} form(s), {} template(s){catalogue}{schedules}",
         library.workflows.len(),
         versions,
         library.forms.names().count(),
         library.templates.len(),
     );
     print(problems, short, &summary)
+}
+
+/// Checks every `portal/termine/<tenant>.yaml`; returns how many there are.
+fn check_schedules(dir: &Path, tenants: &[&str], problems: &mut Vec<Problem>) -> usize {
+    let folder = dir.join("portal").join("termine");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        return 0;
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for file in &files {
+        let slug = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if !tenants.contains(&slug) {
+            problems.push(Problem::error(
+                "LOT-E130",
+                file,
+                lotse_core::problem::Pos::new(1, 1),
+                format!("\"{slug}\" is not a tenant of the portal; name the file after one"),
+            ));
+            continue;
+        }
+        match std::fs::read_to_string(file) {
+            Ok(text) => {
+                if let Err(found) = lotse_core::appointments::Schedule::parse(file, &text) {
+                    problems.extend(found);
+                }
+            }
+            Err(e) => problems.push(Problem::error(
+                "LOT-E001",
+                file,
+                lotse_core::problem::Pos::new(1, 1),
+                format!("cannot read: {e}"),
+            )),
+        }
+    }
+    files.len()
 }
 
 /// The scripts that failed while the scenarios ran (LOT-A005 in a scenario), as problems at the

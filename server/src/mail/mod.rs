@@ -153,6 +153,63 @@ pub fn status_message(
     )
 }
 
+/// The confirmation mail of a booked visit, with its calendar file, if mail is configured.
+pub fn visit_message(
+    config: Option<&MailConfig>,
+    t: &Tenant,
+    v: &lotse_store::Visit,
+    name: &str,
+    email: &str,
+    lang: Lang,
+    texts: VisitTexts,
+) -> Option<NewOutboxMessage> {
+    let config = config?;
+    let base = config.public_url.trim_end_matches('/');
+    let payload = Payload {
+        submission: String::new(),
+        event: Event::Visit.name().into(),
+        to: email.to_string(),
+        lang: lang.tag().into(),
+        tenant: t.slug.clone(),
+        reply_to: Some(t.email.clone()).filter(|e| !e.trim().is_empty()),
+        attach_receipt: false,
+        vars: json!({
+            "tenant": t.name,
+            "at_tenant": t.at_phrase(lang),
+            "office": t.office.get(lang),
+            "contact": t.email,
+            "service": texts.service,
+            "when": texts.when,
+            "place": texts.place,
+            "bring": texts.bring,
+            "status_url": format!("{base}/{}/termin/{}", t.slug, v.id),
+            "status": "",
+            "applicant": name,
+            "receipt_attached": false,
+            "colour": t.colour,
+            "lang": lang.tag(),
+            "reference": "",
+            "visit": v.id.to_string(),
+            "ics": texts.ics,
+        }),
+    };
+    Some(NewOutboxMessage {
+        topic: Event::Visit.topic().into(),
+        target: Event::Visit.target().into(),
+        payload: serde_json::to_value(payload).ok()?,
+    })
+}
+
+/// What a visit's mail says, in the citizen's language, and its calendar file.
+pub struct VisitTexts {
+    pub service: String,
+    pub when: String,
+    pub place: String,
+    /// One line per thing to bring, each starting with "- ".
+    pub bring: String,
+    pub ics: String,
+}
+
 /// The mailer: the SMTP transport, the sender per tenant and the templates.
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -252,7 +309,7 @@ impl Mailer {
     pub fn compose(
         &self,
         msg: &OutboxMessage,
-        submission: &Submission,
+        submission: Option<&Submission>,
         receipt: Option<&[u8]>,
     ) -> Result<Message, Failure> {
         let p: Payload = serde_json::from_value(msg.payload.clone())
@@ -271,9 +328,14 @@ impl Mailer {
             .filter(|n| !n.trim().is_empty())
             .map(str::to_owned);
         let to = Mailbox::new(name, address);
-        let reference = submission.reference.to_string();
+        let reference = submission
+            .map(|x| x.reference.to_string())
+            .unwrap_or_default();
         let mut vars = p.vars.clone();
-        vars["reference"] = json!(reference);
+        if submission.is_some() {
+            vars["reference"] = json!(reference);
+        }
+        let ics = vars.get("ics").and_then(Value::as_str).map(str::to_owned);
         let rendered = self
             .templates
             .render(&p.tenant, event, &p.lang, &vars)
@@ -284,7 +346,12 @@ impl Mailer {
             .or_else(|| self.reply_to.clone())
             .or_else(|| p.reply_to.as_deref().and_then(|r| r.parse().ok()));
         let domain = from.email.domain().to_string();
-        let key = format!("{}-{}", msg.id, p.submission);
+        let about = vars
+            .get("visit")
+            .and_then(Value::as_str)
+            .unwrap_or(&p.submission)
+            .to_string();
+        let key = format!("{}-{about}", msg.id);
         let mut b = Message::builder()
             .from(from)
             .to(to)
@@ -302,6 +369,16 @@ impl Mailer {
             b = b.reply_to(r);
         }
         let body = MultiPart::alternative_plain_html(rendered.text, rendered.html);
+        if let Some(ics) = ics {
+            let cal = Attachment::new("termin.ics".into()).body(
+                ics.into_bytes(),
+                ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                    .unwrap_or(ContentType::TEXT_PLAIN),
+            );
+            return b
+                .multipart(MultiPart::mixed().multipart(body).singlepart(cal))
+                .map_err(|e| Failure::GiveUp(format!("LOT-M004: E-Mail nicht darstellbar: {e}")));
+        }
         let built = match (p.attach_receipt, receipt) {
             (true, Some(pdf)) => b.multipart(MultiPart::mixed().multipart(body).singlepart(
                 Attachment::new(format!("Eingangsbestaetigung-{reference}.pdf")).body(

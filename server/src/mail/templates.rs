@@ -18,16 +18,24 @@ pub enum Event {
     StatusChanged,
     /// The office asks the citizen something (the question itself stays in the portal).
     Rueckfrage,
+    /// A visit (appointment) is booked; the calendar file is attached.
+    Visit,
 }
 
 impl Event {
-    pub const ALL: [Event; 3] = [Event::Received, Event::StatusChanged, Event::Rueckfrage];
+    pub const ALL: [Event; 4] = [
+        Event::Received,
+        Event::StatusChanged,
+        Event::Rueckfrage,
+        Event::Visit,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Event::Received => "received",
             Event::StatusChanged => "status",
             Event::Rueckfrage => "rueckfrage",
+            Event::Visit => "visit",
         }
     }
 
@@ -41,6 +49,7 @@ impl Event {
             Event::Received => "mail.submission_received",
             Event::StatusChanged => "mail.status_changed",
             Event::Rueckfrage => "mail.rueckfrage",
+            Event::Visit => "mail.visit_confirmed",
         }
     }
 
@@ -50,13 +59,14 @@ impl Event {
             Event::Received => "E-Mail: Eingangsbestätigung",
             Event::StatusChanged => "E-Mail: neuer Stand",
             Event::Rueckfrage => "E-Mail: Rückfrage",
+            Event::Visit => "E-Mail: Terminbestätigung",
         }
     }
 }
 
 const LANGS: [&str; 2] = ["de", "en"];
 
-const BUILT_IN: [(&str, &str); 6] = [
+const BUILT_IN: [(&str, &str); 8] = [
     (
         "received.de",
         include_str!("../../templates/mail/received.de.txt"),
@@ -80,6 +90,14 @@ const BUILT_IN: [(&str, &str); 6] = [
     (
         "rueckfrage.en",
         include_str!("../../templates/mail/rueckfrage.en.txt"),
+    ),
+    (
+        "visit.de",
+        include_str!("../../templates/mail/visit.de.txt"),
+    ),
+    (
+        "visit.en",
+        include_str!("../../templates/mail/visit.en.txt"),
     ),
 ];
 
@@ -111,6 +129,9 @@ fn sample() -> Value {
         "receipt_attached": true,
         "colour": "#1f4e79",
         "lang": "de",
+        "when": "Montag, 07.12.2026, 08:15 Uhr",
+        "place": "Bürgerbüro, Apfelstraße 23, 52525 Heinsberg",
+        "bring": "- Ein biometrisches Passfoto",
     })
 }
 
@@ -145,7 +166,7 @@ impl Templates {
                         .filter(|(e, l)| Event::from_name(e).is_some() && LANGS.contains(l))
                     else {
                         bail!(
-                            "{}: not a mail template name; expected <event>.<lang>.txt with event received, status or rueckfrage and lang de or en",
+                            "{}: not a mail template name; expected <event>.<lang>.txt with event received, status, rueckfrage or visit and lang de or en",
                             path.display()
                         );
                     };

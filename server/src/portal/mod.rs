@@ -12,6 +12,7 @@ mod field_views;
 mod form;
 mod status;
 mod views;
+mod visits;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -36,6 +37,16 @@ where
         .route("/{tenant}", get(catalogue::catalogue))
         .route("/sprache/{lang}", get(catalogue::switch_language))
         .route("/{tenant}/fortsetzen", post(catalogue::resume))
+        .route("/{tenant}/termine", get(visits::services))
+        .route(
+            "/{tenant}/termine/{service}",
+            get(visits::service).post(visits::hold),
+        )
+        .route(
+            "/{tenant}/termin/{visit}",
+            get(visits::show).post(visits::act),
+        )
+        .route("/{tenant}/termin/{visit}/termin.ics", get(visits::calendar))
         .route(
             "/{tenant}/leistung/{workflow}",
             get(catalogue::service).post(assistant::start),

@@ -192,7 +192,11 @@ impl Server {
         self.request("GET", path, None).await.unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>, String) {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Option<String>, String) {
         self.request("POST", path, Some(form)).await.unwrap()
     }
 
@@ -276,7 +280,7 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::delivery::{Server, free_port, repo, wait_for};
+use super::delivery::{Server, free_port, hidden, repo, wait_for};
 
 /// Debian's interpreter: python3-aiosmtpd is installed for it (a `python3` earlier on the PATH
 /// may be another one).
@@ -572,4 +572,152 @@ fn a_visit_in_the_calendar_file_is_read_right_by_an_independent_library() {
         );
         assert_eq!(ev["url"], "https://portal.example/heinsberg/termin/0123");
     }
+}
+
+/// The first time offered on the page: (radio value, its label).
+fn first_time(page: &str) -> (String, String) {
+    let marker = "name=\"zeit\" value=\"";
+    let at = page.find(marker).expect("a time on the page") + marker.len();
+    let value = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let label_at = page[at..].find("<label").unwrap() + at;
+    let text_at = page[label_at..].find('>').unwrap() + label_at + 1;
+    let text = page[text_at..text_at + page[text_at..].find(" Uhr").unwrap()].to_string();
+    (value, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_books_a_visit_gets_the_calendar_file_by_mail_and_cancels_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
+    let service = "/heinsberg/termine/personalausweis";
+    let (code, _, page) = server.get(service).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("3 Plätze frei"), "{page}");
+    let (zeit, time) = first_time(&page);
+    let csrf = hidden(&page, "_csrf");
+    // A time the page does not offer is refused; a forged form too.
+    let (code, _, _) = server
+        .post(service, &[("_csrf", &csrf), ("zeit", "12345")])
+        .await;
+    assert_eq!(code, 409);
+    let (code, _, _) = server
+        .post(service, &[("_csrf", "x"), ("zeit", &zeit)])
+        .await;
+    assert_eq!(code, 403);
+    let (code, to, _) = server
+        .post(service, &[("_csrf", &csrf), ("zeit", &zeit)])
+        .await;
+    assert_eq!(code, 303);
+    let visit = to.unwrap();
+    let (code, _, page) = server.get(&visit).await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("Wir halten diese Uhrzeit für Sie bis"),
+        "{page}"
+    );
+    // While it is held, the time has one place less.
+    let (_, _, again) = server.get(service).await;
+    assert!(
+        again.contains(&format!("{time} Uhr <span class=\"hint\">(2 Plätze frei)")),
+        "{again}"
+    );
+    let vcsrf = hidden(&page, "_csrf");
+    let (code, _, wrong) = server
+        .post(
+            &visit,
+            &[
+                ("_csrf", &vcsrf),
+                ("_action", "buchen"),
+                ("name", ""),
+                ("email", "kein"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert!(wrong.contains("Bitte geben Sie Ihren Namen an."));
+    let (code, _, _) = server
+        .post(
+            &visit,
+            &[
+                ("_csrf", &vcsrf),
+                ("_action", "buchen"),
+                ("name", "Jürgen Schmitz"),
+                ("email", "juergen@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 303);
+    let (_, _, booked) = server.get(&visit).await;
+    assert!(booked.contains("Ihr Termin ist gebucht"), "{booked}");
+    // The confirmation arrives with the calendar file, which an independent library reads.
+    wait_for("the visit's mail", Duration::from_secs(30), || {
+        smtp.mails().len() == 1
+    })
+    .await;
+    let m = &smtp.mails()[0];
+    assert!(
+        m["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Ihr Termin: Personalausweis beantragen am ")
+    );
+    assert_eq!(m["to"], "Jürgen Schmitz <juergen@example.org>");
+    let link = format!("http://{listen}{visit}");
+    assert!(m["text"].as_str().unwrap().contains(&link));
+    let att = m["attachments"].as_array().unwrap();
+    assert_eq!(att.len(), 1);
+    assert_eq!(att[0]["type"], "text/calendar");
+    let ics = fetch_bytes(&format!("{link}/termin.ics"));
+    let file = dir.path().join("termin.ics");
+    std::fs::write(&file, &ics).unwrap();
+    let out = Command::new(PYTHON)
+        .args(["-c", READ_ICS])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ev["start"].as_str().unwrap(), {
+        let t = time::OffsetDateTime::from_unix_timestamp(zeit.parse().unwrap()).unwrap();
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:00+00:00",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    });
+    assert!(ev["location"].as_str().unwrap().starts_with("Bürgerbüro"));
+    assert_eq!(ev["url"], link);
+    // Cancelled through the link: the time is free again.
+    let (_, _, page) = server.get(&visit).await;
+    let vcsrf = hidden(&page, "_csrf");
+    let (code, _, _) = server
+        .post(&visit, &[("_csrf", &vcsrf), ("_action", "absagen")])
+        .await;
+    assert_eq!(code, 303);
+    let (_, _, gone) = server.get(&visit).await;
+    assert!(gone.contains("Der Termin ist abgesagt"));
+    let (_, _, free) = server.get(service).await;
+    assert!(
+        free.contains(&format!("{time} Uhr <span class=\"hint\">(3 Plätze frei)")),
+        "{free}"
+    );
+    assert_eq!(server.get(&format!("{visit}/termin.ics")).await.0, 404);
+    // Another tenant does not know the visit.
+    assert_eq!(
+        server
+            .get(&visit.replace("/heinsberg/", "/erkelenz/"))
+            .await
+            .0,
+        404
+    );
+    server.terminate();
 }

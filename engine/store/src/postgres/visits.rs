@@ -204,7 +204,6 @@ impl VisitStore for PgStore {
             .map_err(db_err)
         })?;
         let mut visits: Vec<Visit> = rows.iter().map(decode_visit).collect::<Result<_, _>>()?;
-        visits.retain(Visit::is_booked);
         visits.sort_by_key(|v| (v.start, v.created));
         Ok(visits)
     }

@@ -160,7 +160,7 @@ impl VisitStore for SledStore {
         day: Date,
     ) -> Result<Vec<Visit>, StoreError> {
         let (_, mut visits) = self.day_visits(&day_key(tenant, office, day))?;
-        visits.retain(|v| v.tenant == *tenant && v.is_booked());
+        visits.retain(|v| v.tenant == *tenant);
         visits.sort_by_key(|v| (v.start, v.created));
         Ok(visits)
     }

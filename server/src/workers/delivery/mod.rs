@@ -453,12 +453,17 @@ async fn send_mail(
             None,
         );
     };
-    let (submission, pdf) =
+    // A visit's mail carries what it says; a submission's is completed from the stored one.
+    let is_visit = msg.payload.get("event").and_then(Value::as_str) == Some("visit");
+    let (submission, pdf) = if is_visit {
+        (None, None)
+    } else {
         match load(store, receipts, msg, clock, Mailer::wants_receipt(msg)).await {
-            Ok(found) => found,
+            Ok((s, pdf)) => (Some(s), pdf),
             Err(a) => return a,
-        };
-    let mail = match mailer.compose(msg, &submission, pdf.as_deref()) {
+        }
+    };
+    let mail = match mailer.compose(msg, submission.as_ref(), pdf.as_deref()) {
         Ok(m) => m,
         Err(MailFailure::GiveUp(e)) => return Attempt::GiveUp(e),
         Err(MailFailure::Retry(e)) => return Attempt::Retry(e, None),

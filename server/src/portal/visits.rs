@@ -1,0 +1,857 @@
+//! Online-Terminvereinbarung, the citizen's pages (docs/appointments.md): the services one
+//! books a visit for, the free times of a day, holding one while name and e-mail address are
+//! entered, the confirmed visit with its calendar file, and cancelling it. Works without
+//! JavaScript: days are links, times are radio buttons in a form. The visit's id is its secret
+//! link; every form carries a CSRF token bound to the tenant or the visit.
+
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use lotse_core::Lang;
+use lotse_core::appointments::{Schedule, VisitService};
+use lotse_receipt::{Language, format_berlin, to_berlin};
+use lotse_store::{BookingId, NewVisit, OsEntropy, StoreError, Visit, VisitState, VisitStore};
+use serde::{Deserialize, Serialize};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::http::extractors::{PortalTenant, UiLang, field};
+use crate::http::pages::{Layout, Page, not_found, server_error, tr};
+use crate::state::Shared;
+use crate::tenants::Tenant;
+
+/// How long a chosen time is held while the citizen enters name and address.
+const HOLD: Duration = Duration::minutes(10);
+/// How far ahead times are offered.
+const DAYS_AHEAD: i64 = 21;
+/// The earliest time offered: this long from now.
+const LEAD: Duration = Duration::hours(2);
+
+fn schedule(p: &Shared, t: &Tenant) -> Option<Arc<Schedule>> {
+    p.defs().schedules.get(&t.slug).cloned()
+}
+
+fn language(lang: Lang) -> Language {
+    if lang == Lang::En {
+        Language::En
+    } else {
+        Language::De
+    }
+}
+
+const WEEKDAYS_DE: [&str; 7] = [
+    "Montag",
+    "Dienstag",
+    "Mittwoch",
+    "Donnerstag",
+    "Freitag",
+    "Samstag",
+    "Sonntag",
+];
+const WEEKDAYS_EN: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// "Montag, 07.12.2026" / "Monday, 7 December 2026".
+fn day_text(d: Date, lang: Lang) -> String {
+    let i = usize::from(d.weekday().number_days_from_monday());
+    if lang == Lang::En {
+        format!("{}, {} {} {}", WEEKDAYS_EN[i], d.day(), d.month(), d.year())
+    } else {
+        format!(
+            "{}, {:02}.{:02}.{}",
+            WEEKDAYS_DE[i],
+            d.day(),
+            u8::from(d.month()),
+            d.year()
+        )
+    }
+}
+
+/// "08:15 Uhr" / "08:15".
+fn time_text(t: OffsetDateTime, lang: Lang) -> String {
+    let b = to_berlin(t);
+    if lang == Lang::En {
+        format!("{:02}:{:02}", b.hour(), b.minute())
+    } else {
+        format!("{:02}:{:02} Uhr", b.hour(), b.minute())
+    }
+}
+
+#[derive(Serialize)]
+struct ServiceLink {
+    href: String,
+    title: String,
+    office: String,
+    minutes: u32,
+}
+
+#[derive(Serialize)]
+struct DayLink {
+    href: String,
+    text: String,
+    current: bool,
+}
+
+#[derive(Serialize)]
+struct TimeOption {
+    value: i64,
+    text: String,
+    free: String,
+    id: String,
+}
+
+/// The services list, or one service's days and times.
+#[derive(Serialize)]
+struct VisitsPage {
+    #[serde(flatten)]
+    layout: Layout,
+    heading: String,
+    intro: String,
+    services: Vec<ServiceLink>,
+    /// One service: what to bring, where, the days and the chosen day's times.
+    service: Option<ServiceView>,
+    error: Option<String>,
+    has_error: bool,
+    csrf: String,
+    labels: Labels,
+    back: String,
+}
+
+#[derive(Serialize)]
+struct ServiceView {
+    action: String,
+    bring: Vec<String>,
+    office: String,
+    address: String,
+    minutes: u32,
+    days: Vec<DayLink>,
+    day: Option<String>,
+    times: Vec<TimeOption>,
+}
+
+/// The page's fixed words, in the citizen's language.
+#[derive(Serialize)]
+struct Labels {
+    bring: &'static str,
+    place: &'static str,
+    duration: &'static str,
+    choose_day: &'static str,
+    choose_time: &'static str,
+    none: &'static str,
+    submit: &'static str,
+    back: &'static str,
+    name: &'static str,
+    email: &'static str,
+    email_hint: &'static str,
+    confirm: &'static str,
+    cancel: &'static str,
+    calendar: &'static str,
+    problem: &'static str,
+}
+
+fn labels(lang: Lang) -> Labels {
+    Labels {
+        bring: tr(lang, "Bitte mitbringen", "Please bring"),
+        place: tr(lang, "Ort", "Place"),
+        duration: tr(lang, "Dauer", "Duration"),
+        choose_day: tr(lang, "Tag wählen", "Choose a day"),
+        choose_time: tr(lang, "Uhrzeit wählen", "Choose a time"),
+        none: tr(
+            lang,
+            "An diesem Tag ist leider keine Zeit mehr frei. Bitte wählen Sie einen anderen Tag.",
+            "Sorry, no time is free on this day. Please choose another day.",
+        ),
+        submit: tr(lang, "Diese Uhrzeit reservieren", "Reserve this time"),
+        back: tr(
+            lang,
+            "Zur Übersicht der Termine",
+            "Back to the appointments",
+        ),
+        name: tr(lang, "Ihr Name", "Your name"),
+        email: tr(lang, "Ihre E-Mail-Adresse", "Your e-mail address"),
+        email_hint: tr(
+            lang,
+            "Wir schicken Ihnen die Bestätigung mit einem Link, über den Sie den Termin absagen können.",
+            "We send you the confirmation with a link to cancel the appointment.",
+        ),
+        confirm: tr(lang, "Termin verbindlich buchen", "Book the appointment"),
+        cancel: tr(lang, "Termin absagen", "Cancel the appointment"),
+        calendar: tr(
+            lang,
+            "In den Kalender übernehmen (.ics)",
+            "Add to your calendar (.ics)",
+        ),
+        problem: tr(lang, "Es gibt ein Problem", "There is a problem"),
+    }
+}
+
+impl Page for VisitsPage {
+    const TEMPLATE: &'static str = "visits";
+}
+
+/// One visit: held (the form to book it), booked, or over.
+#[derive(Serialize)]
+struct VisitPage {
+    #[serde(flatten)]
+    layout: Layout,
+    heading: String,
+    lines: Vec<String>,
+    bring: Vec<String>,
+    /// Held: the form to book it.
+    book: bool,
+    /// Booked: the calendar link and the cancel form.
+    booked: bool,
+    action: String,
+    calendar: String,
+    restart: String,
+    csrf: String,
+    name: String,
+    email: String,
+    errors: Vec<ErrorView>,
+    has_errors: bool,
+    labels: Labels,
+}
+
+impl Page for VisitPage {
+    const TEMPLATE: &'static str = "visit";
+}
+
+/// `GET /{tenant}/termine`: what one can book a visit for.
+pub(crate) async fn services(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+) -> Response {
+    let Some(s) = schedule(&p, &t) else {
+        return not_found(&p, Some(&t), lang);
+    };
+    let services = s
+        .services
+        .iter()
+        .map(|v| ServiceLink {
+            href: format!("/{}/termine/{}", t.slug, v.id),
+            title: v.title.get(lang).to_string(),
+            office: s
+                .office(&v.office)
+                .map(|o| o.name.get(lang).to_string())
+                .unwrap_or_default(),
+            minutes: v.minutes,
+        })
+        .collect();
+    let heading = tr(lang, "Termin vereinbaren", "Book an appointment").to_string();
+    let page = VisitsPage {
+        layout: Layout::new(&p.defs().portal, &t, heading.clone(), lang)
+            .at(&format!("/{}/termine", t.slug)),
+        heading,
+        intro: tr(
+            lang,
+            "Für diese Anliegen vereinbaren Sie hier einen Termin vor Ort. Wählen Sie Ihr Anliegen.",
+            "Book an appointment in person for these matters. Choose yours.",
+        )
+        .to_string(),
+        services,
+        service: None,
+        error: None,
+        has_error: false,
+        csrf: String::new(),
+        labels: labels(lang),
+        back: format!("/{}", t.slug),
+    };
+    p.render(&page)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DayQuery {
+    tag: Option<String>,
+}
+
+/// The open days ahead with at least one free time, and the chosen day's times.
+async fn service_view(
+    p: &Shared,
+    t: &Tenant,
+    s: &Schedule,
+    v: &VisitService,
+    day: Option<Date>,
+    lang: Lang,
+) -> Result<ServiceView, StoreError> {
+    let office = s.office(&v.office);
+    let now = p.now();
+    let earliest = now + LEAD;
+    let today = to_berlin(now).date();
+    let open: Vec<Date> = (0..DAYS_AHEAD)
+        .filter_map(|i| today.checked_add(Duration::days(i)))
+        .filter(|d| office.is_some_and(|o| Schedule::open_on(o, *d)))
+        .collect();
+    let chosen = day.filter(|d| open.contains(d)).or(open.first().copied());
+    let times = match chosen {
+        Some(d) => free_times(p, t, s, v, d, earliest, now).await?,
+        None => Vec::new(),
+    };
+    Ok(ServiceView {
+        action: format!("/{}/termine/{}", t.slug, v.id),
+        bring: v.bring.iter().map(|b| b.get(lang).to_string()).collect(),
+        office: office
+            .map(|o| o.name.get(lang).to_string())
+            .unwrap_or_default(),
+        address: office.map(|o| o.address.join(", ")).unwrap_or_default(),
+        minutes: v.minutes,
+        days: open
+            .iter()
+            .map(|d| DayLink {
+                href: format!("/{}/termine/{}?tag={d}", t.slug, v.id),
+                text: day_text(*d, lang),
+                current: Some(*d) == chosen,
+            })
+            .collect(),
+        day: chosen.map(|d| day_text(d, lang)),
+        times: times
+            .into_iter()
+            .map(|(start, free)| TimeOption {
+                value: start.unix_timestamp(),
+                text: time_text(start, lang),
+                free: match (lang, free) {
+                    (Lang::En, 1) => "1 place free".into(),
+                    (Lang::En, n) => format!("{n} places free"),
+                    (_, 1) => "1 Platz frei".into(),
+                    (_, n) => format!("{n} Plätze frei"),
+                },
+                id: format!("zeit-{}", start.unix_timestamp()),
+            })
+            .collect(),
+    })
+}
+
+/// The free start times of `v` on `day`: (instant, counters free).
+async fn free_times(
+    p: &Shared,
+    t: &Tenant,
+    s: &Schedule,
+    v: &VisitService,
+    day: Date,
+    earliest: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<Vec<(OffsetDateTime, u32)>, StoreError> {
+    let p2 = p.clone();
+    let tenant = lotse_store::TenantId::new(&t.slug, &t.prefix)?;
+    let office = v.office.clone();
+    let booked =
+        crate::telemetry::spawn_blocking(move || p2.store.visits_on(&tenant, &office, day))
+            .await
+            .map_err(|e| StoreError::InvalidInput(e.to_string()))??;
+    let minutes = Duration::minutes(i64::from(v.minutes));
+    let taken = |start: OffsetDateTime| {
+        let n = booked
+            .iter()
+            .filter(|b| b.occupies(now) && b.overlaps(start, start + minutes))
+            .count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    };
+    Ok(s.slots(&v.id, day, earliest, &taken)
+        .into_iter()
+        .map(|slot| (slot.start, slot.free))
+        .collect())
+}
+
+/// `GET /{tenant}/termine/{service}?tag=YYYY-MM-DD`: the days and the chosen day's free times.
+pub(crate) async fn service(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Query<DayQuery>,
+) -> Response {
+    let day = q.tag.as_deref().and_then(|d| {
+        Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+    });
+    service_page(&p, &t, &id, day, None, lang).await
+}
+
+async fn service_page(
+    p: &Shared,
+    t: &Tenant,
+    id: &str,
+    day: Option<Date>,
+    error: Option<String>,
+    lang: Lang,
+) -> Response {
+    let Some(s) = schedule(p, t) else {
+        return not_found(p, Some(t), lang);
+    };
+    let Some(v) = s.service(id) else {
+        return not_found(p, Some(t), lang);
+    };
+    let view = match service_view(p, t, &s, v, day, lang).await {
+        Ok(view) => view,
+        Err(e) => return server_error(p, t, &e, lang),
+    };
+    let heading = v.title.get(lang).to_string();
+    let title = match &error {
+        Some(_) => format!("{}: {heading}", tr(lang, "Fehler", "Error")),
+        None => heading.clone(),
+    };
+    let page = VisitsPage {
+        layout: Layout::new(&p.defs().portal, t, title, lang)
+            .at(&format!("/{}/termine/{}", t.slug, v.id)),
+        heading,
+        intro: String::new(),
+        services: Vec::new(),
+        service: Some(view),
+        has_error: error.is_some(),
+        error,
+        csrf: p.token(&format!("visit:{}", t.slug)),
+        labels: labels(lang),
+        back: format!("/{}/termine", t.slug),
+    };
+    let mut r = p.render(&page);
+    if page.has_error {
+        *r.status_mut() = StatusCode::CONFLICT;
+    }
+    r
+}
+
+/// `POST /{tenant}/termine/{service}`: holds the chosen time for ten minutes.
+pub(crate) async fn hold(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    if field(&pairs, "_csrf") != Some(p.token(&format!("visit:{}", t.slug)).as_str()) {
+        return forbidden();
+    }
+    let Some(s) = schedule(&p, &t) else {
+        return not_found(&p, Some(&t), lang);
+    };
+    let Some(v) = s.service(&id).cloned() else {
+        return not_found(&p, Some(&t), lang);
+    };
+    let Some(office) = s.office(&v.office).cloned() else {
+        return not_found(&p, Some(&t), lang);
+    };
+    let start = field(&pairs, "zeit")
+        .and_then(|z| z.parse::<i64>().ok())
+        .and_then(|z| OffsetDateTime::from_unix_timestamp(z).ok());
+    let Some(start) = start else {
+        let e = tr(
+            lang,
+            "Bitte wählen Sie eine Uhrzeit.",
+            "Please choose a time.",
+        );
+        return service_page(&p, &t, &id, None, Some(e.into()), lang).await;
+    };
+    let day = to_berlin(start).date();
+    // Only a time the page offers: on the grid, in the hours, not past, not on a closed day.
+    let now = p.now();
+    let offered = s
+        .slots(&v.id, day, now + LEAD, &|_| 0)
+        .iter()
+        .any(|slot| slot.start == start);
+    if !offered {
+        let e = tr(
+            lang,
+            "Diese Uhrzeit kann nicht gebucht werden. Bitte wählen Sie eine der angebotenen.",
+            "This time cannot be booked. Please choose one of those offered.",
+        );
+        return service_page(&p, &t, &id, Some(day), Some(e.into()), lang).await;
+    }
+    let Ok(tenant) = lotse_store::TenantId::new(&t.slug, &t.prefix) else {
+        return not_found(&p, Some(&t), lang);
+    };
+    let p2 = p.clone();
+    let held = crate::telemetry::spawn_blocking(move || {
+        let new = NewVisit {
+            id: BookingId::generate(&mut OsEntropy)?,
+            tenant,
+            office: office.id.clone(),
+            service: v.id.clone(),
+            day,
+            start,
+            end: start + Duration::minutes(i64::from(v.minutes)),
+            held_until: now + HOLD,
+        };
+        p2.store.hold_visit(new, office.counters, now)
+    })
+    .await;
+    match held {
+        Ok(Ok(visit)) => Redirect::to(&format!("/{}/termin/{}", t.slug, visit.id)).into_response(),
+        Ok(Err(StoreError::SlotTaken)) => {
+            let e = tr(
+                lang,
+                "Diese Uhrzeit ist gerade vergeben worden. Bitte wählen Sie eine andere.",
+                "This time has just been taken. Please choose another one.",
+            );
+            service_page(&p, &t, &id, Some(day), Some(e.into()), lang).await
+        }
+        Ok(Err(e)) => server_error(&p, &t, &e, lang),
+        Err(e) => server_error(&p, &t, &e, lang),
+    }
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Sicherheitsprüfung fehlgeschlagen. Bitte laden Sie die Seite neu.",
+    )
+        .into_response()
+}
+
+/// The visit of this tenant with this id, if any.
+async fn load(p: &Shared, t: &Tenant, id: &str) -> Result<Option<Visit>, String> {
+    let Ok(id) = id.parse::<BookingId>() else {
+        return Ok(None);
+    };
+    let p2 = p.clone();
+    let slug = t.slug.clone();
+    match crate::telemetry::spawn_blocking(move || p2.store.visit(&id)).await {
+        Ok(Ok(v)) => Ok(v.filter(|v| v.tenant.slug() == slug)),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn visit_page(
+    p: &Shared,
+    t: &Tenant,
+    v: &Visit,
+    lang: Lang,
+    name: &str,
+    email: &str,
+    errors: Vec<(String, String)>,
+) -> Response {
+    let s = schedule(p, t);
+    let service = s.as_ref().and_then(|s| s.service(&v.service));
+    let office = s.as_ref().and_then(|s| s.office(&v.office));
+    let now = p.now();
+    let title = service
+        .map(|x| x.title.get(lang).to_string())
+        .unwrap_or_default();
+    let when = format!("{}, {}", day_text(v.day, lang), time_text(v.start, lang));
+    let place = office
+        .map(|o| format!("{}, {}", o.name.get(lang), o.address.join(", ")))
+        .unwrap_or_default();
+    let (heading, mut lines, book, booked) = match v.state {
+        VisitState::Held if v.held_until > now => (
+            tr(lang, "Termin reservieren", "Reserve the appointment").to_string(),
+            vec![format!(
+                "{} {}",
+                tr(
+                    lang,
+                    "Wir halten diese Uhrzeit für Sie bis",
+                    "We hold this time for you until"
+                ),
+                format_berlin(v.held_until, language(lang))
+            )],
+            true,
+            false,
+        ),
+        VisitState::Held => (
+            tr(lang, "Die Reservierung ist abgelaufen", "The reservation has expired").to_string(),
+            vec![tr(
+                lang,
+                "Die Uhrzeit wurde nicht rechtzeitig gebucht und ist wieder frei. Bitte wählen Sie erneut.",
+                "The time was not booked in time and is free again. Please choose again.",
+            )
+            .to_string()],
+            false,
+            false,
+        ),
+        VisitState::Confirmed | VisitState::Attended | VisitState::Missed => (
+            tr(lang, "Ihr Termin ist gebucht", "Your appointment is booked").to_string(),
+            vec![tr(
+                lang,
+                "Bewahren Sie den Link zu dieser Seite auf: Hier können Sie den Termin absagen.",
+                "Keep the link to this page: you can cancel the appointment here.",
+            )
+            .to_string()],
+            false,
+            true,
+        ),
+        VisitState::Cancelled => (
+            tr(lang, "Der Termin ist abgesagt", "The appointment is cancelled").to_string(),
+            vec![tr(
+                lang,
+                "Die Uhrzeit ist wieder frei. Sie können jederzeit einen neuen Termin vereinbaren.",
+                "The time is free again. You can book a new appointment at any time.",
+            )
+            .to_string()],
+            false,
+            false,
+        ),
+    };
+    lines.insert(0, format!("{title}: {when}, {place}"));
+    let page_title = if errors.is_empty() {
+        heading.clone()
+    } else {
+        format!("{}: {heading}", tr(lang, "Fehler", "Error"))
+    };
+    let page = VisitPage {
+        layout: Layout::new(&p.defs().portal, t, page_title, lang)
+            .at(&format!("/{}/termin/{}", t.slug, v.id)),
+        heading,
+        lines,
+        bring: service
+            .map(|x| x.bring.iter().map(|b| b.get(lang).to_string()).collect())
+            .unwrap_or_default(),
+        book,
+        booked,
+        action: format!("/{}/termin/{}", t.slug, v.id),
+        calendar: format!("/{}/termin/{}/termin.ics", t.slug, v.id),
+        restart: format!("/{}/termine/{}", t.slug, v.service),
+        csrf: p.token(&format!("termin:{}", v.id)),
+        name: name.to_string(),
+        email: email.to_string(),
+        has_errors: !errors.is_empty(),
+        errors: errors
+            .into_iter()
+            .map(|(field, text)| ErrorView { field, text })
+            .collect(),
+        labels: labels(lang),
+    };
+    let mut r = p.render(&page);
+    if page.has_errors {
+        *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
+}
+
+/// `GET /{tenant}/termin/{id}`: the visit behind its secret link.
+pub(crate) async fn show(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+) -> Response {
+    match load(&p, &t, &id).await {
+        Ok(Some(v)) => visit_page(&p, &t, &v, lang, "", "", Vec::new()),
+        Ok(None) => not_found(&p, Some(&t), lang),
+        Err(e) => server_error(&p, &t, &e, lang),
+    }
+}
+
+/// Whether `s` looks like an e-mail address a mail server accepts.
+fn plausible_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && s.len() <= 254
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// `POST /{tenant}/termin/{id}`: book the held time (`_action=buchen`) or cancel
+/// (`_action=absagen`).
+pub(crate) async fn act(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let v = match load(&p, &t, &id).await {
+        Ok(Some(v)) => v,
+        Ok(None) => return not_found(&p, Some(&t), lang),
+        Err(e) => return server_error(&p, &t, &e, lang),
+    };
+    if field(&pairs, "_csrf") != Some(p.token(&format!("termin:{}", v.id)).as_str()) {
+        return forbidden();
+    }
+    let now = p.now();
+    let back = Redirect::to(&format!("/{}/termin/{}", t.slug, v.id)).into_response();
+    let vid = v.id;
+    match field(&pairs, "_action") {
+        Some("absagen") => {
+            let p2 = p.clone();
+            let done =
+                crate::telemetry::spawn_blocking(move || p2.store.cancel_visit(&vid, now)).await;
+            match done {
+                Ok(Ok(_)) | Ok(Err(StoreError::VisitGone(_))) => back,
+                Ok(Err(e)) => server_error(&p, &t, &e, lang),
+                Err(e) => server_error(&p, &t, &e, lang),
+            }
+        }
+        Some("buchen") => {
+            let name = field(&pairs, "name").unwrap_or("").trim().to_string();
+            let email = field(&pairs, "email").unwrap_or("").trim().to_string();
+            let mut errors = Vec::new();
+            if name.is_empty() || name.chars().count() > 100 {
+                errors.push((
+                    "name".to_string(),
+                    tr(
+                        lang,
+                        "Bitte geben Sie Ihren Namen an.",
+                        "Please enter your name.",
+                    )
+                    .to_string(),
+                ));
+            }
+            if !plausible_email(&email) {
+                errors.push((
+                    "email".to_string(),
+                    tr(
+                        lang,
+                        "Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de an.",
+                        "Please enter an e-mail address like name@example.org.",
+                    )
+                    .to_string(),
+                ));
+            }
+            if !errors.is_empty() {
+                return visit_page(&p, &t, &v, lang, &name, &email, errors);
+            }
+            let base = p
+                .config
+                .mail
+                .as_ref()
+                .map(|m| m.public_url.trim_end_matches('/').to_string())
+                .unwrap_or_default();
+            let texts = visit_texts(&p, &t, &v, lang, &base);
+            let mail = crate::mail::visit_message(
+                p.config.mail.as_ref(),
+                &t,
+                &v,
+                &name,
+                &email,
+                lang,
+                texts,
+            );
+            let p2 = p.clone();
+            let done = crate::telemetry::spawn_blocking(move || {
+                p2.store
+                    .confirm_visit(&vid, name, email, mail.into_iter().collect(), now)
+            })
+            .await;
+            match done {
+                Ok(Ok(_)) | Ok(Err(StoreError::VisitGone(_))) => back,
+                Ok(Err(e)) => server_error(&p, &t, &e, lang),
+                Err(e) => server_error(&p, &t, &e, lang),
+            }
+        }
+        _ => back,
+    }
+}
+
+/// `GET /{tenant}/termin/{id}/termin.ics`: the booked visit for the citizen's calendar.
+pub(crate) async fn calendar(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    PortalTenant(t): PortalTenant,
+    Path((_, id)): Path<(String, String)>,
+) -> Response {
+    let v = match load(&p, &t, &id).await {
+        Ok(Some(v)) if v.is_booked() => v,
+        Ok(_) => return not_found(&p, Some(&t), lang),
+        Err(e) => return server_error(&p, &t, &e, lang),
+    };
+    let base = p
+        .config
+        .mail
+        .as_ref()
+        .map(|m| m.public_url.trim_end_matches('/').to_string())
+        .unwrap_or_default();
+    let body = visit_calendar(&p, &t, &v, lang, &base);
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"termin.ics\""),
+    );
+    r
+}
+
+/// The visit's calendar file; links start with `base` (the portal's public address, or
+/// nothing for a link relative to the portal).
+pub(crate) fn visit_calendar(p: &Shared, t: &Tenant, v: &Visit, lang: Lang, base: &str) -> String {
+    let s = schedule(p, t);
+    let service = s.as_ref().and_then(|s| s.service(&v.service));
+    let office = s.as_ref().and_then(|s| s.office(&v.office));
+    let url = format!("{base}/{}/termin/{}", t.slug, v.id);
+    let mut description = String::new();
+    if let Some(x) = service
+        && !x.bring.is_empty()
+    {
+        description.push_str(tr(lang, "Bitte mitbringen:", "Please bring:"));
+        for b in &x.bring {
+            description.push_str("\n- ");
+            description.push_str(b.get(lang));
+        }
+        description.push_str("\n\n");
+    }
+    description.push_str(tr(lang, "Absagen: ", "Cancel: "));
+    description.push_str(&url);
+    let local = |x: OffsetDateTime| {
+        let b = to_berlin(x);
+        time::PrimitiveDateTime::new(b.date(), b.time())
+    };
+    lotse_core::appointments::ics::calendar(&lotse_core::appointments::ics::CalendarVisit {
+        uid: format!("{}@{}", v.id, t.slug),
+        summary: &format!(
+            "{} – {}",
+            service.map(|x| x.title.get(lang)).unwrap_or_default(),
+            t.name
+        ),
+        location: &office
+            .map(|o| format!("{}, {}", o.name.get(lang), o.address.join(", ")))
+            .unwrap_or_default(),
+        description: &description,
+        url: &url,
+        start: local(v.start),
+        end: local(v.end),
+        stamp: p.now(),
+    })
+}
+
+/// What the confirmation mail of `v` says, and its calendar file.
+fn visit_texts(
+    p: &Shared,
+    t: &Tenant,
+    v: &Visit,
+    lang: Lang,
+    base: &str,
+) -> crate::mail::VisitTexts {
+    let s = schedule(p, t);
+    let service = s.as_ref().and_then(|s| s.service(&v.service));
+    let office = s.as_ref().and_then(|s| s.office(&v.office));
+    crate::mail::VisitTexts {
+        service: service
+            .map(|x| x.title.get(lang).to_string())
+            .unwrap_or_default(),
+        when: format!("{}, {}", day_text(v.day, lang), time_text(v.start, lang)),
+        place: office
+            .map(|o| format!("{}, {}", o.name.get(lang), o.address.join(", ")))
+            .unwrap_or_default(),
+        bring: service
+            .map(|x| {
+                x.bring
+                    .iter()
+                    .map(|b| format!("- {}", b.get(lang)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default(),
+        ics: visit_calendar(p, t, v, lang, base),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorView {
+    field: String,
+    text: String,
+}
