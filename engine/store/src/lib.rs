@@ -267,6 +267,15 @@ store_traits! {
         /// Cancels a held or confirmed visit: its counter is free at once.
         fn cancel_visit(&self, id: &BookingId, now: OffsetDateTime) -> Result<Visit, StoreError>;
 
+        /// Marks a booked visit as attended (`true`) or missed; may be corrected either way.
+        /// `VisitGone` for a visit that is not booked.
+        fn mark_visit(
+            &self,
+            id: &BookingId,
+            attended: bool,
+            now: OffsetDateTime,
+        ) -> Result<Visit, StoreError>;
+
         /// A visit by its id.
         fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError>;
 

@@ -15,6 +15,7 @@ mod pages;
 mod service;
 mod settings;
 mod views;
+mod visits;
 
 use std::sync::Arc;
 
@@ -142,6 +143,7 @@ fn templates() -> anyhow::Result<Handlebars<'static>> {
             "leistung",
             include_str!("../../templates/admin/leistung.hbs"),
         ),
+        ("termine", include_str!("../../templates/admin/termine.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -171,6 +173,12 @@ where
             get(pages::export_jsonl),
         )
         .route("/verwaltung/{tenant}/export.csv", get(pages::export_csv))
+        .route("/verwaltung/{tenant}/termine", get(visits::day))
+        .route(
+            "/verwaltung/{tenant}/termine/export.csv",
+            get(visits::export),
+        )
+        .route("/verwaltung/{tenant}/termine/{id}", post(visits::mark))
         .route("/verwaltung/{tenant}/einstellungen", get(settings::page))
         .route(
             "/verwaltung/{tenant}/einstellungen/dienste",

@@ -174,6 +174,25 @@ impl VisitStore for PgStore {
         })
     }
 
+    fn mark_visit(
+        &self,
+        id: &BookingId,
+        attended: bool,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.change_visit(id, Vec::new(), now, |v| {
+            if !v.is_booked() {
+                return Err(StoreError::VisitGone("not booked"));
+            }
+            v.state = if attended {
+                VisitState::Attended
+            } else {
+                VisitState::Missed
+            };
+            Ok(())
+        })
+    }
+
     fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM visits WHERE id = $1")

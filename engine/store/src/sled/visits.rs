@@ -145,6 +145,25 @@ impl VisitStore for SledStore {
         })
     }
 
+    fn mark_visit(
+        &self,
+        id: &BookingId,
+        attended: bool,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.change_visit(id, Vec::new(), now, |v| {
+            if !v.is_booked() {
+                return Err(StoreError::VisitGone("not booked"));
+            }
+            v.state = if attended {
+                VisitState::Attended
+            } else {
+                VisitState::Missed
+            };
+            Ok(())
+        })
+    }
+
     fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {
         let key = id.as_bytes();
         match self.inner.visits.get(key)? {
