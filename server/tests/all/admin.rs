@@ -881,3 +881,100 @@ async fn messages_refuse_control_and_direction_characters() {
     let v: Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(v["body"], "Zeile eins\nZeile zwei, Müller");
 }
+
+#[tokio::test]
+async fn a_case_worker_sees_the_days_visits_and_marks_who_came() {
+    let o = Office::new();
+    // A citizen books the first free time of an identity card appointment.
+    let service = "/heinsberg/termine/personalausweis";
+    let page = o.get(service, &Auth::None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let marker = "name=\"zeit\" value=\"";
+    let at = page.body.find(marker).unwrap() + marker.len();
+    let zeit = page.body[at..at + page.body[at..].find('"').unwrap()].to_string();
+    let csrf = hidden(&page.body, "_csrf");
+    let r = o
+        .form(service, &Auth::None, &[("_csrf", &csrf), ("zeit", &zeit)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let visit = r.location.unwrap();
+    let held = o.get(&visit, &Auth::None).await;
+    let vcsrf = hidden(&held.body, "_csrf");
+    let r = o
+        .form(
+            &visit,
+            &Auth::None,
+            &[
+                ("_csrf", &vcsrf),
+                ("_action", "buchen"),
+                ("name", "=Erika Mustermann"),
+                ("email", "erika@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let start = time::OffsetDateTime::from_unix_timestamp(zeit.parse().unwrap()).unwrap();
+    let day = lotse_receipt::to_berlin(start).date();
+    let id = visit.rsplit('/').next().unwrap().to_string();
+
+    // The case worker's day view lists it; marking it is kept.
+    let session = o.sign_in("heinsberg", "sb").await;
+    let list = format!("/verwaltung/heinsberg/termine?buero=buergerbuero&tag={day}");
+    let view = o.get(&list, &Auth::Cookie(&session)).await;
+    assert_eq!(view.status, StatusCode::OK);
+    assert!(
+        view.body.contains("&#x3D;Erika Mustermann"),
+        "{}",
+        view.body
+    );
+    assert!(view.body.contains("<td>gebucht</td>"));
+    let csrf = hidden(&view.body, "_csrf");
+    let mark = format!("/verwaltung/heinsberg/termine/{id}");
+    let r = o
+        .form(
+            &mark,
+            &Auth::Cookie(&session),
+            &[("_csrf", "falsch"), ("_action", "erschienen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = o
+        .form(
+            &mark,
+            &Auth::Cookie(&session),
+            &[("_csrf", &csrf), ("_action", "erschienen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let view = o.get(&list, &Auth::Cookie(&session)).await;
+    assert!(view.body.contains("<td>erschienen</td>"), "{}", view.body);
+    // The day as CSV, a formula defused.
+    let csv = o
+        .get(
+            &format!("/verwaltung/heinsberg/termine/export.csv?buero=buergerbuero&tag={day}"),
+            &Auth::Cookie(&session),
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.contains("\"'=Erika Mustermann\""), "{}", csv.body);
+    assert!(csv.body.contains("erschienen"));
+    // Another tenant's case worker finds nothing of it.
+    let other = o.sign_in("erkelenz", "sb").await;
+    let view = o
+        .get(
+            &format!("/verwaltung/erkelenz/termine?buero=buergerbuero&tag={day}"),
+            &Auth::Cookie(&other),
+        )
+        .await;
+    assert!(!view.body.contains("Erika"));
+    let erk = o.get("/verwaltung/erkelenz", &Auth::Cookie(&other)).await;
+    let ecsrf = hidden(&erk.body, "_csrf");
+    let r = o
+        .form(
+            &format!("/verwaltung/erkelenz/termine/{id}"),
+            &Auth::Cookie(&other),
+            &[("_csrf", &ecsrf), ("_action", "nicht_erschienen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
