@@ -217,6 +217,8 @@ struct VisitPage {
     email: String,
     errors: Vec<ErrorView>,
     has_errors: bool,
+    name_error: Option<String>,
+    email_error: Option<String>,
     labels: Labels,
 }
 
@@ -610,6 +612,14 @@ fn visit_page(
         name: name.to_string(),
         email: email.to_string(),
         has_errors: !errors.is_empty(),
+        name_error: errors
+            .iter()
+            .find(|(f, _)| f == "name")
+            .map(|(_, t)| t.clone()),
+        email_error: errors
+            .iter()
+            .find(|(f, _)| f == "email")
+            .map(|(_, t)| t.clone()),
         errors: errors
             .into_iter()
             .map(|(field, text)| ErrorView { field, text })
