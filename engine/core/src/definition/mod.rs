@@ -90,6 +90,8 @@ pub struct Workflow {
     pub declaration: Vec<Statement>,
     /// The direct debit mandate the workflow asks for, if any.
     pub sepa_mandate: Option<SepaMandate>,
+    /// Online payment before the submission reaches the office, if the workflow asks for it.
+    pub payment: Option<crate::payment::PaymentSpec>,
     /// `applicant_name`: alternatives of field paths (see [`Workflow::applicant`]).
     pub applicant_name: Vec<Vec<Vec<String>>>,
     pub steps: Vec<Step>,
