@@ -66,6 +66,7 @@ mod accounts;
 mod cases;
 mod drafts;
 mod outbox;
+mod payments;
 mod search;
 mod shared;
 mod status;
@@ -75,6 +76,7 @@ pub(crate) use accounts::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
+pub(crate) use payments::*;
 pub(crate) use search::*;
 pub(crate) use shared::*;
 pub(crate) use status::*;
@@ -124,6 +126,9 @@ macro_rules! store_suite {
                 a_secret_is_the_first_one_stored_even_when_callers_race,
                 a_search_of_common_words_pages_through_every_match_and_caps_its_count,
                 search_keeps_tenants_apart,
+                one_payment_per_application_and_the_first_one_counts,
+                payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
+                open_payments_are_listed_oldest_first_until_they_are_closed,
             );
         }
     };
