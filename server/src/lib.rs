@@ -15,6 +15,7 @@ pub mod http;
 pub mod keys;
 pub mod mandate;
 pub mod nodes;
+pub mod payment;
 pub mod portal;
 pub mod service;
 pub mod settings;

@@ -10,9 +10,24 @@ pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDra
     match open_draft(p, t.clone(), id).await {
         Ok(Some(Opened::Open(open))) => Ok(*open),
         Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(&t, &sid)),
+        Ok(Some(Opened::Paying(pid))) => Err(awaiting_payment(&t, &pid)),
         Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
         Err(e) => Err(service_problem(&e)),
     }
+}
+
+/// A command on an application that was sent and waits for its payment.
+pub(super) fn awaiting_payment(t: &Tenant, pid: &lotse_store::PaymentId) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "LOT-H022",
+        "Dieser Antrag ist abgeschickt und wartet auf die Zahlung.".into(),
+        "This application was sent and waits for its payment.".into(),
+    )
+    .with(
+        "payment",
+        json!(format!("/api/v1/tenants/{}/payments/{pid}", t.slug)),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -109,6 +124,9 @@ pub(super) async fn read_application(
     match open_draft(&p, t.clone(), &id).await {
         Ok(Some(Opened::Open(open))) => Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open))),
         Ok(Some(Opened::Submitted(sid))) => submitted_state(&p, &t, &id, sid).await,
+        Ok(Some(Opened::Paying(pid))) => {
+            paying_application(&p, t.clone(), &id, pid, None, StatusCode::OK).await
+        }
         Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
         Err(e) => Err(service_problem(&e)),
     }
@@ -260,6 +278,18 @@ pub(super) async fn run(
                 StatusCode::CREATED
             };
             Ok(submitted_response(&t, &submission, status))
+        }
+        // Sent and kept as "payment pending": 202, with the payment and its pay page.
+        Acted::PaymentRequired { payment, pay_url } => {
+            paying_application(
+                p,
+                t.clone(),
+                id,
+                payment,
+                pay_url.as_deref(),
+                StatusCode::ACCEPTED,
+            )
+            .await
         }
     }
 }
