@@ -114,7 +114,10 @@ impl Portal {
                 &config.api.cors_origins,
             )?),
             reconcile: (
-                seconds("payment.reconcile_seconds", config.payment.reconcile_seconds)?,
+                seconds(
+                    "payment.reconcile_seconds",
+                    config.payment.reconcile_seconds,
+                )?,
                 seconds(
                     "payment.reconcile_after_seconds",
                     config.payment.reconcile_after_seconds,

@@ -52,9 +52,10 @@ fn parse(url: &str) -> Result<Target, String> {
         return Err("the URL has no host, or carries a user".into());
     }
     let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || p.is_empty() => {
-            (h.to_string(), p.parse().map_err(|_| "bad port".to_string())?)
-        }
+        Some((h, p)) if !h.ends_with(']') || p.is_empty() => (
+            h.to_string(),
+            p.parse().map_err(|_| "bad port".to_string())?,
+        ),
         _ => (authority.to_string(), if tls { 443 } else { 80 }),
     };
     Ok(Target {
@@ -96,8 +97,10 @@ pub fn request(
         .next()
         .ok_or("the host has no address")?;
     let tcp = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    tcp.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    tcp.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
     let mut head = format!(
         "{method} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         t.path,

@@ -42,8 +42,11 @@ pub trait PaymentProvider: Send + Sync {
     /// The tenant's account at the platform.
     fn merchant_id(&self) -> &str;
     /// Creates a payment request; the answer names the pay page.
-    fn create(&self, request: &CreateRequest, now: OffsetDateTime)
-    -> Result<Created, PlatformError>;
+    fn create(
+        &self,
+        request: &CreateRequest,
+        now: OffsetDateTime,
+    ) -> Result<Created, PlatformError>;
     /// Asks where a payment stands (the return by redirect and the reconciliation job do).
     fn status(&self, platform_id: &str, now: OffsetDateTime) -> Result<Report, PlatformError>;
     /// Reads a notification: only one signed with the tenant's secret is believed.
@@ -110,7 +113,9 @@ impl HttpPlatform {
         let r: Report =
             serde_json::from_slice(body).map_err(|e| PlatformError::Malformed(e.to_string()))?;
         if r.merchant_id != self.merchant_id {
-            return Err(PlatformError::Malformed("another merchant's payment".into()));
+            return Err(PlatformError::Malformed(
+                "another merchant's payment".into(),
+            ));
         }
         Ok(r)
     }
@@ -153,7 +158,9 @@ impl PaymentProvider for HttpPlatform {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err(PlatformError::Malformed("a platform id with odd characters".into()));
+            return Err(PlatformError::Malformed(
+                "a platform id with odd characters".into(),
+            ));
         }
         let path = format!("/api/v1/zahlungen/{platform_id}");
         let message = format!("GET {path}");
@@ -212,7 +219,9 @@ impl Platforms {
             let place = format!("tenants.{slug}.payment");
             let url = &c.platform_url;
             if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('@') {
-                bail!("LOT-P020: {place}.platform_url must be https://host[:port]/path or http://… without a user");
+                bail!(
+                    "LOT-P020: {place}.platform_url must be https://host[:port]/path or http://… without a user"
+                );
             }
             if c.merchant_id.trim().is_empty() {
                 bail!("LOT-P020: {place}.merchant_id is empty");
@@ -284,7 +293,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.starts_with("LOT-P020") && e.contains("tenants.heinsberg"), "{e}");
+        assert!(
+            e.starts_with("LOT-P020") && e.contains("tenants.heinsberg"),
+            "{e}"
+        );
         let e = Platforms::from_config(&tenants("https://pay.example", "PAY_SHORT"), &env)
             .err()
             .unwrap()

@@ -59,7 +59,7 @@ pub fn verify(secret: &[u8], header: Option<&str>, message: &[u8], now: OffsetDa
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -77,11 +77,36 @@ mod tests {
     fn a_signature_verifies_and_any_change_or_an_old_time_breaks_it() {
         let now = datetime!(2026-12-06 12:00 UTC);
         let s = sign(b"geheim-geheim-geheim", now, b"{\"state\":\"paid\"}");
-        assert!(verify(b"geheim-geheim-geheim", Some(&s), b"{\"state\":\"paid\"}", now));
-        assert!(!verify(b"geheim-geheim-geheim", Some(&s), b"{\"state\":\"paid \"}", now));
-        assert!(!verify(b"anderes-geheimnis!!", Some(&s), b"{\"state\":\"paid\"}", now));
-        assert!(!verify(b"geheim-geheim-geheim", None, b"{\"state\":\"paid\"}", now));
+        assert!(verify(
+            b"geheim-geheim-geheim",
+            Some(&s),
+            b"{\"state\":\"paid\"}",
+            now
+        ));
+        assert!(!verify(
+            b"geheim-geheim-geheim",
+            Some(&s),
+            b"{\"state\":\"paid \"}",
+            now
+        ));
+        assert!(!verify(
+            b"anderes-geheimnis!!",
+            Some(&s),
+            b"{\"state\":\"paid\"}",
+            now
+        ));
+        assert!(!verify(
+            b"geheim-geheim-geheim",
+            None,
+            b"{\"state\":\"paid\"}",
+            now
+        ));
         let later = now + time::Duration::minutes(10);
-        assert!(!verify(b"geheim-geheim-geheim", Some(&s), b"{\"state\":\"paid\"}", later));
+        assert!(!verify(
+            b"geheim-geheim-geheim",
+            Some(&s),
+            b"{\"state\":\"paid\"}",
+            later
+        ));
     }
 }

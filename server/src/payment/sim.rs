@@ -48,7 +48,11 @@ impl Notify {
         (Notify::Now, "now", "sofort"),
         (Notify::Late, "late", "verspätet"),
         (Notify::Twice, "twice", "doppelt"),
-        (Notify::OutOfOrder, "out_of_order", "in falscher Reihenfolge"),
+        (
+            Notify::OutOfOrder,
+            "out_of_order",
+            "in falscher Reihenfolge",
+        ),
         (Notify::Never, "never", "nie"),
     ];
 }
@@ -81,8 +85,9 @@ struct Sim {
 
 type Shared = Arc<Sim>;
 
+/// The simulator is a platform of its own: it signs with the system's time.
 fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+    lotse_core::Clock::now(&lotse_core::SystemClock)
 }
 
 fn random_hex(bytes: usize) -> Option<String> {
@@ -102,7 +107,9 @@ pub struct RunningSim {
 
 impl std::fmt::Debug for RunningSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningSim").field("addr", &self.addr).finish()
+        f.debug_struct("RunningSim")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -259,7 +266,11 @@ struct PayForm {
     benachrichtigung: Option<Notify>,
 }
 
-async fn pay(State(sim): State<Shared>, Path(id): Path<String>, Form(f): Form<PayForm>) -> Response {
+async fn pay(
+    State(sim): State<Shared>,
+    Path(id): Path<String>,
+    Form(f): Form<PayForm>,
+) -> Response {
     let outcome = match f.ergebnis.as_str() {
         "paid" => PaymentState::Paid,
         "cancelled" => PaymentState::Cancelled,
@@ -317,7 +328,10 @@ fn send_notifications(sim: Shared, p: SimPayment, notify: Notify, delay: Duratio
                 transaction_id: None,
                 ..report(&p)
             };
-            vec![(Duration::ZERO, report(&p)), (Duration::from_millis(50), stale)]
+            vec![
+                (Duration::ZERO, report(&p)),
+                (Duration::from_millis(50), stale),
+            ]
         }
     };
     tokio::spawn(async move {

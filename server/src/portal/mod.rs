@@ -73,7 +73,10 @@ where
             "/{tenant}/zahlung/{payment}",
             get(payment::show).post(payment::request),
         )
-        .route("/{tenant}/zahlung/{payment}/zurueck", get(payment::returned))
+        .route(
+            "/{tenant}/zahlung/{payment}/zurueck",
+            get(payment::returned),
+        )
         .route(
             "/{tenant}/zahlung/{payment}/benachrichtigung",
             post(payment::notified),

@@ -131,10 +131,9 @@ async fn view(p: &Shared, t: &Tenant, pid: PaymentId) -> Result<Option<PaymentVi
 /// The open request's pay page, read from the service (never from the request).
 async fn open_pay_url(p: &Shared, t: &Tenant, pid: PaymentId) -> Option<String> {
     let (p2, t2, now) = (p.clone(), t.clone(), p.now());
-    match blocking(move || p2.service(&p2.defs()).pay_page_if_open(&t2, &pid, now)).await {
-        Ok(url) => url,
-        Err(_) => None,
-    }
+    blocking(move || p2.service(&p2.defs()).pay_page_if_open(&t2, &pid, now))
+        .await
+        .unwrap_or_default()
 }
 
 pub(super) async fn show(
@@ -189,11 +188,13 @@ pub(super) async fn show(
                 tr(lang, "Jetzt bezahlen", "Pay now")
             },
         }),
-        confirmation: v
-            .submission
-            .map(|sid| format!("/{}/eingang/{sid}", t.slug)),
+        confirmation: v.submission.map(|sid| format!("/{}/eingang/{sid}", t.slug)),
         confirmation_link: tr(lang, "Zur Eingangsbestätigung", "To the confirmation"),
-        receipt_link: tr(lang, "Quittung herunterladen (PDF)", "Download the receipt (PDF)"),
+        receipt_link: tr(
+            lang,
+            "Quittung herunterladen (PDF)",
+            "Download the receipt (PDF)",
+        ),
         bookmark: tr(
             lang,
             "Sie können diese Seite als Lesezeichen speichern und später wiederkommen, um zu bezahlen oder den Stand zu sehen.",

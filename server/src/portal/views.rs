@@ -279,7 +279,11 @@ impl ReviewPayment {
             purpose_label: tr(lang, "Verwendungszweck", "Purpose"),
             purpose: lotse_core::payment::purpose(
                 spec,
-                tr(lang, "(Kassenzeichen nach dem Absenden)", "(payment reference after sending)"),
+                tr(
+                    lang,
+                    "(Kassenzeichen nach dem Absenden)",
+                    "(payment reference after sending)",
+                ),
                 lang,
             ),
             methods_label: tr(lang, "Zahlarten", "Payment methods"),

@@ -404,19 +404,21 @@ impl ApplicationService<'_> {
             Outcome::Moved { .. } => save(next, SavedAs::Moved),
             Outcome::Rejected { step, errors } => save(next, SavedAs::Rejected { step, errors }),
             Outcome::Incomplete { missing } => save(next, SavedAs::Incomplete { missing }),
-            Outcome::Submitted { submission } => match payment::amount_due(&next.wf, &submission)? {
-                Some(amount_cents) => Effect::RequestPayment {
-                    open: next,
-                    submission,
-                    amount_cents,
-                    now,
-                },
-                None => Effect::Submit {
-                    open: next,
-                    submission,
-                    now,
-                },
-            },
+            Outcome::Submitted { submission } => {
+                match payment::amount_due(&next.wf, &submission)? {
+                    Some(amount_cents) => Effect::RequestPayment {
+                        open: next,
+                        submission,
+                        amount_cents,
+                        now,
+                    },
+                    None => Effect::Submit {
+                        open: next,
+                        submission,
+                        now,
+                    },
+                }
+            }
         }))
     }
 

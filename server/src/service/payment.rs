@@ -12,8 +12,7 @@
 use lotse_core::payment::{Method, PaidPayment, PaymentState, amount_cents, format_cents};
 use lotse_core::{Lang, Workflow};
 use lotse_store::{
-    DraftId, DraftStore, OsEntropy, Payment, PaymentId, PaymentStore, SubmissionId,
-    SubmissionStore,
+    DraftId, DraftStore, OsEntropy, Payment, PaymentId, PaymentStore, SubmissionId, SubmissionStore,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -81,11 +80,7 @@ impl Pending {
     /// platform, or paid and not yet stored as a submission.
     fn is_open(&self) -> bool {
         self.delivered.is_none()
-            && (self.paid.is_some()
-                || self
-                    .attempts
-                    .last()
-                    .is_some_and(|a| !a.state.is_final()))
+            && (self.paid.is_some() || self.attempts.last().is_some_and(|a| !a.state.is_final()))
     }
 }
 
@@ -338,7 +333,9 @@ impl ApplicationService<'_> {
                 Err(current) => p = current,
             }
         }
-        Err(ServiceError::Interrupted("the payment kept changing".into()))
+        Err(ServiceError::Interrupted(
+            "the payment kept changing".into(),
+        ))
     }
 
     /// The pay page of the payment's open request, if there is one (nothing is requested).
@@ -552,7 +549,10 @@ impl ApplicationService<'_> {
             }
         };
         if let Some(draft) = draft
-            && matches!(DraftState::from_value(&draft.state), Ok(DraftState::Paying(_)))
+            && matches!(
+                DraftState::from_value(&draft.state),
+                Ok(DraftState::Paying(_))
+            )
         {
             self.mark_draft(draft, DraftState::Submitted(stored.id), now)?;
         }
@@ -587,8 +587,14 @@ pub(super) fn receipt_section(p: &PaidPayment, lang: Lang) -> lotse_core::receip
             Entry::value(l("Status", "Status"), p.state.label(lang)),
             Entry::value(l("Betrag", "Amount"), format_cents(p.amount_cents, lang)),
             Entry::value(l("Zahlart", "Method"), p.method.label(lang)),
-            Entry::value(l("Transaktionsnummer", "Transaction id"), p.transaction_id.clone()),
-            Entry::value(l("Kassenzeichen", "Payment reference"), p.kassenzeichen.clone()),
+            Entry::value(
+                l("Transaktionsnummer", "Transaction id"),
+                p.transaction_id.clone(),
+            ),
+            Entry::value(
+                l("Kassenzeichen", "Payment reference"),
+                p.kassenzeichen.clone(),
+            ),
             Entry::value(l("Verwendungszweck", "Purpose"), p.purpose.clone()),
         ],
     }

@@ -15,6 +15,7 @@ mod maintenance;
 mod nodes;
 mod own_county;
 mod pages;
+mod payment;
 mod portal;
 mod postkorb;
 mod settings;
