@@ -354,6 +354,7 @@ pub(super) fn submitted_response(
             "service": s.workflow_id,
             "submitted": s.submitted.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
             "started": s.data.get("started_at"),
+            "payment": s.data.get("payment"),
             "links": {"self": base, "receipt": format!("{base}/receipt"), "status_page": format!("/{}/eingang/{}", t.slug, s.id)},
         }),
     );
@@ -500,6 +501,7 @@ pub(super) async fn read_submission(
             "id": s.id.to_string(), "reference": s.reference.to_string(),
             "service": s.workflow_id, "submitted": fmt(s.submitted),
             "current": current, "history": history, "messages": messages,
+            "payment": s.data.get("payment"),
             "links": {"self": base, "receipt": format!("{base}/receipt")},
         }),
     ))

@@ -46,6 +46,10 @@ pub(super) fn paying_state(t: &Tenant, id: &str, v: &PaymentView, pay_page: Opti
         "service": v.workflow_id,
         "position": "payment_pending",
         "payment": payment_json(t, v, pay_page),
+        "links": {
+            "self": format!("/api/v1/tenants/{}/applications/{id}", t.slug),
+            "payment": format!("/api/v1/tenants/{}/payments/{}", t.slug, v.id),
+        },
     })
 }
 
