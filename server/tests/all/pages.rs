@@ -779,7 +779,9 @@ async fn payment_pages(o: &Office, seen: &mut Seen) {
     let v: serde_json::Value = serde_json::from_str(&started.body).unwrap();
     let id = v["id"].as_str().unwrap().to_string();
     let mut rev = v["revision"].as_u64().unwrap();
-    let beginn = lotse_core::Clock::now(&lotse_core::SystemClock).date().to_string();
+    let beginn = lotse_core::Clock::now(&lotse_core::SystemClock)
+        .date()
+        .to_string();
     for (step, values) in [
         (
             "antragsteller",
@@ -793,7 +795,10 @@ async fn payment_pages(o: &Office, seen: &mut Seen) {
             "fahrzeug",
             serde_json::json!({"fahrzeug": {"kennzeichen": "HS-AS 1", "hersteller": "VW", "modell": "Polo", "fahrzeugart": "Pkw", "halter_art": "privat"}, "auf_sie_zugelassen": "ja"}),
         ),
-        ("gueltigkeit", serde_json::json!({"jahre": 1, "beginn": beginn})),
+        (
+            "gueltigkeit",
+            serde_json::json!({"jahre": 1, "beginn": beginn}),
+        ),
         ("zahlung", serde_json::json!({"zahlungsart": "online"})),
     ] {
         let r = o
@@ -819,7 +824,11 @@ async fn payment_pages(o: &Office, seen: &mut Seen) {
     for (lang, marker) in [("de", "Jetzt bezahlen"), ("en", "Pay now")] {
         let page = shown(o, &format!("/heinsberg/zahlung/{pid}"), lang).await;
         seen.page("payment", &page, StatusCode::OK, marker);
-        assert!(page.body.contains("30,70 €") || page.body.contains("€30.70"), "{}", page.body);
+        assert!(
+            page.body.contains("30,70 €") || page.body.contains("€30.70"),
+            "{}",
+            page.body
+        );
     }
 }
 
