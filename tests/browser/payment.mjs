@@ -166,6 +166,16 @@ try {
   const page2 = await context2.newPage();
   await applyUntilReview(page2, 'Geschlossen');
   await sendAndPay(page2);
+  const paymentUrl2 = page2.url();
+  // First cancelled at the platform: nothing charged, "Erneut versuchen".
+  await Promise.all([page2.waitForNavigation(), page2.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page2.check('#ergebnis-cancelled');
+  await Promise.all([page2.waitForURL(paymentUrl2), page2.click('button:has-text("Weiter")')]);
+  check((await page2.textContent('#zahlungsstatus')).includes('abgebrochen'), 'cancelled at the platform: "abgebrochen"');
+  check((await page2.textContent('main')).includes('Es wurde nichts abgebucht'), 'the page says nothing was charged');
+  await axe(page2, 'abgebrochen');
+  await send(page2, 'button:has-text("Erneut versuchen")');
+  check((await page2.textContent('#zahlungsstatus')).includes('offen'), '"Erneut versuchen" opens a new payment');
   await Promise.all([page2.waitForNavigation(), page2.click('a:has-text("Weiter zur Bezahlung")')]);
   await page2.route('**/zurueck', (route) => route.abort());
   await page2.check('#ergebnis-paid');
@@ -183,7 +193,7 @@ try {
   await office.fill('#benutzername', login);
   await office.fill('#passwort', password ?? '');
   await office.click('button:has-text("Anmelden")');
-  await office.goto(`${BASE}/verwaltung/heinsberg?suche=${encodeURIComponent(reference)}`);
+  await office.goto(`${BASE}/verwaltung/heinsberg`);
   await office.click(`a:has-text("${reference}")`);
   const detail = await office.textContent('main');
   check(detail.includes('bezahlt') && detail.includes(transaction) && detail.includes('61,40 €'),

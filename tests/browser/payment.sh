@@ -43,7 +43,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 status=0
-(cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" timeout 600 node payment.mjs) || status=$?
+(cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" timeout 600 node payment.mjs) || status=$?
 if [ "$status" != 0 ]; then
   echo "--- serve.log"; tail -50 "$tmp/serve.log"; echo "--- paysim.log"; tail -20 "$tmp/paysim.log"
 fi
