@@ -40,6 +40,24 @@ pub(super) struct StatusPage<'a> {
     pub(super) next: Option<NextView>,
     /// The direct debit mandate given with the application, with its reference.
     pub(super) mandate: Option<crate::mandate::MandateView>,
+    /// The online payment made before sending, if any.
+    pub(super) payment: Option<PaymentLine>,
+}
+
+/// A paid online payment on the status page.
+#[derive(Serialize)]
+pub(super) struct PaymentLine {
+    pub(super) heading: &'static str,
+    pub(super) state_label: &'static str,
+    pub(super) state: &'static str,
+    pub(super) amount_label: &'static str,
+    pub(super) amount: String,
+    pub(super) method_label: &'static str,
+    pub(super) method: &'static str,
+    pub(super) transaction_label: &'static str,
+    pub(super) transaction_id: String,
+    pub(super) kassenzeichen_label: &'static str,
+    pub(super) kassenzeichen: String,
 }
 
 #[derive(Serialize)]
