@@ -340,6 +340,15 @@ async fn a_paid_application_reaches_the_office_once_with_amount_method_and_trans
     assert_eq!(paid["method"], "giropay");
     assert_eq!(paid["transaction_id"], platform[0]["transaction_id"]);
     assert!(html.contains(paid["transaction_id"].as_str().unwrap()));
+    // The citizen's status page shows the payment too.
+    let status = app.page(&format!("/{TENANT}/eingang/{}", subs[0].id)).await;
+    let status = String::from_utf8_lossy(&status.body).to_string();
+    assert!(
+        status.contains("Transaktionsnummer")
+            && status.contains(paid["transaction_id"].as_str().unwrap())
+            && status.contains("61,40 €"),
+        "{status}"
+    );
     // A second payment request for the paid application is refused.
     let (s, v, _) = app
         .call(
