@@ -340,6 +340,11 @@ async fn a_paid_application_reaches_the_office_once_with_amount_method_and_trans
     assert_eq!(paid["method"], "giropay");
     assert_eq!(paid["transaction_id"], platform[0]["transaction_id"]);
     assert!(html.contains(paid["transaction_id"].as_str().unwrap()));
+    // The webhook delivers the stored submission as it is (the body's `submission`): with
+    // its payment.
+    let body = lotse_server::delivery::submission_json(&subs[0]).unwrap();
+    let delivered: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(delivered["data"]["payment"], *paid);
     // The citizen's status page shows the payment too.
     let status = app.page(&format!("/{TENANT}/eingang/{}", subs[0].id)).await;
     let status = String::from_utf8_lossy(&status.body).to_string();
@@ -463,7 +468,7 @@ async fn cancelled_and_failed_payments_never_reach_the_office_and_can_be_tried_a
         app.submissions().await.is_empty(),
         "unpaid reached the office"
     );
-    // A late "paid" for the failed request is not believed over the final state.
+    // A third request, paid: one submission, one charge over all three requests.
     let (_, third, _) = app
         .call(
             "POST",
