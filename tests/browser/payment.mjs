@@ -183,6 +183,20 @@ try {
   await page2.click('button:has-text("Weiter")').catch(() => {});
   await context2.close();
 
+  // 3. Without JavaScript: the same way, forms and links only.
+  const context3 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE', javaScriptEnabled: false });
+  const page3 = await context3.newPage();
+  await applyUntilReview(page3, 'Ohneskript');
+  check((await page3.textContent('main')).includes('61,40 €'), 'without JavaScript: the review page shows the amount');
+  await sendAndPay(page3);
+  const paymentUrl3 = page3.url();
+  check(/\/zahlung\/[0-9a-f]{32}$/.test(paymentUrl3), 'without JavaScript: sending leads to the payment page');
+  await Promise.all([page3.waitForNavigation(), page3.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page3.check('#ergebnis-paid');
+  await Promise.all([page3.waitForURL(paymentUrl3), page3.click('button:has-text("Weiter")')]);
+  check((await page3.textContent('#zahlungsstatus')).includes('bezahlt'), 'without JavaScript: back from the platform, "bezahlt"');
+  await context3.close();
+
   // The Postkorb: the first payment with state and transaction id; the second arrives.
   const login = process.env.LOTSE_CASEWORKER_LOGIN ?? 'sachbearbeitung';
   const password = process.env.LOTSE_CASEWORKER_PASSWORD;
