@@ -39,6 +39,33 @@ pub struct Config {
     pub api: ApiConfig,
     /// E-mail to citizens (docs/email.md); unset: no mail is sent.
     pub mail: Option<crate::mail::MailConfig>,
+    /// Online payment: the portal's public address and the reconciliation job (docs/payment.md).
+    pub payment: PaymentSettings,
+}
+
+/// `[payment]`: what every tenant's payment platform shares (docs/payment.md).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaymentSettings {
+    /// The portal's address as browsers and the payment platform reach it
+    /// (`https://portal.example.de`): the base of return and notification URLs. Default:
+    /// `http://<listen>`.
+    pub public_url: Option<String>,
+    /// How often the reconciliation job asks the platforms about open payments (seconds).
+    pub reconcile_seconds: f64,
+    /// A payment is asked about once it has not changed for this long (seconds): the
+    /// citizen's return and the notification usually settle it first.
+    pub reconcile_after_seconds: f64,
+}
+
+impl Default for PaymentSettings {
+    fn default() -> Self {
+        PaymentSettings {
+            public_url: None,
+            reconcile_seconds: 30.0,
+            reconcile_after_seconds: 60.0,
+        }
+    }
 }
 
 /// `[api]`: the citizen JSON API (/api/v1/tenants/…, docs/api.md).
@@ -216,6 +243,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             api: ApiConfig::default(),
             mail: None,
+            payment: PaymentSettings::default(),
         }
     }
 }
@@ -271,6 +299,8 @@ pub struct TenantConfig {
     pub retention_days: Option<u32>,
     /// The tenant's own sender and reply address for mails to citizens.
     pub mail: Option<crate::mail::TenantMail>,
+    /// The tenant's payment platform (docs/payment.md).
+    pub payment: Option<crate::payment::PaymentConfig>,
 }
 
 /// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod mail;
 pub mod mandate;
 pub mod nodes;
+pub mod payment;
 pub mod portal;
 pub mod service;
 pub mod settings;

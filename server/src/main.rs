@@ -28,6 +28,16 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Run the payment platform simulator on loopback (docs/payment.md): prints its address,
+    /// runs until Ctrl-C or SIGTERM.
+    Paysim {
+        /// Where to listen (a loopback address; port 0: any free port).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// The environment variable holding the shared secret (at least 16 characters).
+        #[arg(long, default_value = "LOTSE_PAYSIM_SECRET")]
+        secret_env: String,
+    },
     /// Run the portal: the demo county and its municipalities, with the example workflows.
     Serve {
         /// The configuration file (default: lotse.toml, if it exists). See docs/configuration.md.
@@ -207,6 +217,7 @@ fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Cmd::Serve { config, dev, dir } => report(serve(config.as_deref(), dev, dir)),
+        Cmd::Paysim { listen, secret_env } => report(cli::paysim::run(listen, &secret_env)),
         Cmd::Check { dir, short } => cli::check::run(&dir, short),
         Cmd::Test {
             dir,

@@ -27,6 +27,8 @@ pub struct Portal {
     connections: crate::config::ConnectionsConfig,
     proxies: Arc<crate::http::client::TrustedProxies>,
     cors: Arc<crate::api::cors::CorsOrigins>,
+    /// The payment reconciliation job: every, after (docs/payment.md).
+    reconcile: (std::time::Duration, std::time::Duration),
 }
 
 /// The router's state: each front end takes the part it needs (`FromRef`).
@@ -111,6 +113,16 @@ impl Portal {
             cors: Arc::new(crate::api::cors::CorsOrigins::from_config(
                 &config.api.cors_origins,
             )?),
+            reconcile: (
+                seconds(
+                    "payment.reconcile_seconds",
+                    config.payment.reconcile_seconds,
+                )?,
+                seconds(
+                    "payment.reconcile_after_seconds",
+                    config.payment.reconcile_after_seconds,
+                )?,
+            ),
         })
     }
 
@@ -127,6 +139,12 @@ impl Portal {
             self.state.metrics.clone(),
             self.state.clock.clone(),
         )
+    }
+
+    /// Starts the payment reconciliation job (crate::workers::payments); stop it before the
+    /// store is closed.
+    pub fn start_reconciliation(&self) -> crate::workers::payments::Reconciler {
+        crate::workers::payments::start(self.state.clone(), self.reconcile.0, self.reconcile.1)
     }
 
     /// Loads the definitions again (after a change on disk); returns the number of errors.
@@ -225,7 +243,14 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         );
         watch(portal.clone());
     }
+    // `--dev`: the payment platform simulator for every tenant without a platform of its own.
+    let paysim = if dev {
+        Some(start_dev_paysim(&portal).await?)
+    } else {
+        None
+    };
     let delivery = portal.start_delivery();
+    let reconciler = portal.start_reconciliation();
     // The histograms' samples drain into their buckets every few seconds, scraped or not.
     let metrics = portal.state.metrics.clone();
     let upkeep = tokio::spawn(async move {
@@ -264,6 +289,10 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     )
     .await;
     delivery.stop().await;
+    reconciler.stop().await;
+    if let Some(sim) = paysim {
+        sim.stop().await;
+    }
     upkeep.abort();
     settings.abort();
     let _ = settings.await;
@@ -294,6 +323,47 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
         }
     }
     Ok(())
+}
+
+/// A positive, finite number of seconds from the configuration.
+fn seconds(key: &str, v: f64) -> anyhow::Result<std::time::Duration> {
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        anyhow::bail!("LOT-P020: {key} must be more than 0 and at most 86400 seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// Starts the payment platform simulator on a free loopback port with a fresh secret and
+/// connects every tenant that has no platform configured to it (`lotse serve --dev`).
+async fn start_dev_paysim(portal: &Portal) -> anyhow::Result<crate::payment::sim::RunningSim> {
+    let mut secret = [0u8; 32];
+    lotse_store::Entropy::fill_bytes(&mut lotse_store::OsEntropy, &mut secret)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sim = crate::payment::sim::spawn(
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        secret.to_vec(),
+    )
+    .await?;
+    let configured = portal.state.payment_tenants();
+    for t in &portal.state.defs().portal.tenants {
+        if configured.contains(&t.slug) {
+            continue;
+        }
+        portal.state.set_payment_platform(
+            &t.slug,
+            Arc::new(crate::payment::HttpPlatform::new(
+                &sim.base,
+                &format!("{}-dev", t.slug),
+                secret.to_vec(),
+                std::time::Duration::from_secs(10),
+            )),
+        );
+    }
+    eprintln!(
+        "Zahlungsplattform-Simulator: {}/ (für Mandanten ohne eigene Plattform)",
+        sim.base
+    );
+    Ok(sim)
 }
 
 /// The future that ends at Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is

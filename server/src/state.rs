@@ -66,6 +66,10 @@ pub struct AppState {
     pub(crate) webhooks: Arc<crate::delivery::Webhooks>,
     /// The mailer for citizens' mails (crate::mail); `None` without `[mail]`.
     pub(crate) mail: Option<Arc<crate::mail::Mailer>>,
+    /// The tenants' payment platforms (docs/payment.md); tests and `--dev` add the simulator.
+    pub(crate) platforms: std::sync::RwLock<Arc<crate::payment::Platforms>>,
+    /// The portal's address as browsers and platforms reach it (return and notify URLs).
+    pub(crate) public_url: std::sync::RwLock<String>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -103,6 +107,7 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("step", include_str!("../templates/step.hbs")),
         ("review", include_str!("../templates/review.hbs")),
         ("done", include_str!("../templates/done.hbs")),
+        ("payment", include_str!("../templates/payment.hbs")),
         ("message", include_str!("../templates/message.hbs")),
         ("problems", include_str!("../templates/problems.hbs")),
         ("home", include_str!("../templates/home.hbs")),
@@ -149,7 +154,18 @@ impl AppState {
         let limiter = crate::nodes::resume_limiter(&store);
         let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
         let mail = crate::mail::Mailer::from_config(config, &|k| std::env::var(k).ok())?;
+        let platforms =
+            crate::payment::Platforms::from_config(&config.tenants, &|k| std::env::var(k).ok())?;
+        let public_url = config
+            .payment
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.listen))
+            .trim_end_matches('/')
+            .to_string();
         Ok(AppState {
+            platforms: std::sync::RwLock::new(Arc::new(platforms)),
+            public_url: std::sync::RwLock::new(public_url),
             defs: std::sync::RwLock::new(Arc::new(defs)),
             dev,
             project: project.to_path_buf(),
@@ -328,6 +344,45 @@ impl Offices for AppState {
             crate::mail::Event::Received,
             None,
         )
+    }
+    fn payment_platform(&self, tenant: &str) -> Option<Arc<dyn crate::payment::PaymentProvider>> {
+        self.platforms.read().ok()?.get(tenant)
+    }
+    fn public_url(&self) -> String {
+        self.public_url
+            .read()
+            .map(|u| u.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl AppState {
+    /// Connects `tenant` to a payment platform (tests and `lotse serve --dev`: the simulator).
+    pub fn set_payment_platform(
+        &self,
+        tenant: &str,
+        provider: Arc<dyn crate::payment::PaymentProvider>,
+    ) {
+        if let Ok(mut p) = self.platforms.write() {
+            let mut next = (**p).clone();
+            next.insert(tenant, provider);
+            *p = Arc::new(next);
+        }
+    }
+
+    /// The tenants with a payment platform.
+    pub fn payment_tenants(&self) -> Vec<String> {
+        self.platforms
+            .read()
+            .map(|p| p.tenants().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sets the portal's public address (tests on port 0 learn it after binding).
+    pub fn set_public_url(&self, url: &str) {
+        if let Ok(mut u) = self.public_url.write() {
+            *u = url.trim_end_matches('/').to_string();
+        }
     }
 }
 

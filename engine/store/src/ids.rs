@@ -162,6 +162,13 @@ id128!(
     "draft id"
 );
 
+id128!(
+    /// A payment an application waits for: 128 random bits, the capability in the citizen's
+    /// pay and return links.
+    PaymentId,
+    "payment id"
+);
+
 /// How many leading bytes of a draft id come from its resume code's SHA-256.
 pub(crate) const CODE_PREFIX_LEN: usize = 4;
 

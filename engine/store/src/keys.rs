@@ -29,6 +29,10 @@ pub(crate) const API_TOKENS: &str = "api_tokens";
 /// Node secrets ([`crate::SecretStore`]): name → bytes. Exported, not counted when an import
 /// checks that the store is empty (a server that started once has created its CSRF secret).
 pub(crate) const SECRETS: &str = "secrets";
+/// Payments applications wait for ([`crate::PaymentStore`]): id → payment. Not exported yet.
+pub(crate) const PAYMENTS: &str = "payments";
+/// Payments by tenant and submit key: `slug 0 key` → payment id.
+pub(crate) const PAYMENT_KEYS: &str = "payment_keys";
 /// Not exported: sessions end with a restore.
 pub(crate) const SESSIONS: &str = "sessions";
 /// Appointments: visit id -> visit; (tenant, office, day) -> the ids of its visits.

@@ -18,6 +18,7 @@ mod ids;
 mod keys;
 mod limiter;
 mod model;
+mod payments;
 #[cfg(feature = "postgres")]
 #[doc(hidden)]
 pub mod pg_testing;
@@ -42,13 +43,14 @@ pub use envelope::RECORD_FORMAT;
 pub use error::StoreError;
 pub use ids::{
     AccountId, ApiTokenId, BookingId, DeterministicEntropy, DraftId, Entropy, IdempotencyKey,
-    OsEntropy, Reference, ResumeCode, SubmissionId, TenantId,
+    OsEntropy, PaymentId, Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
 pub use model::{
     Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
 };
+pub use payments::Payment;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_COUNT_LIMIT, search_terms};
@@ -435,6 +437,42 @@ store_traits! {
         /// when several nodes or threads ask at once, all of them get the value stored first.
         fn secret_or_insert(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
     }
+
+    /// Payments applications wait for (docs/payment.md). Every write is durable on return.
+    pub trait PaymentStore {
+        /// Stores a new payment, unless its tenant has one with the same submit key already:
+        /// then that first one is returned and nothing is written (a double click, a repeat
+        /// after a crash). The returned payment is the one that counts.
+        fn create_payment(&self, payment: &Payment) -> Result<Payment, StoreError>;
+
+        /// The payment with this id, or `None`.
+        fn payment(&self, id: &PaymentId) -> Result<Option<Payment>, StoreError>;
+
+        /// The tenant's payment for this submit key, or `None`.
+        fn payment_by_key(
+            &self,
+            tenant: &TenantId,
+            key: &IdempotencyKey,
+        ) -> Result<Option<Payment>, StoreError>;
+
+        /// Replaces the payment's `open`, `data` and `updated` if its revision is still
+        /// `expected_revision`: `Ok(Ok(saved))` with the revision bumped, or `Ok(Err(current))`
+        /// when another writer got there first. Id, tenant, key and creation stay.
+        /// `NotFound` for an unknown payment.
+        fn save_payment(
+            &self,
+            payment: Payment,
+            expected_revision: u64,
+        ) -> Result<Result<Payment, Payment>, StoreError>;
+
+        /// Up to `limit` open payments last changed at or before `before`, oldest change
+        /// first: what the reconciliation job asks the platform about.
+        fn open_payments(
+            &self,
+            before: OffsetDateTime,
+            limit: usize,
+        ) -> Result<Vec<Payment>, StoreError>;
+    }
 }
 
 /// Everything a backend provides.
@@ -449,6 +487,7 @@ pub trait Store:
     + BlobStore
     + SecretStore
     + VisitStore
+    + PaymentStore
 {
 }
 impl<T> Store for T where
@@ -462,6 +501,7 @@ impl<T> Store for T where
         + BlobStore
         + SecretStore
         + VisitStore
+        + PaymentStore
 {
 }
 

@@ -10,9 +10,24 @@ pub(super) async fn open(p: &Shared, t: Arc<Tenant>, id: &str) -> Result<OpenDra
     match open_draft(p, t.clone(), id).await {
         Ok(Some(Opened::Open(open))) => Ok(*open),
         Ok(Some(Opened::Submitted(sid))) => Err(already_submitted(&t, &sid)),
+        Ok(Some(Opened::Paying(pid))) => Err(awaiting_payment(&t, &pid)),
         Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
         Err(e) => Err(service_problem(&e)),
     }
+}
+
+/// A command on an application that was sent and waits for its payment.
+pub(super) fn awaiting_payment(t: &Tenant, pid: &lotse_store::PaymentId) -> Problem {
+    Problem::new(
+        StatusCode::CONFLICT,
+        "LOT-H022",
+        "Dieser Antrag ist abgeschickt und wartet auf die Zahlung.".into(),
+        "This application was sent and waits for its payment.".into(),
+    )
+    .with(
+        "payment",
+        json!(format!("/api/v1/tenants/{}/payments/{pid}", t.slug)),
+    )
 }
 
 /// Starting an application (the body may be left out).
@@ -113,6 +128,9 @@ pub(super) async fn read_application(
     match open_draft(&p, t.clone(), &id).await {
         Ok(Some(Opened::Open(open))) => Ok(ok_bytes(StatusCode::OK, state_json(&p, &t, &open))),
         Ok(Some(Opened::Submitted(sid))) => submitted_state(&p, &t, &id, sid).await,
+        Ok(Some(Opened::Paying(pid))) => {
+            paying_application(&p, t.clone(), &id, pid, None, StatusCode::OK).await
+        }
         Ok(None) => Err(Problem::not_found("Diesen Antrag", "This application")),
         Err(e) => Err(service_problem(&e)),
     }
@@ -314,6 +332,18 @@ pub(super) async fn run(
             };
             Ok(submitted_response(&t, &submission, status))
         }
+        // Sent and kept as "payment pending": 202, with the payment and its pay page.
+        Acted::PaymentRequired { payment, pay_url } => {
+            paying_application(
+                p,
+                t.clone(),
+                id,
+                payment,
+                pay_url.as_deref(),
+                StatusCode::ACCEPTED,
+            )
+            .await
+        }
     }
 }
 
@@ -376,6 +406,11 @@ pub(super) struct SubmissionCreated<'a> {
     /// When the application was started.
     #[schema(value_type = Option<String>, format = DateTime)]
     started: Option<&'a Value>,
+    /// The online payment made before the submission reached the office (state, amount in
+    /// cents, method, transaction id, Kassenzeichen), if the service asked for one.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<&'a Value>,
     /// `self`, `receipt`, `status_page`.
     links: Links,
 }
@@ -394,6 +429,7 @@ pub(super) fn submitted_response(
             service: &s.workflow_id,
             submitted: rfc3339(s.submitted),
             started: s.data.get("started_at"),
+            payment: s.data.get("payment"),
             links: Links {
                 this: Some(base.clone()),
                 receipt: Some(format!("{base}/receipt")),
@@ -487,6 +523,10 @@ pub(super) struct SubmissionStatus<'a> {
     history: Vec<HistoryEntry>,
     /// Messages between the office and the citizen about this submission, oldest first.
     messages: Vec<MessageOut>,
+    /// The online payment made before the submission reached the office, if any.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<&'a Value>,
     /// `self`, `receipt`.
     links: Links,
 }
@@ -620,6 +660,7 @@ pub(super) async fn read_submission(
         current,
         history,
         messages,
+        payment: s.data.get("payment"),
         links: Links {
             this: Some(base.clone()),
             receipt: Some(format!("{base}/receipt")),

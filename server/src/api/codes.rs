@@ -90,6 +90,15 @@ codes! {
     "LOT-H012" 422 ["Unbekanntes Feld", "Unknown field"]
         ["Antworten für Felder, die der Schritt nicht hat; `fields` nennt sie. Nichts wurde gespeichert.",
          "answers for fields the step does not have; `fields` names them. Nothing was saved"]
+    "LOT-H020" 409 ["Bereits bezahlt", "Paid already"]
+        ["Eine Zahlung für einen bereits bezahlten Antrag; `payment` zeigt sie.",
+         "a payment request for an application that is paid already; `payment` shows it"]
+    "LOT-H021" 503 ["Zahlungsplattform nicht erreichbar", "Payment platform unreachable"]
+        ["Die Zahlungsplattform ist nicht erreichbar; der Antrag bleibt gespeichert, später erneut versuchen.",
+         "the payment platform cannot be reached; the application stays saved, try again later"]
+    "LOT-H022" 409 ["Wartet auf die Zahlung", "Waiting for payment"]
+        ["Ein Befehl für einen abgeschickten Antrag, der auf die Zahlung wartet; `payment` verweist darauf.",
+         "a command on an application that was sent and waits for its payment; `payment` links it"]
     "LOT-H400" 400 ["Ungültige Anfrage", "Bad request"]
         ["Ein ungültiger Pfad- oder Abfrageparameter (zum Beispiel `lang` anders als `de` oder `en`).",
          "a malformed path or query parameter (for example `lang` other than `de` or `en`)"]

@@ -11,6 +11,7 @@ mod applications;
 pub mod codes;
 pub mod cors;
 pub mod openapi;
+mod payments;
 mod problem;
 mod services;
 mod views;
@@ -43,6 +44,7 @@ use crate::telemetry::bump;
 use crate::tenants::Tenant;
 
 use applications::*;
+use payments::*;
 pub use problem::problems_everywhere;
 use problem::*;
 use services::*;
@@ -82,6 +84,8 @@ where
         .route("/tenants/{tenant}/applications/{id}/goto", post(goto))
         .route("/tenants/{tenant}/applications/{id}/review", post(review))
         .route("/tenants/{tenant}/applications/{id}/submit", post(submit))
+        .route("/tenants/{tenant}/payments/{id}", get(read_payment))
+        .route("/tenants/{tenant}/payments/{id}/pay", post(pay))
         .route("/tenants/{tenant}/submissions/{id}", get(read_submission))
         .route("/tenants/{tenant}/submissions/{id}/receipt", get(receipt))
         .fallback(|| async { Problem::not_found("Diese Adresse", "This resource") })

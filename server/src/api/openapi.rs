@@ -15,6 +15,7 @@ use super::applications::{
     AnswerBody, EvaluateBody, Evaluation, GotoBody, ResumeBody, RevisionBody, StartBody,
     SubmissionCreated, SubmissionStatus, SubmitBody,
 };
+use super::payments::{PayingState, PaymentOut};
 use super::problem::ProblemDoc;
 use super::services::{
     FORMATS_DOC, LebenslageList, NORMALISATION_DOC, Service, ServiceList, TenantList,
@@ -51,6 +52,8 @@ fn schemas() -> Map<String, Value> {
         StateOut<'static>,
         SubmissionCreated<'static>,
         SubmissionStatus<'static>,
+        PaymentOut,
+        PayingState,
         Evaluation,
         StartBody,
         ResumeBody,
@@ -204,7 +207,7 @@ const H413: (&str, &str) = ("413", "The body is larger than 256 KiB (LOT-H413)."
 const H415: (&str, &str) = ("415", "The body is not application/json (LOT-H003).");
 const H409: (&str, &str) = (
     "409",
-    "Stale revision (LOT-H004, with the current `revision`), not possible now (LOT-H005), already submitted (LOT-H006) or incomplete (LOT-H011).",
+    "Stale revision (LOT-H004, with the current `revision`), not possible now (LOT-H005), already submitted (LOT-H006), incomplete (LOT-H011), or sent and waiting for its payment (LOT-H022, with the `payment` link).",
 );
 const H422: (&str, &str) = (
     "422",
@@ -406,11 +409,17 @@ fn operations() -> Vec<Operation> {
             description: None,
             params: vec![tenant(), application()],
             body: None,
-            ok: vec![ok(
-                200,
-                "Where the application stands: the current step with its fields, the review, or (position `submitted`) the submission's links.",
-                state(),
-            )],
+            ok: vec![Ok {
+                schema: json!({"oneOf": [
+                    {"$ref": format!("#/components/schemas/{}", state())},
+                    {"$ref": format!("#/components/schemas/{}", name::<PayingState>())},
+                ]}),
+                ..ok(
+                    200,
+                    "Where the application stands: the current step with its fields, the review, (position `submitted`) the submission's links, or (position `payment_pending`, a `PayingState`) sent and waiting for its payment.",
+                    state(),
+                )
+            }],
             problems: vec![H400, H404, H500],
             staff: false,
         },
@@ -519,6 +528,11 @@ fn operations() -> Vec<Operation> {
                     "Submitted before (a repeated submit): the same submission.",
                     name::<SubmissionCreated>(),
                 ),
+                ok(
+                    202,
+                    "Sent and kept durably; the service asks for payment first (`payment:` in the workflow): the application waits at position `payment_pending` with its payment and the platform's pay page (`payment.links.pay_page`). The office gets it once the payment is confirmed.",
+                    name::<PayingState>(),
+                ),
             ],
             problems: vec![
                 H400_BODY,
@@ -573,6 +587,50 @@ fn operations() -> Vec<Operation> {
                 )
             }],
             problems: vec![H400, H404, H500],
+            staff: false,
+        },
+        Operation {
+            method: "get",
+            path: "/api/v1/tenants/{tenant}/payments/{id}",
+            id: "getPayment",
+            summary: "A payment",
+            description: Some(
+                "The payment of an application whose service is paid online before the office gets it (docs/payment.md): amount in whole cents, purpose with the Kassenzeichen, state, and once paid the method and the platform's transaction id.",
+            ),
+            params: vec![tenant(), path("id", "The payment's id (32 hex digits).")],
+            body: None,
+            ok: vec![ok(200, "The payment.", name::<PaymentOut>())],
+            problems: vec![H400, ("404", "Unknown tenant or payment (LOT-H001)."), H500],
+            staff: false,
+        },
+        Operation {
+            method: "post",
+            path: "/api/v1/tenants/{tenant}/payments/{id}/pay",
+            id: "pay",
+            summary: "Pay (again)",
+            description: Some(
+                "The open request's pay page again, or a new payment request after a cancelled or failed one; the answer's `links.pay_page` is where to send the citizen. Never a second payment for a paid application.",
+            ),
+            params: vec![tenant(), path("id", "The payment's id (32 hex digits).")],
+            body: None,
+            ok: vec![ok(
+                200,
+                "The payment, with the pay page when a request is open.",
+                name::<PaymentOut>(),
+            )],
+            problems: vec![
+                H400,
+                ("404", "Unknown tenant or payment (LOT-H001)."),
+                (
+                    "409",
+                    "Paid already; there is no second payment (LOT-H020, with the `payment`).",
+                ),
+                (
+                    "503",
+                    "The payment platform cannot be reached now (LOT-H021); the application stays saved.",
+                ),
+                H500,
+            ],
             staff: false,
         },
     ]

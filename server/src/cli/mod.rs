@@ -6,5 +6,6 @@ pub mod check;
 pub mod data;
 pub mod demo;
 pub mod graph;
+pub mod paysim;
 pub mod receipt;
 pub mod test;

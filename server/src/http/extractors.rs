@@ -119,6 +119,10 @@ where
             Ok(Some(Opened::Submitted(sid))) => {
                 Err(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response())
             }
+            // Sent and waiting for its payment: the payment's page.
+            Ok(Some(Opened::Paying(pid))) => {
+                Err(Redirect::to(&format!("/{}/zahlung/{pid}", t.slug)).into_response())
+            }
             Ok(None) => Err(page.fail(PageError::NotFound).into_response()),
             Err(e) => Err(page.fail(e).into_response()),
         }

@@ -134,6 +134,12 @@ pub(crate) async fn act(
                 Some(Opened::Submitted(sid)) => {
                     return Ok(service.already_submitted(&t, &sid, &command)?.map(Err));
                 }
+                Some(Opened::Paying(pid)) => {
+                    return Ok(Some(Err(Acted::PaymentRequired {
+                        payment: pid,
+                        pay_url: None,
+                    })));
+                }
                 Some(Opened::Open(open)) => *open,
             };
             match service.decide(open, expected_revision, lang, command, now)? {

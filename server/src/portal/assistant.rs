@@ -404,6 +404,11 @@ async fn post(
         Acted::AlreadySubmitted { submission } => {
             Redirect::to(&format!("/{}/eingang/{submission}", t.slug)).into_response()
         }
+        // Kept as "payment pending": on to the payment's page, which links to the platform's
+        // pay page (a form may only lead to the portal itself: `form-action 'self'`).
+        Acted::PaymentRequired { payment, .. } => {
+            Redirect::to(&format!("/{}/zahlung/{payment}", t.slug)).into_response()
+        }
         Acted::Saved(open) | Acted::Incomplete { open, .. } => to(stay
             .unwrap_or_else(|| Place::of(&open.app))
             .url(&t.slug, &draft)),

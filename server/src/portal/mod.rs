@@ -10,6 +10,7 @@ mod catalogue_views;
 mod dev;
 mod field_views;
 mod form;
+mod payment;
 mod status;
 mod views;
 mod visits;
@@ -78,6 +79,18 @@ where
         .route(
             "/{tenant}/eingang/{submission}/antwort",
             post(status::answer),
+        )
+        .route(
+            "/{tenant}/zahlung/{payment}",
+            get(payment::show).post(payment::request),
+        )
+        .route(
+            "/{tenant}/zahlung/{payment}/zurueck",
+            get(payment::returned),
+        )
+        .route(
+            "/{tenant}/zahlung/{payment}/benachrichtigung",
+            post(payment::notified),
         )
         .route(
             "/{tenant}/vorschau/{workflow}/quittung.pdf",

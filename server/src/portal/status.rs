@@ -16,7 +16,9 @@ use lotse_store::{
     SubmissionStore,
 };
 
-use super::views::{AnswerForm, MessageView, NextView, StatusPage, StatusTexts, TimelineEntry};
+use super::views::{
+    AnswerForm, MessageView, NextView, PaymentLine, StatusPage, StatusTexts, TimelineEntry,
+};
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, not_found, server_error, tr};
 use crate::http::run::blocking;
@@ -51,6 +53,8 @@ struct Found {
     workflow: (String, u32),
     /// The answers sent (for the mandate the application gave, if any).
     answers: serde_json::Value,
+    /// The online payment made before the office got it, if any.
+    payment: Option<lotse_core::payment::PaidPayment>,
     history: Vec<StatusChange>,
     messages: Vec<Message>,
 }
@@ -74,6 +78,10 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
                 s.workflow_version.parse().unwrap_or_default(),
             ),
             answers: s.data.get("answers").cloned().unwrap_or_default(),
+            payment: s
+                .data
+                .get("payment")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
         }))
@@ -122,8 +130,22 @@ pub(super) async fn page(
             let answer = |id: &str| found.answers.get(id).cloned();
             crate::mandate::of(wf, &answer, t, Some(&found.reference), lang)
         });
+    let payment = found.payment.as_ref().map(|paid| PaymentLine {
+        heading: tr(lang, "Zahlung", "Payment"),
+        state_label: tr(lang, "Stand", "Status"),
+        state: paid.state.label(lang),
+        amount_label: tr(lang, "Betrag", "Amount"),
+        amount: lotse_core::payment::format_cents(paid.amount_cents, lang),
+        method_label: tr(lang, "Zahlart", "Method"),
+        method: paid.method.label(lang),
+        transaction_label: tr(lang, "Transaktionsnummer", "Transaction id"),
+        transaction_id: paid.transaction_id.clone(),
+        kassenzeichen_label: tr(lang, "Kassenzeichen", "Payment reference"),
+        kassenzeichen: paid.kassenzeichen.clone(),
+    });
     let page = StatusPage {
         mandate,
+        payment,
         next: after,
         layout: Layout::new(
             &p.defs().portal,

@@ -40,6 +40,24 @@ pub(super) struct StatusPage<'a> {
     pub(super) next: Option<NextView>,
     /// The direct debit mandate given with the application, with its reference.
     pub(super) mandate: Option<crate::mandate::MandateView>,
+    /// The online payment made before sending, if any.
+    pub(super) payment: Option<PaymentLine>,
+}
+
+/// A paid online payment on the status page.
+#[derive(Serialize)]
+pub(super) struct PaymentLine {
+    pub(super) heading: &'static str,
+    pub(super) state_label: &'static str,
+    pub(super) state: &'static str,
+    pub(super) amount_label: &'static str,
+    pub(super) amount: String,
+    pub(super) method_label: &'static str,
+    pub(super) method: &'static str,
+    pub(super) transaction_label: &'static str,
+    pub(super) transaction_id: String,
+    pub(super) kassenzeichen_label: &'static str,
+    pub(super) kassenzeichen: String,
 }
 
 #[derive(Serialize)]
@@ -232,6 +250,8 @@ struct ReviewPage<'a> {
     change_base: &'a str,
     /// The direct debit mandate the answers give, shown in full before sending.
     mandate: Option<crate::mandate::MandateView>,
+    /// What is paid online before the application reaches the office, if anything.
+    payment: Option<ReviewPayment>,
     /// The workflow's declaration, ticked above "Absenden" (empty: none).
     declaration: Vec<StatementView<'a>>,
     declaration_title: &'static str,
@@ -244,6 +264,56 @@ struct ReviewPage<'a> {
 
 impl Page for ReviewPage<'_> {
     const TEMPLATE: &'static str = "review";
+}
+
+/// The payment on the review page: the amount exactly as it will be charged (from the same
+/// whole cents), what it is for, the methods, and the button "Absenden und bezahlen".
+#[derive(Serialize)]
+pub(super) struct ReviewPayment {
+    pub(super) heading: &'static str,
+    pub(super) amount_label: &'static str,
+    pub(super) amount: String,
+    pub(super) purpose_label: &'static str,
+    pub(super) purpose: String,
+    pub(super) methods_label: &'static str,
+    pub(super) methods: String,
+    pub(super) note: &'static str,
+    pub(super) button: &'static str,
+}
+
+impl ReviewPayment {
+    fn of(
+        wf: &lotse_core::Workflow,
+        computed: &std::collections::BTreeMap<String, Value>,
+        lang: Lang,
+    ) -> Option<ReviewPayment> {
+        let spec = wf.payment.as_ref()?;
+        let cents = lotse_core::payment::amount_cents(computed.get(&spec.amount)).ok()??;
+        let methods: Vec<&str> = spec.methods.iter().map(|m| m.label(lang)).collect();
+        Some(ReviewPayment {
+            heading: tr(lang, "Gebühr online bezahlen", "Pay the fee online"),
+            amount_label: tr(lang, "Betrag", "Amount"),
+            amount: lotse_core::payment::format_cents(cents, lang),
+            purpose_label: tr(lang, "Verwendungszweck", "Purpose"),
+            purpose: lotse_core::payment::purpose(
+                spec,
+                tr(
+                    lang,
+                    "(Kassenzeichen nach dem Absenden)",
+                    "(payment reference after sending)",
+                ),
+                lang,
+            ),
+            methods_label: tr(lang, "Zahlarten", "Payment methods"),
+            methods: methods.join(", "),
+            note: tr(
+                lang,
+                "Nach dem Absenden gelangen Sie zur Bezahlseite der Zahlungsplattform. Ihr Antrag ist gespeichert und geht an das Amt, sobald die Zahlung bestätigt ist.",
+                "After sending, you go on to the payment platform's pay page. Your application is saved and goes to the office as soon as the payment is confirmed.",
+            ),
+            button: tr(lang, "Absenden und bezahlen", "Send and pay"),
+        })
+    }
 }
 
 /// One statement of the declaration: a required checkbox.
@@ -514,8 +584,10 @@ pub fn page(
                 }
             };
             let mandate = crate::mandate::of(wf, &answer, t, None, lang);
+            let payment = ReviewPayment::of(wf, &computed, lang);
             let page = ReviewPage {
                 mandate,
+                payment,
                 layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
                 review: ReviewSummary {
                     steps: review

@@ -3,3 +3,4 @@
 
 pub mod delivery;
 pub mod maintenance;
+pub mod payments;

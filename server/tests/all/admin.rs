@@ -259,6 +259,16 @@ impl Office {
         .await
     }
 
+    pub(crate) async fn put_json(&self, url: &str, v: Value) -> Reply {
+        self.request(
+            Method::PUT,
+            url,
+            &Auth::None,
+            Some(("application/json", v.to_string())),
+        )
+        .await
+    }
+
     /// Signs in through the form and returns the session cookie's value.
     pub(crate) async fn sign_in(&self, tenant: &str, login: &str) -> String {
         let form = self

@@ -16,6 +16,7 @@ mod maintenance;
 mod nodes;
 mod own_county;
 mod pages;
+mod payment;
 mod portal;
 mod postkorb;
 mod settings;

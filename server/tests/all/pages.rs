@@ -764,6 +764,74 @@ async fn settings_pages(seen: &mut Seen) {
     );
 }
 
+/// The payment page of a Bewohnerparkausweis sent with "Absenden und bezahlen" while no
+/// platform is connected: kept as payment pending, with "Jetzt bezahlen".
+async fn payment_pages(o: &Office, seen: &mut Seen) {
+    let api = "/api/v1/tenants/heinsberg";
+    let started = o
+        .json(
+            &format!("{api}/services/bewohnerparkausweis/applications"),
+            &Auth::None,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{}", started.body);
+    let v: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    let mut rev = v["revision"].as_u64().unwrap();
+    let beginn = lotse_core::Clock::now(&lotse_core::SystemClock)
+        .date()
+        .to_string();
+    for (step, values) in [
+        (
+            "antragsteller",
+            serde_json::json!({
+                "person": {"anrede": "Frau", "vorname": "Anna", "nachname": "Schmitz", "geburtsdatum": "1985-04-12"},
+                "meldeadresse": {"strasse": "Hochstraße", "hausnummer": "1", "plz": "52525", "ort": "Heinsberg"},
+                "kontakt": {"email": "anna@example.org"}, "zone": "A", "wohnt_in_zone": true
+            }),
+        ),
+        (
+            "fahrzeug",
+            serde_json::json!({"fahrzeug": {"kennzeichen": "HS-AS 1", "hersteller": "VW", "modell": "Polo", "fahrzeugart": "Pkw", "halter_art": "privat"}, "auf_sie_zugelassen": "ja"}),
+        ),
+        (
+            "gueltigkeit",
+            serde_json::json!({"jahre": 1, "beginn": beginn}),
+        ),
+        ("zahlung", serde_json::json!({"zahlungsart": "online"})),
+    ] {
+        let r = o
+            .put_json(
+                &format!("{api}/applications/{id}/steps/{step}"),
+                serde_json::json!({"revision": rev, "values": values}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{step}: {}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        rev = v["revision"].as_u64().unwrap();
+    }
+    let sent = o
+        .json(
+            &format!("{api}/applications/{id}/submit"),
+            &Auth::None,
+            serde_json::json!({"revision": rev, "declaration": ["richtig", "rueckgabe"]}),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    let v: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+    let pid = v["payment"]["id"].as_str().unwrap().to_string();
+    for (lang, marker) in [("de", "Jetzt bezahlen"), ("en", "Pay now")] {
+        let page = shown(o, &format!("/heinsberg/zahlung/{pid}"), lang).await;
+        seen.page("payment", &page, StatusCode::OK, marker);
+        assert!(
+            page.body.contains("30,70 €") || page.body.contains("€30.70"),
+            "{}",
+            page.body
+        );
+    }
+}
+
 #[tokio::test]
 async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     let o = Office::new();
@@ -775,6 +843,7 @@ async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     office_pages(&o, &mut seen, &submitted).await;
     settings_pages(&mut seen).await;
     preview_pages(&mut seen).await;
+    payment_pages(&o, &mut seen).await;
     let rendered: BTreeSet<String> = seen.0.iter().map(|s| s.to_string()).collect();
     assert_eq!(
         rendered,

@@ -207,6 +207,13 @@ fn date(s: &str) -> String {
 
 /// Formats a value: numbers with a decimal comma and thousands points, euro with two decimals.
 pub fn format_value(v: &Value, format: ValueFormat, lang: Lang) -> String {
+    if format == ValueFormat::Cents {
+        return match v.as_i64() {
+            Some(c) => crate::payment::format_cents(c, lang),
+            None if v.is_null() => String::new(),
+            None => v.to_string(),
+        };
+    }
     let num = v.as_f64();
     match (format, num) {
         (ValueFormat::Euro, Some(n)) => {

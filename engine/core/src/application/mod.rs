@@ -158,6 +158,9 @@ pub struct Submission {
     /// The statements of the workflow's declaration the citizen ticked on the review page.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub declared: Vec<String>,
+    /// The online payment made before the office got the submission (`payment:`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<crate::payment::PaidPayment>,
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -884,6 +887,7 @@ impl Application {
             computed,
             path: self.route.clone(),
             declared,
+            payment: None,
             explanations: self.explanations.clone(),
             started_at: self.started_at,
             submitted_at: now,

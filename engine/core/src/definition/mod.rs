@@ -93,6 +93,8 @@ pub struct Workflow {
     /// Where the citizen's e-mail address is (`email:` in the workflow file); `None`: the
     /// workflow sends no mail.
     pub email: Option<EmailNotice>,
+    /// Online payment before the submission reaches the office, if the workflow asks for it.
+    pub payment: Option<crate::payment::PaymentSpec>,
     /// `applicant_name`: alternatives of field paths (see [`Workflow::applicant`]).
     pub applicant_name: Vec<Vec<Vec<String>>>,
     pub steps: Vec<Step>,

@@ -37,6 +37,9 @@ pub(crate) struct RawWorkflow {
     /// `email:` where the citizen's address is, for the mails Lotse sends (docs/email.md).
     #[serde(default)]
     pub email: Option<RawEmail>,
+    /// Online payment through the tenant's payment platform (docs/payment.md).
+    #[serde(default)]
+    pub payment: Option<Spanned<RawPayment>>,
     /// How the Postkorb names who applied: alternatives, the first that gives a text wins;
     /// each is one or more field paths (`firma`, `person.vorname person.nachname`).
     #[serde(default)]
@@ -185,6 +188,8 @@ pub enum ValueFormat {
     Euro,
     Date,
     YesNo,
+    /// A whole number of cents, shown as euro (`6140` → `61,40 €`): what a payment reads.
+    Cents,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,4 +231,18 @@ pub(crate) struct RawEmail {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSepaMandate {
     pub account: Spanned<String>,
+}
+
+/// `payment:` online payment before the submission reaches the office (docs/payment.md).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPayment {
+    /// The computed value (format `cents`) with the amount.
+    pub amount: Spanned<String>,
+    /// The purpose (Verwendungszweck) with `{kassenzeichen}`.
+    pub purpose: Spanned<Text>,
+    /// When the payment is due: `before_submission`.
+    pub due: Spanned<String>,
+    /// The methods offered: `giropay`, `kreditkarte`, `paypal`, `lastschrift`.
+    pub methods: Spanned<Vec<Spanned<String>>>,
 }

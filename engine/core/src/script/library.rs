@@ -181,4 +181,10 @@ pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("upper", |s: ImmutableString| s.to_uppercase());
     engine.register_fn("round2", |f: f64| (f * 100.0).round() / 100.0);
     engine.register_fn("round2", |i: i64| i as f64);
+    // Whole cents from a euro amount's exact decimal text (crate::payment): `cents(30.70 * 2)`
+    // is 6140; an amount finer than a cent is an error, never rounded away.
+    engine.register_fn("cents", |f: f64| -> Result<i64, Box<rhai::EvalAltResult>> {
+        crate::payment::euro_text_to_cents(&format!("{f}")).map_err(|e| e.to_string().into())
+    });
+    engine.register_fn("cents", |i: i64| i.saturating_mul(100));
 }

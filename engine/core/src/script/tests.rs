@@ -394,3 +394,60 @@ fn a_traced_sandbox_tells_which_ways_of_a_scripts_ifs_were_taken() {
     let mut e = env(&n, json!({"art": "c", "menge": 30}));
     assert_eq!(plain.eval(&script, &mut e).unwrap(), json!(8));
 }
+
+/// The amount a payment charges is the amount the fee list shows: over many fee rules (a fee per
+/// year times years, a fee per item plus a base fee, a percentage rounded with `round2`) the
+/// whole cents from `cents(...)` equal the exact decimal arithmetic, and the euro text of the
+/// computed fee (what the review page lists) equals the cents' own text (what the payment box,
+/// the platform and the receipt show).
+#[test]
+fn cents_of_every_fee_rule_is_exact_and_shows_as_the_fee_does() {
+    use crate::application::format_value;
+    use crate::definition::ValueFormat;
+    use crate::payment::format_cents;
+    let sb = Sandbox::default();
+    let n = names(&["jahre", "anzahl"]);
+    let mut checked = 0;
+    // Fees per year in cents: every cent up to 20 €, then a sweep to 10,000 €.
+    let fees: Vec<i64> = (1..=2_000).chain((2_000..1_000_000).step_by(997)).collect();
+    for fee in fees {
+        let euro = format!("{}.{:02}", fee / 100, fee % 100);
+        for jahre in 1..=3i64 {
+            let rules = [
+                // gebuehr_pro_jahr * jahre, as the Bewohnerparkausweis computes it.
+                (format!("round2({euro} * jahre)"), fee * jahre),
+                // A base fee and a fee per item.
+                (format!("round2(5.10 + {euro} * anzahl)"), 510 + fee * jahre),
+            ];
+            for (rule, want) in rules {
+                let env_of = || env(&n, json!({"jahre": jahre, "anzahl": jahre}));
+                let fee_expr = sb.compile_expression(&rule, &n).unwrap();
+                let shown = sb.eval(&fee_expr, &mut env_of()).unwrap();
+                let charged = sb
+                    .compile_expression(&format!("cents({rule})"), &n)
+                    .unwrap();
+                let cents = sb.eval(&charged, &mut env_of()).unwrap();
+                assert_eq!(cents, json!(want), "{rule} with {jahre}");
+                assert_eq!(
+                    format_value(&shown, ValueFormat::Euro, crate::Lang::De),
+                    format_cents(want, crate::Lang::De),
+                    "{rule} with {jahre}"
+                );
+                assert_eq!(
+                    format_value(&cents, ValueFormat::Cents, crate::Lang::De),
+                    format_cents(want, crate::Lang::De)
+                );
+                checked += 1;
+            }
+        }
+    }
+    // A percentage that needs rounding: 19 % of 10.55 is 2.0045, rounded to 2.00.
+    let e = sb
+        .compile_expression("cents(round2(10.55 * 0.19))", &n)
+        .unwrap();
+    assert_eq!(sb.eval(&e, &mut env(&n, json!({}))).unwrap(), json!(200));
+    // Without rounding, an amount finer than a cent is an error, never rounded away.
+    let e = sb.compile_expression("cents(0.1 + 0.2)", &n).unwrap();
+    assert!(sb.eval(&e, &mut env(&n, json!({}))).is_err());
+    assert!(checked > 10_000, "{checked}");
+}

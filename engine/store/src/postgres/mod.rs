@@ -42,6 +42,7 @@ mod drafts;
 mod export;
 mod limiter;
 mod outbox;
+mod payments;
 mod postkorb;
 mod secrets;
 mod status;
@@ -94,6 +95,13 @@ fn migrator() -> Migrator {
             "postkorb postings".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0006_postkorb_postings.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            7,
+            "payments".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0007_payments.sql").into_sql_str(),
             false,
         ),
         Migration::new(

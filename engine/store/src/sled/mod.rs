@@ -15,8 +15,8 @@ use crate::error::{StoreError, show_key};
 use crate::group_commit::GroupCommit;
 use crate::keys::{
     ACCOUNT_LOGINS, ACCOUNTS, API_TOKENS, AUDIT, COUNTERS, DRAFT_CODES, DRAFT_EXPIRY, DRAFTS,
-    IDEMPOTENCY, MESSAGES, NOTES, OUTBOX, SECRETS, SESSIONS, STATUS, SUBMISSION_REFS, SUBMISSIONS,
-    TREES, VISIT_DAYS, VISITS, read_u64,
+    IDEMPOTENCY, MESSAGES, NOTES, OUTBOX, PAYMENT_KEYS, PAYMENTS, SECRETS, SESSIONS, STATUS,
+    SUBMISSION_REFS, SUBMISSIONS, TREES, VISIT_DAYS, VISITS, read_u64,
 };
 use crate::model::Submission;
 use crate::{AttemptLimiter, Backend, LimitPolicy, Progress, ResumeLimiter};
@@ -29,6 +29,7 @@ mod cases;
 mod drafts;
 mod export;
 mod outbox;
+mod payments;
 mod postkorb;
 mod secrets;
 mod status;
@@ -117,6 +118,8 @@ struct Inner {
     visit_days: Tree,
     /// Serializes holds, confirmations and cancellations: they count an office's day.
     visit_lock: Mutex<()>,
+    payments: Tree,
+    payment_keys: Tree,
     /// Where blobs are kept as files: the folder that holds the store's directory (the data
     /// folder), `receipts/<id>.pdf` for receipts.
     blob_root: std::path::PathBuf,
@@ -209,6 +212,8 @@ impl SledStore {
             api_tokens: db.open_tree(API_TOKENS)?,
             sessions: db.open_tree(SESSIONS)?,
             secrets: db.open_tree(SECRETS)?,
+            payments: db.open_tree(PAYMENTS)?,
+            payment_keys: db.open_tree(PAYMENT_KEYS)?,
             blob_root: blob_root(&path),
             postkorb: db.open_tree(POSTKORB)?,
             postkorb_index: db.open_tree(POSTKORB_INDEX)?,

@@ -66,6 +66,7 @@ mod accounts;
 mod cases;
 mod drafts;
 mod outbox;
+mod payments;
 mod search;
 mod shared;
 mod status;
@@ -76,6 +77,7 @@ pub(crate) use accounts::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
+pub(crate) use payments::*;
 pub(crate) use search::*;
 pub(crate) use shared::*;
 pub(crate) use status::*;
@@ -129,6 +131,9 @@ macro_rules! store_suite {
                 search_keeps_tenants_apart,
                 fifty_clients_racing_for_the_last_counter_get_exactly_one_visit,
                 a_hold_frees_itself_and_a_confirmed_visit_keeps_its_counter,
+                one_payment_per_application_and_the_first_one_counts,
+                payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
+                open_payments_are_listed_oldest_first_until_they_are_closed,
             );
         }
     };

@@ -10,6 +10,7 @@ mod ctx;
 mod fields;
 mod finish;
 mod names;
+mod payment;
 mod rules;
 mod schema;
 mod steps;
@@ -57,6 +58,7 @@ pub(super) fn compile(
     let declaration = names::declaration(&mut cx, &raw);
     let sepa_mandate = names::sepa_mandate(&mut cx, &raw, &declared);
     let email = names::email(&mut cx, &raw, &declared);
+    let payment = payment::payment(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);
     let applicant_name = names::applicant_name(&mut cx, &raw, &declared);
 
@@ -84,6 +86,7 @@ pub(super) fn compile(
         declaration,
         sepa_mandate,
         email,
+        payment,
         applicant_name,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),

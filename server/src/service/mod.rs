@@ -18,13 +18,18 @@ use lotse_core::{Application, Command, Lang, Library, Outcome, Workflow};
 use lotse_receipt::{SigningIdentity, TemplateRegistry, render_receipt};
 use lotse_store::{
     AnyStore, Draft, DraftId, DraftStore, IdempotencyKey, NewOutboxMessage, NewSubmission,
-    OsEntropy, StoreError, Submission, SubmissionId, SubmissionStore, TenantId,
+    OsEntropy, PaymentId, PaymentStore, StoreError, Submission, SubmissionId, SubmissionStore,
+    TenantId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::tenants::Tenant;
+
+mod payment;
+
+pub use payment::{PayOutcome, PaymentView};
 
 /// How long a submitted draft's mark stays (for retries, the back button, a second tab).
 const MARK_TTL: time::Duration = time::Duration::days(7);
@@ -34,6 +39,8 @@ const MARK_TTL: time::Duration = time::Duration::days(7);
 pub enum DraftState {
     Open(Box<Application>),
     Submitted(SubmissionId),
+    /// Sent with "Absenden und bezahlen": the application waits in its payment.
+    Paying(PaymentId),
 }
 
 /// The stored form of [`DraftState::Submitted`]: only the submission it became, no answers.
@@ -41,6 +48,13 @@ pub enum DraftState {
 #[serde(deny_unknown_fields)]
 struct SubmittedMark {
     submitted: SubmissionId,
+}
+
+/// The stored form of [`DraftState::Paying`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayingMark {
+    paying: PaymentId,
 }
 
 impl DraftState {
@@ -53,6 +67,12 @@ impl DraftState {
             let mark = SubmittedMark::deserialize(v).map_err(ServiceError::Decode)?;
             return Ok(DraftState::Submitted(mark.submitted));
         }
+        if v.as_object()
+            .is_some_and(|o| o.len() == 1 && o.contains_key("paying"))
+        {
+            let mark = PayingMark::deserialize(v).map_err(ServiceError::Decode)?;
+            return Ok(DraftState::Paying(mark.paying));
+        }
         Application::deserialize(v)
             .map(|a| DraftState::Open(Box::new(a)))
             .map_err(ServiceError::Decode)
@@ -63,6 +83,7 @@ impl DraftState {
         match self {
             DraftState::Open(app) => serde_json::to_value(app),
             DraftState::Submitted(id) => serde_json::to_value(SubmittedMark { submitted: *id }),
+            DraftState::Paying(id) => serde_json::to_value(PayingMark { paying: *id }),
         }
         .map_err(ServiceError::Encode)
     }
@@ -84,12 +105,25 @@ pub enum ServiceError {
     NoSigningKey(String),
     #[error("LOT-R013: the receipt could not be issued or kept: {0}")]
     Receipt(String),
+    /// A payment could not be started, read or settled (docs/payment.md).
+    #[error(transparent)]
+    Payment(#[from] payment::PaymentError),
     /// The work was cut short (a panicked or cancelled task of the front end that ran it).
     #[error("LOT-A009: the work on the application was interrupted: {0}")]
     Interrupted(String),
 }
 
 impl ServiceError {
+    /// A payment notification not signed with the tenant's secret.
+    pub fn is_bad_signature(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Payment(payment::PaymentError::Platform(
+                crate::payment::PlatformError::BadSignature
+            ))
+        )
+    }
+
     /// A command the state machine refuses for this application as it stands (a step that is
     /// not on its route or not reached yet, answers for fields the step does not have): the
     /// sender's mistake, answered as such (409 in the API, the current step again in the
@@ -119,6 +153,8 @@ pub enum Opened {
     Open(Box<OpenDraft>),
     /// Submitted already: the draft only points at its submission.
     Submitted(SubmissionId),
+    /// Sent and waiting for its payment (`payment:`): the draft points at the payment.
+    Paying(PaymentId),
 }
 
 /// What one command did.
@@ -147,6 +183,13 @@ pub enum Acted {
     Stale { current: u64 },
     /// The application was submitted before; only a repeated submit is answered with it.
     AlreadySubmitted { submission: SubmissionId },
+    /// The application is kept as "payment pending" and reaches the office once paid: the
+    /// citizen goes to `pay_url` (the platform's pay page), or, without one (the platform
+    /// was not reachable, or the payment is under way already), to the payment's own page.
+    PaymentRequired {
+        payment: PaymentId,
+        pay_url: Option<String>,
+    },
 }
 
 /// What must happen outside the state machine after a command: the state machine decides,
@@ -164,6 +207,14 @@ pub enum Effect {
     Submit {
         open: Box<OpenDraft>,
         submission: Box<lotse_core::Submission>,
+        now: OffsetDateTime,
+    },
+    /// Keep the application durably as "payment pending" (not delivered), mark the draft, and
+    /// ask the tenant's platform for a payment request (`payment:` with an amount to pay).
+    RequestPayment {
+        open: Box<OpenDraft>,
+        submission: Box<lotse_core::Submission>,
+        amount_cents: i64,
         now: OffsetDateTime,
     },
 }
@@ -185,7 +236,7 @@ impl Effect {
     /// Whether executing this effect waits for the disk (a front end runs it on a blocking
     /// pool) rather than only touching the store's memory.
     pub fn is_durable(&self) -> bool {
-        matches!(self, Effect::Submit { .. })
+        matches!(self, Effect::Submit { .. } | Effect::RequestPayment { .. })
     }
 }
 
@@ -209,6 +260,15 @@ pub trait Offices {
         _id: &SubmissionId,
     ) -> Option<NewOutboxMessage> {
         None
+    }
+    /// The tenant's payment platform, if it has one.
+    fn payment_platform(&self, _tenant: &str) -> Option<Arc<dyn crate::payment::PaymentProvider>> {
+        None
+    }
+    /// The portal's address as the citizen's browser and the platform reach it
+    /// (`http://127.0.0.1:8080`): the base of return and notification URLs.
+    fn public_url(&self) -> String {
+        String::new()
     }
 }
 
@@ -283,6 +343,7 @@ impl ApplicationService<'_> {
         }
         let app = match DraftState::from_value(&draft.state)? {
             DraftState::Submitted(sid) => return Ok(Some(Opened::Submitted(sid))),
+            DraftState::Paying(pid) => return Ok(Some(self.paying_or_submitted(&draft, pid)?)),
             DraftState::Open(app) => *app,
         };
         let Ok(version) = draft.workflow_version.parse::<u32>() else {
@@ -304,6 +365,15 @@ impl ApplicationService<'_> {
                 .submission_by_idempotency_key(&draft.tenant, &submit_key(&draft))?
         {
             return Ok(Some(Opened::Submitted(s.id)));
+        }
+        // Likewise a payment whose draft mark was lost.
+        if app.answered.len() >= app.route.len()
+            && wf.payment.is_some()
+            && let Some(p) = self
+                .store
+                .payment_by_key(&draft.tenant, &submit_key(&draft))?
+        {
+            return Ok(Some(Opened::Paying(p.id)));
         }
         Ok(Some(Opened::Open(Box::new(OpenDraft { draft, app, wf }))))
     }
@@ -344,11 +414,21 @@ impl ApplicationService<'_> {
             Outcome::Moved { .. } => save(next, SavedAs::Moved),
             Outcome::Rejected { step, errors } => save(next, SavedAs::Rejected { step, errors }),
             Outcome::Incomplete { missing } => save(next, SavedAs::Incomplete { missing }),
-            Outcome::Submitted { submission } => Effect::Submit {
-                open: next,
-                submission,
-                now,
-            },
+            Outcome::Submitted { submission } => {
+                match payment::amount_due(&next.wf, &submission)? {
+                    Some(amount_cents) => Effect::RequestPayment {
+                        open: next,
+                        submission,
+                        amount_cents,
+                        now,
+                    },
+                    None => Effect::Submit {
+                        open: next,
+                        submission,
+                        now,
+                    },
+                }
+            }
         }))
     }
 
@@ -391,6 +471,12 @@ impl ApplicationService<'_> {
                     repeated: false,
                 })
             }
+            Effect::RequestPayment {
+                open,
+                submission,
+                amount_cents,
+                now,
+            } => self.request_payment(t, &open, *submission, amount_cents, now),
         }
     }
 
@@ -409,6 +495,7 @@ impl ApplicationService<'_> {
         let open = match self.open(t, id, now)? {
             None => return Ok(None),
             Some(Opened::Submitted(sid)) => return self.already_submitted(t, &sid, &command),
+            Some(Opened::Paying(pid)) => return Ok(Some(self.already_paying(t, &pid)?)),
             Some(Opened::Open(open)) => *open,
         };
         match self.decide(open, expected_revision, lang, command, now)? {
@@ -450,12 +537,28 @@ impl ApplicationService<'_> {
         now: OffsetDateTime,
     ) -> Result<Submission, ServiceError> {
         let (draft, wf) = (&open.draft, &open.wf);
+        let stored = self.store_submission(t, wf, draft, submit_key(draft), submission, now)?;
+        self.mark_draft(draft.clone(), DraftState::Submitted(stored.id), now)?;
+        Ok(stored)
+    }
+
+    /// Stores a submission durably with its deliveries under `key`, and issues its receipt
+    /// once. The same key always yields the same submission.
+    fn store_submission(
+        &self,
+        t: &Tenant,
+        wf: &Workflow,
+        draft: &Draft,
+        key: IdempotencyKey,
+        submission: &lotse_core::Submission,
+        now: OffsetDateTime,
+    ) -> Result<Submission, ServiceError> {
         let id = SubmissionId::generate(&mut OsEntropy)?;
         let stored = self.store.submit(
             NewSubmission {
                 id,
                 tenant: draft.tenant.clone(),
-                idempotency_key: submit_key(draft),
+                idempotency_key: key,
                 draft_id: Some(draft.id),
                 workflow_id: wf.id.clone(),
                 workflow_version: wf.version.to_string(),
@@ -472,15 +575,25 @@ impl ApplicationService<'_> {
             now,
         )?;
         self.receipt_once(t, wf, submission, &stored)?;
-        let mut mark = draft.clone();
-        mark.state = DraftState::Submitted(stored.id).to_value()?;
-        mark.touch(now, MARK_TTL);
-        match self.store.save_draft(mark, draft.revision) {
-            // A concurrent repeat of the same submit got there first: same submission.
-            Ok(_) | Err(StoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
         Ok(stored)
+    }
+
+    /// Replaces a draft's state by a mark (submitted, paying) at the revision it was read
+    /// with. A concurrent repeat that got there first is fine: it wrote the same mark or a
+    /// later one.
+    fn mark_draft(
+        &self,
+        mut mark: Draft,
+        state: DraftState,
+        now: OffsetDateTime,
+    ) -> Result<(), ServiceError> {
+        let revision = mark.revision;
+        mark.state = state.to_value()?;
+        mark.touch(now, MARK_TTL);
+        match self.store.save_draft(mark, revision) {
+            Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The reference and the signed receipt of a submission of tenant `slug`; `None` for
@@ -528,6 +641,11 @@ impl ApplicationService<'_> {
             model
                 .sections
                 .push(crate::mandate::receipt_section(&m, submission.lang));
+        }
+        if let Some(paid) = &submission.payment {
+            model
+                .sections
+                .push(payment::receipt_section(paid, submission.lang));
         }
         let identity = self
             .offices

@@ -1,0 +1,234 @@
+// Online payment in a real browser (Debian's chromium, driven by playwright-core), with axe-core
+// on every new page state (0 WCAG 2.1 A/AA violations): a citizen applies for a
+// Bewohnerparkausweis, sees the amount on the review page, pays at the payment platform simulator,
+// comes back to "bezahlt", finds amount, method and transaction id on the receipt (pdftotext) and
+// the case worker finds the payment in the Postkorb. A second citizen closes the browser right
+// after paying (the platform never notifies): the submission still arrives, through the
+// reconciliation job. Expects `lotse serve` at LOTSE_URL with Heinsberg connected to
+// `lotse paysim` (docs/payment.md), and a case worker (LOTSE_CASEWORKER_PASSWORD).
+import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18090';
+const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
+mkdirSync(SHOTS, { recursive: true });
+
+let failures = 0;
+function check(ok, what) {
+  if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
+}
+
+function within(ms, promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise.finally(() => clearTimeout(timer)), late]);
+}
+
+async function axe(page, name) {
+  let result;
+  for (let attempt = 1; attempt <= 2 && !result; attempt++) {
+    try {
+      await within(60000, page.evaluate(AXE), `axe-core loading on ${name}`);
+      result = await within(60000, page.evaluate(() =>
+        // eslint-disable-next-line no-undef
+        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })),
+      `axe-core on ${name}`);
+    } catch (e) {
+      console.log(`  axe ${name}: attempt ${attempt}: ${e.message}`);
+    }
+  }
+  if (!result) {
+    check(false, `axe-core: no WCAG 2.1 AA violations on ${name} (axe-core gave no answer)`);
+    return;
+  }
+  for (const v of result.violations) {
+    console.log(`  axe ${name}: ${v.id} (${v.impact}): ${v.help}`);
+    for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
+  }
+  check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
+  await page.screenshot({ path: `${SHOTS}/zahlung-${name}.png`, fullPage: true });
+}
+
+async function settle(page) {
+  await page.waitForSelector('html:not([data-sending])', { state: 'attached' });
+}
+async function send(page, selector) {
+  await page.click(selector);
+  await settle(page);
+  await page.waitForLoadState('load');
+}
+
+// Answers a field by its name, whatever its widget.
+async function answer(page, name, value) {
+  const el = page.locator(`[name="${name}"]`).first();
+  const kind = await el.evaluate((e) => `${e.tagName.toLowerCase()}:${e.type ?? ''}`);
+  if (kind.startsWith('select')) await page.selectOption(`select[name="${name}"]`, value);
+  else if (kind.endsWith(':radio')) await page.check(`input[name="${name}"][value="${value}"]`);
+  else if (kind.endsWith(':checkbox')) await page.check(`input[name="${name}"]`);
+  else await page.fill(`[name="${name}"]`, value);
+}
+
+const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
+
+// A Bewohnerparkausweis for two years, paid online, up to the review page.
+async function applyUntilReview(page, nachname) {
+  await page.goto(`${BASE}/heinsberg/leistung/bewohnerparkausweis`);
+  await page.click('text=Antrag starten');
+  await page.waitForLoadState('load');
+  const weiter = () => send(page, '.actions button[value=weiter]');
+  for (const [name, value] of [
+    ['person.anrede', 'Herr'], ['person.vorname', 'Jan'], ['person.nachname', nachname],
+    ['person.geburtsdatum', '1979-08-23'],
+    ['meldeadresse.strasse', 'Hochstraße'], ['meldeadresse.hausnummer', '112'],
+    ['meldeadresse.plz', '52525'], ['meldeadresse.ort', 'Heinsberg'],
+    ['kontakt.email', 'jan@example.org'], ['zone', 'A'], ['wohnt_in_zone', true],
+  ]) await answer(page, name, value);
+  await weiter();
+  for (const [name, value] of [
+    ['fahrzeug.kennzeichen', 'HS-JH 112'], ['fahrzeug.hersteller', 'Volkswagen'],
+    ['fahrzeug.modell', 'Golf'], ['fahrzeug.fahrzeugart', 'Pkw'], ['fahrzeug.halter_art', 'privat'],
+  ]) await answer(page, name, value);
+  await answer(page, 'auf_sie_zugelassen', 'ja');
+  await weiter();
+  await answer(page, 'jahre', '2');
+  await answer(page, 'beginn', today);
+  await weiter();
+  await answer(page, 'zahlungsart', 'online');
+  await weiter();
+}
+
+async function sendAndPay(page) {
+  await page.check('input[name="_declare"][value="richtig"]');
+  await page.check('input[name="_declare"][value="rueckgabe"]');
+  await send(page, 'button[value=absenden]');
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let reference = '';
+let transaction = '';
+try {
+  // 1. Pay, come back, "bezahlt", the receipt.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
+  const page = await context.newPage();
+  await applyUntilReview(page, 'Hermanns');
+  check(page.url().endsWith('/pruefen'), 'the review page after the last step');
+  const review = await page.textContent('main');
+  check(review.includes('61,40 €'), 'the review page shows the amount, 61,40 €');
+  check(review.includes('Bewohnerparkausweis (Kassenzeichen nach dem Absenden)'), 'the review page shows the purpose');
+  check((await page.textContent('button[value=absenden]')).includes('Absenden und bezahlen'), 'the button says "Absenden und bezahlen"');
+  await axe(page, 'pruefen');
+  await sendAndPay(page);
+  check(/\/heinsberg\/zahlung\/[0-9a-f]{32}$/.test(page.url()), 'sending leads to the payment page');
+  check((await page.textContent('#zahlungsstatus')).includes('offen'), 'the payment is open');
+  await axe(page, 'offen');
+  const paymentUrl = page.url();
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Weiter zur Bezahlung")')]);
+  check((await page.textContent('#betrag')).includes('61,40 €'), 'the platform charges the amount the citizen saw');
+  await axe(page, 'plattform');
+  await page.check('#methode-giropay');
+  await page.check('#ergebnis-paid');
+  await page.check('#benachrichtigung-now');
+  await Promise.all([page.waitForURL(paymentUrl), page.click('button:has-text("Weiter")')]);
+  check((await page.textContent('#zahlungsstatus')).includes('bezahlt'), 'back from the platform: "bezahlt"');
+  const main = await page.textContent('main');
+  transaction = (main.match(/TX-[0-9A-F]+/) ?? [''])[0];
+  check(transaction !== '', 'the page shows the transaction id');
+  await axe(page, 'bezahlt');
+  // A reload of the return URL changes nothing.
+  await page.goto(`${paymentUrl}/zurueck`);
+  check((await page.textContent('#zahlungsstatus')).includes('bezahlt'), 'reloading the return URL: still "bezahlt"');
+  await Promise.all([page.waitForNavigation(), page.click('a:has-text("Zur Eingangsbestätigung")')]);
+  reference = (await page.textContent('.panel strong')).trim();
+  check(reference.startsWith('HEI-'), `the confirmation names the reference ${reference}`);
+  const pdf = await page.request.get(`${page.url()}/quittung.pdf`);
+  const dir = mkdtempSync(join(tmpdir(), 'lotse-zahlung-'));
+  writeFileSync(join(dir, 'q.pdf'), await pdf.body());
+  const text = execFileSync('pdftotext', [join(dir, 'q.pdf'), '-'], { encoding: 'utf8' });
+  check(text.includes('61,40 €'), 'the receipt shows the amount');
+  check(text.includes('giropay'), 'the receipt shows the method');
+  check(text.includes(transaction), 'the receipt shows the transaction id');
+  await context.close();
+
+  // 2. Paid, and the browser closed at once; the platform never notifies.
+  const context2 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  const page2 = await context2.newPage();
+  await applyUntilReview(page2, 'Geschlossen');
+  await sendAndPay(page2);
+  const paymentUrl2 = page2.url();
+  // First cancelled at the platform: nothing charged, "Erneut versuchen".
+  await Promise.all([page2.waitForNavigation(), page2.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page2.check('#ergebnis-cancelled');
+  await Promise.all([page2.waitForURL(paymentUrl2), page2.click('button:has-text("Weiter")')]);
+  check((await page2.textContent('#zahlungsstatus')).includes('abgebrochen'), 'cancelled at the platform: "abgebrochen"');
+  check((await page2.textContent('main')).includes('Es wurde nichts abgebucht'), 'the page says nothing was charged');
+  await axe(page2, 'abgebrochen');
+  await send(page2, 'button:has-text("Erneut versuchen")');
+  check((await page2.textContent('#zahlungsstatus')).includes('offen'), '"Erneut versuchen" opens a new payment');
+  await Promise.all([page2.waitForNavigation(), page2.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page2.route('**/zurueck', (route) => route.abort());
+  await page2.check('#ergebnis-paid');
+  await page2.check('#benachrichtigung-never');
+  await page2.click('button:has-text("Weiter")').catch(() => {});
+  await context2.close();
+
+  // 3. Without JavaScript: the same way, forms and links only.
+  const context3 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE', javaScriptEnabled: false });
+  const page3 = await context3.newPage();
+  await applyUntilReview(page3, 'Ohneskript');
+  check((await page3.textContent('main')).includes('61,40 €'), 'without JavaScript: the review page shows the amount');
+  await sendAndPay(page3);
+  const paymentUrl3 = page3.url();
+  check(/\/zahlung\/[0-9a-f]{32}$/.test(paymentUrl3), 'without JavaScript: sending leads to the payment page');
+  await Promise.all([page3.waitForNavigation(), page3.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page3.check('#ergebnis-paid');
+  await Promise.all([page3.waitForURL(paymentUrl3), page3.click('button:has-text("Weiter")')]);
+  check((await page3.textContent('#zahlungsstatus')).includes('bezahlt'), 'without JavaScript: back from the platform, "bezahlt"');
+  await context3.close();
+
+  // The Postkorb: the first payment with state and transaction id; the second arrives.
+  const login = process.env.LOTSE_CASEWORKER_LOGIN ?? 'sachbearbeitung';
+  const password = process.env.LOTSE_CASEWORKER_PASSWORD;
+  check(Boolean(password), 'LOTSE_CASEWORKER_PASSWORD is set for the Postkorb');
+  const officeContext = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
+  const office = await officeContext.newPage();
+  await office.goto(`${BASE}/verwaltung/heinsberg/anmelden`);
+  await office.fill('#benutzername', login);
+  await office.fill('#passwort', password ?? '');
+  await office.click('button:has-text("Anmelden")');
+  await office.goto(`${BASE}/verwaltung/heinsberg`);
+  await office.click(`a:has-text("${reference}")`);
+  const detail = await office.textContent('main');
+  check(detail.includes('bezahlt') && detail.includes(transaction) && detail.includes('61,40 €'),
+    'the Postkorb shows the payment: bezahlt, amount and transaction id');
+  await axe(office, 'postkorb-zahlung');
+  let arrived = false;
+  for (let i = 0; i < 60 && !arrived; i++) {
+    await office.goto(`${BASE}/verwaltung/heinsberg?suche=Geschlossen`);
+    arrived = (await office.textContent('main')).includes('Jan Geschlossen');
+    if (!arrived) await new Promise((r) => setTimeout(r, 1000));
+  }
+  check(arrived, 'paid with the browser closed and no notification: the submission still arrives');
+  await officeContext.close();
+} catch (e) {
+  failures++;
+  console.log(`FAIL ${e.stack ?? e}`);
+} finally {
+  await browser.close();
+}
+if (failures > 0) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('payment browser test: all checks passed');
