@@ -296,12 +296,7 @@ mod tests {
                 } else {
                     "HEI-2026-000001"
                 };
-                assert!(
-                    r.subject.contains(about),
-                    "{}: {}",
-                    e.name(),
-                    r.subject
-                );
+                assert!(r.subject.contains(about), "{}: {}", e.name(), r.subject);
                 assert!(
                     r.text
                         .contains("https://portal.example/heinsberg/eingang/x")

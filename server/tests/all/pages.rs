@@ -832,6 +832,89 @@ async fn payment_pages(o: &Office, seen: &mut Seen) {
     }
 }
 
+/// The appointment pages in each state: services, a day's times (and a refused time), held (and
+/// a refused booking), booked, cancelled; the case workers' day view.
+async fn visit_pages(o: &Office, seen: &mut Seen) {
+    for lang in ["de", "en"] {
+        let list = o
+            .get(&in_lang("/heinsberg/termine", lang), &Auth::None)
+            .await;
+        seen.page(
+            "visits",
+            &list,
+            StatusCode::OK,
+            "/heinsberg/termine/personalausweis",
+        );
+    }
+    let service = "/heinsberg/termine/personalausweis";
+    let times = o.get(service, &Auth::None).await;
+    seen.page("visits", &times, StatusCode::OK, "name=\"zeit\"");
+    let csrf = hidden(&times.body, "_csrf");
+    let refused = o
+        .form(service, &Auth::None, &[("_csrf", &csrf), ("zeit", "1")])
+        .await;
+    seen.page("visits", &refused, StatusCode::CONFLICT, "error-summary");
+    let marker = "name=\"zeit\" value=\"";
+    let at = times.body.find(marker).unwrap() + marker.len();
+    let zeit = times.body[at..at + times.body[at..].find('"').unwrap()].to_string();
+    let r = o
+        .form(service, &Auth::None, &[("_csrf", &csrf), ("zeit", &zeit)])
+        .await;
+    let visit = r.location.unwrap();
+    let held = o.get(&visit, &Auth::None).await;
+    seen.page("visit", &held, StatusCode::OK, "id=\"email\"");
+    let vcsrf = hidden(&held.body, "_csrf");
+    let wrong = o
+        .form(
+            &visit,
+            &Auth::None,
+            &[
+                ("_csrf", &vcsrf),
+                ("_action", "buchen"),
+                ("name", ""),
+                ("email", "x"),
+            ],
+        )
+        .await;
+    seen.page(
+        "visit",
+        &wrong,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "error-summary",
+    );
+    o.form(
+        &visit,
+        &Auth::None,
+        &[
+            ("_csrf", &vcsrf),
+            ("_action", "buchen"),
+            ("name", "Anna Schmitz"),
+            ("email", "anna@example.org"),
+        ],
+    )
+    .await;
+    for lang in ["de", "en"] {
+        let booked = o.get(&in_lang(&visit, lang), &Auth::None).await;
+        seen.page("visit", &booked, StatusCode::OK, "termin.ics");
+    }
+    let session = o.sign_in("heinsberg", "sb").await;
+    let day = o
+        .get(
+            "/verwaltung/heinsberg/termine?buero=buergerbuero",
+            &Auth::Cookie(&session),
+        )
+        .await;
+    seen.page("admin/termine", &day, StatusCode::OK, "Termine:");
+    o.form(
+        &visit,
+        &Auth::None,
+        &[("_csrf", &vcsrf), ("_action", "absagen")],
+    )
+    .await;
+    let cancelled = o.get(&visit, &Auth::None).await;
+    seen.page("visit", &cancelled, StatusCode::OK, "<h1>");
+}
+
 #[tokio::test]
 async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     let o = Office::new();
@@ -844,6 +927,7 @@ async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     settings_pages(&mut seen).await;
     preview_pages(&mut seen).await;
     payment_pages(&o, &mut seen).await;
+    visit_pages(&o, &mut seen).await;
     let rendered: BTreeSet<String> = seen.0.iter().map(|s| s.to_string()).collect();
     assert_eq!(
         rendered,
