@@ -406,7 +406,7 @@ async fn with_the_mail_server_down_and_the_portal_killed_the_confirmation_arrive
     // Killed again after sending, and started once more: nothing is sent twice. (A kill in
     // the instant between the SMTP server's acceptance and the outbox's mark would send the
     // mail again with the same Lotse-Idempotency-Key: docs/email.md.)
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     server.kill();
     let server = Server::start(&config, listen).await;
     let c = server.apply("Clara").await;
