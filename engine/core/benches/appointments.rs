@@ -1,6 +1,7 @@
 //! The slot search of the Online-Terminvereinbarung: every free start time of a service for a
 //! month (31 days) of Stadt Heinsberg's demo schedule, with a third of the times taken.
 //! Target: ≤ 5 ms (docs/BENCHMARKS.md).
+#![allow(clippy::expect_used)]
 
 use std::hint::black_box;
 use std::path::Path;
