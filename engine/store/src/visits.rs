@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::error::StoreError;
 use crate::ids::{BookingId, TenantId};
 
 /// Where a visit stands.
@@ -101,6 +102,48 @@ impl Visit {
             VisitState::Held => self.held_until > now,
             VisitState::Cancelled => false,
         }
+    }
+
+    /// Confirms a hold that has not expired at `now`, with the citizen's name and address.
+    pub(crate) fn confirm(
+        &mut self,
+        name: &str,
+        email: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        if self.state != VisitState::Held || self.held_until <= now {
+            return Err(StoreError::VisitGone(if self.state == VisitState::Held {
+                "no longer held"
+            } else {
+                "not held"
+            }));
+        }
+        self.state = VisitState::Confirmed;
+        self.name = Some(name.to_owned());
+        self.email = Some(email.to_owned());
+        Ok(())
+    }
+
+    /// Cancels a held or confirmed visit (not one already marked).
+    pub(crate) fn cancel(&mut self) -> Result<(), StoreError> {
+        if !matches!(self.state, VisitState::Held | VisitState::Confirmed) {
+            return Err(StoreError::VisitGone("not booked"));
+        }
+        self.state = VisitState::Cancelled;
+        Ok(())
+    }
+
+    /// Marks a booked visit attended or missed (correctable).
+    pub(crate) fn mark(&mut self, attended: bool) -> Result<(), StoreError> {
+        if !self.is_booked() {
+            return Err(StoreError::VisitGone("not booked"));
+        }
+        self.state = if attended {
+            VisitState::Attended
+        } else {
+            VisitState::Missed
+        };
+        Ok(())
     }
 
     /// Whether it is booked: confirmed (and maybe marked attended or missed since).

@@ -498,6 +498,16 @@ pub(crate) async fn hold(
     }
 }
 
+/// The portal's public address for links that leave the portal (mail, calendar file); empty
+/// without `[mail]`, so the links stay relative to the portal.
+fn public_base(p: &Shared) -> String {
+    p.config
+        .mail
+        .as_ref()
+        .map(|m| m.public_url.trim_end_matches('/').to_string())
+        .unwrap_or_default()
+}
+
 fn forbidden() -> Response {
     (
         StatusCode::FORBIDDEN,
@@ -722,12 +732,7 @@ pub(crate) async fn act(
             if !errors.is_empty() {
                 return visit_page(&p, &t, &v, lang, &name, &email, errors);
             }
-            let base = p
-                .config
-                .mail
-                .as_ref()
-                .map(|m| m.public_url.trim_end_matches('/').to_string())
-                .unwrap_or_default();
+            let base = public_base(&p);
             let texts = visit_texts(&p, &t, &v, lang, &base);
             let mail = crate::mail::visit_message(
                 p.config.mail.as_ref(),
@@ -766,12 +771,7 @@ pub(crate) async fn calendar(
         Ok(_) => return not_found(&p, Some(&t), lang),
         Err(e) => return server_error(&p, &t, &e, lang),
     };
-    let base = p
-        .config
-        .mail
-        .as_ref()
-        .map(|m| m.public_url.trim_end_matches('/').to_string())
-        .unwrap_or_default();
+    let base = public_base(&p);
     let body = visit_calendar(&p, &t, &v, lang, &base);
     let mut r = body.into_response();
     let h = r.headers_mut();

@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::ids::{BookingId, TenantId};
 use crate::keys::{OUTBOX, VISIT_DAYS, VISITS};
 use crate::model::{NewOutboxMessage, new_outbox_message};
-use crate::visits::{NewVisit, Visit, VisitState, busiest};
+use crate::visits::{NewVisit, Visit, busiest};
 
 fn day_key(tenant: &TenantId, office: &str, day: Date) -> Vec<u8> {
     format!("{}\u{0}{office}\u{0}{day}", tenant.slug()).into_bytes()
@@ -120,29 +120,11 @@ impl VisitStore for SledStore {
         notifications: Vec<NewOutboxMessage>,
         now: OffsetDateTime,
     ) -> Result<Visit, StoreError> {
-        self.change_visit(id, notifications, now, |v| {
-            if v.state != VisitState::Held || v.held_until <= now {
-                return Err(StoreError::VisitGone(if v.state == VisitState::Held {
-                    "no longer held"
-                } else {
-                    "not held"
-                }));
-            }
-            v.state = VisitState::Confirmed;
-            v.name = Some(name.clone());
-            v.email = Some(email.clone());
-            Ok(())
-        })
+        self.change_visit(id, notifications, now, |v| v.confirm(&name, &email, now))
     }
 
     fn cancel_visit(&self, id: &BookingId, now: OffsetDateTime) -> Result<Visit, StoreError> {
-        self.change_visit(id, Vec::new(), now, |v| {
-            if !matches!(v.state, VisitState::Held | VisitState::Confirmed) {
-                return Err(StoreError::VisitGone("not booked"));
-            }
-            v.state = VisitState::Cancelled;
-            Ok(())
-        })
+        self.change_visit(id, Vec::new(), now, Visit::cancel)
     }
 
     fn mark_visit(
@@ -151,17 +133,7 @@ impl VisitStore for SledStore {
         attended: bool,
         now: OffsetDateTime,
     ) -> Result<Visit, StoreError> {
-        self.change_visit(id, Vec::new(), now, |v| {
-            if !v.is_booked() {
-                return Err(StoreError::VisitGone("not booked"));
-            }
-            v.state = if attended {
-                VisitState::Attended
-            } else {
-                VisitState::Missed
-            };
-            Ok(())
-        })
+        self.change_visit(id, Vec::new(), now, |v| v.mark(attended))
     }
 
     fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {
