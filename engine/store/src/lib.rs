@@ -55,7 +55,7 @@ pub use payments::Payment;
 pub use postgres::{PgOptions, PgResumeLimiter, PgStore, redact_url};
 pub use postkorb::{PostkorbEntry, PostkorbPage, PostkorbQuery, SEARCH_COUNT_LIMIT, search_terms};
 pub use request::with_request_id;
-pub use visits::{NewVisit, Visit, VisitState};
+pub use visits::{NewVisit, Visit, VisitState, VisitTime};
 
 // The store traits. `store_traits!` (any.rs) declares them as written and implements each of
 // them for `AnyStore` by calling the backend it holds: a new method needs code in the backends
@@ -277,6 +277,36 @@ store_traits! {
             attended: bool,
             now: OffsetDateTime,
         ) -> Result<Visit, StoreError>;
+
+        /// Moves a confirmed visit to another time of its office if fewer than `counters`
+        /// other visits take a counter then, and enqueues `notifications` in the same
+        /// transaction; `SlotTaken` if the time is full, `VisitGone` for a visit that is not
+        /// confirmed. Durable on return.
+        fn move_visit(
+            &self,
+            id: &BookingId,
+            to: VisitTime,
+            counters: u32,
+            notifications: Vec<NewOutboxMessage>,
+            now: OffsetDateTime,
+        ) -> Result<Visit, StoreError>;
+
+        /// Notes that the reminder of a confirmed visit is sent, with the reminder mail in the
+        /// same transaction; `VisitGone` when it was noted already (by this node or another).
+        fn remind_visit(
+            &self,
+            id: &BookingId,
+            notifications: Vec<NewOutboxMessage>,
+            now: OffsetDateTime,
+        ) -> Result<Visit, StoreError>;
+
+        /// The visits of every tenant and office from day `from` to day `to` (local dates,
+        /// both included), in no particular order; cancelled and expired ones may be listed.
+        fn visits_between(
+            &self,
+            from: time::Date,
+            to: time::Date,
+        ) -> Result<Vec<Visit>, StoreError>;
 
         /// A visit by its id.
         fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError>;

@@ -38,6 +38,16 @@ pub struct NewVisit {
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
     pub held_until: OffsetDateTime,
+    /// The application this visit belongs to (a "Termin zur Abholung"), if any.
+    pub reference: Option<String>,
+}
+
+/// A visit's time: the office's local date (the day the store counts under) and the instants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VisitTime {
+    pub day: Date,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
 }
 
 /// A stored visit.
@@ -62,6 +72,18 @@ pub struct Visit {
     pub created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub changed: Option<OffsetDateTime>,
+    /// The application this visit belongs to (a "Termin zur Abholung"), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// When it was confirmed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// When the reminder mail was enqueued (once per time: a move asks again).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub reminded: Option<OffsetDateTime>,
+    /// How often it was moved to another time (the calendar file's SEQUENCE).
+    #[serde(default)]
+    pub moves: u32,
 }
 
 impl fmt::Debug for Visit {
@@ -92,6 +114,10 @@ impl Visit {
             email: None,
             created: now,
             changed: None,
+            reference: n.reference,
+            confirmed_at: None,
+            reminded: None,
+            moves: 0,
         }
     }
 
@@ -121,7 +147,52 @@ impl Visit {
         self.state = VisitState::Confirmed;
         self.name = Some(name.to_owned());
         self.email = Some(email.to_owned());
+        self.confirmed_at = Some(now);
         Ok(())
+    }
+
+    /// Moves a confirmed visit (not one already marked) to another time of its office: a new
+    /// reminder is due for the new time.
+    pub(crate) fn move_to(&mut self, to: VisitTime) -> Result<(), StoreError> {
+        let VisitTime { day, start, end } = to;
+        if self.state != VisitState::Confirmed {
+            return Err(StoreError::VisitGone("not booked"));
+        }
+        if end <= start {
+            return Err(StoreError::InvalidInput(
+                "a visit ends after it starts".into(),
+            ));
+        }
+        self.day = day;
+        self.start = start;
+        self.end = end;
+        self.reminded = None;
+        self.moves = self.moves.saturating_add(1);
+        Ok(())
+    }
+
+    /// Notes the reminder of a confirmed visit; `VisitGone` when it was reminded already or is
+    /// not confirmed, so that two nodes never both send it.
+    pub(crate) fn remind(&mut self, now: OffsetDateTime) -> Result<(), StoreError> {
+        if self.state != VisitState::Confirmed || self.reminded.is_some() {
+            return Err(StoreError::VisitGone("not due for a reminder"));
+        }
+        self.reminded = Some(now);
+        Ok(())
+    }
+
+    /// Whether a reminder is due at `now`: confirmed, not reminded, starting within `ahead`
+    /// (and not already begun), and not booked or moved so shortly before that the
+    /// confirmation serves as the reminder.
+    pub fn wants_reminder(&self, now: OffsetDateTime, ahead: time::Duration) -> bool {
+        self.state == VisitState::Confirmed
+            && self.reminded.is_none()
+            && self.start > now
+            && self.start <= now + ahead
+            && self
+                .changed
+                .or(self.confirmed_at)
+                .is_none_or(|c| c <= self.start - ahead)
     }
 
     /// Cancels a held or confirmed visit (not one already marked).

@@ -12,7 +12,7 @@ use crate::error::StoreError;
 use crate::ids::{BookingId, TenantId};
 use crate::keys::VISITS;
 use crate::model::NewOutboxMessage;
-use crate::visits::{NewVisit, Visit, busiest};
+use crate::visits::{NewVisit, Visit, VisitTime, busiest};
 
 fn decode_visit(row: &sqlx::postgres::PgRow) -> Result<Visit, StoreError> {
     decode_parts(VISITS, "visit", version(row)?, &record_text(row)?)
@@ -34,6 +34,28 @@ async fn day_visits(
     .await
     .map_err(db_err)?;
     rows.iter().map(decode_visit).collect()
+}
+
+/// Enqueues a visit's notifications in the transaction that changes it.
+async fn enqueue(
+    tx: &mut Tx,
+    v: &Visit,
+    notifications: &[NewOutboxMessage],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for n in notifications {
+        sqlx::query(
+            "INSERT INTO outbox (id, due, finished, v, record) \
+             VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb)",
+        )
+        .bind(now)
+        .bind(v_current())
+        .bind(outbox_record(Some(&v.tenant), n.clone(), now)?)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 impl PgStore {
@@ -69,18 +91,7 @@ impl PgStore {
                 .execute(&mut **tx)
                 .await
                 .map_err(db_err)?;
-            for n in &notifications {
-                sqlx::query(
-                    "INSERT INTO outbox (id, due, finished, v, record) \
-                     VALUES (nextval('lotse_ids'), $1, NULL, $2, $3::jsonb)",
-                )
-                .bind(now)
-                .bind(v_current())
-                .bind(outbox_record(Some(&v.tenant), n.clone(), now)?)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
-            }
+            enqueue(tx, &v, &notifications, now).await?;
             Ok(v)
         })
     }
@@ -163,6 +174,97 @@ impl VisitStore for PgStore {
         now: OffsetDateTime,
     ) -> Result<Visit, StoreError> {
         self.change_visit(id, Vec::new(), now, |v| v.mark(attended))
+    }
+
+    fn move_visit(
+        &self,
+        id: &BookingId,
+        to: VisitTime,
+        counters: u32,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.tx(async |tx| {
+            // The visit's row first, then both days' rows in date order: a move never waits
+            // for a lock that a move the other way holds.
+            let Some(row) = sqlx::query(
+                "SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE",
+            )
+            .bind(&id.as_bytes()[..])
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db_err)?
+            else {
+                return Err(StoreError::NotFound {
+                    what: "visit",
+                    key: id.to_string(),
+                });
+            };
+            let mut v = decode_visit(&row)?;
+            let days = [v.day.min(to.day), v.day.max(to.day)];
+            v.move_to(to)?;
+            v.changed = Some(now);
+            for day in days {
+                sqlx::query(
+                    "INSERT INTO visit_days (tenant, office, day) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(v.tenant.slug())
+                .bind(&v.office)
+                .bind(day)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+                sqlx::query(
+                    "SELECT 1 FROM visit_days WHERE tenant = $1 AND office = $2 AND day = $3 FOR UPDATE",
+                )
+                .bind(v.tenant.slug())
+                .bind(&v.office)
+                .bind(day)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            let others: Vec<Visit> = day_visits(tx, &v.tenant, &v.office, to.day)
+                .await?
+                .into_iter()
+                .filter(|x| x.id != *id)
+                .collect();
+            if busiest(&others, to.start, to.end, now) >= counters {
+                return Err(StoreError::SlotTaken);
+            }
+            sqlx::query("UPDATE visits SET day = $2, v = $3, record = $4::jsonb WHERE id = $1")
+                .bind(&id.as_bytes()[..])
+                .bind(to.day)
+                .bind(v_current())
+                .bind(json(VISITS, &id.to_string(), &v)?)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            enqueue(tx, &v, &notifications, now).await?;
+            Ok(v)
+        })
+    }
+
+    fn remind_visit(
+        &self,
+        id: &BookingId,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.change_visit(id, notifications, now, |v| v.remind(now))
+    }
+
+    fn visits_between(&self, from: Date, to: Date) -> Result<Vec<Visit>, StoreError> {
+        let rows = self.run(async |pool| {
+            sqlx::query("SELECT v, record::text AS record FROM visits WHERE day BETWEEN $1 AND $2")
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+                .map_err(db_err)
+        })?;
+        rows.iter().map(decode_visit).collect()
     }
 
     fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {

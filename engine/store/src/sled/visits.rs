@@ -15,7 +15,7 @@ use crate::error::StoreError;
 use crate::ids::{BookingId, TenantId};
 use crate::keys::{OUTBOX, VISIT_DAYS, VISITS};
 use crate::model::{NewOutboxMessage, new_outbox_message};
-use crate::visits::{NewVisit, Visit, busiest};
+use crate::visits::{NewVisit, Visit, VisitTime, busiest};
 
 fn day_key(tenant: &TenantId, office: &str, day: Date) -> Vec<u8> {
     format!("{}\u{0}{office}\u{0}{day}", tenant.slug()).into_bytes()
@@ -134,6 +134,86 @@ impl VisitStore for SledStore {
         now: OffsetDateTime,
     ) -> Result<Visit, StoreError> {
         self.change_visit(id, Vec::new(), now, |v| v.mark(attended))
+    }
+
+    fn move_visit(
+        &self,
+        id: &BookingId,
+        to: VisitTime,
+        counters: u32,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        let i = &self.inner;
+        let _serial = i.visit_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(mut v) = self.visit(id)? else {
+            return Err(StoreError::NotFound {
+                what: "visit",
+                key: id.to_string(),
+            });
+        };
+        let old_key = day_key(&v.tenant, &v.office, v.day);
+        let new_key = day_key(&v.tenant, &v.office, to.day);
+        v.move_to(to)?;
+        v.changed = Some(now);
+        let (mut new_ids, visits) = self.day_visits(&new_key)?;
+        let others: Vec<Visit> = visits.into_iter().filter(|x| x.id != *id).collect();
+        if busiest(&others, to.start, to.end, now) >= counters {
+            return Err(StoreError::SlotTaken);
+        }
+        new_ids.retain(|x| others.iter().any(|o| o.id == *x && o.occupies(now)));
+        new_ids.push(*id);
+        let old_ids = if old_key == new_key {
+            None
+        } else {
+            let (mut ids, _) = self.day_visits(&old_key)?;
+            ids.retain(|x| x != id);
+            Some(ids)
+        };
+        let key = *id.as_bytes();
+        (&i.visits, &i.visit_days, &i.outbox).transaction(|(vt, dt, outbox)| {
+            vt.insert(&key[..], encode(VISITS, &key, &v).map_err(tx_err)?)?;
+            dt.insert(
+                new_key.as_slice(),
+                encode(VISIT_DAYS, &new_key, &new_ids).map_err(tx_err)?,
+            )?;
+            if let Some(ids) = &old_ids {
+                dt.insert(
+                    old_key.as_slice(),
+                    encode(VISIT_DAYS, &old_key, ids).map_err(tx_err)?,
+                )?;
+            }
+            for n in &notifications {
+                let oid = self.next_id_tx(outbox)?;
+                let okey = oid.to_be_bytes();
+                let msg = new_outbox_message(oid, Some(&v.tenant), n.clone(), now);
+                outbox.insert(&okey, encode(OUTBOX, &okey, &msg).map_err(tx_err)?)?;
+            }
+            Ok(())
+        })?;
+        self.flush()?;
+        Ok(v)
+    }
+
+    fn remind_visit(
+        &self,
+        id: &BookingId,
+        notifications: Vec<NewOutboxMessage>,
+        now: OffsetDateTime,
+    ) -> Result<Visit, StoreError> {
+        self.change_visit(id, notifications, now, |v| v.remind(now))
+    }
+
+    fn visits_between(&self, from: Date, to: Date) -> Result<Vec<Visit>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.inner.visits.iter() {
+            let (k, b) = entry?;
+            let v: Visit = decode(VISITS, &k, &b)?;
+            if v.day >= from && v.day <= to {
+                out.push(v);
+            }
+        }
+        Ok(out)
     }
 
     fn visit(&self, id: &BookingId) -> Result<Option<Visit>, StoreError> {

@@ -131,6 +131,8 @@ macro_rules! store_suite {
                 search_keeps_tenants_apart,
                 fifty_clients_racing_for_the_last_counter_get_exactly_one_visit,
                 a_hold_frees_itself_and_a_confirmed_visit_keeps_its_counter,
+                a_visit_moves_only_to_a_free_time_and_frees_its_old_one,
+                a_reminder_is_noted_once_with_its_mail,
                 one_payment_per_application_and_the_first_one_counts,
                 payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
                 open_payments_are_listed_oldest_first_until_they_are_closed,

@@ -20,7 +20,155 @@ fn visit(
         start,
         end: start + Duration::minutes(minutes),
         held_until: now + Duration::minutes(10),
+        reference: None,
     }
+}
+
+/// A confirmed visit.
+fn booked<S: Store>(
+    s: &S,
+    e: &mut DeterministicEntropy,
+    start: OffsetDateTime,
+    counters: u32,
+) -> Visit {
+    let v = s.hold_visit(visit(e, start, 30, T0), counters, T0).unwrap();
+    s.confirm_visit(&v.id, "Anna".into(), "a@example.org".into(), vec![], T0)
+        .unwrap()
+}
+
+fn mail(topic: &str, v: &Visit) -> NewOutboxMessage {
+    NewOutboxMessage {
+        topic: topic.into(),
+        target: "mail".into(),
+        payload: json!({"visit": v.id.to_string()}),
+    }
+}
+
+pub(crate) fn a_visit_moves_only_to_a_free_time_and_frees_its_old_one<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(42);
+    let monday = datetime!(2026-12-07 08:00 UTC);
+    let tuesday = datetime!(2026-12-08 10:00 UTC);
+    let v = booked(s, &mut e, monday, 1);
+    // Tuesday at ten is taken by someone else: refused, and nothing changes.
+    let other = booked(s, &mut e, tuesday, 1);
+    let to = |start: OffsetDateTime| VisitTime {
+        day: start.date(),
+        start,
+        end: start + Duration::minutes(30),
+    };
+    assert!(matches!(
+        s.move_visit(
+            &v.id,
+            to(tuesday),
+            1,
+            vec![mail("mail.visit_moved", &v)],
+            T0
+        ),
+        Err(StoreError::SlotTaken)
+    ));
+    assert_eq!(s.visit(&v.id).unwrap().unwrap().start, monday);
+    assert_eq!(s.outbox_backlog(T0).unwrap().0, 0);
+    // A quarter later on the same day overlaps only itself: allowed.
+    let moved = s
+        .move_visit(&v.id, to(monday + Duration::minutes(15)), 1, vec![], T0)
+        .unwrap();
+    assert_eq!(
+        (moved.start, moved.moves),
+        (monday + Duration::minutes(15), 1)
+    );
+    // To Tuesday afternoon, with its mail in the same transaction: Monday is free again, the
+    // visit is listed under Tuesday and keeps its id, name and address.
+    let later = tuesday + Duration::hours(4);
+    let moved = s
+        .move_visit(&v.id, to(later), 1, vec![mail("mail.visit_moved", &v)], T0)
+        .unwrap();
+    assert_eq!(
+        (moved.day, moved.moves, moved.name.as_deref()),
+        (later.date(), 2, Some("Anna"))
+    );
+    assert_eq!(s.outbox_backlog(T0).unwrap().0, 1);
+    assert!(
+        !s.visits_on(&tenant(), "buergerbuero", monday.date())
+            .unwrap()
+            .iter()
+            .any(|x| x.id == v.id && x.day == monday.date())
+    );
+    s.hold_visit(visit(&mut e, monday, 30, T0), 1, T0).unwrap();
+    let tuesday_ids: Vec<BookingId> = s
+        .visits_on(&tenant(), "buergerbuero", later.date())
+        .unwrap()
+        .iter()
+        .filter(|x| x.is_booked())
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(tuesday_ids, [other.id, v.id]);
+    assert!(matches!(
+        s.hold_visit(visit(&mut e, later, 30, T0), 1, T0),
+        Err(StoreError::SlotTaken)
+    ));
+    // A cancelled visit does not move.
+    s.cancel_visit(&other.id, T0).unwrap();
+    assert_eq!(
+        s.move_visit(&other.id, to(monday + Duration::hours(2)), 1, vec![], T0)
+            .unwrap_err()
+            .code(),
+        "LOT-S017"
+    );
+}
+
+pub(crate) fn a_reminder_is_noted_once_with_its_mail<S: Store + Send + Sync>(s: &S) {
+    let mut e = DeterministicEntropy::new(43);
+    let start = datetime!(2026-12-09 09:00 UTC);
+    let v = booked(s, &mut e, start, 2);
+    let found = s
+        .visits_between(start.date(), start.date())
+        .unwrap()
+        .into_iter()
+        .any(|x| x.id == v.id);
+    assert!(found, "listed on its day");
+    assert!(
+        s.visits_between(
+            start.date() + Duration::days(1),
+            start.date() + Duration::days(2)
+        )
+        .unwrap()
+        .iter()
+        .all(|x| x.id != v.id)
+    );
+    let ahead = Duration::hours(24);
+    let eve = start - Duration::hours(20);
+    assert!(v.wants_reminder(eve, ahead));
+    assert!(
+        !v.wants_reminder(start - Duration::hours(30), ahead),
+        "not yet"
+    );
+    // Eight nodes at once: one notes it, with exactly one mail.
+    let noted: Vec<bool> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let v = &v;
+                scope.spawn(move || {
+                    s.remind_visit(&v.id, vec![mail("mail.visit_reminder", v)], eve)
+                        .is_ok()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(noted.iter().filter(|n| **n).count(), 1);
+    assert_eq!(s.outbox_backlog(eve).unwrap().0, 1);
+    let after = s.visit(&v.id).unwrap().unwrap();
+    assert!(!after.wants_reminder(eve, ahead));
+    // A move asks again.
+    let to = VisitTime {
+        day: start.date(),
+        start: start + Duration::hours(1),
+        end: start + Duration::minutes(90),
+    };
+    let moved = s
+        .move_visit(&v.id, to, 2, vec![], eve - Duration::days(2))
+        .unwrap();
+    assert!(moved.wants_reminder(eve, ahead));
 }
 
 pub(crate) fn fifty_clients_racing_for_the_last_counter_get_exactly_one_visit<
