@@ -70,6 +70,8 @@ pub struct AppState {
     pub(crate) platforms: std::sync::RwLock<Arc<crate::payment::Platforms>>,
     /// The portal's address as browsers and platforms reach it (return and notify URLs).
     pub(crate) public_url: std::sync::RwLock<String>,
+    /// Limits against bulk booking of appointments (per client and per e-mail address).
+    pub(crate) visit_limits: crate::portal::VisitLimits,
 }
 
 pub type Shared = Arc<AppState>;
@@ -170,7 +172,7 @@ impl AppState {
             dev,
             project: project.to_path_buf(),
             sandbox,
-            store,
+            store: store.clone(),
             pages: page_registry()?,
             identities: std::sync::RwLock::new(identities),
             config: config.clone(),
@@ -183,6 +185,7 @@ impl AppState {
             metrics_allow: config.metrics.allow.clone(),
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
+            visit_limits: crate::portal::VisitLimits::new(&store),
         })
     }
 

@@ -153,8 +153,11 @@ pub fn status_message(
     )
 }
 
-/// The confirmation mail of a booked visit, with its calendar file, if mail is configured.
+/// A mail about a booked visit (`event`: confirmed, moved, reminder), with its calendar file,
+/// if mail is configured.
+#[allow(clippy::too_many_arguments)]
 pub fn visit_message(
+    event: Event,
     config: Option<&MailConfig>,
     t: &Tenant,
     v: &lotse_store::Visit,
@@ -167,7 +170,7 @@ pub fn visit_message(
     let base = config.public_url.trim_end_matches('/');
     let payload = Payload {
         submission: String::new(),
-        event: Event::Visit.name().into(),
+        event: event.name().into(),
         to: email.to_string(),
         lang: lang.tag().into(),
         tenant: t.slug.clone(),
@@ -194,8 +197,8 @@ pub fn visit_message(
         }),
     };
     Some(NewOutboxMessage {
-        topic: Event::Visit.topic().into(),
-        target: Event::Visit.target().into(),
+        topic: event.topic().into(),
+        target: event.target().into(),
         payload: serde_json::to_value(payload).ok()?,
     })
 }

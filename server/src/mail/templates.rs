@@ -20,15 +20,29 @@ pub enum Event {
     Rueckfrage,
     /// A visit (appointment) is booked; the calendar file is attached.
     Visit,
+    /// A visit moved to another time; the changed calendar file is attached.
+    VisitMoved,
+    /// A visit is near (the day before); the calendar file is attached.
+    VisitReminder,
 }
 
 impl Event {
-    pub const ALL: [Event; 4] = [
+    pub const ALL: [Event; 6] = [
         Event::Received,
         Event::StatusChanged,
         Event::Rueckfrage,
         Event::Visit,
+        Event::VisitMoved,
+        Event::VisitReminder,
     ];
+
+    /// Whether the mail is about a visit (its time, not a reference).
+    pub fn is_visit(self) -> bool {
+        matches!(
+            self,
+            Event::Visit | Event::VisitMoved | Event::VisitReminder
+        )
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -36,6 +50,8 @@ impl Event {
             Event::StatusChanged => "status",
             Event::Rueckfrage => "rueckfrage",
             Event::Visit => "visit",
+            Event::VisitMoved => "visit_moved",
+            Event::VisitReminder => "visit_reminder",
         }
     }
 
@@ -50,6 +66,8 @@ impl Event {
             Event::StatusChanged => "mail.status_changed",
             Event::Rueckfrage => "mail.rueckfrage",
             Event::Visit => "mail.visit_confirmed",
+            Event::VisitMoved => "mail.visit_moved",
+            Event::VisitReminder => "mail.visit_reminder",
         }
     }
 
@@ -60,13 +78,15 @@ impl Event {
             Event::StatusChanged => "E-Mail: neuer Stand",
             Event::Rueckfrage => "E-Mail: Rückfrage",
             Event::Visit => "E-Mail: Terminbestätigung",
+            Event::VisitMoved => "E-Mail: Termin verschoben",
+            Event::VisitReminder => "E-Mail: Terminerinnerung",
         }
     }
 }
 
 const LANGS: [&str; 2] = ["de", "en"];
 
-const BUILT_IN: [(&str, &str); 8] = [
+const BUILT_IN: [(&str, &str); 12] = [
     (
         "received.de",
         include_str!("../../templates/mail/received.de.txt"),
@@ -98,6 +118,22 @@ const BUILT_IN: [(&str, &str); 8] = [
     (
         "visit.en",
         include_str!("../../templates/mail/visit.en.txt"),
+    ),
+    (
+        "visit_moved.de",
+        include_str!("../../templates/mail/visit_moved.de.txt"),
+    ),
+    (
+        "visit_moved.en",
+        include_str!("../../templates/mail/visit_moved.en.txt"),
+    ),
+    (
+        "visit_reminder.de",
+        include_str!("../../templates/mail/visit_reminder.de.txt"),
+    ),
+    (
+        "visit_reminder.en",
+        include_str!("../../templates/mail/visit_reminder.en.txt"),
     ),
 ];
 
@@ -291,7 +327,7 @@ mod tests {
             for lang in LANGS {
                 let r = t.render("heinsberg", e, lang, &sample()).unwrap();
                 // A visit's mail is about its time; the others about the reference.
-                let about = if e == Event::Visit {
+                let about = if e.is_visit() {
                     "Montag"
                 } else {
                     "HEI-2026-000001"

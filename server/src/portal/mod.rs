@@ -15,6 +15,8 @@ mod status;
 mod views;
 mod visits;
 
+pub(crate) use visits::VisitLimits;
+
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -46,6 +48,10 @@ where
         .route(
             "/{tenant}/termin/{visit}",
             get(visits::show).post(visits::act),
+        )
+        .route(
+            "/{tenant}/termin/{visit}/verschieben",
+            get(visits::move_page).post(visits::move_to),
         )
         .route("/{tenant}/termin/{visit}/termin.ics", get(visits::calendar))
         .route(

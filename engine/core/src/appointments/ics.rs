@@ -18,6 +18,9 @@ pub struct CalendarVisit<'a> {
     pub end: PrimitiveDateTime,
     /// When the file was made.
     pub stamp: OffsetDateTime,
+    /// How often the visit moved: a calendar replaces an event of the same UID with a lower
+    /// sequence.
+    pub sequence: u32,
 }
 
 /// Europe/Berlin as RFC 5545 describes a zone: summer time from the last Sunday of March to
@@ -88,6 +91,7 @@ pub fn calendar(v: &CalendarVisit<'_>) -> String {
     line(&mut out, "BEGIN:VEVENT");
     line(&mut out, &format!("UID:{}", escape(&v.uid)));
     line(&mut out, &format!("DTSTAMP:{}", utc(v.stamp)));
+    line(&mut out, &format!("SEQUENCE:{}", v.sequence));
     line(
         &mut out,
         &format!("DTSTART;TZID=Europe/Berlin:{}", local(v.start)),
@@ -124,6 +128,7 @@ mod tests {
             start: datetime!(2027-03-30 08:00),
             end: datetime!(2027-03-30 08:30),
             stamp: datetime!(2026-12-06 12:00 UTC),
+            sequence: 0,
         });
         for l in ics.split("\r\n") {
             assert!(l.len() <= 75, "{l:?} has {} octets", l.len());

@@ -12,12 +12,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use lotse_core::appointments::{Schedule, VisitService};
 use lotse_receipt::{Language, format_berlin, to_berlin};
-use lotse_store::{BookingId, NewVisit, OsEntropy, StoreError, Visit, VisitState, VisitStore};
+use lotse_store::{
+    AttemptLimiter, LimitPolicy,
+    BookingId, NewVisit, OsEntropy, StoreError, Visit, VisitState, VisitStore, VisitTime,
+};
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
-use crate::http::extractors::{PortalTenant, UiLang, field};
+use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, Page, not_found, server_error, tr};
+use crate::mail::Event;
 use crate::state::Shared;
 use crate::tenants::Tenant;
 
@@ -31,6 +35,12 @@ const LEAD: Duration = Duration::hours(2);
 fn schedule(p: &Shared, t: &Tenant) -> Option<Arc<Schedule>> {
     p.defs().schedules.get(&t.slug).cloned()
 }
+
+mod book;
+mod manage;
+
+pub(crate) use book::{hold, service, services};
+pub(crate) use manage::{act, calendar, move_page, move_to, show};
 
 fn language(lang: Lang) -> Language {
     if lang == Lang::En {
@@ -128,6 +138,8 @@ struct VisitsPage {
 #[derive(Serialize)]
 struct ServiceView {
     action: String,
+    /// The application a "Termin zur Abholung" belongs to (a hidden field of the form).
+    reference: Option<String>,
     bring: Vec<String>,
     office: String,
     address: String,
@@ -153,6 +165,7 @@ struct Labels {
     email_hint: &'static str,
     confirm: &'static str,
     cancel: &'static str,
+    move_it: &'static str,
     calendar: &'static str,
     problem: &'static str,
 }
@@ -184,6 +197,7 @@ fn labels(lang: Lang) -> Labels {
         ),
         confirm: tr(lang, "Termin verbindlich buchen", "Book the appointment"),
         cancel: tr(lang, "Termin absagen", "Cancel the appointment"),
+        move_it: tr(lang, "Termin verschieben", "Move the appointment"),
         calendar: tr(
             lang,
             "In den Kalender übernehmen (.ics)",
@@ -211,6 +225,8 @@ struct VisitPage {
     booked: bool,
     action: String,
     calendar: String,
+    /// Booked: the page to move it.
+    move_link: String,
     restart: String,
     csrf: String,
     name: String,
@@ -226,53 +242,27 @@ impl Page for VisitPage {
     const TEMPLATE: &'static str = "visit";
 }
 
-/// `GET /{tenant}/termine`: what one can book a visit for.
-pub(crate) async fn services(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-) -> Response {
-    let Some(s) = schedule(&p, &t) else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let services = s
-        .services
-        .iter()
-        .map(|v| ServiceLink {
-            href: format!("/{}/termine/{}", t.slug, v.id),
-            title: v.title.get(lang).to_string(),
-            office: s
-                .office(&v.office)
-                .map(|o| o.name.get(lang).to_string())
-                .unwrap_or_default(),
-            minutes: v.minutes,
-        })
-        .collect();
-    let heading = tr(lang, "Termin vereinbaren", "Book an appointment").to_string();
-    let page = VisitsPage {
-        layout: Layout::new(&p.defs().portal, &t, heading.clone(), lang)
-            .at(&format!("/{}/termine", t.slug)),
-        heading,
-        intro: tr(
-            lang,
-            "Für diese Anliegen vereinbaren Sie hier einen Termin vor Ort. Wählen Sie Ihr Anliegen.",
-            "Book an appointment in person for these matters. Choose yours.",
-        )
-        .to_string(),
-        services,
-        service: None,
-        error: None,
-        has_error: false,
-        csrf: String::new(),
-        labels: labels(lang),
-        back: format!("/{}", t.slug),
-    };
-    p.render(&page)
-}
 
 #[derive(Deserialize)]
 pub(crate) struct DayQuery {
     tag: Option<String>,
+    /// The application a "Termin zur Abholung" belongs to.
+    vorgang: Option<String>,
+}
+
+impl DayQuery {
+    fn day(&self) -> Option<Date> {
+        self.tag.as_deref().and_then(|d| {
+            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
+        })
+    }
+}
+
+/// Where a service's days and times are shown: the page's path (its form posts there, its day
+/// links lead there) and the application a "Termin zur Abholung" is for.
+struct Target<'a> {
+    path: &'a str,
+    reference: Option<&'a str>,
 }
 
 /// The open days ahead with at least one free time, and the chosen day's times.
@@ -282,6 +272,7 @@ async fn service_view(
     s: &Schedule,
     v: &VisitService,
     day: Option<Date>,
+    target: &Target<'_>,
     lang: Lang,
 ) -> Result<ServiceView, StoreError> {
     let office = s.office(&v.office);
@@ -298,7 +289,8 @@ async fn service_view(
         None => Vec::new(),
     };
     Ok(ServiceView {
-        action: format!("/{}/termine/{}", t.slug, v.id),
+        action: target.path.to_string(),
+        reference: target.reference.map(str::to_owned),
         bring: v.bring.iter().map(|b| b.get(lang).to_string()).collect(),
         office: office
             .map(|o| o.name.get(lang).to_string())
@@ -308,7 +300,10 @@ async fn service_view(
         days: open
             .iter()
             .map(|d| DayLink {
-                href: format!("/{}/termine/{}?tag={d}", t.slug, v.id),
+                href: match target.reference {
+                    Some(r) => format!("{}?tag={d}&vorgang={r}", target.path),
+                    None => format!("{}?tag={d}", target.path),
+                },
                 text: day_text(*d, lang),
                 current: Some(*d) == chosen,
             })
@@ -362,139 +357,90 @@ async fn free_times(
         .collect())
 }
 
-/// `GET /{tenant}/termine/{service}?tag=YYYY-MM-DD`: the days and the chosen day's free times.
-pub(crate) async fn service(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
-    Query(q): Query<DayQuery>,
-) -> Response {
-    let day = q.tag.as_deref().and_then(|d| {
-        Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()
-    });
-    service_page(&p, &t, &id, day, None, lang).await
+/// "This time has just been taken."
+fn taken_text(lang: Lang) -> &'static str {
+    tr(
+        lang,
+        "Diese Uhrzeit ist gerade vergeben worden. Bitte wählen Sie eine andere.",
+        "This time has just been taken. Please choose another one.",
+    )
 }
 
-async fn service_page(
-    p: &Shared,
-    t: &Tenant,
-    id: &str,
-    day: Option<Date>,
-    error: Option<String>,
+/// The time the form chose (`zeit`, seconds since 1970), if the page offers it for `v`: on the
+/// grid, in the hours, not past, not on a closed day. Else the day to show again and why.
+fn chosen_time(
+    s: &Schedule,
+    v: &VisitService,
+    pairs: &[(String, String)],
+    now: OffsetDateTime,
     lang: Lang,
-) -> Response {
-    let Some(s) = schedule(p, t) else {
-        return not_found(p, Some(t), lang);
-    };
-    let Some(v) = s.service(id) else {
-        return not_found(p, Some(t), lang);
-    };
-    let view = match service_view(p, t, &s, v, day, lang).await {
-        Ok(view) => view,
-        Err(e) => return server_error(p, t, &e, lang),
-    };
-    let heading = v.title.get(lang).to_string();
-    let title = match &error {
-        Some(_) => format!("{}: {heading}", tr(lang, "Fehler", "Error")),
-        None => heading.clone(),
-    };
-    let page = VisitsPage {
-        layout: Layout::new(&p.defs().portal, t, title, lang)
-            .at(&format!("/{}/termine/{}", t.slug, v.id)),
-        heading,
-        intro: String::new(),
-        services: Vec::new(),
-        service: Some(view),
-        has_error: error.is_some(),
-        error,
-        csrf: p.token(&format!("visit:{}", t.slug)),
-        labels: labels(lang),
-        back: format!("/{}/termine", t.slug),
-    };
-    let mut r = p.render(&page);
-    if page.has_error {
-        *r.status_mut() = StatusCode::CONFLICT;
-    }
-    r
-}
-
-/// `POST /{tenant}/termine/{service}`: holds the chosen time for ten minutes.
-pub(crate) async fn hold(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    if field(&pairs, "_csrf") != Some(p.token(&format!("visit:{}", t.slug)).as_str()) {
-        return forbidden();
-    }
-    let Some(s) = schedule(&p, &t) else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let Some(v) = s.service(&id).cloned() else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let Some(office) = s.office(&v.office).cloned() else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let start = field(&pairs, "zeit")
+) -> Result<VisitTime, (Option<Date>, &'static str)> {
+    let start = field(pairs, "zeit")
         .and_then(|z| z.parse::<i64>().ok())
         .and_then(|z| OffsetDateTime::from_unix_timestamp(z).ok());
     let Some(start) = start else {
-        let e = tr(
-            lang,
-            "Bitte wählen Sie eine Uhrzeit.",
-            "Please choose a time.",
-        );
-        return service_page(&p, &t, &id, None, Some(e.into()), lang).await;
+        return Err((
+            None,
+            tr(lang, "Bitte wählen Sie eine Uhrzeit.", "Please choose a time."),
+        ));
     };
     let day = to_berlin(start).date();
-    // Only a time the page offers: on the grid, in the hours, not past, not on a closed day.
-    let now = p.now();
     let offered = s
         .slots(&v.id, day, now + LEAD, &|_| 0)
         .iter()
         .any(|slot| slot.start == start);
     if !offered {
-        let e = tr(
-            lang,
-            "Diese Uhrzeit kann nicht gebucht werden. Bitte wählen Sie eine der angebotenen.",
-            "This time cannot be booked. Please choose one of those offered.",
-        );
-        return service_page(&p, &t, &id, Some(day), Some(e.into()), lang).await;
-    }
-    let Ok(tenant) = lotse_store::TenantId::new(&t.slug, &t.prefix) else {
-        return not_found(&p, Some(&t), lang);
-    };
-    let p2 = p.clone();
-    let held = crate::telemetry::spawn_blocking(move || {
-        let new = NewVisit {
-            id: BookingId::generate(&mut OsEntropy)?,
-            tenant,
-            office: office.id.clone(),
-            service: v.id.clone(),
-            day,
-            start,
-            end: start + Duration::minutes(i64::from(v.minutes)),
-            held_until: now + HOLD,
-        };
-        p2.store.hold_visit(new, office.counters, now)
-    })
-    .await;
-    match held {
-        Ok(Ok(visit)) => Redirect::to(&format!("/{}/termin/{}", t.slug, visit.id)).into_response(),
-        Ok(Err(StoreError::SlotTaken)) => {
-            let e = tr(
+        return Err((
+            Some(day),
+            tr(
                 lang,
-                "Diese Uhrzeit ist gerade vergeben worden. Bitte wählen Sie eine andere.",
-                "This time has just been taken. Please choose another one.",
-            );
-            service_page(&p, &t, &id, Some(day), Some(e.into()), lang).await
+                "Diese Uhrzeit kann nicht gebucht werden. Bitte wählen Sie eine der angebotenen.",
+                "This time cannot be booked. Please choose one of those offered.",
+            ),
+        ));
+    }
+    Ok(VisitTime {
+        day,
+        start,
+        end: start + Duration::minutes(i64::from(v.minutes)),
+    })
+}
+
+/// Limits against bulk booking (docs/appointments.md), counted where every node sees them:
+/// holds per client and hour, bookings per e-mail address and tenant and day (the address
+/// only as a hash).
+pub(crate) struct VisitLimits {
+    pub(crate) per_client: Box<dyn AttemptLimiter + Send + Sync>,
+    pub(crate) per_email: Box<dyn AttemptLimiter + Send + Sync>,
+}
+
+/// Holds one client may make in an hour.
+pub(crate) const HOLDS_PER_CLIENT: LimitPolicy = LimitPolicy::Window {
+    max: 30,
+    window: Duration::hours(1),
+};
+
+/// Bookings with one e-mail address at one tenant in a day (a family books for each of its
+/// members).
+pub(crate) const BOOKINGS_PER_EMAIL: LimitPolicy = LimitPolicy::Window {
+    max: 6,
+    window: Duration::days(1),
+};
+
+impl VisitLimits {
+    pub(crate) fn new(store: &lotse_store::AnyStore) -> VisitLimits {
+        VisitLimits {
+            per_client: crate::nodes::attempt_limiter(store, "visit-hold", HOLDS_PER_CLIENT),
+            per_email: crate::nodes::attempt_limiter(store, "visit-email", BOOKINGS_PER_EMAIL),
         }
-        Ok(Err(e)) => server_error(&p, &t, &e, lang),
-        Err(e) => server_error(&p, &t, &e, lang),
+    }
+
+    /// The key of an e-mail address at a tenant: a hash, so the limiter's table holds no
+    /// address.
+    pub(crate) fn email_key(tenant: &str, email: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{tenant}\u{0}{}", email.to_lowercase()));
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -580,8 +526,8 @@ fn visit_page(
             tr(lang, "Ihr Termin ist gebucht", "Your appointment is booked").to_string(),
             vec![tr(
                 lang,
-                "Bewahren Sie den Link zu dieser Seite auf: Hier können Sie den Termin absagen.",
-                "Keep the link to this page: you can cancel the appointment here.",
+                "Bewahren Sie den Link zu dieser Seite auf: Hier können Sie den Termin verschieben oder absagen.",
+                "Keep the link to this page: you can move or cancel the appointment here.",
             )
             .to_string()],
             false,
@@ -600,6 +546,12 @@ fn visit_page(
         ),
     };
     lines.insert(0, format!("{title}: {when}, {place}"));
+    if let Some(r) = &v.reference {
+        lines.insert(
+            1,
+            format!("{} {r}", tr(lang, "Zu Ihrem Antrag", "For your application")),
+        );
+    }
     let page_title = if errors.is_empty() {
         heading.clone()
     } else {
@@ -617,6 +569,7 @@ fn visit_page(
         booked,
         action: format!("/{}/termin/{}", t.slug, v.id),
         calendar: format!("/{}/termin/{}/termin.ics", t.slug, v.id),
+        move_link: format!("/{}/termin/{}/verschieben", t.slug, v.id),
         restart: format!("/{}/termine/{}", t.slug, v.service),
         csrf: p.token(&format!("termin:{}", v.id)),
         name: name.to_string(),
@@ -640,149 +593,6 @@ fn visit_page(
     if page.has_errors {
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
-    r
-}
-
-/// `GET /{tenant}/termin/{id}`: the visit behind its secret link.
-pub(crate) async fn show(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    match load(&p, &t, &id).await {
-        Ok(Some(v)) => visit_page(&p, &t, &v, lang, "", "", Vec::new()),
-        Ok(None) => not_found(&p, Some(&t), lang),
-        Err(e) => server_error(&p, &t, &e, lang),
-    }
-}
-
-/// Whether `s` looks like an e-mail address a mail server accepts.
-fn plausible_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.len() <= 254
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
-}
-
-/// `POST /{tenant}/termin/{id}`: book the held time (`_action=buchen`) or cancel
-/// (`_action=absagen`).
-pub(crate) async fn act(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
-    Form(pairs): Form<Vec<(String, String)>>,
-) -> Response {
-    let v = match load(&p, &t, &id).await {
-        Ok(Some(v)) => v,
-        Ok(None) => return not_found(&p, Some(&t), lang),
-        Err(e) => return server_error(&p, &t, &e, lang),
-    };
-    if field(&pairs, "_csrf") != Some(p.token(&format!("termin:{}", v.id)).as_str()) {
-        return forbidden();
-    }
-    let now = p.now();
-    let back = Redirect::to(&format!("/{}/termin/{}", t.slug, v.id)).into_response();
-    let vid = v.id;
-    match field(&pairs, "_action") {
-        Some("absagen") => {
-            let p2 = p.clone();
-            let done =
-                crate::telemetry::spawn_blocking(move || p2.store.cancel_visit(&vid, now)).await;
-            match done {
-                Ok(Ok(_)) | Ok(Err(StoreError::VisitGone(_))) => back,
-                Ok(Err(e)) => server_error(&p, &t, &e, lang),
-                Err(e) => server_error(&p, &t, &e, lang),
-            }
-        }
-        Some("buchen") => {
-            let name = field(&pairs, "name").unwrap_or("").trim().to_string();
-            let email = field(&pairs, "email").unwrap_or("").trim().to_string();
-            let mut errors = Vec::new();
-            if name.is_empty() || name.chars().count() > 100 {
-                errors.push((
-                    "name".to_string(),
-                    tr(
-                        lang,
-                        "Bitte geben Sie Ihren Namen an.",
-                        "Please enter your name.",
-                    )
-                    .to_string(),
-                ));
-            }
-            if !plausible_email(&email) {
-                errors.push((
-                    "email".to_string(),
-                    tr(
-                        lang,
-                        "Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de an.",
-                        "Please enter an e-mail address like name@example.org.",
-                    )
-                    .to_string(),
-                ));
-            }
-            if !errors.is_empty() {
-                return visit_page(&p, &t, &v, lang, &name, &email, errors);
-            }
-            let base = public_base(&p);
-            let texts = visit_texts(&p, &t, &v, lang, &base);
-            let mail = crate::mail::visit_message(
-                p.config.mail.as_ref(),
-                &t,
-                &v,
-                &name,
-                &email,
-                lang,
-                texts,
-            );
-            let p2 = p.clone();
-            let done = crate::telemetry::spawn_blocking(move || {
-                p2.store
-                    .confirm_visit(&vid, name, email, mail.into_iter().collect(), now)
-            })
-            .await;
-            match done {
-                Ok(Ok(_)) | Ok(Err(StoreError::VisitGone(_))) => back,
-                Ok(Err(e)) => server_error(&p, &t, &e, lang),
-                Err(e) => server_error(&p, &t, &e, lang),
-            }
-        }
-        _ => back,
-    }
-}
-
-/// `GET /{tenant}/termin/{id}/termin.ics`: the booked visit for the citizen's calendar.
-pub(crate) async fn calendar(
-    State(p): State<Shared>,
-    UiLang(lang): UiLang,
-    PortalTenant(t): PortalTenant,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    let v = match load(&p, &t, &id).await {
-        Ok(Some(v)) if v.is_booked() => v,
-        Ok(_) => return not_found(&p, Some(&t), lang),
-        Err(e) => return server_error(&p, &t, &e, lang),
-    };
-    let base = public_base(&p);
-    let body = visit_calendar(&p, &t, &v, lang, &base);
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/calendar; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"termin.ics\""),
-    );
     r
 }
 
@@ -825,6 +635,7 @@ pub(crate) fn visit_calendar(p: &Shared, t: &Tenant, v: &Visit, lang: Lang, base
         start: local(v.start),
         end: local(v.end),
         stamp: p.now(),
+        sequence: v.moves,
     })
 }
 
