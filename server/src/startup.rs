@@ -251,6 +251,9 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     };
     let delivery = portal.start_delivery();
     let reconciler = portal.start_reconciliation();
+    // Reminders of appointments, the day before (with `[mail]` only).
+    let reminders =
+        crate::workers::reminders::start(portal.state.clone(), std::time::Duration::from_secs(60));
     // The histograms' samples drain into their buckets every few seconds, scraped or not.
     let metrics = portal.state.metrics.clone();
     let upkeep = tokio::spawn(async move {
@@ -290,6 +293,9 @@ pub async fn serve(portal: Portal, listen: std::net::SocketAddr, dev: bool) -> a
     .await;
     delivery.stop().await;
     reconciler.stop().await;
+    if let Some(r) = reminders {
+        r.stop().await;
+    }
     if let Some(sim) = paysim {
         sim.stop().await;
     }

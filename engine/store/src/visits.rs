@@ -40,6 +40,8 @@ pub struct NewVisit {
     pub held_until: OffsetDateTime,
     /// The application this visit belongs to (a "Termin zur Abholung"), if any.
     pub reference: Option<String>,
+    /// The citizen's language (`de`, `en`) for the mails.
+    pub lang: Option<String>,
 }
 
 /// A visit's time: the office's local date (the day the store counts under) and the instants.
@@ -75,6 +77,9 @@ pub struct Visit {
     /// The application this visit belongs to (a "Termin zur Abholung"), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// The citizen's language (`de`, `en`) for the mails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
     /// When it was confirmed.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub confirmed_at: Option<OffsetDateTime>,
@@ -115,6 +120,7 @@ impl Visit {
             created: now,
             changed: None,
             reference: n.reference,
+            lang: n.lang,
             confirmed_at: None,
             reminded: None,
             moves: 0,

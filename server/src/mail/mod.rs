@@ -26,6 +26,7 @@ use crate::tenants::Tenant;
 
 mod config;
 mod templates;
+pub mod visit;
 
 pub use config::{MailConfig, TenantMail, TlsMode};
 pub use templates::{Event, Rendered, Templates};
@@ -151,66 +152,6 @@ pub fn status_message(
         event,
         Some(label),
     )
-}
-
-/// A mail about a booked visit (`event`: confirmed, moved, reminder), with its calendar file,
-/// if mail is configured.
-#[allow(clippy::too_many_arguments)]
-pub fn visit_message(
-    event: Event,
-    config: Option<&MailConfig>,
-    t: &Tenant,
-    v: &lotse_store::Visit,
-    name: &str,
-    email: &str,
-    lang: Lang,
-    texts: VisitTexts,
-) -> Option<NewOutboxMessage> {
-    let config = config?;
-    let base = config.public_url.trim_end_matches('/');
-    let payload = Payload {
-        submission: String::new(),
-        event: event.name().into(),
-        to: email.to_string(),
-        lang: lang.tag().into(),
-        tenant: t.slug.clone(),
-        reply_to: Some(t.email.clone()).filter(|e| !e.trim().is_empty()),
-        attach_receipt: false,
-        vars: json!({
-            "tenant": t.name,
-            "at_tenant": t.at_phrase(lang),
-            "office": t.office.get(lang),
-            "contact": t.email,
-            "service": texts.service,
-            "when": texts.when,
-            "place": texts.place,
-            "bring": texts.bring,
-            "status_url": format!("{base}/{}/termin/{}", t.slug, v.id),
-            "status": "",
-            "applicant": name,
-            "receipt_attached": false,
-            "colour": t.colour,
-            "lang": lang.tag(),
-            "reference": "",
-            "visit": v.id.to_string(),
-            "ics": texts.ics,
-        }),
-    };
-    Some(NewOutboxMessage {
-        topic: event.topic().into(),
-        target: event.target().into(),
-        payload: serde_json::to_value(payload).ok()?,
-    })
-}
-
-/// What a visit's mail says, in the citizen's language, and its calendar file.
-pub struct VisitTexts {
-    pub service: String,
-    pub when: String,
-    pub place: String,
-    /// One line per thing to bring, each starting with "- ".
-    pub bring: String,
-    pub ics: String,
 }
 
 /// The mailer: the SMTP transport, the sender per tenant and the templates.

@@ -4,3 +4,4 @@
 pub mod delivery;
 pub mod maintenance;
 pub mod payments;
+pub mod reminders;

@@ -21,6 +21,7 @@ fn visit(
         end: start + Duration::minutes(minutes),
         held_until: now + Duration::minutes(10),
         reference: None,
+        lang: None,
     }
 }
 

@@ -62,10 +62,8 @@ pub(crate) async fn service(
 /// page never echoes anything else.
 fn plausible_reference(s: &str) -> Option<&str> {
     let s = s.trim();
-    (!s.is_empty()
-        && s.len() <= 40
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-    .then_some(s)
+    (!s.is_empty() && s.len() <= 40 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .then_some(s)
 }
 
 async fn service_page(
@@ -177,6 +175,7 @@ pub(crate) async fn hold(
             end: at.end,
             held_until: now + HOLD,
             reference: r2,
+            lang: Some(lang.tag().into()),
         };
         p2.store.hold_visit(new, office.counters, now)
     })
@@ -184,8 +183,7 @@ pub(crate) async fn hold(
     let refused = |e: &'static str, status: StatusCode| {
         let (p, t, id, reference) = (&p, &t, &id, reference.as_deref());
         async move {
-            let mut r =
-                service_page(p, t, id, Some(at.day), reference, Some(e.into()), lang).await;
+            let mut r = service_page(p, t, id, Some(at.day), reference, Some(e.into()), lang).await;
             *r.status_mut() = status;
             r
         }

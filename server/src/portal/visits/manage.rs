@@ -91,26 +91,28 @@ pub(crate) async fn act(
             if !errors.is_empty() {
                 return visit_page(&p, &t, &v, lang, &name, &email, errors);
             }
-            let base = public_base(&p);
-            let texts = visit_texts(&p, &t, &v, lang, &base);
-            let mail = crate::mail::visit_message(
-                Event::Visit,
+            let s = schedule(&p, &t);
+            let mail = visit::message(
                 p.config.mail.as_ref(),
-                &t,
-                &v,
-                &name,
-                &email,
-                lang,
-                texts,
+                &VisitMail {
+                    event: Event::Visit,
+                    schedule: s.as_deref(),
+                    tenant: &t,
+                    visit: &v,
+                    name: &name,
+                    email: &email,
+                    lang,
+                    now,
+                },
             );
             let p2 = p.clone();
             let key = VisitLimits::email_key(&t.slug, &email);
             let (name2, email2) = (name.clone(), email.clone());
             let done = crate::telemetry::spawn_blocking(move || {
                 p2.visit_limits.per_email.reserve(&key, now)?;
-                let r = p2
-                    .store
-                    .confirm_visit(&vid, name2, email2, mail.into_iter().collect(), now);
+                let r =
+                    p2.store
+                        .confirm_visit(&vid, name2, email2, mail.into_iter().collect(), now);
                 if r.is_err() {
                     // Not booked: it does not count.
                     p2.visit_limits.per_email.refund(&key, now)?;
@@ -126,8 +128,15 @@ pub(crate) async fn act(
                         "Mit dieser E-Mail-Adresse wurden heute schon sehr viele Termine gebucht. Bitte rufen Sie uns an, wenn Sie weitere brauchen.",
                         "Very many appointments were booked with this e-mail address today. Please call us if you need more.",
                     );
-                    let mut r =
-                        visit_page(&p, &t, &v, lang, &name, &email, vec![("email".into(), e.into())]);
+                    let mut r = visit_page(
+                        &p,
+                        &t,
+                        &v,
+                        lang,
+                        &name,
+                        &email,
+                        vec![("email".into(), e.into())],
+                    );
                     *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
                     r
                 }
@@ -152,7 +161,7 @@ pub(crate) async fn calendar(
         Err(e) => return server_error(&p, &t, &e, lang),
     };
     let base = public_base(&p);
-    let body = visit_calendar(&p, &t, &v, lang, &base);
+    let body = visit::calendar(schedule(&p, &t).as_deref(), &t, &v, lang, &base, p.now());
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(
@@ -165,7 +174,6 @@ pub(crate) async fn calendar(
     );
     r
 }
-
 
 /// `GET /{tenant}/termin/{id}/verschieben?tag=`: the free times of the visit's service, to move
 /// it there. The booked time stays until the new one is booked.
@@ -289,16 +297,18 @@ pub(crate) async fn move_to(
     let mut moved = v.clone();
     (moved.day, moved.start, moved.end) = (to.day, to.start, to.end);
     moved.moves = moved.moves.saturating_add(1);
-    let base = public_base(&p);
-    let mail = crate::mail::visit_message(
-        Event::VisitMoved,
+    let mail = visit::message(
         p.config.mail.as_ref(),
-        &t,
-        &moved,
-        v.name.as_deref().unwrap_or_default(),
-        v.email.as_deref().unwrap_or_default(),
-        lang,
-        visit_texts(&p, &t, &moved, lang, &base),
+        &VisitMail {
+            event: Event::VisitMoved,
+            schedule: Some(&s),
+            tenant: &t,
+            visit: &moved,
+            name: v.name.as_deref().unwrap_or_default(),
+            email: v.email.as_deref().unwrap_or_default(),
+            lang,
+            now,
+        },
     );
     let (p2, vid, counters) = (p.clone(), v.id, office.counters);
     let done = crate::telemetry::spawn_blocking(move || {

@@ -13,8 +13,8 @@ use lotse_core::Lang;
 use lotse_core::appointments::{Schedule, VisitService};
 use lotse_receipt::{Language, format_berlin, to_berlin};
 use lotse_store::{
-    AttemptLimiter, LimitPolicy,
-    BookingId, NewVisit, OsEntropy, StoreError, Visit, VisitState, VisitStore, VisitTime,
+    AttemptLimiter, BookingId, LimitPolicy, NewVisit, OsEntropy, StoreError, Visit, VisitState,
+    VisitStore, VisitTime,
 };
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
@@ -22,6 +22,7 @@ use time::{Date, Duration, OffsetDateTime};
 use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, Page, not_found, server_error, tr};
 use crate::mail::Event;
+use crate::mail::visit::{self, VisitMail, day_text, time_text};
 use crate::state::Shared;
 use crate::tenants::Tenant;
 
@@ -47,51 +48,6 @@ fn language(lang: Lang) -> Language {
         Language::En
     } else {
         Language::De
-    }
-}
-
-const WEEKDAYS_DE: [&str; 7] = [
-    "Montag",
-    "Dienstag",
-    "Mittwoch",
-    "Donnerstag",
-    "Freitag",
-    "Samstag",
-    "Sonntag",
-];
-const WEEKDAYS_EN: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
-/// "Montag, 07.12.2026" / "Monday, 7 December 2026".
-fn day_text(d: Date, lang: Lang) -> String {
-    let i = usize::from(d.weekday().number_days_from_monday());
-    if lang == Lang::En {
-        format!("{}, {} {} {}", WEEKDAYS_EN[i], d.day(), d.month(), d.year())
-    } else {
-        format!(
-            "{}, {:02}.{:02}.{}",
-            WEEKDAYS_DE[i],
-            d.day(),
-            u8::from(d.month()),
-            d.year()
-        )
-    }
-}
-
-/// "08:15 Uhr" / "08:15".
-fn time_text(t: OffsetDateTime, lang: Lang) -> String {
-    let b = to_berlin(t);
-    if lang == Lang::En {
-        format!("{:02}:{:02}", b.hour(), b.minute())
-    } else {
-        format!("{:02}:{:02} Uhr", b.hour(), b.minute())
     }
 }
 
@@ -242,7 +198,6 @@ impl Page for VisitPage {
     const TEMPLATE: &'static str = "visit";
 }
 
-
 #[derive(Deserialize)]
 pub(crate) struct DayQuery {
     tag: Option<String>,
@@ -381,7 +336,11 @@ fn chosen_time(
     let Some(start) = start else {
         return Err((
             None,
-            tr(lang, "Bitte wählen Sie eine Uhrzeit.", "Please choose a time."),
+            tr(
+                lang,
+                "Bitte wählen Sie eine Uhrzeit.",
+                "Please choose a time.",
+            ),
         ));
     };
     let day = to_berlin(start).date();
@@ -549,7 +508,10 @@ fn visit_page(
     if let Some(r) = &v.reference {
         lines.insert(
             1,
-            format!("{} {r}", tr(lang, "Zu Ihrem Antrag", "For your application")),
+            format!(
+                "{} {r}",
+                tr(lang, "Zu Ihrem Antrag", "For your application")
+            ),
         );
     }
     let page_title = if errors.is_empty() {
@@ -594,81 +556,6 @@ fn visit_page(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     r
-}
-
-/// The visit's calendar file; links start with `base` (the portal's public address, or
-/// nothing for a link relative to the portal).
-pub(crate) fn visit_calendar(p: &Shared, t: &Tenant, v: &Visit, lang: Lang, base: &str) -> String {
-    let s = schedule(p, t);
-    let service = s.as_ref().and_then(|s| s.service(&v.service));
-    let office = s.as_ref().and_then(|s| s.office(&v.office));
-    let url = format!("{base}/{}/termin/{}", t.slug, v.id);
-    let mut description = String::new();
-    if let Some(x) = service
-        && !x.bring.is_empty()
-    {
-        description.push_str(tr(lang, "Bitte mitbringen:", "Please bring:"));
-        for b in &x.bring {
-            description.push_str("\n- ");
-            description.push_str(b.get(lang));
-        }
-        description.push_str("\n\n");
-    }
-    description.push_str(tr(lang, "Absagen: ", "Cancel: "));
-    description.push_str(&url);
-    let local = |x: OffsetDateTime| {
-        let b = to_berlin(x);
-        time::PrimitiveDateTime::new(b.date(), b.time())
-    };
-    lotse_core::appointments::ics::calendar(&lotse_core::appointments::ics::CalendarVisit {
-        uid: format!("{}@{}", v.id, t.slug),
-        summary: &format!(
-            "{} – {}",
-            service.map(|x| x.title.get(lang)).unwrap_or_default(),
-            t.name
-        ),
-        location: &office
-            .map(|o| format!("{}, {}", o.name.get(lang), o.address.join(", ")))
-            .unwrap_or_default(),
-        description: &description,
-        url: &url,
-        start: local(v.start),
-        end: local(v.end),
-        stamp: p.now(),
-        sequence: v.moves,
-    })
-}
-
-/// What the confirmation mail of `v` says, and its calendar file.
-fn visit_texts(
-    p: &Shared,
-    t: &Tenant,
-    v: &Visit,
-    lang: Lang,
-    base: &str,
-) -> crate::mail::VisitTexts {
-    let s = schedule(p, t);
-    let service = s.as_ref().and_then(|s| s.service(&v.service));
-    let office = s.as_ref().and_then(|s| s.office(&v.office));
-    crate::mail::VisitTexts {
-        service: service
-            .map(|x| x.title.get(lang).to_string())
-            .unwrap_or_default(),
-        when: format!("{}, {}", day_text(v.day, lang), time_text(v.start, lang)),
-        place: office
-            .map(|o| format!("{}, {}", o.name.get(lang), o.address.join(", ")))
-            .unwrap_or_default(),
-        bring: service
-            .map(|x| {
-                x.bring
-                    .iter()
-                    .map(|b| format!("- {}", b.get(lang)))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default(),
-        ics: visit_calendar(p, t, v, lang, base),
-    }
 }
 
 #[derive(Serialize)]
