@@ -202,7 +202,7 @@ impl Templates {
                         .filter(|(e, l)| Event::from_name(e).is_some() && LANGS.contains(l))
                     else {
                         bail!(
-                            "{}: not a mail template name; expected <event>.<lang>.txt with event received, status, rueckfrage or visit and lang de or en",
+                            "{}: not a mail template name; expected <event>.<lang>.txt with event received, status, rueckfrage, visit, visit_moved or visit_reminder and lang de or en",
                             path.display()
                         );
                     };

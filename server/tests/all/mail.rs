@@ -17,7 +17,7 @@ use super::delivery::{Server, free_port, hidden, repo, wait_for};
 
 /// Debian's interpreter: python3-aiosmtpd is installed for it (a `python3` earlier on the PATH
 /// may be another one).
-const PYTHON: &str = "/usr/bin/python3";
+pub(crate) const PYTHON: &str = "/usr/bin/python3";
 
 /// Reads a maildir with Python's `email` package and prints one JSON object per message.
 const READ_MAILDIR: &str = r#"
@@ -44,14 +44,14 @@ print(json.dumps(out))
 "#;
 
 /// aiosmtpd on a loopback port, writing into a maildir; stopped on drop.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: PathBuf,
 }
 
 impl Smtp {
-    fn start(maildir: &Path, port: u16) -> Smtp {
+    pub(crate) fn start(maildir: &Path, port: u16) -> Smtp {
         Smtp::start_with(maildir, port, &[])
     }
 
@@ -82,7 +82,7 @@ impl Smtp {
         }
     }
 
-    fn mails(&self) -> Vec<Value> {
+    pub(crate) fn mails(&self) -> Vec<Value> {
         read_maildir(&self.maildir)
     }
 }
@@ -130,7 +130,7 @@ fn lotse(args: &[&str], password: Option<&str>) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn write_config(dir: &Path, listen: SocketAddr, smtp_port: u16) -> PathBuf {
+pub(crate) fn write_config(dir: &Path, listen: SocketAddr, smtp_port: u16) -> PathBuf {
     write_config_tls(dir, listen, smtp_port, "none", None)
 }
 
@@ -509,7 +509,7 @@ async fn mail_goes_over_starttls_to_a_trusted_server_only() {
 
 /// Reads an .ics file with Python's icalendar (Debian's python3-icalendar): the first event's
 /// start and end in UTC, and its texts.
-const READ_ICS: &str = r#"
+pub(crate) const READ_ICS: &str = r#"
 import sys, json, datetime, icalendar
 cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
 ev = next(c for c in cal.walk() if c.name == "VEVENT")
@@ -547,6 +547,7 @@ fn a_visit_in_the_calendar_file_is_read_right_by_an_independent_library() {
             start: local,
             end: local + time::Duration::minutes(30),
             stamp: datetime!(2026-12-06 12:00 UTC),
+            sequence: 0,
         });
         std::fs::write(&file, &ics).unwrap();
         let out = Command::new(PYTHON)
@@ -580,7 +581,7 @@ fn a_visit_in_the_calendar_file_is_read_right_by_an_independent_library() {
 }
 
 /// The first time offered on the page: (radio value, its label).
-fn first_time(page: &str) -> (String, String) {
+pub(crate) fn first_time(page: &str) -> (String, String) {
     let marker = "name=\"zeit\" value=\"";
     let at = page.find(marker).expect("a time on the page") + marker.len();
     let value = page[at..at + page[at..].find('"').unwrap()].to_string();

@@ -21,3 +21,4 @@ mod portal;
 mod postkorb;
 mod settings;
 mod settings_catalogue;
+mod visits;

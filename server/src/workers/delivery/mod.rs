@@ -454,7 +454,12 @@ async fn send_mail(
         );
     };
     // A visit's mail carries what it says; a submission's is completed from the stored one.
-    let is_visit = msg.payload.get("event").and_then(Value::as_str) == Some("visit");
+    let is_visit = msg
+        .payload
+        .get("event")
+        .and_then(Value::as_str)
+        .and_then(crate::mail::Event::from_name)
+        .is_some_and(crate::mail::Event::is_visit);
     let (submission, pdf) = if is_visit {
         (None, None)
     } else {
