@@ -135,6 +135,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     }
     // Appointment schedules (portal/termine/<tenant>.yaml): offices, hours, services.
     let schedules = check_schedules(dir, &portal.slugs(), &mut problems);
+    problems.extend(check_appointment_offers(&library, &portal, &schedules));
     // The offices' own mail texts (portal/mail/<tenant>/), rendered with sample values.
     if let Err(e) = crate::mail::check_templates(dir) {
         problems.push(
@@ -168,7 +169,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         0 => String::new(),
         n => format!(", {n} override(s)"),
     };
-    let schedules = match schedules {
+    let schedules = match schedules.len() {
         0 => String::new(),
         n => format!(", {n} appointment schedule(s)"),
     };
@@ -182,11 +183,67 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
     print(problems, short, &summary)
 }
 
-/// Checks every `portal/termine/<tenant>.yaml`; returns how many there are.
-fn check_schedules(dir: &Path, tenants: &[&str], problems: &mut Vec<Problem>) -> usize {
+/// `after_submission: appointment:` offers a service of the schedule of every tenant that has
+/// one and offers the workflow (LOT-E134); a tenant without a schedule shows no offer.
+fn check_appointment_offers(
+    library: &lotse_core::Library,
+    portal: &lotse_core::portal::Portal,
+    schedules: &[(String, lotse_core::appointments::Schedule)],
+) -> Vec<Problem> {
+    let mut found = Vec::new();
+    for versions in library.workflows.values() {
+        for wf in versions {
+            let Some(offer) = wf
+                .after_submission
+                .as_ref()
+                .and_then(|a| a.appointment.as_ref())
+            else {
+                continue;
+            };
+            for (slug, schedule) in schedules {
+                let offered = portal.find(slug).is_some_and(|t| t.services.offers(&wf.id));
+                if offered && schedule.service(&offer.service).is_none() {
+                    // The line of `service:` under `appointment:` (the key has no span).
+                    let at = std::fs::read_to_string(&wf.source)
+                        .ok()
+                        .and_then(|text| {
+                            let lines: Vec<&str> = text.lines().collect();
+                            let from = lines.iter().position(|l| l.trim() == "appointment:")?;
+                            let i = (from..lines.len())
+                                .find(|i| lines[*i].trim_start().starts_with("service:"))?;
+                            let column = lines[i].len() - lines[i].trim_start().len() + 1;
+                            Some(lotse_core::problem::Pos::new(i + 1, column))
+                        })
+                        .unwrap_or(lotse_core::problem::Pos::new(1, 1));
+                    found.push(
+                        Problem::error(
+                            "LOT-E134",
+                            &wf.source,
+                            at,
+                            format!(
+                                "after_submission: appointment: service \"{}\" is not a service of portal/termine/{slug}.yaml, and {slug} offers {}",
+                                offer.service, wf.id
+                            ),
+                        )
+                        .with_help("name a service of the tenant's appointment schedule (docs/appointments.md)"),
+                    );
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Checks every `portal/termine/<tenant>.yaml`; returns those that are valid, by tenant.
+fn check_schedules(
+    dir: &Path,
+    tenants: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, lotse_core::appointments::Schedule)> {
+    let mut valid = Vec::new();
     let folder = dir.join("portal").join("termine");
     let Ok(entries) = std::fs::read_dir(&folder) else {
-        return 0;
+        return valid;
     };
     let mut files: Vec<std::path::PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -209,8 +266,9 @@ fn check_schedules(dir: &Path, tenants: &[&str], problems: &mut Vec<Problem>) ->
         }
         match std::fs::read_to_string(file) {
             Ok(text) => {
-                if let Err(found) = lotse_core::appointments::Schedule::parse(file, &text) {
-                    problems.extend(found);
+                match lotse_core::appointments::Schedule::parse(file, &text) {
+                    Ok(schedule) => valid.push((slug.to_string(), schedule)),
+                    Err(found) => problems.extend(found),
                 }
             }
             Err(e) => problems.push(Problem::error(
@@ -221,7 +279,7 @@ fn check_schedules(dir: &Path, tenants: &[&str], problems: &mut Vec<Problem>) ->
             )),
         }
     }
-    files.len()
+    valid
 }
 
 /// The scripts that failed while the scenarios ran (LOT-A005 in a scenario), as problems at the

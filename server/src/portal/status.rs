@@ -17,6 +17,7 @@ use lotse_store::{
 };
 
 use super::views::{
+    AppointmentLink,
     AnswerForm, MessageView, NextView, PaymentLine, StatusPage, StatusTexts, TimelineEntry,
 };
 use crate::http::extractors::{PortalTenant, UiLang, field};
@@ -143,7 +144,33 @@ pub(super) async fn page(
         kassenzeichen_label: tr(lang, "Kassenzeichen", "Payment reference"),
         kassenzeichen: paid.kassenzeichen.clone(),
     });
+    // The service must be in the tenant's schedule; a tenant without one shows no offer.
+    let appointment = defs
+        .library
+        .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
+        .and_then(|wf| wf.after_submission.as_ref()?.appointment.as_ref())
+        .and_then(|offer| {
+            let service = defs.schedules.get(&t.slug)?.service(&offer.service)?.clone();
+            Some(AppointmentLink {
+                heading: tr(lang, "Termin vereinbaren", "Book an appointment"),
+                text: offer
+                    .text
+                    .as_ref()
+                    .map(|x| x.get(lang).to_string())
+                    .unwrap_or_default(),
+                href: format!(
+                    "/{}/termine/{}?vorgang={}",
+                    t.slug, service.id, found.reference
+                ),
+                label: format!(
+                    "{}: {}",
+                    tr(lang, "Termin wählen", "Choose a time"),
+                    service.title.get(lang)
+                ),
+            })
+        });
     let page = StatusPage {
+        appointment,
         mandate,
         payment,
         next: after,

@@ -42,6 +42,17 @@ pub(super) struct StatusPage<'a> {
     pub(super) mandate: Option<crate::mandate::MandateView>,
     /// The online payment made before sending, if any.
     pub(super) payment: Option<PaymentLine>,
+    /// "Termin zur Abholung": the workflow offers an appointment after sending.
+    pub(super) appointment: Option<AppointmentLink>,
+}
+
+/// The offer of an appointment after sending, with the link to its free times.
+#[derive(Serialize)]
+pub(super) struct AppointmentLink {
+    pub(super) heading: &'static str,
+    pub(super) text: String,
+    pub(super) href: String,
+    pub(super) label: String,
 }
 
 /// A paid online payment on the status page.

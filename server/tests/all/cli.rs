@@ -574,3 +574,41 @@ fn check_runs_the_scenarios_answers_and_finds_a_script_that_fails_with_them() {
     );
     assert!(t.contains("zahl.yaml:3"), "{t}");
 }
+
+#[test]
+fn check_finds_an_appointment_offer_that_the_tenants_schedule_does_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    for part in ["workflows", "forms", "portal", "pdf-templates"] {
+        let ok = std::process::Command::new("cp")
+            .args(["-r"])
+            .arg(repo().join(part))
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let file = dir.path().join("workflows/bewohnerparken/workflow.yaml");
+    let text_of = std::fs::read_to_string(&file).unwrap();
+    assert!(text_of.contains("    service: parkausweis-abholen\n"));
+    std::fs::write(
+        &file,
+        text_of.replace(
+            "    service: parkausweis-abholen\n",
+            "    service: parkausweis-abhlen\n",
+        ),
+    )
+    .unwrap();
+    let out = lotse(&["check", "--short", dir.path().to_str().unwrap()]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    let line = text_of
+        .lines()
+        .position(|l| l == "    service: parkausweis-abholen")
+        .unwrap()
+        + 1;
+    assert!(
+        t.contains(&format!("workflow.yaml:{line}:5: error[LOT-E134]")),
+        "{t}"
+    );
+    assert!(t.contains("portal/termine/heinsberg.yaml"), "{t}");
+}

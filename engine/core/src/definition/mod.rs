@@ -58,6 +58,20 @@ pub struct AfterSubmission {
     /// What happens next, in order.
     #[serde(default)]
     pub next_steps: Vec<Text>,
+    /// An appointment the citizen books after sending ("Termin zur Abholung"): a service of
+    /// the tenant's schedule (docs/appointments.md).
+    #[serde(default)]
+    pub appointment: Option<AppointmentOffer>,
+}
+
+/// `after_submission: appointment:` the service of the tenant's appointment schedule
+/// (`portal/termine/<tenant>.yaml`) and what the status page says about it.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentOffer {
+    pub service: String,
+    #[serde(default)]
+    pub text: Option<Text>,
 }
 
 /// One statement of a workflow's declaration ("Ich versichere, dass meine Angaben richtig und
