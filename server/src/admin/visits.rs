@@ -1,5 +1,6 @@
 //! The case workers' day view of the appointments (docs/appointments.md): per office and day
-//! the booked visits (time, service, name, e-mail address, state), marking each "erschienen" or
+//! the booked visits (time, service, the application a pickup is for, name, e-mail address,
+//! state), marking each "erschienen" or
 //! "nicht erschienen", and the day as CSV. Only the signed-in staff member's own tenant, like
 //! the Postkorb: a visit of another tenant is "not found".
 
@@ -38,6 +39,8 @@ struct VisitRow {
     name: String,
     email: String,
     state: &'static str,
+    /// The application it belongs to ("Termin zur Abholung").
+    reference: String,
     /// Booked, so it can be marked.
     markable: bool,
 }
@@ -142,6 +145,7 @@ pub(super) async fn day(
             name: v.name.clone().unwrap_or_default(),
             email: v.email.clone().unwrap_or_default(),
             state: state_label(v.state),
+            reference: v.reference.clone().unwrap_or_default(),
             markable: v.is_booked(),
         })
         .collect();
@@ -249,13 +253,14 @@ pub(super) async fn export(
         Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
     let cell = super::service::csv_cell;
-    let mut out = String::from("Uhrzeit;Anliegen;Name;E-Mail;Stand\r\n");
+    let mut out = String::from("Uhrzeit;Anliegen;Vorgang;Name;E-Mail;Stand\r\n");
     for v in &visits {
         let b = lotse_receipt::to_berlin(v.start);
         out.push_str(&format!(
-            "{};{};{};{};{}\r\n",
+            "{};{};{};{};{};{}\r\n",
             cell(&format!("{:02}:{:02}", b.hour(), b.minute())),
             cell(&v.service),
+            cell(v.reference.as_deref().unwrap_or("")),
             cell(v.name.as_deref().unwrap_or("")),
             cell(v.email.as_deref().unwrap_or("")),
             cell(state_label(v.state)),

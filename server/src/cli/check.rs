@@ -265,12 +265,10 @@ fn check_schedules(
             continue;
         }
         match std::fs::read_to_string(file) {
-            Ok(text) => {
-                match lotse_core::appointments::Schedule::parse(file, &text) {
-                    Ok(schedule) => valid.push((slug.to_string(), schedule)),
-                    Err(found) => problems.extend(found),
-                }
-            }
+            Ok(text) => match lotse_core::appointments::Schedule::parse(file, &text) {
+                Ok(schedule) => valid.push((slug.to_string(), schedule)),
+                Err(found) => problems.extend(found),
+            },
             Err(e) => problems.push(Problem::error(
                 "LOT-E001",
                 file,

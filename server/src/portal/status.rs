@@ -17,8 +17,8 @@ use lotse_store::{
 };
 
 use super::views::{
-    AppointmentLink,
-    AnswerForm, MessageView, NextView, PaymentLine, StatusPage, StatusTexts, TimelineEntry,
+    AnswerForm, AppointmentLink, MessageView, NextView, PaymentLine, StatusPage, StatusTexts,
+    TimelineEntry,
 };
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, not_found, server_error, tr};
@@ -150,7 +150,11 @@ pub(super) async fn page(
         .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
         .and_then(|wf| wf.after_submission.as_ref()?.appointment.as_ref())
         .and_then(|offer| {
-            let service = defs.schedules.get(&t.slug)?.service(&offer.service)?.clone();
+            let service = defs
+                .schedules
+                .get(&t.slug)?
+                .service(&offer.service)?
+                .clone();
             Some(AppointmentLink {
                 heading: tr(lang, "Termin vereinbaren", "Book an appointment"),
                 text: offer

@@ -323,3 +323,119 @@ async fn the_reminder_goes_out_once_the_day_before() {
     assert_eq!(m["attachments"][0]["type"], "text/calendar");
     delivery.stop().await;
 }
+
+/// A JSON request to the real server, by curl: the status and the answer.
+fn api(listen: SocketAddr, path: &str, body: &Value, method: &str) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "-X", method])
+        .args(["-H", "content-type: application/json", "--data-binary"])
+        .arg(body.to_string())
+        .arg(format!("http://{listen}{path}"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sent_application_offers_a_pickup_appointment_that_carries_its_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
+    // A Bewohnerparkausweis paid on collection, through the JSON API.
+    let base = "/api/v1/tenants/heinsberg";
+    let (code, v) = api(
+        listen,
+        &format!("{base}/services/bewohnerparkausweis/applications"),
+        &serde_json::json!({}),
+        "POST",
+    );
+    assert_eq!(code, 201, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let mut rev = v["revision"].as_u64().unwrap();
+    let beginn = lotse_core::Clock::now(&lotse_core::SystemClock)
+        .date()
+        .to_string();
+    for (step, values) in [
+        (
+            "antragsteller",
+            serde_json::json!({
+                "person": {"anrede": "Frau", "vorname": "Anna", "nachname": "Schmitz", "geburtsdatum": "1985-04-12"},
+                "meldeadresse": {"strasse": "Hochstraße", "hausnummer": "1", "plz": "52525", "ort": "Heinsberg"},
+                "kontakt": {"email": "anna@example.org"}, "zone": "A", "wohnt_in_zone": true
+            }),
+        ),
+        (
+            "fahrzeug",
+            serde_json::json!({"fahrzeug": {"kennzeichen": "HS-AS 1", "hersteller": "VW", "modell": "Polo", "fahrzeugart": "Pkw", "halter_art": "privat"}, "auf_sie_zugelassen": "ja"}),
+        ),
+        (
+            "gueltigkeit",
+            serde_json::json!({"jahre": 1, "beginn": beginn}),
+        ),
+        ("zahlung", serde_json::json!({"zahlungsart": "vorort"})),
+    ] {
+        let (code, v) = api(
+            listen,
+            &format!("{base}/applications/{id}/steps/{step}"),
+            &serde_json::json!({"revision": rev, "values": values}),
+            "PUT",
+        );
+        assert_eq!(code, 200, "{step}: {v}");
+        rev = v["revision"].as_u64().unwrap();
+    }
+    let (code, sent) = api(
+        listen,
+        &format!("{base}/applications/{id}/submit"),
+        &serde_json::json!({"revision": rev, "declaration": ["richtig", "rueckgabe"]}),
+        "POST",
+    );
+    assert_eq!(code, 201, "{sent}");
+    let reference = sent["reference"].as_str().unwrap().to_string();
+    let status = sent["links"]["status_page"].as_str().unwrap().to_string();
+    // The status page offers the appointment, with the reference in the link.
+    let (_, _, page) = server.get(&status).await;
+    assert!(
+        page.contains("Termin wählen: Bewohnerparkausweis abholen"),
+        "{page}"
+    );
+    let link = format!("/heinsberg/termine/parkausweis-abholen?vorgang={reference}");
+    assert!(page.contains(&link.replace('=', "&#x3D;")), "{page}");
+    let (_, _, times_page) = server.get(&link).await;
+    assert!(
+        times_page.contains(&format!(
+            "Sie vereinbaren den Termin zu Ihrem Antrag {reference}."
+        )),
+        "{times_page}"
+    );
+    assert!(
+        times_page.contains(&format!("name=\"vorgang\" value=\"{reference}\"")),
+        "{times_page}"
+    );
+    // Something else in its place is never echoed.
+    let (_, _, odd) = server
+        .get("/heinsberg/termine/parkausweis-abholen?vorgang=%3Cb%3Ex")
+        .await;
+    assert!(!odd.contains("name=\"vorgang\"") && !odd.contains("<b>x"));
+    let (zeit, _) = first_time(&times_page);
+    let csrf = hidden(&times_page, "_csrf");
+    let (code, to, _) = server
+        .post(
+            "/heinsberg/termine/parkausweis-abholen",
+            &[("_csrf", &csrf), ("zeit", &zeit), ("vorgang", &reference)],
+        )
+        .await;
+    assert_eq!(code, 303);
+    let visit = to.unwrap();
+    let (_, _, held) = server.get(&visit).await;
+    assert!(
+        held.contains(&format!("Zu Ihrem Antrag {reference}")),
+        "{held}"
+    );
+    server.terminate();
+}
