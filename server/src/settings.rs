@@ -33,6 +33,10 @@ pub struct TenantSettings {
     /// part shows the county's entry as it is.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub catalogue: BTreeMap<String, LocalPart>,
+    /// The appointment schedule (offices, hours, services) as the text of
+    /// `portal/termine/<tenant>.yaml`, replacing that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 /// The contact data a tenant administrator keeps (German texts).
@@ -163,6 +167,11 @@ pub fn apply_to_tenant(t: &Tenant, s: &TenantSettings) -> Tenant {
 /// The name a stored rule has in problems and exports.
 pub fn rule_path(slug: &str, workflow: &str) -> PathBuf {
     PathBuf::from(format!("verwaltung/{slug}/regeln/{workflow}.yaml"))
+}
+
+/// The name a stored appointment schedule has in problems and exports.
+pub fn schedule_path(slug: &str) -> PathBuf {
+    PathBuf::from(format!("verwaltung/{slug}/termine.yaml"))
 }
 
 /// Applies every stored rule to the library. A rule that no longer fits (the county changed

@@ -389,21 +389,30 @@ impl AppState {
     }
 }
 
-/// The appointment schedules of the portal's tenants; a file with problems is left out and its
-/// problems reported like the workflows' (`lotse check` shows them all).
+/// The appointment schedules of the portal's tenants: the one a tenant administrator stored,
+/// else the file. One with problems is left out and its problems reported like the workflows'
+/// (`lotse check` shows the files' ones).
 fn load_schedules(
     project: &std::path::Path,
     portal: &Portal,
+    stored: &crate::settings::Stored,
     problems: &mut Vec<lotse_core::Problem>,
 ) -> HashMap<String, Arc<lotse_core::appointments::Schedule>> {
     let mut out = HashMap::new();
     for t in &portal.tenants {
-        let file = project
-            .join("portal")
-            .join("termine")
-            .join(format!("{}.yaml", t.slug));
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            continue;
+        let own = stored
+            .by_tenant
+            .get(&t.slug)
+            .and_then(|(_, s)| s.schedule.clone());
+        let (file, text) = match own {
+            Some(text) => (crate::settings::schedule_path(&t.slug), text),
+            None => {
+                let file = schedule_file(project, &t.slug);
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
+                (file, text)
+            }
         };
         match lotse_core::appointments::Schedule::parse(&file, &text) {
             Ok(s) => {
@@ -413,6 +422,14 @@ fn load_schedules(
         }
     }
     out
+}
+
+/// The file of a tenant's appointment schedule.
+pub(crate) fn schedule_file(project: &std::path::Path, slug: &str) -> std::path::PathBuf {
+    project
+        .join("portal")
+        .join("termine")
+        .join(format!("{slug}.yaml"))
 }
 
 /// Workflows, forms and templates of `project`, with a catalogue per tenant.
@@ -470,7 +487,7 @@ pub(crate) fn load_defs(
     let (entries, entry_problems) = crate::directory::load_entries(project, &library, &portal);
     problems.extend(entry_problems.into_iter().filter(|p| p.is_error()));
     let directory = crate::directory::Directory::build(&library, &portal, entries, dev);
-    let schedules = load_schedules(project, &portal, &mut problems);
+    let schedules = load_schedules(project, &portal, stored, &mut problems);
     Defs {
         schedules,
         library,

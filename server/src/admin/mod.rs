@@ -189,6 +189,14 @@ where
             post(settings::contact),
         )
         .route(
+            "/verwaltung/{tenant}/einstellungen/termine",
+            post(settings::schedule),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/export/termine.yaml",
+            get(settings::export_schedule),
+        )
+        .route(
             "/verwaltung/{tenant}/einstellungen/regeln/{workflow}",
             post(settings::rule),
         )

@@ -697,3 +697,115 @@ async fn the_next_application_is_charged_the_new_rate_and_its_receipt_says_so() 
         .expect("the application data is sealed in");
     assert_eq!(embedded["computed"]["jahressteuer"], 55, "{embedded}");
 }
+
+#[tokio::test]
+async fn the_appointment_schedule_is_checked_stored_offered_at_once_and_reset() {
+    let s = setup();
+    let o = &s.office;
+    let admin = o.sign_in("gangelt", "admin").await;
+    let token = csrf(o, &admin).await;
+    let url = format!("{BASE}/termine");
+    // Gangelt has no schedule file: no appointments yet, and the page offers a starting point.
+    assert_eq!(
+        o.get("/gangelt/termine", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let page = o.get(BASE, &Auth::Cookie(&admin)).await.body;
+    assert!(page.contains("Geltender Terminplan: noch keine"), "{page}");
+    // A mistake: nothing changes, and the message says where.
+    let bad = "offices:\n  - id: rathaus\n    name: Rathaus\n    counters: 2\n    hours:\n      mo: [\"08:00-07:00\"]\nservices: []\n";
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("plan", bad), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("Zeile 6") && r.body.contains("nichts wurde geändert"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("aria-invalid=\"true\""));
+    assert_eq!(
+        o.get("/gangelt/termine", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // A forged form changes nothing either.
+    let good = "offices:\n  - id: rathaus\n    name: Rathaus Gangelt\n    address: [Burgstraße 10, 52538 Gangelt]\n    counters: 2\n    slot_minutes: 20\n    hours:\n      mo: [\"08:00-12:00\"]\n      do: [\"14:00-18:00\"]\nservices:\n  - id: meldebescheinigung\n    title: Meldebescheinigung abholen\n    office: rathaus\n    minutes: 20\n";
+    let forged = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", "x"), ("plan", good), ("aktion", "speichern")],
+        )
+        .await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER);
+    // Checked, then stored: citizens can book at once.
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("plan", good), ("aktion", "pruefen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Der Terminplan ist in Ordnung"));
+    assert_eq!(
+        o.get("/gangelt/termine", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("plan", good), ("aktion", "speichern")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let offered = o.get("/gangelt/termine", &Auth::None).await;
+    assert_eq!(offered.status, StatusCode::OK);
+    assert!(offered.body.contains("Meldebescheinigung abholen"));
+    let times = o
+        .get("/gangelt/termine/meldebescheinigung", &Auth::None)
+        .await
+        .body;
+    assert!(
+        times.contains("Rathaus Gangelt, Burgstraße 10, 52538 Gangelt"),
+        "{times}"
+    );
+    // Audited, exported in the file format; Erkelenz is untouched.
+    let audited = s
+        .portal
+        .store()
+        .audit_log(0, 1000)
+        .unwrap()
+        .into_iter()
+        .any(|e| matches!(&e.action, AuditAction::TenantSettingsChanged { part, .. } if part == "schedule"));
+    assert!(audited);
+    let export = o
+        .get(
+            &format!("{BASE}/export/termine.yaml"),
+            &Auth::Cookie(&admin),
+        )
+        .await;
+    assert_eq!(export.body, good);
+    assert_eq!(
+        o.get("/erkelenz/termine", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Reset: the file's state again (none).
+    let r = o
+        .form(
+            &url,
+            &Auth::Cookie(&admin),
+            &[("_csrf", &token), ("aktion", "zuruecksetzen")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        o.get("/gangelt/termine", &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -38,7 +38,7 @@ pub(in crate::admin) async fn export_rule(
     yaml_response(&format!("{}.yaml", t.slug), text)
 }
 
-fn yaml_response(name: &str, text: String) -> Response {
+pub(super) fn yaml_response(name: &str, text: String) -> Response {
     (
         [
             (

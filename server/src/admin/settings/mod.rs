@@ -13,12 +13,14 @@ mod catalogue;
 mod export;
 mod receipt;
 mod rules;
+mod schedule;
 
 pub(super) use accounts::accounts;
 pub(super) use catalogue::{catalogue_entry, catalogue_list, catalogue_save};
 pub(super) use export::{export_rule, export_tenant};
 pub(super) use receipt::receipt_preview;
 pub(super) use rules::rule;
+pub(super) use schedule::{export_schedule, schedule};
 
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
@@ -50,6 +52,8 @@ pub(super) struct SettingsPage {
     services: Vec<ServiceSwitch>,
     contact: Contact,
     rules: Vec<RuleView>,
+    /// The appointment schedule (offices, hours, services).
+    schedule: schedule::ScheduleView,
     accounts: Vec<AccountView>,
     roles: Vec<RoleOption>,
     /// A password made for a new or reset account: shown once.
@@ -120,6 +124,8 @@ struct NewPassword {
 struct Extra {
     notice: Option<String>,
     rule: Option<RuleView>,
+    /// A schedule text that was checked (with its errors, if any).
+    schedule: Option<schedule::ScheduleView>,
     password: Option<NewPassword>,
     errors: Vec<String>,
 }
@@ -216,6 +222,9 @@ fn build_page(
         services,
         contact,
         rules,
+        schedule: extra
+            .schedule
+            .unwrap_or_else(|| schedule::view(p, t, &stored)),
         accounts,
         roles: Role::ALL
             .iter()
