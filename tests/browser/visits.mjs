@@ -1,9 +1,12 @@
 // Browser test of the Online-Terminvereinbarung (docs/appointments.md) in Debian's chromium with
 // axe-core on every page state: a citizen picks a day and a time without JavaScript, books with
 // a mistake first, sees the booked visit, the case worker finds it in the day view and marks it,
-// the citizen cancels and the time is free again. Expects `lotse serve` at LOTSE_URL (the same
-// portal and case worker as e2e.mjs).
-import { readFileSync, mkdirSync } from 'node:fs';
+// the citizen reads the confirmation mail at the test SMTP server (its calendar file parsed by
+// Python's icalendar), moves the visit from the mail's link, cancels it, and the time is free
+// again. Expects `lotse serve` at LOTSE_URL (the same portal and case worker as e2e.mjs) sending
+// through an SMTP server that writes into LOTSE_MAILDIR.
+import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
@@ -12,11 +15,29 @@ const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18080';
 const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
+// The maildir of the test SMTP server the portal sends through (.ci/run starts it).
+const MAILDIR = process.env.LOTSE_MAILDIR;
 mkdirSync(SHOTS, { recursive: true });
 
 let failures = 0;
 function check(ok, what) {
   if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
+}
+
+// The mails that arrived, read by Python's email and icalendar (read_mail.py).
+function mails() {
+  if (!MAILDIR || !existsSync(`${MAILDIR}/new`)) return [];
+  return JSON.parse(execFileSync('/usr/bin/python3', ['read_mail.py', MAILDIR], { encoding: 'utf8' }));
+}
+
+// Waits up to 30 s for a mail whose subject starts with `subject` and whose text names `link`.
+async function mailFor(subject, link) {
+  for (let i = 0; i < 60; i++) {
+    const m = mails().find((x) => x.subject.startsWith(subject) && x.text.includes(link));
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
 }
 
 async function axe(page, name) {
@@ -91,13 +112,41 @@ try {
       // An attended visit can no longer be cancelled by the citizen.
       await office.close();
     } else {
-      await page.click('button:has-text("Termin absagen")');
-      check((await page.textContent('h1')).includes('Der Termin ist abgesagt'), `[${size}] the citizen cancels through the link`);
-      await axe(page, `${size}-abgesagt`);
-      await page.goto(visit.replace(/\/termin\/.*/, '/termine/personalausweis'));
-      await page.click('ul.days li:nth-child(2) a');
-      const again = (await page.textContent('fieldset .choice label')).trim();
+      // The confirmation at the test SMTP server: subject, the link, and the calendar file as
+      // an independent library reads it.
+      check(Boolean(MAILDIR), 'LOTSE_MAILDIR names the test SMTP server\'s maildir');
+      const mail = await mailFor('Ihr Termin: Personalausweis beantragen am ', visit);
+      check(mail !== null, `[${size}] the confirmation mail arrives with the link to the visit`);
+      check(mail?.to === 'Jürgen Schmitz <juergen@example.org>', `[${size}] the mail goes to the citizen by name (${mail?.to})`);
+      check(mail?.calendar?.tzid === 'Europe/Berlin' && mail.calendar.start_local.endsWith(` ${time}`),
+        `[${size}] the calendar file in the mail starts at ${time} Europe/Berlin (${mail?.calendar?.start_local})`);
+      check(mail?.calendar?.url === visit, `[${size}] the calendar file links to the visit`);
+      // From the mail, in a fresh browser: move the visit to another time of the day ...
+      const fromMail = await (await browser.newContext({ viewport, locale: 'de-DE' })).newPage();
+      const link = mail?.text.match(/http:\/\/\S+\/termin\/[0-9a-z]+/)?.[0] ?? visit;
+      await fromMail.goto(link);
+      check((await fromMail.textContent('h1')).includes('Ihr Termin ist gebucht'), `[${size}] the mail's link opens the booked visit`);
+      await fromMail.click('a:has-text("Termin verschieben")');
+      check((await fromMail.textContent('h1')).includes('Termin verschieben'), `[${size}] the visit can be moved`);
+      await axe(fromMail, `${size}-verschieben`);
+      const other = fromMail.locator('fieldset .choice').nth(1);
+      const newLabel = (await other.locator('label').textContent()).trim();
+      const newTime = newLabel.split(' Uhr')[0];
+      await other.locator('input').check();
+      await fromMail.click('button:has-text("Auf diese Uhrzeit verschieben")');
+      check((await fromMail.textContent('main')).includes(`${newTime} Uhr`), `[${size}] the visit moved to ${newTime} Uhr`);
+      const moved = await mailFor('Ihr Termin ist verschoben: Personalausweis beantragen am ', visit);
+      check(moved?.calendar?.start_local.endsWith(` ${newTime}`) && moved.calendar.sequence === 1 && moved.calendar.uid === mail?.calendar?.uid,
+        `[${size}] the move's mail carries the changed calendar file (same event, sequence 1)`);
+      // ... and cancel it there: both times are free again.
+      await fromMail.click('button:has-text("Termin absagen")');
+      check((await fromMail.textContent('h1')).includes('Der Termin ist abgesagt'), `[${size}] the citizen cancels through the mail's link`);
+      await axe(fromMail, `${size}-abgesagt`);
+      await fromMail.goto(visit.replace(/\/termin\/.*/, '/termine/personalausweis'));
+      await fromMail.click('ul.days li:nth-child(2) a');
+      const again = (await fromMail.textContent('fieldset .choice label')).trim();
       check(again === label, `[${size}] the cancelled time is free again (${again}; before the booking: ${label})`);
+      await fromMail.context().close();
     }
     await citizen.close();
   }

@@ -213,10 +213,13 @@ async fn move_view(
         path: &path,
         reference: None,
     };
-    let view = match service_view(p, t, &s, v, day.or(Some(visit.day)), &target, lang).await {
+    let mut view = match service_view(p, t, &s, v, day.or(Some(visit.day)), &target, lang).await {
         Ok(view) => view,
         Err(e) => return server_error(p, t, &e, lang),
     };
+    // Its own time is no time to move to.
+    view.times
+        .retain(|o| o.value != visit.start.unix_timestamp());
     let heading = tr(lang, "Termin verschieben", "Move the appointment").to_string();
     let mut labels = labels(lang);
     labels.submit = tr(lang, "Auf diese Uhrzeit verschieben", "Move to this time");
