@@ -81,12 +81,14 @@ fn bookings<S: VisitStore + Sync>(c: &mut Criterion, name: &str, s: &S) {
     g.bench_function("book_8_threads_8_offices", |b| {
         b.iter_custom(|iters| {
             let per = iters.div_ceil(8);
+            // Fresh ids in every round: the seeds follow the visits booked so far.
+            let round = next.load(Ordering::Relaxed);
             let start = Instant::now();
             std::thread::scope(|scope| {
                 for t in 0..8u64 {
                     let next = &next;
                     scope.spawn(move || {
-                        let mut e = DeterministicEntropy::new(100 + t);
+                        let mut e = DeterministicEntropy::new(1_000 + round * 8 + t);
                         for _ in 0..per {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             book(s, visit(&mut e, 10 + t, i));
