@@ -40,7 +40,7 @@ pub(crate) const VISITS: &str = "visits";
 pub(crate) const VISIT_DAYS: &str = "visit_days";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
-pub(crate) const TREES: [(&str, bool); 15] = [
+pub(crate) const TREES: [(&str, bool); 16] = [
     (DRAFTS, true),
     (DRAFT_CODES, false),
     (SUBMISSIONS, true),
@@ -56,6 +56,7 @@ pub(crate) const TREES: [(&str, bool); 15] = [
     (ACCOUNT_LOGINS, false),
     (API_TOKENS, true),
     (SECRETS, false),
+    (VISITS, true),
 ];
 
 /// Sorts signed numbers correctly as big-endian bytes.

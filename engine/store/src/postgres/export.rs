@@ -16,11 +16,12 @@ use crate::error::StoreError;
 use crate::ids::{SubmissionId, TenantId, hex};
 use crate::keys::{
     ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, NOTES, OUTBOX, SECRETS, STATUS, SUBMISSIONS,
-    code_key, counter_key, idempotency_key, login_key, message_key, ref_key,
+    VISITS, code_key, counter_key, idempotency_key, login_key, message_key, ref_key,
 };
 use crate::model::{
     AuditEntry, Draft, Message, Note, OutboxMessage, Status, StatusRecord, Submission,
 };
+use crate::visits::Visit;
 
 // Export and import: the same JSON Lines as the sled store (docs/store.md), so `lotse export`
 // from one backend and `lotse import` into the other is the migration path. Index trees are
@@ -39,7 +40,7 @@ impl PgStore {
                 "SELECT EXISTS (SELECT 1 FROM drafts) OR EXISTS (SELECT 1 FROM submissions) \
                  OR EXISTS (SELECT 1 FROM reference_counters) OR EXISTS (SELECT 1 FROM audit) \
                  OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM accounts) \
-                 OR EXISTS (SELECT 1 FROM api_tokens)",
+                 OR EXISTS (SELECT 1 FROM api_tokens) OR EXISTS (SELECT 1 FROM visits)",
             )
             .fetch_one(pool)
             .await
@@ -282,6 +283,17 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let value: Vec<u8> = r.try_get("value").map_err(db_err)?;
         secrets.push((name.into_bytes(), ExportValue::Raw(value)));
     }
+    // Appointments: each visit by its id; the day rows are only locks, made on first use.
+    let mut visits = Vec::new();
+    for r in sqlx::query("SELECT id, v, record::text AS record FROM visits")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
+        let visit: Visit = decode_parts(VISITS, &hex(&id), version(&r)?, &record_text(&r)?)?;
+        visits.push((id.clone(), env_bytes(VISITS, &id, &visit)?));
+    }
     Ok(vec![
         (DRAFTS, drafts),
         ("draft_codes", codes),
@@ -298,6 +310,7 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         ("account_logins", logins),
         (API_TOKENS, tokens),
         (SECRETS, secrets),
+        (VISITS, visits),
     ])
 }
 
@@ -314,6 +327,7 @@ enum ImportRow {
     Account(Account),
     ApiToken(ApiToken),
     Secret { name: String, value: Vec<u8> },
+    Visit(Visit),
 }
 
 impl ImportRow {
@@ -418,6 +432,16 @@ impl ImportRow {
             )
             .bind(name.clone())
             .bind(value.clone()),
+            Self::Visit(x) => sqlx::query(
+                "INSERT INTO visits (id, tenant, office, day, v, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
+            )
+            .bind(x.id.as_bytes().to_vec())
+            .bind(x.tenant.slug().to_owned())
+            .bind(x.office.clone())
+            .bind(x.day)
+            .bind(v)
+            .bind(json(VISITS, &x.id.to_string(), x)?),
         };
         q.execute(&mut **tx).await.map_err(db_err)?;
         Ok(match self {
@@ -449,6 +473,7 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
         "outbox" => ImportRow::Outbox(decode(OUTBOX, key, value)?),
         "accounts" => ImportRow::Account(decode(ACCOUNTS, key, value)?),
         "api_tokens" => ImportRow::ApiToken(decode(API_TOKENS, key, value)?),
+        "visits" => ImportRow::Visit(decode(VISITS, key, value)?),
         "secrets" => ImportRow::Secret {
             name: String::from_utf8(key.to_vec())
                 .map_err(|_| StoreError::InvalidInput("secret name is not UTF-8".into()))?,
@@ -475,7 +500,8 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
                 last: to_i64("counter", u64::from_be_bytes(last))?,
             }
         }
-        "draft_codes" | "draft_expiry" | "submission_refs" | "idempotency" | "account_logins" => {
+        "draft_codes" | "draft_expiry" | "submission_refs" | "idempotency" | "account_logins"
+        | "visit_days" => {
             return Ok(None);
         }
         other => return Err(StoreError::InvalidInput(format!("unknown tree {other:?}"))),

@@ -133,6 +133,7 @@ impl SledStore {
         self.inner.meta.insert(META_ID_BASE, &base.to_be_bytes())?;
         self.inner.id_base.store(base, Ordering::Release);
         self.rebuild_postkorb()?;
+        self.rebuild_visit_days()?;
         self.flush()?;
         progress(Progress {
             tree: summary.last_tree,

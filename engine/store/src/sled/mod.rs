@@ -331,6 +331,7 @@ impl SledStore {
             ACCOUNT_LOGINS => &i.account_logins,
             API_TOKENS => &i.api_tokens,
             SECRETS => &i.secrets,
+            VISITS => &i.visits,
             _ => return None,
         })
     }

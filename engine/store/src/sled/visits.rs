@@ -22,6 +22,26 @@ fn day_key(tenant: &TenantId, office: &str, day: Date) -> Vec<u8> {
 }
 
 impl SledStore {
+    /// The offices' day lists from the visits (after an import, which carries only the
+    /// visits): every visit under its day, so that holds count it.
+    pub(super) fn rebuild_visit_days(&self) -> Result<(), StoreError> {
+        let mut days: std::collections::BTreeMap<Vec<u8>, Vec<BookingId>> = Default::default();
+        for entry in self.inner.visits.iter() {
+            let (k, b) = entry?;
+            let v: Visit = decode(VISITS, &k, &b)?;
+            days.entry(day_key(&v.tenant, &v.office, v.day))
+                .or_default()
+                .push(v.id);
+        }
+        self.inner.visit_days.clear()?;
+        for (key, ids) in days {
+            self.inner
+                .visit_days
+                .insert(key.as_slice(), encode(VISIT_DAYS, &key, &ids)?)?;
+        }
+        Ok(())
+    }
+
     fn day_visits(&self, key: &[u8]) -> Result<(Vec<BookingId>, Vec<Visit>), StoreError> {
         let ids: Vec<BookingId> = match self.inner.visit_days.get(key)? {
             Some(b) => decode(VISIT_DAYS, key, &b)?,

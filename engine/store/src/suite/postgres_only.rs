@@ -354,9 +354,19 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
         "the imported submissions are in the Postkorb"
     );
     assert_eq!(listed.counts[&Status::Abgelehnt], 1);
+    // The booked visit came along and takes its counter.
+    let mut ve = DeterministicEntropy::new(98);
+    assert!(matches!(
+        pg.hold_visit(sled_only::visit_at(&mut ve, sled_only::VISIT_AT), 1, T0),
+        Err(StoreError::SlotTaken)
+    ));
 
     let (back, _dir2) = sled_store();
     back.import_jsonl(&mut second.as_slice(), |_| {}).unwrap();
+    assert!(matches!(
+        back.hold_visit(sled_only::visit_at(&mut ve, sled_only::VISIT_AT), 1, T0),
+        Err(StoreError::SlotTaken)
+    ));
     let mut third = Vec::new();
     back.export_jsonl(&mut third, |_| {}).unwrap();
     assert_eq!(lines(&first), lines(&third));

@@ -104,7 +104,30 @@ pub(crate) fn filled_store() -> (SledStore, tempfile::TempDir) {
     }
     // A node secret travels with the export.
     s.secret_or_insert("csrf", &[7; 32]).unwrap();
+    // A booked visit travels, and its office's day counts it after the import.
+    let v = s.hold_visit(visit_at(&mut e, VISIT_AT), 1, T0).unwrap();
+    s.confirm_visit(&v.id, "Anna".into(), "a@example.org".into(), vec![], T0)
+        .unwrap();
     (s, dir)
+}
+
+/// When the filled store's visit is (one counter: no other visit fits then).
+pub(crate) const VISIT_AT: OffsetDateTime = time::macros::datetime!(2026-03-09 08:00 UTC);
+
+/// A visit at the Bürgerbüro at `start`, held for ten minutes from `T0`.
+pub(crate) fn visit_at(e: &mut DeterministicEntropy, start: OffsetDateTime) -> NewVisit {
+    NewVisit {
+        id: BookingId::generate(e).unwrap(),
+        tenant: tenant(),
+        office: "buergerbuero".into(),
+        service: "personalausweis".into(),
+        day: start.date(),
+        start,
+        end: start + Duration::minutes(15),
+        held_until: T0 + Duration::minutes(10),
+        reference: None,
+        lang: None,
+    }
 }
 
 #[test]
@@ -131,6 +154,14 @@ fn export_import_export_gives_identical_bytes() {
         String::from_utf8_lossy(&first),
         String::from_utf8_lossy(&second)
     );
+
+    // The offices' day lists are not exported; the import rebuilds them: the visit's time is
+    // taken.
+    let mut e = DeterministicEntropy::new(99);
+    assert!(matches!(
+        target.hold_visit(visit_at(&mut e, VISIT_AT), 1, T0),
+        Err(StoreError::SlotTaken)
+    ));
 
     // The Postkorb index is not exported; the import rebuilds it.
     let all = PostkorbQuery {
