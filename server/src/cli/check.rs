@@ -184,7 +184,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
 }
 
 /// `after_submission: appointment:` offers a service of the schedule of every tenant that has
-/// one and offers the workflow (LOT-E134); a tenant without a schedule shows no offer.
+/// one and offers the workflow (LOT-E136); a tenant without a schedule shows no offer.
 fn check_appointment_offers(
     library: &lotse_core::Library,
     portal: &lotse_core::portal::Portal,
@@ -217,7 +217,7 @@ fn check_appointment_offers(
                         .unwrap_or(lotse_core::problem::Pos::new(1, 1));
                     found.push(
                         Problem::error(
-                            "LOT-E134",
+                            "LOT-E136",
                             &wf.source,
                             at,
                             format!(

@@ -607,7 +607,7 @@ fn check_finds_an_appointment_offer_that_the_tenants_schedule_does_not_have() {
         .unwrap()
         + 1;
     assert!(
-        t.contains(&format!("workflow.yaml:{line}:5: error[LOT-E134]")),
+        t.contains(&format!("workflow.yaml:{line}:5: error[LOT-E136]")),
         "{t}"
     );
     assert!(t.contains("portal/termine/heinsberg.yaml"), "{t}");
