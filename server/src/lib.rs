@@ -24,6 +24,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tenants;
+pub mod uploads;
 pub mod workers;
 
 pub use startup::{Portal, router, serve};

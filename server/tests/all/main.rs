@@ -21,4 +21,5 @@ mod portal;
 mod postkorb;
 mod settings;
 mod settings_catalogue;
+mod uploads;
 mod visits;
