@@ -488,9 +488,6 @@ impl ApplicationService<'_> {
             if !moves {
                 break;
             }
-            if mismatch {
-                tracing::error!(event = "payment_amount_mismatch", code = "LOT-P005", tenant = %t.slug, payment = %p.id, state = %report.state, expected = d.amount_cents, reported = report.amount_cents);
-            }
             d.attempts[i].state = reported_state;
             let charged = matches!(
                 reported_state,
@@ -524,6 +521,10 @@ impl ApplicationService<'_> {
             store(&mut p, &d, now)?;
             match self.store.save_payment(p, expected)? {
                 Ok(saved) => {
+                    // Logged once: by the one report that recorded it.
+                    if mismatch {
+                        tracing::error!(event = "payment_amount_mismatch", code = "LOT-P005", tenant = %t.slug, payment = %saved.id, state = %report.state, expected = d.amount_cents, reported = report.amount_cents);
+                    }
                     tracing::info!(event = "payment_settled", tenant = %t.slug, payment = %saved.id, state = %reported_state);
                     p = saved;
                     break;

@@ -356,6 +356,21 @@ impl PayApp {
         self.sim.take()
     }
 
+    /// The text of a submission's receipt (pdftotext), once it is kept: the submission is
+    /// stored a moment before its receipt. `None` without poppler (not in CI).
+    async fn receipt_text(&self, sid: &str) -> Option<String> {
+        for _ in 0..100 {
+            let (s, _, pdf) = self
+                .call("GET", &format!("/{TENANT}/eingang/{sid}/quittung.pdf"), None)
+                .await;
+            if s == 200 {
+                return pdftotext(&pdf.body);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no receipt for {sid}")
+    }
+
     /// The citizen at the pay page with the form's fields as given (another amount, …).
     async fn pay_at_platform_with(&self, pay_page: &str, fields: &[(&str, &str)]) -> String {
         let a = self.form(pay_page, fields).await;
@@ -880,11 +895,7 @@ async fn an_amount_the_platform_reports_differently_is_never_taken_as_paid(app: 
         "{page}"
     );
     // The receipt prints both amounts and the state.
-    let (s, _, pdf) = app
-        .call("GET", &format!("/{TENANT}/eingang/{sid}/quittung.pdf"), None)
-        .await;
-    assert_eq!(s, 200);
-    if let Some(text) = pdftotext(&pdf.body) {
+    if let Some(text) = app.receipt_text(&sid).await {
         for want in ["Betrag abweichend, nicht bezahlt", "61,40 €", "60,00 €"] {
             assert!(text.contains(want), "{want} not in the receipt: {text}");
         }
@@ -1008,14 +1019,7 @@ async fn a_fee_rule_the_tenant_changes_is_the_amount_charged_to_the_cent(app: Pa
                 sub.data["computed"]["zu_zahlen"], want,
                 "the computed amount"
             );
-            let (_, _, pdf) = app
-                .call(
-                    "GET",
-                    &format!("/{TENANT}/eingang/{}/quittung.pdf", sub.id),
-                    None,
-                )
-                .await;
-            if let Some(t) = pdftotext(&pdf.body) {
+            if let Some(t) = app.receipt_text(&sub.id.to_string()).await {
                 assert!(t.contains(&text), "{text} not in the receipt: {t}");
             }
         }
@@ -1121,10 +1125,7 @@ async fn a_direct_debit_mandate_is_shown_recorded_printed_and_in_the_postkorb(ap
     let reference = sub.reference.to_string();
     // The receipt.
     let sid = sub.id.to_string();
-    let (_, _, pdf) = app
-        .call("GET", &format!("/{TENANT}/eingang/{sid}/quittung.pdf"), None)
-        .await;
-    if let Some(t) = pdftotext(&pdf.body) {
+    if let Some(t) = app.receipt_text(&sid).await {
         let flat = t.split_whitespace().collect::<Vec<_>>().join(" ");
         for want in [
             "SEPA-Lastschriftmandat",
