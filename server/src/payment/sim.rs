@@ -289,7 +289,10 @@ async fn pay(
         None | Some("") => None,
         Some(c) => match c.parse::<i64>() {
             Ok(c) if c > 0 => Some(c),
-            _ => return (StatusCode::BAD_REQUEST, "betrag_cents: whole cents above 0").into_response(),
+            _ => {
+                return (StatusCode::BAD_REQUEST, "betrag_cents: whole cents above 0")
+                    .into_response();
+            }
         },
     };
     let defaults = sim.defaults.lock().map(|d| *d).ok();

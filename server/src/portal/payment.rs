@@ -89,7 +89,10 @@ fn texts(v: &PaymentView, lang: Lang) -> (&'static str, &'static str) {
             ),
         ),
         (PaymentState::AmountMismatch, delivered, _) => (
-            t("Wir klären Ihre Zahlung", "We are looking into your payment"),
+            t(
+                "Wir klären Ihre Zahlung",
+                "We are looking into your payment",
+            ),
             if delivered {
                 t(
                     "Die Zahlungsplattform hat uns einen anderen Betrag gemeldet als den, den Sie bezahlen sollten. Deshalb gilt die Gebühr noch nicht als bezahlt. Ihr Antrag ist trotzdem beim Amt angekommen. Das Amt klärt die Zahlung mit der Zahlungsplattform und meldet sich bei Ihnen, wenn es etwas von Ihnen braucht. Bitte bezahlen Sie nicht noch einmal; zu viel Bezahltes erhalten Sie zurück.",

@@ -622,21 +622,24 @@ pub(super) fn receipt_section(p: &PaidPayment, lang: Lang) -> lotse_core::receip
     };
     if let Some(reported) = p.reported_amount_cents {
         section.entries.push(Entry::value(
-            l("Von der Zahlungsplattform gemeldet", "Reported by the payment platform"),
+            l(
+                "Von der Zahlungsplattform gemeldet",
+                "Reported by the payment platform",
+            ),
             format_cents(reported, lang),
         ));
     }
     section.entries.extend([
-            Entry::value(l("Zahlart", "Method"), p.method.label(lang)),
-            Entry::value(
-                l("Transaktionsnummer", "Transaction id"),
-                p.transaction_id.clone(),
-            ),
-            Entry::value(
-                l("Kassenzeichen", "Payment reference"),
-                p.kassenzeichen.clone(),
-            ),
-            Entry::value(l("Verwendungszweck", "Purpose"), p.purpose.clone()),
+        Entry::value(l("Zahlart", "Method"), p.method.label(lang)),
+        Entry::value(
+            l("Transaktionsnummer", "Transaction id"),
+            p.transaction_id.clone(),
+        ),
+        Entry::value(
+            l("Kassenzeichen", "Payment reference"),
+            p.kassenzeichen.clone(),
+        ),
+        Entry::value(l("Verwendungszweck", "Purpose"), p.purpose.clone()),
     ]);
     section
 }

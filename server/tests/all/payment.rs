@@ -82,8 +82,8 @@ impl PayApp {
             let (url, data) = (config.store.url.clone(), config.data_dir.clone());
             tokio::task::spawn_blocking(move || match url {
                 Some(url) => {
-                    let pg = lotse_store::PgStore::connect(&lotse_store::PgOptions::new(url))
-                        .unwrap();
+                    let pg =
+                        lotse_store::PgStore::connect(&lotse_store::PgOptions::new(url)).unwrap();
                     pg.import_jsonl(&mut export.as_slice(), |_| {}).unwrap();
                 }
                 None => {
@@ -121,12 +121,9 @@ impl PayApp {
                 .unwrap(),
         };
         let built = tokio::task::spawn_blocking(move || {
-            Portal::build_with_env(
-                &config,
-                false,
-                Arc::new(lotse_core::SystemClock),
-                &|k| (k == WEBHOOK_SECRET_ENV).then(|| crate::delivery::SECRET.to_string()),
-            )
+            Portal::build_with_env(&config, false, Arc::new(lotse_core::SystemClock), &|k| {
+                (k == WEBHOOK_SECRET_ENV).then(|| crate::delivery::SECRET.to_string())
+            })
         })
         .await
         .unwrap()
@@ -361,7 +358,11 @@ impl PayApp {
     async fn receipt_text(&self, sid: &str) -> Option<String> {
         for _ in 0..100 {
             let (s, _, pdf) = self
-                .call("GET", &format!("/{TENANT}/eingang/{sid}/quittung.pdf"), None)
+                .call(
+                    "GET",
+                    &format!("/{TENANT}/eingang/{sid}/quittung.pdf"),
+                    None,
+                )
                 .await;
             if s == 200 {
                 return pdftotext(&pdf.body);
@@ -1094,7 +1095,12 @@ async fn a_direct_debit_mandate_is_shown_recorded_printed_and_in_the_postkorb(ap
     let shown = &review["sepa_mandate"];
     assert_eq!(shown["creditor_id"], "DE98ZZZ09999999999", "{review}");
     assert_eq!(shown["title"], "SEPA-Lastschriftmandat");
-    assert!(shown["paragraphs"][0].as_str().unwrap().starts_with(mandate_text));
+    assert!(
+        shown["paragraphs"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(mandate_text)
+    );
     assert!(
         shown["paragraphs"][1]
             .as_str()
@@ -1119,7 +1125,10 @@ async fn a_direct_debit_mandate_is_shown_recorded_printed_and_in_the_postkorb(ap
     assert_eq!(m["creditor_id"], "DE98ZZZ09999999999");
     assert_eq!(m["holder"], "Lena Schmitz");
     assert_eq!(m["iban"], "DE89 …3000");
-    assert!(m["text"][0].as_str().unwrap().starts_with(mandate_text), "{m}");
+    assert!(
+        m["text"][0].as_str().unwrap().starts_with(mandate_text),
+        "{m}"
+    );
     assert!(m["text"][1].as_str().unwrap().contains("acht Wochen"));
     assert!(m["given_at"].is_string());
     let reference = sub.reference.to_string();
@@ -1141,7 +1150,10 @@ async fn a_direct_debit_mandate_is_shown_recorded_printed_and_in_the_postkorb(ap
     // The Postkorb.
     let (token, cookie) = app.case_worker().await;
     let (json, page) = app.postkorb(&token, &cookie, &sid).await;
-    assert_eq!(json["mandate"]["creditor_id"], "DE98ZZZ09999999999", "{json}");
+    assert_eq!(
+        json["mandate"]["creditor_id"], "DE98ZZZ09999999999",
+        "{json}"
+    );
     assert_eq!(json["mandate"]["reference"], reference.as_str());
     assert_eq!(json["mandate"]["iban"], "DE89 …3000");
     for want in [

@@ -18,10 +18,10 @@ use crate::keys::{
     ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, NOTES, OUTBOX, PAYMENT_KEYS, PAYMENTS, SECRETS,
     STATUS, SUBMISSIONS, code_key, counter_key, idempotency_key, login_key, message_key, ref_key,
 };
-use crate::payments::{Payment, payment_key};
 use crate::model::{
     AuditEntry, Draft, Message, Note, OutboxMessage, Status, StatusRecord, Submission,
 };
+use crate::payments::{Payment, payment_key};
 
 // Export and import: the same JSON Lines as the sled store (docs/store.md), so `lotse export`
 // from one backend and `lotse import` into the other is the migration path. Index trees are
@@ -294,10 +294,7 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
     {
         let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
         let p: Payment = decode_parts(PAYMENTS, &hex(&id), version(&r)?, &record_text(&r)?)?;
-        payment_keys.push((
-            payment_key(&p.tenant, &p.key),
-            ExportValue::Raw(id.clone()),
-        ));
+        payment_keys.push((payment_key(&p.tenant, &p.key), ExportValue::Raw(id.clone())));
         payments.push((id.clone(), env_bytes(PAYMENTS, &id, &p)?));
     }
     Ok(vec![
