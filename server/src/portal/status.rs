@@ -136,6 +136,14 @@ pub(super) async fn page(
         state: paid.state.label(lang),
         amount_label: tr(lang, "Betrag", "Amount"),
         amount: lotse_core::payment::format_cents(paid.amount_cents, lang),
+        reported_label: tr(
+            lang,
+            "Von der Zahlungsplattform gemeldet",
+            "Reported by the payment platform",
+        ),
+        reported: paid
+            .reported_amount_cents
+            .map(|c| lotse_core::payment::format_cents(c, lang)),
         method_label: tr(lang, "Zahlart", "Method"),
         method: paid.method.label(lang),
         transaction_label: tr(lang, "Transaktionsnummer", "Transaction id"),
