@@ -95,8 +95,8 @@ fn texts(v: &PaymentView, lang: Lang) -> (&'static str, &'static str) {
             ),
             if delivered {
                 t(
-                    "Die Zahlungsplattform hat uns einen anderen Betrag gemeldet als den, den Sie bezahlen sollten. Deshalb gilt die Gebühr noch nicht als bezahlt. Ihr Antrag ist trotzdem beim Amt angekommen. Das Amt klärt die Zahlung mit der Zahlungsplattform und meldet sich bei Ihnen, wenn es etwas von Ihnen braucht. Bitte bezahlen Sie nicht noch einmal; zu viel Bezahltes erhalten Sie zurück.",
-                    "The payment platform reported a different amount from the one you were to pay. So the fee does not count as paid yet. Your application has reached the office all the same. The office clears up the payment with the payment platform and contacts you if it needs anything from you. Please do not pay again; anything paid in excess is refunded.",
+                    "Die Zahlungsplattform hat uns einen anderen Betrag gemeldet als den, den Sie bezahlen sollten. Deshalb gilt die Gebühr noch nicht als bezahlt. Ihr Antrag ist trotzdem beim Amt angekommen. Das Amt klärt die Zahlung mit der Zahlungsplattform und meldet sich bei Ihnen, wenn es etwas von Ihnen braucht. Bitte bezahlen Sie nicht noch einmal.",
+                    "The payment platform reported a different amount from the one you were to pay. So the fee does not count as paid yet. Your application has reached the office all the same. The office clears up the payment with the payment platform and contacts you if it needs anything from you. Please do not pay again.",
                 )
             } else {
                 t(
