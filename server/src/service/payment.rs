@@ -457,6 +457,11 @@ impl ApplicationService<'_> {
             else {
                 return Err(PaymentError::UnknownAttempt.into());
             };
+            // A request in a final state never leaves it: whatever a late, repeated or stale
+            // report says (another amount included), nothing changes and nothing is logged.
+            if d.attempts[i].state.is_final() {
+                break;
+            }
             // Another amount than requested is never taken as paid (LOT-P005). Reported paid,
             // it is recorded as such and the application goes to the office marked so (the
             // office clears it up with the citizen and the platform; no second payment is
@@ -482,9 +487,7 @@ impl ApplicationService<'_> {
                 report.state
             };
             let current = d.attempts[i].state;
-            let moves = !current.is_final()
-                && reported_state != current
-                && reported_state != PaymentState::Open;
+            let moves = reported_state != current && reported_state != PaymentState::Open;
             if !moves {
                 break;
             }
