@@ -262,6 +262,16 @@ impl PayApp {
             assert_eq!(s, 200, "{step}: {v}");
             rev = v["revision"].as_u64().unwrap();
         }
+        // The review: what the citizen sees before sending.
+        let (s, review, _) = self
+            .call(
+                "POST",
+                &format!("{api}/applications/{id}/review"),
+                Some(json!({"revision": rev})),
+            )
+            .await;
+        assert_eq!(s, 200, "{review}");
+        rev = review["revision"].as_u64().unwrap();
         let (s, v, _) = self
             .call(
                 "POST",
@@ -271,7 +281,26 @@ impl PayApp {
             .await;
         assert_eq!(s, 202, "{v}");
         assert_eq!(v["position"], "payment_pending", "{v}");
-        (id, v["payment"].clone())
+        // The amount charged is the amount the review showed: the fee in euros as listed, and
+        // the computed amount in whole cents.
+        let payment = v["payment"].clone();
+        assert_eq!(
+            review["computed"]["zu_zahlen"], payment["amount_cents"],
+            "{review}"
+        );
+        let fee = review["review"]["computed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["field"] == "gebuehr")
+            .unwrap_or_else(|| panic!("no fee on the review: {review}"));
+        assert!(
+            fee.to_string()
+                .contains(payment["amount"].as_str().unwrap()),
+            "the review shows {fee}, the payment is {}",
+            payment["amount"]
+        );
+        (id, payment)
     }
 
     /// The citizen at the pay page: chooses `outcome` and how the platform notifies; returns
