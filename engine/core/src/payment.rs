@@ -217,6 +217,7 @@ impl PaymentState {
             PaymentState::Paid,
             PaymentState::Cancelled,
             PaymentState::Failed,
+            PaymentState::AmountMismatch,
         ]
         .into_iter()
         .find(|p| p.id() == s)
@@ -339,6 +340,24 @@ mod tests {
         ] {
             assert!(euro_text_to_cents(t).is_err(), "{t}");
         }
+    }
+
+    #[test]
+    fn a_different_amount_is_final_never_paid_and_older_records_still_read() {
+        let m = PaymentState::AmountMismatch;
+        assert!(m.is_final() && m != PaymentState::Paid);
+        assert_eq!(PaymentState::parse(m.id()), Some(m));
+        assert_eq!(serde_json::to_value(m).unwrap(), json!("amount_mismatch"));
+        assert_eq!(m.label(Lang::De), "Betrag abweichend, nicht bezahlt");
+        // A payment recorded before `reported_amount_cents` existed reads as it was, and a paid
+        // one writes no such key.
+        let older = json!({"state": "paid", "amount_cents": 6140, "currency": "EUR",
+            "purpose": "Bewohnerparkausweis HEI-Z-1", "kassenzeichen": "HEI-Z-1",
+            "method": "giropay", "transaction_id": "TX-1", "merchant_id": "HEI",
+            "paid_at": "2026-12-06T10:00:00Z"});
+        let p: PaidPayment = serde_json::from_value(older.clone()).unwrap();
+        assert_eq!(p.reported_amount_cents, None);
+        assert_eq!(serde_json::to_value(&p).unwrap(), older);
     }
 
     #[test]
