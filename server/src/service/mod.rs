@@ -704,16 +704,28 @@ impl ApplicationService<'_> {
 }
 
 /// Records the SEPA direct debit mandate the answers give (`sepa_mandate:`) in the submission:
-/// its text as shown before sending, the tenant as creditor with its creditor id, the account.
+/// its text as shown on the review before sending, the tenant as creditor with its creditor id,
+/// the account.
 fn record_mandate(
     t: &Tenant,
     wf: &Workflow,
     submission: &mut lotse_core::Submission,
     now: OffsetDateTime,
 ) {
+    if wf.sepa_mandate.is_none() {
+        return;
+    }
     let lang = submission.lang;
-    let answer = |id: &str| submission.answers.get(id).cloned();
-    let given = crate::mandate::of(wf, &answer, t, None, lang)
+    // Exactly the mandate the review page showed: only with its account among the answers
+    // reviewed.
+    let review = lotse_core::application::ReviewView::build(
+        wf,
+        &submission.path,
+        &submission.answers,
+        &submission.computed,
+        lang,
+    );
+    let given = crate::mandate::at_review(wf, &review, &submission.answers, t, lang)
         .map(|m| crate::mandate::given(&m, lang, now));
     submission.sepa_mandate = given;
 }

@@ -552,6 +552,10 @@ async fn a_paid_application_reaches_the_office_once_with_amount_method_and_trans
     assert_eq!(platform[0]["charges"], 1);
     assert_eq!(platform[0]["request"]["amount_cents"], 6140);
     let paid = paid_of(&subs[0]);
+    assert!(
+        subs[0].data.get("sepa_mandate").is_none(),
+        "paid online: no mandate"
+    );
     assert_eq!(paid["state"], "paid");
     assert_eq!(paid["amount_cents"], 6140);
     assert_eq!(paid["method"], "giropay");
