@@ -162,7 +162,8 @@ pub(super) async fn read_payment(
 }
 
 /// `pay`: the open request's pay page again, or a new request after a cancelled or failed
-/// one; refused (409, LOT-H020) once paid.
+/// one; refused (409, LOT-H020) once paid, and (409, LOT-H023) once the platform reported
+/// another amount.
 pub(super) async fn pay(
     State(p): State<Shared>,
     ApiTenant(t): ApiTenant,
