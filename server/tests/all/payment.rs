@@ -29,6 +29,9 @@ struct PayApp {
     server: tokio::task::JoinHandle<()>,
     /// The delivery worker, when the office's webhook is connected.
     worker: Option<lotse_server::delivery::Worker>,
+    /// Where the store is: the data folder (sled), or the PostgreSQL database's URL.
+    data_dir: std::path::PathBuf,
+    pg_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -44,8 +47,9 @@ struct Options {
     /// Heinsberg's webhook goes to this office's receiver (a live HTTP server on loopback, the
     /// one of the delivery tests), and the delivery worker runs.
     office: Option<crate::delivery::Office>,
-    /// `lotse export`'s JSON Lines, imported into the new store before Lotse starts.
-    import: Option<Vec<u8>>,
+    /// A file of `lotse export`'s JSON Lines, imported with `lotse import` into the new store
+    /// before Lotse starts.
+    import: Option<std::path::PathBuf>,
     /// The platform (simulator) to use, when the payments were made at one already.
     sim: Option<RunningSim>,
 }
@@ -78,22 +82,14 @@ impl PayApp {
             config.store.backend = lotse_server::config::Backend::Postgres;
             config.store.url = Some(url);
         }
-        if let Some(export) = options.import {
-            let (url, data) = (config.store.url.clone(), config.data_dir.clone());
-            tokio::task::spawn_blocking(move || match url {
-                Some(url) => {
-                    let pg =
-                        lotse_store::PgStore::connect(&lotse_store::PgOptions::new(url)).unwrap();
-                    pg.import_jsonl(&mut export.as_slice(), |_| {}).unwrap();
-                }
-                None => {
-                    let (sled, _) = lotse_server::nodes::open_or_create_sled(&data).unwrap();
-                    sled.import_jsonl(&mut export.as_slice(), |_| {}).unwrap();
-                    sled.close().unwrap();
-                }
-            })
-            .await
-            .unwrap();
+        if let Some(file) = options.import {
+            let out = lotse_cli(
+                &["import", file.to_str().unwrap()],
+                &config.data_dir,
+                config.store.url.as_deref(),
+            )
+            .await;
+            assert!(out.contains("Import: "), "{out}");
         }
         let with_office = options.office.is_some();
         if let Some(office) = options.office {
@@ -120,6 +116,7 @@ impl PayApp {
                 .await
                 .unwrap(),
         };
+        let (data_dir, pg_url) = (config.data_dir.clone(), config.store.url.clone());
         let built = tokio::task::spawn_blocking(move || {
             Portal::build_with_env(&config, false, Arc::new(lotse_core::SystemClock), &|k| {
                 (k == WEBHOOK_SECRET_ENV).then(|| crate::delivery::SECRET.to_string())
@@ -152,6 +149,8 @@ impl PayApp {
             portal,
             server,
             worker,
+            data_dir,
+            pg_url,
             _dir: dir,
         })
     }
@@ -379,7 +378,51 @@ impl PayApp {
             w.stop().await;
         }
         self.server.abort();
+        let _ = (&mut self.server).await;
         self.sim.take()
+    }
+
+    /// `lotse export` of this Lotse's store into a file in `dir`, after Lotse stopped and let
+    /// go of its store (sled is one process's at a time). Keeps the platform running: returns
+    /// its simulator.
+    async fn export_after_stop(
+        mut self,
+        dir: &std::path::Path,
+    ) -> (std::path::PathBuf, Option<RunningSim>) {
+        let (data, url) = (self.data_dir.clone(), self.pg_url.clone());
+        if let Some(w) = self.worker.take() {
+            w.stop().await;
+        }
+        self.server.abort();
+        let _ = (&mut self.server).await;
+        let sim = self.sim.take();
+        let PayApp {
+            portal, _dir: keep, ..
+        } = self;
+        // Connections end after each request (`Connection: close`): the last handle on the
+        // portal comes back to this test, and dropping it closes the store.
+        for _ in 0..100 {
+            if Arc::strong_count(&portal) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let portal = Arc::try_unwrap(portal)
+            .ok()
+            .expect("the portal is still in use");
+        tokio::task::spawn_blocking(move || drop(portal))
+            .await
+            .unwrap();
+        let file = dir.join("export.jsonl");
+        let out = lotse_cli(
+            &["export", "-o", file.to_str().unwrap()],
+            &data,
+            url.as_deref(),
+        )
+        .await;
+        assert!(out.contains("Export: "), "{out}");
+        drop(keep);
+        (file, sim)
     }
 
     /// The text of a submission's receipt (pdftotext), once it is kept: the submission is
@@ -802,6 +845,32 @@ async fn a_double_click_on_send_makes_one_payment_request(app: PayApp) {
     assert_eq!(state["payment"]["id"], payment["id"]);
     assert_eq!(app.platform_overview().await.len(), 1);
     app.stop().await;
+}
+
+/// Runs the `lotse` command with `args` on the store of a data folder, or on a PostgreSQL
+/// database whose URL it reads from a variable (`--database-url-env`); its output.
+async fn lotse_cli(args: &[&str], data: &std::path::Path, pg_url: Option<&str>) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lotse"));
+    cmd.args(args);
+    match pg_url {
+        Some(url) => {
+            cmd.args(["--database-url-env", "LOTSE_PAY_TEST_DB"])
+                .env("LOTSE_PAY_TEST_DB", url);
+        }
+        None => {
+            cmd.arg("--data").arg(data);
+        }
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "lotse {args:?}: {text}");
+    text
 }
 
 /// The log lines of this test binary (JSON, as `lotse serve` writes them), captured from the
@@ -1234,15 +1303,16 @@ async fn payments_move_with_export_and_import(from: Backend, to: Backend) {
         .await;
     app.wait_for_submissions(1).await;
     let (_, in_flight) = app.apply_and_send(2).await;
-    let store = app.portal.store().clone();
-    let export = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        store.export_jsonl(&mut out, |_| {}).unwrap();
-        out
-    })
-    .await
-    .unwrap();
-    let sim = app.stop_lotse().await;
+    let files = tempfile::tempdir().unwrap();
+    let (export, sim) = app.export_after_stop(files.path()).await;
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("{\"tree\":\"payments\""))
+            .count(),
+        2,
+        "both payments are in the export"
+    );
     let Some(moved) = PayApp::spawn_with(
         to,
         Options {
