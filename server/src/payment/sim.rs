@@ -4,7 +4,8 @@
 //!
 //! On the pay page a tester chooses the outcome (paid, cancelled, failed, pending) and how the
 //! notification comes: at once, late, twice, out of order (the final report, then a stale
-//! "pending") or never. `POST /steuerung` sets the default for requests without a choice;
+//! "pending") or never, and may charge and report another amount than requested (an amount
+//! mismatch). `POST /steuerung` sets the default for requests without a choice;
 //! `GET /api/v1/uebersicht` lists every payment with what was charged, for tests.
 
 use std::collections::HashMap;
