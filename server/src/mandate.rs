@@ -3,6 +3,7 @@
 //! sending, on the confirmation with the mandate reference (the application's reference), and
 //! printed on the receipt.
 
+use lotse_core::payment::GivenMandate;
 use lotse_core::{Lang, Workflow};
 use serde::Serialize;
 use serde_json::Value;
@@ -102,6 +103,81 @@ pub fn of(
         iban: masked(&iban),
         paragraphs,
     })
+}
+
+/// The mandate the review shows for `answers`: only when its account field is among the
+/// answers reviewed (it is hidden when the citizen pays otherwise).
+pub fn at_review(
+    wf: &Workflow,
+    review: &lotse_core::application::ReviewView,
+    answers: &std::collections::BTreeMap<String, Value>,
+    t: &Tenant,
+    lang: Lang,
+) -> Option<MandateView> {
+    let shown = |id: &str| {
+        review.steps.iter().flat_map(|s| &s.entries).any(|e| {
+            e.field == id
+                || e.field.starts_with(&format!("{id}."))
+                || e.field.starts_with(&format!("{id}/"))
+        })
+    };
+    let answer = |id: &str| {
+        if shown(id) {
+            answers.get(id).cloned()
+        } else {
+            None
+        }
+    };
+    of(wf, &answer, t, None, lang)
+}
+
+/// The mandate as recorded in the submission when it is given (sent).
+pub fn given(m: &MandateView, lang: Lang, now: time::OffsetDateTime) -> GivenMandate {
+    GivenMandate {
+        title: m.title.to_string(),
+        creditor: m.creditor.clone(),
+        creditor_id: m.creditor_id.clone(),
+        holder: m.holder.clone(),
+        iban: m.iban.clone(),
+        text: m.paragraphs.clone(),
+        lang,
+        given_at: now,
+    }
+}
+
+/// A recorded mandate as the receipt and the pages show it, with its reference (the
+/// submission's).
+pub fn of_given(g: &GivenMandate, reference: &str) -> MandateView {
+    let en = g.lang == Lang::En;
+    MandateView {
+        title: if en {
+            "SEPA direct debit mandate"
+        } else {
+            "SEPA-Lastschriftmandat"
+        },
+        creditor: g.creditor.clone(),
+        creditor_label: if en { "Creditor" } else { "Zahlungsempfänger" },
+        creditor_id: g.creditor_id.clone(),
+        creditor_id_label: if en {
+            "Creditor identifier"
+        } else {
+            "Gläubiger-Identifikationsnummer"
+        },
+        reference: reference.to_string(),
+        reference_label: if en {
+            "Mandate reference"
+        } else {
+            "Mandatsreferenz"
+        },
+        holder: g.holder.clone(),
+        holder_label: if en {
+            "Account holder"
+        } else {
+            "Kontoinhaberin oder Kontoinhaber"
+        },
+        iban: g.iban.clone(),
+        paragraphs: g.text.clone(),
+    }
 }
 
 /// `DE89370400440532013000` → `DE89 …3000`.

@@ -84,11 +84,23 @@ impl Portal {
         dev: bool,
         clock: Arc<dyn lotse_core::Clock>,
     ) -> anyhow::Result<Portal> {
+        Portal::build_with_env(config, dev, clock, &|k| std::env::var(k).ok())
+    }
+
+    /// [`Portal::build_with_clock`] with the secrets of webhooks, mail and payment platforms
+    /// read through `env` instead of the process environment (tests: no `set_var` in a
+    /// process with threads).
+    pub fn build_with_env(
+        config: &crate::config::Config,
+        dev: bool,
+        clock: Arc<dyn lotse_core::Clock>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Portal> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating {}", config.data_dir.display()))?;
         let store = crate::nodes::open_store(config)?;
         let admin = AdminState::new(&config.admin, &store)?;
-        let state = AppState::build(config, store, dev, clock)?;
+        let state = AppState::build_env(config, store, dev, clock, env)?;
         let mut retention = Vec::new();
         let portal = state.defs().portal.clone();
         for (slug, tc) in &config.tenants {

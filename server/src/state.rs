@@ -137,6 +137,18 @@ impl AppState {
         dev: bool,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<AppState> {
+        AppState::build_env(config, store, dev, clock, &|k| std::env::var(k).ok())
+    }
+
+    /// [`AppState::build`] with the secrets (webhooks, mail, payment platforms) read through
+    /// `env` instead of the process environment (tests).
+    pub fn build_env(
+        config: &crate::config::Config,
+        store: AnyStore,
+        dev: bool,
+        clock: Arc<dyn Clock>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<AppState> {
         let project = config.project_dir.as_path();
         let data = config.data_dir.as_path();
         let sandbox = Sandbox::default();
@@ -154,10 +166,9 @@ impl AppState {
         }
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
-        let webhooks = crate::delivery::Webhooks::from_config(config, &|k| std::env::var(k).ok())?;
-        let mail = crate::mail::Mailer::from_config(config, &|k| std::env::var(k).ok())?;
-        let platforms =
-            crate::payment::Platforms::from_config(&config.tenants, &|k| std::env::var(k).ok())?;
+        let webhooks = crate::delivery::Webhooks::from_config(config, env)?;
+        let mail = crate::mail::Mailer::from_config(config, env)?;
+        let platforms = crate::payment::Platforms::from_config(&config.tenants, env)?;
         let public_url = config
             .payment
             .public_url

@@ -4,7 +4,10 @@
 // comes back to "bezahlt", finds amount, method and transaction id on the receipt (pdftotext) and
 // the case worker finds the payment in the Postkorb. A second citizen closes the browser right
 // after paying (the platform never notifies): the submission still arrives, through the
-// reconciliation job. Expects `lotse serve` at LOTSE_URL with Heinsberg connected to
+// reconciliation job. A fourth pays by SEPA direct debit: the review page shows the mandate's
+// full text with Heinsberg's creditor id, the receipt and the Postkorb show the mandate. A fifth
+// is charged another amount than requested at the platform: the page says calmly that the
+// payment is being cleared up (not "bezahlt"), and the Postkorb shows "nicht bezahlt". Expects `lotse serve` at LOTSE_URL with Heinsberg connected to
 // `lotse paysim` (docs/payment.md), and a case worker (LOTSE_CASEWORKER_PASSWORD).
 import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -78,8 +81,9 @@ async function answer(page, name, value) {
 
 const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
 
-// A Bewohnerparkausweis for two years, paid online, up to the review page.
-async function applyUntilReview(page, nachname) {
+// A Bewohnerparkausweis for two years, paid online (or as `zahlung` answers), up to the review
+// page.
+async function applyUntilReview(page, nachname, zahlung = [['zahlungsart', 'online']]) {
   await page.goto(`${BASE}/heinsberg/leistung/bewohnerparkausweis`);
   await page.click('text=Antrag starten');
   await page.waitForLoadState('load');
@@ -101,9 +105,18 @@ async function applyUntilReview(page, nachname) {
   await answer(page, 'jahre', '2');
   await answer(page, 'beginn', today);
   await weiter();
-  await answer(page, 'zahlungsart', 'online');
+  for (const [name, value] of zahlung) await answer(page, name, value);
   await weiter();
 }
+
+function pdfText(bytes) {
+  const dir = mkdtempSync(join(tmpdir(), 'lotse-zahlung-'));
+  writeFileSync(join(dir, 'q.pdf'), bytes);
+  return execFileSync('pdftotext', [join(dir, 'q.pdf'), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
+}
+
+const CREDITOR_ID = 'DE98ZZZ09999999999';
+const MANDATE = 'Ich ermächtige Stadt Heinsberg, Zahlungen von meinem Konto mittels Lastschrift einzuziehen.';
 
 async function sendAndPay(page) {
   await page.check('input[name="_declare"][value="richtig"]');
@@ -111,13 +124,16 @@ async function sendAndPay(page) {
   await send(page, 'button[value=absenden]');
 }
 
-const browser = await chromium.launch({
+const launch = () => chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+const browser = await launch();
 let reference = '';
 let transaction = '';
+let mandateReference = '';
+let mismatchReference = '';
 try {
   // 1. Pay, come back, "bezahlt", the receipt.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
@@ -153,16 +169,16 @@ try {
   reference = (await page.textContent('.panel strong')).trim();
   check(reference.startsWith('HEI-'), `the confirmation names the reference ${reference}`);
   const pdf = await page.request.get(`${page.url()}/quittung.pdf`);
-  const dir = mkdtempSync(join(tmpdir(), 'lotse-zahlung-'));
-  writeFileSync(join(dir, 'q.pdf'), await pdf.body());
-  const text = execFileSync('pdftotext', [join(dir, 'q.pdf'), '-'], { encoding: 'utf8' });
+  const text = pdfText(await pdf.body());
   check(text.includes('61,40 €'), 'the receipt shows the amount');
   check(text.includes('giropay'), 'the receipt shows the method');
   check(text.includes(transaction), 'the receipt shows the transaction id');
   await context.close();
 
-  // 2. Paid, and the browser closed at once; the platform never notifies.
-  const context2 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  // 2. Paid, and the browser closed at once (a browser of its own, ended): the platform never
+  // notifies.
+  const browser2 = await launch();
+  const context2 = await browser2.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
   const page2 = await context2.newPage();
   await applyUntilReview(page2, 'Geschlossen');
   await sendAndPay(page2);
@@ -181,7 +197,7 @@ try {
   await page2.check('#ergebnis-paid');
   await page2.check('#benachrichtigung-never');
   await page2.click('button:has-text("Weiter")').catch(() => {});
-  await context2.close();
+  await browser2.close();
 
   // 3. Without JavaScript: the same way, forms and links only.
   const context3 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE', javaScriptEnabled: false });
@@ -196,6 +212,60 @@ try {
   await Promise.all([page3.waitForURL(paymentUrl3), page3.click('button:has-text("Weiter")')]);
   check((await page3.textContent('#zahlungsstatus')).includes('bezahlt'), 'without JavaScript: back from the platform, "bezahlt"');
   await context3.close();
+
+  // 4. SEPA direct debit: the full mandate with the creditor id before sending, then on the
+  // confirmation and the receipt.
+  const context4 = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
+  const page4 = await context4.newPage();
+  await applyUntilReview(page4, 'Lastschrift', [
+    ['zahlungsart', 'lastschrift'], ['konto.kontoinhaber', 'Jan Lastschrift'],
+    ['konto.iban', 'DE89370400440532013000'],
+  ]);
+  const review4 = (await page4.textContent('main')).replace(/\s+/g, ' ');
+  check(review4.includes('SEPA-Lastschriftmandat') && review4.includes(MANDATE), 'the review page shows the full SEPA mandate text');
+  check(review4.includes('acht Wochen'), 'the review page shows the refund note of the mandate');
+  check(review4.includes(CREDITOR_ID), `the review page shows Heinsberg's creditor id ${CREDITOR_ID}`);
+  await axe(page4, 'mandat-pruefen');
+  await sendAndPay(page4);
+  const done4 = (await page4.textContent('main')).replace(/\s+/g, ' ');
+  mandateReference = (await page4.textContent('.panel strong')).trim();
+  check(mandateReference.startsWith('HEI-') && done4.includes(CREDITOR_ID), `the confirmation shows the mandate with its reference ${mandateReference}`);
+  const pdf4 = await page4.request.get(`${page4.url()}/quittung.pdf`);
+  const text4 = pdfText(await pdf4.body());
+  check(text4.includes('SEPA-Lastschriftmandat') && text4.includes(CREDITOR_ID) && text4.includes(mandateReference),
+    'the receipt shows the mandate with creditor id and mandate reference');
+  await context4.close();
+
+  // 5. The platform charges another amount than requested: never "bezahlt".
+  const context5 = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'de-DE' });
+  const page5 = await context5.newPage();
+  await applyUntilReview(page5, 'Abweichung');
+  await sendAndPay(page5);
+  const paymentUrl5 = page5.url();
+  await Promise.all([page5.waitForNavigation(), page5.click('a:has-text("Weiter zur Bezahlung")')]);
+  await page5.check('#ergebnis-paid');
+  await page5.check('#benachrichtigung-now');
+  await page5.fill('#betrag-cents', '6000');
+  await Promise.all([page5.waitForURL(paymentUrl5), page5.click('button:has-text("Weiter")')]);
+  const status5 = await page5.textContent('#zahlungsstatus');
+  check(status5.includes('Betrag abweichend') && !/:\s*bezahlt/.test(status5), 'another amount at the platform: "Betrag abweichend, nicht bezahlt", not "bezahlt"');
+  const main5 = await page5.textContent('main');
+  check(main5.includes('Wir klären Ihre Zahlung') && main5.includes('Bitte bezahlen Sie nicht noch einmal') && main5.includes('60,00 €'),
+    'the page says calmly what happens, with the amount reported');
+  check(!main5.includes('Erneut versuchen'), 'no second payment is offered');
+  await axe(page5, 'betrag-abweichend');
+  for (let i = 0; i < 50 && !mismatchReference; i++) {
+    const link = page5.locator('a:has-text("Zur Eingangsbestätigung")');
+    if (await link.count()) {
+      await Promise.all([page5.waitForNavigation(), link.click()]);
+      mismatchReference = (await page5.textContent('.panel strong')).trim();
+    } else {
+      await new Promise((r) => setTimeout(r, 200));
+      await page5.reload();
+    }
+  }
+  check(mismatchReference.startsWith('HEI-'), `the application still reached the office: ${mismatchReference}`);
+  await context5.close();
 
   // The Postkorb: the first payment with state and transaction id; the second arrives.
   const login = process.env.LOTSE_CASEWORKER_LOGIN ?? 'sachbearbeitung';
@@ -220,6 +290,18 @@ try {
     if (!arrived) await new Promise((r) => setTimeout(r, 1000));
   }
   check(arrived, 'paid with the browser closed and no notification: the submission still arrives');
+  await office.goto(`${BASE}/verwaltung/heinsberg`);
+  await office.click(`a:has-text("${mandateReference}")`);
+  const mandate = (await office.textContent('main')).replace(/\s+/g, ' ');
+  check(mandate.includes('SEPA-Lastschriftmandat') && mandate.includes(CREDITOR_ID) && mandate.includes(MANDATE)
+    && mandate.includes(mandateReference), 'the Postkorb shows the mandate: text, creditor id, mandate reference');
+  await axe(office, 'postkorb-mandat');
+  await office.goto(`${BASE}/verwaltung/heinsberg`);
+  await office.click(`a:has-text("${mismatchReference}")`);
+  const mismatch = (await office.textContent('main')).replace(/\s+/g, ' ');
+  check(mismatch.includes('Nicht bezahlt:') && mismatch.includes('60,00 € statt 61,40 €') && mismatch.includes('Betrag abweichend, nicht bezahlt'),
+    'the Postkorb shows the amount mismatch: not paid, both amounts');
+  await axe(office, 'postkorb-betrag-abweichend');
   await officeContext.close();
 } catch (e) {
   failures++;

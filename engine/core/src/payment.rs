@@ -192,6 +192,10 @@ pub enum PaymentState {
     Paid,
     Cancelled,
     Failed,
+    /// The platform reported the payment paid, but with another amount than the one requested
+    /// (LOT-P005). Never taken as paid: the application reaches the office marked so, and the
+    /// office clears it up. Set by Lotse only; a platform reporting this state is refused.
+    AmountMismatch,
 }
 
 impl PaymentState {
@@ -202,6 +206,7 @@ impl PaymentState {
             PaymentState::Paid => "paid",
             PaymentState::Cancelled => "cancelled",
             PaymentState::Failed => "failed",
+            PaymentState::AmountMismatch => "amount_mismatch",
         }
     }
 
@@ -212,17 +217,22 @@ impl PaymentState {
             PaymentState::Paid,
             PaymentState::Cancelled,
             PaymentState::Failed,
+            PaymentState::AmountMismatch,
         ]
         .into_iter()
         .find(|p| p.id() == s)
     }
 
-    /// Final at the platform: paid, cancelled or failed. A final state is never left again
-    /// for the same platform request, whatever a late or repeated message says.
+    /// Final at the platform: paid, cancelled or failed (or paid with another amount). A final
+    /// state is never left again for the same platform request, whatever a late or repeated
+    /// message says.
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            PaymentState::Paid | PaymentState::Cancelled | PaymentState::Failed
+            PaymentState::Paid
+                | PaymentState::Cancelled
+                | PaymentState::Failed
+                | PaymentState::AmountMismatch
         )
     }
 
@@ -239,6 +249,8 @@ impl PaymentState {
             (PaymentState::Cancelled, Lang::En) => "cancelled",
             (PaymentState::Failed, Lang::De) => "fehlgeschlagen",
             (PaymentState::Failed, Lang::En) => "failed",
+            (PaymentState::AmountMismatch, Lang::De) => "Betrag abweichend, nicht bezahlt",
+            (PaymentState::AmountMismatch, Lang::En) => "amount differs, not paid",
         }
     }
 }
@@ -250,12 +262,17 @@ impl fmt::Display for PaymentState {
 }
 
 /// The payment a submission carries (in its data, so the Postkorb, the receipt and the
-/// webhook all read the same): paid before the office got it.
+/// webhook all read the same): paid before the office got it, or (`state` `amount_mismatch`)
+/// reported paid with another amount than requested, which is not paid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaidPayment {
     pub state: PaymentState,
+    /// The amount requested: the amount the citizen saw.
     pub amount_cents: i64,
+    /// With `amount_mismatch` only: the amount the platform reported instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_amount_cents: Option<i64>,
     pub currency: String,
     pub purpose: String,
     pub kassenzeichen: String,
@@ -266,6 +283,29 @@ pub struct PaidPayment {
     pub merchant_id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub paid_at: time::OffsetDateTime,
+}
+
+/// A SEPA direct debit mandate as the citizen gave it with the application (`sepa_mandate:`),
+/// recorded in the submission: the text shown before sending, the creditor with its creditor
+/// identifier (Gläubiger-ID), the account holder and the account (masked). Its mandate
+/// reference is the submission's reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GivenMandate {
+    /// `SEPA-Lastschriftmandat` (in the application's language).
+    pub title: String,
+    /// The creditor (Zahlungsempfänger): the tenant.
+    pub creditor: String,
+    /// The tenant's Gläubiger-Identifikationsnummer.
+    pub creditor_id: Option<String>,
+    pub holder: String,
+    /// The IBAN with all but country, check digits and the last four digits hidden.
+    pub iban: String,
+    /// The mandate's text as shown, paragraph by paragraph.
+    pub text: Vec<String>,
+    pub lang: Lang,
+    #[serde(with = "time::serde::rfc3339")]
+    pub given_at: time::OffsetDateTime,
 }
 
 #[cfg(test)]
@@ -300,6 +340,24 @@ mod tests {
         ] {
             assert!(euro_text_to_cents(t).is_err(), "{t}");
         }
+    }
+
+    #[test]
+    fn a_different_amount_is_final_never_paid_and_older_records_still_read() {
+        let m = PaymentState::AmountMismatch;
+        assert!(m.is_final() && m != PaymentState::Paid);
+        assert_eq!(PaymentState::parse(m.id()), Some(m));
+        assert_eq!(serde_json::to_value(m).unwrap(), json!("amount_mismatch"));
+        assert_eq!(m.label(Lang::De), "Betrag abweichend, nicht bezahlt");
+        // A payment recorded before `reported_amount_cents` existed reads as it was, and a paid
+        // one writes no such key.
+        let older = json!({"state": "paid", "amount_cents": 6140, "currency": "EUR",
+            "purpose": "Bewohnerparkausweis HEI-Z-1", "kassenzeichen": "HEI-Z-1",
+            "method": "giropay", "transaction_id": "TX-1", "merchant_id": "HEI",
+            "paid_at": "2026-12-06T10:00:00Z"});
+        let p: PaidPayment = serde_json::from_value(older.clone()).unwrap();
+        assert_eq!(p.reported_amount_cents, None);
+        assert_eq!(serde_json::to_value(&p).unwrap(), older);
     }
 
     #[test]

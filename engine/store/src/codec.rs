@@ -19,8 +19,9 @@ use super::keys::{DRAFT_EXPIRY, DRAFTS, TREES};
 /// an import skips them). 3: `secrets` lines (node secrets, [`crate::SecretStore`]); an older
 /// Lotse refuses such an export as newer instead of failing on an unknown tree. 4: `notes`
 /// lines (the office's internal notes, [`crate::CaseStore`]); status records may carry the
-/// case's assignee and follow-up date. 5: `visits` lines (appointments, [`crate::VisitStore`]);
-/// the offices' day lists are rebuilt from them.
+/// case's assignee and follow-up date. 5: `payments` and `payment_keys` lines (payments in
+/// flight and settled, [`crate::PaymentStore`]) and `visits` lines (appointments,
+/// [`crate::VisitStore`]; the offices' day lists are rebuilt from them).
 pub const EXPORT_FORMAT: u32 = 5;
 
 /// How far an export or import has come, for a progress bar.

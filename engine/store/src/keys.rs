@@ -29,9 +29,11 @@ pub(crate) const API_TOKENS: &str = "api_tokens";
 /// Node secrets ([`crate::SecretStore`]): name → bytes. Exported, not counted when an import
 /// checks that the store is empty (a server that started once has created its CSRF secret).
 pub(crate) const SECRETS: &str = "secrets";
-/// Payments applications wait for ([`crate::PaymentStore`]): id → payment. Not exported yet.
+/// Payments applications wait for ([`crate::PaymentStore`]): id → payment. Exported since
+/// export format 5, in flight and settled alike.
 pub(crate) const PAYMENTS: &str = "payments";
-/// Payments by tenant and submit key: `slug 0 key` → payment id.
+/// Payments by tenant and submit key: `slug 0 key` → payment id (exported raw, as sled keeps
+/// it; PostgreSQL derives it from its unique constraint and skips it on import).
 pub(crate) const PAYMENT_KEYS: &str = "payment_keys";
 /// Not exported: sessions end with a restore.
 pub(crate) const SESSIONS: &str = "sessions";
@@ -40,7 +42,7 @@ pub(crate) const VISITS: &str = "visits";
 pub(crate) const VISIT_DAYS: &str = "visit_days";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
-pub(crate) const TREES: [(&str, bool); 16] = [
+pub(crate) const TREES: [(&str, bool); 18] = [
     (DRAFTS, true),
     (DRAFT_CODES, false),
     (SUBMISSIONS, true),
@@ -56,6 +58,8 @@ pub(crate) const TREES: [(&str, bool); 16] = [
     (ACCOUNT_LOGINS, false),
     (API_TOKENS, true),
     (SECRETS, false),
+    (PAYMENTS, true),
+    (PAYMENT_KEYS, false),
     (VISITS, true),
 ];
 

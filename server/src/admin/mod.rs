@@ -12,6 +12,7 @@ pub(crate) mod api_doc;
 mod cases;
 mod extractors;
 mod pages;
+mod payments;
 mod service;
 mod settings;
 mod views;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AdminError;
+pub use super::payments::{MandateLine, PaymentLine};
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
@@ -456,37 +457,11 @@ pub struct SubmissionView {
     pub case: super::cases::CaseView,
     /// The online payment made before the submission reached the office, if any.
     pub payment: Option<PaymentLine>,
+    /// The SEPA direct debit mandate given with the application, if any.
+    pub mandate: Option<MandateLine>,
     /// The submission's stored data (answers by field id, computed values, times).
     #[schema(value_type = Object)]
     pub data: Value,
-}
-
-/// An online payment as the Postkorb shows it (from the submission's own data).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct PaymentLine {
-    pub state: String,
-    pub state_label: &'static str,
-    pub amount_cents: i64,
-    pub amount: String,
-    pub method: String,
-    pub transaction_id: String,
-    pub kassenzeichen: String,
-}
-
-impl PaymentLine {
-    fn of(data: &Value) -> Option<PaymentLine> {
-        let p: lotse_core::payment::PaidPayment =
-            serde_json::from_value(data.get("payment")?.clone()).ok()?;
-        Some(PaymentLine {
-            state: p.state.id().to_string(),
-            state_label: p.state.label(Lang::De),
-            amount_cents: p.amount_cents,
-            amount: lotse_core::payment::format_cents(p.amount_cents, Lang::De),
-            method: p.method.label(Lang::De).to_string(),
-            transaction_id: p.transaction_id,
-            kassenzeichen: p.kassenzeichen,
-        })
-    }
 }
 
 /// One change of the status, with who made it.
@@ -657,6 +632,7 @@ impl SubmissionView {
                 .collect(),
             answers,
             payment: PaymentLine::of(&d.sub.data),
+            mandate: MandateLine::of(&d.sub.data, &d.sub.reference.to_string()),
             receipt: ReceiptView {
                 url: format!(
                     "/api/v1/verwaltung/{}/antraege/{}/quittung.pdf",

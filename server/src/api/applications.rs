@@ -171,6 +171,7 @@ async fn submitted_state(p: &Shared, t: &Tenant, id: &str, sid: SubmissionId) ->
         step: None,
         review: None,
         computed: None,
+        sepa_mandate: None,
         pending: None,
         submission: Some(SubmissionRef {
             id: found.id.to_string(),

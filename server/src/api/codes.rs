@@ -99,6 +99,9 @@ codes! {
     "LOT-H022" 409 ["Wartet auf die Zahlung", "Waiting for payment"]
         ["Ein Befehl für einen abgeschickten Antrag, der auf die Zahlung wartet; `payment` verweist darauf.",
          "a command on an application that was sent and waits for its payment; `payment` links it"]
+    "LOT-H023" 409 ["Zahlung wird geklärt", "Payment being cleared up"]
+        ["Eine Zahlung für einen Antrag, für den die Zahlungsplattform einen anderen Betrag gemeldet hat (nicht bezahlt); das Amt klärt sie, eine zweite Zahlung gibt es nicht; `payment` zeigt sie.",
+         "a payment request for an application whose payment the platform reported with another amount (not paid); the office clears it up, there is no second payment; `payment` shows it"]
     "LOT-H400" 400 ["Ungültige Anfrage", "Bad request"]
         ["Ein ungültiger Pfad- oder Abfrageparameter (zum Beispiel `lang` anders als `de` oder `en`).",
          "a malformed path or query parameter (for example `lang` other than `de` or `en`)"]

@@ -623,7 +623,7 @@ fn operations() -> Vec<Operation> {
                 ("404", "Unknown tenant or payment (LOT-H001)."),
                 (
                     "409",
-                    "Paid already; there is no second payment (LOT-H020, with the `payment`).",
+                    "Paid already; there is no second payment (LOT-H020, with the `payment`). Or the platform reported another amount than requested: not paid, the office clears it up, no second payment either (LOT-H023, with the `payment`).",
                 ),
                 (
                     "503",

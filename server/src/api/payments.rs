@@ -13,11 +13,15 @@ pub(super) struct PaymentOut {
     #[schema(pattern = "^[0-9a-f]{32}$")]
     id: String,
     /// `open` (not paid yet), `pending` (the platform has not decided), `paid`, `cancelled`
-    /// (nothing charged; pay again), `failed`.
+    /// (nothing charged; pay again), `failed`, `amount_mismatch` (the platform reported
+    /// another amount: not paid, the office clears it up; no second payment).
     #[schema(value_type = lotse_core::payment::PaymentState)]
     state: lotse_core::payment::PaymentState,
     /// The amount in whole cents (6140 = 61,40 €).
     amount_cents: i64,
+    /// With `amount_mismatch`: the amount the platform reported instead, in whole cents.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reported_amount_cents: Option<i64>,
     /// Always EUR.
     currency: &'static str,
     /// The amount as the citizen reads it, e.g. `61,40 €`.
@@ -62,6 +66,7 @@ pub(super) fn payment_out(t: &Tenant, v: &PaymentView, pay_page: Option<&str>) -
         id: v.id.to_string(),
         state: v.state,
         amount_cents: v.amount_cents,
+        reported_amount_cents: v.reported_amount_cents,
         currency: "EUR",
         amount: v.amount.clone(),
         purpose: v.purpose.clone(),
@@ -157,7 +162,8 @@ pub(super) async fn read_payment(
 }
 
 /// `pay`: the open request's pay page again, or a new request after a cancelled or failed
-/// one; refused (409, LOT-H020) once paid.
+/// one; refused (409, LOT-H020) once paid, and (409, LOT-H023) once the platform reported
+/// another amount.
 pub(super) async fn pay(
     State(p): State<Shared>,
     ApiTenant(t): ApiTenant,
@@ -184,6 +190,16 @@ pub(super) async fn pay(
             Ok(ok_typed(StatusCode::OK, &payment_out(&t, &v, Some(&url))))
         }
         PayOutcome::Waiting(v) => Ok(ok_typed(StatusCode::OK, &payment_out(&t, &v, None))),
+        PayOutcome::AlreadyPaid(v) if v.state == lotse_core::payment::PaymentState::AmountMismatch => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "LOT-H023",
+            "Die Zahlungsplattform hat für diesen Antrag einen anderen Betrag gemeldet; das Amt klärt die Zahlung. Bitte nicht noch einmal bezahlen.".into(),
+            "The payment platform reported a different amount for this application; the office clears up the payment. Please do not pay again.".into(),
+        )
+        .with(
+            "payment",
+            serde_json::to_value(payment_out(&t, &v, None)).unwrap_or_default(),
+        )),
         PayOutcome::AlreadyPaid(v) => Err(Problem::new(
             StatusCode::CONFLICT,
             "LOT-H020",

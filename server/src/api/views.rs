@@ -105,6 +105,12 @@ pub(super) struct StateOut<'a> {
     #[schema(nullable = false)]
     #[schema(value_type = Object, additional_properties)]
     pub(super) computed: Option<std::collections::BTreeMap<String, Value>>,
+    /// At the review, where the answers give a SEPA direct debit mandate (`sepa_mandate:`):
+    /// its full text with the tenant as creditor and its creditor id (Gläubiger-ID), to show
+    /// before submitting. Submitting gives the mandate; it is recorded in the submission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Object)]
+    pub(super) sepa_mandate: Option<crate::mandate::MandateView>,
     /// On a step: what was sent for it and not accepted (a 422 LOT-H010 keeps it with the
     /// application), with its errors as the step reports them now, so that a client can show
     /// it again after a reload. Absent when nothing is pending.
@@ -295,6 +301,7 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
         step: None,
         review: None,
         computed: None,
+        sepa_mandate: None,
         pending: None,
         submission: None,
     };
@@ -348,13 +355,9 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
             let computed = app
                 .computed(wf, &p.sandbox, p.now().date())
                 .unwrap_or_default();
-            out.review = Some(ReviewView::build(
-                wf,
-                &app.route,
-                &app.answers,
-                &computed,
-                lang,
-            ));
+            let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
+            out.sepa_mandate = crate::mandate::at_review(wf, &review, &app.answers, t, lang);
+            out.review = Some(review);
             out.computed = Some(computed);
         }
         Position::Submitted => {}

@@ -4,7 +4,8 @@
 //!
 //! On the pay page a tester chooses the outcome (paid, cancelled, failed, pending) and how the
 //! notification comes: at once, late, twice, out of order (the final report, then a stale
-//! "pending") or never. `POST /steuerung` sets the default for requests without a choice;
+//! "pending") or never, and may charge and report another amount than requested (an amount
+//! mismatch). `POST /steuerung` sets the default for requests without a choice;
 //! `GET /api/v1/uebersicht` lists every payment with what was charged, for tests.
 
 use std::collections::HashMap;
@@ -67,6 +68,9 @@ pub struct SimPayment {
     pub transaction_id: Option<String>,
     /// How often the citizen was charged: 1 at most, whatever happens.
     pub charges: u32,
+    /// The amount charged and reported, when a tester chose another one than requested (an
+    /// amount mismatch); `None`: the amount requested.
+    pub charged_cents: Option<i64>,
     pub notifications_sent: u32,
 }
 
@@ -181,7 +185,7 @@ fn report(p: &SimPayment) -> Report {
         reference: p.request.reference.clone(),
         merchant_id: p.request.merchant_id.clone(),
         state: p.state,
-        amount_cents: p.request.amount_cents,
+        amount_cents: p.charged_cents.unwrap_or(p.request.amount_cents),
         method: p.method,
         transaction_id: p.transaction_id.clone(),
     }
@@ -215,6 +219,7 @@ async fn create(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
                 method: None,
                 transaction_id: None,
                 charges: 0,
+                charged_cents: None,
                 notifications_sent: 0,
             },
         );
@@ -264,6 +269,9 @@ struct PayForm {
     methode: Option<String>,
     #[serde(default)]
     benachrichtigung: Option<Notify>,
+    /// Another amount to charge and report, in cents (empty: the amount requested).
+    #[serde(default)]
+    betrag_cents: Option<String>,
 }
 
 async fn pay(
@@ -277,6 +285,16 @@ async fn pay(
         "failed" => PaymentState::Failed,
         "pending" => PaymentState::Pending,
         _ => return (StatusCode::BAD_REQUEST, "unknown outcome").into_response(),
+    };
+    let charged = match f.betrag_cents.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) => match c.parse::<i64>() {
+            Ok(c) if c > 0 => Some(c),
+            _ => {
+                return (StatusCode::BAD_REQUEST, "betrag_cents: whole cents above 0")
+                    .into_response();
+            }
+        },
     };
     let defaults = sim.defaults.lock().map(|d| *d).ok();
     let notify = f
@@ -303,6 +321,7 @@ async fn pay(
             p.method = method;
             if outcome == PaymentState::Paid {
                 p.charges += 1;
+                p.charged_cents = charged.filter(|c| *c != p.request.amount_cents);
                 p.transaction_id = random_hex(8).map(|h| format!("TX-{}", h.to_uppercase()));
             }
         }

@@ -93,6 +93,11 @@ pub(super) fn page(p: &SimPayment, default: Notify) -> String {
             "<div><input type=\"radio\" id=\"benachrichtigung-{value}\" name=\"benachrichtigung\" value=\"{value}\"{checked}> <label for=\"benachrichtigung-{value}\">{label}</label></div>"
         ));
     }
+    main.push_str("</fieldset><fieldset><legend>Gemeldeter Betrag (zum Testen)</legend>");
+    main.push_str(&format!(
+        "<div><label for=\"betrag-cents\">Einen anderen Betrag in Cent melden (leer: {} Cent, wie angefragt)</label><br><input type=\"text\" inputmode=\"numeric\" id=\"betrag-cents\" name=\"betrag_cents\"></div>",
+        r.amount_cents
+    ));
     main.push_str("</fieldset><button type=\"submit\">Weiter</button></form>");
     shell("Bezahlen", &main)
 }

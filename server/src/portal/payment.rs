@@ -32,6 +32,9 @@ struct PaymentPage {
     state_title: &'static str,
     amount_label: &'static str,
     amount: String,
+    /// With a different amount reported by the platform: that amount.
+    reported_label: &'static str,
+    reported_amount: Option<String>,
     purpose_label: &'static str,
     purpose: String,
     kassenzeichen_label: &'static str,
@@ -84,6 +87,23 @@ fn texts(v: &PaymentView, lang: Lang) -> (&'static str, &'static str) {
                 "Ihre Zahlung ist eingegangen. Ihr Antrag wird gerade an das Amt übermittelt; laden Sie diese Seite gleich noch einmal, dann finden Sie hier Ihre Eingangsbestätigung.",
                 "Your payment has been received. Your application is being passed to the office; reload this page in a moment to find your confirmation here.",
             ),
+        ),
+        (PaymentState::AmountMismatch, delivered, _) => (
+            t(
+                "Wir klären Ihre Zahlung",
+                "We are looking into your payment",
+            ),
+            if delivered {
+                t(
+                    "Die Zahlungsplattform hat uns einen anderen Betrag gemeldet als den, den Sie bezahlen sollten. Deshalb gilt die Gebühr noch nicht als bezahlt. Ihr Antrag ist trotzdem beim Amt angekommen. Das Amt klärt die Zahlung mit der Zahlungsplattform und meldet sich bei Ihnen, wenn es etwas von Ihnen braucht. Bitte bezahlen Sie nicht noch einmal.",
+                    "The payment platform reported a different amount from the one you were to pay. So the fee does not count as paid yet. Your application has reached the office all the same. The office clears up the payment with the payment platform and contacts you if it needs anything from you. Please do not pay again.",
+                )
+            } else {
+                t(
+                    "Die Zahlungsplattform hat uns einen anderen Betrag gemeldet als den, den Sie bezahlen sollten. Deshalb gilt die Gebühr noch nicht als bezahlt. Ihr Antrag wird trotzdem an das Amt übermittelt; das Amt klärt die Zahlung und meldet sich bei Ihnen, wenn es etwas von Ihnen braucht. Bitte bezahlen Sie nicht noch einmal.",
+                    "The payment platform reported a different amount from the one you were to pay. So the fee does not count as paid yet. Your application is being passed to the office all the same; the office clears up the payment and contacts you if it needs anything from you. Please do not pay again.",
+                )
+            },
         ),
         (PaymentState::Cancelled, ..) => (
             t("Zahlung abgebrochen", "Payment cancelled"),
@@ -169,6 +189,14 @@ pub(super) async fn show(
         state_title: tr(lang, "Stand der Zahlung:", "Payment status:"),
         amount_label: tr(lang, "Betrag", "Amount"),
         amount: lotse_core::payment::format_cents(v.amount_cents, lang),
+        reported_label: tr(
+            lang,
+            "Von der Zahlungsplattform gemeldet",
+            "Reported by the payment platform",
+        ),
+        reported_amount: v
+            .reported_amount_cents
+            .map(|c| lotse_core::payment::format_cents(c, lang)),
         purpose_label: tr(lang, "Verwendungszweck", "Purpose"),
         purpose: v.purpose.clone(),
         kassenzeichen_label: tr(lang, "Kassenzeichen", "Payment reference"),

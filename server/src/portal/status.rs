@@ -56,6 +56,9 @@ struct Found {
     answers: serde_json::Value,
     /// The online payment made before the office got it, if any.
     payment: Option<lotse_core::payment::PaidPayment>,
+    /// The SEPA mandate as recorded when the application was sent (older submissions have
+    /// none: their mandate is shown from the answers).
+    mandate: Option<lotse_core::payment::GivenMandate>,
     history: Vec<StatusChange>,
     messages: Vec<Message>,
 }
@@ -82,6 +85,10 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
             payment: s
                 .data
                 .get("payment")
+                .and_then(|v| serde_json::from_value(v.clone()).ok()),
+            mandate: s
+                .data
+                .get("sepa_mandate")
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
@@ -124,19 +131,30 @@ pub(super) async fn page(
                 .map(|x| x.get(lang).to_string())
                 .collect(),
         });
-    let mandate = defs
-        .library
-        .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
-        .and_then(|wf| {
-            let answer = |id: &str| found.answers.get(id).cloned();
-            crate::mandate::of(wf, &answer, t, Some(&found.reference), lang)
-        });
+    let mandate = match &found.mandate {
+        Some(given) => Some(crate::mandate::of_given(given, &found.reference)),
+        None => defs
+            .library
+            .for_tenant(&t.slug, &found.workflow.0, found.workflow.1)
+            .and_then(|wf| {
+                let answer = |id: &str| found.answers.get(id).cloned();
+                crate::mandate::of(wf, &answer, t, Some(&found.reference), lang)
+            }),
+    };
     let payment = found.payment.as_ref().map(|paid| PaymentLine {
         heading: tr(lang, "Zahlung", "Payment"),
         state_label: tr(lang, "Stand", "Status"),
         state: paid.state.label(lang),
         amount_label: tr(lang, "Betrag", "Amount"),
         amount: lotse_core::payment::format_cents(paid.amount_cents, lang),
+        reported_label: tr(
+            lang,
+            "Von der Zahlungsplattform gemeldet",
+            "Reported by the payment platform",
+        ),
+        reported: paid
+            .reported_amount_cents
+            .map(|c| lotse_core::payment::format_cents(c, lang)),
         method_label: tr(lang, "Zahlart", "Method"),
         method: paid.method.label(lang),
         transaction_label: tr(lang, "Transaktionsnummer", "Transaction id"),

@@ -63,6 +63,9 @@ pub(super) struct PaymentLine {
     pub(super) state: &'static str,
     pub(super) amount_label: &'static str,
     pub(super) amount: String,
+    /// With a different amount reported by the platform (not paid): that amount.
+    pub(super) reported_label: &'static str,
+    pub(super) reported: Option<String>,
     pub(super) method_label: &'static str,
     pub(super) method: &'static str,
     pub(super) transaction_label: &'static str,

@@ -462,9 +462,10 @@ impl ApplicationService<'_> {
             }
             Effect::Submit {
                 open,
-                submission,
+                mut submission,
                 now,
             } => {
+                record_mandate(t, &open.wf, &mut submission, now);
                 let stored = self.submit(t, &open, &submission, now)?;
                 Ok(Acted::Submitted {
                     submission: Box::new(stored),
@@ -473,10 +474,13 @@ impl ApplicationService<'_> {
             }
             Effect::RequestPayment {
                 open,
-                submission,
+                mut submission,
                 amount_cents,
                 now,
-            } => self.request_payment(t, &open, *submission, amount_cents, now),
+            } => {
+                record_mandate(t, &open.wf, &mut submission, now);
+                self.request_payment(t, &open, *submission, amount_cents, now)
+            }
         }
     }
 
@@ -637,7 +641,11 @@ impl ApplicationService<'_> {
         );
         let reference = stored.reference.to_string();
         let answer = |id: &str| submission.answers.get(id).cloned();
-        if let Some(m) = crate::mandate::of(wf, &answer, t, Some(&reference), submission.lang) {
+        let mandate = match &submission.sepa_mandate {
+            Some(given) => Some(crate::mandate::of_given(given, &reference)),
+            None => crate::mandate::of(wf, &answer, t, Some(&reference), submission.lang),
+        };
+        if let Some(m) = mandate {
             model
                 .sections
                 .push(crate::mandate::receipt_section(&m, submission.lang));
@@ -693,6 +701,33 @@ impl ApplicationService<'_> {
     ) -> Result<Option<PendingAttempt>, ServiceError> {
         Ok(open.app.pending_attempt(&open.wf, self.sandbox, now)?)
     }
+}
+
+/// Records the SEPA direct debit mandate the answers give (`sepa_mandate:`) in the submission:
+/// its text as shown on the review before sending, the tenant as creditor with its creditor id,
+/// the account.
+fn record_mandate(
+    t: &Tenant,
+    wf: &Workflow,
+    submission: &mut lotse_core::Submission,
+    now: OffsetDateTime,
+) {
+    if wf.sepa_mandate.is_none() {
+        return;
+    }
+    let lang = submission.lang;
+    // Exactly the mandate the review page showed: only with its account among the answers
+    // reviewed.
+    let review = lotse_core::application::ReviewView::build(
+        wf,
+        &submission.path,
+        &submission.answers,
+        &submission.computed,
+        lang,
+    );
+    let given = crate::mandate::at_review(wf, &review, &submission.answers, t, lang)
+        .map(|m| crate::mandate::given(&m, lang, now));
+    submission.sepa_mandate = given;
 }
 
 /// The idempotency key of a draft's submit: the draft at the revision it was submitted from.

@@ -116,6 +116,8 @@ pub struct PaymentView {
     pub methods: Vec<Method>,
     pub lang: Lang,
     pub workflow_id: String,
+    /// With state `amount_mismatch`: the amount the platform reported instead (not paid).
+    pub reported_amount_cents: Option<i64>,
     /// Paid: how, and the platform's transaction id.
     pub method: Option<Method>,
     pub transaction_id: Option<String>,
@@ -137,6 +139,7 @@ impl PaymentView {
             methods: d.methods.clone(),
             lang: d.lang,
             workflow_id: d.submission.workflow_id.clone(),
+            reported_amount_cents: d.paid.as_ref().and_then(|x| x.reported_amount_cents),
             method: d.paid.as_ref().map(|x| x.method),
             transaction_id: d.paid.as_ref().map(|x| x.transaction_id.clone()),
             submission: d.delivered,
@@ -454,26 +457,49 @@ impl ApplicationService<'_> {
             else {
                 return Err(PaymentError::UnknownAttempt.into());
             };
-            if report.amount_cents != d.amount_cents {
-                tracing::error!(event = "payment_amount_mismatch", tenant = %t.slug, payment = %p.id, expected = d.amount_cents, reported = report.amount_cents);
+            // A request in a final state never leaves it: whatever a late, repeated or stale
+            // report says (another amount included), nothing changes and nothing is logged.
+            if d.attempts[i].state.is_final() {
+                break;
+            }
+            // Another amount than requested is never taken as paid (LOT-P005). Reported paid,
+            // it is recorded as such and the application goes to the office marked so (the
+            // office clears it up with the citizen and the platform; no second payment is
+            // requested); any other report with another amount is refused.
+            let mismatch = report.amount_cents != d.amount_cents;
+            if mismatch && report.state != PaymentState::Paid {
+                tracing::error!(event = "payment_amount_mismatch", code = "LOT-P005", tenant = %t.slug, payment = %p.id, state = %report.state, expected = d.amount_cents, reported = report.amount_cents);
                 return Err(PaymentError::AmountMismatch {
                     expected: d.amount_cents,
                     reported: report.amount_cents,
                 }
                 .into());
             }
+            if report.state == PaymentState::AmountMismatch {
+                return Err(PaymentError::from(PlatformError::Malformed(
+                    "a state only Lotse sets".into(),
+                ))
+                .into());
+            }
+            let reported_state = if mismatch {
+                PaymentState::AmountMismatch
+            } else {
+                report.state
+            };
             let current = d.attempts[i].state;
-            let moves = !current.is_final()
-                && report.state != current
-                && report.state != PaymentState::Open;
+            let moves = reported_state != current && reported_state != PaymentState::Open;
             if !moves {
                 break;
             }
-            d.attempts[i].state = report.state;
-            if i + 1 == d.attempts.len() || report.state == PaymentState::Paid {
-                d.state = report.state;
+            d.attempts[i].state = reported_state;
+            let charged = matches!(
+                reported_state,
+                PaymentState::Paid | PaymentState::AmountMismatch
+            );
+            if i + 1 == d.attempts.len() || charged {
+                d.state = reported_state;
             }
-            if report.state == PaymentState::Paid && d.paid.is_none() {
+            if charged && d.paid.is_none() {
                 let (Some(method), Some(tx)) = (report.method, report.transaction_id.clone())
                 else {
                     return Err(PlatformError::Malformed(
@@ -482,8 +508,9 @@ impl ApplicationService<'_> {
                     .map_err(|e| PaymentError::from(e).into());
                 };
                 d.paid = Some(PaidPayment {
-                    state: PaymentState::Paid,
+                    state: reported_state,
                     amount_cents: d.amount_cents,
+                    reported_amount_cents: mismatch.then_some(report.amount_cents),
                     currency: "EUR".into(),
                     purpose: d.purpose.clone(),
                     kassenzeichen: d.kassenzeichen.clone(),
@@ -497,7 +524,11 @@ impl ApplicationService<'_> {
             store(&mut p, &d, now)?;
             match self.store.save_payment(p, expected)? {
                 Ok(saved) => {
-                    tracing::info!(event = "payment_settled", tenant = %t.slug, payment = %saved.id, state = %report.state);
+                    // Logged once: by the one report that recorded it.
+                    if mismatch {
+                        tracing::error!(event = "payment_amount_mismatch", code = "LOT-P005", tenant = %t.slug, payment = %saved.id, state = %report.state, expected = d.amount_cents, reported = report.amount_cents);
+                    }
+                    tracing::info!(event = "payment_settled", tenant = %t.slug, payment = %saved.id, state = %reported_state);
                     p = saved;
                     break;
                 }
@@ -585,23 +616,35 @@ pub(super) fn receipt_section(p: &PaidPayment, lang: Lang) -> lotse_core::receip
     use lotse_core::receipt::Entry;
     let en = lang == Lang::En;
     let l = |de: &'static str, en_text: &'static str| if en { en_text } else { de };
-    lotse_core::receipt::Section {
+    let mut section = lotse_core::receipt::Section {
         title: l("Zahlung", "Payment").to_string(),
         entries: vec![
             Entry::value(l("Status", "Status"), p.state.label(lang)),
             Entry::value(l("Betrag", "Amount"), format_cents(p.amount_cents, lang)),
-            Entry::value(l("Zahlart", "Method"), p.method.label(lang)),
-            Entry::value(
-                l("Transaktionsnummer", "Transaction id"),
-                p.transaction_id.clone(),
-            ),
-            Entry::value(
-                l("Kassenzeichen", "Payment reference"),
-                p.kassenzeichen.clone(),
-            ),
-            Entry::value(l("Verwendungszweck", "Purpose"), p.purpose.clone()),
         ],
+    };
+    if let Some(reported) = p.reported_amount_cents {
+        section.entries.push(Entry::value(
+            l(
+                "Von der Zahlungsplattform gemeldet",
+                "Reported by the payment platform",
+            ),
+            format_cents(reported, lang),
+        ));
     }
+    section.entries.extend([
+        Entry::value(l("Zahlart", "Method"), p.method.label(lang)),
+        Entry::value(
+            l("Transaktionsnummer", "Transaction id"),
+            p.transaction_id.clone(),
+        ),
+        Entry::value(
+            l("Kassenzeichen", "Payment reference"),
+            p.kassenzeichen.clone(),
+        ),
+        Entry::value(l("Verwendungszweck", "Purpose"), p.purpose.clone()),
+    ]);
+    section
 }
 
 // Keeps the import used when only some paths need it.

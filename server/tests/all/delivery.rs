@@ -21,7 +21,7 @@ use lotse_store::{SledStore, TenantId};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-const SECRET: &str = "test-geheimnis-fuer-den-webhook-0123";
+pub(crate) const SECRET: &str = "test-geheimnis-fuer-den-webhook-0123";
 
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -37,16 +37,17 @@ pub(crate) fn free_port() -> u16 {
 
 /// One request the office's system received.
 #[derive(Clone)]
-struct Received {
-    delivery: String,
-    event: String,
-    signature_ok: bool,
-    body: Vec<u8>,
+pub(crate) struct Received {
+    pub(crate) delivery: String,
+    pub(crate) event: String,
+    pub(crate) signature_ok: bool,
+    pub(crate) body: Vec<u8>,
 }
 
+/// The office's system: keeps what it received (the payment tests reuse it).
 #[derive(Clone, Default)]
-struct Office {
-    received: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Office {
+    pub(crate) received: Arc<Mutex<Vec<Received>>>,
     /// Answer 500 to this many requests first.
     fail_first: Arc<Mutex<u32>>,
 }
@@ -81,7 +82,7 @@ async fn eingang(State(office): State<Office>, headers: HeaderMap, body: Bytes) 
     StatusCode::NO_CONTENT
 }
 
-async fn open_office(port: u16, office: Office) -> tokio::task::JoinHandle<()> {
+pub(crate) async fn open_office(port: u16, office: Office) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();

@@ -161,6 +161,10 @@ pub struct Submission {
     /// The online payment made before the office got the submission (`payment:`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<crate::payment::PaidPayment>,
+    /// The SEPA direct debit mandate given with the application (`sepa_mandate:`), recorded
+    /// by the service when it stores the submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sepa_mandate: Option<crate::payment::GivenMandate>,
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -888,6 +892,7 @@ impl Application {
             path: self.route.clone(),
             declared,
             payment: None,
+            sepa_mandate: None,
             explanations: self.explanations.clone(),
             started_at: self.started_at,
             submitted_at: now,

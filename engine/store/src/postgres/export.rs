@@ -15,12 +15,14 @@ use crate::envelope::{decode, decode_parts, encode};
 use crate::error::StoreError;
 use crate::ids::{SubmissionId, TenantId, hex};
 use crate::keys::{
-    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, NOTES, OUTBOX, SECRETS, STATUS, SUBMISSIONS,
-    VISITS, code_key, counter_key, idempotency_key, login_key, message_key, ref_key,
+    ACCOUNTS, API_TOKENS, AUDIT, DRAFTS, MESSAGES, NOTES, OUTBOX, PAYMENT_KEYS, PAYMENTS, SECRETS,
+    STATUS, SUBMISSIONS, VISITS, code_key, counter_key, idempotency_key, login_key, message_key,
+    ref_key,
 };
 use crate::model::{
     AuditEntry, Draft, Message, Note, OutboxMessage, Status, StatusRecord, Submission,
 };
+use crate::payments::{Payment, payment_key};
 use crate::visits::Visit;
 
 // Export and import: the same JSON Lines as the sled store (docs/store.md), so `lotse export`
@@ -40,7 +42,8 @@ impl PgStore {
                 "SELECT EXISTS (SELECT 1 FROM drafts) OR EXISTS (SELECT 1 FROM submissions) \
                  OR EXISTS (SELECT 1 FROM reference_counters) OR EXISTS (SELECT 1 FROM audit) \
                  OR EXISTS (SELECT 1 FROM outbox) OR EXISTS (SELECT 1 FROM accounts) \
-                 OR EXISTS (SELECT 1 FROM api_tokens) OR EXISTS (SELECT 1 FROM visits)",
+                 OR EXISTS (SELECT 1 FROM api_tokens) OR EXISTS (SELECT 1 FROM payments) \
+                 OR EXISTS (SELECT 1 FROM visits)",
             )
             .fetch_one(pool)
             .await
@@ -283,6 +286,20 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         let value: Vec<u8> = r.try_get("value").map_err(db_err)?;
         secrets.push((name.into_bytes(), ExportValue::Raw(value)));
     }
+    // Payments with their index by tenant and submit key, as sled keeps them: in flight and
+    // settled alike (an in-flight one is settled after the import like before it).
+    let mut payments = Vec::new();
+    let mut payment_keys = Vec::new();
+    for r in sqlx::query("SELECT id, v, record::text AS record FROM payments")
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_err)?
+    {
+        let id: Vec<u8> = r.try_get("id").map_err(db_err)?;
+        let p: Payment = decode_parts(PAYMENTS, &hex(&id), version(&r)?, &record_text(&r)?)?;
+        payment_keys.push((payment_key(&p.tenant, &p.key), ExportValue::Raw(id.clone())));
+        payments.push((id.clone(), env_bytes(PAYMENTS, &id, &p)?));
+    }
     // Appointments: each visit by its id; the day rows are only locks, made on first use.
     let mut visits = Vec::new();
     for r in sqlx::query("SELECT id, v, record::text AS record FROM visits")
@@ -310,6 +327,8 @@ async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
         ("account_logins", logins),
         (API_TOKENS, tokens),
         (SECRETS, secrets),
+        (PAYMENTS, payments),
+        (PAYMENT_KEYS, payment_keys),
         (VISITS, visits),
     ])
 }
@@ -327,6 +346,7 @@ enum ImportRow {
     Account(Account),
     ApiToken(ApiToken),
     Secret { name: String, value: Vec<u8> },
+    Payment(Payment),
     Visit(Visit),
 }
 
@@ -432,6 +452,18 @@ impl ImportRow {
             )
             .bind(name.clone())
             .bind(value.clone()),
+            Self::Payment(p) => sqlx::query(
+                "INSERT INTO payments (id, tenant, key, revision, open, updated, v, record) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)",
+            )
+            .bind(p.id.as_bytes().to_vec())
+            .bind(p.tenant.slug().to_owned())
+            .bind(p.key.as_str().to_owned())
+            .bind(to_i64("revision", p.revision)?)
+            .bind(p.open)
+            .bind(p.updated)
+            .bind(v)
+            .bind(json(PAYMENTS, &p.id.to_string(), p)?),
             Self::Visit(x) => sqlx::query(
                 "INSERT INTO visits (id, tenant, office, day, v, record) \
                  VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
@@ -473,6 +505,7 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
         "outbox" => ImportRow::Outbox(decode(OUTBOX, key, value)?),
         "accounts" => ImportRow::Account(decode(ACCOUNTS, key, value)?),
         "api_tokens" => ImportRow::ApiToken(decode(API_TOKENS, key, value)?),
+        "payments" => ImportRow::Payment(decode(PAYMENTS, key, value)?),
         "visits" => ImportRow::Visit(decode(VISITS, key, value)?),
         "secrets" => ImportRow::Secret {
             name: String::from_utf8(key.to_vec())
@@ -501,7 +534,7 @@ fn import_row(tree: &str, key: &[u8], value: &[u8]) -> Result<Option<ImportRow>,
             }
         }
         "draft_codes" | "draft_expiry" | "submission_refs" | "idempotency" | "account_logins"
-        | "visit_days" => {
+        | "payment_keys" | "visit_days" => {
             return Ok(None);
         }
         other => return Err(StoreError::InvalidInput(format!("unknown tree {other:?}"))),

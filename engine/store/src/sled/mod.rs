@@ -331,6 +331,8 @@ impl SledStore {
             ACCOUNT_LOGINS => &i.account_logins,
             API_TOKENS => &i.api_tokens,
             SECRETS => &i.secrets,
+            PAYMENTS => &i.payments,
+            PAYMENT_KEYS => &i.payment_keys,
             VISITS => &i.visits,
             _ => return None,
         })

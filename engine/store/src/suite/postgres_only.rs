@@ -340,6 +340,13 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
     );
     assert_eq!(pg.api_token(&token.hash).unwrap().unwrap(), token);
     assert!(pg.session(&session.hash).unwrap().is_none());
+    // Payments, in flight and settled, as on sled (checked before `back` saves anything).
+    let (back_check, _dir3) = sled_store();
+    back_check
+        .import_jsonl(&mut second.as_slice(), |_| {})
+        .unwrap();
+    sled_only::assert_payments_as_in_filled_store(&sled, &back_check);
+    sled_only::assert_payments_as_in_filled_store(&sled, &pg);
     let listed = pg
         .postkorb(
             &tenant(),

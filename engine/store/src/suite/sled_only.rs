@@ -104,6 +104,25 @@ pub(crate) fn filled_store() -> (SledStore, tempfile::TempDir) {
     }
     // A node secret travels with the export.
     s.secret_or_insert("csrf", &[7; 32]).unwrap();
+    // Payments travel too: one in flight (open: the reconciliation job asks about it) and one
+    // settled (paid and handed to the office).
+    let mut e = DeterministicEntropy::new(24);
+    s.create_payment(&new_payment(&mut e, "zahlung-offen:3", T0))
+        .unwrap();
+    let settled = s
+        .create_payment(&new_payment(&mut e, "zahlung-bezahlt:5", T0))
+        .unwrap();
+    s.save_payment(
+        Payment {
+            open: false,
+            data: json!({"state": "paid", "amount_cents": 6140, "transaction_id": "TX-1"}),
+            updated: T0 + Duration::minutes(3),
+            ..settled
+        },
+        0,
+    )
+    .unwrap()
+    .unwrap();
     // A booked visit travels, and its office's day counts it after the import.
     let v = s.hold_visit(visit_at(&mut e, VISIT_AT), 1, T0).unwrap();
     s.confirm_visit(&v.id, "Anna".into(), "a@example.org".into(), vec![], T0)
@@ -128,6 +147,38 @@ pub(crate) fn visit_at(e: &mut DeterministicEntropy, start: OffsetDateTime) -> N
         reference: None,
         lang: None,
     }
+}
+
+/// The payments of [`filled_store`] as `store` holds them now: found by id and by submit key,
+/// the open one listed for the reconciliation job and the settled one not.
+pub(crate) fn assert_payments_as_in_filled_store<S: Store>(source: &SledStore, store: &S) {
+    let mut e = DeterministicEntropy::new(24);
+    let open = new_payment(&mut e, "zahlung-offen:3", T0);
+    let settled = new_payment(&mut e, "zahlung-bezahlt:5", T0);
+    for p in [&open, &settled] {
+        let there = source.payment(&p.id).unwrap().unwrap();
+        assert_eq!(store.payment(&p.id).unwrap().unwrap(), there);
+        assert_eq!(
+            store.payment_by_key(&tenant(), &p.key).unwrap().unwrap(),
+            there
+        );
+    }
+    let listed: Vec<_> = store
+        .open_payments(T0 + Duration::days(1), 10)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(listed, vec![open.id]);
+    // A double click after the move finds the payment that came along, not a new one.
+    let again = new_payment(&mut e, "zahlung-offen:3", T0 + Duration::hours(1));
+    assert_eq!(
+        store.create_payment(&again).unwrap(),
+        source.payment(&open.id).unwrap().unwrap()
+    );
+    // And the settled one is saved on from its imported revision.
+    let s = store.payment(&settled.id).unwrap().unwrap();
+    assert!(store.save_payment(s.clone(), s.revision).unwrap().is_ok());
 }
 
 #[test]
@@ -171,6 +222,8 @@ fn export_import_export_gives_identical_bytes() {
     let listed = s.postkorb(&tenant(), &all).unwrap();
     assert!(listed.total > 0);
     assert_eq!(target.postkorb(&tenant(), &all).unwrap(), listed);
+    assert!(String::from_utf8_lossy(&first).contains("\"tree\":\"payments\""));
+    assert_payments_as_in_filled_store(&s, &target);
 
     // New ids after the import never collide with imported ones.
     let before = target.audit_log(0, 1000).unwrap().len();
