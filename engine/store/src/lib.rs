@@ -7,6 +7,7 @@
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
 mod accounts;
+mod attachments;
 #[macro_use]
 mod any;
 mod blobs;
@@ -37,6 +38,7 @@ use time::{Duration, OffsetDateTime};
 pub use self::sled::{SledOptions, SledStore};
 pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
 pub use any::{AnyStore, Backend};
+pub use attachments::AttachmentHash;
 pub use blobs::BlobKey;
 pub use codec::{EXPORT_FORMAT, Progress};
 pub use envelope::RECORD_FORMAT;
@@ -457,6 +459,37 @@ store_traits! {
         fn remove_orphan_blobs(&self) -> Result<u64, StoreError>;
     }
 
+    /// Attachments (Nachweise), kept once per content under their SHA-256 (docs/uploads.md).
+    /// Streams in and out; durable on return.
+    pub trait AttachmentStore {
+        /// Reads `file` to its end and keeps it as the attachment `hash`; `true` if it is new,
+        /// `false` if the same content was kept already (the bytes are read and checked all
+        /// the same). Bytes whose SHA-256 is not `hash` are refused (`InvalidInput`) and
+        /// nothing is kept. At most `limit` bytes: a longer file is refused.
+        fn put_attachment(
+            &self,
+            hash: &AttachmentHash,
+            file: &mut dyn std::io::Read,
+            limit: u64,
+        ) -> Result<bool, StoreError>;
+
+        /// Writes the attachment `hash` into `out`; its size, or `None` if there is none.
+        fn read_attachment(
+            &self,
+            hash: &AttachmentHash,
+            out: &mut dyn std::io::Write,
+        ) -> Result<Option<u64>, StoreError>;
+
+        /// The attachment's size in bytes, or `None` if there is none.
+        fn attachment_size(&self, hash: &AttachmentHash) -> Result<Option<u64>, StoreError>;
+
+        /// Deletes the attachment; `false` if there was none.
+        fn delete_attachment(&self, hash: &AttachmentHash) -> Result<bool, StoreError>;
+
+        /// Every attachment kept (for the housekeeping that removes unreferenced ones).
+        fn attachment_hashes(&self) -> Result<Vec<AttachmentHash>, StoreError>;
+    }
+
     /// Secrets every node of an installation must agree on: the CSRF key, development signing
     /// keys. Named by a short string (`csrf`, `signing-dev:<tenant>`); the bytes are opaque.
     pub trait SecretStore {
@@ -515,6 +548,7 @@ pub trait Store:
     + Outbox
     + AccountStore
     + BlobStore
+    + AttachmentStore
     + SecretStore
     + VisitStore
     + PaymentStore
@@ -529,6 +563,7 @@ impl<T> Store for T where
         + Outbox
         + AccountStore
         + BlobStore
+        + AttachmentStore
         + SecretStore
         + VisitStore
         + PaymentStore

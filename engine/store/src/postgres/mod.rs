@@ -34,6 +34,7 @@ use crate::keys::SUBMISSIONS;
 use crate::model::Submission;
 
 mod accounts;
+mod attachments;
 mod audit;
 mod batch;
 mod blobs;
@@ -109,6 +110,13 @@ fn migrator() -> Migrator {
             "visits".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0008_visits.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            10,
+            "attachments".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0010_attachments.sql").into_sql_str(),
             false,
         ),
     ]);

@@ -23,6 +23,7 @@ use crate::{AttemptLimiter, Backend, LimitPolicy, Progress, ResumeLimiter};
 use blobs::blob_root;
 
 mod accounts;
+mod attachments;
 mod audit;
 mod blobs;
 mod cases;

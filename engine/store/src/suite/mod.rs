@@ -63,6 +63,7 @@ fn change(status: Status, at: OffsetDateTime) -> StatusChange {
 }
 
 mod accounts;
+mod attachments;
 mod cases;
 mod drafts;
 mod outbox;
@@ -74,6 +75,7 @@ mod submissions;
 mod visits;
 
 pub(crate) use accounts::*;
+pub(crate) use attachments::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
 pub(crate) use outbox::*;
@@ -132,6 +134,8 @@ macro_rules! store_suite {
                 fifty_clients_racing_for_the_last_counter_get_exactly_one_visit,
                 a_hold_frees_itself_and_a_confirmed_visit_keeps_its_counter,
                 a_visit_moves_only_to_a_free_time_and_frees_its_old_one,
+                an_attachment_is_kept_once_checked_by_its_hash_and_streamed_back,
+                concurrent_puts_of_one_attachment_keep_exactly_one,
                 a_reminder_is_noted_once_with_its_mail,
                 one_payment_per_application_and_the_first_one_counts,
                 payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
