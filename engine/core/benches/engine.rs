@@ -2,7 +2,13 @@
 //! evaluate, choose next), and loading and checking all example workflows.
 //!
 //! Run: `cargo bench -p lotse-core --bench engine`
+//!
+//! With the allocator the server runs with (mimalloc, `server/src/main.rs`): the step answer
+//! allocates and frees many small values, so the allocator is part of what a citizen waits for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::fmt::Write;
 use std::path::Path;
