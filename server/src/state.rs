@@ -70,6 +70,8 @@ pub struct AppState {
     pub(crate) platforms: std::sync::RwLock<Arc<crate::payment::Platforms>>,
     /// The portal's address as browsers and platforms reach it (return and notify URLs).
     pub(crate) public_url: std::sync::RwLock<String>,
+    /// Citizen sign-in (crate::login); `None` without `[login]`.
+    pub(crate) login: Option<crate::login::Login>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -115,6 +117,7 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("explain", include_str!("../templates/explain.hbs")),
         ("visits", include_str!("../templates/visits.hbs")),
         ("visit", include_str!("../templates/visit.hbs")),
+        ("konto", include_str!("../templates/konto.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -183,6 +186,7 @@ impl AppState {
             metrics_allow: config.metrics.allow.clone(),
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
+            login: crate::login::Login::from_config(config)?,
         })
     }
 

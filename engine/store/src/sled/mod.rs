@@ -28,6 +28,7 @@ mod blobs;
 mod cases;
 mod drafts;
 mod export;
+mod login;
 mod outbox;
 mod payments;
 mod postkorb;
@@ -115,6 +116,7 @@ struct Inner {
     notes: Tree,
     secrets: Tree,
     visits: Tree,
+    citizen_login: Tree,
     visit_days: Tree,
     /// Serializes holds, confirmations and cancellations: they count an office's day.
     visit_lock: Mutex<()>,
@@ -220,6 +222,7 @@ impl SledStore {
             postkorb_counts: db.open_tree(POSTKORB_COUNTS)?,
             notes: db.open_tree(NOTES)?,
             visits: db.open_tree(VISITS)?,
+            citizen_login: db.open_tree(crate::keys::CITIZEN_LOGIN)?,
             visit_days: db.open_tree(VISIT_DAYS)?,
             visit_lock: Mutex::new(()),
             meta,

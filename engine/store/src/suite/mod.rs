@@ -65,6 +65,7 @@ fn change(status: Status, at: OffsetDateTime) -> StatusChange {
 mod accounts;
 mod cases;
 mod drafts;
+mod login;
 mod outbox;
 mod payments;
 mod search;
@@ -76,6 +77,7 @@ mod visits;
 pub(crate) use accounts::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
+pub(crate) use login::*;
 pub(crate) use outbox::*;
 pub(crate) use payments::*;
 pub(crate) use search::*;
@@ -134,6 +136,8 @@ macro_rules! store_suite {
                 one_payment_per_application_and_the_first_one_counts,
                 payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
                 open_payments_are_listed_oldest_first_until_they_are_closed,
+                citizen_sessions_are_found_by_hash_end_and_expire,
+                a_pending_sign_in_is_taken_once_and_assertions_are_used_once,
             );
         }
     };
