@@ -252,6 +252,7 @@ fn finish(
         .as_ref()
         .and_then(|l| l.saml.as_ref())
         .ok_or(LoginError::NotConfigured)?;
+    let posted = saml.decode(posted)?;
     let now = p.now();
     let pending = p
         .store

@@ -69,6 +69,12 @@ pub struct Saml {
     subject_attribute: Option<String>,
 }
 
+/// A posted response, decoded but not verified.
+pub struct Posted {
+    xml: String,
+    outer: Response,
+}
+
 /// What a verified response says about the citizen.
 pub struct Identity {
     /// The provider's stable pseudonym of the citizen (not stored as such).
@@ -306,15 +312,9 @@ impl Saml {
             .map_err(|e| LoginError::Internal(format!("signing the request: {e}")))
     }
 
-    /// Verifies a `SAMLResponse` (base64, as posted) against the request `request_id` this
-    /// browser started and asked `wanted` for. Blocking (xmlsec).
-    pub fn verify(
-        &self,
-        posted: &str,
-        request_id: &str,
-        wanted: TrustLevel,
-        now: DateTime<Utc>,
-    ) -> Result<Identity, LoginError> {
+    /// Decodes a posted `SAMLResponse` (base64) far enough to know it is one: size, base64,
+    /// UTF-8, no DOCTYPE, a SAML `Response`. Nothing is trusted yet.
+    pub fn decode(&self, posted: &str) -> Result<Posted, LoginError> {
         if posted.len() > MAX_RESPONSE_BYTES {
             return Err(LoginError::Garbled("too large"));
         }
@@ -333,6 +333,19 @@ impl Saml {
         let outer: Response = xml
             .parse()
             .map_err(|_| LoginError::Garbled("not a SAML response"))?;
+        Ok(Posted { xml, outer })
+    }
+
+    /// Verifies a decoded response against the request `request_id` this browser started and
+    /// asked `wanted` for. Blocking (xmlsec).
+    pub fn verify(
+        &self,
+        posted: Posted,
+        request_id: &str,
+        wanted: TrustLevel,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, LoginError> {
+        let Posted { xml, outer } = posted;
         if let Some(code) = outer
             .status
             .as_ref()

@@ -11,6 +11,7 @@ mod connections;
 mod delivery;
 mod fuzz;
 mod guessing;
+mod login;
 mod mail;
 mod maintenance;
 mod nodes;

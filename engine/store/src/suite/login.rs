@@ -38,7 +38,11 @@ pub(crate) fn citizen_sessions_are_found_by_hash_end_and_expire<S: Store>(s: &S)
     assert!(s.citizen_session(&SecretHash::of("new")).unwrap().is_some());
 }
 
-pub(crate) fn a_pending_sign_in_is_taken_once_and_assertions_are_used_once<S: Store>(s: &S) {
+pub(crate) fn a_pending_sign_in_is_taken_once_and_assertions_are_used_once<
+    S: Store + Send + Sync,
+>(
+    s: &S,
+) {
     let pending = PendingSignIn {
         hash: SecretHash::of("id-1"),
         request_id: "_request-1".into(),
