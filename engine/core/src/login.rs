@@ -111,6 +111,27 @@ pub enum LoginMode {
     Required,
 }
 
+/// The identity attributes a workflow may prefill from (docs/login.md); the server maps the
+/// provider's attribute names onto these.
+pub const IDENTITY_ATTRIBUTES: [&str; 7] = [
+    "given_name",
+    "family_name",
+    "birth_date",
+    "street",
+    "postal_code",
+    "city",
+    "email",
+];
+
+/// One answer taken from the citizen's identity: the field (`halter.nachname`), the
+/// attribute, and whether the citizen may change it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Prefill {
+    pub path: Vec<String>,
+    pub attribute: String,
+    pub editable: bool,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
