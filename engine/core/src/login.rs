@@ -111,6 +111,39 @@ pub enum LoginMode {
     Required,
 }
 
+/// Who applied, when a signed-in citizen did: what a draft and its submission record, and no
+/// more (docs/login.md, "Welche Daten wir speichern").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    /// The provider's name citizens read (`BundID`).
+    pub provider: String,
+    pub trust_level: TrustLevel,
+    /// The stable pseudonymous id of the citizen in this installation.
+    pub subject: String,
+    /// The form names (`halter.nachname`) of the answers taken from the identity.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prefilled: Vec<String>,
+}
+
+impl SignedIn {
+    /// The receipt's line: "Identität nachgewiesen über BundID, Vertrauensniveau substanziell".
+    pub fn receipt_line(&self, lang: crate::Lang) -> String {
+        if lang == crate::Lang::En {
+            format!(
+                "Identity verified through {}, trust level {}",
+                self.provider,
+                self.trust_level.label_en()
+            )
+        } else {
+            format!(
+                "Identität nachgewiesen über {}, Vertrauensniveau {}",
+                self.provider,
+                self.trust_level.label_de()
+            )
+        }
+    }
+}
+
 /// The identity attributes a workflow may prefill from (docs/login.md); the server maps the
 /// provider's attribute names onto these.
 pub const IDENTITY_ATTRIBUTES: [&str; 7] = [

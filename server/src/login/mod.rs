@@ -4,7 +4,9 @@
 //! code; nothing the identity provider sent is logged.
 
 pub mod config;
+mod gate;
 mod pages;
+pub mod prefill;
 pub mod saml;
 mod session;
 
@@ -13,6 +15,7 @@ use axum::routing::{get, post};
 use thiserror::Error;
 
 pub use config::LoginConfig;
+pub use gate::{gate, sign_in_url};
 pub use session::{CitizenCookie, current_session};
 
 use crate::state::Shared;

@@ -40,7 +40,7 @@ pub(crate) fn safe_return(path: Option<&str>) -> String {
 }
 
 /// The calm page of a refused or impossible sign-in.
-fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
+pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
     // One coded line; nothing the provider sent.
     match e {
         LoginError::Internal(cause) => {

@@ -304,7 +304,23 @@ impl ApplicationService<'_> {
         lang: Lang,
         now: OffsetDateTime,
     ) -> Result<OpenDraft, ServiceError> {
-        let app = Application::start(wf, lang, now);
+        self.start_as(t, wf, lang, now, None)
+    }
+
+    /// [`ApplicationService::start`] for a signed-in citizen: the workflow's `prefill:` answers come from
+    /// the citizen's identity (docs/login.md).
+    pub fn start_as(
+        &self,
+        t: &Tenant,
+        wf: &Arc<Workflow>,
+        lang: Lang,
+        now: OffsetDateTime,
+        citizen: Option<&lotse_store::CitizenSession>,
+    ) -> Result<OpenDraft, ServiceError> {
+        let mut app = Application::start(wf, lang, now);
+        if let Some(c) = citizen {
+            crate::login::prefill::apply(wf, c, &mut app);
+        }
         let state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
         let draft = Draft::new(
             &mut OsEntropy,

@@ -348,7 +348,7 @@ impl Craft {
             String::new()
         };
         let xml = format!(
-            r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" IssueInstant="{issued}" Version="2.0"><saml2:Issuer>{issuer}</saml2:Issuer>{sig}<saml2:Subject><saml2:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">t-1</saml2:NameID><saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml2:SubjectConfirmationData InResponseTo="{irt}" NotOnOrAfter="{noa}" Recipient="{recipient}"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml2:Conditions><saml2:AuthnStatement AuthnInstant="{issued}" SessionIndex="s1"><saml2:AuthnContext><saml2:AuthnContextClassRef>{level}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement><saml2:Attribute Name="urn:oid:1.3.6.1.4.1.25484.494450.3"><saml2:AttributeValue>{pseudonym}</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.42"><saml2:AttributeValue>Erika</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.4"><saml2:AttributeValue>Mustermann</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"#,
+            r#"<saml2:Assertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" IssueInstant="{issued}" Version="2.0"><saml2:Issuer>{issuer}</saml2:Issuer>{sig}<saml2:Subject><saml2:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">t-1</saml2:NameID><saml2:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml2:SubjectConfirmationData InResponseTo="{irt}" NotOnOrAfter="{noa}" Recipient="{recipient}"/></saml2:SubjectConfirmation></saml2:Subject><saml2:Conditions NotBefore="{nb}" NotOnOrAfter="{noa}">{audience}</saml2:Conditions><saml2:AuthnStatement AuthnInstant="{issued}" SessionIndex="s1"><saml2:AuthnContext><saml2:AuthnContextClassRef>{level}</saml2:AuthnContextClassRef></saml2:AuthnContext></saml2:AuthnStatement><saml2:AttributeStatement><saml2:Attribute Name="urn:oid:1.3.6.1.4.1.25484.494450.3"><saml2:AttributeValue>{pseudonym}</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.42"><saml2:AttributeValue>Erika</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.4"><saml2:AttributeValue>Mustermann</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:1.2.40.0.10.2.1.1.55"><saml2:AttributeValue>1964-08-12</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.16"><saml2:AttributeValue>Heidestraße</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.17"><saml2:AttributeValue>52525</saml2:AttributeValue></saml2:Attribute><saml2:Attribute Name="urn:oid:2.5.4.7"><saml2:AttributeValue>Heinsberg</saml2:AttributeValue></saml2:Attribute></saml2:AttributeStatement></saml2:Assertion>"#,
             id = self.assertion_id,
             issued = ts(self.issued),
             issuer = self.issuer,
@@ -481,6 +481,7 @@ both_backends!(
     a_replayed_assertion_is_refused,
     a_trust_level_below_the_request_is_refused,
     garbage_and_failures_get_a_calm_page,
+    a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked,
 );
 
 async fn a_signed_response_signs_in_and_sign_out_ends_the_session(app: &App) {
@@ -894,4 +895,117 @@ fn every_sign_in_code_is_listed_once_in_docs_errors_md() {
             "{code} must have exactly one row in docs/errors.md"
         );
     }
+}
+
+/// Signs in at `level` (`substanziell`) with an assertion of `stork`; the session cookie.
+async fn signed_in(app: &App, level: &str, stork: &str) -> String {
+    let (cookie, req) = app.start(level).await;
+    let mut c = Craft::ok(&request_id(&req));
+    c.level = stork.into();
+    let a = app.acs(Some(&cookie), &c.response()).await;
+    session_cookie(&a).unwrap_or_else(|| panic!("no session: {}", a.body))
+}
+
+fn hidden<'a>(page: &'a str, name: &str) -> &'a str {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+/// Starts Hundesteuer in Heinsberg with `cookie`: the answer to the start.
+async fn start_dog_tax(app: &App, cookie: Option<&str>) -> Answer {
+    let service = "/heinsberg/leistung/hundesteuer-anmeldung";
+    let page = app.get(service, cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    app.post(service, cookie, &[("_csrf", &csrf)]).await
+}
+
+async fn a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked(app: &App) {
+    let cookie = signed_in(app, "substanziell", "STORK-QAA-Level-3").await;
+    let started = start_dog_tax(app, Some(&cookie)).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let draft = started.location.unwrap();
+    let step = app
+        .get(&format!("{draft}/schritt/halter"), Some(&cookie))
+        .await;
+    assert_eq!(step.status, StatusCode::OK, "{}", step.body);
+    assert!(
+        step.body.contains("aus Ihrem BundID-Konto"),
+        "{}",
+        step.body
+    );
+    assert!(
+        step.body
+            .contains("name=\"halter.nachname\" value=\"Mustermann\" readonly")
+    );
+    assert!(
+        step.body
+            .contains("name=\"anschrift.ort\" value=\"Heinsberg\"")
+    );
+    assert!(
+        !step
+            .body
+            .contains("name=\"anschrift.ort\" value=\"Heinsberg\" readonly")
+    );
+    // A changed locked name is not taken; the changeable address is.
+    let csrf = hidden(&step.body, "_csrf").to_string();
+    let rev = hidden(&step.body, "_rev").to_string();
+    let sent = app
+        .post(
+            &format!("{draft}/schritt/halter"),
+            Some(&cookie),
+            &[
+                ("_csrf", &csrf),
+                ("_rev", &rev),
+                ("_action", "weiter"),
+                ("halter.anrede", "Frau"),
+                ("halter.vorname", "Erika"),
+                ("halter.nachname", "Musterfrau"),
+                ("halter.geburtsdatum", "1964-08-12"),
+                ("anschrift.strasse", "Lindenallee"),
+                ("anschrift.hausnummer", "3"),
+                ("anschrift.plz", "52525"),
+                ("anschrift.ort", "Heinsberg"),
+                ("kontakt.email", "erika@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let again = app
+        .get(&format!("{draft}/schritt/halter"), Some(&cookie))
+        .await;
+    assert!(
+        again.body.contains("value=\"Mustermann\" readonly"),
+        "{}",
+        again.body
+    );
+    assert!(again.body.contains("value=\"Lindenallee\""));
+    // The draft records the pseudonymous id, not the provider's pseudonym.
+    let id = draft.rsplit('/').next().unwrap().parse().unwrap();
+    let stored = lotse_store::DraftStore::draft(app.portal.store(), &id)
+        .unwrap()
+        .unwrap();
+    let state = stored.state.to_string();
+    assert!(state.contains("\"signed_in\""), "{state}");
+    assert!(state.contains("\"trust_level\":\"substantial\""));
+    assert!(!state.contains("bPK2"));
+
+    // A basic sign-in does not prefill (the workflow asks substantial): anonymous as before.
+    let basic = signed_in(app, "basis", "STORK-QAA-Level-1").await;
+    let started = start_dog_tax(app, Some(&basic)).await;
+    let step = app
+        .get(
+            &format!("{}/schritt/halter", started.location.unwrap()),
+            Some(&basic),
+        )
+        .await;
+    assert!(!step.body.contains("BundID-Konto"));
+    assert!(!step.body.contains("Mustermann"));
+    // Without a session at all: unchanged.
+    let anonymous = start_dog_tax(app, None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }

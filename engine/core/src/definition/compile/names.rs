@@ -325,14 +325,19 @@ pub(super) fn login(
             .find(|f| Some(&f.id) == path.first());
         let known = match (field, path.len()) {
             (Some(f), 1) => f.subfields.is_empty(),
-            (Some(f), 2) => f.repeat.is_none() && path.get(1).is_some_and(|sub| f.subfield(sub).is_some()),
+            (Some(f), 2) => {
+                f.repeat.is_none() && path.get(1).is_some_and(|sub| f.subfield(sub).is_some())
+            }
             _ => false,
         };
         if !known {
             cx.error_help(
                 "LOT-E135",
                 pos(&p.field),
-                format!("prefill: \"{}\" is not a field of this workflow", p.field.value),
+                format!(
+                    "prefill: \"{}\" is not a field of this workflow",
+                    p.field.value
+                ),
                 "name a field, or a field of a group as group.field (not inside a repeated group)",
             );
             continue;
