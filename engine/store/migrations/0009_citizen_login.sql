@@ -12,3 +12,13 @@ CREATE TABLE citizen_login (
 );
 
 CREATE INDEX citizen_login_expiry ON citizen_login (expires);
+
+-- Mein Konto: the drafts of a signed-in citizen, by the SHA-256 of the pseudonymous id.
+CREATE TABLE citizen_links (
+    citizen bytea NOT NULL,
+    draft   text NOT NULL,
+    created timestamptz NOT NULL,
+    v       integer NOT NULL,
+    record  jsonb NOT NULL,
+    PRIMARY KEY (citizen, draft)
+);

@@ -47,7 +47,7 @@ pub use ids::{
     OsEntropy, PaymentId, Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
-pub use login::{CitizenSession, PendingSignIn};
+pub use login::{CitizenLink, CitizenSession, PendingSignIn};
 pub use model::{
     Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
@@ -470,6 +470,13 @@ store_traits! {
 
         /// Deletes the records of every kind that expired at or before `now`; returns how many.
         fn sweep_login(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+        /// Links a draft to a citizen (Mein Konto); linking the same draft again changes
+        /// nothing.
+        fn link_citizen(&self, link: &CitizenLink) -> Result<(), StoreError>;
+
+        /// The citizen's linked drafts, oldest first.
+        fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError>;
     }
 
     /// Payments applications wait for (docs/payment.md). Every write is durable on return.

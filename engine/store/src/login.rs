@@ -86,3 +86,16 @@ pub(crate) struct Seen {
     #[serde(with = "time::serde::rfc3339")]
     pub(crate) expires: OffsetDateTime,
 }
+
+/// An application of a signed-in citizen: what Mein Konto lists (across tenants). Only the
+/// pseudonymous id's hash and the draft; the draft says where it stands (open, submitted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CitizenLink {
+    /// The SHA-256 of the citizen's pseudonymous id.
+    pub citizen: SecretHash,
+    pub tenant: String,
+    pub draft: String,
+    pub workflow_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}

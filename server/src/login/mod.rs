@@ -5,6 +5,7 @@
 
 pub mod config;
 mod gate;
+pub mod konto;
 mod pages;
 pub mod prefill;
 pub mod saml;
@@ -120,6 +121,7 @@ where
         .route("/konto", get(pages::konto))
         .route("/konto/anmelden", get(pages::start))
         .route("/konto/abmelden", post(pages::sign_out))
+        .route("/konto/uebernehmen", post(konto::claim))
         .route("/konto/saml/metadata", get(pages::metadata))
         .route("/konto/saml/acs", post(pages::acs))
 }

@@ -308,6 +308,13 @@ struct KontoPage {
     sign_in_url: &'static str,
     sign_out: &'static str,
     csrf: String,
+    applications: Vec<super::konto::ApplicationView>,
+    applications_heading: &'static str,
+    none_yet: &'static str,
+    claim_heading: &'static str,
+    claim_hint: &'static str,
+    claim_label: &'static str,
+    claim_button: &'static str,
 }
 
 impl Page for KontoPage {
@@ -367,6 +374,15 @@ pub(super) async fn konto(
             String::new(),
         ),
     };
+    let applications = match &current {
+        Some(s) => {
+            let (p2, s2) = (p.clone(), s.clone());
+            crate::telemetry::spawn_blocking(move || super::konto::applications(&p2, &s2, lang))
+                .await
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
     let page = KontoPage {
         layout: Layout::new(&defs.portal, defs.portal.root(), heading, lang).at("/konto"),
         heading,
@@ -376,6 +392,21 @@ pub(super) async fn konto(
         sign_in_url: "/konto/anmelden?zurueck=/konto",
         sign_out: tr(lang, "Abmelden", "Sign out"),
         csrf,
+        applications,
+        applications_heading: tr(lang, "Ihre Anträge", "Your applications"),
+        none_yet: tr(
+            lang,
+            "Sie haben noch keinen Antrag mit diesem Konto gestellt.",
+            "You have not applied with this account yet.",
+        ),
+        claim_heading: tr(lang, "Antrag übernehmen", "Add an application"),
+        claim_hint: tr(
+            lang,
+            "Haben Sie einen Antrag ohne Anmeldung begonnen? Mit seinem Fortsetzungscode übernehmen Sie ihn in Ihr Konto.",
+            "Did you start an application without signing in? Add it to your account with its resume code.",
+        ),
+        claim_label: tr(lang, "Fortsetzungscode", "Resume code"),
+        claim_button: tr(lang, "Übernehmen", "Add"),
     };
     p.render(&page)
 }

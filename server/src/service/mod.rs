@@ -332,6 +332,9 @@ impl ApplicationService<'_> {
             draft_ttl(wf),
         )?;
         self.store.create_draft(&draft)?;
+        if let Some(c) = citizen {
+            crate::login::konto::link(self.store, c, &t.slug, &draft.id.to_string(), &wf.id, now)?;
+        }
         Ok(OpenDraft {
             draft,
             app,

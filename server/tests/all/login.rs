@@ -899,9 +899,14 @@ fn every_sign_in_code_is_listed_once_in_docs_errors_md() {
 
 /// Signs in at `level` (`substanziell`) with an assertion of `stork`; the session cookie.
 async fn signed_in(app: &App, level: &str, stork: &str) -> String {
+    signed_in_as(app, level, stork, "bPK2-erika-0001").await
+}
+
+async fn signed_in_as(app: &App, level: &str, stork: &str, pseudonym: &str) -> String {
     let (cookie, req) = app.start(level).await;
     let mut c = Craft::ok(&request_id(&req));
     c.level = stork.into();
+    c.pseudonym = pseudonym.into();
     let a = app.acs(Some(&cookie), &c.response()).await;
     session_cookie(&a).unwrap_or_else(|| panic!("no session: {}", a.body))
 }
@@ -1008,4 +1013,51 @@ async fn a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked(app
     // Without a session at all: unchanged.
     let anonymous = start_dog_tax(app, None).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+
+    // Mein Konto lists the substantial citizen's application, continued without a code.
+    let konto = app.get("/konto", Some(&cookie)).await;
+    assert!(
+        konto.body.contains("Hund zur Hundesteuer anmelden"),
+        "{}",
+        konto.body
+    );
+    assert!(konto.body.contains(&format!("href=\"{draft}\"")));
+    assert_eq!(konto.body.matches("In Bearbeitung").count(), 1);
+    // An anonymous draft is claimed with its resume code.
+    let mut at = anonymous.location.unwrap();
+    let mut page = app.get(&at, None).await;
+    while page.status == StatusCode::SEE_OTHER {
+        at = page.location.clone().unwrap();
+        page = app.get(&at, None).await;
+    }
+    let code_at = page.body.find("lautet <strong>").unwrap() + "lautet <strong>".len();
+    let code = page.body[code_at..code_at + 19].to_string();
+    let csrf = hidden(&konto.body, "_csrf").to_string();
+    let claimed = app
+        .post(
+            "/konto/uebernehmen",
+            Some(&cookie),
+            &[("_csrf", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER, "{}", claimed.body);
+    let konto = app.get("/konto", Some(&cookie)).await;
+    assert_eq!(
+        konto.body.matches("In Bearbeitung").count(),
+        2,
+        "{}",
+        konto.body
+    );
+    let wrong = app
+        .post(
+            "/konto/uebernehmen",
+            Some(&cookie),
+            &[("_csrf", &csrf), ("code", "AAAA-BBBB-CCCC-DDDD")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::NOT_FOUND);
+    // Another citizen's Mein Konto does not show them.
+    let other = signed_in_as(app, "basis", "STORK-QAA-Level-1", "bPK2-max-0002").await;
+    let theirs = app.get("/konto", Some(&other)).await;
+    assert!(!theirs.body.contains("In Bearbeitung"), "{}", theirs.body);
 }

@@ -9,8 +9,8 @@ use crate::LoginStore;
 use crate::accounts::SecretHash;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
-use crate::keys::CITIZEN_LOGIN;
-use crate::login::{CitizenSession, LoginKind, PendingSignIn, Seen};
+use crate::keys::{CITIZEN_LINKS, CITIZEN_LOGIN};
+use crate::login::{CitizenLink, CitizenSession, LoginKind, PendingSignIn, Seen};
 
 impl PgStore {
     /// Inserts unless the key is taken; `false` if it was.
@@ -114,5 +114,40 @@ impl LoginStore for PgStore {
                 .map_err(db_err)
         })?;
         Ok(done.rows_affected())
+    }
+
+    fn link_citizen(&self, link: &CitizenLink) -> Result<(), StoreError> {
+        let record = json(CITIZEN_LINKS, "(citizen)", link)?;
+        self.run(async |pool| {
+            sqlx::query(
+                "INSERT INTO citizen_links (citizen, draft, created, v, record) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (citizen, draft) DO NOTHING",
+            )
+            .bind(&link.citizen.as_bytes()[..])
+            .bind(&link.draft)
+            .bind(link.created)
+            .bind(v_current())
+            .bind(record)
+            .execute(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError> {
+        let rows = self.run(async |pool| {
+            sqlx::query(
+                "SELECT v, record::text AS record FROM citizen_links WHERE citizen = $1 \
+                 ORDER BY created, draft",
+            )
+            .bind(&citizen.as_bytes()[..])
+            .fetch_all(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        rows.iter()
+            .map(|r| decode_parts(CITIZEN_LINKS, "(citizen)", version(r)?, &record_text(r)?))
+            .collect()
     }
 }

@@ -8,8 +8,8 @@ use crate::LoginStore;
 use crate::accounts::SecretHash;
 use crate::envelope::{decode, encode};
 use crate::error::StoreError;
-use crate::keys::CITIZEN_LOGIN;
-use crate::login::{CitizenSession, LoginKind, PendingSignIn, Seen};
+use crate::keys::{CITIZEN_LINKS, CITIZEN_LOGIN};
+use crate::login::{CitizenLink, CitizenSession, LoginKind, PendingSignIn, Seen};
 
 fn key(kind: LoginKind, hash: &SecretHash) -> [u8; 33] {
     let mut k = [0u8; 33];
@@ -130,5 +130,30 @@ impl LoginStore for SledStore {
             self.flush()?;
         }
         Ok(gone)
+    }
+
+    fn link_citizen(&self, link: &CitizenLink) -> Result<(), StoreError> {
+        let mut k = link.citizen.as_bytes().to_vec();
+        k.extend_from_slice(link.draft.as_bytes());
+        let bytes = encode(CITIZEN_LINKS, &k, link)?;
+        if self
+            .inner
+            .citizen_links
+            .compare_and_swap(&k, None::<&[u8]>, Some(bytes))?
+            .is_ok()
+        {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.citizen_links.scan_prefix(citizen.as_bytes()) {
+            let (k, v) = item?;
+            out.push(decode::<CitizenLink>(CITIZEN_LINKS, &k, &v)?);
+        }
+        out.sort_by_key(|l| l.created);
+        Ok(out)
     }
 }

@@ -117,6 +117,7 @@ struct Inner {
     secrets: Tree,
     visits: Tree,
     citizen_login: Tree,
+    citizen_links: Tree,
     visit_days: Tree,
     /// Serializes holds, confirmations and cancellations: they count an office's day.
     visit_lock: Mutex<()>,
@@ -223,6 +224,7 @@ impl SledStore {
             notes: db.open_tree(NOTES)?,
             visits: db.open_tree(VISITS)?,
             citizen_login: db.open_tree(crate::keys::CITIZEN_LOGIN)?,
+            citizen_links: db.open_tree(crate::keys::CITIZEN_LINKS)?,
             visit_days: db.open_tree(VISIT_DAYS)?,
             visit_lock: Mutex::new(()),
             meta,

@@ -82,3 +82,37 @@ pub(crate) fn a_pending_sign_in_is_taken_once_and_assertions_are_used_once<
     assert!(!s.first_use(&id, until).unwrap());
     assert_eq!(s.sweep_login(until).unwrap(), 1);
 }
+
+pub(crate) fn a_citizens_drafts_are_listed_across_tenants_once_each<S: Store>(s: &S) {
+    let erika = SecretHash::of("erika");
+    let link = |tenant: &str, draft: &str, minutes: i64| CitizenLink {
+        citizen: erika,
+        tenant: tenant.into(),
+        draft: draft.into(),
+        workflow_id: "hundesteuer-anmeldung".into(),
+        created: T0 + Duration::minutes(minutes),
+    };
+    s.link_citizen(&link("wegberg", "d2", 2)).unwrap();
+    s.link_citizen(&link("heinsberg", "d1", 1)).unwrap();
+    s.link_citizen(&link("heinsberg", "d1", 5)).unwrap();
+    s.link_citizen(&CitizenLink {
+        citizen: SecretHash::of("max"),
+        ..link("heinsberg", "d3", 3)
+    })
+    .unwrap();
+    let mine = s.citizen_links(&erika).unwrap();
+    assert_eq!(
+        mine.iter().map(|l| l.draft.as_str()).collect::<Vec<_>>(),
+        ["d1", "d2"]
+    );
+    assert_eq!(
+        mine[0].created,
+        T0 + Duration::minutes(1),
+        "the first link stays"
+    );
+    assert!(
+        s.citizen_links(&SecretHash::of("nobody"))
+            .unwrap()
+            .is_empty()
+    );
+}
