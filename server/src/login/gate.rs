@@ -52,3 +52,58 @@ pub async fn gate(
         _ => Ok(None),
     }
 }
+
+/// What a service page says about signing in, for a workflow with `login:`.
+#[derive(serde::Serialize)]
+pub struct SignInOffer {
+    pub text: String,
+    /// The sign-in link; `None` when the citizen is signed in at the level already.
+    pub href: Option<String>,
+    pub link: &'static str,
+}
+
+/// The service page's offer to sign in (`None` for `login: none` or without `[login]`).
+pub async fn offer(
+    p: &Shared,
+    headers: &HeaderMap,
+    wf: &Workflow,
+    lang: Lang,
+    back: &str,
+) -> Option<SignInOffer> {
+    if wf.login == LoginMode::None {
+        return None;
+    }
+    let label = p.login.as_ref()?.saml.as_ref()?.label.clone();
+    let level = if lang == Lang::En {
+        wf.trust_level.label_en()
+    } else {
+        wf.trust_level.label_de()
+    };
+    let session = super::current_session(p, headers).await;
+    let enough = session
+        .as_ref()
+        .and_then(|s| TrustLevel::from_rank(s.trust_level))
+        .is_some_and(|l| l >= wf.trust_level);
+    let en = lang == Lang::En;
+    let text = match (enough, wf.login, en) {
+        (true, _, false) => format!("Sie sind über {label} angemeldet; Ihre Angaben werden übernommen."),
+        (true, _, true) => format!("You are signed in with {label}; your details are filled in."),
+        (false, LoginMode::Required, false) => format!(
+            "Für diesen Antrag melden Sie sich mit {label} an (Vertrauensniveau {level}, zum Beispiel mit ELSTER-Zertifikat oder Online-Ausweis)."
+        ),
+        (false, LoginMode::Required, true) => format!(
+            "This application needs a sign-in with {label} (trust level {level}, for example with an ELSTER certificate or the online ID card)."
+        ),
+        (false, _, false) => format!(
+            "Mit {label} angemeldet (Vertrauensniveau {level}) werden Ihre Angaben übernommen. Sie können auch ohne Anmeldung beantragen."
+        ),
+        (false, _, true) => format!(
+            "Signed in with {label} (trust level {level}), your details are filled in. You can also apply without signing in."
+        ),
+    };
+    Some(SignInOffer {
+        text,
+        href: (!enough).then(|| sign_in_url(wf.trust_level, back)),
+        link: if en { "Sign in" } else { "Anmelden" },
+    })
+}

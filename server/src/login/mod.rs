@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use thiserror::Error;
 
 pub use config::LoginConfig;
-pub use gate::{gate, sign_in_url};
+pub use gate::{SignInOffer, gate, offer, sign_in_url};
 pub use session::{CitizenCookie, current_session};
 
 use crate::state::Shared;

@@ -1061,3 +1061,19 @@ async fn a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked(app
     let theirs = app.get("/konto", Some(&other)).await;
     assert!(!theirs.body.contains("In Bearbeitung"), "{}", theirs.body);
 }
+
+/// Mein Konto signed out and signed in (with an application), in German and English: what the
+/// test of every page template renders (pages.rs).
+pub(crate) async fn konto_renderings() -> Vec<(StatusCode, String)> {
+    let app = app(Backend::Sled).await.unwrap();
+    let cookie = signed_in(&app, "substanziell", "STORK-QAA-Level-3").await;
+    start_dog_tax(&app, Some(&cookie)).await;
+    let mut out = Vec::new();
+    for lang in ["de", "en"] {
+        for c in [None, Some(cookie.as_str())] {
+            let a = app.get(&format!("/konto?lang={lang}"), c).await;
+            out.push((a.status, a.body));
+        }
+    }
+    out
+}

@@ -12,6 +12,7 @@ mod delivery;
 mod fuzz;
 mod guessing;
 mod login;
+mod login_idp;
 mod mail;
 mod maintenance;
 mod nodes;
