@@ -13,6 +13,7 @@ Test data only: the users and passwords below are not secrets.
 import argparse
 import html
 import os
+import re
 import secrets
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,51 @@ from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
+import saml2.entity
+import saml2.sigver
+
+# BundID encrypts with AES; pysaml2's default session key is 3DES, which Lotse does not accept.
+AES128 = "http://www.w3.org/2001/04/xmlenc#aes128-cbc"
+_pre_encryption_part = saml2.sigver.pre_encryption_part
+_encrypt_assertion = saml2.sigver.SecurityContext.encrypt_assertion
+
+
+def _aes_part(**kw):
+    kw.setdefault("msg_enc", AES128)
+    return _pre_encryption_part(**kw)
+
+
+def _aes_encrypt(self, statement, enc_key, template, key_type="aes-128", node_xpath=None):
+    return _encrypt_assertion(self, statement, enc_key, template, "aes-128", node_xpath)
+
+
+saml2.entity.pre_encryption_part = _aes_part
+saml2.sigver.SecurityContext.encrypt_assertion = _aes_encrypt
+
+DSIG = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def declare_keyinfo_namespace(xml):
+    """Writes the encrypted assertion's XML-DSig elements with the prefix `ds`, declared on each
+    KeyInfo, as OpenSAML-based providers like BundID do (samael reads that declaration; pysaml2
+    writes `ns1` declared further up). Only the unsigned envelope changes: the signed assertion
+    is inside the encryption."""
+    a = xml.find(":EncryptedData ")
+    b = xml.find(":EncryptedData>", a)
+    if a < 0 or b < 0:
+        return xml
+    a = xml.rfind("<", 0, a)
+    b = b + len(":EncryptedData>")
+    part = xml[a:b]
+    m = re.search(r'xmlns:(\w+)="' + re.escape(DSIG) + '"', part)
+    if not m:
+        return xml
+    p = m.group(1)
+    part = part.replace(f'xmlns:{p}="{DSIG}"', f'xmlns:ds="{DSIG}"')
+    part = part.replace(f"<{p}:", "<ds:").replace(f"</{p}:", "</ds:")
+    part = part.replace("<ds:KeyInfo>", f'<ds:KeyInfo xmlns:ds="{DSIG}">')
+    return xml[:a] + part + xml[b:]
+
 
 # user -> (password, STORK level, attributes)
 USERS = {
@@ -70,6 +116,9 @@ def make_server(args):
     conf.load({
         "entityid": f"{base}/idp",
         "xmlsec_binary": "/usr/bin/xmlsec1",
+        # RSA-SHA256 as BundID signs (pysaml2's default, SHA-1, Lotse refuses).
+        "signing_algorithm": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        "digest_algorithm": "http://www.w3.org/2001/04/xmlenc#sha256",
         "attribute_map_dir": os.path.join(here, "attributemaps"),
         "key_file": args.key,
         "cert_file": args.cert,
@@ -139,8 +188,11 @@ class Handler(BaseHTTPRequestHandler):
             identity=attrs, in_response_to=request.id, destination=acs, sp_entity_id=sp,
             name_id=name_id, authn={"class_ref": level},
             sign_response=False, sign_assertion=True, encrypt_assertion=True,
+            sign_alg="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            digest_alg="http://www.w3.org/2001/04/xmlenc#sha256",
             encrypt_assertion_self_contained=True)
-        http = self.idp.apply_binding(BINDING_HTTP_POST, str(resp), acs, relay, response=True)
+        http = self.idp.apply_binding(
+            BINDING_HTTP_POST, declare_keyinfo_namespace(str(resp)), acs, relay, response=True)
         self.send_html(http["data"])
 
 

@@ -86,7 +86,9 @@ pub async fn offer(
         .is_some_and(|l| l >= wf.trust_level);
     let en = lang == Lang::En;
     let text = match (enough, wf.login, en) {
-        (true, _, false) => format!("Sie sind über {label} angemeldet; Ihre Angaben werden übernommen."),
+        (true, _, false) => {
+            format!("Sie sind über {label} angemeldet; Ihre Angaben werden übernommen.")
+        }
         (true, _, true) => format!("You are signed in with {label}; your details are filled in."),
         (false, LoginMode::Required, false) => format!(
             "Für diesen Antrag melden Sie sich mit {label} an (Vertrauensniveau {level}, zum Beispiel mit ELSTER-Zertifikat oder Online-Ausweis)."

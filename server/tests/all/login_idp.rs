@@ -32,9 +32,13 @@ pub(crate) fn idp_python() -> Option<String> {
     let required = std::env::var("LOTSE_REQUIRE_IDP").is_ok_and(|v| v == "1");
     match (ok, required) {
         (true, _) => Some(python),
-        (false, true) => panic!("LOTSE_REQUIRE_IDP=1 but {python} cannot import saml2 (pip install pysaml2)"),
+        (false, true) => {
+            panic!("LOTSE_REQUIRE_IDP=1 but {python} cannot import saml2 (pip install pysaml2)")
+        }
         (false, false) => {
-            eprintln!("\n*** SKIPPED: the real-IdP test needs pysaml2 (LOTSE_IDP_PYTHON=<venv>/bin/python); set LOTSE_REQUIRE_IDP=1 to make this a failure ***\n");
+            eprintln!(
+                "\n*** SKIPPED: the real-IdP test needs pysaml2 (LOTSE_IDP_PYTHON=<venv>/bin/python); set LOTSE_REQUIRE_IDP=1 to make this a failure ***\n"
+            );
             None
         }
     }
@@ -59,7 +63,13 @@ impl Drop for Idp {
     }
 }
 
-pub(crate) fn start_idp(python: &str, port: u16, key: &std::path::Path, cert: &std::path::Path, sp: &std::path::Path) -> Idp {
+pub(crate) fn start_idp(
+    python: &str,
+    port: u16,
+    key: &std::path::Path,
+    cert: &std::path::Path,
+    sp: &std::path::Path,
+) -> Idp {
     let script = crate::portal::project_root().join("tests/idp/saml_idp.py");
     let mut child = Command::new(python)
         .arg(script)
@@ -97,14 +107,23 @@ fn cookies(a: &Answer) -> Vec<String> {
         .collect()
 }
 
-async fn http(method: &str, url: &str, cookie: &str, form: Option<&[(&str, &str)]>, site: &str) -> Answer {
+async fn http(
+    method: &str,
+    url: &str,
+    cookie: &str,
+    form: Option<&[(&str, &str)]>,
+    site: &str,
+) -> Answer {
     let mut headers = vec![("Sec-Fetch-Site", site.to_string())];
     if !cookie.is_empty() {
         headers.push(("Cookie", cookie.to_string()));
     }
     let body = match form {
         Some(f) => {
-            headers.push(("Content-Type", "application/x-www-form-urlencoded".to_string()));
+            headers.push((
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_string(),
+            ));
             serde_urlencoded::to_string(f).unwrap().into_bytes()
         }
         None => Vec::new(),
@@ -130,7 +149,14 @@ fn input<'a>(page: &'a str, name: &str) -> &'a str {
 
 /// A citizen signs in at the IdP as `user` asking `level`: Lotse's last answer (from the ACS).
 async fn sign_in(lotse: &str, user: &str, password: &str, level: &str) -> (Answer, String) {
-    let start = http("GET", &format!("{lotse}/konto/anmelden?ebene={level}&zurueck=/konto"), "", None, "none").await;
+    let start = http(
+        "GET",
+        &format!("{lotse}/konto/anmelden?ebene={level}&zurueck=/konto"),
+        "",
+        None,
+        "none",
+    )
+    .await;
     assert_eq!(start.status, 303);
     let pending = cookies(&start).join("; ");
     let to_idp = header(&start, "location").unwrap().to_string();
@@ -188,7 +214,11 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
     let meta = dir.path().join("idp.xml");
     std::fs::write(
         &meta,
-        idp_metadata(&format!("{idp_base}/idp"), &format!("{idp_base}/sso"), &idp_keys),
+        idp_metadata(
+            &format!("{idp_base}/idp"),
+            &format!("{idp_base}/sso"),
+            &idp_keys,
+        ),
     )
     .unwrap();
 
@@ -222,13 +252,20 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
         .await
         .unwrap()
         .unwrap();
-    let app = lotse_server::router(Arc::new(portal))
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        lotse_server::router(Arc::new(portal)).into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
 
-    let sp_meta = http("GET", &format!("{lotse}/konto/saml/metadata"), "", None, "none").await;
+    let sp_meta = http(
+        "GET",
+        &format!("{lotse}/konto/saml/metadata"),
+        "",
+        None,
+        "none",
+    )
+    .await;
     let sp_xml = dir.path().join("sp.xml");
     std::fs::write(&sp_xml, &sp_meta.body).unwrap();
     let _idp = start_idp(&python, idp_port, &idp_key, &idp_cert, &sp_xml);

@@ -931,7 +931,10 @@ async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     // Mein Konto needs [login]: rendered by the sign-in tests' portal, signed out and in.
     for (status, body) in crate::login::konto_renderings().await {
         assert_eq!(status, StatusCode::OK, "{body}");
-        assert!(body.contains("action=\"/konto/") || body.contains("/konto/anmelden"), "{body}");
+        assert!(
+            body.contains("action=\"/konto/") || body.contains("/konto/anmelden"),
+            "{body}"
+        );
         assert!(body.trim_end().ends_with("</html>"));
         seen.0.insert("konto");
     }
