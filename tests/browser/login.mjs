@@ -35,8 +35,7 @@ async function axe(page, name) {
 }
 
 async function send(page, selector) {
-  await Promise.all([page.waitForLoadState('load'), page.click(selector)]);
-  await page.waitForLoadState('load');
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(selector)]);
 }
 
 // Signs in at the IdP's own login page; the IdP posts its answer back to Lotse by itself.
@@ -84,7 +83,12 @@ try {
   check(await page.getAttribute('[name="anschrift.ort"]', 'readonly') === null
     && await page.inputValue('[name="anschrift.ort"]') === 'Heinsberg', 'the town is prefilled and may be changed');
   await axe(page, 'schritt-vorausgefuellt');
-  await page.selectOption('select[name="halter.anrede"]', { index: 1 });
+  const anrede = page.locator('[name="halter.anrede"]').first();
+  if ((await anrede.evaluate((e) => e.tagName.toLowerCase())) === 'select') {
+    await page.selectOption('select[name="halter.anrede"]', { index: 1 });
+  } else {
+    await anrede.check();
+  }
   await page.fill('[name="anschrift.hausnummer"]', '17');
   await send(page, '.actions button[value=weiter]');
   check(page.url().endsWith('/schritt/hunde'), `the dogs step (${page.url()})`);
