@@ -317,6 +317,15 @@ impl ApplicationService<'_> {
         now: OffsetDateTime,
         citizen: Option<&lotse_store::CitizenSession>,
     ) -> Result<OpenDraft, ServiceError> {
+        if wf.login == lotse_core::login::LoginMode::Required && citizen.is_none() {
+            // Only a signed-in citizen starts it, through the portal's pages (the JSON API has
+            // no citizen sign-in): for everyone else the service is not offered.
+            return Err(StoreError::NotFound {
+                what: "service",
+                key: wf.id.clone(),
+            }
+            .into());
+        }
         let mut app = Application::start(wf, lang, now);
         if let Some(c) = citizen {
             crate::login::prefill::apply(wf, c, &mut app);

@@ -120,15 +120,28 @@ struct App {
 }
 
 async fn app(backend: Backend) -> Option<App> {
+    app_in(
+        backend,
+        crate::portal::project_root().to_path_buf(),
+        tempfile::tempdir().unwrap(),
+    )
+    .await
+}
+
+/// The portal of the project at `project`, its data and keys in `dir`.
+async fn app_in(
+    backend: Backend,
+    project: std::path::PathBuf,
+    dir: tempfile::TempDir,
+) -> Option<App> {
     let w = world();
-    let dir = tempfile::tempdir().unwrap();
     let (sp_key, sp_cert) = w.sp.write(dir.path(), "sp");
     let (next_key, next_cert) = w.sp_next.write(dir.path(), "sp-next");
     let (_, idp_cert) = w.idp.write(dir.path(), "idp");
     let meta = dir.path().join("idp.xml");
     std::fs::write(&meta, idp_metadata(IDP, SSO, &w.idp)).unwrap();
     let mut config = lotse_server::config::Config {
-        project_dir: crate::portal::project_root().to_path_buf(),
+        project_dir: project,
         data_dir: dir.path().join("data"),
         login: Some(LoginConfig {
             public_url: BASE.into(),
@@ -483,6 +496,103 @@ both_backends!(
     garbage_and_failures_get_a_calm_page,
     a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked,
 );
+
+/// The project with Hundesteuer as `login: required` (trust level substantial).
+fn required_project(dir: &Path) -> std::path::PathBuf {
+    let root = crate::portal::project_root();
+    let project = dir.join("project");
+    for d in ["workflows", "forms", "portal", "pdf-templates"] {
+        crate::portal::copy_dir(&root.join(d), &project.join(d));
+    }
+    let wf = project.join("workflows/hundesteuer/workflow.yaml");
+    let text = std::fs::read_to_string(&wf).unwrap();
+    assert!(text.contains("login: optional"));
+    std::fs::write(&wf, text.replace("login: optional", "login: required")).unwrap();
+    project
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn below_the_trust_level_a_citizen_signs_in_again_and_comes_back_to_the_same_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = required_project(dir.path());
+    let app = app_in(Backend::Sled, project, dir).await.unwrap();
+    let service = "/heinsberg/leistung/hundesteuer-anmeldung";
+    let to_sign_in = "/konto/anmelden?ebene=substanziell&zurueck=%2Fheinsberg%2Fleistung%2Fhundesteuer-anmeldung";
+    // Anonymous: the service page says so, starting leads to the sign-in at level substantial.
+    let page = app.get(service, None).await;
+    assert!(
+        page.body
+            .contains("Für diesen Antrag melden Sie sich mit BundID an"),
+        "{}",
+        page.body
+    );
+    let started = start_dog_tax(&app, None).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER);
+    assert_eq!(started.location.as_deref(), Some(to_sign_in));
+    // Signed in with a basic account: the same.
+    let basic = signed_in(&app, "basis", "STORK-QAA-Level-1").await;
+    let started = start_dog_tax(&app, Some(&basic)).await;
+    assert_eq!(started.location.as_deref(), Some(to_sign_in));
+    // Substantial: the application starts.
+    let good = signed_in(&app, "substanziell", "STORK-QAA-Level-3").await;
+    let started = start_dog_tax(&app, Some(&good)).await;
+    let draft = started.location.unwrap();
+    assert!(draft.starts_with("/heinsberg/antrag/"), "{draft}");
+    let step = format!("{draft}/schritt/halter");
+    assert_eq!(app.get(&step, Some(&good)).await.status, StatusCode::OK);
+    // The same step with a lower session (or none): to the sign-in, and back to that step.
+    for cookie in [Some(basic.as_str()), None] {
+        let a = app.get(&step, cookie).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        let to = a.location.unwrap();
+        assert!(
+            to.starts_with("/konto/anmelden?ebene=substanziell&zurueck=%2Fheinsberg%2Fantrag%2F"),
+            "{to}"
+        );
+    }
+    let a = app
+        .get(
+            &format!("/konto/anmelden?ebene=substanziell&zurueck={step}"),
+            None,
+        )
+        .await;
+    let pending = a
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("lotse_anmeldung="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let location = a.location.unwrap();
+    let url = url::Url::parse(&location).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    let deflated = B64.decode(&q["SAMLRequest"]).unwrap();
+    let mut xml = String::new();
+    flate2::read::DeflateDecoder::new(&deflated[..])
+        .read_to_string(&mut xml)
+        .unwrap();
+    let back = app
+        .acs(Some(&pending), &Craft::ok(&request_id(&xml)).response())
+        .await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some(step.as_str()),
+        "{}",
+        back.body
+    );
+    // The JSON API has no citizen sign-in: a required service cannot be started there.
+    let api = app
+        .send(
+            Request::post("/api/v1/tenants/heinsberg/services/hundesteuer-anmeldung/applications")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND, "{}", api.body);
+}
 
 async fn a_signed_response_signs_in_and_sign_out_ends_the_session(app: &App) {
     let meta = app.get("/konto/saml/metadata", None).await;
