@@ -477,6 +477,14 @@ store_traits! {
 
         /// The citizen's linked drafts, oldest first.
         fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError>;
+
+        /// Notes the submission a linked draft became; `false` if there is no such link.
+        fn set_citizen_submission(
+            &self,
+            citizen: &SecretHash,
+            draft: &str,
+            submission: &str,
+        ) -> Result<bool, StoreError>;
     }
 
     /// Payments applications wait for (docs/payment.md). Every write is durable on return.

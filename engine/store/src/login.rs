@@ -96,6 +96,9 @@ pub struct CitizenLink {
     pub tenant: String,
     pub draft: String,
     pub workflow_id: String,
+    /// The submission the draft became, once known: the list keeps it after the draft's expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
 }

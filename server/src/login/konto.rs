@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
-use lotse_store::{CitizenLink, CitizenSession, LoginStore, SecretHash, StoreError};
+use lotse_store::{
+    CitizenLink, CitizenSession, LoginStore, SecretHash, StoreError, SubmissionId, SubmissionStore,
+};
 use serde::Serialize;
 
 use super::session;
@@ -59,21 +61,35 @@ pub(super) fn applications(p: &Shared, s: &CitizenSession, lang: Lang) -> Vec<Ap
                     tr(lang, "Fortsetzen", "Continue"),
                 )
             }
-            Ok(Some(Opened::Submitted(sid))) => (
-                tr(lang, "Eingereicht", "Submitted"),
-                format!("/{}/eingang/{sid}", t.slug),
-                tr(
-                    lang,
-                    "Stand, Nachrichten und Rückfragen",
-                    "Status, messages and questions",
-                ),
-            ),
+            Ok(Some(Opened::Submitted(sid))) => {
+                // Kept with the link: the list shows it after the draft's expiry too.
+                if link.submission.is_none()
+                    && let Err(e) =
+                        p.store
+                            .set_citizen_submission(&link.citizen, &link.draft, &sid.to_string())
+                {
+                    tracing::warn!(event = "citizen_link_update_failed", cause = %e);
+                }
+                submitted(t, &sid.to_string(), lang)
+            }
             Ok(Some(Opened::Paying(pid))) => (
                 tr(lang, "Wartet auf die Zahlung", "Waiting for payment"),
                 format!("/{}/zahlung/{pid}", t.slug),
                 tr(lang, "Zur Zahlung", "To the payment"),
             ),
-            Ok(None) => continue,
+            // The draft is gone (expired): a submission it became stays listed.
+            Ok(None) => match link.submission.as_deref().map(str::parse::<SubmissionId>) {
+                Some(Ok(sid))
+                    if p.store
+                        .submission(&sid)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|sub| sub.tenant.slug() == t.slug) =>
+                {
+                    submitted(t, &sid.to_string(), lang)
+                }
+                _ => continue,
+            },
             Err(e) => {
                 tracing::warn!(event = "citizen_link_unreadable", cause = %e);
                 continue;
@@ -90,6 +106,23 @@ pub(super) fn applications(p: &Shared, s: &CitizenSession, lang: Lang) -> Vec<Ap
     out
 }
 
+/// A submitted application's line: its status page (status, messages, Rückfragen).
+fn submitted(
+    t: &crate::tenants::Tenant,
+    sid: &str,
+    lang: Lang,
+) -> (&'static str, String, &'static str) {
+    (
+        tr(lang, "Eingereicht", "Submitted"),
+        format!("/{}/eingang/{sid}", t.slug),
+        tr(
+            lang,
+            "Stand, Nachrichten und Rückfragen",
+            "Status, messages and questions",
+        ),
+    )
+}
+
 /// Links a new draft of a signed-in citizen to Mein Konto.
 pub fn link(
     store: &lotse_store::AnyStore,
@@ -104,6 +137,7 @@ pub fn link(
         tenant: tenant.to_string(),
         draft: draft.to_string(),
         workflow_id: workflow_id.to_string(),
+        submission: None,
         created: now,
     })
 }

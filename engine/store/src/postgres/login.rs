@@ -150,4 +150,25 @@ impl LoginStore for PgStore {
             .map(|r| decode_parts(CITIZEN_LINKS, "(citizen)", version(r)?, &record_text(r)?))
             .collect()
     }
+
+    fn set_citizen_submission(
+        &self,
+        citizen: &SecretHash,
+        draft: &str,
+        submission: &str,
+    ) -> Result<bool, StoreError> {
+        let done = self.run(async |pool| {
+            sqlx::query(
+                "UPDATE citizen_links SET record = jsonb_set(record, '{submission}', to_jsonb($3::text)) \
+                 WHERE citizen = $1 AND draft = $2",
+            )
+            .bind(&citizen.as_bytes()[..])
+            .bind(draft)
+            .bind(submission)
+            .execute(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(done.rows_affected() > 0)
+    }
 }

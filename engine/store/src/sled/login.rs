@@ -156,4 +156,31 @@ impl LoginStore for SledStore {
         out.sort_by_key(|l| l.created);
         Ok(out)
     }
+
+    fn set_citizen_submission(
+        &self,
+        citizen: &SecretHash,
+        draft: &str,
+        submission: &str,
+    ) -> Result<bool, StoreError> {
+        let mut k = citizen.as_bytes().to_vec();
+        k.extend_from_slice(draft.as_bytes());
+        loop {
+            let Some(old) = self.inner.citizen_links.get(&k)? else {
+                return Ok(false);
+            };
+            let mut link: CitizenLink = decode(CITIZEN_LINKS, &k, &old)?;
+            link.submission = Some(submission.to_string());
+            let new = encode(CITIZEN_LINKS, &k, &link)?;
+            if self
+                .inner
+                .citizen_links
+                .compare_and_swap(&k, Some(old), Some(new))?
+                .is_ok()
+            {
+                self.flush()?;
+                return Ok(true);
+            }
+        }
+    }
 }

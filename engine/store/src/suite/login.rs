@@ -90,6 +90,7 @@ pub(crate) fn a_citizens_drafts_are_listed_across_tenants_once_each<S: Store>(s:
         tenant: tenant.into(),
         draft: draft.into(),
         workflow_id: "hundesteuer-anmeldung".into(),
+        submission: None,
         created: T0 + Duration::minutes(minutes),
     };
     s.link_citizen(&link("wegberg", "d2", 2)).unwrap();
