@@ -358,6 +358,13 @@ impl Saml {
             // Unsolicited, or the answer to another browser's request.
             return Err(LoginError::NotOurRequest);
         }
+        // samael slices the cipher text without looking at its length: too short is refused
+        // here, before it gets there.
+        if let Some(enc) = &outer.encrypted_assertion
+            && !cipher_long_enough(enc)
+        {
+            return Err(LoginError::Undecryptable);
+        }
         let ids = [request_id];
         let assertion = match self.sp.parse_xml_response(&xml, Some(&ids)) {
             Ok(a) => a,
@@ -485,6 +492,15 @@ impl Saml {
             replayable_until: until + skew,
         })
     }
+}
+
+/// Whether the encrypted value holds at least an IV (or nonce) and a tag or block.
+fn cipher_long_enough(enc: &samael::schema::EncryptedAssertion) -> bool {
+    enc.encrypted_value_info().is_some_and(|(v, _)| {
+        let compact: String = v.value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        B64.decode(compact.as_bytes())
+            .is_ok_and(|bytes| bytes.len() >= 32)
+    })
 }
 
 /// samael's refusal as ours (nothing of the response in it).

@@ -910,6 +910,15 @@ async fn garbage_and_failures_get_a_calm_page(app: &App) {
     let mut c = Craft::ok(&request_id(&req));
     c.status = "urn:oasis:names:tc:SAML:2.0:status:AuthnFailed".into();
     assert_refused(&app.acs(Some(&cookie), &c.response()).await, "LOT-L009");
+    // An encrypted assertion too short to hold anything.
+    let (cookie, req) = app.start("basis").await;
+    let mut c = Craft::ok(&request_id(&req));
+    c.encrypt_for = Some(&world().sp);
+    let xml = c.response();
+    let at = xml.rfind("<xenc:CipherValue>").unwrap() + "<xenc:CipherValue>".len();
+    let end = at + xml[at..].find('<').unwrap();
+    let short = format!("{}{}{}", &xml[..at], B64.encode([1u8; 8]), &xml[end..]);
+    assert_refused(&app.acs(Some(&cookie), &short).await, "LOT-L011");
     // Entity expansion has no place in SAML.
     let (cookie, req) = app.start("basis").await;
     let xml = format!(
