@@ -497,7 +497,11 @@ impl Saml {
 /// Whether the encrypted value holds at least an IV (or nonce) and a tag or block.
 fn cipher_long_enough(enc: &samael::schema::EncryptedAssertion) -> bool {
     enc.encrypted_value_info().is_some_and(|(v, _)| {
-        let compact: String = v.value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let compact: String = v
+            .value
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
         B64.decode(compact.as_bytes())
             .is_ok_and(|bytes| bytes.len() >= 32)
     })
