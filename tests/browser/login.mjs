@@ -137,6 +137,8 @@ try {
   const refused = await page2.textContent('main');
   check(refused.includes('Höheres Vertrauensniveau nötig') && refused.includes('LOT-L008'),
     'a basic account is asked to sign in with a higher trust level');
+  check((await page2.getAttribute('main a.button', 'href') ?? '').startsWith('/konto/anmelden?ebene=substanziell&zurueck=%2Fheinsberg%2Fleistung%2F'),
+    'the page leads to signing in again at level substantial, back to the service');
   await axe(page2, 'niveau-zu-niedrig');
   await context2.close();
 } catch (e) {

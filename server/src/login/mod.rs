@@ -46,9 +46,10 @@ pub enum LoginError {
     /// The assertion was used already.
     #[error("LOT-L007 the assertion was used before (replay)")]
     Replayed,
-    /// The asserted trust level is below the one asked for, or unknown.
+    /// The asserted trust level is below the one asked for, or unknown; with the sign-in
+    /// that asks again (level and way back), when known.
     #[error("LOT-L008 the trust level is lower than required")]
-    TooLow,
+    TooLow(Option<String>),
     /// The provider answered with a status other than success (the citizen cancelled).
     #[error("LOT-L009 the identity provider did not sign the citizen in")]
     ProviderRefused,
@@ -77,7 +78,7 @@ impl LoginError {
             Self::NotOurRequest => "LOT-L005",
             Self::Expired => "LOT-L006",
             Self::Replayed => "LOT-L007",
-            Self::TooLow => "LOT-L008",
+            Self::TooLow(_) => "LOT-L008",
             Self::ProviderRefused => "LOT-L009",
             Self::NoSubject => "LOT-L010",
             Self::Undecryptable => "LOT-L011",

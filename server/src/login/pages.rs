@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::LoginError;
 use super::session::{self, CitizenCookie, PENDING_COOKIE, SESSION_COOKIE};
 use crate::http::extractors::UiLang;
-use crate::http::pages::{Layout, Page, message_page, tr};
+use crate::http::pages::{Layout, MessageLink, Page, message_page, message_page_with_link, tr};
 use crate::state::Shared;
 
 /// How long a started sign-in waits for the provider's answer.
@@ -59,7 +59,7 @@ pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
                 "This portal does not offer signing in with an account. You can apply without signing in.",
             ),
         ),
-        LoginError::TooLow => (
+        LoginError::TooLow(_) => (
             StatusCode::FORBIDDEN,
             tr(
                 lang,
@@ -104,14 +104,20 @@ pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
             ),
         ),
     };
-    let mut r = message_page(
+    let link = match e {
+        LoginError::TooLow(Some(href)) => Some(MessageLink {
+            href: href.clone(),
+            text: tr(lang, "Erneut anmelden", "Sign in again").to_string(),
+        }),
+        _ => None,
+    };
+    let mut r = message_page_with_link(
         p,
         defs.portal.root(),
         lang,
         status,
-        heading,
-        heading,
-        &format!("{text} ({})", e.code()),
+        (heading, heading, &format!("{text} ({})", e.code())),
+        link,
     );
     if let Some(c) = CitizenCookie::pending(p, None) {
         r.headers_mut().append(header::SET_COOKIE, c);
@@ -263,7 +269,16 @@ fn finish(
         return Err(LoginError::Expired);
     }
     let wanted = TrustLevel::from_rank(pending.trust_level).unwrap_or(TrustLevel::High);
-    let identity = saml.verify(posted, &pending.request_id, wanted, now_chrono)?;
+    let identity = match saml.verify(posted, &pending.request_id, wanted, now_chrono) {
+        // The way to sign in again at the level asked for, back to where the citizen was.
+        Err(LoginError::TooLow(None)) => {
+            return Err(LoginError::TooLow(Some(super::sign_in_url(
+                wanted,
+                &pending.return_to,
+            ))));
+        }
+        other => other?,
+    };
     let until = time::OffsetDateTime::from_unix_timestamp(identity.replayable_until.timestamp())
         .unwrap_or(now + time::Duration::hours(1))
         .max(now + time::Duration::minutes(5));

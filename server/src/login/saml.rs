@@ -451,9 +451,9 @@ impl Saml {
             .filter_map(|r| r.value.as_deref())
             .filter_map(level_of)
             .max()
-            .ok_or(LoginError::TooLow)?;
+            .ok_or(LoginError::TooLow(None))?;
         if level < wanted {
-            return Err(LoginError::TooLow);
+            return Err(LoginError::TooLow(None));
         }
         let mut attributes = BTreeMap::new();
         for statement in a.attribute_statements.iter().flatten() {

@@ -873,6 +873,15 @@ async fn a_trust_level_below_the_request_is_refused(app: &App) {
         let a = app.acs(Some(&cookie), &c.response()).await;
         assert_refused(&a, "LOT-L008");
         assert_eq!(a.status, StatusCode::FORBIDDEN);
+        // The way to sign in again at the level asked for, back where the citizen was.
+        let unescaped = a.body.replace("&#x3D;", "=").replace("&amp;", "&");
+        assert!(
+            unescaped.contains(&format!(
+                "href=\"/konto/anmelden?ebene={asked}&zurueck=%2Fkonto\""
+            )),
+            "{}",
+            a.body
+        );
     }
     let (cookie, req) = app.start("hoch").await;
     let mut c = Craft::ok(&request_id(&req));
@@ -999,7 +1008,7 @@ fn every_sign_in_code_is_listed_once_in_docs_errors_md() {
         E::NotOurRequest.code(),
         E::Expired.code(),
         E::Replayed.code(),
-        E::TooLow.code(),
+        E::TooLow(None).code(),
         E::ProviderRefused.code(),
         E::NoSubject.code(),
         E::Undecryptable.code(),
