@@ -39,6 +39,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// E-mail to citizens (docs/email.md); unset: no mail is sent.
     pub mail: Option<crate::mail::MailConfig>,
+    /// Citizen sign-in (docs/login.md); unset: citizens apply anonymously only.
+    pub login: Option<crate::login::LoginConfig>,
     /// Online payment: the portal's public address and the reconciliation job (docs/payment.md).
     pub payment: PaymentSettings,
 }
@@ -243,6 +245,7 @@ impl Default for Config {
             proxy: ProxyConfig::default(),
             api: ApiConfig::default(),
             mail: None,
+            login: None,
             payment: PaymentSettings::default(),
         }
     }

@@ -13,6 +13,7 @@ pub mod config;
 pub(crate) mod directory;
 pub mod http;
 pub mod keys;
+pub mod login;
 pub mod mail;
 pub mod mandate;
 pub mod nodes;

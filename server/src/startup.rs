@@ -195,6 +195,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::portal::routes())
+        .merge(crate::login::routes())
         .nest("/api/v1", api)
         .merge(crate::admin::routes())
         .layer(axum::middleware::from_fn_with_state(

@@ -72,6 +72,8 @@ pub struct AppState {
     pub(crate) public_url: std::sync::RwLock<String>,
     /// Limits against bulk booking of appointments (per client and per e-mail address).
     pub(crate) visit_limits: crate::portal::VisitLimits,
+    /// Citizen sign-in (crate::login); `None` without `[login]`.
+    pub(crate) login: Option<crate::login::Login>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -117,6 +119,7 @@ pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
         ("explain", include_str!("../templates/explain.hbs")),
         ("visits", include_str!("../templates/visits.hbs")),
         ("visit", include_str!("../templates/visit.hbs")),
+        ("konto", include_str!("../templates/konto.hbs")),
     ] {
         if name == "layout" {
             hb.register_partial(name, src)
@@ -197,6 +200,7 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
             visit_limits: crate::portal::VisitLimits::new(&store),
+            login: crate::login::Login::from_config(config)?,
         })
     }
 

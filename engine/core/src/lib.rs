@@ -15,6 +15,7 @@ pub mod clock;
 pub mod definition;
 pub mod diagram;
 pub mod form;
+pub mod login;
 pub mod payment;
 pub mod portal;
 pub mod problem;

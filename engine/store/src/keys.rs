@@ -40,6 +40,11 @@ pub(crate) const SESSIONS: &str = "sessions";
 /// Appointments: visit id -> visit; (tenant, office, day) -> the ids of its visits.
 pub(crate) const VISITS: &str = "visits";
 pub(crate) const VISIT_DAYS: &str = "visit_days";
+/// Citizen sign-in: kind byte + SHA-256 → session, sign-in in progress or replay record. Not
+/// exported: sessions end with a restore.
+pub(crate) const CITIZEN_LOGIN: &str = "citizen_login";
+/// Mein Konto: SHA-256 of the pseudonymous id + draft id → link. Not exported yet.
+pub(crate) const CITIZEN_LINKS: &str = "citizen_links";
 
 /// Every data tree in export order, and whether its values are JSON envelopes.
 pub(crate) const TREES: [(&str, bool); 18] = [

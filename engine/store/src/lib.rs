@@ -18,6 +18,7 @@ mod group_commit;
 mod ids;
 mod keys;
 mod limiter;
+mod login;
 mod model;
 mod payments;
 #[cfg(feature = "postgres")]
@@ -48,6 +49,7 @@ pub use ids::{
     OsEntropy, PaymentId, Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
+pub use login::{CitizenLink, CitizenSession, PendingSignIn};
 pub use model::{
     Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
@@ -501,6 +503,53 @@ store_traits! {
         fn secret_or_insert(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
     }
 
+    /// Citizen sign-in (docs/login.md): sessions, sign-ins in progress and the replay cache of
+    /// identity assertions, each known by a hash only. Every write is durable on return and
+    /// seen by every node.
+    pub trait LoginStore {
+        /// Stores a citizen session; `AlreadyExists` if its hash is taken.
+        fn create_citizen_session(&self, session: &CitizenSession) -> Result<(), StoreError>;
+
+        /// The session with this hash, or `None` (expired ones too: the caller checks
+        /// `expires`).
+        fn citizen_session(&self, hash: &SecretHash) -> Result<Option<CitizenSession>, StoreError>;
+
+        /// Ends a session; `false` if it did not exist.
+        fn delete_citizen_session(&self, hash: &SecretHash) -> Result<bool, StoreError>;
+
+        /// Stores a sign-in a browser started; `AlreadyExists` if its hash is taken.
+        fn put_pending_sign_in(&self, pending: &PendingSignIn) -> Result<(), StoreError>;
+
+        /// Removes and returns the sign-in with this hash: of two nodes answering the same
+        /// provider response, one gets it.
+        fn take_pending_sign_in(
+            &self,
+            hash: &SecretHash,
+        ) -> Result<Option<PendingSignIn>, StoreError>;
+
+        /// Records an assertion id until `expires`: `true` the first time, `false` when it was
+        /// recorded already (a replay), also when two nodes race.
+        fn first_use(&self, hash: &SecretHash, expires: OffsetDateTime) -> Result<bool, StoreError>;
+
+        /// Deletes the records of every kind that expired at or before `now`; returns how many.
+        fn sweep_login(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+        /// Links a draft to a citizen (Mein Konto); linking the same draft again changes
+        /// nothing.
+        fn link_citizen(&self, link: &CitizenLink) -> Result<(), StoreError>;
+
+        /// The citizen's linked drafts, oldest first.
+        fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError>;
+
+        /// Notes the submission a linked draft became; `false` if there is no such link.
+        fn set_citizen_submission(
+            &self,
+            citizen: &SecretHash,
+            draft: &str,
+            submission: &str,
+        ) -> Result<bool, StoreError>;
+    }
+
     /// Payments applications wait for (docs/payment.md). Every write is durable on return.
     pub trait PaymentStore {
         /// Stores a new payment, unless its tenant has one with the same submit key already:
@@ -552,6 +601,7 @@ pub trait Store:
     + SecretStore
     + VisitStore
     + PaymentStore
+    + LoginStore
 {
 }
 impl<T> Store for T where
@@ -567,6 +617,7 @@ impl<T> Store for T where
         + SecretStore
         + VisitStore
         + PaymentStore
+        + LoginStore
 {
 }
 

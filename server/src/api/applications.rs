@@ -47,6 +47,10 @@ pub(super) async fn start(
     bytes: Bytes,
 ) -> ApiResult {
     let wf = service_of(&p, &t, &service)?;
+    // `login: required`: only signed-in citizens, through the portal's pages (docs/login.md).
+    if wf.login == lotse_core::login::LoginMode::Required {
+        return Err(Problem::not_found("Diese Leistung", "This service"));
+    }
     let b: StartBody = if bytes.is_empty() {
         StartBody::default()
     } else {

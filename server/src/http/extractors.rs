@@ -114,7 +114,17 @@ where
             return Err(page.fail(PageError::NotFound).into_response());
         };
         match open_draft(&p, t.clone(), &id).await {
-            Ok(Some(Opened::Open(open))) => Ok(PortalDraft(open)),
+            Ok(Some(Opened::Open(open))) => {
+                // `login: required`: only a signed-in citizen at the workflow's level; a GET
+                // comes back to its own page, a post to the application's current page.
+                let back = if parts.method == axum::http::Method::GET {
+                    parts.uri.path().to_string()
+                } else {
+                    format!("/{}/antrag/{}", t.slug, open.draft.id)
+                };
+                crate::login::gate(&p, &parts.headers, &open.wf, lang, &back).await?;
+                Ok(PortalDraft(open))
+            }
             // Sent already (a double click, the back button): the confirmation again.
             Ok(Some(Opened::Submitted(sid))) => {
                 Err(Redirect::to(&format!("/{}/eingang/{sid}", t.slug)).into_response())

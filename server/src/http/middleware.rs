@@ -40,7 +40,10 @@ pub(crate) async fn security_headers(
     // JSON, which needs the browser's preflight, and it uses no cookies).
     let allowed_api_call = req.uri().path().starts_with("/api/v1/tenants/")
         && cors.allows(req.headers().get(axum::http::header::ORIGIN));
-    if req.method() == axum::http::Method::POST && !allowed_api_call {
+    // The identity provider posts its answer from its own site (SAML HTTP-POST binding); the
+    // answer is bound to the browser's sign-in by its own checks (crate::login).
+    let provider_answer = req.uri().path() == "/konto/saml/acs";
+    if req.method() == axum::http::Method::POST && !allowed_api_call && !provider_answer {
         let site = req
             .headers()
             .get("sec-fetch-site")

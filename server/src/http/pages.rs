@@ -177,6 +177,15 @@ pub(crate) struct MessagePage<'a> {
     layout: Layout,
     heading: &'a str,
     text: &'a str,
+    /// A way on from here (sign in again at a higher level), if any.
+    link: Option<MessageLink>,
+}
+
+/// A button-like link under a message.
+#[derive(Serialize)]
+pub(crate) struct MessageLink {
+    pub(crate) href: String,
+    pub(crate) text: String,
 }
 
 impl Page for MessagePage<'_> {
@@ -229,10 +238,23 @@ pub(crate) fn message_page(
     heading: &str,
     text: &str,
 ) -> Response {
+    message_page_with_link(p, t, lang, status, (title, heading, text), None)
+}
+
+/// [`message_page`] with a link under the text.
+pub(crate) fn message_page_with_link(
+    p: &AppState,
+    t: &Tenant,
+    lang: Lang,
+    status: StatusCode,
+    (title, heading, text): (&str, &str, &str),
+    link: Option<MessageLink>,
+) -> Response {
     let page = MessagePage {
         layout: Layout::new(&p.defs().portal, t, title, lang),
         heading,
         text,
+        link,
     };
     let mut r = p.render(&page);
     *r.status_mut() = status;

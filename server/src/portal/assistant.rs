@@ -26,6 +26,7 @@ pub(crate) async fn start(
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
     Path((_, workflow)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
     let page = PageContext::new(&p, t.clone(), lang);
@@ -33,13 +34,22 @@ pub(crate) async fn start(
     if field(&pairs, "_csrf") != Some(p.token(&format!("start:{}", t.slug)).as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
+    // `login:`: the signed-in citizen (for `required`, at the workflow's level) prefills.
+    let back = format!("/{}/leistung/{}", t.slug, wf.id);
+    let citizen = match crate::login::gate(&p, &headers, &wf, lang, &back).await {
+        Ok(c) => c,
+        Err(to_sign_in) => return Ok(to_sign_in),
+    };
     let now = p.now();
     let tc = t.clone();
-    let open = draft_work(&p, move |p| p.service(&p.defs()).start(&tc, &wf, lang, now))
-        .await
-        .map_err(interrupted)
-        .and_then(|started| started)
-        .map_err(|e| page.fail(e))?;
+    let open = draft_work(&p, move |p| {
+        p.service(&p.defs())
+            .start_as(&tc, &wf, lang, now, citizen.as_ref())
+    })
+    .await
+    .map_err(interrupted)
+    .and_then(|started| started)
+    .map_err(|e| page.fail(e))?;
     bump(&p.metrics.drafts_started);
     Ok(Redirect::to(&format!("/{}/antrag/{}", t.slug, open.draft.id)).into_response())
 }
@@ -370,9 +380,11 @@ async fn post(
         let Some(step) = open.wf.step(&step_id) else {
             return Ok(to(here_url));
         };
+        let mut values = form::answers(step, &pairs);
+        crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
         Command::Answer {
             step: step.id.clone(),
-            values: form::answers(step, &pairs),
+            values,
             then_review: matches!(place, Place::Change(_)) || complete(&open.app),
         }
     };

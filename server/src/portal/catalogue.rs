@@ -286,6 +286,7 @@ pub(crate) async fn service(
     UiLang(lang): UiLang,
     PortalTenant(t): PortalTenant,
     Path((_, id)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let defs = p.defs();
     let found = defs.directory.tenant(&t.slug).and_then(|s| s.service(&id));
@@ -343,9 +344,13 @@ pub(crate) async fn service(
     } else {
         None
     };
+    let here = format!("/{}/leistung/{id}", t.slug);
+    let sign_in = match &wf {
+        Some(wf) => crate::login::offer(&p, &headers, wf, lang, &here).await,
+        None => None,
+    };
     let page = ServicePage {
-        layout: Layout::new(&p.defs().portal, &t, title.clone(), lang)
-            .at(&format!("/{}/leistung/{id}", t.slug)),
+        layout: Layout::new(&p.defs().portal, &t, title.clone(), lang).at(&here),
         service: ServiceView {
             id: id.clone(),
             title,
@@ -355,6 +360,7 @@ pub(crate) async fn service(
         office,
         providers,
         assistant: wf.is_some(),
+        sign_in,
         csrf: p.token(&format!("start:{}", t.slug)),
         dev: p.dev,
         ct: CatalogueTexts::of(lang),

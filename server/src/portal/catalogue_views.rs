@@ -98,6 +98,8 @@ pub(super) struct ServicePage {
     pub(super) providers: Vec<ProviderLink>,
     /// Whether this tenant runs the online assistant (the start button).
     pub(super) assistant: bool,
+    /// Signing in for a workflow with `login:` (docs/login.md).
+    pub(super) sign_in: Option<crate::login::SignInOffer>,
     pub(super) csrf: String,
     /// The designers' preview: a link to the receipt with sample data.
     pub(super) dev: bool,

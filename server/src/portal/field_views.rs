@@ -49,6 +49,10 @@ pub(super) struct FieldView<'a> {
     pub(super) width: Option<&'static str>,
     /// The text shown in an input or textarea; `None` for other widgets.
     pub(super) value: Option<String>,
+    /// "aus Ihrem BundID-Konto" beside an answer taken from the citizen's identity.
+    pub(super) from_account: Option<String>,
+    /// Such an answer the designer locked (`editable: false`): shown, not changed.
+    pub(super) readonly: bool,
     pub(super) checked: bool,
     pub(super) options: Vec<OptionView<'a>>,
     /// The subfields of a group that is not repeated.
@@ -253,6 +257,8 @@ pub(super) fn field_view<'a>(
         reveal: None,
         width: None,
         value: None,
+        from_account: None,
+        readonly: false,
         checked: false,
         options: Vec::new(),
         fields: Vec::new(),
@@ -378,4 +384,24 @@ pub(super) fn field_view<'a>(
         }
     }
     v
+}
+
+/// Marks the fields a workflow prefilled from the citizen's identity (`prefill:`): the note
+/// beside them, and `readonly` where the designer locked them; only on the application of a
+/// signed-in citizen, for the fields that were prefilled there.
+pub(super) fn mark_prefilled(
+    wf: &lotse_core::Workflow,
+    app: &lotse_core::Application,
+    fields: &mut [FieldView<'_>],
+    note: &str,
+) {
+    for v in fields.iter_mut() {
+        if let Some(editable) = crate::login::prefill::prefilled(wf, app, &v.name)
+            && v.value.as_deref().is_some_and(|s| !s.is_empty())
+        {
+            v.from_account = Some(note.to_string());
+            v.readonly = !editable;
+        }
+        mark_prefilled(wf, app, &mut v.fields, note);
+    }
 }

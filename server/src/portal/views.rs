@@ -679,6 +679,15 @@ pub fn page(
             if shows_values {
                 fill_fields(&mut fields, &filled);
             }
+            if let Some(signed_in) = &app.signed_in {
+                let label = &signed_in.provider;
+                let note = if lang == Lang::En {
+                    format!("from your {label} account")
+                } else {
+                    format!("aus Ihrem {label}-Konto")
+                };
+                super::field_views::mark_prefilled(wf, app, &mut fields, &note);
+            }
             // In the order of the fields on the page, each linked to the first input it is about.
             let mut ordered: Vec<&FieldError> = errors.iter().collect();
             ordered.sort_by_cached_key(|e| page_order(step, &e.pointer));

@@ -304,7 +304,32 @@ impl ApplicationService<'_> {
         lang: Lang,
         now: OffsetDateTime,
     ) -> Result<OpenDraft, ServiceError> {
-        let app = Application::start(wf, lang, now);
+        self.start_as(t, wf, lang, now, None)
+    }
+
+    /// [`ApplicationService::start`] for a signed-in citizen: the workflow's `prefill:` answers come from
+    /// the citizen's identity (docs/login.md).
+    pub fn start_as(
+        &self,
+        t: &Tenant,
+        wf: &Arc<Workflow>,
+        lang: Lang,
+        now: OffsetDateTime,
+        citizen: Option<&lotse_store::CitizenSession>,
+    ) -> Result<OpenDraft, ServiceError> {
+        if wf.login == lotse_core::login::LoginMode::Required && citizen.is_none() {
+            // Only a signed-in citizen starts it, through the portal's pages (the JSON API has
+            // no citizen sign-in): for everyone else the service is not offered.
+            return Err(StoreError::NotFound {
+                what: "service",
+                key: wf.id.clone(),
+            }
+            .into());
+        }
+        let mut app = Application::start(wf, lang, now);
+        if let Some(c) = citizen {
+            crate::login::prefill::apply(wf, c, &mut app);
+        }
         let state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
         let draft = Draft::new(
             &mut OsEntropy,
@@ -316,6 +341,9 @@ impl ApplicationService<'_> {
             draft_ttl(wf),
         )?;
         self.store.create_draft(&draft)?;
+        if let Some(c) = citizen {
+            crate::login::konto::link(self.store, c, &t.slug, &draft.id.to_string(), &wf.id, now)?;
+        }
         Ok(OpenDraft {
             draft,
             app,

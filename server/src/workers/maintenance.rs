@@ -3,7 +3,8 @@
 //! - deletes drafts past their expiry (citizens no longer see them anyway),
 //! - on sled, moves drafts not edited for an hour out of the small tree of recent drafts, so
 //!   the drafts being worked on stay fast however many are stored (docs/store.md),
-//! - deletes expired Postkorb sign-ins,
+//! - deletes expired Postkorb sign-ins, and expired citizen sessions, sign-ins in progress and
+//!   replay-cache entries (docs/login.md),
 //! - purges the closed submissions of every tenant with `retention_days`, older than that,
 //!   with their status history, messages and receipts (each purge is in the audit log).
 //!
@@ -13,7 +14,9 @@
 use std::sync::Arc;
 
 use lotse_core::Clock;
-use lotse_store::{AccountStore, AnyStore, DraftStore, StoreError, SubmissionStore, TenantId};
+use lotse_store::{
+    AccountStore, AnyStore, DraftStore, LoginStore, StoreError, SubmissionStore, TenantId,
+};
 
 /// What the housekeeping does, from the configuration.
 #[derive(Clone, Debug)]
@@ -28,6 +31,7 @@ pub struct Settings {
 pub struct Report {
     pub drafts_expired: u64,
     pub drafts_archived: u64,
+    /// Staff sessions and citizen sign-in records.
     pub sessions_expired: u64,
     /// Per tenant slug: submissions purged.
     pub purged: Vec<(String, u64)>,
@@ -43,7 +47,7 @@ pub fn run_once(
     let mut report = Report {
         drafts_expired: store.sweep_expired(now)?,
         drafts_archived: store.archive_idle_drafts(now - time::Duration::hours(1))?,
-        sessions_expired: store.sweep_sessions(now)?,
+        sessions_expired: store.sweep_sessions(now)? + store.sweep_login(now)?,
         ..Report::default()
     };
     for (tenant, days) in &settings.retention {

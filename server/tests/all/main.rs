@@ -11,6 +11,8 @@ mod connections;
 mod delivery;
 mod fuzz;
 mod guessing;
+mod login;
+mod login_idp;
 mod mail;
 mod maintenance;
 mod nodes;

@@ -928,6 +928,16 @@ async fn every_page_template_renders_in_strict_mode_in_each_of_its_states() {
     preview_pages(&mut seen).await;
     payment_pages(&o, &mut seen).await;
     visit_pages(&o, &mut seen).await;
+    // Mein Konto needs [login]: rendered by the sign-in tests' portal, signed out and in.
+    for (status, body) in crate::login::konto_renderings().await {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains("action=\"/konto/") || body.contains("/konto/anmelden"),
+            "{body}"
+        );
+        assert!(body.trim_end().ends_with("</html>"));
+        seen.0.insert("konto");
+    }
     let rendered: BTreeSet<String> = seen.0.iter().map(|s| s.to_string()).collect();
     assert_eq!(
         rendered,

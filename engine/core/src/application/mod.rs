@@ -79,6 +79,9 @@ pub struct Application {
     /// ([`Command::Keep`]); cleared when that step is sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub typed: Option<Typed>,
+    /// The signed-in citizen who started it (`login:`, docs/login.md); `None`: anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in: Option<crate::login::SignedIn>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -165,6 +168,10 @@ pub struct Submission {
     /// by the service when it stores the submission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sepa_mandate: Option<crate::payment::GivenMandate>,
+    /// The signed-in citizen (a pseudonymous id, the provider, the trust level); `None`:
+    /// anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in: Option<crate::login::SignedIn>,
     pub explanations: Vec<Explanation>,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
@@ -273,6 +280,7 @@ impl Application {
             explanations: Vec::new(),
             pending: BTreeMap::new(),
             typed: None,
+            signed_in: None,
             started_at: now,
             updated_at: now,
         }
@@ -893,6 +901,7 @@ impl Application {
             declared,
             payment: None,
             sepa_mandate: None,
+            signed_in: self.signed_in.clone(),
             explanations: self.explanations.clone(),
             started_at: self.started_at,
             submitted_at: now,

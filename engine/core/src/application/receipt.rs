@@ -80,10 +80,12 @@ pub fn receipt_model(
             Lang::De => Language::De,
             Lang::En => Language::En,
         },
-        notes: wf
-            .receipt_note
+        // A signed-in citizen's identity first ("Identität nachgewiesen über BundID, …").
+        notes: submission
+            .signed_in
             .iter()
-            .map(|n| n.get(lang).to_string())
+            .map(|s| s.receipt_line(lang))
+            .chain(wf.receipt_note.iter().map(|n| n.get(lang).to_string()))
             .collect(),
         closing: wf.receipt_closing.as_ref().map(|c| c.get(lang).to_string()),
         specimen: None,

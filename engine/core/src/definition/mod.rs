@@ -109,6 +109,11 @@ pub struct Workflow {
     pub email: Option<EmailNotice>,
     /// Online payment before the submission reaches the office, if the workflow asks for it.
     pub payment: Option<crate::payment::PaymentSpec>,
+    /// Whether the citizen signs in (`login:`), and how sure the identity must be.
+    pub login: crate::login::LoginMode,
+    pub trust_level: crate::login::TrustLevel,
+    /// Answers taken from the signed-in citizen's identity (`prefill:`).
+    pub prefill: Vec<crate::login::Prefill>,
     /// `applicant_name`: alternatives of field paths (see [`Workflow::applicant`]).
     pub applicant_name: Vec<Vec<Vec<String>>>,
     pub steps: Vec<Step>,

@@ -40,6 +40,15 @@ pub(crate) struct RawWorkflow {
     /// Online payment through the tenant's payment platform (docs/payment.md).
     #[serde(default)]
     pub payment: Option<Spanned<RawPayment>>,
+    /// Whether the citizen signs in (`none`, `optional`, `required`; docs/login.md).
+    #[serde(default)]
+    pub login: Option<Spanned<crate::login::LoginMode>>,
+    /// The lowest trust level a signed-in citizen needs (`basic`, `substantial`, `high`).
+    #[serde(default)]
+    pub trust_level: Option<Spanned<crate::login::TrustLevel>>,
+    /// Answers taken from the citizen's identity: field path → identity attribute.
+    #[serde(default)]
+    pub prefill: Vec<RawPrefill>,
     /// How the Postkorb names who applied: alternatives, the first that gives a text wins;
     /// each is one or more field paths (`firma`, `person.vorname person.nachname`).
     #[serde(default)]
@@ -224,6 +233,21 @@ pub(crate) struct RawEmail {
     pub address: Spanned<String>,
     #[serde(default)]
     pub attach_receipt: bool,
+}
+
+/// One `prefill:` entry: the field (path) and the identity attribute it is filled from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrefill {
+    pub field: Spanned<String>,
+    pub from: Spanned<String>,
+    /// The citizen may change the value (default); `false`: shown, kept as the identity says.
+    #[serde(default = "yes")]
+    pub editable: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `sepa_mandate:` the field that holds the account of a direct debit (docs/workflow-language.md).

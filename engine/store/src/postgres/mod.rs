@@ -42,6 +42,7 @@ mod cases;
 mod drafts;
 mod export;
 mod limiter;
+mod login;
 mod outbox;
 mod payments;
 mod postkorb;
@@ -110,6 +111,13 @@ fn migrator() -> Migrator {
             "visits".into(),
             MigrationType::Simple,
             include_str!("../../migrations/0008_visits.sql").into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            9,
+            "citizen login".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0009_citizen_login.sql").into_sql_str(),
             false,
         ),
         Migration::new(

@@ -29,6 +29,7 @@ mod blobs;
 mod cases;
 mod drafts;
 mod export;
+mod login;
 mod outbox;
 mod payments;
 mod postkorb;
@@ -116,6 +117,8 @@ struct Inner {
     notes: Tree,
     secrets: Tree,
     visits: Tree,
+    citizen_login: Tree,
+    citizen_links: Tree,
     visit_days: Tree,
     /// Serializes holds, confirmations and cancellations: they count an office's day.
     visit_lock: Mutex<()>,
@@ -221,6 +224,8 @@ impl SledStore {
             postkorb_counts: db.open_tree(POSTKORB_COUNTS)?,
             notes: db.open_tree(NOTES)?,
             visits: db.open_tree(VISITS)?,
+            citizen_login: db.open_tree(crate::keys::CITIZEN_LOGIN)?,
+            citizen_links: db.open_tree(crate::keys::CITIZEN_LINKS)?,
             visit_days: db.open_tree(VISIT_DAYS)?,
             visit_lock: Mutex::new(()),
             meta,

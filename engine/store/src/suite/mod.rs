@@ -66,6 +66,7 @@ mod accounts;
 mod attachments;
 mod cases;
 mod drafts;
+mod login;
 mod outbox;
 mod payments;
 mod search;
@@ -78,6 +79,7 @@ pub(crate) use accounts::*;
 pub(crate) use attachments::*;
 pub(crate) use cases::*;
 pub(crate) use drafts::*;
+pub(crate) use login::*;
 pub(crate) use outbox::*;
 pub(crate) use payments::*;
 pub(crate) use search::*;
@@ -140,6 +142,9 @@ macro_rules! store_suite {
                 one_payment_per_application_and_the_first_one_counts,
                 payment_saves_compare_revisions_and_only_one_concurrent_save_wins,
                 open_payments_are_listed_oldest_first_until_they_are_closed,
+                citizen_sessions_are_found_by_hash_end_and_expire,
+                a_pending_sign_in_is_taken_once_and_assertions_are_used_once,
+                a_citizens_drafts_are_listed_across_tenants_once_each,
             );
         }
     };

@@ -61,6 +61,7 @@ pub(super) fn compile(
     let payment = payment::payment(&mut cx, &raw, &declared);
     let receipt_template = rules::receipt_template(&mut cx, &raw, templates);
     let applicant_name = names::applicant_name(&mut cx, &raw, &declared);
+    let (login, trust_level, prefill) = names::login(&mut cx, &raw, &steps);
 
     let step_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
     let names = finish::script_names(
@@ -88,6 +89,9 @@ pub(super) fn compile(
         email,
         payment,
         applicant_name,
+        login,
+        trust_level,
+        prefill,
         step_index: finish::step_index(&steps),
         field_index: finish::field_index(&steps),
         empty_values: finish::empty_values(&steps),

@@ -277,3 +277,85 @@ pub(super) fn sepa_mandate(
         account: account.clone(),
     })
 }
+
+/// `login:`, `trust_level:` and `prefill:` (docs/login.md): a trust level or a prefill needs a
+/// sign-in, and each prefill names a field of the workflow (`group.field` inside a group) and an
+/// identity attribute Lotse knows.
+pub(super) fn login(
+    cx: &mut Ctx<'_>,
+    raw: &RawWorkflow,
+    steps: &[crate::definition::Step],
+) -> (
+    crate::login::LoginMode,
+    crate::login::TrustLevel,
+    Vec<crate::login::Prefill>,
+) {
+    use crate::login::{IDENTITY_ATTRIBUTES, LoginMode, Prefill, TrustLevel};
+    let mode = raw.login.as_ref().map(|m| m.value).unwrap_or_default();
+    let level = raw
+        .trust_level
+        .as_ref()
+        .map(|l| l.value)
+        .unwrap_or(TrustLevel::Basic);
+    if mode == LoginMode::None
+        && let Some(l) = &raw.trust_level
+    {
+        cx.error_help(
+            "LOT-E134",
+            pos(l),
+            "trust_level: without a sign-in (login: none)",
+            "add `login: required` (or `optional`), or remove trust_level",
+        );
+    }
+    let mut prefill = Vec::new();
+    for p in &raw.prefill {
+        if mode == LoginMode::None {
+            cx.error_help(
+                "LOT-E135",
+                pos(&p.field),
+                "prefill: without a sign-in (login: none)",
+                "add `login: required` (or `optional`), or remove prefill",
+            );
+            continue;
+        }
+        let path: Vec<String> = p.field.value.trim().split('.').map(str::to_owned).collect();
+        let field = steps
+            .iter()
+            .flat_map(|s| s.fields.iter())
+            .find(|f| Some(&f.id) == path.first());
+        let known = match (field, path.len()) {
+            (Some(f), 1) => f.subfields.is_empty(),
+            (Some(f), 2) => {
+                f.repeat.is_none() && path.get(1).is_some_and(|sub| f.subfield(sub).is_some())
+            }
+            _ => false,
+        };
+        if !known {
+            cx.error_help(
+                "LOT-E135",
+                pos(&p.field),
+                format!(
+                    "prefill: \"{}\" is not a field of this workflow",
+                    p.field.value
+                ),
+                "name a field, or a field of a group as group.field (not inside a repeated group)",
+            );
+            continue;
+        }
+        if !IDENTITY_ATTRIBUTES.contains(&p.from.value.as_str()) {
+            cx.error_help(
+                "LOT-E135",
+                pos(&p.from),
+                format!("prefill: unknown identity attribute \"{}\"", p.from.value),
+                format!("use one of {}", IDENTITY_ATTRIBUTES.join(", ")),
+            );
+            continue;
+        }
+        prefill.push(Prefill {
+            path,
+            attribute: p.from.value.clone(),
+            editable: p.editable,
+        });
+    }
+    (mode, level, prefill)
+}

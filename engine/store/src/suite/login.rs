@@ -1,0 +1,119 @@
+//! Shared cases: citizen sessions, sign-ins in progress, the replay cache.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+fn session(secret: &str, expires: OffsetDateTime) -> CitizenSession {
+    CitizenSession {
+        hash: SecretHash::of(secret),
+        subject: "pseudonym-1".into(),
+        provider: "bundid".into(),
+        trust_level: 2,
+        attributes: BTreeMap::from([("family_name".to_string(), "Mustermann".to_string())]),
+        created: T0,
+        expires,
+    }
+}
+
+pub(crate) fn citizen_sessions_are_found_by_hash_end_and_expire<S: Store>(s: &S) {
+    let a = session("a", T0 + Duration::hours(1));
+    s.create_citizen_session(&a).unwrap();
+    assert_eq!(s.citizen_session(&SecretHash::of("a")).unwrap().unwrap(), a);
+    assert_eq!(s.create_citizen_session(&a).unwrap_err().code(), "LOT-S004");
+    assert!(s.citizen_session(&SecretHash::of("b")).unwrap().is_none());
+    // A staff session with the same secret is another thing.
+    assert!(s.session(&SecretHash::of("a")).unwrap().is_none());
+    assert!(s.delete_citizen_session(&SecretHash::of("a")).unwrap());
+    assert!(!s.delete_citizen_session(&SecretHash::of("a")).unwrap());
+    assert!(s.citizen_session(&SecretHash::of("a")).unwrap().is_none());
+
+    s.create_citizen_session(&session("old", T0)).unwrap();
+    s.create_citizen_session(&session("new", T0 + Duration::hours(1)))
+        .unwrap();
+    assert_eq!(s.sweep_login(T0).unwrap(), 1);
+    assert!(s.citizen_session(&SecretHash::of("old")).unwrap().is_none());
+    assert!(s.citizen_session(&SecretHash::of("new")).unwrap().is_some());
+}
+
+pub(crate) fn a_pending_sign_in_is_taken_once_and_assertions_are_used_once<
+    S: Store + Send + Sync,
+>(
+    s: &S,
+) {
+    let pending = PendingSignIn {
+        hash: SecretHash::of("id-1"),
+        request_id: "_request-1".into(),
+        provider: "bundid".into(),
+        trust_level: 2,
+        return_to: "/heinsberg/leistung/hundesteuer".into(),
+        secret: None,
+        expires: T0 + Duration::minutes(10),
+    };
+    s.put_pending_sign_in(&pending).unwrap();
+    assert!(s.put_pending_sign_in(&pending).is_err());
+    let racers: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| s.take_pending_sign_in(&SecretHash::of("id-1")).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let taken: Vec<_> = racers.into_iter().flatten().collect();
+    assert_eq!(taken, vec![pending]);
+
+    let id = SecretHash::of("assertion-7");
+    let until = T0 + Duration::minutes(5);
+    let firsts = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| s.first_use(&id, until).unwrap()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|first| *first)
+            .count()
+    });
+    assert_eq!(
+        firsts, 1,
+        "exactly one of racing nodes accepts an assertion"
+    );
+    assert!(!s.first_use(&id, until).unwrap());
+    assert_eq!(s.sweep_login(until).unwrap(), 1);
+}
+
+pub(crate) fn a_citizens_drafts_are_listed_across_tenants_once_each<S: Store>(s: &S) {
+    let erika = SecretHash::of("erika");
+    let link = |tenant: &str, draft: &str, minutes: i64| CitizenLink {
+        citizen: erika,
+        tenant: tenant.into(),
+        draft: draft.into(),
+        workflow_id: "hundesteuer-anmeldung".into(),
+        submission: None,
+        created: T0 + Duration::minutes(minutes),
+    };
+    s.link_citizen(&link("wegberg", "d2", 2)).unwrap();
+    s.link_citizen(&link("heinsberg", "d1", 1)).unwrap();
+    s.link_citizen(&link("heinsberg", "d1", 5)).unwrap();
+    s.link_citizen(&CitizenLink {
+        citizen: SecretHash::of("max"),
+        ..link("heinsberg", "d3", 3)
+    })
+    .unwrap();
+    let mine = s.citizen_links(&erika).unwrap();
+    assert_eq!(
+        mine.iter().map(|l| l.draft.as_str()).collect::<Vec<_>>(),
+        ["d1", "d2"]
+    );
+    assert_eq!(
+        mine[0].created,
+        T0 + Duration::minutes(1),
+        "the first link stays"
+    );
+    assert!(
+        s.citizen_links(&SecretHash::of("nobody"))
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,0 +1,550 @@
+//! The portal as a SAML 2.0 service provider (docs/login.md). Every XML signature, the
+//! reduction of a response to what is signed (against signature wrapping) and the decryption of
+//! assertions are samael's work over the C xmlsec1 library; this module builds the request,
+//! pins the provider's key, and adds the checks samael leaves to its caller: the audience must
+//! be present, the trust level, the replay cache (by the caller, through the store) and the
+//! binding of a response to the browser that asked.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, Utc};
+use lotse_core::login::TrustLevel;
+use openssl::pkey::{PKey, Private};
+use openssl::x509::X509;
+use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+use samael::metadata::{EntityDescriptor, KeyDescriptor};
+use samael::schema::{Assertion, Response};
+use samael::service_provider::{Error as SamlError, ServiceProvider};
+
+use super::LoginError;
+use super::config::{LoginConfig, SamlConfig};
+
+/// The most a provider's clock may differ from ours (NotBefore, NotOnOrAfter, IssueInstant).
+pub const MAX_SKEW_SECONDS: i64 = 120;
+/// The largest `SAMLResponse` field taken (base64); BundID's encrypted answers are a few KiB.
+pub const MAX_RESPONSE_BYTES: usize = 128 * 1024;
+
+const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+const AKDB: &str = "https://www.akdb.de/request/2018/09";
+
+/// The STORK level BundID is asked for and answers with, per trust level.
+pub fn stork(level: TrustLevel) -> &'static str {
+    match level {
+        TrustLevel::Basic => "STORK-QAA-Level-1",
+        TrustLevel::Substantial => "STORK-QAA-Level-3",
+        TrustLevel::High => "STORK-QAA-Level-4",
+    }
+}
+
+/// The trust level of an `AuthnContextClassRef`; `None` for one we do not know.
+pub fn level_of(class_ref: &str) -> Option<TrustLevel> {
+    match class_ref.trim() {
+        "STORK-QAA-Level-1" | "STORK-QAA-Level-2" => Some(TrustLevel::Basic),
+        "STORK-QAA-Level-3" => Some(TrustLevel::Substantial),
+        "STORK-QAA-Level-4" => Some(TrustLevel::High),
+        _ => None,
+    }
+}
+
+/// One key pair of the portal: the key and its certificate (DER).
+struct SpKey {
+    key: PKey<Private>,
+    cert_der: Vec<u8>,
+}
+
+/// The service provider, ready to answer: built once at start-up from `[login.saml]`.
+pub struct Saml {
+    pub(crate) label: String,
+    entity_id: String,
+    acs_url: String,
+    sso_url: String,
+    /// samael's provider with the identity provider's metadata reduced to the pinned key.
+    sp: ServiceProvider,
+    /// The current key first; during a key change the next one second.
+    keys: Vec<SpKey>,
+    attributes: BTreeMap<String, String>,
+    subject_attribute: Option<String>,
+}
+
+/// A posted response, decoded but not verified.
+pub struct Posted {
+    xml: String,
+    outer: Response,
+}
+
+/// What a verified response says about the citizen.
+pub struct Identity {
+    /// The provider's stable pseudonym of the citizen (not stored as such).
+    pub subject: String,
+    pub level: TrustLevel,
+    /// Attributes by our name (`family_name`), only those configured.
+    pub attributes: BTreeMap<String, String>,
+    /// The assertion's id and until when it could be replayed (the replay cache's entry).
+    pub assertion_id: String,
+    pub replayable_until: DateTime<Utc>,
+}
+
+fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        anyhow::anyhow!(
+            "LOT-L020 login.saml.{what}: cannot read {}: {e}",
+            path.display()
+        )
+    })
+}
+
+fn pem_cert(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    let cert = X509::from_pem(&read(path, what)?).map_err(|_| {
+        anyhow::anyhow!(
+            "LOT-L020 login.saml.{what}: {} is not a PEM certificate",
+            path.display()
+        )
+    })?;
+    Ok(cert.to_der()?)
+}
+
+fn pem_key(path: &std::path::Path, what: &str) -> anyhow::Result<PKey<Private>> {
+    PKey::private_key_from_pem(&read(path, what)?).map_err(|_| {
+        anyhow::anyhow!(
+            "LOT-L020 login.saml.{what}: {} is not a PEM private key",
+            path.display()
+        )
+    })
+}
+
+/// Escapes a value for an XML attribute or text.
+pub(crate) fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Saml {
+    /// Reads keys, certificates and the provider's metadata; refuses a metadata file that does
+    /// not list the pinned certificate for signing.
+    pub fn from_config(login: &LoginConfig, c: &SamlConfig) -> anyhow::Result<Saml> {
+        let base = login.public_url.trim_end_matches('/');
+        let entity_id = c
+            .entity_id
+            .clone()
+            .unwrap_or_else(|| format!("{base}/konto/saml/metadata"));
+        let acs_url = format!("{base}/konto/saml/acs");
+        let text = String::from_utf8(read(&c.idp_metadata, "idp_metadata")?)
+            .map_err(|_| anyhow::anyhow!("LOT-L020 login.saml.idp_metadata is not UTF-8"))?;
+        let mut idp: EntityDescriptor = text.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "LOT-L020 login.saml.idp_metadata: {} is not SAML metadata (an EntityDescriptor)",
+                c.idp_metadata.display()
+            )
+        })?;
+        let pinned = pem_cert(&c.idp_certificate, "idp_certificate")?;
+        let pinned_b64 = B64.encode(&pinned);
+        let mut sso_url = None;
+        let mut listed = false;
+        let descriptors = idp.idp_sso_descriptors.as_mut().ok_or_else(|| {
+            anyhow::anyhow!("LOT-L020 login.saml.idp_metadata has no IDPSSODescriptor")
+        })?;
+        for d in descriptors.iter_mut() {
+            for k in &d.key_descriptors {
+                let signing = matches!(k.key_use.as_deref(), None | Some("") | Some("signing"));
+                let certs = k
+                    .key_info
+                    .x509_data
+                    .iter()
+                    .flat_map(|x| x.certificates.iter());
+                for cert in certs {
+                    let compact: String = cert.chars().filter(|c| !c.is_whitespace()).collect();
+                    listed |= signing && compact == pinned_b64;
+                }
+            }
+            // Only the pinned key verifies, whatever else the metadata lists.
+            d.key_descriptors = vec![KeyDescriptor {
+                key_use: Some("signing".into()),
+                key_info: samael::key_info::KeyInfo {
+                    id: None,
+                    x509_data: Some(samael::key_info::X509Data {
+                        certificates: vec![pinned_b64.clone()],
+                    }),
+                },
+                encryption_methods: None,
+            }];
+            if sso_url.is_none() {
+                sso_url = d
+                    .single_sign_on_services
+                    .iter()
+                    .find(|s| s.binding == REDIRECT)
+                    .map(|s| s.location.clone());
+            }
+        }
+        if !listed {
+            anyhow::bail!(
+                "LOT-L020 login.saml.idp_certificate is not among the signing certificates of {}",
+                c.idp_metadata.display()
+            );
+        }
+        let sso_url = sso_url.ok_or_else(|| {
+            anyhow::anyhow!(
+                "LOT-L020 login.saml.idp_metadata has no HTTP-Redirect SingleSignOnService"
+            )
+        })?;
+        let mut keys = vec![SpKey {
+            key: pem_key(&c.sp_key, "sp_key")?,
+            cert_der: pem_cert(&c.sp_certificate, "sp_certificate")?,
+        }];
+        if let (Some(k), Some(cert)) = (&c.sp_next_key, &c.sp_next_certificate) {
+            keys.push(SpKey {
+                key: pem_key(k, "sp_next_key")?,
+                cert_der: pem_cert(cert, "sp_next_certificate")?,
+            });
+        }
+        let sp = ServiceProvider {
+            entity_id: Some(entity_id.clone()),
+            key: keys.first().map(|k| k.key.clone()),
+            certificate: keys
+                .first()
+                .map(|k| CertificateDer::from(k.cert_der.clone())),
+            metadata_url: Some(entity_id.clone()),
+            acs_url: Some(acs_url.clone()),
+            slo_url: None,
+            idp_metadata: idp,
+            allow_idp_initiated: false,
+            max_issue_delay: chrono::Duration::seconds(MAX_SKEW_SECONDS + 60),
+            max_clock_skew: chrono::Duration::seconds(MAX_SKEW_SECONDS),
+            allowed_signature_algorithms: Some(vec![
+                samael::crypto::AllowedSignatureAlgorithm::RsaSha256,
+                samael::crypto::AllowedSignatureAlgorithm::RsaSha384,
+                samael::crypto::AllowedSignatureAlgorithm::RsaSha512,
+                samael::crypto::AllowedSignatureAlgorithm::EcdsaSha256,
+                samael::crypto::AllowedSignatureAlgorithm::EcdsaSha384,
+                samael::crypto::AllowedSignatureAlgorithm::EcdsaSha512,
+            ]),
+            ..ServiceProvider::default()
+        };
+        Ok(Saml {
+            label: c.label.clone(),
+            entity_id,
+            acs_url,
+            sso_url,
+            sp,
+            keys,
+            attributes: c.attributes.clone(),
+            subject_attribute: c.subject_attribute.clone(),
+        })
+    }
+
+    /// The portal's metadata: both certificates during a key change, for signing and for
+    /// encryption; the assertion consumer service by HTTP-POST.
+    pub fn metadata(&self) -> String {
+        let mut keys = String::new();
+        for k in &self.keys {
+            let cert = B64.encode(&k.cert_der);
+            for usage in ["signing", "encryption"] {
+                keys.push_str(&format!(
+                    "<md:KeyDescriptor use=\"{usage}\"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+                ));
+            }
+        }
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{}\"><md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat><md:AssertionConsumerService Binding=\"{POST}\" Location=\"{}\" index=\"0\" isDefault=\"true\"/></md:SPSSODescriptor></md:EntityDescriptor>\n",
+            xml_escape(&self.entity_id),
+            xml_escape(&self.acs_url),
+        )
+    }
+
+    /// The AuthnRequest for `level`, as the address to send the browser to (HTTP-Redirect
+    /// binding, signed with the current key).
+    pub fn request_url(
+        &self,
+        request_id: &str,
+        level: TrustLevel,
+        now: DateTime<Utc>,
+    ) -> Result<String, LoginError> {
+        let mut wanted = String::new();
+        for oid in self.attributes.values() {
+            wanted.push_str(&format!(
+                "<akdb:RequestedAttribute Name=\"{}\" RequiredAttribute=\"false\"/>",
+                xml_escape(oid)
+            ));
+        }
+        let xml = format!(
+            "<saml2p:AuthnRequest xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{at}\" Destination=\"{dest}\" AssertionConsumerServiceURL=\"{acs}\" ProtocolBinding=\"{POST}\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2p:Extensions><akdb:AuthenticationRequest xmlns:akdb=\"{AKDB}\" Version=\"2\"><akdb:RequestedAttributes>{wanted}</akdb:RequestedAttributes></akdb:AuthenticationRequest></saml2p:Extensions><saml2p:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" AllowCreate=\"true\"/><saml2p:RequestedAuthnContext Comparison=\"minimum\"><saml2:AuthnContextClassRef>{level}</saml2:AuthnContextClassRef></saml2p:RequestedAuthnContext></saml2p:AuthnRequest>",
+            id = xml_escape(request_id),
+            at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            dest = xml_escape(&self.sso_url),
+            acs = xml_escape(&self.acs_url),
+            issuer = xml_escape(&self.entity_id),
+            level = stork(level),
+        );
+        let mut deflated = Vec::new();
+        {
+            use std::io::Write as _;
+            let mut enc =
+                flate2::write::DeflateEncoder::new(&mut deflated, flate2::Compression::default());
+            enc.write_all(xml.as_bytes())
+                .map_err(|e| LoginError::Internal(e.to_string()))?;
+            enc.finish()
+                .map_err(|e| LoginError::Internal(e.to_string()))?;
+        }
+        let mut url: url::Url = self
+            .sso_url
+            .parse()
+            .map_err(|_| LoginError::Internal("the provider's SSO address is not a URL".into()))?;
+        url.query_pairs_mut()
+            .append_pair("SAMLRequest", &B64.encode(&deflated));
+        let key = self
+            .keys
+            .first()
+            .ok_or_else(|| LoginError::Internal("no SP key".into()))?;
+        samael::crypto::sign_url(url, &key.key)
+            .map(|u| u.to_string())
+            .map_err(|e| LoginError::Internal(format!("signing the request: {e}")))
+    }
+
+    /// Decodes a posted `SAMLResponse` (base64) far enough to know it is one: size, base64,
+    /// UTF-8, no DOCTYPE, a SAML `Response`. Nothing is trusted yet.
+    pub fn decode(&self, posted: &str) -> Result<Posted, LoginError> {
+        if posted.len() > MAX_RESPONSE_BYTES {
+            return Err(LoginError::Garbled("too large"));
+        }
+        let compact: String = posted
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let bytes = B64
+            .decode(compact.as_bytes())
+            .map_err(|_| LoginError::Garbled("not base64"))?;
+        let xml = String::from_utf8(bytes).map_err(|_| LoginError::Garbled("not UTF-8"))?;
+        // A DOCTYPE has no place in SAML (entity expansion).
+        if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+            return Err(LoginError::Garbled("DOCTYPE"));
+        }
+        let outer: Response = xml
+            .parse()
+            .map_err(|_| LoginError::Garbled("not a SAML response"))?;
+        Ok(Posted { xml, outer })
+    }
+
+    /// Verifies a decoded response against the request `request_id` this browser started and
+    /// asked `wanted` for. Blocking (xmlsec).
+    pub fn verify(
+        &self,
+        posted: Posted,
+        request_id: &str,
+        wanted: TrustLevel,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, LoginError> {
+        let Posted { xml, outer } = posted;
+        if let Some(code) = outer
+            .status
+            .as_ref()
+            .and_then(|s| s.status_code.value.as_deref())
+            && code != "urn:oasis:names:tc:SAML:2.0:status:Success"
+        {
+            return Err(LoginError::ProviderRefused);
+        }
+        if outer.in_response_to.as_deref() != Some(request_id) {
+            // Unsolicited, or the answer to another browser's request.
+            return Err(LoginError::NotOurRequest);
+        }
+        // samael slices the cipher text without looking at its length: too short is refused
+        // here, before it gets there.
+        if let Some(enc) = &outer.encrypted_assertion
+            && !cipher_long_enough(enc)
+        {
+            return Err(LoginError::Undecryptable);
+        }
+        let ids = [request_id];
+        let assertion = match self.sp.parse_xml_response(&xml, Some(&ids)) {
+            Ok(a) => a,
+            // An unsigned response around an encrypted assertion: the signature is inside.
+            Err(SamlError::FailedToValidateSignature)
+                if outer.signature.is_none() && outer.encrypted_assertion.is_some() =>
+            {
+                if outer.destination.as_deref() != Some(self.acs_url.as_str()) {
+                    return Err(LoginError::WrongDestination);
+                }
+                let inner = self.decrypt(&outer)?;
+                self.sp
+                    .parse_xml_response(&inner, Some(&ids))
+                    .map_err(refusal)?
+            }
+            Err(e) => return Err(refusal(e)),
+        };
+        self.identity(&assertion, wanted, now)
+    }
+
+    /// The assertion inside an `EncryptedAssertion`, as XML, by whichever of our keys opens it.
+    fn decrypt(&self, outer: &Response) -> Result<String, LoginError> {
+        let enc = outer
+            .encrypted_assertion
+            .as_ref()
+            .ok_or(LoginError::Undecryptable)?;
+        let (ekey, kmethod) = enc.encrypted_key_info().ok_or(LoginError::Undecryptable)?;
+        let (evalue, vmethod) = enc
+            .encrypted_value_info()
+            .ok_or(LoginError::Undecryptable)?;
+        for k in &self.keys {
+            let Ok(session_key) = Crypto::decrypt_assertion_key_info(ekey, kmethod, &k.key) else {
+                continue;
+            };
+            let Ok(plain) = Crypto::decrypt_assertion_value_info(evalue, vmethod, &session_key)
+            else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&plain);
+            if let (Some(a), Some(b)) = (text.find('<'), text.rfind('>'))
+                && a < b
+            {
+                return Ok(text[a..=b].to_string());
+            }
+        }
+        Err(LoginError::Undecryptable)
+    }
+
+    /// The checks samael leaves to us, then what the assertion says.
+    fn identity(
+        &self,
+        a: &Assertion,
+        wanted: TrustLevel,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, LoginError> {
+        let skew = chrono::Duration::seconds(MAX_SKEW_SECONDS);
+        // The audience must be named (samael accepts an assertion without a restriction).
+        let audiences: Vec<&String> = a
+            .conditions
+            .iter()
+            .flat_map(|c| c.audience_restrictions.iter().flatten())
+            .flat_map(|r| r.audience.iter())
+            .collect();
+        if !audiences.iter().any(|x| **x == self.entity_id) {
+            return Err(LoginError::WrongAudience);
+        }
+        if a.issue_instant > now + skew {
+            return Err(LoginError::Expired);
+        }
+        let until = a
+            .conditions
+            .as_ref()
+            .and_then(|c| c.not_on_or_after)
+            .ok_or(LoginError::Expired)?;
+        if until + skew <= now {
+            return Err(LoginError::Expired);
+        }
+        let level = a
+            .authn_statements
+            .iter()
+            .flatten()
+            .filter_map(|s| s.authn_context.as_ref())
+            .filter_map(|c| c.value.as_ref())
+            .filter_map(|r| r.value.as_deref())
+            .filter_map(level_of)
+            .max()
+            .ok_or(LoginError::TooLow(None))?;
+        if level < wanted {
+            return Err(LoginError::TooLow(None));
+        }
+        let mut attributes = BTreeMap::new();
+        for statement in a.attribute_statements.iter().flatten() {
+            for attr in &statement.attributes {
+                let Some(name) = attr.name.as_deref() else {
+                    continue;
+                };
+                let Some((ours, _)) = self.attributes.iter().find(|(_, oid)| *oid == name) else {
+                    continue;
+                };
+                if let Some(v) = attr.values.iter().find_map(|v| v.value.as_deref()) {
+                    let v = v.trim();
+                    if !v.is_empty() && v.len() <= 512 {
+                        attributes.insert(ours.clone(), v.to_string());
+                    }
+                }
+            }
+        }
+        let subject = match &self.subject_attribute {
+            Some(name) => attributes.remove(name),
+            None => None,
+        }
+        .or_else(|| {
+            a.subject
+                .as_ref()
+                .and_then(|s| s.name_id.as_ref())
+                .map(|n| n.value.trim().to_string())
+        })
+        .filter(|s| !s.is_empty())
+        .ok_or(LoginError::NoSubject)?;
+        Ok(Identity {
+            subject,
+            level,
+            attributes,
+            assertion_id: a.id.clone(),
+            replayable_until: until + skew,
+        })
+    }
+}
+
+/// Whether the encrypted value holds at least an IV (or nonce) and a tag or block.
+fn cipher_long_enough(enc: &samael::schema::EncryptedAssertion) -> bool {
+    enc.encrypted_value_info().is_some_and(|(v, _)| {
+        let compact: String = v
+            .value
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        B64.decode(compact.as_bytes())
+            .is_ok_and(|bytes| bytes.len() >= 32)
+    })
+}
+
+/// samael's refusal as ours (nothing of the response in it).
+fn refusal(e: SamlError) -> LoginError {
+    use SamlError as E;
+    match e {
+        E::FailedToValidateSignature | E::CryptoXmlError(_) => LoginError::BadSignature,
+        E::AssertionConditionAudienceRestrictionFailed { .. } => LoginError::WrongAudience,
+        E::DestinationValidationError { .. } | E::AssertionRecipientMismatch { .. } => {
+            LoginError::WrongDestination
+        }
+        E::AssertionInResponseToInvalid { .. } | E::ResponseInResponseToInvalid { .. } => {
+            LoginError::NotOurRequest
+        }
+        E::AssertionExpired { .. }
+        | E::AssertionSubjectConfirmationExpired { .. }
+        | E::AssertionSubjectConfirmationExpiredBefore { .. }
+        | E::AssertionConditionExpired { .. }
+        | E::AssertionConditionExpiredBefore { .. }
+        | E::ResponseExpired { .. } => LoginError::Expired,
+        E::AssertionIssuerMismatch { .. } | E::ResponseIssuerMismatch { .. } => {
+            LoginError::BadSignature
+        }
+        E::ResponseBadStatusCode { .. } => LoginError::ProviderRefused,
+        E::MissingEncryptedKeyInfo
+        | E::MissingEncryptedValueInfo
+        | E::EncryptedAssertionKeyMethodUnsupported { .. }
+        | E::EncryptedAssertionValueMethodUnsupported { .. }
+        | E::EncryptedAssertionInvalid
+        | E::FailedToDecryptAssertion
+        | E::MissingPrivateKeySP => LoginError::Undecryptable,
+        E::AssertionBearerSubjectConfirmationMissing | E::AssertionSubjectConfirmationMissing => {
+            LoginError::WrongDestination
+        }
+        _ => LoginError::Garbled("unusable response"),
+    }
+}
+
+/// A fresh id for a request or a cookie: 32 random bytes as hex (`_` first: an XML id).
+pub fn fresh_id() -> Result<String, LoginError> {
+    lotse_store::new_secret(&mut lotse_store::OsEntropy, "_")
+        .map_err(|e| LoginError::Internal(e.to_string()))
+}
