@@ -72,6 +72,8 @@ pub struct AppState {
     pub(crate) public_url: std::sync::RwLock<String>,
     /// Limits against bulk booking of appointments (per client and per e-mail address).
     pub(crate) visit_limits: crate::portal::VisitLimits,
+    /// Citizen sign-ins started per client (crate::login::STARTS_PER_CLIENT).
+    pub(crate) sign_in_starts: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
     /// Citizen sign-in (crate::login); `None` without `[login]`.
     pub(crate) login: Option<crate::login::Login>,
 }
@@ -200,6 +202,11 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
             visit_limits: crate::portal::VisitLimits::new(&store),
+            sign_in_starts: crate::nodes::attempt_limiter(
+                &store,
+                "citizen-sign-in",
+                crate::login::STARTS_PER_CLIENT,
+            ),
             login: crate::login::Login::from_config(config)?,
         })
     }

@@ -65,6 +65,10 @@ pub enum LoginError {
     /// Store or signing failed (the cause goes to the log only).
     #[error("LOT-L013 internal error: {0}")]
     Internal(String),
+    /// This client started very many sign-ins in a short time (each one is stored until it
+    /// expires).
+    #[error("LOT-L014 too many sign-ins started from this client")]
+    TooMany,
 }
 
 impl LoginError {
@@ -84,6 +88,7 @@ impl LoginError {
             Self::Undecryptable => "LOT-L011",
             Self::NotConfigured => "LOT-L012",
             Self::Internal(_) => "LOT-L013",
+            Self::TooMany => "LOT-L014",
         }
     }
 }
@@ -93,6 +98,13 @@ pub struct Login {
     pub(crate) config: LoginConfig,
     pub(crate) saml: Option<saml::Saml>,
 }
+
+/// Sign-ins one client may start in ten minutes: each one is stored until it expires, so the
+/// store must not fill up from one address.
+pub const STARTS_PER_CLIENT: lotse_store::LimitPolicy = lotse_store::LimitPolicy::Window {
+    max: 30,
+    window: time::Duration::minutes(10),
+};
 
 impl Login {
     /// Reads keys, certificates and metadata; `None` without `[login]`.

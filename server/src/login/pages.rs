@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::LoginError;
 use super::session::{self, CitizenCookie, PENDING_COOKIE, SESSION_COOKIE};
-use crate::http::extractors::UiLang;
+use crate::http::extractors::{ClientKey, UiLang};
 use crate::http::pages::{Layout, MessageLink, Page, message_page, message_page_with_link, tr};
 use crate::state::Shared;
 
@@ -79,6 +79,15 @@ pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
                 lang,
                 "Die Anmeldung wurde nicht abgeschlossen. Sie können es noch einmal versuchen.",
                 "The sign-in was not completed. You can try again.",
+            ),
+        ),
+        LoginError::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            tr(lang, "Bitte etwas Geduld", "Please wait a little"),
+            tr(
+                lang,
+                "Von Ihrem Anschluss wurde die Anmeldung in kurzer Zeit sehr oft begonnen. Bitte versuchen Sie es in einigen Minuten noch einmal.",
+                "Sign-in was started very often from your connection in a short time. Please try again in a few minutes.",
             ),
         ),
         LoginError::Internal(_) => (
@@ -148,11 +157,22 @@ pub(super) struct StartQuery {
 pub(super) async fn start(
     State(p): State<Shared>,
     UiLang(lang): UiLang,
+    axum::Extension(client): axum::Extension<ClientKey>,
     Query(q): Query<StartQuery>,
 ) -> Response {
     let Some(saml) = p.login.as_ref().and_then(|l| l.saml.as_ref()) else {
         return refused(&p, lang, &LoginError::NotConfigured);
     };
+    let (p2, now) = (p.clone(), p.now());
+    match crate::telemetry::spawn_blocking(move || p2.sign_in_starts.reserve(&client.0, now)).await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(lotse_store::StoreError::RateLimited { .. })) => {
+            return refused(&p, lang, &LoginError::TooMany);
+        }
+        Ok(Err(e)) => return refused(&p, lang, &LoginError::Internal(e.to_string())),
+        Err(e) => return refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
     let level = q
         .ebene
         .as_deref()

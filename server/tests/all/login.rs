@@ -495,7 +495,25 @@ both_backends!(
     a_trust_level_below_the_request_is_refused,
     garbage_and_failures_get_a_calm_page,
     a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked,
+    very_many_sign_ins_started_from_one_client_are_refused,
 );
+
+/// Each start is stored until it expires: one client gets 30 in ten minutes, then a calm 429.
+async fn very_many_sign_ins_started_from_one_client_are_refused(app: &App) {
+    for _ in 0..30 {
+        app.start("substanziell").await;
+    }
+    let a = app
+        .get("/konto/anmelden?ebene=substanziell&zurueck=/konto", None)
+        .await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+    assert!(
+        a.body.contains("LOT-L014") && a.body.contains("Bitte etwas Geduld"),
+        "{}",
+        a.body
+    );
+    assert!(a.location.is_none());
+}
 
 /// The project with Hundesteuer as `login: required` (trust level substantial).
 fn required_project(dir: &Path) -> std::path::PathBuf {
