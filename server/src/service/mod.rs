@@ -607,6 +607,18 @@ impl ApplicationService<'_> {
             now,
         )?;
         self.receipt_once(t, wf, submission, &stored)?;
+        // Mein Konto keeps the submission with the citizen's link, so it stays listed after
+        // the draft's mark expires (a repeat writes the same).
+        // The submission is stored already: a failure here is logged, not the citizen's.
+        if let Some(who) = &submission.signed_in
+            && let Err(e) = self.store.set_citizen_submission(
+                &lotse_store::SecretHash::of(&who.subject),
+                &draft.id.to_string(),
+                &stored.id.to_string(),
+            )
+        {
+            tracing::warn!(event = "citizen_link_update_failed", cause = %e);
+        }
         Ok(stored)
     }
 

@@ -496,7 +496,130 @@ both_backends!(
     garbage_and_failures_get_a_calm_page,
     a_substantial_citizen_finds_the_owner_prefilled_and_the_name_locked,
     very_many_sign_ins_started_from_one_client_are_refused,
+    a_signed_in_citizens_submission_is_kept_with_the_link_at_once,
 );
+
+/// Posts one step of the application at `draft` with the page's CSRF token and revision.
+async fn answer_step(app: &App, cookie: &str, draft: &str, step: &str, answers: &[(&str, &str)]) {
+    let page = app
+        .get(&format!("{draft}/schritt/{step}"), Some(cookie))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{step}: {}", page.body);
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let rev = hidden(&page.body, "_rev").to_string();
+    let mut form = vec![
+        ("_csrf", csrf.as_str()),
+        ("_rev", rev.as_str()),
+        ("_action", "weiter"),
+    ];
+    form.extend_from_slice(answers);
+    let sent = app
+        .post(&format!("{draft}/schritt/{step}"), Some(cookie), &form)
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{step}: {}", sent.body);
+}
+
+/// Sent while signed in: Mein Konto's link records the submission when it is stored, not only
+/// when the citizen next looks, so it stays listed after the draft's mark expires.
+async fn a_signed_in_citizens_submission_is_kept_with_the_link_at_once(app: &App) {
+    let cookie = signed_in(app, "substanziell", "STORK-QAA-Level-3").await;
+    let draft = start_dog_tax(app, Some(&cookie)).await.location.unwrap();
+    answer_step(
+        app,
+        &cookie,
+        &draft,
+        "halter",
+        &[
+            ("halter.anrede", "Frau"),
+            ("halter.vorname", "Erika"),
+            ("halter.geburtsdatum", "1964-08-12"),
+            ("anschrift.strasse", "Lindenallee"),
+            ("anschrift.hausnummer", "3"),
+            ("anschrift.plz", "52525"),
+            ("anschrift.ort", "Heinsberg"),
+            ("kontakt.email", "erika@example.org"),
+        ],
+    )
+    .await;
+    answer_step(
+        app,
+        &cookie,
+        &draft,
+        "hunde",
+        &[
+            ("hunde.0.name", "Bello"),
+            ("hunde.0.rasse", "Labrador"),
+            ("hunde.0.geburtsdatum", "2022-03-01"),
+            ("hunde.0.kategorie", "normal"),
+        ],
+    )
+    .await;
+    answer_step(
+        app,
+        &cookie,
+        &draft,
+        "beginn",
+        &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")],
+    )
+    .await;
+    answer_step(
+        app,
+        &cookie,
+        &draft,
+        "ermaessigung",
+        &[("ermaessigung", "nein")],
+    )
+    .await;
+    answer_step(app, &cookie, &draft, "zahlung", &[("lastschrift", "nein")]).await;
+    let review = app.get(&format!("{draft}/pruefen"), Some(&cookie)).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    let csrf = hidden(&review.body, "_csrf").to_string();
+    let rev = hidden(&review.body, "_rev").to_string();
+    let sent = app
+        .post(
+            &draft,
+            Some(&cookie),
+            &[
+                ("_csrf", &csrf),
+                ("_rev", &rev),
+                ("_declare", "richtig"),
+                ("_action", "absenden"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let sid = sent
+        .location
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // Nobody looked at Mein Konto: the link has the submission all the same.
+    let links: Vec<_> = lotse_store::LoginStore::citizen_links(
+        app.portal.store(),
+        &lotse_store::SecretHash::of(&citizen_subject(app, &cookie).await),
+    )
+    .unwrap();
+    let id = draft.rsplit('/').next().unwrap();
+    let link = links
+        .iter()
+        .find(|l| l.draft == id)
+        .expect("the draft's link");
+    assert_eq!(link.submission.as_deref(), Some(sid.as_str()));
+}
+
+/// The pseudonymous id of the citizen signed in with `cookie` (from the session's record).
+async fn citizen_subject(app: &App, cookie: &str) -> String {
+    let value = cookie.split_once('=').unwrap().1;
+    lotse_store::LoginStore::citizen_session(
+        app.portal.store(),
+        &lotse_store::SecretHash::of(value),
+    )
+    .unwrap()
+    .expect("the session")
+    .subject
+}
 
 /// Each start is stored until it expires: one client gets 30 in ten minutes, then a calm 429.
 async fn very_many_sign_ins_started_from_one_client_are_refused(app: &App) {
