@@ -607,6 +607,28 @@ async fn a_signed_in_citizens_submission_is_kept_with_the_link_at_once(app: &App
         .find(|l| l.draft == id)
         .expect("the draft's link");
     assert_eq!(link.submission.as_deref(), Some(sid.as_str()));
+    // The signed receipt states how the identity was shown (read by poppler's pdftotext).
+    let pdf = lotse_store::BlobStore::blob(
+        app.portal.store(),
+        &lotse_store::BlobKey::Receipt(sid.parse().unwrap()),
+    )
+    .unwrap()
+    .expect("the receipt");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("q.pdf"), &pdf).unwrap();
+    let text = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("q.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by .ci/run");
+    let text = String::from_utf8_lossy(&text.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("Identität nachgewiesen über BundID, Vertrauensniveau substanziell"),
+        "{text}"
+    );
 }
 
 /// The pseudonymous id of the citizen signed in with `cookie` (from the session's record).
