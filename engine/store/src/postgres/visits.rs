@@ -36,6 +36,49 @@ async fn day_visits(
     rows.iter().map(decode_visit).collect()
 }
 
+/// Locks the row of `tenant`'s `office` on `day` (made on first use): holds and moves of one
+/// office and day count its visits one transaction at a time, on every node.
+async fn lock_day(
+    tx: &mut Tx,
+    tenant: &TenantId,
+    office: &str,
+    day: Date,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO visit_days (tenant, office, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant.slug())
+    .bind(office)
+    .bind(day)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    sqlx::query(
+        "SELECT 1 FROM visit_days WHERE tenant = $1 AND office = $2 AND day = $3 FOR UPDATE",
+    )
+    .bind(tenant.slug())
+    .bind(office)
+    .bind(day)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The visit with this id, its row locked until the transaction ends; `NotFound` if none.
+async fn lock_visit(tx: &mut Tx, id: &BookingId) -> Result<Visit, StoreError> {
+    let row = sqlx::query("SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE")
+        .bind(&id.as_bytes()[..])
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or_else(|| StoreError::NotFound {
+            what: "visit",
+            key: id.to_string(),
+        })?;
+    decode_visit(&row)
+}
+
 /// Enqueues a visit's notifications in the transaction that changes it.
 async fn enqueue(
     tx: &mut Tx,
@@ -68,20 +111,7 @@ impl PgStore {
         change: impl Fn(&mut Visit) -> Result<(), StoreError>,
     ) -> Result<Visit, StoreError> {
         self.tx(async |tx| {
-            let Some(row) = sqlx::query(
-                "SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE",
-            )
-            .bind(&id.as_bytes()[..])
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
-            else {
-                return Err(StoreError::NotFound {
-                    what: "visit",
-                    key: id.to_string(),
-                });
-            };
-            let mut v = decode_visit(&row)?;
+            let mut v = lock_visit(tx, id).await?;
             change(&mut v)?;
             v.changed = Some(now);
             sqlx::query("UPDATE visits SET v = $2, record = $3::jsonb WHERE id = $1")
@@ -111,25 +141,7 @@ impl VisitStore for PgStore {
         }
         let visit = Visit::new(new, now);
         self.tx(async |tx| {
-            sqlx::query(
-                "INSERT INTO visit_days (tenant, office, day) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(visit.tenant.slug())
-            .bind(&visit.office)
-            .bind(visit.day)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            sqlx::query(
-                "SELECT 1 FROM visit_days WHERE tenant = $1 AND office = $2 AND day = $3 FOR UPDATE",
-            )
-            .bind(visit.tenant.slug())
-            .bind(&visit.office)
-            .bind(visit.day)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_err)?;
+            lock_day(tx, &visit.tenant, &visit.office, visit.day).await?;
             let visits = day_visits(tx, &visit.tenant, &visit.office, visit.day).await?;
             if busiest(&visits, visit.start, visit.end, now) >= counters {
                 return Err(StoreError::SlotTaken);
@@ -187,43 +199,12 @@ impl VisitStore for PgStore {
         self.tx(async |tx| {
             // The visit's row first, then both days' rows in date order: a move never waits
             // for a lock that a move the other way holds.
-            let Some(row) = sqlx::query(
-                "SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE",
-            )
-            .bind(&id.as_bytes()[..])
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(db_err)?
-            else {
-                return Err(StoreError::NotFound {
-                    what: "visit",
-                    key: id.to_string(),
-                });
-            };
-            let mut v = decode_visit(&row)?;
+            let mut v = lock_visit(tx, id).await?;
             let days = [v.day.min(to.day), v.day.max(to.day)];
             v.move_to(to)?;
             v.changed = Some(now);
             for day in days {
-                sqlx::query(
-                    "INSERT INTO visit_days (tenant, office, day) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(v.tenant.slug())
-                .bind(&v.office)
-                .bind(day)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
-                sqlx::query(
-                    "SELECT 1 FROM visit_days WHERE tenant = $1 AND office = $2 AND day = $3 FOR UPDATE",
-                )
-                .bind(v.tenant.slug())
-                .bind(&v.office)
-                .bind(day)
-                .execute(&mut **tx)
-                .await
-                .map_err(db_err)?;
+                lock_day(tx, &v.tenant, &v.office, day).await?;
             }
             let others: Vec<Visit> = day_visits(tx, &v.tenant, &v.office, to.day)
                 .await?
