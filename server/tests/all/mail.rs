@@ -509,6 +509,23 @@ async fn mail_goes_over_starttls_to_a_trusted_server_only() {
 
 /// Reads an .ics file with Python's icalendar (Debian's python3-icalendar): the first event's
 /// start and end in UTC, and its texts.
+/// The first event of a calendar file, as Python's icalendar reads it (see [`READ_ICS`]).
+pub(crate) fn read_ics(dir: &Path, ics: &[u8]) -> Value {
+    let file = dir.join("termin.ics");
+    std::fs::write(&file, ics).unwrap();
+    let out = Command::new(PYTHON)
+        .args(["-c", READ_ICS])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3-icalendar must be installed (.ci/run installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub(crate) const READ_ICS: &str = r#"
 import sys, json, datetime, icalendar
 cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
@@ -676,19 +693,7 @@ async fn a_citizen_books_a_visit_gets_the_calendar_file_by_mail_and_cancels_it()
     assert_eq!(att.len(), 1);
     assert_eq!(att[0]["type"], "text/calendar");
     let ics = fetch_bytes(&format!("{link}/termin.ics"));
-    let file = dir.path().join("termin.ics");
-    std::fs::write(&file, &ics).unwrap();
-    let out = Command::new(PYTHON)
-        .args(["-c", READ_ICS])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ev: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ev = read_ics(dir.path(), &ics);
     assert_eq!(ev["start"].as_str().unwrap(), {
         let t = time::OffsetDateTime::from_unix_timestamp(zeit.parse().unwrap()).unwrap();
         format!(

@@ -20,7 +20,7 @@ use time::macros::datetime;
 use tower::ServiceExt;
 
 use super::delivery::{Server, free_port, hidden, wait_for};
-use super::mail::{PYTHON, READ_ICS, Smtp, first_time, write_config};
+use super::mail::{Smtp, first_time, read_ics, write_config};
 
 const SERVICE: &str = "/heinsberg/termine/personalausweis";
 
@@ -55,22 +55,6 @@ async fn book(server: &Server, zeit: &str, email: &str) -> (String, u16, String)
         )
         .await;
     (visit, code, page)
-}
-
-fn read_ics(dir: &std::path::Path, ics: &[u8]) -> Value {
-    let file = dir.join("termin.ics");
-    std::fs::write(&file, ics).unwrap();
-    let out = Command::new(PYTHON)
-        .args(["-c", READ_ICS])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn utc_text(zeit: &str) -> String {
