@@ -70,6 +70,8 @@ pub struct AppState {
     pub(crate) platforms: std::sync::RwLock<Arc<crate::payment::Platforms>>,
     /// The portal's address as browsers and platforms reach it (return and notify URLs).
     pub(crate) public_url: std::sync::RwLock<String>,
+    /// Held while the definitions are reloaded (see [`AppState::reload`]).
+    pub(crate) reloading: std::sync::Mutex<()>,
     /// Limits against bulk booking of appointments (per client and per e-mail address).
     pub(crate) visit_limits: crate::portal::VisitLimits,
     /// Citizen sign-ins started per client (crate::login::STARTS_PER_CLIENT).
@@ -201,6 +203,7 @@ impl AppState {
             metrics_allow: config.metrics.allow.clone(),
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
+            reloading: std::sync::Mutex::new(()),
             visit_limits: crate::portal::VisitLimits::new(&store),
             sign_in_starts: crate::nodes::attempt_limiter(
                 &store,
@@ -226,6 +229,12 @@ impl AppState {
 
     /// Loads the definitions again (after a change on disk).
     pub fn reload(&self) -> usize {
+        // One reload at a time: one that began with older settings must not finish after a
+        // newer one and put the older definitions back.
+        let _one = self
+            .reloading
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let stored = self.settings.read().map(|s| s.clone()).unwrap_or_default();
         let defs = Arc::new(load_defs(&self.project, &self.sandbox, self.dev, &stored));
         self.add_identities(&defs.portal);
@@ -256,7 +265,12 @@ impl AppState {
         }
         if let Ok(mut s) = self.settings.write() {
             for (slug, newer) in changed {
-                s.by_tenant.insert(slug, newer);
+                // Another look (the two-second poll beside a change made here) may have stored
+                // a later record meanwhile: never go back to an older one.
+                let known = s.by_tenant.get(&slug).map_or(0, |(n, _)| *n);
+                if newer.0 > known {
+                    s.by_tenant.insert(slug, newer);
+                }
             }
         }
         self.reload();
