@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod definition;
 pub mod diagram;
+pub mod files;
 pub mod form;
 pub mod login;
 pub mod payment;

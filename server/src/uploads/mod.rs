@@ -3,4 +3,4 @@
 //! socket). The parts a step with a file field builds on; no front end is wired to them yet.
 
 pub mod scan;
-pub mod sniff;
+pub use lotse_core::files::sniff;

@@ -134,6 +134,9 @@ impl ReviewView {
 }
 
 pub(crate) fn display(f: &Field, v: &Value, lang: Lang) -> Display {
+    if f.files.is_some() {
+        return files(v, lang);
+    }
     if let (Some(rep), Value::Array(items)) = (&f.repeat, v) {
         let item_label = rep
             .item_label
@@ -155,6 +158,48 @@ pub(crate) fn display(f: &Field, v: &Value, lang: Lang) -> Display {
     }
     Display::Text {
         text: scalar(f, v, lang),
+    }
+}
+
+/// A file field: per file its name, kind and size, SHA-256 (so a receipt seals which files
+/// were handed in) and, when no scanner looked at it, that it was not checked.
+fn files(v: &Value, lang: Lang) -> Display {
+    let de = lang == Lang::De;
+    let entry = |field: &str, label: &str, text: String| ReviewEntry {
+        field: field.to_string(),
+        label: label.to_string(),
+        value: Display::Text { text },
+    };
+    let items = crate::files::FileEntry::list(v)
+        .into_iter()
+        .map(|file| {
+            let kind = file.kind().map_or("?", |k| k.label_in(lang));
+            let mut entries = vec![
+                entry("name", if de { "Name" } else { "Name" }, file.name.clone()),
+                entry(
+                    "type",
+                    if de {
+                        "Art und Größe"
+                    } else {
+                        "Kind and size"
+                    },
+                    format!("{kind}, {}", crate::files::human_size(file.size, lang)),
+                ),
+                entry("sha256", "SHA-256", file.sha256.clone()),
+            ];
+            if file.scan == crate::files::ScanState::Unchecked {
+                entries.push(entry(
+                    "scan",
+                    if de { "Virenprüfung" } else { "Virus scan" },
+                    if de { "nicht geprüft" } else { "not checked" }.to_string(),
+                ));
+            }
+            entries
+        })
+        .collect();
+    Display::List {
+        items,
+        item_label: if de { "Datei" } else { "File" }.to_string(),
     }
 }
 

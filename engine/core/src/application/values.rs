@@ -15,6 +15,14 @@ pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
 /// As [`normalise`], borrowing the answer when it is already as the engine keeps it (most
 /// answers are), so that it can be stored without a copy.
 pub(crate) fn normalised<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
+    // A file field without files is not answered (`required` asks for one).
+    if f.files.is_some() {
+        return match v {
+            Value::Null => None,
+            Value::Array(a) if a.is_empty() => None,
+            other => Some(Cow::Borrowed(other)),
+        };
+    }
     // A form post sends `2` for an option whose value is the number 2.
     if let Value::String(s) = v
         && !f.options.is_empty()

@@ -401,6 +401,8 @@ pub struct Field {
     pub date_bounds: Option<(time::Date, time::Date)>,
     /// The JSON type a form post is coerced to.
     pub value_type: ValueType,
+    /// For a file field (`widget: file`): what it accepts.
+    pub files: Option<crate::files::FileRules>,
     pub(crate) validator: Option<Arc<jsonschema::Validator>>,
 }
 

@@ -125,6 +125,8 @@ pub enum Widget {
     Select,
     Checkbox,
     Group,
+    /// Uploaded files (Nachweise, docs/uploads.md); what it accepts is under `files:`.
+    File,
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +164,24 @@ pub(crate) struct RawField {
     pub fields: Vec<RawField>,
     #[serde(default)]
     pub repeat: Option<RawRepeat>,
+    /// For `widget: file`: the kinds accepted and the limits.
+    #[serde(default)]
+    pub files: Option<Spanned<RawFiles>>,
+}
+
+/// `files:` of a file field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFiles {
+    /// `pdf`, `jpeg` (or `jpg`), `png`; all three when not given.
+    #[serde(default)]
+    pub accept: Vec<String>,
+    /// The most megabytes per file (default 10).
+    #[serde(default)]
+    pub max_mb: Option<u32>,
+    /// The most files (default 1).
+    #[serde(default)]
+    pub max_files: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,8 @@ pub enum Asked {
     Text,
     Choice,
     Checkbox,
+    /// An upload: "please upload".
+    File,
 }
 
 /// What is wrong with a value, independent of language.
@@ -94,6 +96,8 @@ fn german(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
         ErrorKind::Required if asked == Asked::Checkbox => format!("Bitte bestätigen Sie: „{label}“"),
         ErrorKind::Required if asked == Asked::Choice => format!("Bitte wählen Sie bei „{label}“ eine Antwort aus."),
+        ErrorKind::Required if asked == Asked::File => format!("Bitte laden Sie bei „{label}“ eine Datei hoch."),
+        ErrorKind::MaxItems(n) if asked == Asked::File => format!("Bei „{label}“ können Sie höchstens {n} Dateien hochladen. Bitte entfernen Sie eine."),
         ErrorKind::Required => format!("Bitte füllen Sie das Feld „{label}“ aus."),
         ErrorKind::Format(f) => match f.as_str() {
             "plz" => "Bitte geben Sie die Postleitzahl mit 5 Ziffern an.".into(),
@@ -135,6 +139,8 @@ fn english(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
         ErrorKind::Required if asked == Asked::Checkbox => format!("Please confirm: “{label}”"),
         ErrorKind::Required if asked == Asked::Choice => format!("Please choose an answer for “{label}”."),
+        ErrorKind::Required if asked == Asked::File => format!("Please upload a file for “{label}”."),
+        ErrorKind::MaxItems(n) if asked == Asked::File => format!("You can upload at most {n} files for “{label}”. Please remove one."),
         ErrorKind::Required => format!("Please fill in “{label}”."),
         ErrorKind::Format(f) => match f.as_str() {
             "plz" => "Please enter the postcode with 5 digits.".into(),

@@ -137,6 +137,71 @@ fn pos<T>(s: &Spanned<T>) -> Pos {
 }
 
 /// Reads and checks one scenario file. Problems carry the code `LOT-E060`.
+/// Turns `{file: fixtures/mietvertrag.pdf}` (or a list of them) in a scenario's answers into
+/// the entry a file field holds, as the server would after the upload: the file is read
+/// (relative to the scenario file), judged from its bytes and hashed. A kind Lotse does not
+/// know gets the type `application/octet-stream`, which every file field refuses, so a
+/// scenario can expect that error.
+fn attach_fixtures(scenario: &Path, v: &mut Value) -> Result<(), String> {
+    let fixture = |o: &Map<String, Value>| -> Option<String> {
+        (o.len() == 1)
+            .then(|| o.get("file").and_then(Value::as_str).map(str::to_string))
+            .flatten()
+    };
+    match v {
+        Value::Object(o) if fixture(o).is_some() => {
+            let rel = fixture(o).unwrap_or_default();
+            *v = Value::Array(vec![fixture_entry(scenario, &rel)?]);
+        }
+        Value::Array(items) => {
+            for item in items.iter_mut() {
+                if let Value::Object(o) = item
+                    && let Some(rel) = fixture(o)
+                {
+                    *item = fixture_entry(scenario, &rel)?;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The most bytes a scenario fixture may have (they are read whole).
+const FIXTURE_MAX: u64 = 8 * 1024 * 1024;
+
+fn fixture_entry(scenario: &Path, rel: &str) -> Result<Value, String> {
+    use sha2::{Digest, Sha256};
+    let dir = scenario.parent().unwrap_or(Path::new("."));
+    let file = dir.join(rel);
+    let meta = std::fs::metadata(&file)
+        .map_err(|e| format!("the fixture file {} cannot be read: {e}", file.display()))?;
+    if meta.len() > FIXTURE_MAX {
+        return Err(format!(
+            "the fixture file {} has {} bytes; fixtures may have at most {FIXTURE_MAX}",
+            file.display(),
+            meta.len()
+        ));
+    }
+    let bytes = std::fs::read(&file)
+        .map_err(|e| format!("the fixture file {} cannot be read: {e}", file.display()))?;
+    let head = &bytes[..bytes.len().min(crate::files::sniff::HEAD)];
+    let tail = &bytes[bytes.len().saturating_sub(crate::files::sniff::TAIL)..];
+    let media_type = match crate::files::sniff::sniff(head, tail) {
+        crate::files::Sniffed::Ok(k) => k.mime(),
+        _ => "application/octet-stream",
+    };
+    let hash: [u8; 32] = Sha256::digest(&bytes).into();
+    let sha256: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    let name = file
+        .file_name()
+        .map(|n| crate::files::display_name(&n.to_string_lossy()))
+        .unwrap_or_else(|| "Datei".into());
+    Ok(serde_json::json!({
+        "name": name, "type": media_type, "size": bytes.len(), "sha256": sha256, "scan": "clean"
+    }))
+}
+
 pub fn load_scenario(path: &Path) -> Result<Scenario, Problem> {
     let text = read_text(path)?;
     parse_scenario(path, &text)
@@ -205,9 +270,13 @@ pub(crate) fn parse_scenario(path: &Path, text: &str) -> Result<Scenario, Proble
                     "`expect_missing` belongs to `review: true`".into(),
                 ));
             }
+            let mut answers = r.answers.unwrap_or_default();
+            for v in answers.values_mut() {
+                attach_fixtures(path, v).map_err(|m| problem(at, m))?;
+            }
             Action::Answer {
                 step,
-                answers: r.answers.unwrap_or_default(),
+                answers,
                 then_review: r.then_review,
                 // `expect_errors: []` means no errors: the answers must be accepted.
                 expect_errors: r.expect_errors.filter(|e| !e.is_empty()).map(|errs| {

@@ -13,6 +13,7 @@ use super::schema::{
     date_bounds_of, derive_subfields, infer_widget, schema_choices, temporal_of, value_type_of,
 };
 use super::{Ctx, pos};
+use crate::files::{FileRules, Kind, MAX_FILES_LIMIT, MAX_MB_LIMIT};
 use crate::form::ErrorKind;
 use crate::problem::Pos;
 use crate::script::{Expr, ITEM, Names};
@@ -57,7 +58,8 @@ pub(super) fn compile_field(
     if explicit_subfields && widget.is_none() {
         widget = Some(Widget::Group);
     }
-    let (mut schema, mut subfields) = written_schema(cx, &fx, names, widget)?;
+    let files = files_of(cx, &fx, widget);
+    let (mut schema, mut subfields) = written_schema(cx, &fx, names, widget, files.as_ref())?;
     let resolved = resolve_schema(cx, &fx, &schema)?;
     let options = options_of(f, &resolved.1, &mut schema);
     let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
@@ -115,8 +117,83 @@ pub(super) fn compile_field(
         temporal,
         date_bounds,
         value_type,
+        files,
         validator,
     })
+}
+
+/// The rules of a file field (`widget: file` with its `files:`), with a precise error for
+/// `files:` on another widget, a file field inside a group, an unknown kind or a limit out of
+/// range.
+fn files_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Option<Widget>) -> Option<FileRules> {
+    let id = &fx.id;
+    let written = fx.f.files.as_ref();
+    if widget != Some(Widget::File) {
+        if let Some(w) = written {
+            cx.error(
+                "LOT-E137",
+                pos(w),
+                format!("field \"{id}\" has `files:` but is not a file field; add `widget: file`"),
+            );
+        }
+        return None;
+    }
+    if !fx.top {
+        cx.error(
+            "LOT-E137",
+            fx.at,
+            format!(
+                "file field \"{id}\" is inside a group; a file field stands on the step itself"
+            ),
+        );
+        return None;
+    }
+    let mut rules = FileRules::default();
+    let Some(w) = written else {
+        return Some(rules);
+    };
+    let at = pos(w);
+    let raw = &w.value;
+    if !raw.accept.is_empty() {
+        rules.accept.clear();
+        for name in &raw.accept {
+            match Kind::from_name(&name.to_lowercase()) {
+                Some(k) if !rules.accept.contains(&k) => rules.accept.push(k),
+                Some(_) => {}
+                None => cx.error_help(
+                    "LOT-E138",
+                    at,
+                    format!(
+                        "file field \"{id}\": \"{name}\" is not a kind of file Lotse can check"
+                    ),
+                    "accept: pdf, jpeg (or jpg), png",
+                ),
+            }
+        }
+    }
+    if let Some(mb) = raw.max_mb {
+        if (1..=MAX_MB_LIMIT).contains(&mb) {
+            rules.max_bytes = u64::from(mb) * 1024 * 1024;
+        } else {
+            cx.error(
+                "LOT-E138",
+                at,
+                format!("file field \"{id}\": max_mb is {mb}; it must be 1 to {MAX_MB_LIMIT}"),
+            );
+        }
+    }
+    if let Some(n) = raw.max_files {
+        if (1..=MAX_FILES_LIMIT).contains(&n) {
+            rules.max_files = n;
+        } else {
+            cx.error(
+                "LOT-E138",
+                at,
+                format!("file field \"{id}\": max_files is {n}; it must be 1 to {MAX_FILES_LIMIT}"),
+            );
+        }
+    }
+    Some(rules)
 }
 
 fn check_message_keys(cx: &mut Ctx<'_>, fx: &FieldCx<'_>) {
@@ -140,8 +217,21 @@ fn written_schema(
     fx: &FieldCx<'_>,
     names: &Names,
     widget: Option<Widget>,
+    files: Option<&FileRules>,
 ) -> Option<(Value, Vec<Field>)> {
     let id = &fx.id;
+    if let Some(rules) = files {
+        // The answer of a file field is the list of stored files; its shape is the engine's.
+        if fx.f.schema.is_some() || !fx.f.fields.is_empty() {
+            cx.error(
+                "LOT-E137",
+                fx.schema_at,
+                format!("file field \"{id}\" has a `schema` or `fields`; what it accepts is written under `files:` (accept, max_mb, max_files)"),
+            );
+            return None;
+        }
+        return Some((rules.schema(), Vec::new()));
+    }
     let schema = match (&fx.f.schema, !fx.f.fields.is_empty()) {
         (Some(s), false) => s.value.clone(),
         (Some(_), true) => {
@@ -160,6 +250,8 @@ fn written_schema(
             Some(Widget::Date) => json!({"type": "string", "format": "date"}),
             Some(Widget::Checkbox) => json!({"type": "boolean"}),
             Some(Widget::Radio) | Some(Widget::Select) => json!({}),
+            // Without rules (a sub-field, refused in `files_of`): never reached with a value.
+            Some(Widget::File) => json!({"type": "array"}),
             Some(Widget::Group) => {
                 cx.error(
                     "LOT-E016",

@@ -223,6 +223,7 @@ pub(super) fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value)
                 temporal: temporal_of(forms, file, &resolved),
                 date_bounds: date_bounds_of(&resolved, widget).unwrap_or(Some(DEFAULT_DATE_BOUNDS)),
                 value_type: value_type_of(&resolved, widget),
+                files: None,
                 validator: None,
             }
         })

@@ -9,8 +9,11 @@
 pub const HEAD: usize = 1024;
 pub const TAIL: usize = 4096;
 
+use crate::text::Lang;
+
 /// The kinds of file a workflow may accept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Pdf,
     Jpeg,
@@ -47,10 +50,26 @@ impl Kind {
 
     /// How a citizen calls it.
     pub fn label(self) -> &'static str {
+        self.label_in(Lang::De)
+    }
+
+    /// How a citizen calls it, in `lang`.
+    pub fn label_in(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Kind::Pdf, _) => "PDF",
+            (Kind::Jpeg, Lang::De) => "JPEG-Bild",
+            (Kind::Png, Lang::De) => "PNG-Bild",
+            (Kind::Jpeg, Lang::En) => "JPEG image",
+            (Kind::Png, Lang::En) => "PNG image",
+        }
+    }
+
+    /// The file name endings a file picker offers.
+    pub fn endings(self) -> &'static [&'static str] {
         match self {
-            Kind::Pdf => "PDF",
-            Kind::Jpeg => "JPEG-Bild",
-            Kind::Png => "PNG-Bild",
+            Kind::Pdf => &["pdf"],
+            Kind::Jpeg => &["jpg", "jpeg"],
+            Kind::Png => &["png"],
         }
     }
 }
@@ -122,27 +141,42 @@ pub fn sniff(head: &[u8], tail: &[u8]) -> Sniffed {
 }
 
 /// What the citizen reads when a file is refused, naming what the step accepts.
-pub fn refusal(s: Sniffed, accepted: &[Kind]) -> Option<String> {
+pub fn refusal(s: Sniffed, accepted: &[Kind], lang: Lang) -> Option<String> {
     let list = accepted
         .iter()
-        .map(|k| k.label())
+        .map(|k| k.label_in(lang))
         .collect::<Vec<_>>()
         .join(", ");
+    let de = lang == Lang::De;
     match s {
         Sniffed::Ok(k) if accepted.contains(&k) => None,
-        Sniffed::Ok(k) => Some(format!(
+        Sniffed::Ok(k) if de => Some(format!(
             "Diese Datei ist ein {}. Hier können Sie nur diese Dateiarten hochladen: {list}.",
-            k.label()
+            k.label_in(lang)
         )),
-        Sniffed::Encrypted(_) => Some(
+        Sniffed::Ok(k) => Some(format!(
+            "This file is a {}. Here you can only upload these kinds of file: {list}.",
+            k.label_in(lang)
+        )),
+        Sniffed::Encrypted(_) if de => Some(
             "Dieses PDF ist mit einem Passwort geschützt, daher kann das Amt es nicht öffnen. Bitte laden Sie es ohne Passwortschutz hoch.".into(),
         ),
-        Sniffed::Broken(k) => Some(format!(
+        Sniffed::Encrypted(_) => Some(
+            "This PDF is protected by a password, so the office could not open it. Please upload it without the password protection.".into(),
+        ),
+        Sniffed::Broken(k) if de => Some(format!(
             "Diese Datei sieht aus wie ein {}, ist aber unvollständig oder beschädigt. Bitte speichern Sie sie noch einmal und laden Sie sie erneut hoch.",
-            k.label()
+            k.label_in(lang)
+        )),
+        Sniffed::Broken(k) => Some(format!(
+            "This file looks like a {}, but it is incomplete or damaged. Please save it again and upload it once more.",
+            k.label_in(lang)
+        )),
+        Sniffed::Unknown if de => Some(format!(
+            "Diese Datei können wir nicht annehmen: Ihr Inhalt ist keine der erlaubten Dateiarten ({list}), gleich wie sie heißt."
         )),
         Sniffed::Unknown => Some(format!(
-            "Diese Datei können wir nicht annehmen: Ihr Inhalt ist keine der erlaubten Dateiarten ({list}), gleich wie sie heißt."
+            "We cannot accept this file: its content is none of the allowed kinds ({list}), whatever its name."
         )),
     }
 }
@@ -201,13 +235,13 @@ mod tests {
     #[test]
     fn the_refusal_names_what_the_step_accepts() {
         let pdf_only = [Kind::Pdf];
-        assert_eq!(refusal(Sniffed::Ok(Kind::Pdf), &pdf_only), None);
-        let png = refusal(Sniffed::Ok(Kind::Png), &pdf_only).unwrap();
+        assert_eq!(refusal(Sniffed::Ok(Kind::Pdf), &pdf_only, Lang::De), None);
+        let png = refusal(Sniffed::Ok(Kind::Png), &pdf_only, Lang::De).unwrap();
         assert!(png.contains("PNG-Bild") && png.contains("nur diese Dateiarten hochladen: PDF."));
-        let unknown = refusal(Sniffed::Unknown, &[Kind::Pdf, Kind::Jpeg]).unwrap();
+        let unknown = refusal(Sniffed::Unknown, &[Kind::Pdf, Kind::Jpeg], Lang::De).unwrap();
         assert!(unknown.contains("(PDF, JPEG-Bild)") && unknown.contains("gleich wie sie heißt"));
         assert!(
-            refusal(Sniffed::Encrypted(Kind::Pdf), &pdf_only)
+            refusal(Sniffed::Encrypted(Kind::Pdf), &pdf_only, Lang::De)
                 .unwrap()
                 .contains("Passwort")
         );
