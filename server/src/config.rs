@@ -43,6 +43,49 @@ pub struct Config {
     pub login: Option<crate::login::LoginConfig>,
     /// Online payment: the portal's public address and the reconciliation job (docs/payment.md).
     pub payment: PaymentSettings,
+    /// Uploads (Nachweise): the virus scanner (docs/uploads.md).
+    pub uploads: UploadsConfig,
+}
+
+/// `[uploads]`: the virus scanner every tenant's uploads go through.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadsConfig {
+    /// clamd's address: `127.0.0.1:3310` or `unix:/run/clamav/clamd.ctl`. Unset: no file is
+    /// scanned, and each tenant's `unscanned_uploads` decides (by default such files are kept
+    /// and marked "nicht geprüft").
+    pub clamd: Option<String>,
+    /// Seconds clamd may take for one file (default 60).
+    pub clamd_timeout_seconds: Option<u64>,
+}
+
+impl UploadsConfig {
+    /// The scanner to ask, if one is configured.
+    pub fn scanner(&self) -> anyhow::Result<Option<crate::uploads::scan::Clamd>> {
+        let Some(addr) = &self.clamd else {
+            return Ok(None);
+        };
+        let addr = addr
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("[uploads] clamd: {e}"))?;
+        Ok(Some(crate::uploads::scan::Clamd {
+            addr,
+            timeout: std::time::Duration::from_secs(self.clamd_timeout_seconds.unwrap_or(60).clamp(1, 600)),
+        }))
+    }
+
+    /// What a tenant does with a file no scanner looked at: its own setting, else refuse when
+    /// a scanner is configured (it is down), accept and mark when none is.
+    pub fn unscanned(&self, tenant: Option<&TenantConfig>) -> crate::uploads::intake::Unscanned {
+        use crate::uploads::intake::Unscanned;
+        tenant
+            .and_then(|t| t.unscanned_uploads)
+            .unwrap_or(if self.clamd.is_some() {
+                Unscanned::Refuse
+            } else {
+                Unscanned::Accept
+            })
+    }
 }
 
 /// `[payment]`: what every tenant's payment platform shares (docs/payment.md).
@@ -247,6 +290,7 @@ impl Default for Config {
             mail: None,
             login: None,
             payment: PaymentSettings::default(),
+            uploads: UploadsConfig::default(),
         }
     }
 }
@@ -304,6 +348,10 @@ pub struct TenantConfig {
     pub mail: Option<crate::mail::TenantMail>,
     /// The tenant's payment platform (docs/payment.md).
     pub payment: Option<crate::payment::PaymentConfig>,
+    /// What happens to an upload no virus scanner could look at: `refuse` (the citizen tries
+    /// again later) or `accept` (kept, marked "nicht geprüft" for the office). Unset: refuse
+    /// when `[uploads] clamd` is configured, accept when it is not (docs/uploads.md).
+    pub unscanned_uploads: Option<crate::uploads::intake::Unscanned>,
 }
 
 /// Where a tenant's office receives submissions (docs/delivery.md). The HMAC secret is named by

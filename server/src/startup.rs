@@ -203,11 +203,8 @@ pub fn router(portal: Arc<Portal>) -> Router {
             middleware::dev_gate,
         ))
         .with_state(routes)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            std::time::Duration::from_secs(30),
-        ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(256 * 1024))
+        // Per route: 256 KiB and 30 s, uploads more (crate::http::middleware::limits).
+        .layer(axum::middleware::from_fn(middleware::limits))
         .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
         .layer(axum::middleware::from_fn_with_state(
             portal.proxies.clone(),

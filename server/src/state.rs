@@ -78,6 +78,9 @@ pub struct AppState {
     pub(crate) sign_in_starts: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
     /// Citizen sign-in (crate::login); `None` without `[login]`.
     pub(crate) login: Option<crate::login::Login>,
+    /// Where uploads are streamed before they are judged, and the virus scanner (docs/uploads.md).
+    pub(crate) spool: crate::uploads::intake::Spool,
+    pub(crate) clamd: Option<crate::uploads::scan::Clamd>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -211,6 +214,9 @@ impl AppState {
                 crate::login::STARTS_PER_CLIENT,
             ),
             login: crate::login::Login::from_config(config)?,
+            spool: crate::uploads::intake::Spool::open(data)
+                .with_context(|| format!("the upload spool in {}", data.display()))?,
+            clamd: config.uploads.scanner()?,
         })
     }
 

@@ -119,3 +119,56 @@ pub(crate) async fn dev_gate(
     }
     next.run(req).await
 }
+
+/// The most bytes of a request body: 256 KiB, except where files are uploaded.
+pub(crate) const BODY_LIMIT: usize = 256 * 1024;
+/// Where files are uploaded (a step's form, the API's upload): the largest file a field may
+/// allow (`files.max_mb` up to 50) twice, and the form around them. Each file is streamed to
+/// the spool and cut off at its own field's limit; this bounds the request as a whole.
+pub(crate) const UPLOAD_BODY_LIMIT: usize =
+    2 * (lotse_core::files::MAX_MB_LIMIT as usize) * 1024 * 1024 + 1024 * 1024;
+/// How long a request may take: 30 seconds, an upload 15 minutes (20 MB over a slow mobile
+/// connection).
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Whether a request uploads files: a post of an application's page (a step with a file
+/// field posts `multipart/form-data`) or the API's upload.
+pub(crate) fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    if method != axum::http::Method::POST {
+        return false;
+    }
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        // /{tenant}/antrag/{draft}[/...]
+        [_, "antrag", _, ..] => true,
+        // /api/v1/applications/{id}/files/{field}
+        ["api", "v1", "applications", _, "files", _] => true,
+        _ => false,
+    }
+}
+
+/// The body limit and the time limit of each route (see [`is_upload`]): a body over the limit
+/// is refused with 413 (by its declared length at once, else when it passes the limit), a
+/// request over its time with 408.
+pub(crate) async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let upload = is_upload(req.method(), req.uri().path());
+    let (limit, time) = if upload {
+        (UPLOAD_BODY_LIMIT, UPLOAD_TIMEOUT)
+    } else {
+        (BODY_LIMIT, TIMEOUT)
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    match tokio::time::timeout(time, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}

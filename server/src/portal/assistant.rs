@@ -2,6 +2,8 @@
 //! confirmation and the receipt. Every command goes through the application service.
 
 use axum::extract::{Form, Path, RawQuery, State};
+
+use super::{attach, step_post};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::application::Position;
@@ -253,9 +255,9 @@ pub(crate) async fn post_draft(
     PortalTenant(t): PortalTenant,
     PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
-    Form(pairs): Form<Vec<(String, String)>>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    post(p, lang, t, open, Place::Current, pairs, query).await
+    post(p, lang, t, open, Place::Current, req, query).await
 }
 
 pub(crate) async fn post_step(
@@ -265,9 +267,9 @@ pub(crate) async fn post_step(
     Path((_, _, step)): Path<(String, String, String)>,
     PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
-    Form(pairs): Form<Vec<(String, String)>>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    post(p, lang, t, open, Place::Step(step), pairs, query).await
+    post(p, lang, t, open, Place::Step(step), req, query).await
 }
 
 pub(crate) async fn post_change(
@@ -277,9 +279,9 @@ pub(crate) async fn post_change(
     Path((_, _, step)): Path<(String, String, String)>,
     PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
-    Form(pairs): Form<Vec<(String, String)>>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    post(p, lang, t, open, Place::Change(step), pairs, query).await
+    post(p, lang, t, open, Place::Change(step), req, query).await
 }
 
 pub(crate) async fn post_review(
@@ -288,9 +290,9 @@ pub(crate) async fn post_review(
     PortalTenant(t): PortalTenant,
     PortalDraft(open): PortalDraft,
     RawQuery(query): RawQuery,
-    Form(pairs): Form<Vec<(String, String)>>,
+    req: axum::extract::Request,
 ) -> PageResult {
-    post(p, lang, t, open, Place::Review, pairs, query).await
+    post(p, lang, t, open, Place::Review, req, query).await
 }
 
 /// A form post on the page at `place`: answer the step, add or remove an entry (or undo a
@@ -302,13 +304,26 @@ async fn post(
     t: Arc<Tenant>,
     open: Box<OpenDraft>,
     place: Place,
-    pairs: Vec<(String, String)>,
+    req: axum::extract::Request,
     query: Option<String>,
 ) -> PageResult {
     let page = PageContext::new(&p, t.clone(), lang);
     let to = |url: String| Redirect::to(&keep_lang(url, query.as_deref())).into_response();
     let open = *open;
-    if field(&pairs, "_csrf") != Some(p.token(&format!("draft:{}", open.draft.id)).as_str()) {
+    // The step this form belongs to: the URL's, or (old form URL) where the application stands.
+    let step_id = match &place {
+        Place::Step(s) | Place::Change(s) => s.clone(),
+        Place::Current | Place::Review => open.app.current_step().unwrap_or_default().to_string(),
+    };
+    let csrf = p.token(&format!("draft:{}", open.draft.id));
+    let limits = attach::limits(open.wf.step(&step_id).filter(|_| place != Place::Review));
+    let posted = match step_post::read(req, &csrf, &limits, &p.spool).await {
+        Ok(posted) => posted,
+        Err(step_post::Unread::Forbidden) => return Err(page.fail(PageError::Forbidden)),
+        Err(step_post::Unread::Rejected(r)) => return Ok(r),
+    };
+    let pairs = posted.pairs;
+    if field(&pairs, "_csrf") != Some(csrf.as_str()) {
         return Err(page.fail(PageError::Forbidden));
     }
     let draft = open.draft.id.to_string();
@@ -320,10 +335,21 @@ async fn post(
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
     // Where a command that keeps the citizen on the page leads back to.
     let mut stay: Option<Place> = None;
-    // The step this form belongs to: the URL's, or (old form URL) where the application stands.
-    let step_id = match &place {
-        Place::Step(s) | Place::Change(s) => s.clone(),
-        Place::Current | Place::Review => open.app.current_step().unwrap_or_default().to_string(),
+    // The files of the step's file fields after this post (uploads judged and kept).
+    let attached = match open.wf.step(&step_id).filter(|_| place != Place::Review) {
+        Some(step) => attach::attach(&p, &t, &open, step, &action, posted.files, lang)
+            .await
+            .map_err(|e| page.fail(crate::service::ServiceError::Interrupted(e)))?,
+        None => attach::Attached::default(),
+    };
+    let upload_errors = attached.errors;
+    // Uploading, removing a file or a refused upload keeps the citizen on the step, with
+    // everything typed kept in the draft.
+    let file_action = action == "upload" || action.starts_with("removefile:");
+    let action = if file_action || !upload_errors.is_empty() {
+        "keep".to_string()
+    } else {
+        action
     };
     let command = if action == "zurueck" {
         // Without JavaScript "Zurück" is a link; a posted one (an older page) still works.
@@ -347,7 +373,11 @@ async fn post(
             .map(|(_, v)| v.clone())
             .collect();
         Command::Submit { declared }
-    } else if action.starts_with("add:") || action.starts_with("remove:") || action == "undo" {
+    } else if action.starts_with("add:")
+        || action.starts_with("remove:")
+        || action == "undo"
+        || action == "keep"
+    {
         // Adding or removing an entry of a repeatable group keeps the posted values in the
         // draft, unchecked, and shows the step again from there (Post/Redirect/Get); nothing
         // is answered until the step is sent. A removal can be undone from the draft.
@@ -359,7 +389,10 @@ async fn post(
             return Ok(to(here_url));
         };
         let mut values = form::answers(step, &pairs);
-        let removed = if action == "undo" {
+        values.extend(attached.values);
+        let removed = if action == "keep" {
+            None
+        } else if action == "undo" {
             let removed = open.app.typed_on(&step_id).and_then(|t| t.removed.as_ref());
             form::undo_removal(step, &mut values, removed);
             None
@@ -372,7 +405,7 @@ async fn post(
             other => other.clone(),
         });
         Command::Keep {
-            step: step_id,
+            step: step_id.clone(),
             values,
             removed,
         }
@@ -381,6 +414,7 @@ async fn post(
             return Ok(to(here_url));
         };
         let mut values = form::answers(step, &pairs);
+        values.extend(attached.values);
         crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
         Command::Answer {
             step: step.id.clone(),
@@ -420,6 +454,19 @@ async fn post(
         // pay page (a form may only lead to the portal itself: `form-action 'self'`).
         Acted::PaymentRequired { payment, .. } => {
             Redirect::to(&format!("/{}/zahlung/{payment}", t.slug)).into_response()
+        }
+        // A refused upload: the step again with the refusal at its field (the rest of what
+        // was typed is kept in the draft).
+        Acted::Saved(mut open) if !upload_errors.is_empty() => {
+            open.app.position = Position::Step(step_id.clone());
+            let values = open.app.typed_on(&step_id).map(|t| t.values.clone());
+            let nav = navigation(&t, &draft, &open.app, stay.as_ref().unwrap_or(&place));
+            let attempt = views::Attempt {
+                values,
+                errors: upload_errors,
+                removed: None,
+            };
+            views::page(&p, &t, &open, attempt, &nav, lang)
         }
         Acted::Saved(open) | Acted::Incomplete { open, .. } => to(stay
             .unwrap_or_else(|| Place::of(&open.app))

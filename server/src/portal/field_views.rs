@@ -61,6 +61,21 @@ pub(super) struct FieldView<'a> {
     pub(super) items: Vec<ItemView<'a>>,
     pub(super) can_add: bool,
     pub(super) add_label: Option<String>,
+    /// A file field: its files, each with a remove button, and the input for another one.
+    pub(super) is_file: bool,
+    pub(super) files: Vec<FileView>,
+    /// The file input's `accept` (a hint for the picker; the server judges the bytes).
+    pub(super) accept: Option<String>,
+    pub(super) can_upload: bool,
+}
+
+/// One file of a file field, as the step shows it.
+#[derive(Serialize)]
+pub(super) struct FileView {
+    pub(super) name: String,
+    /// "PDF, 1,2 MB".
+    pub(super) meta: String,
+    pub(super) sha256: String,
 }
 
 /// The name of the input a field depends on and the value (as the form posts it) that shows
@@ -265,6 +280,10 @@ pub(super) fn field_view<'a>(
         items: Vec::new(),
         can_add: false,
         add_label: None,
+        is_file: false,
+        files: Vec::new(),
+        accept: None,
+        can_upload: false,
         name,
     };
     // A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is
@@ -360,6 +379,28 @@ pub(super) fn field_view<'a>(
                         value,
                         label: o.label.get(lang),
                     }
+                })
+                .collect();
+        }
+        Widget::File => {
+            v.is_file = true;
+            let files = value
+                .map(lotse_core::files::FileEntry::list)
+                .unwrap_or_default();
+            if let Some(rules) = &f.files {
+                v.accept = Some(rules.accept_attribute());
+                v.can_upload = files.len() < rules.max_files as usize;
+            }
+            v.files = files
+                .into_iter()
+                .map(|e| FileView {
+                    meta: format!(
+                        "{}, {}",
+                        e.kind().map_or("?", |k| k.label_in(lang)),
+                        lotse_core::files::human_size(e.size, lang)
+                    ),
+                    name: e.name,
+                    sha256: e.sha256,
                 })
                 .collect();
         }

@@ -5,6 +5,7 @@
 mod about;
 mod assets;
 mod assistant;
+mod attach;
 mod catalogue;
 mod catalogue_views;
 mod dev;
@@ -12,6 +13,7 @@ mod field_views;
 mod form;
 mod payment;
 mod status;
+mod step_post;
 mod views;
 mod visits;
 

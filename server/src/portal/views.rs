@@ -190,6 +190,8 @@ struct StepPage<'a> {
     end: bool,
     /// The step's links (on an end page: where to go instead).
     links: Vec<LinkView<'a>>,
+    /// A step with a file field posts `multipart/form-data` (and not in place by script).
+    multipart: bool,
 }
 
 /// A link on a step, in the citizen's language; `external` when it leaves the portal.
@@ -737,6 +739,7 @@ pub fn page(
                 dev,
                 expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
                 end: step.end,
+                multipart: step.fields.iter().any(|f| f.files.is_some()),
                 links: step
                     .links
                     .iter()
