@@ -8,6 +8,7 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
+pub(crate) mod files;
 pub mod codes;
 pub mod cors;
 pub mod openapi;
@@ -79,6 +80,14 @@ where
         .route(
             "/tenants/{tenant}/applications/{id}/steps/{step}/evaluate",
             post(evaluate),
+        )
+        .route(
+            "/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}",
+            post(files::upload),
+        )
+        .route(
+            "/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}/{sha256}",
+            axum::routing::delete(files::remove),
         )
         .route("/tenants/{tenant}/applications/{id}/back", post(back))
         .route("/tenants/{tenant}/applications/{id}/goto", post(goto))

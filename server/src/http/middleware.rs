@@ -142,8 +142,8 @@ pub(crate) fn is_upload(method: &axum::http::Method, path: &str) -> bool {
     match parts.as_slice() {
         // /{tenant}/antrag/{draft}[/...]
         [_, "antrag", _, ..] => true,
-        // /api/v1/applications/{id}/files/{field}
-        ["api", "v1", "applications", _, "files", _] => true,
+        // /api/v1/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}
+        ["api", "v1", "tenants", _, "applications", _, "steps", _, "files", _] => true,
         _ => false,
     }
 }

@@ -142,6 +142,9 @@ pub(crate) async fn act(
                 }
                 Some(Opened::Open(open)) => *open,
             };
+            // The files of a file field are the draft's (crate::api::files).
+            let mut command = command;
+            crate::api::files::known_files_only(&open, &mut command);
             match service.decide(open, expected_revision, lang, command, now)? {
                 Ok(effect) if !effect.is_durable() => {
                     let acted = timed(p, call_of(&effect), || service.execute(&t, effect))?;
