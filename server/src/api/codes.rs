@@ -102,6 +102,9 @@ codes! {
     "LOT-H023" 409 ["Zahlung wird geklärt", "Payment being cleared up"]
         ["Eine Zahlung für einen Antrag, für den die Zahlungsplattform einen anderen Betrag gemeldet hat (nicht bezahlt); das Amt klärt sie, eine zweite Zahlung gibt es nicht; `payment` zeigt sie.",
          "a payment request for an application whose payment the platform reported with another amount (not paid); the office clears it up, there is no second payment; `payment` shows it"]
+    "LOT-H024" 422 ["Datei abgelehnt", "File refused"]
+        ["Eine hochgeladene Datei wurde abgelehnt (leer, zu groß, keine erlaubte Dateiart, beschädigt, mit Passwort geschützt oder mit Schadsoftware); `detail` sagt, was zu tun ist.",
+         "an uploaded file was refused (empty, too large, not an accepted kind, damaged, password-protected or with malware); `detail` says what to do"]
     "LOT-H400" 400 ["Ungültige Anfrage", "Bad request"]
         ["Ein ungültiger Pfad- oder Abfrageparameter (zum Beispiel `lang` anders als `de` oder `en`).",
          "a malformed path or query parameter (for example `lang` other than `de` or `en`)"]

@@ -194,6 +194,8 @@ pub(crate) struct Operation {
 }
 
 const H400: (&str, &str) = ("400", "Malformed path or query (LOT-H400).");
+/// A request body that is a file's bytes (an upload).
+const BINARY: &str = "binary";
 const H400_BODY: (&str, &str) = (
     "400",
     "The body is not valid JSON or misses required keys (LOT-H002).",
@@ -421,6 +423,60 @@ fn operations() -> Vec<Operation> {
                 )
             }],
             problems: vec![H400, H404, H500],
+            staff: false,
+        },
+        Operation {
+            method: "post",
+            path: "/api/v1/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}",
+            id: "uploadFile",
+            summary: "Upload a file to a file field",
+            description: Some(
+                "The body is the file's bytes (any content type; the kind is judged from the bytes, never from a header or the name). The file is checked against the field's `files` rules (kinds, `max_mb`), scanned for viruses, kept under its SHA-256 and added to the field's files in the application (kept as typed on the step, not yet answered). The field's files then appear in the step's `pending` values; answering the step (`PUT …/steps/{step}`) with the field's list keeps them. An answer can only name files the application has. Uploads may be up to 101 MiB per request and take up to 15 minutes.",
+            ),
+            params: vec![
+                tenant(),
+                application(),
+                step(),
+                path("field", "The id of the file field."),
+                query("revision", "The revision last read.", json!({"type": "integer", "minimum": 0})),
+                query("name", "The file's name, shown to the office and in the receipt (cleaned).", json!({"type": "string"})),
+                query("lang", "The language of messages: `de` or `en`.", json!({"type": "string", "enum": ["de", "en"]})),
+            ],
+            body: Some((BINARY.to_string(), true)),
+            ok: vec![ok(200, "The new state of the application.", state())],
+            problems: vec![
+                H400,
+                ("404", "Unknown tenant, application, step or file field (LOT-H001)."),
+                ("409", "Stale revision (LOT-H004), or the application was sent (LOT-H006)."),
+                ("413", "The body is larger than an upload may be (LOT-H413)."),
+                ("422", "The file was refused (LOT-H024): empty, too large for the field, not a kind it accepts (judged from the bytes), damaged, password-protected, or a virus was found; `detail` says which in the citizen's words."),
+                H500,
+            ],
+            staff: false,
+        },
+        Operation {
+            method: "delete",
+            path: "/api/v1/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}/{sha256}",
+            id: "removeFile",
+            summary: "Remove a file from a file field",
+            description: None,
+            params: vec![
+                tenant(),
+                application(),
+                step(),
+                path("field", "The id of the file field."),
+                path("sha256", "The file's SHA-256 (64 hex digits)."),
+                query("revision", "The revision last read.", json!({"type": "integer", "minimum": 0})),
+                query("lang", "The language of messages: `de` or `en`.", json!({"type": "string", "enum": ["de", "en"]})),
+            ],
+            body: None,
+            ok: vec![ok(200, "The new state of the application.", state())],
+            problems: vec![
+                H400,
+                ("404", "Unknown tenant, application, step, file field or file (LOT-H001)."),
+                ("409", "Stale revision (LOT-H004), or the application was sent (LOT-H006)."),
+                H500,
+            ],
             staff: false,
         },
         Operation {
@@ -697,7 +753,16 @@ fn operation_json(op: &Operation) -> Value {
     if let Some(d) = op.description {
         v["description"] = json!(d);
     }
-    if let Some((schema, required)) = &op.body {
+    if let Some((schema, required)) = &op.body
+        && schema == BINARY
+    {
+        v["requestBody"] = json!({
+            "required": required,
+            "content": {"application/octet-stream": {
+                "schema": {"type": "string", "format": "binary"},
+            }},
+        });
+    } else if let Some((schema, required)) = &op.body {
         v["requestBody"] = json!({
             "required": required,
             "content": {"application/json": {

@@ -166,7 +166,9 @@ pub struct Checks<'a> {
     pub lang: Lang,
 }
 
-/// Judges `s` by `rules` and keeps it in the store. Blocking (the scan and the store).
+/// Judges `s` by `rules` and keeps it in the store: its size, then the virus scan (a virus is
+/// named as such whatever the file claims to be), then its kind from the bytes. Blocking (the
+/// scan and the store).
 pub fn judge(
     store: &AnyStore,
     checks: &Checks<'_>,
@@ -187,14 +189,6 @@ pub fn judge(
     if let Some(message) = size_refusal {
         return Ok(refuse(&s, message, None));
     }
-    let sniffed = sniff(&s.head, &s.tail);
-    if let Some(message) = refusal(sniffed, &rules.accept, lang) {
-        return Ok(refuse(&s, message, None));
-    }
-    let media_type = match sniffed {
-        lotse_core::files::Sniffed::Ok(k) => k.mime().to_string(),
-        _ => return Ok(refuse(&s, unknown(lang), None)),
-    };
     let io = |e: std::io::Error| StoreError::Storage(format!("the upload spool: {e}"));
     let scan = match checks.clamd {
         Some(clamd) => {
@@ -222,6 +216,14 @@ pub fn judge(
                 ));
             }
         },
+    };
+    let sniffed = sniff(&s.head, &s.tail);
+    if let Some(message) = refusal(sniffed, &rules.accept, lang) {
+        return Ok(refuse(&s, message, None));
+    }
+    let media_type = match sniffed {
+        lotse_core::files::Sniffed::Ok(k) => k.mime().to_string(),
+        _ => return Ok(refuse(&s, unknown(lang), None)),
     };
     s.file.seek(SeekFrom::Start(0)).map_err(io)?;
     store.put_attachment(&s.hash, s.file.as_file_mut(), rules.max_bytes)?;

@@ -24,4 +24,5 @@ mod postkorb;
 mod settings;
 mod settings_catalogue;
 mod uploads;
+mod uploads_flow;
 mod visits;
