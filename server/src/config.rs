@@ -70,7 +70,9 @@ impl UploadsConfig {
             .map_err(|e: String| anyhow::anyhow!("[uploads] clamd: {e}"))?;
         Ok(Some(crate::uploads::scan::Clamd {
             addr,
-            timeout: std::time::Duration::from_secs(self.clamd_timeout_seconds.unwrap_or(60).clamp(1, 600)),
+            timeout: std::time::Duration::from_secs(
+                self.clamd_timeout_seconds.unwrap_or(60).clamp(1, 600),
+            ),
         }))
     }
 

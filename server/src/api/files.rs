@@ -40,12 +40,11 @@ fn file_field<'a>(
         .ok_or_else(|| Problem::not_found("Dieses Dateifeld", "This file field"))
 }
 
-/// The files the draft holds for `field` of `step`: as typed on the step, else as answered.
+/// The files the draft holds for `field` of `step`: as the step shows them (typed, sent in a
+/// refused answer, or answered).
 fn known(open: &OpenDraft, step: &str, field: &str) -> Vec<FileEntry> {
     open.app
-        .typed_on(step)
-        .and_then(|t| t.values.get(field))
-        .or_else(|| open.app.answers.get(field))
+        .shown_value(step, field)
         .map(FileEntry::list)
         .unwrap_or_default()
 }
@@ -56,6 +55,7 @@ fn keep(open: &OpenDraft, step: &str, field: &str, files: Vec<FileEntry>) -> Com
         .app
         .typed_on(step)
         .map(|t| t.values.clone())
+        .or_else(|| open.app.pending.get(step).cloned())
         .unwrap_or_default();
     values.insert(
         field.to_string(),

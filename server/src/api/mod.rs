@@ -8,9 +8,9 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
-pub(crate) mod files;
 pub mod codes;
 pub mod cors;
+pub(crate) mod files;
 pub mod openapi;
 mod payments;
 mod problem;

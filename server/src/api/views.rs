@@ -313,6 +313,12 @@ pub(super) fn state_json(p: &Shared, t: &Tenant, open: &OpenDraft) -> Vec<u8> {
                     values: pending.values,
                     errors: field_errors(&pending.errors),
                 });
+            } else if let Some(typed) = app.typed_on(id) {
+                // Kept without being sent (an uploaded file, an entry added): not checked yet.
+                out.pending = Some(PendingOut {
+                    values: typed.values.clone(),
+                    errors: Vec::new(),
+                });
             }
             out.can_go_back = Some(app.route.first() != Some(id));
             if out.can_go_back == Some(true) {

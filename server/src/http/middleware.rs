@@ -143,7 +143,18 @@ pub(crate) fn is_upload(method: &axum::http::Method, path: &str) -> bool {
         // /{tenant}/antrag/{draft}[/...]
         [_, "antrag", _, ..] => true,
         // /api/v1/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}
-        ["api", "v1", "tenants", _, "applications", _, "steps", _, "files", _] => true,
+        [
+            "api",
+            "v1",
+            "tenants",
+            _,
+            "applications",
+            _,
+            "steps",
+            _,
+            "files",
+            _,
+        ] => true,
         _ => false,
     }
 }

@@ -100,11 +100,10 @@ pub(crate) async fn attach(
             }
         }
     }
-    let typed = open.app.typed_on(&step.id).map(|t| &t.values);
     for f in step.fields.iter().filter(|f| f.files.is_some()) {
-        let before = typed
-            .and_then(|v| v.get(&f.id))
-            .or_else(|| open.app.answers.get(&f.id))
+        let before = open
+            .app
+            .shown_value(&step.id, &f.id)
             .map(FileEntry::list)
             .unwrap_or_default();
         let gone = removed.filter(|(field, _)| *field == f.id).map(|(_, h)| h);

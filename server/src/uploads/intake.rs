@@ -212,7 +212,9 @@ pub fn judge(
                 return Ok(refuse(
                     &s,
                     scanner_down(lang),
-                    Some(format!("LOT-U103: the virus scanner could not be asked: {why}")),
+                    Some(format!(
+                        "LOT-U103: the virus scanner could not be asked: {why}"
+                    )),
                 ));
             }
         },
@@ -263,7 +265,11 @@ fn scanner_down(lang: Lang) -> String {
 /// The entries of a file field after this post: those kept before (minus the one removed),
 /// then the new ones, without a second copy of the same file, at most as many as the field
 /// allows (the engine refuses more with its message).
-pub fn merged(before: &[FileEntry], removed: Option<&str>, added: Vec<FileEntry>) -> Vec<FileEntry> {
+pub fn merged(
+    before: &[FileEntry],
+    removed: Option<&str>,
+    added: Vec<FileEntry>,
+) -> Vec<FileEntry> {
     let mut out: Vec<FileEntry> = before
         .iter()
         .filter(|e| Some(e.sha256.as_str()) != removed)

@@ -252,42 +252,100 @@ async fn a_lease_is_uploaded_scanned_kept_and_sealed_into_the_receipt_and_eicar_
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let page = c.get(&step).await;
     assert!(page.body.contains("Mietvertrag.pdf"), "{}", page.body);
-    assert!(page.body.contains(&format!("removefile:nachweis_wohnung:{}", sha(&pdf))));
-    assert!(page.body.contains("Nachname"), "the refused field: {}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("removefile:nachweis_wohnung:{}", sha(&pdf)))
+    );
+    assert!(
+        page.body.contains("Familienname"),
+        "the refused field: {}",
+        page.body
+    );
 
     // EICAR is refused by the scanner with a calm message; a renamed program by its bytes.
     let r = c
-        .post_page(&step, "upload", PERSON, &[("nachweis_wohnung", "eicar.pdf", EICAR)])
+        .post_page(
+            &step,
+            "upload",
+            PERSON,
+            &[("nachweis_wohnung", "eicar.pdf", EICAR)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert!(r.body.contains("Virenscanner hat in dieser Datei Schadsoftware gefunden"), "{}", r.body);
-    assert!(r.body.contains("Mietvertrag.pdf"), "the lease stays: {}", r.body);
+    assert!(
+        r.body
+            .contains("Virenscanner hat in dieser Datei Schadsoftware gefunden"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("Mietvertrag.pdf"),
+        "the lease stays: {}",
+        r.body
+    );
     let exe = fixture("programm.pdf");
     let r = c
-        .post_page(&step, "upload", PERSON, &[("nachweis_wohnung", "programm.pdf", &exe)])
+        .post_page(
+            &step,
+            "upload",
+            PERSON,
+            &[("nachweis_wohnung", "programm.pdf", &exe)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.body.contains("keine der erlaubten Dateiarten"), "{}", r.body);
+    assert!(
+        r.body.contains("keine der erlaubten Dateiarten"),
+        "{}",
+        r.body
+    );
     let store = c.portal.store();
-    assert_eq!(store.attachment_size(&AttachmentHash::of(EICAR)).unwrap(), None);
-    assert_eq!(store.attachment_size(&AttachmentHash::of(&exe)).unwrap(), None);
+    assert_eq!(
+        store.attachment_size(&AttachmentHash::of(EICAR)).unwrap(),
+        None
+    );
+    assert_eq!(
+        store.attachment_size(&AttachmentHash::of(&exe)).unwrap(),
+        None
+    );
 
     // A photo of page two, then the step is answered.
     let r = c
-        .post_page(&step, "weiter", PERSON, &[("nachweis_wohnung", "Seite 2.jpg", &jpeg)])
+        .post_page(
+            &step,
+            "weiter",
+            PERSON,
+            &[("nachweis_wohnung", "Seite 2.jpg", &jpeg)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert!(r.location.as_deref().unwrap().ends_with("/schritt/fahrzeug"), "{:?}", r.location);
+    assert!(
+        r.location
+            .as_deref()
+            .unwrap()
+            .ends_with("/schritt/fahrzeug"),
+        "{:?}",
+        r.location
+    );
 
     // Removing a file and uploading it again.
     let r = c
-        .post_page(&step, &format!("removefile:nachweis_wohnung:{}", sha(&jpeg)), PERSON, &[])
+        .post_page(
+            &step,
+            &format!("removefile:nachweis_wohnung:{}", sha(&jpeg)),
+            PERSON,
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = c.get(&step).await;
     assert!(!page.body.contains("Seite 2.jpg") && page.body.contains("Mietvertrag.pdf"));
     let r = c
-        .post_page(&step, "weiter", PERSON, &[("nachweis_wohnung", "Seite 2.jpg", &jpeg)])
+        .post_page(
+            &step,
+            "weiter",
+            PERSON,
+            &[("nachweis_wohnung", "Seite 2.jpg", &jpeg)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 
@@ -308,7 +366,12 @@ async fn a_lease_is_uploaded_scanned_kept_and_sealed_into_the_receipt_and_eicar_
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let today = time::OffsetDateTime::now_utc().date();
-    let beginn = format!("{:02}.{:02}.{}", today.day(), today.month() as u8, today.year());
+    let beginn = format!(
+        "{:02}.{:02}.{}",
+        today.day(),
+        today.month() as u8,
+        today.year()
+    );
     let r = c
         .post_page(
             &format!("{draft}/schritt/gueltigkeit"),
@@ -348,7 +411,10 @@ async fn a_lease_is_uploaded_scanned_kept_and_sealed_into_the_receipt_and_eicar_
         let compact: String = text.split_whitespace().collect();
         for (name, bytes) in [("Mietvertrag.pdf", &pdf), ("Seite2.jpg", &jpeg)] {
             assert!(compact.contains(name), "{name} in {text}");
-            assert!(compact.contains(&sha(bytes)), "the SHA-256 of {name} in {text}");
+            assert!(
+                compact.contains(&sha(bytes)),
+                "the SHA-256 of {name} in {text}"
+            );
         }
     }
     // Both files are kept, byte for byte.
@@ -373,19 +439,39 @@ async fn with_the_scanner_down_the_tenant_decides_and_an_unchecked_file_is_marke
     let draft = c.start().await;
     let step = format!("{draft}/schritt/antragsteller");
     let r = c
-        .post_page(&step, "upload", PERSON, &[("nachweis_wohnung", "a.pdf", &pdf)])
+        .post_page(
+            &step,
+            "upload",
+            PERSON,
+            &[("nachweis_wohnung", "a.pdf", &pdf)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("nicht auf Viren prüfen"), "{}", r.body);
-    assert!(r.body.contains("value=\"Schmitz\""), "what was typed stays: {}", r.body);
-    assert_eq!(c.portal.store().attachment_size(&AttachmentHash::of(&pdf)).unwrap(), None);
+    assert!(
+        r.body.contains("value=\"Schmitz\""),
+        "what was typed stays: {}",
+        r.body
+    );
+    assert_eq!(
+        c.portal
+            .store()
+            .attachment_size(&AttachmentHash::of(&pdf))
+            .unwrap(),
+        None
+    );
 
     // The tenant accepts unchecked files: kept and marked for the office.
     let c = Citizen::new(&dir.path().join("b"), Some(nobody), Some(Unscanned::Accept));
     let draft = c.start().await;
     let step = format!("{draft}/schritt/antragsteller");
     let r = c
-        .post_page(&step, "weiter", PERSON, &[("nachweis_wohnung", "a.pdf", &pdf)])
+        .post_page(
+            &step,
+            "weiter",
+            PERSON,
+            &[("nachweis_wohnung", "a.pdf", &pdf)],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let store = c.portal.store();
@@ -434,9 +520,7 @@ async fn the_api_uploads_and_removes_files_and_an_answer_cannot_claim_another_fi
     let r = c.send(up(rev, "x.pdf", fixture("programm.pdf"))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("LOT-H024"), "{}", r.body);
-    let r = c
-        .send(up(rev, "f.pdf", Vec::new()))
-        .await;
+    let r = c.send(up(rev, "f.pdf", Vec::new())).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
     // An answer naming a file this application never uploaded: left out.
@@ -446,7 +530,11 @@ async fn the_api_uploads_and_removes_files_and_an_answer_cannot_claim_another_fi
     for (k, v) in PERSON {
         let (group, field) = k.split_once('.').unwrap_or((k, ""));
         if field.is_empty() {
-            let v = if *v == "true" { serde_json::json!(true) } else { serde_json::json!(v) };
+            let v = if *v == "true" {
+                serde_json::json!(true)
+            } else {
+                serde_json::json!(v)
+            };
             values.insert(group.to_string(), v);
         } else {
             values
@@ -460,8 +548,10 @@ async fn the_api_uploads_and_removes_files_and_an_answer_cannot_claim_another_fi
     values.insert("person".into(), serde_json::json!({"anrede": "Frau", "vorname": "Mia", "nachname": "Schmitz", "geburtsdatum": "1990-02-11"}));
     let mut with_forged = values.clone();
     let mut files = forged.as_array().unwrap().clone();
-    files.push(serde_json::json!({"name": "egal.pdf", "type": "application/pdf", "size": 1,
-        "sha256": sha(&pdf), "scan": "clean"}));
+    files.push(
+        serde_json::json!({"name": "egal.pdf", "type": "application/pdf", "size": 1,
+        "sha256": sha(&pdf), "scan": "clean"}),
+    );
     with_forged.insert("nachweis_wohnung".into(), serde_json::Value::Array(files));
     let r = c
         .send(
@@ -474,10 +564,16 @@ async fn the_api_uploads_and_removes_files_and_an_answer_cannot_claim_another_fi
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let app = c.get(&format!("/api/v1/tenants/heinsberg/applications/{id}")).await;
+    let app = c
+        .get(&format!("/api/v1/tenants/heinsberg/applications/{id}"))
+        .await;
     assert!(!app.body.contains(&"ab".repeat(32)), "{}", app.body);
     // The lease is kept as the draft knows it (its own name, not the one the answer said).
-    assert!(app.body.contains(&sha(&pdf)) && !app.body.contains("egal.pdf"), "{}", app.body);
+    assert!(
+        app.body.contains(&sha(&pdf)) && !app.body.contains("egal.pdf"),
+        "{}",
+        app.body
+    );
 
     // Back to the step, the lease kept with the answer; then removed through the API.
     let rev = serde_json::from_slice::<serde_json::Value>(&r.bytes).unwrap()["revision"]

@@ -61,4 +61,16 @@ impl Application {
     pub fn typed_on(&self, step: &str) -> Option<&Typed> {
         self.typed.as_ref().filter(|t| t.step == step)
     }
+
+    /// The value of `field` on `step` as the step's page shows it: as typed and kept, else as
+    /// sent in a refused answer, else the answer.
+    pub fn shown_value(&self, step: &str, field: &str) -> Option<&Value> {
+        match self.typed_on(step) {
+            Some(t) => t.values.get(field),
+            None => match self.pending.get(step) {
+                Some(p) => p.get(field),
+                None => self.answers.get(field),
+            },
+        }
+    }
 }
