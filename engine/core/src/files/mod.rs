@@ -207,7 +207,7 @@ mod tests {
         );
         assert_eq!(display_name("../../etc/passwd"), "passwd");
         assert_eq!(display_name("a\u{202E}fdp.exe"), "afdp.exe");
-        assert_eq!(display_name("\"x\";<b>.pdf"), "_x__b_.pdf");
+        assert_eq!(display_name("\"x\";<b>.pdf"), "_x___b_.pdf");
         assert_eq!(display_name("..."), "Datei");
         assert_eq!(display_name(&"ä".repeat(300)).chars().count(), 120);
     }
