@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 
 use sqlx::Row;
+use time::OffsetDateTime;
 
 use super::{PgStore, db_err};
 use crate::AttachmentStore;
-use crate::attachments::{AttachmentHash, Hashing};
+use crate::attachments::{AttachmentHash, AttachmentSweep, Hashing};
 use crate::error::StoreError;
 
 /// The size of one stored chunk.
@@ -32,6 +33,12 @@ fn fill(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StoreError> {
     }
     Ok(n)
 }
+
+/// What [`crate::referenced_hashes`] finds, as a JSON path: objects at any depth with a
+/// numeric `size` and a string `sha256` (a string that is no hash matches no attachment). In
+/// strict mode a member that is missing makes the filter unknown, so such an object is skipped.
+const REFERENCE_PATH: &str =
+    r#"strict $.** ? (@.size.type() == "number" && @.sha256.type() == "string").sha256"#;
 
 impl AttachmentStore for PgStore {
     fn put_attachment(
@@ -81,6 +88,13 @@ impl AttachmentStore for PgStore {
                 sqlx::query("UPDATE attachments SET size = $2 WHERE hash = $1")
                     .bind(&key)
                     .bind(i64::try_from(size).map_err(|_| too_long(limit))?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_err)?;
+            } else {
+                // Stored again: a new grace period before the sweep may take it.
+                sqlx::query("UPDATE attachments SET created = now() WHERE hash = $1")
+                    .bind(&key)
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
@@ -164,5 +178,39 @@ impl AttachmentStore for PgStore {
                 Ok(AttachmentHash::from_bytes(a))
             })
             .collect()
+    }
+
+    fn sweep_attachments(
+        &self,
+        stored_before: OffsetDateTime,
+    ) -> Result<AttachmentSweep, StoreError> {
+        // One statement: the references are read in the same snapshot as the rows deleted. A
+        // draft saved since refers to an upload stored within the grace period.
+        let (removed, bytes): (i64, Option<i64>) = self.run(async |pool| {
+            sqlx::query_as(
+                "WITH refs AS ( \
+                   SELECT lower(h #>> '{}') AS h FROM drafts, \
+                     jsonb_path_query(record -> 'state', $2::jsonpath) AS h \
+                   UNION \
+                   SELECT lower(h #>> '{}') FROM submissions, \
+                     jsonb_path_query(record -> 'data', $2::jsonpath) AS h \
+                 ), gone AS ( \
+                   DELETE FROM attachments a WHERE a.created < $1 \
+                   AND NOT EXISTS (SELECT 1 FROM refs WHERE refs.h = encode(a.hash, 'hex')) \
+                   RETURNING a.size \
+                 ) SELECT count(*), sum(size)::bigint FROM gone",
+            )
+            .bind(stored_before)
+            .bind(REFERENCE_PATH)
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(AttachmentSweep {
+            removed: u64::try_from(removed).unwrap_or_default(),
+            bytes: bytes
+                .and_then(|b| u64::try_from(b).ok())
+                .unwrap_or_default(),
+        })
     }
 }
