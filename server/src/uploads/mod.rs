@@ -2,5 +2,6 @@
 //! ([`sniff`]), and whether a virus scanner finds something in it ([`scan`], clamd over its
 //! socket). The parts a step with a file field builds on; no front end is wired to them yet.
 
+pub mod download;
 pub mod scan;
 pub mod sniff;
