@@ -347,6 +347,8 @@ pub struct DeliverySettings {
     pub poll_seconds: std::time::Duration,
     /// Delivered and given-up deliveries are shown this long, then pruned.
     pub keep_days: u32,
+    /// Days a delivery's signed download link of an attachment works (1–90).
+    pub attachment_link_days: u32,
 }
 
 impl Default for DeliverySettings {
@@ -358,6 +360,7 @@ impl Default for DeliverySettings {
             give_up_after_hours: s(72 * 3600),
             poll_seconds: s(1),
             keep_days: 30,
+            attachment_link_days: 7,
         }
     }
 }
@@ -551,6 +554,9 @@ impl Config {
         }
         if !(1..=1440).contains(&self.maintenance.interval_minutes) {
             bail!("maintenance.interval_minutes must be between 1 and 1440");
+        }
+        if !(1..=90).contains(&self.delivery.attachment_link_days) {
+            bail!("delivery.attachment_link_days must be between 1 and 90");
         }
         if !(1..=10_080).contains(&self.maintenance.attachment_grace_minutes) {
             bail!("maintenance.attachment_grace_minutes must be between 1 and 10080");

@@ -102,6 +102,67 @@ pub(super) async fn download(
     }
 }
 
+/// The query of a signed link: when it expires (unix seconds) and its signature.
+#[derive(serde::Deserialize)]
+pub(super) struct LinkQuery {
+    bis: i64,
+    sig: String,
+}
+
+/// `GET /nachweise/{tenant}/{id}/{sha256}?bis=…&sig=…`: the file, for the holder of a link
+/// a webhook delivery carried (`crate::uploads::links`), while it has not expired. A link
+/// that was changed or has expired is refused (403); a file the submission no longer has
+/// (purged) is not found.
+pub(super) async fn signed_download(
+    State(p): State<Shared>,
+    Path((tenant, id, hash)): Path<(String, String, String)>,
+    query: Result<axum::extract::Query<LinkQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let refused = || {
+        (
+            StatusCode::FORBIDDEN,
+            "Dieser Link ist ungültig oder abgelaufen.",
+        )
+            .into_response()
+    };
+    let not_found = || (StatusCode::NOT_FOUND, "Nicht gefunden").into_response();
+    let Ok(axum::extract::Query(q)) = query else {
+        return refused();
+    };
+    let valid = p
+        .webhooks
+        .links()
+        .is_some_and(|l| l.check(&tenant, &id, &hash, q.bis, &q.sig, p.now()));
+    if !valid {
+        tracing::info!(event = "attachment_link_refused");
+        return refused();
+    }
+    let p2 = p.clone();
+    let found = run(move || {
+        let sid = service::parse_id(&id)?;
+        let hash: AttachmentHash = hash.parse().map_err(|_| AdminError::NotFound)?;
+        let sub = lotse_store::SubmissionStore::submission(&p2.store, &sid)?
+            .filter(|s| s.tenant.slug() == tenant)
+            .ok_or(AdminError::NotFound)?;
+        attachment_refs(&sub.data)
+            .into_iter()
+            .map(|(_, r)| r)
+            .find(|r| r.sha256 == hash)
+            .ok_or(AdminError::NotFound)
+    })
+    .await;
+    match found {
+        Ok(r) => crate::uploads::download::respond(p.store.clone(), r).await,
+        Err(AdminError::NotFound) => not_found(),
+        Err(e) => {
+            tracing::error!(event = "attachment_link_failed", cause = %e.message_de());
+            (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,6 +252,10 @@ where
             "/verwaltung/{tenant}/antrag/{id}/nachweis/{sha256}",
             get(attachments::download),
         )
+        .route(
+            "/nachweise/{tenant}/{id}/{sha256}",
+            get(attachments::signed_download),
+        )
         .route("/api/v1/verwaltung/{tenant}/antraege", get(api::list))
         .route(
             "/api/v1/verwaltung/{tenant}/antraege/{id}",

@@ -3,5 +3,6 @@
 //! socket). The parts a step with a file field builds on; no front end is wired to them yet.
 
 pub mod download;
+pub mod links;
 pub mod scan;
 pub mod sniff;

@@ -245,3 +245,234 @@ async fn another_tenant_and_any_other_hash_find_nothing() {
 pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// An office's system on loopback that takes every delivery (200) and keeps its body.
+async fn receiving_office() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Default::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/eingang",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(body.to_vec());
+                StatusCode::OK
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (port, got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_delivery_lists_the_files_with_signed_expiring_links() {
+    use lotse_server::config::{Config, TenantConfig, Webhook};
+    use lotse_server::delivery;
+    use lotse_server::uploads::links::AttachmentLinks;
+    use std::time::Duration;
+
+    let (port, got) = receiving_office().await;
+    let mut config = Config::default();
+    config.tenants.insert(
+        "heinsberg".into(),
+        TenantConfig {
+            webhook: Some(Webhook {
+                url: format!("http://127.0.0.1:{port}/eingang"),
+                secret_env: "SECRET".into(),
+                timeout_seconds: Some(5),
+                ca_file: None,
+            }),
+            ..TenantConfig::default()
+        },
+    );
+    config.delivery.poll_seconds = Duration::from_millis(50);
+    let links = std::sync::Arc::new(AttachmentLinks::new(
+        &[9; 32],
+        "https://portal.example/",
+        time::Duration::days(7),
+    ));
+    let webhooks =
+        delivery::Webhooks::from_config(&config, &|_| Some(crate::delivery::SECRET.to_string()))
+            .unwrap()
+            .with_links(links.clone());
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let hei = TenantId::new("heinsberg", "HEI").unwrap();
+    let lease_ref = reference(
+        &store,
+        "Mietvertrag.pdf",
+        "application/pdf",
+        &lease(),
+        "clean",
+    );
+    let plan_ref = reference(&store, "Lageplan.png", "image/png", &plan(), "unchecked");
+    let id = SubmissionId::generate(&mut OsEntropy).unwrap();
+    let sub = store
+        .submit(
+            NewSubmission {
+                id,
+                tenant: hei.clone(),
+                idempotency_key: IdempotencyKey::try_from("w1".to_string()).unwrap(),
+                draft_id: None,
+                workflow_id: "bewohnerparkausweis".into(),
+                workflow_version: "1".into(),
+                data: json!({"answers": {"mietvertrag": [lease_ref], "lageplan": [plan_ref]}}),
+                applicant: None,
+                search_text: String::new(),
+                notifications: delivery::notifications(
+                    &webhooks,
+                    "heinsberg",
+                    "bewohnerparkausweis",
+                    &id,
+                ),
+            },
+            lotse_core::Clock::now(&lotse_core::SystemClock),
+        )
+        .unwrap();
+    std::fs::write(receipts.join(format!("{}.pdf", sub.id)), b"%PDF-1.7 test").unwrap();
+    let sent_at = lotse_core::Clock::now(&lotse_core::SystemClock);
+    let worker = delivery::Worker::start(store.clone(), std::sync::Arc::new(webhooks), receipts);
+    crate::delivery::wait_for("the delivery", Duration::from_secs(20), || {
+        !got.lock().unwrap().is_empty()
+    })
+    .await;
+    worker.stop().await;
+
+    let body: Value = serde_json::from_slice(&got.lock().unwrap()[0]).unwrap();
+    let files = body["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{body}");
+    let lease_hash = AttachmentHash::of(&lease()).to_string();
+    let lease_part = files.iter().find(|f| f["field"] == "mietvertrag").unwrap();
+    assert_eq!(lease_part["name"], "Mietvertrag.pdf");
+    assert_eq!(lease_part["type"], "application/pdf");
+    assert_eq!(lease_part["size"], 1_234_567);
+    assert_eq!(lease_part["sha256"], lease_hash.as_str());
+    assert_eq!(lease_part["scan"], "clean");
+    let plan_part = files.iter().find(|f| f["field"] == "lageplan").unwrap();
+    assert_eq!(plan_part["scan"], "unchecked");
+    // The link: the portal's address, the tenant, submission and file, signed; it expires in
+    // seven days.
+    let url = lease_part["url"].as_str().unwrap();
+    let prefix = format!(
+        "https://portal.example/nachweise/heinsberg/{}/{lease_hash}?bis=",
+        sub.id
+    );
+    assert!(url.starts_with(&prefix), "{url}");
+    let expires = time::OffsetDateTime::parse(
+        lease_part["url_expires"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let week = expires - sent_at;
+    assert!(
+        week > time::Duration::days(7) - time::Duration::minutes(1)
+            && week <= time::Duration::days(7) + time::Duration::minutes(1),
+        "{week}"
+    );
+    let (bis, sig) = url[prefix.len()..].split_once("&sig=").unwrap();
+    assert_eq!(bis.parse::<i64>().unwrap(), expires.unix_timestamp());
+    assert!(links.check(
+        "heinsberg",
+        &sub.id.to_string(),
+        &lease_hash,
+        expires.unix_timestamp(),
+        sig,
+        sent_at
+    ));
+}
+
+/// The path and query of a signed link to `file` of `sub` made at `at`.
+fn signed_path(
+    o: &Office,
+    tenant: &str,
+    sub: &Submission,
+    file: &[u8],
+    at: time::OffsetDateTime,
+) -> String {
+    let portal = o.portal.as_ref().unwrap();
+    let link = portal.state().attachment_links().unwrap().link(
+        tenant,
+        &sub.id,
+        &AttachmentHash::of(file),
+        at,
+    );
+    let start = link.url.find("/nachweise/").unwrap();
+    link.url[start..].to_string()
+}
+
+#[tokio::test]
+async fn a_signed_link_serves_its_file_until_it_expires_and_only_unchanged() {
+    let o = office_with_files();
+    let now = lotse_core::Clock::now(&lotse_core::SystemClock);
+    let path = signed_path(&o, "heinsberg", &o.hei[2], &lease(), now);
+    let r = o.get(&path, &Auth::None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.bytes == lease());
+    let h = |name| r.headers.get(name).unwrap().to_str().unwrap().to_string();
+    assert_eq!(h(header::CONTENT_TYPE), "application/pdf");
+    assert!(
+        h(header::CONTENT_DISPOSITION)
+            .starts_with("attachment; filename=\"Mietvertrag Kueche.pdf\"")
+    );
+    assert_eq!(h(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    assert!(h(header::CONTENT_SECURITY_POLICY).starts_with("sandbox;"));
+    assert_eq!(h(header::CACHE_CONTROL), "no-store");
+
+    let refused = |r: crate::admin::Reply| {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        assert!(r.bytes.len() < 200, "no file bytes");
+    };
+    // One character of the signature changed.
+    let last = path.chars().last().unwrap();
+    let tampered = format!(
+        "{}{}",
+        &path[..path.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    refused(o.get(&tampered, &Auth::None).await);
+    // The signed file swapped for another of the same submission.
+    let swapped = path.replace(
+        &AttachmentHash::of(&lease()).to_string(),
+        &AttachmentHash::of(&plan()).to_string(),
+    );
+    refused(o.get(&swapped, &Auth::None).await);
+    // The expiry moved a day on.
+    let (head, rest) = path.split_once("?bis=").unwrap();
+    let (bis, sig) = rest.split_once("&sig=").unwrap();
+    let later = bis.parse::<i64>().unwrap() + 86_400;
+    refused(
+        o.get(&format!("{head}?bis={later}&sig={sig}"), &Auth::None)
+            .await,
+    );
+    // Made eight days ago: expired a day ago.
+    let old = signed_path(
+        &o,
+        "heinsberg",
+        &o.hei[2],
+        &lease(),
+        now - time::Duration::days(8),
+    );
+    refused(o.get(&old, &Auth::None).await);
+    // No signature at all.
+    refused(o.get(head, &Auth::None).await);
+
+    // Validly signed, but for a file the submission does not name, or under another tenant:
+    // not found.
+    let stray_link = signed_path(&o, "heinsberg", &o.hei[2], &stray(), now);
+    assert_eq!(
+        o.get(&stray_link, &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let wrong_tenant = signed_path(&o, "erkelenz", &o.hei[2], &lease(), now);
+    assert_eq!(
+        o.get(&wrong_tenant, &Auth::None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
