@@ -50,15 +50,17 @@ impl AttachmentStore for PgStore {
         let key = hash.as_bytes().to_vec();
         self.tx(async |tx| {
             let mut h = Hashing::new(file);
-            let fresh = sqlx::query(
-                "INSERT INTO attachments (hash, size) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            // A repeated put stores the content again: `created` restarts the sweep's grace
+            // period. The row lock this takes keeps a sweep running now from deleting the row
+            // under this put (the sweep's `created` check is evaluated again after the lock).
+            let fresh: bool = sqlx::query_scalar(
+                "INSERT INTO attachments (hash, size) VALUES ($1, 0) \
+                 ON CONFLICT (hash) DO UPDATE SET created = now() RETURNING (xmax = 0)",
             )
             .bind(&key)
-            .execute(&mut **tx)
+            .fetch_one(&mut **tx)
             .await
-            .map_err(db_err)?
-            .rows_affected()
-                == 1;
+            .map_err(db_err)?;
             let mut buf = vec![0u8; CHUNK];
             let mut n: i32 = 0;
             loop {
@@ -88,13 +90,6 @@ impl AttachmentStore for PgStore {
                 sqlx::query("UPDATE attachments SET size = $2 WHERE hash = $1")
                     .bind(&key)
                     .bind(i64::try_from(size).map_err(|_| too_long(limit))?)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_err)?;
-            } else {
-                // Stored again: a new grace period before the sweep may take it.
-                sqlx::query("UPDATE attachments SET created = now() WHERE hash = $1")
-                    .bind(&key)
                     .execute(&mut **tx)
                     .await
                     .map_err(db_err)?;
