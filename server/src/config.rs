@@ -324,12 +324,17 @@ impl Default for ConnectionsConfig {
 pub struct MaintenanceConfig {
     /// Minutes between two runs (1–1440); the first run is at start.
     pub interval_minutes: u32,
+    /// Minutes an uploaded file that no draft or submission names is kept before the
+    /// housekeeping deletes it (1–10,080): the time between an upload and the save of its
+    /// draft.
+    pub attachment_grace_minutes: u32,
 }
 
 impl Default for MaintenanceConfig {
     fn default() -> Self {
         MaintenanceConfig {
             interval_minutes: 60,
+            attachment_grace_minutes: 60,
         }
     }
 }
@@ -392,6 +397,8 @@ pub struct DeliverySettings {
     pub poll_seconds: std::time::Duration,
     /// Delivered and given-up deliveries are shown this long, then pruned.
     pub keep_days: u32,
+    /// Days a delivery's signed download link of an attachment works (1–90).
+    pub attachment_link_days: u32,
 }
 
 impl Default for DeliverySettings {
@@ -403,6 +410,7 @@ impl Default for DeliverySettings {
             give_up_after_hours: s(72 * 3600),
             poll_seconds: s(1),
             keep_days: 30,
+            attachment_link_days: 7,
         }
     }
 }
@@ -547,6 +555,11 @@ impl Config {
                 format!("LOTSE_MAINTENANCE_INTERVAL_MINUTES={v} is not a number of minutes")
             })?;
         }
+        if let Some(v) = get("LOTSE_ATTACHMENT_GRACE_MINUTES") {
+            self.maintenance.attachment_grace_minutes = v.parse().with_context(|| {
+                format!("LOTSE_ATTACHMENT_GRACE_MINUTES={v} is not a number of minutes")
+            })?;
+        }
         if let Some(v) = get("LOTSE_ADMIN_SESSION_HOURS") {
             self.admin.session_hours = v.parse().with_context(|| {
                 format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
@@ -591,6 +604,12 @@ impl Config {
         }
         if !(1..=1440).contains(&self.maintenance.interval_minutes) {
             bail!("maintenance.interval_minutes must be between 1 and 1440");
+        }
+        if !(1..=90).contains(&self.delivery.attachment_link_days) {
+            bail!("delivery.attachment_link_days must be between 1 and 90");
+        }
+        if !(1..=10_080).contains(&self.maintenance.attachment_grace_minutes) {
+            bail!("maintenance.attachment_grace_minutes must be between 1 and 10080");
         }
         let (portal, _) = crate::tenants::load(&self.project_dir);
         for (slug, t) in &self.tenants {
@@ -711,6 +730,10 @@ mod tests {
         c.validate().unwrap();
         let zero: Config = toml::from_str("[maintenance]\ninterval_minutes = 0\n").unwrap();
         assert!(zero.validate().is_err());
+        assert_eq!(c.maintenance.attachment_grace_minutes, 60);
+        let no_grace: Config =
+            toml::from_str("[maintenance]\nattachment_grace_minutes = 0\n").unwrap();
+        assert!(no_grace.validate().is_err());
         let c: Config = toml::from_str("[tenants.heinsberg]\nretention_days = 730\n").unwrap();
         c.validate().unwrap();
         assert_eq!(c.tenants["heinsberg"].retention_days, Some(730));

@@ -113,6 +113,9 @@ impl Portal {
                 u64::from(config.maintenance.interval_minutes) * 60,
             ),
             retention,
+            attachment_grace: time::Duration::minutes(i64::from(
+                config.maintenance.attachment_grace_minutes,
+            )),
         };
         Ok(Portal {
             state: Arc::new(state),

@@ -176,7 +176,6 @@ impl AppState {
         }
         let secret = crate::nodes::csrf_secret(&store, data)?;
         let limiter = crate::nodes::resume_limiter(&store);
-        let webhooks = crate::delivery::Webhooks::from_config(config, env)?;
         let mail = crate::mail::Mailer::from_config(config, env)?;
         let platforms = crate::payment::Platforms::from_config(&config.tenants, env)?;
         let public_url = config
@@ -186,6 +185,13 @@ impl AppState {
             .unwrap_or_else(|| format!("http://{}", config.listen))
             .trim_end_matches('/')
             .to_string();
+        let links = crate::uploads::links::AttachmentLinks::new(
+            &secret,
+            &public_url,
+            time::Duration::days(i64::from(config.delivery.attachment_link_days)),
+        );
+        let webhooks =
+            crate::delivery::Webhooks::from_config(config, env)?.with_links(Arc::new(links));
         Ok(AppState {
             platforms: std::sync::RwLock::new(Arc::new(platforms)),
             public_url: std::sync::RwLock::new(public_url),
@@ -423,10 +429,18 @@ impl AppState {
             .unwrap_or_default()
     }
 
+    /// The signed download links of attachments that webhook deliveries carry.
+    pub fn attachment_links(&self) -> Option<&Arc<crate::uploads::links::AttachmentLinks>> {
+        self.webhooks.links()
+    }
+
     /// Sets the portal's public address (tests on port 0 learn it after binding).
     pub fn set_public_url(&self, url: &str) {
         if let Ok(mut u) = self.public_url.write() {
             *u = url.trim_end_matches('/').to_string();
+        }
+        if let Some(links) = self.webhooks.links() {
+            links.set_base(url);
         }
     }
 }

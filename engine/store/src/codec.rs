@@ -3,13 +3,20 @@
 //! records that are not valid JSON), and a trailer with the count (docs/store.md, "Export and
 //! import"). The backends decide which records to write and where imported ones go; the lines
 //! themselves are written and checked only here. Must not depend on a backend.
+//!
+//! Attachments (format 6) follow the records, each as a header line, its bytes in lines of
+//! base64 and an end line with its size, so a 20 MB file streams through without being held.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
+use super::attachments::AttachmentHash;
 use super::envelope::RECORD_FORMAT;
 use super::error::StoreError;
 use super::ids::{hex, unhex};
@@ -21,8 +28,14 @@ use super::keys::{DRAFT_EXPIRY, DRAFTS, TREES};
 /// lines (the office's internal notes, [`crate::CaseStore`]); status records may carry the
 /// case's assignee and follow-up date. 5: `payments` and `payment_keys` lines (payments in
 /// flight and settled, [`crate::PaymentStore`]) and `visits` lines (appointments,
-/// [`crate::VisitStore`]; the offices' day lists are rebuilt from them).
-pub const EXPORT_FORMAT: u32 = 5;
+/// [`crate::VisitStore`]; the offices' day lists are rebuilt from them). 6: attachments
+/// ([`crate::AttachmentStore`]) after the records: `{"attachment":"<sha256>"}`, then
+/// `{"part":"<base64>"}` lines of at most 48 KiB each, then `{"attachment_end":<size>}`; the
+/// trailer counts them (`"attachments"`), and an import checks every file's hash.
+pub const EXPORT_FORMAT: u32 = 6;
+
+/// Bytes of an attachment per `part` line (64 KiB of base64).
+const PART: usize = 48 * 1024;
 
 /// How far an export or import has come, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +66,23 @@ struct ExportHeader {
 #[derive(Deserialize)]
 struct ExportTrailer {
     end: u64,
+    /// Attachments written (format 6; none before).
+    #[serde(default)]
+    attachments: u64,
+}
+
+#[derive(Deserialize)]
+struct AttachmentHeader {
+    attachment: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+enum AttachmentLine {
+    #[serde(rename = "part")]
+    Part(String),
+    #[serde(rename = "attachment_end")]
+    End(u64),
 }
 
 /// Writes one export: the header on [`ExportWriter::start`], then records tree by tree in key
@@ -61,6 +91,7 @@ pub(crate) struct ExportWriter<'a, W: Write, P: FnMut(Progress)> {
     out: &'a mut W,
     progress: P,
     records: u64,
+    attachments: u64,
 }
 
 impl<'a, W: Write, P: FnMut(Progress)> ExportWriter<'a, W, P> {
@@ -75,6 +106,7 @@ impl<'a, W: Write, P: FnMut(Progress)> ExportWriter<'a, W, P> {
             out,
             progress,
             records: 0,
+            attachments: 0,
         })
     }
 
@@ -118,12 +150,162 @@ impl<'a, W: Write, P: FnMut(Progress)> ExportWriter<'a, W, P> {
         });
     }
 
-    /// Writes the trailer with the count, flushes, and returns the count.
+    /// Writes one attachment after the records: `read` writes its bytes into the writer it
+    /// is given and returns the size, or `None` if the attachment is gone by now (deleted
+    /// since it was listed), which writes nothing.
+    pub(crate) fn attachment(
+        &mut self,
+        hash: &AttachmentHash,
+        read: impl FnOnce(&mut dyn Write) -> Result<Option<u64>, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut parts = PartWriter {
+            out: &mut *self.out,
+            hash,
+            started: false,
+            buf: Vec::with_capacity(PART),
+            size: 0,
+        };
+        let Some(size) = read(&mut parts)? else {
+            if parts.started {
+                return Err(StoreError::Storage(format!(
+                    "attachment {hash} vanished while it was exported"
+                )));
+            }
+            return Ok(());
+        };
+        parts.start().map_err(StoreError::Stream)?;
+        parts.emit().map_err(StoreError::Stream)?;
+        if size != parts.size {
+            return Err(StoreError::Storage(format!(
+                "attachment {hash}: {} bytes read, {size} reported",
+                parts.size
+            )));
+        }
+        writeln!(self.out, "{{\"attachment_end\":{size}}}").map_err(StoreError::Stream)?;
+        self.attachments += 1;
+        Ok(())
+    }
+
+    /// Writes the trailer with the count, flushes, and returns the count of records.
     pub(crate) fn finish(self) -> Result<u64, StoreError> {
         let records = self.records;
-        writeln!(self.out, "{{\"end\":{records}}}").map_err(StoreError::Stream)?;
+        if self.attachments > 0 {
+            writeln!(
+                self.out,
+                "{{\"end\":{records},\"attachments\":{}}}",
+                self.attachments
+            )
+        } else {
+            writeln!(self.out, "{{\"end\":{records}}}")
+        }
+        .map_err(StoreError::Stream)?;
         self.out.flush().map_err(StoreError::Stream)?;
         Ok(records)
+    }
+}
+
+/// The lines of one attachment being exported: its header before its first byte, then a
+/// `part` line per 48 KiB.
+struct PartWriter<'a, W: Write> {
+    out: &'a mut W,
+    hash: &'a AttachmentHash,
+    started: bool,
+    buf: Vec<u8>,
+    size: u64,
+}
+
+impl<W: Write> PartWriter<'_, W> {
+    fn start(&mut self) -> std::io::Result<()> {
+        if !self.started {
+            writeln!(self.out, "{{\"attachment\":\"{}\"}}", self.hash)?;
+            self.started = true;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.start()?;
+        self.out.write_all(b"{\"part\":\"")?;
+        self.out.write_all(BASE64.encode(&self.buf).as_bytes())?;
+        self.out.write_all(b"\"}\n")?;
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for PartWriter<'_, W> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        let n = data.len().min(PART - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        self.size += n as u64;
+        if self.buf.len() == PART {
+            self.emit()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bytes of one attachment of an import, decoded from its `part` lines as they are read;
+/// ends at its `attachment_end` line, whose size it checks.
+pub(crate) struct PartReader<'a, R: BufRead> {
+    input: &'a mut R,
+    line_no: &'a mut u64,
+    line: String,
+    buf: Vec<u8>,
+    pos: usize,
+    size: u64,
+    done: bool,
+}
+
+impl<R: BufRead> PartReader<'_, R> {
+    fn bad(&self, reason: String) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("import line {}: {reason}", self.line_no),
+        )
+    }
+}
+
+impl<R: BufRead> Read for PartReader<'_, R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.line.clear();
+            *self.line_no += 1;
+            if self.input.read_line(&mut self.line)? == 0 {
+                return Err(self.bad("the export ends inside an attachment".into()));
+            }
+            match serde_json::from_str::<AttachmentLine>(&self.line) {
+                Ok(AttachmentLine::Part(b64)) => {
+                    self.buf = BASE64
+                        .decode(b64.as_bytes())
+                        .map_err(|e| self.bad(format!("part is not base64: {e}")))?;
+                    self.pos = 0;
+                    self.size += self.buf.len() as u64;
+                }
+                Ok(AttachmentLine::End(size)) if size == self.size => self.done = true,
+                Ok(AttachmentLine::End(size)) => {
+                    return Err(self.bad(format!(
+                        "attachment of {size} bytes ends after {}",
+                        self.size
+                    )));
+                }
+                Err(e) => return Err(self.bad(format!("expected a part of an attachment: {e}"))),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -155,12 +337,15 @@ pub(crate) fn bad_line(line: u64, reason: String) -> StoreError {
 /// Reads an export line by line and hands every record to `each`, in file order: checks the
 /// header (a newer format is refused), known trees, hex, and the trailer (a file without it, or
 /// with a wrong count, is refused as truncated; `each` has seen the records by then).
-/// `draft_expiry` lines of format 1 are counted and skipped. Reports progress every 10,000
-/// records; the final report is the caller's, after its own last step.
-pub(crate) fn read_export(
-    input: &mut impl BufRead,
+/// `draft_expiry` lines of format 1 are counted and skipped. Each attachment (format 6) goes
+/// to `each_attachment` as a stream of its bytes, which the backend stores checking the hash
+/// (the stream must be read to its end). Reports progress every 10,000 records; the final
+/// report is the caller's, after its own last step.
+pub(crate) fn read_export<R: BufRead>(
+    input: &mut R,
     progress: &mut impl FnMut(Progress),
     mut each: impl FnMut(ImportRecord) -> Result<(), StoreError>,
+    mut each_attachment: impl FnMut(&AttachmentHash, &mut PartReader<'_, R>) -> Result<(), StoreError>,
 ) -> Result<ImportSummary, StoreError> {
     let bad = bad_line;
     let mut line = String::new();
@@ -180,6 +365,7 @@ pub(crate) fn read_export(
         ));
     }
     let mut records = 0u64;
+    let mut attachments = 0u64;
     let mut last_tree = None;
     let mut ended = false;
     loop {
@@ -192,13 +378,46 @@ pub(crate) fn read_export(
             return Err(bad(line_no, "data after the trailer line".into()));
         }
         if let Ok(trailer) = serde_json::from_str::<ExportTrailer>(&line) {
-            if trailer.end != records {
+            if trailer.end != records || trailer.attachments != attachments {
                 return Err(bad(
                     line_no,
-                    format!("trailer counts {} records, read {records}", trailer.end),
+                    format!(
+                        "trailer counts {} records and {} attachments, read {records} and \
+                         {attachments}",
+                        trailer.end, trailer.attachments
+                    ),
                 ));
             }
             ended = true;
+            continue;
+        }
+        if line.starts_with("{\"attachment\":") {
+            let header: AttachmentHeader =
+                serde_json::from_str(&line).map_err(|e| bad(line_no, e.to_string()))?;
+            let hash: AttachmentHash = header
+                .attachment
+                .parse()
+                .map_err(|e: StoreError| bad(line_no, e.to_string()))?;
+            let first = line_no;
+            let mut parts = PartReader {
+                input: &mut *input,
+                line_no: &mut line_no,
+                line: String::new(),
+                buf: Vec::new(),
+                pos: 0,
+                size: 0,
+                done: false,
+            };
+            each_attachment(&hash, &mut parts).map_err(|e| {
+                bad(
+                    first,
+                    format!("attachment {hash}: {}", e.to_string().trim()),
+                )
+            })?;
+            if !parts.done {
+                return Err(bad(first, format!("attachment {hash} was not read whole")));
+            }
+            attachments += 1;
             continue;
         }
         let rec: ImportLine<'_> =

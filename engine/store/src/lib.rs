@@ -7,7 +7,7 @@
 //! opaque JSON. Durability and format rules: docs/store.md; error codes: docs/errors.md.
 
 mod accounts;
-mod attachments;
+pub mod attachments;
 #[macro_use]
 mod any;
 mod blobs;
@@ -39,7 +39,9 @@ use time::{Duration, OffsetDateTime};
 pub use self::sled::{SledOptions, SledStore};
 pub use accounts::{Account, ApiToken, Role, SecretHash, Session, new_secret};
 pub use any::{AnyStore, Backend};
-pub use attachments::AttachmentHash;
+pub use attachments::{
+    AttachmentHash, AttachmentRef, AttachmentSweep, ScanState, attachment_refs, referenced_hashes,
+};
 pub use blobs::BlobKey;
 pub use codec::{EXPORT_FORMAT, Progress};
 pub use envelope::RECORD_FORMAT;
@@ -490,6 +492,18 @@ store_traits! {
 
         /// Every attachment kept (for the housekeeping that removes unreferenced ones).
         fn attachment_hashes(&self) -> Result<Vec<AttachmentHash>, StoreError>;
+
+        /// Deletes every attachment that no draft and no submission references
+        /// ([`referenced_hashes`] over drafts' states and submissions' data) and that was last
+        /// stored before `stored_before` (the housekeeping passes now minus a grace period, so
+        /// an upload whose draft is not saved yet stays). A put of content that is kept
+        /// already counts as storing it again. "Stored" is the wall clock of the store (the
+        /// file's mtime on sled, the database's `now()` on PostgreSQL). Returns what it
+        /// removed.
+        fn sweep_attachments(
+            &self,
+            stored_before: OffsetDateTime,
+        ) -> Result<AttachmentSweep, StoreError>;
     }
 
     /// Secrets every node of an installation must agree on: the CSRF key, development signing

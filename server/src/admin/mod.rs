@@ -9,6 +9,7 @@ pub mod accounts;
 mod answers;
 mod api;
 pub(crate) mod api_doc;
+mod attachments;
 mod cases;
 mod extractors;
 mod pages;
@@ -246,6 +247,14 @@ where
         .route(
             "/verwaltung/{tenant}/antrag/{id}/quittung.pdf",
             get(pages::receipt),
+        )
+        .route(
+            "/verwaltung/{tenant}/antrag/{id}/nachweis/{sha256}",
+            get(attachments::download),
+        )
+        .route(
+            "/nachweise/{tenant}/{id}/{sha256}",
+            get(attachments::signed_download),
         )
         .route("/api/v1/verwaltung/{tenant}/antraege", get(api::list))
         .route(

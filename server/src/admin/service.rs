@@ -459,6 +459,8 @@ pub struct SubmissionView {
     pub payment: Option<PaymentLine>,
     /// The SEPA direct debit mandate given with the application, if any.
     pub mandate: Option<MandateLine>,
+    /// The files (Nachweise) the answers name, with their downloads.
+    pub attachments: Vec<super::attachments::AttachmentView>,
     /// The submission's stored data (answers by field id, computed values, times).
     #[schema(value_type = Object)]
     pub data: Value,
@@ -665,6 +667,11 @@ impl SubmissionView {
                 .collect(),
             applicant: d.sub.applicant.clone(),
             case: d.case.clone(),
+            attachments: super::attachments::views(
+                &t.slug,
+                &d.sub,
+                d.review.as_ref().map(|(r, _)| r),
+            ),
             data: d.sub.data.clone(),
         }
     }

@@ -6,7 +6,11 @@
 //! - deletes expired Postkorb sign-ins, and expired citizen sessions, sign-ins in progress and
 //!   replay-cache entries (docs/login.md),
 //! - purges the closed submissions of every tenant with `retention_days`, older than that,
-//!   with their status history, messages and receipts (each purge is in the audit log).
+//!   with their status history, messages and receipts (each purge is in the audit log),
+//! - deletes uploaded files (attachments) that no draft and no submission names any more and
+//!   that were stored longer than `attachment_grace_minutes` ago (docs/uploads.md): a file
+//!   goes at the first run after its draft expired or its submission was purged, and a file
+//!   two drafts share stays while one of them names it.
 //!
 //! Each run writes one log line with counts only. On PostgreSQL every node runs it; the
 //! deletes are idempotent, so running twice costs a query and changes nothing.
@@ -15,7 +19,8 @@ use std::sync::Arc;
 
 use lotse_core::Clock;
 use lotse_store::{
-    AccountStore, AnyStore, DraftStore, LoginStore, StoreError, SubmissionStore, TenantId,
+    AccountStore, AnyStore, AttachmentStore, DraftStore, LoginStore, StoreError, SubmissionStore,
+    TenantId,
 };
 
 /// What the housekeeping does, from the configuration.
@@ -24,6 +29,8 @@ pub struct Settings {
     pub interval: std::time::Duration,
     /// Tenants whose closed submissions are purged, with the days they are kept after closing.
     pub retention: Vec<(TenantId, u32)>,
+    /// How long an attachment nothing references is kept (an upload before its draft's save).
+    pub attachment_grace: time::Duration,
 }
 
 /// The counts of one run.
@@ -36,6 +43,9 @@ pub struct Report {
     /// Per tenant slug: submissions purged.
     pub purged: Vec<(String, u64)>,
     pub receipts_removed: u64,
+    /// Attachments nothing referenced any more, and their bytes.
+    pub attachments_removed: u64,
+    pub attachment_bytes_removed: u64,
 }
 
 /// One run of the housekeeping. Blocking: call it from a blocking thread.
@@ -57,6 +67,10 @@ pub fn run_once(
     if report.purged.iter().any(|(_, n)| *n > 0) {
         report.receipts_removed = store.remove_orphan_blobs()?;
     }
+    // After the drafts and submissions above are gone, so their files go in the same run.
+    let swept = store.sweep_attachments(now - settings.attachment_grace)?;
+    report.attachments_removed = swept.removed;
+    report.attachment_bytes_removed = swept.bytes;
     Ok(report)
 }
 
@@ -88,7 +102,9 @@ pub fn start(
                         drafts_archived = r.drafts_archived,
                         sessions_expired = r.sessions_expired,
                         purged = %purged.join(","),
-                        receipts_removed = r.receipts_removed);
+                        receipts_removed = r.receipts_removed,
+                        attachments_removed = r.attachments_removed,
+                        attachment_bytes_removed = r.attachment_bytes_removed);
                 }
                 Err(e) => tracing::error!(event = "maintenance_failed", error = %e),
             }

@@ -30,6 +30,7 @@ pub(crate) struct Reply {
     pub(crate) body: String,
     /// The body as sent (a PDF is not text).
     pub(crate) bytes: Vec<u8>,
+    pub(crate) headers: axum::http::HeaderMap,
 }
 
 pub(crate) struct Office {
@@ -85,6 +86,21 @@ impl Office {
     /// As [`Office::new`], with `more` submissions in Heinsberg besides (one batch an hour
     /// after the two, with the same words: a search for "Lindenweg" finds them all).
     pub(crate) fn with_more_in_heinsberg(more: usize) -> Office {
+        Office::build(more, &|_, _, _| Vec::new())
+    }
+
+    /// As [`Office::new`], with what `extra` stores besides (given the store and the two
+    /// tenants); its submissions are added to `hei` or `erk` by their tenant.
+    pub(crate) fn with_extra(
+        extra: &dyn Fn(&SledStore, &TenantId, &TenantId) -> Vec<Submission>,
+    ) -> Office {
+        Office::build(0, extra)
+    }
+
+    fn build(
+        more: usize,
+        extra: &dyn Fn(&SledStore, &TenantId, &TenantId) -> Vec<Submission>,
+    ) -> Office {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
@@ -120,14 +136,21 @@ impl Office {
                 );
             }
         }
-        let hei_subs = vec![
+        let mut hei_subs = vec![
             submit(&store, &data, &hei, "h1", "hundesteuer-anmeldung"),
             submit(&store, &data, &hei, "h2", "bewohnerparkausweis"),
         ];
-        let erk_subs = vec![
+        let mut erk_subs = vec![
             submit(&store, &data, &erk, "e1", "hundesteuer-anmeldung"),
             submit(&store, &data, &erk, "e2", "hundesteuer-anmeldung"),
         ];
+        for s in extra(&store, &hei, &erk) {
+            if s.tenant == hei {
+                hei_subs.push(s);
+            } else {
+                erk_subs.push(s);
+            }
+        }
         if more > 0 {
             let batch = (0..more)
                 .map(|i| NewSubmission {
@@ -194,6 +217,7 @@ impl Office {
             .get("x-request-id")
             .map(|v| v.to_str().unwrap().to_string())
             .unwrap_or_default();
+        let headers = h.clone();
         let bytes = axum::body::to_bytes(res.into_body(), 10_000_000)
             .await
             .unwrap();
@@ -205,6 +229,7 @@ impl Office {
             request_id,
             body: String::from_utf8_lossy(&bytes).to_string(),
             bytes: bytes.to_vec(),
+            headers,
         }
     }
 
@@ -332,6 +357,11 @@ fn endpoints(tenant: &str, id: &str) -> Vec<(Method, String, bool)> {
         (Method::GET, format!("{p}/export.csv"), false),
         (Method::GET, format!("{p}/antrag/{id}"), false),
         (Method::GET, format!("{p}/antrag/{id}/quittung.pdf"), false),
+        (
+            Method::GET,
+            format!("{p}/antrag/{id}/nachweis/{}", "ab".repeat(32)),
+            false,
+        ),
         (Method::POST, format!("{p}/antrag/{id}/status"), false),
         (Method::POST, format!("{p}/antrag/{id}/nachricht"), false),
         (Method::POST, format!("{p}/antrag/{id}/zuweisung"), false),

@@ -6,6 +6,7 @@
 
 mod admin;
 mod api;
+mod attachments;
 mod cli;
 mod connections;
 mod delivery;

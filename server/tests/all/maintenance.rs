@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use lotse_core::{Clock, SystemClock};
 use lotse_server::maintenance::{Settings, run_once};
 use lotse_store::{
-    Actor, AnyStore, Draft, DraftStore, IdempotencyKey, NewSubmission, OsEntropy, SledStore,
-    Status, StatusChange, StatusStore, SubmissionId, SubmissionStore, TenantId,
+    Actor, AnyStore, AttachmentHash, AttachmentStore, Draft, DraftStore, IdempotencyKey,
+    NewSubmission, OsEntropy, SledStore, Status, StatusChange, StatusStore, SubmissionId,
+    SubmissionStore, TenantId,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -41,6 +42,19 @@ fn closed_submission(
     closed: Option<OffsetDateTime>,
     receipts: &Path,
 ) -> SubmissionId {
+    let data = json!({"name": "Erika Mustermann"});
+    closed_submission_with(s, status, t, key, closed, receipts, data)
+}
+
+fn closed_submission_with(
+    s: &impl SubmissionStore,
+    status: &impl StatusStore,
+    t: &TenantId,
+    key: &str,
+    closed: Option<OffsetDateTime>,
+    receipts: &Path,
+    data: serde_json::Value,
+) -> SubmissionId {
     let sub = s
         .submit(
             NewSubmission {
@@ -50,7 +64,7 @@ fn closed_submission(
                 draft_id: None,
                 workflow_id: "hundesteuer-anmeldung".into(),
                 workflow_version: "1".into(),
-                data: json!({"name": "Erika Mustermann"}),
+                data,
                 applicant: None,
                 search_text: String::new(),
                 notifications: vec![],
@@ -112,6 +126,7 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     let settings = Settings {
         interval: Duration::from_secs(3600),
         retention: vec![(hei.clone(), 180)],
+        attachment_grace: time::Duration::hours(1),
     };
     let report = run_once(&store, &settings, now).unwrap();
     assert_eq!(report.drafts_expired, 1);
@@ -138,6 +153,86 @@ fn expired_drafts_and_long_closed_submissions_go_with_their_receipts_and_nothing
     assert_eq!(again.drafts_archived, 0);
     assert_eq!(again.purged, vec![("heinsberg".to_string(), 0)]);
     assert_eq!(again.receipts_removed, 0);
+}
+
+/// Keeps `file` as an attachment and returns a file field's answer naming it.
+fn upload(store: &AnyStore, name: &str, file: &[u8]) -> serde_json::Value {
+    let hash = AttachmentHash::of(file);
+    store
+        .put_attachment(&hash, &mut &file[..], 1 << 20)
+        .unwrap();
+    json!([{"name": name, "type": "application/pdf", "size": file.len(),
+            "sha256": hash.to_string(), "scan": "clean"}])
+}
+
+fn kept(store: &AnyStore, file: &[u8]) -> bool {
+    store
+        .attachment_size(&AttachmentHash::of(file))
+        .unwrap()
+        .is_some()
+}
+
+#[test]
+fn attachments_go_at_the_first_run_after_their_draft_expired_or_submission_was_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AnyStore::from(SledStore::open(dir.path().join("store")).unwrap());
+    let receipts = dir.path().join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    let hei = tenant("heinsberg", "HEI");
+    let settings = Settings {
+        interval: Duration::from_secs(3600),
+        retention: vec![(hei.clone(), 180)],
+        attachment_grace: time::Duration::hours(1),
+    };
+    let (lease, plan, loose) = (
+        b"%PDF lease".to_vec(),
+        b"%PDF plan".to_vec(),
+        b"%PDF x".to_vec(),
+    );
+    let now = SystemClock.now();
+
+    // The same lease in an expired draft and in one still open; a site plan in a submission
+    // closed long ago; a file uploaded a moment ago whose draft is not saved yet.
+    let mut expired = draft(&hei, now - time::Duration::days(40));
+    expired.state = json!({"answers": {"mietvertrag": upload(&store, "Mietvertrag.pdf", &lease)}});
+    let mut open = draft(&hei, now - time::Duration::days(2));
+    open.state = json!({"answers": {"mietvertrag": upload(&store, "Vertrag.pdf", &lease)}});
+    store.create_draft(&expired).unwrap();
+    store.create_draft(&open).unwrap();
+    let purged = closed_submission_with(
+        &store,
+        &store,
+        &hei,
+        "p",
+        Some(now - time::Duration::days(200)),
+        &receipts,
+        json!({"name": "Erika Mustermann", "lageplan": upload(&store, "Lageplan.pdf", &plan)}),
+    );
+    upload(&store, "Neu.pdf", &loose);
+
+    // Within the grace period: the draft and the submission go, every file stays (the plan
+    // was referenced by nothing else than the purged submission, but it is new).
+    let report = run_once(&store, &settings, now).unwrap();
+    assert_eq!(report.drafts_expired, 1);
+    assert!(store.submission(&purged).unwrap().is_none());
+    assert_eq!(report.attachments_removed, 0);
+    assert!(kept(&store, &lease) && kept(&store, &plan) && kept(&store, &loose));
+
+    // Two hours later: the shared lease stays for the open draft; the rest goes.
+    let later = now + time::Duration::hours(2);
+    let report = run_once(&store, &settings, later).unwrap();
+    assert_eq!(report.attachments_removed, 2);
+    assert_eq!(
+        report.attachment_bytes_removed,
+        (plan.len() + loose.len()) as u64
+    );
+    assert!(kept(&store, &lease) && !kept(&store, &plan) && !kept(&store, &loose));
+
+    // The open draft is deleted (submitted elsewhere, or expired): its lease goes next time.
+    store.delete_draft(&open.id).unwrap();
+    let report = run_once(&store, &settings, later).unwrap();
+    assert_eq!(report.attachments_removed, 1);
+    assert!(!kept(&store, &lease));
 }
 
 #[test]
@@ -203,6 +298,7 @@ fn lotse_serve_tidies_up_at_start_and_logs_only_counts() {
     assert_eq!(v["event"], "maintenance", "{line}");
     assert_eq!(v["drafts_expired"], 1, "{line}");
     assert_eq!(v["purged"], "heinsberg:0", "{line}");
+    assert_eq!(v["attachments_removed"], 0, "{line}");
     assert!(!line.contains("Erika"), "{line}");
 }
 

@@ -502,6 +502,17 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
     let data = dir.path().join("data");
     let demo = lotse(&["demo", "--data", data.to_str().unwrap()], &[]);
     assert!(demo.status.success());
+    // An uploaded file travels with the records (export format 6).
+    let lease: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    let lease_hash = lotse_store::AttachmentHash::of(&lease);
+    {
+        use lotse_store::AttachmentStore;
+        let store = lotse_store::SledStore::open(data.join("store")).unwrap();
+        store
+            .put_attachment(&lease_hash, &mut lease.as_slice(), 1 << 20)
+            .unwrap();
+        store.close().unwrap();
+    }
     let (first, second, third) = (
         dir.path().join("1.jsonl"),
         dir.path().join("2.jsonl"),
@@ -571,6 +582,18 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
     );
     let a = json_lines(&first);
     assert!(a.len() > 5, "the demo stored records");
+    assert!(
+        a.iter()
+            .any(|l| l["attachment"] == lease_hash.to_string().as_str()),
+        "the file is in the export"
+    );
+    {
+        use lotse_store::AttachmentStore;
+        let store = lotse_store::SledStore::open(back.join("store")).unwrap();
+        let mut got = Vec::new();
+        store.read_attachment(&lease_hash, &mut got).unwrap();
+        assert!(got == lease, "the file came back byte for byte");
+    }
     assert_eq!(a, json_lines(&second));
     assert_eq!(a, json_lines(&third));
 }

@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 
 use sqlx::Row;
+use time::OffsetDateTime;
 
 use super::{PgStore, db_err};
 use crate::AttachmentStore;
-use crate::attachments::{AttachmentHash, Hashing};
+use crate::attachments::{AttachmentHash, AttachmentSweep, Hashing};
 use crate::error::StoreError;
 
 /// The size of one stored chunk.
@@ -33,6 +34,12 @@ fn fill(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, StoreError> {
     Ok(n)
 }
 
+/// What [`crate::referenced_hashes`] finds, as a JSON path: objects at any depth with a
+/// numeric `size` and a string `sha256` (a string that is no hash matches no attachment). In
+/// strict mode a member that is missing makes the filter unknown, so such an object is skipped.
+const REFERENCE_PATH: &str =
+    r#"strict $.** ? (@.size.type() == "number" && @.sha256.type() == "string").sha256"#;
+
 impl AttachmentStore for PgStore {
     fn put_attachment(
         &self,
@@ -43,15 +50,17 @@ impl AttachmentStore for PgStore {
         let key = hash.as_bytes().to_vec();
         self.tx(async |tx| {
             let mut h = Hashing::new(file);
-            let fresh = sqlx::query(
-                "INSERT INTO attachments (hash, size) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            // A repeated put stores the content again: `created` restarts the sweep's grace
+            // period. The row lock this takes keeps a sweep running now from deleting the row
+            // under this put (the sweep's `created` check is evaluated again after the lock).
+            let fresh: bool = sqlx::query_scalar(
+                "INSERT INTO attachments (hash, size) VALUES ($1, 0) \
+                 ON CONFLICT (hash) DO UPDATE SET created = now() RETURNING (xmax = 0)",
             )
             .bind(&key)
-            .execute(&mut **tx)
+            .fetch_one(&mut **tx)
             .await
-            .map_err(db_err)?
-            .rows_affected()
-                == 1;
+            .map_err(db_err)?;
             let mut buf = vec![0u8; CHUNK];
             let mut n: i32 = 0;
             loop {
@@ -164,5 +173,39 @@ impl AttachmentStore for PgStore {
                 Ok(AttachmentHash::from_bytes(a))
             })
             .collect()
+    }
+
+    fn sweep_attachments(
+        &self,
+        stored_before: OffsetDateTime,
+    ) -> Result<AttachmentSweep, StoreError> {
+        // One statement: the references are read in the same snapshot as the rows deleted. A
+        // draft saved since refers to an upload stored within the grace period.
+        let (removed, bytes): (i64, Option<i64>) = self.run(async |pool| {
+            sqlx::query_as(
+                "WITH refs AS ( \
+                   SELECT lower(h #>> '{}') AS h FROM drafts, \
+                     jsonb_path_query(record -> 'state', $2::jsonpath) AS h \
+                   UNION \
+                   SELECT lower(h #>> '{}') FROM submissions, \
+                     jsonb_path_query(record -> 'data', $2::jsonpath) AS h \
+                 ), gone AS ( \
+                   DELETE FROM attachments a WHERE a.created < $1 \
+                   AND NOT EXISTS (SELECT 1 FROM refs WHERE refs.h = encode(a.hash, 'hex')) \
+                   RETURNING a.size \
+                 ) SELECT count(*), sum(size)::bigint FROM gone",
+            )
+            .bind(stored_before)
+            .bind(REFERENCE_PATH)
+            .fetch_one(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(AttachmentSweep {
+            removed: u64::try_from(removed).unwrap_or_default(),
+            bytes: bytes
+                .and_then(|b| u64::try_from(b).ok())
+                .unwrap_or_default(),
+        })
     }
 }

@@ -9,6 +9,7 @@ use super::outbox::outbox_columns;
 use super::{
     PgStore, Tx, db_err, decode_submission, json, record_text, to_i64, to_u64, v_current, version,
 };
+use crate::AttachmentStore;
 use crate::accounts::{Account, ApiToken};
 use crate::codec::{ExportWriter, Progress, bad_line, read_export};
 use crate::envelope::{decode, decode_parts, encode};
@@ -81,6 +82,11 @@ impl PgStore {
             }
             writer.end_tree(name);
         }
+        // The files, chunk by chunk, after the snapshot of the records (one deleted since is
+        // left out).
+        for hash in self.attachment_hashes()? {
+            writer.attachment(&hash, |out| self.read_attachment(&hash, out))?;
+        }
         writer.finish()
     }
 
@@ -95,13 +101,20 @@ impl PgStore {
             return Err(StoreError::ImportIntoNonEmpty);
         }
         // Parse everything first (decoding checks every record), then write in one transaction.
+        // Attachments are stored as they stream in, each in its own transaction: one that
+        // stays after a failed import is unreferenced, and the housekeeping removes it.
         let mut rows: Vec<ImportRow> = Vec::new();
-        let summary = read_export(input, &mut progress, |rec| {
-            let row = import_row(rec.tree, &rec.key, &rec.value)
-                .map_err(|e| bad_line(rec.line, e.to_string()))?;
-            rows.extend(row);
-            Ok(())
-        })?;
+        let summary = read_export(
+            input,
+            &mut progress,
+            |rec| {
+                let row = import_row(rec.tree, &rec.key, &rec.value)
+                    .map_err(|e| bad_line(rec.line, e.to_string()))?;
+                rows.extend(row);
+                Ok(())
+            },
+            |hash, bytes| self.put_attachment(hash, bytes, u64::MAX).map(drop),
+        )?;
         self.tx(async |tx| {
             let mut max_id = 0i64;
             for row in &rows {

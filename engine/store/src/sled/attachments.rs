@@ -7,10 +7,17 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::collections::BTreeSet;
+
+use time::OffsetDateTime;
+
 use super::SledStore;
 use crate::AttachmentStore;
-use crate::attachments::{AttachmentHash, Hashing};
+use crate::attachments::{AttachmentHash, AttachmentSweep, Hashing, referenced_hashes};
+use crate::envelope::decode;
 use crate::error::StoreError;
+use crate::keys::{DRAFTS, SUBMISSIONS};
+use crate::model::{Draft, Submission};
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -47,6 +54,40 @@ fn too_long(limit: u64) -> StoreError {
     StoreError::InvalidInput(format!("the attachment is longer than {limit} bytes"))
 }
 
+/// Marks a kept file as stored now (its mtime): the same content uploaded again starts a new
+/// grace period before the sweep may take it.
+fn touch(path: &Path) -> Result<(), StoreError> {
+    // The mtime is the file system's wall clock by nature; the sweep compares with it.
+    #[allow(clippy::disallowed_methods)]
+    let now = std::time::SystemTime::now();
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(now))
+        .map_err(|e| io_err(path, e))
+}
+
+impl SledStore {
+    /// Every attachment hash a draft (recent or idle) or a submission references.
+    fn attachment_references(&self) -> Result<BTreeSet<AttachmentHash>, StoreError> {
+        let i = &self.inner;
+        let mut refs = BTreeSet::new();
+        for tree in [&i.recent, &i.drafts] {
+            for item in tree.iter() {
+                let (key, bytes) = item?;
+                let draft: Draft = decode(DRAFTS, &key, &bytes)?;
+                referenced_hashes(&draft.state, &mut refs);
+            }
+        }
+        for item in i.submissions.iter() {
+            let (key, bytes) = item?;
+            let sub: Submission = decode(SUBMISSIONS, &key, &bytes)?;
+            referenced_hashes(&sub.data, &mut refs);
+        }
+        Ok(refs)
+    }
+}
+
 impl AttachmentStore for SledStore {
     fn put_attachment(
         &self,
@@ -57,6 +98,7 @@ impl AttachmentStore for SledStore {
         let path = self.attachment_path(hash);
         if path.is_file() {
             drain(file, hash, limit)?;
+            touch(&path)?;
             return Ok(false);
         }
         let dir = path
@@ -90,7 +132,10 @@ impl AttachmentStore for SledStore {
                     .map_err(|e| io_err(&dir, e))?;
                 Ok(true)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                touch(&path)?;
+                Ok(false)
+            }
             Err(e) => Err(io_err(&path, e)),
         }
     }
@@ -153,5 +198,36 @@ impl AttachmentStore for SledStore {
         }
         out.sort();
         Ok(out)
+    }
+
+    fn sweep_attachments(
+        &self,
+        stored_before: OffsetDateTime,
+    ) -> Result<AttachmentSweep, StoreError> {
+        // The kept files first, then the references: a file stored after the listing is not
+        // looked at, and one stored before it is older than the references read after it.
+        let kept = self.attachment_hashes()?;
+        if kept.is_empty() {
+            return Ok(AttachmentSweep::default());
+        }
+        let refs = self.attachment_references()?;
+        let mut sweep = AttachmentSweep::default();
+        for hash in kept.iter().filter(|h| !refs.contains(h)) {
+            let path = self.attachment_path(hash);
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err(&path, e)),
+            };
+            let stored = meta.modified().map_err(|e| io_err(&path, e))?;
+            if OffsetDateTime::from(stored) >= stored_before {
+                continue;
+            }
+            if self.delete_attachment(hash)? {
+                sweep.removed += 1;
+                sweep.bytes += meta.len();
+            }
+        }
+        Ok(sweep)
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::Ordering;
 use sled::{IVec, Tree};
 
 use super::{META_ID_BASE, SledStore};
+use crate::AttachmentStore;
 use crate::codec::{ExportWriter, Progress, read_export};
 use crate::envelope::unpack;
 use crate::error::StoreError;
@@ -86,6 +87,9 @@ impl SledStore {
             }
             writer.end_tree(name);
         }
+        for hash in self.attachment_hashes()? {
+            writer.attachment(&hash, |out| self.read_attachment(&hash, out))?;
+        }
         writer.finish()
     }
 
@@ -105,25 +109,33 @@ impl SledStore {
         let mut batch = sled::Batch::default();
         let mut batch_len = 0usize;
         let mut batch_tree: Option<&'static str> = None;
-        let summary = read_export(input, &mut progress, |rec| {
-            let name = rec.tree;
-            let key = rec.key;
-            // Generated ids end the keys of these trees; new ones must stay above them.
-            if matches!(name, MESSAGES | AUDIT | OUTBOX) && key.len() >= 8 {
-                let tail = read_u64(name, &key, &key[key.len() - 8..])?;
-                max_id = max_id.max(tail);
-            }
-            if batch_tree != Some(name) || batch_len >= 10_000 {
-                if let Some(prev) = batch_tree.and_then(|t| self.tree(t)) {
-                    prev.apply_batch(std::mem::take(&mut batch))?;
+        let summary = read_export(
+            input,
+            &mut progress,
+            |rec| {
+                let name = rec.tree;
+                let key = rec.key;
+                // Generated ids end the keys of these trees; new ones must stay above them.
+                if matches!(name, MESSAGES | AUDIT | OUTBOX) && key.len() >= 8 {
+                    let tail = read_u64(name, &key, &key[key.len() - 8..])?;
+                    max_id = max_id.max(tail);
                 }
-                batch_tree = Some(name);
-                batch_len = 0;
-            }
-            batch.insert(key, rec.value);
-            batch_len += 1;
-            Ok(())
-        });
+                if batch_tree != Some(name) || batch_len >= 10_000 {
+                    if let Some(prev) = batch_tree.and_then(|t| self.tree(t)) {
+                        prev.apply_batch(std::mem::take(&mut batch))?;
+                    }
+                    batch_tree = Some(name);
+                    batch_len = 0;
+                }
+                batch.insert(key, rec.value);
+                batch_len += 1;
+                Ok(())
+            },
+            |hash, bytes| {
+                // Files beside the store, checked against their hash while they are written.
+                self.put_attachment(hash, bytes, u64::MAX).map(drop)
+            },
+        );
         // What was read before an error is written all the same, as before the codec was shared.
         if let Some(prev) = batch_tree.and_then(|t| self.tree(t)) {
             prev.apply_batch(batch)?;

@@ -109,3 +109,115 @@ pub(crate) fn concurrent_puts_of_one_attachment_keep_exactly_one<S: Store + Send
     s.read_attachment(&hash, &mut back).unwrap();
     assert!(back == file);
 }
+
+/// The wall clock, which is what the store's "stored" times are (mtime, `now()`).
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// A file field's answer naming `file`.
+fn answer(name: &str, file: &[u8]) -> serde_json::Value {
+    json!([{"name": name, "type": "application/pdf", "size": file.len(),
+            "sha256": AttachmentHash::of(file).to_string(), "scan": "clean"}])
+}
+
+fn kept<S: Store>(s: &S, file: &[u8]) -> bool {
+    s.attachment_size(&AttachmentHash::of(file))
+        .unwrap()
+        .is_some()
+}
+
+pub(crate) fn unreferenced_attachments_are_swept_after_their_grace_period<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(71);
+    let (shared, filed, loose, old) = (
+        bytes(3000, 1),
+        bytes(2000, 2),
+        bytes(1000, 3),
+        bytes(500, 4),
+    );
+    for f in [&shared, &filed, &loose, &old] {
+        s.put_attachment(&AttachmentHash::of(f), &mut f.as_slice(), 1 << 20)
+            .unwrap();
+    }
+    // The same lease in two drafts, deep in their answers; another file in a submission.
+    let mut first = new_draft(&mut e, T0);
+    first.state =
+        json!({"answers": {"nachweise": {"mietvertrag": answer("Mietvertrag.pdf", &shared)}}});
+    s.create_draft(&first).unwrap();
+    let mut second = new_draft(&mut e, T0 + Duration::days(10));
+    second.state = json!({"answers": {"mietvertrag": answer("Vertrag.pdf", &shared)}});
+    s.create_draft(&second).unwrap();
+    let mut sub = new_submission(&mut e, "att");
+    sub.data = json!({"lageplan": answer("Lageplan.pdf", &filed)});
+    let sub = s.submit(sub, T0).unwrap();
+
+    // Within the grace period nothing goes, not even the file nobody references yet.
+    let before_puts = wall_clock() - Duration::hours(1);
+    assert_eq!(
+        s.sweep_attachments(before_puts).unwrap(),
+        AttachmentSweep::default()
+    );
+    assert!(kept(s, &loose));
+
+    // Past it, only the unreferenced files go, with their sizes counted.
+    let later = wall_clock() + Duration::hours(1);
+    assert_eq!(
+        s.sweep_attachments(later).unwrap(),
+        AttachmentSweep {
+            removed: 2,
+            bytes: 1500
+        }
+    );
+    assert!(!kept(s, &loose) && !kept(s, &old));
+    assert!(kept(s, &shared) && kept(s, &filed));
+
+    // The first draft expires: the second one still holds the shared lease.
+    assert_eq!(s.sweep_expired(first.expires).unwrap(), 1);
+    assert_eq!(s.sweep_attachments(later).unwrap().removed, 0);
+    assert!(kept(s, &shared));
+    // The second one expires too: its file goes at the next sweep.
+    assert_eq!(s.sweep_expired(second.expires).unwrap(), 1);
+    assert_eq!(
+        s.sweep_attachments(later).unwrap(),
+        AttachmentSweep {
+            removed: 1,
+            bytes: 3000
+        }
+    );
+    assert!(!kept(s, &shared) && kept(s, &filed));
+
+    // The submission is closed and purged: its file goes too.
+    s.change_status(&sub.id, change(Status::Abgeschlossen, T0))
+        .unwrap();
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(30), T0 + Duration::days(31))
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.sweep_attachments(later).unwrap().removed, 1);
+    assert!(s.attachment_hashes().unwrap().is_empty());
+}
+
+pub(crate) fn storing_an_attachment_again_starts_a_new_grace_period<S: Store>(s: &S) {
+    let file = bytes(4000, 5);
+    let hash = AttachmentHash::of(&file);
+    s.put_attachment(&hash, &mut file.as_slice(), 1 << 20)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let between = wall_clock();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // Uploaded again (another citizen's draft is about to name it): not swept as old.
+    assert!(
+        !s.put_attachment(&hash, &mut file.as_slice(), 1 << 20)
+            .unwrap()
+    );
+    assert_eq!(s.sweep_attachments(between).unwrap().removed, 0);
+    assert!(kept(s, &file));
+    assert_eq!(
+        s.sweep_attachments(wall_clock() + Duration::seconds(1))
+            .unwrap()
+            .removed,
+        1
+    );
+}

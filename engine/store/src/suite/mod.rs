@@ -138,6 +138,8 @@ macro_rules! store_suite {
                 a_visit_moves_only_to_a_free_time_and_frees_its_old_one,
                 an_attachment_is_kept_once_checked_by_its_hash_and_streamed_back,
                 concurrent_puts_of_one_attachment_keep_exactly_one,
+                unreferenced_attachments_are_swept_after_their_grace_period,
+                storing_an_attachment_again_starts_a_new_grace_period,
                 a_reminder_is_noted_once_with_its_mail,
                 one_payment_per_application_and_the_first_one_counts,
                 payment_saves_compare_revisions_and_only_one_concurrent_save_wins,

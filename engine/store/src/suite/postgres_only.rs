@@ -334,6 +334,19 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
     let mut second = Vec::new();
     assert_eq!(pg.export_jsonl(&mut second, |_| {}).unwrap(), n);
     assert_eq!(lines(&first), lines(&second));
+    sled_only::assert_attachments_as_in_filled_store(&pg);
+    // PostgreSQL to PostgreSQL, and a changed byte in a file refused there too.
+    let (other_pg, _u2) = pg_store().unwrap();
+    other_pg
+        .import_jsonl(&mut second.as_slice(), |_| {})
+        .unwrap();
+    sled_only::assert_attachments_as_in_filled_store(&other_pg);
+    let (tampered_pg, _u3) = pg_store().unwrap();
+    let err = tampered_pg
+        .import_jsonl(&mut sled_only::tampered_export(&second).as_bytes(), |_| {})
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S011", "{err}");
+    assert!(tampered_pg.attachment_hashes().unwrap().len() < 3);
     assert_eq!(
         pg.account_by_login(&tenant(), "E.Muster").unwrap().unwrap(),
         staff
@@ -377,6 +390,7 @@ fn sled_to_postgres_to_sled_keeps_every_record() {
     let mut third = Vec::new();
     back.export_jsonl(&mut third, |_| {}).unwrap();
     assert_eq!(lines(&first), lines(&third));
+    sled_only::assert_attachments_as_in_filled_store(&back);
 
     // The imported store works on: references continue, ids stay above the imported ones.
     let mut e = DeterministicEntropy::new(44);

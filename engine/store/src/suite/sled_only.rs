@@ -127,7 +127,60 @@ pub(crate) fn filled_store() -> (SledStore, tempfile::TempDir) {
     let v = s.hold_visit(visit_at(&mut e, VISIT_AT), 1, T0).unwrap();
     s.confirm_visit(&v.id, "Anna".into(), "a@example.org".into(), vec![], T0)
         .unwrap();
+    // Attachments travel with their bytes: one over several part lines, one small, one empty.
+    for file in filled_attachments() {
+        s.put_attachment(&AttachmentHash::of(&file), &mut file.as_slice(), 1 << 20)
+            .unwrap();
+    }
     (s, dir)
+}
+
+/// The files in [`filled_store`].
+pub(crate) fn filled_attachments() -> Vec<Vec<u8>> {
+    vec![
+        (0..200_000u32).map(|i| (i % 251) as u8).collect(),
+        b"%PDF-1.7 Mietvertrag".to_vec(),
+        Vec::new(),
+    ]
+}
+
+/// `s` holds the files of [`filled_store`], byte for byte, and no other.
+pub(crate) fn assert_attachments_as_in_filled_store(s: &impl AttachmentStore) {
+    let mut want: Vec<AttachmentHash> = filled_attachments()
+        .iter()
+        .map(|f| AttachmentHash::of(f))
+        .collect();
+    want.sort();
+    assert_eq!(s.attachment_hashes().unwrap(), want);
+    for file in filled_attachments() {
+        let mut back = Vec::new();
+        s.read_attachment(&AttachmentHash::of(&file), &mut back)
+            .unwrap();
+        assert!(
+            back == file,
+            "an attachment of {} bytes differs",
+            file.len()
+        );
+    }
+}
+
+/// The export of `s` with one byte of the first attachment's first part changed (in base64,
+/// so the line stays well-formed and only the hash can tell).
+pub(crate) fn tampered_export(export: &[u8]) -> String {
+    let text = String::from_utf8(export.to_vec()).unwrap();
+    let mut done = false;
+    text.lines()
+        .map(|l| {
+            if !done && l.starts_with("{\"part\":\"") {
+                done = true;
+                let mut b = l.as_bytes().to_vec();
+                b[10] = if b[10] == b'A' { b'B' } else { b'A' };
+                format!("{}\n", String::from_utf8(b).unwrap())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
 }
 
 /// When the filled store's visit is (one counter: no other visit fits then).
@@ -182,6 +235,74 @@ pub(crate) fn assert_payments_as_in_filled_store<S: Store>(source: &SledStore, s
 }
 
 #[test]
+fn an_export_carries_attachments_in_parts_and_an_import_checks_their_hashes() {
+    let (s, _dir) = filled_store();
+    let mut out = Vec::new();
+    s.export_jsonl(&mut out, |_| {}).unwrap();
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.starts_with(&format!("{{\"lotse_export\":{EXPORT_FORMAT},")));
+    assert_eq!(EXPORT_FORMAT, 6);
+    assert!(
+        text.ends_with(",\"attachments\":3}\n"),
+        "the trailer counts them"
+    );
+    // 200,000 bytes in five part lines of at most 48 KiB, the small file in one, the empty
+    // one in none; no line holds a whole file.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("{\"part\"")).count(),
+        6
+    );
+    assert!(text.lines().all(|l| l.len() < 70_000));
+
+    // One changed byte: the file's hash differs, the import is refused and keeps no such file.
+    let (target, _d2) = sled_store();
+    let err = target
+        .import_jsonl(&mut tampered_export(&out).as_bytes(), |_| {})
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S011", "{err}");
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+    assert!(target.attachment_hashes().unwrap().len() < 3);
+
+    // A part missing: refused too (the end line's size does not match).
+    let cut: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| {
+            !(l.starts_with("{\"part\"")
+                && text
+                    .lines()
+                    .nth(i - 1)
+                    .is_some_and(|p| p.starts_with("{\"part\"")))
+        })
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let (target, _d3) = sled_store();
+    assert_eq!(
+        target
+            .import_jsonl(&mut cut.as_bytes(), |_| {})
+            .unwrap_err()
+            .code(),
+        "LOT-S011"
+    );
+
+    // An export of format 5 (no attachments, no count in the trailer) still imports.
+    let old: String = text
+        .lines()
+        .take_while(|l| !l.starts_with("{\"attachment\""))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>()
+        .replacen("\"lotse_export\":6", "\"lotse_export\":5", 1);
+    let records = s.export_jsonl(&mut Vec::new(), |_| {}).unwrap();
+    let old = format!("{old}{{\"end\":{records}}}\n");
+    let (target, _d4) = sled_store();
+    assert_eq!(
+        target.import_jsonl(&mut old.as_bytes(), |_| {}).unwrap(),
+        records
+    );
+    assert!(target.attachment_hashes().unwrap().is_empty());
+}
+
+#[test]
 fn export_import_export_gives_identical_bytes() {
     let (s, _dir) = filled_store();
     // A corrupt record travels too, as raw bytes.
@@ -205,6 +326,7 @@ fn export_import_export_gives_identical_bytes() {
         String::from_utf8_lossy(&first),
         String::from_utf8_lossy(&second)
     );
+    assert_attachments_as_in_filled_store(&target);
 
     // The offices' day lists are not exported; the import rebuilds them: the visit's time is
     // taken.

@@ -68,6 +68,27 @@ struct Envelope<'a> {
     reference: String,
     submission: &'a serde_json::value::RawValue,
     receipt: Option<ReceiptPart>,
+    /// The files the answers name (docs/uploads.md), each with a signed download link.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<AttachmentPart>,
+}
+
+/// One file of a delivery: what the answers say of it, and where to fetch it.
+#[derive(Serialize)]
+struct AttachmentPart {
+    /// The field whose answer lists it.
+    field: String,
+    name: String,
+    #[serde(rename = "type")]
+    content_type: String,
+    size: u64,
+    sha256: String,
+    /// `clean`, or `unchecked` when the virus scanner could not be asked.
+    scan: lotse_store::ScanState,
+    /// A GET of it answers with the file until `url_expires` (no sign-in; keep it secret).
+    url: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    url_expires: Option<OffsetDateTime>,
 }
 
 #[derive(Serialize)]
@@ -423,7 +444,8 @@ async fn attempt(
     if endpoint.tenant != submission.tenant.slug() {
         return Attempt::GiveUp("LOT-W016: Mandant des Auftrags passt nicht".into());
     }
-    let body = match envelope(msg.id, &submission, pdf.as_deref()) {
+    let links = webhooks.links.as_deref();
+    let body = match envelope(msg.id, &submission, pdf.as_deref(), links, clock.now()) {
         Ok(b) => b,
         Err(_) => return Attempt::GiveUp("LOT-W016: Antrag nicht darstellbar".into()),
     };
@@ -485,7 +507,25 @@ fn envelope(
     delivery: u64,
     s: &Submission,
     pdf: Option<&[u8]>,
+    links: Option<&crate::uploads::links::AttachmentLinks>,
+    now: OffsetDateTime,
 ) -> Result<Vec<u8>, serde_json::Error> {
+    let attachments = lotse_store::attachment_refs(&s.data)
+        .into_iter()
+        .map(|(field, r)| {
+            let link = links.map(|l| l.link(s.tenant.slug(), &s.id, &r.sha256, now));
+            AttachmentPart {
+                field,
+                name: crate::uploads::download::safe_file_name(&r.name),
+                content_type: r.content_type,
+                size: r.size,
+                sha256: r.sha256.to_string(),
+                scan: r.scan,
+                url_expires: link.as_ref().map(|l| l.expires),
+                url: link.map(|l| l.url),
+            }
+        })
+        .collect();
     let raw = serde_json::value::RawValue::from_string(submission_json(s)?)?;
     let reference = s.reference.to_string();
     let receipt = pdf.map(|pdf| ReceiptPart {
@@ -501,6 +541,7 @@ fn envelope(
         reference,
         submission: &raw,
         receipt,
+        attachments,
     })
 }
 

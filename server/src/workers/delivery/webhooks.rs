@@ -33,9 +33,22 @@ impl std::fmt::Debug for Endpoint {
 pub struct Webhooks {
     pub(super) endpoints: BTreeMap<String, Endpoint>,
     pub(super) settings: DeliverySettings,
+    /// Signed download links for the attachments in a delivery (without: none are sent).
+    pub(super) links: Option<Arc<crate::uploads::links::AttachmentLinks>>,
 }
 
 impl Webhooks {
+    /// With signed, expiring download links for the attachments of each delivery.
+    pub fn with_links(mut self, links: Arc<crate::uploads::links::AttachmentLinks>) -> Webhooks {
+        self.links = Some(links);
+        self
+    }
+
+    /// The links the deliveries carry, if any.
+    pub fn links(&self) -> Option<&Arc<crate::uploads::links::AttachmentLinks>> {
+        self.links.as_ref()
+    }
+
     /// Resolves and checks the webhooks of `config`; `env` looks up environment variables.
     /// Errors carry their code (LOT-W001 … LOT-W004) and name tenant, service and key, never
     /// a secret.
@@ -92,6 +105,7 @@ impl Webhooks {
             }
         }
         Ok(Webhooks {
+            links: None,
             endpoints,
             settings: s.clone(),
         })
