@@ -181,6 +181,17 @@ enum Cmd {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Run the housekeeping once, as `lotse serve` does every `interval_minutes`: expired
+    /// drafts and sessions, retention, unreferenced attachments. Prints what it removed.
+    Housekeeping {
+        /// The configuration file (default: lotse.toml, if it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Remove unreferenced attachments stored longer ago than this (instead of
+        /// `attachment_grace_minutes`; 0 after the portal was stopped, e.g. in a test).
+        #[arg(long)]
+        attachments_grace_seconds: Option<u32>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -211,6 +222,15 @@ fn serve(config: Option<&std::path::Path>, dev: bool, dir: Option<PathBuf>) -> a
         .enable_all()
         .build()?;
     runtime.block_on(lotse_server::serve(portal, config.listen, dev))
+}
+
+fn housekeeping(config: Option<&std::path::Path>, grace: Option<u32>) -> anyhow::Result<()> {
+    let config = lotse_server::config::Config::load(config)?;
+    let portal = lotse_server::Portal::build_with(&config)?;
+    let grace = grace.map(|s| time::Duration::seconds(i64::from(s)));
+    let report = portal.housekeeping_once(grace)?;
+    println!("{report:?}");
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -275,6 +295,10 @@ fn main() -> ExitCode {
         Cmd::Catalogue { command } => cli::catalogue::run(command),
         Cmd::Migrate { config } => report(cli::data::migrate(config.as_deref())),
         Cmd::Init { data } => report(cli::data::init(&data)),
+        Cmd::Housekeeping {
+            config,
+            attachments_grace_seconds,
+        } => report(housekeeping(config.as_deref(), attachments_grace_seconds)),
         Cmd::Admin {
             project,
             data,

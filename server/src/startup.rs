@@ -168,6 +168,23 @@ impl Portal {
     }
 
     /// The portal's store (for operators' tools and tests; handlers go through the service).
+    /// One run of the housekeeping now (`lotse housekeeping`), with another grace period for
+    /// unreferenced attachments if `attachment_grace` is given.
+    pub fn housekeeping_once(
+        &self,
+        attachment_grace: Option<time::Duration>,
+    ) -> anyhow::Result<crate::maintenance::Report> {
+        let mut settings = self.maintenance.clone();
+        if let Some(g) = attachment_grace {
+            settings.attachment_grace = g;
+        }
+        Ok(crate::maintenance::run_once(
+            self.store(),
+            &settings,
+            self.state.now(),
+        )?)
+    }
+
     pub fn store(&self) -> &AnyStore {
         &self.state.store
     }
