@@ -137,7 +137,12 @@ pub(super) async fn upload(
     };
     let files = merged(&known(&open, &step, &field), None, vec![entry]);
     let command = keep(&open, &step, &field, files);
-    done(&p, t, open, q.revision, lang, command).await
+    let answer = done(&p, t, open, q.revision, lang, command).await?;
+    // An acknowledged file is never lost: the draft that names it is made durable first.
+    crate::portal::durable(&p)
+        .await
+        .map_err(|e| service_problem(&ServiceError::Interrupted(e)))?;
+    Ok(answer)
 }
 
 pub(super) async fn remove(

@@ -343,6 +343,7 @@ async fn post(
         None => attach::Attached::default(),
     };
     let upload_errors = attached.errors;
+    let uploaded = attached.uploaded;
     // Uploading, removing a file or a refused upload keeps the citizen on the step, with
     // everything typed kept in the draft.
     let file_action = action == "upload" || action.starts_with("removefile:");
@@ -432,6 +433,11 @@ async fn post(
         Err(e) if e.is_refusal() => return Ok(to(here_url)),
         Err(e) => return Err(page.fail(e)),
     };
+    if uploaded > 0 {
+        attach::durable(&p)
+            .await
+            .map_err(|e| page.fail(crate::service::ServiceError::Interrupted(e)))?;
+    }
     Ok(match acted {
         // What was typed is kept in the draft with its errors: the step's own URL shows them,
         // so a reload or Back never re-posts the form.

@@ -36,6 +36,17 @@ pub(crate) struct Attached {
     pub(crate) values: Map<String, Value>,
     /// Files refused, at their field.
     pub(crate) errors: Vec<FieldError>,
+    /// How many files were kept by this post: the draft that names them is made durable
+    /// before the page answers ([`durable`]).
+    pub(crate) uploaded: usize,
+}
+
+/// Makes the draft write that named new files durable before the citizen sees them accepted
+/// (a draft save alone may be lost in the last half second before a crash; an acknowledged
+/// file must not be, docs/uploads.md).
+pub(crate) async fn durable(p: &Shared) -> Result<(), String> {
+    let p2 = p.clone();
+    blocking(move || p2.store.flush()).await
 }
 
 /// The files of `step` after this post: kept ones (the answer, or what was typed on the
@@ -82,7 +93,10 @@ pub(crate) async fn attach(
     let mut added: HashMap<String, Vec<FileEntry>> = HashMap::new();
     for j in judged {
         match j {
-            Judged::Kept { field, entry } => added.entry(field).or_default().push(entry),
+            Judged::Kept { field, entry } => {
+                out.uploaded += 1;
+                added.entry(field).or_default().push(entry);
+            }
             Judged::Refused {
                 field,
                 message,

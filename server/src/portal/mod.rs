@@ -17,6 +17,7 @@ mod step_post;
 mod views;
 mod visits;
 
+pub(crate) use attach::durable;
 pub(crate) use visits::VisitLimits;
 
 use axum::Router;
