@@ -21,6 +21,8 @@ pub struct AttachmentView {
     pub label: String,
     pub name: String,
     pub content_type: String,
+    /// The kind as the office reads it ("PDF", "JPEG-Bild").
+    pub kind: String,
     pub size: u64,
     /// The size as German writes it ("1,2 MB").
     pub size_text: String,
@@ -52,6 +54,10 @@ pub fn views(tenant: &str, sub: &Submission, review: Option<&ReviewView>) -> Vec
             field,
             size_text: size_text(r.size),
             name: crate::uploads::download::safe_file_name(&r.name),
+            kind: lotse_core::files::Kind::ALL
+                .into_iter()
+                .find(|k| k.mime() == r.content_type)
+                .map_or_else(|| r.content_type.clone(), |k| k.label().to_string()),
             content_type: r.content_type,
             size: r.size,
             sha256: r.sha256.to_string(),
@@ -64,18 +70,9 @@ pub fn views(tenant: &str, sub: &Submission, review: Option<&ReviewView>) -> Vec
         .collect()
 }
 
-/// A size as German writes it: "830 Byte", "12,4 kB", "1,2 MB" (decimal units, one decimal).
+/// A size as German writes it: "830 Byte", "12,4 kB", "1,2 MB".
 pub fn size_text(bytes: u64) -> String {
-    let one_decimal = |unit: u64, name: &str| {
-        // Rounded to a tenth without floating point.
-        let tenths = (bytes * 10 + unit / 2) / unit;
-        format!("{},{} {name}", tenths / 10, tenths % 10)
-    };
-    match bytes {
-        0..1_000 => format!("{bytes} Byte"),
-        1_000..1_000_000 => one_decimal(1_000, "kB"),
-        _ => one_decimal(1_000_000, "MB"),
-    }
+    lotse_core::files::human_size(bytes, lotse_core::Lang::De)
 }
 
 /// `GET /verwaltung/{tenant}/antrag/{id}/nachweis/{sha256}`: the file, if the tenant's
@@ -173,6 +170,6 @@ mod tests {
         assert_eq!(size_text(999), "999 Byte");
         assert_eq!(size_text(12_449), "12,4 kB");
         assert_eq!(size_text(1_234_567), "1,2 MB");
-        assert_eq!(size_text(20_000_000), "20,0 MB");
+        assert_eq!(size_text(20_000_000), "20 MB");
     }
 }

@@ -111,7 +111,7 @@ async fn the_case_page_lists_the_files_with_size_hash_and_an_unchecked_badge() {
     assert!(b.contains("<h2 id=\"nachweise\">Nachweise</h2>"), "{b}");
     assert!(b.contains("Mietvertrag Küche.pdf") && b.contains("Lageplan.png"));
     assert!(b.contains("<td>mietvertrag</td>") && b.contains("<td>lageplan</td>"));
-    assert!(b.contains("<td>1,2 MB</td>") && b.contains("<td>application/pdf</td>"));
+    assert!(b.contains("<td>1,2 MB</td>") && b.contains("<td>PDF</td>"));
     assert!(b.contains(&AttachmentHash::of(&lease()).to_string()));
     assert!(b.contains(&download_url("heinsberg", &o.hei[2], &lease())));
     assert!(b.contains(&download_url("heinsberg", &o.hei[2], &plan())));

@@ -22,7 +22,7 @@ pub const MAX_FILES_LIMIT: u32 = 20;
 pub struct FileRules {
     /// The kinds accepted, judged from the bytes.
     pub accept: Vec<Kind>,
-    /// The most bytes per file.
+    /// The most bytes per file (`max_mb` × 1,000,000).
     pub max_bytes: u64,
     /// The most files in the field.
     pub max_files: u32,
@@ -32,7 +32,7 @@ impl Default for FileRules {
     fn default() -> Self {
         Self {
             accept: Kind::ALL.to_vec(),
-            max_bytes: 10 * 1024 * 1024,
+            max_bytes: 10_000_000,
             max_files: 1,
         }
     }
@@ -173,23 +173,29 @@ pub fn display_name(raw: &str) -> String {
     out
 }
 
-/// A size as a citizen reads it: "830 KB", "1,2 MB".
+/// A size as a citizen reads it, in decimal units with at most one decimal: "830 Byte",
+/// "12,4 kB", "1,2 MB", "10 MB" (English: "830 bytes", "1.2 MB").
 pub fn human_size(bytes: u64, lang: Lang) -> String {
-    let comma = |s: String| match lang {
-        Lang::De => s.replace('.', ","),
-        Lang::En => s,
+    let sep = match lang {
+        Lang::De => ',',
+        Lang::En => '.',
     };
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    if bytes < 1024 * 1024 {
-        return format!("{} KB", bytes.div_ceil(1024));
-    }
-    let mb = bytes as f64 / (1024.0 * 1024.0);
-    if (mb - mb.round()).abs() < 0.05 {
-        format!("{} MB", mb.round() as u64)
-    } else {
-        comma(format!("{mb:.1} MB"))
+    let tenths = |unit: u64, name: &str| {
+        // Rounded to a tenth without floating point.
+        let t = (bytes * 10 + unit / 2) / unit;
+        if t % 10 == 0 {
+            format!("{} {name}", t / 10)
+        } else {
+            format!("{}{sep}{} {name}", t / 10, t % 10)
+        }
+    };
+    match bytes {
+        0..1_000 => match lang {
+            Lang::De => format!("{bytes} Byte"),
+            Lang::En => format!("{bytes} bytes"),
+        },
+        1_000..999_950 => tenths(1_000, "kB"),
+        _ => tenths(1_000_000, "MB"),
     }
 }
 
@@ -214,11 +220,14 @@ mod tests {
 
     #[test]
     fn sizes_read_like_a_person_says_them() {
-        assert_eq!(human_size(512, Lang::De), "512 B");
-        assert_eq!(human_size(850_000, Lang::De), "831 KB");
-        assert_eq!(human_size(1_258_291, Lang::De), "1,2 MB");
-        assert_eq!(human_size(1_258_291, Lang::En), "1.2 MB");
-        assert_eq!(human_size(10 * 1024 * 1024, Lang::De), "10 MB");
+        assert_eq!(human_size(512, Lang::De), "512 Byte");
+        assert_eq!(human_size(512, Lang::En), "512 bytes");
+        assert_eq!(human_size(12_449, Lang::De), "12,4 kB");
+        assert_eq!(human_size(850_000, Lang::De), "850 kB");
+        assert_eq!(human_size(999_960, Lang::De), "1 MB");
+        assert_eq!(human_size(1_234_567, Lang::De), "1,2 MB");
+        assert_eq!(human_size(1_234_567, Lang::En), "1.2 MB");
+        assert_eq!(human_size(10_000_000, Lang::De), "10 MB");
     }
 
     #[test]
@@ -228,7 +237,7 @@ mod tests {
         let list = FileEntry::list(&v);
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].scan, ScanState::Unchecked);
-        assert_eq!(list[0].summary(Lang::De), "a.pdf (PDF, 10 B)");
+        assert_eq!(list[0].summary(Lang::De), "a.pdf (PDF, 10 Byte)");
         let rules = FileRules::default();
         assert!(rules.size_refusal(0, Lang::De).is_some());
         assert!(

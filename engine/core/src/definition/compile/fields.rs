@@ -173,7 +173,7 @@ fn files_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Option<Widget>) -> Optio
     }
     if let Some(mb) = raw.max_mb {
         if (1..=MAX_MB_LIMIT).contains(&mb) {
-            rules.max_bytes = u64::from(mb) * 1024 * 1024;
+            rules.max_bytes = u64::from(mb) * 1_000_000;
         } else {
             cx.error(
                 "LOT-E138",
