@@ -54,9 +54,22 @@ fn too_long(limit: u64) -> StoreError {
     StoreError::InvalidInput(format!("the attachment is longer than {limit} bytes"))
 }
 
+/// Held while a kept file is marked as stored again ([`touch`]) and while the sweep looks at one
+/// file's age and deletes it: either the sweep sees the new mark and keeps the file, or the
+/// file is gone before the mark, which then fails (the upload is refused, never acknowledged
+/// with a file that is gone). One sled store per process, so a process-wide lock.
+static KEEPING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn keeping() -> std::sync::MutexGuard<'static, ()> {
+    KEEPING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Marks a kept file as stored now (its mtime): the same content uploaded again starts a new
 /// grace period before the sweep may take it.
 fn touch(path: &Path) -> Result<(), StoreError> {
+    let _held = keeping();
     // The mtime is the file system's wall clock by nature; the sweep compares with it.
     #[allow(clippy::disallowed_methods)]
     let now = std::time::SystemTime::now();
@@ -214,6 +227,7 @@ impl AttachmentStore for SledStore {
         let mut sweep = AttachmentSweep::default();
         for hash in kept.iter().filter(|h| !refs.contains(h)) {
             let path = self.attachment_path(hash);
+            let _held = keeping();
             let meta = match std::fs::metadata(&path) {
                 Ok(m) => m,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
