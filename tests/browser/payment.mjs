@@ -9,75 +9,15 @@
 // is charged another amount than requested at the platform: the page says calmly that the
 // payment is being cleared up (not "bezahlt"), and the Postkorb shows "nicht bezahlt". Expects `lotse serve` at LOTSE_URL with Heinsberg connected to
 // `lotse paysim` (docs/payment.md), and a case worker (LOTSE_CASEWORKER_PASSWORD).
-import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { answer, axeChecker, checks, launchOptions, pdfText, send } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18090';
 const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
-mkdirSync(SHOTS, { recursive: true });
 
-let failures = 0;
-function check(ok, what) {
-  if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
-}
-
-function within(ms, promise, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise.finally(() => clearTimeout(timer)), late]);
-}
-
-async function axe(page, name) {
-  let result;
-  for (let attempt = 1; attempt <= 2 && !result; attempt++) {
-    try {
-      await within(60000, page.evaluate(AXE), `axe-core loading on ${name}`);
-      result = await within(60000, page.evaluate(() =>
-        // eslint-disable-next-line no-undef
-        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })),
-      `axe-core on ${name}`);
-    } catch (e) {
-      console.log(`  axe ${name}: attempt ${attempt}: ${e.message}`);
-    }
-  }
-  if (!result) {
-    check(false, `axe-core: no WCAG 2.1 AA violations on ${name} (axe-core gave no answer)`);
-    return;
-  }
-  for (const v of result.violations) {
-    console.log(`  axe ${name}: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
-  }
-  check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
-  await page.screenshot({ path: `${SHOTS}/zahlung-${name}.png`, fullPage: true });
-}
-
-async function settle(page) {
-  await page.waitForSelector('html:not([data-sending])', { state: 'attached' });
-}
-async function send(page, selector) {
-  await page.click(selector);
-  await settle(page);
-  await page.waitForLoadState('load');
-}
-
-// Answers a field by its name, whatever its widget.
-async function answer(page, name, value) {
-  const el = page.locator(`[name="${name}"]`).first();
-  const kind = await el.evaluate((e) => `${e.tagName.toLowerCase()}:${e.type ?? ''}`);
-  if (kind.startsWith('select')) await page.selectOption(`select[name="${name}"]`, value);
-  else if (kind.endsWith(':radio')) await page.check(`input[name="${name}"][value="${value}"]`);
-  else if (kind.endsWith(':checkbox')) await page.check(`input[name="${name}"]`);
-  else await page.fill(`[name="${name}"]`, value);
-}
+const c = checks();
+const check = c.check;
+const axe = axeChecker(c, SHOTS, 'zahlung');
 
 const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
 
@@ -109,12 +49,6 @@ async function applyUntilReview(page, nachname, zahlung = [['zahlungsart', 'onli
   await weiter();
 }
 
-function pdfText(bytes) {
-  const dir = mkdtempSync(join(tmpdir(), 'lotse-zahlung-'));
-  writeFileSync(join(dir, 'q.pdf'), bytes);
-  return execFileSync('pdftotext', [join(dir, 'q.pdf'), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-}
-
 const CREDITOR_ID = 'DE98ZZZ09999999999';
 const MANDATE = 'Ich ermächtige Stadt Heinsberg, Zahlungen von meinem Konto mittels Lastschrift einzuziehen.';
 
@@ -124,11 +58,7 @@ async function sendAndPay(page) {
   await send(page, 'button[value=absenden]');
 }
 
-const launch = () => chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const launch = () => chromium.launch(launchOptions());
 const browser = await launch();
 let reference = '';
 let transaction = '';
@@ -304,13 +234,8 @@ try {
   await axe(office, 'postkorb-betrag-abweichend');
   await officeContext.close();
 } catch (e) {
-  failures++;
-  console.log(`FAIL ${e.stack ?? e}`);
+  check(false, `${e.stack ?? e}`);
 } finally {
   await browser.close();
 }
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('payment browser test: all checks passed');
+c.done('payment browser test');

@@ -8,19 +8,14 @@
 // receipt states, sent as attachments with `nosniff`. Expects `lotse serve` at LOTSE_URL
 // scanning through a clamd that knows EICAR (tests/browser/uploads.sh), a case worker
 // (LOTSE_CASEWORKER_PASSWORD) and the EICAR file at LOTSE_EICAR.
-import { readFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { answer, axeChecker, checks, launchOptions, pdfText, send } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18120';
 const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
-mkdirSync(SHOTS, { recursive: true });
 const FIXTURES = '../../workflows/bewohnerparken/scenarios/fixtures';
 const LEASE = join(FIXTURES, 'mietvertrag.pdf');
 const PHOTO = join(FIXTURES, 'mietvertrag-seite2.jpg');
@@ -28,81 +23,18 @@ const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 const LEASE_SHA = sha256(readFileSync(LEASE));
 const PHOTO_SHA = sha256(readFileSync(PHOTO));
 
-let failures = 0;
-function check(ok, what) {
-  if (ok) { console.log(`ok   ${what}`); } else { failures++; console.log(`FAIL ${what}`); }
-}
-
-function within(ms, promise, what) {
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([promise.finally(() => clearTimeout(timer)), late]);
-}
-
-async function axe(page, name) {
-  let result;
-  for (let attempt = 1; attempt <= 2 && !result; attempt++) {
-    try {
-      await within(60000, page.evaluate(AXE), `axe-core loading on ${name}`);
-      result = await within(60000, page.evaluate(() =>
-        // eslint-disable-next-line no-undef
-        axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })),
-      `axe-core on ${name}`);
-    } catch (e) {
-      console.log(`  axe ${name}: attempt ${attempt}: ${e.message}`);
-    }
-  }
-  if (!result) {
-    check(false, `axe-core: no WCAG 2.1 AA violations on ${name} (axe-core gave no answer)`);
-    return;
-  }
-  for (const v of result.violations) {
-    console.log(`  axe ${name}: ${v.id} (${v.impact}): ${v.help}`);
-    for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
-  }
-  check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
-  await page.screenshot({ path: `${SHOTS}/nachweise-${name}.png`, fullPage: true });
-}
-
-async function settle(page) {
-  await page.waitForSelector('html:not([data-sending])', { state: 'attached' });
-}
-async function send(page, selector) {
-  await page.click(selector);
-  await settle(page);
-  await page.waitForLoadState('load');
-}
-
-// Answers a field by its name, whatever its widget.
-async function answer(page, name, value) {
-  const el = page.locator(`[name="${name}"]`).first();
-  const kind = await el.evaluate((e) => `${e.tagName.toLowerCase()}:${e.type ?? ''}`);
-  if (kind.startsWith('select')) await page.selectOption(`select[name="${name}"]`, value);
-  else if (kind.endsWith(':radio')) await page.check(`input[name="${name}"][value="${value}"]`);
-  else if (kind.endsWith(':checkbox')) await page.check(`input[name="${name}"]`);
-  else await page.fill(`[name="${name}"]`, value);
-}
+const c = checks();
+const check = c.check;
+const axe = axeChecker(c, SHOTS, 'nachweise');
 
 const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin' });
-
-function pdfText(bytes) {
-  const dir = mkdtempSync(join(tmpdir(), 'lotse-nachweise-'));
-  writeFileSync(join(dir, 'q.pdf'), bytes);
-  return execFileSync('pdftotext', [join(dir, 'q.pdf'), '-'], { encoding: 'utf8' }).replace(/\s+/g, ' ');
-}
 
 async function upload(page, file) {
   await page.setInputFiles('input[type=file][name="nachweis_wohnung"]', file);
   await send(page, 'button[value=upload]');
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(launchOptions());
 let reference = '';
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'de-DE' });
@@ -189,13 +121,8 @@ try {
   }
   await officeContext.close();
 } catch (e) {
-  failures++;
-  console.log(`FAIL ${e.stack ?? e}`);
+  check(false, `${e.stack ?? e}`);
 } finally {
   await browser.close();
 }
-if (failures > 0) {
-  console.log(`${failures} check(s) failed`);
-  process.exit(1);
-}
-console.log('uploads browser test: all checks passed');
+c.done('uploads browser test');
