@@ -39,6 +39,10 @@ pub struct CitizenSession {
     /// session's life only, for the prefill of workflows.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// What the provider needs to end its own session at sign-out (single logout): the ID
+    /// token for OpenID Connect's `id_token_hint`. Kept for the session's life only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_hint: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]

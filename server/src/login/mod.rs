@@ -6,6 +6,7 @@
 pub mod config;
 mod gate;
 pub mod konto;
+pub mod oidc;
 mod pages;
 pub mod prefill;
 pub mod saml;
@@ -69,6 +70,20 @@ pub enum LoginError {
     /// expires).
     #[error("LOT-L014 too many sign-ins started from this client")]
     TooMany,
+    /// The OpenID provider could not be reached or its discovery document is unusable (the
+    /// cause, without content, goes to the log only).
+    #[error("LOT-L015 the OpenID provider is unreachable: {0}")]
+    Unreachable(String),
+    /// The provider's token endpoint refused the code (used before, another client's, or the
+    /// PKCE verifier does not match).
+    #[error("LOT-L016 the provider refused the authorization code")]
+    CodeRefused,
+    /// No ID token, or not one signed by the provider's keys for this issuer.
+    #[error("LOT-L017 the ID token is missing or not validly signed by the provider")]
+    BadIdToken,
+    /// The ID token's nonce is not the one of the sign-in this browser started.
+    #[error("LOT-L018 the ID token answers another sign-in (nonce)")]
+    WrongNonce,
 }
 
 impl LoginError {
@@ -89,6 +104,10 @@ impl LoginError {
             Self::NotConfigured => "LOT-L012",
             Self::Internal(_) => "LOT-L013",
             Self::TooMany => "LOT-L014",
+            Self::Unreachable(_) => "LOT-L015",
+            Self::CodeRefused => "LOT-L016",
+            Self::BadIdToken => "LOT-L017",
+            Self::WrongNonce => "LOT-L018",
         }
     }
 }
@@ -97,6 +116,7 @@ impl LoginError {
 pub struct Login {
     pub(crate) config: LoginConfig,
     pub(crate) saml: Option<saml::Saml>,
+    pub(crate) oidc: Option<oidc::Oidc>,
 }
 
 /// Sign-ins one client may start in ten minutes: each one is stored until it expires, so the
@@ -117,10 +137,24 @@ impl Login {
             Some(s) => Some(saml::Saml::from_config(c, s)?),
             None => None,
         };
+        let oidc = match &c.oidc {
+            Some(o) => Some(oidc::Oidc::from_config(c, o)?),
+            None => None,
+        };
         Ok(Some(Login {
             config: c.clone(),
             saml,
+            oidc,
         }))
+    }
+
+    /// The provider's name citizens read ("BundID", "Servicekonto").
+    pub fn label(&self) -> &str {
+        match (&self.saml, &self.oidc) {
+            (Some(s), _) => &s.label,
+            (None, Some(o)) => &o.label,
+            (None, None) => "",
+        }
     }
 }
 
@@ -137,4 +171,5 @@ where
         .route("/konto/uebernehmen", post(konto::claim))
         .route("/konto/saml/metadata", get(pages::metadata))
         .route("/konto/saml/acs", post(pages::acs))
+        .route("/konto/oidc/rueckkehr", get(pages::oidc_return))
 }

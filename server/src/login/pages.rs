@@ -160,9 +160,12 @@ pub(super) async fn start(
     axum::Extension(client): axum::Extension<ClientKey>,
     Query(q): Query<StartQuery>,
 ) -> Response {
-    let Some(saml) = p.login.as_ref().and_then(|l| l.saml.as_ref()) else {
+    let Some(login) = p.login.as_ref() else {
         return refused(&p, lang, &LoginError::NotConfigured);
     };
+    if login.saml.is_none() && login.oidc.is_none() {
+        return refused(&p, lang, &LoginError::NotConfigured);
+    }
     let (p2, now) = (p.clone(), p.now());
     match crate::telemetry::spawn_blocking(move || p2.sign_in_starts.reserve(&client.0, now)).await
     {
@@ -178,21 +181,44 @@ pub(super) async fn start(
         .as_deref()
         .and_then(TrustLevel::from_slug)
         .unwrap_or(TrustLevel::Basic);
-    let (browser, request_id) = match (super::saml::fresh_id(), super::saml::fresh_id()) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return refused(&p, lang, &e),
+    let browser = match super::saml::fresh_id() {
+        Ok(b) => b,
+        Err(e) => return refused(&p, lang, &e),
     };
-    let url = match saml.request_url(&request_id, level, chrono_now(&p)) {
-        Ok(u) => u,
+    let begun = match &login.saml {
+        Some(saml) => super::saml::fresh_id().and_then(|request_id| {
+            let url = saml.request_url(&request_id, level, chrono_now(&p))?;
+            Ok((url, request_id, "saml", None))
+        }),
+        None => {
+            let p2 = p.clone();
+            match crate::telemetry::spawn_blocking(move || {
+                let oidc = p2
+                    .login
+                    .as_ref()
+                    .and_then(|l| l.oidc.as_ref())
+                    .ok_or(LoginError::NotConfigured)?;
+                oidc.start(level)
+            })
+            .await
+            {
+                Ok(Ok(s)) => Ok((s.url, s.state, "oidc", Some(s.secret))),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(LoginError::Internal(e.to_string())),
+            }
+        }
+    };
+    let (url, request_id, provider, secret) = match begun {
+        Ok(b) => b,
         Err(e) => return refused(&p, lang, &e),
     };
     let pending = PendingSignIn {
         hash: SecretHash::of(&browser),
         request_id,
-        provider: "saml".into(),
+        provider: provider.into(),
         trust_level: level.rank(),
         return_to: safe_return(q.zurueck.as_deref()),
-        secret: None,
+        secret,
         expires: p.now() + time::Duration::minutes(PENDING_MINUTES),
     };
     let p2 = p.clone();
@@ -243,16 +269,21 @@ pub(super) async fn acs(
         finish(&p2, &browser, &posted, old_session, &secret2, now_chrono)
     })
     .await;
-    let return_to = match outcome {
-        Ok(Ok(to)) => to,
-        Ok(Err(e)) => return refused(&p, lang, &e),
-        Err(e) => return refused(&p, lang, &LoginError::Internal(e.to_string())),
-    };
+    match outcome {
+        Ok(Ok(to)) => signed_in(&p, &secret, to),
+        Ok(Err(e)) => refused(&p, lang, &e),
+        Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
+}
+
+/// The answer after a sign-in of either kind: the session cookie, the pending one removed,
+/// and the way back.
+fn signed_in(p: &Shared, secret: &str, return_to: String) -> Response {
     tracing::info!(event = "citizen_signed_in");
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, return_to)]).into_response();
     for c in [
-        CitizenCookie::session(&p, Some(&secret)),
-        CitizenCookie::pending(&p, None),
+        CitizenCookie::session(p, Some(secret)),
+        CitizenCookie::pending(p, None),
     ]
     .into_iter()
     .flatten()
@@ -260,6 +291,153 @@ pub(super) async fn acs(
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReturnQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /konto/oidc/rueckkehr?code=…&state=…`: the OpenID provider's answer (the redirect
+/// URI). A session only when every check holds.
+pub(super) async fn oidc_return(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    headers: HeaderMap,
+    Query(q): Query<ReturnQuery>,
+) -> Response {
+    if p.login.as_ref().and_then(|l| l.oidc.as_ref()).is_none() {
+        return refused(&p, lang, &LoginError::NotConfigured);
+    }
+    let Some(browser) = session::cookie(&headers, PENDING_COOKIE) else {
+        return refused(&p, lang, &LoginError::NotOurRequest);
+    };
+    let old_session = session::cookie(&headers, SESSION_COOKIE);
+    let secret = match super::saml::fresh_id() {
+        Ok(s) => s,
+        Err(e) => return refused(&p, lang, &e),
+    };
+    let now_chrono = chrono_now(&p);
+    let (p2, secret2) = (p.clone(), secret.clone());
+    let outcome = crate::telemetry::spawn_blocking(move || {
+        finish_oidc(&p2, &browser, q, old_session, &secret2, now_chrono)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(to)) => signed_in(&p, &secret, to),
+        Ok(Err(e)) => refused(&p, lang, &e),
+        Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
+}
+
+/// The blocking part of the OpenID return: the sign-in this browser started (taken, so it is
+/// answered once), its `state`, the code exchanged and the ID token checked, the new session.
+fn finish_oidc(
+    p: &Shared,
+    browser: &str,
+    q: ReturnQuery,
+    old_session: Option<String>,
+    secret: &str,
+    now_chrono: chrono::DateTime<chrono::Utc>,
+) -> Result<String, LoginError> {
+    let oidc = p
+        .login
+        .as_ref()
+        .and_then(|l| l.oidc.as_ref())
+        .ok_or(LoginError::NotConfigured)?;
+    let pending = p
+        .store
+        .take_pending_sign_in(&SecretHash::of(browser))
+        .map_err(|e| LoginError::Internal(e.to_string()))?
+        .ok_or(LoginError::NotOurRequest)?;
+    if pending.expires <= p.now() {
+        return Err(LoginError::Expired);
+    }
+    // The state must be the one this browser's sign-in sent (compared as hashes: no early
+    // exit on the first differing byte).
+    let state = q.state.as_deref().unwrap_or_default();
+    if pending.provider != "oidc"
+        || SecretHash::of(state) != SecretHash::of(&pending.request_id)
+    {
+        return Err(LoginError::NotOurRequest);
+    }
+    if q.error.is_some() {
+        return Err(LoginError::ProviderRefused);
+    }
+    let code = q
+        .code
+        .filter(|c| !c.is_empty() && c.len() <= 2048)
+        .ok_or(LoginError::Garbled("no code"))?;
+    let wanted = TrustLevel::from_rank(pending.trust_level).unwrap_or(TrustLevel::High);
+    let kept = pending.secret.as_deref().unwrap_or_default();
+    let identity = match oidc.finish(&code, kept, wanted, now_chrono) {
+        Err(LoginError::TooLow(None)) => {
+            return Err(LoginError::TooLow(Some(super::sign_in_url(
+                wanted,
+                &pending.return_to,
+            ))));
+        }
+        other => other?,
+    };
+    open_session(
+        p,
+        SignedIn {
+            subject: format!("oidc:{}", identity.subject),
+            label: oidc.label.clone(),
+            level: identity.level,
+            attributes: identity.attributes,
+            logout_hint: Some(identity.id_token),
+        },
+        old_session,
+        secret,
+    )?;
+    Ok(pending.return_to)
+}
+
+/// A citizen as a provider of either kind vouched for them.
+struct SignedIn {
+    /// The provider's stable id of the citizen, with its kind (`saml:…`, `oidc:…`).
+    subject: String,
+    label: String,
+    level: TrustLevel,
+    attributes: std::collections::BTreeMap<String, String>,
+    logout_hint: Option<String>,
+}
+
+/// The session after a sign-in of either kind; an old session of this browser ends (no
+/// fixation).
+fn open_session(
+    p: &Shared,
+    who: SignedIn,
+    old_session: Option<String>,
+    secret: &str,
+) -> Result<(), LoginError> {
+    let internal = |e: lotse_store::StoreError| LoginError::Internal(e.to_string());
+    let now = p.now();
+    if let Some(old) = old_session {
+        p.store
+            .delete_citizen_session(&SecretHash::of(&old))
+            .map_err(internal)?;
+    }
+    let minutes = p
+        .login
+        .as_ref()
+        .map(|l| i64::from(l.config.session_minutes))
+        .unwrap_or(60);
+    let session = CitizenSession {
+        hash: SecretHash::of(secret),
+        // Stable per citizen and installation, and not the provider's pseudonym itself.
+        subject: p.token(&format!("citizen:{}", who.subject))[..32].to_string(),
+        provider: who.label,
+        trust_level: who.level.rank(),
+        attributes: who.attributes,
+        logout_hint: who.logout_hint,
+        created: now,
+        expires: now + time::Duration::minutes(minutes),
+    };
+    p.store.create_citizen_session(&session).map_err(internal)
 }
 
 /// The blocking part of the consumer service: the sign-in this browser started (taken, so
@@ -306,28 +484,18 @@ fn finish(
     if !p.store.first_use(&seen, until).map_err(internal)? {
         return Err(LoginError::Replayed);
     }
-    if let Some(old) = old_session {
-        // A new sign-in replaces the old session (no fixation).
-        p.store
-            .delete_citizen_session(&SecretHash::of(&old))
-            .map_err(internal)?;
-    }
-    let minutes = p
-        .login
-        .as_ref()
-        .map(|l| i64::from(l.config.session_minutes))
-        .unwrap_or(60);
-    let session = CitizenSession {
-        hash: SecretHash::of(secret),
-        // Stable per citizen and installation, and not the provider's pseudonym itself.
-        subject: p.token(&format!("citizen:saml:{}", identity.subject))[..32].to_string(),
-        provider: saml.label.clone(),
-        trust_level: identity.level.rank(),
-        attributes: identity.attributes,
-        created: now,
-        expires: now + time::Duration::minutes(minutes),
-    };
-    p.store.create_citizen_session(&session).map_err(internal)?;
+    open_session(
+        p,
+        SignedIn {
+            subject: format!("saml:{}", identity.subject),
+            label: saml.label.clone(),
+            level: identity.level,
+            attributes: identity.attributes,
+            logout_hint: None,
+        },
+        old_session,
+        secret,
+    )?;
     Ok(pending.return_to)
 }
 
@@ -365,11 +533,7 @@ pub(super) async fn konto(
     let Some(login) = p.login.as_ref() else {
         return refused(&p, lang, &LoginError::NotConfigured);
     };
-    let label = login
-        .saml
-        .as_ref()
-        .map(|s| s.label.clone())
-        .unwrap_or_default();
+    let label = login.label().to_string();
     let current = session::current_session(&p, &headers).await;
     let defs = p.defs();
     let heading = tr(lang, "Mein Konto", "My account");
@@ -476,13 +640,18 @@ pub(super) async fn sign_out(
             );
         }
         let p2 = p.clone();
-        let hash = s.hash;
+        let hash = s.hash.clone();
         if let Err(e) =
             crate::http::run::blocking(move || p2.store.delete_citizen_session(&hash)).await
         {
             return refused(&p, lang, &LoginError::Internal(e));
         }
         tracing::info!(event = "citizen_signed_out");
+        // The local session has ended; then the provider's, where it offers that (single
+        // logout). Unreachable or without an end-session endpoint: Mein Konto as before.
+        if let Some(to) = provider_logout(&p, &s).await {
+            r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+        }
     }
     if let Some(c) = CitizenCookie::session(&p, None) {
         r.headers_mut().append(header::SET_COOKIE, c);
@@ -490,4 +659,16 @@ pub(super) async fn sign_out(
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// The provider's logout address for this (already ended) session, if it has one.
+async fn provider_logout(p: &Shared, s: &CitizenSession) -> Option<String> {
+    let hint = s.logout_hint.clone()?;
+    let p2 = p.clone();
+    crate::telemetry::spawn_blocking(move || {
+        p2.login.as_ref()?.oidc.as_ref()?.logout_url(&hint)
+    })
+    .await
+    .ok()
+    .flatten()
 }

@@ -245,6 +245,7 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
                 attributes: bundid_attributes(),
                 subject_attribute: Some("pseudonym".into()),
             }),
+            oidc: None,
         }),
         ..Default::default()
     };

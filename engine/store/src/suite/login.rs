@@ -13,6 +13,7 @@ fn session(secret: &str, expires: OffsetDateTime) -> CitizenSession {
         provider: "bundid".into(),
         trust_level: 2,
         attributes: BTreeMap::from([("family_name".to_string(), "Mustermann".to_string())]),
+        logout_hint: Some("eyJ.id-token.sig".into()),
         created: T0,
         expires,
     }
