@@ -237,22 +237,7 @@ impl Oidc {
             })?;
         let id_token = tokens.id_token().ok_or(LoginError::BadIdToken)?;
         let raw = id_token.to_string();
-        let verifier = client
-            .id_token_verifier()
-            .set_allowed_algs([
-                CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-                CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-                CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-                CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-            ])
-            .set_time_fn(move || now)
-            .set_issue_time_verifier_fn(move |iat| {
-                if iat > now + chrono::Duration::seconds(MAX_SKEW_SECONDS) {
-                    Err("issued in the future".into())
-                } else {
-                    Ok(())
-                }
-            });
+        let verifier = our_checks(client.id_token_verifier(), now);
         let claims = id_token
             .claims(&verifier, &Nonce::new(nonce.to_string()))
             .map_err(id_token_refusal)?;
@@ -315,6 +300,29 @@ impl Oidc {
     }
 }
 
+/// What Lotse asks of an ID token beyond the library's defaults (issuer, audience, signature
+/// by a key of the provider's set, expiry): the signature algorithms allowed, our clock, and
+/// no `iat` in the future.
+fn our_checks(
+    v: openidconnect::core::CoreIdTokenVerifier<'_>,
+    now: DateTime<Utc>,
+) -> openidconnect::core::CoreIdTokenVerifier<'_> {
+    v.set_allowed_algs([
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    ])
+    .set_time_fn(move || now)
+    .set_issue_time_verifier_fn(move |iat| {
+        if iat > now + chrono::Duration::seconds(MAX_SKEW_SECONDS) {
+            Err("issued in the future".into())
+        } else {
+            Ok(())
+        }
+    })
+}
+
 /// The discovery document without the logout extension, as `CoreClient` takes it.
 fn core_metadata(m: &ProviderMetadataWithLogout) -> CoreProviderMetadata {
     CoreProviderMetadata::new(
@@ -362,9 +370,9 @@ fn id_token_refusal(e: ClaimsVerificationError) -> LoginError {
     }
 }
 
-/// Checks a compact ID token as [`Oidc::finish`] does, against a given key set: the part of
-/// the sign-in that no provider will misbehave in on request (another audience, another
-/// issuer, another nonce, expired), for the tests.
+/// Checks a compact ID token with the checks of [`Oidc::finish`], against the key set of the
+/// provider (its `jwks_uri` answer): for the tests of what no provider sends on request
+/// (another audience, another issuer, another nonce, expired, another key).
 #[doc(hidden)]
 pub fn check_id_token(
     raw: &str,
@@ -377,14 +385,15 @@ pub fn check_id_token(
     let jwks: openidconnect::core::CoreJsonWebKeySet =
         serde_json::from_str(jwks_json).map_err(|_| LoginError::BadIdToken)?;
     let issuer = IssuerUrl::new(issuer.to_string()).map_err(|_| LoginError::BadIdToken)?;
-    let verifier =
+    let verifier = our_checks(
         openidconnect::core::CoreIdTokenVerifier::new_confidential_client(
             ClientId::new(client_id.to_string()),
-            ClientSecret::new("unused-for-rs256".into()),
+            ClientSecret::new(String::new()),
             issuer,
             jwks,
-        )
-        .set_time_fn(move || now);
+        ),
+        now,
+    );
     let token: openidconnect::core::CoreIdToken =
         raw.parse().map_err(|_| LoginError::BadIdToken)?;
     token

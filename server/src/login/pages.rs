@@ -43,7 +43,7 @@ pub(crate) fn safe_return(path: Option<&str>) -> String {
 pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
     // One coded line; nothing the provider sent.
     match e {
-        LoginError::Internal(cause) => {
+        LoginError::Internal(cause) | LoginError::Unreachable(cause) => {
             tracing::error!(event = "citizen_sign_in_failed", code = e.code(), cause = %cause)
         }
         _ => tracing::warn!(event = "citizen_sign_in_refused", code = e.code()),
@@ -88,6 +88,19 @@ pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
                 lang,
                 "Von Ihrem Anschluss wurde die Anmeldung in kurzer Zeit sehr oft begonnen. Bitte versuchen Sie es in einigen Minuten noch einmal.",
                 "Sign-in was started very often from your connection in a short time. Please try again in a few minutes.",
+            ),
+        ),
+        LoginError::Unreachable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            tr(
+                lang,
+                "Anmeldedienst nicht erreichbar",
+                "Sign-in service not reachable",
+            ),
+            tr(
+                lang,
+                "Der Anmeldedienst antwortet gerade nicht. Bitte versuchen Sie es später noch einmal. Ohne Anmeldung können Sie viele Anträge trotzdem stellen.",
+                "The sign-in service is not answering right now. Please try again later. Many applications can be made without signing in.",
             ),
         ),
         LoginError::Internal(_) => (

@@ -91,14 +91,14 @@ pub(crate) fn start_idp(
     Idp(child)
 }
 
-fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
     a.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-fn cookies(a: &Answer) -> Vec<String> {
+pub(crate) fn cookies(a: &Answer) -> Vec<String> {
     a.headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
@@ -107,7 +107,7 @@ fn cookies(a: &Answer) -> Vec<String> {
         .collect()
 }
 
-async fn http(
+pub(crate) async fn http(
     method: &str,
     url: &str,
     cookie: &str,
@@ -138,7 +138,7 @@ async fn http(
     .unwrap()
 }
 
-fn input<'a>(page: &'a str, name: &str) -> &'a str {
+pub(crate) fn input<'a>(page: &'a str, name: &str) -> &'a str {
     let marker = format!("name=\"{name}\" value=\"");
     let at = page
         .find(&marker)
