@@ -191,7 +191,10 @@ impl LoginConfig {
         }
         if let Some(o) = &self.oidc {
             if !(o.issuer.starts_with("https://") || o.issuer.starts_with("http://")) {
-                bail!("login.oidc.issuer must be an https:// address, not {:?}", o.issuer);
+                bail!(
+                    "login.oidc.issuer must be an https:// address, not {:?}",
+                    o.issuer
+                );
             }
             if o.issuer.starts_with("http://") && !self.public_url.starts_with("http://") {
                 bail!("login.oidc.issuer: http:// only beside a plain-http portal (tests)");

@@ -371,9 +371,7 @@ fn finish_oidc(
     // The state must be the one this browser's sign-in sent (compared as hashes: no early
     // exit on the first differing byte).
     let state = q.state.as_deref().unwrap_or_default();
-    if pending.provider != "oidc"
-        || SecretHash::of(state) != SecretHash::of(&pending.request_id)
-    {
+    if pending.provider != "oidc" || SecretHash::of(state) != SecretHash::of(&pending.request_id) {
         return Err(LoginError::NotOurRequest);
     }
     if q.error.is_some() {
@@ -678,10 +676,8 @@ pub(super) async fn sign_out(
 async fn provider_logout(p: &Shared, s: &CitizenSession) -> Option<String> {
     let hint = s.logout_hint.clone()?;
     let p2 = p.clone();
-    crate::telemetry::spawn_blocking(move || {
-        p2.login.as_ref()?.oidc.as_ref()?.logout_url(&hint)
-    })
-    .await
-    .ok()
-    .flatten()
+    crate::telemetry::spawn_blocking(move || p2.login.as_ref()?.oidc.as_ref()?.logout_url(&hint))
+        .await
+        .ok()
+        .flatten()
 }

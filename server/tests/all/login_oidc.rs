@@ -47,7 +47,9 @@ fn provider_dir() -> Option<PathBuf> {
     let required = std::env::var("LOTSE_REQUIRE_OIDC").is_ok_and(|v| v == "1");
     match (ok, required) {
         (true, _) => Some(dir),
-        (false, true) => panic!("LOTSE_REQUIRE_OIDC=1 but node or tests/oidc/node_modules is missing (npm ci in tests/oidc)"),
+        (false, true) => panic!(
+            "LOTSE_REQUIRE_OIDC=1 but node or tests/oidc/node_modules is missing (npm ci in tests/oidc)"
+        ),
         (false, false) => {
             eprintln!(
                 "\n*** SKIPPED: the OpenID provider test needs node and `npm ci` in tests/oidc; set LOTSE_REQUIRE_OIDC=1 to make this a failure ***\n"
@@ -231,7 +233,11 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
     let pairs: Vec<(String, String)> = u
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == name { value.to_string() } else { v.into_owned() };
+            let v = if k == name {
+                value.to_string()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -322,6 +328,22 @@ async fn citizens_sign_in_at_a_real_openid_provider_and_out_of_both() {
         page.contains("Sie sind über Servicekonto angemeldet, Vertrauensniveau substanziell"),
         "{page}"
     );
+    // The same prefill as after SAML: the owner's name locked, the address filled in.
+    let service = format!("{lotse}/heinsberg/leistung/hundesteuer-anmeldung");
+    let page = get(&service, &mut erika).await;
+    let csrf = input(&body(&page), "_csrf").to_string();
+    let started = post(&service, &mut erika, &[("_csrf", &csrf)]).await;
+    assert_eq!(started.status, 303, "{}", body(&started));
+    let draft = location(&started, lotse);
+    let step = get(&format!("{draft}/schritt/halter"), &mut erika).await;
+    let page = body(&step);
+    assert!(
+        page.contains("name=\"halter.nachname\" value=\"Mustermann\" readonly"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"anschrift.ort\" value=\"Heinsberg\""));
+    let konto = get(&format!("{lotse}/konto"), &mut erika).await;
+    assert!(body(&konto).contains("In Bearbeitung"), "{}", body(&konto));
 
     // The same answer again (the browser's back button): the sign-in was answered already.
     let again = get(&back, &mut erika).await;
@@ -379,7 +401,10 @@ async fn citizens_sign_in_at_a_real_openid_provider_and_out_of_both() {
     let to = location(&out, lotse);
     assert!(to.starts_with(&format!("{op}/session/end?")), "{to}");
     assert!(!query(&to, "id_token_hint").is_empty());
-    assert_eq!(query(&to, "post_logout_redirect_uri"), format!("{lotse}/konto"));
+    assert_eq!(
+        query(&to, "post_logout_redirect_uri"),
+        format!("{lotse}/konto")
+    );
     assert!(!erika.has("lotse_konto"));
     let confirm = get(&to, &mut erika).await;
     let page = body(&confirm);
@@ -439,9 +464,11 @@ fn token(
     nonce: &str,
     issued: chrono::DateTime<chrono::Utc>,
 ) -> String {
-    let signer =
-        CoreRsaPrivateSigningKey::from_pem(&key.pem, Some(JsonWebKeyId::new("lotse-test-1".into())))
-            .unwrap();
+    let signer = CoreRsaPrivateSigningKey::from_pem(
+        &key.pem,
+        Some(JsonWebKeyId::new("lotse-test-1".into())),
+    )
+    .unwrap();
     let claims = CoreIdTokenClaims::new(
         IssuerUrl::new(issuer.into()).unwrap(),
         vec![Audience::new(audience.into())],
@@ -475,7 +502,11 @@ async fn id_tokens_for_another_client_issuer_or_sign_in_are_refused() {
             .map(|e: LoginError| e.code())
     };
     let good = token(&w.key, op, CLIENT, "n-1", now);
-    assert_eq!(check(&good, "n-1", now), None, "the well-formed token must pass");
+    assert_eq!(
+        check(&good, "n-1", now),
+        None,
+        "the well-formed token must pass"
+    );
     let other_client = token(&w.key, op, "another-portal", "n-1", now);
     assert_eq!(check(&other_client, "n-1", now), Some("LOT-L003"));
     let other_issuer = token(&w.key, "http://127.0.0.1:9/", CLIENT, "n-1", now);
