@@ -651,7 +651,7 @@ pub(super) async fn sign_out(
             );
         }
         let p2 = p.clone();
-        let hash = s.hash.clone();
+        let hash = s.hash;
         if let Err(e) =
             crate::http::run::blocking(move || p2.store.delete_citizen_session(&hash)).await
         {
