@@ -323,6 +323,26 @@ fn our_checks(
     })
 }
 
+impl Oidc {
+    /// The origins the sign-out may redirect to (the issuer's, and the end-session
+    /// endpoint's when the provider was asked already), for Mein Konto's `form-action`. Never
+    /// asks the provider.
+    pub fn logout_origins(&self) -> String {
+        let mut origins = vec![self.issuer.url().origin().ascii_serialization()];
+        if let Ok(guard) = self.discovered.lock()
+            && let Some(d) = guard.as_ref()
+            && let Some(end) = &d.metadata.additional_metadata().end_session_endpoint
+        {
+            let o = end.url().origin().ascii_serialization();
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+        origins.retain(|o| o != "null");
+        origins.join(" ")
+    }
+}
+
 /// The discovery document without the logout extension, as `CoreClient` takes it.
 fn core_metadata(m: &ProviderMetadataWithLogout) -> CoreProviderMetadata {
     CoreProviderMetadata::new(

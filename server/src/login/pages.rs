@@ -618,7 +618,18 @@ pub(super) async fn konto(
         claim_label: tr(lang, "Fortsetzungscode", "Resume code"),
         claim_button: tr(lang, "Übernehmen", "Add"),
     };
-    p.render(&page)
+    let mut r = p.render(&page);
+    // Sign-out may end at the OpenID provider's logout page: the form may lead there.
+    if let Some(s) = &current
+        && s.logout_hint.is_some()
+        && let Some(csp) = login
+            .oidc
+            .as_ref()
+            .and_then(|o| crate::http::middleware::csp_with_form_target(&o.logout_origins()))
+    {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    r
 }
 
 /// `POST /konto/abmelden`: ends the session (with the session's CSRF token).
