@@ -171,5 +171,6 @@ where
         .route("/konto/uebernehmen", post(konto::claim))
         .route("/konto/saml/metadata", get(pages::metadata))
         .route("/konto/saml/acs", post(pages::acs))
+        .route("/konto/saml/slo", get(pages::slo))
         .route("/konto/oidc/rueckkehr", get(pages::oidc_return))
 }

@@ -502,7 +502,7 @@ fn finish(
             label: saml.label.clone(),
             level: identity.level,
             attributes: identity.attributes,
-            logout_hint: None,
+            logout_hint: identity.logout_hint,
         },
         old_session,
         secret,
@@ -620,12 +620,16 @@ pub(super) async fn konto(
     };
     let mut r = p.render(&page);
     // Sign-out may end at the OpenID provider's logout page: the form may lead there.
+    let origins = match (&login.saml, &login.oidc) {
+        (Some(saml), _) => saml.logout_origin(),
+        (None, Some(oidc)) => Some(oidc.logout_origins()),
+        (None, None) => None,
+    };
     if let Some(s) = &current
         && s.logout_hint.is_some()
-        && let Some(csp) = login
-            .oidc
-            .as_ref()
-            .and_then(|o| crate::http::middleware::csp_with_form_target(&o.logout_origins()))
+        && let Some(csp) = origins
+            .as_deref()
+            .and_then(crate::http::middleware::csp_with_form_target)
     {
         r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
     }
@@ -686,9 +690,79 @@ pub(super) async fn sign_out(
 /// The provider's logout address for this (already ended) session, if it has one.
 async fn provider_logout(p: &Shared, s: &CitizenSession) -> Option<String> {
     let hint = s.logout_hint.clone()?;
+    let (p2, now) = (p.clone(), chrono_now(p));
+    crate::telemetry::spawn_blocking(move || {
+        let login = p2.login.as_ref()?;
+        match (&login.saml, &login.oidc) {
+            (Some(saml), _) => saml.logout_url(&hint, now),
+            (None, Some(oidc)) => oidc.logout_url(&hint),
+            (None, None) => None,
+        }
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+#[derive(Deserialize)]
+pub(super) struct SloQuery {
+    #[serde(rename = "SAMLResponse")]
+    response: Option<String>,
+}
+
+/// `GET /konto/saml/slo?SAMLResponse=…`: the identity provider's answer to a single logout
+/// started at sign-out (HTTP-Redirect, signed). The local session ended before; a valid answer
+/// leads to Mein Konto, anything else to a calm page that says the portal's sign-out held.
+pub(super) async fn slo(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    uri: axum::http::Uri,
+    Query(q): Query<SloQuery>,
+) -> Response {
+    if p.login.as_ref().and_then(|l| l.saml.as_ref()).is_none() {
+        return refused(&p, lang, &LoginError::NotConfigured);
+    }
+    if q.response.is_none() {
+        // An IdP-initiated LogoutRequest is not taken yet (docs/login.md, "Not yet").
+        return refused(&p, lang, &LoginError::Garbled("no SAMLResponse"));
+    }
+    let raw = uri.query().unwrap_or_default().to_string();
     let p2 = p.clone();
-    crate::telemetry::spawn_blocking(move || p2.login.as_ref()?.oidc.as_ref()?.logout_url(&hint))
-        .await
-        .ok()
-        .flatten()
+    let checked = crate::telemetry::spawn_blocking(move || {
+        p2.login
+            .as_ref()
+            .and_then(|l| l.saml.as_ref())
+            .ok_or(LoginError::NotConfigured)?
+            .logout_answer(&raw)
+    })
+    .await;
+    match checked {
+        Ok(Ok(())) => {
+            tracing::info!(event = "citizen_signed_out_at_provider");
+            (StatusCode::SEE_OTHER, [(header::LOCATION, "/konto")]).into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(event = "citizen_logout_answer_refused", code = e.code());
+            let defs = p.defs();
+            let text = format!(
+                "{} ({})",
+                tr(
+                    lang,
+                    "Sie sind bei uns abgemeldet. Ob auch der Anmeldedienst Sie abgemeldet hat, konnten wir nicht feststellen; schließen Sie im Zweifel den Browser.",
+                    "You are signed out here. Whether the sign-in service signed you out too could not be confirmed; if in doubt, close the browser.",
+                ),
+                e.code()
+            );
+            message_page(
+                &p,
+                defs.portal.root(),
+                lang,
+                StatusCode::BAD_REQUEST,
+                tr(lang, "Abgemeldet", "Signed out"),
+                tr(lang, "Sie sind abgemeldet", "You are signed out"),
+                &text,
+            )
+        }
+        Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
 }
