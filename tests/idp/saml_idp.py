@@ -8,7 +8,10 @@ It takes AuthnRequests by HTTP-Redirect (their signature checked against the SP 
 shows a login form, and answers by HTTP-POST with a signed assertion encrypted for the SP, as
 BundID does, with the user's STORK level and attributes by OID. It takes signed LogoutRequests
 by HTTP-Redirect at /slo (single logout) and answers with a signed LogoutResponse to the SP's
-SingleLogoutService; /slo-log lists the NameIDs it signed out. Prints READY when it listens.
+SingleLogoutService; /slo-log lists the NameIDs it signed out. /initiate-logout?name_id=…&sp=…
+starts a single logout from the IdP's side (a signed LogoutRequest to the SP by HTTP-Redirect);
+the SP's LogoutResponse comes back to /slo and /slo-answers lists its status. Prints READY when
+it listens.
 Test data only: the users and passwords below are not secrets.
 """
 
@@ -146,6 +149,7 @@ class Handler(BaseHTTPRequestHandler):
     idp = None
     pending = {}
     signed_out = []
+    answers = []
 
     def log_message(self, *a):  # quiet
         pass
@@ -165,6 +169,17 @@ class Handler(BaseHTTPRequestHandler):
         q = {k: v[0] for k, v in parse_qs(url.query).items()}
         if url.path == "/slo-log":
             return self.send_html("\n".join(self.signed_out))
+        if url.path == "/slo-answers":
+            return self.send_html("\n".join(self.answers))
+        if url.path == "/initiate-logout":
+            return self.initiate_logout(q)
+        if url.path == "/slo" and "SAMLResponse" in q:
+            try:
+                resp = self.idp.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+                self.answers.append(resp.response.status.status_code.value)
+            except Exception as e:
+                self.answers.append(f"refused: {type(e).__name__}")
+            return self.send_html("<p>Abgemeldet.</p>")
         if url.path == "/slo":
             return self.single_logout(q)
         if url.path != "/sso":
@@ -178,6 +193,23 @@ class Handler(BaseHTTPRequestHandler):
         key = secrets.token_hex(16)
         self.pending[key] = (req.message, q.get("RelayState", ""))
         self.send_html(PAGE.format(key=key, error=""))
+
+    def redirect(self, location):
+        self.send_response(303)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def initiate_logout(self, q):
+        sp = q["sp"]
+        _, destination = self.idp.pick_binding(
+            "single_logout_service", [BINDING_HTTP_REDIRECT], "spsso", entity_id=sp)
+        _, req = self.idp.create_logout_request(
+            destination, issuer_entity_id=sp,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=q["name_id"]))
+        http = self.idp.apply_binding(
+            BINDING_HTTP_REDIRECT, str(req), destination, "", sign=True, sigalg=RSA_SHA256)
+        self.redirect(dict(http["headers"])["Location"])
 
     def single_logout(self, q):
         try:
@@ -193,11 +225,7 @@ class Handler(BaseHTTPRequestHandler):
         http = self.idp.apply_binding(
             BINDING_HTTP_REDIRECT, str(resp), destination, q.get("RelayState", ""),
             response=True, sign=True, sigalg=RSA_SHA256)
-        location = dict(http["headers"])["Location"]
-        self.send_response(303)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        self.redirect(dict(http["headers"])["Location"])
 
     def do_POST(self):
         if self.path != "/login":

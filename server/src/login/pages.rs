@@ -417,14 +417,19 @@ struct SignedIn {
     logout_hint: Option<String>,
 }
 
-/// The session after a sign-in of either kind; an old session of this browser ends (no
-/// fixation).
+/// The logout index's key of a provider's name for a citizen.
+fn logout_index_hash(name_id: &str) -> SecretHash {
+    SecretHash::of(&format!("saml-slo:{name_id}"))
+}
+
+/// The session after a sign-in of either kind (returns its expiry); an old session of this
+/// browser ends (no fixation).
 fn open_session(
     p: &Shared,
     who: SignedIn,
     old_session: Option<String>,
     secret: &str,
-) -> Result<(), LoginError> {
+) -> Result<time::OffsetDateTime, LoginError> {
     let internal = |e: lotse_store::StoreError| LoginError::Internal(e.to_string());
     let now = p.now();
     if let Some(old) = old_session {
@@ -448,7 +453,8 @@ fn open_session(
         created: now,
         expires: now + time::Duration::minutes(minutes),
     };
-    p.store.create_citizen_session(&session).map_err(internal)
+    p.store.create_citizen_session(&session).map_err(internal)?;
+    Ok(session.expires)
 }
 
 /// The blocking part of the consumer service: the sign-in this browser started (taken, so
@@ -495,7 +501,8 @@ fn finish(
     if !p.store.first_use(&seen, until).map_err(internal)? {
         return Err(LoginError::Replayed);
     }
-    open_session(
+    let name_id = identity.name_id.clone();
+    let expires = open_session(
         p,
         SignedIn {
             subject: format!("saml:{}", identity.subject),
@@ -507,6 +514,16 @@ fn finish(
         old_session,
         secret,
     )?;
+    // The provider may end this session by its name for the citizen (single logout).
+    if let Some(name) = name_id {
+        p.store
+            .put_logout_index(&lotse_store::LogoutIndex {
+                hash: logout_index_hash(&name),
+                session: SecretHash::of(secret),
+                expires,
+            })
+            .map_err(internal)?;
+    }
     Ok(pending.return_to)
 }
 
@@ -708,6 +725,8 @@ async fn provider_logout(p: &Shared, s: &CitizenSession) -> Option<String> {
 pub(super) struct SloQuery {
     #[serde(rename = "SAMLResponse")]
     response: Option<String>,
+    #[serde(rename = "SAMLRequest")]
+    request: Option<String>,
 }
 
 /// `GET /konto/saml/slo?SAMLResponse=…`: the identity provider's answer to a single logout
@@ -722,11 +741,13 @@ pub(super) async fn slo(
     if p.login.as_ref().and_then(|l| l.saml.as_ref()).is_none() {
         return refused(&p, lang, &LoginError::NotConfigured);
     }
+    let raw = uri.query().unwrap_or_default().to_string();
+    if q.request.is_some() {
+        return provider_logout_request(&p, lang, raw).await;
+    }
     if q.response.is_none() {
-        // An IdP-initiated LogoutRequest is not taken yet (docs/login.md, "Not yet").
         return refused(&p, lang, &LoginError::Garbled("no SAMLResponse"));
     }
-    let raw = uri.query().unwrap_or_default().to_string();
     let p2 = p.clone();
     let checked = crate::telemetry::spawn_blocking(move || {
         p2.login
@@ -764,5 +785,41 @@ pub(super) async fn slo(
             )
         }
         Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
+}
+
+/// Single logout started by the identity provider: its signed LogoutRequest ends the session
+/// it names (on every node: the session is deleted in the store), and the provider gets a
+/// signed LogoutResponse. The browser carries no session of ours here (the provider's page
+/// sent it), so the session is found by the provider's name for the citizen.
+async fn provider_logout_request(p: &Shared, lang: Lang, raw: String) -> Response {
+    let (p2, now) = (p.clone(), chrono_now(p));
+    let done = crate::telemetry::spawn_blocking(move || {
+        let saml = p2
+            .login
+            .as_ref()
+            .and_then(|l| l.saml.as_ref())
+            .ok_or(LoginError::NotConfigured)?;
+        let (id, name) = saml.logout_request(&raw, now)?;
+        let internal = |e: lotse_store::StoreError| LoginError::Internal(e.to_string());
+        if let Some(index) = p2
+            .store
+            .take_logout_index(&logout_index_hash(&name))
+            .map_err(internal)?
+        {
+            p2.store
+                .delete_citizen_session(&index.session)
+                .map_err(internal)?;
+        }
+        saml.logout_response_url(&id, now)
+    })
+    .await;
+    match done {
+        Ok(Ok(to)) => {
+            tracing::info!(event = "citizen_signed_out_by_provider");
+            (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+        }
+        Ok(Err(e)) => refused(p, lang, &e),
+        Err(e) => refused(p, lang, &LoginError::Internal(e.to_string())),
     }
 }

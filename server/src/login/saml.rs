@@ -67,8 +67,10 @@ pub struct Saml {
     keys: Vec<SpKey>,
     attributes: BTreeMap<String, String>,
     subject_attribute: Option<String>,
-    /// The provider's SingleLogoutService (HTTP-Redirect), when its metadata offers one.
+    /// The provider's SingleLogoutService (HTTP-Redirect), when its metadata offers one, and
+    /// where it takes LogoutResponses (its ResponseLocation, else the same).
     slo_url: Option<String>,
+    slo_response_url: Option<String>,
     /// Where the provider answers a logout (our SingleLogoutService).
     slo_return: String,
     /// The pinned signing certificate (DER): it verifies the provider's redirect signatures.
@@ -99,6 +101,8 @@ pub struct Identity {
     /// The assertion's id and until when it could be replayed (the replay cache's entry).
     pub assertion_id: String,
     pub replayable_until: DateTime<Utc>,
+    /// The provider's name for the citizen (NameID), by which it may end the session.
+    pub name_id: Option<String>,
     /// NameID and SessionIndex for a later LogoutRequest (JSON), when the assertion has a
     /// NameID.
     pub logout_hint: Option<String>,
@@ -170,6 +174,7 @@ impl Saml {
         let pinned_b64 = B64.encode(&pinned);
         let mut sso_url = None;
         let mut slo_url = None;
+        let mut slo_response_url = None;
         let mut listed = false;
         let descriptors = idp.idp_sso_descriptors.as_mut().ok_or_else(|| {
             anyhow::anyhow!("LOT-L020 login.saml.idp_metadata has no IDPSSODescriptor")
@@ -198,12 +203,18 @@ impl Saml {
                 },
                 encryption_methods: None,
             }];
-            if slo_url.is_none() {
-                slo_url = d
+            if slo_url.is_none()
+                && let Some(s) = d
                     .single_logout_services
                     .iter()
                     .find(|s| s.binding == REDIRECT)
-                    .map(|s| s.location.clone());
+            {
+                slo_url = Some(s.location.clone());
+                slo_response_url = Some(
+                    s.response_location
+                        .clone()
+                        .unwrap_or_else(|| s.location.clone()),
+                );
             }
             if sso_url.is_none() {
                 sso_url = d
@@ -267,6 +278,7 @@ impl Saml {
             attributes: c.attributes.clone(),
             subject_attribute: c.subject_attribute.clone(),
             slo_url,
+            slo_response_url,
             slo_return: format!("{base}/konto/saml/slo"),
             idp_cert_der: pinned,
         })
@@ -389,10 +401,60 @@ impl Saml {
         }
     }
 
-    /// The provider's LogoutResponse (HTTP-Redirect, the raw query string): signed by the
-    /// pinned key, and a success. The local session had ended before; this only tells the
-    /// citizen whether the provider's ended too.
-    pub fn logout_answer(&self, raw_query: &str) -> Result<(), LoginError> {
+    /// A LogoutRequest of the provider (HTTP-Redirect, the raw query string): signed by the
+    /// pinned key, for this portal, recent. Returns its id and the NameID it names.
+    pub fn logout_request(
+        &self,
+        raw_query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), LoginError> {
+        let url = self.signed_redirect(raw_query, false)?;
+        let xml = inflate(&url, "SAMLRequest")?;
+        let request: samael::schema::LogoutRequest = xml
+            .parse()
+            .map_err(|_| LoginError::Garbled("not a LogoutRequest"))?;
+        if request.destination.as_deref() != Some(self.slo_return.as_str()) {
+            return Err(LoginError::WrongDestination);
+        }
+        let skew = chrono::Duration::seconds(MAX_SKEW_SECONDS);
+        match request.issue_instant {
+            Some(at) if at <= now + skew && at + skew + chrono::Duration::minutes(1) >= now => {}
+            _ => return Err(LoginError::Expired),
+        }
+        let id = request.id.ok_or(LoginError::Garbled("no ID"))?;
+        let name = request
+            .name_id
+            .map(|n| n.value.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .ok_or(LoginError::NoSubject)?;
+        Ok((id, name))
+    }
+
+    /// The answer to the provider's LogoutRequest `in_response_to`: a signed LogoutResponse
+    /// (HTTP-Redirect) with success.
+    pub fn logout_response_url(
+        &self,
+        in_response_to: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, LoginError> {
+        let to = self
+            .slo_response_url
+            .as_deref()
+            .ok_or(LoginError::NotConfigured)?;
+        let xml = format!(
+            "<saml2p:LogoutResponse xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" InResponseTo=\"{irt}\" Version=\"2.0\" IssueInstant=\"{at}\" Destination=\"{dest}\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2p:Status><saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></saml2p:Status></saml2p:LogoutResponse>",
+            id = xml_escape(&fresh_id()?),
+            irt = xml_escape(in_response_to),
+            at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            dest = xml_escape(to),
+            issuer = xml_escape(&self.entity_id),
+        );
+        self.redirect(to, "SAMLResponse", &xml)
+    }
+
+    /// The query of an HTTP-Redirect message, its signature checked with the pinned key
+    /// (SHA-256 or stronger).
+    fn signed_redirect(&self, raw_query: &str, response: bool) -> Result<url::Url, LoginError> {
         if raw_query.len() > MAX_RESPONSE_BYTES {
             return Err(LoginError::Garbled("too large"));
         }
@@ -403,36 +465,31 @@ impl Saml {
             self.idp_cert_der.clone(),
         ))
         .ok()
-        .and_then(|v| v.verify_signed_response_url(&url).ok())
+        .and_then(|v| {
+            if response {
+                v.verify_signed_response_url(&url).ok()
+            } else {
+                v.verify_signed_request_url(&url).ok()
+            }
+        })
         .unwrap_or(false);
         let sig_alg = url
             .query_pairs()
             .find(|(k, _)| k == "SigAlg")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        // SHA-256 or stronger, as for assertions.
         if !signed || sig_alg.contains("sha1") {
             return Err(LoginError::BadSignature);
         }
-        let posted = url
-            .query_pairs()
-            .find(|(k, _)| k == "SAMLResponse")
-            .map(|(_, v)| v.into_owned())
-            .ok_or(LoginError::Garbled("no SAMLResponse"))?;
-        let deflated = B64
-            .decode(posted.as_bytes())
-            .map_err(|_| LoginError::Garbled("not base64"))?;
-        let mut xml = String::new();
-        {
-            use std::io::Read as _;
-            flate2::read::DeflateDecoder::new(&deflated[..])
-                .take(MAX_RESPONSE_BYTES as u64)
-                .read_to_string(&mut xml)
-                .map_err(|_| LoginError::Garbled("not deflated UTF-8"))?;
-        }
-        if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
-            return Err(LoginError::Garbled("DOCTYPE"));
-        }
+        Ok(url)
+    }
+
+    /// The provider's LogoutResponse (HTTP-Redirect, the raw query string): signed by the
+    /// pinned key, and a success. The local session had ended before; this only tells the
+    /// citizen whether the provider's ended too.
+    pub fn logout_answer(&self, raw_query: &str) -> Result<(), LoginError> {
+        let url = self.signed_redirect(raw_query, true)?;
+        let xml = inflate(&url, "SAMLResponse")?;
         let answer: samael::schema::LogoutResponse = xml
             .parse()
             .map_err(|_| LoginError::Garbled("not a LogoutResponse"))?;
@@ -635,7 +692,13 @@ impl Saml {
                 })
                 .ok()
             });
+        let name_id = a
+            .subject
+            .as_ref()
+            .and_then(|s| s.name_id.as_ref())
+            .map(|n| n.value.trim().to_string());
         Ok(Identity {
+            name_id,
             logout_hint,
             subject,
             level,
@@ -644,6 +707,30 @@ impl Saml {
             replayable_until: until + skew,
         })
     }
+}
+
+/// The deflated, base64 message `param` of an HTTP-Redirect query, as XML text (no DOCTYPE).
+fn inflate(url: &url::Url, param: &str) -> Result<String, LoginError> {
+    let posted = url
+        .query_pairs()
+        .find(|(k, _)| k == param)
+        .map(|(_, v)| v.into_owned())
+        .ok_or(LoginError::Garbled("no message"))?;
+    let deflated = B64
+        .decode(posted.as_bytes())
+        .map_err(|_| LoginError::Garbled("not base64"))?;
+    let mut xml = String::new();
+    {
+        use std::io::Read as _;
+        flate2::read::DeflateDecoder::new(&deflated[..])
+            .take(MAX_RESPONSE_BYTES as u64)
+            .read_to_string(&mut xml)
+            .map_err(|_| LoginError::Garbled("not deflated UTF-8"))?;
+    }
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err(LoginError::Garbled("DOCTYPE"));
+    }
+    Ok(xml)
 }
 
 /// Whether the encrypted value holds at least an IV (or nonce) and a tag or block.

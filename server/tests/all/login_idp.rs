@@ -347,7 +347,64 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
     assert!(session.is_empty());
 
     // High (online ID card) satisfies every level.
-    let (acs, _) = sign_in(&lotse, "hanna", "passwort-hanna", "hoch").await;
+    let (acs, hanna) = sign_in(&lotse, "hanna", "passwort-hanna", "hoch").await;
     assert_eq!(acs.status, 303, "{}", String::from_utf8_lossy(&acs.body));
+
+    // Single logout started by the IdP: its signed LogoutRequest (pysaml2) ends Hanna's session
+    // on Lotse, whose signed LogoutResponse the IdP reads as success. A changed request first:
+    // refused, and the session stays.
+    let signed_in = |a: &Answer| String::from_utf8_lossy(&a.body).contains("Vertrauensniveau hoch");
+    let start = http(
+        "GET",
+        &format!(
+            "{idp_base}/initiate-logout?name_id=bPK2-hanna-0003&sp={lotse}/konto/saml/metadata"
+        ),
+        "",
+        None,
+        "none",
+    )
+    .await;
+    assert_eq!(
+        start.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&start.body)
+    );
+    let to_lotse = header(&start, "location").unwrap().to_string();
+    assert!(
+        to_lotse.starts_with(&format!("{lotse}/konto/saml/slo?SAMLRequest=")),
+        "{to_lotse}"
+    );
+    let forged = to_lotse.replacen("SAMLRequest=", "SAMLRequest=A", 1);
+    let refused = http("GET", &forged, "", None, "cross-site").await;
+    assert_eq!(refused.status, 400);
+    assert!(String::from_utf8_lossy(&refused.body).contains("LOT-L002"));
+    assert!(signed_in(
+        &http("GET", &format!("{lotse}/konto"), &hanna, None, "none").await
+    ));
+    let answered = http("GET", &to_lotse, "", None, "cross-site").await;
+    assert_eq!(
+        answered.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&answered.body)
+    );
+    let to_idp = header(&answered, "location").unwrap().to_string();
+    assert!(
+        to_idp.starts_with(&format!("{idp_base}/slo?SAMLResponse=")),
+        "{to_idp}"
+    );
+    assert!(!signed_in(
+        &http("GET", &format!("{lotse}/konto"), &hanna, None, "none").await
+    ));
+    assert_eq!(
+        http("GET", &to_idp, "", None, "cross-site").await.status,
+        200
+    );
+    let answers = http("GET", &format!("{idp_base}/slo-answers"), "", None, "none").await;
+    assert_eq!(
+        String::from_utf8_lossy(&answers.body),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
     server.abort();
 }
