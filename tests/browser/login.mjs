@@ -3,7 +3,8 @@
 // (oidc-provider, started by oidc.sh with LOTSE_LOGIN_KIND=oidc), with axe-core on every page of ours
 // (0 WCAG 2.1 A/AA violations): a citizen with an ELSTER-level account (substantial) signs in from
 // the Hundesteuer page, finds the owner's name prefilled "aus Ihrem BundID-Konto" and locked,
-// applies, finds the application in Mein Konto, signs out and no longer sees it; a citizen with a
+// applies, finds the application in Mein Konto, signs out (single logout through the provider's
+// pages back to Mein Konto) and no longer sees it; a citizen with a
 // basic account is asked to sign in with a higher level. Expects `lotse serve` at LOTSE_URL with
 // [login] pointing at the IdP (docs/login.md).
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -126,6 +127,8 @@ try {
   check((await page.textContent('main')).includes(ref), 'the application opens from Mein Konto without a code');
 
   await page.goto(`${BASE}/konto`);
+  const visited = [];
+  page.on('request', (r) => visited.push(r.url()));
   await send(page, 'form[action="/konto/abmelden"] button');
   if (KIND === 'oidc') {
     // Single logout: the provider asks, ends its session and sends her back to Mein Konto.
@@ -136,6 +139,12 @@ try {
     ]);
     await page.waitForLoadState('load');
     check(page.url() === `${BASE}/konto`, `back in Mein Konto after the provider's logout (${page.url()})`);
+  } else {
+    // Single logout by SAML: through the IdP (LogoutRequest, LogoutResponse) back to Mein Konto.
+    check(visited.some((u) => u.includes('/slo?SAMLRequest='))
+      && visited.some((u) => u.startsWith(`${BASE}/konto/saml/slo?SAMLResponse=`)),
+    'sign-out went through the IdP (LogoutRequest) and came back with its LogoutResponse');
+    check(page.url() === `${BASE}/konto`, `back in Mein Konto after the IdP's single logout (${page.url()})`);
   }
   const after = await page.textContent('main');
   check(!after.includes('Hund zur Hundesteuer anmelden') && after.includes(`Melden Sie sich mit ${LABEL} an`),
