@@ -137,11 +137,9 @@ impl Oidc {
         })
     }
 
-    /// The provider's metadata and keys: cached, read again after an hour or when `fresh`.
-    /// Blocking (HTTP).
-    fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, LoginError> {
-        if !fresh
-            && let Ok(guard) = self.discovered.lock()
+    /// The provider's metadata and keys: cached, read again after an hour. Blocking (HTTP).
+    fn metadata(&self) -> Result<Arc<ProviderMetadataWithLogout>, LoginError> {
+        if let Ok(guard) = self.discovered.lock()
             && let Some(d) = guard.as_ref()
             && d.at.elapsed() < DISCOVERY_TTL
         {
@@ -173,7 +171,7 @@ impl Oidc {
     /// A new sign-in at `level`: the authorization request's address with a fresh `state`,
     /// `nonce` and PKCE challenge. Blocking (discovery).
     pub fn start(&self, level: TrustLevel) -> Result<Started, LoginError> {
-        let metadata = self.metadata(false)?;
+        let metadata = self.metadata()?;
         let client = CoreClient::from_provider_metadata(
             core_metadata(&metadata),
             self.client_id.clone(),
@@ -216,7 +214,7 @@ impl Oidc {
         let (nonce, verifier) = secret
             .split_once(' ')
             .ok_or_else(|| LoginError::Internal("the pending sign-in has no nonce".into()))?;
-        let metadata = self.metadata(false)?;
+        let metadata = self.metadata()?;
         let client = CoreClient::from_provider_metadata(
             core_metadata(&metadata),
             self.client_id.clone(),
@@ -283,7 +281,7 @@ impl Oidc {
     /// Where the browser goes to end the provider's session too (RP-initiated logout), or
     /// `None` when the provider has no `end_session_endpoint` or cannot be reached. Blocking.
     pub fn logout_url(&self, id_token: &str) -> Option<String> {
-        let metadata = self.metadata(false).ok()?;
+        let metadata = self.metadata().ok()?;
         let endpoint: EndSessionUrl = metadata
             .additional_metadata()
             .end_session_endpoint

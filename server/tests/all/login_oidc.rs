@@ -533,3 +533,101 @@ async fn id_tokens_for_another_client_issuer_or_sign_in_are_refused() {
     assert_eq!(check(&none, "n-1", now), Some("LOT-L017"));
     w.server.abort();
 }
+
+fn oidc_config(issuer: &str, secret_file: PathBuf) -> OidcConfig {
+    OidcConfig {
+        label: "Servicekonto".into(),
+        issuer: issuer.into(),
+        client_id: CLIENT.into(),
+        client_secret_file: secret_file,
+        scopes: vec!["profile".into()],
+        subject_claim: "sub".into(),
+        claims: oidc_claims(),
+        acr: eidas_acr(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_provider_gets_a_calm_page_and_the_portal_still_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("oidc-secret");
+    std::fs::write(&secret_file, SECRET).unwrap();
+    // Nothing listens there: the portal starts anyway (the provider is asked at sign-in).
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let lotse = format!("http://{addr}");
+    let config = lotse_server::config::Config {
+        listen: addr,
+        project_dir: crate::portal::project_root().to_path_buf(),
+        data_dir: dir.path().join("data"),
+        login: Some(LoginConfig {
+            public_url: lotse.clone(),
+            cookie_secure: false,
+            session_minutes: 60,
+            saml: None,
+            oidc: Some(oidc_config(&nowhere, secret_file)),
+        }),
+        ..Default::default()
+    };
+    let portal = tokio::task::spawn_blocking(move || Portal::build_with(&config))
+        .await
+        .unwrap()
+        .unwrap();
+    let app =
+        lotse_server::router(Arc::new(portal)).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let start = get(
+        &format!("{lotse}/konto/anmelden?ebene=basis&zurueck=/konto"),
+        &mut Jar::default(),
+    )
+    .await;
+    let page = body(&start);
+    assert_eq!(start.status, 503, "{page}");
+    assert!(page.contains("Anmeldedienst nicht erreichbar") && page.contains("LOT-L015"));
+    server.abort();
+}
+
+#[test]
+fn the_oidc_configuration_is_checked_at_start() {
+    let secret = PathBuf::from("/nonexistent");
+    let login = |saml: bool, oidc: Option<OidcConfig>, public_url: &str| LoginConfig {
+        public_url: public_url.into(),
+        cookie_secure: true,
+        session_minutes: 60,
+        saml: saml.then(|| lotse_server::login::config::SamlConfig {
+            label: "BundID".into(),
+            idp_metadata: secret.clone(),
+            idp_certificate: secret.clone(),
+            entity_id: None,
+            sp_key: secret.clone(),
+            sp_certificate: secret.clone(),
+            sp_next_key: None,
+            sp_next_certificate: None,
+            attributes: lotse_server::login::config::bundid_attributes(),
+            subject_attribute: Some("pseudonym".into()),
+        }),
+        oidc,
+    };
+    let ok = oidc_config("https://id.land.example", secret.clone());
+    assert!(
+        login(false, Some(ok.clone()), "https://portal.example")
+            .validate(false)
+            .is_ok()
+    );
+    let err = |c: LoginConfig| c.validate(false).unwrap_err().to_string();
+    assert!(err(login(true, Some(ok.clone()), "https://portal.example")).contains("not both"));
+    assert!(err(login(false, None, "https://portal.example")).contains("is missing"));
+    let plain = oidc_config("http://id.land.example", secret.clone());
+    assert!(err(login(false, Some(plain), "https://portal.example")).contains("http://"));
+    let mut bad_level = ok.clone();
+    bad_level.acr.insert("urn:x".into(), "mittel".into());
+    assert!(
+        err(login(false, Some(bad_level), "https://portal.example")).contains("no trust level")
+    );
+    let mut no_levels = ok;
+    no_levels.acr.clear();
+    assert!(err(login(false, Some(no_levels), "https://portal.example")).contains("acr is empty"));
+}
