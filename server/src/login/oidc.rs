@@ -15,13 +15,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use chrono::{DateTime, Utc};
 use lotse_core::login::TrustLevel;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
 };
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, EndSessionUrl, IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
-    RedirectUrl, Scope, TokenResponse,
+    CsrfToken, EmptyAdditionalClaims, EndSessionUrl, IssuerUrl, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
 };
 
 use super::LoginError;
@@ -249,14 +250,29 @@ impl Oidc {
         // The verified token's payload (the same bytes the library checked), for claims by
         // any name; then the UserInfo answer for the subject, where the provider has one.
         let mut all = payload(&raw).ok_or(LoginError::BadIdToken)?;
-        if let Ok(req) = client.user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
-            && let Ok(info) = req.request::<openidconnect::EmptyAdditionalClaims, openidconnect::core::CoreGenderClaim, _>(&http)
-            && let Ok(serde_json::Value::Object(more)) = serde_json::to_value(&info)
-            && let serde_json::Value::Object(map) = &mut all
-        {
-            for (k, v) in more {
-                map.entry(k).or_insert(v);
+        let info = client
+            .user_info(
+                tokens.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .ok()
+            .map(|req| req.request::<EmptyAdditionalClaims, CoreGenderClaim, _>(&http));
+        match info {
+            Some(Ok(info)) => {
+                if let (Ok(serde_json::Value::Object(more)), serde_json::Value::Object(map)) =
+                    (serde_json::to_value(&info), &mut all)
+                {
+                    for (k, v) in more {
+                        map.entry(k).or_insert(v);
+                    }
+                }
             }
+            // The ID token's claims alone then (the library's reason names no content).
+            Some(Err(e)) => {
+                let cause: String = e.to_string().chars().take(200).collect();
+                tracing::warn!(event = "citizen_userinfo_unavailable", cause = %cause);
+            }
+            None => {}
         }
         let subject = claim(&all, &self.subject_claim)
             .filter(|s| !s.is_empty())
