@@ -1,11 +1,13 @@
-//! Citizen sign-in (docs/login.md): the portal as a SAML 2.0 service provider of BundID, the
-//! citizen's session, and "Mein Konto". The protocol work is in [`saml`]; here are the routes,
-//! the cookies and the refusals. A refusal is a calm page in German and one log line with its
+//! Citizen sign-in (docs/login.md): the portal as a SAML 2.0 service provider of BundID or as
+//! the client of an OpenID provider, the citizen's session (one for both kinds), single logout,
+//! and "Mein Konto". The protocol work is in [`saml`] and [`oidc`]; here are the routes, the
+//! cookies and the refusals. A refusal is a calm page in German and one log line with its
 //! code; nothing the identity provider sent is logged.
 
 pub mod config;
 mod gate;
 pub mod konto;
+mod logout;
 pub mod oidc;
 mod pages;
 pub mod prefill;
@@ -171,6 +173,6 @@ where
         .route("/konto/uebernehmen", post(konto::claim))
         .route("/konto/saml/metadata", get(pages::metadata))
         .route("/konto/saml/acs", post(pages::acs))
-        .route("/konto/saml/slo", get(pages::slo))
+        .route("/konto/saml/slo", get(logout::slo))
         .route("/konto/oidc/rueckkehr", get(pages::oidc_return))
 }
