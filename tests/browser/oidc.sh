@@ -5,8 +5,8 @@
 # Usage: tests/browser/oidc.sh [LOTSE_BIN] [PORT] [OP_PORT]   (from the repository root)
 set -euo pipefail
 bin="${1:-./target/debug/lotse}"
-port="${2:-18120}"
-op_port="${3:-18130}"
+port="${2:-18160}"
+op_port="${3:-18170}"
 tmp="$(mktemp -d)"
 op=""
 server=""
