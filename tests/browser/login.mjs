@@ -1,8 +1,10 @@
 // Citizen sign-in in a real browser (Debian's chromium, driven by playwright-core) against a real
-// SAML identity provider (pysaml2's, started by login.sh), with axe-core on every page of ours
+// SAML identity provider (pysaml2's, started by login.sh) or a real OpenID provider
+// (oidc-provider, started by oidc.sh with LOTSE_LOGIN_KIND=oidc), with axe-core on every page of ours
 // (0 WCAG 2.1 A/AA violations): a citizen with an ELSTER-level account (substantial) signs in from
 // the Hundesteuer page, finds the owner's name prefilled "aus Ihrem BundID-Konto" and locked,
-// applies, finds the application in Mein Konto, signs out and no longer sees it; a citizen with a
+// applies, finds the application in Mein Konto, signs out (single logout through the provider's
+// pages back to Mein Konto) and no longer sees it; a citizen with a
 // basic account is asked to sign in with a higher level. Expects `lotse serve` at LOTSE_URL with
 // [login] pointing at the IdP (docs/login.md).
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -13,6 +15,10 @@ const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BASE = process.env.LOTSE_URL ?? 'http://127.0.0.1:18100';
 const SHOTS = process.env.LOTSE_SHOTS ?? '../../target/screenshots';
+// The provider kind and what citizens read of it.
+const KIND = process.env.LOTSE_LOGIN_KIND ?? 'saml';
+const LABEL = KIND === 'oidc' ? 'Servicekonto' : 'BundID';
+const IDP_HEADING = KIND === 'oidc' ? 'Test-Anmeldedienst' : 'BundID';
 mkdirSync(SHOTS, { recursive: true });
 
 let failures = 0;
@@ -31,7 +37,7 @@ async function axe(page, name) {
     for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}`);
   }
   check(result.violations.length === 0, `axe-core: no WCAG 2.1 AA violations on ${name}`);
-  await page.screenshot({ path: `${SHOTS}/anmeldung-${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${SHOTS}/anmeldung-${KIND}-${name}.png`, fullPage: true });
 }
 
 async function send(page, selector) {
@@ -41,7 +47,7 @@ async function send(page, selector) {
 // Signs in at the IdP's own login page; the IdP posts its answer back to Lotse by itself.
 async function idpLogin(page, user, password) {
   await page.waitForSelector('#user');
-  check((await page.textContent('h1')).includes('BundID'), `the identity provider's login page for ${user}`);
+  check((await page.textContent('h1')).includes(IDP_HEADING), `the identity provider's login page for ${user}`);
   await page.fill('#user', user);
   await page.fill('#password', password);
   await Promise.all([
@@ -61,7 +67,7 @@ try {
   const page = await context.newPage();
 
   await page.goto(`${BASE}/konto`);
-  check((await page.textContent('main')).includes('Melden Sie sich mit BundID an'), 'Mein Konto offers to sign in');
+  check((await page.textContent('main')).includes(`Melden Sie sich mit ${LABEL} an`), 'Mein Konto offers to sign in');
   await axe(page, 'konto-abgemeldet');
 
   // Erika (ELSTER, substantial) signs in from the service page and comes back to it.
@@ -77,7 +83,7 @@ try {
   await send(page, 'form[action$="/leistung/hundesteuer-anmeldung"] button[type=submit]');
   check(page.url().endsWith('/schritt/halter'), `the first step (${page.url()})`);
   const main = await page.textContent('main');
-  check(main.includes('aus Ihrem BundID-Konto'), 'prefilled answers say "aus Ihrem BundID-Konto"');
+  check(main.includes(`aus Ihrem ${LABEL}-Konto`), `prefilled answers say "aus Ihrem ${LABEL}-Konto"`);
   check(await page.inputValue('[name="halter.nachname"]') === 'Mustermann', 'the family name is prefilled');
   check(await page.getAttribute('[name="halter.nachname"]', 'readonly') !== null, 'the family name is locked');
   check(await page.getAttribute('[name="anschrift.ort"]', 'readonly') === null
@@ -121,9 +127,27 @@ try {
   check((await page.textContent('main')).includes(ref), 'the application opens from Mein Konto without a code');
 
   await page.goto(`${BASE}/konto`);
+  const visited = [];
+  page.on('request', (r) => visited.push(r.url()));
   await send(page, 'form[action="/konto/abmelden"] button');
+  if (KIND === 'oidc') {
+    // Single logout: the provider asks, ends its session and sends her back to Mein Konto.
+    check(!page.url().startsWith(BASE), `the provider's logout page (${page.url().split('?')[0]})`);
+    await Promise.all([
+      page.waitForURL((u) => u.toString().startsWith(BASE), { timeout: 30000 }),
+      page.click('button[name=logout]'),
+    ]);
+    await page.waitForLoadState('load');
+    check(page.url() === `${BASE}/konto`, `back in Mein Konto after the provider's logout (${page.url()})`);
+  } else {
+    // Single logout by SAML: through the IdP (LogoutRequest, LogoutResponse) back to Mein Konto.
+    check(visited.some((u) => u.includes('/slo?SAMLRequest='))
+      && visited.some((u) => u.startsWith(`${BASE}/konto/saml/slo?SAMLResponse=`)),
+    'sign-out went through the IdP (LogoutRequest) and came back with its LogoutResponse');
+    check(page.url() === `${BASE}/konto`, `back in Mein Konto after the IdP's single logout (${page.url()})`);
+  }
   const after = await page.textContent('main');
-  check(!after.includes('Hund zur Hundesteuer anmelden') && after.includes('Melden Sie sich mit BundID an'),
+  check(!after.includes('Hund zur Hundesteuer anmelden') && after.includes(`Melden Sie sich mit ${LABEL} an`),
     'after signing out Mein Konto shows nothing of hers');
   await axe(page, 'konto-abgemeldet-danach');
   await context.close();

@@ -6,7 +6,12 @@ login page and test users of each BundID trust level (docs/login.md).
 
 It takes AuthnRequests by HTTP-Redirect (their signature checked against the SP metadata),
 shows a login form, and answers by HTTP-POST with a signed assertion encrypted for the SP, as
-BundID does, with the user's STORK level and attributes by OID. Prints READY when it listens.
+BundID does, with the user's STORK level and attributes by OID. It takes signed LogoutRequests
+by HTTP-Redirect at /slo (single logout) and answers with a signed LogoutResponse to the SP's
+SingleLogoutService; /slo-log lists the NameIDs it signed out. /initiate-logout?name_id=…&sp=…
+starts a single logout from the IdP's side (a signed LogoutRequest to the SP by HTTP-Redirect);
+the SP's LogoutResponse comes back to /slo and /slo-answers lists its status. Prints READY when
+it listens.
 Test data only: the users and passwords below are not secrets.
 """
 
@@ -125,7 +130,10 @@ def make_server(args):
         "encryption_keypairs": [{"key_file": args.key, "cert_file": args.cert}],
         "metadata": {"local": [args.sp_metadata]},
         "service": {"idp": {
-            "endpoints": {"single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)]},
+            "endpoints": {
+                "single_sign_on_service": [(f"{base}/sso", BINDING_HTTP_REDIRECT)],
+                "single_logout_service": [(f"{base}/slo", BINDING_HTTP_REDIRECT)],
+            },
             "want_authn_requests_signed": True,
             "name_id_format": [NAMEID_FORMAT_PERSISTENT],
             "policy": {"default": {"lifetime": {"minutes": 5}, "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"}},
@@ -134,9 +142,14 @@ def make_server(args):
     return Server(config=conf)
 
 
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+
+
 class Handler(BaseHTTPRequestHandler):
     idp = None
     pending = {}
+    signed_out = []
+    answers = []
 
     def log_message(self, *a):  # quiet
         pass
@@ -153,9 +166,24 @@ class Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         if url.path == "/healthz":
             return self.send_html("ok")
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/slo-log":
+            return self.send_html("\n".join(self.signed_out))
+        if url.path == "/slo-answers":
+            return self.send_html("\n".join(self.answers))
+        if url.path == "/initiate-logout":
+            return self.initiate_logout(q)
+        if url.path == "/slo" and "SAMLResponse" in q:
+            try:
+                resp = self.idp.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
+                self.answers.append(resp.response.status.status_code.value)
+            except Exception as e:
+                self.answers.append(f"refused: {type(e).__name__}")
+            return self.send_html("<p>Abgemeldet.</p>")
+        if url.path == "/slo":
+            return self.single_logout(q)
         if url.path != "/sso":
             return self.send_html("not found", 404)
-        q = {k: v[0] for k, v in parse_qs(url.query).items()}
         try:
             req = self.idp.parse_authn_request(
                 q["SAMLRequest"], BINDING_HTTP_REDIRECT,
@@ -165,6 +193,39 @@ class Handler(BaseHTTPRequestHandler):
         key = secrets.token_hex(16)
         self.pending[key] = (req.message, q.get("RelayState", ""))
         self.send_html(PAGE.format(key=key, error=""))
+
+    def redirect(self, location):
+        self.send_response(303)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def initiate_logout(self, q):
+        sp = q["sp"]
+        _, destination = self.idp.pick_binding(
+            "single_logout_service", [BINDING_HTTP_REDIRECT], "spsso", entity_id=sp)
+        _, req = self.idp.create_logout_request(
+            destination, issuer_entity_id=sp,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=q["name_id"]))
+        http = self.idp.apply_binding(
+            BINDING_HTTP_REDIRECT, str(req), destination, "", sign=True, sigalg=RSA_SHA256)
+        self.redirect(dict(http["headers"])["Location"])
+
+    def single_logout(self, q):
+        try:
+            req = self.idp.parse_logout_request(
+                q["SAMLRequest"], BINDING_HTTP_REDIRECT,
+                relay_state=q.get("RelayState"), sigalg=q.get("SigAlg"), signature=q.get("Signature"))
+        except Exception as e:  # unsigned, wrongly signed or garbled: refused
+            return self.send_html(f"<p>Abmeldung abgelehnt: {html.escape(type(e).__name__)}</p>", 400)
+        self.signed_out.append(req.message.name_id.text)
+        resp = self.idp.create_logout_response(req.message, [BINDING_HTTP_REDIRECT])
+        _, destination = self.idp.pick_binding(
+            "single_logout_service", [BINDING_HTTP_REDIRECT], "spsso", entity_id=req.message.issuer.text)
+        http = self.idp.apply_binding(
+            BINDING_HTTP_REDIRECT, str(resp), destination, q.get("RelayState", ""),
+            response=True, sign=True, sigalg=RSA_SHA256)
+        self.redirect(dict(http["headers"])["Location"])
 
     def do_POST(self):
         if self.path != "/login":

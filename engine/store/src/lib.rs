@@ -51,7 +51,7 @@ pub use ids::{
     OsEntropy, PaymentId, Reference, ResumeCode, SubmissionId, TenantId,
 };
 pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, ResumeLimiter};
-pub use login::{CitizenLink, CitizenSession, PendingSignIn};
+pub use login::{CitizenLink, CitizenSession, LogoutIndex, PendingSignIn};
 pub use model::{
     Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
     NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
@@ -540,6 +540,14 @@ store_traits! {
             &self,
             hash: &SecretHash,
         ) -> Result<Option<PendingSignIn>, StoreError>;
+
+        /// Notes the session a provider's name for the citizen belongs to (single logout
+        /// started by the provider); replaces an earlier note under the same hash.
+        fn put_logout_index(&self, index: &LogoutIndex) -> Result<(), StoreError>;
+
+        /// Removes and returns the note with this hash: a provider's LogoutRequest ends the
+        /// session once.
+        fn take_logout_index(&self, hash: &SecretHash) -> Result<Option<LogoutIndex>, StoreError>;
 
         /// Records an assertion id until `expires`: `true` the first time, `false` when it was
         /// recorded already (a replay), also when two nodes race.

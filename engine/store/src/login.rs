@@ -17,6 +17,7 @@ pub(crate) enum LoginKind {
     Session = 1,
     Pending = 2,
     Seen = 3,
+    LogoutIndex = 4,
 }
 
 impl LoginKind {
@@ -39,6 +40,10 @@ pub struct CitizenSession {
     /// session's life only, for the prefill of workflows.
     #[serde(default)]
     pub attributes: BTreeMap<String, String>,
+    /// What the provider needs to end its own session at sign-out (single logout): the ID
+    /// token for OpenID Connect's `id_token_hint`. Kept for the session's life only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout_hint: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -76,6 +81,18 @@ pub struct PendingSignIn {
     /// The OpenID Connect nonce and PKCE verifier, when the provider speaks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+}
+
+/// Single logout started by the identity provider: which session a provider's name for the
+/// citizen (the hash of its NameID) belongs to, until that session expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogoutIndex {
+    /// The hash of the provider's name for the citizen.
+    pub hash: SecretHash,
+    /// The session to end.
+    pub session: SecretHash,
     #[serde(with = "time::serde::rfc3339")]
     pub expires: OffsetDateTime,
 }

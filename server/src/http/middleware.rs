@@ -60,9 +60,8 @@ pub(crate) async fn security_headers(
     let h = res.headers_mut();
     // Scripts only from the portal itself (the reveal script, /static/lotse.js): no inline
     // script, no eval. A response with a stricter policy of its own (a tenant's logo) keeps it.
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    );
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -78,6 +77,25 @@ pub(crate) async fn security_headers(
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// The pages' content security policy.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The same policy with forms allowed to lead (by redirect) to `origin` as well: Mein Konto's
+/// sign-out, which ends at the identity provider's logout (single logout).
+pub(crate) fn csp_with_form_target(origin: &str) -> Option<HeaderValue> {
+    let ok = origin
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".:/-[]".contains(c));
+    if !ok || origin.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    ))
+    .ok()
 }
 
 /// In `--dev` mode, definition errors replace every page of the assistant.

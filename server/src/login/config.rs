@@ -25,6 +25,40 @@ pub struct LoginConfig {
     pub session_minutes: u32,
     /// The SAML identity provider (BundID).
     pub saml: Option<SamlConfig>,
+    /// An OpenID Connect provider (a Land's citizen account); one of `saml` and `oidc`.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// `[login.oidc]`: an OpenID provider and the portal as its confidential client
+/// (authorization code flow with PKCE).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// The provider's name citizens read ("Servicekonto").
+    #[serde(default = "servicekonto")]
+    pub label: String,
+    /// The issuer (`https://id.land.example`); its discovery document is read from
+    /// `<issuer>/.well-known/openid-configuration` and must name the same issuer.
+    pub issuer: String,
+    /// The portal's client id at the provider.
+    pub client_id: String,
+    /// A file holding the client secret (one line; never in the configuration itself).
+    pub client_secret_file: PathBuf,
+    /// The scopes asked for; `openid` is always added.
+    #[serde(default = "oidc_scopes")]
+    pub scopes: Vec<String>,
+    /// Which claim is the citizen's stable id (default `sub`).
+    #[serde(default = "sub")]
+    pub subject_claim: String,
+    /// Identity attributes by our name (`family_name`) = the claim (`family_name`, or a path
+    /// into a structured claim like `address.postal_code`). Read from the ID token and the
+    /// UserInfo answer.
+    #[serde(default = "oidc_claims")]
+    pub claims: BTreeMap<String, String>,
+    /// The `acr` values the provider asserts, each with its trust level (`basis`,
+    /// `substanziell`, `hoch`). An `acr` not listed counts as no level at all.
+    #[serde(default = "eidas_acr")]
+    pub acr: BTreeMap<String, String>,
 }
 
 /// `[login.saml]`: the SAML 2.0 identity provider and the portal as its service provider.
@@ -70,6 +104,48 @@ fn bundid() -> String {
     "BundID".into()
 }
 
+fn servicekonto() -> String {
+    "Servicekonto".into()
+}
+
+fn sub() -> String {
+    "sub".into()
+}
+
+fn oidc_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "address"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The standard claims of OpenID Connect Core (section 5.1) for the prefill's attributes.
+pub fn oidc_claims() -> BTreeMap<String, String> {
+    [
+        ("given_name", "given_name"),
+        ("family_name", "family_name"),
+        ("birth_date", "birthdate"),
+        ("street", "address.street_address"),
+        ("postal_code", "address.postal_code"),
+        ("city", "address.locality"),
+        ("email", "email"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The eIDAS levels of assurance as `acr` values.
+pub fn eidas_acr() -> BTreeMap<String, String> {
+    [
+        ("http://eidas.europa.eu/LoA/low", "basis"),
+        ("http://eidas.europa.eu/LoA/substantial", "substanziell"),
+        ("http://eidas.europa.eu/LoA/high", "hoch"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 fn pseudonym() -> Option<String> {
     Some("pseudonym".into())
 }
@@ -105,6 +181,37 @@ impl LoginConfig {
         }
         if !(5..=480).contains(&self.session_minutes) {
             bail!("login.session_minutes must be between 5 and 480");
+        }
+        match (&self.saml, &self.oidc) {
+            (Some(_), Some(_)) => bail!(
+                "login: either [login.saml] or [login.oidc], not both (one provider per installation)"
+            ),
+            (None, None) => bail!("login: [login.saml] or [login.oidc] is missing"),
+            _ => {}
+        }
+        if let Some(o) = &self.oidc {
+            if !(o.issuer.starts_with("https://") || o.issuer.starts_with("http://")) {
+                bail!(
+                    "login.oidc.issuer must be an https:// address, not {:?}",
+                    o.issuer
+                );
+            }
+            if o.issuer.starts_with("http://") && !self.public_url.starts_with("http://") {
+                bail!("login.oidc.issuer: http:// only beside a plain-http portal (tests)");
+            }
+            if o.client_id.trim().is_empty() {
+                bail!("login.oidc.client_id is empty");
+            }
+            for (acr, level) in &o.acr {
+                if lotse_core::login::TrustLevel::from_slug(level).is_none() {
+                    bail!(
+                        "login.oidc.acr: {acr:?} = {level:?} is no trust level (basis, substanziell, hoch)"
+                    );
+                }
+            }
+            if o.acr.is_empty() {
+                bail!("login.oidc.acr is empty: no answer could carry a trust level");
+            }
         }
         if let Some(s) = &self.saml {
             if s.sp_next_key.is_some() != s.sp_next_certificate.is_some() {

@@ -73,7 +73,7 @@ pub async fn offer(
     if wf.login == LoginMode::None {
         return None;
     }
-    let label = p.login.as_ref()?.saml.as_ref()?.label.clone();
+    let label = p.login.as_ref()?.label().to_string();
     let level = if lang == Lang::En {
         wf.trust_level.label_en()
     } else {

@@ -1,11 +1,14 @@
-//! Citizen sign-in (docs/login.md): the portal as a SAML 2.0 service provider of BundID, the
-//! citizen's session, and "Mein Konto". The protocol work is in [`saml`]; here are the routes,
-//! the cookies and the refusals. A refusal is a calm page in German and one log line with its
+//! Citizen sign-in (docs/login.md): the portal as a SAML 2.0 service provider of BundID or as
+//! the client of an OpenID provider, the citizen's session (one for both kinds), single logout,
+//! and "Mein Konto". The protocol work is in [`saml`] and [`oidc`]; here are the routes, the
+//! cookies and the refusals. A refusal is a calm page in German and one log line with its
 //! code; nothing the identity provider sent is logged.
 
 pub mod config;
 mod gate;
 pub mod konto;
+mod logout;
+pub mod oidc;
 mod pages;
 pub mod prefill;
 pub mod saml;
@@ -69,6 +72,20 @@ pub enum LoginError {
     /// expires).
     #[error("LOT-L014 too many sign-ins started from this client")]
     TooMany,
+    /// The OpenID provider could not be reached or its discovery document is unusable (the
+    /// cause, without content, goes to the log only).
+    #[error("LOT-L015 the OpenID provider is unreachable: {0}")]
+    Unreachable(String),
+    /// The provider's token endpoint refused the code (used before, another client's, or the
+    /// PKCE verifier does not match).
+    #[error("LOT-L016 the provider refused the authorization code")]
+    CodeRefused,
+    /// No ID token, or not one signed by the provider's keys for this issuer.
+    #[error("LOT-L017 the ID token is missing or not validly signed by the provider")]
+    BadIdToken,
+    /// The ID token's nonce is not the one of the sign-in this browser started.
+    #[error("LOT-L018 the ID token answers another sign-in (nonce)")]
+    WrongNonce,
 }
 
 impl LoginError {
@@ -89,6 +106,10 @@ impl LoginError {
             Self::NotConfigured => "LOT-L012",
             Self::Internal(_) => "LOT-L013",
             Self::TooMany => "LOT-L014",
+            Self::Unreachable(_) => "LOT-L015",
+            Self::CodeRefused => "LOT-L016",
+            Self::BadIdToken => "LOT-L017",
+            Self::WrongNonce => "LOT-L018",
         }
     }
 }
@@ -97,6 +118,7 @@ impl LoginError {
 pub struct Login {
     pub(crate) config: LoginConfig,
     pub(crate) saml: Option<saml::Saml>,
+    pub(crate) oidc: Option<oidc::Oidc>,
 }
 
 /// Sign-ins one client may start in ten minutes: each one is stored until it expires, so the
@@ -117,10 +139,24 @@ impl Login {
             Some(s) => Some(saml::Saml::from_config(c, s)?),
             None => None,
         };
+        let oidc = match &c.oidc {
+            Some(o) => Some(oidc::Oidc::from_config(c, o)?),
+            None => None,
+        };
         Ok(Some(Login {
             config: c.clone(),
             saml,
+            oidc,
         }))
+    }
+
+    /// The provider's name citizens read ("BundID", "Servicekonto").
+    pub fn label(&self) -> &str {
+        match (&self.saml, &self.oidc) {
+            (Some(s), _) => &s.label,
+            (None, Some(o)) => &o.label,
+            (None, None) => "",
+        }
     }
 }
 
@@ -137,4 +173,6 @@ where
         .route("/konto/uebernehmen", post(konto::claim))
         .route("/konto/saml/metadata", get(pages::metadata))
         .route("/konto/saml/acs", post(pages::acs))
+        .route("/konto/saml/slo", get(logout::slo))
+        .route("/konto/oidc/rueckkehr", get(pages::oidc_return))
 }

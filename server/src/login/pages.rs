@@ -1,6 +1,7 @@
 //! The sign-in's HTTP side: the metadata, the start (a redirect to the identity provider), the
-//! assertion consumer service, Mein Konto and the sign-out. Handlers translate; the checks are
-//! in [`super::saml`], the records in the store.
+//! SAML assertion consumer service and the OpenID return, the one way from a verified identity
+//! to a session, Mein Konto and the sign-out. Handlers translate; the checks are in
+//! [`super::saml`] and [`super::oidc`], the records in the store.
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +20,7 @@ use crate::state::Shared;
 /// How long a started sign-in waits for the provider's answer.
 const PENDING_MINUTES: i64 = 15;
 
-fn chrono_now(p: &Shared) -> chrono::DateTime<chrono::Utc> {
+pub(super) fn chrono_now(p: &Shared) -> chrono::DateTime<chrono::Utc> {
     let now = p.now();
     chrono::DateTime::from_timestamp(now.unix_timestamp(), now.nanosecond()).unwrap_or_default()
 }
@@ -43,7 +44,7 @@ pub(crate) fn safe_return(path: Option<&str>) -> String {
 pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
     // One coded line; nothing the provider sent.
     match e {
-        LoginError::Internal(cause) => {
+        LoginError::Internal(cause) | LoginError::Unreachable(cause) => {
             tracing::error!(event = "citizen_sign_in_failed", code = e.code(), cause = %cause)
         }
         _ => tracing::warn!(event = "citizen_sign_in_refused", code = e.code()),
@@ -88,6 +89,19 @@ pub(super) fn refused(p: &Shared, lang: Lang, e: &LoginError) -> Response {
                 lang,
                 "Von Ihrem Anschluss wurde die Anmeldung in kurzer Zeit sehr oft begonnen. Bitte versuchen Sie es in einigen Minuten noch einmal.",
                 "Sign-in was started very often from your connection in a short time. Please try again in a few minutes.",
+            ),
+        ),
+        LoginError::Unreachable(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            tr(
+                lang,
+                "Anmeldedienst nicht erreichbar",
+                "Sign-in service not reachable",
+            ),
+            tr(
+                lang,
+                "Der Anmeldedienst antwortet gerade nicht. Bitte versuchen Sie es später noch einmal. Ohne Anmeldung können Sie viele Anträge trotzdem stellen.",
+                "The sign-in service is not answering right now. Please try again later. Many applications can be made without signing in.",
             ),
         ),
         LoginError::Internal(_) => (
@@ -160,9 +174,12 @@ pub(super) async fn start(
     axum::Extension(client): axum::Extension<ClientKey>,
     Query(q): Query<StartQuery>,
 ) -> Response {
-    let Some(saml) = p.login.as_ref().and_then(|l| l.saml.as_ref()) else {
+    let Some(login) = p.login.as_ref() else {
         return refused(&p, lang, &LoginError::NotConfigured);
     };
+    if login.saml.is_none() && login.oidc.is_none() {
+        return refused(&p, lang, &LoginError::NotConfigured);
+    }
     let (p2, now) = (p.clone(), p.now());
     match crate::telemetry::spawn_blocking(move || p2.sign_in_starts.reserve(&client.0, now)).await
     {
@@ -178,21 +195,44 @@ pub(super) async fn start(
         .as_deref()
         .and_then(TrustLevel::from_slug)
         .unwrap_or(TrustLevel::Basic);
-    let (browser, request_id) = match (super::saml::fresh_id(), super::saml::fresh_id()) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => return refused(&p, lang, &e),
+    let browser = match super::saml::fresh_id() {
+        Ok(b) => b,
+        Err(e) => return refused(&p, lang, &e),
     };
-    let url = match saml.request_url(&request_id, level, chrono_now(&p)) {
-        Ok(u) => u,
+    let begun = match &login.saml {
+        Some(saml) => super::saml::fresh_id().and_then(|request_id| {
+            let url = saml.request_url(&request_id, level, chrono_now(&p))?;
+            Ok((url, request_id, "saml", None))
+        }),
+        None => {
+            let p2 = p.clone();
+            match crate::telemetry::spawn_blocking(move || {
+                let oidc = p2
+                    .login
+                    .as_ref()
+                    .and_then(|l| l.oidc.as_ref())
+                    .ok_or(LoginError::NotConfigured)?;
+                oidc.start(level)
+            })
+            .await
+            {
+                Ok(Ok(s)) => Ok((s.url, s.state, "oidc", Some(s.secret))),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(LoginError::Internal(e.to_string())),
+            }
+        }
+    };
+    let (url, request_id, provider, secret) = match begun {
+        Ok(b) => b,
         Err(e) => return refused(&p, lang, &e),
     };
     let pending = PendingSignIn {
         hash: SecretHash::of(&browser),
         request_id,
-        provider: "saml".into(),
+        provider: provider.into(),
         trust_level: level.rank(),
         return_to: safe_return(q.zurueck.as_deref()),
-        secret: None,
+        secret,
         expires: p.now() + time::Duration::minutes(PENDING_MINUTES),
     };
     let p2 = p.clone();
@@ -243,16 +283,21 @@ pub(super) async fn acs(
         finish(&p2, &browser, &posted, old_session, &secret2, now_chrono)
     })
     .await;
-    let return_to = match outcome {
-        Ok(Ok(to)) => to,
-        Ok(Err(e)) => return refused(&p, lang, &e),
-        Err(e) => return refused(&p, lang, &LoginError::Internal(e.to_string())),
-    };
+    match outcome {
+        Ok(Ok(to)) => signed_in(&p, &secret, to),
+        Ok(Err(e)) => refused(&p, lang, &e),
+        Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
+}
+
+/// The answer after a sign-in of either kind: the session cookie, the pending one removed,
+/// and the way back.
+fn signed_in(p: &Shared, secret: &str, return_to: String) -> Response {
     tracing::info!(event = "citizen_signed_in");
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, return_to)]).into_response();
     for c in [
-        CitizenCookie::session(&p, Some(&secret)),
-        CitizenCookie::pending(&p, None),
+        CitizenCookie::session(p, Some(secret)),
+        CitizenCookie::pending(p, None),
     ]
     .into_iter()
     .flatten()
@@ -260,6 +305,157 @@ pub(super) async fn acs(
         r.headers_mut().append(header::SET_COOKIE, c);
     }
     r
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReturnQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /konto/oidc/rueckkehr?code=…&state=…`: the OpenID provider's answer (the redirect
+/// URI). A session only when every check holds.
+pub(super) async fn oidc_return(
+    State(p): State<Shared>,
+    UiLang(lang): UiLang,
+    headers: HeaderMap,
+    Query(q): Query<ReturnQuery>,
+) -> Response {
+    if p.login.as_ref().and_then(|l| l.oidc.as_ref()).is_none() {
+        return refused(&p, lang, &LoginError::NotConfigured);
+    }
+    let Some(browser) = session::cookie(&headers, PENDING_COOKIE) else {
+        return refused(&p, lang, &LoginError::NotOurRequest);
+    };
+    let old_session = session::cookie(&headers, SESSION_COOKIE);
+    let secret = match super::saml::fresh_id() {
+        Ok(s) => s,
+        Err(e) => return refused(&p, lang, &e),
+    };
+    let now_chrono = chrono_now(&p);
+    let (p2, secret2) = (p.clone(), secret.clone());
+    let outcome = crate::telemetry::spawn_blocking(move || {
+        finish_oidc(&p2, &browser, q, old_session, &secret2, now_chrono)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(to)) => signed_in(&p, &secret, to),
+        Ok(Err(e)) => refused(&p, lang, &e),
+        Err(e) => refused(&p, lang, &LoginError::Internal(e.to_string())),
+    }
+}
+
+/// The blocking part of the OpenID return: the sign-in this browser started (taken, so it is
+/// answered once), its `state`, the code exchanged and the ID token checked, the new session.
+fn finish_oidc(
+    p: &Shared,
+    browser: &str,
+    q: ReturnQuery,
+    old_session: Option<String>,
+    secret: &str,
+    now_chrono: chrono::DateTime<chrono::Utc>,
+) -> Result<String, LoginError> {
+    let oidc = p
+        .login
+        .as_ref()
+        .and_then(|l| l.oidc.as_ref())
+        .ok_or(LoginError::NotConfigured)?;
+    let pending = p
+        .store
+        .take_pending_sign_in(&SecretHash::of(browser))
+        .map_err(|e| LoginError::Internal(e.to_string()))?
+        .ok_or(LoginError::NotOurRequest)?;
+    if pending.expires <= p.now() {
+        return Err(LoginError::Expired);
+    }
+    // The state must be the one this browser's sign-in sent (compared as hashes: no early
+    // exit on the first differing byte).
+    let state = q.state.as_deref().unwrap_or_default();
+    if pending.provider != "oidc" || SecretHash::of(state) != SecretHash::of(&pending.request_id) {
+        return Err(LoginError::NotOurRequest);
+    }
+    if q.error.is_some() {
+        return Err(LoginError::ProviderRefused);
+    }
+    let code = q
+        .code
+        .filter(|c| !c.is_empty() && c.len() <= 2048)
+        .ok_or(LoginError::Garbled("no code"))?;
+    let wanted = TrustLevel::from_rank(pending.trust_level).unwrap_or(TrustLevel::High);
+    let kept = pending.secret.as_deref().unwrap_or_default();
+    let identity = match oidc.finish(&code, kept, wanted, now_chrono) {
+        Err(LoginError::TooLow(None)) => {
+            return Err(LoginError::TooLow(Some(super::sign_in_url(
+                wanted,
+                &pending.return_to,
+            ))));
+        }
+        other => other?,
+    };
+    open_session(
+        p,
+        SignedIn {
+            subject: format!("oidc:{}", identity.subject),
+            label: oidc.label.clone(),
+            level: identity.level,
+            attributes: identity.attributes,
+            logout_hint: Some(identity.id_token),
+        },
+        old_session,
+        secret,
+    )?;
+    Ok(pending.return_to)
+}
+
+/// A citizen as a provider of either kind vouched for them.
+struct SignedIn {
+    /// The provider's stable id of the citizen, with its kind (`saml:…`, `oidc:…`).
+    subject: String,
+    label: String,
+    level: TrustLevel,
+    attributes: std::collections::BTreeMap<String, String>,
+    logout_hint: Option<String>,
+}
+
+/// The logout index's key of a provider's name for a citizen.
+pub(super) fn logout_index_hash(name_id: &str) -> SecretHash {
+    SecretHash::of(&format!("saml-slo:{name_id}"))
+}
+
+/// The session after a sign-in of either kind (returns its expiry); an old session of this
+/// browser ends (no fixation).
+fn open_session(
+    p: &Shared,
+    who: SignedIn,
+    old_session: Option<String>,
+    secret: &str,
+) -> Result<time::OffsetDateTime, LoginError> {
+    let internal = |e: lotse_store::StoreError| LoginError::Internal(e.to_string());
+    let now = p.now();
+    if let Some(old) = old_session {
+        p.store
+            .delete_citizen_session(&SecretHash::of(&old))
+            .map_err(internal)?;
+    }
+    let minutes = p
+        .login
+        .as_ref()
+        .map(|l| i64::from(l.config.session_minutes))
+        .unwrap_or(60);
+    let session = CitizenSession {
+        hash: SecretHash::of(secret),
+        // Stable per citizen and installation, and not the provider's pseudonym itself.
+        subject: p.token(&format!("citizen:{}", who.subject))[..32].to_string(),
+        provider: who.label,
+        trust_level: who.level.rank(),
+        attributes: who.attributes,
+        logout_hint: who.logout_hint,
+        created: now,
+        expires: now + time::Duration::minutes(minutes),
+    };
+    p.store.create_citizen_session(&session).map_err(internal)?;
+    Ok(session.expires)
 }
 
 /// The blocking part of the consumer service: the sign-in this browser started (taken, so
@@ -306,28 +502,29 @@ fn finish(
     if !p.store.first_use(&seen, until).map_err(internal)? {
         return Err(LoginError::Replayed);
     }
-    if let Some(old) = old_session {
-        // A new sign-in replaces the old session (no fixation).
+    let name_id = identity.name_id.clone();
+    let expires = open_session(
+        p,
+        SignedIn {
+            subject: format!("saml:{}", identity.subject),
+            label: saml.label.clone(),
+            level: identity.level,
+            attributes: identity.attributes,
+            logout_hint: identity.logout_hint,
+        },
+        old_session,
+        secret,
+    )?;
+    // The provider may end this session by its name for the citizen (single logout).
+    if let Some(name) = name_id {
         p.store
-            .delete_citizen_session(&SecretHash::of(&old))
+            .put_logout_index(&lotse_store::LogoutIndex {
+                hash: logout_index_hash(&name),
+                session: SecretHash::of(secret),
+                expires,
+            })
             .map_err(internal)?;
     }
-    let minutes = p
-        .login
-        .as_ref()
-        .map(|l| i64::from(l.config.session_minutes))
-        .unwrap_or(60);
-    let session = CitizenSession {
-        hash: SecretHash::of(secret),
-        // Stable per citizen and installation, and not the provider's pseudonym itself.
-        subject: p.token(&format!("citizen:saml:{}", identity.subject))[..32].to_string(),
-        provider: saml.label.clone(),
-        trust_level: identity.level.rank(),
-        attributes: identity.attributes,
-        created: now,
-        expires: now + time::Duration::minutes(minutes),
-    };
-    p.store.create_citizen_session(&session).map_err(internal)?;
     Ok(pending.return_to)
 }
 
@@ -365,11 +562,7 @@ pub(super) async fn konto(
     let Some(login) = p.login.as_ref() else {
         return refused(&p, lang, &LoginError::NotConfigured);
     };
-    let label = login
-        .saml
-        .as_ref()
-        .map(|s| s.label.clone())
-        .unwrap_or_default();
+    let label = login.label().to_string();
     let current = session::current_session(&p, &headers).await;
     let defs = p.defs();
     let heading = tr(lang, "Mein Konto", "My account");
@@ -443,7 +636,22 @@ pub(super) async fn konto(
         claim_label: tr(lang, "Fortsetzungscode", "Resume code"),
         claim_button: tr(lang, "Übernehmen", "Add"),
     };
-    p.render(&page)
+    let mut r = p.render(&page);
+    // Sign-out may end at the OpenID provider's logout page: the form may lead there.
+    let origins = match (&login.saml, &login.oidc) {
+        (Some(saml), _) => saml.logout_origin(),
+        (None, Some(oidc)) => Some(oidc.logout_origins()),
+        (None, None) => None,
+    };
+    if let Some(s) = &current
+        && s.logout_hint.is_some()
+        && let Some(csp) = origins
+            .as_deref()
+            .and_then(crate::http::middleware::csp_with_form_target)
+    {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    r
 }
 
 /// `POST /konto/abmelden`: ends the session (with the session's CSRF token).
@@ -483,6 +691,11 @@ pub(super) async fn sign_out(
             return refused(&p, lang, &LoginError::Internal(e));
         }
         tracing::info!(event = "citizen_signed_out");
+        // The local session has ended; then the provider's, where it offers that (single
+        // logout). Unreachable or without an end-session endpoint: Mein Konto as before.
+        if let Some(to) = super::logout::provider_logout(&p, &s).await {
+            r = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+        }
     }
     if let Some(c) = CitizenCookie::session(&p, None) {
         r.headers_mut().append(header::SET_COOKIE, c);

@@ -67,6 +67,22 @@ pub struct Saml {
     keys: Vec<SpKey>,
     attributes: BTreeMap<String, String>,
     subject_attribute: Option<String>,
+    /// The provider's SingleLogoutService (HTTP-Redirect), when its metadata offers one, and
+    /// where it takes LogoutResponses (its ResponseLocation, else the same).
+    slo_url: Option<String>,
+    slo_response_url: Option<String>,
+    /// Where the provider answers a logout (our SingleLogoutService).
+    slo_return: String,
+    /// The pinned signing certificate (DER): it verifies the provider's redirect signatures.
+    idp_cert_der: Vec<u8>,
+}
+
+/// What the provider needs to end its session of a citizen (kept with the session).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LogoutHint {
+    name_id: String,
+    format: Option<String>,
+    session_index: Option<String>,
 }
 
 /// A posted response, decoded but not verified.
@@ -85,6 +101,11 @@ pub struct Identity {
     /// The assertion's id and until when it could be replayed (the replay cache's entry).
     pub assertion_id: String,
     pub replayable_until: DateTime<Utc>,
+    /// The provider's name for the citizen (NameID), by which it may end the session.
+    pub name_id: Option<String>,
+    /// NameID and SessionIndex for a later LogoutRequest (JSON), when the assertion has a
+    /// NameID.
+    pub logout_hint: Option<String>,
 }
 
 fn read(path: &std::path::Path, what: &str) -> anyhow::Result<Vec<u8>> {
@@ -152,6 +173,8 @@ impl Saml {
         let pinned = pem_cert(&c.idp_certificate, "idp_certificate")?;
         let pinned_b64 = B64.encode(&pinned);
         let mut sso_url = None;
+        let mut slo_url = None;
+        let mut slo_response_url = None;
         let mut listed = false;
         let descriptors = idp.idp_sso_descriptors.as_mut().ok_or_else(|| {
             anyhow::anyhow!("LOT-L020 login.saml.idp_metadata has no IDPSSODescriptor")
@@ -180,6 +203,19 @@ impl Saml {
                 },
                 encryption_methods: None,
             }];
+            if slo_url.is_none()
+                && let Some(s) = d
+                    .single_logout_services
+                    .iter()
+                    .find(|s| s.binding == REDIRECT)
+            {
+                slo_url = Some(s.location.clone());
+                slo_response_url = Some(
+                    s.response_location
+                        .clone()
+                        .unwrap_or_else(|| s.location.clone()),
+                );
+            }
             if sso_url.is_none() {
                 sso_url = d
                     .single_sign_on_services
@@ -241,6 +277,10 @@ impl Saml {
             keys,
             attributes: c.attributes.clone(),
             subject_attribute: c.subject_attribute.clone(),
+            slo_url,
+            slo_response_url,
+            slo_return: format!("{base}/konto/saml/slo"),
+            idp_cert_der: pinned,
         })
     }
 
@@ -257,8 +297,9 @@ impl Saml {
             }
         }
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{}\"><md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat><md:AssertionConsumerService Binding=\"{POST}\" Location=\"{}\" index=\"0\" isDefault=\"true\"/></md:SPSSODescriptor></md:EntityDescriptor>\n",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{}\"><md:SPSSODescriptor AuthnRequestsSigned=\"true\" WantAssertionsSigned=\"true\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">{keys}<md:SingleLogoutService Binding=\"{REDIRECT}\" Location=\"{}\"/><md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat><md:AssertionConsumerService Binding=\"{POST}\" Location=\"{}\" index=\"0\" isDefault=\"true\"/></md:SPSSODescriptor></md:EntityDescriptor>\n",
             xml_escape(&self.entity_id),
+            xml_escape(&self.slo_return),
             xml_escape(&self.acs_url),
         )
     }
@@ -287,6 +328,11 @@ impl Saml {
             issuer = xml_escape(&self.entity_id),
             level = stork(level),
         );
+        self.redirect(&self.sso_url, "SAMLRequest", &xml)
+    }
+
+    /// A message by the HTTP-Redirect binding: deflated, base64, signed with the current key.
+    fn redirect(&self, to: &str, param: &str, xml: &str) -> Result<String, LoginError> {
         let mut deflated = Vec::new();
         {
             use std::io::Write as _;
@@ -297,12 +343,11 @@ impl Saml {
             enc.finish()
                 .map_err(|e| LoginError::Internal(e.to_string()))?;
         }
-        let mut url: url::Url = self
-            .sso_url
+        let mut url: url::Url = to
             .parse()
-            .map_err(|_| LoginError::Internal("the provider's SSO address is not a URL".into()))?;
+            .map_err(|_| LoginError::Internal("the provider's address is not a URL".into()))?;
         url.query_pairs_mut()
-            .append_pair("SAMLRequest", &B64.encode(&deflated));
+            .append_pair(param, &B64.encode(&deflated));
         let key = self
             .keys
             .first()
@@ -310,6 +355,152 @@ impl Saml {
         samael::crypto::sign_url(url, &key.key)
             .map(|u| u.to_string())
             .map_err(|e| LoginError::Internal(format!("signing the request: {e}")))
+    }
+
+    /// The provider's origin, when it offers single logout (for Mein Konto's `form-action`).
+    pub fn logout_origin(&self) -> Option<String> {
+        let url: url::Url = self.slo_url.as_deref()?.parse().ok()?;
+        Some(url.origin().ascii_serialization())
+    }
+
+    /// Single logout started here: a signed LogoutRequest (HTTP-Redirect) for the session
+    /// whose `hint` the sign-in kept; `None` when the provider offers no single logout.
+    pub fn logout_url(&self, hint: &str, now: DateTime<Utc>) -> Option<String> {
+        let to = self.slo_url.as_deref()?;
+        let hint: LogoutHint = serde_json::from_str(hint).ok()?;
+        let id = fresh_id().ok()?;
+        let format = hint
+            .format
+            .as_deref()
+            .map(|f| format!(" Format=\"{}\"", xml_escape(f)))
+            .unwrap_or_default();
+        let index = hint
+            .session_index
+            .as_deref()
+            .map(|i| {
+                format!(
+                    "<saml2p:SessionIndex>{}</saml2p:SessionIndex>",
+                    xml_escape(i)
+                )
+            })
+            .unwrap_or_default();
+        let xml = format!(
+            "<saml2p:LogoutRequest xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{at}\" Destination=\"{dest}\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2:NameID{format}>{name}</saml2:NameID>{index}</saml2p:LogoutRequest>",
+            id = xml_escape(&id),
+            at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            dest = xml_escape(to),
+            issuer = xml_escape(&self.entity_id),
+            name = xml_escape(&hint.name_id),
+        );
+        match self.redirect(to, "SAMLRequest", &xml) {
+            Ok(u) => Some(u),
+            Err(e) => {
+                tracing::error!(event = "citizen_logout_request_failed", code = e.code());
+                None
+            }
+        }
+    }
+
+    /// A LogoutRequest of the provider (HTTP-Redirect, the raw query string): signed by the
+    /// pinned key, for this portal, recent. Returns its id and the NameID it names.
+    pub fn logout_request(
+        &self,
+        raw_query: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, String), LoginError> {
+        let url = self.signed_redirect(raw_query, false)?;
+        let xml = inflate(&url, "SAMLRequest")?;
+        let request: samael::schema::LogoutRequest = xml
+            .parse()
+            .map_err(|_| LoginError::Garbled("not a LogoutRequest"))?;
+        if request.destination.as_deref() != Some(self.slo_return.as_str()) {
+            return Err(LoginError::WrongDestination);
+        }
+        let skew = chrono::Duration::seconds(MAX_SKEW_SECONDS);
+        match request.issue_instant {
+            Some(at) if at <= now + skew && at + skew + chrono::Duration::minutes(1) >= now => {}
+            _ => return Err(LoginError::Expired),
+        }
+        let id = request.id.ok_or(LoginError::Garbled("no ID"))?;
+        let name = request
+            .name_id
+            .map(|n| n.value.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .ok_or(LoginError::NoSubject)?;
+        Ok((id, name))
+    }
+
+    /// The answer to the provider's LogoutRequest `in_response_to`: a signed LogoutResponse
+    /// (HTTP-Redirect) with success.
+    pub fn logout_response_url(
+        &self,
+        in_response_to: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, LoginError> {
+        let to = self
+            .slo_response_url
+            .as_deref()
+            .ok_or(LoginError::NotConfigured)?;
+        let xml = format!(
+            "<saml2p:LogoutResponse xmlns:saml2p=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml2=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"{id}\" InResponseTo=\"{irt}\" Version=\"2.0\" IssueInstant=\"{at}\" Destination=\"{dest}\"><saml2:Issuer>{issuer}</saml2:Issuer><saml2p:Status><saml2p:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></saml2p:Status></saml2p:LogoutResponse>",
+            id = xml_escape(&fresh_id()?),
+            irt = xml_escape(in_response_to),
+            at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            dest = xml_escape(to),
+            issuer = xml_escape(&self.entity_id),
+        );
+        self.redirect(to, "SAMLResponse", &xml)
+    }
+
+    /// The query of an HTTP-Redirect message, its signature checked with the pinned key
+    /// (SHA-256 or stronger).
+    fn signed_redirect(&self, raw_query: &str, response: bool) -> Result<url::Url, LoginError> {
+        if raw_query.len() > MAX_RESPONSE_BYTES {
+            return Err(LoginError::Garbled("too large"));
+        }
+        let url: url::Url = format!("http://lotse.invalid/?{raw_query}")
+            .parse()
+            .map_err(|_| LoginError::Garbled("not a query"))?;
+        let signed = samael::crypto::UrlVerifier::from_x509(&CertificateDer::from(
+            self.idp_cert_der.clone(),
+        ))
+        .ok()
+        .and_then(|v| {
+            if response {
+                v.verify_signed_response_url(&url).ok()
+            } else {
+                v.verify_signed_request_url(&url).ok()
+            }
+        })
+        .unwrap_or(false);
+        let sig_alg = url
+            .query_pairs()
+            .find(|(k, _)| k == "SigAlg")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if !signed || sig_alg.contains("sha1") {
+            return Err(LoginError::BadSignature);
+        }
+        Ok(url)
+    }
+
+    /// The provider's LogoutResponse (HTTP-Redirect, the raw query string): signed by the
+    /// pinned key, and a success. The local session had ended before; this only tells the
+    /// citizen whether the provider's ended too.
+    pub fn logout_answer(&self, raw_query: &str) -> Result<(), LoginError> {
+        let url = self.signed_redirect(raw_query, true)?;
+        let xml = inflate(&url, "SAMLResponse")?;
+        let answer: samael::schema::LogoutResponse = xml
+            .parse()
+            .map_err(|_| LoginError::Garbled("not a LogoutResponse"))?;
+        match answer
+            .status
+            .as_ref()
+            .and_then(|s| s.status_code.value.as_deref())
+        {
+            Some("urn:oasis:names:tc:SAML:2.0:status:Success") => Ok(()),
+            _ => Err(LoginError::ProviderRefused),
+        }
     }
 
     /// Decodes a posted `SAMLResponse` (base64) far enough to know it is one: size, base64,
@@ -484,7 +675,31 @@ impl Saml {
         })
         .filter(|s| !s.is_empty())
         .ok_or(LoginError::NoSubject)?;
+        let logout_hint = a
+            .subject
+            .as_ref()
+            .and_then(|s| s.name_id.as_ref())
+            .and_then(|n| {
+                let session_index = a
+                    .authn_statements
+                    .iter()
+                    .flatten()
+                    .find_map(|s| s.session_index.clone());
+                serde_json::to_string(&LogoutHint {
+                    name_id: n.value.trim().to_string(),
+                    format: n.format.clone(),
+                    session_index,
+                })
+                .ok()
+            });
+        let name_id = a
+            .subject
+            .as_ref()
+            .and_then(|s| s.name_id.as_ref())
+            .map(|n| n.value.trim().to_string());
         Ok(Identity {
+            name_id,
+            logout_hint,
             subject,
             level,
             attributes,
@@ -492,6 +707,30 @@ impl Saml {
             replayable_until: until + skew,
         })
     }
+}
+
+/// The deflated, base64 message `param` of an HTTP-Redirect query, as XML text (no DOCTYPE).
+fn inflate(url: &url::Url, param: &str) -> Result<String, LoginError> {
+    let posted = url
+        .query_pairs()
+        .find(|(k, _)| k == param)
+        .map(|(_, v)| v.into_owned())
+        .ok_or(LoginError::Garbled("no message"))?;
+    let deflated = B64
+        .decode(posted.as_bytes())
+        .map_err(|_| LoginError::Garbled("not base64"))?;
+    let mut xml = String::new();
+    {
+        use std::io::Read as _;
+        flate2::read::DeflateDecoder::new(&deflated[..])
+            .take(MAX_RESPONSE_BYTES as u64)
+            .read_to_string(&mut xml)
+            .map_err(|_| LoginError::Garbled("not deflated UTF-8"))?;
+    }
+    if xml.contains("<!DOCTYPE") || xml.contains("<!ENTITY") {
+        return Err(LoginError::Garbled("DOCTYPE"));
+    }
+    Ok(xml)
 }
 
 /// Whether the encrypted value holds at least an IV (or nonce) and a tag or block.

@@ -101,10 +101,16 @@ pub fn request(
         .map_err(|e| e.to_string())?;
     tcp.set_write_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
+    // The port belongs in Host unless it is the scheme's default (RFC 9110 7.2): servers
+    // build absolute addresses from it (an OpenID provider's discovery document does).
+    let host = if t.port == if t.tls { 443 } else { 80 } {
+        t.host.clone()
+    } else {
+        format!("{}:{}", t.host, t.port)
+    };
     let mut head = format!(
-        "{method} {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         t.path,
-        t.host,
         body.len()
     );
     for (name, value) in headers {

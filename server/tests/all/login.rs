@@ -159,6 +159,7 @@ async fn app_in(
                 attributes: bundid_attributes(),
                 subject_attribute: Some("pseudonym".into()),
             }),
+            oidc: None,
         }),
         ..Default::default()
     };
@@ -1138,6 +1139,7 @@ fn a_metadata_file_without_the_pinned_certificate_stops_the_start() {
         cookie_secure: false,
         session_minutes: 60,
         saml: None,
+        oidc: None,
     };
     let saml = SamlConfig {
         label: "BundID".into(),

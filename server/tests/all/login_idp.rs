@@ -91,14 +91,14 @@ pub(crate) fn start_idp(
     Idp(child)
 }
 
-fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(a: &'a Answer, name: &str) -> Option<&'a str> {
     a.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-fn cookies(a: &Answer) -> Vec<String> {
+pub(crate) fn cookies(a: &Answer) -> Vec<String> {
     a.headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
@@ -107,7 +107,7 @@ fn cookies(a: &Answer) -> Vec<String> {
         .collect()
 }
 
-async fn http(
+pub(crate) async fn http(
     method: &str,
     url: &str,
     cookie: &str,
@@ -138,7 +138,7 @@ async fn http(
     .unwrap()
 }
 
-fn input<'a>(page: &'a str, name: &str) -> &'a str {
+pub(crate) fn input<'a>(page: &'a str, name: &str) -> &'a str {
     let marker = format!("name=\"{name}\" value=\"");
     let at = page
         .find(&marker)
@@ -191,6 +191,10 @@ async fn sign_in(lotse: &str, user: &str, password: &str, level: &str) -> (Answe
     (acs, session)
 }
 
+fn sp_xml_text(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
 fn html_unescape(s: &str) -> String {
     s.replace("&#x2B;", "+")
         .replace("&#43;", "+")
@@ -212,13 +216,19 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
     let idp_port = free_port();
     let idp_base = format!("http://127.0.0.1:{idp_port}");
     let meta = dir.path().join("idp.xml");
+    // The IdP offers single logout (HTTP-Redirect), as BundID's metadata does.
+    let slo = format!(
+        r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{idp_base}/slo"/>
+    <md:SingleSignOnService "#
+    );
     std::fs::write(
         &meta,
         idp_metadata(
             &format!("{idp_base}/idp"),
             &format!("{idp_base}/sso"),
             &idp_keys,
-        ),
+        )
+        .replacen("<md:SingleSignOnService ", &slo, 1),
     )
     .unwrap();
 
@@ -245,6 +255,7 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
                 attributes: bundid_attributes(),
                 subject_attribute: Some("pseudonym".into()),
             }),
+            oidc: None,
         }),
         ..Default::default()
     };
@@ -277,6 +288,56 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
     let konto = http("GET", &format!("{lotse}/konto"), &session, None, "none").await;
     let body = String::from_utf8_lossy(&konto.body);
     assert!(body.contains("Vertrauensniveau substanziell"), "{body}");
+    assert!(sp_xml_text(&sp_xml).contains(&format!(
+        r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{lotse}/konto/saml/slo"/>"#
+    )));
+
+    // Single logout: the session ends here, then at the IdP (a LogoutRequest signed by Lotse,
+    // checked by pysaml2), whose signed LogoutResponse brings the citizen back to Mein Konto.
+    let csrf = input(&body, "_csrf").to_string();
+    let out = http(
+        "POST",
+        &format!("{lotse}/konto/abmelden"),
+        &session,
+        Some(&[("_csrf", &csrf)]),
+        "same-origin",
+    )
+    .await;
+    assert_eq!(out.status, 303);
+    let to_idp = header(&out, "location").unwrap().to_string();
+    assert!(
+        to_idp.starts_with(&format!("{idp_base}/slo?SAMLRequest=")),
+        "{to_idp}"
+    );
+    assert!(to_idp.contains("&Signature="));
+    let konto = http("GET", &format!("{lotse}/konto"), &session, None, "none").await;
+    assert!(String::from_utf8_lossy(&konto.body).contains("Melden Sie sich mit BundID an"));
+    let at_idp = http("GET", &to_idp, "", None, "cross-site").await;
+    assert_eq!(
+        at_idp.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&at_idp.body)
+    );
+    let back = header(&at_idp, "location").unwrap().to_string();
+    assert!(
+        back.starts_with(&format!("{lotse}/konto/saml/slo?SAMLResponse=")),
+        "{back}"
+    );
+    let log = http("GET", &format!("{idp_base}/slo-log"), "", None, "none").await;
+    assert_eq!(String::from_utf8_lossy(&log.body), "bPK2-erika-0001");
+    let done = http("GET", &back, "", None, "cross-site").await;
+    assert_eq!(done.status, 303, "{}", String::from_utf8_lossy(&done.body));
+    assert_eq!(header(&done, "location"), Some("/konto"));
+    // The same answer with a changed status is not signed any more: a calm page, still out.
+    let forged = back.replacen("SAMLResponse=", "SAMLResponse=A", 1);
+    let refused = http("GET", &forged, "", None, "cross-site").await;
+    let page = String::from_utf8_lossy(&refused.body);
+    assert_eq!(refused.status, 400);
+    assert!(
+        page.contains("Sie sind abgemeldet") && page.contains("LOT-L002"),
+        "{page}"
+    );
 
     // Basic asking substantial: refused with the way to a stronger sign-in.
     let (acs, session) = sign_in(&lotse, "bruno", "passwort-bruno", "substanziell").await;
@@ -286,7 +347,64 @@ async fn citizens_sign_in_at_a_real_identity_provider_at_their_trust_level() {
     assert!(session.is_empty());
 
     // High (online ID card) satisfies every level.
-    let (acs, _) = sign_in(&lotse, "hanna", "passwort-hanna", "hoch").await;
+    let (acs, hanna) = sign_in(&lotse, "hanna", "passwort-hanna", "hoch").await;
     assert_eq!(acs.status, 303, "{}", String::from_utf8_lossy(&acs.body));
+
+    // Single logout started by the IdP: its signed LogoutRequest (pysaml2) ends Hanna's session
+    // on Lotse, whose signed LogoutResponse the IdP reads as success. A changed request first:
+    // refused, and the session stays.
+    let signed_in = |a: &Answer| String::from_utf8_lossy(&a.body).contains("Vertrauensniveau hoch");
+    let start = http(
+        "GET",
+        &format!(
+            "{idp_base}/initiate-logout?name_id=bPK2-hanna-0003&sp={lotse}/konto/saml/metadata"
+        ),
+        "",
+        None,
+        "none",
+    )
+    .await;
+    assert_eq!(
+        start.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&start.body)
+    );
+    let to_lotse = header(&start, "location").unwrap().to_string();
+    assert!(
+        to_lotse.starts_with(&format!("{lotse}/konto/saml/slo?SAMLRequest=")),
+        "{to_lotse}"
+    );
+    let forged = to_lotse.replacen("SAMLRequest=", "SAMLRequest=A", 1);
+    let refused = http("GET", &forged, "", None, "cross-site").await;
+    assert_eq!(refused.status, 400);
+    assert!(String::from_utf8_lossy(&refused.body).contains("LOT-L002"));
+    assert!(signed_in(
+        &http("GET", &format!("{lotse}/konto"), &hanna, None, "none").await
+    ));
+    let answered = http("GET", &to_lotse, "", None, "cross-site").await;
+    assert_eq!(
+        answered.status,
+        303,
+        "{}",
+        String::from_utf8_lossy(&answered.body)
+    );
+    let to_idp = header(&answered, "location").unwrap().to_string();
+    assert!(
+        to_idp.starts_with(&format!("{idp_base}/slo?SAMLResponse=")),
+        "{to_idp}"
+    );
+    assert!(!signed_in(
+        &http("GET", &format!("{lotse}/konto"), &hanna, None, "none").await
+    ));
+    assert_eq!(
+        http("GET", &to_idp, "", None, "cross-site").await.status,
+        200
+    );
+    let answers = http("GET", &format!("{idp_base}/slo-answers"), "", None, "none").await;
+    assert_eq!(
+        String::from_utf8_lossy(&answers.body),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
     server.abort();
 }

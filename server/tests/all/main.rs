@@ -14,6 +14,7 @@ mod fuzz;
 mod guessing;
 mod login;
 mod login_idp;
+mod login_oidc;
 mod mail;
 mod maintenance;
 mod nodes;

@@ -10,7 +10,7 @@ use crate::accounts::SecretHash;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
 use crate::keys::{CITIZEN_LINKS, CITIZEN_LOGIN};
-use crate::login::{CitizenLink, CitizenSession, LoginKind, PendingSignIn, Seen};
+use crate::login::{CitizenLink, CitizenSession, LoginKind, LogoutIndex, PendingSignIn, Seen};
 
 impl PgStore {
     /// Inserts unless the key is taken; `false` if it was.
@@ -99,6 +99,30 @@ impl LoginStore for PgStore {
 
     fn take_pending_sign_in(&self, hash: &SecretHash) -> Result<Option<PendingSignIn>, StoreError> {
         self.login_get(LoginKind::Pending, hash, true)
+    }
+
+    fn put_logout_index(&self, index: &LogoutIndex) -> Result<(), StoreError> {
+        let record = json(CITIZEN_LOGIN, "(secret)", index)?;
+        self.run(async |pool| {
+            sqlx::query(
+                "INSERT INTO citizen_login (kind, key, expires, v, record) \
+                 VALUES ($1, $2, $3, $4, $5::jsonb) ON CONFLICT (kind, key) \
+                 DO UPDATE SET expires = EXCLUDED.expires, v = EXCLUDED.v, record = EXCLUDED.record",
+            )
+            .bind(LoginKind::LogoutIndex.code())
+            .bind(&index.hash.as_bytes()[..])
+            .bind(index.expires)
+            .bind(v_current())
+            .bind(record)
+            .execute(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(())
+    }
+
+    fn take_logout_index(&self, hash: &SecretHash) -> Result<Option<LogoutIndex>, StoreError> {
+        self.login_get(LoginKind::LogoutIndex, hash, true)
     }
 
     fn first_use(&self, hash: &SecretHash, expires: OffsetDateTime) -> Result<bool, StoreError> {

@@ -9,7 +9,7 @@ use crate::accounts::SecretHash;
 use crate::envelope::{decode, encode};
 use crate::error::StoreError;
 use crate::keys::{CITIZEN_LINKS, CITIZEN_LOGIN};
-use crate::login::{CitizenLink, CitizenSession, LoginKind, PendingSignIn, Seen};
+use crate::login::{CitizenLink, CitizenSession, LoginKind, LogoutIndex, PendingSignIn, Seen};
 
 fn key(kind: LoginKind, hash: &SecretHash) -> [u8; 33] {
     let mut k = [0u8; 33];
@@ -104,6 +104,17 @@ impl LoginStore for SledStore {
     fn take_pending_sign_in(&self, hash: &SecretHash) -> Result<Option<PendingSignIn>, StoreError> {
         // sled's remove is atomic: of two racing callers one gets the record.
         self.login_remove(LoginKind::Pending, hash)
+    }
+
+    fn put_logout_index(&self, index: &LogoutIndex) -> Result<(), StoreError> {
+        let k = key(LoginKind::LogoutIndex, &index.hash);
+        let bytes = encode(CITIZEN_LOGIN, &k, index)?;
+        self.inner.citizen_login.insert(k, bytes)?;
+        self.flush()
+    }
+
+    fn take_logout_index(&self, hash: &SecretHash) -> Result<Option<LogoutIndex>, StoreError> {
+        self.login_remove(LoginKind::LogoutIndex, hash)
     }
 
     fn first_use(&self, hash: &SecretHash, expires: OffsetDateTime) -> Result<bool, StoreError> {

@@ -13,6 +13,7 @@ fn session(secret: &str, expires: OffsetDateTime) -> CitizenSession {
         provider: "bundid".into(),
         trust_level: 2,
         attributes: BTreeMap::from([("family_name".to_string(), "Mustermann".to_string())]),
+        logout_hint: Some("eyJ.id-token.sig".into()),
         created: T0,
         expires,
     }
@@ -116,4 +117,25 @@ pub(crate) fn a_citizens_drafts_are_listed_across_tenants_once_each<S: Store>(s:
             .unwrap()
             .is_empty()
     );
+}
+
+pub(crate) fn a_logout_index_is_replaced_by_a_newer_session_and_taken_once<S: Store>(s: &S) {
+    let hash = SecretHash::of("slo:bPK2-erika");
+    let first = LogoutIndex {
+        hash,
+        session: SecretHash::of("session-1"),
+        expires: T0 + Duration::hours(1),
+    };
+    s.put_logout_index(&first).unwrap();
+    let second = LogoutIndex {
+        session: SecretHash::of("session-2"),
+        ..first.clone()
+    };
+    s.put_logout_index(&second).unwrap();
+    assert_eq!(s.take_logout_index(&hash).unwrap(), Some(second));
+    assert_eq!(s.take_logout_index(&hash).unwrap(), None);
+    // It expires with its session.
+    s.put_logout_index(&first).unwrap();
+    assert!(s.sweep_login(T0 + Duration::hours(2)).unwrap() >= 1);
+    assert_eq!(s.take_logout_index(&hash).unwrap(), None);
 }

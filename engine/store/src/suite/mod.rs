@@ -146,6 +146,7 @@ macro_rules! store_suite {
                 open_payments_are_listed_oldest_first_until_they_are_closed,
                 citizen_sessions_are_found_by_hash_end_and_expire,
                 a_pending_sign_in_is_taken_once_and_assertions_are_used_once,
+                a_logout_index_is_replaced_by_a_newer_session_and_taken_once,
                 a_citizens_drafts_are_listed_across_tenants_once_each,
             );
         }
