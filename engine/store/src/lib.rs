@@ -563,6 +563,11 @@ store_traits! {
         /// The citizen's linked drafts, oldest first.
         fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError>;
 
+        /// Deletes every Mein Konto link whose draft and submission are both gone (the draft
+        /// expired unsent, or the submission was purged): nothing of a citizen outlives their
+        /// application. Returns how many.
+        fn sweep_citizen_links(&self) -> Result<u64, StoreError>;
+
         /// Notes the submission a linked draft became; `false` if there is no such link.
         fn set_citizen_submission(
             &self,

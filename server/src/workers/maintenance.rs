@@ -11,6 +11,7 @@
 //!   that were stored longer than `attachment_grace_minutes` ago (docs/uploads.md): a file
 //!   goes at the first run after its draft expired or its submission was purged, and a file
 //!   two drafts share stays while one of them names it.
+//! - deletes the links of Mein Konto whose draft and submission are both gone (docs/login.md).
 //!
 //! Each run writes one log line with counts only. On PostgreSQL every node runs it; the
 //! deletes are idempotent, so running twice costs a query and changes nothing.
@@ -46,6 +47,8 @@ pub struct Report {
     /// Attachments nothing referenced any more, and their bytes.
     pub attachments_removed: u64,
     pub attachment_bytes_removed: u64,
+    /// Mein Konto links whose draft and submission are both gone.
+    pub citizen_links_removed: u64,
 }
 
 /// One run of the housekeeping. Blocking: call it from a blocking thread.
@@ -71,6 +74,8 @@ pub fn run_once(
     let swept = store.sweep_attachments(now - settings.attachment_grace)?;
     report.attachments_removed = swept.removed;
     report.attachment_bytes_removed = swept.bytes;
+    // Mein Konto's links to applications that are gone (docs/login.md).
+    report.citizen_links_removed = store.sweep_citizen_links()?;
     Ok(report)
 }
 
@@ -104,7 +109,8 @@ pub fn start(
                         purged = %purged.join(","),
                         receipts_removed = r.receipts_removed,
                         attachments_removed = r.attachments_removed,
-                        attachment_bytes_removed = r.attachment_bytes_removed);
+                        attachment_bytes_removed = r.attachment_bytes_removed,
+                        citizen_links_removed = r.citizen_links_removed);
                 }
                 Err(e) => tracing::error!(event = "maintenance_failed", error = %e),
             }

@@ -175,6 +175,25 @@ impl LoginStore for PgStore {
             .collect()
     }
 
+    fn sweep_citizen_links(&self) -> Result<u64, StoreError> {
+        // Ids are stored as bytes, links name them in hex; a name that is not hex names
+        // nothing (CASE keeps `decode` from seeing it).
+        let done = self.run(async |pool| {
+            sqlx::query(
+                "DELETE FROM citizen_links l \
+                 WHERE NOT EXISTS (SELECT 1 FROM drafts d WHERE d.id = \
+                     CASE WHEN l.draft ~ '^([0-9a-f]{2})+$' THEN decode(l.draft, 'hex') END) \
+                   AND NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = \
+                     CASE WHEN l.record->>'submission' ~ '^([0-9a-f]{2})+$' \
+                          THEN decode(l.record->>'submission', 'hex') END)",
+            )
+            .execute(pool)
+            .await
+            .map_err(db_err)
+        })?;
+        Ok(done.rows_affected())
+    }
+
     fn set_citizen_submission(
         &self,
         citizen: &SecretHash,

@@ -158,6 +158,40 @@ impl LoginStore for SledStore {
         Ok(())
     }
 
+    fn sweep_citizen_links(&self) -> Result<u64, StoreError> {
+        let mut gone = 0;
+        for item in self.inner.citizen_links.iter() {
+            let (k, v) = item?;
+            let link: CitizenLink = decode(CITIZEN_LINKS, &k, &v)?;
+            let draft = match link.draft.parse::<crate::DraftId>() {
+                Ok(id) => crate::DraftStore::draft(self, &id)?.is_some(),
+                Err(_) => false,
+            };
+            let submission = match link
+                .submission
+                .as_deref()
+                .map(str::parse::<crate::SubmissionId>)
+            {
+                Some(Ok(id)) => crate::SubmissionStore::submission(self, &id)?.is_some(),
+                _ => false,
+            };
+            if !draft
+                && !submission
+                && self
+                    .inner
+                    .citizen_links
+                    .compare_and_swap(&k, Some(v), None::<&[u8]>)?
+                    .is_ok()
+            {
+                gone += 1;
+            }
+        }
+        if gone > 0 {
+            self.flush()?;
+        }
+        Ok(gone)
+    }
+
     fn citizen_links(&self, citizen: &SecretHash) -> Result<Vec<CitizenLink>, StoreError> {
         let mut out = Vec::new();
         for item in self.inner.citizen_links.scan_prefix(citizen.as_bytes()) {

@@ -139,3 +139,62 @@ pub(crate) fn a_logout_index_is_replaced_by_a_newer_session_and_taken_once<S: St
     assert!(s.sweep_login(T0 + Duration::hours(2)).unwrap() >= 1);
     assert_eq!(s.take_logout_index(&hash).unwrap(), None);
 }
+
+pub(crate) fn links_go_when_their_draft_and_submission_are_both_gone<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(41);
+    let erika = SecretHash::of("erika");
+    let link = |draft: &Draft, submission: Option<String>| CitizenLink {
+        citizen: erika,
+        tenant: "heinsberg".into(),
+        draft: draft.id.to_string(),
+        workflow_id: "wohngeld".into(),
+        submission,
+        created: T0,
+    };
+    // An open draft; a draft sent as a submission that is later purged; a draft that expires
+    // unsent; and a link to a submission whose draft mark is gone but which is still kept.
+    let open = new_draft(&mut e, T0 + Duration::days(20));
+    s.create_draft(&open).unwrap();
+    let sent = new_draft(&mut e, T0);
+    s.create_draft(&sent).unwrap();
+    let sub = s.submit(new_submission(&mut e, "link-a"), T0).unwrap();
+    let unsent = new_draft(&mut e, T0);
+    s.create_draft(&unsent).unwrap();
+    let kept_draft = new_draft(&mut e, T0);
+    let kept_sub = s.submit(new_submission(&mut e, "link-b"), T0).unwrap();
+    for l in [
+        link(&open, None),
+        link(&sent, Some(sub.id.to_string())),
+        link(&unsent, None),
+        link(&kept_draft, Some(kept_sub.id.to_string())),
+    ] {
+        s.link_citizen(&l).unwrap();
+    }
+    assert_eq!(
+        s.sweep_citizen_links().unwrap(),
+        0,
+        "every link names something kept"
+    );
+    // The two drafts of T0 expire (the open one lives longer); the submission of the first is
+    // closed and purged.
+    assert_eq!(s.sweep_expired(sent.expires).unwrap(), 2);
+    s.change_status(&sub.id, change(Status::Abgeschlossen, T0))
+        .unwrap();
+    assert_eq!(
+        s.purge_closed(&tenant(), Duration::days(30), T0 + Duration::days(31))
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.sweep_citizen_links().unwrap(), 2);
+    let left: Vec<String> = s
+        .citizen_links(&erika)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.draft)
+        .collect();
+    let mut want = vec![open.id.to_string(), kept_draft.id.to_string()];
+    want.sort();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, want);
+}

@@ -148,6 +148,7 @@ macro_rules! store_suite {
                 a_pending_sign_in_is_taken_once_and_assertions_are_used_once,
                 a_logout_index_is_replaced_by_a_newer_session_and_taken_once,
                 a_citizens_drafts_are_listed_across_tenants_once_each,
+                links_go_when_their_draft_and_submission_are_both_gone,
             );
         }
     };
