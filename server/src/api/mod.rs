@@ -24,7 +24,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use lotse_core::application::{ApplyError, Position, ReviewView};
 use lotse_core::definition::{Field, Required, Widget};
 use lotse_core::form::FieldError;
@@ -87,7 +87,7 @@ where
         )
         .route(
             "/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}/{sha256}",
-            axum::routing::delete(files::remove),
+            delete(files::remove),
         )
         .route("/tenants/{tenant}/applications/{id}/back", post(back))
         .route("/tenants/{tenant}/applications/{id}/goto", post(goto))
