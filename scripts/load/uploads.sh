@@ -3,7 +3,7 @@
 # moment through the JSON API (the raw body of POST …/steps/antragsteller/files/
 # nachweis_wohnung), against a release build on loopback with a fresh data folder, without a
 # virus scanner (files kept as "nicht geprüft") or, with CLAMD=host:port, through that clamd.
-# Each file is different (its own SHA-256). Prints the wall time, MB/s, and the server's
+# Each file is different (its own SHA-256); the lease field is widened to 25 MB for it. Prints the wall time, MB/s, and the server's
 # resident memory before and at its peak (VmHWM), so the growth per concurrent upload shows
 # that a file is streamed, not held.
 # Usage: scripts/load/uploads.sh [uploads] [MB per file]
@@ -18,7 +18,11 @@ tmp="$(mktemp -d)"
 cfg="$tmp/lotse.toml"
 : > "$cfg"
 if [ -n "${CLAMD:-}" ]; then printf '[uploads]\nclamd = "%s"\n' "$CLAMD" > "$cfg"; fi
-LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" "$lotse" serve --config "$cfg" > "$tmp/serve.log" 2>&1 &
+# The example project, with the lease field taking files of up to 25 MB (it allows 10).
+mkdir -p "$tmp/project"
+cp -r workflows forms pdf-templates portal "$tmp/project/"
+sed -i 's/max_mb: 10$/max_mb: 25/' "$tmp/project/workflows/bewohnerparken/workflow.yaml"
+LOTSE_DATA_DIR="$tmp/data" LOTSE_LISTEN="127.0.0.1:$port" "$lotse" serve --config "$cfg" "$tmp/project" > "$tmp/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 100); do
@@ -41,12 +45,13 @@ pids=()
 for i in $(seq 1 "$n"); do
   id=$(sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' "$tmp/a$i.json")
   rev=$(sed -n 's/.*"revision":\([0-9]*\).*/\1/p' "$tmp/a$i.json")
-  curl -fs -o "$tmp/r$i.json" -w '%{http_code}\n' -X POST -H 'Content-Type: application/octet-stream' \
+  curl -s -o "$tmp/r$i.json" -w '%{http_code}\n' -X POST -H 'Content-Type: application/octet-stream' \
     --data-binary "@$tmp/f$i.pdf" \
     "$base/applications/$id/steps/antragsteller/files/nachweis_wohnung?revision=$rev&name=f$i.pdf" > "$tmp/s$i" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p" || true; done
+[ -n "${LOTSE_LOAD_DEBUG:-}" ] && { cat "$tmp"/r1.json; echo; cat "$tmp"/s1; }
 end=$(date +%s.%N)
 peak=$(rss VmHWM)
 ok=$(cat "$tmp"/s* | grep -c '^200$' || true)
