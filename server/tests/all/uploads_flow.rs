@@ -365,7 +365,7 @@ async fn a_lease_is_uploaded_scanned_kept_and_sealed_into_the_receipt_and_eicar_
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = c.portal.state().now().date();
     let beginn = format!(
         "{:02}.{:02}.{}",
         today.day(),

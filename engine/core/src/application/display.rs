@@ -175,7 +175,7 @@ fn files(v: &Value, lang: Lang) -> Display {
         .map(|file| {
             let kind = file.kind().map_or("?", |k| k.label_in(lang));
             let mut entries = vec![
-                entry("name", if de { "Name" } else { "Name" }, file.name.clone()),
+                entry("name", "Name", file.name.clone()),
                 entry(
                     "type",
                     if de {

@@ -183,7 +183,7 @@ pub fn human_size(bytes: u64, lang: Lang) -> String {
     let tenths = |unit: u64, name: &str| {
         // Rounded to a tenth without floating point.
         let t = (bytes * 10 + unit / 2) / unit;
-        if t % 10 == 0 {
+        if t.is_multiple_of(10) {
             format!("{} {name}", t / 10)
         } else {
             format!("{}{sep}{} {name}", t / 10, t % 10)
