@@ -18,9 +18,17 @@ mod views;
 mod visits;
 
 pub(crate) use attach::durable;
+
+/// The posts of an application's pages may carry files (a step with a file field): the
+/// extractors' own 2 MB default does not apply there; `http::middleware::limits` bounds the
+/// request, `step_post` each part.
+fn uploads() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::disable()
+}
 pub(crate) use visits::VisitLimits;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::routing::{get, post};
 
 use crate::state::Shared;
@@ -63,19 +71,19 @@ where
         )
         .route(
             "/{tenant}/antrag/{draft}",
-            get(assistant::show_draft).post(assistant::post_draft),
+            get(assistant::show_draft).post(assistant::post_draft.layer(uploads())),
         )
         .route(
             "/{tenant}/antrag/{draft}/schritt/{step}",
-            get(assistant::show_step).post(assistant::post_step),
+            get(assistant::show_step).post(assistant::post_step.layer(uploads())),
         )
         .route(
             "/{tenant}/antrag/{draft}/aendern/{step}",
-            get(assistant::show_change).post(assistant::post_change),
+            get(assistant::show_change).post(assistant::post_change.layer(uploads())),
         )
         .route(
             "/{tenant}/antrag/{draft}/pruefen",
-            get(assistant::show_review).post(assistant::post_review),
+            get(assistant::show_review).post(assistant::post_review.layer(uploads())),
         )
         .route(
             "/{tenant}/eingang/{submission}",

@@ -43,6 +43,8 @@ pub(crate) async fn read(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
+        // A form without files is no larger than any other page's post.
+        let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, TEXT_LIMIT)));
         let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, &())
             .await
             .map_err(|r| Unread::Rejected(r.into_response()))?;

@@ -461,10 +461,14 @@ async fn with_the_scanner_down_the_tenant_decides_and_an_unchecked_file_is_marke
         None
     );
 
-    // The tenant accepts unchecked files: kept and marked for the office.
+    // The tenant accepts unchecked files: kept and marked for the office. A file of several
+    // megabytes, more than the body extractors take by default, goes through the step's form.
     let c = Citizen::new(&dir.path().join("b"), Some(nobody), Some(Unscanned::Accept));
     let draft = c.start().await;
     let step = format!("{draft}/schritt/antragsteller");
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.extend((0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    pdf.extend_from_slice(b"\ntrailer\n%%EOF\n");
     let r = c
         .post_page(
             &step,
