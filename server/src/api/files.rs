@@ -49,23 +49,28 @@ fn known(open: &OpenDraft, step: &str, field: &str) -> Vec<FileEntry> {
         .unwrap_or_default()
 }
 
-/// Keeps the step's typed answers with `field` set to `files`.
-fn keep(open: &OpenDraft, step: &str, field: &str, files: Vec<FileEntry>) -> Command {
+/// Keeps the step's typed answers with `field` set to `files`; a list that cannot be written is
+/// an error (LOT-A007), never an empty list.
+fn keep(
+    open: &OpenDraft,
+    step: &str,
+    field: &str,
+    files: Vec<FileEntry>,
+) -> Result<Command, Problem> {
     let mut values = open
         .app
         .typed_on(step)
         .map(|t| t.values.clone())
         .or_else(|| open.app.pending.get(step).cloned())
         .unwrap_or_default();
-    values.insert(
-        field.to_string(),
-        serde_json::to_value(files).unwrap_or_else(|_| json!([])),
-    );
-    Command::Keep {
+    let list =
+        serde_json::to_value(files).map_err(|e| service_problem(&ServiceError::Encode(e)))?;
+    values.insert(field.to_string(), list);
+    Ok(Command::Keep {
         step: step.to_string(),
         values,
         removed: None,
-    }
+    })
 }
 
 pub(super) async fn upload(
@@ -136,7 +141,7 @@ pub(super) async fn upload(
         }
     };
     let files = merged(&known(&open, &step, &field), None, vec![entry]);
-    let command = keep(&open, &step, &field, files);
+    let command = keep(&open, &step, &field, files)?;
     let answer = done(&p, t, open, q.revision, lang, command).await?;
     // An acknowledged file is never lost: the draft that names it is made durable first.
     crate::portal::durable(&p)
@@ -159,7 +164,7 @@ pub(super) async fn remove(
     }
     let files = merged(&before, Some(&sha256), Vec::new());
     let lang = q.lang.map(Lang::from).unwrap_or(open.app.lang);
-    let command = keep(&open, &step, &field, files);
+    let command = keep(&open, &step, &field, files)?;
     done(&p, t, open, q.revision, lang, command).await
 }
 
