@@ -45,6 +45,17 @@ pub struct Config {
     pub payment: PaymentSettings,
     /// Uploads (Nachweise): the virus scanner (docs/uploads.md).
     pub uploads: UploadsConfig,
+    /// The engine in the browser (docs/browser-engine.md).
+    pub browser_engine: BrowserEngineConfig,
+}
+
+/// `[browser_engine]`: the WebAssembly module step pages run as the citizen answers.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrowserEngineConfig {
+    /// The module built by `scripts/wasm/build.sh`. Unset: `target/wasm/lotse_wasm.wasm` in the
+    /// project folder when it is there (otherwise the pages run without it); empty: off.
+    pub module: Option<PathBuf>,
 }
 
 /// `[uploads]`: the virus scanner every tenant's uploads go through.
@@ -293,6 +304,7 @@ impl Default for Config {
             login: None,
             payment: PaymentSettings::default(),
             uploads: UploadsConfig::default(),
+            browser_engine: BrowserEngineConfig::default(),
         }
     }
 }
@@ -482,6 +494,9 @@ impl Config {
             self.listen = v.parse().with_context(|| {
                 format!("LOTSE_LISTEN={v} is not an address like 127.0.0.1:8080")
             })?;
+        }
+        if let Some(v) = get("LOTSE_BROWSER_ENGINE") {
+            self.browser_engine.module = Some(PathBuf::from(v));
         }
         if let Some(v) = get("LOTSE_PROJECT_DIR") {
             self.project_dir = PathBuf::from(v);

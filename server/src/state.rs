@@ -81,6 +81,8 @@ pub struct AppState {
     /// Where uploads are streamed before they are judged, and the virus scanner (docs/uploads.md).
     pub(crate) spool: crate::uploads::intake::Spool,
     pub(crate) clamd: Option<crate::uploads::scan::Clamd>,
+    /// The engine for the browser (docs/browser-engine.md); `None`: the pages run without it.
+    pub(crate) engine: Option<crate::portal::BrowserEngine>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -223,6 +225,10 @@ impl AppState {
             spool: crate::uploads::intake::Spool::open(data)
                 .with_context(|| format!("the upload spool in {}", data.display()))?,
             clamd: config.uploads.scanner()?,
+            engine: crate::portal::BrowserEngine::load(
+                config.browser_engine.module.as_deref(),
+                project,
+            )?,
         })
     }
 

@@ -81,6 +81,8 @@
     document.documentElement.lang = next.documentElement.lang;
     document.body.replaceWith(document.adoptNode(next.body));
     start();
+    // The engine in the browser (/static/lotse-engine.js) takes up the new page.
+    document.dispatchEvent(new Event('lotse:replaced'));
     focusAfter(submitter);
   }
 

@@ -105,6 +105,9 @@ codes! {
     "LOT-H024" 422 ["Datei abgelehnt", "File refused"]
         ["Eine hochgeladene Datei wurde abgelehnt (leer, zu groß, keine erlaubte Dateiart, beschädigt, mit Passwort geschützt oder mit Schadsoftware); `detail` sagt, was zu tun ist.",
          "an uploaded file was refused (empty, too large, not an accepted kind, damaged, password-protected or with malware); `detail` says what to do"]
+    "LOT-H025" 404 ["Keine Prüfung im Browser", "No checks in the browser"]
+        ["Das Portal bietet die Prüfung im Browser nicht an (kein WebAssembly-Modul); Antworten prüft der Server wie immer.",
+         "the portal does not offer the checks in the browser (no WebAssembly module); the server checks answers as always"]
     "LOT-H400" 400 ["Ungültige Anfrage", "Bad request"]
         ["Ein ungültiger Pfad- oder Abfrageparameter (zum Beispiel `lang` anders als `de` oder `en`).",
          "a malformed path or query parameter (for example `lang` other than `de` or `en`)"]

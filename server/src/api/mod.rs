@@ -8,6 +8,7 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
+mod engine;
 pub mod codes;
 pub mod cors;
 pub(crate) mod files;
@@ -88,6 +89,10 @@ where
         .route(
             "/tenants/{tenant}/applications/{id}/steps/{step}/files/{field}/{sha256}",
             delete(files::remove),
+        )
+        .route(
+            "/tenants/{tenant}/applications/{id}/engine",
+            get(engine::engine),
         )
         .route("/tenants/{tenant}/applications/{id}/back", post(back))
         .route("/tenants/{tenant}/applications/{id}/goto", post(goto))

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
+use super::engine::EngineOut;
 use super::applications::{
     AnswerBody, EvaluateBody, Evaluation, GotoBody, ResumeBody, RevisionBody, StartBody,
     SubmissionCreated, SubmissionStatus, SubmitBody,
@@ -55,6 +56,7 @@ fn schemas() -> Map<String, Value> {
         PaymentOut,
         PayingState,
         Evaluation,
+        EngineOut,
         StartBody,
         ResumeBody,
         AnswerBody,
@@ -574,6 +576,32 @@ fn operations() -> Vec<Operation> {
                     "500",
                     "A condition of the workflow failed (LOT-H500; logged with a request id).",
                 ),
+            ],
+            staff: false,
+        },
+        Operation {
+            method: "get",
+            path: "/api/v1/tenants/{tenant}/applications/{id}/engine",
+            id: "browserEngine",
+            summary: "Run the engine in the browser",
+            description: Some(
+                "What a front end needs to run Lotse's engine in the browser on this application (docs/browser-engine.md): the WebAssembly module, the workflow's sources by content hash and the state. The module gives, for values typed on a step, the fields shown and required, the errors the step would report, the computed values and the next step, exactly as answering the step would; the answer itself still goes to `answerStep`.",
+            ),
+            params: vec![tenant(), application()],
+            body: None,
+            ok: vec![ok(
+                200,
+                "The module, the workflow and the state.",
+                name::<EngineOut>(),
+            )],
+            problems: vec![
+                H400,
+                (
+                    "404",
+                    "Unknown tenant or application (LOT-H001), or the portal has no module (LOT-H025).",
+                ),
+                ("409", "Already submitted (LOT-H006)."),
+                H500,
             ],
             staff: false,
         },

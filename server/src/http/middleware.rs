@@ -80,7 +80,7 @@ pub(crate) async fn security_headers(
 }
 
 /// The pages' content security policy.
-const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The same policy with forms allowed to lead (by redirect) to `origin` as well: Mein Konto's
 /// sign-out, which ends at the identity provider's logout (single logout).

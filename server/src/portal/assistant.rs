@@ -389,7 +389,7 @@ async fn post(
         else {
             return Ok(to(here_url));
         };
-        let mut values = form::answers(step, &pairs);
+        let mut values = lotse_core::form::answers_from_pairs(step, &pairs);
         values.extend(attached.values);
         let removed = if action == "keep" {
             None
@@ -414,7 +414,7 @@ async fn post(
         let Some(step) = open.wf.step(&step_id) else {
             return Ok(to(here_url));
         };
-        let mut values = form::answers(step, &pairs);
+        let mut values = lotse_core::form::answers_from_pairs(step, &pairs);
         values.extend(attached.values);
         crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
         Command::Answer {

@@ -9,6 +9,7 @@ mod attach;
 mod catalogue;
 mod catalogue_views;
 mod dev;
+pub(crate) mod engine;
 mod field_views;
 mod form;
 mod payment;
@@ -18,6 +19,7 @@ mod views;
 mod visits;
 
 pub(crate) use attach::durable;
+pub use engine::BrowserEngine;
 
 /// The posts of an application's pages may carry files (a step with a file field): the
 /// extractors' own 2 MB default does not apply there; `http::middleware::limits` bounds the
@@ -46,6 +48,9 @@ where
         .route("/probleme/{code}", get(about::problem_code))
         .route("/static/lotse.css", get(assets::css))
         .route("/static/lotse.js", get(assets::js))
+        .route("/static/lotse-engine.js", get(engine::script))
+        .route("/static/engine/{file}", get(engine::module))
+        .route("/{tenant}/engine/{file}", get(engine::workflow))
         .route("/static/tenant/{file}", get(assets::tenant_css))
         .route("/static/logo/{file}", get(assets::tenant_logo))
         .route("/{tenant}", get(catalogue::catalogue))

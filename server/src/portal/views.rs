@@ -192,6 +192,8 @@ struct StepPage<'a> {
     links: Vec<LinkView<'a>>,
     /// A step with a file field posts `multipart/form-data` (and not in place by script).
     multipart: bool,
+    /// The engine in the browser, where the portal has it.
+    engine: Option<super::engine::EngineView>,
 }
 
 /// A link on a step, in the citizen's language; `external` when it leaves the portal.
@@ -740,6 +742,11 @@ pub fn page(
                 expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
                 end: step.end,
                 multipart: step.fields.iter().any(|f| f.files.is_some()),
+                engine: if step.end {
+                    None
+                } else {
+                    super::engine::view(p, &t.slug, wf, app)
+                },
                 links: step
                     .links
                     .iter()

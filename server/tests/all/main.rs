@@ -7,6 +7,7 @@
 mod admin;
 mod api;
 mod attachments;
+mod browser_engine;
 mod cli;
 mod connections;
 mod delivery;

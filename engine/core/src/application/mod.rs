@@ -11,6 +11,7 @@ mod errors;
 mod eval;
 mod evaluate;
 mod explain;
+mod preview;
 mod receipt;
 mod route;
 mod texts;
@@ -35,6 +36,7 @@ use errors::{character_errors, date_errors, field_error, missing_errors, subfiel
 use eval::{Eval, Strictness, hidden_dropped, step_env};
 pub use evaluate::FieldState;
 pub use explain::Explanation;
+pub use preview::{FieldStateOwned, StepPreview};
 pub use receipt::{declaration_title, receipt_model};
 use route::{Known, Route, compute_route, known_after_check, project, replace_ids};
 pub use texts::{fill, placeholders};

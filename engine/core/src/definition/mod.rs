@@ -11,6 +11,7 @@ mod graph;
 pub(crate) mod load;
 mod overrides;
 pub(crate) mod raw;
+mod sources;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ use crate::text::Text;
 pub use files::MAX_FILE_BYTES;
 pub use load::{Library, load_library, load_workflow_source};
 pub use overrides::OverrideInfo;
+pub use sources::{OverrideSource, Sources, compile_sources};
 
 /// Sources larger than this are reported without a snippet.
 pub const MAX_FILE_BYTES_FOR_SNIPPETS: u64 = MAX_FILE_BYTES;
@@ -128,6 +130,8 @@ pub struct Workflow {
     /// The override file applied, if any.
     pub override_source: Option<PathBuf>,
     pub source: PathBuf,
+    /// What this workflow was compiled from (see [`compile_sources`]).
+    pub sources: Arc<Sources>,
     /// The names scripts of this workflow read (fields some script mentions, computed values).
     pub(crate) names: Names,
     // The maps below are looked up for every name a condition reads, so they use a fast hash

@@ -450,7 +450,33 @@ fn apply(
     wf.content_hash = format!("sha256:{}", hex(&hasher.finalize()));
     wf.tenant = Some(raw.tenant.value.clone());
     wf.override_source = Some(path.to_path_buf());
+    Arc::make_mut(&mut wf.sources).overrides = Some(super::OverrideSource {
+        path: path.display().to_string(),
+        text: source.to_string(),
+    });
     Ok((wf, ctx.problems))
+}
+
+/// Applies an override given as text to the workflow it was written for, as
+/// [`super::compile_sources`] needs it: the tenant and the versions it names are not looked up
+/// again (the sources are of one version the override applied to).
+pub(crate) fn apply_source(
+    path: &Path,
+    text: &str,
+    base: &Workflow,
+    forms: &FormSet,
+    compiler: &SchemaCompiler,
+    sandbox: &Sandbox,
+) -> Result<Workflow, Vec<Problem>> {
+    let raw: RawOverride = parse_yaml(path, text, "docs/overrides.md").map_err(|p| vec![p])?;
+    let workflows = BTreeMap::new();
+    let cx = Context {
+        workflows: &workflows,
+        forms,
+        compiler,
+        sandbox,
+    };
+    apply(path, text, &raw, base, &cx).map(|(wf, _)| wf)
 }
 
 /// An override written as text (stored by a tenant administrator rather than a file): checked

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use messages::{Asked, ErrorKind, default_message};
+mod posted;
+pub use posted::answers_from_pairs;
 
 /// The base URI that relative `$ref`s resolve against: `person.json` means
 /// `json-schema:///person.json`, which is where every file in `forms/` is registered.

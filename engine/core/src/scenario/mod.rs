@@ -18,7 +18,7 @@ pub use coverage::{
 pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
 pub use run::{
     Failure, ScenarioResult, StepMessages, run, sample_submission, sample_submission_for,
-    sample_submission_on,
+    sample_submission_on, workflow_of,
 };
 
 use crate::definition::{Library, load_library};

@@ -146,6 +146,10 @@ pub fn run(
 }
 
 /// The workflow a scenario runs on: the one named (or beside it), as its tenant runs it.
+pub fn workflow_of(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, String> {
+    find_workflow(library, scenario).map_err(|(_, m)| m)
+}
+
 fn find_workflow(library: &Library, scenario: &Scenario) -> Result<Arc<Workflow>, (Pos, String)> {
     let wf = find_base_workflow(library, scenario).map_err(|m| (Pos::new(1, 1), m))?;
     match &scenario.tenant {

@@ -2,13 +2,15 @@
 //! content hash, conditions that look ahead, and a trial run of every script.
 
 use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::super::{Computed, Required, Rule, Step, ValueType, Workflow};
+use super::super::{Computed, Required, Rule, Sources, Step, ValueType, Workflow};
 use super::{Ctx, hex};
 use crate::form::FormSet;
 use crate::problem::Pos;
@@ -91,6 +93,26 @@ pub(super) fn empty_values(steps: &[Step]) -> FxHashMap<String, Value> {
         }
     }
     empty_values
+}
+
+/// What the workflow is compiled from, to compile it again elsewhere (the browser).
+pub(super) fn sources(
+    path: &Path,
+    source: &str,
+    forms: &FormSet,
+    schema_deps: &[String],
+    receipt_template: &str,
+) -> Arc<Sources> {
+    Arc::new(Sources {
+        path: path.display().to_string(),
+        text: source.to_string(),
+        forms: schema_deps
+            .iter()
+            .filter_map(|d| forms.get(d).map(|doc| (d.clone(), doc.clone())))
+            .collect(),
+        receipt_template: receipt_template.to_string(),
+        overrides: None,
+    })
 }
 
 /// SHA-256 over the workflow's source and every forms file its schemas use.

@@ -71,6 +71,7 @@ pub(super) fn compile(
         &declared.fields,
         &declared.computed,
     );
+    let sources = finish::sources(path, source, forms, &schema_deps, &receipt_template);
     let wf = Workflow {
         id: raw.id.value.clone(),
         version: raw.version.value,
@@ -103,6 +104,7 @@ pub(super) fn compile(
         tenant: None,
         override_source: None,
         source: path.to_path_buf(),
+        sources,
         names,
     };
 

@@ -1,0 +1,223 @@
+//! The engine in the browser (docs/browser-engine.md): the core built for WebAssembly
+//! (`lotse-wasm`, by `scripts/wasm/build.sh`), the script that runs it on a step page, and per
+//! workflow version the sources the module compiles it from. Everything is an enhancement: a
+//! portal without the module, a browser without JavaScript or WebAssembly, or a module that
+//! fails to load leave the pages exactly as they are, and the server decides every post.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lotse_core::{Application, Workflow};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::state::Shared;
+
+/// Where `scripts/wasm/build.sh` leaves the module, below the project folder.
+pub const DEFAULT_MODULE: &str = "target/wasm/lotse_wasm.wasm";
+
+/// Files cached for a year: their addresses carry their content's hash.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The module, loaded once at start.
+#[derive(Debug)]
+pub struct BrowserEngine {
+    wasm: Arc<[u8]>,
+    gzip: Arc<[u8]>,
+    /// The first 16 hex digits of the module's SHA-256: its address.
+    hash: String,
+}
+
+impl BrowserEngine {
+    /// The module at `path`, or at [`DEFAULT_MODULE`] below `project`; `None` (the portal runs
+    /// without it) when there is none. A module that is there but unreadable or not
+    /// WebAssembly is an error.
+    pub fn load(path: Option<&Path>, project: &Path) -> anyhow::Result<Option<BrowserEngine>> {
+        let (file, explicit): (PathBuf, bool) = match path {
+            Some(p) if p.as_os_str().is_empty() => return Ok(None),
+            Some(p) => (p.to_path_buf(), true),
+            None => (project.join(DEFAULT_MODULE), false),
+        };
+        if !explicit && !file.is_file() {
+            return Ok(None);
+        }
+        let wasm = std::fs::read(&file).map_err(|e| {
+            anyhow::anyhow!("[browser_engine] module {}: {e}", file.display())
+        })?;
+        if !wasm.starts_with(b"\0asm") {
+            anyhow::bail!(
+                "[browser_engine] module {} is not a WebAssembly module",
+                file.display()
+            );
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&wasm)?;
+        let gzip = gz.finish()?;
+        let digest = Sha256::digest(&wasm);
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        Ok(Some(BrowserEngine {
+            wasm: wasm.into(),
+            gzip: gzip.into(),
+            hash,
+        }))
+    }
+
+    /// The module's address.
+    pub fn url(&self) -> String {
+        format!("/static/engine/{}.wasm", self.hash)
+    }
+
+    /// Sizes of the module as sent: plain and gzip-compressed.
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.wasm.len(), self.gzip.len())
+    }
+}
+
+/// What a step page needs to run the engine: the attributes of its form and the state.
+#[derive(Serialize)]
+pub(super) struct EngineView {
+    module: String,
+    workflow: String,
+    content_hash: String,
+    /// The server's time when the page was made (the page counts on from there).
+    now: String,
+    /// The application's state as JSON, safe inside a `<script type="application/json">`.
+    state: String,
+}
+
+/// The engine's part of a step page, when the portal has the module.
+pub(super) fn view(
+    p: &crate::state::AppState,
+    tenant: &str,
+    wf: &Workflow,
+    app: &Application,
+) -> Option<EngineView> {
+    let engine = p.engine.as_ref()?;
+    let state = serde_json::to_string(app).ok()?;
+    Some(EngineView {
+        module: engine.url(),
+        workflow: workflow_url(tenant, wf),
+        content_hash: wf.content_hash.clone(),
+        now: now_text(p)?,
+        state: script_safe(&state),
+    })
+}
+
+/// Where a workflow version's sources are served (see [`workflow`]).
+pub(crate) fn workflow_url(tenant: &str, wf: &Workflow) -> String {
+    format!(
+        "/{tenant}/engine/{}.json",
+        wf.content_hash.trim_start_matches("sha256:")
+    )
+}
+
+/// The portal's time now, as the module takes it (RFC 3339).
+pub(crate) fn now_text(p: &crate::state::AppState) -> Option<String> {
+    p.now()
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// JSON that cannot end its `<script>` element or open a comment: `<`, `>` and `&` (only ever
+/// inside strings) written as escapes, and the two line separators JavaScript once rejected.
+fn script_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `GET /static/engine/{hash}.wasm`: the module, compressed where the browser accepts it.
+pub(crate) async fn module(
+    State(p): State<Shared>,
+    UrlPath(file): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(engine) = p.engine.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if file.strip_suffix(".wasm") != Some(engine.hash.as_str()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let common = [
+        (header::CONTENT_TYPE, "application/wasm"),
+        (header::CACHE_CONTROL, IMMUTABLE),
+        (header::VARY, "accept-encoding"),
+    ];
+    if gzip_ok {
+        (
+            common,
+            [(header::CONTENT_ENCODING, "gzip")],
+            axum::body::Bytes::from_owner(engine.gzip.clone()),
+        )
+            .into_response()
+    } else {
+        (common, axum::body::Bytes::from_owner(engine.wasm.clone())).into_response()
+    }
+}
+
+/// `GET /static/lotse-engine.js`: loads the module and runs it on a step page.
+pub(crate) async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/lotse-engine.js"),
+    )
+}
+
+/// `GET /{tenant}/engine/{hash}.json`: the sources of a workflow version this tenant runs
+/// (by its content hash), for the module to compile.
+pub(crate) async fn workflow(
+    State(p): State<Shared>,
+    UrlPath((tenant, file)): UrlPath<(String, String)>,
+) -> Response {
+    let Some(hex) = file.strip_suffix(".json") else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if p.engine.is_none() || p.tenant(&tenant).is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let hash = format!("sha256:{hex}");
+    let defs = p.defs();
+    let lib = &defs.library;
+    let found = lib
+        .all()
+        .chain(lib.tenant_variants())
+        .find(|w| w.content_hash == hash)
+        // Only what this tenant runs: its own variant, or the workflow as written where it
+        // has none (or for a draft started before its override).
+        .filter(|w| w.tenant.is_none() || w.tenant.as_deref() == Some(tenant.as_str()));
+    let Some(wf) = found else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let body = serde_json::json!({
+        "content_hash": wf.content_hash,
+        "sources": &*wf.sources,
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, IMMUTABLE),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}

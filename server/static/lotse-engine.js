@@ -1,0 +1,283 @@
+// Lotse's engine in the browser (docs/browser-engine.md). The server's own rules, the core of
+// Lotse built for WebAssembly, run on a step page as the citizen answers: fields that apply
+// appear and fields that do not disappear, a field is checked when the citizen leaves it (not
+// while typing) with the very message the server would give, placed where the server places it
+// and announced politely, and hints that show a fee follow the answers. Focus is never moved.
+// "Speichern und weiter" still posts to the server, which decides. Without JavaScript or
+// WebAssembly, or when the module or the workflow cannot be loaded, the page stays exactly as
+// the server made it.
+(function () {
+  'use strict';
+
+  if (typeof WebAssembly !== 'object' || !window.fetch || !window.TextEncoder) return;
+
+  var encoder = new TextEncoder();
+  var decoder = new TextDecoder();
+  var modules = {};   // module address -> Promise of the instance's exports
+  var loaded = {};    // content hash -> Promise (the workflow compiled in the module)
+  var page = null;    // the step page the engine runs on now
+
+  // One call into the module: a JSON request in, a JSON answer out (src/abi.rs of lotse-wasm).
+  function call(ex, name, request) {
+    var bytes = encoder.encode(request);
+    var ptr = ex.lotse_alloc(bytes.length) >>> 0;
+    new Uint8Array(ex.memory.buffer, ptr, bytes.length).set(bytes);
+    var out = ex[name](ptr, bytes.length) >>> 0;
+    ex.lotse_free(ptr, bytes.length);
+    if (!out) throw new Error('the engine answered nothing');
+    var len = new DataView(ex.memory.buffer).getUint32(out, true);
+    var text = decoder.decode(new Uint8Array(ex.memory.buffer, out + 4, len));
+    ex.lotse_free(out, len + 4);
+    var answer = JSON.parse(text);
+    if (answer && answer.error) throw new Error(answer.error);
+    return answer;
+  }
+
+  function instantiate(url) {
+    if (!modules[url]) {
+      var response = fetch(url, { credentials: 'same-origin' });
+      var made = WebAssembly.instantiateStreaming
+        ? WebAssembly.instantiateStreaming(response, {})
+        : response.then(function (r) { return r.arrayBuffer(); })
+          .then(function (b) { return WebAssembly.instantiate(b, {}); });
+      modules[url] = made.then(function (m) { return m.instance.exports; });
+    }
+    return modules[url];
+  }
+
+  function load(ex, url, hash) {
+    if (!loaded[hash]) {
+      loaded[hash] = fetch(url, { credentials: 'same-origin' })
+        .then(function (r) {
+          if (!r.ok) throw new Error('workflow ' + r.status);
+          return r.text();
+        })
+        .then(function (bundle) {
+          var answer = call(ex, 'lotse_load', bundle);
+          if (answer.content_hash !== hash) throw new Error('another workflow');
+        });
+    }
+    return loaded[hash];
+  }
+
+  // The top-level field an input belongs to: `konto.iban` -> `konto`, `hunde.0.name` -> `hunde`.
+  function fieldOf(name) {
+    return name ? name.split('.')[0] : '';
+  }
+
+  // A field's box: its fieldset (groups, choices, files) or the block around its input.
+  function box(el) {
+    return el.tagName === 'FIELDSET' ? el : (el.closest('.field') || el.parentNode);
+  }
+
+  function describedBy(el, id, on) {
+    var ids = (el.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    var at = ids.indexOf(id);
+    if (on && at < 0) ids.push(id);
+    if (!on && at >= 0) ids.splice(at, 1);
+    if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+    else el.removeAttribute('aria-describedby');
+  }
+
+  // Shows `message` at the element with id `id` where the server puts an error: after the
+  // hint, else after the label or legend; a checkbox's before its box.
+  function showError(id, message) {
+    var el = document.getElementById(id);
+    if (!el) return false;
+    var b = box(el);
+    var p = document.getElementById(id + '-error');
+    if (!p) {
+      p = document.createElement('p');
+      p.className = 'error-message';
+      p.id = id + '-error';
+      var hint = document.getElementById(id + '-hint');
+      var label = el.tagName === 'FIELDSET' ? b.querySelector('legend') : b.querySelector('label[for="' + id + '"]');
+      if (el.type === 'checkbox') b.insertBefore(p, b.firstChild);
+      else if (hint && hint.parentNode === b) hint.after(p);
+      else if (label && label.parentNode === b) label.after(p);
+      else b.insertBefore(p, el);
+    }
+    if (p.textContent === message) return false;
+    p.textContent = message;
+    b.classList.add('has-error');
+    describedBy(el, p.id, true);
+    if (el.tagName !== 'FIELDSET') el.setAttribute('aria-invalid', 'true');
+    return true;
+  }
+
+  function clearError(id) {
+    var el = document.getElementById(id);
+    var p = document.getElementById(id + '-error');
+    if (p) p.remove();
+    if (!el) return;
+    box(el).classList.remove('has-error');
+    describedBy(el, id + '-error', false);
+    el.removeAttribute('aria-invalid');
+  }
+
+  function htmlId(pointer) {
+    return 'f-' + pointer.slice(1).split('/').join('-');
+  }
+
+  function Page(form, ex) {
+    this.form = form;
+    this.ex = ex;
+    this.hash = form.getAttribute('data-content-hash');
+    this.step = form.querySelector('input[name="_step"]').value;
+    this.lang = document.documentElement.lang === 'en' ? 'en' : 'de';
+    this.serverNow = Date.parse(form.getAttribute('data-now'));
+    this.started = performance.now();
+    this.state = JSON.parse(document.getElementById('lotse-state').textContent);
+    this.touched = {};
+    this.shown = {};  // html id -> message shown
+    // Errors the server showed (after a refused post) count as shown, their fields as left.
+    var errors = document.querySelectorAll('form .error-message[id$="-error"]');
+    for (var i = 0; i < errors.length; i++) {
+      var id = errors[i].id.slice(0, -'-error'.length);
+      this.shown[id] = errors[i].textContent;
+      var input = document.getElementById(id);
+      if (input) this.touched[fieldOf(input.name || id.slice(2).split('-')[0])] = true;
+      else this.touched[id.slice(2).split('-')[0]] = true;
+    }
+    this.live = document.createElement('div');
+    this.live.className = 'visually-hidden';
+    this.live.setAttribute('aria-live', 'polite');
+    this.live.id = 'lotse-live';
+    form.appendChild(this.live);
+    // The engine knows every condition: the simpler reveal of /static/lotse.js steps aside.
+    var marked = form.querySelectorAll('[data-reveal-field]');
+    for (var j = 0; j < marked.length; j++) marked[j].removeAttribute('data-reveal-field');
+  }
+
+  Page.prototype.request = function () {
+    var pairs = [];
+    new FormData(this.form).forEach(function (v, k) {
+      if (typeof v === 'string' && k.charAt(0) !== '_') pairs.push([k, v]);
+    });
+    return JSON.stringify({
+      content_hash: this.hash,
+      state: this.state,
+      step: this.step,
+      pairs: pairs,
+      lang: this.lang,
+      now: new Date(this.serverNow + (performance.now() - this.started)).toISOString(),
+    });
+  };
+
+  Page.prototype.preview = function () {
+    return call(this.ex, 'lotse_preview', this.request());
+  };
+
+  // Runs the step through the engine and shows the result. `typing`: the field being typed in
+  // keeps its error state until it is left.
+  Page.prototype.update = function (typing) {
+    var result = this.preview();
+    var visible = {};
+    for (var i = 0; i < result.fields.length; i++) {
+      var f = result.fields[i];
+      visible[f.id] = f.visible;
+      var el = document.getElementById('f-' + f.id);
+      if (!el) continue;
+      var b = box(el);
+      if (b.hidden === f.visible) b.hidden = !f.visible;
+    }
+    var wanted = {};
+    for (var k = 0; k < result.errors.length; k++) {
+      var e = result.errors[k];
+      if (!this.touched[e.field] || !visible[e.field] || e.field === typing) continue;
+      var id = htmlId(e.pointer);
+      if (!(id in wanted)) wanted[id] = e.message;
+    }
+    var announce = [];
+    for (var shownId in this.shown) {
+      if (shownId in wanted) continue;
+      if (typing && fieldOf(shownId.slice(2).split('-')[0]) === typing) continue;
+      clearError(shownId);
+      delete this.shown[shownId];
+    }
+    for (var wantedId in wanted) {
+      if (showError(wantedId, wanted[wantedId])) announce.push(wanted[wantedId]);
+      this.shown[wantedId] = wanted[wantedId];
+    }
+    if (announce.length) this.live.textContent = announce.join(' ');
+    for (var key in result.texts) {
+      var target = key === 'help'
+        ? document.getElementById('step-hint')
+        : /\.help$/.test(key) ? document.getElementById('f-' + key.slice(0, -5).split('.').join('-') + '-hint') : null;
+      if (target && target.textContent !== result.texts[key]) target.textContent = result.texts[key];
+    }
+    return result;
+  };
+
+  Page.prototype.left = function (name) {
+    var field = fieldOf(name);
+    if (field) this.touched[field] = true;
+    this.update(null);
+  };
+
+  function attach() {
+    var form = document.querySelector('form[data-engine]');
+    var state = document.getElementById('lotse-state');
+    page = null;
+    if (!form || !state) return;
+    var started = performance.now();
+    instantiate(form.getAttribute('data-engine'))
+      .then(function (ex) {
+        return load(ex, form.getAttribute('data-workflow'), form.getAttribute('data-content-hash'))
+          .then(function () { return ex; });
+      })
+      .then(function (ex) {
+        if (!form.isConnected) return;
+        page = new Page(form, ex);
+        page.update(null);
+        // For measurements: since the page was asked for, and since the engine was started.
+        form.setAttribute('data-engine-ready', String(Math.round(performance.now())));
+        form.setAttribute('data-engine-load', String(Math.round(performance.now() - started)));
+      })
+      .catch(function () {
+        // The page stays as the server made it.
+        form.setAttribute('data-engine-failed', '');
+      });
+  }
+
+  function inputOf(target) {
+    return target && target.form && target.name && page && target.form === page.form ? target : null;
+  }
+
+  var typingTimer = null;
+  document.addEventListener('input', function (event) {
+    var el = inputOf(event.target);
+    if (!el || el.type === 'radio' || el.type === 'checkbox' || el.tagName === 'SELECT' || el.type === 'file') return;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () {
+      if (page) page.update(fieldOf(el.name));
+    }, 150);
+  });
+  document.addEventListener('change', function (event) {
+    var el = inputOf(event.target);
+    if (el && (el.type === 'radio' || el.type === 'checkbox' || el.tagName === 'SELECT')) page.left(el.name);
+  });
+  document.addEventListener('focusout', function (event) {
+    var el = inputOf(event.target);
+    if (!el || el.type === 'radio' || el.type === 'checkbox' || el.tagName === 'SELECT' || el.type === 'file' || el.type === 'hidden') return;
+    clearTimeout(typingTimer);
+    page.left(el.name);
+  });
+  // A page replaced in place by /static/lotse.js (a refused step, an entry added).
+  document.addEventListener('lotse:replaced', attach);
+
+  // For tests and measurements: one preview of the current page, timed.
+  window.lotseEngine = {
+    check: function () {
+      if (!page) return null;
+      var t0 = performance.now();
+      page.preview();
+      return performance.now() - t0;
+    },
+    update: function () { return page ? page.update(null) : null; },
+  };
+
+  // After the page is usable: the module is fetched when the page has loaded.
+  if (document.readyState === 'complete') attach();
+  else window.addEventListener('load', attach);
+})();

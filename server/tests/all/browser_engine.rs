@@ -1,0 +1,173 @@
+//! The server's part of the engine in the browser (docs/browser-engine.md): step pages carry the
+//! module, the workflow and the state, safely escaped; the module and a workflow version's
+//! sources are served by hash, the sources only to a tenant that runs that version, and they
+//! compile to the very workflow the server runs; without a module nothing of it is there.
+//! (The module itself and the parity of both builds: engine/wasm/tests/parity.rs; the page's
+//! script in a browser: tests/browser/engine.sh.)
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lotse_core::Application;
+use lotse_core::definition::{Sources, compile_sources};
+use lotse_core::script::Sandbox;
+use lotse_server::{Portal, router};
+use serde_json::Value;
+
+use crate::portal::{Browser, form_action, hidden, project_root, start};
+
+/// The smallest valid WebAssembly module: the portal only serves it.
+const MODULE: &[u8] = b"\0asm\x01\0\0\0";
+
+fn portal(module: Option<&[u8]>) -> Browser {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("engine.wasm");
+    let module = match module {
+        Some(bytes) => {
+            std::fs::write(&file, bytes).unwrap();
+            Some(file)
+        }
+        None => Some(std::path::PathBuf::new()),
+    };
+    let config = lotse_server::config::Config {
+        project_dir: project_root().to_path_buf(),
+        data_dir: dir.path().join("data"),
+        browser_engine: lotse_server::config::BrowserEngineConfig { module },
+        ..lotse_server::config::Config::default()
+    };
+    let portal = Portal::build_with(&config).unwrap();
+    Browser {
+        app: router(Arc::new(portal)),
+        _dir: dir,
+    }
+}
+
+fn attr<'a>(page: &'a str, name: &str) -> &'a str {
+    let marker = format!("{name}=\"");
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} in {page}")) + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    &page[start..end]
+}
+
+fn state_json(page: &str) -> &str {
+    let marker = "<script type=\"application/json\" id=\"lotse-state\">";
+    let start = page.find(marker).unwrap() + marker.len();
+    let end = page[start..].find("</script>").unwrap() + start;
+    &page[start..end]
+}
+
+#[tokio::test]
+async fn a_step_page_carries_the_module_the_workflow_and_the_state_escaped() {
+    let b = portal(Some(MODULE));
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let module = attr(&page.body, "data-engine").to_string();
+    assert!(module.starts_with("/static/engine/") && module.ends_with(".wasm"));
+    assert!(page.body.contains("<script src=\"/static/lotse-engine.js\" defer></script>"));
+
+    // A refused step keeps what was typed in the state: even a closing script tag there cannot
+    // end the element.
+    let hostile = "</script><script>alert(1)</script><!--";
+    let csrf = hidden(&page.body, "_csrf").to_string();
+    let rev = hidden(&page.body, "_rev").to_string();
+    let step = hidden(&page.body, "_step").to_string();
+    let action = form_action(&page.body).replace("&amp;", "&");
+    let refused = b
+        .post(
+            &action,
+            &[("_csrf", &csrf), ("_rev", &rev), ("_step", &step), ("halter.vorname", hostile), ("_action", "weiter")],
+        )
+        .await;
+    let again = if refused.status == StatusCode::SEE_OTHER {
+        b.get(refused.location.as_deref().unwrap()).await
+    } else {
+        refused
+    };
+    assert!(!again.body.contains("<script>alert(1)"), "{}", again.body);
+    let json = state_json(&again.body);
+    assert!(!json.contains('<') && !json.contains('>'));
+    let state: Application = serde_json::from_str(json).unwrap();
+    let typed = serde_json::to_string(&state).unwrap();
+    assert!(typed.contains(hostile), "the state keeps the value as typed: {typed}");
+
+    // The module, compressed where the browser takes gzip, cached by its hash.
+    let plain = b.get(&module).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(plain.bytes, MODULE);
+    let gz = b
+        .send(Request::get(&module).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(gz.status, StatusCode::OK);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz.bytes[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, MODULE);
+    assert_eq!(b.get("/static/engine/0000000000000000.wasm").await.status, StatusCode::NOT_FOUND);
+    let js = b.get("/static/lotse-engine.js").await;
+    assert!(js.body.contains("lotse_preview"));
+}
+
+#[tokio::test]
+async fn the_sources_compile_to_the_workflow_the_tenant_runs_and_only_it_gets_them() {
+    let b = portal(Some(MODULE));
+    // Heinsberg runs the dog tax with its own override.
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    let hash = attr(&page.body, "data-content-hash").to_string();
+    let workflow = attr(&page.body, "data-workflow").to_string();
+    assert_eq!(workflow, format!("/heinsberg/engine/{}.json", hash.trim_start_matches("sha256:")));
+    let served = b.get(&workflow).await;
+    assert_eq!(served.status, StatusCode::OK);
+    let body: Value = serde_json::from_slice(&served.bytes).unwrap();
+    assert_eq!(body["content_hash"], hash.as_str());
+    let sources: Sources = serde_json::from_value(body["sources"].clone()).unwrap();
+    assert!(sources.overrides.is_some(), "Heinsberg's override travels with the workflow");
+    let wf = compile_sources(&sources, &Sandbox::default()).unwrap();
+    assert_eq!(wf.content_hash, hash, "the sources compile to the same workflow");
+    assert_eq!(wf.tenant.as_deref(), Some("heinsberg"));
+
+    // Another tenant does not get Heinsberg's variant; unknown hashes and tenants are not found.
+    let other = workflow.replacen("/heinsberg/", "/erkelenz/", 1);
+    assert_eq!(b.get(&other).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(b.get("/heinsberg/engine/00.json").await.status, StatusCode::NOT_FOUND);
+    let unknown = workflow.replacen("/heinsberg/", "/nirgendwo/", 1);
+    assert_eq!(b.get(&unknown).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn without_a_module_the_pages_and_routes_are_as_before() {
+    let b = portal(None);
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    assert!(!page.body.contains("data-engine"));
+    assert!(!page.body.contains("lotse-state"));
+    assert_eq!(page.body.matches("<script").count(), 1, "only the page script");
+    let hash = page.body.find("data-content-hash").is_none();
+    assert!(hash);
+    assert_eq!(b.get("/static/engine/0000000000000000.wasm").await.status, StatusCode::NOT_FOUND);
+    let id = url.split("/antrag/").nth(1).unwrap().split('/').next().unwrap();
+    let api = b.get(&format!("/api/v1/tenants/heinsberg/applications/{id}/engine")).await;
+    assert_eq!(api.status, StatusCode::NOT_FOUND);
+    assert!(api.body.contains("LOT-H025"), "{}", api.body);
+}
+
+#[tokio::test]
+async fn the_api_gives_a_front_end_what_it_needs_to_run_the_engine() {
+    let b = portal(Some(MODULE));
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    let id = url.split("/antrag/").nth(1).unwrap().split('/').next().unwrap();
+    let api = b.get(&format!("/api/v1/tenants/heinsberg/applications/{id}/engine")).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let v: Value = serde_json::from_slice(&api.bytes).unwrap();
+    assert_eq!(v["module"], attr(&page.body, "data-engine"));
+    assert_eq!(v["workflow"], attr(&page.body, "data-workflow"));
+    assert_eq!(v["content_hash"], attr(&page.body, "data-content-hash"));
+    let state: Application = serde_json::from_value(v["state"].clone()).unwrap();
+    assert_eq!(state.workflow_id, "hundesteuer-anmeldung");
+    assert!(time::OffsetDateTime::parse(v["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).is_ok());
+    // Another tenant's path does not open Heinsberg's application.
+    let foreign = b.get(&format!("/api/v1/tenants/erkelenz/applications/{id}/engine")).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
