@@ -1,11 +1,14 @@
 #!/bin/sh
-# RUSTC_WRAPPER for the WebAssembly build with Debian's Rust 1.85 (see scripts/wasm/build.sh):
-# let chains and `is_multiple_of` (stable since 1.88 and 1.87, used by the core and by crates
-# of the registry) are turned on for the project's and the
-# registry's crates, never for the standard library built from source (which has them already).
+# RUSTC_WRAPPER for the WebAssembly build with Debian's Rust 1.85 (scripts/wasm/build.sh). Some
+# features the core and crates of the registry use were stabilised after 1.85 (let chains and
+# `as_chunks` in 1.88, `is_multiple_of` and the signed/unsigned casts in 1.87); 1.85 has them
+# behind these feature names, which are turned on for every crate except the standard library
+# itself (built from source, it declares what it uses).
 rustc="$1"; shift
 case "$*" in
   *"/usr/lib/rustlib/src/"*|*"/usr/src/rustc-"*) exec "$rustc" "$@" ;;
   *"--crate-name ___ "*) exec "$rustc" "$@" ;;
 esac
-exec "$rustc" -Zcrate-attr='feature(let_chains)' -Zcrate-attr='feature(unsigned_is_multiple_of)' "$@"
+set -- -Zcrate-attr='feature(let_chains)' -Zcrate-attr='feature(unsigned_is_multiple_of)' \
+  -Zcrate-attr='feature(slice_as_chunks)' -Zcrate-attr='feature(integer_sign_cast)' "$@"
+exec "$rustc" "$@"

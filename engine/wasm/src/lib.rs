@@ -103,7 +103,8 @@ impl Engine {
                 )
             }),
             Ok(wf) => {
-                self.workflows.insert(req.content_hash.clone(), Arc::new(wf));
+                self.workflows
+                    .insert(req.content_hash.clone(), Arc::new(wf));
                 json!({ "content_hash": req.content_hash })
             }
         }
@@ -115,12 +116,16 @@ impl Engine {
         };
         let app: Application = match serde_json::from_value(req.state) {
             Ok(a) => a,
-            Err(e) => return json!({ "error": format!("LOT-B006: the state is not an application: {e}") }),
+            Err(e) => {
+                return json!({ "error": format!("LOT-B006: the state is not an application: {e}") });
+            }
         };
         let values = match (req.values, req.pairs) {
             (Some(v), _) => v,
             (None, pairs) => match wf.step(&req.step) {
-                Some(step) => lotse_core::form::answers_from_pairs(step, &pairs.unwrap_or_default()),
+                Some(step) => {
+                    lotse_core::form::answers_from_pairs(step, &pairs.unwrap_or_default())
+                }
                 None => Map::new(),
             },
         };

@@ -6,6 +6,8 @@
 //! The module is `target/wasm/lotse_wasm.wasm` (built by `scripts/wasm/build.sh`) or
 //! `LOTSE_WASM_MODULE`. Without it the test says so and passes, unless `LOTSE_REQUIRE_WASM` is
 //! set (as in CI), when a missing module or Node fails it.
+// A test: what fails, fails loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -34,7 +36,10 @@ fn module() -> Option<PathBuf> {
     let required = std::env::var_os("LOTSE_REQUIRE_WASM").is_some();
     if !file.is_file() || !node {
         let why = if node {
-            format!("no module at {} (run scripts/wasm/build.sh)", file.display())
+            format!(
+                "no module at {} (run scripts/wasm/build.sh)",
+                file.display()
+            )
         } else {
             "node is not installed".to_string()
         };
@@ -86,7 +91,11 @@ impl Cases {
 /// every difference.
 fn compare(module: &Path, cases: &Cases) -> (usize, Vec<String>) {
     let native_loads: Vec<String> = cases.loads.iter().map(|r| lotse_wasm::load(r)).collect();
-    let native: Vec<String> = cases.previews.iter().map(|r| lotse_wasm::preview(r)).collect();
+    let native: Vec<String> = cases
+        .previews
+        .iter()
+        .map(|r| lotse_wasm::preview(r))
+        .collect();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cases.json");
     let body = json!({ "loads": cases.loads, "previews": cases.previews });
@@ -193,9 +202,19 @@ fn every_scenario_step_gives_the_same_preview_in_both_builds() {
     eprintln!("{n} previews of {} scenario steps compared", stops.len());
     assert!(n >= 100, "too few steps compared: {n}");
     // The comparison must see the engine's judgments, not only empty answers.
-    let rejected = lotse_previews(&cases).filter(|p| p["errors"].as_array().is_some_and(|e| !e.is_empty())).count();
-    assert!(rejected >= 10, "too few refused steps among the cases: {rejected}");
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    let rejected = lotse_previews(&cases)
+        .filter(|p| p["errors"].as_array().is_some_and(|e| !e.is_empty()))
+        .count();
+    assert!(
+        rejected >= 10,
+        "too few refused steps among the cases: {rejected}"
+    );
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }
 
 fn lotse_previews(cases: &Cases) -> impl Iterator<Item = Value> + '_ {
@@ -215,7 +234,15 @@ fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
         let subs: Vec<BoxedStrategy<Option<Value>>> = f
             .subfields
             .iter()
-            .map(|sf| value_of(sf, sample.and_then(|s| s.get(&sf.id).or_else(|| s.get(0).and_then(|e| e.get(&sf.id))))))
+            .map(|sf| {
+                value_of(
+                    sf,
+                    sample.and_then(|s| {
+                        s.get(&sf.id)
+                            .or_else(|| s.get(0).and_then(|e| e.get(&sf.id)))
+                    }),
+                )
+            })
             .collect();
         let ids: Vec<String> = f.subfields.iter().map(|sf| sf.id.clone()).collect();
         let entry = subs.prop_map(move |vals| {
@@ -228,7 +255,9 @@ fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
             Value::Object(m)
         });
         return if f.repeat.is_some() {
-            prop::collection::vec(entry, 0..3).prop_map(|v| Some(Value::Array(v))).boxed()
+            prop::collection::vec(entry, 0..3)
+                .prop_map(|v| Some(Value::Array(v)))
+                .boxed()
         } else {
             prop_oneof![1 => Just(None), 6 => entry.prop_map(Some)].boxed()
         };
@@ -236,15 +265,30 @@ fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
     let mut kinds: Vec<BoxedStrategy<Option<Value>>> = vec![
         Just(None).boxed(),
         Just(Some(json!(""))).boxed(),
-        "[a-zA-ZäöüßÄ0-9 .,/@+-]{0,14}".prop_map(|s| Some(json!(s))).boxed(),
-        (-5i64..200).prop_map(|n| Some(json!(n))).boxed(),
-        (-5i64..200).prop_map(|n| Some(json!(n.to_string()))).boxed(),
-        any::<bool>().prop_map(|b| Some(json!(b))).boxed(),
-        (2020i32..2030, 1u8..13, 1u8..32).prop_map(|(y, m, d)| Some(json!(format!("{y}-{m:02}-{d:02}")))).boxed(),
-        (1u8..32, 1u8..13, 1970i32..2030).prop_map(|(d, m, y)| Some(json!(format!("{d:02}.{m:02}.{y}")))).boxed(),
-        prop::sample::select(vec!["DE89 3704 0044 0532 0130 00", "DE89370400440532013001", "DE00123", "52525", "HS-AB 123", "jan@example.org"])
+        "[a-zA-ZäöüßÄ0-9 .,/@+-]{0,14}"
             .prop_map(|s| Some(json!(s)))
             .boxed(),
+        (-5i64..200).prop_map(|n| Some(json!(n))).boxed(),
+        (-5i64..200)
+            .prop_map(|n| Some(json!(n.to_string())))
+            .boxed(),
+        any::<bool>().prop_map(|b| Some(json!(b))).boxed(),
+        (2020i32..2030, 1u8..13, 1u8..32)
+            .prop_map(|(y, m, d)| Some(json!(format!("{y}-{m:02}-{d:02}"))))
+            .boxed(),
+        (1u8..32, 1u8..13, 1970i32..2030)
+            .prop_map(|(d, m, y)| Some(json!(format!("{d:02}.{m:02}.{y}"))))
+            .boxed(),
+        prop::sample::select(vec![
+            "DE89 3704 0044 0532 0130 00",
+            "DE89370400440532013001",
+            "DE00123",
+            "52525",
+            "HS-AB 123",
+            "jan@example.org",
+        ])
+        .prop_map(|s| Some(json!(s)))
+        .boxed(),
     ];
     if let Some(s) = sample {
         kinds.push(Just(Some(s.clone())).boxed());
@@ -252,10 +296,13 @@ fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
     }
     if !f.options.is_empty() {
         let opts: Vec<Value> = f.options.iter().map(|o| o.value.clone()).collect();
-        let texts: Vec<Value> = opts.iter().map(|v| match v {
-            Value::String(s) => json!(s),
-            other => json!(other.to_string()),
-        }).collect();
+        let texts: Vec<Value> = opts
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => json!(s),
+                other => json!(other.to_string()),
+            })
+            .collect();
         kinds.push(prop::sample::select(opts).prop_map(Some).boxed());
         kinds.push(prop::sample::select(texts).prop_map(Some).boxed());
     }
@@ -271,10 +318,15 @@ fn generated_answers_give_the_same_preview_in_both_builds() {
     let mut seen = BTreeMap::new();
     let mut generated = 0;
     for s in &stops {
-        if seen.insert((s.wf.content_hash.clone(), s.step.clone()), ()).is_some() {
+        if seen
+            .insert((s.wf.content_hash.clone(), s.step.clone()), ())
+            .is_some()
+        {
             continue;
         }
-        let Some(step) = s.wf.step(&s.step) else { continue };
+        let Some(step) = s.wf.step(&s.step) else {
+            continue;
+        };
         cases.borrow_mut().load(&s.wf);
         let strategy: Vec<BoxedStrategy<Option<Value>>> = step
             .fields
@@ -283,7 +335,11 @@ fn generated_answers_give_the_same_preview_in_both_builds() {
             .collect();
         let ids: Vec<String> = step.fields.iter().map(|f| f.id.clone()).collect();
         let mut runner = TestRunner::new_with_rng(
-            Config { cases: 40, failure_persistence: None, ..Config::default() },
+            Config {
+                cases: 40,
+                failure_persistence: None,
+                ..Config::default()
+            },
             TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]),
         );
         runner
@@ -294,7 +350,14 @@ fn generated_answers_give_the_same_preview_in_both_builds() {
                         values.insert(id.clone(), v);
                     }
                 }
-                cases.borrow_mut().preview(&s.wf, &s.app, &s.step, Value::Object(values), Lang::De, s.now);
+                cases.borrow_mut().preview(
+                    &s.wf,
+                    &s.app,
+                    &s.step,
+                    Value::Object(values),
+                    Lang::De,
+                    s.now,
+                );
                 Ok(())
             })
             .unwrap();
@@ -304,5 +367,10 @@ fn generated_answers_give_the_same_preview_in_both_builds() {
     let (n, diffs) = compare(&module, &cases);
     eprintln!("{n} generated previews compared ({generated} generated)");
     assert!(n >= 400, "too few generated cases: {n}");
-    assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
 }

@@ -26,10 +26,7 @@ pub(super) async fn engine(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
     let open = open(&p, t.clone(), &id).await?;
-    let (Some(module), Some(now)) = (
-        p.engine.as_ref(),
-        crate::portal::engine::now_text(&p),
-    ) else {
+    let (Some(module), Some(now)) = (p.engine.as_ref(), crate::portal::engine::now_text(&p)) else {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,
             "LOT-H025",
@@ -37,8 +34,8 @@ pub(super) async fn engine(
             "This portal does not offer the checks in the browser.".into(),
         ));
     };
-    let state = serde_json::to_value(&open.app)
-        .map_err(|e| Problem::internal(&ServiceError::Encode(e)))?;
+    let state =
+        serde_json::to_value(&open.app).map_err(|e| Problem::internal(&ServiceError::Encode(e)))?;
     Ok(ok_typed(
         StatusCode::OK,
         &EngineOut {

@@ -8,9 +8,9 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
-mod engine;
 pub mod codes;
 pub mod cors;
+mod engine;
 pub(crate) mod files;
 pub mod openapi;
 mod payments;

@@ -11,11 +11,11 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
 
-use super::engine::EngineOut;
 use super::applications::{
     AnswerBody, EvaluateBody, Evaluation, GotoBody, ResumeBody, RevisionBody, StartBody,
     SubmissionCreated, SubmissionStatus, SubmitBody,
 };
+use super::engine::EngineOut;
 use super::payments::{PayingState, PaymentOut};
 use super::problem::ProblemDoc;
 use super::services::{

@@ -45,9 +45,8 @@ impl BrowserEngine {
         if !explicit && !file.is_file() {
             return Ok(None);
         }
-        let wasm = std::fs::read(&file).map_err(|e| {
-            anyhow::anyhow!("[browser_engine] module {}: {e}", file.display())
-        })?;
+        let wasm = std::fs::read(&file)
+            .map_err(|e| anyhow::anyhow!("[browser_engine] module {}: {e}", file.display()))?;
         if !wasm.starts_with(b"\0asm") {
             anyhow::bail!(
                 "[browser_engine] module {} is not a WebAssembly module",

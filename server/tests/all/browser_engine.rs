@@ -4,6 +4,7 @@
 //! compile to the very workflow the server runs; without a module nothing of it is there.
 //! (The module itself and the parity of both builds: engine/wasm/tests/parity.rs; the page's
 //! script in a browser: tests/browser/engine.sh.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
@@ -45,7 +46,10 @@ fn portal(module: Option<&[u8]>) -> Browser {
 
 fn attr<'a>(page: &'a str, name: &str) -> &'a str {
     let marker = format!("{name}=\"");
-    let start = page.find(&marker).unwrap_or_else(|| panic!("no {name} in {page}")) + marker.len();
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {page}"))
+        + marker.len();
     let end = page[start..].find('"').unwrap() + start;
     &page[start..end]
 }
@@ -65,7 +69,10 @@ async fn a_step_page_carries_the_module_the_workflow_and_the_state_escaped() {
     assert_eq!(page.status, StatusCode::OK);
     let module = attr(&page.body, "data-engine").to_string();
     assert!(module.starts_with("/static/engine/") && module.ends_with(".wasm"));
-    assert!(page.body.contains("<script src=\"/static/lotse-engine.js\" defer></script>"));
+    assert!(
+        page.body
+            .contains("<script src=\"/static/lotse-engine.js\" defer></script>")
+    );
 
     // A refused step keeps what was typed in the state: even a closing script tag there cannot
     // end the element.
@@ -77,7 +84,13 @@ async fn a_step_page_carries_the_module_the_workflow_and_the_state_escaped() {
     let refused = b
         .post(
             &action,
-            &[("_csrf", &csrf), ("_rev", &rev), ("_step", &step), ("halter.vorname", hostile), ("_action", "weiter")],
+            &[
+                ("_csrf", &csrf),
+                ("_rev", &rev),
+                ("_step", &step),
+                ("halter.vorname", hostile),
+                ("_action", "weiter"),
+            ],
         )
         .await;
     let again = if refused.status == StatusCode::SEE_OTHER {
@@ -90,20 +103,35 @@ async fn a_step_page_carries_the_module_the_workflow_and_the_state_escaped() {
     assert!(!json.contains('<') && !json.contains('>'));
     let state: Application = serde_json::from_str(json).unwrap();
     let typed = serde_json::to_string(&state).unwrap();
-    assert!(typed.contains(hostile), "the state keeps the value as typed: {typed}");
+    assert!(
+        typed.contains(hostile),
+        "the state keeps the value as typed: {typed}"
+    );
 
     // The module, compressed where the browser takes gzip, cached by its hash.
     let plain = b.get(&module).await;
     assert_eq!(plain.status, StatusCode::OK);
     assert_eq!(plain.bytes, MODULE);
     let gz = b
-        .send(Request::get(&module).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap())
+        .send(
+            Request::get(&module)
+                .header(header::ACCEPT_ENCODING, "gzip, br")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(gz.status, StatusCode::OK);
     let mut unzipped = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz.bytes[..]), &mut unzipped).unwrap();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gz.bytes[..]),
+        &mut unzipped,
+    )
+    .unwrap();
     assert_eq!(unzipped, MODULE);
-    assert_eq!(b.get("/static/engine/0000000000000000.wasm").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/static/engine/0000000000000000.wasm").await.status,
+        StatusCode::NOT_FOUND
+    );
     let js = b.get("/static/lotse-engine.js").await;
     assert!(js.body.contains("lotse_preview"));
 }
@@ -116,21 +144,36 @@ async fn the_sources_compile_to_the_workflow_the_tenant_runs_and_only_it_gets_th
     let page = b.get(&url).await;
     let hash = attr(&page.body, "data-content-hash").to_string();
     let workflow = attr(&page.body, "data-workflow").to_string();
-    assert_eq!(workflow, format!("/heinsberg/engine/{}.json", hash.trim_start_matches("sha256:")));
+    assert_eq!(
+        workflow,
+        format!(
+            "/heinsberg/engine/{}.json",
+            hash.trim_start_matches("sha256:")
+        )
+    );
     let served = b.get(&workflow).await;
     assert_eq!(served.status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&served.bytes).unwrap();
     assert_eq!(body["content_hash"], hash.as_str());
     let sources: Sources = serde_json::from_value(body["sources"].clone()).unwrap();
-    assert!(sources.overrides.is_some(), "Heinsberg's override travels with the workflow");
+    assert!(
+        sources.overrides.is_some(),
+        "Heinsberg's override travels with the workflow"
+    );
     let wf = compile_sources(&sources, &Sandbox::default()).unwrap();
-    assert_eq!(wf.content_hash, hash, "the sources compile to the same workflow");
+    assert_eq!(
+        wf.content_hash, hash,
+        "the sources compile to the same workflow"
+    );
     assert_eq!(wf.tenant.as_deref(), Some("heinsberg"));
 
     // Another tenant does not get Heinsberg's variant; unknown hashes and tenants are not found.
     let other = workflow.replacen("/heinsberg/", "/erkelenz/", 1);
     assert_eq!(b.get(&other).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(b.get("/heinsberg/engine/00.json").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        b.get("/heinsberg/engine/00.json").await.status,
+        StatusCode::NOT_FOUND
+    );
     let unknown = workflow.replacen("/heinsberg/", "/nirgendwo/", 1);
     assert_eq!(b.get(&unknown).await.status, StatusCode::NOT_FOUND);
 }
@@ -142,12 +185,29 @@ async fn without_a_module_the_pages_and_routes_are_as_before() {
     let page = b.get(&url).await;
     assert!(!page.body.contains("data-engine"));
     assert!(!page.body.contains("lotse-state"));
-    assert_eq!(page.body.matches("<script").count(), 1, "only the page script");
+    assert_eq!(
+        page.body.matches("<script").count(),
+        1,
+        "only the page script"
+    );
     let hash = page.body.find("data-content-hash").is_none();
     assert!(hash);
-    assert_eq!(b.get("/static/engine/0000000000000000.wasm").await.status, StatusCode::NOT_FOUND);
-    let id = url.split("/antrag/").nth(1).unwrap().split('/').next().unwrap();
-    let api = b.get(&format!("/api/v1/tenants/heinsberg/applications/{id}/engine")).await;
+    assert_eq!(
+        b.get("/static/engine/0000000000000000.wasm").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let id = url
+        .split("/antrag/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let api = b
+        .get(&format!(
+            "/api/v1/tenants/heinsberg/applications/{id}/engine"
+        ))
+        .await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert!(api.body.contains("LOT-H025"), "{}", api.body);
 }
@@ -157,8 +217,18 @@ async fn the_api_gives_a_front_end_what_it_needs_to_run_the_engine() {
     let b = portal(Some(MODULE));
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
     let page = b.get(&url).await;
-    let id = url.split("/antrag/").nth(1).unwrap().split('/').next().unwrap();
-    let api = b.get(&format!("/api/v1/tenants/heinsberg/applications/{id}/engine")).await;
+    let id = url
+        .split("/antrag/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    let api = b
+        .get(&format!(
+            "/api/v1/tenants/heinsberg/applications/{id}/engine"
+        ))
+        .await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);
     let v: Value = serde_json::from_slice(&api.bytes).unwrap();
     assert_eq!(v["module"], attr(&page.body, "data-engine"));
@@ -166,8 +236,18 @@ async fn the_api_gives_a_front_end_what_it_needs_to_run_the_engine() {
     assert_eq!(v["content_hash"], attr(&page.body, "data-content-hash"));
     let state: Application = serde_json::from_value(v["state"].clone()).unwrap();
     assert_eq!(state.workflow_id, "hundesteuer-anmeldung");
-    assert!(time::OffsetDateTime::parse(v["now"].as_str().unwrap(), &time::format_description::well_known::Rfc3339).is_ok());
+    assert!(
+        time::OffsetDateTime::parse(
+            v["now"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
     // Another tenant's path does not open Heinsberg's application.
-    let foreign = b.get(&format!("/api/v1/tenants/erkelenz/applications/{id}/engine")).await;
+    let foreign = b
+        .get(&format!(
+            "/api/v1/tenants/erkelenz/applications/{id}/engine"
+        ))
+        .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
 }

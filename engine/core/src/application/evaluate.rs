@@ -33,6 +33,10 @@ impl Application {
     }
 }
 
+/// A step evaluated for values typed: its fields' states, the computed values, and the typed
+/// values of the shown fields, normalised.
+pub(super) type Evaluated = (Vec<FieldState>, Computed, BTreeMap<String, Value>);
+
 /// [`Application::evaluate_step`] with the computed values for the values typed, and the
 /// typed values of the shown fields, normalised (what the step's texts show).
 pub(super) fn evaluated(
@@ -42,7 +46,7 @@ pub(super) fn evaluated(
     step_id: &str,
     values: &Map<String, Value>,
     today: Date,
-) -> Result<(Vec<FieldState>, Computed, BTreeMap<String, Value>), ApplyError> {
+) -> Result<Evaluated, ApplyError> {
     let Some(index) = wf.step_position(step_id) else {
         return Err(ApplyError::NotOnRoute(step_id.to_string()));
     };

@@ -55,8 +55,7 @@ impl Application {
                 values.insert(f.id.clone(), v.clone());
             }
         }
-        let (states, computed, shown) =
-            evaluated(self, wf, sandbox, step_id, &values, now.date())?;
+        let (states, computed, shown) = evaluated(self, wf, sandbox, step_id, &values, now.date())?;
         let t = self.apply(
             wf,
             sandbox,

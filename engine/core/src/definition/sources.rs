@@ -48,9 +48,14 @@ pub fn compile_sources(src: &Sources, sandbox: &Sandbox) -> Result<Workflow, Vec
     for (name, doc) in &src.forms {
         forms.insert(name.clone(), doc.clone());
     }
-    let compiler = forms
-        .compiler()
-        .map_err(|e| vec![Problem::error("LOT-E050", path, Pos::UNKNOWN, e.to_string())])?;
+    let compiler = forms.compiler().map_err(|e| {
+        vec![Problem::error(
+            "LOT-E050",
+            path,
+            Pos::UNKNOWN,
+            e.to_string(),
+        )]
+    })?;
     let templates = [src.receipt_template.clone()];
     let (wf, _) = load_workflow_source(path, &src.text, &forms, &compiler, &templates, sandbox)?;
     match &src.overrides {

@@ -63,4 +63,3 @@ pub fn answers_from_pairs(step: &Step, pairs: &[(String, String)]) -> Map<String
     }
     out
 }
-

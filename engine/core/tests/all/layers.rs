@@ -93,6 +93,26 @@ fn the_receipt_crate_knows_no_store_and_no_http() {
 }
 
 #[test]
+fn the_browser_engine_is_the_core_and_nothing_of_the_server() {
+    assert_free_of(
+        "lotse-wasm",
+        &[
+            "sled",
+            "sqlx",
+            "tokio",
+            "axum",
+            "hyper",
+            "printpdf",
+            "lopdf",
+            "wasm-bindgen",
+            "lotse-store",
+            "lotse-receipt",
+            "lotse-server",
+        ],
+    );
+}
+
+#[test]
 fn the_check_sees_a_dependency_that_is_there() {
     // Guards the test itself: a tree that really holds sled must be reported as holding it.
     assert!(normal_dependencies("lotse-store").contains("sled"));
