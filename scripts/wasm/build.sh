@@ -42,15 +42,16 @@ if [ ! -f "$ws/Cargo.lock" ] || ! cmp -s Cargo.lock "$ws/Cargo.lock.from"; then
 fi
 
 export CARGO_TARGET_DIR="$root/target/wasm-build"
-# Small rather than fast: one codegen unit, whole-program optimisation, no debug information.
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=s
+# Small rather than fast: optimised for size, one codegen unit, whole-program optimisation, no
+# debug information, and a panic traps at once (the page's script then leaves the page as it is).
+export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
 export CARGO_PROFILE_RELEASE_LTO=true
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
 export CARGO_PROFILE_RELEASE_DEBUG=false
 export CARGO_PROFILE_RELEASE_STRIP=true
 export CARGO_PROFILE_RELEASE_PANIC=abort
 (cd "$ws" && /usr/bin/cargo build -p lotse-wasm --lib --release --target wasm32-unknown-unknown \
-  -Zbuild-std=std,panic_abort --ignore-rust-version "$@")
+  -Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort --ignore-rust-version "$@")
 mkdir -p target/wasm
 cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/lotse_wasm.wasm" target/wasm/lotse_wasm.wasm.new
 mv target/wasm/lotse_wasm.wasm.new target/wasm/lotse_wasm.wasm
