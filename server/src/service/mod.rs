@@ -629,7 +629,11 @@ impl ApplicationService<'_> {
         // only a repeat asks the store whether one is kept.
         let repeat = stored.id != id;
         let mark = if mark {
-            Some(marked(draft.clone(), DraftState::Submitted(stored.id), now)?)
+            Some(marked(
+                draft.clone(),
+                DraftState::Submitted(stored.id),
+                now,
+            )?)
         } else {
             None
         };
@@ -724,11 +728,11 @@ impl ApplicationService<'_> {
         let saved = match mark {
             // A mark that could not be saved (the draft moved on: a concurrent repeat marked
             // it) is fine, as in `mark_draft`.
-            Some(mark) => {
-                crate::nodes::save_receipt_and_mark(self.store, &stored.id, &pdf, mark)
-                    .map(|_| true)
+            Some(mark) => crate::nodes::save_receipt_and_mark(self.store, &stored.id, &pdf, mark)
+                .map(|_| true),
+            None => {
+                crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf).map(|_| false)
             }
-            None => crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf).map(|_| false),
         };
         saved.map_err(|e| ServiceError::Receipt(format!("{e:#}")))
     }

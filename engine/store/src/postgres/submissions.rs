@@ -32,8 +32,9 @@ impl SubmissionStore for PgStore {
         let year = now.year();
         let tenant = new.tenant.clone();
         let key = new.idempotency_key.clone();
-        let find_existing = async |pool: &mut PgConnection| -> Result<Option<Submission>, StoreError> {
-            let row = sqlx::query(
+        let find_existing =
+            async |pool: &mut PgConnection| -> Result<Option<Submission>, StoreError> {
+                let row = sqlx::query(
                 "SELECT id, v, record::text AS record FROM submissions WHERE tenant = $1 AND idempotency_key = $2",
             )
             .bind(tenant.slug())
@@ -41,8 +42,8 @@ impl SubmissionStore for PgStore {
             .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)?;
-            row.map(|r| decode_submission(&r)).transpose()
-        };
+                row.map(|r| decode_submission(&r)).transpose()
+            };
         // What does not depend on the reference is encoded before the counter row is locked.
         let history = json(STATUS, &new.id.to_string(), &StatusRecord::received(now))?;
         let terms = submission_terms(new.applicant.as_deref(), &new.search_text);

@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 
 use super::SledStore;
 use crate::AuditStore;
-use crate::{DraftStore, SubmissionStore};
 use crate::envelope::{decode, decode_head, encode, encode_sized, is_packed, pack, packed_expiry};
 use crate::error::StoreError;
 use crate::ids::{CODE_PREFIX_LEN, DraftId, IdempotencyKey, ResumeCode, SubmissionId, TenantId};
 use crate::keys::{DRAFT_CODES, DRAFTS, code_key};
 use crate::model::{Actor, AuditAction, Draft};
+use crate::{DraftStore, SubmissionStore};
 
 /// The parts of a stored draft that a save or sweep needs, decoded without the state.
 #[derive(Deserialize)]

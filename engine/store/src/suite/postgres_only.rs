@@ -264,7 +264,9 @@ fn references_made_in_the_submit_statement_read_as_in_rust() {
         assert_eq!(sub.reference.to_string(), want);
         let stored = s.submission(&sub.id).unwrap().unwrap();
         assert_eq!(stored, sub);
-        let by_ref = s.submission_by_reference(&tenant(), &sub.reference).unwrap();
+        let by_ref = s
+            .submission_by_reference(&tenant(), &sub.reference)
+            .unwrap();
         assert_eq!(by_ref.map(|b| b.id), Some(sub.id));
     }
     let audit = s.audit_log(0, 100).unwrap();
