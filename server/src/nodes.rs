@@ -251,6 +251,20 @@ pub fn save_receipt(
     Ok(())
 }
 
+/// [`save_receipt`] and the save of the draft's `mark` at the revision it holds, in one store
+/// call (one statement on PostgreSQL). Returns whether the mark was saved (not when the draft
+/// moved on or is gone).
+pub fn save_receipt_and_mark(
+    store: &AnyStore,
+    id: &SubmissionId,
+    pdf: &[u8],
+    mark: lotse_store::Draft,
+) -> anyhow::Result<bool> {
+    let revision = mark.revision;
+    let (_, saved) = store.put_blob_and_save_draft(&BlobKey::Receipt(*id), pdf, mark, revision)?;
+    Ok(saved)
+}
+
 /// The receipt of a submission, as kept by [`save_receipt`].
 pub fn load_receipt(store: &AnyStore, data: &Path, id: &SubmissionId) -> anyhow::Result<Vec<u8>> {
     find_receipt(store, &data.join("receipts"), id)?

@@ -76,6 +76,15 @@ store_traits! {
         /// The draft with this id, or `None`.
         fn draft(&self, id: &DraftId) -> Result<Option<Draft>, StoreError>;
 
+        /// The draft with this id, and the id of the submission stored under its submit key
+        /// ([`IdempotencyKey::for_draft`] of the draft at its revision, in the draft's tenant),
+        /// if there is one: a submit whose draft mark was lost in a crash. One read on
+        /// PostgreSQL.
+        fn draft_with_submission(
+            &self,
+            id: &DraftId,
+        ) -> Result<Option<(Draft, Option<SubmissionId>)>, StoreError>;
+
         /// The draft this resume code belongs to, or `None`. Callers facing the public guard this
         /// with a [`ResumeLimiter`] (see [`resume_draft`]).
         fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError>;
@@ -447,6 +456,20 @@ store_traits! {
         /// its receipt again, and the first one is the one the citizen got). A receipt of an
         /// unknown submission is `NotFound`.
         fn put_blob(&self, key: &BlobKey, bytes: &[u8]) -> Result<bool, StoreError>;
+
+        /// [`BlobStore::put_blob`], then [`DraftStore::save_draft`] of `draft` at
+        /// `expected_revision`, in one step where the backend can (PostgreSQL: one statement,
+        /// one synchronous commit; sled: the two calls). Returns whether the blob is new and
+        /// whether the draft was saved: a draft that moved on or is gone is not saved and is no
+        /// error (for a submission's receipt and its draft's mark, which a concurrent repeat may
+        /// have written first). The blob is durable on return; the draft as a draft save is.
+        fn put_blob_and_save_draft(
+            &self,
+            key: &BlobKey,
+            bytes: &[u8],
+            draft: Draft,
+            expected_revision: u64,
+        ) -> Result<(bool, bool), StoreError>;
 
         /// The bytes kept under `key`, or `None`.
         fn blob(&self, key: &BlobKey) -> Result<Option<Vec<u8>>, StoreError>;

@@ -146,7 +146,9 @@ pub(crate) async fn act(
             let mut command = command;
             crate::api::files::known_files_only(&open, &mut command);
             match service.decide(open, expected_revision, lang, command, now)? {
-                Ok(effect) if !effect.is_durable() => {
+                // Draft work runs on the blocking pool when draft calls block (PostgreSQL):
+                // the durable work then runs here too, without a second hand-off.
+                Ok(effect) if !effect.is_durable() || p.store.draft_calls_block() => {
                     let acted = timed(p, call_of(&effect), || service.execute(&t, effect))?;
                     count(p, &acted);
                     Ok(Some(Err(acted)))

@@ -363,7 +363,8 @@ impl ApplicationService<'_> {
         let Ok(id) = id.parse::<DraftId>() else {
             return Ok(None);
         };
-        let Some(draft) = self.store.draft(&id)? else {
+        // With the submission of the draft's submit key, if one is stored: one read.
+        let Some((draft, submitted)) = self.store.draft_with_submission(&id)? else {
             return Ok(None);
         };
         if draft.tenant.slug() != t.slug || draft.expires <= now {
@@ -388,11 +389,9 @@ impl ApplicationService<'_> {
         };
         // Only an application with every step answered can have been submitted.
         if app.answered.len() >= app.route.len()
-            && let Some(s) = self
-                .store
-                .submission_by_idempotency_key(&draft.tenant, &submit_key(&draft))?
+            && let Some(sid) = submitted
         {
-            return Ok(Some(Opened::Submitted(s.id)));
+            return Ok(Some(Opened::Submitted(sid)));
         }
         // Likewise a payment whose draft mark was lost.
         if app.answered.len() >= app.route.len()
@@ -569,13 +568,19 @@ impl ApplicationService<'_> {
         now: OffsetDateTime,
     ) -> Result<Submission, ServiceError> {
         let (draft, wf) = (&open.draft, &open.wf);
-        let stored = self.store_submission(t, wf, draft, submit_key(draft), submission, now)?;
-        self.mark_draft(draft.clone(), DraftState::Submitted(stored.id), now)?;
+        let (stored, marked) =
+            self.store_submission(t, wf, draft, submit_key(draft), submission, now, true)?;
+        if !marked {
+            self.mark_draft(draft.clone(), DraftState::Submitted(stored.id), now)?;
+        }
         Ok(stored)
     }
 
     /// Stores a submission durably with its deliveries under `key`, and issues its receipt
-    /// once. The same key always yields the same submission.
+    /// once. The same key always yields the same submission. With `mark`, the draft's mark
+    /// (submitted) is saved with the receipt in one store call when a receipt is issued now;
+    /// the flag returned says whether it was (otherwise the caller marks the draft itself).
+    #[allow(clippy::too_many_arguments)]
     fn store_submission(
         &self,
         t: &Tenant,
@@ -584,7 +589,8 @@ impl ApplicationService<'_> {
         key: IdempotencyKey,
         submission: &lotse_core::Submission,
         now: OffsetDateTime,
-    ) -> Result<Submission, ServiceError> {
+        mark: bool,
+    ) -> Result<(Submission, bool), ServiceError> {
         let id = SubmissionId::generate(&mut OsEntropy)?;
         let stored = self.store.submit(
             NewSubmission {
@@ -606,9 +612,9 @@ impl ApplicationService<'_> {
             },
             now,
         )?;
-        self.receipt_once(t, wf, submission, &stored)?;
         // Mein Konto keeps the submission with the citizen's link, so it stays listed after
-        // the draft's mark expires (a repeat writes the same).
+        // the draft's mark expires (a repeat writes the same). Before the receipt and the
+        // mark: a repeat after a crash finds the draft marked and links nothing.
         // The submission is stored already: a failure here is logged, not the citizen's.
         if let Some(who) = &submission.signed_in
             && let Err(e) = self.store.set_citizen_submission(
@@ -619,7 +625,20 @@ impl ApplicationService<'_> {
         {
             tracing::warn!(event = "citizen_link_update_failed", cause = %e);
         }
-        Ok(stored)
+        // A submission stored by this call (its id is the one made here) has no receipt yet:
+        // only a repeat asks the store whether one is kept.
+        let repeat = stored.id != id;
+        let mark = if mark {
+            Some(marked(
+                draft.clone(),
+                DraftState::Submitted(stored.id),
+                now,
+            )?)
+        } else {
+            None
+        };
+        let marked = self.receipt_once(t, wf, submission, &stored, repeat, mark)?;
+        Ok((stored, marked))
     }
 
     /// Replaces a draft's state by a mark (submitted, paying) at the revision it was read
@@ -627,14 +646,12 @@ impl ApplicationService<'_> {
     /// later one.
     fn mark_draft(
         &self,
-        mut mark: Draft,
+        mark: Draft,
         state: DraftState,
         now: OffsetDateTime,
     ) -> Result<(), ServiceError> {
         let revision = mark.revision;
-        mark.state = state.to_value()?;
-        mark.touch(now, MARK_TTL);
-        match self.store.save_draft(mark, revision) {
+        match self.store.save_draft(marked(mark, state, now)?, revision) {
             Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -659,18 +676,25 @@ impl ApplicationService<'_> {
         Ok(Some((s.reference.to_string(), pdf)))
     }
 
-    /// Issues and keeps the receipt of a stored submission unless it is kept already.
+    /// Issues and keeps the receipt of a stored submission unless it is kept already (asked
+    /// only when `may_have_one`; a second put keeps the first receipt anyway). A draft `mark`
+    /// (made by [`marked`] at the revision it was read with) is saved with a receipt issued
+    /// now, in one store call; returns whether it was (saved, or found moved on by a concurrent
+    /// repeat, which is fine as in `mark_draft`).
     fn receipt_once(
         &self,
         t: &Tenant,
         wf: &Workflow,
         submission: &lotse_core::Submission,
         stored: &Submission,
-    ) -> Result<(), ServiceError> {
-        let has = crate::nodes::has_receipt(self.store, self.data, &stored.id)
-            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?;
-        if has {
-            return Ok(());
+        may_have_one: bool,
+        mark: Option<Draft>,
+    ) -> Result<bool, ServiceError> {
+        if may_have_one
+            && crate::nodes::has_receipt(self.store, self.data, &stored.id)
+                .map_err(|e| ServiceError::Receipt(format!("{e:#}")))?
+        {
+            return Ok(false);
         }
         let mut model = receipt_model(
             wf,
@@ -701,8 +725,16 @@ impl ApplicationService<'_> {
             .ok_or_else(|| ServiceError::NoSigningKey(t.slug.to_string()))?;
         let pdf = render_receipt(&model, self.receipts, &identity)
             .map_err(|e| ServiceError::Receipt(e.to_string()))?;
-        crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf)
-            .map_err(|e| ServiceError::Receipt(format!("{e:#}")))
+        let saved = match mark {
+            // A mark that could not be saved (the draft moved on: a concurrent repeat marked
+            // it) is fine, as in `mark_draft`.
+            Some(mark) => crate::nodes::save_receipt_and_mark(self.store, &stored.id, &pdf, mark)
+                .map(|_| true),
+            None => {
+                crate::nodes::save_receipt(self.store, self.data, &stored.id, &pdf).map(|_| false)
+            }
+        };
+        saved.map_err(|e| ServiceError::Receipt(format!("{e:#}")))
     }
 
     /// [`Self::receipt_once`] for a submission read back from the store (a repeated submit
@@ -729,7 +761,9 @@ impl ApplicationService<'_> {
                     submission.workflow_id, submission.workflow_version
                 ))
             })?;
-        self.receipt_once(t, wf, &submission, stored)
+        // Asked just above.
+        self.receipt_once(t, wf, &submission, stored, false, None)
+            .map(|_| ())
     }
 
     /// The answers typed on the current step that were not accepted, with their errors as the
@@ -768,6 +802,14 @@ fn record_mandate(
     let given = crate::mandate::at_review(wf, &review, &submission.answers, t, lang)
         .map(|m| crate::mandate::given(&m, lang, now));
     submission.sepa_mandate = given;
+}
+
+/// The draft as read, with its state replaced by a mark (submitted, paying) that stays for
+/// [`MARK_TTL`]; saved at the revision it was read with.
+fn marked(mut mark: Draft, state: DraftState, now: OffsetDateTime) -> Result<Draft, ServiceError> {
+    mark.state = state.to_value()?;
+    mark.touch(now, MARK_TTL);
+    Ok(mark)
 }
 
 /// The idempotency key of a draft's submit: the draft at the revision it was submitted from.

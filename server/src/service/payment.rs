@@ -563,7 +563,10 @@ impl ApplicationService<'_> {
             .ok_or_else(|| PaymentError::WorkflowGone(submission.workflow_id.clone()))?;
         let draft = self.store.draft(&d.draft)?;
         let stored = match &draft {
-            Some(draft) => self.store_submission(t, wf, draft, p.key.clone(), &submission, now)?,
+            Some(draft) => {
+                self.store_submission(t, wf, draft, p.key.clone(), &submission, now, false)?
+                    .0
+            }
             None => {
                 // The draft expired while the payment was open: the submission is stored all
                 // the same, from the payment's own record.
@@ -580,7 +583,8 @@ impl ApplicationService<'_> {
                         time::Duration::days(1),
                     )?
                 };
-                self.store_submission(t, wf, &stand_in, p.key.clone(), &submission, now)?
+                self.store_submission(t, wf, &stand_in, p.key.clone(), &submission, now, false)?
+                    .0
             }
         };
         if let Some(draft) = draft

@@ -36,7 +36,7 @@ impl AccountStore for PgStore {
             .bind(&account.login)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map(|_| None)
             .or_else(|e| {
@@ -62,7 +62,7 @@ impl AccountStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT id, v, record::text AS record FROM accounts WHERE id = $1")
                 .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -83,7 +83,7 @@ impl AccountStore for PgStore {
             )
             .bind(tenant.slug())
             .bind(&login)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -99,7 +99,7 @@ impl AccountStore for PgStore {
                 "SELECT id, v, record::text AS record FROM accounts WHERE tenant = $1 ORDER BY login",
             )
             .bind(tenant.slug())
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -161,7 +161,7 @@ impl AccountStore for PgStore {
             .bind(session.expires)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -178,7 +178,7 @@ impl AccountStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM sessions WHERE hash = $1")
                 .bind(&hash.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -190,7 +190,7 @@ impl AccountStore for PgStore {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM sessions WHERE hash = $1")
                 .bind(&hash.as_bytes()[..])
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -201,7 +201,7 @@ impl AccountStore for PgStore {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM sessions WHERE account = $1")
                 .bind(&account.as_bytes()[..])
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -212,7 +212,7 @@ impl AccountStore for PgStore {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM sessions WHERE expires <= $1")
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -232,7 +232,7 @@ impl AccountStore for PgStore {
             .bind(token.created)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map(|_| true)
             .or_else(|e| {
@@ -258,7 +258,7 @@ impl AccountStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM api_tokens WHERE hash = $1")
                 .bind(&hash.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -272,7 +272,7 @@ impl AccountStore for PgStore {
                  ORDER BY created, id",
             )
             .bind(tenant.slug())
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

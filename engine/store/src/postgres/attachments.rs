@@ -114,7 +114,7 @@ impl AttachmentStore for PgStore {
                 sqlx::query_scalar("SELECT bytes FROM attachment_chunks WHERE hash = $1 AND n = $2")
                     .bind(&key)
                     .bind(n)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *pool)
                     .await
                     .map_err(db_err)
             })?;
@@ -136,7 +136,7 @@ impl AttachmentStore for PgStore {
         let size: Option<i64> = self.run(async |pool| {
             sqlx::query_scalar("SELECT size FROM attachments WHERE hash = $1")
                 .bind(&key)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -148,7 +148,7 @@ impl AttachmentStore for PgStore {
         self.run(async |pool| {
             sqlx::query("DELETE FROM attachments WHERE hash = $1")
                 .bind(&key)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map(|r| r.rows_affected() == 1)
                 .map_err(db_err)
@@ -158,7 +158,7 @@ impl AttachmentStore for PgStore {
     fn attachment_hashes(&self) -> Result<Vec<AttachmentHash>, StoreError> {
         let rows = self.run(async |pool| {
             sqlx::query("SELECT hash FROM attachments ORDER BY hash")
-                .fetch_all(pool)
+                .fetch_all(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -197,7 +197,7 @@ impl AttachmentStore for PgStore {
             )
             .bind(stored_before)
             .bind(REFERENCE_PATH)
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await
             .map_err(db_err)
         })?;

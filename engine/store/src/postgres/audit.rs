@@ -44,7 +44,7 @@ async fn insert_audit<'c>(
 impl PgStore {
     /// Appends an audit entry inside a transaction.
     pub(super) async fn audit_tx(
-        tx: &mut Tx,
+        tx: &mut Tx<'_>,
         at: OffsetDateTime,
         actor: Actor,
         tenant: Option<&TenantId>,
@@ -75,7 +75,7 @@ impl AuditStore for PgStore {
             )
             .bind(after)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

@@ -73,7 +73,7 @@ impl CaseStore for PgStore {
                 "SELECT v, record::text AS record FROM submission_status WHERE submission = $1",
             )
             .bind(&id.as_bytes()[..])
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -188,7 +188,7 @@ impl CaseStore for PgStore {
                 "SELECT seq, v, record::text AS record FROM notes WHERE submission = $1 ORDER BY seq",
             )
             .bind(&id.as_bytes()[..])
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

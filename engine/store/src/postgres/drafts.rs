@@ -13,7 +13,7 @@ use super::{PgStore, db_err, json, record_text, to_i64, v_current, version};
 use crate::DraftStore;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
-use crate::ids::{DraftId, ResumeCode, TenantId, hex};
+use crate::ids::{DraftId, ResumeCode, SubmissionId, TenantId, hex};
 use crate::keys::{DRAFTS, code_key};
 use crate::model::{Actor, AuditAction, Draft};
 
@@ -62,7 +62,7 @@ impl DraftStore for PgStore {
             .bind(&code_key(&draft.resume_code)[..])
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -79,18 +79,43 @@ impl DraftStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM drafts WHERE id = $1")
                 .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
         row.map(|r| decode_draft(&r, id)).transpose()
     }
 
+    fn draft_with_submission(
+        &self,
+        id: &DraftId,
+    ) -> Result<Option<(Draft, Option<SubmissionId>)>, StoreError> {
+        // The submit key as `IdempotencyKey::for_draft` writes it (ids in lowercase hex).
+        let row = self.run(async |conn| {
+            sqlx::query(
+                "SELECT d.v, d.record::text AS record, s.id AS submitted FROM drafts d \
+                 LEFT JOIN submissions s ON s.tenant = d.tenant \
+                   AND s.idempotency_key = 'draft:' || encode(d.id, 'hex') || ':' || d.revision \
+                 WHERE d.id = $1",
+            )
+            .bind(&id.as_bytes()[..])
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let submitted: Option<Vec<u8>> = row.try_get("submitted").map_err(db_err)?;
+        Ok(Some((
+            decode_draft(&row, id)?,
+            submitted.as_deref().and_then(SubmissionId::from_key),
+        )))
+    }
+
     fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError> {
         let row = self.run(async |pool| {
             sqlx::query("SELECT id, v, record::text AS record FROM drafts WHERE code_hash = $1")
                 .bind(&code_key(code)[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -127,7 +152,7 @@ impl DraftStore for PgStore {
             .bind(draft.expires)
             .bind(v_current())
             .bind(record)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -163,7 +188,7 @@ impl DraftStore for PgStore {
                 "DELETE FROM drafts USING async_commit WHERE drafts.id = $1"
             ))
             .bind(&id.as_bytes()[..])
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;

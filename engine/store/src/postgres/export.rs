@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Write};
 
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::outbox::outbox_columns;
 use super::{
@@ -46,7 +46,7 @@ impl PgStore {
                  OR EXISTS (SELECT 1 FROM api_tokens) OR EXISTS (SELECT 1 FROM payments) \
                  OR EXISTS (SELECT 1 FROM visits)",
             )
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await
             .map_err(db_err)?;
             Ok(!any)
@@ -147,7 +147,7 @@ fn env_bytes<T: serde::Serialize>(
     encode(tree, key, r).map(ExportValue::Json)
 }
 
-async fn export_trees(tx: &mut Tx) -> Result<TreeDump, StoreError> {
+async fn export_trees(tx: &mut Tx<'_>) -> Result<TreeDump, StoreError> {
     let mut drafts = Vec::new();
     let mut codes = Vec::new();
     for r in sqlx::query("SELECT id, v, record::text AS record FROM drafts")
@@ -365,7 +365,7 @@ enum ImportRow {
 
 impl ImportRow {
     /// Inserts the row; returns its generated id (audit, message, outbox) or 0.
-    async fn insert(&self, tx: &mut Tx) -> Result<i64, StoreError> {
+    async fn insert(&self, tx: &mut Tx<'_>) -> Result<i64, StoreError> {
         let v = v_current();
         let q = match self {
             Self::Draft(d) => sqlx::query(

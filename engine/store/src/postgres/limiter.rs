@@ -91,7 +91,7 @@ impl AttemptLimiter for PgResumeLimiter {
                 )
                 .bind(now - LONGEST_KEPT)
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)?;
                 Ok(())
@@ -106,7 +106,7 @@ impl AttemptLimiter for PgResumeLimiter {
                 "UPDATE resume_attempts SET failures = GREATEST(failures - 1, 0) WHERE client = $1",
             )
             .bind(key)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)?;
             Ok(())

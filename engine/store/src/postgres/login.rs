@@ -32,7 +32,7 @@ impl PgStore {
             .bind(expires)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -55,7 +55,7 @@ impl PgStore {
             sqlx::query(sql)
                 .bind(kind.code())
                 .bind(&hash.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -114,7 +114,7 @@ impl LoginStore for PgStore {
             .bind(index.expires)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -133,7 +133,7 @@ impl LoginStore for PgStore {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM citizen_login WHERE expires <= $1")
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -152,7 +152,7 @@ impl LoginStore for PgStore {
             .bind(link.created)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -166,7 +166,7 @@ impl LoginStore for PgStore {
                  ORDER BY created, draft",
             )
             .bind(&citizen.as_bytes()[..])
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -187,7 +187,7 @@ impl LoginStore for PgStore {
                      CASE WHEN l.record->>'submission' ~ '^([0-9a-f]{2})+$' \
                           THEN decode(l.record->>'submission', 'hex') END)",
             )
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -208,7 +208,7 @@ impl LoginStore for PgStore {
             .bind(&citizen.as_bytes()[..])
             .bind(draft)
             .bind(submission)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;

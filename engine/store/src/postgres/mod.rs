@@ -19,13 +19,15 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row, SqlSafeStr, Transaction};
+use tokio::sync::Semaphore;
 
 use crate::envelope::{RECORD_FORMAT, decode_parts};
 use crate::error::StoreError;
@@ -193,7 +195,7 @@ pub struct PgStore {
 
 struct Inner {
     runtime: Option<tokio::runtime::Runtime>,
-    pool: Option<PgPool>,
+    pool: Option<Conns>,
     /// Calls since the last sweep of old rate-limit windows.
     limiter_calls: AtomicU64,
 }
@@ -288,10 +290,118 @@ fn v_current() -> i32 {
     i32::try_from(RECORD_FORMAT).unwrap_or(i32::MAX)
 }
 
-type Tx = Transaction<'static, Postgres>;
+type Tx<'c> = Transaction<'c, Postgres>;
 
 /// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
-const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(5);
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
+/// How long a connection is used before it is closed and replaced (as sqlx's pool does by
+/// default): the database session's caches do not grow for ever.
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+fn closed() -> StoreError {
+    StoreError::Storage("the store is closed".into())
+}
+
+/// The node's connections to the database: at most `permits` at once, idle ones kept for the
+/// next call. Not sqlx's `PgPool`, which pings every connection when it goes back to the pool
+/// (a second round trip per call, unconditionally in sqlx 0.9: about a third of the database's
+/// wake-ups under load). Here a connection goes back as it is; one that sat idle for
+/// [`IDLE_BEFORE_PING`] is pinged before it is used again, and one whose call failed is pinged
+/// before it goes back (a broken one is dropped with every idle one, and a rollback left queued
+/// by a dropped transaction is sent). Calls are never cancelled halfway ([`block_on`] drives each to its
+/// end), so a connection never goes back in the middle of a statement.
+struct Conns {
+    connect: PgConnectOptions,
+    /// Most recently used last.
+    idle: Mutex<Vec<Idle>>,
+    permits: Semaphore,
+    acquire_timeout: Duration,
+}
+
+/// A connection that waits for its next call.
+struct Idle {
+    conn: PgConnection,
+    opened: Instant,
+    since: Instant,
+}
+
+impl Conns {
+    /// Runs `f` on a connection of its own.
+    async fn with<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _permit = match tokio::time::timeout(self.acquire_timeout, self.permits.acquire()).await
+        {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(closed()),
+            Err(_) => {
+                return Err(StoreError::Storage(
+                    "PostgreSQL: timed out waiting for a free connection".into(),
+                ));
+            }
+        };
+        let (mut conn, opened) = self.take().await?;
+        let out = f(&mut conn).await;
+        if out.is_err() && conn.ping().await.is_err() {
+            // Broken: dropped, a new one is opened when needed. The idle ones most likely broke
+            // with it (the database restarted): they go too, rather than fail a call each.
+            drop(std::mem::take(
+                &mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner),
+            ));
+            return out;
+        }
+        if opened.elapsed() >= MAX_LIFETIME {
+            let _ = conn.close().await;
+            return out;
+        }
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Idle {
+                conn,
+                opened,
+                since: Instant::now(),
+            });
+        out
+    }
+
+    /// An idle connection (pinged if it sat idle for a while), or a new one; with the time it
+    /// was opened.
+    async fn take(&self) -> Result<(PgConnection, Instant), StoreError> {
+        loop {
+            let idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            match idle {
+                Some(i) if i.since.elapsed() < IDLE_BEFORE_PING => return Ok((i.conn, i.opened)),
+                Some(mut i) => {
+                    if i.conn.ping().await.is_ok() {
+                        return Ok((i.conn, i.opened));
+                    }
+                }
+                None => {
+                    let conn = PgConnection::connect_with(&self.connect)
+                        .await
+                        .map_err(db_err)?;
+                    return Ok((conn, Instant::now()));
+                }
+            }
+        }
+    }
+
+    /// Refuses further calls and closes the idle connections.
+    async fn close(&self) {
+        self.permits.close();
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(PoisonError::into_inner));
+        for i in idle {
+            let _ = i.conn.close().await;
+        }
+    }
+}
 
 impl PgStore {
     /// Connects, checks that commits are synchronous, and runs the migrations.
@@ -315,31 +425,14 @@ impl PgStore {
                 redact_url(&options.url)
             ))
         })?;
-        let pool = block_on(
-            runtime.handle(),
-            PgPoolOptions::new()
-                .max_connections(options.max_connections.max(1))
-                .acquire_timeout(options.acquire_timeout)
-                // sqlx pings every idle connection before it hands it out: a round trip per
-                // call, as much as a draft save itself. A connection that was in use a moment
-                // ago is alive; only one that sat idle for a while is checked.
-                .test_before_acquire(false)
-                .before_acquire(|conn, meta| {
-                    Box::pin(async move {
-                        if meta.idle_for >= IDLE_BEFORE_PING {
-                            conn.ping().await?;
-                        }
-                        Ok(true)
-                    })
-                })
-                .connect_with(connect),
-        )
-        .map_err(|e| {
-            StoreError::Storage(format!(
-                "cannot connect to {}: {e}",
-                redact_url(&options.url)
-            ))
-        })?;
+        let pool = Conns {
+            connect,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(
+                usize::try_from(options.max_connections.max(1)).unwrap_or(usize::MAX),
+            ),
+            acquire_timeout: options.acquire_timeout,
+        };
         let store = Self {
             inner: Arc::new(Inner {
                 runtime: Some(runtime),
@@ -347,12 +440,19 @@ impl PgStore {
                 limiter_calls: AtomicU64::new(0),
             }),
         };
-        let sync: String = store.run(async |pool| {
-            sqlx::query_scalar("SHOW synchronous_commit")
-                .fetch_one(pool)
-                .await
-                .map_err(db_err)
-        })?;
+        let sync: String = store
+            .run(async |conn| {
+                sqlx::query_scalar("SHOW synchronous_commit")
+                    .fetch_one(conn)
+                    .await
+                    .map_err(db_err)
+            })
+            .map_err(|e| {
+                StoreError::Storage(format!(
+                    "cannot connect to {}: {e}",
+                    redact_url(&options.url)
+                ))
+            })?;
         if sync == "off" {
             return Err(StoreError::Storage(
                 "synchronous_commit is off: acknowledged submissions could be lost in a crash; \
@@ -367,7 +467,7 @@ impl PgStore {
     pub fn migrate(&self) -> Result<usize, StoreError> {
         let m = migrator();
         self.run(async |pool| {
-            m.run(pool)
+            m.run(&mut *pool)
                 .await
                 .map_err(|e| StoreError::Storage(format!("migration failed: {e}")))
         })?;
@@ -387,7 +487,7 @@ impl PgStore {
         );
         m.dangerous_set_table_name("lotse_migrations");
         self.run(async |pool| {
-            m.run(pool)
+            m.run(&mut *pool)
                 .await
                 .map_err(|e| StoreError::Storage(format!("migration failed: {e}")))
         })
@@ -395,21 +495,21 @@ impl PgStore {
 
     fn run<T>(
         &self,
-        f: impl AsyncFnOnce(&PgPool) -> Result<T, StoreError>,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let (Some(rt), Some(pool)) = (&self.inner.runtime, &self.inner.pool) else {
-            return Err(StoreError::Storage("the store is closed".into()));
+            return Err(closed());
         };
-        block_on(rt.handle(), f(pool))
+        block_on(rt.handle(), pool.with(f))
     }
 
     /// Runs `f` in a transaction and commits; any error rolls back.
     fn tx<T>(
         &self,
-        f: impl AsyncFnOnce(&mut Tx) -> Result<T, StoreError>,
+        f: impl AsyncFnOnce(&mut Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.run(async |pool| {
-            let mut tx = pool.begin().await.map_err(db_err)?;
+        self.run(async |conn| {
+            let mut tx = conn.begin().await.map_err(db_err)?;
             let out = f(&mut tx).await?;
             tx.commit().await.map_err(db_err)?;
             Ok(out)
@@ -420,7 +520,7 @@ impl PgStore {
     pub fn draft_count(&self) -> Result<u64, StoreError> {
         self.run(async |pool| {
             let n: i64 = sqlx::query_scalar("SELECT count(*) FROM drafts")
-                .fetch_one(pool)
+                .fetch_one(&mut *pool)
                 .await
                 .map_err(db_err)?;
             Ok(to_u64(n))
@@ -434,7 +534,7 @@ impl PgStore {
     pub fn flush(&self) -> Result<(), StoreError> {
         self.run(async |pool| {
             sqlx::query("SELECT pg_logical_emit_message(true, 'lotse', 'flush')")
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)?;
             Ok(())
@@ -447,12 +547,8 @@ impl PgStore {
         // Best effort: a node stopping while the database is away must still stop, and the
         // database flushes the last draft writes itself unless it crashes too.
         let _ = self.flush();
-        let pool = self.inner.pool.clone();
-        if let Some(pool) = pool {
-            self.run(async |_| {
-                pool.close().await;
-                Ok(())
-            })?;
+        if let (Some(rt), Some(pool)) = (&self.inner.runtime, &self.inner.pool) {
+            block_on(rt.handle(), pool.close());
         }
         Ok(true)
     }

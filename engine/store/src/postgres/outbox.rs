@@ -91,7 +91,7 @@ impl Outbox for PgStore {
             .bind(now)
             .bind(v_current())
             .bind(record)
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await
             .map_err(db_err)?;
             Ok(to_u64(id))
@@ -188,7 +188,7 @@ impl Outbox for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM outbox WHERE id = $1")
                 .bind(key)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -208,7 +208,7 @@ impl Outbox for PgStore {
                  FROM outbox WHERE due IS NOT NULL",
             )
             .bind(now)
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -219,7 +219,7 @@ impl Outbox for PgStore {
         let done = self.run(async |pool| {
             sqlx::query("DELETE FROM outbox WHERE finished <= $1")
                 .bind(before)
-                .execute(pool)
+                .execute(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -314,7 +314,7 @@ impl PgStore {
                 .bind(tenant.slug())
                 .bind(below)
                 .bind(BATCH)
-                .fetch_all(pool)
+                .fetch_all(&mut *pool)
                 .await
                 .map_err(db_err)
             })?;

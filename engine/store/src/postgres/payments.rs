@@ -42,7 +42,7 @@ impl PaymentStore for PgStore {
             .bind(payment.updated)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)?;
             if inserted.rows_affected() == 1 {
@@ -53,7 +53,7 @@ impl PaymentStore for PgStore {
             )
             .bind(payment.tenant.slug())
             .bind(payment.key.as_str())
-            .fetch_one(pool)
+            .fetch_one(&mut *pool)
             .await
             .map_err(db_err)?;
             decode_payment(&row)
@@ -64,7 +64,7 @@ impl PaymentStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT id, v, record::text AS record FROM payments WHERE id = $1")
                 .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -82,7 +82,7 @@ impl PaymentStore for PgStore {
             )
             .bind(tenant.slug())
             .bind(key.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -124,7 +124,7 @@ impl PaymentStore for PgStore {
             .bind(payment.updated)
             .bind(v_current())
             .bind(record)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -153,7 +153,7 @@ impl PaymentStore for PgStore {
             )
             .bind(before)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

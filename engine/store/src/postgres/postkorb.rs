@@ -135,7 +135,7 @@ impl PgStore {
         let (matches, rows) = self.run(async |pool| {
             let found = matches_sql
                 .bind(sqlx::query(sqlx::AssertSqlSafe(matches_sql.text.clone())))
-                .fetch_all(pool)
+                .fetch_all(&mut *pool)
                 .await
                 .map_err(db_err)?;
             let mut matches: Vec<(OffsetDateTime, Vec<u8>, String)> = found
@@ -159,7 +159,7 @@ impl PgStore {
                      ORDER BY p.submitted DESC, p.submission DESC"
                 )))
                 .bind(&ids)
-                .fetch_all(pool)
+                .fetch_all(&mut *pool)
                 .await
                 .map_err(db_err)?
             };
@@ -246,7 +246,7 @@ impl PgStore {
         let (rows, grouped) = self.run(async |pool| {
             let grouped: Vec<(String, i64)> = {
                 let q = count_sql.bind(sqlx::query(sqlx::AssertSqlSafe(count_sql.text.clone())));
-                q.fetch_all(pool)
+                q.fetch_all(&mut *pool)
                     .await
                     .map_err(db_err)?
                     .iter()
@@ -259,7 +259,7 @@ impl PgStore {
             } else {
                 page_sql
                     .bind(sqlx::query(sqlx::AssertSqlSafe(page_sql.text.clone())))
-                    .fetch_all(pool)
+                    .fetch_all(&mut *pool)
                     .await
                     .map_err(db_err)?
             };

@@ -10,7 +10,7 @@ impl SecretStore for PgStore {
         self.run(async |pool| {
             sqlx::query_scalar("SELECT value FROM node_secrets WHERE name = $1")
                 .bind(name)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })
@@ -24,12 +24,12 @@ impl SecretStore for PgStore {
             )
             .bind(name)
             .bind(fresh)
-            .execute(pool)
+            .execute(&mut *pool)
             .await
             .map_err(db_err)?;
             sqlx::query_scalar("SELECT value FROM node_secrets WHERE name = $1")
                 .bind(name)
-                .fetch_one(pool)
+                .fetch_one(&mut *pool)
                 .await
                 .map_err(db_err)
         })

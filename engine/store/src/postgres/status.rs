@@ -21,7 +21,7 @@ impl StatusStore for PgStore {
                 "SELECT v, record::text AS record FROM submission_status WHERE submission = $1",
             )
             .bind(&id.as_bytes()[..])
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -193,7 +193,7 @@ impl StatusStore for PgStore {
                 "SELECT seq, v, record::text AS record FROM messages WHERE submission = $1 ORDER BY seq",
             )
             .bind(&id.as_bytes()[..])
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

@@ -2,7 +2,7 @@
 //! idempotency by a unique constraint), lookups, purging.
 
 use sqlx::Row;
-use sqlx::postgres::PgPool;
+use sqlx::postgres::PgConnection;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::audit_record;
@@ -32,17 +32,18 @@ impl SubmissionStore for PgStore {
         let year = now.year();
         let tenant = new.tenant.clone();
         let key = new.idempotency_key.clone();
-        let find_existing = async |pool: &PgPool| -> Result<Option<Submission>, StoreError> {
-            let row = sqlx::query(
+        let find_existing =
+            async |pool: &mut PgConnection| -> Result<Option<Submission>, StoreError> {
+                let row = sqlx::query(
                 "SELECT id, v, record::text AS record FROM submissions WHERE tenant = $1 AND idempotency_key = $2",
             )
             .bind(tenant.slug())
             .bind(key.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)?;
-            row.map(|r| decode_submission(&r)).transpose()
-        };
+                row.map(|r| decode_submission(&r)).transpose()
+            };
         // What does not depend on the reference is encoded before the counter row is locked.
         let history = json(STATUS, &new.id.to_string(), &StatusRecord::received(now))?;
         let terms = submission_terms(new.applicant.as_deref(), &new.search_text);
@@ -52,86 +53,86 @@ impl SubmissionStore for PgStore {
             .map(|n| outbox_record(Some(&new.tenant), n.clone(), now))
             .collect::<Result<Vec<_>, _>>()?;
         // No lookup of the key first: a repeat is rare (the caller has usually looked already),
-        // and the insert below detects it anyway. Four round trips, the counter row locked for
-        // the last three: BEGIN, the counter, one statement for every row, COMMIT.
-        let outcome = self.tx(async |tx| {
-            // The counter row's lock orders the submitters of one tenant and year on every node;
-            // a rolled-back transaction gives its number back.
-            let number: i64 = sqlx::query_scalar(
-                "INSERT INTO reference_counters (tenant, year, last) VALUES ($1, $2, 1) \
-                 ON CONFLICT (tenant, year) DO UPDATE SET last = reference_counters.last + 1 \
-                 RETURNING last",
-            )
-            .bind(new.tenant.slug())
-            .bind(year)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(db_err)?;
-            let reference = Reference::new(new.tenant.reference_prefix(), year, to_u64(number));
-            let sub = Submission {
-                id: new.id,
-                tenant: new.tenant.clone(),
-                reference: reference.clone(),
-                idempotency_key: new.idempotency_key.clone(),
-                draft_id: new.draft_id,
-                workflow_id: new.workflow_id.clone(),
-                workflow_version: new.workflow_version.clone(),
-                data: new.data.clone(),
-                submitted: now,
-                applicant: new.applicant.clone(),
-                search_terms: terms.clone(),
-            };
-            let audit = audit_record(
-                now,
-                Actor::Citizen,
-                Some(&new.tenant),
-                AuditAction::SubmissionReceived {
-                    submission: new.id,
-                    reference,
-                },
-            )?;
-            // The submission, its status, its audit entry and its deliveries in one statement.
-            // The other rows are made from the submission's RETURNING, so a key that is taken
-            // already (no row in `s`) inserts nothing at all.
+        // and the insert below detects it anyway. One statement, so one round trip: its own
+        // (implicit) transaction takes the tenant's counter row, inserts every row, and commits
+        // synchronously (the WAL flushed before the answer). The reference is made from the
+        // counter in the statement itself: the records are encoded here with a placeholder and
+        // the statement sets their `reference` (the same text as `Reference`'s `Display`).
+        let placeholder = Reference::new(new.tenant.reference_prefix(), year, 0);
+        let sub = Submission {
+            id: new.id,
+            tenant: new.tenant.clone(),
+            reference: placeholder.clone(),
+            idempotency_key: new.idempotency_key.clone(),
+            draft_id: new.draft_id,
+            workflow_id: new.workflow_id.clone(),
+            workflow_version: new.workflow_version.clone(),
+            data: new.data.clone(),
+            submitted: now,
+            applicant: new.applicant.clone(),
+            search_terms: terms,
+        };
+        let record = json(SUBMISSIONS, &new.id.to_string(), &sub)?;
+        let audit = audit_record(
+            now,
+            Actor::Citizen,
+            Some(&new.tenant),
+            AuditAction::SubmissionReceived {
+                submission: new.id,
+                reference: placeholder,
+            },
+        )?;
+        let reference_head = format!("{}-{:04}-", new.tenant.reference_prefix(), year);
+        let outcome = self.run(async |conn| {
+            // The counter row's lock orders the submitters of one tenant and year on every
+            // node until the commit; a statement that fails (a taken key) rolls back and gives
+            // its number back. The submission, its status, its audit entry and its deliveries
+            // are inserted with it; the other rows are made from the submission's RETURNING.
             let inserted = sqlx::query_scalar::<_, i64>(
-                "WITH s AS ( \
+                "WITH c AS ( \
+                   INSERT INTO reference_counters (tenant, year, last) VALUES ($2, $3, 1) \
+                   ON CONFLICT (tenant, year) DO UPDATE SET last = reference_counters.last + 1 \
+                   RETURNING last), \
+                 r AS ( \
+                   SELECT last, jsonb_build_object('reference', $12::text || \
+                     CASE WHEN last < 100000 THEN lpad(last::text, 6, '0') ELSE last::text END) \
+                     AS reference \
+                   FROM c), \
+                 s AS ( \
                    INSERT INTO submissions (id, tenant, year, number, idempotency_key, v, record) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
-                   ON CONFLICT ON CONSTRAINT submissions_idempotency DO NOTHING RETURNING id), \
+                   SELECT $1, $2, $3, r.last, $4, $5, $6::jsonb || r.reference FROM r \
+                   RETURNING id), \
                  st AS ( \
                    INSERT INTO submission_status (submission, current, changed, v, record) \
-                   SELECT id, $8, $9, $6, $10::jsonb FROM s), \
+                   SELECT id, $7, $8, $5, $9::jsonb FROM s), \
                  a AS ( \
                    INSERT INTO audit (seq, v, record) \
-                   SELECT nextval('lotse_ids'), $6, $11::jsonb FROM s), \
+                   SELECT nextval('lotse_ids'), $5, $10::jsonb || r.reference FROM s, r), \
                  o AS ( \
                    INSERT INTO outbox (id, due, finished, v, record) \
-                   SELECT nextval('lotse_ids'), $9, NULL, $6, d::jsonb \
-                   FROM s, unnest($12::text[]) WITH ORDINALITY AS n (d, i) ORDER BY n.i) \
-                 SELECT count(*) FROM s",
+                   SELECT nextval('lotse_ids'), $8, NULL, $5, d::jsonb \
+                   FROM s, unnest($11::text[]) WITH ORDINALITY AS n (d, i) ORDER BY n.i) \
+                 SELECT last FROM r",
             )
             .bind(&new.id.as_bytes()[..])
             .bind(new.tenant.slug())
             .bind(year)
-            .bind(number)
             .bind(new.idempotency_key.as_str())
             .bind(v_current())
-            .bind(json(SUBMISSIONS, &new.id.to_string(), &sub)?)
+            .bind(&record)
             .bind(Status::Eingegangen.code())
             .bind(now)
             .bind(&history)
-            .bind(audit)
+            .bind(&audit)
             .bind(&deliveries)
-            .fetch_one(&mut **tx)
+            .bind(&reference_head)
+            .fetch_one(&mut *conn)
             .await;
             match inserted {
-                Ok(0) => {
-                    // The key is taken (a repeat, or a concurrent call committed first): an
-                    // error rolls the transaction back (the number is given back); the caller
-                    // returns that submission.
-                    Err(lost_race())
-                }
-                Ok(_) => Ok(sub),
+                Ok(number) => Ok(to_u64(number)),
+                // The key is taken (a repeat, or a concurrent call committed first): rolled
+                // back (the number is given back); the caller returns that submission.
+                Err(e) if is_unique_violation(&e, "submissions_idempotency") => Err(lost_race()),
                 Err(e) if is_unique_violation(&e, "submissions_pkey") => {
                     Err(StoreError::AlreadyExists {
                         what: "submission",
@@ -141,13 +142,17 @@ impl SubmissionStore for PgStore {
                 Err(e) => Err(db_err(e)),
             }
         });
+        let outcome = outcome.map(|number| Submission {
+            reference: Reference::new(new.tenant.reference_prefix(), year, number),
+            ..sub
+        });
         match outcome {
             Ok(sub) => Ok(sub),
             // Rolled back; the first submission with this key is committed and visible.
             Err(StoreError::AlreadyExists {
                 what: LOST_RACE, ..
             }) => self
-                .run(async |pool| find_existing(pool).await)?
+                .run(async |pool| find_existing(&mut *pool).await)?
                 .ok_or_else(|| StoreError::Storage("a concurrent submit vanished".into())),
             Err(e) => Err(e),
         }
@@ -165,7 +170,7 @@ impl SubmissionStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT id, v, record::text AS record FROM submissions WHERE id = $1")
                 .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -184,7 +189,7 @@ impl SubmissionStore for PgStore {
             )
             .bind(tenant.slug())
             .bind(key.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -208,7 +213,7 @@ impl SubmissionStore for PgStore {
             .bind(tenant.slug())
             .bind(reference.year())
             .bind(number)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *pool)
             .await
             .map_err(db_err)
         })?;
@@ -236,7 +241,7 @@ impl SubmissionStore for PgStore {
             .bind(year)
             .bind(number)
             .bind(limit)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

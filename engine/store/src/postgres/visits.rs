@@ -19,7 +19,7 @@ fn decode_visit(row: &sqlx::postgres::PgRow) -> Result<Visit, StoreError> {
 }
 
 async fn day_visits(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     office: &str,
     day: Date,
@@ -39,7 +39,7 @@ async fn day_visits(
 /// Locks the row of `tenant`'s `office` on `day` (made on first use): holds and moves of one
 /// office and day count its visits one transaction at a time, on every node.
 async fn lock_day(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     office: &str,
     day: Date,
@@ -66,7 +66,7 @@ async fn lock_day(
 }
 
 /// The visit with this id, its row locked until the transaction ends; `NotFound` if none.
-async fn lock_visit(tx: &mut Tx, id: &BookingId) -> Result<Visit, StoreError> {
+async fn lock_visit(tx: &mut Tx<'_>, id: &BookingId) -> Result<Visit, StoreError> {
     let row = sqlx::query("SELECT v, record::text AS record FROM visits WHERE id = $1 FOR UPDATE")
         .bind(&id.as_bytes()[..])
         .fetch_optional(&mut **tx)
@@ -81,7 +81,7 @@ async fn lock_visit(tx: &mut Tx, id: &BookingId) -> Result<Visit, StoreError> {
 
 /// Enqueues a visit's notifications in the transaction that changes it.
 async fn enqueue(
-    tx: &mut Tx,
+    tx: &mut Tx<'_>,
     v: &Visit,
     notifications: &[NewOutboxMessage],
     now: OffsetDateTime,
@@ -241,7 +241,7 @@ impl VisitStore for PgStore {
             sqlx::query("SELECT v, record::text AS record FROM visits WHERE day BETWEEN $1 AND $2")
                 .bind(from)
                 .bind(to)
-                .fetch_all(pool)
+                .fetch_all(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -252,7 +252,7 @@ impl VisitStore for PgStore {
         let row = self.run(async |pool| {
             sqlx::query("SELECT v, record::text AS record FROM visits WHERE id = $1")
                 .bind(&id.as_bytes()[..])
-                .fetch_optional(pool)
+                .fetch_optional(&mut *pool)
                 .await
                 .map_err(db_err)
         })?;
@@ -273,7 +273,7 @@ impl VisitStore for PgStore {
             .bind(tenant.slug())
             .bind(office)
             .bind(day)
-            .fetch_all(pool)
+            .fetch_all(&mut *pool)
             .await
             .map_err(db_err)
         })?;

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::SledStore;
 use crate::blobs::BlobKey;
 use crate::error::StoreError;
-use crate::{BlobStore, SubmissionStore};
+use crate::model::Draft;
+use crate::{BlobStore, DraftStore, SubmissionStore};
 
 /// The folder that holds blobs: the parent of the store's directory (the data folder when the
 /// store is `<data>/store`), or the directory itself if it has no parent.
@@ -37,6 +38,21 @@ impl SledStore {
 }
 
 impl BlobStore for SledStore {
+    fn put_blob_and_save_draft(
+        &self,
+        key: &BlobKey,
+        bytes: &[u8],
+        draft: Draft,
+        expected_revision: u64,
+    ) -> Result<(bool, bool), StoreError> {
+        let new = self.put_blob(key, bytes)?;
+        match self.save_draft(draft, expected_revision) {
+            Ok(_) => Ok((new, true)),
+            Err(StoreError::Conflict { .. } | StoreError::NotFound { .. }) => Ok((new, false)),
+            Err(e) => Err(e),
+        }
+    }
+
     fn put_blob(&self, key: &BlobKey, bytes: &[u8]) -> Result<bool, StoreError> {
         if self.submission(key.submission())?.is_none() {
             return Err(StoreError::NotFound {

@@ -8,12 +8,12 @@ use time::OffsetDateTime;
 
 use super::SledStore;
 use crate::AuditStore;
-use crate::DraftStore;
 use crate::envelope::{decode, decode_head, encode, encode_sized, is_packed, pack, packed_expiry};
 use crate::error::StoreError;
-use crate::ids::{CODE_PREFIX_LEN, DraftId, ResumeCode, TenantId};
+use crate::ids::{CODE_PREFIX_LEN, DraftId, IdempotencyKey, ResumeCode, SubmissionId, TenantId};
 use crate::keys::{DRAFT_CODES, DRAFTS, code_key};
 use crate::model::{Actor, AuditAction, Draft};
+use crate::{DraftStore, SubmissionStore};
 
 /// The parts of a stored draft that a save or sweep needs, decoded without the state.
 #[derive(Deserialize)]
@@ -136,6 +136,21 @@ impl DraftStore for SledStore {
             Some((_, bytes)) => decode(DRAFTS, key, &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    fn draft_with_submission(
+        &self,
+        id: &DraftId,
+    ) -> Result<Option<(Draft, Option<SubmissionId>)>, StoreError> {
+        let Some(draft) = self.draft(id)? else {
+            return Ok(None);
+        };
+        // An index lookup that finds nothing unless the draft's submit was stored.
+        let key = IdempotencyKey::for_draft(&draft.id, draft.revision);
+        let submitted = self
+            .submission_by_idempotency_key(&draft.tenant, &key)?
+            .map(|s| s.id);
+        Ok(Some((draft, submitted)))
     }
 
     fn draft_by_resume_code(&self, code: &ResumeCode) -> Result<Option<Draft>, StoreError> {

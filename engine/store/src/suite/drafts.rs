@@ -92,3 +92,29 @@ pub(crate) fn sweep_deletes_only_expired_drafts<S: Store>(s: &S) {
     assert_eq!(s.sweep_expired(T0 + Duration::days(60)).unwrap(), 1);
     assert!(s.delete_draft(&kept.id).is_ok());
 }
+
+pub(crate) fn a_draft_is_read_with_the_submission_of_its_submit_key<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(9);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    let (read, none) = s.draft_with_submission(&d.id).unwrap().unwrap();
+    assert_eq!((read, none), (d.clone(), None));
+    // A submission of another revision's key, and one of this key in another tenant: not it.
+    let mut other_rev = new_submission(&mut e, "x");
+    other_rev.idempotency_key = IdempotencyKey::for_draft(&d.id, d.revision + 1);
+    s.submit(other_rev, T0).unwrap();
+    let mut other_tenant = new_submission(&mut e, "x");
+    other_tenant.tenant = TenantId::new("erkelenz", "ERK").unwrap();
+    other_tenant.idempotency_key = IdempotencyKey::for_draft(&d.id, d.revision);
+    s.submit(other_tenant, T0).unwrap();
+    assert_eq!(s.draft_with_submission(&d.id).unwrap().unwrap().1, None);
+    // The draft's own submit key in its tenant: found.
+    let mut own = new_submission(&mut e, "x");
+    own.idempotency_key = IdempotencyKey::for_draft(&d.id, d.revision);
+    let stored = s.submit(own, T0).unwrap();
+    let (read, found) = s.draft_with_submission(&d.id).unwrap().unwrap();
+    assert_eq!((read, found), (d.clone(), Some(stored.id)));
+    // An unknown draft is none.
+    let unknown = new_draft(&mut e, T0);
+    assert_eq!(s.draft_with_submission(&unknown.id).unwrap(), None);
+}

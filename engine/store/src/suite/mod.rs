@@ -100,6 +100,7 @@ macro_rules! store_suite {
             use super::*;
             store_suite!(@cases $make;
                 draft_round_trips_and_saves_bump_the_revision,
+                a_draft_is_read_with_the_submission_of_its_submit_key,
                 stale_revision_is_a_conflict_with_the_current_draft,
                 concurrent_saves_of_one_revision_let_exactly_one_win,
                 resume_code_finds_the_draft_and_wrong_codes_are_limited,
@@ -129,6 +130,7 @@ macro_rules! store_suite {
                 a_batch_submits_like_one_by_one_and_refuses_a_taken_key,
                 a_blob_keeps_its_first_bytes_until_it_is_deleted,
                 a_receipt_needs_its_submission,
+                a_receipt_and_a_draft_mark_are_kept_in_one_call,
                 concurrent_puts_of_one_blob_keep_exactly_one,
                 a_secret_is_the_first_one_stored_even_when_callers_race,
                 a_search_of_common_words_pages_through_every_match_and_caps_its_count,

@@ -251,6 +251,41 @@ fn a_record_from_a_newer_version_is_refused_by_key() {
 }
 
 #[test]
+fn references_made_in_the_submit_statement_read_as_in_rust() {
+    // The submit statement writes the reference into the records itself: the same text as
+    // `Reference`'s `Display`, past six digits too, and in the Postkorb's column.
+    let Some((s, url)) = pg_store() else { return };
+    let mut e = DeterministicEntropy::new(44);
+    let first = s.submit(new_submission(&mut e, "r1"), T0).unwrap();
+    assert_eq!(first.reference.to_string(), "HEI-2026-000001");
+    pg_testing::execute(&url, "UPDATE reference_counters SET last = 999998").unwrap();
+    for (key, want) in [("r2", "HEI-2026-999999"), ("r3", "HEI-2026-1000000")] {
+        let sub = s.submit(new_submission(&mut e, key), T0).unwrap();
+        assert_eq!(sub.reference.to_string(), want);
+        let stored = s.submission(&sub.id).unwrap().unwrap();
+        assert_eq!(stored, sub);
+        let by_ref = s
+            .submission_by_reference(&tenant(), &sub.reference)
+            .unwrap();
+        assert_eq!(by_ref.map(|b| b.id), Some(sub.id));
+    }
+    let audit = s.audit_log(0, 100).unwrap();
+    let refs: Vec<String> = audit
+        .iter()
+        .filter_map(|a| match &a.action {
+            AuditAction::SubmissionReceived { reference, .. } => Some(reference.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert!(refs.contains(&"HEI-2026-1000000".to_string()), "{refs:?}");
+    // A repeat gives its number back: the next one follows without a gap.
+    let again = s.submit(new_submission(&mut e, "r3"), T0).unwrap();
+    assert_eq!(again.reference.to_string(), "HEI-2026-1000000");
+    let next = s.submit(new_submission(&mut e, "r4"), T0).unwrap();
+    assert_eq!(next.reference.to_string(), "HEI-2026-1000001");
+}
+
+#[test]
 fn migrations_run_once_however_many_nodes_start() {
     let Some((a, url)) = pg_store() else { return };
     let nodes: Vec<PgStore> = std::thread::scope(|scope| {

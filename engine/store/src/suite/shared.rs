@@ -35,6 +35,51 @@ pub(crate) fn a_receipt_needs_its_submission<S: Store>(s: &S) {
     assert!(!s.has_blob(&unknown).unwrap());
 }
 
+pub(crate) fn a_receipt_and_a_draft_mark_are_kept_in_one_call<S: Store>(s: &S) {
+    let mut e = DeterministicEntropy::new(63);
+    let d = new_draft(&mut e, T0);
+    s.create_draft(&d).unwrap();
+    let sub = s.submit(new_submission(&mut e, "mark"), T0).unwrap();
+    let key = BlobKey::Receipt(sub.id);
+    let mut mark = d.clone();
+    mark.state = json!({"submitted": sub.id.to_string()});
+    // The stored tenant, creation time and resume code win over the caller's, as in save_draft.
+    mark.created = T0 + Duration::hours(5);
+    assert_eq!(
+        s.put_blob_and_save_draft(&key, b"%PDF first", mark.clone(), 0)
+            .unwrap(),
+        (true, true)
+    );
+    assert_eq!(s.blob(&key).unwrap().unwrap(), b"%PDF first");
+    let stored = s.draft(&d.id).unwrap().unwrap();
+    assert_eq!(stored.revision, 1);
+    assert_eq!(stored.state, mark.state);
+    assert_eq!(stored.created, d.created);
+    // A repeat: the first receipt stays, the draft moved on (no error).
+    assert_eq!(
+        s.put_blob_and_save_draft(&key, b"%PDF second", mark.clone(), 0)
+            .unwrap(),
+        (false, false)
+    );
+    assert_eq!(s.blob(&key).unwrap().unwrap(), b"%PDF first");
+    assert_eq!(s.draft(&d.id).unwrap().unwrap().revision, 1);
+    // A draft that is gone is not saved; the receipt is kept all the same.
+    let other = BlobKey::Receipt(s.submit(new_submission(&mut e, "gone"), T0).unwrap().id);
+    let gone = new_draft(&mut e, T0);
+    assert_eq!(
+        s.put_blob_and_save_draft(&other, b"%PDF", gone, 0).unwrap(),
+        (true, false)
+    );
+    assert!(s.has_blob(&other).unwrap());
+    // A receipt needs its submission: nothing is saved then.
+    let unknown = BlobKey::Receipt(SubmissionId::generate(&mut e).unwrap());
+    let err = s
+        .put_blob_and_save_draft(&unknown, b"%PDF", stored.clone(), 1)
+        .unwrap_err();
+    assert_eq!(err.code(), "LOT-S002", "{err}");
+    assert_eq!(s.draft(&d.id).unwrap().unwrap().revision, 1);
+}
+
 pub(crate) fn concurrent_puts_of_one_blob_keep_exactly_one<S: Store + Send + Sync>(s: &S) {
     let mut e = DeterministicEntropy::new(62);
     let key = BlobKey::Receipt(s.submit(new_submission(&mut e, "race"), T0).unwrap().id);

@@ -9,7 +9,7 @@
 //!
 //! [`SEARCH_COUNT_LIMIT`]: crate::postkorb::SEARCH_COUNT_LIMIT
 
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Arg, COLUMNS, Sql, limit_i64, postkorb_entry};
 use crate::error::StoreError;
@@ -51,7 +51,7 @@ impl PgStore {
                     .bind(&tenant)
                     .bind(term)
                     .bind(limit_i64(MAX_WORDS + 1))
-                    .fetch_all(pool)
+                    .fetch_all(&mut *pool)
                     .await
                     .map_err(db_err)
             })?;
