@@ -148,9 +148,6 @@
     this.live.setAttribute('aria-live', 'polite');
     this.live.id = 'lotse-live';
     form.appendChild(this.live);
-    // The engine knows every condition: the simpler reveal of /static/lotse.js steps aside.
-    var marked = form.querySelectorAll('[data-reveal-field]');
-    for (var j = 0; j < marked.length; j++) marked[j].removeAttribute('data-reveal-field');
   }
 
   Page.prototype.request = function () {
@@ -190,6 +187,9 @@
       var el = document.getElementById('f-' + f.id);
       if (!el) continue;
       var b = box(el);
+      // The engine decides for the step's fields: the simpler reveal of /static/lotse.js steps
+      // aside there (it still reveals fields inside the entries of a repeatable group).
+      b.removeAttribute('data-reveal-field');
       if (b.hidden === f.visible) b.hidden = !f.visible;
     }
     var wanted = {};
@@ -270,7 +270,15 @@
     var el = inputOf(event.target);
     if (!el || el.type === 'radio' || el.type === 'checkbox' || el.tagName === 'SELECT' || el.type === 'file' || el.type === 'hidden') return;
     clearTimeout(typingTimer);
-    page.leave(el.name);
+    // Leaving a field for a button of the form (or while it is being sent): the server checks
+    // now, and a message appearing here would move the button away under the pointer.
+    var to = event.relatedTarget;
+    if (to && to.form === el.form && (to.type === 'submit' || to.tagName === 'BUTTON')) return;
+    var current = page;
+    // Shortly after, so that a click that left the field lands where it was aimed.
+    setTimeout(function () {
+      if (page === current && el.isConnected && !document.documentElement.hasAttribute('data-sending')) page.leave(el.name);
+    }, 200);
   });
   // A page replaced in place by /static/lotse.js (a refused step, an entry added).
   document.addEventListener('lotse:replaced', attach);
