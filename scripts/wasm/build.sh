@@ -4,8 +4,8 @@
 #
 # Needs Debian's packages rustc-web, cargo-web, rust-web-src and lld-16 (.ci/run installs them):
 # this machine's Rust toolchain has no wasm32 standard library and none can be fetched, so
-# Debian's Rust 1.85 builds one from source (-Zbuild-std; RUSTC_BOOTSTRAP allows that on a
-# stable compiler).
+# Debian's Rust (1.85, or 1.96 since December 2026: scripts/wasm/env.sh sets what differs)
+# builds one from source (-Zbuild-std; RUSTC_BOOTSTRAP allows that on a stable compiler).
 #
 # The build runs in a workspace of its own (target/wasm-build/ws): the workspace's manifest with
 # only the core and lotse-wasm as members, their sources linked, and the workspace's lockfile,
@@ -51,7 +51,7 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 export CARGO_PROFILE_RELEASE_STRIP=true
 export CARGO_PROFILE_RELEASE_PANIC=abort
 (cd "$ws" && /usr/bin/cargo build -p lotse-wasm --lib --release --target wasm32-unknown-unknown \
-  -Zbuild-std=std,panic_abort -Zbuild-std-features=panic_immediate_abort --ignore-rust-version "$@")
+  -Zbuild-std=std,panic_abort ${LOTSE_WASM_STD_FEATURES[@]+"${LOTSE_WASM_STD_FEATURES[@]}"} --ignore-rust-version "$@")
 mkdir -p target/wasm
 cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/lotse_wasm.wasm" target/wasm/lotse_wasm.wasm.new
 mv target/wasm/lotse_wasm.wasm.new target/wasm/lotse_wasm.wasm

@@ -137,11 +137,15 @@
     this.left = {};   // ids (see idOf) of the fields the citizen has left
     this.shown = {};  // id -> message shown
     // Errors the server showed (after a refused post) count as shown, their fields as left.
+    // Those the engine cannot see again (a virus found in an upload, a check only the server
+    // makes) stay until the citizen changes the field: `server` keeps its value as it was.
+    this.server = {};
     var errors = document.querySelectorAll('form .error-message[id$="-error"]');
     for (var i = 0; i < errors.length; i++) {
       var id = errors[i].id.slice(0, -'-error'.length);
       this.shown[id] = errors[i].textContent;
       this.left[id] = true;
+      this.server[id] = this.valueOf(id);
     }
     this.live = document.createElement('div');
     this.live.className = 'visually-hidden';
@@ -163,6 +167,27 @@
       lang: this.lang,
       now: new Date(this.serverNow + (performance.now() - this.started)).toISOString(),
     });
+  };
+
+  // What the form holds for the field with this id (and the fields inside it), as text.
+  Page.prototype.valueOf = function (id) {
+    var values = [];
+    new FormData(this.form).forEach(function (v, k) {
+      var of = idOf(k);
+      if (typeof v === 'string' && (of === id || of.indexOf(id + '-') === 0)) values.push([k, v]);
+    });
+    return JSON.stringify(values);
+  };
+
+  // Whether the server's message for this id still stands: the field is shown and unchanged.
+  Page.prototype.serverStands = function (id) {
+    if (!(id in this.server)) return false;
+    var el = document.getElementById(id);
+    if (!el || box(el).hidden || this.valueOf(id) !== this.server[id]) {
+      delete this.server[id];
+      return false;
+    }
+    return true;
   };
 
   Page.prototype.preview = function () {
@@ -201,7 +226,7 @@
     }
     var announce = [];
     for (var shownId in this.shown) {
-      if (shownId in wanted || shownId === typing) continue;
+      if (shownId in wanted || shownId === typing || this.serverStands(shownId)) continue;
       clearError(shownId);
       delete this.shown[shownId];
     }

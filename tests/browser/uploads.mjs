@@ -32,6 +32,12 @@ const today = new Date().toLocaleDateString('sv-SE', { timeZone: 'Europe/Berlin'
 async function upload(page, file) {
   await page.setInputFiles('input[type=file][name="nachweis_wohnung"]', file);
   await send(page, 'button[value=upload]');
+  // With the engine in the browser (docs/browser-engine.md) the page is looked at once the
+  // engine has run on it: what it shows then is what the citizen sees.
+  await page.waitForFunction(() => {
+    const form = document.querySelector('form[data-engine]');
+    return !form || form.hasAttribute('data-engine-ready') || form.hasAttribute('data-engine-failed');
+  }, null, { timeout: 60000 });
 }
 
 const browser = await chromium.launch(launchOptions());

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -27,7 +27,9 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 #[derive(Debug)]
 pub struct BrowserEngine {
     wasm: Arc<[u8]>,
-    gzip: Arc<[u8]>,
+    /// The module gzip-compressed: begun on a thread of its own at start (some seconds for the
+    /// best level in a debug build), so the start is not held up; asked for, it is waited for.
+    gzip: Arc<OnceLock<Arc<[u8]>>>,
     /// The first 16 hex digits of the module's SHA-256: its address.
     hash: String,
 }
@@ -53,16 +55,25 @@ impl BrowserEngine {
                 file.display()
             );
         }
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&wasm)?;
-        let gzip = gz.finish()?;
         let digest = Sha256::digest(&wasm);
         let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        Ok(Some(BrowserEngine {
+        let engine = BrowserEngine {
             wasm: wasm.into(),
-            gzip: gzip.into(),
+            gzip: Arc::new(OnceLock::new()),
             hash,
-        }))
+        };
+        let (wasm, gzip) = (engine.wasm.clone(), engine.gzip.clone());
+        std::thread::Builder::new()
+            .name("lotse-engine-gzip".into())
+            .spawn(move || {
+                gzip.get_or_init(|| compress(&wasm));
+            })?;
+        Ok(Some(engine))
+    }
+
+    /// The module gzip-compressed; waits while the thread begun at start is at it.
+    fn gzip(&self) -> Arc<[u8]> {
+        self.gzip.get_or_init(|| compress(&self.wasm)).clone()
     }
 
     /// The module's address.
@@ -72,7 +83,20 @@ impl BrowserEngine {
 
     /// Sizes of the module as sent: plain and gzip-compressed.
     pub fn sizes(&self) -> (usize, usize) {
-        (self.wasm.len(), self.gzip.len())
+        (self.wasm.len(), self.gzip().len())
+    }
+}
+
+/// `bytes` gzip-compressed at the best level (writing into memory cannot fail).
+fn compress(bytes: &[u8]) -> Arc<[u8]> {
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        flate2::Compression::best(),
+    );
+    let written = gz.write_all(bytes).and_then(|()| gz.finish());
+    match written {
+        Ok(gzip) => gzip.into(),
+        Err(_) => Arc::from(&[][..]),
     }
 }
 
@@ -160,10 +184,21 @@ pub(crate) async fn module(
         (header::VARY, "accept-encoding"),
     ];
     if gzip_ok {
+        let (wasm, cell) = (engine.wasm.clone(), engine.gzip.clone());
+        let gzip =
+            match tokio::task::spawn_blocking(move || cell.get_or_init(|| compress(&wasm)).clone())
+                .await
+            {
+                Ok(gzip) if !gzip.is_empty() => gzip,
+                _ => {
+                    return (common, axum::body::Bytes::from_owner(engine.wasm.clone()))
+                        .into_response();
+                }
+            };
         (
             common,
             [(header::CONTENT_ENCODING, "gzip")],
-            axum::body::Bytes::from_owner(engine.gzip.clone()),
+            axum::body::Bytes::from_owner(gzip),
         )
             .into_response()
     } else {
