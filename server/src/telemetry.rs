@@ -5,7 +5,9 @@
 //! No personal data goes into a field or a label: route templates (never paths, which carry the
 //! secret ids of drafts), methods, statuses, codes, tenants and counts.
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use axum::extract::State;
@@ -36,6 +38,19 @@ pub struct Metrics {
     pub(crate) submissions: Counter,
     panics: Counter,
     connections_refused: Counter,
+    /// Handles of the per-request series already asked for, by route template: registering
+    /// one builds its key (labels as owned strings) and hashes it, on every request otherwise.
+    requests: RwLock<HashMap<String, Vec<RequestSeries>>>,
+    /// Handles of the store call latencies, by call.
+    store_calls: RwLock<HashMap<&'static str, Histogram>>,
+}
+
+/// The series of one route, method and status.
+struct RequestSeries {
+    method: String,
+    status: u16,
+    duration: Histogram,
+    count: Counter,
 }
 
 impl Default for Metrics {
@@ -129,6 +144,8 @@ impl Metrics {
             connections_refused: counter("lotse_connections_refused_total"),
             recorder,
             handle,
+            requests: RwLock::default(),
+            store_calls: RwLock::default(),
         }
     }
 
@@ -149,18 +166,49 @@ impl Metrics {
 
     /// One answered request: its latency by route and method, its count by status.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let route = Label::new("route", route.to_string());
-        let method = Label::new("method", method.to_string());
-        self.histogram(
-            "lotse_http_request_duration_seconds",
-            vec![route.clone(), method.clone()],
-        )
-        .record(seconds);
-        self.counter(
-            "lotse_http_requests_total",
-            vec![route, method, Label::new("status", status.to_string())],
-        )
-        .increment(1);
+        let found = |series: &Vec<RequestSeries>| {
+            series
+                .iter()
+                .find(|s| s.status == status && s.method == method)
+                .map(|s| (s.duration.clone(), s.count.clone()))
+        };
+        let known = self
+            .requests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(route)
+            .and_then(found);
+        let (duration, count) = match known {
+            Some(handles) => handles,
+            None => {
+                let labels = || {
+                    vec![
+                        Label::new("route", route.to_string()),
+                        Label::new("method", method.to_string()),
+                    ]
+                };
+                let duration = self.histogram("lotse_http_request_duration_seconds", labels());
+                let mut with_status = labels();
+                with_status.push(Label::new("status", status.to_string()));
+                let count = self.counter("lotse_http_requests_total", with_status);
+                let mut all = self
+                    .requests
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let series = all.entry(route.to_string()).or_default();
+                if found(series).is_none() {
+                    series.push(RequestSeries {
+                        method: method.to_string(),
+                        status,
+                        duration: duration.clone(),
+                        count: count.clone(),
+                    });
+                }
+                (duration, count)
+            }
+        };
+        duration.record(seconds);
+        count.increment(1);
         if matches!(status, 403 | 408 | 413 | 429) {
             self.counter(
                 "lotse_http_refused_total",
@@ -182,11 +230,27 @@ impl Metrics {
 
     /// The application service's store work of one call (`open`, `save`, `submit`, ...).
     pub fn store_call(&self, call: &'static str, seconds: f64) {
-        self.histogram(
-            "lotse_store_call_duration_seconds",
-            vec![Label::new("call", call)],
-        )
-        .record(seconds);
+        let known = self
+            .store_calls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(call)
+            .cloned();
+        let histogram = match known {
+            Some(h) => h,
+            None => {
+                let h = self.histogram(
+                    "lotse_store_call_duration_seconds",
+                    vec![Label::new("call", call)],
+                );
+                self.store_calls
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(call, h.clone());
+                h
+            }
+        };
+        histogram.record(seconds);
     }
 
     /// One webhook delivery attempt with its outcome (`delivered`, `retry`, `failed`).
@@ -269,11 +333,42 @@ pub(crate) fn spawn_blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || lotse_store::with_request_id(id, work))
 }
 
+/// A request id: 16 hex digits, different for every request. Ids only tie a request's log
+/// lines, problem documents and audit entries together and grant nothing, so they come from a
+/// generator per thread (seeded from the operating system once) rather than a system call per
+/// request: the SplitMix64 sequence of the seed, each value passed through its mixing function.
 fn new_request_id() -> String {
+    thread_local! {
+        static NEXT: Cell<u64> = Cell::new(request_id_seed());
+    }
+    let x = NEXT.with(|next| {
+        let x = next.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        next.set(x);
+        x
+    });
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    format!("{z:016x}")
+}
+
+fn request_id_seed() -> u64 {
     let mut b = [0u8; 8];
     match OsEntropy.fill_bytes(&mut b) {
-        Ok(()) => b.iter().map(|x| format!("{x:02x}")).collect(),
-        Err(_) => "unbekannt".into(),
+        Ok(()) => u64::from_le_bytes(b),
+        // Without the system's randomness: the time and the thread, still distinct per thread.
+        Err(_) => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default();
+            let thread = std::hash::BuildHasher::hash_one(
+                &std::collections::hash_map::RandomState::new(),
+                std::thread::current().id(),
+            );
+            nanos ^ thread
+        }
     }
 }
 
