@@ -357,18 +357,12 @@ fn request_id_seed() -> u64 {
     let mut b = [0u8; 8];
     match OsEntropy.fill_bytes(&mut b) {
         Ok(()) => u64::from_le_bytes(b),
-        // Without the system's randomness: the time and the thread, still distinct per thread.
-        Err(_) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or_default();
-            let thread = std::hash::BuildHasher::hash_one(
-                &std::collections::hash_map::RandomState::new(),
-                std::thread::current().id(),
-            );
-            nanos ^ thread
-        }
+        // Without the system's randomness: the thread, hashed with the standard library's
+        // own randomly keyed hasher; still distinct per thread.
+        Err(_) => std::hash::BuildHasher::hash_one(
+            &std::collections::hash_map::RandomState::new(),
+            std::thread::current().id(),
+        ),
     }
 }
 
