@@ -145,7 +145,7 @@
       var id = errors[i].id.slice(0, -'-error'.length);
       this.shown[id] = errors[i].textContent;
       this.left[id] = true;
-      this.server[id] = this.valueOf(id);
+      this.server[id] = this.fieldValue(id);
     }
     this.live = document.createElement('div');
     this.live.className = 'visually-hidden';
@@ -170,7 +170,7 @@
   };
 
   // What the form holds for the field with this id (and the fields inside it), as text.
-  Page.prototype.valueOf = function (id) {
+  Page.prototype.fieldValue = function (id) {
     var values = [];
     new FormData(this.form).forEach(function (v, k) {
       var of = idOf(k);
@@ -183,7 +183,7 @@
   Page.prototype.serverStands = function (id) {
     if (!(id in this.server)) return false;
     var el = document.getElementById(id);
-    if (!el || box(el).hidden || this.valueOf(id) !== this.server[id]) {
+    if (!el || box(el).hidden || this.fieldValue(id) !== this.server[id]) {
       delete this.server[id];
       return false;
     }
