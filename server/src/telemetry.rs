@@ -6,8 +6,7 @@
 //! secret ids of drafts), methods, statuses, codes, tenants and counts.
 
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -38,19 +37,6 @@ pub struct Metrics {
     pub(crate) submissions: Counter,
     panics: Counter,
     connections_refused: Counter,
-    /// Handles of the per-request series already asked for, by route template: registering
-    /// one builds its key (labels as owned strings) and hashes it, on every request otherwise.
-    requests: RwLock<HashMap<String, Vec<RequestSeries>>>,
-    /// Handles of the store call latencies, by call.
-    store_calls: RwLock<HashMap<&'static str, Histogram>>,
-}
-
-/// The series of one route, method and status.
-struct RequestSeries {
-    method: String,
-    status: u16,
-    duration: Histogram,
-    count: Counter,
 }
 
 impl Default for Metrics {
@@ -144,8 +130,6 @@ impl Metrics {
             connections_refused: counter("lotse_connections_refused_total"),
             recorder,
             handle,
-            requests: RwLock::default(),
-            store_calls: RwLock::default(),
         }
     }
 
@@ -166,49 +150,18 @@ impl Metrics {
 
     /// One answered request: its latency by route and method, its count by status.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let found = |series: &Vec<RequestSeries>| {
-            series
-                .iter()
-                .find(|s| s.status == status && s.method == method)
-                .map(|s| (s.duration.clone(), s.count.clone()))
-        };
-        let known = self
-            .requests
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(route)
-            .and_then(found);
-        let (duration, count) = match known {
-            Some(handles) => handles,
-            None => {
-                let labels = || {
-                    vec![
-                        Label::new("route", route.to_string()),
-                        Label::new("method", method.to_string()),
-                    ]
-                };
-                let duration = self.histogram("lotse_http_request_duration_seconds", labels());
-                let mut with_status = labels();
-                with_status.push(Label::new("status", status.to_string()));
-                let count = self.counter("lotse_http_requests_total", with_status);
-                let mut all = self
-                    .requests
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                let series = all.entry(route.to_string()).or_default();
-                if found(series).is_none() {
-                    series.push(RequestSeries {
-                        method: method.to_string(),
-                        status,
-                        duration: duration.clone(),
-                        count: count.clone(),
-                    });
-                }
-                (duration, count)
-            }
-        };
-        duration.record(seconds);
-        count.increment(1);
+        let route = Label::new("route", route.to_string());
+        let method = Label::new("method", method.to_string());
+        self.histogram(
+            "lotse_http_request_duration_seconds",
+            vec![route.clone(), method.clone()],
+        )
+        .record(seconds);
+        self.counter(
+            "lotse_http_requests_total",
+            vec![route, method, Label::new("status", status.to_string())],
+        )
+        .increment(1);
         if matches!(status, 403 | 408 | 413 | 429) {
             self.counter(
                 "lotse_http_refused_total",
@@ -230,27 +183,11 @@ impl Metrics {
 
     /// The application service's store work of one call (`open`, `save`, `submit`, ...).
     pub fn store_call(&self, call: &'static str, seconds: f64) {
-        let known = self
-            .store_calls
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(call)
-            .cloned();
-        let histogram = match known {
-            Some(h) => h,
-            None => {
-                let h = self.histogram(
-                    "lotse_store_call_duration_seconds",
-                    vec![Label::new("call", call)],
-                );
-                self.store_calls
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(call, h.clone());
-                h
-            }
-        };
-        histogram.record(seconds);
+        self.histogram(
+            "lotse_store_call_duration_seconds",
+            vec![Label::new("call", call)],
+        )
+        .record(seconds);
     }
 
     /// One webhook delivery attempt with its outcome (`delivered`, `retry`, `failed`).

@@ -66,14 +66,9 @@ impl BrowserEngine {
         std::thread::Builder::new()
             .name("lotse-engine-gzip".into())
             .spawn(move || {
-                gzip.get_or_init(|| compress(&wasm));
+                gzipped(&gzip, &wasm);
             })?;
         Ok(Some(engine))
-    }
-
-    /// The module gzip-compressed; waits while the thread begun at start is at it.
-    fn gzip(&self) -> Arc<[u8]> {
-        self.gzip.get_or_init(|| compress(&self.wasm)).clone()
     }
 
     /// The module's address.
@@ -83,8 +78,14 @@ impl BrowserEngine {
 
     /// Sizes of the module as sent: plain and gzip-compressed.
     pub fn sizes(&self) -> (usize, usize) {
-        (self.wasm.len(), self.gzip().len())
+        (self.wasm.len(), gzipped(&self.gzip, &self.wasm).len())
     }
+}
+
+/// The module gzip-compressed, made once; waits while another thread (the one begun at start)
+/// is making it.
+fn gzipped(cell: &OnceLock<Arc<[u8]>>, wasm: &[u8]) -> Arc<[u8]> {
+    cell.get_or_init(|| compress(wasm)).clone()
 }
 
 /// `bytes` gzip-compressed at the best level (writing into memory cannot fail).
@@ -185,16 +186,13 @@ pub(crate) async fn module(
     ];
     if gzip_ok {
         let (wasm, cell) = (engine.wasm.clone(), engine.gzip.clone());
-        let gzip =
-            match tokio::task::spawn_blocking(move || cell.get_or_init(|| compress(&wasm)).clone())
-                .await
-            {
-                Ok(gzip) if !gzip.is_empty() => gzip,
-                _ => {
-                    return (common, axum::body::Bytes::from_owner(engine.wasm.clone()))
-                        .into_response();
-                }
-            };
+        let gzip = match tokio::task::spawn_blocking(move || gzipped(&cell, &wasm)).await {
+            Ok(gzip) if !gzip.is_empty() => gzip,
+            _ => {
+                return (common, axum::body::Bytes::from_owner(engine.wasm.clone()))
+                    .into_response();
+            }
+        };
         (
             common,
             [(header::CONTENT_ENCODING, "gzip")],
