@@ -879,28 +879,17 @@ fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
     static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let buf: Arc<Mutex<Vec<u8>>> = Arc::default();
-        let writer = buf.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || LogWriter(writer.clone()))
-            .try_init()
-            .expect("no other logger in the test binary");
+        {
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            tracing_subscriber::registry()
+                .with(lotse_server::telemetry::lines::JsonLines::new(buf.clone()))
+                .try_init()
+                .expect("no other logger in the test binary");
+        }
         buf
     })
     .clone()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogWriter {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn log_lines_with(needle: &str) -> Vec<Value> {

@@ -16,6 +16,9 @@ use lotse_store::{Entropy, OsEntropy};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use tracing::Instrument;
+use tracing_subscriber::filter::Targets;
+
+pub mod lines;
 
 /// Upper bounds of the latency histograms, in seconds: from half a millisecond (a step answer
 /// on sled) to ten seconds (a slow webhook).
@@ -228,19 +231,19 @@ impl Metrics {
     }
 }
 
-/// Sets up the JSON log lines on stderr (`LOTSE_LOG` filters, `info` by default): one object
-/// per event with the time, level, message, fields, and the request span (id, method, route).
+/// Sets up the JSON log lines on stderr ([`lines::JsonLines`]; `LOTSE_LOG` filters by level
+/// and target, `info` by default, e.g. `warn` or `info,lotse_server::workers=debug`): one object
+/// per event with the time, level, fields, and the request span (id, method, route).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOTSE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("LOTSE_LOG")
+        .ok()
+        .and_then(|f| f.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(lines::JsonLines::new(lines::Stderr))
         .try_init();
 }
 
