@@ -210,31 +210,32 @@ pub fn router(portal: Arc<Portal>) -> Router {
         Some(cors) => crate::api::routes().layer(cors),
         None => crate::api::routes(),
     };
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::portal::routes())
         .merge(crate::login::routes())
         .nest("/api/v1", api)
-        .merge(crate::admin::routes())
-        .layer(axum::middleware::from_fn_with_state(
+        .merge(crate::admin::routes());
+    // The preview gate only where it can act: in `--dev` mode.
+    let router = if state.dev {
+        router.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::dev_gate,
         ))
+    } else {
+        router
+    };
+    let edge = Arc::new(middleware::Edge {
+        cors: portal.cors.clone(),
+        proxies: portal.proxies.clone(),
+    });
+    router
         .with_state(routes)
-        // Per route: 256 KiB and 30 s, uploads more (crate::http::middleware::limits).
-        .layer(axum::middleware::from_fn(middleware::limits))
-        .layer(axum::middleware::from_fn(crate::api::problems_everywhere))
-        .layer(axum::middleware::from_fn_with_state(
-            portal.proxies.clone(),
-            middleware::client_address,
-        ))
-        // Outside the limits, so that their refusals (408, 413) carry the headers too.
-        .layer(axum::middleware::from_fn_with_state(
-            portal.cors.clone(),
-            middleware::security_headers,
-        ))
+        // Security headers, the client's address, problem documents and the limits per route
+        // (256 KiB and 30 s, uploads more): refusals (403, 408, 413) carry the headers too.
+        .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
         // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,
         // latency and status, so that refusals by the layers above count too.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

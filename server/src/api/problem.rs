@@ -326,18 +326,19 @@ pub(super) fn query_param(uri: &axum::http::Uri, name: &str) -> Option<String> {
 
 /// Turns the plain error answers of the outer layers (body too large, timeout, wrong method)
 /// into problem+json for API paths.
-pub async fn problems_everywhere(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub async fn problems_everywhere<F, Fut>(req: axum::extract::Request, inner: F) -> Response
+where
+    F: FnOnce(axum::extract::Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let api = req.uri().path().starts_with("/api/");
     if !api {
-        return next.run(req).await;
+        return inner(req).await;
     }
     let lang = problem_lang(req.uri(), req.headers());
     PROBLEM_LANG
         .scope(lang, async move {
-            let res = next.run(req).await;
+            let res = inner(req).await;
             if res.status().is_success() {
                 return res;
             }

@@ -1,6 +1,8 @@
-//! Middleware of every route: security headers and the cross-site check, and the designers'
-//! preview gate that shows definition errors instead of pages.
+//! Middleware of every route: security headers and the cross-site check, the client's address,
+//! problem documents for the API, the limits of body and time ([`edge`], one middleware for
+//! all four), and the designers' preview gate that shows definition errors instead of pages.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -8,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
 
+use crate::api::cors::CorsOrigins;
 use crate::http::client::TrustedProxies;
 use crate::http::extractors::ClientKey;
 use crate::http::pages::{Layout, ProblemView, ProblemsPage};
@@ -16,25 +19,50 @@ use crate::state::Shared;
 /// Who is asking, for the limits on guessing: the peer address, or the client address named
 /// by a trusted reverse proxy (crate::http::client). A request without a peer address (the
 /// router called in-process) counts as `unbekannt`.
-pub(crate) async fn client_address(
-    State(proxies): State<Arc<TrustedProxies>>,
+fn client_address(
+    proxies: &TrustedProxies,
     mut req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+) -> axum::extract::Request {
     let client = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map(|c| proxies.client(c.0.ip(), req.headers()).to_string())
         .unwrap_or_else(|| "unbekannt".into());
     req.extensions_mut().insert(ClientKey(client));
-    next.run(req).await
+    req
 }
 
-pub(crate) async fn security_headers(
-    State(cors): State<Arc<crate::api::cors::CorsOrigins>>,
+/// What every request passes on its way in and out, outermost first: the cross-site check and
+/// the security headers ([`security_headers`]), the client's address ([`client_address`]), the
+/// API's problem documents ([`crate::api::problems_everywhere`]) and the limits ([`limits`]).
+/// One middleware rather than four: each layer of its own costs the request a boxed future
+/// and a copy of the service behind it (docs/BENCHMARKS.md, "The request's log line").
+pub(crate) struct Edge {
+    pub(crate) cors: Arc<CorsOrigins>,
+    pub(crate) proxies: Arc<TrustedProxies>,
+}
+
+pub(crate) async fn edge(
+    State(edge): State<Arc<Edge>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    security_headers(&edge.cors, req, |req| {
+        let req = client_address(&edge.proxies, req);
+        crate::api::problems_everywhere(req, |req| limits(req, next))
+    })
+    .await
+}
+
+async fn security_headers<F, Fut>(
+    cors: &CorsOrigins,
+    req: axum::extract::Request,
+    inner: F,
+) -> Response
+where
+    F: FnOnce(axum::extract::Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     // Cross-site form posts are refused: the browser says where a request comes from. A
     // front end on an origin the configuration allows may call the citizen API (its bodies are
     // JSON, which needs the browser's preflight, and it uses no cookies).
@@ -56,7 +84,7 @@ pub(crate) async fn security_headers(
                 .into_response();
         }
     }
-    let mut res = next.run(req).await;
+    let mut res = inner(req).await;
     let h = res.headers_mut();
     // Scripts only from the portal itself (the reveal script, /static/lotse.js): no inline
     // script, no eval. A response with a stricter policy of its own (a tenant's logo) keeps it.
@@ -180,7 +208,7 @@ pub(crate) fn is_upload(method: &axum::http::Method, path: &str) -> bool {
 /// The body limit and the time limit of each route (see [`is_upload`]): a body over the limit
 /// is refused with 413 (by its declared length at once, else when it passes the limit), a
 /// request over its time with 408.
-pub(crate) async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let upload = is_upload(req.method(), req.uri().path());
     let (limit, time) = if upload {
         (UPLOAD_BODY_LIMIT, UPLOAD_TIMEOUT)
