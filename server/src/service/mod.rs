@@ -59,8 +59,9 @@ struct PayingMark {
 
 impl DraftState {
     /// Reads a stored draft state. An open application is stored as itself (the format drafts
-    /// have always had), a submitted one as `{"submitted": id}`.
-    pub fn from_value(v: &Value) -> Result<DraftState, ServiceError> {
+    /// have always had), a submitted one as `{"submitted": id}`. Takes the value, so that its
+    /// strings move into the application rather than being copied.
+    pub fn from_value(v: Value) -> Result<DraftState, ServiceError> {
         if v.as_object()
             .is_some_and(|o| o.len() == 1 && o.contains_key("submitted"))
         {
@@ -138,7 +139,8 @@ impl ServiceError {
     }
 }
 
-/// An open application of one tenant: the draft as read, its state and the workflow version it
+/// An open application of one tenant: the draft as read (its `state` taken out: that is `app`,
+/// written back when the draft is saved), the application and the workflow version it
 /// runs on (the tenant's, with the rules the draft started with).
 #[derive(Clone, Debug)]
 pub struct OpenDraft {
@@ -363,14 +365,25 @@ impl ApplicationService<'_> {
         let Ok(id) = id.parse::<DraftId>() else {
             return Ok(None);
         };
-        // With the submission of the draft's submit key, if one is stored: one read.
-        let Some((draft, submitted)) = self.store.draft_with_submission(&id)? else {
-            return Ok(None);
+        // Where every call is a round trip (PostgreSQL), the submission of the draft's submit
+        // key comes with the draft in one query; otherwise it is asked for below, and only
+        // when it can matter.
+        let (mut draft, submitted) = if self.store.draft_calls_block() {
+            match self.store.draft_with_submission(&id)? {
+                Some((draft, submitted)) => (draft, Some(submitted)),
+                None => return Ok(None),
+            }
+        } else {
+            match self.store.draft(&id)? {
+                Some(draft) => (draft, None),
+                None => return Ok(None),
+            }
         };
         if draft.tenant.slug() != t.slug || draft.expires <= now {
             return Ok(None);
         }
-        let app = match DraftState::from_value(&draft.state)? {
+        // The state moves into the application: `OpenDraft::draft` has none until it is saved.
+        let app = match DraftState::from_value(std::mem::take(&mut draft.state))? {
             DraftState::Submitted(sid) => return Ok(Some(Opened::Submitted(sid))),
             DraftState::Paying(pid) => return Ok(Some(self.paying_or_submitted(&draft, pid)?)),
             DraftState::Open(app) => *app,
@@ -388,13 +401,21 @@ impl ApplicationService<'_> {
             return Ok(None);
         };
         // Only an application with every step answered can have been submitted.
-        if app.answered.len() >= app.route.len()
-            && let Some(sid) = submitted
-        {
-            return Ok(Some(Opened::Submitted(sid)));
+        let complete = app.answered.len() >= app.route.len();
+        if complete {
+            let submitted = match submitted {
+                Some(found) => found,
+                None => self
+                    .store
+                    .submission_by_idempotency_key(&draft.tenant, &submit_key(&draft))?
+                    .map(|s| s.id),
+            };
+            if let Some(sid) = submitted {
+                return Ok(Some(Opened::Submitted(sid)));
+            }
         }
         // Likewise a payment whose draft mark was lost.
-        if app.answered.len() >= app.route.len()
+        if complete
             && wf.payment.is_some()
             && let Some(p) = self
                 .store
@@ -835,7 +856,7 @@ mod tests {
         let v = DraftState::Submitted(sid).to_value().unwrap();
         assert_eq!(v, serde_json::json!({"submitted": sid.to_string()}));
         assert!(
-            matches!(DraftState::from_value(&v).unwrap(), DraftState::Submitted(s) if s == sid)
+            matches!(DraftState::from_value(v.clone()).unwrap(), DraftState::Submitted(s) if s == sid)
         );
     }
 
@@ -847,7 +868,7 @@ mod tests {
             serde_json::json!({"submitted": "nicht-eine-id"}),
             serde_json::json!({"workflow_id": "x"}),
         ] {
-            let e = DraftState::from_value(&bad).unwrap_err();
+            let e = DraftState::from_value(bad).unwrap_err();
             assert!(e.to_string().starts_with("LOT-A008"), "{bad}: {e}");
         }
     }

@@ -589,7 +589,7 @@ impl ApplicationService<'_> {
         };
         if let Some(draft) = draft
             && matches!(
-                DraftState::from_value(&draft.state),
+                DraftState::from_value(draft.state.clone()),
                 Ok(DraftState::Paying(_))
             )
         {
