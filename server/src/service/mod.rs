@@ -868,7 +868,7 @@ mod tests {
             serde_json::json!({"submitted": "nicht-eine-id"}),
             serde_json::json!({"workflow_id": "x"}),
         ] {
-            let e = DraftState::from_value(bad).unwrap_err();
+            let e = DraftState::from_value(bad.clone()).unwrap_err();
             assert!(e.to_string().starts_with("LOT-A008"), "{bad}: {e}");
         }
     }
