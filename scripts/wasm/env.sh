@@ -16,9 +16,13 @@ if [ "${rust_minor:-0}" -lt 88 ]; then
 fi
 # A panic traps at once: before 1.91 a feature of the standard library built from source
 # (panic_immediate_abort), from 1.91 a panic strategy of its own.
+# Smaller with the same answers: the standard library's algorithms chosen for size
+# (`optimize_for_size`: sorting, for one, where a stable sort gives the same order whatever the
+# algorithm), and no source locations kept for panics, which trap without a message anyway.
+export RUSTFLAGS="$RUSTFLAGS -Zlocation-detail=none"
 if grep -q 'now a real panic strategy' /usr/lib/rustlib/src/rust/library/core/src/panicking.rs 2>/dev/null; then
   export RUSTFLAGS="$RUSTFLAGS -Zunstable-options -Cpanic=immediate-abort"
-  LOTSE_WASM_STD_FEATURES=()
+  LOTSE_WASM_STD_FEATURES=(-Zbuild-std-features=optimize_for_size)
 else
-  LOTSE_WASM_STD_FEATURES=(-Zbuild-std-features=panic_immediate_abort)
+  LOTSE_WASM_STD_FEATURES=(-Zbuild-std-features=panic_immediate_abort,optimize_for_size)
 fi

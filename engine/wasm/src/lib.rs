@@ -3,9 +3,9 @@
 //! step page by `/static/lotse-engine.js`. Two calls, each JSON in and JSON out, so that the
 //! same functions run natively in the tests (the parity test compares the two builds):
 //!
-//! - [`load`]: compiles a workflow from its [`Sources`] (served by the portal per content
-//!   hash) and keeps it; the answer names the content hash it got, which must be the one asked
-//!   for;
+//! - [`load`]: compiles a workflow from its [`ParsedSources`] (served by the portal per
+//!   content hash, the YAML already read as JSON, so that the module has no YAML parser) and
+//!   keeps it; the answer names the content hash it got, which must be the one asked for;
 //! - [`preview`]: a step of an application for the values typed there
 //!   ([`Application::preview_step`]).
 //!
@@ -15,7 +15,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use lotse_core::definition::{Sources, compile_sources};
+use lotse_core::definition::{ParsedSources, compile_parsed};
 use lotse_core::script::Sandbox;
 use lotse_core::{Application, Lang, Workflow};
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ mod abi;
 pub struct LoadRequest {
     /// The content hash the sources must compile to.
     pub content_hash: String,
-    pub sources: Sources,
+    pub sources: ParsedSources,
 }
 
 /// What [`preview`] is given.
@@ -88,7 +88,7 @@ impl Engine {
         if self.workflows.contains_key(&req.content_hash) {
             return json!({ "content_hash": req.content_hash });
         }
-        match compile_sources(&req.sources, &self.sandbox) {
+        match compile_parsed(&req.sources, &self.sandbox) {
             Err(problems) => {
                 let first = problems
                     .first()

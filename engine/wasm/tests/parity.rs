@@ -61,7 +61,8 @@ struct Cases {
 impl Cases {
     fn load(&mut self, wf: &Workflow) {
         if self.loaded.insert(wf.content_hash.clone(), ()).is_none() {
-            let req = json!({ "content_hash": wf.content_hash, "sources": &*wf.sources });
+            let sources = wf.sources.parsed().unwrap();
+            let req = json!({ "content_hash": wf.content_hash, "sources": sources });
             self.loads.push(req.to_string());
         }
     }

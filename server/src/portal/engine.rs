@@ -4,7 +4,7 @@
 //! portal without the module, a browser without JavaScript or WebAssembly, or a module that
 //! fails to load leave the pages exactly as they are, and the server decides every post.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -30,6 +30,12 @@ pub struct BrowserEngine {
     /// The module gzip-compressed: begun on a thread of its own at start (some seconds for the
     /// best level in a debug build), so the start is not held up; asked for, it is waited for.
     gzip: Arc<OnceLock<Arc<[u8]>>>,
+    /// The module brotli-compressed, as `scripts/wasm/build.sh` leaves it beside the module
+    /// (`lotse_wasm.wasm.br`), if it is there ...
+    brotli_file: Option<Arc<[u8]>>,
+    /// ... and once checked (on the same thread) to decompress to exactly the module: `None`
+    /// when it does not (a module built again without brotli), and then gzip is sent.
+    brotli: Arc<OnceLock<Option<Arc<[u8]>>>>,
     /// The first 16 hex digits of the module's SHA-256: its address.
     hash: String,
 }
@@ -57,15 +63,21 @@ impl BrowserEngine {
         }
         let digest = Sha256::digest(&wasm);
         let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let mut br_name = file.clone().into_os_string();
+        br_name.push(".br");
         let engine = BrowserEngine {
             wasm: wasm.into(),
             gzip: Arc::new(OnceLock::new()),
+            brotli_file: std::fs::read(PathBuf::from(br_name)).ok().map(Arc::from),
+            brotli: Arc::new(OnceLock::new()),
             hash,
         };
         let (wasm, gzip) = (engine.wasm.clone(), engine.gzip.clone());
+        let (file, brotli) = (engine.brotli_file.clone(), engine.brotli.clone());
         std::thread::Builder::new()
             .name("lotse-engine-gzip".into())
             .spawn(move || {
+                checked_brotli(&brotli, file.as_ref(), &wasm);
                 gzipped(&gzip, &wasm);
             })?;
         Ok(Some(engine))
@@ -86,6 +98,59 @@ impl BrowserEngine {
 /// is making it.
 fn gzipped(cell: &OnceLock<Arc<[u8]>>, wasm: &[u8]) -> Arc<[u8]> {
     cell.get_or_init(|| compress(wasm)).clone()
+}
+
+/// The brotli file beside the module if it decompresses to exactly the module; checked once,
+/// waits while another thread is checking it.
+fn checked_brotli(
+    cell: &OnceLock<Option<Arc<[u8]>>>,
+    file: Option<&Arc<[u8]>>,
+    wasm: &[u8],
+) -> Option<Arc<[u8]>> {
+    cell.get_or_init(|| {
+        let file = file?;
+        let same = decompresses_to(file, wasm);
+        if !same {
+            tracing::warn!(
+                event = "engine_brotli_stale",
+                cause = "the .br file beside the module is not the module compressed; gzip is sent"
+            );
+        }
+        same.then(|| file.clone())
+    })
+    .clone()
+}
+
+/// Whether `br` is `expected` brotli-compressed (reading at most one byte more than that).
+fn decompresses_to(br: &[u8], expected: &[u8]) -> bool {
+    let mut out = Vec::with_capacity(expected.len());
+    let limit = u64::try_from(expected.len())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let read = brotli_decompressor::Decompressor::new(br, 1 << 16)
+        .take(limit)
+        .read_to_end(&mut out);
+    read.is_ok() && out == expected
+}
+
+/// Whether the request accepts the content coding `coding` (`Accept-Encoding`; `q=0` refuses).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            name.eq_ignore_ascii_case(coding) && !refused
+        })
 }
 
 /// `bytes` gzip-compressed at the best level (writing into memory cannot fail).
@@ -163,7 +228,8 @@ fn script_safe(json: &str) -> String {
     out
 }
 
-/// `GET /static/engine/{hash}.wasm`: the module, compressed where the browser accepts it.
+/// `GET /static/engine/{hash}.wasm`: the module, compressed where the browser accepts it:
+/// brotli (when the build left it) or gzip.
 pub(crate) async fn module(
     State(p): State<Shared>,
     UrlPath(file): UrlPath<String>,
@@ -175,16 +241,30 @@ pub(crate) async fn module(
     if file.strip_suffix(".wasm") != Some(engine.hash.as_str()) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let gzip_ok = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let common = [
         (header::CONTENT_TYPE, "application/wasm"),
         (header::CACHE_CONTROL, IMMUTABLE),
         (header::VARY, "accept-encoding"),
     ];
-    if gzip_ok {
+    // Brotli where the browser takes it and the build left it (about a third smaller than gzip).
+    if engine.brotli_file.is_some() && accepts(&headers, "br") {
+        let (wasm, cell, file) = (
+            engine.wasm.clone(),
+            engine.brotli.clone(),
+            engine.brotli_file.clone(),
+        );
+        let checked =
+            tokio::task::spawn_blocking(move || checked_brotli(&cell, file.as_ref(), &wasm)).await;
+        if let Ok(Some(br)) = checked {
+            return (
+                common,
+                [(header::CONTENT_ENCODING, "br")],
+                axum::body::Bytes::from_owner(br),
+            )
+                .into_response();
+        }
+    }
+    if accepts(&headers, "gzip") {
         let (wasm, cell) = (engine.wasm.clone(), engine.gzip.clone());
         let gzip = match tokio::task::spawn_blocking(move || gzipped(&cell, &wasm)).await {
             Ok(gzip) if !gzip.is_empty() => gzip,
@@ -216,7 +296,7 @@ pub(crate) async fn script() -> impl IntoResponse {
 }
 
 /// `GET /{tenant}/engine/{hash}.json`: the sources of a workflow version this tenant runs
-/// (by its content hash), for the module to compile.
+/// (by its content hash), the workflow file and its override parsed, for the module to compile.
 pub(crate) async fn workflow(
     State(p): State<Shared>,
     UrlPath((tenant, file)): UrlPath<(String, String)>,
@@ -240,9 +320,13 @@ pub(crate) async fn workflow(
     let Some(wf) = found else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    // The workflow file and its override as JSON values: the module has no YAML parser.
+    let Ok(sources) = wf.sources.parsed() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     let body = serde_json::json!({
         "content_hash": wf.content_hash,
-        "sources": &*wf.sources,
+        "sources": sources,
     });
     (
         [

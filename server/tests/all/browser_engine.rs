@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use lotse_core::Application;
-use lotse_core::definition::{Sources, compile_sources};
+use lotse_core::definition::{ParsedSources, compile_parsed};
 use lotse_core::script::Sandbox;
 use lotse_server::{Portal, router};
 use serde_json::Value;
@@ -21,9 +21,27 @@ use crate::portal::{Browser, form_action, hidden, project_root, start};
 /// The smallest valid WebAssembly module: the portal only serves it.
 const MODULE: &[u8] = b"\0asm\x01\0\0\0";
 
+/// [`MODULE`] brotli-compressed (`brotli -q 11`).
+const MODULE_BR: &[u8] = &[
+    0x8f, 0x03, 0x80, 0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x03,
+];
+
+/// Another module (version 2) brotli-compressed: a stale `.br` beside [`MODULE`].
+const OTHER_BR: &[u8] = &[
+    0x8f, 0x03, 0x80, 0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00, 0x03,
+];
+
 fn portal(module: Option<&[u8]>) -> Browser {
+    portal_with(module, None)
+}
+
+/// A portal with `module` and, beside it, `br` as the build's brotli file.
+fn portal_with(module: Option<&[u8]>, br: Option<&[u8]>) -> Browser {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("engine.wasm");
+    if let Some(br) = br {
+        std::fs::write(dir.path().join("engine.wasm.br"), br).unwrap();
+    }
     let module = match module {
         Some(bytes) => {
             std::fs::write(&file, bytes).unwrap();
@@ -136,6 +154,65 @@ async fn a_step_page_carries_the_module_the_workflow_and_the_state_escaped() {
     assert!(js.body.contains("lotse_preview"));
 }
 
+/// The module as sent for `accept` (an `Accept-Encoding`), decompressed by what it was sent as:
+/// `(coding, bytes)`.
+async fn module_as_sent(b: &Browser, module: &str, accept: &str) -> (&'static str, Vec<u8>) {
+    let got = b
+        .send(
+            Request::get(module)
+                .header(header::ACCEPT_ENCODING, accept)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(got.status, StatusCode::OK);
+    if got.bytes == MODULE_BR {
+        return ("br", MODULE.to_vec());
+    }
+    let mut unzipped = Vec::new();
+    match std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&got.bytes[..]),
+        &mut unzipped,
+    ) {
+        Ok(_) => ("gzip", unzipped),
+        Err(_) => ("identity", got.bytes),
+    }
+}
+
+#[tokio::test]
+async fn the_module_goes_brotli_compressed_where_the_build_left_it_and_it_is_the_module() {
+    let b = portal_with(Some(MODULE), Some(MODULE_BR));
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    let module = attr(&page.body, "data-engine").to_string();
+    assert_eq!(
+        module_as_sent(&b, &module, "gzip, deflate, br").await,
+        ("br", MODULE.to_vec())
+    );
+    assert_eq!(
+        module_as_sent(&b, &module, "gzip").await,
+        ("gzip", MODULE.to_vec())
+    );
+    assert_eq!(
+        module_as_sent(&b, &module, "br;q=0, gzip").await,
+        ("gzip", MODULE.to_vec())
+    );
+    assert_eq!(
+        module_as_sent(&b, &module, "identity").await,
+        ("identity", MODULE.to_vec())
+    );
+
+    // A brotli file of another module (the module built again without brotli) is not sent.
+    let b = portal_with(Some(MODULE), Some(OTHER_BR));
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await;
+    let module = attr(&page.body, "data-engine").to_string();
+    assert_eq!(
+        module_as_sent(&b, &module, "br, gzip").await,
+        ("gzip", MODULE.to_vec())
+    );
+}
+
 #[tokio::test]
 async fn the_sources_compile_to_the_workflow_the_tenant_runs_and_only_it_gets_them() {
     let b = portal(Some(MODULE));
@@ -155,12 +232,15 @@ async fn the_sources_compile_to_the_workflow_the_tenant_runs_and_only_it_gets_th
     assert_eq!(served.status, StatusCode::OK);
     let body: Value = serde_json::from_slice(&served.bytes).unwrap();
     assert_eq!(body["content_hash"], hash.as_str());
-    let sources: Sources = serde_json::from_value(body["sources"].clone()).unwrap();
+    let sources: ParsedSources = serde_json::from_value(body["sources"].clone()).unwrap();
     assert!(
         sources.overrides.is_some(),
         "Heinsberg's override travels with the workflow"
     );
-    let wf = compile_sources(&sources, &Sandbox::default()).unwrap();
+    // Parsed by the server: the module reads no YAML.
+    assert!(sources.workflow["steps"].is_array());
+    assert!(sources.overrides.as_ref().unwrap().parsed.is_object());
+    let wf = compile_parsed(&sources, &Sandbox::default()).unwrap();
     assert_eq!(
         wf.content_hash, hash,
         "the sources compile to the same workflow"

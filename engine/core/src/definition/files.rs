@@ -121,6 +121,20 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A definition file that was parsed already (the browser's engine gets workflow files and
+/// overrides as JSON from the server, so that it needs no YAML parser: docs/browser-engine.md)
+/// into its typed raw form; no positions (the server reported them when it loaded the file).
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    value: &serde_json::Value,
+    doc: &str,
+) -> Result<T, Problem> {
+    T::deserialize(value).map_err(|e| {
+        Problem::error("LOT-E005", path, Pos::UNKNOWN, e.to_string())
+            .with_help(format!("{doc} lists every key"))
+    })
+}
+
 /// As [`parse_yaml`], but past an unknown key or a wrong value: a misspelt key, or a key whose
 /// value on its own line has the wrong type, is taken out (with the lines indented under it, so
 /// that every other line keeps its number) and the file is read again, so that `lotse check`

@@ -28,7 +28,9 @@ use crate::text::Text;
 pub use files::MAX_FILE_BYTES;
 pub use load::{Library, load_library, load_workflow_source};
 pub use overrides::OverrideInfo;
-pub use sources::{OverrideSource, Sources, compile_sources};
+pub use sources::{
+    OverrideSource, ParsedOverride, ParsedSources, Sources, compile_parsed, compile_sources,
+};
 
 /// Sources larger than this are reported without a snippet.
 pub const MAX_FILE_BYTES_FOR_SNIPPETS: u64 = MAX_FILE_BYTES;

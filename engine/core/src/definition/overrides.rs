@@ -17,7 +17,7 @@ use super::Workflow;
 /// The longest a tenant may keep drafts (days after the last edit).
 const MAX_DRAFT_EXPIRY_DAYS: u32 = 365;
 use super::compile::{Ctx, hex, is_workflow_id, pos};
-use super::files::{files_with_ext, parse_yaml, read_text};
+use super::files::{files_with_ext, from_json, parse_yaml, read_text};
 use crate::form::{FormSet, SchemaCompiler};
 use crate::problem::{Pos, Problem};
 use crate::script::{Names, Sandbox, ScriptError};
@@ -468,7 +468,36 @@ pub(crate) fn apply_source(
     compiler: &SchemaCompiler,
     sandbox: &Sandbox,
 ) -> Result<Workflow, Vec<Problem>> {
-    let raw: RawOverride = parse_yaml(path, text, "docs/overrides.md").map_err(|p| vec![p])?;
+    let raw: RawOverride = parse_yaml(path, text, DOC).map_err(|p| vec![p])?;
+    apply_raw(path, text, &raw, base, forms, compiler, sandbox)
+}
+
+/// As [`apply_source`], with the override parsed already (as JSON, for the browser's engine).
+pub(crate) fn apply_parsed(
+    path: &Path,
+    text: &str,
+    parsed: &serde_json::Value,
+    base: &Workflow,
+    forms: &FormSet,
+    compiler: &SchemaCompiler,
+    sandbox: &Sandbox,
+) -> Result<Workflow, Vec<Problem>> {
+    let raw: RawOverride = from_json(path, parsed, DOC).map_err(|p| vec![p])?;
+    apply_raw(path, text, &raw, base, forms, compiler, sandbox)
+}
+
+/// The page that lists every key of an override file.
+const DOC: &str = "docs/overrides.md";
+
+fn apply_raw(
+    path: &Path,
+    text: &str,
+    raw: &RawOverride,
+    base: &Workflow,
+    forms: &FormSet,
+    compiler: &SchemaCompiler,
+    sandbox: &Sandbox,
+) -> Result<Workflow, Vec<Problem>> {
     let workflows = BTreeMap::new();
     let cx = Context {
         workflows: &workflows,
@@ -476,7 +505,7 @@ pub(crate) fn apply_source(
         compiler,
         sandbox,
     };
-    apply(path, text, &raw, base, &cx).map(|(wf, _)| wf)
+    apply(path, text, raw, base, &cx).map(|(wf, _)| wf)
 }
 
 /// An override written as text (stored by a tenant administrator rather than a file): checked
