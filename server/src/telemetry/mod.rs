@@ -237,14 +237,20 @@ impl Metrics {
 pub fn init_logging() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = std::env::var("LOTSE_LOG")
+    let parsed = std::env::var("LOTSE_LOG")
         .ok()
-        .and_then(|f| f.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+        .map(|f| f.parse::<Targets>());
+    let filter = match &parsed {
+        Some(Ok(targets)) => targets.clone(),
+        _ => Targets::new().with_default(tracing::Level::INFO),
+    };
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(lines::JsonLines::new(lines::Stderr))
         .try_init();
+    if let Some(Err(e)) = parsed {
+        tracing::warn!(event = "log_filter_unreadable", cause = %e, using = "info");
+    }
 }
 
 tokio::task_local! {
