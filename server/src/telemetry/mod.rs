@@ -1,5 +1,6 @@
 //! Telemetry on the ecosystem's crates: `tracing` events with one span per request (JSON lines
-//! on stderr through tracing-subscriber, set up by [`init_logging`]), and `metrics` recorded
+//! on stderr: tracing-subscriber's registry and filter with a formatting layer of ours,
+//! [`lines`], set up by [`init_logging`]), and `metrics` recorded
 //! into a Prometheus recorder of each portal, rendered at `/metrics`. Health probes.
 //!
 //! No personal data goes into a field or a label: route templates (never paths, which carry the
