@@ -487,7 +487,7 @@ pub(crate) fn apply_parsed(
 }
 
 /// The page that lists every key of an override file.
-const DOC: &str = "docs/overrides.md";
+pub(crate) const DOC: &str = "docs/overrides.md";
 
 fn apply_raw(
     path: &Path,

@@ -80,7 +80,7 @@ impl Sources {
         let overrides = match &self.overrides {
             None => None,
             Some(o) => Some(ParsedOverride {
-                parsed: parse_yaml::<Value>(Path::new(&o.path), &o.text, "docs/overrides.md")?,
+                parsed: parse_yaml::<Value>(Path::new(&o.path), &o.text, overrides::DOC)?,
                 path: o.path.clone(),
                 text: o.text.clone(),
             }),
