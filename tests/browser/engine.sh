@@ -3,6 +3,7 @@
 # own on a fresh data folder, serving the WebAssembly module built by scripts/wasm/build.sh.
 # Usage: tests/browser/engine.sh [LOTSE_BIN] [PORT]   (from the repository root)
 set -euo pipefail
+. "$(dirname "$0")/wait.sh"
 bin="${1:-./target/debug/lotse}"
 port="${2:-18180}"
 module="$PWD/target/wasm/lotse_wasm.wasm"
@@ -18,10 +19,7 @@ trap cleanup EXIT
 LOTSE_BROWSER_ENGINE="$module" LOTSE_DATA_DIR="$tmp/portal" LOTSE_LISTEN="127.0.0.1:$port" \
   "$bin" serve > "$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_http "$server" "http://127.0.0.1:$port/healthz" "the portal" "$tmp/serve.log"
 status=0
 (cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" timeout 600 node engine.mjs) || status=$?
 if [ "$status" != 0 ]; then

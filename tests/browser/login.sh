@@ -5,6 +5,7 @@
 # on loopback and stopped at the end.
 # Usage: tests/browser/login.sh [LOTSE_BIN] [PORT] [IDP_PORT]   (from the repository root)
 set -euo pipefail
+. "$(dirname "$0")/wait.sh"
 bin="${1:-./target/debug/lotse}"
 port="${2:-18100}"
 idp_port="${3:-18110}"
@@ -48,16 +49,12 @@ TOML
 LOTSE_DATA_DIR="$tmp/portal" LOTSE_LISTEN="127.0.0.1:$port" \
   "$bin" serve --config "$tmp/lotse.toml" > "$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_http "$server" "http://127.0.0.1:$port/healthz" "the portal" "$tmp/serve.log"
 curl -fsS "http://127.0.0.1:$port/konto/saml/metadata" -o "$tmp/sp.xml"
 "$python" tests/idp/saml_idp.py --port "$idp_port" --key "$tmp/idp.key" --cert "$tmp/idp.crt" \
   --sp-metadata "$tmp/sp.xml" > "$tmp/idp.out" 2> "$tmp/idp.log" &
 idp=$!
-for _ in $(seq 1 100); do grep -q READY "$tmp/idp.out" 2>/dev/null && break; sleep 0.1; done
-grep -q READY "$tmp/idp.out" || { echo "the IdP did not start"; cat "$tmp/idp.log"; exit 1; }
+wait_for_line "$idp" "$tmp/idp.out" READY "the IdP" "$tmp/idp.log"
 status=0
 (cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" \
   timeout 600 node login.mjs) || status=$?

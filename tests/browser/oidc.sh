@@ -4,6 +4,7 @@
 # its own with [login.oidc] pointing at it. Both are started on loopback and stopped at the end.
 # Usage: tests/browser/oidc.sh [LOTSE_BIN] [PORT] [OP_PORT]   (from the repository root)
 set -euo pipefail
+. "$(dirname "$0")/wait.sh"
 bin="${1:-./target/debug/lotse}"
 port="${2:-18160}"
 op_port="${3:-18170}"
@@ -22,8 +23,7 @@ node tests/oidc/provider.mjs --port "$op_port" --client-id lotse-browser --clien
   --redirect-uri "http://127.0.0.1:$port/konto/oidc/rueckkehr" \
   --post-logout-uri "http://127.0.0.1:$port/konto" > "$tmp/op.out" 2> "$tmp/op.log" &
 op=$!
-for _ in $(seq 1 100); do grep -q READY "$tmp/op.out" 2>/dev/null && break; sleep 0.1; done
-grep -q READY "$tmp/op.out" || { echo "the OpenID provider did not start"; cat "$tmp/op.log"; exit 1; }
+wait_for_line "$op" "$tmp/op.out" READY "the OpenID provider" "$tmp/op.log"
 cat > "$tmp/lotse.toml" <<TOML
 [login]
 public_url = "http://127.0.0.1:$port"
@@ -39,10 +39,7 @@ TOML
 LOTSE_DATA_DIR="$tmp/portal" LOTSE_LISTEN="127.0.0.1:$port" \
   "$bin" serve --config "$tmp/lotse.toml" > "$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_http "$server" "http://127.0.0.1:$port/healthz" "the portal" "$tmp/serve.log"
 status=0
 (cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_LOGIN_KIND=oidc \
   LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" timeout 600 node login.mjs) || status=$?

@@ -4,6 +4,7 @@
 # Heinsberg connected to the simulator, and a fast reconciliation job. Both are stopped at the end.
 # Usage: tests/browser/payment.sh [LOTSE_BIN] [PORT]   (from the repository root)
 set -euo pipefail
+. "$(dirname "$0")/wait.sh"
 bin="${1:-./target/debug/lotse}"
 port="${2:-18090}"
 tmp="$(mktemp -d)"
@@ -18,7 +19,7 @@ trap cleanup EXIT
 export LOTSE_PAYSIM_SECRET="ci-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 "$bin" paysim --listen 127.0.0.1:0 > "$tmp/paysim.out" 2> "$tmp/paysim.log" &
 sim=$!
-for _ in $(seq 1 100); do grep -q '^paysim ' "$tmp/paysim.out" 2>/dev/null && break; sleep 0.1; done
+wait_for_line "$sim" "$tmp/paysim.out" '^paysim ' "paysim" "$tmp/paysim.log"
 sim_url="$(sed -n 's/^paysim //p' "$tmp/paysim.out")"
 [ -n "$sim_url" ] || { echo "paysim did not start"; cat "$tmp/paysim.log"; exit 1; }
 cat > "$tmp/lotse.toml" <<TOML
@@ -38,10 +39,7 @@ LOTSE_ADMIN_PASSWORD="$LOTSE_CASEWORKER_PASSWORD" "$bin" admin --data "$tmp/port
 LOTSE_DATA_DIR="$tmp/portal" LOTSE_LISTEN="127.0.0.1:$port" \
   "$bin" serve --config "$tmp/lotse.toml" > "$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_http "$server" "http://127.0.0.1:$port/healthz" "the portal" "$tmp/serve.log"
 status=0
 (cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" timeout 600 node payment.mjs) || status=$?
 if [ "$status" != 0 ]; then

@@ -5,6 +5,7 @@
 # fresh data folder that scans through it, with a case worker. Both are stopped at the end.
 # Usage: tests/browser/uploads.sh [LOTSE_BIN] [PORT] [CLAMD_PORT]   (from the repository root)
 set -euo pipefail
+. "$(dirname "$0")/wait.sh"
 bin="${1:-./target/debug/lotse}"
 port="${2:-18120}"
 clamd_port="${3:-18130}"
@@ -46,10 +47,7 @@ LOTSE_ADMIN_PASSWORD="$LOTSE_CASEWORKER_PASSWORD" "$bin" admin --data "$tmp/port
 LOTSE_DATA_DIR="$tmp/portal" LOTSE_LISTEN="127.0.0.1:$port" \
   "$bin" serve --config "$tmp/lotse.toml" > "$tmp/serve.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-  curl -fs "http://127.0.0.1:$port/healthz" > /dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for_http "$server" "http://127.0.0.1:$port/healthz" "the portal" "$tmp/serve.log"
 status=0
 (cd tests/browser && LOTSE_URL="http://127.0.0.1:$port" LOTSE_EICAR="$tmp/eicar.pdf" \
   LOTSE_SHOTS="${LOTSE_SHOTS:-../../target/screenshots}" timeout 600 node uploads.mjs) || status=$?
