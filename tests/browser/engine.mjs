@@ -161,12 +161,12 @@ try {
   const brDecoded = (await brRes.arrayBuffer()).byteLength;
   console.log(`figure: module ${rawBytes} bytes, ${gzBytes} bytes gzip (${gzRes.headers.get('content-encoding')}), ${brBytes} bytes brotli (${brRes.headers.get('content-encoding')}); browser got ${sent.bytes} bytes (${sent.encoding})`);
   // The issue's budget is 600 KB; the module is not there yet (docs/BENCHMARKS.md, "The engine
-  // in the browser"). These guard against growth beyond today's sizes + 5 %: 1,097,655 bytes
-  // gzip, 803,493 brotli (scripts/wasm/build.sh leaves the .br where the brotli program is).
-  check(gzRes.headers.get('content-encoding') === 'gzip' && gzBytes > 0 && gzBytes <= 1153000,
-    `the module as sent gzip-compressed does not grow past 1.15 MB (${gzBytes} bytes; the budget of 600 KB is not met)`);
-  check(brRes.headers.get('content-encoding') === 'br' && brBytes > 0 && brBytes <= 844000 && brDecoded === rawBytes,
-    `the module as sent brotli-compressed is the module and does not grow past 844 KB (${brBytes} bytes; the budget of 600 KB is not met)`);
+  // in the browser"). These guard against growth beyond today's sizes + 5 %: 1,083,841 bytes
+  // gzip as the portal sends it, 792,304 brotli (scripts/wasm/build.sh leaves the .br where the brotli program is).
+  check(gzRes.headers.get('content-encoding') === 'gzip' && gzBytes > 0 && gzBytes <= 1138000,
+    `the module as sent gzip-compressed does not grow past 1.14 MB (${gzBytes} bytes; the budget of 600 KB is not met)`);
+  check(brRes.headers.get('content-encoding') === 'br' && brBytes > 0 && brBytes <= 832000 && brDecoded === rawBytes,
+    `the module as sent brotli-compressed is the module and does not grow past 832 KB (${brBytes} bytes; the budget of 600 KB is not met)`);
   check(gzRes.headers.get('cache-control')?.includes('immutable'), 'the module is cached by its hash (immutable)');
   // A phone: CPU 4x slower, a slow mobile network (1.6 Mbit/s down, 150 ms), an empty cache.
   const readies = [];

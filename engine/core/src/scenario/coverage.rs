@@ -433,6 +433,7 @@ impl fmt::Display for ScriptGap {
 /// traced sandbox never took, and how many ways there are: (gaps, total). Not part of
 /// [`Coverage::figures`]: a script's ways are often there for inputs the steps already
 /// refuse.
+#[cfg(feature = "coverage")]
 pub fn script_gaps(wf: &Workflow, trace: &crate::script::Trace) -> (Vec<ScriptGap>, usize) {
     let mut gaps = Vec::new();
     let mut total = 0;

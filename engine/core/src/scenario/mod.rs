@@ -12,9 +12,9 @@ mod run;
 
 use std::path::{Path, PathBuf};
 
-pub use coverage::{
-    Coverage, CoverageSet, Gap, ScriptGap, never_skippable, redundant_conditions, script_gaps,
-};
+#[cfg(feature = "coverage")]
+pub use coverage::script_gaps;
+pub use coverage::{Coverage, CoverageSet, Gap, ScriptGap, never_skippable, redundant_conditions};
 pub use format::{Action, Expectations, ExpectedError, Scenario, load_scenario};
 pub use run::{
     Failure, ScenarioResult, StepMessages, run, sample_submission, sample_submission_for,

@@ -7,9 +7,11 @@
 
 mod library;
 mod simple;
+#[cfg(feature = "coverage")]
 mod trace;
 mod value;
 
+#[cfg(feature = "coverage")]
 pub use trace::{Branch, Trace, branches};
 
 use std::cell::Cell;
@@ -146,6 +148,7 @@ impl Expr {
     }
 
     /// The same for every clone of this compiled script, different for every other.
+    #[cfg(feature = "coverage")]
     fn key(&self) -> usize {
         Arc::as_ptr(&self.ast) as usize
     }
@@ -175,6 +178,7 @@ impl Expr {
 thread_local! {
     static CONTEXT: Cell<Option<(Date, Instant)>> = const { Cell::new(None) };
     /// The script being evaluated ([`Expr::key`]), for a traced sandbox.
+    #[cfg(feature = "coverage")]
     static CURRENT_SCRIPT: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -341,8 +345,9 @@ impl Sandbox {
             .set_max_array_size(limits.max_array_size)
             .set_max_map_size(limits.max_map_size)
             .set_max_variables(limits.max_variables)
-            .set_max_modules(0)
             .set_max_functions(32);
+        // Modules are not built at all (rhai's `no_module`): `import` and `export` are words
+        // a script cannot use, like `eval`.
         engine.disable_symbol("eval");
         engine.disable_symbol("import");
         engine.disable_symbol("export");
@@ -427,6 +432,7 @@ impl Sandbox {
     fn eval_loaded(&self, expr: &Expr, env: &mut Env<'_>) -> Result<Dynamic, Box<EvalAltResult>> {
         let deadline = Instant::now() + self.limits.wall_clock;
         CONTEXT.with(|c| c.set(Some((env.today, deadline))));
+        #[cfg(feature = "coverage")]
         CURRENT_SCRIPT.with(|c| c.set(expr.key()));
         // A full script's own `let` variables end with it: they never shadow an answer for the
         // expressions evaluated after it in the same environment.

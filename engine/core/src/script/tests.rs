@@ -361,6 +361,7 @@ fn one_equality_names_its_answer_and_value() {
 }
 
 #[test]
+#[cfg(feature = "coverage")]
 fn a_traced_sandbox_tells_which_ways_of_a_scripts_ifs_were_taken() {
     let (sb, trace) = Sandbox::traced(Limits::default());
     let n = names(&["art", "menge"]);
