@@ -483,17 +483,7 @@ pub(crate) fn tenant_id(t: &Tenant) -> Result<TenantId, AdminError> {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(COOKIE)
-                .and_then(|rest| rest.strip_prefix('='))
-                .map(str::to_string)
-        })
+    crate::http::extractors::cookie(headers, COOKIE).map(str::to_string)
 }
 
 /// Who is asking: a Bearer token (if `bearer`), else the session cookie. A token or session of

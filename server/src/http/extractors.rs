@@ -2,8 +2,8 @@
 //! tenant a route names, and the portal's open draft.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use std::sync::Arc;
@@ -27,15 +27,19 @@ impl<S: Send + Sync> FromRequestParts<S> for UiLang {
                 .find_map(|kv| kv.strip_prefix("lang="))
                 .map(Lang::from_tag)
         });
-        let from_cookie = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix("lotse_lang=").map(Lang::from_tag));
+        let from_cookie = cookie(&parts.headers, "lotse_lang").map(Lang::from_tag);
         Ok(UiLang(from_query.or(from_cookie).unwrap_or(Lang::De)))
     }
+}
+
+/// The value of the first cookie called `name` in the request's `Cookie` headers.
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// Who is asking, for rate limits: the peer address when known.

@@ -3,7 +3,7 @@
 //! identity provider carries it), stored only as its SHA-256, with an expiry, in the store that
 //! every node shares.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue};
 use lotse_store::{CitizenSession, LoginStore, SecretHash};
 
 use crate::state::Shared;
@@ -15,18 +15,9 @@ pub const PENDING_COOKIE: &str = "lotse_anmeldung";
 
 /// A cookie's value from the request.
 pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| {
-            c.trim()
-                .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix('='))
-                .map(str::to_string)
-        })
+    crate::http::extractors::cookie(headers, name)
         .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_string)
 }
 
 /// `Set-Cookie` builders for the citizen's cookies.

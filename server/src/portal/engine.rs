@@ -4,10 +4,12 @@
 //! portal without the module, a browser without JavaScript or WebAssembly, or a module that
 //! fails to load leave the pages exactly as they are, and the server decides every post.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +40,13 @@ pub struct BrowserEngine {
     brotli: Arc<OnceLock<Option<Arc<[u8]>>>>,
     /// The first 16 hex digits of the module's SHA-256: its address.
     hash: String,
+    /// The workflow route's answers by content hash: a version's sources never change, so each
+    /// is read from YAML once (at most [`SOURCES_KEPT`] are kept; more empty the cache).
+    sources: Mutex<HashMap<String, Bytes>>,
 }
+
+/// How many workflow versions' answers [`BrowserEngine`] keeps.
+const SOURCES_KEPT: usize = 256;
 
 impl BrowserEngine {
     /// The module at `path`, or at [`DEFAULT_MODULE`] below `project`; `None` (the portal runs
@@ -71,6 +79,7 @@ impl BrowserEngine {
             brotli_file: std::fs::read(PathBuf::from(br_name)).ok().map(Arc::from),
             brotli: Arc::new(OnceLock::new()),
             hash,
+            sources: Mutex::new(HashMap::new()),
         };
         let (wasm, gzip) = (engine.wasm.clone(), engine.gzip.clone());
         let (file, brotli) = (engine.brotli_file.clone(), engine.brotli.clone());
@@ -304,7 +313,10 @@ pub(crate) async fn workflow(
     let Some(hex) = file.strip_suffix(".json") else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if p.engine.is_none() || p.tenant(&tenant).is_none() {
+    let Some(engine) = p.engine.as_ref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if p.tenant(&tenant).is_none() {
         return StatusCode::NOT_FOUND.into_response();
     }
     let hash = format!("sha256:{hex}");
@@ -320,20 +332,42 @@ pub(crate) async fn workflow(
     let Some(wf) = found else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    // The workflow file and its override as JSON values: the module has no YAML parser.
-    let Ok(sources) = wf.sources.parsed() else {
+    let Some(body) = engine.sources_json(wf) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let body = serde_json::json!({
-        "content_hash": wf.content_hash,
-        "sources": sources,
-    });
     (
         [
             (header::CONTENT_TYPE, "application/json"),
             (header::CACHE_CONTROL, IMMUTABLE),
         ],
-        body.to_string(),
+        body,
     )
         .into_response()
+}
+
+impl BrowserEngine {
+    /// The workflow route's answer for `wf`: its content hash and its sources, the workflow
+    /// file and its override as JSON values (the module has no YAML parser). Made once per
+    /// version; `None` when the sources cannot be read as JSON.
+    fn sources_json(&self, wf: &Workflow) -> Option<Bytes> {
+        let kept = |c: &HashMap<String, Bytes>| c.get(&wf.content_hash).cloned();
+        if let Some(body) = self.sources.lock().ok().as_deref().and_then(kept) {
+            return Some(body);
+        }
+        let sources = wf.sources.parsed().ok()?;
+        let body = Bytes::from(
+            serde_json::json!({
+                "content_hash": wf.content_hash,
+                "sources": sources,
+            })
+            .to_string(),
+        );
+        if let Ok(mut cache) = self.sources.lock() {
+            if cache.len() >= SOURCES_KEPT {
+                cache.clear();
+            }
+            cache.insert(wf.content_hash.clone(), body.clone());
+        }
+        Some(body)
+    }
 }

@@ -230,6 +230,8 @@ async fn the_sources_compile_to_the_workflow_the_tenant_runs_and_only_it_gets_th
     );
     let served = b.get(&workflow).await;
     assert_eq!(served.status, StatusCode::OK);
+    // Asked again, the answer comes from the versions already read: the very same bytes.
+    assert_eq!(b.get(&workflow).await.bytes, served.bytes);
     let body: Value = serde_json::from_slice(&served.bytes).unwrap();
     assert_eq!(body["content_hash"], hash.as_str());
     let sources: ParsedSources = serde_json::from_value(body["sources"].clone()).unwrap();
