@@ -427,6 +427,23 @@ pub(super) fn field_view<'a>(
     v
 }
 
+/// The note beside an answer taken from the citizen's account, for the provider's name as
+/// citizens read it: "aus Ihrem BundID-Konto", but "aus Ihrem Servicekonto" for a name that
+/// already says it is an account ("Servicekonto", the OpenID provider's default label,
+/// "Servicekonto.NRW", "Nutzerkonto Bund"), never "Servicekonto-Konto".
+pub(super) fn from_account_note(provider: &str, lang: lotse_core::Lang) -> String {
+    let name = provider.trim();
+    let lower = name.to_lowercase();
+    match lang {
+        lotse_core::Lang::En if lower.contains("account") || lower.contains("konto") => {
+            format!("from your {name}")
+        }
+        lotse_core::Lang::En => format!("from your {name} account"),
+        _ if lower.contains("konto") => format!("aus Ihrem {name}"),
+        _ => format!("aus Ihrem {name}-Konto"),
+    }
+}
+
 /// Marks the fields a workflow prefilled from the citizen's identity (`prefill:`): the note
 /// beside them, and `readonly` where the designer locked them; only on the application of a
 /// signed-in citizen, for the fields that were prefilled there.
@@ -444,5 +461,43 @@ pub(super) fn mark_prefilled(
             v.readonly = !editable;
         }
         mark_prefilled(wf, app, &mut v.fields, note);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::from_account_note;
+    use lotse_core::Lang;
+
+    #[test]
+    fn the_note_names_the_account_once() {
+        assert_eq!(
+            from_account_note("BundID", Lang::De),
+            "aus Ihrem BundID-Konto"
+        );
+        assert_eq!(
+            from_account_note("Servicekonto", Lang::De),
+            "aus Ihrem Servicekonto"
+        );
+        assert_eq!(
+            from_account_note("Servicekonto.NRW", Lang::De),
+            "aus Ihrem Servicekonto.NRW"
+        );
+        assert_eq!(
+            from_account_note("Nutzerkonto Bund", Lang::De),
+            "aus Ihrem Nutzerkonto Bund"
+        );
+        assert_eq!(
+            from_account_note("BundID", Lang::En),
+            "from your BundID account"
+        );
+        assert_eq!(
+            from_account_note("Servicekonto", Lang::En),
+            "from your Servicekonto"
+        );
+        assert_eq!(
+            from_account_note("Citizen account", Lang::En),
+            "from your Citizen account"
+        );
     }
 }

@@ -684,12 +684,7 @@ pub fn page(
                 fill_fields(&mut fields, &filled);
             }
             if let Some(signed_in) = &app.signed_in {
-                let label = &signed_in.provider;
-                let note = if lang == Lang::En {
-                    format!("from your {label} account")
-                } else {
-                    format!("aus Ihrem {label}-Konto")
-                };
+                let note = super::field_views::from_account_note(&signed_in.provider, lang);
                 super::field_views::mark_prefilled(wf, app, &mut fields, &note);
             }
             // In the order of the fields on the page, each linked to the first input it is about.
