@@ -710,6 +710,9 @@ try {
 
   await second.goto(statusUrl);
   check((await second.textContent('main')).includes('Bitte nennen Sie die Farbe von Bello.'), 'the citizen reads the question');
+  check((await second.textContent('section.query')).includes('Frage der Verwaltung: Bitte nennen Sie die Farbe von Bello.')
+    && (await second.getAttribute('#antwort', 'aria-describedby')).split(' ').includes('antwort-frage'),
+    'the question stands where it is answered, and the answer field is described by it');
   await axe(second, 'status-rueckfrage');
   await second.fill('#antwort', 'Bello ist schwarz.');
   await second.click('button:has-text("Antwort senden")');

@@ -191,6 +191,13 @@ pub(super) async fn page(
                 ),
             })
         });
+    // The question of the open Rückfrage, shown where the citizen answers it.
+    let question = found
+        .history
+        .iter()
+        .rev()
+        .find(|c| c.status == Status::Rueckfrage)
+        .and_then(|c| c.note.clone());
     let page = StatusPage {
         appointment,
         mandate,
@@ -230,6 +237,7 @@ pub(super) async fn page(
             .collect(),
         answer: (current == Status::Rueckfrage).then(|| AnswerForm {
             csrf: p.token(&format!("answer:{sid}")),
+            question,
             error: error.map(|e| e.0),
             value: error.map(|e| e.1),
         }),

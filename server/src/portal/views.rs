@@ -102,6 +102,8 @@ pub(super) struct MessageView {
 #[derive(Serialize)]
 pub(super) struct AnswerForm<'a> {
     pub(super) csrf: String,
+    /// The office's question, as its Rückfrage recorded it: shown above the answer field.
+    pub(super) question: Option<String>,
     /// Why the last answer was refused, and what it said.
     pub(super) error: Option<&'a str>,
     pub(super) value: Option<&'a str>,
@@ -115,6 +117,7 @@ pub(super) struct StatusTexts {
     pub(super) from_office: &'static str,
     pub(super) from_you: &'static str,
     pub(super) answer_heading: &'static str,
+    pub(super) question_label: &'static str,
     pub(super) answer_label: &'static str,
     pub(super) answer_hint: &'static str,
     pub(super) answer_button: &'static str,
@@ -139,6 +142,7 @@ static STATUS_DE: StatusTexts = StatusTexts {
     from_office: "Verwaltung",
     from_you: "Sie",
     answer_heading: "Rückfrage beantworten",
+    question_label: "Frage der Verwaltung:",
     answer_label: "Ihre Antwort",
     answer_hint: "Bitte beantworten Sie die Frage der Verwaltung. Sie können einmal antworten; danach bearbeitet die Verwaltung Ihren Antrag weiter.",
     answer_button: "Antwort senden",
@@ -153,6 +157,7 @@ static STATUS_EN: StatusTexts = StatusTexts {
     from_office: "Office",
     from_you: "You",
     answer_heading: "Answer the query",
+    question_label: "The office's question:",
     answer_label: "Your answer",
     answer_hint: "Please answer the office's question. You can answer once; the office then continues with your application.",
     answer_button: "Send answer",

@@ -535,6 +535,17 @@ async fn office_pages(o: &Office, seen: &mut Seen, submitted: &str) {
         let open = o.get(&in_lang(&status_page, lang), &Auth::None).await;
         seen.page("done", &open, StatusCode::OK, "name=\"antwort\"");
         assert!(open.body.contains("Bitte antworten Sie bald."));
+        // The question stands in the answer's box too, and describes the answer field.
+        let query = open
+            .body
+            .split("class=\"query\"")
+            .nth(1)
+            .unwrap_or_default();
+        assert!(
+            query.contains("id=\"antwort-frage\"") && query.contains("Bitte antworten Sie bald."),
+            "the question is where it is answered ({lang})"
+        );
+        assert!(query.contains("aria-describedby=\"antwort-frage antwort-hinweis"));
         let token = hidden(&open.body, "_csrf");
         let empty = o
             .form(
