@@ -63,10 +63,41 @@ impl Text {
     pub fn german(&self) -> &str {
         self.get(Lang::De)
     }
+
+    /// The language of what [`Text::get`] gives for `lang`: German where no translation exists.
+    pub fn lang_of(&self, lang: Lang) -> Lang {
+        match (self, lang) {
+            (Text::Localized(Localized { en: Some(_), .. }), Lang::En) => Lang::En,
+            _ => Lang::De,
+        }
+    }
 }
 
 impl std::fmt::Display for Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.german())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_without_translation_is_german_on_an_english_page() {
+        let plain = Text::de("Hund anmelden");
+        let both = Text::Localized(Localized {
+            de: "Hund anmelden".into(),
+            en: Some("Register a dog".into()),
+        });
+        let german_only = Text::Localized(Localized {
+            de: "Hund abmelden".into(),
+            en: None,
+        });
+        assert_eq!(plain.lang_of(Lang::En), Lang::De);
+        assert_eq!(german_only.lang_of(Lang::En), Lang::De);
+        assert_eq!(both.lang_of(Lang::En), Lang::En);
+        assert_eq!(both.lang_of(Lang::De), Lang::De);
+        assert_eq!(both.get(Lang::En), "Register a dog");
     }
 }

@@ -13,6 +13,30 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::http::texts::{self, Texts};
+
+/// A text as a page shows it, with its language where that is not the page's: a German text
+/// without translation on an English page gets `lang="de"` on its element (WCAG 2.1, 3.1.2
+/// language of parts), so that a screen reader reads it in German.
+#[derive(Serialize)]
+pub struct Shown {
+    pub text: String,
+    /// `Some("de")` where the text is German on an English page; `None` otherwise.
+    pub lang: Option<&'static str>,
+}
+
+impl Shown {
+    pub fn of(t: &lotse_core::Text, page: Lang) -> Shown {
+        Shown::in_lang(t.get(page).to_string(), t.lang_of(page), page)
+    }
+
+    /// `text` in `lang`, on a page in `page`.
+    pub fn in_lang(text: String, lang: Lang, page: Lang) -> Shown {
+        Shown {
+            text,
+            lang: (lang != page).then(|| lang.tag()),
+        }
+    }
+}
 use crate::service::ServiceError;
 use crate::state::{AppState, Shared};
 use crate::tenants::Tenant;

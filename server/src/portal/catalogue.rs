@@ -16,7 +16,7 @@ use super::catalogue_views::{
 };
 use crate::directory::{self, Provider, Service, responsible_office};
 use crate::http::extractors::{ClientKey, PortalTenant, UiLang, field};
-use crate::http::pages::{Layout, message_page, not_found, server_error, tr};
+use crate::http::pages::{Layout, Shown, message_page, not_found, server_error, tr};
 use crate::state::{Shared, offered};
 use crate::tenants::Tenant;
 use lotse_core::portal::Portal;
@@ -152,10 +152,10 @@ pub(crate) async fn catalogue(
 fn link(portal: &Portal, s: &Service, t: &Tenant, lang: Lang, with_summary: bool) -> ServiceLink {
     ServiceLink {
         id: s.id.clone(),
-        title: s.title.get(lang).to_string(),
+        title: Shown::of(&s.title, lang),
         description: match (&s.summary, with_summary) {
-            (Some(d), true) => d.get(lang).to_string(),
-            _ => String::new(),
+            (Some(d), true) => Shown::of(d, lang),
+            _ => Shown::in_lang(String::new(), lang, lang),
         },
         offered_by: offered_by(portal, &s.provider, t, lang, with_summary),
         online: s.assistant,
@@ -293,22 +293,26 @@ pub(crate) async fn service(
     let wf = offered(&p, &t, &id);
     let (title, description) = match (&wf, found) {
         (Some(wf), _) => (
-            wf.title.get(lang).to_string(),
-            crate::tenants::localise(
-                wf.description
-                    .as_ref()
-                    .map(|d| d.get(lang))
-                    .unwrap_or_default(),
-                &t,
+            Shown::of(&wf.title, lang),
+            Shown::in_lang(
+                crate::tenants::localise(
+                    wf.description
+                        .as_ref()
+                        .map(|d| d.get(lang))
+                        .unwrap_or_default(),
+                    &t,
+                    lang,
+                ),
+                wf.description.as_ref().map_or(lang, |d| d.lang_of(lang)),
                 lang,
             ),
         ),
         (None, Some(s)) => (
-            s.title.get(lang).to_string(),
-            s.summary
-                .as_ref()
-                .map(|d| d.get(lang).to_string())
-                .unwrap_or_default(),
+            Shown::of(&s.title, lang),
+            s.summary.as_ref().map_or_else(
+                || Shown::in_lang(String::new(), lang, lang),
+                |d| Shown::of(d, lang),
+            ),
         ),
         (None, None) => return not_found(&p, Some(&t), lang),
     };
@@ -350,7 +354,7 @@ pub(crate) async fn service(
         None => None,
     };
     let page = ServicePage {
-        layout: Layout::new(&p.defs().portal, &t, title.clone(), lang).at(&here),
+        layout: Layout::new(&p.defs().portal, &t, title.text.clone(), lang).at(&here),
         service: ServiceView {
             id: id.clone(),
             title,
@@ -370,8 +374,8 @@ pub(crate) async fn service(
 
 /// What a catalogue entry says, in `lang`.
 fn info(l: &lotse_core::catalogue::Leistung, lang: Lang) -> InfoView {
-    let text = |t: &Option<lotse_core::Text>| t.as_ref().map(|t| t.get(lang).to_string());
-    let texts = |list: &[lotse_core::Text]| list.iter().map(|t| t.get(lang).to_string()).collect();
+    let text = |t: &Option<lotse_core::Text>| t.as_ref().map(|t| Shown::of(t, lang));
+    let texts = |list: &[lotse_core::Text]| list.iter().map(|t| Shown::of(t, lang)).collect();
     InfoView {
         description: text(&l.description),
         eligibility: text(&l.eligibility),

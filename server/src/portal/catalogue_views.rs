@@ -6,7 +6,7 @@ use lotse_core::Lang;
 use serde::Serialize;
 
 use crate::directory::OfficeView;
-use crate::http::pages::{Layout, Page};
+use crate::http::pages::{Layout, Page, Shown};
 
 /// The county's start page: the search over every service, and every municipality with its
 /// number of online services.
@@ -68,8 +68,8 @@ impl Page for ResumePage {
 #[derive(Serialize)]
 pub(super) struct ServiceLink {
     pub(super) id: String,
-    pub(super) title: String,
-    pub(super) description: String,
+    pub(super) title: Shown,
+    pub(super) description: Shown,
     /// Who offers it when not this tenant ("bei Ihrer Gemeinde – Erkelenz, Gangelt, …").
     pub(super) offered_by: Option<String>,
     /// Whether it can be applied for online here.
@@ -113,25 +113,25 @@ impl Page for ServicePage {
 #[derive(Serialize)]
 pub(super) struct ServiceView {
     pub(super) id: String,
-    pub(super) title: String,
-    pub(super) description: String,
+    pub(super) title: Shown,
+    pub(super) description: Shown,
 }
 
 /// A catalogue entry's information, in the citizen's language.
 #[derive(Serialize)]
 pub(super) struct InfoView {
-    pub(super) description: Option<String>,
-    pub(super) eligibility: Option<String>,
-    pub(super) documents: Vec<String>,
-    pub(super) fees: Option<String>,
-    pub(super) processing_time: Option<String>,
-    pub(super) deadline: Option<String>,
-    pub(super) legal_basis: Vec<String>,
+    pub(super) description: Option<Shown>,
+    pub(super) eligibility: Option<Shown>,
+    pub(super) documents: Vec<Shown>,
+    pub(super) fees: Option<Shown>,
+    pub(super) processing_time: Option<Shown>,
+    pub(super) deadline: Option<Shown>,
+    pub(super) legal_basis: Vec<Shown>,
     /// "Ja, …" / "Nein, …"; `None` when the entry does not say.
     pub(super) visit: Option<&'static str>,
     pub(super) online: Option<String>,
     pub(super) form: Option<String>,
-    pub(super) notes: Option<String>,
+    pub(super) notes: Option<Shown>,
     pub(super) leika: Option<String>,
 }
 

@@ -1246,6 +1246,34 @@ async fn a_service_without_an_assistant_shows_everything_a_citizen_needs() {
         .await
         .body;
     assert!(en.contains("Apply for an identity card") && en.contains("Which documents do I need?"));
+    // The translated title is the page's language; what the catalogue has only in German is
+    // marked German (WCAG 3.1.2), on the service page and in search hits, and only in English.
+    assert!(en.contains("<h1>Apply for an identity card</h1>"), "{en}");
+    let dog = b
+        .get("/heinsberg/leistung/hundesteuer-abmeldung?lang=en")
+        .await
+        .body;
+    assert!(
+        dog.contains("<h1 lang=\"de\">Hund von der Hundesteuer abmelden</h1>"),
+        "{dog}"
+    );
+    assert!(
+        dog.contains("<p lang=\"de\">Hundehalterinnen und Hundehalter.</p>"),
+        "{dog}"
+    );
+    let hits = b.get("/heinsberg?q=Hund&lang=en").await.body;
+    assert!(
+        hits.contains("lang=\"de\">Hund von der Hundesteuer abmelden</a>"),
+        "{hits}"
+    );
+    let german = b
+        .get("/heinsberg/leistung/hundesteuer-abmeldung")
+        .await
+        .body;
+    assert!(
+        german.contains("<h1>Hund von der Hundesteuer abmelden</h1>"),
+        "{german}"
+    );
     // A service the municipality does not offer is not found there.
     assert_eq!(
         b.get("/erkelenz/leistung/babybegruessung").await.status,
