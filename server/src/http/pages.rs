@@ -29,6 +29,13 @@ impl Shown {
         Shown::in_lang(t.get(page).to_string(), t.lang_of(page), page)
     }
 
+    /// The `lang` attribute for `t` on a page in `page`: `Some("de")` where it is shown in
+    /// German on an English page.
+    pub fn lang_attr(t: &lotse_core::Text, page: Lang) -> Option<&'static str> {
+        let lang = t.lang_of(page);
+        (lang != page).then(|| lang.tag())
+    }
+
     /// `text` in `lang`, on a page in `page`.
     pub fn in_lang(text: String, lang: Lang, page: Lang) -> Shown {
         Shown {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::views::{error_at, html_id, text_of};
-use crate::http::pages::tr;
+use crate::http::pages::{Shown, tr};
 
 /// One field of a step, whatever its widget: the flags say which, and what a widget does not
 /// use stays empty (`null`, `false`, `[]`).
@@ -24,6 +24,9 @@ pub(super) struct FieldView<'a> {
     /// The label and help, with the values they show (`{ersatzbaeume}`) filled in.
     pub(super) label: Cow<'a, str>,
     pub(super) help: Option<Cow<'a, str>>,
+    /// `Some("de")` where the label or the help is German on an English page (no translation).
+    pub(super) label_lang: Option<&'static str>,
+    pub(super) help_lang: Option<&'static str>,
     pub(super) error: Option<&'a str>,
     /// The ids of the hint and the error, for `aria-describedby` (may be empty).
     pub(super) describedby: String,
@@ -90,6 +93,8 @@ pub(super) struct Reveal {
 pub(super) struct OptionView<'a> {
     pub(super) value: String,
     pub(super) label: &'a str,
+    /// `Some("de")` where the label is German on an English page.
+    pub(super) lang: Option<&'static str>,
     pub(super) selected: bool,
 }
 
@@ -257,6 +262,8 @@ pub(super) fn field_view<'a>(
         html_id: id,
         label: Cow::Borrowed(f.label.get(lang)),
         help: f.help.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
+        label_lang: Shown::lang_attr(&f.label, lang),
+        help_lang: f.help.as_ref().and_then(|h| Shown::lang_attr(h, lang)),
         error,
         describedby: described.join(" "),
         optional: !required && f.widget != Widget::Checkbox,
@@ -378,6 +385,7 @@ pub(super) fn field_view<'a>(
                         selected: !current.is_empty() && value == current,
                         value,
                         label: o.label.get(lang),
+                        lang: Shown::lang_attr(&o.label, lang),
                     }
                 })
                 .collect();

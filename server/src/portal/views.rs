@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
-use crate::http::pages::{Layout, Page, not_found, tr};
+use crate::http::pages::{Layout, Page, Shown, not_found, tr};
 use crate::service::OpenDraft;
 use crate::state::AppState;
 use crate::tenants::Tenant;
@@ -174,6 +174,9 @@ struct StepPage<'a> {
     step: &'a str,
     step_title: Cow<'a, str>,
     step_help: Option<Cow<'a, str>>,
+    /// `Some("de")` where the title or the help is German on an English page.
+    step_title_lang: Option<&'static str>,
+    step_help_lang: Option<&'static str>,
     fields: Vec<FieldView<'a>>,
     /// The error summary at the top, each linked to its field.
     errors: Vec<ErrorLink<'a>>,
@@ -205,6 +208,7 @@ struct StepPage<'a> {
 #[derive(Serialize)]
 struct LinkView<'a> {
     label: Cow<'a, str>,
+    lang: Option<&'static str>,
     href: &'a str,
     external: bool,
 }
@@ -729,6 +733,8 @@ pub fn page(
                 step: &step.id,
                 step_title: fill(step.title.get(lang)),
                 step_help: step.help.as_ref().map(|h| fill(h.get(lang))),
+                step_title_lang: Shown::lang_attr(&step.title, lang),
+                step_help_lang: step.help.as_ref().and_then(|h| Shown::lang_attr(h, lang)),
                 fields,
                 errors: summary,
                 progress: app.progress(),
@@ -752,6 +758,7 @@ pub fn page(
                     .iter()
                     .map(|l| LinkView {
                         label: fill(l.label.get(lang)),
+                        lang: Shown::lang_attr(&l.label, lang),
                         href: &l.href,
                         external: l.href.starts_with("https://"),
                     })

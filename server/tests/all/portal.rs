@@ -941,6 +941,63 @@ async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts
     assert_eq!(b.get("/heinsberg").await.status, StatusCode::OK);
 }
 
+/// A workflow translated only in part: on the English page what is German says so (`lang="de"`
+/// on its element, WCAG 3.1.2), and nothing else does.
+#[tokio::test]
+async fn german_texts_on_an_english_step_page_are_marked_german() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    for part in ["workflows", "forms", "pdf-templates"] {
+        copy_dir(&project_root().join(part), &project.join(part));
+    }
+    let file = project.join("workflows/hundesteuer/workflow.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+    let part = full
+        .replacen(
+            r#"help: { de: "Die Person, die den Hund hält, muss volljährig sein.", en: "The person who keeps the dog must be of age." }"#,
+            "help: Die Person, die den Hund hält, muss volljährig sein.",
+            1,
+        )
+        .replacen(
+            "label: { de: Halterin oder Halter, en: Owner }",
+            "label: Halterin oder Halter",
+            1,
+        );
+    assert_ne!(part, full, "the workflow's texts to untranslate are there");
+    std::fs::write(&file, part).unwrap();
+    let config = lotse_server::config::Config {
+        project_dir: project.clone(),
+        data_dir: dir.path().join("data"),
+        ..lotse_server::config::Config::default()
+    };
+    let portal = Arc::new(Portal::build_mode(&config, false).unwrap());
+    let b = Browser {
+        app: router(portal),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let en = b.get(&format!("{url}?lang=en")).await.body;
+    assert!(
+        en.contains(
+            r#"id="step-hint" lang="de">Die Person, die den Hund hält, muss volljährig sein.</p>"#
+        ),
+        "{en}"
+    );
+    assert!(
+        en.contains(r#"<span lang="de">Halterin oder Halter</span>"#),
+        "{en}"
+    );
+    // Translated texts carry nothing: the title, the address group's legend.
+    assert!(en.contains("<h1>About the dog owner</h1>"), "{en}");
+    assert!(en.contains("<legend>Address</legend>"), "{en}");
+    // In German nothing is marked.
+    let de = b.get(&url).await.body;
+    assert!(
+        !de.contains(r#"lang="de">Die Person"#) && !de.contains(r#"<span lang="de">"#),
+        "{de}"
+    );
+}
+
 #[tokio::test]
 async fn without_dev_mode_there_is_no_preview() {
     let b = Browser::new();
