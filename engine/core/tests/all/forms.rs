@@ -98,6 +98,41 @@ fn meta_validation_is_not_vacuous() {
     assert!(jsonschema::meta::validate(&broken).is_err());
 }
 
+/// Every German text a citizen reads in the form blocks has its English beside it
+/// (`x-title-en`, `x-description-en`, `x-enum-titles-en` for a list of choices), so that the
+/// English pages are English.
+#[test]
+fn every_text_of_the_form_blocks_has_its_english_beside_it() {
+    fn walk(name: &str, at: &str, value: &Value, missing: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for key in ["title", "description"] {
+                    if map.contains_key(key) && !map.contains_key(&format!("x-{key}-en")) {
+                        missing.push(format!("{name}{at}: {key}"));
+                    }
+                }
+                if map.contains_key("enum") && !map.contains_key("x-enum-titles-en") {
+                    missing.push(format!("{name}{at}: enum"));
+                }
+                for (k, v) in map {
+                    walk(name, &format!("{at}/{k}"), v, missing);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(name, &format!("{at}/{i}"), v, missing);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut missing = Vec::new();
+    for (name, schema) in load_forms() {
+        walk(&name, "", &schema, &mut missing);
+    }
+    assert!(missing.is_empty(), "without English: {missing:#?}");
+}
+
 #[test]
 fn every_property_has_a_title_or_a_ref() {
     for (name, schema) in load_forms() {

@@ -486,3 +486,41 @@ fn coverage_counts_the_conditions_of_sub_fields_per_entry() {
         "{gaps:#?}"
     );
 }
+
+/// The form blocks' English (`x-title-en`, `x-description-en`, `x-enum-titles-en`) reaches the
+/// compiled fields; a `title` beside a `$ref` keeps its own English, not the target's.
+#[test]
+fn the_form_blocks_speak_english_on_english_pages() {
+    use lotse_core::Lang;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (library, problems) = lotse_core::definition::load_library(&root, &Sandbox::default());
+    assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
+    let wf = library
+        .all()
+        .find(|w| w.id == "hundesteuer-anmeldung")
+        .unwrap();
+    let halter = wf.steps[0]
+        .fields
+        .iter()
+        .find(|f| f.id == "halter")
+        .unwrap();
+    let sub = |id: &str| halter.subfields.iter().find(|f| f.id == id).unwrap();
+    assert_eq!(sub("vorname").label.get(Lang::En), "First names");
+    assert_eq!(sub("vorname").label.get(Lang::De), "Vorname");
+    assert_eq!(
+        sub("vorname").help.as_ref().unwrap().get(Lang::En),
+        "All first names as in your identity card."
+    );
+    // Beside its $ref (a date in the past): its own title, in both languages.
+    assert_eq!(sub("geburtsdatum").label.get(Lang::En), "Date of birth");
+    assert_eq!(sub("geburtsdatum").label.get(Lang::De), "Geburtsdatum");
+    // The choices: English labels, the German values.
+    let anrede = sub("anrede");
+    let labels: Vec<&str> = anrede
+        .options
+        .iter()
+        .map(|o| o.label.get(Lang::En))
+        .collect();
+    assert_eq!(labels, ["Ms", "Mr", "Not specified"]);
+    assert_eq!(anrede.options[0].value, serde_json::json!("Frau"));
+}

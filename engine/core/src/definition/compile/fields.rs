@@ -512,7 +512,7 @@ fn label_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, resolved: &Value) -> Text {
     let label =
         fx.f.label
             .clone()
-            .or_else(|| resolved.get("title").and_then(Value::as_str).map(Text::de));
+            .or_else(|| super::schema::schema_text(&[resolved], "title"));
     match label {
         Some(l) => l,
         None => {
@@ -528,12 +528,10 @@ fn label_of(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, resolved: &Value) -> Text {
 
 /// Help and autocomplete: written, or the schema's `description` and `x-autocomplete`.
 fn texts_of(f: &RawField, resolved: &Value) -> (Option<Text>, Option<String>) {
-    let help = f.help.clone().or_else(|| {
-        resolved
-            .get("description")
-            .and_then(Value::as_str)
-            .map(Text::de)
-    });
+    let help = f
+        .help
+        .clone()
+        .or_else(|| super::schema::schema_text(&[resolved], "description"));
     let autocomplete = f.autocomplete.clone().or_else(|| {
         resolved
             .get("x-autocomplete")

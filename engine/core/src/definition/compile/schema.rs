@@ -10,30 +10,56 @@ use super::super::{Choice, Field, Required, Temporal, ValueType};
 use crate::form::FormSet;
 use crate::text::Text;
 
+/// A schema's text `key` (`title`, `description`) with its English twin `x-<key>-en`
+/// (forms/README.md), from the first of `schemas` that has the German: keywords beside a `$ref`
+/// before the target's, and the English always from where the German is.
+pub(super) fn schema_text(schemas: &[&Value], key: &str) -> Option<Text> {
+    let schema = schemas.iter().find(|s| s.get(key).is_some())?;
+    let de = schema.get(key)?.as_str()?;
+    Some(with_english(
+        de.to_string(),
+        schema.get(format!("x-{key}-en")).and_then(Value::as_str),
+    ))
+}
+
+/// `de`, with `en` as its translation when there is one.
+fn with_english(de: String, en: Option<&str>) -> Text {
+    match en {
+        Some(en) => Text::Localized(crate::text::Localized {
+            de,
+            en: Some(en.to_string()),
+        }),
+        None => Text::de(de),
+    }
+}
+
 pub(super) fn schema_choices(schema: &Value) -> Vec<Choice> {
     if let Some(Value::Array(values)) = schema.get("enum") {
-        let titles = schema.get("x-enum-titles");
+        // The titles of the enum's values (a list in the same order, or an object by value):
+        // German in `x-enum-titles`, English in `x-enum-titles-en`.
+        let title = |titles: Option<&Value>, i: usize, v: &Value| {
+            titles.and_then(|t| match t {
+                Value::Array(a) => a.get(i).and_then(Value::as_str).map(str::to_string),
+                Value::Object(o) => v
+                    .as_str()
+                    .and_then(|k| o.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            })
+        };
         return values
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                let label = titles
-                    .and_then(|t| match t {
-                        Value::Array(a) => a.get(i).and_then(Value::as_str).map(str::to_string),
-                        Value::Object(o) => v
-                            .as_str()
-                            .and_then(|k| o.get(k))
-                            .and_then(Value::as_str)
-                            .map(str::to_string),
-                        _ => None,
-                    })
-                    .unwrap_or_else(|| match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    });
+                let label = title(schema.get("x-enum-titles"), i, v).unwrap_or_else(|| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                let en = title(schema.get("x-enum-titles-en"), i, v);
                 Choice {
                     value: v.clone(),
-                    label: Text::de(label),
+                    label: with_english(label, en.as_deref()),
                 }
             })
             .collect();
@@ -43,15 +69,9 @@ pub(super) fn schema_choices(schema: &Value) -> Vec<Choice> {
             .iter()
             .filter_map(|a| {
                 let value = a.get("const")?.clone();
-                let label = a
-                    .get("title")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| value.to_string());
-                Some(Choice {
-                    value,
-                    label: Text::de(label),
-                })
+                let label =
+                    schema_text(&[a], "title").unwrap_or_else(|| Text::de(value.to_string()));
+                Some(Choice { value, label })
             })
             .collect();
         if choices.len() == alts.len() {
@@ -202,8 +222,9 @@ pub(super) fn derive_subfields(forms: &FormSet, file: Option<&str>, obj: &Value)
             }
             Field {
                 id: name.clone(),
-                label: Text::de(get("title").and_then(Value::as_str).unwrap_or(name)),
-                help: get("description").and_then(Value::as_str).map(Text::de),
+                label: schema_text(&[prop, &resolved], "title")
+                    .unwrap_or_else(|| Text::de(name.clone())),
+                help: schema_text(&[prop, &resolved], "description"),
                 widget,
                 autocomplete: get("x-autocomplete")
                     .and_then(Value::as_str)
