@@ -13,6 +13,9 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use crate::http::texts::{self, Texts};
+use crate::service::ServiceError;
+use crate::state::{AppState, Shared};
+use crate::tenants::Tenant;
 
 /// A text as a page shows it, with its language where that is not the page's: a German text
 /// without translation on an English page gets `lang="de"` on its element (WCAG 2.1, 3.1.2
@@ -32,8 +35,7 @@ impl Shown {
     /// The `lang` attribute for `t` on a page in `page`: `Some("de")` where it is shown in
     /// German on an English page.
     pub fn lang_attr(t: &lotse_core::Text, page: Lang) -> Option<&'static str> {
-        let lang = t.lang_of(page);
-        (lang != page).then(|| lang.tag())
+        Shown::in_lang(String::new(), t.lang_of(page), page).lang
     }
 
     /// `text` in `lang`, on a page in `page`.
@@ -44,9 +46,6 @@ impl Shown {
         }
     }
 }
-use crate::service::ServiceError;
-use crate::state::{AppState, Shared};
-use crate::tenants::Tenant;
 
 /// A page: the data one template reads, every field always present (an absent value is
 /// `null`, never a missing key), so that a template reading a field no page has fails in
