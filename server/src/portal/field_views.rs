@@ -479,33 +479,16 @@ mod tests {
 
     #[test]
     fn the_note_names_the_account_once() {
-        assert_eq!(
-            from_account_note("BundID", Lang::De),
-            "aus Ihrem BundID-Konto"
-        );
-        assert_eq!(
-            from_account_note("Servicekonto", Lang::De),
-            "aus Ihrem Servicekonto"
-        );
-        assert_eq!(
-            from_account_note("Servicekonto.NRW", Lang::De),
-            "aus Ihrem Servicekonto.NRW"
-        );
-        assert_eq!(
-            from_account_note("Nutzerkonto Bund", Lang::De),
-            "aus Ihrem Nutzerkonto Bund"
-        );
-        assert_eq!(
-            from_account_note("BundID", Lang::En),
-            "from your BundID account"
-        );
-        assert_eq!(
-            from_account_note("Servicekonto", Lang::En),
-            "from your Servicekonto"
-        );
-        assert_eq!(
-            from_account_note("Citizen account", Lang::En),
-            "from your Citizen account"
-        );
+        for (provider, lang, note) in [
+            ("BundID", Lang::De, "aus Ihrem BundID-Konto"),
+            ("Servicekonto", Lang::De, "aus Ihrem Servicekonto"),
+            ("Servicekonto.NRW", Lang::De, "aus Ihrem Servicekonto.NRW"),
+            ("Nutzerkonto Bund", Lang::De, "aus Ihrem Nutzerkonto Bund"),
+            ("BundID", Lang::En, "from your BundID account"),
+            ("Servicekonto", Lang::En, "from your Servicekonto"),
+            ("Citizen account", Lang::En, "from your Citizen account"),
+        ] {
+            assert_eq!(from_account_note(provider, lang), note);
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! a step with errors, every step, review, submit, receipt; and what it refuses.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -897,23 +897,31 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[tokio::test]
-async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts() {
+/// A portal on a copy of the project's workflows, forms and templates, changed by `edit` before
+/// it starts (`dev`: the designers' mode); with the copy's folder, which the browser keeps.
+fn copied_project(dev: bool, edit: impl FnOnce(&Path)) -> (Browser, Arc<Portal>, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
     for part in ["workflows", "forms", "pdf-templates"] {
         copy_dir(&project_root().join(part), &project.join(part));
     }
+    edit(&project);
     let config = lotse_server::config::Config {
         project_dir: project.clone(),
         data_dir: dir.path().join("data"),
         ..lotse_server::config::Config::default()
     };
-    let portal = Arc::new(Portal::build_mode(&config, true).unwrap());
+    let portal = Arc::new(Portal::build_mode(&config, dev).unwrap());
     let b = Browser {
         app: router(portal.clone()),
-        _dir: tempfile::tempdir().unwrap(),
+        _dir: dir,
     };
+    (b, portal, project)
+}
+
+#[tokio::test]
+async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts() {
+    let (b, portal, project) = copied_project(true, |_| {});
 
     // The receipt with the answers of the first scenario that submits, signed.
     let pdf = b
@@ -945,36 +953,23 @@ async fn the_designers_preview_shows_errors_explains_steps_and_previews_receipts
 /// on its element, WCAG 3.1.2), and nothing else does.
 #[tokio::test]
 async fn german_texts_on_an_english_step_page_are_marked_german() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path().join("project");
-    for part in ["workflows", "forms", "pdf-templates"] {
-        copy_dir(&project_root().join(part), &project.join(part));
-    }
-    let file = project.join("workflows/hundesteuer/workflow.yaml");
-    let full = std::fs::read_to_string(&file).unwrap();
-    let part = full
-        .replacen(
-            r#"help: { de: "Die Person, die den Hund hält, muss volljährig sein.", en: "The person who keeps the dog must be of age." }"#,
-            "help: Die Person, die den Hund hält, muss volljährig sein.",
-            1,
-        )
-        .replacen(
-            "label: { de: Halterin oder Halter, en: Owner }",
-            "label: Halterin oder Halter",
-            1,
-        );
-    assert_ne!(part, full, "the workflow's texts to untranslate are there");
-    std::fs::write(&file, part).unwrap();
-    let config = lotse_server::config::Config {
-        project_dir: project.clone(),
-        data_dir: dir.path().join("data"),
-        ..lotse_server::config::Config::default()
-    };
-    let portal = Arc::new(Portal::build_mode(&config, false).unwrap());
-    let b = Browser {
-        app: router(portal),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let (b, _, _) = copied_project(false, |project| {
+        let file = project.join("workflows/hundesteuer/workflow.yaml");
+        let full = std::fs::read_to_string(&file).unwrap();
+        let part = full
+            .replacen(
+                r#"help: { de: "Die Person, die den Hund hält, muss volljährig sein.", en: "The person who keeps the dog must be of age." }"#,
+                "help: Die Person, die den Hund hält, muss volljährig sein.",
+                1,
+            )
+            .replacen(
+                "label: { de: Halterin oder Halter, en: Owner }",
+                "label: Halterin oder Halter",
+                1,
+            );
+        assert_ne!(part, full, "the workflow's texts to untranslate are there");
+        std::fs::write(&file, part).unwrap();
+    });
     let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
     let en = b.get(&format!("{url}?lang=en")).await.body;
     assert!(
