@@ -235,11 +235,14 @@
       this.shown[wantedId] = wanted[wantedId];
     }
     if (announce.length) this.live.textContent = announce.join(' ');
-    for (var key in result.texts) {
-      var target = key === 'help'
-        ? document.getElementById('step-hint')
-        : /\.help$/.test(key) ? document.getElementById('f-' + key.slice(0, -5).split('.').join('-') + '-hint') : null;
-      if (target && target.textContent !== result.texts[key]) target.textContent = result.texts[key];
+    // Texts that show answers or computed values (title, help, labels, links), as the server
+    // would fill them: each element keyed with data-text by the page.
+    var keyed = document.querySelectorAll('[data-text]');
+    for (var i = 0; i < keyed.length; i++) {
+      var key = keyed[i].getAttribute('data-text');
+      if (Object.prototype.hasOwnProperty.call(result.texts, key) && keyed[i].textContent !== result.texts[key]) {
+        keyed[i].textContent = result.texts[key];
+      }
     }
     return result;
   };

@@ -333,8 +333,6 @@ async fn post(
         return Ok(to(here_url));
     };
     let action = field(&pairs, "_action").unwrap_or("weiter").to_string();
-    // Where a command that keeps the citizen on the page leads back to.
-    let mut stay: Option<Place> = None;
     // The files of the step's file fields after this post (uploads judged and kept).
     let attached = match open.wf.step(&step_id).filter(|_| place != Place::Review) {
         Some(step) => attach::attach(&p, &t, &open, step, &action, posted.files, lang)
@@ -352,76 +350,17 @@ async fn post(
     } else {
         action
     };
-    let command = if action == "zurueck" {
-        // Without JavaScript "Zurück" is a link; a posted one (an older page) still works.
-        let nav = navigation(&t, &draft, &open.app, &place);
-        if let Some(back) = nav.back.filter(|_| place != Place::Current) {
-            return Ok(to(back));
-        }
-        Command::Back
-    } else if let Some(step) = action.strip_prefix("goto:") {
-        if place == Place::Review {
-            return Ok(to(Place::Change(step.to_string()).url(&t.slug, &draft)));
-        }
-        Command::Goto {
-            step: step.to_string(),
-        }
-    } else if action == "absenden" {
-        // The statements of the declaration ticked on the review page.
-        let declared = pairs
-            .iter()
-            .filter(|(k, _)| k == "_declare")
-            .map(|(_, v)| v.clone())
-            .collect();
-        Command::Submit { declared }
-    } else if action.starts_with("add:")
-        || action.starts_with("remove:")
-        || action == "undo"
-        || action == "keep"
-    {
-        // Adding or removing an entry of a repeatable group keeps the posted values in the
-        // draft, unchecked, and shows the step again from there (Post/Redirect/Get); nothing
-        // is answered until the step is sent. A removal can be undone from the draft.
-        let Some(step) = open
-            .wf
-            .step(&step_id)
-            .filter(|_| reachable(&open.app, &step_id))
-        else {
-            return Ok(to(here_url));
-        };
-        let mut values = lotse_core::form::answers_from_pairs(step, &pairs);
-        values.extend(attached.values);
-        let removed = if action == "keep" {
-            None
-        } else if action == "undo" {
-            let removed = open.app.typed_on(&step_id).and_then(|t| t.removed.as_ref());
-            form::undo_removal(step, &mut values, removed);
-            None
-        } else {
-            let rest = action.split_once(':').map(|(_, r)| r).unwrap_or_default();
-            form::change_items(step, &mut values, &action, rest)
-        };
-        stay = Some(match &place {
-            Place::Current | Place::Review => Place::Step(step_id.clone()),
-            other => other.clone(),
-        });
-        Command::Keep {
-            step: step_id.clone(),
-            values,
-            removed,
-        }
-    } else {
-        let Some(step) = open.wf.step(&step_id) else {
-            return Ok(to(here_url));
-        };
-        let mut values = lotse_core::form::answers_from_pairs(step, &pairs);
-        values.extend(attached.values);
-        crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
-        Command::Answer {
-            step: step.id.clone(),
-            values,
-            then_review: matches!(place, Place::Change(_)) || complete(&open.app),
-        }
+    let (command, stay) = match command_of(
+        &t,
+        &open,
+        &place,
+        &step_id,
+        &action,
+        &pairs,
+        attached.values,
+    ) {
+        Ok(asked) => asked,
+        Err(url) => return Ok(to(url)),
     };
     let now = p.now();
     // Messages come in the language the citizen reads now.
@@ -479,6 +418,95 @@ async fn post(
             .url(&t.slug, &draft)),
         Acted::Stale { .. } => to(here_url),
     })
+}
+
+/// The command a step's form asks for with its button (`_action`), and where a command that keeps
+/// the citizen on the page leads back to; or, as `Err`, the address to send the citizen to instead
+/// (a posted "Zurück" or change link, or a form for a step the application does not reach).
+fn command_of(
+    t: &Tenant,
+    open: &OpenDraft,
+    place: &Place,
+    step_id: &str,
+    action: &str,
+    pairs: &[(String, String)],
+    attached: serde_json::Map<String, serde_json::Value>,
+) -> Result<(Command, Option<Place>), String> {
+    let draft = open.draft.id.to_string();
+    let here_url = place.url(&t.slug, &draft);
+    let mut stay: Option<Place> = None;
+    let command = if action == "zurueck" {
+        // Without JavaScript "Zurück" is a link; a posted one (an older page) still works.
+        let nav = navigation(t, &draft, &open.app, place);
+        if let Some(back) = nav.back.filter(|_| *place != Place::Current) {
+            return Err(back);
+        }
+        Command::Back
+    } else if let Some(step) = action.strip_prefix("goto:") {
+        if *place == Place::Review {
+            return Err(Place::Change(step.to_string()).url(&t.slug, &draft));
+        }
+        Command::Goto {
+            step: step.to_string(),
+        }
+    } else if action == "absenden" {
+        // The statements of the declaration ticked on the review page.
+        let declared = pairs
+            .iter()
+            .filter(|(k, _)| k == "_declare")
+            .map(|(_, v)| v.clone())
+            .collect();
+        Command::Submit { declared }
+    } else if action.starts_with("add:")
+        || action.starts_with("remove:")
+        || action == "undo"
+        || action == "keep"
+    {
+        // Adding or removing an entry of a repeatable group keeps the posted values in the
+        // draft, unchecked, and shows the step again from there (Post/Redirect/Get); nothing
+        // is answered until the step is sent. A removal can be undone from the draft.
+        let Some(step) = open
+            .wf
+            .step(step_id)
+            .filter(|_| reachable(&open.app, step_id))
+        else {
+            return Err(here_url);
+        };
+        let mut values = lotse_core::form::answers_from_pairs(step, pairs);
+        values.extend(attached.clone());
+        let removed = if action == "keep" {
+            None
+        } else if action == "undo" {
+            let removed = open.app.typed_on(step_id).and_then(|t| t.removed.as_ref());
+            form::undo_removal(step, &mut values, removed);
+            None
+        } else {
+            let rest = action.split_once(':').map(|(_, r)| r).unwrap_or_default();
+            form::change_items(step, &mut values, action, rest)
+        };
+        stay = Some(match place {
+            Place::Current | Place::Review => Place::Step(step_id.to_string()),
+            other => other.clone(),
+        });
+        Command::Keep {
+            step: step_id.to_string(),
+            values,
+            removed,
+        }
+    } else {
+        let Some(step) = open.wf.step(step_id) else {
+            return Err(here_url);
+        };
+        let mut values = lotse_core::form::answers_from_pairs(step, pairs);
+        values.extend(attached);
+        crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
+        Command::Answer {
+            step: step.id.clone(),
+            values,
+            then_review: matches!(place, Place::Change(_)) || complete(&open.app),
+        }
+    };
+    Ok((command, stay))
 }
 
 pub(crate) async fn show_submission(

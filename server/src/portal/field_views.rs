@@ -27,6 +27,10 @@ pub(super) struct FieldView<'a> {
     /// `Some("de")` where the label or the help is German on an English page (no translation).
     pub(super) label_lang: Option<&'static str>,
     pub(super) help_lang: Option<&'static str>,
+    /// Where the label or the help shows values: the key under which the engine in the browser
+    /// sends it filled again as the citizen answers (`anschrift.plz.label`, `data-text`).
+    pub(super) label_key: Option<String>,
+    pub(super) help_key: Option<String>,
     pub(super) error: Option<&'a str>,
     /// The ids of the hint and the error, for `aria-describedby` (may be empty).
     pub(super) describedby: String,
@@ -171,18 +175,28 @@ pub(super) fn step_shows_values(step: &Step, lang: Lang) -> bool {
         || step.fields.iter().any(|f| field_shows(f, lang))
 }
 
-/// Fills in the values the labels and help texts of `fields` show, sub-fields too.
-pub(super) fn fill_fields(fields: &mut [FieldView<'_>], filled: &dyn Fn(&str) -> Option<String>) {
+/// Fills in the values the labels and help texts of `fields` show, sub-fields too, and keys each
+/// filled text as the engine in the browser names it (`<field>.label`, `<group>.<field>.help`;
+/// the same for every entry of a repeated group), so that it follows the answers live.
+pub(super) fn fill_fields(
+    fields: &mut [FieldView<'_>],
+    prefix: &str,
+    filled: &dyn Fn(&str) -> Option<String>,
+) {
     for v in fields {
+        let key = format!("{prefix}{}", v.id);
         if let Some(label) = filled(&v.label) {
             v.label = Cow::Owned(label);
+            v.label_key = Some(format!("{key}.label"));
         }
         if let Some(help) = v.help.as_deref().and_then(filled) {
             v.help = Some(Cow::Owned(help));
+            v.help_key = Some(format!("{key}.help"));
         }
-        fill_fields(&mut v.fields, filled);
+        let prefix = format!("{key}.");
+        fill_fields(&mut v.fields, &prefix, filled);
         for item in &mut v.items {
-            fill_fields(&mut item.fields, filled);
+            fill_fields(&mut item.fields, &prefix, filled);
         }
     }
 }
@@ -264,6 +278,8 @@ pub(super) fn field_view<'a>(
         help: f.help.as_ref().map(|h| Cow::Borrowed(h.get(lang))),
         label_lang: Shown::lang_attr(&f.label, lang),
         help_lang: f.help.as_ref().and_then(|h| Shown::lang_attr(h, lang)),
+        label_key: None,
+        help_key: None,
         error,
         describedby: described.join(" "),
         optional: !required && f.widget != Widget::Checkbox,

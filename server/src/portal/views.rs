@@ -177,6 +177,10 @@ struct StepPage<'a> {
     /// `Some("de")` where the title or the help is German on an English page.
     step_title_lang: Option<&'static str>,
     step_help_lang: Option<&'static str>,
+    /// The title or the help shows values: the engine in the browser fills it again as the
+    /// citizen answers (`data-text`).
+    title_live: bool,
+    help_live: bool,
     fields: Vec<FieldView<'a>>,
     /// The error summary at the top, each linked to its field.
     errors: Vec<ErrorLink<'a>>,
@@ -208,6 +212,8 @@ struct StepPage<'a> {
 #[derive(Serialize)]
 struct LinkView<'a> {
     label: Cow<'a, str>,
+    /// `link.<n>` where the label shows values (the engine in the browser fills it again).
+    key: Option<String>,
     lang: Option<&'static str>,
     href: &'a str,
     external: bool,
@@ -554,6 +560,122 @@ pub fn page(
     nav: &Nav,
     lang: Lang,
 ) -> Response {
+    match &open.app.position {
+        Position::Review => review_page(p, t, open, attempt, nav, lang),
+        Position::Step(step_id) => match open.wf.step(step_id) {
+            Some(step) => step_page(p, t, open, step, attempt, nav, lang),
+            None => not_found(p, Some(t), lang),
+        },
+        Position::Submitted => not_found(p, Some(t), lang),
+    }
+}
+
+/// The review page: every answer by step, the computed values, the mandate and the payment, and
+/// the declarations to tick.
+fn review_page(
+    p: &AppState,
+    t: &Tenant,
+    open: &OpenDraft,
+    attempt: Attempt,
+    nav: &Nav,
+    lang: Lang,
+) -> Response {
+    let (draft, app, wf) = (&open.draft, &open.app, &*open.wf);
+    let Attempt {
+        values: posted,
+        errors,
+        ..
+    } = attempt;
+    let csrf = p.token(&format!("draft:{}", draft.id));
+    let computed = app
+        .computed(wf, &p.sandbox, p.now().date())
+        .unwrap_or_default();
+    let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
+    let ticked = posted.unwrap_or_default();
+    let declaration = wf
+        .declaration
+        .iter()
+        .map(|s| StatementView {
+            id: &s.id,
+            html_id: html_id(&format!("declaration.{}", s.id)),
+            label: s.label.get(lang),
+            checked: ticked.contains_key(&s.id),
+            error: error_at(&errors, &format!("/declaration/{}", s.id)),
+        })
+        .collect::<Vec<_>>();
+    let summary = declaration
+        .iter()
+        .filter_map(|s| {
+            Some(ErrorLink {
+                target: s.html_id.clone(),
+                message: s.error?,
+            })
+        })
+        .collect::<Vec<_>>();
+    let title = tr(lang, "Angaben prüfen", "Check your answers");
+    let title = if summary.is_empty() {
+        title.to_string()
+    } else {
+        format!("{}: {title}", tr(lang, "Fehler", "Error"))
+    };
+    // A mandate only when its account field is among the answers shown (it is hidden when
+    // the citizen pays otherwise).
+    let shown = |id: &str| {
+        review.steps.iter().flat_map(|s| &s.entries).any(|e| {
+            e.field == id
+                || e.field.starts_with(&format!("{id}."))
+                || e.field.starts_with(&format!("{id}/"))
+        })
+    };
+    let answer = |id: &str| {
+        if shown(id) {
+            app.answers.get(id).cloned()
+        } else {
+            None
+        }
+    };
+    let mandate = crate::mandate::of(wf, &answer, t, None, lang);
+    let payment = ReviewPayment::of(wf, &computed, lang);
+    let page = ReviewPage {
+        mandate,
+        payment,
+        layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
+        review: ReviewSummary {
+            steps: review
+                .steps
+                .iter()
+                .map(|s| ReviewStepView {
+                    step: &s.step,
+                    title: &s.title,
+                    blocks: review_blocks(&s.entries, &format!("{}/{}", nav.change_base, s.step)),
+                })
+                .collect(),
+            computed: review.computed.iter().map(ReviewLine::of).collect(),
+        },
+        back: nav.back.clone(),
+        change_base: &nav.change_base,
+        declaration,
+        declaration_title: lotse_core::application::declaration_title(lang),
+        errors: summary,
+        draft: draft.id.to_string(),
+        csrf,
+        revision: draft.revision,
+    };
+    p.render(&page)
+}
+
+/// A step's page: its fields with what the citizen typed (or the saved answers), the errors in
+/// the fields' order, the texts filled with answers and computed values, and the designers' notes
+/// in the preview.
+fn step_page(
+    p: &AppState,
+    t: &Tenant,
+    open: &OpenDraft,
+    step: &Step,
+    attempt: Attempt,
+    nav: &Nav,
+    lang: Lang,
+) -> Response {
     let (draft, app, wf) = (&open.draft, &open.app, &*open.wf);
     let Attempt {
         values: posted,
@@ -561,215 +683,134 @@ pub fn page(
         removed,
     } = attempt;
     let csrf = p.token(&format!("draft:{}", draft.id));
-    match &app.position {
-        Position::Review => {
-            let computed = app
-                .computed(wf, &p.sandbox, p.now().date())
-                .unwrap_or_default();
-            let review = ReviewView::build(wf, &app.route, &app.answers, &computed, lang);
-            let ticked = posted.unwrap_or_default();
-            let declaration = wf
-                .declaration
-                .iter()
-                .map(|s| StatementView {
-                    id: &s.id,
-                    html_id: html_id(&format!("declaration.{}", s.id)),
-                    label: s.label.get(lang),
-                    checked: ticked.contains_key(&s.id),
-                    error: error_at(&errors, &format!("/declaration/{}", s.id)),
-                })
-                .collect::<Vec<_>>();
-            let summary = declaration
-                .iter()
-                .filter_map(|s| {
-                    Some(ErrorLink {
-                        target: s.html_id.clone(),
-                        message: s.error?,
-                    })
-                })
-                .collect::<Vec<_>>();
-            let title = tr(lang, "Angaben prüfen", "Check your answers");
-            let title = if summary.is_empty() {
-                title.to_string()
-            } else {
-                format!("{}: {title}", tr(lang, "Fehler", "Error"))
-            };
-            // A mandate only when its account field is among the answers shown (it is hidden when
-            // the citizen pays otherwise).
-            let shown = |id: &str| {
-                review.steps.iter().flat_map(|s| &s.entries).any(|e| {
-                    e.field == id
-                        || e.field.starts_with(&format!("{id}."))
-                        || e.field.starts_with(&format!("{id}/"))
-                })
-            };
-            let answer = |id: &str| {
-                if shown(id) {
-                    app.answers.get(id).cloned()
-                } else {
-                    None
-                }
-            };
-            let mandate = crate::mandate::of(wf, &answer, t, None, lang);
-            let payment = ReviewPayment::of(wf, &computed, lang);
-            let page = ReviewPage {
-                mandate,
-                payment,
-                layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
-                review: ReviewSummary {
-                    steps: review
-                        .steps
-                        .iter()
-                        .map(|s| ReviewStepView {
-                            step: &s.step,
-                            title: &s.title,
-                            blocks: review_blocks(
-                                &s.entries,
-                                &format!("{}/{}", nav.change_base, s.step),
-                            ),
-                        })
-                        .collect(),
-                    computed: review.computed.iter().map(ReviewLine::of).collect(),
-                },
-                back: nav.back.clone(),
-                change_base: &nav.change_base,
-                declaration,
-                declaration_title: lotse_core::application::declaration_title(lang),
-                errors: summary,
-                draft: draft.id.to_string(),
-                csrf,
-                revision: draft.revision,
-            };
-            p.render(&page)
+    let values: Map<String, Value> = posted.unwrap_or_else(|| {
+        step.fields
+            .iter()
+            .filter_map(|f| app.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
+            .collect()
+    });
+    // Texts may show answers and computed values (`{ersatzbaeume}`): only then are the
+    // computed values worked out for the page.
+    let shows_values = step_shows_values(step, lang);
+    let computed = if shows_values {
+        app.computed(wf, &p.sandbox, p.now().date())
+            .unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    let filled = |text: &str| -> Option<String> {
+        if !shows_values {
+            return None;
         }
-        Position::Step(step_id) => {
-            let Some(step) = wf.step(step_id) else {
-                return not_found(p, Some(t), lang);
-            };
-            let values: Map<String, Value> = posted.unwrap_or_else(|| {
-                step.fields
-                    .iter()
-                    .filter_map(|f| app.answers.get(&f.id).map(|v| (f.id.clone(), v.clone())))
-                    .collect()
-            });
-            // Texts may show answers and computed values (`{ersatzbaeume}`): only then are the
-            // computed values worked out for the page.
-            let shows_values = step_shows_values(step, lang);
-            let computed = if shows_values {
-                app.computed(wf, &p.sandbox, p.now().date())
-                    .unwrap_or_default()
-            } else {
-                Default::default()
-            };
-            let filled = |text: &str| -> Option<String> {
-                if !shows_values {
-                    return None;
-                }
-                match lotse_core::application::fill(wf, text, &app.answers, &computed, lang) {
-                    Cow::Owned(s) => Some(s),
-                    Cow::Borrowed(_) => None,
-                }
-            };
-            let fill = |text| filled(text).map_or(Cow::Borrowed(text), Cow::Owned);
-            let mut fields: Vec<FieldView<'_>> = step
-                .fields
-                .iter()
-                .map(|f| {
-                    let mut v = field_view(
-                        f,
-                        f.id.clone(),
-                        &format!("/{}", f.id),
-                        values.get(&f.id),
-                        &errors,
-                        !matches!(f.required, Required::Never),
-                        lang,
-                    );
-                    v.condition = condition_note(step, f, lang);
-                    v.reveal = v.condition.as_ref().and_then(|_| reveal_of(f));
-                    v
-                })
-                .collect();
-            if shows_values {
-                fill_fields(&mut fields, &filled);
-            }
-            if let Some(signed_in) = &app.signed_in {
-                let note = super::field_views::from_account_note(&signed_in.provider, lang);
-                super::field_views::mark_prefilled(wf, app, &mut fields, &note);
-            }
-            // In the order of the fields on the page, each linked to the first input it is about.
-            let mut ordered: Vec<&FieldError> = errors.iter().collect();
-            ordered.sort_by_cached_key(|e| page_order(step, &e.pointer));
-            let summary = ordered
-                .into_iter()
-                .map(|e| ErrorLink {
-                    target: first_input(step, &e.pointer),
-                    message: &e.message,
-                })
-                .collect();
-            let title = if errors.is_empty() {
-                step.title.get(lang).to_string()
-            } else {
-                format!("{}: {}", tr(lang, "Fehler", "Error"), step.title.get(lang))
-            };
-            // Beside the step in the designers' preview: why it applies and where the branches
-            // lead (the engine's own explanation).
-            let dev = p.dev.then(|| DevView {
-                applies_if: step.applies_if.as_ref().map(|e| e.source()),
-                branches: step
-                    .branches
-                    .iter()
-                    .map(|b| BranchView {
-                        condition: b.condition.source(),
-                        to: b.target.label(),
-                    })
-                    .collect(),
-                default: step.default_next.label(),
-                explanations: app.explanations.iter().map(|e| e.describe(lang)).collect(),
-                route: app.route.join(" → "),
-            });
-            let e = draft.expires.date();
-            let page = StepPage {
-                layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
-                step: &step.id,
-                step_title: fill(step.title.get(lang)),
-                step_help: step.help.as_ref().map(|h| fill(h.get(lang))),
-                step_title_lang: Shown::lang_attr(&step.title, lang),
-                step_help_lang: step.help.as_ref().and_then(|h| Shown::lang_attr(h, lang)),
-                fields,
-                errors: summary,
-                progress: app.progress(),
-                back: nav.back.clone(),
-                removed: removed.map(|r| RemovedView::of(step, &r, lang)),
-                draft: draft.id.to_string(),
-                csrf,
-                revision: draft.revision,
-                resume_code: draft.resume_code.to_string(),
-                dev,
-                expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
-                end: step.end,
-                multipart: step.fields.iter().any(|f| f.files.is_some()),
-                engine: if step.end {
-                    None
-                } else {
-                    super::engine::view(p, &t.slug, wf, app)
-                },
-                links: step
-                    .links
-                    .iter()
-                    .map(|l| LinkView {
-                        label: fill(l.label.get(lang)),
-                        lang: Shown::lang_attr(&l.label, lang),
-                        href: &l.href,
-                        external: l.href.starts_with("https://"),
-                    })
-                    .collect(),
-            };
-            let mut r = p.render(&page);
-            if !errors.is_empty() {
-                *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            }
-            r
+        match lotse_core::application::fill(wf, text, &app.answers, &computed, lang) {
+            Cow::Owned(s) => Some(s),
+            Cow::Borrowed(_) => None,
         }
-        Position::Submitted => not_found(p, Some(t), lang),
+    };
+    let fill = |text| filled(text).map_or(Cow::Borrowed(text), Cow::Owned);
+    let mut fields: Vec<FieldView<'_>> = step
+        .fields
+        .iter()
+        .map(|f| {
+            let mut v = field_view(
+                f,
+                f.id.clone(),
+                &format!("/{}", f.id),
+                values.get(&f.id),
+                &errors,
+                !matches!(f.required, Required::Never),
+                lang,
+            );
+            v.condition = condition_note(step, f, lang);
+            v.reveal = v.condition.as_ref().and_then(|_| reveal_of(f));
+            v
+        })
+        .collect();
+    if shows_values {
+        fill_fields(&mut fields, "", &filled);
     }
+    if let Some(signed_in) = &app.signed_in {
+        let note = super::field_views::from_account_note(&signed_in.provider, lang);
+        super::field_views::mark_prefilled(wf, app, &mut fields, &note);
+    }
+    // In the order of the fields on the page, each linked to the first input it is about.
+    let mut ordered: Vec<&FieldError> = errors.iter().collect();
+    ordered.sort_by_cached_key(|e| page_order(step, &e.pointer));
+    let summary = ordered
+        .into_iter()
+        .map(|e| ErrorLink {
+            target: first_input(step, &e.pointer),
+            message: &e.message,
+        })
+        .collect();
+    let title = if errors.is_empty() {
+        step.title.get(lang).to_string()
+    } else {
+        format!("{}: {}", tr(lang, "Fehler", "Error"), step.title.get(lang))
+    };
+    // Beside the step in the designers' preview: why it applies and where the branches
+    // lead (the engine's own explanation).
+    let dev = p.dev.then(|| DevView {
+        applies_if: step.applies_if.as_ref().map(|e| e.source()),
+        branches: step
+            .branches
+            .iter()
+            .map(|b| BranchView {
+                condition: b.condition.source(),
+                to: b.target.label(),
+            })
+            .collect(),
+        default: step.default_next.label(),
+        explanations: app.explanations.iter().map(|e| e.describe(lang)).collect(),
+        route: app.route.join(" → "),
+    });
+    let e = draft.expires.date();
+    let page = StepPage {
+        layout: Layout::new(&p.defs().portal, t, title, lang).at(&nav.here),
+        step: &step.id,
+        step_title: fill(step.title.get(lang)),
+        step_help: step.help.as_ref().map(|h| fill(h.get(lang))),
+        title_live: filled(step.title.get(lang)).is_some(),
+        help_live: step
+            .help
+            .as_ref()
+            .is_some_and(|h| filled(h.get(lang)).is_some()),
+        step_title_lang: Shown::lang_attr(&step.title, lang),
+        step_help_lang: step.help.as_ref().and_then(|h| Shown::lang_attr(h, lang)),
+        fields,
+        errors: summary,
+        progress: app.progress(),
+        back: nav.back.clone(),
+        removed: removed.map(|r| RemovedView::of(step, &r, lang)),
+        draft: draft.id.to_string(),
+        csrf,
+        revision: draft.revision,
+        resume_code: draft.resume_code.to_string(),
+        dev,
+        expires: format!("{:02}.{:02}.{}", e.day(), e.month() as u8, e.year()),
+        end: step.end,
+        multipart: step.fields.iter().any(|f| f.files.is_some()),
+        engine: if step.end {
+            None
+        } else {
+            super::engine::view(p, &t.slug, wf, app)
+        },
+        links: step
+            .links
+            .iter()
+            .enumerate()
+            .map(|(i, l)| LinkView {
+                key: filled(l.label.get(lang)).map(|_| format!("link.{i}")),
+                label: fill(l.label.get(lang)),
+                lang: Shown::lang_attr(&l.label, lang),
+                href: &l.href,
+                external: l.href.starts_with("https://"),
+            })
+            .collect(),
+    };
+    let mut r = p.render(&page);
+    if !errors.is_empty() {
+        *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    r
 }

@@ -16,7 +16,7 @@ use lotse_core::script::Sandbox;
 use lotse_server::{Portal, router};
 use serde_json::Value;
 
-use crate::portal::{Browser, form_action, hidden, project_root, start};
+use crate::portal::{Browser, copy_dir, form_action, hidden, project_root, start};
 
 /// The smallest valid WebAssembly module: the portal only serves it.
 const MODULE: &[u8] = b"\0asm\x01\0\0\0";
@@ -37,7 +37,16 @@ fn portal(module: Option<&[u8]>) -> Browser {
 
 /// A portal with `module` and, beside it, `br` as the build's brotli file.
 fn portal_with(module: Option<&[u8]>, br: Option<&[u8]>) -> Browser {
-    let dir = tempfile::tempdir().unwrap();
+    portal_on(project_root(), tempfile::tempdir().unwrap(), module, br)
+}
+
+/// [`portal_with`] on the project in `project`, its data and module in `dir`.
+fn portal_on(
+    project: &std::path::Path,
+    dir: tempfile::TempDir,
+    module: Option<&[u8]>,
+    br: Option<&[u8]>,
+) -> Browser {
     let file = dir.path().join("engine.wasm");
     if let Some(br) = br {
         std::fs::write(dir.path().join("engine.wasm.br"), br).unwrap();
@@ -50,7 +59,7 @@ fn portal_with(module: Option<&[u8]>, br: Option<&[u8]>) -> Browser {
         None => Some(std::path::PathBuf::new()),
     };
     let config = lotse_server::config::Config {
-        project_dir: project_root().to_path_buf(),
+        project_dir: project.to_path_buf(),
         data_dir: dir.path().join("data"),
         browser_engine: lotse_server::config::BrowserEngineConfig { module },
         ..lotse_server::config::Config::default()
@@ -332,4 +341,77 @@ async fn the_api_gives_a_front_end_what_it_needs_to_run_the_engine() {
         ))
         .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+/// The texts of a step that show values (title, help, a field's label and help) carry the key
+/// under which the engine's preview sends them filled again, so that the page script can put
+/// them in place as the citizen answers; texts without values carry none.
+#[tokio::test]
+async fn texts_that_show_values_carry_the_keys_of_the_engines_preview() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    for part in ["workflows", "forms", "pdf-templates"] {
+        copy_dir(&project_root().join(part), &project.join(part));
+    }
+    let file = project.join("workflows/hundesteuer/workflow.yaml");
+    let full = std::fs::read_to_string(&file).unwrap();
+    let shows = full
+        .replacen(
+            "      de: Angaben zur Halterin oder zum Halter\n",
+            "      de: \"Angaben zur Halterin oder zum Halter ({anzahl_hunde} Hunde)\"\n",
+            1,
+        )
+        .replacen(
+            "label: { de: Kontakt, en: Contact }",
+            r#"label: { de: "Kontakt für {jahressteuer}", en: Contact }"#,
+            1,
+        );
+    assert_ne!(shows, full, "the texts to change are there");
+    std::fs::write(&file, shows).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let b = portal_on(&project, data, Some(MODULE), None);
+
+    let url = start(&b, "heinsberg", "hundesteuer-anmeldung").await;
+    let page = b.get(&url).await.body;
+    let keyed: Vec<(String, String)> = page
+        .split("data-text=\"")
+        .skip(1)
+        .map(|rest| {
+            let (key, after) = rest.split_once('"').unwrap();
+            let text = after.split_once('>').unwrap().1.split('<').next().unwrap();
+            (key.to_string(), text.to_string())
+        })
+        .collect();
+    // What the engine in the browser computes for this step with nothing typed yet.
+    let state: Application = serde_json::from_str(state_json(&page)).unwrap();
+    let served = b.get(attr(&page, "data-workflow")).await;
+    let body: Value = serde_json::from_slice(&served.bytes).unwrap();
+    let sources: ParsedSources = serde_json::from_value(body["sources"].clone()).unwrap();
+    let sandbox = Sandbox::default();
+    let wf = compile_parsed(&sources, &sandbox).unwrap();
+    let preview = state
+        .preview_step(
+            &wf,
+            &sandbox,
+            "halter",
+            serde_json::Map::new(),
+            lotse_core::Lang::De,
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    let expected: Vec<(String, String)> = preview.texts.into_iter().collect();
+    let mut keyed_sorted = keyed.clone();
+    keyed_sorted.sort();
+    assert_eq!(keyed_sorted, expected, "{page}");
+    assert_eq!(
+        expected.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["kontakt.label", "title"]
+    );
+    // The label's text sits in its own element, beside nothing else of the label.
+    assert!(
+        page.contains(r#"<span data-text="kontakt.label">Kontakt für "#),
+        "{page}"
+    );
+    assert!(page.contains("<legend>Anschrift</legend>"), "{page}");
+    assert!(!page.contains(r#"id="step-hint" data-text"#), "{page}");
 }
