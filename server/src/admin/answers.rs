@@ -85,12 +85,15 @@ pub fn blocks(entries: &[ReviewEntry]) -> Vec<AnswerBlock> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use lotse_core::Lang;
 
     fn text(label: &str, t: &str) -> ReviewEntry {
         ReviewEntry {
             field: label.to_lowercase(),
             label: label.into(),
             value: Display::Text { text: t.into() },
+            label_lang: Lang::De,
+            value_lang: Lang::De,
         }
     }
 
@@ -103,6 +106,8 @@ mod tests {
                 value: Display::Group {
                     entries: vec![text("Anrede", "Frau"), text("Vorname", "Anna")],
                 },
+                label_lang: Lang::De,
+                value_lang: Lang::De,
             },
             text("Beginn", "01.12.2026"),
             text("Zuzug", "nein"),
@@ -113,6 +118,8 @@ mod tests {
                     item_label: "Hund".into(),
                     items: vec![vec![text("Name", "Bello")], vec![text("Name", "Luna")]],
                 },
+                label_lang: Lang::De,
+                value_lang: Lang::De,
             },
         ];
         let b = blocks(&entries);

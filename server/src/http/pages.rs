@@ -35,14 +35,19 @@ impl Shown {
     /// The `lang` attribute for `t` on a page in `page`: `Some("de")` where it is shown in
     /// German on an English page.
     pub fn lang_attr(t: &lotse_core::Text, page: Lang) -> Option<&'static str> {
-        Shown::in_lang(String::new(), t.lang_of(page), page).lang
+        Shown::mark(t.lang_of(page), page)
+    }
+
+    /// The `lang` attribute for a text in `lang` on a page in `page`: `None` where they agree.
+    pub fn mark(lang: Lang, page: Lang) -> Option<&'static str> {
+        (lang != page).then(|| lang.tag())
     }
 
     /// `text` in `lang`, on a page in `page`.
     pub fn in_lang(text: String, lang: Lang, page: Lang) -> Shown {
         Shown {
             text,
-            lang: (lang != page).then(|| lang.tag()),
+            lang: Shown::mark(lang, page),
         }
     }
 }

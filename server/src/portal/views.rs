@@ -369,6 +369,9 @@ struct ReviewSummary<'a> {
 struct ReviewStepView<'a> {
     step: &'a str,
     title: &'a str,
+    /// `Some("de")` where the title, a heading, a label or a chosen option's label is German on
+    /// an English page (here and in the blocks and rows below).
+    title_lang: Option<&'static str>,
     /// The answers of the step: a block of single answers, then one block per group and per
     /// repeated entry ("Hund 1", "Hund 2"), each answer a row with its own "Ändern".
     blocks: Vec<ReviewBlock>,
@@ -377,6 +380,7 @@ struct ReviewStepView<'a> {
 #[derive(Serialize, Default)]
 struct ReviewBlock {
     heading: Option<String>,
+    heading_lang: Option<&'static str>,
     rows: Vec<ReviewRow>,
 }
 
@@ -384,16 +388,21 @@ struct ReviewBlock {
 struct ReviewRow {
     label: String,
     value: String,
+    label_lang: Option<&'static str>,
+    value_lang: Option<&'static str>,
     /// The change page of the step, at this answer's input.
     change: String,
 }
 
 /// The rows of one step's answers, in blocks (see [`ReviewStepView::blocks`]).
-fn review_blocks(entries: &[ReviewEntry], change: &str) -> Vec<ReviewBlock> {
+fn review_blocks(entries: &[ReviewEntry], change: &str, page: Lang) -> Vec<ReviewBlock> {
     use lotse_core::application::Display;
-    let row = |label: &str, value: String, name: &str| ReviewRow {
-        label: label.to_string(),
+    let marked = |lang: Lang| Shown::mark(lang, page);
+    let row = |e: &ReviewEntry, value: String, name: &str| ReviewRow {
+        label: e.label.clone(),
         value,
+        label_lang: marked(e.label_lang),
+        value_lang: marked(e.value_lang),
         change: format!("{change}#{}", html_id(name)),
     };
     let mut blocks: Vec<ReviewBlock> = Vec::new();
@@ -404,31 +413,27 @@ fn review_blocks(entries: &[ReviewEntry], change: &str) -> Vec<ReviewBlock> {
                     blocks.push(ReviewBlock::default());
                 }
                 if let Some(b) = blocks.last_mut() {
-                    b.rows.push(row(&e.label, text.clone(), &e.field));
+                    b.rows.push(row(e, text.clone(), &e.field));
                 }
             }
             Display::Group { entries } => blocks.push(ReviewBlock {
                 heading: Some(e.label.clone()),
+                heading_lang: marked(e.label_lang),
                 rows: entries
                     .iter()
-                    .map(|sub| {
-                        row(
-                            &sub.label,
-                            sub.value.flat(),
-                            &format!("{}.{}", e.field, sub.field),
-                        )
-                    })
+                    .map(|sub| row(sub, sub.value.flat(), &format!("{}.{}", e.field, sub.field)))
                     .collect(),
             }),
             Display::List { items, item_label } => {
                 for (i, item) in items.iter().enumerate() {
                     blocks.push(ReviewBlock {
                         heading: Some(format!("{item_label} {}", i + 1)),
+                        heading_lang: None,
                         rows: item
                             .iter()
                             .map(|sub| {
                                 row(
-                                    &sub.label,
+                                    sub,
                                     sub.value.flat(),
                                     &format!("{}.{i}.{}", e.field, sub.field),
                                 )
@@ -445,13 +450,15 @@ fn review_blocks(entries: &[ReviewEntry], change: &str) -> Vec<ReviewBlock> {
 #[derive(Serialize)]
 struct ReviewLine<'a> {
     label: &'a str,
+    label_lang: Option<&'static str>,
     flat: String,
 }
 
 impl ReviewLine<'_> {
-    fn of(e: &ReviewEntry) -> ReviewLine<'_> {
+    fn of(e: &ReviewEntry, page: Lang) -> ReviewLine<'_> {
         ReviewLine {
             label: &e.label,
+            label_lang: Shown::mark(e.label_lang, page),
             flat: e.value.flat(),
         }
     }
@@ -618,23 +625,7 @@ fn review_page(
     } else {
         format!("{}: {title}", tr(lang, "Fehler", "Error"))
     };
-    // A mandate only when its account field is among the answers shown (it is hidden when
-    // the citizen pays otherwise).
-    let shown = |id: &str| {
-        review.steps.iter().flat_map(|s| &s.entries).any(|e| {
-            e.field == id
-                || e.field.starts_with(&format!("{id}."))
-                || e.field.starts_with(&format!("{id}/"))
-        })
-    };
-    let answer = |id: &str| {
-        if shown(id) {
-            app.answers.get(id).cloned()
-        } else {
-            None
-        }
-    };
-    let mandate = crate::mandate::of(wf, &answer, t, None, lang);
+    let mandate = crate::mandate::at_review(wf, &review, &app.answers, t, lang);
     let payment = ReviewPayment::of(wf, &computed, lang);
     let page = ReviewPage {
         mandate,
@@ -647,10 +638,19 @@ fn review_page(
                 .map(|s| ReviewStepView {
                     step: &s.step,
                     title: &s.title,
-                    blocks: review_blocks(&s.entries, &format!("{}/{}", nav.change_base, s.step)),
+                    title_lang: Shown::mark(s.title_lang, lang),
+                    blocks: review_blocks(
+                        &s.entries,
+                        &format!("{}/{}", nav.change_base, s.step),
+                        lang,
+                    ),
                 })
                 .collect(),
-            computed: review.computed.iter().map(ReviewLine::of).collect(),
+            computed: review
+                .computed
+                .iter()
+                .map(|e| ReviewLine::of(e, lang))
+                .collect(),
         },
         back: nav.back.clone(),
         change_base: &nav.change_base,

@@ -396,7 +396,7 @@ async fn texts_that_show_values_carry_the_keys_of_the_engines_preview() {
             "halter",
             serde_json::Map::new(),
             lotse_core::Lang::De,
-            time::OffsetDateTime::now_utc(),
+            time::macros::datetime!(2026-12-07 12:00 UTC),
         )
         .unwrap();
     let expected: Vec<(String, String)> = preview.texts.into_iter().collect();

@@ -966,6 +966,16 @@ async fn german_texts_on_an_english_step_page_are_marked_german() {
                 "label: { de: Halterin oder Halter, en: Owner }",
                 "label: Halterin oder Halter",
                 1,
+            )
+            .replacen(
+                r#"- { value: normal, label: { de: Nein, en: "No" } }"#,
+                "- { value: normal, label: Nein }",
+                1,
+            )
+            .replacen(
+                "label: { de: Sind Sie mit dem Hund zugezogen?, en: Did you move here with the dog? }",
+                "label: Sind Sie mit dem Hund zugezogen?",
+                1,
             );
         assert_ne!(part, full, "the workflow's texts to untranslate are there");
         std::fs::write(&file, part).unwrap();
@@ -990,6 +1000,27 @@ async fn german_texts_on_an_english_step_page_are_marked_german() {
     assert!(
         !de.contains(r#"lang="de">Die Person"#) && !de.contains(r#"<span lang="de">"#),
         "{de}"
+    );
+
+    // The review page the same way: the group's heading, a label and a chosen option's label.
+    answer_one_dog(&b, &url).await;
+    let review = b.get(&format!("{url}/pruefen?lang=en")).await.body;
+    assert!(
+        review.contains(r#"<h3 lang="de">Halterin oder Halter</h3>"#),
+        "{review}"
+    );
+    assert!(
+        review.contains(r#"<dt lang="de">Sind Sie mit dem Hund zugezogen?</dt><dd>No</dd>"#),
+        "{review}"
+    );
+    assert!(review.contains(r#"<dd lang="de">Nein</dd>"#), "{review}");
+    assert!(review.contains("<h3>Address</h3>"), "{review}");
+    let review_de = b.get(&format!("{url}/pruefen")).await.body;
+    assert!(
+        ["<h2 lang", "<h3 lang", "<dt lang", "<dd lang"]
+            .iter()
+            .all(|m| !review_de.contains(m)),
+        "{review_de}"
     );
 }
 
@@ -1034,23 +1065,29 @@ pub(crate) fn receipt_text(pdf: &[u8]) -> Option<String> {
 
 /// One ordinary dog in `tenant`, up to the review page; then submitted. Returns the review page
 /// and the receipt.
-async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
-    let url = start(b, tenant, "hundesteuer-anmeldung").await;
-    assert_eq!(step(b, &url, HALTER).await.status, StatusCode::SEE_OTHER);
+/// Answers every step of the dog tax at `url` for one dog (Bello), paid by transfer: the
+/// application stands at its review.
+async fn answer_one_dog(b: &Browser, url: &str) {
+    assert_eq!(step(b, url, HALTER).await.status, StatusCode::SEE_OTHER);
     let dogs = [
         ("hunde.0.name", "Bello"),
         ("hunde.0.rasse", "Labrador"),
         ("hunde.0.geburtsdatum", "2022-03-01"),
         ("hunde.0.kategorie", "normal"),
     ];
-    assert_eq!(step(b, &url, &dogs).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(step(b, url, &dogs).await.status, StatusCode::SEE_OTHER);
     for answers in [
         &[("haltungsbeginn", "2026-11-01"), ("zuzug", "nein")][..],
         &[("ermaessigung", "nein")],
         &[("lastschrift", "nein")],
     ] {
-        assert_eq!(step(b, &url, answers).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(step(b, url, answers).await.status, StatusCode::SEE_OTHER);
     }
+}
+
+async fn register_one_dog(b: &Browser, tenant: &str) -> (String, Vec<u8>) {
+    let url = start(b, tenant, "hundesteuer-anmeldung").await;
+    answer_one_dog(b, &url).await;
     let review = b.get(&url).await;
     assert!(review.body.contains("Bitte prüfen Sie Ihre Angaben"));
     let csrf = hidden(&review.body, "_csrf").to_string();

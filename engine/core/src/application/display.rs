@@ -65,6 +65,12 @@ pub struct ReviewEntry {
     pub label: String,
     #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub value: Display,
+    /// The language the label is in, and the value where it is a choice's label: German where
+    /// the workflow has no English for it (a page marks it, WCAG 3.1.2). Not sent.
+    #[serde(skip)]
+    pub label_lang: Lang,
+    #[serde(skip)]
+    pub value_lang: Lang,
 }
 
 /// The answers of one step on the route, in the step's order.
@@ -74,6 +80,9 @@ pub struct ReviewStep {
     pub step: String,
     pub title: String,
     pub entries: Vec<ReviewEntry>,
+    /// The language the title is in (see [`ReviewEntry::label_lang`]). Not sent.
+    #[serde(skip)]
+    pub title_lang: Lang,
 }
 
 /// Everything the citizen answered, grouped by step, plus the computed values.
@@ -98,16 +107,11 @@ impl ReviewView {
             .map(|s| ReviewStep {
                 step: s.id.clone(),
                 title: s.title.get(lang).to_string(),
+                title_lang: s.title.lang_of(lang),
                 entries: s
                     .fields
                     .iter()
-                    .filter_map(|f| {
-                        answers.get(&f.id).map(|v| ReviewEntry {
-                            field: f.id.clone(),
-                            label: f.label.get(lang).to_string(),
-                            value: display(f, v, lang),
-                        })
-                    })
+                    .filter_map(|f| answers.get(&f.id).map(|v| entry_of(f, v, lang)))
                     .collect(),
             })
             .filter(|s| !s.entries.is_empty())
@@ -126,10 +130,23 @@ impl ReviewView {
                     value: Display::Text {
                         text: format_value(v, c.format, lang),
                     },
+                    label_lang: c.label.lang_of(lang),
+                    value_lang: lang,
                 })
             })
             .collect();
         ReviewView { steps, computed }
+    }
+}
+
+/// The answer `v` to field `f` as an entry of the review.
+fn entry_of(f: &Field, v: &Value, lang: Lang) -> ReviewEntry {
+    ReviewEntry {
+        field: f.id.clone(),
+        label: f.label.get(lang).to_string(),
+        value: display(f, v, lang),
+        label_lang: f.label.lang_of(lang),
+        value_lang: f.choice_label(v).map_or(lang, |t| t.lang_of(lang)),
     }
 }
 
@@ -169,6 +186,8 @@ fn files(v: &Value, lang: Lang) -> Display {
         field: field.to_string(),
         label: label.to_string(),
         value: Display::Text { text },
+        label_lang: lang,
+        value_lang: lang,
     };
     let items = crate::files::FileEntry::list(v)
         .into_iter()
@@ -209,13 +228,7 @@ fn group_entries(f: &Field, v: &Value, lang: Lang) -> Vec<ReviewEntry> {
     };
     f.subfields
         .iter()
-        .filter_map(|sf| {
-            map.get(&sf.id).map(|sv| ReviewEntry {
-                field: sf.id.clone(),
-                label: sf.label.get(lang).to_string(),
-                value: display(sf, sv, lang),
-            })
-        })
+        .filter_map(|sf| map.get(&sf.id).map(|sv| entry_of(sf, sv, lang)))
         .collect()
 }
 
