@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use lotse_core::Lang;
-use lotse_core::definition::{Field, Required, Step, Widget};
+use lotse_core::definition::{Field, Repeat, Required, Step, Widget};
 use lotse_core::form::FieldError;
 use serde::Serialize;
 use serde_json::Value;
@@ -83,6 +83,20 @@ pub(super) struct FileView {
     /// "PDF, 1,2 MB".
     pub(super) meta: String,
     pub(super) sha256: String,
+}
+
+impl FileView {
+    fn of(e: lotse_core::files::FileEntry, lang: Lang) -> FileView {
+        FileView {
+            meta: format!(
+                "{}, {}",
+                e.kind().map_or("?", |k| k.label_in(lang)),
+                lotse_core::files::human_size(e.size, lang)
+            ),
+            name: e.name,
+            sha256: e.sha256,
+        }
+    }
 }
 
 /// The name of the input a field depends on and the value (as the form posts it) that shows
@@ -309,80 +323,28 @@ pub(super) fn field_view<'a>(
         can_upload: false,
         name,
     };
-    // A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is
-    // not marked "(freiwillig)": for the entries it concerns, it is not.
-    let sub_required = |sf: &Field| !matches!(sf.required, Required::Never);
     match f.widget {
         Widget::Group => {
             v.is_group = true;
-            if let Some(rep) = &f.repeat {
-                let items: &[Value] = match value {
-                    Some(Value::Array(a)) => a,
-                    _ => &[],
-                };
-                let count = items.len().max(rep.min as usize).max(1);
-                let item_label = rep
-                    .item_label
-                    .as_ref()
-                    .map(|t| t.get(lang).to_string())
-                    .unwrap_or_else(|| f.label.get(lang).to_string());
-                v.items = (0..count)
-                    .map(|i| {
-                        let item = items.get(i);
-                        ItemView {
-                            legend: format!("{item_label} {}", i + 1),
-                            index: i,
-                            fields: f
-                                .subfields
-                                .iter()
-                                .map(|sf| {
-                                    let mut sv = field_view(
-                                        sf,
-                                        format!("{}.{i}.{}", v.name, sf.id),
-                                        &format!("{pointer}/{i}/{}", sf.id),
-                                        item.and_then(|it| it.get(&sf.id)),
-                                        errors,
-                                        sub_required(sf),
-                                        lang,
-                                    );
-                                    let entry = format!("{}.{i}", v.name);
-                                    if let Some((note, reveal)) =
-                                        entry_condition(f, sf, &entry, lang)
-                                    {
-                                        sv.condition = Some(note);
-                                        sv.reveal = Some(reveal);
-                                    }
-                                    sv
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect();
-                v.can_add = count < rep.max as usize;
-                v.add_label = Some(
-                    rep.add_label
-                        .as_ref()
-                        .map(|t| t.get(lang).to_string())
-                        .unwrap_or_else(|| {
-                            format!("{item_label} {}", tr(lang, "hinzufügen", "add"))
-                        }),
-                );
-            } else {
-                v.fields = f
-                    .subfields
-                    .iter()
-                    .map(|sf| {
-                        field_view(
-                            sf,
-                            format!("{}.{}", v.name, sf.id),
-                            &format!("{pointer}/{}", sf.id),
-                            value.and_then(|o| o.get(&sf.id)),
-                            errors,
-                            sub_required(sf),
-                            lang,
-                        )
-                    })
-                    .collect();
+            match &f.repeat {
+                Some(rep) => entries(&mut v, f, rep, pointer, value, errors, lang),
+                None => {
+                    v.fields = f
+                        .subfields
+                        .iter()
+                        .map(|sf| {
+                            field_view(
+                                sf,
+                                format!("{}.{}", v.name, sf.id),
+                                &format!("{pointer}/{}", sf.id),
+                                value.and_then(|o| o.get(&sf.id)),
+                                errors,
+                                sub_required(sf),
+                                lang,
+                            )
+                        })
+                        .collect();
+                }
             }
         }
         Widget::Radio | Widget::Select => {
@@ -415,18 +377,7 @@ pub(super) fn field_view<'a>(
                 v.accept = Some(rules.accept_attribute());
                 v.can_upload = files.len() < rules.max_files as usize;
             }
-            v.files = files
-                .into_iter()
-                .map(|e| FileView {
-                    meta: format!(
-                        "{}, {}",
-                        e.kind().map_or("?", |k| k.label_in(lang)),
-                        lotse_core::files::human_size(e.size, lang)
-                    ),
-                    name: e.name,
-                    sha256: e.sha256,
-                })
-                .collect();
+            v.files = files.into_iter().map(|e| FileView::of(e, lang)).collect();
         }
         Widget::Checkbox => {
             v.is_checkbox = true;
@@ -449,6 +400,72 @@ pub(super) fn field_view<'a>(
         }
     }
     v
+}
+
+/// A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is not
+/// marked "(freiwillig)": for the entries it concerns, it is not.
+fn sub_required(sf: &Field) -> bool {
+    !matches!(sf.required, Required::Never)
+}
+
+/// The entries of the repeated group `f` (at least `rep.min`, at least one), each with its
+/// sub-fields, and the button that adds one while there is room.
+fn entries<'a>(
+    v: &mut FieldView<'a>,
+    f: &'a Field,
+    rep: &'a Repeat,
+    pointer: &str,
+    value: Option<&Value>,
+    errors: &'a [FieldError],
+    lang: Lang,
+) {
+    let items: &[Value] = match value {
+        Some(Value::Array(a)) => a,
+        _ => &[],
+    };
+    let count = items.len().max(rep.min as usize).max(1);
+    let item_label = rep
+        .item_label
+        .as_ref()
+        .map(|t| t.get(lang).to_string())
+        .unwrap_or_else(|| f.label.get(lang).to_string());
+    v.items = (0..count)
+        .map(|i| {
+            let item = items.get(i);
+            let entry = format!("{}.{i}", v.name);
+            ItemView {
+                legend: format!("{item_label} {}", i + 1),
+                index: i,
+                fields: f
+                    .subfields
+                    .iter()
+                    .map(|sf| {
+                        let mut sv = field_view(
+                            sf,
+                            format!("{entry}.{}", sf.id),
+                            &format!("{pointer}/{i}/{}", sf.id),
+                            item.and_then(|it| it.get(&sf.id)),
+                            errors,
+                            sub_required(sf),
+                            lang,
+                        );
+                        if let Some((note, reveal)) = entry_condition(f, sf, &entry, lang) {
+                            sv.condition = Some(note);
+                            sv.reveal = Some(reveal);
+                        }
+                        sv
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    v.can_add = count < rep.max as usize;
+    v.add_label = Some(
+        rep.add_label
+            .as_ref()
+            .map(|t| t.get(lang).to_string())
+            .unwrap_or_else(|| format!("{item_label} {}", tr(lang, "hinzufügen", "add"))),
+    );
 }
 
 /// The note beside an answer taken from the citizen's account, for the provider's name as
