@@ -233,6 +233,55 @@ fn every_broken_override_yields_its_located_error() {
 
 /// Explicit date bounds are accepted and used; a bound that is no date, or a minimum after the
 /// maximum, is LOT-E017 (issue 15, item 10).
+/// A select list whose choice is longer than a phone shows in the closed list gets a warning
+/// that names the choice (in either language) and the remedy; short choices and radio buttons
+/// do not.
+#[test]
+fn a_select_list_with_a_choice_too_long_for_a_phone_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let wf = dir.path().join("workflows/zone");
+    std::fs::create_dir_all(&wf).unwrap();
+    let write = |widget: &str, label: &str| {
+        std::fs::write(
+            wf.join("workflow.yaml"),
+            format!(
+                "id: zone\nversion: 1\ntitle: Zone\noffice: Amt\nsteps:\n  - id: a\n    title: A\n    fields:\n      - id: zone\n        label: Zone\n        widget: {widget}\n        options:\n          - {{ value: a, label: {label} }}\n          - {{ value: b, label: Zone B }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let sandbox = Sandbox::default();
+    let warnings = |widget: &str, label: &str| {
+        write(widget, label);
+        let (library, problems) = load_library(dir.path(), &sandbox);
+        assert!(library.latest("zone").is_some(), "{problems:#?}");
+        assert!(problems.iter().all(|p| !p.is_error()), "{problems:#?}");
+        problems
+            .into_iter()
+            .filter(|p| p.code == "LOT-E139")
+            .map(|p| p.message)
+            .collect::<Vec<_>>()
+    };
+    let long = "Zone A – Altstadt (Hochstraße, Apfelstraße, Kirchstraße)";
+    let found = warnings("select", &format!("\"{long}\""));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains(long)
+            && found[0].contains("56 characters")
+            && found[0].contains("widget: radio"),
+        "{found:?}"
+    );
+    // Only the English is too long: warned about as well.
+    let found = warnings(
+        "select",
+        "{ de: Altstadt, en: \"Old town between Hochstraße, Apfelstraße and Kirchstraße\" }",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    // Exactly 40 characters fit; radio buttons wrap their labels.
+    assert!(warnings("select", &"x".repeat(40)).is_empty());
+    assert!(warnings("radio", &format!("\"{long}\"")).is_empty());
+}
+
 #[test]
 fn explicit_date_bounds_are_accepted_and_bad_ones_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -354,7 +354,30 @@ fn check_choices(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Widget, options: &[
             "add `options: [{value: ..., label: ...}]` or an `enum` in the schema",
         );
     }
+    // A closed list shows one line of its choice: on a phone about 35 to 40 characters.
+    if widget == Widget::Select {
+        let long = options
+            .iter()
+            .flat_map(|c| [c.label.german(), c.label.get(crate::text::Lang::En)])
+            .find(|l| l.chars().count() > LONGEST_LIST_CHOICE);
+        if let Some(label) = long {
+            cx.warn(
+                "LOT-E139",
+                fx.at,
+                format!(
+                    "field \"{}\" is a select list whose choice \"{label}\" has {} characters: \
+                     a phone shows about {LONGEST_LIST_CHOICE} of them in the closed list and cuts \
+                     the rest; offer the choices as `widget: radio` or shorten them",
+                    fx.id,
+                    label.chars().count()
+                ),
+            );
+        }
+    }
 }
+
+/// The longest choice (in characters) a select list shows whole on a phone.
+const LONGEST_LIST_CHOICE: usize = 40;
 
 /// A group given by schema ($ref: person.json): sub-fields come from its properties.
 fn schema_subfields(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, resolved: &Resolved) -> Vec<Field> {
