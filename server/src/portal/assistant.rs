@@ -473,7 +473,7 @@ fn command_of(
             return Err(here_url);
         };
         let mut values = lotse_core::form::answers_from_pairs(step, pairs);
-        values.extend(attached.clone());
+        values.extend(attached);
         let removed = if action == "keep" {
             None
         } else if action == "undo" {
