@@ -8,6 +8,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod browser_engine;
 pub mod cli;
 pub mod config;
 pub(crate) mod directory;

@@ -82,7 +82,7 @@ pub struct AppState {
     pub(crate) spool: crate::uploads::intake::Spool,
     pub(crate) clamd: Option<crate::uploads::scan::Clamd>,
     /// The engine for the browser (docs/browser-engine.md); `None`: the pages run without it.
-    pub(crate) engine: Option<crate::portal::BrowserEngine>,
+    pub(crate) engine: Option<crate::browser_engine::BrowserEngine>,
 }
 
 pub type Shared = Arc<AppState>;
@@ -225,7 +225,7 @@ impl AppState {
             spool: crate::uploads::intake::Spool::open(data)
                 .with_context(|| format!("the upload spool in {}", data.display()))?,
             clamd: config.uploads.scanner()?,
-            engine: crate::portal::BrowserEngine::load(
+            engine: crate::browser_engine::BrowserEngine::load(
                 config.browser_engine.module.as_deref(),
                 project,
             )?,

@@ -422,7 +422,7 @@ impl IntoResponse for AdminError {
         let request_id = self.log();
         let status = self.status();
         let mut body = json!({
-            "type": crate::api::codes::type_uri(self.code()),
+            "type": crate::http::codes::type_uri(self.code()),
             "title": self.message_de(),
             "status": status.as_u16(),
             "code": self.code(),

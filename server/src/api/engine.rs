@@ -26,7 +26,8 @@ pub(super) async fn engine(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult {
     let open = open(&p, t.clone(), &id).await?;
-    let (Some(module), Some(now)) = (p.engine.as_ref(), crate::portal::engine::now_text(&p)) else {
+    let (Some(module), Some(now)) = (p.engine.as_ref(), crate::browser_engine::now_text(p.now()))
+    else {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,
             "LOT-H025",
@@ -40,7 +41,7 @@ pub(super) async fn engine(
         StatusCode::OK,
         &EngineOut {
             module: module.url(),
-            workflow: crate::portal::engine::workflow_url(&t.slug, &open.wf),
+            workflow: crate::browser_engine::workflow_url(&t.slug, &open.wf),
             content_hash: open.wf.content_hash.clone(),
             now,
             state,

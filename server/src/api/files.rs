@@ -40,15 +40,6 @@ fn file_field<'a>(
         .ok_or_else(|| Problem::not_found("Dieses Dateifeld", "This file field"))
 }
 
-/// The files the draft holds for `field` of `step`: as the step shows them (typed, sent in a
-/// refused answer, or answered).
-fn known(open: &OpenDraft, step: &str, field: &str) -> Vec<FileEntry> {
-    open.app
-        .shown_value(step, field)
-        .map(FileEntry::list)
-        .unwrap_or_default()
-}
-
 /// Keeps the step's typed answers with `field` set to `files`; a list that cannot be written is
 /// an error (LOT-A007), never an empty list.
 fn keep(
@@ -140,11 +131,15 @@ pub(super) async fn upload(
             .with("field", json!(field)));
         }
     };
-    let files = merged(&known(&open, &step, &field), None, vec![entry]);
+    let files = merged(
+        &crate::service::files::known(&open, &step, &field),
+        None,
+        vec![entry],
+    );
     let command = keep(&open, &step, &field, files)?;
     let answer = done(&p, t, open, q.revision, lang, command).await?;
     // An acknowledged file is never lost: the draft that names it is made durable first.
-    crate::portal::durable(&p)
+    crate::http::run::durable(&p)
         .await
         .map_err(|e| service_problem(&ServiceError::Interrupted(e)))?;
     Ok(answer)
@@ -158,7 +153,7 @@ pub(super) async fn remove(
 ) -> ApiResult {
     let open = super::applications::open(&p, t.clone(), &id).await?;
     file_field(&open, &step, &field)?;
-    let before = known(&open, &step, &field);
+    let before = crate::service::files::known(&open, &step, &field);
     if !before.iter().any(|e| e.sha256 == sha256) {
         return Err(Problem::not_found("Diese Datei", "This file"));
     }
@@ -181,28 +176,5 @@ async fn done(
         Ok(Acted::Stale { current }) => Err(Problem::stale(current)),
         Ok(_) => Err(Problem::not_found("Diesen Schritt", "This step")),
         Err(e) => Err(service_problem(&e)),
-    }
-}
-
-/// An answer's file fields hold only files the draft has (uploaded through [`upload`]): an
-/// entry the draft does not know is left out.
-pub(crate) fn known_files_only(open: &OpenDraft, command: &mut Command) {
-    let (Command::Answer { step, values, .. } | Command::Keep { step, values, .. }) = command
-    else {
-        return;
-    };
-    let Some(s) = open.wf.step(step) else {
-        return;
-    };
-    for f in s.fields.iter().filter(|f| f.files.is_some()) {
-        let Some(v) = values.get_mut(&f.id) else {
-            continue;
-        };
-        let have = known(open, step, &f.id);
-        let kept: Vec<FileEntry> = FileEntry::list(v)
-            .into_iter()
-            .filter_map(|e| have.iter().find(|h| h.sha256 == e.sha256).cloned())
-            .collect();
-        *v = serde_json::to_value(kept).unwrap_or_else(|_| json!([]));
     }
 }

@@ -50,12 +50,12 @@ pub(super) struct ProblemDoc {
     lebenslage: Option<String>,
 }
 
-/// The `code` of a citizen API problem: every code of [`super::codes::CODES`].
+/// The `code` of a citizen API problem: every code of [`crate::http::codes::CODES`].
 fn citizen_codes() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .pattern(Some("^LOT-H[0-9]{3}$"))
-        .enum_values(Some(super::codes::CODES.iter().map(|c| c.code)))
+        .enum_values(Some(crate::http::codes::CODES.iter().map(|c| c.code)))
         .description(Some(
             "The stable code (docs/errors.md); `type` leads to its explanation.",
         ))
@@ -195,7 +195,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let p = *self.0;
         let lang = PROBLEM_LANG.try_with(|l| *l).unwrap_or(Lang::De);
-        let title = super::codes::problem_code(p.code)
+        let title = crate::http::codes::problem_code(p.code)
             .map(|c| c.title(lang))
             .unwrap_or(p.code);
         let detail = if lang == Lang::En {
@@ -204,7 +204,7 @@ impl IntoResponse for Problem {
             p.detail_de
         };
         let mut body = Map::new();
-        body.insert("type".into(), json!(super::codes::type_uri(p.code)));
+        body.insert("type".into(), json!(crate::http::codes::type_uri(p.code)));
         body.insert("title".into(), json!(title));
         body.insert("status".into(), json!(p.status.as_u16()));
         body.insert("code".into(), json!(p.code));

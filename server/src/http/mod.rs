@@ -2,6 +2,7 @@
 //! that runs the application service from async handlers.
 
 pub mod client;
+pub mod codes;
 pub mod extractors;
 pub mod middleware;
 pub mod pages;

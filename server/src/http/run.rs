@@ -144,7 +144,7 @@ pub(crate) async fn act(
             };
             // The files of a file field are the draft's (crate::api::files).
             let mut command = command;
-            crate::api::files::known_files_only(&open, &mut command);
+            crate::service::files::known_files_only(&open, &mut command);
             match service.decide(open, expected_revision, lang, command, now)? {
                 // Draft work runs on the blocking pool when draft calls block (PostgreSQL):
                 // the durable work then runs here too, without a second hand-off.
@@ -186,4 +186,12 @@ pub(crate) async fn execute(
     };
     count(p, &acted);
     Ok(acted)
+}
+
+/// Makes the draft write that named new files durable before the citizen sees them accepted
+/// (a draft save alone may be lost in the last half second before a crash; an acknowledged
+/// file must not be, docs/uploads.md).
+pub(crate) async fn durable(p: &Shared) -> Result<(), String> {
+    let p2 = p.clone();
+    blocking(move || p2.store.flush()).await
 }

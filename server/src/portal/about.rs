@@ -80,7 +80,7 @@ pub(crate) async fn problem_code(
     UiLang(lang): UiLang,
     axum::extract::Path(code): axum::extract::Path<String>,
 ) -> Response {
-    let Some(c) = crate::api::codes::problem_code(&code) else {
+    let Some(c) = crate::http::codes::problem_code(&code) else {
         return crate::http::pages::not_found(&p, None, lang);
     };
     let defs = p.defs();

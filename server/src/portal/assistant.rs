@@ -373,7 +373,7 @@ async fn post(
         Err(e) => return Err(page.fail(e)),
     };
     if uploaded > 0 {
-        attach::durable(&p)
+        crate::http::run::durable(&p)
             .await
             .map_err(|e| page.fail(crate::service::ServiceError::Interrupted(e)))?;
     }

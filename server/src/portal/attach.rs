@@ -37,16 +37,8 @@ pub(crate) struct Attached {
     /// Files refused, at their field.
     pub(crate) errors: Vec<FieldError>,
     /// How many files were kept by this post: the draft that names them is made durable
-    /// before the page answers ([`durable`]).
+    /// before the page answers ([`crate::http::run::durable`]).
     pub(crate) uploaded: usize,
-}
-
-/// Makes the draft write that named new files durable before the citizen sees them accepted
-/// (a draft save alone may be lost in the last half second before a crash; an acknowledged
-/// file must not be, docs/uploads.md).
-pub(crate) async fn durable(p: &Shared) -> Result<(), String> {
-    let p2 = p.clone();
-    blocking(move || p2.store.flush()).await
 }
 
 /// The files of `step` after this post: kept ones (the answer, or what was typed on the

@@ -18,9 +18,6 @@ mod step_post;
 mod views;
 mod visits;
 
-pub(crate) use attach::durable;
-pub use engine::BrowserEngine;
-
 /// The posts of an application's pages may carry files (a step with a file field): the
 /// extractors' own 2 MB default does not apply there; `http::middleware::limits` bounds the
 /// request, `step_post` each part.

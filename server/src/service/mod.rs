@@ -27,6 +27,7 @@ use time::OffsetDateTime;
 
 use crate::tenants::Tenant;
 
+pub(crate) mod files;
 mod payment;
 
 pub use payment::{PayOutcome, PaymentView};

@@ -976,7 +976,7 @@ fn docs_errors_md_lists_the_api_codes_with_the_texts_of_their_pages() {
                 .collect()
         })
         .collect();
-    let codes = lotse_server::api::codes::CODES;
+    let codes = lotse_server::http::codes::CODES;
     assert_eq!(rows.len(), codes.len());
     for (row, c) in rows.iter().zip(codes) {
         assert_eq!(
@@ -1006,7 +1006,7 @@ fn docs_errors_md_lists_the_postkorb_codes_with_the_meanings_of_their_pages() {
                 .collect()
         })
         .collect();
-    let codes = lotse_server::api::codes::STAFF_CODES;
+    let codes = lotse_server::http::codes::STAFF_CODES;
     assert_eq!(rows.len(), codes.len());
     for (row, c) in rows.iter().zip(codes) {
         assert_eq!(
@@ -1076,7 +1076,7 @@ async fn every_postkorb_problem_type_resolves_to_a_page_that_explains_its_code()
         let problem: Value = serde_json::from_slice(&body).unwrap();
         let code = problem["code"].as_str().unwrap();
         assert!(code.starts_with("LOT-V"), "{problem}");
-        let entry = lotse_server::api::codes::problem_code(code)
+        let entry = lotse_server::http::codes::problem_code(code)
             .unwrap_or_else(|| panic!("{code} has no entry in STAFF_CODES"));
         assert_eq!(entry.status, status.as_u16(), "{code}");
         let uri = problem["type"].as_str().unwrap();
