@@ -26,7 +26,7 @@ pub struct Portal {
     maintenance: crate::maintenance::Settings,
     connections: crate::config::ConnectionsConfig,
     proxies: Arc<crate::http::client::TrustedProxies>,
-    cors: Arc<crate::api::cors::CorsOrigins>,
+    cors: Arc<crate::http::cors::CorsOrigins>,
     /// The payment reconciliation job: every, after (docs/payment.md).
     reconcile: (std::time::Duration, std::time::Duration),
 }
@@ -125,7 +125,7 @@ impl Portal {
             proxies: Arc::new(crate::http::client::TrustedProxies::from_config(
                 &config.proxy,
             )?),
-            cors: Arc::new(crate::api::cors::CorsOrigins::from_config(
+            cors: Arc::new(crate::http::cors::CorsOrigins::from_config(
                 &config.api.cors_origins,
             )?),
             reconcile: (
@@ -227,7 +227,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
     } else {
         router
     };
-    let edge = Arc::new(middleware::Edge {
+    let edge = Arc::new(Edge {
         cors: portal.cors.clone(),
         proxies: portal.proxies.clone(),
     });
@@ -235,7 +235,7 @@ pub fn router(portal: Arc<Portal>) -> Router {
         .with_state(routes)
         // Security headers, the client's address, problem documents and the limits per route
         // (256 KiB and 30 s, uploads more): refusals (403, 408, 413) carry the headers too.
-        .layer(axum::middleware::from_fn_with_state(edge, middleware::edge))
+        .layer(axum::middleware::from_fn_with_state(edge, self::edge))
         // A panicking handler answers a calm 500 (counted); outermost, the request's id, span,
         // latency and status, so that refusals by the layers above count too.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
@@ -579,4 +579,28 @@ async fn metrics(State(p): State<Shared>, req: axum::extract::Request) -> Respon
         return StatusCode::NOT_FOUND.into_response();
     }
     telemetry::metrics(State(p.metrics.clone())).await
+}
+
+/// What every request passes on its way in and out, outermost first: the cross-site check and
+/// the security headers ([`middleware::security_headers`]), the client's address
+/// ([`middleware::client_address`]), the API's problem documents
+/// ([`crate::api::problems_everywhere`]) and the limits ([`middleware::limits`]). Composed here,
+/// where every room may be used: `http` stays below the front ends.
+/// One middleware rather than four: each layer of its own costs the request a boxed future
+/// and a copy of the service behind it (docs/BENCHMARKS.md, "The request's log line").
+pub(crate) struct Edge {
+    pub(crate) cors: Arc<crate::http::cors::CorsOrigins>,
+    pub(crate) proxies: Arc<crate::http::client::TrustedProxies>,
+}
+
+pub(crate) async fn edge(
+    State(edge): State<Arc<Edge>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    middleware::security_headers(&edge.cors, req, |req| {
+        let req = middleware::client_address(&edge.proxies, req);
+        crate::api::problems_everywhere(req, |req| middleware::limits(req, next))
+    })
+    .await
 }

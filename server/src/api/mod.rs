@@ -8,7 +8,6 @@
 //! CSRF protection (no cookies are used).
 
 mod applications;
-pub mod cors;
 mod engine;
 pub(crate) mod files;
 pub mod openapi;

@@ -1,17 +1,17 @@
 //! Middleware of every route: security headers and the cross-site check, the client's address,
-//! problem documents for the API, the limits of body and time ([`edge`], one middleware for
-//! all four), and the designers' preview gate that shows definition errors instead of pages.
+//! the limits of body and time (called in turn by `startup::edge`, one middleware for these
+//! and the API's problem documents), and the designers' preview gate that shows definition
+//! errors instead of pages.
 
 use std::future::Future;
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
 
-use crate::api::cors::CorsOrigins;
 use crate::http::client::TrustedProxies;
+use crate::http::cors::CorsOrigins;
 use crate::http::extractors::ClientKey;
 use crate::http::pages::{Layout, ProblemView, ProblemsPage};
 use crate::state::Shared;
@@ -19,7 +19,7 @@ use crate::state::Shared;
 /// Who is asking, for the limits on guessing: the peer address, or the client address named
 /// by a trusted reverse proxy (crate::http::client). A request without a peer address (the
 /// router called in-process) counts as `unbekannt`.
-fn client_address(
+pub(crate) fn client_address(
     proxies: &TrustedProxies,
     mut req: axum::extract::Request,
 ) -> axum::extract::Request {
@@ -32,29 +32,7 @@ fn client_address(
     req
 }
 
-/// What every request passes on its way in and out, outermost first: the cross-site check and
-/// the security headers ([`security_headers`]), the client's address ([`client_address`]), the
-/// API's problem documents ([`crate::api::problems_everywhere`]) and the limits ([`limits`]).
-/// One middleware rather than four: each layer of its own costs the request a boxed future
-/// and a copy of the service behind it (docs/BENCHMARKS.md, "The request's log line").
-pub(crate) struct Edge {
-    pub(crate) cors: Arc<CorsOrigins>,
-    pub(crate) proxies: Arc<TrustedProxies>,
-}
-
-pub(crate) async fn edge(
-    State(edge): State<Arc<Edge>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    security_headers(&edge.cors, req, |req| {
-        let req = client_address(&edge.proxies, req);
-        crate::api::problems_everywhere(req, |req| limits(req, next))
-    })
-    .await
-}
-
-async fn security_headers<F, Fut>(
+pub(crate) async fn security_headers<F, Fut>(
     cors: &CorsOrigins,
     req: axum::extract::Request,
     inner: F,
@@ -208,7 +186,7 @@ pub(crate) fn is_upload(method: &axum::http::Method, path: &str) -> bool {
 /// The body limit and the time limit of each route (see [`is_upload`]): a body over the limit
 /// is refused with 413 (by its declared length at once, else when it passes the limit), a
 /// request over its time with 408.
-async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn limits(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let upload = is_upload(req.method(), req.uri().path());
     let (limit, time) = if upload {
         (UPLOAD_BODY_LIMIT, UPLOAD_TIMEOUT)

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod codes;
+pub mod cors;
 pub mod extractors;
 pub mod middleware;
 pub mod pages;
