@@ -18,6 +18,7 @@ pub mod login;
 pub mod mail;
 pub mod mandate;
 pub mod nodes;
+pub mod openapi;
 pub mod payment;
 pub mod portal;
 pub mod service;

@@ -256,7 +256,7 @@ fn main() -> ExitCode {
             cli::graph::run(&workflow, &project, format)
         }
         Cmd::Openapi => {
-            println!("{}", lotse_server::api::openapi::document());
+            println!("{}", lotse_server::openapi::document());
             ExitCode::SUCCESS
         }
         Cmd::Demo { dir, data } => cli::demo::run(&dir, &data),

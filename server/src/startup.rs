@@ -207,8 +207,8 @@ pub fn router(portal: Arc<Portal>) -> Router {
     // Other origins named in the configuration may call the citizen API from a browser; the
     // Postkorb's API is not opened to them.
     let api = match portal.cors.layer() {
-        Some(cors) => crate::api::routes().layer(cors),
-        None => crate::api::routes(),
+        Some(cors) => crate::api::routes(crate::openapi::document()).layer(cors),
+        None => crate::api::routes(crate::openapi::document()),
     };
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))

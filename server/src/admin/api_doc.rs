@@ -11,7 +11,7 @@ use super::api::{
     StatusBody,
 };
 use super::service::SubmissionView;
-use crate::api::openapi::{Operation, Param, ok, ok_media, path, query, tenant};
+use crate::http::openapi::{Operation, Param, Part, ok, ok_media, path, query, tenant};
 
 /// An error of the Postkorb API (RFC 9457): `LOT-V…` codes (docs/errors.md), or `LOT-H…` for
 /// refusals before a handler runs (wrong method, body too large). The title is German, for
@@ -35,12 +35,19 @@ pub(crate) struct StaffProblemDoc {
     request_id: Option<String>,
 }
 
-pub(crate) fn problem_name() -> String {
-    StaffProblemDoc::name().into_owned()
+/// The Postkorb API's part of the document.
+pub(crate) fn part() -> Part {
+    let mut schemas = Vec::new();
+    add_schemas(&mut schemas);
+    Part {
+        operations: operations(),
+        schemas,
+        problem_schema: StaffProblemDoc::name().into_owned(),
+    }
 }
 
 /// The schemas of the Postkorb API.
-pub(crate) fn schemas(all: &mut Vec<(String, RefOr<Schema>)>) {
+fn add_schemas(all: &mut Vec<(String, RefOr<Schema>)>) {
     macro_rules! add {
         ($($t:ty),* $(,)?) => {$(
             all.push((<$t as ToSchema>::name().into_owned(), <$t as utoipa::PartialSchema>::schema()));
@@ -142,7 +149,7 @@ fn op(
     summary: &'static str,
     params: Vec<Param>,
     body: Option<String>,
-    ok: crate::api::openapi::Ok,
+    ok: crate::http::openapi::Ok,
     extra: Option<(&'static str, &'static str)>,
 ) -> Operation {
     let mut problems = problems();
@@ -162,7 +169,7 @@ fn op(
 }
 
 /// The Postkorb API's operations.
-pub(crate) fn operations() -> Vec<Operation> {
+fn operations() -> Vec<Operation> {
     let one = || vec![tenant(), submission()];
     let with_filters = || {
         let mut p = vec![tenant()];
@@ -284,7 +291,7 @@ pub(crate) fn operations() -> Vec<Operation> {
             "The submission's signed receipt",
             one(),
             None,
-            crate::api::openapi::Ok {
+            crate::http::openapi::Ok {
                 schema: json!({"type": "string", "format": "binary"}),
                 ..ok_media(
                     "The receipt (PDF with an embedded CAdES signature).",

@@ -50,14 +50,15 @@ use problem::*;
 use services::*;
 use views::*;
 
-/// The routes below /api/v1 (state is the portal).
-pub fn routes<S>() -> Router<S>
+/// The routes below /api/v1 (state is the portal); `openapi` is the document to serve
+/// ([`crate::openapi::document`], made above this front end).
+pub fn routes<S>(openapi: &'static str) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Shared: axum::extract::FromRef<S>,
 {
     Router::new()
-        .route("/openapi.json", get(serve_openapi))
+        .route("/openapi.json", get(move || serve_openapi(openapi)))
         .route("/tenants", get(list_tenants))
         .route("/tenants/{tenant}/services", get(list_services))
         .route("/tenants/{tenant}/lebenslagen", get(list_lebenslagen))
@@ -104,8 +105,8 @@ where
 }
 
 /// The OpenAPI 3.1 document, generated from the API's types (see [`openapi`]).
-async fn serve_openapi() -> Response {
-    let mut r = openapi::document().into_response();
+async fn serve_openapi(document: &'static str) -> Response {
+    let mut r = document.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -4,9 +4,7 @@
 //! both directions and check real answers against the schemas; CI runs schemathesis and a
 //! generated client against the served document.
 
-use std::sync::OnceLock;
-
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::Schema;
@@ -22,12 +20,15 @@ use super::services::{
     FORMATS_DOC, LebenslageList, NORMALISATION_DOC, Service, ServiceList, TenantList,
 };
 use super::views::StateOut;
-use crate::admin::api_doc as staff;
+use crate::http::openapi::{BINARY, Ok, Operation, Param, Part, ok, ok_media, path, query, tenant};
 
-/// The document, built once.
-pub fn document() -> &'static str {
-    static DOC: OnceLock<String> = OnceLock::new();
-    DOC.get_or_init(|| document_value().to_string())
+/// The citizen API's part of the document.
+pub(crate) fn part() -> Part {
+    Part {
+        operations: operations(),
+        schemas: schemas(),
+        problem_schema: name::<ProblemDoc>(),
+    }
 }
 
 /// The name of a type's schema, for a `$ref`.
@@ -35,8 +36,8 @@ fn name<T: ToSchema>() -> String {
     T::name().into_owned()
 }
 
-/// Every component schema: the named types and whatever they refer to.
-fn schemas() -> Map<String, Value> {
+/// Every component schema of the citizen API: the named types and whatever they refer to.
+fn schemas() -> Vec<(String, RefOr<Schema>)> {
     let mut all: Vec<(String, RefOr<Schema>)> = Vec::new();
     macro_rules! add {
         ($($t:ty),* $(,)?) => {$(
@@ -68,55 +69,7 @@ fn schemas() -> Map<String, Value> {
         lotse_core::application::ReviewEntry,
         lotse_core::application::Display,
     );
-    staff::schemas(&mut all);
-    let mut out = Map::new();
-    for (name, schema) in all {
-        if let Ok(v) = serde_json::to_value(&schema) {
-            out.insert(name, v);
-        }
-    }
-    out.sort_keys();
-    out
-}
-
-/// A parameter of an operation.
-pub(crate) struct Param {
-    pub name: &'static str,
-    /// `path` or `query`.
-    pub place: &'static str,
-    pub description: &'static str,
-    pub schema: Value,
-    pub example: Option<&'static str>,
-}
-
-pub(crate) fn tenant() -> Param {
-    Param {
-        name: "tenant",
-        place: "path",
-        description: "The tenant's slug, e.g. `heinsberg`.",
-        schema: json!({"type": "string"}),
-        example: Some("heinsberg"),
-    }
-}
-
-pub(crate) fn path(name: &'static str, description: &'static str) -> Param {
-    Param {
-        name,
-        place: "path",
-        description,
-        schema: json!({"type": "string"}),
-        example: None,
-    }
-}
-
-pub(crate) fn query(name: &'static str, description: &'static str, schema: Value) -> Param {
-    Param {
-        name,
-        place: "query",
-        description,
-        schema,
-        example: None,
-    }
+    all
 }
 
 fn service() -> Param {
@@ -148,56 +101,7 @@ fn lang() -> Param {
     )
 }
 
-/// A success answer: its status, what it means, the media type and the schema.
-pub(crate) struct Ok {
-    pub status: u16,
-    pub description: &'static str,
-    pub media: &'static str,
-    pub schema: Value,
-    /// A `Location` header's description.
-    pub location: Option<&'static str>,
-}
-
-pub(crate) fn ok(status: u16, description: &'static str, schema: String) -> Ok {
-    Ok {
-        status,
-        description,
-        media: "application/json",
-        schema: json!({"$ref": format!("#/components/schemas/{schema}")}),
-        location: None,
-    }
-}
-
-pub(crate) fn ok_media(description: &'static str, media: &'static str) -> Ok {
-    Ok {
-        status: 200,
-        description,
-        media,
-        schema: json!({"type": "string"}),
-        location: None,
-    }
-}
-
-/// One operation of the API.
-pub(crate) struct Operation {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub id: &'static str,
-    pub summary: &'static str,
-    pub description: Option<&'static str>,
-    pub params: Vec<Param>,
-    /// The request body's schema and whether it is required.
-    pub body: Option<(String, bool)>,
-    pub ok: Vec<Ok>,
-    /// Problem answers: status (or `default`) and what it means.
-    pub problems: Vec<(&'static str, &'static str)>,
-    /// The staff API (Postkorb): its problem schema, tag and security.
-    pub staff: bool,
-}
-
 const H400: (&str, &str) = ("400", "Malformed path or query (LOT-H400).");
-/// A request body that is a file's bytes (an upload).
-const BINARY: &str = "binary";
 const H400_BODY: (&str, &str) = (
     "400",
     "The body is not valid JSON or misses required keys (LOT-H002).",
@@ -758,93 +662,8 @@ fn operations() -> Vec<Operation> {
     ]
 }
 
-fn operation_json(op: &Operation) -> Value {
-    let problem_schema = if op.staff {
-        staff::problem_name()
-    } else {
-        name::<ProblemDoc>()
-    };
-    let mut responses = Map::new();
-    for o in &op.ok {
-        let mut r = json!({
-            "description": o.description,
-            "content": {o.media: {"schema": o.schema}},
-        });
-        if let Some(l) = o.location {
-            r["headers"] = json!({"Location": {"description": l, "schema": {"type": "string"}}});
-        }
-        responses.insert(o.status.to_string(), r);
-    }
-    for (status, description) in &op.problems {
-        let mut r = json!({
-            "description": description,
-            "content": {"application/problem+json": {
-                "schema": {"$ref": format!("#/components/schemas/{problem_schema}")},
-            }},
-        });
-        if op.staff && *status == "401" {
-            r["headers"] = json!({"WWW-Authenticate": {
-                "description": "`Bearer realm=\"lotse\"`.",
-                "schema": {"type": "string"},
-            }});
-        }
-        if op.staff && *status == "429" {
-            r["headers"] = json!({"Retry-After": {
-                "description": "Seconds to wait.",
-                "schema": {"type": "integer"},
-            }});
-        }
-        responses.insert(status.to_string(), r);
-    }
-    let params: Vec<Value> = op
-        .params
-        .iter()
-        .map(|p| {
-            let mut v = json!({
-                "name": p.name, "in": p.place, "required": p.place == "path",
-                "description": p.description, "schema": p.schema,
-            });
-            if let Some(e) = p.example {
-                v["example"] = json!(e);
-            }
-            v
-        })
-        .collect();
-    let mut v = json!({
-        "operationId": op.id,
-        "summary": op.summary,
-        "parameters": params,
-        "responses": responses,
-    });
-    if let Some(d) = op.description {
-        v["description"] = json!(d);
-    }
-    if let Some((schema, required)) = &op.body
-        && schema == BINARY
-    {
-        v["requestBody"] = json!({
-            "required": required,
-            "content": {"application/octet-stream": {
-                "schema": {"type": "string", "format": "binary"},
-            }},
-        });
-    } else if let Some((schema, required)) = &op.body {
-        v["requestBody"] = json!({
-            "required": required,
-            "content": {"application/json": {
-                "schema": {"$ref": format!("#/components/schemas/{schema}")},
-            }},
-        });
-    }
-    if op.staff {
-        v["tags"] = json!(["Postkorb"]);
-        v["security"] = json!([{"bearer": []}, {"session": []}]);
-    }
-    v
-}
-
 /// The introduction: what every operation shares.
-fn description() -> String {
+pub(crate) fn description() -> String {
     format!(
         "The citizen-facing JSON API of Lotse: the same engine, store and rules as the HTML \
          assistant. This document is generated from the server's own types and handlers. The \
@@ -866,40 +685,4 @@ fn description() -> String {
          exposed, credentials are never allowed, and the Postkorb API is not opened to other \
          origins."
     )
-}
-
-/// The whole document.
-pub fn document_value() -> Value {
-    let mut paths = Map::new();
-    let mut ops = operations();
-    ops.extend(staff::operations());
-    for op in &ops {
-        let item = paths
-            .entry(op.path.to_string())
-            .or_insert_with(|| json!({}));
-        item[op.method] = operation_json(op);
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Lotse API",
-            "version": "1.0.0",
-            "description": description(),
-        },
-        "servers": [{"url": "/"}],
-        "paths": paths,
-        "components": {
-            "schemas": schemas(),
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http", "scheme": "bearer",
-                    "description": "An API token from `lotse admin token-create` (acts with its account's role).",
-                },
-                "session": {
-                    "type": "apiKey", "in": "cookie", "name": "lotse_verwaltung",
-                    "description": "The Postkorb's session cookie (sign-in at /verwaltung/{tenant}/anmelden); writes must be JSON.",
-                },
-            },
-        },
-    })
 }

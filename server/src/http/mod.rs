@@ -6,6 +6,7 @@ pub mod codes;
 pub mod cors;
 pub mod extractors;
 pub mod middleware;
+pub(crate) mod openapi;
 pub mod pages;
 pub mod run;
 pub mod texts;

@@ -821,7 +821,7 @@ async fn the_openapi_document_describes_exactly_the_routes_that_exist() {
     // The document served is the one `lotse openapi` prints.
     assert_eq!(
         r.bytes,
-        lotse_server::api::openapi::document().as_bytes(),
+        lotse_server::openapi::document().as_bytes(),
         "served document"
     );
     // Every documented operation answers something other than 405 on its method.
