@@ -286,6 +286,44 @@ pub fn find_receipt(
     Ok(store.blob(&BlobKey::Receipt(*id))?)
 }
 
+/// Limits against bulk booking (docs/appointments.md), counted where every node sees them:
+/// holds per client and hour, bookings per e-mail address and tenant and day (the address
+/// only as a hash).
+pub(crate) struct VisitLimits {
+    pub(crate) per_client: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
+    pub(crate) per_email: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
+}
+
+/// Holds one client may make in an hour.
+pub(crate) const HOLDS_PER_CLIENT: lotse_store::LimitPolicy = lotse_store::LimitPolicy::Window {
+    max: 30,
+    window: Duration::hours(1),
+};
+
+/// Bookings with one e-mail address at one tenant in a day (a family books for each of its
+/// members).
+pub(crate) const BOOKINGS_PER_EMAIL: lotse_store::LimitPolicy = lotse_store::LimitPolicy::Window {
+    max: 6,
+    window: Duration::days(1),
+};
+
+impl VisitLimits {
+    pub(crate) fn new(store: &lotse_store::AnyStore) -> VisitLimits {
+        VisitLimits {
+            per_client: attempt_limiter(store, "visit-hold", HOLDS_PER_CLIENT),
+            per_email: attempt_limiter(store, "visit-email", BOOKINGS_PER_EMAIL),
+        }
+    }
+
+    /// The key of an e-mail address at a tenant: a hash, so the limiter's table holds no
+    /// address.
+    pub(crate) fn email_key(tenant: &str, email: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(format!("{tenant}\u{0}{}", email.to_lowercase()));
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -73,7 +73,7 @@ pub struct AppState {
     /// Held while the definitions are reloaded (see [`AppState::reload`]).
     pub(crate) reloading: std::sync::Mutex<()>,
     /// Limits against bulk booking of appointments (per client and per e-mail address).
-    pub(crate) visit_limits: crate::portal::VisitLimits,
+    pub(crate) visit_limits: crate::nodes::VisitLimits,
     /// Citizen sign-ins started per client (crate::login::STARTS_PER_CLIENT).
     pub(crate) sign_in_starts: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
     /// Citizen sign-in (crate::login); `None` without `[login]`.
@@ -215,7 +215,7 @@ impl AppState {
             webhooks: Arc::new(webhooks),
             mail: mail.map(Arc::new),
             reloading: std::sync::Mutex::new(()),
-            visit_limits: crate::portal::VisitLimits::new(&store),
+            visit_limits: crate::nodes::VisitLimits::new(&store),
             sign_in_starts: crate::nodes::attempt_limiter(
                 &store,
                 "citizen-sign-in",

@@ -24,7 +24,6 @@ mod visits;
 fn uploads() -> axum::extract::DefaultBodyLimit {
     axum::extract::DefaultBodyLimit::disable()
 }
-pub(crate) use visits::VisitLimits;
 
 use axum::Router;
 use axum::handler::Handler;

@@ -106,7 +106,7 @@ pub(crate) async fn act(
                 },
             );
             let p2 = p.clone();
-            let key = VisitLimits::email_key(&t.slug, &email);
+            let key = crate::nodes::VisitLimits::email_key(&t.slug, &email);
             let (name2, email2) = (name.clone(), email.clone());
             let done = crate::telemetry::spawn_blocking(move || {
                 p2.visit_limits.per_email.reserve(&key, now)?;

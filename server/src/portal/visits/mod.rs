@@ -13,8 +13,7 @@ use lotse_core::Lang;
 use lotse_core::appointments::{Schedule, VisitService};
 use lotse_receipt::{Language, format_berlin, to_berlin};
 use lotse_store::{
-    AttemptLimiter, BookingId, LimitPolicy, NewVisit, OsEntropy, StoreError, Visit, VisitState,
-    VisitStore, VisitTime,
+    BookingId, NewVisit, OsEntropy, StoreError, Visit, VisitState, VisitStore, VisitTime,
 };
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
@@ -363,44 +362,6 @@ fn chosen_time(
         start,
         end: start + Duration::minutes(i64::from(v.minutes)),
     })
-}
-
-/// Limits against bulk booking (docs/appointments.md), counted where every node sees them:
-/// holds per client and hour, bookings per e-mail address and tenant and day (the address
-/// only as a hash).
-pub(crate) struct VisitLimits {
-    pub(crate) per_client: Box<dyn AttemptLimiter + Send + Sync>,
-    pub(crate) per_email: Box<dyn AttemptLimiter + Send + Sync>,
-}
-
-/// Holds one client may make in an hour.
-pub(crate) const HOLDS_PER_CLIENT: LimitPolicy = LimitPolicy::Window {
-    max: 30,
-    window: Duration::hours(1),
-};
-
-/// Bookings with one e-mail address at one tenant in a day (a family books for each of its
-/// members).
-pub(crate) const BOOKINGS_PER_EMAIL: LimitPolicy = LimitPolicy::Window {
-    max: 6,
-    window: Duration::days(1),
-};
-
-impl VisitLimits {
-    pub(crate) fn new(store: &lotse_store::AnyStore) -> VisitLimits {
-        VisitLimits {
-            per_client: crate::nodes::attempt_limiter(store, "visit-hold", HOLDS_PER_CLIENT),
-            per_email: crate::nodes::attempt_limiter(store, "visit-email", BOOKINGS_PER_EMAIL),
-        }
-    }
-
-    /// The key of an e-mail address at a tenant: a hash, so the limiter's table holds no
-    /// address.
-    pub(crate) fn email_key(tenant: &str, email: &str) -> String {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(format!("{tenant}\u{0}{}", email.to_lowercase()));
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
 }
 
 /// The portal's public address for links that leave the portal (mail, calendar file); empty
