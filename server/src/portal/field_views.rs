@@ -10,7 +10,6 @@ use lotse_core::form::FieldError;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::views::{error_at, html_id, text_of};
 use crate::http::pages::{Shown, tr};
 
 /// One field of a step, whatever its widget: the flags say which, and what a widget does not
@@ -503,6 +502,29 @@ pub(super) fn mark_prefilled(
         }
         mark_prefilled(wf, app, &mut v.fields, note);
     }
+}
+
+/// The id of a field's input on the page (`anschrift.plz` → `f-anschrift-plz`).
+pub(super) fn html_id(name: &str) -> String {
+    format!("f-{}", name.replace('.', "-"))
+}
+
+/// A value as an input shows it: text, a number, `true`/`false`; nothing for the rest.
+pub(super) fn text_of(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The error at a JSON pointer; each shown once, at its field.
+pub(super) fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.pointer == pointer)
+        .map(|e| e.message.as_str())
 }
 
 #[cfg(test)]

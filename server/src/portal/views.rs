@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::tenants::Tenant;
 
 use super::field_views::{
-    FieldView, condition_note, field_view, fill_fields, reveal_of, step_shows_values,
+    FieldView, condition_note, error_at, field_view, fill_fields, html_id, reveal_of,
+    step_shows_values,
 };
 
 /// The status page of a submission (also the confirmation after sending): reference, status,
@@ -462,27 +463,6 @@ impl ReviewLine<'_> {
             flat: e.value.flat(),
         }
     }
-}
-
-pub(super) fn html_id(name: &str) -> String {
-    format!("f-{}", name.replace('.', "-"))
-}
-
-pub(super) fn text_of(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
-}
-
-/// The error at a JSON pointer; each shown once, at its field.
-pub(super) fn error_at<'a>(errors: &'a [FieldError], pointer: &str) -> Option<&'a str> {
-    errors
-        .iter()
-        .find(|e| e.pointer == pointer)
-        .map(|e| e.message.as_str())
 }
 
 /// Where the field a JSON pointer names (`/hunde/1/name`) stands on the step: the positions of
