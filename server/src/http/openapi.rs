@@ -100,7 +100,7 @@ pub(crate) struct Operation {
     pub ok: Vec<Ok>,
     /// Problem answers: status (or `default`) and what it means.
     pub problems: Vec<(&'static str, &'static str)>,
-    /// The staff API (Postkorb): its problem schema, tag and security.
+    /// The staff API (Postkorb): its tag, its security, and the headers of its 401 and 429.
     pub staff: bool,
 }
 
