@@ -25,7 +25,7 @@ pub struct Portal {
     admin: Arc<AdminState>,
     maintenance: crate::maintenance::Settings,
     connections: crate::config::ConnectionsConfig,
-    proxies: Arc<crate::http::client::TrustedProxies>,
+    proxies: Arc<crate::config::proxy::TrustedProxies>,
     cors: Arc<crate::http::cors::CorsOrigins>,
     /// The payment reconciliation job: every, after (docs/payment.md).
     reconcile: (std::time::Duration, std::time::Duration),
@@ -122,7 +122,7 @@ impl Portal {
             admin: Arc::new(admin),
             maintenance,
             connections: config.connections.clone(),
-            proxies: Arc::new(crate::http::client::TrustedProxies::from_config(
+            proxies: Arc::new(crate::config::proxy::TrustedProxies::from_config(
                 &config.proxy,
             )?),
             cors: Arc::new(crate::http::cors::CorsOrigins::from_config(
@@ -590,7 +590,7 @@ async fn metrics(State(p): State<Shared>, req: axum::extract::Request) -> Respon
 /// and a copy of the service behind it (docs/BENCHMARKS.md, "The request's log line").
 pub(crate) struct Edge {
     pub(crate) cors: Arc<crate::http::cors::CorsOrigins>,
-    pub(crate) proxies: Arc<crate::http::client::TrustedProxies>,
+    pub(crate) proxies: Arc<crate::config::proxy::TrustedProxies>,
 }
 
 pub(crate) async fn edge(

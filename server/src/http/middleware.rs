@@ -10,14 +10,14 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
 
-use crate::http::client::TrustedProxies;
+use crate::config::proxy::TrustedProxies;
 use crate::http::cors::CorsOrigins;
 use crate::http::extractors::ClientKey;
 use crate::http::pages::{Layout, ProblemView, ProblemsPage};
 use crate::state::Shared;
 
 /// Who is asking, for the limits on guessing: the peer address, or the client address named
-/// by a trusted reverse proxy (crate::http::client). A request without a peer address (the
+/// by a trusted reverse proxy (crate::config::proxy). A request without a peer address (the
 /// router called in-process) counts as `unbekannt`.
 pub(crate) fn client_address(
     proxies: &TrustedProxies,

@@ -1,7 +1,6 @@
 //! What the HTTP front ends share: extractors, middleware, the common HTML pages and the bridge
 //! that runs the application service from async handlers.
 
-pub mod client;
 pub mod codes;
 pub mod cors;
 pub mod extractors;

@@ -4,7 +4,8 @@
 //! cookies and the refusals. A refusal is a calm page in German and one log line with its
 //! code; nothing the identity provider sent is logged.
 
-pub mod config;
+/// The `[login]` section (defined with the configuration, below this room).
+pub use crate::config::login as config;
 mod gate;
 pub mod konto;
 mod logout;

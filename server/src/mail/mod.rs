@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 use crate::tenants::Tenant;
 
-mod config;
+use crate::config::mail as config;
 mod templates;
 pub mod visit;
 

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use serde::Deserialize;
 use time::OffsetDateTime;
 
 pub use wire::{CreateRequest, Created, Report};
@@ -58,19 +57,7 @@ pub trait PaymentProvider: Send + Sync {
     ) -> Result<Report, PlatformError>;
 }
 
-/// `[tenants.<slug>.payment]`: the tenant's payment platform.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentConfig {
-    /// The platform's API base, `https://…` (or `http://` on the same machine).
-    pub platform_url: String,
-    /// The tenant's account (Mandant, Bewirtschafter) at the platform.
-    pub merchant_id: String,
-    /// The environment variable holding the shared secret (at least 16 characters).
-    pub secret_env: String,
-    /// Seconds a call to the platform may take: 1–60, default 10.
-    pub timeout_seconds: Option<u64>,
-}
+pub use crate::config::payment::PaymentConfig;
 
 /// The platform speaking the wire format of [`wire`] over HTTP(S), signed both ways.
 pub struct HttpPlatform {

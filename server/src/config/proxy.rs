@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use anyhow::{Context, bail};
 use axum::http::HeaderMap;
 
-use crate::config::ProxyConfig;
+use super::ProxyConfig;
 
 /// An address or a network (`10.1.0.0/16`, `fd00::/8`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

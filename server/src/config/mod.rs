@@ -2,6 +2,11 @@
 //! Unknown keys are refused; every key is documented in docs/configuration.md. Secrets are never
 //! printed: passwords are named by the environment variable that holds them.
 
+pub mod login;
+pub mod mail;
+pub mod payment;
+pub mod proxy;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,9 +43,9 @@ pub struct Config {
     /// The citizen JSON API: which other origins may call it from a browser.
     pub api: ApiConfig,
     /// E-mail to citizens (docs/email.md); unset: no mail is sent.
-    pub mail: Option<crate::mail::MailConfig>,
+    pub mail: Option<mail::MailConfig>,
     /// Citizen sign-in (docs/login.md); unset: citizens apply anonymously only.
-    pub login: Option<crate::login::LoginConfig>,
+    pub login: Option<login::LoginConfig>,
     /// Online payment: the portal's public address and the reconciliation job (docs/payment.md).
     pub payment: PaymentSettings,
     /// Uploads (Nachweise): the virus scanner (docs/uploads.md).
@@ -364,9 +369,9 @@ pub struct TenantConfig {
     /// with its history, messages and receipt (1–36,500). Unset: kept until deleted by hand.
     pub retention_days: Option<u32>,
     /// The tenant's own sender and reply address for mails to citizens.
-    pub mail: Option<crate::mail::TenantMail>,
+    pub mail: Option<mail::TenantMail>,
     /// The tenant's payment platform (docs/payment.md).
-    pub payment: Option<crate::payment::PaymentConfig>,
+    pub payment: Option<payment::PaymentConfig>,
     /// What happens to an upload no virus scanner could look at: `refuse` (the citizen tries
     /// again later) or `accept` (kept, marked "nicht geprüft" for the office). Unset: refuse
     /// when `[uploads] clamd` is configured, accept when it is not (docs/uploads.md).
@@ -580,7 +585,7 @@ impl Config {
                 format!("LOTSE_ADMIN_SESSION_HOURS={v} is not a number of hours")
             })?;
         }
-        crate::mail::MailConfig::apply_env(&mut self.mail, &get)?;
+        mail::MailConfig::apply_env(&mut self.mail, &get)?;
         Ok(())
     }
 
@@ -601,7 +606,7 @@ impl Config {
                 self.connections.max
             );
         }
-        crate::http::client::TrustedProxies::from_config(&self.proxy)?;
+        proxy::TrustedProxies::from_config(&self.proxy)?;
         if self.store.backend == Backend::Postgres {
             self.store.database_url()?;
             if self.store.max_connections == 0 {
