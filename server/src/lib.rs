@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub(crate) mod directory;
 pub mod http;
+pub mod identity;
 pub mod keys;
 pub mod login;
 pub mod mail;

@@ -74,10 +74,10 @@ pub struct AppState {
     pub(crate) reloading: std::sync::Mutex<()>,
     /// Limits against bulk booking of appointments (per client and per e-mail address).
     pub(crate) visit_limits: crate::nodes::VisitLimits,
-    /// Citizen sign-ins started per client (crate::login::STARTS_PER_CLIENT).
+    /// Citizen sign-ins started per client (crate::identity::STARTS_PER_CLIENT).
     pub(crate) sign_in_starts: Box<dyn lotse_store::AttemptLimiter + Send + Sync>,
     /// Citizen sign-in (crate::login); `None` without `[login]`.
-    pub(crate) login: Option<crate::login::Login>,
+    pub(crate) login: Option<crate::identity::Login>,
     /// Where uploads are streamed before they are judged, and the virus scanner (docs/uploads.md).
     pub(crate) spool: crate::uploads::intake::Spool,
     pub(crate) clamd: Option<crate::uploads::scan::Clamd>,
@@ -219,9 +219,9 @@ impl AppState {
             sign_in_starts: crate::nodes::attempt_limiter(
                 &store,
                 "citizen-sign-in",
-                crate::login::STARTS_PER_CLIENT,
+                crate::identity::STARTS_PER_CLIENT,
             ),
-            login: crate::login::Login::from_config(config)?,
+            login: crate::identity::Login::from_config(config)?,
             spool: crate::uploads::intake::Spool::open(data)
                 .with_context(|| format!("the upload spool in {}", data.display()))?,
             clamd: config.uploads.scanner()?,

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use lotse_store::{
-    CitizenLink, CitizenSession, LoginStore, SecretHash, StoreError, SubmissionId, SubmissionStore,
+    CitizenSession, LoginStore, SecretHash, StoreError, SubmissionId, SubmissionStore,
 };
 use serde::Serialize;
 
@@ -123,25 +123,6 @@ fn submitted(
     )
 }
 
-/// Links a new draft of a signed-in citizen to Mein Konto.
-pub fn link(
-    store: &lotse_store::AnyStore,
-    s: &CitizenSession,
-    tenant: &str,
-    draft: &str,
-    workflow_id: &str,
-    now: time::OffsetDateTime,
-) -> Result<(), StoreError> {
-    store.link_citizen(&CitizenLink {
-        citizen: SecretHash::of(&s.subject),
-        tenant: tenant.to_string(),
-        draft: draft.to_string(),
-        workflow_id: workflow_id.to_string(),
-        submission: None,
-        created: now,
-    })
-}
-
 /// `POST /konto/uebernehmen`: an anonymous draft, found by its resume code (the resume
 /// limiter counts the attempts), becomes the signed-in citizen's.
 pub(super) async fn claim(
@@ -203,7 +184,7 @@ pub(super) async fn claim(
                 .map_err(|e| StoreError::Storage(format!("encoding the draft: {e}")))?;
             d = lotse_store::DraftStore::save_draft(&p2.store, d, revision)?;
         }
-        link(
+        crate::identity::link_to_account(
             &p2.store,
             &s,
             d.tenant.slug(),

@@ -499,7 +499,7 @@ fn command_of(
         };
         let mut values = lotse_core::form::answers_from_pairs(step, pairs);
         values.extend(attached);
-        crate::login::prefill::enforce(&open.wf, &open.app, &mut values);
+        crate::identity::prefill::enforce(&open.wf, &open.app, &mut values);
         Command::Answer {
             step: step.id.clone(),
             values,

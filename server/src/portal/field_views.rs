@@ -494,7 +494,7 @@ pub(super) fn mark_prefilled(
     note: &str,
 ) {
     for v in fields.iter_mut() {
-        if let Some(editable) = crate::login::prefill::prefilled(wf, app, &v.name)
+        if let Some(editable) = crate::identity::prefill::prefilled(wf, app, &v.name)
             && v.value.as_deref().is_some_and(|s| !s.is_empty())
         {
             v.from_account = Some(note.to_string());

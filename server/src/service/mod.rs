@@ -331,7 +331,7 @@ impl ApplicationService<'_> {
         }
         let mut app = Application::start(wf, lang, now);
         if let Some(c) = citizen {
-            crate::login::prefill::apply(wf, c, &mut app);
+            crate::identity::prefill::apply(wf, c, &mut app);
         }
         let state = serde_json::to_value(&app).map_err(ServiceError::Encode)?;
         let draft = Draft::new(
@@ -345,7 +345,14 @@ impl ApplicationService<'_> {
         )?;
         self.store.create_draft(&draft)?;
         if let Some(c) = citizen {
-            crate::login::konto::link(self.store, c, &t.slug, &draft.id.to_string(), &wf.id, now)?;
+            crate::identity::link_to_account(
+                self.store,
+                c,
+                &t.slug,
+                &draft.id.to_string(),
+                &wf.id,
+                now,
+            )?;
         }
         Ok(OpenDraft {
             draft,
