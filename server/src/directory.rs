@@ -197,7 +197,7 @@ impl Directory {
                 .filter(|id| dev || t.services.offers(id))
                 .collect();
             ids.into_iter()
-                .filter_map(|id| crate::state::tenant_workflow(library, t, id, None))
+                .filter_map(|id| crate::tenants::tenant_workflow(library, t, id, None))
                 .collect()
         };
         let offered: HashMap<&str, BTreeSet<String>> = portal

@@ -27,6 +27,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub(crate) mod templates;
 pub mod tenants;
 pub mod uploads;
 pub mod workers;

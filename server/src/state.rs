@@ -16,9 +16,9 @@ use lotse_receipt::{SigningIdentity, TemplateRegistry};
 use lotse_store::{AnyStore, AttemptLimiter, NewOutboxMessage, SubmissionId};
 use sha2::{Digest, Sha256};
 
-use crate::http::pages::Page;
 use crate::service::{ApplicationService, Offices};
 use crate::telemetry::Metrics;
+use crate::templates::Page;
 use crate::tenants::{self, Tenant};
 use lotse_core::portal::Portal;
 
@@ -112,7 +112,7 @@ impl StepCache {
 }
 
 pub(crate) fn page_registry() -> anyhow::Result<Handlebars<'static>> {
-    let mut hb = crate::http::pages::strict_registry();
+    let mut hb = crate::templates::strict_registry();
     for (name, src) in [
         ("layout", include_str!("../templates/layout.hbs")),
         ("catalogue", include_str!("../templates/catalogue.hbs")),
@@ -562,23 +562,6 @@ pub(crate) fn load_defs(
     }
 }
 
-/// The workflow tenant `t` runs: the county's workflow with the tenant's override (fee, office,
-/// receipt texts) applied, or as written when the tenant overrides nothing. `None` is the newest
-/// version. Every place that picks a workflow for a tenant goes through here; the derived
-/// workflows are built when the definitions load.
-pub(crate) fn tenant_workflow(
-    library: &Library,
-    t: &Tenant,
-    id: &str,
-    version: Option<u32>,
-) -> Option<Arc<Workflow>> {
-    match version {
-        Some(v) => library.for_tenant(&t.slug, id, v),
-        None => library.latest_for_tenant(&t.slug, id),
-    }
-    .cloned()
-}
-
 pub(crate) fn unreachable_registry() -> TemplateRegistry {
     // The built-in template is compiled into the binary and checked by its tests.
     match TemplateRegistry::builtin() {
@@ -593,7 +576,7 @@ pub(crate) fn unreachable_registry() -> TemplateRegistry {
 pub(crate) fn offered(p: &AppState, t: &Tenant, workflow: &str) -> Option<Arc<Workflow>> {
     // In the designer's preview every workflow of the project is on offer everywhere.
     if p.dev || t.services.offers(workflow) {
-        tenant_workflow(&p.defs().library, t, workflow, None)
+        crate::tenants::tenant_workflow(&p.defs().library, t, workflow, None)
     } else {
         None
     }

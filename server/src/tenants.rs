@@ -208,6 +208,23 @@ pub fn office(t: &Tenant, lang: Lang) -> &str {
     t.office.get(lang)
 }
 
+/// The workflow tenant `t` runs: the county's workflow with the tenant's override (fee, office,
+/// receipt texts) applied, or as written when the tenant overrides nothing. `None` is the newest
+/// version. Every place that picks a workflow for a tenant goes through here; the derived
+/// workflows are built when the definitions load.
+pub(crate) fn tenant_workflow(
+    library: &lotse_core::Library,
+    t: &Tenant,
+    id: &str,
+    version: Option<u32>,
+) -> Option<Arc<lotse_core::Workflow>> {
+    match version {
+        Some(v) => library.for_tenant(&t.slug, id, v),
+        None => library.latest_for_tenant(&t.slug, id),
+    }
+    .cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

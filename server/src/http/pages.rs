@@ -4,10 +4,6 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use handlebars::{
-    Context, Handlebars, Helper, HelperDef, HelperResult, JsonTruthy, Output, RenderContext,
-    RenderError, RenderErrorReason, Renderable,
-};
 use lotse_core::Lang;
 use serde::Serialize;
 use std::sync::Arc;
@@ -15,6 +11,7 @@ use std::sync::Arc;
 use crate::http::texts::{self, Texts};
 use crate::service::ServiceError;
 use crate::state::{AppState, Shared};
+pub(crate) use crate::templates::{Page, strict_registry};
 use crate::tenants::Tenant;
 
 /// A text as a page shows it, with its language where that is not the page's: a German text
@@ -48,58 +45,6 @@ impl Shown {
         Shown {
             text,
             lang: Shown::mark(lang, page),
-        }
-    }
-}
-
-/// A page: the data one template reads, every field always present (an absent value is
-/// `null`, never a missing key), so that a template reading a field no page has fails in
-/// strict mode instead of rendering nothing.
-pub(crate) trait Page: Serialize {
-    /// The template's name in its registry.
-    const TEMPLATE: &'static str;
-}
-
-/// A handlebars registry in strict mode: reading a missing field is an error, in `{{x}}` and
-/// `{{#each x}}` as handlebars has it, and in `{{#if x}}` and `{{#unless x}}` as well.
-pub(crate) fn strict_registry() -> Handlebars<'static> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.set_dev_mode(false);
-    hb.register_helper("if", Box::new(StrictIf { positive: true }));
-    hb.register_helper("unless", Box::new(StrictIf { positive: false }));
-    hb
-}
-
-/// `if` and `unless` that refuse a missing field (handlebars' own take it for false).
-struct StrictIf {
-    positive: bool,
-}
-
-impl HelperDef for StrictIf {
-    fn call<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        r: &'reg Handlebars<'reg>,
-        ctx: &'rc Context,
-        rc: &mut RenderContext<'reg, 'rc>,
-        out: &mut dyn Output,
-    ) -> HelperResult {
-        let name = if self.positive { "if" } else { "unless" };
-        let param = h
-            .param(0)
-            .ok_or(RenderErrorReason::ParamNotFoundForIndex(name, 0))?;
-        if param.is_value_missing() {
-            return Err(RenderError::strict_error(param.relative_path()));
-        }
-        let include_zero = h
-            .hash_get("includeZero")
-            .and_then(|v| v.value().as_bool())
-            .unwrap_or(false);
-        let truthy = param.value().is_truthy(include_zero) == self.positive;
-        match if truthy { h.template() } else { h.inverse() } {
-            Some(t) => t.render(r, ctx, rc, out),
-            None => Ok(()),
         }
     }
 }

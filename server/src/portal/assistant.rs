@@ -11,9 +11,10 @@ use lotse_core::{Application, Command, Lang};
 use lotse_store::SubmissionId;
 use std::sync::Arc;
 
+use super::extractors::PortalDraft;
 #[allow(unused_imports)]
 use super::{form, status, views};
-use crate::http::extractors::{PortalDraft, PortalTenant, UiLang, field};
+use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{
     PageContext, PageError, PageResult, not_found, pdf_download, server_error,
 };

@@ -10,6 +10,7 @@ mod catalogue;
 mod catalogue_views;
 mod dev;
 pub(crate) mod engine;
+mod extractors;
 mod field_views;
 mod form;
 mod payment;
