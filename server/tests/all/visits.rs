@@ -32,6 +32,27 @@ fn times(page: &str) -> Vec<String> {
         .collect()
 }
 
+/// The start times of the first day on offer that has at least `n` of them: today may have
+/// fewer left, depending on the hour the test runs at.
+async fn a_day_with_times(server: &Server, n: usize) -> Vec<String> {
+    let (_, _, page) = server.get(SERVICE).await;
+    // The day links, `?tag=YYYY-MM-DD` (`=` escaped in the page).
+    let days: Vec<String> = page
+        .replace("&#x3D;", "=")
+        .split("?tag=")
+        .skip(1)
+        .filter_map(|s| s.get(..10).map(str::to_string))
+        .collect();
+    for day in &days {
+        let (_, _, page) = server.get(&format!("{SERVICE}?tag={day}")).await;
+        let offered = times(&page);
+        if offered.len() >= n {
+            return offered;
+        }
+    }
+    panic!("no day offers {n} times: {days:?}");
+}
+
 /// Holds `zeit` and books it for `email`; the visit's path and the answer's status.
 async fn book(server: &Server, zeit: &str, email: &str) -> (String, u16, String) {
     let (_, _, page) = server.get(SERVICE).await;
@@ -173,8 +194,7 @@ async fn bookings_with_one_address_are_limited_per_day() {
     let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
-    let (_, _, page) = server.get(SERVICE).await;
-    let offered = times(&page);
+    let offered = a_day_with_times(&server, 3).await;
     // Six visits for a family with one address (two times, three counters each) ...
     for i in 0..6 {
         let (_, code, _) = book(&server, &offered[i / 3], "Familie@Example.org").await;
