@@ -57,7 +57,7 @@ impl Smtp {
 
     /// With `--tlscert`/`--tlskey`: the server offers STARTTLS and refuses mail without it.
     fn start_with(maildir: &Path, port: u16, extra: &[&str]) -> Smtp {
-        let child = Command::new(PYTHON)
+        let mut child = Command::new(PYTHON)
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
             .args(extra)
@@ -75,6 +75,13 @@ impl Smtp {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The port answers: ours, unless another process took the port in between (then
+        // aiosmtpd could not bind it and has ended, and the mails would go elsewhere).
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(
+            matches!(child.try_wait(), Ok(None)),
+            "aiosmtpd ended: port {port} was taken by another process"
+        );
         Smtp {
             child,
             port,
