@@ -32,9 +32,9 @@ fn times(page: &str) -> Vec<String> {
         .collect()
 }
 
-/// The start times of the first day on offer that has at least `n` of them: today may have
-/// fewer left, depending on the hour the test runs at.
-async fn a_day_with_times(server: &Server, n: usize) -> Vec<String> {
+/// The first day on offer that has at least `n` free times: its page's address and the page.
+/// Today may have fewer left, depending on the hour the test runs at.
+async fn a_day_with_times(server: &Server, n: usize) -> (String, String) {
     let (_, _, page) = server.get(SERVICE).await;
     // The day links, `?tag=YYYY-MM-DD` (`=` escaped in the page).
     let days: Vec<String> = page
@@ -44,10 +44,10 @@ async fn a_day_with_times(server: &Server, n: usize) -> Vec<String> {
         .filter_map(|s| s.get(..10).map(str::to_string))
         .collect();
     for day in &days {
-        let (_, _, page) = server.get(&format!("{SERVICE}?tag={day}")).await;
-        let offered = times(&page);
-        if offered.len() >= n {
-            return offered;
+        let url = format!("{SERVICE}?tag={day}");
+        let (_, _, page) = server.get(&url).await;
+        if times(&page).len() >= n {
+            return (url, page);
         }
     }
     panic!("no day offers {n} times: {days:?}");
@@ -96,7 +96,7 @@ async fn a_booked_visit_moves_with_a_mail_and_frees_its_old_time() {
     let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
-    let (_, _, page) = server.get(SERVICE).await;
+    let (day, page) = a_day_with_times(&server, 2).await;
     let (zeit, old_time) = first_time(&page);
     let (visit, code, _) = book(&server, &zeit, "juergen@example.org").await;
     assert_eq!(code, 303);
@@ -129,7 +129,7 @@ async fn a_booked_visit_moves_with_a_mail_and_frees_its_old_time() {
         .await;
     assert_eq!((code, to.as_deref()), (303, Some(visit.as_str())));
     // The old time is free again, the new one has a place less.
-    let (_, _, free) = server.get(SERVICE).await;
+    let (_, _, free) = server.get(&day).await;
     assert!(
         free.contains(&format!(
             "{old_time} Uhr <span class=\"hint\">(3 Plätze frei)"
@@ -194,7 +194,8 @@ async fn bookings_with_one_address_are_limited_per_day() {
     let smtp = Smtp::start(&dir.path().join("maildir"), free_port());
     let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let server = Server::start(&write_config(dir.path(), listen, smtp.port), listen).await;
-    let offered = a_day_with_times(&server, 3).await;
+    let (_, day) = a_day_with_times(&server, 3).await;
+    let offered = times(&day);
     // Six visits for a family with one address (two times, three counters each) ...
     for i in 0..6 {
         let (_, code, _) = book(&server, &offered[i / 3], "Familie@Example.org").await;
