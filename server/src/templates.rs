@@ -59,3 +59,20 @@ impl HelperDef for StrictIf {
         }
     }
 }
+
+/// Text escaped for HTML or XML, in an element or a quoted attribute: `&`, `<`, `>`, `"` and
+/// `'` as references (the pages, the mails' HTML, the SAML messages, the payment simulator).
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -20,6 +20,7 @@ use samael::service_provider::{Error as SamlError, ServiceProvider};
 
 use super::LoginError;
 use super::config::{LoginConfig, SamlConfig};
+use crate::templates::escape as xml_escape;
 
 /// The most a provider's clock may differ from ours (NotBefore, NotOnOrAfter, IssueInstant).
 pub const MAX_SKEW_SECONDS: i64 = 120;
@@ -134,22 +135,6 @@ fn pem_key(path: &std::path::Path, what: &str) -> anyhow::Result<PKey<Private>> 
             path.display()
         )
     })
-}
-
-/// Escapes a value for an XML attribute or text.
-pub(crate) fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 impl Saml {

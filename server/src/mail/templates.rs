@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::templates::escape;
 use anyhow::{Context, bail};
 use handlebars::Handlebars;
 use serde_json::{Value, json};
@@ -261,21 +262,6 @@ impl Templates {
             text,
         })
     }
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A colour only if it is `#rrggbb` (it goes into a style attribute).

@@ -4,21 +4,7 @@ use lotse_core::Lang;
 use lotse_core::payment::format_cents;
 
 use super::sim::{Notify, SimPayment};
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::templates::escape as esc;
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a;line-height:1.5}\
 fieldset{margin:1rem 0;border:1px solid #555;padding:.5rem 1rem}legend{font-weight:bold}\

@@ -256,6 +256,33 @@ fn urlencoding(s: &str) -> String {
         .collect()
 }
 
+/// Late on Monday, when no time is left today, the page opens on the next day that has one;
+/// today stays in the list of days, and asked for, it says that nothing is free.
+#[tokio::test]
+async fn without_a_day_asked_for_the_page_opens_on_the_first_day_with_a_free_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = Config::load(Some(&write_config(dir.path(), listen, free_port()))).unwrap();
+    // 17:00 in Heinsberg: the Bürgerbüro closed at 16:00.
+    let clock = Arc::new(ManualClock::new(datetime!(2026-12-07 16:00 UTC)));
+    let portal = Arc::new(Portal::build_with_clock(&config, false, clock).unwrap());
+    let app = router(portal);
+    let (code, _, page) = call(&app, "GET", SERVICE, &[]).await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("Uhrzeit wählen: Dienstag, 08.12.2026"),
+        "{page}"
+    );
+    assert!(!times(&page).is_empty(), "{page}");
+    assert!(page.contains("Montag, 07.12.2026</a>"), "{page}");
+    let (_, _, today) = call(&app, "GET", &format!("{SERVICE}?tag=2026-12-07"), &[]).await;
+    assert!(
+        today.contains("An diesem Tag ist leider keine Zeit mehr frei."),
+        "{today}"
+    );
+    assert!(times(&today).is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reminder_goes_out_once_the_day_before() {
     let dir = tempfile::tempdir().unwrap();

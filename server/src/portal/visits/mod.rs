@@ -237,10 +237,21 @@ async fn service_view(
         .filter_map(|i| today.checked_add(Duration::days(i)))
         .filter(|d| office.is_some_and(|o| Schedule::open_on(o, *d)))
         .collect();
-    let chosen = day.filter(|d| open.contains(d)).or(open.first().copied());
-    let times = match chosen {
-        Some(d) => free_times(p, t, s, v, d, earliest, now).await?,
-        None => Vec::new(),
+    let (chosen, times) = match day.filter(|d| open.contains(d)) {
+        Some(d) => (Some(d), free_times(p, t, s, v, d, earliest, now).await?),
+        // Without a day asked for: the first open day that still has a free time (later in
+        // the day, today's may all be gone), else the first open day with its note.
+        None => {
+            let mut first = (open.first().copied(), Vec::new());
+            for d in &open {
+                let times = free_times(p, t, s, v, *d, earliest, now).await?;
+                if !times.is_empty() {
+                    first = (Some(*d), times);
+                    break;
+                }
+            }
+            first
+        }
     };
     Ok(ServiceView {
         action: target.path.to_string(),
