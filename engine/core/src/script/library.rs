@@ -96,6 +96,30 @@ fn number(d: &Dynamic) -> Option<f64> {
         .or_else(|| d.as_float().ok())
 }
 
+/// The names of the functions [`register`] adds (a test checks that the two agree).
+pub(super) const NAMES: &[&str] = &[
+    "today",
+    "age",
+    "age_on",
+    "is_date",
+    "add_days",
+    "add_months",
+    "add_years",
+    "days_between",
+    "year",
+    "month",
+    "day",
+    "answered",
+    "count",
+    "count_where",
+    "any_where",
+    "sum_of",
+    "lower",
+    "upper",
+    "round2",
+    "cents",
+];
+
 pub(super) fn register(engine: &mut Engine) {
     engine.register_fn("today", || -> R<String> { fmt(today()?) });
     engine.register_fn("age", |birth: &str| -> R<i64> {

@@ -5,6 +5,7 @@
 //! reach files, the network, the real clock or the host. Nothing outside this module touches rhai:
 //! what it takes and returns are `serde_json` values and plain Rust types.
 
+mod calls;
 mod library;
 mod simple;
 #[cfg(feature = "coverage")]
@@ -381,6 +382,7 @@ impl Sandbox {
             .engine
             .compile_expression_with_scope(&scope, source)
             .map_err(parse_error)?;
+        known_calls_only(source)?;
         Ok(self.expr(ast, source, names))
     }
 
@@ -391,6 +393,7 @@ impl Sandbox {
             .engine
             .compile_with_scope(&scope, source)
             .map_err(parse_error)?;
+        known_calls_only(source)?;
         Ok(self.expr(ast, source, names))
     }
 
@@ -502,6 +505,19 @@ fn parse_error(e: rhai::ParseError) -> ScriptError {
         message: e.0.to_string(),
         line: pos.line().unwrap_or(1),
         column: pos.position().unwrap_or(1),
+    }
+}
+
+/// A script that rhai compiles may still call a function that does not exist; rhai would
+/// only find out when the call runs.
+fn known_calls_only(source: &str) -> Result<(), ScriptError> {
+    match calls::unknown_call(source, library::NAMES) {
+        None => Ok(()),
+        Some(call) => Err(ScriptError::Syntax {
+            message: call.message(),
+            line: call.line,
+            column: call.column,
+        }),
     }
 }
 

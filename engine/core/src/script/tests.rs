@@ -452,3 +452,139 @@ fn cents_of_every_fee_rule_is_exact_and_shows_as_the_fee_does() {
     assert!(sb.eval(&e, &mut env(&n, json!({}))).is_err());
     assert!(checked > 10_000, "{checked}");
 }
+
+fn unknown_call_of(sb: &Sandbox, n: &Names, source: &str, script: bool) -> Option<String> {
+    let compiled = if script {
+        sb.compile_script(source, n)
+    } else {
+        sb.compile_expression(source, n)
+    };
+    match compiled {
+        Ok(_) => None,
+        Err(ScriptError::Syntax {
+            message,
+            line,
+            column,
+        }) => Some(format!("{line}:{column} {message}")),
+        Err(other) => panic!("{source}: {other}"),
+    }
+}
+
+#[test]
+fn a_call_of_a_function_that_does_not_exist_is_a_compile_error() {
+    let sb = Sandbox::default();
+    let n = names(&["hunde", "geburtsdatum", "betrag"]);
+    assert_eq!(
+        unknown_call_of(
+            &sb,
+            &n,
+            r#"any_wher(hunde, "kategorie", "gefaehrlich")"#,
+            false
+        )
+        .as_deref(),
+        Some("1:1 unknown function `any_wher`: did you mean `any_where`?")
+    );
+    assert_eq!(
+        unknown_call_of(
+            &sb,
+            &n,
+            "age(geburtsdatum) >= 18 && alterr(geburtsdatum) < 99",
+            false
+        )
+        .as_deref(),
+        Some(
+            "1:28 unknown function `alterr`: neither the form library nor rhai has a function of this name"
+        )
+    );
+    // A method call is a call too; the position counts lines in a script.
+    assert_eq!(
+        unknown_call_of(&sb, &n, "let x = [1, 2];\nx.lne()", true).as_deref(),
+        Some("2:3 unknown function `lne`: did you mean `len`?")
+    );
+    assert_eq!(
+        unknown_call_of(&sb, &n, "cent(betrag)", false).as_deref(),
+        Some("1:1 unknown function `cent`: did you mean `cents`?")
+    );
+    // German for the library's English names finds nothing close: the message says so.
+    assert_eq!(
+        unknown_call_of(&sb, &n, "heute()", false).as_deref(),
+        Some(
+            "1:1 unknown function `heute`: neither the form library nor rhai has a function of this name"
+        )
+    );
+}
+
+#[test]
+fn what_looks_like_a_call_but_is_not_one_compiles() {
+    let sb = Sandbox::default();
+    let n = names(&["hunde", "betrag", "name"]);
+    for source in [
+        // Strings, comments and the text of a backtick string are no code.
+        r#"name == "Summe (netto)" || name == 'x'"#,
+        "betrag > 0 // pruefe(betrag)",
+        "/* alt: pruefe(betrag) /* verschachtelt */ */ betrag > 0",
+        "`Summe (netto): ${betrag}` != \"\"",
+        // Keywords before a parenthesis, the library, rhai's packages, methods.
+        "if (betrag > 0) { cents(betrag) } else { 0 }",
+        "count_where(hunde, \"kategorie\", \"normal\") + hunde.len() + max(1, 2)",
+        "name.to_upper().contains(\"A\") && type_of(name) == \"string\"",
+    ] {
+        assert_eq!(unknown_call_of(&sb, &n, source, true), None, "{source}");
+    }
+    for source in [
+        // A function the script defines, before or after its call.
+        "fn doppelt(x) { x * 2 }\ndoppelt(betrag)",
+        "let y = halb(betrag);\nfn halb(x) { x / 2 }\ny",
+        // A function pointer in a variable, called by name.
+        "let f = |x| x + 1;\nf(betrag)",
+        "let f = Fn(\"cents\");\nf.call(betrag)",
+        // A call inside the interpolation of a backtick string is checked as code.
+        "let s = `${cents(betrag)} Cent`;\ns",
+    ] {
+        assert_eq!(unknown_call_of(&sb, &n, source, true), None, "{source}");
+    }
+    assert_eq!(
+        unknown_call_of(&sb, &n, "let s = `${centz(betrag)} Cent`;\ns", true).as_deref(),
+        Some("1:12 unknown function `centz`: did you mean `cents`?")
+    );
+}
+
+/// The functions the sandbox knows by name are exactly those its engine has: rhai's packages
+/// (`calls::RHAI`, without the keyword functions, which no package lists) and the library.
+#[test]
+fn the_known_functions_are_the_engines_functions() {
+    let sb = Sandbox::default();
+    let mut engine: Vec<String> = sb
+        .engine
+        .gen_fn_signatures(true)
+        .into_iter()
+        .filter_map(|s| s.split('(').next().map(str::to_string))
+        .map(|s| {
+            s.trim_start_matches("get$")
+                .trim_start_matches("set$")
+                .to_string()
+        })
+        // Operators are called as operators, never by name.
+        .filter(|s| s.chars().next().is_some_and(|c| c.is_alphabetic()))
+        .collect();
+    engine.sort();
+    engine.dedup();
+    let keyword_functions = [
+        "Fn",
+        "call",
+        "curry",
+        "type_of",
+        "is_def_fn",
+        "is_def_var",
+        "is_shared",
+    ];
+    let mut known: Vec<String> = calls::RHAI
+        .iter()
+        .filter(|k| !keyword_functions.contains(k))
+        .chain(library::NAMES)
+        .map(|s| s.to_string())
+        .collect();
+    known.sort();
+    known.dedup();
+    assert_eq!(engine, known);
+}

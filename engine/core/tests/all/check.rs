@@ -62,6 +62,16 @@ fn every_broken_definition_yields_its_located_error() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// A field whose `$ref` does not resolve has its error; the prefill that names one of its
+/// fields gets no second one, which would stand before the cause and hide it.
+#[test]
+fn an_unresolved_group_is_one_error_not_one_more_per_prefill() {
+    let file = repo().join("engine/core/tests/broken/50-prefill-of-an-unresolved-group.yaml");
+    let (_, problems) = load_library(&file, &Sandbox::default());
+    let codes: Vec<&str> = problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, ["LOT-E013"], "{problems:#?}");
+}
+
 #[test]
 fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();

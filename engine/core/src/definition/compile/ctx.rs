@@ -81,6 +81,7 @@ impl Ctx<'_> {
                 let at = script_pos(self.source, pos(src), line, column);
                 let help = if message.contains("Undefined variable")
                     || message.contains("Variable not found")
+                    || message.starts_with("unknown function")
                 {
                     Some("a script can use the fields and computed values of this workflow; see docs/workflow-language.md for the library".to_string())
                 } else {

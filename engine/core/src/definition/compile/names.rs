@@ -330,6 +330,18 @@ pub(super) fn login(
             }
             _ => false,
         };
+        // A field of the file that did not compile has its own error already (a `$ref` that
+        // does not resolve, say): a second one here would only hide the cause.
+        let failed = field.is_none()
+            && raw
+                .steps
+                .value
+                .iter()
+                .flat_map(|s| s.fields.iter())
+                .any(|f| Some(&f.id.value) == path.first());
+        if failed {
+            continue;
+        }
         if !known {
             cx.error_help(
                 "LOT-E135",
