@@ -6,6 +6,8 @@
 //! it registers, the keyword functions and the form library), so `lotse check` can say so at
 //! once, with the name meant where one is close.
 
+use super::tokens::{Token, tokens};
+
 /// The functions of the packages the sandbox registers (`Sandbox::new`) and rhai's keyword
 /// functions. A test compares this list with what the engine reports (`script::tests`).
 pub(super) const RHAI: &[&str] = &[
@@ -137,30 +139,33 @@ const KEYWORDS: &[&str] = &[
 /// A name that the script also uses without calling it (a variable holding a function, a
 /// property of a map, a field) is left alone: it may hold a function pointer.
 pub(super) fn unknown_call(source: &str, library: &[&str]) -> Option<UnknownCall> {
-    let tokens = names(source);
+    let tokens = tokens(source);
+    let called = |i: usize| tokens.get(i + 1).is_some_and(|t| t.is_punct("("));
+    let after_fn = |i: usize| i > 0 && tokens.get(i - 1).and_then(Token::name) == Some("fn");
+    let name_at = |i: usize| tokens.get(i).and_then(Token::name);
     let defined = |name: &str| {
-        tokens
-            .iter()
-            .any(|t| t.name == name && (!t.called || t.after_fn))
+        (0..tokens.len()).any(|i| name_at(i) == Some(name) && (!called(i) || after_fn(i)))
     };
     let known = |name: &str| RHAI.contains(&name) || library.contains(&name);
-    let t = tokens.iter().find(|t| {
-        t.called
-            && !t.after_fn
-            && !KEYWORDS.contains(&t.name.as_str())
-            && !known(&t.name)
-            && !defined(&t.name)
+    let (t, name) = (0..tokens.len()).find_map(|i| {
+        let name = name_at(i)?;
+        let unknown = called(i)
+            && !after_fn(i)
+            && !KEYWORDS.contains(&name)
+            && !known(name)
+            && !defined(name);
+        unknown.then_some((&tokens[i], name))
     })?;
     let closest = RHAI
         .iter()
         .chain(library)
         .filter(|k| k.chars().next().is_some_and(char::is_lowercase))
-        .map(|k| (distance(&t.name, k), *k))
-        .filter(|(d, k)| *d <= 2 && *d < k.chars().count().min(t.name.chars().count()))
+        .map(|k| (distance(name, k), *k))
+        .filter(|(d, k)| *d <= 2 && *d < k.chars().count().min(name.chars().count()))
         .min()
         .map(|(_, k)| k.to_string());
     Some(UnknownCall {
-        name: t.name.clone(),
+        name: name.to_string(),
         line: t.line,
         column: t.column,
         closest,
@@ -184,172 +189,6 @@ impl UnknownCall {
                 "unknown function `{}`: neither the form library nor rhai has a function of this name",
                 self.name
             ),
-        }
-    }
-}
-
-/// A name in code (not in a string or comment).
-struct Token {
-    name: String,
-    line: usize,
-    column: usize,
-    /// Followed by `(`, maybe after spaces.
-    called: bool,
-    /// Right after the keyword `fn`: the script defines it.
-    after_fn: bool,
-}
-
-/// The names in a script's code, with where they stand. Strings and comments are skipped;
-/// inside a backtick string only the `${…}` parts are code.
-fn names(source: &str) -> Vec<Token> {
-    let chars: Vec<char> = source.chars().collect();
-    let mut s = Scanner {
-        chars: &chars,
-        i: 0,
-        line: 1,
-        column: 1,
-        out: Vec::new(),
-    };
-    s.code(false);
-    s.out
-}
-
-struct Scanner<'a> {
-    chars: &'a [char],
-    i: usize,
-    line: usize,
-    column: usize,
-    out: Vec<Token>,
-}
-
-impl Scanner<'_> {
-    fn peek(&self, ahead: usize) -> Option<char> {
-        self.chars.get(self.i + ahead).copied()
-    }
-
-    fn bump(&mut self) {
-        if let Some(c) = self.peek(0) {
-            self.i += 1;
-            if c == '\n' {
-                self.line += 1;
-                self.column = 1;
-            } else {
-                self.column += 1;
-            }
-        }
-    }
-
-    /// Code up to the end, or (inside `${…}`) up to its closing brace.
-    fn code(&mut self, interpolation: bool) {
-        let mut depth = 0usize;
-        while let Some(c) = self.peek(0) {
-            match c {
-                '"' | '\'' => self.quoted(c),
-                '`' => self.backtick(),
-                '/' if self.peek(1) == Some('/') => {
-                    while self.peek(0).is_some_and(|c| c != '\n') {
-                        self.bump();
-                    }
-                }
-                '/' if self.peek(1) == Some('*') => self.block_comment(),
-                '{' => {
-                    depth += 1;
-                    self.bump();
-                }
-                '}' if interpolation && depth == 0 => {
-                    self.bump();
-                    return;
-                }
-                '}' => {
-                    depth = depth.saturating_sub(1);
-                    self.bump();
-                }
-                c if c.is_ascii_alphabetic() || c == '_' => self.name(),
-                c if c.is_ascii_digit() => {
-                    // A number's digits and suffixes (`1e5`, `0x1F`) are no names.
-                    while self
-                        .peek(0)
-                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                    {
-                        self.bump();
-                    }
-                }
-                _ => self.bump(),
-            }
-        }
-    }
-
-    fn name(&mut self) {
-        let (line, column, start) = (self.line, self.column, self.i);
-        while self
-            .peek(0)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            self.bump();
-        }
-        let name: String = self.chars[start..self.i].iter().collect();
-        let mut ahead = 0;
-        while self.peek(ahead).is_some_and(|c| c == ' ' || c == '\t') {
-            ahead += 1;
-        }
-        let called = self.peek(ahead) == Some('(');
-        let after_fn = self.out.last().is_some_and(|t| t.name == "fn");
-        self.out.push(Token {
-            name,
-            line,
-            column,
-            called,
-            after_fn,
-        });
-    }
-
-    fn quoted(&mut self, quote: char) {
-        self.bump();
-        while let Some(c) = self.peek(0) {
-            self.bump();
-            if c == '\\' {
-                self.bump();
-            } else if c == quote {
-                return;
-            }
-        }
-    }
-
-    fn backtick(&mut self) {
-        self.bump();
-        while let Some(c) = self.peek(0) {
-            if c == '`' {
-                self.bump();
-                return;
-            }
-            if c == '$' && self.peek(1) == Some('{') {
-                self.bump();
-                self.bump();
-                self.code(true);
-            } else {
-                self.bump();
-            }
-        }
-    }
-
-    fn block_comment(&mut self) {
-        // Block comments nest in rhai.
-        let mut depth = 0usize;
-        while self.peek(0).is_some() {
-            if self.peek(0) == Some('/') && self.peek(1) == Some('*') {
-                depth += 1;
-                self.bump();
-                self.bump();
-            } else if self.peek(0) == Some('*') && self.peek(1) == Some('/') {
-                depth = depth.saturating_sub(1);
-                self.bump();
-                self.bump();
-                if depth == 0 {
-                    return;
-                }
-            } else {
-                self.bump();
-            }
         }
     }
 }

@@ -8,6 +8,7 @@
 mod calls;
 mod library;
 mod simple;
+pub mod tokens;
 #[cfg(feature = "coverage")]
 mod trace;
 mod value;

@@ -119,7 +119,7 @@ pub(in crate::definition) fn pos<T>(s: &Spanned<T>) -> Pos {
 }
 
 /// Maps a position inside a script to the file: the scalar may be quoted or a block scalar.
-fn script_pos(source: &str, at: Pos, line: usize, column: usize) -> Pos {
+pub(super) fn script_pos(source: &str, at: Pos, line: usize, column: usize) -> Pos {
     let Some(text_line) = source.lines().nth(at.line.saturating_sub(1)) else {
         return at;
     };

@@ -6,6 +6,7 @@
 //! rules, the receipt template) and [`finish`] (lookup tables, hash, late conditions, a trial
 //! run). The order of the passes is the order of the problems reported.
 
+mod compare;
 mod ctx;
 mod fields;
 mod finish;
@@ -109,6 +110,7 @@ pub(super) fn compile(
     };
 
     finish::warn_late_answers(&mut cx, &wf, &step_pos);
+    compare::check(&mut cx, &wf);
     finish::trial_run(&mut cx, &wf);
     if !cx.errors_since(0) {
         // Graph checks need a structurally sound workflow.
