@@ -97,6 +97,7 @@ fn number(d: &Dynamic) -> Option<f64> {
 }
 
 /// The names of the functions [`register`] adds (a test checks that the two agree).
+#[cfg_attr(target_family = "wasm", allow(dead_code))]
 pub(super) const NAMES: &[&str] = &[
     "today",
     "age",

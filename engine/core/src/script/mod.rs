@@ -5,9 +5,13 @@
 //! reach files, the network, the real clock or the host. Nothing outside this module touches rhai:
 //! what it takes and returns are `serde_json` values and plain Rust types.
 
+// What `lotse check` finds beyond rhai; the browser compiles only workflows the server has
+// checked already, so its module goes without.
+#[cfg(not(target_family = "wasm"))]
 mod calls;
 mod library;
 mod simple;
+#[cfg(not(target_family = "wasm"))]
 pub mod tokens;
 #[cfg(feature = "coverage")]
 mod trace;
@@ -511,6 +515,7 @@ fn parse_error(e: rhai::ParseError) -> ScriptError {
 
 /// A script that rhai compiles may still call a function that does not exist; rhai would
 /// only find out when the call runs.
+#[cfg(not(target_family = "wasm"))]
 fn known_calls_only(source: &str) -> Result<(), ScriptError> {
     match calls::unknown_call(source, library::NAMES) {
         None => Ok(()),
@@ -520,6 +525,11 @@ fn known_calls_only(source: &str) -> Result<(), ScriptError> {
             column: call.column,
         }),
     }
+}
+
+#[cfg(target_family = "wasm")]
+fn known_calls_only(_: &str) -> Result<(), ScriptError> {
+    Ok(())
 }
 
 fn runtime_error(e: EvalAltResult) -> ScriptError {
