@@ -85,17 +85,17 @@ fn comparisons_that_never_hold_are_warned_about_one_by_one() {
         .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
         .collect();
     let expected = [
-        r#"LOT-E140 59:17 applies_if of step "b": `art` is never "Ja": its options are "ja", "nein"; the comparison is never true"#,
-        r#"LOT-E140 61:42 visible_if of field "x1": `stufe` is never "1": its options are 1, 2; the comparison is never true"#,
-        r#"LOT-E140 62:42 visible_if of field "x2": `stufe` is never 3: its options are 1, 2; the comparison is never true"#,
-        r#"LOT-E140 63:42 visible_if of field "x3": `anzahl` is a number, never "2"; the comparison is never true"#,
-        r#"LOT-E140 64:42 visible_if of field "x4": `zustimmung` is true or false, never "ja"; the comparison is never true"#,
-        r#"LOT-E140 65:42 visible_if of field "x5": `themen` is true or false, never "laerm"; the comparison is never true"#,
-        r#"LOT-E140 66:62 visible_if of field "x6": `count_where`: the entries of `hunde` have no field "kategorei" (their fields: kategorie, gewicht, name), so it counts nothing"#,
-        r#"LOT-E140 67:73 visible_if of field "x7": `any_where`: `hunde[…].kategorie` is never "Gefährlich": its options are "normal", "gefaehrlich", so it matches no entry"#,
-        r#"LOT-E140 68:42 visible_if of field "x8": `person.anrede` is never "divers": its options are "frau", "herr"; `!=` is always true"#,
-        r#"LOT-E140 69:57 visible_if of field "x9": `sum_of`: "name" of `hunde` is not a number, so the sum is 0"#,
-        r#"LOT-E140 82:78 visible_if of field "gutachten": `item.grund` is never "Krank": its options are "krank", "sonstiges"; the comparison is never true"#,
+        r#"LOT-E140 56:17 applies_if of step "b": `art` is never "Ja": its options are "ja", "nein"; the comparison is never true"#,
+        r#"LOT-E140 58:42 visible_if of field "x1": `stufe` is never "1": its options are 1, 2; the comparison is never true"#,
+        r#"LOT-E140 59:42 visible_if of field "x2": `stufe` is never 3: its options are 1, 2; the comparison is never true"#,
+        r#"LOT-E140 60:42 visible_if of field "x3": `anzahl` is a number, never "2"; the comparison is never true"#,
+        r#"LOT-E140 61:42 visible_if of field "x4": `zustimmung` is true or false, never "ja"; the comparison is never true"#,
+        r#"LOT-E140 62:42 visible_if of field "x5": `themen` is true or false, never "laerm"; the comparison is never true"#,
+        r#"LOT-E140 63:62 visible_if of field "x6": `count_where`: the entries of `hunde` have no field "kategorei" (their fields: kategorie, gewicht, name), so it counts nothing"#,
+        r#"LOT-E140 64:73 visible_if of field "x7": `any_where`: `hunde[…].kategorie` is never "Gefährlich": its options are "normal", "gefaehrlich", so it matches no entry"#,
+        r#"LOT-E140 65:42 visible_if of field "x8": `person.anrede` is never "divers": its options are "frau", "herr"; `!=` is always true"#,
+        r#"LOT-E140 66:57 visible_if of field "x9": `sum_of`: "name" of `hunde` is not a number, so the sum is 0"#,
+        r#"LOT-E140 79:78 visible_if of field "gutachten": `item.grund` is never "Krank": its options are "krank", "sonstiges"; the comparison is never true"#,
     ];
     assert_eq!(found, expected);
 }

@@ -354,6 +354,21 @@ fn check_choices(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Widget, options: &[
             "add `options: [{value: ..., label: ...}]` or an `enum` in the schema",
         );
     }
+    // A checkbox is one yes-or-no question: its answer is true or false, and options would be
+    // offered nowhere and compared with nothing.
+    if widget == Widget::Checkbox && !fx.f.options.is_empty() {
+        cx.error_help(
+            "LOT-E141",
+            fx.at,
+            format!(
+                "field \"{}\" is a checkbox with options: a checkbox asks one yes-or-no question \
+                 (its answer is true or false), so its options would never be offered",
+                fx.id
+            ),
+            "for one of several choices use `widget: radio` (or `select`); for a yes-or-no \
+             question remove `options` and put the question in the label",
+        );
+    }
     // A closed list shows one line of its choice: on a phone about 35 to 40 characters.
     if widget == Widget::Select {
         let long = options
