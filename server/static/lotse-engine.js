@@ -96,7 +96,8 @@
       p = document.createElement('p');
       p.className = 'error-message';
       p.id = id + '-error';
-      var hint = document.getElementById(id + '-hint');
+      // After the hints: the designer's, then "Sie können mehrere Antworten wählen." of checkboxes.
+      var hint = document.getElementById(id + '-several') || document.getElementById(id + '-hint');
       var label = el.tagName === 'FIELDSET' ? b.querySelector('legend') : b.querySelector('label[for="' + id + '"]');
       if (el.type === 'checkbox') b.insertBefore(p, b.firstChild);
       else if (hint && hint.parentNode === b) hint.after(p);

@@ -436,6 +436,73 @@ async function corsFromOtherOrigins(browser) {
 // A citizen with JavaScript on, through the Fällgenehmigung: unprotected trees end at an end
 // page; a protected tree's reason is asked per tree; the replacement trees and the compensation
 // are shown in the text of the step that asks how to provide them.
+// Checkboxes (several answers) in the Sondernutzung's scaffolding step: the boxes ticked come
+// back ticked, the review lists their labels in the options' order, a change that unticks all
+// clears the answer.
+async function scaffoldingSafety(context) {
+  const page = await context.newPage();
+  const weiter = () => send(page, '.actions button[value=weiter]');
+  await page.goto(`${BASE}/heinsberg/leistung/sondernutzung-strasse`);
+  await page.click('text=Antrag starten');
+  await page.check('#f-antragsteller_art-0');
+  await page.check('#f-person-anrede-0');
+  await page.fill('#f-person-vorname', 'Petra');
+  await page.fill('#f-person-nachname', 'Jansen');
+  await page.fill('#f-person-geburtsdatum', '1968-02-14');
+  await page.fill('#f-anschrift-strasse', 'Apfelstraße');
+  await page.fill('#f-anschrift-hausnummer', '7');
+  await page.fill('#f-anschrift-plz', '52525');
+  await page.fill('#f-anschrift-ort', 'Heinsberg');
+  await page.fill('#f-kontakt-email', 'petra.jansen@example.org');
+  await weiter();
+  await page.check('#f-art-1');
+  await page.fill('#f-anlass', 'Fassadenanstrich');
+  await weiter();
+  await page.fill('#f-strasse', 'Apfelstraße');
+  await page.fill('#f-hausnummer', '7');
+  await page.fill('#f-plz', '52525');
+  await page.selectOption('#f-ort', 'Heinsberg');
+  await page.check('#f-lage-0');
+  await weiter();
+  await page.check('#f-flaeche_angabe-1');
+  await page.fill('#f-flaeche_qm', '20');
+  await weiter();
+  await page.fill('#f-von', '2027-01-04');
+  await page.fill('#f-bis', '2027-03-31');
+  await weiter();
+  const legend = await page.textContent('#f-sicherung legend');
+  check(page.url().endsWith('/schritt/geruest') && legend.includes('Was stellen Sie außerdem zur Sicherung auf?')
+    && (await page.$$('#f-sicherung input[type=checkbox][name=sicherung]')).length === 4
+    && (await page.getAttribute('#f-sicherung', 'aria-describedby')).includes('f-sicherung-several')
+    && (await page.textContent('#f-sicherung-several')).includes('mehrere Antworten'),
+  'checkboxes: four boxes of one name in a fieldset, "Sie können mehrere Antworten wählen." as its hint');
+  await page.check('#f-sicherung-1');
+  await page.check('#f-sicherung-0');
+  await page.fill('#f-geruestbauer', 'Gerüstbau Thelen');
+  await page.fill('#f-geruestbauer_telefon', '02452 556677');
+  await page.check('#f-schutztunnel-0');
+  await axe(page, 'mehrfachauswahl');
+  // Nothing ticked yet for the declaration: the step comes back with the boxes as they were.
+  await weiter();
+  check(page.url().endsWith('/schritt/geruest') && await page.isChecked('#f-sicherung-0')
+    && await page.isChecked('#f-sicherung-1') && !(await page.isChecked('#f-sicherung-2')),
+  'checkboxes: a step refused for another field keeps the boxes ticked');
+  await page.check('#f-absperrung');
+  await weiter();
+  await page.check('#f-zahlungsart-1');
+  await weiter();
+  const review = await page.textContent('main');
+  check(page.url().endsWith('/pruefen') && review.includes('Absperrschranken, Warnleuchten für die Nacht'),
+    'checkboxes: the review lists the labels ticked, in the order of the options');
+  await page.click('a[href$="/aendern/geruest#f-sicherung"]');
+  await page.uncheck('#f-sicherung-0');
+  await page.uncheck('#f-sicherung-1');
+  await weiter();
+  check(page.url().endsWith('/pruefen') && !(await page.textContent('main')).includes('Absperrschranken'),
+    'checkboxes: unticking every box clears the answer');
+  await page.close();
+}
+
 async function trees(context) {
   const page = await context.newPage();
   const weiter = () => send(page, '.actions button[value=weiter]');
@@ -793,6 +860,7 @@ try {
   // The language of round 2 in the Fällgenehmigung: an end page, a sub-field revealed per tree,
   // and the replacement numbers shown in the texts before the citizen chooses.
   await trees(phone);
+  await scaffoldingSafety(phone);
 
   // CORS: a front end on another origin calls the citizen API with fetch. The portal runs with
   // LOTSE_API_CORS_ORIGINS=LOTSE_CORS_ORIGIN (.ci/run); a tiny page server of this test stands

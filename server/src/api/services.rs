@@ -313,7 +313,8 @@ pub(super) struct FieldOut {
     label: String,
     help: Option<String>,
     /// How the field is asked: a one-line text, a text area, a number, a date, radio buttons,
-    /// a select, a checkbox, or a group of subfields (`fields`; with `repeat` a list of such
+    /// a select, a checkbox, checkboxes (several of the options: a list of their values), a
+    /// file upload, or a group of subfields (`fields`; with `repeat` a list of such
     /// groups).
     widget: Widget,
     #[serde(rename = "type")]

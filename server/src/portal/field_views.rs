@@ -38,6 +38,10 @@ pub(super) struct FieldView<'a> {
     pub(super) placeholder: Option<&'a str>,
     pub(super) is_group: bool,
     pub(super) is_choice_group: bool,
+    /// `radio`, or `checkbox` for checkboxes (several answers), in a choice group.
+    pub(super) choice_type: &'static str,
+    /// For checkboxes: "Sie können mehrere Antworten wählen." under the question.
+    pub(super) several: Option<&'static str>,
     pub(super) is_select: bool,
     pub(super) is_checkbox: bool,
     pub(super) is_textarea: bool,
@@ -300,6 +304,8 @@ pub(super) fn field_view<'a>(
         placeholder: f.placeholder.as_ref().map(|p| p.get(lang)),
         is_group: false,
         is_choice_group: false,
+        choice_type: "radio",
+        several: None,
         is_select: false,
         is_checkbox: false,
         is_textarea: false,
@@ -360,6 +366,35 @@ pub(super) fn field_view<'a>(
                     let value = text_of(Some(&o.value));
                     OptionView {
                         selected: !current.is_empty() && value == current,
+                        value,
+                        label: o.label.get(lang),
+                        lang: Shown::lang_attr(&o.label, lang),
+                    }
+                })
+                .collect();
+        }
+        Widget::Checkboxes => {
+            v.is_choice_group = true;
+            v.choice_type = "checkbox";
+            v.several = Some(tr(
+                lang,
+                "Sie können mehrere Antworten wählen.",
+                "You can choose more than one answer.",
+            ));
+            v.describedby = format!("{} {}-several", v.describedby, v.html_id)
+                .trim()
+                .to_string();
+            let ticked: Vec<String> = match value {
+                Some(Value::Array(items)) => items.iter().map(|i| text_of(Some(i))).collect(),
+                _ => Vec::new(),
+            };
+            v.options = f
+                .options
+                .iter()
+                .map(|o| {
+                    let value = text_of(Some(&o.value));
+                    OptionView {
+                        selected: ticked.contains(&value),
                         value,
                         label: o.label.get(lang),
                         lang: Shown::lang_attr(&o.label, lang),

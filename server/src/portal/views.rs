@@ -513,7 +513,9 @@ fn first_input(step: &Step, pointer: &str) -> String {
         field = Some(first);
     }
     match field {
-        Some(f) if f.widget == Widget::Radio => format!("{}-0", html_id(&name)),
+        Some(f) if matches!(f.widget, Widget::Radio | Widget::Checkboxes) => {
+            format!("{}-0", html_id(&name))
+        }
         _ => html_id(&name),
     }
 }

@@ -146,7 +146,25 @@ fn entry_of(f: &Field, v: &Value, lang: Lang) -> ReviewEntry {
         label: f.label.get(lang).to_string(),
         value: display(f, v, lang),
         label_lang: f.label.lang_of(lang),
-        value_lang: f.choice_label(v).map_or(lang, |t| t.lang_of(lang)),
+        value_lang: value_lang(f, v, lang),
+    }
+}
+
+/// The language a choice's label is shown in (German where it has no English); for ticked
+/// checkboxes, the one all their labels share.
+fn value_lang(f: &Field, v: &Value, lang: Lang) -> Lang {
+    let of = |v: &Value| f.choice_label(v).map_or(lang, |t| t.lang_of(lang));
+    match v {
+        Value::Array(items) if f.widget == Widget::Checkboxes => {
+            let mut langs = items.iter().map(of);
+            let first = langs.next().unwrap_or(lang);
+            if langs.all(|l| l == first) {
+                first
+            } else {
+                lang
+            }
+        }
+        _ => of(v),
     }
 }
 
@@ -235,6 +253,13 @@ fn group_entries(f: &Field, v: &Value, lang: Lang) -> Vec<ReviewEntry> {
 fn scalar(f: &Field, v: &Value, lang: Lang) -> String {
     if let Some(label) = f.choice_label(v) {
         return label.get(lang).to_string();
+    }
+    if let (Widget::Checkboxes, Value::Array(items)) = (f.widget, v) {
+        return items
+            .iter()
+            .map(|item| scalar(f, item, lang))
+            .collect::<Vec<_>>()
+            .join(", ");
     }
     match v {
         Value::Bool(b) => yes_no(*b, lang).to_string(),

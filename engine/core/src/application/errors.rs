@@ -20,6 +20,7 @@ pub(super) fn asked(f: &Field) -> Asked {
     match f.widget {
         crate::definition::Widget::Checkbox => Asked::Checkbox,
         crate::definition::Widget::Radio | crate::definition::Widget::Select => Asked::Choice,
+        crate::definition::Widget::Checkboxes => Asked::Choices,
         crate::definition::Widget::File => Asked::File,
         _ => Asked::Text,
     }

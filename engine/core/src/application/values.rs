@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
-use crate::definition::{Field, ValueType};
+use crate::definition::{Field, ValueType, Widget};
 
 /// The answer as the engine keeps it, or `None` when the field was left empty.
 pub fn normalise(f: &Field, v: &Value) -> Option<Value> {
@@ -22,6 +22,9 @@ pub(crate) fn normalised<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> 
             Value::Array(a) if a.is_empty() => None,
             other => Some(Cow::Borrowed(other)),
         };
+    }
+    if f.widget == Widget::Checkboxes {
+        return ticked(f, v);
     }
     // A form post sends `2` for an option whose value is the number 2.
     if let Value::String(s) = v
@@ -136,6 +139,50 @@ fn normalise_as<'v>(
 /// `s` without leading and trailing whitespace. Most answers have none: when both ends are
 /// visible ASCII characters (which in UTF-8 are never part of a longer character), the
 /// search through the characters is skipped.
+/// Checkboxes: the values ticked, each as its option's value (a form post sends `2` for the
+/// number 2), once and in the order of the options; none ticked is not answered. Anything but
+/// a list is left to the schema, which refuses it.
+fn ticked<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
+    let items = match v {
+        Value::Null => return None,
+        Value::Array(items) => items,
+        other => return Some(Cow::Borrowed(other)),
+    };
+    let mut out: Vec<Value> = Vec::new();
+    for item in items {
+        let value = match item {
+            Value::String(s) => {
+                let t = crate::form::nfc(trimmed(s));
+                if t.is_empty() {
+                    continue;
+                }
+                f.options
+                    .iter()
+                    .find(|c| match &c.value {
+                        Value::String(o) => *o == t,
+                        other => other.to_string() == t,
+                    })
+                    .map_or(Value::String(t.to_string()), |c| c.value.clone())
+            }
+            other => other.clone(),
+        };
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    let place = |v: &Value| {
+        f.options
+            .iter()
+            .position(|c| c.value == *v)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by_key(place);
+    Some(Cow::Owned(Value::Array(out)))
+}
+
 fn trimmed(s: &str) -> &str {
     let b = s.as_bytes();
     if b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic) {

@@ -452,7 +452,7 @@ impl Field {
     pub fn is_choice(&self) -> bool {
         matches!(
             self.widget,
-            Widget::Radio | Widget::Select | Widget::Checkbox
+            Widget::Radio | Widget::Select | Widget::Checkbox | Widget::Checkboxes
         )
     }
 

@@ -124,6 +124,8 @@ pub enum Widget {
     Radio,
     Select,
     Checkbox,
+    /// Several of the options at once ("alles Zutreffende"): a list of their values.
+    Checkboxes,
     Group,
     /// Uploaded files (Nachweise, docs/uploads.md); what it accepts is under `files:`.
     File,

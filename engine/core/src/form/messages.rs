@@ -9,6 +9,8 @@ pub enum Asked {
     Text,
     Choice,
     Checkbox,
+    /// Several of the options (checkboxes): "at least one".
+    Choices,
     /// An upload: "please upload".
     File,
 }
@@ -96,6 +98,10 @@ fn german(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
         ErrorKind::Required if asked == Asked::Checkbox => format!("Bitte bestätigen Sie: „{label}“"),
         ErrorKind::Required if asked == Asked::Choice => format!("Bitte wählen Sie bei „{label}“ eine Antwort aus."),
+        ErrorKind::Required | ErrorKind::MinItems(1) if asked == Asked::Choices => format!("Bitte wählen Sie bei „{label}“ mindestens eine Angabe aus."),
+        ErrorKind::MinItems(n) if asked == Asked::Choices => format!("Bitte wählen Sie bei „{label}“ mindestens {n} Angaben aus."),
+        ErrorKind::MaxItems(1) if asked == Asked::Choices => format!("Bitte wählen Sie bei „{label}“ nur eine Angabe aus."),
+        ErrorKind::MaxItems(n) if asked == Asked::Choices => format!("Bitte wählen Sie bei „{label}“ höchstens {n} Angaben aus."),
         ErrorKind::Required if asked == Asked::File => format!("Bitte laden Sie bei „{label}“ eine Datei hoch."),
         ErrorKind::MaxItems(n) if asked == Asked::File => format!("Bei „{label}“ können Sie höchstens {n} Dateien hochladen. Bitte entfernen Sie eine."),
         ErrorKind::Required => format!("Bitte füllen Sie das Feld „{label}“ aus."),
@@ -139,6 +145,10 @@ fn english(kind: &ErrorKind, label: &str, asked: Asked) -> String {
     match kind {
         ErrorKind::Required if asked == Asked::Checkbox => format!("Please confirm: “{label}”"),
         ErrorKind::Required if asked == Asked::Choice => format!("Please choose an answer for “{label}”."),
+        ErrorKind::Required | ErrorKind::MinItems(1) if asked == Asked::Choices => format!("Please choose at least one answer for “{label}”."),
+        ErrorKind::MinItems(n) if asked == Asked::Choices => format!("Please choose at least {n} answers for “{label}”."),
+        ErrorKind::MaxItems(1) if asked == Asked::Choices => format!("Please choose only one answer for “{label}”."),
+        ErrorKind::MaxItems(n) if asked == Asked::Choices => format!("Please choose at most {n} answers for “{label}”."),
         ErrorKind::Required if asked == Asked::File => format!("Please upload a file for “{label}”."),
         ErrorKind::MaxItems(n) if asked == Asked::File => format!("You can upload at most {n} files for “{label}”. Please remove one."),
         ErrorKind::Required => format!("Please fill in “{label}”."),

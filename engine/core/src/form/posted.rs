@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::definition::{Step, Widget};
+use crate::definition::{Field, Step, Widget};
 
 /// The answers of one step from the posted pairs (name, value), in the step's order.
 pub fn answers_from_pairs(step: &Step, pairs: &[(String, String)]) -> Map<String, Value> {
@@ -25,13 +25,10 @@ pub fn answers_from_pairs(step: &Step, pairs: &[(String, String)]) -> Map<String
                         continue;
                     };
                     let Ok(n) = n.parse::<usize>() else { continue };
-                    if n >= 100 || f.subfield(sub).is_none() {
+                    let Some(sf) = f.subfield(sub).filter(|_| n < 100) else {
                         continue;
-                    }
-                    items
-                        .entry(n)
-                        .or_default()
-                        .insert(sub.to_string(), Value::String(v.clone()));
+                    };
+                    put(items.entry(n).or_default(), sf, v);
                 }
                 out.insert(
                     f.id.clone(),
@@ -42,13 +39,20 @@ pub fn answers_from_pairs(step: &Step, pairs: &[(String, String)]) -> Map<String
                 let prefix = format!("{}.", f.id);
                 let mut obj = Map::new();
                 for (k, v) in pairs {
-                    if let Some(sub) = k.strip_prefix(&prefix)
-                        && f.subfield(sub).is_some()
-                    {
-                        obj.insert(sub.to_string(), Value::String(v.clone()));
+                    if let Some(sf) = k.strip_prefix(&prefix).and_then(|sub| f.subfield(sub)) {
+                        put(&mut obj, sf, v);
                     }
                 }
                 out.insert(f.id.clone(), Value::Object(obj));
+            }
+            // Every ticked box sends its value; none ticked sends nothing, which clears the
+            // answer.
+            (Widget::Checkboxes, _) => {
+                let ticked = pairs
+                    .iter()
+                    .filter(|(k, v)| k == &f.id && !v.is_empty())
+                    .map(|(_, v)| Value::String(v.clone()));
+                out.insert(f.id.clone(), Value::Array(ticked.collect()));
             }
             (Widget::Checkbox, _) => {
                 let on = pairs.iter().any(|(k, v)| k == &f.id && !v.is_empty());
@@ -62,4 +66,21 @@ pub fn answers_from_pairs(step: &Step, pairs: &[(String, String)]) -> Map<String
         }
     }
     out
+}
+
+/// A sub-field's posted text into its group's answer: the ticked boxes of checkboxes collect
+/// into a list.
+fn put(obj: &mut Map<String, Value>, sf: &Field, v: &str) {
+    if sf.widget != Widget::Checkboxes {
+        obj.insert(sf.id.clone(), Value::String(v.to_string()));
+        return;
+    }
+    let list = obj
+        .entry(sf.id.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(items) = list
+        && !v.is_empty()
+    {
+        items.push(Value::String(v.to_string()));
+    }
 }

@@ -61,7 +61,7 @@ pub(super) fn compile_field(
     let files = files_of(cx, &fx, widget);
     let (mut schema, mut subfields) = written_schema(cx, &fx, names, widget, files.as_ref())?;
     let resolved = resolve_schema(cx, &fx, &schema)?;
-    let options = options_of(f, &resolved.1, &mut schema);
+    let options = options_of(f, widget, &resolved.1, &mut schema);
     let is_object = resolved.1.get("type").and_then(Value::as_str) == Some("object")
         || resolved.1.get("properties").is_some();
     let widget = widget.unwrap_or_else(|| infer_widget(&resolved.1, is_object, options.len()));
@@ -250,6 +250,8 @@ fn written_schema(
             Some(Widget::Date) => json!({"type": "string", "format": "date"}),
             Some(Widget::Checkbox) => json!({"type": "boolean"}),
             Some(Widget::Radio) | Some(Widget::Select) => json!({}),
+            // The options' values go into `items` (`options_of`).
+            Some(Widget::Checkboxes) => json!({"type": "array", "items": {}, "uniqueItems": true}),
             // Without rules (a sub-field, refused in `files_of`): never reached with a value.
             Some(Widget::File) => json!({"type": "array"}),
             Some(Widget::Group) => {
@@ -313,7 +315,22 @@ fn resolve_schema(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, schema: &Value) -> Option<
 
 /// Options: from the field (then also the schema's `enum` when it has none), or from the
 /// schema's enum / oneOf-const.
-fn options_of(f: &RawField, resolved: &Value, schema: &mut Value) -> Vec<Choice> {
+fn options_of(
+    f: &RawField,
+    widget: Option<Widget>,
+    resolved: &Value,
+    schema: &mut Value,
+) -> Vec<Choice> {
+    // Checkboxes answer with a list: their choices are the values of its items.
+    if widget == Some(Widget::Checkboxes) {
+        let items = resolved.get("items").cloned().unwrap_or(Value::Null);
+        let mut item_schema = schema.get("items").cloned().unwrap_or_else(|| json!({}));
+        let options = options_of(f, None, &items, &mut item_schema);
+        if let Value::Object(map) = schema {
+            map.insert("items".into(), item_schema);
+        }
+        return options;
+    }
     let options: Vec<Choice> = f
         .options
         .iter()
@@ -338,17 +355,17 @@ fn options_of(f: &RawField, resolved: &Value, schema: &mut Value) -> Vec<Choice>
 }
 
 fn check_choices(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Widget, options: &[Choice]) {
-    if matches!(widget, Widget::Radio | Widget::Select) && options.is_empty() {
+    if matches!(widget, Widget::Radio | Widget::Select | Widget::Checkboxes) && options.is_empty() {
         cx.error_help(
             "LOT-E014",
             fx.at,
             format!(
                 "field \"{}\" is a {} but has no choices",
                 fx.id,
-                if widget == Widget::Radio {
-                    "radio"
-                } else {
-                    "select"
+                match widget {
+                    Widget::Radio => "radio",
+                    Widget::Checkboxes => "checkboxes",
+                    _ => "select",
                 }
             ),
             "add `options: [{value: ..., label: ...}]` or an `enum` in the schema",

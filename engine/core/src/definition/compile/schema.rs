@@ -136,6 +136,7 @@ pub(super) fn value_type_of(schema: &Value, widget: Widget) -> ValueType {
         _ => match widget {
             Widget::Number => ValueType::Number,
             Widget::Checkbox => ValueType::Boolean,
+            Widget::Checkboxes => ValueType::Array,
             Widget::Date => ValueType::Date,
             Widget::Group => ValueType::Object,
             _ => ValueType::Any,
