@@ -226,7 +226,8 @@ fn lotse_previews(cases: &Cases) -> impl Iterator<Item = Value> + '_ {
 }
 
 /// Values a citizen might type into `f`: nothing, empty, the scenario's own answer, text of
-/// every kind, numbers, dates in both notations, IBANs right and wrong, the field's options.
+/// every kind, numbers, dates in both notations, IBANs right and wrong, the field's options
+/// (for checkboxes also lists of them).
 fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
     if f.files.is_some() {
         return Just(None).boxed();
@@ -294,6 +295,20 @@ fn value_of(f: &Field, sample: Option<&Value>) -> BoxedStrategy<Option<Value>> {
     if let Some(s) = sample {
         kinds.push(Just(Some(s.clone())).boxed());
         kinds.push(Just(Some(s.clone())).boxed());
+    }
+    // Checkboxes: lists of the options' values and their texts, repeated, with a stranger.
+    if f.widget == Widget::Checkboxes {
+        let mut pool: Vec<Value> = f.options.iter().map(|o| o.value.clone()).collect();
+        pool.extend(f.options.iter().map(|o| match &o.value {
+            Value::String(s) => json!(format!(" {s}")),
+            other => json!(other.to_string()),
+        }));
+        pool.push(json!("fremd"));
+        let lists = prop::collection::vec(prop::sample::select(pool), 0..5)
+            .prop_map(|v| Some(Value::Array(v)))
+            .boxed();
+        kinds.push(lists.clone());
+        kinds.push(lists);
     }
     if !f.options.is_empty() {
         let opts: Vec<Value> = f.options.iter().map(|o| o.value.clone()).collect();

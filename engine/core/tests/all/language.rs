@@ -524,3 +524,98 @@ fn the_form_blocks_speak_english_on_english_pages() {
     assert_eq!(labels, ["Ms", "Mr", "Not specified"]);
     assert_eq!(anrede.options[0].value, serde_json::json!("Frau"));
 }
+
+/// Checkboxes: several of the options, kept as a list of their values.
+const SEVERAL: &str = r#"
+id: probe
+version: 1
+title: Sondernutzung
+office: Ordnungsamt
+steps:
+  - id: aufbau
+    title: Aufbau
+    fields:
+      - id: stufen
+        label: Welche Stufen?
+        widget: checkboxes
+        options:
+          - { value: 1, label: Stufe eins }
+          - { value: 2, label: Stufe zwei }
+          - { value: 3, label: Stufe drei }
+      - id: sicherung
+        label: Sicherung
+        widget: checkboxes
+        required: false
+        schema: { type: array, maxItems: 2 }
+        options:
+          - { value: schranke, label: Schranke }
+          - { value: leuchte, label: Leuchte }
+          - { value: schild, label: Schild }
+      - id: umleitung
+        label: Wohin wird umgeleitet?
+        visible_if: stufen.contains(3)
+  - id: ende
+    title: Ende
+    fields:
+      - { id: notiz, label: Notiz, required: false }
+"#;
+
+#[test]
+fn checkboxes_answer_with_a_list_of_their_options_values() {
+    let run = probe(
+        SEVERAL,
+        r#"
+name: Mehrere Antworten
+steps:
+  - step: aufbau
+    answers: { stufen: [], sicherung: [schranke, leuchte, schild] }
+    expect_errors:
+      - { field: /stufen, message: "Bitte wählen Sie bei „Welche Stufen?“ mindestens eine Angabe aus." }
+      - { field: /sicherung, message: "Bitte wählen Sie bei „Sicherung“ höchstens 2 Angaben aus." }
+  - step: aufbau
+    answers: { stufen: ["3", "1", "3", " "], sicherung: [leuchte, schranke] }
+    expect_errors:
+      - { field: /umleitung, message: "Bitte füllen Sie das Feld „Wohin wird umgeleitet?“ aus." }
+  - step: aufbau
+    answers: { stufen: ["2"], sicherung: [], umleitung: Nebenstraße }
+    expect_at: ende
+  - back: true
+    expect_at: aufbau
+  - step: aufbau
+    answers: { stufen: ["3", "1"], sicherung: [leuchte, schranke], umleitung: Nebenstraße }
+    expect_at: ende
+  - step: ende
+    answers: {}
+    expect_at: review
+expect:
+  answers: { stufen: [1, 3], sicherung: [schranke, leuchte], umleitung: Nebenstraße }
+  receipt_contains: ["Stufe eins, Stufe drei", "Schranke, Leuchte"]
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
+
+#[test]
+fn a_form_post_of_checkboxes_is_a_list_and_none_ticked_clears_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    std::fs::write(dir.path().join("workflows/probe.yaml"), SEVERAL).unwrap();
+    let (lib, problems) = lotse_core::load_library(dir.path(), &Sandbox::default());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let wf = lib.latest("probe").unwrap();
+    let step = wf.step("aufbau").unwrap();
+    let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let answers = lotse_core::form::answers_from_pairs(
+        step,
+        &pairs(&[("stufen", "1"), ("sicherung", "leuchte"), ("stufen", "3")]),
+    );
+    assert_eq!(answers["stufen"], serde_json::json!(["1", "3"]));
+    assert_eq!(answers["sicherung"], serde_json::json!(["leuchte"]));
+    // Nothing ticked sends nothing: the answer is an empty list, which clears the one before.
+    let answers = lotse_core::form::answers_from_pairs(step, &pairs(&[]));
+    assert_eq!(answers["stufen"], serde_json::json!([]));
+}

@@ -360,7 +360,7 @@ fn check_choices(cx: &mut Ctx<'_>, fx: &FieldCx<'_>, widget: Widget, options: &[
             "LOT-E014",
             fx.at,
             format!(
-                "field \"{}\" is a {} but has no choices",
+                "field \"{}\" (widget: {}) has no choices",
                 fx.id,
                 match widget {
                     Widget::Radio => "radio",
