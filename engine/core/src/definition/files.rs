@@ -86,7 +86,7 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
         let message = full.lines().next().unwrap_or_default().to_string();
         let message = strip_position(&message);
         let message = if message.contains("untagged enum Text") {
-            "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string()
+            not_a_text(text, pos)
         } else if message.starts_with("invalid u32") || message.starts_with("invalid u64") {
             "expected a whole number".to_string()
         } else if message.contains("expected a JSON number") {
@@ -94,7 +94,8 @@ pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
         } else if message.starts_with("expected mapping start") {
             "expected a map: keys indented under this one, or `{ key: value }`".to_string()
         } else if message.starts_with("expected sequence start") {
-            "expected a list: entries on their own lines starting with `- `, or `[a, b]`".to_string()
+            "expected a list: entries on their own lines starting with `- `, or `[a, b]`"
+                .to_string()
         } else if message.contains("untagged enum RawRequired") {
             "`required` is true, false or a condition in quotes".to_string()
         } else {
@@ -240,4 +241,57 @@ fn strip_position(message: &str) -> String {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
     }
+}
+
+/// Words YAML reads as yes-or-no rather than as text.
+const YES_NO: &[&str] = &[
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+];
+
+/// A scalar that YAML reads as something other than text.
+fn read_otherwise(word: &str) -> bool {
+    YES_NO.contains(&word) || (!word.is_empty() && word.parse::<f64>().is_ok())
+}
+
+/// Why a text at `pos` is not one: YAML reads some words as yes-or-no (`No`, `Y`, `on`) and
+/// digits as numbers, which only quotes keep as text; in a map `{de: …, en: …}` the first
+/// such word is named.
+fn not_a_text(text: &str, pos: Pos) -> String {
+    match misread_word(text, pos) {
+        Some(word) if YES_NO.contains(&word) => format!(
+            "expected a text, but YAML reads `{word}` as yes-or-no (true or false): put it in quotes, \"{word}\""
+        ),
+        Some(word) => format!(
+            "expected a text, but YAML reads `{word}` as a number: put it in quotes, \"{word}\""
+        ),
+        None => "expected a text: a plain string (German) or a map `{de: ..., en: ...}`; inside `{ }` put texts that contain commas in quotes".to_string(),
+    }
+}
+
+/// The word at `pos` that YAML does not read as text: the plain scalar there, or a value of
+/// the map there (a flow map on its line, or a block map on the lines indented like it).
+fn misread_word(text: &str, pos: Pos) -> Option<&str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let line = *lines.get(pos.line.saturating_sub(1))?;
+    let start = line
+        .char_indices()
+        .nth(pos.column.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i);
+    let rest = &line[start..];
+    if !rest.trim_start().starts_with('{') && !rest.contains(": ") {
+        let end = rest.find([',', '}', ']', '#']).unwrap_or(rest.len());
+        let word = rest[..end].trim();
+        return read_otherwise(word).then_some(word);
+    }
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let block = lines
+        .iter()
+        .skip(pos.line)
+        .take_while(|l| indent(l) >= start && !l.trim().is_empty());
+    std::iter::once(rest)
+        .chain(block.copied())
+        .flat_map(|l| l.split([',', '{', '}']))
+        .filter_map(|entry| entry.split_once(':').map(|(_, v)| v.trim()))
+        .find(|v| read_otherwise(v))
 }
