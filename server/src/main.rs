@@ -58,6 +58,10 @@ enum Cmd {
         /// Print problems one per line (file:line:column) instead of with source snippets.
         #[arg(long)]
         short: bool,
+        /// Fail on warnings too (a comparison that never holds, a select choice too long for a
+        /// phone, ...), e.g. in the CI of a project's workflows.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Run the scenarios in workflows/<name>/scenarios/ and report what they did not reach.
     Test {
@@ -238,7 +242,17 @@ fn main() -> ExitCode {
     match args.command {
         Cmd::Serve { config, dev, dir } => report(serve(config.as_deref(), dev, dir)),
         Cmd::Paysim { listen, secret_env } => report(cli::paysim::run(listen, &secret_env)),
-        Cmd::Check { dir, short } => cli::check::run(&dir, short),
+        Cmd::Check {
+            dir,
+            short,
+            deny_warnings,
+        } => cli::check::run(
+            &dir,
+            cli::check::Output {
+                short,
+                deny_warnings,
+            },
+        ),
         Cmd::Test {
             dir,
             require_full_coverage,

@@ -105,7 +105,15 @@ fn catalogue_project(path: &Path) -> Option<&Path> {
     folder.parent()?.parent()
 }
 
-pub fn run(dir: &Path, short: bool) -> ExitCode {
+/// How the problems are reported: compiler style or one per line, and whether a warning fails
+/// the check too (`--deny-warnings`, for a designers' CI).
+#[derive(Clone, Copy)]
+pub struct Output {
+    pub short: bool,
+    pub deny_warnings: bool,
+}
+
+pub fn run(dir: &Path, how: Output) -> ExitCode {
     let sandbox = Sandbox::default();
     if let Some(project) = catalogue_project(dir) {
         // One catalogue file: checked with the rest of the catalogue (duplicate ids) and the
@@ -115,11 +123,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         let (entries, problems) = crate::directory::load_entries(project, &library, &portal);
         let own = entries.iter().filter(|e| e.source == dir).count();
         let problems = problems.into_iter().filter(|p| p.file == dir).collect();
-        return print(
-            problems,
-            short,
-            &format!("checked {own} catalogue entr(ies)"),
-        );
+        return print(problems, how, &format!("checked {own} catalogue entr(ies)"));
     }
     let (mut library, mut problems) = lotse_core::load_library(dir, &sandbox);
     // The portal's files (or the built-in demo); overrides name a tenant: it must be one of the
@@ -180,7 +184,7 @@ pub fn run(dir: &Path, short: bool) -> ExitCode {
         library.forms.names().count(),
         library.templates.len(),
     );
-    print(problems, short, &summary)
+    print(problems, how, &summary)
 }
 
 /// `after_submission: appointment:` offers a service of the schedule of every tenant that has
@@ -332,8 +336,9 @@ fn script_position(message: &str) -> Option<(usize, usize)> {
 }
 
 /// Prints every problem (compiler style, or one per line with `short`) and the summary line;
-/// fails when there is an error.
-fn print(mut problems: Vec<Problem>, short: bool, summary: &str) -> ExitCode {
+/// fails when there is an error (or, with `deny_warnings`, a warning).
+fn print(mut problems: Vec<Problem>, how: Output, summary: &str) -> ExitCode {
+    let short = how.short;
     problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
@@ -355,7 +360,10 @@ fn print(mut problems: Vec<Problem>, short: bool, summary: &str) -> ExitCode {
         eprintln!("{out}");
     }
     eprintln!("{summary}: {errors} error(s), {warnings} warning(s)");
-    if errors > 0 {
+    if how.deny_warnings && warnings > 0 && errors == 0 {
+        eprintln!("failed: --deny-warnings counts every warning as an error");
+    }
+    if errors > 0 || (how.deny_warnings && warnings > 0) {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS

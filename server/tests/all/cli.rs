@@ -38,6 +38,35 @@ fn check_passes_on_the_repository_and_fails_on_a_broken_file() {
     );
 }
 
+/// Warnings pass a check unless `--deny-warnings` (a project's CI) counts them as errors; the
+/// repository's own workflows have none.
+#[test]
+fn deny_warnings_fails_a_check_that_has_only_warnings() {
+    // Outside the repository: a file of the repository is checked with its portal's tenants.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("vergleiche.yaml");
+    std::fs::copy(
+        repo().join("engine/core/tests/broken/51-comparisons-that-never-hold.yaml"),
+        &copy,
+    )
+    .unwrap();
+    let file = copy.to_str().unwrap();
+    let plain = lotse(&["check", "--short", file]);
+    let t = text(&plain);
+    assert!(
+        plain.status.success() && t.contains("0 error(s), 11 warning(s)"),
+        "{t}"
+    );
+    let strict = lotse(&["check", "--short", "--deny-warnings", file]);
+    let t = text(&strict);
+    assert!(
+        !strict.status.success() && t.contains("--deny-warnings counts every warning as an error"),
+        "{t}"
+    );
+    let own = lotse(&["check", "--deny-warnings", "."]);
+    assert!(own.status.success(), "{}", text(&own));
+}
+
 #[test]
 fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampered_with() {
     let dir = tempfile::tempdir().unwrap();
