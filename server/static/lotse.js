@@ -7,18 +7,18 @@
 (function () {
   'use strict';
 
-  function answer(form, name) {
-    var chosen = '';
+  // The answers given to `name`: the radio button chosen, every box ticked (checkboxes share
+  // their name), or the value of a list or input.
+  function answers(form, name) {
+    var chosen = [];
     var inputs = form.querySelectorAll('input, select');
     for (var i = 0; i < inputs.length; i++) {
       var el = inputs[i];
       if (el.name !== name) continue;
-      if (el.type === 'radio') {
-        if (el.checked) chosen = el.value;
-      } else if (el.type === 'checkbox') {
-        chosen = el.checked ? el.value : '';
+      if (el.type === 'radio' || el.type === 'checkbox') {
+        if (el.checked) chosen.push(el.value);
       } else {
-        chosen = el.value;
+        chosen.push(el.value);
       }
     }
     return chosen;
@@ -30,7 +30,7 @@
       var el = marked[i];
       var on = el.getAttribute('data-reveal-field');
       if (changed !== null && on !== changed) continue;
-      var show = answer(form, on) === el.getAttribute('data-reveal-value');
+      var show = answers(form, on).indexOf(el.getAttribute('data-reveal-value')) >= 0;
       if (el.hidden === show) el.hidden = !show;
     }
   }

@@ -476,6 +476,16 @@ async function scaffoldingSafety(context) {
     && (await page.getAttribute('#f-sicherung', 'aria-describedby')).includes('f-sicherung-several')
     && (await page.textContent('#f-sicherung-several')).includes('mehrere Antworten'),
   'checkboxes: four boxes of one name in a fieldset, "Sie können mehrere Antworten wählen." as its hint');
+  // A question for one box only: hidden until "Umleitung für Fußgänger" is ticked; its note
+  // says so for a page without scripts.
+  const weg = '.field:has(#f-umleitung_weg)';
+  const note = (await page.textContent(weg)).includes('Nur wenn Sie bei „Was stellen Sie außerdem zur Sicherung auf?“ „Umleitung für Fußgänger“ angekreuzt haben:');
+  const before = await page.isHidden(weg);
+  await page.check('#f-sicherung-3');
+  const shown = await page.isVisible(weg);
+  await page.uncheck('#f-sicherung-3');
+  check(note && before && shown && await page.isHidden(weg),
+    'checkboxes: ticking one box reveals its question, unticking hides it again');
   await page.check('#f-sicherung-1');
   await page.check('#f-sicherung-0');
   await page.fill('#f-geruestbauer', 'Gerüstbau Thelen');

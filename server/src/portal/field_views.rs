@@ -130,9 +130,29 @@ pub(super) struct ItemView<'a> {
 /// The condition of `f` in the citizen's words, when it is one answer of another field on this
 /// step (`ermaessigung == "ja"`): which answer it needs.
 pub(super) fn condition_note(step: &Step, f: &Field, lang: Lang) -> Option<String> {
-    let (name, value) = f.visible_if.as_ref()?.equality()?;
+    let (name, value) = one_answer(f)?;
     let on = step.fields.iter().find(|o| o.id == name)?;
     note_for(on, &value, lang)
+}
+
+/// The field and the answer `f`'s condition needs, when it needs one answer of one field:
+/// `art == "geruest"`, or one box of checkboxes ticked, `sicherung.contains("umleitung")`.
+fn one_answer(f: &Field) -> Option<(&str, Value)> {
+    let expr = f.visible_if.as_ref()?;
+    if let Some(pair) = expr.equality() {
+        return Some(pair);
+    }
+    let (name, rest) = expr.source().trim().split_once(".contains(")?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return None;
+    }
+    let literal = rest.strip_suffix(')')?.trim();
+    let value = match literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')) {
+        Some(inner) if !inner.contains(['"', '\\']) => Value::String(inner.to_string()),
+        Some(_) => return None,
+        None => Value::from(literal.parse::<i64>().ok()?),
+    };
+    Some((name, value))
 }
 
 /// A sub-field's condition on another field of its own entry (`item.grund == "krank"`): the
@@ -235,6 +255,13 @@ fn note_for(on: &Field, value: &Value, lang: Lang) -> Option<String> {
         .find(|o| o.value == value)?
         .label
         .get(lang);
+    if on.widget == Widget::Checkboxes {
+        return Some(tr_fmt(
+            lang,
+            format!("Nur wenn Sie bei „{label}“ „{choice}“ angekreuzt haben:"),
+            format!("Only if you ticked “{choice}” for “{label}”:"),
+        ));
+    }
     Some(tr_fmt(
         lang,
         format!("Nur wenn Sie bei „{label}“ „{choice}“ gewählt haben:"),
@@ -245,7 +272,7 @@ fn note_for(on: &Field, value: &Value, lang: Lang) -> Option<String> {
 /// What the reveal script needs for a field with a [`condition_note`]: the other field's input
 /// name and the posted text of the answer.
 pub(super) fn reveal_of(f: &Field) -> Option<Reveal> {
-    let (name, value) = f.visible_if.as_ref()?.equality()?;
+    let (name, value) = one_answer(f)?;
     Some(Reveal {
         field: name.to_string(),
         value: text_of(Some(&value)),
