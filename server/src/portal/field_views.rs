@@ -386,19 +386,7 @@ pub(super) fn field_view<'a>(
                 v.is_select = true;
             }
             let current = text_of(value);
-            v.options = f
-                .options
-                .iter()
-                .map(|o| {
-                    let value = text_of(Some(&o.value));
-                    OptionView {
-                        selected: !current.is_empty() && value == current,
-                        value,
-                        label: o.label.get(lang),
-                        lang: Shown::lang_attr(&o.label, lang),
-                    }
-                })
-                .collect();
+            v.options = option_views(f, lang, |o| !current.is_empty() && o == current);
         }
         Widget::Checkboxes => {
             v.is_choice_group = true;
@@ -415,19 +403,7 @@ pub(super) fn field_view<'a>(
                 Some(Value::Array(items)) => items.iter().map(|i| text_of(Some(i))).collect(),
                 _ => Vec::new(),
             };
-            v.options = f
-                .options
-                .iter()
-                .map(|o| {
-                    let value = text_of(Some(&o.value));
-                    OptionView {
-                        selected: ticked.contains(&value),
-                        value,
-                        label: o.label.get(lang),
-                        lang: Shown::lang_attr(&o.label, lang),
-                    }
-                })
-                .collect();
+            v.options = option_views(f, lang, |o| ticked.iter().any(|t| t == o));
         }
         Widget::File => {
             v.is_file = true;
@@ -461,6 +437,27 @@ pub(super) fn field_view<'a>(
         }
     }
     v
+}
+
+/// The options of a choice as the page shows them, each selected where `selected` says so (it
+/// gets the option's value as posted).
+fn option_views<'a>(
+    f: &'a Field,
+    lang: Lang,
+    selected: impl Fn(&str) -> bool,
+) -> Vec<OptionView<'a>> {
+    f.options
+        .iter()
+        .map(|o| {
+            let value = text_of(Some(&o.value));
+            OptionView {
+                selected: selected(&value),
+                value,
+                label: o.label.get(lang),
+                lang: Shown::lang_attr(&o.label, lang),
+            }
+        })
+        .collect()
 }
 
 /// A sub-field required only for some entries (`required: item.grund == "sonstiges"`) is not

@@ -8,8 +8,8 @@
 
 use super::tokens::{Token, tokens};
 
-/// The functions of the packages the sandbox registers (`Sandbox::new`) and rhai's keyword
-/// functions. A test compares this list with what the engine reports (`script::tests`).
+/// The functions of the packages the sandbox registers (`Sandbox::new`). A test compares this
+/// list with what the engine reports (`script::tests`).
 pub(super) const RHAI: &[&str] = &[
     "E",
     "PI",
@@ -116,7 +116,10 @@ pub(super) const RHAI: &[&str] = &[
     "truncate",
     "values",
     "zip",
-    // Keyword functions: part of the language, not of a package.
+];
+
+/// rhai's keyword functions: part of the language, not of a package.
+const KEYWORD_FUNCTIONS: &[&str] = &[
     "Fn",
     "call",
     "curry",
@@ -146,7 +149,9 @@ pub(super) fn unknown_call(source: &str, library: &[&str]) -> Option<UnknownCall
     let defined = |name: &str| {
         (0..tokens.len()).any(|i| name_at(i) == Some(name) && (!called(i) || after_fn(i)))
     };
-    let known = |name: &str| RHAI.contains(&name) || library.contains(&name);
+    let known = |name: &str| {
+        RHAI.contains(&name) || KEYWORD_FUNCTIONS.contains(&name) || library.contains(&name)
+    };
     let (t, name) = (0..tokens.len()).find_map(|i| {
         let name = name_at(i)?;
         let unknown = called(i)

@@ -550,7 +550,7 @@ fn what_looks_like_a_call_but_is_not_one_compiles() {
 }
 
 /// The functions the sandbox knows by name are exactly those its engine has: rhai's packages
-/// (`calls::RHAI`, without the keyword functions, which no package lists) and the library.
+/// (`calls::RHAI`) and the library.
 #[test]
 fn the_known_functions_are_the_engines_functions() {
     let sb = Sandbox::default();
@@ -569,18 +569,8 @@ fn the_known_functions_are_the_engines_functions() {
         .collect();
     engine.sort();
     engine.dedup();
-    let keyword_functions = [
-        "Fn",
-        "call",
-        "curry",
-        "type_of",
-        "is_def_fn",
-        "is_def_var",
-        "is_shared",
-    ];
     let mut known: Vec<String> = calls::RHAI
         .iter()
-        .filter(|k| !keyword_functions.contains(k))
         .chain(library::NAMES)
         .map(|s| s.to_string())
         .collect();
