@@ -1,4 +1,4 @@
-// Lotse, two enhancements of pages that work without it. First: reveals the fields of a step that apply only after an answer on the same step, as the
+// Lotse, enhancements of pages that work without them. First: reveals the fields of a step that apply only after an answer on the same step, as the
 // citizen answers. The server marks each such field with the input it depends on and the answer
 // that shows it (data-reveal-field, data-reveal-value); conditions that are not one answer of one
 // field carry no mark and stay visible. Hidden fields keep what was typed and are still posted:
@@ -35,7 +35,46 @@
     }
   }
 
+  // A text area with a limit counts down as the citizen types ("Noch 870 von 1.000 Zeichen."),
+  // counted as the server counts (trimmed, in NFC, a line break as one character). The hint is
+  // a polite live region and changes only after a pause in typing; without this script it
+  // states the limit.
+  function counts() {
+    var hints = document.querySelectorAll('[data-max-length]');
+    var english = document.documentElement.lang === 'en';
+    function number(n) {
+      return n.toLocaleString(english ? 'en-GB' : 'de-DE');
+    }
+    Array.prototype.forEach.call(hints, function (hint) {
+      var area = document.getElementById(hint.id.replace(/-count$/, ''));
+      var max = parseInt(hint.getAttribute('data-max-length'), 10);
+      if (!area || !(max > 0)) return;
+      var timer = null;
+      function show() {
+        var used = Array.from(area.value.replace(/\r\n?/g, '\n').trim().normalize('NFC')).length;
+        var left = max - used;
+        if (left >= 0) {
+          hint.textContent = english
+            ? 'You have ' + number(left) + ' of ' + number(max) + ' characters left.'
+            : 'Noch ' + number(left) + ' von ' + number(max) + ' Zeichen.';
+        } else {
+          hint.textContent = english
+            ? number(-left) + ' characters too many (at most ' + number(max) + ').'
+            : number(-left) + ' Zeichen zu viel (höchstens ' + number(max) + ').';
+        }
+        hint.classList.toggle('over', left < 0);
+      }
+      hint.setAttribute('aria-live', 'polite');
+      area.addEventListener('input', function () {
+        clearTimeout(timer);
+        timer = setTimeout(show, 700);
+      });
+      if (area.value) show();
+    });
+  }
+
   function start() {
+    counts();
     var forms = document.querySelectorAll('form');
     for (var i = 0; i < forms.length; i++) {
       var form = forms[i];

@@ -456,7 +456,15 @@ async function scaffoldingSafety(context) {
   await page.fill('#f-kontakt-email', 'petra.jansen@example.org');
   await weiter();
   await page.check('#f-art-1');
+  // A text area with a limit states it, and counts down after a pause in typing.
+  const limit = await page.textContent('#f-anlass-count');
   await page.fill('#f-anlass', 'Fassadenanstrich');
+  await page.waitForFunction(() => document.getElementById('f-anlass-count').textContent.startsWith('Noch'));
+  check(limit === 'Höchstens 1.000 Zeichen.'
+    && (await page.textContent('#f-anlass-count')) === 'Noch 984 von 1.000 Zeichen.'
+    && (await page.getAttribute('#f-anlass', 'aria-describedby')).includes('f-anlass-count'),
+  'a text area states its limit ("Höchstens 1.000 Zeichen.") and counts down ("Noch 984 von 1.000 Zeichen.")');
+  await axe(page, 'zeichen-zaehler');
   await weiter();
   await page.fill('#f-strasse', 'Apfelstraße');
   await page.fill('#f-hausnummer', '7');

@@ -45,6 +45,10 @@ pub(super) struct FieldView<'a> {
     pub(super) is_select: bool,
     pub(super) is_checkbox: bool,
     pub(super) is_textarea: bool,
+    /// For a text area: its limit in characters and "Höchstens 1.000 Zeichen." under it (the
+    /// page's script counts down as the citizen types).
+    pub(super) max_length: Option<u64>,
+    pub(super) limit: Option<String>,
     /// `text`, `date`, `number`, `email` or `tel` for an input; `None` for other widgets.
     pub(super) input_type: Option<&'static str>,
     /// For a field that applies only after an answer on this step: "Nur wenn Sie bei „…“ „Ja“
@@ -336,6 +340,8 @@ pub(super) fn field_view<'a>(
         is_select: false,
         is_checkbox: false,
         is_textarea: false,
+        max_length: None,
+        limit: None,
         input_type: None,
         condition: None,
         reveal: None,
@@ -423,6 +429,22 @@ pub(super) fn field_view<'a>(
         Widget::Textarea => {
             v.is_textarea = true;
             v.value = Some(text_of(value));
+            if let Some(max) = f.schema.get("maxLength").and_then(Value::as_u64) {
+                let n = lotse_core::application::format_value(
+                    &Value::from(max),
+                    lotse_core::definition::ValueFormat::Number,
+                    lang,
+                );
+                v.limit = Some(tr_fmt(
+                    lang,
+                    format!("Höchstens {n} Zeichen."),
+                    format!("At most {n} characters."),
+                ));
+                v.max_length = Some(max);
+                v.describedby = format!("{} {}-count", v.describedby, v.html_id)
+                    .trim()
+                    .to_string();
+            }
         }
         w => {
             v.input_type = Some(match (w, f.autocomplete.as_deref()) {

@@ -54,6 +54,15 @@ fn normalise_as<'v>(
             if t.is_empty() {
                 return None;
             }
+            // A browser posts a text area's line breaks as CR LF: kept as one LF, as the
+            // citizen typed them (and as a limit on the length counts them).
+            let unix;
+            let t = if t.contains('\r') {
+                unix = t.replace("\r\n", "\n").replace('\r', "\n");
+                unix.as_str()
+            } else {
+                t
+            };
             // Unicode NFC, so that "ä" is stored one way however it was typed.
             let t = crate::form::nfc(t);
             let t: &str = &t;

@@ -619,3 +619,35 @@ fn a_form_post_of_checkboxes_is_a_list_and_none_ticked_clears_it() {
     let answers = lotse_core::form::answers_from_pairs(step, &pairs(&[]));
     assert_eq!(answers["stufen"], serde_json::json!([]));
 }
+
+/// A browser posts a text area's line breaks as CR LF; they are kept as one LF each, and a limit
+/// on the length counts them so (eight characters here, not ten).
+#[test]
+fn a_text_areas_line_breaks_are_one_character_each() {
+    let run = probe(
+        r#"
+id: probe
+version: 1
+title: Notiz
+office: Amt
+steps:
+  - id: a
+    title: A
+    fields:
+      - id: notiz
+        label: Notiz
+        widget: textarea
+        schema: { type: string, maxLength: 8 }
+"#,
+        r#"
+name: Zeilenumbrüche
+steps:
+  - step: a
+    answers: { notiz: "ab\r\ncd\r\nef" }
+    expect_at: review
+expect:
+  answers: { notiz: "ab\ncd\nef" }
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}

@@ -95,6 +95,7 @@ pub(super) fn compile_field(
     if cx.errors_since(before) {
         return None;
     }
+    warn_marked_optional(cx, &fx, &label, &required, widget);
     let (help, autocomplete) = texts_of(f, &resolved.1);
     Some(Field {
         id: fx.id,
@@ -594,4 +595,35 @@ fn texts_of(f: &RawField, resolved: &Value) -> (Option<Text>, Option<String>) {
             .map(str::to_string)
     });
     (help, autocomplete)
+}
+
+/// The step page marks a field that may stay empty with "(freiwillig)" itself: a label that
+/// says so too would read "Anlass (freiwillig) (freiwillig)" (LOT-E142, a warning).
+fn warn_marked_optional(
+    cx: &mut Ctx<'_>,
+    fx: &FieldCx<'_>,
+    label: &crate::text::Text,
+    required: &Required,
+    widget: Widget,
+) {
+    if !matches!(required, Required::Never) || widget == Widget::Checkbox {
+        return;
+    }
+    let marked = [
+        (label.german(), "(freiwillig)"),
+        (label.get(crate::text::Lang::En), "(optional)"),
+    ]
+    .into_iter()
+    .find(|(text, mark)| text.trim_end().to_lowercase().ends_with(mark));
+    if let Some((text, mark)) = marked {
+        cx.warn(
+            "LOT-E142",
+            fx.at,
+            format!(
+                "field \"{}\": the label \"{text}\" ends with \"{mark}\", which the page adds \
+                 itself to a field that may stay empty; remove it from the label",
+                fx.id
+            ),
+        );
+    }
 }
