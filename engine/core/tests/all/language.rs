@@ -651,3 +651,80 @@ expect:
     );
     assert!(run.passed(), "{:#?}", failures(&run));
 }
+
+/// Checkboxes inside a group and inside each entry of a repeated group: the posted boxes of
+/// one entry collect into its own list, and the review lists their labels per entry.
+#[test]
+fn checkboxes_in_groups_answer_per_group_and_per_entry() {
+    const WF: &str = r#"
+id: probe
+version: 1
+title: Bäume
+office: Umweltamt
+steps:
+  - id: a
+    title: A
+    fields:
+      - id: antrag
+        label: Antrag
+        fields:
+          - id: gruende
+            label: Gründe
+            widget: checkboxes
+            options: [{ value: krank, label: Krank }, { value: sturm, label: Sturmschaden }]
+      - id: baeume
+        label: Bäume
+        repeat: { min: 1, max: 3, item_label: Baum }
+        fields:
+          - { id: art, label: Art }
+          - id: schaeden
+            label: Schäden
+            widget: checkboxes
+            required: false
+            options: [{ value: rinde, label: Rinde }, { value: krone, label: Krone }]
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    std::fs::write(dir.path().join("workflows/probe.yaml"), WF).unwrap();
+    let (lib, problems) = lotse_core::load_library(dir.path(), &Sandbox::default());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let step = lib.latest("probe").unwrap().step("a").unwrap();
+    let pairs: Vec<(String, String)> = [
+        ("antrag.gruende", "sturm"),
+        ("antrag.gruende", "krank"),
+        ("baeume.0.art", "Eiche"),
+        ("baeume.0.schaeden", "krone"),
+        ("baeume.1.art", "Buche"),
+        ("baeume.0.schaeden", "rinde"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let answers = lotse_core::form::answers_from_pairs(step, &pairs);
+    assert_eq!(
+        answers["antrag"],
+        serde_json::json!({"gruende": ["sturm", "krank"]})
+    );
+    assert_eq!(
+        answers["baeume"],
+        serde_json::json!([{"art": "Eiche", "schaeden": ["krone", "rinde"]}, {"art": "Buche"}])
+    );
+    let run = probe(
+        WF,
+        r#"
+name: Gründe und Schäden je Baum
+steps:
+  - step: a
+    answers:
+      antrag: { gruende: [sturm, krank] }
+      baeume: [{ art: Eiche, schaeden: [krone, rinde] }, { art: Buche, schaeden: [] }]
+    expect_at: review
+expect:
+  answers:
+    antrag: { gruende: [krank, sturm] }
+    baeume: [{ art: Eiche, schaeden: [rinde, krone] }, { art: Buche }]
+  receipt_contains: ["Krank, Sturmschaden", "Rinde, Krone"]
+"#,
+    );
+    assert!(run.passed(), "{:#?}", failures(&run));
+}
