@@ -84,12 +84,13 @@ fn locals(toks: &[Token]) -> Vec<String> {
             let binds = matches!(before.and_then(Token::name), Some("let" | "const" | "for"))
                 || in_pipes
                 || in_params
+                // `for (x, i) in …`: both names, up to `for`.
                 || (before.is_some_and(|b| b.is_punct("(") || b.is_punct(","))
                     && toks
                         .iter()
                         .take(i)
                         .rev()
-                        .take(3)
+                        .take(4)
                         .any(|b| b.name() == Some("for")));
             if binds {
                 out.push(name.to_string());
