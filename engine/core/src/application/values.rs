@@ -145,9 +145,6 @@ fn normalise_as<'v>(
     }
 }
 
-/// `s` without leading and trailing whitespace. Most answers have none: when both ends are
-/// visible ASCII characters (which in UTF-8 are never part of a longer character), the
-/// search through the characters is skipped.
 /// Checkboxes: the values ticked, each as its option's value (a form post sends `2` for the
 /// number 2), once and in the order of the options; none ticked is not answered. Anything but
 /// a list is left to the schema, which refuses it.
@@ -192,6 +189,9 @@ fn ticked<'v>(f: &Field, v: &'v Value) -> Option<Cow<'v, Value>> {
     Some(Cow::Owned(Value::Array(out)))
 }
 
+/// `s` without leading and trailing whitespace. Most answers have none: when both ends are
+/// visible ASCII characters (which in UTF-8 are never part of a longer character), the
+/// search through the characters is skipped.
 fn trimmed(s: &str) -> &str {
     let b = s.as_bytes();
     if b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic) {
