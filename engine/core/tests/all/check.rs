@@ -100,6 +100,31 @@ fn comparisons_that_never_hold_are_warned_about_one_by_one() {
     assert_eq!(found, expected);
 }
 
+/// `<`, `<=`, `>` and `>=` between a field and a literal of another type, and comparisons of
+/// a literal with a function's result of another type (`age(…) >= "18"`), are warned about;
+/// the last field compares rightly and the computed value calls a function of its own.
+#[test]
+fn orderings_and_calls_that_never_hold_are_warned_about() {
+    let file = repo().join("engine/core/tests/broken/56-orderings-and-calls-that-never-hold.yaml");
+    let (lib, problems) = load_library(&file, &Sandbox::default());
+    assert_eq!(lib.workflows.len(), 1, "warnings only: {problems:#?}");
+    let found: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
+        .collect();
+    let expected = [
+        r#"LOT-E140 32:43 visible_if of field "y1": `age(…)` gives a number; `>=` with "18" is never true"#,
+        r#"LOT-E140 33:43 visible_if of field "y2": `anzahl` is a number; `>` with "2" is never true"#,
+        r#"LOT-E140 34:50 visible_if of field "y3": `count(…)` gives a number; `<=` with "2" is never true"#,
+        r#"LOT-E140 35:43 visible_if of field "y4": `hunde` is a list; `>` with 1 is never true (the number of entries is `count(hunde)`)"#,
+        r#"LOT-E140 36:43 visible_if of field "y5": `stufe` is one of 1, 2; `>=` with "1" is never true"#,
+        r#"LOT-E140 37:43 visible_if of field "y6": `today()` gives a date (a text such as "2027-01-31"), never 2027; the comparison is never true"#,
+        r#"LOT-E140 38:43 visible_if of field "y7": `sicherung.contains(…)` gives true or false, never "ja"; `!=` is always true"#,
+        r#"LOT-E140 39:43 visible_if of field "y8": `geburtsdatum` is a date (a text such as "2027-01-31"); `<` with 2000 is never true"#,
+    ];
+    assert_eq!(found, expected);
+}
+
 #[test]
 fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();

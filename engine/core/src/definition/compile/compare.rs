@@ -2,11 +2,13 @@
 //!
 //! rhai compares values of different types without complaint: `erlaubnis == "Ja"` is simply
 //! false when the options are `ja`, `beantragt` and `nein`, and so is `anzahl == "2"` for a
-//! number or `hunde == "x"` for a list. The field is then never shown, the branch never taken,
-//! and only a scenario that expected otherwise would tell. Here every comparison of a field with
-//! a literal (`==`, `!=`, either way round) and every `count_where`, `any_where` and `sum_of`
-//! of a repeated group is checked against what the field can hold: its options, its type, the
-//! fields of the group.
+//! number or `hunde == "x"` for a list; `<`, `<=`, `>` and `>=` between a number and a text
+//! (`age(geburtsdatum) >= "18"`) are false as well. The field is then never shown, the branch
+//! never taken, and only a scenario that expected otherwise would tell. Here every comparison of
+//! a literal (either way round) with a field, or with a call of a function whose result is
+//! always of one type (`age(…)`, `count(…)`, `today()`), and every `count_where`, `any_where`
+//! and `sum_of` of a repeated group is checked against what the other side can hold: the
+//! field's options, its type, the fields of the group, the function's result.
 
 use serde_json::Value;
 
@@ -130,6 +132,15 @@ impl Literal {
         }
     }
 
+    fn same_type(&self, v: &Value) -> bool {
+        matches!(
+            (self, v),
+            (Literal::Str(_), Value::String(_))
+                | (Literal::Num(..), Value::Number(_))
+                | (Literal::Bool(_), Value::Bool(_))
+        )
+    }
+
     fn matches(&self, v: &Value) -> bool {
         match (self, v) {
             (Literal::Str(s), Value::String(o)) => s == o,
@@ -165,7 +176,13 @@ fn never_equal(field: &Field, name: &str, lit: &Literal) -> Option<String> {
             values.join(", ")
         ));
     }
-    let kind = match (&field.value_type, lit) {
+    let kind = other_kind(field.value_type, lit)?;
+    Some(format!("`{name}` is {kind}, never {}", lit.shown()))
+}
+
+/// What a value of type `t` is, when `lit` is of another type (`None`: the same type).
+fn other_kind(t: ValueType, lit: &Literal) -> Option<&'static str> {
+    Some(match (t, lit) {
         (ValueType::Integer | ValueType::Number, Literal::Num(..))
         | (ValueType::String | ValueType::Date, Literal::Str(_))
         | (ValueType::Boolean, Literal::Bool(_))
@@ -176,8 +193,64 @@ fn never_equal(field: &Field, name: &str, lit: &Literal) -> Option<String> {
         (ValueType::Boolean, _) => "true or false",
         (ValueType::Object, _) => "a group",
         (ValueType::Array, _) => "a list",
+    })
+}
+
+/// Why `<`, `<=`, `>` or `>=` (`op`) between `side` and `lit` is never true, if it never is:
+/// rhai compares values of different types (other than two numbers) as false.
+fn never_ordered(side: &Side<'_>, name: &str, op: &str, lit: &Literal) -> Option<String> {
+    let (t, verb) = match side {
+        Side::Field(f) if f.value_type == ValueType::Array || f.repeat.is_some() => {
+            let hint = if f.repeat.is_some() {
+                format!(" (the number of entries is `count({name})`)")
+            } else {
+                String::new()
+            };
+            return Some(format!(
+                "`{name}` is a list; `{op}` with {} is never true{hint}",
+                lit.shown()
+            ));
+        }
+        Side::Field(f) if f.is_choice() && !f.options.is_empty() => {
+            if f.value_type == ValueType::Boolean
+                || f.options.iter().any(|o| lit.same_type(&o.value))
+            {
+                return None;
+            }
+            let values: Vec<String> = f.options.iter().map(|o| shown(&o.value)).collect();
+            return Some(format!(
+                "`{name}` is one of {}; `{op}` with {} is never true",
+                values.join(", "),
+                lit.shown()
+            ));
+        }
+        Side::Field(f) => (f.value_type, "is"),
+        Side::Call(t) => (*t, "gives"),
     };
-    Some(format!("`{name}` is {kind}, never {}", lit.shown()))
+    // Two `true`/`false` have no order at all: rhai refuses them, it does not answer false.
+    if t == ValueType::Boolean {
+        return None;
+    }
+    let kind = other_kind(t, lit)?;
+    Some(format!(
+        "`{name}` {verb} {kind}; `{op}` with {} is never true",
+        lit.shown()
+    ))
+}
+
+/// The type of the result of a function that always gives the same type, when neither the
+/// script defines a function of that name nor the form library gives it several types.
+fn gives(func: &str) -> Option<ValueType> {
+    Some(match func {
+        "age" | "age_on" | "days_between" | "year" | "month" | "day" | "count" | "count_where"
+        | "len" | "cents" => ValueType::Integer,
+        "sum_of" | "round2" => ValueType::Number,
+        "answered" | "is_date" | "any_where" | "contains" | "is_empty" | "starts_with"
+        | "ends_with" => ValueType::Boolean,
+        "today" | "add_days" | "add_months" | "add_years" => ValueType::Date,
+        "lower" | "upper" | "to_lower" | "to_upper" | "sub_string" => ValueType::String,
+        _ => return None,
+    })
 }
 
 fn shown(v: &Value) -> String {
@@ -226,52 +299,164 @@ fn path(toks: &[Token]) -> Option<String> {
 
 type FieldOf<'f> = dyn Fn(&str) -> Option<&'f Field> + 'f;
 
-/// `field == literal`, `literal != field`, ...: the comparisons that never hold.
+/// One side of a comparison whose type the check knows.
+enum Side<'f> {
+    /// A field (`art`, `halter.art`, `item.grund`).
+    Field(&'f Field),
+    /// A call of a function whose result is always of one type (`age(…)`).
+    Call(ValueType),
+}
+
+/// The comparisons of the language; rhai answers each with `false` (`!=`: `true`) when its
+/// two sides are of different types, two numbers apart.
+const OPERATORS: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
+
+/// `field == literal`, `literal != field`, `age(…) >= "18"`, ...: the comparisons that never
+/// hold.
 fn comparisons<'t>(toks: &'t [Token], field: &FieldOf<'_>) -> Vec<(&'t Token, String)> {
+    // A function the script defines itself may give anything.
+    let own: Vec<&str> = toks
+        .windows(2)
+        .filter(|w| w[0].name() == Some("fn"))
+        .filter_map(|w| w[1].name())
+        .collect();
+    let call = |name: &str| gives(name).filter(|_| !own.contains(&name));
     let mut out = Vec::new();
     for (i, op) in toks.iter().enumerate() {
-        if !(op.is_punct("==") || op.is_punct("!=")) {
+        let Some(&op_text) = OPERATORS.iter().find(|o| op.is_punct(o)) else {
+            continue;
+        };
+        // `<<` and `>>` come as two tokens.
+        let neighbour = |t: Option<&Token>| t.is_some_and(|t| t.is_punct("<") || t.is_punct(">"));
+        if neighbour(i.checked_sub(1).and_then(|j| toks.get(j))) || neighbour(toks.get(i + 1)) {
             continue;
         }
-        let always = if op.is_punct("==") {
-            "the comparison is never true"
-        } else {
-            "`!=` is always true"
+        let why = |side: &Side<'_>, name: &str, lit: &Literal| match (op_text, side) {
+            ("==" | "!=", Side::Field(f)) => never_equal(f, name, lit),
+            ("==" | "!=", Side::Call(t)) => other_kind(*t, lit)
+                .map(|kind| format!("`{name}` gives {kind}, never {}", lit.shown())),
+            _ => never_ordered(side, name, op_text, lit),
         };
-        // field == literal: the field's name runs back to a token that opens an operand.
-        let next = toks.get(i + 1);
-        if let Some(lit) = next.and_then(Literal::of)
+        let tail = match op_text {
+            "==" => "; the comparison is never true",
+            "!=" => "; `!=` is always true",
+            _ => "",
+        };
+        // side op literal
+        if let Some(lit) = toks.get(i + 1).and_then(Literal::of)
             && closes(toks.get(i + 2))
+            && let Some((start, name, side)) = side_before(toks, i, field, &call)
+            && let Some(why) = why(&side, &name, &lit)
         {
-            let start = (0..i)
-                .rev()
-                .find(|&j| opens(j.checked_sub(1).and_then(|k| toks.get(k))));
-            if let Some(start) = start
-                && let Some(name) = toks.get(start..i).and_then(path)
-                && let Some(f) = field(&name)
-                && let Some(why) = never_equal(f, &name, &lit)
-            {
-                out.push((&toks[start], format!("{why}; {always}")));
-            }
+            out.push((&toks[start], format!("{why}{tail}")));
         }
-        // literal == field
+        // literal op side
         if let Some(lit) = i
             .checked_sub(1)
             .and_then(|j| toks.get(j))
             .and_then(Literal::of)
             && opens(i.checked_sub(2).and_then(|j| toks.get(j)))
+            && let Some((name, side)) = side_after(toks, i, field, &call)
+            && let Some(why) = why(&side, &name, &lit)
         {
-            let end = (i + 1..=toks.len()).find(|&j| closes(toks.get(j)));
-            if let Some(end) = end
-                && let Some(name) = toks.get(i + 1..end).and_then(path)
-                && let Some(f) = field(&name)
-                && let Some(why) = never_equal(f, &name, &lit)
-            {
-                out.push((&toks[i + 1], format!("{why}; {always}")));
-            }
+            out.push((&toks[i + 1], format!("{why}{tail}")));
         }
     }
     out
+}
+
+/// The side that ends just before `toks[op]`, when it is the whole of that side: a field, or a
+/// call `f(…)` or `x.f(…)` of a function whose result's type is known. Its first token, its
+/// name as the message shows it, and what it is.
+fn side_before<'f>(
+    toks: &[Token],
+    op: usize,
+    field: &FieldOf<'f>,
+    call: &dyn Fn(&str) -> Option<ValueType>,
+) -> Option<(usize, String, Side<'f>)> {
+    if toks.get(op.checked_sub(1)?)?.is_punct(")") {
+        let mut depth = 0usize;
+        let open = (0..op).rev().find(|&j| {
+            if toks[j].is_punct(")") {
+                depth += 1;
+            } else if toks[j].is_punct("(") {
+                depth = depth.saturating_sub(1);
+            }
+            depth == 0
+        })?;
+        let func = open.checked_sub(1)?;
+        let t = call(toks[func].name()?)?;
+        // `x.contains(…)`: the receiver's path before the method's name.
+        let mut start = func;
+        while start >= 2 && toks[start - 1].is_punct(".") && toks[start - 2].name().is_some() {
+            start -= 2;
+        }
+        if !opens(start.checked_sub(1).and_then(|j| toks.get(j))) {
+            return None;
+        }
+        let shown = toks[start..=func]
+            .iter()
+            .map(shown_token)
+            .collect::<String>();
+        let args = if open + 2 == op { "()" } else { "(…)" };
+        return Some((start, format!("{shown}{args}"), Side::Call(t)));
+    }
+    let start = (0..op)
+        .rev()
+        .find(|&j| opens(j.checked_sub(1).and_then(|k| toks.get(k))))?;
+    let name = toks.get(start..op).and_then(path)?;
+    let f = field(&name)?;
+    Some((start, name, Side::Field(f)))
+}
+
+/// The side that starts just after `toks[op]`, when it is the whole of that side.
+fn side_after<'f>(
+    toks: &[Token],
+    op: usize,
+    field: &FieldOf<'f>,
+    call: &dyn Fn(&str) -> Option<ValueType>,
+) -> Option<(String, Side<'f>)> {
+    // A path, then perhaps the parenthesis of a call.
+    let mut end = op + 1;
+    while toks.get(end)?.name().is_some() && toks.get(end + 1).is_some_and(|t| t.is_punct(".")) {
+        end += 2;
+    }
+    toks.get(end)?.name()?;
+    if toks.get(end + 1).is_some_and(|t| t.is_punct("(")) {
+        let t = call(toks[end].name()?)?;
+        let mut depth = 0usize;
+        let close = (end + 1..toks.len()).find(|&j| {
+            if toks[j].is_punct("(") {
+                depth += 1;
+            } else if toks[j].is_punct(")") {
+                depth = depth.saturating_sub(1);
+            }
+            depth == 0
+        })?;
+        if !closes(toks.get(close + 1)) {
+            return None;
+        }
+        let shown = toks[op + 1..=end]
+            .iter()
+            .map(shown_token)
+            .collect::<String>();
+        let args = if close == end + 2 { "()" } else { "(…)" };
+        return Some((format!("{shown}{args}"), Side::Call(t)));
+    }
+    if !closes(toks.get(end + 1)) {
+        return None;
+    }
+    let name = toks.get(op + 1..=end).and_then(path)?;
+    let f = field(&name)?;
+    Some((name, Side::Field(f)))
+}
+
+/// A name or a dot of a path, as written.
+fn shown_token(t: &Token) -> &str {
+    match &t.kind {
+        Kind::Name(n) | Kind::Punct(n) => n,
+        Kind::Str(_) | Kind::Num(_) => "",
+    }
 }
 
 /// `count_where(group, "key", value)`, `any_where(…)` and `sum_of(group, "key")` of a repeated
