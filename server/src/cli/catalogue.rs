@@ -44,7 +44,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("Fehler: {} kann nicht gelesen werden: {e}", file.display());
+            eprintln!("error: cannot read {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
     };
@@ -59,7 +59,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
             Err(p) => (Vec::new(), vec![p]),
         },
         _ => {
-            eprintln!("Fehler: {} ist weder .csv noch .json", file.display());
+            eprintln!("error: {} is neither .csv nor .json", file.display());
             return ExitCode::FAILURE;
         }
     };
@@ -95,7 +95,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
     });
     if target.exists() && !force {
         eprintln!(
-            "Fehler: {} gibt es schon (--force ersetzt die Datei)",
+            "error: {} exists already (--force replaces it)",
             target.display()
         );
         return ExitCode::FAILURE;
@@ -103,7 +103,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
     let yaml = match import::to_yaml(&imported) {
         Ok(y) => y,
         Err(e) => {
-            eprintln!("Fehler: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -118,10 +118,7 @@ fn import_file(file: &Path, dir: &Path, output: Option<PathBuf>, force: bool) ->
         .map_or(Ok(()), std::fs::create_dir_all)
         .and_then(|()| std::fs::write(&target, format!("{header}{yaml}")));
     if let Err(e) = written {
-        eprintln!(
-            "Fehler: {} kann nicht geschrieben werden: {e}",
-            target.display()
-        );
+        eprintln!("error: cannot write {}: {e}", target.display());
         return ExitCode::FAILURE;
     }
     eprintln!(

@@ -123,7 +123,7 @@ fn walk(
         .map(Path::to_path_buf)
         .unwrap_or_default();
     let templates = TemplateRegistry::load_dir(&project.join("pdf-templates"))
-        .context("loading pdf-templates/")?;
+        .context("die Vorlagen in pdf-templates/ lassen sich nicht laden")?;
     let mut keys = HashMap::new();
     keys.insert(
         tenant.slug.clone(),
@@ -193,9 +193,11 @@ fn walk(
                 for e in errors {
                     println!("     ✗ {}", e.message);
                 }
-                anyhow::bail!("the demo answers of step {step_id} were not accepted");
+                anyhow::bail!(
+                    "die Beispielantworten für Schritt {step_id} wurden nicht angenommen"
+                );
             }
-            other => anyhow::bail!("unexpected: {other:?}"),
+            other => anyhow::bail!("unerwartete Antwort auf Schritt {step_id}: {other:?}"),
         }
         println!(
             "   ✓ beantwortet und gespeichert (Revision {})\n",
@@ -230,11 +232,11 @@ fn walk(
     let Some(Acted::Submitted { submission, .. }) =
         service.act(tenant, &id, open.draft.revision, None, submit, now)?
     else {
-        anyhow::bail!("the demo application was not submitted");
+        anyhow::bail!("der Beispielantrag wurde nicht eingereicht");
     };
     let certificate = keys
         .get(&tenant.slug)
-        .context("no signing key")?
+        .context("kein Signaturschlüssel für die Gemeinde")?
         .to_pem()?
         .certificate_pem;
     report(&submission, store, data, &certificate)
@@ -262,10 +264,11 @@ fn report(
     );
     let pdf = crate::nodes::load_receipt(store, data, &stored.id)?;
     let out = data.join("demo-quittung.pdf");
-    std::fs::write(&out, &pdf).with_context(|| format!("writing {}", out.display()))?;
+    std::fs::write(&out, &pdf)
+        .with_context(|| format!("{} lässt sich nicht schreiben", out.display()))?;
     let json = data.join("demo-antrag.json");
     std::fs::write(&json, serde_json::to_vec_pretty(&submission)?)
-        .with_context(|| format!("writing {}", json.display()))?;
+        .with_context(|| format!("{} lässt sich nicht schreiben", json.display()))?;
     let check = verify_receipt(&pdf)?;
     println!(
         "   Eingangsbestätigung: {} ({} KB, Signatur {})",
@@ -279,7 +282,7 @@ fn report(
     );
     let cert = data.join("demo-zertifikat.pem");
     std::fs::write(&cert, certificate_pem)
-        .with_context(|| format!("writing {}", cert.display()))?;
+        .with_context(|| format!("{} lässt sich nicht schreiben", cert.display()))?;
     println!(
         "   Prüfen mit: lotse verify --trust {} {}",
         cert.display(),

@@ -20,9 +20,9 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AuthenticationContextClass, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, EmptyAdditionalClaims, EndSessionUrl, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
+    CsrfToken, EmptyAdditionalClaims, EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl, Scope, TokenResponse,
 };
 
 use super::LoginError;
@@ -34,6 +34,17 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 const MAX_SKEW_SECONDS: i64 = 120;
 /// Every request to the provider is answered within this or counts as unreachable.
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The client as the discovery document makes it: an authorization endpoint, a token and a
+/// userinfo endpoint if the document names them, none of the other endpoints.
+type Client = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// The provider's HTTP failure (a short text, nothing of the answer).
 #[derive(Debug, thiserror::Error)]
@@ -169,16 +180,22 @@ impl Oidc {
         values.into_iter().map(|(v, _)| v.clone()).collect()
     }
 
-    /// A new sign-in at `level`: the authorization request's address with a fresh `state`,
-    /// `nonce` and PKCE challenge. Blocking (discovery).
-    pub fn start(&self, level: TrustLevel) -> Result<Started, LoginError> {
+    /// The client for the provider's current discovery document, answering to the portal's
+    /// callback address. Blocking (discovery).
+    fn client(&self) -> Result<Client, LoginError> {
         let metadata = self.metadata()?;
-        let client = CoreClient::from_provider_metadata(
+        Ok(CoreClient::from_provider_metadata(
             core_metadata(&metadata),
             self.client_id.clone(),
             Some(self.client_secret.clone()),
         )
-        .set_redirect_uri(self.redirect_url.clone());
+        .set_redirect_uri(self.redirect_url.clone()))
+    }
+
+    /// A new sign-in at `level`: the authorization request's address with a fresh `state`,
+    /// `nonce` and PKCE challenge. Blocking (discovery).
+    pub fn start(&self, level: TrustLevel) -> Result<Started, LoginError> {
+        let client = self.client()?;
         let (state, nonce) = (super::saml::fresh_id()?, super::saml::fresh_id()?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -215,13 +232,7 @@ impl Oidc {
         let (nonce, verifier) = secret
             .split_once(' ')
             .ok_or_else(|| LoginError::Internal("the pending sign-in has no nonce".into()))?;
-        let metadata = self.metadata()?;
-        let client = CoreClient::from_provider_metadata(
-            core_metadata(&metadata),
-            self.client_id.clone(),
-            Some(self.client_secret.clone()),
-        )
-        .set_redirect_uri(self.redirect_url.clone());
+        let client = self.client()?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|_| LoginError::Unreachable("the provider has no token endpoint".into()))?
