@@ -125,6 +125,51 @@ fn orderings_and_calls_that_never_hold_are_warned_about() {
     assert_eq!(found, expected);
 }
 
+/// Every problem of a corpus file, as `CODE LINE:COLUMN message`.
+fn problems_of(name: &str) -> Vec<String> {
+    let file = repo().join("engine/core/tests/broken").join(name);
+    let (_, problems) = load_library(&file, &Sandbox::default());
+    problems
+        .iter()
+        .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
+        .collect()
+}
+
+/// Bounds that no answer meets are errors, each pair on its own, in groups too; bounds that
+/// meet in one value (`minimum: 5`, `maximum: 5`) are not.
+#[test]
+fn a_field_no_answer_can_pass_is_an_error_per_contradiction() {
+    assert_eq!(
+        problems_of("57-no-answer-can-pass.yaml"),
+        [
+            "LOT-E143 12:17 field \"menge\": `minimum` 10 is above `maximum` 5, so no answer can pass",
+            "LOT-E143 15:17 field \"name\": `minLength` 5 is above `maxLength` 2, so no answer can pass",
+            "LOT-E143 18:17 field \"betrag\": `exclusiveMinimum` 5 is the same as `exclusiveMaximum` 5, so no answer can pass",
+            "LOT-E143 25:17 field \"liste\": `minItems` 3 asks for more boxes than the 2 there are, so no answer can pass",
+            "LOT-E143 29:44 field \"plz\": `minLength` 6 is above `maxLength` 5, so no answer can pass",
+        ]
+    );
+}
+
+/// A value offered twice is an error naming both labels; two values with the same label (in
+/// German, or in English where both are translated) are a warning, once per language.
+#[test]
+fn choices_given_twice_or_reading_the_same_are_named() {
+    assert_eq!(
+        problems_of("58-choices-given-twice.yaml"),
+        [
+            "LOT-E144 10:13 field \"art\": the value \"ja\" is offered twice (as \"Ja\" and as \"Nein\"): whichever of them a citizen chooses, \"ja\" is stored",
+        ]
+    );
+    assert_eq!(
+        problems_of("59-choices-that-read-the-same.yaml"),
+        [
+            "LOT-E145 10:13 field \"farbe\": two choices read \"Rot\" (the values \"rot\" and \"gruen\"); a citizen cannot tell them apart",
+            "LOT-E145 10:13 field \"farbe\": two choices read \"Red\" (the values \"rot\" and \"blau\"); a citizen cannot tell them apart",
+        ]
+    );
+}
+
 #[test]
 fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();

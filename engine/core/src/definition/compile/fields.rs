@@ -66,7 +66,17 @@ pub(super) fn compile_field(
         || resolved.1.get("properties").is_some();
     let widget = widget.unwrap_or_else(|| infer_widget(&resolved.1, is_object, options.len()));
     check_choices(cx, &fx, widget, &options);
-    if widget == Widget::Group && subfields.is_empty() {
+    #[cfg(not(target_family = "wasm"))]
+    super::answerable::check(
+        cx,
+        &fx.id,
+        (fx.at, fx.schema_at),
+        widget,
+        &options,
+        &resolved.1,
+    );
+    // A group whose own fields all failed has their errors already: its schema is no cause.
+    if widget == Widget::Group && subfields.is_empty() && !explicit_subfields {
         subfields = schema_subfields(cx, &fx, &resolved);
     }
     let repeat = repeat_of(cx, &fx, widget, explicit_subfields, &mut schema);

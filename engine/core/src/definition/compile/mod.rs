@@ -6,7 +6,9 @@
 //! rules, the receipt template) and [`finish`] (lookup tables, hash, late conditions, a trial
 //! run). The order of the passes is the order of the problems reported.
 
-// Designers' warnings: the browser compiles only workflows the server has checked already.
+// Designers' checks: the browser compiles only workflows the server has checked already.
+#[cfg(not(target_family = "wasm"))]
+mod answerable;
 #[cfg(not(target_family = "wasm"))]
 mod compare;
 mod ctx;

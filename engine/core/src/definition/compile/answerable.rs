@@ -1,0 +1,120 @@
+//! Fields that no answer can pass (LOT-E143), and choices a citizen cannot tell apart
+//! (LOT-E144, LOT-E145).
+//!
+//! JSON Schema accepts `minimum: 10` with `maximum: 5`: the schema is valid, and every answer
+//! fails it. A required field of that kind stops every application at its step, with a message
+//! that contradicts itself. Two choices with the same value store the same answer whichever the
+//! citizen picks ("Nein" stored as `ja`); two with the same label look the same on the page.
+
+use serde_json::Value;
+
+use super::super::Choice;
+use super::super::raw::Widget;
+use super::Ctx;
+use crate::problem::Pos;
+use crate::text::Lang;
+
+/// Bounds of the field's schema that leave no answer, as errors at `schema_at`; choices given
+/// twice as errors, labels given twice as warnings, at `at`.
+pub(super) fn check(
+    cx: &mut Ctx<'_>,
+    id: &str,
+    (at, schema_at): (Pos, Pos),
+    widget: Widget,
+    options: &[Choice],
+    schema: &Value,
+) {
+    for why in contradictions(schema, widget, options.len()) {
+        cx.error_help(
+            "LOT-E143",
+            schema_at,
+            format!("field \"{id}\": {why}, so no answer can pass"),
+            "correct the bound that is wrong (they may be swapped)",
+        );
+    }
+    duplicates(cx, id, at, options);
+}
+
+/// Each pair of bounds of `schema` that no value meets, as a sentence.
+fn contradictions(schema: &Value, widget: Widget, choices: usize) -> Vec<String> {
+    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
+    let shown = |k: &str| schema.get(k).map(Value::to_string).unwrap_or_default();
+    let mut out = Vec::new();
+    let pairs = [
+        ("minimum", "maximum", false),
+        ("exclusiveMinimum", "maximum", true),
+        ("minimum", "exclusiveMaximum", true),
+        ("exclusiveMinimum", "exclusiveMaximum", true),
+        ("minLength", "maxLength", false),
+        ("minItems", "maxItems", false),
+        ("minProperties", "maxProperties", false),
+    ];
+    for (low, high, exclusive) in pairs {
+        if let (Some(l), Some(h)) = (num(low), num(high))
+            && (l > h || (exclusive && l >= h))
+        {
+            let relation = if l > h { "above" } else { "the same as" };
+            out.push(format!(
+                "`{low}` {} is {relation} `{high}` {}",
+                shown(low),
+                shown(high)
+            ));
+        }
+    }
+    // Each box can be ticked once: more than there are boxes can never be ticked.
+    if widget == Widget::Checkboxes
+        && choices > 0
+        && let Some(min) = num("minItems")
+        && min > choices as f64
+    {
+        out.push(format!(
+            "`minItems` {} asks for more boxes than the {choices} there are",
+            shown("minItems")
+        ));
+    }
+    out
+}
+
+/// A value offered twice (error), a label shown twice in one language (warning).
+fn duplicates(cx: &mut Ctx<'_>, id: &str, at: Pos, options: &[Choice]) {
+    for (i, c) in options.iter().enumerate() {
+        if let Some(first) = options[..i].iter().find(|o| o.value == c.value) {
+            cx.error_help(
+                "LOT-E144",
+                at,
+                format!(
+                    "field \"{id}\": the value {} is offered twice (as \"{}\" and as \"{}\"): \
+                     whichever of them a citizen chooses, {} is stored",
+                    c.value,
+                    first.label.german(),
+                    c.label.german(),
+                    c.value
+                ),
+                "give each choice a value of its own",
+            );
+        }
+    }
+    for lang in [Lang::De, Lang::En] {
+        for (i, c) in options.iter().enumerate() {
+            // A choice without a translation shows its German label in English too: told once.
+            if lang == Lang::En && c.label.lang_of(Lang::En) == Lang::De {
+                continue;
+            }
+            let label = c.label.get(lang).trim();
+            let twice = options[..i]
+                .iter()
+                .find(|o| o.value != c.value && o.label.get(lang).trim() == label);
+            if let Some(first) = twice {
+                cx.warn(
+                    "LOT-E145",
+                    at,
+                    format!(
+                        "field \"{id}\": two choices read \"{label}\" (the values {} and {}); \
+                         a citizen cannot tell them apart",
+                        first.value, c.value
+                    ),
+                );
+            }
+        }
+    }
+}
