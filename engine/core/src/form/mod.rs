@@ -250,8 +250,26 @@ impl SchemaCompiler {
         }
         options
             .build(schema)
-            .map_err(|e| SchemaError::Invalid(e.to_string()))
+            .map_err(|e| SchemaError::Invalid(described(&e)))
     }
+}
+
+/// jsonschema's refusal of a schema; for a `pattern` that is not a regular expression, what is
+/// wrong with it as the regex engine sees it (a designer's message: the browser compiles only
+/// workflows the server has checked).
+fn described(e: &jsonschema::ValidationError<'_>) -> String {
+    #[cfg(not(target_family = "wasm"))]
+    if let ValidationErrorKind::Format { format } = e.kind()
+        && format == "regex"
+        && let Value::String(pattern) = e.instance().as_ref()
+    {
+        let why = fancy_regex::Regex::new(pattern)
+            .err()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        return format!("the pattern \"{pattern}\" is not a regular expression{why}");
+    }
+    e.to_string()
 }
 
 /// The first character of `text` that no answer may contain: control characters (NUL, escape,
