@@ -392,6 +392,27 @@ fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (
     out
 }
 
+/// `{{value_of "…"}}` in the workflow's receipt template naming neither a field nor a computed
+/// value of the workflow (LOT-E038, a warning: the template may serve other workflows too). It
+/// would print "–" on every receipt.
+fn unknown_values(wf: &Workflow, file: &Path, source: &str) -> Vec<Problem> {
+    crate::receipt::template::value_of_ids(source)
+        .into_iter()
+        .filter(|(id, _, _)| wf.field(id).is_none() && !wf.computed.iter().any(|c| &c.id == id))
+        .map(|(id, line, column)| {
+            Problem::warning(
+                "LOT-E038",
+                file,
+                Pos::new(line, column),
+                format!(
+                    "`value_of \"{id}\"`: workflow \"{}\" has no field or computed value \"{id}\", so every receipt would print \"–\"",
+                    wf.id
+                ),
+            )
+        })
+        .collect()
+}
+
 /// Parses one workflow file into its raw form, or a located problem.
 pub(crate) fn parse_raw(path: &Path, text: &str) -> Result<RawWorkflow, Vec<Problem>> {
     super::files::parse_yaml_all(path, text, "docs/workflow-language.md")
@@ -475,6 +496,9 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         match load_workflow_source(&path, &text, &forms, &compiler, &template_names, sandbox) {
             Ok((wf, warnings)) => {
                 problems.extend(warnings);
+                if let Some((file, source)) = library.templates.get(&wf.receipt_template) {
+                    problems.extend(unknown_values(&wf, file, source));
+                }
                 let key = (wf.id.clone(), wf.version);
                 if let Some(other) = seen.get(&key) {
                     problems.push(Problem::error(

@@ -64,6 +64,28 @@ fn value_helper(
     Ok(())
 }
 
+/// Every id a template prints with `{{value_of "…"}}`, with its line and column (1-based).
+pub fn value_of_ids(source: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let mut rest = line;
+        while let Some(i) = rest.find("value_of") {
+            let after = &rest[i + "value_of".len()..];
+            let quoted = after.trim_start();
+            // The id's first character, counted in characters as an editor does.
+            let column = line[..line.len() - quoted.len()].chars().count() + 2;
+            if quoted.len() < after.len()
+                && let Some(q) = quoted.strip_prefix('"')
+                && let Some(end) = q.find('"')
+            {
+                out.push((q[..end].to_string(), n + 1, column));
+            }
+            rest = after;
+        }
+    }
+    out
+}
+
 impl TemplateRegistry {
     /// The templates compiled into the binary: `receipt` and the `receipt-entries` partial.
     pub fn builtin() -> Result<Self, ReceiptError> {

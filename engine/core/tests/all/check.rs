@@ -170,6 +170,60 @@ fn choices_given_twice_or_reading_the_same_are_named() {
     );
 }
 
+/// A receipt template's `value_of` with an id the workflow does not have is a warning at the
+/// template's line and column (characters, not bytes); a template named with its `.hbs` is
+/// told how to name it.
+#[test]
+fn a_receipt_template_printing_an_unknown_value_and_a_template_named_with_hbs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    std::fs::create_dir_all(dir.path().join("pdf-templates")).unwrap();
+    std::fs::write(
+        dir.path().join("pdf-templates/gebuehr.hbs"),
+        "letterhead\n# {{texts.title}}\np: {{value_of \"plzz\"}} und {{value_of  \"anzahl\"}}, {{ value_of \"gebuehr\" }}\nkv: Gebühr | {{value_of \"gebuer\"}}\n",
+    )
+    .unwrap();
+    let workflow = |id: &str, receipt: &str| {
+        format!(
+            "id: {id}\nversion: 1\ntitle: T\noffice: Amt\nreceipt: {receipt}\nsteps:\n  - id: a\n    title: A\n    fields:\n      - {{ id: plz, label: PLZ }}\n      - {{ id: anzahl, label: Anzahl, widget: number }}\ncomputed:\n  - {{ id: gebuehr, label: Gebühr, script: anzahl * 10 }}\n"
+        )
+    };
+    std::fs::write(
+        dir.path().join("workflows/a.yaml"),
+        workflow("a", "gebuehr"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("workflows/b.yaml"),
+        workflow("b", "gebuehr.hbs"),
+    )
+    .unwrap();
+    let (lib, problems) = load_library(dir.path(), &Sandbox::default());
+    let found: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}:{} {} | {}",
+                p.code,
+                p.file.file_name().unwrap().to_string_lossy(),
+                p.line,
+                p.column,
+                p.message,
+                p.help.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "LOT-E038 gebuehr.hbs 3:16 `value_of \"plzz\"`: workflow \"a\" has no field or computed value \"plzz\", so every receipt would print \"–\" | ",
+            "LOT-E038 gebuehr.hbs 4:26 `value_of \"gebuer\"`: workflow \"a\" has no field or computed value \"gebuer\", so every receipt would print \"–\" | ",
+            "LOT-E027 b.yaml 5:10 receipt template \"gebuehr.hbs\" does not exist in pdf-templates/ | write `receipt: gebuehr`: a template is named without .hbs",
+        ]
+    );
+    assert_eq!(lib.workflows.len(), 1, "a warns, b fails");
+}
+
 #[test]
 fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();

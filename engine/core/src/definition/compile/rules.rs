@@ -131,6 +131,14 @@ pub(super) fn receipt_template(
     match &raw.receipt {
         Some(t) => {
             if t.value != DEFAULT_TEMPLATE && !templates.contains(&t.value) {
+                let help = match t.value.strip_suffix(".hbs") {
+                    Some(stem)
+                        if stem == DEFAULT_TEMPLATE || templates.iter().any(|n| n == stem) =>
+                    {
+                        format!("write `receipt: {stem}`: a template is named without .hbs")
+                    }
+                    _ => format!("templates: {}", templates.join(", ")),
+                };
                 cx.error_help(
                     "LOT-E027",
                     pos(t),
@@ -138,7 +146,7 @@ pub(super) fn receipt_template(
                         "receipt template \"{}\" does not exist in pdf-templates/",
                         t.value
                     ),
-                    format!("templates: {}", templates.join(", ")),
+                    help,
                 );
             }
             t.value.clone()
