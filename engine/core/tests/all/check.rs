@@ -151,6 +151,21 @@ fn a_field_no_answer_can_pass_is_an_error_per_contradiction() {
     );
 }
 
+/// A bound for another type than the field's is a warning per keyword (JSON Schema would
+/// ignore it); bounds of the field's own type are not.
+#[test]
+fn a_bound_for_another_type_is_a_warning() {
+    assert_eq!(
+        problems_of("61-bounds-that-check-nothing.yaml"),
+        [
+            "LOT-E146 12:17 field \"plz\": `minimum` applies to numbers, but the field is a text: it checks nothing",
+            "LOT-E146 12:17 field \"plz\": `maximum` applies to numbers, but the field is a text: it checks nothing",
+            "LOT-E146 15:17 field \"anzahl\": `maxLength` applies to texts, but the field is a number: it checks nothing",
+            "LOT-E146 22:17 field \"liste\": `maxLength` applies to texts, but the field is a list: it checks nothing",
+        ]
+    );
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]

@@ -1,10 +1,12 @@
-//! Fields that no answer can pass (LOT-E143), and choices a citizen cannot tell apart
-//! (LOT-E144, LOT-E145).
+//! Fields that no answer can pass (LOT-E143), choices a citizen cannot tell apart (LOT-E144,
+//! LOT-E145), and bounds that check nothing (LOT-E146).
 //!
 //! JSON Schema accepts `minimum: 10` with `maximum: 5`: the schema is valid, and every answer
 //! fails it. A required field of that kind stops every application at its step, with a message
 //! that contradicts itself. Two choices with the same value store the same answer whichever the
 //! citizen picks ("Nein" stored as `ja`); two with the same label look the same on the page.
+//! And JSON Schema applies each bound to one type only: `minimum: 10000` on a text (a postcode)
+//! is silently never checked.
 
 use serde_json::Value;
 
@@ -33,6 +35,54 @@ pub(super) fn check(
         );
     }
     duplicates(cx, id, at, options);
+    for (keyword, applies_to, is) in idle_keywords(schema) {
+        cx.warn(
+            "LOT-E146",
+            schema_at,
+            format!(
+                "field \"{id}\": `{keyword}` applies to {applies_to}, but the field is {is}: it \
+                 checks nothing"
+            ),
+        );
+    }
+}
+
+/// The keywords of JSON Schema that bound one type of value, with that type in words.
+const KEYWORDS: &[(&str, &str, &str)] = &[
+    ("minLength", "string", "texts"),
+    ("maxLength", "string", "texts"),
+    ("pattern", "string", "texts"),
+    ("minimum", "number", "numbers"),
+    ("maximum", "number", "numbers"),
+    ("exclusiveMinimum", "number", "numbers"),
+    ("exclusiveMaximum", "number", "numbers"),
+    ("multipleOf", "number", "numbers"),
+    ("minItems", "array", "lists"),
+    ("maxItems", "array", "lists"),
+    ("uniqueItems", "array", "lists"),
+    ("minProperties", "object", "groups"),
+    ("maxProperties", "object", "groups"),
+];
+
+/// Keywords of `schema` for another type than its one `type`: (keyword, what it applies to,
+/// what the field is).
+fn idle_keywords(schema: &Value) -> Vec<(&'static str, &'static str, &'static str)> {
+    let Some(t) = schema.get("type").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let (family, is) = match t {
+        "string" => ("string", "a text"),
+        "integer" | "number" => ("number", "a number"),
+        "array" => ("array", "a list"),
+        "object" => ("object", "a group"),
+        "boolean" => ("boolean", "true or false"),
+        _ => return Vec::new(),
+    };
+    KEYWORDS
+        .iter()
+        .filter(|(k, of, _)| *of != family && schema.get(*k).is_some())
+        .map(|(k, _, words)| (*k, *words, is))
+        .collect()
 }
 
 /// Each pair of bounds of `schema` that no value meets, as a sentence.
