@@ -166,6 +166,21 @@ fn a_bound_for_another_type_is_a_warning() {
     );
 }
 
+/// A choice whose value is empty, null, padded with spaces, a list or a group can never be
+/// stored as chosen: an error per choice.
+#[test]
+fn a_choice_whose_value_is_no_answer_is_an_error() {
+    assert_eq!(
+        problems_of("62-choice-values-that-are-no-answer.yaml"),
+        [
+            "LOT-E147 10:13 field \"art\": the value of the choice \"Keine Angabe\" is empty, so choosing it counts as no answer",
+            "LOT-E147 10:13 field \"art\": the value of the choice \"Nein\" begins or ends with a space, which an answer never keeps, so choosing it is refused",
+            "LOT-E147 17:13 field \"farbe\": the value of the choice \"Keine\" is null, so choosing it counts as no answer",
+            "LOT-E147 23:13 field \"z\": the value of the choice \"Liste\" is a list or a group, not one answer",
+        ]
+    );
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]

@@ -1,5 +1,5 @@
 //! Fields that no answer can pass (LOT-E143), choices a citizen cannot tell apart (LOT-E144,
-//! LOT-E145), and bounds that check nothing (LOT-E146).
+//! LOT-E145) or whose value is no answer (LOT-E147), and bounds that check nothing (LOT-E146).
 //!
 //! JSON Schema accepts `minimum: 10` with `maximum: 5`: the schema is valid, and every answer
 //! fails it. A required field of that kind stops every application at its step, with a message
@@ -125,8 +125,31 @@ fn contradictions(schema: &Value, widget: Widget, choices: usize) -> Vec<String>
     out
 }
 
-/// A value offered twice (error), a label shown twice in one language (warning).
+/// A value that is no answer (error), a value offered twice (error), a label shown twice in one
+/// language (warning).
 fn duplicates(cx: &mut Ctx<'_>, id: &str, at: Pos, options: &[Choice]) {
+    for c in options {
+        let why = match &c.value {
+            Value::String(v) if v.trim().is_empty() => {
+                "is empty, so choosing it counts as no answer"
+            }
+            Value::String(v) if v.trim() != v => {
+                "begins or ends with a space, which an answer never keeps, so choosing it is refused"
+            }
+            Value::Null => "is null, so choosing it counts as no answer",
+            Value::Array(_) | Value::Object(_) => "is a list or a group, not one answer",
+            _ => continue,
+        };
+        cx.error_help(
+            "LOT-E147",
+            at,
+            format!(
+                "field \"{id}\": the value of the choice \"{}\" {why}",
+                c.label.german()
+            ),
+            "give each choice a text, a number or true/false as its value, e.g. `value: keine_angabe`",
+        );
+    }
     for (i, c) in options.iter().enumerate() {
         if let Some(first) = options[..i].iter().find(|o| o.value == c.value) {
             cx.error_help(
