@@ -77,13 +77,7 @@ fn an_unresolved_group_is_one_error_not_one_more_per_prefill() {
 /// variables.
 #[test]
 fn comparisons_that_never_hold_are_warned_about_one_by_one() {
-    let file = repo().join("engine/core/tests/broken/51-comparisons-that-never-hold.yaml");
-    let (lib, problems) = load_library(&file, &Sandbox::default());
-    assert_eq!(lib.workflows.len(), 1, "warnings only: {problems:#?}");
-    let found: Vec<String> = problems
-        .iter()
-        .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
-        .collect();
+    let found = problems_of("51-comparisons-that-never-hold.yaml");
     let expected = [
         r#"LOT-E140 56:17 applies_if of step "b": `art` is never "Ja": its options are "ja", "nein"; the comparison is never true"#,
         r#"LOT-E140 58:42 visible_if of field "x1": `stufe` is never "1": its options are 1, 2; the comparison is never true"#,
@@ -105,13 +99,7 @@ fn comparisons_that_never_hold_are_warned_about_one_by_one() {
 /// the last field compares rightly and the computed value calls a function of its own.
 #[test]
 fn orderings_and_calls_that_never_hold_are_warned_about() {
-    let file = repo().join("engine/core/tests/broken/56-orderings-and-calls-that-never-hold.yaml");
-    let (lib, problems) = load_library(&file, &Sandbox::default());
-    assert_eq!(lib.workflows.len(), 1, "warnings only: {problems:#?}");
-    let found: Vec<String> = problems
-        .iter()
-        .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
-        .collect();
+    let found = problems_of("56-orderings-and-calls-that-never-hold.yaml");
     let expected = [
         r#"LOT-E140 32:43 visible_if of field "y1": `age(…)` gives a number; `>=` with "18" is never true"#,
         r#"LOT-E140 33:43 visible_if of field "y2": `anzahl` is a number; `>` with "2" is never true"#,

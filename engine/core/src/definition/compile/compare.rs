@@ -375,15 +375,7 @@ fn side_before<'f>(
     call: &dyn Fn(&str) -> Option<ValueType>,
 ) -> Option<(usize, String, Side<'f>)> {
     if toks.get(op.checked_sub(1)?)?.is_punct(")") {
-        let mut depth = 0usize;
-        let open = (0..op).rev().find(|&j| {
-            if toks[j].is_punct(")") {
-                depth += 1;
-            } else if toks[j].is_punct("(") {
-                depth = depth.saturating_sub(1);
-            }
-            depth == 0
-        })?;
+        let open = matching(toks, (0..op).rev(), ")", "(")?;
         let func = open.checked_sub(1)?;
         let t = call(toks[func].name()?)?;
         // `x.contains(…)`: the receiver's path before the method's name.
@@ -424,15 +416,7 @@ fn side_after<'f>(
     toks.get(end)?.name()?;
     if toks.get(end + 1).is_some_and(|t| t.is_punct("(")) {
         let t = call(toks[end].name()?)?;
-        let mut depth = 0usize;
-        let close = (end + 1..toks.len()).find(|&j| {
-            if toks[j].is_punct("(") {
-                depth += 1;
-            } else if toks[j].is_punct(")") {
-                depth = depth.saturating_sub(1);
-            }
-            depth == 0
-        })?;
+        let close = matching(toks, end + 1..toks.len(), "(", ")")?;
         if !closes(toks.get(close + 1)) {
             return None;
         }
@@ -449,6 +433,28 @@ fn side_after<'f>(
     let name = toks.get(op + 1..=end).and_then(path)?;
     let f = field(&name)?;
     Some((name, Side::Field(f)))
+}
+
+/// The parenthesis that closes the one at the first index of `order` (`(` forwards, `)`
+/// backwards), walking `order`.
+fn matching(
+    toks: &[Token],
+    order: impl Iterator<Item = usize>,
+    first: &str,
+    last: &str,
+) -> Option<usize> {
+    let mut depth = 0usize;
+    for j in order {
+        if toks[j].is_punct(first) {
+            depth += 1;
+        } else if toks[j].is_punct(last) {
+            depth = depth.saturating_sub(1);
+        }
+        if depth == 0 {
+            return Some(j);
+        }
+    }
+    None
 }
 
 /// A name or a dot of a path, as written.
