@@ -169,6 +169,19 @@ fn a_choice_whose_value_is_no_answer_is_an_error() {
     );
 }
 
+/// A date widget's schema must check dates: without a date format (or with another format)
+/// any text would pass as one. A date widget without a schema gets its format itself.
+#[test]
+fn a_date_widget_whose_schema_checks_no_date_is_an_error() {
+    assert_eq!(
+        problems_of("63-date-widget-without-date-format.yaml"),
+        [
+            "LOT-E017 12:17 date field \"datum\": its schema has no `format`, so any text would pass as a date; write `format: date` (or `date-past`, `date-future`)",
+            "LOT-E017 17:17 date field \"termin\": its schema's `format: email` checks no date; write `format: date` (or `date-past`, `date-future`)",
+        ]
+    );
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]

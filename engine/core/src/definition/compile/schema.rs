@@ -162,7 +162,8 @@ pub const DEFAULT_DATE_BOUNDS: (time::Date, time::Date) = (
 
 /// For a date field (the `date` widget, or a `date…` format): the earliest and latest day it
 /// accepts, from `formatMinimum` / `formatMaximum` (ISO dates) or [`DEFAULT_DATE_BOUNDS`].
-/// `Err` names what is wrong with a bound that is written.
+/// `Err` names what is wrong with a bound that is written, or with a date widget whose schema
+/// has no date format.
 pub(super) fn date_bounds_of(
     schema: &Value,
     widget: Widget,
@@ -175,6 +176,19 @@ pub(super) fn date_bounds_of(
         );
     if !is_date {
         return Ok(None);
+    }
+    // A date widget whose schema checks no date would take any text as one ("morgen").
+    if !matches!(
+        format,
+        Some("date") | Some("date-past") | Some("date-future")
+    ) {
+        let why = format.map_or(
+            "its schema has no `format`, so any text would pass as a date".to_string(),
+            |f| format!("its schema's `format: {f}` checks no date"),
+        );
+        return Err(format!(
+            "{why}; write `format: date` (or `date-past`, `date-future`)"
+        ));
     }
     let bound = |key: &str, default: time::Date| match schema.get(key) {
         None => Ok(default),
