@@ -113,6 +113,24 @@ fn other_errors_than_expected_fail_with_both_lists() {
     );
 }
 
+/// Answers for fields the step does not have name the field meant, or the step that asks it.
+#[test]
+fn answers_to_fields_the_step_lacks_name_the_field_meant_or_its_step() {
+    let scenario = load_scenario(&broken("wrong-fields.yaml")).unwrap();
+    let mut coverage = CoverageSet::new(library());
+    let result = run(library(), sandbox(), &scenario, &mut coverage);
+    assert_eq!(result.failures.len(), 1, "{:#?}", result.failures);
+    let f = &result.failures[0];
+    assert_eq!(
+        (f.at.line, f.context.as_str()),
+        (5, "step 1 (step \"halter\")")
+    );
+    assert_eq!(
+        f.message,
+        "the engine refused the command: LOT-A006: step \"halter\" got answers for unknown fields: haltr, hunde (`haltr`: did you mean `halter`?; `hunde` is asked on step \"hunde\")"
+    );
+}
+
 #[test]
 fn a_typo_in_a_scenario_file_is_reported_with_its_line() {
     let problem = load_scenario(&broken("unknown-key.yaml")).unwrap_err();

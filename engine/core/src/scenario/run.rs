@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::coverage::CoverageSet;
 use super::format::{Action, Expectations, ExpectedError, Scenario};
-use crate::application::{Position, ReviewView, format_value};
+use crate::application::{ApplyError, Position, ReviewView, format_value};
 use crate::definition::{Library, Workflow};
 use crate::form::FieldError;
 use crate::problem::Pos;
@@ -227,8 +227,39 @@ fn perform(
     };
     let t = app
         .apply(wf, sandbox, command.clone(), now)
-        .map_err(|e| format!("the engine refused the command: {e}"))?;
+        .map_err(|e| format!("the engine refused the command: {e}{}", hint(wf, &e)))?;
     Ok((t.state, t.outcome, command))
+}
+
+/// For answers to fields the step does not have: the step that asks each, or the field of the
+/// step its name is close to (` (\`datumm\`: did you mean \`datum\`?)`).
+#[cfg(not(target_family = "wasm"))]
+fn hint(wf: &Workflow, e: &ApplyError) -> String {
+    let ApplyError::UnknownFields(step, names) = e else {
+        return String::new();
+    };
+    let Some(here) = wf.step(step) else {
+        return String::new();
+    };
+    let hints: Vec<String> = names
+        .split(", ")
+        .filter_map(|name| match wf.step_of_field(name) {
+            Some(other) => Some(format!("`{name}` is asked on step \"{}\"", other.id)),
+            None => crate::script::closest(name, here.fields.iter().map(|f| f.id.as_str()))
+                .map(|close| format!("`{name}`: did you mean `{close}`?")),
+        })
+        .collect();
+    if hints.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", hints.join("; "))
+    }
+}
+
+/// The browser runs no scenarios.
+#[cfg(target_family = "wasm")]
+fn hint(_: &Workflow, _: &ApplyError) -> String {
+    String::new()
 }
 
 /// `halter`, `review`, `submitted`.

@@ -161,14 +161,14 @@ pub(super) fn unknown_call(source: &str, library: &[&str]) -> Option<UnknownCall
             && !defined(name);
         unknown.then_some((&tokens[i], name))
     })?;
-    let closest = RHAI
-        .iter()
-        .chain(library)
-        .filter(|k| k.chars().next().is_some_and(char::is_lowercase))
-        .map(|k| (distance(name, k), *k))
-        .filter(|(d, k)| *d <= 2 && *d < k.chars().count().min(name.chars().count()))
-        .min()
-        .map(|(_, k)| k.to_string());
+    let closest = closest(
+        name,
+        RHAI.iter()
+            .chain(library)
+            .copied()
+            .filter(|k| k.chars().next().is_some_and(char::is_lowercase)),
+    )
+    .map(str::to_string);
     Some(UnknownCall {
         name: name.to_string(),
         line: t.line,
@@ -196,6 +196,17 @@ impl UnknownCall {
             ),
         }
     }
+}
+
+/// The name of `known` closest to `name`: at most two edits away, and fewer edits than either
+/// name is long (so that `x` is not "meant" for `y`).
+pub(crate) fn closest<'k>(name: &str, known: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
+    known
+        .into_iter()
+        .map(|k| (distance(name, k), k))
+        .filter(|(d, k)| *d <= 2 && *d < k.chars().count().min(name.chars().count()))
+        .min()
+        .map(|(_, k)| k)
 }
 
 /// Edit distance (insertions, deletions, substitutions, swaps of neighbours).

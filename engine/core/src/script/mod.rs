@@ -17,6 +17,8 @@ pub mod tokens;
 mod trace;
 mod value;
 
+#[cfg(not(target_family = "wasm"))]
+pub(crate) use calls::closest;
 #[cfg(feature = "coverage")]
 pub use trace::{Branch, Trace, branches};
 
