@@ -52,7 +52,7 @@ fn first_hits(stemmer: Stemmer) -> Vec<Option<String>> {
 }
 
 /// What the hand-written stemmer reached when it was weighed against Snowball.
-const RECORDED_HITS: usize = 76;
+const RECORDED_HITS: usize = 80;
 
 #[test]
 fn the_portal_search_finds_what_citizens_mean_first() {
