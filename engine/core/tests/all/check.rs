@@ -182,6 +182,19 @@ fn a_date_widget_whose_schema_checks_no_date_is_an_error() {
     );
 }
 
+/// A help text of a field that may stay empty, starting with "Freiwillig" (or "Optional" in
+/// English), repeats the page's mark: a warning; a required field's help is left alone.
+#[test]
+fn a_help_saying_optional_again_is_a_warning() {
+    assert_eq!(
+        problems_of("64-help-says-optional.yaml"),
+        [
+            "LOT-E142 10:13 field \"telefon\": the help \"Freiwillig, für Rückfragen.\" says the field may stay empty, which the page's \"(freiwillig)\" after the label says already; start with what the answer is for",
+            "LOT-E142 14:13 field \"fax\": the help \"Optional: for questions.\" says the field may stay empty, which the page's \"(freiwillig)\" after the label says already; start with what the answer is for",
+        ]
+    );
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]

@@ -105,8 +105,8 @@ pub(super) fn compile_field(
     if cx.errors_since(before) {
         return None;
     }
-    warn_marked_optional(cx, &fx, &label, &required, widget);
     let (help, autocomplete) = texts_of(f, &resolved.1);
+    warn_marked_optional(cx, &fx, (&label, help.as_ref()), &required, widget);
     Some(Field {
         id: fx.id,
         label,
@@ -608,20 +608,22 @@ fn texts_of(f: &RawField, resolved: &Value) -> (Option<Text>, Option<String>) {
 }
 
 /// The step page marks a field that may stay empty with "(freiwillig)" itself: a label that
-/// says so too would read "Anlass (freiwillig) (freiwillig)" (LOT-E142, a warning).
+/// says so too would read "Anlass (freiwillig) (freiwillig)", and a help text that starts with
+/// "Freiwillig" says it a second time under the label (LOT-E142, a warning).
 fn warn_marked_optional(
     cx: &mut Ctx<'_>,
     fx: &FieldCx<'_>,
-    label: &crate::text::Text,
+    (label, help): (&Text, Option<&Text>),
     required: &Required,
     widget: Widget,
 ) {
     if !matches!(required, Required::Never) || widget == Widget::Checkbox {
         return;
     }
+    let en = crate::text::Lang::En;
     let marked = [
         (label.german(), "(freiwillig)"),
-        (label.get(crate::text::Lang::En), "(optional)"),
+        (label.get(en), "(optional)"),
     ]
     .into_iter()
     .find(|(text, mark)| text.trim_end().to_lowercase().ends_with(mark));
@@ -632,6 +634,23 @@ fn warn_marked_optional(
             format!(
                 "field \"{}\": the label \"{text}\" ends with \"{mark}\", which the page adds \
                  itself to a field that may stay empty; remove it from the label",
+                fx.id
+            ),
+        );
+    }
+    let said = help.and_then(|h| {
+        [(h.german(), "freiwillig"), (h.get(en), "optional")]
+            .into_iter()
+            .find(|(text, word)| text.trim_start().to_lowercase().starts_with(word))
+    });
+    if let Some((text, _)) = said {
+        cx.warn(
+            "LOT-E142",
+            fx.at,
+            format!(
+                "field \"{}\": the help \"{text}\" says the field may stay empty, which the \
+                 page's \"(freiwillig)\" after the label says already; start with what the \
+                 answer is for",
                 fx.id
             ),
         );
