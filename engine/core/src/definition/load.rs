@@ -338,6 +338,8 @@ fn load_forms(dir: &Path, problems: &mut Vec<Problem>) -> FormSet {
             ));
             continue;
         }
+        #[cfg(not(target_family = "wasm"))]
+        problems.extend(super::compile::in_form(&path, &value));
         forms.insert(name, value);
     }
     // References between forms files must resolve too.

@@ -195,6 +195,51 @@ fn a_help_saying_optional_again_is_a_warning() {
     );
 }
 
+/// The building blocks in forms/ get the same checks, named by JSON pointer: bounds no value
+/// meets, bounds for another type, a description that says "Freiwillig" of a property that
+/// may stay empty (not of a required one).
+#[test]
+fn the_blocks_in_forms_get_the_field_checks_by_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
+    std::fs::create_dir_all(dir.path().join("forms")).unwrap();
+    std::fs::write(
+        dir.path().join("workflows/a.yaml"),
+        "id: a\nversion: 1\ntitle: T\noffice: Amt\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: name, label: Name }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("forms/probe.json"),
+        r#"{
+  "$id": "probe.json",
+  "type": "object",
+  "properties": {
+    "telefon": { "type": "string", "description": "Freiwillig, für Rückfragen." },
+    "plz": { "type": "string", "minimum": 10000 },
+    "alter": { "type": "integer", "minimum": 10, "maximum": 5, "description": "Freiwillig." }
+  },
+  "required": ["alter"],
+  "$defs": { "x": { "type": "string", "minLength": 3, "maxLength": 2 } }
+}"#,
+    )
+    .unwrap();
+    let (_, problems) = load_library(dir.path(), &Sandbox::default());
+    let mut found: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{} {}", p.code, p.message))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "LOT-E142 #/properties/telefon: the description \"Freiwillig, für Rückfragen.\" says the field may stay empty, which the page's \"(freiwillig)\" after the label says already; start with what the answer is for",
+            "LOT-E143 #/$defs/x: `minLength` 3 is above `maxLength` 2, so no value can pass",
+            "LOT-E143 #/properties/alter: `minimum` 10 is above `maximum` 5, so no value can pass",
+            "LOT-E146 #/properties/plz: `minimum` applies to numbers, but the schema is a text: it checks nothing",
+        ]
+    );
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]

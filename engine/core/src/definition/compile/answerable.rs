@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::super::Choice;
 use super::super::raw::Widget;
 use super::Ctx;
-use crate::problem::Pos;
+use crate::problem::{Pos, Problem};
 use crate::text::Lang;
 
 /// Bounds of the field's schema that leave no answer, as errors at `schema_at`; choices given
@@ -190,4 +190,86 @@ fn duplicates(cx: &mut Ctx<'_>, id: &str, at: Pos, options: &[Choice]) {
             }
         }
     }
+}
+
+/// The same checks for the building blocks in `forms/`, whose properties become sub-fields of
+/// every group that uses them: each schema in `doc` (properties, items, `$defs`, the parts of
+/// `allOf`/`anyOf`/`oneOf`) with bounds no value meets (LOT-E143) or bounds for another type
+/// (LOT-E146), and each property that may stay empty whose description starts with
+/// "Freiwillig" (LOT-E142). Named by JSON pointer: a JSON file has no positions here.
+pub(in crate::definition) fn in_form(file: &std::path::Path, doc: &Value) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), doc)];
+    while let Some((at, schema)) = stack.pop() {
+        let Value::Object(map) = schema else {
+            continue;
+        };
+        let here = |message: String| format!("#{at}: {message}");
+        for why in contradictions(schema, Widget::Text, 0) {
+            out.push(Problem::error(
+                "LOT-E143",
+                file,
+                Pos::UNKNOWN,
+                here(format!("{why}, so no value can pass")),
+            ));
+        }
+        for (keyword, applies_to, is) in idle_keywords(schema) {
+            out.push(Problem::warning(
+                "LOT-E146",
+                file,
+                Pos::UNKNOWN,
+                here(format!(
+                    "`{keyword}` applies to {applies_to}, but the schema is {is}: it checks nothing"
+                )),
+            ));
+        }
+        let required: Vec<&str> = map
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(Value::Object(props)) = map.get("properties") {
+            for (name, prop) in props {
+                let said = ["description", "x-description-en"]
+                    .iter()
+                    .filter_map(|k| prop.get(*k).and_then(Value::as_str))
+                    .find(|d| {
+                        let d = d.trim_start().to_lowercase();
+                        d.starts_with("freiwillig") || d.starts_with("optional")
+                    });
+                if let Some(text) = said.filter(|_| !required.contains(&name.as_str())) {
+                    out.push(Problem::warning(
+                        "LOT-E142",
+                        file,
+                        Pos::UNKNOWN,
+                        format!(
+                            "#{at}/properties/{name}: the description \"{text}\" says the field \
+                             may stay empty, which the page's \"(freiwillig)\" after the label \
+                             says already; start with what the answer is for"
+                        ),
+                    ));
+                }
+                stack.push((format!("{at}/properties/{name}"), prop));
+            }
+        }
+        for key in ["items", "$defs"] {
+            match map.get(key) {
+                Some(Value::Object(defs)) if key == "$defs" => {
+                    for (name, d) in defs {
+                        stack.push((format!("{at}/$defs/{name}"), d));
+                    }
+                }
+                Some(item) => stack.push((format!("{at}/{key}"), item)),
+                None => {}
+            }
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(parts)) = map.get(key) {
+                for (i, part) in parts.iter().enumerate() {
+                    stack.push((format!("{at}/{key}/{i}"), part));
+                }
+            }
+        }
+    }
+    out
 }

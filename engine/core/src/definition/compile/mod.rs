@@ -30,6 +30,8 @@ use crate::form::{FormSet, SchemaCompiler};
 use crate::problem::{Pos, Problem};
 use crate::script::Sandbox;
 
+#[cfg(not(target_family = "wasm"))]
+pub(super) use answerable::in_form;
 pub(super) use ctx::{Ctx, pos};
 pub(super) use names::is_workflow_id;
 
