@@ -113,6 +113,17 @@ fn orderings_and_calls_that_never_hold_are_warned_about() {
     assert_eq!(found, expected);
 }
 
+/// A project in a temporary folder: each file at its path, its folders made.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
 /// Every problem of a corpus file, as `CODE LINE:COLUMN message`.
 fn problems_of(name: &str) -> Vec<String> {
     let file = repo().join("engine/core/tests/broken").join(name);
@@ -200,17 +211,14 @@ fn a_help_saying_optional_again_is_a_warning() {
 /// may stay empty (not of a required one).
 #[test]
 fn the_blocks_in_forms_get_the_field_checks_by_pointer() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
-    std::fs::create_dir_all(dir.path().join("forms")).unwrap();
-    std::fs::write(
-        dir.path().join("workflows/a.yaml"),
-        "id: a\nversion: 1\ntitle: T\noffice: Amt\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: name, label: Name }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("forms/probe.json"),
-        r#"{
+    let dir = project(&[
+        (
+            "workflows/a.yaml",
+            "id: a\nversion: 1\ntitle: T\noffice: Amt\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: name, label: Name }\n",
+        ),
+        (
+            "forms/probe.json",
+            r#"{
   "$id": "probe.json",
   "type": "object",
   "properties": {
@@ -221,8 +229,8 @@ fn the_blocks_in_forms_get_the_field_checks_by_pointer() {
   "required": ["alter"],
   "$defs": { "x": { "type": "string", "minLength": 3, "maxLength": 2 } }
 }"#,
-    )
-    .unwrap();
+        ),
+    ]);
     let (_, problems) = load_library(dir.path(), &Sandbox::default());
     let mut found: Vec<String> = problems
         .iter()
@@ -264,29 +272,19 @@ fn choices_given_twice_or_reading_the_same_are_named() {
 /// told how to name it.
 #[test]
 fn a_receipt_template_printing_an_unknown_value_and_a_template_named_with_hbs() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("workflows")).unwrap();
-    std::fs::create_dir_all(dir.path().join("pdf-templates")).unwrap();
-    std::fs::write(
-        dir.path().join("pdf-templates/gebuehr.hbs"),
-        "letterhead\n# {{texts.title}}\np: {{value_of \"plzz\"}} und {{value_of  \"anzahl\"}}, {{ value_of \"gebuehr\" }}\nkv: Gebühr | {{value_of \"gebuer\"}}\n",
-    )
-    .unwrap();
     let workflow = |id: &str, receipt: &str| {
         format!(
             "id: {id}\nversion: 1\ntitle: T\noffice: Amt\nreceipt: {receipt}\nsteps:\n  - id: a\n    title: A\n    fields:\n      - {{ id: plz, label: PLZ }}\n      - {{ id: anzahl, label: Anzahl, widget: number }}\ncomputed:\n  - {{ id: gebuehr, label: Gebühr, script: anzahl * 10 }}\n"
         )
     };
-    std::fs::write(
-        dir.path().join("workflows/a.yaml"),
-        workflow("a", "gebuehr"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("workflows/b.yaml"),
-        workflow("b", "gebuehr.hbs"),
-    )
-    .unwrap();
+    let dir = project(&[
+        (
+            "pdf-templates/gebuehr.hbs",
+            "letterhead\n# {{texts.title}}\np: {{value_of \"plzz\"}} und {{value_of  \"anzahl\"}}, {{ value_of \"gebuehr\" }}\nkv: Gebühr | {{value_of \"gebuer\"}}\n",
+        ),
+        ("workflows/a.yaml", &workflow("a", "gebuehr")),
+        ("workflows/b.yaml", &workflow("b", "gebuehr.hbs")),
+    ]);
     let (lib, problems) = load_library(dir.path(), &Sandbox::default());
     let found: Vec<String> = problems
         .iter()
