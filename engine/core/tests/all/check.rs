@@ -200,6 +200,7 @@ fn a_help_saying_optional_again_is_a_warning() {
     assert_eq!(
         problems_of("64-help-says-optional.yaml"),
         [
+            "LOT-E148 2:5 7 of the workflow's 8 texts have no English (`en:`), so the English pages show them in German: the title; the title of step \"a\"; the label of \"telefon\"; the help of \"telefon\"; the label of \"fax\"; the label of \"pflicht\", …",
             "LOT-E142 10:13 field \"telefon\": the help \"Freiwillig, für Rückfragen.\" says the field may stay empty, which the page's \"(freiwillig)\" after the label says already; start with what the answer is for",
             "LOT-E142 14:13 field \"fax\": the help \"Optional: for questions.\" says the field may stay empty, which the page's \"(freiwillig)\" after the label says already; start with what the answer is for",
         ]
@@ -248,6 +249,39 @@ fn the_blocks_in_forms_get_the_field_checks_by_pointer() {
     );
 }
 
+/// A workflow with English for some texts and not for others is warned about once, naming
+/// the first untranslated texts; one in German only, or translated throughout, is not.
+#[test]
+fn a_workflow_translated_in_part_is_a_warning() {
+    let workflow = |title: &str, label: &str| {
+        format!(
+            "id: a\nversion: 1\ntitle: {title}\noffice: Amt\nsteps:\n  - id: a\n    title: {{ de: Angaben, en: Details }}\n    fields:\n      - {{ id: name, label: {label} }}\n      - id: art\n        label: {{ de: Art, en: Kind }}\n        widget: radio\n        options:\n          - {{ value: ja, label: {{ de: Ja, en: \"Yes\" }} }}\n          - {{ value: nein, label: Nein }}\n"
+        )
+    };
+    let part = project(&[("workflows/a.yaml", &workflow("Antrag", "Name"))]);
+    let (lib, problems) = load_library(part.path(), &Sandbox::default());
+    assert_eq!(lib.workflows.len(), 1, "a warning only");
+    let found: Vec<String> = problems
+        .iter()
+        .map(|p| format!("{} {}:{} {}", p.code, p.line, p.column, p.message))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "LOT-E148 1:5 3 of the workflow's 6 texts have no English (`en:`), so the English pages show them in German: the title; the label of \"name\"; the choice \"Nein\" of \"art\"",
+        ]
+    );
+    let whole = workflow("{ de: Antrag, en: Application }", "{ de: Name, en: Name }")
+        .replace("label: Nein", "label: { de: Nein, en: \"No\" }");
+    let whole = project(&[("workflows/a.yaml", &whole)]);
+    let (_, problems) = load_library(whole.path(), &Sandbox::default());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let german = "id: a\nversion: 1\ntitle: Antrag\noffice: Amt\nsteps:\n  - id: a\n    title: Angaben\n    fields:\n      - { id: name, label: Name }\n";
+    let german = project(&[("workflows/a.yaml", german)]);
+    let (_, problems) = load_library(german.path(), &Sandbox::default());
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
 /// A value offered twice is an error naming both labels; two values with the same label (in
 /// German, or in English where both are translated) are a warning, once per language.
 #[test]
@@ -261,6 +295,7 @@ fn choices_given_twice_or_reading_the_same_are_named() {
     assert_eq!(
         problems_of("59-choices-that-read-the-same.yaml"),
         [
+            "LOT-E148 2:5 5 of the workflow's 7 texts have no English (`en:`), so the English pages show them in German: the title; the title of step \"a\"; the label of \"farbe\"; the choice \"Rot \" of \"farbe\"; the choice \"Gelb\" of \"farbe\"",
             "LOT-E145 10:13 field \"farbe\": two choices read \"Rot\" (the values \"rot\" and \"gruen\"); a citizen cannot tell them apart",
             "LOT-E145 10:13 field \"farbe\": two choices read \"Red\" (the values \"rot\" and \"blau\"); a citizen cannot tell them apart",
         ]

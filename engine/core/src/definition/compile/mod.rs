@@ -12,6 +12,8 @@ mod answerable;
 #[cfg(not(target_family = "wasm"))]
 mod compare;
 mod ctx;
+#[cfg(not(target_family = "wasm"))]
+mod english;
 mod fields;
 mod finish;
 mod names;
@@ -71,6 +73,8 @@ pub(super) fn compile(
     let (login, trust_level, prefill) = names::login(&mut cx, &raw, &steps);
 
     let step_pos: Vec<Pos> = raw.steps.value.iter().map(|s| pos(&s.id)).collect();
+    #[cfg(not(target_family = "wasm"))]
+    let id_at = pos(&raw.id);
     let names = finish::script_names(
         &steps,
         &computed,
@@ -118,6 +122,8 @@ pub(super) fn compile(
     finish::warn_late_answers(&mut cx, &wf, &step_pos);
     #[cfg(not(target_family = "wasm"))]
     compare::check(&mut cx, &wf);
+    #[cfg(not(target_family = "wasm"))]
+    english::check(&mut cx, &wf, id_at);
     finish::trial_run(&mut cx, &wf);
     if !cx.errors_since(0) {
         // Graph checks need a structurally sound workflow.
