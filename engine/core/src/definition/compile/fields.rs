@@ -106,6 +106,8 @@ pub(super) fn compile_field(
         return None;
     }
     let (help, autocomplete) = texts_of(f, &resolved.1);
+    // A designer's warning: the browser compiles only workflows the server has checked.
+    #[cfg(not(target_family = "wasm"))]
     warn_marked_optional(cx, &fx, (&label, help.as_ref()), &required, widget);
     Some(Field {
         id: fx.id,
@@ -610,6 +612,7 @@ fn texts_of(f: &RawField, resolved: &Value) -> (Option<Text>, Option<String>) {
 /// The step page marks a field that may stay empty with "(freiwillig)" itself: a label that
 /// says so too would read "Anlass (freiwillig) (freiwillig)", and a help text that starts with
 /// "Freiwillig" says it a second time under the label (LOT-E142, a warning).
+#[cfg(not(target_family = "wasm"))]
 fn warn_marked_optional(
     cx: &mut Ctx<'_>,
     fx: &FieldCx<'_>,
