@@ -192,6 +192,13 @@ fn duplicates(cx: &mut Ctx<'_>, id: &str, at: Pos, options: &[Choice]) {
     }
 }
 
+/// Whether a help text starts by saying that the field may stay empty ("Freiwillig, …",
+/// "Optional: …"), which the page's "(freiwillig)" after the label says already (LOT-E142).
+pub(super) fn says_optional(help: &str) -> bool {
+    let help = help.trim_start().to_lowercase();
+    help.starts_with("freiwillig") || help.starts_with("optional")
+}
+
 /// The same checks for the building blocks in `forms/`, whose properties become sub-fields of
 /// every group that uses them: each schema in `doc` (properties, items, `$defs`, the parts of
 /// `allOf`/`anyOf`/`oneOf`) with bounds no value meets (LOT-E143) or bounds for another type
@@ -233,10 +240,7 @@ pub(in crate::definition) fn in_form(file: &std::path::Path, doc: &Value) -> Vec
                 let said = ["description", "x-description-en"]
                     .iter()
                     .filter_map(|k| prop.get(*k).and_then(Value::as_str))
-                    .find(|d| {
-                        let d = d.trim_start().to_lowercase();
-                        d.starts_with("freiwillig") || d.starts_with("optional")
-                    });
+                    .find(|d| says_optional(d));
                 if let Some(text) = said.filter(|_| !required.contains(&name.as_str())) {
                     out.push(Problem::warning(
                         "LOT-E142",

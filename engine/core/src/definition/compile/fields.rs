@@ -642,11 +642,11 @@ fn warn_marked_optional(
         );
     }
     let said = help.and_then(|h| {
-        [(h.german(), "freiwillig"), (h.get(en), "optional")]
+        [h.german(), h.get(en)]
             .into_iter()
-            .find(|(text, word)| text.trim_start().to_lowercase().starts_with(word))
+            .find(|text| super::answerable::says_optional(text))
     });
-    if let Some((text, _)) = said {
+    if let Some(text) = said {
         cx.warn(
             "LOT-E142",
             fx.at,
