@@ -54,7 +54,8 @@ pub use limiter::{AttemptLimiter, AttemptState, LONGEST_KEPT, LimitPolicy, Resum
 pub use login::{CitizenLink, CitizenSession, LogoutIndex, PendingSignIn};
 pub use model::{
     Actor, AuditAction, AuditEntry, CaseFile, DEFAULT_DRAFT_TTL, DeliveryState, Draft, Message,
-    NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, Status, StatusChange, Submission,
+    NewOutboxMessage, NewSubmission, Note, OutboxMessage, Party, ReadKind, Status, StatusChange,
+    Submission,
 };
 pub use payments::Payment;
 #[cfg(feature = "postgres")]

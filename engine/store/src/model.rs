@@ -326,6 +326,16 @@ pub enum AuditAction {
     Other {
         code: String,
     },
+    /// Someone of the office read a submission (`what`: its page in the Postkorb, its record
+    /// in the API, its receipt, one of its files, or a file through a webhook's signed link,
+    /// with the file's SHA-256). Which submission and what of it, never what it holds: reading
+    /// personal data is accounted for like changing it.
+    SubmissionRead {
+        submission: SubmissionId,
+        what: ReadKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+    },
     /// A tenant administrator changed one part of the tenant's settings (`services`,
     /// `contact`, `rules:<workflow>`): what it held before and after. These are the office's
     /// own data (services, office address, fee rules), never a citizen's.
@@ -334,6 +344,41 @@ pub enum AuditAction {
         before: serde_json::Value,
         after: serde_json::Value,
     },
+}
+
+impl AuditAction {
+    /// The submission the entry is about, if it is about one.
+    pub fn submission(&self) -> Option<&SubmissionId> {
+        match self {
+            AuditAction::SubmissionReceived { submission, .. }
+            | AuditAction::StatusChanged { submission, .. }
+            | AuditAction::MessageAdded { submission, .. }
+            | AuditAction::SubmissionPurged { submission, .. }
+            | AuditAction::CaseAssigned { submission, .. }
+            | AuditAction::NoteAdded { submission, .. }
+            | AuditAction::FollowUpSet { submission, .. }
+            | AuditAction::SubmissionRead { submission, .. } => Some(submission),
+            AuditAction::DraftsExpired { .. }
+            | AuditAction::Other { .. }
+            | AuditAction::TenantSettingsChanged { .. } => None,
+        }
+    }
+}
+
+/// What of a submission was read ([`AuditAction::SubmissionRead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadKind {
+    /// Its page in the Postkorb.
+    Page,
+    /// Its record in the Postkorb API.
+    Api,
+    /// Its receipt (PDF), on the page or through the API.
+    Receipt,
+    /// One of its files (Nachweise), downloaded in the Postkorb.
+    Attachment,
+    /// One of its files, fetched through the signed link of a webhook delivery.
+    Link,
 }
 
 /// One line of the audit log: who, what, when.

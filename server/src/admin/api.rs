@@ -8,6 +8,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use lotse_store::ReadKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -119,7 +120,16 @@ pub(super) async fn detail(
 ) -> Result<Response, AdminError> {
     let p2 = p.clone();
     let v = run(move || {
-        let d = service::detail(&p2, &t, &staff.account, &service::parse_id(&id)?)?;
+        let sid = service::parse_id(&id)?;
+        let d = service::detail(&p2, &t, &staff.account, &sid)?;
+        service::audit_read(
+            &p2,
+            &t,
+            service::office(&staff.account),
+            &sid,
+            ReadKind::Api,
+            None,
+        )?;
         Ok(SubmissionView::of(&p2, &t, &d))
     })
     .await?;
@@ -221,11 +231,12 @@ pub(super) async fn message(
 
 pub(super) async fn receipt(
     State(p): State<Shared>,
-    ApiCaseWorker { tenant: t, .. }: ApiCaseWorker,
+    ApiCaseWorker { tenant: t, staff }: ApiCaseWorker,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AdminError> {
     let p2 = p.clone();
-    let (reference, pdf) = run(move || service::receipt(&p2, &t, &service::parse_id(&id)?)).await?;
+    let (reference, pdf) =
+        run(move || service::receipt(&p2, &t, &staff.account, &service::parse_id(&id)?)).await?;
     Ok(super::pdf_response(&reference, pdf))
 }
 

@@ -6,7 +6,9 @@
 use axum::extract::{Path, State};
 use axum::response::Response;
 use lotse_core::application::ReviewView;
-use lotse_store::{AttachmentHash, ScanState, Submission, attachment_refs};
+use lotse_store::{
+    Actor, AttachmentHash, AttachmentRef, ReadKind, ScanState, Submission, attachment_refs,
+};
 use serde::Serialize;
 
 use super::extractors::CaseWorker;
@@ -83,20 +85,36 @@ pub(super) async fn download(
     Path((_, id, hash)): Path<(String, String, String)>,
 ) -> Response {
     let (p2, tc) = (p.clone(), t.clone());
+    let me = staff.account.clone();
     let found = run(move || {
-        let sub = service::own(&p2, &tc, &service::parse_id(&id)?)?;
-        let hash: AttachmentHash = hash.parse().map_err(|_| AdminError::NotFound)?;
-        attachment_refs(&sub.data)
-            .into_iter()
-            .map(|(_, r)| r)
-            .find(|r| r.sha256 == hash)
-            .ok_or(AdminError::NotFound)
+        let sid = service::parse_id(&id)?;
+        let sub = service::own(&p2, &tc, &sid)?;
+        let found = named(&sub, &hash)?;
+        service::audit_read(
+            &p2,
+            &tc,
+            service::office(&me),
+            &sid,
+            ReadKind::Attachment,
+            Some(&found.sha256),
+        )?;
+        Ok(found)
     })
     .await;
     match found {
         Ok(r) => crate::uploads::download::respond(p.store.clone(), r).await,
         Err(e) => error_page(&p, &t, Some(&staff), e),
     }
+}
+
+/// The file with the SHA-256 `hash` (hex) among those `sub` names, or `NotFound`.
+fn named(sub: &Submission, hash: &str) -> Result<AttachmentRef, AdminError> {
+    let hash: AttachmentHash = hash.parse().map_err(|_| AdminError::NotFound)?;
+    attachment_refs(&sub.data)
+        .into_iter()
+        .map(|(_, r)| r)
+        .find(|r| r.sha256 == hash)
+        .ok_or(AdminError::NotFound)
 }
 
 /// The query of a signed link: when it expires (unix seconds) and its signature.
@@ -139,15 +157,20 @@ pub(super) async fn signed_download(
     let p2 = p.clone();
     let found = run(move || {
         let sid = service::parse_id(&id)?;
-        let hash: AttachmentHash = hash.parse().map_err(|_| AdminError::NotFound)?;
         let sub = lotse_store::SubmissionStore::submission(&p2.store, &sid)?
             .filter(|s| s.tenant.slug() == tenant)
             .ok_or(AdminError::NotFound)?;
-        attachment_refs(&sub.data)
-            .into_iter()
-            .map(|(_, r)| r)
-            .find(|r| r.sha256 == hash)
-            .ok_or(AdminError::NotFound)
+        let found = named(&sub, &hash)?;
+        let t = p2.tenant(&tenant).ok_or(AdminError::NotFound)?;
+        service::audit_read(
+            &p2,
+            &t,
+            Actor::System,
+            &sid,
+            ReadKind::Link,
+            Some(&found.sha256),
+        )?;
+        Ok(found)
     })
     .await;
     match found {

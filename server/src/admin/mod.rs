@@ -19,6 +19,10 @@ mod settings;
 mod views;
 mod visits;
 
+/// The first moment of a day written YYYY-MM-DD, in Berlin (the Postkorb's date filters and
+/// `lotse admin audit --since`).
+pub(crate) use service::day_start;
+
 use std::sync::Arc;
 
 use anyhow::Context;

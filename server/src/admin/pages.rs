@@ -7,7 +7,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use lotse_store::Status;
+use lotse_store::{ReadKind, Status};
 use std::sync::Arc;
 
 use super::extractors::CaseWorker;
@@ -302,6 +302,9 @@ async fn detail_page(
     id: &str,
     problem: Option<(AdminError, &str)>,
 ) -> Response {
+    // Opening the page is a read of the submission for the audit log; showing it again with
+    // a form's problem (after a POST) is not another one.
+    let opened = problem.is_none();
     let sid = match service::parse_id(id) {
         Ok(s) => s,
         Err(e) => return error_page(p, &t, Some(staff), e),
@@ -309,11 +312,11 @@ async fn detail_page(
     let (p2, me) = (p.clone(), staff.account.clone());
     let tc = t.clone();
     let mut d = match run(move || {
-        Ok(SubmissionView::of(
-            &p2,
-            &tc,
-            &service::detail(&p2, &tc, &me, &sid)?,
-        ))
+        let d = service::detail(&p2, &tc, &me, &sid)?;
+        if opened {
+            service::audit_read(&p2, &tc, service::office(&me), &sid, ReadKind::Page, None)?;
+        }
+        Ok(SubmissionView::of(&p2, &tc, &d))
     })
     .await
     {
@@ -472,7 +475,8 @@ pub(super) async fn receipt(
 ) -> Response {
     let p2 = p.clone();
     let tc = t.clone();
-    let found = run(move || service::receipt(&p2, &tc, &service::parse_id(&id)?)).await;
+    let me = staff.account.clone();
+    let found = run(move || service::receipt(&p2, &tc, &me, &service::parse_id(&id)?)).await;
     match found {
         Ok((reference, pdf)) => super::pdf_response(&reference, pdf),
         Err(e) => error_page(&p, &t, Some(&staff), e),

@@ -7,8 +7,9 @@ use lotse_core::Lang;
 use lotse_core::application::{Display, ReviewView, Submission as AppSubmission};
 use lotse_receipt::{Language, format_berlin, to_berlin, verify_receipt};
 use lotse_store::{
-    Account, Actor, Message, Party, PostkorbEntry, PostkorbPage, PostkorbQuery, Status,
-    StatusChange, StatusStore, Submission, SubmissionId, SubmissionStore, TenantId,
+    Account, Actor, AttachmentHash, AuditAction, AuditStore, Message, Party, PostkorbEntry,
+    PostkorbPage, PostkorbQuery, ReadKind, Status, StatusChange, StatusStore, Submission,
+    SubmissionId, SubmissionStore, TenantId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -53,7 +54,8 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn day_start(text: &str, field: &str) -> Result<time::OffsetDateTime, AdminError> {
+/// The start of the day `text` (YYYY-MM-DD) in Berlin; `field` names it in the message.
+pub(crate) fn day_start(text: &str, field: &str) -> Result<time::OffsetDateTime, AdminError> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let invalid =
         || AdminError::Invalid(format!("{field}: bitte ein Datum wie 2026-11-28 angeben"));
@@ -264,6 +266,38 @@ pub(crate) fn own(p: &AppState, t: &Tenant, sid: &SubmissionId) -> Result<Submis
         .submission(sid)?
         .filter(|s| s.tenant.slug() == t.slug)
         .ok_or(AdminError::NotFound)
+}
+
+/// Writes to the audit log that `who` read `what` of the tenant's submission `sid` (a file's
+/// hash for the files). Called once the submission was found and before anything of it is
+/// sent: when the entry cannot be written, the caller answers with the error and nothing is
+/// read unaccounted.
+pub(crate) fn audit_read(
+    p: &AppState,
+    t: &Tenant,
+    who: Actor,
+    sid: &SubmissionId,
+    what: ReadKind,
+    sha256: Option<&AttachmentHash>,
+) -> Result<(), AdminError> {
+    p.store.append_audit(
+        p.now(),
+        who,
+        Some(&super::tenant_id(t)?),
+        AuditAction::SubmissionRead {
+            submission: *sid,
+            what,
+            sha256: sha256.map(ToString::to_string),
+        },
+    )?;
+    Ok(())
+}
+
+/// The office's account as the audit log names it (its opaque id).
+pub(crate) fn office(account: &Account) -> Actor {
+    Actor::Office {
+        account: account.id.to_string(),
+    }
 }
 
 pub fn parse_id(id: &str) -> Result<SubmissionId, AdminError> {
@@ -754,11 +788,13 @@ pub fn add_message(
 pub fn receipt(
     p: &AppState,
     t: &Tenant,
+    me: &Account,
     sid: &SubmissionId,
 ) -> Result<(String, Vec<u8>), AdminError> {
     let sub = own(p, t, sid)?;
     let pdf =
         crate::nodes::load_receipt(&p.store, &p.data, sid).map_err(|_| AdminError::NotFound)?;
+    audit_read(p, t, office(me), sid, ReadKind::Receipt, None)?;
     Ok((sub.reference.to_string(), pdf))
 }
 

@@ -13,7 +13,8 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use lotse_core::{Clock, SystemClock};
 use lotse_store::{
-    AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, TenantId, redact_url,
+    AccountStore, Actor, AnyStore, ApiTokenId, AuditStore, PgOptions, PgStore, Role, SubmissionId,
+    TenantId, redact_url,
 };
 
 use crate::admin::accounts::{self, NewAccount};
@@ -123,6 +124,19 @@ pub enum AdminCmd {
         tenant: String,
         #[arg(long)]
         id: String,
+    },
+    /// Print a tenant's audit log as JSON lines, oldest first: when, who (an account's id and
+    /// its login), what (ids and codes, never what a citizen wrote) and the request's id.
+    /// Reads of submissions (their page, API record, receipt and files) are in it too.
+    Audit {
+        #[arg(long)]
+        tenant: String,
+        /// Only the entries about this submission (its id, as in the Postkorb's address).
+        #[arg(long)]
+        submission: Option<String>,
+        /// Only the entries from this day on (YYYY-MM-DD, Berlin time).
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -378,6 +392,75 @@ fn run_on(
                 bail!("{slug} has no API token {id}");
             }
             println!("API-Token {id} widerrufen.");
+        }
+        AdminCmd::Audit {
+            tenant: slug,
+            submission,
+            since,
+        } => {
+            let t = tenant(portal, &slug)?;
+            let filter = AuditFilter {
+                submission: submission
+                    .map(|s| s.parse::<SubmissionId>())
+                    .transpose()
+                    .map_err(|_| anyhow::anyhow!("--submission: not a submission id"))?,
+                since: since
+                    .map(|d| crate::admin::day_start(&d, "--since"))
+                    .transpose()
+                    .map_err(err)?,
+            };
+            let mut out = std::io::stdout().lock();
+            audit(store, &t, &filter, &mut out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Which entries `lotse admin audit` prints.
+struct AuditFilter {
+    submission: Option<SubmissionId>,
+    since: Option<time::OffsetDateTime>,
+}
+
+/// Writes the tenant's audit entries that pass `filter` to `out`, one JSON object per line,
+/// oldest first; an office actor gets its account's login too. Reads the log in pages of
+/// 1,000, so its length does not matter.
+fn audit(
+    store: &AnyStore,
+    t: &TenantId,
+    filter: &AuditFilter,
+    out: &mut impl std::io::Write,
+) -> anyhow::Result<()> {
+    let logins: std::collections::HashMap<String, String> = store
+        .accounts(t)?
+        .into_iter()
+        .map(|a| (a.id.to_string(), a.login))
+        .collect();
+    let mut after = 0;
+    loop {
+        let page = store.audit_log(after, 1_000)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.seq;
+        for e in page {
+            if e.tenant.as_deref() != Some(t.slug())
+                || filter.since.is_some_and(|s| e.at < s)
+                || filter
+                    .submission
+                    .as_ref()
+                    .is_some_and(|s| e.action.submission() != Some(s))
+            {
+                continue;
+            }
+            let mut line = serde_json::to_value(&e)?;
+            if let Actor::Office { account } = &e.actor
+                && let Some(login) = logins.get(account)
+                && let Some(actor) = line.get_mut("actor").and_then(|a| a.as_object_mut())
+            {
+                actor.insert("login".into(), login.clone().into());
+            }
+            writeln!(out, "{line}")?;
         }
     }
     Ok(())

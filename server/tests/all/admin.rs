@@ -26,7 +26,7 @@ pub(crate) struct Reply {
     pub(crate) location: Option<String>,
     pub(crate) content_type: String,
     cookies: Vec<String>,
-    request_id: String,
+    pub(crate) request_id: String,
     pub(crate) body: String,
     /// The body as sent (a PDF is not text).
     pub(crate) bytes: Vec<u8>,

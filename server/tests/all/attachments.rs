@@ -21,11 +21,11 @@ pub(crate) fn lease() -> Vec<u8> {
     b
 }
 
-fn plan() -> Vec<u8> {
+pub(crate) fn plan() -> Vec<u8> {
     b"\x89PNG\r\n\x1a\n a site plan".to_vec()
 }
 
-fn stray() -> Vec<u8> {
+pub(crate) fn stray() -> Vec<u8> {
     b"%PDF-1.7 nobody names me".to_vec()
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn office_with_files() -> Office {
     })
 }
 
-fn download_url(tenant: &str, sub: &Submission, file: &[u8]) -> String {
+pub(crate) fn download_url(tenant: &str, sub: &Submission, file: &[u8]) -> String {
     format!(
         "/verwaltung/{tenant}/antrag/{}/nachweis/{}",
         sub.id,
@@ -389,7 +389,7 @@ async fn a_webhook_delivery_lists_the_files_with_signed_expiring_links() {
 }
 
 /// The path and query of a signed link to `file` of `sub` made at `at`.
-fn signed_path(
+pub(crate) fn signed_path(
     o: &Office,
     tenant: &str,
     sub: &Submission,

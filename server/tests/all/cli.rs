@@ -113,6 +113,46 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
     assert_eq!(verify.status.code(), Some(1), "{}", text(&verify));
     assert!(text(&verify).contains("UNGÜLTIG"));
 
+    // The audit log names the submission the demo stored, as JSON lines; filters by day and
+    // by submission, and says what is wrong with a bad one.
+    let audit = |args: &[&str]| admin(&data, &[&["audit"], args].concat(), None, None);
+    let all = audit(&["--tenant", "heinsberg"]);
+    assert!(all.status.success(), "{}", text(&all));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&all.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let received = lines
+        .iter()
+        .find(|l| l["action"] == "submission_received")
+        .unwrap_or_else(|| panic!("{}", text(&all)));
+    let id = received["submission"].as_str().unwrap();
+    let since = audit(&["--tenant", "heinsberg", "--since", "2000-01-01"]);
+    assert_eq!(since.stdout, all.stdout);
+    let future = audit(&["--tenant", "heinsberg", "--since", "8999-12-31"]);
+    assert!(
+        future.status.success() && future.stdout.is_empty(),
+        "{}",
+        text(&future)
+    );
+    let one = audit(&["--tenant", "heinsberg", "--submission", id]);
+    assert!(String::from_utf8_lossy(&one.stdout).contains(id));
+    let other = audit(&["--tenant", "erkelenz"]);
+    assert!(other.status.success() && !String::from_utf8_lossy(&other.stdout).contains(id));
+    let bad_day = audit(&["--tenant", "heinsberg", "--since", "1.12.2026"]);
+    assert!(!bad_day.status.success());
+    assert!(
+        text(&bad_day).contains("--since: bitte ein Datum wie 2026-11-28 angeben"),
+        "{}",
+        text(&bad_day)
+    );
+    let bad_id = audit(&["--tenant", "heinsberg", "--submission", "abc"]);
+    assert!(
+        text(&bad_id).contains("--submission: not a submission id"),
+        "{}",
+        text(&bad_id)
+    );
+
     // The submission JSON renders again with `lotse render`.
     let again = dir.path().join("again.pdf");
     let render = lotse(&[

@@ -24,6 +24,7 @@ mod pages;
 mod payment;
 mod portal;
 mod postkorb;
+mod reads;
 mod settings;
 mod settings_catalogue;
 mod uploads;

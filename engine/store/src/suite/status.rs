@@ -136,8 +136,18 @@ pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s:
         },
     )
     .unwrap();
+    let read = AuditAction::SubmissionRead {
+        submission: sub.id,
+        what: crate::ReadKind::Attachment,
+        sha256: Some("ab".repeat(32)),
+    };
+    s.append_audit(T0, office(), Some(&tenant()), read.clone())
+        .unwrap();
     let log = s.audit_log(0, 100).unwrap();
-    assert_eq!(log.len(), 4);
+    assert_eq!(log.len(), 5);
+    assert_eq!(log[4].action, read, "a read comes back as written");
+    assert_eq!(log[4].action.submission(), Some(&sub.id));
+    assert_eq!(log[3].action.submission(), None);
     assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(matches!(
         log[0].action,
@@ -150,5 +160,5 @@ pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s:
         !text.contains("Mustermann"),
         "personal data in the audit log: {text}"
     );
-    assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 2);
+    assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 3);
 }
