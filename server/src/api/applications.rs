@@ -297,6 +297,10 @@ pub(super) async fn run(
         {
             return Err(Problem::not_found("Diesen Schritt", "This step").with("step", json!(step)));
         }
+        Err(ServiceError::Apply(ApplyError::UnknownFields(step, fields))) => {
+            let hints = field_hints(p, t.clone(), id, &step, &fields).await;
+            return Err(unknown_fields(&step, &fields, &hints));
+        }
         Err(e) => return Err(service_problem(&e)),
     };
     match acted {
@@ -356,15 +360,9 @@ pub(super) async fn run(
 /// engine code; everything else is internal (logged with a request id).
 pub(super) fn service_problem(e: &ServiceError) -> Problem {
     match e {
-        ServiceError::Apply(ApplyError::UnknownFields(step, fields)) => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "LOT-H012",
-            format!("Schritt „{step}“ hat diese Felder nicht: {fields}."),
-            format!("Step \"{step}\" has no such fields: {fields}."),
-        )
-        .with("step", json!(step))
-        .with("fields", json!(fields.split(", ").collect::<Vec<_>>()))
-        .with("engine_code", json!("LOT-A006")),
+        ServiceError::Apply(ApplyError::UnknownFields(step, fields)) => {
+            unknown_fields(step, fields, &[])
+        }
         ServiceError::Apply(refused) if e.is_refusal() => Problem::new(
             StatusCode::CONFLICT,
             "LOT-H005",
@@ -378,6 +376,77 @@ pub(super) fn service_problem(e: &ServiceError) -> Problem {
 
 /// Whether the application's workflow version has this step (asked only after a refusal, so
 /// that an unknown step is a 404 and a known one not reached yet a 409).
+/// LOT-H012 for answers to fields `step` does not have (`fields`, comma-separated), with
+/// what the workflow suggests for each: the step that asks it, or a field of this step whose
+/// id is one or two letters off.
+fn unknown_fields(step: &str, fields: &str, hints: &[FieldHint]) -> Problem {
+    let said = |de: bool| {
+        let parts: Vec<String> = hints
+            .iter()
+            .map(|h| match (&h.hint, de) {
+                (Hint::AskedOn(other), true) => {
+                    format!("„{}“ wird auf Schritt „{other}“ gefragt", h.field)
+                }
+                (Hint::AskedOn(other), false) => {
+                    format!("\"{}\" is asked on step \"{other}\"", h.field)
+                }
+                (Hint::DidYouMean(close), true) => format!("„{}“: meinten Sie „{close}“?", h.field),
+                (Hint::DidYouMean(close), false) => {
+                    format!("\"{}\": did you mean \"{close}\"?", h.field)
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join("; "))
+        }
+    };
+    let mut problem = Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "LOT-H012",
+        format!(
+            "Schritt „{step}“ hat diese Felder nicht: {fields}{}.",
+            said(true)
+        ),
+        format!(
+            "Step \"{step}\" has no such fields: {fields}{}.",
+            said(false)
+        ),
+    )
+    .with("step", json!(step))
+    .with("fields", json!(fields.split(", ").collect::<Vec<_>>()))
+    .with("engine_code", json!("LOT-A006"));
+    if !hints.is_empty() {
+        let hints: Vec<Value> = hints
+            .iter()
+            .map(|h| match &h.hint {
+                Hint::AskedOn(other) => json!({"field": h.field, "asked_on": other}),
+                Hint::DidYouMean(close) => json!({"field": h.field, "did_you_mean": close}),
+            })
+            .collect();
+        problem = problem.with("hints", Value::Array(hints));
+    }
+    problem
+}
+
+/// What the application's workflow suggests for the fields `step` does not have.
+async fn field_hints(
+    p: &Shared,
+    t: Arc<Tenant>,
+    id: &str,
+    step: &str,
+    fields: &str,
+) -> Vec<FieldHint> {
+    match open_draft(p, t, id).await {
+        Ok(Some(Opened::Open(open))) => {
+            let names: Vec<&str> = fields.split(", ").collect();
+            open.wf.unknown_field_hints(step, &names)
+        }
+        _ => Vec::new(),
+    }
+}
+
 async fn step_exists(p: &Shared, t: Arc<Tenant>, id: &str, step: &str) -> bool {
     match open_draft(p, t, id).await {
         Ok(Some(Opened::Open(open))) => open.wf.step(step).is_some(),
@@ -730,6 +799,11 @@ pub(super) async fn evaluate(
         Ok(fields) => Ok(ok_typed(StatusCode::OK, &Evaluation { step, fields })),
         Err(ApplyError::NotOnRoute(step)) => {
             Err(Problem::not_found("Diesen Schritt", "This step").with("step", json!(step)))
+        }
+        Err(ApplyError::UnknownFields(step, fields)) => {
+            let names: Vec<&str> = fields.split(", ").collect();
+            let hints = open.wf.unknown_field_hints(&step, &names);
+            Err(unknown_fields(&step, &fields, &hints))
         }
         Err(e) => Err(service_problem(&ServiceError::Apply(e))),
     }

@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use lotse_core::application::{ApplyError, Position, ReviewView};
-use lotse_core::definition::{Field, Required, Widget};
+use lotse_core::definition::{Field, FieldHint, Hint, Required, Widget};
 use lotse_core::form::FieldError;
 use lotse_core::{Command, Lang, Workflow};
 use lotse_store::{StatusStore, StoreError, SubmissionId, SubmissionStore, resume_draft};

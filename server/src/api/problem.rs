@@ -46,8 +46,24 @@ pub(super) struct ProblemDoc {
     errors: Option<Vec<FieldErrorOut>>,
     /// With LOT-H012: the fields the step does not have.
     fields: Option<Vec<String>>,
+    /// With LOT-H012, for the fields the workflow knows something about: the step that asks
+    /// it, or a field of this step whose id is close.
+    hints: Option<Vec<FieldHintDoc>>,
     /// With LOT-H001 on a services list: the unknown Lebenslage.
     lebenslage: Option<String>,
+}
+
+/// A hint of LOT-H012: `field` and either `asked_on` or `did_you_mean`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(as = FieldHint)]
+pub(super) struct FieldHintDoc {
+    /// A field the step does not have, as sent.
+    field: String,
+    /// The step that asks it.
+    asked_on: Option<String>,
+    /// The field of this step whose id is close (one or two letters off).
+    did_you_mean: Option<String>,
 }
 
 /// The `code` of a citizen API problem: every code of [`crate::http::codes::CODES`].

@@ -88,8 +88,8 @@ codes! {
         ["Prüfen oder Einreichen, bevor jeder Schritt beantwortet ist; `missing` nennt den Schritt.",
          "review or submit before every step is answered; `missing` names the step"]
     "LOT-H012" 422 ["Unbekanntes Feld", "Unknown field"]
-        ["Antworten für Felder, die der Schritt nicht hat; `fields` nennt sie. Nichts wurde gespeichert.",
-         "answers for fields the step does not have; `fields` names them. Nothing was saved"]
+        ["Antworten für Felder, die der Schritt nicht hat; `fields` nennt sie, `hints` sagt, wo der Workflow mehr weiß: `asked_on`, der Schritt, der das Feld fragt, oder `did_you_mean`, ein Feld dieses Schritts mit ähnlicher Id. Nichts wurde gespeichert.",
+         "answers for fields the step does not have; `fields` names them, `hints` tells what the workflow knows: `asked_on`, the step that asks the field, or `did_you_mean`, a field of this step with a similar id. Nothing was saved"]
     "LOT-H020" 409 ["Bereits bezahlt", "Paid already"]
         ["Eine Zahlung für einen bereits bezahlten Antrag; `payment` zeigt sie.",
          "a payment request for an application that is paid already; `payment` shows it"]

@@ -883,8 +883,53 @@ async fn unknown_fields_steps_and_lebenslagen_are_told_apart_from_conflicts() {
     let r = answer(&c, &state, values).await;
     assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H012");
     assert_eq!(r.json["fields"], json!(["schuhgroesse"]));
+    assert!(r.json.get("hints").is_none(), "nothing close: {}", r.json);
     let again = c.get(&format!("{BASE}/applications/{id}")).await;
     assert_eq!(again.json["revision"], state["revision"]);
+    // A mistyped id and a field of a later step: what the workflow knows is in `hints`.
+    let mut values = halter();
+    values["kontackt"] = values["kontakt"].take();
+    values["hunde"] = json!([]);
+    let r = answer(&c, &state, values).await;
+    assert_problem(&r, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H012");
+    let mut hints = r.json["hints"].as_array().unwrap().clone();
+    hints.sort_by_key(|h| h["field"].as_str().unwrap().to_string());
+    assert_eq!(
+        hints,
+        vec![
+            json!({"field": "hunde", "asked_on": "hunde"}),
+            json!({"field": "kontackt", "did_you_mean": "kontakt"}),
+        ]
+    );
+    let detail = r.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("„kontackt“: meinten Sie „kontakt“?"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("„hunde“ wird auf Schritt „hunde“ gefragt"),
+        "{detail}"
+    );
+    let evaluated = c
+        .call(
+            "POST",
+            &format!("{BASE}/applications/{id}/steps/halter/evaluate?lang=en"),
+            json!({"values": {"kontackt": {}}}),
+        )
+        .await;
+    assert_problem(&evaluated, StatusCode::UNPROCESSABLE_ENTITY, "LOT-H012");
+    assert_eq!(
+        evaluated.json["hints"],
+        json!([{"field": "kontackt", "did_you_mean": "kontakt"}])
+    );
+    assert!(
+        evaluated.json["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"kontackt\": did you mean \"kontakt\"?"),
+        "{}",
+        evaluated.json
+    );
     // An unknown step: 404; a known step not reached yet stays a conflict.
     let url = format!("{BASE}/applications/{id}/steps/gibtsnicht");
     let r = c

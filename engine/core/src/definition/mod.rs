@@ -281,6 +281,33 @@ impl Workflow {
         self.field_index.get(field).map(|&(s, _)| &self.steps[s])
     }
 
+    /// For answers to fields step `step` does not have: for each of `names`, the step that
+    /// asks it, or else the field of `step` whose id is close to it (one or two letters off).
+    /// For the designer's `lotse test` and the API's LOT-H012, so a mistyped id is found at
+    /// once; the browser never sends unknown fields.
+    #[cfg(not(target_family = "wasm"))]
+    pub fn unknown_field_hints(&self, step: &str, names: &[&str]) -> Vec<FieldHint> {
+        let Some(here) = self.step(step) else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .filter_map(|&name| {
+                let hint = match self.step_of_field(name) {
+                    Some(other) => Hint::AskedOn(other.id.clone()),
+                    None => Hint::DidYouMean(
+                        crate::script::closest(name, here.fields.iter().map(|f| f.id.as_str()))?
+                            .to_string(),
+                    ),
+                };
+                Some(FieldHint {
+                    field: name.to_string(),
+                    hint,
+                })
+            })
+            .collect()
+    }
+
     /// Every top-level field, in the order the steps ask them.
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
         self.steps.iter().flat_map(|s| s.fields.iter())
@@ -290,6 +317,24 @@ impl Workflow {
     pub fn key(&self) -> String {
         format!("{}@{}", self.id, self.version)
     }
+}
+
+/// What [`Workflow::unknown_field_hints`] found for `field`, a field a step does not have.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldHint {
+    pub field: String,
+    pub hint: Hint,
+}
+
+/// Where a field a step does not have may belong.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hint {
+    /// Another step asks it.
+    AskedOn(String),
+    /// The step has a field whose id is close.
+    DidYouMean(String),
 }
 
 /// One page of the assistant.

@@ -238,15 +238,17 @@ fn hint(wf: &Workflow, e: &ApplyError) -> String {
     let ApplyError::UnknownFields(step, names) = e else {
         return String::new();
     };
-    let Some(here) = wf.step(step) else {
-        return String::new();
-    };
-    let hints: Vec<String> = names
-        .split(", ")
-        .filter_map(|name| match wf.step_of_field(name) {
-            Some(other) => Some(format!("`{name}` is asked on step \"{}\"", other.id)),
-            None => crate::script::closest(name, here.fields.iter().map(|f| f.id.as_str()))
-                .map(|close| format!("`{name}`: did you mean `{close}`?")),
+    let names: Vec<&str> = names.split(", ").collect();
+    let hints: Vec<String> = wf
+        .unknown_field_hints(step, &names)
+        .into_iter()
+        .map(|h| match h.hint {
+            crate::definition::Hint::AskedOn(other) => {
+                format!("`{}` is asked on step \"{other}\"", h.field)
+            }
+            crate::definition::Hint::DidYouMean(close) => {
+                format!("`{}`: did you mean `{close}`?", h.field)
+            }
         })
         .collect();
     if hints.is_empty() {
