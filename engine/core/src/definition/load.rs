@@ -394,25 +394,66 @@ fn load_templates(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, (
     out
 }
 
-/// `{{value_of "…"}}` in the workflow's receipt template naming neither a field nor a computed
-/// value of the workflow (LOT-E038, a warning: the template may serve other workflows too). It
-/// would print "–" on every receipt.
-fn unknown_values(wf: &Workflow, file: &Path, source: &str) -> Vec<Problem> {
-    crate::receipt::template::value_of_ids(source)
+/// The partials of `pdf-templates/partials/` by name, with their source (unreadable ones are
+/// reported by the templates' own check).
+fn load_partials(dir: &Path) -> BTreeMap<String, (PathBuf, String)> {
+    files_with_ext(&dir.join("partials"), &["hbs"])
         .into_iter()
-        .filter(|(id, _, _)| wf.field(id).is_none() && !wf.computed.iter().any(|c| &c.id == id))
-        .map(|(id, line, column)| {
-            Problem::warning(
-                "LOT-E038",
-                file,
-                Pos::new(line, column),
-                format!(
-                    "`value_of \"{id}\"`: workflow \"{}\" has no field or computed value \"{id}\", so every receipt would print \"–\"",
-                    wf.id
-                ),
-            )
+        .filter_map(|path| {
+            let text = read_text(&path).ok()?;
+            let name = path.file_stem()?.to_str()?.to_string();
+            Some((name, (path, text)))
         })
         .collect()
+}
+
+/// `{{value_of "…"}}` in the workflow's receipt template, or in a partial it calls (and the
+/// partials those call), naming neither a field nor a computed value of the workflow (LOT-E038,
+/// a warning: the template may serve other workflows too). It would print "–" on every
+/// receipt.
+fn unknown_values(
+    wf: &Workflow,
+    (file, source): &(PathBuf, String),
+    partials: &BTreeMap<String, (PathBuf, String)>,
+) -> Vec<Problem> {
+    let known = |id: &str| wf.field(id).is_some() || wf.computed.iter().any(|c| c.id == id);
+    let mut problems = Vec::new();
+    // The template first, then each partial it reaches, each once.
+    let mut queue: Vec<(&Path, &str, Option<&Path>)> = vec![(file, source, None)];
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    while let Some((at, text, called_from)) = queue.pop() {
+        for (id, line, column) in crate::receipt::template::value_of_ids(text) {
+            if known(&id) {
+                continue;
+            }
+            let via = called_from
+                .and_then(Path::file_name)
+                .map(|t| {
+                    format!(
+                        " (a partial the receipt template {} calls)",
+                        t.to_string_lossy()
+                    )
+                })
+                .unwrap_or_default();
+            problems.push(Problem::warning(
+                "LOT-E038",
+                at,
+                Pos::new(line, column),
+                format!(
+                    "`value_of \"{id}\"`: workflow \"{}\" has no field or computed value \"{id}\", so every receipt would print \"–\"{via}",
+                    wf.id
+                ),
+            ));
+        }
+        for name in crate::receipt::template::partial_calls(text) {
+            if let Some((name, (path, partial))) = partials.get_key_value(name.as_str())
+                && seen.insert(name.as_str())
+            {
+                queue.push((path, partial, Some(called_from.unwrap_or(file))));
+            }
+        }
+    }
+    problems
 }
 
 /// Parses one workflow file into its raw form, or a located problem.
@@ -449,6 +490,11 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         .map(|d| load_templates(d, &mut problems))
         .unwrap_or_default();
     let template_names: Vec<String> = templates.keys().cloned().collect();
+    let partials = layout
+        .templates
+        .as_deref()
+        .map(load_partials)
+        .unwrap_or_default();
     let compiler = match forms.compiler() {
         Ok(c) => c,
         Err(e) => {
@@ -498,8 +544,8 @@ pub fn load_library(root: &Path, sandbox: &Sandbox) -> (Library, Vec<Problem>) {
         match load_workflow_source(&path, &text, &forms, &compiler, &template_names, sandbox) {
             Ok((wf, warnings)) => {
                 problems.extend(warnings);
-                if let Some((file, source)) = library.templates.get(&wf.receipt_template) {
-                    problems.extend(unknown_values(&wf, file, source));
+                if let Some(template) = library.templates.get(&wf.receipt_template) {
+                    problems.extend(unknown_values(&wf, template, &partials));
                 }
                 let key = (wf.id.clone(), wf.version);
                 if let Some(other) = seen.get(&key) {

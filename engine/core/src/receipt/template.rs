@@ -86,6 +86,29 @@ pub fn value_of_ids(source: &str) -> Vec<(String, usize, usize)> {
     out
 }
 
+/// The partials a template calls (`{{> name}}`, `{{#> name}}`, also with `~`), in order, each
+/// once.
+pub fn partial_calls(source: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find("{{") {
+        rest = &rest[i + 2..];
+        let call = rest.trim_start_matches('~').trim_start_matches('#');
+        let Some(call) = call.strip_prefix('>') else {
+            continue;
+        };
+        let name: String = call
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | '.'))
+            .collect();
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
 impl TemplateRegistry {
     /// The templates compiled into the binary: `receipt` and the `receipt-entries` partial.
     pub fn builtin() -> Result<Self, ReceiptError> {

@@ -346,6 +346,55 @@ fn a_receipt_template_printing_an_unknown_value_and_a_template_named_with_hbs() 
     assert_eq!(lib.workflows.len(), 1, "a warns, b fails");
 }
 
+/// The same for the partials the template calls, and the partials those call: the warning is
+/// at the partial's line and names the template; a partial nobody calls is not read for it.
+#[test]
+fn a_partial_the_receipt_template_calls_printing_an_unknown_value() {
+    let dir = project(&[
+        (
+            "pdf-templates/gebuehr.hbs",
+            "letterhead\n# {{texts.title}}\n{{> kopf}}\np: {{value_of \"plz\"}}\n{{> kopf}}\n",
+        ),
+        (
+            "pdf-templates/partials/kopf.hbs",
+            "p: {{value_of \"gebuehr\"}}\n{{~> fuss}}\n",
+        ),
+        (
+            "pdf-templates/partials/fuss.hbs",
+            "p: Gebühr {{value_of \"gebuer\"}}\n",
+        ),
+        (
+            "pdf-templates/partials/unbenutzt.hbs",
+            "p: {{value_of \"nichts\"}}\n",
+        ),
+        (
+            "workflows/a.yaml",
+            "id: a\nversion: 1\ntitle: T\noffice: Amt\nreceipt: gebuehr\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: plz, label: PLZ }\n      - { id: anzahl, label: Anzahl, widget: number }\ncomputed:\n  - { id: gebuehr, label: Gebühr, script: anzahl * 10 }\n",
+        ),
+    ]);
+    let (lib, problems) = load_library(dir.path(), &Sandbox::default());
+    let found: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} {}:{} {}",
+                p.code,
+                p.file.file_name().unwrap().to_string_lossy(),
+                p.line,
+                p.column,
+                p.message,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [format!(
+            "LOT-E038 fuss.hbs 1:23 `value_of \"gebuer\"`: workflow \"a\" has no field or computed value \"gebuer\", so every receipt would print \"–\" (a partial the receipt template gebuehr.hbs calls)"
+        )]
+    );
+    assert_eq!(lib.workflows.len(), 1);
+}
+
 #[test]
 fn binary_garbage_huge_and_empty_files_are_clean_errors() {
     let dir = tempfile::tempdir().unwrap();
