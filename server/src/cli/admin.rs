@@ -13,8 +13,8 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use lotse_core::{Clock, SystemClock};
 use lotse_store::{
-    AccountStore, Actor, AnyStore, ApiTokenId, AuditStore, PgOptions, PgStore, Role, SubmissionId,
-    TenantId, redact_url,
+    AccountStore, Actor, AnyStore, ApiTokenId, AuditAction, AuditStore, PgOptions, PgStore,
+    Reference, Role, SubmissionId, SubmissionStore, TenantId, redact_url,
 };
 
 use crate::admin::accounts::{self, NewAccount};
@@ -131,7 +131,8 @@ pub enum AdminCmd {
     Audit {
         #[arg(long)]
         tenant: String,
-        /// Only the entries about this submission (its id, as in the Postkorb's address).
+        /// Only the entries about this submission: its reference (Aktenzeichen, also of a
+        /// submission purged since) or its id (as in the Postkorb's address).
         #[arg(long)]
         submission: Option<String>,
         /// Only the entries from this day on (YYYY-MM-DD, Berlin time).
@@ -401,9 +402,8 @@ fn run_on(
             let t = tenant(portal, &slug)?;
             let filter = AuditFilter {
                 submission: submission
-                    .map(|s| s.parse::<SubmissionId>())
-                    .transpose()
-                    .map_err(|_| anyhow::anyhow!("--submission: not a submission id"))?,
+                    .map(|s| submission_named(store, &t, &s))
+                    .transpose()?,
                 since: since
                     .map(|d| crate::admin::day_start(&d, "--since"))
                     .transpose()
@@ -414,6 +414,45 @@ fn run_on(
         }
     }
     Ok(())
+}
+
+/// The submission `text` names: its id, or its reference (Aktenzeichen, `HEI-2026-000123`),
+/// also one purged since (found by the audit entries that name the reference).
+fn submission_named(store: &AnyStore, t: &TenantId, text: &str) -> anyhow::Result<SubmissionId> {
+    let text = text.trim();
+    if let Ok(id) = text.parse::<SubmissionId>() {
+        return Ok(id);
+    }
+    let Ok(reference) = text.parse::<Reference>() else {
+        bail!(
+            "--submission: \"{text}\" is neither a submission id (32 hex digits, as in the Postkorb's address) nor a reference like HEI-2026-000123"
+        );
+    };
+    if let Some(s) = store.submission_by_reference(t, &reference)? {
+        return Ok(s.id);
+    }
+    let mut after = 0;
+    loop {
+        let page = store.audit_log(after, 1_000)?;
+        let Some(last) = page.last() else {
+            bail!("{} has no submission {reference}", t.slug());
+        };
+        after = last.seq;
+        let named = page.iter().find_map(|e| match &e.action {
+            AuditAction::SubmissionReceived {
+                submission,
+                reference: r,
+            }
+            | AuditAction::SubmissionPurged {
+                submission,
+                reference: r,
+            } if *r == reference && e.tenant.as_deref() == Some(t.slug()) => Some(*submission),
+            _ => None,
+        });
+        if let Some(id) = named {
+            return Ok(id);
+        }
+    }
 }
 
 /// Which entries `lotse admin audit` prints.
@@ -464,4 +503,80 @@ fn audit(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use lotse_store::{
+        IdempotencyKey, NewSubmission, OsEntropy, SledStore, StatusStore, Submission,
+    };
+    use time::macros::datetime;
+
+    fn submit(store: &AnyStore, t: &TenantId, key: &str) -> Submission {
+        store
+            .submit(
+                NewSubmission {
+                    id: SubmissionId::generate(&mut OsEntropy).unwrap(),
+                    tenant: t.clone(),
+                    idempotency_key: IdempotencyKey::try_from(key.to_string()).unwrap(),
+                    draft_id: None,
+                    workflow_id: "hundesteuer".into(),
+                    workflow_version: "1".into(),
+                    data: serde_json::json!({"answers": {}}),
+                    applicant: None,
+                    search_text: String::new(),
+                    notifications: vec![],
+                },
+                datetime!(2026-11-20 10:00 UTC),
+            )
+            .unwrap()
+    }
+
+    /// A submission is named by its id or its reference, also once it is purged; another
+    /// tenant's reference and nonsense are clear errors.
+    #[test]
+    fn a_submission_is_named_by_id_or_reference_even_after_its_purge() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: AnyStore = SledStore::open(dir.path().join("store")).unwrap().into();
+        let hei = TenantId::new("heinsberg", "HEI").unwrap();
+        let erk = TenantId::new("erkelenz", "ERK").unwrap();
+        let kept = submit(&store, &hei, "a");
+        let gone = submit(&store, &hei, "b");
+        let theirs = submit(&store, &erk, "c");
+        let by = |text: &str| submission_named(&store, &hei, text);
+        assert_eq!(by(&kept.id.to_string()).unwrap(), kept.id);
+        assert_eq!(by(&kept.reference.to_string()).unwrap(), kept.id);
+        // Closed long ago and purged: found through the audit log's entries.
+        store
+            .change_status(
+                &gone.id,
+                lotse_store::StatusChange {
+                    status: lotse_store::Status::Abgeschlossen,
+                    at: datetime!(2026-11-21 10:00 UTC),
+                    actor: Actor::System,
+                    note: None,
+                },
+            )
+            .unwrap();
+        let purged = store
+            .purge_closed(
+                &hei,
+                time::Duration::days(30),
+                datetime!(2027-12-01 00:00 UTC),
+            )
+            .unwrap();
+        assert_eq!(purged, 1);
+        assert!(store.submission(&gone.id).unwrap().is_none());
+        assert_eq!(by(&gone.reference.to_string()).unwrap(), gone.id);
+        let err = by(&theirs.reference.to_string()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("heinsberg has no submission {}", theirs.reference)
+        );
+        let err = by("Antrag 7").unwrap_err().to_string();
+        assert!(err.contains("neither a submission id"), "{err}");
+        store.close().unwrap();
+    }
 }

@@ -146,11 +146,21 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
         "{}",
         text(&bad_day)
     );
+    // The reference (Aktenzeichen) names it as well as the id does.
+    let reference = received["reference"].as_str().unwrap();
+    let by_reference = audit(&["--tenant", "heinsberg", "--submission", reference]);
+    assert_eq!(by_reference.stdout, one.stdout, "{}", text(&by_reference));
     let bad_id = audit(&["--tenant", "heinsberg", "--submission", "abc"]);
     assert!(
-        text(&bad_id).contains("--submission: not a submission id"),
+        text(&bad_id).contains("is neither a submission id"),
         "{}",
         text(&bad_id)
+    );
+    let unknown = audit(&["--tenant", "heinsberg", "--submission", "HEI-2026-999999"]);
+    assert!(
+        text(&unknown).contains("heinsberg has no submission HEI-2026-999999"),
+        "{}",
+        text(&unknown)
     );
 
     // The submission JSON renders again with `lotse render`.
