@@ -253,6 +253,16 @@ store_traits! {
             action: AuditAction,
         ) -> Result<u64, StoreError>;
 
+        /// Appends one entry per action, all by `actor` at `at`, in their order: all or none,
+        /// durable on return (one write and one flush, for an export's thousands of reads).
+        fn append_audits(
+            &self,
+            at: OffsetDateTime,
+            actor: Actor,
+            tenant: Option<&TenantId>,
+            actions: Vec<AuditAction>,
+        ) -> Result<(), StoreError>;
+
         /// Up to `limit` entries with a sequence number greater than `after`, oldest first.
         fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
     }

@@ -327,8 +327,8 @@ pub enum AuditAction {
         code: String,
     },
     /// Someone of the office read a submission (`what`: its page in the Postkorb, its record
-    /// in the API, its receipt, one of its files, or a file through a webhook's signed link,
-    /// with the file's SHA-256). Which submission and what of it, never what it holds: reading
+    /// in the API or in an export, its receipt, one of its files, or a file through a webhook's
+    /// signed link, with the file's SHA-256). Which submission and what of it, never what it holds: reading
     /// personal data is accounted for like changing it.
     SubmissionRead {
         submission: SubmissionId,
@@ -379,6 +379,8 @@ pub enum ReadKind {
     Attachment,
     /// One of its files, fetched through the signed link of a webhook delivery.
     Link,
+    /// Its record in an export of the Postkorb (CSV or JSON Lines), by the page or the API.
+    Export,
 }
 
 /// One line of the audit log: who, what, when.

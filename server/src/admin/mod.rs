@@ -747,11 +747,12 @@ pub(crate) async fn export_body(
     let query = filters.export_query()?;
     let p2 = p.clone();
     let tc = t.clone();
+    let me = staff.account.clone();
     let body = run(move || {
         if csv {
-            service::export_csv(&p2, &tc, &query)
+            service::export_csv(&p2, &tc, &me, &query)
         } else {
-            service::export_jsonl(&p2, &tc, &query)
+            service::export_jsonl(&p2, &tc, &me, &query)
         }
     })
     .await?;

@@ -820,10 +820,41 @@ fn selection(
     Ok(out)
 }
 
+/// Writes a read (`export`) of every submission in an export to the audit log, before the
+/// export is sent: in batches of 10,000 entries, each written at once and flushed.
+fn audit_export(
+    p: &AppState,
+    t: &Tenant,
+    me: &Account,
+    rows: &[(PostkorbEntry, Submission)],
+) -> Result<(), AdminError> {
+    let tenant = super::tenant_id(t)?;
+    for chunk in rows.chunks(10_000) {
+        let reads = chunk
+            .iter()
+            .map(|(_, s)| AuditAction::SubmissionRead {
+                submission: s.id,
+                what: ReadKind::Export,
+                sha256: None,
+            })
+            .collect();
+        p.store
+            .append_audits(p.now(), office(me), Some(&tenant), reads)?;
+    }
+    Ok(())
+}
+
 /// JSON Lines: one submission per line, exactly as stored, with its current status.
-pub fn export_jsonl(p: &AppState, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+pub fn export_jsonl(
+    p: &AppState,
+    t: &Tenant,
+    me: &Account,
+    q: &PostkorbQuery,
+) -> Result<Vec<u8>, AdminError> {
+    let rows = selection(p, t, q)?;
+    audit_export(p, t, me, &rows)?;
     let mut out = Vec::new();
-    for (e, s) in selection(p, t, q)? {
+    for (e, s) in rows {
         let line = json!({
             "id": s.id, "reference": s.reference.to_string(), "tenant": s.tenant.slug(),
             "workflow_id": s.workflow_id, "workflow_version": s.workflow_version,
@@ -863,8 +894,14 @@ fn answer_text(v: &Value) -> String {
 
 /// CSV (UTF-8 with BOM for spreadsheet programs, comma-separated, every cell quoted): fixed
 /// columns, then one column per answer field of the selection (by field id).
-pub fn export_csv(p: &AppState, t: &Tenant, q: &PostkorbQuery) -> Result<Vec<u8>, AdminError> {
+pub fn export_csv(
+    p: &AppState,
+    t: &Tenant,
+    me: &Account,
+    q: &PostkorbQuery,
+) -> Result<Vec<u8>, AdminError> {
     let rows = selection(p, t, q)?;
+    audit_export(p, t, me, &rows)?;
     let mut fields: Vec<String> = Vec::new();
     for (_, s) in &rows {
         if let Some(answers) = s.data.get("answers").and_then(Value::as_object) {

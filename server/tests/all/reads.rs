@@ -135,6 +135,50 @@ async fn each_read_of_a_submission_is_written_with_who_what_and_the_request() {
 }
 
 #[tokio::test]
+async fn an_export_reads_every_submission_it_holds() {
+    let o = office_with_files();
+    let session = o.sign_in("heinsberg", "sb").await;
+    let csv = o
+        .get("/verwaltung/heinsberg/export.csv", &Auth::Cookie(&session))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let jsonl = o
+        .get(
+            "/api/v1/verwaltung/heinsberg/export.jsonl?status=eingegangen",
+            &Auth::Bearer(&o.hei_token),
+        )
+        .await;
+    assert_eq!(jsonl.status, StatusCode::OK, "{}", jsonl.body);
+    let exported: Vec<_> = reads(&o)
+        .into_iter()
+        .filter_map(|e| match e.action {
+            AuditAction::SubmissionRead {
+                submission,
+                what: ReadKind::Export,
+                sha256: None,
+            } => Some((submission, e.request_id)),
+            _ => None,
+        })
+        .collect();
+    // Each export names each of Heinsberg's submissions once, and its own request; none of
+    // Erkelenz's.
+    let mut ids: Vec<_> = o.hei.iter().map(|s| s.id).collect();
+    ids.sort();
+    for (half, request) in [(0, &csv.request_id), (1, &jsonl.request_id)] {
+        let mut got: Vec<_> = exported[half * ids.len()..(half + 1) * ids.len()]
+            .iter()
+            .map(|(id, r)| {
+                assert_eq!(r.as_deref(), Some(request.as_str()));
+                *id
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, ids);
+    }
+    assert_eq!(exported.len(), 2 * ids.len());
+}
+
+#[tokio::test]
 async fn a_request_that_finds_nothing_writes_nothing() {
     let o = office_with_files();
     let hei = o.sign_in("heinsberg", "sb").await;

@@ -66,6 +66,33 @@ impl AuditStore for PgStore {
         self.run(async |pool| insert_audit(pool, at, actor, tenant, action).await)
     }
 
+    fn append_audits(
+        &self,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        actions: Vec<AuditAction>,
+    ) -> Result<(), StoreError> {
+        let records = actions
+            .into_iter()
+            .map(|a| audit_record(at, actor.clone(), tenant, a))
+            .collect::<Result<Vec<_>, _>>()?;
+        // One statement: all rows or none, committed synchronously, numbered in order.
+        self.run(async |pool| {
+            sqlx::query(
+                "INSERT INTO audit (seq, v, record) \
+                 SELECT nextval('lotse_ids'), $1, r.record::jsonb \
+                 FROM unnest($2::text[]) WITH ORDINALITY AS r(record, n) ORDER BY r.n",
+            )
+            .bind(v_current())
+            .bind(&records)
+            .execute(&mut *pool)
+            .await
+            .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
     fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

@@ -45,6 +45,25 @@ impl AuditStore for SledStore {
         Ok(seq)
     }
 
+    fn append_audits(
+        &self,
+        at: OffsetDateTime,
+        actor: Actor,
+        tenant: Option<&TenantId>,
+        actions: Vec<AuditAction>,
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for action in actions {
+            let seq = self.next_id()?;
+            let key = seq.to_be_bytes();
+            let entry = AuditEntry::new(seq, at, actor.clone(), tenant, action);
+            batch.insert(&key, encode(AUDIT, &key, &entry)?);
+        }
+        self.inner.audit.apply_batch(batch)?;
+        self.flush()?;
+        Ok(())
+    }
+
     fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
         let start = after.saturating_add(1).to_be_bytes();
         self.inner

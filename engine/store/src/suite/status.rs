@@ -161,4 +161,24 @@ pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s:
         "personal data in the audit log: {text}"
     );
     assert_eq!(s.audit_log(log[1].seq, 100).unwrap().len(), 3);
+    // Many at once (an export): in their order, after the others, by the same actor.
+    let reads: Vec<AuditAction> = [crate::ReadKind::Export, crate::ReadKind::Page]
+        .into_iter()
+        .map(|what| AuditAction::SubmissionRead {
+            submission: sub.id,
+            what,
+            sha256: None,
+        })
+        .collect();
+    s.append_audits(T0, office(), Some(&tenant()), reads.clone())
+        .unwrap();
+    s.append_audits(T0, office(), Some(&tenant()), Vec::new())
+        .unwrap();
+    let after = s.audit_log(log[4].seq, 100).unwrap();
+    assert_eq!(
+        after.iter().map(|e| e.action.clone()).collect::<Vec<_>>(),
+        reads
+    );
+    assert!(after[0].seq > log[4].seq && after[1].seq > after[0].seq);
+    assert!(after.iter().all(|e| e.actor == office()));
 }
