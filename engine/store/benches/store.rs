@@ -400,15 +400,81 @@ fn postkorb(c: &mut Criterion) {
     g.finish();
 }
 
+/// What an export of 10,000 submissions adds to the audit log (one read each, written in one
+/// batch and flushed), against what the export reads anyway: the 10,000 submissions by id.
+/// On a store on disk, so the flush counts.
+fn audit_export(c: &mut Criterion) {
+    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let mut e = DeterministicEntropy::new(7);
+    let ids: Vec<SubmissionId> = (0..10_000u64)
+        .map(|i| {
+            store
+                .submit(
+                    NewSubmission {
+                        id: SubmissionId::generate(&mut e).unwrap(),
+                        tenant: tenant(),
+                        idempotency_key: IdempotencyKey::try_from(format!("k{i}")).unwrap(),
+                        draft_id: None,
+                        workflow_id: "hundesteuer".into(),
+                        workflow_version: "1".into(),
+                        data: state(i),
+                        applicant: Some("Erika Mustermann".into()),
+                        search_text: "Erika Mustermann".into(),
+                        notifications: vec![],
+                    },
+                    datetime!(2026-11-20 10:00 UTC),
+                )
+                .unwrap()
+                .id
+        })
+        .collect();
+    let mut g = c.benchmark_group("audit_export_10k");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(ids.len() as u64));
+    g.bench_function("baseline_read_10k_submissions", |b| {
+        b.iter(|| {
+            for id in &ids {
+                assert!(store.submission(id).unwrap().is_some());
+            }
+        })
+    });
+    g.bench_function("append_audits_10k_reads", |b| {
+        b.iter(|| {
+            let reads = ids
+                .iter()
+                .map(|id| AuditAction::SubmissionRead {
+                    submission: *id,
+                    what: ReadKind::Export,
+                    sha256: None,
+                })
+                .collect();
+            store
+                .append_audits(
+                    datetime!(2026-12-07 10:00 UTC),
+                    Actor::Office {
+                        account: "0123456789abcdef0123456789abcdef".into(),
+                    },
+                    Some(&tenant()),
+                    reads,
+                )
+                .unwrap();
+        })
+    });
+    g.finish();
+}
+
 #[cfg(feature = "postgres")]
 criterion_group!(
     benches,
     draft_save,
     submit_durable,
     postkorb,
+    audit_export,
     pg::draft_save,
     pg::submit_durable
 );
 #[cfg(not(feature = "postgres"))]
-criterion_group!(benches, draft_save, submit_durable, postkorb);
+criterion_group!(benches, draft_save, submit_durable, postkorb, audit_export);
 criterion_main!(benches);
