@@ -64,8 +64,52 @@ fn value_helper(
     Ok(())
 }
 
-/// Every id a template prints with `{{value_of "…"}}`, with its line and column (1-based).
+/// `source` with its comments (`{{!-- … --}}`, `{{! … }}`, also with `~`) blanked out: each of
+/// their characters becomes a space and line breaks stay, so a line and column in the result are
+/// the same in the source. An unclosed comment runs to the end.
+fn blank_comments(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        let body = after.strip_prefix('~').unwrap_or(after);
+        let Some(comment) = body.strip_prefix('!') else {
+            out.push_str(&rest[..i + 2]);
+            rest = after;
+            continue;
+        };
+        out.push_str(&rest[..i]);
+        let closed = if comment.starts_with("--") {
+            [comment.find("--}}"), comment.find("--~}}")]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|e| {
+                    e + if comment[e..].starts_with("--~") {
+                        5
+                    } else {
+                        4
+                    }
+                })
+        } else {
+            comment.find("}}").map(|e| e + 2)
+        };
+        let end = closed.map_or(rest.len(), |e| rest.len() - comment.len() + e);
+        out.extend(
+            rest[i..end]
+                .chars()
+                .map(|c| if c == '\n' { '\n' } else { ' ' }),
+        );
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every id a template prints with `{{value_of "…"}}`, with its line and column (1-based);
+/// comments are left out.
 pub fn value_of_ids(source: &str) -> Vec<(String, usize, usize)> {
+    let source = blank_comments(source);
     let mut out = Vec::new();
     for (n, line) in source.lines().enumerate() {
         let mut rest = line;
@@ -87,10 +131,11 @@ pub fn value_of_ids(source: &str) -> Vec<(String, usize, usize)> {
 }
 
 /// The partials a template calls (`{{> name}}`, `{{#> name}}`, also with `~`), in order, each
-/// once.
+/// once; comments are left out.
 pub fn partial_calls(source: &str) -> Vec<String> {
+    let source = blank_comments(source);
     let mut out: Vec<String> = Vec::new();
-    let mut rest = source;
+    let mut rest = source.as_str();
     while let Some(i) = rest.find("{{") {
         rest = &rest[i + 2..];
         let call = rest.trim_start_matches('~').trim_start_matches('#');
@@ -620,6 +665,27 @@ fn sample_contexts() -> [serde_json::Value; 2] {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Comments hide what they hold from the designers' checks, and keep every line and
+    /// column where the source has it.
+    #[test]
+    fn value_of_ids_and_partial_calls_skip_comments() {
+        let source = "{{!-- {{value_of \"alt\"}} {{> alt}} --}}{{value_of \"a\"}}\n\
+                      {{! kurz {{value_of \"b\" }}{{value_of \"c\"}} {{~!-- x --~}}{{> kopf}}\n\
+                      Größe: {{value_of \"d\"}} {{!-- offen {{value_of \"e\"}}\n{{> fuss}}";
+        let ids: Vec<(String, usize, usize)> = value_of_ids(source);
+        assert_eq!(
+            ids,
+            [
+                ("a".to_string(), 1, 52),
+                // "b" is in the short comment, which ends at the first "}}".
+                ("c".to_string(), 2, 39),
+                ("d".to_string(), 3, 20),
+            ]
+        );
+        assert_eq!(partial_calls(source), ["kopf"]);
+        assert_eq!(blank_comments("ä{{! ü }}ö").chars().count(), 10);
+    }
 
     #[test]
     fn shipped_template_folder_is_clean() {
