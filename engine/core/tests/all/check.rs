@@ -388,9 +388,9 @@ fn a_partial_the_receipt_template_calls_printing_an_unknown_value() {
         .collect();
     assert_eq!(
         found,
-        [format!(
+        [
             "LOT-E038 fuss.hbs 1:23 `value_of \"gebuer\"`: workflow \"a\" has no field or computed value \"gebuer\", so every receipt would print \"–\" (a partial the receipt template gebuehr.hbs calls)"
-        )]
+        ]
     );
     assert_eq!(lib.workflows.len(), 1);
 }
