@@ -23,6 +23,10 @@ mod visits;
 /// `lotse admin audit --since`).
 pub(crate) use service::day_start;
 
+/// A CSV cell, quoted and safe from spreadsheet formulas (the exports and `lotse admin audit
+/// --format csv`).
+pub(crate) use service::csv_cell;
+
 use std::sync::Arc;
 
 use anyhow::Context;

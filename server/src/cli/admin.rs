@@ -13,10 +13,10 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use lotse_core::{Clock, SystemClock};
 use lotse_store::{
-    AccountStore, Actor, AnyStore, ApiTokenId, AuditAction, AuditStore, PgOptions, PgStore,
-    Reference, Role, SubmissionId, SubmissionStore, TenantId, redact_url,
+    AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, TenantId, redact_url,
 };
 
+use super::audit;
 use crate::admin::accounts::{self, NewAccount};
 
 /// The environment variable a password may come from.
@@ -138,6 +138,10 @@ pub enum AdminCmd {
         /// Only the entries from this day on (YYYY-MM-DD, Berlin time).
         #[arg(long)]
         since: Option<String>,
+        /// `jsonl` (one JSON object per line, as stored) or `csv` (a table in German for a
+        /// spreadsheet: when, who, what, the reference).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: audit::Format,
     },
 }
 
@@ -398,11 +402,12 @@ fn run_on(
             tenant: slug,
             submission,
             since,
+            format,
         } => {
             let t = tenant(portal, &slug)?;
-            let filter = AuditFilter {
+            let filter = audit::Filter {
                 submission: submission
-                    .map(|s| submission_named(store, &t, &s))
+                    .map(|s| audit::submission_named(store, &t, &s))
                     .transpose()?,
                 since: since
                     .map(|d| crate::admin::day_start(&d, "--since"))
@@ -410,173 +415,8 @@ fn run_on(
                     .map_err(err)?,
             };
             let mut out = std::io::stdout().lock();
-            audit(store, &t, &filter, &mut out)?;
+            audit::print(store, &t, &filter, format, &mut out)?;
         }
     }
     Ok(())
-}
-
-/// The submission `text` names: its id, or its reference (Aktenzeichen, `HEI-2026-000123`),
-/// also one purged since (found by the audit entries that name the reference).
-fn submission_named(store: &AnyStore, t: &TenantId, text: &str) -> anyhow::Result<SubmissionId> {
-    let text = text.trim();
-    if let Ok(id) = text.parse::<SubmissionId>() {
-        return Ok(id);
-    }
-    let Ok(reference) = text.parse::<Reference>() else {
-        bail!(
-            "--submission: \"{text}\" is neither a submission id (32 hex digits, as in the Postkorb's address) nor a reference like HEI-2026-000123"
-        );
-    };
-    if let Some(s) = store.submission_by_reference(t, &reference)? {
-        return Ok(s.id);
-    }
-    let mut after = 0;
-    loop {
-        let page = store.audit_log(after, 1_000)?;
-        let Some(last) = page.last() else {
-            bail!("{} has no submission {reference}", t.slug());
-        };
-        after = last.seq;
-        let named = page.iter().find_map(|e| match &e.action {
-            AuditAction::SubmissionReceived {
-                submission,
-                reference: r,
-            }
-            | AuditAction::SubmissionPurged {
-                submission,
-                reference: r,
-            } if *r == reference && e.tenant.as_deref() == Some(t.slug()) => Some(*submission),
-            _ => None,
-        });
-        if let Some(id) = named {
-            return Ok(id);
-        }
-    }
-}
-
-/// Which entries `lotse admin audit` prints.
-struct AuditFilter {
-    submission: Option<SubmissionId>,
-    since: Option<time::OffsetDateTime>,
-}
-
-/// Writes the tenant's audit entries that pass `filter` to `out`, one JSON object per line,
-/// oldest first; an office actor gets its account's login too. Reads the log in pages of
-/// 1,000, so its length does not matter.
-fn audit(
-    store: &AnyStore,
-    t: &TenantId,
-    filter: &AuditFilter,
-    out: &mut impl std::io::Write,
-) -> anyhow::Result<()> {
-    let logins: std::collections::HashMap<String, String> = store
-        .accounts(t)?
-        .into_iter()
-        .map(|a| (a.id.to_string(), a.login))
-        .collect();
-    let mut after = 0;
-    loop {
-        let page = store.audit_log(after, 1_000)?;
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = last.seq;
-        for e in page {
-            if e.tenant.as_deref() != Some(t.slug())
-                || filter.since.is_some_and(|s| e.at < s)
-                || filter
-                    .submission
-                    .as_ref()
-                    .is_some_and(|s| e.action.submission() != Some(s))
-            {
-                continue;
-            }
-            let mut line = serde_json::to_value(&e)?;
-            if let Actor::Office { account } = &e.actor
-                && let Some(login) = logins.get(account)
-                && let Some(actor) = line.get_mut("actor").and_then(|a| a.as_object_mut())
-            {
-                actor.insert("login".into(), login.clone().into());
-            }
-            writeln!(out, "{line}")?;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use lotse_store::{
-        IdempotencyKey, NewSubmission, OsEntropy, SledStore, StatusStore, Submission,
-    };
-    use time::macros::datetime;
-
-    fn submit(store: &AnyStore, t: &TenantId, key: &str) -> Submission {
-        store
-            .submit(
-                NewSubmission {
-                    id: SubmissionId::generate(&mut OsEntropy).unwrap(),
-                    tenant: t.clone(),
-                    idempotency_key: IdempotencyKey::try_from(key.to_string()).unwrap(),
-                    draft_id: None,
-                    workflow_id: "hundesteuer".into(),
-                    workflow_version: "1".into(),
-                    data: serde_json::json!({"answers": {}}),
-                    applicant: None,
-                    search_text: String::new(),
-                    notifications: vec![],
-                },
-                datetime!(2026-11-20 10:00 UTC),
-            )
-            .unwrap()
-    }
-
-    /// A submission is named by its id or its reference, also once it is purged; another
-    /// tenant's reference and nonsense are clear errors.
-    #[test]
-    fn a_submission_is_named_by_id_or_reference_even_after_its_purge() {
-        let dir = tempfile::tempdir().unwrap();
-        let store: AnyStore = SledStore::open(dir.path().join("store")).unwrap().into();
-        let hei = TenantId::new("heinsberg", "HEI").unwrap();
-        let erk = TenantId::new("erkelenz", "ERK").unwrap();
-        let kept = submit(&store, &hei, "a");
-        let gone = submit(&store, &hei, "b");
-        let theirs = submit(&store, &erk, "c");
-        let by = |text: &str| submission_named(&store, &hei, text);
-        assert_eq!(by(&kept.id.to_string()).unwrap(), kept.id);
-        assert_eq!(by(&kept.reference.to_string()).unwrap(), kept.id);
-        // Closed long ago and purged: found through the audit log's entries.
-        store
-            .change_status(
-                &gone.id,
-                lotse_store::StatusChange {
-                    status: lotse_store::Status::Abgeschlossen,
-                    at: datetime!(2026-11-21 10:00 UTC),
-                    actor: Actor::System,
-                    note: None,
-                },
-            )
-            .unwrap();
-        let purged = store
-            .purge_closed(
-                &hei,
-                time::Duration::days(30),
-                datetime!(2027-12-01 00:00 UTC),
-            )
-            .unwrap();
-        assert_eq!(purged, 1);
-        assert!(store.submission(&gone.id).unwrap().is_none());
-        assert_eq!(by(&gone.reference.to_string()).unwrap(), gone.id);
-        let err = by(&theirs.reference.to_string()).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!("heinsberg has no submission {}", theirs.reference)
-        );
-        let err = by("Antrag 7").unwrap_err().to_string();
-        assert!(err.contains("neither a submission id"), "{err}");
-        store.close().unwrap();
-    }
 }

@@ -1,6 +1,7 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod admin;
+pub mod audit;
 pub mod catalogue;
 pub mod check;
 pub mod data;

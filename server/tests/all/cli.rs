@@ -150,6 +150,19 @@ fn the_demo_stores_a_submission_and_issues_a_receipt_that_verifies_until_tampere
     let reference = received["reference"].as_str().unwrap();
     let by_reference = audit(&["--tenant", "heinsberg", "--submission", reference]);
     assert_eq!(by_reference.stdout, one.stdout, "{}", text(&by_reference));
+    // As a table for a spreadsheet.
+    let table = audit(&["--tenant", "heinsberg", "--format", "csv"]);
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    assert!(
+        table.starts_with("\u{feff}\"Zeitpunkt (Berlin)\",\"Wer\",\"Was\""),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!(
+            "\"Bürgerin oder Bürger\",\"Antrag eingegangen\",\"{reference}\",\"{id}\""
+        )),
+        "{table}"
+    );
     let bad_id = audit(&["--tenant", "heinsberg", "--submission", "abc"]);
     assert!(
         text(&bad_id).contains("is neither a submission id"),
