@@ -14,6 +14,7 @@ mod cases;
 mod extractors;
 mod pages;
 mod payments;
+pub(crate) mod protocol;
 mod service;
 mod settings;
 mod views;
@@ -229,6 +230,10 @@ where
         .route(
             "/verwaltung/{tenant}/einstellungen/export/mandant.yaml",
             get(settings::export_tenant),
+        )
+        .route(
+            "/verwaltung/{tenant}/einstellungen/export/protokoll.csv",
+            get(settings::export_protocol),
         )
         .route(
             "/verwaltung/{tenant}/einstellungen/export/regeln/{file}",

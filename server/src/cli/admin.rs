@@ -16,8 +16,8 @@ use lotse_store::{
     AccountStore, AnyStore, ApiTokenId, PgOptions, PgStore, Role, TenantId, redact_url,
 };
 
-use super::audit;
 use crate::admin::accounts::{self, NewAccount};
+use crate::admin::protocol as audit;
 
 /// The environment variable a password may come from.
 pub const PASSWORD_ENV: &str = "LOTSE_ADMIN_PASSWORD";
@@ -407,7 +407,13 @@ fn run_on(
             let t = tenant(portal, &slug)?;
             let filter = audit::Filter {
                 submission: submission
-                    .map(|s| audit::submission_named(store, &t, &s))
+                    .map(|s| match audit::submission_named(store, &t, &s)? {
+                        audit::Named::Found(id) => Ok(id),
+                        audit::Named::NotAName => bail!(
+                            "--submission: \"{s}\" is neither a submission id (32 hex digits, as in the Postkorb's address) nor a reference like HEI-2026-000123"
+                        ),
+                        audit::Named::Unknown(r) => bail!("{slug} has no submission {r}"),
+                    })
                     .transpose()?,
                 since: since
                     .map(|d| crate::admin::day_start(&d, "--since"))

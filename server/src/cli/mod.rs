@@ -1,7 +1,6 @@
 //! Subcommands of the `lotse` binary.
 
 pub mod admin;
-pub mod audit;
 pub mod catalogue;
 pub mod check;
 pub mod data;

@@ -809,3 +809,118 @@ async fn the_appointment_schedule_is_checked_stored_offered_at_once_and_reset() 
         StatusCode::NOT_FOUND
     );
 }
+
+/// The audit log as a table for the tenant's administrators: who read or changed which
+/// application, with the download itself in it; one application's rows by its reference;
+/// clear errors for a wrong reference or day; nobody else gets it, and no other tenant's row is
+/// in it.
+#[tokio::test]
+async fn the_administrator_downloads_the_audit_log_as_a_german_table() {
+    use lotse_store::{IdempotencyKey, NewSubmission, OsEntropy, SubmissionId, SubmissionStore};
+    let s = setup();
+    let o = &s.office;
+    let store = s.portal.state().store();
+    let submit = |t: &str, prefix: &str, key: &str| {
+        store
+            .submit(
+                NewSubmission {
+                    id: SubmissionId::generate(&mut OsEntropy).unwrap(),
+                    tenant: TenantId::new(t, prefix).unwrap(),
+                    idempotency_key: IdempotencyKey::try_from(key.to_string()).unwrap(),
+                    draft_id: None,
+                    workflow_id: "hundesteuer".into(),
+                    workflow_version: "1".into(),
+                    data: serde_json::json!({"answers": {"name": "Frau Schmitz"}}),
+                    applicant: Some("Frau Schmitz".into()),
+                    search_text: "Frau Schmitz".into(),
+                    notifications: vec![],
+                },
+                datetime!(2026-11-20 10:30 UTC),
+            )
+            .unwrap()
+    };
+    let ours = submit("gangelt", "GAN", "g1");
+    let other = submit("gangelt", "GAN", "g2");
+    let theirs = submit("erkelenz", "ERK", "e1");
+    let sb = o.sign_in("gangelt", "sb").await;
+    let page = o
+        .get(
+            &format!("/verwaltung/gangelt/antrag/{}", ours.id),
+            &Auth::Cookie(&sb),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let admin = o.sign_in("gangelt", "admin").await;
+    let settings = o.get(BASE, &Auth::Cookie(&admin)).await;
+    assert!(settings.body.contains("Protokoll herunterladen (CSV)"));
+    let url = format!("{BASE}/export/protokoll.csv");
+    let all = o.get(&url, &Auth::Cookie(&admin)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.content_type, "text/csv; charset=utf-8");
+    let rows: Vec<&str> = all.body.split_terminator("\r\n").collect();
+    assert!(rows[0].starts_with("\u{feff}\"Zeitpunkt (Berlin)\",\"Wer\",\"Was\""));
+    let row_of = |what: &str| {
+        rows.iter()
+            .find(|r| r.contains(what))
+            .unwrap_or_else(|| panic!("no row {what}: {}", all.body))
+            .to_string()
+    };
+    assert!(row_of("\"Antrag eingegangen\"").contains(&ours.reference.to_string()));
+    let opened = row_of("\"Antrag geöffnet (Postkorb)\"");
+    assert!(opened.contains("\"sb\"") && opened.contains(&ours.reference.to_string()));
+    assert!(row_of("\"Protokoll heruntergeladen\"").contains("\"admin\""));
+    assert!(!all.body.contains(&theirs.reference.to_string()));
+    assert!(!all.body.contains("Schmitz"), "no answers in the log");
+
+    // One application by its reference: its own rows only.
+    let one = o
+        .get(
+            &format!("{url}?aktenzeichen={}&seit=", ours.reference),
+            &Auth::Cookie(&admin),
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body.split_terminator("\r\n").count(), 3, "{}", one.body);
+    assert!(!one.body.contains(&other.reference.to_string()));
+    // From a day after everything: the header alone.
+    let later = o
+        .get(&format!("{url}?seit=2999-01-01"), &Auth::Cookie(&admin))
+        .await;
+    assert_eq!(
+        later.body.split_terminator("\r\n").count(),
+        1,
+        "{}",
+        later.body
+    );
+    // Another tenant's reference, no reference at all, no day at all.
+    for (query, says) in [
+        (
+            format!("aktenzeichen={}", theirs.reference),
+            "gibt es bei Gemeinde Gangelt nicht",
+        ),
+        (
+            "aktenzeichen=Hund".to_string(),
+            "ist kein Aktenzeichen wie GAN-2026-000123",
+        ),
+        (
+            "seit=gestern".to_string(),
+            "bitte ein Datum wie 2026-11-28 angeben",
+        ),
+    ] {
+        let r = o
+            .get(&format!("{url}?{query}"), &Auth::Cookie(&admin))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(r.body.contains(says), "{query}: {}", r.body);
+    }
+    // A case worker, and Erkelenz's administrator, get nothing.
+    assert_eq!(
+        o.get(&url, &Auth::Cookie(&sb)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let erk = o.sign_in("erkelenz", "admin").await;
+    let r = o.get(&url, &Auth::Cookie(&erk)).await;
+    assert!(!r.body.contains(&ours.reference.to_string()));
+    assert_ne!(r.status, StatusCode::OK);
+}

@@ -1,7 +1,8 @@
 //! The tenant's settings as the project's files (docs/tenants.md, docs/overrides.md): what a
 //! county keeps in git.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
@@ -9,8 +10,9 @@ use lotse_core::Lang;
 use super::{rule_text, settings_of};
 use crate::admin::extractors::TenantAdmin;
 use crate::admin::views::error_page;
-use crate::admin::{self, AdminError, Shared};
+use crate::admin::{self, AdminError, Shared, run};
 use crate::tenants::Tenant;
+use lotse_store::{Actor, AuditAction, AuditStore};
 
 /// The tenant's file as it is now (files and stored settings together), in the format of
 /// docs/tenants.md: what a county keeps in git.
@@ -21,6 +23,97 @@ pub(in crate::admin) async fn export_tenant(
     let text = tenant_yaml(&t);
     admin::audit(&p, &staff.account, "admin.settings_export").await;
     yaml_response(&format!("{}.yaml", t.slug), text)
+}
+
+/// The query of the audit log's download: from a day on, one submission (all fields optional).
+#[derive(serde::Deserialize)]
+pub(in crate::admin) struct ProtocolQuery {
+    #[serde(default)]
+    seit: String,
+    #[serde(default)]
+    aktenzeichen: String,
+}
+
+/// `GET /verwaltung/{tenant}/einstellungen/export/protokoll.csv`: the tenant's audit log as the
+/// German table of `lotse admin audit --format csv`, for its administrators (the Datenschutz
+/// officer's question "who read or changed this application?"). The download is itself in the
+/// log (`admin.audit_export`), written before the table is read, so the table shows it.
+pub(in crate::admin) async fn export_protocol(
+    State(p): State<Shared>,
+    TenantAdmin { tenant: t, staff }: TenantAdmin,
+    query: Result<Query<ProtocolQuery>, QueryRejection>,
+) -> Response {
+    use crate::admin::protocol::{self, Filter, Format, Named};
+    let Ok(Query(q)) = query else {
+        return error_page(
+            &p,
+            &t,
+            Some(&staff),
+            AdminError::Invalid("die Angaben zum Protokoll sind unvollständig".into()),
+        );
+    };
+    let (p2, tc, me) = (p.clone(), t.clone(), staff.account.clone());
+    let table = run(move || {
+        let tenant = admin::tenant_id(&tc)?;
+        let since = match q.seit.trim() {
+            "" => None,
+            day => Some(admin::day_start(day, "Protokoll ab")?),
+        };
+        let submission = match q.aktenzeichen.trim() {
+            "" => None,
+            name => match protocol::submission_named(&p2.store, &tenant, name)? {
+                Named::Found(id) => Some(id),
+                Named::NotAName => {
+                    return Err(AdminError::Invalid(format!(
+                        "Aktenzeichen: „{name}“ ist kein Aktenzeichen wie {}-2026-000123",
+                        tc.prefix
+                    )));
+                }
+                Named::Unknown(r) => {
+                    return Err(AdminError::Invalid(format!(
+                        "Aktenzeichen: einen Antrag {r} gibt es bei {} nicht",
+                        tc.name
+                    )));
+                }
+            },
+        };
+        p2.store.append_audit(
+            p2.now(),
+            Actor::Office {
+                account: me.id.to_string(),
+            },
+            Some(&tenant),
+            AuditAction::Other {
+                code: "admin.audit_export".into(),
+            },
+        )?;
+        let mut out = Vec::new();
+        protocol::print(
+            &p2.store,
+            &tenant,
+            &Filter { submission, since },
+            Format::Csv,
+            &mut out,
+        )
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+        Ok(out)
+    })
+    .await;
+    match table {
+        Ok(table) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"protokoll-{}.csv\"", t.slug),
+                ),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            table,
+        )
+            .into_response(),
+        Err(e) => error_page(&p, &t, Some(&staff), e),
+    }
 }
 
 /// A stored or file rule in the format of docs/overrides.md.

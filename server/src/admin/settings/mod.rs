@@ -17,7 +17,7 @@ mod schedule;
 
 pub(super) use accounts::accounts;
 pub(super) use catalogue::{catalogue_entry, catalogue_list, catalogue_save};
-pub(super) use export::{export_rule, export_tenant};
+pub(super) use export::{export_protocol, export_rule, export_tenant};
 pub(super) use receipt::receipt_preview;
 pub(super) use rules::rule;
 pub(super) use schedule::{export_schedule, schedule};

@@ -1,13 +1,13 @@
-//! `lotse admin audit`: a tenant's audit log, all of it, one submission's entries or those from
-//! a day on, as JSON lines (for tools) or as a CSV table in German (for the Datenschutz officer's
-//! spreadsheet: when in Berlin time, who by login, what in words, the reference).
+//! The audit log for people: a tenant's entries, all of them, one submission's or those from a
+//! day on, as JSON lines (for tools) or as a CSV table in German (for the Datenschutz officer's
+//! spreadsheet: when in Berlin time, who by login, what in words, the reference). Written by
+//! `lotse admin audit` and by the download on the Verwaltung's settings page.
 
 use std::collections::HashMap;
 
-use anyhow::bail;
 use lotse_store::{
     AccountStore, Actor, AnyStore, AuditAction, AuditEntry, AuditStore, ReadKind, Reference,
-    SubmissionId, SubmissionStore, TenantId,
+    StoreError, SubmissionId, SubmissionStore, TenantId,
 };
 
 /// How `lotse admin audit` writes the entries.
@@ -20,35 +20,43 @@ pub enum Format {
 }
 
 /// Which entries `lotse admin audit` prints.
-pub(super) struct Filter {
-    pub(super) submission: Option<SubmissionId>,
-    pub(super) since: Option<time::OffsetDateTime>,
+pub(crate) struct Filter {
+    pub(crate) submission: Option<SubmissionId>,
+    pub(crate) since: Option<time::OffsetDateTime>,
+}
+
+/// What a submission's name (its id or its reference) found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Named {
+    Found(SubmissionId),
+    /// Neither an id nor a reference.
+    NotAName,
+    /// A reference this tenant never had.
+    Unknown(Reference),
 }
 
 /// The submission `text` names: its id, or its reference (Aktenzeichen, `HEI-2026-000123`),
 /// also one purged since (found by the audit entries that name the reference).
-pub(super) fn submission_named(
+pub(crate) fn submission_named(
     store: &AnyStore,
     t: &TenantId,
     text: &str,
-) -> anyhow::Result<SubmissionId> {
+) -> Result<Named, StoreError> {
     let text = text.trim();
     if let Ok(id) = text.parse::<SubmissionId>() {
-        return Ok(id);
+        return Ok(Named::Found(id));
     }
     let Ok(reference) = text.parse::<Reference>() else {
-        bail!(
-            "--submission: \"{text}\" is neither a submission id (32 hex digits, as in the Postkorb's address) nor a reference like HEI-2026-000123"
-        );
+        return Ok(Named::NotAName);
     };
     if let Some(s) = store.submission_by_reference(t, &reference)? {
-        return Ok(s.id);
+        return Ok(Named::Found(s.id));
     }
     let mut after = 0;
     loop {
         let page = store.audit_log(after, 1_000)?;
         let Some(last) = page.last() else {
-            bail!("{} has no submission {reference}", t.slug());
+            return Ok(Named::Unknown(reference));
         };
         after = last.seq;
         if let Some(id) = page
@@ -66,14 +74,14 @@ pub(super) fn submission_named(
                 _ => None,
             })
         {
-            return Ok(id);
+            return Ok(Named::Found(id));
         }
     }
 }
 
 /// Writes the tenant's audit entries that pass `filter` to `out`, oldest first, in `format`.
 /// Reads the log in pages of 1,000, so its length does not matter.
-pub(super) fn print(
+pub(crate) fn print(
     store: &AnyStore,
     t: &TenantId,
     filter: &Filter,
@@ -229,6 +237,7 @@ fn what(action: &AuditAction, logins: &HashMap<String, String>) -> String {
             "admin.logout" => "abgemeldet".into(),
             "admin.export" => "Postkorb exportiert".into(),
             "admin.settings_export" => "Einstellungen exportiert".into(),
+            "admin.audit_export" => "Protokoll heruntergeladen".into(),
             "admin.account_created" => "Konto angelegt".into(),
             "admin.account_disabled" => "Konto gesperrt".into(),
             "admin.account_enabled" => "Konto entsperrt".into(),
@@ -291,9 +300,9 @@ mod tests {
         let kept = submit(&store, &hei, "a");
         let gone = submit(&store, &hei, "b");
         let theirs = submit(&store, &erk, "c");
-        let by = |text: &str| submission_named(&store, &hei, text);
-        assert_eq!(by(&kept.id.to_string()).unwrap(), kept.id);
-        assert_eq!(by(&kept.reference.to_string()).unwrap(), kept.id);
+        let by = |text: &str| submission_named(&store, &hei, text).unwrap();
+        assert_eq!(by(&kept.id.to_string()), Named::Found(kept.id));
+        assert_eq!(by(&kept.reference.to_string()), Named::Found(kept.id));
         // Closed long ago and purged: found through the audit log's entries.
         store
             .change_status(
@@ -315,14 +324,12 @@ mod tests {
             .unwrap();
         assert_eq!(purged, 1);
         assert!(store.submission(&gone.id).unwrap().is_none());
-        assert_eq!(by(&gone.reference.to_string()).unwrap(), gone.id);
-        let err = by(&theirs.reference.to_string()).unwrap_err().to_string();
+        assert_eq!(by(&gone.reference.to_string()), Named::Found(gone.id));
         assert_eq!(
-            err,
-            format!("heinsberg has no submission {}", theirs.reference)
+            by(&theirs.reference.to_string()),
+            Named::Unknown(theirs.reference.clone())
         );
-        let err = by("Antrag 7").unwrap_err().to_string();
-        assert!(err.contains("neither a submission id"), "{err}");
+        assert_eq!(by("Antrag 7"), Named::NotAName);
         store.close().unwrap();
     }
 
