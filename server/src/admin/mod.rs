@@ -11,6 +11,7 @@ mod api;
 pub(crate) mod api_doc;
 mod attachments;
 mod cases;
+mod exports;
 mod extractors;
 mod pages;
 mod payments;
@@ -26,7 +27,7 @@ pub(crate) use service::day_start;
 
 /// A CSV cell, quoted and safe from spreadsheet formulas (the exports and `lotse admin audit
 /// --format csv`).
-pub(crate) use service::csv_cell;
+pub(crate) use exports::csv_cell;
 
 use std::sync::Arc;
 
@@ -759,9 +760,9 @@ pub(crate) async fn export_body(
     let me = staff.account.clone();
     let body = run(move || {
         if csv {
-            service::export_csv(&p2, &tc, &me, &query)
+            exports::export_csv(&p2, &tc, &me, &query)
         } else {
-            service::export_jsonl(&p2, &tc, &me, &query)
+            exports::export_jsonl(&p2, &tc, &me, &query)
         }
     })
     .await?;

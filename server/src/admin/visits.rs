@@ -252,7 +252,7 @@ pub(super) async fn export(
         Ok(x) => x,
         Err(e) => return error_page(&p, &t, Some(&staff), e),
     };
-    let cell = super::service::csv_cell;
+    let cell = super::exports::csv_cell;
     let mut out = String::from("Uhrzeit;Anliegen;Vorgang;Name;E-Mail;Stand\r\n");
     for v in &visits {
         let b = lotse_receipt::to_berlin(v.start);
