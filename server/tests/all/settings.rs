@@ -912,6 +912,14 @@ async fn the_administrator_downloads_the_audit_log_as_a_german_table() {
             .get(&format!("{url}?{query}"), &Auth::Cookie(&admin))
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        // The settings page again, the reason at the form.
+        assert!(
+            r.body
+                .contains("<p class=\"error-message\" id=\"protokoll-fehler\" role=\"alert\">"),
+            "{query}: {}",
+            r.body
+        );
+        assert!(r.body.contains("aria-describedby=\"protokoll-fehler\""));
         assert!(r.body.contains(says), "{query}: {}", r.body);
     }
     // A case worker, and Erkelenz's administrator, get nothing.

@@ -1,9 +1,9 @@
 //! The tenant's settings as the project's files (docs/tenants.md, docs/overrides.md): what a
-//! county keeps in git.
+//! county keeps in git; and the tenant's audit log as a table for its administrators.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lotse_core::Lang;
 
@@ -112,6 +112,14 @@ pub(in crate::admin) async fn export_protocol(
             table,
         )
             .into_response(),
+        // A reference or day that does not fit: the settings page, the reason at the form.
+        Err(AdminError::Invalid(why)) => {
+            let extra = super::Extra {
+                protocol_error: Some(why),
+                ..super::Extra::default()
+            };
+            super::show(&p, &t, &staff, extra, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
         Err(e) => error_page(&p, &t, Some(&staff), e),
     }
 }

@@ -59,6 +59,8 @@ pub(super) struct SettingsPage {
     /// A password made for a new or reset account: shown once.
     password: Option<NewPassword>,
     errors: Vec<String>,
+    /// Why the audit log's download was refused (a reference or day), shown at its form.
+    protocol_error: Option<String>,
     /// Stored rules that no longer fit the county's workflows (left out until fixed).
     left_out: Vec<String>,
 }
@@ -128,6 +130,7 @@ struct Extra {
     schedule: Option<schedule::ScheduleView>,
     password: Option<NewPassword>,
     errors: Vec<String>,
+    protocol_error: Option<String>,
 }
 
 fn settings_of(p: &Shared, slug: &str) -> (u64, TenantSettings) {
@@ -236,6 +239,7 @@ fn build_page(
             .collect(),
         password: extra.password,
         errors: extra.errors,
+        protocol_error: extra.protocol_error,
         left_out: defs
             .settings_problems
             .iter()
