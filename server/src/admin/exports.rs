@@ -58,6 +58,19 @@ fn audit_export(
     Ok(())
 }
 
+/// The selection of an export, each of its submissions a read in the audit log before
+/// anything of it is sent.
+fn audited_selection(
+    p: &AppState,
+    t: &Tenant,
+    me: &Account,
+    q: &PostkorbQuery,
+) -> Result<Vec<(PostkorbEntry, Submission)>, AdminError> {
+    let rows = selection(p, t, q)?;
+    audit_export(p, t, me, &rows)?;
+    Ok(rows)
+}
+
 /// JSON Lines: one submission per line, exactly as stored, with its current status.
 pub fn export_jsonl(
     p: &AppState,
@@ -65,8 +78,7 @@ pub fn export_jsonl(
     me: &Account,
     q: &PostkorbQuery,
 ) -> Result<Vec<u8>, AdminError> {
-    let rows = selection(p, t, q)?;
-    audit_export(p, t, me, &rows)?;
+    let rows = audited_selection(p, t, me, q)?;
     let mut out = Vec::new();
     for (e, s) in rows {
         let line = json!({
@@ -114,8 +126,7 @@ pub fn export_csv(
     me: &Account,
     q: &PostkorbQuery,
 ) -> Result<Vec<u8>, AdminError> {
-    let rows = selection(p, t, q)?;
-    audit_export(p, t, me, &rows)?;
+    let rows = audited_selection(p, t, me, q)?;
     let mut fields: Vec<String> = Vec::new();
     for (_, s) in &rows {
         if let Some(answers) = s.data.get("answers").and_then(Value::as_object) {

@@ -696,9 +696,7 @@ pub(crate) async fn audit(p: &Shared, account: &Account, code: &'static str) {
         lotse_store::AuditStore::append_audit(
             &p2.store,
             p2.now(),
-            lotse_store::Actor::Office {
-                account: account.id.to_string(),
-            },
+            service::office(&account),
             Some(&account.tenant),
             lotse_store::AuditAction::Other { code: code.into() },
         )

@@ -12,7 +12,7 @@ use crate::admin::extractors::TenantAdmin;
 use crate::admin::views::error_page;
 use crate::admin::{self, AdminError, Shared, run};
 use crate::tenants::Tenant;
-use lotse_store::{Actor, AuditAction, AuditStore};
+use lotse_store::{AuditAction, AuditStore};
 
 /// The tenant's file as it is now (files and stored settings together), in the format of
 /// docs/tenants.md: what a county keeps in git.
@@ -79,9 +79,7 @@ pub(in crate::admin) async fn export_protocol(
         };
         p2.store.append_audit(
             p2.now(),
-            Actor::Office {
-                account: me.id.to_string(),
-            },
+            admin::service::office(&me),
             Some(&tenant),
             AuditAction::Other {
                 code: "admin.audit_export".into(),
