@@ -265,6 +265,13 @@ store_traits! {
 
         /// Up to `limit` entries with a sequence number greater than `after`, oldest first.
         fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+
+        /// The entries about one submission (received, read, changed, purged), oldest first,
+        /// from an index: as fast in a log of millions as in a small one.
+        fn submission_audit(
+            &self,
+            submission: &SubmissionId,
+        ) -> Result<Vec<AuditEntry>, StoreError>;
     }
 
     /// Appointments: a visit is held, then confirmed; an office never has more visits at one

@@ -7,7 +7,7 @@ use super::{PgStore, Tx, db_err, json, record_text, to_u64, v_current, version};
 use crate::AuditStore;
 use crate::envelope::decode_parts;
 use crate::error::StoreError;
-use crate::ids::TenantId;
+use crate::ids::{SubmissionId, TenantId};
 use crate::keys::AUDIT;
 use crate::model::{Actor, AuditAction, AuditEntry};
 
@@ -106,14 +106,30 @@ impl AuditStore for PgStore {
             .await
             .map_err(db_err)
         })?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.try_get("seq").map_err(db_err)?;
-                let mut e: AuditEntry =
-                    decode_parts(AUDIT, &seq.to_string(), version(r)?, &record_text(r)?)?;
-                e.seq = to_u64(seq);
-                Ok(e)
-            })
-            .collect()
+        rows.iter().map(entry).collect()
     }
+
+    fn submission_audit(&self, submission: &SubmissionId) -> Result<Vec<AuditEntry>, StoreError> {
+        let id = submission.to_string();
+        let rows = self.run(async |pool| {
+            // The condition of the partial index (migration 0011) is repeated so that it is used.
+            sqlx::query(
+                "SELECT seq, v, record::text AS record FROM audit \
+                 WHERE record ? 'submission' AND record->>'submission' = $1 ORDER BY seq",
+            )
+            .bind(&id)
+            .fetch_all(&mut *pool)
+            .await
+            .map_err(db_err)
+        })?;
+        rows.iter().map(entry).collect()
+    }
+}
+
+/// An entry read from its row.
+fn entry(r: &sqlx::postgres::PgRow) -> Result<AuditEntry, StoreError> {
+    let seq: i64 = r.try_get("seq").map_err(db_err)?;
+    let mut e: AuditEntry = decode_parts(AUDIT, &seq.to_string(), version(r)?, &record_text(r)?)?;
+    e.seq = to_u64(seq);
+    Ok(e)
 }

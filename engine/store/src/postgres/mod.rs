@@ -129,6 +129,13 @@ fn migrator() -> Migrator {
             include_str!("../../migrations/0010_attachments.sql").into_sql_str(),
             false,
         ),
+        Migration::new(
+            11,
+            "audit by submission".into(),
+            MigrationType::Simple,
+            include_str!("../../migrations/0011_audit_by_submission.sql").into_sql_str(),
+            false,
+        ),
     ]);
     m.dangerous_set_table_name("lotse_migrations");
     m

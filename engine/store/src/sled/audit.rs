@@ -1,4 +1,5 @@
-//! [`AuditStore`] on sled.
+//! [`AuditStore`] on sled: the log keyed by sequence number, and its index by submission
+//! (`audit_index`: submission id + sequence number → nothing), written with each entry.
 
 use sled::transaction::TransactionalTree;
 use time::OffsetDateTime;
@@ -7,15 +8,23 @@ use super::{SledStore, TxResult, tx_err};
 use crate::AuditStore;
 use crate::envelope::{decode, encode};
 use crate::error::StoreError;
-use crate::ids::TenantId;
+use crate::ids::{SubmissionId, TenantId};
 use crate::keys::AUDIT;
 use crate::model::{Actor, AuditAction, AuditEntry};
 
+/// The index key of entry `seq` about `submission`.
+fn index_key(submission: &SubmissionId, seq: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(submission.as_bytes());
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
 impl SledStore {
-    /// Appends an audit entry inside a transaction that holds the audit tree.
+    /// Appends an audit entry inside a transaction that holds the audit tree and its index.
     pub(super) fn audit_tx(
         &self,
-        tx: &TransactionalTree,
+        (tx, index): (&TransactionalTree, &TransactionalTree),
         at: OffsetDateTime,
         actor: Actor,
         tenant: Option<&TenantId>,
@@ -23,9 +32,37 @@ impl SledStore {
     ) -> TxResult<u64> {
         let seq = self.next_id_tx(tx)?;
         let key = seq.to_be_bytes();
+        if let Some(submission) = action.submission() {
+            index.insert(&index_key(submission, seq), &[])?;
+        }
         let entry = AuditEntry::new(seq, at, actor, tenant, action);
         tx.insert(&key, encode(AUDIT, &key, &entry).map_err(tx_err)?)?;
         Ok(seq)
+    }
+
+    /// Builds the index by submission from the log (an older store's first open, an import).
+    pub(super) fn rebuild_audit_index(&self) -> Result<(), StoreError> {
+        let i = &self.inner;
+        i.audit_index.clear()?;
+        let mut batch = sled::Batch::default();
+        let mut pending = 0usize;
+        for item in i.audit.iter() {
+            let (key, bytes) = item?;
+            // An unreadable entry stays out of the index; the log and its export keep it.
+            let Ok(entry) = decode::<AuditEntry>(AUDIT, &key, &bytes) else {
+                continue;
+            };
+            if let Some(submission) = entry.action.submission() {
+                batch.insert(&index_key(submission, entry.seq), &[]);
+                pending += 1;
+            }
+            if pending >= 10_000 {
+                i.audit_index.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
+            }
+        }
+        i.audit_index.apply_batch(batch)?;
+        Ok(())
     }
 }
 
@@ -39,6 +76,13 @@ impl AuditStore for SledStore {
     ) -> Result<u64, StoreError> {
         let seq = self.next_id()?;
         let key = seq.to_be_bytes();
+        // The index first: after a crash in between it names an entry that is not there, which
+        // a lookup skips; never an entry that the index misses.
+        if let Some(submission) = action.submission() {
+            self.inner
+                .audit_index
+                .insert(index_key(submission, seq), &[])?;
+        }
         let entry = AuditEntry::new(seq, at, actor, tenant, action);
         self.inner.audit.insert(key, encode(AUDIT, &key, &entry)?)?;
         self.flush()?;
@@ -53,12 +97,18 @@ impl AuditStore for SledStore {
         actions: Vec<AuditAction>,
     ) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut index = sled::Batch::default();
         for action in actions {
             let seq = self.next_id()?;
             let key = seq.to_be_bytes();
+            if let Some(submission) = action.submission() {
+                index.insert(&index_key(submission, seq), &[]);
+            }
             let entry = AuditEntry::new(seq, at, actor.clone(), tenant, action);
             batch.insert(&key, encode(AUDIT, &key, &entry)?);
         }
+        // The index first, as in `append_audit`.
+        self.inner.audit_index.apply_batch(index)?;
         self.inner.audit.apply_batch(batch)?;
         self.flush()?;
         Ok(())
@@ -75,5 +125,17 @@ impl AuditStore for SledStore {
                 decode(AUDIT, &k, &v)
             })
             .collect()
+    }
+
+    fn submission_audit(&self, submission: &SubmissionId) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.inner.audit_index.scan_prefix(submission.as_bytes()) {
+            let (key, _) = item?;
+            let seq = &key[key.len().saturating_sub(8)..];
+            if let Some(bytes) = self.inner.audit.get(seq)? {
+                out.push(decode(AUDIT, seq, &bytes)?);
+            }
+        }
+        Ok(out)
     }
 }

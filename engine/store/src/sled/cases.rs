@@ -33,11 +33,12 @@ impl SledStore {
         (
             &i.status,
             &i.audit,
+            &i.audit_index,
             &i.postkorb,
             &i.postkorb_index,
             &i.postkorb_counts,
         )
-            .transaction(|(status, audit, postkorb, index, counts)| {
+            .transaction(|(status, audit, audit_index, postkorb, index, counts)| {
                 let Some(bytes) = status.get(key)? else {
                     return abort(not_found(id));
                 };
@@ -52,7 +53,13 @@ impl SledStore {
                     Some(&Facts::of(&sub, &before)),
                     Some(&Facts::of(&sub, &after)),
                 )?;
-                self.audit_tx(audit, now, by.clone(), Some(&sub.tenant), action.clone())?;
+                self.audit_tx(
+                    (audit, audit_index),
+                    now,
+                    by.clone(),
+                    Some(&sub.tenant),
+                    action.clone(),
+                )?;
                 Ok(())
             })?;
         self.flush()
@@ -123,35 +130,37 @@ impl CaseStore for SledStore {
         let i = &self.inner;
         let key = id.as_bytes();
         let tenant = self.get_submission(key)?.map(|s| s.tenant);
-        let note = (&i.status, &i.notes, &i.audit).transaction(|(status, notes, audit)| {
-            if status.get(key)?.is_none() {
-                return abort(not_found(id));
-            }
-            let seq = self.next_id_tx(notes)?;
-            let nkey = message_key(id, seq);
-            let note = Note {
-                seq,
-                submission: *id,
-                author: by.clone(),
-                at: now,
-                body: body.clone(),
-            };
-            notes.insert(
-                nkey.as_slice(),
-                encode(NOTES, &nkey, &note).map_err(tx_err)?,
-            )?;
-            self.audit_tx(
-                audit,
-                now,
-                by.clone(),
-                tenant.as_ref(),
-                AuditAction::NoteAdded {
+        let note = (&i.status, &i.notes, &i.audit, &i.audit_index).transaction(
+            |(status, notes, audit, audit_index)| {
+                if status.get(key)?.is_none() {
+                    return abort(not_found(id));
+                }
+                let seq = self.next_id_tx(notes)?;
+                let nkey = message_key(id, seq);
+                let note = Note {
+                    seq,
                     submission: *id,
-                    note: seq,
-                },
-            )?;
-            Ok(note)
-        })?;
+                    author: by.clone(),
+                    at: now,
+                    body: body.clone(),
+                };
+                notes.insert(
+                    nkey.as_slice(),
+                    encode(NOTES, &nkey, &note).map_err(tx_err)?,
+                )?;
+                self.audit_tx(
+                    (audit, audit_index),
+                    now,
+                    by.clone(),
+                    tenant.as_ref(),
+                    AuditAction::NoteAdded {
+                        submission: *id,
+                        note: seq,
+                    },
+                )?;
+                Ok(note)
+            },
+        )?;
         self.flush()?;
         Ok(note)
     }

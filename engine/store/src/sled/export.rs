@@ -146,6 +146,7 @@ impl SledStore {
         self.inner.id_base.store(base, Ordering::Release);
         self.rebuild_postkorb()?;
         self.rebuild_visit_days()?;
+        self.rebuild_audit_index()?;
         self.flush()?;
         progress(Progress {
             tree: summary.last_tree,

@@ -45,8 +45,9 @@ mod visits;
 /// in the idle tree may be packed (`envelope::pack`). 4: the Postkorb index has its secondary
 /// entries and counters (`postkorb_index`, `postkorb_counts`) and the `notes` tree exists; the
 /// index of an older store is rebuilt on its first open. 5: the search entries carry the
-/// status byte (rebuilt likewise).
-const STORE_FORMAT: u32 = 5;
+/// status byte (rebuilt likewise). 6: the audit log has its index by submission
+/// (`audit_index`), built from the log on an older store's first open.
+const STORE_FORMAT: u32 = 6;
 
 /// New drafts and drafts edited in the last hour or so: a small tree, so the drafts citizens
 /// are working on cost what they cost in a small store. Exported and imported as `drafts`.
@@ -58,6 +59,10 @@ const POSTKORB: &str = "postkorb";
 const POSTKORB_INDEX: &str = "postkorb_index";
 /// Not exported: submissions per tenant, status, service and assignee, derived like `postkorb`.
 const POSTKORB_COUNTS: &str = "postkorb_counts";
+/// Not exported: the audit entries of each submission, `submission id (16 bytes) + sequence`
+/// → nothing; written with the entry, derived from the log on import and on the first open of
+/// a store of format 5 or older.
+const AUDIT_INDEX: &str = "audit_index";
 
 const META_STORE_FORMAT: &[u8] = b"store_format";
 const META_ID_BASE: &[u8] = b"id_base";
@@ -106,6 +111,7 @@ struct Inner {
     status: Tree,
     messages: Tree,
     audit: Tree,
+    audit_index: Tree,
     outbox: Tree,
     accounts: Tree,
     account_logins: Tree,
@@ -210,6 +216,7 @@ impl SledStore {
             status: db.open_tree(STATUS)?,
             messages: db.open_tree(MESSAGES)?,
             audit: db.open_tree(AUDIT)?,
+            audit_index: db.open_tree(AUDIT_INDEX)?,
             outbox: db.open_tree(OUTBOX)?,
             accounts: db.open_tree(ACCOUNTS)?,
             account_logins: db.open_tree(ACCOUNT_LOGINS)?,
@@ -244,6 +251,9 @@ impl SledStore {
         // now. The format is marked only after the rebuild, so a crash repeats it.
         if (format < 5 || store.inner.postkorb.is_empty()) && !store.inner.submissions.is_empty() {
             store.rebuild_postkorb()?;
+        }
+        if format < 6 {
+            store.rebuild_audit_index()?;
         }
         if format < STORE_FORMAT {
             store.inner.meta.insert(

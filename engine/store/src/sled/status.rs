@@ -45,60 +45,63 @@ impl StatusStore for SledStore {
         (
             &i.status,
             &i.audit,
+            &i.audit_index,
             &i.postkorb,
             &i.postkorb_index,
             &i.postkorb_counts,
             &i.outbox,
         )
-            .transaction(|(status, audit, postkorb, index, counts, outbox)| {
-                let Some(bytes) = status.get(key)? else {
-                    return abort(StoreError::NotFound {
-                        what: "submission",
-                        key: id.to_string(),
-                    });
-                };
-                let mut record: StatusRecord = decode(STATUS, key, &bytes).map_err(tx_err)?;
-                let from = record
-                    .history
-                    .last()
-                    .map_or(Status::Eingegangen, |c| c.status);
-                if !from.may_change_to(change.status) {
-                    return abort(StoreError::InvalidTransition {
-                        from: from.code(),
-                        to: change.status.code(),
-                    });
-                }
-                let before = record.clone();
-                record.history.push(change.clone());
-                status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
-                if let Some(sub) = &sub {
-                    write_index(
-                        postkorb,
-                        index,
-                        counts,
-                        Some(&Facts::of(sub, &before)),
-                        Some(&Facts::of(sub, &record)),
+            .transaction(
+                |(status, audit, audit_index, postkorb, index, counts, outbox)| {
+                    let Some(bytes) = status.get(key)? else {
+                        return abort(StoreError::NotFound {
+                            what: "submission",
+                            key: id.to_string(),
+                        });
+                    };
+                    let mut record: StatusRecord = decode(STATUS, key, &bytes).map_err(tx_err)?;
+                    let from = record
+                        .history
+                        .last()
+                        .map_or(Status::Eingegangen, |c| c.status);
+                    if !from.may_change_to(change.status) {
+                        return abort(StoreError::InvalidTransition {
+                            from: from.code(),
+                            to: change.status.code(),
+                        });
+                    }
+                    let before = record.clone();
+                    record.history.push(change.clone());
+                    status.insert(key, encode(STATUS, key, &record).map_err(tx_err)?)?;
+                    if let Some(sub) = &sub {
+                        write_index(
+                            postkorb,
+                            index,
+                            counts,
+                            Some(&Facts::of(sub, &before)),
+                            Some(&Facts::of(sub, &record)),
+                        )?;
+                    }
+                    self.audit_tx(
+                        (audit, audit_index),
+                        change.at,
+                        change.actor.clone(),
+                        tenant.as_ref(),
+                        AuditAction::StatusChanged {
+                            submission: *id,
+                            from,
+                            to: change.status,
+                        },
                     )?;
-                }
-                self.audit_tx(
-                    audit,
-                    change.at,
-                    change.actor.clone(),
-                    tenant.as_ref(),
-                    AuditAction::StatusChanged {
-                        submission: *id,
-                        from,
-                        to: change.status,
-                    },
-                )?;
-                for n in &notifications {
-                    let id = self.next_id_tx(outbox)?;
-                    let key = id.to_be_bytes();
-                    let msg = new_outbox_message(id, tenant.as_ref(), n.clone(), change.at);
-                    outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
-                }
-                Ok(())
-            })?;
+                    for n in &notifications {
+                        let id = self.next_id_tx(outbox)?;
+                        let key = id.to_be_bytes();
+                        let msg = new_outbox_message(id, tenant.as_ref(), n.clone(), change.at);
+                        outbox.insert(&key, encode(OUTBOX, &key, &msg).map_err(tx_err)?)?;
+                    }
+                    Ok(())
+                },
+            )?;
         self.flush()
     }
 
@@ -118,38 +121,40 @@ impl StatusStore for SledStore {
                 account: account.clone(),
             },
         };
-        let message = (&i.status, &i.messages, &i.audit).transaction(|(status, msgs, audit)| {
-            if status.get(key)?.is_none() {
-                return abort(StoreError::NotFound {
-                    what: "submission",
-                    key: id.to_string(),
-                });
-            }
-            let seq = self.next_id_tx(msgs)?;
-            let mkey = message_key(id, seq);
-            let message = Message {
-                seq,
-                submission: *id,
-                from: from.clone(),
-                at: now,
-                body: body.clone(),
-            };
-            msgs.insert(
-                mkey.as_slice(),
-                encode(MESSAGES, &mkey, &message).map_err(tx_err)?,
-            )?;
-            self.audit_tx(
-                audit,
-                now,
-                actor.clone(),
-                tenant.as_ref(),
-                AuditAction::MessageAdded {
+        let message = (&i.status, &i.messages, &i.audit, &i.audit_index).transaction(
+            |(status, msgs, audit, audit_index)| {
+                if status.get(key)?.is_none() {
+                    return abort(StoreError::NotFound {
+                        what: "submission",
+                        key: id.to_string(),
+                    });
+                }
+                let seq = self.next_id_tx(msgs)?;
+                let mkey = message_key(id, seq);
+                let message = Message {
+                    seq,
                     submission: *id,
-                    message: seq,
-                },
-            )?;
-            Ok(message)
-        })?;
+                    from: from.clone(),
+                    at: now,
+                    body: body.clone(),
+                };
+                msgs.insert(
+                    mkey.as_slice(),
+                    encode(MESSAGES, &mkey, &message).map_err(tx_err)?,
+                )?;
+                self.audit_tx(
+                    (audit, audit_index),
+                    now,
+                    actor.clone(),
+                    tenant.as_ref(),
+                    AuditAction::MessageAdded {
+                        submission: *id,
+                        message: seq,
+                    },
+                )?;
+                Ok(message)
+            },
+        )?;
         self.flush()?;
         Ok(message)
     }

@@ -49,13 +49,26 @@ impl SledStore {
             &i.idempotency,
             &i.status,
             &i.audit,
+            &i.audit_index,
             &i.outbox,
             &i.postkorb,
             &i.postkorb_index,
             &i.postkorb_counts,
         )
             .transaction(
-                |(subs, refs, ctrs, idem, status, audit, outbox, postkorb, index, counts)| {
+                |(
+                    subs,
+                    refs,
+                    ctrs,
+                    idem,
+                    status,
+                    audit,
+                    audit_index,
+                    outbox,
+                    postkorb,
+                    index,
+                    counts,
+                )| {
                     if let Some(existing) = idem.get(&idem_key)? {
                         let Some(bytes) = subs.get(&existing)? else {
                             return abort(StoreError::Corrupt {
@@ -111,7 +124,7 @@ impl SledStore {
                         Some(&Facts::of(&sub, &history)),
                     )?;
                     self.audit_tx(
-                        audit,
+                        (audit, audit_index),
                         now,
                         Actor::Citizen,
                         Some(&new.tenant),
@@ -275,13 +288,26 @@ impl SubmissionStore for SledStore {
                 &i.status,
                 &i.messages,
                 &i.audit,
+                &i.audit_index,
                 &i.postkorb,
                 &i.postkorb_index,
                 &i.postkorb_counts,
                 &i.notes,
             )
                 .transaction(
-                    |(subs, refs, idems, status, msgs, audit, postkorb, index, counts, notes)| {
+                    |(
+                        subs,
+                        refs,
+                        idems,
+                        status,
+                        msgs,
+                        audit,
+                        audit_index,
+                        postkorb,
+                        index,
+                        counts,
+                        notes,
+                    )| {
                         subs.remove(&id)?;
                         if let Some(current) = status.get(&id)? {
                             let current: StatusRecord =
@@ -302,7 +328,7 @@ impl SubmissionStore for SledStore {
                             notes.remove(k)?;
                         }
                         self.audit_tx(
-                            audit,
+                            (audit, audit_index),
                             now,
                             Actor::System,
                             Some(tenant),

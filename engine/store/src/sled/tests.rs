@@ -355,3 +355,56 @@ fn an_export_of_format_1_imports_without_its_expiry_index() {
         "{err}"
     );
 }
+
+#[test]
+fn a_format_5_store_gets_its_audit_index_on_first_open() {
+    use crate::suite::{new_submission, tenant};
+    use crate::{Actor, AuditAction, AuditStore, ReadKind, SubmissionStore};
+    let dir = tempfile::tempdir().unwrap();
+    let mut e = DeterministicEntropy::new(43);
+    let sub = {
+        let s = SledStore::open(dir.path()).unwrap();
+        let sub = s.submit(new_submission(&mut e, "k"), T0).unwrap();
+        s.append_audit(
+            T0,
+            Actor::System,
+            Some(&tenant()),
+            AuditAction::SubmissionRead {
+                submission: sub.id,
+                what: ReadKind::Page,
+                sha256: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(s.submission_audit(&sub.id).unwrap().len(), 2);
+        // As a Lotse of format 5 left it: the log without its index.
+        s.inner.audit_index.clear().unwrap();
+        s.inner
+            .meta
+            .insert(
+                META_STORE_FORMAT,
+                encode("meta", META_STORE_FORMAT, &5u32).unwrap(),
+            )
+            .unwrap();
+        s.inner.db.flush().unwrap();
+        assert!(s.submission_audit(&sub.id).unwrap().is_empty());
+        sub
+    };
+    let s = SledStore::open(dir.path()).unwrap();
+    let about = s.submission_audit(&sub.id).unwrap();
+    assert_eq!(about.len(), 2);
+    assert!(matches!(
+        about[1].action,
+        AuditAction::SubmissionRead {
+            what: ReadKind::Page,
+            ..
+        }
+    ));
+    let format: u32 = decode(
+        "meta",
+        META_STORE_FORMAT,
+        &s.inner.meta.get(META_STORE_FORMAT).unwrap().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(format, STORE_FORMAT);
+}

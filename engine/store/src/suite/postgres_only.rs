@@ -292,7 +292,7 @@ fn migrations_run_once_however_many_nodes_start() {
         let hs: Vec<_> = (0..3).map(|_| scope.spawn(|| second_node(&url))).collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    assert_eq!(a.migrate().unwrap(), 10);
+    assert_eq!(a.migrate().unwrap(), 11);
     let mut e = DeterministicEntropy::new(43);
     let d = new_draft(&mut e, T0);
     nodes[0].create_draft(&d).unwrap();

@@ -181,4 +181,32 @@ pub(crate) fn audit_log_records_who_what_when_without_personal_data<S: Store>(s:
     );
     assert!(after[0].seq > log[4].seq && after[1].seq > after[0].seq);
     assert!(after.iter().all(|e| e.actor == office()));
+
+    // By submission, from the index: every entry about it (received, status, message, the
+    // reads one by one and in a batch), none about another or about none.
+    let other = s.submit(new_submission(&mut e, "k2"), T0).unwrap();
+    s.append_audit(
+        T0,
+        office(),
+        Some(&tenant()),
+        AuditAction::SubmissionRead {
+            submission: other.id,
+            what: crate::ReadKind::Page,
+            sha256: None,
+        },
+    )
+    .unwrap();
+    let about = s.submission_audit(&sub.id).unwrap();
+    let expected: Vec<AuditEntry> = s
+        .audit_log(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.submission() == Some(&sub.id))
+        .collect();
+    assert_eq!(about, expected);
+    assert_eq!(about.len(), 6, "received, status, message, 3 reads");
+    assert!(about.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(s.submission_audit(&other.id).unwrap().len(), 2);
+    let unknown = SubmissionId::generate(&mut e).unwrap();
+    assert!(s.submission_audit(&unknown).unwrap().is_empty());
 }
