@@ -12,13 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use lotse_receipt::{Language, format_berlin};
 use lotse_store::{
-    Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
-    SubmissionStore,
+    Actor, AuditAction, AuditStore, Message, Party, ReadKind, Status, StatusChange, StatusStore,
+    StoreError, SubmissionId, SubmissionStore,
 };
 
 use super::views::{
-    AnswerForm, AppointmentLink, MessageView, NextView, PaymentLine, StatusPage, StatusTexts,
-    TimelineEntry,
+    AnswerForm, AppointmentLink, MessageView, NextView, PaymentLine, ReadView, StatusPage,
+    StatusTexts, TimelineEntry,
 };
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, not_found, server_error, tr};
@@ -61,6 +61,8 @@ struct Found {
     mandate: Option<lotse_core::payment::GivenMandate>,
     history: Vec<StatusChange>,
     messages: Vec<Message>,
+    /// The office's reads (audit log): when, what, by whom; oldest first.
+    reads: Vec<(time::OffsetDateTime, ReadKind, Actor)>,
 }
 
 /// The submission of this tenant with its history and messages; another tenant's is `None`.
@@ -92,6 +94,15 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
+            reads: p2
+                .store
+                .submission_audit(&sid)?
+                .into_iter()
+                .filter_map(|e| match e.action {
+                    AuditAction::SubmissionRead { what, .. } => Some((e.at, what, e.actor)),
+                    _ => None,
+                })
+                .collect(),
         }))
     })
     .await
@@ -235,6 +246,7 @@ pub(super) async fn page(
                 body: m.body,
             })
             .collect(),
+        reads: reads(&found.reads, lang),
         answer: (current == Status::Rueckfrage).then(|| AnswerForm {
             csrf: p.token(&format!("answer:{sid}")),
             question,
@@ -247,6 +259,73 @@ pub(super) async fn page(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     r
+}
+
+/// What the citizen reads about one kind of access.
+fn read_label(what: ReadKind, lang: Lang) -> &'static str {
+    match what {
+        ReadKind::Page => tr(
+            lang,
+            "In der Sachbearbeitung geöffnet",
+            "Opened by a case worker",
+        ),
+        ReadKind::Api => tr(
+            lang,
+            "Von der Fachanwendung der Verwaltung abgerufen",
+            "Fetched by the office's case management system",
+        ),
+        ReadKind::Receipt => tr(
+            lang,
+            "Quittung (PDF) von der Verwaltung geöffnet",
+            "Receipt (PDF) opened by the office",
+        ),
+        ReadKind::Attachment => tr(
+            lang,
+            "Ein Nachweis in der Sachbearbeitung geöffnet",
+            "A supporting document opened by a case worker",
+        ),
+        ReadKind::Link => tr(
+            lang,
+            "Ein Nachweis an die Fachanwendung übermittelt",
+            "A supporting document passed to the case management system",
+        ),
+        ReadKind::Export => tr(
+            lang,
+            "In einem Datenexport der Verwaltung enthalten",
+            "Included in a data export of the office",
+        ),
+    }
+}
+
+/// The reads as the page lists them, newest first: accesses of the same kind by the same
+/// person (or system) within an hour of the first are one line with their number.
+fn reads(all: &[(time::OffsetDateTime, ReadKind, Actor)], lang: Lang) -> Vec<ReadView> {
+    let mut groups: Vec<(time::OffsetDateTime, ReadKind, &Actor, u32)> = Vec::new();
+    for (at, what, actor) in all {
+        match groups.last_mut() {
+            Some((first, w, a, n))
+                if *w == *what && *a == actor && *at - *first < time::Duration::HOUR =>
+            {
+                *n += 1;
+            }
+            _ => groups.push((*at, *what, actor, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .rev()
+        .map(|(at, what, _, n)| ReadView {
+            when: when(at, lang),
+            what: read_label(what, lang),
+            times: (n > 1).then(|| {
+                if lang == Lang::En {
+                    format!("{n} times")
+                } else {
+                    format!("{n}-mal")
+                }
+            }),
+        })
+        .collect()
 }
 
 /// The citizen answers a Rückfrage: a message from the citizen, and the status back to

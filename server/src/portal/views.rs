@@ -45,6 +45,18 @@ pub(super) struct StatusPage<'a> {
     pub(super) payment: Option<PaymentLine>,
     /// "Termin zur Abholung": the workflow offers an appointment after sending.
     pub(super) appointment: Option<AppointmentLink>,
+    /// The office's reads of the application (from the audit log), newest first.
+    pub(super) reads: Vec<ReadView>,
+}
+
+/// One line of "Wer hat Ihren Antrag eingesehen?": what the office read, when, and how often
+/// within the hour (a case worker opening the page again and again is one line).
+#[derive(Serialize)]
+pub(super) struct ReadView {
+    pub(super) when: String,
+    pub(super) what: &'static str,
+    /// "3-mal" when more than once.
+    pub(super) times: Option<String>,
 }
 
 /// The offer of an appointment after sending, with the link to its free times.
@@ -125,6 +137,9 @@ pub(super) struct StatusTexts {
     pub(super) next_heading: &'static str,
     pub(super) processing_time: &'static str,
     pub(super) no_messages: &'static str,
+    pub(super) reads_heading: &'static str,
+    pub(super) reads_intro: &'static str,
+    pub(super) no_reads: &'static str,
 }
 
 impl StatusTexts {
@@ -150,6 +165,9 @@ static STATUS_DE: StatusTexts = StatusTexts {
     next_heading: "Wie geht es weiter?",
     processing_time: "Bearbeitungszeit:",
     no_messages: "Noch keine Nachrichten.",
+    reads_heading: "Wer hat Ihren Antrag eingesehen?",
+    reads_intro: "Die Verwaltung protokolliert jeden Zugriff auf Ihre Angaben. Hier sehen Sie, wann Ihr Antrag, Ihre Quittung oder Ihre Nachweise geöffnet, abgerufen oder weitergegeben wurden.",
+    no_reads: "Ihr Antrag wurde noch nicht geöffnet.",
 };
 
 static STATUS_EN: StatusTexts = StatusTexts {
@@ -165,6 +183,9 @@ static STATUS_EN: StatusTexts = StatusTexts {
     next_heading: "What happens next?",
     processing_time: "Processing time:",
     no_messages: "No messages yet.",
+    reads_heading: "Who has viewed your application?",
+    reads_intro: "The office logs every access to your details. Here you see when your application, your receipt or your documents were opened, fetched or passed on.",
+    no_reads: "Nobody at the office has opened your application yet.",
 };
 
 /// One step of the assistant with its fields.

@@ -241,3 +241,93 @@ async fn a_file_fetched_through_a_signed_link_is_read_by_the_system() {
         }
     );
 }
+
+/// The citizen's status page says who of the office read the application: what and when, never
+/// the case worker's account; repeated opening within the hour is one line with its number.
+#[tokio::test]
+async fn the_citizen_sees_the_offices_reads_on_the_status_page() {
+    let o = office_with_files();
+    let session = o.sign_in("heinsberg", "sb").await;
+    let cookie = Auth::Cookie(&session);
+    let sub = &o.hei[0];
+    let other = &o.hei[1];
+    let status_page = format!("/heinsberg/eingang/{}", sub.id);
+    let before = o.get(&status_page, &Auth::None).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(before.body.contains("Wer hat Ihren Antrag eingesehen?"));
+    assert!(
+        before
+            .body
+            .contains("Ihr Antrag wurde noch nicht geöffnet."),
+        "{}",
+        before.body
+    );
+
+    for _ in 0..3 {
+        let page = o
+            .get(&format!("/verwaltung/heinsberg/antrag/{}", sub.id), &cookie)
+            .await;
+        assert_eq!(page.status, StatusCode::OK);
+    }
+    let receipt = o
+        .get(
+            &format!("/verwaltung/heinsberg/antrag/{}/quittung.pdf", sub.id),
+            &cookie,
+        )
+        .await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    let api = format!("/api/v1/verwaltung/heinsberg/antraege/{}", sub.id);
+    assert_eq!(
+        o.get(&api, &Auth::Bearer(&o.hei_token)).await.status,
+        StatusCode::OK
+    );
+    // Another application's read is not this one's.
+    let page = o
+        .get(
+            &format!("/verwaltung/heinsberg/antrag/{}", other.id),
+            &cookie,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let after = o.get(&status_page, &Auth::None).await;
+    let body = &after.body;
+    let section = &body[body.find("zugriffe-titel").unwrap()..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let lines: Vec<&str> = section
+        .split("<li>")
+        .skip(1)
+        .map(|l| &l[..l.find("</li>").unwrap()])
+        .collect();
+    assert_eq!(lines.len(), 3, "{section}");
+    // Newest first.
+    assert!(
+        lines[0].starts_with("<strong>Von der Fachanwendung der Verwaltung abgerufen</strong> · "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("<strong>Quittung (PDF) von der Verwaltung geöffnet</strong> · "),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("<strong>In der Sachbearbeitung geöffnet</strong> (3-mal) · "),
+        "{}",
+        lines[2]
+    );
+    assert!(lines[2].contains(" Uhr"), "{}", lines[2]);
+    assert!(!body.contains("noch nicht geöffnet"));
+    let sb = account_id(&o, "heinsberg", "HEI", "sb");
+    assert!(!body.contains(&sb), "no account on the citizen's page");
+
+    // In English.
+    let en = o.get(&format!("{status_page}?lang=en"), &Auth::None).await;
+    assert!(en.body.contains("Who has viewed your application?"));
+    assert!(
+        en.body
+            .contains("<strong>Opened by a case worker</strong> (3 times)"),
+        "{}",
+        en.body
+    );
+}
