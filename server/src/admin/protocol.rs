@@ -80,7 +80,8 @@ pub(crate) fn submission_named(
 }
 
 /// Writes the tenant's audit entries that pass `filter` to `out`, oldest first, in `format`.
-/// Reads the log in pages of 1,000, so its length does not matter.
+/// Reads the log in pages of 1,000, so its length does not matter; one submission's entries
+/// through the store's index by submission.
 pub(crate) fn print(
     store: &AnyStore,
     t: &TenantId,
@@ -102,6 +103,38 @@ pub(crate) fn print(
                 .as_bytes(),
         )?;
     }
+    let mut emit = |e: AuditEntry| -> anyhow::Result<()> {
+        if e.tenant.as_deref() != Some(t.slug()) {
+            return Ok(());
+        }
+        if let AuditAction::SubmissionReceived {
+            submission,
+            reference,
+        } = &e.action
+        {
+            references.insert(*submission, reference.to_string());
+        }
+        if filter.since.is_some_and(|s| e.at < s)
+            || filter
+                .submission
+                .as_ref()
+                .is_some_and(|s| e.action.submission() != Some(s))
+        {
+            return Ok(());
+        }
+        match format {
+            Format::Jsonl => writeln!(out, "{}", json_line(&e, &logins)?)?,
+            Format::Csv => write!(out, "{}", csv_row(&e, &logins, &references))?,
+        }
+        Ok(())
+    };
+    // One submission's entries come from the store's index (its `submission_received` first).
+    if let Some(id) = &filter.submission {
+        for e in store.submission_audit(id)? {
+            emit(e)?;
+        }
+        return Ok(());
+    }
     let mut after = 0;
     loop {
         let page = store.audit_log(after, 1_000)?;
@@ -110,28 +143,7 @@ pub(crate) fn print(
         };
         after = last.seq;
         for e in page {
-            if e.tenant.as_deref() != Some(t.slug()) {
-                continue;
-            }
-            if let AuditAction::SubmissionReceived {
-                submission,
-                reference,
-            } = &e.action
-            {
-                references.insert(*submission, reference.to_string());
-            }
-            if filter.since.is_some_and(|s| e.at < s)
-                || filter
-                    .submission
-                    .as_ref()
-                    .is_some_and(|s| e.action.submission() != Some(s))
-            {
-                continue;
-            }
-            match format {
-                Format::Jsonl => writeln!(out, "{}", json_line(&e, &logins)?)?,
-                Format::Csv => write!(out, "{}", csv_row(&e, &logins, &references))?,
-            }
+            emit(e)?;
         }
     }
     Ok(())
