@@ -755,6 +755,8 @@ try {
   await send(second, 'button[value=absenden]');
   const ref = await second.textContent('.panel strong');
   check(/^HEI-\d{4}-\d{6}$/.test(ref.trim()), `a reference number (${ref.trim()})`);
+  check((await second.textContent('section.reads')).includes('Ihr Antrag wurde noch nicht geöffnet.'),
+    'the confirmation says that nobody at the office has opened the application yet');
   await axe(second, 'eingang');
   const href = await second.getAttribute('a.button', 'href');
   const pdf = await second.request.get(`${BASE}${href}`);
@@ -798,6 +800,8 @@ try {
   check((await second.textContent('section.query')).includes('Frage der Verwaltung: Bitte nennen Sie die Farbe von Bello.')
     && (await second.getAttribute('#antwort', 'aria-describedby')).split(' ').includes('antwort-frage'),
     'the question stands where it is answered, and the answer field is described by it');
+  check((await second.textContent('section.reads li:first-child')).includes('In der Sachbearbeitung geöffnet'),
+    'the status page lists the case worker\'s opening of the application (from the audit log)');
   await axe(second, 'status-rueckfrage');
   await second.fill('#antwort', 'Bello ist schwarz.');
   await second.click('button:has-text("Antwort senden")');
