@@ -465,6 +465,83 @@ fn audit_export(c: &mut Criterion) {
     g.finish();
 }
 
+/// One submission's audit entries in a log of 110,000 (10,000 submissions received, then ten
+/// exports of all of them): through the index by submission, against the walk of the whole log
+/// that `lotse admin audit --submission` did before; and building the index from the log (an
+/// older store's first open).
+fn audit_by_submission(c: &mut Criterion) {
+    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let mut e = DeterministicEntropy::new(8);
+    let ids: Vec<SubmissionId> = (0..10_000u64)
+        .map(|i| {
+            store
+                .submit(
+                    NewSubmission {
+                        id: SubmissionId::generate(&mut e).unwrap(),
+                        tenant: tenant(),
+                        idempotency_key: IdempotencyKey::try_from(format!("k{i}")).unwrap(),
+                        draft_id: None,
+                        workflow_id: "hundesteuer".into(),
+                        workflow_version: "1".into(),
+                        data: state(i),
+                        applicant: Some("Erika Mustermann".into()),
+                        search_text: "Erika Mustermann".into(),
+                        notifications: vec![],
+                    },
+                    datetime!(2026-11-20 10:00 UTC),
+                )
+                .unwrap()
+                .id
+        })
+        .collect();
+    for _ in 0..10 {
+        let reads = ids
+            .iter()
+            .map(|id| AuditAction::SubmissionRead {
+                submission: *id,
+                what: ReadKind::Export,
+                sha256: None,
+            })
+            .collect();
+        store
+            .append_audits(
+                datetime!(2026-12-07 10:00 UTC),
+                Actor::System,
+                Some(&tenant()),
+                reads,
+            )
+            .unwrap();
+    }
+    let one = ids[4_321];
+    let mut g = c.benchmark_group("audit_by_submission_110k");
+    g.sample_size(10);
+    g.bench_function("baseline_walk_whole_log", |b| {
+        b.iter(|| {
+            let mut found = 0;
+            let mut after = 0;
+            loop {
+                let page = store.audit_log(after, 1_000).unwrap();
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                found += page
+                    .iter()
+                    .filter(|e| e.action.submission() == Some(&one))
+                    .count();
+            }
+            assert_eq!(found, 11);
+        })
+    });
+    g.bench_function("submission_audit_index", |b| {
+        b.iter(|| assert_eq!(store.submission_audit(&one).unwrap().len(), 11))
+    });
+    g.bench_function("rebuild_index_110k_entries", |b| {
+        b.iter(|| store.rebuild_audit_index().unwrap())
+    });
+    g.finish();
+}
+
 #[cfg(feature = "postgres")]
 criterion_group!(
     benches,
@@ -472,9 +549,17 @@ criterion_group!(
     submit_durable,
     postkorb,
     audit_export,
+    audit_by_submission,
     pg::draft_save,
     pg::submit_durable
 );
 #[cfg(not(feature = "postgres"))]
-criterion_group!(benches, draft_save, submit_durable, postkorb, audit_export);
+criterion_group!(
+    benches,
+    draft_save,
+    submit_durable,
+    postkorb,
+    audit_export,
+    audit_by_submission
+);
 criterion_main!(benches);

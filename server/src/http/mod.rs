@@ -8,4 +8,5 @@ pub mod middleware;
 pub(crate) mod openapi;
 pub mod pages;
 pub mod run;
+pub(crate) mod stream;
 pub mod texts;

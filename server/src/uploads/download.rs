@@ -4,19 +4,9 @@
 //! header. Who may download what is the caller's check (the Postkorb's tenant and the
 //! submission's references, or a webhook link's signature).
 
-use std::io::Write;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hyper::body::Frame;
 use lotse_store::{AnyStore, AttachmentRef, AttachmentStore};
-use tokio::sync::mpsc;
-
-/// Bytes per frame sent to the client.
-const FRAME: usize = 64 * 1024;
 
 /// The policy of every download: nothing in it may run, load or frame anything.
 pub const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
@@ -39,12 +29,8 @@ pub async fn respond(store: AnyStore, r: AttachmentRef) -> Response {
             return (StatusCode::INTERNAL_SERVER_ERROR, "Interner Fehler").into_response();
         }
     };
-    let (tx, rx) = mpsc::channel(4);
+    let (mut out, body) = crate::http::stream::channel();
     crate::telemetry::spawn_blocking(move || {
-        let mut out = ChannelWriter {
-            tx,
-            buf: Vec::with_capacity(FRAME),
-        };
         let read = store
             .read_attachment(&hash, &mut out)
             .and_then(|_| out.finish().map_err(lotse_store::StoreError::Stream));
@@ -52,12 +38,10 @@ pub async fn respond(store: AnyStore, r: AttachmentRef) -> Response {
             // The client gone, or the store failed mid-way: the body ends with an error, so
             // the client sees a broken download rather than a short file.
             tracing::warn!(event = "attachment_stream_ended", cause = %e);
-            let _ = out
-                .tx
-                .blocking_send(Err(std::io::Error::other("attachment read failed")));
+            out.fail("attachment read failed");
         }
     });
-    let mut res = Response::new(Body::new(ChannelBody(rx)));
+    let mut res = Response::new(body);
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, content_type(&r.content_type));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
@@ -141,59 +125,6 @@ pub fn content_disposition(name: &str) -> HeaderValue {
         "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("attachment; filename=\"Nachweis\""))
-}
-
-/// Hands what the store writes to the response body, a frame at a time; fails once the
-/// client is gone, which ends the read.
-struct ChannelWriter {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
-}
-
-impl ChannelWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(FRAME)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
-    }
-
-    fn finish(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-impl Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        let n = data.len().min(FRAME - self.buf.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == FRAME {
-            self.send()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The receiving end as a response body.
-struct ChannelBody(mpsc::Receiver<Result<Bytes, std::io::Error>>);
-
-impl hyper::body::Body for ChannelBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        self.0.poll_recv(cx).map(|o| o.map(|r| r.map(Frame::data)))
-    }
 }
 
 #[cfg(test)]

@@ -931,4 +931,36 @@ async fn the_administrator_downloads_the_audit_log_as_a_german_table() {
     let r = o.get(&url, &Auth::Cookie(&erk)).await;
     assert!(!r.body.contains(&ours.reference.to_string()));
     assert_ne!(r.status, StatusCode::OK);
+
+    // A long log goes out as it is read, in many frames, every row whole and in order.
+    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    let reads: Vec<AuditAction> = (0..3_000)
+        .map(|_| AuditAction::SubmissionRead {
+            submission: other.id,
+            what: ReadKind::Export,
+            sha256: None,
+        })
+        .collect();
+    store
+        .append_audits(
+            datetime!(2026-11-21 08:00 UTC),
+            Actor::System,
+            Some(&TenantId::new("gangelt", "GAN").unwrap()),
+            reads,
+        )
+        .unwrap();
+    let long = o.get(&url, &Auth::Cookie(&admin)).await;
+    assert_eq!(long.status, StatusCode::OK);
+    assert!(long.body.len() > 4 * 64 * 1024, "{} bytes", long.body.len());
+    let exported: Vec<&str> = long
+        .body
+        .split_terminator("\r\n")
+        .filter(|r| r.contains("\"Antrag exportiert\""))
+        .collect();
+    assert_eq!(exported.len(), 3_000);
+    assert!(
+        exported
+            .iter()
+            .all(|r| r.starts_with("\"21.11.2026 09:00:00\"") && r.ends_with('"'))
+    );
 }

@@ -40,8 +40,9 @@ impl SledStore {
         Ok(seq)
     }
 
-    /// Builds the index by submission from the log (an older store's first open, an import).
-    pub(super) fn rebuild_audit_index(&self) -> Result<(), StoreError> {
+    /// Builds the index by submission from the log: on an older store's first open and after
+    /// an import (and for measuring that; docs/BENCHMARKS.md). Not while others write.
+    pub fn rebuild_audit_index(&self) -> Result<(), StoreError> {
         let i = &self.inner;
         i.audit_index.clear()?;
         let mut batch = sled::Batch::default();

@@ -53,7 +53,7 @@ pub(in crate::admin) async fn export_protocol(
         );
     };
     let (p2, tc, me) = (p.clone(), t.clone(), staff.account.clone());
-    let table = run(move || {
+    let prepared = run(move || {
         let tenant = admin::tenant_id(&tc)?;
         let since = match q.seit.trim() {
             "" => None,
@@ -85,41 +85,45 @@ pub(in crate::admin) async fn export_protocol(
                 code: "admin.audit_export".into(),
             },
         )?;
-        let mut out = Vec::new();
-        protocol::print(
-            &p2.store,
-            &tenant,
-            &Filter { submission, since },
-            Format::Csv,
-            &mut out,
-        )
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-        Ok(out)
+        Ok((tenant, Filter { submission, since }))
     })
     .await;
-    match table {
-        Ok(table) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"protokoll-{}.csv\"", t.slug),
-                ),
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            table,
-        )
-            .into_response(),
+    let (tenant, filter) = match prepared {
+        Ok(prepared) => prepared,
         // A reference or day that does not fit: the settings page, the reason at the form.
         Err(AdminError::Invalid(why)) => {
             let extra = super::Extra {
                 protocol_error: Some(why),
                 ..super::Extra::default()
             };
-            super::show(&p, &t, &staff, extra, StatusCode::UNPROCESSABLE_ENTITY).await
+            return super::show(&p, &t, &staff, extra, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
-        Err(e) => error_page(&p, &t, Some(&staff), e),
-    }
+        Err(e) => return error_page(&p, &t, Some(&staff), e),
+    };
+    // The table goes out as it is read (a log of years is large): a failure mid-way breaks the
+    // download instead of ending it short.
+    let (mut out, body) = crate::http::stream::channel();
+    let store = p.store.clone();
+    crate::telemetry::spawn_blocking(move || {
+        let printed = protocol::print(&store, &tenant, &filter, Format::Csv, &mut out)
+            .and_then(|()| out.finish().map_err(anyhow::Error::from));
+        if let Err(e) = printed {
+            tracing::warn!(event = "audit_export_stream_ended", cause = %e);
+            out.fail("audit log read failed");
+        }
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"protokoll-{}.csv\"", t.slug),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A stored or file rule in the format of docs/overrides.md.
