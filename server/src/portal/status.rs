@@ -209,17 +209,18 @@ pub(super) async fn page(
         .rev()
         .find(|c| c.status == Status::Rueckfrage)
         .and_then(|c| c.note.clone());
+    let (heading, intro) = headline(current, lang);
+    // "Wie geht es weiter?" describes the way to a decision: once there is one, it is past.
+    let closed = matches!(current, Status::Abgeschlossen | Status::Abgelehnt);
+    let after = after.filter(|_| !closed);
     let page = StatusPage {
+        heading,
+        intro,
         appointment,
         mandate,
         payment,
         next: after,
-        layout: Layout::new(
-            &p.defs().portal,
-            t,
-            tr(lang, "Antrag eingegangen", "Application received"),
-            lang,
-        ),
+        layout: Layout::new(&p.defs().portal, t, heading, lang),
         st,
         reference: found.reference,
         status: label(current, lang),
@@ -259,6 +260,69 @@ pub(super) async fn page(
         *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     }
     r
+}
+
+/// The page's heading and first sentence for the current status: the confirmation right after
+/// sending, and what stands now when the citizen comes back later.
+fn headline(current: Status, lang: Lang) -> (&'static str, &'static str) {
+    match current {
+        Status::Eingegangen => (
+            tr(lang, "Antrag eingegangen", "Application received"),
+            tr(
+                lang,
+                "Wir haben Ihren Antrag erhalten. Diese Bestätigung dokumentiert den Eingang, sie ist keine Entscheidung.",
+                "We have received your application. This confirms receipt, not a decision.",
+            ),
+        ),
+        Status::InBearbeitung => (
+            tr(
+                lang,
+                "Ihr Antrag wird bearbeitet",
+                "Your application is being processed",
+            ),
+            tr(
+                lang,
+                "Die Verwaltung bearbeitet Ihren Antrag. Was bisher geschah, sehen Sie im Verlauf unten.",
+                "The office is processing your application. The progress below shows what has happened so far.",
+            ),
+        ),
+        Status::Rueckfrage => (
+            tr(
+                lang,
+                "Die Verwaltung hat eine Frage",
+                "The office has a question",
+            ),
+            tr(
+                lang,
+                "Bitte beantworten Sie die Frage der Verwaltung unten, damit sie Ihren Antrag weiter bearbeiten kann.",
+                "Please answer the office's question below so that it can continue with your application.",
+            ),
+        ),
+        Status::Abgeschlossen => (
+            tr(
+                lang,
+                "Ihr Antrag ist abgeschlossen",
+                "Your application is complete",
+            ),
+            tr(
+                lang,
+                "Die Verwaltung hat Ihren Antrag abschließend bearbeitet. Ihre Hinweise dazu stehen im Verlauf unten.",
+                "The office has finished processing your application. Its notes are in the progress below.",
+            ),
+        ),
+        Status::Abgelehnt => (
+            tr(
+                lang,
+                "Ihr Antrag wurde abgelehnt",
+                "Your application was refused",
+            ),
+            tr(
+                lang,
+                "Die Verwaltung hat Ihren Antrag abgelehnt. Die Begründung steht im Verlauf unten.",
+                "The office has refused your application. The reason is in the progress below.",
+            ),
+        ),
+    }
 }
 
 /// What the citizen reads about one kind of access.

@@ -28,6 +28,10 @@ use super::field_views::{
 pub(super) struct StatusPage<'a> {
     #[serde(flatten)]
     pub(super) layout: Layout,
+    /// "Antrag eingegangen" right after sending; what stands now later ("Ihr Antrag ist
+    /// abgeschlossen").
+    pub(super) heading: &'static str,
+    pub(super) intro: &'static str,
     pub(super) st: &'static StatusTexts,
     pub(super) reference: String,
     /// The current status' label.

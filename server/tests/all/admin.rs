@@ -736,6 +736,15 @@ async fn a_rueckfrage_goes_to_the_citizen_and_the_answer_comes_back() {
     let citizen = o.get(&status_page, &Auth::None).await;
     assert!(citizen.body.contains("Welche Rasse hat der Hund?"));
     assert!(citizen.body.contains("Rückfrage"));
+    // The heading says what stands now, not "Antrag eingegangen" again.
+    assert!(
+        citizen
+            .body
+            .contains("<h1>Die Verwaltung hat eine Frage</h1>"),
+        "{}",
+        citizen.body
+    );
+    assert!(citizen.body.contains("<h2>Wie geht es weiter?</h2>"));
     let token = hidden(&citizen.body, "_csrf");
     let r = o
         .form(
@@ -825,6 +834,17 @@ async fn a_rueckfrage_goes_to_the_citizen_and_the_answer_comes_back() {
     assert!(bad.body.contains("LOT-V008"));
     let citizen = o.get(&status_page, &Auth::None).await;
     assert!(citizen.body.contains("Abgeschlossen"));
+    assert!(
+        citizen
+            .body
+            .contains("<h1>Ihr Antrag ist abgeschlossen</h1>")
+    );
+    assert!(
+        !citizen.body.contains("Wie geht es weiter?"),
+        "the way to a decision is past once there is one"
+    );
+    let en = o.get(&format!("{status_page}?lang=en"), &Auth::None).await;
+    assert!(en.body.contains("<h1>Your application is complete</h1>"));
 
     // The list counts it, and the status filter finds it.
     let list: Value = serde_json::from_str(
