@@ -467,8 +467,8 @@ fn audit_export(c: &mut Criterion) {
 
 /// One submission's audit entries in a log of 110,000 (10,000 submissions received, then ten
 /// exports of all of them): through the index by submission, against the walk of the whole log
-/// that `lotse admin audit --submission` did before; and building the index from the log (an
-/// older store's first open).
+/// that `lotse admin audit --submission` did before; and building the index again from the log
+/// (an older store's first open, which starts from an empty index, costs a little less).
 fn audit_by_submission(c: &mut Criterion) {
     use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
     let dir = tempfile::tempdir().unwrap();

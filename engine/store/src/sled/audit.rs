@@ -41,29 +41,42 @@ impl SledStore {
     }
 
     /// Builds the index by submission from the log: on an older store's first open and after
-    /// an import (and for measuring that; docs/BENCHMARKS.md). Not while others write.
+    /// an import (and for measuring that; docs/BENCHMARKS.md). Not while others write. Reads
+    /// only each entry's `submission`, and inserts the keys in their order, a million at a time.
     pub fn rebuild_audit_index(&self) -> Result<(), StoreError> {
+        /// An entry as far as the index needs it.
+        #[derive(serde::Deserialize)]
+        struct About {
+            #[serde(default)]
+            submission: Option<SubmissionId>,
+        }
         let i = &self.inner;
         i.audit_index.clear()?;
-        let mut batch = sled::Batch::default();
-        let mut pending = 0usize;
+        let mut keys: Vec<[u8; 24]> = Vec::new();
+        let mut write = |keys: &mut Vec<[u8; 24]>| -> Result<(), StoreError> {
+            keys.sort_unstable();
+            for key in keys.drain(..) {
+                i.audit_index.insert(key, &[])?;
+            }
+            Ok(())
+        };
         for item in i.audit.iter() {
             let (key, bytes) = item?;
             // An unreadable entry stays out of the index; the log and its export keep it.
-            let Ok(entry) = decode::<AuditEntry>(AUDIT, &key, &bytes) else {
+            let (Ok(about), Ok(seq)) = (
+                decode::<About>(AUDIT, &key, &bytes),
+                <[u8; 8]>::try_from(&key[..]),
+            ) else {
                 continue;
             };
-            if let Some(submission) = entry.action.submission() {
-                batch.insert(&index_key(submission, entry.seq), &[]);
-                pending += 1;
+            if let Some(submission) = about.submission {
+                keys.push(index_key(&submission, u64::from_be_bytes(seq)));
             }
-            if pending >= 10_000 {
-                i.audit_index.apply_batch(std::mem::take(&mut batch))?;
-                pending = 0;
+            if keys.len() >= 1_000_000 {
+                write(&mut keys)?;
             }
         }
-        i.audit_index.apply_batch(batch)?;
-        Ok(())
+        write(&mut keys)
     }
 }
 
