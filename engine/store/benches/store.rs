@@ -440,6 +440,26 @@ fn audit_export(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("append_audit_one_page_read", |b| {
+        let mut n = 0usize;
+        b.iter(|| {
+            n += 1;
+            store
+                .append_audit(
+                    datetime!(2026-12-07 10:00 UTC),
+                    Actor::Office {
+                        account: "0123456789abcdef0123456789abcdef".into(),
+                    },
+                    Some(&tenant()),
+                    AuditAction::SubmissionRead {
+                        submission: ids[n % ids.len()],
+                        what: ReadKind::Page,
+                        sha256: None,
+                    },
+                )
+                .unwrap();
+        })
+    });
     g.bench_function("append_audits_10k_reads", |b| {
         b.iter(|| {
             let reads = ids
