@@ -53,7 +53,7 @@ impl SledStore {
         let i = &self.inner;
         i.audit_index.clear()?;
         let mut keys: Vec<[u8; 24]> = Vec::new();
-        let mut write = |keys: &mut Vec<[u8; 24]>| -> Result<(), StoreError> {
+        let write = |keys: &mut Vec<[u8; 24]>| -> Result<(), StoreError> {
             keys.sort_unstable();
             for key in keys.drain(..) {
                 i.audit_index.insert(key, &[])?;
