@@ -383,6 +383,30 @@ pub enum ReadKind {
     Export,
 }
 
+impl ReadKind {
+    /// Every kind, in the order of the enum.
+    pub const ALL: [ReadKind; 6] = [
+        ReadKind::Page,
+        ReadKind::Api,
+        ReadKind::Receipt,
+        ReadKind::Attachment,
+        ReadKind::Link,
+        ReadKind::Export,
+    ];
+
+    /// The kind as stored and as the APIs name it (`page`, `api`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            ReadKind::Page => "page",
+            ReadKind::Api => "api",
+            ReadKind::Receipt => "receipt",
+            ReadKind::Attachment => "attachment",
+            ReadKind::Link => "link",
+            ReadKind::Export => "export",
+        }
+    }
+}
+
 /// One line of the audit log: who, what, when.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {

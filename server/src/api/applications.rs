@@ -597,6 +597,9 @@ pub(super) struct SubmissionStatus<'a> {
     history: Vec<HistoryEntry>,
     /// Messages between the office and the citizen about this submission, oldest first.
     messages: Vec<MessageOut>,
+    /// The office's reads of this submission (from its audit log), oldest first: what was read
+    /// and when, never by whom (as the status page's "Wer hat Ihren Antrag eingesehen?").
+    reads: Vec<ReadOut>,
     /// The online payment made before the submission reached the office, if any.
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -629,6 +632,28 @@ fn status_codes() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(lotse_store::Status::ALL.iter().map(|s| s.code())))
+        .build()
+}
+
+/// One read of a submission by the office.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OfficeRead)]
+pub(super) struct ReadOut {
+    /// `page` (its page in the Postkorb), `api` (the office's system fetched it), `receipt`,
+    /// `attachment` (one of its files), `link` (a file passed to the office's system) or
+    /// `export` (in a data export).
+    #[schema(schema_with = read_codes)]
+    what: &'static str,
+    /// What was read, in the request's language.
+    label: &'static str,
+    #[schema(format = DateTime)]
+    at: String,
+}
+
+fn read_codes() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(lotse_store::ReadKind::ALL.iter().map(|r| r.code())))
         .build()
 }
 
@@ -687,11 +712,12 @@ pub(super) async fn read_submission(
         };
         let history = p2.store.status_history(&sid)?;
         let messages = p2.store.messages(&sid)?;
-        Ok(Some((s, history, messages)))
+        let reads = crate::service::reads::office_reads(&p2.store, &sid)?;
+        Ok(Some((s, history, messages, reads)))
     })
     .await
     .map_err(|e| Problem::internal(&e))?;
-    let Some((s, history, messages)) = found else {
+    let Some((s, history, messages, reads)) = found else {
         return Err(Problem::not_found("Diese Einreichung", "This submission"));
     };
     let fmt = rfc3339;
@@ -725,6 +751,14 @@ pub(super) async fn read_submission(
             body: m.body.clone(),
         })
         .collect();
+    let reads = reads
+        .iter()
+        .map(|r| ReadOut {
+            what: r.what.code(),
+            label: crate::service::reads::label(r.what, lang),
+            at: fmt(r.at),
+        })
+        .collect();
     let base = format!("/api/v1/tenants/{}/submissions/{}", t.slug, s.id);
     let out = SubmissionStatus {
         id: s.id.to_string(),
@@ -734,6 +768,7 @@ pub(super) async fn read_submission(
         current,
         history,
         messages,
+        reads,
         payment: s.data.get("payment"),
         links: Links {
             this: Some(base.clone()),

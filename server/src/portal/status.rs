@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lotse_core::Lang;
 use lotse_receipt::{Language, format_berlin};
 use lotse_store::{
-    Actor, AuditAction, AuditStore, Message, Party, ReadKind, Status, StatusChange, StatusStore,
-    StoreError, SubmissionId, SubmissionStore,
+    Actor, Message, Party, Status, StatusChange, StatusStore, StoreError, SubmissionId,
+    SubmissionStore,
 };
 
 use super::views::{
@@ -23,6 +23,7 @@ use super::views::{
 use crate::http::extractors::{PortalTenant, UiLang, field};
 use crate::http::pages::{Layout, not_found, server_error, tr};
 use crate::http::run::blocking;
+use crate::service::reads::{OfficeRead, office_reads};
 use crate::state::Shared;
 use crate::tenants::Tenant;
 
@@ -61,8 +62,8 @@ struct Found {
     mandate: Option<lotse_core::payment::GivenMandate>,
     history: Vec<StatusChange>,
     messages: Vec<Message>,
-    /// The office's reads (audit log): when, what, by whom; oldest first.
-    reads: Vec<(time::OffsetDateTime, ReadKind, Actor)>,
+    /// The office's reads (audit log), oldest first.
+    reads: Vec<OfficeRead>,
 }
 
 /// The submission of this tenant with its history and messages; another tenant's is `None`.
@@ -94,15 +95,7 @@ async fn load(p: &Shared, t: &Tenant, sid: SubmissionId) -> Result<Option<Found>
                 .and_then(|v| serde_json::from_value(v.clone()).ok()),
             history: p2.store.status_history(&sid)?,
             messages: p2.store.messages(&sid)?,
-            reads: p2
-                .store
-                .submission_audit(&sid)?
-                .into_iter()
-                .filter_map(|e| match e.action {
-                    AuditAction::SubmissionRead { what, .. } => Some((e.at, what, e.actor)),
-                    _ => None,
-                })
-                .collect(),
+            reads: office_reads(&p2.store, &sid)?,
         }))
     })
     .await
@@ -325,62 +318,28 @@ fn headline(current: Status, lang: Lang) -> (&'static str, &'static str) {
     }
 }
 
-/// What the citizen reads about one kind of access.
-fn read_label(what: ReadKind, lang: Lang) -> &'static str {
-    match what {
-        ReadKind::Page => tr(
-            lang,
-            "In der Sachbearbeitung geöffnet",
-            "Opened by a case worker",
-        ),
-        ReadKind::Api => tr(
-            lang,
-            "Von der Fachanwendung der Verwaltung abgerufen",
-            "Fetched by the office's case management system",
-        ),
-        ReadKind::Receipt => tr(
-            lang,
-            "Quittung (PDF) von der Verwaltung geöffnet",
-            "Receipt (PDF) opened by the office",
-        ),
-        ReadKind::Attachment => tr(
-            lang,
-            "Ein Nachweis in der Sachbearbeitung geöffnet",
-            "A supporting document opened by a case worker",
-        ),
-        ReadKind::Link => tr(
-            lang,
-            "Ein Nachweis an die Fachanwendung übermittelt",
-            "A supporting document passed to the case management system",
-        ),
-        ReadKind::Export => tr(
-            lang,
-            "In einem Datenexport der Verwaltung enthalten",
-            "Included in a data export of the office",
-        ),
-    }
-}
-
 /// The reads as the page lists them, newest first: accesses of the same kind by the same
 /// person (or system) within an hour of the first are one line with their number.
-fn reads(all: &[(time::OffsetDateTime, ReadKind, Actor)], lang: Lang) -> Vec<ReadView> {
-    let mut groups: Vec<(time::OffsetDateTime, ReadKind, &Actor, u32)> = Vec::new();
-    for (at, what, actor) in all {
+fn reads(all: &[OfficeRead], lang: Lang) -> Vec<ReadView> {
+    let mut groups: Vec<(&OfficeRead, u32)> = Vec::new();
+    for read in all {
         match groups.last_mut() {
-            Some((first, w, a, n))
-                if *w == *what && *a == actor && *at - *first < time::Duration::HOUR =>
+            Some((first, n))
+                if first.what == read.what
+                    && first.by == read.by
+                    && read.at - first.at < time::Duration::HOUR =>
             {
                 *n += 1;
             }
-            _ => groups.push((*at, *what, actor, 1)),
+            _ => groups.push((read, 1)),
         }
     }
     groups
         .into_iter()
         .rev()
-        .map(|(at, what, _, n)| ReadView {
-            when: when(at, lang),
-            what: read_label(what, lang),
+        .map(|(first, n)| ReadView {
+            when: when(first.at, lang),
+            what: crate::service::reads::label(first.what, lang),
             times: (n > 1).then(|| {
                 if lang == Lang::En {
                     format!("{n} times")

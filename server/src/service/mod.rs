@@ -29,6 +29,7 @@ use crate::tenants::Tenant;
 
 pub(crate) mod files;
 mod payment;
+pub(crate) mod reads;
 
 pub use payment::{PayOutcome, PaymentView};
 

@@ -247,6 +247,7 @@ async fn a_file_fetched_through_a_signed_link_is_read_by_the_system() {
 #[tokio::test]
 async fn the_citizen_sees_the_offices_reads_on_the_status_page() {
     let o = office_with_files();
+    let sb = account_id(&o, "heinsberg", "HEI", "sb");
     let session = o.sign_in("heinsberg", "sb").await;
     let cookie = Auth::Cookie(&session);
     let sub = &o.hei[0];
@@ -318,8 +319,38 @@ async fn the_citizen_sees_the_offices_reads_on_the_status_page() {
     );
     assert!(lines[2].contains(" Uhr"), "{}", lines[2]);
     assert!(!body.contains("noch nicht geöffnet"));
-    let sb = account_id(&o, "heinsberg", "HEI", "sb");
     assert!(!body.contains(&sb), "no account on the citizen's page");
+
+    // The citizen API says the same, each read on its own, oldest first, with its label.
+    let api = o
+        .get(
+            &format!("/api/v1/tenants/heinsberg/submissions/{}", sub.id),
+            &Auth::None,
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    let codes: Vec<&str> = v["reads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["page", "page", "page", "receipt", "api"]);
+    assert_eq!(v["reads"][0]["label"], "In der Sachbearbeitung geöffnet");
+    assert!(v["reads"][0]["at"].as_str().unwrap().ends_with('Z'));
+    assert!(!api.body.contains(&sb), "no account in the citizen API");
+    let api_en = o
+        .get(
+            &format!("/api/v1/tenants/heinsberg/submissions/{}?lang=en", sub.id),
+            &Auth::None,
+        )
+        .await;
+    let v: serde_json::Value = serde_json::from_str(&api_en.body).unwrap();
+    assert_eq!(
+        v["reads"][4]["label"],
+        "Fetched by the office's case management system"
+    );
 
     // In English.
     let en = o.get(&format!("{status_page}?lang=en"), &Auth::None).await;
