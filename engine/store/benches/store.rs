@@ -400,15 +400,10 @@ fn postkorb(c: &mut Criterion) {
     g.finish();
 }
 
-/// What an export of 10,000 submissions adds to the audit log (one read each, written in one
-/// batch and flushed), against what the export reads anyway: the 10,000 submissions by id.
-/// On a store on disk, so the flush counts.
-fn audit_export(c: &mut Criterion) {
-    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path().join("store")).unwrap();
-    let mut e = DeterministicEntropy::new(7);
-    let ids: Vec<SubmissionId> = (0..10_000u64)
+/// 10,000 submissions received into `store` (ids from `seed`).
+fn ten_thousand_submissions(store: &SledStore, seed: u64) -> Vec<SubmissionId> {
+    let mut e = DeterministicEntropy::new(seed);
+    (0..10_000u64)
         .map(|i| {
             store
                 .submit(
@@ -429,7 +424,17 @@ fn audit_export(c: &mut Criterion) {
                 .unwrap()
                 .id
         })
-        .collect();
+        .collect()
+}
+
+/// What an export of 10,000 submissions adds to the audit log (one read each, written in one
+/// batch and flushed), against what the export reads anyway: the 10,000 submissions by id.
+/// On a store on disk, so the flush counts.
+fn audit_export(c: &mut Criterion) {
+    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path().join("store")).unwrap();
+    let ids = ten_thousand_submissions(&store, 7);
     let mut g = c.benchmark_group("audit_export_10k");
     g.sample_size(10);
     g.throughput(Throughput::Elements(ids.len() as u64));
@@ -493,29 +498,7 @@ fn audit_by_submission(c: &mut Criterion) {
     use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path().join("store")).unwrap();
-    let mut e = DeterministicEntropy::new(8);
-    let ids: Vec<SubmissionId> = (0..10_000u64)
-        .map(|i| {
-            store
-                .submit(
-                    NewSubmission {
-                        id: SubmissionId::generate(&mut e).unwrap(),
-                        tenant: tenant(),
-                        idempotency_key: IdempotencyKey::try_from(format!("k{i}")).unwrap(),
-                        draft_id: None,
-                        workflow_id: "hundesteuer".into(),
-                        workflow_version: "1".into(),
-                        data: state(i),
-                        applicant: Some("Erika Mustermann".into()),
-                        search_text: "Erika Mustermann".into(),
-                        notifications: vec![],
-                    },
-                    datetime!(2026-11-20 10:00 UTC),
-                )
-                .unwrap()
-                .id
-        })
-        .collect();
+    let ids = ten_thousand_submissions(&store, 8);
     for _ in 0..10 {
         let reads = ids
             .iter()

@@ -272,6 +272,16 @@ fn drafts_sharing_a_code_prefix_are_told_apart_by_the_code() {
     assert_eq!(s.draft_by_resume_code(&b.resume_code).unwrap(), None);
 }
 
+/// The store format the store's meta tree names.
+fn stored_format(s: &SledStore) -> u32 {
+    decode(
+        "meta",
+        META_STORE_FORMAT,
+        &s.inner.meta.get(META_STORE_FORMAT).unwrap().unwrap(),
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_format_1_store_opens_migrated_and_its_drafts_resume_and_expire() {
     let dir = tempfile::tempdir().unwrap();
@@ -302,13 +312,7 @@ fn a_format_1_store_opens_migrated_and_its_drafts_resume_and_expire() {
         db.flush().unwrap();
     }
     let s = SledStore::open(dir.path()).unwrap();
-    let format: u32 = decode(
-        "meta",
-        META_STORE_FORMAT,
-        &s.inner.meta.get(META_STORE_FORMAT).unwrap().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(format, STORE_FORMAT);
+    assert_eq!(stored_format(&s), STORE_FORMAT);
     let trees = s.inner.db.tree_names();
     assert!(!trees.iter().any(|t| t.as_ref() == DRAFT_EXPIRY.as_bytes()));
     assert_eq!(
@@ -400,11 +404,5 @@ fn a_format_5_store_gets_its_audit_index_on_first_open() {
             ..
         }
     ));
-    let format: u32 = decode(
-        "meta",
-        META_STORE_FORMAT,
-        &s.inner.meta.get(META_STORE_FORMAT).unwrap().unwrap(),
-    )
-    .unwrap();
-    assert_eq!(format, STORE_FORMAT);
+    assert_eq!(stored_format(&s), STORE_FORMAT);
 }
