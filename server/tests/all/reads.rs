@@ -269,6 +269,11 @@ async fn the_citizen_sees_the_offices_reads_on_the_status_page() {
             .get(&format!("/verwaltung/heinsberg/antrag/{}", sub.id), &cookie)
             .await;
         assert_eq!(page.status, StatusCode::OK);
+        // The case worker is told that the citizen sees the opening (without names).
+        assert!(
+            page.body
+                .contains("Die antragstellende Person sieht auf ihrer Statusseite")
+        );
     }
     let receipt = o
         .get(
