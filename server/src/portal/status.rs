@@ -299,8 +299,8 @@ fn headline(current: Status, lang: Lang) -> (&'static str, &'static str) {
             ),
             tr(
                 lang,
-                "Die Verwaltung hat Ihren Antrag abschließend bearbeitet. Ihre Hinweise dazu stehen im Verlauf unten.",
-                "The office has finished processing your application. Its notes are in the progress below.",
+                "Die Verwaltung hat Ihren Antrag abschließend bearbeitet. Was sie dazu schreibt, steht im Verlauf unten.",
+                "The office has finished processing your application. What it wrote about it is in the progress below.",
             ),
         ),
         Status::Abgelehnt => (
@@ -311,8 +311,8 @@ fn headline(current: Status, lang: Lang) -> (&'static str, &'static str) {
             ),
             tr(
                 lang,
-                "Die Verwaltung hat Ihren Antrag abgelehnt. Die Begründung steht im Verlauf unten.",
-                "The office has refused your application. The reason is in the progress below.",
+                "Die Verwaltung hat Ihren Antrag abgelehnt. Was sie dazu schreibt, steht im Verlauf unten.",
+                "The office has refused your application. What it wrote about it is in the progress below.",
             ),
         ),
     }
