@@ -92,6 +92,8 @@ impl Drop for Node {
 struct Response {
     status: u16,
     location: Option<String>,
+    /// The `name=value` of each `Set-Cookie`.
+    cookies: Vec<String>,
     body: Vec<u8>,
 }
 
@@ -103,12 +105,26 @@ impl Response {
 
 /// One HTTP/1.1 request on a fresh connection (`Connection: close`).
 fn request(port: u16, method: &str, path: &str, form: Option<&str>) -> std::io::Result<Response> {
+    request_as(port, method, path, form, "")
+}
+
+/// [`request`] with a `Cookie` header (a signed-in case worker), unless `cookie` is empty.
+fn request_as(
+    port: u16,
+    method: &str,
+    path: &str,
+    form: Option<&str>,
+    cookie: &str,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = form.unwrap_or("");
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nSec-Fetch-Site: same-origin\r\n"
     );
+    if !cookie.is_empty() {
+        head.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
     if form.is_some() {
         head.push_str(&format!(
             "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
@@ -132,11 +148,13 @@ fn request(port: u16, method: &str, path: &str, form: Option<&str>) -> std::io::
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
     let mut location = None;
+    let mut cookies = Vec::new();
     let mut chunked = false;
     for l in lines {
         let (k, v) = l.split_once(':').unwrap_or((l, ""));
         match k.to_ascii_lowercase().as_str() {
             "location" => location = Some(v.trim().to_string()),
+            "set-cookie" => cookies.extend(v.split(';').next().map(|c| c.trim().to_string())),
             "transfer-encoding" => chunked = v.trim().eq_ignore_ascii_case("chunked"),
             _ => {}
         }
@@ -148,6 +166,7 @@ fn request(port: u16, method: &str, path: &str, form: Option<&str>) -> std::io::
     Ok(Response {
         status,
         location,
+        cookies,
         body,
     })
 }
@@ -600,11 +619,31 @@ fn lotse_export_and_import_move_a_store_from_sled_to_postgres_and_back() {
 
 /// GET with `Authorization: Bearer` (the Postkorb's JSON API).
 fn get_with_token(port: u16, path: &str, token: &str) -> (u16, Vec<u8>) {
+    with_token(port, "GET", path, token, None)
+}
+
+/// A request with `Authorization: Bearer` and, if given, a JSON body.
+fn with_token(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    json: Option<&str>,
+) -> (u16, Vec<u8>) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let body = json.unwrap_or("");
+    let typed = if json.is_some() {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    } else {
+        String::new()
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n{typed}\r\n{body}"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -620,6 +659,34 @@ fn get_with_token(port: u16, path: &str, token: &str) -> (u16, Vec<u8>) {
         body = dechunk(&body);
     }
     (status, body)
+}
+
+/// The tenant's first administrator `chefin` (made with `lotse admin` on the database at `url`)
+/// and an API token of hers.
+fn admin_token(url: &str) -> String {
+    let env = [
+        ("LOTSE_NODES_TEST_DB", url),
+        ("LOTSE_ADMIN_PASSWORD", "ein sehr langes Passwort"),
+    ];
+    let pg = ["admin", "--database-url-env", "LOTSE_NODES_TEST_DB"];
+    let run = |args: &[&str]| {
+        let o = lotse(&[&pg[..], args].concat(), &env);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    run(&["create-admin", "--tenant", TENANT, "--login", "chefin"]);
+    let token = run(&[
+        "token-create",
+        "--tenant",
+        TENANT,
+        "--login",
+        "chefin",
+        "--label",
+        "Fachverfahren",
+    ]);
+    let token = token.trim().to_string();
+    assert!(token.starts_with("lotse_"), "{token}");
+    token
 }
 
 /// `lotse admin --database-url-env` manages staff on PostgreSQL while a node runs, and that
@@ -642,17 +709,13 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
         .expect("submitted on A");
     let sid = done.rsplit('/').next().unwrap().to_string();
 
+    let token = admin_token(&url);
+    let token = token.as_str();
     let env = [
         ("LOTSE_NODES_TEST_DB", url.as_str()),
         ("LOTSE_ADMIN_PASSWORD", "ein sehr langes Passwort"),
     ];
     let pg = ["admin", "--database-url-env", "LOTSE_NODES_TEST_DB"];
-    let run = |args: &[&str]| {
-        let o = lotse(&[&pg[..], args].concat(), &env);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
-    run(&["create-admin", "--tenant", TENANT, "--login", "chefin"]);
     let again = lotse(
         &[
             &pg[..],
@@ -662,18 +725,8 @@ fn lotse_admin_works_on_postgres_and_every_node_serves_the_postkorb() {
         &env,
     );
     assert!(!again.status.success(), "one first administrator only");
-    assert!(run(&["list", "--tenant", TENANT]).contains("chefin\ttenant_admin\taktiv"));
-    let token = run(&[
-        "token-create",
-        "--tenant",
-        TENANT,
-        "--login",
-        "chefin",
-        "--label",
-        "Fachverfahren",
-    ]);
-    let token = token.trim();
-    assert!(token.starts_with("lotse_"), "{token}");
+    let listed = lotse(&[&pg[..], &["list", "--tenant", TENANT]].concat(), &env);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("chefin\ttenant_admin\taktiv"));
 
     // Node B lists what A received and serves A's receipt (from the database).
     let (status, body) = get_with_token(
@@ -781,4 +834,151 @@ fn a_tenant_setting_stored_on_one_node_reaches_every_node_within_seconds() {
             .contains("Hund zur Hundesteuer anmelden")
     );
     store.close().unwrap();
+}
+
+/// Fail-closed, with a real fault: the audit table refuses every new entry (a trigger raises),
+/// as a full disk or a lost permission would. Then no read of a submission answers with any of
+/// its data, and no change (status, message) happens without its entry; once the log takes
+/// entries again, everything works and the log holds exactly the reads that were answered.
+#[test]
+fn when_the_audit_log_refuses_entries_nothing_is_read_or_changed_unaccounted() {
+    let url = match lotse_store::pg_testing::test_database() {
+        Ok(Some(url)) => url,
+        Ok(None) => return,
+        Err(e) => panic!("{e}"),
+    };
+    let mut a = Node::start(&url);
+    a.wait_ready();
+    let draft = start(a.port);
+    fill(a.port, a.port, &draft);
+    let done = submit(a.port, a.port, &draft).unwrap().expect("submitted");
+    let sid = done.rsplit('/').next().unwrap().to_string();
+    let token = admin_token(&url);
+    let api = format!("/api/v1/verwaltung/{TENANT}/antraege/{sid}");
+    let personal = |body: &[u8]| {
+        let text = String::from_utf8_lossy(body);
+        text.contains("Schmitz") || text.contains("anna@example.org") || body.starts_with(b"%PDF")
+    };
+
+    lotse_store::pg_testing::execute(
+        &url,
+        "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'the audit log refuses entries (test)'; END $$",
+    )
+    .unwrap();
+    lotse_store::pg_testing::execute(
+        &url,
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit \
+         FOR EACH ROW EXECUTE FUNCTION refuse_audit()",
+    )
+    .unwrap();
+
+    // Reads: the record, the receipt, both exports.
+    for path in [
+        api.clone(),
+        format!("{api}/quittung.pdf"),
+        format!("/api/v1/verwaltung/{TENANT}/export.jsonl"),
+        format!("/api/v1/verwaltung/{TENANT}/export.csv"),
+    ] {
+        let (status, body) = get_with_token(a.port, &path, &token);
+        assert!(status >= 500, "{path}: {status}");
+        assert!(
+            !personal(&body),
+            "{path} answered with the submission's data: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // The Postkorb's page of the submission, for a signed-in case worker (sign-in writes no
+    // entry about a submission, so it works).
+    let signin = format!("/verwaltung/{TENANT}/anmelden");
+    let page = request(a.port, "GET", &signin, None).unwrap();
+    let signed_in = request(
+        a.port,
+        "POST",
+        &signin,
+        Some(&form(&[
+            ("_csrf", &hidden(&page.text(), "_csrf")),
+            ("benutzername", "chefin"),
+            ("passwort", "ein sehr langes Passwort"),
+        ])),
+    )
+    .unwrap();
+    assert_eq!(signed_in.status, 303, "{}", signed_in.text());
+    let cookie = signed_in.cookies.join("; ");
+    let detail = format!("/verwaltung/{TENANT}/antrag/{sid}");
+    for path in [detail.clone(), format!("{detail}/quittung.pdf")] {
+        let r = request_as(a.port, "GET", &path, None, &cookie).unwrap();
+        assert!(r.status >= 500, "{path}: {}", r.status);
+        assert!(!personal(&r.body), "{path}: {}", r.text());
+        assert!(
+            r.text().contains("Ein technischer Fehler ist aufgetreten"),
+            "{}",
+            r.text()
+        );
+    }
+    // Changes: each in one transaction with its entry, so none happens.
+    let (status, _) = with_token(
+        a.port,
+        "POST",
+        &format!("{api}/status"),
+        &token,
+        Some(r#"{"status":"in_bearbeitung"}"#),
+    );
+    assert!(status >= 500, "status change: {status}");
+    let (status, _) = with_token(
+        a.port,
+        "POST",
+        &format!("{api}/nachrichten"),
+        &token,
+        Some(r#"{"text":"Eine Nachricht, die es nicht geben darf."}"#),
+    );
+    assert!(status >= 500, "message: {status}");
+    // The citizen's page reads no personal data of the office and still works.
+    let citizen = request(a.port, "GET", &done, None).unwrap();
+    assert_eq!(citizen.status, 200);
+    assert!(
+        !citizen
+            .text()
+            .contains("Eine Nachricht, die es nicht geben darf.")
+    );
+
+    lotse_store::pg_testing::execute(&url, "DROP TRIGGER refuse_audit ON audit").unwrap();
+    let (status, body) = get_with_token(a.port, &api, &token);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let record: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(record["status"], "eingegangen", "{record}");
+    assert!(!String::from_utf8_lossy(&body).contains("Eine Nachricht, die es nicht geben darf."));
+
+    // The log: the submission's receipt and the one read that was answered, nothing else.
+    let o = lotse(
+        &[
+            "admin",
+            "--database-url-env",
+            "LOTSE_NODES_TEST_DB",
+            "audit",
+            "--tenant",
+            TENANT,
+            "--submission",
+            &sid,
+        ],
+        &[("LOTSE_NODES_TEST_DB", url.as_str())],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let actions: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["action"].as_str().unwrap(),
+                v["what"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        ["submission_received ", "submission_read api"],
+        "{actions:?}"
+    );
+    drop(a);
 }
