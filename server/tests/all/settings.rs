@@ -850,8 +850,24 @@ async fn the_administrator_downloads_the_audit_log_as_a_german_table() {
         )
         .await;
     assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        !page.body.contains("Protokoll dieses Antrags"),
+        "the log is for the tenant's administrators"
+    );
 
     let admin = o.sign_in("gangelt", "admin").await;
+    // The administrator's page of the application links to its own rows of the log.
+    let admin_page = o
+        .get(
+            &format!("/verwaltung/gangelt/antrag/{}", other.id),
+            &Auth::Cookie(&admin),
+        )
+        .await;
+    let link = format!(
+        "<a href=\"{BASE}/export/protokoll.csv?aktenzeichen={}\">Protokoll dieses Antrags herunterladen (CSV)</a>",
+        other.reference
+    );
+    assert!(admin_page.body.contains(&link), "{}", admin_page.body);
     let settings = o.get(BASE, &Auth::Cookie(&admin)).await;
     assert!(settings.body.contains("Protokoll herunterladen (CSV)"));
     let url = format!("{BASE}/export/protokoll.csv");
