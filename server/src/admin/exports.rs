@@ -8,7 +8,7 @@ use lotse_store::{
 use serde_json::{Value, json};
 
 use super::AdminError;
-use super::service::{list, office, rfc3339};
+use super::service::{audit_refused, list, office, rfc3339};
 use crate::state::AppState;
 use crate::tenants::Tenant;
 
@@ -53,7 +53,8 @@ fn audit_export(
             })
             .collect();
         p.store
-            .append_audits(p.now(), office(me), Some(&tenant), reads)?;
+            .append_audits(p.now(), office(me), Some(&tenant), reads)
+            .map_err(|e| audit_refused(p, ReadKind::Export, e))?;
     }
     Ok(())
 }

@@ -8,8 +8,8 @@ use lotse_core::application::{Display, ReviewView, Submission as AppSubmission};
 use lotse_receipt::{Language, format_berlin, to_berlin, verify_receipt};
 use lotse_store::{
     Account, Actor, AttachmentHash, AuditAction, AuditStore, Message, Party, PostkorbEntry,
-    PostkorbPage, PostkorbQuery, ReadKind, Status, StatusChange, StatusStore, Submission,
-    SubmissionId, SubmissionStore, TenantId,
+    PostkorbPage, PostkorbQuery, ReadKind, Status, StatusChange, StatusStore, StoreError,
+    Submission, SubmissionId, SubmissionStore, TenantId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -280,17 +280,28 @@ pub(crate) fn audit_read(
     what: ReadKind,
     sha256: Option<&AttachmentHash>,
 ) -> Result<(), AdminError> {
-    p.store.append_audit(
-        p.now(),
-        who,
-        Some(&super::tenant_id(t)?),
-        AuditAction::SubmissionRead {
-            submission: *sid,
-            what,
-            sha256: sha256.map(ToString::to_string),
-        },
-    )?;
+    p.store
+        .append_audit(
+            p.now(),
+            who,
+            Some(&super::tenant_id(t)?),
+            AuditAction::SubmissionRead {
+                submission: *sid,
+                what,
+                sha256: sha256.map(ToString::to_string),
+            },
+        )
+        .map_err(|e| audit_refused(p, what, e))?;
     Ok(())
+}
+
+/// Counts and logs a read refused because the audit log did not take its entry (the
+/// operator's alert: `lotse_audit_refused_total`); the submission is not named, its id is the
+/// citizen's key to the status page.
+pub(crate) fn audit_refused(p: &AppState, what: ReadKind, e: StoreError) -> StoreError {
+    p.metrics.audit_refused(what.code());
+    tracing::error!(event = "audit_refused", what = what.code(), cause = %e);
+    e
 }
 
 /// The office's account as the audit log names it (its opaque id).

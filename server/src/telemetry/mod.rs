@@ -89,6 +89,10 @@ impl Metrics {
                 "lotse_deliveries_total",
                 "Webhook delivery attempts, by outcome.",
             ),
+            (
+                "lotse_audit_refused_total",
+                "Reads of a submission refused because the audit log did not take their entry, by what was to be read.",
+            ),
         ] {
             recorder.describe_counter(KeyName::from(name), None, help.into());
         }
@@ -201,6 +205,13 @@ impl Metrics {
             vec![Label::new("outcome", outcome)],
         )
         .increment(1);
+    }
+
+    /// A read of a submission (`page`, `api`, `receipt`, `attachment`, `link`, `export`) that
+    /// was refused because its audit entry could not be written.
+    pub fn audit_refused(&self, what: &'static str) {
+        self.counter("lotse_audit_refused_total", vec![Label::new("what", what)])
+            .increment(1);
     }
 
     /// How many deliveries the worker took up in its latest round.

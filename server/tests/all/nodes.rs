@@ -916,6 +916,25 @@ fn when_the_audit_log_refuses_entries_nothing_is_read_or_changed_unaccounted() {
             r.text()
         );
     }
+    // The operator sees each refused read in the metrics, by what was to be read.
+    let metrics = request(a.port, "GET", "/metrics", None).unwrap().text();
+    for (what, n) in [("page", 1), ("api", 1), ("receipt", 2), ("export", 2)] {
+        let line = format!("lotse_audit_refused_total{{what=\"{what}\"}} {n}\n");
+        assert!(metrics.contains(&line), "no {line} in {metrics}");
+    }
+    assert!(!metrics.contains(&sid), "no submission in the metrics");
+    // And in the log, with the cause, without the submission's id (the citizen's key).
+    let log = a.log();
+    assert_eq!(
+        log.matches(r#""event":"audit_refused""#).count(),
+        6,
+        "{log}"
+    );
+    assert!(
+        log.contains("the audit log refuses entries (test)"),
+        "{log}"
+    );
+    assert!(!log.contains(&sid) && !log.contains("Schmitz"), "{log}");
     // Changes: each in one transaction with its entry, so none happens.
     let (status, _) = with_token(
         a.port,
