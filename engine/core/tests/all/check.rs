@@ -113,6 +113,24 @@ fn orderings_and_calls_that_never_hold_are_warned_about() {
     assert_eq!(found, expected);
 }
 
+/// Comparisons with a computed value whose type its `format` gives (or, without one, a value
+/// that is one call of a function of a known result) are warned about like fields; a computed
+/// value of the default `text` format from another expression or a script, and one whose
+/// function the script defines itself, are not.
+#[test]
+fn comparisons_with_computed_values_that_never_hold_are_warned_about() {
+    let found = problems_of("65-computed-values-that-never-compare.yaml");
+    let expected = [
+        r#"LOT-E140 19:43 visible_if of field "z1": `anzahl_hunde` (`format: number`) is a number, never "2"; the comparison is never true"#,
+        r#"LOT-E140 20:43 visible_if of field "z2": `gebuehr` (`format: euro`) is a number; `>` with "100" is never true"#,
+        r#"LOT-E140 21:50 visible_if of field "z3": `betrag` (`format: cents`) is a number, never "0"; `!=` is always true"#,
+        r#"LOT-E140 22:43 visible_if of field "z4": `frist` (`format: date`) is a date (a text such as "2027-01-31"); `<` with 2027 is never true"#,
+        r#"LOT-E140 23:43 visible_if of field "z5": `befreit` (`format: yesno`) is true or false, never "ja"; the comparison is never true"#,
+        r#"LOT-E140 24:43 visible_if of field "z6": `anzahl` (its value is `count(…)`) is a number, never "1"; the comparison is never true"#,
+    ];
+    assert_eq!(found, expected);
+}
+
 /// A project in a temporary folder: each file at its path, its folders made.
 fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

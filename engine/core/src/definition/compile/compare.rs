@@ -6,13 +6,15 @@
 //! (`age(geburtsdatum) >= "18"`) are false as well. The field is then never shown, the branch
 //! never taken, and only a scenario that expected otherwise would tell. Here every comparison of
 //! a literal (either way round) with a field, or with a call of a function whose result is
-//! always of one type (`age(…)`, `count(…)`, `today()`), and every `count_where`, `any_where`
-//! and `sum_of` of a repeated group is checked against what the other side can hold: the
-//! field's options, its type, the fields of the group, the function's result.
+//! always of one type (`age(…)`, `count(…)`, `today()`), or with a computed value whose type is
+//! known (its `format`: `number`, `euro`, `cents`, `date`, `yesno`; for `text`, the default, a
+//! value that is one such call), and every `count_where`, `any_where` and `sum_of` of a repeated
+//! group is checked against what the other side can hold: the field's options, its type, the
+//! fields of the group, the function's result, the computed value's type.
 
 use serde_json::Value;
 
-use crate::definition::{Field, ValueType, Workflow};
+use crate::definition::{Computed, Field, ValueFormat, ValueType, Workflow};
 use crate::problem::Pos;
 use crate::script::tokens::{Kind, Token, tokens};
 
@@ -53,7 +55,13 @@ pub(super) fn check(cx: &mut Ctx<'_>, wf: &Workflow) {
                 Some(_) => None,
             }
         };
-        for (t, message) in comparisons(&toks, &field)
+        let computed = |name: &str| -> Option<(ValueType, String)> {
+            if locals.iter().any(|l| l == name) || wf.field(name).is_some() {
+                return None;
+            }
+            computed_type(wf.computed.iter().find(|c| c.id == name)?)
+        };
+        for (t, message) in comparisons(&toks, &field, &computed)
             .into_iter()
             .chain(where_calls(&toks, &field))
         {
@@ -100,6 +108,28 @@ fn locals(toks: &[Token]) -> Vec<String> {
         }
     }
     out
+}
+
+/// The type of a computed value's result, and what says so: its `format`, or for `text` (the
+/// default, which any value may have) an expression that is one call of a function whose
+/// result is always of one type.
+fn computed_type(c: &Computed) -> Option<(ValueType, String)> {
+    let (t, format) = match c.format {
+        ValueFormat::Number => (ValueType::Number, "number"),
+        ValueFormat::Euro => (ValueType::Number, "euro"),
+        ValueFormat::Cents => (ValueType::Integer, "cents"),
+        ValueFormat::Date => (ValueType::Date, "date"),
+        ValueFormat::YesNo => (ValueType::Boolean, "yesno"),
+        ValueFormat::Text => {
+            let toks = tokens(c.expr.source());
+            let func = toks.first()?.name()?;
+            let whole = toks.get(1).is_some_and(|t| t.is_punct("("))
+                && matching(&toks, 1..toks.len(), "(", ")") == Some(toks.len() - 1);
+            let t = gives(func).filter(|_| whole)?;
+            return Some((t, format!("its value is `{func}(…)`")));
+        }
+    };
+    Some((t, format!("`format: {format}`")))
 }
 
 /// A literal a field is compared with.
@@ -226,6 +256,7 @@ fn never_ordered(side: &Side<'_>, name: &str, op: &str, lit: &Literal) -> Option
         }
         Side::Field(f) => (f.value_type, "is"),
         Side::Call(t) => (*t, "gives"),
+        Side::Computed(t, _) => (*t, "is"),
     };
     // Two `true`/`false` have no order at all: rhai refuses them, it does not answer false.
     if t == ValueType::Boolean {
@@ -233,7 +264,8 @@ fn never_ordered(side: &Side<'_>, name: &str, op: &str, lit: &Literal) -> Option
     }
     let kind = other_kind(t, lit)?;
     Some(format!(
-        "`{name}` {verb} {kind}; `{op}` with {} is never true",
+        "`{name}`{} {verb} {kind}; `{op}` with {} is never true",
+        side.basis(),
         lit.shown()
     ))
 }
@@ -299,12 +331,35 @@ fn path(toks: &[Token]) -> Option<String> {
 
 type FieldOf<'f> = dyn Fn(&str) -> Option<&'f Field> + 'f;
 
+/// A computed value's type and what says so ([`computed_type`]), by its name.
+type ComputedOf<'c> = dyn Fn(&str) -> Option<(ValueType, String)> + 'c;
+
 /// One side of a comparison whose type the check knows.
 enum Side<'f> {
     /// A field (`art`, `halter.art`, `item.grund`).
     Field(&'f Field),
     /// A call of a function whose result is always of one type (`age(…)`).
     Call(ValueType),
+    /// A computed value of a known type, and what says so.
+    Computed(ValueType, String),
+}
+
+impl Side<'_> {
+    /// What the message adds after the type: why a computed value has it.
+    fn basis(&self) -> String {
+        match self {
+            Side::Computed(_, basis) => format!(" ({basis})"),
+            _ => String::new(),
+        }
+    }
+
+    /// The side's name at `name`: a field, else a computed value of a known type.
+    fn named<'f>(name: &str, field: &FieldOf<'f>, computed: &ComputedOf<'_>) -> Option<Side<'f>> {
+        match field(name) {
+            Some(f) => Some(Side::Field(f)),
+            None => computed(name).map(|(t, basis)| Side::Computed(t, basis)),
+        }
+    }
 }
 
 /// The comparisons of the language; rhai answers each with `false` (`!=`: `true`) when its
@@ -313,7 +368,11 @@ const OPERATORS: &[&str] = &["==", "!=", "<", "<=", ">", ">="];
 
 /// `field == literal`, `literal != field`, `age(…) >= "18"`, ...: the comparisons that never
 /// hold.
-fn comparisons<'t>(toks: &'t [Token], field: &FieldOf<'_>) -> Vec<(&'t Token, String)> {
+fn comparisons<'t>(
+    toks: &'t [Token],
+    field: &FieldOf<'_>,
+    computed: &ComputedOf<'_>,
+) -> Vec<(&'t Token, String)> {
     // A function the script defines itself may give anything.
     let own: Vec<&str> = toks
         .windows(2)
@@ -335,6 +394,8 @@ fn comparisons<'t>(toks: &'t [Token], field: &FieldOf<'_>) -> Vec<(&'t Token, St
             ("==" | "!=", Side::Field(f)) => never_equal(f, name, lit),
             ("==" | "!=", Side::Call(t)) => other_kind(*t, lit)
                 .map(|kind| format!("`{name}` gives {kind}, never {}", lit.shown())),
+            ("==" | "!=", Side::Computed(t, _)) => other_kind(*t, lit)
+                .map(|kind| format!("`{name}`{} is {kind}, never {}", side.basis(), lit.shown())),
             _ => never_ordered(side, name, op_text, lit),
         };
         let tail = match op_text {
@@ -345,7 +406,7 @@ fn comparisons<'t>(toks: &'t [Token], field: &FieldOf<'_>) -> Vec<(&'t Token, St
         // side op literal
         if let Some(lit) = toks.get(i + 1).and_then(Literal::of)
             && closes(toks.get(i + 2))
-            && let Some((start, name, side)) = side_before(toks, i, field, &call)
+            && let Some((start, name, side)) = side_before(toks, i, field, computed, &call)
             && let Some(why) = why(&side, &name, &lit)
         {
             out.push((&toks[start], format!("{why}{tail}")));
@@ -356,7 +417,7 @@ fn comparisons<'t>(toks: &'t [Token], field: &FieldOf<'_>) -> Vec<(&'t Token, St
             .and_then(|j| toks.get(j))
             .and_then(Literal::of)
             && opens(i.checked_sub(2).and_then(|j| toks.get(j)))
-            && let Some((name, side)) = side_after(toks, i, field, &call)
+            && let Some((name, side)) = side_after(toks, i, field, computed, &call)
             && let Some(why) = why(&side, &name, &lit)
         {
             out.push((&toks[i + 1], format!("{why}{tail}")));
@@ -372,6 +433,7 @@ fn side_before<'f>(
     toks: &[Token],
     op: usize,
     field: &FieldOf<'f>,
+    computed: &ComputedOf<'_>,
     call: &dyn Fn(&str) -> Option<ValueType>,
 ) -> Option<(usize, String, Side<'f>)> {
     if toks.get(op.checked_sub(1)?)?.is_punct(")") {
@@ -397,8 +459,8 @@ fn side_before<'f>(
         .rev()
         .find(|&j| opens(j.checked_sub(1).and_then(|k| toks.get(k))))?;
     let name = toks.get(start..op).and_then(path)?;
-    let f = field(&name)?;
-    Some((start, name, Side::Field(f)))
+    let side = Side::named(&name, field, computed)?;
+    Some((start, name, side))
 }
 
 /// The side that starts just after `toks[op]`, when it is the whole of that side.
@@ -406,6 +468,7 @@ fn side_after<'f>(
     toks: &[Token],
     op: usize,
     field: &FieldOf<'f>,
+    computed: &ComputedOf<'_>,
     call: &dyn Fn(&str) -> Option<ValueType>,
 ) -> Option<(String, Side<'f>)> {
     // A path, then perhaps the parenthesis of a call.
@@ -431,8 +494,8 @@ fn side_after<'f>(
         return None;
     }
     let name = toks.get(op + 1..=end).and_then(path)?;
-    let f = field(&name)?;
-    Some((name, Side::Field(f)))
+    let side = Side::named(&name, field, computed)?;
+    Some((name, side))
 }
 
 /// The parenthesis that closes the one at the first index of `order` (`(` forwards, `)`
