@@ -208,7 +208,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Fehler: {e:#}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
