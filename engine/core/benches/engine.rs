@@ -14,6 +14,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use lotse_core::problem::Severity;
 use lotse_core::script::Sandbox;
 use lotse_core::{Application, Command, Lang, load_library};
 use serde_json::{Map, Value, json};
@@ -77,7 +78,11 @@ fn bench_answer(c: &mut Criterion) {
     }
     let sandbox = Sandbox::default();
     let (lib, problems) = load_library(&file, &sandbox);
-    assert!(problems.is_empty(), "{problems:#?}");
+    // German-only texts are a warning (LOT-E148), which does not change what is measured.
+    assert!(
+        problems.iter().all(|p| p.severity == Severity::Warning),
+        "{problems:#?}"
+    );
     let wf = lib.latest("bench").unwrap().clone();
     let now = datetime!(2026-11-28 10:00 UTC);
     let app = Application::start(&wf, Lang::De, now);
