@@ -345,7 +345,7 @@ enum Side<'f> {
 }
 
 impl Side<'_> {
-    /// What the message adds after the type: why a computed value has it.
+    /// What the message adds after the name: why a computed value has its type.
     fn basis(&self) -> String {
         match self {
             Side::Computed(_, basis) => format!(" ({basis})"),
