@@ -427,9 +427,16 @@ fn ten_thousand_submissions(store: &SledStore, seed: u64) -> Vec<SubmissionId> {
         .collect()
 }
 
+/// The office account the benchmarks' reads are by.
+fn office() -> lotse_store::Actor {
+    lotse_store::Actor::Office {
+        account: "0123456789abcdef0123456789abcdef".into(),
+    }
+}
+
 /// The reads of an export of `ids`, in one batch.
 fn export_reads(store: &SledStore, ids: &[SubmissionId]) {
-    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    use lotse_store::{AuditAction, AuditStore, ReadKind};
     let reads = ids
         .iter()
         .map(|id| AuditAction::SubmissionRead {
@@ -441,9 +448,7 @@ fn export_reads(store: &SledStore, ids: &[SubmissionId]) {
     store
         .append_audits(
             datetime!(2026-12-07 10:00 UTC),
-            Actor::Office {
-                account: "0123456789abcdef0123456789abcdef".into(),
-            },
+            office(),
             Some(&tenant()),
             reads,
         )
@@ -454,7 +459,7 @@ fn export_reads(store: &SledStore, ids: &[SubmissionId]) {
 /// batch and flushed), against what the export reads anyway: the 10,000 submissions by id.
 /// On a store on disk, so the flush counts.
 fn audit_export(c: &mut Criterion) {
-    use lotse_store::{Actor, AuditAction, AuditStore, ReadKind};
+    use lotse_store::{AuditAction, AuditStore, ReadKind};
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path().join("store")).unwrap();
     let ids = ten_thousand_submissions(&store, 7);
@@ -475,9 +480,7 @@ fn audit_export(c: &mut Criterion) {
             store
                 .append_audit(
                     datetime!(2026-12-07 10:00 UTC),
-                    Actor::Office {
-                        account: "0123456789abcdef0123456789abcdef".into(),
-                    },
+                    office(),
                     Some(&tenant()),
                     AuditAction::SubmissionRead {
                         submission: ids[n % ids.len()],
