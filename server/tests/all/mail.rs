@@ -406,7 +406,9 @@ async fn with_the_mail_server_down_and_the_portal_killed_the_confirmation_arrive
     let maildir = dir.path().join("maildir");
     let smtp = Smtp::start(&maildir, smtp_port);
     let server = Server::start(&config, listen).await;
-    wait_for("both confirmations", Duration::from_secs(30), || {
+    // A mail whose attempt the kill cut off stays claimed until its lease ends (30 s beyond the
+    // mail's 5 s timeout), so the wait outlasts that lease.
+    wait_for("both confirmations", Duration::from_secs(60), || {
         smtp.mails().len() >= 2
     })
     .await;
